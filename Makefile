@@ -1,0 +1,78 @@
+# The two commands of the README: `make run` and `make test`.
+# Everything else here is a step they use.
+
+PY          := /usr/bin/python3
+BUILD       := build
+ASAN_BUILD  := build-asan
+JOBS        := $(shell nproc 2>/dev/null || echo 2)
+LISTEN      ?= 127.0.0.1:8080
+DEMO_PORT   ?= 8081
+DATA        ?= $(CURDIR)/porten-data
+
+DEB_PKGS := build-essential cmake pkg-config clang libmicrohttpd-dev libcjose-dev \
+	libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest \
+	python3-requests python3-authlib python3-jwcrypto
+
+.PHONY: all deps build asan run test unit e2e e2e-asan unit-asan fuzz-replay style fuzz clean
+
+all: build
+
+# Install the Debian packages that are missing (needs root, as on a fresh machine).
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build.
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DWITH_SANITIZERS=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+# Start Porten on $(LISTEN) in the test environment with a demo client.
+run: build
+	@sh tools/run-demo.sh "$(BUILD)" "$(LISTEN)" "$(DATA)" "$(DEMO_PORT)"
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+unit-asan: asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+
+e2e: build
+	PORTEN_BUILD=$(CURDIR)/$(BUILD) $(PY) -m pytest -q -p no:cacheprovider tests/e2e
+
+e2e-asan: asan
+	PORTEN_BUILD=$(CURDIR)/$(ASAN_BUILD) PORTEN_SANITIZED=1 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$(CURDIR)/$(ASAN_BUILD)/asan \
+		UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/ubsan \
+		$(PY) -m pytest -q -p no:cacheprovider tests/e2e
+	@if ls $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* >/dev/null 2>&1; then \
+		echo "sanitizer reports:"; cat $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* 2>/dev/null; exit 1; fi
+
+# Banned functions (STYLE.md) stay out of src/.
+style:
+	@if grep -nE '\b(atoi|sscanf|strcpy|sprintf|strtok|gets)\s*\(' -r src; then \
+		echo "banned function used"; exit 1; else echo "style: ok"; fi
+
+# Every test: unit, end-to-end, the same under ASan+UBSan, fuzz corpus replay (ctest), style.
+test: style
+	rm -f $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.*
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory unit-asan
+	$(MAKE) --no-print-directory e2e-asan
+
+# libFuzzer runs (clang): FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	sh tools/fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

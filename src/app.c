@@ -1,0 +1,164 @@
+/* Building the application context shared by portend and portenctl. */
+#include "app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "core/b64.h"
+#include "core/crypto.h"
+#include "core/log.h"
+
+/*
+ * Without a configured KEK a fixed development key is used, so a laptop
+ * works out of the box; prod refuses to start without a real one.
+ */
+#define DEV_KEK_TEXT "porten-development-key-encryption-key-not-for-production"
+
+static int
+app_load_kek(struct porten *app, struct err *e)
+{
+	const struct cfg *c = app->cfg;
+	char text[128];
+	int rc;
+
+	if (c->kek != NULL && c->kek[0] != '\0')
+		return jose_kek_parse(str_c(c->kek), &app->kek, e);
+	if (c->kek_file != NULL) {
+		FILE *f = fopen(c->kek_file, "r");
+		size_t n;
+
+		if (f == NULL)
+			return ERR(e, ERR_IO, 0, NULL, "cannot read kek_file %s", c->kek_file);
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+			n--;
+		text[n] = '\0';
+		rc = jose_kek_parse((struct str){ text, n }, &app->kek, e);
+		secure_wipe(text, sizeof(text));
+		return rc;
+	}
+	if (c->env == CFG_ENV_PROD)
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "env=prod needs a key-encryption key: set PORTEN_KEK or kek_file");
+	log_warn(NULL, "no key-encryption key configured (PORTEN_KEK): signing keys are sealed "
+		       "under a public development key; never use this outside a laptop");
+	sha256(DEV_KEK_TEXT, strlen(DEV_KEK_TEXT), app->kek.k);
+	return 0;
+}
+
+/* One random 32-byte value that every node sharing the store agrees on. */
+static int
+app_shared_secret(struct porten *app, const char *name, unsigned char out[32], struct err *e)
+{
+	unsigned char raw[32];
+	char *val = NULL, enc[TOKEN_CHARS + 1];
+	size_t n = 0;
+	int rc;
+
+	rc = store_op(app->store, meta_get, name, &val, e);
+	if (rc == ERR_NOTFOUND) {
+		if (rand_bytes(raw, sizeof(raw)) != 0)
+			return ERR(e, ERR_CRYPTO, 0, NULL, "no randomness");
+		b64url_encode(raw, sizeof(raw), enc);
+		rc = store_op(app->store, meta_put_new, name, enc, e);
+		if (rc != 0 && rc != ERR_EXISTS)
+			return rc;
+		rc = store_op(app->store, meta_get, name, &val, e);
+	}
+	if (rc != 0)
+		return rc;
+	if (strlen(val) != TOKEN_CHARS || b64url_decode(str_c(val), raw, &n) != 0 || n != 32) {
+		free(val);
+		return ERR(e, ERR_INTERNAL, 0, NULL, "stored %s is corrupt", name);
+	}
+	memcpy(out, raw, 32);
+	secure_wipe(raw, sizeof(raw));
+	free(val);
+	return 0;
+}
+
+static const char *
+app_strip_slash(const char *iss)
+{
+	size_t n = strlen(iss);
+	char *s;
+
+	if (n == 0 || iss[n - 1] != '/')
+		return strdup(iss);
+	s = strndup(iss, n - 1);
+	return s;
+}
+
+int
+app_init(struct porten *app, struct cfg *cfg, struct err *e)
+{
+	const char *target;
+	int rc;
+
+	memset(app, 0, sizeof(*app));
+	app->cfg = cfg;
+	app->test_env = cfg->env == CFG_ENV_TEST;
+	log_set_level((enum log_level)cfg->log_level);
+	rc = app_load_kek(app, e);
+	if (rc != 0)
+		return rc;
+	target = cfg_store_target(cfg);
+	if (target == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	if (cfg->store == NULL || strncmp(cfg->store, "postgresql://", 13) != 0) {
+		/* The default SQLite file lives in the data directory. */
+		if (mkdir(cfg->data, 0700) != 0 && errno != EEXIST)
+			return ERR(e, ERR_IO, 0, NULL, "cannot create data directory %s", cfg->data);
+	}
+	rc = store_open(&app->store, target, e);
+	if (rc != 0)
+		return rc;
+	rc = app_shared_secret(app, "pairwise_key", app->pairwise_key, e);
+	if (rc == 0)
+		rc = app_shared_secret(app, "csrf_key", app->csrf_key, e);
+	if (rc != 0)
+		goto fail;
+
+	app->issuers[0] = (struct issuer){
+		.kind = ISSUER_IDPORTEN,
+		.iss = strdup(cfg->issuer),
+		.prefix = "",
+		.base = app_strip_slash(cfg->issuer),
+		.app = app,
+	};
+	app->nissuers = 1;
+	return 0;
+fail:
+	store_close(app->store);
+	app->store = NULL;
+	return rc;
+}
+
+void
+app_close(struct porten *app)
+{
+	for (int i = 0; i < app->nissuers; i++) {
+		free((char *)app->issuers[i].iss);
+		free((char *)app->issuers[i].base);
+	}
+	app->nissuers = 0;
+	if (app->store != NULL)
+		store_close(app->store);
+	app->store = NULL;
+	secure_wipe(&app->kek, sizeof(app->kek));
+	secure_wipe(app->pairwise_key, sizeof(app->pairwise_key));
+	secure_wipe(app->csrf_key, sizeof(app->csrf_key));
+}
+
+struct issuer *
+app_issuer(struct porten *app, enum issuer_kind kind)
+{
+	for (int i = 0; i < app->nissuers; i++)
+		if (app->issuers[i].kind == kind)
+			return &app->issuers[i];
+	return NULL;
+}

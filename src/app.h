@@ -1,0 +1,51 @@
+/*
+ * The application context shared by every handler: configuration, store,
+ * key-encryption key and the issuers this process serves.  Built once in
+ * main.c (or by a unit test) and read-only afterwards.
+ */
+#ifndef PORTEN_APP_H
+#define PORTEN_APP_H
+
+#include <stdbool.h>
+
+#include "core/cfg.h"
+#include "jose/jose.h"
+#include "store/store.h"
+
+enum issuer_kind { ISSUER_IDPORTEN, ISSUER_ANSATTPORTEN, ISSUER_MASKINPORTEN };
+
+struct issuer {
+	enum issuer_kind kind;
+	const char *iss;        /* exact issuer string, e.g. "http://127.0.0.1:8080" */
+	const char *prefix;     /* path prefix the routes live under: "" or "/maskinporten" */
+	const char *base;       /* iss without a trailing slash: endpoint URLs are base + path */
+	struct porten *app;
+};
+
+#define APP_MAX_ISSUERS 4
+
+struct porten {
+	struct cfg *cfg;
+	struct store *store;
+	struct jose_kek kek;
+	bool test_env;          /* PORTEN_ENV=test */
+	unsigned char pairwise_key[32]; /* HMAC key for pairwise sub, shared by all nodes via the store */
+	unsigned char csrf_key[32];     /* HMAC key for CSRF tokens, shared via the store */
+	struct issuer issuers[APP_MAX_ISSUERS];
+	int nissuers;
+};
+
+/*
+ * Build the context from a loaded configuration: open the store, load the
+ * KEK (PORTEN_KEK / kek_file; without one a fixed development key and a
+ * loud warning, refused when env=prod), agree with other nodes on the
+ * pairwise and CSRF keys through the store's meta table, and set up the
+ * issuers (for now: the ID-porten issuer at cfg->issuer, prefix "").
+ * app_close releases what app_init acquired; it does not free cfg.
+ */
+int app_init(struct porten *app, struct cfg *cfg, struct err *e);
+void app_close(struct porten *app);
+/* The issuer of a kind, or NULL. */
+struct issuer *app_issuer(struct porten *app, enum issuer_kind kind);
+
+#endif

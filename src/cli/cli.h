@@ -1,0 +1,41 @@
+/* Declarations shared by the files of portenctl (src/cli/). */
+#ifndef PORTEN_CLI_CLI_H
+#define PORTEN_CLI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "app.h"
+#include "core/err.h"
+
+/* Exit statuses: usage or validation problems, and store (or system) failures. */
+enum {
+	CLI_OK = 0,
+	CLI_USAGE = 1,
+	CLI_STORE = 2,
+};
+
+struct cli {
+	struct cfg cfg;
+	struct porten app;
+	bool json;      /* --json: machine-readable output */
+	FILE *out;      /* the real standard output (logs go to stderr) */
+};
+
+/* Print "portenctl: <msg>" on stderr and return the exit status for rc. */
+int cli_fail(int rc, const struct err *e);
+/* Print a usage error on stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Read a JSON file of at most 64 KiB; *out a new reference. */
+int cli_read_json(const char *path, json_t **out, struct err *e);
+/* Print a JSON value on c->out, indented. */
+void cli_print_json(struct cli *c, const json_t *v);
+/* Print an object's fields as "name: value" lines in the given order, then the rest. */
+void cli_print_fields(struct cli *c, const json_t *obj, const char *const *order);
+
+/* `portenctl client ...` (cli_client.c); argv[0] is the subcommand. */
+int cli_client(struct cli *c, int argc, char **argv);
+void cli_client_usage(FILE *f);
+
+#endif

@@ -1,0 +1,95 @@
+#include "core/b64.h"
+
+#include "core/err.h"
+
+static const char b64url_alpha[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+b64url_len(size_t n)
+{
+	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
+void
+b64url_encode(const void *in, size_t n, char *out)
+{
+	const unsigned char *p = in;
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+
+		out[o++] = b64url_alpha[v >> 18];
+		out[o++] = b64url_alpha[(v >> 12) & 63];
+		out[o++] = b64url_alpha[(v >> 6) & 63];
+		out[o++] = b64url_alpha[v & 63];
+	}
+	if (n - i == 1) {
+		unsigned v = (unsigned)p[i] << 16;
+
+		out[o++] = b64url_alpha[v >> 18];
+		out[o++] = b64url_alpha[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
+
+		out[o++] = b64url_alpha[v >> 18];
+		out[o++] = b64url_alpha[(v >> 12) & 63];
+		out[o++] = b64url_alpha[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+}
+
+char *
+b64url_encode_arena(struct arena *a, const void *in, size_t n)
+{
+	char *out = arena_alloc(a, b64url_len(n) + 1);
+
+	b64url_encode(in, n, out);
+	return out;
+}
+
+static int
+b64url_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+int
+b64url_decode(struct str s, unsigned char *out, size_t *outlen)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	if (s.len % 4 == 1)
+		return ERR_INVAL;
+	for (size_t i = 0; i < s.len; i++) {
+		int v = b64url_val(s.p[i]);
+
+		if (v < 0)
+			return ERR_INVAL;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* Leftover bits must be zero (canonical encoding). */
+	if (acc != 0)
+		return ERR_INVAL;
+	*outlen = o;
+	return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * Configuration: one file of `key = value` lines, overridden by PORTEN_*
+ * environment variables (key upper-cased, '.' and '-' as '_').  Table-driven:
+ * every key has a type, a default and bounds; unknown keys stop start-up.
+ */
+#ifndef PORTEN_CORE_CFG_H
+#define PORTEN_CORE_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+enum cfg_env { CFG_ENV_TEST, CFG_ENV_PROD };
+
+struct cfg {
+	char *listen;            /* "127.0.0.1:8080" */
+	char *data;              /* data directory, default "./porten-data" */
+	char *issuer;            /* ID-porten issuer, no trailing slash */
+	char *store;             /* SQLite path or postgresql:// URI; default <data>/porten.db */
+	enum cfg_env env;
+	char *kek;               /* base64url 32-byte key-encryption key (secret) */
+	char *kek_file;          /* or a file holding it */
+	int threads;             /* HTTP worker threads */
+	int log_level;           /* 0 err .. 3 debug */
+	int64_t key_publish_delay; /* seconds a new key is published before it signs */
+	int64_t key_lifetime;    /* seconds a key signs before rotation is due */
+	int64_t session_idle;    /* SSO idle timeout, seconds */
+	int64_t session_max;     /* SSO absolute timeout, seconds */
+	int64_t code_lifetime;   /* authorization code, seconds */
+	int64_t par_lifetime;    /* PAR request_uri, seconds */
+	int64_t pending_lifetime;/* pending authorization (login in progress), seconds */
+	bool cookie_secure;      /* add Secure to cookies (on when the issuer is https) */
+	bool testid_accept_real; /* TestID accepts real national identity numbers */
+	bool demo;               /* create the demo client at start (make run) */
+	char *store_resolved;    /* internal: cfg_store_target()'s default path */
+};
+
+/* Defaults, then file (if path non-NULL), then environment.  0 or ERR_INVAL with e->msg. */
+int cfg_load(struct cfg *c, const char *path, struct err *e);
+void cfg_free(struct cfg *c);
+/* Path of the SQLite file or the URI (c->store if set, else <data>/porten.db); static storage in c. */
+const char *cfg_store_target(const struct cfg *c);
+
+#endif

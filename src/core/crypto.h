@@ -1,0 +1,33 @@
+/* Randomness, hashes and constant-time comparison (OpenSSL underneath). */
+#ifndef PORTEN_CORE_CRYPTO_H
+#define PORTEN_CORE_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "core/str.h"
+
+#define TOKEN_BYTES 32     /* 256-bit random values for codes and tokens */
+#define TOKEN_CHARS 43     /* their base64url length */
+
+/* Fill buf with n cryptographically random bytes; 0 or ERR_CRYPTO. */
+int rand_bytes(void *buf, size_t n);
+/* A fresh 256-bit random value, base64url (43 chars); NULL on RNG failure. */
+char *rand_token(struct arena *a);
+/* Same into a caller buffer of at least TOKEN_CHARS + 1 bytes. */
+int rand_token_buf(char out[TOKEN_CHARS + 1]);
+
+void sha256(const void *p, size_t n, unsigned char out[32]);
+/* base64url(SHA-256(s)): how the store keys codes and tokens. */
+char *sha256_b64url(struct arena *a, struct str s);
+void sha256_b64url_buf(struct str s, char out[TOKEN_CHARS + 1]);
+void hmac_sha256(const void *key, size_t keylen, const void *p, size_t n, unsigned char out[32]);
+
+/* Constant-time equality of two strings (length leaks, content does not). */
+bool ct_str_eq(struct str a, struct str b);
+
+/* Wipe memory that held a secret. */
+void secure_wipe(void *p, size_t n);
+
+#endif

@@ -1,0 +1,107 @@
+#include "core/str.h"
+
+#include "core/err.h"
+
+bool
+str_is_clean_utf8(struct str s)
+{
+	const unsigned char *p = (const unsigned char *)s.p;
+	size_t i = 0;
+
+	while (i < s.len) {
+		unsigned char c = p[i];
+		size_t n;
+		unsigned cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + n >= s.len)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		/* C1 control characters. */
+		if (cp >= 0x80 && cp <= 0x9f)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+bool
+str_only(struct str s, const char *set)
+{
+	for (size_t i = 0; i < s.len; i++)
+		if (s.p[i] == '\0' || strchr(set, s.p[i]) == NULL)
+			return false;
+	return true;
+}
+
+bool
+str_split(struct str s, char sep, struct str *head, struct str *rest)
+{
+	const char *q = s.len ? memchr(s.p, sep, s.len) : NULL;
+
+	if (q == NULL) {
+		*head = s;
+		*rest = (struct str){ s.p ? s.p + s.len : NULL, 0 };
+		return false;
+	}
+	*head = (struct str){ s.p, (size_t)(q - s.p) };
+	*rest = (struct str){ q + 1, s.len - (size_t)(q - s.p) - 1 };
+	return true;
+}
+
+int
+str_to_ll(struct str s, long long min, long long max, long long *out)
+{
+	long long v = 0;
+	bool neg = false;
+	size_t i = 0;
+
+	if (s.len == 0 || s.len > 20)
+		return ERR_INVAL;
+	if (s.p[0] == '-') {
+		neg = true;
+		i = 1;
+		if (s.len == 1)
+			return ERR_INVAL;
+	}
+	for (; i < s.len; i++) {
+		int d = s.p[i] - '0';
+
+		if (d < 0 || d > 9)
+			return ERR_INVAL;
+		if (v > (__LONG_LONG_MAX__ - d) / 10)
+			return ERR_INVAL;
+		v = v * 10 + d;
+	}
+	if (neg)
+		v = -v;
+	if (v < min || v > max)
+		return ERR_INVAL;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * eID providers.  Each provider runs its own pages under its own path and,
+ * when the person is authenticated, hands the login core an eid_result.
+ * The core sees nothing else of how the person proved who they are.
+ */
+#ifndef PORTEN_EID_EID_H
+#define PORTEN_EID_EID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "http/http.h"
+
+/* Levels as bits, so a provider can offer several. */
+enum {
+	EID_LEVEL_SUBSTANTIAL = 1 << 0,
+	EID_LEVEL_HIGH = 1 << 1,
+};
+
+struct eid_result {
+	const char *pid;       /* national identity number */
+	const char *acr;       /* achieved level: idporten-loa-substantial|high */
+	const char *amr;       /* one amr value: "TestID", "Minid-OTC", ... */
+	const char *eid;       /* provider name: "testid", "minid", ... */
+	int64_t auth_time;
+};
+
+struct eid_provider {
+	const char *name;       /* "testid" */
+	const char *display;    /* shown in the selector */
+	const char *desc_key;   /* page_text key of the one-line description */
+	const char *path;       /* where its pages start: "/testid" */
+	unsigned levels;        /* EID_LEVEL_* it can deliver */
+	bool test_only;         /* offered only when PORTEN_ENV=test */
+};
+
+/* NULL-terminated list of the providers built in. */
+extern const struct eid_provider *const eid_providers[];
+
+/* The level bit of an acr value (aliases included), or 0 when unknown. */
+unsigned eid_level_of(const char *acr);
+/* Canonical acr value for a level bit. */
+const char *eid_acr_of(unsigned level);
+
+/* TestID pages. */
+extern const struct eid_provider eid_testid;
+void eid_testid_handle(struct http_req *r, struct http_resp *w);   /* GET/POST /testid */
+
+#endif

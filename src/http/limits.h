@@ -1,0 +1,17 @@
+/* Every limit on HTTP input, in one place (STYLE: untrusted input). */
+#ifndef PORTEN_HTTP_LIMITS_H
+#define PORTEN_HTTP_LIMITS_H
+
+#define HTTP_MAX_URI 8192            /* request line target; longer -> 414 */
+#define HTTP_MAX_BODY 65536          /* request body; larger -> 413 */
+#define HTTP_MAX_PARAMS 64           /* query or form parameters */
+#define HTTP_MAX_PARAM_NAME 64
+#define HTTP_MAX_PARAM_VALUE 8192
+#define HTTP_MAX_HEADERS 64
+#define HTTP_MAX_COOKIES 32
+#define HTTP_MAX_RESPONSE (1 << 20)  /* response body cap */
+#define HTTP_CONN_MEMORY (256 * 1024)/* MHD per-connection memory */
+#define HTTP_PER_IP_CONNECTIONS 256
+#define HTTP_CONN_TIMEOUT 15         /* seconds idle before the connection is cut */
+
+#endif

@@ -1,0 +1,675 @@
+/*
+ * The libmicrohttpd glue: one daemon, a thread pool on epoll, and per
+ * request an arena holding a struct http_req built from what MHD parsed.
+ *
+ * MHD calls us three ways per request:
+ *   uri_cb        with the raw request target, before MHD decodes anything:
+ *                 we allocate the request state here and keep the target,
+ *                 so the query is parsed by http_parse_urlencoded (strict,
+ *                 duplicates kept) and never by MHD's lenient decoder;
+ *   access_cb     once when the headers are in, once per body chunk, and
+ *                 a last time with no data: then we dispatch and answer;
+ *   completed_cb  when the request is over, however it ended (also when
+ *                 MHD gave up on a malformed request): frees the state.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+
+#define HTTP_MAX_THREADS 256
+/*
+ * A chunked body (no Content-Length) over HTTP_MAX_BODY can only be refused
+ * once it has been read; past this much we stop reading and cut the line.
+ */
+#define HTTP_MAX_DISCARD (4 * HTTP_MAX_BODY)
+#define LOG_PATH_MAX 256
+
+struct http_server {
+	struct MHD_Daemon *d;
+	const struct http_route *routes;
+	void *app;
+};
+
+/* Per request: allocated in uri_cb, freed in completed_cb. */
+struct conn_req {
+	struct http_server *srv;
+	struct arena *arena;
+	struct http_req r;
+	struct http_resp w;
+	struct buf body;        /* capped at HTTP_MAX_BODY */
+	struct timespec t0;
+	char *target;           /* raw request target (arena), NULL when too long */
+	char *logpath;          /* its path, cut short and made printable, for the log */
+	size_t discarded;
+	bool started;
+	bool uri_too_long;
+	bool body_too_large;
+};
+
+static const char csp_html[] =
+	"default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+	"form-action *; frame-src *; frame-ancestors 'none'; base-uri 'none'";
+
+/* ---- routing and response defaults (no MHD here) ---- */
+
+static const char *
+resp_get(const struct http_resp *w, const char *name)
+{
+	for (size_t i = 0; i < w->nheaders; i++)
+		if (strcasecmp(w->headers[i].name, name) == 0)
+			return w->headers[i].value;
+	return NULL;
+}
+
+static void
+resp_default(struct http_resp *w, const char *name, const char *value)
+{
+	if (resp_get(w, name) == NULL)
+		(void)http_resp_header(w, name, value);
+}
+
+/*
+ * The last word on every response: a status that a handler forgot becomes
+ * a 500, and headers the handler did not set get safe defaults.
+ */
+static void
+resp_finish(struct http_resp *w, const char *rid)
+{
+	const char *type;
+
+	/* 1xx are MHD's business (100-continue), never a handler's answer. */
+	if (w->status < 200 || w->status > 599) {
+		log_err(rid, "handler produced no valid status (%d)", w->status);
+		http_resp_oauth_error(w, 500, "server_error", NULL);
+	}
+	resp_default(w, "X-Content-Type-Options", "nosniff");
+	resp_default(w, "Referrer-Policy", "no-referrer");
+	resp_default(w, "Cache-Control", "no-store");
+	type = resp_get(w, "Content-Type");
+	if (type == NULL)
+		type = w->content_type;
+	if (type != NULL && strncasecmp(type, "text/html", 9) == 0) {
+		resp_default(w, "Content-Security-Policy", csp_html);
+		resp_default(w, "X-Frame-Options", "DENY");
+	}
+}
+
+static void
+resp_simple_error(struct http_resp *w, int status, const char *error)
+{
+	json_t *j = json_pack("{s:s}", "error", error);
+
+	http_resp_json(w, status, j);
+	json_decref(j);
+}
+
+void
+http_dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
+{
+	const struct http_route *rt, *hit = NULL;
+	const char *m = r->method ? r->method : "";
+	bool path_known = false, head = strcmp(m, "HEAD") == 0;
+
+	for (rt = routes; rt != NULL && rt->fn != NULL; rt++) {
+		if (rt->path == NULL || !str_eq_c(r->path, rt->path))
+			continue;
+		path_known = true;
+		/* RFC 9110 §9.3.2: HEAD is GET without the body (MHD drops it). */
+		if (rt->method == NULL || strcmp(rt->method, m) == 0 ||
+		    (head && strcmp(rt->method, "GET") == 0)) {
+			hit = rt;
+			break;
+		}
+	}
+	if (hit != NULL) {
+		r->route_data = hit->data;
+		hit->fn(r, w);
+	} else if (path_known) {
+		/* RFC 9110 §15.5.6: a 405 lists the methods the resource has. */
+		struct buf allow;
+		bool get = false;
+
+		buf_init(&allow, 512);
+		for (rt = routes; rt->fn != NULL; rt++) {
+			if (rt->path == NULL || !str_eq_c(r->path, rt->path) || rt->method == NULL)
+				continue;
+			if (allow.len > 0 && buf_puts(&allow, ", ") != 0)
+				break;
+			if (buf_puts(&allow, rt->method) != 0)
+				break;
+			get = get || strcmp(rt->method, "GET") == 0;
+		}
+		if (get)
+			(void)buf_puts(&allow, ", HEAD");
+		resp_simple_error(w, 405, "method_not_allowed");
+		if (allow.p != NULL)
+			(void)http_resp_header(w, "Allow", allow.p);
+		buf_free(&allow);
+	} else {
+		resp_simple_error(w, 404, "not_found");
+	}
+	resp_finish(w, r->rid);
+}
+
+/* ---- building the request ---- */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * RFC 3986 §2.1 percent-decoding of the path ('+' stays '+' in a path),
+ * refusing bad escapes, NUL, control characters and invalid UTF-8.
+ */
+static int
+path_decode(struct arena *a, struct str in, struct str *out)
+{
+	char *d = arena_alloc(a, in.len + 1);
+	size_t n = 0;
+
+	for (size_t i = 0; i < in.len; i++) {
+		char c = in.p[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (in.len - i < 3)
+				return ERR_INVAL;
+			hi = hexval(in.p[i + 1]);
+			lo = hexval(in.p[i + 2]);
+			if (hi < 0 || lo < 0)
+				return ERR_INVAL;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0')
+			return ERR_INVAL;
+		d[n++] = c;
+	}
+	d[n] = '\0';
+	if (!str_is_clean_utf8((struct str){ d, n }))
+		return ERR_INVAL;
+	*out = (struct str){ d, n };
+	return 0;
+}
+
+struct hdr_ctx {
+	struct http_req *r;
+	size_t cap;
+};
+
+static enum MHD_Result
+hdr_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct hdr_ctx *hc = cls;
+	struct http_req *r = hc->r;
+	struct http_param *p;
+	char *name;
+
+	if (key == NULL || r->headers.n >= hc->cap)
+		return MHD_NO;
+	name = arena_strdup(r->arena, key);
+	for (char *c = name; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	p = &r->headers.v[r->headers.n++];
+	p->name = str_c(name);
+	p->value = str_c(arena_strdup(r->arena, value ? value : ""));
+	return MHD_YES;
+}
+
+/* application/x-www-form-urlencoded, with any parameters after ';' ignored. */
+static bool
+is_form_type(const char *ct)
+{
+	struct str t, params;
+
+	if (ct == NULL)
+		return false;
+	str_split(str_c(ct), ';', &t, &params);
+	while (t.len > 0 && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
+		t.len--;
+	while (t.len > 0 && (t.p[0] == ' ' || t.p[0] == '\t')) {
+		t.p++;
+		t.len--;
+	}
+	return t.len == 33 && strncasecmp(t.p, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+/*
+ * Fill st->r from what MHD holds.  Returns 0, or an HTTP status to answer
+ * without dispatching (a path we cannot decode).
+ */
+static int
+req_build(struct conn_req *st, struct MHD_Connection *c)
+{
+	struct http_req *r = &st->r;
+	struct str target = str_c(st->target), rawpath, query;
+	struct hdr_ctx hc = { r, HTTP_MAX_HEADERS };
+	struct err e;
+	bool has_query;
+	const char *ct;
+
+	has_query = str_split(target, '?', &rawpath, &query);
+	if (path_decode(r->arena, rawpath, &r->path) != 0)
+		return 400;
+	r->raw_query = has_query ? query : (struct str){ "", 0 };
+	r->app = st->srv->app;
+
+	r->headers.v = arena_alloc(r->arena, HTTP_MAX_HEADERS * sizeof(*r->headers.v));
+	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, hdr_cb, &hc);
+
+	for (size_t i = 0; i < r->headers.n; i++) {
+		if (!str_eq_c(r->headers.v[i].name, "cookie"))
+			continue;
+		err_clear(&e);
+		if (http_parse_cookies(r->arena, r->headers.v[i].value, &r->cookies, &e) != 0) {
+			/* A broken Cookie header costs the request its cookies, nothing more. */
+			log_debug(r->rid, "cookies ignored: %s", e.msg);
+			r->cookies.v = NULL;
+			r->cookies.n = 0;
+			break;
+		}
+	}
+
+	r->body = (struct str){ arena_strndup(r->arena, st->body.p ? st->body.p : "", st->body.len),
+				st->body.len };
+	buf_free(&st->body);
+
+	err_clear(&r->input_err);
+	if (http_parse_urlencoded(r->arena, r->raw_query, &r->query, &r->input_err) != 0)
+		r->bad_input = true;
+	ct = http_header(r, "content-type");
+	if (!r->bad_input && is_form_type(ct) &&
+	    http_parse_urlencoded(r->arena, r->body, &r->form, &r->input_err) != 0)
+		r->bad_input = true;
+	if (r->bad_input) {
+		/* As http.h promises: nothing half-parsed reaches the handler. */
+		r->query = (struct http_params){ NULL, 0 };
+		r->form = (struct http_params){ NULL, 0 };
+	}
+	return 0;
+}
+
+/* ---- answering ---- */
+
+static long long
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * The path of a raw target as the log shows it: never the query (it can
+ * carry codes and tokens), at most LOG_PATH_MAX bytes, printable ASCII.
+ */
+static char *
+log_path(struct arena *a, const char *uri)
+{
+	char *path = arena_alloc(a, LOG_PATH_MAX + 1);
+	size_t n = 0;
+
+	for (const char *p = uri; p != NULL && *p != '\0' && *p != '?' && n < LOG_PATH_MAX; p++)
+		path[n++] = (*p > 0x20 && *p < 0x7f) ? *p : '?';
+	path[n] = '\0';
+	return path;
+}
+
+/* One line per request. */
+static void
+log_request(const struct conn_req *st)
+{
+	const char *path = st->logpath && st->logpath[0] ? st->logpath : "-";
+
+	log_info(st->r.rid, "http method=%s path=%s status=%d ms=%lld",
+		 st->r.method ? st->r.method : "-", path, st->w.status, ms_since(&st->t0));
+}
+
+static enum MHD_Result
+answer(struct conn_req *st, struct MHD_Connection *c)
+{
+	struct http_resp *w = &st->w;
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	bool has_type = false;
+
+	resp_finish(w, st->r.rid);
+	mr = MHD_create_response_from_buffer(w->body.len, w->body.p ? w->body.p : (void *)"",
+					     MHD_RESPMEM_MUST_COPY);
+	if (mr == NULL)
+		return MHD_NO;
+	for (size_t i = 0; i < w->nheaders; i++) {
+		if (strcasecmp(w->headers[i].name, "Content-Type") == 0)
+			has_type = true;
+		if (MHD_add_response_header(mr, w->headers[i].name, w->headers[i].value) != MHD_YES)
+			log_warn(st->r.rid, "response header %s dropped", w->headers[i].name);
+	}
+	if (!has_type && w->content_type != NULL)
+		(void)MHD_add_response_header(mr, "Content-Type", w->content_type);
+	ret = MHD_queue_response(c, (unsigned int)w->status, mr);
+	MHD_destroy_response(mr);
+	log_request(st);
+	return ret;
+}
+
+static enum MHD_Result
+answer_error(struct conn_req *st, struct MHD_Connection *c, int status, const char *desc)
+{
+	http_resp_oauth_error(&st->w, status, "invalid_request", desc);
+	return answer(st, c);
+}
+
+/* ---- MHD callbacks ---- */
+
+static void
+conn_req_free(struct conn_req *st)
+{
+	if (st == NULL)
+		return;
+	http_resp_free(&st->w);
+	buf_free(&st->body);
+	arena_free(st->arena);
+	free(st);
+}
+
+static void *
+uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn_req *st;
+	unsigned char rnd[8];
+	const union MHD_ConnectionInfo *ci;
+	size_t n;
+
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return NULL;
+	st->arena = arena_new();
+	if (st->arena == NULL) {
+		free(st);
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &st->t0);
+	st->srv = cls;
+	st->r.arena = st->arena;
+	http_resp_init(&st->w, st->arena);
+	buf_init(&st->body, HTTP_MAX_BODY);
+
+	if (rand_bytes(rnd, sizeof(rnd)) == 0) {
+		static const char hex[] = "0123456789abcdef";
+
+		for (size_t i = 0; i < sizeof(rnd); i++) {
+			st->r.rid[2 * i] = hex[rnd[i] >> 4];
+			st->r.rid[2 * i + 1] = hex[rnd[i] & 15];
+		}
+	} else {
+		memcpy(st->r.rid, "0000000000000000", 16);
+	}
+	st->r.rid[16] = '\0';
+
+	/* uri is NULL when the request line has no target; MHD refuses it later. */
+	n = uri ? strnlen(uri, HTTP_MAX_URI + 1) : 0;
+	if (n > HTTP_MAX_URI)
+		st->uri_too_long = true;
+	else if (uri != NULL)
+		st->target = arena_strndup(st->arena, uri, n);
+	st->logpath = log_path(st->arena, uri);
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL) {
+		char addr[INET6_ADDRSTRLEN] = "";
+		const struct sockaddr *sa = ci->client_addr;
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				  addr, sizeof(addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				  addr, sizeof(addr));
+		st->r.remote_addr = arena_strdup(st->arena, addr);
+	} else {
+		st->r.remote_addr = "";
+	}
+	return st;
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	conn_req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+	  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct conn_req *st = *con_cls;
+	int status;
+
+	if (st == NULL)
+		return MHD_NO; /* out of memory in uri_cb: drop the connection */
+	if (!st->started) {
+		const char *cl;
+		long long len;
+
+		st->started = true;
+		st->r.method = arena_strdup(st->arena, method ? method : "");
+		/* Early answers are allowed here, before MHD reads any body. */
+		if (st->uri_too_long)
+			return answer_error(st, c, 414, "request target too long");
+		if (st->target == NULL)
+			return answer_error(st, c, 400, "no request target");
+		if (MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL) > HTTP_MAX_HEADERS)
+			return answer_error(st, c, 431, "too many header fields");
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && str_to_ll(str_c(cl), 0, HTTP_MAX_BODY, &len) != 0)
+			return answer_error(st, c, 413, "request body too large");
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (!st->body_too_large && buf_append(&st->body, upload_data, n) != 0) {
+			st->body_too_large = true;
+			buf_free(&st->body);
+		}
+		if (st->body_too_large) {
+			st->discarded += n;
+			if (st->discarded > HTTP_MAX_DISCARD)
+				return MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (st->body_too_large)
+		return answer_error(st, c, 413, "request body too large");
+	status = req_build(st, c);
+	if (status != 0)
+		return answer_error(st, c, status, "malformed request path");
+	http_dispatch(st->srv->routes, &st->r, &st->w);
+	return answer(st, c);
+}
+
+#ifdef HTTP_MHD_ERROR_LOG
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_warn(NULL, "microhttpd: %s", msg);
+}
+#endif
+
+/* ---- the daemon ---- */
+
+/* "a.b.c.d:port" or "[v6]:port"; the host must be a literal address. */
+static int
+listen_parse(const char *listen, struct sockaddr_storage *ss, bool *v6, struct err *e)
+{
+	struct str s = str_c(listen), host, port;
+	char hostbuf[INET6_ADDRSTRLEN];
+	const char *colon;
+	long long p;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s.len == 0)
+		goto bad;
+	if (s.p[0] == '[') {
+		const char *close = memchr(s.p, ']', s.len);
+
+		if (close == NULL || close + 1 >= s.p + s.len || close[1] != ':')
+			goto bad;
+		host = (struct str){ s.p + 1, (size_t)(close - s.p - 1) };
+		port = (struct str){ close + 2, s.len - (size_t)(close + 2 - s.p) };
+		*v6 = true;
+	} else {
+		colon = memrchr(s.p, ':', s.len);
+		if (colon == NULL)
+			goto bad;
+		host = (struct str){ s.p, (size_t)(colon - s.p) };
+		port = (struct str){ colon + 1, s.len - (size_t)(colon + 1 - s.p) };
+		*v6 = false;
+	}
+	if (host.len == 0 || host.len >= sizeof(hostbuf) || str_to_ll(port, 0, 65535, &p) != 0)
+		goto bad;
+	memcpy(hostbuf, host.p, host.len);
+	hostbuf[host.len] = '\0';
+	if (*v6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET6, hostbuf, &a6->sin6_addr) != 1)
+			goto bad;
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET, hostbuf, &a4->sin_addr) != 1)
+			goto bad;
+	}
+	return 0;
+bad:
+	return ERR(e, ERR_INVAL, 0, NULL, "listen address must be a.b.c.d:port or [v6]:port");
+}
+
+int
+http_server_start(const struct http_server_opts *o, struct http_server **out, struct err *e)
+{
+	struct http_server *s = NULL;
+	struct sockaddr_storage ss;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	unsigned int threads;
+	bool v6 = false;
+	int rc;
+
+	*out = NULL;
+	if (o == NULL || o->listen == NULL || o->routes == NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "http server: listen address and routes are required");
+		goto out;
+	}
+	rc = listen_parse(o->listen, &ss, &v6, e);
+	if (rc != 0)
+		goto out;
+	threads = 1;
+	if (o->threads > HTTP_MAX_THREADS)
+		threads = HTTP_MAX_THREADS;
+	else if (o->threads > 1)
+		threads = (unsigned int)o->threads;
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		flags |= MHD_USE_EPOLL;
+	else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+		flags |= MHD_USE_POLL;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+#ifdef HTTP_MHD_ERROR_LOG
+	/* Off in production: a hostile client could make MHD write a line per request. */
+	flags |= MHD_USE_ERROR_LOG;
+#endif
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	s->routes = o->routes;
+	s->app = o->app;
+	errno = 0;
+	s->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, access_cb, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_PER_IP_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT,
+		/* Refuse HTTP/1.1 without Host and spaces in the target (RFC 9112 §3.2). */
+		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
+		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+#ifdef HTTP_MHD_ERROR_LOG
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+#endif
+		MHD_OPTION_END);
+	if (s->d == NULL) {
+		rc = ERR(e, ERR_IO, 0, NULL, "http server: cannot listen on %s: %s", o->listen,
+			 errno ? strerror(errno) : "microhttpd refused to start");
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	free(s);
+	return rc;
+}
+
+void
+http_server_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s);
+}
+
+int
+http_server_port(const struct http_server *s)
+{
+	const union MHD_DaemonInfo *di;
+
+	if (s == NULL || s->d == NULL)
+		return -1;
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	return di ? (int)di->port : -1;
+}

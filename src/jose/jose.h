@@ -1,0 +1,85 @@
+/*
+ * JOSE on OpenSSL 3 and cjose: signing keys, JWKS, JWT sign and verify, and
+ * sealing private keys at rest under the key-encryption key (KEK).
+ *
+ * Rules enforced here, once: alg is pinned to the key (RSA keys verify only
+ * RS256/RS384/RS512 as allowed by the caller); `none` and HMAC algorithms
+ * are never accepted; a JWS must be compact, three parts, header JSON object.
+ */
+#ifndef PORTEN_JOSE_JOSE_H
+#define PORTEN_JOSE_JOSE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/str.h"
+
+/* A private signing key with its kid (opaque). */
+struct jose_key;
+
+/* Generate a new RSA key of bits (2048 or more) with a fresh random kid. */
+int jose_key_generate(int bits, struct jose_key **out, struct err *e);
+void jose_key_free(struct jose_key *k);
+const char *jose_key_kid(const struct jose_key *k);
+/* Public JWK (kty, use=sig, kid, alg=RS256, n, e) as a new json_t reference. */
+json_t *jose_key_public_jwk(const struct jose_key *k);
+
+/* The KEK: 32 bytes.  seal = AES-256-GCM, output base64url text (caller frees). */
+struct jose_kek {
+	unsigned char k[32];
+};
+/* From base64url text (43 chars); ERR_INVAL otherwise. */
+int jose_kek_parse(struct str text, struct jose_kek *out, struct err *e);
+/* Serialise the private key and seal it; *sealed is malloc'd text. */
+int jose_key_seal(const struct jose_key *k, const struct jose_kek *kek, char **sealed,
+		  struct err *e);
+/* Unseal and load; kid is set from the argument. ERR_CRYPTO on a wrong KEK. */
+int jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
+		    struct jose_key **out, struct err *e);
+
+/*
+ * Sign claims as a compact JWS with RS256, header {alg, kid, typ}.  typ may
+ * be NULL (then "JWT").  *jws is malloc'd.
+ */
+int jose_jwt_sign(const struct jose_key *k, const json_t *claims, const char *typ, char **jws,
+		  struct err *e);
+
+/* Allowed algorithms for verification: bits of JOSE_ALG_*. */
+enum {
+	JOSE_ALG_RS256 = 1 << 0,
+	JOSE_ALG_RS384 = 1 << 1,
+	JOSE_ALG_RS512 = 1 << 2,
+	JOSE_ALG_RS_ALL = JOSE_ALG_RS256 | JOSE_ALG_RS384 | JOSE_ALG_RS512,
+};
+
+/*
+ * Parse the header of a compact JWS without verifying (to find kid, x5c,
+ * alg).  ERR_INVAL if not three base64url parts with a JSON object header.
+ * *header is a new reference.
+ */
+int jose_jws_header(struct str jws, json_t **header, struct err *e);
+
+/*
+ * Verify a compact JWS against a JWKS (json object with "keys") or a single
+ * JWK: the key is chosen by the header's kid (required when the set has
+ * more than one key); the header alg must be in algs and fit the key type.
+ * On success *claims is the payload as a new json_t object reference.
+ * Does not check exp/iat/aud: callers do, with jose_jwt_check_times().
+ * ERR_INVAL for malformed input, ERR_DENIED for a bad signature, unknown kid
+ * or disallowed alg.
+ */
+int jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **claims,
+		    struct err *e);
+
+/*
+ * Time claims: exp required and > now - leeway; iat (if required or
+ * present) <= now + leeway; if max_life > 0, exp - iat <= max_life.
+ */
+int jose_jwt_check_times(const json_t *claims, int64_t now, int64_t leeway, int64_t max_life,
+			 int require_iat, struct err *e);
+
+/* Validate a client-supplied JWKS (RSA public keys with kid, <= max keys). */
+int jose_jwks_validate(const json_t *jwks, size_t max_keys, struct err *e);
+
+#endif

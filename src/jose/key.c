@@ -1,0 +1,504 @@
+/*
+ * Signing keys: generation, the public JWK, and sealing the private key at
+ * rest under the KEK (AES-256-GCM, NIST SP 800-38D).
+ *
+ * The private key lives twice in memory: as an EVP_PKEY (the source of
+ * truth, serialised as PKCS#8 when sealed) and as a cjose JWK for signing.
+ * Private material never passes through cjose's JSON or base64 code, which
+ * frees its buffers without wiping them.
+ */
+#include "jose/jose.h"
+
+#include <cjose/jwk.h>
+#include <cjose/util.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/decoder.h>
+#include <openssl/encoder.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/b64.h"
+#include "core/crypto.h"
+#include "jose/jose_int.h"
+
+#define KID_RAND_BYTES 16         /* 128 random bits: kids never collide */
+#define SEAL_PREFIX "v1."
+#define SEAL_PREFIX_LEN (sizeof(SEAL_PREFIX) - 1)
+#define SEAL_IV_LEN 12            /* SP 800-38D 8.2.2: 96-bit random IV */
+#define SEAL_TAG_LEN 16
+#define SEAL_MAX_TEXT 32768       /* PKCS#8 of an 8192-bit key is about 4.8 KB */
+#define SEAL_MAX_PLAIN 16384
+#define KEK_CHARS 43              /* base64url of 32 bytes */
+
+bool
+jose_kid_ok(struct str kid)
+{
+	if (kid.p == NULL || kid.len == 0 || kid.len > JOSE_KID_MAX)
+		return false;
+	for (size_t i = 0; i < kid.len; i++) {
+		unsigned char c = (unsigned char)kid.p[i];
+
+		if (c < 0x20 || c > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+void
+jose_key_free(struct jose_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	cjose_jwk_release(k->jwk);
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+const char *
+jose_key_kid(const struct jose_key *k)
+{
+	return k != NULL ? k->kid : NULL;
+}
+
+/*
+ * Give k->jwk the same private key as k->pkey.  cjose builds its keys from
+ * raw big-endian numbers (RFC 7518 6.3.2), so export them through the
+ * provider parameters and wipe every copy afterwards.
+ */
+static int
+key_attach_jwk(struct jose_key *k, struct err *e)
+{
+	static const char *const names[] = {
+		OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	enum { N_PARAMS = sizeof(names) / sizeof(names[0]) };
+	BIGNUM *bn[N_PARAMS] = { 0 };
+	unsigned char *bin[N_PARAMS] = { 0 };
+	size_t len[N_PARAMS] = { 0 };
+	cjose_jwk_rsa_keyspec spec;
+	cjose_err cerr;
+	int rc = 0;
+
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		int n;
+
+		if (EVP_PKEY_get_bn_param(k->pkey, names[i], &bn[i]) != 1) {
+			rc = ERR(e, ERR_CRYPTO, 0, NULL, "RSA key lacks %s", names[i]);
+			goto out;
+		}
+		n = BN_num_bytes(bn[i]);
+		if (n <= 0) {
+			rc = ERR(e, ERR_CRYPTO, 0, NULL, "RSA key has an empty %s", names[i]);
+			goto out;
+		}
+		len[i] = (size_t)n;
+		bin[i] = malloc(len[i]);
+		if (bin[i] == NULL) {
+			rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+			goto out;
+		}
+		BN_bn2bin(bn[i], bin[i]);
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.n = bin[0], spec.nlen = len[0];
+	spec.e = bin[1], spec.elen = len[1];
+	spec.d = bin[2], spec.dlen = len[2];
+	spec.p = bin[3], spec.plen = len[3];
+	spec.q = bin[4], spec.qlen = len[4];
+	spec.dp = bin[5], spec.dplen = len[5];
+	spec.dq = bin[6], spec.dqlen = len[6];
+	spec.qi = bin[7], spec.qilen = len[7];
+	k->jwk = cjose_jwk_create_RSA_spec(&spec, &cerr);
+	if (k->jwk == NULL) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "cannot load the RSA key into cjose: %s",
+			 cerr.message);
+		goto out;
+	}
+	if (!cjose_jwk_set_kid(k->jwk, k->kid, strlen(k->kid), &cerr)) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "cannot set kid: %s", cerr.message);
+		goto out;
+	}
+out:
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		if (bin[i] != NULL)
+			OPENSSL_cleanse(bin[i], len[i]);
+		free(bin[i]);
+		BN_clear_free(bn[i]);
+	}
+	return rc;
+}
+
+/* Only RSA keys within our size bounds are ever signing keys. */
+static int
+key_check_rsa(EVP_PKEY *pkey, struct err *e)
+{
+	int bits;
+
+	if (!EVP_PKEY_is_a(pkey, "RSA"))
+		return ERR(e, ERR_INVAL, 0, NULL, "signing key is not an RSA key");
+	bits = EVP_PKEY_get_bits(pkey);
+	if (bits < JOSE_RSA_MIN_BITS || bits > JOSE_RSA_MAX_BITS)
+		return ERR(e, ERR_INVAL, 0, NULL, "RSA key of %d bits is outside %d..%d", bits,
+			   JOSE_RSA_MIN_BITS, JOSE_RSA_MAX_BITS);
+	return 0;
+}
+
+int
+jose_key_generate(int bits, struct jose_key **out, struct err *e)
+{
+	struct jose_key *k = NULL;
+	unsigned char raw[KID_RAND_BYTES];
+	int rc;
+
+	*out = NULL;
+	if (bits < JOSE_RSA_MIN_BITS || bits > JOSE_RSA_MAX_BITS) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "RSA key size must be %d..%d bits, not %d",
+			 JOSE_RSA_MIN_BITS, JOSE_RSA_MAX_BITS, bits);
+		goto out;
+	}
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	/* Public exponent 65537 (EVP default), two primes. */
+	k->pkey = EVP_RSA_gen((unsigned int)bits);
+	if (k->pkey == NULL) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "RSA key generation failed");
+		goto out;
+	}
+	if (rand_bytes(raw, sizeof(raw)) != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "random generator failed");
+		goto out;
+	}
+	b64url_encode(raw, sizeof(raw), k->kid);
+	rc = key_attach_jwk(k, e);
+	if (rc != 0)
+		goto out;
+	*out = k;
+	k = NULL;
+out:
+	jose_key_free(k);
+	return rc;
+}
+
+json_t *
+jose_key_public_jwk(const struct jose_key *k)
+{
+	cjose_err cerr;
+	char *text = NULL;
+	json_t *jwk = NULL;
+
+	if (k == NULL)
+		return NULL;
+	/* priv = false: kty, kid, e, n only. */
+	text = cjose_jwk_to_json(k->jwk, false, &cerr);
+	if (text == NULL)
+		goto out;
+	jwk = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (jwk == NULL)
+		goto out;
+	/* RFC 7517 4.2 and 4.4: pin the key to signing with RS256. */
+	if (json_object_set_new(jwk, "use", json_string("sig")) != 0 ||
+	    json_object_set_new(jwk, "alg", json_string("RS256")) != 0) {
+		json_decref(jwk);
+		jwk = NULL;
+	}
+out:
+	if (text != NULL)
+		cjose_get_dealloc()(text);
+	return jwk;
+}
+
+int
+jose_kek_parse(struct str text, struct jose_kek *out, struct err *e)
+{
+	unsigned char raw[KEK_CHARS * 3 / 4 + 1];
+	size_t n = 0;
+	int rc = 0;
+
+	/* Never echo the text: it is the secret. */
+	if (text.p == NULL || text.len != KEK_CHARS ||
+	    b64url_decode(text, raw, &n) != 0 || n != sizeof(out->k)) {
+		rc = ERR(e, ERR_INVAL, 0, NULL,
+			 "KEK must be base64url (no padding) of exactly 32 bytes, %d characters",
+			 KEK_CHARS);
+		goto out;
+	}
+	memcpy(out->k, raw, sizeof(out->k));
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+/*
+ * AES-256-GCM over in, with aad authenticated too; out gets the ciphertext
+ * followed by the 16-byte tag (room for inlen + SEAL_TAG_LEN).
+ */
+static int
+gcm_seal(const struct jose_kek *kek, const unsigned char iv[SEAL_IV_LEN], struct str aad,
+	 const unsigned char *in, size_t inlen, unsigned char *out)
+{
+	EVP_CIPHER_CTX *c = NULL;
+	int n, fin, rc = ERR_CRYPTO;
+
+	if (inlen > SEAL_MAX_PLAIN)
+		goto out;
+	c = EVP_CIPHER_CTX_new();
+	if (c == NULL)
+		goto out;
+	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LEN, NULL) != 1 ||
+	    EVP_EncryptInit_ex(c, NULL, NULL, kek->k, iv) != 1 ||
+	    EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
+	    EVP_EncryptUpdate(c, out, &n, in, (int)inlen) != 1 ||
+	    EVP_EncryptFinal_ex(c, out + n, &fin) != 1 || (size_t)(n + fin) != inlen ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, out + inlen) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+/* Inverse of gcm_seal: in is ciphertext + tag; out has room for inlen - tag. */
+static int
+gcm_open(const struct jose_kek *kek, const unsigned char iv[SEAL_IV_LEN], struct str aad,
+	 const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen)
+{
+	EVP_CIPHER_CTX *c = NULL;
+	size_t ctlen;
+	int n, fin, rc = ERR_CRYPTO;
+
+	if (inlen <= SEAL_TAG_LEN || inlen - SEAL_TAG_LEN > SEAL_MAX_PLAIN)
+		goto out;
+	ctlen = inlen - SEAL_TAG_LEN;
+	c = EVP_CIPHER_CTX_new();
+	if (c == NULL)
+		goto out;
+	/* The tag is checked in EVP_DecryptFinal_ex; nothing is used before. */
+	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LEN, NULL) != 1 ||
+	    EVP_DecryptInit_ex(c, NULL, NULL, kek->k, iv) != 1 ||
+	    EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
+	    EVP_DecryptUpdate(c, out, &n, in, (int)ctlen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
+				(void *)(in + ctlen)) != 1 ||
+	    EVP_DecryptFinal_ex(c, out + n, &fin) != 1 || (size_t)(n + fin) != ctlen) {
+		OPENSSL_cleanse(out, ctlen);
+		goto out;
+	}
+	*outlen = ctlen;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+/*
+ * The additional data binds the format version and the kid, so a sealed
+ * blob copied to another key's row does not open there.
+ */
+static int
+seal_aad(const char *kid, char *aad, size_t cap, struct str *out)
+{
+	size_t kl = strlen(kid);
+
+	if (SEAL_PREFIX_LEN + kl + 1 > cap)
+		return ERR_INVAL;
+	memcpy(aad, SEAL_PREFIX, SEAL_PREFIX_LEN);
+	memcpy(aad + SEAL_PREFIX_LEN, kid, kl + 1);
+	*out = (struct str){ aad, SEAL_PREFIX_LEN + kl };
+	return 0;
+}
+
+int
+jose_key_seal(const struct jose_key *k, const struct jose_kek *kek, char **sealed,
+	      struct err *e)
+{
+	OSSL_ENCODER_CTX *ectx = NULL;
+	unsigned char *der = NULL;
+	size_t derlen = 0;
+	unsigned char *ct = NULL;
+	unsigned char iv[SEAL_IV_LEN];
+	char aadbuf[SEAL_PREFIX_LEN + JOSE_KID_MAX + 1];
+	struct str aad;
+	char *text = NULL;
+	size_t ivc, ctc, o;
+	int rc;
+
+	*sealed = NULL;
+	if (k == NULL || kek == NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "no key or no KEK to seal with");
+		goto out;
+	}
+	rc = seal_aad(k->kid, aadbuf, sizeof(aadbuf), &aad);
+	if (rc != 0) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "kid too long to seal");
+		goto out;
+	}
+	/* PKCS#8 PrivateKeyInfo (RFC 5208), DER. */
+	ectx = OSSL_ENCODER_CTX_new_for_pkey(k->pkey, EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo",
+					     NULL);
+	if (ectx == NULL || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0 ||
+	    OSSL_ENCODER_to_data(ectx, &der, &derlen) != 1 || der == NULL) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "cannot serialise the private key");
+		goto out;
+	}
+	if (derlen == 0 || derlen > SEAL_MAX_PLAIN) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "serialised private key has a bad size");
+		goto out;
+	}
+	if (rand_bytes(iv, sizeof(iv)) != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "random generator failed");
+		goto out;
+	}
+	ct = malloc(derlen + SEAL_TAG_LEN);
+	if (ct == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	if (gcm_seal(kek, iv, aad, der, derlen, ct) != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "AES-256-GCM sealing failed");
+		goto out;
+	}
+	ivc = b64url_len(sizeof(iv));
+	ctc = b64url_len(derlen + SEAL_TAG_LEN);
+	text = malloc(SEAL_PREFIX_LEN + ivc + 1 + ctc + 1);
+	if (text == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	memcpy(text, SEAL_PREFIX, SEAL_PREFIX_LEN);
+	o = SEAL_PREFIX_LEN;
+	b64url_encode(iv, sizeof(iv), text + o);
+	o += ivc;
+	text[o++] = '.';
+	b64url_encode(ct, derlen + SEAL_TAG_LEN, text + o);
+	*sealed = text;
+	text = NULL;
+	rc = 0;
+out:
+	OSSL_ENCODER_CTX_free(ectx);
+	if (der != NULL)
+		OPENSSL_clear_free(der, derlen);
+	free(ct);
+	free(text);
+	return rc;
+}
+
+/* Load a PKCS#8 DER RSA private key; the whole input must be one key. */
+static int
+key_from_der(const unsigned char *der, size_t len, EVP_PKEY **out, struct err *e)
+{
+	OSSL_DECODER_CTX *dctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = der;
+	size_t left = len;
+	int rc = 0;
+
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", NULL, "RSA", EVP_PKEY_KEYPAIR, NULL,
+					     NULL);
+	if (dctx == NULL || OSSL_DECODER_from_data(dctx, &p, &left) != 1 || pkey == NULL ||
+	    left != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "sealed key is not a PKCS#8 RSA private key");
+		goto out;
+	}
+	rc = key_check_rsa(pkey, e);
+	if (rc != 0)
+		goto out;
+	*out = pkey;
+	pkey = NULL;
+out:
+	OSSL_DECODER_CTX_free(dctx);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int
+jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
+		struct jose_key **out, struct err *e)
+{
+	struct jose_key *k = NULL;
+	struct str s, ivs, cts;
+	unsigned char iv[SEAL_IV_LEN + 1];
+	unsigned char *ct = NULL, *plain = NULL;
+	size_t ivlen = 0, ctlen = 0, plainlen = 0;
+	char aadbuf[SEAL_PREFIX_LEN + JOSE_KID_MAX + 1];
+	struct str aad;
+	int rc;
+
+	*out = NULL;
+	if (sealed == NULL || kid == NULL || kek == NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key, kid and KEK are all required");
+		goto out;
+	}
+	if (!jose_kid_ok(str_c(kid)) || seal_aad(kid, aadbuf, sizeof(aadbuf), &aad) != 0) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "kid is empty, too long or not printable");
+		goto out;
+	}
+	s = (struct str){ sealed, strnlen(sealed, SEAL_MAX_TEXT + 1) };
+	if (s.len > SEAL_MAX_TEXT) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key longer than %d bytes", SEAL_MAX_TEXT);
+		goto out;
+	}
+	if (!str_has_prefix(s, SEAL_PREFIX)) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key is not in the v1 format");
+		goto out;
+	}
+	s.p += SEAL_PREFIX_LEN;
+	s.len -= SEAL_PREFIX_LEN;
+	if (!str_split(s, '.', &ivs, &cts) || ivs.len != b64url_len(SEAL_IV_LEN) ||
+	    b64url_decode(ivs, iv, &ivlen) != 0 || ivlen != SEAL_IV_LEN) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key has a malformed IV");
+		goto out;
+	}
+	ct = malloc(cts.len * 3 / 4 + 1);
+	if (ct == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	if (cts.len == 0 || b64url_decode(cts, ct, &ctlen) != 0 || ctlen <= SEAL_TAG_LEN) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key has a malformed ciphertext");
+		goto out;
+	}
+	plain = malloc(ctlen);
+	if (plain == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	if (gcm_open(kek, iv, aad, ct, ctlen, plain, &plainlen) != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL,
+			 "sealed key does not open: wrong KEK, wrong kid or altered text");
+		goto out;
+	}
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	memcpy(k->kid, kid, aad.len - SEAL_PREFIX_LEN + 1);
+	rc = key_from_der(plain, plainlen, &k->pkey, e);
+	if (rc != 0)
+		goto out;
+	rc = key_attach_jwk(k, e);
+	if (rc != 0)
+		goto out;
+	*out = k;
+	k = NULL;
+out:
+	if (plain != NULL)
+		OPENSSL_cleanse(plain, ctlen);
+	free(plain);
+	free(ct);
+	jose_key_free(k);
+	return rc;
+}

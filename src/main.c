@@ -1,0 +1,217 @@
+/*
+ * portend: configuration -> store -> keys -> HTTP server -> wait for a
+ * signal.  Expired records are swept once a minute.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "eid/eid.h"
+#include "http/http.h"
+#include "oauth/oauth.h"
+#include "oidc/login.h"
+#include "oidc/oidc.h"
+#include "registry/registry.h"
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+health_live(struct http_req *r, struct http_resp *w)
+{
+	json_t *j = json_pack("{s:s}", "status", "up");
+
+	http_resp_json(w, 200, j);
+	json_decref(j);
+}
+
+static void
+health_ready(struct http_req *r, struct http_resp *w)
+{
+	struct porten *app = r->app;
+	struct err e = { 0 };
+	char *v = NULL;
+	int rc = store_op(app->store, meta_get, "pairwise_key", &v, &e);
+	json_t *j;
+
+	free(v);
+	j = json_pack("{s:s}", "status", rc == 0 ? "up" : "down");
+	http_resp_json(w, rc == 0 ? 200 : 503, j);
+	json_decref(j);
+}
+
+/* The routes of one issuer; paths under its prefix. */
+static const struct {
+	const char *method, *path;
+	http_handler_fn fn;
+} issuer_routes[] = {
+	{ "GET", "/.well-known/openid-configuration", oidc_handle_discovery },
+	{ "GET", "/jwks.json", oidc_handle_jwks },
+	{ "GET", "/authorize", oauth_handle_authorize },
+	{ "POST", "/authorize", oauth_handle_authorize },
+	{ "POST", "/par", oauth_handle_par },
+	{ "POST", "/token", oauth_handle_token },
+	{ "GET", "/userinfo", oidc_handle_userinfo },
+	{ "POST", "/userinfo", oidc_handle_userinfo },
+	{ "GET", "/logout", oidc_handle_logout },
+	{ "POST", "/logout", oidc_handle_logout },
+	{ "POST", "/revoke", oauth_handle_revoke },
+	{ "POST", "/token/introspect", oauth_handle_introspect },
+	{ "POST", "/tokeninfo", oauth_handle_introspect },
+	{ "GET", "/login", login_handle_select },
+	{ "POST", "/cancel", login_handle_cancel },
+	{ "GET", "/testid", eid_testid_handle },
+	{ "POST", "/testid", eid_testid_handle },
+};
+
+#define NROUTES (sizeof(issuer_routes) / sizeof(issuer_routes[0]))
+
+static struct http_route *
+build_routes(struct porten *app)
+{
+	size_t n = 0, cap = (size_t)app->nissuers * NROUTES + 3;
+	struct http_route *rt = calloc(cap, sizeof(*rt));
+
+	if (rt == NULL)
+		return NULL;
+	rt[n++] = (struct http_route){ "GET", "/health/live", health_live, NULL };
+	rt[n++] = (struct http_route){ "GET", "/health/ready", health_ready, NULL };
+	for (int i = 0; i < app->nissuers; i++) {
+		struct issuer *is = &app->issuers[i];
+
+		for (size_t k = 0; k < NROUTES; k++) {
+			size_t len = strlen(is->prefix) + strlen(issuer_routes[k].path) + 1;
+			char *path = malloc(len);
+
+			if (path == NULL)
+				return rt;
+			snprintf(path, len, "%s%s", is->prefix, issuer_routes[k].path);
+			rt[n++] = (struct http_route){ issuer_routes[k].method, path,
+						       issuer_routes[k].fn, is };
+		}
+	}
+	return rt;
+}
+
+static void
+free_routes(struct http_route *rt)
+{
+	if (rt == NULL)
+		return;
+	for (size_t i = 2; rt[i].fn != NULL; i++)
+		free((char *)rt[i].path);
+	free(rt);
+}
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: portend [-c FILE] [--check-config]\n"
+	      "  -c, --config FILE   configuration file (also PORTEN_CONFIG)\n"
+	      "      --check-config  validate the configuration and exit\n"
+	      "Every key can be set as PORTEN_<KEY>: PORTEN_LISTEN, PORTEN_DATA, PORTEN_ISSUER,\n"
+	      "PORTEN_ENV (test|prod), PORTEN_KEK, PORTEN_STORE, ... (see README.md).\n",
+	      f);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv("PORTEN_CONFIG");
+	struct http_server *srv = NULL;
+	struct http_route *routes = NULL;
+	struct porten app;
+	struct err e = { 0 };
+	struct cfg cfg;
+	bool check = false, app_up = false;
+	int c, rc = 1;
+	int64_t last_sweep;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'C': check = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (cfg_load(&cfg, path, &e) != 0) {
+		fprintf(stderr, "portend: %s\n", e.msg);
+		cfg_free(&cfg);
+		return 2;
+	}
+	if (check) {
+		printf("configuration ok: issuer %s, listen %s, env %s, store %s\n", cfg.issuer,
+		       cfg.listen, cfg.env == CFG_ENV_PROD ? "prod" : "test", cfg_store_target(&cfg));
+		cfg_free(&cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+
+	if (app_init(&app, &cfg, &e) != 0) {
+		log_err(NULL, "cannot start: %s", e.msg);
+		goto out;
+	}
+	app_up = true;
+	for (int i = 0; i < app.nissuers; i++) {
+		if (reg_keys_ensure(&app, &app.issuers[i], &e) != 0) {
+			log_err(NULL, "cannot create signing key: %s", e.msg);
+			goto out;
+		}
+	}
+	routes = build_routes(&app);
+	if (routes == NULL)
+		goto out;
+	if (http_server_start(&(struct http_server_opts){ .listen = cfg.listen,
+							  .threads = cfg.threads,
+							  .app = &app,
+							  .routes = routes },
+			      &srv, &e) != 0) {
+		log_err(NULL, "cannot listen on %s: %s", cfg.listen, e.msg);
+		goto out;
+	}
+	log_info(NULL, "portend listening on %s port %d, issuer %s, env %s", cfg.listen,
+		 http_server_port(srv), cfg.issuer, app.test_env ? "test" : "prod");
+	last_sweep = time_now();
+	while (!stopping) {
+		sleep(1);
+		if (time_now() - last_sweep >= 60) {
+			int64_t n = 0;
+
+			if (store_op(app.store, sweep, time_now(), &n, &e) == 0 && n > 0)
+				log_info(NULL, "swept %lld expired records", (long long)n);
+			last_sweep = time_now();
+		}
+	}
+	log_info(NULL, "portend stopping");
+	rc = 0;
+out:
+	if (srv != NULL)
+		http_server_stop(srv);
+	free_routes(routes);
+	reg_keys_cleanup();
+	if (app_up)
+		app_close(&app);
+	cfg_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,570 @@
+/*
+ * The authorization endpoint and PAR (spec/idporten-oidc.md §4, §5, §7;
+ * RFC 6749 §4.1, RFC 7636, RFC 9126, RFC 9207, OIDC Core §3.1.2).
+ *
+ * Validation order (spec §4): problems with client_id, redirect_uri or
+ * request_uri are shown on an error page and never redirected, since the
+ * redirect target is not yet trusted; every later problem is redirected to
+ * the client with state and iss.
+ */
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "eid/eid.h"
+#include "oauth/oauth.h"
+#include "oidc/login.h"
+#include "oidc/pages.h"
+#include "oidc/session.h"
+#include "registry/registry.h"
+
+#define PAR_URN_PREFIX "urn:idporten:"
+#define SCOPE_MAX_COUNT 32
+
+/* Parameters RFC 8707 lets repeat. */
+static bool
+authz_may_repeat(struct str name)
+{
+	return str_eq_c(name, "resource");
+}
+
+/* Value of a single-valued parameter: NULL when absent; ERR_DUP reported by the caller. */
+static const char *
+authz_param(struct http_req *r, const struct http_params *p, const char *name)
+{
+	struct str v;
+
+	if (http_param(p, name, &v) != 0)
+		return NULL;
+	return arena_str(r->arena, v);
+}
+
+/* The first single-valued parameter given twice, or NULL. */
+static const char *
+authz_first_dup(struct http_req *r, const struct http_params *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (authz_may_repeat(p->v[i].name))
+			continue;
+		for (size_t j = i + 1; j < p->n; j++)
+			if (str_eq(p->v[i].name, p->v[j].name))
+				return arena_str(r->arena, p->v[i].name);
+	}
+	return NULL;
+}
+
+/* An absolute URI without fragment (RFC 8707 §2 resource, spec §11). */
+static bool
+authz_absolute_uri(const char *s)
+{
+	const char *c = strchr(s, ':');
+
+	if (c == NULL || c == s || strchr(s, '#') != NULL || strlen(s) > 2000)
+		return false;
+	for (const char *q = s; q < c; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		      (q > s && ((*q >= '0' && *q <= '9') || *q == '+' || *q == '-' || *q == '.'))))
+			return false;
+	return c[1] != '\0' && str_is_clean_utf8(str_c(s)) && strchr(s, ' ') == NULL;
+}
+
+static bool
+scope_list_has(const char *scope, const char *want)
+{
+	struct str rest = str_c(scope), tok;
+
+	while (rest.len > 0) {
+		str_split(rest, ' ', &tok, &rest);
+		if (str_eq_c(tok, want))
+			return true;
+	}
+	return false;
+}
+
+/* Check every requested scope against the client and the scope registry. */
+static int
+authz_scopes(struct http_req *r, const json_t *client, const char *scope, json_t *areq,
+	     struct err *e)
+{
+	struct porten *app = r->app;
+	struct str rest = str_c(scope), tok;
+	int count = 0;
+
+	if (scope[0] == '\0')
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "scope is empty");
+	while (rest.len > 0) {
+		json_t *sdoc = NULL;
+		char *name;
+
+		str_split(rest, ' ', &tok, &rest);
+		if (tok.len == 0)
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
+				   "scopes must be separated by single spaces");
+		if (++count > SCOPE_MAX_COUNT)
+			return ERR(e, ERR_LIMIT, 400, OAUTH_INVALID_SCOPE, "too many scopes");
+		name = arena_str(r->arena, tok);
+		if (!reg_client_has(client, "scopes", name))
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
+				   "scope %.100s is not registered on the client", name);
+		if (reg_scope_get(app, name, &sdoc, e) != 0)
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE, "scope %.100s is unknown",
+				   name);
+		if (json_is_false(json_object_get(sdoc, "active"))) {
+			json_decref(sdoc);
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE, "scope %.100s is inactive",
+				   name);
+		}
+		if (json_is_true(json_object_get(sdoc, "requires_user_authentication")))
+			json_object_set_new(areq, "force_login", json_true());
+		json_decref(sdoc);
+	}
+	return 0;
+}
+
+/* PKCE rules (spec §5). */
+static int
+authz_pkce(const json_t *client, const char *challenge, const char *method, json_t *areq,
+	   struct err *e)
+{
+	const char *registered = reg_client_str(client, "code_challenge_method");
+	bool exempt = registered != NULL && strcmp(registered, "none") == 0;
+
+	if (challenge == NULL) {
+		if (method != NULL)
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+				   "code_challenge_method without code_challenge");
+		if (exempt)
+			return 0;
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "code_challenge is required");
+	}
+	/* A missing method means plain (RFC 7636 §4.3), which is refused. */
+	if (method == NULL || strcmp(method, "S256") != 0)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "code_challenge_method must be S256");
+	if (!oauth_pkce_challenge_valid(str_c(challenge)))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "code_challenge must be 43 base64url characters");
+	json_object_set_new(areq, "code_challenge", json_string(challenge));
+	return 0;
+}
+
+/* acr_values: minimum levels; the lowest known one wins, unknown ones are ignored. */
+static const char *
+authz_min_acr(const char *acr_values)
+{
+	struct str rest = str_c(acr_values), tok;
+	unsigned min = 0;
+
+	while (rest.len > 0) {
+		char tmp[64];
+		unsigned l;
+
+		str_split(rest, ' ', &tok, &rest);
+		if (tok.len == 0 || tok.len >= sizeof(tmp))
+			continue;
+		memcpy(tmp, tok.p, tok.len);
+		tmp[tok.len] = '\0';
+		l = eid_level_of(tmp);
+		if (l != 0 && (min == 0 || l < min))
+			min = l;
+	}
+	return eid_acr_of(min ? min : EID_LEVEL_SUBSTANTIAL);
+}
+
+/*
+ * Everything after redirect_uri has been accepted; errors from here are
+ * redirected (areq carries redirect_uri, response_mode, state).
+ */
+static int
+authz_validate_rest(struct http_req *r, const struct http_params *p, const json_t *client,
+		    json_t *areq, struct err *e)
+{
+	const char *dup = authz_first_dup(r, p);
+	const char *rt, *state, *scope, *nonce, *prompt, *max_age, *ui, *acr, *obo;
+	long long age = -1;
+	json_t *res;
+	int rc;
+
+	state = authz_param(r, p, "state");
+	if (state != NULL && dup == NULL)
+		json_object_set_new(areq, "state", json_string(state));
+	if (dup != NULL)
+		return ERR(e, ERR_DUP, 400, OAUTH_INVALID_REQUEST, "parameter %.64s is repeated", dup);
+	if (authz_param(r, p, "request_uri") != NULL)
+		return ERR(e, ERR_INVAL, 400, OAUTH_REQUEST_URI_NOT_SUPPORTED,
+			   "request_uri is only accepted from the PAR endpoint");
+	if (!reg_client_has(client, "grant_types", "authorization_code"))
+		return ERR(e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
+			   "the client may not use the authorization code flow");
+	rt = authz_param(r, p, "response_type");
+	if (rt == NULL)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "response_type is required");
+	if (strcmp(rt, "code") != 0)
+		return ERR(e, ERR_INVAL, 400, OAUTH_UNSUPPORTED_RESPONSE_TYPE,
+			   "only response_type=code is supported");
+	if (state == NULL || state[0] == '\0')
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "state is required");
+	scope = authz_param(r, p, "scope");
+	if (scope == NULL)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "scope is required");
+	rc = authz_scopes(r, client, scope, areq, e);
+	if (rc != 0)
+		return rc;
+	json_object_set_new(areq, "scope", json_string(scope));
+	nonce = authz_param(r, p, "nonce");
+	if (scope_list_has(scope, "openid") && (nonce == NULL || nonce[0] == '\0'))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "nonce is required with openid");
+	if (nonce != NULL)
+		json_object_set_new(areq, "nonce", json_string(nonce));
+	rc = authz_pkce(client, authz_param(r, p, "code_challenge"),
+			authz_param(r, p, "code_challenge_method"), areq, e);
+	if (rc != 0)
+		return rc;
+	prompt = authz_param(r, p, "prompt");
+	if (prompt != NULL) {
+		if (strcmp(prompt, "login") != 0 && strcmp(prompt, "none") != 0)
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+				   "prompt must be login or none");
+		json_object_set_new(areq, "prompt", json_string(prompt));
+	}
+	max_age = authz_param(r, p, "max_age");
+	if (max_age != NULL && str_to_ll(str_c(max_age), 0, 10LL * 365 * 86400, &age) != 0)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "max_age must be a non-negative integer");
+	json_object_set_new(areq, "max_age", json_integer(age));
+	acr = authz_param(r, p, "acr_values");
+	json_object_set_new(areq, "acr", json_string(authz_min_acr(acr ? acr : "")));
+	ui = authz_param(r, p, "ui_locales");
+	{
+		const char *l = ui ? page_lang_pick(str_c(ui)) : NULL;
+
+		json_object_set_new(areq, "locale", json_string(l ? l : "nb"));
+	}
+	obo = authz_param(r, p, "onbehalfof");
+	if (obo != NULL)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "onbehalfof %.64s is not registered on the client", obo);
+	res = json_array();
+	json_object_set_new(areq, "resource", res);
+	for (size_t i = 0; i < p->n; i++) {
+		if (!str_eq_c(p->v[i].name, "resource"))
+			continue;
+		if (json_array_size(res) >= 10)
+			return ERR(e, ERR_LIMIT, 400, OAUTH_INVALID_REQUEST, "too many resource values");
+		if (!authz_absolute_uri(arena_str(r->arena, p->v[i].value)))
+			return ERR(e, ERR_INVAL, 400, "invalid_target",
+				   "resource must be an absolute URI without fragment");
+		json_array_append_new(res, json_stringn(p->v[i].value.p, p->v[i].value.len));
+	}
+	return 0;
+}
+
+/*
+ * Validate an authorization request for a known client.  On success *areq
+ * is the validated request.  On failure *areq is NULL when the error must
+ * be shown on a page (redirect_uri not trusted) and non-NULL (carrying
+ * redirect_uri, response_mode, state) when it may be redirected.
+ */
+static int
+authz_validate(struct http_req *r, const struct http_params *p, const json_t *client,
+	       json_t **areq, struct err *e)
+{
+	const char *uri, *mode;
+	struct str v;
+	json_t *a;
+	int rc;
+
+	*areq = NULL;
+	rc = http_param(p, "redirect_uri", &v);
+	if (rc == ERR_DUP)
+		return ERR(e, ERR_DUP, 400, OAUTH_INVALID_REQUEST, "redirect_uri is repeated");
+	if (rc != 0)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "redirect_uri is required");
+	if (!oauth_redirect_uri_registered(client, v))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "redirect_uri is not registered for the client");
+	uri = arena_str(r->arena, v);
+	a = json_object();
+	json_object_set_new(a, "client_id", json_string(reg_client_str(client, "client_id")));
+	json_object_set_new(a, "redirect_uri", json_string(uri));
+	json_object_set_new(a, "response_mode", json_string("query"));
+	*areq = a;
+	rc = http_param(p, "response_mode", &v);
+	if (rc == 0) {
+		mode = arena_str(r->arena, v);
+		if (strcmp(mode, "query") != 0 && strcmp(mode, "form_post") != 0 &&
+		    strcmp(mode, "fragment") != 0)
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+				   "response_mode must be query, form_post or fragment");
+		json_object_set_new(a, "response_mode", json_string(mode));
+	}
+	return authz_validate_rest(r, p, client, a, e);
+}
+
+/* Turn a verified request object's claims into parameters (RFC 9101 §6.3: only its own). */
+static int
+authz_request_object(struct http_req *r, const json_t *client, const char *jws,
+		     struct http_params *out, struct err *e)
+{
+	const struct issuer *is = r->route_data;
+	const json_t *jwks = json_object_get(client, "jwks");
+	json_t *claims = NULL, *v;
+	const char *k, *aud, *iss;
+	size_t n = 0;
+	int rc;
+
+	if (jwks == NULL)
+		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST_OBJECT,
+			   "the client has no registered keys for request objects");
+	rc = jose_jwt_verify(str_c(jws), jwks, JOSE_ALG_RS_ALL, &claims, e);
+	if (rc == 0)
+		rc = jose_jwt_check_times(claims, time_now(), 10, 3600, 0, e);
+	if (rc != 0) {
+		json_decref(claims);
+		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST_OBJECT,
+			   "request object rejected: %.120s", e->msg);
+	}
+	iss = json_string_value(json_object_get(claims, "iss"));
+	aud = json_string_value(json_object_get(claims, "aud"));
+	if (iss == NULL || strcmp(iss, reg_client_str(client, "client_id")) != 0 || aud == NULL ||
+	    strcmp(aud, is->iss) != 0) {
+		json_decref(claims);
+		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST_OBJECT,
+			   "request object iss must be the client and aud the issuer");
+	}
+	out->v = arena_alloc(r->arena, (json_object_size(claims) + 10) * sizeof(*out->v));
+	json_object_foreach(claims, k, v) {
+		const char *s = NULL;
+
+		if (strcmp(k, "iss") == 0 || strcmp(k, "aud") == 0 || strcmp(k, "exp") == 0 ||
+		    strcmp(k, "iat") == 0 || strcmp(k, "nbf") == 0 || strcmp(k, "jti") == 0)
+			continue;
+		if (json_is_string(v))
+			s = json_string_value(v);
+		else if (json_is_integer(v))
+			s = arena_printf(r->arena, "%lld", (long long)json_integer_value(v));
+		if (s == NULL || n >= json_object_size(claims) + 9)
+			continue;
+		out->v[n].name = str_c(arena_strdup(r->arena, k));
+		out->v[n].value = str_c(arena_strdup(r->arena, s));
+		n++;
+	}
+	out->n = n;
+	json_decref(claims);
+	return 0;
+}
+
+/* After validation: SSO, prompt, or off to the eID selector (spec §7). */
+static void
+authz_proceed(struct http_req *r, struct http_resp *w, const json_t *client, json_t *areq)
+{
+	const char *prompt = json_string_value(json_object_get(areq, "prompt"));
+	long long max_age = json_integer_value(json_object_get(areq, "max_age"));
+	struct session s = { 0 };
+	struct err e = { 0 };
+	bool force = (prompt && strcmp(prompt, "login") == 0) ||
+		     json_is_true(json_object_get(areq, "force_login"));
+	int rc;
+
+	if (!force && session_load(r, client, &s, &e) == 0) {
+		unsigned have = eid_level_of(json_string_value(json_object_get(s.doc, "acr")));
+		int64_t auth_time = json_integer_value(json_object_get(s.doc, "auth_time"));
+		bool fresh = json_is_integer(json_object_get(areq, "max_age")) && max_age >= 0
+				     ? time_now() - auth_time <= max_age
+				     : true;
+
+		if (have >= login_min_level(areq) && fresh) {
+			login_finish(r, w, client, areq, &s);
+			session_clear(&s);
+			return;
+		}
+	}
+	session_clear(&s);
+	if (prompt != NULL && strcmp(prompt, "none") == 0) {
+		login_respond(r, w, areq, NULL, OAUTH_LOGIN_REQUIRED,
+			      "no live session meets the request");
+		return;
+	}
+	rc = login_pending_store(r, w, areq, &e);
+	if (rc != 0) {
+		log_err(r->rid, "cannot store pending authorization: %s", e.msg);
+		login_respond(r, w, areq, NULL,
+			      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
+			      "the login could not be started");
+		return;
+	}
+	http_resp_redirect(w, login_selector_url(r, json_string_value(json_object_get(areq, "id"))));
+}
+
+/* request_uri from PAR: only client_id may accompany it (spec §4). */
+static int
+authz_from_par(struct http_req *r, const struct http_params *p, const json_t *client,
+	       json_t **areq, struct err *e)
+{
+	struct porten *app = r->app;
+	const char *uri = authz_param(r, p, "request_uri"), *id, *owner;
+	json_t *doc = NULL;
+	int rc;
+
+	*areq = NULL;
+	if (p->n != 2)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "only client_id may accompany request_uri");
+	if (strncmp(uri, PAR_URN_PREFIX, strlen(PAR_URN_PREFIX)) != 0)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "request_uri is not ours");
+	id = uri + strlen(PAR_URN_PREFIX);
+	if (strlen(id) != TOKEN_CHARS)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "request_uri is unknown");
+	rc = store_op(app->store, doc_get, "par", id, &doc, e);
+	if (rc != 0)
+		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+						"request_uri is unknown, expired or used")
+					  : rc;
+	owner = json_string_value(json_object_get(doc, "client_id"));
+	if (owner == NULL || strcmp(owner, reg_client_str(client, "client_id")) != 0) {
+		json_decref(doc);
+		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST,
+			   "request_uri belongs to another client");
+	}
+	json_decref(doc);
+	doc = NULL;
+	/* Single use: only one of two racing requests gets it. */
+	rc = store_op(app->store, doc_take, "par", id, &doc, e);
+	if (rc != 0)
+		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+						"request_uri is unknown, expired or used")
+					  : rc;
+	*areq = doc;
+	return 0;
+}
+
+void
+oauth_handle_authorize(struct http_req *r, struct http_resp *w)
+{
+	struct porten *app = r->app;
+	const struct http_params *p = strcmp(r->method, "POST") == 0 ? &r->form : &r->query;
+	const char *lang = page_lang(r, http_param_c(p, "ui_locales"));
+	struct http_params ro = { 0 };
+	struct err e = { 0 };
+	json_t *client = NULL, *areq = NULL;
+	const char *client_id, *request;
+	struct str v;
+	int rc;
+
+	if (r->bad_input) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, r->input_err.msg);
+		return;
+	}
+	rc = http_param(p, "client_id", &v);
+	if (rc != 0) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST,
+			   rc == ERR_DUP ? "client_id is repeated" : "client_id is required");
+		return;
+	}
+	client_id = arena_str(r->arena, v);
+	rc = reg_client_load(app, client_id, &client, &e);
+	if (rc != 0) {
+		page_error(r, w, rc == ERR_UNAVAILABLE ? 503 : 400, lang,
+			   rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : "invalid_client",
+			   "the client is unknown");
+		return;
+	}
+	rc = http_param(p, "request_uri", &v);
+	if (rc == ERR_DUP) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, "request_uri is repeated");
+		goto out;
+	}
+	if (rc == 0) {
+		rc = authz_from_par(r, p, client, &areq, &e);
+	} else if ((request = authz_param(r, p, "request")) != NULL) {
+		rc = authz_request_object(r, client, request, &ro, &e);
+		if (rc == 0) {
+			const char *inner = http_param_c(&ro, "client_id");
+
+			if (inner != NULL && strcmp(inner, client_id) != 0)
+				rc = ERR(&e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST_OBJECT,
+					 "client_id differs from the request object's");
+			else
+				rc = authz_validate(r, &ro, client, &areq, &e);
+		} else if (authz_validate(r, p, client, &areq, &(struct err){ 0 }) != 0 &&
+			   areq == NULL) {
+			/* The outer redirect_uri is not trusted either: page. */
+		}
+	} else {
+		rc = authz_validate(r, p, client, &areq, &e);
+	}
+	if (rc != 0) {
+		if (areq == NULL)
+			page_error(r, w, e.status == 503 ? 503 : 400, lang,
+				   e.oauth ? e.oauth : OAUTH_INVALID_REQUEST, e.msg);
+		else
+			login_respond(r, w, areq, NULL, e.oauth ? e.oauth : OAUTH_INVALID_REQUEST,
+				      e.msg);
+		goto out;
+	}
+	authz_proceed(r, w, client, areq);
+out:
+	json_decref(areq);
+	json_decref(client);
+}
+
+void
+oauth_handle_par(struct http_req *r, struct http_resp *w)
+{
+	struct porten *app = r->app;
+	struct err e = { 0 };
+	json_t *client = NULL, *areq = NULL, *body;
+	const char *amr = NULL;
+	char *id;
+	int rc;
+
+	if (r->bad_input) {
+		http_resp_oauth_error(w, 400, OAUTH_INVALID_REQUEST, r->input_err.msg);
+		return;
+	}
+	rc = oauth_client_authenticate(r, r->route_data, &client, &amr, &e);
+	if (rc != 0) {
+		oauth_resp_error(w, &e);
+		return;
+	}
+	if (http_param(&r->form, "request_uri", &(struct str){ 0 }) != ERR_NOTFOUND) {
+		http_resp_oauth_error(w, 400, OAUTH_INVALID_REQUEST,
+				      "request_uri is not allowed at the PAR endpoint");
+		goto out;
+	}
+	{
+		struct http_params ro = { 0 };
+		const char *request = http_param_c(&r->form, "request");
+
+		if (request != NULL)
+			rc = authz_request_object(r, client, request, &ro, &e);
+		if (rc == 0)
+			rc = authz_validate(r, request ? &ro : &r->form, client, &areq, &e);
+	}
+	if (rc != 0) {
+		e.status = e.status == 503 ? 503 : 400;
+		oauth_resp_error(w, &e);
+		goto out;
+	}
+	id = rand_token(r->arena);
+	rc = id ? store_op(app->store, doc_put, "par", id, areq,
+			   time_now() + app->cfg->par_lifetime, &e)
+		: ERR(&e, ERR_CRYPTO, 500, OAUTH_SERVER_ERROR, "no randomness");
+	if (rc != 0) {
+		log_err(r->rid, "cannot store PAR request: %s", e.msg);
+		http_resp_oauth_error(w, rc == ERR_UNAVAILABLE ? 503 : 500,
+				      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE
+							    : OAUTH_SERVER_ERROR,
+				      "the request could not be stored");
+		goto out;
+	}
+	body = json_pack("{s:s+, s:I}", "request_uri", PAR_URN_PREFIX, id, "expires_in",
+			 (json_int_t)app->cfg->par_lifetime);
+	http_resp_json(w, 201, body);
+	http_resp_header(w, "Cache-Control", "no-store");
+	json_decref(body);
+out:
+	json_decref(areq);
+	json_decref(client);
+}

@@ -1,0 +1,375 @@
+/*
+ * Client authentication at the back-channel endpoints (token, PAR, revoke,
+ * introspect): spec/idporten-oidc.md §9, RFC 6749 §2.3, RFC 7523 §2.2 and
+ * §3, OIDC Core §9.  A client must use exactly its registered
+ * token_endpoint_auth_method; every other outcome is invalid_client (401).
+ */
+#include "oauth/oauth.h"
+
+#include <string.h>
+
+#include "core/b64.h"
+#include "core/crypto.h"
+#include "core/timeutil.h"
+#include "registry/registry.h"
+
+#define CA_TYPE_JWT_BEARER "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#define CA_LEEWAY 10		/* seconds of clock skew tolerated */
+#define CA_MAX_LIFE 120		/* spec §9: exp - iat <= 120 s */
+#define CA_CLIENT_ID_MAX 256	/* registrations allow far less; bounds the lookup */
+#define CA_JTI_MAX 256
+#define CA_PAYLOAD_MAX 8192	/* bytes of assertion payload peeked for iss */
+#define CA_KEY_LIFE (365 * 86400LL)	/* a client key lives a year from posting */
+
+#define M_BASIC "client_secret_basic"
+#define M_POST "client_secret_post"
+#define M_JWT "private_key_jwt"
+#define M_NONE "none"
+
+#define DENY(e, ...) ERR((e), ERR_DENIED, 401, OAUTH_INVALID_CLIENT, __VA_ARGS__)
+#define BADREQ(e, ...) ERR((e), ERR_INVAL, 400, OAUTH_INVALID_REQUEST, __VA_ARGS__)
+
+/* The credentials a request carries, before we know whose they are. */
+struct presented {
+	bool basic, post, jwt;
+	struct str basic_id, basic_secret;
+	struct str form_id, secret;
+	struct str assertion_type, assertion;
+	bool have_form_id;
+};
+
+/* A form parameter present once (1), absent (0) or repeated (error). */
+static int
+form_opt(const struct http_req *r, const char *name, struct str *v, struct err *e)
+{
+	int rc = http_param(&r->form, name, v);
+
+	if (rc == ERR_NOTFOUND)
+		return 0;
+	if (rc == ERR_DUP)
+		return BADREQ(e, "parameter %s given more than once", name);
+	return rc == 0 ? 1 : rc;
+}
+
+static int
+collect(const struct http_req *r, struct presented *p, struct err *e)
+{
+	int rc, n;
+	bool has_type, has_assertion;
+
+	memset(p, 0, sizeof(*p));
+	rc = http_basic_auth(r, &p->basic_id, &p->basic_secret, e);
+	if (rc == 0)
+		p->basic = true;
+	else if (rc != ERR_NOTFOUND)
+		return rc;	/* malformed Basic: invalid_client (401) from the parser */
+
+	if ((rc = form_opt(r, "client_id", &p->form_id, e)) < 0)
+		return rc;
+	p->have_form_id = rc == 1;
+	if ((rc = form_opt(r, "client_secret", &p->secret, e)) < 0)
+		return rc;
+	p->post = rc == 1;
+	if ((rc = form_opt(r, "client_assertion_type", &p->assertion_type, e)) < 0)
+		return rc;
+	has_type = rc == 1;
+	if ((rc = form_opt(r, "client_assertion", &p->assertion, e)) < 0)
+		return rc;
+	has_assertion = rc == 1;
+	p->jwt = has_type || has_assertion;
+	if (p->jwt && !(has_type && has_assertion))
+		return BADREQ(e, "client_assertion and client_assertion_type go together");
+
+	/* RFC 6749 §2.3: a client MUST NOT use more than one method per request. */
+	n = (int)p->basic + (int)p->post + (int)p->jwt;
+	if (n > 1)
+		return BADREQ(e, "more than one client authentication method in the request");
+	return 0;
+}
+
+/*
+ * Which client the request names.  Basic carries it in the header; the form
+ * may repeat it (spec §9: then they must match).  An assertion without a
+ * client_id names its client in iss (RFC 7523 §3), read here unverified
+ * only to find the keys; the verified claims are checked afterwards.
+ */
+static int
+assertion_peek_iss(struct http_req *r, struct str jws, struct str *iss, struct err *e)
+{
+	struct str head, rest, payload, sig;
+	unsigned char *raw = NULL;
+	size_t rawlen = 0;
+	json_t *claims = NULL;
+	const json_t *v;
+	int rc = 0;
+
+	if (!str_split(jws, '.', &head, &rest) || !str_split(rest, '.', &payload, &sig) ||
+	    payload.len == 0 || payload.len > CA_PAYLOAD_MAX) {
+		rc = DENY(e, "client assertion is not a compact JWS");
+		goto out;
+	}
+	raw = arena_alloc(r->arena, payload.len * 3 / 4 + 1);
+	if (b64url_decode(payload, raw, &rawlen) != 0) {
+		rc = DENY(e, "client assertion is not a compact JWS");
+		goto out;
+	}
+	claims = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, NULL);
+	v = json_object_get(claims, "iss");
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		rc = DENY(e, "client assertion lacks iss and no client_id was given");
+		goto out;
+	}
+	iss->p = arena_strndup(r->arena, json_string_value(v), json_string_length(v));
+	iss->len = json_string_length(v);
+out:
+	json_decref(claims);
+	return rc;
+}
+
+static int
+resolve_client_id(struct http_req *r, const struct presented *p, const char **client_id,
+		  struct err *e)
+{
+	struct str id = STR_NULL;
+	int rc;
+
+	if (p->basic) {
+		id = p->basic_id;
+		if (p->have_form_id && !str_eq(p->form_id, p->basic_id))
+			return DENY(e, "client_id in the form differs from the one in Basic");
+	} else if (p->have_form_id) {
+		id = p->form_id;
+	} else if (p->jwt) {
+		rc = assertion_peek_iss(r, p->assertion, &id, e);
+		if (rc != 0)
+			return rc;
+	} else {
+		return DENY(e, "no client authentication and no client_id");
+	}
+	if (id.len == 0 || id.len > CA_CLIENT_ID_MAX || !str_is_clean_utf8(id) ||
+	    memchr(id.p, '\0', id.len) != NULL)
+		return DENY(e, "malformed client_id");
+	*client_id = arena_str(r->arena, id);
+	return 0;
+}
+
+/*
+ * The client's usable keys as a JWKS object, or NULL when it has none.
+ * spec/selfservice-api.md §7: each key is valid for one year from the time
+ * it was posted (jwks_posted maps kid to that time).
+ */
+static json_t *
+client_jwks(const json_t *client, int64_t now)
+{
+	const json_t *jwks = json_object_get(client, "jwks");
+	const json_t *keys = json_is_array(jwks) ? jwks : json_object_get(jwks, "keys");
+	const json_t *posted = json_object_get(client, "jwks_posted");
+	json_t *live = NULL, *k;
+	size_t i;
+
+	if (!json_is_array(keys) || json_array_size(keys) == 0)
+		return NULL;
+	live = json_array();
+	if (live == NULL)
+		return NULL;
+	json_array_foreach(keys, i, k) {
+		const char *kid = json_string_value(json_object_get(k, "kid"));
+		const json_t *t = kid ? json_object_get(posted, kid) : NULL;
+
+		if (json_is_integer(t) && json_integer_value(t) + CA_KEY_LIFE < now)
+			continue;
+		json_array_append(live, k);
+	}
+	if (json_array_size(live) == 0) {
+		json_decref(live);
+		return NULL;
+	}
+	return json_pack("{s:o}", "keys", live);
+}
+
+/* aud is the issuer, the token endpoint, or the endpoint called (RFC 7523 §3, RFC 9126 §2). */
+static bool
+aud_one_ok(const char *aud, const struct issuer *is, const char *token_ep, const char *this_ep)
+{
+	return strcmp(aud, is->iss) == 0 || strcmp(aud, token_ep) == 0 ||
+	       (this_ep != NULL && strcmp(aud, this_ep) == 0);
+}
+
+static bool
+aud_ok(struct http_req *r, const json_t *aud, const struct issuer *is)
+{
+	const char *token_ep = arena_printf(r->arena, "%s/token", is->base);
+	const char *this_ep = NULL;
+	size_t pl = is->prefix ? strlen(is->prefix) : 0;
+	const json_t *v;
+	size_t i;
+
+	/* The URL of the endpoint being called: base + path after the issuer's prefix. */
+	if (r->path.p != NULL && r->path.len >= pl && memcmp(r->path.p, is->prefix, pl) == 0)
+		this_ep = arena_printf(r->arena, "%s%.*s", is->base, (int)(r->path.len - pl),
+				       r->path.p + pl);
+	if (json_is_string(aud))
+		return aud_one_ok(json_string_value(aud), is, token_ep, this_ep);
+	if (!json_is_array(aud))
+		return false;
+	json_array_foreach(aud, i, v) {
+		if (json_is_string(v) && aud_one_ok(json_string_value(v), is, token_ep, this_ep))
+			return true;
+	}
+	return false;
+}
+
+/* Turn a lower layer's failure into invalid_client, keeping its (safe) reason. */
+static int
+deny_because(struct err *e, const char *what, const char *dflt)
+{
+	char why[sizeof(e->msg)];
+
+	memcpy(why, e->msg, sizeof(why));
+	why[sizeof(why) - 1] = '\0';
+	return DENY(e, "%s: %s", what, why[0] ? why : dflt);
+}
+
+static int
+verify_assertion(struct http_req *r, const struct issuer *is, const json_t *client,
+		 const char *client_id, const struct presented *p, struct err *e)
+{
+	struct porten *app = r->app;
+	json_t *header = NULL, *jwks = NULL, *claims = NULL;
+	const json_t *iss, *sub, *jti, *exp, *nbf;
+	int64_t now = time_now();
+	const char *key;
+	int rc;
+
+	if (!str_eq_c(p->assertion_type, CA_TYPE_JWT_BEARER)) {
+		rc = DENY(e, "client_assertion_type must be %s", CA_TYPE_JWT_BEARER);
+		goto out;
+	}
+	if (jose_jws_header(p->assertion, &header, e) != 0) {
+		rc = DENY(e, "client assertion is not a compact JWS");
+		goto out;
+	}
+	jwks = client_jwks(client, now);
+	/* spec §9: a client with keys MUST use kid; business certificates come in x5c. */
+	if (json_object_get(header, "x5c") != NULL) {
+		if (jwks != NULL)
+			rc = DENY(e, "client has registered keys: sign with kid, not x5c");
+		else
+			rc = DENY(e, "business certificates (x5c) are not supported yet");
+		goto out;
+	}
+	if (jwks == NULL) {
+		rc = DENY(e, "client has no valid registered keys");
+		goto out;
+	}
+	if (!json_is_string(json_object_get(header, "kid"))) {
+		rc = DENY(e, "client assertion header lacks kid");
+		goto out;
+	}
+	rc = jose_jwt_verify(p->assertion, jwks, JOSE_ALG_RS_ALL, &claims, e);
+	if (rc != 0) {
+		rc = deny_because(e, "client assertion not verified", "bad signature");
+		goto out;
+	}
+	/* RFC 7523 §3: iss and sub both name the client. */
+	iss = json_object_get(claims, "iss");
+	sub = json_object_get(claims, "sub");
+	if (!json_is_string(iss) || !json_is_string(sub) ||
+	    strcmp(json_string_value(iss), client_id) != 0 ||
+	    strcmp(json_string_value(sub), client_id) != 0 ||
+	    json_string_length(iss) != strlen(client_id) ||
+	    json_string_length(sub) != strlen(client_id)) {
+		rc = DENY(e, "client assertion iss and sub must both be the client_id");
+		goto out;
+	}
+	if (!aud_ok(r, json_object_get(claims, "aud"), is)) {
+		rc = DENY(e, "client assertion aud must be the issuer or the token endpoint");
+		goto out;
+	}
+	rc = jose_jwt_check_times(claims, now, CA_LEEWAY, CA_MAX_LIFE, 1, e);
+	if (rc != 0) {
+		rc = deny_because(e, "client assertion", "bad exp or iat");
+		goto out;
+	}
+	nbf = json_object_get(claims, "nbf");
+	if (nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + CA_LEEWAY)) {
+		rc = DENY(e, "client assertion is not valid yet");
+		goto out;
+	}
+	jti = json_object_get(claims, "jti");
+	if (!json_is_string(jti) || json_string_length(jti) == 0 ||
+	    json_string_length(jti) > CA_JTI_MAX) {
+		rc = DENY(e, "client assertion lacks jti");
+		goto out;
+	}
+	exp = json_object_get(claims, "exp");
+	/* Remember the jti until the assertion expires (plus leeway): a replay is refused. */
+	key = arena_printf(r->arena, "ca:%s:%s", client_id, json_string_value(jti));
+	rc = store_op(app->store, jti_remember, key, json_integer_value(exp) + CA_LEEWAY, e);
+	if (rc == ERR_EXISTS) {
+		rc = DENY(e, "client assertion replayed (jti seen before)");
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+out:
+	json_decref(header);
+	json_decref(jwks);
+	json_decref(claims);
+	return rc;
+}
+
+int
+oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **client,
+			  const char **amr, struct err *e)
+{
+	struct porten *app = r->app;
+	struct presented p;
+	const char *client_id = NULL, *registered, *used;
+	json_t *doc = NULL;
+	int rc;
+
+	*client = NULL;
+	*amr = NULL;
+	rc = collect(r, &p, e);
+	if (rc != 0)
+		goto out;
+	rc = resolve_client_id(r, &p, &client_id, e);
+	if (rc != 0)
+		goto out;
+	rc = reg_client_load(app, client_id, &doc, e);
+	if (rc == ERR_NOTFOUND) {
+		rc = DENY(e, "unknown client");
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+
+	used = p.basic ? M_BASIC : p.post ? M_POST : p.jwt ? M_JWT : M_NONE;
+	registered = reg_client_str(doc, "token_endpoint_auth_method");
+	if (registered == NULL)
+		registered = M_BASIC;	/* RFC 7591 §2 default */
+	/* spec §9: exactly the registered method, anything else is invalid_client. */
+	if (strcmp(used, registered) != 0) {
+		rc = DENY(e, "client must authenticate with %s", registered);
+		goto out;
+	}
+	if (p.basic || p.post) {
+		struct str secret = p.basic ? p.basic_secret : p.secret;
+
+		if (!reg_client_secret_ok(doc, secret)) {
+			rc = DENY(e, "invalid client secret");
+			goto out;
+		}
+	} else if (p.jwt) {
+		rc = verify_assertion(r, is, doc, client_id, &p, e);
+		if (rc != 0)
+			goto out;
+	}
+	*client = doc;
+	doc = NULL;
+	*amr = used;
+out:
+	json_decref(doc);
+	return rc;
+}

@@ -1,0 +1,122 @@
+/*
+ * OAuth 2.1 / OpenID Connect services of an issuer: authorize, PAR, token,
+ * client authentication, PKCE, revocation, introspection; and the records
+ * that pass between them.
+ *
+ * Handlers take (struct http_req *r, struct http_resp *w) with r->app the
+ * struct porten and r->route_data the struct issuer.
+ */
+#ifndef PORTEN_OAUTH_OAUTH_H
+#define PORTEN_OAUTH_OAUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "http/http.h"
+
+/* RFC 6749 / OIDC error codes. */
+#define OAUTH_INVALID_REQUEST "invalid_request"
+#define OAUTH_INVALID_CLIENT "invalid_client"
+#define OAUTH_INVALID_GRANT "invalid_grant"
+#define OAUTH_UNAUTHORIZED_CLIENT "unauthorized_client"
+#define OAUTH_UNSUPPORTED_GRANT_TYPE "unsupported_grant_type"
+#define OAUTH_UNSUPPORTED_RESPONSE_TYPE "unsupported_response_type"
+#define OAUTH_INVALID_SCOPE "invalid_scope"
+#define OAUTH_ACCESS_DENIED "access_denied"
+#define OAUTH_SERVER_ERROR "server_error"
+#define OAUTH_TEMPORARILY_UNAVAILABLE "temporarily_unavailable"
+#define OAUTH_LOGIN_REQUIRED "login_required"
+#define OAUTH_CONSENT_REQUIRED "consent_required"
+#define OAUTH_INTERACTION_REQUIRED "interaction_required"
+#define OAUTH_INVALID_REQUEST_OBJECT "invalid_request_object"
+#define OAUTH_REQUEST_URI_NOT_SUPPORTED "request_uri_not_supported"
+#define OAUTH_INVALID_TOKEN "invalid_token"
+#define OAUTH_INSUFFICIENT_SCOPE "insufficient_scope"
+
+#define ACR_SUBSTANTIAL "idporten-loa-substantial"
+#define ACR_HIGH "idporten-loa-high"
+
+/*
+ * The authorization code record (store code_put doc), written by the
+ * authorize side when a login completes, read by the token endpoint:
+ *
+ *   client_id       string
+ *   redirect_uri    string   exact value the token request must repeat
+ *   code_challenge  string   absent when the client is PKCE-exempt and sent none
+ *   nonce           string   absent for pure OAuth requests
+ *   scope           string   space-separated granted scopes
+ *   resource        array    of absolute URIs (may be absent)
+ *   sid             string   public session id (front-channel logout)
+ *   session_kind    string   "shared" or "client" (SSO-free)
+ *   pid             string   national identity number (absent for foreign users)
+ *   acr             string   achieved level
+ *   amr             array    one string
+ *   auth_time       integer
+ *   locale          string   nb/nn/en/se
+ *   eid             string   "testid", "minid", ...
+ *   onbehalfof      string   optional
+ *
+ * The grant record (store grant_put doc) is the same object minus
+ * code_challenge and redirect_uri; refresh reads it to issue new tokens.
+ */
+
+/* ---- client authentication (oauth/clientauth.c) ---- */
+
+/*
+ * Authenticate the client of a back-channel request (token, PAR, revoke,
+ * introspect) by its registered token_endpoint_auth_method only.  On
+ * success *client is the client's registration doc (new reference) and
+ * *amr the method used ("client_secret_basic", ..., "none").  Failures:
+ * ERR_DENIED with e->oauth = invalid_client and e->status = 401;
+ * ERR_INVAL with invalid_request for a malformed request.
+ */
+int oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **client,
+			      const char **amr, struct err *e);
+
+/* ---- PKCE (oauth/pkce.c) ---- */
+
+/* A well-formed S256 challenge: 43 base64url characters, no padding. */
+bool oauth_pkce_challenge_valid(struct str challenge);
+/* RFC 7636 §4.1: 43-128 of [A-Za-z0-9-._~]. */
+bool oauth_pkce_verifier_valid(struct str verifier);
+/* base64url(SHA-256(verifier)) == challenge, in constant time. */
+bool oauth_pkce_verify(struct str verifier, struct str challenge);
+
+/* ---- redirect URIs (oauth/redirect.c) ---- */
+
+/*
+ * Does uri match one of the client's registered redirect_uris?  Exact
+ * string match, except the RFC 8252 §7.3 native loopback rule: a
+ * registered http://127.0.0.1:0/path (or [::1]:0) matches any port.
+ */
+bool oauth_redirect_uri_registered(const json_t *client, struct str uri);
+
+/* ---- tokens (oauth/token.c) ---- */
+
+/*
+ * Issue the tokens of a grant to a client: access token (JWT or opaque per
+ * scope), ID token when scope has openid, refresh token when the client has
+ * the refresh_token grant.  grant is the grant doc; grant_id its id.
+ * *resp is the token response body (new reference).  Emits the
+ * "token_issued" event.
+ */
+int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *client,
+		       const char *client_amr, const char *grant_id, const json_t *grant,
+		       bool with_refresh, json_t **resp, struct err *e);
+
+/* The pairwise sub of a person for a client (spec §10), arena string. */
+const char *oauth_pairwise_sub(struct http_req *r, const char *client_id, const char *person_key);
+
+/* ---- handlers ---- */
+void oauth_handle_authorize(struct http_req *r, struct http_resp *w);   /* GET/POST /authorize */
+void oauth_handle_par(struct http_req *r, struct http_resp *w);         /* POST /par */
+void oauth_handle_token(struct http_req *r, struct http_resp *w);       /* POST /token */
+void oauth_handle_revoke(struct http_req *r, struct http_resp *w);      /* POST /revoke */
+void oauth_handle_introspect(struct http_req *r, struct http_resp *w);  /* POST /token/introspect */
+
+/* Answer a back-channel error as JSON (401 adds WWW-Authenticate). */
+void oauth_resp_error(struct http_resp *w, const struct err *e);
+
+#endif

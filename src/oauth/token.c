@@ -1,0 +1,986 @@
+/*
+ * The token endpoint (spec/idporten-oidc.md §9-§12): the authorization_code
+ * and refresh_token grants, the tokens they issue, the pairwise subject,
+ * and the JSON error answer shared by the back-channel endpoints.
+ */
+#include "oauth/oauth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/b64.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "oauth/token_int.h"
+#include "registry/registry.h"
+
+#define GT_CODE "authorization_code"
+#define GT_REFRESH "refresh_token"
+
+#define ID_TOKEN_LIFETIME 120            /* spec §10 */
+#define DFLT_AT_LIFETIME 120             /* spec §12 defaults */
+#define DFLT_RT_LIFETIME 600
+#define DFLT_AUTHZ_LIFETIME 7200
+#define CODE_MAX_LEN 512                 /* codes are 43 characters; bound the hash input */
+#define REFRESH_MAX_LEN 512
+
+#define BADREQ(e, ...) ERR((e), ERR_INVAL, 400, OAUTH_INVALID_REQUEST, __VA_ARGS__)
+#define BADGRANT(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_INVALID_GRANT, __VA_ARGS__)
+#define BADSCOPE(e, ...) ERR((e), ERR_INVAL, 400, OAUTH_INVALID_SCOPE, __VA_ARGS__)
+#define UNAUTHZ(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT, __VA_ARGS__)
+#define INTERNAL(e, ...) ERR((e), ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, __VA_ARGS__)
+
+/* ---- errors and the common gate ---- */
+
+static void
+resp_error(struct http_req *r, struct http_resp *w, const struct err *e)
+{
+	const char *error = e->oauth;
+	const char *desc = e->msg[0] ? e->msg : NULL;
+	int status = e->status;
+	const char *rid = r != NULL && r->rid[0] ? r->rid : NULL;
+
+	if (error == NULL || strcmp(error, OAUTH_SERVER_ERROR) == 0 ||
+	    strcmp(error, OAUTH_TEMPORARILY_UNAVAILABLE) == 0) {
+		/* Our own failure: log the detail, show the client a generic text. */
+		log_err(rid, "back-channel failure: %s (%s) at %s:%d", e->msg, err_name(e->code),
+			e->file ? e->file : "?", e->line);
+		if (e->code == ERR_UNAVAILABLE ||
+		    (error != NULL && strcmp(error, OAUTH_TEMPORARILY_UNAVAILABLE) == 0)) {
+			error = OAUTH_TEMPORARILY_UNAVAILABLE;
+			status = 503;
+			desc = "the service is temporarily unavailable";
+		} else {
+			error = OAUTH_SERVER_ERROR;
+			status = status >= 500 ? status : 500;
+			desc = "internal error";
+		}
+	} else {
+		log_info(rid, "back-channel request refused: %s: %s", error, e->msg);
+		if (status < 400 || status > 599)
+			status = strcmp(error, OAUTH_INVALID_CLIENT) == 0 ? 401 : 400;
+	}
+	if (rid != NULL && w->arena != NULL)
+		desc = arena_printf(w->arena, "%s (ref %s)", desc ? desc : error, rid);
+	http_resp_oauth_error(w, status, error, desc);
+	/* RFC 6749 §5.2: a 401 names the authentication scheme the client should use. */
+	if (status == 401 && strcmp(error, OAUTH_INVALID_CLIENT) == 0)
+		http_resp_header(w, "WWW-Authenticate", "Basic realm=\"porten\"");
+	if (status == 405)
+		http_resp_header(w, "Allow", "POST");
+}
+
+void
+oauth_resp_error(struct http_resp *w, const struct err *e)
+{
+	resp_error(NULL, w, e);
+}
+
+void
+oauth_resp_error_r(struct http_req *r, struct http_resp *w, const struct err *e)
+{
+	resp_error(r, w, e);
+}
+
+int
+oauth_backchannel_check(const struct http_req *r, struct err *e)
+{
+	if (r->method == NULL || strcmp(r->method, "POST") != 0)
+		return ERR(e, ERR_INVAL, 405, OAUTH_INVALID_REQUEST, "this endpoint takes POST");
+	if (r->bad_input)
+		return BADREQ(e, "malformed request: %s",
+			      r->input_err.msg[0] ? r->input_err.msg : "bad form encoding");
+	/* RFC 6749 §3.1: request parameters MUST NOT be included more than once. */
+	for (size_t i = 0; i < r->form.n; i++)
+		for (size_t j = i + 1; j < r->form.n; j++)
+			if (str_eq(r->form.v[i].name, r->form.v[j].name))
+				return BADREQ(e, "parameter %s given more than once",
+					      r->form.v[i].name.p);
+	return 0;
+}
+
+bool
+oauth_scope_has(const char *scope, const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	const char *p = scope;
+
+	if (scope == NULL || n == 0)
+		return false;
+	while (*p != '\0') {
+		const char *end = strchr(p, ' ');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && memcmp(p, name, n) == 0)
+			return true;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return false;
+}
+
+/* ---- scopes ---- */
+
+/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
+static bool
+scope_token_ok(struct str t)
+{
+	if (t.len == 0 || t.len > 200)
+		return false;
+	for (size_t i = 0; i < t.len; i++) {
+		unsigned char c = (unsigned char)t.p[i];
+
+		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/* Split a scope string into a JSON array of unique names; ERR_INVAL when malformed. */
+static int
+scope_split(struct str s, json_t **out, struct err *e)
+{
+	json_t *arr = json_array();
+	struct str head, rest = s;
+	int rc = 0;
+
+	*out = NULL;
+	if (arr == NULL)
+		return INTERNAL(e, "out of memory");
+	if (s.len > OAUTH_SCOPE_MAX_LEN) {
+		rc = BADSCOPE(e, "scope too long");
+		goto out;
+	}
+	while (rest.len > 0) {
+		bool dup = false;
+		size_t i;
+		json_t *v;
+
+		str_split(rest, ' ', &head, &rest);
+		if (head.len == 0)
+			continue;
+		if (!scope_token_ok(head)) {
+			rc = BADSCOPE(e, "malformed scope");
+			goto out;
+		}
+		json_array_foreach(arr, i, v) {
+			if (str_eq(head, (struct str){ json_string_value(v), json_string_length(v) }))
+				dup = true;
+		}
+		if (dup)
+			continue;
+		if (json_array_size(arr) >= OAUTH_SCOPE_MAX_N) {
+			rc = BADSCOPE(e, "too many scopes");
+			goto out;
+		}
+		json_array_append_new(arr, json_stringn(head.p, head.len));
+	}
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	return rc;
+}
+
+static char *
+scope_join(struct arena *a, const json_t *names)
+{
+	struct buf b;
+	const json_t *v;
+	size_t i;
+	char *s;
+
+	buf_init(&b, OAUTH_SCOPE_MAX_LEN + 1);
+	json_array_foreach(names, i, v) {
+		if (i > 0)
+			buf_puts(&b, " ");
+		buf_puts(&b, json_string_value(v));
+	}
+	s = arena_strdup(a, b.p ? b.p : "");
+	buf_free(&b);
+	return s;
+}
+
+/*
+ * Load the attributes of every scope of a grant: *docs maps name to doc.
+ * A scope deleted or deactivated since the login blocks issuance
+ * (spec/selfservice-api.md §9: a deactivated scope blocks token issuance).
+ */
+static int
+scopes_load(struct porten *app, const char *scope, json_t **names, json_t **docs, struct err *e)
+{
+	json_t *n = NULL, *d = NULL, *doc = NULL, *v;
+	size_t i;
+	int rc;
+
+	*names = *docs = NULL;
+	rc = scope_split(str_c(scope), &n, e);
+	if (rc != 0)
+		goto out;
+	d = json_object();
+	if (d == NULL) {
+		rc = INTERNAL(e, "out of memory");
+		goto out;
+	}
+	json_array_foreach(n, i, v) {
+		rc = reg_scope_get(app, json_string_value(v), &doc, e);
+		if (rc == ERR_NOTFOUND || rc == ERR_INVAL ||
+		    (rc == 0 && !json_is_true(json_object_get(doc, "active")))) {
+			rc = BADSCOPE(e, "scope %s is not available", json_string_value(v));
+			goto out;
+		}
+		if (rc != 0)
+			goto out;
+		json_object_set_new(d, json_string_value(v), doc);
+		doc = NULL;
+	}
+	*names = n;
+	*docs = d;
+	n = d = NULL;
+out:
+	json_decref(doc);
+	json_decref(n);
+	json_decref(d);
+	return rc;
+}
+
+static long long
+jint(const json_t *o, const char *k, long long dflt)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* min(lifetime, every positive per-scope cap in field) */
+static long long
+cap_by_scopes(long long lifetime, const json_t *docs, const char *field)
+{
+	const char *name;
+	const json_t *doc;
+
+	json_object_foreach((json_t *)docs, name, doc) {
+		long long cap = jint(doc, field, 0);
+
+		if (cap > 0 && cap < lifetime)
+			lifetime = cap;
+	}
+	return lifetime;
+}
+
+static bool
+any_scope(const json_t *docs, const char *field, const char *value)
+{
+	const char *name;
+	const json_t *doc;
+
+	json_object_foreach((json_t *)docs, name, doc) {
+		const json_t *v = json_object_get(doc, field);
+
+		if (value == NULL ? json_is_true(v)
+				  : (json_is_string(v) && strcmp(json_string_value(v), value) == 0))
+			return true;
+	}
+	return false;
+}
+
+static long long
+client_lifetime(const json_t *client, const char *field, long long dflt)
+{
+	long long v = reg_client_int(client, field, dflt);
+
+	return v > 0 ? v : dflt;
+}
+
+/* ---- pairwise subject ---- */
+
+const char *
+oauth_pairwise_sub(struct http_req *r, const char *client_id, const char *person_key)
+{
+	struct porten *app = r->app;
+	unsigned char mac[32];
+	char *msg, *out;
+
+	if (client_id == NULL || person_key == NULL || person_key[0] == '\0')
+		return NULL;
+	/* spec §10 (design): BASE64URL(HMAC-SHA256(secret, client_id || "\n" || person key)). */
+	msg = arena_printf(r->arena, "%s\n%s", client_id, person_key);
+	hmac_sha256(app->pairwise_key, sizeof(app->pairwise_key), msg, strlen(msg), mac);
+	out = b64url_encode_arena(r->arena, mac, sizeof(mac));
+	secure_wipe(mac, sizeof(mac));
+	secure_wipe(msg, strlen(msg));
+	return out;
+}
+
+/* ---- issuing ---- */
+
+static int
+sign(struct http_req *r, const struct issuer *is, const json_t *claims, const char *typ,
+     const char **out, struct err *e)
+{
+	const struct jose_key *key = NULL;
+	char *jws = NULL;
+	int rc;
+
+	rc = reg_keys_signing(r->app, is, &key, e);
+	if (rc != 0)
+		goto out;
+	rc = jose_jwt_sign(key, claims, typ, &jws, e);
+	if (rc != 0)
+		goto out;
+	*out = arena_strdup(r->arena, jws);
+out:
+	free(jws);
+	return rc;
+}
+
+/* {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"} (spec §11). */
+static json_t *
+org_claim(const char *orgno)
+{
+	char id[64];
+
+	if (orgno == NULL || strlen(orgno) > 32)
+		return NULL;
+	snprintf(id, sizeof(id), "0192:%s", orgno);
+	return json_pack("{s:s,s:s}", "authority", "iso6523-actorid-upis", "ID", id);
+}
+
+static int
+set_new(json_t *o, const char *k, json_t *v, struct err *e)
+{
+	if (v == NULL || json_object_set_new(o, k, v) != 0)
+		return INTERNAL(e, "cannot build claim %s", k);
+	return 0;
+}
+
+static int
+copy_field(json_t *dst, const json_t *src, const char *k, struct err *e)
+{
+	json_t *v = json_object_get(src, k);
+
+	return v == NULL ? 0 : set_new(dst, k, json_deep_copy(v), e);
+}
+
+struct issue_ctx {
+	const struct issuer *is;
+	const json_t *client;
+	const char *client_id;
+	const json_t *grant;
+	json_t *scope_docs;
+	const char *scope;
+	const char *sub;
+	bool pseudonymous;
+	int64_t now;
+};
+
+static int
+access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_amr,
+	      int64_t exp, json_t **out, struct err *e)
+{
+	json_t *cl = json_object();
+	const json_t *res = json_object_get(c->grant, "resource");
+	const char *pid = jstr(c->grant, "pid");
+	const char *orgno = reg_client_str(c->client, "client_orgno");
+	const char *supplier = reg_client_str(c->client, "supplier_orgno");
+	const char *jti = rand_token(r->arena);
+	int rc = 0;
+
+	*out = NULL;
+	if (cl == NULL || jti == NULL) {
+		rc = INTERNAL(e, "cannot build access token");
+		goto out;
+	}
+	if ((rc = set_new(cl, "iss", json_string(c->is->iss), e)) != 0 ||
+	    (rc = set_new(cl, "client_amr", json_string(client_amr), e)) != 0 ||
+	    (rc = set_new(cl, "client_id", json_string(c->client_id), e)) != 0 ||
+	    (c->sub != NULL && (rc = set_new(cl, "sub", json_string(c->sub), e)) != 0) ||
+	    (orgno != NULL && (rc = set_new(cl, "consumer", org_claim(orgno), e)) != 0) ||
+	    (supplier != NULL && (rc = set_new(cl, "supplier", org_claim(supplier), e)) != 0) ||
+	    (rc = set_new(cl, "scope", json_string(c->scope), e)) != 0 ||
+	    (rc = copy_field(cl, c->grant, "acr", e)) != 0 ||
+	    (pid != NULL && !c->pseudonymous && (rc = set_new(cl, "pid", json_string(pid), e)) != 0))
+		goto out;
+	/* spec §11: aud only when resource was requested; one value as a string. */
+	if (json_is_array(res) && json_array_size(res) == 1)
+		rc = set_new(cl, "aud", json_deep_copy(json_array_get(res, 0)), e);
+	else if (json_is_array(res) && json_array_size(res) > 1)
+		rc = set_new(cl, "aud", json_deep_copy(res), e);
+	else if (json_is_string(res))
+		rc = set_new(cl, "aud", json_deep_copy(res), e);
+	if (rc != 0)
+		goto out;
+	if ((rc = set_new(cl, "iat", json_integer(c->now), e)) != 0 ||
+	    (rc = set_new(cl, "exp", json_integer(exp), e)) != 0 ||
+	    (rc = set_new(cl, "jti", json_string(jti), e)) != 0)
+		goto out;
+	*out = cl;
+	cl = NULL;
+out:
+	json_decref(cl);
+	return rc;
+}
+
+static int
+id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, struct err *e)
+{
+	static const char *const copied[] = {
+		"acr", "amr", "auth_time", "nonce", "locale",
+		/* eIDAS logins (spec/ansattporten-eidas-testid.md §2) */
+		"eidas_identifier", "eidas_firstname", "eidas_lastname", "eidas_date_of_birth",
+		NULL,
+	};
+	json_t *cl = json_object();
+	const char *pid = jstr(c->grant, "pid");
+	const char *sid = jstr(c->grant, "sid");
+	const char *obo = jstr(c->grant, "onbehalfof");
+	const char *jti = rand_token(r->arena);
+	int rc = 0;
+
+	*out = NULL;
+	if (cl == NULL || jti == NULL) {
+		rc = INTERNAL(e, "cannot build ID token");
+		goto out;
+	}
+	if ((rc = set_new(cl, "iss", json_string(c->is->iss), e)) != 0 ||
+	    (rc = set_new(cl, "aud", json_string(c->client_id), e)) != 0 ||
+	    (rc = set_new(cl, "sub", json_string(c->sub), e)) != 0 ||
+	    (pid != NULL && !c->pseudonymous && (rc = set_new(cl, "pid", json_string(pid), e)) != 0))
+		goto out;
+	for (size_t i = 0; copied[i] != NULL; i++)
+		if ((rc = copy_field(cl, c->grant, copied[i], e)) != 0)
+			goto out;
+	/* spec §10: sid only for clients that asked for it (front-channel logout). */
+	if (sid != NULL && reg_client_bool(c->client, "frontchannel_logout_session_required") &&
+	    (rc = set_new(cl, "sid", json_string(sid), e)) != 0)
+		goto out;
+	/* spec §16 (design): both documented names of the onbehalfof claim. */
+	if (obo != NULL && ((rc = set_new(cl, "client_onbehalfof", json_string(obo), e)) != 0 ||
+			    (rc = set_new(cl, "aud_onbehalfof", json_string(obo), e)) != 0))
+		goto out;
+	if ((rc = set_new(cl, "iat", json_integer(c->now), e)) != 0 ||
+	    (rc = set_new(cl, "exp", json_integer(c->now + ID_TOKEN_LIFETIME), e)) != 0 ||
+	    (rc = set_new(cl, "jti", json_string(jti), e)) != 0)
+		goto out;
+	*out = cl;
+	cl = NULL;
+out:
+	json_decref(cl);
+	return rc;
+}
+
+/* The refresh token's inactivity window, never past the grant's own end (spec §12). */
+static int64_t
+refresh_expiry(const json_t *client, const json_t *grant, int64_t now)
+{
+	int64_t exp = now + client_lifetime(client, "refresh_token_lifetime", DFLT_RT_LIFETIME);
+	long long gexp = jint(grant, "expires_at", 0);
+
+	return gexp > 0 && gexp < exp ? gexp : exp;
+}
+
+static int
+emit_event(struct http_req *r, const struct issue_ctx *c, const char *grant_id, struct err *e)
+{
+	struct porten *app = r->app;
+	const char *orgno = reg_client_str(c->client, "client_orgno");
+	json_t *ev;
+	int rc;
+
+	/* Who, which client and organisation, which eID and level; never tokens or pid. */
+	ev = json_pack("{s:s,s:s*,s:s,s:O*,s:O*,s:O*,s:O*,s:I}", "client_id", c->client_id,
+		       "client_orgno", orgno, "grant_id", grant_id,
+		       "acr", json_object_get(c->grant, "acr"),
+		       "amr", json_object_get(c->grant, "amr"),
+		       "eid", json_object_get(c->grant, "eid"),
+		       "onbehalfof", json_object_get(c->grant, "onbehalfof"),
+		       "time", (json_int_t)c->now);
+	if (ev == NULL)
+		return INTERNAL(e, "cannot build event");
+	rc = store_op(app->store, event_add, "token_issued", ev, e);
+	json_decref(ev);
+	return rc;
+}
+
+int
+oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *client,
+		   const char *client_amr, const char *grant_id, const json_t *grant,
+		   bool with_refresh, json_t **resp, struct err *e)
+{
+	struct porten *app = r->app;
+	struct issue_ctx c = { .is = is, .client = client, .grant = grant, .now = time_now() };
+	json_t *names = NULL, *at_claims = NULL, *id_claims = NULL, *body = NULL;
+	const char *pid = jstr(grant, "pid");
+	const char *person, *access_token = NULL, *id_token = NULL, *refresh = NULL;
+	long long at_life;
+	int64_t exp;
+	int rc;
+
+	*resp = NULL;
+	c.client_id = reg_client_str(client, "client_id");
+	c.scope = jstr(grant, "scope");
+	if (c.client_id == NULL || c.scope == NULL) {
+		rc = INTERNAL(e, "grant or client without client_id/scope");
+		goto out;
+	}
+	rc = scopes_load(app, c.scope, &names, &c.scope_docs, e);
+	if (rc != 0)
+		goto out;
+	c.scope = scope_join(r->arena, names);
+	/* spec §13: a pseudonymising scope removes pid from both tokens. */
+	c.pseudonymous = any_scope(c.scope_docs, "requires_pseudonymous_tokens", NULL);
+	/* spec §10: person key = pid, or else the eIDAS identifier. */
+	person = pid != NULL ? pid : jstr(grant, "eidas_identifier");
+	c.sub = oauth_pairwise_sub(r, c.client_id, person);
+	if (c.sub == NULL) {
+		rc = INTERNAL(e, "grant without a person");
+		goto out;
+	}
+
+	/* Access token: spec §11-§12, lifetime capped by every scope's at_max_age. */
+	at_life = cap_by_scopes(client_lifetime(client, "access_token_lifetime", DFLT_AT_LIFETIME),
+				c.scope_docs, "at_max_age");
+	exp = c.now + at_life;
+	rc = access_claims(r, &c, client_amr, exp, &at_claims, e);
+	if (rc != 0)
+		goto out;
+	if (any_scope(c.scope_docs, "token_type", "OPAQUE")) {
+		/* By reference: resolved through introspection (spec §11). */
+		access_token = rand_token(r->arena);
+		if (access_token == NULL) {
+			rc = INTERNAL(e, "random generator failed");
+			goto out;
+		}
+	} else {
+		rc = sign(r, is, at_claims, "at+jwt", &access_token, e);
+		if (rc != 0)
+			goto out;
+	}
+	/* Every access token is recorded so userinfo, introspection and revocation find it. */
+	rc = store_op(app->store, token_put, sha256_b64url(r->arena, str_c(access_token)), grant_id,
+		      at_claims, exp, e);
+	if (rc != 0)
+		goto out;
+
+	if (oauth_scope_has(c.scope, "openid")) {
+		rc = id_token_claims(r, &c, &id_claims, e);
+		if (rc == 0)
+			rc = sign(r, is, id_claims, "JWT", &id_token, e);
+		if (rc != 0)
+			goto out;
+	}
+
+	if (with_refresh && reg_client_has(client, "grant_types", GT_REFRESH)) {
+		/* spec §12: 256-bit random; the store keeps only its hash. */
+		refresh = rand_token(r->arena);
+		if (refresh == NULL) {
+			rc = INTERNAL(e, "random generator failed");
+			goto out;
+		}
+		rc = store_op(app->store, refresh_put, sha256_b64url(r->arena, str_c(refresh)),
+			      grant_id, c.client_id, refresh_expiry(client, grant, c.now), e);
+		if (rc != 0)
+			goto out;
+	}
+
+	rc = emit_event(r, &c, grant_id, e);
+	if (rc != 0)
+		goto out;
+
+	body = json_pack("{s:s,s:s,s:I,s:s}", "access_token", access_token, "token_type", "Bearer",
+			 "expires_in", (json_int_t)at_life, "scope", c.scope);
+	if (body == NULL || (id_token != NULL &&
+			     json_object_set_new(body, "id_token", json_string(id_token)) != 0) ||
+	    (refresh != NULL && json_object_set_new(body, "refresh_token", json_string(refresh)) != 0)) {
+		rc = INTERNAL(e, "cannot build token response");
+		goto out;
+	}
+	*resp = body;
+	body = NULL;
+out:
+	json_decref(names);
+	json_decref(c.scope_docs);
+	json_decref(at_claims);
+	json_decref(id_claims);
+	json_decref(body);
+	return rc;
+}
+
+/* ---- grants ---- */
+
+/* Does the client belong to this issuer (spec §3: ID-porten takes idporten and api_klient)? */
+static bool
+client_fits_issuer(const json_t *client, const struct issuer *is)
+{
+	const char *t = reg_client_str(client, "integration_type");
+
+	if (t == NULL)
+		return false;
+	switch (is->kind) {
+	case ISSUER_IDPORTEN:
+		return strcmp(t, "idporten") == 0 || strcmp(t, "api_klient") == 0;
+	case ISSUER_ANSATTPORTEN:
+		return strcmp(t, "ansattporten") == 0;
+	case ISSUER_MASKINPORTEN:
+		return false;
+	}
+	return false;
+}
+
+/* A required form parameter, bounded. */
+static int
+need(const struct http_req *r, const char *name, size_t max, struct str *v, struct err *e)
+{
+	int rc = http_param(&r->form, name, v);
+
+	if (rc == ERR_NOTFOUND || (rc == 0 && v->len == 0))
+		return BADREQ(e, "missing parameter %s", name);
+	if (rc == ERR_DUP)
+		return BADREQ(e, "parameter %s given more than once", name);
+	if (rc != 0)
+		return BADREQ(e, "bad parameter %s", name);
+	if (v->len > max)
+		return BADREQ(e, "parameter %s too long", name);
+	return 0;
+}
+
+/* A store failure that is not "no such record" keeps its own error. */
+static int
+store_fail(int rc, struct err *e)
+{
+	char why[sizeof(e->msg)];
+
+	if (e->oauth != NULL)
+		return rc;
+	memcpy(why, e->msg, sizeof(why));
+	why[sizeof(why) - 1] = '\0';
+	return ERR(e, rc, rc == ERR_UNAVAILABLE ? 503 : 500,
+		   rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
+		   "store: %s", why);
+}
+
+/* RFC 7636 §4.6 and RFC 9700 §4.8.2 (spec §5). */
+static int
+check_pkce(const struct http_req *r, const json_t *code, struct err *e)
+{
+	const char *challenge = jstr(code, "code_challenge");
+	struct str verifier;
+	int rc = http_param(&r->form, "code_verifier", &verifier);
+
+	if (challenge == NULL) {
+		/* A verifier for a code issued without a challenge: a downgrade attempt. */
+		if (rc != ERR_NOTFOUND)
+			return BADGRANT(e, "code_verifier sent for a code issued without "
+					   "code_challenge");
+		return 0;
+	}
+	if (rc != 0)
+		return BADGRANT(e, "code_verifier missing");
+	if (!oauth_pkce_verifier_valid(verifier))
+		return BADGRANT(e, "malformed code_verifier");
+	if (!oauth_pkce_verify(verifier, str_c(challenge)))
+		return BADGRANT(e, "code_verifier does not match code_challenge");
+	return 0;
+}
+
+static bool
+scopes_login_only(const json_t *names)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(names, i, v) {
+		const char *s = json_string_value(v);
+
+		if (strcmp(s, "openid") != 0 && strcmp(s, "profile") != 0)
+			return false;
+	}
+	return true;
+}
+
+static int
+grant_code(struct http_req *r, const struct issuer *is, json_t *client, const char *amr,
+	   json_t **resp, struct err *e)
+{
+	struct porten *app = r->app;
+	const char *client_id = reg_client_str(client, "client_id");
+	struct str code, redirect_uri;
+	json_t *doc = NULL, *grant = NULL, *names = NULL, *scope_docs = NULL;
+	char *grant_id = NULL;
+	const char *hash, *v;
+	int64_t now = time_now(), expires;
+	long long life;
+	int rc;
+
+	if (!reg_client_has(client, "grant_types", GT_CODE)) {
+		rc = UNAUTHZ(e, "client is not registered for the authorization_code grant");
+		goto out;
+	}
+	if ((rc = need(r, "code", CODE_MAX_LEN, &code, e)) != 0 ||
+	    (rc = need(r, "redirect_uri", HTTP_MAX_PARAM_VALUE, &redirect_uri, e)) != 0)
+		goto out;
+	hash = sha256_b64url(r->arena, code);
+	rc = store_op(app->store, code_consume, hash, &doc, &grant_id, e);
+	if (rc == ERR_REUSED) {
+		/* RFC 6749 §4.1.2, spec §9: revoke what the first use issued. */
+		int rc2 = grant_id ? store_op(app->store, grant_revoke, grant_id, e) : 0;
+
+		if (rc2 != 0 && rc2 != ERR_NOTFOUND)
+			log_err(r->rid, "cannot revoke grant of a reused code: %s", err_name(rc2));
+		log_warn(r->rid, "authorization code reused by client %s: grant revoked", client_id);
+		rc = BADGRANT(e, "authorization code already used");
+		goto out;
+	}
+	if (rc == ERR_NOTFOUND) {
+		rc = BADGRANT(e, "invalid or expired authorization code");
+		goto out;
+	}
+	if (rc != 0) {
+		rc = store_fail(rc, e);
+		goto out;
+	}
+	v = jstr(doc, "client_id");
+	if (v == NULL || strcmp(v, client_id) != 0) {
+		rc = BADGRANT(e, "authorization code was issued to another client");
+		goto out;
+	}
+	v = jstr(doc, "redirect_uri");
+	if (v == NULL || !str_eq(redirect_uri, str_c(v))) {
+		rc = BADGRANT(e, "redirect_uri differs from the authorization request");
+		goto out;
+	}
+	rc = check_pkce(r, doc, e);
+	if (rc != 0)
+		goto out;
+	if (grant_id == NULL || jstr(doc, "scope") == NULL) {
+		rc = INTERNAL(e, "code without grant id or scope");
+		goto out;
+	}
+	rc = scopes_load(app, jstr(doc, "scope"), &names, &scope_docs, e);
+	if (rc != 0)
+		goto out;
+
+	/* spec §12: the grant's absolute limit, capped by every scope's authorization_max_age. */
+	life = cap_by_scopes(client_lifetime(client, "authorization_lifetime", DFLT_AUTHZ_LIFETIME),
+			     scope_docs, "authorization_max_age");
+	expires = now + life;
+	grant = json_deep_copy(doc);
+	if (grant == NULL) {
+		rc = INTERNAL(e, "out of memory");
+		goto out;
+	}
+	json_object_del(grant, "code_challenge");
+	json_object_del(grant, "redirect_uri");
+	/* Kept in the doc so refresh can cap its tokens at the grant's end. */
+	json_object_set_new(grant, "expires_at", json_integer(expires));
+	rc = store_op(app->store, grant_put, grant_id, client_id, jstr(doc, "sid"),
+		      scopes_login_only(names), grant, expires, e);
+	if (rc != 0) {
+		rc = store_fail(rc, e);
+		goto out;
+	}
+	rc = oauth_tokens_issue(r, is, client, amr, grant_id, grant, true, resp, e);
+out:
+	free(grant_id);
+	json_decref(doc);
+	json_decref(grant);
+	json_decref(names);
+	json_decref(scope_docs);
+	return rc;
+}
+
+/* The optional narrower scope of a refresh request (RFC 6749 §6): a subset. */
+static int
+narrow_scope(struct http_req *r, const char *granted, const char **out, struct err *e)
+{
+	struct str want;
+	json_t *w = NULL, *g = NULL, *keep = NULL, *v;
+	const char *wanted;
+	size_t i;
+	int rc = http_param(&r->form, "scope", &want);
+
+	*out = granted;
+	if (rc == ERR_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return BADREQ(e, "bad parameter scope");
+	if ((rc = scope_split(want, &w, e)) != 0 || (rc = scope_split(str_c(granted), &g, e)) != 0)
+		goto out;
+	if (json_array_size(w) == 0) {
+		rc = BADSCOPE(e, "empty scope");
+		goto out;
+	}
+	json_array_foreach(w, i, v) {
+		if (!oauth_scope_has(granted, json_string_value(v))) {
+			rc = BADSCOPE(e, "scope %s was not granted", json_string_value(v));
+			goto out;
+		}
+	}
+	/* Keep the grant's order: the result is deterministic whatever the request's order. */
+	wanted = scope_join(r->arena, w);
+	keep = json_array();
+	json_array_foreach(g, i, v) {
+		if (oauth_scope_has(wanted, json_string_value(v)))
+			json_array_append(keep, v);
+	}
+	*out = scope_join(r->arena, keep);
+out:
+	json_decref(w);
+	json_decref(g);
+	json_decref(keep);
+	return rc;
+}
+
+static int
+grant_refresh(struct http_req *r, const struct issuer *is, json_t *client, const char *amr,
+	      json_t **resp, struct err *e)
+{
+	struct porten *app = r->app;
+	const char *client_id = reg_client_str(client, "client_id");
+	struct store_refresh row = { 0 }, old = { 0 };
+	json_t *grant = NULL, *issue = NULL;
+	struct str token;
+	const char *old_hash, *new_token, *scope = NULL;
+	int64_t now = time_now(), new_exp;
+	int rc;
+
+	if (!reg_client_has(client, "grant_types", GT_REFRESH)) {
+		rc = UNAUTHZ(e, "client is not registered for the refresh_token grant");
+		goto out;
+	}
+	rc = need(r, "refresh_token", REFRESH_MAX_LEN, &token, e);
+	if (rc != 0)
+		goto out;
+	old_hash = sha256_b64url(r->arena, token);
+	new_token = rand_token(r->arena);
+	if (new_token == NULL) {
+		rc = INTERNAL(e, "random generator failed");
+		goto out;
+	}
+	new_exp = now + client_lifetime(client, "refresh_token_lifetime", DFLT_RT_LIFETIME);
+
+	/*
+	 * Look first, without spending, so another client's token is left alone
+	 * and the narrower scope and the grant's end are known before rotation.
+	 * A spent token is not found here and goes on to rotate, which reports
+	 * the reuse and revokes the family (spec §12).
+	 */
+	rc = store_op(app->store, refresh_get, old_hash, &old, e);
+	if (rc == 0) {
+		if (old.client_id == NULL || strcmp(old.client_id, client_id) != 0) {
+			rc = BADGRANT(e, "refresh token was issued to another client");
+			goto out;
+		}
+		rc = store_op(app->store, grant_get, old.grant_id, &grant, e);
+		if (rc == ERR_NOTFOUND) {
+			rc = BADGRANT(e, "the authorization has ended");
+			goto out;
+		}
+		if (rc != 0) {
+			rc = store_fail(rc, e);
+			goto out;
+		}
+		rc = narrow_scope(r, jstr(grant, "scope"), &scope, e);
+		if (rc != 0)
+			goto out;
+		new_exp = refresh_expiry(client, grant, now);
+	} else if (rc != ERR_NOTFOUND) {
+		rc = store_fail(rc, e);
+		goto out;
+	}
+
+	rc = store_op(app->store, refresh_rotate, old_hash,
+		      sha256_b64url(r->arena, str_c(new_token)), new_exp, &row, e);
+	if (rc == ERR_REUSED) {
+		log_warn(r->rid, "refresh token reused by client %s: grant revoked", client_id);
+		rc = BADGRANT(e, "refresh token already used; the authorization is revoked");
+		goto out;
+	}
+	if (rc == ERR_NOTFOUND) {
+		rc = BADGRANT(e, "invalid or expired refresh token");
+		goto out;
+	}
+	if (rc != 0) {
+		rc = store_fail(rc, e);
+		goto out;
+	}
+	/* Raced with another rotation or the look-up missed: trust only the rotated row. */
+	if (row.client_id == NULL || strcmp(row.client_id, client_id) != 0 || grant == NULL ||
+	    row.grant_id == NULL || strcmp(row.grant_id, old.grant_id) != 0) {
+		rc = BADGRANT(e, "invalid refresh token");
+		goto out;
+	}
+
+	/* spec §9: no nonce on refresh; the narrower scope applies to what is issued now. */
+	issue = json_deep_copy(grant);
+	if (issue == NULL) {
+		rc = INTERNAL(e, "out of memory");
+		goto out;
+	}
+	json_object_del(issue, "nonce");
+	json_object_set_new(issue, "scope", json_string(scope));
+	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, issue, false, resp, e);
+	if (rc != 0)
+		goto out;
+	json_object_set_new(*resp, "refresh_token", json_string(new_token));
+out:
+	store_refresh_clear(&row);
+	store_refresh_clear(&old);
+	json_decref(grant);
+	json_decref(issue);
+	return rc;
+}
+
+void
+oauth_handle_token(struct http_req *r, struct http_resp *w)
+{
+	const struct issuer *is = r->route_data;
+	json_t *client = NULL, *resp = NULL;
+	const char *amr = NULL;
+	struct str gt;
+	struct err e = { 0 };
+	int rc;
+
+	rc = oauth_backchannel_check(r, &e);
+	if (rc != 0)
+		goto out;
+	rc = need(r, "grant_type", 100, &gt, &e);
+	if (rc != 0)
+		goto out;
+	if (!str_eq_c(gt, GT_CODE) && !str_eq_c(gt, GT_REFRESH)) {
+		rc = ERR(&e, ERR_INVAL, 400, OAUTH_UNSUPPORTED_GRANT_TYPE,
+			 "grant_type must be authorization_code or refresh_token");
+		goto out;
+	}
+	rc = oauth_client_authenticate(r, is, &client, &amr, &e);
+	if (rc != 0)
+		goto out;
+	if (!client_fits_issuer(client, is)) {
+		rc = UNAUTHZ(&e, "client is not registered for this issuer");
+		goto out;
+	}
+	if (str_eq_c(gt, GT_CODE))
+		rc = grant_code(r, is, client, amr, &resp, &e);
+	else
+		rc = grant_refresh(r, is, client, amr, &resp, &e);
+	if (rc != 0)
+		goto out;
+	http_resp_json(w, 200, resp);
+	/* RFC 6749 §5.1. */
+	http_resp_header(w, "Cache-Control", "no-store");
+	http_resp_header(w, "Pragma", "no-cache");
+out:
+	if (rc != 0)
+		oauth_resp_error_r(r, w, &e);
+	json_decref(client);
+	json_decref(resp);
+}

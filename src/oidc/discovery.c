@@ -1,0 +1,123 @@
+/* Discovery (OIDC Discovery 1.0, spec/idporten-oidc.md §2) and JWKS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "oauth/oauth.h"
+#include "oidc/oidc.h"
+#include "registry/registry.h"
+
+static json_t *
+discovery_endpoint(const struct issuer *is, const char *path)
+{
+	size_t n = strlen(is->base) + strlen(path) + 1;
+	char *s = malloc(n);
+	json_t *j;
+
+	if (s == NULL)
+		return NULL;
+	snprintf(s, n, "%s%s", is->base, path);
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+static json_t *
+discovery_strings(const char *const *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; v[i] != NULL; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+void
+oidc_handle_discovery(struct http_req *r, struct http_resp *w)
+{
+	const struct issuer *is = r->route_data;
+	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post",
+						    "private_key_jwt", "none", NULL };
+	static const char *const rs_algs[] = { "RS256", "RS384", "RS512", NULL };
+	json_t *d = json_object();
+
+	json_object_set_new(d, "issuer", json_string(is->iss));
+	json_object_set_new(d, "authorization_endpoint", discovery_endpoint(is, "/authorize"));
+	json_object_set_new(d, "pushed_authorization_request_endpoint",
+			    discovery_endpoint(is, "/par"));
+	json_object_set_new(d, "token_endpoint", discovery_endpoint(is, "/token"));
+	json_object_set_new(d, "userinfo_endpoint", discovery_endpoint(is, "/userinfo"));
+	json_object_set_new(d, "jwks_uri", discovery_endpoint(is, "/jwks.json"));
+	json_object_set_new(d, "end_session_endpoint", discovery_endpoint(is, "/logout"));
+	json_object_set_new(d, "revocation_endpoint", discovery_endpoint(is, "/revoke"));
+	json_object_set_new(d, "introspection_endpoint", discovery_endpoint(is, "/token/introspect"));
+	json_object_set_new(d, "response_types_supported",
+			    discovery_strings((const char *const[]){ "code", NULL }));
+	json_object_set_new(d, "response_modes_supported",
+			    discovery_strings((const char *const[]){ "query", "form_post",
+								     "fragment", NULL }));
+	json_object_set_new(d, "grant_types_supported",
+			    discovery_strings((const char *const[]){ "authorization_code",
+								     "refresh_token", NULL }));
+	json_object_set_new(d, "code_challenge_methods_supported",
+			    discovery_strings((const char *const[]){ "S256", NULL }));
+	json_object_set_new(d, "token_endpoint_auth_methods_supported",
+			    discovery_strings(auth_methods));
+	json_object_set_new(d, "token_endpoint_auth_signing_alg_values_supported",
+			    discovery_strings(rs_algs));
+	json_object_set_new(d, "revocation_endpoint_auth_methods_supported",
+			    discovery_strings(auth_methods));
+	json_object_set_new(d, "introspection_endpoint_auth_methods_supported",
+			    discovery_strings(auth_methods));
+	json_object_set_new(d, "subject_types_supported",
+			    discovery_strings((const char *const[]){ "pairwise", NULL }));
+	json_object_set_new(d, "id_token_signing_alg_values_supported",
+			    discovery_strings((const char *const[]){ "RS256", NULL }));
+	json_object_set_new(d, "request_object_signing_alg_values_supported",
+			    discovery_strings(rs_algs));
+	json_object_set_new(d, "request_parameter_supported", json_true());
+	json_object_set_new(d, "request_uri_parameter_supported", json_false());
+	json_object_set_new(d, "require_pushed_authorization_requests", json_false());
+	json_object_set_new(d, "acr_values_supported",
+			    discovery_strings((const char *const[]){ ACR_SUBSTANTIAL, ACR_HIGH,
+								     NULL }));
+	json_object_set_new(d, "ui_locales_supported",
+			    discovery_strings((const char *const[]){ "nb", "nn", "en", "se", NULL }));
+	json_object_set_new(d, "prompt_values_supported",
+			    discovery_strings((const char *const[]){ "login", "none", NULL }));
+	json_object_set_new(d, "scopes_supported",
+			    discovery_strings((const char *const[]){ "openid", "profile", NULL }));
+	json_object_set_new(d, "claims_supported",
+			    discovery_strings((const char *const[]){
+				    "sub", "iss", "aud", "exp", "iat", "jti", "auth_time", "nonce",
+				    "acr", "amr", "pid", "locale", "sid", NULL }));
+	json_object_set_new(d, "frontchannel_logout_supported", json_true());
+	json_object_set_new(d, "frontchannel_logout_session_supported", json_true());
+	json_object_set_new(d, "backchannel_logout_supported", json_false());
+	json_object_set_new(d, "authorization_response_iss_parameter_supported", json_true());
+	json_object_set_new(d, "claims_parameter_supported", json_false());
+	json_object_set_new(d, "authorization_details_types_supported", json_array());
+	http_resp_json(w, 200, d);
+	http_resp_header(w, "Cache-Control", "public, max-age=3600");
+	http_resp_header(w, "Access-Control-Allow-Origin", "*");
+	json_decref(d);
+}
+
+void
+oidc_handle_jwks(struct http_req *r, struct http_resp *w)
+{
+	const struct issuer *is = r->route_data;
+	struct err e = { 0 };
+	json_t *jwks = NULL;
+
+	if (reg_keys_jwks(r->app, is, &jwks, &e) != 0) {
+		log_err(r->rid, "cannot list keys: %s", e.msg);
+		http_resp_oauth_error(w, 503, OAUTH_TEMPORARILY_UNAVAILABLE, "keys unavailable");
+		return;
+	}
+	http_resp_json(w, 200, jwks);
+	http_resp_header(w, "Cache-Control", "public, max-age=300");
+	http_resp_header(w, "Access-Control-Allow-Origin", "*");
+	json_decref(jwks);
+}

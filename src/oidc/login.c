@@ -1,0 +1,417 @@
+/*
+ * The login flow between /authorize and the eIDs (spec/idporten-oidc.md §7).
+ *
+ * A pending authorization lives in the store under a random id ("ar") that
+ * travels in the page URLs; it is bound to the browser by the hash of a
+ * random cookie (porten_b), so a leaked ar is useless in another browser.
+ * Forms carry a CSRF token derived from the ar, the browser cookie and a
+ * key all nodes share, so any node can check it without state.
+ */
+#include "oidc/login.h"
+
+#include <string.h>
+
+#include "core/b64.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "oauth/oauth.h"
+#include "oidc/pages.h"
+#include "registry/registry.h"
+
+#define BROWSER_COOKIE "porten_b"
+
+static struct porten *
+login_app(struct http_req *r)
+{
+	return r->app;
+}
+
+static const struct issuer *
+login_issuer(struct http_req *r)
+{
+	return r->route_data;
+}
+
+/* The browser binding cookie, created on first use. */
+static const char *
+login_browser(struct http_req *r, struct http_resp *w)
+{
+	const char *b = http_cookie(r, BROWSER_COOKIE);
+	struct http_cookie_opts o = {
+		.max_age = -1, .path = "/", .same_site = "Lax", .http_only = true,
+	};
+
+	if (b != NULL && strlen(b) == TOKEN_CHARS)
+		return b;
+	if (w == NULL)
+		return NULL;
+	b = rand_token(r->arena);
+	if (b == NULL)
+		return NULL;
+	o.secure = login_app(r)->cfg->cookie_secure || r->tls;
+	http_resp_cookie(w, BROWSER_COOKIE, b, &o);
+	/* Later code in this request sees it as if the browser had sent it. */
+	{
+		struct http_param *np = arena_alloc(r->arena, (r->cookies.n + 1) * sizeof(*np));
+
+		if (r->cookies.n)
+			memcpy(np, r->cookies.v, r->cookies.n * sizeof(*np));
+		np[r->cookies.n].name = STR_LIT(BROWSER_COOKIE);
+		np[r->cookies.n].value = str_c(b);
+		r->cookies.v = np;
+		r->cookies.n++;
+	}
+	return b;
+}
+
+int
+login_pending_store(struct http_req *r, struct http_resp *w, json_t *areq, struct err *e)
+{
+	struct porten *app = login_app(r);
+	const char *browser = login_browser(r, w);
+	char *ar = rand_token(r->arena);
+
+	if (browser == NULL || ar == NULL)
+		return ERR(e, ERR_CRYPTO, 500, OAUTH_SERVER_ERROR, "no randomness");
+	json_object_set_new(areq, "id", json_string(ar));
+	json_object_set_new(areq, "browser", json_string(sha256_b64url(r->arena, str_c(browser))));
+	return store_op(app->store, doc_put, "pending", ar, areq,
+			time_now() + app->cfg->pending_lifetime, e);
+}
+
+int
+login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e)
+{
+	struct porten *app = login_app(r);
+	const char *browser = login_browser(r, NULL);
+	const char *bound;
+	json_t *doc = NULL;
+	int rc;
+
+	*areq = NULL;
+	if (ar == NULL || strlen(ar) != TOKEN_CHARS || browser == NULL)
+		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, "no login in progress");
+	rc = store_op(app->store, doc_get, "pending", ar, &doc, e);
+	if (rc != 0)
+		return rc == ERR_NOTFOUND
+			       ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+				     "the login has expired or was finished")
+			       : rc;
+	bound = json_string_value(json_object_get(doc, "browser"));
+	if (bound == NULL ||
+	    !ct_str_eq(str_c(bound), str_c(sha256_b64url(r->arena, str_c(browser))))) {
+		json_decref(doc);
+		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+			   "the login was started in another browser");
+	}
+	*areq = doc;
+	return 0;
+}
+
+const char *
+login_csrf(struct http_req *r, const char *ar)
+{
+	struct porten *app = login_app(r);
+	const char *browser = login_browser(r, NULL);
+	unsigned char mac[32];
+	char *msg;
+
+	msg = arena_printf(r->arena, "csrf\n%s\n%s", ar ? ar : "", browser ? browser : "");
+	hmac_sha256(app->csrf_key, sizeof(app->csrf_key), msg, strlen(msg), mac);
+	return b64url_encode_arena(r->arena, mac, sizeof(mac));
+}
+
+bool
+login_csrf_ok(struct http_req *r, const char *ar, const char *token)
+{
+	if (token == NULL || login_browser(r, NULL) == NULL)
+		return false;
+	return ct_str_eq(str_c(token), str_c(login_csrf(r, ar)));
+}
+
+unsigned
+login_min_level(const json_t *areq)
+{
+	unsigned l = eid_level_of(json_string_value(json_object_get(areq, "acr")));
+
+	return l ? l : EID_LEVEL_SUBSTANTIAL;
+}
+
+const char *
+login_selector_url(struct http_req *r, const char *ar)
+{
+	return arena_printf(r->arena, "%s/login?ar=%s", login_issuer(r)->prefix, ar);
+}
+
+void
+login_respond(struct http_req *r, struct http_resp *w, const json_t *areq, const char *code,
+	      const char *error, const char *desc)
+{
+	const struct issuer *is = login_issuer(r);
+	const char *uri = json_string_value(json_object_get(areq, "redirect_uri"));
+	const char *mode = json_string_value(json_object_get(areq, "response_mode"));
+	const char *state = json_string_value(json_object_get(areq, "state"));
+	const char *names[5], *values[5];
+	size_t n = 0;
+	struct buf b;
+	char sep;
+
+	if (code != NULL) {
+		names[n] = "code";
+		values[n++] = code;
+	} else {
+		names[n] = "error";
+		values[n++] = error;
+		if (desc != NULL) {
+			names[n] = "error_description";
+			values[n++] = arena_printf(r->arena, "%s (ref %s)", desc, r->rid);
+		}
+	}
+	if (state != NULL) {
+		names[n] = "state";
+		values[n++] = state;
+	}
+	names[n] = "iss";
+	values[n++] = is->iss;
+
+	if (mode != NULL && strcmp(mode, "form_post") == 0) {
+		page_form_post(w, uri, names, values, n);
+		return;
+	}
+	buf_init(&b, HTTP_MAX_URI * 4);
+	buf_puts(&b, uri);
+	if (mode != NULL && strcmp(mode, "fragment") == 0)
+		sep = '#';
+	else
+		sep = strchr(uri, '?') ? '&' : '?';
+	for (size_t i = 0; i < n; i++) {
+		buf_append(&b, &sep, 1);
+		buf_puts(&b, names[i]);
+		buf_puts(&b, "=");
+		buf_urlenc(&b, str_c(values[i]));
+		sep = '&';
+	}
+	http_resp_redirect(w, b.p ? b.p : uri);
+	buf_free(&b);
+}
+
+static void
+login_event(struct http_req *r, const json_t *client, const json_t *session, bool sso)
+{
+	struct porten *app = login_app(r);
+	struct err e = { 0 };
+	json_t *ev;
+
+	ev = json_pack("{s:s?, s:s?, s:O?, s:O?, s:b, s:I}", "client_id",
+		       reg_client_str(client, "client_id"), "client_orgno",
+		       reg_client_str(client, "client_orgno"), "eid",
+		       json_object_get(session, "eid"), "acr", json_object_get(session, "acr"),
+		       "sso", sso, "time", (json_int_t)time_now());
+	if (ev != NULL && store_op(app->store, event_add, "authentication", ev, &e) != 0)
+		log_warn(r->rid, "event not recorded: %s", e.msg);
+	json_decref(ev);
+}
+
+void
+login_finish(struct http_req *r, struct http_resp *w, const json_t *client, const json_t *areq,
+	     struct session *s)
+{
+	struct porten *app = login_app(r);
+	struct err e = { 0 };
+	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
+	static const char *const copy_areq[] = { "client_id", "redirect_uri", "code_challenge",
+						 "nonce", "scope", "resource", "locale",
+						 "onbehalfof" };
+	static const char *const copy_session[] = { "sid", "pid", "acr", "amr", "auth_time",
+						    "eid" };
+	json_t *doc;
+	int rc;
+
+	if (code == NULL || grant_id == NULL) {
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "no randomness");
+		return;
+	}
+	doc = json_object();
+	for (size_t i = 0; i < sizeof(copy_areq) / sizeof(copy_areq[0]); i++) {
+		json_t *v = json_object_get(areq, copy_areq[i]);
+
+		if (v != NULL && !json_is_null(v))
+			json_object_set(doc, copy_areq[i], v);
+	}
+	for (size_t i = 0; i < sizeof(copy_session) / sizeof(copy_session[0]); i++) {
+		json_t *v = json_object_get(s->doc, copy_session[i]);
+
+		if (v != NULL)
+			json_object_set(doc, copy_session[i], v);
+	}
+	json_object_set_new(doc, "session_kind", json_string(reg_client_bool(client, "sso_disabled")
+								     ? "client"
+								     : "shared"));
+	rc = store_op(app->store, code_put, sha256_b64url(r->arena, str_c(code)), grant_id, doc,
+		      time_now() + app->cfg->code_lifetime, &e);
+	json_decref(doc);
+	if (rc == 0)
+		rc = session_join(r, s, reg_client_str(client, "client_id"), &e);
+	if (rc != 0) {
+		log_err(r->rid, "cannot issue code: %s", e.msg);
+		login_respond(r, w, areq, NULL,
+			      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
+			      "the login could not be completed");
+		return;
+	}
+	login_respond(r, w, areq, code, NULL, NULL);
+}
+
+void
+login_complete(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
+	       const struct eid_result *res)
+{
+	struct porten *app = login_app(r);
+	struct session s = { 0 };
+	struct err e = { 0 };
+	json_t *client = NULL;
+	int rc;
+
+	rc = reg_client_load(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
+	if (rc != 0) {
+		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
+		goto out;
+	}
+	/* The pending authorization is spent whatever happens next. */
+	store_op(app->store, doc_delete, "pending", ar, &e);
+	rc = session_establish(r, w, client, res, &s, &e);
+	if (rc != 0) {
+		log_err(r->rid, "cannot establish session: %s", e.msg);
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be completed");
+		goto out;
+	}
+	login_event(r, client, s.doc, false);
+	login_finish(r, w, client, areq, &s);
+out:
+	session_clear(&s);
+	json_decref(client);
+}
+
+void
+login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const char *ar)
+{
+	buf_printf(b, "<form id=\"cancel-form\" method=\"post\" action=\"%s/cancel\">",
+		   login_issuer(r)->prefix);
+	buf_puts(b, "<input type=\"hidden\" name=\"ar\" value=\"");
+	buf_html(b, str_c(ar));
+	buf_puts(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+	buf_html(b, str_c(login_csrf(r, ar)));
+	buf_printf(b, "\"><button type=\"submit\" class=\"secondary\">%s</button></form>",
+		   page_text(lang, "cancel"));
+}
+
+/* Set the language cookie when the user picked one (?lang=). */
+static const char *
+login_lang(struct http_req *r, struct http_resp *w, const json_t *areq)
+{
+	const char *pick = http_param_c(&r->query, "lang");
+	const char *l = pick ? page_lang_pick(str_c(pick)) : NULL;
+
+	if (l != NULL) {
+		struct http_cookie_opts o = {
+			.max_age = 365 * 86400, .path = "/", .same_site = "Lax", .http_only = true,
+			.secure = login_app(r)->cfg->cookie_secure || r->tls,
+		};
+
+		http_resp_cookie(w, PAGE_LANG_COOKIE, l, &o);
+		return l;
+	}
+	return page_lang(r, json_string_value(json_object_get(areq, "locale")));
+}
+
+static bool
+login_eid_offered(struct http_req *r, const struct eid_provider *p, unsigned min)
+{
+	if (p->test_only && !login_app(r)->test_env)
+		return false;
+	/* Offer an eID that reaches the minimum level or higher (spec §6). */
+	return (p->levels & ~(min - 1)) != 0;
+}
+
+void
+login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
+{
+	struct porten *app = login_app(r);
+	const char *ar = json_string_value(json_object_get(areq, "id"));
+	const char *lang = login_lang(r, w, areq);
+	unsigned min = login_min_level(areq);
+	json_t *client = NULL;
+	struct err e = { 0 };
+	struct buf b;
+	int shown = 0;
+
+	reg_client_load(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
+	buf_init(&b, HTTP_MAX_RESPONSE);
+	page_begin(&b, lang, "choose_eid");
+	buf_printf(&b, "<h1>%s</h1>", page_text(lang, "choose_eid"));
+	if (client != NULL) {
+		buf_printf(&b, "<p>%s <strong>", page_text(lang, "login_to"));
+		buf_html(&b, str_c(reg_client_str(client, "client_name")));
+		buf_puts(&b, "</strong></p>");
+	}
+	buf_puts(&b, "<ul class=\"eids\">");
+	for (size_t i = 0; eid_providers[i] != NULL; i++) {
+		const struct eid_provider *p = eid_providers[i];
+
+		if (!login_eid_offered(r, p, min))
+			continue;
+		buf_printf(&b, "<li><a id=\"eid-%s\" href=\"%s%s?ar=%s\">", p->name,
+			   login_issuer(r)->prefix, p->path, ar);
+		buf_html(&b, str_c(p->display));
+		buf_printf(&b, "<span>%s</span></a></li>", page_text(lang, p->desc_key));
+		shown++;
+	}
+	buf_puts(&b, "</ul>");
+	if (shown == 0)
+		buf_printf(&b, "<div role=\"alert\"><p>%s</p></div>", page_text(lang, "no_eid"));
+	login_cancel_form(r, &b, lang, ar);
+	page_end(&b, lang, login_selector_url(r, ar));
+	http_resp_html(w, 200, (struct str){ b.p, b.len });
+	buf_free(&b);
+	json_decref(client);
+}
+
+void
+login_handle_select(struct http_req *r, struct http_resp *w)
+{
+	struct err e = { 0 };
+	json_t *areq = NULL;
+	const char *ar = http_param_c(&r->query, "ar");
+
+	if (login_pending_load(r, ar, &areq, &e) != 0) {
+		page_error(r, w, 400, page_lang(r, NULL), e.oauth ? e.oauth : OAUTH_INVALID_REQUEST,
+			   e.msg);
+		return;
+	}
+	login_show_selector(r, w, areq);
+	json_decref(areq);
+}
+
+void
+login_handle_cancel(struct http_req *r, struct http_resp *w)
+{
+	struct err e = { 0 };
+	json_t *areq = NULL;
+	const char *ar = http_param_c(&r->form, "ar");
+
+	if (login_pending_load(r, ar, &areq, &e) != 0) {
+		page_error(r, w, 400, page_lang(r, NULL), e.oauth ? e.oauth : OAUTH_INVALID_REQUEST,
+			   e.msg);
+		return;
+	}
+	if (!login_csrf_ok(r, ar, http_param_c(&r->form, "csrf"))) {
+		page_error(r, w, 403, page_lang(r, NULL), OAUTH_INVALID_REQUEST,
+			   "the form has expired; start again from the service");
+		json_decref(areq);
+		return;
+	}
+	store_op(login_app(r)->store, doc_delete, "pending", ar, &e);
+	login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the user cancelled the login");
+	json_decref(areq);
+}

@@ -1,0 +1,187 @@
+/*
+ * RP-initiated logout with front-channel notification
+ * (spec/idporten-oidc.md §15; OIDC RP-Initiated Logout 1.0, Front-Channel
+ * Logout 1.0).
+ */
+#include <string.h>
+
+#include "core/log.h"
+#include "oauth/oauth.h"
+#include "oidc/oidc.h"
+#include "oidc/pages.h"
+#include "oidc/session.h"
+#include "registry/registry.h"
+
+/* The client named by a valid id_token_hint of ours (expiry does not matter here). */
+static const char *
+logout_hint_client(struct http_req *r, const char *hint)
+{
+	const struct issuer *is = r->route_data;
+	struct err e = { 0 };
+	json_t *jwks = NULL, *claims = NULL;
+	const char *iss, *aud, *out = NULL;
+
+	if (reg_keys_jwks(r->app, is, &jwks, &e) != 0)
+		return NULL;
+	if (jose_jwt_verify(str_c(hint), jwks, JOSE_ALG_RS256, &claims, &e) == 0) {
+		iss = json_string_value(json_object_get(claims, "iss"));
+		aud = json_string_value(json_object_get(claims, "aud"));
+		if (iss != NULL && strcmp(iss, is->iss) == 0 && aud != NULL)
+			out = arena_strdup(r->arena, aud);
+	}
+	json_decref(claims);
+	json_decref(jwks);
+	return out;
+}
+
+static bool
+logout_state_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+/* One front-channel URL for a client of the ended session, or NULL. */
+static const char *
+logout_frontchannel_url(struct http_req *r, const json_t *client, const char *sid)
+{
+	const struct issuer *is = r->route_data;
+	const char *uri = reg_client_str(client, "frontchannel_logout_uri");
+	struct buf b;
+	char *out;
+
+	if (uri == NULL || uri[0] == '\0')
+		return NULL;
+	if (!reg_client_bool(client, "frontchannel_logout_session_required") || sid == NULL)
+		return uri;
+	buf_init(&b, 8192);
+	buf_puts(&b, uri);
+	buf_puts(&b, strchr(uri, '?') ? "&iss=" : "?iss=");
+	buf_urlenc(&b, str_c(is->iss));
+	buf_puts(&b, "&sid=");
+	buf_urlenc(&b, str_c(sid));
+	out = arena_strdup(r->arena, b.p);
+	buf_free(&b);
+	return out;
+}
+
+static void
+logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *frames,
+	    const char *dest)
+{
+	struct buf b;
+	size_t i;
+	json_t *v;
+
+	buf_init(&b, HTTP_MAX_RESPONSE);
+	page_begin(&b, lang, "logout_title");
+	if (dest != NULL && json_array_size(frames) > 0) {
+		/* Give the iframes a moment, then continue without JavaScript. */
+		buf_puts(&b, "<meta http-equiv=\"refresh\" content=\"2;url=");
+		buf_html(&b, str_c(dest));
+		buf_puts(&b, "\">");
+	}
+	buf_printf(&b, "<h1>%s</h1><p>%s</p>", page_text(lang, "logout_title"),
+		   page_text(lang, "logout_body"));
+	json_array_foreach(frames, i, v) {
+		buf_puts(&b, "<iframe title=\"logout\" src=\"");
+		buf_html(&b, str_c(json_string_value(v)));
+		buf_puts(&b, "\"></iframe>");
+	}
+	if (dest != NULL) {
+		buf_puts(&b, "<p><a id=\"continue\" href=\"");
+		buf_html(&b, str_c(dest));
+		buf_printf(&b, "\">%s</a></p>", page_text(lang, "continue"));
+	}
+	page_end(&b, lang, NULL);
+	http_resp_html(w, 200, (struct str){ b.p, b.len });
+	buf_free(&b);
+}
+
+void
+oidc_handle_logout(struct http_req *r, struct http_resp *w)
+{
+	struct porten *app = r->app;
+	const struct http_params *p = strcmp(r->method, "POST") == 0 ? &r->form : &r->query;
+	const char *lang = page_lang(r, http_param_c(p, "ui_locales"));
+	const char *hint, *cid, *hint_cid = NULL, *plr, *state, *dest = NULL, *sid;
+	json_t *client = NULL, *frames = json_array(), *v;
+	struct session s = { 0 };
+	struct err e = { 0 };
+	size_t i;
+
+	if (r->bad_input) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, r->input_err.msg);
+		goto out;
+	}
+	hint = http_param_c(p, "id_token_hint");
+	cid = http_param_c(p, "client_id");
+	plr = http_param_c(p, "post_logout_redirect_uri");
+	state = http_param_c(p, "state");
+	if (hint != NULL && (hint_cid = logout_hint_client(r, hint)) == NULL) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, "id_token_hint is not valid");
+		goto out;
+	}
+	if (hint_cid != NULL && cid != NULL && strcmp(hint_cid, cid) != 0) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST,
+			   "client_id does not match id_token_hint");
+		goto out;
+	}
+	if (state != NULL && !logout_state_ok(state)) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, "state must be printable ASCII");
+		goto out;
+	}
+	if (hint_cid != NULL || cid != NULL)
+		reg_client_load(app, hint_cid ? hint_cid : cid, &client, &e);
+	if (session_load(r, client, &s, &e) != 0) {
+		page_error(r, w, 400, lang, "no_session", "there is no session to log out of");
+		goto out;
+	}
+	sid = arena_strdup(r->arena, json_string_value(json_object_get(s.doc, "sid")));
+	json_array_foreach(json_object_get(s.doc, "clients"), i, v) {
+		json_t *c = NULL;
+		const char *url;
+
+		if (!json_is_string(v) || reg_client_load(app, json_string_value(v), &c, &e) != 0)
+			continue;
+		url = logout_frontchannel_url(r, c, sid);
+		if (url != NULL)
+			json_array_append_new(frames, json_string(url));
+		json_decref(c);
+	}
+	if (session_end(r, w, client, &s, &e) != 0) {
+		log_err(r->rid, "cannot end session: %s", e.msg);
+		page_error(r, w, 503, lang, OAUTH_TEMPORARILY_UNAVAILABLE, "please try again");
+		goto out;
+	}
+	{
+		json_t *ev = json_pack("{s:s?, s:s}", "client_id",
+				       client ? reg_client_str(client, "client_id") : NULL, "sid", sid);
+
+		store_op(app->store, event_add, "logout", ev, &e);
+		json_decref(ev);
+	}
+	if (client != NULL && plr != NULL &&
+	    reg_client_has(client, "post_logout_redirect_uris", plr)) {
+		struct buf b;
+
+		buf_init(&b, HTTP_MAX_URI * 2);
+		buf_puts(&b, plr);
+		if (state != NULL) {
+			buf_puts(&b, strchr(plr, '?') ? "&state=" : "?state=");
+			buf_urlenc(&b, str_c(state));
+		}
+		dest = arena_strdup(r->arena, b.p);
+		buf_free(&b);
+	}
+	if (json_array_size(frames) == 0 && dest != NULL)
+		http_resp_redirect(w, dest);
+	else
+		logout_page(r, w, lang, frames, dest);
+out:
+	session_clear(&s);
+	json_decref(client);
+	json_decref(frames);
+}

@@ -1,0 +1,407 @@
+/*
+ * Signing keys of each issuer: created, published, rotated and retired
+ * through the store, so every node signs with the same key and publishes
+ * the same JWKS.  Private keys rest sealed under the KEK.
+ *
+ * Life of a key: added with active_from (published from creation, signs
+ * from active_from); retired at the moment its successor starts signing;
+ * removed from the JWKS at expires_at = retired_at + KEY_RETIRED_MARGIN.
+ * The margin covers the longest-lived token the key may have signed: ID
+ * tokens live 120 s and JWT access tokens at most REG_AT_LIFETIME_MAX (one
+ * day, enforced at registration); refresh tokens are opaque and never
+ * signed.  One more hour absorbs caches and clock skew.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "registry/registry.h"
+#include "registry/registry_int.h"
+
+#define KEY_BITS 2048
+#define KEY_ALG "RS256"
+#define KEY_RETIRED_MARGIN (REG_AT_LIFETIME_MAX + 3600)
+#define KEY_CACHE_MS 5000 /* re-read the store this often, to see other nodes' rotations */
+
+/* Every key unsealed by this process; freed only by reg_keys_cleanup(). */
+struct loaded_key {
+	struct loaded_key *next;
+	const struct store *store;
+	struct jose_key *key;
+};
+
+/* What an issuer signs with now, and until when that answer holds. */
+struct key_cache {
+	struct key_cache *next;
+	const struct store *store;
+	char *iss;
+	const struct jose_key *current;
+	int64_t loaded_ms;   /* time_mono_ms() of the last store read */
+	int64_t valid_until; /* time_now() at which the choice may change; 0 = never */
+};
+
+static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct loaded_key *keys_loaded;
+static struct key_cache *keys_cache;
+
+/* The key that signs at time now: newest active_from that has passed, not retired. */
+static const struct store_key *
+pick_signing(const struct store_key *keys, size_t n, int64_t now, int64_t *valid_until)
+{
+	const struct store_key *best = NULL;
+
+	*valid_until = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_key *k = &keys[i];
+
+		if (k->active_from > now) {
+			/* A successor in waiting: the choice changes when it starts. */
+			if (*valid_until == 0 || k->active_from < *valid_until)
+				*valid_until = k->active_from;
+			continue;
+		}
+		if (k->retired_at != 0 && k->retired_at <= now)
+			continue;
+		if (best == NULL || k->active_from > best->active_from ||
+		    (k->active_from == best->active_from && k->created > best->created))
+			best = k;
+	}
+	if (best != NULL && best->retired_at != 0 &&
+	    (*valid_until == 0 || best->retired_at < *valid_until))
+		*valid_until = best->retired_at;
+	return best;
+}
+
+/* Generate, seal and store a key for iss; *kid (optional) gets its kid. */
+static int
+key_create(struct porten *app, const struct issuer *is, int64_t active_from, char **kid,
+	   struct err *e)
+{
+	struct jose_key *k = NULL;
+	struct store_key sk;
+	char *sealed = NULL, *pub = NULL;
+	json_t *jwk = NULL;
+	int rc;
+
+	memset(&sk, 0, sizeof(sk));
+	rc = jose_key_generate(KEY_BITS, &k, e);
+	if (rc != 0)
+		goto out;
+	rc = jose_key_seal(k, &app->kek, &sealed, e);
+	if (rc != 0)
+		goto out;
+	jwk = jose_key_public_jwk(k);
+	pub = jwk ? json_dumps(jwk, JSON_COMPACT) : NULL;
+	if (pub == NULL) {
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+		goto out;
+	}
+	sk.kid = (char *)jose_key_kid(k);
+	sk.issuer = (char *)is->iss;
+	sk.alg = KEY_ALG;
+	sk.sealed = sealed;
+	sk.public_jwk = pub;
+	sk.created = time_now();
+	sk.active_from = active_from;
+	rc = store_op(app->store, key_add, &sk, e);
+	if (rc != 0)
+		goto out;
+	if (kid != NULL && (*kid = strdup(jose_key_kid(k))) == NULL)
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	log_info(NULL, "signing key %s added for %s, signing from %lld", jose_key_kid(k),
+		 is->iss, (long long)active_from);
+out:
+	if (sealed != NULL) {
+		secure_wipe(sealed, strlen(sealed));
+		free(sealed);
+	}
+	free(pub);
+	json_decref(jwk);
+	jose_key_free(k);
+	return rc;
+}
+
+int
+reg_keys_ensure(struct porten *app, const struct issuer *is, struct err *e)
+{
+	struct store_key *keys = NULL;
+	size_t n = 0;
+	int64_t now = time_now();
+	bool usable = false;
+	int rc;
+
+	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		return rc;
+	/* A key that signs now or will sign later: nothing to do. */
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].retired_at == 0 || keys[i].retired_at > now)
+			usable = true;
+	store_keys_free(keys, n);
+	if (usable)
+		return 0;
+	return key_create(app, is, now, NULL, e);
+}
+
+/* Called with keys_lock held. */
+static int
+key_unsealed(struct porten *app, const struct store_key *sk, const struct jose_key **out,
+	     struct err *e)
+{
+	struct loaded_key *l;
+	struct jose_key *k = NULL;
+	int rc;
+
+	for (l = keys_loaded; l != NULL; l = l->next)
+		if (l->store == app->store && strcmp(jose_key_kid(l->key), sk->kid) == 0) {
+			*out = l->key;
+			return 0;
+		}
+	rc = jose_key_unseal(sk->sealed, sk->kid, &app->kek, &k, e);
+	if (rc != 0)
+		return rc;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		jose_key_free(k);
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	}
+	l->store = app->store;
+	l->key = k;
+	l->next = keys_loaded;
+	keys_loaded = l;
+	*out = k;
+	return 0;
+}
+
+int
+reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_key **key,
+		 struct err *e)
+{
+	struct store_key *keys = NULL;
+	const struct store_key *pick;
+	struct key_cache *c;
+	size_t n = 0;
+	int64_t now = time_now(), mono = time_mono_ms(), valid_until;
+	int rc = 0;
+
+	*key = NULL;
+	pthread_mutex_lock(&keys_lock);
+	for (c = keys_cache; c != NULL; c = c->next)
+		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
+			break;
+	if (c != NULL && c->current != NULL && mono - c->loaded_ms < KEY_CACHE_MS &&
+	    (c->valid_until == 0 || now < c->valid_until)) {
+		*key = c->current;
+		goto out;
+	}
+	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		goto out;
+	pick = pick_signing(keys, n, now, &valid_until);
+	if (pick == NULL) {
+		rc = ERR(e, ERR_NOTFOUND, 500, NULL, "no signing key for %s", is->iss);
+		goto out;
+	}
+	rc = key_unsealed(app, pick, key, e);
+	if (rc != 0)
+		goto out;
+	if (c == NULL) {
+		c = calloc(1, sizeof(*c));
+		if (c == NULL || (c->iss = strdup(is->iss)) == NULL) {
+			free(c);
+			/* The key itself is fine; only the cache could not grow. */
+			goto out;
+		}
+		c->store = app->store;
+		c->next = keys_cache;
+		keys_cache = c;
+	}
+	c->current = *key;
+	c->loaded_ms = mono;
+	c->valid_until = valid_until;
+out:
+	pthread_mutex_unlock(&keys_lock);
+	store_keys_free(keys, n);
+	return rc;
+}
+
+int
+reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, struct err *e)
+{
+	struct store_key *keys = NULL;
+	json_t *set = NULL, *arr;
+	size_t n = 0;
+	int64_t now = time_now();
+	int rc;
+
+	*jwks = NULL;
+	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		return rc;
+	set = json_pack("{s:[]}", "keys");
+	arr = json_object_get(set, "keys");
+	if (arr == NULL) {
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+		goto out;
+	}
+	/* key_list gives newest first; past expires_at a key is gone. */
+	for (size_t i = 0; i < n; i++) {
+		json_error_t je;
+		json_t *jwk;
+
+		if (keys[i].expires_at != 0 && keys[i].expires_at <= now)
+			continue;
+		jwk = json_loads(keys[i].public_jwk, 0, &je);
+		if (!json_is_object(jwk)) {
+			json_decref(jwk);
+			rc = ERR(e, ERR_INTERNAL, 500, NULL, "stored key %s has a corrupt JWK",
+				 keys[i].kid);
+			goto out;
+		}
+		if (json_array_append_new(arr, jwk) != 0) {
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+			goto out;
+		}
+	}
+	*jwks = set;
+	set = NULL;
+out:
+	json_decref(set);
+	store_keys_free(keys, n);
+	return rc;
+}
+
+int
+reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct err *e)
+{
+	struct store_key *keys = NULL;
+	size_t n = 0;
+	int64_t now = time_now(), at = now + app->cfg->key_publish_delay, valid_until;
+	char *new_kid = NULL;
+	int rc;
+
+	*kid = NULL;
+	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		goto out;
+	/* Nothing signs now (no key yet): the new key has no one to wait for. */
+	if (pick_signing(keys, n, now, &valid_until) == NULL)
+		at = now;
+	store_keys_free(keys, n);
+	keys = NULL;
+	n = 0;
+	/* Publish the successor first, so there is always a key that signs. */
+	rc = key_create(app, is, at, &new_kid, e);
+	if (rc != 0)
+		goto out;
+	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		goto out;
+	/* Every earlier key stops signing when the successor starts. */
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(keys[i].kid, new_kid) == 0)
+			continue;
+		if (keys[i].retired_at != 0 && keys[i].retired_at <= at)
+			continue;
+		rc = store_op(app->store, key_retire, keys[i].kid, at, at + KEY_RETIRED_MARGIN, e);
+		if (rc != 0)
+			goto out;
+		log_info(NULL, "signing key %s of %s retires at %lld", keys[i].kid, is->iss,
+			 (long long)at);
+	}
+	*kid = new_kid;
+	new_kid = NULL;
+out:
+	free(new_kid);
+	store_keys_free(keys, n);
+	/* Let this process see the new state at once. */
+	pthread_mutex_lock(&keys_lock);
+	for (struct key_cache *c = keys_cache; c != NULL; c = c->next)
+		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
+			c->current = NULL;
+	pthread_mutex_unlock(&keys_lock);
+	return rc;
+}
+
+static json_t *
+iso_or_null(int64_t t)
+{
+	char ts[32];
+
+	if (t == 0)
+		return json_null();
+	reg_iso_time(t, ts);
+	return json_string(ts);
+}
+
+int
+reg_keys_list(struct porten *app, const struct issuer *is, json_t **list, struct err *e)
+{
+	struct store_key *keys = NULL;
+	const struct store_key *signing;
+	json_t *out = NULL;
+	size_t n = 0;
+	int64_t now = time_now(), valid_until;
+	int rc;
+
+	*list = NULL;
+	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		return rc;
+	signing = pick_signing(keys, n, now, &valid_until);
+	out = json_array();
+	if (out == NULL)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_key *k = &keys[i];
+		const char *state = "published";
+		json_t *row;
+
+		if (k->expires_at != 0 && k->expires_at <= now)
+			continue;
+		if (k == signing)
+			state = "signing";
+		else if (k->retired_at != 0 && k->retired_at <= now)
+			state = "retired";
+		else if (k->active_from > now)
+			state = "pending";
+		row = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "kid", k->kid, "alg",
+				k->alg ? k->alg : KEY_ALG, "state", state, "created",
+				iso_or_null(k->created), "active_from", iso_or_null(k->active_from),
+				"retired_at", iso_or_null(k->retired_at), "expires_at",
+				iso_or_null(k->expires_at));
+		if (json_array_append_new(out, row) != 0)
+			goto nomem;
+	}
+	store_keys_free(keys, n);
+	*list = out;
+	return 0;
+nomem:
+	store_keys_free(keys, n);
+	json_decref(out);
+	return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+}
+
+void
+reg_keys_cleanup(void)
+{
+	pthread_mutex_lock(&keys_lock);
+	while (keys_loaded != NULL) {
+		struct loaded_key *l = keys_loaded;
+
+		keys_loaded = l->next;
+		jose_key_free(l->key);
+		free(l);
+	}
+	while (keys_cache != NULL) {
+		struct key_cache *c = keys_cache;
+
+		keys_cache = c->next;
+		free(c->iss);
+		free(c);
+	}
+	pthread_mutex_unlock(&keys_lock);
+}

@@ -1,0 +1,119 @@
+/*
+ * Registry: clients, scopes and signing keys: validation and life cycle.
+ * The same functions serve portenctl (locally) and the self-service API
+ * (later), so every rule of spec/selfservice-api.md lives here once.
+ */
+#ifndef PORTEN_REGISTRY_REGISTRY_H
+#define PORTEN_REGISTRY_REGISTRY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "app.h"
+#include "core/err.h"
+
+/* ---- signing keys (registry/keys.c) ---- */
+
+/* Create the issuer's first signing key if it has none (active at once). */
+int reg_keys_ensure(struct porten *app, const struct issuer *is, struct err *e);
+/*
+ * The key that signs now for the issuer: the newest key whose active_from
+ * has passed and that is not retired.  Borrowed: valid until app_close().
+ * Cached in-process and re-read from the store every few seconds, so a
+ * rotation on another node is seen quickly.  Thread-safe.
+ */
+int reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_key **key,
+		     struct err *e);
+/* The issuer's published JWKS {"keys":[...]}: new reference. */
+int reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, struct err *e);
+/*
+ * Rotate: add a new key published now and signing after
+ * cfg->key_publish_delay; the current key keeps signing until then and is
+ * retired at that moment, staying published until the longest token it may
+ * have signed has expired.  *kid gets the new kid (malloc'd).
+ */
+int reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct err *e);
+void reg_keys_cleanup(void);
+
+/* ---- clients (registry/client.c) ---- */
+
+/*
+ * Validate a registration (spec/selfservice-api.md §4-§6) and fill
+ * defaults.  `in` is the caller's JSON; on success *out is the stored form
+ * (new reference).  On create a client_id (UUID) is generated and, for
+ * client_secret_* methods, a secret: *secret gets it in clear (malloc'd,
+ * wipe and free it), the doc keeps only its SHA-256.  Errors: ERR_INVAL with
+ * e->oauth = "invalid_client_metadata" and a message naming the field.
+ */
+int reg_client_create(struct porten *app, const json_t *in, json_t **out, char **secret,
+		      struct err *e);
+/* Update writable fields (integration_type immutable).  *out: stored form. */
+int reg_client_update(struct porten *app, const char *client_id, const json_t *in, json_t **out,
+		      struct err *e);
+int reg_client_delete(struct porten *app, const char *client_id, struct err *e);
+int reg_client_rotate_secret(struct porten *app, const char *client_id, char **secret,
+			     struct err *e);
+/* Add a public JWK (RSA, sig, kid) to the client's jwks (at most 5). */
+int reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
+		       struct err *e);
+/* The client as shown to operators: the stored doc without secret hashes (new ref). */
+json_t *reg_client_public(const json_t *doc);
+
+/*
+ * Load an active client for the runtime (ERR_NOTFOUND when unknown or
+ * inactive).  *doc new reference.
+ */
+int reg_client_load(struct porten *app, const char *client_id, json_t **doc, struct err *e);
+/* Check a presented secret against the stored hash, in constant time, and its expiry. */
+bool reg_client_secret_ok(const json_t *doc, struct str secret);
+
+/* Client doc field accessors with the spec's defaults. */
+const char *reg_client_str(const json_t *doc, const char *field);   /* NULL if absent */
+long long reg_client_int(const json_t *doc, const char *field, long long dflt);
+bool reg_client_bool(const json_t *doc, const char *field);
+bool reg_client_has(const json_t *doc, const char *array_field, const char *value);
+
+/* Redirect URI rules per application type and environment (spec §6.2). */
+int reg_redirect_uri_valid(const char *uri, const char *application_type, bool test_env,
+			   struct err *e);
+
+/* ---- scopes (registry/scope.c) ---- */
+
+/*
+ * A scope's attributes (spec/idporten-oidc.md §13) as a new reference.
+ * The reserved scopes openid and profile and Digdir's
+ * idporten:token.introspection exist without being stored.
+ */
+int reg_scope_get(struct porten *app, const char *name, json_t **doc, struct err *e);
+int reg_scope_put(struct porten *app, const json_t *in, json_t **out, struct err *e);
+
+/* ---- additions ---- */
+
+/*
+ * reg_client_update, and when the update moves the client to a
+ * client_secret_* method a secret is made: *secret gets it in clear
+ * (malloc'd; wipe and free it), else NULL.  reg_client_update makes the
+ * secret too but discards the clear text (rotate it to learn one).
+ */
+int reg_client_update_ex(struct porten *app, const char *client_id, const json_t *in,
+			 json_t **out, char **secret, struct err *e);
+/*
+ * For operators and the self-service API: one client as reg_client_public()
+ * shows it, active or deactivated (ERR_NOTFOUND when unknown); and all
+ * clients (deactivated ones only when include_inactive), ordered by
+ * client_id.  New references.
+ */
+int reg_client_get(struct porten *app, const char *client_id, json_t **doc, struct err *e);
+int reg_client_list(struct porten *app, bool include_inactive, json_t **list, struct err *e);
+/* All scopes: the built-in ones first, then the stored ones by name (new ref). */
+int reg_scope_list(struct porten *app, json_t **list, struct err *e);
+/*
+ * The issuer's keys still published, newest first, as an array of
+ * {kid, alg, state, created, active_from, retired_at, expires_at} with times
+ * in ISO-8601 (null when unset) and state one of "signing", "pending" (not
+ * yet signing), "published" (could sign, but a newer key does), "retired"
+ * (no longer signs; published until expires_at).  New reference.
+ */
+int reg_keys_list(struct porten *app, const struct issuer *is, json_t **list, struct err *e);
+
+#endif

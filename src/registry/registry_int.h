@@ -1,0 +1,70 @@
+/* Declarations shared by the files of src/registry/ only. */
+#ifndef PORTEN_REGISTRY_REGISTRY_INT_H
+#define PORTEN_REGISTRY_REGISTRY_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/str.h"
+
+/* RFC 7591 §3.2.2: the error for every refused registration field. */
+#define REG_INVALID_METADATA "invalid_client_metadata"
+#define REG_INVALID_SCOPE "invalid_scope"
+
+/* Bounds on registrations (spec/selfservice-api.md §4, §6). */
+#define REG_CLIENT_ID_MAX 100
+#define REG_NAME_MAX 200
+#define REG_DESCRIPTION_MAX 1000
+#define REG_URI_MAX 2000
+#define REG_URIS_MAX 20
+#define REG_SCOPES_MAX 100
+#define REG_SCOPE_NAME_MAX 200
+#define REG_SCOPE_PREFIX_MAX 64
+#define REG_LIFETIME_MAX (365 * 86400LL)
+/*
+ * JWT access tokens are signed; keeping their lifetime at one day or less
+ * bounds how long a retired signing key must stay published (keys.c).
+ */
+#define REG_AT_LIFETIME_MAX 86400LL
+#define REG_SECRET_LIFETIME (360 * 86400LL)   /* spec §6.3: at most 360 days */
+#define REG_CLIENT_KEYS_MAX 5                 /* spec §7: 1-5 keys */
+#define REG_ORG_DIGDIR "991825827"
+
+/* ISO-8601 UTC, "2025-01-31T12:00:00Z". */
+void reg_iso_time(int64_t t, char out[32]);
+
+/* One of the integration types spec §4 names (supported here or not). */
+bool reg_integration_type_known(const char *t);
+
+/* prefix:subscope syntax of an API scope (lower case, bounded). */
+bool reg_scope_name_valid(const char *name);
+
+/* A client id we accept: [A-Za-z0-9._:-]{1,100}. */
+bool reg_client_id_valid(const char *id);
+
+/* Does the JSON array hold this string? */
+bool reg_json_array_has(const json_t *arr, const char *value);
+
+/* An absolute URI cut into the parts the rules look at (redirect.c). */
+struct reg_uri {
+	struct str scheme;      /* lower case */
+	struct str host;        /* reg-name, IPv4 or "[v6]"; empty without authority */
+	struct str port;        /* digits; empty when absent */
+	struct str path;        /* path and query after the authority */
+	bool has_authority;
+	bool has_port;
+	int port_num;
+};
+
+/*
+ * Split a bounded absolute URI (RFC 3986 characters only; no fragment,
+ * '*', userinfo, whitespace or non-ASCII).  Parts point into s.  ERR_INVAL
+ * with invalid_client_metadata and the reason.
+ */
+int reg_uri_split(const char *s, struct reg_uri *u, struct err *e);
+/* Host names compare case-insensitively (RFC 3986 §3.2.2). */
+bool reg_uri_host_eq(struct str a, struct str b);
+
+#endif

@@ -1,0 +1,712 @@
+/*
+ * SQLite backend, the operations of struct store_ops (see sqlite_db.c for
+ * connections and migrations).
+ *
+ * Single-use records are consumed by one statement (UPDATE/DELETE ...
+ * RETURNING) or inside BEGIN IMMEDIATE, never read-then-delete in C.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+
+#define SQ_MAX_KEYS 4096       /* key_list rows */
+#define SQ_TOMBSTONE_TTL 86400 /* how long a revoked unknown grant id stays blocked */
+
+/* Every statement the backend runs; values are always bound, never pasted. */
+const char *const store_sq_sql[SQ_N] = {
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+
+	[SQ_META_GET] = "SELECT value FROM meta WHERE name = ?1",
+	[SQ_META_PUT_NEW] = "INSERT INTO meta (name, value) VALUES (?1, ?2)"
+			    " ON CONFLICT (name) DO NOTHING",
+
+	[SQ_CLIENT_GET] = "SELECT doc FROM clients WHERE client_id = ?1",
+	[SQ_CLIENT_CREATE] = "INSERT INTO clients (client_id, doc) VALUES (?1, ?2)",
+	[SQ_CLIENT_UPDATE] = "UPDATE clients SET doc = ?2 WHERE client_id = ?1",
+	[SQ_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = ?1",
+	[SQ_CLIENT_LIST] = "SELECT doc FROM clients ORDER BY client_id",
+
+	[SQ_SCOPE_GET] = "SELECT doc FROM scopes WHERE name = ?1",
+	[SQ_SCOPE_PUT] = "INSERT INTO scopes (name, doc) VALUES (?1, ?2)"
+			 " ON CONFLICT (name) DO UPDATE SET doc = excluded.doc",
+	[SQ_SCOPE_DELETE] = "DELETE FROM scopes WHERE name = ?1",
+	[SQ_SCOPE_LIST] = "SELECT doc FROM scopes ORDER BY name",
+
+	[SQ_KEY_ADD] = "INSERT INTO signing_keys (kid, issuer, alg, sealed, public_jwk, created,"
+		       " active_from, retired_at, expires_at)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQ_KEY_LIST] = "SELECT kid, issuer, alg, sealed, public_jwk, created, active_from,"
+			" retired_at, expires_at FROM signing_keys"
+			" WHERE issuer = ?1 AND (expires_at = 0 OR expires_at > ?2)"
+			" ORDER BY created DESC, kid DESC",
+	[SQ_KEY_RETIRE] = "UPDATE signing_keys SET retired_at = ?2, expires_at = ?3 WHERE kid = ?1",
+
+	/* an expired row no longer holds its id: a put may take it over */
+	[SQ_DOC_PUT] = "INSERT INTO docs (kind, id, doc, expires_at) VALUES (?1, ?2, ?3, ?4)"
+		       " ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc,"
+		       " expires_at = excluded.expires_at WHERE docs.expires_at <= ?5",
+	[SQ_DOC_GET] = "SELECT doc FROM docs WHERE kind = ?1 AND id = ?2 AND expires_at > ?3",
+	[SQ_DOC_UPDATE] =
+		"UPDATE docs SET doc = ?3 WHERE kind = ?1 AND id = ?2 AND expires_at > ?4",
+	[SQ_DOC_TAKE] = "DELETE FROM docs WHERE kind = ?1 AND id = ?2 AND expires_at > ?3"
+			" RETURNING doc",
+	[SQ_DOC_DELETE] = "DELETE FROM docs WHERE kind = ?1 AND id = ?2",
+
+	[SQ_CODE_PUT] =
+		"INSERT INTO codes (hash, grant_id, doc, expires_at) VALUES (?1, ?2, ?3, ?4)",
+	[SQ_CODE_CONSUME] = "UPDATE codes SET used = 1"
+			    " WHERE hash = ?1 AND used = 0 AND expires_at > ?2"
+			    " RETURNING doc, grant_id",
+	[SQ_CODE_PEEK] = "SELECT used, grant_id FROM codes WHERE hash = ?1 AND expires_at > ?2",
+
+	[SQ_GRANT_PUT] =
+		"INSERT INTO grants (grant_id, client_id, sid, login_only, doc, expires_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQ_GRANT_GET] = "SELECT doc FROM grants"
+			 " WHERE grant_id = ?1 AND revoked = 0 AND expires_at > ?2",
+	/*
+	 * Revoking an id that has no grant yet leaves a revoked placeholder, so
+	 * a redemption still in flight cannot create it afterwards (a code
+	 * replayed while its first use is being served).
+	 */
+	[SQ_GRANT_REVOKE] = "INSERT INTO grants (grant_id, client_id, sid, login_only, doc,"
+			    " expires_at, revoked) VALUES (?1, '', NULL, 0, '{}', ?2, 1)"
+			    " ON CONFLICT (grant_id) DO UPDATE SET revoked = 1",
+	[SQ_GRANT_REVOKE_SID] = "UPDATE grants SET revoked = 1"
+				" WHERE sid = ?1 AND login_only = 1 AND revoked = 0",
+
+	[SQ_REFRESH_PUT] = "INSERT INTO refresh_tokens (hash, grant_id, client_id, expires_at)"
+			   " VALUES (?1, ?2, ?3, ?4)",
+	[SQ_REFRESH_GET] = "SELECT r.grant_id, r.client_id, r.expires_at, r.spent,"
+			   " g.revoked, g.expires_at FROM refresh_tokens r"
+			   " JOIN grants g ON g.grant_id = r.grant_id WHERE r.hash = ?1",
+	[SQ_REFRESH_SPEND] = "UPDATE refresh_tokens SET spent = 1 WHERE hash = ?1 AND spent = 0",
+
+	[SQ_TOKEN_PUT] = "INSERT INTO access_tokens (hash, grant_id, doc, expires_at)"
+			 " VALUES (?1, ?2, ?3, ?4)",
+	[SQ_TOKEN_GET] = "SELECT t.doc, t.grant_id FROM access_tokens t"
+			 " LEFT JOIN grants g ON g.grant_id = t.grant_id"
+			 " WHERE t.hash = ?1 AND t.expires_at > ?2 AND (t.grant_id IS NULL"
+			 " OR (g.revoked = 0 AND g.expires_at > ?2))",
+
+	[SQ_SESSION_PUT] = "INSERT INTO sessions (hash, doc, idle_expires, abs_expires)"
+			   " VALUES (?1, ?2, min(?3, ?4), ?4)",
+	[SQ_SESSION_GET] = "SELECT doc FROM sessions"
+			   " WHERE hash = ?1 AND idle_expires > ?2 AND abs_expires > ?2",
+	[SQ_SESSION_UPDATE] = "UPDATE sessions SET doc = ?2, idle_expires = min(?3, abs_expires)"
+			      " WHERE hash = ?1 AND idle_expires > ?4 AND abs_expires > ?4",
+	[SQ_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
+
+	[SQ_JTI_PUT] = "INSERT INTO jti (jti, expires_at) VALUES (?1, ?2)"
+		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
+		       " WHERE jti.expires_at <= ?3",
+
+	[SQ_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES (?1, ?2, ?3)",
+	[SQ_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = ?1",
+
+	[SQ_SWEEP_CODES] = "DELETE FROM codes WHERE expires_at <= ?1",
+	[SQ_SWEEP_DOCS] = "DELETE FROM docs WHERE expires_at <= ?1",
+	[SQ_SWEEP_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
+	[SQ_SWEEP_TOKENS] = "DELETE FROM access_tokens WHERE expires_at <= ?1",
+	[SQ_SWEEP_SESSIONS] = "DELETE FROM sessions WHERE idle_expires <= ?1 OR abs_expires <= ?1",
+	[SQ_SWEEP_JTI] = "DELETE FROM jti WHERE expires_at <= ?1",
+	/* last: what is left of an expired grant's tokens goes with it (cascade) */
+	[SQ_SWEEP_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
+};
+
+/* ---- meta, clients, scopes ---- */
+
+static int
+sq_meta_get(struct store *s, const char *name, char **value, struct err *e)
+{
+	struct sq_q q;
+	int rc;
+
+	*value = NULL;
+	rc = store_sq_start(&q, s, "meta_get", e);
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_META_GET, e, "k", name);
+	if (rc == 0)
+		rc = store_sq_step(&q, e);
+	if (rc == 0)
+		rc = store_sq_notfound(e, q.op);
+	else if (rc == 1)
+		rc = store_sq_col_str(&q, 0, value, e);
+	store_sq_end(&q);
+	return rc;
+}
+
+static int
+sq_meta_put_new(struct store *s, const char *name, const char *value, struct err *e)
+{
+	return store_sq_write(s, SQ_META_PUT_NEW, "meta_put_new", ERR_EXISTS, e, "ks", name, value);
+}
+
+static int
+sq_client_get(struct store *s, const char *client_id, json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_CLIENT_GET, "client_get", doc, e, "k", client_id);
+}
+
+static int
+sq_client_create(struct store *s, const char *client_id, const json_t *doc, struct err *e)
+{
+	return store_sq_write(s, SQ_CLIENT_CREATE, "client_create", ERR_EXISTS, e, "kj", client_id,
+			      doc);
+}
+
+static int
+sq_client_update(struct store *s, const char *client_id, const json_t *doc, struct err *e)
+{
+	return store_sq_write(s, SQ_CLIENT_UPDATE, "client_update", ERR_NOTFOUND, e, "kj",
+			      client_id, doc);
+}
+
+static int
+sq_client_delete(struct store *s, const char *client_id, struct err *e)
+{
+	return store_sq_write(s, SQ_CLIENT_DELETE, "client_delete", ERR_NOTFOUND, e, "k",
+			      client_id);
+}
+
+static int
+sq_client_list(struct store *s, json_t **docs, struct err *e)
+{
+	return store_sq_list_docs(s, SQ_CLIENT_LIST, "client_list", docs, e);
+}
+
+static int
+sq_scope_get(struct store *s, const char *name, json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_SCOPE_GET, "scope_get", doc, e, "k", name);
+}
+
+static int
+sq_scope_put(struct store *s, const char *name, const json_t *doc, struct err *e)
+{
+	return store_sq_write(s, SQ_SCOPE_PUT, "scope_put", 0, e, "kj", name, doc);
+}
+
+static int
+sq_scope_delete(struct store *s, const char *name, struct err *e)
+{
+	return store_sq_write(s, SQ_SCOPE_DELETE, "scope_delete", ERR_NOTFOUND, e, "k", name);
+}
+
+static int
+sq_scope_list(struct store *s, json_t **docs, struct err *e)
+{
+	return store_sq_list_docs(s, SQ_SCOPE_LIST, "scope_list", docs, e);
+}
+
+/* ---- signing keys ---- */
+
+static int
+sq_key_add(struct store *s, const struct store_key *k, struct err *e)
+{
+	if (k == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "store key_add: missing key");
+	return store_sq_write(s, SQ_KEY_ADD, "key_add", ERR_EXISTS, e, "kkkssiiii", k->kid,
+			      k->issuer, k->alg, k->sealed, k->public_jwk, k->created,
+			      k->active_from, k->retired_at, k->expires_at);
+}
+
+static int
+sq_key_row(struct sq_q *q, struct store_key *k, struct err *e)
+{
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	rc = store_sq_col_str(q, 0, &k->kid, e);
+	if (rc == 0)
+		rc = store_sq_col_str(q, 1, &k->issuer, e);
+	if (rc == 0)
+		rc = store_sq_col_str(q, 2, &k->alg, e);
+	if (rc == 0)
+		rc = store_sq_col_str(q, 3, &k->sealed, e);
+	if (rc == 0)
+		rc = store_sq_col_str(q, 4, &k->public_jwk, e);
+	k->created = sqlite3_column_int64(q->st, 5);
+	k->active_from = sqlite3_column_int64(q->st, 6);
+	k->retired_at = sqlite3_column_int64(q->st, 7);
+	k->expires_at = sqlite3_column_int64(q->st, 8);
+	return rc;
+}
+
+static int
+sq_key_list(struct store *s, const char *issuer, struct store_key **keys, size_t *n, struct err *e)
+{
+	struct store_key *arr = NULL, *grown;
+	size_t len = 0, cap = 0;
+	struct sq_q q;
+	int rc;
+
+	*keys = NULL;
+	*n = 0;
+	rc = store_sq_start(&q, s, "key_list", e);
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_KEY_LIST, e, "ki", issuer, time_now());
+	while (rc == 0 && (rc = store_sq_step(&q, e)) == 1) {
+		if (len == SQ_MAX_KEYS) {
+			rc = ERR(e, ERR_LIMIT, 500, "server_error",
+				 "store key_list: too many keys");
+			break;
+		}
+		if (len == cap) {
+			cap = cap ? cap * 2 : 4;
+			grown = realloc(arr, cap * sizeof(*arr));
+			if (grown == NULL) {
+				rc = store_sq_fail(e, SQLITE_NOMEM, q.op);
+				break;
+			}
+			arr = grown;
+		}
+		rc = sq_key_row(&q, &arr[len++], e);
+	}
+	store_sq_end(&q);
+	if (rc != 0) {
+		store_keys_free(arr, len);
+		return rc;
+	}
+	*keys = arr;
+	*n = len;
+	return 0;
+}
+
+static int
+sq_key_retire(struct store *s, const char *kid, int64_t retired_at, int64_t expires_at,
+	      struct err *e)
+{
+	return store_sq_write(s, SQ_KEY_RETIRE, "key_retire", ERR_NOTFOUND, e, "kii", kid,
+			      retired_at, expires_at);
+}
+
+/* ---- short-lived documents ---- */
+
+static int
+sq_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc, int64_t expires_at,
+	   struct err *e)
+{
+	return store_sq_write(s, SQ_DOC_PUT, "doc_put", ERR_EXISTS, e, "kkjii", kind, id, doc,
+			      expires_at, time_now());
+}
+
+static int
+sq_doc_get(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_DOC_GET, "doc_get", doc, e, "kki", kind, id, time_now());
+}
+
+static int
+sq_doc_update(struct store *s, const char *kind, const char *id, const json_t *doc, struct err *e)
+{
+	return store_sq_write(s, SQ_DOC_UPDATE, "doc_update", ERR_NOTFOUND, e, "kkji", kind, id,
+			      doc, time_now());
+}
+
+static int
+sq_doc_take(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_DOC_TAKE, "doc_take", doc, e, "kki", kind, id, time_now());
+}
+
+static int
+sq_doc_delete(struct store *s, const char *kind, const char *id, struct err *e)
+{
+	return store_sq_write(s, SQ_DOC_DELETE, "doc_delete", ERR_NOTFOUND, e, "kk", kind, id);
+}
+
+/* ---- authorization codes ---- */
+
+static int
+sq_code_put(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+	    int64_t expires_at, struct err *e)
+{
+	return store_sq_write(s, SQ_CODE_PUT, "code_put", ERR_EXISTS, e, "knji", hash, grant_id,
+			      doc, expires_at);
+}
+
+static int
+sq_code_consume(struct store *s, const char *hash, json_t **doc, char **grant_id, struct err *e)
+{
+	int64_t now = time_now();
+	struct sq_q q;
+	int rc;
+
+	*doc = NULL;
+	*grant_id = NULL;
+	rc = store_sq_start(&q, s, "code_consume", e);
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_CODE_CONSUME, e, "ki", hash, now);
+	if (rc == 0)
+		rc = store_sq_step(&q, e);
+	if (rc == 1) {
+		rc = store_sq_col_json(&q, 0, doc, e);
+		if (rc == 0)
+			rc = store_sq_col_str(&q, 1, grant_id, e);
+		if (rc == 0)
+			rc = store_sq_finish(&q, NULL, e);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	/*
+	 * Nothing consumed.  A code presented again is a replay: report it with
+	 * the grant the first use issued (RFC 6749 4.1.2: revoke its tokens).
+	 * Used codes stay until they expire so this can be told apart.
+	 */
+	rc = store_sq_stmt(&q, SQ_CODE_PEEK, e, "ki", hash, now);
+	if (rc == 0)
+		rc = store_sq_step(&q, e);
+	if (rc == 0 || (rc == 1 && sqlite3_column_int64(q.st, 0) == 0)) {
+		rc = store_sq_notfound(e, q.op);
+	} else if (rc == 1) {
+		rc = store_sq_col_str(&q, 1, grant_id, e);
+		if (rc == 0)
+			rc = ERR(e, ERR_REUSED, 0, NULL, "store code_consume: code already used");
+	}
+out:
+	store_sq_end(&q);
+	if (rc != 0) {
+		json_decref(*doc);
+		*doc = NULL;
+	}
+	if (rc != 0 && rc != ERR_REUSED) {
+		free(*grant_id);
+		*grant_id = NULL;
+	}
+	return rc;
+}
+
+/* ---- grants ---- */
+
+static int
+sq_grant_put(struct store *s, const char *grant_id, const char *client_id, const char *sid,
+	     bool login_only, const json_t *doc, int64_t expires_at, struct err *e)
+{
+	return store_sq_write(s, SQ_GRANT_PUT, "grant_put", ERR_EXISTS, e, "kkniji", grant_id,
+			      client_id, sid, (int64_t)(login_only ? 1 : 0), doc, expires_at);
+}
+
+static int
+sq_grant_get(struct store *s, const char *grant_id, json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_GRANT_GET, "grant_get", doc, e, "ki", grant_id, time_now());
+}
+
+static int
+sq_grant_revoke(struct store *s, const char *grant_id, struct err *e)
+{
+	return store_sq_write(s, SQ_GRANT_REVOKE, "grant_revoke", 0, e, "ki", grant_id,
+			      time_now() + SQ_TOMBSTONE_TTL);
+}
+
+static int
+sq_grant_revoke_session(struct store *s, const char *sid, struct err *e)
+{
+	return store_sq_write(s, SQ_GRANT_REVOKE_SID, "grant_revoke_session", 0, e, "k", sid);
+}
+
+/* ---- refresh tokens ---- */
+
+static int
+sq_refresh_put(struct store *s, const char *hash, const char *grant_id, const char *client_id,
+	       int64_t expires_at, struct err *e)
+{
+	return store_sq_write(s, SQ_REFRESH_PUT, "refresh_put", ERR_EXISTS, e, "kkki", hash,
+			      grant_id, client_id, expires_at);
+}
+
+/*
+ * Look a refresh token up: ERR_NOTFOUND when unknown, expired, or its grant
+ * revoked or expired (the grant's expiry is the absolute limit, the
+ * token's own an inactivity window).  *spent says whether it was rotated.
+ */
+static int
+sq_refresh_lookup(struct sq_q *q, const char *hash, int64_t now, struct store_refresh *out,
+		  bool *spent, struct err *e)
+{
+	int rc;
+
+	rc = store_sq_stmt(q, SQ_REFRESH_GET, e, "k", hash);
+	if (rc == 0)
+		rc = store_sq_step(q, e);
+	if (rc == 0)
+		return store_sq_notfound(e, q->op);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_column_int64(q->st, 2) <= now || sqlite3_column_int64(q->st, 4) != 0 ||
+	    sqlite3_column_int64(q->st, 5) <= now)
+		return store_sq_notfound(e, q->op);
+	*spent = sqlite3_column_int64(q->st, 3) != 0;
+	out->expires_at = sqlite3_column_int64(q->st, 2);
+	rc = store_sq_col_str(q, 0, &out->grant_id, e);
+	if (rc == 0)
+		rc = store_sq_col_str(q, 1, &out->client_id, e);
+	return rc;
+}
+
+static int
+sq_refresh_rotate(struct store *s, const char *old_hash, const char *new_hash,
+		  int64_t new_expires_at, struct store_refresh *out, struct err *e)
+{
+	struct store_refresh old = { 0 };
+	int64_t now = time_now(), changes = 0;
+	bool spent = false, in_tx = false;
+	struct sq_q q;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_sq_start(&q, s, "refresh_rotate", e);
+	if (rc != 0)
+		goto out;
+	/* validate new_hash before taking the write lock */
+	rc = store_sq_check_text(new_hash, 'k', q.op, e);
+	if (rc == 0)
+		rc = store_sq_tx(&q, SQ_BEGIN, e);
+	if (rc != 0)
+		goto out;
+	in_tx = true;
+	rc = sq_refresh_lookup(&q, old_hash, now, &old, &spent, e);
+	if (rc != 0)
+		goto out;
+	if (spent) {
+		/* OAuth 2.0 Security BCP (RFC 9700) 4.14.2: reuse revokes the family */
+		rc = store_sq_stmt(&q, SQ_GRANT_REVOKE, e, "ki", old.grant_id,
+				   now + SQ_TOMBSTONE_TTL);
+		if (rc == 0)
+			rc = store_sq_finish(&q, NULL, e);
+		if (rc == 0)
+			rc = store_sq_tx(&q, SQ_COMMIT, e);
+		if (rc == 0) {
+			in_tx = false;
+			rc = ERR(e, ERR_REUSED, 0, NULL,
+				 "store refresh_rotate: token already used");
+		}
+		goto out;
+	}
+	rc = store_sq_stmt(&q, SQ_REFRESH_SPEND, e, "k", old_hash);
+	if (rc == 0)
+		rc = store_sq_finish(&q, &changes, e);
+	if (rc == 0 && changes != 1)
+		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store refresh_rotate: not spent");
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_REFRESH_PUT, e, "kkki", new_hash, old.grant_id,
+				   old.client_id, new_expires_at);
+	if (rc == 0)
+		rc = store_sq_finish(&q, NULL, e);
+	if (rc == 0)
+		rc = store_sq_tx(&q, SQ_COMMIT, e);
+	if (rc == 0) {
+		in_tx = false;
+		*out = old;
+		memset(&old, 0, sizeof(old));
+	}
+out:
+	if (in_tx)
+		store_sq_tx(&q, SQ_ROLLBACK, NULL);
+	store_sq_end(&q);
+	store_refresh_clear(&old);
+	return rc;
+}
+
+static int
+sq_refresh_get(struct store *s, const char *hash, struct store_refresh *out, struct err *e)
+{
+	struct sq_q q;
+	bool spent = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_sq_start(&q, s, "refresh_get", e);
+	if (rc == 0)
+		rc = sq_refresh_lookup(&q, hash, time_now(), out, &spent, e);
+	if (rc == 0 && spent)
+		rc = store_sq_notfound(e, q.op);
+	store_sq_end(&q);
+	if (rc != 0)
+		store_refresh_clear(out);
+	return rc;
+}
+
+/* ---- access tokens ---- */
+
+static int
+sq_token_put(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+	     int64_t expires_at, struct err *e)
+{
+	return store_sq_write(s, SQ_TOKEN_PUT, "token_put", ERR_EXISTS, e, "knji", hash, grant_id,
+			      doc, expires_at);
+}
+
+static int
+sq_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, struct err *e)
+{
+	struct sq_q q;
+	int rc;
+
+	*doc = NULL;
+	if (grant_id != NULL)
+		*grant_id = NULL;
+	rc = store_sq_start(&q, s, "token_get", e);
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_TOKEN_GET, e, "ki", hash, time_now());
+	if (rc == 0)
+		rc = store_sq_step(&q, e);
+	if (rc == 0)
+		rc = store_sq_notfound(e, q.op);
+	if (rc == 1)
+		rc = store_sq_col_json(&q, 0, doc, e);
+	if (rc == 0 && grant_id != NULL)
+		rc = store_sq_col_str(&q, 1, grant_id, e);
+	store_sq_end(&q);
+	if (rc != 0) {
+		json_decref(*doc);
+		*doc = NULL;
+		if (grant_id != NULL) {
+			free(*grant_id);
+			*grant_id = NULL;
+		}
+	}
+	return rc;
+}
+
+/* ---- SSO sessions ---- */
+
+static int
+sq_session_put(struct store *s, const char *hash, const json_t *doc, int64_t idle_expires,
+	       int64_t abs_expires, struct err *e)
+{
+	return store_sq_write(s, SQ_SESSION_PUT, "session_put", ERR_EXISTS, e, "kjii", hash, doc,
+			      idle_expires, abs_expires);
+}
+
+static int
+sq_session_get(struct store *s, const char *hash, json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_SESSION_GET, "session_get", doc, e, "ki", hash, time_now());
+}
+
+static int
+sq_session_update(struct store *s, const char *hash, const json_t *doc, int64_t idle_expires,
+		  struct err *e)
+{
+	return store_sq_write(s, SQ_SESSION_UPDATE, "session_update", ERR_NOTFOUND, e, "kjii", hash,
+			      doc, idle_expires, time_now());
+}
+
+static int
+sq_session_delete(struct store *s, const char *hash, struct err *e)
+{
+	return store_sq_write(s, SQ_SESSION_DELETE, "session_delete", ERR_NOTFOUND, e, "k", hash);
+}
+
+/* ---- replay cache, events, sweep ---- */
+
+static int
+sq_jti_remember(struct store *s, const char *key, int64_t expires_at, struct err *e)
+{
+	return store_sq_write(s, SQ_JTI_PUT, "jti_remember", ERR_EXISTS, e, "kii", key, expires_at,
+			      time_now());
+}
+
+static int
+sq_event_add(struct store *s, const char *type, const json_t *doc, struct err *e)
+{
+	return store_sq_write(s, SQ_EVENT_ADD, "event_add", 0, e, "kij", type, time_now(), doc);
+}
+
+static int
+sq_event_count(struct store *s, const char *type, int64_t *n, struct err *e)
+{
+	struct sq_q q;
+	int rc;
+
+	*n = 0;
+	rc = store_sq_start(&q, s, "event_count", e);
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_EVENT_COUNT, e, "k", type);
+	if (rc == 0)
+		rc = store_sq_step(&q, e);
+	if (rc == 1) {
+		*n = sqlite3_column_int64(q.st, 0);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store event_count: no count");
+	}
+	store_sq_end(&q);
+	return rc;
+}
+
+/*
+ * One statement per table, each its own short write, so the sweep never
+ * holds the write lock for long.
+ */
+static int
+sq_sweep(struct store *s, int64_t now, int64_t *n, struct err *e)
+{
+	struct sq_q q;
+	int64_t changes;
+	int id, rc;
+
+	*n = 0;
+	rc = store_sq_start(&q, s, "sweep", e);
+	for (id = SQ_SWEEP_CODES; rc == 0 && id <= SQ_SWEEP_GRANTS; id++) {
+		changes = 0;
+		rc = store_sq_stmt(&q, (enum sq_id)id, e, "i", now);
+		if (rc == 0)
+			rc = store_sq_finish(&q, &changes, e);
+		*n += changes;
+	}
+	store_sq_end(&q);
+	return rc;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = store_sq_open,
+	.close = store_sq_close,
+	.meta_get = sq_meta_get,
+	.meta_put_new = sq_meta_put_new,
+	.client_get = sq_client_get,
+	.client_create = sq_client_create,
+	.client_update = sq_client_update,
+	.client_delete = sq_client_delete,
+	.client_list = sq_client_list,
+	.scope_get = sq_scope_get,
+	.scope_put = sq_scope_put,
+	.scope_delete = sq_scope_delete,
+	.scope_list = sq_scope_list,
+	.key_add = sq_key_add,
+	.key_list = sq_key_list,
+	.key_retire = sq_key_retire,
+	.doc_put = sq_doc_put,
+	.doc_get = sq_doc_get,
+	.doc_update = sq_doc_update,
+	.doc_take = sq_doc_take,
+	.doc_delete = sq_doc_delete,
+	.code_put = sq_code_put,
+	.code_consume = sq_code_consume,
+	.grant_put = sq_grant_put,
+	.grant_get = sq_grant_get,
+	.grant_revoke = sq_grant_revoke,
+	.grant_revoke_session = sq_grant_revoke_session,
+	.refresh_put = sq_refresh_put,
+	.refresh_rotate = sq_refresh_rotate,
+	.refresh_get = sq_refresh_get,
+	.token_put = sq_token_put,
+	.token_get = sq_token_get,
+	.session_put = sq_session_put,
+	.session_get = sq_session_get,
+	.session_update = sq_session_update,
+	.session_delete = sq_session_delete,
+	.jti_remember = sq_jti_remember,
+	.event_add = sq_event_add,
+	.event_count = sq_event_count,
+	.sweep = sq_sweep,
+};

@@ -1,0 +1,105 @@
+/*
+ * Private to the SQLite backend: the connection pool and the statement
+ * helpers (sqlite_db.c) shared with the operations (sqlite.c).
+ */
+#ifndef PORTEN_STORE_SQLITE_INT_H
+#define PORTEN_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define SQ_BUSY_MS 5000           /* wait this long for a lock or a connection */
+#define SQ_MAX_CONN 64            /* connections per file database */
+#define SQ_MAX_TARGET 4096
+#define SQ_MAX_KEY 1024           /* ids, kinds, names, hashes */
+#define SQ_MAX_TEXT (256 * 1024)  /* sealed keys, JWKs, meta values */
+#define SQ_MAX_DOC (1024 * 1024)  /* one JSON document, serialised */
+
+enum sq_id {
+	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
+	SQ_META_GET, SQ_META_PUT_NEW,
+	SQ_CLIENT_GET, SQ_CLIENT_CREATE, SQ_CLIENT_UPDATE, SQ_CLIENT_DELETE, SQ_CLIENT_LIST,
+	SQ_SCOPE_GET, SQ_SCOPE_PUT, SQ_SCOPE_DELETE, SQ_SCOPE_LIST,
+	SQ_KEY_ADD, SQ_KEY_LIST, SQ_KEY_RETIRE,
+	SQ_DOC_PUT, SQ_DOC_GET, SQ_DOC_UPDATE, SQ_DOC_TAKE, SQ_DOC_DELETE,
+	SQ_CODE_PUT, SQ_CODE_CONSUME, SQ_CODE_PEEK,
+	SQ_GRANT_PUT, SQ_GRANT_GET, SQ_GRANT_REVOKE, SQ_GRANT_REVOKE_SID,
+	SQ_REFRESH_PUT, SQ_REFRESH_GET, SQ_REFRESH_SPEND,
+	SQ_TOKEN_PUT, SQ_TOKEN_GET,
+	SQ_SESSION_PUT, SQ_SESSION_GET, SQ_SESSION_UPDATE, SQ_SESSION_DELETE,
+	SQ_JTI_PUT,
+	SQ_EVENT_ADD, SQ_EVENT_COUNT,
+	SQ_SWEEP_CODES, SQ_SWEEP_DOCS, SQ_SWEEP_REFRESH, SQ_SWEEP_TOKENS, SQ_SWEEP_SESSIONS,
+	SQ_SWEEP_JTI, SQ_SWEEP_GRANTS,
+	SQ_N
+};
+
+/* The SQL of each statement (sqlite.c). */
+extern const char *const store_sq_sql[SQ_N];
+
+struct sq_conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[SQ_N];  /* prepared on first use */
+	struct sq_conn *next;    /* in the idle list */
+};
+
+struct sq_store {
+	struct store super;      /* first: a struct store * is a struct sq_store * */
+	char *target;
+	bool memory;             /* one connection holds the whole database */
+	unsigned max_conn;
+	unsigned nconn;          /* open connections, idle or in use */
+	struct sq_conn *idle;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;       /* a connection came back */
+};
+
+/* One operation in progress: its connection and current statement. */
+struct sq_q {
+	struct sq_store *ss;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	const char *op;
+};
+
+/* Errors: map an SQLite result code; ERR_NOTFOUND naming op. */
+int store_sq_fail(struct err *e, int rc, const char *op);
+int store_sq_notfound(struct err *e, const char *op);
+/* kind 'k': a key of 1..SQ_MAX_KEY bytes; 'n': the same or NULL; 's': text. */
+int store_sq_check_text(const char *v, char kind, const char *op, struct err *e);
+
+/* An operation: take a connection (start), run statements, give it back (end). */
+int store_sq_start(struct sq_q *q, struct store *s, const char *op, struct err *e);
+void store_sq_end(struct sq_q *q);
+/*
+ * Make statement id current with parameters bound from fmt: 'k' key, 'n'
+ * key or NULL, 's' text, 'i' int64_t, 'j' const json_t * (compact JSON).
+ */
+int store_sq_stmt(struct sq_q *q, enum sq_id id, struct err *e, const char *fmt, ...);
+/* Step once: 1 = a row, 0 = done, or a negative ERR_*. */
+int store_sq_step(struct sq_q *q, struct err *e);
+/* Run to the end (a write commits there in autocommit); *changes if not NULL. */
+int store_sq_finish(struct sq_q *q, int64_t *changes, struct err *e);
+/* SQ_BEGIN (immediate), SQ_COMMIT or SQ_ROLLBACK. */
+int store_sq_tx(struct sq_q *q, enum sq_id id, struct err *e);
+/* Column readers: a malloc'd copy (NULL for SQL NULL), a new JSON reference. */
+int store_sq_col_str(struct sq_q *q, int col, char **out, struct err *e);
+int store_sq_col_json(struct sq_q *q, int col, json_t **out, struct err *e);
+
+/* One-statement operations. */
+int store_sq_get_doc(struct store *s, enum sq_id id, const char *op, json_t **doc, struct err *e,
+		     const char *fmt, ...);
+int store_sq_write(struct store *s, enum sq_id id, const char *op, int none, struct err *e,
+		   const char *fmt, ...);
+int store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **docs,
+		       struct err *e);
+
+int store_sq_open(struct store **out, const char *target, struct err *e);
+void store_sq_close(struct store *s);
+
+#endif

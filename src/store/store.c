@@ -1,0 +1,88 @@
+/*
+ * Backend selection and the helpers every backend shares.  The target names
+ * the database: a path or a "file:" URI for SQLite, "postgresql://..." (or
+ * "postgres://...") for PostgreSQL.
+ */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+
+/* Backends built in, by name; the target's form picks one. */
+static const struct store_ops *const store_backends[] = {
+	&store_sqlite_ops,
+	NULL,
+};
+
+static const char *
+store_backend_for(const char *target)
+{
+	if (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0)
+		return "pg";
+	return "sqlite";
+}
+
+int
+store_open(struct store **out, const char *target, struct err *e)
+{
+	const char *name;
+	size_t i;
+
+	*out = NULL;
+	if (target == NULL || target[0] == '\0')
+		return ERR(e, ERR_INVAL, 0, NULL, "store: no database given");
+	name = store_backend_for(target);
+	for (i = 0; store_backends[i] != NULL; i++)
+		if (strcmp(store_backends[i]->name, name) == 0)
+			return store_backends[i]->open(out, target, e);
+	if (strcmp(name, "pg") == 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "store: PostgreSQL backend not built");
+	return ERR(e, ERR_INVAL, 0, NULL, "store: no %s backend", name);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s != NULL)
+		s->ops->close(s);
+}
+
+void
+store_key_clear(struct store_key *k)
+{
+	if (k == NULL)
+		return;
+	free(k->kid);
+	free(k->issuer);
+	free(k->alg);
+	/* sealed under the KEK, but still key material: wipe it */
+	if (k->sealed != NULL)
+		secure_wipe(k->sealed, strlen(k->sealed));
+	free(k->sealed);
+	free(k->public_jwk);
+	memset(k, 0, sizeof(*k));
+}
+
+void
+store_keys_free(struct store_key *keys, size_t n)
+{
+	size_t i;
+
+	if (keys == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_key_clear(&keys[i]);
+	free(keys);
+}
+
+void
+store_refresh_clear(struct store_refresh *r)
+{
+	if (r == NULL)
+		return;
+	free(r->grant_id);
+	free(r->client_id);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,206 @@
+/* Unit tests of the small core pieces: base64url, strings, buffers, crypto helpers, config. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/b64.h"
+#include "core/buf.h"
+#include "core/cfg.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/str.h"
+
+static void
+test_b64url_vectors(void **state)
+{
+	/* RFC 4648 §10 vectors, without padding. */
+	static const char *const in[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const out[] = { "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy" };
+	char enc[32];
+	unsigned char dec[32];
+	size_t n;
+
+	for (size_t i = 0; i < 7; i++) {
+		b64url_encode(in[i], strlen(in[i]), enc);
+		assert_string_equal(enc, out[i]);
+		assert_int_equal(b64url_len(strlen(in[i])), strlen(out[i]));
+		assert_int_equal(b64url_decode(str_c(out[i]), dec, &n), 0);
+		assert_int_equal(n, strlen(in[i]));
+		assert_memory_equal(dec, in[i], n);
+	}
+	/* The URL-safe alphabet: 0xfb 0xff -> "-_8". */
+	b64url_encode("\xfb\xff", 2, enc);
+	assert_string_equal(enc, "-_8");
+}
+
+static void
+test_b64url_hostile(void **state)
+{
+	unsigned char dec[64];
+	size_t n;
+
+	assert_int_equal(b64url_decode(str_c("Zg=="), dec, &n), ERR_INVAL);   /* padding */
+	assert_int_equal(b64url_decode(str_c("Zm+v"), dec, &n), ERR_INVAL);   /* '+' */
+	assert_int_equal(b64url_decode(str_c("Zm/v"), dec, &n), ERR_INVAL);   /* '/' */
+	assert_int_equal(b64url_decode(str_c("Z"), dec, &n), ERR_INVAL);      /* impossible length */
+	assert_int_equal(b64url_decode(str_c("Zh"), dec, &n), ERR_INVAL);     /* non-zero tail bits */
+	assert_int_equal(b64url_decode(str_c("Zm 9"), dec, &n), ERR_INVAL);   /* space */
+	assert_int_equal(b64url_decode((struct str){ "Zm\0v", 4 }, dec, &n), ERR_INVAL);
+}
+
+static void
+test_str_utf8(void **state)
+{
+	assert_true(str_is_clean_utf8(str_c("plain")));
+	assert_true(str_is_clean_utf8(str_c("bl\xc3\xa5" "b\xc3\xa6" "r")));       /* blåbær */
+	assert_true(str_is_clean_utf8(str_c("\xf0\x9f\x98\x80")));             /* emoji */
+	assert_false(str_is_clean_utf8(str_c("a\r\nb")));                      /* CRLF */
+	assert_false(str_is_clean_utf8(str_c("\xff")));
+	assert_false(str_is_clean_utf8(str_c("\xc3\x28")));
+	assert_false(str_is_clean_utf8(str_c("\xc0\xaf")));                    /* overlong */
+	assert_false(str_is_clean_utf8(str_c("\xed\xa0\x80")));                /* surrogate */
+	assert_false(str_is_clean_utf8(str_c("\xe2\x82")));                    /* truncated */
+	assert_false(str_is_clean_utf8(str_c("\xc2\x85")));                    /* C1 NEL */
+	assert_false(str_is_clean_utf8((struct str){ "a\0b", 3 }));
+}
+
+static void
+test_str_numbers(void **state)
+{
+	long long v;
+
+	assert_int_equal(str_to_ll(str_c("120"), 0, 1000, &v), 0);
+	assert_int_equal(v, 120);
+	assert_int_equal(str_to_ll(str_c("-5"), -10, 10, &v), 0);
+	assert_int_equal(v, -5);
+	assert_int_equal(str_to_ll(str_c(""), 0, 10, &v), ERR_INVAL);
+	assert_int_equal(str_to_ll(str_c("1001"), 0, 1000, &v), ERR_INVAL);
+	assert_int_equal(str_to_ll(str_c("12a"), 0, 1000, &v), ERR_INVAL);
+	assert_int_equal(str_to_ll(str_c("+1"), 0, 1000, &v), ERR_INVAL);
+	assert_int_equal(str_to_ll(str_c("99999999999999999999"), 0, INT64_MAX, &v), ERR_INVAL);
+	assert_int_equal(str_to_ll(str_c("-"), -10, 10, &v), ERR_INVAL);
+}
+
+static void
+test_str_split(void **state)
+{
+	struct str h, r;
+
+	assert_true(str_split(str_c("a=b=c"), '=', &h, &r));
+	assert_true(str_eq_c(h, "a"));
+	assert_true(str_eq_c(r, "b=c"));
+	assert_false(str_split(str_c("abc"), '=', &h, &r));
+	assert_true(str_eq_c(h, "abc"));
+	assert_int_equal(r.len, 0);
+}
+
+static void
+test_buf_limits_and_escaping(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 8);
+	assert_int_equal(buf_puts(&b, "12345678"), 0);
+	assert_int_equal(buf_puts(&b, "9"), ERR_LIMIT);
+	assert_int_equal(b.len, 8);
+	buf_free(&b);
+
+	buf_init(&b, 1024);
+	assert_int_equal(buf_html(&b, str_c("<a href=\"x\">'&'</a>")), 0);
+	assert_string_equal(b.p, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+	buf_reset(&b);
+	assert_int_equal(buf_urlenc(&b, str_c("a b&c=d/é~")), 0);
+	assert_string_equal(b.p, "a%20b%26c%3Dd%2F%C3%A9~");
+	buf_free(&b);
+}
+
+static void
+test_crypto_helpers(void **state)
+{
+	char t1[TOKEN_CHARS + 1], t2[TOKEN_CHARS + 1], h[TOKEN_CHARS + 1];
+
+	assert_int_equal(rand_token_buf(t1), 0);
+	assert_int_equal(rand_token_buf(t2), 0);
+	assert_int_equal(strlen(t1), TOKEN_CHARS);
+	assert_string_not_equal(t1, t2);
+	/* SHA-256("abc") from FIPS 180-2, base64url. */
+	sha256_b64url_buf(str_c("abc"), h);
+	assert_string_equal(h, "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+	assert_true(ct_str_eq(str_c("secret"), str_c("secret")));
+	assert_false(ct_str_eq(str_c("secret"), str_c("secreT")));
+	assert_false(ct_str_eq(str_c("secret"), str_c("secret2")));
+}
+
+static void
+test_cfg_env_and_file(void **state)
+{
+	struct cfg c;
+	struct err e = { 0 };
+	char path[] = "/tmp/porten-cfg-XXXXXX";
+	int fd;
+
+	unsetenv("PORTEN_LISTEN");
+	setenv("PORTEN_ISSUER", "http://127.0.0.1:9999", 1);
+	setenv("PORTEN_THREADS", "3", 1);
+	assert_int_equal(cfg_load(&c, NULL, &e), 0);
+	assert_string_equal(c.issuer, "http://127.0.0.1:9999");
+	assert_int_equal(c.threads, 3);
+	assert_int_equal(c.env, CFG_ENV_TEST);
+	assert_int_equal(c.session_idle, 1800);
+	assert_false(c.cookie_secure);
+	cfg_free(&c);
+
+	setenv("PORTEN_ISSUER", "http://127.0.0.1:9999/", 1);
+	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);
+	cfg_free(&c);
+	setenv("PORTEN_ISSUER", "http://127.0.0.1:9999", 1);
+	setenv("PORTEN_THREADS", "0", 1);
+	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);
+	cfg_free(&c);
+	unsetenv("PORTEN_THREADS");
+	setenv("PORTEN_ENV", "prod", 1);
+	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);   /* http issuer in prod */
+	cfg_free(&c);
+	unsetenv("PORTEN_ENV");
+	unsetenv("PORTEN_ISSUER");
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "# comment\nlisten = 127.0.0.1:7000\nbogus = 1\n", 44) == 44);
+	close(fd);
+	assert_int_equal(cfg_load(&c, path, &e), ERR_INVAL);   /* unknown key stops start-up */
+	assert_non_null(strstr(e.msg, "bogus"));
+	cfg_free(&c);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(write(fd, "listen = 127.0.0.1:7000\nenv=test\n", 33) == 33);
+	close(fd);
+	assert_int_equal(cfg_load(&c, path, &e), 0);
+	assert_string_equal(c.listen, "127.0.0.1:7000");
+	assert_string_equal(c.issuer, "http://127.0.0.1:7000");
+	cfg_free(&c);
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_b64url_vectors),
+		cmocka_unit_test(test_b64url_hostile),
+		cmocka_unit_test(test_str_utf8),
+		cmocka_unit_test(test_str_numbers),
+		cmocka_unit_test(test_str_split),
+		cmocka_unit_test(test_buf_limits_and_escaping),
+		cmocka_unit_test(test_crypto_helpers),
+		cmocka_unit_test(test_cfg_env_and_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -23,6 +23,11 @@ struct cli {
 	FILE *out;      /* the real standard output (logs go to stderr) */
 };
 
+/*
+ * Load the configuration (-c FILE, $PORTEN_CONFIG, PORTEN_* variables) and
+ * open the store as portend does.  Returns a CLI_* status.
+ */
+int cli_open(struct cli *c);
 /* Print "portenctl: <msg>" on stderr and return the exit status for rc. */
 int cli_fail(int rc, const struct err *e);
 /* Print a usage error on stderr; returns CLI_USAGE. */

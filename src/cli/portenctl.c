@@ -133,7 +133,7 @@ print_value(struct cli *c, const char *name, const json_t *v)
 	json_t *item;
 
 	if (json_is_array(v)) {
-		fprintf(c->out, "%s:", name);
+		fprintf(c->out, "%s:%s", name, json_array_size(v) ? "" : " -");
 		json_array_foreach(v, i, item) {
 			if (json_is_string(item))
 				fprintf(c->out, "%s%s", i ? ", " : " ", json_string_value(item));
@@ -179,8 +179,7 @@ cli_print_fields(struct cli *c, const json_t *obj, const char *const *order)
 	}
 }
 
-/* Load the configuration and open the store, as portend does. */
-static int
+int
 cli_open(struct cli *c)
 {
 	struct err e = { 0 };
@@ -285,7 +284,7 @@ cmd_keys(struct cli *c, int argc, char **argv)
 enum {
 	OPT_NAME = 256, OPT_DESCRIPTION, OPT_LONG_DESCRIPTION, OPT_TOKEN_TYPE, OPT_VISIBILITY,
 	OPT_PSEUDO, OPT_USER_AUTH, OPT_USER_CONSENT, OPT_ALL, OPT_INACTIVE, OPT_TYPE, OPT_AUD,
-	OPT_AT_MAX, OPT_AUTHZ_MAX, OPT_OWNER, OPT_HELP,
+	OPT_AT_MAX, OPT_AUTHZ_MAX, OPT_OWNER,
 };
 
 static const char *const scope_order[] = {
@@ -352,7 +351,6 @@ cmd_scope(struct cli *c, int argc, char **argv)
 		{ "at-max-age", required_argument, NULL, OPT_AT_MAX },
 		{ "authorization-max-age", required_argument, NULL, OPT_AUTHZ_MAX },
 		{ "owner-orgno", required_argument, NULL, OPT_OWNER },
-		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sub = argv[0], *name = NULL;
@@ -406,12 +404,9 @@ cmd_scope(struct cli *c, int argc, char **argv)
 				goto out;
 			json_object_set_new(set, field, json_integer(n));
 			continue;
-		case OPT_HELP:
-			usage(c->out);
-			status = CLI_OK;
-			goto out;
 		default:
-			status = cli_usage_error("scope %s: bad option", sub);
+			status = cli_usage_error("scope %s: unknown option or missing value: %s",
+						 sub, argv[optind - 1]);
 			goto out;
 		}
 		json_object_set_new(set, field, json_string(optarg));
@@ -527,6 +522,7 @@ main(int argc, char **argv)
 	int ch, fd, status;
 
 	memset(&c, 0, sizeof(c));
+	opterr = 0; /* our messages, with the subcommand's name */
 	/*
 	 * Logs are JSON lines on standard output, which is where results go:
 	 * keep a handle on the real stdout for results and send fd 1 (and so
@@ -550,7 +546,7 @@ main(int argc, char **argv)
 			fclose(c.out);
 			return CLI_OK;
 		default:
-			usage(stderr);
+			cli_usage_error("unknown option or missing value: %s", argv[optind - 1]);
 			fclose(c.out);
 			return CLI_USAGE;
 		}
@@ -565,19 +561,23 @@ main(int argc, char **argv)
 	group = argv[optind];
 	argc -= optind + 1;
 	argv += optind + 1;
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			group = "help";
 	if (strcmp(group, "help") == 0) {
 		usage(c.out);
 		status = CLI_OK;
+	} else if (strcmp(group, "client") != 0 && strcmp(group, "keys") != 0 &&
+		   strcmp(group, "scope") != 0) {
+		status = cli_usage_error("unknown command '%s'", group);
 	} else if (argc == 0) {
 		status = cli_usage_error("'%s' needs a subcommand", group);
 	} else if (strcmp(group, "client") == 0) {
 		status = cli_client(&c, argc, argv);
 	} else if (strcmp(group, "keys") == 0) {
 		status = cmd_keys(&c, argc, argv);
-	} else if (strcmp(group, "scope") == 0) {
-		status = cmd_scope(&c, argc, argv);
 	} else {
-		status = cli_usage_error("unknown command '%s'", group);
+		status = cmd_scope(&c, argc, argv);
 	}
 	cli_close(&c);
 	if (fclose(c.out) != 0 && status == CLI_OK)

@@ -19,6 +19,6 @@ char *arena_strndup(struct arena *a, const char *p, size_t n);
 char *arena_strdup(struct arena *a, const char *s);  /* NULL gives NULL */
 char *arena_str(struct arena *a, struct str s);        /* NUL-terminated copy */
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *arena_vprintf(struct arena *a, const char *fmt, va_list ap);
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #endif

@@ -7,6 +7,7 @@
  * redirect target is not yet trusted; every later problem is redirected to
  * the client with state and iss.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/crypto.h"
@@ -67,19 +68,6 @@ authz_absolute_uri(const char *s)
 		      (q > s && ((*q >= '0' && *q <= '9') || *q == '+' || *q == '-' || *q == '.'))))
 			return false;
 	return c[1] != '\0' && str_is_clean_utf8(str_c(s)) && strchr(s, ' ') == NULL;
-}
-
-static bool
-scope_list_has(const char *scope, const char *want)
-{
-	struct str rest = str_c(scope), tok;
-
-	while (rest.len > 0) {
-		str_split(rest, ' ', &tok, &rest);
-		if (str_eq_c(tok, want))
-			return true;
-	}
-	return false;
 }
 
 /* Check every requested scope against the client and the scope registry. */
@@ -213,7 +201,7 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const json_
 		return rc;
 	json_object_set_new(areq, "scope", json_string(scope));
 	nonce = authz_param(r, p, "nonce");
-	if (scope_list_has(scope, "openid") && (nonce == NULL || nonce[0] == '\0'))
+	if (oauth_scope_has(scope, "openid") && (nonce == NULL || nonce[0] == '\0'))
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "nonce is required with openid");
 	if (nonce != NULL)
 		json_object_set_new(areq, "nonce", json_string(nonce));
@@ -321,9 +309,12 @@ authz_request_object(struct http_req *r, const json_t *client, const char *jws,
 	if (rc == 0)
 		rc = jose_jwt_check_times(claims, time_now(), 10, 3600, 0, e);
 	if (rc != 0) {
+		char why[sizeof(e->msg)];
+
+		memcpy(why, e->msg, sizeof(why));
 		json_decref(claims);
 		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST_OBJECT,
-			   "request object rejected: %.120s", e->msg);
+			   "request object rejected: %.200s", why);
 	}
 	iss = json_string_value(json_object_get(claims, "iss"));
 	aud = json_string_value(json_object_get(claims, "aud"));
@@ -525,7 +516,7 @@ oauth_handle_par(struct http_req *r, struct http_resp *w)
 	}
 	rc = oauth_client_authenticate(r, r->route_data, &client, &amr, &e);
 	if (rc != 0) {
-		oauth_resp_error(w, &e);
+		oauth_resp_error(r, w, &e);
 		return;
 	}
 	if (http_param(&r->form, "request_uri", &(struct str){ 0 }) != ERR_NOTFOUND) {
@@ -544,7 +535,7 @@ oauth_handle_par(struct http_req *r, struct http_resp *w)
 	}
 	if (rc != 0) {
 		e.status = e.status == 503 ? 503 : 400;
-		oauth_resp_error(w, &e);
+		oauth_resp_error(r, w, &e);
 		goto out;
 	}
 	id = rand_token(r->arena);

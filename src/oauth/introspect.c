@@ -224,7 +224,7 @@ answer:
 	http_resp_header(w, "Pragma", "no-cache");
 out:
 	if (rc != 0)
-		oauth_resp_error_r(r, w, &e);
+		oauth_resp_error(r, w, &e);
 	store_refresh_clear(&row);
 	free(grant_id);
 	json_decref(client);

@@ -116,7 +116,23 @@ void oauth_handle_token(struct http_req *r, struct http_resp *w);       /* POST 
 void oauth_handle_revoke(struct http_req *r, struct http_resp *w);      /* POST /revoke */
 void oauth_handle_introspect(struct http_req *r, struct http_resp *w);  /* POST /token/introspect */
 
-/* Answer a back-channel error as JSON (401 adds WWW-Authenticate). */
-void oauth_resp_error(struct http_resp *w, const struct err *e);
+/*
+ * Answer a back-channel error as JSON {error, error_description}: logs it
+ * once with the request id and ends the description with " (ref <rid>)";
+ * server-side failures show a generic text, never e->msg; 401 adds
+ * WWW-Authenticate.
+ */
+void oauth_resp_error(struct http_req *r, struct http_resp *w, const struct err *e);
+
+/*
+ * Common gate of a back-channel POST endpoint: method POST (405
+ * otherwise), a parsable form (r->bad_input: invalid_request) and no
+ * parameter given twice (RFC 6749 §3.1: invalid_request).  0 or an error
+ * in e.
+ */
+int oauth_backchannel_check(const struct http_req *r, struct err *e);
+
+/* Does the space-separated scope string contain name as a whole token? */
+bool oauth_scope_has(const char *scope, const char *name);
 
 #endif

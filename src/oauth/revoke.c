@@ -112,6 +112,6 @@ oauth_handle_revoke(struct http_req *r, struct http_resp *w)
 	http_resp_header(w, "Cache-Control", "no-store");
 out:
 	if (rc != 0)
-		oauth_resp_error_r(r, w, &e);
+		oauth_resp_error(r, w, &e);
 	json_decref(client);
 }

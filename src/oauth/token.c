@@ -72,14 +72,9 @@ resp_error(struct http_req *r, struct http_resp *w, const struct err *e)
 		http_resp_header(w, "Allow", "POST");
 }
 
-void
-oauth_resp_error(struct http_resp *w, const struct err *e)
-{
-	resp_error(NULL, w, e);
-}
 
 void
-oauth_resp_error_r(struct http_req *r, struct http_resp *w, const struct err *e)
+oauth_resp_error(struct http_req *r, struct http_resp *w, const struct err *e)
 {
 	resp_error(r, w, e);
 }
@@ -980,7 +975,7 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 	http_resp_header(w, "Pragma", "no-cache");
 out:
 	if (rc != 0)
-		oauth_resp_error_r(r, w, &e);
+		oauth_resp_error(r, w, &e);
 	json_decref(client);
 	json_decref(resp);
 }

@@ -71,7 +71,7 @@ oidc_handle_userinfo(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (rc != 0) {
-		oauth_resp_error_r(r, w, &e);
+		oauth_resp_error(r, w, &e);
 		goto out;
 	}
 	/* Only this issuer's tokens (the store holds every issuer's). */
@@ -93,7 +93,7 @@ oidc_handle_userinfo(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (rc != 0) {
-		oauth_resp_error_r(r, w, &e);
+		oauth_resp_error(r, w, &e);
 		goto out;
 	}
 	/* sub as in the tokens; pid only when the access token carries it (not pseudonymous). */
@@ -102,7 +102,7 @@ oidc_handle_userinfo(struct http_req *r, struct http_resp *w)
 	if (ans == NULL) {
 		e = (struct err){ 0 };
 		(void)ERR(&e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "cannot build userinfo");
-		oauth_resp_error_r(r, w, &e);
+		oauth_resp_error(r, w, &e);
 		goto out;
 	}
 	http_resp_json(w, 200, ans);

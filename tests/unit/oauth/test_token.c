@@ -157,8 +157,7 @@ test_pairwise(void **state)
 	assert_int_equal(strlen(a), 43);
 	assert_string_not_equal(a, b);
 	assert_string_equal(a, c);
-	/* client_id "a\nb" + "c" must not collide with "a" + "b\nc"? Both hash the same bytes,
-	 * which is why client ids never contain a newline (registry). Different keys differ: */
+	/* Another person, same client: another sub. */
 	assert_string_not_equal(oauth_pairwise_sub(&t.r, "web", "05068907694"), a);
 	assert_null(oauth_pairwise_sub(&t.r, "web", NULL));
 	assert_null(oauth_pairwise_sub(&t.r, "web", ""));

@@ -72,16 +72,36 @@ static const struct {
 	{ "POST", "/tokeninfo", oauth_handle_introspect },
 	{ "GET", "/login", login_handle_select },
 	{ "POST", "/cancel", login_handle_cancel },
-	{ "GET", "/testid", eid_testid_handle },
-	{ "POST", "/testid", eid_testid_handle },
 };
 
 #define NROUTES (sizeof(issuer_routes) / sizeof(issuer_routes[0]))
 
+static size_t
+count_eid_routes(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; eid_providers[i] != NULL; i++)
+		for (const struct eid_route *er = eid_providers[i]->routes; er && er->fn; er++)
+			n++;
+	return n;
+}
+
+static char *
+route_path(const struct issuer *is, const char *path)
+{
+	size_t len = strlen(is->prefix) + strlen(path) + 1;
+	char *p = malloc(len);
+
+	if (p != NULL)
+		snprintf(p, len, "%s%s", is->prefix, path);
+	return p;
+}
+
 static struct http_route *
 build_routes(struct porten *app)
 {
-	size_t n = 0, cap = (size_t)app->nissuers * NROUTES + 3;
+	size_t n = 0, cap = (size_t)app->nissuers * (NROUTES + count_eid_routes()) + 3;
 	struct http_route *rt = calloc(cap, sizeof(*rt));
 
 	if (rt == NULL)
@@ -92,14 +112,23 @@ build_routes(struct porten *app)
 		struct issuer *is = &app->issuers[i];
 
 		for (size_t k = 0; k < NROUTES; k++) {
-			size_t len = strlen(is->prefix) + strlen(issuer_routes[k].path) + 1;
-			char *path = malloc(len);
+			char *path = route_path(is, issuer_routes[k].path);
 
 			if (path == NULL)
 				return rt;
-			snprintf(path, len, "%s%s", is->prefix, issuer_routes[k].path);
 			rt[n++] = (struct http_route){ issuer_routes[k].method, path,
 						       issuer_routes[k].fn, is };
+		}
+		/* The eIDs' own pages, under each issuer that logs people in. */
+		for (size_t k = 0; eid_providers[k] != NULL; k++) {
+			for (const struct eid_route *er = eid_providers[k]->routes; er && er->fn;
+			     er++) {
+				char *path = route_path(is, er->path);
+
+				if (path == NULL)
+					return rt;
+				rt[n++] = (struct http_route){ er->method, path, er->fn, is };
+			}
 		}
 	}
 	return rt;

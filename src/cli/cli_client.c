@@ -66,10 +66,12 @@ void
 cli_client_usage(FILE *f)
 {
 	fputs("  client create [--client-id ID] --client-name N --description D\n"
-	      "       [--integration-type idporten|api_klient] [--application-type web|browser|native]\n"
+	      "       [--integration-type idporten|api_klient]\n"
+	      "       [--application-type web|browser|native]\n"
 	      "       [--token-endpoint-auth-method client_secret_basic|client_secret_post|\n"
 	      "                                     private_key_jwt|none]\n"
-	      "       --redirect-uri U... --post-logout-redirect-uri U... [--frontchannel-logout-uri U]\n"
+	      "       --redirect-uri U... --post-logout-redirect-uri U...\n"
+	      "       [--frontchannel-logout-uri U]\n"
 	      "       [--frontchannel-logout-session-required] [--scope S...] [--grant-type G]...\n"
 	      "       [--sso-disabled] [--code-challenge-method S256|none] [--client-uri U]\n"
 	      "       [--access-token-lifetime N] [--refresh-token-lifetime N]\n"
@@ -125,7 +127,7 @@ parse_flags(int argc, char **argv, json_t *set)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		const struct flag *fl;
-		long long n;
+		long long n = 0;
 		json_t *v = NULL;
 
 		if (ch < FLAG_BASE || ch >= FLAG_BASE + (int)NFLAGS)

@@ -364,8 +364,8 @@ cmd_scope(struct cli *c, int argc, char **argv)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		const char *field = NULL;
-		bool b;
-		json_int_t n;
+		bool b = false;
+		json_int_t n = 0;
 
 		switch (ch) {
 		case OPT_NAME: field = "name"; break;
@@ -487,7 +487,8 @@ cmd_scope(struct cli *c, int argc, char **argv)
 			fprintf(c->out, "%-40s %-8s %-14s %s\n", "NAME", "ACTIVE", "TOKEN_TYPE",
 				"DESCRIPTION");
 			json_array_foreach(list, i, v) {
-				const char *d = json_string_value(json_object_get(v, "description"));
+				const char *d =
+					json_string_value(json_object_get(v, "description"));
 
 				fprintf(c->out, "%-40s %-8s %-14s %s\n",
 					json_string_value(json_object_get(v, "name")),

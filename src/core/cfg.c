@@ -47,6 +47,14 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("cookie_secure", CFG_BOOL, cookie_secure, "auto", 0, 0),
 	ROW("testid_accept_real", CFG_BOOL, testid_accept_real, "false", 0, 0),
 	ROW("demo", CFG_BOOL, demo, "false", 0, 0),
+	/* HTTP limits (http/ratelimit.h); per node. */
+	ROW("rate_ip", CFG_INT, rate_ip, "200", 0, 1000000),
+	ROW("rate_ip_burst", CFG_INT, rate_ip_burst, "1000", 1, 10000000),
+	ROW("rate_client", CFG_INT, rate_client, "100", 0, 1000000),
+	ROW("rate_client_burst", CFG_INT, rate_client_burst, "400", 1, 10000000),
+	ROW("conn_per_ip", CFG_INT, conn_per_ip, "256", 1, 65535),
+	ROW("conn_timeout", CFG_INT, conn_timeout, "15", 1, 3600),
+	ROW("request_deadline", CFG_INT, request_deadline, "30", 1, 3600),
 };
 
 #define NROWS (sizeof(cfg_rows) / sizeof(cfg_rows[0]))

@@ -33,6 +33,13 @@ struct cfg {
 	bool cookie_secure;      /* add Secure to cookies (on when the issuer is https) */
 	bool testid_accept_real; /* TestID accepts real national identity numbers */
 	bool demo;               /* create the demo client at start (make run) */
+	int64_t rate_ip;         /* requests per second per remote address (0: no limit) */
+	int64_t rate_ip_burst;   /* burst per remote address */
+	int64_t rate_client;     /* back-channel requests per second per client (0: no limit) */
+	int64_t rate_client_burst;
+	int64_t conn_per_ip;     /* concurrent connections per remote address */
+	int64_t conn_timeout;    /* seconds of silence before a connection is cut */
+	int64_t request_deadline;/* seconds a request may take to arrive completely */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 };
 

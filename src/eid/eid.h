@@ -26,6 +26,13 @@ struct eid_result {
 	int64_t auth_time;
 };
 
+/* A page of a provider, served under every issuer that offers eIDs. */
+struct eid_route {
+	const char *method;     /* "GET" or "POST" */
+	const char *path;       /* "/testid" */
+	http_handler_fn fn;
+};
+
 struct eid_provider {
 	const char *name;       /* "testid" */
 	const char *display;    /* shown in the selector */
@@ -33,6 +40,7 @@ struct eid_provider {
 	const char *path;       /* where its pages start: "/testid" */
 	unsigned levels;        /* EID_LEVEL_* it can deliver */
 	bool test_only;         /* offered only when PORTEN_ENV=test */
+	const struct eid_route *routes; /* its pages; terminated by fn == NULL */
 };
 
 /* NULL-terminated list of the providers built in. */

@@ -12,6 +12,12 @@
 #include "oidc/login.h"
 #include "oidc/pages.h"
 
+static const struct eid_route testid_routes[] = {
+	{ "GET", "/testid", eid_testid_handle },
+	{ "POST", "/testid", eid_testid_handle },
+	{ NULL, NULL, NULL },
+};
+
 const struct eid_provider eid_testid = {
 	.name = "testid",
 	.display = "TestID",
@@ -19,6 +25,7 @@ const struct eid_provider eid_testid = {
 	.path = "/testid",
 	.levels = EID_LEVEL_SUBSTANTIAL | EID_LEVEL_HIGH,
 	.test_only = true,
+	.routes = testid_routes,
 };
 
 static void

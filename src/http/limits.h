@@ -8,9 +8,14 @@
 #define HTTP_MAX_PARAM_NAME 64
 #define HTTP_MAX_PARAM_VALUE 8192
 #define HTTP_MAX_HEADERS 64
+#define HTTP_MAX_HEADER_BYTES 32768  /* request line and header fields together; more -> 431 */
 #define HTTP_MAX_COOKIES 32
 #define HTTP_MAX_RESPONSE (1 << 20)  /* response body cap */
 #define HTTP_CONN_MEMORY (256 * 1024)/* MHD per-connection memory */
+/*
+ * Defaults of the configurable connection limits (http/ratelimit.h,
+ * cfg conn_per_ip, conn_timeout, request_deadline).
+ */
 #define HTTP_PER_IP_CONNECTIONS 256
 #define HTTP_CONN_TIMEOUT 15         /* seconds idle before the connection is cut */
 

@@ -75,6 +75,30 @@ pick_signing(const struct store_key *keys, size_t n, int64_t now, int64_t *valid
 	return best;
 }
 
+static int
+key_cmp_newest(const void *a, const void *b)
+{
+	const struct store_key *x = a, *y = b;
+
+	if (x->active_from != y->active_from)
+		return x->active_from > y->active_from ? -1 : 1;
+	if (x->created != y->created)
+		return x->created > y->created ? -1 : 1;
+	return strcmp(y->kid, x->kid);
+}
+
+/*
+ * Newest first by when they sign, then by creation: the store orders by
+ * creation time in whole seconds, which leaves a key and its successor made
+ * in the same second in either order.
+ */
+static void
+keys_sort(struct store_key *keys, size_t n)
+{
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), key_cmp_newest);
+}
+
 /* Generate, seal and store a key for iss; *kid (optional) gets its kid. */
 static int
 key_create(struct porten *app, const struct issuer *is, int64_t active_from, char **kid,
@@ -247,7 +271,8 @@ reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, struct
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 		goto out;
 	}
-	/* key_list gives newest first; past expires_at a key is gone. */
+	keys_sort(keys, n);
+	/* Past expires_at a key is gone. */
 	for (size_t i = 0; i < n; i++) {
 		json_error_t je;
 		json_t *jwk;
@@ -351,6 +376,7 @@ reg_keys_list(struct porten *app, const struct issuer *is, json_t **list, struct
 	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		return rc;
+	keys_sort(keys, n);
 	signing = pick_signing(keys, n, now, &valid_until);
 	out = json_array();
 	if (out == NULL)

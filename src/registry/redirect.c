@@ -171,7 +171,8 @@ reg_uri_split(const char *s, struct reg_uri *u, struct err *e)
 
 			/* auth now starts with ':' */
 			u->port = (struct str){ auth.p + 1, auth.len - 1 };
-			if (u->port.len == 0 || u->port.len > 5 || !str_only(u->port, "0123456789") ||
+			if (u->port.len == 0 || u->port.len > 5 ||
+			    !str_only(u->port, "0123456789") ||
 			    str_to_ll(u->port, 0, 65535, &port) != 0)
 				return ERR(e, ERR_INVAL, 400, REG_INVALID_METADATA,
 					   "URI has a malformed port");
@@ -241,14 +242,16 @@ reg_redirect_uri_valid(const char *uri, const char *application_type, bool test_
 		/* RFC 8252 §7.1; spec §6.2 (design): native apps only. */
 		if (!native)
 			return ERR(e, ERR_INVAL, 400, REG_INVALID_METADATA,
-				   "only native clients may use a private-use URI scheme; use https");
+				   "only native clients may use a private-use URI scheme; "
+				   "use https");
 		if (!scheme_reverse_domain(u.scheme))
 			return ERR(e, ERR_INVAL, 400, REG_INVALID_METADATA,
 				   "a private-use URI scheme must be a reverse domain name "
 				   "such as no.example.app");
 		if (u.path.len == 0 || u.path.p[0] != '/')
 			return ERR(e, ERR_INVAL, 400, REG_INVALID_METADATA,
-				   "a private-use scheme URI needs a path, e.g. no.example.app:/cb");
+				   "a private-use scheme URI needs a path, "
+				   "e.g. no.example.app:/cb");
 		return 0;
 	}
 	if (!u.has_authority || u.host.len == 0)
@@ -274,7 +277,8 @@ reg_redirect_uri_valid(const char *uri, const char *application_type, bool test_
 	/* http */
 	if (u.has_port && u.port_num == 0 && !(native && loopback_ip))
 		return ERR(e, ERR_INVAL, 400, REG_INVALID_METADATA,
-			   "port 0 is only allowed on native loopback URIs (http://127.0.0.1:0/...)");
+			   "port 0 is only allowed on native loopback URIs "
+			   "(http://127.0.0.1:0/...)");
 	if (loopback_ip || localhost) {
 		/* RFC 8252 §7.3: loopback for native apps everywhere; TEST: for all. */
 		if (native || test_env)

@@ -4,10 +4,13 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
 #include "core/str.h"
+
+struct porten;
 
 /* RFC 7591 §3.2.2: the error for every refused registration field. */
 #define REG_INVALID_METADATA "invalid_client_metadata"
@@ -46,6 +49,31 @@ bool reg_client_id_valid(const char *id);
 
 /* Does the JSON array hold this string? */
 bool reg_json_array_has(const json_t *arr, const char *value);
+
+/*
+ * Client rules (client_rules.c).  All fail with ERR_INVAL and
+ * invalid_client_metadata naming the field.
+ */
+/* Every key of in is a known client field that the caller may send. */
+int reg_client_check_fields(const json_t *in, struct err *e);
+/*
+ * A string field, bounded and free of control characters; absent, null or
+ * "" give *out = NULL, which required refuses.  *out points into in.
+ */
+int reg_client_get_text(const json_t *in, const char *field, size_t max, bool required,
+			const char **out, struct err *e);
+/*
+ * Validate every writable field of in and write it, or its default, into
+ * doc.  prev is the stored doc on update (NULL on create): ownership
+ * (client_orgno, supplier_orgno) and keys it holds survive an update that
+ * leaves them out.
+ */
+int reg_client_build(struct porten *app, const json_t *in, const char *itype,
+		     const json_t *prev, json_t *doc, struct err *e);
+/* Spec §7: a public RSA signing key with an acceptable kid. */
+int reg_client_check_jwk(const json_t *k, struct err *e);
+/* A whole client JWKS {"keys": [...]}: 1-5 valid keys, distinct kids. */
+int reg_client_check_key_set(const json_t *jwks, struct err *e);
 
 /* An absolute URI cut into the parts the rules look at (redirect.c). */
 struct reg_uri {

@@ -72,9 +72,10 @@ scope_builtin(const char *name)
 				 "name", name, "description",
 				 strcmp(name, "openid") == 0 ? "OpenID Connect login"
 							     : "Access to /userinfo",
-				 "active", 1, "allowed_integration_types", "idporten", "api_klient",
-				 "ansattporten", "accessible_for_all", 1, "requires_user_consent", 0,
-				 "requires_user_authentication", 0, "requires_pseudonymous_tokens", 0,
+				 "active", 1, "allowed_integration_types", "idporten",
+				 "api_klient", "ansattporten", "accessible_for_all", 1,
+				 "requires_user_consent", 0, "requires_user_authentication", 0,
+				 "requires_pseudonymous_tokens", 0,
 				 "token_type", "SELF_CONTAINED", "at_max_age", 0,
 				 "authorization_max_age", 0, "enforced_aud_for_introspection",
 				 "owner_orgno", REG_ORG_DIGDIR, "builtin", 1);
@@ -85,8 +86,9 @@ scope_builtin(const char *name)
 				 "token.introspection", "description",
 				 "Introspect ID-porten access tokens (granted by the operator)",
 				 "active", 1, "allowed_integration_types", "api_klient",
-				 "maskinporten", "accessible_for_all", 0, "requires_user_consent", 0,
-				 "requires_user_authentication", 0, "requires_pseudonymous_tokens", 0,
+				 "maskinporten", "accessible_for_all", 0,
+				 "requires_user_consent", 0, "requires_user_authentication", 0,
+				 "requires_pseudonymous_tokens", 0,
 				 "token_type", "SELF_CONTAINED", "at_max_age", 0,
 				 "authorization_max_age", 0, "enforced_aud_for_introspection",
 				 "owner_orgno", REG_ORG_DIGDIR, "builtin", 1);

@@ -438,7 +438,7 @@ class Client:
             data += [("client_id", self.client_id), ("client_secret", secret or "")]
         elif method == "private_key_jwt":
             data += [("client_id", self.client_id), ("client_assertion_type", ASSERTION_TYPE),
-                 ("client_assertion", assertion or self.assertion())]
+                 ("client_assertion", self.assertion() if assertion is None else assertion)]
         elif method == "none":
             data += [("client_id", self.client_id)]
         elif method == "noauth":
@@ -485,6 +485,10 @@ class Client:
         return self.post("/revoke", data, **auth)
 
     def par(self, method=None, secret=None, assertion=None, **params):
+        # client_id is an authorization parameter and, for most methods, part of
+        # the client authentication too: send it once
+        if (method or self.auth_method) in ("client_secret_post", "private_key_jwt", "none"):
+            params.pop("client_id", None)
         return self.post("/par", params, method=method, secret=secret, assertion=assertion)
 
 

@@ -10,7 +10,7 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from jwcrypto import jwt as jjwt
 
 from conftest import (HIGH, PID, PID2, PID_BADSUM, PID_D, PID_REAL, SUBSTANTIAL, Page, auth_params,
-                      authorize, check_access_token, check_id_token, classify, finish_login, jwt_parts,
+                      authorize, check_access_token, check_id_token, classify, finish_login, follow, jwt_parts,
                       login, open_testid, rand, s256, select_values, start, submit_form, submit_testid,
                       url_base)
 
@@ -51,7 +51,7 @@ def test_code_flow_with_authlib(server, new_client, new_browser, method):
     nonce = rand()
     url, state = sess.create_authorization_url(server.url("/authorize"), code_verifier=verifier, nonce=nonce)
     b = new_browser()
-    r = b.get(url, allow_redirects=False, timeout=10)
+    r = follow(server, b, b.get(url, allow_redirects=False, timeout=10))
     res = finish_login(server, b, r, c.redirect_uri)
     assert res.kind == "redirect", res
     assert url_base(res.location) == c.redirect_uri

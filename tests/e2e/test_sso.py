@@ -126,11 +126,12 @@ def test_max_age(server, new_client, new_browser):
     res = login(server, b, br, max_age="3600", expect_eid=False)
     id_claims(server, b, res)
     time.sleep(1.1)
+    # the session is older than max_age: no code without a page
+    res = start(server, a, br, max_age="0", prompt="none")
+    assert_login_required(server, res, a)
     res = login(server, b, br, max_age="0", expect_eid=True)
     cb, _ = id_claims(server, b, res)
     assert cb["auth_time"] > ca["auth_time"]
-    res = start(server, a, br, max_age="0", prompt="none")
-    assert_login_required(server, res, a)
 
 
 # ---- SSO-free clients (§8) -----------------------------------------------

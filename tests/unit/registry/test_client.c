@@ -186,7 +186,8 @@ test_defaults_public_clients(void **state)
 
 	json_object_set_new(in, "application_type", json_string("browser"));
 	json_object_set_new(in, "redirect_uris", json_pack("[s]", "https://spa.example.no/cb"));
-	json_object_set_new(in, "post_logout_redirect_uris", json_pack("[s]", "https://spa.example.no/"));
+	json_object_set_new(in, "post_logout_redirect_uris",
+			    json_pack("[s]", "https://spa.example.no/"));
 	doc = create_ok(f, in, &secret);
 	assert_string_equal(reg_client_str(doc, "application_type"), "browser");
 	assert_null(secret);
@@ -418,7 +419,8 @@ test_test_env_allows_http(void **state)
 	json_t *in = web_client();
 
 	json_object_set_new(in, "redirect_uris", json_pack("[s]", "http://localhost:3000/cb"));
-	json_object_set_new(in, "post_logout_redirect_uris", json_pack("[s]", "http://localhost:3000/"));
+	json_object_set_new(in, "post_logout_redirect_uris",
+			    json_pack("[s]", "http://localhost:3000/"));
 	create_bad(f, in, "redirect_uris[0]");
 	f->app.test_env = true;
 	json_decref(create_ok(f, in, NULL));

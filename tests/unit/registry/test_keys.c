@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "core/timeutil.h"
 #include "registry/registry.h"
@@ -125,6 +126,17 @@ test_rotate(void **state)
 	/* ... but the old key signs until key_publish_delay has passed. */
 	assert_int_equal(reg_keys_signing(&f->app, &f->is, &k, &e), 0);
 	assert_string_equal(jose_key_kid(k), oldkid);
+	{
+		json_t *list = NULL;
+
+		assert_int_equal(reg_keys_list(&f->app, &f->is, &list, &e), 0);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0),
+								      "state")), "pending");
+		assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1),
+								      "state")), "signing");
+		assert_true(json_is_string(json_object_get(json_array_get(list, 1), "retired_at")));
+		json_decref(list);
+	}
 	/* ensure does not add a third key while one is waiting. */
 	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
 	assert_int_equal(jwks_count(f), 2);
@@ -142,6 +154,27 @@ test_rotate(void **state)
 	free(kid);
 }
 
+/* Without any key, a rotation has nothing to wait for: the key signs at once. */
+static void
+test_rotate_first(void **state)
+{
+	struct fixture *f = *state;
+	const struct jose_key *k = NULL;
+	struct err e = { 0 };
+	json_t *list = NULL;
+	char *kid = NULL;
+
+	assert_int_equal(reg_keys_rotate(&f->app, &f->is, &kid, &e), 0);
+	assert_int_equal(reg_keys_signing(&f->app, &f->is, &k, &e), 0);
+	assert_string_equal(jose_key_kid(k), kid);
+	assert_int_equal(reg_keys_list(&f->app, &f->is, &list, &e), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "state")),
+			    "signing");
+	json_decref(list);
+	free(kid);
+}
+
 static void
 test_wrong_kek(void **state)
 {
@@ -156,13 +189,59 @@ test_wrong_kek(void **state)
 	assert_null(k);
 }
 
+struct signer_arg {
+	struct fixture *f;
+	const struct jose_key *seen;
+	int failures;
+};
+
+static void *
+signer(void *p)
+{
+	struct signer_arg *a = p;
+
+	for (int i = 0; i < 200; i++) {
+		const struct jose_key *k = NULL;
+		struct err e = { 0 };
+
+		if (reg_keys_signing(&a->f->app, &a->f->is, &k, &e) != 0 || k == NULL ||
+		    (a->seen != NULL && k != a->seen))
+			a->failures++;
+		a->seen = k;
+	}
+	return NULL;
+}
+
+/* Many threads asking at once get the same key object, and no race (TSan/ASan). */
+static void
+test_signing_threads(void **state)
+{
+	struct fixture *f = *state;
+	struct signer_arg args[4];
+	pthread_t t[4];
+	struct err e = { 0 };
+
+	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct signer_arg){ .f = f };
+		assert_int_equal(pthread_create(&t[i], NULL, signer, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(args[i].failures, 0);
+		assert_ptr_equal(args[i].seen, args[0].seen);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_no_key_then_ensure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_kek, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signing_threads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,8 +129,8 @@ test_put_get(void **state)
 	char created[32];
 
 	in = json_pack("{s:s, s:s, s:s, s:b, s:[s], s:[s], s:i, s:i, s:s, s:b}", "prefix", "nav",
-		       "subscope", "test/api", "description", "Testing", "requires_pseudonymous_tokens",
-		       1, "allowed_integration_types", "api_klient",
+		       "subscope", "test/api", "description", "Testing",
+		       "requires_pseudonymous_tokens", 1, "allowed_integration_types", "api_klient",
 		       "enforced_aud_for_introspection", "demo", "at_max_age", 300,
 		       "authorization_max_age", 3600, "token_type", "OPAQUE",
 		       "accessible_for_all", 1);

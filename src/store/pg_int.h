@@ -1,0 +1,137 @@
+/*
+ * Private to the PostgreSQL backend: the connection pool, parameter packing
+ * and the retrying operation runner (pg_db.c) shared with the operations
+ * (pg.c).
+ */
+#ifndef PORTEN_STORE_PG_INT_H
+#define PORTEN_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/pg.h"
+#include "store/store.h"
+
+#define PG_WAIT_MS 5000           /* wait this long for a free pool connection */
+#define PG_RECONNECT_MS 3000      /* an operation keeps reconnecting this long while the
+				     database is away (a restart), then fails fast */
+#define PG_RETRY_SLEEP_MS 100     /* between two connection attempts */
+#define PG_MAX_TARGET 4096
+#define PG_MAX_KEY 1024           /* ids, kinds, names, hashes */
+#define PG_MAX_TEXT (256 * 1024)  /* sealed keys, JWKs, meta values */
+#define PG_MAX_DOC (1024 * 1024)  /* one JSON document, serialised */
+#define PG_MAX_PARAMS 10
+#define PG_SWEEP_BATCH 1000       /* rows per sweep statement: short locks, short WAL bursts */
+
+enum pg_id {
+	PG_META_GET, PG_META_PUT_NEW,
+	PG_CLIENT_GET, PG_CLIENT_CREATE, PG_CLIENT_UPDATE, PG_CLIENT_DELETE, PG_CLIENT_LIST,
+	PG_SCOPE_GET, PG_SCOPE_PUT, PG_SCOPE_DELETE, PG_SCOPE_LIST,
+	PG_KEY_ADD, PG_KEY_LIST, PG_KEY_RETIRE,
+	PG_DOC_PUT, PG_DOC_GET, PG_DOC_UPDATE, PG_DOC_TAKE, PG_DOC_DELETE,
+	PG_CODE_PUT, PG_CODE_CONSUME, PG_CODE_PEEK,
+	PG_GRANT_PUT, PG_GRANT_GET, PG_GRANT_REVOKE, PG_GRANT_REVOKE_SID,
+	PG_REFRESH_PUT, PG_REFRESH_GET, PG_REFRESH_LOCK, PG_REFRESH_SPEND,
+	PG_TOKEN_PUT, PG_TOKEN_GET,
+	PG_SESSION_PUT, PG_SESSION_GET, PG_SESSION_UPDATE, PG_SESSION_DELETE,
+	PG_JTI_PUT,
+	PG_EVENT_ADD, PG_EVENT_COUNT,
+	PG_SWEEP_CODES, PG_SWEEP_DOCS, PG_SWEEP_REFRESH, PG_SWEEP_TOKENS, PG_SWEEP_SESSIONS,
+	PG_SWEEP_JTI, PG_SWEEP_GRANTS,
+	PG_N
+};
+
+/* The SQL of each statement (pg.c). */
+extern const char *const store_pg_sql[PG_N];
+
+struct pg_conn {
+	PGconn *db;              /* NULL: not connected (yet, or since the database left) */
+	bool prepared[PG_N];     /* prepared on first use, per connection */
+	struct pg_conn *next;    /* in the idle list */
+};
+
+struct pg_store {
+	struct store super;      /* first: a struct store * is a struct pg_store * */
+	char *target;
+	unsigned max_conn;
+	unsigned nconn;          /* connection slots handed out, idle or in use */
+	struct pg_conn *idle;
+	int64_t down_since;      /* monotonic ms of the first failed connect; 0 while up */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;       /* a connection came back */
+};
+
+/* Parameters of one statement, packed once so that a retry can reuse them. */
+struct pg_args {
+	int n;
+	const char *v[PG_MAX_PARAMS];
+	char num[PG_MAX_PARAMS][24];   /* 'i' and 'b' values as text */
+	char *owned[PG_MAX_PARAMS];    /* 'j' documents serialised (freed by store_pg_args_free) */
+};
+
+/* One operation in progress: its connection and the last result. */
+struct pg_q {
+	struct pg_store *ps;
+	struct pg_conn *c;
+	PGresult *res;
+	const char *op;
+	bool broken;             /* the connection failed: reconnect and run again */
+	bool transient;          /* deadlock or serialisation failure: run again */
+};
+
+/* An operation body: run again once from the start after a lost connection. */
+typedef int (*pg_fn)(struct pg_q *q, void *arg, struct err *e);
+
+/* Errors: ERR_NOTFOUND naming op; the value check of the SQLite backend. */
+int store_pg_notfound(struct err *e, const char *op);
+int store_pg_nomem(struct err *e, const char *op);
+/* kind 'k': a key of 1..PG_MAX_KEY bytes; 'n': the same or NULL; 's': text. */
+int store_pg_check_text(const char *v, char kind, const char *op, struct err *e);
+
+/*
+ * Pack parameters from fmt: 'k' key, 'n' key or NULL, 's' text, 'i' int64_t,
+ * 'b' bool (passed as int), 'j' const json_t * (compact JSON).  On failure
+ * nothing is left to free.
+ */
+int store_pg_args(struct pg_args *a, const char *op, struct err *e, const char *fmt, ...);
+int store_pg_vargs(struct pg_args *a, const char *op, struct err *e, const char *fmt, va_list ap);
+void store_pg_args_free(struct pg_args *a);
+
+/*
+ * Run fn with a pooled connection.  When the connection turns out broken
+ * (the database restarted) it is re-established, waiting up to
+ * PG_RECONNECT_MS, and fn runs once more from the start; fn must reset its
+ * outputs first and release them on failure.  ERR_UNAVAILABLE while the
+ * database is away.
+ */
+int store_pg_run(struct store *s, const char *op, pg_fn fn, void *arg, struct err *e);
+
+/* Run prepared statement id; q->res holds the result until the next call. */
+int store_pg_exec(struct pg_q *q, enum pg_id id, const struct pg_args *a, struct err *e);
+int store_pg_execf(struct pg_q *q, enum pg_id id, struct err *e, const char *fmt, ...);
+/* BEGIN, COMMIT or ROLLBACK. */
+int store_pg_tx(struct pg_q *q, const char *cmd, struct err *e);
+/* Rows in q->res, and rows a write touched. */
+int store_pg_rows(const struct pg_q *q);
+int64_t store_pg_changes(const struct pg_q *q);
+/* Column readers: a malloc'd copy (NULL for SQL NULL), a new JSON reference, numbers. */
+int store_pg_col_str(struct pg_q *q, int row, int col, char **out, struct err *e);
+int store_pg_col_json(struct pg_q *q, int row, int col, json_t **out, struct err *e);
+int store_pg_col_i64(struct pg_q *q, int row, int col, int64_t *out, struct err *e);
+bool store_pg_col_bool(const struct pg_q *q, int row, int col);
+
+/* One-statement operations, parameters as for store_pg_args. */
+int store_pg_get_doc(struct store *s, enum pg_id id, const char *op, json_t **doc, struct err *e,
+		     const char *fmt, ...);
+int store_pg_write(struct store *s, enum pg_id id, const char *op, int none, struct err *e,
+		   const char *fmt, ...);
+int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs,
+		       struct err *e);
+
+int store_pg_open(struct store **out, const char *target, struct err *e);
+void store_pg_close(struct store *s);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * PostgreSQL schema, as an ordered list of migrations: the same scheme as
+ * the SQLite backend (sqlite_schema.h).  Migration i (1-based) is applied
+ * once, in its own transaction under an advisory lock, and recorded in
+ * schema_version (version, applied_at); opening a database applies only the
+ * missing ones.  Never edit a migration that has shipped: append a new one.
+ *
+ * Tables are created unqualified, so they land in the first schema of the
+ * connection's search_path (a deployment may give Porten its own schema).
+ *
+ * Times are seconds since the epoch (BIGINT).  A row is live while its
+ * expires_at is greater than now.  Secrets (codes, tokens, session cookies)
+ * appear only as their SHA-256 in base64url.  Documents are kept as the
+ * exact JSON text the service wrote (TEXT, not jsonb: jsonb would reorder
+ * keys and refuses "\u0000").
+ */
+#ifndef PORTEN_STORE_PG_SCHEMA_H
+#define PORTEN_STORE_PG_SCHEMA_H
+
+#include <stddef.h>
+
+/* pg_advisory_xact_lock key that serialises migrations across nodes ("porten01") */
+#define PG_MIGRATE_LOCK 0x706f7274656e3031LL
+
+static const char *const pg_migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE meta ("
+	"  name TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);"
+
+	"CREATE TABLE clients ("
+	"  client_id TEXT PRIMARY KEY,"
+	"  doc TEXT NOT NULL);"
+
+	"CREATE TABLE scopes ("
+	"  name TEXT PRIMARY KEY,"
+	"  doc TEXT NOT NULL);"
+
+	"CREATE TABLE signing_keys ("
+	"  kid TEXT PRIMARY KEY,"
+	"  issuer TEXT NOT NULL,"
+	"  alg TEXT NOT NULL,"
+	"  sealed TEXT NOT NULL,"
+	"  public_jwk TEXT NOT NULL,"
+	"  created BIGINT NOT NULL,"
+	"  active_from BIGINT NOT NULL,"
+	"  retired_at BIGINT NOT NULL DEFAULT 0,"
+	"  expires_at BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX signing_keys_issuer ON signing_keys (issuer, created);"
+
+	"CREATE TABLE docs ("
+	"  kind TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (kind, id));"
+	"CREATE INDEX docs_expires ON docs (expires_at);"
+
+	/* grant_id is chosen when the code is issued; the grant row follows on redemption */
+	"CREATE TABLE codes ("
+	"  hash TEXT PRIMARY KEY,"
+	"  grant_id TEXT,"
+	"  doc TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  used BOOLEAN NOT NULL DEFAULT false);"
+	"CREATE INDEX codes_expires ON codes (expires_at);"
+
+	"CREATE TABLE grants ("
+	"  grant_id TEXT PRIMARY KEY,"
+	"  client_id TEXT NOT NULL,"
+	"  sid TEXT,"
+	"  login_only BOOLEAN NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  revoked BOOLEAN NOT NULL DEFAULT false);"
+	"CREATE INDEX grants_sid ON grants (sid);"
+	"CREATE INDEX grants_expires ON grants (expires_at);"
+
+	/* a grant's tokens go with it when it is swept */
+	"CREATE TABLE refresh_tokens ("
+	"  hash TEXT PRIMARY KEY,"
+	"  grant_id TEXT NOT NULL REFERENCES grants (grant_id) ON DELETE CASCADE,"
+	"  client_id TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  spent BOOLEAN NOT NULL DEFAULT false);"
+	"CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);"
+	"CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);"
+
+	"CREATE TABLE access_tokens ("
+	"  hash TEXT PRIMARY KEY,"
+	"  grant_id TEXT REFERENCES grants (grant_id) ON DELETE CASCADE,"
+	"  doc TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL);"
+	"CREATE INDEX access_tokens_grant ON access_tokens (grant_id);"
+	"CREATE INDEX access_tokens_expires ON access_tokens (expires_at);"
+
+	"CREATE TABLE sessions ("
+	"  hash TEXT PRIMARY KEY,"
+	"  doc TEXT NOT NULL,"
+	"  idle_expires BIGINT NOT NULL,"
+	"  abs_expires BIGINT NOT NULL);"
+	"CREATE INDEX sessions_idle ON sessions (idle_expires);"
+	"CREATE INDEX sessions_abs ON sessions (abs_expires);"
+
+	"CREATE TABLE jti ("
+	"  jti TEXT PRIMARY KEY,"
+	"  expires_at BIGINT NOT NULL);"
+	"CREATE INDEX jti_expires ON jti (expires_at);"
+
+	/* append-only: audit, statistics and billing read it (never updated) */
+	"CREATE TABLE events ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  type TEXT NOT NULL,"
+	"  time BIGINT NOT NULL,"
+	"  doc TEXT NOT NULL);"
+	"CREATE INDEX events_type ON events (type, time);"
+	"CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+	"  $$BEGIN RAISE EXCEPTION 'events are append-only'; END$$;"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events"
+	"  FOR EACH ROW EXECUTE FUNCTION events_append_only();"
+	"CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();",
+};
+
+#define PG_NMIGRATIONS (sizeof(pg_migrations) / sizeof(pg_migrations[0]))
+
+#endif

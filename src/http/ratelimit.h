@@ -86,7 +86,7 @@ size_t http_ratelimit_used(struct http_ratelimit *rl);
  * usually holds a whole /64.  Writes a NUL-terminated key of at most
  * HTTP_RL_ADDR_KEY - 1 bytes; "" for other families.
  */
-#define HTTP_RL_ADDR_KEY 48
+#define HTTP_RL_ADDR_KEY 56
 struct sockaddr;
 void http_ratelimit_addr_key(const struct sockaddr *sa, char out[HTTP_RL_ADDR_KEY]);
 

@@ -11,12 +11,22 @@
  *                 a last time with no data: then we dispatch and answer;
  *   completed_cb  when the request is over, however it ended (also when
  *                 MHD gave up on a malformed request): frees the state.
+ *
+ * Limits (http/limits.h, http/ratelimit.h): a token bucket per remote
+ * address is charged before anything else, so a flood costs us a table
+ * lookup and a short 429; a token bucket per client_id guards the
+ * back-channel endpoints.  MHD cuts a connection that stays silent for
+ * conn_timeout seconds and caps connections per address; a watchdog
+ * thread cuts one whose request has not arrived completely within
+ * request_deadline seconds, which a client trickling one byte at a time
+ * (slowloris) would otherwise stretch without end.
  */
 #include "http/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +39,8 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/timeutil.h"
+#include "http/ratelimit.h"
 
 #define HTTP_MAX_THREADS 256
 /*
@@ -37,11 +49,36 @@
  */
 #define HTTP_MAX_DISCARD (4 * HTTP_MAX_BODY)
 #define LOG_PATH_MAX 256
+#define WATCHDOG_PERIOD_MS 250
+#define CLIENT_KEY_MAX 256 /* longer client_ids are not counted (they are refused anyway) */
+
+/*
+ * One per TCP connection (MHD's socket context), on the server's list
+ * while the connection lives.  since_ms is when the request now arriving
+ * began to (the connection opened or the previous response was done);
+ * receiving is false from dispatch until the response is done.
+ */
+struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	int64_t since_ms;
+	bool receiving;
+	bool cut;
+};
 
 struct http_server {
 	struct MHD_Daemon *d;
 	const struct http_route *routes;
 	void *app;
+	struct http_limits lim;
+	struct http_ratelimit *ip_rl;
+	struct http_ratelimit *client_rl;
+	pthread_mutex_t watch_lock;     /* guards the list below and each conn_watch */
+	struct conn_watch *watch_head;
+	pthread_cond_t watch_cond;
+	pthread_t watchdog;
+	bool watchdog_running;
+	bool stopping;                  /* under watch_lock */
 };
 
 /* Per request: allocated in uri_cb, freed in completed_cb. */
@@ -54,6 +91,8 @@ struct conn_req {
 	struct timespec t0;
 	char *target;           /* raw request target (arena), NULL when too long */
 	char *logpath;          /* its path, cut short and made printable, for the log */
+	char ipkey[HTTP_RL_ADDR_KEY]; /* the peer's rate-limit key */
+	const char *client_key; /* client_id the per-client limit counts, or NULL */
 	size_t discarded;
 	bool started;
 	bool uri_too_long;
@@ -384,6 +423,155 @@ answer_error(struct conn_req *st, struct MHD_Connection *c, int status, const ch
 	return answer(st, c);
 }
 
+/* RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3, delay-seconds). */
+static enum MHD_Result
+answer_limited(struct conn_req *st, struct MHD_Connection *c, const char *error,
+	       const char *desc, unsigned retry_after)
+{
+	char secs[16];
+
+	snprintf(secs, sizeof(secs), "%u", retry_after > 0 ? retry_after : 1);
+	http_resp_oauth_error(&st->w, 429, error, desc);
+	(void)http_resp_header(&st->w, "Retry-After", secs);
+	return answer(st, c);
+}
+
+/* ---- limits ---- */
+
+static struct conn_watch *
+watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* The request on c has arrived (false) or the next one may begin (true). */
+static void
+watch_receiving(struct http_server *s, struct MHD_Connection *c, bool receiving)
+{
+	struct conn_watch *cw = watch_of(c);
+
+	if (cw == NULL)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	cw->receiving = receiving;
+	if (receiving)
+		cw->since_ms = time_mono_ms();
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+static void
+notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+	  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *s = cls;
+	struct conn_watch *cw;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*socket_context = NULL;
+		cw = calloc(1, sizeof(*cw));
+		if (cw == NULL || ci == NULL) {
+			free(cw);
+			return; /* not watched: MHD's idle timeout still applies */
+		}
+		cw->fd = ci->connect_fd;
+		cw->since_ms = time_mono_ms();
+		cw->receiving = true;
+		pthread_mutex_lock(&s->watch_lock);
+		cw->next = s->watch_head;
+		if (s->watch_head != NULL)
+			s->watch_head->prev = cw;
+		s->watch_head = cw;
+		pthread_mutex_unlock(&s->watch_lock);
+		*socket_context = cw;
+		return;
+	}
+	/*
+	 * MHD_CONNECTION_NOTIFY_CLOSED comes before MHD closes the socket, so
+	 * once the entry is off the list under the lock, the watchdog can no
+	 * longer touch its descriptor (which the kernel may then reuse).
+	 */
+	cw = *socket_context;
+	if (cw == NULL)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	if (cw->prev != NULL)
+		cw->prev->next = cw->next;
+	else
+		s->watch_head = cw->next;
+	if (cw->next != NULL)
+		cw->next->prev = cw->prev;
+	pthread_mutex_unlock(&s->watch_lock);
+	free(cw);
+	*socket_context = NULL;
+}
+
+/*
+ * Cut connections whose request is overdue.  shutdown() rather than
+ * close(): MHD owns the descriptor; it sees the end of the stream and
+ * cleans up the connection the ordinary way.
+ */
+static void *
+watchdog_main(void *arg)
+{
+	struct http_server *s = arg;
+	int64_t limit_ms = (int64_t)s->lim.request_deadline * 1000;
+
+	pthread_mutex_lock(&s->watch_lock);
+	while (!s->stopping) {
+		struct timespec until;
+		int64_t now = time_mono_ms();
+		unsigned cut = 0;
+
+		for (struct conn_watch *cw = s->watch_head; cw != NULL; cw = cw->next) {
+			if (!cw->receiving || cw->cut || now - cw->since_ms <= limit_ms)
+				continue;
+			(void)shutdown(cw->fd, SHUT_RDWR);
+			cw->cut = true;
+			cut++;
+		}
+		if (cut > 0)
+			log_info(NULL, "http: cut %u connection(s) whose request took over %u s", cut,
+				 s->lim.request_deadline);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += WATCHDOG_PERIOD_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&s->watch_cond, &s->watch_lock, &until);
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+	return NULL;
+}
+
+/*
+ * The client the per-client limit counts: the Basic user-id, else the
+ * form's client_id (a request naming none, or two, is only counted by
+ * address; client authentication refuses it anyway).
+ */
+static const char *
+client_key(struct http_req *r)
+{
+	struct str user, pass, id;
+	struct err e;
+
+	if (http_basic_auth(r, &user, &pass, &e) == 0) {
+		secure_wipe((void *)pass.p, pass.len);
+		id = user;
+	} else if (http_param(&r->form, "client_id", &id) != 0) {
+		return NULL;
+	}
+	if (id.len == 0 || id.len > CLIENT_KEY_MAX)
+		return NULL;
+	return arena_str(r->arena, id);
+}
+
 /* ---- MHD callbacks ---- */
 
 static void
@@ -451,6 +639,7 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 				  addr, sizeof(addr));
 		st->r.remote_addr = arena_strdup(st->arena, addr);
+		http_ratelimit_addr_key(sa, st->ipkey);
 	} else {
 		st->r.remote_addr = "";
 	}
@@ -463,6 +652,8 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	conn_req_free(*con_cls);
 	*con_cls = NULL;
+	/* The next request on a kept-alive connection gets a fresh deadline. */
+	watch_receiving(cls, c, true);
 }
 
 static enum MHD_Result
@@ -470,16 +661,23 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 	  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct conn_req *st = *con_cls;
+	struct http_server *srv = cls;
+	unsigned retry = 0;
 	int status;
 
 	if (st == NULL)
 		return MHD_NO; /* out of memory in uri_cb: drop the connection */
 	if (!st->started) {
+		const union MHD_ConnectionInfo *hs;
 		const char *cl;
 		long long len;
 
 		st->started = true;
 		st->r.method = arena_strdup(st->arena, method ? method : "");
+		/* First, so that a flood costs no more than this. */
+		if (!http_ratelimit_take(srv->ip_rl, str_c(st->ipkey), time_mono_ms(), &retry))
+			return answer_limited(st, c, "too_many_requests",
+					      "too many requests from this address", retry);
 		/* Early answers are allowed here, before MHD reads any body. */
 		if (st->uri_too_long)
 			return answer_error(st, c, 414, "request target too long");
@@ -487,6 +685,9 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 			return answer_error(st, c, 400, "no request target");
 		if (MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL) > HTTP_MAX_HEADERS)
 			return answer_error(st, c, 431, "too many header fields");
+		hs = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+		if (hs != NULL && hs->header_size > HTTP_MAX_HEADER_BYTES)
+			return answer_error(st, c, 431, "request header fields too large");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && str_to_ll(str_c(cl), 0, HTTP_MAX_BODY, &len) != 0)
 			return answer_error(st, c, 413, "request body too large");
@@ -509,10 +710,26 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 	}
 	if (st->body_too_large)
 		return answer_error(st, c, 413, "request body too large");
+	watch_receiving(srv, c, false);
 	status = req_build(st, c);
 	if (status != 0)
 		return answer_error(st, c, status, "malformed request path");
+	if (srv->client_rl != NULL && http_ratelimit_backchannel(st->r.method, st->r.path)) {
+		st->client_key = client_key(&st->r);
+		if (st->client_key != NULL &&
+		    !http_ratelimit_peek(srv->client_rl, str_c(st->client_key), time_mono_ms(),
+					 &retry))
+			return answer_limited(st, c, "slow_down",
+					      "too many requests from this client", retry);
+	}
 	http_dispatch(st->srv->routes, &st->r, &st->w);
+	/*
+	 * Charged only when the client got past authentication (not 401): a
+	 * stranger naming someone else's client_id must not spend its budget.
+	 * Failed attempts are still counted by address.
+	 */
+	if (st->client_key != NULL && st->w.status != 401)
+		http_ratelimit_charge(srv->client_rl, str_c(st->client_key), time_mono_ms());
 	return answer(st, c);
 }
 
@@ -625,18 +842,45 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, st
 	}
 	s->routes = o->routes;
 	s->app = o->app;
+	pthread_mutex_init(&s->watch_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->watch_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	http_limits_get(&s->lim);
+	if (s->lim.conn_per_ip == 0)
+		s->lim.conn_per_ip = HTTP_PER_IP_CONNECTIONS;
+	if (s->lim.conn_timeout == 0)
+		s->lim.conn_timeout = HTTP_CONN_TIMEOUT;
+	if (s->lim.request_deadline == 0)
+		s->lim.request_deadline = HTTP_REQUEST_DEADLINE;
+	if (s->lim.ip_rate > 0)
+		s->ip_rl = http_ratelimit_new(s->lim.ip_rate, s->lim.ip_burst, HTTP_RL_SLOTS);
+	if (s->lim.client_rate > 0)
+		s->client_rl = http_ratelimit_new(s->lim.client_rate, s->lim.client_burst,
+						  HTTP_RL_SLOTS);
+	if ((s->lim.ip_rate > 0 && s->ip_rl == NULL) ||
+	    (s->lim.client_rate > 0 && s->client_rl == NULL)) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "http server: cannot make the rate limiters");
+		goto out;
+	}
 	errno = 0;
 	s->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, access_cb, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_PER_IP_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->lim.conn_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, s->lim.conn_timeout,
 		/* Refuse HTTP/1.1 without Host and spaces in the target (RFC 9112 §3.2). */
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_cb, s,
 #ifdef HTTP_MHD_ERROR_LOG
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 #endif
@@ -646,11 +890,21 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, st
 			 errno ? strerror(errno) : "microhttpd refused to start");
 		goto out;
 	}
+	if (pthread_create(&s->watchdog, NULL, watchdog_main, s) != 0) {
+		rc = ERR(e, ERR_INTERNAL, 0, NULL, "http server: cannot start the watchdog thread");
+		goto out;
+	}
+	s->watchdog_running = true;
+	log_info(NULL,
+		 "http limits: %u req/s burst %u per address, %u req/s burst %u per client, "
+		 "%u connections per address, idle timeout %u s, request deadline %u s",
+		 s->lim.ip_rate, s->lim.ip_burst, s->lim.client_rate, s->lim.client_burst,
+		 s->lim.conn_per_ip, s->lim.conn_timeout, s->lim.request_deadline);
 	*out = s;
 	s = NULL;
 	rc = 0;
 out:
-	free(s);
+	http_server_stop(s);
 	return rc;
 }
 
@@ -659,7 +913,20 @@ http_server_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	MHD_stop_daemon(s->d);
+	if (s->watchdog_running) {
+		pthread_mutex_lock(&s->watch_lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->watch_cond);
+		pthread_mutex_unlock(&s->watch_lock);
+		pthread_join(s->watchdog, NULL);
+	}
+	/* Closes every connection; each NOTIFY_CLOSED takes its entry off the list. */
+	if (s->d != NULL)
+		MHD_stop_daemon(s->d);
+	http_ratelimit_free(s->ip_rl);
+	http_ratelimit_free(s->client_rl);
+	pthread_cond_destroy(&s->watch_cond);
+	pthread_mutex_destroy(&s->watch_lock);
 	free(s);
 }
 

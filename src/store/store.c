@@ -9,10 +9,16 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#ifdef HAVE_LIBPQ
+#include "store/pg.h"
+#endif
 
 /* Backends built in, by name; the target's form picks one. */
 static const struct store_ops *const store_backends[] = {
 	&store_sqlite_ops,
+#ifdef HAVE_LIBPQ
+	&store_pg_ops,
+#endif
 	NULL,
 };
 

@@ -1,0 +1,33 @@
+/*
+ * File permission checks at start-up: the data directory, the database
+ * file and the key-encryption key file hold what a national login service
+ * must keep to itself.  A file anybody on the machine can write is a way
+ * in (swap a client's keys, plant a session); one anybody can read gives
+ * away hashes, events and sealed keys.
+ */
+#ifndef PORTEN_CORE_FSPERM_H
+#define PORTEN_CORE_FSPERM_H
+
+#include "core/err.h"
+
+/*
+ * Check a data directory or database file (symlinks followed).
+ *   0             fine; also when it is world-readable, which is logged as
+ *                 a warning naming the path (the caller goes on)
+ *   ERR_DENIED    writable by others (world-writable), or neither a
+ *                 directory nor a regular file: the caller must refuse to
+ *                 start
+ *   ERR_NOTFOUND  the path does not exist (the caller creates it)
+ *   ERR_IO        cannot stat it
+ * e->msg says which and names the path.
+ */
+int fsperm_check_private(const char *path, struct err *e);
+
+/*
+ * Check a file holding a secret (kek_file): ERR_DENIED when anyone but its
+ * owner can read or write it (group or other permission bits), or when it
+ * is not a regular file; ERR_NOTFOUND / ERR_IO as above.
+ */
+int fsperm_check_secret(const char *path, struct err *e);
+
+#endif

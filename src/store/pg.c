@@ -1,0 +1,854 @@
+/*
+ * PostgreSQL backend, the operations of struct store_ops (see pg_db.c for
+ * the pool, reconnection and migrations).  Behaviour matches the SQLite
+ * backend (sqlite.c) case for case; the same test cases run against both.
+ *
+ * Single-use records are consumed by one statement (UPDATE/DELETE ...
+ * RETURNING: a concurrent second statement waits for the row lock, then
+ * re-checks its WHERE against the committed row and finds nothing), or
+ * inside a transaction holding the row with SELECT ... FOR UPDATE; never
+ * read-then-delete in C.  Times are bound from time_now(), never the
+ * server's clock, so every node and the tests agree on "now".
+ */
+#include "store/pg.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include "core/str.h"
+
+/* 0 = not set at start-up: the environment or the default applies */
+static unsigned pg_pool_size_set;
+
+void
+store_pg_set_pool_size(unsigned n)
+{
+	__atomic_store_n(&pg_pool_size_set, n > PG_POOL_MAX ? PG_POOL_MAX : n, __ATOMIC_RELAXED);
+}
+
+unsigned
+store_pg_pool_size(void)
+{
+	unsigned n = __atomic_load_n(&pg_pool_size_set, __ATOMIC_RELAXED);
+	const char *env;
+	long long v;
+
+	if (n != 0)
+		return n;
+	env = getenv("PORTEN_PG_POOL_SIZE");
+	if (env != NULL && str_to_ll(str_c(env), 1, PG_POOL_MAX, &v) == 0)
+		return (unsigned)v;
+	return PG_POOL_DEFAULT;
+}
+
+#ifdef HAVE_LIBPQ
+
+#include <string.h>
+
+#include "core/timeutil.h"
+#include "store/pg_int.h"
+
+#define PG_MAX_KEYS 4096       /* key_list rows */
+#define PG_TOMBSTONE_TTL 86400 /* how long a revoked unknown grant id stays blocked */
+
+/* Sweep one batch of expired rows of a table by its key; $1 now, $2 batch size. */
+#define PG_SWEEP(table, key, cond)                                                          \
+	"DELETE FROM " table " WHERE (" key ") IN (SELECT " key " FROM " table " WHERE " cond \
+	" LIMIT $2::bigint)"
+
+/* Every statement the backend runs; values are always bound, never pasted. */
+const char *const store_pg_sql[PG_N] = {
+	[PG_META_GET] = "SELECT value FROM meta WHERE name = $1",
+	[PG_META_PUT_NEW] = "INSERT INTO meta (name, value) VALUES ($1, $2)"
+			    " ON CONFLICT (name) DO NOTHING",
+
+	[PG_CLIENT_GET] = "SELECT doc FROM clients WHERE client_id = $1",
+	[PG_CLIENT_CREATE] = "INSERT INTO clients (client_id, doc) VALUES ($1, $2)",
+	[PG_CLIENT_UPDATE] = "UPDATE clients SET doc = $2 WHERE client_id = $1",
+	[PG_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = $1",
+	/* byte order, as SQLite's BINARY collation: no locale in the API's order */
+	[PG_CLIENT_LIST] = "SELECT doc FROM clients ORDER BY client_id COLLATE \"C\"",
+
+	[PG_SCOPE_GET] = "SELECT doc FROM scopes WHERE name = $1",
+	[PG_SCOPE_PUT] = "INSERT INTO scopes (name, doc) VALUES ($1, $2)"
+			 " ON CONFLICT (name) DO UPDATE SET doc = excluded.doc",
+	[PG_SCOPE_DELETE] = "DELETE FROM scopes WHERE name = $1",
+	[PG_SCOPE_LIST] = "SELECT doc FROM scopes ORDER BY name COLLATE \"C\"",
+
+	[PG_KEY_ADD] = "INSERT INTO signing_keys (kid, issuer, alg, sealed, public_jwk, created,"
+		       " active_from, retired_at, expires_at)"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	[PG_KEY_LIST] = "SELECT kid, issuer, alg, sealed, public_jwk, created, active_from,"
+			" retired_at, expires_at FROM signing_keys"
+			" WHERE issuer = $1 AND (expires_at = 0 OR expires_at > $2::bigint)"
+			" ORDER BY created DESC, kid COLLATE \"C\" DESC",
+	[PG_KEY_RETIRE] = "UPDATE signing_keys SET retired_at = $2, expires_at = $3 WHERE kid = $1",
+
+	/* an expired row no longer holds its id: a put may take it over */
+	[PG_DOC_PUT] = "INSERT INTO docs (kind, id, doc, expires_at) VALUES ($1, $2, $3, $4)"
+		       " ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc,"
+		       " expires_at = excluded.expires_at WHERE docs.expires_at <= $5::bigint",
+	[PG_DOC_GET] = "SELECT doc FROM docs WHERE kind = $1 AND id = $2 AND expires_at > $3::bigint",
+	[PG_DOC_UPDATE] = "UPDATE docs SET doc = $3"
+			  " WHERE kind = $1 AND id = $2 AND expires_at > $4::bigint",
+	[PG_DOC_TAKE] = "DELETE FROM docs WHERE kind = $1 AND id = $2 AND expires_at > $3::bigint"
+			" RETURNING doc",
+	[PG_DOC_DELETE] = "DELETE FROM docs WHERE kind = $1 AND id = $2",
+
+	[PG_CODE_PUT] = "INSERT INTO codes (hash, grant_id, doc, expires_at) VALUES ($1, $2, $3, $4)",
+	[PG_CODE_CONSUME] = "UPDATE codes SET used = true"
+			    " WHERE hash = $1 AND NOT used AND expires_at > $2::bigint"
+			    " RETURNING doc, grant_id",
+	[PG_CODE_PEEK] = "SELECT used, grant_id FROM codes WHERE hash = $1 AND expires_at > $2::bigint",
+
+	[PG_GRANT_PUT] = "INSERT INTO grants (grant_id, client_id, sid, login_only, doc, expires_at)"
+			 " VALUES ($1, $2, $3, $4, $5, $6)",
+	[PG_GRANT_GET] = "SELECT doc FROM grants"
+			 " WHERE grant_id = $1 AND NOT revoked AND expires_at > $2::bigint",
+	/*
+	 * Revoking an id that has no grant yet leaves a revoked placeholder, so
+	 * a redemption still in flight cannot create it afterwards (a code
+	 * replayed while its first use is being served).
+	 */
+	[PG_GRANT_REVOKE] = "INSERT INTO grants (grant_id, client_id, sid, login_only, doc,"
+			    " expires_at, revoked) VALUES ($1, '', NULL, false, '{}', $2, true)"
+			    " ON CONFLICT (grant_id) DO UPDATE SET revoked = true",
+	[PG_GRANT_REVOKE_SID] = "UPDATE grants SET revoked = true"
+				" WHERE sid = $1 AND login_only AND NOT revoked",
+
+	[PG_REFRESH_PUT] = "INSERT INTO refresh_tokens (hash, grant_id, client_id, expires_at)"
+			   " VALUES ($1, $2, $3, $4)",
+	[PG_REFRESH_GET] = "SELECT r.grant_id, r.client_id, r.expires_at, r.spent,"
+			   " g.revoked, g.expires_at FROM refresh_tokens r"
+			   " JOIN grants g ON g.grant_id = r.grant_id WHERE r.hash = $1",
+	/* the same, holding the token's row until the rotation commits */
+	[PG_REFRESH_LOCK] = "SELECT r.grant_id, r.client_id, r.expires_at, r.spent,"
+			    " g.revoked, g.expires_at FROM refresh_tokens r"
+			    " JOIN grants g ON g.grant_id = r.grant_id WHERE r.hash = $1"
+			    " FOR UPDATE OF r",
+	[PG_REFRESH_SPEND] = "UPDATE refresh_tokens SET spent = true WHERE hash = $1 AND NOT spent",
+
+	[PG_TOKEN_PUT] = "INSERT INTO access_tokens (hash, grant_id, doc, expires_at)"
+			 " VALUES ($1, $2, $3, $4)",
+	[PG_TOKEN_GET] = "SELECT t.doc, t.grant_id FROM access_tokens t"
+			 " LEFT JOIN grants g ON g.grant_id = t.grant_id"
+			 " WHERE t.hash = $1 AND t.expires_at > $2::bigint AND (t.grant_id IS NULL"
+			 " OR (NOT g.revoked AND g.expires_at > $2::bigint))",
+
+	[PG_SESSION_PUT] = "INSERT INTO sessions (hash, doc, idle_expires, abs_expires)"
+			   " VALUES ($1, $2, least($3::bigint, $4::bigint), $4::bigint)",
+	[PG_SESSION_GET] = "SELECT doc FROM sessions"
+			   " WHERE hash = $1 AND idle_expires > $2::bigint AND abs_expires > $2::bigint",
+	[PG_SESSION_UPDATE] = "UPDATE sessions SET doc = $2,"
+			      " idle_expires = least($3::bigint, abs_expires)"
+			      " WHERE hash = $1 AND idle_expires > $4::bigint"
+			      " AND abs_expires > $4::bigint",
+	[PG_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = $1",
+
+	[PG_JTI_PUT] = "INSERT INTO jti (jti, expires_at) VALUES ($1, $2)"
+		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
+		       " WHERE jti.expires_at <= $3::bigint",
+
+	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES ($1, $2, $3)",
+	[PG_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = $1",
+
+	[PG_SWEEP_CODES] = PG_SWEEP("codes", "hash", "expires_at <= $1::bigint"),
+	[PG_SWEEP_DOCS] = PG_SWEEP("docs", "kind, id", "expires_at <= $1::bigint"),
+	[PG_SWEEP_REFRESH] = PG_SWEEP("refresh_tokens", "hash", "expires_at <= $1::bigint"),
+	[PG_SWEEP_TOKENS] = PG_SWEEP("access_tokens", "hash", "expires_at <= $1::bigint"),
+	[PG_SWEEP_SESSIONS] = PG_SWEEP("sessions", "hash",
+				       "idle_expires <= $1::bigint OR abs_expires <= $1::bigint"),
+	[PG_SWEEP_JTI] = PG_SWEEP("jti", "jti", "expires_at <= $1::bigint"),
+	/* last: what is left of an expired grant's tokens goes with it (cascade) */
+	[PG_SWEEP_GRANTS] = PG_SWEEP("grants", "grant_id", "expires_at <= $1::bigint"),
+};
+
+/* ---- meta, clients, scopes ---- */
+
+struct pg_meta_get {
+	const char *name;
+	char **value;
+};
+
+static int
+pg_meta_get_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_meta_get *m = arg;
+	int rc;
+
+	*m->value = NULL;
+	rc = store_pg_execf(q, PG_META_GET, e, "k", m->name);
+	if (rc == 0 && store_pg_rows(q) == 0)
+		rc = store_pg_notfound(e, q->op);
+	if (rc == 0)
+		rc = store_pg_col_str(q, 0, 0, m->value, e);
+	return rc;
+}
+
+static int
+pg_meta_get(struct store *s, const char *name, char **value, struct err *e)
+{
+	struct pg_meta_get m = { name, value };
+
+	*value = NULL;
+	if (store_pg_check_text(name, 'k', "meta_get", e) != 0)
+		return e->code;
+	return store_pg_run(s, "meta_get", pg_meta_get_fn, &m, e);
+}
+
+static int
+pg_meta_put_new(struct store *s, const char *name, const char *value, struct err *e)
+{
+	return store_pg_write(s, PG_META_PUT_NEW, "meta_put_new", ERR_EXISTS, e, "ks", name, value);
+}
+
+static int
+pg_client_get(struct store *s, const char *client_id, json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_CLIENT_GET, "client_get", doc, e, "k", client_id);
+}
+
+static int
+pg_client_create(struct store *s, const char *client_id, const json_t *doc, struct err *e)
+{
+	return store_pg_write(s, PG_CLIENT_CREATE, "client_create", ERR_EXISTS, e, "kj", client_id,
+			      doc);
+}
+
+static int
+pg_client_update(struct store *s, const char *client_id, const json_t *doc, struct err *e)
+{
+	return store_pg_write(s, PG_CLIENT_UPDATE, "client_update", ERR_NOTFOUND, e, "kj",
+			      client_id, doc);
+}
+
+static int
+pg_client_delete(struct store *s, const char *client_id, struct err *e)
+{
+	return store_pg_write(s, PG_CLIENT_DELETE, "client_delete", ERR_NOTFOUND, e, "k",
+			      client_id);
+}
+
+static int
+pg_client_list(struct store *s, json_t **docs, struct err *e)
+{
+	return store_pg_list_docs(s, PG_CLIENT_LIST, "client_list", docs, e);
+}
+
+static int
+pg_scope_get(struct store *s, const char *name, json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_SCOPE_GET, "scope_get", doc, e, "k", name);
+}
+
+static int
+pg_scope_put(struct store *s, const char *name, const json_t *doc, struct err *e)
+{
+	return store_pg_write(s, PG_SCOPE_PUT, "scope_put", 0, e, "kj", name, doc);
+}
+
+static int
+pg_scope_delete(struct store *s, const char *name, struct err *e)
+{
+	return store_pg_write(s, PG_SCOPE_DELETE, "scope_delete", ERR_NOTFOUND, e, "k", name);
+}
+
+static int
+pg_scope_list(struct store *s, json_t **docs, struct err *e)
+{
+	return store_pg_list_docs(s, PG_SCOPE_LIST, "scope_list", docs, e);
+}
+
+/* ---- signing keys ---- */
+
+static int
+pg_key_add(struct store *s, const struct store_key *k, struct err *e)
+{
+	if (k == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "store key_add: missing key");
+	return store_pg_write(s, PG_KEY_ADD, "key_add", ERR_EXISTS, e, "kkkssiiii", k->kid,
+			      k->issuer, k->alg, k->sealed, k->public_jwk, k->created,
+			      k->active_from, k->retired_at, k->expires_at);
+}
+
+struct pg_key_list {
+	const char *issuer;
+	struct store_key **keys;
+	size_t *n;
+};
+
+static int
+pg_key_row(struct pg_q *q, int row, struct store_key *k, struct err *e)
+{
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	rc = store_pg_col_str(q, row, 0, &k->kid, e);
+	if (rc == 0)
+		rc = store_pg_col_str(q, row, 1, &k->issuer, e);
+	if (rc == 0)
+		rc = store_pg_col_str(q, row, 2, &k->alg, e);
+	if (rc == 0)
+		rc = store_pg_col_str(q, row, 3, &k->sealed, e);
+	if (rc == 0)
+		rc = store_pg_col_str(q, row, 4, &k->public_jwk, e);
+	if (rc == 0)
+		rc = store_pg_col_i64(q, row, 5, &k->created, e);
+	if (rc == 0)
+		rc = store_pg_col_i64(q, row, 6, &k->active_from, e);
+	if (rc == 0)
+		rc = store_pg_col_i64(q, row, 7, &k->retired_at, e);
+	if (rc == 0)
+		rc = store_pg_col_i64(q, row, 8, &k->expires_at, e);
+	return rc;
+}
+
+static int
+pg_key_list_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_key_list *l = arg;
+	struct store_key *arr = NULL;
+	int i, rows = 0, rc;
+
+	*l->keys = NULL;
+	*l->n = 0;
+	rc = store_pg_execf(q, PG_KEY_LIST, e, "ki", l->issuer, time_now());
+	if (rc == 0) {
+		rows = store_pg_rows(q);
+		if (rows > PG_MAX_KEYS)
+			rc = ERR(e, ERR_LIMIT, 500, "server_error", "store key_list: too many keys");
+	}
+	if (rc != 0 || rows == 0)
+		return rc;
+	arr = calloc((size_t)rows, sizeof(*arr));
+	if (arr == NULL)
+		return store_pg_nomem(e, q->op);
+	for (i = 0; i < rows && rc == 0; i++)
+		rc = pg_key_row(q, i, &arr[i], e);
+	if (rc != 0) {
+		store_keys_free(arr, (size_t)rows);
+		return rc;
+	}
+	*l->keys = arr;
+	*l->n = (size_t)rows;
+	return 0;
+}
+
+static int
+pg_key_list(struct store *s, const char *issuer, struct store_key **keys, size_t *n, struct err *e)
+{
+	struct pg_key_list l = { issuer, keys, n };
+
+	*keys = NULL;
+	*n = 0;
+	if (store_pg_check_text(issuer, 'k', "key_list", e) != 0)
+		return e->code;
+	return store_pg_run(s, "key_list", pg_key_list_fn, &l, e);
+}
+
+static int
+pg_key_retire(struct store *s, const char *kid, int64_t retired_at, int64_t expires_at,
+	      struct err *e)
+{
+	return store_pg_write(s, PG_KEY_RETIRE, "key_retire", ERR_NOTFOUND, e, "kii", kid,
+			      retired_at, expires_at);
+}
+
+/* ---- short-lived documents ---- */
+
+static int
+pg_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc, int64_t expires_at,
+	   struct err *e)
+{
+	return store_pg_write(s, PG_DOC_PUT, "doc_put", ERR_EXISTS, e, "kkjii", kind, id, doc,
+			      expires_at, time_now());
+}
+
+static int
+pg_doc_get(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_DOC_GET, "doc_get", doc, e, "kki", kind, id, time_now());
+}
+
+static int
+pg_doc_update(struct store *s, const char *kind, const char *id, const json_t *doc, struct err *e)
+{
+	return store_pg_write(s, PG_DOC_UPDATE, "doc_update", ERR_NOTFOUND, e, "kkji", kind, id,
+			      doc, time_now());
+}
+
+static int
+pg_doc_take(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_DOC_TAKE, "doc_take", doc, e, "kki", kind, id, time_now());
+}
+
+static int
+pg_doc_delete(struct store *s, const char *kind, const char *id, struct err *e)
+{
+	return store_pg_write(s, PG_DOC_DELETE, "doc_delete", ERR_NOTFOUND, e, "kk", kind, id);
+}
+
+/* ---- authorization codes ---- */
+
+static int
+pg_code_put(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+	    int64_t expires_at, struct err *e)
+{
+	return store_pg_write(s, PG_CODE_PUT, "code_put", ERR_EXISTS, e, "knji", hash, grant_id,
+			      doc, expires_at);
+}
+
+struct pg_code {
+	const char *hash;
+	json_t **doc;
+	char **grant_id;
+};
+
+static int
+pg_code_consume_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_code *c = arg;
+	int64_t now = time_now();
+	int rc;
+
+	*c->doc = NULL;
+	*c->grant_id = NULL;
+	rc = store_pg_execf(q, PG_CODE_CONSUME, e, "ki", c->hash, now);
+	if (rc != 0)
+		goto out;
+	if (store_pg_rows(q) == 1) {
+		rc = store_pg_col_json(q, 0, 0, c->doc, e);
+		if (rc == 0)
+			rc = store_pg_col_str(q, 0, 1, c->grant_id, e);
+		goto out;
+	}
+	/*
+	 * Nothing consumed.  A code presented again is a replay: report it with
+	 * the grant the first use issued (RFC 6749 4.1.2: revoke its tokens).
+	 * Used codes stay until they expire so this can be told apart.
+	 */
+	rc = store_pg_execf(q, PG_CODE_PEEK, e, "ki", c->hash, now);
+	if (rc != 0)
+		goto out;
+	if (store_pg_rows(q) == 0 || !store_pg_col_bool(q, 0, 0)) {
+		rc = store_pg_notfound(e, q->op);
+	} else {
+		rc = store_pg_col_str(q, 0, 1, c->grant_id, e);
+		if (rc == 0)
+			rc = ERR(e, ERR_REUSED, 0, NULL, "store code_consume: code already used");
+	}
+out:
+	if (rc != 0) {
+		json_decref(*c->doc);
+		*c->doc = NULL;
+	}
+	if (rc != 0 && rc != ERR_REUSED) {
+		free(*c->grant_id);
+		*c->grant_id = NULL;
+	}
+	return rc;
+}
+
+static int
+pg_code_consume(struct store *s, const char *hash, json_t **doc, char **grant_id, struct err *e)
+{
+	struct pg_code c = { hash, doc, grant_id };
+
+	*doc = NULL;
+	*grant_id = NULL;
+	if (store_pg_check_text(hash, 'k', "code_consume", e) != 0)
+		return e->code;
+	return store_pg_run(s, "code_consume", pg_code_consume_fn, &c, e);
+}
+
+/* ---- grants ---- */
+
+static int
+pg_grant_put(struct store *s, const char *grant_id, const char *client_id, const char *sid,
+	     bool login_only, const json_t *doc, int64_t expires_at, struct err *e)
+{
+	return store_pg_write(s, PG_GRANT_PUT, "grant_put", ERR_EXISTS, e, "kknbji", grant_id,
+			      client_id, sid, (int)login_only, doc, expires_at);
+}
+
+static int
+pg_grant_get(struct store *s, const char *grant_id, json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_GRANT_GET, "grant_get", doc, e, "ki", grant_id, time_now());
+}
+
+static int
+pg_grant_revoke(struct store *s, const char *grant_id, struct err *e)
+{
+	return store_pg_write(s, PG_GRANT_REVOKE, "grant_revoke", 0, e, "ki", grant_id,
+			      time_now() + PG_TOMBSTONE_TTL);
+}
+
+static int
+pg_grant_revoke_session(struct store *s, const char *sid, struct err *e)
+{
+	return store_pg_write(s, PG_GRANT_REVOKE_SID, "grant_revoke_session", 0, e, "k", sid);
+}
+
+/* ---- refresh tokens ---- */
+
+static int
+pg_refresh_put(struct store *s, const char *hash, const char *grant_id, const char *client_id,
+	       int64_t expires_at, struct err *e)
+{
+	return store_pg_write(s, PG_REFRESH_PUT, "refresh_put", ERR_EXISTS, e, "kkki", hash,
+			      grant_id, client_id, expires_at);
+}
+
+/*
+ * Read a refresh token row (id: PG_REFRESH_GET or _LOCK): ERR_NOTFOUND when
+ * unknown, expired, or its grant revoked or expired (the grant's expiry is
+ * the absolute limit, the token's own an inactivity window).  *spent says
+ * whether it was rotated.
+ */
+static int
+pg_refresh_lookup(struct pg_q *q, enum pg_id id, const char *hash, int64_t now,
+		  struct store_refresh *out, bool *spent, struct err *e)
+{
+	int64_t exp = 0, gexp = 0;
+	int rc;
+
+	rc = store_pg_execf(q, id, e, "k", hash);
+	if (rc != 0)
+		return rc;
+	if (store_pg_rows(q) == 0)
+		return store_pg_notfound(e, q->op);
+	rc = store_pg_col_i64(q, 0, 2, &exp, e);
+	if (rc == 0)
+		rc = store_pg_col_i64(q, 0, 5, &gexp, e);
+	if (rc != 0)
+		return rc;
+	if (exp <= now || store_pg_col_bool(q, 0, 4) || gexp <= now)
+		return store_pg_notfound(e, q->op);
+	*spent = store_pg_col_bool(q, 0, 3);
+	out->expires_at = exp;
+	rc = store_pg_col_str(q, 0, 0, &out->grant_id, e);
+	if (rc == 0)
+		rc = store_pg_col_str(q, 0, 1, &out->client_id, e);
+	return rc;
+}
+
+struct pg_rotate {
+	const char *old_hash, *new_hash;
+	int64_t new_expires_at;
+	struct store_refresh *out;
+};
+
+static int
+pg_refresh_rotate_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_rotate *r = arg;
+	struct store_refresh old = { 0 };
+	int64_t now = time_now();
+	bool spent = false, in_tx = false;
+	int rc;
+
+	memset(r->out, 0, sizeof(*r->out));
+	rc = store_pg_tx(q, "BEGIN", e);
+	if (rc != 0)
+		goto out;
+	in_tx = true;
+	/* the row lock makes a concurrent presentation wait, then see it spent */
+	rc = pg_refresh_lookup(q, PG_REFRESH_LOCK, r->old_hash, now, &old, &spent, e);
+	if (rc != 0)
+		goto out;
+	if (spent) {
+		/* OAuth 2.0 Security BCP (RFC 9700) 4.14.2: reuse revokes the family */
+		rc = store_pg_execf(q, PG_GRANT_REVOKE, e, "ki", old.grant_id,
+				    now + PG_TOMBSTONE_TTL);
+		if (rc == 0)
+			rc = store_pg_tx(q, "COMMIT", e);
+		if (rc == 0) {
+			in_tx = false;
+			rc = ERR(e, ERR_REUSED, 0, NULL,
+				 "store refresh_rotate: token already used");
+		}
+		goto out;
+	}
+	rc = store_pg_execf(q, PG_REFRESH_SPEND, e, "k", r->old_hash);
+	if (rc == 0 && store_pg_changes(q) != 1)
+		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store refresh_rotate: not spent");
+	if (rc == 0)
+		rc = store_pg_execf(q, PG_REFRESH_PUT, e, "kkki", r->new_hash, old.grant_id,
+				    old.client_id, r->new_expires_at);
+	if (rc == 0)
+		rc = store_pg_tx(q, "COMMIT", e);
+	if (rc == 0) {
+		in_tx = false;
+		*r->out = old;
+		memset(&old, 0, sizeof(old));
+	}
+out:
+	if (in_tx && !q->broken)
+		store_pg_tx(q, "ROLLBACK", &(struct err){ 0 });
+	store_refresh_clear(&old);
+	return rc;
+}
+
+static int
+pg_refresh_rotate(struct store *s, const char *old_hash, const char *new_hash,
+		  int64_t new_expires_at, struct store_refresh *out, struct err *e)
+{
+	struct pg_rotate r = { old_hash, new_hash, new_expires_at, out };
+
+	memset(out, 0, sizeof(*out));
+	/* validate both before taking any lock */
+	if (store_pg_check_text(old_hash, 'k', "refresh_rotate", e) != 0 ||
+	    store_pg_check_text(new_hash, 'k', "refresh_rotate", e) != 0)
+		return e->code;
+	return store_pg_run(s, "refresh_rotate", pg_refresh_rotate_fn, &r, e);
+}
+
+struct pg_refresh_get {
+	const char *hash;
+	struct store_refresh *out;
+};
+
+static int
+pg_refresh_get_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_refresh_get *g = arg;
+	bool spent = false;
+	int rc;
+
+	memset(g->out, 0, sizeof(*g->out));
+	rc = pg_refresh_lookup(q, PG_REFRESH_GET, g->hash, time_now(), g->out, &spent, e);
+	if (rc == 0 && spent)
+		rc = store_pg_notfound(e, q->op);
+	if (rc != 0)
+		store_refresh_clear(g->out);
+	return rc;
+}
+
+static int
+pg_refresh_get(struct store *s, const char *hash, struct store_refresh *out, struct err *e)
+{
+	struct pg_refresh_get g = { hash, out };
+
+	memset(out, 0, sizeof(*out));
+	if (store_pg_check_text(hash, 'k', "refresh_get", e) != 0)
+		return e->code;
+	return store_pg_run(s, "refresh_get", pg_refresh_get_fn, &g, e);
+}
+
+/* ---- access tokens ---- */
+
+static int
+pg_token_put(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+	     int64_t expires_at, struct err *e)
+{
+	return store_pg_write(s, PG_TOKEN_PUT, "token_put", ERR_EXISTS, e, "knji", hash, grant_id,
+			      doc, expires_at);
+}
+
+struct pg_token {
+	const char *hash;
+	json_t **doc;
+	char **grant_id;
+};
+
+static int
+pg_token_get_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_token *t = arg;
+	int rc;
+
+	*t->doc = NULL;
+	if (t->grant_id != NULL)
+		*t->grant_id = NULL;
+	rc = store_pg_execf(q, PG_TOKEN_GET, e, "ki", t->hash, time_now());
+	if (rc == 0 && store_pg_rows(q) == 0)
+		rc = store_pg_notfound(e, q->op);
+	if (rc == 0)
+		rc = store_pg_col_json(q, 0, 0, t->doc, e);
+	if (rc == 0 && t->grant_id != NULL)
+		rc = store_pg_col_str(q, 0, 1, t->grant_id, e);
+	if (rc != 0) {
+		json_decref(*t->doc);
+		*t->doc = NULL;
+		if (t->grant_id != NULL) {
+			free(*t->grant_id);
+			*t->grant_id = NULL;
+		}
+	}
+	return rc;
+}
+
+static int
+pg_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, struct err *e)
+{
+	struct pg_token t = { hash, doc, grant_id };
+
+	*doc = NULL;
+	if (grant_id != NULL)
+		*grant_id = NULL;
+	if (store_pg_check_text(hash, 'k', "token_get", e) != 0)
+		return e->code;
+	return store_pg_run(s, "token_get", pg_token_get_fn, &t, e);
+}
+
+/* ---- SSO sessions ---- */
+
+static int
+pg_session_put(struct store *s, const char *hash, const json_t *doc, int64_t idle_expires,
+	       int64_t abs_expires, struct err *e)
+{
+	return store_pg_write(s, PG_SESSION_PUT, "session_put", ERR_EXISTS, e, "kjii", hash, doc,
+			      idle_expires, abs_expires);
+}
+
+static int
+pg_session_get(struct store *s, const char *hash, json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_SESSION_GET, "session_get", doc, e, "ki", hash, time_now());
+}
+
+static int
+pg_session_update(struct store *s, const char *hash, const json_t *doc, int64_t idle_expires,
+		  struct err *e)
+{
+	return store_pg_write(s, PG_SESSION_UPDATE, "session_update", ERR_NOTFOUND, e, "kjii", hash,
+			      doc, idle_expires, time_now());
+}
+
+static int
+pg_session_delete(struct store *s, const char *hash, struct err *e)
+{
+	return store_pg_write(s, PG_SESSION_DELETE, "session_delete", ERR_NOTFOUND, e, "k", hash);
+}
+
+/* ---- replay cache, events, sweep ---- */
+
+static int
+pg_jti_remember(struct store *s, const char *key, int64_t expires_at, struct err *e)
+{
+	return store_pg_write(s, PG_JTI_PUT, "jti_remember", ERR_EXISTS, e, "kii", key, expires_at,
+			      time_now());
+}
+
+static int
+pg_event_add(struct store *s, const char *type, const json_t *doc, struct err *e)
+{
+	return store_pg_write(s, PG_EVENT_ADD, "event_add", 0, e, "kij", type, time_now(), doc);
+}
+
+struct pg_count {
+	const char *type;
+	int64_t *n;
+};
+
+static int
+pg_event_count_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_count *c = arg;
+	int rc;
+
+	*c->n = 0;
+	rc = store_pg_execf(q, PG_EVENT_COUNT, e, "k", c->type);
+	if (rc == 0 && store_pg_rows(q) != 1)
+		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store event_count: no count");
+	if (rc == 0)
+		rc = store_pg_col_i64(q, 0, 0, c->n, e);
+	return rc;
+}
+
+static int
+pg_event_count(struct store *s, const char *type, int64_t *n, struct err *e)
+{
+	struct pg_count c = { type, n };
+
+	*n = 0;
+	if (store_pg_check_text(type, 'k', "event_count", e) != 0)
+		return e->code;
+	return store_pg_run(s, "event_count", pg_event_count_fn, &c, e);
+}
+
+struct pg_sweep {
+	int64_t now;
+	int64_t *n;
+};
+
+/*
+ * Bounded batches, each its own short statement: the sweep never holds many
+ * row locks or a long transaction, so requests go on while it runs; a table
+ * with a backlog (after an outage) drains batch by batch.
+ */
+static int
+pg_sweep_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_sweep *w = arg;
+	int64_t changes;
+	int id, rc = 0;
+
+	*w->n = 0;
+	for (id = PG_SWEEP_CODES; rc == 0 && id <= PG_SWEEP_GRANTS; id++) {
+		do {
+			rc = store_pg_execf(q, (enum pg_id)id, e, "ii", w->now,
+					    (int64_t)PG_SWEEP_BATCH);
+			changes = rc == 0 ? store_pg_changes(q) : 0;
+			*w->n += changes;
+		} while (rc == 0 && changes == PG_SWEEP_BATCH);
+	}
+	return rc;
+}
+
+static int
+pg_sweep(struct store *s, int64_t now, int64_t *n, struct err *e)
+{
+	struct pg_sweep w = { now, n };
+
+	*n = 0;
+	return store_pg_run(s, "sweep", pg_sweep_fn, &w, e);
+}
+
+const struct store_ops store_pg_ops = {
+	.name = "pg",
+	.open = store_pg_open,
+	.close = store_pg_close,
+	.meta_get = pg_meta_get,
+	.meta_put_new = pg_meta_put_new,
+	.client_get = pg_client_get,
+	.client_create = pg_client_create,
+	.client_update = pg_client_update,
+	.client_delete = pg_client_delete,
+	.client_list = pg_client_list,
+	.scope_get = pg_scope_get,
+	.scope_put = pg_scope_put,
+	.scope_delete = pg_scope_delete,
+	.scope_list = pg_scope_list,
+	.key_add = pg_key_add,
+	.key_list = pg_key_list,
+	.key_retire = pg_key_retire,
+	.doc_put = pg_doc_put,
+	.doc_get = pg_doc_get,
+	.doc_update = pg_doc_update,
+	.doc_take = pg_doc_take,
+	.doc_delete = pg_doc_delete,
+	.code_put = pg_code_put,
+	.code_consume = pg_code_consume,
+	.grant_put = pg_grant_put,
+	.grant_get = pg_grant_get,
+	.grant_revoke = pg_grant_revoke,
+	.grant_revoke_session = pg_grant_revoke_session,
+	.refresh_put = pg_refresh_put,
+	.refresh_rotate = pg_refresh_rotate,
+	.refresh_get = pg_refresh_get,
+	.token_put = pg_token_put,
+	.token_get = pg_token_get,
+	.session_put = pg_session_put,
+	.session_get = pg_session_get,
+	.session_update = pg_session_update,
+	.session_delete = pg_session_delete,
+	.jti_remember = pg_jti_remember,
+	.event_add = pg_event_add,
+	.event_count = pg_event_count,
+	.sweep = pg_sweep,
+};
+
+#endif /* HAVE_LIBPQ */

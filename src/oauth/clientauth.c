@@ -80,10 +80,14 @@ collect(const struct http_req *r, struct presented *p, struct err *e)
 	if (p->jwt && !(has_type && has_assertion))
 		return BADREQ(e, "client_assertion and client_assertion_type go together");
 
-	/* RFC 6749 §2.3: a client MUST NOT use more than one method per request. */
+	/*
+	 * RFC 6749 §2.3: a client MUST NOT use more than one method per request.
+	 * RFC 6749 §5.2 would call this invalid_request, but spec §9 (which wins)
+	 * answers anything but exactly the registered method with invalid_client.
+	 */
 	n = (int)p->basic + (int)p->post + (int)p->jwt;
 	if (n > 1)
-		return BADREQ(e, "more than one client authentication method in the request");
+		return DENY(e, "more than one client authentication method in the request");
 	return 0;
 }
 

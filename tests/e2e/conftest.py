@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -819,6 +820,24 @@ class Listener:
 # --------------------------------------------------------------------------
 # fixtures
 # --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session", autouse=True)
+def binaries(tmp_path_factory):
+    """
+    Run a snapshot of portend/portenctl: the build directory may be rebuilt
+    while the suite runs, and a binary replaced under a running server must
+    not show up as a server failure.
+    """
+    global PORTEND, PORTENCTL
+    if os.access(PORTEND, os.X_OK) and os.access(PORTENCTL, os.X_OK):
+        d = tmp_path_factory.mktemp("bin")
+        for name in ("PORTEND", "PORTENCTL"):
+            src = globals()[name]
+            dst = os.path.join(str(d), os.path.basename(src))
+            shutil.copy2(src, dst)
+            globals()[name] = dst
+    yield
+
 
 @pytest.fixture(scope="session")
 def listener():

@@ -10,8 +10,8 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from jwcrypto import jwt as jjwt
 
 from conftest import (HIGH, PID, PID2, PID_BADSUM, PID_D, PID_REAL, SUBSTANTIAL, Page, auth_params,
-                      authorize, check_access_token, check_id_token, classify, finish_login, follow, jwt_parts,
-                      login, open_testid, rand, s256, select_values, start, submit_form, submit_testid,
+                      authorize, check_access_token, check_id_token, classify, finish_login, follow,
+                      login, open_testid, rand, select_values, start, submit_form, submit_testid,
                       url_base)
 
 

@@ -801,6 +801,30 @@ def test_expired_code_and_par(start_server, listener, tmp_path, new_browser):
     assert_error_page(s, res)
 
 
+# ---- registration refuses what the runtime must never see (selfservice-api §5, §6.2) -----
+
+BAD_REGISTRATIONS = {
+    "frontchannel_other_host": ["--frontchannel-logout-uri", "http://evil.example/fc"],
+    "redirect_fragment": ["--redirect-uri", "http://127.0.0.1:9/cb#f"],
+    "redirect_wildcard_port": ["--redirect-uri", "https://127.0.0.1:*/cb"],
+    "web_client_auth_none": ["--token-endpoint-auth-method", "none"],
+    "browser_client_secret": ["--application-type", "browser", "--token-endpoint-auth-method",
+                              "client_secret_basic"],
+    "implicit_grant": ["--grant-type", "implicit"],
+    "client_credentials_grant": ["--grant-type", "client_credentials"],
+    "maskinporten_type": ["--integration-type", "maskinporten"],
+    "bad_orgno": ["--client-orgno", "991825828"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REGISTRATIONS))
+def test_bad_registration_refused(server, case):
+    args = ["client", "create", "--client-name", "bad", "--description", "must be refused",
+            "--redirect-uri", "http://127.0.0.1:9/cb", "--post-logout-redirect-uri", "http://127.0.0.1:9/out"]
+    p = server.ctl(*(args + BAD_REGISTRATIONS[case]), check=False)
+    assert p.returncode != 0, f"portenctl accepted {case}: {p.stdout.decode(errors='replace')}"
+
+
 # ---- last: the server survived all of it ---------------------------------------------------
 
 def test_zz_server_still_alive(server):

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from conftest import (PID, b64u, check_access_token, check_id_token, jwt_parts, login, rand, start)
+from conftest import (PID, b64u, check_access_token, check_id_token, jwt_parts, login, start)
 
 
 def err(r):
@@ -332,3 +332,12 @@ def test_scope_not_for_idporten_type(server, new_client, new_browser):
     c = new_client()
     res = start(server, c, new_browser(), scope=f"openid profile {name}")
     assert res.kind == "redirect" and res.error == "invalid_scope", res
+
+
+def test_access_token_lifetime_from_registration(server, new_client, new_browser):
+    c = new_client(extra_args=["--access-token-lifetime", "300"])
+    res = login(server, c, new_browser())
+    tok = c.tokens(res)
+    assert tok["expires_in"] == 300
+    idc = check_id_token(server, c, tok["id_token"], res)      # the ID token keeps 120 s
+    check_access_token(server, c, tok["access_token"], idc, lifetime=300)

@@ -293,15 +293,15 @@ test_unknown_and_mixed(void **state)
 	expect_denied("client_id=c-gone", NULL, ERR_DENIED, 401, "invalid_client");
 	expect_denied("client_id=bad%20id", NULL, ERR_DENIED, 401, "invalid_client");
 	expect_denied("grant_type=x", NULL, ERR_DENIED, 401, "invalid_client");
-	/* RFC 6749 §2.3: one method per request. */
-	expect_denied("client_secret=" FX_SECRET, fx_basic("c-basic", FX_SECRET), ERR_INVAL, 400,
-		      "invalid_request");
+	/* RFC 6749 §2.3: one method per request; spec §9 answers invalid_client. */
+	expect_denied("client_secret=" FX_SECRET, fx_basic("c-basic", FX_SECRET), ERR_DENIED, 401,
+		      "invalid_client");
 	{
 		char *a = assertion(NULL), *form = NULL;
 
 		assert_true(asprintf(&form, "client_id=c-jwt&client_secret=x&client_assertion_type="
 					    JWT_TYPE "&client_assertion=%s", a) > 0);
-		expect_denied(form, NULL, ERR_INVAL, 400, "invalid_request");
+		expect_denied(form, NULL, ERR_DENIED, 401, "invalid_client");
 		free(form);
 		free(a);
 	}

@@ -11,9 +11,12 @@ DATA        ?= $(CURDIR)/porten-data
 
 DEB_PKGS := build-essential cmake pkg-config clang libmicrohttpd-dev libcjose-dev \
 	libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest \
-	python3-requests python3-authlib python3-jwcrypto
+	python3-requests python3-authlib python3-jwcrypto libpq-dev postgresql haproxy \
+	libsodium-dev liboath-dev libcurl4-openssl-dev libunistring-dev gettext chromium nodejs \
+	$(if $(shell command -v npm 2>/dev/null),,npm)
 
-.PHONY: all deps build asan run test unit e2e e2e-asan unit-asan fuzz-replay style fuzz clean
+.PHONY: all deps build asan run test unit e2e e2e-asan unit-asan fuzz-replay style fuzz clean \
+	test-pg cluster
 
 all: build
 
@@ -68,6 +71,34 @@ test: style
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory unit-asan
 	$(MAKE) --no-print-directory e2e-asan
+	$(MAKE) --no-print-directory test-pg
+	$(MAKE) --no-print-directory browser-test
+
+# The pages in Debian's Chromium (playwright-core) with axe-core checks; screenshots
+# land in tests/browser/artifacts/.
+.PHONY: browser-test
+browser-test: build
+	cd tests/browser && npm ci --no-audit --no-fund
+	cd tests/browser && PORTEN_BUILD=$(CURDIR)/$(BUILD) node --test --test-concurrency=1
+
+# The store tests, the end-to-end suite and the multi-node tests (tests/cluster)
+# on a throwaway PostgreSQL (tools/pg-test.sh), stopped after; a server named
+# by PORTEN_TEST_PG (a postgresql:// URI) is used instead when set.
+test-pg: build
+	@uri=$$(sh tools/pg-test.sh start) || exit 1; echo "PostgreSQL for tests: $$uri"; rc=0; \
+	PORTEN_TEST_PG=$$uri ctest --test-dir $(BUILD) --output-on-failure -R '^store/' || rc=1; \
+	PORTEN_TEST_PG=$$uri PORTEN_STORE=$$uri PORTEN_BUILD=$(CURDIR)/$(BUILD) \
+		$(PY) -m pytest -q -p no:cacheprovider tests/e2e || rc=1; \
+	PORTEN_TEST_PG=$$uri PORTEN_BUILD=$(CURDIR)/$(BUILD) \
+		$(PY) -m pytest -q -p no:cacheprovider tests/cluster || rc=1; \
+	sh tools/pg-test.sh stop; exit $$rc
+
+# Only the multi-node tests: three portend behind haproxy on one PostgreSQL.
+cluster: build
+	@uri=$$(sh tools/pg-test.sh start) || exit 1; rc=0; \
+	PORTEN_TEST_PG=$$uri PORTEN_BUILD=$(CURDIR)/$(BUILD) \
+		$(PY) -m pytest -q -p no:cacheprovider tests/cluster || rc=1; \
+	sh tools/pg-test.sh stop; exit $$rc
 
 # libFuzzer runs (clang): FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60

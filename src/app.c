@@ -93,6 +93,86 @@ app_strip_slash(const char *iss)
 	return s;
 }
 
+/*
+ * The Maskinporten issuer (spec/maskinporten.md §1): its exact string ends
+ * in a slash; endpoints are base + path, base being it without the slash.
+ * Every issuer shares one listener and routes by path, so its routes live
+ * under a prefix: the part after the ID-porten issuer when it extends that
+ * one (the default <issuer>/maskinporten/ gives "/maskinporten"), else
+ * the path of its URL, which must then not be empty.
+ */
+static int
+app_add_maskinporten(struct porten *app, struct err *e)
+{
+	const struct cfg *c = app->cfg;
+	char *iss = NULL, *prefix = NULL;
+	const char *p = NULL, *path;
+	size_t n, idp = strlen(c->issuer);
+	int rc = 0;
+
+	if (c->maskinporten_issuer != NULL && c->maskinporten_issuer[0] == '\0')
+		return 0;	/* configured off */
+	if (c->maskinporten_issuer != NULL) {
+		iss = strdup(c->maskinporten_issuer);
+	} else {
+		n = idp + sizeof("/maskinporten/");
+		iss = malloc(n);
+		if (iss != NULL)
+			snprintf(iss, n, "%s/maskinporten/", c->issuer);
+	}
+	if (iss == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	n = strlen(iss);
+	if (strncmp(iss, "https://", 8) != 0 &&
+	    (strncmp(iss, "http://", 7) != 0 || c->env == CFG_ENV_PROD)) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "maskinporten_issuer must be an https URL%s",
+			 c->env == CFG_ENV_PROD ? " in prod" : " (http allowed in test)");
+		goto out;
+	}
+	if (iss[n - 1] != '/' || strpbrk(iss, "?#") != NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "maskinporten_issuer must end in '/' (the "
+			 "issuer has a trailing slash) and hold no query or fragment");
+		goto out;
+	}
+	if (strncmp(iss, c->issuer, idp) == 0 && iss[idp] == '/') {
+		path = iss + idp;
+	} else {
+		p = strstr(iss, "://") + 3;
+		path = strchr(p, '/');
+	}
+	if (path == NULL || p == path) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "maskinporten_issuer has no host");
+		goto out;
+	}
+	prefix = strndup(path, strlen(path) - 1);
+	if (prefix == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	if (prefix[0] == '\0' ||
+	    !str_only(str_c(prefix), "abcdefghijklmnopqrstuvwxyz"
+				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") ||
+	    strstr(prefix, "//") != NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "maskinporten_issuer needs a plain path such as "
+			 "/maskinporten/: every issuer is served on one listener, by path");
+		goto out;
+	}
+	app->issuers[app->nissuers++] = (struct issuer){
+		.kind = ISSUER_MASKINPORTEN,
+		.iss = iss,
+		.prefix = prefix,
+		.base = app_strip_slash(iss),
+		.app = app,
+	};
+	iss = prefix = NULL;
+	if (app->issuers[app->nissuers - 1].base == NULL)
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+out:
+	free(iss);
+	free(prefix);
+	return rc;
+}
+
 int
 app_init(struct porten *app, struct cfg *cfg, struct err *e)
 {
@@ -131,8 +211,18 @@ app_init(struct porten *app, struct cfg *cfg, struct err *e)
 		.app = app,
 	};
 	app->nissuers = 1;
+	rc = app_add_maskinporten(app, e);
+	if (rc != 0)
+		goto fail;
 	return 0;
 fail:
+	for (int i = 0; i < app->nissuers; i++) {
+		free((char *)app->issuers[i].iss);
+		free((char *)app->issuers[i].base);
+		if (app->issuers[i].prefix[0] != '\0')
+			free((char *)app->issuers[i].prefix);
+	}
+	app->nissuers = 0;
 	store_close(app->store);
 	app->store = NULL;
 	return rc;
@@ -144,6 +234,9 @@ app_close(struct porten *app)
 	for (int i = 0; i < app->nissuers; i++) {
 		free((char *)app->issuers[i].iss);
 		free((char *)app->issuers[i].base);
+		/* ID-porten's "" is static; any other prefix was allocated here. */
+		if (app->issuers[i].prefix[0] != '\0')
+			free((char *)app->issuers[i].prefix);
 	}
 	app->nissuers = 0;
 	if (app->store != NULL)

@@ -14,6 +14,8 @@
 #include "core/timeutil.h"
 #include "eid/eid.h"
 #include "http/http.h"
+#include "http/ratelimit.h"
+#include "maskinporten/mp.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
 #include "oidc/oidc.h"
@@ -52,11 +54,13 @@ health_ready(struct http_req *r, struct http_resp *w)
 	json_decref(j);
 }
 
-/* The routes of one issuer; paths under its prefix. */
-static const struct {
+struct issuer_route {
 	const char *method, *path;
 	http_handler_fn fn;
-} issuer_routes[] = {
+};
+
+/* The routes of an issuer that logs people in (ID-porten); paths under its prefix. */
+static const struct issuer_route login_routes[] = {
 	{ "GET", "/.well-known/openid-configuration", oidc_handle_discovery },
 	{ "GET", "/jwks.json", oidc_handle_jwks },
 	{ "GET", "/authorize", oauth_handle_authorize },
@@ -72,9 +76,35 @@ static const struct {
 	{ "POST", "/tokeninfo", oauth_handle_introspect },
 	{ "GET", "/login", login_handle_select },
 	{ "POST", "/cancel", login_handle_cancel },
+	{ NULL, NULL, NULL },
 };
 
-#define NROUTES (sizeof(issuer_routes) / sizeof(issuer_routes[0]))
+/*
+ * Maskinporten (spec/maskinporten.md §2, §12): metadata, keys and the token
+ * endpoint only.  jwks_uri is <issuer>jwk; /jwks.json is the same set under
+ * the name the other issuers use.
+ */
+static const struct issuer_route mp_routes[] = {
+	{ "GET", "/.well-known/oauth-authorization-server", mp_handle_discovery },
+	{ "GET", "/.well-known/openid-configuration", mp_handle_discovery },
+	{ "GET", "/jwk", oidc_handle_jwks },
+	{ "GET", "/jwks.json", oidc_handle_jwks },
+	{ "POST", "/token", mp_handle_token },
+	{ NULL, NULL, NULL },
+};
+
+static const struct issuer_route *
+routes_of(const struct issuer *is)
+{
+	return is->kind == ISSUER_MASKINPORTEN ? mp_routes : login_routes;
+}
+
+/* Only issuers that log people in show the eIDs' pages. */
+static bool
+has_eids(const struct issuer *is)
+{
+	return is->kind != ISSUER_MASKINPORTEN;
+}
 
 static size_t
 count_eid_routes(void)
@@ -101,9 +131,16 @@ route_path(const struct issuer *is, const char *path)
 static struct http_route *
 build_routes(struct porten *app)
 {
-	size_t n = 0, cap = (size_t)app->nissuers * (NROUTES + count_eid_routes()) + 3;
-	struct http_route *rt = calloc(cap, sizeof(*rt));
+	size_t n = 0, cap = 3;
+	struct http_route *rt;
 
+	for (int i = 0; i < app->nissuers; i++) {
+		for (const struct issuer_route *ir = routes_of(&app->issuers[i]); ir->fn; ir++)
+			cap++;
+		if (has_eids(&app->issuers[i]))
+			cap += count_eid_routes();
+	}
+	rt = calloc(cap, sizeof(*rt));
 	if (rt == NULL)
 		return NULL;
 	rt[n++] = (struct http_route){ "GET", "/health/live", health_live, NULL };
@@ -111,14 +148,16 @@ build_routes(struct porten *app)
 	for (int i = 0; i < app->nissuers; i++) {
 		struct issuer *is = &app->issuers[i];
 
-		for (size_t k = 0; k < NROUTES; k++) {
-			char *path = route_path(is, issuer_routes[k].path);
+		/* Each issuer answers only its own routes under its own prefix. */
+		for (const struct issuer_route *ir = routes_of(is); ir->fn; ir++) {
+			char *path = route_path(is, ir->path);
 
 			if (path == NULL)
 				return rt;
-			rt[n++] = (struct http_route){ issuer_routes[k].method, path,
-						       issuer_routes[k].fn, is };
+			rt[n++] = (struct http_route){ ir->method, path, ir->fn, is };
 		}
+		if (!has_eids(is))
+			continue;
 		/* The eIDs' own pages, under each issuer that logs people in. */
 		for (size_t k = 0; eid_providers[k] != NULL; k++) {
 			for (const struct eid_route *er = eid_providers[k]->routes; er && er->fn;
@@ -188,6 +227,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (check) {
+		if (mp_trust_init(&cfg, &e) != 0) {
+			fprintf(stderr, "portend: maskinporten_ca/maskinporten_crl: %s\n", e.msg);
+			cfg_free(&cfg);
+			return 2;
+		}
+		mp_trust_cleanup();
 		printf("configuration ok: issuer %s, listen %s, env %s, store %s\n", cfg.issuer,
 		       cfg.listen, cfg.env == CFG_ENV_PROD ? "prod" : "test", cfg_store_target(&cfg));
 		cfg_free(&cfg);
@@ -202,6 +247,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	app_up = true;
+	if (mp_trust_init(&cfg, &e) != 0) {
+		log_err(NULL, "cannot load business-certificate trust: %s", e.msg);
+		goto out;
+	}
 	for (int i = 0; i < app.nissuers; i++) {
 		if (reg_keys_ensure(&app, &app.issuers[i], &e) != 0) {
 			log_err(NULL, "cannot create signing key: %s", e.msg);
@@ -211,6 +260,13 @@ main(int argc, char **argv)
 	routes = build_routes(&app);
 	if (routes == NULL)
 		goto out;
+	{
+		/* Rate and connection limits from the configuration (http/ratelimit.h). */
+		struct http_limits lim;
+
+		http_limits_from_cfg(&cfg, &lim);
+		http_limits_set(&lim);
+	}
 	if (http_server_start(&(struct http_server_opts){ .listen = cfg.listen,
 							  .threads = cfg.threads,
 							  .app = &app,
@@ -221,6 +277,10 @@ main(int argc, char **argv)
 	}
 	log_info(NULL, "portend listening on %s port %d, issuer %s, env %s", cfg.listen,
 		 http_server_port(srv), cfg.issuer, app.test_env ? "test" : "prod");
+	for (int i = 0; i < app.nissuers; i++)
+		if (app.issuers[i].kind == ISSUER_MASKINPORTEN)
+			log_info(NULL, "Maskinporten issuer %s under %s", app.issuers[i].iss,
+				 app.issuers[i].prefix);
 	last_sweep = time_now();
 	while (!stopping) {
 		sleep(1);
@@ -239,6 +299,7 @@ out:
 		http_server_stop(srv);
 	free_routes(routes);
 	reg_keys_cleanup();
+	mp_trust_cleanup();
 	if (app_up)
 		app_close(&app);
 	cfg_free(&cfg);

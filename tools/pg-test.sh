@@ -6,13 +6,14 @@
 #   pg-test.sh uri         print the URI of the running server
 #   pg-test.sh newdb NAME  create (or recreate) an empty database NAME, print its URI
 #   pg-test.sh restart     restart the server (pg_ctl restart -m fast)
+#   pg-test.sh down | up   stop the server keeping its data, start it again
 #   pg-test.sh stop        stop the server and remove its folder
 #
 # The server listens on a unix socket inside its folder and on 127.0.0.1 at
 # a free port, with trust authentication: nothing but this machine reaches
 # it, and it holds only test data.  When PORTEN_TEST_PG is set (a
-# postgresql:// URI of a server someone else runs), start and uri print it,
-# newdb creates databases there, and stop/restart leave it alone.
+# postgresql:// URI), start and uri print it and newdb creates databases
+# there; stop and restart act only if it names the server this script runs.
 #
 # PostgreSQL refuses to run as root: as root the server runs as the system
 # user porten-test (created on first use).
@@ -70,6 +71,18 @@ running() {
 	[ -f "$DATA/postmaster.pid" ] && as_owner "$(pg_bindir)/pg_ctl" -D "$DATA" status >/dev/null 2>&1
 }
 
+# The server at hand is the one this script runs (not someone else's PORTEN_TEST_PG).
+ours() {
+	[ -z "${PORTEN_TEST_PG:-}" ] && return 0
+	running && [ "$PORTEN_TEST_PG" = "$(uri_for porten)" ]
+}
+
+# As ours, for a server that is down: its URI is still the one we hand out.
+ours_or_stopped() {
+	[ -z "${PORTEN_TEST_PG:-}" ] && return 0
+	[ -f "$DIR/port" ] && [ "$PORTEN_TEST_PG" = "$(uri_for porten)" ]
+}
+
 psql_admin() {
 	# quiet: no NOTICE for DROP ... IF EXISTS
 	export PGOPTIONS="-c client_min_messages=warning"
@@ -102,14 +115,20 @@ cmd_start() {
 		{ cat "$DIR/initdb.log" >&2; die "initdb failed"; }
 	port=$(free_port)
 	echo "$port" >"$DIR/port"
-	# loopback and a socket in our own folder only; fast, not durable: test data
-	as_owner "$bin/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 30 \
+	server_up || { cat "$DIR/server.log" >&2; die "server did not start"; }
+	psql_admin "CREATE DATABASE porten"
+	uri_for porten
+}
+
+# Start the cluster in $DATA: loopback and a socket in our own folder only;
+# fast, not durable (test data).
+server_up() {
+	port=$(port_of)
+	as_owner "$(pg_bindir)/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 30 \
 		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$DIR" \
 		-o "-c max_connections=200 -c fsync=off -c synchronous_commit=off" \
 		-o "-c full_page_writes=off -c shared_buffers=64MB" \
-		start >/dev/null || { cat "$DIR/server.log" >&2; die "server did not start"; }
-	psql_admin "CREATE DATABASE porten"
-	uri_for porten
+		start >/dev/null
 }
 
 cmd_uri() {
@@ -139,14 +158,28 @@ p = u.urlsplit(sys.argv[1]); print(u.urlunsplit((p.scheme, p.netloc, "/" + sys.a
 }
 
 cmd_restart() {
-	[ -z "${PORTEN_TEST_PG:-}" ] || die "restart: the server at PORTEN_TEST_PG is not ours"
+	ours || die "restart: the server at PORTEN_TEST_PG is not one this script runs"
 	running || die "not running"
 	as_owner "$(pg_bindir)/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 30 -m fast restart >/dev/null ||
 		die "restart failed"
 }
 
+# The database goes away (its data kept) and comes back: outage tests.
+cmd_down() {
+	ours || die "down: the server at PORTEN_TEST_PG is not one this script runs"
+	running || die "not running"
+	as_owner "$(pg_bindir)/pg_ctl" -D "$DATA" -w -t 30 -m fast stop >/dev/null || die "stop failed"
+}
+
+cmd_up() {
+	ours_or_stopped || die "up: the server at PORTEN_TEST_PG is not one this script runs"
+	running && return 0
+	[ -d "$DATA" ] || die "no cluster in $DATA (pg-test.sh start)"
+	server_up || { tail -20 "$DIR/server.log" >&2; die "server did not start"; }
+}
+
 cmd_stop() {
-	[ -z "${PORTEN_TEST_PG:-}" ] || return 0
+	ours || return 0
 	if running; then
 		as_owner "$(pg_bindir)/pg_ctl" -D "$DATA" -w -t 30 -m fast stop >/dev/null || true
 	fi
@@ -158,9 +191,11 @@ start) cmd_start ;;
 uri) cmd_uri ;;
 newdb) cmd_newdb "${2:-}" ;;
 restart) cmd_restart ;;
+down) cmd_down ;;
+up) cmd_up ;;
 stop) cmd_stop ;;
 *)
-	echo "usage: $0 start|uri|newdb NAME|restart|stop" >&2
+	echo "usage: $0 start|uri|newdb NAME|restart|down|up|stop" >&2
 	exit 2
 	;;
 esac

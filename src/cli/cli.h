@@ -43,4 +43,9 @@ void cli_print_fields(struct cli *c, const json_t *obj, const char *const *order
 int cli_client(struct cli *c, int argc, char **argv);
 void cli_client_usage(FILE *f);
 
+/* `portenctl scope grant|revoke|access` and `portenctl delegation ...` (cli_mp.c). */
+int cli_mp_scope(struct cli *c, int argc, char **argv);
+int cli_delegation(struct cli *c, int argc, char **argv);
+void cli_mp_usage(FILE *f);
+
 #endif

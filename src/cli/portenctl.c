@@ -19,6 +19,10 @@
 
 #define CLI_JSON_FILE_MAX (64 * 1024)
 
+/* `portenctl minid ...` (cli_minid.c). */
+int cli_minid(struct cli *c, int argc, char **argv);
+void cli_minid_usage(FILE *f);
+
 static const char *cli_config_path;
 static bool cli_opened;
 
@@ -44,10 +48,14 @@ usage(FILE *f)
 	      "       [--requires-user-consent] [--accessible-for-all] [--inactive]\n"
 	      "       [--allowed-integration-type T]... [--enforced-aud-for-introspection ID]...\n"
 	      "       [--at-max-age N] [--authorization-max-age N] [--owner-orgno N]\n"
+	      "       [--delegation-source URI] [--audience URI]...\n"
 	      "  scope update NAME [same options as create; booleans take =true|=false]\n"
 	      "  scope list\n"
-	      "  scope show NAME\n"
-	      "\n"
+	      "  scope show NAME\n",
+	      f);
+	cli_mp_usage(f);
+	cli_minid_usage(f);
+	fputs("\n"
 	      "exit status: 0 done, 1 usage or validation error, 2 store or system failure\n",
 	      f);
 }
@@ -284,7 +292,7 @@ cmd_keys(struct cli *c, int argc, char **argv)
 enum {
 	OPT_NAME = 256, OPT_DESCRIPTION, OPT_LONG_DESCRIPTION, OPT_TOKEN_TYPE, OPT_VISIBILITY,
 	OPT_PSEUDO, OPT_USER_AUTH, OPT_USER_CONSENT, OPT_ALL, OPT_INACTIVE, OPT_TYPE, OPT_AUD,
-	OPT_AT_MAX, OPT_AUTHZ_MAX, OPT_OWNER,
+	OPT_AT_MAX, OPT_AUTHZ_MAX, OPT_OWNER, OPT_DELEGATION_SOURCE, OPT_AUDIENCE,
 };
 
 static const char *const scope_order[] = {
@@ -351,6 +359,8 @@ cmd_scope(struct cli *c, int argc, char **argv)
 		{ "at-max-age", required_argument, NULL, OPT_AT_MAX },
 		{ "authorization-max-age", required_argument, NULL, OPT_AUTHZ_MAX },
 		{ "owner-orgno", required_argument, NULL, OPT_OWNER },
+		{ "delegation-source", required_argument, NULL, OPT_DELEGATION_SOURCE },
+		{ "audience", required_argument, NULL, OPT_AUDIENCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sub = argv[0], *name = NULL;
@@ -374,6 +384,7 @@ cmd_scope(struct cli *c, int argc, char **argv)
 		case OPT_TOKEN_TYPE: field = "token_type"; break;
 		case OPT_VISIBILITY: field = "visibility"; break;
 		case OPT_OWNER: field = "owner_orgno"; break;
+		case OPT_DELEGATION_SOURCE: field = "delegation_source"; break;
 		case OPT_PSEUDO:
 		case OPT_USER_AUTH:
 		case OPT_USER_CONSENT:
@@ -390,8 +401,10 @@ cmd_scope(struct cli *c, int argc, char **argv)
 			continue;
 		case OPT_TYPE:
 		case OPT_AUD:
+		case OPT_AUDIENCE:
 			if (append_to(set, ch == OPT_TYPE ? "allowed_integration_types"
-							   : "enforced_aud_for_introspection",
+					   : ch == OPT_AUD ? "enforced_aud_for_introspection"
+							   : "audience",
 				      optarg) != 0) {
 				status = CLI_STORE;
 				goto out;
@@ -568,8 +581,10 @@ main(int argc, char **argv)
 	if (strcmp(group, "help") == 0) {
 		usage(c.out);
 		status = CLI_OK;
+	} else if (strcmp(group, "minid") == 0) {
+		status = cli_minid(&c, argc, argv);
 	} else if (strcmp(group, "client") != 0 && strcmp(group, "keys") != 0 &&
-		   strcmp(group, "scope") != 0) {
+		   strcmp(group, "scope") != 0 && strcmp(group, "delegation") != 0) {
 		status = cli_usage_error("unknown command '%s'", group);
 	} else if (argc == 0) {
 		status = cli_usage_error("'%s' needs a subcommand", group);
@@ -577,6 +592,11 @@ main(int argc, char **argv)
 		status = cli_client(&c, argc, argv);
 	} else if (strcmp(group, "keys") == 0) {
 		status = cmd_keys(&c, argc, argv);
+	} else if (strcmp(group, "delegation") == 0) {
+		status = cli_delegation(&c, argc, argv);
+	} else if (strcmp(argv[0], "grant") == 0 || strcmp(argv[0], "revoke") == 0 ||
+		   strcmp(argv[0], "access") == 0) {
+		status = cli_mp_scope(&c, argc, argv);
 	} else {
 		status = cmd_scope(&c, argc, argv);
 	}

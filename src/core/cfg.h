@@ -18,6 +18,7 @@ struct cfg {
 	char *data;              /* data directory, default "./porten-data" */
 	char *issuer;            /* ID-porten issuer, no trailing slash */
 	char *store;             /* SQLite path or postgresql:// URI; default <data>/porten.db */
+	int64_t pg_pool_size;    /* PostgreSQL connections per node (store_pg_set_pool_size) */
 	enum cfg_env env;
 	char *kek;               /* base64url 32-byte key-encryption key (secret) */
 	char *kek_file;          /* or a file holding it */
@@ -40,6 +41,35 @@ struct cfg {
 	int64_t conn_per_ip;     /* concurrent connections per remote address */
 	int64_t conn_timeout;    /* seconds of silence before a connection is cut */
 	int64_t request_deadline;/* seconds a request may take to arrive completely */
+	/* Pages: where the compiled translations (.mo) live; NULL: next to the program. */
+	char *locale_dir;
+	/* MinID (spec/minid.md); every number is a design choice there, configurable. */
+	int64_t minid_argon_ops;      /* Argon2id passes (crypto_pwhash opslimit) */
+	int64_t minid_argon_mem_kib;  /* Argon2id memory, KiB */
+	int64_t minid_lock_failures;  /* consecutive failures that lock (§5: 5) */
+	int64_t minid_lock_seconds;   /* length of a temporary lock (§5: 1 hour) */
+	int64_t minid_lock_window;    /* window in which temporary locks add up (§5: 24 h) */
+	int64_t minid_lock_max;       /* the temporary lock that locks until reset (§5: the 3rd) */
+	int64_t minid_otc_lifetime;   /* one-time code validity (§3: 5 minutes) */
+	int64_t minid_otc_attempts;   /* wrong codes that abort a login (§5: 5) */
+	int64_t minid_otc_resends;    /* resends per login (§3: 3) */
+	int64_t minid_otc_per_hour;   /* codes per mobile number per hour (§3: 10) */
+	int64_t minid_rate_per_min;   /* MinID form posts per minute per address, per node */
+	int64_t minid_activation_lifetime; /* activation code validity (§7: 30 days) */
+	int64_t minid_min_age;        /* youngest age that may register (§7: 13) */
+	bool minid_static_otc;        /* TEST only: synthetic ids accept the code 12345 (§8) */
+	/* SMS gateway (src/sms/sms.h). */
+	char *sms_gateway;           /* "file" (default), "log" or "http" */
+	char *sms_file;              /* file sink: JSON lines; default <data>/sms.jsonl */
+	char *sms_url;               /* http: where to POST */
+	char *sms_template;          /* http: body with {to} {text} {sender} */
+	char *sms_content_type;      /* http: default application/json */
+	char *sms_auth_file;         /* http: a file holding one header line (secret) */
+	char *sms_sender;            /* sender name shown on the phone */
+	int64_t sms_timeout;         /* http: seconds */
+	char *maskinporten_issuer; /* Maskinporten issuer, trailing slash; default <issuer>/maskinporten/ */
+	char *maskinporten_ca;   /* business-certificate trust anchors: PEM file or directory */
+	char *maskinporten_crl;  /* CRLs for those certificates: PEM file or directory */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 };
 

@@ -2,9 +2,11 @@
 
 #include <string.h>
 
+#include "eid/minid/minid.h"
 #include "oauth/oauth.h"
 
 const struct eid_provider *const eid_providers[] = {
+	&eid_minid,
 	&eid_testid,
 	NULL,
 };

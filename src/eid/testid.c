@@ -21,7 +21,7 @@ static const struct eid_route testid_routes[] = {
 const struct eid_provider eid_testid = {
 	.name = "testid",
 	.display = "TestID",
-	.desc_key = "testid_desc",
+	.desc_key = N_("Synthetic test people (test environment only)"),
 	.path = "/testid",
 	.levels = EID_LEVEL_SUBSTANTIAL | EID_LEVEL_HIGH,
 	.test_only = true,
@@ -30,7 +30,7 @@ const struct eid_provider eid_testid = {
 
 static void
 testid_form(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
-	    const char *pid, const char *error_key, int status)
+	    const char *pid, const char *pid_err, const char *acr_err, int status)
 {
 	const char *lang = page_lang(r, json_string_value(json_object_get(areq, "locale")));
 	const struct issuer *is = r->route_data;
@@ -38,32 +38,44 @@ testid_form(struct http_req *r, struct http_resp *w, const char *ar, const json_
 	struct buf b;
 
 	buf_init(&b, HTTP_MAX_RESPONSE);
-	page_begin(&b, lang, "testid_title");
-	buf_printf(&b, "<h1>%s</h1>", page_text(lang, "testid_title"));
-	if (error_key != NULL)
-		buf_printf(&b, "<div role=\"alert\" id=\"form-error\"><p>%s</p></div>",
-			   page_text(lang, error_key));
-	buf_printf(&b, "<form id=\"testid-form\" method=\"post\" action=\"%s/testid\">", is->prefix);
+	page_begin(&b, lang, "TestID");
+	buf_puts(&b, "<h1>TestID</h1><p>");
+	buf_html(&b, str_c(page_text(lang, "Log in as a synthetic test person. Only in the test "
+					   "environment.")));
+	buf_puts(&b, "</p>");
+	buf_printf(&b, "<form id=\"testid-form\" method=\"post\" action=\"%s/testid\" novalidate>",
+		   is->prefix);
 	buf_puts(&b, "<input type=\"hidden\" name=\"ar\" value=\"");
 	buf_html(&b, str_c(ar));
 	buf_puts(&b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
 	buf_html(&b, str_c(login_csrf(r, ar)));
-	buf_printf(&b, "\"><label for=\"pid\">%s</label>", page_text(lang, "pid_label"));
-	buf_puts(&b, "<input id=\"pid\" name=\"pid\" inputmode=\"numeric\" autocomplete=\"off\" "
-		     "required maxlength=\"11\" pattern=\"[0-9]{11}\"");
-	if (error_key != NULL)
-		buf_puts(&b, " aria-invalid=\"true\" aria-describedby=\"form-error\"");
-	buf_puts(&b, " value=\"");
-	if (pid != NULL)
-		buf_html(&b, str_c(pid));
-	buf_printf(&b, "\"><label for=\"acr\">%s</label><select id=\"acr\" name=\"acr\">",
-		   page_text(lang, "acr_label"));
-	if (min <= EID_LEVEL_SUBSTANTIAL)
-		buf_printf(&b, "<option value=\"%s\">%s</option>", ACR_SUBSTANTIAL,
-			   page_text(lang, "acr_substantial"));
-	buf_printf(&b, "<option value=\"%s\"%s>%s</option></select>", ACR_HIGH,
-		   min > EID_LEVEL_SUBSTANTIAL ? " selected" : "", page_text(lang, "acr_high"));
-	buf_printf(&b, "<button type=\"submit\">%s</button></form>", page_text(lang, "login"));
+	buf_puts(&b, "\">");
+	page_field(&b, lang, "pid", "text", "National identity number",
+		   "Synthetic, 11 digits (month plus 80)", pid, pid_err,
+		   "inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"11\" required"
+		   " autofocus");
+	buf_puts(&b, "<label for=\"acr\">");
+	buf_html(&b, str_c(page_text(lang, "Level of assurance")));
+	buf_puts(&b, "</label>");
+	if (acr_err != NULL) {
+		buf_puts(&b, "<span class=\"field-error\" id=\"acr-error\">");
+		buf_html(&b, str_c(page_text(lang, acr_err)));
+		buf_puts(&b, "</span><select id=\"acr\" name=\"acr\" aria-invalid=\"true\" "
+			     "aria-describedby=\"acr-error\">");
+	} else {
+		buf_puts(&b, "<select id=\"acr\" name=\"acr\">");
+	}
+	if (min <= EID_LEVEL_SUBSTANTIAL) {
+		buf_printf(&b, "<option value=\"%s\">", ACR_SUBSTANTIAL);
+		buf_html(&b, str_c(page_text(lang, "Substantial")));
+		buf_puts(&b, "</option>");
+	}
+	buf_printf(&b, "<option value=\"%s\"%s>", ACR_HIGH,
+		   min > EID_LEVEL_SUBSTANTIAL ? " selected" : "");
+	buf_html(&b, str_c(page_text(lang, "High")));
+	buf_puts(&b, "</option></select><button type=\"submit\">");
+	buf_html(&b, str_c(page_text(lang, "Log in")));
+	buf_puts(&b, "</button></form>");
 	login_cancel_form(r, &b, lang, ar);
 	page_end(&b, lang, arena_printf(r->arena, "%s/testid?ar=%s", is->prefix, ar));
 	http_resp_html(w, status, (struct str){ b.p, b.len });
@@ -88,13 +100,16 @@ eid_testid_handle(struct http_req *r, struct http_resp *w)
 		page_error(r, w, 404, page_lang(r, NULL), "not_found", "TestID is not offered here");
 		return;
 	}
-	if (r->bad_input || login_pending_load(r, ar, &areq, &e) != 0) {
-		page_error(r, w, 400, page_lang(r, NULL), OAUTH_INVALID_REQUEST,
-			   r->bad_input ? r->input_err.msg : e.msg);
+	if (r->bad_input) {
+		page_error(r, w, 400, page_lang(r, NULL), OAUTH_INVALID_REQUEST, r->input_err.msg);
+		return;
+	}
+	if (login_pending_load(r, ar, &areq, &e) != 0) {
+		login_page_error(r, w, &e);
 		return;
 	}
 	if (!post) {
-		testid_form(r, w, ar, areq, NULL, NULL, 200);
+		testid_form(r, w, ar, areq, NULL, NULL, NULL, 200);
 		goto out;
 	}
 	if (!login_csrf_ok(r, ar, http_param_c(p, "csrf"))) {
@@ -105,12 +120,14 @@ eid_testid_handle(struct http_req *r, struct http_resp *w)
 	pid = http_param_c(p, "pid");
 	acr = http_param_c(p, "acr");
 	if (pid == NULL || !natid_acceptable(str_c(pid), NATID_CTX_TESTID, &policy)) {
-		testid_form(r, w, ar, areq, pid, "bad_pid", 400);
+		testid_form(r, w, ar, areq, pid,
+			    "The number is not a valid synthetic test number.", NULL, 400);
 		goto out;
 	}
 	level = eid_level_of(acr);
 	if (level == 0 || level < login_min_level(areq)) {
-		testid_form(r, w, ar, areq, pid, "bad_acr", 400);
+		testid_form(r, w, ar, areq, pid, NULL,
+			    "The chosen level is lower than the service requires.", 400);
 		goto out;
 	}
 	res = (struct eid_result){

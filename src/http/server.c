@@ -93,6 +93,7 @@ struct conn_req {
 	char *logpath;          /* its path, cut short and made printable, for the log */
 	char ipkey[HTTP_RL_ADDR_KEY]; /* the peer's rate-limit key */
 	const char *client_key; /* client_id the per-client limit counts, or NULL */
+	struct http_params parsed[3]; /* form, query, cookies as req_build made them (to wipe) */
 	size_t discarded;
 	bool started;
 	bool uri_too_long;
@@ -335,7 +336,7 @@ req_build(struct conn_req *st, struct MHD_Connection *c)
 
 	r->body = (struct str){ arena_strndup(r->arena, st->body.p ? st->body.p : "", st->body.len),
 				st->body.len };
-	buf_free(&st->body);
+	buf_free_secret(&st->body);
 
 	err_clear(&r->input_err);
 	if (http_parse_urlencoded(r->arena, r->raw_query, &r->query, &r->input_err) != 0)
@@ -349,6 +350,9 @@ req_build(struct conn_req *st, struct MHD_Connection *c)
 		r->query = (struct http_params){ NULL, 0 };
 		r->form = (struct http_params){ NULL, 0 };
 	}
+	st->parsed[0] = r->form;
+	st->parsed[1] = r->query;
+	st->parsed[2] = r->cookies;
 	return 0;
 }
 
@@ -574,13 +578,43 @@ client_key(struct http_req *r)
 
 /* ---- MHD callbacks ---- */
 
+/*
+ * Request bytes can carry client secrets, passwords, one-time codes and
+ * tokens (STYLE: clear secrets before freeing): wipe the body, the decoded
+ * form and query values and the credential headers we copied.  Copies a
+ * handler made in the arena are its own to wipe; MHD's read buffer is
+ * reused for the next request on the connection.
+ */
+static void
+conn_req_wipe(struct conn_req *st)
+{
+	struct http_req *r = &st->r;
+
+	if (r->body.p != NULL)
+		secure_wipe((void *)r->body.p, r->body.len);
+	/* Only what req_build parsed: a handler may have added entries of its own. */
+	for (size_t k = 0; k < sizeof(st->parsed) / sizeof(st->parsed[0]); k++)
+		for (size_t i = 0; i < st->parsed[k].n; i++)
+			if (st->parsed[k].v[i].value.p != NULL)
+				secure_wipe((void *)st->parsed[k].v[i].value.p,
+					    st->parsed[k].v[i].value.len);
+	for (size_t i = 0; i < r->headers.n; i++) {
+		struct http_param *h = &r->headers.v[i];
+
+		if ((str_eq_c(h->name, "authorization") || str_eq_c(h->name, "cookie")) &&
+		    h->value.p != NULL)
+			secure_wipe((void *)h->value.p, h->value.len);
+	}
+}
+
 static void
 conn_req_free(struct conn_req *st)
 {
 	if (st == NULL)
 		return;
+	conn_req_wipe(st);
 	http_resp_free(&st->w);
-	buf_free(&st->body);
+	buf_free_secret(&st->body);
 	arena_free(st->arena);
 	free(st);
 }
@@ -699,7 +733,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		*upload_data_size = 0;
 		if (!st->body_too_large && buf_append(&st->body, upload_data, n) != 0) {
 			st->body_too_large = true;
-			buf_free(&st->body);
+			buf_free_secret(&st->body);
 		}
 		if (st->body_too_large) {
 			st->discarded += n;

@@ -82,4 +82,48 @@ int jose_jwt_check_times(const json_t *claims, int64_t now, int64_t leeway, int6
 /* Validate a client-supplied JWKS (RSA public keys with kid, <= max keys). */
 int jose_jwks_validate(const json_t *jwks, size_t max_keys, struct err *e);
 
+/* ---- business certificates in x5c (jose/x509.c, spec/maskinporten.md §10) ---- */
+
+/*
+ * Trust anchors and CRLs (opaque).  Read-only once loaded, so one may
+ * verify from several threads at once; reference-counted so a reload can
+ * replace it while requests still use the old one.
+ */
+struct jose_x509_trust;
+
+/*
+ * Load trust anchors from ca (a PEM file, or a directory whose regular
+ * files are PEM) and, when crl is non-NULL and non-empty, CRLs the same
+ * way; with CRLs loaded every leaf must be covered by a current CRL of its
+ * issuer (fail closed).  *out holds one reference.  ERR_IO / ERR_INVAL /
+ * ERR_LIMIT with e->msg naming the file.
+ */
+int jose_x509_trust_load(const char *ca, const char *crl, struct jose_x509_trust **out,
+			 struct err *e);
+/* Take another reference (returns t); _free drops one.  NULL does nothing. */
+struct jose_x509_trust *jose_x509_trust_ref(struct jose_x509_trust *t);
+void jose_x509_trust_free(struct jose_x509_trust *t);
+
+/* What a validated business certificate says. */
+struct jose_x509_cert {
+	char orgno[10];      /* 9-digit organisation number */
+	const char *amr;     /* "virksomhetssertifikat", "QCForESeal" or "CForESeal" */
+	json_t *jwk;         /* the leaf's public key: RSA JWK {kty, use, n, e} (owned) */
+	char subject[256];   /* the leaf's subject, for logs */
+};
+
+/*
+ * Validate a JWS x5c header value (RFC 7515 §4.1.6): an array of 1-10
+ * base64 DER certificates, leaf first.  The chain must verify against t at
+ * time now (validity, trust, CRL when loaded); the leaf must not be a CA,
+ * must be for signing, hold an RSA key of 2048-8192 bits and carry a
+ * Norwegian organisation number (organizationIdentifier "NTRNO-<orgno>",
+ * else subject serialNumber of 9 digits).  On success fill *out (release
+ * with jose_x509_cert_clear).  ERR_INVAL: x5c malformed; ERR_DENIED: not
+ * an acceptable certificate (t NULL included); e->msg says why.
+ */
+int jose_x509_verify_x5c(const struct jose_x509_trust *t, const json_t *x5c, int64_t now,
+			 struct jose_x509_cert *out, struct err *e);
+void jose_x509_cert_clear(struct jose_x509_cert *c);
+
 #endif

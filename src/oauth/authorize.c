@@ -358,7 +358,13 @@ authz_proceed(struct http_req *r, struct http_resp *w, const json_t *client, jso
 		     json_is_true(json_object_get(areq, "force_login"));
 	int rc;
 
-	if (!force && session_load(r, client, &s, &e) == 0) {
+	rc = force ? ERR_NOTFOUND : session_load(r, client, &s, &e);
+	if (rc == ERR_UNAVAILABLE) {
+		login_respond(r, w, areq, NULL, OAUTH_TEMPORARILY_UNAVAILABLE,
+			      "the service is busy; please try again");
+		return;
+	}
+	if (rc == 0) {
 		unsigned have = eid_level_of(json_string_value(json_object_get(s.doc, "acr")));
 		int64_t auth_time = json_integer_value(json_object_get(s.doc, "auth_time"));
 		bool fresh = json_is_integer(json_object_get(areq, "max_age")) && max_age >= 0

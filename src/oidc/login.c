@@ -302,8 +302,9 @@ login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const cha
 	buf_html(b, str_c(ar));
 	buf_puts(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
 	buf_html(b, str_c(login_csrf(r, ar)));
-	buf_printf(b, "\"><button type=\"submit\" class=\"secondary\">%s</button></form>",
-		   page_text(lang, "cancel"));
+	buf_puts(b, "\"><button type=\"submit\" class=\"secondary\">");
+	buf_html(b, str_c(page_text(lang, "Cancel")));
+	buf_puts(b, "</button></form>");
 }
 
 /* Set the language cookie when the user picked one (?lang=). */
@@ -348,14 +349,20 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 
 	reg_client_load(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
 	buf_init(&b, HTTP_MAX_RESPONSE);
-	page_begin(&b, lang, "choose_eid");
-	buf_printf(&b, "<h1>%s</h1>", page_text(lang, "choose_eid"));
+	page_begin(&b, lang, "Choose electronic ID");
+	buf_puts(&b, "<h1>");
+	buf_html(&b, str_c(page_text(lang, "Choose electronic ID")));
+	buf_puts(&b, "</h1>");
 	if (client != NULL) {
-		buf_printf(&b, "<p>%s <strong>", page_text(lang, "login_to"));
+		buf_puts(&b, "<p>");
+		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
+		buf_puts(&b, " <strong>");
 		buf_html(&b, str_c(reg_client_str(client, "client_name")));
 		buf_puts(&b, "</strong></p>");
 	}
-	buf_puts(&b, "<ul class=\"eids\">");
+	buf_puts(&b, "<ul class=\"eids\" aria-label=\"");
+	buf_html(&b, str_c(page_text(lang, "Electronic IDs")));
+	buf_puts(&b, "\">");
 	for (size_t i = 0; eid_providers[i] != NULL; i++) {
 		const struct eid_provider *p = eid_providers[i];
 
@@ -364,17 +371,32 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 		buf_printf(&b, "<li><a id=\"eid-%s\" href=\"%s%s?ar=%s\">", p->name,
 			   login_issuer(r)->prefix, p->path, ar);
 		buf_html(&b, str_c(p->display));
-		buf_printf(&b, "<span>%s</span></a></li>", page_text(lang, p->desc_key));
+		buf_puts(&b, "<span>");
+		buf_html(&b, str_c(page_text(lang, p->desc_key)));
+		buf_puts(&b, "</span></a></li>");
 		shown++;
 	}
 	buf_puts(&b, "</ul>");
 	if (shown == 0)
-		buf_printf(&b, "<div role=\"alert\"><p>%s</p></div>", page_text(lang, "no_eid"));
+		page_alert(&b, lang, "no-eid",
+			   "No electronic ID meets the required level of assurance.");
 	login_cancel_form(r, &b, lang, ar);
 	page_end(&b, lang, login_selector_url(r, ar));
 	http_resp_html(w, 200, (struct str){ b.p, b.len });
 	buf_free(&b);
 	json_decref(client);
+}
+
+void
+login_page_error(struct http_req *r, struct http_resp *w, const struct err *e)
+{
+	/* A store that is away is the server's problem, not the user's: 503. */
+	if (e->code == ERR_UNAVAILABLE)
+		page_error(r, w, 503, page_lang(r, NULL), OAUTH_TEMPORARILY_UNAVAILABLE,
+			   "the service is busy; please try again in a moment");
+	else
+		page_error(r, w, e->status >= 400 && e->status < 600 ? e->status : 400,
+			   page_lang(r, NULL), e->oauth ? e->oauth : OAUTH_INVALID_REQUEST, e->msg);
 }
 
 void
@@ -385,8 +407,7 @@ login_handle_select(struct http_req *r, struct http_resp *w)
 	const char *ar = http_param_c(&r->query, "ar");
 
 	if (login_pending_load(r, ar, &areq, &e) != 0) {
-		page_error(r, w, 400, page_lang(r, NULL), e.oauth ? e.oauth : OAUTH_INVALID_REQUEST,
-			   e.msg);
+		login_page_error(r, w, &e);
 		return;
 	}
 	login_show_selector(r, w, areq);
@@ -401,8 +422,7 @@ login_handle_cancel(struct http_req *r, struct http_resp *w)
 	const char *ar = http_param_c(&r->form, "ar");
 
 	if (login_pending_load(r, ar, &areq, &e) != 0) {
-		page_error(r, w, 400, page_lang(r, NULL), e.oauth ? e.oauth : OAUTH_INVALID_REQUEST,
-			   e.msg);
+		login_page_error(r, w, &e);
 		return;
 	}
 	if (!login_csrf_ok(r, ar, http_param_c(&r->form, "csrf"))) {

@@ -45,6 +45,9 @@ const char *login_selector_url(struct http_req *r, const char *ar);
 /* The minimum level bit areq asks for. */
 unsigned login_min_level(const json_t *areq);
 
+/* Answer a failure of the login pages: 503 when the store is away, else e's status (400). */
+void login_page_error(struct http_req *r, struct http_resp *w, const struct err *e);
+
 void login_handle_select(struct http_req *r, struct http_resp *w);  /* GET /login */
 void login_handle_cancel(struct http_req *r, struct http_resp *w);  /* POST /cancel */
 

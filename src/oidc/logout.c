@@ -76,15 +76,15 @@ logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *f
 	json_t *v;
 
 	buf_init(&b, HTTP_MAX_RESPONSE);
-	page_begin(&b, lang, "logout_title");
+	page_begin(&b, lang, "You are logged out");
 	if (dest != NULL && json_array_size(frames) > 0) {
 		/* Give the iframes a moment, then continue without JavaScript. */
 		buf_puts(&b, "<meta http-equiv=\"refresh\" content=\"2;url=");
 		buf_html(&b, str_c(dest));
 		buf_puts(&b, "\">");
 	}
-	buf_printf(&b, "<h1>%s</h1><p>%s</p>", page_text(lang, "logout_title"),
-		   page_text(lang, "logout_body"));
+	buf_printf(&b, "<h1>%s</h1><p>%s</p>", page_text(lang, "You are logged out"),
+		   page_text(lang, "You are now logged out of ID-porten and the services you used."));
 	json_array_foreach(frames, i, v) {
 		buf_puts(&b, "<iframe title=\"logout\" src=\"");
 		buf_html(&b, str_c(json_string_value(v)));
@@ -93,7 +93,7 @@ logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *f
 	if (dest != NULL) {
 		buf_puts(&b, "<p><a id=\"continue\" href=\"");
 		buf_html(&b, str_c(dest));
-		buf_printf(&b, "\">%s</a></p>", page_text(lang, "continue"));
+		buf_printf(&b, "\">%s</a></p>", page_text(lang, "Continue"));
 	}
 	page_end(&b, lang, NULL);
 	http_resp_html(w, 200, (struct str){ b.p, b.len });
@@ -111,6 +111,7 @@ oidc_handle_logout(struct http_req *r, struct http_resp *w)
 	struct session s = { 0 };
 	struct err e = { 0 };
 	size_t i;
+	int rc;
 
 	if (r->bad_input) {
 		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, r->input_err.msg);
@@ -135,7 +136,12 @@ oidc_handle_logout(struct http_req *r, struct http_resp *w)
 	}
 	if (hint_cid != NULL || cid != NULL)
 		reg_client_load(app, hint_cid ? hint_cid : cid, &client, &e);
-	if (session_load(r, client, &s, &e) != 0) {
+	rc = session_load(r, client, &s, &e);
+	if (rc == ERR_UNAVAILABLE) {
+		page_error(r, w, 503, lang, OAUTH_TEMPORARILY_UNAVAILABLE, "please try again");
+		goto out;
+	}
+	if (rc != 0) {
 		page_error(r, w, 400, lang, "no_session", "there is no session to log out of");
 		goto out;
 	}

@@ -1,72 +1,145 @@
 /*
  * Page layout and translations.  Pages work without JavaScript and follow
- * WCAG 2.1 AA basics: a lang attribute, one h1, labels for every field,
- * visible focus, sufficient contrast, errors announced with role=alert.
+ * WCAG 2.1 AA: a lang attribute on the page and on each language link, one
+ * h1, a label for every field, hints and errors tied to their field with
+ * aria-describedby, a visible focus ring, text contrast of 4.5:1 or more
+ * (the palette below stays at 7:1 or better), and a DOM order that is the
+ * reading and focus order.
+ *
+ * Translations are GNU gettext catalogues.  glibc chooses a catalogue by
+ * the LC_MESSAGES locale of the calling thread, and a national service
+ * cannot depend on nb_NO, nn_NO and se_NO locales being generated on every
+ * node.  So each language is its own text domain ("porten-nb", ...), all
+ * under the C.UTF-8 locale that glibc always has, and a lookup switches the
+ * calling thread to that locale with uselocale() for the call only: no
+ * process-wide setlocale(), no LANGUAGE variable, safe in request threads.
  */
 #include "oidc/pages.h"
 
+#include <libintl.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "app.h"
 #include "core/crypto.h"
+#include "core/log.h"
 
-struct page_text_row {
-	const char *key;
-	const char *nb, *nn, *en, *se;
-};
+#define PAGE_NLANGS 4
 
-static const struct page_text_row page_texts[] = {
-	{ "service", "ID-porten", "ID-porten", "ID-porten", "ID-porten" },
-	{ "choose_eid", "Velg elektronisk ID", "Vel elektronisk ID", "Choose electronic ID",
-	  "Vállje elektrovnnalaš ID" },
-	{ "login_to", "Logg inn på", "Logg inn på", "Log in to", "Čálit sisa" },
-	{ "testid_desc", "Syntetiske testpersoner (kun testmiljø)",
-	  "Syntetiske testpersonar (berre testmiljø)", "Synthetic test people (test environment only)",
-	  "Syntehtalaš geahččalanolbmot (dušše geahččalanbirrasis)" },
-	{ "minid_desc", "Fødselsnummer, passord og engangskode",
-	  "Fødselsnummer, passord og eingongskode", "National identity number, password and one-time code",
-	  "Riegádannummir, beassansátni ja oktii-geavahankoda" },
-	{ "cancel", "Avbryt", "Avbryt", "Cancel", "Gaskkalduhte" },
-	{ "testid_title", "TestID", "TestID", "TestID", "TestID" },
-	{ "pid_label", "Fødselsnummer (syntetisk, 11 siffer)", "Fødselsnummer (syntetisk, 11 siffer)",
-	  "National identity number (synthetic, 11 digits)", "Riegádannummir (syntehtalaš, 11 siffara)" },
-	{ "acr_label", "Sikkerhetsnivå", "Tryggleiksnivå", "Level of assurance", "Sihkkarvuođadássi" },
-	{ "acr_substantial", "Betydelig", "Betydeleg", "Substantial", "Mearkkašahtti" },
-	{ "acr_high", "Høyt", "Høgt", "High", "Allat" },
-	{ "login", "Logg inn", "Logg inn", "Log in", "Čálit sisa" },
-	{ "bad_pid", "Fødselsnummeret er ikke et gyldig syntetisk testnummer.",
-	  "Fødselsnummeret er ikkje eit gyldig syntetisk testnummer.",
-	  "The number is not a valid synthetic test number.",
-	  "Nummir ii leat gustovaš syntehtalaš geahččalannummir." },
-	{ "bad_acr", "Valgt sikkerhetsnivå er lavere enn tjenesten krever.",
-	  "Valt tryggleiksnivå er lågare enn tenesta krev.",
-	  "The chosen level is lower than the service requires.",
-	  "Válljejuvvon dássi lea vuollelis go bálvalus gáibida." },
-	{ "error_title", "Noe gikk galt", "Noko gjekk gale", "Something went wrong", "Juoga manai boasttu" },
-	{ "error_intro", "Innloggingen kan ikke fortsette.", "Innlogginga kan ikkje halde fram.",
-	  "The login cannot continue.", "Sisačálihus ii sáhte joatkit." },
-	{ "error_code", "Feilkode", "Feilkode", "Error code", "Meattáhuskoda" },
-	{ "error_back", "Gå tilbake til tjenesten du kom fra og prøv igjen.",
-	  "Gå tilbake til tenesta du kom frå og prøv igjen.",
-	  "Go back to the service you came from and try again.",
-	  "Mana ruovttoluotta bálvalussii gos bohtet ja geahččal ođđasit." },
-	{ "logout_title", "Du er logget ut", "Du er logga ut", "You are logged out", "Don leat čálihan olggos" },
-	{ "logout_body", "Du er nå logget ut av ID-porten og tjenestene du brukte.",
-	  "Du er no logga ut av ID-porten og tenestene du brukte.",
-	  "You are now logged out of ID-porten and the services you used.",
-	  "Don leat dál čálihan olggos ID-porten:s ja bálvalusain maid geavahit." },
-	{ "continue", "Fortsett", "Hald fram", "Continue", "Joatkke" },
-	{ "language", "Språk", "Språk", "Language", "Giella" },
-	{ "redirecting", "Sender deg tilbake til tjenesten", "Sender deg tilbake til tenesta",
-	  "Returning you to the service", "Sáddet du ruovttoluotta bálvalussii" },
-	{ "no_eid", "Ingen elektronisk ID oppfyller kravet til sikkerhetsnivå.",
-	  "Ingen elektronisk ID oppfyller kravet til tryggleiksnivå.",
-	  "No electronic ID meets the required level of assurance.",
-	  "Ii oktage elektrovnnalaš ID deavdda sihkkarvuođadási gáibádusa." },
-};
-
-static const char *const page_lang_names[][2] = {
+static const char *const page_lang_names[PAGE_NLANGS][2] = {
 	{ "nb", "Bokmål" }, { "nn", "Nynorsk" }, { "en", "English" }, { "se", "Davvisámegiella" },
 };
+static const char *const page_domains[PAGE_NLANGS] = {
+	"porten-nb", "porten-nn", "porten-en", "porten-se",
+};
+
+static pthread_mutex_t page_mu = PTHREAD_MUTEX_INITIALIZER;
+static char page_dir[PATH_MAX];
+static bool page_ready, page_found;
+static locale_t page_locale = (locale_t)0;
+
+/* The directory of the running program + "/locale", or "" when unknown. */
+static void
+page_dir_beside_program(char *out, size_t n)
+{
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	out[0] = '\0';
+	if (len <= 0)
+		return;
+	exe[len] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	snprintf(out, n, "%s/locale", exe);
+}
+
+static bool
+page_dir_has_catalogues(const char *dir)
+{
+	char probe[PATH_MAX + 64];
+	struct stat st;
+
+	if (dir == NULL || dir[0] == '\0')
+		return false;
+	snprintf(probe, sizeof(probe), "%s/C.UTF-8/LC_MESSAGES/porten-nb.mo", dir);
+	return stat(probe, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Bind the four domains to dir; caller holds page_mu. */
+static void
+page_bind(const char *dir)
+{
+	snprintf(page_dir, sizeof(page_dir), "%s", dir);
+	for (size_t i = 0; i < PAGE_NLANGS; i++) {
+		bindtextdomain(page_domains[i], page_dir);
+		bind_textdomain_codeset(page_domains[i], "UTF-8");
+	}
+}
+
+void
+page_init(const char *locale_dir)
+{
+	char beside[PATH_MAX];
+	const char *env;
+
+	pthread_mutex_lock(&page_mu);
+	if (page_locale == (locale_t)0)
+		page_locale = newlocale(LC_MESSAGES_MASK, "C.UTF-8", (locale_t)0);
+	/* A configured directory wins, also over an earlier guess. */
+	if (locale_dir != NULL && locale_dir[0] != '\0') {
+		if (!page_ready || strcmp(page_dir, locale_dir) != 0) {
+			page_bind(locale_dir);
+			page_found = page_dir_has_catalogues(locale_dir);
+			if (!page_found)
+				log_warn(NULL, "no translations in locale_dir %s: pages in English",
+					 locale_dir);
+		}
+		page_ready = true;
+		goto out;
+	}
+	if (page_ready)
+		goto out;
+	page_ready = true;
+	env = getenv("PORTEN_LOCALE_DIR");
+	page_dir_beside_program(beside, sizeof(beside));
+	if (env != NULL && env[0] != '\0')
+		page_bind(env);
+#ifdef PORTEN_LOCALEDIR
+	/* A copy of the program elsewhere still finds the catalogues it was built with. */
+	else if (!page_dir_has_catalogues(beside) && page_dir_has_catalogues(PORTEN_LOCALEDIR))
+		page_bind(PORTEN_LOCALEDIR);
+#endif
+	else
+		page_bind(beside);
+	page_found = page_dir_has_catalogues(page_dir);
+	if (!page_found)
+		log_warn(NULL, "no translations found in %s: pages in English",
+			 page_dir[0] ? page_dir : "(unknown directory)");
+out:
+	pthread_mutex_unlock(&page_mu);
+}
+
+bool
+page_translations_loaded(void)
+{
+	bool found;
+
+	page_init(NULL);
+	pthread_mutex_lock(&page_mu);
+	found = page_found && page_locale != (locale_t)0;
+	pthread_mutex_unlock(&page_mu);
+	return found;
+}
 
 const char *
 page_lang_pick(struct str list)
@@ -75,7 +148,7 @@ page_lang_pick(struct str list)
 
 	while (rest.len > 0) {
 		str_split(rest, ' ', &tok, &rest);
-		for (size_t i = 0; i < 4; i++) {
+		for (size_t i = 0; i < PAGE_NLANGS; i++) {
 			/* "nb-NO" counts as nb; "no" as bokmål. */
 			struct str base = tok, dummy;
 
@@ -86,6 +159,8 @@ page_lang_pick(struct str list)
 				return "nb";
 			if (str_eq_c(base, "nno"))
 				return "nn";
+			if (str_eq_c(base, "sme"))
+				return "se";
 		}
 	}
 	return NULL;
@@ -96,7 +171,9 @@ page_lang(const struct http_req *r, const char *fallback)
 {
 	const char *c = http_cookie(r, PAGE_LANG_COOKIE);
 	const char *l = c ? page_lang_pick(str_c(c)) : NULL;
+	const struct porten *app = r->app;
 
+	page_init(app != NULL && app->cfg != NULL ? app->cfg->locale_dir : NULL);
 	if (l != NULL)
 		return l;
 	if (fallback != NULL && (l = page_lang_pick(str_c(fallback))) != NULL)
@@ -104,53 +181,114 @@ page_lang(const struct http_req *r, const char *fallback)
 	return "nb";
 }
 
-const char *
-page_text(const char *lang, const char *key)
+static int
+page_lang_index(const char *lang)
 {
-	for (size_t i = 0; i < sizeof(page_texts) / sizeof(page_texts[0]); i++) {
-		const struct page_text_row *t = &page_texts[i];
+	for (int i = 0; i < PAGE_NLANGS; i++)
+		if (lang != NULL && strcmp(lang, page_lang_names[i][0]) == 0)
+			return i;
+	return 0;
+}
 
-		if (strcmp(t->key, key) != 0)
-			continue;
-		if (strcmp(lang, "nn") == 0 && t->nn)
-			return t->nn;
-		if (strcmp(lang, "en") == 0 && t->en)
-			return t->en;
-		if (strcmp(lang, "se") == 0 && t->se)
-			return t->se;
-		return t->nb;
+/* One catalogue lookup in the calling thread; msgid itself when absent. */
+static const char *
+page_lookup(int idx, const char *msgid)
+{
+	locale_t old;
+	const char *t;
+
+	if (page_locale == (locale_t)0)
+		return msgid;
+	old = uselocale(page_locale);
+	t = dgettext(page_domains[idx], msgid);
+	uselocale(old);
+	return t;
+}
+
+const char *
+page_text(const char *lang, const char *msgid)
+{
+	int idx = page_lang_index(lang);
+	const char *t;
+
+	if (msgid == NULL || msgid[0] == '\0')
+		return "";
+	if (!page_ready)
+		page_init(NULL);
+	t = page_lookup(idx, msgid);
+	/* gettext hands back msgid itself when a catalogue lacks it: bokmål is the fallback. */
+	if (t == msgid && idx != 0 && idx != 2)
+		t = page_lookup(0, msgid);
+	return t;
+}
+
+void
+page_put(struct buf *b, const char *lang, const char *msgid, const char *name, const char *value)
+{
+	const char *t = page_text(lang, msgid), *at;
+	char ph[40];
+	size_t phlen;
+
+	if (name == NULL || snprintf(ph, sizeof(ph), "{%s}", name) >= (int)sizeof(ph) ||
+	    (at = strstr(t, ph)) == NULL) {
+		buf_html(b, str_c(t));
+		return;
 	}
-	return key;
+	phlen = strlen(ph);
+	buf_html(b, (struct str){ t, (size_t)(at - t) });
+	buf_html(b, str_c(value ? value : ""));
+	buf_html(b, str_c(at + phlen));
 }
 
 static const char page_css[] =
-	"body{font-family:system-ui,sans-serif;margin:0;background:#f5f5f5;color:#1a1a1a;"
-	"line-height:1.5}header{background:#00244e;color:#fff;padding:1rem 1.5rem}"
-	"header p{margin:0;font-weight:bold}main{max-width:36rem;margin:2rem auto;background:#fff;"
-	"padding:1.5rem 2rem;border-radius:6px}h1{font-size:1.6rem;margin-top:0}"
-	"a{color:#0062ba}a:focus,button:focus,input:focus,select:focus{outline:3px solid #e8a200;"
-	"outline-offset:2px}label{display:block;font-weight:bold;margin-top:1rem}"
-	"input,select{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box;"
-	"border:2px solid #595959;border-radius:4px}button{font-size:1.1rem;padding:.6rem 1.4rem;"
-	"margin-top:1.2rem;border:0;border-radius:4px;background:#0062ba;color:#fff;cursor:pointer}"
-	"button.secondary{background:#fff;color:#0062ba;border:2px solid #0062ba}"
-	"ul.eids{list-style:none;padding:0}ul.eids li{margin:.6rem 0}ul.eids a{display:block;"
-	"padding:1rem;border:2px solid #0062ba;border-radius:6px;text-decoration:none;"
-	"font-weight:bold}ul.eids span{display:block;font-weight:normal;color:#333}"
-	"[role=alert]{background:#fde8e8;border-left:4px solid #b00020;padding:.6rem 1rem;"
-	"margin:1rem 0}footer{max-width:36rem;margin:0 auto 2rem;padding:0 2rem}"
-	"footer a{margin-right:1rem}iframe{display:none}";
+	"body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;"
+	"background:#f3f4f6;color:#1a1a1a;line-height:1.5;font-size:1.05rem}"
+	".skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;"
+	"padding:.5rem;z-index:2}"
+	"header{background:#00244e;color:#fff;padding:1rem 1.5rem}"
+	"header p{margin:0;font-weight:bold;font-size:1.2rem;max-width:36rem;margin:0 auto}"
+	"main{max-width:36rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;"
+	"border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.15)}"
+	"h1{font-size:1.6rem;margin-top:0;line-height:1.25}"
+	"a{color:#00509e}a:hover{text-decoration-thickness:2px}"
+	"a:focus,button:focus,input:focus,select:focus{outline:3px solid #1a1a1a;"
+	"outline-offset:2px;box-shadow:0 0 0 6px #ffd75e}"
+	"label{display:block;font-weight:bold;margin-top:1.2rem}"
+	".hint{display:block;color:#3d3d3d;font-size:.95rem;margin:.2rem 0 .3rem}"
+	".field-error{display:block;color:#a1001c;font-weight:bold;margin:.3rem 0}"
+	"button,input,select{font-family:inherit}input,select{font-size:1.1rem;padding:.55rem;width:100%;box-sizing:border-box;"
+	"border:2px solid #595959;border-radius:4px;background:#fff;color:#1a1a1a}"
+	"input[aria-invalid=true]{border-color:#a1001c;border-width:3px}"
+	"button{font-size:1.1rem;padding:.65rem 1.4rem;margin:1.2rem .6rem 0 0;border:2px solid "
+	"#00509e;border-radius:4px;background:#00509e;color:#fff;cursor:pointer}"
+	"button.secondary{background:#fff;color:#00509e}"
+	"button.link{background:none;border:0;color:#00509e;text-decoration:underline;"
+	"padding:.2rem 0;font-size:1rem}"
+	"ul.eids{list-style:none;padding:0}ul.eids li{margin:.7rem 0}ul.eids a{display:block;"
+	"padding:1rem;border:2px solid #00509e;border-radius:6px;text-decoration:none;"
+	"font-weight:bold;font-size:1.15rem}ul.eids a:hover{background:#eef4fb}"
+	"ul.eids span{display:block;font-weight:normal;color:#3d3d3d;font-size:1rem}"
+	"ul.links{padding-left:1.2rem}ul.links li{margin:.4rem 0}"
+	"[role=alert]{background:#fdecee;border-left:5px solid #a1001c;padding:.6rem 1rem;"
+	"margin:1rem 0}.notice{background:#eef4fb;border-left:5px solid #00509e;"
+	"padding:.6rem 1rem;margin:1rem 0}.code{font-family:ui-monospace,monospace;"
+	"font-size:1.3rem;letter-spacing:.1rem;word-break:break-all}"
+	"footer{max-width:36rem;margin:0 auto 2rem;padding:0 2rem}"
+	"footer ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}"
+	"iframe{display:none}";
 
 void
-page_begin(struct buf *b, const char *lang, const char *title_key)
+page_begin(struct buf *b, const char *lang, const char *title_msgid)
 {
 	buf_printf(b, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
 		      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-		      "<title>", lang);
-	buf_html(b, str_c(page_text(lang, title_key)));
+		      "<meta name=\"referrer\" content=\"no-referrer\"><title>", lang);
+	buf_html(b, str_c(page_text(lang, title_msgid)));
 	buf_puts(b, " – ID-porten</title><style>");
 	buf_puts(b, page_css);
-	buf_puts(b, "</style></head><body><header><p>ID-porten</p></header><main>");
+	buf_puts(b, "</style></head><body><a class=\"skip\" href=\"#main\">");
+	buf_html(b, str_c(page_text(lang, "Skip to main content")));
+	buf_puts(b, "</a><header><p>ID-porten</p></header><main id=\"main\">");
 }
 
 void
@@ -158,23 +296,78 @@ page_end(struct buf *b, const char *lang, const char *switch_url)
 {
 	buf_puts(b, "</main>");
 	if (switch_url != NULL) {
-		buf_printf(b, "<footer><nav aria-label=\"%s\">", page_text(lang, "language"));
-		for (size_t i = 0; i < 4; i++) {
+		buf_puts(b, "<footer><nav aria-label=\"");
+		buf_html(b, str_c(page_text(lang, "Language")));
+		buf_puts(b, "\"><ul>");
+		for (size_t i = 0; i < PAGE_NLANGS; i++) {
 			if (strcmp(lang, page_lang_names[i][0]) == 0)
 				continue;
-			buf_puts(b, "<a lang=\"");
-			buf_puts(b, page_lang_names[i][0]);
-			buf_puts(b, "\" href=\"");
+			buf_printf(b, "<li><a lang=\"%s\" hreflang=\"%s\" href=\"",
+				   page_lang_names[i][0], page_lang_names[i][0]);
 			buf_html(b, str_c(switch_url));
-			buf_puts(b, "&amp;lang=");
+			buf_puts(b, strchr(switch_url, '?') ? "&amp;lang=" : "?lang=");
 			buf_puts(b, page_lang_names[i][0]);
 			buf_puts(b, "\">");
 			buf_puts(b, page_lang_names[i][1]);
-			buf_puts(b, "</a>");
+			buf_puts(b, "</a></li>");
 		}
-		buf_puts(b, "</nav></footer>");
+		buf_puts(b, "</ul></nav></footer>");
 	}
 	buf_puts(b, "</body></html>\n");
+}
+
+void
+page_field(struct buf *b, const char *lang, const char *id, const char *type,
+	   const char *label_msgid, const char *hint_msgid, const char *value,
+	   const char *error_msgid, const char *attrs)
+{
+	bool hint = hint_msgid != NULL, bad = error_msgid != NULL;
+	/* "#id": the error is shown elsewhere (a summary); point at it. */
+	bool ref = bad && error_msgid[0] == '#';
+	char err_id[80];
+
+	if (ref)
+		snprintf(err_id, sizeof(err_id), "%s", error_msgid + 1);
+	else
+		snprintf(err_id, sizeof(err_id), "%s-error", id);
+
+	buf_printf(b, "<label for=\"%s\">", id);
+	buf_html(b, str_c(page_text(lang, label_msgid)));
+	buf_puts(b, "</label>");
+	if (hint) {
+		buf_printf(b, "<span class=\"hint\" id=\"%s-hint\">", id);
+		buf_html(b, str_c(page_text(lang, hint_msgid)));
+		buf_puts(b, "</span>");
+	}
+	if (bad && !ref) {
+		buf_printf(b, "<span class=\"field-error\" id=\"%s-error\">", id);
+		buf_html(b, str_c(page_text(lang, error_msgid)));
+		buf_puts(b, "</span>");
+	}
+	buf_printf(b, "<input id=\"%s\" name=\"%s\" type=\"%s\"", id, id, type);
+	if (hint || bad)
+		buf_printf(b, " aria-describedby=\"%s%s%s%s\"", hint ? id : "", hint ? "-hint" : "",
+			   hint && bad ? " " : "", bad ? err_id : "");
+	if (bad)
+		buf_puts(b, " aria-invalid=\"true\"");
+	if (attrs != NULL) {
+		buf_puts(b, " ");
+		buf_puts(b, attrs);
+	}
+	if (value != NULL && strcmp(type, "password") != 0) {
+		buf_puts(b, " value=\"");
+		buf_html(b, str_c(value));
+		buf_puts(b, "\"");
+	}
+	buf_puts(b, ">");
+}
+
+void
+page_alert(struct buf *b, const char *lang, const char *id, const char *msgid)
+{
+	buf_printf(b, "<div role=\"alert\" id=\"%s\"><p>", id);
+	buf_html(b, str_c(page_text(lang, msgid)));
+	buf_puts(b, "</p></div>");
 }
 
 void
@@ -184,15 +377,21 @@ page_error(struct http_req *r, struct http_resp *w, int status, const char *lang
 	struct buf b;
 
 	buf_init(&b, HTTP_MAX_RESPONSE);
-	page_begin(&b, lang, "error_title");
-	buf_printf(&b, "<h1>%s</h1><p>%s</p><div role=\"alert\"><p>", page_text(lang, "error_title"),
-		   page_text(lang, "error_intro"));
+	page_begin(&b, lang, "Something went wrong");
+	buf_puts(&b, "<h1>");
+	buf_html(&b, str_c(page_text(lang, "Something went wrong")));
+	buf_puts(&b, "</h1><p>");
+	buf_html(&b, str_c(page_text(lang, "The login cannot continue.")));
+	buf_puts(&b, "</p><div role=\"alert\"><p>");
 	if (detail != NULL)
 		buf_html(&b, str_c(detail));
-	buf_printf(&b, "</p><p>%s: <code id=\"error\">", page_text(lang, "error_code"));
+	buf_puts(&b, "</p><p>");
+	buf_html(&b, str_c(page_text(lang, "Error code")));
+	buf_puts(&b, ": <code id=\"error\">");
 	buf_html(&b, str_c(error));
-	buf_printf(&b, "</code> (ref <code>%s</code>)</p></div><p>%s</p>", r->rid,
-		   page_text(lang, "error_back"));
+	buf_printf(&b, "</code> (ref <code>%s</code>)</p></div><p>", r->rid);
+	buf_html(&b, str_c(page_text(lang, "Go back to the service you came from and try again.")));
+	buf_puts(&b, "</p>");
 	page_end(&b, lang, NULL);
 	http_resp_html(w, status, (struct str){ b.p, b.len });
 	buf_free(&b);
@@ -211,9 +410,9 @@ page_form_post(struct http_resp *w, const char *action, const char *const *names
 		return;
 	}
 	buf_init(&b, HTTP_MAX_RESPONSE);
-	page_begin(&b, "nb", "redirecting");
+	page_begin(&b, "nb", "Returning you to the service");
 	buf_puts(&b, "<h1>");
-	buf_puts(&b, page_text("nb", "redirecting"));
+	buf_html(&b, str_c(page_text("nb", "Returning you to the service")));
 	buf_puts(&b, "</h1><form method=\"post\" action=\"");
 	buf_html(&b, str_c(action));
 	buf_puts(&b, "\">");
@@ -226,7 +425,9 @@ page_form_post(struct http_resp *w, const char *action, const char *const *names
 		buf_html(&b, str_c(values[i]));
 		buf_puts(&b, "\">");
 	}
-	buf_printf(&b, "<button type=\"submit\">%s</button></form>", page_text("nb", "continue"));
+	buf_puts(&b, "<button type=\"submit\">");
+	buf_html(&b, str_c(page_text("nb", "Continue")));
+	buf_puts(&b, "</button></form>");
 	buf_printf(&b, "<script nonce=\"%s\">document.forms[0].submit();</script>", nonce);
 	page_end(&b, "nb", NULL);
 	csp = arena_printf(w->arena,

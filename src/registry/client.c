@@ -6,10 +6,11 @@
  * client_secret_expires_at and jwks_posted (kid -> time each key was posted,
  * spec §7: a key is valid for a year from then).
  *
- * Only the integration types this issuer serves are accepted: idporten and
- * api_klient.  ansattporten belongs to the Ansattporten issuer, maskinporten
- * and krr to Maskinporten (spec/idporten-oidc.md §3); they are refused here
- * until those issuers exist.
+ * Only the integration types the configured issuers serve are accepted:
+ * idporten and api_klient, and maskinporten when the Maskinporten issuer
+ * runs.  ansattporten belongs to the Ansattporten issuer and krr to
+ * Maskinporten's KRR clients (spec/idporten-oidc.md §3); they are refused
+ * here until those exist.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -149,7 +150,10 @@ reg_client_create(struct porten *app, const json_t *in, json_t **out, char **sec
 	rc = reg_client_get_text(in, "integration_type", 32, true, &itype, e);
 	if (rc != 0)
 		goto out;
-	if (strcmp(itype, "idporten") != 0 && strcmp(itype, "api_klient") != 0) {
+	/* Maskinporten clients exist where the Maskinporten issuer does. */
+	if (strcmp(itype, "idporten") != 0 && strcmp(itype, "api_klient") != 0 &&
+	    (strcmp(itype, "maskinporten") != 0 ||
+	     app_issuer(app, ISSUER_MASKINPORTEN) == NULL)) {
 		rc = reg_integration_type_known(itype)
 			     ? BAD(e, "integration_type %s is not supported by this issuer", itype)
 			     : BAD(e, "unknown integration_type %.32s", itype);

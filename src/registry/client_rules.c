@@ -562,6 +562,118 @@ set_str(json_t *doc, const char *k, const char *v)
 	return v == NULL || json_object_set_new(doc, k, json_string(v)) == 0;
 }
 
+/* ---- Maskinporten clients (selfservice-api.md §5: web, private_key_jwt, jwt-bearer) ---- */
+
+#define GT_JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+/* Fields of a login client that a machine client never has. */
+static const char *const mp_login_only[] = {
+	"redirect_uris", "post_logout_redirect_uris", "frontchannel_logout_uri",
+	"frontchannel_logout_session_required", "sso_disabled", "code_challenge_method",
+	"refresh_token_lifetime", "authorization_lifetime", "refresh_token_usage", NULL,
+};
+
+/* Absent, null, false, "" and [] all say "not used". */
+static bool
+mp_field_unused(const json_t *v)
+{
+	return v == NULL || json_is_null(v) || json_is_false(v) ||
+	       (json_is_string(v) && json_string_length(v) == 0) ||
+	       (json_is_array(v) && json_array_size(v) == 0);
+}
+
+static int
+build_maskinporten(struct porten *app, const json_t *in, const json_t *prev, json_t *doc,
+		   struct err *e)
+{
+	const char *name, *desc, *uri, *apptype, *method;
+	json_t *grants = NULL, *scopes = NULL, *v;
+	long long at;
+	bool ok = true;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; mp_login_only[i] != NULL; i++)
+		if (!mp_field_unused(json_object_get(in, mp_login_only[i])))
+			return BAD(e, "%s does not apply to maskinporten clients (no login)",
+				   mp_login_only[i]);
+	rc = reg_client_get_text(in, "client_name", REG_NAME_MAX, true, &name, e);
+	if (rc == 0)
+		rc = reg_client_get_text(in, "description", REG_DESCRIPTION_MAX, true, &desc, e);
+	if (rc == 0)
+		rc = reg_client_get_text(in, "client_uri", REG_URI_MAX, false, &uri, e);
+	if (rc == 0 && uri != NULL) {
+		rc = reg_redirect_uri_valid(uri, "web", app->test_env, e);
+		if (rc != 0)
+			rc = field_err(e, "client_uri", rc);
+	}
+	if (rc == 0)
+		rc = get_enum(in, "application_type", app_types, "web", &apptype, e);
+	if (rc == 0 && strcmp(apptype, "web") != 0)
+		rc = BAD(e, "maskinporten clients are web clients: application_type must be web");
+	if (rc == 0)
+		rc = get_enum(in, "token_endpoint_auth_method", auth_methods, "private_key_jwt",
+			      &method, e);
+	/* private_key_jwt covers both a business certificate (x5c) and registered keys (kid). */
+	if (rc == 0 && strcmp(method, "private_key_jwt") != 0)
+		rc = BAD(e, "maskinporten clients never hold secrets: token_endpoint_auth_method "
+			    "must be private_key_jwt");
+	if (rc != 0)
+		goto out;
+
+	rc = get_string_array(in, "grant_types", 8, 64, &grants, e);
+	if (rc != 0)
+		goto out;
+	json_array_foreach(grants, i, v) {
+		const char *g = json_string_value(v);
+
+		if (strcmp(g, GT_JWT_BEARER) != 0 && strcmp(g, "jwt_bearer_token") != 0) {
+			rc = BAD(e, "grant type %.64s is not allowed for integration_type "
+				    "maskinporten: only %s", g, GT_JWT_BEARER);
+			goto out;
+		}
+	}
+	/* spec §4: the short alias is accepted and stored as the full URN. */
+	json_decref(grants);
+	grants = json_pack("[s]", GT_JWT_BEARER);
+	rc = get_string_array(in, "scopes", REG_SCOPES_MAX, REG_SCOPE_NAME_MAX, &scopes, e);
+	if (rc == 0 && scopes == NULL && (scopes = json_array()) == NULL)
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	if (rc == 0)
+		rc = check_scopes(app, scopes, "maskinporten", e);
+	if (rc == 0)
+		rc = get_lifetime(in, "access_token_lifetime", DEFAULT_ACCESS_TOKEN_LIFETIME,
+				  REG_AT_LIFETIME_MAX, &at, e);
+	/* The owner is the token's consumer (maskinporten.md §7): required. */
+	if (rc == 0)
+		rc = get_orgno(in, "client_orgno", prev, doc, e);
+	if (rc == 0 && json_object_get(doc, "client_orgno") == NULL)
+		rc = BAD(e, "client_orgno is required for maskinporten clients");
+	if (rc == 0)
+		rc = get_orgno(in, "supplier_orgno", prev, doc, e);
+	if (rc == 0)
+		rc = get_jwks(in, prev, doc, time_now(), e);
+	if (rc != 0 || grants == NULL) {
+		if (rc == 0)
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+		goto out;
+	}
+	ok &= set_str(doc, "client_name", name);
+	ok &= set_str(doc, "description", desc);
+	ok &= set_str(doc, "client_uri", uri);
+	ok &= set_str(doc, "application_type", apptype);
+	ok &= set_str(doc, "token_endpoint_auth_method", method);
+	ok &= json_object_set(doc, "grant_types", grants) == 0;
+	ok &= json_object_set(doc, "scopes", scopes) == 0;
+	ok &= json_object_set_new(doc, "access_token_lifetime", json_integer(at)) == 0;
+	if (!ok)
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+out:
+	json_decref(grants);
+	json_decref(scopes);
+	return rc;
+}
+
 int
 reg_client_build(struct porten *app, const json_t *in, const char *itype, const json_t *prev,
 	     json_t *doc, struct err *e)
@@ -571,6 +683,9 @@ reg_client_build(struct porten *app, const json_t *in, const char *itype, const 
 	long long at, rt, az;
 	bool fcl_sid, sso_off, ok = true;
 	int rc;
+
+	if (strcmp(itype, "maskinporten") == 0)
+		return build_maskinporten(app, in, prev, doc, e);
 
 	rc = reg_client_get_text(in, "client_name", REG_NAME_MAX, true, &name, e);
 	if (rc == 0)

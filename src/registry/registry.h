@@ -116,4 +116,45 @@ int reg_scope_list(struct porten *app, json_t **list, struct err *e);
  */
 int reg_keys_list(struct porten *app, const struct issuer *is, json_t **list, struct err *e);
 
+/* ---- Maskinporten: access lists and delegations (registry/scope_access.c) ---- */
+
+/*
+ * Grant an organisation access to a scope (selfservice-api.md §9); a grant
+ * already in force is left alone, a revoked one is made active again.
+ * *record (optional, new reference) is the access record {scope, state,
+ * consumer_orgno, owner_orgno, active, created, last_updated}.  ERR_INVAL
+ * for a malformed name or orgno, ERR_NOTFOUND for an unknown scope,
+ * ERR_LIMIT when the list is full.
+ */
+int reg_scope_access_grant(struct porten *app, const char *scope, const char *orgno,
+			   json_t **record, struct err *e);
+/* Deactivate a grant (the record is kept); ERR_NOTFOUND if none is active. */
+int reg_scope_access_revoke(struct porten *app, const char *scope, const char *orgno,
+			    struct err *e);
+/* The scope's access records (inactive ones only when asked), new reference. */
+int reg_scope_access_list(struct porten *app, const char *scope, bool include_inactive,
+			  json_t **list, struct err *e);
+/*
+ * Token-time rule (maskinporten.md §9 step 4): may orgno get tokens with
+ * this scope?  Yes when granted, when the scope is accessible_for_all or
+ * when orgno owns it.  scope is a scope doc as reg_scope_get returns.
+ */
+bool reg_scope_access_ok(const json_t *scope, const char *orgno);
+
+/*
+ * Record that consumer has delegated scope to supplier (maskinporten.md
+ * §8.3, the delegation register Porten keeps itself).  The scope must have
+ * a delegation_source; adding one twice is a no-op.  *record (optional):
+ * {scope, consumer_orgno, supplier_orgno, delegation_source, created}.
+ */
+int reg_delegation_add(struct porten *app, const char *scope, const char *consumer,
+		       const char *supplier, json_t **record, struct err *e);
+/* Remove it; ERR_NOTFOUND when there is none. */
+int reg_delegation_remove(struct porten *app, const char *scope, const char *consumer,
+			  const char *supplier, struct err *e);
+/* Delegations of one scope, or of every scope when scope is NULL (new reference). */
+int reg_delegation_list(struct porten *app, const char *scope, json_t **list, struct err *e);
+/* Token-time rule: has consumer delegated this scope (doc) to supplier? */
+bool reg_delegation_ok(const json_t *scope, const char *consumer, const char *supplier);
+
 #endif

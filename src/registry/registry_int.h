@@ -75,6 +75,17 @@ int reg_client_check_jwk(const json_t *k, struct err *e);
 /* A whole client JWKS {"keys": [...]}: 1-5 valid keys, distinct kids. */
 int reg_client_check_key_set(const json_t *jwks, struct err *e);
 
+/*
+ * Change a stored scope safely against concurrent writers (scope_access.c):
+ * fn gets the stored doc (NULL when there is none) and makes the next one
+ * in *next (a new reference); the write goes in only if nobody else wrote
+ * the scope in between, else the edit is re-run on the newer doc.  *out
+ * (optional) gets the doc as stored.  fn's errors are returned as they are.
+ */
+typedef int (*reg_scope_edit_fn)(const json_t *prev, void *arg, json_t **next, struct err *e);
+int reg_scope_edit(struct porten *app, const char *name, reg_scope_edit_fn fn, void *arg,
+		   json_t **out, struct err *e);
+
 /* An absolute URI cut into the parts the rules look at (redirect.c). */
 struct reg_uri {
 	struct str scheme;      /* lower case */

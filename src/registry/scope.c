@@ -3,6 +3,12 @@
  * spec/selfservice-api.md §9).  openid and profile are reserved and
  * Digdir's idporten:token.introspection is granted by the operator only;
  * these three exist without being stored and cannot be overwritten.
+ *
+ * Maskinporten attributes (spec/maskinporten.md §9): delegation_source
+ * (delegation allowed, §8.3) and, (design), audience: resource URIs a
+ * token for the scope is restricted to when the grant names none.  The
+ * access list and delegations live in the scope's doc too and are kept
+ * by every update (scope_access.c).
  */
 #include <jansson.h>
 #include <string.h>
@@ -21,7 +27,11 @@ static const char *const scope_types[] = { "idporten", "api_klient", "ansattport
 					   "maskinporten", "krr", NULL };
 
 /* Server-set fields: ignored on input so a read scope can be sent back. */
-static const char *const scope_server_fields[] = { "created", "last_updated", "builtin", NULL };
+static const char *const scope_server_fields[] = { "created", "last_updated", "builtin",
+						    "access", "delegations", "rev", NULL };
+
+#define SCOPE_AUDIENCE_MAX 10
+#define SCOPE_URI_MAX 500
 
 static const char *const scope_bools[] = { "active", "accessible_for_all",
 					   "requires_user_consent",
@@ -202,7 +212,8 @@ scope_check_fields(const json_t *in, struct err *e)
 	static const char *const known[] = {
 		"name", "prefix", "subscope", "description", "long_description", "visibility",
 		"allowed_integration_types", "token_type", "at_max_age", "authorization_max_age",
-		"enforced_aud_for_introspection", "owner_orgno", NULL,
+		"enforced_aud_for_introspection", "owner_orgno", "delegation_source", "audience",
+		"allowable_integration_types", NULL,
 	};
 	const char *key;
 	json_t *v;
@@ -250,11 +261,102 @@ scope_name(const json_t *in, char *name, size_t size, struct err *e)
 	return 0;
 }
 
-int
-reg_scope_put(struct porten *app, const json_t *in, json_t **out, struct err *e)
+/* An absolute http(s) URI without fragment, bounded (delegation sources, audiences). */
+static bool
+scope_uri_ok(const char *s)
 {
-	char name[REG_SCOPE_NAME_MAX + 1], ts[32];
-	json_t *doc = NULL, *prev = NULL, *v;
+	size_t n = strnlen(s, SCOPE_URI_MAX + 1);
+
+	if (n == 0 || n > SCOPE_URI_MAX || strpbrk(s, "# \t\r\n\\\"<>") != NULL)
+		return false;
+	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+		return false;
+	return str_is_clean_utf8((struct str){ s, n }) && strstr(s, "://")[3] != '\0';
+}
+
+/* Spec §9: the input may spell the list allowable_integration_types. */
+static int
+scope_types_alias(const json_t *in, json_t **view, struct err *e)
+{
+	json_t *alt = json_object_get(in, "allowable_integration_types");
+
+	*view = NULL;
+	if (alt == NULL)
+		return 0;
+	if (json_object_get(in, "allowed_integration_types") != NULL &&
+	    !json_equal(alt, json_object_get(in, "allowed_integration_types")))
+		return BAD(e, "allowed_integration_types and allowable_integration_types differ");
+	*view = json_deep_copy(in);
+	if (*view == NULL || json_object_set(*view, "allowed_integration_types", alt) != 0 ||
+	    json_object_del(*view, "allowable_integration_types") != 0)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	return 0;
+}
+
+/*
+ * A prefix belongs to one organisation (spec §9): every scope under it
+ * has the same owner.  A scope without an owner says nothing.
+ */
+static int
+scope_prefix_owner(struct porten *app, const char *name, const char *owner, struct err *e)
+{
+	json_t *docs = NULL, *d;
+	size_t plen = (size_t)(strchr(name, ':') - name), i;
+	int rc;
+
+	if (owner == NULL)
+		return 0;
+	rc = store_op(app->store, scope_list, &docs, e);
+	if (rc != 0)
+		return rc;
+	json_array_foreach(docs, i, d) {
+		const char *n = json_string_value(json_object_get(d, "name"));
+		const char *o = json_string_value(json_object_get(d, "owner_orgno"));
+
+		if (n == NULL || o == NULL || strcmp(n, name) == 0 ||
+		    strncmp(n, name, plen + 1) != 0)
+			continue;
+		if (strcmp(o, owner) != 0) {
+			rc = BAD(e, "prefix %.*s belongs to organisation %s, not %s", (int)plen,
+				 name, o, owner);
+			break;
+		}
+	}
+	json_decref(docs);
+	return rc;
+}
+
+/* The stored doc: the new attributes, what the server keeps from before. */
+static int
+scope_put_merge(const json_t *prev, void *arg, json_t **next, struct err *e)
+{
+	static const char *const kept[] = { "access", "delegations", NULL };
+	const json_t *doc = arg, *v;
+	char ts[32];
+
+	*next = json_deep_copy(doc);
+	if (*next == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	/* Spec §9: created survives updates; the name (prefix, subscope) is the key. */
+	reg_iso_time(time_now(), ts);
+	v = json_object_get(prev, "created");
+	if (json_object_set_new(*next, "created", json_is_string(v) ? json_copy((json_t *)v)
+								    : json_string(ts)) != 0 ||
+	    json_object_set_new(*next, "last_updated", json_string(ts)) != 0)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	for (size_t i = 0; kept[i] != NULL; i++)
+		if ((v = json_object_get(prev, kept[i])) != NULL &&
+		    json_object_set(*next, kept[i], (json_t *)v) != 0)
+			return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	return 0;
+}
+
+int
+reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err *e)
+{
+	char name[REG_SCOPE_NAME_MAX + 1];
+	json_t *doc = NULL, *view = NULL, *v;
+	const json_t *in = in_raw;
 	const char *colon, *s;
 	int rc;
 
@@ -263,14 +365,19 @@ reg_scope_put(struct porten *app, const json_t *in, json_t **out, struct err *e)
 		return BAD(e, "the scope must be a JSON object");
 	rc = scope_check_fields(in, e);
 	if (rc == 0)
-		rc = scope_name(in, name, sizeof(name), e);
+		rc = scope_types_alias(in, &view, e);
 	if (rc != 0)
-		return rc;
+		goto out;
+	if (view != NULL)
+		in = view;
+	rc = scope_name(in, name, sizeof(name), e);
+	if (rc != 0)
+		goto out;
 	colon = strchr(name, ':');
 	doc = json_pack("{s:s, s:s%, s:s}", "name", name, "prefix", name,
 			(size_t)(colon - name), "subscope", colon + 1);
 	if (doc == NULL)
-		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+		goto nomem;
 
 	rc = scope_text(in, "description", SCOPE_DESCRIPTION_MAX, doc, e);
 	if (rc == 0)
@@ -332,28 +439,32 @@ reg_scope_put(struct porten *app, const json_t *in, json_t **out, struct err *e)
 			goto nomem;
 	}
 
-	/* Spec §9: created survives updates; the name (prefix, subscope) is the key. */
-	rc = store_op(app->store, scope_get, name, &prev, e);
-	if (rc != 0 && rc != ERR_NOTFOUND)
+	/* Maskinporten: delegation allowed (spec §8.3) and the default audience. */
+	v = json_object_get(in, "delegation_source");
+	s = json_string_value(v);
+	if (v != NULL && !json_is_null(v) && !(s != NULL && s[0] == '\0')) {
+		if (s == NULL || !scope_uri_ok(s)) {
+			rc = BAD(e, "delegation_source must be an http(s) URI (the delegation "
+				    "register's issuer)");
+			goto out;
+		}
+		if (json_object_set_new(doc, "delegation_source", json_string(s)) != 0)
+			goto nomem;
+	}
+	rc = scope_list_field(in, "audience", SCOPE_AUDIENCE_MAX, scope_uri_ok, doc, e);
+	if (rc == 0)
+		rc = scope_prefix_owner(app, name,
+					json_string_value(json_object_get(doc, "owner_orgno")), e);
+	if (rc != 0)
 		goto out;
-	reg_iso_time(time_now(), ts);
-	v = json_object_get(prev, "created");
-	if (json_object_set_new(doc, "created", json_is_string(v) ? json_copy(v)
-								  : json_string(ts)) != 0 ||
-	    json_object_set_new(doc, "last_updated", json_string(ts)) != 0)
-		goto nomem;
-	rc = store_op(app->store, scope_put, name, doc, e);
+	rc = reg_scope_edit(app, name, scope_put_merge, doc, out, e);
 	goto out;
 nomem:
 	rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 out:
-	json_decref(prev);
-	if (rc != 0) {
-		json_decref(doc);
-		return rc;
-	}
-	*out = doc;
-	return 0;
+	json_decref(doc);
+	json_decref(view);
+	return rc;
 }
 
 int

@@ -12,7 +12,6 @@
  */
 #include "store/pg.h"
 
-#include <limits.h>
 #include <stdlib.h>
 
 #include "core/str.h"

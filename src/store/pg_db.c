@@ -261,8 +261,11 @@ pg_connect_once(struct pg_store *ps, struct pg_conn *c, char *why, size_t whylen
 		PQclear(res);
 	}
 	snprintf(why, whylen, "%s", c->db != NULL ? PQerrorMessage(c->db) : "out of memory");
-	n = strlen(why);
-	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+	/* one log line: libpq's text spans lines */
+	for (n = 0; why[n] != '\0'; n++)
+		if (why[n] == '\n' || why[n] == '\t')
+			why[n] = ' ';
+	while (n > 0 && why[n - 1] == ' ')
 		why[--n] = '\0';
 	pg_disconnect(c);
 	return -1;

@@ -32,6 +32,8 @@ import requests
 from jwcrypto import jwk
 from jwcrypto import jwt as jjwt
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 BUILD = os.environ.get("PORTEN_BUILD", "/work/main/build")
 PORTEND = os.path.join(BUILD, "portend")
 PORTENCTL = os.path.join(BUILD, "portenctl")
@@ -262,6 +264,13 @@ class Server:
             "PORTEN_ENV": "test",
             "PORTEN_KEK": b64u(secrets.token_bytes(32)),
         })
+        # On PostgreSQL (make test-pg) every portend gets a fresh database.
+        store = os.environ.get("PORTEN_STORE", "")
+        if store.startswith(("postgresql://", "postgres://")):
+            env["PORTEN_STORE"] = subprocess.run(
+                ["sh", os.path.join(REPO_ROOT, "tools", "pg-test.sh"), "newdb",
+                 "e2e_" + uuid.uuid4().hex[:16]],
+                check=True, capture_output=True, text=True, timeout=60).stdout.strip()
         env.update(extra_env or {})
         self.env = env
         self.proc = None

@@ -12,9 +12,12 @@
 // Storage is the built-in in-memory adapter: oidc-provider ships no
 // persistent one, while Porten and Glewlwyd write to SQLite.
 //
-// Environment: BENCH_PORT, BENCH_ISSUER, BENCH_CLIENT_SECRET, BENCH_REDIRECT_URI.
+// Environment: BENCH_PORT, BENCH_ISSUER, BENCH_REDIRECT_URI, and either
+// BENCH_CLIENTS_FILE (a JSON array of {client_id, client_secret}) or
+// BENCH_CLIENT_SECRET for the one client "bench".
 
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -30,10 +33,14 @@ const pairwiseSalt = crypto.randomBytes(32);
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-rs256', alg: 'RS256', use: 'sig' };
 
+const credentials = process.env.BENCH_CLIENTS_FILE
+  ? JSON.parse(fs.readFileSync(process.env.BENCH_CLIENTS_FILE, 'utf8'))
+  : [{ client_id: 'bench', client_secret: secret }];
+
 const provider = new Provider(issuer, {
-  clients: [{
-    client_id: 'bench',
-    client_secret: secret,
+  clients: credentials.map(({ client_id, client_secret }) => ({
+    client_id,
+    client_secret,
     redirect_uris: [redirectUri],
     response_types: ['code'],
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
@@ -41,7 +48,7 @@ const provider = new Provider(issuer, {
     id_token_signed_response_alg: 'RS256',
     subject_type: 'pairwise',
     scope: 'openid profile bench.api',
-  }],
+  })),
   jwks: { keys: [jwk] },
   scopes: ['openid', 'profile', 'bench.api'],
   claims: { openid: ['sub'], profile: ['name'] },

@@ -28,6 +28,7 @@ struct fx {
 	struct store *s;
 	struct err e;
 };
+
 /* ---- helpers ---- */
 
 static json_t *
@@ -45,6 +46,7 @@ sget(const json_t *doc, const char *k)
 {
 	return json_string_value(json_object_get(doc, k));
 }
+
 /* A string of n copies of c (caller frees). */
 static char *
 longstr(size_t n, char c)
@@ -56,6 +58,7 @@ longstr(size_t n, char c)
 	p[n] = '\0';
 	return p;
 }
+
 static void
 put_grant(struct fx *f, const char *id, const char *sid, bool login_only, int64_t expires_at)
 {
@@ -66,6 +69,7 @@ put_grant(struct fx *f, const char *id, const char *sid, bool login_only, int64_
 		0);
 	json_decref(doc);
 }
+
 /* ---- meta, clients, scopes ---- */
 
 static void
@@ -756,7 +760,8 @@ test_sweep(void **state)
 	put_grant(f, "g-old", NULL, false, now + 100);
 	json_decref(d);
 }
-/* ---- concurrency and files ---- */
+
+/* ---- concurrency ---- */
 
 #define RACE_THREADS 4
 #define RACE_CODES 40
@@ -826,6 +831,7 @@ race_run(struct store *s)
 		assert_int_equal(r.reused[i], RACE_THREADS - 1);
 	}
 }
+
 static void
 test_race_code_store(void **state)
 {
@@ -855,6 +861,7 @@ race_rotate(void *arg)
 	store_refresh_clear(&out);
 	return NULL;
 }
+
 /* Two presentations of one refresh token at once: one rotates, one is a reuse. */
 static void
 race_refresh_run(struct store *s)

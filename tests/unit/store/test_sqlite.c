@@ -158,6 +158,7 @@ test_open_file_uri(void **state)
 			 1);
 	tmpdir_remove(&t);
 }
+
 static void
 test_race_code_file(void **state)
 {

@@ -1,0 +1,209 @@
+/*
+ * porten-load: a closed-loop load driver for OpenID Connect providers.
+ *
+ * Many virtual clients, each with its own cookie jar, run whole flows
+ * (a login by the authorization code flow with PKCE, a refresh, an
+ * introspection, a client_credentials grant) against one provider over
+ * loopback, on one thread with the libcurl multi interface.  Every
+ * response is checked; only checked operations count.
+ */
+#ifndef BENCH_LOAD_H
+#define BENCH_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define LOAD_MAX_VC        4096
+#define LOAD_BODY_MAX      (256 * 1024)
+#define LOAD_MAX_HOPS      10
+#define LOAD_MAX_TOKENS    16
+
+enum load_target {
+	TARGET_PORTEN,          /* selector page, TestID form */
+	TARGET_OIDC_PROVIDER,   /* bench/peers/oidc-provider/server.mjs interaction form */
+	TARGET_GLEWLWYD,        /* login.html redirect, JSON login API, g_continue */
+};
+
+enum load_flow {
+	FLOW_LOGIN,             /* authorize ... code, token, userinfo */
+	FLOW_REFRESH,           /* refresh_token grant, rotating */
+	FLOW_INTROSPECT,        /* RFC 7662 on a token from a login */
+	FLOW_CC,                /* client_credentials grant */
+};
+
+struct load_opts {
+	enum load_target target;
+	enum load_flow flow;
+	const char *target_name;
+	const char *flow_name;
+	const char *issuer;
+	const char *client_id;
+	const char *client_secret;
+	const char *redirect_uri;
+	const char *scope;          /* login scope */
+	const char *cc_scope;       /* client_credentials scope */
+	const char *user;           /* TestID pid, oidc-provider login, Glewlwyd username */
+	const char *password;       /* Glewlwyd password */
+	const char *acr;            /* TestID level */
+	const char *introspect;     /* "access" or "refresh" */
+	const char *clients_file;   /* JSON [{client_id, client_secret}, ...] spread over the clients */
+	int source_ips;             /* bind client i to 127.0.0.(2 + i % n); 0: do not bind */
+	bool userinfo;
+	bool json;
+	bool force;
+	bool rotate;                /* each login: next client and source address in turn */
+	int tokens;                 /* introspect: logins (tokens) held per virtual client */
+	int verbose;
+	int concurrency;
+	double duration;
+	double warmup;
+	long max_ops;
+	long timeout_ms;
+	pid_t server_pid;
+};
+
+/* Endpoints from discovery. */
+struct load_meta {
+	char *issuer;
+	char *authorization_endpoint;
+	char *token_endpoint;
+	char *userinfo_endpoint;
+	char *introspection_endpoint;
+	bool has_cc;
+	bool has_refresh;
+};
+
+/* A growable, capped byte buffer. */
+struct lbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool overflow;
+};
+
+/* A growable array of latencies in microseconds. */
+struct lsamples {
+	uint32_t *v;
+	size_t n;
+	size_t cap;
+};
+
+enum vc_step {
+	ST_NONE,
+	ST_FRONT,       /* a front-channel request of the login */
+	ST_GLW_AUTH,    /* Glewlwyd: POST /api/auth/ */
+	ST_TOKEN,       /* code exchange */
+	ST_USERINFO,
+	ST_REFRESH,
+	ST_INTROSPECT,
+	ST_CC,
+};
+
+struct load;
+
+/* One virtual client: a curl handle (own cookies, kept-alive connection) and its flow state. */
+struct vc {
+	struct load *L;
+	int id;
+	CURL *h;
+	struct curl_slist *hdrs;
+	struct lbuf body;
+	char *post;                 /* request body, owned until the transfer ends */
+	enum vc_step step;
+	bool ready;                 /* has the tokens the measured operation needs */
+	bool in_op;                 /* the current request belongs to a measured operation */
+	double wake_at;             /* > 0: resting after an error until then */
+	const char *client_id;
+	const char *basic;          /* "Authorization: Basic ..." of client_id */
+	int hops;
+	double op_start;
+	double req_start;
+	int jwts;                   /* JWTs received in the current operation */
+	char verifier[64];
+	char state[32];
+	char nonce[32];
+	char *code;
+	char *access_token;
+	char *refresh_token;
+	char *sub;
+	char *resume_url;           /* Glewlwyd: the authorize URL to continue with */
+	/* introspect: tokens from several logins, each with the client it was issued to */
+	int ntok;
+	int next_tok;
+	char *tok[LOAD_MAX_TOKENS];
+	const char *tok_basic[LOAD_MAX_TOKENS];
+	const char *tok_cid[LOAD_MAX_TOKENS];
+};
+
+struct load_stats {
+	long ops;                   /* checked operations completed in the window */
+	long errors;
+	long requests;
+	long setup_logins;          /* logins that only fetched tokens for another flow */
+	long jwts;
+	struct lsamples op_lat;
+	struct lsamples req_lat;
+	long err_kind[8];
+};
+
+/* Where the server's threads were, summed over samples (thread-samples). */
+enum { TS_RUN, TS_EPOLL, TS_SLEEP, TS_FUTEX, TS_IO, TS_OTHER, TS_N };
+
+struct load {
+	struct load_opts o;
+	struct load_meta m;
+	CURLM *multi;
+	struct vc *vcs;
+	char **cred_ids;            /* the clients the virtual clients use */
+	char **cred_basic;
+	size_t ncred;
+	int resting;                /* virtual clients with wake_at > 0 */
+	unsigned long rot;          /* --rotate: logins started so far */
+	double next_sample;
+	long samples;               /* thread-state sampling rounds */
+	long tstate[TS_N];
+	double t0;                  /* start */
+	double t_warm;              /* window start */
+	double t_end;               /* planned window end */
+	double t_stop;              /* actual window end */
+	bool measuring;
+	bool stopping;
+	struct load_stats s;
+	int err_printed;
+};
+
+/* load.c */
+double load_now(void);
+void load_error(struct vc *v, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int lsamples_add(struct lsamples *s, double seconds);
+
+/* flow.c */
+int flow_vc_init(struct load *L, struct vc *v);
+void flow_vc_free(struct vc *v);
+void flow_start(struct vc *v);
+void flow_done(struct vc *v, CURLcode cc);
+
+/* util.c */
+int lbuf_append(struct lbuf *b, const void *p, size_t n);
+void lbuf_reset(struct lbuf *b);
+int rand_b64url(char *out, size_t outsz, size_t nbytes);
+int pkce_challenge(const char *verifier, char *out, size_t outsz);
+char *b64url_decode(const char *in, size_t inlen, size_t *outlen);
+char *b64_encode(const void *in, size_t inlen);
+json_t *jwt_payload(const char *jwt);
+char *html_attr_after(const char *body, const char *end, const char *from, const char *attr);
+char *html_hidden(const char *form, const char *form_end, const char *name);
+char *html_unescape(const char *s);
+char *url_query_param(const char *url, const char *name);
+char *url_resolve(const char *base, const char *rel);
+char *form_escape(const char *s);
+bool str_prefix(const char *s, const char *prefix);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,731 @@
+/*
+ * The JWT-bearer grant of Maskinporten (spec/maskinporten.md §3-§5, §8-§11,
+ * RFC 7523 §2.1 and §3): checked step by step in the order of spec §5, so
+ * the first rule a grant breaks is the one its error names.
+ */
+#include "maskinporten/mp.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/b64.h"
+#include "core/crypto.h"
+#include "core/natid.h"
+#include "jose/jose.h"
+#include "maskinporten/mp_int.h"
+#include "oauth/oauth.h"
+#include "registry/registry.h"
+
+#define ASSERTION_MAX 16384       /* the JWS parser's own bound */
+#define JTI_MAX 256
+#define SCOPES_MAX 100            /* scopes in one grant */
+#define SCOPE_TOKEN_MAX 200
+#define RESOURCES_MAX 10
+#define RESOURCE_MAX 2000
+#define KEY_LIFE (365 * 86400LL)  /* spec §11: a registered key lives a year from posting */
+#define RAR_TYPE "urn:altinn:systemuser"
+#define REPLAY_KEY_MAX 512        /* "mp:" client_id ":" jti */
+#define ORG_AUTHORITY "iso6523-actorid-upis"
+
+/* ---- small helpers ---- */
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static bool
+orgno_ok(const char *s)
+{
+	return s != NULL && strnlen(s, 10) == 9 && orgno_valid(str_c(s));
+}
+
+/*
+ * One part of a compact JWS as a JSON object, unverified (0 header, 1
+ * payload): the header to learn alg and kid/x5c, the payload to find the
+ * client (spec §5 steps 2-3).  The signature may be empty here, so an
+ * unsecured JWS (alg none) is refused for its alg, not its shape.
+ */
+static int
+peek_part(struct str jws, int which, json_t **out, struct err *e)
+{
+	struct str part[3], rest = jws;
+	unsigned char *raw = NULL;
+	size_t n = 0;
+	int dots = 0, rc = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i < jws.len; i++)
+		dots += jws.p[i] == '.';
+	if (dots != 2) {
+		rc = MP_BADREQ(e, "MP-011: the assertion is not a compact JWS (three parts)");
+		goto out;
+	}
+	str_split(rest, '.', &part[0], &rest);
+	str_split(rest, '.', &part[1], &part[2]);
+	raw = malloc(part[which].len * 3 / 4 + 1);
+	if (raw == NULL) {
+		rc = MP_INTERNAL(e, "out of memory");
+		goto out;
+	}
+	if (part[which].len == 0 || b64url_decode(part[which], raw, &n) != 0 ||
+	    (*out = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		rc = MP_BADREQ(e, "MP-011: the assertion's %s is not a JSON object (or repeats "
+				  "a member)", which == 0 ? "header" : "payload");
+	}
+out:
+	free(raw);
+	return rc;
+}
+
+/* spec §3: RS256/RS384/RS512 only; no none, no HMAC, nothing else. */
+static int
+check_header(const json_t *hdr, bool *use_x5c, struct err *e)
+{
+	static const char *const algs[] = { "RS256", "RS384", "RS512", NULL };
+	const char *alg = jstr(hdr, "alg");
+	bool ok = false, has_kid, has_x5c;
+
+	for (size_t i = 0; alg != NULL && algs[i] != NULL; i++)
+		ok |= strcmp(alg, algs[i]) == 0;
+	if (!ok)
+		return MP_BADGRANT(e, "MP-124: the grant's alg must be RS256, RS384 or RS512");
+	has_kid = json_object_get(hdr, "kid") != NULL;
+	has_x5c = json_object_get(hdr, "x5c") != NULL;
+	/* spec §3: exactly one authentication path per grant. */
+	if (has_kid == has_x5c)
+		return MP_BADGRANT(e, "the grant's header must have either kid or x5c, not %s",
+				   has_kid ? "both" : "neither");
+	*use_x5c = has_x5c;
+	return 0;
+}
+
+/* spec §4 (design): the issuer with or without its final '/'; a string or one-element array. */
+static bool
+aud_ok(const json_t *aud, const struct issuer *is)
+{
+	const char *a;
+
+	if (json_is_array(aud) && json_array_size(aud) == 1)
+		aud = json_array_get(aud, 0);
+	a = json_string_value(aud);
+	if (a == NULL || strlen(a) != json_string_length(aud))
+		return false;
+	return strcmp(a, is->iss) == 0 || strcmp(a, is->base) == 0;
+}
+
+/* ---- step 5: the verification key ---- */
+
+static const json_t *
+client_keys(const json_t *client)
+{
+	const json_t *jwks = json_object_get(client, "jwks");
+
+	return json_is_array(jwks) ? jwks : json_object_get(jwks, "keys");
+}
+
+/* spec §11: the registered key named by kid, not older than a year. */
+static int
+key_by_kid(const json_t *client, const json_t *hdr, int64_t now, json_t **jwk, struct err *e)
+{
+	const json_t *keys = client_keys(client), *k, *posted;
+	const char *kid = jstr(hdr, "kid");
+	size_t i;
+
+	*jwk = NULL;
+	if (kid == NULL)
+		return MP_BADGRANT(e, "MP-124: the grant's kid must be a string");
+	json_array_foreach(keys, i, k) {
+		if (!json_is_string(json_object_get(k, "kid")) || strcmp(jstr(k, "kid"), kid) != 0)
+			continue;
+		posted = json_object_get(json_object_get(client, "jwks_posted"), kid);
+		if (json_is_integer(posted) && json_integer_value(posted) + KEY_LIFE < now)
+			return MP_BADGRANT(e, "MP-121: the client's key %.64s has expired (keys "
+					      "live one year from posting)", kid);
+		*jwk = json_deep_copy(k);
+		return *jwk ? 0 : MP_INTERNAL(e, "out of memory");
+	}
+	return MP_BADGRANT(e, "MP-124: the client has no key with kid %.64s", kid);
+}
+
+/* spec §10: the business certificate; its organisation must own the client. */
+static int
+key_by_x5c(struct porten *app, const json_t *client, const json_t *hdr, int64_t now,
+	   json_t **jwk, const char **amr, struct err *e)
+{
+	struct jose_x509_trust *trust = NULL;
+	struct jose_x509_cert cert = { 0 };
+	const char *owner = jstr(client, "client_orgno");
+	char why[sizeof(e->msg)];
+	int rc;
+
+	*jwk = NULL;
+	/* spec §3 (design): a client with registered keys must use kid. */
+	if (json_array_size(client_keys(client)) > 0)
+		return MP_BADGRANT(e, "MP-120: the client has registered keys: sign with kid, "
+				      "not a certificate in x5c");
+	trust = mp_trust_get(app->cfg);
+	rc = jose_x509_verify_x5c(trust, json_object_get(hdr, "x5c"), now, &cert, e);
+	jose_x509_trust_free(trust);
+	if (rc != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		if (rc == ERR_INVAL)
+			return MP_BADGRANT(e, "MP-123: malformed x5c: %s", why);
+		if (rc == ERR_DENIED)
+			return MP_BADGRANT(e, "MP-120: %s", why);
+		return MP_INTERNAL(e, "certificate check failed: %s", why);
+	}
+	if (owner == NULL || strcmp(cert.orgno, owner) != 0) {
+		rc = MP_BADGRANT(e, "MP-122: the certificate belongs to organisation %s, the "
+				    "client to %s", cert.orgno, owner ? owner : "(none)");
+		goto out;
+	}
+	*jwk = cert.jwk;
+	cert.jwk = NULL;
+	*amr = cert.amr;
+out:
+	jose_x509_cert_clear(&cert);
+	return rc;
+}
+
+/* ---- step 7: times ---- */
+
+/* A NumericDate (RFC 7519 §2): a non-negative number, fraction dropped. */
+static bool
+numeric_date(const json_t *v, int64_t *out)
+{
+	double d;
+
+	if (!json_is_number(v))
+		return false;
+	d = json_number_value(v);
+	if (!isfinite(d) || d < 0 || d > 9007199254740992.0)
+		return false;
+	*out = (int64_t)floor(d);
+	return true;
+}
+
+static int
+check_times(const json_t *claims, int64_t now, int64_t *exp_out, struct err *e)
+{
+	int64_t iat, exp, nbf;
+
+	if (!numeric_date(json_object_get(claims, "iat"), &iat) ||
+	    !numeric_date(json_object_get(claims, "exp"), &exp))
+		return MP_BADGRANT(e, "MP-130: the grant needs iat and exp as NumericDates");
+	if (iat > now + MP_SKEW)
+		return MP_BADGRANT(e, "Issue time is after now: iat is %lld s ahead of the "
+				      "server's clock", (long long)(iat - now));
+	if (exp <= now - MP_SKEW)
+		return MP_BADGRANT(e, "MP-130: the grant has expired");
+	if (exp < iat || exp - iat > MP_GRANT_MAX_LIFE)
+		return MP_BADGRANT(e, "MP-130: the grant's lifetime (exp - iat) must be at most "
+				      "%d s", MP_GRANT_MAX_LIFE);
+	/* Not in the spec; honoured when sent (RFC 7519 §4.1.5). */
+	if (json_object_get(claims, "nbf") != NULL &&
+	    (!numeric_date(json_object_get(claims, "nbf"), &nbf) || nbf > now + MP_SKEW))
+		return MP_BADGRANT(e, "MP-130: the grant is not valid yet (nbf)");
+	*exp_out = exp;
+	return 0;
+}
+
+/* ---- step 8: replay ---- */
+
+static int
+remember(struct porten *app, const char *client_id, const json_t *claims, struct str jws,
+	 int64_t exp, struct err *e)
+{
+	const json_t *jti = json_object_get(claims, "jti");
+	char key[REPLAY_KEY_MAX], hash[TOKEN_CHARS + 1];
+	int rc;
+
+	if (jti != NULL) {
+		if (!json_is_string(jti) || json_string_length(jti) == 0 ||
+		    json_string_length(jti) > JTI_MAX ||
+		    strlen(json_string_value(jti)) != json_string_length(jti))
+			return MP_BADREQ(e, "MP-011: jti must be a string of 1-%d characters",
+					 JTI_MAX);
+		snprintf(key, sizeof(key), "mp:%s:%s", client_id, json_string_value(jti));
+	} else {
+		/* spec §5 step 8 (design): without jti the whole assertion is the key. */
+		sha256_b64url_buf(jws, hash);
+		snprintf(key, sizeof(key), "mp:%s:#%s", client_id, hash);
+	}
+	rc = store_op(app->store, jti_remember, key, exp + MP_SKEW, e);
+	if (rc == ERR_EXISTS)
+		return MP_BADGRANT(e, "MP-012: the grant has been used before (jti)");
+	if (rc != 0)
+		return mp_store_fail(rc, e);
+	return 0;
+}
+
+/* ---- step 10: scopes ---- */
+
+/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
+static bool
+scope_token_ok(struct str t)
+{
+	if (t.len == 0 || t.len > SCOPE_TOKEN_MAX)
+		return false;
+	for (size_t i = 0; i < t.len; i++) {
+		unsigned char c = (unsigned char)t.p[i];
+
+		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+static int
+split_scopes(const json_t *claims, json_t **out, struct err *e)
+{
+	const json_t *v = json_object_get(claims, "scope");
+	struct str rest, word;
+	json_t *arr = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return MP_BADREQ(e, "MP-011: the grant needs a scope claim (space-separated)");
+	rest = (struct str){ json_string_value(v), json_string_length(v) };
+	arr = json_array();
+	if (arr == NULL)
+		return MP_INTERNAL(e, "out of memory");
+	while (rest.len > 0) {
+		bool dup = false;
+		json_t *s;
+		size_t i;
+
+		str_split(rest, ' ', &word, &rest);
+		if (word.len == 0)
+			continue;
+		if (!scope_token_ok(word)) {
+			rc = ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
+				 "MP-200: the scope claim holds a malformed scope");
+			goto out;
+		}
+		json_array_foreach(arr, i, s)
+			dup |= str_eq(word, (struct str){ json_string_value(s),
+							   json_string_length(s) });
+		if (dup)
+			continue;
+		if (json_array_size(arr) >= SCOPES_MAX) {
+			rc = ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
+				 "MP-200: more than %d scopes", SCOPES_MAX);
+			goto out;
+		}
+		if (json_array_append_new(arr, json_stringn(word.p, word.len)) != 0) {
+			rc = MP_INTERNAL(e, "out of memory");
+			goto out;
+		}
+	}
+	if (json_array_size(arr) == 0) {
+		rc = MP_BADREQ(e, "MP-011: the grant's scope claim is empty");
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	return rc;
+}
+
+/* spec §10: admin scopes need an unbroken legal chain to the organisation. */
+static bool
+needs_certificate(const char *scope)
+{
+	return strncmp(scope, "idporten:dcr", 12) == 0 ||
+	       strncmp(scope, "idporten:scopes", 15) == 0;
+}
+
+/* spec §9: the token-time decision for each requested scope; no partial grant. */
+static int
+check_scopes(struct porten *app, struct mp_grant *g, bool delegated, bool onbehalfof,
+	     struct err *e)
+{
+	const char *itype = jstr(g->client, "integration_type");
+	const json_t *v;
+	json_t *doc = NULL;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(g->scopes, i, v) {
+		const char *s = json_string_value(v);
+		const json_t *types;
+
+		if (!reg_client_has(g->client, "scopes", s)) {
+			rc = MP_BADSCOPE(e, "MP-200: Token request contains invalid scopes for "
+					    "client: %.200s is not registered on it", s);
+			goto out;
+		}
+		rc = reg_scope_get(app, s, &doc, e);
+		if (rc == ERR_NOTFOUND || rc == ERR_INVAL ||
+		    (rc == 0 && !json_is_true(json_object_get(doc, "active")))) {
+			rc = MP_BADSCOPE(e, "MP-200: scope %.200s is not available", s);
+			goto out;
+		}
+		if (rc != 0) {
+			rc = mp_store_fail(rc, e);
+			goto out;
+		}
+		types = json_object_get(doc, "allowed_integration_types");
+		if (json_array_size(types) > 0 && !reg_client_has(doc, "allowed_integration_types",
+								  itype)) {
+			rc = MP_BADSCOPE(e, "MP-201: scope %.200s is not allowed for %s", s, itype);
+			goto out;
+		}
+		if (needs_certificate(s) && strcmp(g->client_amr, "private_key_jwt") == 0) {
+			rc = MP_BADSCOPE(e, "MP-201: scope %.200s needs a business certificate, "
+					    "not a registered key", s);
+			goto out;
+		}
+		/* spec §8.4 (design): onbehalfof never with a delegable scope. */
+		if (onbehalfof && json_is_string(json_object_get(doc, "delegation_source"))) {
+			rc = MP_BADREQ(e, "MP-011: iss_onbehalfof cannot be used with scope %.200s",
+				       s);
+			goto out;
+		}
+		if (!reg_scope_access_ok(doc, g->consumer)) {
+			rc = MP_BADSCOPE(e, "MP-250: Consumer %s has not been granted access to "
+					    "scope %.200s", g->consumer, s);
+			goto out;
+		}
+		if (delegated) {
+			const char *src = jstr(doc, "delegation_source");
+
+			if (src == NULL || !reg_delegation_ok(doc, g->consumer, g->supplier)) {
+				rc = MP_BADSCOPE(e, "MP-251: Consumer %s has not delegated scope "
+						    "%.200s to %s", g->consumer, s, g->supplier);
+				goto out;
+			}
+		}
+		if (json_object_set_new(g->scope_docs, s, doc) != 0) {
+			rc = MP_INTERNAL(e, "out of memory");
+			goto out;
+		}
+		if (delegated && g->delegation_source == NULL)
+			g->delegation_source = jstr(doc, "delegation_source");
+		doc = NULL;
+	}
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/* ---- step 11: optional claims ---- */
+
+/* RFC 8707 §2: an absolute URI without a fragment. */
+static bool
+resource_ok(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v), i;
+
+	if (s == NULL || n == 0 || n > RESOURCE_MAX || strlen(s) != n ||
+	    !str_is_clean_utf8((struct str){ s, n }) || strpbrk(s, "# ") != NULL)
+		return false;
+	/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+	if (!((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
+		return false;
+	i = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+	return s[i] == ':' && i + 1 < n;
+}
+
+static int
+parse_resource(const json_t *claims, struct mp_grant *g, struct err *e)
+{
+	const json_t *v = json_object_get(claims, "resource"), *r;
+	size_t i;
+
+	if (v == NULL)
+		return 0;
+	/* spec §4: an array; (design) a single string too. */
+	if (json_is_string(v))
+		g->resource = json_pack("[O]", v);
+	else if (json_is_array(v) && json_array_size(v) > 0 && json_array_size(v) <= RESOURCES_MAX)
+		g->resource = json_deep_copy(v);
+	else
+		return MP_BADREQ(e, "MP-011: resource must be an array of 1-%d URIs",
+				 RESOURCES_MAX);
+	if (g->resource == NULL)
+		return MP_INTERNAL(e, "out of memory");
+	json_array_foreach(g->resource, i, r)
+		if (!resource_ok(r))
+			return MP_BADREQ(e, "MP-011: resource[%zu] is not an absolute URI "
+					    "without fragment", i);
+	return 0;
+}
+
+/* spec §8.2: syntax and check digits only; the person has not logged in. */
+static int
+parse_pid(struct porten *app, const json_t *claims, struct mp_grant *g, struct err *e)
+{
+	const json_t *v = json_object_get(claims, "pid");
+	struct natid_policy pol = { .testid_accept_real = app->cfg->testid_accept_real };
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) != 11 ||
+	    !natid_acceptable((struct str){ json_string_value(v), 11 },
+			      app->test_env ? NATID_CTX_TEST : NATID_CTX_PROD, &pol))
+		return MP_BADREQ(e, "MP-011: pid is not a valid national identity number");
+	g->pid = strndup(json_string_value(v), 11);
+	return g->pid ? 0 : MP_INTERNAL(e, "out of memory");
+}
+
+/* spec §8.4 (design): only KRR clients, and only a value registered on the client. */
+static int
+parse_onbehalfof(const json_t *claims, struct mp_grant *g, bool *used, struct err *e)
+{
+	const json_t *v = json_object_get(claims, "iss_onbehalfof"), *o;
+	const char *itype = jstr(g->client, "integration_type");
+	size_t i;
+
+	*used = false;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || strcmp(itype, "krr") != 0 ||
+	    json_object_get(claims, "consumer_org") != NULL)
+		return MP_BADREQ(e, "MP-011: iss_onbehalfof is accepted only from KRR clients "
+				    "and never with consumer_org");
+	json_array_foreach(json_object_get(g->client, "onbehalfof"), i, o) {
+		const char *id = jstr(o, "onbehalfof"), *org = jstr(o, "orgno");
+
+		if (id == NULL || strcmp(id, json_string_value(v)) != 0 || !orgno_ok(org))
+			continue;
+		memcpy(g->supplier, g->consumer, sizeof(g->supplier));
+		memcpy(g->consumer, org, 10);
+		*used = true;
+		return 0;
+	}
+	return MP_BADREQ(e, "MP-011: iss_onbehalfof names no registration of the client");
+}
+
+/* spec §8.3: a supplier asks for its customer. */
+static int
+parse_consumer_org(const json_t *claims, struct mp_grant *g, bool *used, struct err *e)
+{
+	const json_t *v = json_object_get(claims, "consumer_org");
+
+	*used = false;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || !orgno_ok(json_string_value(v)))
+		return MP_BADREQ(e, "MP-011: consumer_org must be a 9-digit organisation number");
+	if (strcmp(json_string_value(v), g->consumer) == 0)
+		return MP_BADREQ(e, "combination consumer_org in claim and delegation scope on "
+				    "client is invalid: consumer_org is the client's own "
+				    "organisation");
+	memcpy(g->supplier, g->consumer, sizeof(g->supplier));
+	memcpy(g->consumer, json_string_value(v), 10);
+	*used = true;
+	return 0;
+}
+
+#define RAR_ERR(e, code, ...) \
+	ERR((e), ERR_DENIED, 400, MP_INVALID_AUTHORIZATION_DETAILS, code ": " __VA_ARGS__)
+
+/* {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}: the orgno, or NULL. */
+static const char *
+org_object(const json_t *o)
+{
+	const char *auth = jstr(o, "authority"), *id = jstr(o, "ID");
+
+	if (!json_is_object(o) || json_object_size(o) != 2 || auth == NULL || id == NULL ||
+	    strcmp(auth, ORG_AUTHORITY) != 0 || strncmp(id, "0192:", 5) != 0 ||
+	    !orgno_ok(id + 5))
+		return NULL;
+	return id + 5;
+}
+
+/*
+ * spec §8.5: system users.  The request is checked in full; Porten has no
+ * connection to a system register, so no system user is ever found and the
+ * grant ends in invalid_grant (design, as when Altinn finds none).
+ */
+static int
+check_rar(const json_t *claims, struct err *e)
+{
+	const json_t *v = json_object_get(claims, "authorization_details"), *d, *m;
+	const char *key, *org;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return RAR_ERR(e, "MP-303", "authorization_details must be a non-empty array");
+	if (json_array_size(v) > 1)
+		return RAR_ERR(e, "MP-303", "authorization_details: one party per request");
+	d = json_array_get(v, 0);
+	if (!json_is_object(d) || !json_is_string(json_object_get(d, "type")))
+		return RAR_ERR(e, "MP-303", "authorization_details[0].type is required");
+	if (strcmp(jstr(d, "type"), RAR_TYPE) != 0)
+		return RAR_ERR(e, "MP-301", "authorization_details type %.100s is not supported",
+			       jstr(d, "type"));
+	json_object_foreach((json_t *)d, key, m) {
+		if (strcmp(key, "type") != 0 && strcmp(key, "systemuser_org") != 0)
+			return RAR_ERR(e, "MP-302", "unknown field %.64s in authorization_details",
+				       key);
+	}
+	org = org_object(json_object_get(d, "systemuser_org"));
+	if (org == NULL)
+		return RAR_ERR(e, "MP-303", "invalid value of systemuser_org: {\"authority\":\""
+			       ORG_AUTHORITY "\",\"ID\":\"0192:<orgno>\"} expected");
+	return MP_BADGRANT(e, "no system user of organisation %s is linked to this client", org);
+}
+
+/* ---- the whole grant ---- */
+
+/* spec §5 step 9: Maskinporten serves these client types, with this grant. */
+static int
+check_client_type(const json_t *client, struct err *e)
+{
+	const char *t = jstr(client, "integration_type");
+
+	if (t == NULL || (strcmp(t, "maskinporten") != 0 && strcmp(t, "krr") != 0 &&
+			  strcmp(t, "eformidling") != 0))
+		return ERR(e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
+			   "the client is not a Maskinporten client (integration_type %s)",
+			   t ? t : "none");
+	if (!reg_client_has(client, "grant_types", MP_GRANT_TYPE) &&
+	    !reg_client_has(client, "grant_types", "jwt_bearer_token"))
+		return ERR(e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
+			   "the client is not registered for the jwt-bearer grant");
+	return 0;
+}
+
+static int
+load_client(struct porten *app, const json_t *peek, struct mp_grant *g, struct err *e)
+{
+	const json_t *iss = json_object_get(peek, "iss");
+	const char *org;
+	int rc;
+
+	if (!json_is_string(iss) || strlen(json_string_value(iss)) != json_string_length(iss))
+		return MP_BADGRANT(e, "MP-100: the grant's iss must be the client_id");
+	rc = reg_client_load(app, json_string_value(iss), &g->client, e);
+	if (rc == ERR_NOTFOUND)
+		return MP_BADGRANT(e, "MP-100: client not found in this environment");
+	if (rc != 0)
+		return mp_store_fail(rc, e);
+	g->client_id = jstr(g->client, "client_id");
+	org = jstr(g->client, "client_orgno");
+	if (g->client_id == NULL || !orgno_ok(org))
+		return MP_BADGRANT(e, "MP-100: the client has no owner organisation");
+	memcpy(g->consumer, org, 10);
+	return 0;
+}
+
+int
+mp_grant_validate(struct porten *app, const struct issuer *is, struct str assertion,
+		  int64_t now, struct mp_grant *g, struct err *e)
+{
+	json_t *hdr = NULL, *peek = NULL, *claims = NULL, *jwk = NULL;
+	const json_t *iss;
+	bool use_x5c = false, delegated = false, onbehalfof = false;
+	int64_t exp = 0;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	/* Step 1: a compact JWS. */
+	if (assertion.len == 0 || assertion.len > ASSERTION_MAX) {
+		rc = MP_BADREQ(e, "MP-011: the assertion must be a compact JWS of at most %d bytes",
+			       ASSERTION_MAX);
+		goto out;
+	}
+	rc = peek_part(assertion, 0, &hdr, e);
+	if (rc == 0)
+		rc = peek_part(assertion, 1, &peek, e);
+	/* Step 2: alg, and kid or x5c. */
+	if (rc == 0)
+		rc = check_header(hdr, &use_x5c, e);
+	/* Step 3: the client named by iss. */
+	if (rc == 0)
+		rc = load_client(app, peek, g, e);
+	if (rc != 0)
+		goto out;
+	/* Step 4: the audience is this issuer. */
+	if (!aud_ok(json_object_get(peek, "aud"), is)) {
+		rc = MP_BADGRANT(e, "MP-110: the grant's aud must be %s", is->iss);
+		goto out;
+	}
+	/* Steps 5 and 6: the key, then the signature. */
+	g->client_amr = "private_key_jwt";
+	rc = use_x5c ? key_by_x5c(app, g->client, hdr, now, &jwk, &g->client_amr, e)
+		     : key_by_kid(g->client, hdr, now, &jwk, e);
+	if (rc != 0)
+		goto out;
+	if (jose_jwt_verify(assertion, jwk, JOSE_ALG_RS_ALL, &claims, e) != 0) {
+		rc = MP_BADGRANT(e, "MP-124: the grant's signature does not verify");
+		goto out;
+	}
+	iss = json_object_get(claims, "iss");
+	if (!json_is_string(iss) || strcmp(json_string_value(iss), g->client_id) != 0) {
+		rc = MP_BADGRANT(e, "MP-100: the grant's iss must be the client_id");
+		goto out;
+	}
+	/* Steps 7-9: times, replay, client type. */
+	rc = check_times(claims, now, &exp, e);
+	if (rc == 0)
+		rc = remember(app, g->client_id, claims, assertion, exp, e);
+	if (rc == 0)
+		rc = check_client_type(g->client, e);
+	if (rc != 0)
+		goto out;
+	/* Step 11's claims first: they decide who the consumer is for step 10. */
+	rc = split_scopes(claims, &g->scopes, e);
+	if (rc == 0)
+		rc = parse_consumer_org(claims, g, &delegated, e);
+	if (rc == 0)
+		rc = parse_onbehalfof(claims, g, &onbehalfof, e);
+	if (rc == 0)
+		rc = parse_pid(app, claims, g, e);
+	if (rc == 0)
+		rc = parse_resource(claims, g, e);
+	if (rc != 0)
+		goto out;
+	/* spec §8.4 (design): scope access is the acting client's own, not its customer's. */
+	g->scope_docs = json_object();
+	if (g->scope_docs == NULL) {
+		rc = MP_INTERNAL(e, "out of memory");
+		goto out;
+	}
+	if (onbehalfof) {
+		char customer[10];
+
+		memcpy(customer, g->consumer, sizeof(customer));
+		memcpy(g->consumer, g->supplier, sizeof(customer));
+		rc = check_scopes(app, g, false, true, e);
+		memcpy(g->consumer, customer, sizeof(customer));
+	} else {
+		rc = check_scopes(app, g, delegated, false, e);
+	}
+	if (rc == 0)
+		rc = check_rar(claims, e);
+out:
+	json_decref(hdr);
+	json_decref(peek);
+	json_decref(claims);
+	json_decref(jwk);
+	if (rc != 0)
+		mp_grant_clear(g);
+	return rc;
+}
+
+void
+mp_grant_clear(struct mp_grant *g)
+{
+	if (g == NULL)
+		return;
+	json_decref(g->client);
+	json_decref(g->scopes);
+	json_decref(g->scope_docs);
+	json_decref(g->resource);
+	free(g->pid);
+	memset(g, 0, sizeof(*g));
+}

@@ -1,0 +1,82 @@
+/*
+ * Maskinporten (spec/maskinporten.md): the issuer that gives organisations'
+ * machines access tokens for other organisations' APIs, in exchange for a
+ * JWT-bearer grant (RFC 7523) signed with a business certificate (x5c) or
+ * a key registered on the client (kid).
+ *
+ * Handlers take (struct http_req *r, struct http_resp *w) with r->app the
+ * struct porten and r->route_data the Maskinporten struct issuer.
+ */
+#ifndef PORTEN_MASKINPORTEN_MP_H
+#define PORTEN_MASKINPORTEN_MP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "core/err.h"
+#include "core/str.h"
+#include "http/http.h"
+
+#define MP_GRANT_TYPE "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#define MP_SKEW 10            /* spec §4: seconds of clock skew tolerated */
+#define MP_GRANT_MAX_LIFE 120 /* spec §4: exp - iat of a grant */
+#define MP_AT_LIFETIME 120    /* spec §7: access token lifetime when the client sets none */
+
+/*
+ * A grant that passed every check of spec §5: who asks, for whom, what.
+ * Filled by mp_grant_validate, released by mp_grant_clear.
+ */
+struct mp_grant {
+	json_t *client;            /* the client's registration (owned) */
+	const char *client_id;     /* points into client */
+	const char *client_amr;    /* "private_key_jwt" or the certificate's profile */
+	char consumer[10];         /* orgno the token is for (spec §7 consumer) */
+	char supplier[10];         /* orgno acting for it, "" when none (spec §8.3, §8.4) */
+	const char *delegation_source; /* spec §8.3: set when delegated; points into scope_docs */
+	json_t *scopes;            /* granted scope names, unique, in request order (owned) */
+	json_t *scope_docs;        /* name -> scope doc (owned) */
+	json_t *resource;          /* array of resource URIs, or NULL (owned) */
+	char *pid;                 /* spec §8.2 national id, or NULL (owned) */
+};
+
+/*
+ * Validate a JWT-bearer grant at time now for the Maskinporten issuer is,
+ * in the order of spec §5 (header, client, aud, key or certificate,
+ * signature, times, replay, client type, scopes, optional claims).  The
+ * grant's jti (or, without one, the assertion's hash) is remembered so it
+ * is accepted only once.  On failure e carries the OAuth error (400) and a
+ * description starting with the stable MP code where the spec gives one
+ * ("MP-110: ..."); the return is ERR_INVAL (invalid_request), ERR_DENIED
+ * (invalid_grant, invalid_scope, ...) or a store error.
+ */
+int mp_grant_validate(struct porten *app, const struct issuer *is, struct str assertion,
+		      int64_t now, struct mp_grant *g, struct err *e);
+void mp_grant_clear(struct mp_grant *g);
+
+/*
+ * Issue the access token of a validated grant (spec §7): a JWT signed by
+ * the issuer's current key; lifetime from the client, capped by the
+ * scopes' at_max_age.  *resp is the token response body (spec §6, new
+ * reference).  Emits one "maskinporten_token" event.
+ */
+int mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_grant *g,
+		   int64_t now, json_t **resp, struct err *e);
+
+/*
+ * Business-certificate trust (maskinporten_ca, maskinporten_crl): load it
+ * at start-up so a bad path stops portend; afterwards the files are read
+ * again every minute so new CRLs are seen without a restart.  Without
+ * maskinporten_ca, x5c grants are refused (MP-120).
+ */
+int mp_trust_init(const struct cfg *c, struct err *e);
+/* The current trust (a reference: jose_x509_trust_free it), or NULL. */
+struct jose_x509_trust *mp_trust_get(const struct cfg *c);
+void mp_trust_cleanup(void);
+
+/* ---- handlers ---- */
+void mp_handle_token(struct http_req *r, struct http_resp *w);     /* POST /token */
+void mp_handle_discovery(struct http_req *r, struct http_resp *w); /* GET /.well-known/... */
+
+#endif

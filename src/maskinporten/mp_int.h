@@ -1,0 +1,23 @@
+/* Declarations shared by the files of src/maskinporten/ only. */
+#ifndef PORTEN_MASKINPORTEN_MP_INT_H
+#define PORTEN_MASKINPORTEN_MP_INT_H
+
+#include "core/err.h"
+#include "oauth/oauth.h"
+
+/* RFC 9396 §5: the error for a bad authorization_details. */
+#define MP_INVALID_AUTHORIZATION_DETAILS "invalid_authorization_details"
+
+/*
+ * spec/maskinporten.md §5: every token-endpoint error is HTTP 400; the
+ * description starts with the stable MP code where the spec gives one.
+ */
+#define MP_BADREQ(e, ...) ERR((e), ERR_INVAL, 400, OAUTH_INVALID_REQUEST, __VA_ARGS__)
+#define MP_BADGRANT(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_INVALID_GRANT, __VA_ARGS__)
+#define MP_BADSCOPE(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_INVALID_SCOPE, __VA_ARGS__)
+#define MP_INTERNAL(e, ...) ERR((e), ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, __VA_ARGS__)
+
+/* A store (or registry) failure that is not the caller's fault: 500, or 503 when away. */
+int mp_store_fail(int rc, struct err *e);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * Maskinporten's token endpoint (spec/maskinporten.md §2, §6, §7): the
+ * JWT-bearer grant in, a self-contained access token out.
+ */
+#include "maskinporten/mp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/crypto.h"
+#include "core/timeutil.h"
+#include "jose/jose.h"
+#include "maskinporten/mp_int.h"
+#include "registry/registry.h"
+
+#define GRANT_TYPE_MAX 100
+#define ASSERTION_PARAM_MAX 16384
+
+int
+mp_store_fail(int rc, struct err *e)
+{
+	char why[sizeof(e->msg)];
+
+	memcpy(why, e->msg, sizeof(why));
+	why[sizeof(why) - 1] = '\0';
+	return ERR(e, rc, rc == ERR_UNAVAILABLE ? 503 : 500,
+		   rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
+		   "store: %s", why);
+}
+
+/* spec §7: {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}. */
+static json_t *
+org_claim(const char *orgno)
+{
+	char id[16];
+
+	snprintf(id, sizeof(id), "0192:%.9s", orgno);
+	return json_pack("{s:s, s:s}", "authority", "iso6523-actorid-upis", "ID", id);
+}
+
+static int
+set_new(json_t *o, const char *k, json_t *v, struct err *e)
+{
+	if (v == NULL || json_object_set_new(o, k, v) != 0)
+		return MP_INTERNAL(e, "cannot build claim %s", k);
+	return 0;
+}
+
+/*
+ * spec §7: aud is the requested resource; (design) without one, the
+ * audiences the granted scopes name, if any; else no aud at all.
+ */
+static json_t *
+audience(const struct mp_grant *g)
+{
+	json_t *aud = NULL, *v;
+	const json_t *doc;
+	const char *name;
+	size_t i;
+
+	if (g->resource != NULL)
+		aud = json_deep_copy(g->resource);
+	else {
+		aud = json_array();
+		json_object_foreach(g->scope_docs, name, doc) {
+			json_array_foreach(json_object_get(doc, "audience"), i, v) {
+				bool seen = false;
+				size_t j;
+				json_t *a;
+
+				json_array_foreach(aud, j, a)
+					seen |= json_equal(a, v);
+				if (!seen)
+					json_array_append(aud, v);
+			}
+		}
+	}
+	if (aud != NULL && json_array_size(aud) == 0) {
+		json_decref(aud);
+		return NULL;
+	}
+	/* One value as a string, several as an array (RFC 7519 §4.1.3). */
+	if (aud != NULL && json_array_size(aud) == 1) {
+		json_t *one = json_incref(json_array_get(aud, 0));
+
+		json_decref(aud);
+		return one;
+	}
+	return aud;
+}
+
+/* spec §7: the client's lifetime (120 s unset), capped by the smallest non-zero at_max_age. */
+static long long
+lifetime(const struct mp_grant *g)
+{
+	long long life = reg_client_int(g->client, "access_token_lifetime", MP_AT_LIFETIME);
+	const json_t *doc, *cap;
+	const char *name;
+
+	if (life <= 0)
+		life = MP_AT_LIFETIME;
+	json_object_foreach(g->scope_docs, name, doc) {
+		cap = json_object_get(doc, "at_max_age");
+		if (json_is_integer(cap) && json_integer_value(cap) > 0 &&
+		    json_integer_value(cap) < life)
+			life = json_integer_value(cap);
+	}
+	return life;
+}
+
+static char *
+scope_string(const json_t *names)
+{
+	size_t n = 1, i, o = 0;
+	const json_t *v;
+	char *s;
+
+	json_array_foreach(names, i, v)
+		n += json_string_length(v) + 1;
+	s = malloc(n);
+	if (s == NULL)
+		return NULL;
+	json_array_foreach(names, i, v) {
+		if (i > 0)
+			s[o++] = ' ';
+		memcpy(s + o, json_string_value(v), json_string_length(v));
+		o += json_string_length(v);
+	}
+	s[o] = '\0';
+	return s;
+}
+
+static int
+claims_build(const struct issuer *is, const struct mp_grant *g, const char *scope,
+	     int64_t now, int64_t exp, json_t **out, struct err *e)
+{
+	json_t *cl = json_object(), *aud = audience(g);
+	char jti[TOKEN_CHARS + 1];
+	int rc = 0;
+
+	*out = NULL;
+	if (cl == NULL || rand_token_buf(jti) != 0) {
+		rc = MP_INTERNAL(e, "cannot build the access token");
+		goto out;
+	}
+	/* spec §7; client_orgno is never emitted (removed 2020). */
+	if ((rc = set_new(cl, "iss", json_string(is->iss), e)) != 0 ||
+	    (rc = set_new(cl, "client_amr", json_string(g->client_amr), e)) != 0 ||
+	    (rc = set_new(cl, "token_type", json_string("Bearer"), e)) != 0 ||
+	    (rc = set_new(cl, "client_id", json_string(g->client_id), e)) != 0 ||
+	    (rc = set_new(cl, "consumer", org_claim(g->consumer), e)) != 0 ||
+	    (g->supplier[0] != '\0' &&
+	     (rc = set_new(cl, "supplier", org_claim(g->supplier), e)) != 0) ||
+	    (g->delegation_source != NULL &&
+	     (rc = set_new(cl, "delegation_source", json_string(g->delegation_source), e)) != 0) ||
+	    (aud != NULL && (rc = set_new(cl, "aud", json_incref(aud), e)) != 0) ||
+	    (g->pid != NULL && (rc = set_new(cl, "pid", json_string(g->pid), e)) != 0) ||
+	    (rc = set_new(cl, "scope", json_string(scope), e)) != 0 ||
+	    (rc = set_new(cl, "iat", json_integer(now), e)) != 0 ||
+	    (rc = set_new(cl, "exp", json_integer(exp), e)) != 0 ||
+	    (rc = set_new(cl, "jti", json_string(jti), e)) != 0)
+		goto out;
+	*out = cl;
+	cl = NULL;
+out:
+	json_decref(cl);
+	json_decref(aud);
+	return rc;
+}
+
+/* One event per token: who asked, for whom, what (billing.md §2: counted, not billed). */
+static int
+emit_event(struct porten *app, const struct issuer *is, const struct mp_grant *g,
+	   const char *scope, int64_t now, struct err *e)
+{
+	json_t *ev;
+	int rc;
+
+	ev = json_pack("{s:s, s:s, s:s*, s:s, s:s*, s:s, s:s, s:s*, s:I}", "issuer", is->iss,
+		       "client_id", g->client_id, "client_orgno",
+		       json_string_value(json_object_get(g->client, "client_orgno")), "consumer",
+		       g->consumer, "supplier", g->supplier[0] ? g->supplier : NULL, "scope", scope,
+		       "client_amr", g->client_amr, "delegation_source", g->delegation_source,
+		       "time", (json_int_t)now);
+	if (ev == NULL)
+		return MP_INTERNAL(e, "cannot build the event");
+	rc = store_op(app->store, event_add, "maskinporten_token", ev, e);
+	json_decref(ev);
+	return rc == 0 ? 0 : mp_store_fail(rc, e);
+}
+
+int
+mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_grant *g,
+	       int64_t now, json_t **resp, struct err *e)
+{
+	const struct jose_key *key = NULL;
+	json_t *claims = NULL;
+	char *scope = NULL, *jws = NULL;
+	long long life = lifetime(g);
+	int rc;
+
+	*resp = NULL;
+	scope = scope_string(g->scopes);
+	if (scope == NULL) {
+		rc = MP_INTERNAL(e, "out of memory");
+		goto out;
+	}
+	rc = claims_build(is, g, scope, now, now + life, &claims, e);
+	if (rc != 0)
+		goto out;
+	rc = reg_keys_signing(app, is, &key, e);
+	if (rc != 0) {
+		rc = mp_store_fail(rc, e);
+		goto out;
+	}
+	/* spec §7 (design): RS256, typ JWT (no sub or aud for RFC 9068's at+jwt). */
+	rc = jose_jwt_sign(key, claims, "JWT", &jws, e);
+	if (rc != 0) {
+		rc = MP_INTERNAL(e, "signing failed");
+		goto out;
+	}
+	rc = emit_event(app, is, g, scope, now, e);
+	if (rc != 0)
+		goto out;
+	/* spec §6: expires_in from the access token's lifetime; no refresh token. */
+	*resp = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jws, "token_type", "Bearer",
+			  "expires_in", (json_int_t)life, "scope", scope);
+	if (*resp == NULL)
+		rc = MP_INTERNAL(e, "out of memory");
+out:
+	json_decref(claims);
+	free(scope);
+	free(jws);
+	return rc;
+}
+
+/* A form parameter given at most once; 1 present, 0 absent. */
+static int
+form_opt(const struct http_req *r, const char *name, struct str *v)
+{
+	return http_param(&r->form, name, v) == 0;
+}
+
+/* spec §2: the grant is the client's authentication; nothing else is taken. */
+static int
+no_client_auth(const struct http_req *r, struct err *e)
+{
+	static const char *const params[] = { "client_secret", "client_assertion",
+					      "client_assertion_type", NULL };
+	const char *authz = http_header(r, "authorization");
+	struct str v;
+
+	for (size_t i = 0; params[i] != NULL; i++)
+		if (form_opt(r, params[i], &v))
+			return MP_BADREQ(e, "MP-011: %s is not used here: the signed grant "
+					    "authenticates the client", params[i]);
+	if (authz != NULL && strncasecmp(authz, "Basic", 5) == 0)
+		return MP_BADREQ(e, "MP-011: no Basic authentication here: the signed grant "
+				    "authenticates the client");
+	return 0;
+}
+
+void
+mp_handle_token(struct http_req *r, struct http_resp *w)
+{
+	const struct issuer *is = r->route_data;
+	struct mp_grant g = { 0 };
+	json_t *resp = NULL;
+	struct str gt, assertion;
+	struct err e = { 0 };
+	int64_t now;
+	int rc;
+
+	rc = oauth_backchannel_check(r, &e);
+	if (rc != 0) {
+		/* spec §5: malformed requests carry MP-011 here too. */
+		char why[sizeof(e.msg)];
+
+		memcpy(why, e.msg, sizeof(why));
+		why[sizeof(why) - 1] = '\0';
+		rc = ERR(&e, rc, e.status, e.oauth, "MP-011: %s", why);
+		goto out;
+	}
+	if (!form_opt(r, "grant_type", &gt) || gt.len == 0) {
+		rc = MP_BADREQ(&e, "MP-011: grant_type is required");
+		goto out;
+	}
+	/* RFC 6749 §5.2; spec §2: only the JWT-bearer grant is served. */
+	if (gt.len > GRANT_TYPE_MAX || !str_eq_c(gt, MP_GRANT_TYPE)) {
+		rc = ERR(&e, ERR_INVAL, 400, OAUTH_UNSUPPORTED_GRANT_TYPE,
+			 "grant_type must be " MP_GRANT_TYPE);
+		goto out;
+	}
+	rc = no_client_auth(r, &e);
+	if (rc != 0)
+		goto out;
+	if (!form_opt(r, "assertion", &assertion) || assertion.len == 0 ||
+	    assertion.len > ASSERTION_PARAM_MAX) {
+		rc = MP_BADREQ(&e, "MP-011: assertion (the signed grant) is required");
+		goto out;
+	}
+	now = time_now();
+	rc = mp_grant_validate(r->app, is, assertion, now, &g, &e);
+	if (rc == 0)
+		rc = mp_token_issue(r->app, is, &g, now, &resp, &e);
+	if (rc != 0)
+		goto out;
+	http_resp_json(w, 200, resp);
+	/* RFC 6749 §5.1 */
+	http_resp_header(w, "Cache-Control", "no-store");
+	http_resp_header(w, "Pragma", "no-cache");
+out:
+	if (rc != 0)
+		oauth_resp_error(r, w, &e);
+	mp_grant_clear(&g);
+	json_decref(resp);
+}

@@ -1,0 +1,172 @@
+/*
+ * Tests for oidc/pages.c: the gettext catalogues (compiled from po/ at
+ * build time) in nb, nn, en and se, the fallback to bokmål, language
+ * choice (cookie > ui_locales > nb), placeholders and HTML escaping, the
+ * accessible field markup, and the error page.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "oidc/pages.h"
+
+static void
+test_catalogues(void **state)
+{
+	(void)state;
+	assert_true(page_translations_loaded());
+	assert_string_equal(page_text("nb", "Cancel"), "Avbryt");
+	assert_string_equal(page_text("nn", "Choose electronic ID"), "Vel elektronisk ID");
+	assert_string_equal(page_text("se", "Cancel"), "Gaskkalduhte");
+	assert_string_equal(page_text("en", "Cancel"), "Cancel");
+	assert_string_equal(page_text("nb", "Log in with MinID"), "Logg inn med MinID");
+	/* an unknown language is bokmål; an unknown text stays itself */
+	assert_string_equal(page_text("de", "Cancel"), "Avbryt");
+	assert_string_equal(page_text(NULL, "Cancel"), "Avbryt");
+	assert_string_equal(page_text("nn", "No such text anywhere"), "No such text anywhere");
+	assert_string_equal(page_text("nb", ""), "");
+	assert_string_equal(page_text("nb", NULL), "");
+}
+
+static void
+test_lang_pick(void **state)
+{
+	(void)state;
+	assert_string_equal(page_lang_pick(STR_LIT("de nn en")), "nn");
+	assert_string_equal(page_lang_pick(STR_LIT("nb-NO")), "nb");
+	assert_string_equal(page_lang_pick(STR_LIT("no")), "nb");
+	assert_string_equal(page_lang_pick(STR_LIT("sme")), "se");
+	assert_null(page_lang_pick(STR_LIT("fr de")));
+	assert_null(page_lang_pick(STR_LIT("")));
+	assert_null(page_lang_pick(STR_LIT("nbx")));
+}
+
+static void
+test_page_lang_cookie_first(void **state)
+{
+	struct http_param cookie = { STR_LIT(PAGE_LANG_COOKIE), STR_LIT("se") };
+	struct http_req r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_string_equal(page_lang(&r, "en"), "en");
+	assert_string_equal(page_lang(&r, NULL), "nb");
+	r.cookies.v = &cookie;
+	r.cookies.n = 1;
+	assert_string_equal(page_lang(&r, "en"), "se");
+	/* a forged cookie value is ignored */
+	cookie.value = STR_LIT("<script>");
+	assert_string_equal(page_lang(&r, "nn"), "nn");
+}
+
+static void
+test_put_escapes(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 4096);
+	page_put(&b, "en", "We have sent a one-time code to {mobile}. It is valid for 5 minutes.",
+		 "mobile", "<b>&\"");
+	assert_string_equal(b.p, "We have sent a one-time code to &lt;b&gt;&amp;&quot;. It is "
+				 "valid for 5 minutes.");
+	buf_reset(&b);
+	page_put(&b, "nb", "We have sent a one-time code to {mobile}. It is valid for 5 minutes.",
+		 "mobile", "+47******67");
+	assert_non_null(strstr(b.p, "engangskode til +47******67"));
+	buf_reset(&b);
+	page_put(&b, "nb", "Cancel", "missing", "x");
+	assert_string_equal(b.p, "Avbryt");
+	buf_free(&b);
+}
+
+static void
+test_field_markup(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 8192);
+	page_field(&b, "en", "pid", "text", "National identity number", "11 digits",
+		   "\"><script>", "Enter your password.", "required");
+	assert_non_null(strstr(b.p, "<label for=\"pid\">National identity number</label>"));
+	assert_non_null(strstr(b.p, "id=\"pid-hint\""));
+	assert_non_null(strstr(b.p, "id=\"pid-error\""));
+	assert_non_null(strstr(b.p, "aria-describedby=\"pid-hint pid-error\""));
+	assert_non_null(strstr(b.p, "aria-invalid=\"true\""));
+	assert_null(strstr(b.p, "<script>"));
+	buf_reset(&b);
+	/* a password is never written back into the page */
+	page_field(&b, "nb", "password", "password", "Password", NULL, "hunter2", "#form-error",
+		   NULL);
+	assert_null(strstr(b.p, "hunter2"));
+	assert_non_null(strstr(b.p, "aria-describedby=\"form-error\""));
+	assert_null(strstr(b.p, "field-error"));
+	assert_non_null(strstr(b.p, ">Passord</label>"));
+	buf_free(&b);
+}
+
+static void
+test_layout(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 65536);
+	page_begin(&b, "nn", "Choose electronic ID");
+	page_end(&b, "nn", "/login?ar=x&y");
+	assert_non_null(strstr(b.p, "<html lang=\"nn\">"));
+	assert_non_null(strstr(b.p, "<title>Vel elektronisk ID – ID-porten</title>"));
+	assert_non_null(strstr(b.p, "href=\"#main\""));
+	assert_non_null(strstr(b.p, "<main id=\"main\">"));
+	/* a switch link per other language, each marked with its language */
+	assert_non_null(strstr(b.p, "lang=\"se\" hreflang=\"se\" href=\"/login?ar=x&amp;y&amp;lang=se\""));
+	assert_null(strstr(b.p, "hreflang=\"nn\""));
+	buf_reset(&b);
+	page_begin(&b, "en", "TestID");
+	page_end(&b, "en", "/testid");
+	assert_non_null(strstr(b.p, "href=\"/testid?lang=nb\""));
+	buf_free(&b);
+}
+
+static void
+test_error_page(void **state)
+{
+	struct http_req r;
+	struct http_resp w;
+	struct arena *a = arena_new();
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.arena = a;
+	memcpy(r.rid, "0123456789abcdef", 17);
+	http_resp_init(&w, a);
+	page_error(&r, &w, 400, "nb", "invalid_request", "<img src=x>");
+	assert_int_equal(w.status, 400);
+	assert_non_null(strstr(w.body.p, "Noe gikk galt"));
+	assert_non_null(strstr(w.body.p, "&lt;img src=x&gt;"));
+	assert_non_null(strstr(w.body.p, "invalid_request"));
+	assert_non_null(strstr(w.body.p, "0123456789abcdef"));
+	http_resp_free(&w);
+	arena_free(a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_catalogues),
+		cmocka_unit_test(test_lang_pick),
+		cmocka_unit_test(test_page_lang_cookie_first),
+		cmocka_unit_test(test_put_escapes),
+		cmocka_unit_test(test_field_markup),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_error_page),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -10,6 +10,7 @@
 #include "core/b64.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "store/pg.h"
 
 /*
  * Without a configured KEK a fixed development key is used, so a laptop
@@ -189,7 +190,9 @@ app_init(struct porten *app, struct cfg *cfg, struct err *e)
 	target = cfg_store_target(cfg);
 	if (target == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-	if (cfg->store == NULL || strncmp(cfg->store, "postgresql://", 13) != 0) {
+	store_pg_set_pool_size((unsigned)cfg->pg_pool_size);
+	if (cfg->store == NULL || (strncmp(cfg->store, "postgresql://", 13) != 0 &&
+				   strncmp(cfg->store, "postgres://", 11) != 0)) {
 		/* The default SQLite file lives in the data directory. */
 		if (mkdir(cfg->data, 0700) != 0 && errno != EEXIST)
 			return ERR(e, ERR_IO, 0, NULL, "cannot create data directory %s", cfg->data);

@@ -17,7 +17,7 @@ enum issuer_kind { ISSUER_IDPORTEN, ISSUER_ANSATTPORTEN, ISSUER_MASKINPORTEN };
 struct issuer {
 	enum issuer_kind kind;
 	const char *iss;        /* exact issuer string, e.g. "http://127.0.0.1:8080" */
-	const char *prefix;     /* path prefix the routes live under: "" or "/maskinporten" */
+	const char *prefix;     /* path prefix the routes live under: "" for ID-porten */
 	const char *base;       /* iss without a trailing slash: endpoint URLs are base + path */
 	struct porten *app;
 };
@@ -40,7 +40,8 @@ struct porten {
  * KEK (PORTEN_KEK / kek_file; without one a fixed development key and a
  * loud warning, refused when env=prod), agree with other nodes on the
  * pairwise and CSRF keys through the store's meta table, and set up the
- * issuers (for now: the ID-porten issuer at cfg->issuer, prefix "").
+ * issuers: ID-porten at cfg->issuer (prefix ""), and Maskinporten at
+ * cfg->maskinporten_issuer (its own path prefix) unless that is empty.
  * app_close releases what app_init acquired; it does not free cfg.
  */
 int app_init(struct porten *app, struct cfg *cfg, struct err *e);

@@ -52,8 +52,7 @@ testid_form(struct http_req *r, struct http_resp *w, const char *ar, const json_
 	buf_puts(&b, "\">");
 	page_field(&b, lang, "pid", "text", "National identity number",
 		   "Synthetic, 11 digits (month plus 80)", pid, pid_err,
-		   "inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"11\" required"
-		   " autofocus");
+		   "inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"11\" required");
 	buf_puts(&b, "<label for=\"acr\">");
 	buf_html(&b, str_c(page_text(lang, "Level of assurance")));
 	buf_puts(&b, "</label>");

@@ -6,7 +6,7 @@
 #define HTTP_MAX_BODY 65536          /* request body; larger -> 413 */
 #define HTTP_MAX_PARAMS 64           /* query or form parameters */
 #define HTTP_MAX_PARAM_NAME 64
-#define HTTP_MAX_PARAM_VALUE 8192
+#define HTTP_MAX_PARAM_VALUE 16384 /* a JWT grant with an x5c chain fits */
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_HEADER_BYTES 32768  /* request line and header fields together; more -> 431 */
 #define HTTP_MAX_COOKIES 32

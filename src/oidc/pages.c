@@ -60,7 +60,11 @@ page_dir_beside_program(char *out, size_t n)
 	if (slash == NULL)
 		return;
 	*slash = '\0';
-	snprintf(out, n, "%s/locale", exe);
+	/* A path that does not fit is treated as unknown. */
+	if (strlen(exe) + sizeof("/locale") > n)
+		return;
+	memcpy(out, exe, strlen(exe));
+	memcpy(out + strlen(exe), "/locale", sizeof("/locale"));
 }
 
 static bool

@@ -460,7 +460,7 @@ def test_business_certificate(mp, name, amr):
     issued(mp, c.token(scope=mp.api, cert=mp.certs[name]), c, mp.api, amr=amr)
 
 
-def test_certificate_leaf_only_when_chain_not_needed(mp):
+def test_certificate_needs_its_chain(mp):
     # the intermediate is not a trust anchor: a leaf without it does not chain
     cert = mp.certs["valid"]
     refused(mp.certified.token(scope=mp.api, cert=cert, x5c=cert.x5c[:1]), "invalid_grant", "MP-120")

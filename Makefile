@@ -16,7 +16,7 @@ DEB_PKGS := build-essential cmake pkg-config clang libmicrohttpd-dev libcjose-de
 	$(if $(shell command -v npm 2>/dev/null),,npm)
 
 .PHONY: all deps build asan run test unit e2e e2e-asan unit-asan fuzz-replay style fuzz clean \
-	test-pg cluster
+	test-pg cluster analyze
 
 all: build
 
@@ -73,6 +73,7 @@ test: style
 	$(MAKE) --no-print-directory e2e-asan
 	$(MAKE) --no-print-directory test-pg
 	$(MAKE) --no-print-directory browser-test
+	$(MAKE) --no-print-directory analyze
 
 # The pages in Debian's Chromium (playwright-core) with axe-core checks; screenshots
 # land in tests/browser/artifacts/.
@@ -100,10 +101,42 @@ cluster: build
 		$(PY) -m pytest -q -p no:cacheprovider tests/cluster || rc=1; \
 	sh tools/pg-test.sh stop; exit $$rc
 
-# libFuzzer runs (clang): FUZZ_SECONDS each.
+# libFuzzer runs (clang, ASan+UBSan): FUZZ_SECONDS each, FUZZ_TARGETS (default all);
+# executions per target go to build-fuzz/summary.txt.  CI: make fuzz FUZZ_SECONDS=30
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 fuzz: deps
-	sh tools/fuzz.sh $(FUZZ_SECONDS)
+	sh tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Static analysis and memcheck (docs/SECURITY.md): cppcheck and clang-tidy 14
+# (.clang-tidy) over src/, valgrind memcheck over every unit test binary.
+# Under memcheck OpenSSL's RSA prime search is ~100x slower and not ours:
+# tools/vg-keypool.c answers RSA key generation from keys made natively first.
+ANALYZE_PKGS := cppcheck clang-tidy-14 valgrind openssl
+VG_DIR       := $(BUILD)/memcheck
+analyze: build
+	@missing=$$(for p in $(ANALYZE_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing:" $$missing; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	cppcheck -q -j$(JOBS) --std=c11 --enable=warning,performance,portability --error-exitcode=1 \
+		--inline-suppr -Isrc -D_GNU_SOURCE --include=/usr/include/jansson.h \
+		--library=posix --library=gnu --library=openssl --library=sqlite3 \
+		--suppress=missingIncludeSystem --suppress=readdirCalled src
+	@echo "clang-tidy-14 over src/"; \
+	out=$$(find src -name '*.c' | sort | xargs -P$(JOBS) -n2 clang-tidy-14 -p $(BUILD) --quiet \
+		2>/dev/null); rc=$$?; [ -z "$$out" ] || printf '%s\n' "$$out"; exit $$rc
+	@mkdir -p $(VG_DIR)/pool; \
+	for spec in 1024:4 2048:16 3072:2; do b=$${spec%:*}; n=0; while [ $$n -lt $${spec#*:} ]; do \
+		f=$(VG_DIR)/pool/rsa$$b-$$n.pem; [ -s $$f ] || openssl genrsa -out $$f $$b 2>/dev/null; \
+		n=$$((n + 1)); done; done; \
+	cc -shared -fPIC -O2 -o $(VG_DIR)/keypool.so tools/vg-keypool.c -ldl -lcrypto
+	@echo "valgrind memcheck over $(BUILD)/unit_*"; \
+	find $(BUILD) -maxdepth 1 -type f -perm -u+x -name 'unit_*' | sort | xargs -P$(JOBS) -I{} sh -c \
+		'log=$(VG_DIR)/$$(basename {}).log; \
+		 PORTEN_VG_KEYPOOL=$(abspath $(VG_DIR))/pool LD_PRELOAD=$(abspath $(VG_DIR))/keypool.so \
+		 valgrind -q --error-exitcode=1 --leak-check=full {} >$$log 2>&1 || \
+		 { echo "memcheck failed: {} (log $$log)"; grep "^==" $$log | head -n 60; exit 1; }'
+	@echo "analyze: ok"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

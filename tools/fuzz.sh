@@ -1,19 +1,58 @@
 #!/bin/sh
-# Build every fuzz target with libFuzzer (clang) and run each for $1 seconds
-# on a copy of its corpus.  New crashing inputs land in build-fuzz/.
+# Build every fuzz target with libFuzzer (clang, ASan, UBSan) and run each
+# for $1 seconds (default 60) on a copy of its corpus; more arguments name
+# the targets to run (default: all of tests/fuzz/fuzz_*.c).
+#   sh tools/fuzz.sh 600 authorize par
+# Crashing inputs land in build-fuzz/<target>-crash-*; build-fuzz/summary.txt
+# gets one line per run: target, executions, seconds, result.  A crash found
+# goes into tests/fuzz/corpus/<target>/ once fixed, as a regression input.
 set -eu
 secs=${1:-60}
+[ $# -gt 0 ] && shift
 out=build-fuzz
-mkdir -p "$out"
-srcs=$(ls src/*/*.c src/app.c | grep -v '/cli/')
-flags="-std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined"
-libs=$(pkg-config --cflags --libs libmicrohttpd jansson cjose sqlite3 openssl)
-for t in tests/fuzz/fuzz_*.c; do
+jobs=$(nproc 2>/dev/null || echo 2)
+mkdir -p "$out/obj"
+
+cflags="-std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer-no-link,address,undefined"
+pkgs="libmicrohttpd jansson cjose sqlite3 openssl libsodium liboath libcurl"
+if pkg-config --exists libpq; then
+	pkgs="$pkgs libpq"
+	cflags="$cflags -DHAVE_LIBPQ"
+fi
+cflags="$cflags $(pkg-config --cflags $pkgs)"
+libs="$(pkg-config --libs $pkgs) -lunistring -lpthread -lm"
+
+# The library once (what the server links, less main.c and portenctl), in parallel.
+export cflags out
+rm -f "$out"/obj/*.o "$out/libporten-fuzz.a"
+find src -name '*.c' ! -path 'src/main.c' ! -path 'src/cli/*' | sort |
+	xargs -P"$jobs" -I{} sh -c 'clang $cflags -c "$1" -o "$out/obj/$(echo "$1" | tr / _).o"' _ {}
+ar rcs "$out/libporten-fuzz.a" "$out"/obj/*.o
+
+if [ $# -gt 0 ]; then
+	targets=$(for t in "$@"; do echo "tests/fuzz/fuzz_$t.c"; done)
+else
+	targets=$(ls tests/fuzz/fuzz_*.c)
+fi
+status=0
+for t in $targets; do
 	name=$(basename "$t" .c)
 	short=${name#fuzz_}
 	echo "== $short"
-	clang $flags "$t" $srcs $libs -lpthread -lm -o "$out/$name"
+	clang $cflags -fsanitize=fuzzer,address,undefined "$t" "$out/libporten-fuzz.a" $libs \
+		-o "$out/$name"
 	mkdir -p "$out/corpus-$short"
 	cp -n tests/fuzz/corpus/$short/* "$out/corpus-$short/" 2>/dev/null || true
-	"$out/$name" -max_total_time="$secs" -artifact_prefix="$out/$short-" "$out/corpus-$short" 2>&1 | tail -n 3
+	rc=0
+	"$out/$name" -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 \
+		-artifact_prefix="$out/$short-" "$out/corpus-$short" >"$out/$short.log" 2>&1 || rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$short.log")
+	tail -n 3 "$out/$short.log"
+	if [ "$rc" -eq 0 ]; then
+		echo "$short ${execs:-0} ${secs}s ok" >>"$out/summary.txt"
+	else
+		echo "$short ${execs:-0} ${secs}s FAILED (see $out/$short.log)" >>"$out/summary.txt"
+		status=1
+	fi
 done
+exit $status

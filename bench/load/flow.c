@@ -236,6 +236,7 @@ login_begin(struct vc *v, bool measured)
 	v->op_start = load_now();
 	v->jwts = 0;
 	v->hops = 0;
+	v->fidx = 0;
 	req_get(v, url, ST_FRONT, NULL);
 	free(ru);
 	free(sc);
@@ -801,9 +802,19 @@ flow_done(struct vc *v, CURLcode cc)
 	long status = 0;
 
 	if (L->measuring && !L->stopping && now >= L->t_warm && now <= L->t_end) {
+		static const int key[] = {
+			[ST_GLW_AUTH] = SK_GLW_AUTH, [ST_TOKEN] = SK_TOKEN, [ST_USERINFO] = SK_USERINFO,
+			[ST_REFRESH] = SK_REFRESH, [ST_INTROSPECT] = SK_INTROSPECT, [ST_CC] = SK_CC,
+		};
+		int k = v->step == ST_FRONT ? SK_FRONT0 + (v->fidx < 5 ? v->fidx : 5) : key[v->step];
+
 		L->s.requests++;
 		lsamples_add(&L->s.req_lat, now - v->req_start);
+		if (v->step != ST_NONE)
+			lsamples_add(&L->s.step_lat[k], now - v->req_start);
 	}
+	if (v->step == ST_FRONT)
+		v->fidx++;
 	if (cc != CURLE_OK) {
 		fail(v, ERRK_TRANSPORT, "transport: %s", curl_easy_strerror(cc));
 		return;

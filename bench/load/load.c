@@ -635,6 +635,11 @@ run(struct load *L)
 
 #define TS(k) ((double)L->tstate[k] / (double)L->samples)
 
+static const char *const step_names[SK_N] = {
+	"front1", "front2", "front3", "front4", "front5", "front6+",
+	"login_api", "token", "userinfo", "refresh", "introspect", "client_credentials",
+};
+
 static void
 report(struct load *L, const struct proc_sample *p0, const struct proc_sample *p1,
        double cpu0, double cpu1)
@@ -650,6 +655,8 @@ report(struct load *L, const struct proc_sample *p0, const struct proc_sample *p
 
 	qsort(L->s.op_lat.v, L->s.op_lat.n, sizeof(uint32_t), cmp_u32);
 	qsort(L->s.req_lat.v, L->s.req_lat.n, sizeof(uint32_t), cmp_u32);
+	for (int k = 0; k < SK_N; k++)
+		qsort(L->s.step_lat[k].v, L->s.step_lat[k].n, sizeof(uint32_t), cmp_u32);
 	if (!L->o.json) {
 		printf("%s %s c=%d: %.1f ops/s (%ld ops, %ld errors, %.2f%%) in %.2f s\n",
 		       L->o.target_name, L->o.flow_name, L->o.concurrency, ops_s, L->s.ops,
@@ -667,6 +674,12 @@ report(struct load *L, const struct proc_sample *p0, const struct proc_sample *p
 			       p1->hwm_kb, p1->rss_kb);
 		printf("  driver: cpu %.2f s (%.0f%% of one core)\n", drv_cpu,
 		       win > 0 ? drv_cpu / win * 100 : 0);
+		printf("  per step (p50/p99 ms):");
+		for (int k = 0; k < SK_N; k++)
+			if (L->s.step_lat[k].n > 0)
+				printf(" %s %.2f/%.2f", step_names[k], pct_ms(&L->s.step_lat[k], 50),
+				       pct_ms(&L->s.step_lat[k], 99));
+		printf("\n");
 		if (L->samples > 0)
 			printf("  server threads, mean count: running %.2f  event-wait %.2f  nanosleep %.2f"
 			       "  futex %.2f  disk %.2f  other %.2f (%ld samples)\n",
@@ -697,6 +710,17 @@ report(struct load *L, const struct proc_sample *p0, const struct proc_sample *p
 		json_object_set_new(j, "server", json_pack("{s:f,s:f,s:I,s:I}", "cpu_s", srv_cpu,
 			"cpu_pct", win > 0 ? srv_cpu / win * 100 : 0.0,
 			"rss_peak_kb", (json_int_t)p1->hwm_kb, "rss_kb", (json_int_t)p1->rss_kb));
+	if (j != NULL) {
+		json_t *steps = json_object();
+
+		for (int k = 0; k < SK_N && steps != NULL; k++)
+			if (L->s.step_lat[k].n > 0)
+				json_object_set_new(steps, step_names[k], json_pack("{s:I,s:f,s:f,s:f}",
+					"count", (json_int_t)L->s.step_lat[k].n,
+					"p50", pct_ms(&L->s.step_lat[k], 50), "p99", pct_ms(&L->s.step_lat[k], 99),
+					"mean", mean_ms(&L->s.step_lat[k])));
+		json_object_set_new(j, "steps", steps);
+	}
 	if (j != NULL && L->samples > 0)
 		json_object_set_new(j, "server_threads", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I}",
 			"running", TS(TS_RUN), "event_wait", TS(TS_EPOLL), "nanosleep", TS(TS_SLEEP),
@@ -789,6 +813,8 @@ out:
 	free(L.m.introspection_endpoint);
 	free(L.s.op_lat.v);
 	free(L.s.req_lat.v);
+	for (int k = 0; k < SK_N; k++)
+		free(L.s.step_lat[k].v);
 	curl_global_cleanup();
 	return rc;
 }

@@ -121,6 +121,7 @@ struct vc {
 	const char *client_id;
 	const char *basic;          /* "Authorization: Basic ..." of client_id */
 	int hops;
+	int fidx;                   /* front-channel requests so far in this login */
 	double op_start;
 	double req_start;
 	int jwts;                   /* JWTs received in the current operation */
@@ -140,6 +141,10 @@ struct vc {
 	const char *tok_cid[LOAD_MAX_TOKENS];
 };
 
+/* Per-step latency: the first six front-channel requests of a login, then each back-channel kind. */
+enum { SK_FRONT0, SK_FRONT5 = SK_FRONT0 + 5, SK_GLW_AUTH, SK_TOKEN, SK_USERINFO, SK_REFRESH,
+       SK_INTROSPECT, SK_CC, SK_N };
+
 struct load_stats {
 	long ops;                   /* checked operations completed in the window */
 	long errors;
@@ -149,6 +154,7 @@ struct load_stats {
 	struct lsamples op_lat;
 	struct lsamples req_lat;
 	long err_kind[8];
+	struct lsamples step_lat[SK_N];
 };
 
 /* Where the server's threads were, summed over samples (thread-samples). */

@@ -40,8 +40,8 @@ usage(FILE *f)
 	      "commands:\n",
 	      f);
 	cli_client_usage(f);
-	fputs("  keys list\n"
-	      "  keys rotate\n"
+	fputs("  keys list [--issuer idporten|maskinporten]\n"
+	      "  keys rotate [--issuer idporten|maskinporten]\n"
 	      "  scope create --name PREFIX:SUBSCOPE [--description D] [--long-description D]\n"
 	      "       [--token-type SELF_CONTAINED|OPAQUE] [--visibility PUBLIC|PRIVATE]\n"
 	      "       [--requires-pseudonymous-tokens] [--requires-user-authentication]\n"
@@ -233,14 +233,24 @@ cmd_keys(struct cli *c, int argc, char **argv)
 	json_t *k;
 	int rc, status;
 
+	enum issuer_kind kind = ISSUER_IDPORTEN;
+
+	/* keys list|rotate [--issuer idporten|maskinporten] */
+	if (argc == 3 && strcmp(argv[1], "--issuer") == 0) {
+		if (strcmp(argv[2], "maskinporten") == 0)
+			kind = ISSUER_MASKINPORTEN;
+		else if (strcmp(argv[2], "idporten") != 0)
+			return cli_usage_error("keys: --issuer is idporten or maskinporten");
+		argc = 1;
+	}
 	if (argc != 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "rotate") != 0))
-		return cli_usage_error("keys: expected 'keys list' or 'keys rotate'");
+		return cli_usage_error("keys: expected 'keys list|rotate [--issuer idporten|maskinporten]'");
 	status = cli_open(c);
 	if (status != CLI_OK)
 		return status;
-	is = app_issuer(&c->app, ISSUER_IDPORTEN);
+	is = app_issuer(&c->app, kind);
 	if (is == NULL) {
-		fprintf(stderr, "portenctl: no ID-porten issuer configured\n");
+		fprintf(stderr, "portenctl: that issuer is not configured\n");
 		return CLI_USAGE;
 	}
 	if (strcmp(argv[0], "rotate") == 0) {

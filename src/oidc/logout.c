@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "core/crypto.h"
 #include "core/log.h"
 #include "oauth/oauth.h"
 #include "oidc/oidc.h"
@@ -71,18 +72,13 @@ static void
 logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *frames,
 	    const char *dest)
 {
+	char nonce[TOKEN_CHARS + 1];
 	struct buf b;
 	size_t i;
 	json_t *v;
 
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "You are logged out");
-	if (dest != NULL && json_array_size(frames) > 0) {
-		/* Give the iframes a moment, then continue without JavaScript. */
-		buf_puts(&b, "<meta http-equiv=\"refresh\" content=\"2;url=");
-		buf_html(&b, str_c(dest));
-		buf_puts(&b, "\">");
-	}
 	buf_printf(&b, "<h1>%s</h1><p>%s</p>", page_text(lang, "You are logged out"),
 		   page_text(lang, "You are now logged out of ID-porten and the services you used."));
 	json_array_foreach(frames, i, v) {
@@ -94,6 +90,23 @@ logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *f
 		buf_puts(&b, "<p><a id=\"continue\" href=\"");
 		buf_html(&b, str_c(dest));
 		buf_printf(&b, "\">%s</a></p>", page_text(lang, "Continue"));
+	}
+	if (dest != NULL && json_array_size(frames) > 0 && rand_token_buf(nonce) == 0) {
+		/*
+		 * Continue once every client has seen its logout call (or after 5 s
+		 * for one that never answers); without JavaScript the link above
+		 * does it, and no timer takes the page away from a reader.
+		 */
+		buf_printf(&b, "<script nonce=\"%s\">(function(){var f=document.querySelectorAll("
+			       "'iframe'),n=f.length,go=function(){location.href=document."
+			       "getElementById('continue').href;};f.forEach(function(x){x."
+			       "addEventListener('load',function(){if(--n===0)go();});});"
+			       "setTimeout(go,5000);})();</script>", nonce);
+		http_resp_header(w, "Content-Security-Policy",
+				 arena_printf(r->arena,
+					      "default-src 'none'; style-src 'self' 'unsafe-inline'; "
+					      "script-src 'nonce-%s'; frame-src *; frame-ancestors 'none'; "
+					      "base-uri 'none'", nonce));
 	}
 	page_end(&b, lang, NULL);
 	http_resp_html(w, 200, (struct str){ b.p, b.len });

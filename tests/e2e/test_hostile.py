@@ -295,8 +295,8 @@ def test_oversized_state_post(server, canary):
 
 
 def test_long_parameter_value_under_body_limit(server, canary):
-    """A 9000-byte state in a POSTed request (over the per-value limit, under the body limit)."""
-    params, _ = auth_params(canary.client, state="A" * 9000)
+    """A 17000-byte state in a POSTed request (over the per-value limit, under the body limit)."""
+    params, _ = auth_params(canary.client, state="A" * 17000)
     r = canary.browser.post(server.url("/authorize"), data=params, allow_redirects=False, timeout=10)
     res = classify(server, follow(server, canary.browser, r), canary.client.redirect_uri, params)
     if res.kind == "redirect":

@@ -9,6 +9,7 @@
 
 #include "core/b64.h"
 #include "core/crypto.h"
+#include "core/fsperm.h"
 #include "core/log.h"
 #include "store/pg.h"
 
@@ -28,8 +29,16 @@ app_load_kek(struct porten *app, struct err *e)
 	if (c->kek != NULL && c->kek[0] != '\0')
 		return jose_kek_parse(str_c(c->kek), &app->kek, e);
 	if (c->kek_file != NULL) {
-		FILE *f = fopen(c->kek_file, "r");
+		FILE *f;
 		size_t n;
+
+		/* A key file others can read is no secret; prod refuses it, test warns. */
+		rc = fsperm_check_secret(c->kek_file, e);
+		if (rc == ERR_DENIED && c->env == CFG_ENV_PROD)
+			return rc;
+		if (rc == ERR_DENIED)
+			log_warn(NULL, "%s", e->msg);
+		f = fopen(c->kek_file, "r");
 
 		if (f == NULL)
 			return ERR(e, ERR_IO, 0, NULL, "cannot read kek_file %s", c->kek_file);
@@ -196,6 +205,12 @@ app_init(struct porten *app, struct cfg *cfg, struct err *e)
 		/* The default SQLite file lives in the data directory. */
 		if (mkdir(cfg->data, 0700) != 0 && errno != EEXIST)
 			return ERR(e, ERR_IO, 0, NULL, "cannot create data directory %s", cfg->data);
+		/* A data directory or database others can write is a way in: refuse it. */
+		rc = fsperm_check_private(cfg->data, e);
+		if (rc == 0 && strncmp(target, "file:", 5) != 0)
+			rc = fsperm_check_private(target, e);
+		if (rc != 0 && rc != ERR_NOTFOUND)
+			return rc;
 	}
 	rc = store_open(&app->store, target, e);
 	if (rc != 0)

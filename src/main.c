@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -238,6 +239,8 @@ main(int argc, char **argv)
 		cfg_free(&cfg);
 		return 0;
 	}
+	/* Files portend creates (the database, its WAL) are for its own user only. */
+	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

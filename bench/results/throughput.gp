@@ -8,5 +8,5 @@ set xtics ('1' 1, '8' 8, '32' 32)
 set xrange [0.666667:48]
 set yrange [0:*]
 set grid
-set key top left
-plot 2064.7 with lines dt 2 lw 1 lc rgb 'gray40' title 'RS256 ceiling: sign/s (all cores) / 2', '/work/main/bench/results/throughput.dat' using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'porten', '/work/main/bench/results/throughput.dat' using 1:5:6:7 with yerrorlines lw 2 pt 7 title 'oidc-provider', '/work/main/bench/results/throughput.dat' using 1:8:9:10 with yerrorlines lw 2 pt 7 title 'glewlwyd'
+set key right center opaque box
+plot 1285.2 with lines dt 2 lw 1 lc rgb 'gray40' title 'RS256 ceiling: sign/s (all cores) / 2', '/work/main/bench/results/throughput.dat' using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'porten', '/work/main/bench/results/throughput.dat' using 1:5:6:7 with yerrorlines lw 2 pt 7 title 'oidc-provider', '/work/main/bench/results/throughput.dat' using 1:8:9:10 with yerrorlines lw 2 pt 7 title 'glewlwyd'

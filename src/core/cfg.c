@@ -47,7 +47,6 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("pending_lifetime", CFG_INT, pending_lifetime, "1800", 60, 7200),
 	ROW("cookie_secure", CFG_BOOL, cookie_secure, "auto", 0, 0),
 	ROW("testid_accept_real", CFG_BOOL, testid_accept_real, "false", 0, 0),
-	ROW("demo", CFG_BOOL, demo, "false", 0, 0),
 	/* HTTP limits (http/ratelimit.h); per node. */
 	ROW("rate_ip", CFG_INT, rate_ip, "200", 0, 1000000),
 	ROW("rate_ip_burst", CFG_INT, rate_ip_burst, "1000", 1, 10000000),

@@ -260,7 +260,7 @@ gcm_seal(const struct jose_kek *kek, const unsigned char iv[SEAL_IV_LEN], struct
 	    EVP_EncryptInit_ex(c, NULL, NULL, kek->k, iv) != 1 ||
 	    EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
 	    EVP_EncryptUpdate(c, out, &n, in, (int)inlen) != 1 ||
-	    EVP_EncryptFinal_ex(c, out + n, &fin) != 1 || (size_t)(n + fin) != inlen ||
+	    EVP_EncryptFinal_ex(c, out + n, &fin) != 1 || (size_t)n + (size_t)fin != inlen ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, out + inlen) != 1)
 		goto out;
 	rc = 0;
@@ -292,7 +292,7 @@ gcm_open(const struct jose_kek *kek, const unsigned char iv[SEAL_IV_LEN], struct
 	    EVP_DecryptUpdate(c, out, &n, in, (int)ctlen) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
 				(void *)(in + ctlen)) != 1 ||
-	    EVP_DecryptFinal_ex(c, out + n, &fin) != 1 || (size_t)(n + fin) != ctlen) {
+	    EVP_DecryptFinal_ex(c, out + n, &fin) != 1 || (size_t)n + (size_t)fin != ctlen) {
 		OPENSSL_cleanse(out, ctlen);
 		goto out;
 	}

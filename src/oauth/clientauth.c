@@ -209,7 +209,8 @@ aud_ok(struct http_req *r, const json_t *aud, const struct issuer *is)
 	size_t i;
 
 	/* The URL of the endpoint being called: base + path after the issuer's prefix. */
-	if (r->path.p != NULL && r->path.len >= pl && memcmp(r->path.p, is->prefix, pl) == 0)
+	if (r->path.p != NULL && r->path.len >= pl &&
+	    (pl == 0 || memcmp(r->path.p, is->prefix, pl) == 0))
 		this_ep = arena_printf(r->arena, "%s%.*s", is->base, (int)(r->path.len - pl),
 				       r->path.p + pl);
 	if (json_is_string(aud))

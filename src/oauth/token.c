@@ -408,9 +408,7 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	/* spec §11: aud only when resource was requested; one value as a string. */
 	if (json_is_array(res) && json_array_size(res) == 1)
 		rc = set_new(cl, "aud", json_deep_copy(json_array_get(res, 0)), e);
-	else if (json_is_array(res) && json_array_size(res) > 1)
-		rc = set_new(cl, "aud", json_deep_copy(res), e);
-	else if (json_is_string(res))
+	else if ((json_is_array(res) && json_array_size(res) > 1) || json_is_string(res))
 		rc = set_new(cl, "aud", json_deep_copy(res), e);
 	if (rc != 0)
 		goto out;

@@ -188,7 +188,7 @@ sms_log_send(struct sms_gateway *g, const char *to, const char *text, struct err
 	size_t i;
 
 	/* Digits are the code: the log never gets them (spec/minid.md §10). */
-	for (i = 0; text[i] != '\0' && i < SMS_MAX_TEXT; i++)
+	for (i = 0; i < SMS_MAX_TEXT && text[i] != '\0'; i++)
 		masked[i] = text[i] >= '0' && text[i] <= '9' ? '#' : text[i];
 	masked[i] = '\0';
 	sms_number_mask(to, who);

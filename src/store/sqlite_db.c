@@ -128,11 +128,9 @@ sq_acquire(struct sq_store *ss, struct sq_conn **out, const char *op, struct err
 		c = ss->idle;
 		ss->idle = c->next;
 		c->next = NULL;
-		rc = 0;
 	} else if (ss->nconn < ss->max_conn) {
 		ss->nconn++;
 		open_new = true;
-		rc = 0;
 	}
 	pthread_mutex_unlock(&ss->mu);
 	if (c == NULL && !open_new)

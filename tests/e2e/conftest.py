@@ -388,13 +388,23 @@ class Server:
 # clients
 # --------------------------------------------------------------------------
 
+# Every secret the suite handles, for test_zz_logsecrets.py: none may reach a log.
+SECRETS = set()
+
+
+def remember_secret(value):
+    if isinstance(value, str) and len(value) >= 16:
+        SECRETS.add(value)
+    return value
+
+
 class Client:
     def __init__(self, server, info, auth, app_type, redirect_uris, post_logout, scopes, refresh,
              fc_uri, fc_session, sso_disabled, key, kid):
         self.server = server
         self.info = info
         self.client_id = info["client_id"]
-        self.secret = info.get("client_secret")
+        self.secret = remember_secret(info.get("client_secret"))
         self.auth_method = auth
         self.app_type = app_type
         self.redirect_uris = redirect_uris
@@ -476,14 +486,24 @@ class Client:
         return self.post("/token", data, method=method, secret=secret, assertion=assertion)
 
     def tokens(self, res, **kw):
+        remember_secret(res.code)
+        remember_secret(res.verifier)
         r = self.redeem(res, **kw)
         assert r.status_code == 200, f"token request failed: {r.status_code} {r.text}"
-        return r.json()
+        body = r.json()
+        for k in ("access_token", "refresh_token", "id_token"):
+            remember_secret(body.get(k))
+        return body
 
     def refresh(self, refresh_token, method=None, secret=None, assertion=None, **extra):
         data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         data.update(extra)
-        return self.post("/token", data, method=method, secret=secret, assertion=assertion)
+        remember_secret(refresh_token)
+        r = self.post("/token", data, method=method, secret=secret, assertion=assertion)
+        if r.status_code == 200:
+            for k in ("access_token", "refresh_token", "id_token"):
+                remember_secret(r.json().get(k))
+        return r
 
     def introspect(self, token, path="/token/introspect", **auth):
         return self.post(path, {"token": token}, **auth)

@@ -458,3 +458,48 @@ def test_no_307_after_a_form_post(server, new_client, new_browser):
     r = submit_form(b, t, "testid-form", {"pid": "21879498012"})
     assert r.status_code in (302, 303), r.status_code
     assert r.status_code != 307
+
+
+# ---------------------------------------------------------------------------
+# file permissions checked at start (src/core/fsperm.c)
+# ---------------------------------------------------------------------------
+
+def _start_with_data(tmp_path, mode, db_mode=None):
+    """Start a portend whose data directory (and database) have these modes; (server, error)."""
+    import os
+    from conftest import Server, ServerStartError
+    data = tmp_path / "data"
+    data.mkdir()
+    if db_mode is not None:
+        (data / "porten.db").touch()
+        os.chmod(data / "porten.db", db_mode)
+    os.chmod(data, mode)
+    # The embedded SQLite store in that directory, also under make test-pg.
+    s = Server(tmp_path, {"PORTEN_DATA": str(data), "PORTEN_STORE": ""})
+    try:
+        s.start()
+        return s, None
+    except ServerStartError as e:
+        return s, str(e)
+    finally:
+        s.stop()
+
+
+def test_world_writable_data_dir_refused(tmp_path):
+    s, err = _start_with_data(tmp_path, 0o777)
+    assert err is not None, ("portend started with a world-writable data directory: "
+                             "app_init must call fsperm_check_private() on it")
+    assert "world-writable" in s.log_tail(), s.log_tail()
+
+
+def test_world_writable_database_refused(tmp_path):
+    s, err = _start_with_data(tmp_path, 0o700, db_mode=0o666)
+    assert err is not None, ("portend started with a world-writable database: "
+                             "app_init must call fsperm_check_private() on it")
+    assert "world-writable" in s.log_tail(), s.log_tail()
+
+
+def test_world_readable_data_dir_warned(tmp_path):
+    s, err = _start_with_data(tmp_path, 0o755)
+    assert err is None, err
+    assert "world-readable" in s.log_tail(), "no warning about a world-readable data directory"

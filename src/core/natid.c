@@ -243,3 +243,17 @@ orgno_valid(struct str s)
 		r = 0;
 	return d[8] == r;
 }
+
+void
+natid_mask(const char *pid, char out[NATID_MASK_LEN])
+{
+	size_t n = pid != NULL ? strnlen(pid, 12) : 0;
+
+	if (n != 11) {
+		memcpy(out, "***", 4);
+		return;
+	}
+	memcpy(out, "********", 8);
+	memcpy(out + 8, pid + 8, 3);
+	out[11] = '\0';
+}

@@ -53,6 +53,14 @@ struct natid_policy {
 /* True if s is valid and acceptable in ctx under policy (NULL = defaults). */
 bool natid_acceptable(struct str s, enum natid_context ctx, const struct natid_policy *policy);
 
+/*
+ * A national identity number masked for logs and pages: every digit but the
+ * last three hidden (the first six are a birth date).  out gets at most
+ * NATID_MASK_LEN bytes including the NUL; NULL or odd input gives "***".
+ */
+#define NATID_MASK_LEN 12
+void natid_mask(const char *pid, char out[NATID_MASK_LEN]);
+
 /* Organisation number: 9 digits, mod-11 check digit (spec §7). */
 bool orgno_valid(struct str s);
 

@@ -307,7 +307,7 @@ authz_request_object(struct http_req *r, const json_t *client, const char *jws,
 			   "the client has no registered keys for request objects");
 	rc = jose_jwt_verify(str_c(jws), jwks, JOSE_ALG_RS_ALL, &claims, e);
 	if (rc == 0)
-		rc = jose_jwt_check_times(claims, time_now(), 10, 3600, 0, e);
+		rc = jose_jwt_check_times(claims, time_now(), 10, 3600, 1, e);
 	if (rc != 0) {
 		char why[sizeof(e->msg)];
 
@@ -323,6 +323,30 @@ authz_request_object(struct http_req *r, const json_t *client, const char *jws,
 		json_decref(claims);
 		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST_OBJECT,
 			   "request object iss must be the client and aud the issuer");
+	}
+	/* spec §4: jti required; a request object is good for one request only. */
+	{
+		const char *jti = json_string_value(json_object_get(claims, "jti"));
+		char key[TOKEN_CHARS + 1];
+		char *both;
+
+		if (jti == NULL || jti[0] == '\0' || strlen(jti) > 256) {
+			json_decref(claims);
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST_OBJECT,
+				   "request object needs a jti");
+		}
+		/* Hash client and jti together so ids with ':' cannot collide. */
+		both = arena_printf(r->arena, "%s\n%s", iss, jti);
+		sha256_b64url_buf(str_c(both), key);
+		rc = store_op(((struct porten *)r->app)->store, jti_remember,
+			      arena_printf(r->arena, "ro:%s", key),
+			      json_integer_value(json_object_get(claims, "exp")), e);
+		if (rc != 0) {
+			json_decref(claims);
+			return rc == ERR_EXISTS ? ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST_OBJECT,
+						      "request object already used")
+						: rc;
+		}
 	}
 	out->v = arena_alloc(r->arena, (json_object_size(claims) + 10) * sizeof(*out->v));
 	json_object_foreach(claims, k, v) {
@@ -517,7 +541,9 @@ oauth_handle_par(struct http_req *r, struct http_resp *w)
 	int rc;
 
 	if (r->bad_input) {
-		http_resp_oauth_error(w, 400, OAUTH_INVALID_REQUEST, r->input_err.msg);
+		(void)ERR(&e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "malformed request: %.200s",
+			  r->input_err.msg);
+		oauth_resp_error(r, w, &e);
 		return;
 	}
 	rc = oauth_client_authenticate(r, r->route_data, &client, &amr, &e);

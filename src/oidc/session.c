@@ -106,10 +106,22 @@ session_establish(struct http_req *r, struct http_resp *w, const json_t *client,
 		const char *pid = json_string_value(json_object_get(s->doc, "pid"));
 
 		if (pid && strcmp(pid, res->pid) == 0) {
-			/* Same person: the session takes the new authentication (step-up or prompt=login). */
+			/*
+			 * Same person (step-up or prompt=login): the session keeps its
+			 * sid and clients, takes the new authentication, and moves to a
+			 * new cookie, so a cookie fixed before the login is worth nothing.
+			 */
 			session_fill(s->doc, res);
-			return store_op(app->store, session_update, s->hash, s->doc,
-					now + app->cfg->session_idle, e);
+			cookie = rand_token(r->arena);
+			if (cookie == NULL)
+				return ERR(e, ERR_CRYPTO, 500, "server_error", "no randomness");
+			store_op(app->store, session_delete, s->hash, e);
+			s->hash = sha256_b64url(r->arena, str_c(cookie));
+			rc = store_op(app->store, session_put, s->hash, s->doc,
+				      now + app->cfg->session_idle, now + app->cfg->session_max, e);
+			if (rc == 0)
+				session_set_cookie(r, w, session_cookie_name(r, client), cookie);
+			return rc;
 		}
 		/* Another person: the old session ends here. */
 		store_op(app->store, session_delete, s->hash, e);

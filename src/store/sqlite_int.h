@@ -67,6 +67,9 @@ struct sq_q {
 	const char *op;
 };
 
+/* Busy handler of every connection: short sleeps up to SQ_BUSY_MS in all. */
+int sq_busy_wait(void *ctx, int count);
+
 /* Errors: map an SQLite result code; ERR_NOTFOUND naming op. */
 int store_sq_fail(struct err *e, int rc, const char *op);
 int store_sq_notfound(struct err *e, const char *op);

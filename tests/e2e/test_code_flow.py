@@ -356,3 +356,25 @@ def test_request_object_bad_signature(server, new_client, new_browser):
         "client_id": c.client_id, "response_type": "code", "scope": params["scope"],
         "redirect_uri": c.redirect_uri, "state": params["state"], "request": t.serialize()})
     assert res.kind == "redirect" and res.error == "invalid_request_object", res
+
+
+@pytest.mark.parametrize("drop", [None, "jti", "iat"])
+def test_request_object_single_use_and_complete(server, new_client, new_browser, drop):
+    """A request object needs iat and jti, and is good for one request only."""
+    c = new_client(auth="private_key_jwt")
+    params, _ = auth_params(c)
+    now = int(time.time())
+    claims = dict(params, iss=c.client_id, aud=server.issuer, iat=now, exp=now + 60, jti=rand())
+    if drop:
+        del claims[drop]
+    t = jjwt.JWT(header={"alg": "RS256", "kid": c.kid}, claims=claims)
+    t.make_signed_token(c.key)
+    outer = {"client_id": c.client_id, "response_type": "code", "scope": params["scope"],
+             "redirect_uri": c.redirect_uri, "state": params["state"], "request": t.serialize()}
+    first = start(server, c, new_browser(), params=outer)
+    if drop:
+        assert first.kind == "redirect" and first.error == "invalid_request_object", first
+        return
+    assert first.kind != "redirect" or first.error is None, first
+    again = start(server, c, new_browser(), params=outer)
+    assert again.kind == "redirect" and again.error == "invalid_request_object", again

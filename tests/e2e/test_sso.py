@@ -307,3 +307,19 @@ def test_logout_keeps_data_sharing_grants(server, new_client, new_browser):
     assert err(a.refresh(ta["refresh_token"])) == "invalid_grant"
     r = d.refresh(td["refresh_token"])
     assert r.status_code == 200, f"data-sharing grant died with the session: {r.text}"
+
+
+def test_session_cookie_changes_on_reauthentication(server, new_client, new_browser):
+    """Session fixation: a cookie known before a (re-)authentication is worthless after it."""
+    a, b = new_client(), new_client()
+    br = new_browser()
+    login(server, a, br)
+    before = br.cookies.get("PORTEN_SSO")
+    assert before
+    login(server, b, br, prompt="login", acr=HIGH, expect_eid=True)
+    after = br.cookies.get("PORTEN_SSO")
+    assert after and after != before
+    # the old cookie alone no longer names a session
+    old = new_browser()
+    old.cookies.set("PORTEN_SSO", before)
+    assert_login_required(server, start(server, a, old, prompt="none"), a)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/natid.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -365,7 +366,12 @@ minid_acct_app_confirm(struct minid_ctx *c, json_t *acct)
 	minid_notify(c->app, json_string_value(json_object_get(acct, "mobile")), c->lang,
 		     "The MinID app has been activated for your MinID. If this was not you, contact "
 		     "MinID user support. ID-porten");
-	log_info(c->r->rid, "minid: app activated, id %.6s*****", pid);
+	{
+		char masked[NATID_MASK_LEN];
+
+		natid_mask(pid, masked);
+		log_info(c->r->rid, "minid: app activated, id %s", masked);
+	}
 	v.notice = "The MinID app is active. Next time you log in, enter the code from the app.";
 	minid_acct_overview(c, acct, &v, 200);
 }

@@ -227,6 +227,7 @@ minid_otc_check(struct porten *app, const char *flow, int64_t flow_exp, struct s
 	if (allow_static && ct_str_eq(code, STR_LIT(MINID_STATIC_OTC))) {
 		/* §8: the static code of synthetic people in TEST; the real one is spent too. */
 		minid_otc_void(app, flow);
+		secure_wipe(typed, sizeof(typed));
 		*res = MINID_CODE_OK;
 		return 0;
 	}

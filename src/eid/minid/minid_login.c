@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/natid.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
@@ -45,11 +46,14 @@ const struct eid_provider eid_minid = {
 	.routes = minid_routes,
 };
 
-/* "218794*****": enough to follow a case in the logs, not enough to name a person. */
+/* "********012": enough to follow a case in the logs, not enough to name a person. */
 static const char *
 minid_log_pid(struct minid_ctx *c, const char *pid)
 {
-	return arena_printf(c->r->arena, "%.6s*****", pid ? pid : "");
+	char masked[NATID_MASK_LEN];
+
+	natid_mask(pid, masked);
+	return arena_strdup(c->r->arena, masked);
 }
 
 /* ---- step 1: number and password ---- */

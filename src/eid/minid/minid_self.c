@@ -173,7 +173,12 @@ minid_reset_password(struct minid_ctx *c, json_t *acct)
 	minid_notify(c->app, json_string_value(json_object_get(acct, "mobile")), c->lang,
 		     "Your MinID password has been changed. If this was not you, contact MinID "
 		     "user support. ID-porten");
-	log_info(c->r->rid, "minid: password reset, id %.6s*****", pid);
+	{
+		char masked[NATID_MASK_LEN];
+
+		natid_mask(pid, masked);
+		log_info(c->r->rid, "minid: password reset, id %s", masked);
+	}
 	minid_flow_end(c);
 	c->flow_id = NULL;
 	minid_message_page(c, 200, "Your password has been changed",
@@ -354,7 +359,12 @@ minid_register_order(struct minid_ctx *c)
 		if (acct != NULL)
 			minid_account_save(app, pid, acct, &e);
 	}
-	log_info(c->r->rid, "minid: activation letter ordered, id %.6s*****", pid);
+	{
+		char masked[NATID_MASK_LEN];
+
+		natid_mask(pid, masked);
+		log_info(c->r->rid, "minid: activation letter ordered, id %s", masked);
+	}
 	minid_page_begin(c, &b, "Activation letter ordered");
 	minid_text(&b, c->lang, "h1", "Activation letter ordered");
 	if (app->test_env) {
@@ -618,7 +628,12 @@ minid_activate_verify(struct minid_ctx *c)
 	if (minid_account_save(c->app, pid, acct, &e) != 0)
 		goto fail;
 	minid_attempt_succeed(c->app, pid, &e);
-	log_info(c->r->rid, "minid: activated, id %.6s*****", pid);
+	{
+		char masked[NATID_MASK_LEN];
+
+		natid_mask(pid, masked);
+		log_info(c->r->rid, "minid: activated, id %s", masked);
+	}
 	minid_flow_end(c);
 	c->flow_id = NULL;
 	minid_message_page(c, 200, "Your MinID is ready",

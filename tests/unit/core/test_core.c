@@ -15,6 +15,7 @@
 #include "core/cfg.h"
 #include "core/crypto.h"
 #include "core/err.h"
+#include "core/natid.h"
 #include "core/str.h"
 
 static void
@@ -188,6 +189,21 @@ test_cfg_env_and_file(void **state)
 	unlink(path);
 }
 
+static void
+test_natid_mask(void **state)
+{
+	char m[NATID_MASK_LEN];
+
+	natid_mask("21879498012", m);
+	assert_string_equal(m, "********012");
+	natid_mask("2187949801", m);
+	assert_string_equal(m, "***");
+	natid_mask(NULL, m);
+	assert_string_equal(m, "***");
+	natid_mask("218794980123", m);
+	assert_string_equal(m, "***");
+}
+
 int
 main(void)
 {
@@ -200,6 +216,7 @@ main(void)
 		cmocka_unit_test(test_buf_limits_and_escaping),
 		cmocka_unit_test(test_crypto_helpers),
 		cmocka_unit_test(test_cfg_env_and_file),
+		cmocka_unit_test(test_natid_mask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -298,6 +298,31 @@ cc_begin(struct vc *v)
 	free(sc);
 }
 
+/* Maskinporten: a freshly signed JWT-bearer grant per token (RFC 7523 §2.1). */
+static void
+mp_begin(struct vc *v)
+{
+	struct load *L = v->L;
+	char *g, *ge, *sc;
+
+	v->in_op = true;
+	v->op_start = load_now();
+	v->jwts = 0;
+	g = mp_grant(L, v->client_id);
+	if (g == NULL) {
+		fail(v, ERRK_CHECK, "cannot sign the grant");
+		return;
+	}
+	ge = form_escape(g);
+	sc = form_escape(L->o.cc_scope);
+	req_post(v, L->m.token_endpoint, ST_MP,
+		 xasprintf("grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Ajwt-bearer"
+			   "&assertion=%s&scope=%s", ge, sc), false, false);
+	free(sc);
+	free(ge);
+	free(g);
+}
+
 void
 flow_start(struct vc *v)
 {
@@ -324,6 +349,9 @@ flow_start(struct vc *v)
 		break;
 	case FLOW_CC:
 		cc_begin(v);
+		break;
+	case FLOW_MP:
+		mp_begin(v);
 		break;
 	}
 }
@@ -794,6 +822,36 @@ cc_done(struct vc *v, long status)
 	op_complete(v);
 }
 
+static void
+mp_done(struct vc *v, long status)
+{
+	json_t *j, *p = NULL;
+	const char *why;
+
+	if (status != 200) {
+		fail(v, ERRK_STATUS, "token (jwt-bearer) answered %ld: %.*s", status,
+		     (int)(v->body.len < 300 ? v->body.len : 300), v->body.p ? v->body.p : "");
+		return;
+	}
+	j = body_json(v);
+	why = j ? check_tokens(v, j, false, false, false) : "not JSON";
+	if (why == NULL) {
+		/* Maskinporten's access tokens are JWTs of its own issuer (checked above) with a lifetime. */
+		p = jwt_payload(json_string_value(json_object_get(j, "access_token")));
+		if (p == NULL)
+			why = "access_token is not a JWT";
+		else if (json_integer_value(json_object_get(j, "expires_in")) <= 0)
+			why = "no positive expires_in";
+	}
+	json_decref(p);
+	json_decref(j);
+	if (why != NULL) {
+		fail(v, ERRK_CHECK, "jwt-bearer response: %s", why);
+		return;
+	}
+	op_complete(v);
+}
+
 void
 flow_done(struct vc *v, CURLcode cc)
 {
@@ -805,6 +863,7 @@ flow_done(struct vc *v, CURLcode cc)
 		static const int key[] = {
 			[ST_GLW_AUTH] = SK_GLW_AUTH, [ST_TOKEN] = SK_TOKEN, [ST_USERINFO] = SK_USERINFO,
 			[ST_REFRESH] = SK_REFRESH, [ST_INTROSPECT] = SK_INTROSPECT, [ST_CC] = SK_CC,
+			[ST_MP] = SK_MP,
 		};
 		int k = v->step == ST_FRONT ? SK_FRONT0 + (v->fidx < 5 ? v->fidx : 5) : key[v->step];
 
@@ -848,6 +907,9 @@ flow_done(struct vc *v, CURLcode cc)
 		break;
 	case ST_CC:
 		cc_done(v, status);
+		break;
+	case ST_MP:
+		mp_done(v, status);
 		break;
 	case ST_NONE:
 		break;

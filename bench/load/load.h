@@ -34,6 +34,7 @@ enum load_flow {
 	FLOW_REFRESH,           /* refresh_token grant, rotating */
 	FLOW_INTROSPECT,        /* RFC 7662 on a token from a login */
 	FLOW_CC,                /* client_credentials grant */
+	FLOW_MP,                /* Maskinporten: JWT-bearer grant (RFC 7523), signed per token */
 };
 
 struct load_opts {
@@ -46,7 +47,9 @@ struct load_opts {
 	const char *client_secret;
 	const char *redirect_uri;
 	const char *scope;          /* login scope */
-	const char *cc_scope;       /* client_credentials scope */
+	const char *cc_scope;       /* client_credentials / Maskinporten scope */
+	const char *mp_key;         /* mp: PEM private key the grants are signed with */
+	const char *mp_kid;         /* mp: its kid, registered on the client */
 	const char *user;           /* TestID pid, oidc-provider login, Glewlwyd username */
 	const char *password;       /* Glewlwyd password */
 	const char *acr;            /* TestID level */
@@ -76,6 +79,7 @@ struct load_meta {
 	char *introspection_endpoint;
 	bool has_cc;
 	bool has_refresh;
+	bool has_mp;                /* urn:ietf:params:oauth:grant-type:jwt-bearer */
 };
 
 /* A growable, capped byte buffer. */
@@ -102,6 +106,7 @@ enum vc_step {
 	ST_REFRESH,
 	ST_INTROSPECT,
 	ST_CC,
+	ST_MP,
 };
 
 struct load;
@@ -143,7 +148,7 @@ struct vc {
 
 /* Per-step latency: the first six front-channel requests of a login, then each back-channel kind. */
 enum { SK_FRONT0, SK_FRONT5 = SK_FRONT0 + 5, SK_GLW_AUTH, SK_TOKEN, SK_USERINFO, SK_REFRESH,
-       SK_INTROSPECT, SK_CC, SK_N };
+       SK_INTROSPECT, SK_CC, SK_MP, SK_N };
 
 struct load_stats {
 	long ops;                   /* checked operations completed in the window */
@@ -181,6 +186,7 @@ struct load {
 	bool stopping;
 	struct load_stats s;
 	int err_printed;
+	void *mp_pkey;              /* mp: EVP_PKEY of --mp-key */
 };
 
 /* load.c */
@@ -194,7 +200,13 @@ void flow_vc_free(struct vc *v);
 void flow_start(struct vc *v);
 void flow_done(struct vc *v, CURLcode cc);
 
+/* mp.c */
+int mp_init(struct load *L);
+char *mp_grant(struct load *L, const char *client_id);
+void mp_free(struct load *L);
+
 /* util.c */
+int b64url_encode(const unsigned char *in, size_t inlen, char *out, size_t outsz);
 int lbuf_append(struct lbuf *b, const void *p, size_t n);
 void lbuf_reset(struct lbuf *b);
 int rand_b64url(char *out, size_t outsz, size_t nbytes);

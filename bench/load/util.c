@@ -117,7 +117,7 @@ b64_to_url(char *s)
 	*w = '\0';
 }
 
-static int
+int
 b64url_encode(const unsigned char *in, size_t inlen, char *out, size_t outsz)
 {
 	if (outsz < 4 * ((inlen + 2) / 3) + 1)

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "core/b64.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "oauth/oauth.h"
@@ -113,6 +114,55 @@ logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *f
 	buf_free(&b);
 }
 
+/* The token that confirms a logout of session s (HMAC under the shared CSRF key). */
+static const char *
+logout_confirm_token(struct http_req *r, const struct session *s)
+{
+	struct porten *app = r->app;
+	unsigned char mac[32];
+	char *msg = arena_printf(r->arena, "logout\n%s", s->hash);
+
+	hmac_sha256(app->csrf_key, sizeof(app->csrf_key), msg, strlen(msg), mac);
+	return b64url_encode_arena(r->arena, mac, sizeof(mac));
+}
+
+static void
+logout_hidden(struct buf *b, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
+	buf_html(b, str_c(value));
+	buf_puts(b, "\">");
+}
+
+/*
+ * Without a valid id_token_hint any page could log a user out with a
+ * cross-site GET; the user confirms first (OIDC RP-Initiated Logout 1.0 §2).
+ */
+static void
+logout_confirm_page(struct http_req *r, struct http_resp *w, const char *lang,
+		    const struct http_params *p, const char *token)
+{
+	const struct issuer *is = r->route_data;
+	struct buf b;
+
+	buf_init(&b, HTTP_MAX_RESPONSE);
+	page_begin(&b, lang, "Do you want to log out?");
+	buf_printf(&b, "<h1>%s</h1>", page_text(lang, "Do you want to log out?"));
+	buf_printf(&b, "<form id=\"logout-confirm-form\" method=\"post\" action=\"%s/logout\">",
+		   is->prefix);
+	logout_hidden(&b, "client_id", http_param_c(p, "client_id"));
+	logout_hidden(&b, "post_logout_redirect_uri", http_param_c(p, "post_logout_redirect_uri"));
+	logout_hidden(&b, "state", http_param_c(p, "state"));
+	logout_hidden(&b, "ui_locales", http_param_c(p, "ui_locales"));
+	logout_hidden(&b, "confirm", token);
+	buf_printf(&b, "<button type=\"submit\">%s</button></form>", page_text(lang, "Log out"));
+	page_end(&b, lang, NULL);
+	http_resp_html(w, 200, (struct str){ b.p, b.len });
+	buf_free(&b);
+}
+
 void
 oidc_handle_logout(struct http_req *r, struct http_resp *w)
 {
@@ -157,6 +207,15 @@ oidc_handle_logout(struct http_req *r, struct http_resp *w)
 	if (rc != 0) {
 		page_error(r, w, 400, lang, "no_session", "there is no session to log out of");
 		goto out;
+	}
+	if (hint_cid == NULL) {
+		const char *want = logout_confirm_token(r, &s);
+		const char *got = strcmp(r->method, "POST") == 0 ? http_param_c(p, "confirm") : NULL;
+
+		if (got == NULL || !ct_str_eq(str_c(got), str_c(want))) {
+			logout_confirm_page(r, w, lang, p, want);
+			goto out;
+		}
 	}
 	sid = arena_strdup(r->arena, json_string_value(json_object_get(s.doc, "sid")));
 	json_array_foreach(json_object_get(s.doc, "clients"), i, v) {

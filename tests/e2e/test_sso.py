@@ -5,7 +5,8 @@ import uuid
 from urllib.parse import urlsplit
 
 from conftest import (HIGH, PID, PID2, SUBSTANTIAL, Page, auth_params, authorize, check_id_token, classify,
-                      http, login, logout, open_testid, start, submit_testid, url_base, url_params)
+                      follow, http, login, logout, open_testid, start, submit_form, submit_testid, url_base,
+                      url_params)
 
 
 def err(r):
@@ -232,6 +233,10 @@ def test_logout_with_client_id_only(server, new_client, new_browser):
     login(server, a, br)
     r = logout(server, br, client_id=a.client_id, post_logout_redirect_uri=a.post_logout_redirect_uri,
                state="x")
+    # without an id_token_hint the user confirms first (logout CSRF)
+    assert r.status_code == 200 and Page(r.text).form("logout-confirm-form"), r.text[:400]
+    assert_login_required(server, start(server, a, new_browser(), prompt="none"), a)
+    r = follow(server, br, submit_form(br, r, "logout-confirm-form"))
     assert r.status_code in (302, 303), r.text[:400]
     assert url_base(r.headers["Location"]) == a.post_logout_redirect_uri
     assert_login_required(server, start(server, a, br, prompt="none"), a)

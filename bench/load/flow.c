@@ -303,7 +303,7 @@ static void
 mp_begin(struct vc *v)
 {
 	struct load *L = v->L;
-	char *g, *ge, *sc;
+	char *g, *ge;
 
 	v->in_op = true;
 	v->op_start = load_now();
@@ -314,11 +314,10 @@ mp_begin(struct vc *v)
 		return;
 	}
 	ge = form_escape(g);
-	sc = form_escape(L->o.cc_scope);
+	/* The scope travels in the grant only, as Maskinporten wants it. */
 	req_post(v, L->m.token_endpoint, ST_MP,
 		 xasprintf("grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Ajwt-bearer"
-			   "&assertion=%s&scope=%s", ge, sc), false, false);
-	free(sc);
+			   "&assertion=%s", ge), false, false);
 	free(ge);
 	free(g);
 }

@@ -274,7 +274,15 @@ discover(struct load *L)
 {
 	struct lbuf b = { 0 };
 	CURL *h = curl_easy_init();
-	char *url = xasprintf("%s/.well-known/openid-configuration", L->o.issuer);
+	/*
+	 * Maskinporten's metadata is RFC 8414's, under its issuer, which ends in
+	 * a slash (https://maskinporten.no/).
+	 */
+	bool mp = L->o.flow == FLOW_MP;
+	size_t il = strlen(L->o.issuer);
+	char *url = mp ? xasprintf("%s%s.well-known/oauth-authorization-server", L->o.issuer,
+				   il > 0 && L->o.issuer[il - 1] == '/' ? "" : "/") :
+		    xasprintf("%s/.well-known/openid-configuration", L->o.issuer);
 	json_t *j = NULL, *gt;
 	long status = 0;
 	CURLcode cc;
@@ -305,7 +313,9 @@ discover(struct load *L)
 	/* OIDC Discovery §3: absent means authorization_code and implicit. */
 	L->m.has_cc = json_array_has(gt, "client_credentials");
 	L->m.has_refresh = json_array_has(gt, "refresh_token");
-	if (L->m.issuer == NULL || L->m.authorization_endpoint == NULL || L->m.token_endpoint == NULL)
+	L->m.has_mp = json_array_has(gt, "urn:ietf:params:oauth:grant-type:jwt-bearer");
+	if (L->m.issuer == NULL || (!mp && L->m.authorization_endpoint == NULL) ||
+	    L->m.token_endpoint == NULL)
 		goto bad;
 	if (strcmp(L->m.issuer, L->o.issuer) != 0) {
 		fprintf(stderr, "porten-load: discovery issuer %s is not %s\n", L->m.issuer, L->o.issuer);
@@ -392,11 +402,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: porten-load --target porten|oidc-provider|glewlwyd --flow login|refresh|introspect|cc\n"
+		"usage: porten-load --target porten|oidc-provider|glewlwyd --flow login|refresh|introspect|cc|mp\n"
 		"         --issuer URL --client-id ID --client-secret S [options]\n"
 		"  --redirect-uri URI      registered redirect URI (default http://127.0.0.1:9/cb)\n"
 		"  --scope S               login scope (default \"openid profile\")\n"
-		"  --cc-scope S            client_credentials scope (default bench.api)\n"
+		"  --cc-scope S            client_credentials / Maskinporten scope (default bench.api)\n"
+		"  --mp-key FILE           mp: RSA private key (PEM) that signs each JWT-bearer grant\n"
+		"  --mp-kid KID            mp: the key's kid as registered on the client\n"
+		"                          (mp: --issuer is the Maskinporten issuer; no secret needed)\n"
 		"  --user U                TestID pid / login name / username (per target)\n"
 		"  --password P            Glewlwyd password\n"
 		"  --acr A                 TestID level (default idporten-loa-substantial)\n"
@@ -436,7 +449,7 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 {
 	enum { O_TARGET = 256, O_FLOW, O_ISSUER, O_CID, O_CSEC, O_RURI, O_SCOPE, O_CCSCOPE, O_USER,
 	       O_PASS, O_ACR, O_INTRO, O_NOUI, O_CONC, O_DUR, O_WARM, O_MAX, O_TMO, O_PID, O_JSON,
-	       O_CLIENTS, O_SRCIPS, O_FORCE, O_ROTATE, O_TOKENS };
+	       O_CLIENTS, O_SRCIPS, O_FORCE, O_ROTATE, O_TOKENS, O_MPKEY, O_MPKID };
 	static const struct option lo[] = {
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "flow", required_argument, NULL, O_FLOW },
@@ -446,6 +459,8 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		{ "redirect-uri", required_argument, NULL, O_RURI },
 		{ "scope", required_argument, NULL, O_SCOPE },
 		{ "cc-scope", required_argument, NULL, O_CCSCOPE },
+		{ "mp-key", required_argument, NULL, O_MPKEY },
+		{ "mp-kid", required_argument, NULL, O_MPKID },
 		{ "user", required_argument, NULL, O_USER },
 		{ "password", required_argument, NULL, O_PASS },
 		{ "acr", required_argument, NULL, O_ACR },
@@ -492,6 +507,8 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		case O_RURI: o->redirect_uri = optarg; break;
 		case O_SCOPE: o->scope = optarg; break;
 		case O_CCSCOPE: o->cc_scope = optarg; break;
+		case O_MPKEY: o->mp_key = optarg; break;
+		case O_MPKID: o->mp_kid = optarg; break;
 		case O_USER: o->user = optarg; break;
 		case O_PASS: o->password = optarg; break;
 		case O_ACR: o->acr = optarg; break;
@@ -547,8 +564,14 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		}
 	}
 	if (optind != argc || o->target_name == NULL || o->flow_name == NULL || o->issuer == NULL ||
-	    ((o->client_id == NULL || o->client_secret == NULL) && o->clients_file == NULL))
+	    (o->client_id == NULL && o->clients_file == NULL))
 		goto bad;
+	/* A Maskinporten client authenticates by its grant's signature: no secret. */
+	if (o->client_secret == NULL && o->clients_file == NULL) {
+		if (o->flow_name == NULL || strcmp(o->flow_name, "mp") != 0)
+			goto bad;
+		o->client_secret = "";
+	}
 	if (strcmp(o->target_name, "porten") == 0)
 		o->target = TARGET_PORTEN;
 	else if (strcmp(o->target_name, "oidc-provider") == 0)
@@ -565,6 +588,8 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		o->flow = FLOW_INTROSPECT;
 	else if (strcmp(o->flow_name, "cc") == 0)
 		o->flow = FLOW_CC;
+	else if (strcmp(o->flow_name, "mp") == 0)
+		o->flow = FLOW_MP;
 	else
 		goto bad;
 	if (strcmp(o->introspect, "access") != 0 && strcmp(o->introspect, "refresh") != 0)
@@ -637,7 +662,7 @@ run(struct load *L)
 
 static const char *const step_names[SK_N] = {
 	"front1", "front2", "front3", "front4", "front5", "front6+",
-	"login_api", "token", "userinfo", "refresh", "introspect", "client_credentials",
+	"login_api", "token", "userinfo", "refresh", "introspect", "client_credentials", "jwt_bearer",
 };
 
 static void
@@ -753,6 +778,7 @@ main(int argc, char **argv)
 	 * some servers (Glewlwyd) do not list refresh_token in discovery.
 	 */
 	if ((L.o.flow == FLOW_CC && !L.m.has_cc && !L.o.force) ||
+	    (L.o.flow == FLOW_MP && !L.m.has_mp && !L.o.force) ||
 	    (L.o.flow == FLOW_INTROSPECT && L.m.introspection_endpoint == NULL)) {
 		fprintf(stderr, "porten-load: %s does not offer the %s flow (discovery)\n",
 			L.o.issuer, L.o.flow_name);
@@ -760,6 +786,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (load_clients(&L) != 0)
+		goto out;
+	if (L.o.flow == FLOW_MP && mp_init(&L) != 0)
 		goto out;
 	L.multi = curl_multi_init();
 	L.vcs = calloc((size_t)L.o.concurrency, sizeof(*L.vcs));

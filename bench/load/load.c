@@ -834,6 +834,7 @@ out:
 	}
 	free(L.cred_ids);
 	free(L.cred_basic);
+	mp_free(&L);
 	free(L.m.issuer);
 	free(L.m.authorization_endpoint);
 	free(L.m.token_endpoint);

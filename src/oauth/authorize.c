@@ -508,9 +508,12 @@ oauth_handle_authorize(struct http_req *r, struct http_resp *w)
 					 "client_id differs from the request object's");
 			else
 				rc = authz_validate(r, &ro, client, &areq, &e);
-		} else if (authz_validate(r, p, client, &areq, &(struct err){ 0 }) != 0 &&
-			   areq == NULL) {
-			/* The outer redirect_uri is not trusted either: page. */
+		} else {
+			/*
+			 * The request object's error goes to the outer redirect_uri
+			 * only if that is registered (areq set); otherwise a page.
+			 */
+			(void)authz_validate(r, p, client, &areq, &(struct err){ 0 });
 		}
 	} else {
 		rc = authz_validate(r, p, client, &areq, &e);

@@ -34,8 +34,8 @@
 
 /* ---- errors and the common gate ---- */
 
-static void
-resp_error(struct http_req *r, struct http_resp *w, const struct err *e)
+void
+oauth_resp_error(struct http_req *r, struct http_resp *w, const struct err *e)
 {
 	const char *error = e->oauth;
 	const char *desc = e->msg[0] ? e->msg : NULL;
@@ -73,11 +73,6 @@ resp_error(struct http_req *r, struct http_resp *w, const struct err *e)
 }
 
 
-void
-oauth_resp_error(struct http_req *r, struct http_resp *w, const struct err *e)
-{
-	resp_error(r, w, e);
-}
 
 int
 oauth_backchannel_check(const struct http_req *r, struct err *e)

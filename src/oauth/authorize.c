@@ -491,6 +491,11 @@ oauth_handle_authorize(struct http_req *r, struct http_resp *w)
 			   "the client is unknown");
 		return;
 	}
+	if (!reg_client_fits_issuer(client, r->route_data)) {
+		page_error(r, w, 400, lang, OAUTH_UNAUTHORIZED_CLIENT,
+			   "the client is not registered for this service");
+		goto out;
+	}
 	rc = http_param(p, "request_uri", &v);
 	if (rc == ERR_DUP) {
 		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, "request_uri is repeated");
@@ -553,6 +558,12 @@ oauth_handle_par(struct http_req *r, struct http_resp *w)
 	if (rc != 0) {
 		oauth_resp_error(r, w, &e);
 		return;
+	}
+	if (!reg_client_fits_issuer(client, r->route_data)) {
+		(void)ERR(&e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
+			  "the client is not registered for this service");
+		oauth_resp_error(r, w, &e);
+		goto out;
 	}
 	if (http_param(&r->form, "request_uri", &(struct str){ 0 }) != ERR_NOTFOUND) {
 		http_resp_oauth_error(w, 400, OAUTH_INVALID_REQUEST,

@@ -605,25 +605,6 @@ out:
 
 /* ---- grants ---- */
 
-/* Does the client belong to this issuer (spec §3: ID-porten takes idporten and api_klient)? */
-static bool
-client_fits_issuer(const json_t *client, const struct issuer *is)
-{
-	const char *t = reg_client_str(client, "integration_type");
-
-	if (t == NULL)
-		return false;
-	switch (is->kind) {
-	case ISSUER_IDPORTEN:
-		return strcmp(t, "idporten") == 0 || strcmp(t, "api_klient") == 0;
-	case ISSUER_ANSATTPORTEN:
-		return strcmp(t, "ansattporten") == 0;
-	case ISSUER_MASKINPORTEN:
-		return false;
-	}
-	return false;
-}
-
 /* A required form parameter, bounded. */
 static int
 need(const struct http_req *r, const char *name, size_t max, struct str *v, struct err *e)
@@ -739,6 +720,12 @@ grant_code(struct http_req *r, const struct issuer *is, json_t *client, const ch
 	v = jstr(doc, "client_id");
 	if (v == NULL || strcmp(v, client_id) != 0) {
 		rc = BADGRANT(e, "authorization code was issued to another client");
+		goto out;
+	}
+	/* A code is redeemed only at the issuer that issued it (mix-up, RFC 9700 §4.4). */
+	v = jstr(doc, "iss");
+	if (v == NULL || strcmp(v, is->iss) != 0) {
+		rc = BADGRANT(e, "authorization code was issued by another issuer");
 		goto out;
 	}
 	v = jstr(doc, "redirect_uri");
@@ -952,7 +939,7 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 	rc = oauth_client_authenticate(r, is, &client, &amr, &e);
 	if (rc != 0)
 		goto out;
-	if (!client_fits_issuer(client, is)) {
+	if (!reg_client_fits_issuer(client, is)) {
 		rc = UNAUTHZ(&e, "client is not registered for this issuer");
 		goto out;
 	}

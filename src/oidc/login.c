@@ -245,6 +245,7 @@ login_finish(struct http_req *r, struct http_resp *w, const json_t *client, cons
 		if (v != NULL)
 			json_object_set(doc, copy_session[i], v);
 	}
+	json_object_set_new(doc, "iss", json_string(login_issuer(r)->iss));
 	json_object_set_new(doc, "session_kind", json_string(reg_client_bool(client, "sso_disabled")
 								     ? "client"
 								     : "shared"));

@@ -541,3 +541,21 @@ nomem:
 	json_decref(out);
 	return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 }
+
+bool
+reg_client_fits_issuer(const json_t *client, const struct issuer *is)
+{
+	const char *t = reg_client_str(client, "integration_type");
+
+	if (t == NULL)
+		return false;
+	switch (is->kind) {
+	case ISSUER_IDPORTEN:
+		return strcmp(t, "idporten") == 0 || strcmp(t, "api_klient") == 0;
+	case ISSUER_ANSATTPORTEN:
+		return strcmp(t, "ansattporten") == 0;
+	case ISSUER_MASKINPORTEN:
+		return strcmp(t, "maskinporten") == 0;
+	}
+	return false;
+}

@@ -73,6 +73,9 @@ long long reg_client_int(const json_t *doc, const char *field, long long dflt);
 bool reg_client_bool(const json_t *doc, const char *field);
 bool reg_client_has(const json_t *doc, const char *array_field, const char *value);
 
+/* May this client use this issuer (its integration_type fits the issuer's kind)? */
+bool reg_client_fits_issuer(const json_t *client, const struct issuer *is);
+
 /* Redirect URI rules per application type and environment (spec §6.2). */
 int reg_redirect_uri_valid(const char *uri, const char *application_type, bool test_env,
 			   struct err *e);

@@ -262,6 +262,17 @@ test_code_binding(void **state)
 	treq_expect_error(&t, 400, "invalid_grant");
 	treq_free(&t);
 
+	/* A code another issuer issued (mix-up): refused. */
+	{
+		json_t *doc = fx_code_doc("web", "openid", FX_CHALLENGE);
+
+		json_object_set_new(doc, "iss", json_string("https://ansattporten.test"));
+		fx_code_put("c-bind-iss", "g-bind-iss", doc);
+		fx_redeem(&t, "web", true, "c-bind-iss", "code_verifier=" FX_VERIFIER);
+		treq_expect_error(&t, 400, "invalid_grant");
+		treq_free(&t);
+	}
+
 	/* Another client's code. */
 	fx_code_put("c-bind-3", "g-bind-3", fx_code_doc("web", "openid", FX_CHALLENGE));
 	fx_redeem(&t, "web2", true, "c-bind-3", "code_verifier=" FX_VERIFIER);

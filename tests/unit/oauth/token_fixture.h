@@ -288,6 +288,7 @@ fx_code_doc(const char *client_id, const char *scope, const char *challenge)
 				"eid", "testid");
 
 	assert_non_null(doc);
+	json_object_set_new(doc, "iss", json_string(FX_ISS));
 	if (challenge != NULL)
 		json_object_set_new(doc, "code_challenge", json_string(challenge));
 	return doc;

@@ -18,6 +18,7 @@
 #include "http/ratelimit.h"
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
+#include "oidc/consent.h"
 #include "oidc/login.h"
 #include "oidc/oidc.h"
 #include "registry/registry.h"
@@ -77,6 +78,8 @@ static const struct issuer_route login_routes[] = {
 	{ "POST", "/tokeninfo", oauth_handle_introspect },
 	{ "GET", "/login", login_handle_select },
 	{ "POST", "/cancel", login_handle_cancel },
+	{ "GET", "/consent", consent_handle_show },
+	{ "POST", "/consent", consent_handle_submit },
 	{ NULL, NULL, NULL },
 };
 

@@ -293,6 +293,26 @@ cc_begin(struct vc *v)
 	v->in_op = true;
 	v->op_start = load_now();
 	v->jwts = 0;
+	if (L->mp_pkey != NULL) {
+		/* private_key_jwt: a fresh signed client assertion per token. */
+		char *a = mp_client_assertion(L, v->client_id), *ae;
+
+		if (a == NULL) {
+			free(sc);
+			fail(v, ERRK_CHECK, "cannot sign the client assertion");
+			return;
+		}
+		ae = form_escape(a);
+		req_post(v, L->m.token_endpoint, ST_CC,
+			 xasprintf("grant_type=client_credentials&scope=%s&client_id=%s"
+				   "&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
+				   "client-assertion-type%%3Ajwt-bearer&client_assertion=%s",
+				   sc, v->client_id, ae), false, false);
+		free(ae);
+		free(a);
+		free(sc);
+		return;
+	}
 	req_post(v, v->L->m.token_endpoint, ST_CC,
 		 xasprintf("grant_type=client_credentials&scope=%s", sc), false, true);
 	free(sc);

@@ -407,7 +407,8 @@ usage(FILE *f)
 		"  --redirect-uri URI      registered redirect URI (default http://127.0.0.1:9/cb)\n"
 		"  --scope S               login scope (default \"openid profile\")\n"
 		"  --cc-scope S            client_credentials / Maskinporten scope (default bench.api)\n"
-		"  --mp-key FILE           mp: RSA private key (PEM) that signs each JWT-bearer grant\n"
+		"  --mp-key FILE           mp: RSA private key (PEM) that signs each JWT-bearer grant;\n"
+		"                          cc: authenticate by private_key_jwt with it, not a secret\n"
 		"  --mp-kid KID            mp: the key's kid as registered on the client\n"
 		"                          (mp: --issuer is the Maskinporten issuer; no secret needed)\n"
 		"  --user U                TestID pid / login name / username (per target)\n"
@@ -568,7 +569,7 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		goto bad;
 	/* A Maskinporten client authenticates by its grant's signature: no secret. */
 	if (o->client_secret == NULL && o->clients_file == NULL) {
-		if (o->flow_name == NULL || strcmp(o->flow_name, "mp") != 0)
+		if (o->flow_name == NULL || (strcmp(o->flow_name, "mp") != 0 && o->mp_key == NULL))
 			goto bad;
 		o->client_secret = "";
 	}
@@ -787,7 +788,7 @@ main(int argc, char **argv)
 	}
 	if (load_clients(&L) != 0)
 		goto out;
-	if (L.o.flow == FLOW_MP && mp_init(&L) != 0)
+	if ((L.o.flow == FLOW_MP || (L.o.flow == FLOW_CC && L.o.mp_key != NULL)) && mp_init(&L) != 0)
 		goto out;
 	L.multi = curl_multi_init();
 	L.vcs = calloc((size_t)L.o.concurrency, sizeof(*L.vcs));

@@ -48,7 +48,7 @@ struct load_opts {
 	const char *redirect_uri;
 	const char *scope;          /* login scope */
 	const char *cc_scope;       /* client_credentials / Maskinporten scope */
-	const char *mp_key;         /* mp: PEM private key the grants are signed with */
+	const char *mp_key;         /* mp: PEM key that signs the grants; cc: private_key_jwt */
 	const char *mp_kid;         /* mp: its kid, registered on the client */
 	const char *user;           /* TestID pid, oidc-provider login, Glewlwyd username */
 	const char *password;       /* Glewlwyd password */
@@ -203,6 +203,7 @@ void flow_done(struct vc *v, CURLcode cc);
 /* mp.c */
 int mp_init(struct load *L);
 char *mp_grant(struct load *L, const char *client_id);
+char *mp_client_assertion(struct load *L, const char *client_id);
 void mp_free(struct load *L);
 
 /* util.c */

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "oauth/oauth.h"
+#include "oidc/consent.h"
 #include "oidc/pages.h"
 #include "registry/registry.h"
 
@@ -232,6 +233,9 @@ login_finish(struct http_req *r, struct http_resp *w, const json_t *client, cons
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "no randomness");
 		return;
 	}
+	/* spec §7 step 6: scopes needing the person's consent are asked for first. */
+	if (consent_intercept(r, w, client, areq, s))
+		return;
 	doc = json_object();
 	for (size_t i = 0; i < sizeof(copy_areq) / sizeof(copy_areq[0]); i++) {
 		json_t *v = json_object_get(areq, copy_areq[i]);

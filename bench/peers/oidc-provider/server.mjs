@@ -14,7 +14,10 @@
 //
 // Environment: BENCH_PORT, BENCH_ISSUER, BENCH_REDIRECT_URI, and either
 // BENCH_CLIENTS_FILE (a JSON array of {client_id, client_secret}) or
-// BENCH_CLIENT_SECRET for the one client "bench".
+// BENCH_CLIENT_SECRET for the one client "bench"; BENCH_PKJWT_JWKS (a JWKS
+// file of public keys) adds "bench-pkjwt", a client_credentials-only client
+// that authenticates by private_key_jwt (one signature verified per token,
+// as a Maskinporten grant costs).
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -37,8 +40,21 @@ const credentials = process.env.BENCH_CLIENTS_FILE
   ? JSON.parse(fs.readFileSync(process.env.BENCH_CLIENTS_FILE, 'utf8'))
   : [{ client_id: 'bench', client_secret: secret }];
 
+const pkjwtClients = process.env.BENCH_PKJWT_JWKS
+  ? [{
+    client_id: 'bench-pkjwt',
+    redirect_uris: [],
+    response_types: [],
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'RS256',
+    jwks: JSON.parse(fs.readFileSync(process.env.BENCH_PKJWT_JWKS, 'utf8')),
+    scope: 'bench.api',
+  }]
+  : [];
+
 const provider = new Provider(issuer, {
-  clients: credentials.map(({ client_id, client_secret }) => ({
+  clients: pkjwtClients.concat(credentials.map(({ client_id, client_secret }) => ({
     client_id,
     client_secret,
     redirect_uris: [redirectUri],
@@ -48,7 +64,7 @@ const provider = new Provider(issuer, {
     id_token_signed_response_alg: 'RS256',
     subject_type: 'pairwise',
     scope: 'openid profile bench.api',
-  })),
+  }))),
   jwks: { keys: [jwk] },
   scopes: ['openid', 'profile', 'bench.api'],
   claims: { openid: ['sub'], profile: ['name'] },

@@ -848,8 +848,7 @@ mp_done(struct vc *v, long status)
 	const char *why;
 
 	if (status != 200) {
-		fail(v, ERRK_STATUS, "token (jwt-bearer) answered %ld: %.*s", status,
-		     (int)(v->body.len < 300 ? v->body.len : 300), v->body.p ? v->body.p : "");
+		fail(v, ERRK_STATUS, "token (jwt-bearer) answered %ld", status);
 		return;
 	}
 	j = body_json(v);

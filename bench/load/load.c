@@ -679,10 +679,13 @@ report(struct load *L, const struct proc_sample *p0, const struct proc_sample *p
 			  (double)L->s.errors / (double)(L->s.ops + L->s.errors) : 0;
 	json_t *j;
 
-	qsort(L->s.op_lat.v, L->s.op_lat.n, sizeof(uint32_t), cmp_u32);
-	qsort(L->s.req_lat.v, L->s.req_lat.n, sizeof(uint32_t), cmp_u32);
+	if (L->s.op_lat.n > 0)
+		qsort(L->s.op_lat.v, L->s.op_lat.n, sizeof(uint32_t), cmp_u32);
+	if (L->s.req_lat.n > 0)
+		qsort(L->s.req_lat.v, L->s.req_lat.n, sizeof(uint32_t), cmp_u32);
 	for (int k = 0; k < SK_N; k++)
-		qsort(L->s.step_lat[k].v, L->s.step_lat[k].n, sizeof(uint32_t), cmp_u32);
+		if (L->s.step_lat[k].n > 0)     /* qsort of NULL is undefined even for no elements */
+			qsort(L->s.step_lat[k].v, L->s.step_lat[k].n, sizeof(uint32_t), cmp_u32);
 	if (!L->o.json) {
 		printf("%s %s c=%d: %.1f ops/s (%ld ops, %ld errors, %.2f%%) in %.2f s\n",
 		       L->o.target_name, L->o.flow_name, L->o.concurrency, ops_s, L->s.ops,

@@ -33,6 +33,7 @@ struct rl_bucket {
 	uint64_t id[2];   /* key identity; {0,0} marks a free bucket */
 	int64_t last_ms;  /* last refill */
 	int64_t milli;    /* tokens * RL_UNIT */
+	uint64_t used;    /* set-local use order: the least recently used is evicted */
 };
 
 struct http_ratelimit {
@@ -176,6 +177,7 @@ rl_find(struct http_ratelimit *rl, struct str key, int64_t now_ms, size_t *lock)
 	unsigned char h[32];
 	uint64_t id0, id1;
 	struct rl_bucket *set, *victim = NULL;
+	uint64_t top = 0;
 	size_t s;
 
 	hmac_sha256(rl->hkey, sizeof(rl->hkey), key.p ? key.p : "", key.len, h);
@@ -185,13 +187,23 @@ rl_find(struct http_ratelimit *rl, struct str key, int64_t now_ms, size_t *lock)
 	*lock = s % RL_LOCKS;
 	pthread_mutex_lock(&rl->locks[*lock]);
 	set = &rl->b[s * RL_WAYS];
+	/*
+	 * Recency is a counter, not the clock: keys touched within the same
+	 * millisecond still have an order, so a key in use is never the victim.
+	 */
 	for (size_t i = 0; i < RL_WAYS; i++) {
-		if (set[i].id[0] == id0 && set[i].id[1] == id1)
+		if (set[i].used > top)
+			top = set[i].used;
+	}
+	for (size_t i = 0; i < RL_WAYS; i++) {
+		if (set[i].id[0] == id0 && set[i].id[1] == id1) {
+			set[i].used = top + 1;
 			return &set[i];
+		}
 		if (set[i].id[1] == 0) {
 			if (victim == NULL || victim->id[1] != 0)
 				victim = &set[i];
-		} else if (victim == NULL || (victim->id[1] != 0 && set[i].last_ms < victim->last_ms)) {
+		} else if (victim == NULL || (victim->id[1] != 0 && set[i].used < victim->used)) {
 			victim = &set[i];
 		}
 	}
@@ -199,6 +211,7 @@ rl_find(struct http_ratelimit *rl, struct str key, int64_t now_ms, size_t *lock)
 	victim->id[1] = id1;
 	victim->last_ms = now_ms;
 	victim->milli = (int64_t)rl->burst * RL_UNIT;
+	victim->used = top + 1;
 	return victim;
 }
 

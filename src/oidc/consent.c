@@ -113,10 +113,8 @@ consent_assess(struct http_req *r, const json_t *client, const json_t *areq,
 			goto next;
 		name = arena_strndup(r->arena, scope, len);
 		rc = reg_scope_get(app, name, &doc, e);
-		if (rc == ERR_NOTFOUND) {
-			rc = 0;
-			goto next;
-		}
+		if (rc == ERR_NOTFOUND)
+			goto next;	/* an unknown scope needs no consent */
 		if (rc != 0)
 			return rc;
 		{

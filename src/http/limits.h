@@ -4,6 +4,7 @@
 
 #define HTTP_MAX_URI 8192            /* request line target; longer -> 414 */
 #define HTTP_MAX_BODY 65536          /* request body; larger -> 413 */
+#define HTTP_MAX_TOKEN 8192          /* a token presented for introspection or revocation */
 #define HTTP_MAX_PARAMS 64           /* query or form parameters */
 #define HTTP_MAX_PARAM_NAME 64
 #define HTTP_MAX_PARAM_VALUE 16384 /* a JWT grant with an x5c chain fits */

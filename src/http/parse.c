@@ -4,6 +4,7 @@
  * assumes a terminating NUL); every result is copied into the arena.
  */
 #include "http/http.h"
+#include "http/http_int.h"
 
 #include <stdlib.h>
 #include <strings.h>
@@ -29,14 +30,13 @@ hexval(char c)
 }
 
 /*
- * application/x-www-form-urlencoded decoding of one name or value
- * (WHATWG URL, "application/x-www-form-urlencoded parsing"), but strict:
- * a '%' not followed by two hex digits is an error instead of being kept,
- * and the result must be clean UTF-8 without NUL or control characters.
- * max bounds the decoded length; the result is NUL-terminated arena memory.
+ * Also application/x-www-form-urlencoded decoding of one name or value
+ * (WHATWG URL), but strict: a '%' not followed by two hex digits is an
+ * error instead of being kept.
  */
-static int
-form_decode(struct arena *a, struct str in, size_t max, struct str *out, struct err *e)
+int
+http_pct_decode(struct arena *a, struct str in, bool plus_is_space, size_t max,
+		struct str *out, struct err *e)
 {
 	char *d;
 	size_t n = 0;
@@ -48,7 +48,7 @@ form_decode(struct arena *a, struct str in, size_t max, struct str *out, struct 
 	for (size_t i = 0; i < in.len; i++) {
 		char c = in.p[i];
 
-		if (c == '+') {
+		if (c == '+' && plus_is_space) {
 			c = ' ';
 		} else if (c == '%') {
 			int hi, lo;
@@ -106,10 +106,10 @@ http_parse_urlencoded(struct arena *a, struct str s, struct http_params *out, st
 			rc = E400(e, ERR_INVAL, "empty parameter name");
 			goto out;
 		}
-		rc = form_decode(a, name, HTTP_MAX_PARAM_NAME, &v[n].name, e);
+		rc = http_pct_decode(a, name, true, HTTP_MAX_PARAM_NAME, &v[n].name, e);
 		if (rc != 0)
 			goto out;
-		rc = form_decode(a, value, HTTP_MAX_PARAM_VALUE, &v[n].value, e);
+		rc = http_pct_decode(a, value, true, HTTP_MAX_PARAM_VALUE, &v[n].value, e);
 		if (rc != 0)
 			goto out;
 		n++;
@@ -346,9 +346,9 @@ http_basic_auth(const struct http_req *r, struct str *user, struct str *pass, st
 		goto out;
 	}
 	/* RFC 6749 §2.3.1: both parts are form-urlencoded before base64. */
-	rc = form_decode(r->arena, id, HTTP_MAX_PARAM_VALUE, user, e);
+	rc = http_pct_decode(r->arena, id, true, HTTP_MAX_PARAM_VALUE, user, e);
 	if (rc == 0)
-		rc = form_decode(r->arena, secret, HTTP_MAX_PARAM_VALUE, pass, e);
+		rc = http_pct_decode(r->arena, secret, true, HTTP_MAX_PARAM_VALUE, pass, e);
 	if (rc != 0) {
 		rc = E401(e, "malformed Basic credentials");
 		goto out;

@@ -22,6 +22,7 @@
  * (slowloris) would otherwise stretch without end.
  */
 #include "http/http.h"
+#include "http/http_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -207,54 +208,6 @@ http_dispatch(const struct http_route *routes, struct http_req *r, struct http_r
 
 /* ---- building the request ---- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * RFC 3986 §2.1 percent-decoding of the path ('+' stays '+' in a path),
- * refusing bad escapes, NUL, control characters and invalid UTF-8.
- */
-static int
-path_decode(struct arena *a, struct str in, struct str *out)
-{
-	char *d = arena_alloc(a, in.len + 1);
-	size_t n = 0;
-
-	for (size_t i = 0; i < in.len; i++) {
-		char c = in.p[i];
-
-		if (c == '%') {
-			int hi, lo;
-
-			if (in.len - i < 3)
-				return ERR_INVAL;
-			hi = hexval(in.p[i + 1]);
-			lo = hexval(in.p[i + 2]);
-			if (hi < 0 || lo < 0)
-				return ERR_INVAL;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0')
-			return ERR_INVAL;
-		d[n++] = c;
-	}
-	d[n] = '\0';
-	if (!str_is_clean_utf8((struct str){ d, n }))
-		return ERR_INVAL;
-	*out = (struct str){ d, n };
-	return 0;
-}
-
 struct hdr_ctx {
 	struct http_req *r;
 	size_t cap;
@@ -313,7 +266,8 @@ req_build(struct conn_req *st, struct MHD_Connection *c)
 	const char *ct;
 
 	has_query = str_split(target, '?', &rawpath, &query);
-	if (path_decode(r->arena, rawpath, &r->path) != 0)
+	/* A path keeps '+' (RFC 3986); bounded by the request target's own limit. */
+	if (http_pct_decode(r->arena, rawpath, false, HTTP_MAX_URI, &r->path, NULL) != 0)
 		return 400;
 	r->raw_query = has_query ? query : (struct str){ "", 0 };
 	r->app = st->srv->app;

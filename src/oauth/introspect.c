@@ -16,7 +16,6 @@
 #include "oauth/token_int.h"
 #include "registry/registry.h"
 
-#define TOKEN_MAX_LEN 8192
 
 /* Calls fn for every scope name of a space-separated string; stops on false. */
 static bool
@@ -195,9 +194,9 @@ oauth_handle_introspect(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	/* spec §14: no introspection scope, no answer beyond "inactive". */
-	if (token.len > TOKEN_MAX_LEN ||
+	if (token.len > HTTP_MAX_TOKEN ||
 	    !reg_client_has(client, "scopes", OAUTH_INTROSPECTION_SCOPE)) {
-		if (token.len <= TOKEN_MAX_LEN)
+		if (token.len <= HTTP_MAX_TOKEN)
 			log_info(r->rid, "introspection by %s without %s",
 				 reg_client_str(client, "client_id"), OAUTH_INTROSPECTION_SCOPE);
 		goto answer;

@@ -14,7 +14,6 @@
 #include "oauth/token_int.h"
 #include "registry/registry.h"
 
-#define TOKEN_MAX_LEN 8192
 
 static int
 revoke_grant(struct http_req *r, const char *grant_id, struct err *e)
@@ -100,7 +99,7 @@ oauth_handle_revoke(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	/* Longer than any token we issue: nothing to find. */
-	if (token.len <= TOKEN_MAX_LEN) {
+	if (token.len <= HTTP_MAX_TOKEN) {
 		hint = http_param_c(&r->form, "token_type_hint");
 		rc = revoke_token(r, caller_id, sha256_b64url(r->arena, token),
 				  hint != NULL && strcmp(hint, "refresh_token") == 0, &e);

@@ -3,6 +3,7 @@
  * signal.  Expired records are swept once a minute.
  */
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,28 @@ usage(FILE *f)
 	      f);
 }
 
+/*
+ * HTTP worker threads when `threads` is 0: one per CPU this process may run
+ * on (its affinity mask, so a pinned portend does not switch between more
+ * threads than it has cores).  With SQLite a request waits on nothing but
+ * CPU and the rare checkpoint; with PostgreSQL every store call waits for a
+ * round trip, so four threads per CPU keep the cores busy.
+ */
+static int
+worker_threads(const struct cfg *c, const struct store *s)
+{
+	cpu_set_t set;
+	int n = 1;
+
+	if (c->threads > 0)
+		return c->threads;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		n = CPU_COUNT(&set);
+	if (strcmp(s->ops->name, "sqlite") != 0)
+		n *= 4;
+	return n > 64 ? 64 : n;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -274,7 +297,7 @@ main(int argc, char **argv)
 		http_limits_set(&lim);
 	}
 	if (http_server_start(&(struct http_server_opts){ .listen = cfg.listen,
-							  .threads = cfg.threads,
+							  .threads = worker_threads(&cfg, app.store),
 							  .app = &app,
 							  .routes = routes },
 			      &srv, &e) != 0) {

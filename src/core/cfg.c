@@ -36,7 +36,7 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("env", CFG_ENV, env, "test", 0, 0),
 	SECRET("kek", kek),
 	ROW("kek_file", CFG_STR, kek_file, NULL, 0, 0),
-	ROW("threads", CFG_INT, threads, "4", 1, 256),
+	ROW("threads", CFG_INT, threads, "0", 0, 256),
 	ROW("log_level", CFG_INT, log_level, "2", 0, 3),
 	ROW("key_publish_delay", CFG_INT, key_publish_delay, "86400", 0, 30 * 86400),
 	ROW("key_lifetime", CFG_INT, key_lifetime, "7776000", 3600, 3 * 365 * 86400LL),

@@ -22,7 +22,7 @@ struct cfg {
 	enum cfg_env env;
 	char *kek;               /* base64url 32-byte key-encryption key (secret) */
 	char *kek_file;          /* or a file holding it */
-	int threads;             /* HTTP worker threads */
+	int threads;             /* HTTP worker threads; 0: one per CPU (4 per CPU on PostgreSQL) */
 	int log_level;           /* 0 err .. 3 debug */
 	int64_t key_publish_delay; /* seconds a new key is published before it signs */
 	int64_t key_lifetime;    /* seconds a key signs before rotation is due */

@@ -12,7 +12,9 @@
 #define HTTP_MAX_HEADER_BYTES 32768  /* request line and header fields together; more -> 431 */
 #define HTTP_MAX_COOKIES 32
 #define HTTP_MAX_RESPONSE (1 << 20)  /* response body cap */
-#define HTTP_CONN_MEMORY (256 * 1024)/* MHD per-connection memory */
+/* MHD per-connection memory: the header block and a read buffer (bodies go to our
+ * own buffer); MHD clears it for every request, so it is kept small. */
+#define HTTP_CONN_MEMORY (64 * 1024)
 /*
  * Defaults of the configurable connection limits (http/ratelimit.h,
  * cfg conn_per_ip, conn_timeout, request_deadline).

@@ -162,7 +162,14 @@ test_cfg_env_and_file(void **state)
 	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);
 	cfg_free(&c);
 	setenv("PORTEN_ISSUER", "http://127.0.0.1:9999", 1);
-	setenv("PORTEN_THREADS", "0", 1);
+	setenv("PORTEN_THREADS", "0", 1);            /* 0: one per CPU */
+	assert_int_equal(cfg_load(&c, NULL, &e), 0);
+	assert_int_equal(c.threads, 0);
+	cfg_free(&c);
+	setenv("PORTEN_THREADS", "-1", 1);
+	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);
+	cfg_free(&c);
+	setenv("PORTEN_THREADS", "257", 1);
 	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);
 	cfg_free(&c);
 	unsetenv("PORTEN_THREADS");

@@ -105,6 +105,8 @@ int http_bearer(const struct http_req *r, struct str *token);
 
 void http_resp_init(struct http_resp *w, struct arena *a);
 void http_resp_free(struct http_resp *w);
+/* Forget status, headers (cookies too) and body: the handler answers anew. */
+void http_resp_reset(struct http_resp *w);
 /* Add a header (values with CR/LF are refused: returns ERR_INVAL). */
 int http_resp_header(struct http_resp *w, const char *name, const char *value);
 /* Replace body with the JSON text of j (not consumed), set status and type. */

@@ -32,6 +32,15 @@ http_resp_free(struct http_resp *w)
 	w->nheaders = w->capheaders = 0;
 }
 
+void
+http_resp_reset(struct http_resp *w)
+{
+	w->status = 0;
+	w->content_type = NULL;
+	w->nheaders = 0;
+	buf_reset(&w->body);
+}
+
 /* A fixed 500 for when a builder fails (body over the cap, bad JSON). */
 static void
 resp_fail(struct http_resp *w)

@@ -100,11 +100,21 @@ bool oauth_redirect_uri_registered(const json_t *client, struct str uri);
  * scope), ID token when scope has openid, refresh token when the client has
  * the refresh_token grant.  grant is the grant doc; grant_id its id.
  * *resp is the token response body (new reference).  Emits the
- * "token_issued" event.
+ * "token_issued" event.  The tokens are signed first; then the grant row
+ * (when new_grant, a code redemption), the token records and the event are
+ * written in one store transaction.
  */
+struct oauth_new_grant {
+	const char *client_id;
+	const char *sid;         /* the SSO session it came from, or NULL */
+	bool login_only;         /* openid/profile only: logout revokes it */
+	int64_t expires_at;
+};
+
 int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *client,
 		       const char *client_amr, const char *grant_id, const json_t *grant,
-		       bool with_refresh, json_t **resp, struct err *e);
+		       const struct oauth_new_grant *new_grant, bool with_refresh, json_t **resp,
+		       struct err *e);
 
 /* The pairwise sub of a person for a client (spec §10), arena string. */
 const char *oauth_pairwise_sub(struct http_req *r, const char *client_id, const char *person_key);

@@ -499,10 +499,53 @@ emit_event(struct http_req *r, const struct issue_ctx *c, const char *grant_id, 
 	return rc;
 }
 
+static int store_fail(int rc, struct err *e);
+
+/* The records of an issuance, written together (oauth_tokens_issue). */
+struct issue_rec {
+	const char *grant_id;
+	const json_t *grant;
+	const struct oauth_new_grant *new_grant;
+	const char *at_hash;
+	const json_t *at_claims;
+	int64_t at_exp;
+	const char *rt_hash;     /* NULL: no refresh token */
+	int64_t rt_exp;
+};
+
+static int
+issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_rec *w,
+	    struct err *e)
+{
+	struct store *st = ((struct porten *)r->app)->store;
+	const struct oauth_new_grant *g = w->new_grant;
+	int rc;
+
+	rc = store_op(st, tx_begin, e);
+	if (rc != 0)
+		return store_fail(rc, e);
+	if (g != NULL)
+		rc = store_op(st, grant_put, w->grant_id, g->client_id, g->sid, g->login_only,
+			      w->grant, g->expires_at, e);
+	/* Every access token is recorded so userinfo, introspection and revocation find it. */
+	if (rc == 0)
+		rc = store_op(st, token_put, w->at_hash, w->grant_id, w->at_claims, w->at_exp, e);
+	if (rc == 0 && w->rt_hash != NULL)
+		rc = store_op(st, refresh_put, w->rt_hash, w->grant_id, c->client_id, w->rt_exp, e);
+	if (rc == 0)
+		rc = emit_event(r, c, w->grant_id, e);
+	if (rc == 0)
+		rc = store_op(st, tx_end, true, e);
+	else
+		store_op(st, tx_end, false, &(struct err){ 0 });
+	return rc != 0 ? store_fail(rc, e) : 0;
+}
+
 int
 oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *client,
 		   const char *client_amr, const char *grant_id, const json_t *grant,
-		   bool with_refresh, json_t **resp, struct err *e)
+		   const struct oauth_new_grant *new_grant, bool with_refresh, json_t **resp,
+		   struct err *e)
 {
 	struct porten *app = r->app;
 	struct issue_ctx c = { .is = is, .client = client, .grant = grant, .now = time_now() };
@@ -553,12 +596,6 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *cl
 		if (rc != 0)
 			goto out;
 	}
-	/* Every access token is recorded so userinfo, introspection and revocation find it. */
-	rc = store_op(app->store, token_put, sha256_b64url(r->arena, str_c(access_token)), grant_id,
-		      at_claims, exp, e);
-	if (rc != 0)
-		goto out;
-
 	if (oauth_scope_has(c.scope, "openid")) {
 		rc = id_token_claims(r, &c, &id_claims, e);
 		if (rc == 0)
@@ -574,13 +611,20 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *cl
 			rc = INTERNAL(e, "random generator failed");
 			goto out;
 		}
-		rc = store_op(app->store, refresh_put, sha256_b64url(r->arena, str_c(refresh)),
-			      grant_id, c.client_id, refresh_expiry(client, grant, c.now), e);
-		if (rc != 0)
-			goto out;
 	}
 
-	rc = emit_event(r, &c, grant_id, e);
+	rc = issue_write(r, &c,
+			 &(struct issue_rec){
+				 .grant_id = grant_id,
+				 .grant = grant,
+				 .new_grant = new_grant,
+				 .at_hash = sha256_b64url(r->arena, str_c(access_token)),
+				 .at_claims = at_claims,
+				 .at_exp = exp,
+				 .rt_hash = refresh ? sha256_b64url(r->arena, str_c(refresh)) : NULL,
+				 .rt_exp = refresh_expiry(client, grant, c.now),
+			 },
+			 e);
 	if (rc != 0)
 		goto out;
 
@@ -757,13 +801,12 @@ grant_code(struct http_req *r, const struct issuer *is, json_t *client, const ch
 	json_object_del(grant, "redirect_uri");
 	/* Kept in the doc so refresh can cap its tokens at the grant's end. */
 	json_object_set_new(grant, "expires_at", json_integer(expires));
-	rc = store_op(app->store, grant_put, grant_id, client_id, jstr(doc, "sid"),
-		      scopes_login_only(names), grant, expires, e);
-	if (rc != 0) {
-		rc = store_fail(rc, e);
-		goto out;
-	}
-	rc = oauth_tokens_issue(r, is, client, amr, grant_id, grant, true, resp, e);
+	rc = oauth_tokens_issue(r, is, client, amr, grant_id, grant,
+				&(struct oauth_new_grant){ .client_id = client_id,
+							   .sid = jstr(doc, "sid"),
+							   .login_only = scopes_login_only(names),
+							   .expires_at = expires },
+				true, resp, e);
 out:
 	free(grant_id);
 	json_decref(doc);
@@ -903,7 +946,7 @@ grant_refresh(struct http_req *r, const struct issuer *is, json_t *client, const
 	}
 	json_object_del(issue, "nonce");
 	json_object_set_new(issue, "scope", json_string(scope));
-	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, issue, false, resp, e);
+	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, issue, NULL, false, resp, e);
 	if (rc != 0)
 		goto out;
 	json_object_set_new(*resp, "refresh_token", json_string(new_token));

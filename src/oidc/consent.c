@@ -150,10 +150,7 @@ consent_intercept(struct http_req *r, struct http_resp *w, const json_t *client,
 		return false;
 	rc = consent_assess(r, client, areq, s, &n, &e);
 	if (rc != 0) {
-		log_err(r->rid, "cannot check consent: %s", e.msg);
-		login_respond(r, w, areq, NULL,
-			      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
-			      "the login could not be completed");
+		login_store_failed(r, w, areq, rc, "cannot check consent", &e);
 		goto out;
 	}
 	if (json_array_size(n.missing) == 0) {
@@ -175,10 +172,7 @@ consent_intercept(struct http_req *r, struct http_resp *w, const json_t *client,
 	json_object_set_new(pending, "consent_sid", json_string(sid));
 	rc = login_pending_store(r, w, pending, &e);
 	if (rc != 0) {
-		log_err(r->rid, "cannot store pending consent: %s", e.msg);
-		login_respond(r, w, areq, NULL,
-			      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
-			      "the login could not be completed");
+		login_store_failed(r, w, areq, rc, "cannot store pending consent", &e);
 		goto out;
 	}
 	http_resp_redirect(w, arena_printf(r->arena, "%s/consent?ar=%s", consent_issuer(r)->prefix,

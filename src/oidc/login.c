@@ -197,6 +197,16 @@ login_respond(struct http_req *r, struct http_resp *w, const json_t *areq, const
 	buf_free(&b);
 }
 
+void
+login_store_failed(struct http_req *r, struct http_resp *w, const json_t *areq, int rc,
+		   const char *what, const struct err *e)
+{
+	log_err(r->rid, "%s: %s", what, e->msg);
+	login_respond(r, w, areq, NULL,
+		      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
+		      "the login could not be completed");
+}
+
 static void
 login_event(struct http_req *r, const json_t *client, const json_t *session, bool sso)
 {
@@ -253,16 +263,21 @@ login_finish(struct http_req *r, struct http_resp *w, const json_t *client, cons
 	json_object_set_new(doc, "session_kind", json_string(reg_client_bool(client, "sso_disabled")
 								     ? "client"
 								     : "shared"));
-	rc = store_op(app->store, code_put, sha256_b64url(r->arena, str_c(code)), grant_id, doc,
-		      time_now() + app->cfg->code_lifetime, &e);
+	/* The code and the session's note of it: one commit, or neither. */
+	rc = store_op(app->store, tx_begin, &e);
+	if (rc == 0) {
+		rc = store_op(app->store, code_put, sha256_b64url(r->arena, str_c(code)), grant_id,
+			      doc, time_now() + app->cfg->code_lifetime, &e);
+		if (rc == 0)
+			rc = session_join(r, s, reg_client_str(client, "client_id"), &e);
+		if (rc == 0)
+			rc = store_op(app->store, tx_end, true, &e);
+		else
+			store_op(app->store, tx_end, false, &(struct err){ 0 });
+	}
 	json_decref(doc);
-	if (rc == 0)
-		rc = session_join(r, s, reg_client_str(client, "client_id"), &e);
 	if (rc != 0) {
-		log_err(r->rid, "cannot issue code: %s", e.msg);
-		login_respond(r, w, areq, NULL,
-			      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
-			      "the login could not be completed");
+		login_store_failed(r, w, areq, rc, "cannot issue code", &e);
 		return;
 	}
 	login_respond(r, w, areq, code, NULL, NULL);
@@ -283,16 +298,31 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
 		goto out;
 	}
+	/*
+	 * Every write of a completed login (pending spent, session, event, code)
+	 * in one transaction: one commit, and a failed commit leaves nothing
+	 * half-done (the response is then replaced by an error).
+	 */
+	rc = store_op(app->store, tx_begin, &e);
+	if (rc != 0) {
+		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
+		goto out;
+	}
 	/* The pending authorization is spent whatever happens next. */
 	store_op(app->store, doc_delete, "pending", ar, &e);
 	rc = session_establish(r, w, client, res, &s, &e);
 	if (rc != 0) {
 		log_err(r->rid, "cannot establish session: %s", e.msg);
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be completed");
-		goto out;
+	} else {
+		login_event(r, client, s.doc, false);
+		login_finish(r, w, client, areq, &s);
 	}
-	login_event(r, client, s.doc, false);
-	login_finish(r, w, client, areq, &s);
+	rc = store_op(app->store, tx_end, true, &e);
+	if (rc != 0) {
+		http_resp_reset(w);
+		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
+	}
 out:
 	session_clear(&s);
 	json_decref(client);

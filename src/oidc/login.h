@@ -32,6 +32,9 @@ bool login_csrf_ok(struct http_req *r, const char *ar, const char *token);
  */
 void login_respond(struct http_req *r, struct http_resp *w, const json_t *areq, const char *code,
 		   const char *error, const char *desc);
+/* A store failure while finishing a login: logged as what, the client told why in general. */
+void login_store_failed(struct http_req *r, struct http_resp *w, const json_t *areq, int rc,
+			const char *what, const struct err *e);
 /* Issue a code for areq from session s and respond. */
 void login_finish(struct http_req *r, struct http_resp *w, const json_t *client, const json_t *areq,
 		  struct session *s);

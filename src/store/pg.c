@@ -848,6 +848,8 @@ const struct store_ops store_pg_ops = {
 	.event_add = pg_event_add,
 	.event_count = pg_event_count,
 	.sweep = pg_sweep,
+	.tx_begin = store_pg_tx_begin,
+	.tx_end = store_pg_tx_end,
 };
 
 #endif /* HAVE_LIBPQ */

@@ -393,12 +393,47 @@ pg_q_clear(struct pg_q *q)
 	q->res = NULL;
 }
 
+/*
+ * The calling thread's transaction (tx_begin .. tx_end): its store, its
+ * connection, how deep the begins nest, and whether it must roll back.
+ * Inside it an operation runs once: a lost connection or a failed
+ * statement (PostgreSQL then refuses the rest of the transaction) dooms
+ * the whole, and the caller answers with an error; nothing half-written
+ * remains, so the client may simply try again.
+ */
+static __thread struct {
+	struct pg_store *ps;
+	struct pg_conn *c;
+	int depth;
+	bool doomed;
+} pg_tx;
+
+static int
+pg_run_in_tx(struct pg_q *q, pg_fn fn, void *arg, struct err *e)
+{
+	int rc;
+
+	if (pg_tx.doomed)
+		return ERR(e, ERR_INTERNAL, 500, "server_error",
+			   "store %s: the transaction has already failed", q->op);
+	q->c = pg_tx.c;
+	q->in_tx = true;
+	rc = fn(q, arg, e);
+	pg_q_clear(q);
+	if (rc != 0 && (q->broken || q->c->db == NULL ||
+			PQtransactionStatus(q->c->db) != PQTRANS_INTRANS))
+		pg_tx.doomed = true;
+	return rc;
+}
+
 int
 store_pg_run(struct store *s, const char *op, pg_fn fn, void *arg, struct err *e)
 {
 	struct pg_q q = { .ps = (struct pg_store *)s, .op = op };
 	int attempt, rc;
 
+	if (pg_tx.ps == q.ps)
+		return pg_run_in_tx(&q, fn, arg, e);
 	rc = pg_acquire(q.ps, &q.c, op, e);
 	if (rc != 0)
 		return rc;
@@ -478,10 +513,80 @@ store_pg_tx(struct pg_q *q, const char *cmd, struct err *e)
 	int rc = 0;
 
 	pg_q_clear(q);
+	if (q->in_tx) {
+		/* an operation's own transaction becomes a savepoint of the thread's */
+		if (strcmp(cmd, "BEGIN") == 0)
+			cmd = "SAVEPOINT op";
+		else if (strcmp(cmd, "COMMIT") == 0)
+			cmd = "RELEASE SAVEPOINT op";
+		else
+			cmd = "ROLLBACK TO SAVEPOINT op";
+	}
 	res = PQexec(q->c->db, cmd);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = pg_fail(q, res, e);
 	PQclear(res);
+	return rc;
+}
+
+int
+store_pg_tx_begin(struct store *s, struct err *e)
+{
+	struct pg_q q = { .ps = (struct pg_store *)s, .op = "tx_begin" };
+	int rc;
+
+	if (pg_tx.ps != NULL) {
+		if (pg_tx.ps != q.ps)
+			return ERR(e, ERR_INTERNAL, 500, "server_error",
+				   "store tx_begin: this thread is in another store's transaction");
+		pg_tx.depth++;
+		return 0;
+	}
+	rc = pg_acquire(q.ps, &q.c, q.op, e);
+	if (rc != 0)
+		return rc;
+	rc = store_pg_tx(&q, "BEGIN", e);
+	if (rc != 0 && q.broken) {
+		/* the pooled connection died while idle: one new one */
+		rc = pg_connect(q.ps, q.c, q.op, e);
+		if (rc == 0)
+			rc = store_pg_tx(&q, "BEGIN", e);
+	}
+	if (rc != 0) {
+		pg_release(q.ps, q.c);
+		return rc;
+	}
+	pg_tx.ps = q.ps;
+	pg_tx.c = q.c;
+	pg_tx.depth = 1;
+	pg_tx.doomed = false;
+	return 0;
+}
+
+int
+store_pg_tx_end(struct store *s, bool commit, struct err *e)
+{
+	struct pg_q q = { .ps = (struct pg_store *)s, .op = "tx_end" };
+	int rc = 0;
+
+	if (pg_tx.ps != q.ps || pg_tx.depth <= 0)
+		return ERR(e, ERR_INTERNAL, 500, "server_error", "store tx_end: no transaction");
+	if (!commit)
+		pg_tx.doomed = true;
+	if (--pg_tx.depth > 0)
+		return 0;
+	q.c = pg_tx.c;
+	if (pg_tx.doomed) {
+		if (commit)
+			rc = ERR(e, ERR_INTERNAL, 500, "server_error",
+				 "store tx_end: the transaction was rolled back");
+	} else {
+		rc = store_pg_tx(&q, "COMMIT", e);
+	}
+	pg_q_clear(&q);
+	/* pg_release rolls back whatever is still open, and drops a broken connection */
+	pg_release(q.ps, q.c);
+	memset(&pg_tx, 0, sizeof(pg_tx));
 	return rc;
 }
 

@@ -80,6 +80,7 @@ struct pg_q {
 	const char *op;
 	bool broken;             /* the connection failed: reconnect and run again */
 	bool transient;          /* deadlock or serialisation failure: run again */
+	bool in_tx;              /* c belongs to the thread's transaction (tx_begin) */
 };
 
 /* An operation body: run again once from the start after a lost connection. */
@@ -112,8 +113,14 @@ int store_pg_run(struct store *s, const char *op, pg_fn fn, void *arg, struct er
 /* Run prepared statement id; q->res holds the result until the next call. */
 int store_pg_exec(struct pg_q *q, enum pg_id id, const struct pg_args *a, struct err *e);
 int store_pg_execf(struct pg_q *q, enum pg_id id, struct err *e, const char *fmt, ...);
-/* BEGIN, COMMIT or ROLLBACK. */
+/*
+ * "BEGIN", "COMMIT" or "ROLLBACK"; inside the thread's transaction a
+ * savepoint, its release, or a rollback to it.
+ */
 int store_pg_tx(struct pg_q *q, const char *cmd, struct err *e);
+/* The thread's transaction (store.h tx_begin, tx_end). */
+int store_pg_tx_begin(struct store *s, struct err *e);
+int store_pg_tx_end(struct store *s, bool commit, struct err *e);
 /* Rows in q->res, and rows a write touched. */
 int store_pg_rows(const struct pg_q *q);
 int64_t store_pg_changes(const struct pg_q *q);

@@ -20,6 +20,9 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_SAVEPOINT] = "SAVEPOINT op",
+	[SQ_RELEASE] = "RELEASE op",
+	[SQ_ROLLBACK_TO] = "ROLLBACK TO op",
 
 	[SQ_META_GET] = "SELECT value FROM meta WHERE name = ?1",
 	[SQ_META_PUT_NEW] = "INSERT INTO meta (name, value) VALUES (?1, ?2)"
@@ -709,4 +712,6 @@ const struct store_ops store_sqlite_ops = {
 	.event_add = sq_event_add,
 	.event_count = sq_event_count,
 	.sweep = sq_sweep,
+	.tx_begin = store_sq_tx_begin,
+	.tx_end = store_sq_tx_end,
 };

@@ -102,6 +102,16 @@ sq_conn_open(struct sq_store *ss, struct sq_conn **out, struct err *e)
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
 	sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, 4 * SQ_MAX_DOC);
 	rc = sq_exec(c->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "open", e);
+	if (rc == 0 && !ss->memory) {
+		/*
+		 * Reads through mmap cost no pread per page; checkpoints belong
+		 * to the checkpointer thread, a writer does one itself only when
+		 * the WAL has grown far (the checkpointer stalled).
+		 */
+		sqlite3_file_control(c->db, "main", SQLITE_FCNTL_MMAP_SIZE,
+				     &(sqlite3_int64){ SQ_MMAP });
+		sqlite3_wal_autocheckpoint(c->db, SQ_WAL_SAFETY);
+	}
 out:
 	if (rc != 0)
 		sq_conn_close(c);
@@ -250,6 +260,17 @@ sq_reset(sqlite3_stmt *st)
 	}
 }
 
+/*
+ * The calling thread's transaction (tx_begin .. tx_end): its store, its
+ * connection, how deep the begins nest, and whether it must roll back.
+ */
+static __thread struct {
+	struct sq_store *ss;
+	struct sq_conn *c;
+	int depth;
+	bool doomed;
+} sq_tx;
+
 int
 store_sq_start(struct sq_q *q, struct store *s, const char *op, struct err *e)
 {
@@ -257,6 +278,11 @@ store_sq_start(struct sq_q *q, struct store *s, const char *op, struct err *e)
 	q->c = NULL;
 	q->st = NULL;
 	q->op = op;
+	q->in_tx = sq_tx.ss == q->ss;
+	if (q->in_tx) {
+		q->c = sq_tx.c;
+		return 0;
+	}
 	return sq_acquire(q->ss, &q->c, op, e);
 }
 
@@ -265,7 +291,8 @@ store_sq_end(struct sq_q *q)
 {
 	sq_reset(q->st);
 	q->st = NULL;
-	sq_release(q->ss, q->c);
+	if (!q->in_tx)
+		sq_release(q->ss, q->c);
 	q->c = NULL;
 }
 
@@ -327,9 +354,8 @@ store_sq_finish(struct sq_q *q, int64_t *changes, struct err *e)
 	return rc;
 }
 
-/* BEGIN IMMEDIATE, COMMIT or ROLLBACK on the operation's connection. */
-int
-store_sq_tx(struct sq_q *q, enum sq_id id, struct err *e)
+static int
+sq_tx_stmt(struct sq_q *q, enum sq_id id, struct err *e)
 {
 	int rc;
 
@@ -338,6 +364,88 @@ store_sq_tx(struct sq_q *q, enum sq_id id, struct err *e)
 		rc = store_sq_finish(q, NULL, e);
 	sq_reset(q->st);
 	q->st = NULL;
+	return rc;
+}
+
+/*
+ * BEGIN IMMEDIATE, COMMIT or ROLLBACK on the operation's connection; an
+ * operation inside the thread's transaction gets a savepoint instead, so
+ * its own all-or-nothing still holds and the outer transaction goes on.
+ */
+int
+store_sq_tx(struct sq_q *q, enum sq_id id, struct err *e)
+{
+	int rc;
+
+	if (!q->in_tx)
+		return sq_tx_stmt(q, id, e);
+	switch (id) {
+	case SQ_BEGIN:
+		return sq_tx_stmt(q, SQ_SAVEPOINT, e);
+	case SQ_COMMIT:
+		return sq_tx_stmt(q, SQ_RELEASE, e);
+	default:
+		rc = sq_tx_stmt(q, SQ_ROLLBACK_TO, e);
+		if (rc == 0)
+			rc = sq_tx_stmt(q, SQ_RELEASE, e);
+		if (rc != 0)
+			sq_tx.doomed = true;
+		return rc;
+	}
+}
+
+int
+store_sq_tx_begin(struct store *s, struct err *e)
+{
+	struct sq_q q = { .ss = (struct sq_store *)s, .op = "tx_begin" };
+	int rc;
+
+	if (sq_tx.ss != NULL) {
+		if (sq_tx.ss != q.ss)
+			return ERR(e, ERR_INTERNAL, 500, "server_error",
+				   "store tx_begin: this thread is in another store's transaction");
+		sq_tx.depth++;
+		return 0;
+	}
+	rc = sq_acquire(q.ss, &q.c, q.op, e);
+	if (rc != 0)
+		return rc;
+	rc = sq_tx_stmt(&q, SQ_BEGIN, e);
+	if (rc != 0) {
+		sq_release(q.ss, q.c);
+		return rc;
+	}
+	sq_tx.ss = q.ss;
+	sq_tx.c = q.c;
+	sq_tx.depth = 1;
+	sq_tx.doomed = false;
+	return 0;
+}
+
+int
+store_sq_tx_end(struct store *s, bool commit, struct err *e)
+{
+	struct sq_q q = { .ss = (struct sq_store *)s, .op = "tx_end" };
+	int rc = 0;
+
+	if (sq_tx.ss != q.ss || sq_tx.depth <= 0)
+		return ERR(e, ERR_INTERNAL, 500, "server_error", "store tx_end: no transaction");
+	if (!commit)
+		sq_tx.doomed = true;
+	if (--sq_tx.depth > 0)
+		return 0;
+	q.c = sq_tx.c;
+	if (sq_tx.doomed) {
+		sq_tx_stmt(&q, SQ_ROLLBACK, NULL);
+		if (commit)
+			rc = ERR(e, ERR_INTERNAL, 500, "server_error",
+				 "store tx_end: the transaction was rolled back");
+	} else {
+		rc = sq_tx_stmt(&q, SQ_COMMIT, e);
+	}
+	/* sq_release rolls back whatever a failed COMMIT left open */
+	sq_release(q.ss, q.c);
+	memset(&sq_tx, 0, sizeof(sq_tx));
 	return rc;
 }
 
@@ -499,6 +607,102 @@ out:
 	return rc;
 }
 
+/* ---- the checkpointer ---- */
+
+/*
+ * Copies the WAL into the database every SQ_CKPT_MS, so that requests do
+ * not: with SQLite's default a commit that crosses 1000 WAL pages runs the
+ * checkpoint, fdatasync included, before its HTTP response goes out.
+ * PASSIVE never waits for readers or writers; what it cannot copy now it
+ * copies next time.  The WAL file restarts from its beginning only when a
+ * writer finds it wholly copied as its transaction starts, which under
+ * steady load happens at the writer's own (SQ_WAL_SAFETY) checkpoint; by
+ * then nearly every frame is copied, so that one costs little.
+ */
+/*
+ * The WAL starts again from its beginning only when a writer finds every
+ * frame copied; under steady writes some always arrive while a checkpoint
+ * runs, so copy again (each pass has less to do) until none did.
+ */
+static void
+sq_ckpt_once(sqlite3 *db)
+{
+	int nlog = 0, nckpt = 0;
+
+	for (int pass = 0; pass < 8; pass++) {
+		if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog,
+					      &nckpt) != SQLITE_OK ||
+		    nckpt >= nlog)
+			break;
+	}
+}
+
+static void *
+sq_ckpt_main(void *arg)
+{
+	struct sq_store *ss = arg;
+	sqlite3 *db = NULL;
+	struct timespec until;
+
+	if (sqlite3_open_v2(ss->target, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI |
+						     SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    /* a connection learns the file is in WAL mode on its first read */
+	    sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warn(NULL, "store: checkpointer cannot open the database; writers checkpoint");
+		sqlite3_close(db);
+		return NULL;
+	}
+	pthread_mutex_lock(&ss->mu);
+	while (!ss->ckpt_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += SQ_CKPT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ss->ckpt_cv, &ss->mu, &until);
+		if (ss->ckpt_stop)
+			break;
+		pthread_mutex_unlock(&ss->mu);
+		sq_ckpt_once(db);
+		pthread_mutex_lock(&ss->mu);
+	}
+	pthread_mutex_unlock(&ss->mu);
+	sqlite3_close(db);
+	return NULL;
+}
+
+static void
+sq_ckpt_start(struct sq_store *ss)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ss->ckpt_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	ss->ckpt_running = pthread_create(&ss->ckpt, NULL, sq_ckpt_main, ss) == 0;
+	if (!ss->ckpt_running) {
+		pthread_cond_destroy(&ss->ckpt_cv);
+		log_warn(NULL, "store: no checkpointer thread; writers checkpoint");
+	}
+}
+
+static void
+sq_ckpt_stop(struct sq_store *ss)
+{
+	if (!ss->ckpt_running)
+		return;
+	pthread_mutex_lock(&ss->mu);
+	ss->ckpt_stop = true;
+	pthread_cond_signal(&ss->ckpt_cv);
+	pthread_mutex_unlock(&ss->mu);
+	pthread_join(ss->ckpt, NULL);
+	pthread_cond_destroy(&ss->ckpt_cv);
+	ss->ckpt_running = false;
+}
+
 /* ---- open, migrate, close ---- */
 
 static int
@@ -629,6 +833,7 @@ store_sq_close(struct store *s)
 
 	if (ss == NULL)
 		return;
+	sq_ckpt_stop(ss);
 	while ((c = ss->idle) != NULL) {
 		ss->idle = c->next;
 		sq_conn_close(c);
@@ -679,6 +884,8 @@ store_sq_open(struct store **out, const char *target, struct err *e)
 	if (rc == 0)
 		rc = sq_migrate(c, e);
 	sq_release(ss, c);
+	if (rc == 0 && !ss->memory)
+		sq_ckpt_start(ss);
 out:
 	if (rc != 0)
 		store_sq_close(&ss->super);

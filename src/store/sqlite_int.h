@@ -19,9 +19,13 @@
 #define SQ_MAX_KEY 1024           /* ids, kinds, names, hashes */
 #define SQ_MAX_TEXT (256 * 1024)  /* sealed keys, JWKs, meta values */
 #define SQ_MAX_DOC (1024 * 1024)  /* one JSON document, serialised */
+#define SQ_CKPT_MS 200            /* the checkpointer's period */
+#define SQ_WAL_SAFETY 8192        /* WAL pages after which a writer checkpoints itself */
+#define SQ_MMAP (256LL << 20)     /* bytes of the file read through mmap, not pread */
 
 enum sq_id {
 	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
+	SQ_SAVEPOINT, SQ_RELEASE, SQ_ROLLBACK_TO,
 	SQ_META_GET, SQ_META_PUT_NEW,
 	SQ_CLIENT_GET, SQ_CLIENT_CREATE, SQ_CLIENT_UPDATE, SQ_CLIENT_DELETE, SQ_CLIENT_LIST,
 	SQ_SCOPE_GET, SQ_SCOPE_PUT, SQ_SCOPE_DELETE, SQ_SCOPE_LIST,
@@ -57,6 +61,11 @@ struct sq_store {
 	struct sq_conn *idle;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;       /* a connection came back */
+	/* WAL checkpoints on a thread of their own (file databases) */
+	pthread_t ckpt;
+	bool ckpt_running;
+	bool ckpt_stop;          /* under mu */
+	pthread_cond_t ckpt_cv;  /* wakes the checkpointer to stop */
 };
 
 /* One operation in progress: its connection and current statement. */
@@ -65,6 +74,7 @@ struct sq_q {
 	struct sq_conn *c;
 	sqlite3_stmt *st;
 	const char *op;
+	bool in_tx;              /* c belongs to the thread's transaction (tx_begin) */
 };
 
 /* Busy handler of every connection: short sleeps up to SQ_BUSY_MS in all. */
@@ -88,7 +98,10 @@ int store_sq_stmt(struct sq_q *q, enum sq_id id, struct err *e, const char *fmt,
 int store_sq_step(struct sq_q *q, struct err *e);
 /* Run to the end (a write commits there in autocommit); *changes if not NULL. */
 int store_sq_finish(struct sq_q *q, int64_t *changes, struct err *e);
-/* SQ_BEGIN (immediate), SQ_COMMIT or SQ_ROLLBACK. */
+/*
+ * SQ_BEGIN (immediate), SQ_COMMIT or SQ_ROLLBACK; inside the thread's
+ * transaction a savepoint, its release, or a rollback to it.
+ */
 int store_sq_tx(struct sq_q *q, enum sq_id id, struct err *e);
 /* Column readers: a malloc'd copy (NULL for SQL NULL), a new JSON reference. */
 int store_sq_col_str(struct sq_q *q, int col, char **out, struct err *e);
@@ -101,6 +114,10 @@ int store_sq_write(struct store *s, enum sq_id id, const char *op, int none, str
 		   const char *fmt, ...);
 int store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **docs,
 		       struct err *e);
+
+/* The thread's transaction (store.h tx_begin, tx_end). */
+int store_sq_tx_begin(struct store *s, struct err *e);
+int store_sq_tx_end(struct store *s, bool commit, struct err *e);
 
 int store_sq_open(struct store **out, const char *target, struct err *e);
 void store_sq_close(struct store *s);

@@ -53,6 +53,19 @@ struct store_ops {
 	int (*open)(struct store **out, const char *target, struct err *e);
 	void (*close)(struct store *s);
 
+	/*
+	 * One transaction around the writes of one request that belong
+	 * together (one commit instead of one per write; all or nothing).
+	 * Every operation the calling thread runs on s between tx_begin and
+	 * tx_end joins it.  Begins nest: only the outermost end commits.
+	 * tx_end(commit=false), or any operation failing inside in a way the
+	 * backend cannot step back from, makes the outermost end roll back and
+	 * return an error.  Keep what runs inside short (no signing): with
+	 * SQLite it holds the database's one write lock.
+	 */
+	int (*tx_begin)(struct store *s, struct err *e);
+	int (*tx_end)(struct store *s, bool commit, struct err *e);
+
 	/* Meta: small named values shared by all nodes (pairwise salt, schema). */
 	int (*meta_get)(struct store *s, const char *name, char **value, struct err *e);
 	/* Insert only if absent; ERR_EXISTS otherwise (so nodes agree on one value). */

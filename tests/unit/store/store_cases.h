@@ -892,11 +892,83 @@ race_refresh_run(struct store *s)
 	json_decref(d);
 }
 
+/* ---- transactions around several operations ---- */
+
+static void
+test_tx(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now(), n0 = 0, n = 0;
+	json_t *doc = obj("a", "b"), *got = NULL;
+	struct store_refresh row = { 0 };
+	char *gid = NULL;
+
+	assert_int_equal(store_op(f->s, tx_end, true, &f->e), ERR_INTERNAL); /* none open */
+	assert_int_equal(store_op(f->s, event_count, "tx", &n0, &f->e), 0);
+
+	/* committed: every write is there, an operation's own transaction included */
+	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
+	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
+	assert_int_equal(store_op(f->s, code_put, "c-tx1", "g-tx1", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_op(f->s, tx_end, true, &f->e), 0); /* inner: no commit yet */
+	put_grant(f, "g-tx1", NULL, false, now + 3600);
+	assert_int_equal(
+		store_op(f->s, refresh_put, "r-tx1", "g-tx1", "client-a", now + 600, &f->e), 0);
+	assert_int_equal(
+		store_op(f->s, refresh_rotate, "r-tx1", "r-tx2", now + 600, &row, &f->e), 0);
+	store_refresh_clear(&row);
+	assert_int_equal(store_op(f->s, event_add, "tx", doc, &f->e), 0);
+	/* the transaction sees its own writes */
+	assert_int_equal(store_op(f->s, grant_get, "g-tx1", &got, &f->e), 0);
+	json_decref(got);
+	assert_int_equal(store_op(f->s, tx_end, true, &f->e), 0);
+	assert_int_equal(store_op(f->s, event_count, "tx", &n, &f->e), 0);
+	assert_int_equal(n, n0 + 1);
+	assert_int_equal(store_op(f->s, code_consume, "c-tx1", &got, &gid, &f->e), 0);
+	json_decref(got);
+	free(gid);
+	gid = NULL;
+	assert_int_equal(store_op(f->s, refresh_get, "r-tx2", &row, &f->e), 0);
+	store_refresh_clear(&row);
+
+	/* rolled back: none of them */
+	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
+	assert_int_equal(store_op(f->s, code_put, "c-tx2", "g-tx2", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_op(f->s, event_add, "tx", doc, &f->e), 0);
+	assert_int_equal(store_op(f->s, tx_end, false, &f->e), 0);
+	assert_int_equal(store_op(f->s, event_count, "tx", &n, &f->e), 0);
+	assert_int_equal(n, n0 + 1);
+	assert_int_equal(store_op(f->s, code_consume, "c-tx2", &got, &gid, &f->e), ERR_NOTFOUND);
+
+	/* an inner end without commit makes the outer one roll back and say so */
+	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
+	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
+	assert_int_equal(store_op(f->s, code_put, "c-tx3", "g-tx3", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_op(f->s, tx_end, false, &f->e), 0);
+	assert_int_not_equal(store_op(f->s, tx_end, true, &f->e), 0);
+	assert_int_equal(store_op(f->s, code_consume, "c-tx3", &got, &gid, &f->e), ERR_NOTFOUND);
+
+	/* the refused replay inside a transaction: the rotation's revocation stays */
+	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
+	assert_int_equal(
+		store_op(f->s, refresh_rotate, "r-tx1", "r-tx3", now + 600, &row, &f->e),
+		ERR_REUSED);
+	assert_int_equal(store_op(f->s, tx_end, true, &f->e), 0);
+	assert_int_equal(store_op(f->s, grant_get, "g-tx1", &got, &f->e), ERR_NOTFOUND);
+
+	/* and the store goes on as before, outside any transaction */
+	assert_int_equal(store_op(f->s, code_put, "c-tx4", "g-tx4", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_op(f->s, code_consume, "c-tx4", &got, &gid, &f->e), 0);
+	json_decref(got);
+	free(gid);
+	json_decref(doc);
+}
+
 /* Shared cases, each run on a fresh empty store by the includer's T(). */
 #define STORE_CASES(T)                                                                       \
 	T(test_meta), T(test_clients), T(test_client_hostile), T(test_scopes), T(test_keys),    \
 		T(test_docs), T(test_code_single_use), T(test_code_expired), T(test_grants),    \
 		T(test_refresh_chain), T(test_refresh_expiry), T(test_tokens), T(test_sessions), \
-		T(test_jti), T(test_events), T(test_sweep), T(test_race_code_store)
+		T(test_jti), T(test_events), T(test_sweep), T(test_race_code_store), T(test_tx)
 
 #endif

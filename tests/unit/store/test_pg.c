@@ -232,6 +232,7 @@ SHARED(test_jti)
 SHARED(test_events)
 SHARED(test_sweep)
 SHARED(test_race_code_store)
+SHARED(test_tx)
 #undef SHARED
 
 /* ---- open ---- */

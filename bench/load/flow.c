@@ -342,29 +342,28 @@ mp_begin(struct vc *v)
 	free(g);
 }
 
-void
-flow_start(struct vc *v)
+/* Refresh and introspection need tokens from a login first (not measured). */
+static bool
+needs_setup(const struct vc *v)
 {
-	struct load *L = v->L;
+	enum load_flow f = v->L->o.flow;
 
-	v->step = ST_NONE;
-	if (L->stopping)
-		return;
-	switch (L->o.flow) {
+	return (f == FLOW_REFRESH || f == FLOW_INTROSPECT) && !v->ready;
+}
+
+/* Begin one counted operation of the flow; refresh and introspect have their tokens. */
+static void
+op_begin(struct vc *v)
+{
+	switch (v->L->o.flow) {
 	case FLOW_LOGIN:
 		login_begin(v, true);
 		break;
 	case FLOW_REFRESH:
-		if (v->ready)
-			refresh_begin(v);
-		else
-			login_begin(v, false);
+		refresh_begin(v);
 		break;
 	case FLOW_INTROSPECT:
-		if (v->ready)
-			introspect_begin(v);
-		else
-			login_begin(v, false);
+		introspect_begin(v);
 		break;
 	case FLOW_CC:
 		cc_begin(v);
@@ -373,6 +372,41 @@ flow_start(struct vc *v)
 		mp_begin(v);
 		break;
 	}
+}
+
+/*
+ * Open loop: the operation due at `due`, taken by this free client.  Its
+ * latency counts from `due` when it starts late (the wait in the backlog is
+ * part of what a user would see), from now when it starts a little early.
+ */
+void
+flow_start_op(struct vc *v, double due)
+{
+	v->step = ST_NONE;
+	op_begin(v);
+	if (due < v->op_start)
+		v->op_start = due;
+}
+
+/*
+ * A client is free: closed loop, it starts its next operation now (after
+ * the login that fetches its tokens, where it needs them); open loop, it
+ * fetches tokens if it needs them, else waits for a due operation.
+ */
+void
+flow_start(struct vc *v)
+{
+	struct load *L = v->L;
+
+	v->step = ST_NONE;
+	if (L->stopping)
+		return;
+	if (needs_setup(v))
+		login_begin(v, false);
+	else if (L->o.rate > 0)
+		load_idle(v);
+	else
+		op_begin(v);
 }
 
 /* ---- checks ---- */

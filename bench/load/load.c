@@ -5,9 +5,14 @@
  *       --client-id bench --client-secret S --redirect-uri http://127.0.0.1:9/cb \
  *       --concurrency 8 --duration 10 --server-pid 1234 --json
  *
- * The driver is closed-loop: each virtual client starts its next operation
- * when the last one ends, so offered load follows the server.  Throughput is
- * checked operations per second in the window [warmup, warmup + duration].
+ * By default the driver is closed-loop: each virtual client starts its next
+ * operation when the last one ends, so offered load follows the server.
+ * With --rate R it is open-loop: R operations per second are due on a fixed
+ * schedule from the start of the warm-up, each taken by a free virtual client
+ * (--concurrency of them: the cap on operations in flight); an operation
+ * that finds none free waits, and its latency counts from when it was due.
+ * Throughput is checked operations per second in the window
+ * [warmup, warmup + duration].
  * Exit status: 0 run done (errors are in the report), 1 usage, 2 setup
  * failure, 3 flow not offered by this server.
  */
@@ -81,6 +86,73 @@ load_error(struct vc *v, int kind, const char *fmt, ...)
 			kind >= 0 && kind < 3 ? err_kind_names[kind] : "?", status, n,
 			v->body.p ? v->body.p : "");
 	}
+}
+
+/* Open loop: a client is free; it takes the next due operation in turn. */
+void
+load_idle(struct vc *v)
+{
+	struct load *L = v->L;
+
+	if (v->idle || L->nidle >= L->o.concurrency)
+		return;
+	v->idle = true;
+	L->idle_q[(L->idle_head + L->nidle) % L->o.concurrency] = v->id;
+	L->nidle++;
+}
+
+static bool
+in_window(const struct load *L, double now)
+{
+	return L->measuring && !L->stopping && now >= L->t_warm && now <= L->t_end;
+}
+
+/*
+ * Open loop: hands every operation that is due to a free client, oldest
+ * first.  Those due while no client is free stay due (the backlog) and are
+ * taken, late, as clients come free; how late is recorded.
+ */
+static void
+dispatch(struct load *L, double now)
+{
+	while (L->nidle > 0 && !L->stopping) {
+		double due = sched_due(L->sched_t0, L->o.rate, L->sched_next);
+		struct vc *v;
+
+		if (sched_wait_ms(now, due, 1) != 0)
+			break;
+		v = &L->vcs[L->idle_q[L->idle_head]];
+		L->idle_head = (L->idle_head + 1) % L->o.concurrency;
+		L->nidle--;
+		v->idle = false;
+		L->sched_next++;
+		if (in_window(L, now)) {
+			L->s.started++;
+			if ((now - due) * 1000 > L->o.late_ms)
+				L->s.late++;
+			lsamples_add(&L->s.lag, now - due);
+		}
+		flow_start_op(v, due);
+		now = load_now();
+	}
+}
+
+/*
+ * Open loop: a thread-state sample reads two /proc files per server thread,
+ * which takes milliseconds for a server with a thread per connection; taken
+ * just before an operation is due, it would make that operation late for the
+ * driver's sake.  So it waits (it is an average; a late sample changes
+ * nothing) for a gap in the schedule, but never more than 50 ms.
+ */
+static bool
+sample_fits(const struct load *L, double now)
+{
+	double due;
+
+	if (L->o.rate <= 0 || L->nidle == 0 || now >= L->next_sample + 0.05)
+		return true;
+	due = sched_due(L->sched_t0, L->o.rate, L->sched_next);
+	return due - now > L->sample_cost + 0.0005;
 }
 
 static int
@@ -426,6 +498,11 @@ usage(FILE *f)
 		"  --warmup S              unmeasured seconds first (default 1)\n"
 		"  --max-ops N             stop after N checked operations\n"
 		"  --timeout-ms N          per request (default 10000)\n"
+		"  --rate R                open loop: start R operations per second on a fixed\n"
+		"                          schedule; --concurrency is then the cap of operations\n"
+		"                          in flight, and latency counts from the scheduled time\n"
+		"  --late-ms MS            open loop: an operation taken this long after its time\n"
+		"                          is counted late (default 1)\n"
 		"  --server-pid PID        report this process's CPU time and peak RSS\n"
 		"  --json                  print the report as JSON on stdout\n"
 		"  -v                      print every error\n", LOAD_MAX_VC);
@@ -450,7 +527,7 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 {
 	enum { O_TARGET = 256, O_FLOW, O_ISSUER, O_CID, O_CSEC, O_RURI, O_SCOPE, O_CCSCOPE, O_USER,
 	       O_PASS, O_ACR, O_INTRO, O_NOUI, O_CONC, O_DUR, O_WARM, O_MAX, O_TMO, O_PID, O_JSON,
-	       O_CLIENTS, O_SRCIPS, O_FORCE, O_ROTATE, O_TOKENS, O_MPKEY, O_MPKID };
+	       O_CLIENTS, O_SRCIPS, O_FORCE, O_ROTATE, O_TOKENS, O_MPKEY, O_MPKID, O_RATE, O_LATE };
 	static const struct option lo[] = {
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "flow", required_argument, NULL, O_FLOW },
@@ -473,6 +550,8 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		{ "max-ops", required_argument, NULL, O_MAX },
 		{ "timeout-ms", required_argument, NULL, O_TMO },
 		{ "server-pid", required_argument, NULL, O_PID },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "late-ms", required_argument, NULL, O_LATE },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "rotate", no_argument, NULL, O_ROTATE },
@@ -497,6 +576,7 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		.warmup = 1,
 		.timeout_ms = 10000,
 		.tokens = 1,
+		.late_ms = 1,
 	};
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -559,6 +639,15 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 				goto bad;
 			o->server_pid = (pid_t)d;
 			break;
+		case O_RATE:
+			/* Over a million a second is beyond one thread; none is no rate. */
+			if (num(optarg, 0.001, 1e6, &o->rate) != 0)
+				goto bad;
+			break;
+		case O_LATE:
+			if (num(optarg, 0, 60000, &o->late_ms) != 0)
+				goto bad;
+			break;
 		default:
 			usage(stderr);
 			return -1;
@@ -618,7 +707,7 @@ static int
 run(struct load *L)
 {
 	for (;;) {
-		int running = 0, left = 0, nfds = 0;
+		int running = 0, left = 0, nfds = 0, timeout;
 		CURLMsg *msg;
 		double now;
 
@@ -644,9 +733,14 @@ run(struct load *L)
 				}
 			}
 		}
-		if (L->measuring && L->o.server_pid > 0 && now >= L->next_sample) {
+		if (L->o.rate > 0) {
+			dispatch(L, now);
+			now = load_now();
+		}
+		if (L->measuring && L->o.server_pid > 0 && now >= L->next_sample && sample_fits(L, now)) {
 			L->next_sample = now + 0.01;
 			sample_threads(L);
+			L->sample_cost = load_now() - now;
 		}
 		if (!L->measuring && now >= L->t_warm)
 			return 1;
@@ -655,7 +749,15 @@ run(struct load *L)
 			L->stopping = true;
 			return 0;
 		}
-		curl_multi_poll(L->multi, NULL, 0, L->resting > 0 ? 2 : 20, &nfds);
+		timeout = L->resting > 0 ? 2 : 20;
+		/*
+		 * Open loop: wake for the next due operation if a client is free to
+		 * take it; with none free, a client coming free is socket activity.
+		 */
+		if (L->o.rate > 0 && L->nidle > 0)
+			timeout = sched_wait_ms(now, sched_due(L->sched_t0, L->o.rate, L->sched_next),
+						timeout);
+		curl_multi_poll(L->multi, NULL, 0, timeout, &nfds);
 	}
 }
 
@@ -677,6 +779,12 @@ report(struct load *L, const struct proc_sample *p0, const struct proc_sample *p
 	double drv_cpu = cpu1 - cpu0;
 	double err_rate = L->s.ops + L->s.errors > 0 ?
 			  (double)L->s.errors / (double)(L->s.ops + L->s.errors) : 0;
+	bool open = L->o.rate > 0;
+	uint64_t due_end = open ? sched_count(L->sched_t0, L->o.rate, L->t_stop) : 0;
+	/* Operations due by the window's end that no client had taken yet. */
+	long backlog = due_end > L->sched_next ? (long)(due_end - L->sched_next) : 0;
+	double started_s = win > 0 ? (double)L->s.started / win : 0;
+	double late_pct = L->s.started > 0 ? 100.0 * (double)L->s.late / (double)L->s.started : 0;
 	json_t *j;
 
 	if (L->s.op_lat.n > 0)
@@ -686,10 +794,23 @@ report(struct load *L, const struct proc_sample *p0, const struct proc_sample *p
 	for (int k = 0; k < SK_N; k++)
 		if (L->s.step_lat[k].n > 0)     /* qsort of NULL is undefined even for no elements */
 			qsort(L->s.step_lat[k].v, L->s.step_lat[k].n, sizeof(uint32_t), cmp_u32);
+	if (L->s.lag.n > 0)
+		qsort(L->s.lag.v, L->s.lag.n, sizeof(uint32_t), cmp_u32);
 	if (!L->o.json) {
-		printf("%s %s c=%d: %.1f ops/s (%ld ops, %ld errors, %.2f%%) in %.2f s\n",
-		       L->o.target_name, L->o.flow_name, L->o.concurrency, ops_s, L->s.ops,
-		       L->s.errors, err_rate * 100, win);
+		if (open)
+			printf("%s %s open loop %.1f/s (at most %d in flight): %.1f ops/s (%ld ops, "
+			       "%ld errors, %.2f%%) in %.2f s\n", L->o.target_name, L->o.flow_name,
+			       L->o.rate, L->o.concurrency, ops_s, L->s.ops, L->s.errors, err_rate * 100, win);
+		else
+			printf("%s %s c=%d: %.1f ops/s (%ld ops, %ld errors, %.2f%%) in %.2f s\n",
+			       L->o.target_name, L->o.flow_name, L->o.concurrency, ops_s, L->s.ops,
+			       L->s.errors, err_rate * 100, win);
+		if (open)
+			printf("  open loop: offered %.1f/s, achieved %.1f/s, started %.1f/s; late (taken "
+			       "> %g ms after schedule) %ld of %ld (%.2f%%); start lag ms p50 %.2f  p99 %.2f"
+			       "  max %.2f; backlog at end %ld\n", L->o.rate, ops_s, started_s, L->o.late_ms,
+			       L->s.late, L->s.started, late_pct, pct_ms(&L->s.lag, 50),
+			       pct_ms(&L->s.lag, 99), pct_ms(&L->s.lag, 100), backlog);
 		printf("  op latency ms: p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f\n",
 		       pct_ms(&L->s.op_lat, 50), pct_ms(&L->s.op_lat, 99), pct_ms(&L->s.op_lat, 99.9),
 		       pct_ms(&L->s.op_lat, 100), mean_ms(&L->s.op_lat));
@@ -750,6 +871,13 @@ report(struct load *L, const struct proc_sample *p0, const struct proc_sample *p
 					"mean", mean_ms(&L->s.step_lat[k])));
 		json_object_set_new(j, "steps", steps);
 	}
+	if (j != NULL && open)
+		json_object_set_new(j, "open_loop", json_pack("{s:f,s:f,s:f,s:I,s:I,s:f,s:f,s:I,s:{s:f,s:f,s:f}}",
+			"offered_per_s", L->o.rate, "achieved_per_s", ops_s, "started_per_s", started_s,
+			"started", (json_int_t)L->s.started, "late", (json_int_t)L->s.late,
+			"late_pct", late_pct, "late_ms", L->o.late_ms, "backlog_end", (json_int_t)backlog,
+			"lag_ms", "p50", pct_ms(&L->s.lag, 50), "p99", pct_ms(&L->s.lag, 99),
+			"max", pct_ms(&L->s.lag, 100)));
 	if (j != NULL && L->samples > 0)
 		json_object_set_new(j, "server_threads", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I}",
 			"running", TS(TS_RUN), "event_wait", TS(TS_EPOLL), "nanosleep", TS(TS_SLEEP),
@@ -795,7 +923,8 @@ main(int argc, char **argv)
 		goto out;
 	L.multi = curl_multi_init();
 	L.vcs = calloc((size_t)L.o.concurrency, sizeof(*L.vcs));
-	if (L.multi == NULL || L.vcs == NULL)
+	L.idle_q = calloc((size_t)L.o.concurrency, sizeof(*L.idle_q));
+	if (L.multi == NULL || L.vcs == NULL || L.idle_q == NULL)
 		goto out;
 	/* One connection per client at most, kept alive between its requests. */
 	curl_multi_setopt(L.multi, CURLMOPT_MAXCONNECTS, (long)L.o.concurrency + 8);
@@ -807,6 +936,8 @@ main(int argc, char **argv)
 	L.t0 = load_now();
 	L.t_warm = L.t0 + L.o.warmup;
 	L.t_end = L.t_warm + L.o.duration;
+	/* Open loop: the schedule runs from the start of the warm-up, without a pause. */
+	L.sched_t0 = L.t0;
 	for (int i = 0; i < L.o.concurrency; i++)
 		flow_start(&L.vcs[i]);
 	(void)run(&L);
@@ -830,6 +961,7 @@ out:
 		flow_vc_free(&L.vcs[i]);
 	}
 	free(L.vcs);
+	free(L.idle_q);
 	if (L.multi != NULL)
 		curl_multi_cleanup(L.multi);
 	for (size_t i = 0; i < L.ncred; i++) {
@@ -846,6 +978,7 @@ out:
 	free(L.m.introspection_endpoint);
 	free(L.s.op_lat.v);
 	free(L.s.req_lat.v);
+	free(L.s.lag.v);
 	for (int k = 0; k < SK_N; k++)
 		free(L.s.step_lat[k].v);
 	curl_global_cleanup();

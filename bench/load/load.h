@@ -1,11 +1,18 @@
 /*
- * porten-load: a closed-loop load driver for OpenID Connect providers.
+ * porten-load: a load driver for OpenID Connect providers.
  *
  * Many virtual clients, each with its own cookie jar, run whole flows
  * (a login by the authorization code flow with PKCE, a refresh, an
  * introspection, a client_credentials grant) against one provider over
  * loopback, on one thread with the libcurl multi interface.  Every
  * response is checked; only checked operations count.
+ *
+ * Closed loop (default): each virtual client starts its next operation when
+ * its last one ends.  Open loop (--rate R): operations are due on a fixed
+ * schedule, R per second; a free virtual client takes each one, and an
+ * operation that finds none free waits in a backlog.  Latency counts from
+ * the schedule, so a server that falls behind shows it (no coordinated
+ * omission).
  */
 #ifndef BENCH_LOAD_H
 #define BENCH_LOAD_H
@@ -65,6 +72,8 @@ struct load_opts {
 	int concurrency;
 	double duration;
 	double warmup;
+	double rate;                /* > 0: open loop, operations started per second */
+	double late_ms;             /* open loop: a start this far behind schedule is late */
 	long max_ops;
 	long timeout_ms;
 	pid_t server_pid;
@@ -123,6 +132,7 @@ struct vc {
 	bool ready;                 /* has the tokens the measured operation needs */
 	bool in_op;                 /* the current request belongs to a measured operation */
 	double wake_at;             /* > 0: resting after an error until then */
+	bool idle;                  /* open loop: free, waiting in the queue for a due operation */
 	const char *client_id;
 	const char *basic;          /* "Authorization: Basic ..." of client_id */
 	int hops;
@@ -160,6 +170,10 @@ struct load_stats {
 	struct lsamples req_lat;
 	long err_kind[8];
 	struct lsamples step_lat[SK_N];
+	/* open loop */
+	long started;               /* scheduled operations taken by a client in the window */
+	long late;                  /* of those, taken more than late_ms after their time */
+	struct lsamples lag;        /* how far behind schedule each was taken */
 };
 
 /* Where the server's threads were, summed over samples (thread-samples). */
@@ -176,6 +190,7 @@ struct load {
 	int resting;                /* virtual clients with wake_at > 0 */
 	unsigned long rot;          /* --rotate: logins started so far */
 	double next_sample;
+	double sample_cost;         /* seconds the last thread-state sample took */
 	long samples;               /* thread-state sampling rounds */
 	long tstate[TS_N];
 	double t0;                  /* start */
@@ -184,6 +199,12 @@ struct load {
 	double t_stop;              /* actual window end */
 	bool measuring;
 	bool stopping;
+	/* open loop: operation k is due at sched_t0 + k / rate */
+	double sched_t0;
+	uint64_t sched_next;        /* the next operation not yet taken */
+	int *idle_q;                /* free virtual clients, first in first out */
+	int idle_head;
+	int nidle;
 	struct load_stats s;
 	int err_printed;
 	void *mp_pkey;              /* mp: EVP_PKEY of --mp-key */
@@ -192,12 +213,14 @@ struct load {
 /* load.c */
 double load_now(void);
 void load_error(struct vc *v, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void load_idle(struct vc *v);
 int lsamples_add(struct lsamples *s, double seconds);
 
 /* flow.c */
 int flow_vc_init(struct load *L, struct vc *v);
 void flow_vc_free(struct vc *v);
 void flow_start(struct vc *v);
+void flow_start_op(struct vc *v, double due);
 void flow_done(struct vc *v, CURLcode cc);
 
 /* mp.c */
@@ -224,5 +247,8 @@ char *form_escape(const char *s);
 bool str_prefix(const char *s, const char *prefix);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double sched_due(double t0, double rate, uint64_t k);
+uint64_t sched_count(double t0, double rate, double t);
+int sched_wait_ms(double now, double due, int cap_ms);
 
 #endif

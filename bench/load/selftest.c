@@ -1,7 +1,8 @@
 /*
  * Checks of the driver's page and URL picking, including pages that are
  * cut short, unquoted or oversized: the driver must report them as errors,
- * never read past them.  `make -C bench check` (also under ASan: check-asan).
+ * never read past them; and of the open-loop schedule.  `make -C bench check`
+ * builds this with ASan and UBSan.
  */
 #include "load.h"
 
@@ -147,6 +148,68 @@ test_buf_url(void)
 	STR(form_escape("a b&c=d"), "a%20b%26c%3Dd");
 }
 
+/*
+ * The open-loop schedule: due times from the index (no drift), counts at the
+ * edges, and poll timeouts that neither spin nor oversleep.
+ */
+static void
+test_sched(void)
+{
+	double t0 = 1000.0, now, worst_late = 0, worst_early = 0;
+	uint64_t k = 0;
+	int polls = 0;
+
+	CHECK(sched_due(t0, 100, 0) == t0);
+	CHECK(sched_due(t0, 100, 250) > 1002.4999 && sched_due(t0, 100, 250) < 1002.5001);
+	/* A million operations in, still on the exact grid. */
+	CHECK(sched_due(t0, 3, 3000000) > 1000999.9999 && sched_due(t0, 3, 3000000) < 1001000.0001);
+	CHECK(sched_count(t0, 100, t0 - 0.001) == 0);
+	CHECK(sched_count(t0, 100, t0) == 1);           /* operation 0 is due at t0 */
+	CHECK(sched_count(t0, 100, t0 + 0.0099) == 1);
+	CHECK(sched_count(t0, 100, t0 + 0.0101) == 2);
+	CHECK(sched_count(t0, 100, t0 + 10.005) == 1001);
+	CHECK(sched_count(t0, 0, t0 + 10) == 0);        /* no rate: nothing is due */
+	CHECK(sched_count(t0, -1, t0 + 10) == 0);
+	CHECK(sched_count(t0, 1e6, t0 + 1e20) == UINT64_MAX);
+
+	CHECK(sched_wait_ms(t0, t0 - 5, 20) == 0);      /* overdue: now */
+	CHECK(sched_wait_ms(t0, t0, 20) == 0);
+	CHECK(sched_wait_ms(t0, t0 + 0.0004, 20) == 0); /* within half a millisecond: now */
+	CHECK(sched_wait_ms(t0, t0 + 0.0006, 20) == 1); /* never a spinning 0 */
+	CHECK(sched_wait_ms(t0, t0 + 0.0012, 20) == 1);
+	CHECK(sched_wait_ms(t0, t0 + 0.0052, 20) == 5);
+	CHECK(sched_wait_ms(t0, t0 + 0.5, 20) == 20);   /* capped */
+	CHECK(sched_wait_ms(t0, t0 + 1e12, 2) == 2);
+	CHECK(sched_wait_ms(t0, t0 + 0.0015, 1) == 1);
+
+	/*
+	 * An event loop that wakes exactly when asked and always has a client
+	 * free: at 333 operations a second, every one is taken within a
+	 * millisecond of its time and at most half a millisecond early, with
+	 * no more wake-ups than whole milliseconds in the run.
+	 */
+	now = t0;
+	while (k < 1000) {
+		double due = sched_due(t0, 333, k);
+		int w = sched_wait_ms(now, due, 20);
+
+		if (w == 0) {
+			if (now - due > worst_late)
+				worst_late = now - due;
+			if (due - now > worst_early)
+				worst_early = due - now;
+			k++;
+			continue;
+		}
+		CHECK(w >= 1 && w <= 20);
+		now += w / 1000.0;
+		polls++;
+	}
+	CHECK(worst_late < 0.001);
+	CHECK(worst_early <= 0.0005);
+	CHECK(polls <= (int)((now - t0) * 1000) + 1);
+}
+
 int
 main(void)
 {
@@ -154,6 +217,7 @@ main(void)
 	test_html();
 	test_b64_jwt();
 	test_buf_url();
+	test_sched();
 	if (failures != 0) {
 		fprintf(stderr, "selftest: %d failed\n", failures);
 		return 1;

@@ -379,3 +379,54 @@ form_escape(const char *s)
 	curl_free(e);
 	return out;
 }
+
+/*
+ * The open-loop schedule: operation k (from 0) is due at t0 + k / rate.
+ * Computed from k rather than summed interval by interval, so rounding does
+ * not drift over a long run.
+ */
+double
+sched_due(double t0, double rate, uint64_t k)
+{
+	return t0 + (double)k / rate;
+}
+
+/* Operations due at or before t: those with t0 + k / rate <= t. */
+uint64_t
+sched_count(double t0, double rate, double t)
+{
+	double n;
+
+	if (!(rate > 0) || !(t >= t0))
+		return 0;
+	n = (t - t0) * rate;
+	if (n >= 1.8e19)
+		return UINT64_MAX;
+	return (uint64_t)n + 1;
+}
+
+/*
+ * Milliseconds to wait (poll timeout) before the operation due at `due`;
+ * 0 means take it now.  An operation less than SCHED_EARLY_MS ahead is
+ * taken at once: poll timeouts are whole milliseconds, and waking half a
+ * millisecond early costs nothing (latency then counts from the actual
+ * start), while sleeping a whole one past the time would make it late.
+ * The wait is rounded up, so the loop sleeps instead of spinning; cap_ms >= 1.
+ */
+#define SCHED_EARLY_MS 0.5
+
+int
+sched_wait_ms(double now, double due, int cap_ms)
+{
+	double ahead = (due - now) * 1000 - SCHED_EARLY_MS;
+	int w;
+
+	if (!(ahead > 0))
+		return 0;
+	if (ahead >= (double)cap_ms)
+		return cap_ms;
+	w = (int)ahead;
+	if ((double)w < ahead)
+		w++;
+	return w < 1 ? 1 : w;
+}

@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/fsperm.h"
 #include "core/log.h"
+#include "registry/registry.h"
 #include "store/pg.h"
 
 /*
@@ -257,6 +258,7 @@ app_close(struct porten *app)
 			free((char *)app->issuers[i].prefix);
 	}
 	app->nissuers = 0;
+	reg_cache_cleanup();
 	if (app->store != NULL)
 		store_close(app->store);
 	app->store = NULL;

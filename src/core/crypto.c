@@ -1,9 +1,12 @@
 #include "core/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include "core/b64.h"
 #include "core/err.h"
@@ -36,12 +39,43 @@ rand_token(struct arena *a)
 	return rand_token_buf(out) == 0 ? out : NULL;
 }
 
+/*
+ * OpenSSL 3 looks an algorithm up in its providers, under a lock, every
+ * time EVP_sha256() or HMAC() is used; a login hashes a dozen times.  Fetch
+ * SHA-256 once, and keep an HMAC context with its digest set to copy.
+ * When a fetch fails the slow calls remain.
+ */
+static EVP_MD *sha256_md;
+static EVP_MAC_CTX *hmac_tmpl;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void
+fetch_algorithms(void)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (mac != NULL) {
+		hmac_tmpl = EVP_MAC_CTX_new(mac);
+		if (hmac_tmpl != NULL && EVP_MAC_CTX_set_params(hmac_tmpl, params) != 1) {
+			EVP_MAC_CTX_free(hmac_tmpl);
+			hmac_tmpl = NULL;
+		}
+		EVP_MAC_free(mac); /* the context holds its own reference */
+	}
+}
+
 void
 sha256(const void *p, size_t n, unsigned char out[32])
 {
 	unsigned int len = 32;
 
-	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+	pthread_once(&fetch_once, fetch_algorithms);
+	EVP_Digest(p, n, out, &len, sha256_md != NULL ? sha256_md : EVP_sha256(), NULL);
 }
 
 void
@@ -66,7 +100,18 @@ void
 hmac_sha256(const void *key, size_t keylen, const void *p, size_t n, unsigned char out[32])
 {
 	unsigned int len = 32;
+	EVP_MAC_CTX *c = NULL;
+	size_t outl = 0;
 
+	pthread_once(&fetch_once, fetch_algorithms);
+	if (hmac_tmpl != NULL)
+		c = EVP_MAC_CTX_dup(hmac_tmpl);
+	if (c != NULL && EVP_MAC_init(c, key, keylen, NULL) == 1 && EVP_MAC_update(c, p, n) == 1 &&
+	    EVP_MAC_final(c, out, &outl, 32) == 1 && outl == 32) {
+		EVP_MAC_CTX_free(c);
+		return;
+	}
+	EVP_MAC_CTX_free(c);
 	HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len);
 }
 

@@ -15,6 +15,7 @@
 #include <cjose/header.h>
 #include <cjose/jwk.h>
 #include <cjose/jws.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "jose/jose_int.h"
 
 #define JWS_MAX 16384             /* longest compact JWS we look at */
+#define KEY_CACHE 8               /* public keys kept built, per thread */
 #define TYP_MAX 64
 
 static const char b64url_set[] =
@@ -324,25 +326,109 @@ jwk_rsa_numbers(const json_t *k, unsigned char *n, size_t *nlen, unsigned char *
 	return 0;
 }
 
-/* A public-only cjose key from the JWK's n and e (private members ignored). */
+/*
+ * Built public keys, per thread.  Building one from n and e is cheap, but
+ * its first verification also computes the Montgomery constants of n,
+ * which cost more than the verification itself; a client's key verifies
+ * every assertion it sends, so keep the last few built.  Per thread, so
+ * no key is shared and none needs a lock; freed when the thread ends.
+ */
+struct key_slot {
+	unsigned char n[JOSE_RSA_MAX_BITS / 8], e[8];
+	size_t nlen, elen;
+	cjose_jwk_t *key;
+};
+
+struct key_cache {
+	struct key_slot slot[KEY_CACHE];
+	unsigned next;            /* the slot the next new key replaces */
+};
+
+static pthread_key_t key_cache_key;
+static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
+static bool key_cache_ok;
+
+static void
+key_cache_free(void *p)
+{
+	struct key_cache *c = p;
+
+	for (size_t i = 0; i < KEY_CACHE; i++)
+		cjose_jwk_release(c->slot[i].key);
+	free(c);
+}
+
+static void
+key_cache_init(void)
+{
+	key_cache_ok = pthread_key_create(&key_cache_key, key_cache_free) == 0;
+}
+
+static struct key_cache *
+key_cache(void)
+{
+	struct key_cache *c;
+
+	pthread_once(&key_cache_once, key_cache_init);
+	if (!key_cache_ok)
+		return NULL;
+	c = pthread_getspecific(key_cache_key);
+	if (c == NULL) {
+		c = calloc(1, sizeof(*c));
+		if (c != NULL && pthread_setspecific(key_cache_key, c) != 0) {
+			free(c);
+			c = NULL;
+		}
+	}
+	return c;
+}
+
+/*
+ * A public-only cjose key from the JWK's n and e (private members ignored).
+ * The key belongs to this thread's cache (never released by the caller)
+ * when *cached, else to the caller.
+ */
 static int
-jwk_rsa_load(const json_t *k, cjose_jwk_t **out, struct err *e)
+jwk_rsa_load(const json_t *k, cjose_jwk_t **out, bool *cached, struct err *e)
 {
 	unsigned char n[JOSE_RSA_MAX_BITS / 8], ex[8];
 	size_t nlen = 0, elen = 0;
 	cjose_jwk_rsa_keyspec spec;
 	cjose_err cerr;
 	const char *why = NULL;
+	struct key_cache *c = key_cache();
+	struct key_slot *s;
 
 	*out = NULL;
+	*cached = false;
 	if (jwk_rsa_numbers(k, n, &nlen, ex, &elen, &why) != 0)
 		return ERR(e, ERR_DENIED, 0, NULL, "the token's key is unusable: %s", why);
+	for (size_t i = 0; c != NULL && i < KEY_CACHE; i++) {
+		s = &c->slot[i];
+		if (s->key != NULL && s->nlen == nlen && s->elen == elen &&
+		    memcmp(s->n, n, nlen) == 0 && memcmp(s->e, ex, elen) == 0) {
+			*out = s->key;
+			*cached = true;
+			return 0;
+		}
+	}
 	memset(&spec, 0, sizeof(spec));
 	spec.n = n, spec.nlen = nlen;
 	spec.e = ex, spec.elen = elen;
 	*out = cjose_jwk_create_RSA_spec(&spec, &cerr);
 	if (*out == NULL)
 		return ERR(e, ERR_CRYPTO, 0, NULL, "cannot load the RSA key: %s", cerr.message);
+	if (c != NULL) {
+		s = &c->slot[c->next];
+		c->next = (c->next + 1) % KEY_CACHE;
+		cjose_jwk_release(s->key);
+		memcpy(s->n, n, nlen);
+		memcpy(s->e, ex, elen);
+		s->nlen = nlen;
+		s->elen = elen;
+		s->key = *out;
+		*cached = true;
+	}
 	return 0;
 }
 
@@ -355,6 +441,7 @@ jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **clai
 	const json_t *jwk = NULL;
 	const char *alg = NULL, *kid = NULL;
 	cjose_jwk_t *key = NULL;
+	bool key_cached = false;
 	cjose_jws_t *cj = NULL;
 	cjose_err cerr;
 	uint8_t *pt = NULL;
@@ -378,7 +465,7 @@ jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **clai
 	rc = jwks_pick(jwks, kid, alg, &jwk, e);
 	if (rc != 0)
 		goto out;
-	rc = jwk_rsa_load(jwk, &key, e);
+	rc = jwk_rsa_load(jwk, &key, &key_cached, e);
 	if (rc != 0)
 		goto out;
 	cj = cjose_jws_import(jws.p, jws.len, &cerr);
@@ -409,7 +496,8 @@ out:
 	json_decref(payload);
 	json_decref(hdr);
 	cjose_jws_release(cj);
-	cjose_jwk_release(key);
+	if (!key_cached)
+		cjose_jwk_release(key);
 	return rc;
 }
 

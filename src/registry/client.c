@@ -436,7 +436,7 @@ reg_client_load(struct porten *app, const char *client_id, json_t **doc, struct 
 	*doc = NULL;
 	if (!reg_client_id_valid(client_id))
 		return ERR(e, ERR_NOTFOUND, 0, "invalid_client", "unknown client");
-	rc = store_op(app->store, client_get, client_id, doc, e);
+	rc = reg_cache_get(app, 'c', client_id, doc, e);
 	if (rc == ERR_NOTFOUND)
 		return ERR(e, ERR_NOTFOUND, 0, "invalid_client", "unknown client");
 	if (rc != 0)

@@ -63,6 +63,9 @@ json_t *reg_client_public(const json_t *doc);
  * Load an active client for the runtime (ERR_NOTFOUND when unknown or
  * inactive).  *doc new reference.
  */
+/* Drop the parsed clients and scopes kept for request paths (app_close). */
+void reg_cache_cleanup(void);
+
 int reg_client_load(struct porten *app, const char *client_id, json_t **doc, struct err *e);
 /* Check a presented secret against the stored hash, in constant time, and its expiry. */
 bool reg_client_secret_ok(const json_t *doc, struct str secret);

@@ -35,6 +35,14 @@ struct porten;
 #define REG_CLIENT_KEYS_MAX 5                 /* spec §7: 1-5 keys */
 #define REG_ORG_DIGDIR "991825827"
 
+/*
+ * A client ('c') or scope ('s') document through the in-memory cache
+ * (cache.c): the caller's own copy, current as of the store's last change
+ * to clients or scopes.  Store errors as client_get / scope_get.
+ */
+int reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc,
+		  struct err *e);
+
 /* ISO-8601 UTC, "2025-01-31T12:00:00Z". */
 void reg_iso_time(int64_t t, char out[32]);
 

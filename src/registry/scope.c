@@ -126,7 +126,7 @@ reg_scope_get(struct porten *app, const char *name, json_t **doc, struct err *e)
 	}
 	if (!reg_scope_name_valid(name))
 		return BAD(e, "malformed scope name %.100s", name);
-	rc = store_op(app->store, scope_get, name, doc, e);
+	rc = reg_cache_get(app, 's', name, doc, e);
 	if (rc == ERR_NOTFOUND)
 		return ERR(e, ERR_NOTFOUND, 404, REG_INVALID_SCOPE, "no such scope: %s", name);
 	return rc;

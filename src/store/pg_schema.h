@@ -120,6 +120,26 @@ static const char *const pg_migrations[] = {
 	"  FOR EACH ROW EXECUTE FUNCTION events_append_only();"
 	"CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events"
 	"  FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();",
+
+	/*
+	 * 2: registry_gen counts every change to clients and scopes, in the
+	 * changing transaction, so every node can keep them parsed in memory
+	 * and know with one small read whether its copy is still current.
+	 */
+	"INSERT INTO meta (name, value) VALUES ('registry_gen', '0')"
+	"  ON CONFLICT (name) DO NOTHING;"
+	/* meta of the changed table's own schema, whatever the changer's search_path */
+	"CREATE FUNCTION registry_changed() RETURNS trigger LANGUAGE plpgsql AS"
+	"  $$BEGIN EXECUTE format('UPDATE %I.meta SET value = (value::bigint + 1)::text"
+	"  WHERE name = ''registry_gen''', TG_TABLE_SCHEMA); RETURN NULL; END$$;"
+	"CREATE TRIGGER clients_changed AFTER INSERT OR UPDATE OR DELETE ON clients"
+	"  FOR EACH ROW EXECUTE FUNCTION registry_changed();"
+	"CREATE TRIGGER clients_truncated AFTER TRUNCATE ON clients"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();"
+	"CREATE TRIGGER scopes_changed AFTER INSERT OR UPDATE OR DELETE ON scopes"
+	"  FOR EACH ROW EXECUTE FUNCTION registry_changed();"
+	"CREATE TRIGGER scopes_truncated AFTER TRUNCATE ON scopes"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();",
 };
 
 #define PG_NMIGRATIONS (sizeof(pg_migrations) / sizeof(pg_migrations[0]))

@@ -40,9 +40,17 @@ store_open(struct store **out, const char *target, struct err *e)
 	if (target == NULL || target[0] == '\0')
 		return ERR(e, ERR_INVAL, 0, NULL, "store: no database given");
 	name = store_backend_for(target);
-	for (i = 0; store_backends[i] != NULL; i++)
-		if (strcmp(store_backends[i]->name, name) == 0)
-			return store_backends[i]->open(out, target, e);
+	for (i = 0; store_backends[i] != NULL; i++) {
+		static uint64_t serial;
+		int rc;
+
+		if (strcmp(store_backends[i]->name, name) != 0)
+			continue;
+		rc = store_backends[i]->open(out, target, e);
+		if (rc == 0)
+			(*out)->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
+		return rc;
+	}
 	if (strcmp(name, "pg") == 0)
 		return ERR(e, ERR_INVAL, 0, NULL, "store: PostgreSQL backend not built");
 	return ERR(e, ERR_INVAL, 0, NULL, "store: no %s backend", name);

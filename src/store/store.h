@@ -186,6 +186,7 @@ struct store_ops {
 
 struct store {
 	const struct store_ops *ops;
+	uint64_t serial;         /* unique per store_open in this process (caches tell stores apart) */
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -134,6 +134,28 @@ test_crypto_helpers(void **state)
 	/* SHA-256("abc") from FIPS 180-2, base64url. */
 	sha256_b64url_buf(str_c("abc"), h);
 	assert_string_equal(h, "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+	/* HMAC-SHA-256, RFC 4231 test cases 1 and 2 (twice: the copied context is fresh) */
+	{
+		static const unsigned char want1[32] = {
+			0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53, 0x5c, 0xa8, 0xaf,
+			0xce, 0xaf, 0x0b, 0xf1, 0x2b, 0x88, 0x1d, 0xc2, 0x00, 0xc9, 0x83,
+			0x3d, 0xa7, 0x26, 0xe9, 0x37, 0x6c, 0x2e, 0x32, 0xcf, 0xf7,
+		};
+		static const unsigned char want2[32] = {
+			0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+			0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+			0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43,
+		};
+		unsigned char key1[20], mac[32];
+
+		memset(key1, 0x0b, sizeof(key1));
+		for (int i = 0; i < 2; i++) {
+			hmac_sha256(key1, sizeof(key1), "Hi There", 8, mac);
+			assert_memory_equal(mac, want1, 32);
+			hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+			assert_memory_equal(mac, want2, 32);
+		}
+	}
 	assert_true(ct_str_eq(str_c("secret"), str_c("secret")));
 	assert_false(ct_str_eq(str_c("secret"), str_c("secreT")));
 	assert_false(ct_str_eq(str_c("secret"), str_c("secret2")));

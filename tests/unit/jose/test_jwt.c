@@ -353,6 +353,27 @@ test_wrong_key(void **state)
 	json_object_set_new(swapped, "kid", json_string(jose_key_kid(k1)));
 	assert_int_equal(verify(jws, swapped, JOSE_ALG_RS_ALL, &e), ERR_DENIED);
 	assert_non_null(strstr(e.msg, "signature"));
+	/*
+	 * The thread keeps built keys: the right key, then the wrong one under
+	 * the same kid, then the right one, each time judged by its own n.
+	 */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(verify(jws, jwk1, JOSE_ALG_RS_ALL, &e), 0);
+		assert_int_equal(verify(jws, swapped, JOSE_ALG_RS_ALL, &e), ERR_DENIED);
+	}
+	/* a modulus differing in its last byte only is another key */
+	{
+		json_t *near = json_deep_copy(jwk1);
+		char *n = strdup(json_string_value(json_object_get(near, "n")));
+		size_t len = strlen(n);
+
+		n[len - 2] = n[len - 2] == 'A' ? 'B' : 'A';
+		json_object_set_new(near, "n", json_string(n));
+		assert_int_equal(verify(jws, near, JOSE_ALG_RS_ALL, &e), ERR_DENIED);
+		assert_int_equal(verify(jws, jwk1, JOSE_ALG_RS_ALL, &e), 0);
+		free(n);
+		json_decref(near);
+	}
 	free(jws);
 	json_decref(swapped);
 	json_decref(only2);

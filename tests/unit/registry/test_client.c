@@ -49,6 +49,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	time_set_offset(0);
+	reg_cache_cleanup();
 	store_close(f->app.store);
 	free(f);
 	return 0;
@@ -783,6 +784,58 @@ test_accessors(void **state)
 	json_decref(doc);
 }
 
+/*
+ * Loads go through the in-memory cache (registry/cache.c): every change,
+ * made by this process or straight in the store by another, is seen by the
+ * next load, and what a caller does to its copy reaches nobody else.
+ */
+static void
+test_load_cache(void **state)
+{
+	struct fixture *f = *state;
+	json_t *in = web_client(), *doc, *upd, *out = NULL, *a = NULL, *b = NULL;
+	char *secret = NULL, id[64];
+	struct err e = { 0 };
+
+	doc = create_ok(f, in, &secret);
+	snprintf(id, sizeof(id), "%s", reg_client_str(doc, "client_id"));
+	assert_int_equal(reg_client_load(&f->app, id, &a, &e), 0);
+	assert_string_equal(reg_client_str(a, "client_name"), "Kommune X");
+	/* a caller's change to its copy stays its own */
+	json_object_set_new(a, "client_name", json_string("tampered"));
+	assert_int_equal(reg_client_load(&f->app, id, &b, &e), 0);
+	assert_string_equal(reg_client_str(b, "client_name"), "Kommune X");
+	assert_ptr_not_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+
+	/* a change through the registry */
+	upd = reg_client_public(doc);
+	json_object_set_new(upd, "client_name", json_string("Nytt navn"));
+	assert_int_equal(reg_client_update(&f->app, id, upd, &out, &e), 0);
+	json_decref(out);
+	assert_int_equal(reg_client_load(&f->app, id, &a, &e), 0);
+	assert_string_equal(reg_client_str(a, "client_name"), "Nytt navn");
+
+	/* a change straight in the store (another node, portenctl) */
+	json_object_set_new(a, "client_name", json_string("Fra en annen node"));
+	assert_int_equal(store_op(f->app.store, client_update, id, a, &e), 0);
+	json_decref(a);
+	assert_int_equal(reg_client_load(&f->app, id, &a, &e), 0);
+	assert_string_equal(reg_client_str(a, "client_name"), "Fra en annen node");
+	json_decref(a);
+
+	/* deactivated and deleted clients are gone at once */
+	assert_int_equal(reg_client_delete(&f->app, id, &e), 0);
+	assert_int_equal(reg_client_load(&f->app, id, &a, &e), ERR_NOTFOUND);
+	assert_int_equal(reg_client_load(&f->app, "no-such-client", &a, &e), ERR_NOTFOUND);
+
+	json_decref(upd);
+	json_decref(doc);
+	json_decref(in);
+	free(secret);
+}
+
 int
 main(void)
 {
@@ -800,6 +853,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_idporten_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
 		cmocka_unit_test(test_accessors),
 	};

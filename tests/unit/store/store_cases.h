@@ -892,6 +892,48 @@ race_refresh_run(struct store *s)
 	json_decref(d);
 }
 
+/* ---- the registry generation (caches of clients and scopes) ---- */
+
+static int64_t
+registry_gen(struct fx *f)
+{
+	char *v = NULL;
+	int64_t n;
+
+	assert_int_equal(store_op(f->s, meta_get, "registry_gen", &v, &f->e), 0);
+	n = strtoll(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+/* Every change to clients or scopes moves it on; nothing else does. */
+static void
+test_registry_gen(void **state)
+{
+	struct fx *f = *state;
+	json_t *d = obj("client_id", "gen");
+	int64_t g0 = registry_gen(f), g;
+
+	assert_int_equal(store_op(f->s, client_create, "gen", d, &f->e), 0);
+	assert_true((g = registry_gen(f)) > g0);
+	assert_int_equal(store_op(f->s, client_update, "gen", d, &f->e), 0);
+	assert_true(registry_gen(f) > g);
+	g = registry_gen(f);
+	assert_int_equal(store_op(f->s, client_create, "gen", d, &f->e), ERR_EXISTS);
+	assert_int_equal(store_op(f->s, client_update, "nobody", d, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_op(f->s, code_put, "c-gen", "g-gen", d, time_now() + 60, &f->e), 0);
+	assert_int_equal(registry_gen(f), g);
+	assert_int_equal(store_op(f->s, scope_put, "x:gen", d, &f->e), 0);
+	assert_true(registry_gen(f) > g);
+	g = registry_gen(f);
+	assert_int_equal(store_op(f->s, scope_delete, "x:gen", &f->e), 0);
+	assert_true(registry_gen(f) > g);
+	g = registry_gen(f);
+	assert_int_equal(store_op(f->s, client_delete, "gen", &f->e), 0);
+	assert_true(registry_gen(f) > g);
+	json_decref(d);
+}
+
 /* ---- transactions around several operations ---- */
 
 static void
@@ -969,6 +1011,7 @@ test_tx(void **state)
 	T(test_meta), T(test_clients), T(test_client_hostile), T(test_scopes), T(test_keys),    \
 		T(test_docs), T(test_code_single_use), T(test_code_expired), T(test_grants),    \
 		T(test_refresh_chain), T(test_refresh_expiry), T(test_tokens), T(test_sessions), \
-		T(test_jti), T(test_events), T(test_sweep), T(test_race_code_store), T(test_tx)
+		T(test_jti), T(test_events), T(test_sweep), T(test_race_code_store), T(test_tx), \
+		T(test_registry_gen)
 
 #endif

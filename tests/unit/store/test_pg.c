@@ -233,6 +233,7 @@ SHARED(test_events)
 SHARED(test_sweep)
 SHARED(test_race_code_store)
 SHARED(test_tx)
+SHARED(test_registry_gen)
 #undef SHARED
 
 /* ---- open ---- */

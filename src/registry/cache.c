@@ -1,0 +1,152 @@
+/*
+ * Clients and scopes kept parsed in memory for the request paths.
+ *
+ * Every login reads its client several times and every token its scopes;
+ * reading the row and parsing its JSON each time was a tenth of a login's
+ * CPU.  The store counts every change to the clients and scopes tables in
+ * meta.registry_gen (a trigger, in the changing transaction, whichever
+ * node or portenctl made it), so one small read tells whether a cached
+ * document is still current: a change is seen by the next request on
+ * every node, as without the cache.
+ *
+ * A slot is labelled with the generation read *before* its document was
+ * loaded, so a change that lands in between makes the slot look old, never
+ * new.  Callers get their own deep copy (cheap next to a parse), so
+ * nothing they do can reach the shared one.  Unknown names are not cached.
+ */
+#include "registry/registry.h"
+#include "registry/registry_int.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "core/str.h"
+#include "store/store.h"
+
+#define CACHE_SLOTS 1024          /* power of two; more clients than this only evict */
+#define CACHE_GEN "registry_gen"
+
+struct slot {
+	char kind;                /* 'c' client, 's' scope; 0 empty */
+	char *name;
+	json_t *doc;
+	int64_t gen;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	uint64_t store;          /* serial of the store the slots came from (0: none) */
+	struct slot slot[CACHE_SLOTS];
+} cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* FNV-1a over kind and name. */
+static size_t
+slot_of(char kind, const char *name)
+{
+	uint32_t h = 2166136261u ^ (unsigned char)kind;
+
+	h *= 16777619u;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h & (CACHE_SLOTS - 1);
+}
+
+static void
+slot_clear(struct slot *s)
+{
+	free(s->name);
+	json_decref(s->doc);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The store's registry generation; -1 when it cannot say (then no caching). */
+static int64_t
+cache_gen(struct porten *app)
+{
+	struct err e = { 0 };
+	char *v = NULL;
+	long long n = -1;
+
+	if (store_op(app->store, meta_get, CACHE_GEN, &v, &e) != 0 ||
+	    str_to_ll(str_c(v), 0, INT64_MAX, &n) != 0)
+		n = -1;
+	free(v);
+	return n;
+}
+
+static int
+cache_load(struct porten *app, char kind, const char *name, json_t **doc, struct err *e)
+{
+	return kind == 'c' ? store_op(app->store, client_get, name, doc, e)
+			   : store_op(app->store, scope_get, name, doc, e);
+}
+
+int
+reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, struct err *e)
+{
+	int64_t gen = cache_gen(app);
+	struct slot *s = &cache.slot[slot_of(kind, name)];
+	json_t *fresh = NULL;
+	int rc;
+
+	*doc = NULL;
+	if (gen >= 0) {
+		pthread_mutex_lock(&cache.mu);
+		if (cache.store == app->store->serial && s->kind == kind && s->gen == gen &&
+		    strcmp(s->name, name) == 0)
+			*doc = json_deep_copy(s->doc);
+		pthread_mutex_unlock(&cache.mu);
+		if (*doc != NULL)
+			return 0;
+	}
+	rc = cache_load(app, kind, name, &fresh, e);
+	if (rc != 0)
+		return rc;
+	*doc = json_deep_copy(fresh);
+	if (*doc == NULL) {
+		json_decref(fresh);
+		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
+	}
+	if (gen < 0) {
+		json_decref(fresh);
+		return 0;
+	}
+	pthread_mutex_lock(&cache.mu);
+	if (cache.store != app->store->serial) {
+		/* another store (tests open several): nothing cached belongs to it */
+		for (size_t i = 0; i < CACHE_SLOTS; i++)
+			slot_clear(&cache.slot[i]);
+		cache.store = app->store->serial;
+	}
+	/* keep the newer of two racing loads */
+	if (s->kind == 0 || s->gen <= gen) {
+		char *copy = strdup(name);
+
+		if (copy != NULL) {
+			slot_clear(s);
+			s->kind = kind;
+			s->name = copy;
+			s->doc = fresh;
+			s->gen = gen;
+			fresh = NULL;
+		}
+	}
+	pthread_mutex_unlock(&cache.mu);
+	json_decref(fresh);
+	return 0;
+}
+
+void
+reg_cache_cleanup(void)
+{
+	pthread_mutex_lock(&cache.mu);
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		slot_clear(&cache.slot[i]);
+	cache.store = 0;
+	pthread_mutex_unlock(&cache.mu);
+}

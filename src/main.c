@@ -204,7 +204,8 @@ usage(FILE *f)
  * on (its affinity mask, so a pinned portend does not switch between more
  * threads than it has cores).  With SQLite a request waits on nothing but
  * CPU and the rare checkpoint; with PostgreSQL every store call waits for a
- * round trip, so four threads per CPU keep the cores busy.
+ * round trip, so four threads per CPU keep the cores busy, as many as
+ * the connection pool (pg_pool_size) can serve.
  */
 static int
 worker_threads(const struct cfg *c, const struct store *s)
@@ -216,8 +217,12 @@ worker_threads(const struct cfg *c, const struct store *s)
 		return c->threads;
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
 		n = CPU_COUNT(&set);
-	if (strcmp(s->ops->name, "sqlite") != 0)
+	if (strcmp(s->ops->name, "sqlite") != 0) {
 		n *= 4;
+		/* more workers than pooled connections would only queue for one */
+		if (c->pg_pool_size > 0 && n > c->pg_pool_size)
+			n = (int)c->pg_pool_size;
+	}
 	return n > 64 ? 64 : n;
 }
 

@@ -514,8 +514,8 @@ struct issue_rec {
 };
 
 static int
-issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_rec *w,
-	    struct err *e)
+issue_write_once(struct http_req *r, const struct issue_ctx *c, const struct issue_rec *w,
+		 struct err *e)
 {
 	struct store *st = ((struct porten *)r->app)->store;
 	const struct oauth_new_grant *g = w->new_grant;
@@ -523,7 +523,7 @@ issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_re
 
 	rc = store_op(st, tx_begin, e);
 	if (rc != 0)
-		return store_fail(rc, e);
+		return rc;
 	if (g != NULL)
 		rc = store_op(st, grant_put, w->grant_id, g->client_id, g->sid, g->login_only,
 			      w->grant, g->expires_at, e);
@@ -538,6 +538,25 @@ issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_re
 		rc = store_op(st, tx_end, true, e);
 	else
 		store_op(st, tx_end, false, &(struct err){ 0 });
+	return rc;
+}
+
+/*
+ * The code or refresh token is already spent when this runs, so a database
+ * that went away in the middle (a restart, a failover, a deadlock) gets one
+ * more try on a fresh connection: the transaction wrote nothing, and every
+ * value is computed already.
+ */
+static int
+issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_rec *w,
+	    struct err *e)
+{
+	int rc = issue_write_once(r, c, w, e);
+
+	if (rc == ERR_UNAVAILABLE) {
+		log_warn(r->rid, "token records not written (%s); trying once more", e->msg);
+		rc = issue_write_once(r, c, w, e);
+	}
 	return rc != 0 ? store_fail(rc, e) : 0;
 }
 

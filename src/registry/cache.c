@@ -11,13 +11,17 @@
  *
  * A slot is labelled with the generation read *before* its document was
  * loaded, so a change that lands in between makes the slot look old, never
- * new.  Callers get their own deep copy (cheap next to a parse), so
- * nothing they do can reach the shared one.  Unknown names are not cached.
+ * new.  The generation is compared whole, as text: it carries a random
+ * part, so a database restored from a backup (whose count may come round
+ * to a value seen before) never matches an old label.  Callers get their
+ * own deep copy (cheap next to a parse), so nothing they do can reach the
+ * shared one.  Unknown names are not cached.
  */
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +32,13 @@
 
 #define CACHE_SLOTS 1024          /* power of two; more clients than this only evict */
 #define CACHE_GEN "registry_gen"
+#define CACHE_GEN_MAX 64          /* "<count>-<16 hex>" */
 
 struct slot {
 	char kind;                /* 'c' client, 's' scope; 0 empty */
 	char *name;
 	json_t *doc;
-	int64_t gen;
+	char gen[CACHE_GEN_MAX];
 };
 
 static struct {
@@ -64,19 +69,20 @@ slot_clear(struct slot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The store's registry generation; -1 when it cannot say (then no caching). */
-static int64_t
-cache_gen(struct porten *app)
+/* The store's registry generation into gen; false when it cannot say (then no caching). */
+static bool
+cache_gen(struct porten *app, char gen[CACHE_GEN_MAX])
 {
 	struct err e = { 0 };
 	char *v = NULL;
-	long long n = -1;
+	bool ok;
 
-	if (store_op(app->store, meta_get, CACHE_GEN, &v, &e) != 0 ||
-	    str_to_ll(str_c(v), 0, INT64_MAX, &n) != 0)
-		n = -1;
+	ok = store_op(app->store, meta_get, CACHE_GEN, &v, &e) == 0 && v != NULL &&
+	     v[0] != '\0' && strlen(v) < CACHE_GEN_MAX;
+	if (ok)
+		memcpy(gen, v, strlen(v) + 1);
 	free(v);
-	return n;
+	return ok;
 }
 
 static int
@@ -89,16 +95,17 @@ cache_load(struct porten *app, char kind, const char *name, json_t **doc, struct
 int
 reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, struct err *e)
 {
-	int64_t gen = cache_gen(app);
+	char gen[CACHE_GEN_MAX];
+	bool have_gen = cache_gen(app, gen);
 	struct slot *s = &cache.slot[slot_of(kind, name)];
 	json_t *fresh = NULL;
 	int rc;
 
 	*doc = NULL;
-	if (gen >= 0) {
+	if (have_gen) {
 		pthread_mutex_lock(&cache.mu);
-		if (cache.store == app->store->serial && s->kind == kind && s->gen == gen &&
-		    strcmp(s->name, name) == 0)
+		if (cache.store == app->store->serial && s->kind == kind &&
+		    strcmp(s->gen, gen) == 0 && strcmp(s->name, name) == 0)
 			*doc = json_deep_copy(s->doc);
 		pthread_mutex_unlock(&cache.mu);
 		if (*doc != NULL)
@@ -112,7 +119,7 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 		json_decref(fresh);
 		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
 	}
-	if (gen < 0) {
+	if (!have_gen) {
 		json_decref(fresh);
 		return 0;
 	}
@@ -123,8 +130,8 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 			slot_clear(&cache.slot[i]);
 		cache.store = app->store->serial;
 	}
-	/* keep the newer of two racing loads */
-	if (s->kind == 0 || s->gen <= gen) {
+	{
+		/* the last load wins; if it was the older one, the next load corrects it */
 		char *copy = strdup(name);
 
 		if (copy != NULL) {
@@ -132,7 +139,7 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 			s->kind = kind;
 			s->name = copy;
 			s->doc = fresh;
-			s->gen = gen;
+			memcpy(s->gen, gen, sizeof(s->gen));
 			fresh = NULL;
 		}
 	}

@@ -406,6 +406,7 @@ static __thread struct {
 	struct pg_conn *c;
 	int depth;
 	bool doomed;
+	int why;                 /* the failure that doomed it (ERR_UNAVAILABLE: try again) */
 } pg_tx;
 
 static int
@@ -421,8 +422,11 @@ pg_run_in_tx(struct pg_q *q, pg_fn fn, void *arg, struct err *e)
 	rc = fn(q, arg, e);
 	pg_q_clear(q);
 	if (rc != 0 && (q->broken || q->c->db == NULL ||
-			PQtransactionStatus(q->c->db) != PQTRANS_INTRANS))
+			PQtransactionStatus(q->c->db) != PQTRANS_INTRANS)) {
 		pg_tx.doomed = true;
+		if (pg_tx.why == 0)
+			pg_tx.why = (q->broken || q->transient) ? ERR_UNAVAILABLE : rc;
+	}
 	return rc;
 }
 
@@ -560,6 +564,7 @@ store_pg_tx_begin(struct store *s, struct err *e)
 	pg_tx.c = q.c;
 	pg_tx.depth = 1;
 	pg_tx.doomed = false;
+	pg_tx.why = 0;
 	return 0;
 }
 
@@ -577,7 +582,9 @@ store_pg_tx_end(struct store *s, bool commit, struct err *e)
 		return 0;
 	q.c = pg_tx.c;
 	if (pg_tx.doomed) {
-		if (commit)
+		if (commit && pg_tx.why == ERR_UNAVAILABLE)
+			rc = UNAVAILABLE(e, "store tx_end: the database went away; rolled back");
+		else if (commit)
 			rc = ERR(e, ERR_INTERNAL, 500, "server_error",
 				 "store tx_end: the transaction was rolled back");
 	} else {

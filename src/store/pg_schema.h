@@ -122,15 +122,19 @@ static const char *const pg_migrations[] = {
 	"  FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();",
 
 	/*
-	 * 2: registry_gen counts every change to clients and scopes, in the
-	 * changing transaction, so every node can keep them parsed in memory
-	 * and know with one small read whether its copy is still current.
+	 * 2: registry_gen changes with every change to clients and scopes, in
+	 * the changing transaction, so every node can keep them parsed in
+	 * memory and know with one small read whether its copy is still
+	 * current.  A count and a random part: a restored backup can bring a
+	 * count back, never the same value.
 	 */
 	"INSERT INTO meta (name, value) VALUES ('registry_gen', '0')"
 	"  ON CONFLICT (name) DO NOTHING;"
 	/* meta of the changed table's own schema, whatever the changer's search_path */
 	"CREATE FUNCTION registry_changed() RETURNS trigger LANGUAGE plpgsql AS"
-	"  $$BEGIN EXECUTE format('UPDATE %I.meta SET value = (value::bigint + 1)::text"
+	"  $$BEGIN EXECUTE format('UPDATE %I.meta SET value ="
+	"  (split_part(value, ''-'', 1)::bigint + 1)::text || ''-'' ||"
+	"  substr(md5(random()::text || clock_timestamp()::text), 1, 16)"
 	"  WHERE name = ''registry_gen''', TG_TABLE_SCHEMA); RETURN NULL; END$$;"
 	"CREATE TRIGGER clients_changed AFTER INSERT OR UPDATE OR DELETE ON clients"
 	"  FOR EACH ROW EXECUTE FUNCTION registry_changed();"

@@ -104,12 +104,11 @@ sq_conn_open(struct sq_store *ss, struct sq_conn **out, struct err *e)
 	rc = sq_exec(c->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "open", e);
 	if (rc == 0 && !ss->memory) {
 		/*
-		 * Reads through mmap cost no pread per page; checkpoints belong
-		 * to the checkpointer thread, a writer does one itself only when
-		 * the WAL has grown far (the checkpointer stalled).
+		 * Checkpoints belong to the checkpointer thread; a writer does
+		 * one itself only when the WAL has grown far (the checkpointer
+		 * stalled).  No mmap: a read error through it is SIGBUS, where
+		 * pread gives an error the request can answer.
 		 */
-		sqlite3_file_control(c->db, "main", SQLITE_FCNTL_MMAP_SIZE,
-				     &(sqlite3_int64){ SQ_MMAP });
 		sqlite3_wal_autocheckpoint(c->db, SQ_WAL_SAFETY);
 	}
 out:
@@ -280,6 +279,10 @@ store_sq_start(struct sq_q *q, struct store *s, const char *op, struct err *e)
 	q->op = op;
 	q->in_tx = sq_tx.ss == q->ss;
 	if (q->in_tx) {
+		/* after SQLite rolled the transaction back, a write would commit alone */
+		if (sq_tx.doomed)
+			return ERR(e, ERR_INTERNAL, 500, "server_error",
+				   "store %s: the transaction has already failed", op);
 		q->c = sq_tx.c;
 		return 0;
 	}
@@ -291,6 +294,12 @@ store_sq_end(struct sq_q *q)
 {
 	sq_reset(q->st);
 	q->st = NULL;
+	/*
+	 * SQLite ends the whole transaction by itself on some errors (I/O,
+	 * disk full, out of memory): then it must not go on in autocommit.
+	 */
+	if (q->in_tx && q->c != NULL && sqlite3_get_autocommit(q->c->db))
+		sq_tx.doomed = true;
 	if (!q->in_tx)
 		sq_release(q->ss, q->c);
 	q->c = NULL;

@@ -21,7 +21,6 @@
 #define SQ_MAX_DOC (1024 * 1024)  /* one JSON document, serialised */
 #define SQ_CKPT_MS 200            /* the checkpointer's period */
 #define SQ_WAL_SAFETY 8192        /* WAL pages after which a writer checkpoints itself */
-#define SQ_MMAP (256LL << 20)     /* bytes of the file read through mmap, not pread */
 
 enum sq_id {
 	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,

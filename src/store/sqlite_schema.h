@@ -13,6 +13,9 @@
 
 #include <stddef.h>
 
+/* registry_gen's next value: the count plus one, and 64 random bits. */
+#define SQ_REGISTRY_NEXT "(CAST(value AS INTEGER) + 1) || '-' || lower(hex(randomblob(8)))"
+
 static const char *const sq_migrations[] = {
 	/* 1: initial schema */
 	"CREATE TABLE meta ("
@@ -111,24 +114,26 @@ static const char *const sq_migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
 
 	/*
-	 * 2: registry_gen counts every change to clients and scopes, in the
-	 * changing transaction, so a process can keep them parsed in memory
-	 * and know with one small read whether its copy is still current.
+	 * 2: registry_gen changes with every change to clients and scopes, in
+	 * the changing transaction, so a process can keep them parsed in
+	 * memory and know with one small read whether its copy is still
+	 * current.  A count and a random part: a restored backup can bring a
+	 * count back, never the same value.
 	 */
 	"INSERT INTO meta (name, value) VALUES ('registry_gen', '0')"
 	"  ON CONFLICT (name) DO NOTHING;"
 	"CREATE TRIGGER clients_added AFTER INSERT ON clients BEGIN"
-	"  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'registry_gen'; END;"
+	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
 	"CREATE TRIGGER clients_changed AFTER UPDATE ON clients BEGIN"
-	"  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'registry_gen'; END;"
+	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
 	"CREATE TRIGGER clients_removed AFTER DELETE ON clients BEGIN"
-	"  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'registry_gen'; END;"
+	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
 	"CREATE TRIGGER scopes_added AFTER INSERT ON scopes BEGIN"
-	"  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'registry_gen'; END;"
+	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
 	"CREATE TRIGGER scopes_changed AFTER UPDATE ON scopes BEGIN"
-	"  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'registry_gen'; END;"
+	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
 	"CREATE TRIGGER scopes_removed AFTER DELETE ON scopes BEGIN"
-	"  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'registry_gen'; END;",
+	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;",
 };
 
 #define SQ_NMIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))

@@ -931,6 +931,20 @@ test_registry_gen(void **state)
 	g = registry_gen(f);
 	assert_int_equal(store_op(f->s, client_delete, "gen", &f->e), 0);
 	assert_true(registry_gen(f) > g);
+	/* a count and a random part: the same change twice gives two values */
+	{
+		char *v1 = NULL, *v2 = NULL;
+
+		assert_int_equal(store_op(f->s, client_create, "gen2", d, &f->e), 0);
+		assert_int_equal(store_op(f->s, meta_get, "registry_gen", &v1, &f->e), 0);
+		assert_int_equal(store_op(f->s, client_update, "gen2", d, &f->e), 0);
+		assert_int_equal(store_op(f->s, meta_get, "registry_gen", &v2, &f->e), 0);
+		assert_non_null(strchr(v1, '-'));
+		assert_true(strlen(strchr(v1, '-') + 1) == 16);
+		assert_string_not_equal(strchr(v1, '-'), strchr(v2, '-'));
+		free(v1);
+		free(v2);
+	}
 	json_decref(d);
 }
 

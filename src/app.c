@@ -184,6 +184,20 @@ out:
 	return rc;
 }
 
+/* Free what app_open allocated for each issuer. */
+static void
+issuers_free(struct porten *app)
+{
+	for (int i = 0; i < app->nissuers; i++) {
+		free((char *)app->issuers[i].iss);
+		free((char *)app->issuers[i].base);
+		/* ID-porten's "" is static; any other prefix was allocated here. */
+		if (app->issuers[i].prefix[0] != '\0')
+			free((char *)app->issuers[i].prefix);
+	}
+	app->nissuers = 0;
+}
+
 int
 app_init(struct porten *app, struct cfg *cfg, struct err *e)
 {
@@ -235,13 +249,7 @@ app_init(struct porten *app, struct cfg *cfg, struct err *e)
 		goto fail;
 	return 0;
 fail:
-	for (int i = 0; i < app->nissuers; i++) {
-		free((char *)app->issuers[i].iss);
-		free((char *)app->issuers[i].base);
-		if (app->issuers[i].prefix[0] != '\0')
-			free((char *)app->issuers[i].prefix);
-	}
-	app->nissuers = 0;
+	issuers_free(app);
 	store_close(app->store);
 	app->store = NULL;
 	return rc;
@@ -250,14 +258,7 @@ fail:
 void
 app_close(struct porten *app)
 {
-	for (int i = 0; i < app->nissuers; i++) {
-		free((char *)app->issuers[i].iss);
-		free((char *)app->issuers[i].base);
-		/* ID-porten's "" is static; any other prefix was allocated here. */
-		if (app->issuers[i].prefix[0] != '\0')
-			free((char *)app->issuers[i].prefix);
-	}
-	app->nissuers = 0;
+	issuers_free(app);
 	reg_cache_cleanup();
 	if (app->store != NULL)
 		store_close(app->store);

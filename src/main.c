@@ -321,6 +321,8 @@ main(int argc, char **argv)
 		if (time_now() - last_sweep >= 60) {
 			int64_t n = 0;
 
+			/* the business-certificate CAs and CRLs, read here, never in a request */
+			mp_trust_reload(&cfg);
 			if (store_op(app.store, sweep, time_now(), &n, &e) == 0 && n > 0)
 				log_info(NULL, "swept %lld expired records", (long long)n);
 			last_sweep = time_now();

@@ -1,4 +1,7 @@
-/* base64url without padding (RFC 4648 §5), the one routine for it. */
+/*
+ * base64url without padding (RFC 4648 §5), and standard base64 with
+ * canonical padding (§4): the one routine for each.
+ */
 #ifndef PORTEN_CORE_B64_H
 #define PORTEN_CORE_B64_H
 
@@ -18,5 +21,12 @@ char *b64url_encode_arena(struct arena *a, const void *in, size_t n);
  * alphabet or an impossible length.
  */
 int b64url_decode(struct str s, unsigned char *out, size_t *outlen);
+/*
+ * Decode standard base64 (RFC 4648 §4) with canonical padding only: a
+ * length that is a multiple of 4, at most two '=' and only at the end, no
+ * whitespace.  *out is malloc'd with s.len / 4 * 3 + 1 bytes (wipe them
+ * when they held a secret).  ERR_INVAL or ERR_NOMEM; callers bound s.len.
+ */
+int b64_decode_std(struct str s, unsigned char **out, size_t *outlen);
 
 #endif

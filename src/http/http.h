@@ -92,6 +92,11 @@ const char *http_param_c(const struct http_params *p, const char *name);
 /* Header by lower-case name; NULL if absent. */
 const char *http_header(const struct http_req *r, const char *name);
 const char *http_cookie(const struct http_req *r, const char *name);
+/*
+ * A cookie this response sets, made visible to the rest of the request as
+ * if the browser had sent it (name and value must outlive the request).
+ */
+void http_req_cookie_add(struct http_req *r, const char *name, const char *value);
 
 /*
  * HTTP Basic credentials (RFC 6749 §2.3.1: both parts form-urlencoded).

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "core/b64.h"
 #include "core/crypto.h"
 
 #define E400(e, code, ...) ERR((e), (code), 400, "invalid_request", __VA_ARGS__)
@@ -245,6 +246,22 @@ http_cookie(const struct http_req *r, const char *name)
 	return r ? http_param_c(&r->cookies, name) : NULL;
 }
 
+void
+http_req_cookie_add(struct http_req *r, const char *name, const char *value)
+{
+	struct http_param *np = arena_alloc(r->arena, (r->cookies.n + 1) * sizeof(*np));
+	size_t n = 0;
+
+	/* the new one replaces what the browser sent under that name (the response does too) */
+	for (size_t i = 0; i < r->cookies.n; i++)
+		if (!str_eq_c(r->cookies.v[i].name, name))
+			np[n++] = r->cookies.v[i];
+	np[n].name = str_c(name);
+	np[n].value = str_c(value);
+	r->cookies.v = np;
+	r->cookies.n = n + 1;
+}
+
 /*
  * The Authorization header split into scheme and credentials.  Two headers
  * are refused: which one a proxy or a library would pick is not defined.
@@ -288,8 +305,8 @@ http_basic_auth(const struct http_req *r, struct str *user, struct str *pass, st
 {
 	struct str scheme, cred, id, secret;
 	unsigned char *raw = NULL;
-	size_t pad = 0, rawlen = 0;
-	int rc, dl;
+	size_t rawlen = 0;
+	int rc;
 
 	rc = authz_split(r, &scheme, &cred);
 	if (rc == ERR_INVAL) {
@@ -316,26 +333,15 @@ http_basic_auth(const struct http_req *r, struct str *user, struct str *pass, st
 		goto out;
 	}
 	/* Standard alphabet with canonical padding only (RFC 4648 §4). */
-	if (cred.p[cred.len - 1] == '=')
-		pad = cred.p[cred.len - 2] == '=' ? 2 : 1;
-	for (size_t i = 0; i < cred.len - pad; i++) {
-		if (!is_b64_char(cred.p[i])) {
-			rc = E401(e, "malformed Basic credentials");
-			goto out;
-		}
-	}
-	raw = malloc(cred.len / 4 * 3 + 1);
-	if (raw == NULL) {
+	rc = b64_decode_std(cred, &raw, &rawlen);
+	if (rc == ERR_NOMEM) {
 		rc = ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
 		goto out;
 	}
-	dl = EVP_DecodeBlock(raw, (const unsigned char *)cred.p, (int)cred.len);
-	if (dl < 0 || (size_t)dl < pad) {
+	if (rc != 0) {
 		rc = E401(e, "malformed Basic credentials");
 		goto out;
 	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	rawlen = (size_t)dl - pad;
 	/* RFC 7617 §2: the user-id ends at the first ':'. */
 	if (!str_split((struct str){ (const char *)raw, rawlen }, ':', &id, &secret)) {
 		rc = E401(e, "Basic credentials without ':'");

@@ -48,9 +48,6 @@ struct jose_x509_trust {
 	int refs;
 };
 
-static const char b64_set[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /* ---- trust anchors and CRLs ---- */
 
 /* One PEM file of certificates and/or CRLs; counts what it added. */
@@ -189,29 +186,10 @@ jose_x509_trust_free(struct jose_x509_trust *t)
 static int
 b64_decode_der(struct str s, unsigned char **der, size_t *len)
 {
-	size_t pad = 0;
-	unsigned char *buf;
-	int n;
-
 	*der = NULL;
-	if (s.len == 0 || s.len > X509_B64_MAX || s.len % 4 != 0)
+	if (s.len > X509_B64_MAX)
 		return ERR_INVAL;
-	while (pad < 2 && s.p[s.len - 1 - pad] == '=')
-		pad++;
-	if (!str_only((struct str){ s.p, s.len - pad }, b64_set))
-		return ERR_INVAL;
-	buf = malloc(s.len / 4 * 3 + 1);
-	if (buf == NULL)
-		return ERR_NOMEM;
-	/* Input is checked above: no whitespace for EVP_DecodeBlock to skip. */
-	n = EVP_DecodeBlock(buf, (const unsigned char *)s.p, (int)s.len);
-	if (n < 0 || (size_t)n < pad) {
-		free(buf);
-		return ERR_INVAL;
-	}
-	*der = buf;
-	*len = (size_t)n - pad;
-	return 0;
+	return b64_decode_std(s, der, len);
 }
 
 /* One DER certificate, nothing before or after it. */
@@ -252,8 +230,10 @@ subject_attr(const X509 *x, int nid, char *out, size_t size)
 	if (i < 0)
 		return false;
 	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+	if (s == NULL)
+		return false;
 	n = ASN1_STRING_length(s);
-	if (s == NULL || n <= 0 || (size_t)n >= size)
+	if (n <= 0 || (size_t)n >= size)
 		return false;
 	memcpy(out, ASN1_STRING_get0_data(s), (size_t)n);
 	out[n] = '\0';

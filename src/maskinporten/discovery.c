@@ -5,24 +5,7 @@
  */
 #include "maskinporten/mp.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static json_t *
-endpoint(const struct issuer *is, const char *path)
-{
-	size_t n = strlen(is->base) + strlen(path) + 1;
-	char *s = malloc(n);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	snprintf(s, n, "%s%s", is->base, path);
-	j = json_string(s);
-	free(s);
-	return j;
-}
+#include "oauth/oauth.h"
 
 void
 mp_handle_discovery(struct http_req *r, struct http_resp *w)
@@ -32,7 +15,8 @@ mp_handle_discovery(struct http_req *r, struct http_resp *w)
 
 	/* spec §12: token_endpoint <issuer>token, jwks_uri <issuer>jwk. */
 	d = json_pack("{s:s, s:o, s:o, s:[s], s:[s], s:[sss], s:[s]}", "issuer", is->iss,
-		      "token_endpoint", endpoint(is, "/token"), "jwks_uri", endpoint(is, "/jwk"),
+		      "token_endpoint", oauth_issuer_url(is, "/token"),
+		      "jwks_uri", oauth_issuer_url(is, "/jwk"),
 		      "token_endpoint_auth_methods_supported", "private_key_jwt",
 		      "grant_types_supported", MP_GRANT_TYPE,
 		      "token_endpoint_auth_signing_alg_values_supported", "RS256", "RS384", "RS512",

@@ -18,13 +18,10 @@
 #include "oauth/oauth.h"
 #include "registry/registry.h"
 
-#define ASSERTION_MAX 16384       /* the JWS parser's own bound */
 #define JTI_MAX 256
 #define SCOPES_MAX 100            /* scopes in one grant */
-#define SCOPE_TOKEN_MAX 200
 #define RESOURCES_MAX 10
 #define RESOURCE_MAX 2000
-#define KEY_LIFE (365 * 86400LL)  /* spec §11: a registered key lives a year from posting */
 #define RAR_TYPE "urn:altinn:systemuser"
 #define REPLAY_KEY_MAX 512        /* "mp:" client_id ":" jti */
 #define ORG_AUTHORITY "iso6523-actorid-upis"
@@ -122,19 +119,11 @@ aud_ok(const json_t *aud, const struct issuer *is)
 
 /* ---- step 5: the verification key ---- */
 
-static const json_t *
-client_keys(const json_t *client)
-{
-	const json_t *jwks = json_object_get(client, "jwks");
-
-	return json_is_array(jwks) ? jwks : json_object_get(jwks, "keys");
-}
-
 /* spec §11: the registered key named by kid, not older than a year. */
 static int
 key_by_kid(const json_t *client, const json_t *hdr, int64_t now, json_t **jwk, struct err *e)
 {
-	const json_t *keys = client_keys(client), *k, *posted;
+	const json_t *keys = oauth_client_keys(client), *k;
 	const char *kid = jstr(hdr, "kid");
 	size_t i;
 
@@ -144,8 +133,7 @@ key_by_kid(const json_t *client, const json_t *hdr, int64_t now, json_t **jwk, s
 	json_array_foreach(keys, i, k) {
 		if (!json_is_string(json_object_get(k, "kid")) || strcmp(jstr(k, "kid"), kid) != 0)
 			continue;
-		posted = json_object_get(json_object_get(client, "jwks_posted"), kid);
-		if (json_is_integer(posted) && json_integer_value(posted) + KEY_LIFE < now)
+		if (oauth_client_key_expired(client, kid, now))
 			return MP_BADGRANT(e, "MP-121: the client's key %.64s has expired (keys "
 					      "live one year from posting)", kid);
 		*jwk = json_deep_copy(k);
@@ -167,7 +155,7 @@ key_by_x5c(struct porten *app, const json_t *client, const json_t *hdr, int64_t 
 
 	*jwk = NULL;
 	/* spec §3 (design): a client with registered keys must use kid. */
-	if (json_array_size(client_keys(client)) > 0)
+	if (json_array_size(oauth_client_keys(client)) > 0)
 		return MP_BADGRANT(e, "MP-120: the client has registered keys: sign with kid, "
 				      "not a certificate in x5c");
 	trust = mp_trust_get(app->cfg);
@@ -261,78 +249,43 @@ remember(struct porten *app, const char *client_id, const json_t *claims, struct
 	if (rc == ERR_EXISTS)
 		return MP_BADGRANT(e, "MP-012: the grant has been used before (jti)");
 	if (rc != 0)
-		return mp_store_fail(rc, e);
+		return oauth_store_fail(rc, e);
 	return 0;
 }
 
 /* ---- step 10: scopes ---- */
 
-/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
-static bool
-scope_token_ok(struct str t)
-{
-	if (t.len == 0 || t.len > SCOPE_TOKEN_MAX)
-		return false;
-	for (size_t i = 0; i < t.len; i++) {
-		unsigned char c = (unsigned char)t.p[i];
-
-		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
-			return false;
-	}
-	return true;
-}
-
 static int
 split_scopes(const json_t *claims, json_t **out, struct err *e)
 {
 	const json_t *v = json_object_get(claims, "scope");
-	struct str rest, word;
-	json_t *arr = NULL;
 	int rc = 0;
 
 	*out = NULL;
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
 		return MP_BADREQ(e, "MP-011: the grant needs a scope claim (space-separated)");
-	rest = (struct str){ json_string_value(v), json_string_length(v) };
-	arr = json_array();
-	if (arr == NULL)
-		return MP_INTERNAL(e, "out of memory");
-	while (rest.len > 0) {
-		bool dup = false;
-		json_t *s;
-		size_t i;
-
-		str_split(rest, ' ', &word, &rest);
-		if (word.len == 0)
-			continue;
-		if (!scope_token_ok(word)) {
-			rc = ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
-				 "MP-200: the scope claim holds a malformed scope");
-			goto out;
-		}
-		json_array_foreach(arr, i, s)
-			dup |= str_eq(word, (struct str){ json_string_value(s),
-							   json_string_length(s) });
-		if (dup)
-			continue;
-		if (json_array_size(arr) >= SCOPES_MAX) {
-			rc = ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
-				 "MP-200: more than %d scopes", SCOPES_MAX);
-			goto out;
-		}
-		if (json_array_append_new(arr, json_stringn(word.p, word.len)) != 0) {
-			rc = MP_INTERNAL(e, "out of memory");
-			goto out;
-		}
+	switch (oauth_scope_split((struct str){ json_string_value(v), json_string_length(v) },
+				  SCOPES_MAX, out)) {
+	case OAUTH_SCOPE_OK:
+		if (json_array_size(*out) == 0)
+			rc = MP_BADREQ(e, "MP-011: the grant's scope claim is empty");
+		break;
+	case OAUTH_SCOPE_MALFORMED:
+		rc = ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
+			 "MP-200: the scope claim holds a malformed scope");
+		break;
+	case OAUTH_SCOPE_TOO_MANY:
+		rc = ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE, "MP-200: more than %d scopes",
+			 SCOPES_MAX);
+		break;
+	case OAUTH_SCOPE_NOMEM:
+		rc = MP_INTERNAL(e, "out of memory");
+		break;
 	}
-	if (json_array_size(arr) == 0) {
-		rc = MP_BADREQ(e, "MP-011: the grant's scope claim is empty");
-		goto out;
+	if (rc != 0) {
+		json_decref(*out);
+		*out = NULL;
 	}
-	*out = arr;
-	arr = NULL;
-out:
-	json_decref(arr);
 	return rc;
 }
 
@@ -371,7 +324,7 @@ check_scopes(struct porten *app, struct mp_grant *g, bool delegated, bool onbeha
 			goto out;
 		}
 		if (rc != 0) {
-			rc = mp_store_fail(rc, e);
+			rc = oauth_store_fail(rc, e);
 			goto out;
 		}
 		types = json_object_get(doc, "allowed_integration_types");
@@ -612,7 +565,7 @@ load_client(struct porten *app, const json_t *peek, struct mp_grant *g, struct e
 	if (rc == ERR_NOTFOUND)
 		return MP_BADGRANT(e, "MP-100: client not found in this environment");
 	if (rc != 0)
-		return mp_store_fail(rc, e);
+		return oauth_store_fail(rc, e);
 	g->client_id = jstr(g->client, "client_id");
 	org = jstr(g->client, "client_orgno");
 	if (g->client_id == NULL || !orgno_ok(org))
@@ -633,9 +586,9 @@ mp_grant_validate(struct porten *app, const struct issuer *is, struct str assert
 
 	memset(g, 0, sizeof(*g));
 	/* Step 1: a compact JWS. */
-	if (assertion.len == 0 || assertion.len > ASSERTION_MAX) {
+	if (assertion.len == 0 || assertion.len > MP_ASSERTION_MAX) {
 		rc = MP_BADREQ(e, "MP-011: the assertion must be a compact JWS of at most %d bytes",
-			       ASSERTION_MAX);
+			       MP_ASSERTION_MAX);
 		goto out;
 	}
 	rc = peek_part(assertion, 0, &hdr, e);

@@ -5,6 +5,8 @@
 #include "core/err.h"
 #include "oauth/oauth.h"
 
+#define MP_ASSERTION_MAX 16384   /* bytes of a grant: the JWS parser's own bound */
+
 /* RFC 9396 §5: the error for a bad authorization_details. */
 #define MP_INVALID_AUTHORIZATION_DETAILS "invalid_authorization_details"
 
@@ -16,8 +18,5 @@
 #define MP_BADGRANT(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_INVALID_GRANT, __VA_ARGS__)
 #define MP_BADSCOPE(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_INVALID_SCOPE, __VA_ARGS__)
 #define MP_INTERNAL(e, ...) ERR((e), ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, __VA_ARGS__)
-
-/* A store (or registry) failure that is not the caller's fault: 500, or 503 when away. */
-int mp_store_fail(int rc, struct err *e);
 
 #endif

@@ -4,7 +4,6 @@
  */
 #include "maskinporten/mp.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,39 +13,6 @@
 #include "jose/jose.h"
 #include "maskinporten/mp_int.h"
 #include "registry/registry.h"
-
-#define GRANT_TYPE_MAX 100
-#define ASSERTION_PARAM_MAX 16384
-
-int
-mp_store_fail(int rc, struct err *e)
-{
-	char why[sizeof(e->msg)];
-
-	memcpy(why, e->msg, sizeof(why));
-	why[sizeof(why) - 1] = '\0';
-	return ERR(e, rc, rc == ERR_UNAVAILABLE ? 503 : 500,
-		   rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
-		   "store: %s", why);
-}
-
-/* spec §7: {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}. */
-static json_t *
-org_claim(const char *orgno)
-{
-	char id[16];
-
-	snprintf(id, sizeof(id), "0192:%.9s", orgno);
-	return json_pack("{s:s, s:s}", "authority", "iso6523-actorid-upis", "ID", id);
-}
-
-static int
-set_new(json_t *o, const char *k, json_t *v, struct err *e)
-{
-	if (v == NULL || json_object_set_new(o, k, v) != 0)
-		return MP_INTERNAL(e, "cannot build claim %s", k);
-	return 0;
-}
 
 /*
  * spec §7: aud is the requested resource; (design) without one, the
@@ -95,19 +61,9 @@ audience(const struct mp_grant *g)
 static long long
 lifetime(const struct mp_grant *g)
 {
-	long long life = reg_client_int(g->client, "access_token_lifetime", MP_AT_LIFETIME);
-	const json_t *doc, *cap;
-	const char *name;
-
-	if (life <= 0)
-		life = MP_AT_LIFETIME;
-	json_object_foreach(g->scope_docs, name, doc) {
-		cap = json_object_get(doc, "at_max_age");
-		if (json_is_integer(cap) && json_integer_value(cap) > 0 &&
-		    json_integer_value(cap) < life)
-			life = json_integer_value(cap);
-	}
-	return life;
+	return oauth_scope_cap(oauth_client_lifetime(g->client, "access_token_lifetime",
+						     MP_AT_LIFETIME),
+			       g->scope_docs, "at_max_age");
 }
 
 static char *
@@ -146,21 +102,22 @@ claims_build(const struct issuer *is, const struct mp_grant *g, const char *scop
 		goto out;
 	}
 	/* spec §7; client_orgno is never emitted (removed 2020). */
-	if ((rc = set_new(cl, "iss", json_string(is->iss), e)) != 0 ||
-	    (rc = set_new(cl, "client_amr", json_string(g->client_amr), e)) != 0 ||
-	    (rc = set_new(cl, "token_type", json_string("Bearer"), e)) != 0 ||
-	    (rc = set_new(cl, "client_id", json_string(g->client_id), e)) != 0 ||
-	    (rc = set_new(cl, "consumer", org_claim(g->consumer), e)) != 0 ||
+	if ((rc = oauth_claim_set(cl, "iss", json_string(is->iss), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "client_amr", json_string(g->client_amr), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "token_type", json_string("Bearer"), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "client_id", json_string(g->client_id), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(g->consumer), e)) != 0 ||
 	    (g->supplier[0] != '\0' &&
-	     (rc = set_new(cl, "supplier", org_claim(g->supplier), e)) != 0) ||
+	     (rc = oauth_claim_set(cl, "supplier", oauth_org_claim(g->supplier), e)) != 0) ||
 	    (g->delegation_source != NULL &&
-	     (rc = set_new(cl, "delegation_source", json_string(g->delegation_source), e)) != 0) ||
-	    (aud != NULL && (rc = set_new(cl, "aud", json_incref(aud), e)) != 0) ||
-	    (g->pid != NULL && (rc = set_new(cl, "pid", json_string(g->pid), e)) != 0) ||
-	    (rc = set_new(cl, "scope", json_string(scope), e)) != 0 ||
-	    (rc = set_new(cl, "iat", json_integer(now), e)) != 0 ||
-	    (rc = set_new(cl, "exp", json_integer(exp), e)) != 0 ||
-	    (rc = set_new(cl, "jti", json_string(jti), e)) != 0)
+	     (rc = oauth_claim_set(cl, "delegation_source", json_string(g->delegation_source),
+				   e)) != 0) ||
+	    (aud != NULL && (rc = oauth_claim_set(cl, "aud", json_incref(aud), e)) != 0) ||
+	    (g->pid != NULL && (rc = oauth_claim_set(cl, "pid", json_string(g->pid), e)) != 0) ||
+	    (rc = oauth_claim_set(cl, "scope", json_string(scope), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "iat", json_integer(now), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "exp", json_integer(exp), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0)
 		goto out;
 	*out = cl;
 	cl = NULL;
@@ -188,7 +145,7 @@ emit_event(struct porten *app, const struct issuer *is, const struct mp_grant *g
 		return MP_INTERNAL(e, "cannot build the event");
 	rc = store_op(app->store, event_add, "maskinporten_token", ev, e);
 	json_decref(ev);
-	return rc == 0 ? 0 : mp_store_fail(rc, e);
+	return rc == 0 ? 0 : oauth_store_fail(rc, e);
 }
 
 int
@@ -212,7 +169,7 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 		goto out;
 	rc = reg_keys_signing(app, is, &key, e);
 	if (rc != 0) {
-		rc = mp_store_fail(rc, e);
+		rc = oauth_store_fail(rc, e);
 		goto out;
 	}
 	/* spec §7 (design): RS256, typ JWT (no sub or aud for RFC 9068's at+jwt). */
@@ -288,7 +245,7 @@ mp_handle_token(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	/* RFC 6749 §5.2; spec §2: only the JWT-bearer grant is served. */
-	if (gt.len > GRANT_TYPE_MAX || !str_eq_c(gt, MP_GRANT_TYPE)) {
+	if (!str_eq_c(gt, MP_GRANT_TYPE)) {
 		rc = ERR(&e, ERR_INVAL, 400, OAUTH_UNSUPPORTED_GRANT_TYPE,
 			 "grant_type must be " MP_GRANT_TYPE);
 		goto out;
@@ -297,7 +254,7 @@ mp_handle_token(struct http_req *r, struct http_resp *w)
 	if (rc != 0)
 		goto out;
 	if (!form_opt(r, "assertion", &assertion) || assertion.len == 0 ||
-	    assertion.len > ASSERTION_PARAM_MAX) {
+	    assertion.len > MP_ASSERTION_MAX) {
 		rc = MP_BADREQ(&e, "MP-011: assertion (the signed grant) is required");
 		goto out;
 	}

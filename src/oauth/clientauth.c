@@ -19,7 +19,6 @@
 #define CA_CLIENT_ID_MAX 256	/* registrations allow far less; bounds the lookup */
 #define CA_JTI_MAX 256
 #define CA_PAYLOAD_MAX 8192	/* bytes of assertion payload peeked for iss */
-#define CA_KEY_LIFE (365 * 86400LL)	/* a client key lives a year from posting */
 
 #define M_BASIC "client_secret_basic"
 #define M_POST "client_secret_post"
@@ -165,9 +164,7 @@ resolve_client_id(struct http_req *r, const struct presented *p, const char **cl
 static json_t *
 client_jwks(const json_t *client, int64_t now)
 {
-	const json_t *jwks = json_object_get(client, "jwks");
-	const json_t *keys = json_is_array(jwks) ? jwks : json_object_get(jwks, "keys");
-	const json_t *posted = json_object_get(client, "jwks_posted");
+	const json_t *keys = oauth_client_keys(client);
 	json_t *live = NULL, *k;
 	size_t i;
 
@@ -177,10 +174,8 @@ client_jwks(const json_t *client, int64_t now)
 	if (live == NULL)
 		return NULL;
 	json_array_foreach(keys, i, k) {
-		const char *kid = json_string_value(json_object_get(k, "kid"));
-		const json_t *t = kid ? json_object_get(posted, kid) : NULL;
-
-		if (json_is_integer(t) && json_integer_value(t) + CA_KEY_LIFE < now)
+		if (oauth_client_key_expired(client, json_string_value(json_object_get(k, "kid")),
+					     now))
 			continue;
 		json_array_append(live, k);
 	}

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "app.h"
 #include "core/err.h"
@@ -144,5 +145,55 @@ int oauth_backchannel_check(const struct http_req *r, struct err *e);
 
 /* Does the space-separated scope string contain name as a whole token? */
 bool oauth_scope_has(const char *scope, const char *name);
+
+/* ---- shared with Maskinporten (oauth/common.c) ---- */
+
+#define OAUTH_SCOPE_TOKEN_MAX 200               /* characters of one scope name */
+#define OAUTH_CLIENT_KEY_LIFE (365 * 86400LL)   /* a registered key lives a year from posting */
+
+enum oauth_scope_rc {
+	OAUTH_SCOPE_OK = 0,
+	OAUTH_SCOPE_MALFORMED,   /* a name that is no RFC 6749 §3.3 scope-token (or too long) */
+	OAUTH_SCOPE_TOO_MANY,    /* more than max_n different names */
+	OAUTH_SCOPE_NOMEM,
+};
+
+/*
+ * Split a space-separated scope string into a JSON array of its different
+ * names, in order (*out, new reference; an empty array for no names).
+ * Runs of spaces are allowed.  Callers word their own errors.
+ */
+enum oauth_scope_rc oauth_scope_split(struct str s, size_t max_n, json_t **out);
+
+/* min(lifetime, every positive integer field of the scope docs (name -> doc)) */
+long long oauth_scope_cap(long long lifetime, const json_t *docs, const char *field);
+
+/* The client's positive integer field (a lifetime in seconds), else dflt. */
+long long oauth_client_lifetime(const json_t *client, const char *field, long long dflt);
+
+/* {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}, or NULL (orgno NULL or long). */
+json_t *oauth_org_claim(const char *orgno);
+
+/* Set claim k to v (stolen; NULL is a failure): 0, or 500 server_error in e. */
+int oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e);
+
+/* The issuer's base URL followed by path, as a JSON string (NULL without memory). */
+json_t *oauth_issuer_url(const struct issuer *is, const char *path);
+
+/* The client's registered keys: the array of its jwks (or of jwks.keys), or NULL. */
+const json_t *oauth_client_keys(const json_t *client);
+
+/*
+ * spec/selfservice-api.md §7: is the client's key kid past its year
+ * (jwks_posted maps kid to the time it was posted; a key without one never expires)?
+ */
+bool oauth_client_key_expired(const json_t *client, const char *kid, int64_t now);
+
+/*
+ * A store (or registry) failure that is not the caller's fault: rc with
+ * 503 temporarily_unavailable when the store is away, else 500
+ * server_error; the description keeps e's text after "store: ".
+ */
+int oauth_store_fail(int rc, struct err *e);
 
 #endif

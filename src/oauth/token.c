@@ -114,65 +114,24 @@ oauth_scope_has(const char *scope, const char *name)
 
 /* ---- scopes ---- */
 
-/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
-static bool
-scope_token_ok(struct str t)
-{
-	if (t.len == 0 || t.len > 200)
-		return false;
-	for (size_t i = 0; i < t.len; i++) {
-		unsigned char c = (unsigned char)t.p[i];
-
-		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
-			return false;
-	}
-	return true;
-}
-
 /* Split a scope string into a JSON array of unique names; ERR_INVAL when malformed. */
 static int
 scope_split(struct str s, json_t **out, struct err *e)
 {
-	json_t *arr = json_array();
-	struct str head, rest = s;
-	int rc = 0;
-
 	*out = NULL;
-	if (arr == NULL)
-		return INTERNAL(e, "out of memory");
-	if (s.len > OAUTH_SCOPE_MAX_LEN) {
-		rc = BADSCOPE(e, "scope too long");
-		goto out;
+	if (s.len > OAUTH_SCOPE_MAX_LEN)
+		return BADSCOPE(e, "scope too long");
+	switch (oauth_scope_split(s, OAUTH_SCOPE_MAX_N, out)) {
+	case OAUTH_SCOPE_OK:
+		return 0;
+	case OAUTH_SCOPE_MALFORMED:
+		return BADSCOPE(e, "malformed scope");
+	case OAUTH_SCOPE_TOO_MANY:
+		return BADSCOPE(e, "too many scopes");
+	case OAUTH_SCOPE_NOMEM:
+		break;
 	}
-	while (rest.len > 0) {
-		bool dup = false;
-		size_t i;
-		json_t *v;
-
-		str_split(rest, ' ', &head, &rest);
-		if (head.len == 0)
-			continue;
-		if (!scope_token_ok(head)) {
-			rc = BADSCOPE(e, "malformed scope");
-			goto out;
-		}
-		json_array_foreach(arr, i, v) {
-			if (str_eq(head, (struct str){ json_string_value(v), json_string_length(v) }))
-				dup = true;
-		}
-		if (dup)
-			continue;
-		if (json_array_size(arr) >= OAUTH_SCOPE_MAX_N) {
-			rc = BADSCOPE(e, "too many scopes");
-			goto out;
-		}
-		json_array_append_new(arr, json_stringn(head.p, head.len));
-	}
-	*out = arr;
-	arr = NULL;
-out:
-	json_decref(arr);
-	return rc;
+	return INTERNAL(e, "out of memory");
 }
 
 static char *
@@ -251,22 +210,6 @@ jstr(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* min(lifetime, every positive per-scope cap in field) */
-static long long
-cap_by_scopes(long long lifetime, const json_t *docs, const char *field)
-{
-	const char *name;
-	const json_t *doc;
-
-	json_object_foreach((json_t *)docs, name, doc) {
-		long long cap = jint(doc, field, 0);
-
-		if (cap > 0 && cap < lifetime)
-			lifetime = cap;
-	}
-	return lifetime;
-}
-
 static bool
 any_scope(const json_t *docs, const char *field, const char *value)
 {
@@ -281,14 +224,6 @@ any_scope(const json_t *docs, const char *field, const char *value)
 			return true;
 	}
 	return false;
-}
-
-static long long
-client_lifetime(const json_t *client, const char *field, long long dflt)
-{
-	long long v = reg_client_int(client, field, dflt);
-
-	return v > 0 ? v : dflt;
 }
 
 /* ---- pairwise subject ---- */
@@ -333,32 +268,12 @@ out:
 	return rc;
 }
 
-/* {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"} (spec §11). */
-static json_t *
-org_claim(const char *orgno)
-{
-	char id[64];
-
-	if (orgno == NULL || strlen(orgno) > 32)
-		return NULL;
-	snprintf(id, sizeof(id), "0192:%s", orgno);
-	return json_pack("{s:s,s:s}", "authority", "iso6523-actorid-upis", "ID", id);
-}
-
-static int
-set_new(json_t *o, const char *k, json_t *v, struct err *e)
-{
-	if (v == NULL || json_object_set_new(o, k, v) != 0)
-		return INTERNAL(e, "cannot build claim %s", k);
-	return 0;
-}
-
 static int
 copy_field(json_t *dst, const json_t *src, const char *k, struct err *e)
 {
 	json_t *v = json_object_get(src, k);
 
-	return v == NULL ? 0 : set_new(dst, k, json_deep_copy(v), e);
+	return v == NULL ? 0 : oauth_claim_set(dst, k, json_deep_copy(v), e);
 }
 
 struct issue_ctx {
@@ -390,26 +305,29 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 		rc = INTERNAL(e, "cannot build access token");
 		goto out;
 	}
-	if ((rc = set_new(cl, "iss", json_string(c->is->iss), e)) != 0 ||
-	    (rc = set_new(cl, "client_amr", json_string(client_amr), e)) != 0 ||
-	    (rc = set_new(cl, "client_id", json_string(c->client_id), e)) != 0 ||
-	    (c->sub != NULL && (rc = set_new(cl, "sub", json_string(c->sub), e)) != 0) ||
-	    (orgno != NULL && (rc = set_new(cl, "consumer", org_claim(orgno), e)) != 0) ||
-	    (supplier != NULL && (rc = set_new(cl, "supplier", org_claim(supplier), e)) != 0) ||
-	    (rc = set_new(cl, "scope", json_string(c->scope), e)) != 0 ||
+	if ((rc = oauth_claim_set(cl, "iss", json_string(c->is->iss), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "client_amr", json_string(client_amr), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "client_id", json_string(c->client_id), e)) != 0 ||
+	    (c->sub != NULL && (rc = oauth_claim_set(cl, "sub", json_string(c->sub), e)) != 0) ||
+	    (orgno != NULL &&
+	     (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(orgno), e)) != 0) ||
+	    (supplier != NULL &&
+	     (rc = oauth_claim_set(cl, "supplier", oauth_org_claim(supplier), e)) != 0) ||
+	    (rc = oauth_claim_set(cl, "scope", json_string(c->scope), e)) != 0 ||
 	    (rc = copy_field(cl, c->grant, "acr", e)) != 0 ||
-	    (pid != NULL && !c->pseudonymous && (rc = set_new(cl, "pid", json_string(pid), e)) != 0))
+	    (pid != NULL && !c->pseudonymous &&
+	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
 		goto out;
 	/* spec §11: aud only when resource was requested; one value as a string. */
 	if (json_is_array(res) && json_array_size(res) == 1)
-		rc = set_new(cl, "aud", json_deep_copy(json_array_get(res, 0)), e);
+		rc = oauth_claim_set(cl, "aud", json_deep_copy(json_array_get(res, 0)), e);
 	else if ((json_is_array(res) && json_array_size(res) > 1) || json_is_string(res))
-		rc = set_new(cl, "aud", json_deep_copy(res), e);
+		rc = oauth_claim_set(cl, "aud", json_deep_copy(res), e);
 	if (rc != 0)
 		goto out;
-	if ((rc = set_new(cl, "iat", json_integer(c->now), e)) != 0 ||
-	    (rc = set_new(cl, "exp", json_integer(exp), e)) != 0 ||
-	    (rc = set_new(cl, "jti", json_string(jti), e)) != 0)
+	if ((rc = oauth_claim_set(cl, "iat", json_integer(c->now), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "exp", json_integer(exp), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0)
 		goto out;
 	*out = cl;
 	cl = NULL;
@@ -439,25 +357,27 @@ id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, str
 		rc = INTERNAL(e, "cannot build ID token");
 		goto out;
 	}
-	if ((rc = set_new(cl, "iss", json_string(c->is->iss), e)) != 0 ||
-	    (rc = set_new(cl, "aud", json_string(c->client_id), e)) != 0 ||
-	    (rc = set_new(cl, "sub", json_string(c->sub), e)) != 0 ||
-	    (pid != NULL && !c->pseudonymous && (rc = set_new(cl, "pid", json_string(pid), e)) != 0))
+	if ((rc = oauth_claim_set(cl, "iss", json_string(c->is->iss), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "aud", json_string(c->client_id), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "sub", json_string(c->sub), e)) != 0 ||
+	    (pid != NULL && !c->pseudonymous &&
+	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
 		goto out;
 	for (size_t i = 0; copied[i] != NULL; i++)
 		if ((rc = copy_field(cl, c->grant, copied[i], e)) != 0)
 			goto out;
 	/* spec §10: sid only for clients that asked for it (front-channel logout). */
 	if (sid != NULL && reg_client_bool(c->client, "frontchannel_logout_session_required") &&
-	    (rc = set_new(cl, "sid", json_string(sid), e)) != 0)
+	    (rc = oauth_claim_set(cl, "sid", json_string(sid), e)) != 0)
 		goto out;
 	/* spec §16 (design): both documented names of the onbehalfof claim. */
-	if (obo != NULL && ((rc = set_new(cl, "client_onbehalfof", json_string(obo), e)) != 0 ||
-			    (rc = set_new(cl, "aud_onbehalfof", json_string(obo), e)) != 0))
+	if (obo != NULL &&
+	    ((rc = oauth_claim_set(cl, "client_onbehalfof", json_string(obo), e)) != 0 ||
+	     (rc = oauth_claim_set(cl, "aud_onbehalfof", json_string(obo), e)) != 0))
 		goto out;
-	if ((rc = set_new(cl, "iat", json_integer(c->now), e)) != 0 ||
-	    (rc = set_new(cl, "exp", json_integer(c->now + ID_TOKEN_LIFETIME), e)) != 0 ||
-	    (rc = set_new(cl, "jti", json_string(jti), e)) != 0)
+	if ((rc = oauth_claim_set(cl, "iat", json_integer(c->now), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "exp", json_integer(c->now + ID_TOKEN_LIFETIME), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0)
 		goto out;
 	*out = cl;
 	cl = NULL;
@@ -470,7 +390,7 @@ out:
 static int64_t
 refresh_expiry(const json_t *client, const json_t *grant, int64_t now)
 {
-	int64_t exp = now + client_lifetime(client, "refresh_token_lifetime", DFLT_RT_LIFETIME);
+	int64_t exp = now + oauth_client_lifetime(client, "refresh_token_lifetime", DFLT_RT_LIFETIME);
 	long long gexp = jint(grant, "expires_at", 0);
 
 	return gexp > 0 && gexp < exp ? gexp : exp;
@@ -597,8 +517,9 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *cl
 	}
 
 	/* Access token: spec §11-§12, lifetime capped by every scope's at_max_age. */
-	at_life = cap_by_scopes(client_lifetime(client, "access_token_lifetime", DFLT_AT_LIFETIME),
-				c.scope_docs, "at_max_age");
+	at_life = oauth_scope_cap(oauth_client_lifetime(client, "access_token_lifetime",
+							DFLT_AT_LIFETIME),
+				  c.scope_docs, "at_max_age");
 	exp = c.now + at_life;
 	rc = access_claims(r, &c, client_amr, exp, &at_claims, e);
 	if (rc != 0)
@@ -689,15 +610,7 @@ need(const struct http_req *r, const char *name, size_t max, struct str *v, stru
 static int
 store_fail(int rc, struct err *e)
 {
-	char why[sizeof(e->msg)];
-
-	if (e->oauth != NULL)
-		return rc;
-	memcpy(why, e->msg, sizeof(why));
-	why[sizeof(why) - 1] = '\0';
-	return ERR(e, rc, rc == ERR_UNAVAILABLE ? 503 : 500,
-		   rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
-		   "store: %s", why);
+	return e->oauth != NULL ? rc : oauth_store_fail(rc, e);
 }
 
 /* RFC 7636 §4.6 and RFC 9700 §4.8.2 (spec §5). */
@@ -808,8 +721,9 @@ grant_code(struct http_req *r, const struct issuer *is, json_t *client, const ch
 		goto out;
 
 	/* spec §12: the grant's absolute limit, capped by every scope's authorization_max_age. */
-	life = cap_by_scopes(client_lifetime(client, "authorization_lifetime", DFLT_AUTHZ_LIFETIME),
-			     scope_docs, "authorization_max_age");
+	life = oauth_scope_cap(oauth_client_lifetime(client, "authorization_lifetime",
+						     DFLT_AUTHZ_LIFETIME),
+			       scope_docs, "authorization_max_age");
 	expires = now + life;
 	grant = json_deep_copy(doc);
 	if (grant == NULL) {
@@ -903,7 +817,7 @@ grant_refresh(struct http_req *r, const struct issuer *is, json_t *client, const
 		rc = INTERNAL(e, "random generator failed");
 		goto out;
 	}
-	new_exp = now + client_lifetime(client, "refresh_token_lifetime", DFLT_RT_LIFETIME);
+	new_exp = now + oauth_client_lifetime(client, "refresh_token_lifetime", DFLT_RT_LIFETIME);
 
 	/*
 	 * Look first, without spending, so another client's token is left alone

@@ -80,7 +80,7 @@ consent_assess(struct http_req *r, const json_t *client, const json_t *areq,
 	       const struct session *s, struct consent_need *n, struct err *e)
 {
 	struct porten *app = consent_app(r);
-	const char *scope = json_string_value(json_object_get(areq, "scope"));
+	struct str rest = str_c(json_string_value(json_object_get(areq, "scope"))), tok;
 	const char *pid = json_string_value(json_object_get(s->doc, "pid"));
 	const char *client_id = reg_client_str(client, "client_id");
 	int64_t now = time_now();
@@ -103,18 +103,21 @@ consent_assess(struct http_req *r, const json_t *client, const json_t *areq,
 		if (rc != 0)
 			return rc;
 	}
-	while (scope != NULL && *scope != '\0') {
-		const char *end = strchr(scope, ' ');
-		size_t len = end ? (size_t)(end - scope) : strlen(scope);
+	while (rest.len > 0) {
 		json_t *doc = NULL;
 		char *name;
 
-		if (len == 0 || len > CONSENT_SCOPE_MAX || ++count > CONSENT_MAX_SCOPES)
-			goto next;
-		name = arena_strndup(r->arena, scope, len);
+		str_split(rest, ' ', &tok, &rest);
+		if (tok.len == 0)
+			continue;
+		/* /authorize holds fewer and shorter; never issue a scope unasked */
+		if (tok.len > CONSENT_SCOPE_MAX || ++count > CONSENT_MAX_SCOPES)
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
+				   "too many or too long scopes for the consent step");
+		name = arena_str(r->arena, tok);
 		rc = reg_scope_get(app, name, &doc, e);
 		if (rc == ERR_NOTFOUND)
-			goto next;	/* an unknown scope needs no consent */
+			continue;	/* an unknown scope needs no consent */
 		if (rc != 0)
 			return rc;
 		{
@@ -127,8 +130,6 @@ consent_assess(struct http_req *r, const json_t *client, const json_t *areq,
 		    !consent_given(n->given, name, now))
 			json_array_append(n->missing, doc);
 		json_decref(doc);
-next:
-		scope = end ? end + 1 : NULL;
 	}
 	return 0;
 }
@@ -220,25 +221,6 @@ consent_load(struct http_req *r, const char *ar, json_t **areq, json_t **client,
 	return rc;
 }
 
-/* The language: ?lang= (remembered in the cookie) > cookie > ui_locales. */
-static const char *
-consent_lang(struct http_req *r, struct http_resp *w, const json_t *areq)
-{
-	const char *pick = http_param_c(&r->query, "lang");
-	const char *l = pick ? page_lang_pick(str_c(pick)) : NULL;
-
-	if (l != NULL) {
-		struct http_cookie_opts o = {
-			.max_age = 365 * 86400, .path = "/", .same_site = "Lax", .http_only = true,
-			.secure = consent_app(r)->cfg->cookie_secure || r->tls,
-		};
-
-		http_resp_cookie(w, PAGE_LANG_COOKIE, l, &o);
-		return l;
-	}
-	return page_lang(r, json_string_value(json_object_get(areq, "locale")));
-}
-
 /* "Access lasts ..." in the largest whole unit. */
 static void
 consent_duration(struct http_req *r, struct buf *b, const char *lang, long long secs)
@@ -275,11 +257,9 @@ consent_button(struct http_req *r, struct buf *b, const char *lang, const char *
 {
 	buf_printf(b, "<form id=\"consent-%s\" method=\"post\" action=\"%s/consent\">", decision,
 		   consent_issuer(r)->prefix);
-	buf_puts(b, "<input type=\"hidden\" name=\"ar\" value=\"");
-	buf_html(b, str_c(ar));
-	buf_puts(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_html(b, str_c(login_csrf(r, ar)));
-	buf_printf(b, "\"><button type=\"submit\" name=\"decision\" value=\"%s\"%s>", decision,
+	page_hidden(b, "ar", ar);
+	page_hidden(b, "csrf", login_csrf(r, ar));
+	buf_printf(b, "<button type=\"submit\" name=\"decision\" value=\"%s\"%s>", decision,
 		   secondary ? " class=\"secondary\"" : "");
 	buf_html(b, str_c(page_text(lang, label_msgid)));
 	buf_puts(b, "</button></form>");
@@ -290,7 +270,9 @@ consent_page(struct http_req *r, struct http_resp *w, const json_t *client, cons
 	     const struct consent_need *n)
 {
 	const char *ar = json_string_value(json_object_get(areq, "id"));
-	const char *lang = consent_lang(r, w, areq);
+	const char *locale = json_string_value(json_object_get(areq, "locale"));
+	/* ?lang= (remembered in the cookie) > cookie > ui_locales. */
+	const char *lang = page_lang_choose(r, w, locale);
 	const char *cname = reg_client_str(client, "client_name");
 	size_t i;
 	json_t *doc;
@@ -411,29 +393,28 @@ consent_remember(struct http_req *r, const struct consent_need *n, struct err *e
 static const char *
 consent_without(struct http_req *r, const char *scope, const json_t *declined)
 {
+	struct str rest = str_c(scope), tok;
 	struct buf b;
 	const char *out;
 
 	buf_init(&b, HTTP_MAX_URI);
-	while (scope != NULL && *scope != '\0') {
-		const char *end = strchr(scope, ' ');
-		size_t len = end ? (size_t)(end - scope) : strlen(scope);
+	while (rest.len > 0) {
 		bool drop = false;
 		size_t i;
 		json_t *doc;
 
+		str_split(rest, ' ', &tok, &rest);
 		json_array_foreach(declined, i, doc) {
 			const char *name = json_string_value(json_object_get(doc, "name"));
 
-			if (name != NULL && strlen(name) == len && memcmp(name, scope, len) == 0)
+			if (name != NULL && str_eq_c(tok, name))
 				drop = true;
 		}
-		if (len > 0 && !drop) {
+		if (tok.len > 0 && !drop) {
 			if (b.len > 0)
 				buf_puts(&b, " ");
-			buf_append(&b, scope, len);
+			buf_append(&b, tok.p, tok.len);
 		}
-		scope = end ? end + 1 : NULL;
 	}
 	out = arena_strndup(r->arena, b.p ? b.p : "", b.len);
 	buf_free(&b);

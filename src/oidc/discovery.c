@@ -1,27 +1,8 @@
 /* Discovery (OIDC Discovery 1.0, spec/idporten-oidc.md §2) and JWKS. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/log.h"
 #include "oauth/oauth.h"
 #include "oidc/oidc.h"
 #include "registry/registry.h"
-
-static json_t *
-discovery_endpoint(const struct issuer *is, const char *path)
-{
-	size_t n = strlen(is->base) + strlen(path) + 1;
-	char *s = malloc(n);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	snprintf(s, n, "%s%s", is->base, path);
-	j = json_string(s);
-	free(s);
-	return j;
-}
 
 static json_t *
 discovery_strings(const char *const *v)
@@ -43,15 +24,15 @@ oidc_handle_discovery(struct http_req *r, struct http_resp *w)
 	json_t *d = json_object();
 
 	json_object_set_new(d, "issuer", json_string(is->iss));
-	json_object_set_new(d, "authorization_endpoint", discovery_endpoint(is, "/authorize"));
+	json_object_set_new(d, "authorization_endpoint", oauth_issuer_url(is, "/authorize"));
 	json_object_set_new(d, "pushed_authorization_request_endpoint",
-			    discovery_endpoint(is, "/par"));
-	json_object_set_new(d, "token_endpoint", discovery_endpoint(is, "/token"));
-	json_object_set_new(d, "userinfo_endpoint", discovery_endpoint(is, "/userinfo"));
-	json_object_set_new(d, "jwks_uri", discovery_endpoint(is, "/jwks.json"));
-	json_object_set_new(d, "end_session_endpoint", discovery_endpoint(is, "/logout"));
-	json_object_set_new(d, "revocation_endpoint", discovery_endpoint(is, "/revoke"));
-	json_object_set_new(d, "introspection_endpoint", discovery_endpoint(is, "/token/introspect"));
+			    oauth_issuer_url(is, "/par"));
+	json_object_set_new(d, "token_endpoint", oauth_issuer_url(is, "/token"));
+	json_object_set_new(d, "userinfo_endpoint", oauth_issuer_url(is, "/userinfo"));
+	json_object_set_new(d, "jwks_uri", oauth_issuer_url(is, "/jwks.json"));
+	json_object_set_new(d, "end_session_endpoint", oauth_issuer_url(is, "/logout"));
+	json_object_set_new(d, "revocation_endpoint", oauth_issuer_url(is, "/revoke"));
+	json_object_set_new(d, "introspection_endpoint", oauth_issuer_url(is, "/token/introspect"));
 	json_object_set_new(d, "response_types_supported",
 			    discovery_strings((const char *const[]){ "code", NULL }));
 	json_object_set_new(d, "response_modes_supported",

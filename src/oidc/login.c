@@ -53,16 +53,7 @@ login_browser(struct http_req *r, struct http_resp *w)
 	o.secure = login_app(r)->cfg->cookie_secure || r->tls;
 	http_resp_cookie(w, BROWSER_COOKIE, b, &o);
 	/* Later code in this request sees it as if the browser had sent it. */
-	{
-		struct http_param *np = arena_alloc(r->arena, (r->cookies.n + 1) * sizeof(*np));
-
-		if (r->cookies.n)
-			memcpy(np, r->cookies.v, r->cookies.n * sizeof(*np));
-		np[r->cookies.n].name = STR_LIT(BROWSER_COOKIE);
-		np[r->cookies.n].value = str_c(b);
-		r->cookies.v = np;
-		r->cookies.n++;
-	}
+	http_req_cookie_add(r, BROWSER_COOKIE, b);
 	return b;
 }
 
@@ -346,19 +337,7 @@ login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const cha
 static const char *
 login_lang(struct http_req *r, struct http_resp *w, const json_t *areq)
 {
-	const char *pick = http_param_c(&r->query, "lang");
-	const char *l = pick ? page_lang_pick(str_c(pick)) : NULL;
-
-	if (l != NULL) {
-		struct http_cookie_opts o = {
-			.max_age = 365 * 86400, .path = "/", .same_site = "Lax", .http_only = true,
-			.secure = login_app(r)->cfg->cookie_secure || r->tls,
-		};
-
-		http_resp_cookie(w, PAGE_LANG_COOKIE, l, &o);
-		return l;
-	}
-	return page_lang(r, json_string_value(json_object_get(areq, "locale")));
+	return page_lang_choose(r, w, json_string_value(json_object_get(areq, "locale")));
 }
 
 static bool

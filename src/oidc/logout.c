@@ -126,16 +126,6 @@ logout_confirm_token(struct http_req *r, const struct session *s)
 	return b64url_encode_arena(r->arena, mac, sizeof(mac));
 }
 
-static void
-logout_hidden(struct buf *b, const char *name, const char *value)
-{
-	if (value == NULL)
-		return;
-	buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
-	buf_html(b, str_c(value));
-	buf_puts(b, "\">");
-}
-
 /*
  * Without a valid id_token_hint any page could log a user out with a
  * cross-site GET; the user confirms first (OIDC RP-Initiated Logout 1.0 §2).
@@ -152,11 +142,11 @@ logout_confirm_page(struct http_req *r, struct http_resp *w, const char *lang,
 	buf_printf(&b, "<h1>%s</h1>", page_text(lang, "Do you want to log out?"));
 	buf_printf(&b, "<form id=\"logout-confirm-form\" method=\"post\" action=\"%s/logout\">",
 		   is->prefix);
-	logout_hidden(&b, "client_id", http_param_c(p, "client_id"));
-	logout_hidden(&b, "post_logout_redirect_uri", http_param_c(p, "post_logout_redirect_uri"));
-	logout_hidden(&b, "state", http_param_c(p, "state"));
-	logout_hidden(&b, "ui_locales", http_param_c(p, "ui_locales"));
-	logout_hidden(&b, "confirm", token);
+	page_hidden(&b, "client_id", http_param_c(p, "client_id"));
+	page_hidden(&b, "post_logout_redirect_uri", http_param_c(p, "post_logout_redirect_uri"));
+	page_hidden(&b, "state", http_param_c(p, "state"));
+	page_hidden(&b, "ui_locales", http_param_c(p, "ui_locales"));
+	page_hidden(&b, "confirm", token);
 	buf_printf(&b, "<button type=\"submit\">%s</button></form>", page_text(lang, "Log out"));
 	page_end(&b, lang, NULL);
 	http_resp_html(w, 200, (struct str){ b.p, b.len });

@@ -185,6 +185,27 @@ page_lang(const struct http_req *r, const char *fallback)
 	return "nb";
 }
 
+const char *
+page_lang_choose(struct http_req *r, struct http_resp *w, const char *fallback)
+{
+	const char *pick = http_param_c(&r->query, "lang");
+	const char *l = pick ? page_lang_pick(str_c(pick)) : NULL;
+	const struct porten *app = r->app;
+
+	if (l != NULL) {
+		struct http_cookie_opts o = {
+			.max_age = 365 * 86400, .path = "/", .same_site = "Lax", .http_only = true,
+			.secure = app->cfg->cookie_secure || r->tls,
+		};
+
+		http_resp_cookie(w, PAGE_LANG_COOKIE, l, &o);
+		/* the catalogues of the configured folder, as page_lang loads them */
+		page_init(app->cfg->locale_dir);
+		return l;
+	}
+	return page_lang(r, fallback);
+}
+
 static int
 page_lang_index(const char *lang)
 {
@@ -367,6 +388,18 @@ page_field(struct buf *b, const char *lang, const char *id, const char *type,
 }
 
 void
+page_hidden(struct buf *b, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	buf_puts(b, "<input type=\"hidden\" name=\"");
+	buf_html(b, str_c(name));
+	buf_puts(b, "\" value=\"");
+	buf_html(b, str_c(value));
+	buf_puts(b, "\">");
+}
+
+void
 page_alert(struct buf *b, const char *lang, const char *id, const char *msgid)
 {
 	buf_printf(b, "<div role=\"alert\" id=\"%s\"><p>", id);
@@ -420,15 +453,8 @@ page_form_post(struct http_resp *w, const char *action, const char *const *names
 	buf_puts(&b, "</h1><form method=\"post\" action=\"");
 	buf_html(&b, str_c(action));
 	buf_puts(&b, "\">");
-	for (size_t i = 0; i < n; i++) {
-		if (values[i] == NULL)
-			continue;
-		buf_puts(&b, "<input type=\"hidden\" name=\"");
-		buf_html(&b, str_c(names[i]));
-		buf_puts(&b, "\" value=\"");
-		buf_html(&b, str_c(values[i]));
-		buf_puts(&b, "\">");
-	}
+	for (size_t i = 0; i < n; i++)
+		page_hidden(&b, names[i], values[i]);
 	buf_puts(&b, "<button type=\"submit\">");
 	buf_html(&b, str_c(page_text("nb", "Continue")));
 	buf_puts(&b, "</button></form>");

@@ -37,6 +37,12 @@ const char *page_lang_pick(struct str list);
 /* The language to render in: cookie > fallback (from ui_locales) > "nb". */
 const char *page_lang(const struct http_req *r, const char *fallback);
 /*
+ * The language of a page the user can switch: a ?lang= pick is remembered
+ * in the PAGE_LANG_COOKIE cookie (set on w) and wins, else page_lang(r,
+ * fallback).  Returns static storage.
+ */
+const char *page_lang_choose(struct http_req *r, struct http_resp *w, const char *fallback);
+/*
  * The text msgid (English) in lang.  A message missing in nn or se falls
  * back to bokmål, one missing in nb to the English msgid.  The result is
  * static storage (never free it); plain text, not yet HTML-escaped.
@@ -64,6 +70,8 @@ void page_end(struct buf *b, const char *lang, const char *switch_url);
 void page_field(struct buf *b, const char *lang, const char *id, const char *type,
 		const char *label_msgid, const char *hint_msgid, const char *value,
 		const char *error_msgid, const char *attrs);
+/* A hidden form field, name and value escaped; nothing when value is NULL. */
+void page_hidden(struct buf *b, const char *name, const char *value);
 /* An error summary box (role=alert) listing msgid; for errors not tied to one field. */
 void page_alert(struct buf *b, const char *lang, const char *id, const char *msgid);
 

@@ -562,6 +562,49 @@ set_str(json_t *doc, const char *k, const char *v)
 	return v == NULL || json_object_set_new(doc, k, json_string(v)) == 0;
 }
 
+/* The fields every client has: names, home page and application type. */
+static int
+get_basics(struct porten *app, const json_t *in, const char **name, const char **desc,
+	   const char **uri, const char **apptype, struct err *e)
+{
+	int rc;
+
+	*desc = *uri = *apptype = NULL;
+	rc = reg_client_get_text(in, "client_name", REG_NAME_MAX, true, name, e);
+	if (rc == 0)
+		rc = reg_client_get_text(in, "description", REG_DESCRIPTION_MAX, true, desc, e);
+	if (rc == 0)
+		rc = reg_client_get_text(in, "client_uri", REG_URI_MAX, false, uri, e);
+	if (rc == 0 && *uri != NULL) {
+		rc = reg_redirect_uri_valid(*uri, "web", app->test_env, e);
+		if (rc != 0)
+			rc = field_err(e, "client_uri", rc);
+	}
+	if (rc == 0)
+		rc = get_enum(in, "application_type", app_types, "web", apptype, e);
+	return rc;
+}
+
+/*
+ * Store what every client has; grants and scopes are borrowed.  False when
+ * out of memory.
+ */
+static bool
+set_basics(json_t *doc, const char *name, const char *desc, const char *uri,
+	   const char *apptype, const char *method, json_t *grants, json_t *scopes)
+{
+	bool ok = true;
+
+	ok &= set_str(doc, "client_name", name);
+	ok &= set_str(doc, "description", desc);
+	ok &= set_str(doc, "client_uri", uri);
+	ok &= set_str(doc, "application_type", apptype);
+	ok &= set_str(doc, "token_endpoint_auth_method", method);
+	ok &= json_object_set(doc, "grant_types", grants) == 0;
+	ok &= json_object_set(doc, "scopes", scopes) == 0;
+	return ok;
+}
+
 /* ---- Maskinporten clients (selfservice-api.md §5: web, private_key_jwt, jwt-bearer) ---- */
 
 #define GT_JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -597,18 +640,7 @@ build_maskinporten(struct porten *app, const json_t *in, const json_t *prev, jso
 		if (!mp_field_unused(json_object_get(in, mp_login_only[i])))
 			return BAD(e, "%s does not apply to maskinporten clients (no login)",
 				   mp_login_only[i]);
-	rc = reg_client_get_text(in, "client_name", REG_NAME_MAX, true, &name, e);
-	if (rc == 0)
-		rc = reg_client_get_text(in, "description", REG_DESCRIPTION_MAX, true, &desc, e);
-	if (rc == 0)
-		rc = reg_client_get_text(in, "client_uri", REG_URI_MAX, false, &uri, e);
-	if (rc == 0 && uri != NULL) {
-		rc = reg_redirect_uri_valid(uri, "web", app->test_env, e);
-		if (rc != 0)
-			rc = field_err(e, "client_uri", rc);
-	}
-	if (rc == 0)
-		rc = get_enum(in, "application_type", app_types, "web", &apptype, e);
+	rc = get_basics(app, in, &name, &desc, &uri, &apptype, e);
 	if (rc == 0 && strcmp(apptype, "web") != 0)
 		rc = BAD(e, "maskinporten clients are web clients: application_type must be web");
 	if (rc == 0)
@@ -658,13 +690,7 @@ build_maskinporten(struct porten *app, const json_t *in, const json_t *prev, jso
 			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 		goto out;
 	}
-	ok &= set_str(doc, "client_name", name);
-	ok &= set_str(doc, "description", desc);
-	ok &= set_str(doc, "client_uri", uri);
-	ok &= set_str(doc, "application_type", apptype);
-	ok &= set_str(doc, "token_endpoint_auth_method", method);
-	ok &= json_object_set(doc, "grant_types", grants) == 0;
-	ok &= json_object_set(doc, "scopes", scopes) == 0;
+	ok &= set_basics(doc, name, desc, uri, apptype, method, grants, scopes);
 	ok &= json_object_set_new(doc, "access_token_lifetime", json_integer(at)) == 0;
 	if (!ok)
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -687,18 +713,7 @@ reg_client_build(struct porten *app, const json_t *in, const char *itype, const 
 	if (strcmp(itype, "maskinporten") == 0)
 		return build_maskinporten(app, in, prev, doc, e);
 
-	rc = reg_client_get_text(in, "client_name", REG_NAME_MAX, true, &name, e);
-	if (rc == 0)
-		rc = reg_client_get_text(in, "description", REG_DESCRIPTION_MAX, true, &desc, e);
-	if (rc == 0)
-		rc = reg_client_get_text(in, "client_uri", REG_URI_MAX, false, &uri, e);
-	if (rc == 0 && uri != NULL) {
-		rc = reg_redirect_uri_valid(uri, "web", app->test_env, e);
-		if (rc != 0)
-			rc = field_err(e, "client_uri", rc);
-	}
-	if (rc == 0)
-		rc = get_enum(in, "application_type", app_types, "web", &apptype, e);
+	rc = get_basics(app, in, &name, &desc, &uri, &apptype, e);
 	if (rc != 0)
 		goto out;
 
@@ -808,13 +823,7 @@ reg_client_build(struct porten *app, const json_t *in, const char *itype, const 
 	if (rc != 0)
 		goto out;
 
-	ok &= set_str(doc, "client_name", name);
-	ok &= set_str(doc, "description", desc);
-	ok &= set_str(doc, "client_uri", uri);
-	ok &= set_str(doc, "application_type", apptype);
-	ok &= set_str(doc, "token_endpoint_auth_method", method);
-	ok &= json_object_set(doc, "grant_types", grants) == 0;
-	ok &= json_object_set(doc, "scopes", scopes) == 0;
+	ok &= set_basics(doc, name, desc, uri, apptype, method, grants, scopes);
 	ok &= json_object_set(doc, "redirect_uris", redirects) == 0;
 	ok &= json_object_set(doc, "post_logout_redirect_uris", logouts) == 0;
 	ok &= set_str(doc, "frontchannel_logout_uri", fcl);

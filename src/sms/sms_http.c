@@ -4,11 +4,13 @@
  * http(s), follow no redirects, verify TLS, and bound the time.
  */
 #include <curl/curl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "sms/sms.h"
@@ -34,25 +36,20 @@ sms_curl_init(void)
 	sms_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* JSON string content (RFC 8259 §7) without the quotes: the template holds them. */
+/*
+ * A value inside a JSON string of the template (which supplies the
+ * quotes): jansson encodes it, and the quotes it adds are left out.
+ * Invalid UTF-8 is refused rather than passed into the JSON.
+ */
 static int
 sms_json_escape(struct buf *b, const char *s)
 {
-	int rc = 0;
+	json_t *j = json_string(s);
+	char *enc = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	int rc = enc != NULL ? buf_append(b, enc + 1, strlen(enc) - 2) : ERR_INVAL;
 
-	for (; *s != '\0' && rc == 0; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			char esc[2] = { '\\', (char)ch };
-
-			rc = buf_append(b, esc, 2);
-		} else if (ch < 0x20) {
-			rc = buf_printf(b, "\\u%04x", ch);
-		} else {
-			rc = buf_append(b, s, 1);
-		}
-	}
+	json_decref(j);
+	free(enc);
 	return rc;
 }
 
@@ -111,7 +108,8 @@ sms_http_body(const char *template, const char *content_type, const char *to, co
 	}
 	if (rc != 0) {
 		if (e->code == 0)
-			rc = ERR(e, rc, 0, NULL, "SMS body too large");
+			rc = ERR(e, rc, 0, NULL,
+				 rc == ERR_INVAL ? "SMS value is not valid UTF-8" : "SMS body too large");
 		buf_free_secret(&b);
 		return rc;
 	}

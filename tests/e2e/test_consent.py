@@ -53,13 +53,23 @@ def assert_consent_page(r, name):
     assert name in r.text
 
 
-def test_accept_gives_scope_and_is_remembered(server, new_client, new_browser):
+def at_consent(server, new_client, new_browser, scope_extra="openid profile", **overrides):
+    """A consent scope, a client with it and a browser on its consent page.
+
+    Returns (name, client, browser, params, verifier, consent page response).
+    """
     name = consent_scope(server)
     c = consent_client(server, new_client, name)
-    scope = f"openid profile {name}"
     br = new_browser()
-    params, verifier, r = to_consent(server, c, br, scope)
+    scope = f"{scope_extra} {name}".strip()
+    params, verifier, r = to_consent(server, c, br, scope, **overrides)
     assert_consent_page(r, name)
+    return name, c, br, params, verifier, r
+
+
+def test_accept_gives_scope_and_is_remembered(server, new_client, new_browser):
+    name, c, br, params, verifier, r = at_consent(server, new_client, new_browser)
+    scope = f"openid profile {name}"
     res = answer(server, c, br, r, params, verifier, "consent-accept")
     assert res.kind == "redirect" and res.code, res
     assert res.state == params["state"] and res.iss == server.issuer
@@ -78,12 +88,8 @@ def test_accept_gives_scope_and_is_remembered(server, new_client, new_browser):
 
 
 def test_decline_leaves_scope_out(server, new_client, new_browser):
-    name = consent_scope(server)
-    c = consent_client(server, new_client, name)
+    name, c, br, params, verifier, r = at_consent(server, new_client, new_browser)
     scope = f"openid profile {name}"
-    br = new_browser()
-    params, verifier, r = to_consent(server, c, br, scope)
-    assert_consent_page(r, name)
     res = answer(server, c, br, r, params, verifier, "consent-decline")
     assert res.kind == "redirect" and res.code, res
     tok = c.tokens(res)
@@ -96,11 +102,7 @@ def test_decline_leaves_scope_out(server, new_client, new_browser):
 
 
 def test_decline_of_every_scope_is_access_denied(server, new_client, new_browser):
-    name = consent_scope(server)
-    c = consent_client(server, new_client, name)
-    br = new_browser()
-    params, verifier, r = to_consent(server, c, br, name, nonce=None)
-    assert_consent_page(r, name)
+    name, c, br, params, verifier, r = at_consent(server, new_client, new_browser, "", nonce=None)
     res = answer(server, c, br, r, params, verifier, "consent-decline")
     assert res.kind == "redirect" and res.error == "access_denied", res
     assert "code" not in res.params
@@ -131,12 +133,7 @@ def test_prompt_none_needs_consent(server, new_client, new_browser):
 
 
 def test_consent_form_is_guarded(server, new_client, new_browser):
-    name = consent_scope(server)
-    c = consent_client(server, new_client, name)
-    scope = f"openid profile {name}"
-    br = new_browser()
-    params, verifier, r = to_consent(server, c, br, scope)
-    assert_consent_page(r, name)
+    name, c, br, params, verifier, r = at_consent(server, new_client, new_browser)
     form = Page(r.text).form("consent-accept")
     target = urljoin(r.url, form["action"])
     fields = dict(form["fields"])
@@ -152,6 +149,13 @@ def test_consent_form_is_guarded(server, new_client, new_browser):
     # a decision that is neither
     r3 = br.post(target, data=dict(fields, decision="maybe"), allow_redirects=False, timeout=TIMEOUT)
     assert r3.status_code == 400
+    # a missing or overlong pending id, shown or posted
+    for ar in (None, "a" * 4000):
+        data = {k: v for k, v in dict(fields, ar=ar, decision="accept").items() if v is not None}
+        assert br.post(target, data=data, allow_redirects=False, timeout=TIMEOUT).status_code == 400
+        query = {} if ar is None else {"ar": ar}
+        shown = br.get(target, params=query, allow_redirects=False, timeout=TIMEOUT)
+        assert shown.status_code == 400
     # the genuine form still works once, then the pending consent is spent
     res = answer(server, c, br, r, params, verifier, "consent-accept")
     assert res.code, res
@@ -160,11 +164,7 @@ def test_consent_form_is_guarded(server, new_client, new_browser):
 
 
 def test_cancel_on_consent_page(server, new_client, new_browser):
-    name = consent_scope(server)
-    c = consent_client(server, new_client, name)
-    br = new_browser()
-    params, verifier, r = to_consent(server, c, br, f"openid profile {name}")
-    assert_consent_page(r, name)
+    name, c, br, params, verifier, r = at_consent(server, new_client, new_browser)
     res = answer(server, c, br, r, params, verifier, "cancel-form")
     assert res.kind == "redirect" and res.error == "access_denied", res
     assert res.state == params["state"] and res.iss == server.issuer

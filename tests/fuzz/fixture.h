@@ -3,7 +3,9 @@
  * over an in-memory store with one ID-porten issuer and its signing key, a
  * few clients written straight into the store, an RSA key of the clients'
  * own (made once, in fz_init) to sign client assertions and request
- * objects, and hand-built requests.  Include from one fuzz_*.c only.
+ * objects, and hand-built requests.  The header parser targets use only
+ * the bare request and the checks on Cookie and Authorization parsing at
+ * the end.  Include from one fuzz_*.c only.
  *
  * Everything slow (key generation) happens once.  Records the handlers
  * leave behind (pending logins, PAR requests, codes, sessions, replay
@@ -42,11 +44,16 @@
 #define FZ_BROWSER "fzbrowser0123456789012345678901234567890abc" /* 43 chars */
 #define FZ_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
+/* The libFuzzer entry points (LLVMFuzzerInitialize is optional). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static struct porten fz_app;
 static struct cfg fz_cfg;
 static struct issuer *fz_is;
 static EVP_PKEY *fz_pkey;     /* the clients' own key (fz-jwt, fz-ro) */
 static unsigned long fz_runs;
+static bool fz_ready;         /* fz_init has run */
 
 static inline void
 fz_die(const char *what, const struct err *e)
@@ -58,7 +65,7 @@ fz_die(const char *what, const struct err *e)
 static inline char *
 fz_b64url(const void *p, size_t n)
 {
-	char *out = malloc(n / 3 * 4 + 8);
+	char *out = malloc(b64url_len(n) + 1);
 
 	if (out == NULL)
 		abort();
@@ -166,6 +173,10 @@ fz_client(const char *json, bool with_jwks)
 }
 
 /*
+ * Set up once; later calls return at once, so a target without set-up of
+ * its own calls this first thing for each input (drivers other than
+ * libFuzzer and replay.c may never call LLVMFuzzerInitialize).
+ *
  * The cast:
  *   fz-web   client_secret_basic, code flow, openid profile test:api
  *   fz-jwt   private_key_jwt with fz_pkey's JWK
@@ -178,6 +189,9 @@ fz_init(void)
 {
 	struct err e = { 0 };
 
+	if (fz_ready)
+		return;
+	fz_ready = true;
 	/* Handlers log refusals; the fuzzer's own output is on stderr. */
 	if (freopen("/dev/null", "w", stdout) == NULL)
 		abort();
@@ -347,7 +361,37 @@ fz_basic(const char *id, const char *secret)
 	return out;
 }
 
-static inline char *fz_strndup(const uint8_t *p, size_t n);
+/* A NUL-terminated heap copy of fuzz bytes (exact size + 1, for ASan). */
+static inline char *
+fz_strndup(const uint8_t *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s == NULL)
+		abort();
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+/*
+ * Fuzz bytes split at the first '\n': returns a heap copy of the line
+ * before it (NULL when there is no '\n'); *rest is what follows it (all of
+ * p when there is no '\n').
+ */
+static inline char *
+fz_split_line(const char *p, size_t n, struct str *rest)
+{
+	const char *nl = n > 0 ? memchr(p, '\n', n) : NULL;
+
+	if (nl == NULL) {
+		*rest = (struct str){ p, n };
+		return NULL;
+	}
+	*rest = (struct str){ nl + 1, n - (size_t)(nl - p) - 1 };
+	return fz_strndup((const uint8_t *)p, (size_t)(nl - p));
+}
 
 /*
  * Fuzz bytes with placeholders filled in, so saved inputs stay valid over
@@ -399,18 +443,110 @@ fz_subst(const char *p, size_t n, const char *const *names, const char *const *v
 	*out = b.p != NULL ? buf_take(&b) : fz_strndup((const uint8_t *)"", 0);
 }
 
-/* A NUL-terminated heap copy of fuzz bytes (exact size + 1, for ASan). */
-static inline char *
-fz_strndup(const uint8_t *p, size_t n)
-{
-	char *s = malloc(n + 1);
 
-	if (s == NULL)
+/*
+ * Valid claims of a client assertion by fz-jwt for FZ_ISS (fresh jti, a
+ * minute's life) into out; their length.
+ */
+static inline size_t
+fz_assertion_claims(char out[512])
+{
+	char jti[TOKEN_CHARS + 1];
+	int n;
+
+	if (rand_token_buf(jti) != 0)
 		abort();
-	if (n)
-		memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
+	n = snprintf(out, 512,
+		     "{\"iss\":\"fz-jwt\",\"sub\":\"fz-jwt\",\"aud\":\"" FZ_ISS "\",\"iat\":%lld,"
+		     "\"exp\":%lld,\"jti\":\"%s\"}",
+		     (long long)time_now(), (long long)time_now() + 60, jti);
+	if (n < 0 || n >= 512)
+		abort();
+	return (size_t)n;
+}
+
+/* Append the form fields of a client assertion jws (RFC 7523 §2.2). */
+static inline void
+fz_put_assertion(struct buf *form, const char *jws)
+{
+	buf_puts(form, "client_assertion_type=");
+	buf_urlenc(form, STR_LIT(FZ_ASSERTION_TYPE));
+	buf_puts(form, "&client_assertion=");
+	buf_puts(form, jws);
+}
+
+/*
+ * For the header parser targets: a bare request (no app) with a fresh
+ * arena and header array h, filled in by the caller.  False when out of
+ * memory.
+ */
+static inline bool
+fz_bare_req(struct http_req *r, struct http_param *h)
+{
+	memset(r, 0, sizeof(*r));
+	r->arena = arena_new();
+	r->headers.v = h;
+	return r->arena != NULL;
+}
+
+/* What http_parse_cookies must leave in r->cookies, and look-ups of each. */
+static inline void
+fz_check_cookies(const struct http_req *r)
+{
+	if (r->cookies.n > HTTP_MAX_COOKIES)
+		abort();
+	for (size_t i = 0; i < r->cookies.n; i++) {
+		const struct http_param *c = &r->cookies.v[i];
+
+		if (c->name.len == 0 || c->name.len > HTTP_MAX_PARAM_NAME ||
+		    c->value.len > HTTP_MAX_PARAM_VALUE || !str_is_clean_utf8(c->value))
+			abort();
+		(void)http_cookie(r, c->name.p);
+	}
+}
+
+static inline bool
+fz_b64token_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("-._~+/=", c) != NULL);
+}
+
+/*
+ * Whatever the Authorization headers of r: Basic credentials (RFC 7617)
+ * come out clean, NUL-terminated and within limits, a malformed header is
+ * invalid_client (401); a Bearer token (RFC 6750 §2.1) is a b64token.
+ */
+static inline void
+fz_check_authz(const struct http_req *r)
+{
+	struct str user, pass, tok;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	rc = http_basic_auth(r, &user, &pass, &e);
+	if (rc == 0) {
+		if (user.len == 0 || user.len > HTTP_MAX_PARAM_VALUE ||
+		    pass.len > HTTP_MAX_PARAM_VALUE || !str_is_clean_utf8(user) ||
+		    !str_is_clean_utf8(pass) || user.p[user.len] != '\0' || pass.p[pass.len] != '\0')
+			abort();
+	} else if (rc != ERR_NOTFOUND && rc != ERR_INVAL) {
+		abort();
+	} else if (rc == ERR_INVAL && e.status != 401) {
+		abort();
+	}
+
+	rc = http_bearer(r, &tok);
+	if (rc == 0) {
+		if (tok.len == 0 || tok.len > HTTP_MAX_PARAM_VALUE)
+			abort();
+		for (size_t i = 0; i < tok.len; i++)
+			if (!fz_b64token_char(tok.p[i]))
+				abort();
+	} else if (rc != ERR_NOTFOUND && rc != ERR_INVAL) {
+		abort();
+	}
 }
 
 #endif

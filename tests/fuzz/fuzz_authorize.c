@@ -21,19 +21,6 @@
 
 #include "fixture.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool ready;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fz_init();
-	ready = true;
-	return 0;
-}
-
 static bool
 prefix_then(const char *s, const char *prefix, const char *after)
 {
@@ -131,8 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = 0;
 	int mode;
 
-	if (!ready)
-		LLVMFuzzerInitialize(NULL, NULL);
+	fz_init();
 	if (size < 1)
 		return 0;
 	mode = data[0] & 3;

@@ -10,9 +10,9 @@
  *   3  the rest up to '\n' is the JWS header (any bytes), after it the
  *      claims (valid ones when none follow); signed with the registered key
  * In claims, @NOW@, @EXP@ and @JTI@ stand for the current time, a minute
- * later and a fresh jti, so saved inputs keep passing the time checks.
- * so the fuzzer reaches the checks behind the signature (iss, sub, aud,
- * exp, iat, nbf, jti, replay) and not only the parser in front of it.
+ * later and a fresh jti, so saved inputs keep passing the time checks and
+ * the fuzzer reaches the checks behind the signature (iss, sub, aud, exp,
+ * iat, nbf, jti, replay), not only the parser in front of it.
  * Whatever happens: success only for a registered client with its own
  * method, failure is invalid_client (401) or invalid_request (400).
  */
@@ -21,19 +21,6 @@
 #include <string.h>
 
 #include "fixture.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool ready;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fz_init();
-	ready = true;
-	return 0;
-}
 
 static void
 run(const char *authz, struct str form)
@@ -82,26 +69,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *p;
 	size_t n;
 
-	if (!ready)
-		LLVMFuzzerInitialize(NULL, NULL);
+	fz_init();
 	if (size < 1)
 		return 0;
 	p = (const char *)data + 1;
 	n = size - 1;
 	switch (data[0] & 3) {
 	case 0: {
-		const char *nl = memchr(p, '\n', n);
-		char *authz = nl && nl > p ? fz_strndup((const uint8_t *)p, (size_t)(nl - p)) : NULL;
+		struct str form;
+		char *authz = fz_split_line(p, n, &form);
 
-		/* Header values cannot hold NUL: the server copies C strings. */
-		if (authz != NULL && strlen(authz) != (size_t)(nl - p)) {
+		/* None when empty; header values cannot hold NUL (the server copies C strings). */
+		if (authz != NULL && (authz[0] == '\0' || strlen(authz) != n - form.len - 1)) {
 			free(authz);
 			authz = NULL;
 		}
-		if (nl != NULL)
-			run(authz, (struct str){ nl + 1, n - (size_t)(nl - p) - 1 });
-		else
-			run(NULL, (struct str){ p, n });
+		run(authz, form);
 		free(authz);
 		break;
 	}
@@ -118,10 +101,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_init(&form, 1 << 20);
 		if ((data[0] & 3) == 1)
 			buf_puts(&form, "client_id=fz-jwt&");
-		buf_puts(&form, "grant_type=authorization_code&client_assertion_type=");
-		buf_urlenc(&form, STR_LIT(FZ_ASSERTION_TYPE));
-		buf_puts(&form, "&client_assertion=");
-		buf_puts(&form, jws);
+		buf_puts(&form, "grant_type=authorization_code&");
+		fz_put_assertion(&form, jws);
 		run(NULL, (struct str){ form.p, form.len });
 		buf_free(&form);
 		free(jws);
@@ -132,31 +113,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t hl = nl ? (size_t)(nl - p) : n;
 		char *jws;
 		struct buf form;
-		static const char claims_fmt[] =
-			"{\"iss\":\"fz-jwt\",\"sub\":\"fz-jwt\",\"aud\":\"" FZ_ISS "\","
-			"\"iat\":%lld,\"exp\":%lld,\"jti\":\"%s\"}";
-		char claims[512], jti[TOKEN_CHARS + 1];
-		int cl;
 
-		if (rand_token_buf(jti) != 0)
-			abort();
-		cl = snprintf(claims, sizeof(claims), claims_fmt, (long long)time_now(),
-			      (long long)time_now() + 60, jti);
 		/* After the header line, optional claims replace the valid ones. */
 		if (nl != NULL && n - hl - 1 > 0) {
-			char *c2;
-			size_t c2l;
+			char *claims;
+			size_t cl;
 
-			fz_subst(nl + 1, n - hl - 1, NULL, NULL, 0, &c2, &c2l);
-			jws = fz_sign_raw(p, hl, c2, c2l);
-			free(c2);
-		} else
-			jws = fz_sign_raw(p, hl, claims, (size_t)cl);
+			fz_subst(nl + 1, n - hl - 1, NULL, NULL, 0, &claims, &cl);
+			jws = fz_sign_raw(p, hl, claims, cl);
+			free(claims);
+		} else {
+			char claims[512];
+			size_t cl = fz_assertion_claims(claims);
+
+			jws = fz_sign_raw(p, hl, claims, cl);
+		}
 		buf_init(&form, 1 << 20);
-		buf_puts(&form, "client_id=fz-jwt&client_assertion_type=");
-		buf_urlenc(&form, STR_LIT(FZ_ASSERTION_TYPE));
-		buf_puts(&form, "&client_assertion=");
-		buf_puts(&form, jws);
+		buf_puts(&form, "client_id=fz-jwt&");
+		fz_put_assertion(&form, jws);
 		run(NULL, (struct str){ form.p, form.len });
 		buf_free(&form);
 		free(jws);

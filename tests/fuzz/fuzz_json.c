@@ -16,9 +16,6 @@
 
 #include "fixture.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 #define FZ_UPD "0f0e0d0c-0b0a-4908-8706-050403020100"
 
 static json_t *upd_orig; /* FZ_UPD as stored at start */

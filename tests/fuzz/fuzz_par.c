@@ -18,19 +18,6 @@
 
 #include "fixture.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool ready;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fz_init();
-	ready = true;
-	return 0;
-}
-
 static void
 check(const struct fz_req *t)
 {
@@ -65,30 +52,13 @@ run(const char *authz, struct str form)
 	fz_req_done(&t);
 }
 
-/* A fresh client assertion of fz-jwt for the PAR endpoint, malloc'd. */
-static char *
-assertion(void)
-{
-	char claims[512], jti[TOKEN_CHARS + 1];
-	int n;
-
-	if (rand_token_buf(jti) != 0)
-		abort();
-	n = snprintf(claims, sizeof(claims),
-		     "{\"iss\":\"fz-jwt\",\"sub\":\"fz-jwt\",\"aud\":\"" FZ_ISS "\",\"iat\":%lld,"
-		     "\"exp\":%lld,\"jti\":\"%s\"}",
-		     (long long)time_now(), (long long)time_now() + 60, jti);
-	return fz_sign(claims, (size_t)n);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *in = NULL;
 	size_t n = 0;
 
-	if (!ready)
-		LLVMFuzzerInitialize(NULL, NULL);
+	fz_init();
 	if (size < 1)
 		return 0;
 	fz_subst((const char *)data + 1, size - 1, NULL, NULL, 0, &in, &n);
@@ -97,18 +67,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run(fz_basic("fz-web", FZ_SECRET), (struct str){ in, n });
 		break;
 	case 1: {
-		const char *nl = memchr(in, '\n', n);
+		struct str form;
+		char *authz = fz_split_line(in, n, &form);
 
-		if (nl == NULL) {
-			run(NULL, (struct str){ in, n });
-		} else {
-			char *authz = fz_strndup((const uint8_t *)in, (size_t)(nl - in));
-
-			/* Header values cannot hold NUL: the server copies C strings. */
-			run(authz[0] != '\0' ? authz : NULL,
-			    (struct str){ nl + 1, n - (size_t)(nl - in) - 1 });
-			free(authz);
-		}
+		/* Header values cannot hold NUL: the server copies C strings. */
+		run(authz != NULL && authz[0] != '\0' ? authz : NULL, form);
+		free(authz);
 		break;
 	}
 	case 2: {
@@ -124,14 +88,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	default: {
-		char *jws = assertion();
+		char claims[512];
+		size_t cl = fz_assertion_claims(claims);
+		char *jws = fz_sign(claims, cl);
 		struct buf f;
 
 		buf_init(&f, 1 << 20);
-		buf_puts(&f, "client_id=fz-jwt&client_assertion_type=");
-		buf_urlenc(&f, STR_LIT(FZ_ASSERTION_TYPE));
-		buf_puts(&f, "&client_assertion=");
-		buf_puts(&f, jws);
+		buf_puts(&f, "client_id=fz-jwt&");
+		fz_put_assertion(&f, jws);
 		if (n > 0)
 			buf_puts(&f, "&");
 		buf_append(&f, in, n);

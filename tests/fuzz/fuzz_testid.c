@@ -24,9 +24,6 @@
 #include "fixture.h"
 #include "oidc/login.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static bool ready;
 static char ar[TOKEN_CHARS + 1];
 static char *csrf;
@@ -132,16 +129,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run("POST", (struct str){ in, n }, "porten_b=" FZ_BROWSER);
 		break;
 	case 2: {
-		const char *nl = memchr(in, '\n', n);
+		struct str form;
+		char *cookie = fz_split_line(in, n, &form);
 
-		if (nl == NULL) {
-			run("POST", (struct str){ in, n }, NULL);
-		} else {
-			char *cookie = fz_strndup((const uint8_t *)in, (size_t)(nl - in));
-
-			run("POST", (struct str){ nl + 1, n - (size_t)(nl - in) - 1 }, cookie);
-			free(cookie);
-		}
+		run("POST", form, cookie);
+		free(cookie);
 		break;
 	}
 	default:

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/natid.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -152,14 +151,6 @@ static const char mobile_info[] = "We have sent a one-time code to {mobile}. Ent
 				  "the new number.";
 
 static void
-minid_acct_save_fail(struct minid_ctx *c)
-{
-	minid_message_page(c, 503, "Something went wrong",
-			   "MinID is not available just now. Try again in a few minutes.", NULL,
-			   NULL);
-}
-
-static void
 minid_acct_password(struct minid_ctx *c, json_t *acct)
 {
 	struct minid_acct_view v = { 0 };
@@ -177,14 +168,14 @@ minid_acct_password(struct minid_ctx *c, json_t *acct)
 	http_param(c->p, "password", &pw);
 	if (minid_password_hash(pw, c->app->cfg->minid_argon_ops, c->app->cfg->minid_argon_mem_kib,
 				&hash, &e) != 0) {
-		minid_acct_save_fail(c);
+		minid_unavailable(c);
 		return;
 	}
 	json_object_set_new(acct, "pwhash", json_string(hash));
 	json_object_set_new(acct, "pw_changed", json_integer(time_now()));
 	free(hash);
 	if (minid_account_save(c->app, pid, acct, &e) != 0) {
-		minid_acct_save_fail(c);
+		minid_unavailable(c);
 		return;
 	}
 	minid_notify(c->app, json_string_value(json_object_get(acct, "mobile")), c->lang,
@@ -253,7 +244,7 @@ minid_acct_mobile_code(struct minid_ctx *c, json_t *acct)
 		code = STR_NULL;
 	if (minid_otc_check(c->app, c->flow_id, c->flow_exp, code,
 			    minid_static_otc_allowed(c->app, pid), &res, &left, &e) != 0) {
-		minid_acct_save_fail(c);
+		minid_unavailable(c);
 		return;
 	}
 	if (res == MINID_CODE_WRONG) {
@@ -276,7 +267,7 @@ minid_acct_mobile_code(struct minid_ctx *c, json_t *acct)
 	json_object_set_new(acct, "mobile", json_string(newm));
 	if (minid_account_save(c->app, pid, acct, &e) != 0) {
 		free(old);
-		minid_acct_save_fail(c);
+		minid_unavailable(c);
 		return;
 	}
 	minid_flow_save(c, &e);
@@ -298,13 +289,13 @@ minid_acct_app_begin(struct minid_ctx *c)
 
 	if (minid_totp_new_secret(secret, &b32, &e) != 0 ||
 	    minid_seal(c->app, minid_flow_str(c, "pid"), secret, sizeof(secret), &sealed, &e) != 0) {
-		minid_acct_save_fail(c);
+		minid_unavailable(c);
 		goto out;
 	}
 	json_object_set_new(c->flow, "sub", json_string("app"));
 	json_object_set_new(c->flow, "app_pending", json_string(sealed));
 	if (minid_flow_save(c, &e) != 0) {
-		minid_acct_save_fail(c);
+		minid_unavailable(c);
 		goto out;
 	}
 	minid_redirect(c, "/minid/account");
@@ -343,7 +334,7 @@ minid_acct_app_confirm(struct minid_ctx *c, json_t *acct)
 		code = STR_NULL;
 	if (rc != 0 || minid_unseal(c->app, pid, minid_flow_str(c, "app_pending"), secret,
 				    sizeof(secret), &n, &e) != 0) {
-		minid_acct_save_fail(c);
+		minid_unavailable(c);
 		return;
 	}
 	if (!minid_totp_match(secret, n, time_now(), 1, code, &step)) {
@@ -356,7 +347,7 @@ minid_acct_app_confirm(struct minid_ctx *c, json_t *acct)
 	secure_wipe(secret, sizeof(secret));
 	json_object_set(acct, "totp", json_object_get(c->flow, "app_pending"));
 	if (minid_account_save(c->app, pid, acct, &e) != 0) {
-		minid_acct_save_fail(c);
+		minid_unavailable(c);
 		return;
 	}
 	json_object_del(c->flow, "sub");
@@ -366,12 +357,7 @@ minid_acct_app_confirm(struct minid_ctx *c, json_t *acct)
 	minid_notify(c->app, json_string_value(json_object_get(acct, "mobile")), c->lang,
 		     "The MinID app has been activated for your MinID. If this was not you, contact "
 		     "MinID user support. ID-porten");
-	{
-		char masked[NATID_MASK_LEN];
-
-		natid_mask(pid, masked);
-		log_info(c->r->rid, "minid: app activated, id %s", masked);
-	}
+	log_info(c->r->rid, "minid: app activated, id %s", minid_log_pid(c, pid));
 	v.notice = "The MinID app is active. Next time you log in, enter the code from the app.";
 	minid_acct_overview(c, acct, &v, 200);
 }
@@ -448,7 +434,7 @@ minid_handle_account(struct http_req *r, struct http_resp *w)
 	} else if (action != NULL && strcmp(action, "app_remove") == 0) {
 		json_object_del(acct, "totp");
 		if (minid_account_save(c.app, minid_flow_str(&c, "pid"), acct, &e) != 0) {
-			minid_acct_save_fail(&c);
+			minid_unavailable(&c);
 			goto out;
 		}
 		minid_notify(c.app, json_string_value(json_object_get(acct, "mobile")), c.lang,

@@ -27,23 +27,29 @@
 /* ---- random codes and their hashes ---- */
 
 int
-minid_code_random(char *out, size_t n)
+minid_random_chars(char *out, size_t n, const char *alphabet)
 {
-	size_t i = 0;
+	size_t m = strlen(alphabet), i = 0;
 
 	while (i < n) {
 		unsigned char raw[16];
 
 		if (rand_bytes(raw, sizeof(raw)) != 0)
 			return ERR_CRYPTO;
-		/* 250 = 25 * 10: rejecting 250..255 keeps every digit equally likely. */
+		/* Bytes past the last multiple of m are dropped: each character equally likely. */
 		for (size_t k = 0; k < sizeof(raw) && i < n; k++)
-			if (raw[k] < 250)
-				out[i++] = (char)('0' + raw[k] % 10);
+			if (raw[k] < 256 - 256 % m)
+				out[i++] = alphabet[raw[k] % m];
 		secure_wipe(raw, sizeof(raw));
 	}
 	out[n] = '\0';
 	return 0;
+}
+
+int
+minid_code_random(char *out, size_t n)
+{
+	return minid_random_chars(out, n, "0123456789");
 }
 
 void

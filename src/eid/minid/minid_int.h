@@ -16,6 +16,9 @@
 extern const char *const minid_common_passwords[];
 extern const size_t minid_common_passwords_n;
 
+/* minid_code.c: n characters drawn evenly from alphabet (at most 256), NUL-terminated. */
+int minid_random_chars(char *out, size_t n, const char *alphabet);
+
 /* minid_password.c: sodium_init() once; 0 or -1. */
 int minid_sodium_ready(void);
 
@@ -106,6 +109,12 @@ void minid_redirect(struct minid_ctx *c, const char *path);
 /* A full page with one message (and a way back), status. */
 void minid_message_page(struct minid_ctx *c, int status, const char *title_msgid,
 			const char *msgid, const char *back_path, const char *back_msgid);
+/* The 503 page when the store or a crypto step failed. */
+void minid_unavailable(struct minid_ctx *c);
+/* The 400 page for a flow that is gone or not this browser's; a way back when back_path. */
+void minid_expired(struct minid_ctx *c, const char *back_path);
+/* "********012" (arena): enough to follow a case in the logs, not enough to name a person. */
+const char *minid_log_pid(struct minid_ctx *c, const char *pid);
 /* The locked message for a lock kind. */
 const char *minid_lock_text(enum minid_lock_kind kind);
 /* Read and bound a national id from the form: digits only, arena copy, or NULL. */
@@ -125,12 +134,18 @@ void minid_login_form(struct minid_ctx *c, const struct minid_login_view *v, int
 /* Check number and password; on success a flow of purpose at the code step. */
 void minid_password_step(struct minid_ctx *c, const char *purpose);
 
-/* A one-time code page (reset, activation, new mobile) posting to path. */
+/* What a code page shows besides its form (login, reset, activation, new mobile). */
 struct minid_otc_view {
 	const char *err;        /* msgid of an error */
 	const char *notice;     /* msgid of a status message */
 	int64_t left;           /* attempts left, with err */
 };
+/* v's notice, if any; goes before the page's info paragraph. */
+void minid_otc_notice(struct minid_ctx *c, struct buf *b, const struct minid_otc_view *v);
+/* After the info: the test-code hint (when static_hint) and v's error. */
+void minid_otc_alerts(struct minid_ctx *c, struct buf *b, bool static_hint,
+		      const struct minid_otc_view *v);
+/* A one-time code page (reset, activation, new mobile) posting to path. */
 void minid_otc_page(struct minid_ctx *c, const char *title_msgid, const char *info_msgid,
 		    const char *mobile, const struct minid_otc_view *v, const char *path,
 		    int status);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/natid.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
@@ -45,16 +44,6 @@ const struct eid_provider eid_minid = {
 	.test_only = false,
 	.routes = minid_routes,
 };
-
-/* "********012": enough to follow a case in the logs, not enough to name a person. */
-static const char *
-minid_log_pid(struct minid_ctx *c, const char *pid)
-{
-	char masked[NATID_MASK_LEN];
-
-	natid_mask(pid, masked);
-	return arena_strdup(c->r->arena, masked);
-}
 
 /* ---- step 1: number and password ---- */
 
@@ -162,9 +151,7 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 	}
 	if (minid_attempt_begin(app, pid, &a, &kind, &until, &e) != 0) {
 		log_err(c->r->rid, "minid: guard: %s", e.msg);
-		minid_message_page(c, 503, "Something went wrong",
-				   "MinID is not available just now. Try again in a few minutes.",
-				   NULL, NULL);
+		minid_unavailable(c);
 		return;
 	}
 	if (kind != MINID_UNLOCKED) {
@@ -216,9 +203,7 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 				 minid_log_pid(c, pid));
 	}
 	if (minid_flow_new(c, purpose, pid, &e) != 0) {
-		minid_message_page(c, 503, "Something went wrong",
-				   "MinID is not available just now. Try again in a few minutes.",
-				   NULL, NULL);
+		minid_unavailable(c);
 		goto out;
 	}
 	json_object_set_new(c->flow, "gen", json_string(a.gen));
@@ -276,29 +261,19 @@ out:
 
 /* ---- step 2: the second factor ---- */
 
-struct minid_code_view {
-	const char *err;       /* field error msgid */
-	const char *notice;    /* status message msgid */
-	int64_t left;          /* attempts left, shown with an error */
-};
-
 static void
-minid_code_form(struct minid_ctx *c, const json_t *acct, const struct minid_code_view *v,
+minid_code_form(struct minid_ctx *c, const json_t *acct, const struct minid_otc_view *v,
 		int status)
 {
 	bool totp = strcmp(minid_flow_str(c, "factor") ?: "otc", "totp") == 0;
 	const char *mobile = json_string_value(json_object_get(acct, "mobile"));
-	char masked[24], left[24];
+	char masked[24];
 	struct buf b;
 
 	sms_number_mask(mobile, masked);
 	minid_page_begin(c, &b, totp ? "Code from the MinID app" : "Code from SMS");
 	minid_text(&b, c->lang, "h1", totp ? "Code from the MinID app" : "Code from SMS");
-	if (v->notice != NULL) {
-		buf_puts(&b, "<div class=\"notice\" role=\"status\">");
-		minid_text(&b, c->lang, "p", v->notice);
-		buf_puts(&b, "</div>");
-	}
+	minid_otc_notice(c, &b, v);
 	buf_puts(&b, "<p id=\"code-info\">");
 	if (totp)
 		buf_html(&b, str_c(page_text(c->lang, "Open the MinID app (or the authenticator "
@@ -308,21 +283,8 @@ minid_code_form(struct minid_ctx *c, const json_t *acct, const struct minid_code
 				      "minutes.",
 			 "mobile", masked);
 	buf_puts(&b, "</p>");
-	if (!totp && minid_static_otc_allowed(c->app, minid_flow_str(c, "pid"))) {
-		buf_puts(&b, "<p class=\"notice\">");
-		buf_html(&b, str_c(page_text(c->lang, "Test environment: synthetic test people "
-						      "can also use the code 12345.")));
-		buf_puts(&b, "</p>");
-	}
-	if (v->err != NULL && v->left > 0) {
-		snprintf(left, sizeof(left), "%lld", (long long)v->left);
-		buf_puts(&b, "<div role=\"alert\" id=\"form-error\"><p>");
-		page_put(&b, c->lang, "The code is wrong or has expired. Attempts left: {n}.", "n",
-			 left);
-		buf_puts(&b, "</p></div>");
-	} else if (v->err != NULL) {
-		page_alert(&b, c->lang, "form-error", v->err);
-	}
+	minid_otc_alerts(c, &b, !totp && minid_static_otc_allowed(c->app, minid_flow_str(c, "pid")),
+			 v);
 	minid_form_begin(c, &b, "minid-code-form", "/minid/code");
 	page_field(&b, c->lang, "code", "text",
 		   totp ? "Code from the app (6 digits)" : "One-time code (5 digits)", NULL, NULL,
@@ -402,7 +364,7 @@ minid_code_exhausted(struct minid_ctx *c)
 void
 minid_handle_code(struct http_req *r, struct http_resp *w)
 {
-	struct minid_code_view v = { 0 };
+	struct minid_otc_view v = { 0 };
 	enum minid_code_result res = MINID_CODE_WRONG;
 	struct minid_ctx c;
 	struct err e = { 0 };
@@ -418,10 +380,7 @@ minid_handle_code(struct http_req *r, struct http_resp *w)
 	step = minid_flow_str(&c, "step");
 	if (c.flow == NULL || step == NULL || strcmp(step, "code") != 0 ||
 	    minid_account_get(c.app, minid_flow_str(&c, "pid"), &acct, &e) != 0) {
-		minid_message_page(&c, 400, "This page has expired",
-				   "The page has expired or was opened in another browser. Start "
-				   "again.",
-				   NULL, NULL);
+		minid_expired(&c, NULL);
 		goto out;
 	}
 	if (!c.post) {
@@ -465,9 +424,7 @@ minid_handle_code(struct http_req *r, struct http_resp *w)
 				     &res, &left, &e);
 	if (rc != 0) {
 		log_err(c.r->rid, "minid: code check: %s", e.msg);
-		minid_message_page(&c, 503, "Something went wrong",
-				   "MinID is not available just now. Try again in a few minutes.",
-				   NULL, NULL);
+		minid_unavailable(&c);
 		goto out;
 	}
 	if (res == MINID_CODE_OK) {

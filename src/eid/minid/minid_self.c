@@ -111,9 +111,7 @@ minid_reset_code(struct minid_ctx *c, json_t *acct)
 			    acct != NULL &&
 				    minid_static_otc_allowed(c->app, minid_flow_str(c, "pid")),
 			    &res, &left, &e) != 0) {
-		minid_message_page(c, 503, "Something went wrong",
-				   "MinID is not available just now. Try again in a few minutes.",
-				   NULL, NULL);
+		minid_unavailable(c);
 		return;
 	}
 	if (res == MINID_CODE_OK && acct != NULL) {
@@ -151,9 +149,7 @@ minid_reset_password(struct minid_ctx *c, json_t *acct)
 	http_param(c->p, "password", &pw);
 	if (minid_password_hash(pw, c->app->cfg->minid_argon_ops, c->app->cfg->minid_argon_mem_kib,
 				&hash, &e) != 0) {
-		minid_message_page(c, 503, "Something went wrong",
-				   "MinID is not available just now. Try again in a few minutes.",
-				   NULL, NULL);
+		minid_unavailable(c);
 		return;
 	}
 	json_object_set_new(acct, "pwhash", json_string(hash));
@@ -163,9 +159,7 @@ minid_reset_password(struct minid_ctx *c, json_t *acct)
 	json_object_del(acct, "lock_reason");
 	free(hash);
 	if (minid_account_save(c->app, pid, acct, &e) != 0) {
-		minid_message_page(c, 503, "Something went wrong",
-				   "MinID is not available just now. Try again in a few minutes.",
-				   NULL, NULL);
+		minid_unavailable(c);
 		return;
 	}
 	minid_attempt_succeed(c->app, pid, &e);
@@ -173,12 +167,7 @@ minid_reset_password(struct minid_ctx *c, json_t *acct)
 	minid_notify(c->app, json_string_value(json_object_get(acct, "mobile")), c->lang,
 		     "Your MinID password has been changed. If this was not you, contact MinID "
 		     "user support. ID-porten");
-	{
-		char masked[NATID_MASK_LEN];
-
-		natid_mask(pid, masked);
-		log_info(c->r->rid, "minid: password reset, id %s", masked);
-	}
+	log_info(c->r->rid, "minid: password reset, id %s", minid_log_pid(c, pid));
 	minid_flow_end(c);
 	c->flow_id = NULL;
 	minid_message_page(c, 200, "Your password has been changed",
@@ -211,10 +200,7 @@ minid_handle_reset(struct http_req *r, struct http_resp *w)
 			goto out;
 		}
 		if (minid_flow_new(&c, "reset", pid, &e) != 0) {
-			minid_message_page(&c, 503, "Something went wrong",
-					   "MinID is not available just now. Try again in a few "
-					   "minutes.",
-					   NULL, NULL);
+			minid_unavailable(&c);
 			goto out;
 		}
 		json_object_set_new(c.flow, "step", json_string("code"));
@@ -243,9 +229,7 @@ minid_handle_reset(struct http_req *r, struct http_resp *w)
 			minid_reset_password(&c, acct);
 		goto out;
 	}
-	minid_message_page(&c, 400, "This page has expired",
-			   "The page has expired or was opened in another browser. Start again.",
-			   "/minid/reset", "Start again");
+	minid_expired(&c, "/minid/reset");
 out:
 	json_decref(acct);
 	minid_ctx_close(&c);
@@ -260,19 +244,7 @@ static const char minid_act_alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 static int
 minid_act_code(char out[MINID_ACT_LEN + 1])
 {
-	size_t n = sizeof(minid_act_alphabet) - 1, i = 0;
-
-	while (i < MINID_ACT_LEN) {
-		unsigned char raw[16];
-
-		if (rand_bytes(raw, sizeof(raw)) != 0)
-			return ERR_CRYPTO;
-		for (size_t k = 0; k < sizeof(raw) && i < MINID_ACT_LEN; k++)
-			if (raw[k] < 256 - 256 % n)
-				out[i++] = minid_act_alphabet[raw[k] % n];
-	}
-	out[MINID_ACT_LEN] = '\0';
-	return 0;
+	return minid_random_chars(out, MINID_ACT_LEN, minid_act_alphabet);
 }
 
 /* Old enough (§7: 13 years)?  D-numbers may not carry a birth date: let them through. */
@@ -359,12 +331,7 @@ minid_register_order(struct minid_ctx *c)
 		if (acct != NULL)
 			minid_account_save(app, pid, acct, &e);
 	}
-	{
-		char masked[NATID_MASK_LEN];
-
-		natid_mask(pid, masked);
-		log_info(c->r->rid, "minid: activation letter ordered, id %s", masked);
-	}
+	log_info(c->r->rid, "minid: activation letter ordered, id %s", minid_log_pid(c, pid));
 	minid_page_begin(c, &b, "Activation letter ordered");
 	minid_text(&b, c->lang, "h1", "Activation letter ordered");
 	if (app->test_env) {
@@ -383,9 +350,7 @@ minid_register_order(struct minid_ctx *c)
 	minid_page_send(c, &b, 200);
 	goto out;
 fail:
-	minid_message_page(c, 503, "Something went wrong",
-			   "MinID is not available just now. Try again in a few minutes.", NULL,
-			   NULL);
+	minid_unavailable(c);
 out:
 	secure_wipe(code, sizeof(code));
 	json_decref(doc);
@@ -512,9 +477,7 @@ minid_activate_check(struct minid_ctx *c)
 		goto out;
 	}
 	if (minid_flow_new(c, "activate", pid, &e) != 0) {
-		minid_message_page(c, 503, "Something went wrong",
-				   "MinID is not available just now. Try again in a few minutes.",
-				   NULL, NULL);
+		minid_unavailable(c);
 		goto out;
 	}
 	json_object_set_new(c->flow, "step", json_string("details"));
@@ -547,9 +510,7 @@ minid_activate_details(struct minid_ctx *c)
 	http_param(c->p, "password", &pw);
 	if (minid_password_hash(pw, c->app->cfg->minid_argon_ops,
 				c->app->cfg->minid_argon_mem_kib, &hash, &e) != 0) {
-		minid_message_page(c, 503, "Something went wrong",
-				   "MinID is not available just now. Try again in a few minutes.",
-				   NULL, NULL);
+		minid_unavailable(c);
 		return;
 	}
 	/* Only the hash is kept in the flow until the number is verified. */
@@ -628,12 +589,7 @@ minid_activate_verify(struct minid_ctx *c)
 	if (minid_account_save(c->app, pid, acct, &e) != 0)
 		goto fail;
 	minid_attempt_succeed(c->app, pid, &e);
-	{
-		char masked[NATID_MASK_LEN];
-
-		natid_mask(pid, masked);
-		log_info(c->r->rid, "minid: activated, id %s", masked);
-	}
+	log_info(c->r->rid, "minid: activated, id %s", minid_log_pid(c, pid));
 	minid_flow_end(c);
 	c->flow_id = NULL;
 	minid_message_page(c, 200, "Your MinID is ready",
@@ -644,9 +600,7 @@ minid_activate_verify(struct minid_ctx *c)
 	return;
 fail:
 	json_decref(acct);
-	minid_message_page(c, 503, "Something went wrong",
-			   "MinID is not available just now. Try again in a few minutes.", NULL,
-			   NULL);
+	minid_unavailable(c);
 }
 
 void
@@ -681,9 +635,7 @@ minid_handle_activate(struct http_req *r, struct http_resp *w)
 			minid_activate_verify(&c);
 		goto out;
 	}
-	minid_message_page(&c, 400, "This page has expired",
-			   "The page has expired or was opened in another browser. Start again.",
-			   "/minid/activate", "Start again");
+	minid_expired(&c, "/minid/activate");
 out:
 	minid_ctx_close(&c);
 }

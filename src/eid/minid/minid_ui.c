@@ -18,6 +18,7 @@
 #include "core/b64.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/natid.h"
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
@@ -111,7 +112,6 @@ minid_browser(struct minid_ctx *c, bool create)
 	struct http_cookie_opts o = {
 		.max_age = -1, .path = "/", .same_site = "Lax", .http_only = true,
 	};
-	struct http_param *np;
 	struct http_req *r = c->r;
 
 	if (b != NULL && strlen(b) == TOKEN_CHARS && str_only(str_c(b), "ABCDEFGHIJKLMNOPQRSTUVW"
@@ -123,13 +123,7 @@ minid_browser(struct minid_ctx *c, bool create)
 	o.secure = c->app->cfg->cookie_secure || r->tls;
 	http_resp_cookie(c->w, MINID_BROWSER_COOKIE, b, &o);
 	/* The rest of this request sees it as if the browser had sent it. */
-	np = arena_alloc(r->arena, (r->cookies.n + 1) * sizeof(*np));
-	if (r->cookies.n)
-		memcpy(np, r->cookies.v, r->cookies.n * sizeof(*np));
-	np[r->cookies.n].name = STR_LIT(MINID_BROWSER_COOKIE);
-	np[r->cookies.n].value = str_c(b);
-	r->cookies.v = np;
-	r->cookies.n++;
+	http_req_cookie_add(r, MINID_BROWSER_COOKIE, b);
 	return b;
 }
 
@@ -164,24 +158,12 @@ minid_word_in(const char *word, const char *list)
 	return false;
 }
 
-/* Set the language cookie when the user picked one (?lang=), as the selector does. */
+/* The page language: ?lang= (remembered in a cookie), else the request's. */
 static const char *
 minid_lang(struct minid_ctx *c)
 {
-	const char *pick = http_param_c(&c->r->query, "lang");
-	const char *l = pick ? page_lang_pick(str_c(pick)) : NULL;
-
-	if (l != NULL) {
-		struct http_cookie_opts o = {
-			.max_age = 365 * 86400, .path = "/", .same_site = "Lax", .http_only = true,
-			.secure = c->app->cfg->cookie_secure || c->r->tls,
-		};
-
-		http_resp_cookie(c->w, PAGE_LANG_COOKIE, l, &o);
-		page_init(c->app->cfg->locale_dir);
-		return l;
-	}
-	return page_lang(c->r, c->areq ? json_string_value(json_object_get(c->areq, "locale"))
+	return page_lang_choose(c->r, c->w,
+				c->areq ? json_string_value(json_object_get(c->areq, "locale"))
 					: http_param_c(&c->r->query, "ui_locales"));
 }
 
@@ -232,10 +214,7 @@ minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w, con
 	minid_browser(c, !c->post);
 	flow = http_param_c(c->p, "flow");
 	if (flow != NULL && minid_flow_load(c, flow, purposes) != 0) {
-		minid_message_page(c, 400, "This page has expired",
-				   "The page has expired or was opened in another browser. Start "
-				   "again.",
-				   NULL, NULL);
+		minid_expired(c, NULL);
 		return -1;
 	}
 	/* A flow that belongs to a login carries its ar; otherwise the page names it. */
@@ -469,41 +448,81 @@ minid_lock_text(enum minid_lock_kind kind)
 	       "later, or choose “Forgotten password” to set a new password and unlock it now.";
 }
 
+void
+minid_unavailable(struct minid_ctx *c)
+{
+	minid_message_page(c, 503, "Something went wrong",
+			   "MinID is not available just now. Try again in a few minutes.", NULL,
+			   NULL);
+}
+
+void
+minid_expired(struct minid_ctx *c, const char *back_path)
+{
+	minid_message_page(c, 400, "This page has expired",
+			   "The page has expired or was opened in another browser. Start again.",
+			   back_path, "Start again");
+}
+
+const char *
+minid_log_pid(struct minid_ctx *c, const char *pid)
+{
+	char masked[NATID_MASK_LEN];
+
+	natid_mask(pid, masked);
+	return arena_strdup(c->r->arena, masked);
+}
+
 /* ---- shared forms: one-time code, new password ---- */
+
+void
+minid_otc_notice(struct minid_ctx *c, struct buf *b, const struct minid_otc_view *v)
+{
+	if (v->notice == NULL)
+		return;
+	buf_puts(b, "<div class=\"notice\" role=\"status\">");
+	minid_text(b, c->lang, "p", v->notice);
+	buf_puts(b, "</div>");
+}
+
+void
+minid_otc_alerts(struct minid_ctx *c, struct buf *b, bool static_hint,
+		 const struct minid_otc_view *v)
+{
+	char left[24];
+
+	if (static_hint) {
+		buf_puts(b, "<p class=\"notice\">");
+		buf_html(b, str_c(page_text(c->lang, "Test environment: synthetic test people "
+						     "can also use the code 12345.")));
+		buf_puts(b, "</p>");
+	}
+	if (v->err != NULL && v->left > 0) {
+		snprintf(left, sizeof(left), "%lld", (long long)v->left);
+		buf_puts(b, "<div role=\"alert\" id=\"form-error\"><p>");
+		page_put(b, c->lang, "The code is wrong or has expired. Attempts left: {n}.", "n",
+			 left);
+		buf_puts(b, "</p></div>");
+	} else if (v->err != NULL) {
+		page_alert(b, c->lang, "form-error", v->err);
+	}
+}
 
 void
 minid_otc_page(struct minid_ctx *c, const char *title_msgid, const char *info_msgid,
 	       const char *mobile, const struct minid_otc_view *v, const char *path, int status)
 {
-	char masked[24], left[24];
+	char masked[24];
 	struct buf b;
 
 	sms_number_mask(mobile, masked);
 	minid_page_begin(c, &b, title_msgid);
 	minid_text(&b, c->lang, "h1", title_msgid);
-	if (v->notice != NULL) {
-		buf_puts(&b, "<div class=\"notice\" role=\"status\">");
-		minid_text(&b, c->lang, "p", v->notice);
-		buf_puts(&b, "</div>");
-	}
+	minid_otc_notice(c, &b, v);
 	buf_puts(&b, "<p>");
 	page_put(&b, c->lang, info_msgid, "mobile", masked);
 	buf_puts(&b, "</p>");
-	if (minid_static_otc_allowed(c->app, minid_flow_str(c, "pid"))) {
-		buf_puts(&b, "<p class=\"notice\">");
-		buf_html(&b, str_c(page_text(c->lang, "Test environment: synthetic test people "
-						      "can also use the code 12345.")));
-		buf_puts(&b, "</p>");
-	}
-	if (v->err != NULL && v->left > 0) {
-		snprintf(left, sizeof(left), "%lld", (long long)v->left);
-		buf_puts(&b, "<div role=\"alert\" id=\"form-error\"><p>");
-		page_put(&b, c->lang, "The code is wrong or has expired. Attempts left: {n}.", "n",
-			 left);
-		buf_puts(&b, "</p></div>");
-	} else if (v->err != NULL) {
-		page_alert(&b, c->lang, "form-error", v->err);
-	}
+	minid_otc_alerts(c, &b, minid_static_otc_allowed(c->app, minid_flow_str(c, "pid")), v);
 	minid_form_begin(c, &b, "minid-code-form", path);
 	page_field(&b, c->lang, "code", "text", "One-time code (5 digits)", NULL, NULL,
 		   v->err ? "Check the code and try again." : NULL,

@@ -56,6 +56,39 @@ test_b64url_hostile(void **state)
 	assert_int_equal(b64url_decode((struct str){ "Zm\0v", 4 }, dec, &n), ERR_INVAL);
 }
 
+/* Standard base64 with canonical padding (RFC 4648 §4, §10 vectors) and what it refuses. */
+static void
+test_b64_std(void **state)
+{
+	static const char *const bad[] = {
+		"", "Zm9vYg=", "Zm9v Yg==", "Zm=vYg==", "Zg===", "====", "Zm9vYg-_", "Zm9v\nYg==",
+		"Zm9vY===",
+	};
+	unsigned char *out = NULL;
+	size_t n = 0;
+
+	assert_int_equal(b64_decode_std(str_c("Zm9vYg=="), &out, &n), 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(out, "foob", 4);
+	free(out);
+	assert_int_equal(b64_decode_std(str_c("Zm9vYmE="), &out, &n), 0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(out, "fooba", 5);
+	free(out);
+	assert_int_equal(b64_decode_std(str_c("Zm9vYmFy"), &out, &n), 0);
+	assert_int_equal(n, 6);
+	assert_memory_equal(out, "foobar", 6);
+	free(out);
+	assert_int_equal(b64_decode_std(str_c("+/+/"), &out, &n), 0);
+	assert_int_equal(n, 3);
+	free(out);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(b64_decode_std(str_c(bad[i]), &out, &n), ERR_INVAL);
+		assert_null(out);
+	}
+	assert_int_equal(b64_decode_std((struct str){ "Zm\0vYg==", 8 }, &out, &n), ERR_INVAL);
+}
+
 static void
 test_str_utf8(void **state)
 {
@@ -239,6 +272,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_b64url_vectors),
 		cmocka_unit_test(test_b64url_hostile),
+		cmocka_unit_test(test_b64_std),
 		cmocka_unit_test(test_str_utf8),
 		cmocka_unit_test(test_str_numbers),
 		cmocka_unit_test(test_str_split),

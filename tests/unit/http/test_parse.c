@@ -265,6 +265,25 @@ test_cookies(void **state)
 	assert_int_equal(r.cookies.n, 0);
 }
 
+/* A cookie set by this response, seen by the rest of the request. */
+static void
+test_cookie_add(void **state)
+{
+	struct http_req r = { .arena = A };
+	struct err e;
+
+	err_clear(&e);
+	http_req_cookie_add(&r, "b", "new");
+	assert_string_equal(http_cookie(&r, "b"), "new");
+	assert_int_equal(http_parse_cookies(A, str_c("lang=nb; b=short"), &r.cookies, &e), 0);
+	assert_null(http_cookie(&r, "b")); /* two of one name give none */
+	/* the one set replaces every one of its name the browser sent */
+	http_req_cookie_add(&r, "b", "fresh");
+	assert_string_equal(http_cookie(&r, "b"), "fresh");
+	assert_string_equal(http_cookie(&r, "lang"), "nb");
+	assert_int_equal(r.cookies.n, 2);
+}
+
 static void
 test_cookies_hostile(void **state)
 {
@@ -470,6 +489,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_form_refused_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_form_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cookies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_add, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cookies_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_basic_good, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_basic_urlencoded, setup, teardown),

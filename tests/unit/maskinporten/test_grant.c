@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "maskinporten/mp_int.h"
 #include "mp_fixture.h"
 
 /* Validate and expect success; the caller clears g. */
@@ -143,6 +144,16 @@ test_header(void **state)
 	bad(strdup("a.b.c.d"), "invalid_request", "MP-011");
 	bad(strdup("!!.??.**"), "invalid_request", "MP-011");
 	bad(strdup(""), "invalid_request", "MP-011");
+	/* Hostile: one byte over the bound, refused before any decoding. */
+	{
+		char *big = malloc(MP_ASSERTION_MAX + 2);
+
+		assert_non_null(big);
+		memset(big, 'a', MP_ASSERTION_MAX + 1);
+		big[1] = big[3] = '.';
+		big[MP_ASSERTION_MAX + 1] = '\0';
+		bad(big, "invalid_request", "MP-011");
+	}
 	h = malloc(20000);
 	memset(h, 'a', 19999);
 	h[19999] = '\0';
@@ -314,6 +325,13 @@ test_replay(void **state)
 	bad(a, "invalid_grant", "MP-012");
 	bad(fx_grant(fx_keyed, "test:api", "{\"jti\": 7}"), "invalid_request", "MP-011");
 	bad(fx_grant(fx_keyed, "test:api", "{\"jti\": \"\"}"), "invalid_request", "MP-011");
+	/* Hostile: a jti over 256 characters. */
+	{
+		char over[300];
+
+		snprintf(over, sizeof(over), "{\"jti\": \"%0257d\"}", 0);
+		bad(fx_grant(fx_keyed, "test:api", over), "invalid_request", "MP-011");
+	}
 }
 
 static void
@@ -335,6 +353,24 @@ test_scopes(void **state)
 	bad(fx_grant(fx_keyed, "test:api", "{\"scope\": [\"test:api\"]}"), "invalid_request",
 	    "MP-011");
 	bad(fx_grant(fx_keyed, "test:\"api", NULL), "invalid_scope", "MP-200");
+	/* Hostile: 101 different scopes; the same one 101 times is one scope. */
+	{
+		char many[1200] = "", one[16];
+
+		for (int i = 0; i <= 100; i++) {
+			snprintf(one, sizeof(one), "%sx:%d", i ? " " : "", i);
+			strcat(many, one);
+		}
+		bad(fx_grant(fx_keyed, many, NULL), "invalid_scope", "MP-200");
+		many[0] = '\0';
+		for (int i = 0; i <= 100; i++)
+			strcat(many, "test:api ");
+		a = fx_grant(fx_keyed, many, NULL);
+		ok(a, &g);
+		assert_int_equal(json_array_size(g.scopes), 1);
+		mp_grant_clear(&g);
+		free(a);
+	}
 	/* Access revoked, then granted again. */
 	{
 		struct err e = { 0 };

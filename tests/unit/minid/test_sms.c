@@ -175,6 +175,10 @@ test_body_template(void **state)
 			 0);
 	assert_string_equal(body, "\"a\\u0001\"");
 	free(body);
+	/* invalid UTF-8 never reaches the JSON */
+	assert_int_equal(sms_http_body("\"{text}\"", "application/json", "", "a\xff", "", &body, &e),
+			 ERR_INVAL);
+	assert_null(body);
 	assert_int_equal(sms_http_body("{to} {pin}", "text/plain", "1", "2", "3", &body, &e),
 			 ERR_INVAL);
 	assert_null(body);

@@ -563,6 +563,45 @@ test_sid_and_supplier(void **state)
 	treq_free(&t);
 }
 
+/* oauth/common.c: the one scope splitter of the token endpoint and Maskinporten. */
+static void
+test_scope_split(void **state)
+{
+	char tok[OAUTH_SCOPE_TOKEN_MAX + 2];
+	json_t *a = NULL;
+
+	(void)state;
+	/* Runs of spaces are allowed; duplicates kept once, in order. */
+	assert_int_equal(oauth_scope_split(str_c("  openid  profile openid "), 10, &a),
+			 OAUTH_SCOPE_OK);
+	assert_int_equal(json_array_size(a), 2);
+	assert_string_equal(json_string_value(json_array_get(a, 0)), "openid");
+	assert_string_equal(json_string_value(json_array_get(a, 1)), "profile");
+	json_decref(a);
+	assert_int_equal(oauth_scope_split(str_c(""), 10, &a), OAUTH_SCOPE_OK);
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+	/* Hostile: RFC 6749 §3.3 excludes '"', '\\', controls and non-ASCII. */
+	assert_int_equal(oauth_scope_split(str_c("a \"b"), 10, &a), OAUTH_SCOPE_MALFORMED);
+	assert_null(a);
+	assert_int_equal(oauth_scope_split(str_c("a\\b"), 10, &a), OAUTH_SCOPE_MALFORMED);
+	assert_int_equal(oauth_scope_split(str_c("a\tb"), 10, &a), OAUTH_SCOPE_MALFORMED);
+	assert_int_equal(oauth_scope_split(str_c("sk\xc3\xa5p"), 10, &a), OAUTH_SCOPE_MALFORMED);
+	assert_int_equal(oauth_scope_split((struct str){ "a\0b", 3 }, 10, &a),
+			 OAUTH_SCOPE_MALFORMED);
+	memset(tok, 'x', sizeof(tok) - 1);
+	tok[sizeof(tok) - 1] = '\0';
+	assert_int_equal(oauth_scope_split(str_c(tok), 10, &a), OAUTH_SCOPE_MALFORMED);
+	tok[sizeof(tok) - 2] = '\0';
+	assert_int_equal(oauth_scope_split(str_c(tok), 10, &a), OAUTH_SCOPE_OK);
+	json_decref(a);
+	/* The limit counts different names only. */
+	assert_int_equal(oauth_scope_split(str_c("a b a b"), 2, &a), OAUTH_SCOPE_OK);
+	json_decref(a);
+	assert_int_equal(oauth_scope_split(str_c("a b c"), 2, &a), OAUTH_SCOPE_TOO_MANY);
+	assert_null(a);
+}
+
 int
 main(void)
 {
@@ -580,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_caps_and_resource),
 		cmocka_unit_test(test_opaque_and_pseudonymous),
 		cmocka_unit_test(test_sid_and_supplier),
+		cmocka_unit_test(test_scope_split),
 	};
 
 	return cmocka_run_group_tests(tests, setup, fx_teardown);

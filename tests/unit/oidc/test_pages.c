@@ -12,7 +12,13 @@
 
 #include <cmocka.h>
 
+#include "app.h"
+#include "core/cfg.h"
 #include "oidc/pages.h"
+
+/* The rendered markup contains (or lacks) a fragment. */
+#define assert_has(html, frag) assert_non_null(strstr((html), (frag)))
+#define assert_lacks(html, frag) assert_null(strstr((html), (frag)))
 
 static void
 test_catalogues(void **state)
@@ -77,7 +83,7 @@ test_put_escapes(void **state)
 	buf_reset(&b);
 	page_put(&b, "nb", "We have sent a one-time code to {mobile}. It is valid for 5 minutes.",
 		 "mobile", "+47******67");
-	assert_non_null(strstr(b.p, "engangskode til +47******67"));
+	assert_has(b.p, "engangskode til +47******67");
 	buf_reset(&b);
 	page_put(&b, "nb", "Cancel", "missing", "x");
 	assert_string_equal(b.p, "Avbryt");
@@ -93,20 +99,20 @@ test_field_markup(void **state)
 	buf_init(&b, 8192);
 	page_field(&b, "en", "pid", "text", "National identity number", "11 digits",
 		   "\"><script>", "Enter your password.", "required");
-	assert_non_null(strstr(b.p, "<label for=\"pid\">National identity number</label>"));
-	assert_non_null(strstr(b.p, "id=\"pid-hint\""));
-	assert_non_null(strstr(b.p, "id=\"pid-error\""));
-	assert_non_null(strstr(b.p, "aria-describedby=\"pid-hint pid-error\""));
-	assert_non_null(strstr(b.p, "aria-invalid=\"true\""));
-	assert_null(strstr(b.p, "<script>"));
+	assert_has(b.p, "<label for=\"pid\">National identity number</label>");
+	assert_has(b.p, "id=\"pid-hint\"");
+	assert_has(b.p, "id=\"pid-error\"");
+	assert_has(b.p, "aria-describedby=\"pid-hint pid-error\"");
+	assert_has(b.p, "aria-invalid=\"true\"");
+	assert_lacks(b.p, "<script>");
 	buf_reset(&b);
 	/* a password is never written back into the page */
 	page_field(&b, "nb", "password", "password", "Password", NULL, "hunter2", "#form-error",
 		   NULL);
-	assert_null(strstr(b.p, "hunter2"));
-	assert_non_null(strstr(b.p, "aria-describedby=\"form-error\""));
-	assert_null(strstr(b.p, "field-error"));
-	assert_non_null(strstr(b.p, ">Passord</label>"));
+	assert_lacks(b.p, "hunter2");
+	assert_has(b.p, "aria-describedby=\"form-error\"");
+	assert_lacks(b.p, "field-error");
+	assert_has(b.p, ">Passord</label>");
 	buf_free(&b);
 }
 
@@ -119,17 +125,17 @@ test_layout(void **state)
 	buf_init(&b, 65536);
 	page_begin(&b, "nn", "Choose electronic ID");
 	page_end(&b, "nn", "/login?ar=x&y");
-	assert_non_null(strstr(b.p, "<html lang=\"nn\">"));
-	assert_non_null(strstr(b.p, "<title>Vel elektronisk ID – ID-porten</title>"));
-	assert_non_null(strstr(b.p, "href=\"#main\""));
-	assert_non_null(strstr(b.p, "<main id=\"main\">"));
+	assert_has(b.p, "<html lang=\"nn\">");
+	assert_has(b.p, "<title>Vel elektronisk ID – ID-porten</title>");
+	assert_has(b.p, "href=\"#main\"");
+	assert_has(b.p, "<main id=\"main\">");
 	/* a switch link per other language, each marked with its language */
-	assert_non_null(strstr(b.p, "lang=\"se\" hreflang=\"se\" href=\"/login?ar=x&amp;y&amp;lang=se\""));
-	assert_null(strstr(b.p, "hreflang=\"nn\""));
+	assert_has(b.p, "lang=\"se\" hreflang=\"se\" href=\"/login?ar=x&amp;y&amp;lang=se\"");
+	assert_lacks(b.p, "hreflang=\"nn\"");
 	buf_reset(&b);
 	page_begin(&b, "en", "TestID");
 	page_end(&b, "en", "/testid");
-	assert_non_null(strstr(b.p, "href=\"/testid?lang=nb\""));
+	assert_has(b.p, "href=\"/testid?lang=nb\"");
 	buf_free(&b);
 }
 
@@ -147,10 +153,63 @@ test_error_page(void **state)
 	http_resp_init(&w, a);
 	page_error(&r, &w, 400, "nb", "invalid_request", "<img src=x>");
 	assert_int_equal(w.status, 400);
-	assert_non_null(strstr(w.body.p, "Noe gikk galt"));
-	assert_non_null(strstr(w.body.p, "&lt;img src=x&gt;"));
-	assert_non_null(strstr(w.body.p, "invalid_request"));
-	assert_non_null(strstr(w.body.p, "0123456789abcdef"));
+	assert_has(w.body.p, "Noe gikk galt");
+	assert_has(w.body.p, "&lt;img src=x&gt;");
+	assert_has(w.body.p, "invalid_request");
+	assert_has(w.body.p, "0123456789abcdef");
+	http_resp_free(&w);
+	arena_free(a);
+}
+
+static void
+test_hidden_escapes(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 1024);
+	page_hidden(&b, "state", "\"><script>");
+	assert_string_equal(b.p, "<input type=\"hidden\" name=\"state\" "
+				 "value=\"&quot;&gt;&lt;script&gt;\">");
+	/* an absent value writes no field */
+	buf_reset(&b);
+	page_hidden(&b, "state", NULL);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+}
+
+static void
+test_lang_choose(void **state)
+{
+	struct http_param q = { STR_LIT("lang"), STR_LIT("nn") };
+	struct cfg cfg;
+	struct porten app;
+	struct http_req r;
+	struct http_resp w;
+	struct arena *a = arena_new();
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&app, 0, sizeof(app));
+	memset(&r, 0, sizeof(r));
+	app.cfg = &cfg;
+	r.app = &app;
+	r.arena = a;
+	http_resp_init(&w, a);
+	/* no ?lang=: the fallback, and no cookie */
+	assert_string_equal(page_lang_choose(&r, &w, "en"), "en");
+	assert_int_equal(w.nheaders, 0);
+	/* ?lang= wins and is remembered */
+	r.query.v = &q;
+	r.query.n = 1;
+	assert_string_equal(page_lang_choose(&r, &w, "en"), "nn");
+	assert_int_equal(w.nheaders, 1);
+	assert_has(w.headers[0].value, PAGE_LANG_COOKIE "=nn");
+	/* a hostile pick is ignored and not remembered */
+	http_resp_reset(&w);
+	q.value = STR_LIT("\"; Domain=evil");
+	assert_string_equal(page_lang_choose(&r, &w, "en"), "en");
+	assert_int_equal(w.nheaders, 0);
 	http_resp_free(&w);
 	arena_free(a);
 }
@@ -166,6 +225,8 @@ main(void)
 		cmocka_unit_test(test_field_markup),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_error_page),
+		cmocka_unit_test(test_hidden_escapes),
+		cmocka_unit_test(test_lang_choose),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

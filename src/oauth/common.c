@@ -1,0 +1,155 @@
+/*
+ * Small pieces the ID-porten side (src/oauth/, src/oidc/) and Maskinporten
+ * (src/maskinporten/) share: scope strings, the organisation claim, claim
+ * building, issuer URLs, registered client keys and store failures.
+ */
+#include "oauth/oauth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/registry.h"
+
+/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
+static bool
+scope_token_ok(struct str t)
+{
+	if (t.len == 0 || t.len > OAUTH_SCOPE_TOKEN_MAX)
+		return false;
+	for (size_t i = 0; i < t.len; i++) {
+		unsigned char c = (unsigned char)t.p[i];
+
+		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+enum oauth_scope_rc
+oauth_scope_split(struct str s, size_t max_n, json_t **out)
+{
+	json_t *arr = json_array();
+	struct str head, rest = s;
+	enum oauth_scope_rc rc = OAUTH_SCOPE_OK;
+
+	*out = NULL;
+	if (arr == NULL)
+		return OAUTH_SCOPE_NOMEM;
+	while (rest.len > 0) {
+		bool dup = false;
+		size_t i;
+		json_t *v;
+
+		str_split(rest, ' ', &head, &rest);
+		if (head.len == 0)
+			continue;
+		if (!scope_token_ok(head)) {
+			rc = OAUTH_SCOPE_MALFORMED;
+			goto out;
+		}
+		json_array_foreach(arr, i, v)
+			dup |= str_eq(head, (struct str){ json_string_value(v), json_string_length(v) });
+		if (dup)
+			continue;
+		if (json_array_size(arr) >= max_n) {
+			rc = OAUTH_SCOPE_TOO_MANY;
+			goto out;
+		}
+		if (json_array_append_new(arr, json_stringn(head.p, head.len)) != 0) {
+			rc = OAUTH_SCOPE_NOMEM;
+			goto out;
+		}
+	}
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	return rc;
+}
+
+long long
+oauth_scope_cap(long long lifetime, const json_t *docs, const char *field)
+{
+	const char *name;
+	const json_t *doc;
+
+	json_object_foreach((json_t *)docs, name, doc) {
+		const json_t *cap = json_object_get(doc, field);
+
+		if (json_is_integer(cap) && json_integer_value(cap) > 0 &&
+		    json_integer_value(cap) < lifetime)
+			lifetime = json_integer_value(cap);
+	}
+	return lifetime;
+}
+
+long long
+oauth_client_lifetime(const json_t *client, const char *field, long long dflt)
+{
+	long long v = reg_client_int(client, field, dflt);
+
+	return v > 0 ? v : dflt;
+}
+
+json_t *
+oauth_org_claim(const char *orgno)
+{
+	char id[64];
+
+	if (orgno == NULL || strlen(orgno) > 32)
+		return NULL;
+	snprintf(id, sizeof(id), "0192:%s", orgno);
+	return json_pack("{s:s, s:s}", "authority", "iso6523-actorid-upis", "ID", id);
+}
+
+int
+oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e)
+{
+	if (v == NULL || json_object_set_new(o, k, v) != 0)
+		return ERR(e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "cannot build claim %s", k);
+	return 0;
+}
+
+json_t *
+oauth_issuer_url(const struct issuer *is, const char *path)
+{
+	size_t n = strlen(is->base) + strlen(path) + 1;
+	char *s = malloc(n);
+	json_t *j;
+
+	if (s == NULL)
+		return NULL;
+	snprintf(s, n, "%s%s", is->base, path);
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+const json_t *
+oauth_client_keys(const json_t *client)
+{
+	const json_t *jwks = json_object_get(client, "jwks");
+
+	return json_is_array(jwks) ? jwks : json_object_get(jwks, "keys");
+}
+
+bool
+oauth_client_key_expired(const json_t *client, const char *kid, int64_t now)
+{
+	const json_t *t = kid ? json_object_get(json_object_get(client, "jwks_posted"), kid) : NULL;
+
+	return json_is_integer(t) && json_integer_value(t) + OAUTH_CLIENT_KEY_LIFE < now;
+}
+
+int
+oauth_store_fail(int rc, struct err *e)
+{
+	char why[sizeof(e->msg)];
+
+	memcpy(why, e->msg, sizeof(why));
+	why[sizeof(why) - 1] = '\0';
+	return ERR(e, rc, rc == ERR_UNAVAILABLE ? 503 : 500,
+		   rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
+		   "store: %s", why);
+}

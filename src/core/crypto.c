@@ -7,15 +7,74 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "core/b64.h"
 #include "core/err.h"
 
-int
-rand_bytes(void *buf, size_t n)
+/*
+ * Random bytes come from OpenSSL's DRBG in blocks of RAND_POOL per thread
+ * and are handed out from there: each RAND_bytes call pays a fixed price
+ * (a fork check, a lookup of the thread's DRBG, a reseed check and the
+ * DRBG's update step), and a login asks for a dozen small values.  The
+ * block is no more exposed than the DRBG state beside it, from which every
+ * later output follows anyway; bytes handed out are wiped from the block.
+ * A fork makes every block stale, so a child never repeats its parent.
+ */
+#define RAND_POOL 512
+#define RAND_POOLED 64        /* larger requests go to the DRBG directly */
+
+struct rand_pool {
+	unsigned char b[RAND_POOL];
+	size_t left;              /* unused bytes at the end of b */
+	unsigned gen;             /* rand_fork_gen when filled */
+};
+
+static _Thread_local struct rand_pool rand_pool;
+static unsigned rand_fork_gen;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+
+static void
+rand_forked(void)
+{
+	__atomic_add_fetch(&rand_fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void
+rand_init(void)
+{
+	pthread_atfork(NULL, NULL, rand_forked);
+}
+
+static int
+rand_direct(void *buf, size_t n)
 {
 	if (n > INT32_MAX || RAND_bytes(buf, (int)n) != 1)
 		return ERR_CRYPTO;
+	return 0;
+}
+
+int
+rand_bytes(void *buf, size_t n)
+{
+	struct rand_pool *p = &rand_pool;
+	unsigned gen;
+
+	if (n > RAND_POOLED)
+		return rand_direct(buf, n);
+	pthread_once(&rand_once, rand_init);
+	gen = __atomic_load_n(&rand_fork_gen, __ATOMIC_RELAXED);
+	if (p->gen != gen || p->left < n) {
+		OPENSSL_cleanse(p->b, sizeof(p->b));
+		p->left = 0;
+		if (rand_direct(p->b, sizeof(p->b)) != 0)
+			return ERR_CRYPTO;
+		p->left = sizeof(p->b);
+		p->gen = gen;
+	}
+	memcpy(buf, p->b + sizeof(p->b) - p->left, n);
+	OPENSSL_cleanse(p->b + sizeof(p->b) - p->left, n);
+	p->left -= n;
 	return 0;
 }
 

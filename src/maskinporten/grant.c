@@ -23,7 +23,6 @@
 #define RESOURCES_MAX 10
 #define RESOURCE_MAX 2000
 #define RAR_TYPE "urn:altinn:systemuser"
-#define REPLAY_KEY_MAX 512        /* "mp:" client_id ":" jti */
 #define ORG_AUTHORITY "iso6523-actorid-upis"
 
 /* ---- small helpers ---- */
@@ -225,13 +224,14 @@ check_times(const json_t *claims, int64_t now, int64_t *exp_out, struct err *e)
 
 /* ---- step 8: replay ---- */
 
+/* The key the grant is spent under (by mp_token_issue, with its event). */
 static int
-remember(struct porten *app, const char *client_id, const json_t *claims, struct str jws,
-	 int64_t exp, struct err *e)
+replay_key(struct mp_grant *g, const json_t *claims, struct str jws, int64_t exp,
+	   struct err *e)
 {
 	const json_t *jti = json_object_get(claims, "jti");
-	char key[REPLAY_KEY_MAX], hash[TOKEN_CHARS + 1];
-	int rc;
+	char hash[TOKEN_CHARS + 2];
+	const char *value;
 
 	if (jti != NULL) {
 		if (!json_is_string(jti) || json_string_length(jti) == 0 ||
@@ -239,17 +239,17 @@ remember(struct porten *app, const char *client_id, const json_t *claims, struct
 		    strlen(json_string_value(jti)) != json_string_length(jti))
 			return MP_BADREQ(e, "MP-011: jti must be a string of 1-%d characters",
 					 JTI_MAX);
-		snprintf(key, sizeof(key), "mp:%s:%s", client_id, json_string_value(jti));
+		value = json_string_value(jti);
 	} else {
 		/* spec §5 step 8 (design): without jti the whole assertion is the key. */
-		sha256_b64url_buf(jws, hash);
-		snprintf(key, sizeof(key), "mp:%s:#%s", client_id, hash);
+		hash[0] = '#';
+		sha256_b64url_buf(jws, hash + 1);
+		value = hash;
 	}
-	rc = store_op(app->store, jti_remember, key, exp + MP_SKEW, e);
-	if (rc == ERR_EXISTS)
-		return MP_BADGRANT(e, "MP-012: the grant has been used before (jti)");
-	if (rc != 0)
-		return oauth_store_fail(rc, e);
+	if (oauth_replay_key(g->replay_key, sizeof(g->replay_key), "mp", g->client_id,
+			     value) != 0)
+		return MP_INTERNAL(e, "the replay key does not fit");
+	g->replay_until = exp + MP_SKEW;
 	return 0;
 }
 
@@ -625,7 +625,7 @@ mp_grant_validate(struct porten *app, const struct issuer *is, struct str assert
 	/* Steps 7-9: times, replay, client type. */
 	rc = check_times(claims, now, &exp, e);
 	if (rc == 0)
-		rc = remember(app, g->client_id, claims, assertion, exp, e);
+		rc = replay_key(g, claims, assertion, exp, e);
 	if (rc == 0)
 		rc = check_client_type(g->client, e);
 	if (rc != 0)

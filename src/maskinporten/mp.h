@@ -21,6 +21,7 @@
 
 #define MP_GRANT_TYPE "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define MP_SKEW 10            /* spec §4: seconds of clock skew tolerated */
+#define MP_REPLAY_KEY_MAX 512 /* "mp:" length ":" client_id ":" jti */
 #define MP_GRANT_MAX_LIFE 120 /* spec §4: exp - iat of a grant */
 #define MP_AT_LIFETIME 120    /* spec §7: access token lifetime when the client sets none */
 
@@ -39,14 +40,19 @@ struct mp_grant {
 	json_t *scope_docs;        /* name -> scope doc (owned) */
 	json_t *resource;          /* array of resource URIs, or NULL (owned) */
 	char *pid;                 /* spec §8.2 national id, or NULL (owned) */
+	/* spec §5 step 8: the key the grant is spent under, and until when */
+	char replay_key[MP_REPLAY_KEY_MAX];
+	int64_t replay_until;
 };
 
 /*
  * Validate a JWT-bearer grant at time now for the Maskinporten issuer is,
  * in the order of spec §5 (header, client, aud, key or certificate,
- * signature, times, replay, client type, scopes, optional claims).  The
- * grant's jti (or, without one, the assertion's hash) is remembered so it
- * is accepted only once.  On failure e carries the OAuth error (400) and a
+ * signature, times, replay key, client type, scopes, optional claims).
+ * Nothing is written: g->replay_key (from the jti or, without one, the
+ * assertion's hash) is spent by mp_token_issue, so a grant refused at any
+ * step can be mended and sent again, and a replay is refused there, before
+ * anything is signed.  On failure e carries the OAuth error (400) and a
  * description starting with the stable MP code where the spec gives one
  * ("MP-110: ..."); the return is ERR_INVAL (invalid_request), ERR_DENIED
  * (invalid_grant, invalid_scope, ...) or a store error.
@@ -59,7 +65,10 @@ void mp_grant_clear(struct mp_grant *g);
  * Issue the access token of a validated grant (spec §7): a JWT signed by
  * the issuer's current key; lifetime from the client, capped by the
  * scopes' at_max_age.  *resp is the token response body (spec §6, new
- * reference).  Emits one "maskinporten_token" event.
+ * reference).  Spends the grant's replay key and records one
+ * "maskinporten_token" event in one transaction, committed before the
+ * signature so no database lock is held while signing; a grant spent
+ * before is refused with MP-012 (invalid_grant).
  */
 int mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_grant *g,
 		   int64_t now, json_t **resp, struct err *e);

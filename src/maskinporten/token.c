@@ -145,6 +145,36 @@ emit_event(struct porten *app, const struct issuer *is, const struct mp_grant *g
 		return MP_INTERNAL(e, "cannot build the event");
 	rc = store_op(app->store, event_add, "maskinporten_token", ev, e);
 	json_decref(ev);
+	return rc;
+}
+
+/*
+ * spec §5 step 8: spend the grant and count the token, in one commit (one
+ * instead of two on the hot path).  Before the signature: a replay is
+ * refused without signing anything, and SQLite's write lock is never held
+ * while signing.
+ */
+static int
+spend(struct porten *app, const struct issuer *is, const struct mp_grant *g,
+      const char *scope, int64_t now, struct err *e)
+{
+	struct store *st = app->store;
+	int rc;
+
+	if (g->replay_key[0] == '\0')
+		return MP_INTERNAL(e, "the grant has no replay key");
+	rc = store_op(st, tx_begin, e);
+	if (rc == 0) {
+		rc = store_op(st, jti_remember, g->replay_key, g->replay_until, e);
+		if (rc == 0)
+			rc = emit_event(app, is, g, scope, now, e);
+		if (rc == 0)
+			rc = store_op(st, tx_end, true, e);
+		else
+			store_op(st, tx_end, false, &(struct err){ 0 });
+	}
+	if (rc == ERR_EXISTS)
+		return MP_BADGRANT(e, "MP-012: the grant has been used before (jti)");
 	return rc == 0 ? 0 : oauth_store_fail(rc, e);
 }
 
@@ -172,15 +202,15 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 		rc = oauth_store_fail(rc, e);
 		goto out;
 	}
+	rc = spend(app, is, g, scope, now, e);
+	if (rc != 0)
+		goto out;
 	/* spec §7 (design): RS256, typ JWT (no sub or aud for RFC 9068's at+jwt). */
 	rc = jose_jwt_sign(key, claims, "JWT", &jws, e);
 	if (rc != 0) {
 		rc = MP_INTERNAL(e, "signing failed");
 		goto out;
 	}
-	rc = emit_event(app, is, g, scope, now, e);
-	if (rc != 0)
-		goto out;
 	/* spec §6: expires_in from the access token's lifetime; no refresh token. */
 	*resp = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jws, "token_type", "Bearer",
 			  "expires_in", (json_int_t)life, "scope", scope);

@@ -18,6 +18,7 @@
 #define CA_MAX_LIFE 120		/* spec §9: exp - iat <= 120 s */
 #define CA_CLIENT_ID_MAX 256	/* registrations allow far less; bounds the lookup */
 #define CA_JTI_MAX 256
+#define CA_REPLAY_KEY_MAX (CA_CLIENT_ID_MAX + CA_JTI_MAX + 16)
 #define CA_PAYLOAD_MAX 8192	/* bytes of assertion payload peeked for iss */
 
 #define M_BASIC "client_secret_basic"
@@ -238,7 +239,7 @@ verify_assertion(struct http_req *r, const struct issuer *is, const json_t *clie
 	json_t *header = NULL, *jwks = NULL, *claims = NULL;
 	const json_t *iss, *sub, *jti, *exp, *nbf;
 	int64_t now = time_now();
-	const char *key;
+	char key[CA_REPLAY_KEY_MAX];
 	int rc;
 
 	if (!str_eq_c(p->assertion_type, CA_TYPE_JWT_BEARER)) {
@@ -304,7 +305,10 @@ verify_assertion(struct http_req *r, const struct issuer *is, const json_t *clie
 	}
 	exp = json_object_get(claims, "exp");
 	/* Remember the jti until the assertion expires (plus leeway): a replay is refused. */
-	key = arena_printf(r->arena, "ca:%s:%s", client_id, json_string_value(jti));
+	if (oauth_replay_key(key, sizeof(key), "ca", client_id, json_string_value(jti)) != 0) {
+		rc = ERR(e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "the replay key does not fit");
+		goto out;
+	}
 	rc = store_op(app->store, jti_remember, key, json_integer_value(exp) + CA_LEEWAY, e);
 	if (rc == ERR_EXISTS) {
 		rc = DENY(e, "client assertion replayed (jti seen before)");

@@ -153,3 +153,12 @@ oauth_store_fail(int rc, struct err *e)
 		   rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
 		   "store: %s", why);
 }
+
+int
+oauth_replay_key(char *out, size_t n, const char *kind, const char *client_id,
+		 const char *value)
+{
+	int len = snprintf(out, n, "%s:%zu:%s:%s", kind, strlen(client_id), client_id, value);
+
+	return len >= 0 && (size_t)len < n ? 0 : -1;
+}

@@ -196,4 +196,13 @@ bool oauth_client_key_expired(const json_t *client, const char *kid, int64_t now
  */
 int oauth_store_fail(int rc, struct err *e);
 
+/*
+ * The replay-cache key of a client's one-time value (a jti, or a hash of
+ * the whole assertion): kind, then the client id with its length before
+ * it, since client ids may hold ':' (client "a" with jti "b:c" must not
+ * spend jti "c" of client "a:b").  0, or -1 when it does not fit in n.
+ */
+int oauth_replay_key(char *out, size_t n, const char *kind, const char *client_id,
+		     const char *value);
+
 #endif

@@ -11,6 +11,7 @@
  * by every update (scope_access.c).
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/natid.h"
@@ -74,7 +75,7 @@ reg_scope_name_valid(const char *name)
 
 /* The scopes that exist without being stored. */
 static json_t *
-scope_builtin(const char *name)
+scope_builtin_make(const char *name)
 {
 	if (strcmp(name, "openid") == 0 || strcmp(name, "profile") == 0)
 		return json_pack("{s:s, s:s, s:b, s:[sss], s:b, s:b, s:b, s:b, s:s, s:i, s:i, "
@@ -105,11 +106,39 @@ scope_builtin(const char *name)
 	return NULL;
 }
 
+/*
+ * Built once: a login reads openid and profile several times, and packing
+ * them cost more than copying.  Callers get their own copy, as from the store.
+ */
+static const char *const builtin_names[] = { "openid", "profile", "idporten:token.introspection" };
+static json_t *builtin_docs[sizeof(builtin_names) / sizeof(builtin_names[0])];
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void
+builtin_init(void)
+{
+	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
+		builtin_docs[i] = scope_builtin_make(builtin_names[i]);
+}
+
+static json_t *
+scope_builtin(const char *name)
+{
+	pthread_once(&builtin_once, builtin_init);
+	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
+		if (strcmp(name, builtin_names[i]) == 0)
+			return builtin_docs[i] != NULL ? json_deep_copy(builtin_docs[i])
+						       : scope_builtin_make(name);
+	return NULL;
+}
+
 static bool
 scope_is_builtin(const char *name)
 {
-	return strcmp(name, "openid") == 0 || strcmp(name, "profile") == 0 ||
-	       strcmp(name, "idporten:token.introspection") == 0;
+	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
+		if (strcmp(name, builtin_names[i]) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -470,16 +499,14 @@ out:
 int
 reg_scope_list(struct porten *app, json_t **list, struct err *e)
 {
-	static const char *const builtins[] = { "openid", "profile",
-						"idporten:token.introspection", NULL };
 	json_t *out = json_array(), *docs = NULL;
 	int rc;
 
 	*list = NULL;
 	if (out == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	for (size_t i = 0; builtins[i] != NULL; i++)
-		if (json_array_append_new(out, scope_builtin(builtins[i])) != 0)
+	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
+		if (json_array_append_new(out, scope_builtin(builtin_names[i])) != 0)
 			goto nomem;
 	rc = store_op(app->store, scope_list, &docs, e);
 	if (rc != 0) {

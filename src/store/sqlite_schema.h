@@ -134,6 +134,112 @@ static const char *const sq_migrations[] = {
 	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
 	"CREATE TRIGGER scopes_removed AFTER DELETE ON scopes BEGIN"
 	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;",
+
+	/*
+	 * 3: fewer pages written per login and token.  A table keyed by a
+	 * text primary key is two b-trees (the rows by rowid, and the key's
+	 * index); WITHOUT ROWID makes it one, so each insert dirties one page
+	 * less.  Their rows are a few hundred bytes, well within what such a
+	 * table keeps on its pages.  events loses AUTOINCREMENT, which wrote
+	 * sqlite_sequence on every insert: its rows are never deleted, so
+	 * ids still only grow.  Tables are rebuilt (SQLite cannot alter this)
+	 * with foreign keys off, as sq_migrate runs every migration, so
+	 * dropping grants does not cascade to the tokens being copied.
+	 */
+	"CREATE TABLE docs_new ("
+	"  kind TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (kind, id)) WITHOUT ROWID;"
+	"INSERT INTO docs_new SELECT kind, id, doc, expires_at FROM docs;"
+	"DROP TABLE docs;"
+	"ALTER TABLE docs_new RENAME TO docs;"
+	"CREATE INDEX docs_expires ON docs (expires_at);"
+
+	"CREATE TABLE codes_new ("
+	"  hash TEXT PRIMARY KEY,"
+	"  grant_id TEXT,"
+	"  doc TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"INSERT INTO codes_new SELECT hash, grant_id, doc, expires_at, used FROM codes;"
+	"DROP TABLE codes;"
+	"ALTER TABLE codes_new RENAME TO codes;"
+	"CREATE INDEX codes_expires ON codes (expires_at);"
+
+	"CREATE TABLE grants_new ("
+	"  grant_id TEXT PRIMARY KEY,"
+	"  client_id TEXT NOT NULL,"
+	"  sid TEXT,"
+	"  login_only INTEGER NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  revoked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"INSERT INTO grants_new SELECT grant_id, client_id, sid, login_only, doc, expires_at,"
+	"  revoked FROM grants;"
+
+	"CREATE TABLE refresh_tokens_new ("
+	"  hash TEXT PRIMARY KEY,"
+	"  grant_id TEXT NOT NULL REFERENCES grants (grant_id) ON DELETE CASCADE,"
+	"  client_id TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  spent INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"INSERT INTO refresh_tokens_new SELECT hash, grant_id, client_id, expires_at, spent"
+	"  FROM refresh_tokens;"
+
+	"CREATE TABLE access_tokens_new ("
+	"  hash TEXT PRIMARY KEY,"
+	"  grant_id TEXT REFERENCES grants (grant_id) ON DELETE CASCADE,"
+	"  doc TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO access_tokens_new SELECT hash, grant_id, doc, expires_at FROM access_tokens;"
+
+	"DROP TABLE refresh_tokens;"
+	"DROP TABLE access_tokens;"
+	"DROP TABLE grants;"
+	"ALTER TABLE grants_new RENAME TO grants;"
+	"ALTER TABLE refresh_tokens_new RENAME TO refresh_tokens;"
+	"ALTER TABLE access_tokens_new RENAME TO access_tokens;"
+	"CREATE INDEX grants_sid ON grants (sid);"
+	"CREATE INDEX grants_expires ON grants (expires_at);"
+	"CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);"
+	"CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);"
+	"CREATE INDEX access_tokens_grant ON access_tokens (grant_id);"
+	"CREATE INDEX access_tokens_expires ON access_tokens (expires_at);"
+
+	"CREATE TABLE sessions_new ("
+	"  hash TEXT PRIMARY KEY,"
+	"  doc TEXT NOT NULL,"
+	"  idle_expires BIGINT NOT NULL,"
+	"  abs_expires BIGINT NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO sessions_new SELECT hash, doc, idle_expires, abs_expires FROM sessions;"
+	"DROP TABLE sessions;"
+	"ALTER TABLE sessions_new RENAME TO sessions;"
+	"CREATE INDEX sessions_idle ON sessions (idle_expires);"
+	"CREATE INDEX sessions_abs ON sessions (abs_expires);"
+
+	"CREATE TABLE jti_new ("
+	"  jti TEXT PRIMARY KEY,"
+	"  expires_at BIGINT NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO jti_new SELECT jti, expires_at FROM jti;"
+	"DROP TABLE jti;"
+	"ALTER TABLE jti_new RENAME TO jti;"
+	"CREATE INDEX jti_expires ON jti (expires_at);"
+
+	"CREATE TABLE events_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  type TEXT NOT NULL,"
+	"  time BIGINT NOT NULL,"
+	"  doc TEXT NOT NULL);"
+	"INSERT INTO events_new SELECT id, type, time, doc FROM events;"
+	"DROP TABLE events;"
+	"ALTER TABLE events_new RENAME TO events;"
+	"CREATE INDEX events_type ON events (type, time);"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
 };
 
 #define SQ_NMIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))

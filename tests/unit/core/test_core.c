@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -194,6 +195,46 @@ test_crypto_helpers(void **state)
 	assert_false(ct_str_eq(str_c("secret"), str_c("secret2")));
 }
 
+/* Random bytes from the per-thread block: never repeated, also across a fork. */
+static void
+test_rand_pool(void **state)
+{
+	unsigned char seen[64][32], big[4096], child[32], parent[32];
+	int fd[2], status = 0;
+	pid_t pid;
+
+	(void)state;
+	/* 64 values of 32 bytes: more than one block's worth, all different. */
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(rand_bytes(seen[i], sizeof(seen[i])), 0);
+		for (int j = 0; j < i; j++)
+			assert_memory_not_equal(seen[i], seen[j], sizeof(seen[i]));
+	}
+	/* Odd sizes, none, and one larger than the block. */
+	assert_int_equal(rand_bytes(big, 0), 0);
+	assert_int_equal(rand_bytes(big, 7), 0);
+	assert_int_equal(rand_bytes(big, sizeof(big)), 0);
+	assert_memory_not_equal(big, big + 2048, 32);
+	/* A child's next bytes are not its parent's next bytes. */
+	assert_int_equal(rand_bytes(parent, 1), 0);   /* the block is in use now */
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int ok = rand_bytes(child, sizeof(child)) == 0 &&
+			 write(fd[1], child, sizeof(child)) == (ssize_t)sizeof(child);
+
+		_exit(ok ? 0 : 1);
+	}
+	close(fd[1]);
+	assert_int_equal(rand_bytes(parent, sizeof(parent)), 0);
+	assert_int_equal(read(fd[0], child, sizeof(child)), (ssize_t)sizeof(child));
+	close(fd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	assert_memory_not_equal(child, parent, sizeof(child));
+}
+
 static void
 test_cfg_env_and_file(void **state)
 {
@@ -278,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_str_split),
 		cmocka_unit_test(test_buf_limits_and_escaping),
 		cmocka_unit_test(test_crypto_helpers),
+		cmocka_unit_test(test_rand_pool),
 		cmocka_unit_test(test_cfg_env_and_file),
 		cmocka_unit_test(test_natid_mask),
 	};

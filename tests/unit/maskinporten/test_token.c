@@ -234,6 +234,67 @@ test_delegated(void **state)
 	free(a);
 }
 
+/* Issue and expect a refusal with the MP code; nothing counted. */
+static void
+refused(const char *assertion, const char *error, const char *code)
+{
+	struct mp_grant g;
+	struct err e = { 0 };
+	int64_t now = time_now(), before = 0, after = 0;
+	json_t *resp = NULL;
+	int rc;
+
+	assert_int_equal(store_op(fx_app.store, event_count, "maskinporten_token", &before, &e), 0);
+	rc = mp_grant_validate(&fx_app, fx_mp, str_c(assertion), now, &g, &e);
+	if (rc == 0)
+		rc = mp_token_issue(&fx_app, fx_mp, &g, now, &resp, &e);
+	mp_grant_clear(&g);
+	assert_int_not_equal(rc, 0);
+	assert_null(resp);
+	assert_string_equal(e.oauth, error);
+	assert_int_equal(strncmp(e.msg, code, strlen(code)), 0);
+	assert_int_equal(store_op(fx_app.store, event_count, "maskinporten_token", &after, &e), 0);
+	assert_int_equal(after, before);
+}
+
+/* spec §5 step 8: a grant is spent when its token is issued, once. */
+static void
+test_replay(void **state)
+{
+	json_t *resp = NULL;
+	char *a, *b;
+
+	/* The same jti in another grant of the same client: refused, not counted. */
+	a = fx_grant(fx_keyed, "test:api", "{\"jti\": \"replay-jti\"}");
+	b = fx_grant(fx_keyed, "test:api", "{\"jti\": \"replay-jti\", \"scope\": \"test:short\"}");
+	json_decref(issue(a, &resp));
+	json_decref(resp);
+	refused(a, "invalid_grant", "MP-012");
+	refused(b, "invalid_grant", "MP-012");
+	free(a);
+	free(b);
+	/* The jti space is per client. */
+	a = fx_grant(fx_supplier, "test:deleg", "{\"jti\": \"replay-jti\", \"consumer_org\": \""
+		     FX_ORG_C "\"}");
+	json_decref(issue(a, &resp));
+	json_decref(resp);
+	free(a);
+	/* Without jti the whole assertion is the key. */
+	a = fx_grant(fx_keyed, "test:api", "{\"jti\": null}");
+	json_decref(issue(a, &resp));
+	json_decref(resp);
+	refused(a, "invalid_grant", "MP-012");
+	free(a);
+	/* A grant refused at a later step is not spent: mended, the jti works. */
+	a = fx_grant(fx_keyed, "test:deleg", "{\"jti\": \"mended-jti\"}");
+	refused(a, "invalid_scope", "MP-200");
+	free(a);
+	a = fx_grant(fx_keyed, "test:api", "{\"jti\": \"mended-jti\"}");
+	json_decref(issue(a, &resp));
+	json_decref(resp);
+	free(a);
+}
+
 static void
 test_handler(void **state)
 {
@@ -294,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_claims),
 		cmocka_unit_test(test_lifetime_and_audience),
 		cmocka_unit_test(test_delegated),
+		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_handler),
 	};
 

@@ -602,6 +602,25 @@ test_scope_split(void **state)
 	assert_null(a);
 }
 
+/* Replay keys (oauth/common.c): client ids may hold ':', keys must not meet. */
+static void
+test_replay_key(void **state)
+{
+	char a[64], b[64], small[12];
+
+	(void)state;
+	assert_int_equal(oauth_replay_key(a, sizeof(a), "mp", "a", "b:c"), 0);
+	assert_int_equal(oauth_replay_key(b, sizeof(b), "mp", "a:b", "c"), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(oauth_replay_key(b, sizeof(b), "ca", "a", "b:c"), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(oauth_replay_key(b, sizeof(b), "mp", "a", "b:c"), 0);
+	assert_string_equal(a, b);
+	/* Hostile: a key that does not fit is refused, never cut short. */
+	assert_int_equal(oauth_replay_key(small, sizeof(small), "mp", "client", "jti"), -1);
+	assert_int_equal(oauth_replay_key(small, sizeof(small), "mp", "c", "j"), 0);
+}
+
 int
 main(void)
 {
@@ -618,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_public_client),
 		cmocka_unit_test(test_caps_and_resource),
 		cmocka_unit_test(test_opaque_and_pseudonymous),
+		cmocka_unit_test(test_replay_key),
 		cmocka_unit_test(test_sid_and_supplier),
 		cmocka_unit_test(test_scope_split),
 	};

@@ -249,7 +249,7 @@ replay_key(struct mp_grant *g, const json_t *claims, struct str jws, int64_t exp
 	if (oauth_replay_key(g->replay_key, sizeof(g->replay_key), "mp", g->client_id,
 			     value) != 0)
 		return MP_INTERNAL(e, "the replay key does not fit");
-	g->replay_until = exp + MP_SKEW;
+	g->replay_until = exp + MP_SKEW + OAUTH_REPLAY_MARGIN;
 	return 0;
 }
 
@@ -536,12 +536,11 @@ check_rar(const json_t *claims, struct err *e)
 
 /* spec §5 step 9: Maskinporten serves these client types, with this grant. */
 static int
-check_client_type(const json_t *client, struct err *e)
+check_client_type(const json_t *client, const struct issuer *is, struct err *e)
 {
 	const char *t = jstr(client, "integration_type");
 
-	if (t == NULL || (strcmp(t, "maskinporten") != 0 && strcmp(t, "krr") != 0 &&
-			  strcmp(t, "eformidling") != 0))
+	if (!reg_client_fits_issuer(client, is))
 		return ERR(e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
 			   "the client is not a Maskinporten client (integration_type %s)",
 			   t ? t : "none");
@@ -627,7 +626,7 @@ mp_grant_validate(struct porten *app, const struct issuer *is, struct str assert
 	if (rc == 0)
 		rc = replay_key(g, claims, assertion, exp, e);
 	if (rc == 0)
-		rc = check_client_type(g->client, e);
+		rc = check_client_type(g->client, is, e);
 	if (rc != 0)
 		goto out;
 	/* Step 11's claims first: they decide who the consumer is for step 10. */

@@ -21,7 +21,7 @@
 
 #define MP_GRANT_TYPE "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define MP_SKEW 10            /* spec §4: seconds of clock skew tolerated */
-#define MP_REPLAY_KEY_MAX 512 /* "mp:" length ":" client_id ":" jti */
+#define MP_REPLAY_KEY_MAX 512 /* "mp:" client_id ":" jti (oauth_replay_key) */
 #define MP_GRANT_MAX_LIFE 120 /* spec §4: exp - iat of a grant */
 #define MP_AT_LIFETIME 120    /* spec §7: access token lifetime when the client sets none */
 

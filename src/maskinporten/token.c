@@ -128,23 +128,31 @@ out:
 }
 
 /* One event per token: who asked, for whom, what (billing.md §2: counted, not billed). */
-static int
-emit_event(struct porten *app, const struct issuer *is, const struct mp_grant *g,
-	   const char *scope, int64_t now, struct err *e)
+static json_t *
+event_doc(const struct issuer *is, const struct mp_grant *g, const char *scope, int64_t now)
 {
-	json_t *ev;
-	int rc;
+	return json_pack("{s:s, s:s, s:s*, s:s, s:s*, s:s, s:s, s:s*, s:I}", "issuer", is->iss,
+			 "client_id", g->client_id, "client_orgno",
+			 json_string_value(json_object_get(g->client, "client_orgno")), "consumer",
+			 g->consumer, "supplier", g->supplier[0] ? g->supplier : NULL, "scope",
+			 scope, "client_amr", g->client_amr, "delegation_source",
+			 g->delegation_source, "time", (json_int_t)now);
+}
 
-	ev = json_pack("{s:s, s:s, s:s*, s:s, s:s*, s:s, s:s, s:s*, s:I}", "issuer", is->iss,
-		       "client_id", g->client_id, "client_orgno",
-		       json_string_value(json_object_get(g->client, "client_orgno")), "consumer",
-		       g->consumer, "supplier", g->supplier[0] ? g->supplier : NULL, "scope", scope,
-		       "client_amr", g->client_amr, "delegation_source", g->delegation_source,
-		       "time", (json_int_t)now);
-	if (ev == NULL)
-		return MP_INTERNAL(e, "cannot build the event");
-	rc = store_op(app->store, event_add, "maskinporten_token", ev, e);
-	json_decref(ev);
+static int
+spend_once(struct store *st, const struct mp_grant *g, const json_t *ev, struct err *e)
+{
+	int rc = store_op(st, tx_begin, e);
+
+	if (rc != 0)
+		return rc;
+	rc = store_op(st, jti_remember, g->replay_key, g->replay_until, e);
+	if (rc == 0)
+		rc = store_op(st, event_add, "maskinporten_token", ev, e);
+	if (rc == 0)
+		rc = store_op(st, tx_end, true, e);
+	else
+		store_op(st, tx_end, false, &(struct err){ 0 });
 	return rc;
 }
 
@@ -152,27 +160,27 @@ emit_event(struct porten *app, const struct issuer *is, const struct mp_grant *g
  * spec §5 step 8: spend the grant and count the token, in one commit (one
  * instead of two on the hot path).  Before the signature: a replay is
  * refused without signing anything, and SQLite's write lock is never held
- * while signing.
+ * while signing.  (A signature that then fails leaves the grant spent and
+ * the token counted: only on running out of memory.)  A connection lost
+ * in the middle gets one more try on a fresh one, as a token response's
+ * records do; if the lost one had committed, the retry answers MP-012.
  */
 static int
 spend(struct porten *app, const struct issuer *is, const struct mp_grant *g,
       const char *scope, int64_t now, struct err *e)
 {
-	struct store *st = app->store;
+	json_t *ev;
 	int rc;
 
 	if (g->replay_key[0] == '\0')
 		return MP_INTERNAL(e, "the grant has no replay key");
-	rc = store_op(st, tx_begin, e);
-	if (rc == 0) {
-		rc = store_op(st, jti_remember, g->replay_key, g->replay_until, e);
-		if (rc == 0)
-			rc = emit_event(app, is, g, scope, now, e);
-		if (rc == 0)
-			rc = store_op(st, tx_end, true, e);
-		else
-			store_op(st, tx_end, false, &(struct err){ 0 });
-	}
+	ev = event_doc(is, g, scope, now);
+	if (ev == NULL)
+		return MP_INTERNAL(e, "cannot build the event");
+	rc = spend_once(app->store, g, ev, e);
+	if (rc == ERR_UNAVAILABLE)
+		rc = spend_once(app->store, g, ev, e);
+	json_decref(ev);
 	if (rc == ERR_EXISTS)
 		return MP_BADGRANT(e, "MP-012: the grant has been used before (jti)");
 	return rc == 0 ? 0 : oauth_store_fail(rc, e);

@@ -304,12 +304,13 @@ verify_assertion(struct http_req *r, const struct issuer *is, const json_t *clie
 		goto out;
 	}
 	exp = json_object_get(claims, "exp");
-	/* Remember the jti until the assertion expires (plus leeway): a replay is refused. */
+	/* Remember the jti past the assertion's last accepted second: a replay is refused. */
 	if (oauth_replay_key(key, sizeof(key), "ca", client_id, json_string_value(jti)) != 0) {
 		rc = ERR(e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "the replay key does not fit");
 		goto out;
 	}
-	rc = store_op(app->store, jti_remember, key, json_integer_value(exp) + CA_LEEWAY, e);
+	rc = store_op(app->store, jti_remember, key,
+		      json_integer_value(exp) + CA_LEEWAY + OAUTH_REPLAY_MARGIN, e);
 	if (rc == ERR_EXISTS) {
 		rc = DENY(e, "client assertion replayed (jti seen before)");
 		goto out;

@@ -158,7 +158,10 @@ int
 oauth_replay_key(char *out, size_t n, const char *kind, const char *client_id,
 		 const char *value)
 {
-	int len = snprintf(out, n, "%s:%zu:%s:%s", kind, strlen(client_id), client_id, value);
+	int len = strchr(client_id, ':') == NULL
+			  ? snprintf(out, n, "%s:%s:%s", kind, client_id, value)
+			  : snprintf(out, n, "%s+%zu:%s:%s", kind, strlen(client_id), client_id,
+				     value);
 
 	return len >= 0 && (size_t)len < n ? 0 : -1;
 }

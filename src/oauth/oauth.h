@@ -198,11 +198,18 @@ int oauth_store_fail(int rc, struct err *e);
 
 /*
  * The replay-cache key of a client's one-time value (a jti, or a hash of
- * the whole assertion): kind, then the client id with its length before
- * it, since client ids may hold ':' (client "a" with jti "b:c" must not
- * spend jti "c" of client "a:b").  0, or -1 when it does not fit in n.
+ * the whole assertion): "kind:client_id:value".  A client id holding ':'
+ * would be ambiguous there (client "a" with jti "b:c" would spend jti "c"
+ * of client "a:b"), so such ids are keyed "kind+length:client_id:value",
+ * which no plain key starts with; plain ids keep the key earlier releases
+ * wrote, so an upgrade forgets no spent value.  0, or -1 when it does not
+ * fit in n (never cut short).
  */
 int oauth_replay_key(char *out, size_t n, const char *kind, const char *client_id,
 		     const char *value);
+
+/* A replay row outlives the time its value is accepted by this much (s):
+ * acceptance and the spending statement read the clock at different times. */
+#define OAUTH_REPLAY_MARGIN 60
 
 #endif

@@ -555,7 +555,9 @@ reg_client_fits_issuer(const json_t *client, const struct issuer *is)
 	case ISSUER_ANSATTPORTEN:
 		return strcmp(t, "ansattporten") == 0;
 	case ISSUER_MASKINPORTEN:
-		return strcmp(t, "maskinporten") == 0;
+		/* spec/maskinporten.md §5 step 9: the types Maskinporten serves */
+		return strcmp(t, "maskinporten") == 0 || strcmp(t, "krr") == 0 ||
+		       strcmp(t, "eformidling") == 0;
 	}
 	return false;
 }

@@ -778,29 +778,13 @@ sq_record_version(sqlite3 *db, int64_t v, struct err *e)
 	return rc;
 }
 
-/* PRAGMA foreign_key_check: a row whose parent is missing fails the migration. */
-static int
-sq_fk_check(sqlite3 *db, struct err *e)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return ERR(e, ERR_INTERNAL, 500, "server_error",
-			   "store: a migration left rows without their parent");
-	return rc == SQLITE_DONE ? 0 : store_sq_fail(e, rc, "migrate");
-}
-
 /*
  * Apply the missing migrations, each in its own BEGIN IMMEDIATE transaction
  * that re-reads the version under the write lock, so processes opening the
  * same database at once apply each migration exactly once.
  */
 static int
-sq_migrate_all(struct sq_conn *c, struct err *e)
+sq_migrate(struct sq_conn *c, struct err *e)
 {
 	int64_t v = 0;
 	int rc;
@@ -825,8 +809,6 @@ sq_migrate_all(struct sq_conn *c, struct err *e)
 			break;
 		rc = sq_exec(c->db, sq_migrations[v], "migrate", e);
 		if (rc == 0)
-			rc = sq_fk_check(c->db, e);
-		if (rc == 0)
 			rc = sq_record_version(c->db, v + 1, e);
 		if (rc == 0)
 			rc = sq_exec(c->db, "COMMIT", "migrate", e);
@@ -841,25 +823,6 @@ sq_migrate_all(struct sq_conn *c, struct err *e)
 	return sq_exec(c->db, "COMMIT", "migrate", e);
 fail:
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
-}
-
-/*
- * A migration that rebuilds a table must not have foreign keys enforced:
- * dropping the old parent would cascade into the rows being copied.  The
- * pragma is a no-op inside a transaction, so it is switched around all of
- * them, and each migration checks the keys itself before it commits.
- */
-static int
-sq_migrate(struct sq_conn *c, struct err *e)
-{
-	int rc = sq_exec(c->db, "PRAGMA foreign_keys = OFF", "migrate", e);
-
-	if (rc == 0)
-		rc = sq_migrate_all(c, e);
-	if (sq_exec(c->db, "PRAGMA foreign_keys = ON", "migrate",
-		    rc == 0 ? e : &(struct err){ 0 }) != 0 && rc == 0)
-		rc = ERR_INTERNAL;
 	return rc;
 }
 

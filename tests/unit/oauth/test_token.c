@@ -612,6 +612,13 @@ test_replay_key(void **state)
 	assert_int_equal(oauth_replay_key(a, sizeof(a), "mp", "a", "b:c"), 0);
 	assert_int_equal(oauth_replay_key(b, sizeof(b), "mp", "a:b", "c"), 0);
 	assert_string_not_equal(a, b);
+	/* Plain ids keep the key earlier releases wrote (an upgrade forgets nothing). */
+	assert_string_equal(a, "mp:a:b:c");
+	/* A digits-only id cannot pose as the length of an id with ':'. */
+	assert_int_equal(oauth_replay_key(a, sizeof(a), "mp", "5", "ab:de:xyz"), 0);
+	assert_int_equal(oauth_replay_key(b, sizeof(b), "mp", "ab:de", "xyz"), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(oauth_replay_key(a, sizeof(a), "mp", "a", "b:c"), 0);
 	assert_int_equal(oauth_replay_key(b, sizeof(b), "ca", "a", "b:c"), 0);
 	assert_string_not_equal(a, b);
 	assert_int_equal(oauth_replay_key(b, sizeof(b), "mp", "a", "b:c"), 0);

@@ -232,103 +232,6 @@ test_reopen_no_remigrate(void **state)
 	tmpdir_remove(&t);
 }
 
-/*
- * Migration 3 on a database written by migrations 1 and 2: every row kept,
- * the tables without rowid, foreign keys and the append-only events as
- * before, event ids going on from the last.
- */
-static void
-test_migration_3_keeps_rows(void **state)
-{
-	struct tmpdir t;
-	struct store *s = NULL;
-	struct store_refresh rf;
-	struct err e = { 0 };
-	json_t *doc = NULL, *d = obj("k", "v");
-	char *gid = NULL;
-	int64_t n = 0, far = time_now() + 3600;
-	char sql[2048];
-
-	(void)state;
-	tmpdir_make(&t);
-	{
-		sqlite3 *h = NULL;
-
-		assert_int_equal(sqlite3_open(t.db, &h), SQLITE_OK);
-		sqlite3_close(h);
-	}
-	exec_sql(t.db, "PRAGMA journal_mode = WAL;"
-		       "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
-		       " applied_at BIGINT NOT NULL)");
-	exec_sql(t.db, sq_migrations[0]);
-	exec_sql(t.db, sq_migrations[1]);
-	exec_sql(t.db, "INSERT INTO schema_version VALUES (1, 1), (2, 1)");
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO docs VALUES ('pending', 'p1', '{\"k\":\"v\"}', %1$lld);"
-		 "INSERT INTO codes VALUES ('c1', 'g1', '{\"k\":\"v\"}', %1$lld, 0);"
-		 "INSERT INTO grants VALUES ('g1', 'cl', 's1', 1, '{\"k\":\"v\"}', %1$lld, 0);"
-		 "INSERT INTO refresh_tokens VALUES ('r1', 'g1', 'cl', %1$lld, 0);"
-		 "INSERT INTO access_tokens VALUES ('a1', 'g1', '{\"k\":\"v\"}', %1$lld);"
-		 "INSERT INTO sessions VALUES ('s1', '{\"k\":\"v\"}', %1$lld, %1$lld);"
-		 "INSERT INTO jti VALUES ('j1', %1$lld);"
-		 "INSERT INTO events (type, time, doc) VALUES ('old', 1, '{}'), ('old', 2, '{}');",
-		 (long long)far);
-	exec_sql(t.db, sql);
-
-	assert_int_equal(store_open(&s, t.db, &e), 0);
-	assert_int_equal(store_op(s, doc_get, "pending", "p1", &doc, &e), 0);
-	json_decref(doc);
-	assert_int_equal(store_op(s, grant_get, "g1", &doc, &e), 0);
-	json_decref(doc);
-	assert_int_equal(store_op(s, token_get, "a1", &doc, &gid, &e), 0);
-	assert_string_equal(gid, "g1");
-	json_decref(doc);
-	free(gid);
-	gid = NULL;
-	assert_int_equal(store_op(s, refresh_get, "r1", &rf, &e), 0);
-	assert_int_equal(store_op(s, session_get, "s1", &doc, &e), 0);
-	json_decref(doc);
-	assert_int_equal(store_op(s, jti_remember, "j1", far, &e), ERR_EXISTS);
-	assert_int_equal(store_op(s, code_consume, "c1", &doc, &gid, &e), 0);
-	json_decref(doc);
-	free(gid);
-	assert_int_equal(store_op(s, event_count, "old", &n, &e), 0);
-	assert_int_equal(n, 2);
-	assert_int_equal(store_op(s, event_add, "new", d, &e), 0);
-	store_close(s);
-
-	assert_int_equal(count_rows(t.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-					  " AND name IN ('docs', 'codes', 'grants', 'refresh_tokens',"
-					  " 'access_tokens', 'sessions', 'jti')"
-					  " AND sql LIKE '%WITHOUT ROWID'"), 7);
-	assert_int_equal(count_rows(t.db, "SELECT count(*) FROM sqlite_master WHERE name LIKE"
-					  " '%_new'"), 0);
-	assert_int_equal(count_rows(t.db, "SELECT id FROM events WHERE type = 'new'"), 3);
-	assert_int_equal(count_rows(t.db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-					  " AND name IN ('docs_expires', 'codes_expires',"
-					  " 'grants_sid', 'grants_expires', 'refresh_tokens_grant',"
-					  " 'refresh_tokens_expires', 'access_tokens_grant',"
-					  " 'access_tokens_expires', 'sessions_idle', 'sessions_abs',"
-					  " 'jti_expires', 'events_type')"), 12);
-	/* A grant's tokens still go with it; events still refuse change. */
-	exec_sql(t.db, "PRAGMA foreign_keys = ON; DELETE FROM grants WHERE grant_id = 'g1'");
-	assert_int_equal(count_rows(t.db, "SELECT count(*) FROM refresh_tokens"), 0);
-	assert_int_equal(count_rows(t.db, "SELECT count(*) FROM access_tokens"), 0);
-	{
-		sqlite3 *h = NULL;
-
-		assert_int_equal(sqlite3_open(t.db, &h), SQLITE_OK);
-		assert_int_not_equal(sqlite3_exec(h, "DELETE FROM events", NULL, NULL, NULL),
-				     SQLITE_OK);
-		assert_int_not_equal(sqlite3_exec(h, "UPDATE events SET time = 0", NULL, NULL,
-						  NULL), SQLITE_OK);
-		sqlite3_close(h);
-	}
-	assert_int_equal(count_rows(t.db, "SELECT count(*) FROM events"), 3);
-	json_decref(d);
-	tmpdir_remove(&t);
-}
-
 struct opener {
 	const char *db;
 	pthread_barrier_t *bar;
@@ -453,7 +356,6 @@ main(void)
 		cmocka_unit_test(test_race_code_file),
 		cmocka_unit_test(test_race_refresh_file),
 		cmocka_unit_test(test_reopen_no_remigrate),
-		cmocka_unit_test(test_migration_3_keeps_rows),
 		cmocka_unit_test(test_concurrent_open),
 		cmocka_unit_test(test_busy_unavailable),
 		cmocka_unit_test(test_corrupt_doc),

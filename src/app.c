@@ -30,7 +30,6 @@ app_load_kek(struct porten *app, struct err *e)
 	if (c->kek != NULL && c->kek[0] != '\0')
 		return jose_kek_parse(str_c(c->kek), &app->kek, e);
 	if (c->kek_file != NULL) {
-		FILE *f;
 		size_t n;
 
 		/* A key file others can read is no secret; prod refuses it, test warns. */
@@ -39,15 +38,12 @@ app_load_kek(struct porten *app, struct err *e)
 			return rc;
 		if (rc == ERR_DENIED)
 			log_warn(NULL, "%s", e->msg);
-		f = fopen(c->kek_file, "r");
-
-		if (f == NULL)
-			return ERR(e, ERR_IO, 0, NULL, "cannot read kek_file %s", c->kek_file);
-		n = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-		while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+		rc = fsperm_read_secret_line(c->kek_file, text, sizeof(text), e);
+		if (rc != 0)
+			return rc;
+		n = strlen(text);
+		while (n > 0 && text[n - 1] == ' ')
 			n--;
-		text[n] = '\0';
 		rc = jose_kek_parse((struct str){ text, n }, &app->kek, e);
 		secure_wipe(text, sizeof(text));
 		return rc;

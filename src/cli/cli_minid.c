@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "core/crypto.h"
+#include "core/fsperm.h"
 #include "eid/minid/minid.h"
 
 int cli_minid(struct cli *c, int argc, char **argv);
@@ -37,18 +38,12 @@ static char *
 cli_minid_read_password(const char *path)
 {
 	char line[1100];
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char *out = NULL;
+	char *out;
 
-	if (f == NULL)
+	if (fsperm_read_secret_line(path, line, sizeof(line), &(struct err){ 0 }) != 0)
 		return NULL;
-	if (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		out = strdup(line);
-	}
+	out = strdup(line);
 	secure_wipe(line, sizeof(line));
-	if (f != stdin)
-		fclose(f);
 	return out;
 }
 

@@ -6,9 +6,13 @@
 #include "core/fsperm.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/crypto.h"
 #include "core/log.h"
 
 static int
@@ -63,4 +67,36 @@ fsperm_check_secret(const char *path, struct err *e)
 			   "chmod 600 it",
 			   path, (unsigned)(st.st_mode & 07777));
 	return 0;
+}
+
+int
+fsperm_read_secret_line(const char *path, char *buf, size_t n, struct err *e)
+{
+	bool in = strcmp(path, "-") == 0;
+	FILE *f;
+	size_t len;
+	int rc = 0;
+
+	if (n < 2 || n > INT32_MAX)
+		return ERR(e, ERR_INVAL, 0, NULL, "no room to read %s", path);
+	f = in ? stdin : fopen(path, "r");
+	if (f == NULL)
+		return ERR(e, ERR_IO, 0, NULL, "cannot read %s: %s", path, strerror(errno));
+	if (fgets(buf, (int)n, f) == NULL)
+		buf[0] = '\0';
+	len = strlen(buf);
+	/* a full buffer without the line end: the line goes on past it */
+	if (len == n - 1 && buf[len - 1] != '\n') {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "the first line of %s is longer than %zu bytes",
+			 path, n - 2);
+	} else {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (buf[0] == '\0')
+			rc = ERR(e, ERR_INVAL, 0, NULL, "%s is empty", path);
+	}
+	if (!in)
+		fclose(f);
+	if (rc != 0)
+		secure_wipe(buf, n);
+	return rc;
 }

@@ -8,6 +8,8 @@
 #ifndef PORTEN_CORE_FSPERM_H
 #define PORTEN_CORE_FSPERM_H
 
+#include <stddef.h>
+
 #include "core/err.h"
 
 /*
@@ -29,5 +31,14 @@ int fsperm_check_private(const char *path, struct err *e);
  * is not a regular file; ERR_NOTFOUND / ERR_IO as above.
  */
 int fsperm_check_secret(const char *path, struct err *e);
+
+/*
+ * The first line of a file holding a secret (kek_file, sms_auth_file, a
+ * password file; "-" reads standard input), without its line end, into
+ * buf of n bytes.  ERR_IO when it cannot be opened; ERR_INVAL when the
+ * line is empty or does not fit (never cut short).  What was read is wiped
+ * from the stack; on failure buf is wiped too.
+ */
+int fsperm_read_secret_line(const char *path, char *buf, size_t n, struct err *e);
 
 #endif

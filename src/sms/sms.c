@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
+#include "core/fsperm.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -229,25 +230,18 @@ static int
 sms_read_auth(const char *path, char **out, struct err *e)
 {
 	char line[1024];
-	FILE *f = fopen(path, "r");
-	size_t n;
+	int rc;
 
 	*out = NULL;
-	if (f == NULL)
-		return ERR(e, ERR_INVAL, 0, NULL, "cannot read sms_auth_file %s", path);
-	if (fgets(line, sizeof(line), f) == NULL) {
-		fclose(f);
-		return ERR(e, ERR_INVAL, 0, NULL, "sms_auth_file %s is empty", path);
-	}
-	fclose(f);
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
+	rc = fsperm_read_secret_line(path, line, sizeof(line), e);
+	if (rc != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "sms_auth_file: %s", e->msg);
 	if (strchr(line, ':') == NULL || !str_is_clean_utf8(str_c(line))) {
-		secure_wipe(line, strlen(line));
+		secure_wipe(line, sizeof(line));
 		return ERR(e, ERR_INVAL, 0, NULL, "sms_auth_file must hold one 'Name: value' line");
 	}
 	*out = strdup(line);
-	secure_wipe(line, strlen(line));
+	secure_wipe(line, sizeof(line));
 	return *out ? 0 : ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 }
 

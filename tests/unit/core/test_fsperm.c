@@ -130,6 +130,50 @@ test_secret(void **state)
 	assert_int_equal(fsperm_check_secret("/nonexistent/kek", &e), ERR_NOTFOUND);
 }
 
+/* Write text to dir/db and read its first line into a buffer of n bytes. */
+static int
+read_line(const char *text, char *buf, size_t n, struct err *e)
+{
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/db", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	fclose(f);
+	memset(buf, 'x', n);
+	return fsperm_read_secret_line(path, buf, n, e);
+}
+
+static void
+test_secret_line(void **state)
+{
+	struct err e = { 0 };
+	char buf[8];
+
+	assert_int_equal(read_line("secret\n", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "secret");
+	assert_int_equal(read_line("sec\r\nsecond line\n", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "sec");
+	assert_int_equal(read_line("secret", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "secret");
+	/* Six bytes and the line end fit in eight; seven do not, and are not cut. */
+	assert_int_equal(read_line("abcdef\n", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "abcdef");
+	assert_int_equal(read_line("abcdefg\n", buf, sizeof(buf), &e), ERR_INVAL);
+	assert_non_null(strstr(e.msg, "longer than 6 bytes"));
+	assert_int_equal(read_line("abcdefghijk", buf, sizeof(buf), &e), ERR_INVAL);
+	/* What was read is wiped when refused. */
+	for (size_t i = 0; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(read_line("", buf, sizeof(buf), &e), ERR_INVAL);
+	assert_non_null(strstr(e.msg, "empty"));
+	assert_int_equal(read_line("\nsecret\n", buf, sizeof(buf), &e), ERR_INVAL);
+	assert_int_equal(fsperm_read_secret_line("/nonexistent/kek", buf, sizeof(buf), &e),
+			 ERR_IO);
+	assert_int_equal(fsperm_read_secret_line(path, buf, 1, &e), ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -138,6 +182,7 @@ main(void)
 		cmocka_unit_test(test_private_file),
 		cmocka_unit_test(test_symlink_and_missing),
 		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_secret_line),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -230,12 +230,11 @@ static int
 sms_read_auth(const char *path, char **out, struct err *e)
 {
 	char line[1024];
-	int rc;
+	struct err why = { 0 };
 
 	*out = NULL;
-	rc = fsperm_read_secret_line(path, line, sizeof(line), e);
-	if (rc != 0)
-		return ERR(e, ERR_INVAL, 0, NULL, "sms_auth_file: %s", e->msg);
+	if (fsperm_read_secret_line(path, line, sizeof(line), &why) != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "sms_auth_file: %s", why.msg);
 	if (strchr(line, ':') == NULL || !str_is_clean_utf8(str_c(line))) {
 		secure_wipe(line, sizeof(line));
 		return ERR(e, ERR_INVAL, 0, NULL, "sms_auth_file must hold one 'Name: value' line");

@@ -139,21 +139,19 @@ event_doc(const struct issuer *is, const struct mp_grant *g, const char *scope, 
 			 g->delegation_source, "time", (json_int_t)now);
 }
 
-static int
-spend_once(struct store *st, const struct mp_grant *g, const json_t *ev, struct err *e)
-{
-	int rc = store_op(st, tx_begin, e);
+struct spend {
+	struct store *st;
+	const struct mp_grant *g;
+	const json_t *ev;
+};
 
-	if (rc != 0)
-		return rc;
-	rc = store_op(st, jti_remember, g->replay_key, g->replay_until, e);
-	if (rc == 0)
-		rc = store_op(st, event_add, "maskinporten_token", ev, e);
-	if (rc == 0)
-		rc = store_op(st, tx_end, true, e);
-	else
-		store_op(st, tx_end, false, &(struct err){ 0 });
-	return rc;
+static int
+spend_body(void *arg, struct err *e)
+{
+	const struct spend *sp = arg;
+	int rc = store_op(sp->st, jti_remember, sp->g->replay_key, sp->g->replay_until, e);
+
+	return rc != 0 ? rc : store_op(sp->st, event_add, "maskinporten_token", sp->ev, e);
 }
 
 /*
@@ -177,9 +175,13 @@ spend(struct porten *app, const struct issuer *is, const struct mp_grant *g,
 	ev = event_doc(is, g, scope, now);
 	if (ev == NULL)
 		return MP_INTERNAL(e, "cannot build the event");
-	rc = spend_once(app->store, g, ev, e);
-	if (rc == ERR_UNAVAILABLE)
-		rc = spend_once(app->store, g, ev, e);
+	{
+		struct spend sp = { app->store, g, ev };
+
+		rc = store_tx_run(app->store, spend_body, &sp, e);
+		if (rc == ERR_UNAVAILABLE)
+			rc = store_tx_run(app->store, spend_body, &sp, e);
+	}
 	json_decref(ev);
 	if (rc == ERR_EXISTS)
 		return MP_BADGRANT(e, "MP-012: the grant has been used before (jti)");

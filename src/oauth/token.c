@@ -433,17 +433,21 @@ struct issue_rec {
 	int64_t rt_exp;
 };
 
-static int
-issue_write_once(struct http_req *r, const struct issue_ctx *c, const struct issue_rec *w,
-		 struct err *e)
-{
-	struct store *st = ((struct porten *)r->app)->store;
-	const struct oauth_new_grant *g = w->new_grant;
-	int rc;
+struct issue_write {
+	struct http_req *r;
+	const struct issue_ctx *c;
+	const struct issue_rec *w;
+};
 
-	rc = store_op(st, tx_begin, e);
-	if (rc != 0)
-		return rc;
+static int
+issue_write_body(void *arg, struct err *e)
+{
+	const struct issue_write *iw = arg;
+	const struct issue_rec *w = iw->w;
+	const struct oauth_new_grant *g = w->new_grant;
+	struct store *st = ((struct porten *)iw->r->app)->store;
+	int rc = 0;
+
 	if (g != NULL)
 		rc = store_op(st, grant_put, w->grant_id, g->client_id, g->sid, g->login_only,
 			      w->grant, g->expires_at, e);
@@ -451,13 +455,10 @@ issue_write_once(struct http_req *r, const struct issue_ctx *c, const struct iss
 	if (rc == 0)
 		rc = store_op(st, token_put, w->at_hash, w->grant_id, w->at_claims, w->at_exp, e);
 	if (rc == 0 && w->rt_hash != NULL)
-		rc = store_op(st, refresh_put, w->rt_hash, w->grant_id, c->client_id, w->rt_exp, e);
+		rc = store_op(st, refresh_put, w->rt_hash, w->grant_id, iw->c->client_id, w->rt_exp,
+			      e);
 	if (rc == 0)
-		rc = emit_event(r, c, w->grant_id, e);
-	if (rc == 0)
-		rc = store_op(st, tx_end, true, e);
-	else
-		store_op(st, tx_end, false, &(struct err){ 0 });
+		rc = emit_event(iw->r, iw->c, w->grant_id, e);
 	return rc;
 }
 
@@ -471,11 +472,13 @@ static int
 issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_rec *w,
 	    struct err *e)
 {
-	int rc = issue_write_once(r, c, w, e);
+	struct store *st = ((struct porten *)r->app)->store;
+	struct issue_write iw = { r, c, w };
+	int rc = store_tx_run(st, issue_write_body, &iw, e);
 
 	if (rc == ERR_UNAVAILABLE) {
 		log_warn(r->rid, "token records not written (%s); trying once more", e->msg);
-		rc = issue_write_once(r, c, w, e);
+		rc = store_tx_run(st, issue_write_body, &iw, e);
 	}
 	return rc != 0 ? store_fail(rc, e) : 0;
 }

@@ -215,6 +215,26 @@ login_event(struct http_req *r, const json_t *client, const json_t *session, boo
 	json_decref(ev);
 }
 
+struct code_write {
+	struct http_req *r;
+	struct session *s;
+	const json_t *client;
+	const char *code, *grant_id;
+	const json_t *doc;
+};
+
+static int
+code_write_body(void *arg, struct err *e)
+{
+	const struct code_write *cw = arg;
+	struct porten *app = login_app(cw->r);
+	int rc;
+
+	rc = store_op(app->store, code_put, sha256_b64url(cw->r->arena, str_c(cw->code)),
+		      cw->grant_id, cw->doc, time_now() + app->cfg->code_lifetime, e);
+	return rc != 0 ? rc : session_join(cw->r, cw->s, reg_client_str(cw->client, "client_id"), e);
+}
+
 void
 login_finish(struct http_req *r, struct http_resp *w, const json_t *client, const json_t *areq,
 	     struct session *s)
@@ -255,16 +275,10 @@ login_finish(struct http_req *r, struct http_resp *w, const json_t *client, cons
 								     ? "client"
 								     : "shared"));
 	/* The code and the session's note of it: one commit, or neither. */
-	rc = store_op(app->store, tx_begin, &e);
-	if (rc == 0) {
-		rc = store_op(app->store, code_put, sha256_b64url(r->arena, str_c(code)), grant_id,
-			      doc, time_now() + app->cfg->code_lifetime, &e);
-		if (rc == 0)
-			rc = session_join(r, s, reg_client_str(client, "client_id"), &e);
-		if (rc == 0)
-			rc = store_op(app->store, tx_end, true, &e);
-		else
-			store_op(app->store, tx_end, false, &(struct err){ 0 });
+	{
+		struct code_write cw = { r, s, client, code, grant_id, doc };
+
+		rc = store_tx_run(app->store, code_write_body, &cw, &e);
 	}
 	json_decref(doc);
 	if (rc != 0) {

@@ -100,3 +100,18 @@ store_refresh_clear(struct store_refresh *r)
 	free(r->client_id);
 	memset(r, 0, sizeof(*r));
 }
+
+int
+store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg, struct err *e)
+{
+	int rc = store_op(s, tx_begin, e);
+
+	if (rc != 0)
+		return rc;
+	rc = body(arg, e);
+	if (rc == 0)
+		rc = store_op(s, tx_end, true, e);
+	else
+		store_op(s, tx_end, false, &(struct err){ 0 });
+	return rc;
+}

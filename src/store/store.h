@@ -201,4 +201,14 @@ void store_keys_free(struct store_key *keys, size_t n);
 void store_key_clear(struct store_key *k);
 void store_refresh_clear(struct store_refresh *r);
 
+/*
+ * Run body(arg, e) in one transaction (tx_begin ... tx_end): committed when
+ * it returns 0, rolled back when it fails, whose error is returned.  A
+ * caller that retries on ERR_UNAVAILABLE (a connection lost on the way)
+ * runs it again on a fresh connection, so body should write only values
+ * computed before it.
+ */
+int store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg,
+		 struct err *e);
+
 #endif

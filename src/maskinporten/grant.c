@@ -23,7 +23,6 @@
 #define RESOURCES_MAX 10
 #define RESOURCE_MAX 2000
 #define RAR_TYPE "urn:altinn:systemuser"
-#define ORG_AUTHORITY "iso6523-actorid-upis"
 
 /* ---- small helpers ---- */
 
@@ -491,10 +490,11 @@ org_object(const json_t *o)
 	const char *auth = jstr(o, "authority"), *id = jstr(o, "ID");
 
 	if (!json_is_object(o) || json_object_size(o) != 2 || auth == NULL || id == NULL ||
-	    strcmp(auth, ORG_AUTHORITY) != 0 || strncmp(id, "0192:", 5) != 0 ||
-	    !orgno_ok(id + 5))
+	    strcmp(auth, OAUTH_ORG_AUTHORITY) != 0 ||
+	    strncmp(id, OAUTH_ORG_ICD, strlen(OAUTH_ORG_ICD)) != 0 ||
+	    !orgno_ok(id + strlen(OAUTH_ORG_ICD)))
 		return NULL;
-	return id + 5;
+	return id + strlen(OAUTH_ORG_ICD);
 }
 
 /*
@@ -528,7 +528,7 @@ check_rar(const json_t *claims, struct err *e)
 	org = org_object(json_object_get(d, "systemuser_org"));
 	if (org == NULL)
 		return RAR_ERR(e, "MP-303", "invalid value of systemuser_org: {\"authority\":\""
-			       ORG_AUTHORITY "\",\"ID\":\"0192:<orgno>\"} expected");
+			       OAUTH_ORG_AUTHORITY "\",\"ID\":\"" OAUTH_ORG_ICD "<orgno>\"} expected");
 	return MP_BADGRANT(e, "no system user of organisation %s is linked to this client", org);
 }
 

@@ -99,8 +99,8 @@ oauth_org_claim(const char *orgno)
 
 	if (orgno == NULL || strlen(orgno) > 32)
 		return NULL;
-	snprintf(id, sizeof(id), "0192:%s", orgno);
-	return json_pack("{s:s, s:s}", "authority", "iso6523-actorid-upis", "ID", id);
+	snprintf(id, sizeof(id), OAUTH_ORG_ICD "%s", orgno);
+	return json_pack("{s:s, s:s}", "authority", OAUTH_ORG_AUTHORITY, "ID", id);
 }
 
 int

@@ -150,6 +150,8 @@ bool oauth_scope_has(const char *scope, const char *name);
 
 #define OAUTH_SCOPE_TOKEN_MAX 200               /* characters of one scope name */
 #define OAUTH_CLIENT_KEY_LIFE (365 * 86400LL)   /* a registered key lives a year from posting */
+#define OAUTH_ORG_AUTHORITY "iso6523-actorid-upis" /* of an organisation claim */
+#define OAUTH_ORG_ICD "0192:"                   /* its ID: this prefix, then the orgno */
 
 enum oauth_scope_rc {
 	OAUTH_SCOPE_OK = 0,

@@ -170,14 +170,22 @@ page_lang_pick(struct str list)
 	return NULL;
 }
 
+/* The catalogues of the configured folder (of the default one without a config). */
+static void
+page_load(const struct http_req *r)
+{
+	const struct porten *app = r->app;
+
+	page_init(app != NULL && app->cfg != NULL ? app->cfg->locale_dir : NULL);
+}
+
 const char *
 page_lang(const struct http_req *r, const char *fallback)
 {
 	const char *c = http_cookie(r, PAGE_LANG_COOKIE);
 	const char *l = c ? page_lang_pick(str_c(c)) : NULL;
-	const struct porten *app = r->app;
 
-	page_init(app != NULL && app->cfg != NULL ? app->cfg->locale_dir : NULL);
+	page_load(r);
 	if (l != NULL)
 		return l;
 	if (fallback != NULL && (l = page_lang_pick(str_c(fallback))) != NULL)
@@ -199,8 +207,7 @@ page_lang_choose(struct http_req *r, struct http_resp *w, const char *fallback)
 		};
 
 		http_resp_cookie(w, PAGE_LANG_COOKIE, l, &o);
-		/* the catalogues of the configured folder, as page_lang loads them */
-		page_init(app->cfg->locale_dir);
+		page_load(r);
 		return l;
 	}
 	return page_lang(r, fallback);

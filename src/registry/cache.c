@@ -69,18 +69,28 @@ slot_clear(struct slot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Empty every slot, for the store with this serial; under cache.mu. */
+static void
+cache_clear(uint64_t store)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		slot_clear(&cache.slot[i]);
+	cache.store = store;
+}
+
 /* The store's registry generation into gen; false when it cannot say (then no caching). */
 static bool
 cache_gen(struct porten *app, char gen[CACHE_GEN_MAX])
 {
 	struct err e = { 0 };
 	char *v = NULL;
+	size_t n = 0;
 	bool ok;
 
 	ok = store_op(app->store, meta_get, CACHE_GEN, &v, &e) == 0 && v != NULL &&
-	     v[0] != '\0' && strlen(v) < CACHE_GEN_MAX;
+	     (n = strlen(v)) > 0 && n < CACHE_GEN_MAX;
 	if (ok)
-		memcpy(gen, v, strlen(v) + 1);
+		memcpy(gen, v, n + 1);
 	free(v);
 	return ok;
 }
@@ -99,6 +109,7 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 	bool have_gen = cache_gen(app, gen);
 	struct slot *s = &cache.slot[slot_of(kind, name)];
 	json_t *fresh = NULL;
+	char *copy;
 	int rc;
 
 	*doc = NULL;
@@ -123,25 +134,20 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 		json_decref(fresh);
 		return 0;
 	}
+	copy = strdup(name);
 	pthread_mutex_lock(&cache.mu);
 	if (cache.store != app->store->serial) {
 		/* another store (tests open several): nothing cached belongs to it */
-		for (size_t i = 0; i < CACHE_SLOTS; i++)
-			slot_clear(&cache.slot[i]);
-		cache.store = app->store->serial;
+		cache_clear(app->store->serial);
 	}
-	{
-		/* the last load wins; if it was the older one, the next load corrects it */
-		char *copy = strdup(name);
-
-		if (copy != NULL) {
-			slot_clear(s);
-			s->kind = kind;
-			s->name = copy;
-			s->doc = fresh;
-			memcpy(s->gen, gen, sizeof(s->gen));
-			fresh = NULL;
-		}
+	/* the last load wins; if it was the older one, the next load corrects it */
+	if (copy != NULL) {
+		slot_clear(s);
+		s->kind = kind;
+		s->name = copy;
+		s->doc = fresh;
+		memcpy(s->gen, gen, sizeof(s->gen));
+		fresh = NULL;
 	}
 	pthread_mutex_unlock(&cache.mu);
 	json_decref(fresh);
@@ -152,8 +158,6 @@ void
 reg_cache_cleanup(void)
 {
 	pthread_mutex_lock(&cache.mu);
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		slot_clear(&cache.slot[i]);
-	cache.store = 0;
+	cache_clear(0);
 	pthread_mutex_unlock(&cache.mu);
 }

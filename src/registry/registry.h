@@ -59,13 +59,13 @@ int reg_client_add_key(struct porten *app, const char *client_id, const json_t *
 /* The client as shown to operators: the stored doc without secret hashes (new ref). */
 json_t *reg_client_public(const json_t *doc);
 
+/* Drop the parsed clients and scopes kept for request paths (app_close). */
+void reg_cache_cleanup(void);
+
 /*
  * Load an active client for the runtime (ERR_NOTFOUND when unknown or
  * inactive).  *doc new reference.
  */
-/* Drop the parsed clients and scopes kept for request paths (app_close). */
-void reg_cache_cleanup(void);
-
 int reg_client_load(struct porten *app, const char *client_id, json_t **doc, struct err *e);
 /* Check a presented secret against the stored hash, in constant time, and its expiry. */
 bool reg_client_secret_ok(const json_t *doc, struct str secret);

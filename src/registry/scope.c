@@ -111,34 +111,44 @@ scope_builtin_make(const char *name)
  * them cost more than copying.  Callers get their own copy, as from the store.
  */
 static const char *const builtin_names[] = { "openid", "profile", "idporten:token.introspection" };
-static json_t *builtin_docs[sizeof(builtin_names) / sizeof(builtin_names[0])];
+#define N_BUILTIN (sizeof(builtin_names) / sizeof(builtin_names[0]))
+static json_t *builtin_docs[N_BUILTIN];
 static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 
 static void
 builtin_init(void)
 {
-	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
+	for (size_t i = 0; i < N_BUILTIN; i++)
 		builtin_docs[i] = scope_builtin_make(builtin_names[i]);
+}
+
+/* Index of a built-in scope in builtin_names, N_BUILTIN for any other. */
+static size_t
+builtin_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_BUILTIN; i++)
+		if (strcmp(name, builtin_names[i]) == 0)
+			break;
+	return i;
 }
 
 static json_t *
 scope_builtin(const char *name)
 {
+	size_t i = builtin_index(name);
+
+	if (i == N_BUILTIN)
+		return NULL;
 	pthread_once(&builtin_once, builtin_init);
-	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
-		if (strcmp(name, builtin_names[i]) == 0)
-			return builtin_docs[i] != NULL ? json_deep_copy(builtin_docs[i])
-						       : scope_builtin_make(name);
-	return NULL;
+	return builtin_docs[i] != NULL ? json_deep_copy(builtin_docs[i]) : scope_builtin_make(name);
 }
 
 static bool
 scope_is_builtin(const char *name)
 {
-	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
-		if (strcmp(name, builtin_names[i]) == 0)
-			return true;
-	return false;
+	return builtin_index(name) < N_BUILTIN;
 }
 
 int
@@ -505,7 +515,7 @@ reg_scope_list(struct porten *app, json_t **list, struct err *e)
 	*list = NULL;
 	if (out == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
+	for (size_t i = 0; i < N_BUILTIN; i++)
 		if (json_array_append_new(out, scope_builtin(builtin_names[i])) != 0)
 			goto nomem;
 	rc = store_op(app->store, scope_list, &docs, e);

@@ -444,15 +444,12 @@ store_sq_tx_end(struct store *s, bool commit, struct err *e)
 	if (--sq_tx.depth > 0)
 		return 0;
 	q.c = sq_tx.c;
-	if (sq_tx.doomed) {
-		sq_tx_stmt(&q, SQ_ROLLBACK, NULL);
-		if (commit)
-			rc = ERR(e, ERR_INTERNAL, 500, "server_error",
-				 "store tx_end: the transaction was rolled back");
-	} else {
+	if (!sq_tx.doomed)
 		rc = sq_tx_stmt(&q, SQ_COMMIT, e);
-	}
-	/* sq_release rolls back whatever a failed COMMIT left open */
+	else if (commit)
+		rc = ERR(e, ERR_INTERNAL, 500, "server_error",
+			 "store tx_end: the transaction was rolled back");
+	/* sq_release rolls back whatever is still open: a doomed or failed transaction */
 	sq_release(q.ss, q.c);
 	memset(&sq_tx, 0, sizeof(sq_tx));
 	return rc;
@@ -619,15 +616,17 @@ out:
 /* ---- the checkpointer ---- */
 
 /*
- * Copies the WAL into the database every SQ_CKPT_MS, so that requests do
- * not: with SQLite's default a commit that crosses 1000 WAL pages runs the
- * checkpoint, fdatasync included, before its HTTP response goes out.
+ * A thread of its own copies the WAL into the database every SQ_CKPT_MS,
+ * so that requests do not: with SQLite's default a commit that crosses
+ * 1000 WAL pages runs the checkpoint, fdatasync included, before its HTTP
+ * response goes out.
  * PASSIVE never waits for readers or writers; what it cannot copy now it
  * copies next time.  The WAL file restarts from its beginning only when a
  * writer finds it wholly copied as its transaction starts, which under
  * steady load happens at the writer's own (SQ_WAL_SAFETY) checkpoint; by
  * then nearly every frame is copied, so that one costs little.
  */
+
 /*
  * The WAL starts again from its beginning only when a writer finds every
  * frame copied; under steady writes some always arrive while a checkpoint

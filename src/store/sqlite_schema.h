@@ -15,6 +15,10 @@
 
 /* registry_gen's next value: the count plus one, and 64 random bits. */
 #define SQ_REGISTRY_NEXT "(CAST(value AS INTEGER) + 1) || '-' || lower(hex(randomblob(8)))"
+/* A trigger that moves registry_gen on after each event (one event per SQLite trigger). */
+#define SQ_REGISTRY_TRIGGER(name, event, table)                                  \
+	"CREATE TRIGGER " name " AFTER " event " ON " table " BEGIN"              \
+	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
 
 static const char *const sq_migrations[] = {
 	/* 1: initial schema */
@@ -122,18 +126,12 @@ static const char *const sq_migrations[] = {
 	 */
 	"INSERT INTO meta (name, value) VALUES ('registry_gen', '0')"
 	"  ON CONFLICT (name) DO NOTHING;"
-	"CREATE TRIGGER clients_added AFTER INSERT ON clients BEGIN"
-	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
-	"CREATE TRIGGER clients_changed AFTER UPDATE ON clients BEGIN"
-	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
-	"CREATE TRIGGER clients_removed AFTER DELETE ON clients BEGIN"
-	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
-	"CREATE TRIGGER scopes_added AFTER INSERT ON scopes BEGIN"
-	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
-	"CREATE TRIGGER scopes_changed AFTER UPDATE ON scopes BEGIN"
-	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;"
-	"CREATE TRIGGER scopes_removed AFTER DELETE ON scopes BEGIN"
-	"  UPDATE meta SET value = " SQ_REGISTRY_NEXT " WHERE name = 'registry_gen'; END;",
+	SQ_REGISTRY_TRIGGER("clients_added", "INSERT", "clients")
+	SQ_REGISTRY_TRIGGER("clients_changed", "UPDATE", "clients")
+	SQ_REGISTRY_TRIGGER("clients_removed", "DELETE", "clients")
+	SQ_REGISTRY_TRIGGER("scopes_added", "INSERT", "scopes")
+	SQ_REGISTRY_TRIGGER("scopes_changed", "UPDATE", "scopes")
+	SQ_REGISTRY_TRIGGER("scopes_removed", "DELETE", "scopes"),
 };
 
 #define SQ_NMIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))

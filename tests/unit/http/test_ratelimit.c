@@ -514,6 +514,14 @@ test_server_header_limits(void **state)
 	n += 4;
 	roundtrip(req, n, &rp);
 	assert_int_equal(rp.status, 200);
+	/* Just under it too: the connection memory holds a whole header block. */
+	n = (size_t)snprintf(req, 128, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: ");
+	memset(req + n, 'a', HTTP_MAX_HEADER_BYTES - 256 - n);
+	n = HTTP_MAX_HEADER_BYTES - 256;
+	memcpy(req + n, "\r\n\r\n", 4);
+	n += 4;
+	roundtrip(req, n, &rp);
+	assert_int_equal(rp.status, 200);
 	free(req);
 	http_server_stop(s);
 }

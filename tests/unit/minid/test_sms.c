@@ -138,6 +138,37 @@ test_log_sink_and_choice(void **state)
 	c.sms_auth_file = strdup("/nonexistent/auth");
 	assert_int_equal(sms_gateway_new(&c, &g, &e), ERR_INVAL);
 	free(c.sms_auth_file);
+	/* Hostile auth files: no header line, and one longer than it may be (not cut). */
+	{
+		char path[] = "/tmp/test_sms_auth_XXXXXX", line[2048];
+		int fd = mkstemp(path);
+		FILE *f;
+
+		assert_true(fd >= 0);
+		close(fd);
+		c.sms_auth_file = path;
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs("no colon here\n", f);
+		fclose(f);
+		assert_int_equal(sms_gateway_new(&c, &g, &e), ERR_INVAL);
+		memset(line, 'x', sizeof(line) - 1);
+		line[sizeof(line) - 1] = '\0';
+		memcpy(line, "Authorization: ", 15);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(line, f);
+		fclose(f);
+		assert_int_equal(sms_gateway_new(&c, &g, &e), ERR_INVAL);
+		assert_non_null(strstr(e.msg, "longer than"));
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs("Authorization: Bearer t\r\n", f);
+		fclose(f);
+		assert_int_equal(sms_gateway_new(&c, &g, &e), 0);
+		sms_gateway_free(g);
+		unlink(path);
+	}
 	c.sms_auth_file = NULL;
 	assert_int_equal(sms_gateway_new(&c, &g, &e), 0);
 	assert_string_equal(g->ops->name, "http");

@@ -836,6 +836,91 @@ test_load_cache(void **state)
 	free(secret);
 }
 
+/*
+ * The generation as the cache reads it, from a stand-in meta_get: a fixed
+ * value, so a cached document stays in use, or a hostile one (empty,
+ * absent, too long), which must turn the cache off rather than overflow
+ * or match.
+ */
+static const char *gen_value;
+
+static int
+gen_meta_get(struct store *s, const char *name, char **value, struct err *e)
+{
+	(void)s;
+	(void)name;
+	(void)e;
+	*value = gen_value != NULL ? strdup(gen_value) : NULL;
+	return 0;
+}
+
+/* Rename the client straight in the store, then load it: the name seen. */
+static char *
+rename_and_load(struct fixture *f, const struct store_ops *real, const char *id,
+		const char *name)
+{
+	struct err e = { 0 };
+	json_t *doc = NULL;
+	char *seen;
+
+	assert_int_equal(real->client_get(f->app.store, id, &doc, &e), 0);
+	json_object_set_new(doc, "client_name", json_string(name));
+	assert_int_equal(real->client_update(f->app.store, id, doc, &e), 0);
+	json_decref(doc);
+	assert_int_equal(reg_client_load(&f->app, id, &doc, &e), 0);
+	seen = strdup(reg_client_str(doc, "client_name"));
+	json_decref(doc);
+	return seen;
+}
+
+static void
+test_load_cache_gen_hostile(void **state)
+{
+	struct fixture *f = *state;
+	const struct store_ops *real = f->app.store->ops;
+	struct store_ops ops = *real;
+	json_t *in = web_client(), *doc, *a = NULL;
+	char *secret = NULL, id[64], longest[64], too_long[65], huge[4097], *seen;
+	struct err e = { 0 };
+	const char *hostile[] = { "", NULL, too_long, huge };
+
+	memset(longest, '7', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	memset(too_long, '7', sizeof(too_long) - 1);
+	too_long[sizeof(too_long) - 1] = '\0';
+	memset(huge, 'x', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+
+	doc = create_ok(f, in, &secret);
+	snprintf(id, sizeof(id), "%s", reg_client_str(doc, "client_id"));
+	ops.meta_get = gen_meta_get;
+	f->app.store->ops = &ops;
+
+	/* a generation that does not move keeps the cached document (63 characters fit) */
+	gen_value = longest;
+	assert_int_equal(reg_client_load(&f->app, id, &a, &e), 0);
+	json_decref(a);
+	seen = rename_and_load(f, real, id, "Ikke sett");
+	assert_string_equal(seen, "Kommune X");
+	free(seen);
+
+	/* one that cannot be used: every load reads the store, the second one too */
+	for (size_t i = 0; i < 2 * sizeof(hostile) / sizeof(hostile[0]); i++) {
+		char name[32];
+
+		gen_value = hostile[i / 2];
+		snprintf(name, sizeof(name), "Navn %zu", i);
+		seen = rename_and_load(f, real, id, name);
+		assert_string_equal(seen, name);
+		free(seen);
+	}
+
+	f->app.store->ops = real;
+	json_decref(doc);
+	json_decref(in);
+	free(secret);
+}
+
 int
 main(void)
 {
@@ -854,6 +939,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_secret_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_cache_gen_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
 		cmocka_unit_test(test_accessors),
 	};

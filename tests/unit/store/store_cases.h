@@ -1020,12 +1020,15 @@ test_tx(void **state)
 	json_decref(doc);
 }
 
-/* Shared cases, each run on a fresh empty store by the includer's T(). */
-#define STORE_CASES(T)                                                                       \
-	T(test_meta), T(test_clients), T(test_client_hostile), T(test_scopes), T(test_keys),    \
-		T(test_docs), T(test_code_single_use), T(test_code_expired), T(test_grants),    \
-		T(test_refresh_chain), T(test_refresh_expiry), T(test_tokens), T(test_sessions), \
-		T(test_jti), T(test_events), T(test_sweep), T(test_race_code_store), T(test_tx), \
-		T(test_registry_gen)
+/*
+ * Shared cases, each run on a fresh empty store by the includer's T(), which
+ * supplies its own separator (a comma in a test array).
+ */
+#define STORE_CASES(T)                                                                     \
+	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
+	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
+	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
+	T(test_jti) T(test_events) T(test_sweep) T(test_race_code_store) T(test_tx)           \
+	T(test_registry_gen)
 
 #endif

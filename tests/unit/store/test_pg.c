@@ -215,25 +215,7 @@ need_pg(void)
 		need_pg();                 \
 		name(state);               \
 	}
-SHARED(test_meta)
-SHARED(test_clients)
-SHARED(test_client_hostile)
-SHARED(test_scopes)
-SHARED(test_keys)
-SHARED(test_docs)
-SHARED(test_code_single_use)
-SHARED(test_code_expired)
-SHARED(test_grants)
-SHARED(test_refresh_chain)
-SHARED(test_refresh_expiry)
-SHARED(test_tokens)
-SHARED(test_sessions)
-SHARED(test_jti)
-SHARED(test_events)
-SHARED(test_sweep)
-SHARED(test_race_code_store)
-SHARED(test_tx)
-SHARED(test_registry_gen)
+STORE_CASES(SHARED)
 #undef SHARED
 
 /* ---- open ---- */
@@ -831,11 +813,11 @@ test_pg_not_configured(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(pg_##f, setup_pg, teardown_pg)
+#define T(f) cmocka_unit_test_setup_teardown(pg_##f, setup_pg, teardown_pg),
 #define P(f) cmocka_unit_test_setup_teardown(f, setup_pg, teardown_pg)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pg_open_targets),
-		STORE_CASES(T),
+		STORE_CASES(T)
 		P(test_pg_race_refresh),
 		cmocka_unit_test(test_pg_reopen_no_remigrate),
 		cmocka_unit_test(test_pg_concurrent_open),

@@ -348,11 +348,11 @@ test_corrupt_doc(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup_mem, teardown_mem)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_mem, teardown_mem),
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_targets),
 		cmocka_unit_test(test_open_file_uri),
-		STORE_CASES(T),
+		STORE_CASES(T)
 		cmocka_unit_test(test_race_code_file),
 		cmocka_unit_test(test_race_refresh_file),
 		cmocka_unit_test(test_reopen_no_remigrate),

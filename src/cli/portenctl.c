@@ -460,6 +460,14 @@ cmd_scope(struct cli *c, int argc, char **argv)
 		if (status != CLI_OK)
 			goto out;
 		rc = reg_scope_get(&c->app, name, &in, &e);
+		if (rc == 0) {
+			/* the registry shares what it returns: change a copy */
+			json_t *own = json_deep_copy(in);
+
+			json_decref(in);
+			in = own;
+			rc = in != NULL ? 0 : ERR(&e, ERR_NOMEM, 0, NULL, "out of memory");
+		}
 		if (create && rc == 0) {
 			status = cli_fail(ERR_EXISTS, &(struct err){ .msg = "scope exists already; "
 									   "use scope update" });

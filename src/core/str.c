@@ -50,11 +50,20 @@ str_is_clean_utf8(struct str s)
 	return true;
 }
 
+/*
+ * A table of the set's bytes first: tokens and keys of several hundred
+ * characters are checked against 64-character sets, and a strchr per
+ * character was 1.4% of a machine token.  NUL is never in the table.
+ */
 bool
 str_only(struct str s, const char *set)
 {
+	bool in[256] = { false };
+
+	for (const unsigned char *c = (const unsigned char *)set; *c != '\0'; c++)
+		in[*c] = true;
 	for (size_t i = 0; i < s.len; i++)
-		if (s.p[i] == '\0' || strchr(set, s.p[i]) == NULL)
+		if (!in[(unsigned char)s.p[i]])
 			return false;
 	return true;
 }

@@ -13,9 +13,17 @@
  * loaded, so a change that lands in between makes the slot look old, never
  * new.  The generation is compared whole, as text: it carries a random
  * part, so a database restored from a backup (whose count may come round
- * to a value seen before) never matches an old label.  Callers get their
- * own deep copy (cheap next to a parse), so nothing they do can reach the
- * shared one.  Unknown names are not cached.
+ * to a value seen before) never matches an old label.  Unknown names are
+ * not cached.
+ *
+ * Callers share the cached document (a reference, not a copy): a deep
+ * copy of a client with its keys was 2-5% of a token's CPU.  So a caller
+ * must never change what it gets (json_deep_copy first; the registry's
+ * own writes read the store directly).  Jansson counts references
+ * atomically and reads, dumps and copies without writing to the value,
+ * so threads may share one.  Builds without NDEBUG (the sanitizer build
+ * the tests run) keep a copy beside every slot and abort when a document
+ * no longer equals it, so a caller that breaks the rule fails the tests.
  */
 #include "registry/registry.h"
 #include "registry/registry_int.h"
@@ -23,6 +31,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +48,9 @@ struct slot {
 	char *name;
 	json_t *doc;
 	char gen[CACHE_GEN_MAX];
+#ifndef NDEBUG
+	json_t *pristine;         /* a copy taken when stored, to catch a caller's change */
+#endif
 };
 
 static struct {
@@ -61,9 +73,26 @@ slot_of(char kind, const char *name)
 	return h & (CACHE_SLOTS - 1);
 }
 
+#ifndef NDEBUG
+/* A shared document changed under the cache: a caller broke the rule above. */
+static void
+slot_check(const struct slot *s)
+{
+	if (s->doc != NULL && s->pristine != NULL && !json_equal(s->doc, s->pristine)) {
+		fprintf(stderr, "registry cache: the shared document of %c %s was changed by "
+			"a caller\n", s->kind, s->name);
+		abort();
+	}
+}
+#endif
+
 static void
 slot_clear(struct slot *s)
 {
+#ifndef NDEBUG
+	slot_check(s);
+	json_decref(s->pristine);
+#endif
 	free(s->name);
 	json_decref(s->doc);
 	memset(s, 0, sizeof(*s));
@@ -116,8 +145,12 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 	if (have_gen) {
 		pthread_mutex_lock(&cache.mu);
 		if (cache.store == app->store->serial && s->kind == kind &&
-		    strcmp(s->gen, gen) == 0 && strcmp(s->name, name) == 0)
-			*doc = json_deep_copy(s->doc);
+		    strcmp(s->gen, gen) == 0 && strcmp(s->name, name) == 0) {
+#ifndef NDEBUG
+			slot_check(s);
+#endif
+			*doc = json_incref(s->doc);
+		}
 		pthread_mutex_unlock(&cache.mu);
 		if (*doc != NULL)
 			return 0;
@@ -125,11 +158,7 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 	rc = cache_load(app, kind, name, &fresh, e);
 	if (rc != 0)
 		return rc;
-	*doc = json_deep_copy(fresh);
-	if (*doc == NULL) {
-		json_decref(fresh);
-		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
-	}
+	*doc = json_incref(fresh);
 	if (!have_gen) {
 		json_decref(fresh);
 		return 0;
@@ -147,6 +176,9 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 		s->name = copy;
 		s->doc = fresh;
 		memcpy(s->gen, gen, sizeof(s->gen));
+#ifndef NDEBUG
+		s->pristine = json_deep_copy(fresh);
+#endif
 		fresh = NULL;
 	}
 	pthread_mutex_unlock(&cache.mu);

@@ -64,7 +64,8 @@ void reg_cache_cleanup(void);
 
 /*
  * Load an active client for the runtime (ERR_NOTFOUND when unknown or
- * inactive).  *doc new reference.
+ * inactive).  *doc is a new reference to a document shared with other
+ * requests: read it, never change it (json_deep_copy first).
  */
 int reg_client_load(struct porten *app, const char *client_id, json_t **doc, struct err *e);
 /* Check a presented secret against the stored hash, in constant time, and its expiry. */
@@ -86,9 +87,10 @@ int reg_redirect_uri_valid(const char *uri, const char *application_type, bool t
 /* ---- scopes (registry/scope.c) ---- */
 
 /*
- * A scope's attributes (spec/idporten-oidc.md §13) as a new reference.
- * The reserved scopes openid and profile and Digdir's
- * idporten:token.introspection exist without being stored.
+ * A scope's attributes (spec/idporten-oidc.md §13) as a new reference,
+ * shared as reg_client_load's: read it, never change it.  The reserved
+ * scopes openid and profile and Digdir's idporten:token.introspection
+ * exist without being stored.
  */
 int reg_scope_get(struct porten *app, const char *name, json_t **doc, struct err *e);
 int reg_scope_put(struct porten *app, const json_t *in, json_t **out, struct err *e);

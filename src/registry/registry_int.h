@@ -37,8 +37,9 @@ struct porten;
 
 /*
  * A client ('c') or scope ('s') document through the in-memory cache
- * (cache.c): the caller's own copy, current as of the store's last change
- * to clients or scopes.  Store errors as client_get / scope_get.
+ * (cache.c), current as of the store's last change to clients or scopes:
+ * a new reference to a document shared with other requests, which the
+ * caller reads and never changes.  Store errors as client_get / scope_get.
  */
 int reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc,
 		  struct err *e);

@@ -108,7 +108,8 @@ scope_builtin_make(const char *name)
 
 /*
  * Built once: a login reads openid and profile several times, and packing
- * them cost more than copying.  Callers get their own copy, as from the store.
+ * them cost more than sharing.  reg_scope_get shares them as it shares
+ * stored scopes (read-only); the scope list gets its own copies.
  */
 static const char *const builtin_names[] = { "openid", "profile", "idporten:token.introspection" };
 #define N_BUILTIN (sizeof(builtin_names) / sizeof(builtin_names[0]))
@@ -134,15 +135,18 @@ builtin_index(const char *name)
 	return i;
 }
 
+/* A built-in scope: shared (read-only) when share, else the caller's own copy. */
 static json_t *
-scope_builtin(const char *name)
+scope_builtin(const char *name, bool share)
 {
 	size_t i = builtin_index(name);
 
 	if (i == N_BUILTIN)
 		return NULL;
 	pthread_once(&builtin_once, builtin_init);
-	return builtin_docs[i] != NULL ? json_deep_copy(builtin_docs[i]) : scope_builtin_make(name);
+	if (builtin_docs[i] == NULL)
+		return scope_builtin_make(name);
+	return share ? json_incref(builtin_docs[i]) : json_deep_copy(builtin_docs[i]);
 }
 
 static bool
@@ -160,7 +164,7 @@ reg_scope_get(struct porten *app, const char *name, json_t **doc, struct err *e)
 	if (name == NULL)
 		return BAD(e, "no scope name");
 	if (scope_is_builtin(name)) {
-		*doc = scope_builtin(name);
+		*doc = scope_builtin(name, true);
 		return *doc ? 0 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	}
 	if (!reg_scope_name_valid(name))
@@ -516,7 +520,7 @@ reg_scope_list(struct porten *app, json_t **list, struct err *e)
 	if (out == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	for (size_t i = 0; i < N_BUILTIN; i++)
-		if (json_array_append_new(out, scope_builtin(builtin_names[i])) != 0)
+		if (json_array_append_new(out, scope_builtin(builtin_names[i], false)) != 0)
 			goto nomem;
 	rc = store_op(app->store, scope_list, &docs, e);
 	if (rc != 0) {

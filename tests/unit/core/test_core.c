@@ -133,6 +133,27 @@ test_str_split(void **state)
 }
 
 static void
+test_str_only(void **state)
+{
+	const char *b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char big[700];
+
+	(void)state;
+	assert_true(str_only(str_c(""), b64));
+	assert_true(str_only(str_c("eyJhbGciOiJSUzI1NiJ9-_"), b64));
+	assert_false(str_only(str_c("eyJ+"), b64));
+	assert_false(str_only(str_c("a.b"), b64));
+	assert_false(str_only((struct str){ "ab\0c", 4 }, b64));       /* NUL never in a set */
+	assert_false(str_only(str_c("\xc3\xa5"), b64));                 /* bytes over 127 */
+	assert_true(str_only(str_c("\xc3\xa5"), "\xa5\xc3"));
+	assert_false(str_only(str_c("a"), ""));
+	memset(big, 'x', sizeof(big));
+	assert_true(str_only((struct str){ big, sizeof(big) }, b64));
+	big[sizeof(big) - 1] = '=';
+	assert_false(str_only((struct str){ big, sizeof(big) }, b64));
+}
+
+static void
 test_buf_limits_and_escaping(void **state)
 {
 	struct buf b;
@@ -313,6 +334,7 @@ main(void)
 		cmocka_unit_test(test_str_utf8),
 		cmocka_unit_test(test_str_numbers),
 		cmocka_unit_test(test_str_split),
+		cmocka_unit_test(test_str_only),
 		cmocka_unit_test(test_buf_limits_and_escaping),
 		cmocka_unit_test(test_crypto_helpers),
 		cmocka_unit_test(test_rand_pool),

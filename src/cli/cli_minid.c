@@ -33,17 +33,22 @@ static const char *const minid_order[] = {
 	"created", "updated", "pw_changed", "last_login", NULL,
 };
 
-/* The first line of a file (a password kept out of argv and the shell history). */
+/*
+ * The first line of a file (a password kept out of argv and the shell
+ * history); NULL with e saying why (cannot open, empty, too long).
+ */
 static char *
-cli_minid_read_password(const char *path)
+cli_minid_read_password(const char *path, struct err *e)
 {
 	char line[1100];
 	char *out;
 
-	if (fsperm_read_secret_line(path, line, sizeof(line), &(struct err){ 0 }) != 0)
+	if (fsperm_read_secret_line(path, line, sizeof(line), e) != 0)
 		return NULL;
 	out = strdup(line);
 	secure_wipe(line, sizeof(line));
+	if (out == NULL)
+		(void)ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	return out;
 }
 
@@ -98,9 +103,10 @@ cli_minid_create(struct cli *c, int argc, char **argv)
 				status = cli_usage_error("minid create: give the password once");
 				goto out;
 			}
-			password = ch == 'p' ? strdup(optarg) : cli_minid_read_password(optarg);
+			password = ch == 'p' ? strdup(optarg) : cli_minid_read_password(optarg, &e);
 			if (password == NULL) {
-				status = cli_usage_error("minid create: cannot read the password");
+				status = cli_usage_error("minid create: cannot read the password: %s",
+							 e.msg[0] ? e.msg : "out of memory");
 				goto out;
 			}
 			break;

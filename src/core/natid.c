@@ -244,6 +244,13 @@ orgno_valid(struct str s)
 	return d[8] == r;
 }
 
+bool
+orgno_valid_c(const char *s)
+{
+	return s != NULL && strnlen(s, ORGNO_LEN + 1) == ORGNO_LEN &&
+	       orgno_valid((struct str){ s, ORGNO_LEN });
+}
+
 void
 natid_mask(const char *pid, char out[NATID_MASK_LEN])
 {

@@ -63,5 +63,7 @@ void natid_mask(const char *pid, char out[NATID_MASK_LEN]);
 
 /* Organisation number: 9 digits, mod-11 check digit (spec §7). */
 bool orgno_valid(struct str s);
+/* The same for a C string; NULL is not one, and no more than 10 bytes are read. */
+bool orgno_valid_c(const char *s);
 
 #endif

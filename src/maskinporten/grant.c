@@ -18,7 +18,6 @@
 #include "oauth/oauth.h"
 #include "registry/registry.h"
 
-#define JTI_MAX 256
 #define SCOPES_MAX 100            /* scopes in one grant */
 #define RESOURCES_MAX 10
 #define RESOURCE_MAX 2000
@@ -30,12 +29,6 @@ static const char *
 jstr(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
-}
-
-static bool
-orgno_ok(const char *s)
-{
-	return s != NULL && strnlen(s, 10) == 9 && orgno_valid(str_c(s));
 }
 
 /*
@@ -234,10 +227,10 @@ replay_key(struct mp_grant *g, const json_t *claims, struct str jws, int64_t exp
 
 	if (jti != NULL) {
 		if (!json_is_string(jti) || json_string_length(jti) == 0 ||
-		    json_string_length(jti) > JTI_MAX ||
+		    json_string_length(jti) > OAUTH_JTI_MAX ||
 		    strlen(json_string_value(jti)) != json_string_length(jti))
 			return MP_BADREQ(e, "MP-011: jti must be a string of 1-%d characters",
-					 JTI_MAX);
+					 OAUTH_JTI_MAX);
 		value = json_string_value(jti);
 	} else {
 		/* spec §5 step 8 (design): without jti the whole assertion is the key. */
@@ -449,7 +442,7 @@ parse_onbehalfof(const json_t *claims, struct mp_grant *g, bool *used, struct er
 	json_array_foreach(json_object_get(g->client, "onbehalfof"), i, o) {
 		const char *id = jstr(o, "onbehalfof"), *org = jstr(o, "orgno");
 
-		if (id == NULL || strcmp(id, json_string_value(v)) != 0 || !orgno_ok(org))
+		if (id == NULL || strcmp(id, json_string_value(v)) != 0 || !orgno_valid_c(org))
 			continue;
 		memcpy(g->supplier, g->consumer, sizeof(g->supplier));
 		memcpy(g->consumer, org, 10);
@@ -468,7 +461,7 @@ parse_consumer_org(const json_t *claims, struct mp_grant *g, bool *used, struct 
 	*used = false;
 	if (v == NULL)
 		return 0;
-	if (!json_is_string(v) || !orgno_ok(json_string_value(v)))
+	if (!json_is_string(v) || !orgno_valid_c(json_string_value(v)))
 		return MP_BADREQ(e, "MP-011: consumer_org must be a 9-digit organisation number");
 	if (strcmp(json_string_value(v), g->consumer) == 0)
 		return MP_BADREQ(e, "combination consumer_org in claim and delegation scope on "
@@ -492,7 +485,7 @@ org_object(const json_t *o)
 	if (!json_is_object(o) || json_object_size(o) != 2 || auth == NULL || id == NULL ||
 	    strcmp(auth, OAUTH_ORG_AUTHORITY) != 0 ||
 	    strncmp(id, OAUTH_ORG_ICD, strlen(OAUTH_ORG_ICD)) != 0 ||
-	    !orgno_ok(id + strlen(OAUTH_ORG_ICD)))
+	    !orgno_valid_c(id + strlen(OAUTH_ORG_ICD)))
 		return NULL;
 	return id + strlen(OAUTH_ORG_ICD);
 }
@@ -567,7 +560,7 @@ load_client(struct porten *app, const json_t *peek, struct mp_grant *g, struct e
 		return oauth_store_fail(rc, e);
 	g->client_id = jstr(g->client, "client_id");
 	org = jstr(g->client, "client_orgno");
-	if (g->client_id == NULL || !orgno_ok(org))
+	if (g->client_id == NULL || !orgno_valid_c(org))
 		return MP_BADGRANT(e, "MP-100: the client has no owner organisation");
 	memcpy(g->consumer, org, 10);
 	return 0;

@@ -18,10 +18,10 @@
 #include "core/err.h"
 #include "core/str.h"
 #include "http/http.h"
+#include "oauth/oauth.h"
 
 #define MP_GRANT_TYPE "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define MP_SKEW 10            /* spec §4: seconds of clock skew tolerated */
-#define MP_REPLAY_KEY_MAX 512 /* "mp:" client_id ":" jti (oauth_replay_key) */
 #define MP_GRANT_MAX_LIFE 120 /* spec §4: exp - iat of a grant */
 #define MP_AT_LIFETIME 120    /* spec §7: access token lifetime when the client sets none */
 
@@ -41,7 +41,7 @@ struct mp_grant {
 	json_t *resource;          /* array of resource URIs, or NULL (owned) */
 	char *pid;                 /* spec §8.2 national id, or NULL (owned) */
 	/* spec §5 step 8: the key the grant is spent under, and until when */
-	char replay_key[MP_REPLAY_KEY_MAX];
+	char replay_key[OAUTH_REPLAY_KEY_MAX];
 	int64_t replay_until;
 };
 

@@ -17,8 +17,6 @@
 #define CA_LEEWAY 10		/* seconds of clock skew tolerated */
 #define CA_MAX_LIFE 120		/* spec §9: exp - iat <= 120 s */
 #define CA_CLIENT_ID_MAX 256	/* registrations allow far less; bounds the lookup */
-#define CA_JTI_MAX 256
-#define CA_REPLAY_KEY_MAX (CA_CLIENT_ID_MAX + CA_JTI_MAX + 16)
 #define CA_PAYLOAD_MAX 8192	/* bytes of assertion payload peeked for iss */
 
 #define M_BASIC "client_secret_basic"
@@ -239,7 +237,7 @@ verify_assertion(struct http_req *r, const struct issuer *is, const json_t *clie
 	json_t *header = NULL, *jwks = NULL, *claims = NULL;
 	const json_t *iss, *sub, *jti, *exp, *nbf;
 	int64_t now = time_now();
-	char key[CA_REPLAY_KEY_MAX];
+	char key[OAUTH_REPLAY_KEY_MAX];
 	int rc;
 
 	if (!str_eq_c(p->assertion_type, CA_TYPE_JWT_BEARER)) {
@@ -299,7 +297,7 @@ verify_assertion(struct http_req *r, const struct issuer *is, const json_t *clie
 	}
 	jti = json_object_get(claims, "jti");
 	if (!json_is_string(jti) || json_string_length(jti) == 0 ||
-	    json_string_length(jti) > CA_JTI_MAX) {
+	    json_string_length(jti) > OAUTH_JTI_MAX) {
 		rc = DENY(e, "client assertion lacks jti");
 		goto out;
 	}

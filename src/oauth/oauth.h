@@ -209,6 +209,10 @@ int oauth_store_fail(int rc, struct err *e);
  */
 int oauth_replay_key(char *out, size_t n, const char *kind, const char *client_id,
 		     const char *value);
+/* The longest jti kept in the replay cache (Maskinporten grants, client assertions). */
+#define OAUTH_JTI_MAX 256
+/* Room for every key: kind and length, a client id of up to 256 bytes, ':', a jti. */
+#define OAUTH_REPLAY_KEY_MAX (16 + 256 + 1 + OAUTH_JTI_MAX)
 
 /* A replay row outlives the time its value is accepted by this much (s):
  * acceptance and the spending statement read the clock at different times. */

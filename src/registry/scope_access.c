@@ -148,12 +148,6 @@ reg_delegation_ok(const json_t *scope, const char *consumer, const char *supplie
 
 /* ---- edits ---- */
 
-static bool
-orgno_ok(const char *s)
-{
-	return s != NULL && strnlen(s, 10) == 9 && orgno_valid(str_c(s));
-}
-
 struct access_edit {
 	const char *orgno;
 	const char *supplier;   /* delegations */
@@ -258,7 +252,7 @@ reg_scope_access_grant(struct porten *app, const char *scope, const char *orgno,
 	rc = scope_check_name(scope, e);
 	if (rc != 0)
 		return rc;
-	if (!orgno_ok(orgno))
+	if (!orgno_valid_c(orgno))
 		return BAD(e, "consumer must be a valid 9-digit organisation number");
 	rc = reg_scope_edit(app, scope, access_apply, &a, &doc, e);
 	if (rc == 0 && record != NULL) {
@@ -280,7 +274,7 @@ reg_scope_access_revoke(struct porten *app, const char *scope, const char *orgno
 
 	if (rc != 0)
 		return rc;
-	if (!orgno_ok(orgno))
+	if (!orgno_valid_c(orgno))
 		return BAD(e, "consumer must be a valid 9-digit organisation number");
 	return reg_scope_edit(app, scope, access_apply, &a, NULL, e);
 }
@@ -363,7 +357,7 @@ delegation_args(const char *scope, const char *consumer, const char *supplier, s
 
 	if (rc != 0)
 		return rc;
-	if (!orgno_ok(consumer) || !orgno_ok(supplier))
+	if (!orgno_valid_c(consumer) || !orgno_valid_c(supplier))
 		return BAD(e, "consumer and supplier must be valid 9-digit organisation numbers");
 	if (strcmp(consumer, supplier) == 0)
 		return BAD(e, "an organisation cannot delegate to itself");

@@ -232,6 +232,37 @@ def test_prod_refuses_synthetic_numbers(server):
     assert p.returncode == 1, "prod accepted a synthetic national identity number"
 
 
+def test_password_from_file_and_stdin(server, new_client, new_browser, tmp_path):
+    """portenctl minid create --password-file: the first line of a file or of standard
+    input; an empty file or a line longer than the reader's bound is refused, and says so."""
+    f = tmp_path / "pw"
+    f.write_text(PASSWORD + "\nsecond line is ignored\n", encoding="utf-8")
+    pid = new_pid()
+    p = subprocess.run([PORTENCTL, "--json", "minid", "create", pid, "--password-file", str(f),
+                        "--mobile", new_mobile()], env=server.env, capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    minid_login(server, new_client(), new_browser(), pid, password=PASSWORD, code="12345")
+
+    pid = new_pid()
+    p = subprocess.run([PORTENCTL, "--json", "minid", "create", pid, "--password-file", "-",
+                        "--mobile", new_mobile()], env=server.env, capture_output=True,
+                       input=PASSWORD.encode(), timeout=30)
+    assert p.returncode == 0, p.stderr
+    minid_login(server, new_client(), new_browser(), pid, password=PASSWORD, code="12345")
+
+    for content, why in ((b"", b"empty"), (b"x" * 5000 + b"\n", b"long")):
+        f.write_bytes(content)
+        pid = new_pid()
+        p = subprocess.run([PORTENCTL, "--json", "minid", "create", pid, "--password-file",
+                            str(f), "--mobile", new_mobile()], env=server.env,
+                           capture_output=True, timeout=30)
+        assert p.returncode == 1, p.stderr
+        assert b"cannot read the password" in p.stderr and why in p.stderr.lower(), p.stderr
+        r = subprocess.run([PORTENCTL, "--json", "minid", "show", pid], env=server.env,
+                           capture_output=True, timeout=30)
+        assert r.returncode != 0, "a refused password file still created the account"
+
+
 def test_wrong_password_and_unknown_id_look_the_same(server, new_client, new_browser):
     pid, _ = create_account(server)
     c = new_client()

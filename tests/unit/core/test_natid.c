@@ -826,6 +826,13 @@ test_orgno(void **state)
 	assert_false(org("01019012480", 11));
 	/* Length honoured with trailing bytes in the buffer. */
 	assert_true(orgno_valid((struct str){ "991825827999", 9 }));
+	/* C strings: the whole string is the number. */
+	assert_true(orgno_valid_c("991825827"));
+	assert_false(orgno_valid_c(NULL));
+	assert_false(orgno_valid_c(""));
+	assert_false(orgno_valid_c("991825827999"));
+	assert_false(orgno_valid_c("99182582"));
+	assert_false(orgno_valid_c("991825820"));
 }
 
 int

@@ -303,20 +303,20 @@ test_key_expiry(void **state)
 
 /* The key each grant is spent under (spending is mp_token_issue's: test_token.c). */
 static void
-key_of(const char *assertion, char key[MP_REPLAY_KEY_MAX])
+key_of(const char *assertion, char key[OAUTH_REPLAY_KEY_MAX])
 {
 	struct mp_grant g;
 
 	ok(assertion, &g);
 	assert_true(g.replay_until > time_now());
-	memcpy(key, g.replay_key, MP_REPLAY_KEY_MAX);
+	memcpy(key, g.replay_key, OAUTH_REPLAY_KEY_MAX);
 	mp_grant_clear(&g);
 }
 
 static void
 test_replay(void **state)
 {
-	char k1[MP_REPLAY_KEY_MAX], k2[MP_REPLAY_KEY_MAX], k3[MP_REPLAY_KEY_MAX];
+	char k1[OAUTH_REPLAY_KEY_MAX], k2[OAUTH_REPLAY_KEY_MAX], k3[OAUTH_REPLAY_KEY_MAX];
 	char *a, *b;
 
 	/* The same jti in another grant of the same client: the same key. */

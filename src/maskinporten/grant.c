@@ -351,6 +351,7 @@ check_scopes(struct porten *app, struct mp_grant *g, bool delegated, bool onbeha
 			}
 		}
 		if (json_object_set_new(g->scope_docs, s, doc) != 0) {
+			doc = NULL;     /* taken (and released) by the failed set, as on success */
 			rc = MP_INTERNAL(e, "out of memory");
 			goto out;
 		}

@@ -18,7 +18,7 @@
  *
  * Callers share the cached document (a reference, not a copy): a deep
  * copy of a client with its keys was 2-5% of a token's CPU.  So a caller
- * must never change what it gets (json_deep_copy first; the registry's
+ * must never change what it is given (json_deep_copy first; the registry's
  * own writes read the store directly).  Jansson counts references
  * atomically and reads, dumps and copies without writing to the value,
  * so threads may share one.  Builds without NDEBUG (the sanitizer build

@@ -12,6 +12,8 @@
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/natid.h"
@@ -146,6 +148,19 @@ scope_builtin(const char *name, bool share)
 	pthread_once(&builtin_once, builtin_init);
 	if (builtin_docs[i] == NULL)
 		return scope_builtin_make(name);
+#ifndef NDEBUG
+	/* As cache.c does for stored scopes: a caller that changed a shared one stops here. */
+	{
+		json_t *fresh = scope_builtin_make(name);
+
+		if (fresh != NULL && !json_equal(fresh, builtin_docs[i])) {
+			fprintf(stderr, "registry: the shared built-in scope %s was changed by a "
+				"caller\n", name);
+			abort();
+		}
+		json_decref(fresh);
+	}
+#endif
 	return share ? json_incref(builtin_docs[i]) : json_deep_copy(builtin_docs[i]);
 }
 

@@ -259,6 +259,7 @@ fx_teardown(void **state)
 	time_set_offset(0);
 	mp_trust_cleanup();
 	reg_keys_cleanup();
+	reg_cache_cleanup();     /* with assertions: a changed shared doc stops the test */
 	store_close(fx_app.store);
 	cfg_free(&fx_cfg);
 	unlink(fx_path("root.pem"));

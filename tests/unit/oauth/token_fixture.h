@@ -73,6 +73,7 @@ fx_teardown(void **state)
 {
 	(void)state;
 	reg_keys_cleanup();
+	reg_cache_cleanup();     /* with assertions: a changed shared doc stops the test */
 	store_close(fx_app.store);
 	fx_app.store = NULL;
 	cfg_free(&fx_cfg);

@@ -48,6 +48,7 @@ teardown(void **state)
 
 	time_set_offset(0);
 	reg_keys_cleanup();
+	reg_cache_cleanup();
 	store_close(f->app.store);
 	free(f);
 	return 0;

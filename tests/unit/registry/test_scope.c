@@ -2,10 +2,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -39,6 +42,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	reg_cache_cleanup();    /* with assertions: stops a test that changed a shared doc */
 	store_close(f->app.store);
 	free(f);
 	return 0;
@@ -72,6 +76,32 @@ test_builtins(void **state)
 				       "idporten"));
 	json_decref(doc);
 	assert_int_equal(reg_scope_get(&f->app, "profile", &doc, &e), 0);
+	/* shared: the next lookup hands out the same document */
+	{
+		json_t *again = NULL;
+
+		assert_int_equal(reg_scope_get(&f->app, "profile", &again, &e), 0);
+		assert_ptr_equal(doc, again);
+		json_decref(again);
+	}
+#ifndef NDEBUG
+	/* a caller that changes it is stopped at the next lookup */
+	{
+		pid_t pid = fork();
+		int status = 0;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			json_t *again = NULL;
+
+			json_object_set_new(doc, "active", json_false());
+			reg_scope_get(&f->app, "profile", &again, &e);
+			_exit(0);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	}
+#endif
 	json_decref(doc);
 	assert_int_equal(reg_scope_get(&f->app, "idporten:token.introspection", &doc, &e), 0);
 	assert_string_equal(json_string_value(json_object_get(doc, "owner_orgno")), "991825827");
@@ -125,7 +155,7 @@ test_put_get(void **state)
 {
 	struct fixture *f = *state;
 	struct err e = { 0 };
-	json_t *in, *out = NULL, *doc = NULL;
+	json_t *in, *out = NULL, *doc = NULL, *copy;
 	char created[32];
 
 	in = json_pack("{s:s, s:s, s:s, s:b, s:[s], s:[s], s:i, s:i, s:s, s:b}", "prefix", "nav",
@@ -150,6 +180,9 @@ test_put_get(void **state)
 		 json_string_value(json_object_get(doc, "created")));
 
 	/* Sent back with server fields and deactivated: created survives. */
+	copy = json_deep_copy(doc);     /* what the registry returns is shared */
+	json_decref(doc);
+	doc = copy;
 	json_object_set_new(doc, "active", json_false());
 	json_object_set_new(doc, "created", json_string("2000-01-01T00:00:00Z"));
 	assert_int_equal(reg_scope_put(&f->app, doc, &out, &e), 0);

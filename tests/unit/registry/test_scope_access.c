@@ -60,6 +60,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 	char p[80];
 
+	reg_cache_cleanup();
 	store_close(f->app.store);
 	unlink(f->db);
 	snprintf(p, sizeof(p), "%s-wal", f->db);

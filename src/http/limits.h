@@ -9,12 +9,19 @@
 #define HTTP_MAX_PARAM_NAME 64
 #define HTTP_MAX_PARAM_VALUE 16384 /* a JWT grant with an x5c chain fits */
 #define HTTP_MAX_HEADERS 64
-#define HTTP_MAX_HEADER_BYTES 32768  /* request line and header fields together; more -> 431 */
+#define HTTP_MAX_HEADER_BYTES 16384  /* request line and header fields together; more -> 431 */
 #define HTTP_MAX_COOKIES 32
 #define HTTP_MAX_RESPONSE (1 << 20)  /* response body cap */
-/* MHD per-connection memory: the header block and a read buffer (bodies go to our
- * own buffer); MHD clears it for every request, so it is kept small. */
-#define HTTP_CONN_MEMORY (64 * 1024)
+/*
+ * MHD per-connection memory: the header block and a read buffer (bodies go to our
+ * own buffer); MHD clears it for every request, so it is kept small.  At 32 KiB or
+ * less libmicrohttpd takes it from malloc; above, it maps fresh pages for every
+ * connection and unmaps them at the close, and their page faults and the unmap cost
+ * a login from a new browser 7% of its CPU (bench/compare --ab, 64 KiB against 32).
+ * The header block (HTTP_MAX_HEADER_BYTES) must leave room in it for MHD's own
+ * header records and the response's header lines.
+ */
+#define HTTP_CONN_MEMORY (32 * 1024)
 /*
  * Defaults of the configurable connection limits (http/ratelimit.h,
  * cfg conn_per_ip, conn_timeout, request_deadline).

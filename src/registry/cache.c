@@ -74,15 +74,20 @@ slot_of(char kind, const char *name)
 }
 
 #ifndef NDEBUG
-/* A shared document changed under the cache: a caller broke the rule above. */
+void
+reg_shared_check(const json_t *doc, const json_t *pristine, const char *what)
+{
+	if (doc != NULL && pristine != NULL && !json_equal(doc, pristine)) {
+		fprintf(stderr, "registry: the shared document of %s was changed by a caller\n",
+			what);
+		abort();
+	}
+}
+
 static void
 slot_check(const struct slot *s)
 {
-	if (s->doc != NULL && s->pristine != NULL && !json_equal(s->doc, s->pristine)) {
-		fprintf(stderr, "registry cache: the shared document of %c %s was changed by "
-			"a caller\n", s->kind, s->name);
-		abort();
-	}
+	reg_shared_check(s->doc, s->pristine, s->name != NULL ? s->name : "an empty slot");
 }
 #endif
 

@@ -412,7 +412,7 @@ get_orgno(const json_t *in, const char *field, const json_t *prev, json_t *doc, 
 		s = json_string_value(json_object_get(prev, field));
 		if (s == NULL)
 			return 0;
-	} else if (s == NULL || json_string_length(v) != 9 || !orgno_valid(str_c(s))) {
+	} else if (s == NULL || !orgno_valid((struct str){ s, json_string_length(v) })) {
 		return BAD(e, "%s must be a valid 9-digit organisation number", field);
 	}
 	if (json_object_set_new(doc, field, json_string(s)) != 0)

@@ -43,6 +43,13 @@ struct porten;
  */
 int reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc,
 		  struct err *e);
+#ifndef NDEBUG
+/*
+ * Builds with assertions: abort when a shared document (cached or built in)
+ * no longer equals its pristine copy, i.e. a caller changed it.
+ */
+void reg_shared_check(const json_t *doc, const json_t *pristine, const char *what);
+#endif
 
 /* ISO-8601 UTC, "2025-01-31T12:00:00Z". */
 void reg_iso_time(int64_t t, char out[32]);

@@ -619,18 +619,15 @@ out:
  * A thread of its own copies the WAL into the database every SQ_CKPT_MS,
  * so that requests do not: with SQLite's default a commit that crosses
  * 1000 WAL pages runs the checkpoint, fdatasync included, before its HTTP
- * response goes out.
- * PASSIVE never waits for readers or writers; what it cannot copy now it
- * copies next time.  The WAL file restarts from its beginning only when a
- * writer finds it wholly copied as its transaction starts, which under
- * steady load happens at the writer's own (SQ_WAL_SAFETY) checkpoint; by
- * then nearly every frame is copied, so that one costs little.
- */
-
-/*
+ * response goes out.  PASSIVE never waits for readers or writers; what it
+ * cannot copy now it copies next time.
+ *
  * The WAL starts again from its beginning only when a writer finds every
- * frame copied; under steady writes some always arrive while a checkpoint
- * runs, so copy again (each pass has less to do) until none did.
+ * frame copied as its transaction starts; under steady writes some always
+ * arrive while a checkpoint runs, so copy again (each pass has less to do)
+ * until none did.  Under steady load the restart comes at the writer's own
+ * (SQ_WAL_SAFETY) checkpoint; by then nearly every frame is copied, so that
+ * one costs little.
  */
 static void
 sq_ckpt_once(sqlite3 *db)

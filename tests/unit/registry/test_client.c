@@ -473,6 +473,11 @@ test_orgno_and_client_id(void **state)
 	create_bad(f, in, "client_orgno");
 	json_object_set_new(in, "client_orgno", json_integer(991825827));
 	create_bad(f, in, "client_orgno");
+	/* Hostile: a valid number with a NUL and more after it, or a NUL inside nine bytes. */
+	json_object_set_new(in, "client_orgno", json_stringn("991825827\0" "99", 12));
+	create_bad(f, in, "client_orgno");
+	json_object_set_new(in, "client_orgno", json_stringn("99182582\0", 9));
+	create_bad(f, in, "client_orgno");
 	json_object_set_new(in, "client_orgno", json_string("991825827"));
 
 	json_object_set_new(in, "client_id", json_string("bad id"));

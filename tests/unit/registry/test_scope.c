@@ -214,6 +214,9 @@ test_put_refusals(void **state)
 	put_bad(f, json_pack("{s:s, s:s}", "name", "nav:x", "active", "yes"), "active");
 	put_bad(f, json_pack("{s:s, s:s}", "name", "nav:x", "owner_orgno", "123456789"),
 		"owner_orgno");
+	/* Hostile: a valid number with a NUL and more after it. */
+	put_bad(f, json_pack("{s:s, s:s%}", "name", "nav:x", "owner_orgno", "991825827\0" "99",
+			     (size_t)12), "owner_orgno");
 	put_bad(f, json_pack("{s:s, s:s}", "name", "nav:x", "description", "a\x01"), "control");
 	put_bad(f, json_pack("[s]", "nav:x"), "JSON object");
 }

@@ -69,6 +69,15 @@ fsperm_check_secret(const char *path, struct err *e)
 	return 0;
 }
 
+/* After a '\r': does the line end here (a '\n' or the end of the file)? */
+static bool
+line_ends(FILE *f)
+{
+	int c = fgetc(f);
+
+	return c == '\n' || c == EOF;
+}
+
 int
 fsperm_read_secret_line(const char *path, char *buf, size_t n, struct err *e)
 {
@@ -82,11 +91,18 @@ fsperm_read_secret_line(const char *path, char *buf, size_t n, struct err *e)
 	f = in ? stdin : fopen(path, "r");
 	if (f == NULL)
 		return ERR(e, ERR_IO, 0, NULL, "cannot read %s: %s", path, strerror(errno));
+	/* byte by byte: no stdio buffer keeps a copy of the secret after the close */
+	if (!in)
+		setvbuf(f, NULL, _IONBF, 0);
 	if (fgets(buf, (int)n, f) == NULL)
 		buf[0] = '\0';
 	len = strlen(buf);
-	/* a full buffer without the line end: the line goes on past it */
-	if (len == n - 1 && buf[len - 1] != '\n') {
+	/*
+	 * A full buffer without the line end: the line goes on past it, unless
+	 * what filled it ends in the '\r' of a CRLF (or of the file).
+	 */
+	if (len == n - 1 && buf[len - 1] != '\n' &&
+	    !(buf[len - 1] == '\r' && line_ends(f))) {
 		rc = ERR(e, ERR_INVAL, 0, NULL, "the first line of %s is longer than %zu bytes",
 			 path, n - 2);
 	} else {

@@ -35,9 +35,11 @@ int fsperm_check_secret(const char *path, struct err *e);
 /*
  * The first line of a file holding a secret (kek_file, sms_auth_file, a
  * password file; "-" reads standard input), without its line end, into
- * buf of n bytes.  ERR_IO when it cannot be opened; ERR_INVAL when the
- * line is empty or does not fit (never cut short).  What was read is wiped
- * from the stack; on failure buf is wiped too.
+ * buf of n bytes: at most n - 2 bytes besides the line end ("\n", "\r\n" or
+ * the end of the file).  ERR_IO when it cannot be opened; ERR_INVAL when
+ * the line is empty or does not fit (never cut short).  A file is read
+ * unbuffered, so no copy stays in stdio's buffer; on failure buf is wiped,
+ * on success the caller wipes it after use.
  */
 int fsperm_read_secret_line(const char *path, char *buf, size_t n, struct err *e);
 

@@ -162,6 +162,13 @@ test_secret_line(void **state)
 	assert_string_equal(buf, "abcdef");
 	assert_int_equal(read_line("abcdefg\n", buf, sizeof(buf), &e), ERR_INVAL);
 	assert_non_null(strstr(e.msg, "longer than 6 bytes"));
+	/* The same bound with a CRLF, or a '\r' at the end of the file. */
+	assert_int_equal(read_line("abcdef\r\n", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "abcdef");
+	assert_int_equal(read_line("abcdef\r", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "abcdef");
+	assert_int_equal(read_line("abcdefg\r\n", buf, sizeof(buf), &e), ERR_INVAL);
+	assert_int_equal(read_line("abcdef\rX\n", buf, sizeof(buf), &e), ERR_INVAL);
 	assert_int_equal(read_line("abcdefghijk", buf, sizeof(buf), &e), ERR_INVAL);
 	/* What was read is wiped when refused. */
 	for (size_t i = 0; i < sizeof(buf); i++)

@@ -179,8 +179,6 @@ spend(struct porten *app, const struct issuer *is, const struct mp_grant *g,
 		struct spend sp = { app->store, g, ev };
 
 		rc = store_tx_run(app->store, spend_body, &sp, e);
-		if (rc == ERR_UNAVAILABLE)
-			rc = store_tx_run(app->store, spend_body, &sp, e);
 	}
 	json_decref(ev);
 	if (rc == ERR_EXISTS)

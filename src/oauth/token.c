@@ -476,10 +476,6 @@ issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_re
 	struct issue_write iw = { r, c, w };
 	int rc = store_tx_run(st, issue_write_body, &iw, e);
 
-	if (rc == ERR_UNAVAILABLE) {
-		log_warn(r->rid, "token records not written (%s); trying once more", e->msg);
-		rc = store_tx_run(st, issue_write_body, &iw, e);
-	}
 	return rc != 0 ? store_fail(rc, e) : 0;
 }
 

@@ -288,12 +288,44 @@ login_finish(struct http_req *r, struct http_resp *w, const json_t *client, cons
 	login_respond(r, w, areq, code, NULL, NULL);
 }
 
+/* One completed login: every write in one transaction, the answer built with it. */
+struct complete_run {
+	struct http_req *r;
+	struct http_resp *w;
+	const char *ar;
+	const json_t *areq, *client;
+	const struct eid_result *res;
+	struct session s;
+};
+
+static int
+complete_body(void *arg, struct err *e)
+{
+	struct complete_run *c = arg;
+	struct porten *app = login_app(c->r);
+	int rc;
+
+	/* A second run (the database went away during the first) starts afresh. */
+	http_resp_reset(c->w);
+	session_clear(&c->s);
+	/* The pending authorization is spent whatever happens next. */
+	store_op(app->store, doc_delete, "pending", c->ar, e);
+	rc = session_establish(c->r, c->w, c->client, c->res, &c->s, e);
+	if (rc != 0) {
+		log_err(c->r->rid, "cannot establish session: %s", e->msg);
+		return rc;
+	}
+	login_event(c->r, c->client, c->s.doc, false);
+	login_finish(c->r, c->w, c->client, c->areq, &c->s);
+	return 0;
+}
+
 void
 login_complete(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
 	       const struct eid_result *res)
 {
 	struct porten *app = login_app(r);
-	struct session s = { 0 };
+	struct complete_run c = { .r = r, .w = w, .ar = ar, .areq = areq, .res = res };
 	struct err e = { 0 };
 	json_t *client = NULL;
 	int rc;
@@ -301,35 +333,23 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	rc = reg_client_load(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
 	if (rc != 0) {
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
-		goto out;
+		return;
 	}
 	/*
 	 * Every write of a completed login (pending spent, session, event, code)
 	 * in one transaction: one commit, and a failed commit leaves nothing
-	 * half-done (the response is then replaced by an error).
+	 * half-done.  A transaction lost with the database (a restart) runs
+	 * once more, so the person who just proved who they are gets a code
+	 * rather than an error; if that fails too, the client hears
+	 * temporarily_unavailable and can start again.
 	 */
-	rc = store_op(app->store, tx_begin, &e);
-	if (rc != 0) {
-		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
-		goto out;
-	}
-	/* The pending authorization is spent whatever happens next. */
-	store_op(app->store, doc_delete, "pending", ar, &e);
-	rc = session_establish(r, w, client, res, &s, &e);
-	if (rc != 0) {
-		log_err(r->rid, "cannot establish session: %s", e.msg);
-		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be completed");
-	} else {
-		login_event(r, client, s.doc, false);
-		login_finish(r, w, client, areq, &s);
-	}
-	rc = store_op(app->store, tx_end, true, &e);
+	c.client = client;
+	rc = store_tx_run(app->store, complete_body, &c, &e);
 	if (rc != 0) {
 		http_resp_reset(w);
 		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
 	}
-out:
-	session_clear(&s);
+	session_clear(&c.s);
 	json_decref(client);
 }
 

@@ -850,6 +850,7 @@ const struct store_ops store_pg_ops = {
 	.sweep = pg_sweep,
 	.tx_begin = store_pg_tx_begin,
 	.tx_end = store_pg_tx_end,
+	.tx_depth = store_pg_tx_depth,
 };
 
 #endif /* HAVE_LIBPQ */

@@ -569,6 +569,12 @@ store_pg_tx_begin(struct store *s, struct err *e)
 }
 
 int
+store_pg_tx_depth(struct store *s)
+{
+	return pg_tx.ps == (struct pg_store *)s ? pg_tx.depth : 0;
+}
+
+int
 store_pg_tx_end(struct store *s, bool commit, struct err *e)
 {
 	struct pg_q q = { .ps = (struct pg_store *)s, .op = "tx_end" };

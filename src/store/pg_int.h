@@ -121,6 +121,7 @@ int store_pg_tx(struct pg_q *q, const char *cmd, struct err *e);
 /* The thread's transaction (store.h tx_begin, tx_end). */
 int store_pg_tx_begin(struct store *s, struct err *e);
 int store_pg_tx_end(struct store *s, bool commit, struct err *e);
+int store_pg_tx_depth(struct store *s);
 /* Rows in q->res, and rows a write touched. */
 int store_pg_rows(const struct pg_q *q);
 int64_t store_pg_changes(const struct pg_q *q);

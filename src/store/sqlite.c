@@ -714,4 +714,5 @@ const struct store_ops store_sqlite_ops = {
 	.sweep = sq_sweep,
 	.tx_begin = store_sq_tx_begin,
 	.tx_end = store_sq_tx_end,
+	.tx_depth = store_sq_tx_depth,
 };

@@ -432,6 +432,12 @@ store_sq_tx_begin(struct store *s, struct err *e)
 }
 
 int
+store_sq_tx_depth(struct store *s)
+{
+	return sq_tx.ss == (struct sq_store *)s ? sq_tx.depth : 0;
+}
+
+int
 store_sq_tx_end(struct store *s, bool commit, struct err *e)
 {
 	struct sq_q q = { .ss = (struct sq_store *)s, .op = "tx_end" };

@@ -117,6 +117,7 @@ int store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **
 /* The thread's transaction (store.h tx_begin, tx_end). */
 int store_sq_tx_begin(struct store *s, struct err *e);
 int store_sq_tx_end(struct store *s, bool commit, struct err *e);
+int store_sq_tx_depth(struct store *s);
 
 int store_sq_open(struct store **out, const char *target, struct err *e);
 void store_sq_close(struct store *s);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/log.h"
 #ifdef HAVE_LIBPQ
 #include "store/pg.h"
 #endif
@@ -101,8 +102,8 @@ store_refresh_clear(struct store_refresh *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int
-store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg, struct err *e)
+static int
+store_tx_once(struct store *s, int (*body)(void *arg, struct err *e), void *arg, struct err *e)
 {
 	int rc = store_op(s, tx_begin, e);
 
@@ -113,5 +114,19 @@ store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg, 
 		rc = store_op(s, tx_end, true, e);
 	else
 		store_op(s, tx_end, false, &(struct err){ 0 });
+	return rc;
+}
+
+int
+store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg, struct err *e)
+{
+	bool outermost = s->ops->tx_depth(s) == 0;
+	int rc = store_tx_once(s, body, arg, e);
+
+	if (rc == ERR_UNAVAILABLE && outermost) {
+		log_warn(NULL, "store: transaction lost with the database (%s); running it once more",
+			 e->msg);
+		rc = store_tx_once(s, body, arg, e);
+	}
 	return rc;
 }

@@ -65,6 +65,8 @@ struct store_ops {
 	 */
 	int (*tx_begin)(struct store *s, struct err *e);
 	int (*tx_end)(struct store *s, bool commit, struct err *e);
+	/* How deep the calling thread's transaction on s nests: 0 outside one. */
+	int (*tx_depth)(struct store *s);
 
 	/* Meta: small named values shared by all nodes (pairwise salt, schema). */
 	int (*meta_get)(struct store *s, const char *name, char **value, struct err *e);
@@ -203,10 +205,12 @@ void store_refresh_clear(struct store_refresh *r);
 
 /*
  * Run body(arg, e) in one transaction (tx_begin ... tx_end): committed when
- * it returns 0, rolled back when it fails, whose error is returned.  A
- * caller that retries on ERR_UNAVAILABLE (a connection lost on the way)
- * runs it again on a fresh connection, so body should write only values
- * computed before it.
+ * it returns 0, rolled back when it fails, whose error is returned.  When
+ * the outermost transaction fails with ERR_UNAVAILABLE (the connection was
+ * lost on the way, a database restart) nothing of it was committed, and it
+ * runs once more on a fresh connection: body must be safe to run twice
+ * (write values computed before it, or start its own output afresh).  A
+ * nested run is not retried: the outer transaction is already lost.
  */
 int store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg,
 		 struct err *e);

@@ -17,6 +17,7 @@ see, and nothing else:
 
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -47,17 +48,34 @@ class RecordingSession(requests.Session):
         self.trust_env = False
         self.rec = rec
         self.step = step
+        self.trail = []      # this session's requests: (start, method, path, answer)
 
     def request(self, method, url, *args, **kw):
         kw.setdefault("timeout", 15)
+        path = urlsplit(url).path
         t0 = time.monotonic()
         try:
             r = super().request(method, url, *args, **kw)
         except requests.RequestException as ex:
             self.rec.add(t0, time.monotonic(), self.step, type(ex).__name__)
+            self.trail.append((t0, method, path, type(ex).__name__))
             raise
         self.rec.add(t0, time.monotonic(), self.step, r.status_code)
+        self.trail.append((t0, method, path, answer(r)))
         return r
+
+
+def answer(r):
+    """What a request got, as a person reading the trail needs it: the status, where a
+    redirect leads (its error if any) or an error page's text."""
+    loc = r.headers.get("Location")
+    if loc:
+        q = parse_qs(urlsplit(loc).query)
+        what = f"error={q['error'][0]}" if "error" in q else ("code" if "code" in q else "")
+        return f"{r.status_code} -> {urlsplit(loc).path} {what}".rstrip()
+    if r.status_code >= 400 or "json" in r.headers.get("Content-Type", ""):
+        return f"{r.status_code} {' '.join(r.text[:160].split())}"
+    return str(r.status_code)
 
 
 class RecordingView(View):
@@ -108,6 +126,7 @@ class Worker(threading.Thread):
         self.gave_up = 0        # logins that failed MAX_RETRIES times
         self.explained = []     # (what, request start) refused after a request died in flight
         self.pending_5xx = []   # 5xx starts this thread saw (to explain a later refusal)
+        self.failed = []        # (browser trail, why) of every failed login
         self.crash = None
 
     def note(self, what, r=None):
@@ -132,6 +151,7 @@ class Worker(threading.Thread):
             res = E.login(self.view, c, browser)
         except (AssertionError, requests.RequestException) as ex:
             self.note(f"login: {type(ex).__name__}")
+            self.failed.append((browser.trail, str(ex)[:300]))
             return None
         # redeem; after a 5xx a client tries the same code once more
         r = self.send("redeem", lambda: c.redeem(res))
@@ -293,6 +313,12 @@ def test_kill_node_and_restart_database_under_load(cluster, listener, tmp_path):
     assert not lost_refresh and not lost_access and not bad_id, \
         (lost_refresh[:5], lost_access[:5], bad_id[:5])
     errors = [e for w in workers for e in w.errors]
+    if not all(abs(t - t_kill) < 5 for t, _ in errors):
+        print("events", {k: round(v - t_start, 3) for k, v in events.items()})
+        for trail, why in (f for w in workers for f in w.failed):
+            print("failed login:", why)
+            for t0, method, path, ans in trail:
+                print(f"  {t0 - t_start:8.3f} {method} {path}: {ans}")
     assert all(abs(t - t_kill) < 5 for t, _ in errors), f"errors away from the kill: {errors[:10]}"
 
 
@@ -377,3 +403,107 @@ def test_database_away(cluster, listener, tmp_path):
     waiting.pin = 2
     res = E.classify(cluster.lb, E.submit_testid(cluster.lb, waiting, testid_page), c.redirect_uri)
     assert res.kind == "redirect" and res.code, res
+
+
+# ---- PostgreSQL restarted at each step of a login in turn ----
+
+STEPS = ("authorize", "eID page", "eID form (code redirect)", "token", "userinfo")
+
+
+def recoverable(r):
+    """An answer a browser or client can recover from: 503 with temporarily_unavailable
+    (a page or JSON), or the client's redirect carrying that error."""
+    loc = r.headers.get("Location", "")
+    if r.status_code in (302, 303) and loc:
+        return parse_qs(urlsplit(loc).query).get("error") == ["temporarily_unavailable"]
+    if r.status_code != 503:
+        return False
+    if "json" in r.headers.get("Content-Type", ""):
+        return err(r) == "temporarily_unavailable"
+    return "temporarily_unavailable" in r.text or "try again" in r.text
+
+
+class StepLogin:
+    """One login against one node, step by step; run(k) does step k and says how it went."""
+
+    def __init__(self, cluster, node, client):
+        self.view = cluster.lb           # the browser's URLs; NodeHopper sends them to node
+        self.client = at(client, cluster.view(node))
+        self.node = cluster.view(node)
+        self.browser = NodeHopper(cluster, pin=node)
+        self.params, self.verifier = E.auth_params(client)
+        self.page = self.res = self.tok = None
+
+    def run(self, k):
+        """(response, ok): ok is True when the step did what a login needs."""
+        c, b = self.client, self.browser
+        if k == 0:
+            r = E.authorize(self.view, b, self.params)
+            self.page = r
+            return r, r.status_code == 200
+        if k == 1:
+            r = E.open_testid(self.view, b, self.page) if self.page.status_code == 200 else self.page
+            self.page = r
+            return r, r.status_code == 200
+        if k == 2:
+            r = E.submit_testid(self.view, b, self.page)
+            self.res = E.classify(self.view, r, c.redirect_uri, self.params, self.verifier)
+            return r, self.res.kind == "redirect" and bool(self.res.code)
+        if k == 3:
+            r = c.redeem(self.res)
+            if r.status_code == 200:
+                self.tok = r.json()
+            return r, r.status_code == 200
+        r = requests.get(self.node.url("/userinfo"), timeout=E.TIMEOUT,
+                         headers={"Authorization": f"Bearer {self.tok['access_token']}"})
+        return r, r.status_code == 200 and r.json().get("sub")
+
+
+def test_database_restart_at_each_login_step(cluster, listener, tmp_path):
+    """
+    PostgreSQL restarted at each step of a login in turn, once just before the
+    step (the node's pooled connections are dead) and once while the step is
+    under way.  The step either does its work or answers what a browser and a
+    client can recover from (503, temporarily_unavailable); a login started
+    again afterwards completes, and the tokens of the interrupted one work.
+    """
+    if not pg_restart_possible():
+        import pytest
+        pytest.skip("the PostgreSQL server is not one tools/pg-test.sh runs: cannot restart it")
+    c = E.create_client(cluster.lb, listener, tmp_path, refresh=True)
+    seen = {}
+    for k, step in enumerate(STEPS):
+        for mode in ("before", "during"):
+            login = StepLogin(cluster, 0, c)
+            for j in range(k):
+                r, ok = login.run(j)
+                assert ok, f"{step}/{mode}: step {STEPS[j]} failed before the restart: " \
+                           f"{r.status_code} {r.text[:300]}"
+            restart = threading.Thread(target=pg_cmd, args=("restart",))
+            if mode == "before":
+                pg_cmd("restart")
+            else:
+                restart.start()
+                time.sleep(0.05)
+            try:
+                r, ok = login.run(k)
+            finally:
+                if restart.is_alive():
+                    restart.join(60)
+            seen[f"{step}/{mode}"] = r.status_code if ok else f"{r.status_code} recoverable"
+            if ok:
+                # the interrupted login goes on to its end
+                for j in range(k + 1, len(STEPS)):
+                    r, ok = login.run(j)
+                    assert ok, f"{step}/{mode}: {STEPS[j]} after the restart: " \
+                               f"{r.status_code} {r.text[:300]}"
+                continue
+            assert recoverable(r), f"{step}/{mode}: not an answer to recover from: " \
+                                   f"{r.status_code} {r.headers.get('Location')} {r.text[:300]}"
+            # the person (or the client) starts again, and it works
+            again = StepLogin(cluster, 0, c)
+            for j in range(len(STEPS)):
+                r, ok = again.run(j)
+                assert ok, f"{step}/{mode}: retried login failed at {STEPS[j]}: " \
+                           f"{r.status_code} {r.text[:300]}"
+    FIGURES["PostgreSQL restarted at each login step (status, or recoverable)"] = seen

@@ -1,0 +1,89 @@
+#!/bin/sh
+# tools/check-layers.sh against small made-up trees: it passes a tree that
+# keeps its layers and fails each kind of breach.
+set -eu
+
+check=$(cd "$(dirname "$0")/../.." && pwd)/tools/check-layers.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+# A clean tree: core at the bottom, http on it, a top-level main.c over all.
+fresh() {
+	rm -rf "$tmp/t"
+	mkdir -p "$tmp/t/tools" "$tmp/t/src/core" "$tmp/t/src/http"
+	cat >"$tmp/t/tools/layers.txt" <<'L'
+# test layers
+main: *
+http: core
+core:
+wall <microhttpd.h> http/
+wall SQL store/
+L
+	printf '#include "core/str.h"\n#include "str_int.h"\n' >"$tmp/t/src/core/str.c"
+	printf 'int x;\n' >"$tmp/t/src/core/str.h"
+	printf 'int y;\n' >"$tmp/t/src/core/str_int.h"
+	printf '#include <microhttpd.h>\n#include "core/str.h"\n#include "http.h"\n' \
+		>"$tmp/t/src/http/server.c"
+	printf '#include "core/str.h"\n' >"$tmp/t/src/http/http.h"
+	printf '#include "http/http.h"\n#include "core/str.h"\n' >"$tmp/t/src/main.c"
+}
+
+# expect pass|fail "what" [text the output must hold]
+expect() {
+	want=$1 what=$2 text=${3:-}
+	if sh "$check" "$tmp/t" >"$tmp/out" 2>&1; then got=pass; else got=fail; fi
+	if [ "$got" != "$want" ]; then
+		echo "FAIL: $what: expected $want, got $got:"; sed 's/^/    /' "$tmp/out"
+		fails=$((fails + 1))
+	elif [ -n "$text" ] && ! grep -qF -- "$text" "$tmp/out"; then
+		echo "FAIL: $what: output lacks \"$text\":"; sed 's/^/    /' "$tmp/out"
+		fails=$((fails + 1))
+	else
+		echo "ok: $what"
+	fi
+}
+
+fresh
+expect pass "a clean tree"
+
+fresh
+printf '#include "http/http.h"\n' >>"$tmp/t/src/core/str.c"
+expect fail "an upward include" "src/core/str.c:3: includes http/http.h"
+
+fresh
+printf '#include "../http/http.h"\n' >>"$tmp/t/src/core/str.h"
+expect fail "an upward include by a relative path" "src/core/str.h:2: includes http/http.h"
+
+fresh
+printf '#include "core/str_int.h"\n' >>"$tmp/t/src/http/server.c"
+expect fail "a private header from another folder" "includes core/str_int.h, private to core/"
+
+fresh
+printf '#include <microhttpd.h>\n' >>"$tmp/t/src/core/str.c"
+expect fail "a library outside its wall" "src/core/str.c:3: <microhttpd.h> outside"
+
+fresh
+printf 'static const char *q = "SELECT a FROM t WHERE b = ?";\n' >>"$tmp/t/src/http/server.c"
+expect fail "SQL text outside the store" "src/http/server.c:4: SQL outside"
+
+fresh
+mkdir "$tmp/t/src/sms"
+printf 'int z;\n' >"$tmp/t/src/sms/sms.c"
+expect fail "a folder without a line" "no line for sms"
+
+fresh
+printf '#include "http/http.h"\n' >>"$tmp/t/src/core/str.c"
+printf 'src/core/str.c  http/http.h   # step 9\n' >"$tmp/t/tools/layers-allow.txt"
+expect pass "a breach on the allow-list"
+
+fresh
+printf 'src/core/str.c  http/http.h   # step 9\n' >"$tmp/t/tools/layers-allow.txt"
+expect fail "an allow-list line nothing needs" "no longer needed, delete: src/core/str.c  http/http.h"
+
+fresh
+printf '#include <microhttpd.h>\n' >>"$tmp/t/src/core/str.c"
+printf 'src/core/str.c  <microhttpd.h>\n' >"$tmp/t/tools/layers-allow.txt"
+expect pass "a wall breach on the allow-list"
+
+[ "$fails" -eq 0 ] || { echo "$fails case(s) failed"; exit 1; }

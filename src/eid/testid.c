@@ -10,7 +10,7 @@
 #include "eid/eid.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
+#include "ui/pages.h"
 
 static const struct eid_route testid_routes[] = {
 	{ "GET", "/testid", eid_testid_handle },

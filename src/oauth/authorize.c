@@ -16,9 +16,9 @@
 #include "eid/eid.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
 #include "oidc/session.h"
 #include "registry/registry.h"
+#include "ui/pages.h"
 
 #define PAR_URN_PREFIX "urn:idporten:"
 #define SCOPE_MAX_COUNT 32

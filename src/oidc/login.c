@@ -17,8 +17,8 @@
 #include "core/timeutil.h"
 #include "oauth/oauth.h"
 #include "oidc/consent.h"
-#include "oidc/pages.h"
 #include "registry/registry.h"
+#include "ui/pages.h"
 
 #define BROWSER_COOKIE "porten_b"
 

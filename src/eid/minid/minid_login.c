@@ -15,8 +15,8 @@
 #include "eid/minid/minid_int.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
 #include "sms/sms.h"
+#include "ui/pages.h"
 
 static const struct eid_route minid_routes[] = {
 	{ "GET", "/minid", minid_handle_login },

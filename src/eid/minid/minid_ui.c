@@ -1,7 +1,7 @@
 /*
  * What every MinID page shares: the request context (pending login, flow,
  * browser binding, CSRF, language), the per-address rate limit, and the
- * page parts built on oidc/pages.c.
+ * page parts built on ui/pages.c.
  *
  * A flow (kind minid_flow) is the state of one walk through MinID pages:
  * a login between password and code, a reset, an activation, a session on
@@ -24,8 +24,8 @@
 #include "eid/minid/minid_int.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
 #include "sms/sms.h"
+#include "ui/pages.h"
 
 #define MINID_BROWSER_COOKIE "minid_b"
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/err.h"
 
 /* Exit statuses: usage or validation problems, and store (or system) failures. */

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "http/http.h"
 
 /* Levels as bits, so a provider can offer several. */

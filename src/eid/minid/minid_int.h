@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/buf.h"
 #include "eid/minid/minid.h"
 #include "http/http.h"

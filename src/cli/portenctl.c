@@ -16,7 +16,7 @@
 #include "core/str.h"
 #include "registry/registry.h"
 
-/* `portenctl minid ...` (cli_minid.c). */
+/* `portenctl minid ...` (eid/minid/cmd_minid.c). */
 int cli_minid(struct cli *c, int argc, char **argv);
 void cli_minid_usage(FILE *f);
 

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "core/loa.h"
 #include "core/natid.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/loa.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"

@@ -36,9 +36,6 @@
 #define OAUTH_INVALID_TOKEN "invalid_token"
 #define OAUTH_INSUFFICIENT_SCOPE "insufficient_scope"
 
-#define ACR_SUBSTANTIAL "idporten-loa-substantial"
-#define ACR_HIGH "idporten-loa-high"
-
 /*
  * The authorization code record (store code_put doc), written by the
  * authorize side when a login completes, read by the token endpoint:

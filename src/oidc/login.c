@@ -13,6 +13,7 @@
 
 #include "core/b64.h"
 #include "core/crypto.h"
+#include "core/loa.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "oauth/oauth.h"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/loa.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"

@@ -86,8 +86,12 @@ int64_t minid_flow_int(const struct minid_ctx *c, const char *field);
 
 /* Per-address limit on MinID form posts; false (and a 429 page written) when over. */
 bool minid_rate_ok(struct minid_ctx *c);
-/* The limiter itself, for tests: key, limit per minute, now in seconds. */
-bool minid_rate_take(const char *key, int64_t per_min, int64_t now);
+/*
+ * The limiter itself, for tests: key, limit per minute (a bucket of
+ * per_min posts refilled at per_min a minute; 0: no limit), now_ms
+ * monotonic milliseconds.
+ */
+bool minid_rate_take(const char *key, int64_t per_min, int64_t now_ms);
 
 /* The CSRF token of this page's forms. */
 const char *minid_csrf(struct minid_ctx *c);

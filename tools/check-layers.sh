@@ -7,12 +7,22 @@
 # that no longer matches anything is an error too, so a step that fixes a
 # breach also deletes its line.
 #
-#   tools/check-layers.sh [root]     root: the tree holding src/ and tools/
-#                                    (default: this script's parent folder)
+#   tools/check-layers.sh [root [objects]]
+#     root     the tree holding src/ and tools/ (default: this script's parent)
+#     objects  where the build put the objects of src/ (for CMake
+#              <build>/CMakeFiles/porten.dir/src): a second pass reads them
+#              with nm and fails a call into a unit the caller may not
+#              include, made through a hand-written declaration; its
+#              allow-list lines name "calls:<unit>"
 # Exit 0 when the tree keeps its layers, 1 with one line per breach.
 set -eu
 
 root=${1:-$(dirname "$0")/..}
+objects=${2:-}
+if [ -n "$objects" ]; then
+	[ -d "$objects" ] || { echo "check-layers: no objects in $objects" >&2; exit 2; }
+	objects=$(cd "$objects" && pwd)
+fi
 cd "$root"
 layers=tools/layers.txt
 allow=tools/layers-allow.txt
@@ -44,8 +54,23 @@ grep -E '^wall[[:space:]]' "$layers" | while read -r _ name _rest; do
 	fi | sed -E "s/^([^:]*):([0-9]+):.*/\\1	\\2	$(printf '%s' "$name" | sed 's/[\/&]/\\&/g')/"
 done >>"$tmp/walls"
 
+# Symbols: "symbol<TAB>file defining it" and "file<TAB>symbol it needs", for
+# the objects whose source is still there (a build keeps stale ones).
+: >"$tmp/defs"
+: >"$tmp/undefs"
+if [ -n "$objects" ]; then
+	(cd "$objects" && find . -name '*.c.o') | sed 's|^\./||' | LC_ALL=C sort |
+	while read -r o; do
+		f=src/${o%.o}
+		[ -f "$f" ] || continue
+		nm -g --defined-only "$objects/$o" |
+			awk -v f="$f" 'NF == 3 && $2 ~ /^[BCDGRSTVW]$/ { print $3 "\t" f }' >>"$tmp/defs"
+		nm -u "$objects/$o" | awk -v f="$f" '{ print f "\t" $NF }' >>"$tmp/undefs"
+	done
+fi
+
 LC_ALL=C awk -F'\t' -v layers="$layers" -v allow="$allow" -v files="$tmp/files" \
-	-v walls="$tmp/walls" '
+	-v walls="$tmp/walls" -v defs="$tmp/defs" -v undefs="$tmp/undefs" -v nm="${objects:+1}" '
 function unit_of(p,   rest, n, parts) {
 	rest = substr(p, 5)                     # after "src/"
 	n = split(rest, parts, "/")
@@ -150,6 +175,21 @@ BEGIN {
 		if (!under(w[1], wall[w[3]]))
 			breach(w[1] " " w[3], w[1] ":" w[2] ": " w[3] " outside" wall[w[3]])
 	}
+	while ((getline line < defs) > 0) {
+		split(line, w, "\t")
+		definer[w[1]] = w[2]
+	}
+	while ((getline line < undefs) > 0) {
+		split(line, w, "\t")
+		if (!(w[2] in definer))
+			continue                 # defined by a library, not in src/
+		u = unit_of(w[1]); t = unit_of(definer[w[2]])
+		if (may(u, t) || ((w[1] " calls:" t) in reported))
+			continue
+		reported[w[1] " calls:" t] = 1
+		breach(w[1] " calls:" t, w[1] ": calls " w[2] " of " substr(definer[w[2]], 5) \
+		       " (" u " may include: " allowed[u] ")")
+	}
 }
 {
 	f = $1; inc = $3
@@ -167,7 +207,7 @@ BEGIN {
 }
 END {
 	for (k in allowed_breach)
-		if (allowed_breach[k] == "unused") {
+		if (allowed_breach[k] == "unused" && (nm || k !~ / calls:/)) {
 			print allow ": no longer needed, delete: " allow_text[k]
 			bad = 1
 		}

@@ -65,6 +65,12 @@ printf '#include <microhttpd.h>\n' >>"$tmp/t/src/core/str.c"
 expect fail "a library outside its wall" "src/core/str.c:3: <microhttpd.h> outside"
 
 fresh
+sed -i 's|^wall <microhttpd.h> http/$|wall <microhttpd.h> http/server.c|' "$tmp/t/tools/layers.txt"
+expect pass "a wall around one file"
+printf '#include <microhttpd.h>\n' >"$tmp/t/src/http/parse.c"
+expect fail "a library beside its file" "src/http/parse.c:1: <microhttpd.h> outside http/server.c"
+
+fresh
 printf 'static const char *q = "SELECT a FROM t WHERE b = ?";\n' >>"$tmp/t/src/http/server.c"
 expect fail "SQL text outside the store" "src/http/server.c:4: SQL outside"
 

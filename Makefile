@@ -59,10 +59,12 @@ e2e-asan: asan
 	@if ls $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* >/dev/null 2>&1; then \
 		echo "sanitizer reports:"; cat $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* 2>/dev/null; exit 1; fi
 
-# Banned functions (STYLE.md) stay out of src/.
+# Banned functions (STYLE.md) stay out of src/; includes point down the layers
+# of tools/layers.txt (tools/check-layers.sh).
 style:
 	@if grep -nE '\b(atoi|sscanf|strcpy|sprintf|strtok|gets)\s*\(' -r src; then \
 		echo "banned function used"; exit 1; else echo "style: ok"; fi
+	@sh tools/check-layers.sh
 
 # Every test: unit, end-to-end, the same under ASan+UBSan, fuzz corpus replay (ctest), style.
 test: style

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"
@@ -23,6 +23,7 @@
 #include "oidc/login.h"
 #include "oidc/oidc.h"
 #include "registry/registry.h"
+#include "ui/i18n.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -281,6 +282,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	app_up = true;
+	ui_init(&(struct ui_settings){ .locale_dir = cfg.locale_dir,
+				       .cookie_secure = cfg.cookie_secure });
 	if (mp_trust_init(&cfg, &e) != 0) {
 		log_err(NULL, "cannot load business-certificate trust: %s", e.msg);
 		goto out;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli/commands.h"
 #include "core/crypto.h"
 #include "core/str.h"
 #include "registry/registry.h"

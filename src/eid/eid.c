@@ -1,31 +1,9 @@
 #include "eid/eid.h"
 
-#include <string.h>
-
 #include "eid/minid/minid.h"
-#include "oauth/oauth.h"
 
 const struct eid_provider *const eid_providers[] = {
 	&eid_minid,
 	&eid_testid,
 	NULL,
 };
-
-unsigned
-eid_level_of(const char *acr)
-{
-	if (acr == NULL)
-		return 0;
-	/* The founding description's working names are accepted as aliases (spec §6). */
-	if (strcmp(acr, ACR_SUBSTANTIAL) == 0 || strcmp(acr, "no:idporten:substantial") == 0)
-		return EID_LEVEL_SUBSTANTIAL;
-	if (strcmp(acr, ACR_HIGH) == 0 || strcmp(acr, "no:idporten:high") == 0)
-		return EID_LEVEL_HIGH;
-	return 0;
-}
-
-const char *
-eid_acr_of(unsigned level)
-{
-	return level & EID_LEVEL_HIGH ? ACR_HIGH : ACR_SUBSTANTIAL;
-}

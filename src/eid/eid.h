@@ -9,14 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "app/app.h"
+#include "core/loa.h"
 #include "http/http.h"
-
-/* Levels as bits, so a provider can offer several. */
-enum {
-	EID_LEVEL_SUBSTANTIAL = 1 << 0,
-	EID_LEVEL_HIGH = 1 << 1,
-};
 
 struct eid_result {
 	const char *pid;       /* national identity number */
@@ -38,18 +33,13 @@ struct eid_provider {
 	const char *display;    /* shown in the selector */
 	const char *desc_key;   /* page_text key of the one-line description */
 	const char *path;       /* where its pages start: "/testid" */
-	unsigned levels;        /* EID_LEVEL_* it can deliver */
+	unsigned levels;        /* EID_LEVEL_* (core/loa.h) it can deliver */
 	bool test_only;         /* offered only when PORTEN_ENV=test */
 	const struct eid_route *routes; /* its pages; terminated by fn == NULL */
 };
 
 /* NULL-terminated list of the providers built in. */
 extern const struct eid_provider *const eid_providers[];
-
-/* The level bit of an acr value (aliases included), or 0 when unknown. */
-unsigned eid_level_of(const char *acr);
-/* Canonical acr value for a level bit. */
-const char *eid_acr_of(unsigned level);
 
 /* TestID pages. */
 extern const struct eid_provider eid_testid;

@@ -5,12 +5,13 @@
  */
 #include <string.h>
 
+#include "core/loa.h"
 #include "core/natid.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
+#include "ui/pages.h"
 
 static const struct eid_route testid_routes[] = {
 	{ "GET", "/testid", eid_testid_handle },

@@ -9,8 +9,10 @@
  * nothing; evicting a busy one needs RL_WAYS busy keys in one set, which
  * the secret hash key keeps out of an attacker's hands.
  *
- * Tokens are counted in thousandths so refill is exact in integers: a
- * bucket gains `rate` thousandths per millisecond.
+ * Tokens are counted in small units so refill is exact in integers: for
+ * `rate` tokens per `period` seconds a token is 1000 * period units and a
+ * bucket gains `rate` units per millisecond (thousandths of a token when
+ * the period is one second).
  */
 #include "http/ratelimit.h"
 
@@ -27,17 +29,17 @@
 
 #define RL_WAYS 8
 #define RL_LOCKS 64
-#define RL_UNIT 1000 /* thousandths of a token */
 
 struct rl_bucket {
 	uint64_t id[2];   /* key identity; {0,0} marks a free bucket */
 	int64_t last_ms;  /* last refill */
-	int64_t milli;    /* tokens * RL_UNIT */
+	int64_t milli;    /* tokens * unit */
 	uint64_t used;    /* set-local use order: the least recently used is evicted */
 };
 
 struct http_ratelimit {
 	unsigned rate, burst;
+	int64_t unit;     /* one token: 1000 * period (seconds) */
 	size_t nsets;     /* a power of two */
 	unsigned char hkey[32];
 	struct rl_bucket *b;
@@ -105,6 +107,12 @@ http_limits_get(struct http_limits *l)
 struct http_ratelimit *
 http_ratelimit_new(unsigned rate, unsigned burst, size_t slots)
 {
+	return http_ratelimit_new_per(rate, 1, burst, slots);
+}
+
+struct http_ratelimit *
+http_ratelimit_new_per(unsigned rate, unsigned period, unsigned burst, size_t slots)
+{
 	struct http_ratelimit *rl;
 	size_t nsets = 1;
 
@@ -115,6 +123,7 @@ http_ratelimit_new(unsigned rate, unsigned burst, size_t slots)
 		nsets <<= 1;
 	rl->rate = rate;
 	rl->burst = burst > 0 ? burst : 1;
+	rl->unit = 1000 * (int64_t)(period > 0 ? period : 1);
 	rl->nsets = nsets;
 	rl->b = calloc(nsets * RL_WAYS, sizeof(*rl->b));
 	if (rl->b == NULL || rand_bytes(rl->hkey, sizeof(rl->hkey)) != 0) {
@@ -153,7 +162,7 @@ rl_u64(const unsigned char *p)
 static void
 rl_refill(const struct http_ratelimit *rl, struct rl_bucket *b, int64_t now_ms)
 {
-	int64_t cap = (int64_t)rl->burst * RL_UNIT;
+	int64_t cap = (int64_t)rl->burst * rl->unit;
 	int64_t elapsed = now_ms - b->last_ms;
 
 	if (elapsed <= 0)
@@ -210,7 +219,7 @@ rl_find(struct http_ratelimit *rl, struct str key, int64_t now_ms, size_t *lock)
 	victim->id[0] = id0;
 	victim->id[1] = id1;
 	victim->last_ms = now_ms;
-	victim->milli = (int64_t)rl->burst * RL_UNIT;
+	victim->milli = (int64_t)rl->burst * rl->unit;
 	victim->used = top + 1;
 	return victim;
 }
@@ -218,7 +227,7 @@ rl_find(struct http_ratelimit *rl, struct str key, int64_t now_ms, size_t *lock)
 static unsigned
 rl_wait(const struct http_ratelimit *rl, const struct rl_bucket *b)
 {
-	int64_t ms = (RL_UNIT - b->milli + rl->rate - 1) / rl->rate;
+	int64_t ms = (rl->unit - b->milli + rl->rate - 1) / rl->rate;
 	int64_t secs = (ms + 999) / 1000;
 
 	return secs < 1 ? 1 : (unsigned)secs;
@@ -240,11 +249,11 @@ rl_op(struct http_ratelimit *rl, struct str key, int64_t now_ms, enum rl_op op,
 		return true;
 	b = rl_find(rl, key, now_ms, &lock);
 	rl_refill(rl, b, now_ms);
-	ok = b->milli >= RL_UNIT;
+	ok = b->milli >= rl->unit;
 	if (op == RL_TAKE && ok) {
-		b->milli -= RL_UNIT;
+		b->milli -= rl->unit;
 	} else if (op == RL_CHARGE) {
-		b->milli = b->milli >= RL_UNIT ? b->milli - RL_UNIT : 0;
+		b->milli = b->milli >= rl->unit ? b->milli - rl->unit : 0;
 		ok = true;
 	}
 	if (!ok && retry_after != NULL)

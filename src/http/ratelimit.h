@@ -60,6 +60,12 @@ struct http_ratelimit;
  * out of memory or without randomness.  Free with http_ratelimit_free().
  */
 struct http_ratelimit *http_ratelimit_new(unsigned rate, unsigned burst, size_t slots);
+/*
+ * The same for `rate` tokens per `period` seconds (0 counts as 1), for
+ * rates below one a second: MinID's form posts per minute.
+ */
+struct http_ratelimit *http_ratelimit_new_per(unsigned rate, unsigned period, unsigned burst,
+					      size_t slots);
 void http_ratelimit_free(struct http_ratelimit *rl);
 
 /*

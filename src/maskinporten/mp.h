@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/err.h"
 #include "core/str.h"
 #include "http/http.h"

@@ -11,14 +11,15 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/loa.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
 #include "oidc/session.h"
 #include "registry/registry.h"
+#include "ui/pages.h"
 
 #define PAR_URN_PREFIX "urn:idporten:"
 #define SCOPE_MAX_COUNT 32

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/err.h"
 #include "http/http.h"
 
@@ -35,9 +35,6 @@
 #define OAUTH_REQUEST_URI_NOT_SUPPORTED "request_uri_not_supported"
 #define OAUTH_INVALID_TOKEN "invalid_token"
 #define OAUTH_INSUFFICIENT_SCOPE "insufficient_scope"
-
-#define ACR_SUBSTANTIAL "idporten-loa-substantial"
-#define ACR_HIGH "idporten-loa-high"
 
 /*
  * The authorization code record (store code_put doc), written by the

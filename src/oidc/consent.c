@@ -25,8 +25,8 @@
 #include "core/timeutil.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
 #include "registry/registry.h"
+#include "ui/pages.h"
 
 #define CONSENT_KIND "consent"
 #define CONSENT_DFLT_LIFETIME 7200    /* the grant default when a client has none (spec §12) */

@@ -1,4 +1,5 @@
 /* Discovery (OIDC Discovery 1.0, spec/idporten-oidc.md §2) and JWKS. */
+#include "core/loa.h"
 #include "core/log.h"
 #include "oauth/oauth.h"
 #include "oidc/oidc.h"

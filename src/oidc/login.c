@@ -13,12 +13,13 @@
 
 #include "core/b64.h"
 #include "core/crypto.h"
+#include "core/loa.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "oauth/oauth.h"
 #include "oidc/consent.h"
-#include "oidc/pages.h"
 #include "registry/registry.h"
+#include "ui/pages.h"
 
 #define BROWSER_COOKIE "porten_b"
 

@@ -10,9 +10,9 @@
 #include "core/log.h"
 #include "oauth/oauth.h"
 #include "oidc/oidc.h"
-#include "oidc/pages.h"
 #include "oidc/session.h"
 #include "registry/registry.h"
+#include "ui/pages.h"
 
 /* The client named by a valid id_token_hint of ours (expiry does not matter here). */
 static const char *

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "oauth/oauth.h"

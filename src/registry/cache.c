@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/str.h"
 #include "store/store.h"
 

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/err.h"
 
 /* ---- signing keys (registry/keys.c) ---- */

@@ -25,7 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/arena.h"
 #include "core/b64.h"
 #include "core/cfg.h"

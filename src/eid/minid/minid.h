@@ -35,7 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/str.h"
 #include "eid/eid.h"
 
@@ -52,7 +52,7 @@ extern const struct eid_provider eid_minid;
 #define MINID_PW_MIN 10
 #define MINID_PW_MAX 256
 
-/* ---- passwords (minid_password.c) ---- */
+/* ---- passwords (password.c) ---- */
 
 enum minid_pw_problem {
 	MINID_PW_OK = 0,
@@ -90,7 +90,7 @@ void minid_password_dummy_verify(struct str pw, int64_t ops, int64_t mem_kib);
 /* True when hash was made with other parameters than ops/mem_kib (rehash on login). */
 bool minid_password_needs_rehash(const char *hash, int64_t ops, int64_t mem_kib);
 
-/* ---- lockout arithmetic (minid_lock.c; pure, unit-tested) ---- */
+/* ---- lockout arithmetic (lock.c; pure, unit-tested) ---- */
 
 #define MINID_MAX_LOCKS 16
 
@@ -122,7 +122,7 @@ enum minid_lock_kind minid_lock_check(const struct minid_lockstate *s, int64_t n
 void minid_lockstate_from_json(const json_t *guard, struct minid_lockstate *s);
 void minid_lockstate_to_json(const struct minid_lockstate *s, json_t *guard);
 
-/* ---- the guard: attempts against a national id (minid_lock.c) ---- */
+/* ---- the guard: attempts against a national id (lock.c) ---- */
 
 struct minid_attempt {
 	char gen[33];   /* the guard's failure generation */
@@ -157,7 +157,7 @@ int minid_lock_state(struct porten *app, const char *pid, enum minid_lock_kind *
 int minid_try_claim(struct porten *app, const char *key, int64_t max, int64_t exp,
 		    int64_t *slot, struct err *e);
 
-/* ---- accounts (minid_account.c) ---- */
+/* ---- accounts (account.c) ---- */
 
 /* Is pid acceptable for MinID in this environment (spec natid §4 table)? */
 bool minid_pid_ok(const struct porten *app, const char *pid);
@@ -185,7 +185,7 @@ json_t *minid_account_public(struct porten *app, const json_t *acct);
 /* Can this account log in at all (ACTIVE, not blocked)? */
 bool minid_account_usable(const json_t *acct);
 
-/* ---- codes (minid_code.c) ---- */
+/* ---- codes (otc.c) ---- */
 
 /* A uniformly random code of n digits into out (n + 1 bytes). */
 int minid_code_random(char *out, size_t n);
@@ -251,7 +251,7 @@ struct sms_gateway *minid_sms(struct porten *app, struct err *e);
 /* Send a notice (no code) to mobile; failures are logged, not returned. */
 void minid_notify(struct porten *app, const char *mobile, const char *lang, const char *msgid);
 
-/* ---- pages (minid_login.c, minid_reset.c, minid_register.c, minid_self.c) ---- */
+/* ---- pages (pages_login.c, pages_lifecycle.c, pages_account.c) ---- */
 
 void minid_handle_login(struct http_req *r, struct http_resp *w);     /* GET/POST /minid */
 void minid_handle_code(struct http_req *r, struct http_resp *w);      /* GET/POST /minid/code */

@@ -7,19 +7,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/buf.h"
 #include "eid/minid/minid.h"
 #include "http/http.h"
 
-/* minid_common.c */
+/* common_passwords.c */
 extern const char *const minid_common_passwords[];
 extern const size_t minid_common_passwords_n;
 
-/* minid_code.c: n characters drawn evenly from alphabet (at most 256), NUL-terminated. */
+/* otc.c: n characters drawn evenly from alphabet (at most 256), NUL-terminated. */
 int minid_random_chars(char *out, size_t n, const char *alphabet);
 
-/* minid_password.c: sodium_init() once; 0 or -1. */
+/* password.c: sodium_init() once; 0 or -1. */
 int minid_sodium_ready(void);
 
 /* Store kinds (see minid.h). */
@@ -46,7 +46,7 @@ int minid_sodium_ready(void);
 int minid_slot_claim(struct porten *app, const char *kind, const char *key, int64_t max,
 		     int64_t exp, int64_t *slot, struct err *e);
 
-/* ---- one request on a MinID page (minid_ui.c) ---- */
+/* ---- one request on a MinID page (context.c) ---- */
 
 struct minid_ctx {
 	struct http_req *r;
@@ -86,8 +86,12 @@ int64_t minid_flow_int(const struct minid_ctx *c, const char *field);
 
 /* Per-address limit on MinID form posts; false (and a 429 page written) when over. */
 bool minid_rate_ok(struct minid_ctx *c);
-/* The limiter itself, for tests: key, limit per minute, now in seconds. */
-bool minid_rate_take(const char *key, int64_t per_min, int64_t now);
+/*
+ * The limiter itself, for tests: key, limit per minute (a bucket of
+ * per_min posts refilled at per_min a minute; 0: no limit), now_ms
+ * monotonic milliseconds.
+ */
+bool minid_rate_take(const char *key, int64_t per_min, int64_t now_ms);
 
 /* The CSRF token of this page's forms. */
 const char *minid_csrf(struct minid_ctx *c);
@@ -120,7 +124,7 @@ const char *minid_lock_text(enum minid_lock_kind kind);
 /* Read and bound a national id from the form: digits only, arena copy, or NULL. */
 const char *minid_form_pid(struct minid_ctx *c);
 
-/* ---- shared steps (minid_login.c) ---- */
+/* ---- shared steps (pages_login.c) ---- */
 
 struct minid_login_view {
 	const char *pid;         /* as typed, for redisplay */

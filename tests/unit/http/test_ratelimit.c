@@ -77,6 +77,39 @@ test_retry_after_slow_rate(void **state)
 	http_ratelimit_free(rl);
 }
 
+/* Rates below one a second: 3 a minute, a burst of 3 (MinID's form posts). */
+static void
+test_rate_per_minute(void **state)
+{
+	struct http_ratelimit *rl = http_ratelimit_new_per(3, 60, 3, 64);
+	int64_t t = 5000000;
+	unsigned retry = 0;
+
+	assert_non_null(rl);
+	for (int i = 0; i < 3; i++)
+		assert_true(http_ratelimit_take(rl, STR_LIT("a"), t, &retry));
+	assert_false(http_ratelimit_take(rl, STR_LIT("a"), t, &retry));
+	assert_int_equal(retry, 20);
+	/* another key has its own bucket */
+	assert_true(http_ratelimit_take(rl, STR_LIT("b"), t, &retry));
+	/* one token every 20 s */
+	assert_false(http_ratelimit_take(rl, STR_LIT("a"), t + 19999, &retry));
+	assert_int_equal(retry, 1);
+	assert_true(http_ratelimit_take(rl, STR_LIT("a"), t + 20000, &retry));
+	assert_false(http_ratelimit_take(rl, STR_LIT("a"), t + 20000, &retry));
+	/* a minute later: 3 again, never more than the burst */
+	for (int i = 0; i < 3; i++)
+		assert_true(http_ratelimit_take(rl, STR_LIT("a"), t + 3600000, &retry));
+	assert_false(http_ratelimit_take(rl, STR_LIT("a"), t + 3600000, &retry));
+	http_ratelimit_free(rl);
+	/* period 0 is one second: the same table as http_ratelimit_new */
+	rl = http_ratelimit_new_per(1, 0, 1, 64);
+	assert_true(http_ratelimit_take(rl, STR_LIT("a"), t, &retry));
+	assert_false(http_ratelimit_take(rl, STR_LIT("a"), t + 999, &retry));
+	assert_true(http_ratelimit_take(rl, STR_LIT("a"), t + 1000, &retry));
+	http_ratelimit_free(rl);
+}
+
 static void
 test_peek_charge_and_off(void **state)
 {
@@ -629,6 +662,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bucket_burst_and_refill),
 		cmocka_unit_test(test_retry_after_slow_rate),
+		cmocka_unit_test(test_rate_per_minute),
 		cmocka_unit_test(test_peek_charge_and_off),
 		cmocka_unit_test(test_bounded_memory),
 		cmocka_unit_test(test_threads),

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "../jose/x509_fixture.h"
-#include "app.h"
+#include "app/app.h"
 #include "core/arena.h"
 #include "core/b64.h"
 #include "core/cfg.h"

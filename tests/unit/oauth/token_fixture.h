@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/arena.h"
 #include "core/b64.h"
 #include "core/cfg.h"

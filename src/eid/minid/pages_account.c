@@ -18,8 +18,8 @@
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
-#include "oidc/pages.h"
 #include "sms/sms.h"
+#include "ui/pages.h"
 
 struct minid_acct_view {
 	const char *notice;

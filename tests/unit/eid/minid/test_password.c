@@ -1,5 +1,5 @@
 /*
- * Tests for eid/minid/minid_password.c: the password rules of
+ * Tests for eid/minid/password.c: the password rules of
  * spec/minid.md §4 (length, classes, national id, common passwords, NFC),
  * the Argon2id hash with its parameters in the string, verification,
  * rehash detection, and hostile input (invalid UTF-8, control characters,

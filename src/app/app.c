@@ -1,5 +1,5 @@
 /* Building the application context shared by portend and portenctl. */
-#include "app.h"
+#include "app/app.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Tests for eid/minid/minid_code.c: TOTP against the test vectors of
+ * Tests for eid/minid/otc.c: TOTP against the test vectors of
  * RFC 6238 Appendix B, the ±1 step window; one-time codes by SMS (sent to
  * the file sink, expiry after 5 minutes, single use, a new code voids the
  * old, 5 attempts, the hourly quota per number, the static TEST code only

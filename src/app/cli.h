@@ -1,12 +1,12 @@
-/* Declarations shared by the files of portenctl (src/cli/). */
-#ifndef PORTEN_CLI_CLI_H
-#define PORTEN_CLI_CLI_H
+/* What the commands of portenctl share (app/cli.c). */
+#ifndef PORTEN_APP_CLI_H
+#define PORTEN_APP_CLI_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "core/err.h"
 
 /* Exit statuses: usage or validation problems, and store (or system) failures. */
@@ -21,13 +21,17 @@ struct cli {
 	struct porten app;
 	bool json;      /* --json: machine-readable output */
 	FILE *out;      /* the real standard output (logs go to stderr) */
+	const char *config_path; /* -c FILE, else $PORTEN_CONFIG; NULL: defaults */
+	bool opened;    /* cli_open() succeeded: cli_close() has work */
 };
 
 /*
- * Load the configuration (-c FILE, $PORTEN_CONFIG, PORTEN_* variables) and
+ * Load the configuration (c->config_path, then PORTEN_* variables) and
  * open the store as portend does.  Returns a CLI_* status.
  */
 int cli_open(struct cli *c);
+/* Close what cli_open() opened (the store, the configuration); nothing if it did not. */
+void cli_close(struct cli *c);
 /* Print "portenctl: <msg>" on stderr and return the exit status for rc. */
 int cli_fail(int rc, const struct err *e);
 /* Print a usage error on stderr; returns CLI_USAGE. */
@@ -38,14 +42,5 @@ int cli_read_json(const char *path, json_t **out, struct err *e);
 void cli_print_json(struct cli *c, const json_t *v);
 /* Print an object's fields as "name: value" lines in the given order, then the rest. */
 void cli_print_fields(struct cli *c, const json_t *obj, const char *const *order);
-
-/* `portenctl client ...` (cli_client.c); argv[0] is the subcommand. */
-int cli_client(struct cli *c, int argc, char **argv);
-void cli_client_usage(FILE *f);
-
-/* `portenctl scope grant|revoke|access` and `portenctl delegation ...` (cli_mp.c). */
-int cli_mp_scope(struct cli *c, int argc, char **argv);
-int cli_delegation(struct cli *c, int argc, char **argv);
-void cli_mp_usage(FILE *f);
 
 #endif

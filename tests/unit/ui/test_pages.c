@@ -1,5 +1,5 @@
 /*
- * Tests for oidc/pages.c: the gettext catalogues (compiled from po/ at
+ * Tests for ui/pages.c and ui/i18n.c: the gettext catalogues (compiled from po/ at
  * build time) in nb, nn, en and se, the fallback to bokmål, language
  * choice (cookie > ui_locales > nb), placeholders and HTML escaping, the
  * accessible field markup, and the error page.
@@ -12,9 +12,7 @@
 
 #include <cmocka.h>
 
-#include "app.h"
-#include "core/cfg.h"
-#include "oidc/pages.h"
+#include "ui/pages.h"
 
 /* The rendered markup contains (or lacks) a fragment. */
 #define assert_has(html, frag) assert_non_null(strstr((html), (frag)))
@@ -182,18 +180,12 @@ static void
 test_lang_choose(void **state)
 {
 	struct http_param q = { STR_LIT("lang"), STR_LIT("nn") };
-	struct cfg cfg;
-	struct porten app;
 	struct http_req r;
 	struct http_resp w;
 	struct arena *a = arena_new();
 
 	(void)state;
-	memset(&cfg, 0, sizeof(cfg));
-	memset(&app, 0, sizeof(app));
 	memset(&r, 0, sizeof(r));
-	app.cfg = &cfg;
-	r.app = &app;
 	r.arena = a;
 	http_resp_init(&w, a);
 	/* no ?lang=: the fallback, and no cookie */
@@ -205,6 +197,14 @@ test_lang_choose(void **state)
 	assert_string_equal(page_lang_choose(&r, &w, "en"), "nn");
 	assert_int_equal(w.nheaders, 1);
 	assert_has(w.headers[0].value, PAGE_LANG_COOKIE "=nn");
+	/* without ui_init() the cookie is Secure only over TLS */
+	assert_lacks(w.headers[0].value, "Secure");
+	http_resp_reset(&w);
+	ui_init(&(struct ui_settings){ .cookie_secure = true });
+	assert_string_equal(page_lang_choose(&r, &w, "en"), "nn");
+	assert_int_equal(w.nheaders, 1);
+	assert_has(w.headers[0].value, "; Secure");
+	ui_init(&(struct ui_settings){ 0 });
 	/* a hostile pick is ignored and not remembered */
 	http_resp_reset(&w);
 	q.value = STR_LIT("\"; Domain=evil");

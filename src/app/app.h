@@ -3,8 +3,8 @@
  * key-encryption key and the issuers this process serves.  Built once in
  * main.c (or by a unit test) and read-only afterwards.
  */
-#ifndef PORTEN_APP_H
-#define PORTEN_APP_H
+#ifndef PORTEN_APP_APP_H
+#define PORTEN_APP_APP_H
 
 #include <stdbool.h>
 

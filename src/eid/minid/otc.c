@@ -21,8 +21,8 @@
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
-#include "oidc/pages.h"
 #include "sms/sms.h"
+#include "ui/pages.h"
 
 /* ---- random codes and their hashes ---- */
 

@@ -1,7 +1,7 @@
 /*
  * What every MinID page shares: the request context (pending login, flow,
  * browser binding, CSRF, language), the per-address rate limit, and the
- * page parts built on oidc/pages.c.
+ * page parts built on ui/pages.c.
  *
  * A flow (kind minid_flow) is the state of one walk through MinID pages:
  * a login between password and code, a reset, an activation, a session on
@@ -22,51 +22,44 @@
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
+#include "http/ratelimit.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
 #include "sms/sms.h"
+#include "ui/pages.h"
 
 #define MINID_BROWSER_COOKIE "minid_b"
 
-/* ---- per-address rate limit (per node, in memory) ---- */
+/* ---- per-address rate limit (per node, in memory: http/ratelimit.c) ---- */
 
 #define MINID_RL_SLOTS 4096
 
-struct minid_rl_slot {
-	uint64_t key;
-	int64_t minute;
-	int64_t count;
-};
-
+/*
+ * One table of per_min tokens a minute, made at the first post; a new
+ * per_min (another configuration in the same process: tests) gets a new
+ * table.  The lock keeps a table alive while it is used.
+ */
 static pthread_mutex_t minid_rl_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct minid_rl_slot minid_rl[MINID_RL_SLOTS];
-static unsigned char minid_rl_seed[32];
-static bool minid_rl_seeded;
+static struct http_ratelimit *minid_rl;
+static int64_t minid_rl_per_min;
 
 bool
-minid_rate_take(const char *key, int64_t per_min, int64_t now)
+minid_rate_take(const char *key, int64_t per_min, int64_t now_ms)
 {
-	unsigned char mac[32];
-	uint64_t h;
-	struct minid_rl_slot *s;
-	bool ok;
+	bool ok = true;
 
 	if (per_min <= 0)
 		return true;
 	pthread_mutex_lock(&minid_rl_mu);
-	/* Keyed: nobody outside can aim addresses at one slot to reset another's count. */
-	if (!minid_rl_seeded && rand_bytes(minid_rl_seed, sizeof(minid_rl_seed)) == 0)
-		minid_rl_seeded = true;
-	hmac_sha256(minid_rl_seed, sizeof(minid_rl_seed), key, strlen(key), mac);
-	memcpy(&h, mac, sizeof(h));
-	s = &minid_rl[h % MINID_RL_SLOTS];
-	if (s->key != h || s->minute != now / 60) {
-		s->key = h;
-		s->minute = now / 60;
-		s->count = 0;
+	if (minid_rl == NULL || minid_rl_per_min != per_min) {
+		http_ratelimit_free(minid_rl);
+		minid_rl = http_ratelimit_new_per((unsigned)per_min, 60, (unsigned)per_min,
+						  MINID_RL_SLOTS);
+		minid_rl_per_min = per_min;
 	}
-	ok = ++s->count <= per_min;
+	/* Without memory for the table nobody is turned away (as a rate of 0). */
+	if (minid_rl != NULL)
+		ok = http_ratelimit_take(minid_rl, str_c(key), now_ms, NULL);
 	pthread_mutex_unlock(&minid_rl_mu);
 	return ok;
 }
@@ -92,7 +85,7 @@ minid_rate_ok(struct minid_ctx *c)
 	char key[64];
 
 	minid_addr_key(c->r->remote_addr, key);
-	if (minid_rate_take(key, c->app->cfg->minid_rate_per_min, time_now()))
+	if (minid_rate_take(key, c->app->cfg->minid_rate_per_min, time_mono_ms()))
 		return true;
 	log_warn(c->r->rid, "minid: rate limit for %s", key);
 	http_resp_header(c->w, "Retry-After", "60");

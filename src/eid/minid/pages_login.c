@@ -9,14 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/loa.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
 #include "oauth/oauth.h"
 #include "oidc/login.h"
-#include "oidc/pages.h"
 #include "sms/sms.h"
+#include "ui/pages.h"
 
 static const struct eid_route minid_routes[] = {
 	{ "GET", "/minid", minid_handle_login },

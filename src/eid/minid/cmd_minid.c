@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "app/cli.h"
 #include "core/crypto.h"
 #include "core/fsperm.h"
 #include "eid/minid/minid.h"

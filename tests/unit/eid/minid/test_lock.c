@@ -1,5 +1,5 @@
 /*
- * Tests for eid/minid/minid_lock.c: the lockout arithmetic of
+ * Tests for eid/minid/lock.c: the lockout arithmetic of
  * spec/minid.md §5 (5 failures -> 1 hour; the 3rd lock within 24 hours ->
  * until reset), the guard in the store (slots claimed atomically, the same
  * for numbers with and without an account), and hostile guard documents.

@@ -10,6 +10,7 @@
 #define PORTEN_JOSE_JOSE_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -24,6 +25,37 @@ void jose_key_free(struct jose_key *k);
 const char *jose_key_kid(const struct jose_key *k);
 /* Public JWK (kty, use=sig, kid, alg=RS256, n, e) as a new json_t reference. */
 json_t *jose_key_public_jwk(const struct jose_key *k);
+
+/*
+ * What signs a JWS: the in-process key of jose/signer.c, later a key in a
+ * PKCS#11 token.  Whoever assembles the token calls sign once with the
+ * JWS signing input (RFC 7515 5.1 step 5: ASCII(BASE64URL(header)
+ * '.' BASE64URL(payload))); the signer hashes and signs it and returns the
+ * raw signature of RFC 7518 for alg: for RS256, RSASSA-PKCS1-v1_5 with
+ * SHA-256 (3.3), as many bytes as the modulus; for ES256, r || s (3.4).
+ *
+ * kid and alg go into the JWS header as they are: kid 1-128 printable ASCII,
+ * alg RS256, RS384 or RS512 (an ECDSA signer adds its alg to the list that
+ * jose/jwt.c signs and verifies).  Both must stay valid, and sign callable,
+ * for as long as the owner keeps the signer; one signer may sign from
+ * several threads at once, so sign must not change shared state unlocked.
+ *
+ * sign: 0 with *sig malloc'd (the caller frees it) and *len its length, or
+ * a negative ERR_* with e saying why (ERR_CRYPTO when the key refused,
+ * ERR_UNAVAILABLE when a device is away); then *sig is NULL.
+ */
+struct jose_signer {
+	const char *kid;
+	const char *alg;
+	int (*sign)(const struct jose_signer *s, const void *msg, size_t n, unsigned char **sig,
+		    size_t *len, struct err *e);
+};
+
+/*
+ * The key's own signer (RS256 in process, EVP_DigestSign): borrowed, valid
+ * as long as k.  NULL for NULL.
+ */
+const struct jose_signer *jose_key_signer(const struct jose_key *k);
 
 /* The KEK: 32 bytes.  seal = AES-256-GCM, output base64url text (caller frees). */
 struct jose_kek {

@@ -180,6 +180,7 @@ jose_key_generate(int bits, struct jose_key **out, struct err *e)
 		goto out;
 	}
 	b64url_encode(raw, sizeof(raw), k->kid);
+	jose_key_signer_init(k);
 	rc = key_attach_jwk(k, e);
 	if (rc != 0)
 		goto out;
@@ -486,6 +487,7 @@ jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 		goto out;
 	}
 	memcpy(k->kid, kid, aad.len - SEAL_PREFIX_LEN + 1);
+	jose_key_signer_init(k);
 	rc = key_from_der(plain, plainlen, &k->pkey, e);
 	if (rc != 0)
 		goto out;

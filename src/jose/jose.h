@@ -28,8 +28,8 @@ json_t *jose_key_public_jwk(const struct jose_key *k);
 
 /*
  * What signs a JWS: the in-process key of jose/signer.c, later a key in a
- * PKCS#11 token.  Whoever assembles the token calls sign once with the
- * JWS signing input (RFC 7515 5.1 step 5: ASCII(BASE64URL(header)
+ * PKCS#11 token.  jose_jwt_sign() assembles the token and calls sign once
+ * with the JWS signing input (RFC 7515 5.1 step 5: ASCII(BASE64URL(header)
  * '.' BASE64URL(payload))); the signer hashes and signs it and returns the
  * raw signature of RFC 7518 for alg: for RS256, RSASSA-PKCS1-v1_5 with
  * SHA-256 (3.3), as many bytes as the modulus; for ES256, r || s (3.4).
@@ -71,11 +71,15 @@ int jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *
 		    struct jose_key **out, struct err *e);
 
 /*
- * Sign claims as a compact JWS with RS256, header {alg, kid, typ}.  typ may
- * be NULL (then "JWT").  *jws is malloc'd.
+ * Sign claims as a compact JWS by s: header {alg, kid, typ} from the
+ * signer, payload the claims as compact JSON; s->sign is called once.
+ * typ may be NULL (then "JWT").  *jws is malloc'd.  ERR_INVAL for a NULL
+ * signer, claims that are not an object, a bad typ, or a signer whose alg
+ * or kid cannot go in a header; a failing signer's code and e as it left
+ * them; ERR_CRYPTO when it returns no signature or one over 1024 bytes.
  */
-int jose_jwt_sign(const struct jose_key *k, const json_t *claims, const char *typ, char **jws,
-		  struct err *e);
+int jose_jwt_sign(const struct jose_signer *s, const json_t *claims, const char *typ,
+		  char **jws, struct err *e);
 
 /* Allowed algorithms for verification: bits of JOSE_ALG_*. */
 enum {

@@ -16,7 +16,7 @@
 /*
  * A signing key.  pkey is what seal serialises and what signer (the first
  * member, so that signer.c finds the key from it) signs with; jwk is the
- * same private key as cjose wants it, which jose_jwt_sign() signs with.
+ * same private key as cjose wants it, from which the public JWK is made.
  * All are read-only after creation, so one key may sign from several
  * threads at once.
  */

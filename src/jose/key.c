@@ -3,7 +3,8 @@
  * rest under the KEK (AES-256-GCM, NIST SP 800-38D).
  *
  * The private key lives twice in memory: as an EVP_PKEY (the source of
- * truth, serialised as PKCS#8 when sealed) and as a cjose JWK for signing.
+ * truth, serialised as PKCS#8 when sealed, and what jose/signer.c signs
+ * with) and as a cjose JWK, from which the public JWK is made.
  * Private material never passes through cjose's JSON or base64 code, which
  * frees its buffers without wiping them.
  */

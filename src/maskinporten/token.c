@@ -216,7 +216,7 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 	if (rc != 0)
 		goto out;
 	/* spec §7 (design): RS256, typ JWT (no sub or aud for RFC 9068's at+jwt). */
-	rc = jose_jwt_sign(key, claims, "JWT", &jws, e);
+	rc = jose_jwt_sign(jose_key_signer(key), claims, "JWT", &jws, e);
 	if (rc != 0) {
 		rc = MP_INTERNAL(e, "signing failed");
 		goto out;

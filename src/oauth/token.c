@@ -259,7 +259,7 @@ sign(struct http_req *r, const struct issuer *is, const json_t *claims, const ch
 	rc = reg_keys_signing(r->app, is, &key, e);
 	if (rc != 0)
 		goto out;
-	rc = jose_jwt_sign(key, claims, typ, &jws, e);
+	rc = jose_jwt_sign(jose_key_signer(key), claims, typ, &jws, e);
 	if (rc != 0)
 		goto out;
 	*out = arena_strdup(r->arena, jws);

@@ -54,6 +54,7 @@ jose_key_free(struct jose_key *k)
 {
 	if (k == NULL)
 		return;
+	jose_sign_tmpl_free(k->tmpl);
 	EVP_PKEY_free(k->pkey);
 	cjose_jwk_release(k->jwk);
 	OPENSSL_cleanse(k, sizeof(*k));
@@ -181,8 +182,10 @@ jose_key_generate(int bits, struct jose_key **out, struct err *e)
 		goto out;
 	}
 	b64url_encode(raw, sizeof(raw), k->kid);
-	jose_key_signer_init(k);
 	rc = key_attach_jwk(k, e);
+	if (rc != 0)
+		goto out;
+	rc = jose_key_signer_init(k, e);
 	if (rc != 0)
 		goto out;
 	*out = k;
@@ -488,11 +491,13 @@ jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 		goto out;
 	}
 	memcpy(k->kid, kid, aad.len - SEAL_PREFIX_LEN + 1);
-	jose_key_signer_init(k);
 	rc = key_from_der(plain, plainlen, &k->pkey, e);
 	if (rc != 0)
 		goto out;
 	rc = key_attach_jwk(k, e);
+	if (rc != 0)
+		goto out;
+	rc = jose_key_signer_init(k, e);
 	if (rc != 0)
 		goto out;
 	*out = k;

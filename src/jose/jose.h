@@ -10,6 +10,7 @@
 #define PORTEN_JOSE_JOSE_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -25,6 +26,37 @@ const char *jose_key_kid(const struct jose_key *k);
 /* Public JWK (kty, use=sig, kid, alg=RS256, n, e) as a new json_t reference. */
 json_t *jose_key_public_jwk(const struct jose_key *k);
 
+/*
+ * What signs a JWS: the in-process key of jose/signer.c, later a key in a
+ * PKCS#11 token.  jose_jwt_sign() assembles the token and calls sign once
+ * with the JWS signing input (RFC 7515 5.1 step 5: ASCII(BASE64URL(header)
+ * '.' BASE64URL(payload))); the signer hashes and signs it and returns the
+ * raw signature of RFC 7518 for alg: for RS256, RSASSA-PKCS1-v1_5 with
+ * SHA-256 (3.3), as many bytes as the modulus; for ES256, r || s (3.4).
+ *
+ * kid and alg go into the JWS header as they are: kid 1-128 printable ASCII,
+ * alg RS256, RS384 or RS512 (an ECDSA signer adds its alg to the list that
+ * jose/jwt.c signs and verifies).  Both must stay valid, and sign callable,
+ * for as long as the owner keeps the signer; one signer may sign from
+ * several threads at once, so sign must not change shared state unlocked.
+ *
+ * sign: 0 with *sig malloc'd (the caller frees it) and *len its length, or
+ * a negative ERR_* with e saying why (ERR_CRYPTO when the key refused,
+ * ERR_UNAVAILABLE when a device is away); then *sig is NULL.
+ */
+struct jose_signer {
+	const char *kid;
+	const char *alg;
+	int (*sign)(const struct jose_signer *s, const void *msg, size_t n, unsigned char **sig,
+		    size_t *len, struct err *e);
+};
+
+/*
+ * The key's own signer (RS256 in process, EVP_DigestSign): borrowed, valid
+ * as long as k.  NULL for NULL.
+ */
+const struct jose_signer *jose_key_signer(const struct jose_key *k);
+
 /* The KEK: 32 bytes.  seal = AES-256-GCM, output base64url text (caller frees). */
 struct jose_kek {
 	unsigned char k[32];
@@ -39,11 +71,15 @@ int jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *
 		    struct jose_key **out, struct err *e);
 
 /*
- * Sign claims as a compact JWS with RS256, header {alg, kid, typ}.  typ may
- * be NULL (then "JWT").  *jws is malloc'd.
+ * Sign claims as a compact JWS by s: header {alg, kid, typ} from the
+ * signer, payload the claims as compact JSON; s->sign is called once.
+ * typ may be NULL (then "JWT").  *jws is malloc'd.  ERR_INVAL for a NULL
+ * signer, claims that are not an object, a bad typ, or a signer whose alg
+ * or kid cannot go in a header; a failing signer's code and e as it left
+ * them; ERR_CRYPTO when it returns no signature or one over 1024 bytes.
  */
-int jose_jwt_sign(const struct jose_key *k, const json_t *claims, const char *typ, char **jws,
-		  struct err *e);
+int jose_jwt_sign(const struct jose_signer *s, const json_t *claims, const char *typ,
+		  char **jws, struct err *e);
 
 /* Allowed algorithms for verification: bits of JOSE_ALG_*. */
 enum {

@@ -1,18 +1,19 @@
 /*
- * JWT as compact JWS (RFC 7519, RFC 7515): signing with our RSA keys and
- * verification against a JWKS, with the algorithm pinned to RSA.
+ * JWT as compact JWS (RFC 7519, RFC 7515): signing through a jose_signer
+ * and verification against a JWKS, with the algorithm pinned to RSA.
  *
- * cjose does the signature arithmetic.  Everything it would parse from the
- * outside is checked here first: its base64url decoder stops at '=' and
- * asserts on some lengths, its JSON parse keeps the last of duplicate
- * members, and it would run HMAC or `none` if asked.  So a token reaches
- * cjose only as three strict base64url parts whose header we have already
- * parsed (duplicates refused), whose alg is RS256/384/512, and the key it
- * gets is a public RSA key built from n and e we decoded ourselves.
+ * Signing assembles the token here and leaves the signature to the signer
+ * (jose/signer.c for a key in process).  In verification cjose does the
+ * signature arithmetic.  Everything it would parse from the outside is
+ * checked here first: its base64url decoder stops at '=' and asserts on
+ * some lengths, its JSON parse keeps the last of duplicate members, and it
+ * would run HMAC or `none` if asked.  So a token reaches cjose only as
+ * three strict base64url parts whose header we have already parsed
+ * (duplicates refused), whose alg is RS256/384/512, and the key it gets is
+ * a public RSA key built from n and e we decoded ourselves.
  */
 #include "jose/jose.h"
 
-#include <cjose/header.h>
 #include <cjose/jwk.h>
 #include <cjose/jws.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #define JWS_MAX 16384             /* longest compact JWS we look at */
 #define KEY_CACHE 8               /* public keys kept built, per thread */
 #define TYP_MAX 64
+#define SIG_MAX (JOSE_RSA_MAX_BITS / 8) /* longest signature a signer may return */
 
 static const char b64url_set[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -501,35 +503,67 @@ out:
 	return rc;
 }
 
+/* RFC 7515 4.1.9: a media type name, such as "JWT" or "at+jwt". */
+static bool
+typ_ok(const char *typ)
+{
+	return typ[0] != '\0' && strnlen(typ, TYP_MAX + 1) <= TYP_MAX &&
+	       str_only(str_c(typ), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789+-._");
+}
+
+/* What a signer may put in the header: an alg we verify, a kid we carry. */
+static int
+signer_check(const struct jose_signer *s, struct err *e)
+{
+	bool known = false;
+
+	if (s->sign == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "the signer has no sign function");
+	for (size_t i = 0; s->alg != NULL && i < sizeof(rsa_algs) / sizeof(rsa_algs[0]); i++)
+		known |= strcmp(s->alg, rsa_algs[i].name) == 0;
+	if (!known)
+		return ERR(e, ERR_INVAL, 0, NULL, "the signer's alg is not one we sign with");
+	if (s->kid == NULL || !jose_kid_ok(str_c(s->kid)))
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "the signer's kid is not a short printable string");
+	return 0;
+}
+
+/*
+ * RFC 7515 5.1, compact serialisation (7.1).  The header has the members
+ * alg, kid, typ in that order, dumped as cjose dumped it when it signed
+ * (compact, order kept), so tokens are the same bytes as before; the
+ * payload is the claims dumped compact.  The token is written once: the
+ * signing input in place, then the signature behind it.
+ */
 int
-jose_jwt_sign(const struct jose_key *k, const json_t *claims, const char *typ, char **jws,
+jose_jwt_sign(const struct jose_signer *s, const json_t *claims, const char *typ, char **jws,
 	      struct err *e)
 {
-	cjose_header_t *hdr = NULL;
-	cjose_jws_t *cj = NULL;
-	cjose_err cerr;
-	char *body = NULL, *copy = NULL;
-	const char *ser = NULL;
-	int rc = 0;
+	json_t *hdr = NULL;
+	char *hdr_text = NULL, *body = NULL, *out = NULL;
+	unsigned char *sig = NULL;
+	size_t hl, bl, in_len, sig_len = 0;
+	int rc;
 
 	*jws = NULL;
-	if (k == NULL || !json_is_object(claims)) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "signing needs a key and a claims object");
+	if (s == NULL || !json_is_object(claims)) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "signing needs a signer and a claims object");
 		goto out;
 	}
 	if (typ == NULL)
 		typ = "JWT";
-	/* RFC 7515 4.1.9: a media type name, such as "JWT" or "at+jwt". */
-	if (typ[0] == '\0' || strnlen(typ, TYP_MAX + 1) > TYP_MAX ||
-	    !str_only(str_c(typ), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				  "0123456789+-._")) {
+	if (!typ_ok(typ)) {
 		rc = ERR(e, ERR_INVAL, 0, NULL, "typ is not a short media type name");
 		goto out;
 	}
-	hdr = cjose_header_new(&cerr);
-	if (hdr == NULL || !cjose_header_set(hdr, CJOSE_HDR_ALG, CJOSE_HDR_ALG_RS256, &cerr) ||
-	    !cjose_header_set(hdr, CJOSE_HDR_KID, k->kid, &cerr) ||
-	    !cjose_header_set(hdr, "typ", typ, &cerr)) {
+	rc = signer_check(s, e);
+	if (rc != 0)
+		goto out;
+	hdr = json_pack("{s:s, s:s, s:s}", "alg", s->alg, "kid", s->kid, "typ", typ);
+	hdr_text = hdr != NULL ? json_dumps(hdr, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
+	if (hdr_text == NULL) {
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "cannot build the JWS header");
 		goto out;
 	}
@@ -538,22 +572,38 @@ jose_jwt_sign(const struct jose_key *k, const json_t *claims, const char *typ, c
 		rc = ERR(e, ERR_INVAL, 0, NULL, "claims cannot be serialised");
 		goto out;
 	}
-	cj = cjose_jws_sign(k->jwk, hdr, (const uint8_t *)body, strlen(body), &cerr);
-	if (cj == NULL || !cjose_jws_export(cj, &ser, &cerr) || ser == NULL) {
-		rc = ERR(e, ERR_CRYPTO, 0, NULL, "RS256 signing failed: %s",
-			 cerr.message != NULL ? cerr.message : "unknown");
-		goto out;
-	}
-	copy = strdup(ser);
-	if (copy == NULL) {
+	hl = b64url_len(strlen(hdr_text));
+	bl = b64url_len(strlen(body));
+	in_len = hl + 1 + bl;
+	out = malloc(in_len + 1 + b64url_len(SIG_MAX) + 1);
+	if (out == NULL) {
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
-	*jws = copy;
+	b64url_encode(hdr_text, strlen(hdr_text), out);
+	out[hl] = '.';
+	b64url_encode(body, strlen(body), out + hl + 1);
+	rc = s->sign(s, out, in_len, &sig, &sig_len, e);
+	if (rc != 0) {
+		if (rc > 0)
+			rc = ERR(e, ERR_INTERNAL, 0, NULL, "the signer returned %d", rc);
+		goto out;
+	}
+	if (sig == NULL || sig_len == 0 || sig_len > SIG_MAX) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "the signer returned no signature or one of %zu "
+			 "bytes", sig_len);
+		goto out;
+	}
+	out[in_len] = '.';
+	b64url_encode(sig, sig_len, out + in_len + 1);
+	*jws = out;
+	out = NULL;
 out:
-	cjose_jws_release(cj);
-	cjose_header_release(hdr);
+	free(out);
+	free(sig);
 	free(body);
+	free(hdr_text);
+	json_decref(hdr);
 	return rc;
 }
 

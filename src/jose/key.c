@@ -3,7 +3,8 @@
  * rest under the KEK (AES-256-GCM, NIST SP 800-38D).
  *
  * The private key lives twice in memory: as an EVP_PKEY (the source of
- * truth, serialised as PKCS#8 when sealed) and as a cjose JWK for signing.
+ * truth, serialised as PKCS#8 when sealed, and what jose/signer.c signs
+ * with) and as a cjose JWK, from which the public JWK is made.
  * Private material never passes through cjose's JSON or base64 code, which
  * frees its buffers without wiping them.
  */
@@ -53,6 +54,7 @@ jose_key_free(struct jose_key *k)
 {
 	if (k == NULL)
 		return;
+	jose_sign_tmpl_free(k->tmpl);
 	EVP_PKEY_free(k->pkey);
 	cjose_jwk_release(k->jwk);
 	OPENSSL_cleanse(k, sizeof(*k));
@@ -181,6 +183,9 @@ jose_key_generate(int bits, struct jose_key **out, struct err *e)
 	}
 	b64url_encode(raw, sizeof(raw), k->kid);
 	rc = key_attach_jwk(k, e);
+	if (rc != 0)
+		goto out;
+	rc = jose_key_signer_init(k, e);
 	if (rc != 0)
 		goto out;
 	*out = k;
@@ -490,6 +495,9 @@ jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 	if (rc != 0)
 		goto out;
 	rc = key_attach_jwk(k, e);
+	if (rc != 0)
+		goto out;
+	rc = jose_key_signer_init(k, e);
 	if (rc != 0)
 		goto out;
 	*out = k;

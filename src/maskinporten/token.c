@@ -190,7 +190,7 @@ int
 mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_grant *g,
 	       int64_t now, json_t **resp, struct err *e)
 {
-	const struct jose_key *key = NULL;
+	const struct jose_signer *signer = NULL;
 	json_t *claims = NULL;
 	char *scope = NULL, *jws = NULL;
 	long long life = lifetime(g);
@@ -205,7 +205,7 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 	rc = claims_build(is, g, scope, now, now + life, &claims, e);
 	if (rc != 0)
 		goto out;
-	rc = reg_keys_signing(app, is, &key, e);
+	rc = reg_keys_signing(app, is, &signer, e);
 	if (rc != 0) {
 		rc = oauth_store_fail(rc, e);
 		goto out;
@@ -214,7 +214,7 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 	if (rc != 0)
 		goto out;
 	/* spec §7 (design): RS256, typ JWT (no sub or aud for RFC 9068's at+jwt). */
-	rc = jose_jwt_sign(key, claims, "JWT", &jws, e);
+	rc = jose_jwt_sign(signer, claims, "JWT", &jws, e);
 	if (rc != 0) {
 		rc = MP_INTERNAL(e, "signing failed");
 		goto out;

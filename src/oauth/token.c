@@ -252,14 +252,14 @@ static int
 sign(struct http_req *r, const struct issuer *is, const json_t *claims, const char *typ,
      const char **out, struct err *e)
 {
-	const struct jose_key *key = NULL;
+	const struct jose_signer *signer = NULL;
 	char *jws = NULL;
 	int rc;
 
-	rc = reg_keys_signing(r->app, is, &key, e);
+	rc = reg_keys_signing(r->app, is, &signer, e);
 	if (rc != 0)
 		goto out;
-	rc = jose_jwt_sign(key, claims, typ, &jws, e);
+	rc = jose_jwt_sign(signer, claims, typ, &jws, e);
 	if (rc != 0)
 		goto out;
 	*out = arena_strdup(r->arena, jws);

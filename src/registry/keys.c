@@ -26,7 +26,10 @@
 #define KEY_RETIRED_MARGIN (REG_AT_LIFETIME_MAX + 3600)
 #define KEY_CACHE_MS 5000 /* re-read the store this often, to see other nodes' rotations */
 
-/* Every key unsealed by this process; freed only by reg_keys_cleanup(). */
+/*
+ * Every key unsealed by this process, each with its in-process signer;
+ * freed only by reg_keys_cleanup().
+ */
 struct loaded_key {
 	struct loaded_key *next;
 	const struct store *store;
@@ -38,7 +41,7 @@ struct key_cache {
 	struct key_cache *next;
 	const struct store *store;
 	char *iss;
-	const struct jose_key *current;
+	const struct jose_signer *current;
 	int64_t loaded_ms;   /* time_mono_ms() of the last store read */
 	int64_t valid_until; /* time_now() at which the choice may change; 0 = never */
 };
@@ -170,10 +173,10 @@ reg_keys_ensure(struct porten *app, const struct issuer *is, struct err *e)
 	return key_create(app, is, now, NULL, e);
 }
 
-/* Called with keys_lock held. */
+/* The signer of a stored key, unsealed once per process.  Called with keys_lock held. */
 static int
-key_unsealed(struct porten *app, const struct store_key *sk, const struct jose_key **out,
-	     struct err *e)
+key_signer(struct porten *app, const struct store_key *sk, const struct jose_signer **out,
+	   struct err *e)
 {
 	struct loaded_key *l;
 	struct jose_key *k = NULL;
@@ -181,7 +184,7 @@ key_unsealed(struct porten *app, const struct store_key *sk, const struct jose_k
 
 	for (l = keys_loaded; l != NULL; l = l->next)
 		if (l->store == app->store && strcmp(jose_key_kid(l->key), sk->kid) == 0) {
-			*out = l->key;
+			*out = jose_key_signer(l->key);
 			return 0;
 		}
 	rc = jose_key_unseal(sk->sealed, sk->kid, &app->kek, &k, e);
@@ -196,12 +199,12 @@ key_unsealed(struct porten *app, const struct store_key *sk, const struct jose_k
 	l->key = k;
 	l->next = keys_loaded;
 	keys_loaded = l;
-	*out = k;
+	*out = jose_key_signer(k);
 	return 0;
 }
 
 int
-reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_key **key,
+reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_signer **signer,
 		 struct err *e)
 {
 	struct store_key *keys = NULL;
@@ -211,14 +214,14 @@ reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_
 	int64_t now = time_now(), mono = time_mono_ms(), valid_until;
 	int rc = 0;
 
-	*key = NULL;
+	*signer = NULL;
 	pthread_mutex_lock(&keys_lock);
 	for (c = keys_cache; c != NULL; c = c->next)
 		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
 			break;
 	if (c != NULL && c->current != NULL && mono - c->loaded_ms < KEY_CACHE_MS &&
 	    (c->valid_until == 0 || now < c->valid_until)) {
-		*key = c->current;
+		*signer = c->current;
 		goto out;
 	}
 	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
@@ -229,7 +232,7 @@ reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_
 		rc = ERR(e, ERR_NOTFOUND, 500, NULL, "no signing key for %s", is->iss);
 		goto out;
 	}
-	rc = key_unsealed(app, pick, key, e);
+	rc = key_signer(app, pick, signer, e);
 	if (rc != 0)
 		goto out;
 	if (c == NULL) {
@@ -243,7 +246,7 @@ reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_
 		c->next = keys_cache;
 		keys_cache = c;
 	}
-	c->current = *key;
+	c->current = *signer;
 	c->loaded_ms = mono;
 	c->valid_until = valid_until;
 out:

@@ -17,13 +17,14 @@
 /* Create the issuer's first signing key if it has none (active at once). */
 int reg_keys_ensure(struct porten *app, const struct issuer *is, struct err *e);
 /*
- * The key that signs now for the issuer: the newest key whose active_from
- * has passed and that is not retired.  Borrowed: valid until app_close().
- * Cached in-process and re-read from the store every few seconds, so a
- * rotation on another node is seen quickly.  Thread-safe.
+ * The signer for the issuer now: that of the newest key whose active_from
+ * has passed and that is not retired; hand it to jose_jwt_sign().
+ * Borrowed: valid until app_close().  Cached in-process and re-read from
+ * the store every few seconds, so a rotation on another node is seen
+ * quickly.  Thread-safe.
  */
-int reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_key **key,
-		     struct err *e);
+int reg_keys_signing(struct porten *app, const struct issuer *is,
+		     const struct jose_signer **signer, struct err *e);
 /* The issuer's published JWKS {"keys":[...]}: new reference. */
 int reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, struct err *e);
 /*

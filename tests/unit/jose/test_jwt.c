@@ -246,7 +246,7 @@ test_roundtrip(void **state)
 	char *jws = NULL;
 
 	(void)state;
-	assert_int_equal(jose_jwt_sign(k1, claims, NULL, &jws, &e), 0);
+	assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, NULL, &jws, &e), 0);
 	assert_int_equal(jose_jws_header(str_c(jws), &hdr, &e), 0);
 	assert_string_equal(json_string_value(json_object_get(hdr, "alg")), "RS256");
 	assert_string_equal(json_string_value(json_object_get(hdr, "kid")), jose_key_kid(k1));
@@ -274,7 +274,7 @@ test_roundtrip(void **state)
 	free(jws);
 
 	/* typ set by the caller; the 3072-bit key works the same. */
-	assert_int_equal(jose_jwt_sign(k2, claims, "at+jwt", &jws, &e), 0);
+	assert_int_equal(jose_jwt_sign(jose_key_signer(k2), claims, "at+jwt", &jws, &e), 0);
 	assert_int_equal(jose_jws_header(str_c(jws), &hdr, &e), 0);
 	assert_string_equal(json_string_value(json_object_get(hdr, "typ")), "at+jwt");
 	json_decref(hdr);
@@ -282,13 +282,15 @@ test_roundtrip(void **state)
 	free(jws);
 
 	/* Bad arguments to sign. */
-	assert_int_equal(jose_jwt_sign(k1, claims, "bad typ\"", &jws, &e), ERR_INVAL);
-	assert_int_equal(jose_jwt_sign(k1, claims, "", &jws, &e), ERR_INVAL);
+	assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, "bad typ\"", &jws, &e),
+			 ERR_INVAL);
+	assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, "", &jws, &e), ERR_INVAL);
 	assert_int_equal(jose_jwt_sign(NULL, claims, NULL, &jws, &e), ERR_INVAL);
 	{
 		json_t *arr = json_array();
 
-		assert_int_equal(jose_jwt_sign(k1, arr, NULL, &jws, &e), ERR_INVAL);
+		assert_int_equal(jose_jwt_sign(jose_key_signer(k1), arr, NULL, &jws, &e),
+				 ERR_INVAL);
 		json_decref(arr);
 	}
 	assert_null(jws);
@@ -344,7 +346,7 @@ test_wrong_key(void **state)
 	char *jws = NULL;
 
 	(void)state;
-	assert_int_equal(jose_jwt_sign(k1, claims, NULL, &jws, &e), 0);
+	assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, NULL, &jws, &e), 0);
 	/* Unknown kid. */
 	assert_int_equal(verify(jws, only2, JOSE_ALG_RS_ALL, &e), ERR_DENIED);
 	assert_non_null(strstr(e.msg, "kid"));
@@ -389,7 +391,7 @@ test_tampered(void **state)
 	struct buf b;
 
 	(void)state;
-	assert_int_equal(jose_jwt_sign(k1, claims, NULL, &jws, &e), 0);
+	assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, NULL, &jws, &e), 0);
 	/* Payload swapped for another valid one; the message never quotes the token. */
 	part = b64s("{\"sub\":\"mallory\",\"exp\":4102444800}");
 	t = splice(jws, 1, part);
@@ -422,7 +424,7 @@ test_tampered(void **state)
 		char *other = NULL;
 
 		json_object_set_new(claims, "sub", json_string("bob"));
-		assert_int_equal(jose_jwt_sign(k1, claims, NULL, &other, &e), 0);
+		assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, NULL, &other, &e), 0);
 		t = splice(jws, 2, strrchr(other, '.') + 1);
 		assert_int_equal(verify(t, set12, JOSE_ALG_RS_ALL, &e), ERR_DENIED);
 		free(t);
@@ -949,7 +951,7 @@ test_oversized(void **state)
 	big[19999] = '\0';
 	claims = json_pack("{s:s,s:I}", "blob", big, "exp", (json_int_t)FAR_EXP);
 	/* Validly signed, but over the limit. */
-	assert_int_equal(jose_jwt_sign(k1, claims, NULL, &jws, &e), 0);
+	assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, NULL, &jws, &e), 0);
 	assert_true(strlen(jws) > 16384);
 	assert_int_equal(verify(jws, set12, JOSE_ALG_RS_ALL, &e), ERR_INVAL);
 	assert_int_equal(jose_jws_header(str_c(jws), &(json_t *){ NULL }, &e), ERR_INVAL);

@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "core/timeutil.h"
+#include "jose/jose.h"
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 
@@ -71,7 +72,7 @@ static void
 test_no_key_then_ensure(void **state)
 {
 	struct fixture *f = *state;
-	const struct jose_key *k = NULL, *k2 = NULL;
+	const struct jose_signer *k = NULL, *k2 = NULL;
 	struct err e = { 0 };
 	json_t *jwks = NULL, *jwk;
 
@@ -89,7 +90,7 @@ test_no_key_then_ensure(void **state)
 	/* The JWKS holds the public half only. */
 	assert_int_equal(reg_keys_jwks(&f->app, &f->is, &jwks, &e), 0);
 	jwk = json_array_get(json_object_get(jwks, "keys"), 0);
-	assert_string_equal(json_string_value(json_object_get(jwk, "kid")), jose_key_kid(k));
+	assert_string_equal(json_string_value(json_object_get(jwk, "kid")), k->kid);
 	assert_non_null(json_object_get(jwk, "n"));
 	assert_null(json_object_get(jwk, "d"));
 	assert_null(json_object_get(jwk, "p"));
@@ -101,18 +102,45 @@ test_no_key_then_ensure(void **state)
 	assert_int_equal(reg_keys_signing(&f->app, &f->is, &k2, &e), ERR_NOTFOUND);
 }
 
+/* A token signed by the issuer's signer verifies against the issuer's JWKS. */
+static void
+test_signer_verifies_against_jwks(void **state)
+{
+	struct fixture *f = *state;
+	const struct jose_signer *s = NULL;
+	struct err e = { 0 };
+	json_t *claims = json_pack("{s:s,s:I}", "sub", "x", "exp", (json_int_t)4102444800LL);
+	json_t *jwks = NULL, *got = NULL, *hdr = NULL;
+	char *jws = NULL;
+
+	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
+	assert_int_equal(reg_keys_signing(&f->app, &f->is, &s, &e), 0);
+	assert_string_equal(s->alg, "RS256");
+	assert_int_equal(jose_jwt_sign(s, claims, "at+jwt", &jws, &e), 0);
+	assert_int_equal(jose_jws_header(str_c(jws), &hdr, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(hdr, "kid")), s->kid);
+	assert_int_equal(reg_keys_jwks(&f->app, &f->is, &jwks, &e), 0);
+	assert_int_equal(jose_jwt_verify(str_c(jws), jwks, JOSE_ALG_RS256, &got, &e), 0);
+	assert_true(json_equal(got, claims));
+	json_decref(got);
+	json_decref(jwks);
+	json_decref(hdr);
+	free(jws);
+	json_decref(claims);
+}
+
 static void
 test_rotate(void **state)
 {
 	struct fixture *f = *state;
-	const struct jose_key *old = NULL, *k = NULL;
+	const struct jose_signer *old = NULL, *k = NULL;
 	struct err e = { 0 };
 	json_t *jwks = NULL;
 	char *kid = NULL, oldkid[200];
 
 	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
 	assert_int_equal(reg_keys_signing(&f->app, &f->is, &old, &e), 0);
-	snprintf(oldkid, sizeof(oldkid), "%s", jose_key_kid(old));
+	snprintf(oldkid, sizeof(oldkid), "%s", old->kid);
 
 	assert_int_equal(reg_keys_rotate(&f->app, &f->is, &kid, &e), 0);
 	assert_non_null(kid);
@@ -126,7 +154,7 @@ test_rotate(void **state)
 	json_decref(jwks);
 	/* ... but the old key signs until key_publish_delay has passed. */
 	assert_int_equal(reg_keys_signing(&f->app, &f->is, &k, &e), 0);
-	assert_string_equal(jose_key_kid(k), oldkid);
+	assert_string_equal(k->kid, oldkid);
 	{
 		json_t *list = NULL;
 
@@ -144,9 +172,9 @@ test_rotate(void **state)
 
 	time_set_offset(3601);
 	assert_int_equal(reg_keys_signing(&f->app, &f->is, &k, &e), 0);
-	assert_string_equal(jose_key_kid(k), kid);
+	assert_string_equal(k->kid, kid);
 	/* The old key object stays valid: a token may still be signing with it. */
-	assert_string_equal(jose_key_kid(old), oldkid);
+	assert_string_equal(old->kid, oldkid);
 	assert_int_equal(jwks_count(f), 2);
 
 	/* Removed from the JWKS once every token it signed has expired. */
@@ -160,14 +188,14 @@ static void
 test_rotate_first(void **state)
 {
 	struct fixture *f = *state;
-	const struct jose_key *k = NULL;
+	const struct jose_signer *k = NULL;
 	struct err e = { 0 };
 	json_t *list = NULL;
 	char *kid = NULL;
 
 	assert_int_equal(reg_keys_rotate(&f->app, &f->is, &kid, &e), 0);
 	assert_int_equal(reg_keys_signing(&f->app, &f->is, &k, &e), 0);
-	assert_string_equal(jose_key_kid(k), kid);
+	assert_string_equal(k->kid, kid);
 	assert_int_equal(reg_keys_list(&f->app, &f->is, &list, &e), 0);
 	assert_int_equal(json_array_size(list), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "state")),
@@ -180,7 +208,7 @@ static void
 test_wrong_kek(void **state)
 {
 	struct fixture *f = *state;
-	const struct jose_key *k = NULL;
+	const struct jose_signer *k = NULL;
 	struct err e = { 0 };
 
 	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
@@ -192,7 +220,7 @@ test_wrong_kek(void **state)
 
 struct signer_arg {
 	struct fixture *f;
-	const struct jose_key *seen;
+	const struct jose_signer *seen;
 	int failures;
 };
 
@@ -202,7 +230,7 @@ signer(void *p)
 	struct signer_arg *a = p;
 
 	for (int i = 0; i < 200; i++) {
-		const struct jose_key *k = NULL;
+		const struct jose_signer *k = NULL;
 		struct err e = { 0 };
 
 		if (reg_keys_signing(&a->f->app, &a->f->is, &k, &e) != 0 || k == NULL ||
@@ -213,7 +241,7 @@ signer(void *p)
 	return NULL;
 }
 
-/* Many threads asking at once get the same key object, and no race (TSan/ASan). */
+/* Many threads asking at once get the same signer, and no race (TSan/ASan). */
 static void
 test_signing_threads(void **state)
 {
@@ -239,6 +267,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_no_key_then_ensure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signer_verifies_against_jwks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_kek, setup, teardown),

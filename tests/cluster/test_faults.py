@@ -442,7 +442,7 @@ class StepLogin:
             self.page = r
             return r, r.status_code == 200
         if k == 1:
-            r = E.open_testid(self.view, b, self.page) if self.page.status_code == 200 else self.page
+            r = E.open_testid(self.view, b, self.page)
             self.page = r
             return r, r.status_code == 200
         if k == 2:

@@ -27,8 +27,8 @@ const char *jose_key_kid(const struct jose_key *k);
 json_t *jose_key_public_jwk(const struct jose_key *k);
 
 /*
- * What signs a JWS: the in-process key of jose/signer.c, later a key in a
- * PKCS#11 token.  jose_jwt_sign() assembles the token and calls sign once
+ * What signs a JWS: the in-process key of jose/signer.c or a key in a
+ * PKCS#11 token (jose/signer_pkcs11.c).  jose_jwt_sign() assembles the token and calls sign once
  * with the JWS signing input (RFC 7515 5.1 step 5: ASCII(BASE64URL(header)
  * '.' BASE64URL(payload))); the signer hashes and signs it and returns the
  * raw signature of RFC 7518 for alg: for RS256, RSASSA-PKCS1-v1_5 with
@@ -56,6 +56,25 @@ struct jose_signer {
  * as long as k.  NULL for NULL.
  */
 const struct jose_signer *jose_key_signer(const struct jose_key *k);
+
+/*
+ * A signer whose key stays in a PKCS#11 token (jose/signer_pkcs11.c).  uri
+ * is an RFC 7512 URI naming the token, the private key (object= and/or
+ * id=) and the module (module-path=); pin_file holds the user PIN on its
+ * first line and must be readable by its owner only.  The key must be RSA
+ * of 2048-8192 bits; it signs RS256 and its kid is the RFC 7638 thumbprint
+ * of its public key.  A probe is signed and verified before *out is set.
+ * ERR_INVAL: bad URI or more than one key matches; ERR_NOTFOUND: no such
+ * key; ERR_DENIED: the token refused the PIN or the PIN file is open to
+ * others; ERR_UNAVAILABLE: module or token away; ERR_CRYPTO: a key that
+ * will not sign.  Release with jose_signer_free().
+ */
+int jose_signer_pkcs11(const char *uri, const char *pin_file, struct jose_signer **out,
+		       struct err *e);
+/* Its public JWK (kty, kid, use=sig, alg=RS256, n, e): a new reference, NULL for NULL. */
+json_t *jose_signer_pkcs11_jwk(const struct jose_signer *s);
+/* Release a signer made by jose_signer_pkcs11(); NULL does nothing. */
+void jose_signer_free(struct jose_signer *s);
 
 /* The KEK: 32 bytes.  seal = AES-256-GCM, output base64url text (caller frees). */
 struct jose_kek {

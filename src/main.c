@@ -266,6 +266,11 @@ main(int argc, char **argv)
 			return 2;
 		}
 		mp_trust_cleanup();
+		if (reg_keys_hsm_check(&cfg, &e) != 0) {
+			fprintf(stderr, "portend: %s\n", e.msg);
+			cfg_free(&cfg);
+			return 2;
+		}
 		printf("configuration ok: issuer %s, listen %s, env %s, store %s\n", cfg.issuer,
 		       cfg.listen, cfg.env == CFG_ENV_PROD ? "prod" : "test", cfg_store_target(&cfg));
 		cfg_free(&cfg);

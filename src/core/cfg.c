@@ -59,6 +59,13 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("maskinporten_issuer", CFG_STR, maskinporten_issuer, NULL, 0, 0),
 	ROW("maskinporten_ca", CFG_STR, maskinporten_ca, NULL, 0, 0),
 	ROW("maskinporten_crl", CFG_STR, maskinporten_crl, NULL, 0, 0),
+	/* Signing keys held in a PKCS#11 token instead of the store (docs/operations.md). */
+	ROW("signing_key_pkcs11_uri", CFG_STR, signing_key_pkcs11_uri, NULL, 0, 0),
+	ROW("signing_key_pin_file", CFG_STR, signing_key_pin_file, NULL, 0, 0),
+	ROW("maskinporten_signing_key_pkcs11_uri", CFG_STR, maskinporten_signing_key_pkcs11_uri,
+	    NULL, 0, 0),
+	ROW("maskinporten_signing_key_pin_file", CFG_STR, maskinporten_signing_key_pin_file, NULL,
+	    0, 0),
 	ROW("locale_dir", CFG_STR, locale_dir, NULL, 0, 0),
 	/* MinID (spec/minid.md §3-§8) and its SMS gateway. */
 	ROW("minid_argon_ops", CFG_INT, minid_argon_ops, "2", 1, 20),

@@ -69,6 +69,11 @@ struct cfg {
 	char *maskinporten_issuer; /* Maskinporten issuer, trailing slash; default <issuer>/maskinporten/ */
 	char *maskinporten_ca;   /* business-certificate trust anchors: PEM file or directory */
 	char *maskinporten_crl;  /* CRLs for those certificates: PEM file or directory */
+	/* Keys in a PKCS#11 token (jose_signer_pkcs11): RFC 7512 URI and PIN file per issuer. */
+	char *signing_key_pkcs11_uri;       /* ID-porten (and Ansattporten); NULL: keys in the store */
+	char *signing_key_pin_file;
+	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
+	char *maskinporten_signing_key_pin_file;
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 };
 

@@ -9,11 +9,17 @@
  * calls C_Sign (CKM_RSA_PKCS over the DigestInfo), so OpenSSL does the
  * SHA-256 and the PKCS#1 v1.5 encoding and the token the private-key step.
  *
+ * Modules and slots: C_Initialize and C_Finalize act on the whole
+ * process, and libp11 closes every session of a slot when it opens one, so
+ * each module is loaded once, its slots listed once, and each token's
+ * session opened and logged in once; every signer on the module shares
+ * them, and the module is unloaded with its last signer.
+ *
  * Threads: a PKCS#11 session runs one operation at a time, and libp11's
- * handling of sessions across threads varies between its versions, so
- * each signer signs under its own lock.  With SoftHSM2 and a 2048-bit key
- * that gives about 1 400 signatures a second on one core of the test
- * machine; the token, not the lock, is the limit.
+ * handling of sessions across threads varies between its versions, so all
+ * signing through one module goes under the module's lock.  With SoftHSM2
+ * and a 2048-bit key that gives about 1 400 signatures a second on one core
+ * of the test machine; the token, not the lock, is the limit.
  *
  * Errors: the CKR_ code libp11 leaves on OpenSSL's error queue says whether
  * the token is away (removed, session lost: ERR_UNAVAILABLE) or refused
@@ -40,16 +46,16 @@
 #define P11_ALG "RS256"
 #define P11_PIN_MAX 256
 
-/*
- * A loaded module, shared by every signer on it: C_Initialize and
- * C_Finalize act on the whole process, so the module is loaded once and
- * unloaded with its last signer.
- */
+/* A loaded module with its slots, shared by every signer on it. */
 struct p11_module {
 	struct p11_module *next;
 	char *path;
 	PKCS11_CTX *ctx;
-	int refs;
+	PKCS11_SLOT *slots;
+	unsigned int nslots;
+	bool *ready;          /* per slot: session open and logged in */
+	pthread_mutex_t lock; /* one signature at a time through the module */
+	int refs;             /* under p11_modules_lock, as are slots and ready */
 };
 
 static pthread_mutex_t p11_modules_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -58,10 +64,7 @@ static struct p11_module *p11_modules;
 /* A signer; signer is the first member, so sign finds the rest from it. */
 struct p11_signer {
 	struct jose_signer signer;
-	pthread_mutex_t lock; /* one signature at a time on the session */
 	struct p11_module *mod;
-	PKCS11_SLOT *slots;
-	unsigned int nslots;
 	EVP_PKEY *key;        /* the token's key: signing goes to C_Sign */
 	EVP_PKEY *pub;        /* its public half, as an ordinary OpenSSL key */
 	json_t *jwk;
@@ -130,11 +133,11 @@ p11_sign(const struct jose_signer *s, const void *msg, size_t n, unsigned char *
 		goto out;
 	}
 	ERR_clear_error();
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->mod->lock);
 	ok = EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, p->key) == 1 &&
 	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
 	     EVP_DigestSign(md, buf, &cap, msg, n) == 1 && cap > 0;
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->mod->lock);
 	if (!ok) {
 		rv = p11_ckr();
 		if (p11_ckr_away(rv))
@@ -154,46 +157,63 @@ out:
 	return rc;
 }
 
-/* Take a reference to the module at path, loading it on first use. */
+static void
+p11_module_free(struct p11_module *m)
+{
+	if (m->slots != NULL)
+		PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
+	if (m->ctx != NULL) {
+		PKCS11_CTX_unload(m->ctx);
+		PKCS11_CTX_free(m->ctx);
+	}
+	pthread_mutex_destroy(&m->lock);
+	free(m->ready);
+	free(m->path);
+	free(m);
+}
+
+/*
+ * Take a reference to the module at path, loading it and listing its
+ * slots on first use.  Called with p11_modules_lock held.
+ */
 static int
 p11_module_get(const char *path, struct p11_module **out, struct err *e)
 {
 	struct p11_module *m;
-	int rc = 0;
 
-	pthread_mutex_lock(&p11_modules_lock);
 	for (m = p11_modules; m != NULL; m = m->next)
 		if (strcmp(m->path, path) == 0)
 			break;
 	if (m == NULL) {
 		m = calloc(1, sizeof(*m));
-		if (m == NULL || (m->path = strdup(path)) == NULL ||
-		    (m->ctx = PKCS11_CTX_new()) == NULL) {
-			rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-			goto fail;
+		if (m == NULL || pthread_mutex_init(&m->lock, NULL) != 0) {
+			free(m);
+			return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		}
+		if ((m->path = strdup(path)) == NULL || (m->ctx = PKCS11_CTX_new()) == NULL) {
+			p11_module_free(m);
+			return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		}
 		if (PKCS11_CTX_load(m->ctx, path) != 0) {
 			p11_ckr();
-			rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot load the PKCS#11 module %s",
-				 path);
-			goto fail;
+			PKCS11_CTX_free(m->ctx);
+			m->ctx = NULL;
+			p11_module_free(m);
+			return ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot load the PKCS#11 module %s",
+				   path);
+		}
+		if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) != 0 ||
+		    (m->ready = calloc(m->nslots + 1, sizeof(*m->ready))) == NULL) {
+			p11_ckr();
+			p11_module_free(m);
+			return ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot list the slots of %s", path);
 		}
 		m->next = p11_modules;
 		p11_modules = m;
 	}
 	m->refs++;
 	*out = m;
-	pthread_mutex_unlock(&p11_modules_lock);
 	return 0;
-fail:
-	if (m != NULL) {
-		if (m->ctx != NULL)
-			PKCS11_CTX_free(m->ctx);
-		free(m->path);
-		free(m);
-	}
-	pthread_mutex_unlock(&p11_modules_lock);
-	return rc;
 }
 
 static void
@@ -210,10 +230,7 @@ p11_module_put(struct p11_module *m)
 				*pp = m->next;
 				break;
 			}
-		PKCS11_CTX_unload(m->ctx);
-		PKCS11_CTX_free(m->ctx);
-		free(m->path);
-		free(m);
+		p11_module_free(m);
 	}
 	pthread_mutex_unlock(&p11_modules_lock);
 }
@@ -422,31 +439,39 @@ out:
 	return rc;
 }
 
-/* Find the token and key, log in, read the public half.  p->mod is loaded. */
+/*
+ * Find the token and key, log in, read the public half.  p->mod is loaded;
+ * called with p11_modules_lock held.  A token another signer already
+ * logged in to is not logged in to again (PKCS#11 logs in a whole
+ * application at once), so only the first signer's PIN is tried.
+ */
 static int
 p11_open(struct p11_signer *p, P11KitUri *uri, const char *pin_file, struct err *e)
 {
+	struct p11_module *m = p->mod;
 	PKCS11_SLOT *slot = NULL;
 	PKCS11_KEY *key = NULL;
+	unsigned int i;
 	int rc;
 
-	if (PKCS11_enumerate_slots(p->mod->ctx, &p->slots, &p->nslots) != 0) {
-		p11_ckr();
-		return ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot list the PKCS#11 slots");
-	}
-	for (unsigned int i = 0; i < p->nslots && slot == NULL; i++)
-		if (p->slots[i].token != NULL && p->slots[i].token->initialized &&
-		    p11_token_matches(uri, p->slots[i].token))
-			slot = &p->slots[i];
+	for (i = 0; i < m->nslots; i++)
+		if (m->slots[i].token != NULL && m->slots[i].token->initialized &&
+		    p11_token_matches(uri, m->slots[i].token)) {
+			slot = &m->slots[i];
+			break;
+		}
 	if (slot == NULL)
 		return ERR(e, ERR_UNAVAILABLE, 0, NULL, "no token matches the PKCS#11 URI");
-	if (PKCS11_open_session(slot, 0) != 0) {
-		p11_ckr();
-		return ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot open a session on the token");
+	if (!m->ready[i]) {
+		if (PKCS11_open_session(slot, 0) != 0) {
+			p11_ckr();
+			return ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot open a session on the token");
+		}
+		rc = p11_login(slot, pin_file, e);
+		if (rc != 0)
+			return rc;
+		m->ready[i] = true;
 	}
-	rc = p11_login(slot, pin_file, e);
-	if (rc != 0)
-		return rc;
 	rc = p11_find_key(uri, slot->token, &key, e);
 	if (rc != 0)
 		return rc;
@@ -485,17 +510,16 @@ jose_signer_pkcs11(const char *uri, const char *pin_file, struct jose_signer **o
 		goto out;
 	}
 	p = calloc(1, sizeof(*p));
-	if (p == NULL || pthread_mutex_init(&p->lock, NULL) != 0) {
-		free(p);
-		p = NULL;
+	if (p == NULL) {
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
 	p->signer = (struct jose_signer){ .kid = p->kid, .alg = P11_ALG, .sign = p11_sign };
+	pthread_mutex_lock(&p11_modules_lock);
 	rc = p11_module_get(module, &p->mod, e);
-	if (rc != 0)
-		goto out;
-	rc = p11_open(p, pu, pin_file, e);
+	if (rc == 0)
+		rc = p11_open(p, pu, pin_file, e);
+	pthread_mutex_unlock(&p11_modules_lock);
 	if (rc != 0)
 		goto out;
 	*out = &p->signer;
@@ -525,9 +549,6 @@ jose_signer_free(struct jose_signer *s)
 	EVP_PKEY_free(p->key);
 	EVP_PKEY_free(p->pub);
 	json_decref(p->jwk);
-	if (p->slots != NULL)
-		PKCS11_release_all_slots(p->mod->ctx, p->slots, p->nslots);
 	p11_module_put(p->mod);
-	pthread_mutex_destroy(&p->lock);
 	free(p);
 }

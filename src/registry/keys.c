@@ -10,8 +10,16 @@
  * tokens live 120 s and JWT access tokens at most REG_AT_LIFETIME_MAX (one
  * day, enforced at registration); refresh tokens are opaque and never
  * signed.  One more hour absorbs caches and clock skew.
+ *
+ * An issuer may instead sign with a key in a PKCS#11 token (configured by
+ * signing_key_pkcs11_uri, or maskinporten_signing_key_pkcs11_uri): that
+ * signer is opened at start-up, signs ahead of every stored key and is
+ * published first in the JWKS.  The store's keys stay published as they
+ * were, so tokens signed before the switch still verify.  Such a key is
+ * rotated on the token by the operator (docs/operations.md), never here.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,9 +54,109 @@ struct key_cache {
 	int64_t valid_until; /* time_now() at which the choice may change; 0 = never */
 };
 
+/* An issuer's key in a PKCS#11 token, opened once per process. */
+struct hsm_key {
+	struct hsm_key *next;
+	char *iss;
+	struct jose_signer *signer;
+};
+
 static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loaded_key *keys_loaded;
 static struct key_cache *keys_cache;
+static struct hsm_key *keys_hsm;
+
+/* The token key configured for an issuer of kind: *uri NULL when none. */
+static void
+hsm_cfg(const struct cfg *c, enum issuer_kind kind, const char **uri, const char **pin,
+	const char **name)
+{
+	bool mp = kind == ISSUER_MASKINPORTEN;
+
+	*uri = mp ? c->maskinporten_signing_key_pkcs11_uri : c->signing_key_pkcs11_uri;
+	*pin = mp ? c->maskinporten_signing_key_pin_file : c->signing_key_pin_file;
+	*name = mp ? "maskinporten_signing_key_pkcs11_uri" : "signing_key_pkcs11_uri";
+	if (*uri != NULL && (*uri)[0] == '\0')
+		*uri = NULL;
+}
+
+/* Open the token key of uri; e->msg names the setting. */
+static int
+hsm_open(const char *uri, const char *pin, const char *name, struct jose_signer **out,
+	 struct err *e)
+{
+	char why[sizeof(e->msg)];
+	int rc = jose_signer_pkcs11(uri, pin, out, e);
+
+	if (rc == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s", e->msg);
+	return ERR(e, rc, 500, NULL, "%s: %s", name, why);
+}
+
+/*
+ * The issuer's token signer, opened on first use; *out NULL when the
+ * issuer keeps its keys in the store.
+ */
+static int
+hsm_get(struct porten *app, const struct issuer *is, const struct jose_signer **out,
+	struct err *e)
+{
+	const char *uri, *pin, *name;
+	struct hsm_key *h;
+	int rc = 0;
+
+	*out = NULL;
+	hsm_cfg(app->cfg, is->kind, &uri, &pin, &name);
+	if (uri == NULL)
+		return 0;
+	pthread_mutex_lock(&keys_lock);
+	for (h = keys_hsm; h != NULL; h = h->next)
+		if (strcmp(h->iss, is->iss) == 0)
+			break;
+	if (h == NULL) {
+		h = calloc(1, sizeof(*h));
+		if (h == NULL || (h->iss = strdup(is->iss)) == NULL) {
+			free(h);
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+			goto out;
+		}
+		rc = hsm_open(uri, pin, name, &h->signer, e);
+		if (rc != 0) {
+			free(h->iss);
+			free(h);
+			goto out;
+		}
+		log_info(NULL, "%s signs with key %s in a PKCS#11 token", is->iss, h->signer->kid);
+		h->next = keys_hsm;
+		keys_hsm = h;
+	}
+	*out = h->signer;
+out:
+	pthread_mutex_unlock(&keys_lock);
+	return rc;
+}
+
+int
+reg_keys_hsm_check(const struct cfg *c, struct err *e)
+{
+	static const enum issuer_kind kinds[] = { ISSUER_IDPORTEN, ISSUER_MASKINPORTEN };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *uri, *pin, *name;
+		struct jose_signer *s = NULL;
+		int rc;
+
+		hsm_cfg(c, kinds[i], &uri, &pin, &name);
+		if (uri == NULL)
+			continue;
+		rc = hsm_open(uri, pin, name, &s, e);
+		jose_signer_free(s);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
 
 /* The key that signs at time now: newest active_from that has passed, not retired. */
 static const struct store_key *
@@ -156,10 +264,15 @@ reg_keys_ensure(struct porten *app, const struct issuer *is, struct err *e)
 {
 	struct store_key *keys = NULL;
 	size_t n = 0;
+	const struct jose_signer *hsm;
 	int64_t now = time_now();
 	bool usable = false;
 	int rc;
 
+	/* A key in a token: open it now, so a wrong URI or PIN stops start-up. */
+	rc = hsm_get(app, is, &hsm, e);
+	if (rc != 0 || hsm != NULL)
+		return rc;
 	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		return rc;
@@ -212,9 +325,11 @@ reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_
 	struct key_cache *c;
 	size_t n = 0;
 	int64_t now = time_now(), mono = time_mono_ms(), valid_until;
-	int rc = 0;
+	int rc;
 
-	*signer = NULL;
+	rc = hsm_get(app, is, signer, e);
+	if (rc != 0 || *signer != NULL)
+		return rc;
 	pthread_mutex_lock(&keys_lock);
 	for (c = keys_cache; c != NULL; c = c->next)
 		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
@@ -261,16 +376,21 @@ reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, struct
 	struct store_key *keys = NULL;
 	json_t *set = NULL, *arr;
 	size_t n = 0;
+	const struct jose_signer *hsm;
 	int64_t now = time_now();
 	int rc;
 
 	*jwks = NULL;
+	rc = hsm_get(app, is, &hsm, e);
+	if (rc != 0)
+		return rc;
 	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		return rc;
 	set = json_pack("{s:[]}", "keys");
 	arr = json_object_get(set, "keys");
-	if (arr == NULL) {
+	if (arr == NULL ||
+	    (hsm != NULL && json_array_append_new(arr, jose_signer_pkcs11_jwk(hsm)) != 0)) {
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 		goto out;
 	}
@@ -309,9 +429,15 @@ reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct 
 	size_t n = 0;
 	int64_t now = time_now(), at = now + app->cfg->key_publish_delay, valid_until;
 	char *new_kid = NULL;
+	const char *uri, *pin, *name;
 	int rc;
 
 	*kid = NULL;
+	hsm_cfg(app->cfg, is->kind, &uri, &pin, &name);
+	if (uri != NULL)
+		return ERR(e, ERR_INVAL, 400, NULL,
+			   "%s signs with a key in a PKCS#11 token (%s): rotate it on the token",
+			   is->iss, name);
 	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		goto out;
@@ -424,6 +550,14 @@ reg_keys_cleanup(void)
 		keys_loaded = l->next;
 		jose_key_free(l->key);
 		free(l);
+	}
+	while (keys_hsm != NULL) {
+		struct hsm_key *h = keys_hsm;
+
+		keys_hsm = h->next;
+		jose_signer_free(h->signer);
+		free(h->iss);
+		free(h);
 	}
 	while (keys_cache != NULL) {
 		struct key_cache *c = keys_cache;

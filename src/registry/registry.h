@@ -35,6 +35,12 @@ int reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, st
  */
 int reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct err *e);
 void reg_keys_cleanup(void);
+/*
+ * For --check-config: open every signing key configured in a PKCS#11
+ * token (sign and verify a probe) and close it again.  e->msg names the
+ * setting: a wrong URI, a refused PIN, a token that is away.
+ */
+int reg_keys_hsm_check(const struct cfg *c, struct err *e);
 
 /* ---- clients (registry/client.c) ---- */
 

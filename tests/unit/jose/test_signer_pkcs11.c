@@ -182,7 +182,7 @@ test_sign_verify(void **state)
 	jose_signer_free(NULL);
 }
 
-/* The same key by id, and a second signer on the same module at once. */
+/* The same key by id: two signers on one token at once, each signing. */
 static void
 test_by_id_twice(void **state)
 {
@@ -196,8 +196,10 @@ test_by_id_twice(void **state)
 	assert_int_equal(jose_signer_pkcs11(URI_BASE ";id=%01" URI_TAIL, pin_ok, &b, &e), 0);
 	assert_string_equal(a->kid, b->kid);
 	jwks = jwks_of(a);
+	sign_verify(a, jwks, 2);
+	sign_verify(b, jwks, 3);
 	jose_signer_free(a);
-	sign_verify(b, jwks, 2);
+	sign_verify(b, jwks, 4);
 	json_decref(jwks);
 	jose_signer_free(b);
 }

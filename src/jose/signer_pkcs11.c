@@ -18,8 +18,10 @@
  * Threads: a PKCS#11 session runs one operation at a time, and libp11's
  * handling of sessions across threads varies between its versions, so all
  * signing through one module goes under the module's lock.  With SoftHSM2
- * and a 2048-bit key that gives about 1 400 signatures a second on one core
- * of the test machine; the token, not the lock, is the limit.
+ * and a 2048-bit key that is 700 to 900 signatures a second on the (busy,
+ * two-core) test machine, from one thread or eight alike: SoftHSM2 signs
+ * on the calling thread, so the lock holds it to one core.  A network HSM
+ * that signs in parallel would want one session per thread instead.
  *
  * Errors: the CKR_ code libp11 leaves on OpenSSL's error queue says whether
  * the token is away (removed, session lost: ERR_UNAVAILABLE) or refused
@@ -332,21 +334,22 @@ p11_find_key(P11KitUri *uri, PKCS11_TOKEN *tok, PKCS11_KEY **out, struct err *e)
 }
 
 /*
- * The public half as a key OpenSSL holds itself (through DER, since
- * libp11's is bound to the token's method), its JWK and kid: the RFC 7638
- * thumbprint, so a new key on the token gets a new kid by itself.
+ * The public half of p->key (its modulus and exponent, which libp11 reads
+ * from the private key object, so no public key object need be on the
+ * token) as a key OpenSSL holds itself, through DER, since p->key is bound
+ * to the token's method; its JWK and kid: the RFC 7638 thumbprint, so a
+ * new key on the token gets a new kid by itself.
  */
 static int
-p11_public(struct p11_signer *p, PKCS11_KEY *k, struct err *e)
+p11_public(struct p11_signer *p, struct err *e)
 {
-	EVP_PKEY *tokpub = PKCS11_get_public_key(k);
 	unsigned char *der = NULL, *bin = NULL, hash[32];
 	const unsigned char *cur;
 	BIGNUM *bn_n = NULL, *bn_e = NULL;
 	char *b_n = NULL, *b_e = NULL, *canon = NULL;
 	int len, bits, rc = 0;
 
-	len = tokpub != NULL ? i2d_PUBKEY(tokpub, &der) : -1;
+	len = i2d_PUBKEY(p->key, &der);
 	cur = der;
 	if (len <= 0 || (p->pub = d2i_PUBKEY(NULL, &cur, len)) == NULL) {
 		rc = ERR(e, ERR_CRYPTO, 0, NULL, "cannot read the key's public half from the token");
@@ -406,7 +409,6 @@ out:
 	free(b_n);
 	free(b_e);
 	free(canon);
-	EVP_PKEY_free(tokpub);
 	return rc;
 }
 
@@ -475,14 +477,14 @@ p11_open(struct p11_signer *p, P11KitUri *uri, const char *pin_file, struct err 
 	rc = p11_find_key(uri, slot->token, &key, e);
 	if (rc != 0)
 		return rc;
-	rc = p11_public(p, key, e);
-	if (rc != 0)
-		return rc;
 	p->key = PKCS11_get_private_key(key);
 	if (p->key == NULL) {
 		p11_ckr();
 		return ERR(e, ERR_CRYPTO, 0, NULL, "the token does not give a handle on the key");
 	}
+	rc = p11_public(p, e);
+	if (rc != 0)
+		return rc;
 	return p11_probe(p, e);
 }
 

@@ -263,6 +263,33 @@ test_threads(void **state)
 	jose_signer_free(s);
 }
 
+/* Raw signatures a second from one thread, for docs/internals.md. */
+static void
+test_rate(void **state)
+{
+	struct jose_signer *s = NULL;
+	struct timespec t0, t1;
+	struct err e = { 0 };
+	double secs;
+
+	(void)state;
+	need_hsm();
+	assert_int_equal(jose_signer_pkcs11(URI_SIG, pin_ok, &s, &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 200; i++) {
+		unsigned char *sig = NULL;
+		size_t len = 0;
+
+		assert_int_equal(s->sign(s, "a.b", 3, &sig, &len, &e), 0);
+		assert_int_equal(len, 256);
+		free(sig);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	print_message("one thread: %.0f signatures a second\n", 200 / secs);
+	jose_signer_free(s);
+}
+
 static void
 test_wrong_pin(void **state)
 {
@@ -364,7 +391,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_verify),   cmocka_unit_test(test_by_id_twice),
-		cmocka_unit_test(test_threads),       cmocka_unit_test(test_wrong_pin),
+		cmocka_unit_test(test_threads),       cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_wrong_pin),
 		cmocka_unit_test(test_missing_key),   cmocka_unit_test(test_refused_key),
 		cmocka_unit_test(test_bad_uri),       cmocka_unit_test(test_token_removed),
 	};

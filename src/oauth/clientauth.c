@@ -349,9 +349,7 @@ oauth_client_auth(struct http_req *r, const struct issuer *is, const struct clie
 		goto out;
 
 	used = p.basic ? M_BASIC : p.post ? M_POST : p.jwt ? M_JWT : M_NONE;
-	registered = c->token_endpoint_auth_method;
-	if (registered == NULL)
-		registered = M_BASIC;	/* RFC 7591 §2 default */
+	registered = c->token_endpoint_auth_method;   /* the record defaults it (RFC 7591 §2) */
 	/* spec §9: exactly the registered method, anything else is invalid_client. */
 	if (strcmp(used, registered) != 0) {
 		rc = DENY(e, "client must authenticate with %s", registered);

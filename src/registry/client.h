@@ -38,7 +38,7 @@ struct client {
 	const char *client_name;                /* NULL when absent, as below */
 	const char *integration_type;           /* "idporten", "maskinporten", ... */
 	const char *application_type;           /* "web", "browser", "native"; NULL for machines */
-	const char *token_endpoint_auth_method; /* NULL: none registered */
+	const char *token_endpoint_auth_method; /* never NULL: client_secret_basic when unset */
 	const char *code_challenge_method;      /* "S256", "none" or NULL */
 	struct client_strs grant_types;
 	struct client_strs scopes;

@@ -165,6 +165,8 @@ rec_scalars(const json_t *doc, struct client *c, struct err *e)
 		return rc;
 	if (c->client_id == NULL || c->client_id[0] == '\0')
 		return BAD(e, "client document without a client_id");
+	if (c->token_endpoint_auth_method == NULL)
+		c->token_endpoint_auth_method = "client_secret_basic";   /* RFC 7591 §2 */
 	return 0;
 }
 

@@ -152,7 +152,7 @@ test_parse_defaults(void **state)
 	(void)state;
 	assert_null(c->client_name);
 	assert_null(c->integration_type);
-	assert_null(c->token_endpoint_auth_method);
+	assert_string_equal(c->token_endpoint_auth_method, "client_secret_basic");
 	assert_int_equal(c->grant_types.n, 0);
 	assert_int_equal(c->scopes.n, 0);
 	assert_false(reg_strs_has(&c->scopes, "openid"));

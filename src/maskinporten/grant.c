@@ -112,9 +112,10 @@ aud_ok(const json_t *aud, const struct issuer *is)
 
 /* spec §11: the registered key named by kid, not older than a year. */
 static int
-key_by_kid(const json_t *client, const json_t *hdr, int64_t now, json_t **jwk, struct err *e)
+key_by_kid(const struct client *client, const json_t *hdr, int64_t now, json_t **jwk,
+	   struct err *e)
 {
-	const json_t *keys = oauth_client_keys(client), *k;
+	const json_t *keys = client->keys, *k;
 	const char *kid = jstr(hdr, "kid");
 	size_t i;
 
@@ -135,18 +136,18 @@ key_by_kid(const json_t *client, const json_t *hdr, int64_t now, json_t **jwk, s
 
 /* spec §10: the business certificate; its organisation must own the client. */
 static int
-key_by_x5c(struct porten *app, const json_t *client, const json_t *hdr, int64_t now,
+key_by_x5c(struct porten *app, const struct client *client, const json_t *hdr, int64_t now,
 	   json_t **jwk, const char **amr, struct err *e)
 {
 	struct jose_x509_trust *trust = NULL;
 	struct jose_x509_cert cert = { 0 };
-	const char *owner = jstr(client, "client_orgno");
+	const char *owner = client->client_orgno;
 	char why[sizeof(e->msg)];
 	int rc;
 
 	*jwk = NULL;
 	/* spec §3 (design): a client with registered keys must use kid. */
-	if (json_array_size(oauth_client_keys(client)) > 0)
+	if (json_array_size(client->keys) > 0)
 		return MP_BADGRANT(e, "MP-120: the client has registered keys: sign with kid, "
 				      "not a certificate in x5c");
 	trust = mp_trust_get(app->cfg);
@@ -294,7 +295,7 @@ static int
 check_scopes(struct porten *app, struct mp_grant *g, bool delegated, bool onbehalfof,
 	     struct err *e)
 {
-	const char *itype = jstr(g->client, "integration_type");
+	const char *itype = g->client->integration_type;
 	const json_t *v;
 	json_t *doc = NULL;
 	size_t i;
@@ -304,7 +305,7 @@ check_scopes(struct porten *app, struct mp_grant *g, bool delegated, bool onbeha
 		const char *s = json_string_value(v);
 		const json_t *types;
 
-		if (!reg_client_has(g->client, "scopes", s)) {
+		if (!reg_strs_has(&g->client->scopes, s)) {
 			rc = MP_BADSCOPE(e, "MP-200: Token request contains invalid scopes for "
 					    "client: %.200s is not registered on it", s);
 			goto out;
@@ -430,7 +431,7 @@ static int
 parse_onbehalfof(const json_t *claims, struct mp_grant *g, bool *used, struct err *e)
 {
 	const json_t *v = json_object_get(claims, "iss_onbehalfof"), *o;
-	const char *itype = jstr(g->client, "integration_type");
+	const char *itype = g->client->integration_type;
 	size_t i;
 
 	*used = false;
@@ -440,7 +441,7 @@ parse_onbehalfof(const json_t *claims, struct mp_grant *g, bool *used, struct er
 	    json_object_get(claims, "consumer_org") != NULL)
 		return MP_BADREQ(e, "MP-011: iss_onbehalfof is accepted only from KRR clients "
 				    "and never with consumer_org");
-	json_array_foreach(json_object_get(g->client, "onbehalfof"), i, o) {
+	json_array_foreach(g->client->onbehalfof, i, o) {
 		const char *id = jstr(o, "onbehalfof"), *org = jstr(o, "orgno");
 
 		if (id == NULL || strcmp(id, json_string_value(v)) != 0 || !orgno_valid_c(org))
@@ -530,16 +531,16 @@ check_rar(const json_t *claims, struct err *e)
 
 /* spec §5 step 9: Maskinporten serves these client types, with this grant. */
 static int
-check_client_type(const json_t *client, const struct issuer *is, struct err *e)
+check_client_type(const struct client *client, const struct issuer *is, struct err *e)
 {
-	const char *t = jstr(client, "integration_type");
+	const char *t = client->integration_type;
 
-	if (!reg_client_fits_issuer(client, is))
+	if (!reg_client_fits(client, is))
 		return ERR(e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
 			   "the client is not a Maskinporten client (integration_type %s)",
 			   t ? t : "none");
-	if (!reg_client_has(client, "grant_types", MP_GRANT_TYPE) &&
-	    !reg_client_has(client, "grant_types", "jwt_bearer_token"))
+	if (!reg_strs_has(&client->grant_types, MP_GRANT_TYPE) &&
+	    !reg_strs_has(&client->grant_types, "jwt_bearer_token"))
 		return ERR(e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
 			   "the client is not registered for the jwt-bearer grant");
 	return 0;
@@ -554,13 +555,13 @@ load_client(struct porten *app, const json_t *peek, struct mp_grant *g, struct e
 
 	if (!json_is_string(iss) || strlen(json_string_value(iss)) != json_string_length(iss))
 		return MP_BADGRANT(e, "MP-100: the grant's iss must be the client_id");
-	rc = reg_client_load(app, json_string_value(iss), &g->client, e);
+	rc = reg_client_find(app, json_string_value(iss), &g->client, e);
 	if (rc == ERR_NOTFOUND)
 		return MP_BADGRANT(e, "MP-100: client not found in this environment");
 	if (rc != 0)
 		return oauth_store_fail(rc, e);
-	g->client_id = jstr(g->client, "client_id");
-	org = jstr(g->client, "client_orgno");
+	g->client_id = g->client->client_id;
+	org = g->client->client_orgno;
 	if (g->client_id == NULL || !orgno_valid_c(org))
 		return MP_BADGRANT(e, "MP-100: the client has no owner organisation");
 	memcpy(g->consumer, org, 10);
@@ -668,7 +669,7 @@ mp_grant_clear(struct mp_grant *g)
 {
 	if (g == NULL)
 		return;
-	json_decref(g->client);
+	reg_client_release(g->client);
 	json_decref(g->scopes);
 	json_decref(g->scope_docs);
 	json_decref(g->resource);

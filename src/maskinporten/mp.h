@@ -23,14 +23,14 @@
 #define MP_GRANT_TYPE "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define MP_SKEW 10            /* spec §4: seconds of clock skew tolerated */
 #define MP_GRANT_MAX_LIFE 120 /* spec §4: exp - iat of a grant */
-#define MP_AT_LIFETIME 120    /* spec §7: access token lifetime when the client sets none */
+#define MP_AT_LIFETIME CLIENT_DFLT_AT_LIFETIME /* spec §7: the client record applies it */
 
 /*
  * A grant that passed every check of spec §5: who asks, for whom, what.
  * Filled by mp_grant_validate, released by mp_grant_clear.
  */
 struct mp_grant {
-	json_t *client;            /* the client's registration (owned) */
+	const struct client *client; /* the client's record (a reference: released by mp_grant_clear) */
 	const char *client_id;     /* points into client */
 	const char *client_amr;    /* "private_key_jwt" or the certificate's profile */
 	char consumer[10];         /* orgno the token is for (spec §7 consumer) */

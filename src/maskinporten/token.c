@@ -61,9 +61,7 @@ audience(const struct mp_grant *g)
 static long long
 lifetime(const struct mp_grant *g)
 {
-	return oauth_scope_cap(oauth_client_lifetime(g->client, "access_token_lifetime",
-						     MP_AT_LIFETIME),
-			       g->scope_docs, "at_max_age");
+	return oauth_scope_cap(g->client->access_token_lifetime, g->scope_docs, "at_max_age");
 }
 
 static char *
@@ -133,7 +131,7 @@ event_doc(const struct issuer *is, const struct mp_grant *g, const char *scope, 
 {
 	return json_pack("{s:s, s:s, s:s*, s:s, s:s*, s:s, s:s, s:s*, s:I}", "issuer", is->iss,
 			 "client_id", g->client_id, "client_orgno",
-			 json_string_value(json_object_get(g->client, "client_orgno")), "consumer",
+			 g->client->client_orgno, "consumer",
 			 g->consumer, "supplier", g->supplier[0] ? g->supplier : NULL, "scope",
 			 scope, "client_amr", g->client_amr, "delegation_source",
 			 g->delegation_source, "time", (json_int_t)now);

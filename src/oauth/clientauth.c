@@ -161,9 +161,9 @@ resolve_client_id(struct http_req *r, const struct presented *p, const char **cl
  * it was posted (jwks_posted maps kid to that time).
  */
 static json_t *
-client_jwks(const json_t *client, int64_t now)
+client_jwks(const struct client *client, int64_t now)
 {
-	const json_t *keys = oauth_client_keys(client);
+	const json_t *keys = client->keys;
 	json_t *live = NULL, *k;
 	size_t i;
 
@@ -230,7 +230,7 @@ deny_because(struct err *e, const char *what, const char *dflt)
 }
 
 static int
-verify_assertion(struct http_req *r, const struct issuer *is, const json_t *client,
+verify_assertion(struct http_req *r, const struct issuer *is, const struct client *client,
 		 const char *client_id, const struct presented *p, struct err *e)
 {
 	struct porten *app = r->app;
@@ -323,13 +323,13 @@ out:
 }
 
 int
-oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **client,
-			  const char **amr, struct err *e)
+oauth_client_auth(struct http_req *r, const struct issuer *is, const struct client **client,
+		  const char **amr, struct err *e)
 {
 	struct porten *app = r->app;
 	struct presented p;
 	const char *client_id = NULL, *registered, *used;
-	json_t *doc = NULL;
+	const struct client *c = NULL;
 	int rc;
 
 	*client = NULL;
@@ -340,7 +340,7 @@ oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **
 	rc = resolve_client_id(r, &p, &client_id, e);
 	if (rc != 0)
 		goto out;
-	rc = reg_client_load(app, client_id, &doc, e);
+	rc = reg_client_find(app, client_id, &c, e);
 	if (rc == ERR_NOTFOUND) {
 		rc = DENY(e, "unknown client");
 		goto out;
@@ -349,9 +349,7 @@ oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **
 		goto out;
 
 	used = p.basic ? M_BASIC : p.post ? M_POST : p.jwt ? M_JWT : M_NONE;
-	registered = reg_client_str(doc, "token_endpoint_auth_method");
-	if (registered == NULL)
-		registered = M_BASIC;	/* RFC 7591 §2 default */
+	registered = c->token_endpoint_auth_method;   /* the record defaults it (RFC 7591 §2) */
 	/* spec §9: exactly the registered method, anything else is invalid_client. */
 	if (strcmp(used, registered) != 0) {
 		rc = DENY(e, "client must authenticate with %s", registered);
@@ -360,19 +358,34 @@ oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **
 	if (p.basic || p.post) {
 		struct str secret = p.basic ? p.basic_secret : p.secret;
 
-		if (!reg_client_secret_ok(doc, secret)) {
+		if (!reg_client_secret_matches(c, secret)) {
 			rc = DENY(e, "invalid client secret");
 			goto out;
 		}
 	} else if (p.jwt) {
-		rc = verify_assertion(r, is, doc, client_id, &p, e);
+		rc = verify_assertion(r, is, c, client_id, &p, e);
 		if (rc != 0)
 			goto out;
 	}
-	*client = doc;
-	doc = NULL;
+	*client = c;
+	c = NULL;
 	*amr = used;
 out:
-	json_decref(doc);
+	reg_client_release(c);
+	return rc;
+}
+
+int
+oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **client,
+			  const char **amr, struct err *e)
+{
+	const struct client *c = NULL;
+	int rc;
+
+	*client = NULL;
+	rc = oauth_client_auth(r, is, &c, amr, e);
+	if (rc == 0)
+		*client = json_incref((json_t *)c->doc);
+	reg_client_release(c);
 	return rc;
 }

@@ -84,14 +84,6 @@ oauth_scope_cap(long long lifetime, const json_t *docs, const char *field)
 	return lifetime;
 }
 
-long long
-oauth_client_lifetime(const json_t *client, const char *field, long long dflt)
-{
-	long long v = reg_client_int(client, field, dflt);
-
-	return v > 0 ? v : dflt;
-}
-
 json_t *
 oauth_org_claim(const char *orgno)
 {
@@ -126,18 +118,10 @@ oauth_issuer_url(const struct issuer *is, const char *path)
 	return j;
 }
 
-const json_t *
-oauth_client_keys(const json_t *client)
-{
-	const json_t *jwks = json_object_get(client, "jwks");
-
-	return json_is_array(jwks) ? jwks : json_object_get(jwks, "keys");
-}
-
 bool
-oauth_client_key_expired(const json_t *client, const char *kid, int64_t now)
+oauth_client_key_expired(const struct client *client, const char *kid, int64_t now)
 {
-	const json_t *t = kid ? json_object_get(json_object_get(client, "jwks_posted"), kid) : NULL;
+	const json_t *t = kid ? json_object_get(client->jwks_posted, kid) : NULL;
 
 	return json_is_integer(t) && json_integer_value(t) + OAUTH_CLIENT_KEY_LIFE < now;
 }

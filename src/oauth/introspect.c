@@ -81,14 +81,14 @@ scope_permits(void *arg, const char *name)
 
 /* The answer for an access token, or NULL when the caller may not see it. */
 static int
-access_answer(struct http_req *r, const struct issuer *is, const json_t *caller,
+access_answer(struct http_req *r, const struct issuer *is, const struct client *caller,
 	      const json_t *claims, const char *grant_id, json_t **out, struct err *e)
 {
 	struct porten *app = r->app;
 	struct perm p = {
 		.app = app,
-		.caller_id = reg_client_str(caller, "client_id"),
-		.caller_org = reg_client_str(caller, "client_orgno"),
+		.caller_id = caller->client_id,
+		.caller_org = caller->client_orgno,
 		.pid_ok = true,
 		.e = e,
 	};
@@ -96,6 +96,7 @@ access_answer(struct http_req *r, const struct issuer *is, const json_t *caller,
 	const char *owner = json_string_value(json_object_get(claims, "client_id"));
 	const char *scope = json_string_value(json_object_get(claims, "scope"));
 	json_t *ans = NULL, *grant = NULL;
+	struct grant g;
 	long long exp = json_integer_value(json_object_get(claims, "exp"));
 	int64_t now = time_now();
 	int rc = 0;
@@ -129,8 +130,11 @@ access_answer(struct http_req *r, const struct issuer *is, const json_t *caller,
 		}
 		if (rc != 0)
 			goto out;
-		if (json_is_string(json_object_get(grant, "pid")))
-			json_object_set(ans, "pid", json_object_get(grant, "pid"));
+		rc = oauth_grant_decode(grant, &g, e);
+		if (rc != 0)
+			goto out;
+		if (g.pid != NULL)
+			json_object_set_new(ans, "pid", json_string(g.pid));
 	}
 	json_object_set_new(ans, "active", json_true());
 	json_object_set_new(ans, "token_type", json_string("Bearer"));
@@ -145,12 +149,13 @@ out:
 
 /* A refresh token is introspectable by its own client only: API providers never hold one. */
 static int
-refresh_answer(struct http_req *r, const json_t *caller, const struct store_refresh *row,
+refresh_answer(struct http_req *r, const struct client *caller, const struct store_refresh *row,
 	       json_t **out, struct err *e)
 {
 	struct porten *app = r->app;
-	const char *caller_id = reg_client_str(caller, "client_id");
+	const char *caller_id = caller->client_id;
 	json_t *grant = NULL;
+	struct grant g;
 	int rc;
 
 	*out = NULL;
@@ -159,10 +164,14 @@ refresh_answer(struct http_req *r, const json_t *caller, const struct store_refr
 	rc = store_op(app->store, grant_get, row->grant_id, &grant, e);
 	if (rc == ERR_NOTFOUND)
 		return 0;
-	if (rc != 0)
+	if (rc == 0)
+		rc = oauth_grant_decode(grant, &g, e);
+	if (rc != 0) {
+		json_decref(grant);
 		return rc;
-	*out = json_pack("{s:b,s:s,s:s,s:O*,s:I,s:I}", "active", 1, "token_type", "refresh_token",
-			 "client_id", row->client_id, "scope", json_object_get(grant, "scope"),
+	}
+	*out = json_pack("{s:b,s:s,s:s,s:s*,s:I,s:I}", "active", 1, "token_type", "refresh_token",
+			 "client_id", row->client_id, "scope", g.scope,
 			 "exp", (json_int_t)row->expires_at,
 			 "expires_in", (json_int_t)(row->expires_at - time_now()));
 	json_decref(grant);
@@ -174,7 +183,8 @@ oauth_handle_introspect(struct http_req *r, struct http_resp *w)
 {
 	struct porten *app = r->app;
 	const struct issuer *is = r->route_data;
-	json_t *client = NULL, *claims = NULL, *ans = NULL;
+	const struct client *client = NULL;
+	json_t *claims = NULL, *ans = NULL;
 	struct store_refresh row = { 0 };
 	char *grant_id = NULL;
 	const char *amr = NULL, *hash;
@@ -185,7 +195,7 @@ oauth_handle_introspect(struct http_req *r, struct http_resp *w)
 	rc = oauth_backchannel_check(r, &e);
 	if (rc != 0)
 		goto out;
-	rc = oauth_client_authenticate(r, is, &client, &amr, &e);
+	rc = oauth_client_auth(r, is, &client, &amr, &e);
 	if (rc != 0)
 		goto out;
 	rc = http_param(&r->form, "token", &token);
@@ -195,10 +205,10 @@ oauth_handle_introspect(struct http_req *r, struct http_resp *w)
 	}
 	/* spec §14: no introspection scope, no answer beyond "inactive". */
 	if (token.len > HTTP_MAX_TOKEN ||
-	    !reg_client_has(client, "scopes", OAUTH_INTROSPECTION_SCOPE)) {
+	    !reg_strs_has(&client->scopes, OAUTH_INTROSPECTION_SCOPE)) {
 		if (token.len <= HTTP_MAX_TOKEN)
 			log_info(r->rid, "introspection by %s without %s",
-				 reg_client_str(client, "client_id"), OAUTH_INTROSPECTION_SCOPE);
+				 client->client_id, OAUTH_INTROSPECTION_SCOPE);
 		goto answer;
 	}
 	hash = sha256_b64url(r->arena, token);
@@ -226,7 +236,7 @@ out:
 		oauth_resp_error(r, w, &e);
 	store_refresh_clear(&row);
 	free(grant_id);
-	json_decref(client);
+	reg_client_release(client);
 	json_decref(claims);
 	json_decref(ans);
 }

@@ -16,6 +16,8 @@
 #include "app/app.h"
 #include "core/err.h"
 #include "http/http.h"
+#include "oauth/grant.h"
+#include "registry/client.h"
 
 /* RFC 6749 / OIDC error codes. */
 #define OAUTH_INVALID_REQUEST "invalid_request"
@@ -57,7 +59,9 @@
  *   onbehalfof      string   optional
  *
  * The grant record (store grant_put doc) is the same object minus
- * code_challenge and redirect_uri; refresh reads it to issue new tokens.
+ * code_challenge and redirect_uri, plus expires_at (integer, the grant's
+ * end); refresh reads it to issue new tokens.  struct auth_code and
+ * struct grant (oauth/grant.h) are these records, with their one codec.
  */
 
 /* ---- client authentication (oauth/clientauth.c) ---- */
@@ -65,10 +69,16 @@
 /*
  * Authenticate the client of a back-channel request (token, PAR, revoke,
  * introspect) by its registered token_endpoint_auth_method only.  On
- * success *client is the client's registration doc (new reference) and
- * *amr the method used ("client_secret_basic", ..., "none").  Failures:
+ * success *client is the client's record (a reference: reg_client_release)
+ * and *amr the method used ("client_secret_basic", ..., "none").  Failures:
  * ERR_DENIED with e->oauth = invalid_client and e->status = 401;
  * ERR_INVAL with invalid_request for a malformed request.
+ */
+int oauth_client_auth(struct http_req *r, const struct issuer *is, const struct client **client,
+		      const char **amr, struct err *e);
+/*
+ * The same for readers of the registration document (PAR, until it reads
+ * the record): *client is the record's doc, a new reference to read only.
  */
 int oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **client,
 			      const char **amr, struct err *e);
@@ -89,6 +99,8 @@ bool oauth_pkce_verify(struct str verifier, struct str challenge);
  * string match, except the RFC 8252 §7.3 native loopback rule: a
  * registered http://127.0.0.1:0/path (or [::1]:0) matches any port.
  */
+bool oauth_redirect_uri_allowed(const struct client *client, struct str uri);
+/* The same on the registration document (authorize.c until it reads the record). */
 bool oauth_redirect_uri_registered(const json_t *client, struct str uri);
 
 /* ---- tokens (oauth/token.c) ---- */
@@ -96,7 +108,7 @@ bool oauth_redirect_uri_registered(const json_t *client, struct str uri);
 /*
  * Issue the tokens of a grant to a client: access token (JWT or opaque per
  * scope), ID token when scope has openid, refresh token when the client has
- * the refresh_token grant.  grant is the grant doc; grant_id its id.
+ * the refresh_token grant.  grant is the grant record; grant_id its id.
  * *resp is the token response body (new reference).  Emits the
  * "token_issued" event.  The tokens are signed first; then the grant row
  * (when new_grant, a code redemption), the token records and the event are
@@ -109,8 +121,8 @@ struct oauth_new_grant {
 	int64_t expires_at;
 };
 
-int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *client,
-		       const char *client_amr, const char *grant_id, const json_t *grant,
+int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct client *client,
+		       const char *client_amr, const char *grant_id, const struct grant *grant,
 		       const struct oauth_new_grant *new_grant, bool with_refresh, json_t **resp,
 		       struct err *e);
 
@@ -167,9 +179,6 @@ enum oauth_scope_rc oauth_scope_split(struct str s, size_t max_n, json_t **out);
 /* min(lifetime, every positive integer field of the scope docs (name -> doc)) */
 long long oauth_scope_cap(long long lifetime, const json_t *docs, const char *field);
 
-/* The client's positive integer field (a lifetime in seconds), else dflt. */
-long long oauth_client_lifetime(const json_t *client, const char *field, long long dflt);
-
 /* {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}, or NULL (orgno NULL or long). */
 json_t *oauth_org_claim(const char *orgno);
 
@@ -179,14 +188,11 @@ int oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e);
 /* The issuer's base URL followed by path, as a JSON string (NULL without memory). */
 json_t *oauth_issuer_url(const struct issuer *is, const char *path);
 
-/* The client's registered keys: the array of its jwks (or of jwks.keys), or NULL. */
-const json_t *oauth_client_keys(const json_t *client);
-
 /*
  * spec/selfservice-api.md §7: is the client's key kid past its year
  * (jwks_posted maps kid to the time it was posted; a key without one never expires)?
  */
-bool oauth_client_key_expired(const json_t *client, const char *kid, int64_t now);
+bool oauth_client_key_expired(const struct client *client, const char *kid, int64_t now);
 
 /*
  * A store (or registry) failure that is not the caller's fault: rc with

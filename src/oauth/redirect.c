@@ -75,12 +75,27 @@ loopback_match(struct str reg, struct str uri)
 	return str_eq((struct str){ uri.p + i, uri.len - i }, rest);
 }
 
+/* Does uri match the one registration reg? */
+static bool
+redirect_match(struct str reg, struct str uri)
+{
+	const char *host = NULL;
+	struct str rest = STR_NULL;
+
+	/*
+	 * A port-0 registration stands for "any port" and never for port 0
+	 * itself, which no browser can reach.
+	 */
+	if (loopback_port0(reg, &host, &rest) != 0)
+		return loopback_match(reg, uri);
+	/* RFC 9700 §2.1: exact string comparison, length included (no prefix). */
+	return str_eq(reg, uri);
+}
+
 bool
 oauth_redirect_uri_registered(const json_t *client, struct str uri)
 {
 	const json_t *uris, *v;
-	const char *host = NULL;
-	struct str rest = STR_NULL;
 	size_t idx;
 
 	if (client == NULL || uri.p == NULL || uri.len == 0)
@@ -89,23 +104,20 @@ oauth_redirect_uri_registered(const json_t *client, struct str uri)
 	if (!json_is_array(uris))
 		return false;
 	json_array_foreach(uris, idx, v) {
-		struct str reg;
-
-		if (!json_is_string(v))
-			continue;
-		reg = (struct str){ json_string_value(v), json_string_length(v) };
-		/*
-		 * A port-0 registration stands for "any port" and never for port 0
-		 * itself, which no browser can reach.
-		 */
-		if (loopback_port0(reg, &host, &rest) != 0) {
-			if (loopback_match(reg, uri))
-				return true;
-			continue;
-		}
-		/* RFC 9700 §2.1: exact string comparison, length included (no prefix). */
-		if (str_eq(reg, uri))
+		if (json_is_string(v) &&
+		    redirect_match((struct str){ json_string_value(v), json_string_length(v) }, uri))
 			return true;
 	}
+	return false;
+}
+
+bool
+oauth_redirect_uri_allowed(const struct client *client, struct str uri)
+{
+	if (client == NULL || uri.p == NULL || uri.len == 0)
+		return false;
+	for (size_t i = 0; i < client->redirect_uris.n; i++)
+		if (redirect_match(str_c(client->redirect_uris.v[i]), uri))
+			return true;
 	return false;
 }

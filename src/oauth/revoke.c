@@ -76,7 +76,7 @@ void
 oauth_handle_revoke(struct http_req *r, struct http_resp *w)
 {
 	const struct issuer *is = r->route_data;
-	json_t *client = NULL;
+	const struct client *client = NULL;
 	const char *amr = NULL, *caller_id, *hint;
 	struct str token;
 	struct err e = { 0 };
@@ -85,7 +85,7 @@ oauth_handle_revoke(struct http_req *r, struct http_resp *w)
 	rc = oauth_backchannel_check(r, &e);
 	if (rc != 0)
 		goto out;
-	rc = oauth_client_authenticate(r, is, &client, &amr, &e);
+	rc = oauth_client_auth(r, is, &client, &amr, &e);
 	if (rc != 0)
 		goto out;
 	rc = http_param(&r->form, "token", &token);
@@ -93,11 +93,7 @@ oauth_handle_revoke(struct http_req *r, struct http_resp *w)
 		rc = ERR(&e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "missing parameter token");
 		goto out;
 	}
-	caller_id = reg_client_str(client, "client_id");
-	if (caller_id == NULL) {
-		rc = ERR(&e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "client without client_id");
-		goto out;
-	}
+	caller_id = client->client_id;   /* never NULL in a record */
 	/* Longer than any token we issue: nothing to find. */
 	if (token.len <= HTTP_MAX_TOKEN) {
 		hint = http_param_c(&r->form, "token_type_hint");
@@ -112,5 +108,5 @@ oauth_handle_revoke(struct http_req *r, struct http_resp *w)
 out:
 	if (rc != 0)
 		oauth_resp_error(r, w, &e);
-	json_decref(client);
+	reg_client_release(client);
 }

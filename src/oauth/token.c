@@ -20,9 +20,6 @@
 #define GT_REFRESH "refresh_token"
 
 #define ID_TOKEN_LIFETIME 120            /* spec §10 */
-#define DFLT_AT_LIFETIME 120             /* spec §12 defaults */
-#define DFLT_RT_LIFETIME 600
-#define DFLT_AUTHZ_LIFETIME 7200
 #define CODE_MAX_LEN 512                 /* codes are 43 characters; bound the hash input */
 #define REFRESH_MAX_LEN 512
 
@@ -196,20 +193,6 @@ out:
 	return rc;
 }
 
-static long long
-jint(const json_t *o, const char *k, long long dflt)
-{
-	const json_t *v = json_object_get(o, k);
-
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 static bool
 any_scope(const json_t *docs, const char *field, const char *value)
 {
@@ -268,19 +251,18 @@ out:
 	return rc;
 }
 
+/* Claim k from a grant's string field, when the grant has it. */
 static int
-copy_field(json_t *dst, const json_t *src, const char *k, struct err *e)
+claim_str(json_t *dst, const char *k, const char *v, struct err *e)
 {
-	json_t *v = json_object_get(src, k);
-
-	return v == NULL ? 0 : oauth_claim_set(dst, k, json_deep_copy(v), e);
+	return v == NULL ? 0 : oauth_claim_set(dst, k, json_string(v), e);
 }
 
 struct issue_ctx {
 	const struct issuer *is;
-	const json_t *client;
+	const struct client *client;
 	const char *client_id;
-	const json_t *grant;
+	const struct grant *grant;
 	json_t *scope_docs;
 	const char *scope;
 	const char *sub;
@@ -293,10 +275,10 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	      int64_t exp, json_t **out, struct err *e)
 {
 	json_t *cl = json_object();
-	const json_t *res = json_object_get(c->grant, "resource");
-	const char *pid = jstr(c->grant, "pid");
-	const char *orgno = reg_client_str(c->client, "client_orgno");
-	const char *supplier = reg_client_str(c->client, "supplier_orgno");
+	const json_t *res = c->grant->resource;
+	const char *pid = c->grant->pid;
+	const char *orgno = c->client->client_orgno;
+	const char *supplier = c->client->supplier_orgno;
 	const char *jti = rand_token(r->arena);
 	int rc = 0;
 
@@ -314,7 +296,7 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	    (supplier != NULL &&
 	     (rc = oauth_claim_set(cl, "supplier", oauth_org_claim(supplier), e)) != 0) ||
 	    (rc = oauth_claim_set(cl, "scope", json_string(c->scope), e)) != 0 ||
-	    (rc = copy_field(cl, c->grant, "acr", e)) != 0 ||
+	    (rc = claim_str(cl, "acr", c->grant->acr, e)) != 0 ||
 	    (pid != NULL && !c->pseudonymous &&
 	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
 		goto out;
@@ -339,16 +321,11 @@ out:
 static int
 id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, struct err *e)
 {
-	static const char *const copied[] = {
-		"acr", "amr", "auth_time", "nonce", "locale",
-		/* eIDAS logins (spec/ansattporten-eidas-testid.md §2) */
-		"eidas_identifier", "eidas_firstname", "eidas_lastname", "eidas_date_of_birth",
-		NULL,
-	};
+	const struct grant *g = c->grant;
 	json_t *cl = json_object();
-	const char *pid = jstr(c->grant, "pid");
-	const char *sid = jstr(c->grant, "sid");
-	const char *obo = jstr(c->grant, "onbehalfof");
+	const char *pid = g->pid;
+	const char *sid = g->sid;
+	const char *obo = g->onbehalfof;
 	const char *jti = rand_token(r->arena);
 	int rc = 0;
 
@@ -363,11 +340,20 @@ id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, str
 	    (pid != NULL && !c->pseudonymous &&
 	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
 		goto out;
-	for (size_t i = 0; copied[i] != NULL; i++)
-		if ((rc = copy_field(cl, c->grant, copied[i], e)) != 0)
-			goto out;
+	if ((rc = claim_str(cl, "acr", g->acr, e)) != 0 ||
+	    (g->amr != NULL && (rc = oauth_claim_set(cl, "amr", json_pack("[s]", g->amr), e)) != 0) ||
+	    (g->auth_time != 0 &&
+	     (rc = oauth_claim_set(cl, "auth_time", json_integer(g->auth_time), e)) != 0) ||
+	    (rc = claim_str(cl, "nonce", g->nonce, e)) != 0 ||
+	    (rc = claim_str(cl, "locale", g->locale, e)) != 0 ||
+	    /* eIDAS logins (spec/ansattporten-eidas-testid.md §2) */
+	    (rc = claim_str(cl, "eidas_identifier", g->eidas_identifier, e)) != 0 ||
+	    (rc = claim_str(cl, "eidas_firstname", g->eidas_firstname, e)) != 0 ||
+	    (rc = claim_str(cl, "eidas_lastname", g->eidas_lastname, e)) != 0 ||
+	    (rc = claim_str(cl, "eidas_date_of_birth", g->eidas_date_of_birth, e)) != 0)
+		goto out;
 	/* spec §10: sid only for clients that asked for it (front-channel logout). */
-	if (sid != NULL && reg_client_bool(c->client, "frontchannel_logout_session_required") &&
+	if (sid != NULL && c->client->frontchannel_logout_session_required &&
 	    (rc = oauth_claim_set(cl, "sid", json_string(sid), e)) != 0)
 		goto out;
 	/* spec §16 (design): both documented names of the onbehalfof claim. */
@@ -388,10 +374,10 @@ out:
 
 /* The refresh token's inactivity window, never past the grant's own end (spec §12). */
 static int64_t
-refresh_expiry(const json_t *client, const json_t *grant, int64_t now)
+refresh_expiry(const struct client *client, const struct grant *grant, int64_t now)
 {
-	int64_t exp = now + oauth_client_lifetime(client, "refresh_token_lifetime", DFLT_RT_LIFETIME);
-	long long gexp = jint(grant, "expires_at", 0);
+	int64_t exp = now + client->refresh_token_lifetime;
+	int64_t gexp = grant->expires_at;
 
 	return gexp > 0 && gexp < exp ? gexp : exp;
 }
@@ -400,17 +386,15 @@ static int
 emit_event(struct http_req *r, const struct issue_ctx *c, const char *grant_id, struct err *e)
 {
 	struct porten *app = r->app;
-	const char *orgno = reg_client_str(c->client, "client_orgno");
+	const char *orgno = c->client->client_orgno;
 	json_t *ev;
 	int rc;
 
 	/* Who, which client and organisation, which eID and level; never tokens or pid. */
-	ev = json_pack("{s:s,s:s*,s:s,s:O*,s:O*,s:O*,s:O*,s:I}", "client_id", c->client_id,
-		       "client_orgno", orgno, "grant_id", grant_id,
-		       "acr", json_object_get(c->grant, "acr"),
-		       "amr", json_object_get(c->grant, "amr"),
-		       "eid", json_object_get(c->grant, "eid"),
-		       "onbehalfof", json_object_get(c->grant, "onbehalfof"),
+	ev = json_pack("{s:s,s:s*,s:s,s:s*,s:o*,s:s*,s:s*,s:I}", "client_id", c->client_id,
+		       "client_orgno", orgno, "grant_id", grant_id, "acr", c->grant->acr,
+		       "amr", c->grant->amr ? json_pack("[s]", c->grant->amr) : NULL,
+		       "eid", c->grant->eid, "onbehalfof", c->grant->onbehalfof,
 		       "time", (json_int_t)c->now);
 	if (ev == NULL)
 		return INTERNAL(e, "cannot build event");
@@ -424,7 +408,7 @@ static int store_fail(int rc, struct err *e);
 /* The records of an issuance, written together (oauth_tokens_issue). */
 struct issue_rec {
 	const char *grant_id;
-	const json_t *grant;
+	const json_t *grant;     /* the stored form of a new grant */
 	const struct oauth_new_grant *new_grant;
 	const char *at_hash;
 	const json_t *at_claims;
@@ -480,23 +464,24 @@ issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_re
 }
 
 int
-oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *client,
-		   const char *client_amr, const char *grant_id, const json_t *grant,
+oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct client *client,
+		   const char *client_amr, const char *grant_id, const struct grant *grant,
 		   const struct oauth_new_grant *new_grant, bool with_refresh, json_t **resp,
 		   struct err *e)
 {
 	struct porten *app = r->app;
 	struct issue_ctx c = { .is = is, .client = client, .grant = grant, .now = time_now() };
 	json_t *names = NULL, *at_claims = NULL, *id_claims = NULL, *body = NULL;
-	const char *pid = jstr(grant, "pid");
+	const char *pid = grant->pid;
+	json_t *stored = NULL;
 	const char *person, *access_token = NULL, *id_token = NULL, *refresh = NULL;
 	long long at_life;
 	int64_t exp;
 	int rc;
 
 	*resp = NULL;
-	c.client_id = reg_client_str(client, "client_id");
-	c.scope = jstr(grant, "scope");
+	c.client_id = client->client_id;
+	c.scope = grant->scope;
 	if (c.client_id == NULL || c.scope == NULL) {
 		rc = INTERNAL(e, "grant or client without client_id/scope");
 		goto out;
@@ -508,7 +493,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *cl
 	/* spec §13: a pseudonymising scope removes pid from both tokens. */
 	c.pseudonymous = any_scope(c.scope_docs, "requires_pseudonymous_tokens", NULL);
 	/* spec §10: person key = pid, or else the eIDAS identifier. */
-	person = pid != NULL ? pid : jstr(grant, "eidas_identifier");
+	person = pid != NULL ? pid : grant->eidas_identifier;
 	c.sub = oauth_pairwise_sub(r, c.client_id, person);
 	if (c.sub == NULL) {
 		rc = INTERNAL(e, "grant without a person");
@@ -516,9 +501,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *cl
 	}
 
 	/* Access token: spec §11-§12, lifetime capped by every scope's at_max_age. */
-	at_life = oauth_scope_cap(oauth_client_lifetime(client, "access_token_lifetime",
-							DFLT_AT_LIFETIME),
-				  c.scope_docs, "at_max_age");
+	at_life = oauth_scope_cap(client->access_token_lifetime, c.scope_docs, "at_max_age");
 	exp = c.now + at_life;
 	rc = access_claims(r, &c, client_amr, exp, &at_claims, e);
 	if (rc != 0)
@@ -543,7 +526,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *cl
 			goto out;
 	}
 
-	if (with_refresh && reg_client_has(client, "grant_types", GT_REFRESH)) {
+	if (with_refresh && reg_strs_has(&client->grant_types, GT_REFRESH)) {
 		/* spec §12: 256-bit random; the store keeps only its hash. */
 		refresh = rand_token(r->arena);
 		if (refresh == NULL) {
@@ -552,10 +535,15 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const json_t *cl
 		}
 	}
 
+	/* A new grant is stored in today's document form (oauth/grant.c). */
+	if (new_grant != NULL && (stored = oauth_grant_encode(grant)) == NULL) {
+		rc = INTERNAL(e, "out of memory");
+		goto out;
+	}
 	rc = issue_write(r, &c,
 			 &(struct issue_rec){
 				 .grant_id = grant_id,
-				 .grant = grant,
+				 .grant = stored,
 				 .new_grant = new_grant,
 				 .at_hash = sha256_b64url(r->arena, str_c(access_token)),
 				 .at_claims = at_claims,
@@ -583,6 +571,7 @@ out:
 	json_decref(at_claims);
 	json_decref(id_claims);
 	json_decref(body);
+	json_decref(stored);
 	return rc;
 }
 
@@ -614,9 +603,9 @@ store_fail(int rc, struct err *e)
 
 /* RFC 7636 §4.6 and RFC 9700 §4.8.2 (spec §5). */
 static int
-check_pkce(const struct http_req *r, const json_t *code, struct err *e)
+check_pkce(const struct http_req *r, const struct auth_code *code, struct err *e)
 {
-	const char *challenge = jstr(code, "code_challenge");
+	const char *challenge = code->code_challenge;
 	struct str verifier;
 	int rc = http_param(&r->form, "code_verifier", &verifier);
 
@@ -652,20 +641,22 @@ scopes_login_only(const json_t *names)
 }
 
 static int
-grant_code(struct http_req *r, const struct issuer *is, json_t *client, const char *amr,
+grant_code(struct http_req *r, const struct issuer *is, const struct client *client,
+	   const char *amr,
 	   json_t **resp, struct err *e)
 {
 	struct porten *app = r->app;
-	const char *client_id = reg_client_str(client, "client_id");
+	const char *client_id = client->client_id;
 	struct str code, redirect_uri;
-	json_t *doc = NULL, *grant = NULL, *names = NULL, *scope_docs = NULL;
+	json_t *doc = NULL, *names = NULL, *scope_docs = NULL;
+	struct auth_code c;
 	char *grant_id = NULL;
 	const char *hash, *v;
 	int64_t now = time_now(), expires;
 	long long life;
 	int rc;
 
-	if (!reg_client_has(client, "grant_types", GT_CODE)) {
+	if (!reg_strs_has(&client->grant_types, GT_CODE)) {
 		rc = UNAUTHZ(e, "client is not registered for the authorization_code grant");
 		goto out;
 	}
@@ -692,57 +683,53 @@ grant_code(struct http_req *r, const struct issuer *is, json_t *client, const ch
 		rc = store_fail(rc, e);
 		goto out;
 	}
-	v = jstr(doc, "client_id");
+	rc = oauth_code_decode(doc, &c, e);
+	if (rc != 0) {
+		rc = INTERNAL(e, "stored code does not decode");
+		goto out;
+	}
+	v = c.g.client_id;
 	if (v == NULL || strcmp(v, client_id) != 0) {
 		rc = BADGRANT(e, "authorization code was issued to another client");
 		goto out;
 	}
 	/* A code is redeemed only at the issuer that issued it (mix-up, RFC 9700 §4.4). */
-	v = jstr(doc, "iss");
+	v = c.g.iss;
 	if (v == NULL || strcmp(v, is->iss) != 0) {
 		rc = BADGRANT(e, "authorization code was issued by another issuer");
 		goto out;
 	}
-	v = jstr(doc, "redirect_uri");
+	v = c.redirect_uri;
 	if (v == NULL || !str_eq(redirect_uri, str_c(v))) {
 		rc = BADGRANT(e, "redirect_uri differs from the authorization request");
 		goto out;
 	}
-	rc = check_pkce(r, doc, e);
+	rc = check_pkce(r, &c, e);
 	if (rc != 0)
 		goto out;
-	if (grant_id == NULL || jstr(doc, "scope") == NULL) {
+	if (grant_id == NULL || c.g.scope == NULL) {
 		rc = INTERNAL(e, "code without grant id or scope");
 		goto out;
 	}
-	rc = scopes_load(app, jstr(doc, "scope"), &names, &scope_docs, e);
+	rc = scopes_load(app, c.g.scope, &names, &scope_docs, e);
 	if (rc != 0)
 		goto out;
 
 	/* spec §12: the grant's absolute limit, capped by every scope's authorization_max_age. */
-	life = oauth_scope_cap(oauth_client_lifetime(client, "authorization_lifetime",
-						     DFLT_AUTHZ_LIFETIME),
-			       scope_docs, "authorization_max_age");
+	life = oauth_scope_cap(client->authorization_lifetime, scope_docs,
+			       "authorization_max_age");
 	expires = now + life;
-	grant = json_deep_copy(doc);
-	if (grant == NULL) {
-		rc = INTERNAL(e, "out of memory");
-		goto out;
-	}
-	json_object_del(grant, "code_challenge");
-	json_object_del(grant, "redirect_uri");
-	/* Kept in the doc so refresh can cap its tokens at the grant's end. */
-	json_object_set_new(grant, "expires_at", json_integer(expires));
-	rc = oauth_tokens_issue(r, is, client, amr, grant_id, grant,
+	/* The grant is the code's, its end kept so refresh can cap its tokens there. */
+	c.g.expires_at = expires;
+	rc = oauth_tokens_issue(r, is, client, amr, grant_id, &c.g,
 				&(struct oauth_new_grant){ .client_id = client_id,
-							   .sid = jstr(doc, "sid"),
+							   .sid = c.g.sid,
 							   .login_only = scopes_login_only(names),
 							   .expires_at = expires },
 				true, resp, e);
 out:
 	free(grant_id);
 	json_decref(doc);
-	json_decref(grant);
 	json_decref(names);
 	json_decref(scope_docs);
 	return rc;
@@ -791,19 +778,21 @@ out:
 }
 
 static int
-grant_refresh(struct http_req *r, const struct issuer *is, json_t *client, const char *amr,
+grant_refresh(struct http_req *r, const struct issuer *is, const struct client *client,
+	      const char *amr,
 	      json_t **resp, struct err *e)
 {
 	struct porten *app = r->app;
-	const char *client_id = reg_client_str(client, "client_id");
+	const char *client_id = client->client_id;
 	struct store_refresh row = { 0 }, old = { 0 };
-	json_t *grant = NULL, *issue = NULL;
+	json_t *grant = NULL;
+	struct grant g = { 0 }, issue;
 	struct str token;
 	const char *old_hash, *new_token, *scope = NULL;
 	int64_t now = time_now(), new_exp;
 	int rc;
 
-	if (!reg_client_has(client, "grant_types", GT_REFRESH)) {
+	if (!reg_strs_has(&client->grant_types, GT_REFRESH)) {
 		rc = UNAUTHZ(e, "client is not registered for the refresh_token grant");
 		goto out;
 	}
@@ -816,7 +805,7 @@ grant_refresh(struct http_req *r, const struct issuer *is, json_t *client, const
 		rc = INTERNAL(e, "random generator failed");
 		goto out;
 	}
-	new_exp = now + oauth_client_lifetime(client, "refresh_token_lifetime", DFLT_RT_LIFETIME);
+	new_exp = now + client->refresh_token_lifetime;
 
 	/*
 	 * Look first, without spending, so another client's token is left alone
@@ -839,10 +828,14 @@ grant_refresh(struct http_req *r, const struct issuer *is, json_t *client, const
 			rc = store_fail(rc, e);
 			goto out;
 		}
-		rc = narrow_scope(r, jstr(grant, "scope"), &scope, e);
+		if (oauth_grant_decode(grant, &g, e) != 0) {
+			rc = INTERNAL(e, "stored grant does not decode");
+			goto out;
+		}
+		rc = narrow_scope(r, g.scope, &scope, e);
 		if (rc != 0)
 			goto out;
-		new_exp = refresh_expiry(client, grant, now);
+		new_exp = refresh_expiry(client, &g, now);
 	} else if (rc != ERR_NOTFOUND) {
 		rc = store_fail(rc, e);
 		goto out;
@@ -871,14 +864,10 @@ grant_refresh(struct http_req *r, const struct issuer *is, json_t *client, const
 	}
 
 	/* spec §9: no nonce on refresh; the narrower scope applies to what is issued now. */
-	issue = json_deep_copy(grant);
-	if (issue == NULL) {
-		rc = INTERNAL(e, "out of memory");
-		goto out;
-	}
-	json_object_del(issue, "nonce");
-	json_object_set_new(issue, "scope", json_string(scope));
-	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, issue, NULL, false, resp, e);
+	issue = g;
+	issue.nonce = NULL;
+	issue.scope = scope;
+	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, &issue, NULL, false, resp, e);
 	if (rc != 0)
 		goto out;
 	json_object_set_new(*resp, "refresh_token", json_string(new_token));
@@ -886,7 +875,6 @@ out:
 	store_refresh_clear(&row);
 	store_refresh_clear(&old);
 	json_decref(grant);
-	json_decref(issue);
 	return rc;
 }
 
@@ -894,7 +882,8 @@ void
 oauth_handle_token(struct http_req *r, struct http_resp *w)
 {
 	const struct issuer *is = r->route_data;
-	json_t *client = NULL, *resp = NULL;
+	const struct client *client = NULL;
+	json_t *resp = NULL;
 	const char *amr = NULL;
 	struct str gt;
 	struct err e = { 0 };
@@ -911,10 +900,10 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 			 "grant_type must be authorization_code or refresh_token");
 		goto out;
 	}
-	rc = oauth_client_authenticate(r, is, &client, &amr, &e);
+	rc = oauth_client_auth(r, is, &client, &amr, &e);
 	if (rc != 0)
 		goto out;
-	if (!reg_client_fits_issuer(client, is)) {
+	if (!reg_client_fits(client, is)) {
 		rc = UNAUTHZ(&e, "client is not registered for this issuer");
 		goto out;
 	}
@@ -931,6 +920,6 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 out:
 	if (rc != 0)
 		oauth_resp_error(r, w, &e);
-	json_decref(client);
+	reg_client_release(client);
 	json_decref(resp);
 }

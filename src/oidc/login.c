@@ -243,11 +243,6 @@ login_finish(struct http_req *r, struct http_resp *w, const json_t *client, cons
 	struct porten *app = login_app(r);
 	struct err e = { 0 };
 	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
-	static const char *const copy_areq[] = { "client_id", "redirect_uri", "code_challenge",
-						 "nonce", "scope", "resource", "locale",
-						 "onbehalfof" };
-	static const char *const copy_session[] = { "sid", "pid", "acr", "amr", "auth_time",
-						    "eid" };
 	json_t *doc;
 	int rc;
 
@@ -258,23 +253,24 @@ login_finish(struct http_req *r, struct http_resp *w, const json_t *client, cons
 	/* spec §7 step 6: scopes needing the person's consent are asked for first. */
 	if (consent_intercept(r, w, client, areq, s))
 		return;
-	doc = json_object();
-	for (size_t i = 0; i < sizeof(copy_areq) / sizeof(copy_areq[0]); i++) {
-		json_t *v = json_object_get(areq, copy_areq[i]);
-
-		if (v != NULL && !json_is_null(v))
-			json_object_set(doc, copy_areq[i], v);
+#define S(o, k) json_string_value(json_object_get((o), (k)))
+	doc = oauth_code_encode(&(struct auth_code){
+		.g = { .client_id = S(areq, "client_id"), .scope = S(areq, "scope"),
+		       .nonce = S(areq, "nonce"), .locale = S(areq, "locale"),
+		       .onbehalfof = S(areq, "onbehalfof"),
+		       .resource = json_is_null(json_object_get(areq, "resource"))
+				   ? NULL : json_object_get(areq, "resource"),
+		       .sid = S(s->doc, "sid"), .pid = S(s->doc, "pid"), .acr = S(s->doc, "acr"),
+		       .amr = json_string_value(json_array_get(json_object_get(s->doc, "amr"), 0)),
+		       .auth_time = json_integer_value(json_object_get(s->doc, "auth_time")),
+		       .eid = S(s->doc, "eid"), .iss = login_issuer(r)->iss,
+		       .session_kind = reg_client_bool(client, "sso_disabled") ? "client" : "shared" },
+		.redirect_uri = S(areq, "redirect_uri"), .code_challenge = S(areq, "code_challenge") });
+#undef S
+	if (doc == NULL) {
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
+		return;
 	}
-	for (size_t i = 0; i < sizeof(copy_session) / sizeof(copy_session[0]); i++) {
-		json_t *v = json_object_get(s->doc, copy_session[i]);
-
-		if (v != NULL)
-			json_object_set(doc, copy_session[i], v);
-	}
-	json_object_set_new(doc, "iss", json_string(login_issuer(r)->iss));
-	json_object_set_new(doc, "session_kind", json_string(reg_client_bool(client, "sso_disabled")
-								     ? "client"
-								     : "shared"));
 	/* The code and the session's note of it: one commit, or neither. */
 	{
 		struct code_write cw = { r, s, client, code, grant_id, doc };

@@ -24,7 +24,14 @@
  * so threads may share one.  Builds without NDEBUG (the sanitizer build
  * the tests run) keep a copy beside every slot and abort when a document
  * no longer equals it, so a caller that breaks the rule fails the tests.
+ *
+ * A client's slot also holds its record (client.h), parsed once when the
+ * document is loaded and handed out by reference: the slot owns one
+ * reference, each caller of reg_cache_client() another.  A document that
+ * does not parse is still cached (reg_client_load's readers take it as it
+ * is); its record is NULL, and reg_cache_client() parses again to say why.
  */
+#include "registry/client.h"
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 
@@ -47,6 +54,7 @@ struct slot {
 	char kind;                /* 'c' client, 's' scope; 0 empty */
 	char *name;
 	json_t *doc;
+	struct client *client;    /* kind 'c': the parsed record, or NULL if it did not parse */
 	char gen[CACHE_GEN_MAX];
 #ifndef NDEBUG
 	json_t *pristine;         /* a copy taken when stored, to catch a caller's change */
@@ -100,6 +108,7 @@ slot_clear(struct slot *s)
 #endif
 	free(s->name);
 	json_decref(s->doc);
+	reg_client_release(s->client);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -136,12 +145,30 @@ cache_load(struct porten *app, char kind, const char *name, json_t **doc, struct
 			   : store_op(app->store, scope_get, name, doc, e);
 }
 
-int
-reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, struct err *e)
+/* A client's record, when its document parses (else NULL: the error is the reader's). */
+static struct client *
+cache_parse(char kind, const json_t *doc)
+{
+	struct client *c = NULL;
+	struct err e = { 0 };
+
+	if (kind == 'c')
+		(void)reg_client_parse(doc, &c, &e);
+	return c;
+}
+
+/*
+ * The cached document (and, when cl is given, the record) of name, loaded
+ * and parsed on a miss.  *cl is NULL when the document does not parse.
+ */
+static int
+cache_get(struct porten *app, char kind, const char *name, json_t **doc,
+	  const struct client **cl, struct err *e)
 {
 	char gen[CACHE_GEN_MAX];
 	bool have_gen = cache_gen(app, gen);
 	struct slot *s = &cache.slot[slot_of(kind, name)];
+	struct client *parsed = NULL;
 	json_t *fresh = NULL;
 	char *copy;
 	int rc;
@@ -155,6 +182,8 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 			slot_check(s);
 #endif
 			*doc = json_incref(s->doc);
+			if (cl != NULL)
+				*cl = reg_client_ref(s->client);
 		}
 		pthread_mutex_unlock(&cache.mu);
 		if (*doc != NULL)
@@ -163,8 +192,12 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 	rc = cache_load(app, kind, name, &fresh, e);
 	if (rc != 0)
 		return rc;
+	parsed = cache_parse(kind, fresh);
 	*doc = json_incref(fresh);
+	if (cl != NULL)
+		*cl = reg_client_ref(parsed);
 	if (!have_gen) {
+		reg_client_release(parsed);
 		json_decref(fresh);
 		return 0;
 	}
@@ -180,15 +213,50 @@ reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, str
 		s->kind = kind;
 		s->name = copy;
 		s->doc = fresh;
+		s->client = parsed;
 		memcpy(s->gen, gen, sizeof(s->gen));
 #ifndef NDEBUG
 		s->pristine = json_deep_copy(fresh);
 #endif
 		fresh = NULL;
+		parsed = NULL;
 	}
 	pthread_mutex_unlock(&cache.mu);
+	reg_client_release(parsed);
 	json_decref(fresh);
 	return 0;
+}
+
+int
+reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc, struct err *e)
+{
+	return cache_get(app, kind, name, doc, NULL, e);
+}
+
+int
+reg_cache_client(struct porten *app, const char *name, const struct client **out,
+		 struct err *e)
+{
+	struct client *again = NULL;
+	json_t *doc = NULL;
+	char why[sizeof(e->msg)];
+	int rc;
+
+	*out = NULL;
+	rc = cache_get(app, 'c', name, &doc, out, e);
+	if (rc == 0 && *out == NULL && !json_is_true(json_object_get(doc, "active"))) {
+		/* a deleted client whose row is damaged too: it is simply gone */
+		rc = ERR(e, ERR_NOTFOUND, 0, "invalid_client", "unknown client");
+	} else if (rc == 0 && *out == NULL) {
+		/* a damaged row: say which field, once per request that meets it */
+		rc = reg_client_parse(doc, &again, e);
+		reg_client_release(again);
+		snprintf(why, sizeof(why), "%s", rc != 0 ? e->msg : "?");
+		rc = ERR(e, ERR_INTERNAL, 500, "server_error",
+			 "stored registration of client %.100s: %s", name, why);
+	}
+	json_decref(doc);
+	return rc;
 }
 
 void

@@ -19,6 +19,7 @@
 
 #include "core/crypto.h"
 #include "core/timeutil.h"
+#include "registry/client.h"
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 
@@ -449,23 +450,60 @@ reg_client_load(struct porten *app, const char *client_id, json_t **doc, struct 
 	return 0;
 }
 
-bool
-reg_client_secret_ok(const json_t *doc, struct str secret)
+/* The stored hash and expiry against a presented secret, in constant time. */
+static bool
+secret_check(const char *stored, bool has_exp, int64_t exp, struct str secret)
 {
-	const char *stored = reg_client_str(doc, "client_secret_sha256");
-	json_t *exp = json_object_get(doc, "client_secret_expires_at");
 	char hash[TOKEN_CHARS + 1];
 	bool ok;
 
 	if (stored == NULL || secret.p == NULL || secret.len == 0 || secret.len > 1024)
 		return false;
 	/* Spec §6.3 (design): an expired secret is refused. */
-	if (!json_is_integer(exp) || json_integer_value(exp) <= time_now())
+	if (!has_exp || exp <= time_now())
 		return false;
 	sha256_b64url_buf(secret, hash);
 	ok = ct_str_eq(str_c(hash), str_c(stored));
 	secure_wipe(hash, sizeof(hash));
 	return ok;
+}
+
+bool
+reg_client_secret_ok(const json_t *doc, struct str secret)
+{
+	json_t *exp = json_object_get(doc, "client_secret_expires_at");
+
+	return secret_check(reg_client_str(doc, "client_secret_sha256"), json_is_integer(exp),
+			    json_integer_value(exp), secret);
+}
+
+bool
+reg_client_secret_matches(const struct client *c, struct str secret)
+{
+	return secret_check(c->client_secret_sha256, c->client_secret_expires_at != 0,
+			    c->client_secret_expires_at, secret);
+}
+
+int
+reg_client_find(struct porten *app, const char *client_id, const struct client **out,
+		struct err *e)
+{
+	int rc;
+
+	*out = NULL;
+	if (!reg_client_id_valid(client_id))
+		return ERR(e, ERR_NOTFOUND, 0, "invalid_client", "unknown client");
+	rc = reg_cache_client(app, client_id, out, e);
+	if (rc == ERR_NOTFOUND)
+		return ERR(e, ERR_NOTFOUND, 0, "invalid_client", "unknown client");
+	if (rc != 0)
+		return rc;
+	if (!(*out)->active) {
+		reg_client_release(*out);
+		*out = NULL;
+		return ERR(e, ERR_NOTFOUND, 0, "invalid_client", "unknown client");
+	}
+	return 0;
 }
 
 const char *
@@ -542,11 +580,9 @@ nomem:
 	return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 }
 
-bool
-reg_client_fits_issuer(const json_t *client, const struct issuer *is)
+static bool
+type_fits_issuer(const char *t, const struct issuer *is)
 {
-	const char *t = reg_client_str(client, "integration_type");
-
 	if (t == NULL)
 		return false;
 	switch (is->kind) {
@@ -560,4 +596,16 @@ reg_client_fits_issuer(const json_t *client, const struct issuer *is)
 		       strcmp(t, "eformidling") == 0;
 	}
 	return false;
+}
+
+bool
+reg_client_fits_issuer(const json_t *client, const struct issuer *is)
+{
+	return type_fits_issuer(reg_client_str(client, "integration_type"), is);
+}
+
+bool
+reg_client_fits(const struct client *c, const struct issuer *is)
+{
+	return type_fits_issuer(c->integration_type, is);
 }

@@ -43,6 +43,14 @@ struct porten;
  */
 int reg_cache_get(struct porten *app, char kind, const char *name, json_t **doc,
 		  struct err *e);
+/*
+ * A client's record (client.h) through the same cache, parsed once per
+ * loaded document: a new reference (reg_client_release).  ERR_INTERNAL
+ * naming the field when the stored document does not parse.
+ */
+struct client;
+int reg_cache_client(struct porten *app, const char *name, const struct client **out,
+		     struct err *e);
 #ifndef NDEBUG
 /*
  * Builds with assertions: abort when a shared document (cached or built in)

@@ -1,11 +1,10 @@
 /*
  * The HTTP SMS gateway: one POST per message to a provider's URL, the body
- * made from a configured template.  libcurl does the HTTP; we allow only
- * http(s), follow no redirects, verify TLS, and bound the time.
+ * made from a configured template.  http/client.c does the HTTP: only
+ * http(s), no redirects, TLS verified, the time bounded.
  */
-#include <curl/curl.h>
 #include <jansson.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include "core/err.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "http/client.h"
 #include "sms/sms.h"
 
 #define SMS_BODY_MAX 8192
@@ -25,16 +25,6 @@ struct sms_http {
 	char *auth_header;
 	long timeout;
 };
-
-static pthread_once_t sms_curl_once = PTHREAD_ONCE_INIT;
-static CURLcode sms_curl_init_rc;
-
-static void
-sms_curl_init(void)
-{
-	/* curl_global_init is not thread-safe: once per process. */
-	sms_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /*
  * A value inside a JSON string of the template (which supplies the
@@ -119,79 +109,35 @@ sms_http_body(const char *template, const char *content_type, const char *to, co
 	return *body ? 0 : ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 }
 
-/* The provider's answer is not needed: count it away, bounded. */
-static size_t
-sms_discard(char *p, size_t size, size_t n, void *ud)
-{
-	size_t *total = ud;
-
-	*total += size * n;
-	return *total > 65536 ? 0 : size * n;
-}
-
 static int
 sms_http_send(struct sms_gateway *g, const char *to, const char *text, struct err *e)
 {
 	struct sms_http *h = (struct sms_http *)g;
-	struct curl_slist *hdrs = NULL, *tmp;
-	char *body = NULL, *ctype = NULL;
-	CURL *c = NULL;
-	CURLcode cc;
-	long status = 0;
-	size_t got = 0;
+	const char *hdrs[] = { h->auth_header, NULL };
+	struct http_client_resp resp = { 0 };
+	struct http_client_req q = {
+		.method = "POST", .url = h->url, .content_type = h->content_type,
+		.headers = hdrs, .user_agent = "porten-sms/1", .timeout = h->timeout,
+	};
+	char *body = NULL;
 	int rc;
 
-	pthread_once(&sms_curl_once, sms_curl_init);
-	if (sms_curl_init_rc != CURLE_OK)
-		return ERR(e, ERR_UNAVAILABLE, 0, NULL, "libcurl did not initialise");
 	rc = sms_http_body(h->template, h->content_type, to, text, g->sender, &body, e);
 	if (rc != 0)
 		return rc;
-	if (asprintf(&ctype, "Content-Type: %s", h->content_type) < 0) {
-		ctype = NULL;
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto out;
+	q.body = str_c(body);
+	/* The provider's answer is not needed beyond its status. */
+	rc = http_client_do(&q, &resp, e);
+	if (rc == ERR_UNAVAILABLE || rc == ERR_LIMIT) {
+		char why[sizeof(e->msg)];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "SMS gateway: %s", why);
+	} else if (rc == 0 && (resp.status < 200 || resp.status > 299)) {
+		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "SMS gateway answered HTTP %ld", resp.status);
 	}
-	c = curl_easy_init();
-	if (c == NULL) {
-		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "libcurl handle");
-		goto out;
-	}
-	tmp = curl_slist_append(hdrs, ctype);
-	hdrs = tmp ? tmp : hdrs;
-	if (h->auth_header != NULL) {
-		tmp = curl_slist_append(hdrs, h->auth_header);
-		hdrs = tmp ? tmp : hdrs;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, h->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->timeout);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "porten-sms/1");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sms_discard);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
-	cc = curl_easy_perform(c);
-	if (cc != CURLE_OK) {
-		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "SMS gateway: %s", curl_easy_strerror(cc));
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status > 299)
-		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "SMS gateway answered HTTP %ld", status);
-out:
-	if (c != NULL)
-		curl_easy_cleanup(c);
-	curl_slist_free_all(hdrs);
-	free(ctype);
-	if (body != NULL)
-		secure_wipe(body, strlen(body));   /* it holds the code */
+	http_client_resp_free(&resp);
+	secure_wipe(body, strlen(body));   /* it holds the code */
 	free(body);
 	return rc;
 }

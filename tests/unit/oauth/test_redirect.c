@@ -14,25 +14,29 @@
 #include "oauth/oauth.h"
 
 static json_t *client;
+static struct client *rec;   /* the same registration as a record */
 
 static int
 setup(void **state)
 {
 	(void)state;
-	client = json_pack("{s:[s,s,s,s,s,s]}", "redirect_uris",
+	client = json_pack("{s:s,s:[s,s,s,s,s,s]}", "client_id", "rp", "redirect_uris",
 			   "https://rp.example.no/callback",
 			   "https://rp.example.no/cb?tenant=a",
 			   "http://127.0.0.1:0/native/cb",
 			   "http://[::1]:0/v6",
 			   "http://127.0.0.1:0",
 			   "no.example.app:/oauth2redirect");
-	return client == NULL ? -1 : 0;
+	if (client == NULL || reg_client_parse(client, &rec, &(struct err){ 0 }) != 0)
+		return -1;
+	return 0;
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
+	reg_client_release(rec);
 	json_decref(client);
 	return 0;
 }
@@ -40,7 +44,11 @@ teardown(void **state)
 static bool
 reg(const char *uri)
 {
-	return oauth_redirect_uri_registered(client, str_c(uri));
+	bool doc = oauth_redirect_uri_registered(client, str_c(uri));
+
+	/* the record and the document answer alike */
+	assert_int_equal(oauth_redirect_uri_allowed(rec, str_c(uri)), doc);
+	return doc;
 }
 
 static void

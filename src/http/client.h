@@ -1,0 +1,58 @@
+/*
+ * The outgoing HTTP client: the only code that includes libcurl.  One call
+ * per request; it allows only http(s), follows no redirects, verifies TLS
+ * (peer and host name), bounds the time, and caps what it keeps of the
+ * answer.  Thread-safe: every call has its own handle.
+ */
+#ifndef PORTEN_HTTP_CLIENT_H
+#define PORTEN_HTTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+#include "core/str.h"
+
+/* Default timeout (seconds) and largest answer kept (bytes). */
+#define HTTP_CLIENT_TIMEOUT 10
+#define HTTP_CLIENT_MAX_BODY 65536
+
+struct http_client_req {
+	const char *method;        /* "GET" or "POST" */
+	const char *url;           /* http:// or https:// */
+	const char *content_type;  /* the body's type (POST) */
+	struct str body;           /* POST body (may hold secrets: not logged) */
+	const char *const *headers;/* more "Name: value" lines, NULL-terminated, or NULL */
+	const char *user_agent;    /* NULL: "porten/1" */
+	long timeout;              /* seconds for connect and for all; <= 0: default */
+	size_t max_body;           /* answer cap; 0: HTTP_CLIENT_MAX_BODY */
+};
+
+struct http_client_resp {
+	long status;               /* HTTP status of the answer */
+	char *body;                /* NUL-terminated, malloc'd: http_client_resp_free() */
+	size_t len;
+	char *content_type;        /* as the server sent it, or NULL */
+};
+
+/*
+ * Send q and fill *resp (which the caller frees with http_client_resp_free(),
+ * also after a failure).  Any HTTP status is a success here: the caller
+ * judges it.  ERR_INVAL for a bad method or a URL that is not http(s),
+ * ERR_LIMIT for an answer over the cap, ERR_UNAVAILABLE when no answer came
+ * (connection, TLS, timeout), with why in e.
+ */
+int http_client_do(const struct http_client_req *q, struct http_client_resp *resp, struct err *e);
+
+/* Shorthands for http_client_do(); headers may be NULL, timeout 0 for the default. */
+int http_client_get(const char *url, const char *const *headers, long timeout,
+		    struct http_client_resp *resp, struct err *e);
+int http_client_post_form(const char *url, struct str body, const char *const *headers,
+			  long timeout, struct http_client_resp *resp, struct err *e);
+int http_client_post_json(const char *url, struct str body, const char *const *headers,
+			  long timeout, struct http_client_resp *resp, struct err *e);
+
+/* Free what http_client_do() put in resp and zero it; NULL-safe. */
+void http_client_resp_free(struct http_client_resp *resp);
+
+#endif

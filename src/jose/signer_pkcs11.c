@@ -322,6 +322,9 @@ p11_find_key(P11KitUri *uri, PKCS11_TOKEN *tok, PKCS11_KEY **out, struct err *e)
 		return ERR(e, p11_ckr_away(rv) ? ERR_UNAVAILABLE : ERR_CRYPTO, 0, NULL,
 			   "cannot list the keys on the token (CKR 0x%lx)", rv);
 	}
+	/* an empty token may answer n = 0 with no array at all */
+	if (keys == NULL)
+		n = 0;
 	for (unsigned int i = 0; i < n; i++) {
 		if (!p11_key_matches(uri, &keys[i]))
 			continue;

@@ -164,41 +164,6 @@ out:
 	return rc;
 }
 
-int
-http_client_get(const char *url, const char *const *headers, long timeout,
-		struct http_client_resp *resp, struct err *e)
-{
-	struct http_client_req q = {
-		.method = "GET", .url = url, .headers = headers, .timeout = timeout,
-	};
-
-	return http_client_do(&q, resp, e);
-}
-
-int
-http_client_post_form(const char *url, struct str body, const char *const *headers, long timeout,
-		      struct http_client_resp *resp, struct err *e)
-{
-	struct http_client_req q = {
-		.method = "POST", .url = url, .content_type = "application/x-www-form-urlencoded",
-		.body = body, .headers = headers, .timeout = timeout,
-	};
-
-	return http_client_do(&q, resp, e);
-}
-
-int
-http_client_post_json(const char *url, struct str body, const char *const *headers, long timeout,
-		      struct http_client_resp *resp, struct err *e)
-{
-	struct http_client_req q = {
-		.method = "POST", .url = url, .content_type = "application/json",
-		.body = body, .headers = headers, .timeout = timeout,
-	};
-
-	return http_client_do(&q, resp, e);
-}
-
 void
 http_client_resp_free(struct http_client_resp *resp)
 {

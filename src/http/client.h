@@ -44,14 +44,6 @@ struct http_client_resp {
  */
 int http_client_do(const struct http_client_req *q, struct http_client_resp *resp, struct err *e);
 
-/* Shorthands for http_client_do(); headers may be NULL, timeout 0 for the default. */
-int http_client_get(const char *url, const char *const *headers, long timeout,
-		    struct http_client_resp *resp, struct err *e);
-int http_client_post_form(const char *url, struct str body, const char *const *headers,
-			  long timeout, struct http_client_resp *resp, struct err *e);
-int http_client_post_json(const char *url, struct str body, const char *const *headers,
-			  long timeout, struct http_client_resp *resp, struct err *e);
-
 /* Free what http_client_do() put in resp and zero it; NULL-safe. */
 void http_client_resp_free(struct http_client_resp *resp);
 

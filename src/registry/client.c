@@ -450,38 +450,26 @@ reg_client_load(struct porten *app, const char *client_id, json_t **doc, struct 
 	return 0;
 }
 
-/* The stored hash and expiry against a presented secret, in constant time. */
-static bool
-secret_check(const char *stored, bool has_exp, int64_t exp, struct str secret)
+/*
+ * The stored hash and expiry against a presented secret, in constant time.
+ * Spec §6.3 (design): an expired secret is refused; a secret always has an
+ * expiry (0, none stored, refuses).
+ */
+bool
+reg_client_secret_matches(const struct client *c, struct str secret)
 {
 	char hash[TOKEN_CHARS + 1];
 	bool ok;
 
-	if (stored == NULL || secret.p == NULL || secret.len == 0 || secret.len > 1024)
+	if (c->client_secret_sha256 == NULL || secret.p == NULL || secret.len == 0 ||
+	    secret.len > 1024)
 		return false;
-	/* Spec §6.3 (design): an expired secret is refused. */
-	if (!has_exp || exp <= time_now())
+	if (c->client_secret_expires_at <= time_now())
 		return false;
 	sha256_b64url_buf(secret, hash);
-	ok = ct_str_eq(str_c(hash), str_c(stored));
+	ok = ct_str_eq(str_c(hash), str_c(c->client_secret_sha256));
 	secure_wipe(hash, sizeof(hash));
 	return ok;
-}
-
-bool
-reg_client_secret_ok(const json_t *doc, struct str secret)
-{
-	json_t *exp = json_object_get(doc, "client_secret_expires_at");
-
-	return secret_check(reg_client_str(doc, "client_secret_sha256"), json_is_integer(exp),
-			    json_integer_value(exp), secret);
-}
-
-bool
-reg_client_secret_matches(const struct client *c, struct str secret)
-{
-	return secret_check(c->client_secret_sha256, c->client_secret_expires_at != 0,
-			    c->client_secret_expires_at, secret);
 }
 
 int

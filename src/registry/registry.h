@@ -75,8 +75,6 @@ void reg_cache_cleanup(void);
  * requests: read it, never change it (json_deep_copy first).
  */
 int reg_client_load(struct porten *app, const char *client_id, json_t **doc, struct err *e);
-/* Check a presented secret against the stored hash, in constant time, and its expiry. */
-bool reg_client_secret_ok(const json_t *doc, struct str secret);
 
 /* Client doc field accessors with the spec's defaults. */
 const char *reg_client_str(const json_t *doc, const char *field);   /* NULL if absent */

@@ -892,9 +892,16 @@ def start_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(request, tmp_path_factory):
-    """One portend per test module; a module may set SERVER_ENV = {...}."""
-    s = Server(tmp_path_factory.mktemp("porten"), getattr(request.module, "SERVER_ENV", None))
+def server_env(request):
+    """The environment of a module's portend: the module's SERVER_ENV = {...};
+    a module whose environment needs other fixtures defines its own server_env."""
+    return getattr(request.module, "SERVER_ENV", None)
+
+
+@pytest.fixture(scope="module")
+def server(server_env, tmp_path_factory):
+    """One portend per test module, started with server_env."""
+    s = Server(tmp_path_factory.mktemp("porten"), server_env)
     try:
         s.start()
     except ServerStartError as e:

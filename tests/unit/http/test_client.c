@@ -106,6 +106,27 @@ answer(const struct http_client_resp *r)
 	return j;
 }
 
+/* One request through http_client_do(): method, URL, body and its content type. */
+static int
+fetch(const char *method, const char *u, const char *ctype, struct str body,
+      const char *const *hdrs, long timeout, struct http_client_resp *r, struct err *e)
+{
+	struct http_client_req q = {
+		.method = method, .url = u, .content_type = ctype, .body = body,
+		.headers = hdrs, .timeout = timeout,
+	};
+
+	return http_client_do(&q, r, e);
+}
+
+/* A GET through http_client_do(). */
+static int
+get(const char *u, const char *const *hdrs, long timeout, struct http_client_resp *r,
+    struct err *e)
+{
+	return fetch("GET", u, NULL, STR_NULL, hdrs, timeout, r, e);
+}
+
 static void
 test_post_form(void **state)
 {
@@ -114,7 +135,9 @@ test_post_form(void **state)
 	struct err e = { 0 };
 	json_t *j;
 
-	assert_int_equal(http_client_post_form(url("/echo"), STR_LIT("a=1&b=2"), hdrs, 5, &r, &e), 0);
+	assert_int_equal(fetch("POST", url("/echo"), "application/x-www-form-urlencoded",
+			       STR_LIT("a=1&b=2"), hdrs, 5, &r, &e),
+			 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.content_type, "application/json"));
 	j = answer(&r);
@@ -137,14 +160,16 @@ test_post_json_and_get(void **state)
 	struct err e = { 0 };
 	json_t *j;
 
-	assert_int_equal(http_client_post_json(url("/echo"), STR_LIT("{\"x\":1}"), NULL, 0, &r, &e), 0);
+	assert_int_equal(fetch("POST", url("/echo"), "application/json", STR_LIT("{\"x\":1}"), NULL, 0,
+			       &r, &e),
+			 0);
 	j = answer(&r);
 	assert_string_equal(json_string_value(json_object_get(j, "ctype")), "application/json");
 	assert_string_equal(json_string_value(json_object_get(j, "body")), "{\"x\":1}");
 	json_decref(j);
 	http_client_resp_free(&r);
 
-	assert_int_equal(http_client_get(url("/echo"), NULL, 0, &r, &e), 0);
+	assert_int_equal(get(url("/echo"), NULL, 0, &r, &e), 0);
 	j = answer(&r);
 	assert_string_equal(json_string_value(json_object_get(j, "method")), "GET");
 	assert_string_equal(json_string_value(json_object_get(j, "body")), "");
@@ -158,12 +183,12 @@ test_status_is_the_callers(void **state)
 	struct http_client_resp r;
 	struct err e = { 0 };
 
-	assert_int_equal(http_client_get(url("/teapot"), NULL, 0, &r, &e), 0);
+	assert_int_equal(get(url("/teapot"), NULL, 0, &r, &e), 0);
 	assert_int_equal(r.status, 418);
 	assert_string_equal(r.body, "short and stout");
 	assert_int_equal(r.len, strlen("short and stout"));
 	http_client_resp_free(&r);
-	assert_int_equal(http_client_get(url("/nothing"), NULL, 0, &r, &e), 0);
+	assert_int_equal(get(url("/nothing"), NULL, 0, &r, &e), 0);
 	assert_int_equal(r.status, 404);
 	http_client_resp_free(&r);
 }
@@ -175,7 +200,7 @@ test_limits(void **state)
 	struct http_client_resp r;
 	struct err e = { 0 };
 
-	assert_int_equal(http_client_get(url("/big"), NULL, 0, &r, &e), ERR_LIMIT);
+	assert_int_equal(get(url("/big"), NULL, 0, &r, &e), ERR_LIMIT);
 	assert_null(r.body);
 	http_client_resp_free(&r);
 	assert_int_equal(http_client_do(&q, &r, &e), ERR_LIMIT);
@@ -197,15 +222,15 @@ test_refusals(void **state)
 	char tls[128];
 
 	assert_int_equal(http_client_do(&q, &r, &e), ERR_INVAL);
-	assert_int_equal(http_client_get("file:///etc/passwd", NULL, 0, &r, &e), ERR_INVAL);
-	assert_int_equal(http_client_get("ftp://127.0.0.1/", NULL, 0, &r, &e), ERR_INVAL);
-	assert_int_equal(http_client_get(NULL, NULL, 0, &r, &e), ERR_INVAL);
-	assert_int_equal(http_client_get(url("/echo"), bad_hdr, 0, &r, &e), ERR_INVAL);
+	assert_int_equal(get("file:///etc/passwd", NULL, 0, &r, &e), ERR_INVAL);
+	assert_int_equal(get("ftp://127.0.0.1/", NULL, 0, &r, &e), ERR_INVAL);
+	assert_int_equal(get(NULL, NULL, 0, &r, &e), ERR_INVAL);
+	assert_int_equal(get(url("/echo"), bad_hdr, 0, &r, &e), ERR_INVAL);
 	/* TLS is verified: a plain-text server on an https URL gives no answer */
 	snprintf(tls, sizeof(tls), "https%s", BASE + 4);
-	assert_int_equal(http_client_get(tls, NULL, 2, &r, &e), ERR_UNAVAILABLE);
+	assert_int_equal(get(tls, NULL, 2, &r, &e), ERR_UNAVAILABLE);
 	/* nobody listening */
-	assert_int_equal(http_client_get("http://127.0.0.1:1/", NULL, 2, &r, &e), ERR_UNAVAILABLE);
+	assert_int_equal(get("http://127.0.0.1:1/", NULL, 2, &r, &e), ERR_UNAVAILABLE);
 	http_client_resp_free(&r);
 }
 

@@ -56,7 +56,8 @@ static int
 cli_minid_print(struct cli *c, const char *pid)
 {
 	struct err e = { 0 };
-	json_t *acct = NULL, *pub = NULL;
+	struct minid_account acct;
+	json_t *pub = NULL;
 	int rc;
 
 	rc = minid_account_get(&c->app, pid, &acct, &e);
@@ -65,13 +66,13 @@ cli_minid_print(struct cli *c, const char *pid)
 							  "number" });
 	if (rc != 0)
 		return cli_fail(rc, &e);
-	pub = minid_account_public(&c->app, acct);
+	pub = minid_account_public(&c->app, &acct);
 	if (c->json)
 		cli_print_json(c, pub);
 	else
 		cli_print_fields(c, pub, minid_order);
 	json_decref(pub);
-	json_decref(acct);
+	minid_account_clear(&acct);
 	return CLI_OK;
 }
 

@@ -221,7 +221,8 @@ minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attem
 	struct minid_lock_policy pol;
 	struct minid_lockstate s;
 	int64_t now = time_now(), exp;
-	json_t *g = NULL, *acct = NULL;
+	json_t *g = NULL;
+	struct minid_account acct = { 0 };
 	char gen[33];
 	int rc;
 
@@ -263,12 +264,13 @@ minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attem
 	log_info(NULL, "minid: id locked (%s) after %lld failures",
 		 s.hard ? "until reset" : "temporarily", (long long)a->slot);
 	if (s.hard && minid_account_get(app, pid, &acct, e) == 0) {
-		json_object_set_new(acct, "status", json_string("LOCKED"));
-		json_object_set_new(acct, "lock_reason", json_string("failures"));
-		rc = minid_account_save(app, pid, acct, e);
+		acct.status = MINID_ST_LOCKED;
+		rc = minid_account_set(&acct.lock_reason, "failures") != 0
+			     ? ERR(e, ERR_NOMEM, 500, NULL, "out of memory")
+			     : minid_account_save(app, &acct, e);
 	}
 out:
-	json_decref(acct);
+	minid_account_clear(&acct);
 	json_decref(g);
 	return rc;
 }

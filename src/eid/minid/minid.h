@@ -164,10 +164,45 @@ bool minid_pid_ok(const struct porten *app, const char *pid);
 /* Is pid a synthetic test person that may use the static code here (spec §8)? */
 bool minid_static_otc_allowed(const struct porten *app, const char *pid);
 
-/* The account of pid (*acct a new reference); ERR_NOTFOUND. */
-int minid_account_get(struct porten *app, const char *pid, json_t **acct, struct err *e);
-/* Replace the stored account (updated = now). */
-int minid_account_save(struct porten *app, const char *pid, json_t *acct, struct err *e);
+enum minid_status {
+	MINID_ST_NONE = 0,            /* no status yet (a record made before activation) */
+	MINID_ST_PENDING_ACTIVATION,  /* a letter is on its way (§7) */
+	MINID_ST_ACTIVE,
+	MINID_ST_LOCKED,              /* hard lock after failures (§5); reset lifts it */
+	MINID_ST_CLOSED,
+};
+
+/*
+ * An account, decoded from the stored document described above.  Strings
+ * are the record's own (heap) and freed by minid_account_clear(), the
+ * password hash wiped first; a time of 0 is absent.  Keys this version does
+ * not know ride along in rest and are written back unchanged.
+ */
+struct minid_account {
+	char pid[12];
+	enum minid_status status;
+	bool blocked;        /* by an operator */
+	char *pwhash;        /* Argon2id string, or NULL */
+	char *mobile;        /* E.164, or NULL */
+	char *totp;          /* the sealed authenticator-app secret, or NULL */
+	char *lock_reason;   /* why status is LOCKED ("failures"), or NULL */
+	int64_t created, updated, activated, pw_changed, last_login;
+	json_t *rest;
+};
+
+/* The stored document <-> the record.  Decode refuses a field of the wrong type. */
+int minid_account_decode(const json_t *doc, struct minid_account *a, struct err *e);
+json_t *minid_account_encode(const struct minid_account *a);
+void minid_account_clear(struct minid_account *a);
+/* Replace a string field of the record with a copy of v (NULL clears it); -1 out of memory. */
+int minid_account_set(char **field, const char *v);
+const char *minid_status_name(enum minid_status st);
+
+/* The account of pid into *a (cleared first; clear it after); ERR_NOTFOUND. */
+int minid_account_get(struct porten *app, const char *pid, struct minid_account *a,
+		      struct err *e);
+/* Store a (updated = now), creating the document when pid has none. */
+int minid_account_save(struct porten *app, struct minid_account *a, struct err *e);
 /*
  * Create an ACTIVE account (operators, activation): pid valid, password
  * per the rules, mobile normalised.  ERR_EXISTS when pid has an account
@@ -181,9 +216,9 @@ int minid_account_block(struct porten *app, const char *pid, bool blocked, struc
  * The account for display: no hash, no secret; status folded with the
  * guard (LOCKED_TEMPORARY with locked_until) and the block (BLOCKED).
  */
-json_t *minid_account_public(struct porten *app, const json_t *acct);
+json_t *minid_account_public(struct porten *app, const struct minid_account *a);
 /* Can this account log in at all (ACTIVE, not blocked)? */
-bool minid_account_usable(const json_t *acct);
+bool minid_account_usable(const struct minid_account *a);
 
 /* ---- codes (otc.c) ---- */
 
@@ -233,8 +268,8 @@ bool minid_totp_match(const unsigned char *secret, size_t n, int64_t now, int wi
  * Check a TOTP code for account acct in flow: one attempt claimed, the
  * secret unsealed, a step used once only (replay refused).
  */
-int minid_totp_check(struct porten *app, const json_t *acct, const char *flow, int64_t flow_exp,
-		     struct str code, enum minid_code_result *res, int64_t *left, struct err *e);
+int minid_totp_check(struct porten *app, const struct minid_account *a, const char *flow,
+		     int64_t flow_exp, struct str code, enum minid_code_result *res, int64_t *left, struct err *e);
 /* A new random secret; *b32 the base32 text for an authenticator (malloc'd). */
 int minid_totp_new_secret(unsigned char secret[MINID_TOTP_SECRET_BYTES], char **b32,
 			  struct err *e);

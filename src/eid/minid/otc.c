@@ -317,12 +317,12 @@ minid_totp_match(const unsigned char *secret, size_t n, int64_t now, int window,
 }
 
 int
-minid_totp_check(struct porten *app, const json_t *acct, const char *flow, int64_t flow_exp,
+minid_totp_check(struct porten *app, const struct minid_account *a, const char *flow,
+		 int64_t flow_exp,
 		 struct str code, enum minid_code_result *res, int64_t *left, struct err *e)
 {
 	unsigned char secret[64];
-	const char *pid = json_string_value(json_object_get(acct, "pid"));
-	const char *sealed = json_string_value(json_object_get(acct, "totp"));
+	const char *pid = a->pid, *sealed = a->totp;
 	int64_t max = app->cfg->minid_otc_attempts, slot = 0, step = 0, now = time_now();
 	json_t *mark = NULL;
 	char key[80], id[64];
@@ -340,7 +340,7 @@ minid_totp_check(struct porten *app, const json_t *acct, const char *flow, int64
 	if (rc != 0)
 		return rc;
 	*left = max - slot;
-	if (pid == NULL || sealed == NULL)
+	if (sealed == NULL)
 		goto wrong;
 	rc = minid_unseal(app, pid, sealed, secret, sizeof(secret), &n, e);
 	if (rc != 0)

@@ -29,11 +29,11 @@ struct minid_acct_view {
 };
 
 static void
-minid_acct_overview(struct minid_ctx *c, const json_t *acct, const struct minid_acct_view *v,
+minid_acct_overview(struct minid_ctx *c, const struct minid_account *acct, const struct minid_acct_view *v,
 		    int status)
 {
-	const char *mobile = json_string_value(json_object_get(acct, "mobile"));
-	bool app = json_object_get(acct, "totp") != NULL;
+	const char *mobile = acct->mobile;
+	bool app = acct->totp != NULL;
 	struct buf b;
 
 	minid_page_begin(c, &b, "Your MinID");
@@ -151,7 +151,7 @@ static const char mobile_info[] = "We have sent a one-time code to {mobile}. Ent
 				  "the new number.";
 
 static void
-minid_acct_password(struct minid_ctx *c, json_t *acct)
+minid_acct_password(struct minid_ctx *c, struct minid_account *acct)
 {
 	struct minid_acct_view v = { 0 };
 	const char *pid = minid_flow_str(c, "pid");
@@ -160,7 +160,7 @@ minid_acct_password(struct minid_ctx *c, json_t *acct)
 	char *hash = NULL;
 
 	v.pw_err = minid_new_password_check(c, pid,
-					    json_string_value(json_object_get(acct, "pwhash")));
+					    acct->pwhash);
 	if (v.pw_err != NULL) {
 		minid_acct_overview(c, acct, &v, 400);
 		return;
@@ -171,14 +171,15 @@ minid_acct_password(struct minid_ctx *c, json_t *acct)
 		minid_unavailable(c);
 		return;
 	}
-	json_object_set_new(acct, "pwhash", json_string(hash));
-	json_object_set_new(acct, "pw_changed", json_integer(time_now()));
-	free(hash);
-	if (minid_account_save(c->app, pid, acct, &e) != 0) {
+	/* The record takes the hash; the record's clear wipes it. */
+	minid_account_set(&acct->pwhash, NULL);
+	acct->pwhash = hash;
+	acct->pw_changed = time_now();
+	if (minid_account_save(c->app, acct, &e) != 0) {
 		minid_unavailable(c);
 		return;
 	}
-	minid_notify(c->app, json_string_value(json_object_get(acct, "mobile")), c->lang,
+	minid_notify(c->app, acct->mobile, c->lang,
 		     "Your MinID password has been changed. If this was not you, contact MinID "
 		     "user support. ID-porten");
 	v.notice = "Your password has been changed.";
@@ -186,11 +187,11 @@ minid_acct_password(struct minid_ctx *c, json_t *acct)
 }
 
 static void
-minid_acct_mobile(struct minid_ctx *c, json_t *acct)
+minid_acct_mobile(struct minid_ctx *c, struct minid_account *acct)
 {
 	struct minid_acct_view v = { 0 };
 	const char *typed = http_param_c(c->p, "mobile"), *why;
-	const char *now = json_string_value(json_object_get(acct, "mobile"));
+	const char *now = acct->mobile;
 	char e164[SMS_MAX_TO + 1];
 	struct err e = { 0 };
 
@@ -220,7 +221,7 @@ minid_acct_mobile(struct minid_ctx *c, json_t *acct)
 }
 
 static void
-minid_acct_mobile_code(struct minid_ctx *c, json_t *acct)
+minid_acct_mobile_code(struct minid_ctx *c, struct minid_account *acct)
 {
 	struct minid_otc_view ov = { 0 };
 	struct minid_acct_view v = { 0 };
@@ -261,11 +262,10 @@ minid_acct_mobile_code(struct minid_ctx *c, json_t *acct)
 		minid_acct_overview(c, acct, &v, 403);
 		return;
 	}
-	old = json_string_value(json_object_get(acct, "mobile"))
-		      ? strdup(json_string_value(json_object_get(acct, "mobile")))
+	old = acct->mobile != NULL ? strdup(acct->mobile)
 		      : NULL;
-	json_object_set_new(acct, "mobile", json_string(newm));
-	if (minid_account_save(c->app, pid, acct, &e) != 0) {
+	if (minid_account_set(&acct->mobile, newm) != 0 ||
+	    minid_account_save(c->app, acct, &e) != 0) {
 		free(old);
 		minid_unavailable(c);
 		return;
@@ -308,7 +308,7 @@ out:
 }
 
 static void
-minid_acct_app_confirm(struct minid_ctx *c, json_t *acct)
+minid_acct_app_confirm(struct minid_ctx *c, struct minid_account *acct)
 {
 	unsigned char secret[64];
 	struct minid_acct_view v = { 0 };
@@ -345,8 +345,8 @@ minid_acct_app_confirm(struct minid_ctx *c, json_t *acct)
 		return;
 	}
 	secure_wipe(secret, sizeof(secret));
-	json_object_set(acct, "totp", json_object_get(c->flow, "app_pending"));
-	if (minid_account_save(c->app, pid, acct, &e) != 0) {
+	if (minid_account_set(&acct->totp, minid_flow_str(c, "app_pending")) != 0 ||
+	    minid_account_save(c->app, acct, &e) != 0) {
 		minid_unavailable(c);
 		return;
 	}
@@ -354,7 +354,7 @@ minid_acct_app_confirm(struct minid_ctx *c, json_t *acct)
 	json_object_del(c->flow, "app_pending");
 	minid_flow_save(c, &e);
 	/* §10: a new app on the account is told by SMS. */
-	minid_notify(c->app, json_string_value(json_object_get(acct, "mobile")), c->lang,
+	minid_notify(c->app, acct->mobile, c->lang,
 		     "The MinID app has been activated for your MinID. If this was not you, contact "
 		     "MinID user support. ID-porten");
 	log_info(c->r->rid, "minid: app activated, id %s", minid_log_pid(c, pid));
@@ -369,7 +369,7 @@ minid_handle_account(struct http_req *r, struct http_resp *w)
 	struct minid_login_view lv = { 0 };
 	struct minid_ctx c;
 	struct err e = { 0 };
-	json_t *acct = NULL;
+	struct minid_account acct = { 0 };
 	const char *sub, *action;
 
 	if (minid_ctx_open(&c, r, w, "/minid/account", "account") != 0)
@@ -386,7 +386,7 @@ minid_handle_account(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (minid_account_get(c.app, minid_flow_str(&c, "pid"), &acct, &e) != 0 ||
-	    !minid_account_usable(acct)) {
+	    !minid_account_usable(&acct)) {
 		minid_flow_end(&c);
 		c.flow_id = NULL;
 		minid_message_page(&c, 403, "Your MinID",
@@ -403,7 +403,7 @@ minid_handle_account(struct http_req *r, struct http_resp *w)
 		else if (sub != NULL && strcmp(sub, "app") == 0)
 			minid_acct_app_page(&c, NULL, 200);
 		else
-			minid_acct_overview(&c, acct, &v, 200);
+			minid_acct_overview(&c, &acct, &v, 200);
 		goto out;
 	}
 	if (!minid_rate_ok(&c))
@@ -416,35 +416,35 @@ minid_handle_account(struct http_req *r, struct http_resp *w)
 				   "You have logged out of your MinID pages.", "/minid/account",
 				   "Log in again");
 	} else if (sub != NULL && strcmp(sub, "mobile") == 0) {
-		minid_acct_mobile_code(&c, acct);
+		minid_acct_mobile_code(&c, &acct);
 	} else if (sub != NULL && strcmp(sub, "app") == 0 && action != NULL &&
 		   strcmp(action, "app_confirm") == 0) {
-		minid_acct_app_confirm(&c, acct);
+		minid_acct_app_confirm(&c, &acct);
 	} else if (sub != NULL && strcmp(sub, "app") == 0) {
 		json_object_del(c.flow, "sub");
 		json_object_del(c.flow, "app_pending");
 		minid_flow_save(&c, &e);
-		minid_acct_overview(&c, acct, &v, 200);
+		minid_acct_overview(&c, &acct, &v, 200);
 	} else if (action != NULL && strcmp(action, "password") == 0) {
-		minid_acct_password(&c, acct);
+		minid_acct_password(&c, &acct);
 	} else if (action != NULL && strcmp(action, "mobile") == 0) {
-		minid_acct_mobile(&c, acct);
+		minid_acct_mobile(&c, &acct);
 	} else if (action != NULL && strcmp(action, "app") == 0) {
 		minid_acct_app_begin(&c);
 	} else if (action != NULL && strcmp(action, "app_remove") == 0) {
-		json_object_del(acct, "totp");
-		if (minid_account_save(c.app, minid_flow_str(&c, "pid"), acct, &e) != 0) {
+		if (minid_account_set(&acct.totp, NULL) != 0 ||
+		    minid_account_save(c.app, &acct, &e) != 0) {
 			minid_unavailable(&c);
 			goto out;
 		}
-		minid_notify(c.app, json_string_value(json_object_get(acct, "mobile")), c.lang,
+		minid_notify(c.app, acct.mobile, c.lang,
 			     "The MinID app has been removed from your MinID. ID-porten");
 		v.notice = "The MinID app has been removed. You get codes by SMS.";
-		minid_acct_overview(&c, acct, &v, 200);
+		minid_acct_overview(&c, &acct, &v, 200);
 	} else {
-		minid_acct_overview(&c, acct, &v, 400);
+		minid_acct_overview(&c, &acct, &v, 400);
 	}
 out:
-	json_decref(acct);
+	minid_account_clear(&acct);
 	minid_ctx_close(&c);
 }

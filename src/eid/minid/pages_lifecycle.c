@@ -64,18 +64,15 @@ minid_reset_password_form(struct minid_ctx *c, const char *err, int status)
 
 /* The account a reset may touch: there, not closed, not blocked by an operator. */
 static int
-minid_reset_account(struct minid_ctx *c, json_t **acct)
+minid_reset_account(struct minid_ctx *c, struct minid_account *acct)
 {
 	struct err e = { 0 };
-	const char *st;
 
 	if (minid_account_get(c->app, minid_flow_str(c, "pid"), acct, &e) != 0)
 		return ERR_NOTFOUND;
-	st = json_string_value(json_object_get(*acct, "status"));
-	if (json_is_true(json_object_get(*acct, "blocked")) || st == NULL ||
-	    (strcmp(st, "ACTIVE") != 0 && strcmp(st, "LOCKED") != 0)) {
-		json_decref(*acct);
-		*acct = NULL;
+	if (acct->blocked ||
+	    (acct->status != MINID_ST_ACTIVE && acct->status != MINID_ST_LOCKED)) {
+		minid_account_clear(acct);
 		return ERR_NOTFOUND;
 	}
 	return 0;
@@ -86,12 +83,12 @@ static const char reset_info[] =
 	"It is valid for 5 minutes.";
 
 static void
-minid_reset_code(struct minid_ctx *c, json_t *acct)
+minid_reset_code(struct minid_ctx *c, const struct minid_account *acct)
 {
 	struct minid_otc_view v = { 0 };
 	enum minid_code_result res;
 	const char *action = http_param_c(c->p, "action");
-	const char *mobile = json_string_value(json_object_get(acct, "mobile"));
+	const char *mobile = acct != NULL ? acct->mobile : NULL;
 	struct err e = { 0 };
 	struct str code = STR_NULL;
 	int64_t left = 0;
@@ -134,14 +131,14 @@ minid_reset_code(struct minid_ctx *c, json_t *acct)
 }
 
 static void
-minid_reset_password(struct minid_ctx *c, json_t *acct)
+minid_reset_password(struct minid_ctx *c, struct minid_account *acct)
 {
 	const char *pid = minid_flow_str(c, "pid"), *why;
 	struct err e = { 0 };
 	struct str pw = STR_NULL;
 	char *hash = NULL;
 
-	why = minid_new_password_check(c, pid, json_string_value(json_object_get(acct, "pwhash")));
+	why = minid_new_password_check(c, pid, acct->pwhash);
 	if (why != NULL) {
 		minid_reset_password_form(c, why, 400);
 		return;
@@ -152,19 +149,20 @@ minid_reset_password(struct minid_ctx *c, json_t *acct)
 		minid_unavailable(c);
 		return;
 	}
-	json_object_set_new(acct, "pwhash", json_string(hash));
-	json_object_set_new(acct, "pw_changed", json_integer(time_now()));
+	/* The record takes the hash; the record's clear wipes it. */
+	minid_account_set(&acct->pwhash, NULL);
+	acct->pwhash = hash;
+	acct->pw_changed = time_now();
 	/* §5/§6: a successful reset clears the lock and the counters. */
-	json_object_set_new(acct, "status", json_string("ACTIVE"));
-	json_object_del(acct, "lock_reason");
-	free(hash);
-	if (minid_account_save(c->app, pid, acct, &e) != 0) {
+	acct->status = MINID_ST_ACTIVE;
+	minid_account_set(&acct->lock_reason, NULL);
+	if (minid_account_save(c->app, acct, &e) != 0) {
 		minid_unavailable(c);
 		return;
 	}
 	minid_attempt_succeed(c->app, pid, &e);
 	/* §10: tell the person, on the number they own. */
-	minid_notify(c->app, json_string_value(json_object_get(acct, "mobile")), c->lang,
+	minid_notify(c->app, acct->mobile, c->lang,
 		     "Your MinID password has been changed. If this was not you, contact MinID "
 		     "user support. ID-porten");
 	log_info(c->r->rid, "minid: password reset, id %s", minid_log_pid(c, pid));
@@ -180,7 +178,8 @@ minid_handle_reset(struct http_req *r, struct http_resp *w)
 {
 	struct minid_ctx c;
 	struct err e = { 0 };
-	json_t *acct = NULL;
+	struct minid_account acct = { 0 };
+	bool found;
 	const char *pid, *step;
 
 	if (minid_ctx_open(&c, r, w, "/minid/reset", "reset") != 0)
@@ -206,32 +205,31 @@ minid_handle_reset(struct http_req *r, struct http_resp *w)
 		json_object_set_new(c.flow, "step", json_string("code"));
 		minid_flow_save(&c, &e);
 		if (minid_reset_account(&c, &acct) == 0 &&
-		    minid_flow_send_code(&c, json_string_value(json_object_get(acct, "mobile"))) !=
-			    NULL)
+		    minid_flow_send_code(&c, acct.mobile) != NULL)
 			log_warn(c.r->rid, "minid: reset code not sent");
 		minid_redirect(&c, "/minid/reset");
 		goto out;
 	}
 	step = minid_flow_str(&c, "step");
-	minid_reset_account(&c, &acct);
+	found = minid_reset_account(&c, &acct) == 0;
 	if (step != NULL && strcmp(step, "code") == 0) {
 		if (!c.post)
 			minid_otc_page(&c, "Enter the code", reset_info, NULL,
 				       &(struct minid_otc_view){ 0 }, "/minid/reset", 200);
 		else if (minid_rate_ok(&c))
-			minid_reset_code(&c, acct);
+			minid_reset_code(&c, found ? &acct : NULL);
 		goto out;
 	}
-	if (step != NULL && strcmp(step, "password") == 0 && acct != NULL) {
+	if (step != NULL && strcmp(step, "password") == 0 && found) {
 		if (!c.post)
 			minid_reset_password_form(&c, NULL, 200);
 		else if (minid_rate_ok(&c))
-			minid_reset_password(&c, acct);
+			minid_reset_password(&c, &acct);
 		goto out;
 	}
 	minid_expired(&c, "/minid/reset");
 out:
-	json_decref(acct);
+	minid_account_clear(&acct);
 	minid_ctx_close(&c);
 }
 
@@ -299,7 +297,8 @@ minid_register_order(struct minid_ctx *c)
 	const char *pid = minid_form_pid(c);
 	char code[MINID_ACT_LEN + 1], hash[44], gen[MINID_ACT_LEN + 1], key[64];
 	int64_t now = time_now(), exp = now + app->cfg->minid_activation_lifetime;
-	json_t *doc = NULL, *acct = NULL;
+	json_t *doc = NULL;
+	struct minid_account acct = { 0 };
 	struct err e = { 0 };
 	struct buf b;
 
@@ -326,10 +325,9 @@ minid_register_order(struct minid_ctx *c)
 		goto fail;
 	/* §7: the account waits for activation; an existing one keeps working meanwhile. */
 	if (minid_account_get(app, pid, &acct, &e) == ERR_NOTFOUND) {
-		acct = json_pack("{s:s, s:s, s:b, s:I}", "pid", pid, "status",
-				 "PENDING_ACTIVATION", "blocked", 0, "created", (json_int_t)now);
-		if (acct != NULL)
-			minid_account_save(app, pid, acct, &e);
+		acct = (struct minid_account){ .status = MINID_ST_PENDING_ACTIVATION, .created = now };
+		memcpy(acct.pid, pid, sizeof(acct.pid));
+		minid_account_save(app, &acct, &e);
 	}
 	log_info(c->r->rid, "minid: activation letter ordered, id %s", minid_log_pid(c, pid));
 	minid_page_begin(c, &b, "Activation letter ordered");
@@ -354,7 +352,7 @@ fail:
 out:
 	secure_wipe(code, sizeof(code));
 	json_decref(doc);
-	json_decref(acct);
+	minid_account_clear(&acct);
 }
 
 void
@@ -541,7 +539,7 @@ minid_activate_verify(struct minid_ctx *c)
 	enum minid_code_result res;
 	struct err e = { 0 };
 	struct str code = STR_NULL;
-	json_t *acct = NULL;
+	struct minid_account acct = { 0 };
 	int64_t left = 0, now = time_now();
 
 	if (action != NULL && strcmp(action, "resend") == 0) {
@@ -573,20 +571,17 @@ minid_activate_verify(struct minid_ctx *c)
 		return;
 	}
 	if (minid_account_get(c->app, pid, &acct, &e) != 0) {
-		acct = json_pack("{s:s, s:b, s:I}", "pid", pid, "blocked", 0, "created",
-				 (json_int_t)now);
-		if (acct == NULL)
-			goto fail;
+		acct = (struct minid_account){ .created = now };
+		memcpy(acct.pid, pid, sizeof(acct.pid));
 	}
 	/* A new MinID: new password and number; an app bound to the old one is dropped. */
-	json_object_set_new(acct, "status", json_string("ACTIVE"));
-	json_object_set(acct, "pwhash", json_object_get(c->flow, "pwhash"));
-	json_object_set_new(acct, "mobile", json_string(mobile));
-	json_object_set_new(acct, "pw_changed", json_integer(now));
-	json_object_set_new(acct, "activated", json_integer(now));
-	json_object_del(acct, "totp");
-	json_object_del(acct, "lock_reason");
-	if (minid_account_save(c->app, pid, acct, &e) != 0)
+	acct.status = MINID_ST_ACTIVE;
+	acct.pw_changed = acct.activated = now;
+	if (minid_account_set(&acct.pwhash, minid_flow_str(c, "pwhash")) != 0 ||
+	    minid_account_set(&acct.mobile, mobile) != 0 ||
+	    minid_account_set(&acct.totp, NULL) != 0 ||
+	    minid_account_set(&acct.lock_reason, NULL) != 0 ||
+	    minid_account_save(c->app, &acct, &e) != 0)
 		goto fail;
 	minid_attempt_succeed(c->app, pid, &e);
 	log_info(c->r->rid, "minid: activated, id %s", minid_log_pid(c, pid));
@@ -596,10 +591,10 @@ minid_activate_verify(struct minid_ctx *c)
 			   "You can now log in with your national identity number, your password "
 			   "and a code by SMS.",
 			   minid_login_path(c), "Log in");
-	json_decref(acct);
+	minid_account_clear(&acct);
 	return;
 fail:
-	json_decref(acct);
+	minid_account_clear(&acct);
 	minid_unavailable(c);
 }
 

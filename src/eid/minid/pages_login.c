@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/loa.h"
+#include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
@@ -84,15 +85,13 @@ minid_login_form(struct minid_ctx *c, const struct minid_login_view *v, int stat
 
 /* Why an account with the right password still cannot log in. */
 static const char *
-minid_unusable_text(const json_t *acct)
+minid_unusable_text(const struct minid_account *acct)
 {
-	const char *st = json_string_value(json_object_get(acct, "status"));
-
-	if (json_is_true(json_object_get(acct, "blocked")))
+	if (acct->blocked)
 		return "This MinID is blocked. Contact MinID user support.";
-	if (st != NULL && strcmp(st, "LOCKED") == 0)
+	if (acct->status == MINID_ST_LOCKED)
 		return minid_lock_text(MINID_LOCKED_HARD);
-	if (st != NULL && strcmp(st, "PENDING_ACTIVATION") == 0)
+	if (acct->status == MINID_ST_PENDING_ACTIVATION)
 		return "This MinID is not activated yet. Use the activation code from your letter.";
 	return "This MinID is closed.";
 }
@@ -132,7 +131,7 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 	enum minid_lock_kind kind = MINID_UNLOCKED;
 	struct minid_attempt a;
 	struct err e = { 0 };
-	json_t *acct = NULL;
+	struct minid_account acct = { 0 };
 	struct str pw = STR_NULL;
 	int64_t until = 0;
 	char *rehash = NULL;
@@ -162,9 +161,8 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 		minid_login_form(c, &v, 403);
 		return;
 	}
-	if (minid_account_get(app, pid, &acct, &e) == 0 &&
-	    json_string_value(json_object_get(acct, "pwhash")) != NULL) {
-		ok = minid_password_verify(json_string_value(json_object_get(acct, "pwhash")), pw);
+	if (minid_account_get(app, pid, &acct, &e) == 0 && acct.pwhash != NULL) {
+		ok = minid_password_verify(acct.pwhash, pw);
 	} else {
 		/*
 		 * No account, or one still waiting for activation (no password):
@@ -185,19 +183,19 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 		minid_login_form(c, &v, kind != MINID_UNLOCKED ? 403 : 401);
 		goto out;
 	}
-	if (!minid_account_usable(acct)) {
+	if (!minid_account_usable(&acct)) {
 		minid_attempt_fail(app, pid, &a, &kind, &until, &e);
-		v.summary = minid_unusable_text(acct);
+		v.summary = minid_unusable_text(&acct);
 		minid_login_form(c, &v, 403);
 		goto out;
 	}
 	/* §4: parameters raised since this hash was made: hash again while we have the password. */
-	if (minid_password_needs_rehash(json_string_value(json_object_get(acct, "pwhash")),
+	if (minid_password_needs_rehash(acct.pwhash,
 					app->cfg->minid_argon_ops, app->cfg->minid_argon_mem_kib) &&
 	    minid_password_hash(pw, app->cfg->minid_argon_ops, app->cfg->minid_argon_mem_kib,
 				&rehash, &e) == 0) {
-		json_object_set_new(acct, "pwhash", json_string(rehash));
-		if (minid_account_save(app, pid, acct, &e) != 0)
+		if (minid_account_set(&acct.pwhash, rehash) != 0 ||
+		    minid_account_save(app, &acct, &e) != 0)
 			log_warn(c->r->rid, "minid: rehash not saved: %s", e.msg);
 		else
 			log_info(c->r->rid, "minid: password hash upgraded, id %s",
@@ -210,13 +208,10 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 	json_object_set_new(c->flow, "gen", json_string(a.gen));
 	json_object_set_new(c->flow, "slot", json_integer(a.slot));
 	json_object_set_new(c->flow, "step", json_string("code"));
-	json_object_set_new(c->flow, "factor", json_string(json_object_get(acct, "totp") != NULL
-								    ? "totp"
-								    : "otc"));
+	json_object_set_new(c->flow, "factor", json_string(acct.totp != NULL ? "totp" : "otc"));
 	minid_flow_save(c, &e);
-	if (json_object_get(acct, "totp") == NULL) {
-		why = minid_flow_send_code(
-			c, json_string_value(json_object_get(acct, "mobile")));
+	if (acct.totp == NULL) {
+		why = minid_flow_send_code(c, acct.mobile);
 		if (why != NULL) {
 			minid_flow_end(c);
 			minid_message_page(c, 503, "The code could not be sent", why, NULL, NULL);
@@ -226,8 +221,9 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 	minid_redirect(c, "/minid/code");
 out:
 	if (rehash != NULL)
-		free(rehash);
-	json_decref(acct);
+		secure_wipe(rehash, strlen(rehash));
+	free(rehash);
+	minid_account_clear(&acct);
 }
 
 void
@@ -263,11 +259,11 @@ out:
 /* ---- step 2: the second factor ---- */
 
 static void
-minid_code_form(struct minid_ctx *c, const json_t *acct, const struct minid_otc_view *v,
-		int status)
+minid_code_form(struct minid_ctx *c, const struct minid_account *acct,
+		const struct minid_otc_view *v, int status)
 {
 	bool totp = strcmp(minid_flow_str(c, "factor") ?: "otc", "totp") == 0;
-	const char *mobile = json_string_value(json_object_get(acct, "mobile"));
+	const char *mobile = acct->mobile;
 	char masked[24];
 	struct buf b;
 
@@ -299,7 +295,7 @@ minid_code_form(struct minid_ctx *c, const json_t *acct, const struct minid_otc_
 	minid_form_begin(c, &b, "minid-code-options", "/minid/code");
 	if (!totp)
 		minid_button(&b, c->lang, "link", "action", "resend", "Send a new code");
-	if (!totp && json_object_get(acct, "totp") != NULL)
+	if (!totp && acct->totp != NULL)
 		minid_button(&b, c->lang, "link", "action", "app", "Use the MinID app instead");
 	if (totp)
 		minid_button(&b, c->lang, "link", "action", "sms", "Send a code by SMS instead");
@@ -309,15 +305,15 @@ minid_code_form(struct minid_ctx *c, const json_t *acct, const struct minid_otc_
 
 /* The second factor is done: a code to the client, or the account pages. */
 static void
-minid_finish(struct minid_ctx *c, json_t *acct, const char *amr)
+minid_finish(struct minid_ctx *c, struct minid_account *acct, const char *amr)
 {
 	const char *pid = minid_flow_str(c, "pid"), *purpose = minid_flow_str(c, "purpose");
 	struct err e = { 0 };
 	struct eid_result res;
 
 	minid_attempt_succeed(c->app, pid, &e);
-	json_object_set_new(acct, "last_login", json_integer(time_now()));
-	if (minid_account_save(c->app, pid, acct, &e) != 0)
+	acct->last_login = time_now();
+	if (minid_account_save(c->app, acct, &e) != 0)
 		log_warn(c->r->rid, "minid: last login not saved: %s", e.msg);
 	log_info(c->r->rid, "minid: authenticated, id %s, %s, from %s", minid_log_pid(c, pid), amr,
 		 c->r->remote_addr);
@@ -369,7 +365,7 @@ minid_handle_code(struct http_req *r, struct http_resp *w)
 	enum minid_code_result res = MINID_CODE_WRONG;
 	struct minid_ctx c;
 	struct err e = { 0 };
-	json_t *acct = NULL;
+	struct minid_account acct = { 0 };
 	const char *action, *step;
 	struct str code = STR_NULL;
 	int64_t left = 0;
@@ -385,27 +381,27 @@ minid_handle_code(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (!c.post) {
-		minid_code_form(&c, acct, &v, 200);
+		minid_code_form(&c, &acct, &v, 200);
 		goto out;
 	}
 	if (!minid_rate_ok(&c))
 		goto out;
 	totp = strcmp(minid_flow_str(&c, "factor") ?: "otc", "totp") == 0;
 	action = http_param_c(c.p, "action");
-	if (action != NULL && strcmp(action, "app") == 0 && json_object_get(acct, "totp")) {
+	if (action != NULL && strcmp(action, "app") == 0 && acct.totp != NULL) {
 		json_object_set_new(c.flow, "factor", json_string("totp"));
 		minid_otc_void(c.app, c.flow_id);
 		minid_flow_save(&c, &e);
-		minid_code_form(&c, acct, &v, 200);
+		minid_code_form(&c, &acct, &v, 200);
 		goto out;
 	}
 	if (action != NULL && (strcmp(action, "resend") == 0 || strcmp(action, "sms") == 0)) {
 		json_object_set_new(c.flow, "factor", json_string("otc"));
-		v.err = minid_flow_send_code(&c, json_string_value(json_object_get(acct, "mobile")));
+		v.err = minid_flow_send_code(&c, acct.mobile);
 		if (v.err == NULL)
 			v.notice = "A new code has been sent.";
 		minid_flow_save(&c, &e);
-		minid_code_form(&c, acct, &v, v.err ? 429 : 200);
+		minid_code_form(&c, &acct, &v, v.err ? 429 : 200);
 		goto out;
 	}
 	/* People copy codes with spaces; the code itself is digits only. */
@@ -418,7 +414,7 @@ minid_handle_code(struct http_req *r, struct http_resp *w)
 		code.len--;
 	}
 	if (totp)
-		rc = minid_totp_check(c.app, acct, c.flow_id, c.flow_exp, code, &res, &left, &e);
+		rc = minid_totp_check(c.app, &acct, c.flow_id, c.flow_exp, code, &res, &left, &e);
 	else
 		rc = minid_otc_check(c.app, c.flow_id, c.flow_exp, code,
 				     minid_static_otc_allowed(c.app, minid_flow_str(&c, "pid")),
@@ -429,7 +425,7 @@ minid_handle_code(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (res == MINID_CODE_OK) {
-		minid_finish(&c, acct, totp ? MINID_AMR_TOTP : MINID_AMR_OTC);
+		minid_finish(&c, &acct, totp ? MINID_AMR_TOTP : MINID_AMR_OTC);
 		goto out;
 	}
 	if (res == MINID_CODE_EXHAUSTED) {
@@ -438,8 +434,8 @@ minid_handle_code(struct http_req *r, struct http_resp *w)
 	}
 	v.err = "The code is wrong or has expired.";
 	v.left = left;
-	minid_code_form(&c, acct, &v, 400);
+	minid_code_form(&c, &acct, &v, 400);
 out:
-	json_decref(acct);
+	minid_account_clear(&acct);
 	minid_ctx_close(&c);
 }

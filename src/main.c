@@ -1,6 +1,7 @@
 /*
- * portend: configuration -> store -> keys -> HTTP server -> wait for a
- * signal.  Expired records are swept once a minute.
+ * portend: configuration -> store -> services -> HTTP server -> wait for a
+ * signal.  Once a minute the services tick and expired records are swept.
+ * What it serves comes from the list of services (services.c).
  */
 #include <getopt.h>
 #include <sched.h>
@@ -12,17 +13,12 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/service.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "eid/eid.h"
 #include "http/http.h"
 #include "http/ratelimit.h"
-#include "maskinporten/mp.h"
-#include "oauth/oauth.h"
-#include "oidc/consent.h"
-#include "oidc/login.h"
-#include "oidc/oidc.h"
-#include "registry/registry.h"
+#include "services.h"
 #include "ui/i18n.h"
 
 static volatile sig_atomic_t stopping;
@@ -58,136 +54,12 @@ health_ready(struct http_req *r, struct http_resp *w)
 	json_decref(j);
 }
 
-struct issuer_route {
-	const char *method, *path;
-	http_handler_fn fn;
+/* Before every service's routes: whether the process lives and can reach its store. */
+static const struct http_route health_routes[] = {
+	{ "GET", "/health/live", health_live, NULL },
+	{ "GET", "/health/ready", health_ready, NULL },
+	{ NULL, NULL, NULL, NULL },
 };
-
-/* The routes of an issuer that logs people in (ID-porten); paths under its prefix. */
-static const struct issuer_route login_routes[] = {
-	{ "GET", "/.well-known/openid-configuration", oidc_handle_discovery },
-	{ "GET", "/jwks.json", oidc_handle_jwks },
-	{ "GET", "/authorize", oauth_handle_authorize },
-	{ "POST", "/authorize", oauth_handle_authorize },
-	{ "POST", "/par", oauth_handle_par },
-	{ "POST", "/token", oauth_handle_token },
-	{ "GET", "/userinfo", oidc_handle_userinfo },
-	{ "POST", "/userinfo", oidc_handle_userinfo },
-	{ "GET", "/logout", oidc_handle_logout },
-	{ "POST", "/logout", oidc_handle_logout },
-	{ "POST", "/revoke", oauth_handle_revoke },
-	{ "POST", "/token/introspect", oauth_handle_introspect },
-	{ "POST", "/tokeninfo", oauth_handle_introspect },
-	{ "GET", "/login", login_handle_select },
-	{ "POST", "/cancel", login_handle_cancel },
-	{ "GET", "/consent", consent_handle_show },
-	{ "POST", "/consent", consent_handle_submit },
-	{ NULL, NULL, NULL },
-};
-
-/*
- * Maskinporten (spec/maskinporten.md §2, §12): metadata, keys and the token
- * endpoint only.  jwks_uri is <issuer>jwk; /jwks.json is the same set under
- * the name the other issuers use.
- */
-static const struct issuer_route mp_routes[] = {
-	{ "GET", "/.well-known/oauth-authorization-server", mp_handle_discovery },
-	{ "GET", "/.well-known/openid-configuration", mp_handle_discovery },
-	{ "GET", "/jwk", oidc_handle_jwks },
-	{ "GET", "/jwks.json", oidc_handle_jwks },
-	{ "POST", "/token", mp_handle_token },
-	{ NULL, NULL, NULL },
-};
-
-static const struct issuer_route *
-routes_of(const struct issuer *is)
-{
-	return is->kind == ISSUER_MASKINPORTEN ? mp_routes : login_routes;
-}
-
-/* Only issuers that log people in show the eIDs' pages. */
-static bool
-has_eids(const struct issuer *is)
-{
-	return is->kind != ISSUER_MASKINPORTEN;
-}
-
-static size_t
-count_eid_routes(void)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; eid_providers[i] != NULL; i++)
-		for (const struct eid_route *er = eid_providers[i]->routes; er && er->fn; er++)
-			n++;
-	return n;
-}
-
-static char *
-route_path(const struct issuer *is, const char *path)
-{
-	size_t len = strlen(is->prefix) + strlen(path) + 1;
-	char *p = malloc(len);
-
-	if (p != NULL)
-		snprintf(p, len, "%s%s", is->prefix, path);
-	return p;
-}
-
-static struct http_route *
-build_routes(struct porten *app)
-{
-	size_t n = 0, cap = 3;
-	struct http_route *rt;
-
-	for (int i = 0; i < app->nissuers; i++) {
-		for (const struct issuer_route *ir = routes_of(&app->issuers[i]); ir->fn; ir++)
-			cap++;
-		if (has_eids(&app->issuers[i]))
-			cap += count_eid_routes();
-	}
-	rt = calloc(cap, sizeof(*rt));
-	if (rt == NULL)
-		return NULL;
-	rt[n++] = (struct http_route){ "GET", "/health/live", health_live, NULL };
-	rt[n++] = (struct http_route){ "GET", "/health/ready", health_ready, NULL };
-	for (int i = 0; i < app->nissuers; i++) {
-		struct issuer *is = &app->issuers[i];
-
-		/* Each issuer answers only its own routes under its own prefix. */
-		for (const struct issuer_route *ir = routes_of(is); ir->fn; ir++) {
-			char *path = route_path(is, ir->path);
-
-			if (path == NULL)
-				return rt;
-			rt[n++] = (struct http_route){ ir->method, path, ir->fn, is };
-		}
-		if (!has_eids(is))
-			continue;
-		/* The eIDs' own pages, under each issuer that logs people in. */
-		for (size_t k = 0; eid_providers[k] != NULL; k++) {
-			for (const struct eid_route *er = eid_providers[k]->routes; er && er->fn;
-			     er++) {
-				char *path = route_path(is, er->path);
-
-				if (path == NULL)
-					return rt;
-				rt[n++] = (struct http_route){ er->method, path, er->fn, is };
-			}
-		}
-	}
-	return rt;
-}
-
-static void
-free_routes(struct http_route *rt)
-{
-	if (rt == NULL)
-		return;
-	for (size_t i = 2; rt[i].fn != NULL; i++)
-		free((char *)rt[i].path);
-	free(rt);
-}
 
 static void
 usage(FILE *f)
@@ -254,19 +126,13 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (cfg_load(&cfg, path, &e) != 0) {
+	if (service_cfg_load(&cfg, porten_services, path, &e) != 0) {
 		fprintf(stderr, "portend: %s\n", e.msg);
 		cfg_free(&cfg);
 		return 2;
 	}
 	if (check) {
-		if (mp_trust_init(&cfg, &e) != 0) {
-			fprintf(stderr, "portend: maskinporten_ca/maskinporten_crl: %s\n", e.msg);
-			cfg_free(&cfg);
-			return 2;
-		}
-		mp_trust_cleanup();
-		if (reg_keys_hsm_check(&cfg, &e) != 0) {
+		if (service_check_all(porten_services, &cfg, &e) != 0) {
 			fprintf(stderr, "portend: %s\n", e.msg);
 			cfg_free(&cfg);
 			return 2;
@@ -289,19 +155,15 @@ main(int argc, char **argv)
 	app_up = true;
 	ui_init(&(struct ui_settings){ .locale_dir = cfg.locale_dir,
 				       .cookie_secure = cfg.cookie_secure });
-	if (mp_trust_init(&cfg, &e) != 0) {
-		log_err(NULL, "cannot load business-certificate trust: %s", e.msg);
+	if (service_init_all(porten_services, &app, &e) != 0) {
+		log_err(NULL, "%s", e.msg);
 		goto out;
 	}
-	for (int i = 0; i < app.nissuers; i++) {
-		if (reg_keys_ensure(&app, &app.issuers[i], &e) != 0) {
-			log_err(NULL, "cannot create signing key: %s", e.msg);
-			goto out;
-		}
-	}
-	routes = build_routes(&app);
-	if (routes == NULL)
+	routes = service_routes_build(porten_services, &app, health_routes, &e);
+	if (routes == NULL) {
+		log_err(NULL, "cannot build the routes: %s", e.msg);
 		goto out;
+	}
 	{
 		/* Rate and connection limits from the configuration (http/ratelimit.h). */
 		struct http_limits lim;
@@ -329,8 +191,7 @@ main(int argc, char **argv)
 		if (time_now() - last_sweep >= 60) {
 			int64_t n = 0;
 
-			/* the business-certificate CAs and CRLs, read here, never in a request */
-			mp_trust_reload(&cfg);
+			service_tick_all(porten_services, &app);
 			if (store_op(app.store, sweep, time_now(), &n, &e) == 0 && n > 0)
 				log_info(NULL, "swept %lld expired records", (long long)n);
 			last_sweep = time_now();
@@ -341,11 +202,11 @@ main(int argc, char **argv)
 out:
 	if (srv != NULL)
 		http_server_stop(srv);
-	free_routes(routes);
-	reg_keys_cleanup();
-	mp_trust_cleanup();
-	if (app_up)
+	service_routes_free(routes);
+	if (app_up) {
+		service_close_all(porten_services, &app);
 		app_close(&app);
+	}
 	cfg_free(&cfg);
 	return rc;
 }

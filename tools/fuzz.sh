@@ -25,7 +25,7 @@ libs="$(pkg-config --libs $pkgs) -lunistring -lpthread -lm"
 # The library once (what the server links, less main.c and portenctl), in parallel.
 export cflags out
 rm -f "$out"/obj/*.o "$out/libporten-fuzz.a"
-find src -name '*.c' ! -path 'src/main.c' ! -path 'src/cli/*' | sort |
+find src -name '*.c' ! -path 'src/main.c' ! -path 'src/portenctl.c' | sort |
 	xargs -P"$jobs" -I{} sh -c 'clang $cflags -c "$1" -o "$out/obj/$(echo "$1" | tr / _).o"' _ {}
 ar rcs "$out/libporten-fuzz.a" "$out"/obj/*.o
 

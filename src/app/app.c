@@ -11,7 +11,6 @@
 #include "core/crypto.h"
 #include "core/fsperm.h"
 #include "core/log.h"
-#include "registry/registry.h"
 #include "store/pg.h"
 
 /*
@@ -255,7 +254,6 @@ void
 app_close(struct porten *app)
 {
 	issuers_free(app);
-	reg_cache_cleanup();
 	if (app->store != NULL)
 		store_close(app->store);
 	app->store = NULL;

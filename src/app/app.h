@@ -42,7 +42,8 @@ struct porten {
  * pairwise and CSRF keys through the store's meta table, and set up the
  * issuers: ID-porten at cfg->issuer (prefix ""), and Maskinporten at
  * cfg->maskinporten_issuer (its own path prefix) unless that is empty.
- * app_close releases what app_init acquired; it does not free cfg.
+ * app_close releases what app_init acquired; it does not free cfg.  The
+ * services start after app_init and stop before app_close (app/service.h).
  */
 int app_init(struct porten *app, struct cfg *cfg, struct err *e);
 void app_close(struct porten *app);

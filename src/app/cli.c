@@ -142,13 +142,29 @@ cli_print_fields(struct cli *c, const json_t *obj, const char *const *order)
 	}
 }
 
+/* Print a result: JSON, or its fields, or a one-line confirmation. */
+void
+cli_print_result(struct cli *c, const json_t *obj, const char *done)
+{
+	if (c->json) {
+		json_t *ok = obj != NULL ? NULL : json_pack("{s:b}", "ok", 1);
+
+		cli_print_json(c, obj != NULL ? obj : ok);
+		json_decref(ok);
+	} else if (obj != NULL) {
+		cli_print_fields(c, obj, NULL);
+	} else {
+		fprintf(c->out, "%s\n", done);
+	}
+}
+
 int
 cli_open(struct cli *c)
 {
 	struct err e = { 0 };
 	int rc;
 
-	rc = cfg_load(&c->cfg, c->config_path, &e);
+	rc = service_cfg_load(&c->cfg, c->services, c->config_path, &e);
 	if (rc != 0) {
 		fprintf(stderr, "portenctl: configuration: %s\n", e.msg);
 		cfg_free(&c->cfg);
@@ -169,6 +185,8 @@ cli_close(struct cli *c)
 {
 	if (!c->opened)
 		return;
+	/* what the commands acquired (the keys they unsealed), before the store closes */
+	service_close_all(c->services, &c->app);
 	app_close(&c->app);
 	cfg_free(&c->cfg);
 	c->opened = false;

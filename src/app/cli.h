@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "app/app.h"
+#include "app/service.h"
 #include "core/err.h"
 
 /* Exit statuses: usage or validation problems, and store (or system) failures. */
@@ -22,6 +23,8 @@ struct cli {
 	bool json;      /* --json: machine-readable output */
 	FILE *out;      /* the real standard output (logs go to stderr) */
 	const char *config_path; /* -c FILE, else $PORTEN_CONFIG; NULL: defaults */
+	/* the services whose configuration rows cli_open reads (src/services.c) */
+	const struct porten_service *const *services;
 	bool opened;    /* cli_open() succeeded: cli_close() has work */
 };
 
@@ -42,5 +45,10 @@ int cli_read_json(const char *path, json_t **out, struct err *e);
 void cli_print_json(struct cli *c, const json_t *v);
 /* Print an object's fields as "name: value" lines in the given order, then the rest. */
 void cli_print_fields(struct cli *c, const json_t *obj, const char *const *order);
+/*
+ * Print a result: with --json the value (or {"ok": true} when obj is
+ * NULL), else its fields, else the line `done`.
+ */
+void cli_print_result(struct cli *c, const json_t *obj, const char *done);
 
 #endif

@@ -13,20 +13,10 @@
 
 #include "core/str.h"
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_ENV };
+#define ROW CFG_ROW
+#define SECRET CFG_SECRET
 
-struct cfg_row {
-	const char *name;
-	enum cfg_type type;
-	size_t off;
-	const char *dflt;
-	long long min, max;
-	bool secret;
-};
-
-#define ROW(n, t, f, d, lo, hi) { n, t, offsetof(struct cfg, f), d, lo, hi, false }
-#define SECRET(n, f) { n, CFG_STR, offsetof(struct cfg, f), NULL, 0, 0, true }
-
+/* The generic rows: the listener, the store, the issuers, keys at rest, logs, limits. */
 static const struct cfg_row cfg_rows[] = {
 	ROW("listen", CFG_STR, listen, "127.0.0.1:8080", 0, 0),
 	ROW("data", CFG_STR, data, "./porten-data", 0, 0),
@@ -38,15 +28,7 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("kek_file", CFG_STR, kek_file, NULL, 0, 0),
 	ROW("threads", CFG_INT, threads, "0", 0, 256),
 	ROW("log_level", CFG_INT, log_level, "2", 0, 3),
-	ROW("key_publish_delay", CFG_INT, key_publish_delay, "86400", 0, 30 * 86400),
-	ROW("key_lifetime", CFG_INT, key_lifetime, "7776000", 3600, 3 * 365 * 86400LL),
-	ROW("session_idle", CFG_INT, session_idle, "1800", 60, 86400),
-	ROW("session_max", CFG_INT, session_max, "7200", 60, 7 * 86400),
-	ROW("code_lifetime", CFG_INT, code_lifetime, "60", 5, 600),
-	ROW("par_lifetime", CFG_INT, par_lifetime, "120", 10, 600),
-	ROW("pending_lifetime", CFG_INT, pending_lifetime, "1800", 60, 7200),
 	ROW("cookie_secure", CFG_BOOL, cookie_secure, "auto", 0, 0),
-	ROW("testid_accept_real", CFG_BOOL, testid_accept_real, "false", 0, 0),
 	/* HTTP limits (http/ratelimit.h); per node. */
 	ROW("rate_ip", CFG_INT, rate_ip, "200", 0, 1000000),
 	ROW("rate_ip_burst", CFG_INT, rate_ip_burst, "1000", 1, 10000000),
@@ -55,53 +37,37 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("conn_per_ip", CFG_INT, conn_per_ip, "256", 1, 65535),
 	ROW("conn_timeout", CFG_INT, conn_timeout, "15", 1, 3600),
 	ROW("request_deadline", CFG_INT, request_deadline, "30", 1, 3600),
-	/* Maskinporten (spec/maskinporten.md): its issuer and business-certificate trust. */
+	/* The Maskinporten issuer (app/app.c sets up the issuers). */
 	ROW("maskinporten_issuer", CFG_STR, maskinporten_issuer, NULL, 0, 0),
-	ROW("maskinporten_ca", CFG_STR, maskinporten_ca, NULL, 0, 0),
-	ROW("maskinporten_crl", CFG_STR, maskinporten_crl, NULL, 0, 0),
-	/* Signing keys held in a PKCS#11 token instead of the store (docs/operations.md). */
-	ROW("signing_key_pkcs11_uri", CFG_STR, signing_key_pkcs11_uri, NULL, 0, 0),
-	ROW("signing_key_pin_file", CFG_STR, signing_key_pin_file, NULL, 0, 0),
-	ROW("maskinporten_signing_key_pkcs11_uri", CFG_STR, maskinporten_signing_key_pkcs11_uri,
-	    NULL, 0, 0),
-	ROW("maskinporten_signing_key_pin_file", CFG_STR, maskinporten_signing_key_pin_file, NULL,
-	    0, 0),
 	ROW("locale_dir", CFG_STR, locale_dir, NULL, 0, 0),
-	/* MinID (spec/minid.md §3-§8) and its SMS gateway. */
-	ROW("minid_argon_ops", CFG_INT, minid_argon_ops, "2", 1, 20),
-	ROW("minid_argon_mem_kib", CFG_INT, minid_argon_mem_kib, "19456", 8192, 4194304),
-	ROW("minid_lock_failures", CFG_INT, minid_lock_failures, "5", 1, 100),
-	ROW("minid_lock_seconds", CFG_INT, minid_lock_seconds, "3600", 1, 30 * 86400),
-	ROW("minid_lock_window", CFG_INT, minid_lock_window, "86400", 60, 365 * 86400LL),
-	ROW("minid_lock_max", CFG_INT, minid_lock_max, "3", 1, 100),
-	ROW("minid_otc_lifetime", CFG_INT, minid_otc_lifetime, "300", 30, 3600),
-	ROW("minid_otc_attempts", CFG_INT, minid_otc_attempts, "5", 1, 20),
-	ROW("minid_otc_resends", CFG_INT, minid_otc_resends, "3", 0, 20),
-	ROW("minid_otc_per_hour", CFG_INT, minid_otc_per_hour, "10", 1, 1000),
-	ROW("minid_rate_per_min", CFG_INT, minid_rate_per_min, "30", 0, 100000),
-	ROW("minid_activation_lifetime", CFG_INT, minid_activation_lifetime, "2592000", 600,
-	    365 * 86400LL),
-	ROW("minid_min_age", CFG_INT, minid_min_age, "13", 0, 120),
-	ROW("minid_static_otc", CFG_BOOL, minid_static_otc, "true", 0, 0),
-	ROW("sms_gateway", CFG_STR, sms_gateway, "file", 0, 0),
-	ROW("sms_file", CFG_STR, sms_file, NULL, 0, 0),
-	ROW("sms_url", CFG_STR, sms_url, NULL, 0, 0),
-	ROW("sms_template", CFG_STR, sms_template,
-	    "{\"to\":\"{to}\",\"from\":\"{sender}\",\"message\":\"{text}\"}", 0, 0),
-	ROW("sms_content_type", CFG_STR, sms_content_type, "application/json", 0, 0),
-	ROW("sms_auth_file", CFG_STR, sms_auth_file, NULL, 0, 0),
-	ROW("sms_sender", CFG_STR, sms_sender, "ID-porten", 0, 0),
-	ROW("sms_timeout", CFG_INT, sms_timeout, "10", 1, 120),
 };
 
-#define NROWS (sizeof(cfg_rows) / sizeof(cfg_rows[0]))
+static const struct cfg_section cfg_core = {
+	"core", cfg_rows, sizeof(cfg_rows) / sizeof(cfg_rows[0]), NULL,
+};
+
+/* The i-th section cfg_load reads: the generic one, then the services' in order. */
+static const struct cfg_section *
+cfg_section_at(const struct cfg *c, size_t i)
+{
+	if (i == 0)
+		return &cfg_core;
+	return c->sections != NULL ? c->sections[i - 1] : NULL;
+}
+
+#define FOR_EACH_ROW(c, sec, row)                                                  \
+	for (size_t si_ = 0; (sec = cfg_section_at(c, si_)) != NULL; si_++)         \
+		for (row = sec->rows; row < sec->rows + sec->nrows; row++)
 
 static const struct cfg_row *
-cfg_find(struct str name)
+cfg_find(const struct cfg *c, struct str name)
 {
-	for (size_t i = 0; i < NROWS; i++)
-		if (str_eq_c(name, cfg_rows[i].name))
-			return &cfg_rows[i];
+	const struct cfg_section *sec;
+	const struct cfg_row *row;
+
+	FOR_EACH_ROW(c, sec, row)
+		if (str_eq_c(name, row->name))
+			return row;
 	return NULL;
 }
 
@@ -184,7 +150,7 @@ cfg_load_file(struct cfg *c, const char *path, struct err *e)
 		}
 		k = str_trim(k);
 		v = str_trim(v);
-		row = cfg_find(k);
+		row = cfg_find(c, k);
 		if (row == NULL) {
 			rc = ERR(e, ERR_INVAL, 0, NULL, "%s:%d: unknown key '%.*s'", path, lineno,
 				 (int)(k.len > 64 ? 64 : k.len), k.p);
@@ -205,30 +171,42 @@ cfg_load_file(struct cfg *c, const char *path, struct err *e)
 static bool cookie_secure_set;
 
 int
-cfg_load(struct cfg *c, const char *path, struct err *e)
+cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *sections,
+	 struct err *e)
 {
+	const struct cfg_section *sec;
+	const struct cfg_row *row;
+	size_t n = 0;
+
 	memset(c, 0, sizeof(*c));
 	cookie_secure_set = false;
-	for (size_t i = 0; i < NROWS; i++)
-		if (cfg_rows[i].dflt != NULL && strcmp(cfg_rows[i].dflt, "auto") != 0)
-			cfg_set(c, &cfg_rows[i], cfg_rows[i].dflt);
+	while (sections != NULL && sections[n] != NULL)
+		n++;
+	c->sections = calloc(n + 1, sizeof(*c->sections));
+	if (c->sections == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		c->sections[i] = sections[i];
+	FOR_EACH_ROW(c, sec, row)
+		if (row->dflt != NULL && strcmp(row->dflt, "auto") != 0)
+			cfg_set(c, row, row->dflt);
 	if (path != NULL && cfg_load_file(c, path, e) != 0)
 		return e->code;
-	for (size_t i = 0; i < NROWS; i++) {
+	FOR_EACH_ROW(c, sec, row) {
 		char env[64];
 		const char *v;
 		const char *why;
 		size_t k;
 
-		snprintf(env, sizeof(env), "PORTEN_%s", cfg_rows[i].name);
+		snprintf(env, sizeof(env), "PORTEN_%s", row->name);
 		for (k = 0; env[k]; k++)
 			env[k] = (char)toupper((unsigned char)env[k]);
 		v = getenv(env);
 		if (v == NULL)
 			continue;
-		if (cfg_rows[i].off == offsetof(struct cfg, cookie_secure))
+		if (row->off == offsetof(struct cfg, cookie_secure))
 			cookie_secure_set = strcmp(v, "auto") != 0;
-		why = cfg_set(c, &cfg_rows[i], v);
+		why = cfg_set(c, row, v);
 		if (why != NULL)
 			return ERR(e, ERR_INVAL, 0, NULL, "%s: %s", env, why);
 	}
@@ -247,19 +225,26 @@ cfg_load(struct cfg *c, const char *path, struct err *e)
 		return ERR(e, ERR_INVAL, 0, NULL, "issuer must be https in prod");
 	if (!cookie_secure_set)
 		c->cookie_secure = strncmp(c->issuer, "https://", 8) == 0;
-	if (c->session_idle > c->session_max)
-		return ERR(e, ERR_INVAL, 0, NULL, "session_idle must not exceed session_max");
+	for (size_t i = 0; i < n; i++) {
+		int rc = sections[i]->validate != NULL ? sections[i]->validate(c, e) : 0;
+
+		if (rc != 0)
+			return rc;
+	}
 	return 0;
 }
 
 void
 cfg_free(struct cfg *c)
 {
-	for (size_t i = 0; i < NROWS; i++) {
-		if (cfg_rows[i].type == CFG_STR) {
-			char **p = (char **)((char *)c + cfg_rows[i].off);
+	const struct cfg_section *sec;
+	const struct cfg_row *row;
 
-			if (*p && cfg_rows[i].secret)
+	FOR_EACH_ROW(c, sec, row) {
+		if (row->type == CFG_STR) {
+			char **p = (char **)((char *)c + row->off);
+
+			if (*p && row->secret)
 				memset(*p, 0, strlen(*p));
 			free(*p);
 			*p = NULL;
@@ -267,6 +252,8 @@ cfg_free(struct cfg *c)
 	}
 	free(c->store_resolved);
 	c->store_resolved = NULL;
+	free(c->sections);
+	c->sections = NULL;
 }
 
 const char *

@@ -2,16 +2,23 @@
  * Configuration: one file of `key = value` lines, overridden by PORTEN_*
  * environment variables (key upper-cased, '.' and '-' as '_').  Table-driven:
  * every key has a type, a default and bounds; unknown keys stop start-up.
+ * The generic rows (listen, data, issuer, store, env, kek, threads, log,
+ * limits ...) live in cfg.c; every service brings a section of its own
+ * rows (app/service.h), and cfg_load reads the generic rows and the
+ * sections it is given.
  */
 #ifndef PORTEN_CORE_CFG_H
 #define PORTEN_CORE_CFG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
 
 enum cfg_env { CFG_ENV_TEST, CFG_ENV_PROD };
+
+struct cfg_section;
 
 struct cfg {
 	char *listen;            /* "127.0.0.1:8080" */
@@ -75,10 +82,43 @@ struct cfg {
 	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
 	char *maskinporten_signing_key_pin_file;
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
+	const struct cfg_section **sections; /* internal: what cfg_load read, for cfg_free */
 };
 
-/* Defaults, then file (if path non-NULL), then environment.  0 or ERR_INVAL with e->msg. */
-int cfg_load(struct cfg *c, const char *path, struct err *e);
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_ENV };
+
+/* One key: its type, where it goes in struct cfg, its default and bounds. */
+struct cfg_row {
+	const char *name;
+	enum cfg_type type;
+	size_t off;
+	const char *dflt;
+	long long min, max;
+	bool secret;             /* wiped before it is freed */
+};
+
+#define CFG_ROW(n, t, f, d, lo, hi) { n, t, offsetof(struct cfg, f), d, lo, hi, false }
+#define CFG_SECRET(n, f) { n, CFG_STR, offsetof(struct cfg, f), NULL, 0, 0, true }
+
+/*
+ * A service's keys.  validate, when set, runs after every key is read
+ * (file and environment) and the generic checks passed: 0 or ERR_INVAL.
+ */
+struct cfg_section {
+	const char *name;        /* the service's name */
+	const struct cfg_row *rows;
+	size_t nrows;
+	int (*validate)(const struct cfg *c, struct err *e);
+};
+
+/*
+ * Defaults, then file (if path non-NULL), then environment, for the
+ * generic rows and those of `sections` (NULL-terminated; NULL: the generic
+ * rows only).  A key no row names stops the load.  0 or ERR_INVAL with
+ * e->msg.  Call cfg_free afterwards in either case.
+ */
+int cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *sections,
+	     struct err *e);
 void cfg_free(struct cfg *c);
 /* Path of the SQLite file or the URI (c->store if set, else <data>/porten.db); static storage in c. */
 const char *cfg_store_target(const struct cfg *c);

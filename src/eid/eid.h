@@ -45,4 +45,8 @@ extern const struct eid_provider *const eid_providers[];
 extern const struct eid_provider eid_testid;
 void eid_testid_handle(struct http_req *r, struct http_resp *w);   /* GET/POST /testid */
 
+/* The service (eid/service.c): listed in src/services.c. */
+struct porten_service;
+extern const struct porten_service eid_service;
+
 #endif

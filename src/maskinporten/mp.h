@@ -90,4 +90,8 @@ void mp_trust_cleanup(void);
 void mp_handle_token(struct http_req *r, struct http_resp *w);     /* POST /token */
 void mp_handle_discovery(struct http_req *r, struct http_resp *w); /* GET /.well-known/... */
 
+/* The service (maskinporten/service.c): listed in src/services.c. */
+struct porten_service;
+extern const struct porten_service mp_service;
+
 #endif

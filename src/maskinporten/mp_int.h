@@ -2,6 +2,8 @@
 #ifndef PORTEN_MASKINPORTEN_MP_INT_H
 #define PORTEN_MASKINPORTEN_MP_INT_H
 
+#include <stdio.h>
+
 #include "core/err.h"
 #include "oauth/oauth.h"
 
@@ -18,5 +20,11 @@
 #define MP_BADGRANT(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_INVALID_GRANT, __VA_ARGS__)
 #define MP_BADSCOPE(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_INVALID_SCOPE, __VA_ARGS__)
 #define MP_INTERNAL(e, ...) ERR((e), ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, __VA_ARGS__)
+
+struct cli;
+
+/* `portenctl delegation add|list|remove` (cmd_delegation.c). */
+int mp_cmd_delegation(struct cli *c, int argc, char **argv);
+void mp_cmd_delegation_usage(FILE *f);
 
 #endif

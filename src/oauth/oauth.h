@@ -221,4 +221,8 @@ int oauth_replay_key(char *out, size_t n, const char *kind, const char *client_i
  * acceptance and the spending statement read the clock at different times. */
 #define OAUTH_REPLAY_MARGIN 60
 
+/* The service (oauth/service.c): listed in src/services.c. */
+struct porten_service;
+extern const struct porten_service oauth_service;
+
 #endif

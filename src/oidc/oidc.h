@@ -12,4 +12,8 @@ void oidc_handle_jwks(struct http_req *r, struct http_resp *w);      /* GET /jwk
 void oidc_handle_userinfo(struct http_req *r, struct http_resp *w);  /* GET/POST /userinfo */
 void oidc_handle_logout(struct http_req *r, struct http_resp *w);    /* GET/POST /logout */
 
+/* The service (oidc/service.c): listed in src/services.c. */
+struct porten_service;
+extern const struct porten_service oidc_service;
+
 #endif

@@ -170,4 +170,8 @@ int reg_delegation_list(struct porten *app, const char *scope, json_t **list, st
 /* Token-time rule: has consumer delegated this scope (doc) to supplier? */
 bool reg_delegation_ok(const json_t *scope, const char *consumer, const char *supplier);
 
+/* The service (registry/service.c): listed in src/services.c. */
+struct porten_service;
+extern const struct porten_service registry_service;
+
 #endif

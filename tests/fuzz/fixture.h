@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include "services.h"
 #include "app/app.h"
 #include "core/arena.h"
 #include "core/b64.h"
@@ -197,7 +198,7 @@ fz_init(void)
 		abort();
 	log_set_level(LOG_ERR);
 	memset(&fz_app, 0, sizeof(fz_app));
-	if (cfg_load(&fz_cfg, NULL, &e) != 0)
+	if (service_cfg_load(&fz_cfg, porten_services, NULL, &e) != 0)
 		fz_die("cfg", &e);
 	fz_cfg.key_publish_delay = 0;
 	fz_app.cfg = &fz_cfg;

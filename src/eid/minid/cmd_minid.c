@@ -14,11 +14,8 @@
 #include "core/fsperm.h"
 #include "eid/minid/minid.h"
 
-int cli_minid(struct cli *c, int argc, char **argv);
-void cli_minid_usage(FILE *f);
-
 void
-cli_minid_usage(FILE *f)
+minid_cmd_usage(FILE *f)
 {
 	fputs("  minid create PID --mobile NUMBER (--password P | --password-file FILE)\n"
 	      "       [--replace]\n"
@@ -147,7 +144,7 @@ out:
 }
 
 int
-cli_minid(struct cli *c, int argc, char **argv)
+minid_cmd(struct cli *c, int argc, char **argv)
 {
 	struct err e = { 0 };
 	const char *sub;

@@ -34,6 +34,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "app/app.h"
 #include "core/str.h"
@@ -294,5 +295,12 @@ void minid_handle_reset(struct http_req *r, struct http_resp *w);     /* GET/POS
 void minid_handle_register(struct http_req *r, struct http_resp *w);  /* GET/POST /minid/register */
 void minid_handle_activate(struct http_req *r, struct http_resp *w);  /* GET/POST /minid/activate */
 void minid_handle_account(struct http_req *r, struct http_resp *w);   /* GET/POST /minid/account */
+
+/* ---- portenctl (cmd_minid.c) ---- */
+
+struct cli;
+/* `portenctl minid create|show|lock|unlock ...`: a CLI_* status (app/cli.h). */
+int minid_cmd(struct cli *c, int argc, char **argv);
+void minid_cmd_usage(FILE *f);
 
 #endif

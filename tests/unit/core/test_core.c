@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "services.h"
 #include "core/b64.h"
 #include "core/buf.h"
 #include "core/cfg.h"
@@ -263,7 +264,7 @@ test_cfg_env_and_file(void **state)
 	unsetenv("PORTEN_LISTEN");
 	setenv("PORTEN_ISSUER", "http://127.0.0.1:9999", 1);
 	setenv("PORTEN_THREADS", "3", 1);
-	assert_int_equal(cfg_load(&c, NULL, &e), 0);
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), 0);
 	assert_string_equal(c.issuer, "http://127.0.0.1:9999");
 	assert_int_equal(c.threads, 3);
 	assert_int_equal(c.env, CFG_ENV_TEST);
@@ -272,22 +273,22 @@ test_cfg_env_and_file(void **state)
 	cfg_free(&c);
 
 	setenv("PORTEN_ISSUER", "http://127.0.0.1:9999/", 1);
-	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), ERR_INVAL);
 	cfg_free(&c);
 	setenv("PORTEN_ISSUER", "http://127.0.0.1:9999", 1);
 	setenv("PORTEN_THREADS", "0", 1);            /* 0: one per CPU */
-	assert_int_equal(cfg_load(&c, NULL, &e), 0);
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), 0);
 	assert_int_equal(c.threads, 0);
 	cfg_free(&c);
 	setenv("PORTEN_THREADS", "-1", 1);
-	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), ERR_INVAL);
 	cfg_free(&c);
 	setenv("PORTEN_THREADS", "257", 1);
-	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), ERR_INVAL);
 	cfg_free(&c);
 	unsetenv("PORTEN_THREADS");
 	setenv("PORTEN_ENV", "prod", 1);
-	assert_int_equal(cfg_load(&c, NULL, &e), ERR_INVAL);   /* http issuer in prod */
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), ERR_INVAL);   /* http issuer in prod */
 	cfg_free(&c);
 	unsetenv("PORTEN_ENV");
 	unsetenv("PORTEN_ISSUER");
@@ -296,13 +297,13 @@ test_cfg_env_and_file(void **state)
 	assert_true(fd >= 0);
 	assert_true(write(fd, "# comment\nlisten = 127.0.0.1:7000\nbogus = 1\n", 44) == 44);
 	close(fd);
-	assert_int_equal(cfg_load(&c, path, &e), ERR_INVAL);   /* unknown key stops start-up */
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), ERR_INVAL);   /* unknown key stops start-up */
 	assert_non_null(strstr(e.msg, "bogus"));
 	cfg_free(&c);
 	fd = open(path, O_WRONLY | O_TRUNC);
 	assert_true(write(fd, "listen = 127.0.0.1:7000\nenv=test\n", 33) == 33);
 	close(fd);
-	assert_int_equal(cfg_load(&c, path, &e), 0);
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
 	assert_string_equal(c.listen, "127.0.0.1:7000");
 	assert_string_equal(c.issuer, "http://127.0.0.1:7000");
 	cfg_free(&c);

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "services.h"
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -259,7 +260,7 @@ test_limits_config(void **state)
 
 	/* The configuration's defaults are the built-in ones. */
 	http_limits_default(&d);
-	assert_int_equal(cfg_load(&cfg, NULL, &e), 0);
+	assert_int_equal(service_cfg_load(&cfg, porten_services, NULL, &e), 0);
 	http_limits_from_cfg(&cfg, &c);
 	assert_memory_equal(&d, &c, sizeof(d));
 	cfg.rate_ip = 7;
@@ -270,10 +271,10 @@ test_limits_config(void **state)
 	cfg_free(&cfg);
 	/* Out-of-bounds values stop start-up. */
 	setenv("PORTEN_RATE_IP", "-1", 1);
-	assert_int_not_equal(cfg_load(&cfg, NULL, &e), 0);
+	assert_int_not_equal(service_cfg_load(&cfg, porten_services, NULL, &e), 0);
 	cfg_free(&cfg);
 	setenv("PORTEN_RATE_IP", "0", 1);
-	assert_int_equal(cfg_load(&cfg, NULL, &e), 0);
+	assert_int_equal(service_cfg_load(&cfg, porten_services, NULL, &e), 0);
 	assert_int_equal(cfg.rate_ip, 0);
 	cfg_free(&cfg);
 	unsetenv("PORTEN_RATE_IP");

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "services.h"
 #include "../jose/x509_fixture.h"
 #include "app/app.h"
 #include "core/arena.h"
@@ -169,7 +170,7 @@ fx_setup(void **state)
 	(void)state;
 	memset(&fx_app, 0, sizeof(fx_app));
 	snprintf(fx_dir, sizeof(fx_dir), "/tmp/porten-mp-XXXXXX");
-	if (mkdtemp(fx_dir) == NULL || cfg_load(&fx_cfg, NULL, &e) != 0)
+	if (mkdtemp(fx_dir) == NULL || service_cfg_load(&fx_cfg, porten_services, NULL, &e) != 0)
 		return -1;
 	fx_root_key = fx_rsa(2048);
 	fx_leaf_key = fx_rsa(2048);

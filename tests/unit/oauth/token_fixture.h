@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "services.h"
 #include "app/app.h"
 #include "core/arena.h"
 #include "core/b64.h"
@@ -44,7 +45,7 @@ fx_setup(void **state)
 
 	(void)state;
 	memset(&fx_app, 0, sizeof(fx_app));
-	if (cfg_load(&fx_cfg, NULL, &e) != 0)
+	if (service_cfg_load(&fx_cfg, porten_services, NULL, &e) != 0)
 		return -1;
 	fx_cfg.key_publish_delay = 0;
 	fx_app.cfg = &fx_cfg;

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "services.h"
 #include "sms/sms.h"
 
 static void
@@ -115,7 +116,7 @@ test_log_sink_and_choice(void **state)
 	struct cfg c;
 
 	(void)state;
-	assert_int_equal(cfg_load(&c, NULL, &e), 0);
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), 0);
 	assert_int_equal(sms_gateway_new(&c, &g, &e), 0);
 	assert_string_equal(g->ops->name, "file");
 	sms_gateway_free(g);

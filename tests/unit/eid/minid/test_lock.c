@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "services.h"
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 
@@ -139,7 +140,7 @@ setup(void **state)
 
 	(void)state;
 	memset(&app, 0, sizeof(app));
-	if (cfg_load(&cfg, NULL, &e) != 0)
+	if (service_cfg_load(&cfg, porten_services, NULL, &e) != 0)
 		return -1;
 	app.cfg = &cfg;
 	app.test_env = true;

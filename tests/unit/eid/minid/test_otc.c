@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "services.h"
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 
@@ -126,7 +127,7 @@ setup(void **state)
 
 	(void)state;
 	memset(&app, 0, sizeof(app));
-	if (cfg_load(&cfg, NULL, &e) != 0)
+	if (service_cfg_load(&cfg, porten_services, NULL, &e) != 0)
 		return -1;
 	/* One file for the whole run: the process keeps one gateway per configuration. */
 	if (sms_path[0] == '\0') {

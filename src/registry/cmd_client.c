@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/commands.h"
+#include "registry/cmd_int.h"
 #include "core/crypto.h"
 #include "core/str.h"
 #include "registry/registry.h"
@@ -63,7 +63,7 @@ static const char *const client_order[] = {
 };
 
 void
-cli_client_usage(FILE *f)
+reg_cmd_client_usage(FILE *f)
 {
 	fputs("  client create [--client-id ID] --client-name N --description D\n"
 	      "       [--integration-type idporten|api_klient]\n"
@@ -324,7 +324,7 @@ client_add_key(struct cli *c, const char *id, json_t *set)
 }
 
 int
-cli_client(struct cli *c, int argc, char **argv)
+reg_cmd_client(struct cli *c, int argc, char **argv)
 {
 	const char *sub = argv[0], *id = NULL;
 	json_t *set = json_object();

@@ -1,42 +1,20 @@
 /*
- * portenctl: the operator's tool for clients, scopes and signing keys.  It
- * opens the same store as portend (same configuration file and PORTEN_*
- * environment) and calls the same registry functions as the self-service
- * API, so every rule applies in both places.
+ * portenctl scope ...: the scope registry (create, update, list, show);
+ * grant, revoke and access go to the access lists (cmd_access.c).
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "app/cli.h"
-#include "cli/commands.h"
-#include "core/cfg.h"
 #include "core/str.h"
+#include "registry/cmd_int.h"
 #include "registry/registry.h"
 
-/* `portenctl minid ...` (eid/minid/cmd_minid.c). */
-int cli_minid(struct cli *c, int argc, char **argv);
-void cli_minid_usage(FILE *f);
-
-static void
-usage(FILE *f)
+void
+reg_cmd_scope_usage(FILE *f)
 {
-	fputs("usage: portenctl [-c FILE] [--json] COMMAND ...\n"
-	      "\n"
-	      "options:\n"
-	      "  -c, --config FILE   configuration file (default: $PORTEN_CONFIG, then defaults\n"
-	      "                      and PORTEN_* environment variables)\n"
-	      "      --json          print JSON on standard output\n"
-	      "  -h, --help          this text\n"
-	      "\n"
-	      "commands:\n",
-	      f);
-	cli_client_usage(f);
-	fputs("  keys list [--issuer idporten|maskinporten]\n"
-	      "  keys rotate [--issuer idporten|maskinporten]\n"
-	      "  scope create --name PREFIX:SUBSCOPE [--description D] [--long-description D]\n"
+	fputs("  scope create --name PREFIX:SUBSCOPE [--description D] [--long-description D]\n"
 	      "       [--token-type SELF_CONTAINED|OPAQUE] [--visibility PUBLIC|PRIVATE]\n"
 	      "       [--requires-pseudonymous-tokens] [--requires-user-authentication]\n"
 	      "       [--requires-user-consent] [--accessible-for-all] [--inactive]\n"
@@ -47,91 +25,8 @@ usage(FILE *f)
 	      "  scope list\n"
 	      "  scope show NAME\n",
 	      f);
-	cli_mp_usage(f);
-	cli_minid_usage(f);
-	fputs("\n"
-	      "exit status: 0 done, 1 usage or validation error, 2 store or system failure\n",
-	      f);
+	reg_cmd_access_usage(f);
 }
-
-/* ---- keys ---- */
-
-static int
-cmd_keys(struct cli *c, int argc, char **argv)
-{
-	struct issuer *is;
-	struct err e = { 0 };
-	json_t *list = NULL;
-	char *kid = NULL;
-	size_t i;
-	json_t *k;
-	int rc, status;
-
-	enum issuer_kind kind = ISSUER_IDPORTEN;
-
-	/* keys list|rotate [--issuer idporten|maskinporten] */
-	if (argc == 3 && strcmp(argv[1], "--issuer") == 0) {
-		if (strcmp(argv[2], "maskinporten") == 0)
-			kind = ISSUER_MASKINPORTEN;
-		else if (strcmp(argv[2], "idporten") != 0)
-			return cli_usage_error("keys: --issuer is idporten or maskinporten");
-		argc = 1;
-	}
-	if (argc != 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "rotate") != 0))
-		return cli_usage_error("keys: expected 'keys list|rotate [--issuer idporten|maskinporten]'");
-	status = cli_open(c);
-	if (status != CLI_OK)
-		return status;
-	is = app_issuer(&c->app, kind);
-	if (is == NULL) {
-		fprintf(stderr, "portenctl: that issuer is not configured\n");
-		return CLI_USAGE;
-	}
-	if (strcmp(argv[0], "rotate") == 0) {
-		rc = reg_keys_rotate(&c->app, is, &kid, &e);
-		if (rc != 0)
-			return cli_fail(rc, &e);
-		if (c->json) {
-			json_t *o = json_pack("{s:s, s:s, s:I}", "issuer", is->iss, "kid", kid,
-					      "key_publish_delay",
-					      (json_int_t)c->cfg.key_publish_delay);
-
-			cli_print_json(c, o);
-			json_decref(o);
-		} else {
-			fprintf(c->out, "new signing key %s for %s: published now, signs after "
-					"%lld s (unless it is the first key)\n",
-				kid, is->iss, (long long)c->cfg.key_publish_delay);
-		}
-		free(kid);
-		return CLI_OK;
-	}
-	rc = reg_keys_list(&c->app, is, &list, &e);
-	if (rc != 0)
-		return cli_fail(rc, &e);
-	if (c->json) {
-		cli_print_json(c, list);
-	} else {
-		fprintf(c->out, "%-24s %-9s %-20s %-20s %-20s\n", "KID", "STATE", "ACTIVE_FROM",
-			"RETIRED_AT", "EXPIRES_AT");
-		json_array_foreach(list, i, k) {
-			const char *ra = json_string_value(json_object_get(k, "retired_at"));
-			const char *ea = json_string_value(json_object_get(k, "expires_at"));
-
-			fprintf(c->out, "%-24s %-9s %-20s %-20s %-20s\n",
-				json_string_value(json_object_get(k, "kid")),
-				json_string_value(json_object_get(k, "state")),
-				json_string_value(json_object_get(k, "active_from")),
-				ra ? ra : "-", ea ? ea : "-");
-		}
-		if (json_array_size(list) == 0)
-			fprintf(c->out, "(no keys: portend creates the first one at start)\n");
-	}
-	json_decref(list);
-	return CLI_OK;
-}
-
-/* ---- scopes ---- */
 
 enum {
 	OPT_NAME = 256, OPT_DESCRIPTION, OPT_LONG_DESCRIPTION, OPT_TOKEN_TYPE, OPT_VISIBILITY,
@@ -185,7 +80,7 @@ append_to(json_t *set, const char *field, const char *value)
 }
 
 static int
-cmd_scope(struct cli *c, int argc, char **argv)
+scope_edit(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -375,87 +270,10 @@ out:
 }
 
 int
-main(int argc, char **argv)
+reg_cmd_scope(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli c;
-	const char *group;
-	int ch, fd, status;
-
-	memset(&c, 0, sizeof(c));
-	opterr = 0; /* our messages, with the subcommand's name */
-	/*
-	 * Logs are JSON lines on standard output, which is where results go:
-	 * keep a handle on the real stdout for results and send fd 1 (and so
-	 * every log line) to stderr.
-	 */
-	fd = dup(STDOUT_FILENO);
-	if (fd < 0 || (c.out = fdopen(fd, "w")) == NULL || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-		perror("portenctl");
-		return CLI_STORE;
-	}
-	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			c.config_path = optarg;
-			break;
-		case 'j':
-			c.json = true;
-			break;
-		case 'h':
-			usage(c.out);
-			fclose(c.out);
-			return CLI_OK;
-		default:
-			cli_usage_error("unknown option or missing value: %s", argv[optind - 1]);
-			fclose(c.out);
-			return CLI_USAGE;
-		}
-	}
-	if (c.config_path == NULL)
-		c.config_path = getenv("PORTEN_CONFIG");
-	if (optind >= argc) {
-		usage(stderr);
-		fclose(c.out);
-		return CLI_USAGE;
-	}
-	group = argv[optind];
-	argc -= optind + 1;
-	argv += optind + 1;
-	for (int i = 0; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			group = "help";
-	if (strcmp(group, "help") == 0) {
-		usage(c.out);
-		status = CLI_OK;
-	} else if (strcmp(group, "minid") == 0) {
-		status = cli_minid(&c, argc, argv);
-	} else if (strcmp(group, "client") != 0 && strcmp(group, "keys") != 0 &&
-		   strcmp(group, "scope") != 0 && strcmp(group, "delegation") != 0) {
-		status = cli_usage_error("unknown command '%s'", group);
-	} else if (argc == 0) {
-		status = cli_usage_error("'%s' needs a subcommand", group);
-	} else if (strcmp(group, "client") == 0) {
-		status = cli_client(&c, argc, argv);
-	} else if (strcmp(group, "keys") == 0) {
-		status = cmd_keys(&c, argc, argv);
-	} else if (strcmp(group, "delegation") == 0) {
-		status = cli_delegation(&c, argc, argv);
-	} else if (strcmp(argv[0], "grant") == 0 || strcmp(argv[0], "revoke") == 0 ||
-		   strcmp(argv[0], "access") == 0) {
-		status = cli_mp_scope(&c, argc, argv);
-	} else {
-		status = cmd_scope(&c, argc, argv);
-	}
-	/* the keys the commands unsealed, before the store closes */
-	reg_keys_cleanup();
-	cli_close(&c);
-	if (fclose(c.out) != 0 && status == CLI_OK)
-		status = CLI_STORE;
-	return status;
+	if (strcmp(argv[0], "grant") == 0 || strcmp(argv[0], "revoke") == 0 ||
+	    strcmp(argv[0], "access") == 0)
+		return reg_cmd_access(c, argc, argv);
+	return scope_edit(c, argc, argv);
 }

@@ -1,0 +1,164 @@
+/* Iterating a list of services (app/service.h); the list is src/services.c. */
+#include "app/service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct service_routes {
+	struct http_route *v;    /* always one spare slot: the fn == NULL end */
+	size_t n, cap;
+	const struct issuer *is; /* NULL: paths as given */
+};
+
+int
+service_cfg_load(struct cfg *c, const struct porten_service *const *list, const char *path,
+		 struct err *e)
+{
+	const struct cfg_section *sections[32];
+	size_t n = 0;
+
+	for (size_t i = 0; list[i] != NULL; i++) {
+		if (list[i]->cfg == NULL)
+			continue;
+		if (n + 1 >= sizeof(sections) / sizeof(sections[0])) {
+			memset(c, 0, sizeof(*c));
+			return ERR(e, ERR_INTERNAL, 0, NULL, "too many configuration sections");
+		}
+		sections[n++] = list[i]->cfg;
+	}
+	sections[n] = NULL;
+	return cfg_load(c, path, sections, e);
+}
+
+int
+service_check_all(const struct porten_service *const *list, const struct cfg *c, struct err *e)
+{
+	for (size_t i = 0; list[i] != NULL; i++) {
+		int rc = list[i]->check != NULL ? list[i]->check(c, e) : 0;
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+service_init_all(const struct porten_service *const *list, struct porten *app, struct err *e)
+{
+	for (size_t i = 0; list[i] != NULL; i++) {
+		int rc = list[i]->init != NULL ? list[i]->init(app, e) : 0;
+
+		if (rc == 0)
+			continue;
+		for (size_t k = i + 1; k-- > 0;)
+			if (list[k]->close != NULL)
+				list[k]->close(app);
+		return rc;
+	}
+	return 0;
+}
+
+void
+service_tick_all(const struct porten_service *const *list, struct porten *app)
+{
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (list[i]->tick != NULL)
+			list[i]->tick(app);
+}
+
+void
+service_close_all(const struct porten_service *const *list, struct porten *app)
+{
+	size_t n = 0;
+
+	while (list[n] != NULL)
+		n++;
+	while (n-- > 0)
+		if (list[n]->close != NULL)
+			list[n]->close(app);
+}
+
+int
+service_route_add(struct service_routes *out, const char *method, const char *path,
+		  http_handler_fn fn, struct err *e)
+{
+	const char *prefix = out->is != NULL ? out->is->prefix : "";
+	size_t len = strlen(prefix) + strlen(path) + 1;
+	char *p;
+
+	if (out->n + 2 > out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 64;
+		struct http_route *v = realloc(out->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		out->v = v;
+		out->cap = cap;
+		out->v[out->n] = (struct http_route){ 0 };
+	}
+	p = malloc(len);
+	if (p == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	memcpy(p, prefix, strlen(prefix));
+	memcpy(p + strlen(prefix), path, strlen(path) + 1);
+	out->v[out->n++] = (struct http_route){ method, p, fn, (void *)out->is };
+	out->v[out->n] = (struct http_route){ 0 };
+	return 0;
+}
+
+struct http_route *
+service_routes_build(const struct porten_service *const *list, struct porten *app,
+		     const struct http_route *head, struct err *e)
+{
+	struct service_routes out = { 0 };
+	int rc = 0;
+
+	for (const struct http_route *h = head; h != NULL && h->fn != NULL && rc == 0; h++) {
+		rc = service_route_add(&out, h->method, h->path, h->fn, e);
+		if (rc == 0)
+			out.v[out.n - 1].data = h->data;
+	}
+	for (int i = 0; i < app->nissuers && rc == 0; i++) {
+		const struct issuer *is = &app->issuers[i];
+
+		/* Each issuer answers only its own routes under its own prefix. */
+		out.is = is;
+		for (size_t k = 0; list[k] != NULL && rc == 0; k++) {
+			const struct porten_service *s = list[k];
+
+			if ((s->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0)
+				continue;
+			for (const struct service_route *r = s->routes; r && r->fn && rc == 0; r++)
+				rc = service_route_add(&out, r->method, r->path, r->fn, e);
+			if (rc == 0 && s->mount != NULL)
+				rc = s->mount(is, &out, e);
+		}
+	}
+	if (rc == 0 && out.v == NULL && (out.v = calloc(1, sizeof(*out.v))) == NULL)
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	if (rc != 0) {
+		service_routes_free(out.v);
+		return NULL;
+	}
+	return out.v;
+}
+
+void
+service_routes_free(struct http_route *routes)
+{
+	if (routes == NULL)
+		return;
+	for (size_t i = 0; routes[i].fn != NULL; i++)
+		free((char *)routes[i].path);
+	free(routes);
+}
+
+const struct cli_command *
+service_command(const struct porten_service *const *list, const char *name)
+{
+	for (size_t i = 0; list[i] != NULL; i++)
+		for (const struct cli_command *c = list[i]->commands; c && c->name; c++)
+			if (strcmp(c->name, name) == 0)
+				return c;
+	return NULL;
+}

@@ -1,0 +1,108 @@
+/*
+ * The service contract (docs/internals.md "Service").  A service is a
+ * folder under src/ that brings its configuration rows, its routes under
+ * the issuers it serves, what it starts and stops, and its portenctl
+ * commands.  src/services.c lists them once; portend (src/main.c) and
+ * portenctl (src/portenctl.c) iterate that list through the helpers here.
+ */
+#ifndef PORTEN_APP_SERVICE_H
+#define PORTEN_APP_SERVICE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "app/app.h"
+#include "core/cfg.h"
+#include "core/err.h"
+#include "http/http.h"
+
+struct cli;
+struct login_step;
+
+/* The issuer kinds a service serves, as a mask of SERVICE_ISSUER() bits. */
+#define SERVICE_ISSUER(kind) (1u << (kind))
+/* The issuers that log people in (ID-porten, Ansattporten). */
+#define SERVICE_LOGIN_ISSUERS (SERVICE_ISSUER(ISSUER_IDPORTEN) | SERVICE_ISSUER(ISSUER_ANSATTPORTEN))
+
+/* A route under each issuer the service serves: path is below the issuer's prefix. */
+struct service_route {
+	const char *method;      /* "GET", "POST" */
+	const char *path;        /* "/token" */
+	http_handler_fn fn;
+};
+
+/*
+ * A portenctl command: `portenctl NAME ARGS...`.  run gets argv[0] = the
+ * first argument after NAME (argc >= 1: portenctl answers a bare NAME
+ * with "'NAME' needs a subcommand") and returns a CLI_* status
+ * (app/cli.h); usage prints its lines of `portenctl --help`.
+ */
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+	void (*usage)(FILE *f);
+};
+
+/* Where a service's mount adds routes (service_route_add). */
+struct service_routes;
+
+struct porten_service {
+	const char *name;
+	unsigned issuer_kinds;                 /* SERVICE_ISSUER() bits; 0: no routes */
+	const struct cfg_section *cfg;         /* its configuration rows, or NULL */
+	const struct service_route *routes;    /* under each issuer of issuer_kinds; fn NULL ends */
+	const struct login_step *const *steps; /* steps after the eID (login/login.h), or NULL */
+	const struct cli_command *commands;    /* portenctl commands; name NULL ends; or NULL */
+	/*
+	 * Routes that need more than a table (one per eID provider, say),
+	 * added under the issuer after the table's; NULL: the table only.
+	 */
+	int (*mount)(const struct issuer *is, struct service_routes *out, struct err *e);
+	/* portend --check-config: what only opening can tell (a key in a token). */
+	int (*check)(const struct cfg *c, struct err *e);
+	/* portend start-up, after app_init, in list order: 0 or an error saying what failed. */
+	int (*init)(struct porten *app, struct err *e);
+	/* Once a minute in portend, in list order. */
+	void (*tick)(struct porten *app);
+	/*
+	 * Release what init, or a portenctl command, acquired; in reverse list
+	 * order, before app_close.  Runs also when init did not (or failed),
+	 * so it must be a no-op on nothing.
+	 */
+	void (*close)(struct porten *app);
+};
+
+/* Load the configuration with the generic rows and those of every service in the list. */
+int service_cfg_load(struct cfg *c, const struct porten_service *const *list, const char *path,
+		     struct err *e);
+/* Run every check in order; the first failure's status, e saying why. */
+int service_check_all(const struct porten_service *const *list, const struct cfg *c,
+		      struct err *e);
+/*
+ * Init every service in order; on a failure close those already started
+ * (and the failing one) in reverse and return its status.
+ */
+int service_init_all(const struct porten_service *const *list, struct porten *app,
+		     struct err *e);
+void service_tick_all(const struct porten_service *const *list, struct porten *app);
+/* Close every service in reverse order. */
+void service_close_all(const struct porten_service *const *list, struct porten *app);
+/*
+ * The route table of portend: `head` (fn NULL ends, data kept), then for
+ * each issuer of app, in order, the routes of every service that serves
+ * its kind: the table, then mount's.  Paths are the issuer's prefix +
+ * the route's path; data is the issuer.  NULL when out of memory or a
+ * mount failed (e says which).  Free with service_routes_free.
+ */
+struct http_route *service_routes_build(const struct porten_service *const *list,
+					struct porten *app, const struct http_route *head,
+					struct err *e);
+void service_routes_free(struct http_route *routes);
+/* For a mount: add one route under its issuer. */
+int service_route_add(struct service_routes *out, const char *method, const char *path,
+		      http_handler_fn fn, struct err *e);
+/* The command of that name, or NULL. */
+const struct cli_command *service_command(const struct porten_service *const *list,
+					  const char *name);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * The eIDs as a service (app/service.h): TestID's and MinID's settings
+ * (MinID's SMS gateway among them), every provider's pages under each
+ * issuer that logs people in, and portenctl's minid command.
+ */
+#include "eid/eid.h"
+
+#include "app/service.h"
+#include "eid/minid/minid.h"
+
+static const struct cfg_row eid_rows[] = {
+	CFG_ROW("testid_accept_real", CFG_BOOL, testid_accept_real, "false", 0, 0),
+	/* MinID (spec/minid.md §3-§8) and its SMS gateway. */
+	CFG_ROW("minid_argon_ops", CFG_INT, minid_argon_ops, "2", 1, 20),
+	CFG_ROW("minid_argon_mem_kib", CFG_INT, minid_argon_mem_kib, "19456", 8192, 4194304),
+	CFG_ROW("minid_lock_failures", CFG_INT, minid_lock_failures, "5", 1, 100),
+	CFG_ROW("minid_lock_seconds", CFG_INT, minid_lock_seconds, "3600", 1, 30 * 86400),
+	CFG_ROW("minid_lock_window", CFG_INT, minid_lock_window, "86400", 60, 365 * 86400LL),
+	CFG_ROW("minid_lock_max", CFG_INT, minid_lock_max, "3", 1, 100),
+	CFG_ROW("minid_otc_lifetime", CFG_INT, minid_otc_lifetime, "300", 30, 3600),
+	CFG_ROW("minid_otc_attempts", CFG_INT, minid_otc_attempts, "5", 1, 20),
+	CFG_ROW("minid_otc_resends", CFG_INT, minid_otc_resends, "3", 0, 20),
+	CFG_ROW("minid_otc_per_hour", CFG_INT, minid_otc_per_hour, "10", 1, 1000),
+	CFG_ROW("minid_rate_per_min", CFG_INT, minid_rate_per_min, "30", 0, 100000),
+	CFG_ROW("minid_activation_lifetime", CFG_INT, minid_activation_lifetime, "2592000", 600,
+		365 * 86400LL),
+	CFG_ROW("minid_min_age", CFG_INT, minid_min_age, "13", 0, 120),
+	CFG_ROW("minid_static_otc", CFG_BOOL, minid_static_otc, "true", 0, 0),
+	CFG_ROW("sms_gateway", CFG_STR, sms_gateway, "file", 0, 0),
+	CFG_ROW("sms_file", CFG_STR, sms_file, NULL, 0, 0),
+	CFG_ROW("sms_url", CFG_STR, sms_url, NULL, 0, 0),
+	CFG_ROW("sms_template", CFG_STR, sms_template,
+		"{\"to\":\"{to}\",\"from\":\"{sender}\",\"message\":\"{text}\"}", 0, 0),
+	CFG_ROW("sms_content_type", CFG_STR, sms_content_type, "application/json", 0, 0),
+	CFG_ROW("sms_auth_file", CFG_STR, sms_auth_file, NULL, 0, 0),
+	CFG_ROW("sms_sender", CFG_STR, sms_sender, "ID-porten", 0, 0),
+	CFG_ROW("sms_timeout", CFG_INT, sms_timeout, "10", 1, 120),
+};
+
+static const struct cfg_section eid_cfg = {
+	"eid", eid_rows, sizeof(eid_rows) / sizeof(eid_rows[0]), NULL,
+};
+
+/* The eIDs' own pages, under each issuer that logs people in. */
+static int
+eid_mount(const struct issuer *is, struct service_routes *out, struct err *e)
+{
+	for (size_t k = 0; eid_providers[k] != NULL; k++) {
+		for (const struct eid_route *er = eid_providers[k]->routes; er && er->fn; er++) {
+			int rc = service_route_add(out, er->method, er->path, er->fn, e);
+
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static const struct cli_command eid_commands[] = {
+	{ "minid", minid_cmd, minid_cmd_usage },
+	{ NULL, NULL, NULL },
+};
+
+const struct porten_service eid_service = {
+	.name = "eid",
+	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
+	.cfg = &eid_cfg,
+	.mount = eid_mount,
+	.commands = eid_commands,
+};

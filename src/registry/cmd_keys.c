@@ -1,0 +1,90 @@
+/* portenctl keys list|rotate: an issuer's signing keys. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/cmd_int.h"
+#include "registry/registry.h"
+
+void
+reg_cmd_keys_usage(FILE *f)
+{
+	fputs("  keys list [--issuer idporten|maskinporten]\n"
+	      "  keys rotate [--issuer idporten|maskinporten]\n",
+	      f);
+}
+
+int
+reg_cmd_keys(struct cli *c, int argc, char **argv)
+{
+	struct issuer *is;
+	struct err e = { 0 };
+	json_t *list = NULL;
+	char *kid = NULL;
+	size_t i;
+	json_t *k;
+	int rc, status;
+
+	enum issuer_kind kind = ISSUER_IDPORTEN;
+
+	/* keys list|rotate [--issuer idporten|maskinporten] */
+	if (argc == 3 && strcmp(argv[1], "--issuer") == 0) {
+		if (strcmp(argv[2], "maskinporten") == 0)
+			kind = ISSUER_MASKINPORTEN;
+		else if (strcmp(argv[2], "idporten") != 0)
+			return cli_usage_error("keys: --issuer is idporten or maskinporten");
+		argc = 1;
+	}
+	if (argc != 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "rotate") != 0))
+		return cli_usage_error("keys: expected 'keys list|rotate [--issuer idporten|maskinporten]'");
+	status = cli_open(c);
+	if (status != CLI_OK)
+		return status;
+	is = app_issuer(&c->app, kind);
+	if (is == NULL) {
+		fprintf(stderr, "portenctl: that issuer is not configured\n");
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[0], "rotate") == 0) {
+		rc = reg_keys_rotate(&c->app, is, &kid, &e);
+		if (rc != 0)
+			return cli_fail(rc, &e);
+		if (c->json) {
+			json_t *o = json_pack("{s:s, s:s, s:I}", "issuer", is->iss, "kid", kid,
+					      "key_publish_delay",
+					      (json_int_t)c->cfg.key_publish_delay);
+
+			cli_print_json(c, o);
+			json_decref(o);
+		} else {
+			fprintf(c->out, "new signing key %s for %s: published now, signs after "
+					"%lld s (unless it is the first key)\n",
+				kid, is->iss, (long long)c->cfg.key_publish_delay);
+		}
+		free(kid);
+		return CLI_OK;
+	}
+	rc = reg_keys_list(&c->app, is, &list, &e);
+	if (rc != 0)
+		return cli_fail(rc, &e);
+	if (c->json) {
+		cli_print_json(c, list);
+	} else {
+		fprintf(c->out, "%-24s %-9s %-20s %-20s %-20s\n", "KID", "STATE", "ACTIVE_FROM",
+			"RETIRED_AT", "EXPIRES_AT");
+		json_array_foreach(list, i, k) {
+			const char *ra = json_string_value(json_object_get(k, "retired_at"));
+			const char *ea = json_string_value(json_object_get(k, "expires_at"));
+
+			fprintf(c->out, "%-24s %-9s %-20s %-20s %-20s\n",
+				json_string_value(json_object_get(k, "kid")),
+				json_string_value(json_object_get(k, "state")),
+				json_string_value(json_object_get(k, "active_from")),
+				ra ? ra : "-", ea ? ea : "-");
+		}
+		if (json_array_size(list) == 0)
+			fprintf(c->out, "(no keys: portend creates the first one at start)\n");
+	}
+	json_decref(list);
+	return CLI_OK;
+}

@@ -1,0 +1,66 @@
+/*
+ * The registry as a service (app/service.h): signing-key settings (in the
+ * store or a PKCS#11 token), the issuers' first keys at start-up, the
+ * caches it keeps, and portenctl's client, keys and scope commands.
+ */
+#include "registry/registry.h"
+
+#include "app/service.h"
+#include "registry/cmd_int.h"
+
+static const struct cfg_row registry_rows[] = {
+	CFG_ROW("key_publish_delay", CFG_INT, key_publish_delay, "86400", 0, 30 * 86400),
+	CFG_ROW("key_lifetime", CFG_INT, key_lifetime, "7776000", 3600, 3 * 365 * 86400LL),
+	/* Signing keys held in a PKCS#11 token instead of the store (docs/operations.md). */
+	CFG_ROW("signing_key_pkcs11_uri", CFG_STR, signing_key_pkcs11_uri, NULL, 0, 0),
+	CFG_ROW("signing_key_pin_file", CFG_STR, signing_key_pin_file, NULL, 0, 0),
+	CFG_ROW("maskinporten_signing_key_pkcs11_uri", CFG_STR,
+		maskinporten_signing_key_pkcs11_uri, NULL, 0, 0),
+	CFG_ROW("maskinporten_signing_key_pin_file", CFG_STR, maskinporten_signing_key_pin_file,
+		NULL, 0, 0),
+};
+
+static const struct cfg_section registry_cfg = {
+	"registry", registry_rows, sizeof(registry_rows) / sizeof(registry_rows[0]), NULL,
+};
+
+/* Every issuer gets its first signing key (active at once) if it has none. */
+static int
+registry_init(struct porten *app, struct err *e)
+{
+	for (int i = 0; i < app->nissuers; i++) {
+		int rc = reg_keys_ensure(app, &app->issuers[i], e);
+
+		if (rc != 0) {
+			char why[sizeof(e->msg)];
+
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return ERR(e, rc, 0, NULL, "cannot create signing key: %s", why);
+		}
+	}
+	return 0;
+}
+
+/* The keys it unsealed or opened in a token, and the parsed clients and scopes. */
+static void
+registry_close(struct porten *app)
+{
+	reg_keys_cleanup();
+	reg_cache_cleanup();
+}
+
+static const struct cli_command registry_commands[] = {
+	{ "client", reg_cmd_client, reg_cmd_client_usage },
+	{ "keys", reg_cmd_keys, reg_cmd_keys_usage },
+	{ "scope", reg_cmd_scope, reg_cmd_scope_usage },
+	{ NULL, NULL, NULL },
+};
+
+const struct porten_service registry_service = {
+	.name = "registry",
+	.cfg = &registry_cfg,
+	.commands = registry_commands,
+	.check = reg_keys_hsm_check,
+	.init = registry_init,
+	.close = registry_close,
+};

@@ -1,0 +1,22 @@
+/*
+ * The one list of services (app/service.h, docs/internals.md "Service").
+ * A new service is a folder under src/ and one line here.  The order is
+ * start-up order, the order of the routes under an issuer, and the order
+ * of the commands in `portenctl --help`.
+ */
+#include "services.h"
+
+#include "eid/eid.h"
+#include "maskinporten/mp.h"
+#include "oauth/oauth.h"
+#include "oidc/oidc.h"
+#include "registry/registry.h"
+
+const struct porten_service *const porten_services[] = {
+	&registry_service,
+	&oidc_service,
+	&oauth_service,
+	&mp_service,
+	&eid_service,
+	NULL,
+};

@@ -1,0 +1,273 @@
+/*
+ * The service list (src/services.c) and its helpers (app/service.c): every
+ * service is named once, no two routes or commands collide, services start
+ * in list order and stop in reverse, and the configuration reads the rows
+ * of the sections it is given, and only those.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "app/service.h"
+#include "core/cfg.h"
+#include "services.h"
+
+static void
+test_names_and_commands(void **state)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; porten_services[i] != NULL; i++, n++) {
+		const struct porten_service *s = porten_services[i];
+
+		assert_non_null(s->name);
+		assert_true(s->name[0] != '\0');
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(porten_services[k]->name, s->name);
+		/* routes need issuers to live under */
+		if (s->routes != NULL || s->mount != NULL)
+			assert_int_not_equal(s->issuer_kinds, 0);
+		if (s->cfg != NULL) {
+			assert_non_null(s->cfg->rows);
+			assert_int_not_equal(s->cfg->nrows, 0);
+		}
+		for (const struct cli_command *c = s->commands; c && c->name; c++) {
+			assert_non_null(c->run);
+			assert_non_null(c->usage);
+			/* the first service with the name is the one portenctl runs */
+			assert_ptr_equal(service_command(porten_services, c->name), c);
+			for (size_t k = 0; porten_services[k] != NULL; k++)
+				for (const struct cli_command *o = porten_services[k]->commands;
+				     o && o->name; o++)
+					if (o != c)
+						assert_string_not_equal(o->name, c->name);
+		}
+	}
+	assert_true(n >= 5);
+	/* portenctl's commands (docs/portenctl.md) */
+	assert_non_null(service_command(porten_services, "client"));
+	assert_non_null(service_command(porten_services, "keys"));
+	assert_non_null(service_command(porten_services, "scope"));
+	assert_non_null(service_command(porten_services, "delegation"));
+	assert_non_null(service_command(porten_services, "minid"));
+	assert_null(service_command(porten_services, "help"));
+	assert_null(service_command(porten_services, "nope"));
+}
+
+static void
+health(struct http_req *r, struct http_resp *w)
+{
+	(void)r;
+	(void)w;
+}
+
+static bool
+has_route(const struct http_route *rt, const char *method, const char *path)
+{
+	for (; rt->fn != NULL; rt++)
+		if (strcmp(rt->method, method) == 0 && strcmp(rt->path, path) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_routes(void **state)
+{
+	static const struct http_route head[] = {
+		{ "GET", "/health/live", health, NULL },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct porten app;
+	struct http_route *rt;
+	struct err e = { 0 };
+	size_t n = 0, idp = 0, mp = 0, ap = 0;
+
+	memset(&app, 0, sizeof(app));
+	app.issuers[0] = (struct issuer){ ISSUER_IDPORTEN, "http://x", "", "http://x", &app };
+	app.issuers[1] = (struct issuer){ ISSUER_MASKINPORTEN, "http://x/mp/", "/mp", "http://x/mp",
+					  &app };
+	app.issuers[2] = (struct issuer){ ISSUER_ANSATTPORTEN, "http://x/ap", "/ap", "http://x/ap",
+					  &app };
+	app.nissuers = 3;
+	rt = service_routes_build(porten_services, &app, head, &e);
+	assert_non_null(rt);
+	assert_string_equal(rt[0].path, "/health/live");
+	assert_null(rt[0].data);
+	for (n = 0; rt[n].fn != NULL; n++) {
+		const struct issuer *is = rt[n].data;
+
+		assert_non_null(rt[n].method);
+		/* one handler per method and path */
+		for (size_t k = 0; k < n; k++)
+			assert_false(strcmp(rt[k].method, rt[n].method) == 0 &&
+				     strcmp(rt[k].path, rt[n].path) == 0);
+		if (n == 0)
+			continue;
+		assert_non_null(is);
+		assert_memory_equal(rt[n].path, is->prefix, strlen(is->prefix));
+		idp += is->kind == ISSUER_IDPORTEN;
+		mp += is->kind == ISSUER_MASKINPORTEN;
+		ap += is->kind == ISSUER_ANSATTPORTEN;
+	}
+	/* the issuers that log people in have the same routes, eIDs' pages among them */
+	assert_true(idp > 10);
+	assert_int_equal(ap, idp);
+	assert_true(mp >= 3 && mp < idp);
+	assert_true(has_route(rt, "POST", "/token"));
+	assert_true(has_route(rt, "GET", "/authorize"));
+	assert_true(has_route(rt, "GET", "/testid"));
+	assert_true(has_route(rt, "GET", "/ap/minid"));
+	assert_true(has_route(rt, "POST", "/mp/token"));
+	assert_true(has_route(rt, "GET", "/mp/jwk"));
+	assert_false(has_route(rt, "GET", "/mp/authorize"));
+	assert_false(has_route(rt, "GET", "/mp/testid"));
+	service_routes_free(rt);
+
+	/* no issuers: the head only */
+	app.nissuers = 0;
+	rt = service_routes_build(porten_services, &app, head, &e);
+	assert_non_null(rt);
+	assert_non_null(rt[0].fn);
+	assert_null(rt[1].fn);
+	service_routes_free(rt);
+	rt = service_routes_build(porten_services, &app, NULL, &e);
+	assert_non_null(rt);
+	assert_null(rt[0].fn);
+	service_routes_free(rt);
+}
+
+/* ---- start and stop order, with made-up services ---- */
+
+static char trace[64];
+static int fail_at = -1;
+
+static void
+note(char what, int who)
+{
+	size_t n = strlen(trace);
+
+	trace[n] = what;
+	trace[n + 1] = (char)('0' + who);
+	trace[n + 2] = '\0';
+}
+
+#define FAKE(k)                                                                   \
+	static int init##k(struct porten *app, struct err *e)                        \
+	{                                                                            \
+		note('i', k);                                                        \
+		return fail_at == k ? ERR(e, ERR_IO, 0, NULL, "service %d", k) : 0; \
+	}                                                                            \
+	static void tick##k(struct porten *app) { note('t', k); }                    \
+	static void close##k(struct porten *app) { note('c', k); }
+
+FAKE(0)
+FAKE(1)
+FAKE(2)
+
+static const struct porten_service fake0 = { .name = "a", .init = init0, .tick = tick0,
+					     .close = close0 };
+static const struct porten_service fake1 = { .name = "b", .init = init1, .tick = tick1,
+					     .close = close1 };
+static const struct porten_service fake2 = { .name = "c", .init = init2, .tick = tick2,
+					     .close = close2 };
+static const struct porten_service bare = { .name = "d" };
+
+static void
+test_init_close_order(void **state)
+{
+	static const struct porten_service *const list[] = { &fake0, &bare, &fake1, &fake2, NULL };
+	struct porten app;
+	struct err e = { 0 };
+
+	memset(&app, 0, sizeof(app));
+	trace[0] = '\0';
+	fail_at = -1;
+	assert_int_equal(service_init_all(list, &app, &e), 0);
+	service_tick_all(list, &app);
+	service_close_all(list, &app);
+	assert_string_equal(trace, "i0i1i2t0t1t2c2c1c0");
+
+	/* a failed init closes the failing one and those before it, in reverse */
+	trace[0] = '\0';
+	fail_at = 1;
+	assert_int_equal(service_init_all(list, &app, &e), ERR_IO);
+	assert_string_equal(e.msg, "service 1");
+	assert_string_equal(trace, "i0i1c1c0");
+}
+
+/* ---- configuration sections ---- */
+
+static void
+test_cfg_sections(void **state)
+{
+	char path[] = "/tmp/porten-svc-cfg-XXXXXX";
+	struct cfg c;
+	struct err e = { 0 };
+	int fd;
+
+	unsetenv("PORTEN_ISSUER");
+	unsetenv("PORTEN_SESSION_IDLE");
+	/* the generic rows alone: no service's defaults */
+	assert_int_equal(cfg_load(&c, NULL, NULL, &e), 0);
+	assert_string_equal(c.listen, "127.0.0.1:8080");
+	assert_int_equal(c.minid_otc_lifetime, 0);
+	assert_int_equal(c.session_idle, 0);
+	cfg_free(&c);
+	/* with the services' sections: theirs too */
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), 0);
+	assert_int_equal(c.minid_otc_lifetime, 300);
+	assert_int_equal(c.session_idle, 1800);
+	assert_int_equal(c.key_publish_delay, 86400);
+	assert_string_equal(c.sms_gateway, "file");
+	cfg_free(&c);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "minid_otc_lifetime = 60\nsigning_key_pin_file = /x\n", 50) == 50);
+	close(fd);
+	/* a service's key is unknown without its section, with the message of old */
+	assert_int_equal(cfg_load(&c, path, NULL, &e), ERR_INVAL);
+	assert_non_null(strstr(e.msg, ":1: unknown key 'minid_otc_lifetime'"));
+	cfg_free(&c);
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
+	assert_int_equal(c.minid_otc_lifetime, 60);
+	assert_string_equal(c.signing_key_pin_file, "/x");
+	cfg_free(&c);
+	assert_null(c.signing_key_pin_file);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(write(fd, "minid_otc_lifetime = 60\nbogus = 1\n", 34) == 34);
+	close(fd);
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), ERR_INVAL);
+	assert_non_null(strstr(e.msg, ":2: unknown key 'bogus'"));
+	cfg_free(&c);
+
+	/* a section's own check runs after the load */
+	setenv("PORTEN_SESSION_IDLE", "7201", 1);
+	assert_int_equal(service_cfg_load(&c, porten_services, NULL, &e), ERR_INVAL);
+	assert_string_equal(e.msg, "session_idle must not exceed session_max");
+	cfg_free(&c);
+	unsetenv("PORTEN_SESSION_IDLE");
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_and_commands),
+		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_init_close_order),
+		cmocka_unit_test(test_cfg_sections),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -10,38 +10,9 @@
  * read-then-delete in C.  Times are bound from time_now(), never the
  * server's clock, so every node and the tests agree on "now".
  */
-#include "store/pg.h"
-
-#include <stdlib.h>
-
-#include "core/str.h"
-
-/* 0 = not set at start-up: the environment or the default applies */
-static unsigned pg_pool_size_set;
-
-void
-store_pg_set_pool_size(unsigned n)
-{
-	__atomic_store_n(&pg_pool_size_set, n > PG_POOL_MAX ? PG_POOL_MAX : n, __ATOMIC_RELAXED);
-}
-
-unsigned
-store_pg_pool_size(void)
-{
-	unsigned n = __atomic_load_n(&pg_pool_size_set, __ATOMIC_RELAXED);
-	const char *env;
-	long long v;
-
-	if (n != 0)
-		return n;
-	env = getenv("PORTEN_PG_POOL_SIZE");
-	if (env != NULL && str_to_ll(str_c(env), 1, PG_POOL_MAX, &v) == 0)
-		return (unsigned)v;
-	return PG_POOL_DEFAULT;
-}
-
 #ifdef HAVE_LIBPQ
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/timeutil.h"

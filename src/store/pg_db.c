@@ -895,8 +895,9 @@ store_pg_close(struct store *s)
 }
 
 int
-store_pg_open(struct store **out, const char *target, struct err *e)
+store_pg_open(struct store **out, const struct store_opts *o, struct err *e)
 {
+	const char *target = o->target;
 	struct pg_store *ps = NULL;
 	PQconninfoOption *opts;
 	pthread_condattr_t ca;
@@ -924,7 +925,7 @@ store_pg_open(struct store **out, const char *target, struct err *e)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&ps->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	ps->max_conn = store_pg_pool_size();
+	ps->max_conn = store_pool_size(o);
 	ps->target = strdup(target);
 	if (ps->target == NULL) {
 		rc = store_pg_nomem(e, "open");

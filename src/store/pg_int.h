@@ -12,8 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/pg.h"
-#include "store/store.h"
+#include "store/backend_int.h"
 
 #define PG_WAIT_MS 5000           /* wait this long for a free pool connection */
 #define PG_RECONNECT_MS 3000      /* an operation keeps reconnecting this long while the
@@ -139,7 +138,7 @@ int store_pg_write(struct store *s, enum pg_id id, const char *op, int none, str
 int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs,
 		       struct err *e);
 
-int store_pg_open(struct store **out, const char *target, struct err *e);
+int store_pg_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_pg_close(struct store *s);
 
 #endif

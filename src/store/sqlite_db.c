@@ -859,8 +859,9 @@ store_sq_close(struct store *s)
 }
 
 int
-store_sq_open(struct store **out, const char *target, struct err *e)
+store_sq_open(struct store **out, const struct store_opts *o, struct err *e)
 {
+	const char *target = o->target;
 	struct sq_store *ss = NULL;
 	struct sq_conn *c = NULL;
 	pthread_condattr_t ca;

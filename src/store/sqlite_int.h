@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/store.h"
+#include "store/backend_int.h"
 
 #define SQ_BUSY_MS 5000           /* wait this long for a lock or a connection */
 #define SQ_MAX_CONN 64            /* connections per file database */
@@ -119,7 +119,7 @@ int store_sq_tx_begin(struct store *s, struct err *e);
 int store_sq_tx_end(struct store *s, bool commit, struct err *e);
 int store_sq_tx_depth(struct store *s);
 
-int store_sq_open(struct store **out, const char *target, struct err *e);
+int store_sq_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_sq_close(struct store *s);
 
 #endif

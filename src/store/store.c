@@ -1,7 +1,5 @@
 /*
- * Backend selection and the helpers every backend shares.  The target names
- * the database: a path or a "file:" URI for SQLite, "postgresql://..." (or
- * "postgres://...") for PostgreSQL.
+ * The helpers every engine shares (opening: open.c).
  */
 #include "store/store.h"
 
@@ -10,52 +8,6 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
-#ifdef HAVE_LIBPQ
-#include "store/pg.h"
-#endif
-
-/* Backends built in, by name; the target's form picks one. */
-static const struct store_ops *const store_backends[] = {
-	&store_sqlite_ops,
-#ifdef HAVE_LIBPQ
-	&store_pg_ops,
-#endif
-	NULL,
-};
-
-static const char *
-store_backend_for(const char *target)
-{
-	if (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0)
-		return "pg";
-	return "sqlite";
-}
-
-int
-store_open(struct store **out, const char *target, struct err *e)
-{
-	const char *name;
-	size_t i;
-
-	*out = NULL;
-	if (target == NULL || target[0] == '\0')
-		return ERR(e, ERR_INVAL, 0, NULL, "store: no database given");
-	name = store_backend_for(target);
-	for (i = 0; store_backends[i] != NULL; i++) {
-		static uint64_t serial;
-		int rc;
-
-		if (strcmp(store_backends[i]->name, name) != 0)
-			continue;
-		rc = store_backends[i]->open(out, target, e);
-		if (rc == 0)
-			(*out)->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
-		return rc;
-	}
-	if (strcmp(name, "pg") == 0)
-		return ERR(e, ERR_INVAL, 0, NULL, "store: PostgreSQL backend not built");
-	return ERR(e, ERR_INVAL, 0, NULL, "store: no %s backend", name);
-}
 
 void
 store_close(struct store *s)

@@ -48,9 +48,24 @@ struct store_refresh {
 	int64_t expires_at;
 };
 
+/*
+ * What store_open() opens.  target names the database: a PostgreSQL URI
+ * ("postgresql://..." or "postgres://...") or else an SQLite path, "file:"
+ * URI or ":memory:".  pool_size: PostgreSQL connections per store; 0 takes
+ * PORTEN_PG_POOL_SIZE from the environment, else STORE_POOL_DEFAULT; values
+ * above STORE_POOL_MAX are capped.  SQLite keeps its own pool.
+ */
+struct store_opts {
+	const char *target;
+	int pool_size;
+};
+
+#define STORE_POOL_DEFAULT 8      /* PostgreSQL connections per store (per node) */
+#define STORE_POOL_MAX 256
+
 struct store_ops {
 	const char *name;
-	int (*open)(struct store **out, const char *target, struct err *e);
+	int (*open)(struct store **out, const struct store_opts *o, struct err *e);
 	void (*close)(struct store *s);
 
 	/*
@@ -191,13 +206,13 @@ struct store {
 	uint64_t serial;         /* unique per store_open in this process (caches tell stores apart) */
 };
 
-extern const struct store_ops store_sqlite_ops;
-
 /* Call an operation: store_op(s, code_consume, hash, &doc, &grant_id, e). */
 #define store_op(s, op, ...) ((s)->ops->op((s), __VA_ARGS__))
 
-/* Open the backend that fits target (a path, or postgresql:// later). */
-int store_open(struct store **out, const char *target, struct err *e);
+/* Open the engine that fits o->target (src/store/open.c). */
+int store_open(struct store **out, const struct store_opts *o, struct err *e);
+/* The PostgreSQL pool size o asks for (see struct store_opts). */
+unsigned store_pool_size(const struct store_opts *o);
 void store_close(struct store *s);
 void store_keys_free(struct store_key *keys, size_t n);
 void store_key_clear(struct store_key *k);

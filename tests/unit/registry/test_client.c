@@ -50,7 +50,7 @@ setup(void **state)
 	f->cfg.key_publish_delay = 3600;
 	f->app.cfg = &f->cfg;
 	f->app.test_env = false;
-	if (store_open(&f->app.store, ":memory:", &e) != 0) {
+	if (store_open(&f->app.store, &(struct store_opts){ .target = ":memory:" }, &e) != 0) {
 		print_error("store_open: %s\n", e.msg);
 		free(f);
 		return -1;

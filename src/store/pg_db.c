@@ -36,7 +36,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
-#include "store/pg_schema.h"
+#include "store/schema_int.h"
 
 #define UNAVAILABLE(e, ...) ERR((e), ERR_UNAVAILABLE, 503, "temporarily_unavailable", __VA_ARGS__)
 
@@ -841,7 +841,7 @@ pg_migrate_step(struct pg_q *q, bool *done, struct err *e)
 		rc = pg_simple(q, "COMMIT", PGRES_COMMAND_OK, NULL, e);
 		goto out;
 	}
-	rc = pg_simple(q, pg_migrations[v], PGRES_COMMAND_OK, NULL, e);
+	rc = pg_simple(q, store_pg_migrations[v], PGRES_COMMAND_OK, NULL, e);
 	if (rc != 0)
 		goto out;
 	snprintf(ver, sizeof(ver), "%lld", v + 1);

@@ -20,7 +20,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "store/sqlite_schema.h"
+#include "store/schema_int.h"
 
 /* ---- errors ---- */
 
@@ -809,7 +809,7 @@ sq_migrate(struct sq_conn *c, struct err *e)
 		}
 		if ((uint64_t)v >= SQ_NMIGRATIONS)
 			break;
-		rc = sq_exec(c->db, sq_migrations[v], "migrate", e);
+		rc = sq_exec(c->db, store_sq_migrations[v], "migrate", e);
 		if (rc == 0)
 			rc = sq_record_version(c->db, v + 1, e);
 		if (rc == 0)

@@ -44,7 +44,7 @@ main(void)
 
 #include <libpq-fe.h>
 
-#include "store/pg_schema.h"
+#include "store/schema_int.h"
 #include "store_cases.h"
 #include "golden.h"
 

@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "store/sqlite_schema.h"
+#include "store/schema_int.h"
 #include "store_cases.h"
 #include "golden.h"
 

@@ -11,10 +11,10 @@
 #include "core/str.h"
 
 /* Engines built in, by name. */
-static const struct store_ops *const store_engines[] = {
-	&store_sqlite_ops,
+static const struct store_engine *const store_engines[] = {
+	&store_sqlite_engine,
 #ifdef HAVE_LIBPQ
-	&store_pg_ops,
+	&store_pg_engine,
 #endif
 	NULL,
 };
@@ -52,15 +52,25 @@ store_open(struct store **out, const struct store_opts *o, struct err *e)
 		return ERR(e, ERR_INVAL, 0, NULL, "store: no database given");
 	name = store_engine_for(o->target);
 	for (i = 0; store_engines[i] != NULL; i++) {
+		const struct store_engine *eng = store_engines[i];
 		static uint64_t serial;
+		struct store *s;
 		int rc;
 
-		if (strcmp(store_engines[i]->name, name) != 0)
+		if (strcmp(eng->name, name) != 0)
 			continue;
-		rc = store_engines[i]->open(out, o, e);
-		if (rc == 0)
-			(*out)->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
-		return rc;
+		rc = eng->open(out, o, e);
+		if (rc != 0)
+			return rc;
+		s = *out;
+		s->engine = eng;
+		s->oauth = eng->oauth;
+		s->login = eng->login;
+		s->registry = eng->registry;
+		s->minid = eng->minid;
+		s->events = eng->events;
+		s->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
+		return 0;
 	}
 	if (strcmp(name, "pg") == 0)
 		return ERR(e, ERR_INVAL, 0, NULL, "store: PostgreSQL backend not built");

@@ -919,7 +919,6 @@ store_pg_open(struct store **out, const struct store_opts *o, struct err *e)
 	ps = calloc(1, sizeof(*ps));
 	if (ps == NULL)
 		return store_pg_nomem(e, "open");
-	ps->super.ops = &store_pg_ops;
 	pthread_mutex_init(&ps->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -876,7 +876,6 @@ store_sq_open(struct store **out, const struct store_opts *o, struct err *e)
 	ss = calloc(1, sizeof(*ss));
 	if (ss == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "store open: out of memory");
-	ss->super.ops = &store_sqlite_ops;
 	pthread_mutex_init(&ss->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -178,7 +178,7 @@ setup_pg(void **state)
 	schema_make(p);
 	assert_int_equal(store_open(&p->f.s, &(struct store_opts){ .target = p->uri }, &p->f.e), 0);
 	assert_non_null(p->f.s);
-	assert_string_equal(p->f.s->ops->name, "pg");
+	assert_string_equal(store_engine_name(p->f.s), "pg");
 	*state = p;
 	return 0;
 }

@@ -117,7 +117,7 @@ test_open_targets(void **state)
 	assert_int_not_equal(store_open(&s, &(struct store_opts){ .target = "/nonexistent-porten-dir/x/y.db" }, &e), 0);
 	assert_null(s);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = ":memory:" }, &e), 0);
-	assert_string_equal(s->ops->name, "sqlite");
+	assert_string_equal(store_engine_name(s), "sqlite");
 	store_close(s);
 	/* URI forms of an in-memory database: one database, not one per connection */
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "file::memory:" }, &e), 0);
@@ -383,6 +383,44 @@ test_schema_golden(void **state)
 	tmpdir_remove(&t);
 }
 
+/* store_call counts every call per operation, its errors and its time. */
+static void
+test_call_stats(void **state)
+{
+	struct fx *f = *state;
+	struct store_op_stat st[STORE_NFACETS * STORE_FACET_OPS];
+	json_t *doc = json_object(), *got = NULL;
+	bool put = false, get = false;
+	size_t i, n;
+
+	assert_int_equal(store_stats(f->s, st, 1), 0);
+	assert_int_equal(store_call(f->s, registry, scope_put, "openid", doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_get, "openid", &got, &f->e), 0);
+	json_decref(got);
+	got = NULL;
+	assert_int_equal(store_call(f->s, registry, scope_get, "nosuch", &got, &f->e),
+			 ERR_NOTFOUND);
+	n = store_stats(f->s, st, sizeof(st) / sizeof(st[0]));
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		if (strcmp(st[i].name, "registry.scope_put") == 0) {
+			put = true;
+			assert_int_equal(st[i].calls, 1);
+			assert_int_equal(st[i].errors, 0);
+		} else {
+			assert_string_equal(st[i].name, "registry.scope_get");
+			get = true;
+			assert_int_equal(st[i].calls, 2);
+			assert_int_equal(st[i].errors, 1);
+		}
+		assert_true(st[i].ns > 0);
+	}
+	assert_true(put && get);
+	/* at most max entries */
+	assert_int_equal(store_stats(f->s, st, 1), 1);
+	json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -395,6 +433,7 @@ main(void)
 		cmocka_unit_test(test_race_refresh_file),
 		cmocka_unit_test(test_reopen_no_remigrate),
 		cmocka_unit_test(test_schema_golden),
+		cmocka_unit_test_setup_teardown(test_call_stats, setup_mem, teardown_mem),
 		cmocka_unit_test(test_concurrent_open),
 		cmocka_unit_test(test_busy_unavailable),
 		cmocka_unit_test(test_corrupt_doc),

@@ -144,32 +144,3 @@ store_refresh_clear(struct store_refresh *r)
 	free(r->client_id);
 	memset(r, 0, sizeof(*r));
 }
-
-static int
-store_tx_once(struct store *s, int (*body)(void *arg, struct err *e), void *arg, struct err *e)
-{
-	int rc = store_tx_begin(s, e);
-
-	if (rc != 0)
-		return rc;
-	rc = body(arg, e);
-	if (rc == 0)
-		rc = store_tx_end(s, true, e);
-	else
-		store_tx_end(s, false, &(struct err){ 0 });
-	return rc;
-}
-
-int
-store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg, struct err *e)
-{
-	bool outermost = store_tx_depth(s) == 0;
-	int rc = store_tx_once(s, body, arg, e);
-
-	if (rc == ERR_UNAVAILABLE && outermost) {
-		log_warn(NULL, "store: transaction lost with the database (%s); running it once more",
-			 e->msg);
-		rc = store_tx_once(s, body, arg, e);
-	}
-	return rc;
-}

@@ -90,7 +90,7 @@ worker_threads(const struct cfg *c, const struct store *s)
 		return c->threads;
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
 		n = CPU_COUNT(&set);
-	if (strcmp(s->ops->name, "sqlite") != 0) {
+	if (strcmp(store_engine_name(s), "sqlite") != 0) {
 		n *= 4;
 		/* more workers than pooled connections would only queue for one */
 		if (c->pg_pool_size > 0 && n > c->pg_pool_size)

@@ -11,7 +11,6 @@
 #include "core/crypto.h"
 #include "core/fsperm.h"
 #include "core/log.h"
-#include "store/pg.h"
 
 /*
  * Without a configured KEK a fixed development key is used, so a laptop
@@ -209,7 +208,6 @@ app_init(struct porten *app, struct cfg *cfg, struct err *e)
 	target = cfg_store_target(cfg);
 	if (target == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-	store_pg_set_pool_size((unsigned)cfg->pg_pool_size);
 	if (cfg->store == NULL || (strncmp(cfg->store, "postgresql://", 13) != 0 &&
 				   strncmp(cfg->store, "postgres://", 11) != 0)) {
 		/* The default SQLite file lives in the data directory. */
@@ -222,7 +220,8 @@ app_init(struct porten *app, struct cfg *cfg, struct err *e)
 		if (rc != 0 && rc != ERR_NOTFOUND)
 			return rc;
 	}
-	rc = store_open(&app->store, target, e);
+	rc = store_open(&app->store,
+			&(struct store_opts){ .target = target, .pool_size = (int)cfg->pg_pool_size }, e);
 	if (rc != 0)
 		return rc;
 	rc = app_shared_secret(app, "pairwise_key", app->pairwise_key, e);

@@ -25,7 +25,7 @@ struct cfg {
 	char *data;              /* data directory, default "./porten-data" */
 	char *issuer;            /* ID-porten issuer, no trailing slash */
 	char *store;             /* SQLite path or postgresql:// URI; default <data>/porten.db */
-	int64_t pg_pool_size;    /* PostgreSQL connections per node (store_pg_set_pool_size) */
+	int64_t pg_pool_size;    /* PostgreSQL connections per node (store_opts.pool_size) */
 	enum cfg_env env;
 	char *kek;               /* base64url 32-byte key-encryption key (secret) */
 	char *kek_file;          /* or a file holding it */

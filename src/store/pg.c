@@ -1,5 +1,5 @@
 /*
- * PostgreSQL backend, the operations of struct store_ops (see pg_db.c for
+ * PostgreSQL backend, the operations of the store facets (see pg_db.c for
  * the pool, reconnection and migrations).  Behaviour matches the SQLite
  * backend (sqlite.c) case for case; the same test cases run against both.
  *
@@ -10,38 +10,9 @@
  * read-then-delete in C.  Times are bound from time_now(), never the
  * server's clock, so every node and the tests agree on "now".
  */
-#include "store/pg.h"
-
-#include <stdlib.h>
-
-#include "core/str.h"
-
-/* 0 = not set at start-up: the environment or the default applies */
-static unsigned pg_pool_size_set;
-
-void
-store_pg_set_pool_size(unsigned n)
-{
-	__atomic_store_n(&pg_pool_size_set, n > PG_POOL_MAX ? PG_POOL_MAX : n, __ATOMIC_RELAXED);
-}
-
-unsigned
-store_pg_pool_size(void)
-{
-	unsigned n = __atomic_load_n(&pg_pool_size_set, __ATOMIC_RELAXED);
-	const char *env;
-	long long v;
-
-	if (n != 0)
-		return n;
-	env = getenv("PORTEN_PG_POOL_SIZE");
-	if (env != NULL && str_to_ll(str_c(env), 1, PG_POOL_MAX, &v) == 0)
-		return (unsigned)v;
-	return PG_POOL_DEFAULT;
-}
-
 #ifdef HAVE_LIBPQ
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/timeutil.h"
@@ -806,10 +777,7 @@ pg_sweep(struct store *s, int64_t now, int64_t *n, struct err *e)
 	return store_pg_run(s, "sweep", pg_sweep_fn, &w, e);
 }
 
-const struct store_ops store_pg_ops = {
-	.name = "pg",
-	.open = store_pg_open,
-	.close = store_pg_close,
+static const struct store_registry_ops pg_registry = {
 	.meta_get = pg_meta_get,
 	.meta_put_new = pg_meta_put_new,
 	.client_get = pg_client_get,
@@ -824,11 +792,9 @@ const struct store_ops store_pg_ops = {
 	.key_add = pg_key_add,
 	.key_list = pg_key_list,
 	.key_retire = pg_key_retire,
-	.doc_put = pg_doc_put,
-	.doc_get = pg_doc_get,
-	.doc_update = pg_doc_update,
-	.doc_take = pg_doc_take,
-	.doc_delete = pg_doc_delete,
+};
+
+static const struct store_oauth_ops pg_oauth = {
 	.code_put = pg_code_put,
 	.code_consume = pg_code_consume,
 	.grant_put = pg_grant_put,
@@ -840,17 +806,47 @@ const struct store_ops store_pg_ops = {
 	.refresh_get = pg_refresh_get,
 	.token_put = pg_token_put,
 	.token_get = pg_token_get,
+	.jti_remember = pg_jti_remember,
+};
+
+static const struct store_login_ops pg_login = {
+	.doc_put = pg_doc_put,
+	.doc_get = pg_doc_get,
+	.doc_update = pg_doc_update,
+	.doc_take = pg_doc_take,
+	.doc_delete = pg_doc_delete,
 	.session_put = pg_session_put,
 	.session_get = pg_session_get,
 	.session_update = pg_session_update,
 	.session_delete = pg_session_delete,
-	.jti_remember = pg_jti_remember,
+};
+
+static const struct store_minid_ops pg_minid = {
+	.doc_put = pg_doc_put,
+	.doc_get = pg_doc_get,
+	.doc_update = pg_doc_update,
+	.doc_take = pg_doc_take,
+	.doc_delete = pg_doc_delete,
+};
+
+static const struct store_event_ops pg_events = {
 	.event_add = pg_event_add,
 	.event_count = pg_event_count,
-	.sweep = pg_sweep,
+};
+
+const struct store_engine store_pg_engine = {
+	.name = "pg",
+	.open = store_pg_open,
+	.close = store_pg_close,
 	.tx_begin = store_pg_tx_begin,
 	.tx_end = store_pg_tx_end,
 	.tx_depth = store_pg_tx_depth,
+	.sweep = pg_sweep,
+	.registry = &pg_registry,
+	.oauth = &pg_oauth,
+	.login = &pg_login,
+	.minid = &pg_minid,
+	.events = &pg_events,
 };
 
 #endif /* HAVE_LIBPQ */

@@ -2,7 +2,7 @@
  * PostgreSQL backend, the database side: the connection pool, statements,
  * reconnection and migrations.
  *
- * Connections: a pool of at most max_conn per store (pg_pool_size).  A
+ * Connections: a pool (pool.c) of at most pg_pool_size per store.  A
  * thread takes a connection for the length of one operation and puts it
  * back, so a connection is used by one thread at a time.  Each connection
  * prepares a statement the first time it runs it (named "p<id>"); the
@@ -36,7 +36,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
-#include "store/pg_schema.h"
+#include "store/schema_int.h"
 
 #define UNAVAILABLE(e, ...) ERR((e), ERR_UNAVAILABLE, 503, "temporarily_unavailable", __VA_ARGS__)
 
@@ -284,21 +284,21 @@ pg_connect(struct pg_store *ps, struct pg_conn *c, const char *op, struct err *e
 
 	for (;;) {
 		if (pg_connect_once(ps, c, why, sizeof(why)) == 0) {
-			pthread_mutex_lock(&ps->mu);
+			pthread_mutex_lock(&ps->pool.mu);
 			first = ps->down_since != 0;
 			ps->down_since = 0;
-			pthread_mutex_unlock(&ps->mu);
+			pthread_mutex_unlock(&ps->pool.mu);
 			if (first)
 				log_info(NULL, "store: database reachable again");
 			return 0;
 		}
 		now = time_mono_ms();
-		pthread_mutex_lock(&ps->mu);
+		pthread_mutex_lock(&ps->pool.mu);
 		first = ps->down_since == 0;
 		if (first)
 			ps->down_since = now;
 		since = ps->down_since;
-		pthread_mutex_unlock(&ps->mu);
+		pthread_mutex_unlock(&ps->pool.mu);
 		if (first)
 			log_warn(NULL, "store: database unreachable: %s", why);
 		if (now - since >= PG_RECONNECT_MS)
@@ -308,15 +308,15 @@ pg_connect(struct pg_store *ps, struct pg_conn *c, const char *op, struct err *e
 	return UNAVAILABLE(e, "store %s: database unavailable", op);
 }
 
-/* Put a connection back, never inside a transaction. */
+/* Before a connection goes back: never inside a transaction, never broken. */
 static void
-pg_release(struct pg_store *ps, struct pg_conn *c)
+pg_pool_reset(struct store *s, struct store_conn *bc)
 {
+	struct pg_conn *c = (struct pg_conn *)bc;
 	PGTransactionStatusType ts;
 	PGresult *res;
 
-	if (c == NULL)
-		return;
+	(void)s;
 	if (c->db != NULL) {
 		ts = PQtransactionStatus(c->db);
 		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
@@ -327,61 +327,55 @@ pg_release(struct pg_store *ps, struct pg_conn *c)
 		if (ts != PQTRANS_IDLE || PQstatus(c->db) != CONNECTION_OK)
 			pg_disconnect(c);
 	}
-	pthread_mutex_lock(&ps->mu);
-	c->next = ps->idle;
-	ps->idle = c;
-	pthread_cond_signal(&ps->cv);
-	pthread_mutex_unlock(&ps->mu);
 }
 
-/* Take a connection slot (waits PG_WAIT_MS at most) and make sure it is connected. */
+/* A new slot: connected by pg_pool_ready. */
+static int
+pg_pool_open(struct store *s, struct store_conn **out, const char *op, struct err *e)
+{
+	struct pg_conn *c = calloc(1, sizeof(*c));
+
+	(void)s;
+	*out = c != NULL ? &c->base : NULL;
+	return c != NULL ? 0 : store_pg_nomem(e, op);
+}
+
+/* An idle connection may have been closed by the server since (a restart). */
+static int
+pg_pool_ready(struct store *s, struct store_conn *bc, const char *op, struct err *e)
+{
+	struct pg_conn *c = (struct pg_conn *)bc;
+
+	if (c->db != NULL && (PQconsumeInput(c->db) == 0 || PQstatus(c->db) != CONNECTION_OK))
+		pg_disconnect(c);
+	if (c->db == NULL)
+		return pg_connect((struct pg_store *)s, c, op, e);
+	return 0;
+}
+
+static void
+pg_pool_close(struct store_conn *bc)
+{
+	struct pg_conn *c = (struct pg_conn *)bc;
+
+	pg_disconnect(c);
+	free(c);
+}
+
 static int
 pg_acquire(struct pg_store *ps, struct pg_conn **out, const char *op, struct err *e)
 {
-	struct pg_conn *c = NULL;
-	struct timespec until;
-	bool fresh = false;
-	int rc = 0;
+	struct store_conn *c = NULL;
+	int rc = store_pool_acquire(&ps->pool, &ps->super, &c, op, e);
 
-	*out = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += PG_WAIT_MS / 1000;
-	pthread_mutex_lock(&ps->mu);
-	while (ps->idle == NULL && ps->nconn >= ps->max_conn && rc == 0)
-		rc = pthread_cond_timedwait(&ps->cv, &ps->mu, &until);
-	if (ps->idle != NULL) {
-		c = ps->idle;
-		ps->idle = c->next;
-		c->next = NULL;
-	} else if (ps->nconn < ps->max_conn) {
-		ps->nconn++;
-		fresh = true;
-	}
-	pthread_mutex_unlock(&ps->mu);
-	if (c == NULL && !fresh)
-		return UNAVAILABLE(e, "store %s: no database connection free", op);
-	if (fresh) {
-		c = calloc(1, sizeof(*c));
-		if (c == NULL) {
-			pthread_mutex_lock(&ps->mu);
-			ps->nconn--;
-			pthread_cond_signal(&ps->cv);
-			pthread_mutex_unlock(&ps->mu);
-			return store_pg_nomem(e, op);
-		}
-	}
-	/* an idle connection may have been closed by the server since (a restart) */
-	if (c->db != NULL && (PQconsumeInput(c->db) == 0 || PQstatus(c->db) != CONNECTION_OK))
-		pg_disconnect(c);
-	if (c->db == NULL) {
-		rc = pg_connect(ps, c, op, e);
-		if (rc != 0) {
-			pg_release(ps, c);
-			return rc;
-		}
-	}
-	*out = c;
-	return 0;
+	*out = (struct pg_conn *)c;
+	return rc;
+}
+
+static void
+pg_release(struct pg_store *ps, struct pg_conn *c)
+{
+	store_pool_release(&ps->pool, &ps->super, c != NULL ? &c->base : NULL);
 }
 
 /* ---- running operations ---- */
@@ -394,38 +388,27 @@ pg_q_clear(struct pg_q *q)
 }
 
 /*
- * The calling thread's transaction (tx_begin .. tx_end): its store, its
- * connection, how deep the begins nest, and whether it must roll back.
- * Inside it an operation runs once: a lost connection or a failed
- * statement (PostgreSQL then refuses the rest of the transaction) dooms
- * the whole, and the caller answers with an error; nothing half-written
- * remains, so the client may simply try again.
+ * Inside the calling thread's transaction (pool.c) an operation runs once:
+ * a lost connection or a failed statement (PostgreSQL then refuses the
+ * rest of the transaction) dooms the whole, and the caller answers with an
+ * error; nothing half-written remains, so the client may simply try again.
  */
-static __thread struct {
-	struct pg_store *ps;
-	struct pg_conn *c;
-	int depth;
-	bool doomed;
-	int why;                 /* the failure that doomed it (ERR_UNAVAILABLE: try again) */
-} pg_tx;
-
 static int
 pg_run_in_tx(struct pg_q *q, pg_fn fn, void *arg, struct err *e)
 {
 	int rc;
 
-	if (pg_tx.doomed)
+	if (store_pool_tx_doomed(&q->ps->super))
 		return ERR(e, ERR_INTERNAL, 500, "server_error",
 			   "store %s: the transaction has already failed", q->op);
-	q->c = pg_tx.c;
+	q->c = (struct pg_conn *)store_pool_tx_conn(&q->ps->super);
 	q->in_tx = true;
 	rc = fn(q, arg, e);
 	pg_q_clear(q);
 	if (rc != 0 && (q->broken || q->c->db == NULL ||
 			PQtransactionStatus(q->c->db) != PQTRANS_INTRANS)) {
-		pg_tx.doomed = true;
-		if (pg_tx.why == 0)
-			pg_tx.why = (q->broken || q->transient) ? ERR_UNAVAILABLE : rc;
+		store_pool_tx_doom(&q->ps->super,
+				   (q->broken || q->transient) ? ERR_UNAVAILABLE : rc);
 	}
 	return rc;
 }
@@ -436,7 +419,7 @@ store_pg_run(struct store *s, const char *op, pg_fn fn, void *arg, struct err *e
 	struct pg_q q = { .ps = (struct pg_store *)s, .op = op };
 	int attempt, rc;
 
-	if (pg_tx.ps == q.ps)
+	if (store_pool_tx_conn(s) != NULL)
 		return pg_run_in_tx(&q, fn, arg, e);
 	rc = pg_acquire(q.ps, &q.c, op, e);
 	if (rc != 0)
@@ -533,74 +516,59 @@ store_pg_tx(struct pg_q *q, const char *cmd, struct err *e)
 	return rc;
 }
 
-int
-store_pg_tx_begin(struct store *s, struct err *e)
+/* The outermost BEGIN: on a pooled connection that died while idle, one new one. */
+static int
+pg_pool_begin(struct store *s, struct store_conn *c, struct err *e)
 {
-	struct pg_q q = { .ps = (struct pg_store *)s, .op = "tx_begin" };
+	struct pg_q q = { .ps = (struct pg_store *)s, .c = (struct pg_conn *)c, .op = "tx_begin" };
 	int rc;
 
-	if (pg_tx.ps != NULL) {
-		if (pg_tx.ps != q.ps)
-			return ERR(e, ERR_INTERNAL, 500, "server_error",
-				   "store tx_begin: this thread is in another store's transaction");
-		pg_tx.depth++;
-		return 0;
-	}
-	rc = pg_acquire(q.ps, &q.c, q.op, e);
-	if (rc != 0)
-		return rc;
 	rc = store_pg_tx(&q, "BEGIN", e);
 	if (rc != 0 && q.broken) {
-		/* the pooled connection died while idle: one new one */
 		rc = pg_connect(q.ps, q.c, q.op, e);
 		if (rc == 0)
 			rc = store_pg_tx(&q, "BEGIN", e);
 	}
-	if (rc != 0) {
-		pg_release(q.ps, q.c);
-		return rc;
-	}
-	pg_tx.ps = q.ps;
-	pg_tx.c = q.c;
-	pg_tx.depth = 1;
-	pg_tx.doomed = false;
-	pg_tx.why = 0;
-	return 0;
+	pg_q_clear(&q);
+	return rc;
+}
+
+static int
+pg_pool_commit(struct store *s, struct store_conn *c, struct err *e)
+{
+	struct pg_q q = { .ps = (struct pg_store *)s, .c = (struct pg_conn *)c, .op = "tx_end" };
+	int rc;
+
+	rc = store_pg_tx(&q, "COMMIT", e);
+	pg_q_clear(&q);
+	return rc;
+}
+
+static const struct store_backend pg_backend = {
+	.conn_open = pg_pool_open,
+	.conn_ready = pg_pool_ready,
+	.conn_reset = pg_pool_reset,
+	.conn_close = pg_pool_close,
+	.tx_begin = pg_pool_begin,
+	.tx_commit = pg_pool_commit,
+};
+
+int
+store_pg_tx_begin(struct store *s, struct err *e)
+{
+	return store_pool_tx_begin(&((struct pg_store *)s)->pool, s, e);
 }
 
 int
 store_pg_tx_depth(struct store *s)
 {
-	return pg_tx.ps == (struct pg_store *)s ? pg_tx.depth : 0;
+	return store_pool_tx_depth(s);
 }
 
 int
 store_pg_tx_end(struct store *s, bool commit, struct err *e)
 {
-	struct pg_q q = { .ps = (struct pg_store *)s, .op = "tx_end" };
-	int rc = 0;
-
-	if (pg_tx.ps != q.ps || pg_tx.depth <= 0)
-		return ERR(e, ERR_INTERNAL, 500, "server_error", "store tx_end: no transaction");
-	if (!commit)
-		pg_tx.doomed = true;
-	if (--pg_tx.depth > 0)
-		return 0;
-	q.c = pg_tx.c;
-	if (pg_tx.doomed) {
-		if (commit && pg_tx.why == ERR_UNAVAILABLE)
-			rc = UNAVAILABLE(e, "store tx_end: the database went away; rolled back");
-		else if (commit)
-			rc = ERR(e, ERR_INTERNAL, 500, "server_error",
-				 "store tx_end: the transaction was rolled back");
-	} else {
-		rc = store_pg_tx(&q, "COMMIT", e);
-	}
-	pg_q_clear(&q);
-	/* pg_release rolls back whatever is still open, and drops a broken connection */
-	pg_release(q.ps, q.c);
-	memset(&pg_tx, 0, sizeof(pg_tx));
-	return rc;
+	return store_pool_tx_end(&((struct pg_store *)s)->pool, s, commit, e);
 }
 
 int
@@ -841,7 +809,7 @@ pg_migrate_step(struct pg_q *q, bool *done, struct err *e)
 		rc = pg_simple(q, "COMMIT", PGRES_COMMAND_OK, NULL, e);
 		goto out;
 	}
-	rc = pg_simple(q, pg_migrations[v], PGRES_COMMAND_OK, NULL, e);
+	rc = pg_simple(q, store_pg_migrations[v], PGRES_COMMAND_OK, NULL, e);
 	if (rc != 0)
 		goto out;
 	snprintf(ver, sizeof(ver), "%lld", v + 1);
@@ -876,30 +844,20 @@ void
 store_pg_close(struct store *s)
 {
 	struct pg_store *ps = (struct pg_store *)s;
-	struct pg_conn *c;
 
 	if (ps == NULL)
 		return;
-	while ((c = ps->idle) != NULL) {
-		ps->idle = c->next;
-		pg_disconnect(c);
-		free(c);
-		ps->nconn--;
-	}
-	if (ps->nconn != 0)
-		log_err(NULL, "store: closed with %u connections still in use", ps->nconn);
-	pthread_cond_destroy(&ps->cv);
-	pthread_mutex_destroy(&ps->mu);
+	store_pool_destroy(&ps->pool);
 	free(ps->target);
 	free(ps);
 }
 
 int
-store_pg_open(struct store **out, const char *target, struct err *e)
+store_pg_open(struct store **out, const struct store_opts *o, struct err *e)
 {
+	const char *target = o->target;
 	struct pg_store *ps = NULL;
 	PQconninfoOption *opts;
-	pthread_condattr_t ca;
 	char *why = NULL;
 	int rc;
 
@@ -918,13 +876,7 @@ store_pg_open(struct store **out, const char *target, struct err *e)
 	ps = calloc(1, sizeof(*ps));
 	if (ps == NULL)
 		return store_pg_nomem(e, "open");
-	ps->super.ops = &store_pg_ops;
-	pthread_mutex_init(&ps->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ps->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	ps->max_conn = store_pg_pool_size();
+	store_pool_init(&ps->pool, &pg_backend, store_pool_size(o), PG_WAIT_MS);
 	ps->target = strdup(target);
 	if (ps->target == NULL) {
 		rc = store_pg_nomem(e, "open");

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/pg.h"
-#include "store/store.h"
+#include "store/backend_int.h"
+#include "store/pool_int.h"
 
 #define PG_WAIT_MS 5000           /* wait this long for a free pool connection */
 #define PG_RECONNECT_MS 3000      /* an operation keeps reconnecting this long while the
@@ -48,20 +48,17 @@ enum pg_id {
 extern const char *const store_pg_sql[PG_N];
 
 struct pg_conn {
+	struct store_conn base;  /* first: the pool's handle */
 	PGconn *db;              /* NULL: not connected (yet, or since the database left) */
 	bool prepared[PG_N];     /* prepared on first use, per connection */
-	struct pg_conn *next;    /* in the idle list */
 };
 
 struct pg_store {
 	struct store super;      /* first: a struct store * is a struct pg_store * */
 	char *target;
-	unsigned max_conn;
-	unsigned nconn;          /* connection slots handed out, idle or in use */
-	struct pg_conn *idle;
-	int64_t down_since;      /* monotonic ms of the first failed connect; 0 while up */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;       /* a connection came back */
+	struct store_pool pool;  /* pool.c: connection slots, some not connected */
+	int64_t down_since;      /* monotonic ms of the first failed connect; 0 while up
+				    (under pool.mu) */
 };
 
 /* Parameters of one statement, packed once so that a retry can reuse them. */
@@ -139,7 +136,7 @@ int store_pg_write(struct store *s, enum pg_id id, const char *op, int none, str
 int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs,
 		       struct err *e);
 
-int store_pg_open(struct store **out, const char *target, struct err *e);
+int store_pg_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_pg_close(struct store *s);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * SQLite backend, the operations of struct store_ops (see sqlite_db.c for
+ * SQLite backend, the operations of the store facets (see sqlite_db.c for
  * connections and migrations).
  *
  * Single-use records are consumed by one statement (UPDATE/DELETE ...
@@ -670,10 +670,7 @@ sq_sweep(struct store *s, int64_t now, int64_t *n, struct err *e)
 	return rc;
 }
 
-const struct store_ops store_sqlite_ops = {
-	.name = "sqlite",
-	.open = store_sq_open,
-	.close = store_sq_close,
+static const struct store_registry_ops sq_registry = {
 	.meta_get = sq_meta_get,
 	.meta_put_new = sq_meta_put_new,
 	.client_get = sq_client_get,
@@ -688,11 +685,9 @@ const struct store_ops store_sqlite_ops = {
 	.key_add = sq_key_add,
 	.key_list = sq_key_list,
 	.key_retire = sq_key_retire,
-	.doc_put = sq_doc_put,
-	.doc_get = sq_doc_get,
-	.doc_update = sq_doc_update,
-	.doc_take = sq_doc_take,
-	.doc_delete = sq_doc_delete,
+};
+
+static const struct store_oauth_ops sq_oauth = {
 	.code_put = sq_code_put,
 	.code_consume = sq_code_consume,
 	.grant_put = sq_grant_put,
@@ -704,15 +699,45 @@ const struct store_ops store_sqlite_ops = {
 	.refresh_get = sq_refresh_get,
 	.token_put = sq_token_put,
 	.token_get = sq_token_get,
+	.jti_remember = sq_jti_remember,
+};
+
+static const struct store_login_ops sq_login = {
+	.doc_put = sq_doc_put,
+	.doc_get = sq_doc_get,
+	.doc_update = sq_doc_update,
+	.doc_take = sq_doc_take,
+	.doc_delete = sq_doc_delete,
 	.session_put = sq_session_put,
 	.session_get = sq_session_get,
 	.session_update = sq_session_update,
 	.session_delete = sq_session_delete,
-	.jti_remember = sq_jti_remember,
+};
+
+static const struct store_minid_ops sq_minid = {
+	.doc_put = sq_doc_put,
+	.doc_get = sq_doc_get,
+	.doc_update = sq_doc_update,
+	.doc_take = sq_doc_take,
+	.doc_delete = sq_doc_delete,
+};
+
+static const struct store_event_ops sq_events = {
 	.event_add = sq_event_add,
 	.event_count = sq_event_count,
-	.sweep = sq_sweep,
+};
+
+const struct store_engine store_sqlite_engine = {
+	.name = "sqlite",
+	.open = store_sq_open,
+	.close = store_sq_close,
 	.tx_begin = store_sq_tx_begin,
 	.tx_end = store_sq_tx_end,
 	.tx_depth = store_sq_tx_depth,
+	.sweep = sq_sweep,
+	.registry = &sq_registry,
+	.oauth = &sq_oauth,
+	.login = &sq_login,
+	.minid = &sq_minid,
+	.events = &sq_events,
 };

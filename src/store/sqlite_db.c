@@ -1,10 +1,10 @@
 /*
  * SQLite backend, the database side: connections, statements, migrations.
  *
- * Connections: a small pool per store.  A thread takes a connection for the
- * length of one operation and puts it back, so each connection is used by
- * one thread at a time (SQLITE_OPEN_NOMUTEX) and a thread that exits leaks
- * nothing.  Each connection caches its prepared statements
+ * Connections: a small pool per store (pool.c).  A thread takes a
+ * connection for the length of one operation and puts it back, so each
+ * connection is used by one thread at a time (SQLITE_OPEN_NOMUTEX) and a
+ * thread that exits leaks nothing.  Each connection caches its prepared statements
  * (SQLITE_PREPARE_PERSISTENT).  An in-memory database lives in exactly one
  * connection, so its pool holds one connection and threads take turns.
  *
@@ -20,7 +20,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "store/sqlite_schema.h"
+#include "store/schema_int.h"
 
 /* ---- errors ---- */
 
@@ -119,61 +119,77 @@ out:
 	return rc;
 }
 
-/* Take a connection, opening one while under max_conn; waits SQ_BUSY_MS at most. */
 static int
 sq_acquire(struct sq_store *ss, struct sq_conn **out, const char *op, struct err *e)
 {
-	struct sq_conn *c = NULL;
-	struct timespec until;
-	bool open_new = false;
-	int rc = 0;
+	struct store_conn *c = NULL;
+	int rc = store_pool_acquire(&ss->pool, &ss->super, &c, op, e);
 
-	*out = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += SQ_BUSY_MS / 1000;
-	pthread_mutex_lock(&ss->mu);
-	while (ss->idle == NULL && ss->nconn >= ss->max_conn && rc == 0)
-		rc = pthread_cond_timedwait(&ss->cv, &ss->mu, &until);
-	if (ss->idle != NULL) {
-		c = ss->idle;
-		ss->idle = c->next;
-		c->next = NULL;
-	} else if (ss->nconn < ss->max_conn) {
-		ss->nconn++;
-		open_new = true;
-	}
-	pthread_mutex_unlock(&ss->mu);
-	if (c == NULL && !open_new)
-		return ERR(e, ERR_UNAVAILABLE, 503, "temporarily_unavailable",
-			   "store %s: no database connection free", op);
-	if (open_new) {
-		rc = sq_conn_open(ss, &c, e);
-		if (rc != 0) {
-			pthread_mutex_lock(&ss->mu);
-			ss->nconn--;
-			pthread_cond_signal(&ss->cv);
-			pthread_mutex_unlock(&ss->mu);
-			return rc;
-		}
-	}
-	*out = c;
-	return 0;
+	*out = (struct sq_conn *)c;
+	return rc;
 }
 
 static void
 sq_release(struct sq_store *ss, struct sq_conn *c)
 {
-	if (c == NULL)
-		return;
-	/* never hand on a connection inside a transaction */
+	store_pool_release(&ss->pool, &ss->super, c != NULL ? &c->base : NULL);
+}
+
+/* ---- the pool's hooks ---- */
+
+static int
+sq_pool_open(struct store *s, struct store_conn **out, const char *op, struct err *e)
+{
+	struct sq_conn *c = NULL;
+	int rc = sq_conn_open((struct sq_store *)s, &c, e);
+
+	(void)op;
+	*out = c != NULL ? &c->base : NULL;
+	return rc;
+}
+
+/* never hand on a connection inside a transaction */
+static void
+sq_pool_reset(struct store *s, struct store_conn *bc)
+{
+	struct sq_conn *c = (struct sq_conn *)bc;
+
+	(void)s;
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	pthread_mutex_lock(&ss->mu);
-	c->next = ss->idle;
-	ss->idle = c;
-	pthread_cond_signal(&ss->cv);
-	pthread_mutex_unlock(&ss->mu);
 }
+
+static void
+sq_pool_close(struct store_conn *c)
+{
+	sq_conn_close((struct sq_conn *)c);
+}
+
+static int sq_tx_stmt(struct sq_q *q, enum sq_id id, struct err *e);
+
+static int
+sq_pool_begin(struct store *s, struct store_conn *c, struct err *e)
+{
+	struct sq_q q = { .ss = (struct sq_store *)s, .c = (struct sq_conn *)c, .op = "tx_begin" };
+
+	return sq_tx_stmt(&q, SQ_BEGIN, e);
+}
+
+static int
+sq_pool_commit(struct store *s, struct store_conn *c, struct err *e)
+{
+	struct sq_q q = { .ss = (struct sq_store *)s, .c = (struct sq_conn *)c, .op = "tx_end" };
+
+	return sq_tx_stmt(&q, SQ_COMMIT, e);
+}
+
+static const struct store_backend sq_backend = {
+	.conn_open = sq_pool_open,
+	.conn_reset = sq_pool_reset,
+	.conn_close = sq_pool_close,
+	.tx_begin = sq_pool_begin,
+	.tx_commit = sq_pool_commit,
+};
 
 /* ---- statements ---- */
 
@@ -259,17 +275,6 @@ sq_reset(sqlite3_stmt *st)
 	}
 }
 
-/*
- * The calling thread's transaction (tx_begin .. tx_end): its store, its
- * connection, how deep the begins nest, and whether it must roll back.
- */
-static __thread struct {
-	struct sq_store *ss;
-	struct sq_conn *c;
-	int depth;
-	bool doomed;
-} sq_tx;
-
 int
 store_sq_start(struct sq_q *q, struct store *s, const char *op, struct err *e)
 {
@@ -277,13 +282,13 @@ store_sq_start(struct sq_q *q, struct store *s, const char *op, struct err *e)
 	q->c = NULL;
 	q->st = NULL;
 	q->op = op;
-	q->in_tx = sq_tx.ss == q->ss;
+	q->c = (struct sq_conn *)store_pool_tx_conn(s);
+	q->in_tx = q->c != NULL;
 	if (q->in_tx) {
 		/* after SQLite rolled the transaction back, a write would commit alone */
-		if (sq_tx.doomed)
+		if (store_pool_tx_doomed(s))
 			return ERR(e, ERR_INTERNAL, 500, "server_error",
 				   "store %s: the transaction has already failed", op);
-		q->c = sq_tx.c;
 		return 0;
 	}
 	return sq_acquire(q->ss, &q->c, op, e);
@@ -299,7 +304,7 @@ store_sq_end(struct sq_q *q)
 	 * disk full, out of memory): then it must not go on in autocommit.
 	 */
 	if (q->in_tx && q->c != NULL && sqlite3_get_autocommit(q->c->db))
-		sq_tx.doomed = true;
+		store_pool_tx_doom(&q->ss->super, 0);
 	if (!q->in_tx)
 		sq_release(q->ss, q->c);
 	q->c = NULL;
@@ -398,7 +403,7 @@ store_sq_tx(struct sq_q *q, enum sq_id id, struct err *e)
 		if (rc == 0)
 			rc = sq_tx_stmt(q, SQ_RELEASE, e);
 		if (rc != 0)
-			sq_tx.doomed = true;
+			store_pool_tx_doom(&q->ss->super, 0);
 		return rc;
 	}
 }
@@ -406,59 +411,19 @@ store_sq_tx(struct sq_q *q, enum sq_id id, struct err *e)
 int
 store_sq_tx_begin(struct store *s, struct err *e)
 {
-	struct sq_q q = { .ss = (struct sq_store *)s, .op = "tx_begin" };
-	int rc;
-
-	if (sq_tx.ss != NULL) {
-		if (sq_tx.ss != q.ss)
-			return ERR(e, ERR_INTERNAL, 500, "server_error",
-				   "store tx_begin: this thread is in another store's transaction");
-		sq_tx.depth++;
-		return 0;
-	}
-	rc = sq_acquire(q.ss, &q.c, q.op, e);
-	if (rc != 0)
-		return rc;
-	rc = sq_tx_stmt(&q, SQ_BEGIN, e);
-	if (rc != 0) {
-		sq_release(q.ss, q.c);
-		return rc;
-	}
-	sq_tx.ss = q.ss;
-	sq_tx.c = q.c;
-	sq_tx.depth = 1;
-	sq_tx.doomed = false;
-	return 0;
+	return store_pool_tx_begin(&((struct sq_store *)s)->pool, s, e);
 }
 
 int
 store_sq_tx_depth(struct store *s)
 {
-	return sq_tx.ss == (struct sq_store *)s ? sq_tx.depth : 0;
+	return store_pool_tx_depth(s);
 }
 
 int
 store_sq_tx_end(struct store *s, bool commit, struct err *e)
 {
-	struct sq_q q = { .ss = (struct sq_store *)s, .op = "tx_end" };
-	int rc = 0;
-
-	if (sq_tx.ss != q.ss || sq_tx.depth <= 0)
-		return ERR(e, ERR_INTERNAL, 500, "server_error", "store tx_end: no transaction");
-	if (!commit)
-		sq_tx.doomed = true;
-	if (--sq_tx.depth > 0)
-		return 0;
-	q.c = sq_tx.c;
-	if (!sq_tx.doomed)
-		rc = sq_tx_stmt(&q, SQ_COMMIT, e);
-	else if (commit)
-		rc = ERR(e, ERR_INTERNAL, 500, "server_error",
-			 "store tx_end: the transaction was rolled back");
-	/* sq_release rolls back whatever is still open: a doomed or failed transaction */
-	sq_release(q.ss, q.c);
-	memset(&sq_tx, 0, sizeof(sq_tx));
-	return rc;
+	return store_pool_tx_end(&((struct sq_store *)s)->pool, s, commit, e);
 }
 
 int
@@ -664,7 +629,7 @@ sq_ckpt_main(void *arg)
 		sqlite3_close(db);
 		return NULL;
 	}
-	pthread_mutex_lock(&ss->mu);
+	pthread_mutex_lock(&ss->pool.mu);
 	while (!ss->ckpt_stop) {
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += SQ_CKPT_MS * 1000000L;
@@ -672,14 +637,14 @@ sq_ckpt_main(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&ss->ckpt_cv, &ss->mu, &until);
+		pthread_cond_timedwait(&ss->ckpt_cv, &ss->pool.mu, &until);
 		if (ss->ckpt_stop)
 			break;
-		pthread_mutex_unlock(&ss->mu);
+		pthread_mutex_unlock(&ss->pool.mu);
 		sq_ckpt_once(db);
-		pthread_mutex_lock(&ss->mu);
+		pthread_mutex_lock(&ss->pool.mu);
 	}
-	pthread_mutex_unlock(&ss->mu);
+	pthread_mutex_unlock(&ss->pool.mu);
 	sqlite3_close(db);
 	return NULL;
 }
@@ -705,10 +670,10 @@ sq_ckpt_stop(struct sq_store *ss)
 {
 	if (!ss->ckpt_running)
 		return;
-	pthread_mutex_lock(&ss->mu);
+	pthread_mutex_lock(&ss->pool.mu);
 	ss->ckpt_stop = true;
 	pthread_cond_signal(&ss->ckpt_cv);
-	pthread_mutex_unlock(&ss->mu);
+	pthread_mutex_unlock(&ss->pool.mu);
 	pthread_join(ss->ckpt, NULL);
 	pthread_cond_destroy(&ss->ckpt_cv);
 	ss->ckpt_running = false;
@@ -809,7 +774,7 @@ sq_migrate(struct sq_conn *c, struct err *e)
 		}
 		if ((uint64_t)v >= SQ_NMIGRATIONS)
 			break;
-		rc = sq_exec(c->db, sq_migrations[v], "migrate", e);
+		rc = sq_exec(c->db, store_sq_migrations[v], "migrate", e);
 		if (rc == 0)
 			rc = sq_record_version(c->db, v + 1, e);
 		if (rc == 0)
@@ -840,30 +805,21 @@ void
 store_sq_close(struct store *s)
 {
 	struct sq_store *ss = (struct sq_store *)s;
-	struct sq_conn *c;
 
 	if (ss == NULL)
 		return;
 	sq_ckpt_stop(ss);
-	while ((c = ss->idle) != NULL) {
-		ss->idle = c->next;
-		sq_conn_close(c);
-		ss->nconn--;
-	}
-	if (ss->nconn != 0)
-		log_err(NULL, "store: closed with %u connections still in use", ss->nconn);
-	pthread_cond_destroy(&ss->cv);
-	pthread_mutex_destroy(&ss->mu);
+	store_pool_destroy(&ss->pool);
 	free(ss->target);
 	free(ss);
 }
 
 int
-store_sq_open(struct store **out, const char *target, struct err *e)
+store_sq_open(struct store **out, const struct store_opts *o, struct err *e)
 {
+	const char *target = o->target;
 	struct sq_store *ss = NULL;
 	struct sq_conn *c = NULL;
-	pthread_condattr_t ca;
 	int rc;
 
 	*out = NULL;
@@ -875,15 +831,9 @@ store_sq_open(struct store **out, const char *target, struct err *e)
 	ss = calloc(1, sizeof(*ss));
 	if (ss == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "store open: out of memory");
-	ss->super.ops = &store_sqlite_ops;
-	pthread_mutex_init(&ss->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ss->cv, &ca);
-	pthread_condattr_destroy(&ca);
 	/* an in-memory database exists once per connection: keep exactly one */
 	ss->memory = sq_is_memory(target);
-	ss->max_conn = ss->memory ? 1 : SQ_MAX_CONN;
+	store_pool_init(&ss->pool, &sq_backend, ss->memory ? 1 : SQ_MAX_CONN, SQ_BUSY_MS);
 	ss->target = strdup(target);
 	if (ss->target == NULL) {
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "store open: out of memory");

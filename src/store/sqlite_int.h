@@ -11,7 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/store.h"
+#include "store/backend_int.h"
+#include "store/pool_int.h"
 
 #define SQ_BUSY_MS 5000           /* wait this long for a lock or a connection */
 #define SQ_MAX_CONN 64            /* connections per file database */
@@ -46,24 +47,20 @@ enum sq_id {
 extern const char *const store_sq_sql[SQ_N];
 
 struct sq_conn {
+	struct store_conn base;  /* first: the pool's handle */
 	sqlite3 *db;
 	sqlite3_stmt *st[SQ_N];  /* prepared on first use */
-	struct sq_conn *next;    /* in the idle list */
 };
 
 struct sq_store {
 	struct store super;      /* first: a struct store * is a struct sq_store * */
 	char *target;
 	bool memory;             /* one connection holds the whole database */
-	unsigned max_conn;
-	unsigned nconn;          /* open connections, idle or in use */
-	struct sq_conn *idle;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;       /* a connection came back */
+	struct store_pool pool;  /* pool.c; its mu also guards ckpt_stop */
 	/* WAL checkpoints on a thread of their own (file databases) */
 	pthread_t ckpt;
 	bool ckpt_running;
-	bool ckpt_stop;          /* under mu */
+	bool ckpt_stop;          /* under pool.mu */
 	pthread_cond_t ckpt_cv;  /* wakes the checkpointer to stop */
 };
 
@@ -119,7 +116,7 @@ int store_sq_tx_begin(struct store *s, struct err *e);
 int store_sq_tx_end(struct store *s, bool commit, struct err *e);
 int store_sq_tx_depth(struct store *s);
 
-int store_sq_open(struct store **out, const char *target, struct err *e);
+int store_sq_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_sq_close(struct store *s);
 
 #endif

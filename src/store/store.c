@@ -1,67 +1,110 @@
 /*
- * Backend selection and the helpers every backend shares.  The target names
- * the database: a path or a "file:" URI for SQLite, "postgresql://..." (or
- * "postgres://...") for PostgreSQL.
+ * The kit every engine shares: store_call's counting and timing, the
+ * transaction entry points, and the record helpers (opening: open.c).
  */
-#include "store/store.h"
+#include "store/backend_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/crypto.h"
 #include "core/log.h"
-#ifdef HAVE_LIBPQ
-#include "store/pg.h"
-#endif
 
-/* Backends built in, by name; the target's form picks one. */
-static const struct store_ops *const store_backends[] = {
-	&store_sqlite_ops,
-#ifdef HAVE_LIBPQ
-	&store_pg_ops,
-#endif
-	NULL,
-};
+/* Every facet fits its statistics slots. */
+_Static_assert(sizeof(struct store_oauth_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_oauth_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_login_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_login_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_registry_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_registry_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_minid_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_minid_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_event_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_event_ops: more operations than STORE_FACET_OPS");
 
-static const char *
-store_backend_for(const char *target)
+int64_t
+store_call_clock(void)
 {
-	if (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0)
-		return "pg";
-	return "sqlite";
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 int
-store_open(struct store **out, const char *target, struct err *e)
+store_call_done(struct store *s, unsigned slot, const char *name, int rc, int64_t t0)
 {
-	const char *name;
-	size_t i;
+	int64_t ns = store_call_clock() - t0;
+	struct store_op_stat *st;
 
-	*out = NULL;
-	if (target == NULL || target[0] == '\0')
-		return ERR(e, ERR_INVAL, 0, NULL, "store: no database given");
-	name = store_backend_for(target);
-	for (i = 0; store_backends[i] != NULL; i++) {
-		static uint64_t serial;
-		int rc;
-
-		if (strcmp(store_backends[i]->name, name) != 0)
-			continue;
-		rc = store_backends[i]->open(out, target, e);
-		if (rc == 0)
-			(*out)->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
-		return rc;
+	if (slot < sizeof(s->stats) / sizeof(s->stats[0])) {
+		st = &s->stats[slot];
+		__atomic_store_n(&st->name, name, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
+		if (rc != 0)
+			__atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&st->ns, (uint64_t)(ns > 0 ? ns : 0), __ATOMIC_RELAXED);
 	}
-	if (strcmp(name, "pg") == 0)
-		return ERR(e, ERR_INVAL, 0, NULL, "store: PostgreSQL backend not built");
-	return ERR(e, ERR_INVAL, 0, NULL, "store: no %s backend", name);
+	log_debug(NULL, "store %s: %d in %lld us", name, rc, (long long)(ns / 1000));
+	return rc;
+}
+
+size_t
+store_stats(const struct store *s, struct store_op_stat *out, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(s->stats) / sizeof(s->stats[0]) && n < max; i++) {
+		const struct store_op_stat *st = &s->stats[i];
+		const char *name = __atomic_load_n(&st->name, __ATOMIC_RELAXED);
+
+		if (name == NULL)
+			continue;
+		out[n].name = name;
+		out[n].calls = __atomic_load_n(&st->calls, __ATOMIC_RELAXED);
+		out[n].errors = __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
+		out[n].ns = __atomic_load_n(&st->ns, __ATOMIC_RELAXED);
+		n++;
+	}
+	return n;
 }
 
 void
 store_close(struct store *s)
 {
 	if (s != NULL)
-		s->ops->close(s);
+		s->engine->close(s);
+}
+
+const char *
+store_engine_name(const struct store *s)
+{
+	return s->engine->name;
+}
+
+int
+store_tx_begin(struct store *s, struct err *e)
+{
+	return s->engine->tx_begin(s, e);
+}
+
+int
+store_tx_end(struct store *s, bool commit, struct err *e)
+{
+	return s->engine->tx_end(s, commit, e);
+}
+
+int
+store_tx_depth(struct store *s)
+{
+	return s->engine->tx_depth(s);
+}
+
+int
+store_sweep(struct store *s, int64_t now, int64_t *n, struct err *e)
+{
+	return s->engine->sweep(s, now, n, e);
 }
 
 void
@@ -100,33 +143,4 @@ store_refresh_clear(struct store_refresh *r)
 	free(r->grant_id);
 	free(r->client_id);
 	memset(r, 0, sizeof(*r));
-}
-
-static int
-store_tx_once(struct store *s, int (*body)(void *arg, struct err *e), void *arg, struct err *e)
-{
-	int rc = store_op(s, tx_begin, e);
-
-	if (rc != 0)
-		return rc;
-	rc = body(arg, e);
-	if (rc == 0)
-		rc = store_op(s, tx_end, true, e);
-	else
-		store_op(s, tx_end, false, &(struct err){ 0 });
-	return rc;
-}
-
-int
-store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg, struct err *e)
-{
-	bool outermost = s->ops->tx_depth(s) == 0;
-	int rc = store_tx_once(s, body, arg, e);
-
-	if (rc == ERR_UNAVAILABLE && outermost) {
-		log_warn(NULL, "store: transaction lost with the database (%s); running it once more",
-			 e->msg);
-		rc = store_tx_once(s, body, arg, e);
-	}
-	return rc;
 }

@@ -206,7 +206,7 @@ fz_init(void)
 	memset(fz_app.kek.k, 7, sizeof(fz_app.kek.k));
 	memset(fz_app.pairwise_key, 1, sizeof(fz_app.pairwise_key));
 	memset(fz_app.csrf_key, 2, sizeof(fz_app.csrf_key));
-	if (store_open(&fz_app.store, ":memory:", &e) != 0)
+	if (store_open(&fz_app.store, &(struct store_opts){ .target = ":memory:" }, &e) != 0)
 		fz_die("store", &e);
 	fz_is = &fz_app.issuers[0];
 	fz_is->kind = ISSUER_IDPORTEN;

@@ -207,7 +207,7 @@ fx_setup(void **state)
 	fx_app.cfg = &fx_cfg;
 	fx_app.test_env = true;
 	memset(fx_app.kek.k, 7, sizeof(fx_app.kek.k));
-	if (store_open(&fx_app.store, ":memory:", &e) != 0)
+	if (store_open(&fx_app.store, &(struct store_opts){ .target = ":memory:" }, &e) != 0)
 		return -1;
 	fx_app.issuers[0] = (struct issuer){ .kind = ISSUER_IDPORTEN, .iss = FX_IDP, .prefix = "",
 					     .base = FX_IDP, .app = &fx_app };

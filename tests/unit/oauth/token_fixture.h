@@ -53,7 +53,7 @@ fx_setup(void **state)
 	memset(fx_app.kek.k, 7, sizeof(fx_app.kek.k));
 	memset(fx_app.pairwise_key, 1, sizeof(fx_app.pairwise_key));
 	memset(fx_app.csrf_key, 2, sizeof(fx_app.csrf_key));
-	if (store_open(&fx_app.store, ":memory:", &e) != 0)
+	if (store_open(&fx_app.store, &(struct store_opts){ .target = ":memory:" }, &e) != 0)
 		return -1;
 	fx_is = &fx_app.issuers[0];
 	fx_is->kind = ISSUER_IDPORTEN;

@@ -50,7 +50,7 @@ setup(void **state)
 	f->cfg.key_publish_delay = 3600;
 	f->app.cfg = &f->cfg;
 	f->app.test_env = false;
-	if (store_open(&f->app.store, ":memory:", &e) != 0) {
+	if (store_open(&f->app.store, &(struct store_opts){ .target = ":memory:" }, &e) != 0) {
 		print_error("store_open: %s\n", e.msg);
 		free(f);
 		return -1;
@@ -900,7 +900,7 @@ gen_meta_get(struct store *s, const char *name, char **value, struct err *e)
 
 /* Rename the client straight in the store, then load it: the name seen. */
 static char *
-rename_and_load(struct fixture *f, const struct store_ops *real, const char *id,
+rename_and_load(struct fixture *f, const struct store_registry_ops *real, const char *id,
 		const char *name)
 {
 	struct err e = { 0 };
@@ -921,8 +921,8 @@ static void
 test_load_cache_gen_hostile(void **state)
 {
 	struct fixture *f = *state;
-	const struct store_ops *real = f->app.store->ops;
-	struct store_ops ops = *real;
+	const struct store_registry_ops *real = f->app.store->registry;
+	struct store_registry_ops ops = *real;
 	json_t *in = web_client(), *doc, *a = NULL;
 	char *secret = NULL, id[64], longest[64], too_long[65], huge[4097], *seen;
 	struct err e = { 0 };
@@ -938,7 +938,7 @@ test_load_cache_gen_hostile(void **state)
 	doc = create_ok(f, in, &secret);
 	snprintf(id, sizeof(id), "%s", reg_client_str(doc, "client_id"));
 	ops.meta_get = gen_meta_get;
-	f->app.store->ops = &ops;
+	f->app.store->registry = &ops;
 
 	/* a generation that does not move keeps the cached document (63 characters fit) */
 	gen_value = longest;
@@ -959,7 +959,7 @@ test_load_cache_gen_hostile(void **state)
 		free(seen);
 	}
 
-	f->app.store->ops = real;
+	f->app.store->registry = real;
 	json_decref(doc);
 	json_decref(in);
 	free(secret);

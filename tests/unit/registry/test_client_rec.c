@@ -33,7 +33,7 @@ setup(void **state)
 		return -1;
 	f->cfg.env = CFG_ENV_PROD;
 	f->app.cfg = &f->cfg;
-	if (store_open(&f->app.store, ":memory:", &e) != 0) {
+	if (store_open(&f->app.store, &(struct store_opts){ .target = ":memory:" }, &e) != 0) {
 		print_error("store_open: %s\n", e.msg);
 		free(f);
 		return -1;

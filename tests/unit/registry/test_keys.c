@@ -32,7 +32,7 @@ setup(void **state)
 	f->cfg.key_publish_delay = 3600;
 	f->app.cfg = &f->cfg;
 	memset(f->app.kek.k, 7, sizeof(f->app.kek.k));
-	if (store_open(&f->app.store, ":memory:", &e) != 0) {
+	if (store_open(&f->app.store, &(struct store_opts){ .target = ":memory:" }, &e) != 0) {
 		free(f);
 		return -1;
 	}

@@ -27,7 +27,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	f->app.cfg = &f->cfg;
-	if (store_open(&f->app.store, ":memory:", &e) != 0) {
+	if (store_open(&f->app.store, &(struct store_opts){ .target = ":memory:" }, &e) != 0) {
 		free(f);
 		return -1;
 	}

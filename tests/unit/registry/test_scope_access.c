@@ -46,7 +46,7 @@ setup(void **state)
 		return -1;
 	close(fd);
 	f->app.cfg = &f->cfg;
-	if (store_open(&f->app.store, f->db, &e) != 0) {
+	if (store_open(&f->app.store, &(struct store_opts){ .target = f->db }, &e) != 0) {
 		print_error("store: %s\n", e.msg);
 		return -1;
 	}

@@ -44,9 +44,9 @@ main(void)
 
 #include <libpq-fe.h>
 
-#include "store/pg.h"
-#include "store/pg_schema.h"
+#include "store/schema_int.h"
 #include "store_cases.h"
+#include "golden.h"
 
 static const char *pg_base; /* PORTEN_TEST_PG */
 
@@ -176,9 +176,9 @@ setup_pg(void **state)
 	assert_non_null(p);
 	time_set_offset(0);
 	schema_make(p);
-	assert_int_equal(store_open(&p->f.s, p->uri, &p->f.e), 0);
+	assert_int_equal(store_open(&p->f.s, &(struct store_opts){ .target = p->uri }, &p->f.e), 0);
 	assert_non_null(p->f.s);
-	assert_string_equal(p->f.s->ops->name, "pg");
+	assert_string_equal(store_engine_name(p->f.s), "pg");
 	*state = p;
 	return 0;
 }
@@ -230,13 +230,13 @@ test_pg_open_targets(void **state)
 	(void)state;
 	need_pg();
 	/* malformed: refused at once, not retried as if the server were away */
-	assert_int_equal(store_open(&s, "postgresql://[::1/porten", &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "postgresql://[::1/porten" }, &e), ERR_INVAL);
 	assert_null(s);
-	assert_int_equal(store_open(&s, "postgresql://h/db?nosuchoption=1", &e), ERR_INVAL);
-	assert_int_equal(store_open(&s, "postgres://h/db?sslmode=%zz", &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "postgresql://h/db?nosuchoption=1" }, &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "postgres://h/db?sslmode=%zz" }, &e), ERR_INVAL);
 	/* nothing listens on port 1: unavailable after the reconnect window, no crash */
 	t0 = time_mono_ms();
-	assert_int_equal(store_open(&s, "postgresql://porten@127.0.0.1:1/porten", &e),
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "postgresql://porten@127.0.0.1:1/porten" }, &e),
 			 ERR_UNAVAILABLE);
 	assert_null(s);
 	assert_int_equal(e.status, 503);
@@ -257,15 +257,15 @@ test_pg_reopen_no_remigrate(void **state)
 	(void)state;
 	need_pg();
 	schema_make(&p);
-	assert_int_equal(store_open(&s, p.uri, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = p.uri }, &e), 0);
 	assert_int_equal(store_op(s, client_create, "kept", d, &e), 0);
 	store_close(s);
 	assert_int_equal(sql_numf("SELECT count(*) FROM %s.schema_version", p.schema),
 			 (int64_t)PG_NMIGRATIONS);
 	/* mark the recorded migrations: a rerun would add rows or fail on CREATE TABLE */
 	sqlf("UPDATE %s.schema_version SET applied_at = 12345", p.schema);
-	assert_int_equal(store_open(&s, p.uri, &e), 0);
-	assert_int_equal(store_open(&s2, p.uri, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = p.uri }, &e), 0);
+	assert_int_equal(store_open(&s2, &(struct store_opts){ .target = p.uri }, &e), 0);
 	assert_int_equal(store_op(s2, client_get, "kept", &doc, &e), 0);
 	json_decref(doc);
 	store_close(s2);
@@ -279,7 +279,7 @@ test_pg_reopen_no_remigrate(void **state)
 			 (int64_t)PG_NMIGRATIONS);
 	/* a newer schema (rolling upgrade) still opens */
 	sqlf("INSERT INTO %s.schema_version VALUES (999, 1)", p.schema);
-	assert_int_equal(store_open(&s, p.uri, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = p.uri }, &e), 0);
 	store_close(s);
 	json_decref(d);
 	schema_drop(&p);
@@ -300,7 +300,7 @@ open_one(void *arg)
 	json_t *d = obj("k", "v");
 
 	pthread_barrier_wait(o->bar);
-	o->rc = store_open(&s, o->uri, &e);
+	o->rc = store_open(&s, &(struct store_opts){ .target = o->uri }, &e);
 	if (o->rc == 0)
 		o->rc = store_op(s, event_add, "open", d, &e);
 	json_decref(d);
@@ -391,21 +391,22 @@ test_pg_pool_size(void **state)
 	need_pg();
 	/* without a configured size: the environment, then the default */
 	unsetenv("PORTEN_PG_POOL_SIZE");
-	assert_int_equal(store_pg_pool_size(), PG_POOL_DEFAULT);
+	assert_int_equal(store_pool_size(&(struct store_opts){ 0 }), STORE_POOL_DEFAULT);
 	setenv("PORTEN_PG_POOL_SIZE", "3", 1);
-	assert_int_equal(store_pg_pool_size(), 3);
+	assert_int_equal(store_pool_size(&(struct store_opts){ 0 }), 3);
 	setenv("PORTEN_PG_POOL_SIZE", "0", 1);
-	assert_int_equal(store_pg_pool_size(), PG_POOL_DEFAULT);
+	assert_int_equal(store_pool_size(&(struct store_opts){ 0 }), STORE_POOL_DEFAULT);
 	setenv("PORTEN_PG_POOL_SIZE", "3x", 1);
-	assert_int_equal(store_pg_pool_size(), PG_POOL_DEFAULT);
+	assert_int_equal(store_pool_size(&(struct store_opts){ 0 }), STORE_POOL_DEFAULT);
+	/* a configured size wins over the environment */
+	setenv("PORTEN_PG_POOL_SIZE", "3", 1);
+	assert_int_equal(store_pool_size(&(struct store_opts){ .pool_size = 5 }), 5);
 	unsetenv("PORTEN_PG_POOL_SIZE");
-	store_pg_set_pool_size(100000);
-	assert_int_equal(store_pg_pool_size(), PG_POOL_MAX);
-	store_pg_set_pool_size(2);
+	assert_int_equal(store_pool_size(&(struct store_opts){ .pool_size = 100000 }),
+			 STORE_POOL_MAX);
 	schema_make(&p);
-	assert_int_equal(store_open(&s, p.uri, &e), 0);
-	store_pg_set_pool_size(0);
-	assert_int_equal(store_pg_pool_size(), PG_POOL_DEFAULT);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = p.uri, .pool_size = 2 }, &e),
+			 0);
 	for (i = 0; i < 6; i++) {
 		h[i] = (struct hammer){ .s = s, .idx = i };
 		assert_int_equal(pthread_create(&th[i], NULL, hammer_run, &h[i]), 0);
@@ -659,7 +660,7 @@ test_pg_database_away(void **state)
 	snprintf(uri, sizeof(uri),
 		 "postgresql://%s@127.0.0.1:%d/%s?options=-csearch_path%%3D%s&application_name=%s",
 		 user, r.port, db, p.schema, p.schema);
-	assert_int_equal(store_open(&s, uri, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = uri }, &e), 0);
 	assert_int_equal(store_op(s, code_put, "HASH-away", "g", d, time_now() + 600, &e), 0);
 
 	relay_stop(&r);
@@ -810,6 +811,60 @@ test_pg_not_configured(void **state)
 	need_pg();
 }
 
+/*
+ * A new schema, as the catalogs list it (columns, constraints, indexes,
+ * triggers, functions; the schema's name left out), is the one that
+ * shipped.
+ */
+static const char pg_dump_sql[] =
+	"SELECT string_agg(l, E'\\n' ORDER BY l) || E'\\n' FROM ("
+	" SELECT format('column %s %s %s %s %s %s %s', table_name,"
+	"  lpad(ordinal_position::text, 2, '0'), column_name, data_type, is_nullable,"
+	"  coalesce(column_default, ''), is_identity) AS l"
+	"  FROM information_schema.columns WHERE table_schema = $1"
+	" UNION ALL SELECT format('constraint %s %s %s', c.relname, k.conname,"
+	"  replace(pg_get_constraintdef(k.oid), $1 || '.', ''))"
+	"  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid"
+	"  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1"
+	" UNION ALL SELECT format('index %s %s %s', tablename, indexname,"
+	"  replace(indexdef, $1 || '.', ''))"
+	"  FROM pg_indexes WHERE schemaname = $1"
+	" UNION ALL SELECT format('trigger %s %s %s', c.relname, t.tgname,"
+	"  replace(pg_get_triggerdef(t.oid), $1 || '.', ''))"
+	"  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+	"  JOIN pg_namespace n ON n.oid = c.relnamespace"
+	"  WHERE n.nspname = $1 AND NOT t.tgisinternal"
+	" UNION ALL SELECT format('function %s %s', p.proname,"
+	"  replace(pg_get_functiondef(p.oid), $1 || '.', ''))"
+	"  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1"
+	") AS d";
+
+static void
+test_pg_schema_golden(void **state)
+{
+	struct pgfx p = { 0 };
+	struct store *s = NULL;
+	struct err e = { 0 };
+	const char *param[1];
+	PGconn *c;
+	PGresult *r;
+
+	(void)state;
+	need_pg();
+	schema_make(&p);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = p.uri }, &e), 0);
+	store_close(s);
+	c = admin();
+	param[0] = p.schema;
+	r = PQexecParams(c, pg_dump_sql, 1, NULL, param, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		fail_msg("schema dump: %s", PQresultErrorMessage(r));
+	golden_check("pg.golden", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	schema_drop(&p);
+}
+
 int
 main(void)
 {
@@ -820,6 +875,7 @@ main(void)
 		STORE_CASES(T)
 		P(test_pg_race_refresh),
 		cmocka_unit_test(test_pg_reopen_no_remigrate),
+		cmocka_unit_test(test_pg_schema_golden),
 		cmocka_unit_test(test_pg_concurrent_open),
 		cmocka_unit_test(test_pg_pool_size),
 		P(test_pg_killed_connections),

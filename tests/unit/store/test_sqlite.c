@@ -8,8 +8,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "store/sqlite_schema.h"
+#include "store/schema_int.h"
 #include "store_cases.h"
+#include "golden.h"
 
 static int
 setup_mem(void **state)
@@ -18,7 +19,7 @@ setup_mem(void **state)
 
 	assert_non_null(f);
 	time_set_offset(0);
-	assert_int_equal(store_open(&f->s, ":memory:", &f->e), 0);
+	assert_int_equal(store_open(&f->s, &(struct store_opts){ .target = ":memory:" }, &f->e), 0);
 	assert_non_null(f->s);
 	*state = f;
 	return 0;
@@ -97,32 +98,32 @@ test_open_targets(void **state)
 	struct err e = { 0 };
 
 	(void)state;
-	assert_int_equal(store_open(&s, NULL, &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = NULL }, &e), ERR_INVAL);
 	assert_null(s);
-	assert_int_equal(store_open(&s, "", &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "" }, &e), ERR_INVAL);
 #ifdef HAVE_LIBPQ
 	/* the PostgreSQL backend is built (test_pg.c): a malformed URI is refused at once */
-	assert_int_equal(store_open(&s, "postgresql://[::1/porten", &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "postgresql://[::1/porten" }, &e), ERR_INVAL);
 	assert_non_null(strstr(e.msg, "PostgreSQL"));
 	assert_null(s);
-	assert_int_equal(store_open(&s, "postgres://h/db?sslmode=%zz", &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "postgres://h/db?sslmode=%zz" }, &e), ERR_INVAL);
 #else
-	assert_int_equal(store_open(&s, "postgresql://db.example/porten", &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "postgresql://db.example/porten" }, &e), ERR_INVAL);
 	assert_non_null(strstr(e.msg, "PostgreSQL"));
 	assert_null(s);
-	assert_int_equal(store_open(&s, "postgres://db.example/porten", &e), ERR_INVAL);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "postgres://db.example/porten" }, &e), ERR_INVAL);
 #endif
 	/* a directory that does not exist */
-	assert_int_not_equal(store_open(&s, "/nonexistent-porten-dir/x/y.db", &e), 0);
+	assert_int_not_equal(store_open(&s, &(struct store_opts){ .target = "/nonexistent-porten-dir/x/y.db" }, &e), 0);
 	assert_null(s);
-	assert_int_equal(store_open(&s, ":memory:", &e), 0);
-	assert_string_equal(s->ops->name, "sqlite");
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = ":memory:" }, &e), 0);
+	assert_string_equal(store_engine_name(s), "sqlite");
 	store_close(s);
 	/* URI forms of an in-memory database: one database, not one per connection */
-	assert_int_equal(store_open(&s, "file::memory:", &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "file::memory:" }, &e), 0);
 	race_run(s);
 	store_close(s);
-	assert_int_equal(store_open(&s, "file:porten-test?mode=memory", &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = "file:porten-test?mode=memory" }, &e), 0);
 	race_run(s);
 	store_close(s);
 	store_close(NULL);
@@ -143,11 +144,11 @@ test_open_file_uri(void **state)
 	(void)state;
 	tmpdir_make(&t);
 	snprintf(uri, sizeof(uri), "file:%s", t.db);
-	assert_int_equal(store_open(&s, uri, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = uri }, &e), 0);
 	assert_int_equal(store_op(s, meta_put_new, "salt", "abc", &e), 0);
 	store_close(s);
 	/* the same file by plain path */
-	assert_int_equal(store_open(&s, t.db, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	assert_int_equal(store_op(s, meta_get, "salt", &v, &e), 0);
 	assert_string_equal(v, "abc");
 	free(v);
@@ -168,7 +169,7 @@ test_race_code_file(void **state)
 
 	(void)state;
 	tmpdir_make(&t);
-	assert_int_equal(store_open(&s, t.db, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	race_run(s);
 	store_close(s);
 	tmpdir_remove(&t);
@@ -184,7 +185,7 @@ test_race_refresh_file(void **state)
 
 	(void)state;
 	tmpdir_make(&t);
-	assert_int_equal(store_open(&s, t.db, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	race_refresh_run(s);
 	store_close(s);
 	tmpdir_remove(&t);
@@ -200,7 +201,7 @@ test_reopen_no_remigrate(void **state)
 
 	(void)state;
 	tmpdir_make(&t);
-	assert_int_equal(store_open(&s, t.db, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	assert_int_equal(store_op(s, client_create, "kept", d, &e), 0);
 	store_close(s);
 	assert_int_equal(count_rows(t.db, "SELECT count(*) FROM schema_version"),
@@ -208,9 +209,9 @@ test_reopen_no_remigrate(void **state)
 	/* mark the recorded migrations: a rerun would add rows or fail on CREATE TABLE */
 	exec_sql(t.db, "UPDATE schema_version SET applied_at = 12345");
 
-	assert_int_equal(store_open(&s, t.db, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	/* a second store on the same file in the same process */
-	assert_int_equal(store_open(&s2, t.db, &e), 0);
+	assert_int_equal(store_open(&s2, &(struct store_opts){ .target = t.db }, &e), 0);
 	assert_int_equal(store_op(s2, client_get, "kept", &doc, &e), 0);
 	json_decref(doc);
 	store_close(s2);
@@ -226,7 +227,7 @@ test_reopen_no_remigrate(void **state)
 
 	/* a newer schema (rolling upgrade) still opens */
 	exec_sql(t.db, "INSERT INTO schema_version VALUES (999, 1)");
-	assert_int_equal(store_open(&s, t.db, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	store_close(s);
 	json_decref(d);
 	tmpdir_remove(&t);
@@ -252,7 +253,7 @@ open_one(void *arg)
 	 * under valgrind's slowdown) starts again, as a supervisor would.
 	 */
 	for (int tries = 0; tries < 5; tries++) {
-		o->rc = store_open(&s, o->db, &e);
+		o->rc = store_open(&s, &(struct store_opts){ .target = o->db }, &e);
 		if (o->rc != ERR_UNAVAILABLE)
 			break;
 	}
@@ -304,7 +305,7 @@ test_busy_unavailable(void **state)
 
 	(void)state;
 	tmpdir_make(&t);
-	assert_int_equal(store_open(&s, t.db, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	assert_int_equal(store_op(s, code_put, "HASH-busy", "g", d, time_now() + 60, &e), 0);
 	assert_int_equal(sqlite3_open_v2(t.db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
@@ -333,7 +334,7 @@ test_corrupt_doc(void **state)
 
 	(void)state;
 	tmpdir_make(&t);
-	assert_int_equal(store_open(&s, t.db, &e), 0);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	assert_int_equal(store_op(s, client_create, "c", d, &e), 0);
 	exec_sql(t.db, "UPDATE clients SET doc = '{not json'");
 	assert_int_equal(store_op(s, client_get, "c", &doc, &e), ERR_INTERNAL);
@@ -343,6 +344,81 @@ test_corrupt_doc(void **state)
 	json_decref(d);
 	store_close(s);
 	tmpdir_remove(&t);
+}
+
+/* A new database's schema, entry by entry, is the one that shipped. */
+static void
+test_schema_golden(void **state)
+{
+	struct tmpdir t;
+	struct store *s = NULL;
+	struct err e = { 0 };
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	char *dump = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	tmpdir_make(&t);
+	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
+	store_close(s);
+	out = open_memstream(&dump, &len);
+	assert_non_null(out);
+	assert_int_equal(sqlite3_open_v2(t.db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT type, name, tbl_name, coalesce(sql, '')"
+					    " FROM sqlite_master ORDER BY type, name",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fprintf(out, "%s|%s|%s|%s\n", sqlite3_column_text(st, 0),
+			sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	fclose(out);
+	golden_check("sqlite.golden", dump);
+	free(dump);
+	tmpdir_remove(&t);
+}
+
+/* store_call counts every call per operation, its errors and its time. */
+static void
+test_call_stats(void **state)
+{
+	struct fx *f = *state;
+	struct store_op_stat st[STORE_NFACETS * STORE_FACET_OPS];
+	json_t *doc = json_object(), *got = NULL;
+	bool put = false, get = false;
+	size_t i, n;
+
+	assert_int_equal(store_stats(f->s, st, 1), 0);
+	assert_int_equal(store_call(f->s, registry, scope_put, "openid", doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_get, "openid", &got, &f->e), 0);
+	json_decref(got);
+	got = NULL;
+	assert_int_equal(store_call(f->s, registry, scope_get, "nosuch", &got, &f->e),
+			 ERR_NOTFOUND);
+	n = store_stats(f->s, st, sizeof(st) / sizeof(st[0]));
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		if (strcmp(st[i].name, "registry.scope_put") == 0) {
+			put = true;
+			assert_int_equal(st[i].calls, 1);
+			assert_int_equal(st[i].errors, 0);
+		} else {
+			assert_string_equal(st[i].name, "registry.scope_get");
+			get = true;
+			assert_int_equal(st[i].calls, 2);
+			assert_int_equal(st[i].errors, 1);
+		}
+		assert_true(st[i].ns > 0);
+	}
+	assert_true(put && get);
+	/* at most max entries */
+	assert_int_equal(store_stats(f->s, st, 1), 1);
+	json_decref(doc);
 }
 
 int
@@ -356,6 +432,8 @@ main(void)
 		cmocka_unit_test(test_race_code_file),
 		cmocka_unit_test(test_race_refresh_file),
 		cmocka_unit_test(test_reopen_no_remigrate),
+		cmocka_unit_test(test_schema_golden),
+		cmocka_unit_test_setup_teardown(test_call_stats, setup_mem, teardown_mem),
 		cmocka_unit_test(test_concurrent_open),
 		cmocka_unit_test(test_busy_unavailable),
 		cmocka_unit_test(test_corrupt_doc),

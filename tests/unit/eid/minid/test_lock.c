@@ -145,7 +145,7 @@ setup(void **state)
 	app.cfg = &cfg;
 	app.test_env = true;
 	memset(app.csrf_key, 2, sizeof(app.csrf_key));
-	return store_open(&app.store, ":memory:", &e);
+	return store_open(&app.store, &(struct store_opts){ .target = ":memory:" }, &e);
 }
 
 static int

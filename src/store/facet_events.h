@@ -1,0 +1,22 @@
+/*
+ * Store facet of events: the append-only log that audit, statistics and
+ * billing read.  Reached through store_call(s, events, op, ...).
+ */
+#ifndef PORTEN_STORE_FACET_EVENTS_H
+#define PORTEN_STORE_FACET_EVENTS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct store;
+
+struct store_event_ops {
+	/* Append one event (doc: who, client, org, eid, level, time). */
+	int (*event_add)(struct store *s, const char *type, const json_t *doc, struct err *e);
+	/* Count events of a type (tests, statistics). */
+	int (*event_count)(struct store *s, const char *type, int64_t *n, struct err *e);
+};
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * Store facet of the front channel: SSO sessions and the short-lived
+ * documents of a login ("par" requests, "pending" logins).  Reached
+ * through store_call(s, login, op, ...).
+ */
+#ifndef PORTEN_STORE_FACET_LOGIN_H
+#define PORTEN_STORE_FACET_LOGIN_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct store;
+
+struct store_login_ops {
+	/*
+	 * Short-lived documents by kind: "par" (PAR requests), "pending" (logins
+	 * in progress).  put: ERR_EXISTS if the id is taken.  get: ERR_NOTFOUND
+	 * when absent or expired.  take: get and delete in one step.
+	 */
+	int (*doc_put)(struct store *s, const char *kind, const char *id, const json_t *doc,
+		       int64_t expires_at, struct err *e);
+	int (*doc_get)(struct store *s, const char *kind, const char *id, json_t **doc,
+		       struct err *e);
+	int (*doc_update)(struct store *s, const char *kind, const char *id, const json_t *doc,
+			  struct err *e);
+	int (*doc_take)(struct store *s, const char *kind, const char *id, json_t **doc,
+			struct err *e);
+	int (*doc_delete)(struct store *s, const char *kind, const char *id, struct err *e);
+
+	/*
+	 * SSO sessions, keyed by hash of the cookie value.  doc is owned by the
+	 * session code (sid, person, acr, amr, auth_time, ...).  get fails with
+	 * ERR_NOTFOUND past idle_expires or abs_expires.
+	 */
+	int (*session_put)(struct store *s, const char *hash, const json_t *doc,
+			   int64_t idle_expires, int64_t abs_expires, struct err *e);
+	int (*session_get)(struct store *s, const char *hash, json_t **doc, struct err *e);
+	/* Replace doc and push idle_expires (never past abs_expires). */
+	int (*session_update)(struct store *s, const char *hash, const json_t *doc,
+			      int64_t idle_expires, struct err *e);
+	int (*session_delete)(struct store *s, const char *hash, struct err *e);
+};
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * Store facet of the back channel: authorization codes, grants, refresh
+ * and access tokens, the replay cache.  Reached through
+ * store_call(s, oauth, op, ...).
+ */
+#ifndef PORTEN_STORE_FACET_OAUTH_H
+#define PORTEN_STORE_FACET_OAUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct store;
+
+/* A refresh token row: which grant it belongs to and until when it lives. */
+struct store_refresh {
+	char *grant_id;
+	char *client_id;
+	int64_t expires_at;
+};
+
+struct store_oauth_ops {
+	/*
+	 * Authorization codes, keyed by hash.  consume: returns the doc and marks
+	 * the code used in one step.  ERR_NOTFOUND if unknown or expired;
+	 * ERR_REUSED if already used, with *grant_id set to the grant the first
+	 * use issued (caller revokes it).
+	 */
+	int (*code_put)(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+			int64_t expires_at, struct err *e);
+	int (*code_consume)(struct store *s, const char *hash, json_t **doc, char **grant_id,
+			    struct err *e);
+
+	/*
+	 * Grants: one per code redemption; every token issued from it belongs to
+	 * it.  sid ties it to the SSO session it came from; login_only marks
+	 * grants whose scopes are only openid/profile (logout revokes those).
+	 * doc: the authentication context needed to refresh (person, acr, ...).
+	 */
+	int (*grant_put)(struct store *s, const char *grant_id, const char *client_id,
+			 const char *sid, bool login_only, const json_t *doc, int64_t expires_at,
+			 struct err *e);
+	/* ERR_NOTFOUND when unknown, revoked or expired. */
+	int (*grant_get)(struct store *s, const char *grant_id, json_t **doc, struct err *e);
+	int (*grant_revoke)(struct store *s, const char *grant_id, struct err *e);
+	/* Revoke the login-only grants of a session (logout, spec §15 step 3). */
+	int (*grant_revoke_session)(struct store *s, const char *sid, struct err *e);
+
+	/* Refresh tokens, keyed by hash, rotated atomically. */
+	int (*refresh_put)(struct store *s, const char *hash, const char *grant_id,
+			   const char *client_id, int64_t expires_at, struct err *e);
+	/*
+	 * Spend old_hash and store new_hash in its place (same grant) with
+	 * new_expires_at, in one transaction.  *out gets the old row.
+	 * ERR_NOTFOUND: unknown, expired, or its grant revoked/expired.
+	 * ERR_REUSED: already spent; the backend has revoked the grant (family).
+	 */
+	int (*refresh_rotate)(struct store *s, const char *old_hash, const char *new_hash,
+			      int64_t new_expires_at, struct store_refresh *out, struct err *e);
+	/* Look up without spending (revocation); same errors as rotate minus REUSED. */
+	int (*refresh_get)(struct store *s, const char *hash, struct store_refresh *out,
+			   struct err *e);
+
+	/*
+	 * Access tokens issued, keyed by hash of the token string, JWT or opaque:
+	 * doc is the claim set (for introspection, userinfo and opaque tokens).
+	 * get: ERR_NOTFOUND when unknown, expired or its grant revoked.
+	 */
+	int (*token_put)(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+			 int64_t expires_at, struct err *e);
+	int (*token_get)(struct store *s, const char *hash, json_t **doc, char **grant_id,
+			 struct err *e);
+
+	/* Replay cache: ERR_EXISTS if key was remembered before and not yet expired. */
+	int (*jti_remember)(struct store *s, const char *key, int64_t expires_at, struct err *e);
+};
+
+void store_refresh_clear(struct store_refresh *r);
+
+#endif

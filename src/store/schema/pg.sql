@@ -1,0 +1,142 @@
+-- PostgreSQL schema of the store, as an ordered list of migrations: the
+-- same scheme as the SQLite one (sqlite.sql).  Migration N is applied once,
+-- in its own transaction under an advisory lock, and recorded in
+-- schema_version (version, applied_at); opening a database applies only the
+-- missing ones.  Never edit a migration that has shipped: append a new one.
+--
+-- Tables are created unqualified, so they land in the first schema of the
+-- connection's search_path (a deployment may give Porten its own schema).
+--
+-- Times are seconds since the epoch (BIGINT).  A row is live while its
+-- expires_at is greater than now.  Secrets (codes, tokens, session cookies)
+-- appear only as their SHA-256 in base64url.  Documents are kept as the
+-- exact JSON text the service wrote (TEXT, not jsonb: jsonb would reorder
+-- keys and refuses "\u0000").
+--
+-- Embedded at build time by cmake/embed-sql.cmake: "-- migration N" starts
+-- migration N, other "--" lines are comments, and the other lines are
+-- joined without line breaks (a continued statement's next line starts
+-- with spaces), so the text run is that of the lines, byte for byte.
+
+-- migration 1
+-- 1: initial schema
+CREATE TABLE meta (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+
+CREATE TABLE clients (
+  client_id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL);
+
+CREATE TABLE scopes (
+  name TEXT PRIMARY KEY,
+  doc TEXT NOT NULL);
+
+CREATE TABLE signing_keys (
+  kid TEXT PRIMARY KEY,
+  issuer TEXT NOT NULL,
+  alg TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  public_jwk TEXT NOT NULL,
+  created BIGINT NOT NULL,
+  active_from BIGINT NOT NULL,
+  retired_at BIGINT NOT NULL DEFAULT 0,
+  expires_at BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX signing_keys_issuer ON signing_keys (issuer, created);
+
+CREATE TABLE docs (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, id));
+CREATE INDEX docs_expires ON docs (expires_at);
+
+-- grant_id is chosen when the code is issued; the grant row follows on redemption
+CREATE TABLE codes (
+  hash TEXT PRIMARY KEY,
+  grant_id TEXT,
+  doc TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used BOOLEAN NOT NULL DEFAULT false);
+CREATE INDEX codes_expires ON codes (expires_at);
+
+CREATE TABLE grants (
+  grant_id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  sid TEXT,
+  login_only BOOLEAN NOT NULL,
+  doc TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked BOOLEAN NOT NULL DEFAULT false);
+CREATE INDEX grants_sid ON grants (sid);
+CREATE INDEX grants_expires ON grants (expires_at);
+
+-- a grant's tokens go with it when it is swept
+CREATE TABLE refresh_tokens (
+  hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL REFERENCES grants (grant_id) ON DELETE CASCADE,
+  client_id TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  spent BOOLEAN NOT NULL DEFAULT false);
+CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);
+CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
+
+CREATE TABLE access_tokens (
+  hash TEXT PRIMARY KEY,
+  grant_id TEXT REFERENCES grants (grant_id) ON DELETE CASCADE,
+  doc TEXT NOT NULL,
+  expires_at BIGINT NOT NULL);
+CREATE INDEX access_tokens_grant ON access_tokens (grant_id);
+CREATE INDEX access_tokens_expires ON access_tokens (expires_at);
+
+CREATE TABLE sessions (
+  hash TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  idle_expires BIGINT NOT NULL,
+  abs_expires BIGINT NOT NULL);
+CREATE INDEX sessions_idle ON sessions (idle_expires);
+CREATE INDEX sessions_abs ON sessions (abs_expires);
+
+CREATE TABLE jti (
+  jti TEXT PRIMARY KEY,
+  expires_at BIGINT NOT NULL);
+CREATE INDEX jti_expires ON jti (expires_at);
+
+-- append-only: audit, statistics and billing read it (never updated)
+CREATE TABLE events (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  type TEXT NOT NULL,
+  time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX events_type ON events (type, time);
+CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN RAISE EXCEPTION 'events are append-only'; END$$;
+CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION events_append_only();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
+
+-- migration 2
+
+-- 2: registry_gen changes with every change to clients and scopes, in
+-- the changing transaction, so every node can keep them parsed in
+-- memory and know with one small read whether its copy is still
+-- current.  A count and a random part: a restored backup can bring a
+-- count back, never the same value.
+INSERT INTO meta (name, value) VALUES ('registry_gen', '0')
+  ON CONFLICT (name) DO NOTHING;
+-- meta of the changed table's own schema, whatever the changer's search_path
+CREATE FUNCTION registry_changed() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN EXECUTE format('UPDATE %I.meta SET value =
+  (split_part(value, ''-'', 1)::bigint + 1)::text || ''-'' ||
+  substr(md5(random()::text || clock_timestamp()::text), 1, 16)
+  WHERE name = ''registry_gen''', TG_TABLE_SCHEMA); RETURN NULL; END$$;
+CREATE TRIGGER clients_changed AFTER INSERT OR UPDATE OR DELETE ON clients
+  FOR EACH ROW EXECUTE FUNCTION registry_changed();
+CREATE TRIGGER clients_truncated AFTER TRUNCATE ON clients
+  FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+CREATE TRIGGER scopes_changed AFTER INSERT OR UPDATE OR DELETE ON scopes
+  FOR EACH ROW EXECUTE FUNCTION registry_changed();
+CREATE TRIGGER scopes_truncated AFTER TRUNCATE ON scopes
+  FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();

@@ -45,7 +45,7 @@ health_ready(struct http_req *r, struct http_resp *w)
 	struct porten *app = r->app;
 	struct err e = { 0 };
 	char *v = NULL;
-	int rc = store_op(app->store, meta_get, "pairwise_key", &v, &e);
+	int rc = store_call(app->store, registry, meta_get, "pairwise_key", &v, &e);
 	json_t *j;
 
 	free(v);
@@ -192,7 +192,7 @@ main(int argc, char **argv)
 			int64_t n = 0;
 
 			service_tick_all(porten_services, &app);
-			if (store_op(app.store, sweep, time_now(), &n, &e) == 0 && n > 0)
+			if (store_sweep(app.store, time_now(), &n, &e) == 0 && n > 0)
 				log_info(NULL, "swept %lld expired records", (long long)n);
 			last_sweep = time_now();
 		}

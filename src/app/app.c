@@ -64,15 +64,15 @@ app_shared_secret(struct porten *app, const char *name, unsigned char out[32], s
 	size_t n = 0;
 	int rc;
 
-	rc = store_op(app->store, meta_get, name, &val, e);
+	rc = store_call(app->store, registry, meta_get, name, &val, e);
 	if (rc == ERR_NOTFOUND) {
 		if (rand_bytes(raw, sizeof(raw)) != 0)
 			return ERR(e, ERR_CRYPTO, 0, NULL, "no randomness");
 		b64url_encode(raw, sizeof(raw), enc);
-		rc = store_op(app->store, meta_put_new, name, enc, e);
+		rc = store_call(app->store, registry, meta_put_new, name, enc, e);
 		if (rc != 0 && rc != ERR_EXISTS)
 			return rc;
-		rc = store_op(app->store, meta_get, name, &val, e);
+		rc = store_call(app->store, registry, meta_get, name, &val, e);
 	}
 	if (rc != 0)
 		return rc;

@@ -147,9 +147,9 @@ static int
 spend_body(void *arg, struct err *e)
 {
 	const struct spend *sp = arg;
-	int rc = store_op(sp->st, jti_remember, sp->g->replay_key, sp->g->replay_until, e);
+	int rc = store_call(sp->st, oauth, jti_remember, sp->g->replay_key, sp->g->replay_until, e);
 
-	return rc != 0 ? rc : store_op(sp->st, event_add, "maskinporten_token", sp->ev, e);
+	return rc != 0 ? rc : store_call(sp->st, events, event_add, "maskinporten_token", sp->ev, e);
 }
 
 /*

@@ -339,7 +339,7 @@ authz_request_object(struct http_req *r, const json_t *client, const char *jws,
 		/* Hash client and jti together so ids with ':' cannot collide. */
 		both = arena_printf(r->arena, "%s\n%s", iss, jti);
 		sha256_b64url_buf(str_c(both), key);
-		rc = store_op(((struct porten *)r->app)->store, jti_remember,
+		rc = store_call(((struct porten *)r->app)->store, oauth, jti_remember,
 			      arena_printf(r->arena, "ro:%s", key),
 			      json_integer_value(json_object_get(claims, "exp")), e);
 		if (rc != 0) {
@@ -438,7 +438,7 @@ authz_from_par(struct http_req *r, const struct http_params *p, const json_t *cl
 	id = uri + strlen(PAR_URN_PREFIX);
 	if (strlen(id) != TOKEN_CHARS)
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "request_uri is unknown");
-	rc = store_op(app->store, doc_get, "par", id, &doc, e);
+	rc = store_call(app->store, login, doc_get, "par", id, &doc, e);
 	if (rc != 0)
 		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 						"request_uri is unknown, expired or used")
@@ -452,7 +452,7 @@ authz_from_par(struct http_req *r, const struct http_params *p, const json_t *cl
 	json_decref(doc);
 	doc = NULL;
 	/* Single use: only one of two racing requests gets it. */
-	rc = store_op(app->store, doc_take, "par", id, &doc, e);
+	rc = store_call(app->store, login, doc_take, "par", id, &doc, e);
 	if (rc != 0)
 		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 						"request_uri is unknown, expired or used")
@@ -586,7 +586,7 @@ oauth_handle_par(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	id = rand_token(r->arena);
-	rc = id ? store_op(app->store, doc_put, "par", id, areq,
+	rc = id ? store_call(app->store, login, doc_put, "par", id, areq,
 			   time_now() + app->cfg->par_lifetime, &e)
 		: ERR(&e, ERR_CRYPTO, 500, OAUTH_SERVER_ERROR, "no randomness");
 	if (rc != 0) {

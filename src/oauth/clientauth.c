@@ -307,7 +307,7 @@ verify_assertion(struct http_req *r, const struct issuer *is, const struct clien
 		rc = ERR(e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "the replay key does not fit");
 		goto out;
 	}
-	rc = store_op(app->store, jti_remember, key,
+	rc = store_call(app->store, oauth, jti_remember, key,
 		      json_integer_value(exp) + CA_LEEWAY + OAUTH_REPLAY_MARGIN, e);
 	if (rc == ERR_EXISTS) {
 		rc = DENY(e, "client assertion replayed (jti seen before)");

@@ -121,7 +121,7 @@ access_answer(struct http_req *r, const struct issuer *is, const struct client *
 	}
 	/* A pseudonymous token lacks pid; the scope owner may recover it here (spec §13). */
 	if (json_object_get(ans, "pid") == NULL && p.api_scopes && p.pid_ok && grant_id != NULL) {
-		rc = store_op(app->store, grant_get, grant_id, &grant, e);
+		rc = store_call(app->store, oauth, grant_get, grant_id, &grant, e);
 		if (rc == ERR_NOTFOUND) {
 			json_decref(ans);
 			ans = NULL;
@@ -161,7 +161,7 @@ refresh_answer(struct http_req *r, const struct client *caller, const struct sto
 	*out = NULL;
 	if (caller_id == NULL || row->client_id == NULL || strcmp(caller_id, row->client_id) != 0)
 		return 0;
-	rc = store_op(app->store, grant_get, row->grant_id, &grant, e);
+	rc = store_call(app->store, oauth, grant_get, row->grant_id, &grant, e);
 	if (rc == ERR_NOTFOUND)
 		return 0;
 	if (rc == 0)
@@ -213,11 +213,11 @@ oauth_handle_introspect(struct http_req *r, struct http_resp *w)
 	}
 	hash = sha256_b64url(r->arena, token);
 	/* token_type_hint is only a hint (RFC 7662 §2.1): both kinds are looked up. */
-	rc = store_op(app->store, token_get, hash, &claims, &grant_id, &e);
+	rc = store_call(app->store, oauth, token_get, hash, &claims, &grant_id, &e);
 	if (rc == 0) {
 		rc = access_answer(r, is, client, claims, grant_id, &ans, &e);
 	} else if (rc == ERR_NOTFOUND) {
-		rc = store_op(app->store, refresh_get, hash, &row, &e);
+		rc = store_call(app->store, oauth, refresh_get, hash, &row, &e);
 		if (rc == 0)
 			rc = refresh_answer(r, client, &row, &ans, &e);
 		else if (rc == ERR_NOTFOUND)

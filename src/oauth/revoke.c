@@ -19,7 +19,7 @@ static int
 revoke_grant(struct http_req *r, const char *grant_id, struct err *e)
 {
 	struct porten *app = r->app;
-	int rc = store_op(app->store, grant_revoke, grant_id, e);
+	int rc = store_call(app->store, oauth, grant_revoke, grant_id, e);
 
 	/* Already revoked or expired is what the client wanted. */
 	return rc == ERR_NOTFOUND ? 0 : rc;
@@ -44,7 +44,7 @@ revoke_token(struct http_req *r, const char *caller_id, const char *hash, bool r
 		bool refresh = (pass == 0) == refresh_first;
 
 		if (refresh) {
-			rc = store_op(app->store, refresh_get, hash, &row, e);
+			rc = store_call(app->store, oauth, refresh_get, hash, &row, e);
 			if (rc == 0 && row.client_id != NULL && strcmp(row.client_id, caller_id) == 0)
 				rc = revoke_grant(r, row.grant_id, e);
 			else if (rc == 0)
@@ -53,7 +53,7 @@ revoke_token(struct http_req *r, const char *caller_id, const char *hash, bool r
 		} else {
 			const char *owner;
 
-			rc = store_op(app->store, token_get, hash, &claims, &grant_id, e);
+			rc = store_call(app->store, oauth, token_get, hash, &claims, &grant_id, e);
 			owner = json_string_value(json_object_get(claims, "client_id"));
 			if (rc == 0 && owner != NULL && strcmp(owner, caller_id) == 0 && grant_id != NULL)
 				rc = revoke_grant(r, grant_id, e);

@@ -398,7 +398,7 @@ emit_event(struct http_req *r, const struct issue_ctx *c, const char *grant_id, 
 		       "time", (json_int_t)c->now);
 	if (ev == NULL)
 		return INTERNAL(e, "cannot build event");
-	rc = store_op(app->store, event_add, "token_issued", ev, e);
+	rc = store_call(app->store, events, event_add, "token_issued", ev, e);
 	json_decref(ev);
 	return rc;
 }
@@ -433,13 +433,13 @@ issue_write_body(void *arg, struct err *e)
 	int rc = 0;
 
 	if (g != NULL)
-		rc = store_op(st, grant_put, w->grant_id, g->client_id, g->sid, g->login_only,
+		rc = store_call(st, oauth, grant_put, w->grant_id, g->client_id, g->sid, g->login_only,
 			      w->grant, g->expires_at, e);
 	/* Every access token is recorded so userinfo, introspection and revocation find it. */
 	if (rc == 0)
-		rc = store_op(st, token_put, w->at_hash, w->grant_id, w->at_claims, w->at_exp, e);
+		rc = store_call(st, oauth, token_put, w->at_hash, w->grant_id, w->at_claims, w->at_exp, e);
 	if (rc == 0 && w->rt_hash != NULL)
-		rc = store_op(st, refresh_put, w->rt_hash, w->grant_id, iw->c->client_id, w->rt_exp,
+		rc = store_call(st, oauth, refresh_put, w->rt_hash, w->grant_id, iw->c->client_id, w->rt_exp,
 			      e);
 	if (rc == 0)
 		rc = emit_event(iw->r, iw->c, w->grant_id, e);
@@ -664,10 +664,10 @@ grant_code(struct http_req *r, const struct issuer *is, const struct client *cli
 	    (rc = need(r, "redirect_uri", HTTP_MAX_PARAM_VALUE, &redirect_uri, e)) != 0)
 		goto out;
 	hash = sha256_b64url(r->arena, code);
-	rc = store_op(app->store, code_consume, hash, &doc, &grant_id, e);
+	rc = store_call(app->store, oauth, code_consume, hash, &doc, &grant_id, e);
 	if (rc == ERR_REUSED) {
 		/* RFC 6749 §4.1.2, spec §9: revoke what the first use issued. */
-		int rc2 = grant_id ? store_op(app->store, grant_revoke, grant_id, e) : 0;
+		int rc2 = grant_id ? store_call(app->store, oauth, grant_revoke, grant_id, e) : 0;
 
 		if (rc2 != 0 && rc2 != ERR_NOTFOUND)
 			log_err(r->rid, "cannot revoke grant of a reused code: %s", err_name(rc2));
@@ -813,13 +813,13 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 	 * A spent token is not found here and goes on to rotate, which reports
 	 * the reuse and revokes the family (spec §12).
 	 */
-	rc = store_op(app->store, refresh_get, old_hash, &old, e);
+	rc = store_call(app->store, oauth, refresh_get, old_hash, &old, e);
 	if (rc == 0) {
 		if (old.client_id == NULL || strcmp(old.client_id, client_id) != 0) {
 			rc = BADGRANT(e, "refresh token was issued to another client");
 			goto out;
 		}
-		rc = store_op(app->store, grant_get, old.grant_id, &grant, e);
+		rc = store_call(app->store, oauth, grant_get, old.grant_id, &grant, e);
 		if (rc == ERR_NOTFOUND) {
 			rc = BADGRANT(e, "the authorization has ended");
 			goto out;
@@ -841,7 +841,7 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 		goto out;
 	}
 
-	rc = store_op(app->store, refresh_rotate, old_hash,
+	rc = store_call(app->store, oauth, refresh_rotate, old_hash,
 		      sha256_b64url(r->arena, str_c(new_token)), new_exp, &row, e);
 	if (rc == ERR_REUSED) {
 		log_warn(r->rid, "refresh token reused by client %s: grant revoked", client_id);

@@ -97,7 +97,7 @@ consent_assess(struct http_req *r, const json_t *client, const json_t *areq,
 	if (pid != NULL && client_id != NULL) {
 		n->key = sha256_b64url(r->arena,
 				       str_c(arena_printf(r->arena, "%s\n%s", client_id, pid)));
-		rc = store_op(app->store, doc_get, CONSENT_KIND, n->key, &n->given, e);
+		rc = store_call(app->store, login, doc_get, CONSENT_KIND, n->key, &n->given, e);
 		if (rc == ERR_NOTFOUND)
 			rc = 0;
 		if (rc != 0)
@@ -335,7 +335,7 @@ consent_handle_show(struct http_req *r, struct http_resp *w)
 	}
 	if (json_array_size(n.missing) == 0) {
 		/* Given meanwhile (another tab): nothing to ask. */
-		store_op(consent_app(r)->store, doc_delete, "pending", ar, &e);
+		store_call(consent_app(r)->store, login, doc_delete, "pending", ar, &e);
 		login_finish(r, w, client, areq, &s);
 		goto out;
 	}
@@ -382,9 +382,9 @@ consent_remember(struct http_req *r, const struct consent_need *n, struct err *e
 	}
 	json_object_set_new(doc, "scopes", scopes);
 	/* put refuses a live id: replace the old record. */
-	rc = store_op(app->store, doc_delete, CONSENT_KIND, n->key, e);
+	rc = store_call(app->store, login, doc_delete, CONSENT_KIND, n->key, e);
 	if (rc == 0 || rc == ERR_NOTFOUND)
-		rc = store_op(app->store, doc_put, CONSENT_KIND, n->key, doc, last, e);
+		rc = store_call(app->store, login, doc_put, CONSENT_KIND, n->key, doc, last, e);
 	json_decref(doc);
 	return rc;
 }
@@ -452,7 +452,7 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	/* The pending authorization is spent whatever happens next. */
-	store_op(consent_app(r)->store, doc_delete, "pending", ar, &e);
+	store_call(consent_app(r)->store, login, doc_delete, "pending", ar, &e);
 	json_object_del(areq, "consent");
 	json_object_del(areq, "consent_sid");
 	if (strcmp(decision, "accept") == 0) {

@@ -69,7 +69,7 @@ login_pending_store(struct http_req *r, struct http_resp *w, json_t *areq, struc
 		return ERR(e, ERR_CRYPTO, 500, OAUTH_SERVER_ERROR, "no randomness");
 	json_object_set_new(areq, "id", json_string(ar));
 	json_object_set_new(areq, "browser", json_string(sha256_b64url(r->arena, str_c(browser))));
-	return store_op(app->store, doc_put, "pending", ar, areq,
+	return store_call(app->store, login, doc_put, "pending", ar, areq,
 			time_now() + app->cfg->pending_lifetime, e);
 }
 
@@ -85,7 +85,7 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 	*areq = NULL;
 	if (ar == NULL || strlen(ar) != TOKEN_CHARS || browser == NULL)
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, "no login in progress");
-	rc = store_op(app->store, doc_get, "pending", ar, &doc, e);
+	rc = store_call(app->store, login, doc_get, "pending", ar, &doc, e);
 	if (rc != 0)
 		return rc == ERR_NOTFOUND
 			       ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
@@ -211,7 +211,7 @@ login_event(struct http_req *r, const json_t *client, const json_t *session, boo
 		       reg_client_str(client, "client_orgno"), "eid",
 		       json_object_get(session, "eid"), "acr", json_object_get(session, "acr"),
 		       "sso", sso, "time", (json_int_t)time_now());
-	if (ev != NULL && store_op(app->store, event_add, "authentication", ev, &e) != 0)
+	if (ev != NULL && store_call(app->store, events, event_add, "authentication", ev, &e) != 0)
 		log_warn(r->rid, "event not recorded: %s", e.msg);
 	json_decref(ev);
 }
@@ -231,7 +231,7 @@ code_write_body(void *arg, struct err *e)
 	struct porten *app = login_app(cw->r);
 	int rc;
 
-	rc = store_op(app->store, code_put, sha256_b64url(cw->r->arena, str_c(cw->code)),
+	rc = store_call(app->store, oauth, code_put, sha256_b64url(cw->r->arena, str_c(cw->code)),
 		      cw->grant_id, cw->doc, time_now() + app->cfg->code_lifetime, e);
 	return rc != 0 ? rc : session_join(cw->r, cw->s, reg_client_str(cw->client, "client_id"), e);
 }
@@ -306,7 +306,7 @@ complete_body(void *arg, struct err *e)
 	http_resp_reset(c->w);
 	session_clear(&c->s);
 	/* The pending authorization is spent whatever happens next. */
-	store_op(app->store, doc_delete, "pending", c->ar, e);
+	store_call(app->store, login, doc_delete, "pending", c->ar, e);
 	rc = session_establish(c->r, c->w, c->client, c->res, &c->s, e);
 	if (rc != 0) {
 		log_err(c->r->rid, "cannot establish session: %s", e->msg);
@@ -476,7 +476,7 @@ login_handle_cancel(struct http_req *r, struct http_resp *w)
 		json_decref(areq);
 		return;
 	}
-	store_op(login_app(r)->store, doc_delete, "pending", ar, &e);
+	store_call(login_app(r)->store, login, doc_delete, "pending", ar, &e);
 	login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the user cancelled the login");
 	json_decref(areq);
 }

@@ -228,7 +228,7 @@ oidc_handle_logout(struct http_req *r, struct http_resp *w)
 		json_t *ev = json_pack("{s:s?, s:s}", "client_id",
 				       client ? reg_client_str(client, "client_id") : NULL, "sid", sid);
 
-		store_op(app->store, event_add, "logout", ev, &e);
+		store_call(app->store, events, event_add, "logout", ev, &e);
 		json_decref(ev);
 	}
 	if (client != NULL && plr != NULL &&

@@ -54,7 +54,7 @@ session_load(struct http_req *r, const json_t *client, struct session *s, struct
 	if (cookie == NULL || strlen(cookie) != TOKEN_CHARS)
 		return ERR_NOTFOUND;
 	hash = sha256_b64url(r->arena, str_c(cookie));
-	rc = store_op(app->store, session_get, hash, &doc, e);
+	rc = store_call(app->store, login, session_get, hash, &doc, e);
 	if (rc != 0)
 		return rc;
 	if (!session_matches(doc, client)) {
@@ -115,17 +115,17 @@ session_establish(struct http_req *r, struct http_resp *w, const json_t *client,
 			cookie = rand_token(r->arena);
 			if (cookie == NULL)
 				return ERR(e, ERR_CRYPTO, 500, "server_error", "no randomness");
-			store_op(app->store, session_delete, s->hash, e);
+			store_call(app->store, login, session_delete, s->hash, e);
 			s->hash = sha256_b64url(r->arena, str_c(cookie));
-			rc = store_op(app->store, session_put, s->hash, s->doc,
+			rc = store_call(app->store, login, session_put, s->hash, s->doc,
 				      now + app->cfg->session_idle, now + app->cfg->session_max, e);
 			if (rc == 0)
 				session_set_cookie(r, w, session_cookie_name(r, client), cookie);
 			return rc;
 		}
 		/* Another person: the old session ends here. */
-		store_op(app->store, session_delete, s->hash, e);
-		store_op(app->store, grant_revoke_session,
+		store_call(app->store, login, session_delete, s->hash, e);
+		store_call(app->store, oauth, grant_revoke_session,
 			 json_string_value(json_object_get(s->doc, "sid")), e);
 		session_clear(s);
 	} else if (rc != ERR_NOTFOUND) {
@@ -148,7 +148,7 @@ session_establish(struct http_req *r, struct http_resp *w, const json_t *client,
 	json_object_set_new(doc, "created", json_integer(now));
 	json_object_set_new(doc, "clients", json_array());
 	s->hash = sha256_b64url(r->arena, str_c(cookie));
-	rc = store_op(app->store, session_put, s->hash, doc, now + app->cfg->session_idle,
+	rc = store_call(app->store, login, session_put, s->hash, doc, now + app->cfg->session_idle,
 		      now + app->cfg->session_max, e);
 	if (rc != 0) {
 		json_decref(doc);
@@ -176,7 +176,7 @@ session_join(struct http_req *r, struct session *s, const char *client_id, struc
 			break;
 	if (i == json_array_size(clients))
 		json_array_append_new(clients, json_string(client_id));
-	return store_op(app->store, session_update, s->hash, s->doc,
+	return store_call(app->store, login, session_update, s->hash, s->doc,
 			time_now() + app->cfg->session_idle, e);
 }
 
@@ -188,11 +188,11 @@ session_end(struct http_req *r, struct http_resp *w, const json_t *client, struc
 	const char *sid = json_string_value(json_object_get(s->doc, "sid"));
 	int rc;
 
-	rc = store_op(app->store, session_delete, s->hash, e);
+	rc = store_call(app->store, login, session_delete, s->hash, e);
 	if (rc != 0 && rc != ERR_NOTFOUND)
 		return rc;
 	if (sid != NULL) {
-		rc = store_op(app->store, grant_revoke_session, sid, e);
+		rc = store_call(app->store, oauth, grant_revoke_session, sid, e);
 		if (rc != 0)
 			return rc;
 	}

@@ -65,7 +65,7 @@ oidc_handle_userinfo(struct http_req *r, struct http_resp *w)
 		bearer_error(r, w, 400, OAUTH_INVALID_REQUEST, "malformed Authorization header");
 		goto out;
 	}
-	rc = store_op(app->store, token_get, sha256_b64url(r->arena, token), &claims, &grant_id, &e);
+	rc = store_call(app->store, oauth, token_get, sha256_b64url(r->arena, token), &claims, &grant_id, &e);
 	if (rc == ERR_NOTFOUND) {
 		bearer_error(r, w, 401, OAUTH_INVALID_TOKEN, "unknown, expired or revoked token");
 		goto out;
@@ -87,7 +87,7 @@ oidc_handle_userinfo(struct http_req *r, struct http_resp *w)
 			     "the token lacks the openid and profile scopes");
 		goto out;
 	}
-	rc = store_op(app->store, grant_get, grant_id, &grant, &e);
+	rc = store_call(app->store, oauth, grant_get, grant_id, &grant, &e);
 	if (rc == ERR_NOTFOUND) {
 		bearer_error(r, w, 401, OAUTH_INVALID_TOKEN, "the authorization has ended");
 		goto out;

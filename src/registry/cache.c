@@ -130,7 +130,7 @@ cache_gen(struct porten *app, char gen[CACHE_GEN_MAX])
 	size_t n = 0;
 	bool ok;
 
-	ok = store_op(app->store, meta_get, CACHE_GEN, &v, &e) == 0 && v != NULL &&
+	ok = store_call(app->store, registry, meta_get, CACHE_GEN, &v, &e) == 0 && v != NULL &&
 	     (n = strlen(v)) > 0 && n < CACHE_GEN_MAX;
 	if (ok)
 		memcpy(gen, v, n + 1);
@@ -141,8 +141,8 @@ cache_gen(struct porten *app, char gen[CACHE_GEN_MAX])
 static int
 cache_load(struct porten *app, char kind, const char *name, json_t **doc, struct err *e)
 {
-	return kind == 'c' ? store_op(app->store, client_get, name, doc, e)
-			   : store_op(app->store, scope_get, name, doc, e);
+	return kind == 'c' ? store_call(app->store, registry, client_get, name, doc, e)
+			   : store_call(app->store, registry, scope_get, name, doc, e);
 }
 
 /* A client's record, when its document parses (else NULL: the error is the reader's). */

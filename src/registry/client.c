@@ -101,7 +101,7 @@ client_get_active(struct porten *app, const char *client_id, json_t **doc, struc
 	*doc = NULL;
 	if (!reg_client_id_valid(client_id))
 		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client");
-	rc = store_op(app->store, client_get, client_id, doc, e);
+	rc = store_call(app->store, registry, client_get, client_id, doc, e);
 	if (rc == ERR_NOTFOUND)
 		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client: %s", client_id);
 	if (rc != 0)
@@ -180,7 +180,7 @@ reg_client_create(struct porten *app, const json_t *in, json_t **out, char **sec
 		if (rc != 0)
 			goto out;
 	}
-	rc = store_op(app->store, client_create, id, doc, e);
+	rc = store_call(app->store, registry, client_create, id, doc, e);
 	if (rc == ERR_EXISTS)
 		rc = ERR(e, ERR_EXISTS, 409, REG_INVALID_METADATA, "client_id %s already exists",
 			 id);
@@ -282,7 +282,7 @@ reg_client_update_ex(struct porten *app, const char *client_id, const json_t *in
 				goto out;
 		}
 	}
-	rc = store_op(app->store, client_update, client_id, doc, e);
+	rc = store_call(app->store, registry, client_update, client_id, doc, e);
 	goto out;
 nomem:
 	rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -323,7 +323,7 @@ reg_client_delete(struct porten *app, const char *client_id, struct err *e)
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 		goto out;
 	}
-	rc = store_op(app->store, client_update, client_id, doc, e);
+	rc = store_call(app->store, registry, client_update, client_id, doc, e);
 out:
 	json_decref(doc);
 	return rc;
@@ -349,7 +349,7 @@ reg_client_rotate_secret(struct porten *app, const char *client_id, char **secre
 	if (rc == 0 && stamp(doc, "last_updated") != 0)
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	if (rc == 0)
-		rc = store_op(app->store, client_update, client_id, doc, e);
+		rc = store_call(app->store, registry, client_update, client_id, doc, e);
 out:
 	json_decref(doc);
 	if (rc != 0)
@@ -411,7 +411,7 @@ reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 		goto out;
 	}
-	rc = store_op(app->store, client_update, client_id, doc, e);
+	rc = store_call(app->store, registry, client_update, client_id, doc, e);
 out:
 	json_decref(doc);
 	json_decref(jwks);
@@ -529,7 +529,7 @@ reg_client_get(struct porten *app, const char *client_id, json_t **doc, struct e
 	*doc = NULL;
 	if (!reg_client_id_valid(client_id))
 		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client");
-	rc = store_op(app->store, client_get, client_id, &stored, e);
+	rc = store_call(app->store, registry, client_get, client_id, &stored, e);
 	if (rc == ERR_NOTFOUND)
 		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client: %s", client_id);
 	if (rc != 0)
@@ -547,7 +547,7 @@ reg_client_list(struct porten *app, bool include_inactive, json_t **list, struct
 	int rc;
 
 	*list = NULL;
-	rc = store_op(app->store, client_list, &docs, e);
+	rc = store_call(app->store, registry, client_list, &docs, e);
 	if (rc != 0)
 		return rc;
 	out = json_array();

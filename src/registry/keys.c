@@ -241,7 +241,7 @@ key_create(struct porten *app, const struct issuer *is, int64_t active_from, cha
 	sk.public_jwk = pub;
 	sk.created = time_now();
 	sk.active_from = active_from;
-	rc = store_op(app->store, key_add, &sk, e);
+	rc = store_call(app->store, registry, key_add, &sk, e);
 	if (rc != 0)
 		goto out;
 	if (kid != NULL && (*kid = strdup(jose_key_kid(k))) == NULL)
@@ -273,7 +273,7 @@ reg_keys_ensure(struct porten *app, const struct issuer *is, struct err *e)
 	rc = hsm_get(app, is, &hsm, e);
 	if (rc != 0 || hsm != NULL)
 		return rc;
-	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		return rc;
 	/* A key that signs now or will sign later: nothing to do. */
@@ -339,7 +339,7 @@ reg_keys_signing(struct porten *app, const struct issuer *is, const struct jose_
 		*signer = c->current;
 		goto out;
 	}
-	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		goto out;
 	pick = pick_signing(keys, n, now, &valid_until);
@@ -384,7 +384,7 @@ reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, struct
 	rc = hsm_get(app, is, &hsm, e);
 	if (rc != 0)
 		return rc;
-	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		return rc;
 	set = json_pack("{s:[]}", "keys");
@@ -438,7 +438,7 @@ reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct 
 		return ERR(e, ERR_INVAL, 400, NULL,
 			   "%s signs with a key in a PKCS#11 token (%s): rotate it on the token",
 			   is->iss, name);
-	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		goto out;
 	/* Nothing signs now (no key yet): the new key has no one to wait for. */
@@ -451,7 +451,7 @@ reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct 
 	rc = key_create(app, is, at, &new_kid, e);
 	if (rc != 0)
 		goto out;
-	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		goto out;
 	/* Every earlier key stops signing when the successor starts. */
@@ -460,7 +460,7 @@ reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct 
 			continue;
 		if (keys[i].retired_at != 0 && keys[i].retired_at <= at)
 			continue;
-		rc = store_op(app->store, key_retire, keys[i].kid, at, at + KEY_RETIRED_MARGIN, e);
+		rc = store_call(app->store, registry, key_retire, keys[i].kid, at, at + KEY_RETIRED_MARGIN, e);
 		if (rc != 0)
 			goto out;
 		log_info(NULL, "signing key %s of %s retires at %lld", keys[i].kid, is->iss,
@@ -502,7 +502,7 @@ reg_keys_list(struct porten *app, const struct issuer *is, json_t **list, struct
 	int rc;
 
 	*list = NULL;
-	rc = store_op(app->store, key_list, is->iss, &keys, &n, e);
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		return rc;
 	keys_sort(keys, n);

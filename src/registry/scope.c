@@ -357,7 +357,7 @@ scope_prefix_owner(struct porten *app, const char *name, const char *owner, stru
 
 	if (owner == NULL)
 		return 0;
-	rc = store_op(app->store, scope_list, &docs, e);
+	rc = store_call(app->store, registry, scope_list, &docs, e);
 	if (rc != 0)
 		return rc;
 	json_array_foreach(docs, i, d) {
@@ -530,7 +530,7 @@ reg_scope_list(struct porten *app, json_t **list, struct err *e)
 	for (size_t i = 0; i < N_BUILTIN; i++)
 		if (json_array_append_new(out, scope_builtin(builtin_names[i], false)) != 0)
 			goto nomem;
-	rc = store_op(app->store, scope_list, &docs, e);
+	rc = store_call(app->store, registry, scope_list, &docs, e);
 	if (rc != 0) {
 		json_decref(out);
 		return rc;

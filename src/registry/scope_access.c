@@ -61,7 +61,7 @@ reg_scope_edit(struct porten *app, const char *name, reg_scope_edit_fn fn, void 
 		json_decref(next);
 		json_decref(again);
 		prev = next = again = NULL;
-		rc = store_op(app->store, scope_get, name, &prev, e);
+		rc = store_call(app->store, registry, scope_get, name, &prev, e);
 		if (rc != 0 && rc != ERR_NOTFOUND)
 			goto out;
 		rev = json_integer_value(json_object_get(prev, "rev"));
@@ -75,7 +75,7 @@ reg_scope_edit(struct porten *app, const char *name, reg_scope_edit_fn fn, void 
 		created = json_string_value(json_object_get(prev, "created"));
 		snprintf(key, sizeof(key), "scope-rev:%s:%s:%lld", name, created ? created : "",
 			 rev + 1);
-		rc = store_op(app->store, jti_remember, key, time_now() + EDIT_CLAIM_LIFE, e);
+		rc = store_call(app->store, oauth, jti_remember, key, time_now() + EDIT_CLAIM_LIFE, e);
 		if (rc == ERR_EXISTS) {
 			edit_backoff(attempt);
 			continue;
@@ -83,7 +83,7 @@ reg_scope_edit(struct porten *app, const char *name, reg_scope_edit_fn fn, void 
 		if (rc != 0)
 			goto out;
 		/* A writer that read long ago may hold a claim nobody else made: check. */
-		rc = store_op(app->store, scope_get, name, &again, e);
+		rc = store_call(app->store, registry, scope_get, name, &again, e);
 		if (rc != 0 && rc != ERR_NOTFOUND)
 			goto out;
 		if ((again == NULL) != (prev == NULL) ||
@@ -93,7 +93,7 @@ reg_scope_edit(struct porten *app, const char *name, reg_scope_edit_fn fn, void 
 			rc = NOMEM(e);
 			goto out;
 		}
-		rc = store_op(app->store, scope_put, name, next, e);
+		rc = store_call(app->store, registry, scope_put, name, next, e);
 		if (rc == 0 && out != NULL) {
 			*out = next;
 			next = NULL;
@@ -444,7 +444,7 @@ reg_delegation_list(struct porten *app, const char *scope, json_t **list, struct
 		if (rc == 0)
 			rc = delegations_of(doc, out, e);
 	} else {
-		rc = store_op(app->store, scope_list, &docs, e);
+		rc = store_call(app->store, registry, scope_list, &docs, e);
 		json_array_foreach(docs, i, d) {
 			if (rc != 0)
 				break;

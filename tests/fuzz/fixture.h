@@ -167,7 +167,7 @@ fz_client(const char *json, bool with_jwks)
 	}
 	if (with_jwks)
 		json_object_set_new(doc, "jwks", json_pack("{s:[o]}", "keys", fz_public_jwk()));
-	if (store_op(fz_app.store, client_create,
+	if (store_call(fz_app.store, registry, client_create,
 		     json_string_value(json_object_get(doc, "client_id")), doc, &e) != 0)
 		fz_die("client_create", &e);
 	json_decref(doc);
@@ -253,7 +253,7 @@ fz_init(void)
 		json_t *s = json_pack("{s:s,s:b,s:i}", "name", "test:api", "active", 1,
 				      "at_max_age", 60);
 
-		if (store_op(fz_app.store, scope_put, "test:api", s, &e) != 0)
+		if (store_call(fz_app.store, registry, scope_put, "test:api", s, &e) != 0)
 			fz_die("scope", &e);
 		json_decref(s);
 	}
@@ -269,7 +269,7 @@ fz_maybe_sweep(void)
 	if (++fz_runs % 256 != 0)
 		return;
 	time_set_offset(100LL * 365 * 86400);
-	(void)store_op(fz_app.store, sweep, time_now(), &n, &e);
+	(void)store_sweep(fz_app.store, time_now(), &n, &e);
 	time_set_offset(0);
 }
 

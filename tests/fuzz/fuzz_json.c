@@ -37,12 +37,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fz_die("reg_client_create", &e);
 	json_decref(in);
 	free(secret);
-	if (store_op(fz_app.store, client_delete, json_string_value(json_object_get(out, "client_id")),
+	if (store_call(fz_app.store, registry, client_delete, json_string_value(json_object_get(out, "client_id")),
 		     &e) != 0)
 		fz_die("client_delete", &e);
 	/* Same doc under a fixed id, so the corpus can name it. */
 	json_object_set_new(out, "client_id", json_string(FZ_UPD));
-	if (store_op(fz_app.store, client_create, FZ_UPD, out, &e) != 0)
+	if (store_call(fz_app.store, registry, client_create, FZ_UPD, out, &e) != 0)
 		fz_die("client_create", &e);
 	upd_orig = out;
 	return 0;
@@ -69,7 +69,7 @@ restore_upd(void)
 {
 	struct err e = { 0 };
 
-	if (store_op(fz_app.store, client_update, FZ_UPD, upd_orig, &e) != 0)
+	if (store_call(fz_app.store, registry, client_update, FZ_UPD, upd_orig, &e) != 0)
 		fz_die("restore", &e);
 }
 
@@ -93,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = reg_client_create(&fz_app, in, &out, &secret, &e);
 		if (rc == 0) {
 			check_stored(out);
-			if (store_op(fz_app.store, client_delete,
+			if (store_call(fz_app.store, registry, client_delete,
 				     json_string_value(json_object_get(out, "client_id")), &e) != 0)
 				abort();
 		} else if (e.msg[0] == '\0') {

@@ -62,11 +62,11 @@ ensure_pending(void)
 	struct err e = { 0 };
 	json_t *doc = NULL;
 
-	if (store_op(fz_app.store, doc_get, "pending", ar, &doc, &e) == 0) {
+	if (store_call(fz_app.store, login, doc_get, "pending", ar, &doc, &e) == 0) {
 		json_decref(doc);
 		return;
 	}
-	if (store_op(fz_app.store, doc_put, "pending", ar, pending, time_now() + 3600, &e) != 0)
+	if (store_call(fz_app.store, login, doc_put, "pending", ar, pending, time_now() + 3600, &e) != 0)
 		fz_die("pending", &e);
 }
 

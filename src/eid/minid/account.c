@@ -209,7 +209,7 @@ minid_account_get(struct porten *app, const char *pid, struct minid_account *a, 
 	memset(a, 0, sizeof(*a));
 	if (pid == NULL || strlen(pid) != 11)
 		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such MinID");
-	rc = store_op(app->store, doc_get, MINID_K_ACCOUNT, pid, &doc, e);
+	rc = store_call(app->store, minid, doc_get, MINID_K_ACCOUNT, pid, &doc, e);
 	if (rc == 0)
 		rc = minid_account_decode(doc, a, e);
 	json_decref(doc);
@@ -225,9 +225,9 @@ minid_account_save(struct porten *app, struct minid_account *a, struct err *e)
 	a->updated = time_now();
 	if ((doc = minid_account_encode(a)) == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	rc = store_op(app->store, doc_update, MINID_K_ACCOUNT, a->pid, doc, e);
+	rc = store_call(app->store, minid, doc_update, MINID_K_ACCOUNT, a->pid, doc, e);
 	if (rc == ERR_NOTFOUND)
-		rc = store_op(app->store, doc_put, MINID_K_ACCOUNT, a->pid, doc, MINID_FOREVER, e);
+		rc = store_call(app->store, minid, doc_put, MINID_K_ACCOUNT, a->pid, doc, MINID_FOREVER, e);
 	json_decref(doc);
 	return rc;
 }
@@ -262,9 +262,9 @@ minid_account_create(struct porten *app, const char *pid, const char *password,
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 		goto out;
 	}
-	rc = store_op(app->store, doc_put, MINID_K_ACCOUNT, pid, doc, MINID_FOREVER, e);
+	rc = store_call(app->store, minid, doc_put, MINID_K_ACCOUNT, pid, doc, MINID_FOREVER, e);
 	if (rc == ERR_EXISTS && replace)
-		rc = store_op(app->store, doc_update, MINID_K_ACCOUNT, pid, doc, e);
+		rc = store_call(app->store, minid, doc_update, MINID_K_ACCOUNT, pid, doc, e);
 	else if (rc == ERR_EXISTS)
 		rc = ERR(e, ERR_EXISTS, 409, NULL, "this national identity number has a MinID");
 	if (rc == 0)

@@ -169,7 +169,7 @@ minid_flow_load(struct minid_ctx *c, const char *id, const char *purposes)
 
 	if (strlen(id) != TOKEN_CHARS || browser == NULL)
 		return ERR_NOTFOUND;
-	if (store_op(c->app->store, doc_get, MINID_K_FLOW, id, &doc, &e) != 0)
+	if (store_call(c->app->store, minid, doc_get, MINID_K_FLOW, id, &doc, &e) != 0)
 		return ERR_NOTFOUND;
 	bind = json_string_value(json_object_get(doc, "bind"));
 	purpose = json_string_value(json_object_get(doc, "purpose"));
@@ -265,7 +265,7 @@ minid_flow_new(struct minid_ctx *c, const char *purpose, const char *pid, struct
 		json_object_set_new(doc, "pid", json_string(pid));
 	if (c->ar != NULL)
 		json_object_set_new(doc, "ar", json_string(c->ar));
-	rc = store_op(c->app->store, doc_put, MINID_K_FLOW, id, doc, exp, e);
+	rc = store_call(c->app->store, minid, doc_put, MINID_K_FLOW, id, doc, exp, e);
 	if (rc != 0) {
 		json_decref(doc);
 		return rc;
@@ -280,7 +280,7 @@ minid_flow_new(struct minid_ctx *c, const char *purpose, const char *pid, struct
 int
 minid_flow_save(struct minid_ctx *c, struct err *e)
 {
-	return store_op(c->app->store, doc_update, MINID_K_FLOW, c->flow_id, c->flow, e);
+	return store_call(c->app->store, minid, doc_update, MINID_K_FLOW, c->flow_id, c->flow, e);
 }
 
 void
@@ -290,7 +290,7 @@ minid_flow_end(struct minid_ctx *c)
 
 	if (c->flow_id == NULL)
 		return;
-	store_op(c->app->store, doc_delete, MINID_K_FLOW, c->flow_id, &e);
+	store_call(c->app->store, minid, doc_delete, MINID_K_FLOW, c->flow_id, &e);
 	minid_otc_void(c->app, c->flow_id);
 }
 

@@ -124,7 +124,7 @@ minid_guard_fresh(struct porten *app, const char *pid, json_t **g, struct err *e
 	int rc;
 
 	for (int tries = 0; tries < 3; tries++) {
-		rc = store_op(app->store, doc_get, MINID_K_GUARD, pid, g, e);
+		rc = store_call(app->store, minid, doc_get, MINID_K_GUARD, pid, g, e);
 		if (rc != ERR_NOTFOUND)
 			return rc;
 		if (minid_new_gen(gen) != 0)
@@ -133,7 +133,7 @@ minid_guard_fresh(struct porten *app, const char *pid, json_t **g, struct err *e
 			       "locks", "hard", 0);
 		if (*g == NULL)
 			return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-		rc = store_op(app->store, doc_put, MINID_K_GUARD, pid, *g,
+		rc = store_call(app->store, minid, doc_put, MINID_K_GUARD, pid, *g,
 			      time_now() + app->cfg->minid_lock_window, e);
 		if (rc != ERR_EXISTS)
 			return rc;
@@ -154,7 +154,7 @@ minid_lock_state(struct porten *app, const char *pid, enum minid_lock_kind *kind
 
 	*kind = MINID_UNLOCKED;
 	*until = 0;
-	rc = store_op(app->store, doc_get, MINID_K_GUARD, pid, &g, e);
+	rc = store_call(app->store, minid, doc_get, MINID_K_GUARD, pid, &g, e);
 	if (rc == ERR_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -196,7 +196,7 @@ minid_attempt_begin(struct porten *app, const char *pid, struct minid_attempt *a
 		char id[96];
 
 		snprintf(id, sizeof(id), "%s.%s.%lld", pid, a->gen, (long long)n);
-		rc = store_op(app->store, doc_put, MINID_K_FAIL, id, mark,
+		rc = store_call(app->store, minid, doc_put, MINID_K_FAIL, id, mark,
 			      now + app->cfg->minid_lock_window, e);
 		if (rc == 0) {
 			a->slot = n;
@@ -232,7 +232,7 @@ minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attem
 	if (!minid_lock_slot_locks(&pol, a->slot))
 		return 0;
 	/* This attempt held the last slot: exactly one request gets here per generation. */
-	rc = store_op(app->store, doc_get, MINID_K_GUARD, pid, &g, e);
+	rc = store_call(app->store, minid, doc_get, MINID_K_GUARD, pid, &g, e);
 	if (rc == ERR_NOTFOUND) {
 		g = json_object();
 		rc = g ? 0 : ERR_NOMEM;
@@ -254,10 +254,10 @@ minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attem
 	if (s.hard && exp < now + MINID_HARD_MEMORY)
 		exp = now + MINID_HARD_MEMORY;
 	/* The store keeps an expiry per record: replace the record to move it. */
-	store_op(app->store, doc_delete, MINID_K_GUARD, pid, e);
-	rc = store_op(app->store, doc_put, MINID_K_GUARD, pid, g, exp, e);
+	store_call(app->store, minid, doc_delete, MINID_K_GUARD, pid, e);
+	rc = store_call(app->store, minid, doc_put, MINID_K_GUARD, pid, g, exp, e);
 	if (rc == ERR_EXISTS)
-		rc = store_op(app->store, doc_update, MINID_K_GUARD, pid, g, e);
+		rc = store_call(app->store, minid, doc_update, MINID_K_GUARD, pid, g, e);
 	if (rc != 0)
 		goto out;
 	*kind = minid_lock_check(&s, now, until);
@@ -278,7 +278,7 @@ out:
 int
 minid_attempt_succeed(struct porten *app, const char *pid, struct err *e)
 {
-	int rc = store_op(app->store, doc_delete, MINID_K_GUARD, pid, e);
+	int rc = store_call(app->store, minid, doc_delete, MINID_K_GUARD, pid, e);
 
 	/* The failure slots of the old generation are orphans now and expire. */
 	return rc == ERR_NOTFOUND ? 0 : rc;
@@ -308,7 +308,7 @@ minid_slot_claim(struct porten *app, const char *kind, const char *key, int64_t 
 			rc = ERR(e, ERR_INTERNAL, 500, NULL, "attempt key too long");
 			break;
 		}
-		rc = store_op(app->store, doc_put, kind, id, mark, exp, e);
+		rc = store_call(app->store, minid, doc_put, kind, id, mark, exp, e);
 		if (rc == 0) {
 			*slot = n;
 			break;

@@ -166,11 +166,11 @@ minid_otc_send(struct porten *app, const char *flow, const char *mobile, const c
 		goto out;
 	}
 	/* A new code voids the previous one (§3). */
-	store_op(app->store, doc_delete, MINID_K_OTP, flow, e);
-	rc = store_op(app->store, doc_put, MINID_K_OTP, flow, doc, exp, e);
+	store_call(app->store, minid, doc_delete, MINID_K_OTP, flow, e);
+	rc = store_call(app->store, minid, doc_put, MINID_K_OTP, flow, doc, exp, e);
 	if (rc == ERR_EXISTS) {
-		store_op(app->store, doc_delete, MINID_K_OTP, flow, e);
-		rc = store_op(app->store, doc_put, MINID_K_OTP, flow, doc, exp, e);
+		store_call(app->store, minid, doc_delete, MINID_K_OTP, flow, e);
+		rc = store_call(app->store, minid, doc_put, MINID_K_OTP, flow, doc, exp, e);
 	}
 	if (rc != 0)
 		goto out;
@@ -180,7 +180,7 @@ minid_otc_send(struct porten *app, const char *flow, const char *mobile, const c
 		       code, (app->cfg->minid_otc_lifetime + 59) / 60, text, sizeof(text));
 	rc = sms_send(g, mobile, text, e);
 	if (rc != 0) {
-		store_op(app->store, doc_delete, MINID_K_OTP, flow, e);
+		store_call(app->store, minid, doc_delete, MINID_K_OTP, flow, e);
 		rc = ERR(e, ERR_UNAVAILABLE, 503, NULL, "the SMS could not be sent");
 	}
 out:
@@ -195,7 +195,7 @@ minid_otc_void(struct porten *app, const char *flow)
 {
 	struct err e = { 0 };
 
-	store_op(app->store, doc_delete, MINID_K_OTP, flow, &e);
+	store_call(app->store, minid, doc_delete, MINID_K_OTP, flow, &e);
 }
 
 static bool
@@ -238,7 +238,7 @@ minid_otc_check(struct porten *app, const char *flow, int64_t flow_exp, struct s
 		return 0;
 	}
 	/* Taken in one step: a code can be used once, whoever races for it. */
-	rc = store_op(app->store, doc_take, MINID_K_OTP, flow, &doc, e);
+	rc = store_call(app->store, minid, doc_take, MINID_K_OTP, flow, &doc, e);
 	if (rc == ERR_NOTFOUND)
 		goto wrong;
 	if (rc != 0)
@@ -252,7 +252,7 @@ minid_otc_check(struct porten *app, const char *flow, int64_t flow_exp, struct s
 		goto out;
 	}
 	/* Wrong: the code stays live for the next attempt (unless a newer one replaced it). */
-	store_op(app->store, doc_put, MINID_K_OTP, flow, doc,
+	store_call(app->store, minid, doc_put, MINID_K_OTP, flow, doc,
 		 json_integer_value(json_object_get(doc, "exp")), e);
 wrong:
 	*res = *left > 0 ? MINID_CODE_WRONG : MINID_CODE_EXHAUSTED;
@@ -350,7 +350,7 @@ minid_totp_check(struct porten *app, const struct minid_account *a, const char *
 	/* RFC 6238 §5.2: a code is accepted once; the step is remembered while it is valid. */
 	mark = json_object();
 	snprintf(id, sizeof(id), "%s.%lld", pid, (long long)step);
-	rc = store_op(app->store, doc_put, MINID_K_TOTP, id, mark,
+	rc = store_call(app->store, minid, doc_put, MINID_K_TOTP, id, mark,
 		      (step + 3) * MINID_TOTP_STEP + MINID_TOTP_STEP, e);
 	if (rc == ERR_EXISTS)
 		goto wrong;

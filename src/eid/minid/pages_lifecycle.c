@@ -320,8 +320,8 @@ minid_register_order(struct minid_ctx *c)
 	doc = json_pack("{s:s, s:s, s:I}", "h", hash, "gen", gen, "exp", (json_int_t)exp);
 	if (doc == NULL)
 		goto fail;
-	store_op(app->store, doc_delete, MINID_K_ACT, pid, &e);
-	if (store_op(app->store, doc_put, MINID_K_ACT, pid, doc, exp, &e) != 0)
+	store_call(app->store, minid, doc_delete, MINID_K_ACT, pid, &e);
+	if (store_call(app->store, minid, doc_put, MINID_K_ACT, pid, doc, exp, &e) != 0)
 		goto fail;
 	/* §7: the account waits for activation; an existing one keeps working meanwhile. */
 	if (minid_account_get(app, pid, &acct, &e) == ERR_NOTFOUND) {
@@ -441,7 +441,7 @@ minid_activate_check(struct minid_ctx *c)
 		return;
 	}
 	code[n] = '\0';
-	if (store_op(app->store, doc_get, MINID_K_ACT, pid, &doc, &e) != 0) {
+	if (store_call(app->store, minid, doc_get, MINID_K_ACT, pid, &doc, &e) != 0) {
 		minid_activate_form(c, pid, wrong, 400);
 		goto out;
 	}
@@ -450,7 +450,7 @@ minid_activate_check(struct minid_ctx *c)
 	rc = minid_try_claim(app, key, app->cfg->minid_otc_attempts,
 			     json_integer_value(json_object_get(doc, "exp")), &slot, &e);
 	if (rc == ERR_LIMIT) {
-		store_op(app->store, doc_delete, MINID_K_ACT, pid, &e);
+		store_call(app->store, minid, doc_delete, MINID_K_ACT, pid, &e);
 		minid_activate_form(c, pid,
 				    "The activation code was entered wrong too many times. Order a "
 				    "new activation letter.",
@@ -460,7 +460,7 @@ minid_activate_check(struct minid_ctx *c)
 	json_decref(doc);
 	doc = NULL;
 	/* Taken in one step: one activation per letter. */
-	if (rc != 0 || store_op(app->store, doc_take, MINID_K_ACT, pid, &doc, &e) != 0) {
+	if (rc != 0 || store_call(app->store, minid, doc_take, MINID_K_ACT, pid, &doc, &e) != 0) {
 		minid_activate_form(c, pid, wrong, 400);
 		goto out;
 	}
@@ -469,7 +469,7 @@ minid_activate_check(struct minid_ctx *c)
 	h = json_string_value(json_object_get(doc, "h"));
 	snprintf(want, sizeof(want), "%s", h ? h : "");
 	if (!ct_str_eq(str_c(want), str_c(got))) {
-		store_op(app->store, doc_put, MINID_K_ACT, pid, doc,
+		store_call(app->store, minid, doc_put, MINID_K_ACT, pid, doc,
 			 json_integer_value(json_object_get(doc, "exp")), &e);
 		minid_activate_form(c, pid, wrong, 400);
 		goto out;

@@ -160,12 +160,12 @@ test_claims(void **state)
 	json_decref(c);
 	free(a);
 	/* One event per token. */
-	assert_int_equal(store_op(fx_app.store, event_count, "maskinporten_token", &before, &e), 0);
+	assert_int_equal(store_call(fx_app.store, events, event_count, "maskinporten_token", &before, &e), 0);
 	a = fx_grant(fx_keyed, "test:api", NULL);
 	json_decref(issue(a, &resp));
 	json_decref(resp);
 	free(a);
-	assert_int_equal(store_op(fx_app.store, event_count, "maskinporten_token", &after, &e), 0);
+	assert_int_equal(store_call(fx_app.store, events, event_count, "maskinporten_token", &after, &e), 0);
 	assert_int_equal(after, before + 1);
 }
 
@@ -244,7 +244,7 @@ refused(const char *assertion, const char *error, const char *code)
 	json_t *resp = NULL;
 	int rc;
 
-	assert_int_equal(store_op(fx_app.store, event_count, "maskinporten_token", &before, &e), 0);
+	assert_int_equal(store_call(fx_app.store, events, event_count, "maskinporten_token", &before, &e), 0);
 	rc = mp_grant_validate(&fx_app, fx_mp, str_c(assertion), now, &g, &e);
 	if (rc == 0)
 		rc = mp_token_issue(&fx_app, fx_mp, &g, now, &resp, &e);
@@ -253,7 +253,7 @@ refused(const char *assertion, const char *error, const char *code)
 	assert_null(resp);
 	assert_string_equal(e.oauth, error);
 	assert_int_equal(strncmp(e.msg, code, strlen(code)), 0);
-	assert_int_equal(store_op(fx_app.store, event_count, "maskinporten_token", &after, &e), 0);
+	assert_int_equal(store_call(fx_app.store, events, event_count, "maskinporten_token", &after, &e), 0);
 	assert_int_equal(after, before);
 }
 

@@ -31,7 +31,7 @@ access_live(const char *token)
 	int rc;
 
 	sha256_b64url_buf(str_c(token), hash);
-	rc = store_op(fx_app.store, token_get, hash, &doc, &gid, &e);
+	rc = store_call(fx_app.store, oauth, token_get, hash, &doc, &gid, &e);
 	json_decref(doc);
 	free(gid);
 	return rc == 0;
@@ -46,7 +46,7 @@ refresh_live(const char *token)
 	int rc;
 
 	sha256_b64url_buf(str_c(token), hash);
-	rc = store_op(fx_app.store, refresh_get, hash, &row, &e);
+	rc = store_call(fx_app.store, oauth, refresh_get, hash, &row, &e);
 	store_refresh_clear(&row);
 	return rc == 0;
 }

@@ -33,7 +33,7 @@ access_live(const char *token)
 	int rc;
 
 	sha256_b64url_buf(str_c(token), hash);
-	rc = store_op(fx_app.store, token_get, hash, &doc, &gid, &e);
+	rc = store_call(fx_app.store, oauth, token_get, hash, &doc, &gid, &e);
 	json_decref(doc);
 	free(gid);
 	assert_true(rc == 0 || rc == ERR_NOTFOUND);
@@ -46,7 +46,7 @@ events(void)
 	struct err e = { 0 };
 	int64_t n = -1;
 
-	assert_int_equal(store_op(fx_app.store, event_count, "token_issued", &n, &e), 0);
+	assert_int_equal(store_call(fx_app.store, events, event_count, "token_issued", &n, &e), 0);
 	return n;
 }
 
@@ -491,7 +491,7 @@ test_caps_and_resource(void **state)
 	json_decref(j);
 	treq_free(&t);
 	doc = NULL;
-	assert_int_equal(store_op(fx_app.store, grant_get, "g-cap", &doc, &e), 0);
+	assert_int_equal(store_call(fx_app.store, oauth, grant_get, "g-cap", &doc, &e), 0);
 	assert_true(n(doc, "expires_at") >= now + 3600 && n(doc, "expires_at") <= now + 3602);
 	assert_null(json_object_get(doc, "code_challenge"));
 	assert_null(json_object_get(doc, "redirect_uri"));

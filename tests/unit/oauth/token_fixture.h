@@ -193,7 +193,7 @@ fx_client(const char *json)
 		json_object_set_new(doc, "client_secret_expires_at",
 				    json_integer(time_now() + 86400));
 	}
-	if (store_op(fx_app.store, client_create,
+	if (store_call(fx_app.store, registry, client_create,
 		     json_string_value(json_object_get(doc, "client_id")), doc, &e) != 0)
 		fprintf(stderr, "client_create: %s\n", e.msg);
 	json_decref(doc);
@@ -209,7 +209,7 @@ fx_scope(const char *name, const char *json)
 	json_object_set_new(doc, "name", json_string(name));
 	if (json_object_get(doc, "active") == NULL)
 		json_object_set_new(doc, "active", json_true());
-	assert_int_equal(store_op(fx_app.store, scope_put, name, doc, &e), 0);
+	assert_int_equal(store_call(fx_app.store, registry, scope_put, name, doc, &e), 0);
 	json_decref(doc);
 }
 
@@ -303,7 +303,7 @@ fx_code_put(const char *code, const char *grant_id, json_t *doc)
 	char hash[TOKEN_CHARS + 1];
 
 	sha256_b64url_buf(str_c(code), hash);
-	assert_int_equal(store_op(fx_app.store, code_put, hash, grant_id, doc, time_now() + 60, &e),
+	assert_int_equal(store_call(fx_app.store, oauth, code_put, hash, grant_id, doc, time_now() + 60, &e),
 			 0);
 	json_decref(doc);
 }

@@ -66,8 +66,8 @@ remember(const char *pid, const char *scope, int64_t until)
 	char *key = sha256_b64url(a, str_c(arena_printf(a, "web\n%s", pid)));
 	json_t *doc = json_pack("{s:{s:I}}", "scopes", scope, (json_int_t)until);
 
-	store_op(fx_app.store, doc_delete, "consent", key, &e);
-	assert_int_equal(store_op(fx_app.store, doc_put, "consent", key, doc,
+	store_call(fx_app.store, login, doc_delete, "consent", key, &e);
+	assert_int_equal(store_call(fx_app.store, login, doc_put, "consent", key, doc,
 				  time_now() + 86400, &e), 0);
 	json_decref(doc);
 	arena_free(a);
@@ -165,8 +165,8 @@ test_remembered_consent(void **state)
 		char *key = sha256_b64url(a, str_c(arena_printf(a, "web\n%s", FX_PID)));
 		json_t *doc = json_pack("{s:{s:s}}", "scopes", "consent:api", "forever");
 
-		store_op(fx_app.store, doc_delete, "consent", key, &e);
-		assert_int_equal(store_op(fx_app.store, doc_put, "consent", key, doc,
+		store_call(fx_app.store, login, doc_delete, "consent", key, &e);
+		assert_int_equal(store_call(fx_app.store, login, doc_put, "consent", key, doc,
 					  time_now() + 60, &e), 0);
 		json_decref(doc);
 		arena_free(a);

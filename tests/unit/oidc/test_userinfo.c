@@ -133,7 +133,7 @@ test_refused(void **state)
 		struct err e = { 0 };
 
 		fx_issue("web", true, "openid profile", &at, NULL, NULL, gid);
-		assert_int_equal(store_op(fx_app.store, grant_revoke, gid, &e), 0);
+		assert_int_equal(store_call(fx_app.store, oauth, grant_revoke, gid, &e), 0);
 		h = bearer(at);
 		call(&t, "GET", h);
 		assert_int_equal(t.w.status, 401);

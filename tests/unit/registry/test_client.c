@@ -575,7 +575,7 @@ test_secret_lifecycle(void **state)
 	assert_false(secret_ok(doc, str_c(reg_client_str(doc, "client_secret_sha256"))));
 
 	/* Nothing in the store holds the clear secret. */
-	assert_int_equal(store_op(f->app.store, client_get, id, &stored, &e), 0);
+	assert_int_equal(store_call(f->app.store, registry, client_get, id, &stored, &e), 0);
 	dump = json_dumps(stored, 0);
 	assert_null(strstr(dump, secret));
 	free(dump);
@@ -680,7 +680,7 @@ test_update_rules(void **state)
 	assert_null(loaded);
 	assert_int_equal(reg_client_delete(&f->app, id, &e), ERR_NOTFOUND);
 	assert_int_equal(reg_client_update(&f->app, id, upd, &out, &e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->app.store, client_get, id, &loaded, &e), 0);
+	assert_int_equal(store_call(f->app.store, registry, client_get, id, &loaded, &e), 0);
 	assert_false(reg_client_bool(loaded, "active"));
 	json_decref(loaded);
 	assert_int_equal(reg_client_load(&f->app, "../../etc", &loaded, &e), ERR_NOTFOUND);
@@ -863,7 +863,7 @@ test_load_cache(void **state)
 	b = json_deep_copy(a);
 	json_decref(a);
 	json_object_set_new(b, "client_name", json_string("Fra en annen node"));
-	assert_int_equal(store_op(f->app.store, client_update, id, b, &e), 0);
+	assert_int_equal(store_call(f->app.store, registry, client_update, id, b, &e), 0);
 	json_decref(b);
 	assert_int_equal(reg_client_load(&f->app, id, &a, &e), 0);
 	assert_string_equal(reg_client_str(a, "client_name"), "Fra en annen node");

@@ -275,7 +275,7 @@ test_cache_shares_one_parse(void **state)
 	/* a change in the store gives a new record; the old one lives on until released */
 	doc = json_deep_copy(stored);
 	json_object_set_new(doc, "client_name", json_string("Nytt navn"));
-	assert_int_equal(store_op(f->app.store, client_update, id, doc, &e), 0);
+	assert_int_equal(store_call(f->app.store, registry, client_update, id, doc, &e), 0);
 	json_decref(doc);
 	assert_int_equal(reg_client_find(&f->app, id, &b, &e), 0);
 	assert_ptr_not_equal(a, b);
@@ -287,7 +287,7 @@ test_cache_shares_one_parse(void **state)
 	/* a damaged row: the record says which field; the json readers still load it */
 	bad = json_deep_copy(stored);
 	json_object_set_new(bad, "scopes", json_string("openid"));
-	assert_int_equal(store_op(f->app.store, client_update, id, bad, &e), 0);
+	assert_int_equal(store_call(f->app.store, registry, client_update, id, bad, &e), 0);
 	json_decref(bad);
 	assert_int_equal(reg_client_find(&f->app, id, &a, &e), ERR_INTERNAL);
 	assert_null(a);

@@ -65,7 +65,7 @@ put_grant(struct fx *f, const char *id, const char *sid, bool login_only, int64_
 	json_t *doc = obj("person", "01019012345");
 
 	assert_int_equal(
-		store_op(f->s, grant_put, id, "client-a", sid, login_only, doc, expires_at, &f->e),
+		store_call(f->s, oauth, grant_put, id, "client-a", sid, login_only, doc, expires_at, &f->e),
 		0);
 	json_decref(doc);
 }
@@ -78,23 +78,23 @@ test_meta(void **state)
 	struct fx *f = *state;
 	char *v = (char *)0x1;
 
-	assert_int_equal(store_op(f->s, meta_get, "salt", &v, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, meta_get, "salt", &v, &f->e), ERR_NOTFOUND);
 	assert_null(v);
-	assert_int_equal(store_op(f->s, meta_put_new, "salt", "first", &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, meta_put_new, "salt", "first", &f->e), 0);
 	/* a second node loses and must adopt the first value */
-	assert_int_equal(store_op(f->s, meta_put_new, "salt", "second", &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, meta_get, "salt", &v, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, meta_put_new, "salt", "second", &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, registry, meta_get, "salt", &v, &f->e), 0);
 	assert_string_equal(v, "first");
 	free(v);
-	assert_int_equal(store_op(f->s, meta_put_new, "empty", "", &f->e), 0);
-	assert_int_equal(store_op(f->s, meta_get, "empty", &v, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, meta_put_new, "empty", "", &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, meta_get, "empty", &v, &f->e), 0);
 	assert_string_equal(v, "");
 	free(v);
-	assert_int_equal(store_op(f->s, meta_put_new, NULL, "x", &f->e), ERR_INVAL);
-	assert_int_equal(store_op(f->s, meta_put_new, "x", NULL, &f->e), ERR_INVAL);
-	assert_int_equal(store_op(f->s, meta_get, "", &v, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, meta_put_new, NULL, "x", &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, meta_put_new, "x", NULL, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, meta_get, "", &v, &f->e), ERR_INVAL);
 	v = longstr(256 * 1024 + 1, 'v');
-	assert_int_equal(store_op(f->s, meta_put_new, "big", v, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, meta_put_new, "big", v, &f->e), ERR_INVAL);
 	free(v);
 }
 
@@ -108,35 +108,35 @@ test_clients(void **state)
 
 	for (i = 0; i < 3; i++) {
 		d = obj("client_id", ids[i]);
-		assert_int_equal(store_op(f->s, client_create, ids[i], d, &f->e), 0);
+		assert_int_equal(store_call(f->s, registry, client_create, ids[i], d, &f->e), 0);
 		json_decref(d);
 	}
 	d = obj("client_id", "other");
-	assert_int_equal(store_op(f->s, client_create, "alpha", d, &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, client_get, "alpha", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_create, "alpha", d, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, registry, client_get, "alpha", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "client_id"), "alpha");
 	json_decref(doc);
 
-	assert_int_equal(store_op(f->s, client_update, "alpha", d, &f->e), 0);
-	assert_int_equal(store_op(f->s, client_get, "alpha", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_update, "alpha", d, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_get, "alpha", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "client_id"), "other");
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, client_update, "nobody", d, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, client_update, "nobody", d, &f->e), ERR_NOTFOUND);
 	json_decref(d);
 
-	assert_int_equal(store_op(f->s, client_list, &list, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_list, &list, &f->e), 0);
 	assert_int_equal(json_array_size(list), 3);
 	assert_string_equal(sget(json_array_get(list, 0), "client_id"), "other"); /* alpha */
 	assert_string_equal(sget(json_array_get(list, 1), "client_id"), "bravo");
 	assert_string_equal(sget(json_array_get(list, 2), "client_id"), "charlie");
 	json_decref(list);
 
-	assert_int_equal(store_op(f->s, client_delete, "bravo", &f->e), 0);
-	assert_int_equal(store_op(f->s, client_delete, "bravo", &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, client_delete, "bravo", &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_delete, "bravo", &f->e), ERR_NOTFOUND);
 	doc = (json_t *)0x1;
-	assert_int_equal(store_op(f->s, client_get, "bravo", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, client_get, "bravo", &doc, &f->e), ERR_NOTFOUND);
 	assert_null(doc);
-	assert_int_equal(store_op(f->s, client_list, &list, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_list, &list, &f->e), 0);
 	assert_int_equal(json_array_size(list), 2);
 	json_decref(list);
 }
@@ -150,26 +150,26 @@ test_client_hostile(void **state)
 	char *huge, *longid;
 
 	/* an injection-shaped id is just an id */
-	assert_int_equal(store_op(f->s, client_create, inj, d, &f->e), 0);
-	assert_int_equal(store_op(f->s, client_get, inj, &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_create, inj, d, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_get, inj, &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "client_id"), inj);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, client_get, "x", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, client_get, "x", &doc, &f->e), ERR_NOTFOUND);
 
 	/* missing, empty, oversized keys and documents */
-	assert_int_equal(store_op(f->s, client_create, NULL, d, &f->e), ERR_INVAL);
-	assert_int_equal(store_op(f->s, client_create, "", d, &f->e), ERR_INVAL);
-	assert_int_equal(store_op(f->s, client_create, "c", NULL, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, client_create, NULL, d, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, client_create, "", d, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, client_create, "c", NULL, &f->e), ERR_INVAL);
 	longid = longstr(1025, 'a');
-	assert_int_equal(store_op(f->s, client_create, longid, d, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, client_create, longid, d, &f->e), ERR_INVAL);
 	free(longid);
 	longid = longstr(1024, 'a');
-	assert_int_equal(store_op(f->s, client_create, longid, d, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_create, longid, d, &f->e), 0);
 	free(longid);
 	huge = longstr(1024 * 1024 + 1, 'x');
 	big = json_pack("{s:s}", "blob", huge);
-	assert_int_equal(store_op(f->s, client_create, "big", big, &f->e), ERR_LIMIT);
-	assert_int_equal(store_op(f->s, client_get, "big", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, client_create, "big", big, &f->e), ERR_LIMIT);
+	assert_int_equal(store_call(f->s, registry, client_get, "big", &doc, &f->e), ERR_NOTFOUND);
 	json_decref(big);
 	free(huge);
 	json_decref(d);
@@ -181,8 +181,8 @@ test_client_hostile(void **state)
 		      "r",
 		      "big", (json_int_t)INT64_MAX, "arr");
 	assert_non_null(d);
-	assert_int_equal(store_op(f->s, client_create, "odd", d, &f->e), 0);
-	assert_int_equal(store_op(f->s, client_get, "odd", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_create, "odd", d, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_get, "odd", &doc, &f->e), 0);
 	assert_true(json_equal(d, doc));
 	json_decref(doc);
 	json_decref(d);
@@ -194,21 +194,21 @@ test_scopes(void **state)
 	struct fx *f = *state;
 	json_t *d1 = obj("desc", "one"), *d2 = obj("desc", "two"), *doc = NULL, *list = NULL;
 
-	assert_int_equal(store_op(f->s, scope_get, "openid", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, scope_put, "profile", d1, &f->e), 0);
-	assert_int_equal(store_op(f->s, scope_put, "openid", d1, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_get, "openid", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, scope_put, "profile", d1, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_put, "openid", d1, &f->e), 0);
 	/* upsert */
-	assert_int_equal(store_op(f->s, scope_put, "openid", d2, &f->e), 0);
-	assert_int_equal(store_op(f->s, scope_get, "openid", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_put, "openid", d2, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_get, "openid", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "desc"), "two");
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, scope_list, &list, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_list, &list, &f->e), 0);
 	assert_int_equal(json_array_size(list), 2);
 	assert_string_equal(sget(json_array_get(list, 0), "desc"), "two"); /* openid < profile */
 	json_decref(list);
-	assert_int_equal(store_op(f->s, scope_delete, "openid", &f->e), 0);
-	assert_int_equal(store_op(f->s, scope_delete, "openid", &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, scope_put, "x", NULL, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, scope_delete, "openid", &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_delete, "openid", &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, scope_put, "x", NULL, &f->e), ERR_INVAL);
 	json_decref(d1);
 	json_decref(d2);
 }
@@ -227,34 +227,34 @@ test_keys(void **state)
 	struct store_key *keys = NULL;
 	size_t n = 99;
 
-	assert_int_equal(store_op(f->s, key_list, "https://idp", &keys, &n, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_list, "https://idp", &keys, &n, &f->e), 0);
 	assert_int_equal(n, 0);
 	assert_null(keys);
 
 	k.kid = "old";
 	k.created = now - 300;
 	k.active_from = now - 300;
-	assert_int_equal(store_op(f->s, key_add, &k, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_add, &k, &f->e), 0);
 	k.kid = "new";
 	k.created = now - 10;
 	k.active_from = now + 60;
-	assert_int_equal(store_op(f->s, key_add, &k, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_add, &k, &f->e), 0);
 	k.kid = "gone";
 	k.created = now - 1000;
 	k.expires_at = now - 1;
-	assert_int_equal(store_op(f->s, key_add, &k, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_add, &k, &f->e), 0);
 	k.kid = "other-issuer";
 	k.issuer = "https://mp/";
 	k.expires_at = 0;
-	assert_int_equal(store_op(f->s, key_add, &k, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_add, &k, &f->e), 0);
 	/* duplicate kid */
-	assert_int_equal(store_op(f->s, key_add, &k, &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, key_add, NULL, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, key_add, &k, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, registry, key_add, NULL, &f->e), ERR_INVAL);
 	k.kid = "nosealed";
 	k.sealed = NULL;
-	assert_int_equal(store_op(f->s, key_add, &k, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, registry, key_add, &k, &f->e), ERR_INVAL);
 
-	assert_int_equal(store_op(f->s, key_list, "https://idp", &keys, &n, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_list, "https://idp", &keys, &n, &f->e), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(keys[0].kid, "new");
 	assert_string_equal(keys[1].kid, "old");
@@ -268,15 +268,15 @@ test_keys(void **state)
 	store_keys_free(keys, n);
 
 	/* retire: stops signing, later leaves the JWKS */
-	assert_int_equal(store_op(f->s, key_retire, "old", now, now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, key_retire, "nokey", now, now + 100, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, key_list, "https://idp", &keys, &n, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_retire, "old", now, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_retire, "nokey", now, now + 100, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, key_list, "https://idp", &keys, &n, &f->e), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(keys[1].retired_at, now);
 	assert_int_equal(keys[1].expires_at, now + 100);
 	store_keys_free(keys, n);
 	time_set_offset(100);
-	assert_int_equal(store_op(f->s, key_list, "https://idp", &keys, &n, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_list, "https://idp", &keys, &n, &f->e), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(keys[0].kid, "new");
 	store_keys_free(keys, n);
@@ -291,46 +291,46 @@ test_docs(void **state)
 	int64_t now = time_now();
 	json_t *d1 = obj("v", "1"), *d2 = obj("v", "2"), *doc = NULL;
 
-	assert_int_equal(store_op(f->s, doc_put, "par", "req1", d1, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, doc_put, "par", "req1", d2, now + 60, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, login, doc_put, "par", "req1", d1, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_put, "par", "req1", d2, now + 60, &f->e), ERR_EXISTS);
 	/* kinds are separate namespaces */
-	assert_int_equal(store_op(f->s, doc_put, "pending", "req1", d2, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, doc_get, "par", "req1", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_put, "pending", "req1", d2, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_get, "par", "req1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "v"), "1");
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, doc_update, "par", "req1", d2, &f->e), 0);
-	assert_int_equal(store_op(f->s, doc_get, "par", "req1", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_update, "par", "req1", d2, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_get, "par", "req1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "v"), "2");
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, doc_update, "par", "nope", d2, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, doc_update, "par", "nope", d2, &f->e), ERR_NOTFOUND);
 
 	/* take is single use */
-	assert_int_equal(store_op(f->s, doc_take, "par", "req1", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_take, "par", "req1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "v"), "2");
 	json_decref(doc);
 	doc = (json_t *)0x1;
-	assert_int_equal(store_op(f->s, doc_take, "par", "req1", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, doc_take, "par", "req1", &doc, &f->e), ERR_NOTFOUND);
 	assert_null(doc);
-	assert_int_equal(store_op(f->s, doc_get, "par", "req1", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, doc_get, "pending", "req1", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_get, "par", "req1", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, doc_get, "pending", "req1", &doc, &f->e), 0);
 	json_decref(doc);
 
-	assert_int_equal(store_op(f->s, doc_delete, "pending", "req1", &f->e), 0);
-	assert_int_equal(store_op(f->s, doc_delete, "pending", "req1", &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, doc_delete, "pending", "req1", &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_delete, "pending", "req1", &f->e), ERR_NOTFOUND);
 
 	/* expiry: invisible to get/take/update, and its id may be taken again */
-	assert_int_equal(store_op(f->s, doc_put, "par", "short", d1, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_put, "par", "short", d1, now + 10, &f->e), 0);
 	time_set_offset(10);
-	assert_int_equal(store_op(f->s, doc_get, "par", "short", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, doc_take, "par", "short", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, doc_update, "par", "short", d2, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, doc_put, "par", "short", d2, now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, doc_get, "par", "short", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_get, "par", "short", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, doc_take, "par", "short", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, doc_update, "par", "short", d2, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, doc_put, "par", "short", d2, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_get, "par", "short", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "v"), "2");
 	json_decref(doc);
 
-	assert_int_equal(store_op(f->s, doc_put, "", "x", d1, now + 10, &f->e), ERR_INVAL);
-	assert_int_equal(store_op(f->s, doc_put, "par", NULL, d1, now + 10, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, login, doc_put, "", "x", d1, now + 10, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, login, doc_put, "par", NULL, d1, now + 10, &f->e), ERR_INVAL);
 	json_decref(d1);
 	json_decref(d2);
 }
@@ -345,13 +345,13 @@ test_code_single_use(void **state)
 	json_t *d = obj("client_id", "client-a"), *doc = NULL;
 	char *gid = NULL;
 
-	assert_int_equal(store_op(f->s, code_put, "HASH-c1", "grant-1", d, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_put, "HASH-c1", "grant-2", d, now + 60, &f->e),
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c1", "grant-1", d, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c1", "grant-2", d, now + 60, &f->e),
 			 ERR_EXISTS);
 	/* the error text never carries the key */
 	assert_null(strstr(f->e.msg, "HASH-c1"));
 
-	assert_int_equal(store_op(f->s, code_consume, "HASH-c1", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-c1", &doc, &gid, &f->e), 0);
 	assert_string_equal(sget(doc, "client_id"), "client-a");
 	assert_string_equal(gid, "grant-1");
 	json_decref(doc);
@@ -360,30 +360,30 @@ test_code_single_use(void **state)
 	/* replay: reported with the grant of the first use */
 	doc = (json_t *)0x1;
 	gid = NULL;
-	assert_int_equal(store_op(f->s, code_consume, "HASH-c1", &doc, &gid, &f->e), ERR_REUSED);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-c1", &doc, &gid, &f->e), ERR_REUSED);
 	assert_null(doc);
 	assert_non_null(gid);
 	assert_string_equal(gid, "grant-1");
 	assert_null(strstr(f->e.msg, "HASH-c1"));
 	free(gid);
 	gid = (char *)0x1;
-	assert_int_equal(store_op(f->s, code_consume, "HASH-c1", &doc, &gid, &f->e), ERR_REUSED);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-c1", &doc, &gid, &f->e), ERR_REUSED);
 	free(gid);
 
 	gid = (char *)0x1;
-	assert_int_equal(store_op(f->s, code_consume, "HASH-unknown", &doc, &gid, &f->e),
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-unknown", &doc, &gid, &f->e),
 			 ERR_NOTFOUND);
 	assert_null(gid);
 	assert_null(doc);
 
 	/* a code without a grant id */
-	assert_int_equal(store_op(f->s, code_put, "HASH-c2", NULL, d, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_consume, "HASH-c2", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c2", NULL, d, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-c2", &doc, &gid, &f->e), 0);
 	assert_null(gid);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, code_consume, "HASH-c2", &doc, &gid, &f->e), ERR_REUSED);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-c2", &doc, &gid, &f->e), ERR_REUSED);
 	assert_null(gid);
-	assert_int_equal(store_op(f->s, code_consume, "", &doc, &gid, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "", &doc, &gid, &f->e), ERR_INVAL);
 	json_decref(d);
 }
 
@@ -395,18 +395,18 @@ test_code_expired(void **state)
 	json_t *d = obj("k", "v"), *doc = NULL;
 	char *gid = NULL;
 
-	assert_int_equal(store_op(f->s, code_put, "HASH-e1", "g", d, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_put, "HASH-e2", "g", d, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_consume, "HASH-e2", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e1", "g", d, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e2", "g", d, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-e2", &doc, &gid, &f->e), 0);
 	json_decref(doc);
 	free(gid);
 	time_set_offset(59);
-	assert_int_equal(store_op(f->s, code_put, "HASH-e3", "g", d, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e3", "g", d, now + 60, &f->e), 0);
 	time_set_offset(60);
-	assert_int_equal(store_op(f->s, code_consume, "HASH-e1", &doc, &gid, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, code_consume, "HASH-e3", &doc, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-e1", &doc, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-e3", &doc, &gid, &f->e), ERR_NOTFOUND);
 	/* used and expired: gone like any expired code */
-	assert_int_equal(store_op(f->s, code_consume, "HASH-e2", &doc, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-e2", &doc, &gid, &f->e), ERR_NOTFOUND);
 	assert_null(gid);
 	json_decref(d);
 }
@@ -425,41 +425,41 @@ test_grants(void **state)
 	put_grant(f, "g3", "sid-2", true, now + 3600);
 	put_grant(f, "g4", NULL, false, now + 100);
 	doc = obj("x", "y");
-	assert_int_equal(store_op(f->s, grant_put, "g1", "c", NULL, false, doc, now + 1, &f->e),
+	assert_int_equal(store_call(f->s, oauth, grant_put, "g1", "c", NULL, false, doc, now + 1, &f->e),
 			 ERR_EXISTS);
-	assert_int_equal(store_op(f->s, grant_put, "g9", NULL, NULL, false, doc, now + 1, &f->e),
+	assert_int_equal(store_call(f->s, oauth, grant_put, "g9", NULL, NULL, false, doc, now + 1, &f->e),
 			 ERR_INVAL);
 	json_decref(doc);
 
-	assert_int_equal(store_op(f->s, grant_get, "g1", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "person"), "01019012345");
 	json_decref(doc);
 
 	/* logout revokes only the login-only grants of that session */
-	assert_int_equal(store_op(f->s, grant_revoke_session, "sid-1", &f->e), 0);
-	assert_int_equal(store_op(f->s, grant_get, "g1", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, grant_get, "g2", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke_session, "sid-1", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g1", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g2", &doc, &f->e), 0);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, grant_get, "g3", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g3", &doc, &f->e), 0);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, grant_revoke_session, "sid-none", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke_session, "sid-none", &f->e), 0);
 
-	assert_int_equal(store_op(f->s, grant_revoke, "g2", &f->e), 0);
-	assert_int_equal(store_op(f->s, grant_get, "g2", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, grant_revoke, "g2", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "g2", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g2", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "g2", &f->e), 0);
 
 	/* revoking an id before its grant exists blocks the grant (code replay race) */
-	assert_int_equal(store_op(f->s, grant_revoke, "g-future", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "g-future", &f->e), 0);
 	doc = obj("x", "y");
 	assert_int_equal(
-		store_op(f->s, grant_put, "g-future", "c", NULL, false, doc, now + 60, &f->e),
+		store_call(f->s, oauth, grant_put, "g-future", "c", NULL, false, doc, now + 60, &f->e),
 		ERR_EXISTS);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, grant_get, "g-future", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g-future", &doc, &f->e), ERR_NOTFOUND);
 
 	time_set_offset(100);
-	assert_int_equal(store_op(f->s, grant_get, "g4", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, grant_get, "g3", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g4", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g3", &doc, &f->e), 0);
 	json_decref(doc);
 }
 
@@ -475,43 +475,43 @@ test_refresh_chain(void **state)
 	char *gid = NULL;
 
 	put_grant(f, "G", "sid", false, now + 86400);
-	assert_int_equal(store_op(f->s, refresh_put, "R1", "G", "client-a", now + 600, &f->e), 0);
-	assert_int_equal(store_op(f->s, refresh_put, "R1", "G", "client-a", now + 600, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "R1", "G", "client-a", now + 600, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "R1", "G", "client-a", now + 600, &f->e),
 			 ERR_EXISTS);
-	assert_int_equal(store_op(f->s, token_put, "AT1", "G", doc, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "AT1", "G", doc, now + 300, &f->e), 0);
 
-	assert_int_equal(store_op(f->s, refresh_rotate, "R1", "R2", now + 1200, &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R2", now + 1200, &r, &f->e), 0);
 	assert_string_equal(r.grant_id, "G");
 	assert_string_equal(r.client_id, "client-a");
 	assert_int_equal(r.expires_at, now + 600);
 	store_refresh_clear(&r);
 	assert_null(r.grant_id);
 
-	assert_int_equal(store_op(f->s, refresh_rotate, "R2", "R3", now + 1800, &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R2", "R3", now + 1800, &r, &f->e), 0);
 	assert_int_equal(r.expires_at, now + 1200);
 	store_refresh_clear(&r);
-	assert_int_equal(store_op(f->s, refresh_get, "R3", &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "R3", &r, &f->e), 0);
 	assert_string_equal(r.grant_id, "G");
 	assert_string_equal(r.client_id, "client-a");
 	assert_int_equal(r.expires_at, now + 1800);
 	store_refresh_clear(&r);
 	/* spent: not found for lookups */
-	assert_int_equal(store_op(f->s, refresh_get, "R1", &r, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "R1", &r, &f->e), ERR_NOTFOUND);
 	assert_null(r.grant_id);
 
 	/* reuse of a spent token revokes the family */
-	assert_int_equal(store_op(f->s, refresh_rotate, "R1", "R9", now + 1800, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R9", now + 1800, &r, &f->e),
 			 ERR_REUSED);
 	assert_null(r.grant_id);
 	assert_null(strstr(f->e.msg, "R1"));
-	assert_int_equal(store_op(f->s, refresh_rotate, "R3", "R4", now + 1800, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R3", "R4", now + 1800, &r, &f->e),
 			 ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, refresh_get, "R3", &r, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, refresh_get, "R9", &r, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, grant_get, "G", &got, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, token_get, "AT1", &got, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "R3", &r, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "R9", &r, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "G", &got, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, token_get, "AT1", &got, &gid, &f->e), ERR_NOTFOUND);
 	/* once revoked, presenting the spent one again is just not found */
-	assert_int_equal(store_op(f->s, refresh_rotate, "R1", "R8", now + 1800, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R8", now + 1800, &r, &f->e),
 			 ERR_NOTFOUND);
 	json_decref(doc);
 }
@@ -526,43 +526,43 @@ test_refresh_expiry(void **state)
 	put_grant(f, "G1", NULL, false, now + 1000);
 	put_grant(f, "G2", NULL, false, now + 50);
 	/* unknown grant: the token cannot be stored */
-	assert_int_equal(store_op(f->s, refresh_put, "RX", "G-none", "c", now + 100, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RX", "G-none", "c", now + 100, &f->e),
 			 ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, refresh_put, "RA", "G1", "c", now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, refresh_put, "RB", "G1", "c", now + 500, &f->e), 0);
-	assert_int_equal(store_op(f->s, refresh_put, "RC", "G2", "c", now + 500, &f->e), 0);
-	assert_int_equal(store_op(f->s, refresh_put, "RD", "G1", "c", now + 500, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RA", "G1", "c", now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RB", "G1", "c", now + 500, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RC", "G2", "c", now + 500, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RD", "G1", "c", now + 500, &f->e), 0);
 
 	/* rotating into an existing hash fails and leaves the old one unspent */
-	assert_int_equal(store_op(f->s, refresh_rotate, "RD", "RB", now + 500, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RD", "RB", now + 500, &r, &f->e),
 			 ERR_EXISTS);
-	assert_int_equal(store_op(f->s, refresh_get, "RD", &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "RD", &r, &f->e), 0);
 	store_refresh_clear(&r);
-	assert_int_equal(store_op(f->s, refresh_rotate, "RD", NULL, now + 500, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RD", NULL, now + 500, &r, &f->e),
 			 ERR_INVAL);
-	assert_int_equal(store_op(f->s, refresh_get, "RD", &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "RD", &r, &f->e), 0);
 	store_refresh_clear(&r);
-	assert_int_equal(store_op(f->s, refresh_rotate, "nope", "RN", now + 500, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "nope", "RN", now + 500, &r, &f->e),
 			 ERR_NOTFOUND);
 
 	time_set_offset(60);
 	/* the grant's own expiry is the absolute limit */
-	assert_int_equal(store_op(f->s, refresh_get, "RC", &r, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, refresh_rotate, "RC", "RC2", now + 900, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "RC", &r, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RC", "RC2", now + 900, &r, &f->e),
 			 ERR_NOTFOUND);
 	time_set_offset(100);
 	/* inactivity window of the token */
-	assert_int_equal(store_op(f->s, refresh_rotate, "RA", "RA2", now + 900, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RA", "RA2", now + 900, &r, &f->e),
 			 ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, refresh_rotate, "RB", "RB2", now + 900, &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RB", "RB2", now + 900, &r, &f->e), 0);
 	store_refresh_clear(&r);
 	/* the grant of an expired token was not revoked */
-	assert_int_equal(store_op(f->s, refresh_get, "RB2", &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "RB2", &r, &f->e), 0);
 	store_refresh_clear(&r);
 	/* grant revoked: every token of it fails */
-	assert_int_equal(store_op(f->s, grant_revoke, "G1", &f->e), 0);
-	assert_int_equal(store_op(f->s, refresh_get, "RB2", &r, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, refresh_rotate, "RB2", "RB3", now + 900, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "G1", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "RB2", &r, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RB2", "RB3", now + 900, &r, &f->e),
 			 ERR_NOTFOUND);
 }
 
@@ -577,38 +577,38 @@ test_tokens(void **state)
 	char *gid = NULL;
 
 	put_grant(f, "G", NULL, false, now + 200);
-	assert_int_equal(store_op(f->s, token_put, "T1", "G", d, now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, token_put, "T1", "G", d, now + 100, &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, token_put, "T2", "G-none", d, now + 100, &f->e),
+	assert_int_equal(store_call(f->s, oauth, token_put, "T1", "G", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "T1", "G", d, now + 100, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, oauth, token_put, "T2", "G-none", d, now + 100, &f->e),
 			 ERR_NOTFOUND);
 	/* machine tokens without a grant */
-	assert_int_equal(store_op(f->s, token_put, "T3", NULL, d, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "T3", NULL, d, now + 300, &f->e), 0);
 
-	assert_int_equal(store_op(f->s, token_get, "T1", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, &gid, &f->e), 0);
 	assert_string_equal(sget(doc, "sub"), "abc");
 	assert_string_equal(gid, "G");
 	json_decref(doc);
 	free(gid);
-	assert_int_equal(store_op(f->s, token_get, "T1", &doc, NULL, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, NULL, &f->e), 0);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, token_get, "T3", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T3", &doc, &gid, &f->e), 0);
 	assert_null(gid);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, token_get, "T-none", &doc, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T-none", &doc, &gid, &f->e), ERR_NOTFOUND);
 
 	time_set_offset(100);
-	assert_int_equal(store_op(f->s, token_get, "T1", &doc, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, &gid, &f->e), ERR_NOTFOUND);
 	assert_null(doc);
 	assert_null(gid);
-	assert_int_equal(store_op(f->s, token_get, "T3", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T3", &doc, &gid, &f->e), 0);
 	json_decref(doc);
 
 	/* a grant past its expiry kills tokens that are still in date */
 	time_set_offset(0);
 	put_grant(f, "G2", NULL, false, now + 50);
-	assert_int_equal(store_op(f->s, token_put, "T4", "G2", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "T4", "G2", d, now + 100, &f->e), 0);
 	time_set_offset(50);
-	assert_int_equal(store_op(f->s, token_get, "T4", &doc, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T4", &doc, &gid, &f->e), ERR_NOTFOUND);
 	json_decref(d);
 }
 
@@ -621,41 +621,41 @@ test_sessions(void **state)
 	int64_t now = time_now();
 	json_t *d1 = obj("sid", "s1"), *d2 = obj("sid", "s1-raised"), *doc = NULL;
 
-	assert_int_equal(store_op(f->s, session_put, "S1", d1, now + 100, now + 300, &f->e), 0);
-	assert_int_equal(store_op(f->s, session_put, "S1", d1, now + 100, now + 300, &f->e),
+	assert_int_equal(store_call(f->s, login, session_put, "S1", d1, now + 100, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S1", d1, now + 100, now + 300, &f->e),
 			 ERR_EXISTS);
-	assert_int_equal(store_op(f->s, session_put, "S2", d1, now + 100, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S2", d1, now + 100, now + 300, &f->e), 0);
 	/* idle past absolute is capped at put */
-	assert_int_equal(store_op(f->s, session_put, "S3", d1, now + 999, now + 50, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S3", d1, now + 999, now + 50, &f->e), 0);
 
-	assert_int_equal(store_op(f->s, session_get, "S1", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_get, "S1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "sid"), "s1");
 	json_decref(doc);
 
 	time_set_offset(90);
 	/* touch S1: doc replaced, idle pushed but never past absolute */
-	assert_int_equal(store_op(f->s, session_update, "S1", d2, now + 10000, &f->e), 0);
-	assert_int_equal(store_op(f->s, session_update, "S-none", d2, now + 10000, &f->e),
+	assert_int_equal(store_call(f->s, login, session_update, "S1", d2, now + 10000, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_update, "S-none", d2, now + 10000, &f->e),
 			 ERR_NOTFOUND);
 	time_set_offset(50);
-	assert_int_equal(store_op(f->s, session_get, "S3", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_get, "S3", &doc, &f->e), ERR_NOTFOUND);
 	time_set_offset(101);
 	/* S2 idle-expired; S1 was touched */
-	assert_int_equal(store_op(f->s, session_get, "S2", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, session_update, "S2", d2, now + 200, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, session_get, "S1", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_get, "S2", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_update, "S2", d2, now + 200, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_get, "S1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "sid"), "s1-raised");
 	json_decref(doc);
 	time_set_offset(299);
-	assert_int_equal(store_op(f->s, session_get, "S1", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_get, "S1", &doc, &f->e), 0);
 	json_decref(doc);
 	time_set_offset(300);
 	/* absolute expiry wins over the pushed idle expiry */
-	assert_int_equal(store_op(f->s, session_get, "S1", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_get, "S1", &doc, &f->e), ERR_NOTFOUND);
 
 	time_set_offset(0);
-	assert_int_equal(store_op(f->s, session_delete, "S2", &f->e), 0);
-	assert_int_equal(store_op(f->s, session_delete, "S2", &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_delete, "S2", &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_delete, "S2", &f->e), ERR_NOTFOUND);
 	json_decref(d1);
 	json_decref(d2);
 }
@@ -668,15 +668,15 @@ test_jti(void **state)
 	struct fx *f = *state;
 	int64_t now = time_now();
 
-	assert_int_equal(store_op(f->s, jti_remember, "iss|jti-1", now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, jti_remember, "iss|jti-1", now + 60, &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, jti_remember, "iss|jti-1", now + 9999, &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, jti_remember, "iss|jti-2", now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "iss|jti-1", now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "iss|jti-1", now + 60, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "iss|jti-1", now + 9999, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "iss|jti-2", now + 60, &f->e), 0);
 	time_set_offset(60);
 	/* an expired entry may be replaced, and then guards again */
-	assert_int_equal(store_op(f->s, jti_remember, "iss|jti-1", now + 120, &f->e), 0);
-	assert_int_equal(store_op(f->s, jti_remember, "iss|jti-1", now + 120, &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, jti_remember, "", now + 120, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "iss|jti-1", now + 120, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "iss|jti-1", now + 120, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "", now + 120, &f->e), ERR_INVAL);
 }
 
 static void
@@ -688,16 +688,16 @@ test_events(void **state)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		assert_int_equal(store_op(f->s, event_add, "login", d, &f->e), 0);
-	assert_int_equal(store_op(f->s, event_add, "token", d, &f->e), 0);
-	assert_int_equal(store_op(f->s, event_count, "login", &n, &f->e), 0);
+		assert_int_equal(store_call(f->s, events, event_add, "login", d, &f->e), 0);
+	assert_int_equal(store_call(f->s, events, event_add, "token", d, &f->e), 0);
+	assert_int_equal(store_call(f->s, events, event_count, "login", &n, &f->e), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(store_op(f->s, event_count, "token", &n, &f->e), 0);
+	assert_int_equal(store_call(f->s, events, event_count, "token", &n, &f->e), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_op(f->s, event_count, "none", &n, &f->e), 0);
+	assert_int_equal(store_call(f->s, events, event_count, "none", &n, &f->e), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_op(f->s, event_add, "login", NULL, &f->e), ERR_INVAL);
-	assert_int_equal(store_op(f->s, event_add, NULL, d, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, events, event_add, "login", NULL, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, events, event_add, NULL, d, &f->e), ERR_INVAL);
 	json_decref(d);
 }
 
@@ -713,50 +713,50 @@ test_sweep(void **state)
 	char *gid = NULL;
 
 	/* expired: 1 code, 1 doc, 1 session (idle), 1 session (abs), 1 jti, 1 grant + 1 token */
-	assert_int_equal(store_op(f->s, code_put, "c-old", "g", d, now + 10, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_put, "c-new", "g", d, now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, doc_put, "par", "old", d, now + 10, &f->e), 0);
-	assert_int_equal(store_op(f->s, doc_put, "par", "new", d, now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, session_put, "s-idle", d, now + 10, now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, session_put, "s-abs", d, now + 10, now + 10, &f->e), 0);
-	assert_int_equal(store_op(f->s, session_put, "s-new", d, now + 100, now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, jti_remember, "j-old", now + 10, &f->e), 0);
-	assert_int_equal(store_op(f->s, jti_remember, "j-new", now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-old", "g", d, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-new", "g", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_put, "par", "old", d, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_put, "par", "new", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-idle", d, now + 10, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-abs", d, now + 10, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-new", d, now + 100, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-old", now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-new", now + 100, &f->e), 0);
 	put_grant(f, "g-old", NULL, false, now + 10);
 	put_grant(f, "g-new", NULL, false, now + 100);
-	assert_int_equal(store_op(f->s, refresh_put, "r-old", "g-new", "c", now + 10, &f->e), 0);
-	assert_int_equal(store_op(f->s, refresh_put, "r-new", "g-new", "c", now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, token_put, "t-old", "g-new", d, now + 10, &f->e), 0);
-	assert_int_equal(store_op(f->s, token_put, "t-new", "g-new", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "r-old", "g-new", "c", now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "r-new", "g-new", "c", now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "t-old", "g-new", d, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "t-new", "g-new", d, now + 100, &f->e), 0);
 	/* a live token of an expired grant goes with the grant */
-	assert_int_equal(store_op(f->s, token_put, "t-orphan", "g-old", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "t-orphan", "g-old", d, now + 100, &f->e), 0);
 
-	assert_int_equal(store_op(f->s, sweep, now + 9, &n, &f->e), 0);
+	assert_int_equal(store_sweep(f->s, now + 9, &n, &f->e), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_op(f->s, sweep, now + 10, &n, &f->e), 0);
+	assert_int_equal(store_sweep(f->s, now + 10, &n, &f->e), 0);
 	/* codes 1, docs 1, refresh 1, tokens 1, sessions 2, jti 1, grants 1 */
 	assert_int_equal(n, 8);
-	assert_int_equal(store_op(f->s, sweep, now + 10, &n, &f->e), 0);
+	assert_int_equal(store_sweep(f->s, now + 10, &n, &f->e), 0);
 	assert_int_equal(n, 0);
 
 	/* live rows survive */
-	assert_int_equal(store_op(f->s, code_consume, "c-new", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "c-new", &doc, &gid, &f->e), 0);
 	json_decref(doc);
 	free(gid);
-	assert_int_equal(store_op(f->s, doc_get, "par", "new", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, doc_get, "par", "new", &doc, &f->e), 0);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, session_get, "s-new", &doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_get, "s-new", &doc, &f->e), 0);
 	json_decref(doc);
-	assert_int_equal(store_op(f->s, jti_remember, "j-new", now + 100, &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, refresh_get, "r-new", &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-new", now + 100, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "r-new", &r, &f->e), 0);
 	store_refresh_clear(&r);
-	assert_int_equal(store_op(f->s, token_get, "t-new", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_get, "t-new", &doc, &gid, &f->e), 0);
 	json_decref(doc);
 	free(gid);
 	/* swept rows are gone, not only hidden: their keys are free again */
-	assert_int_equal(store_op(f->s, jti_remember, "j-old", now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_put, "c-old", "g", d, now + 100, &f->e), 0);
-	assert_int_equal(store_op(f->s, token_put, "t-orphan", NULL, d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-old", now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-old", "g", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "t-orphan", NULL, d, now + 100, &f->e), 0);
 	put_grant(f, "g-old", NULL, false, now + 100);
 	json_decref(d);
 }
@@ -789,7 +789,7 @@ race_consume(void *arg)
 		pthread_barrier_wait(r->bar);
 		doc = NULL;
 		gid = NULL;
-		rc = store_op(r->s, code_consume, hash, &doc, &gid, &e);
+		rc = store_call(r->s, oauth, code_consume, hash, &doc, &gid, &e);
 		if (rc == 0)
 			__atomic_add_fetch(&r->won[i], 1, __ATOMIC_SEQ_CST);
 		else if (rc == ERR_REUSED && gid != NULL && strcmp(gid, "grant-race") == 0)
@@ -815,7 +815,7 @@ race_run(struct store *s)
 
 	for (i = 0; i < RACE_CODES; i++) {
 		snprintf(hash, sizeof(hash), "race-%d", i);
-		assert_int_equal(store_op(s, code_put, hash, "grant-race", d, time_now() + 600, &e),
+		assert_int_equal(store_call(s, oauth, code_put, hash, "grant-race", d, time_now() + 600, &e),
 				 0);
 	}
 	json_decref(d);
@@ -857,7 +857,7 @@ race_rotate(void *arg)
 
 	snprintf(nh, sizeof(nh), "R-next-%d", r->idx);
 	pthread_barrier_wait(r->bar);
-	r->rc = store_op(r->s, refresh_rotate, "R-race", nh, time_now() + 600, &out, &e);
+	r->rc = store_call(r->s, oauth, refresh_rotate, "R-race", nh, time_now() + 600, &out, &e);
 	store_refresh_clear(&out);
 	return NULL;
 }
@@ -873,9 +873,9 @@ race_refresh_run(struct store *s)
 	json_t *d = obj("k", "v");
 	int i, ok = 0, reused = 0;
 
-	assert_int_equal(store_op(s, grant_put, "GR", "c", NULL, false, d, time_now() + 600, &e),
+	assert_int_equal(store_call(s, oauth, grant_put, "GR", "c", NULL, false, d, time_now() + 600, &e),
 			 0);
-	assert_int_equal(store_op(s, refresh_put, "R-race", "GR", "c", time_now() + 600, &e), 0);
+	assert_int_equal(store_call(s, oauth, refresh_put, "R-race", "GR", "c", time_now() + 600, &e), 0);
 	pthread_barrier_init(&bar, NULL, 2);
 	for (i = 0; i < 2; i++) {
 		r[i] = (struct rot){ .s = s, .bar = &bar, .idx = i, .rc = 1 };
@@ -900,7 +900,7 @@ registry_gen(struct fx *f)
 	char *v = NULL;
 	int64_t n;
 
-	assert_int_equal(store_op(f->s, meta_get, "registry_gen", &v, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, meta_get, "registry_gen", &v, &f->e), 0);
 	n = strtoll(v, NULL, 10);
 	free(v);
 	return n;
@@ -914,31 +914,31 @@ test_registry_gen(void **state)
 	json_t *d = obj("client_id", "gen");
 	int64_t g0 = registry_gen(f), g;
 
-	assert_int_equal(store_op(f->s, client_create, "gen", d, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_create, "gen", d, &f->e), 0);
 	assert_true((g = registry_gen(f)) > g0);
-	assert_int_equal(store_op(f->s, client_update, "gen", d, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_update, "gen", d, &f->e), 0);
 	assert_true(registry_gen(f) > g);
 	g = registry_gen(f);
-	assert_int_equal(store_op(f->s, client_create, "gen", d, &f->e), ERR_EXISTS);
-	assert_int_equal(store_op(f->s, client_update, "nobody", d, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_op(f->s, code_put, "c-gen", "g-gen", d, time_now() + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_create, "gen", d, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, registry, client_update, "nobody", d, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-gen", "g-gen", d, time_now() + 60, &f->e), 0);
 	assert_int_equal(registry_gen(f), g);
-	assert_int_equal(store_op(f->s, scope_put, "x:gen", d, &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_put, "x:gen", d, &f->e), 0);
 	assert_true(registry_gen(f) > g);
 	g = registry_gen(f);
-	assert_int_equal(store_op(f->s, scope_delete, "x:gen", &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, scope_delete, "x:gen", &f->e), 0);
 	assert_true(registry_gen(f) > g);
 	g = registry_gen(f);
-	assert_int_equal(store_op(f->s, client_delete, "gen", &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, client_delete, "gen", &f->e), 0);
 	assert_true(registry_gen(f) > g);
 	/* a count and a random part: the same change twice gives two values */
 	{
 		char *v1 = NULL, *v2 = NULL;
 
-		assert_int_equal(store_op(f->s, client_create, "gen2", d, &f->e), 0);
-		assert_int_equal(store_op(f->s, meta_get, "registry_gen", &v1, &f->e), 0);
-		assert_int_equal(store_op(f->s, client_update, "gen2", d, &f->e), 0);
-		assert_int_equal(store_op(f->s, meta_get, "registry_gen", &v2, &f->e), 0);
+		assert_int_equal(store_call(f->s, registry, client_create, "gen2", d, &f->e), 0);
+		assert_int_equal(store_call(f->s, registry, meta_get, "registry_gen", &v1, &f->e), 0);
+		assert_int_equal(store_call(f->s, registry, client_update, "gen2", d, &f->e), 0);
+		assert_int_equal(store_call(f->s, registry, meta_get, "registry_gen", &v2, &f->e), 0);
 		assert_non_null(strchr(v1, '-'));
 		assert_true(strlen(strchr(v1, '-') + 1) == 16);
 		assert_string_not_equal(strchr(v1, '-'), strchr(v2, '-'));
@@ -959,62 +959,62 @@ test_tx(void **state)
 	struct store_refresh row = { 0 };
 	char *gid = NULL;
 
-	assert_int_equal(store_op(f->s, tx_end, true, &f->e), ERR_INTERNAL); /* none open */
-	assert_int_equal(store_op(f->s, event_count, "tx", &n0, &f->e), 0);
+	assert_int_equal(store_tx_end(f->s, true, &f->e), ERR_INTERNAL); /* none open */
+	assert_int_equal(store_call(f->s, events, event_count, "tx", &n0, &f->e), 0);
 
 	/* committed: every write is there, an operation's own transaction included */
-	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
-	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_put, "c-tx1", "g-tx1", doc, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, tx_end, true, &f->e), 0); /* inner: no commit yet */
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx1", "g-tx1", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_tx_end(f->s, true, &f->e), 0); /* inner: no commit yet */
 	put_grant(f, "g-tx1", NULL, false, now + 3600);
 	assert_int_equal(
-		store_op(f->s, refresh_put, "r-tx1", "g-tx1", "client-a", now + 600, &f->e), 0);
+		store_call(f->s, oauth, refresh_put, "r-tx1", "g-tx1", "client-a", now + 600, &f->e), 0);
 	assert_int_equal(
-		store_op(f->s, refresh_rotate, "r-tx1", "r-tx2", now + 600, &row, &f->e), 0);
+		store_call(f->s, oauth, refresh_rotate, "r-tx1", "r-tx2", now + 600, &row, &f->e), 0);
 	store_refresh_clear(&row);
-	assert_int_equal(store_op(f->s, event_add, "tx", doc, &f->e), 0);
+	assert_int_equal(store_call(f->s, events, event_add, "tx", doc, &f->e), 0);
 	/* the transaction sees its own writes */
-	assert_int_equal(store_op(f->s, grant_get, "g-tx1", &got, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g-tx1", &got, &f->e), 0);
 	json_decref(got);
-	assert_int_equal(store_op(f->s, tx_end, true, &f->e), 0);
-	assert_int_equal(store_op(f->s, event_count, "tx", &n, &f->e), 0);
+	assert_int_equal(store_tx_end(f->s, true, &f->e), 0);
+	assert_int_equal(store_call(f->s, events, event_count, "tx", &n, &f->e), 0);
 	assert_int_equal(n, n0 + 1);
-	assert_int_equal(store_op(f->s, code_consume, "c-tx1", &got, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "c-tx1", &got, &gid, &f->e), 0);
 	json_decref(got);
 	free(gid);
 	gid = NULL;
-	assert_int_equal(store_op(f->s, refresh_get, "r-tx2", &row, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "r-tx2", &row, &f->e), 0);
 	store_refresh_clear(&row);
 
 	/* rolled back: none of them */
-	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_put, "c-tx2", "g-tx2", doc, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, event_add, "tx", doc, &f->e), 0);
-	assert_int_equal(store_op(f->s, tx_end, false, &f->e), 0);
-	assert_int_equal(store_op(f->s, event_count, "tx", &n, &f->e), 0);
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx2", "g-tx2", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, events, event_add, "tx", doc, &f->e), 0);
+	assert_int_equal(store_tx_end(f->s, false, &f->e), 0);
+	assert_int_equal(store_call(f->s, events, event_count, "tx", &n, &f->e), 0);
 	assert_int_equal(n, n0 + 1);
-	assert_int_equal(store_op(f->s, code_consume, "c-tx2", &got, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "c-tx2", &got, &gid, &f->e), ERR_NOTFOUND);
 
 	/* an inner end without commit makes the outer one roll back and say so */
-	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
-	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_put, "c-tx3", "g-tx3", doc, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, tx_end, false, &f->e), 0);
-	assert_int_not_equal(store_op(f->s, tx_end, true, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_consume, "c-tx3", &got, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx3", "g-tx3", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_tx_end(f->s, false, &f->e), 0);
+	assert_int_not_equal(store_tx_end(f->s, true, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "c-tx3", &got, &gid, &f->e), ERR_NOTFOUND);
 
 	/* the refused replay inside a transaction: the rotation's revocation stays */
-	assert_int_equal(store_op(f->s, tx_begin, &f->e), 0);
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
 	assert_int_equal(
-		store_op(f->s, refresh_rotate, "r-tx1", "r-tx3", now + 600, &row, &f->e),
+		store_call(f->s, oauth, refresh_rotate, "r-tx1", "r-tx3", now + 600, &row, &f->e),
 		ERR_REUSED);
-	assert_int_equal(store_op(f->s, tx_end, true, &f->e), 0);
-	assert_int_equal(store_op(f->s, grant_get, "g-tx1", &got, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_tx_end(f->s, true, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_get, "g-tx1", &got, &f->e), ERR_NOTFOUND);
 
 	/* and the store goes on as before, outside any transaction */
-	assert_int_equal(store_op(f->s, code_put, "c-tx4", "g-tx4", doc, now + 60, &f->e), 0);
-	assert_int_equal(store_op(f->s, code_consume, "c-tx4", &got, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx4", "g-tx4", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_consume, "c-tx4", &got, &gid, &f->e), 0);
 	json_decref(got);
 	free(gid);
 	json_decref(doc);

@@ -258,7 +258,7 @@ test_pg_reopen_no_remigrate(void **state)
 	need_pg();
 	schema_make(&p);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = p.uri }, &e), 0);
-	assert_int_equal(store_op(s, client_create, "kept", d, &e), 0);
+	assert_int_equal(store_call(s, registry, client_create, "kept", d, &e), 0);
 	store_close(s);
 	assert_int_equal(sql_numf("SELECT count(*) FROM %s.schema_version", p.schema),
 			 (int64_t)PG_NMIGRATIONS);
@@ -266,10 +266,10 @@ test_pg_reopen_no_remigrate(void **state)
 	sqlf("UPDATE %s.schema_version SET applied_at = 12345", p.schema);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = p.uri }, &e), 0);
 	assert_int_equal(store_open(&s2, &(struct store_opts){ .target = p.uri }, &e), 0);
-	assert_int_equal(store_op(s2, client_get, "kept", &doc, &e), 0);
+	assert_int_equal(store_call(s2, registry, client_get, "kept", &doc, &e), 0);
 	json_decref(doc);
 	store_close(s2);
-	assert_int_equal(store_op(s, client_get, "kept", &doc, &e), 0);
+	assert_int_equal(store_call(s, registry, client_get, "kept", &doc, &e), 0);
 	assert_string_equal(sget(doc, "client_id"), "kept");
 	json_decref(doc);
 	store_close(s);
@@ -302,7 +302,7 @@ open_one(void *arg)
 	pthread_barrier_wait(o->bar);
 	o->rc = store_open(&s, &(struct store_opts){ .target = o->uri }, &e);
 	if (o->rc == 0)
-		o->rc = store_op(s, event_add, "open", d, &e);
+		o->rc = store_call(s, events, event_add, "open", d, &e);
 	json_decref(d);
 	store_close(s);
 	return NULL;
@@ -366,8 +366,8 @@ hammer_run(void *arg)
 
 	for (i = 0; i < 30; i++) {
 		snprintf(id, sizeof(id), "h%d-%d", h->idx, i);
-		if (store_op(h->s, doc_put, "pending", id, d, time_now() + 60, &e) != 0 ||
-		    store_op(h->s, doc_take, "pending", id, &doc, &e) != 0)
+		if (store_call(h->s, login, doc_put, "pending", id, d, time_now() + 60, &e) != 0 ||
+		    store_call(h->s, login, doc_take, "pending", id, &doc, &e) != 0)
 			h->fails++;
 		json_decref(doc);
 		doc = NULL;
@@ -431,22 +431,22 @@ test_pg_killed_connections(void **state)
 	char *gid = NULL;
 
 	need_pg();
-	assert_int_equal(store_op(s, client_create, "c", d, &p->f.e), 0);
-	assert_int_equal(store_op(s, code_put, "HASH-k", "g", d, time_now() + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, registry, client_create, "c", d, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-k", "g", d, time_now() + 60, &p->f.e), 0);
 	assert_true(sql_numf("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
 			     " WHERE application_name = '%s'",
 			     p->schema) >= 1);
-	assert_int_equal(store_op(s, client_get, "c", &doc, &p->f.e), 0);
+	assert_int_equal(store_call(s, registry, client_get, "c", &doc, &p->f.e), 0);
 	json_decref(doc);
 	assert_true(sql_numf("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
 			     " WHERE application_name = '%s'",
 			     p->schema) >= 1);
 	/* a single-use record is consumed exactly once across the reconnect */
-	assert_int_equal(store_op(s, code_consume, "HASH-k", &doc, &gid, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-k", &doc, &gid, &p->f.e), 0);
 	json_decref(doc);
 	free(gid);
 	gid = NULL;
-	assert_int_equal(store_op(s, code_consume, "HASH-k", &doc, &gid, &p->f.e), ERR_REUSED);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-k", &doc, &gid, &p->f.e), ERR_REUSED);
 	free(gid);
 	json_decref(d);
 }
@@ -661,12 +661,12 @@ test_pg_database_away(void **state)
 		 "postgresql://%s@127.0.0.1:%d/%s?options=-csearch_path%%3D%s&application_name=%s",
 		 user, r.port, db, p.schema, p.schema);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = uri }, &e), 0);
-	assert_int_equal(store_op(s, code_put, "HASH-away", "g", d, time_now() + 600, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-away", "g", d, time_now() + 600, &e), 0);
 
 	relay_stop(&r);
 	/* away: a clear 503-class error after a bounded wait, and the code untouched */
 	t0 = time_mono_ms();
-	assert_int_equal(store_op(s, code_consume, "HASH-away", &doc, &gid, &e), ERR_UNAVAILABLE);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-away", &doc, &gid, &e), ERR_UNAVAILABLE);
 	waited = time_mono_ms() - t0;
 	assert_true(waited >= 2000 && waited < 8000);
 	assert_int_equal(e.status, 503);
@@ -675,17 +675,17 @@ test_pg_database_away(void **state)
 	assert_null(gid);
 	/* still away past the window: fail fast instead of stalling every request */
 	t0 = time_mono_ms();
-	assert_int_equal(store_op(s, meta_get, "x", &gid, &e), ERR_UNAVAILABLE);
+	assert_int_equal(store_call(s, registry, meta_get, "x", &gid, &e), ERR_UNAVAILABLE);
 	assert_true(time_mono_ms() - t0 < 1500);
 
 	/* back on the same address: the next operation reconnects and works */
 	assert_true(relay_start(&r, r.port));
-	assert_int_equal(store_op(s, code_consume, "HASH-away", &doc, &gid, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-away", &doc, &gid, &e), 0);
 	assert_string_equal(gid, "g");
 	json_decref(doc);
 	free(gid);
 	gid = NULL;
-	assert_int_equal(store_op(s, code_consume, "HASH-away", &doc, &gid, &e), ERR_REUSED);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-away", &doc, &gid, &e), ERR_REUSED);
 	free(gid);
 	gid = NULL;
 
@@ -693,12 +693,12 @@ test_pg_database_away(void **state)
 	relay_stop(&r);
 	assert_int_equal(pthread_create(&th, NULL, relay_back_later, &r), 0);
 	t0 = time_mono_ms();
-	assert_int_equal(store_op(s, code_put, "HASH-again", "g2", d, time_now() + 600, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-again", "g2", d, time_now() + 600, &e), 0);
 	waited = time_mono_ms() - t0;
 	pthread_join(th, NULL);
 	assert_true(r.restarted);
 	assert_true(waited >= 500 && waited < 3000);
-	assert_int_equal(store_op(s, code_consume, "HASH-again", &doc, &gid, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-again", &doc, &gid, &e), 0);
 	json_decref(doc);
 	free(gid);
 
@@ -723,8 +723,8 @@ test_pg_sweep_batches(void **state)
 		 "INSERT INTO %s.jti SELECT 'j' || g, %lld FROM generate_series(1, 2500) g",
 		 p->schema, (long long)time_now() - 1);
 	sql(q);
-	assert_int_equal(store_op(p->f.s, jti_remember, "live", time_now() + 60, &p->f.e), 0);
-	assert_int_equal(store_op(p->f.s, sweep, time_now(), &n, &p->f.e), 0);
+	assert_int_equal(store_call(p->f.s, oauth, jti_remember, "live", time_now() + 60, &p->f.e), 0);
+	assert_int_equal(store_sweep(p->f.s, time_now(), &n, &p->f.e), 0);
 	assert_int_equal(n, 2500);
 	assert_int_equal(sql_numf("SELECT count(*) FROM %s.jti", p->schema), 1);
 }
@@ -757,7 +757,7 @@ test_pg_events_append_only(void **state)
 	PGconn *c;
 
 	need_pg();
-	assert_int_equal(store_op(p->f.s, event_add, "login", d, &p->f.e), 0);
+	assert_int_equal(store_call(p->f.s, events, event_add, "login", d, &p->f.e), 0);
 	c = admin();
 	refused(c, "UPDATE %s.events SET type = 'x'", p->schema);
 	refused(c, "DELETE FROM %s.events", p->schema);
@@ -776,13 +776,13 @@ test_pg_refused_values(void **state)
 	char *v = NULL;
 
 	need_pg();
-	assert_int_equal(store_op(p->f.s, client_create, "bad\xff\xfe", d, &p->f.e), ERR_INVAL);
-	assert_int_equal(store_op(p->f.s, client_get, "bad\xc3", &doc, &p->f.e), ERR_INVAL);
+	assert_int_equal(store_call(p->f.s, registry, client_create, "bad\xff\xfe", d, &p->f.e), ERR_INVAL);
+	assert_int_equal(store_call(p->f.s, registry, client_get, "bad\xc3", &doc, &p->f.e), ERR_INVAL);
 	assert_null(doc);
-	assert_int_equal(store_op(p->f.s, meta_put_new, "m", "\xff", &p->f.e), ERR_INVAL);
-	assert_int_equal(store_op(p->f.s, meta_get, "m", &v, &p->f.e), ERR_NOTFOUND);
+	assert_int_equal(store_call(p->f.s, registry, meta_put_new, "m", "\xff", &p->f.e), ERR_INVAL);
+	assert_int_equal(store_call(p->f.s, registry, meta_get, "m", &v, &p->f.e), ERR_NOTFOUND);
 	/* the connection is still good afterwards */
-	assert_int_equal(store_op(p->f.s, client_create, "good", d, &p->f.e), 0);
+	assert_int_equal(store_call(p->f.s, registry, client_create, "good", d, &p->f.e), 0);
 	json_decref(d);
 }
 
@@ -794,11 +794,11 @@ test_pg_corrupt_doc(void **state)
 	json_t *d = obj("k", "v"), *doc = NULL;
 
 	need_pg();
-	assert_int_equal(store_op(p->f.s, client_create, "c", d, &p->f.e), 0);
+	assert_int_equal(store_call(p->f.s, registry, client_create, "c", d, &p->f.e), 0);
 	sqlf("UPDATE %s.clients SET doc = '{not json'", p->schema);
-	assert_int_equal(store_op(p->f.s, client_get, "c", &doc, &p->f.e), ERR_INTERNAL);
+	assert_int_equal(store_call(p->f.s, registry, client_get, "c", &doc, &p->f.e), ERR_INTERNAL);
 	assert_null(doc);
-	assert_int_equal(store_op(p->f.s, client_list, &doc, &p->f.e), ERR_INTERNAL);
+	assert_int_equal(store_call(p->f.s, registry, client_list, &doc, &p->f.e), ERR_INTERNAL);
 	assert_null(doc);
 	json_decref(d);
 }

@@ -145,11 +145,11 @@ test_open_file_uri(void **state)
 	tmpdir_make(&t);
 	snprintf(uri, sizeof(uri), "file:%s", t.db);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = uri }, &e), 0);
-	assert_int_equal(store_op(s, meta_put_new, "salt", "abc", &e), 0);
+	assert_int_equal(store_call(s, registry, meta_put_new, "salt", "abc", &e), 0);
 	store_close(s);
 	/* the same file by plain path */
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
-	assert_int_equal(store_op(s, meta_get, "salt", &v, &e), 0);
+	assert_int_equal(store_call(s, registry, meta_get, "salt", &v, &e), 0);
 	assert_string_equal(v, "abc");
 	free(v);
 	store_close(s);
@@ -202,7 +202,7 @@ test_reopen_no_remigrate(void **state)
 	(void)state;
 	tmpdir_make(&t);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
-	assert_int_equal(store_op(s, client_create, "kept", d, &e), 0);
+	assert_int_equal(store_call(s, registry, client_create, "kept", d, &e), 0);
 	store_close(s);
 	assert_int_equal(count_rows(t.db, "SELECT count(*) FROM schema_version"),
 			 (int64_t)SQ_NMIGRATIONS);
@@ -212,10 +212,10 @@ test_reopen_no_remigrate(void **state)
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
 	/* a second store on the same file in the same process */
 	assert_int_equal(store_open(&s2, &(struct store_opts){ .target = t.db }, &e), 0);
-	assert_int_equal(store_op(s2, client_get, "kept", &doc, &e), 0);
+	assert_int_equal(store_call(s2, registry, client_get, "kept", &doc, &e), 0);
 	json_decref(doc);
 	store_close(s2);
-	assert_int_equal(store_op(s, client_get, "kept", &doc, &e), 0);
+	assert_int_equal(store_call(s, registry, client_get, "kept", &doc, &e), 0);
 	assert_string_equal(sget(doc, "client_id"), "kept");
 	json_decref(doc);
 	store_close(s);
@@ -258,7 +258,7 @@ open_one(void *arg)
 			break;
 	}
 	if (o->rc == 0)
-		o->rc = store_op(s, event_add, "open", d, &e);
+		o->rc = store_call(s, events, event_add, "open", d, &e);
 	json_decref(d);
 	store_close(s);
 	return NULL;
@@ -306,16 +306,16 @@ test_busy_unavailable(void **state)
 	(void)state;
 	tmpdir_make(&t);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
-	assert_int_equal(store_op(s, code_put, "HASH-busy", "g", d, time_now() + 60, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-busy", "g", d, time_now() + 60, &e), 0);
 	assert_int_equal(sqlite3_open_v2(t.db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(store_op(s, code_consume, "HASH-busy", &doc, &gid, &e), ERR_UNAVAILABLE);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-busy", &doc, &gid, &e), ERR_UNAVAILABLE);
 	assert_null(strstr(e.msg, "HASH-busy"));
 	assert_non_null(strstr(e.msg, "code_consume"));
 	assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 	/* and the code is still there, unused */
-	assert_int_equal(store_op(s, code_consume, "HASH-busy", &doc, &gid, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-busy", &doc, &gid, &e), 0);
 	json_decref(doc);
 	free(gid);
 	json_decref(d);
@@ -335,11 +335,11 @@ test_corrupt_doc(void **state)
 	(void)state;
 	tmpdir_make(&t);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
-	assert_int_equal(store_op(s, client_create, "c", d, &e), 0);
+	assert_int_equal(store_call(s, registry, client_create, "c", d, &e), 0);
 	exec_sql(t.db, "UPDATE clients SET doc = '{not json'");
-	assert_int_equal(store_op(s, client_get, "c", &doc, &e), ERR_INTERNAL);
+	assert_int_equal(store_call(s, registry, client_get, "c", &doc, &e), ERR_INTERNAL);
 	assert_null(doc);
-	assert_int_equal(store_op(s, client_list, &doc, &e), ERR_INTERNAL);
+	assert_int_equal(store_call(s, registry, client_list, &doc, &e), ERR_INTERNAL);
 	assert_null(doc);
 	json_decref(d);
 	store_close(s);

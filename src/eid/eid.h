@@ -1,7 +1,10 @@
 /*
- * eID providers.  Each provider runs its own pages under its own path and,
- * when the person is authenticated, hands the login core an eid_result.
- * The core sees nothing else of how the person proved who they are.
+ * eID providers.  Each provider runs its own pages under its own path,
+ * behind a door of the login core that hands each page the login it
+ * belongs to (struct eid_flow); when the person is authenticated the
+ * provider hands the core an eid_result through flow->host.  The core sees
+ * nothing else of how the person proved who they are, and a provider
+ * includes nothing of the login core or of OAuth.
  */
 #ifndef PORTEN_EID_EID_H
 #define PORTEN_EID_EID_H
@@ -21,11 +24,63 @@ struct eid_result {
 	int64_t auth_time;
 };
 
+struct eid_flow;
+struct err;
+
+/*
+ * What the login core offers an eID (implemented by the login core).
+ * complete: the person is authenticated: session, code, answer to the
+ * client (w is filled).  fail: the eID gives up on this login; the client
+ * hears e->oauth (access_denied when NULL) with e->msg.  open: from a page
+ * that keeps its own state (EID_DOOR_OWN), join the login ar as the door
+ * would (pending authorization, browser binding; no CSRF check): *out is
+ * filled (arena strings); ERR_NOTFOUND (status 400) when there is no such
+ * login in this browser, another code when the store is away.
+ */
+struct eid_host {
+	void (*complete)(const struct eid_flow *, struct http_req *, struct http_resp *,
+			 const struct eid_result *);
+	void (*fail)(const struct eid_flow *, struct http_req *, struct http_resp *,
+		     const struct err *);
+	int (*open)(struct http_req *, const char *ar, struct eid_flow *out, struct err *);
+};
+
+/*
+ * One login as an eID page sees it.  ar is the pending authorization
+ * (NULL outside a login); csrf the token the page's forms carry as "csrf"
+ * (and the login's cancel form); cancel_url where the cancel form posts;
+ * min_level the EID_LEVEL_* bit the client asks for at least.
+ */
+struct eid_flow {
+	const char *ar, *client_name, *locale, *csrf, *cancel_url;
+	unsigned min_level;
+	const struct eid_host *host;
+};
+
+/*
+ * How the login core mounts a page (the door in front of it).
+ *   EID_DOOR_LOGIN  a page inside a login: the core loads the pending
+ *                   authorization named by "ar" (query on GET, form on
+ *                   POST), checks the browser binding and, on POST, the
+ *                   "csrf" field, and passes the flow; a bad request, a
+ *                   missing or foreign login or a wrong token gets the
+ *                   error page and never reaches the handler.
+ *   EID_DOOR_OWN    the page keeps its own state: the flow has only host
+ *                   (ar NULL); the page joins a login with host->open.
+ *   EID_DOOR_NONE   no login at all: flow is NULL.
+ * Pages of a test_only provider answer 404 outside the test environment.
+ */
+enum eid_door { EID_DOOR_LOGIN, EID_DOOR_OWN, EID_DOOR_NONE };
+
+typedef void (*eid_handler_fn)(struct http_req *r, struct http_resp *w,
+			       const struct eid_flow *flow);
+
 /* A page of a provider, served under every issuer that offers eIDs. */
 struct eid_route {
 	const char *method;     /* "GET" or "POST" */
 	const char *path;       /* "/testid" */
-	http_handler_fn fn;
+	eid_handler_fn fn;
+	enum eid_door door;
 };
 
 struct eid_provider {
@@ -43,7 +98,8 @@ extern const struct eid_provider *const eid_providers[];
 
 /* TestID pages. */
 extern const struct eid_provider eid_testid;
-void eid_testid_handle(struct http_req *r, struct http_resp *w);   /* GET/POST /testid */
+void eid_testid_handle(struct http_req *r, struct http_resp *w,
+		       const struct eid_flow *flow);   /* GET/POST /testid */
 
 /* The service (eid/service.c): listed in src/services.c. */
 struct porten_service;

@@ -1,7 +1,8 @@
 /*
  * The eIDs as a service (app/service.h): TestID's and MinID's settings
- * (MinID's SMS gateway among them), every provider's pages under each
- * issuer that logs people in, and portenctl's minid command.
+ * (MinID's SMS gateway among them) and portenctl's minid command.  The
+ * providers' pages are mounted by the login core, behind its door
+ * (eid/eid.h).
  */
 #include "eid/eid.h"
 
@@ -41,21 +42,6 @@ static const struct cfg_section eid_cfg = {
 	"eid", eid_rows, sizeof(eid_rows) / sizeof(eid_rows[0]), NULL,
 };
 
-/* The eIDs' own pages, under each issuer that logs people in. */
-static int
-eid_mount(const struct issuer *is, struct service_routes *out, struct err *e)
-{
-	for (size_t k = 0; eid_providers[k] != NULL; k++) {
-		for (const struct eid_route *er = eid_providers[k]->routes; er && er->fn; er++) {
-			int rc = service_route_add(out, er->method, er->path, er->fn, e);
-
-			if (rc != 0)
-				return rc;
-		}
-	}
-	return 0;
-}
-
 static const struct cli_command eid_commands[] = {
 	{ "minid", minid_cmd, minid_cmd_usage },
 	{ NULL, NULL, NULL },
@@ -63,8 +49,6 @@ static const struct cli_command eid_commands[] = {
 
 const struct porten_service eid_service = {
 	.name = "eid",
-	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.cfg = &eid_cfg,
-	.mount = eid_mount,
 	.commands = eid_commands,
 };

@@ -9,14 +9,12 @@
 #include "core/natid.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"
-#include "oauth/oauth.h"
-#include "oidc/login.h"
 #include "ui/pages.h"
 
 static const struct eid_route testid_routes[] = {
-	{ "GET", "/testid", eid_testid_handle },
-	{ "POST", "/testid", eid_testid_handle },
-	{ NULL, NULL, NULL },
+	{ "GET", "/testid", eid_testid_handle, EID_DOOR_LOGIN },
+	{ "POST", "/testid", eid_testid_handle, EID_DOOR_LOGIN },
+	{ NULL, NULL, NULL, EID_DOOR_NONE },
 };
 
 const struct eid_provider eid_testid = {
@@ -30,12 +28,12 @@ const struct eid_provider eid_testid = {
 };
 
 static void
-testid_form(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
+testid_form(struct http_req *r, struct http_resp *w, const struct eid_flow *flow,
 	    const char *pid, const char *pid_err, const char *acr_err, int status)
 {
-	const char *lang = page_lang(r, json_string_value(json_object_get(areq, "locale")));
+	const char *lang = page_lang(r, flow->locale);
 	const struct issuer *is = r->route_data;
-	unsigned min = login_min_level(areq);
+	unsigned min = flow->min_level;
 	struct buf b;
 
 	buf_init(&b, HTTP_MAX_RESPONSE);
@@ -47,9 +45,9 @@ testid_form(struct http_req *r, struct http_resp *w, const char *ar, const json_
 	buf_printf(&b, "<form id=\"testid-form\" method=\"post\" action=\"%s/testid\" novalidate>",
 		   is->prefix);
 	buf_puts(&b, "<input type=\"hidden\" name=\"ar\" value=\"");
-	buf_html(&b, str_c(ar));
+	buf_html(&b, str_c(flow->ar));
 	buf_puts(&b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_html(&b, str_c(login_csrf(r, ar)));
+	buf_html(&b, str_c(flow->csrf));
 	buf_puts(&b, "\">");
 	page_field(&b, lang, "pid", "text", "National identity number",
 		   "Synthetic, 11 digits (month plus 80)", pid, pid_err,
@@ -76,59 +74,39 @@ testid_form(struct http_req *r, struct http_resp *w, const char *ar, const json_
 	buf_puts(&b, "</option></select><button type=\"submit\">");
 	buf_html(&b, str_c(page_text(lang, "Log in")));
 	buf_puts(&b, "</button></form>");
-	login_cancel_form(r, &b, lang, ar);
-	page_end(&b, lang, arena_printf(r->arena, "%s/testid?ar=%s", is->prefix, ar));
+	page_cancel_form(&b, lang, flow->cancel_url, flow->ar, flow->csrf);
+	page_end(&b, lang, arena_printf(r->arena, "%s/testid?ar=%s", is->prefix, flow->ar));
 	http_resp_html(w, status, (struct str){ b.p, b.len });
 	buf_free(&b);
 }
 
+/* Behind the login door: the login, its browser and, on POST, the CSRF token are checked. */
 void
-eid_testid_handle(struct http_req *r, struct http_resp *w)
+eid_testid_handle(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	struct porten *app = r->app;
 	bool post = strcmp(r->method, "POST") == 0;
-	const struct http_params *p = post ? &r->form : &r->query;
-	const char *ar = http_param_c(p, "ar");
 	struct natid_policy policy = { .testid_accept_real = app->cfg->testid_accept_real };
 	struct eid_result res;
-	struct err e = { 0 };
-	json_t *areq = NULL;
 	const char *pid, *acr;
 	unsigned level;
 
-	if (!app->test_env) {
-		page_error(r, w, 404, page_lang(r, NULL), "not_found", "TestID is not offered here");
-		return;
-	}
-	if (r->bad_input) {
-		page_error(r, w, 400, page_lang(r, NULL), OAUTH_INVALID_REQUEST, r->input_err.msg);
-		return;
-	}
-	if (login_pending_load(r, ar, &areq, &e) != 0) {
-		login_page_error(r, w, &e);
-		return;
-	}
 	if (!post) {
-		testid_form(r, w, ar, areq, NULL, NULL, NULL, 200);
-		goto out;
+		testid_form(r, w, flow, NULL, NULL, NULL, 200);
+		return;
 	}
-	if (!login_csrf_ok(r, ar, http_param_c(p, "csrf"))) {
-		page_error(r, w, 403, page_lang(r, NULL), OAUTH_INVALID_REQUEST,
-			   "the form has expired; start again from the service");
-		goto out;
-	}
-	pid = http_param_c(p, "pid");
-	acr = http_param_c(p, "acr");
+	pid = http_param_c(&r->form, "pid");
+	acr = http_param_c(&r->form, "acr");
 	if (pid == NULL || !natid_acceptable(str_c(pid), NATID_CTX_TESTID, &policy)) {
-		testid_form(r, w, ar, areq, pid,
-			    "The number is not a valid synthetic test number.", NULL, 400);
-		goto out;
+		testid_form(r, w, flow, pid, "The number is not a valid synthetic test number.",
+			    NULL, 400);
+		return;
 	}
 	level = eid_level_of(acr);
-	if (level == 0 || level < login_min_level(areq)) {
-		testid_form(r, w, ar, areq, pid, NULL,
+	if (level == 0 || level < flow->min_level) {
+		testid_form(r, w, flow, pid, NULL,
 			    "The chosen level is lower than the service requires.", 400);
-		goto out;
+		return;
 	}
 	res = (struct eid_result){
 		.pid = pid,
@@ -137,7 +115,5 @@ eid_testid_handle(struct http_req *r, struct http_resp *w)
 		.eid = "testid",
 		.auth_time = time_now(),
 	};
-	login_complete(r, w, ar, areq, &res);
-out:
-	json_decref(areq);
+	flow->host->complete(flow, r, w, &res);
 }

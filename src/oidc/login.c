@@ -102,6 +102,12 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 	return 0;
 }
 
+int
+login_pending_spend(struct http_req *r, const char *ar, struct err *e)
+{
+	return store_call(login_app(r)->store, login, doc_delete, "pending", ar, e);
+}
+
 const char *
 login_csrf(struct http_req *r, const char *ar)
 {
@@ -353,15 +359,8 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 void
 login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const char *ar)
 {
-	buf_printf(b, "<form id=\"cancel-form\" method=\"post\" action=\"%s/cancel\">",
-		   login_issuer(r)->prefix);
-	buf_puts(b, "<input type=\"hidden\" name=\"ar\" value=\"");
-	buf_html(b, str_c(ar));
-	buf_puts(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
-	buf_html(b, str_c(login_csrf(r, ar)));
-	buf_puts(b, "\"><button type=\"submit\" class=\"secondary\">");
-	buf_html(b, str_c(page_text(lang, "Cancel")));
-	buf_puts(b, "</button></form>");
+	page_cancel_form(b, lang, arena_printf(r->arena, "%s/cancel", login_issuer(r)->prefix), ar,
+			 login_csrf(r, ar));
 }
 
 /* Set the language cookie when the user picked one (?lang=). */

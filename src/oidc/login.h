@@ -21,6 +21,8 @@
 int login_pending_store(struct http_req *r, struct http_resp *w, json_t *areq, struct err *e);
 /* Load the pending authorization ar for this browser; ERR_NOTFOUND otherwise. */
 int login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e);
+/* Remove pending ar: the login is over. */
+int login_pending_spend(struct http_req *r, const char *ar, struct err *e);
 /* The CSRF token for forms of pending ar in this browser (arena string). */
 const char *login_csrf(struct http_req *r, const char *ar);
 bool login_csrf_ok(struct http_req *r, const char *ar, const char *token);
@@ -56,5 +58,18 @@ void login_handle_cancel(struct http_req *r, struct http_resp *w);  /* POST /can
 
 /* A cancel form for pending ar (the same on every page). */
 void login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const char *ar);
+
+/*
+ * The door in front of the eIDs' pages (eid/eid.h, oidc/door.c).  Every
+ * eID route is mounted with login_eid_door as its handler and the issuer
+ * as its data; the door finds the page by method and path and serves it
+ * through login_eid_serve, which applies er's door kind.
+ */
+void login_eid_door(struct http_req *r, struct http_resp *w);
+void login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provider *p,
+		     const struct eid_route *er);
+/* The service's mount (app/service.h): every eID page under is, behind the door. */
+struct service_routes;
+int login_eid_mount(const struct issuer *is, struct service_routes *out, struct err *e);
 
 #endif

@@ -2,7 +2,8 @@
  * ID-porten's OpenID Connect front channel as a service (app/service.h):
  * its configuration (codes, PAR, logins in progress, SSO sessions) and its
  * routes under each issuer that logs people in.  The table is main.c's
- * former table less the back channel (oauth/service.c).
+ * former table less the back channel (oauth/service.c); the mount adds
+ * every eID's pages behind the door (oidc/door.c).
  */
 #include "oidc/oidc.h"
 
@@ -54,4 +55,5 @@ const struct porten_service oidc_service = {
 	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.cfg = &oidc_cfg,
 	.routes = login_routes,
+	.mount = login_eid_mount,
 };

@@ -166,6 +166,20 @@ page_hidden(struct buf *b, const char *name, const char *value)
 }
 
 void
+page_cancel_form(struct buf *b, const char *lang, const char *action, const char *ar,
+		 const char *csrf)
+{
+	buf_printf(b, "<form id=\"cancel-form\" method=\"post\" action=\"%s\">", action);
+	buf_puts(b, "<input type=\"hidden\" name=\"ar\" value=\"");
+	buf_html(b, str_c(ar));
+	buf_puts(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+	buf_html(b, str_c(csrf));
+	buf_puts(b, "\"><button type=\"submit\" class=\"secondary\">");
+	buf_html(b, str_c(page_text(lang, "Cancel")));
+	buf_puts(b, "</button></form>");
+}
+
+void
 page_alert(struct buf *b, const char *lang, const char *id, const char *msgid)
 {
 	buf_printf(b, "<div role=\"alert\" id=\"%s\"><p>", id);

@@ -37,6 +37,12 @@ void page_field(struct buf *b, const char *lang, const char *id, const char *typ
 		const char *error_msgid, const char *attrs);
 /* A hidden form field, name and value escaped; nothing when value is NULL. */
 void page_hidden(struct buf *b, const char *name, const char *value);
+/*
+ * The cancel form of a login, the same on every page: posts ar and csrf
+ * to action (a URL from the login core, written as is).
+ */
+void page_cancel_form(struct buf *b, const char *lang, const char *action, const char *ar,
+		      const char *csrf);
 /* An error summary box (role=alert) listing msgid; for errors not tied to one field. */
 void page_alert(struct buf *b, const char *lang, const char *id, const char *msgid);
 

@@ -1,5 +1,5 @@
 /*
- * Fuzz the TestID pages (eid_testid_handle) with a login in progress: a
+ * Fuzz the TestID pages (behind the login door) with a login in progress: a
  * pending authorization of fz-web bound to the browser cookie porten_b,
  * kept in the store (made again whenever an input finished it).  The first
  * byte picks the request:
@@ -99,7 +99,7 @@ run(const char *method, struct str params, const char *cookie)
 
 	fz_req_init(&t, method, "/testid", params, NULL, cookie);
 	b = http_cookie(&t.r, "porten_b");
-	eid_testid_handle(&t.r, &t.w);
+	login_eid_door(&t.r, &t.w);
 	check(&t, b != NULL && strcmp(b, FZ_BROWSER) == 0);
 	fz_req_done(&t);
 }

@@ -23,8 +23,6 @@
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
 #include "http/ratelimit.h"
-#include "oauth/oauth.h"
-#include "oidc/login.h"
 #include "sms/sms.h"
 #include "ui/pages.h"
 
@@ -156,8 +154,7 @@ static const char *
 minid_lang(struct minid_ctx *c)
 {
 	return page_lang_choose(c->r, c->w,
-				c->areq ? json_string_value(json_object_get(c->areq, "locale"))
-					: http_param_c(&c->r->query, "ui_locales"));
+				c->ar ? c->login.locale : http_param_c(&c->r->query, "ui_locales"));
 }
 
 static int
@@ -185,8 +182,8 @@ minid_flow_load(struct minid_ctx *c, const char *id, const char *purposes)
 }
 
 int
-minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w, const char *path,
-	       const char *purposes)
+minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w,
+	       const struct eid_flow *door, const char *path, const char *purposes)
 {
 	struct err e = { 0 };
 	const char *ar, *flow;
@@ -196,12 +193,13 @@ minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w, con
 	c->w = w;
 	c->app = r->app;
 	c->is = r->route_data;
+	c->host = door->host;
 	c->path = path;
 	c->post = strcmp(r->method, "POST") == 0;
 	c->p = c->post ? &r->form : &r->query;
 	c->lang = minid_lang(c);
 	if (r->bad_input) {
-		page_error(r, w, 400, c->lang, OAUTH_INVALID_REQUEST, r->input_err.msg);
+		page_error(r, w, 400, c->lang, "invalid_request", r->input_err.msg);
 		return -1;
 	}
 	minid_browser(c, !c->post);
@@ -212,13 +210,13 @@ minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w, con
 	}
 	/* A flow that belongs to a login carries its ar; otherwise the page names it. */
 	ar = c->flow ? minid_flow_str(c, "ar") : http_param_c(c->p, "ar");
-	if (ar != NULL && login_pending_load(r, ar, &c->areq, &e) != 0) {
+	if (ar != NULL && c->host->open(r, ar, &c->login, &e) != 0) {
 		/*
 		 * The login pages need their login; a reset or an activation begun
 		 * from a login that has since ended goes on without it.
 		 */
 		if (strcmp(path, "/minid") == 0 || strcmp(path, "/minid/code") == 0) {
-			page_error(r, w, 400, c->lang, e.oauth ? e.oauth : OAUTH_INVALID_REQUEST,
+			page_error(r, w, 400, c->lang, e.oauth ? e.oauth : "invalid_request",
 				   e.msg);
 			return -1;
 		}
@@ -230,7 +228,7 @@ minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w, con
 			c->lang = minid_lang(c);
 	}
 	if (c->post && !ct_str_eq(str_c(http_param_c(c->p, "csrf")), str_c(minid_csrf(c)))) {
-		page_error(r, w, 403, c->lang, OAUTH_INVALID_REQUEST,
+		page_error(r, w, 403, c->lang, "invalid_request",
 			   "the form has expired; start again from the service");
 		return -1;
 	}
@@ -240,9 +238,8 @@ minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w, con
 void
 minid_ctx_close(struct minid_ctx *c)
 {
-	json_decref(c->areq);
 	json_decref(c->flow);
-	c->areq = c->flow = NULL;
+	c->flow = NULL;
 }
 
 int
@@ -353,7 +350,7 @@ minid_page_send(struct minid_ctx *c, struct buf *b, int status)
 {
 	/* Cancel on every page of a login: back to the service with access_denied. */
 	if (c->ar != NULL)
-		login_cancel_form(c->r, b, c->lang, c->ar);
+		page_cancel_form(b, c->lang, c->login.cancel_url, c->ar, c->login.csrf);
 	page_end(b, c->lang, minid_here(c, c->path));
 	http_resp_header(c->w, "Cache-Control", "no-store");
 	http_resp_html(c->w, status, (struct str){ b->p, b->len });

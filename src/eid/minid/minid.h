@@ -289,12 +289,19 @@ void minid_notify(struct porten *app, const char *mobile, const char *lang, cons
 
 /* ---- pages (pages_login.c, pages_lifecycle.c, pages_account.c) ---- */
 
-void minid_handle_login(struct http_req *r, struct http_resp *w);     /* GET/POST /minid */
-void minid_handle_code(struct http_req *r, struct http_resp *w);      /* GET/POST /minid/code */
-void minid_handle_reset(struct http_req *r, struct http_resp *w);     /* GET/POST /minid/reset */
-void minid_handle_register(struct http_req *r, struct http_resp *w);  /* GET/POST /minid/register */
-void minid_handle_activate(struct http_req *r, struct http_resp *w);  /* GET/POST /minid/activate */
-void minid_handle_account(struct http_req *r, struct http_resp *w);   /* GET/POST /minid/account */
+/* The pages sit behind the login core's door as EID_DOOR_OWN: flow->host joins a login. */
+void minid_handle_login(struct http_req *r, struct http_resp *w,
+			const struct eid_flow *flow);   /* GET/POST /minid */
+void minid_handle_code(struct http_req *r, struct http_resp *w,
+		       const struct eid_flow *flow);    /* GET/POST /minid/code */
+void minid_handle_reset(struct http_req *r, struct http_resp *w,
+			const struct eid_flow *flow);   /* GET/POST /minid/reset */
+void minid_handle_register(struct http_req *r, struct http_resp *w,
+			   const struct eid_flow *flow);  /* GET/POST /minid/register */
+void minid_handle_activate(struct http_req *r, struct http_resp *w,
+			   const struct eid_flow *flow);  /* GET/POST /minid/activate */
+void minid_handle_account(struct http_req *r, struct http_resp *w,
+			  const struct eid_flow *flow);   /* GET/POST /minid/account */
 
 /* ---- portenctl (cmd_minid.c) ---- */
 

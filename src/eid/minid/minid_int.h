@@ -56,8 +56,9 @@ struct minid_ctx {
 	bool post;
 	const struct http_params *p;  /* form on POST, query on GET */
 	const char *lang;
+	const struct eid_host *host;  /* the login core (eid/eid.h) */
 	const char *ar;               /* the pending authorization (a login), or NULL */
-	json_t *areq;                 /* its request, ours */
+	struct eid_flow login;        /* that login, when ar is set */
 	const char *flow_id;          /* the flow of this page, or NULL */
 	json_t *flow;                 /* its document, ours */
 	int64_t flow_exp;
@@ -71,8 +72,8 @@ struct minid_ctx {
  * and, on POST, the CSRF token.  On failure an error page has been written
  * and the return is nonzero.
  */
-int minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w, const char *path,
-		   const char *purposes);
+int minid_ctx_open(struct minid_ctx *c, struct http_req *r, struct http_resp *w,
+		   const struct eid_flow *door, const char *path, const char *purposes);
 void minid_ctx_close(struct minid_ctx *c);
 
 /* Start a new flow for purpose (pid may be NULL); sets c->flow_id, c->flow. */

@@ -363,7 +363,7 @@ minid_acct_app_confirm(struct minid_ctx *c, struct minid_account *acct)
 }
 
 void
-minid_handle_account(struct http_req *r, struct http_resp *w)
+minid_handle_account(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	struct minid_acct_view v = { 0 };
 	struct minid_login_view lv = { 0 };
@@ -372,7 +372,7 @@ minid_handle_account(struct http_req *r, struct http_resp *w)
 	struct minid_account acct = { 0 };
 	const char *sub, *action;
 
-	if (minid_ctx_open(&c, r, w, "/minid/account", "account") != 0)
+	if (minid_ctx_open(&c, r, w, flow, "/minid/account", "account") != 0)
 		goto out;
 	if (c.flow == NULL) {
 		if (!c.post)

@@ -174,7 +174,7 @@ minid_reset_password(struct minid_ctx *c, struct minid_account *acct)
 }
 
 void
-minid_handle_reset(struct http_req *r, struct http_resp *w)
+minid_handle_reset(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	struct minid_ctx c;
 	struct err e = { 0 };
@@ -182,7 +182,7 @@ minid_handle_reset(struct http_req *r, struct http_resp *w)
 	bool found;
 	const char *pid, *step;
 
-	if (minid_ctx_open(&c, r, w, "/minid/reset", "reset") != 0)
+	if (minid_ctx_open(&c, r, w, flow, "/minid/reset", "reset") != 0)
 		goto out;
 	if (c.flow == NULL) {
 		if (!c.post) {
@@ -356,11 +356,11 @@ out:
 }
 
 void
-minid_handle_register(struct http_req *r, struct http_resp *w)
+minid_handle_register(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	struct minid_ctx c;
 
-	if (minid_ctx_open(&c, r, w, "/minid/register", "") != 0)
+	if (minid_ctx_open(&c, r, w, flow, "/minid/register", "") != 0)
 		goto out;
 	if (!c.post)
 		minid_register_form(&c, NULL, NULL, 200);
@@ -599,12 +599,12 @@ fail:
 }
 
 void
-minid_handle_activate(struct http_req *r, struct http_resp *w)
+minid_handle_activate(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	struct minid_ctx c;
 	const char *step;
 
-	if (minid_ctx_open(&c, r, w, "/minid/activate", "activate") != 0)
+	if (minid_ctx_open(&c, r, w, flow, "/minid/activate", "activate") != 0)
 		goto out;
 	if (c.flow == NULL) {
 		if (!c.post)

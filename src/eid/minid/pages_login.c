@@ -15,25 +15,23 @@
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
-#include "oauth/oauth.h"
-#include "oidc/login.h"
 #include "sms/sms.h"
 #include "ui/pages.h"
 
 static const struct eid_route minid_routes[] = {
-	{ "GET", "/minid", minid_handle_login },
-	{ "POST", "/minid", minid_handle_login },
-	{ "GET", "/minid/code", minid_handle_code },
-	{ "POST", "/minid/code", minid_handle_code },
-	{ "GET", "/minid/reset", minid_handle_reset },
-	{ "POST", "/minid/reset", minid_handle_reset },
-	{ "GET", "/minid/register", minid_handle_register },
-	{ "POST", "/minid/register", minid_handle_register },
-	{ "GET", "/minid/activate", minid_handle_activate },
-	{ "POST", "/minid/activate", minid_handle_activate },
-	{ "GET", "/minid/account", minid_handle_account },
-	{ "POST", "/minid/account", minid_handle_account },
-	{ NULL, NULL, NULL },
+	{ "GET", "/minid", minid_handle_login, EID_DOOR_OWN },
+	{ "POST", "/minid", minid_handle_login, EID_DOOR_OWN },
+	{ "GET", "/minid/code", minid_handle_code, EID_DOOR_OWN },
+	{ "POST", "/minid/code", minid_handle_code, EID_DOOR_OWN },
+	{ "GET", "/minid/reset", minid_handle_reset, EID_DOOR_OWN },
+	{ "POST", "/minid/reset", minid_handle_reset, EID_DOOR_OWN },
+	{ "GET", "/minid/register", minid_handle_register, EID_DOOR_OWN },
+	{ "POST", "/minid/register", minid_handle_register, EID_DOOR_OWN },
+	{ "GET", "/minid/activate", minid_handle_activate, EID_DOOR_OWN },
+	{ "POST", "/minid/activate", minid_handle_activate, EID_DOOR_OWN },
+	{ "GET", "/minid/account", minid_handle_account, EID_DOOR_OWN },
+	{ "POST", "/minid/account", minid_handle_account, EID_DOOR_OWN },
+	{ NULL, NULL, NULL, EID_DOOR_NONE },
 };
 
 const struct eid_provider eid_minid = {
@@ -227,12 +225,12 @@ out:
 }
 
 void
-minid_handle_login(struct http_req *r, struct http_resp *w)
+minid_handle_login(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	struct minid_ctx c;
 	struct minid_login_view v = { 0 };
 
-	if (minid_ctx_open(&c, r, w, "/minid", "login") != 0)
+	if (minid_ctx_open(&c, r, w, flow, "/minid", "login") != 0)
 		goto out;
 	if (c.ar == NULL) {
 		minid_message_page(&c, 400, "Log in with MinID",
@@ -241,7 +239,7 @@ minid_handle_login(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	/* MinID is substantial only; a service asking for high must get another eID (§1). */
-	if (login_min_level(c.areq) > EID_LEVEL_SUBSTANTIAL) {
+	if (c.login.min_level > EID_LEVEL_SUBSTANTIAL) {
 		minid_message_page(&c, 400, "Log in with MinID",
 				   "MinID does not meet the security level this service requires. "
 				   "Choose another electronic ID.",
@@ -333,7 +331,7 @@ minid_finish(struct minid_ctx *c, struct minid_account *acct, const char *amr)
 		.auth_time = time_now(),
 	};
 	minid_flow_end(c);
-	login_complete(c->r, c->w, c->ar, c->areq, &res);
+	c->host->complete(&c->login, c->r, c->w, &res);
 }
 
 /* Too many wrong codes: the login stops and counts as one failed attempt (§5). */
@@ -359,7 +357,7 @@ minid_code_exhausted(struct minid_ctx *c)
 }
 
 void
-minid_handle_code(struct http_req *r, struct http_resp *w)
+minid_handle_code(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	struct minid_otc_view v = { 0 };
 	enum minid_code_result res = MINID_CODE_WRONG;
@@ -372,7 +370,7 @@ minid_handle_code(struct http_req *r, struct http_resp *w)
 	bool totp;
 	int rc;
 
-	if (minid_ctx_open(&c, r, w, "/minid/code", "login account") != 0)
+	if (minid_ctx_open(&c, r, w, flow, "/minid/code", "login account") != 0)
 		goto out;
 	step = minid_flow_str(&c, "step");
 	if (c.flow == NULL || step == NULL || strcmp(step, "code") != 0 ||

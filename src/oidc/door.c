@@ -1,0 +1,178 @@
+/*
+ * The door in front of every eID page (eid/eid.h): it finds the page the
+ * request is for, and for a page inside a login loads the pending
+ * authorization, checks the browser binding and the CSRF token of a form,
+ * and hands the page the flow.  The host behind the flow finishes the
+ * login (login_complete) or ends it with an error for the client.
+ */
+#include <string.h>
+
+#include "app/service.h"
+#include "core/log.h"
+#include "oauth/oauth.h"
+#include "oidc/login.h"
+#include "registry/registry.h"
+#include "ui/pages.h"
+
+static void door_complete(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
+			  const struct eid_result *res);
+static void door_fail(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
+		      const struct err *why);
+static int door_open(struct http_req *r, const char *ar, struct eid_flow *out, struct err *e);
+
+static const struct eid_host login_eid_host = {
+	.complete = door_complete,
+	.fail = door_fail,
+	.open = door_open,
+};
+
+/* The flow of pending ar with its request areq (strings in the request's arena). */
+static void
+door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flow *out)
+{
+	const struct issuer *is = r->route_data;
+	json_t *client = NULL;
+	struct err e = { 0 };
+
+	*out = (struct eid_flow){
+		.ar = arena_strdup(r->arena, ar),
+		.locale = arena_strdup(r->arena, json_string_value(json_object_get(areq, "locale"))),
+		.csrf = login_csrf(r, ar),
+		.cancel_url = arena_printf(r->arena, "%s/cancel", is->prefix),
+		.min_level = login_min_level(areq),
+		.host = &login_eid_host,
+	};
+	if (reg_client_load(r->app, json_string_value(json_object_get(areq, "client_id")), &client,
+			    &e) == 0)
+		out->client_name = arena_strdup(r->arena, reg_client_str(client, "client_name"));
+	json_decref(client);
+}
+
+static int
+door_open(struct http_req *r, const char *ar, struct eid_flow *out, struct err *e)
+{
+	json_t *areq = NULL;
+	int rc = login_pending_load(r, ar, &areq, e);
+
+	if (rc != 0)
+		return rc;
+	door_flow(r, ar, areq, out);
+	json_decref(areq);
+	return 0;
+}
+
+static void
+door_complete(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
+	      const struct eid_result *res)
+{
+	struct err e = { 0 };
+	json_t *areq = NULL;
+
+	if (login_pending_load(r, flow->ar, &areq, &e) != 0) {
+		login_page_error(r, w, &e);
+		return;
+	}
+	login_complete(r, w, flow->ar, areq, res);
+	json_decref(areq);
+}
+
+static void
+door_fail(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
+	  const struct err *why)
+{
+	struct err e = { 0 };
+	json_t *areq = NULL;
+
+	if (login_pending_load(r, flow->ar, &areq, &e) != 0) {
+		login_page_error(r, w, &e);
+		return;
+	}
+	log_info(r->rid, "eID gave up on the login: %s", why->msg);
+	/* The pending authorization is spent: the client hears why and may start again. */
+	if (login_pending_spend(r, flow->ar, &e) != 0)
+		log_warn(r->rid, "pending authorization not removed: %s", e.msg);
+	login_respond(r, w, areq, NULL, why->oauth ? why->oauth : OAUTH_ACCESS_DENIED,
+		      why->msg[0] ? why->msg : "the login was not completed");
+	json_decref(areq);
+}
+
+void
+login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provider *p,
+		const struct eid_route *er)
+{
+	bool post = strcmp(r->method, "POST") == 0;
+	const struct http_params *params = post ? &r->form : &r->query;
+	struct eid_flow flow = { .host = &login_eid_host };
+	struct porten *app = r->app;
+	struct err e = { 0 };
+	const char *ar;
+
+	if (p->test_only && !app->test_env) {
+		page_error(r, w, 404, page_lang(r, NULL), "not_found",
+			   arena_printf(r->arena, "%s is not offered here", p->display));
+		return;
+	}
+	switch (er->door) {
+	case EID_DOOR_NONE:
+		er->fn(r, w, NULL);
+		return;
+	case EID_DOOR_OWN:
+		er->fn(r, w, &flow);
+		return;
+	case EID_DOOR_LOGIN:
+		break;
+	}
+	if (r->bad_input) {
+		page_error(r, w, 400, page_lang(r, NULL), OAUTH_INVALID_REQUEST, r->input_err.msg);
+		return;
+	}
+	ar = http_param_c(params, "ar");
+	if (door_open(r, ar, &flow, &e) != 0) {
+		login_page_error(r, w, &e);
+		return;
+	}
+	if (post && !login_csrf_ok(r, ar, http_param_c(params, "csrf"))) {
+		page_error(r, w, 403, page_lang(r, NULL), OAUTH_INVALID_REQUEST,
+			   "the form has expired; start again from the service");
+		return;
+	}
+	er->fn(r, w, &flow);
+}
+
+/* Does the request's path name path under the issuer's prefix? */
+static bool
+door_path_is(const struct http_req *r, const char *prefix, const char *path)
+{
+	size_t np = strlen(prefix), n = strlen(path);
+
+	return r->path.len == np + n && memcmp(r->path.p, prefix, np) == 0 &&
+	       memcmp(r->path.p + np, path, n) == 0;
+}
+
+void
+login_eid_door(struct http_req *r, struct http_resp *w)
+{
+	const struct issuer *is = r->route_data;
+
+	for (size_t i = 0; eid_providers[i] != NULL; i++)
+		for (const struct eid_route *er = eid_providers[i]->routes; er && er->fn; er++)
+			if (strcmp(r->method, er->method) == 0 &&
+			    door_path_is(r, is->prefix, er->path)) {
+				login_eid_serve(r, w, eid_providers[i], er);
+				return;
+			}
+	page_error(r, w, 404, page_lang(r, NULL), "not_found", "no such page");
+}
+
+int
+login_eid_mount(const struct issuer *is, struct service_routes *out, struct err *e)
+{
+	for (size_t i = 0; eid_providers[i] != NULL; i++)
+		for (const struct eid_route *er = eid_providers[i]->routes; er && er->fn; er++) {
+			int rc = service_route_add(out, er->method, er->path, login_eid_door, e);
+
+			if (rc != 0)
+				return rc;
+		}
+	return 0;
+}

@@ -1,0 +1,333 @@
+/*
+ * Tests for the door in front of the eIDs' pages (oidc/door.c, eid/eid.h):
+ * a page inside a login is reached only with a live pending authorization
+ * from the browser it is bound to and, on POST, the right CSRF token; it
+ * then gets the login's fields.  The host behind the flow finishes or
+ * ends the login with the client.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../oauth/token_fixture.h"
+#include "oidc/login.h"
+
+/* What the page behind the door saw. */
+static int reached;
+static struct eid_flow seen;
+static bool seen_null;
+
+static void
+page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
+{
+	reached++;
+	seen_null = flow == NULL;
+	if (flow != NULL)
+		seen = *flow;
+	http_resp_text(w, 200, "page");
+}
+
+static const struct eid_route door_routes[] = {
+	{ "GET", "/doorid", page, EID_DOOR_LOGIN },
+	{ "POST", "/doorid", page, EID_DOOR_LOGIN },
+	{ "GET", "/doorid/own", page, EID_DOOR_OWN },
+	{ "GET", "/doorid/none", page, EID_DOOR_NONE },
+	{ NULL, NULL, NULL, EID_DOOR_NONE },
+};
+
+static const struct eid_provider door_eid = {
+	.name = "doorid", .display = "DoorID", .desc_key = "DoorID", .path = "/doorid",
+	.levels = EID_LEVEL_SUBSTANTIAL | EID_LEVEL_HIGH, .routes = door_routes,
+};
+
+static char ar[TOKEN_CHARS + 1];
+static char browser[TOKEN_CHARS + 1];
+
+/* A client with a name and a login of it in progress, bound to browser. */
+static int
+setup(void **state)
+{
+	struct err e = { 0 };
+	struct treq t;
+	json_t *areq;
+
+	if (fx_setup(state) != 0)
+		return -1;
+	fx_cast();
+	fx_client("{\"client_id\":\"named\",\"client_name\":\"The Named Service\","
+		  "\"integration_type\":\"idporten\",\"token_endpoint_auth_method\":\"none\","
+		  "\"grant_types\":[\"authorization_code\"],\"scopes\":[\"openid\"],"
+		  "\"redirect_uris\":[\"" FX_REDIRECT "\"]}");
+	areq = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "client_id", "named", "redirect_uri",
+			 FX_REDIRECT, "response_mode", "query", "state", "st-1", "scope", "openid",
+			 "acr", "idporten-loa-high", "locale", "nn", "max_age", (json_int_t)-1);
+	assert_non_null(areq);
+	treq_init(&t, "GET", "/authorize", NULL, NULL);
+	assert_int_equal(login_pending_store(&t.r, &t.w, areq, &e), 0);
+	snprintf(ar, sizeof(ar), "%s", json_string_value(json_object_get(areq, "id")));
+	snprintf(browser, sizeof(browser), "%s", http_cookie(&t.r, "porten_b"));
+	assert_int_equal(strlen(browser), TOKEN_CHARS);
+	json_decref(areq);
+	treq_free(&t);
+	reached = 0;
+	seen_null = false;
+	memset(&seen, 0, sizeof(seen));
+	return 0;
+}
+
+/* A request to the door for route i of door_eid; cookie NULL sends none. */
+static void
+serve(struct treq *t, size_t i, const char *params, const char *cookie)
+{
+	bool post = strcmp(door_routes[i].method, "POST") == 0;
+
+	treq_init(t, door_routes[i].method, door_routes[i].path, post ? params : NULL, NULL);
+	if (!post && params != NULL &&
+	    http_parse_urlencoded(t->r.arena, str_c(params), &t->r.query, &t->r.input_err) != 0)
+		t->r.bad_input = true;
+	if (cookie != NULL)
+		http_req_cookie_add(&t->r, "porten_b", cookie);
+	login_eid_serve(&t->r, &t->w, &door_eid, &door_routes[i]);
+}
+
+static const char *
+csrf_of(const char *cookie)
+{
+	static char tok[64];
+	struct treq t;
+
+	treq_init(&t, "GET", "/", NULL, NULL);
+	http_req_cookie_add(&t.r, "porten_b", cookie);
+	snprintf(tok, sizeof(tok), "%s", login_csrf(&t.r, ar));
+	treq_free(&t);
+	return tok;
+}
+
+static void
+test_good_flow_reaches_page(void **state)
+{
+	char q[128];
+	struct treq t;
+
+	(void)state;
+	snprintf(q, sizeof(q), "ar=%s", ar);
+	serve(&t, 0, q, browser);
+	assert_int_equal(t.w.status, 200);
+	assert_int_equal(reached, 1);
+	assert_false(seen_null);
+	assert_string_equal(seen.ar, ar);
+	assert_string_equal(seen.client_name, "The Named Service");
+	assert_string_equal(seen.locale, "nn");
+	assert_string_equal(seen.csrf, csrf_of(browser));
+	assert_string_equal(seen.cancel_url, "/cancel");
+	assert_int_equal(seen.min_level, EID_LEVEL_HIGH);
+	assert_non_null(seen.host);
+	assert_non_null(seen.host->complete);
+	assert_non_null(seen.host->fail);
+	treq_free(&t);
+
+	/* A form with the right token gets through too. */
+	snprintf(q, sizeof(q), "ar=%s&csrf=%s", ar, csrf_of(browser));
+	serve(&t, 1, q, browser);
+	assert_int_equal(t.w.status, 200);
+	assert_int_equal(reached, 2);
+	assert_string_equal(seen.ar, ar);
+	treq_free(&t);
+}
+
+static void
+test_bad_ar(void **state)
+{
+	static const char *const queries[] = {
+		NULL,
+		"ar=",
+		"ar=short",
+		"ar=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"ar=%00%00%00",
+		"ar=%zz",
+	};
+	struct treq t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		serve(&t, 0, queries[i], browser);
+		assert_int_equal(t.w.status, 400);
+		assert_null(treq_header(&t, "Location"));
+		treq_free(&t);
+	}
+	assert_int_equal(reached, 0);
+}
+
+static void
+test_csrf_on_post(void **state)
+{
+	char form[160];
+	struct treq t;
+
+	(void)state;
+	snprintf(form, sizeof(form), "ar=%s", ar);
+	serve(&t, 1, form, browser);
+	assert_int_equal(t.w.status, 403);
+	treq_free(&t);
+	snprintf(form, sizeof(form), "ar=%s&csrf=", ar);
+	serve(&t, 1, form, browser);
+	assert_int_equal(t.w.status, 403);
+	treq_free(&t);
+	snprintf(form, sizeof(form), "ar=%s&csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", ar);
+	serve(&t, 1, form, browser);
+	assert_int_equal(t.w.status, 403);
+	treq_free(&t);
+	/* The token of another browser is wrong here. */
+	snprintf(form, sizeof(form), "ar=%s&csrf=%s", ar,
+		 csrf_of("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"));
+	serve(&t, 1, form, browser);
+	assert_int_equal(t.w.status, 403);
+	treq_free(&t);
+	assert_int_equal(reached, 0);
+}
+
+static void
+test_browser_binding(void **state)
+{
+	char q[160];
+	struct treq t;
+
+	(void)state;
+	snprintf(q, sizeof(q), "ar=%s", ar);
+	serve(&t, 0, q, NULL);
+	assert_int_equal(t.w.status, 400);
+	treq_free(&t);
+	serve(&t, 0, q, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+	assert_int_equal(t.w.status, 400);
+	treq_free(&t);
+	/* Another browser with its own valid token gets no further either. */
+	snprintf(q, sizeof(q), "ar=%s&csrf=%s", ar,
+		 csrf_of("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"));
+	serve(&t, 1, q, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+	assert_int_equal(t.w.status, 400);
+	treq_free(&t);
+	assert_int_equal(reached, 0);
+}
+
+static void
+test_own_and_none(void **state)
+{
+	struct eid_flow f = { 0 };
+	struct err e = { 0 };
+	struct treq t;
+
+	(void)state;
+	serve(&t, 2, NULL, NULL);
+	assert_int_equal(reached, 1);
+	assert_false(seen_null);
+	assert_null(seen.ar);
+	assert_non_null(seen.host);
+	treq_free(&t);
+
+	/* The page joins a login itself: only from the bound browser. */
+	treq_init(&t, "GET", "/doorid/own", NULL, NULL);
+	http_req_cookie_add(&t.r, "porten_b", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+	assert_int_equal(seen.host->open(&t.r, ar, &f, &e), ERR_NOTFOUND);
+	treq_free(&t);
+	treq_init(&t, "GET", "/doorid/own", NULL, NULL);
+	http_req_cookie_add(&t.r, "porten_b", browser);
+	assert_int_equal(seen.host->open(&t.r, ar, &f, &e), 0);
+	assert_string_equal(f.ar, ar);
+	assert_string_equal(f.locale, "nn");
+	assert_string_equal(f.client_name, "The Named Service");
+	assert_int_equal(f.min_level, EID_LEVEL_HIGH);
+	treq_free(&t);
+
+	serve(&t, 3, NULL, NULL);
+	assert_int_equal(reached, 2);
+	assert_true(seen_null);
+	treq_free(&t);
+}
+
+static void
+test_test_only_outside_test(void **state)
+{
+	struct eid_provider p = door_eid;
+	char q[128];
+	struct treq t;
+
+	(void)state;
+	p.test_only = true;
+	fx_app.test_env = false;
+	snprintf(q, sizeof(q), "ar=%s", ar);
+	treq_init(&t, "GET", "/doorid", NULL, NULL);
+	http_parse_urlencoded(t.r.arena, str_c(q), &t.r.query, &t.r.input_err);
+	http_req_cookie_add(&t.r, "porten_b", browser);
+	login_eid_serve(&t.r, &t.w, &p, &door_routes[0]);
+	assert_int_equal(t.w.status, 404);
+	assert_int_equal(reached, 0);
+	treq_free(&t);
+	fx_app.test_env = true;
+}
+
+/* The host: complete answers the client with a code, fail with an error; either spends the login. */
+static void
+test_host_complete_and_fail(void **state)
+{
+	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
+				  .eid = "testid", .auth_time = time_now() };
+	struct err why = { 0 };
+	char q[128];
+	struct treq t;
+	const char *loc;
+
+	(void)state;
+	snprintf(q, sizeof(q), "ar=%s", ar);
+	serve(&t, 0, q, browser);
+	assert_int_equal(reached, 1);
+	seen.host->complete(&seen, &t.r, &t.w, &res);
+	assert_int_equal(t.w.status, 302);
+	loc = treq_header(&t, "Location");
+	assert_non_null(loc);
+	assert_int_equal(strncmp(loc, FX_REDIRECT "?code=", strlen(FX_REDIRECT) + 6), 0);
+	assert_non_null(strstr(loc, "state=st-1"));
+	treq_free(&t);
+	/* Spent: the door turns the next request away. */
+	serve(&t, 0, q, browser);
+	assert_int_equal(t.w.status, 400);
+	assert_int_equal(reached, 1);
+	treq_free(&t);
+
+	/* A fresh login that the eID gives up on. */
+	fx_teardown(state);
+	assert_int_equal(setup(state), 0);
+	snprintf(q, sizeof(q), "ar=%s", ar);
+	serve(&t, 0, q, browser);
+	(void)ERR(&why, ERR_NOTFOUND, 400, NULL, "the person went away");
+	/* (cmocka defines a macro fail) */
+	(seen.host->fail)(&seen, &t.r, &t.w, &why);
+	assert_int_equal(t.w.status, 302);
+	loc = treq_header(&t, "Location");
+	assert_non_null(loc);
+	assert_non_null(strstr(loc, "error=access_denied"));
+	assert_non_null(strstr(loc, "state=st-1"));
+	assert_null(strstr(loc, "code="));
+	treq_free(&t);
+	serve(&t, 0, q, browser);
+	assert_int_equal(t.w.status, 400);
+	treq_free(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_good_flow_reaches_page, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_ar, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_csrf_on_post, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_browser_binding, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_own_and_none, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_test_only_outside_test, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_host_complete_and_fail, setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -7,14 +7,14 @@
 #include "services.h"
 
 #include "eid/eid.h"
+#include "login/login.h"
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
-#include "oidc/oidc.h"
 #include "registry/registry.h"
 
 const struct porten_service *const porten_services[] = {
 	&registry_service,
-	&oidc_service,
+	&login_service,
 	&oauth_service,
 	&mp_service,
 	&eid_service,

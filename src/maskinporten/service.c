@@ -9,7 +9,6 @@
 
 #include "app/service.h"
 #include "maskinporten/mp_int.h"
-#include "oidc/oidc.h"
 
 static const struct cfg_row mp_rows[] = {
 	CFG_ROW("maskinporten_ca", CFG_STR, maskinporten_ca, NULL, 0, 0),
@@ -28,8 +27,8 @@ static const struct cfg_section mp_cfg = {
 static const struct service_route mp_routes[] = {
 	{ "GET", "/.well-known/oauth-authorization-server", mp_handle_discovery },
 	{ "GET", "/.well-known/openid-configuration", mp_handle_discovery },
-	{ "GET", "/jwk", oidc_handle_jwks },
-	{ "GET", "/jwks.json", oidc_handle_jwks },
+	{ "GET", "/jwk", oauth_handle_jwks },
+	{ "GET", "/jwks.json", oauth_handle_jwks },
 	{ "POST", "/token", mp_handle_token },
 	{ NULL, NULL, NULL },
 };

@@ -1,5 +1,5 @@
 /*
- * Small pieces the ID-porten side (src/oauth/, src/oidc/) and Maskinporten
+ * Small pieces the ID-porten side (src/oauth/, src/login/) and Maskinporten
  * (src/maskinporten/) share: scope strings, the organisation claim, claim
  * building, issuer URLs, registered client keys and store failures.
  */

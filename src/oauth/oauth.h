@@ -130,8 +130,9 @@ int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct
 const char *oauth_pairwise_sub(struct http_req *r, const char *client_id, const char *person_key);
 
 /* ---- handlers ---- */
-void oauth_handle_authorize(struct http_req *r, struct http_resp *w);   /* GET/POST /authorize */
-void oauth_handle_par(struct http_req *r, struct http_resp *w);         /* POST /par */
+void oauth_handle_discovery(struct http_req *r, struct http_resp *w);   /* GET /.well-known/openid-configuration */
+void oauth_handle_jwks(struct http_req *r, struct http_resp *w);        /* GET /jwks.json */
+void oauth_handle_userinfo(struct http_req *r, struct http_resp *w);    /* GET/POST /userinfo */
 void oauth_handle_token(struct http_req *r, struct http_resp *w);       /* POST /token */
 void oauth_handle_revoke(struct http_req *r, struct http_resp *w);      /* POST /revoke */
 void oauth_handle_introspect(struct http_req *r, struct http_resp *w);  /* POST /token/introspect */

@@ -1,7 +1,6 @@
 /*
- * Declarations shared by the back-channel endpoints of src/oauth/ and
- * src/oidc/userinfo.c (token, introspect, revoke, userinfo); not a public
- * interface.
+ * Declarations shared by the back-channel endpoints of src/oauth/ (token,
+ * introspect, revoke, userinfo); not a public interface.
  */
 #ifndef PORTEN_OAUTH_TOKEN_INT_H
 #define PORTEN_OAUTH_TOKEN_INT_H

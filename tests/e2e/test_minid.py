@@ -591,7 +591,7 @@ def test_every_page_text_is_translated():
         return entries
     catalogues = {lang: po(lang) for lang in ("nb", "nn", "en", "se")}
     src = ""
-    for d in ("src/eid/minid", "src/oidc", "src/eid", "src/ui"):
+    for d in ("src/eid/minid", "src/login", "src/eid", "src/ui"):
         for name in os.listdir(os.path.join(ROOT, d)):
             if name.endswith(".c"):
                 with open(os.path.join(ROOT, d, name), encoding="utf-8") as f:

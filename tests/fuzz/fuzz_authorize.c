@@ -1,5 +1,5 @@
 /*
- * Fuzz the authorization endpoint (oauth_handle_authorize: spec §4-§7,
+ * Fuzz the authorization endpoint (login_handle_authorize: spec §4-§7,
  * RFC 6749 §4.1, RFC 7636, RFC 9101, RFC 9126, RFC 9207) against the
  * fixed clients of fixture.h.  The first byte picks the request:
  *   0  GET /authorize with the rest as the query string
@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "fixture.h"
+#include "login/login.h"
 
 static bool
 prefix_then(const char *s, const char *prefix, const char *after)
@@ -75,7 +76,7 @@ run(const char *method, struct str params)
 	struct fz_req t;
 
 	fz_req_init(&t, method, "/authorize", params, NULL, NULL);
-	oauth_handle_authorize(&t.r, &t.w);
+	login_handle_authorize(&t.r, &t.w);
 	check(&t);
 	fz_req_done(&t);
 }
@@ -94,7 +95,7 @@ par_uri(void)
 	char *out = NULL;
 
 	fz_req_init(&t, "POST", "/par", STR_LIT(form), fz_basic("fz-web", FZ_SECRET), NULL);
-	oauth_handle_par(&t.r, &t.w);
+	login_handle_par(&t.r, &t.w);
 	if (t.w.status != 201)
 		abort(); /* the fixture's own request must go through */
 	j = json_loadb(t.w.body.p, t.w.body.len, 0, NULL);

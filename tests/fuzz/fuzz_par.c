@@ -1,5 +1,5 @@
 /*
- * Fuzz the PAR endpoint (oauth_handle_par: RFC 9126, spec §4) against the
+ * Fuzz the PAR endpoint (login_handle_par: RFC 9126, spec §4) against the
  * fixed clients of fixture.h.  The first byte picks the request:
  *   0  the rest is the form, fz-web authenticated with Basic
  *   1  up to the first '\n' the Authorization header, after it the form
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "login/login.h"
 
 static void
 check(const struct fz_req *t)
@@ -47,7 +48,7 @@ run(const char *authz, struct str form)
 	struct fz_req t;
 
 	fz_req_init(&t, "POST", "/par", form, authz, NULL);
-	oauth_handle_par(&t.r, &t.w);
+	login_handle_par(&t.r, &t.w);
 	check(&t);
 	fz_req_done(&t);
 }

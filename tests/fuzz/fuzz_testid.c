@@ -22,7 +22,7 @@
 
 #include "eid/eid.h"
 #include "fixture.h"
-#include "oidc/login.h"
+#include "login/login_int.h"
 
 static bool ready;
 static char ar[TOKEN_CHARS + 1];

@@ -14,7 +14,7 @@
 
 #include "oauth/grant.h"
 
-/* A code as a completed login stores it (oidc/login.c). */
+/* A code as a completed login stores it (login/login.c). */
 static const char CODE_FULL[] =
 	"{\"client_id\":\"c1\",\"redirect_uri\":\"https://rp.example.no/cb\","
 	"\"code_challenge\":\"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\","

@@ -22,7 +22,6 @@
 #include "core/timeutil.h"
 #include "http/http.h"
 #include "oauth/oauth.h"
-#include "oidc/oidc.h"
 #include "registry/registry.h"
 #include "store/store.h"
 

@@ -1,5 +1,5 @@
 /*
- * Tests for oidc/consent.c (spec/idporten-oidc.md §7 step 6, §4
+ * Tests for login/consent.c (spec/idporten-oidc.md §7 step 6, §4
  * prompt=none): when a login is stopped for consent, when it is not, and
  * the consent endpoints refusing forged, foreign and malformed input.
  */
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "../oauth/token_fixture.h"
-#include "oidc/consent.h"
+#include "login/login_int.h"
 
 #define SCOPES "openid profile consent:api test:api"
 

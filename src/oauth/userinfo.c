@@ -3,8 +3,6 @@
  * access token in the Authorization header (RFC 6750 §2.1 only; tokens in
  * forms or queries are not accepted) carrying openid and profile.
  */
-#include "oidc/oidc.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +38,7 @@ bearer_error(struct http_req *r, struct http_resp *w, int status, const char *er
 }
 
 void
-oidc_handle_userinfo(struct http_req *r, struct http_resp *w)
+oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
 {
 	struct porten *app = r->app;
 	const struct issuer *is = r->route_data;

@@ -1,5 +1,5 @@
 /*
- * Tests for the door in front of the eIDs' pages (oidc/door.c, eid/eid.h):
+ * Tests for the door in front of the eIDs' pages (login/door.c, eid/eid.h):
  * a page inside a login is reached only with a live pending authorization
  * from the browser it is bound to and, on POST, the right CSRF token; it
  * then gets the login's fields.  The host behind the flow finishes or
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "../oauth/token_fixture.h"
-#include "oidc/login.h"
+#include "login/login_int.h"
 
 /* What the page behind the door saw. */
 static int reached;

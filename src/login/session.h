@@ -7,8 +7,8 @@
  *   (array), eid, auth_time, created, clients (array of client ids that got
  *   a code from it: front-channel logout).
  */
-#ifndef PORTEN_OIDC_SESSION_H
-#define PORTEN_OIDC_SESSION_H
+#ifndef PORTEN_LOGIN_SESSION_H
+#define PORTEN_LOGIN_SESSION_H
 
 #include <jansson.h>
 

@@ -16,7 +16,7 @@
  * long as the client's authorization lifetime (capped, as grants are, by
  * each scope's authorization_max_age).
  */
-#include "oidc/consent.h"
+#include "login/login_int.h"
 
 #include <string.h>
 
@@ -24,7 +24,6 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "oauth/oauth.h"
-#include "oidc/login.h"
 #include "registry/registry.h"
 #include "ui/pages.h"
 
@@ -478,10 +477,30 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 		}
 		json_object_set_new(areq, "scope", json_string(rest));
 	}
-	login_finish(r, w, client, areq, &s);
+	login_resume_after(&login_consent_step, r, w, client, areq, &s);
 out:
 	consent_need_clear(&n);
 	session_clear(&s);
 	json_decref(client);
 	json_decref(areq);
 }
+
+static int
+consent_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
+{
+	return consent_intercept(r, w, c->client, c->areq, c->s) ? 1 : 0;
+}
+
+static const struct http_route consent_routes[] = {
+	{ "GET", "/consent", consent_handle_show, NULL },
+	{ "POST", "/consent", consent_handle_submit, NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* The last built-in step; its pages are in the login service's table (service.c). */
+const struct login_step login_consent_step = {
+	.name = "consent",
+	.issuer_kinds = (1u << ISSUER_IDPORTEN) | (1u << ISSUER_ANSATTPORTEN),
+	.routes = consent_routes,
+	.enter = consent_enter,
+};

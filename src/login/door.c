@@ -9,8 +9,8 @@
 
 #include "app/service.h"
 #include "core/log.h"
+#include "login/login_int.h"
 #include "oauth/oauth.h"
-#include "oidc/login.h"
 #include "registry/registry.h"
 #include "ui/pages.h"
 
@@ -30,7 +30,6 @@ static const struct eid_host login_eid_host = {
 static void
 door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flow *out)
 {
-	const struct issuer *is = r->route_data;
 	json_t *client = NULL;
 	struct err e = { 0 };
 
@@ -38,7 +37,7 @@ door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flo
 		.ar = arena_strdup(r->arena, ar),
 		.locale = arena_strdup(r->arena, json_string_value(json_object_get(areq, "locale"))),
 		.csrf = login_csrf(r, ar),
-		.cancel_url = arena_printf(r->arena, "%s/cancel", is->prefix),
+		.cancel_url = login_cancel_url(r),
 		.min_level = login_min_level(areq),
 		.host = &login_eid_host,
 	};

@@ -8,9 +8,9 @@
 #include "core/b64.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "login/login.h"
+#include "login/session.h"
 #include "oauth/oauth.h"
-#include "oidc/oidc.h"
-#include "oidc/session.h"
 #include "registry/registry.h"
 #include "ui/pages.h"
 
@@ -154,7 +154,7 @@ logout_confirm_page(struct http_req *r, struct http_resp *w, const char *lang,
 }
 
 void
-oidc_handle_logout(struct http_req *r, struct http_resp *w)
+login_handle_logout(struct http_req *r, struct http_resp *w)
 {
 	struct porten *app = r->app;
 	const struct http_params *p = strcmp(r->method, "POST") == 0 ? &r->form : &r->query;

@@ -1,5 +1,5 @@
 /*
- * The authorization endpoint and PAR (spec/idporten-oidc.md §4, §5, §7;
+ * The authorization endpoint (spec/idporten-oidc.md §4, §5, §7; PAR in par.c;
  * RFC 6749 §4.1, RFC 7636, RFC 9126, RFC 9207, OIDC Core §3.1.2).
  *
  * Validation order (spec §4): problems with client_id, redirect_uri or
@@ -15,13 +15,11 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"
+#include "login/login_int.h"
 #include "oauth/oauth.h"
-#include "oidc/login.h"
-#include "oidc/session.h"
 #include "registry/registry.h"
 #include "ui/pages.h"
 
-#define PAR_URN_PREFIX "urn:idporten:"
 #define SCOPE_MAX_COUNT 32
 
 /* Parameters RFC 8707 lets repeat. */
@@ -255,9 +253,9 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const json_
  * be shown on a page (redirect_uri not trusted) and non-NULL (carrying
  * redirect_uri, response_mode, state) when it may be redirected.
  */
-static int
-authz_validate(struct http_req *r, const struct http_params *p, const json_t *client,
-	       json_t **areq, struct err *e)
+int
+login_authz_validate(struct http_req *r, const struct http_params *p, const json_t *client,
+		     json_t **areq, struct err *e)
 {
 	const char *uri, *mode;
 	struct str v;
@@ -292,9 +290,9 @@ authz_validate(struct http_req *r, const struct http_params *p, const json_t *cl
 }
 
 /* Turn a verified request object's claims into parameters (RFC 9101 §6.3: only its own). */
-static int
-authz_request_object(struct http_req *r, const json_t *client, const char *jws,
-		     struct http_params *out, struct err *e)
+int
+login_authz_request_object(struct http_req *r, const json_t *client, const char *jws,
+			   struct http_params *out, struct err *e)
 {
 	const struct issuer *is = r->route_data;
 	const json_t *jwks = json_object_get(client, "jwks");
@@ -462,7 +460,7 @@ authz_from_par(struct http_req *r, const struct http_params *p, const json_t *cl
 }
 
 void
-oauth_handle_authorize(struct http_req *r, struct http_resp *w)
+login_handle_authorize(struct http_req *r, struct http_resp *w)
 {
 	struct porten *app = r->app;
 	const struct http_params *p = strcmp(r->method, "POST") == 0 ? &r->form : &r->query;
@@ -505,7 +503,7 @@ oauth_handle_authorize(struct http_req *r, struct http_resp *w)
 	if (rc == 0) {
 		rc = authz_from_par(r, p, client, &areq, &e);
 	} else if ((request = authz_param(r, p, "request")) != NULL) {
-		rc = authz_request_object(r, client, request, &ro, &e);
+		rc = login_authz_request_object(r, client, request, &ro, &e);
 		if (rc == 0) {
 			const char *inner = http_param_c(&ro, "client_id");
 
@@ -513,16 +511,16 @@ oauth_handle_authorize(struct http_req *r, struct http_resp *w)
 				rc = ERR(&e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST_OBJECT,
 					 "client_id differs from the request object's");
 			else
-				rc = authz_validate(r, &ro, client, &areq, &e);
+				rc = login_authz_validate(r, &ro, client, &areq, &e);
 		} else {
 			/*
 			 * The request object's error goes to the outer redirect_uri
 			 * only if that is registered (areq set); otherwise a page.
 			 */
-			(void)authz_validate(r, p, client, &areq, &(struct err){ 0 });
+			(void)login_authz_validate(r, p, client, &areq, &(struct err){ 0 });
 		}
 	} else {
-		rc = authz_validate(r, p, client, &areq, &e);
+		rc = login_authz_validate(r, p, client, &areq, &e);
 	}
 	if (rc != 0) {
 		if (areq == NULL)
@@ -534,74 +532,6 @@ oauth_handle_authorize(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	authz_proceed(r, w, client, areq);
-out:
-	json_decref(areq);
-	json_decref(client);
-}
-
-void
-oauth_handle_par(struct http_req *r, struct http_resp *w)
-{
-	struct porten *app = r->app;
-	struct err e = { 0 };
-	json_t *client = NULL, *areq = NULL, *body;
-	const char *amr = NULL;
-	char *id;
-	int rc;
-
-	if (r->bad_input) {
-		(void)ERR(&e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "malformed request: %.200s",
-			  r->input_err.msg);
-		oauth_resp_error(r, w, &e);
-		return;
-	}
-	rc = oauth_client_authenticate(r, r->route_data, &client, &amr, &e);
-	if (rc != 0) {
-		oauth_resp_error(r, w, &e);
-		return;
-	}
-	if (!reg_client_fits_issuer(client, r->route_data)) {
-		(void)ERR(&e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
-			  "the client is not registered for this service");
-		oauth_resp_error(r, w, &e);
-		goto out;
-	}
-	if (http_param(&r->form, "request_uri", &(struct str){ 0 }) != ERR_NOTFOUND) {
-		http_resp_oauth_error(w, 400, OAUTH_INVALID_REQUEST,
-				      "request_uri is not allowed at the PAR endpoint");
-		goto out;
-	}
-	{
-		struct http_params ro = { 0 };
-		const char *request = http_param_c(&r->form, "request");
-
-		if (request != NULL)
-			rc = authz_request_object(r, client, request, &ro, &e);
-		if (rc == 0)
-			rc = authz_validate(r, request ? &ro : &r->form, client, &areq, &e);
-	}
-	if (rc != 0) {
-		e.status = e.status == 503 ? 503 : 400;
-		oauth_resp_error(r, w, &e);
-		goto out;
-	}
-	id = rand_token(r->arena);
-	rc = id ? store_call(app->store, login, doc_put, "par", id, areq,
-			   time_now() + app->cfg->par_lifetime, &e)
-		: ERR(&e, ERR_CRYPTO, 500, OAUTH_SERVER_ERROR, "no randomness");
-	if (rc != 0) {
-		log_err(r->rid, "cannot store PAR request: %s", e.msg);
-		http_resp_oauth_error(w, rc == ERR_UNAVAILABLE ? 503 : 500,
-				      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE
-							    : OAUTH_SERVER_ERROR,
-				      "the request could not be stored");
-		goto out;
-	}
-	body = json_pack("{s:s+, s:I}", "request_uri", PAR_URN_PREFIX, id, "expires_in",
-			 (json_int_t)app->cfg->par_lifetime);
-	http_resp_json(w, 201, body);
-	http_resp_header(w, "Cache-Control", "no-store");
-	json_decref(body);
 out:
 	json_decref(areq);
 	json_decref(client);

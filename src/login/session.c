@@ -1,4 +1,4 @@
-#include "oidc/session.h"
+#include "login/session.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * Tests for oidc/userinfo.c (OIDC Core §5.3, RFC 6750, spec/idporten-oidc.md
+ * Tests for oauth/userinfo.c (OIDC Core §5.3, RFC 6750, spec/idporten-oidc.md
  * §14): the answer for a good token, and the challenge for missing,
  * malformed, unknown, revoked and under-scoped ones.
  */
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../oauth/token_fixture.h"
+#include "token_fixture.h"
 
 static int
 setup(void **state)
@@ -25,7 +25,7 @@ static void
 call(struct treq *t, const char *method, const char *authz)
 {
 	treq_init(t, method, "/userinfo", NULL, authz);
-	oidc_handle_userinfo(&t->r, &t->w);
+	oauth_handle_userinfo(&t->r, &t->w);
 }
 
 static char *

@@ -2,7 +2,6 @@
 #include "core/loa.h"
 #include "core/log.h"
 #include "oauth/oauth.h"
-#include "oidc/oidc.h"
 #include "registry/registry.h"
 
 static json_t *
@@ -16,7 +15,7 @@ discovery_strings(const char *const *v)
 }
 
 void
-oidc_handle_discovery(struct http_req *r, struct http_resp *w)
+oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 {
 	const struct issuer *is = r->route_data;
 	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post",
@@ -87,7 +86,7 @@ oidc_handle_discovery(struct http_req *r, struct http_resp *w)
 }
 
 void
-oidc_handle_jwks(struct http_req *r, struct http_resp *w)
+oauth_handle_jwks(struct http_req *r, struct http_resp *w)
 {
 	const struct issuer *is = r->route_data;
 	struct err e = { 0 };

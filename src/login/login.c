@@ -1,0 +1,222 @@
+/*
+ * Finishing a login (spec/idporten-oidc.md §7): after the eID, the SSO
+ * session, the steps (consent last), then a code for the client in one
+ * transaction with the session's note of it.
+ */
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "login/login_int.h"
+#include "oauth/oauth.h"
+#include "registry/registry.h"
+
+static struct porten *
+login_app(struct http_req *r)
+{
+	return r->app;
+}
+
+static const struct issuer *
+login_issuer(struct http_req *r)
+{
+	return r->route_data;
+}
+
+static void
+login_event(struct http_req *r, const json_t *client, const json_t *session, bool sso)
+{
+	struct porten *app = login_app(r);
+	struct err e = { 0 };
+	json_t *ev;
+
+	ev = json_pack("{s:s?, s:s?, s:O?, s:O?, s:b, s:I}", "client_id",
+		       reg_client_str(client, "client_id"), "client_orgno",
+		       reg_client_str(client, "client_orgno"), "eid",
+		       json_object_get(session, "eid"), "acr", json_object_get(session, "acr"),
+		       "sso", sso, "time", (json_int_t)time_now());
+	if (ev != NULL && store_call(app->store, events, event_add, "authentication", ev, &e) != 0)
+		log_warn(r->rid, "event not recorded: %s", e.msg);
+	json_decref(ev);
+}
+
+struct code_write {
+	struct http_req *r;
+	struct session *s;
+	const json_t *client;
+	const char *code, *grant_id;
+	const json_t *doc;
+};
+
+static int
+code_write_body(void *arg, struct err *e)
+{
+	const struct code_write *cw = arg;
+	struct porten *app = login_app(cw->r);
+	int rc;
+
+	rc = store_call(app->store, oauth, code_put, sha256_b64url(cw->r->arena, str_c(cw->code)),
+		      cw->grant_id, cw->doc, time_now() + app->cfg->code_lifetime, e);
+	return rc != 0 ? rc : session_join(cw->r, cw->s, reg_client_str(cw->client, "client_id"), e);
+}
+
+/* The steps are done: issue a code for the login in c and answer the client. */
+static void
+login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
+{
+	struct porten *app = login_app(r);
+	const json_t *client = c->client, *areq = c->areq;
+	struct session *s = c->s;
+	struct err e = { 0 };
+	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
+	json_t *doc;
+	int rc;
+
+	if (code == NULL || grant_id == NULL) {
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "no randomness");
+		return;
+	}
+#define S(o, k) json_string_value(json_object_get((o), (k)))
+	doc = oauth_code_encode(&(struct auth_code){
+		.g = { .client_id = S(areq, "client_id"), .scope = S(areq, "scope"),
+		       .nonce = S(areq, "nonce"), .locale = S(areq, "locale"),
+		       .onbehalfof = S(areq, "onbehalfof"),
+		       .resource = json_is_null(json_object_get(areq, "resource"))
+				   ? NULL : json_object_get(areq, "resource"),
+		       .sid = S(s->doc, "sid"), .pid = S(s->doc, "pid"), .acr = S(s->doc, "acr"),
+		       .amr = json_string_value(json_array_get(json_object_get(s->doc, "amr"), 0)),
+		       .auth_time = json_integer_value(json_object_get(s->doc, "auth_time")),
+		       .eid = S(s->doc, "eid"), .iss = login_issuer(r)->iss,
+		       .session_kind = reg_client_bool(client, "sso_disabled") ? "client" : "shared" },
+		.redirect_uri = S(areq, "redirect_uri"), .code_challenge = S(areq, "code_challenge") });
+#undef S
+	if (doc == NULL) {
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
+		return;
+	}
+	/* The code and the session's note of it: one commit, or neither. */
+	{
+		struct code_write cw = { r, s, client, code, grant_id, doc };
+
+		rc = store_tx_run(app->store, code_write_body, &cw, &e);
+	}
+	json_decref(doc);
+	if (rc != 0) {
+		login_store_failed(r, w, areq, rc, "cannot issue code", &e);
+		return;
+	}
+	login_respond(r, w, areq, code, NULL, NULL);
+}
+
+/* spec §7 step 6: scopes needing the person's consent are asked for last. */
+const struct login_step *const login_steps[] = {
+	&login_consent_step,
+	NULL,
+};
+
+/* Run the steps from c->next that apply to this issuer, then issue the code. */
+static void
+login_steps_run(struct login_ctx *c, struct http_req *r, struct http_resp *w)
+{
+	unsigned kind = 1u << login_issuer(r)->kind;
+
+	while (login_steps[c->next] != NULL) {
+		const struct login_step *st = login_steps[c->next++];
+
+		if ((st->issuer_kinds & kind) != 0 && st->enter(c, r, w) != 0)
+			return;
+	}
+	login_issue(c, r, w);
+}
+
+void
+login_step_done(struct login_ctx *c, struct http_req *r, struct http_resp *w)
+{
+	login_steps_run(c, r, w);
+}
+
+void
+login_finish(struct http_req *r, struct http_resp *w, const json_t *client, const json_t *areq,
+	     struct session *s)
+{
+	struct login_ctx c = { .client = client, .areq = areq, .s = s };
+
+	login_steps_run(&c, r, w);
+}
+
+void
+login_resume_after(const struct login_step *step, struct http_req *r, struct http_resp *w,
+		   const json_t *client, const json_t *areq, struct session *s)
+{
+	struct login_ctx c = { .client = client, .areq = areq, .s = s };
+
+	while (login_steps[c.next] != NULL && login_steps[c.next++] != step)
+		;
+	login_step_done(&c, r, w);
+}
+
+/* One completed login: every write in one transaction, the answer built with it. */
+struct complete_run {
+	struct http_req *r;
+	struct http_resp *w;
+	const char *ar;
+	const json_t *areq, *client;
+	const struct eid_result *res;
+	struct session s;
+};
+
+static int
+complete_body(void *arg, struct err *e)
+{
+	struct complete_run *c = arg;
+	struct porten *app = login_app(c->r);
+	int rc;
+
+	/* A second run (the database went away during the first) starts afresh. */
+	http_resp_reset(c->w);
+	session_clear(&c->s);
+	/* The pending authorization is spent whatever happens next. */
+	store_call(app->store, login, doc_delete, "pending", c->ar, e);
+	rc = session_establish(c->r, c->w, c->client, c->res, &c->s, e);
+	if (rc != 0) {
+		log_err(c->r->rid, "cannot establish session: %s", e->msg);
+		return rc;
+	}
+	login_event(c->r, c->client, c->s.doc, false);
+	login_finish(c->r, c->w, c->client, c->areq, &c->s);
+	return 0;
+}
+
+void
+login_complete(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
+	       const struct eid_result *res)
+{
+	struct porten *app = login_app(r);
+	struct complete_run c = { .r = r, .w = w, .ar = ar, .areq = areq, .res = res };
+	struct err e = { 0 };
+	json_t *client = NULL;
+	int rc;
+
+	rc = reg_client_load(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
+	if (rc != 0) {
+		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
+		return;
+	}
+	/*
+	 * Every write of a completed login (pending spent, session, event, code)
+	 * in one transaction: one commit, and a failed commit leaves nothing
+	 * half-done.  A transaction lost with the database (a restart) runs
+	 * once more, so the person who just proved who they are gets a code
+	 * rather than an error; if that fails too, the client hears
+	 * temporarily_unavailable and can start again.
+	 */
+	c.client = client;
+	rc = store_tx_run(app->store, complete_body, &c, &e);
+	if (rc != 0) {
+		http_resp_reset(w);
+		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
+	}
+	session_clear(&c.s);
+	json_decref(client);
+}

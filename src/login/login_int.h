@@ -1,0 +1,118 @@
+/*
+ * Inside the login core: pending authorizations bound to the browser,
+ * CSRF tokens, the eID selector, the authorization response, finishing a
+ * login with a code, the steps, consent and the eID door.
+ *
+ * The validated authorization request ("areq", built by authorize.c):
+ *   client_id, redirect_uri, response_mode, state, nonce?, scope,
+ *   code_challenge?, acr (minimum level, canonical), prompt?, max_age
+ *   (-1 when absent), locale, resource (array)?, id ("ar": pending id).
+ */
+#ifndef PORTEN_LOGIN_LOGIN_INT_H
+#define PORTEN_LOGIN_LOGIN_INT_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "core/buf.h"
+#include "eid/eid.h"
+#include "http/http.h"
+#include "login/login.h"
+#include "login/session.h"
+
+/* ---- pending.c: pending authorizations and CSRF ---- */
+
+/* Store areq as a pending authorization bound to this browser; sets areq.id. */
+int login_pending_store(struct http_req *r, struct http_resp *w, json_t *areq, struct err *e);
+/* Load the pending authorization ar for this browser; ERR_NOTFOUND otherwise. */
+int login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e);
+/* Remove pending ar: the login is over. */
+int login_pending_spend(struct http_req *r, const char *ar, struct err *e);
+/* The CSRF token for forms of pending ar in this browser (arena string). */
+const char *login_csrf(struct http_req *r, const char *ar);
+bool login_csrf_ok(struct http_req *r, const char *ar, const char *token);
+/* The minimum level bit areq asks for. */
+unsigned login_min_level(const json_t *areq);
+
+/* ---- respond.c: answers to the client and to the person ---- */
+
+/*
+ * Redirect the authorization response (code or error) to the client per
+ * areq's redirect_uri, response_mode and state; iss always (RFC 9207).
+ * error NULL means success with code.
+ */
+void login_respond(struct http_req *r, struct http_resp *w, const json_t *areq, const char *code,
+		   const char *error, const char *desc);
+/* A store failure while finishing a login: logged as what, the client told why in general. */
+void login_store_failed(struct http_req *r, struct http_resp *w, const json_t *areq, int rc,
+			const char *what, const struct err *e);
+/* Answer a failure of the login pages: 503 when the store is away, else e's status (400). */
+void login_page_error(struct http_req *r, struct http_resp *w, const struct err *e);
+
+/* ---- selector.c: the eID selector and cancel ---- */
+
+/* The eID selector page (or straight to the only eID), after /authorize. */
+void login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq);
+/* The URL of the selector for ar (arena). */
+const char *login_selector_url(struct http_req *r, const char *ar);
+/* The URL the cancel form posts to (arena). */
+const char *login_cancel_url(struct http_req *r);
+/* A cancel form for pending ar (the same on every page). */
+void login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const char *ar);
+
+/* ---- login.c: the steps and the code ---- */
+
+struct login_ctx {
+	const json_t *client;
+	const json_t *areq;
+	struct session *s;
+	size_t next;            /* index in login_steps of the step to run next */
+};
+
+/* Run the steps for areq from session s, then issue a code and respond. */
+void login_finish(struct http_req *r, struct http_resp *w, const json_t *client, const json_t *areq,
+		  struct session *s);
+/* Pick the login up again after step (which answered earlier) is done. */
+void login_resume_after(const struct login_step *step, struct http_req *r, struct http_resp *w,
+			const json_t *client, const json_t *areq, struct session *s);
+/* An eID has authenticated the person for pending ar: session, code, respond. */
+void login_complete(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
+		    const struct eid_result *res);
+
+/* ---- consent.c: the consent step (spec/idporten-oidc.md §7 step 6, §4 prompt=none) ---- */
+
+/*
+ * Called before a code is issued for areq from session s.  False: no
+ * consent is missing, go on.  True: w has been answered (consent page
+ * redirect, consent_required for prompt=none, or an error).
+ */
+bool consent_intercept(struct http_req *r, struct http_resp *w, const json_t *client,
+		       const json_t *areq, struct session *s);
+
+/* ---- authorize.c: validation shared with PAR (par.c) ---- */
+
+#define PAR_URN_PREFIX "urn:idporten:"
+
+/* The parameters of a request object jws (JAR) of client into *ro. */
+int login_authz_request_object(struct http_req *r, const json_t *client, const char *jws,
+			       struct http_params *ro, struct err *e);
+/* Validate an authorization request p of client into a new areq. */
+int login_authz_validate(struct http_req *r, const struct http_params *p, const json_t *client,
+			 json_t **areq, struct err *e);
+
+/* ---- door.c: the door in front of the eIDs' pages (eid/eid.h) ---- */
+
+/*
+ * Every eID route is mounted with login_eid_door as its handler and the
+ * issuer as its data; the door finds the page by method and path and
+ * serves it through login_eid_serve, which applies er's door kind.
+ */
+void login_eid_door(struct http_req *r, struct http_resp *w);
+void login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provider *p,
+		     const struct eid_route *er);
+/* The service's mount (app/service.h): every eID page under is, behind the door. */
+struct service_routes;
+int login_eid_mount(const struct issuer *is, struct service_routes *out, struct err *e);
+
+#endif

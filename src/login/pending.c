@@ -1,0 +1,126 @@
+/*
+ * Pending authorizations (spec/idporten-oidc.md §7).  A pending
+ * authorization lives in the store under a random id ("ar") that travels
+ * in the page URLs; it is bound to the browser by the hash of a random
+ * cookie (porten_b), so a leaked ar is useless in another browser.  Forms
+ * carry a CSRF token derived from the ar, the browser cookie and a key all
+ * nodes share, so any node can check it without state.
+ */
+#include <string.h>
+
+#include "core/b64.h"
+#include "core/crypto.h"
+#include "core/loa.h"
+#include "core/timeutil.h"
+#include "login/login_int.h"
+#include "oauth/oauth.h"
+
+#define BROWSER_COOKIE "porten_b"
+
+static struct porten *
+login_app(struct http_req *r)
+{
+	return r->app;
+}
+
+/* The browser binding cookie, created on first use. */
+static const char *
+login_browser(struct http_req *r, struct http_resp *w)
+{
+	const char *b = http_cookie(r, BROWSER_COOKIE);
+	struct http_cookie_opts o = {
+		.max_age = -1, .path = "/", .same_site = "Lax", .http_only = true,
+	};
+
+	if (b != NULL && strlen(b) == TOKEN_CHARS)
+		return b;
+	if (w == NULL)
+		return NULL;
+	b = rand_token(r->arena);
+	if (b == NULL)
+		return NULL;
+	o.secure = login_app(r)->cfg->cookie_secure || r->tls;
+	http_resp_cookie(w, BROWSER_COOKIE, b, &o);
+	/* Later code in this request sees it as if the browser had sent it. */
+	http_req_cookie_add(r, BROWSER_COOKIE, b);
+	return b;
+}
+
+int
+login_pending_store(struct http_req *r, struct http_resp *w, json_t *areq, struct err *e)
+{
+	struct porten *app = login_app(r);
+	const char *browser = login_browser(r, w);
+	char *ar = rand_token(r->arena);
+
+	if (browser == NULL || ar == NULL)
+		return ERR(e, ERR_CRYPTO, 500, OAUTH_SERVER_ERROR, "no randomness");
+	json_object_set_new(areq, "id", json_string(ar));
+	json_object_set_new(areq, "browser", json_string(sha256_b64url(r->arena, str_c(browser))));
+	return store_call(app->store, login, doc_put, "pending", ar, areq,
+			time_now() + app->cfg->pending_lifetime, e);
+}
+
+int
+login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e)
+{
+	struct porten *app = login_app(r);
+	const char *browser = login_browser(r, NULL);
+	const char *bound;
+	json_t *doc = NULL;
+	int rc;
+
+	*areq = NULL;
+	if (ar == NULL || strlen(ar) != TOKEN_CHARS || browser == NULL)
+		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, "no login in progress");
+	rc = store_call(app->store, login, doc_get, "pending", ar, &doc, e);
+	if (rc != 0)
+		return rc == ERR_NOTFOUND
+			       ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+				     "the login has expired or was finished")
+			       : rc;
+	bound = json_string_value(json_object_get(doc, "browser"));
+	if (bound == NULL ||
+	    !ct_str_eq(str_c(bound), str_c(sha256_b64url(r->arena, str_c(browser))))) {
+		json_decref(doc);
+		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+			   "the login was started in another browser");
+	}
+	*areq = doc;
+	return 0;
+}
+
+int
+login_pending_spend(struct http_req *r, const char *ar, struct err *e)
+{
+	return store_call(login_app(r)->store, login, doc_delete, "pending", ar, e);
+}
+
+const char *
+login_csrf(struct http_req *r, const char *ar)
+{
+	struct porten *app = login_app(r);
+	const char *browser = login_browser(r, NULL);
+	unsigned char mac[32];
+	char *msg;
+
+	msg = arena_printf(r->arena, "csrf\n%s\n%s", ar ? ar : "", browser ? browser : "");
+	hmac_sha256(app->csrf_key, sizeof(app->csrf_key), msg, strlen(msg), mac);
+	return b64url_encode_arena(r->arena, mac, sizeof(mac));
+}
+
+bool
+login_csrf_ok(struct http_req *r, const char *ar, const char *token)
+{
+	if (token == NULL || login_browser(r, NULL) == NULL)
+		return false;
+	return ct_str_eq(str_c(token), str_c(login_csrf(r, ar)));
+}
+
+unsigned
+login_min_level(const json_t *areq)
+{
+	unsigned l = eid_level_of(json_string_value(json_object_get(areq, "acr")));
+
+	return l ? l : EID_LEVEL_SUBSTANTIAL;
+}

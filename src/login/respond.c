@@ -1,0 +1,91 @@
+/*
+ * Answers of the login core: the authorization response to the client
+ * (RFC 6749 §4.1.2, RFC 9207, OAuth 2.0 Form Post and Multiple Response
+ * Types) and error pages for the person.
+ */
+#include <string.h>
+
+#include "core/log.h"
+#include "login/login_int.h"
+#include "oauth/oauth.h"
+#include "ui/pages.h"
+
+static const struct issuer *
+login_issuer(struct http_req *r)
+{
+	return r->route_data;
+}
+
+void
+login_respond(struct http_req *r, struct http_resp *w, const json_t *areq, const char *code,
+	      const char *error, const char *desc)
+{
+	const struct issuer *is = login_issuer(r);
+	const char *uri = json_string_value(json_object_get(areq, "redirect_uri"));
+	const char *mode = json_string_value(json_object_get(areq, "response_mode"));
+	const char *state = json_string_value(json_object_get(areq, "state"));
+	const char *names[5], *values[5];
+	size_t n = 0;
+	struct buf b;
+	char sep;
+
+	if (code != NULL) {
+		names[n] = "code";
+		values[n++] = code;
+	} else {
+		names[n] = "error";
+		values[n++] = error;
+		if (desc != NULL) {
+			names[n] = "error_description";
+			values[n++] = arena_printf(r->arena, "%s (ref %s)", desc, r->rid);
+		}
+	}
+	if (state != NULL) {
+		names[n] = "state";
+		values[n++] = state;
+	}
+	names[n] = "iss";
+	values[n++] = is->iss;
+
+	if (mode != NULL && strcmp(mode, "form_post") == 0) {
+		page_form_post(w, uri, names, values, n);
+		return;
+	}
+	buf_init(&b, HTTP_MAX_URI * 4);
+	buf_puts(&b, uri);
+	if (mode != NULL && strcmp(mode, "fragment") == 0)
+		sep = '#';
+	else
+		sep = strchr(uri, '?') ? '&' : '?';
+	for (size_t i = 0; i < n; i++) {
+		buf_append(&b, &sep, 1);
+		buf_puts(&b, names[i]);
+		buf_puts(&b, "=");
+		buf_urlenc(&b, str_c(values[i]));
+		sep = '&';
+	}
+	http_resp_redirect(w, b.p ? b.p : uri);
+	buf_free(&b);
+}
+
+void
+login_store_failed(struct http_req *r, struct http_resp *w, const json_t *areq, int rc,
+		   const char *what, const struct err *e)
+{
+	log_err(r->rid, "%s: %s", what, e->msg);
+	login_respond(r, w, areq, NULL,
+		      rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
+		      "the login could not be completed");
+}
+
+void
+login_page_error(struct http_req *r, struct http_resp *w, const struct err *e)
+{
+	/* A store that is away is the server's problem, not the user's: 503. */
+	if (e->code == ERR_UNAVAILABLE)
+		page_error(r, w, 503, page_lang(r, NULL), OAUTH_TEMPORARILY_UNAVAILABLE,
+			   "the service is busy; please try again in a moment");
+	else
+		page_error(r, w, e->status >= 400 && e->status < 600 ? e->status : 400,
+			   page_lang(r, NULL), e->oauth ? e->oauth : OAUTH_INVALID_REQUEST, e->msg);
+}

@@ -1,0 +1,145 @@
+/*
+ * The eID selector after /authorize (spec/idporten-oidc.md §6, §7) and
+ * cancelling a login from any of its pages.
+ */
+#include <string.h>
+
+#include "login/login_int.h"
+#include "oauth/oauth.h"
+#include "registry/registry.h"
+#include "ui/pages.h"
+
+static struct porten *
+login_app(struct http_req *r)
+{
+	return r->app;
+}
+
+static const struct issuer *
+login_issuer(struct http_req *r)
+{
+	return r->route_data;
+}
+
+const char *
+login_selector_url(struct http_req *r, const char *ar)
+{
+	return arena_printf(r->arena, "%s/login?ar=%s", login_issuer(r)->prefix, ar);
+}
+
+const char *
+login_cancel_url(struct http_req *r)
+{
+	return arena_printf(r->arena, "%s/cancel", login_issuer(r)->prefix);
+}
+
+void
+login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const char *ar)
+{
+	page_cancel_form(b, lang, login_cancel_url(r), ar, login_csrf(r, ar));
+}
+
+/* Set the language cookie when the user picked one (?lang=). */
+static const char *
+login_lang(struct http_req *r, struct http_resp *w, const json_t *areq)
+{
+	return page_lang_choose(r, w, json_string_value(json_object_get(areq, "locale")));
+}
+
+static bool
+login_eid_offered(struct http_req *r, const struct eid_provider *p, unsigned min)
+{
+	if (p->test_only && !login_app(r)->test_env)
+		return false;
+	/* Offer an eID that reaches the minimum level or higher (spec §6). */
+	return (p->levels & ~(min - 1)) != 0;
+}
+
+void
+login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
+{
+	struct porten *app = login_app(r);
+	const char *ar = json_string_value(json_object_get(areq, "id"));
+	const char *lang = login_lang(r, w, areq);
+	unsigned min = login_min_level(areq);
+	json_t *client = NULL;
+	struct err e = { 0 };
+	struct buf b;
+	int shown = 0;
+
+	reg_client_load(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
+	buf_init(&b, HTTP_MAX_RESPONSE);
+	page_begin(&b, lang, "Choose electronic ID");
+	buf_puts(&b, "<h1>");
+	buf_html(&b, str_c(page_text(lang, "Choose electronic ID")));
+	buf_puts(&b, "</h1>");
+	if (client != NULL) {
+		buf_puts(&b, "<p>");
+		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
+		buf_puts(&b, " <strong>");
+		buf_html(&b, str_c(reg_client_str(client, "client_name")));
+		buf_puts(&b, "</strong></p>");
+	}
+	buf_puts(&b, "<ul class=\"eids\" aria-label=\"");
+	buf_html(&b, str_c(page_text(lang, "Electronic IDs")));
+	buf_puts(&b, "\">");
+	for (size_t i = 0; eid_providers[i] != NULL; i++) {
+		const struct eid_provider *p = eid_providers[i];
+
+		if (!login_eid_offered(r, p, min))
+			continue;
+		buf_printf(&b, "<li><a id=\"eid-%s\" href=\"%s%s?ar=%s\">", p->name,
+			   login_issuer(r)->prefix, p->path, ar);
+		buf_html(&b, str_c(p->display));
+		buf_puts(&b, "<span>");
+		buf_html(&b, str_c(page_text(lang, p->desc_key)));
+		buf_puts(&b, "</span></a></li>");
+		shown++;
+	}
+	buf_puts(&b, "</ul>");
+	if (shown == 0)
+		page_alert(&b, lang, "no-eid",
+			   "No electronic ID meets the required level of assurance.");
+	login_cancel_form(r, &b, lang, ar);
+	page_end(&b, lang, login_selector_url(r, ar));
+	http_resp_html(w, 200, (struct str){ b.p, b.len });
+	buf_free(&b);
+	json_decref(client);
+}
+
+void
+login_handle_select(struct http_req *r, struct http_resp *w)
+{
+	struct err e = { 0 };
+	json_t *areq = NULL;
+	const char *ar = http_param_c(&r->query, "ar");
+
+	if (login_pending_load(r, ar, &areq, &e) != 0) {
+		login_page_error(r, w, &e);
+		return;
+	}
+	login_show_selector(r, w, areq);
+	json_decref(areq);
+}
+
+void
+login_handle_cancel(struct http_req *r, struct http_resp *w)
+{
+	struct err e = { 0 };
+	json_t *areq = NULL;
+	const char *ar = http_param_c(&r->form, "ar");
+
+	if (login_pending_load(r, ar, &areq, &e) != 0) {
+		login_page_error(r, w, &e);
+		return;
+	}
+	if (!login_csrf_ok(r, ar, http_param_c(&r->form, "csrf"))) {
+		page_error(r, w, 403, page_lang(r, NULL), OAUTH_INVALID_REQUEST,
+			   "the form has expired; start again from the service");
+		json_decref(areq);
+		return;
+	}
+	store_call(login_app(r)->store, login, doc_delete, "pending", ar, &e);
+	login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the user cancelled the login");
+	json_decref(areq);
+}

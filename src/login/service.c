@@ -1,0 +1,53 @@
+/*
+ * The login core as a service (app/service.h): its configuration (codes,
+ * PAR, logins in progress, SSO sessions), its routes under each issuer
+ * that logs people in, its built-in steps (consent last), and, by its
+ * mount, every eID's pages behind the door (door.c).
+ */
+#include "login/login.h"
+
+#include "app/service.h"
+#include "login/login_int.h"
+
+static const struct cfg_row login_rows[] = {
+	CFG_ROW("session_idle", CFG_INT, session_idle, "1800", 60, 86400),
+	CFG_ROW("session_max", CFG_INT, session_max, "7200", 60, 7 * 86400),
+	CFG_ROW("code_lifetime", CFG_INT, code_lifetime, "60", 5, 600),
+	CFG_ROW("par_lifetime", CFG_INT, par_lifetime, "120", 10, 600),
+	CFG_ROW("pending_lifetime", CFG_INT, pending_lifetime, "1800", 60, 7200),
+};
+
+static int
+login_cfg_validate(const struct cfg *c, struct err *e)
+{
+	if (c->session_idle > c->session_max)
+		return ERR(e, ERR_INVAL, 0, NULL, "session_idle must not exceed session_max");
+	return 0;
+}
+
+static const struct cfg_section login_cfg = {
+	"login", login_rows, sizeof(login_rows) / sizeof(login_rows[0]), login_cfg_validate,
+};
+
+/* The routes of an issuer that logs people in (ID-porten); paths under its prefix. */
+static const struct service_route login_routes[] = {
+	{ "GET", "/authorize", login_handle_authorize },
+	{ "POST", "/authorize", login_handle_authorize },
+	{ "POST", "/par", login_handle_par },
+	{ "GET", "/logout", login_handle_logout },
+	{ "POST", "/logout", login_handle_logout },
+	{ "GET", "/login", login_handle_select },
+	{ "POST", "/cancel", login_handle_cancel },
+	{ "GET", "/consent", consent_handle_show },
+	{ "POST", "/consent", consent_handle_submit },
+	{ NULL, NULL, NULL },
+};
+
+const struct porten_service login_service = {
+	.name = "login",
+	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
+	.cfg = &login_cfg,
+	.routes = login_routes,
+	.steps = login_steps,
+	.mount = login_eid_mount,
+};

@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "login/areq.h"
 #include "login/login_int.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
@@ -70,27 +71,34 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	struct session *s = c->s;
 	struct err e = { 0 };
 	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
-	json_t *doc;
+	struct authz_request a;
+	json_t *doc, *res = NULL;
 	int rc;
 
 	if (code == NULL || grant_id == NULL) {
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "no randomness");
 		return;
 	}
+	if (areq_decode(areq, r->arena, &a, &e) != 0) {
+		log_err(r->rid, "cannot issue code: %s", e.msg);
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be completed");
+		return;
+	}
+	if (a.resource != NULL && (res = json_array()) != NULL)
+		for (size_t i = 0; i < a.nresource; i++)
+			json_array_append_new(res, json_string(a.resource[i]));
 #define S(o, k) json_string_value(json_object_get((o), (k)))
 	doc = oauth_code_encode(&(struct auth_code){
-		.g = { .client_id = S(areq, "client_id"), .scope = S(areq, "scope"),
-		       .nonce = S(areq, "nonce"), .locale = S(areq, "locale"),
-		       .onbehalfof = S(areq, "onbehalfof"),
-		       .resource = json_is_null(json_object_get(areq, "resource"))
-				   ? NULL : json_object_get(areq, "resource"),
+		.g = { .client_id = a.client_id, .scope = a.scope, .nonce = a.nonce,
+		       .locale = a.locale, .onbehalfof = a.onbehalfof, .resource = res,
 		       .sid = S(s->doc, "sid"), .pid = S(s->doc, "pid"), .acr = S(s->doc, "acr"),
 		       .amr = json_string_value(json_array_get(json_object_get(s->doc, "amr"), 0)),
 		       .auth_time = json_integer_value(json_object_get(s->doc, "auth_time")),
 		       .eid = S(s->doc, "eid"), .iss = login_issuer(r)->iss,
 		       .session_kind = reg_client_bool(client, "sso_disabled") ? "client" : "shared" },
-		.redirect_uri = S(areq, "redirect_uri"), .code_challenge = S(areq, "code_challenge") });
+		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge });
 #undef S
+	json_decref(res);
 	if (doc == NULL) {
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
 		return;

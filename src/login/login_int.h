@@ -3,10 +3,9 @@
  * CSRF tokens, the eID selector, the authorization response, finishing a
  * login with a code, the steps, consent and the eID door.
  *
- * The validated authorization request ("areq", built by authorize.c):
- *   client_id, redirect_uri, response_mode, state, nonce?, scope,
- *   code_challenge?, acr (minimum level, canonical), prompt?, max_age
- *   (-1 when absent), locale, resource (array)?, id ("ar": pending id).
+ * The validated authorization request ("areq", built by authorize.c) is
+ * passed around as its stored document; login/areq.h is its record and
+ * codec, and names its fields.
  */
 #ifndef PORTEN_LOGIN_LOGIN_INT_H
 #define PORTEN_LOGIN_LOGIN_INT_H

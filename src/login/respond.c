@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "login/areq.h"
 #include "login/login_int.h"
 #include "oauth/oauth.h"
 #include "ui/pages.h"
@@ -21,14 +22,21 @@ login_respond(struct http_req *r, struct http_resp *w, const json_t *areq, const
 	      const char *error, const char *desc)
 {
 	const struct issuer *is = login_issuer(r);
-	const char *uri = json_string_value(json_object_get(areq, "redirect_uri"));
-	const char *mode = json_string_value(json_object_get(areq, "response_mode"));
-	const char *state = json_string_value(json_object_get(areq, "state"));
-	const char *names[5], *values[5];
+	struct authz_request a;
+	const char *names[5], *values[5], *uri;
+	struct err e = { 0 };
 	size_t n = 0;
 	struct buf b;
 	char sep;
 
+	if (areq_decode(areq, r->arena, &a, &e) != 0 || a.redirect_uri == NULL) {
+		/* Nothing trustworthy to redirect to: the person sees the error. */
+		log_err(r->rid, "authorization response: %s", e.msg[0] ? e.msg : "no redirect_uri");
+		page_error(r, w, 500, page_lang(r, NULL), OAUTH_SERVER_ERROR,
+			   "the login could not be completed");
+		return;
+	}
+	uri = a.redirect_uri;
 	if (code != NULL) {
 		names[n] = "code";
 		values[n++] = code;
@@ -40,20 +48,20 @@ login_respond(struct http_req *r, struct http_resp *w, const json_t *areq, const
 			values[n++] = arena_printf(r->arena, "%s (ref %s)", desc, r->rid);
 		}
 	}
-	if (state != NULL) {
+	if (a.state != NULL) {
 		names[n] = "state";
-		values[n++] = state;
+		values[n++] = a.state;
 	}
 	names[n] = "iss";
 	values[n++] = is->iss;
 
-	if (mode != NULL && strcmp(mode, "form_post") == 0) {
+	if (a.mode == RESPONSE_MODE_FORM_POST) {
 		page_form_post(w, uri, names, values, n);
 		return;
 	}
 	buf_init(&b, HTTP_MAX_URI * 4);
 	buf_puts(&b, uri);
-	if (mode != NULL && strcmp(mode, "fragment") == 0)
+	if (a.mode == RESPONSE_MODE_FRAGMENT)
 		sep = '#';
 	else
 		sep = strchr(uri, '?') ? '&' : '?';

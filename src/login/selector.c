@@ -4,6 +4,8 @@
  */
 #include <string.h>
 
+#include "core/loa.h"
+#include "login/areq.h"
 #include "login/login_int.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
@@ -39,13 +41,6 @@ login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const cha
 	page_cancel_form(b, lang, login_cancel_url(r), ar, login_csrf(r, ar));
 }
 
-/* Set the language cookie when the user picked one (?lang=). */
-static const char *
-login_lang(struct http_req *r, struct http_resp *w, const json_t *areq)
-{
-	return page_lang_choose(r, w, json_string_value(json_object_get(areq, "locale")));
-}
-
 static bool
 login_eid_offered(struct http_req *r, const struct eid_provider *p, unsigned min)
 {
@@ -59,15 +54,23 @@ void
 login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 {
 	struct porten *app = login_app(r);
-	const char *ar = json_string_value(json_object_get(areq, "id"));
-	const char *lang = login_lang(r, w, areq);
-	unsigned min = login_min_level(areq);
+	struct authz_request a;
+	const char *ar, *lang;
 	json_t *client = NULL;
 	struct err e = { 0 };
+	unsigned min;
 	struct buf b;
 	int shown = 0;
 
-	reg_client_load(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
+	if (areq_decode(areq, r->arena, &a, &e) != 0) {
+		login_page_error(r, w, &e);
+		return;
+	}
+	ar = a.id;
+	/* ?lang= sets the language cookie when the user picked one. */
+	lang = page_lang_choose(r, w, a.locale);
+	min = a.min_level ? a.min_level : EID_LEVEL_SUBSTANTIAL;
+	reg_client_load(app, a.client_id, &client, &e);
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "Choose electronic ID");
 	buf_puts(&b, "<h1>");

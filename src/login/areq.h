@@ -1,0 +1,56 @@
+/*
+ * The validated authorization request ("areq") as a record, with the one
+ * codec of its stored document (kind "pending", and "par" before it has
+ * an id).  The document, in the order authorize.c and pending.c write it:
+ *   client_id, redirect_uri, response_mode ("query"|"form_post"|
+ *   "fragment"), state, force_login (true)?, scope, nonce?,
+ *   code_challenge?, prompt?, max_age (-1 when the client sent none), acr
+ *   (the minimum level, canonical), locale, resource (array), id, browser
+ *   (hash of the browser cookie), and for a pending consent consent
+ *   (true) and consent_sid.
+ * Every field is optional in the codec: callers check what they need.
+ */
+#ifndef PORTEN_LOGIN_AREQ_H
+#define PORTEN_LOGIN_AREQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+
+enum response_mode { RESPONSE_MODE_QUERY, RESPONSE_MODE_FORM_POST, RESPONSE_MODE_FRAGMENT };
+
+#define AREQ_NO_MAX_AGE INT64_MIN  /* max_age absent from the document */
+
+struct authz_request {
+	const char *id, *client_id, *redirect_uri, *state, *nonce, *scope, *code_challenge,
+		*locale;
+	enum response_mode mode;       /* absent: query */
+	bool has_mode;                 /* response_mode was in the document */
+	unsigned min_level;            /* EID_LEVEL_* of acr; 0: absent */
+	int64_t max_age;               /* -1: not asked; AREQ_NO_MAX_AGE: absent */
+	const char *prompt;            /* "login", "none" or NULL */
+	bool force_login;              /* a scope requires a fresh authentication */
+	const char *const *resource;   /* NULL: absent; else nresource strings */
+	size_t nresource;
+	const char *browser;           /* the pending authorization's browser binding */
+	bool consent;                  /* a pending consent (consent.c) */
+	const char *consent_sid;       /* the session it was asked in */
+	bool consent_accepted;         /* the person has just agreed (not stored) */
+	const char *onbehalfof;
+};
+
+/*
+ * Read doc into *a; strings are copied into arena.  A known field of the
+ * wrong type, an unknown response_mode or acr, is refused (ERR_INVAL);
+ * fields the record does not know are ignored.
+ */
+int areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, struct err *e);
+/* The document of a (new reference), in the order above; NULL when out of memory. */
+json_t *areq_encode(const struct authz_request *a);
+
+#endif

@@ -122,7 +122,7 @@ analyze: build
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	cppcheck -q -j$(JOBS) --std=c11 --enable=warning,performance,portability --error-exitcode=1 \
-		--inline-suppr -Isrc -D_GNU_SOURCE --include=/usr/include/jansson.h \
+		--inline-suppr -Isrc -D_GNU_SOURCE -D__CPPCHECK__ --include=/usr/include/jansson.h \
 		--library=posix --library=gnu --library=openssl --library=sqlite3 \
 		--suppress=missingIncludeSystem --suppress=readdirCalled src
 	@echo "clang-tidy-14 over src/"; \

@@ -14,7 +14,7 @@ int
 service_cfg_load(struct cfg *c, const struct porten_service *const *list, const char *path,
 		 struct err *e)
 {
-	const struct cfg_section *sections[32];
+	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];
 	size_t n = 0;
 
 	for (size_t i = 0; list[i] != NULL; i++) {
@@ -101,7 +101,8 @@ service_route_add(struct service_routes *out, const char *method, const char *pa
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	memcpy(p, prefix, strlen(prefix));
 	memcpy(p + strlen(prefix), path, strlen(path) + 1);
-	out->v[out->n++] = (struct http_route){ method, p, fn, (void *)out->is };
+	out->v[out->n] = (struct http_route){ method, NULL, fn, (void *)out->is };
+	out->v[out->n++].path = p; /* the table owns it: service_routes_free */
 	out->v[out->n] = (struct http_route){ 0 };
 	return 0;
 }

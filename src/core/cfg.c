@@ -52,12 +52,12 @@ cfg_section_at(const struct cfg *c, size_t i)
 {
 	if (i == 0)
 		return &cfg_core;
-	return c->sections != NULL ? c->sections[i - 1] : NULL;
+	return i - 1 < CFG_MAX_SECTIONS ? c->sections[i - 1] : NULL;
 }
 
 #define FOR_EACH_ROW(c, sec, row)                                                  \
-	for (size_t si_ = 0; (sec = cfg_section_at(c, si_)) != NULL; si_++)         \
-		for (row = sec->rows; row < sec->rows + sec->nrows; row++)
+	for (size_t si_ = 0; ((sec) = cfg_section_at((c), si_)) != NULL; si_++)     \
+		for ((row) = (sec)->rows; (row) < (sec)->rows + (sec)->nrows; (row)++)
 
 static const struct cfg_row *
 cfg_find(const struct cfg *c, struct str name)
@@ -182,9 +182,8 @@ cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *secti
 	cookie_secure_set = false;
 	while (sections != NULL && sections[n] != NULL)
 		n++;
-	c->sections = calloc(n + 1, sizeof(*c->sections));
-	if (c->sections == NULL)
-		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	if (n > CFG_MAX_SECTIONS)
+		return ERR(e, ERR_INTERNAL, 0, NULL, "too many configuration sections");
 	for (size_t i = 0; i < n; i++)
 		c->sections[i] = sections[i];
 	FOR_EACH_ROW(c, sec, row)
@@ -252,8 +251,7 @@ cfg_free(struct cfg *c)
 	}
 	free(c->store_resolved);
 	c->store_resolved = NULL;
-	free(c->sections);
-	c->sections = NULL;
+	memset(c->sections, 0, sizeof(c->sections));
 }
 
 const char *

@@ -20,6 +20,9 @@ enum cfg_env { CFG_ENV_TEST, CFG_ENV_PROD };
 
 struct cfg_section;
 
+/* Configuration sections one process reads at most (one a service, and room to grow). */
+#define CFG_MAX_SECTIONS 32
+
 struct cfg {
 	char *listen;            /* "127.0.0.1:8080" */
 	char *data;              /* data directory, default "./porten-data" */
@@ -82,7 +85,8 @@ struct cfg {
 	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
 	char *maskinporten_signing_key_pin_file;
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
-	const struct cfg_section **sections; /* internal: what cfg_load read, for cfg_free */
+	/* internal: the sections cfg_load read (NULL-terminated) */
+	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];
 };
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_ENV };

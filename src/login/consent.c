@@ -497,10 +497,10 @@ static const struct http_route consent_routes[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
-/* The last built-in step; its pages are in the login service's table (service.c). */
+/* The last built-in step; the route table serves its pages (app/service.c). */
 const struct login_step login_consent_step = {
 	.name = "consent",
-	.issuer_kinds = (1u << ISSUER_IDPORTEN) | (1u << ISSUER_ANSATTPORTEN),
+	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.routes = consent_routes,
 	.enter = consent_enter,
 };

@@ -30,7 +30,7 @@ static const struct eid_host login_eid_host = {
 static void
 door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flow *out)
 {
-	json_t *client = NULL;
+	const struct client *client = NULL;
 	struct err e = { 0 };
 
 	*out = (struct eid_flow){
@@ -41,10 +41,10 @@ door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flo
 		.min_level = login_min_level(areq),
 		.host = &login_eid_host,
 	};
-	if (reg_client_load(r->app, json_string_value(json_object_get(areq, "client_id")), &client,
+	if (reg_client_find(r->app, json_string_value(json_object_get(areq, "client_id")), &client,
 			    &e) == 0)
-		out->client_name = arena_strdup(r->arena, reg_client_str(client, "client_name"));
-	json_decref(client);
+		out->client_name = arena_strdup(r->arena, client->client_name);
+	reg_client_release(client);
 }
 
 static int

@@ -79,6 +79,19 @@ has_route(const struct http_route *rt, const char *method, const char *path)
 	return false;
 }
 
+/* ID-porten at the root, Maskinporten under /mp, Ansattporten under /ap. */
+static void
+three_issuers(struct porten *app)
+{
+	memset(app, 0, sizeof(*app));
+	app->issuers[0] = (struct issuer){ ISSUER_IDPORTEN, "http://x", "", "http://x", app };
+	app->issuers[1] = (struct issuer){ ISSUER_MASKINPORTEN, "http://x/mp/", "/mp", "http://x/mp",
+					   app };
+	app->issuers[2] = (struct issuer){ ISSUER_ANSATTPORTEN, "http://x/ap", "/ap", "http://x/ap",
+					   app };
+	app->nissuers = 3;
+}
+
 static void
 test_routes(void **state)
 {
@@ -91,13 +104,7 @@ test_routes(void **state)
 	struct err e = { 0 };
 	size_t n = 0, idp = 0, mp = 0, ap = 0;
 
-	memset(&app, 0, sizeof(app));
-	app.issuers[0] = (struct issuer){ ISSUER_IDPORTEN, "http://x", "", "http://x", &app };
-	app.issuers[1] = (struct issuer){ ISSUER_MASKINPORTEN, "http://x/mp/", "/mp", "http://x/mp",
-					  &app };
-	app.issuers[2] = (struct issuer){ ISSUER_ANSATTPORTEN, "http://x/ap", "/ap", "http://x/ap",
-					  &app };
-	app.nissuers = 3;
+	three_issuers(&app);
 	rt = service_routes_build(porten_services, &app, head, &e);
 	assert_non_null(rt);
 	assert_string_equal(rt[0].path, "/health/live");
@@ -201,13 +208,7 @@ test_step_routes(void **state)
 	struct err e = { 0 };
 	size_t n;
 
-	memset(&app, 0, sizeof(app));
-	app.issuers[0] = (struct issuer){ ISSUER_IDPORTEN, "http://x", "", "http://x", &app };
-	app.issuers[1] = (struct issuer){ ISSUER_MASKINPORTEN, "http://x/mp/", "/mp", "http://x/mp",
-					  &app };
-	app.issuers[2] = (struct issuer){ ISSUER_ANSATTPORTEN, "http://x/ap", "/ap", "http://x/ap",
-					  &app };
-	app.nissuers = 3;
+	three_issuers(&app);
 	rt = service_routes_build(list, &app, NULL, &e);
 	assert_non_null(rt);
 	/* the table, then the steps' pages, under the issuers each step runs under, once */

@@ -107,6 +107,42 @@ service_route_add(struct service_routes *out, const char *method, const char *pa
 	return 0;
 }
 
+/* Has a service before list[k], or list[k] before its j-th step, listed this step? */
+static bool
+step_listed_before(const struct porten_service *const *list, size_t k, size_t j)
+{
+	const struct login_step *st = list[k]->steps[j];
+
+	for (size_t i = 0; i <= k; i++)
+		for (size_t m = 0; list[i]->steps != NULL && list[i]->steps[m] != NULL; m++) {
+			if (i == k && m == j)
+				return false;
+			if (list[i]->steps[m] == st)
+				return true;
+		}
+	return false;
+}
+
+/* Add the pages of the service's steps that run under out->is. */
+static int
+steps_routes_add(const struct porten_service *const *list, size_t k, struct service_routes *out,
+		 struct err *e)
+{
+	const struct login_step *const *steps = list[k]->steps;
+	int rc = 0;
+
+	for (size_t j = 0; steps != NULL && steps[j] != NULL && rc == 0; j++) {
+		const struct login_step *st = steps[j];
+
+		if ((st->issuer_kinds & SERVICE_ISSUER(out->is->kind)) == 0 ||
+		    step_listed_before(list, k, j))
+			continue;
+		for (const struct http_route *r = st->routes; r && r->fn && rc == 0; r++)
+			rc = service_route_add(out, r->method, r->path, r->fn, e);
+	}
+	return rc;
+}
+
 struct http_route *
 service_routes_build(const struct porten_service *const *list, struct porten *app,
 		     const struct http_route *head, struct err *e)
@@ -127,11 +163,15 @@ service_routes_build(const struct porten_service *const *list, struct porten *ap
 		for (size_t k = 0; list[k] != NULL && rc == 0; k++) {
 			const struct porten_service *s = list[k];
 
-			if ((s->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0)
-				continue;
-			for (const struct service_route *r = s->routes; r && r->fn && rc == 0; r++)
+			bool serves = (s->issuer_kinds & SERVICE_ISSUER(is->kind)) != 0;
+
+			for (const struct service_route *r = s->routes; serves && r && r->fn && rc == 0;
+			     r++)
 				rc = service_route_add(&out, r->method, r->path, r->fn, e);
-			if (rc == 0 && s->mount != NULL)
+			/* a step's pages go where the step runs */
+			if (rc == 0)
+				rc = steps_routes_add(list, k, &out, e);
+			if (rc == 0 && serves && s->mount != NULL)
 				rc = s->mount(is, &out, e);
 		}
 	}

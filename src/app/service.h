@@ -17,7 +17,7 @@
 #include "http/http.h"
 
 struct cli;
-struct login_step;
+struct login_ctx;
 
 /* The issuer kinds a service serves, as a mask of SERVICE_ISSUER() bits. */
 #define SERVICE_ISSUER(kind) (1u << (kind))
@@ -41,6 +41,21 @@ struct cli_command {
 	const char *name;
 	int (*run)(struct cli *c, int argc, char **argv);
 	void (*usage)(FILE *f);
+};
+
+/*
+ * A step after the eID, before the code (the login core's, login/login.h):
+ * enter runs it on the login at that point (struct login_ctx), 0 to go
+ * on, 1 when it has answered.  issuer_kinds: SERVICE_ISSUER() bits of the
+ * issuers it runs under; routes: its pages, fn NULL ends, or NULL.  The
+ * route table serves a step's pages under each of those issuers, once
+ * however many services list the step; a route's data is the issuer.
+ */
+struct login_step {
+	const char *name;
+	unsigned issuer_kinds;
+	const struct http_route *routes;
+	int (*enter)(struct login_ctx *c, struct http_req *r, struct http_resp *w);
 };
 
 /* Where a service's mount adds routes (service_route_add). */
@@ -90,7 +105,8 @@ void service_close_all(const struct porten_service *const *list, struct porten *
 /*
  * The route table of portend: `head` (fn NULL ends, data kept), then for
  * each issuer of app, in order, the routes of every service that serves
- * its kind: the table, then mount's.  Paths are the issuer's prefix +
+ * its kind: the table, the pages of its steps that run under the issuer
+ * (a step listed more than once, only the first time), then mount's.  Paths are the issuer's prefix +
  * the route's path; data is the issuer.  NULL when out of memory or a
  * mount failed (e says which).  Free with service_routes_free.
  */

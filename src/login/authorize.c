@@ -71,7 +71,7 @@ authz_absolute_uri(const char *s)
 
 /* Check every requested scope against the client and the scope registry. */
 static int
-authz_scopes(struct http_req *r, const json_t *client, const char *scope, json_t *areq,
+authz_scopes(struct http_req *r, const struct client *client, const char *scope, json_t *areq,
 	     struct err *e)
 {
 	struct porten *app = r->app;
@@ -91,7 +91,7 @@ authz_scopes(struct http_req *r, const json_t *client, const char *scope, json_t
 		if (++count > SCOPE_MAX_COUNT)
 			return ERR(e, ERR_LIMIT, 400, OAUTH_INVALID_SCOPE, "too many scopes");
 		name = arena_str(r->arena, tok);
-		if (!reg_client_has(client, "scopes", name))
+		if (!reg_strs_has(&client->scopes, name))
 			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
 				   "scope %.100s is not registered on the client", name);
 		if (reg_scope_get(app, name, &sdoc, e) != 0)
@@ -111,10 +111,10 @@ authz_scopes(struct http_req *r, const json_t *client, const char *scope, json_t
 
 /* PKCE rules (spec §5). */
 static int
-authz_pkce(const json_t *client, const char *challenge, const char *method, json_t *areq,
+authz_pkce(const struct client *client, const char *challenge, const char *method, json_t *areq,
 	   struct err *e)
 {
-	const char *registered = reg_client_str(client, "code_challenge_method");
+	const char *registered = client->code_challenge_method;
 	bool exempt = registered != NULL && strcmp(registered, "none") == 0;
 
 	if (challenge == NULL) {
@@ -164,7 +164,7 @@ authz_min_acr(const char *acr_values)
  * redirected (areq carries redirect_uri, response_mode, state).
  */
 static int
-authz_validate_rest(struct http_req *r, const struct http_params *p, const json_t *client,
+authz_validate_rest(struct http_req *r, const struct http_params *p, const struct client *client,
 		    json_t *areq, struct err *e)
 {
 	const char *dup = authz_first_dup(r, p);
@@ -181,7 +181,7 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const json_
 	if (authz_param(r, p, "request_uri") != NULL)
 		return ERR(e, ERR_INVAL, 400, OAUTH_REQUEST_URI_NOT_SUPPORTED,
 			   "request_uri is only accepted from the PAR endpoint");
-	if (!reg_client_has(client, "grant_types", "authorization_code"))
+	if (!reg_strs_has(&client->grant_types, "authorization_code"))
 		return ERR(e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
 			   "the client may not use the authorization code flow");
 	rt = authz_param(r, p, "response_type");
@@ -254,7 +254,7 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const json_
  * redirect_uri, response_mode, state) when it may be redirected.
  */
 int
-login_authz_validate(struct http_req *r, const struct http_params *p, const json_t *client,
+login_authz_validate(struct http_req *r, const struct http_params *p, const struct client *client,
 		     json_t **areq, struct err *e)
 {
 	const char *uri, *mode;
@@ -268,12 +268,12 @@ login_authz_validate(struct http_req *r, const struct http_params *p, const json
 		return ERR(e, ERR_DUP, 400, OAUTH_INVALID_REQUEST, "redirect_uri is repeated");
 	if (rc != 0)
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "redirect_uri is required");
-	if (!oauth_redirect_uri_registered(client, v))
+	if (!oauth_redirect_uri_allowed(client, v))
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "redirect_uri is not registered for the client");
 	uri = arena_str(r->arena, v);
 	a = json_object();
-	json_object_set_new(a, "client_id", json_string(reg_client_str(client, "client_id")));
+	json_object_set_new(a, "client_id", json_string(client->client_id));
 	json_object_set_new(a, "redirect_uri", json_string(uri));
 	json_object_set_new(a, "response_mode", json_string("query"));
 	*areq = a;
@@ -291,20 +291,24 @@ login_authz_validate(struct http_req *r, const struct http_params *p, const json
 
 /* Turn a verified request object's claims into parameters (RFC 9101 §6.3: only its own). */
 int
-login_authz_request_object(struct http_req *r, const json_t *client, const char *jws,
+login_authz_request_object(struct http_req *r, const struct client *client, const char *jws,
 			   struct http_params *out, struct err *e)
 {
 	const struct issuer *is = r->route_data;
-	const json_t *jwks = json_object_get(client, "jwks");
-	json_t *claims = NULL, *v;
+	json_t *jwks, *claims = NULL, *v;
 	const char *k, *aud, *iss;
 	size_t n = 0;
 	int rc;
 
-	if (jwks == NULL)
+	if (client->keys == NULL)
 		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST_OBJECT,
 			   "the client has no registered keys for request objects");
+	/* the record's key list, as the JWKS the stored jwks is */
+	jwks = json_pack("{s:O}", "keys", (json_t *)client->keys);
+	if (jwks == NULL)
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
 	rc = jose_jwt_verify(str_c(jws), jwks, JOSE_ALG_RS_ALL, &claims, e);
+	json_decref(jwks);
 	if (rc == 0)
 		rc = jose_jwt_check_times(claims, time_now(), 10, 3600, 1, e);
 	if (rc != 0) {
@@ -317,7 +321,7 @@ login_authz_request_object(struct http_req *r, const json_t *client, const char 
 	}
 	iss = json_string_value(json_object_get(claims, "iss"));
 	aud = json_string_value(json_object_get(claims, "aud"));
-	if (iss == NULL || strcmp(iss, reg_client_str(client, "client_id")) != 0 || aud == NULL ||
+	if (iss == NULL || strcmp(iss, client->client_id) != 0 || aud == NULL ||
 	    strcmp(aud, is->iss) != 0) {
 		json_decref(claims);
 		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST_OBJECT,
@@ -371,7 +375,7 @@ login_authz_request_object(struct http_req *r, const json_t *client, const char 
 
 /* After validation: SSO, prompt, or off to the eID selector (spec §7). */
 static void
-authz_proceed(struct http_req *r, struct http_resp *w, const json_t *client, json_t *areq)
+authz_proceed(struct http_req *r, struct http_resp *w, const struct client *client, json_t *areq)
 {
 	const char *prompt = json_string_value(json_object_get(areq, "prompt"));
 	long long max_age = json_integer_value(json_object_get(areq, "max_age"));
@@ -419,7 +423,7 @@ authz_proceed(struct http_req *r, struct http_resp *w, const json_t *client, jso
 
 /* request_uri from PAR: only client_id may accompany it (spec §4). */
 static int
-authz_from_par(struct http_req *r, const struct http_params *p, const json_t *client,
+authz_from_par(struct http_req *r, const struct http_params *p, const struct client *client,
 	       json_t **areq, struct err *e)
 {
 	struct porten *app = r->app;
@@ -442,7 +446,7 @@ authz_from_par(struct http_req *r, const struct http_params *p, const json_t *cl
 						"request_uri is unknown, expired or used")
 					  : rc;
 	owner = json_string_value(json_object_get(doc, "client_id"));
-	if (owner == NULL || strcmp(owner, reg_client_str(client, "client_id")) != 0) {
+	if (owner == NULL || strcmp(owner, client->client_id) != 0) {
 		json_decref(doc);
 		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST,
 			   "request_uri belongs to another client");
@@ -467,7 +471,8 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 	const char *lang = page_lang(r, http_param_c(p, "ui_locales"));
 	struct http_params ro = { 0 };
 	struct err e = { 0 };
-	json_t *client = NULL, *areq = NULL;
+	const struct client *client = NULL;
+	json_t *areq = NULL;
 	const char *client_id, *request;
 	struct str v;
 	int rc;
@@ -483,14 +488,14 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 		return;
 	}
 	client_id = arena_str(r->arena, v);
-	rc = reg_client_load(app, client_id, &client, &e);
+	rc = reg_client_find(app, client_id, &client, &e);
 	if (rc != 0) {
 		page_error(r, w, rc == ERR_UNAVAILABLE ? 503 : 400, lang,
 			   rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : "invalid_client",
 			   "the client is unknown");
 		return;
 	}
-	if (!reg_client_fits_issuer(client, r->route_data)) {
+	if (!reg_client_fits(client, r->route_data)) {
 		page_error(r, w, 400, lang, OAUTH_UNAUTHORIZED_CLIENT,
 			   "the client is not registered for this service");
 		goto out;
@@ -534,5 +539,5 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 	authz_proceed(r, w, client, areq);
 out:
 	json_decref(areq);
-	json_decref(client);
+	reg_client_release(client);
 }

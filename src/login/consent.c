@@ -28,7 +28,6 @@
 #include "ui/pages.h"
 
 #define CONSENT_KIND "consent"
-#define CONSENT_DFLT_LIFETIME 7200    /* the grant default when a client has none (spec §12) */
 #define CONSENT_MAX_SCOPES 64         /* more than any valid request holds */
 #define CONSENT_SCOPE_MAX 256
 
@@ -75,22 +74,20 @@ consent_given(const json_t *given, const char *scope, int64_t now)
  * vanished is skipped (the token endpoint refuses it anyway).
  */
 static int
-consent_assess(struct http_req *r, const json_t *client, const json_t *areq,
+consent_assess(struct http_req *r, const struct client *client, const json_t *areq,
 	       const struct session *s, struct consent_need *n, struct err *e)
 {
 	struct porten *app = consent_app(r);
 	struct str rest = str_c(json_string_value(json_object_get(areq, "scope"))), tok;
 	const char *pid = json_string_value(json_object_get(s->doc, "pid"));
-	const char *client_id = reg_client_str(client, "client_id");
+	const char *client_id = client->client_id;
 	int64_t now = time_now();
 	size_t count = 0;
 	int rc = 0;
 
 	memset(n, 0, sizeof(*n));
 	n->missing = json_array();
-	n->lifetime = reg_client_int(client, "authorization_lifetime", CONSENT_DFLT_LIFETIME);
-	if (n->lifetime <= 0)
-		n->lifetime = CONSENT_DFLT_LIFETIME;
+	n->lifetime = client->authorization_lifetime; /* positive: the record has its default */
 	if (n->missing == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
 	if (pid != NULL && client_id != NULL) {
@@ -134,7 +131,7 @@ consent_assess(struct http_req *r, const json_t *client, const json_t *areq,
 }
 
 bool
-consent_intercept(struct http_req *r, struct http_resp *w, const json_t *client,
+consent_intercept(struct http_req *r, struct http_resp *w, const struct client *client,
 		  const json_t *areq, struct session *s)
 {
 	const char *prompt = json_string_value(json_object_get(areq, "prompt"));
@@ -188,7 +185,7 @@ out:
  * On failure the caller answers with login_page_error().
  */
 static int
-consent_load(struct http_req *r, const char *ar, json_t **areq, json_t **client,
+consent_load(struct http_req *r, const char *ar, json_t **areq, const struct client **client,
 	     struct session *s, struct err *e)
 {
 	struct porten *app = consent_app(r);
@@ -202,7 +199,7 @@ consent_load(struct http_req *r, const char *ar, json_t **areq, json_t **client,
 	want = json_string_value(json_object_get(*areq, "consent_sid"));
 	if (!json_is_true(json_object_get(*areq, "consent")) || want == NULL)
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, "no consent is asked for");
-	rc = reg_client_load(app, json_string_value(json_object_get(*areq, "client_id")), client, e);
+	rc = reg_client_find(app, json_string_value(json_object_get(*areq, "client_id")), client, e);
 	if (rc == ERR_NOTFOUND)
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, "the client is no longer active");
 	if (rc != 0)
@@ -265,14 +262,14 @@ consent_button(struct http_req *r, struct buf *b, const char *lang, const char *
 }
 
 static void
-consent_page(struct http_req *r, struct http_resp *w, const json_t *client, const json_t *areq,
+consent_page(struct http_req *r, struct http_resp *w, const struct client *client, const json_t *areq,
 	     const struct consent_need *n)
 {
 	const char *ar = json_string_value(json_object_get(areq, "id"));
 	const char *locale = json_string_value(json_object_get(areq, "locale"));
 	/* ?lang= (remembered in the cookie) > cookie > ui_locales. */
 	const char *lang = page_lang_choose(r, w, locale);
-	const char *cname = reg_client_str(client, "client_name");
+	const char *cname = client->client_name;
 	size_t i;
 	json_t *doc;
 	struct buf b;
@@ -283,7 +280,7 @@ consent_page(struct http_req *r, struct http_resp *w, const json_t *client, cons
 	buf_html(&b, str_c(page_text(lang, "Consent")));
 	buf_puts(&b, "</h1><p>");
 	page_put(&b, lang, "{client} asks for access to the following on your behalf:", "client",
-		 cname ? cname : reg_client_str(client, "client_id"));
+		 cname ? cname : client->client_id);
 	buf_puts(&b, "</p><ul id=\"consent-scopes\" class=\"scopes\">");
 	json_array_foreach(n->missing, i, doc) {
 		const char *name = json_string_value(json_object_get(doc, "name"));
@@ -325,7 +322,8 @@ consent_handle_show(struct http_req *r, struct http_resp *w)
 	struct consent_need n = { 0 };
 	struct session s = { 0 };
 	struct err e = { 0 };
-	json_t *areq = NULL, *client = NULL;
+	const struct client *client = NULL;
+	json_t *areq = NULL;
 
 	if (consent_load(r, ar, &areq, &client, &s, &e) != 0 ||
 	    consent_assess(r, client, areq, &s, &n, &e) != 0) {
@@ -342,7 +340,7 @@ consent_handle_show(struct http_req *r, struct http_resp *w)
 out:
 	consent_need_clear(&n);
 	session_clear(&s);
-	json_decref(client);
+	reg_client_release(client);
 	json_decref(areq);
 }
 
@@ -428,7 +426,8 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 	struct consent_need n = { 0 };
 	struct session s = { 0 };
 	struct err e = { 0 };
-	json_t *areq = NULL, *client = NULL;
+	const struct client *client = NULL;
+	json_t *areq = NULL;
 	int rc;
 
 	if (consent_load(r, ar, &areq, &client, &s, &e) != 0) {
@@ -481,7 +480,7 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 out:
 	consent_need_clear(&n);
 	session_clear(&s);
-	json_decref(client);
+	reg_client_release(client);
 	json_decref(areq);
 }
 
@@ -497,10 +496,10 @@ static const struct http_route consent_routes[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
-/* The last built-in step; its pages are in the login service's table (service.c). */
+/* The last built-in step; the route table serves its pages (app/service.c). */
 const struct login_step login_consent_step = {
 	.name = "consent",
-	.issuer_kinds = (1u << ISSUER_IDPORTEN) | (1u << ISSUER_ANSATTPORTEN),
+	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.routes = consent_routes,
 	.enter = consent_enter,
 };

@@ -9,6 +9,7 @@
 
 #include "app/service.h"
 #include "core/log.h"
+#include "login/areq.h"
 #include "login/login_int.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
@@ -26,25 +27,33 @@ static const struct eid_host login_eid_host = {
 	.open = door_open,
 };
 
-/* The flow of pending ar with its request areq (strings in the request's arena). */
-static void
-door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flow *out)
+/*
+ * The flow of pending ar with its stored request areq (strings in the
+ * request's arena); ERR_INVAL when the stored request does not decode.
+ */
+static int
+door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flow *out,
+	  struct err *e)
 {
-	json_t *client = NULL;
-	struct err e = { 0 };
+	const struct client *client = NULL;
+	struct authz_request a;
+	struct err ce = { 0 };
+	int rc = areq_decode(areq, r->arena, &a, e);
 
+	if (rc != 0)
+		return rc;
 	*out = (struct eid_flow){
 		.ar = arena_strdup(r->arena, ar),
-		.locale = arena_strdup(r->arena, json_string_value(json_object_get(areq, "locale"))),
+		.locale = a.locale,
 		.csrf = login_csrf(r, ar),
 		.cancel_url = login_cancel_url(r),
-		.min_level = login_min_level(areq),
+		.min_level = a.min_level ? a.min_level : EID_LEVEL_SUBSTANTIAL,
 		.host = &login_eid_host,
 	};
-	if (reg_client_load(r->app, json_string_value(json_object_get(areq, "client_id")), &client,
-			    &e) == 0)
-		out->client_name = arena_strdup(r->arena, reg_client_str(client, "client_name"));
-	json_decref(client);
+	if (reg_client_find(r->app, a.client_id, &client, &ce) == 0)
+		out->client_name = arena_strdup(r->arena, client->client_name);
+	reg_client_release(client);
+	return 0;
 }
 
 static int
@@ -53,11 +62,10 @@ door_open(struct http_req *r, const char *ar, struct eid_flow *out, struct err *
 	json_t *areq = NULL;
 	int rc = login_pending_load(r, ar, &areq, e);
 
-	if (rc != 0)
-		return rc;
-	door_flow(r, ar, areq, out);
+	if (rc == 0)
+		rc = door_flow(r, ar, areq, out, e);
 	json_decref(areq);
-	return 0;
+	return rc;
 }
 
 static void

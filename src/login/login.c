@@ -26,17 +26,16 @@ login_issuer(struct http_req *r)
 }
 
 static void
-login_event(struct http_req *r, const json_t *client, const json_t *session, bool sso)
+login_event(struct http_req *r, const struct client *client, const json_t *session, bool sso)
 {
 	struct porten *app = login_app(r);
 	struct err e = { 0 };
 	json_t *ev;
 
-	ev = json_pack("{s:s?, s:s?, s:O?, s:O?, s:b, s:I}", "client_id",
-		       reg_client_str(client, "client_id"), "client_orgno",
-		       reg_client_str(client, "client_orgno"), "eid",
-		       json_object_get(session, "eid"), "acr", json_object_get(session, "acr"),
-		       "sso", sso, "time", (json_int_t)time_now());
+	ev = json_pack("{s:s?, s:s?, s:O?, s:O?, s:b, s:I}", "client_id", client->client_id,
+		       "client_orgno", client->client_orgno, "eid", json_object_get(session, "eid"),
+		       "acr", json_object_get(session, "acr"), "sso", sso, "time",
+		       (json_int_t)time_now());
 	if (ev != NULL && store_call(app->store, events, event_add, "authentication", ev, &e) != 0)
 		log_warn(r->rid, "event not recorded: %s", e.msg);
 	json_decref(ev);
@@ -45,7 +44,7 @@ login_event(struct http_req *r, const json_t *client, const json_t *session, boo
 struct code_write {
 	struct http_req *r;
 	struct session *s;
-	const json_t *client;
+	const struct client *client;
 	const char *code, *grant_id;
 	const json_t *doc;
 };
@@ -59,7 +58,7 @@ code_write_body(void *arg, struct err *e)
 
 	rc = store_call(app->store, oauth, code_put, sha256_b64url(cw->r->arena, str_c(cw->code)),
 		      cw->grant_id, cw->doc, time_now() + app->cfg->code_lifetime, e);
-	return rc != 0 ? rc : session_join(cw->r, cw->s, reg_client_str(cw->client, "client_id"), e);
+	return rc != 0 ? rc : session_join(cw->r, cw->s, cw->client->client_id, e);
 }
 
 /* The steps are done: issue a code for the login in c and answer the client. */
@@ -67,7 +66,8 @@ static void
 login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
 	struct porten *app = login_app(r);
-	const json_t *client = c->client, *areq = c->areq;
+	const struct client *client = c->client;
+	const json_t *areq = c->areq;
 	struct session *s = c->s;
 	struct err e = { 0 };
 	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
@@ -95,7 +95,7 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		       .amr = json_string_value(json_array_get(json_object_get(s->doc, "amr"), 0)),
 		       .auth_time = json_integer_value(json_object_get(s->doc, "auth_time")),
 		       .eid = S(s->doc, "eid"), .iss = login_issuer(r)->iss,
-		       .session_kind = reg_client_bool(client, "sso_disabled") ? "client" : "shared" },
+		       .session_kind = client->sso_disabled ? "client" : "shared" },
 		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge });
 #undef S
 	json_decref(res);
@@ -145,7 +145,7 @@ login_step_done(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 }
 
 void
-login_finish(struct http_req *r, struct http_resp *w, const json_t *client, const json_t *areq,
+login_finish(struct http_req *r, struct http_resp *w, const struct client *client, const json_t *areq,
 	     struct session *s)
 {
 	struct login_ctx c = { .client = client, .areq = areq, .s = s };
@@ -155,7 +155,7 @@ login_finish(struct http_req *r, struct http_resp *w, const json_t *client, cons
 
 void
 login_resume_after(const struct login_step *step, struct http_req *r, struct http_resp *w,
-		   const json_t *client, const json_t *areq, struct session *s)
+		   const struct client *client, const json_t *areq, struct session *s)
 {
 	struct login_ctx c = { .client = client, .areq = areq, .s = s };
 
@@ -169,7 +169,8 @@ struct complete_run {
 	struct http_req *r;
 	struct http_resp *w;
 	const char *ar;
-	const json_t *areq, *client;
+	const json_t *areq;
+	const struct client *client;
 	const struct eid_result *res;
 	struct session s;
 };
@@ -203,10 +204,10 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	struct porten *app = login_app(r);
 	struct complete_run c = { .r = r, .w = w, .ar = ar, .areq = areq, .res = res };
 	struct err e = { 0 };
-	json_t *client = NULL;
+	const struct client *client = NULL;
 	int rc;
 
-	rc = reg_client_load(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
+	rc = reg_client_find(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
 	if (rc != 0) {
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
 		return;
@@ -226,5 +227,5 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
 	}
 	session_clear(&c.s);
-	json_decref(client);
+	reg_client_release(client);
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "app/app.h"
+#include "app/service.h"
 #include "http/http.h"
 
 /*
@@ -24,18 +25,12 @@
 struct login_ctx;
 
 /*
- * A step after the eID, before the code.  enter returns 0 to go on to
- * the next step, 1 when it has answered (a page of its own, or an error
- * to the client); a step that answered picks the login up again later
- * with login_step_done.  issuer_kinds: bits (1u << ISSUER_*) of the
- * issuers it runs under; routes: its pages, terminated by fn == NULL.
+ * A step after the eID, before the code: struct login_step, defined with
+ * the service contract (app/service.h) so the route table can serve its
+ * pages.  enter returns 0 to go on to the next step, 1 when it has
+ * answered (a page of its own, or an error to the client); a step that
+ * answered picks the login up again later with login_step_done.
  */
-struct login_step {
-	const char *name;
-	unsigned issuer_kinds;
-	const struct http_route *routes;
-	int (*enter)(struct login_ctx *, struct http_req *, struct http_resp *);
-};
 
 /* The step is done: run the steps after it, then issue the code. */
 void login_step_done(struct login_ctx *c, struct http_req *r, struct http_resp *w);

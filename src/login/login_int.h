@@ -19,6 +19,7 @@
 #include "http/http.h"
 #include "login/login.h"
 #include "login/session.h"
+#include "registry/client.h"
 
 /* ---- pending.c: pending authorizations and CSRF ---- */
 
@@ -63,18 +64,18 @@ void login_cancel_form(struct http_req *r, struct buf *b, const char *lang, cons
 /* ---- login.c: the steps and the code ---- */
 
 struct login_ctx {
-	const json_t *client;
+	const struct client *client;
 	const json_t *areq;
 	struct session *s;
 	size_t next;            /* index in login_steps of the step to run next */
 };
 
 /* Run the steps for areq from session s, then issue a code and respond. */
-void login_finish(struct http_req *r, struct http_resp *w, const json_t *client, const json_t *areq,
+void login_finish(struct http_req *r, struct http_resp *w, const struct client *client, const json_t *areq,
 		  struct session *s);
 /* Pick the login up again after step (which answered earlier) is done. */
 void login_resume_after(const struct login_step *step, struct http_req *r, struct http_resp *w,
-			const json_t *client, const json_t *areq, struct session *s);
+			const struct client *client, const json_t *areq, struct session *s);
 /* An eID has authenticated the person for pending ar: session, code, respond. */
 void login_complete(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
 		    const struct eid_result *res);
@@ -86,7 +87,7 @@ void login_complete(struct http_req *r, struct http_resp *w, const char *ar, con
  * consent is missing, go on.  True: w has been answered (consent page
  * redirect, consent_required for prompt=none, or an error).
  */
-bool consent_intercept(struct http_req *r, struct http_resp *w, const json_t *client,
+bool consent_intercept(struct http_req *r, struct http_resp *w, const struct client *client,
 		       const json_t *areq, struct session *s);
 
 /* ---- authorize.c: validation shared with PAR (par.c) ---- */
@@ -94,10 +95,10 @@ bool consent_intercept(struct http_req *r, struct http_resp *w, const json_t *cl
 #define PAR_URN_PREFIX "urn:idporten:"
 
 /* The parameters of a request object jws (JAR) of client into *ro. */
-int login_authz_request_object(struct http_req *r, const json_t *client, const char *jws,
+int login_authz_request_object(struct http_req *r, const struct client *client, const char *jws,
 			       struct http_params *ro, struct err *e);
 /* Validate an authorization request p of client into a new areq. */
-int login_authz_validate(struct http_req *r, const struct http_params *p, const json_t *client,
+int login_authz_validate(struct http_req *r, const struct http_params *p, const struct client *client,
 			 json_t **areq, struct err *e);
 
 /* ---- door.c: the door in front of the eIDs' pages (eid/eid.h) ---- */

@@ -47,16 +47,16 @@ logout_state_ok(const char *s)
 
 /* One front-channel URL for a client of the ended session, or NULL. */
 static const char *
-logout_frontchannel_url(struct http_req *r, const json_t *client, const char *sid)
+logout_frontchannel_url(struct http_req *r, const struct client *client, const char *sid)
 {
 	const struct issuer *is = r->route_data;
-	const char *uri = reg_client_str(client, "frontchannel_logout_uri");
+	const char *uri = client->frontchannel_logout_uri;
 	struct buf b;
 	char *out;
 
 	if (uri == NULL || uri[0] == '\0')
 		return NULL;
-	if (!reg_client_bool(client, "frontchannel_logout_session_required") || sid == NULL)
+	if (!client->frontchannel_logout_session_required || sid == NULL)
 		return uri;
 	buf_init(&b, 8192);
 	buf_puts(&b, uri);
@@ -160,7 +160,8 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 	const struct http_params *p = strcmp(r->method, "POST") == 0 ? &r->form : &r->query;
 	const char *lang = page_lang(r, http_param_c(p, "ui_locales"));
 	const char *hint, *cid, *hint_cid = NULL, *plr, *state, *dest = NULL, *sid;
-	json_t *client = NULL, *frames = json_array(), *v;
+	const struct client *client = NULL;
+	json_t *frames = json_array(), *v;
 	struct session s = { 0 };
 	struct err e = { 0 };
 	size_t i;
@@ -188,7 +189,7 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (hint_cid != NULL || cid != NULL)
-		reg_client_load(app, hint_cid ? hint_cid : cid, &client, &e);
+		reg_client_find(app, hint_cid ? hint_cid : cid, &client, &e);
 	rc = session_load(r, client, &s, &e);
 	if (rc == ERR_UNAVAILABLE) {
 		page_error(r, w, 503, lang, OAUTH_TEMPORARILY_UNAVAILABLE, "please try again");
@@ -209,15 +210,15 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 	}
 	sid = arena_strdup(r->arena, json_string_value(json_object_get(s.doc, "sid")));
 	json_array_foreach(json_object_get(s.doc, "clients"), i, v) {
-		json_t *c = NULL;
+		const struct client *c = NULL;
 		const char *url;
 
-		if (!json_is_string(v) || reg_client_load(app, json_string_value(v), &c, &e) != 0)
+		if (!json_is_string(v) || reg_client_find(app, json_string_value(v), &c, &e) != 0)
 			continue;
 		url = logout_frontchannel_url(r, c, sid);
 		if (url != NULL)
 			json_array_append_new(frames, json_string(url));
-		json_decref(c);
+		reg_client_release(c);
 	}
 	if (session_end(r, w, client, &s, &e) != 0) {
 		log_err(r->rid, "cannot end session: %s", e.msg);
@@ -226,13 +227,13 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 	}
 	{
 		json_t *ev = json_pack("{s:s?, s:s}", "client_id",
-				       client ? reg_client_str(client, "client_id") : NULL, "sid", sid);
+				       client ? client->client_id : NULL, "sid", sid);
 
 		store_call(app->store, events, event_add, "logout", ev, &e);
 		json_decref(ev);
 	}
 	if (client != NULL && plr != NULL &&
-	    reg_client_has(client, "post_logout_redirect_uris", plr)) {
+	    reg_strs_has(&client->post_logout_redirect_uris, plr)) {
 		struct buf b;
 
 		buf_init(&b, HTTP_MAX_URI * 2);
@@ -250,6 +251,6 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 		logout_page(r, w, lang, frames, dest);
 out:
 	session_clear(&s);
-	json_decref(client);
+	reg_client_release(client);
 	json_decref(frames);
 }

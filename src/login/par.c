@@ -15,7 +15,8 @@ login_handle_par(struct http_req *r, struct http_resp *w)
 {
 	struct porten *app = r->app;
 	struct err e = { 0 };
-	json_t *client = NULL, *areq = NULL, *body;
+	const struct client *client = NULL;
+	json_t *areq = NULL, *body;
 	const char *amr = NULL;
 	char *id;
 	int rc;
@@ -26,12 +27,12 @@ login_handle_par(struct http_req *r, struct http_resp *w)
 		oauth_resp_error(r, w, &e);
 		return;
 	}
-	rc = oauth_client_authenticate(r, r->route_data, &client, &amr, &e);
+	rc = oauth_client_auth(r, r->route_data, &client, &amr, &e);
 	if (rc != 0) {
 		oauth_resp_error(r, w, &e);
 		return;
 	}
-	if (!reg_client_fits_issuer(client, r->route_data)) {
+	if (!reg_client_fits(client, r->route_data)) {
 		(void)ERR(&e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
 			  "the client is not registered for this service");
 		oauth_resp_error(r, w, &e);
@@ -75,5 +76,5 @@ login_handle_par(struct http_req *r, struct http_resp *w)
 	json_decref(body);
 out:
 	json_decref(areq);
-	json_decref(client);
+	reg_client_release(client);
 }

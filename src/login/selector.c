@@ -56,7 +56,7 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 	struct porten *app = login_app(r);
 	struct authz_request a;
 	const char *ar, *lang;
-	json_t *client = NULL;
+	const struct client *client = NULL;
 	struct err e = { 0 };
 	unsigned min;
 	struct buf b;
@@ -70,7 +70,7 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 	/* ?lang= sets the language cookie when the user picked one. */
 	lang = page_lang_choose(r, w, a.locale);
 	min = a.min_level ? a.min_level : EID_LEVEL_SUBSTANTIAL;
-	reg_client_load(app, a.client_id, &client, &e);
+	reg_client_find(app, a.client_id, &client, &e);
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "Choose electronic ID");
 	buf_puts(&b, "<h1>");
@@ -80,7 +80,7 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 		buf_puts(&b, "<p>");
 		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
 		buf_puts(&b, " <strong>");
-		buf_html(&b, str_c(reg_client_str(client, "client_name")));
+		buf_html(&b, str_c(client->client_name));
 		buf_puts(&b, "</strong></p>");
 	}
 	buf_puts(&b, "<ul class=\"eids\" aria-label=\"");
@@ -107,7 +107,7 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 	page_end(&b, lang, login_selector_url(r, ar));
 	http_resp_html(w, 200, (struct str){ b.p, b.len });
 	buf_free(&b);
-	json_decref(client);
+	reg_client_release(client);
 }
 
 void

@@ -29,7 +29,10 @@ static const struct cfg_section login_cfg = {
 	"login", login_rows, sizeof(login_rows) / sizeof(login_rows[0]), login_cfg_validate,
 };
 
-/* The routes of an issuer that logs people in (ID-porten); paths under its prefix. */
+/*
+ * The routes of an issuer that logs people in (ID-porten); paths under its
+ * prefix.  The steps' pages (consent's) come with the steps.
+ */
 static const struct service_route login_routes[] = {
 	{ "GET", "/authorize", login_handle_authorize },
 	{ "POST", "/authorize", login_handle_authorize },
@@ -38,8 +41,6 @@ static const struct service_route login_routes[] = {
 	{ "POST", "/logout", login_handle_logout },
 	{ "GET", "/login", login_handle_select },
 	{ "POST", "/cancel", login_handle_cancel },
-	{ "GET", "/consent", consent_handle_show },
-	{ "POST", "/consent", consent_handle_submit },
 	{ NULL, NULL, NULL },
 };
 

@@ -4,6 +4,7 @@
 
 #include "core/crypto.h"
 #include "core/timeutil.h"
+#include "registry/client.h"
 #include "registry/registry.h"
 
 #define SESSION_SHARED_COOKIE "PORTEN_SSO"
@@ -15,34 +16,34 @@ session_app(struct http_req *r)
 }
 
 const char *
-session_cookie_name(struct http_req *r, const json_t *client)
+session_cookie_name(struct http_req *r, const struct client *client)
 {
 	char h[TOKEN_CHARS + 1];
 
-	if (client == NULL || !reg_client_bool(client, "sso_disabled"))
+	if (client == NULL || !client->sso_disabled)
 		return SESSION_SHARED_COOKIE;
 	/* An SSO-free client's own cookie: named after its id, without revealing it. */
-	sha256_b64url_buf(str_c(reg_client_str(client, "client_id")), h);
+	sha256_b64url_buf(str_c(client->client_id), h);
 	h[16] = '\0';
 	return arena_printf(r->arena, "PORTEN_SSO_%s", h);
 }
 
 static bool
-session_matches(const json_t *doc, const json_t *client)
+session_matches(const json_t *doc, const struct client *client)
 {
 	const char *kind = json_string_value(json_object_get(doc, "kind"));
 
-	if (client != NULL && reg_client_bool(client, "sso_disabled")) {
+	if (client != NULL && client->sso_disabled) {
 		const char *cid = json_string_value(json_object_get(doc, "client_id"));
 
 		return kind && strcmp(kind, "client") == 0 && cid &&
-		       strcmp(cid, reg_client_str(client, "client_id")) == 0;
+		       strcmp(cid, client->client_id) == 0;
 	}
 	return kind && strcmp(kind, "shared") == 0;
 }
 
 int
-session_load(struct http_req *r, const json_t *client, struct session *s, struct err *e)
+session_load(struct http_req *r, const struct client *client, struct session *s, struct err *e)
 {
 	struct porten *app = session_app(r);
 	const char *cookie = http_cookie(r, session_cookie_name(r, client));
@@ -92,7 +93,7 @@ session_fill(json_t *doc, const struct eid_result *res)
 }
 
 int
-session_establish(struct http_req *r, struct http_resp *w, const json_t *client,
+session_establish(struct http_req *r, struct http_resp *w, const struct client *client,
 		  const struct eid_result *res, struct session *s, struct err *e)
 {
 	struct porten *app = session_app(r);
@@ -138,9 +139,9 @@ session_establish(struct http_req *r, struct http_resp *w, const json_t *client,
 		return ERR(e, ERR_CRYPTO, 500, "server_error", "no randomness");
 	doc = json_object();
 	json_object_set_new(doc, "sid", json_string(sid));
-	if (client != NULL && reg_client_bool(client, "sso_disabled")) {
+	if (client != NULL && client->sso_disabled) {
 		json_object_set_new(doc, "kind", json_string("client"));
-		json_object_set_new(doc, "client_id", json_string(reg_client_str(client, "client_id")));
+		json_object_set_new(doc, "client_id", json_string(client->client_id));
 	} else {
 		json_object_set_new(doc, "kind", json_string("shared"));
 	}
@@ -181,7 +182,7 @@ session_join(struct http_req *r, struct session *s, const char *client_id, struc
 }
 
 int
-session_end(struct http_req *r, struct http_resp *w, const json_t *client, struct session *s,
+session_end(struct http_req *r, struct http_resp *w, const struct client *client, struct session *s,
 	    struct err *e)
 {
 	struct porten *app = session_app(r);

@@ -321,8 +321,7 @@ check_scopes(struct porten *app, struct mp_grant *g, bool delegated, bool onbeha
 			goto out;
 		}
 		types = json_object_get(doc, "allowed_integration_types");
-		if (json_array_size(types) > 0 && !reg_client_has(doc, "allowed_integration_types",
-								  itype)) {
+		if (json_array_size(types) > 0 && !reg_json_array_has(types, itype)) {
 			rc = MP_BADSCOPE(e, "MP-201: scope %.200s is not allowed for %s", s, itype);
 			goto out;
 		}

@@ -374,18 +374,3 @@ out:
 	reg_client_release(c);
 	return rc;
 }
-
-int
-oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **client,
-			  const char **amr, struct err *e)
-{
-	const struct client *c = NULL;
-	int rc;
-
-	*client = NULL;
-	rc = oauth_client_auth(r, is, &c, amr, e);
-	if (rc == 0)
-		*client = json_incref((json_t *)c->doc);
-	reg_client_release(c);
-	return rc;
-}

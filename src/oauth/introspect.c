@@ -67,7 +67,8 @@ scope_permits(void *arg, const char *name)
 		return false;
 	}
 	/* spec §14: the scope names the caller in enforced_aud_for_introspection. */
-	ok = reg_client_has(doc, "enforced_aud_for_introspection", p->caller_id);
+	ok = reg_json_array_has(json_object_get(doc, "enforced_aud_for_introspection"),
+				p->caller_id);
 	/* pid of a pseudonymous token goes only to the scope owner (spec §14). */
 	if (json_is_true(json_object_get(doc, "requires_pseudonymous_tokens"))) {
 		const char *owner = json_string_value(json_object_get(doc, "owner_orgno"));

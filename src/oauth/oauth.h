@@ -76,12 +76,6 @@
  */
 int oauth_client_auth(struct http_req *r, const struct issuer *is, const struct client **client,
 		      const char **amr, struct err *e);
-/*
- * The same for readers of the registration document (PAR, until it reads
- * the record): *client is the record's doc, a new reference to read only.
- */
-int oauth_client_authenticate(struct http_req *r, const struct issuer *is, json_t **client,
-			      const char **amr, struct err *e);
 
 /* ---- PKCE (oauth/pkce.c) ---- */
 

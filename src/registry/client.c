@@ -514,12 +514,6 @@ reg_client_bool(const json_t *doc, const char *field)
 	return json_is_true(json_object_get(doc, field));
 }
 
-bool
-reg_client_has(const json_t *doc, const char *array_field, const char *value)
-{
-	return reg_json_array_has(json_object_get(doc, array_field), value);
-}
-
 int
 reg_client_get(struct porten *app, const char *client_id, json_t **doc, struct err *e)
 {
@@ -584,12 +578,6 @@ type_fits_issuer(const char *t, const struct issuer *is)
 		       strcmp(t, "eformidling") == 0;
 	}
 	return false;
-}
-
-bool
-reg_client_fits_issuer(const json_t *client, const struct issuer *is)
-{
-	return type_fits_issuer(reg_client_str(client, "integration_type"), is);
 }
 
 bool

@@ -7,6 +7,7 @@
 #include "registry/cmd_int.h"
 #include "core/crypto.h"
 #include "core/str.h"
+#include "registry/client.h"
 #include "registry/registry.h"
 
 enum flag_kind {
@@ -261,6 +262,29 @@ client_update(struct cli *c, const char *id, json_t *set)
 	return status;
 }
 
+/*
+ * One line of `client list`: the listed document read as a client record;
+ * one the record refuses (it cannot be stored so) shows its client_id only.
+ */
+static void
+client_list_row(struct cli *c, const json_t *d)
+{
+	struct client *rec = NULL;
+	struct err e = { 0 };
+	const char *id;
+
+	if (reg_client_parse(d, &rec, &e) != 0) {
+		id = json_string_value(json_object_get(d, "client_id"));
+		fprintf(c->out, "%-36s %-12s %-8s %-6s %s\n", id ? id : "-", "-", "-", "no", "");
+		return;
+	}
+	fprintf(c->out, "%-36s %-12s %-8s %-6s %s\n", rec->client_id,
+		rec->integration_type ? rec->integration_type : "-",
+		rec->application_type ? rec->application_type : "-", rec->active ? "yes" : "no",
+		rec->client_name ? rec->client_name : "");
+	reg_client_release(rec);
+}
+
 static int
 client_list(struct cli *c)
 {
@@ -278,15 +302,7 @@ client_list(struct cli *c)
 		fprintf(c->out, "%-36s %-12s %-8s %-6s %s\n", "CLIENT_ID", "TYPE", "APP",
 			"ACTIVE", "NAME");
 		json_array_foreach(list, i, d)
-			fprintf(c->out, "%-36s %-12s %-8s %-6s %s\n",
-				reg_client_str(d, "client_id"),
-				reg_client_str(d, "integration_type")
-					? reg_client_str(d, "integration_type") : "-",
-				reg_client_str(d, "application_type")
-					? reg_client_str(d, "application_type") : "-",
-				reg_client_bool(d, "active") ? "yes" : "no",
-				reg_client_str(d, "client_name") ? reg_client_str(d, "client_name")
-								 : "");
+			client_list_row(c, d);
 	}
 	json_decref(list);
 	return CLI_OK;

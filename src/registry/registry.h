@@ -80,10 +80,9 @@ int reg_client_load(struct porten *app, const char *client_id, json_t **doc, str
 const char *reg_client_str(const json_t *doc, const char *field);   /* NULL if absent */
 long long reg_client_int(const json_t *doc, const char *field, long long dflt);
 bool reg_client_bool(const json_t *doc, const char *field);
-bool reg_client_has(const json_t *doc, const char *array_field, const char *value);
 
-/* May this client use this issuer (its integration_type fits the issuer's kind)? */
-bool reg_client_fits_issuer(const json_t *client, const struct issuer *is);
+/* Does the JSON array (a scope's lists, say) hold this string? */
+bool reg_json_array_has(const json_t *arr, const char *value);
 
 /* Redirect URI rules per application type and environment (spec §6.2). */
 int reg_redirect_uri_valid(const char *uri, const char *application_type, bool test_env,

@@ -71,9 +71,6 @@ bool reg_scope_name_valid(const char *name);
 /* A client id we accept: [A-Za-z0-9._:-]{1,100}. */
 bool reg_client_id_valid(const char *id);
 
-/* Does the JSON array hold this string? */
-bool reg_json_array_has(const json_t *arr, const char *value);
-
 /*
  * Client rules (client_rules.c).  All fail with ERR_INVAL and
  * invalid_client_metadata naming the field.

@@ -1,5 +1,5 @@
 /*
- * Fuzz client authentication at the back channel (oauth_client_authenticate,
+ * Fuzz client authentication at the back channel (oauth_client_auth,
  * spec §9, RFC 6749 §2.3, RFC 7523) against fixed clients (fixture.h).
  * The first byte picks how the input becomes a request to POST /token:
  *   0  raw: up to the first '\n' the Authorization header (none when
@@ -27,7 +27,7 @@ run(const char *authz, struct str form)
 {
 	struct fz_req t;
 	struct err e = { 0 };
-	json_t *client = NULL;
+	const struct client *client = NULL;
 	const char *amr = NULL;
 	int rc;
 
@@ -38,14 +38,14 @@ run(const char *authz, struct str form)
 		fz_req_done(&t);
 		return;
 	}
-	rc = oauth_client_authenticate(&t.r, fz_is, &client, &amr, &e);
+	rc = oauth_client_auth(&t.r, fz_is, &client, &amr, &e);
 	if (rc == 0) {
-		const char *id = reg_client_str(client, "client_id");
-		const char *m = reg_client_str(client, "token_endpoint_auth_method");
+		const char *id = client->client_id;
+		const char *m = client->token_endpoint_auth_method;
 
 		if (id == NULL || amr == NULL || m == NULL || strcmp(amr, m) != 0)
 			abort();
-		json_decref(client);
+		reg_client_release(client);
 	} else {
 		if (client != NULL)
 			abort();

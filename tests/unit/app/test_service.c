@@ -1,8 +1,9 @@
 /*
  * The service list (src/services.c) and its helpers (app/service.c): every
- * service is named once, no two routes or commands collide, services start
- * in list order and stop in reverse, and the configuration reads the rows
- * of the sections it is given, and only those.
+ * service is named once, no two routes or commands collide, a step's pages
+ * are served under its issuers once, services start in list order and
+ * stop in reverse, and the configuration reads the rows of the sections
+ * it is given, and only those.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,6 +79,19 @@ has_route(const struct http_route *rt, const char *method, const char *path)
 	return false;
 }
 
+/* ID-porten at the root, Maskinporten under /mp, Ansattporten under /ap. */
+static void
+three_issuers(struct porten *app)
+{
+	memset(app, 0, sizeof(*app));
+	app->issuers[0] = (struct issuer){ ISSUER_IDPORTEN, "http://x", "", "http://x", app };
+	app->issuers[1] = (struct issuer){ ISSUER_MASKINPORTEN, "http://x/mp/", "/mp", "http://x/mp",
+					   app };
+	app->issuers[2] = (struct issuer){ ISSUER_ANSATTPORTEN, "http://x/ap", "/ap", "http://x/ap",
+					   app };
+	app->nissuers = 3;
+}
+
 static void
 test_routes(void **state)
 {
@@ -90,13 +104,7 @@ test_routes(void **state)
 	struct err e = { 0 };
 	size_t n = 0, idp = 0, mp = 0, ap = 0;
 
-	memset(&app, 0, sizeof(app));
-	app.issuers[0] = (struct issuer){ ISSUER_IDPORTEN, "http://x", "", "http://x", &app };
-	app.issuers[1] = (struct issuer){ ISSUER_MASKINPORTEN, "http://x/mp/", "/mp", "http://x/mp",
-					  &app };
-	app.issuers[2] = (struct issuer){ ISSUER_ANSATTPORTEN, "http://x/ap", "/ap", "http://x/ap",
-					  &app };
-	app.nissuers = 3;
+	three_issuers(&app);
 	rt = service_routes_build(porten_services, &app, head, &e);
 	assert_non_null(rt);
 	assert_string_equal(rt[0].path, "/health/live");
@@ -129,6 +137,11 @@ test_routes(void **state)
 	assert_true(has_route(rt, "GET", "/mp/jwk"));
 	assert_false(has_route(rt, "GET", "/mp/authorize"));
 	assert_false(has_route(rt, "GET", "/mp/testid"));
+	/* the consent step's pages come with the step */
+	assert_true(has_route(rt, "GET", "/consent"));
+	assert_true(has_route(rt, "POST", "/consent"));
+	assert_true(has_route(rt, "POST", "/ap/consent"));
+	assert_false(has_route(rt, "GET", "/mp/consent"));
 	service_routes_free(rt);
 
 	/* no issuers: the head only */
@@ -141,6 +154,85 @@ test_routes(void **state)
 	rt = service_routes_build(porten_services, &app, NULL, &e);
 	assert_non_null(rt);
 	assert_null(rt[0].fn);
+	service_routes_free(rt);
+}
+
+/* ---- a step's pages, with made-up services ---- */
+
+static const struct http_route step_a_routes[] = {
+	{ "GET", "/a", health, NULL },
+	{ "POST", "/a", health, NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct http_route step_b_routes[] = {
+	{ "GET", "/b", health, NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct login_step step_a = { .name = "a",
+					  .issuer_kinds = SERVICE_LOGIN_ISSUERS,
+					  .routes = step_a_routes };
+/* runs under Maskinporten only, though its services serve ID-porten */
+static const struct login_step step_b = { .name = "b",
+					  .issuer_kinds = SERVICE_ISSUER(ISSUER_MASKINPORTEN),
+					  .routes = step_b_routes };
+static const struct login_step step_c = { .name = "c",
+					  .issuer_kinds = SERVICE_LOGIN_ISSUERS };
+static const struct login_step *const steps_one[] = { &step_a, &step_c, &step_a, NULL };
+static const struct login_step *const steps_two[] = { &step_b, &step_a, NULL };
+static const struct service_route svc_routes[] = {
+	{ "GET", "/s", health },
+	{ NULL, NULL, NULL },
+};
+static const struct porten_service svc_one = { .name = "one",
+					       .issuer_kinds = SERVICE_LOGIN_ISSUERS,
+					       .routes = svc_routes,
+					       .steps = steps_one };
+static const struct porten_service svc_two = { .name = "two", .steps = steps_two };
+
+static size_t
+count_route(const struct http_route *rt, const char *method, const char *path)
+{
+	size_t n = 0;
+
+	for (; rt->fn != NULL; rt++)
+		n += strcmp(rt->method, method) == 0 && strcmp(rt->path, path) == 0;
+	return n;
+}
+
+static void
+test_step_routes(void **state)
+{
+	static const struct porten_service *const list[] = { &svc_one, &svc_two, NULL };
+	struct porten app;
+	struct http_route *rt;
+	struct err e = { 0 };
+	size_t n;
+
+	three_issuers(&app);
+	rt = service_routes_build(list, &app, NULL, &e);
+	assert_non_null(rt);
+	/* the table, then the steps' pages, under the issuers each step runs under, once */
+	assert_string_equal(rt[0].path, "/s");
+	assert_string_equal(rt[1].method, "GET");
+	assert_string_equal(rt[1].path, "/a");
+	assert_string_equal(rt[2].method, "POST");
+	assert_string_equal(rt[2].path, "/a");
+	assert_int_equal(count_route(rt, "GET", "/a"), 1);
+	assert_int_equal(count_route(rt, "POST", "/a"), 1);
+	assert_int_equal(count_route(rt, "GET", "/ap/a"), 1);
+	assert_int_equal(count_route(rt, "POST", "/ap/a"), 1);
+	assert_int_equal(count_route(rt, "GET", "/mp/a"), 0);
+	/* a step's issuers, not its service's, say where its pages are */
+	assert_int_equal(count_route(rt, "GET", "/mp/b"), 1);
+	assert_int_equal(count_route(rt, "GET", "/b"), 0);
+	assert_int_equal(count_route(rt, "GET", "/ap/b"), 0);
+	for (n = 0; rt[n].fn != NULL; n++) {
+		const struct issuer *is = rt[n].data;
+
+		assert_non_null(is);
+		assert_memory_equal(rt[n].path, is->prefix, strlen(is->prefix));
+	}
+	assert_int_equal(n, 3 + 3 + 1);
 	service_routes_free(rt);
 }
 
@@ -265,6 +357,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_commands),
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_step_routes),
 		cmocka_unit_test(test_init_close_order),
 		cmocka_unit_test(test_cfg_sections),
 	};

@@ -40,13 +40,13 @@ areq_for(const char *scope, const char *prompt)
 	return a;
 }
 
-static json_t *
+static const struct client *
 client_web(void)
 {
 	struct err e = { 0 };
-	json_t *c = NULL;
+	const struct client *c = NULL;
 
-	assert_int_equal(reg_client_load(&fx_app, "web", &c, &e), 0);
+	assert_int_equal(reg_client_find(&fx_app, "web", &c, &e), 0);
 	return c;
 }
 
@@ -77,7 +77,8 @@ static bool
 intercept(struct treq *t, const char *scope, const char *prompt, const char *pid)
 {
 	struct session s = { 0 };
-	json_t *client = client_web(), *areq = areq_for(scope, prompt);
+	const struct client *client = client_web();
+	json_t *areq = areq_for(scope, prompt);
 	bool rc;
 
 	treq_init(t, "GET", "/authorize", NULL, NULL);
@@ -85,7 +86,7 @@ intercept(struct treq *t, const char *scope, const char *prompt, const char *pid
 	rc = consent_intercept(&t->r, &t->w, client, areq, &s);
 	session_clear(&s);
 	json_decref(areq);
-	json_decref(client);
+	reg_client_release(client);
 	return rc;
 }
 
@@ -180,7 +181,8 @@ test_accepted_flag_passes(void **state)
 {
 	struct treq t;
 	struct session s = { 0 };
-	json_t *client = client_web(), *areq = areq_for(SCOPES, NULL);
+	const struct client *client = client_web();
+	json_t *areq = areq_for(SCOPES, NULL);
 
 	(void)state;
 	json_object_set_new(areq, "consent_accepted", json_true());
@@ -189,7 +191,7 @@ test_accepted_flag_passes(void **state)
 	assert_false(consent_intercept(&t.r, &t.w, client, areq, &s));
 	session_clear(&s);
 	json_decref(areq);
-	json_decref(client);
+	reg_client_release(client);
 	treq_free(&t);
 }
 

@@ -135,17 +135,18 @@ assertion(const char *overrides)
 
 /* Authenticate a request with this form and Authorization header. */
 static int
-auth(struct treq *t, const char *form, const char *authz, json_t **client, const char **amr)
+auth(struct treq *t, const char *form, const char *authz, const struct client **client,
+     const char **amr)
 {
 	treq_init(t, "POST", "/token", form, authz);
-	return oauth_client_authenticate(&t->r, fx_is, client, amr, &t->e);
+	return oauth_client_auth(&t->r, fx_is, client, amr, &t->e);
 }
 
 static void
 expect_denied(const char *form, const char *authz, int code, int status, const char *error)
 {
 	struct treq t;
-	json_t *client = NULL;
+	const struct client *client = NULL;
 	const char *amr = NULL;
 	int rc = auth(&t, form, authz, &client, &amr);
 
@@ -164,7 +165,7 @@ static void
 expect_ok(const char *form, const char *authz, const char *client_id, const char *method)
 {
 	struct treq t;
-	json_t *client = NULL;
+	const struct client *client = NULL;
 	const char *amr = NULL;
 	int rc = auth(&t, form, authz, &client, &amr);
 
@@ -172,9 +173,9 @@ expect_ok(const char *form, const char *authz, const char *client_id, const char
 		fprintf(stderr, "unexpected failure: %s\n", t.e.msg);
 	assert_int_equal(rc, 0);
 	assert_non_null(client);
-	assert_string_equal(json_string_value(json_object_get(client, "client_id")), client_id);
+	assert_string_equal(client->client_id, client_id);
 	assert_string_equal(amr, method);
-	json_decref(client);
+	reg_client_release(client);
 	treq_free(&t);
 }
 

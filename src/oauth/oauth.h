@@ -94,8 +94,6 @@ bool oauth_pkce_verify(struct str verifier, struct str challenge);
  * registered http://127.0.0.1:0/path (or [::1]:0) matches any port.
  */
 bool oauth_redirect_uri_allowed(const struct client *client, struct str uri);
-/* The same on the registration document (authorize.c until it reads the record). */
-bool oauth_redirect_uri_registered(const json_t *client, struct str uri);
 
 /* ---- tokens (oauth/token.c) ---- */
 

@@ -93,25 +93,6 @@ redirect_match(struct str reg, struct str uri)
 }
 
 bool
-oauth_redirect_uri_registered(const json_t *client, struct str uri)
-{
-	const json_t *uris, *v;
-	size_t idx;
-
-	if (client == NULL || uri.p == NULL || uri.len == 0)
-		return false;
-	uris = json_object_get(client, "redirect_uris");
-	if (!json_is_array(uris))
-		return false;
-	json_array_foreach(uris, idx, v) {
-		if (json_is_string(v) &&
-		    redirect_match((struct str){ json_string_value(v), json_string_length(v) }, uri))
-			return true;
-	}
-	return false;
-}
-
-bool
 oauth_redirect_uri_allowed(const struct client *client, struct str uri)
 {
 	if (client == NULL || uri.p == NULL || uri.len == 0)

@@ -44,11 +44,22 @@ teardown(void **state)
 static bool
 reg(const char *uri)
 {
-	bool doc = oauth_redirect_uri_registered(client, str_c(uri));
+	return oauth_redirect_uri_allowed(rec, str_c(uri));
+}
 
-	/* the record and the document answer alike */
-	assert_int_equal(oauth_redirect_uri_allowed(rec, str_c(uri)), doc);
-	return doc;
+/* A record of a registration with these redirect_uris (doc: a JSON object); NULL if refused. */
+static struct client *
+rec_of(const char *doc)
+{
+	json_t *d = json_loads(doc, 0, NULL);
+	struct client *c = NULL;
+
+	assert_non_null(d);
+	json_object_set_new(d, "client_id", json_string("rp2"));
+	if (reg_client_parse(d, &c, &(struct err){ 0 }) != 0)
+		c = NULL;
+	json_decref(d); /* the record keeps its own reference */
+	return c;
 }
 
 static void
@@ -82,10 +93,10 @@ test_near_misses(void **state)
 	assert_false(reg("https://evil.com/https://rp.example.no/callback"));
 	assert_false(reg("https://rp.example.no@evil.com/callback"));
 	assert_false(reg(""));
-	assert_false(oauth_redirect_uri_registered(client, STR_NULL));
+	assert_false(oauth_redirect_uri_allowed(rec, STR_NULL));
 	/* The registered string followed by a NUL and more bytes. */
-	assert_false(oauth_redirect_uri_registered(
-		client, (struct str){ "https://rp.example.no/callback\0x", 32 }));
+	assert_false(oauth_redirect_uri_allowed(
+		rec, (struct str){ "https://rp.example.no/callback\0x", 32 }));
 }
 
 static void
@@ -126,40 +137,43 @@ test_loopback_ports(void **state)
 static void
 test_port_rule_only_for_port0(void **state)
 {
-	json_t *c = json_pack("{s:[s,s,s,s]}", "redirect_uris", "http://127.0.0.1:8080/cb",
-			      "http://127.0.0.1:0x/cb", "https://127.0.0.1:0/cb",
-			      "http://localhost:0/cb");
+	struct client *c = rec_of("{\"redirect_uris\": [\"http://127.0.0.1:8080/cb\", "
+				  "\"http://127.0.0.1:0x/cb\", \"https://127.0.0.1:0/cb\", "
+				  "\"http://localhost:0/cb\"]}");
 
 	(void)state;
 	assert_non_null(c);
 	/* A registration with a real port is matched exactly. */
-	assert_true(oauth_redirect_uri_registered(c, STR_LIT("http://127.0.0.1:8080/cb")));
-	assert_false(oauth_redirect_uri_registered(c, STR_LIT("http://127.0.0.1:8081/cb")));
+	assert_true(oauth_redirect_uri_allowed(c, STR_LIT("http://127.0.0.1:8080/cb")));
+	assert_false(oauth_redirect_uri_allowed(c, STR_LIT("http://127.0.0.1:8081/cb")));
 	/* ":0x" is not port 0; https and localhost do not get the rule (spec §3). */
-	assert_false(oauth_redirect_uri_registered(c, STR_LIT("http://127.0.0.1:5/cb")));
-	assert_true(oauth_redirect_uri_registered(c, STR_LIT("http://127.0.0.1:0x/cb")));
-	assert_false(oauth_redirect_uri_registered(c, STR_LIT("https://127.0.0.1:443/cb")));
-	assert_false(oauth_redirect_uri_registered(c, STR_LIT("http://localhost:8080/cb")));
-	json_decref(c);
+	assert_false(oauth_redirect_uri_allowed(c, STR_LIT("http://127.0.0.1:5/cb")));
+	assert_true(oauth_redirect_uri_allowed(c, STR_LIT("http://127.0.0.1:0x/cb")));
+	assert_false(oauth_redirect_uri_allowed(c, STR_LIT("https://127.0.0.1:443/cb")));
+	assert_false(oauth_redirect_uri_allowed(c, STR_LIT("http://localhost:8080/cb")));
+	reg_client_release(c);
 }
 
 static void
 test_bad_registrations(void **state)
 {
-	json_t *c;
+	struct client *c;
 
 	(void)state;
-	assert_false(oauth_redirect_uri_registered(NULL, STR_LIT("https://a/")));
-	c = json_pack("{s:s}", "redirect_uris", "https://a/");
-	assert_false(oauth_redirect_uri_registered(c, STR_LIT("https://a/")));
-	json_decref(c);
-	c = json_pack("{s:[i,n,s]}", "redirect_uris", 1, "https://a/");
-	assert_true(oauth_redirect_uri_registered(c, STR_LIT("https://a/")));
-	assert_false(oauth_redirect_uri_registered(c, STR_LIT("1")));
-	json_decref(c);
-	c = json_object();
-	assert_false(oauth_redirect_uri_registered(c, STR_LIT("https://a/")));
-	json_decref(c);
+	assert_false(oauth_redirect_uri_allowed(NULL, STR_LIT("https://a/")));
+	/* A registration whose list is no list, or holds other than strings, is refused whole. */
+	assert_null(rec_of("{\"redirect_uris\": \"https://a/\"}"));
+	assert_null(rec_of("{\"redirect_uris\": [1, null, \"https://a/\"]}"));
+	c = rec_of("{\"redirect_uris\": [\"https://a/\"]}");
+	assert_non_null(c);
+	assert_true(oauth_redirect_uri_allowed(c, STR_LIT("https://a/")));
+	assert_false(oauth_redirect_uri_allowed(c, STR_LIT("1")));
+	assert_false(oauth_redirect_uri_allowed(c, STR_LIT("")));
+	reg_client_release(c);
+	c = rec_of("{}");
+	assert_non_null(c);
+	assert_false(oauth_redirect_uri_allowed(c, STR_LIT("https://a/")));
+	reg_client_release(c);
 }
 
 int

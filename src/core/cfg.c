@@ -37,6 +37,8 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("conn_per_ip", CFG_INT, conn_per_ip, "256", 1, 65535),
 	ROW("conn_timeout", CFG_INT, conn_timeout, "15", 1, 3600),
 	ROW("request_deadline", CFG_INT, request_deadline, "30", 1, 3600),
+	/* GET /metrics (app/ops.h); off: 404. */
+	ROW("metrics", CFG_BOOL, metrics, "true", 0, 0),
 	/* The Maskinporten issuer (app/app.c sets up the issuers). */
 	ROW("maskinporten_issuer", CFG_STR, maskinporten_issuer, NULL, 0, 0),
 	ROW("locale_dir", CFG_STR, locale_dir, NULL, 0, 0),

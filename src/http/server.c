@@ -41,6 +41,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/metrics.h"
 #include "http/ratelimit.h"
 
 #define HTTP_MAX_THREADS 256
@@ -70,6 +71,7 @@ struct conn_watch {
 struct http_server {
 	struct MHD_Daemon *d;
 	const struct http_route *routes;
+	unsigned *route_slot;           /* metrics_route_slot() of each route */
 	void *app;
 	struct http_limits lim;
 	struct http_ratelimit *ip_rl;
@@ -96,6 +98,7 @@ struct conn_req {
 	const char *client_key; /* client_id the per-client limit counts, or NULL */
 	struct http_params parsed[3]; /* form, query, cookies as req_build made them (to wipe) */
 	size_t discarded;
+	unsigned route_slot;    /* of the route that answered (metrics), 0 for none */
 	bool started;
 	bool uri_too_long;
 	bool body_too_large;
@@ -158,8 +161,9 @@ resp_simple_error(struct http_resp *w, int status, const char *error)
 	json_decref(j);
 }
 
-void
-http_dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
+/* The index of the route that answered, or -1. */
+static long
+dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
 {
 	const struct http_route *rt, *hit = NULL;
 	const char *m = r->method ? r->method : "";
@@ -179,6 +183,8 @@ http_dispatch(const struct http_route *routes, struct http_req *r, struct http_r
 	if (hit != NULL) {
 		r->route_data = hit->data;
 		hit->fn(r, w);
+		resp_finish(w, r->rid);
+		return (long)(hit - routes);
 	} else if (path_known) {
 		/* RFC 9110 §15.5.6: a 405 lists the methods the resource has. */
 		struct buf allow;
@@ -204,6 +210,13 @@ http_dispatch(const struct http_route *routes, struct http_req *r, struct http_r
 		resp_simple_error(w, 404, "not_found");
 	}
 	resp_finish(w, r->rid);
+	return -1;
+}
+
+void
+http_dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
+{
+	(void)dispatch(routes, r, w);
 }
 
 /* ---- building the request ---- */
@@ -321,6 +334,15 @@ ms_since(const struct timespec *t0)
 	return (long long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+static int64_t
+ns_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t0->tv_sec) * 1000000000 + (now.tv_nsec - t0->tv_nsec);
+}
+
 /*
  * The path of a raw target as the log shows it: never the query (it can
  * carry codes and tokens), at most LOG_PATH_MAX bytes, printable ASCII.
@@ -370,6 +392,7 @@ answer(struct conn_req *st, struct MHD_Connection *c)
 		(void)MHD_add_response_header(mr, "Content-Type", w->content_type);
 	ret = MHD_queue_response(c, (unsigned int)w->status, mr);
 	MHD_destroy_response(mr);
+	metrics_http_observe(st->route_slot, w->status, ns_since(&st->t0));
 	log_request(st);
 	return ret;
 }
@@ -388,6 +411,8 @@ answer_limited(struct conn_req *st, struct MHD_Connection *c, const char *error,
 {
 	char secs[16];
 
+	metrics_inc(METRICS_RATELIMITED, strcmp(error, "slow_down") == 0 ? "client" : "address",
+		    NULL);
 	snprintf(secs, sizeof(secs), "%u", retry_after > 0 ? retry_after : 1);
 	http_resp_oauth_error(&st->w, 429, error, desc);
 	(void)http_resp_header(&st->w, "Retry-After", secs);
@@ -710,7 +735,12 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 			return answer_limited(st, c, "slow_down",
 					      "too many requests from this client", retry);
 	}
-	http_dispatch(st->srv->routes, &st->r, &st->w);
+	{
+		long hit = dispatch(st->srv->routes, &st->r, &st->w);
+
+		if (hit >= 0 && srv->route_slot != NULL)
+			st->route_slot = srv->route_slot[hit];
+	}
 	/*
 	 * Charged only when the client got past authentication (not 401): a
 	 * stranger naming someone else's client_id must not spend its budget.
@@ -839,6 +869,19 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, st
 		pthread_cond_init(&s->watch_cond, &ca);
 		pthread_condattr_destroy(&ca);
 	}
+	{
+		size_t n = 0;
+
+		while (o->routes[n].fn != NULL)
+			n++;
+		s->route_slot = calloc(n + 1, sizeof(*s->route_slot));
+		if (s->route_slot == NULL) {
+			rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			s->route_slot[i] = metrics_route_slot(o->routes[i].path);
+	}
 	http_limits_get(&s->lim);
 	if (s->lim.conn_per_ip == 0)
 		s->lim.conn_per_ip = HTTP_PER_IP_CONNECTIONS;
@@ -913,6 +956,7 @@ http_server_stop(struct http_server *s)
 		MHD_stop_daemon(s->d);
 	http_ratelimit_free(s->ip_rl);
 	http_ratelimit_free(s->client_rl);
+	free(s->route_slot);
 	pthread_cond_destroy(&s->watch_cond);
 	pthread_mutex_destroy(&s->watch_lock);
 	free(s);

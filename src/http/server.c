@@ -42,6 +42,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/metrics.h"
+#include "http/proxy.h"
 #include "http/ratelimit.h"
 
 #define HTTP_MAX_THREADS 256
@@ -94,7 +95,8 @@ struct conn_req {
 	struct timespec t0;
 	char *target;           /* raw request target (arena), NULL when too long */
 	char *logpath;          /* its path, cut short and made printable, for the log */
-	char ipkey[HTTP_RL_ADDR_KEY]; /* the peer's rate-limit key */
+	char ipkey[HTTP_RL_ADDR_KEY]; /* the client's rate-limit key */
+	struct net_addr peer;   /* the connection's other end */
 	const char *client_key; /* client_id the per-client limit counts, or NULL */
 	struct http_params parsed[3]; /* form, query, cookies as req_build made them (to wipe) */
 	size_t discarded;
@@ -653,10 +655,74 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 				  addr, sizeof(addr));
 		st->r.remote_addr = arena_strdup(st->arena, addr);
 		http_ratelimit_addr_key(sa, st->ipkey);
+		(void)net_addr_from_sockaddr(sa, &st->peer);
 	} else {
 		st->r.remote_addr = "";
 	}
 	return st;
+}
+
+struct xff_ctx {
+	struct buf b;
+	bool too_long;
+};
+
+static enum MHD_Result
+xff_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct xff_ctx *x = cls;
+
+	(void)kind;
+	if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	/* Field lines of one name join with commas (RFC 9110 §5.3). */
+	if ((x->b.len > 0 && buf_puts(&x->b, ",") != 0) || buf_puts(&x->b, value) != 0) {
+		x->too_long = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Behind a trusted proxy, the client is who X-Forwarded-For says
+ * (http/proxy.h): remote_addr and the rate-limit key become its.
+ */
+static void
+client_from_proxy(struct conn_req *st, struct MHD_Connection *c)
+{
+	const struct net_cidrs *tp = &st->srv->lim.trusted_proxies;
+	struct net_addr client;
+	struct sockaddr_storage ss;
+	char text[NET_ADDR_TEXT];
+	struct xff_ctx xff = { .too_long = false };
+
+	if (tp->n == 0 || st->peer.family == 0 || !net_cidrs_match(tp, &st->peer))
+		return;
+	buf_init(&xff.b, HTTP_MAX_HEADER_BYTES);
+	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, xff_cb, &xff);
+	/* Too long to be honest (the request gets a 431 next): the proxy is the client. */
+	if (xff.too_long)
+		buf_reset(&xff.b);
+	http_forwarded_client(tp, &st->peer, (struct str){ xff.b.p ? xff.b.p : "", xff.b.len },
+			      &client);
+	buf_free(&xff.b);
+	if (memcmp(&client, &st->peer, sizeof(client)) == 0)
+		return;
+	memset(&ss, 0, sizeof(ss));
+	if (client.family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, client.a, 4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, client.a, 16);
+	}
+	net_addr_format(&client, text);
+	st->r.remote_addr = arena_strdup(st->arena, text);
+	http_ratelimit_addr_key((const struct sockaddr *)&ss, st->ipkey);
 }
 
 static void
@@ -687,6 +753,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 
 		st->started = true;
 		st->r.method = arena_strdup(st->arena, method ? method : "");
+		client_from_proxy(st, c);
 		/* First, so that a flood costs no more than this. */
 		if (!http_ratelimit_take(srv->ip_rl, str_c(st->ipkey), time_mono_ms(), &retry))
 			return answer_limited(st, c, "too_many_requests",

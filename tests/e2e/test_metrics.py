@@ -115,3 +115,9 @@ def test_routes_are_patterns_and_labels_hold_no_person(server, new_client, new_b
 def test_at_the_top_level_only(server):
     assert server.get("/metrics").status_code == 200
     assert server.get("/maskinporten/metrics").status_code == 404
+
+
+def test_switched_off(start_server):
+    s = start_server({"PORTEN_METRICS": "false"})
+    assert s.get("/metrics").status_code == 404
+    assert s.get("/health/ready").status_code == 200

@@ -4,10 +4,40 @@
  */
 #include "app/ops.h"
 
+#include <pthread.h>
+
 #include "app/app.h"
+#include "core/timeutil.h"
 #include "http/metrics.h"
 
 #define OPS_MAX_BODY (1024 * 1024)
+/* Seconds the live-session count is reused: scrapes every few seconds cost one count. */
+#define OPS_SESSIONS_TTL 15
+
+static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t sessions_n = -1, sessions_at;
+static uint64_t sessions_store; /* the store's serial the count belongs to */
+
+/* Live SSO sessions, counted in the store at most every OPS_SESSIONS_TTL s; -1 unknown. */
+static int64_t
+live_sessions(struct store *s)
+{
+	int64_t now = time_now(), n;
+	struct err e = { 0 };
+
+	pthread_mutex_lock(&sessions_lock);
+	if (sessions_n < 0 || now - sessions_at >= OPS_SESSIONS_TTL || sessions_store != s->serial) {
+		if (store_call(s, login, session_count, now, &n, &e) == 0)
+			sessions_n = n;
+		else
+			sessions_n = -1;
+		sessions_at = now;
+		sessions_store = s->serial;
+	}
+	n = sessions_n;
+	pthread_mutex_unlock(&sessions_lock);
+	return n;
+}
 
 static int
 store_family(struct buf *b, const struct store_op_stat *st, size_t n, const char *name,
@@ -38,6 +68,16 @@ ops_metrics_text(struct store *s, struct buf *b)
 	struct store_op_stat st[STORE_NFACETS * STORE_FACET_OPS];
 	size_t n = s != NULL ? store_stats(s, st, sizeof(st) / sizeof(st[0])) : 0;
 	int rc = metrics_render(b);
+
+	if (rc == 0 && s != NULL) {
+		int64_t live = live_sessions(s);
+
+		if (live >= 0)
+			rc = buf_printf(b, "# HELP porten_sessions_live Live SSO sessions in the store "
+					   "(all nodes), counted at most every %d s.\n"
+					   "# TYPE porten_sessions_live gauge\nporten_sessions_live %lld\n",
+					OPS_SESSIONS_TTL, (long long)live);
+	}
 
 	rc = rc ? rc : store_family(b, st, n, "porten_store_calls_total", "counter",
 				    "Store operations called, by operation.", 0);

@@ -92,6 +92,8 @@ def test_counters_move(server, new_client, new_browser):
     assert value(after, "porten_store_calls_total", op="oauth.code_put") >= 1
     assert ("porten_store_seconds_total", (("op", "oauth.code_put"),)) in after
     assert value(after, "process_start_time_seconds") > 1.6e9
+    # the first scrape of this module came after a login: its session is counted
+    assert value(after, "porten_sessions_live") >= 1
 
 
 def test_routes_are_patterns_and_labels_hold_no_person(server, new_client, new_browser):

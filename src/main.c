@@ -13,11 +13,13 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/ops.h"
 #include "app/service.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/http.h"
 #include "http/ratelimit.h"
+#include "registry/registry.h"
 #include "services.h"
 #include "ui/i18n.h"
 
@@ -39,6 +41,32 @@ health_live(struct http_req *r, struct http_resp *w)
 	json_decref(j);
 }
 
+/*
+ * Can every issuer sign now?  Its signer signs a probe: a key in a token
+ * that went away or locked answers ERR_UNAVAILABLE here as at /token.
+ */
+static int
+signers_ready(struct porten *app, struct err *e)
+{
+	static const char probe[] = "porten readiness probe";
+
+	for (int i = 0; i < app->nissuers; i++) {
+		const struct jose_signer *s = NULL;
+		unsigned char *sig = NULL;
+		size_t len = 0;
+		int rc = reg_keys_signing(app, &app->issuers[i], &s, e);
+
+		if (rc == 0 && s == NULL)
+			rc = ERR(e, ERR_INTERNAL, 0, NULL, "no signer");
+		if (rc == 0)
+			rc = s->sign(s, probe, sizeof(probe) - 1, &sig, &len, e);
+		free(sig);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static void
 health_ready(struct http_req *r, struct http_resp *w)
 {
@@ -46,18 +74,29 @@ health_ready(struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	char *v = NULL;
 	int rc = store_call(app->store, registry, meta_get, "pairwise_key", &v, &e);
+	const char *down = rc != 0 ? "store" : NULL;
 	json_t *j;
 
 	free(v);
+	if (rc == 0 && (rc = signers_ready(app, &e)) != 0)
+		down = "signer";
+	if (rc != 0)
+		log_warn(r->rid, "not ready: %s: %s", down, e.msg);
 	j = json_pack("{s:s}", "status", rc == 0 ? "up" : "down");
+	if (j != NULL && down != NULL)
+		json_object_set_new(j, "failing", json_string(down));
 	http_resp_json(w, rc == 0 ? 200 : 503, j);
 	json_decref(j);
 }
 
-/* Before every service's routes: whether the process lives and can reach its store. */
+/*
+ * Before every service's routes: whether the process lives and can reach
+ * its store and signers, and its metrics (app/ops.h).
+ */
 static const struct http_route health_routes[] = {
 	{ "GET", "/health/live", health_live, NULL },
 	{ "GET", "/health/ready", health_ready, NULL },
+	{ "GET", "/metrics", ops_metrics, NULL },
 	{ NULL, NULL, NULL, NULL },
 };
 

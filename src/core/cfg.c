@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/netaddr.h"
 #include "core/str.h"
 
 #define ROW CFG_ROW
@@ -37,6 +38,10 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("conn_per_ip", CFG_INT, conn_per_ip, "256", 1, 65535),
 	ROW("conn_timeout", CFG_INT, conn_timeout, "15", 1, 3600),
 	ROW("request_deadline", CFG_INT, request_deadline, "30", 1, 3600),
+	/* Proxies whose X-Forwarded-For names the client (http/proxy.h); empty: none. */
+	ROW("trusted_proxies", CFG_STR, trusted_proxies, NULL, 0, 0),
+	/* GET /metrics (app/ops.h); off: 404. */
+	ROW("metrics", CFG_BOOL, metrics, "true", 0, 0),
 	/* The Maskinporten issuer (app/app.c sets up the issuers). */
 	ROW("maskinporten_issuer", CFG_STR, maskinporten_issuer, NULL, 0, 0),
 	ROW("locale_dir", CFG_STR, locale_dir, NULL, 0, 0),
@@ -224,6 +229,13 @@ cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *secti
 		return ERR(e, ERR_INVAL, 0, NULL, "issuer must be https in prod");
 	if (!cookie_secure_set)
 		c->cookie_secure = strncmp(c->issuer, "https://", 8) == 0;
+	{
+		struct net_cidrs proxies;
+		struct err pe = { 0 };
+
+		if (net_cidrs_parse(c->trusted_proxies, &proxies, &pe) != 0)
+			return ERR(e, ERR_INVAL, 0, NULL, "trusted_proxies: %s", pe.msg);
+	}
 	for (size_t i = 0; i < n; i++) {
 		int rc = sections[i]->validate != NULL ? sections[i]->validate(c, e) : 0;
 

@@ -50,6 +50,8 @@ struct cfg {
 	int64_t conn_per_ip;     /* concurrent connections per remote address */
 	int64_t conn_timeout;    /* seconds of silence before a connection is cut */
 	int64_t request_deadline;/* seconds a request may take to arrive completely */
+	bool metrics;            /* serve GET /metrics */
+	char *trusted_proxies;   /* addresses/ranges whose X-Forwarded-For is believed */
 	/* Pages: where the compiled translations (.mo) live; NULL: next to the program. */
 	char *locale_dir;
 	/* MinID (spec/minid.md); every number is a design choice there, configurable. */

@@ -78,6 +78,9 @@ http_limits_from_cfg(const struct cfg *c, struct http_limits *l)
 	l->conn_per_ip = (unsigned)c->conn_per_ip;
 	l->conn_timeout = (unsigned)c->conn_timeout;
 	l->request_deadline = (unsigned)c->request_deadline;
+	/* cfg_load checked the list already. */
+	if (net_cidrs_parse(c->trusted_proxies, &l->trusted_proxies, NULL) != 0)
+		l->trusted_proxies.n = 0;
 }
 
 void

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/cfg.h"
+#include "core/netaddr.h"
 #include "core/str.h"
 
 struct http_limits {
@@ -29,6 +30,7 @@ struct http_limits {
 	unsigned conn_per_ip;      /* concurrent connections per address */
 	unsigned conn_timeout;     /* seconds without any traffic before a connection is cut */
 	unsigned request_deadline; /* seconds a request may take to arrive completely */
+	struct net_cidrs trusted_proxies; /* the client is taken from X-Forwarded-For (http/proxy.h) */
 };
 
 /* The built-in defaults (also the cfg defaults). */

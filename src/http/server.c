@@ -41,6 +41,8 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/metrics.h"
+#include "http/proxy.h"
 #include "http/ratelimit.h"
 
 #define HTTP_MAX_THREADS 256
@@ -70,6 +72,7 @@ struct conn_watch {
 struct http_server {
 	struct MHD_Daemon *d;
 	const struct http_route *routes;
+	unsigned *route_slot;           /* metrics_route_slot() of each route */
 	void *app;
 	struct http_limits lim;
 	struct http_ratelimit *ip_rl;
@@ -92,10 +95,12 @@ struct conn_req {
 	struct timespec t0;
 	char *target;           /* raw request target (arena), NULL when too long */
 	char *logpath;          /* its path, cut short and made printable, for the log */
-	char ipkey[HTTP_RL_ADDR_KEY]; /* the peer's rate-limit key */
+	char ipkey[HTTP_RL_ADDR_KEY]; /* the client's rate-limit key */
+	struct net_addr peer;   /* the connection's other end */
 	const char *client_key; /* client_id the per-client limit counts, or NULL */
 	struct http_params parsed[3]; /* form, query, cookies as req_build made them (to wipe) */
 	size_t discarded;
+	unsigned route_slot;    /* of the route that answered (metrics), 0 for none */
 	bool started;
 	bool uri_too_long;
 	bool body_too_large;
@@ -158,8 +163,9 @@ resp_simple_error(struct http_resp *w, int status, const char *error)
 	json_decref(j);
 }
 
-void
-http_dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
+/* The index of the route that answered, or -1. */
+static long
+dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
 {
 	const struct http_route *rt, *hit = NULL;
 	const char *m = r->method ? r->method : "";
@@ -179,6 +185,8 @@ http_dispatch(const struct http_route *routes, struct http_req *r, struct http_r
 	if (hit != NULL) {
 		r->route_data = hit->data;
 		hit->fn(r, w);
+		resp_finish(w, r->rid);
+		return (long)(hit - routes);
 	} else if (path_known) {
 		/* RFC 9110 §15.5.6: a 405 lists the methods the resource has. */
 		struct buf allow;
@@ -204,6 +212,13 @@ http_dispatch(const struct http_route *routes, struct http_req *r, struct http_r
 		resp_simple_error(w, 404, "not_found");
 	}
 	resp_finish(w, r->rid);
+	return -1;
+}
+
+void
+http_dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
+{
+	(void)dispatch(routes, r, w);
 }
 
 /* ---- building the request ---- */
@@ -321,6 +336,15 @@ ms_since(const struct timespec *t0)
 	return (long long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+static int64_t
+ns_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t0->tv_sec) * 1000000000 + (now.tv_nsec - t0->tv_nsec);
+}
+
 /*
  * The path of a raw target as the log shows it: never the query (it can
  * carry codes and tokens), at most LOG_PATH_MAX bytes, printable ASCII.
@@ -370,6 +394,7 @@ answer(struct conn_req *st, struct MHD_Connection *c)
 		(void)MHD_add_response_header(mr, "Content-Type", w->content_type);
 	ret = MHD_queue_response(c, (unsigned int)w->status, mr);
 	MHD_destroy_response(mr);
+	metrics_http_observe(st->route_slot, w->status, ns_since(&st->t0));
 	log_request(st);
 	return ret;
 }
@@ -388,6 +413,8 @@ answer_limited(struct conn_req *st, struct MHD_Connection *c, const char *error,
 {
 	char secs[16];
 
+	metrics_inc(METRICS_RATELIMITED, strcmp(error, "slow_down") == 0 ? "client" : "address",
+		    NULL);
 	snprintf(secs, sizeof(secs), "%u", retry_after > 0 ? retry_after : 1);
 	http_resp_oauth_error(&st->w, 429, error, desc);
 	(void)http_resp_header(&st->w, "Retry-After", secs);
@@ -628,10 +655,74 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 				  addr, sizeof(addr));
 		st->r.remote_addr = arena_strdup(st->arena, addr);
 		http_ratelimit_addr_key(sa, st->ipkey);
+		(void)net_addr_from_sockaddr(sa, &st->peer);
 	} else {
 		st->r.remote_addr = "";
 	}
 	return st;
+}
+
+struct xff_ctx {
+	struct buf b;
+	bool too_long;
+};
+
+static enum MHD_Result
+xff_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct xff_ctx *x = cls;
+
+	(void)kind;
+	if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	/* Field lines of one name join with commas (RFC 9110 §5.3). */
+	if ((x->b.len > 0 && buf_puts(&x->b, ",") != 0) || buf_puts(&x->b, value) != 0) {
+		x->too_long = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Behind a trusted proxy, the client is who X-Forwarded-For says
+ * (http/proxy.h): remote_addr and the rate-limit key become its.
+ */
+static void
+client_from_proxy(struct conn_req *st, struct MHD_Connection *c)
+{
+	const struct net_cidrs *tp = &st->srv->lim.trusted_proxies;
+	struct net_addr client;
+	struct sockaddr_storage ss;
+	char text[NET_ADDR_TEXT];
+	struct xff_ctx xff = { .too_long = false };
+
+	if (tp->n == 0 || st->peer.family == 0 || !net_cidrs_match(tp, &st->peer))
+		return;
+	buf_init(&xff.b, HTTP_MAX_HEADER_BYTES);
+	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, xff_cb, &xff);
+	/* Too long to be honest (the request gets a 431 next): the proxy is the client. */
+	if (xff.too_long)
+		buf_reset(&xff.b);
+	http_forwarded_client(tp, &st->peer, (struct str){ xff.b.p ? xff.b.p : "", xff.b.len },
+			      &client);
+	buf_free(&xff.b);
+	if (memcmp(&client, &st->peer, sizeof(client)) == 0)
+		return;
+	memset(&ss, 0, sizeof(ss));
+	if (client.family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, client.a, 4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, client.a, 16);
+	}
+	net_addr_format(&client, text);
+	st->r.remote_addr = arena_strdup(st->arena, text);
+	http_ratelimit_addr_key((const struct sockaddr *)&ss, st->ipkey);
 }
 
 static void
@@ -662,6 +753,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 
 		st->started = true;
 		st->r.method = arena_strdup(st->arena, method ? method : "");
+		client_from_proxy(st, c);
 		/* First, so that a flood costs no more than this. */
 		if (!http_ratelimit_take(srv->ip_rl, str_c(st->ipkey), time_mono_ms(), &retry))
 			return answer_limited(st, c, "too_many_requests",
@@ -710,7 +802,12 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 			return answer_limited(st, c, "slow_down",
 					      "too many requests from this client", retry);
 	}
-	http_dispatch(st->srv->routes, &st->r, &st->w);
+	{
+		long hit = dispatch(st->srv->routes, &st->r, &st->w);
+
+		if (hit >= 0 && srv->route_slot != NULL)
+			st->route_slot = srv->route_slot[hit];
+	}
 	/*
 	 * Charged only when the client got past authentication (not 401): a
 	 * stranger naming someone else's client_id must not spend its budget.
@@ -839,6 +936,19 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, st
 		pthread_cond_init(&s->watch_cond, &ca);
 		pthread_condattr_destroy(&ca);
 	}
+	{
+		size_t n = 0;
+
+		while (o->routes[n].fn != NULL)
+			n++;
+		s->route_slot = calloc(n + 1, sizeof(*s->route_slot));
+		if (s->route_slot == NULL) {
+			rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			s->route_slot[i] = metrics_route_slot(o->routes[i].path);
+	}
 	http_limits_get(&s->lim);
 	if (s->lim.conn_per_ip == 0)
 		s->lim.conn_per_ip = HTTP_PER_IP_CONNECTIONS;
@@ -913,6 +1023,7 @@ http_server_stop(struct http_server *s)
 		MHD_stop_daemon(s->d);
 	http_ratelimit_free(s->ip_rl);
 	http_ratelimit_free(s->client_rl);
+	free(s->route_slot);
 	pthread_cond_destroy(&s->watch_cond);
 	pthread_mutex_destroy(&s->watch_lock);
 	free(s);

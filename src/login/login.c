@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/metrics.h"
 #include "login/areq.h"
 #include "login/login_int.h"
 #include "oauth/oauth.h"
@@ -39,6 +40,8 @@ login_event(struct http_req *r, const struct client *client, const json_t *sessi
 	if (ev != NULL && store_call(app->store, events, event_add, "authentication", ev, &e) != 0)
 		log_warn(r->rid, "event not recorded: %s", e.msg);
 	json_decref(ev);
+	metrics_inc(METRICS_LOGINS, json_string_value(json_object_get(session, "eid")),
+		    json_string_value(json_object_get(session, "acr")));
 }
 
 struct code_write {

@@ -10,6 +10,7 @@
 
 #include "core/crypto.h"
 #include "core/timeutil.h"
+#include "http/metrics.h"
 #include "jose/jose.h"
 #include "maskinporten/mp_int.h"
 #include "registry/registry.h"
@@ -218,6 +219,7 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 		goto out;
 	}
 	/* spec §6: expires_in from the access token's lifetime; no refresh token. */
+	metrics_inc(METRICS_TOKENS, "maskinporten", "urn:ietf:params:oauth:grant-type:jwt-bearer");
 	*resp = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jws, "token_type", "Bearer",
 			  "expires_in", (json_int_t)life, "scope", scope);
 	if (*resp == NULL)

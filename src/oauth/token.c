@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/metrics.h"
 #include "oauth/token_int.h"
 #include "registry/registry.h"
 
@@ -554,6 +555,8 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 			 e);
 	if (rc != 0)
 		goto out;
+	metrics_inc(METRICS_TOKENS, is->kind == ISSUER_ANSATTPORTEN ? "ansattporten" : "idporten",
+		    new_grant != NULL ? "authorization_code" : "refresh_token");
 
 	body = json_pack("{s:s,s:s,s:I,s:s}", "access_token", access_token, "token_type", "Bearer",
 			 "expires_in", (json_int_t)at_life, "scope", c.scope);

@@ -41,6 +41,8 @@ struct store_login_ops {
 	int (*session_update)(struct store *s, const char *hash, const json_t *doc,
 			      int64_t idle_expires, struct err *e);
 	int (*session_delete)(struct store *s, const char *hash, struct err *e);
+	/* Sessions alive at now (neither timeout passed): the metrics gauge. */
+	int (*session_count)(struct store *s, int64_t now, int64_t *n, struct err *e);
 };
 
 #endif

@@ -114,6 +114,8 @@ const char *const store_pg_sql[PG_N] = {
 			      " WHERE hash = $1 AND idle_expires > $4::bigint"
 			      " AND abs_expires > $4::bigint",
 	[PG_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = $1",
+	[PG_SESSION_COUNT] = "SELECT count(*) FROM sessions"
+			     " WHERE idle_expires > $1 AND abs_expires > $1",
 
 	[PG_JTI_PUT] = "INSERT INTO jti (jti, expires_at) VALUES ($1, $2)"
 		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
@@ -702,6 +704,35 @@ pg_jti_remember(struct store *s, const char *key, int64_t expires_at, struct err
 			      time_now());
 }
 
+struct pg_session_count {
+	int64_t now;
+	int64_t *n;
+};
+
+static int
+pg_session_count_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_session_count *c = arg;
+	int rc;
+
+	*c->n = 0;
+	rc = store_pg_execf(q, PG_SESSION_COUNT, e, "i", c->now);
+	if (rc == 0 && store_pg_rows(q) != 1)
+		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store session_count: no count");
+	if (rc == 0)
+		rc = store_pg_col_i64(q, 0, 0, c->n, e);
+	return rc;
+}
+
+static int
+pg_session_count(struct store *s, int64_t now, int64_t *n, struct err *e)
+{
+	struct pg_session_count c = { now, n };
+
+	*n = 0;
+	return store_pg_run(s, "session_count", pg_session_count_fn, &c, e);
+}
+
 static int
 pg_event_add(struct store *s, const char *type, const json_t *doc, struct err *e)
 {
@@ -819,6 +850,7 @@ static const struct store_login_ops pg_login = {
 	.session_get = pg_session_get,
 	.session_update = pg_session_update,
 	.session_delete = pg_session_delete,
+	.session_count = pg_session_count,
 };
 
 static const struct store_minid_ops pg_minid = {

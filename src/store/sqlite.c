@@ -104,6 +104,8 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_SESSION_UPDATE] = "UPDATE sessions SET doc = ?2, idle_expires = min(?3, abs_expires)"
 			      " WHERE hash = ?1 AND idle_expires > ?4 AND abs_expires > ?4",
 	[SQ_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
+	[SQ_SESSION_COUNT] = "SELECT count(*) FROM sessions"
+			     " WHERE idle_expires > ?1 AND abs_expires > ?1",
 
 	[SQ_JTI_PUT] = "INSERT INTO jti (jti, expires_at) VALUES (?1, ?2)"
 		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
@@ -619,6 +621,28 @@ sq_jti_remember(struct store *s, const char *key, int64_t expires_at, struct err
 }
 
 static int
+sq_session_count(struct store *s, int64_t now, int64_t *n, struct err *e)
+{
+	struct sq_q q;
+	int rc;
+
+	*n = 0;
+	rc = store_sq_start(&q, s, "session_count", e);
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_SESSION_COUNT, e, "i", now);
+	if (rc == 0)
+		rc = store_sq_step(&q, e);
+	if (rc == 1) {
+		*n = sqlite3_column_int64(q.st, 0);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store session_count: no count");
+	}
+	store_sq_end(&q);
+	return rc;
+}
+
+static int
 sq_event_add(struct store *s, const char *type, const json_t *doc, struct err *e)
 {
 	return store_sq_write(s, SQ_EVENT_ADD, "event_add", 0, e, "kij", type, time_now(), doc);
@@ -712,6 +736,7 @@ static const struct store_login_ops sq_login = {
 	.session_get = sq_session_get,
 	.session_update = sq_session_update,
 	.session_delete = sq_session_delete,
+	.session_count = sq_session_count,
 };
 
 static const struct store_minid_ops sq_minid = {

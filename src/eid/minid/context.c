@@ -22,6 +22,7 @@
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
+#include "http/metrics.h"
 #include "http/ratelimit.h"
 #include "sms/sms.h"
 #include "ui/pages.h"
@@ -86,6 +87,7 @@ minid_rate_ok(struct minid_ctx *c)
 	if (minid_rate_take(key, c->app->cfg->minid_rate_per_min, time_mono_ms()))
 		return true;
 	log_warn(c->r->rid, "minid: rate limit for %s", key);
+	metrics_inc(METRICS_RATELIMITED, "minid", NULL);
 	http_resp_header(c->w, "Retry-After", "60");
 	minid_message_page(c, 429, "Too many attempts",
 			   "There have been too many attempts from your network. Wait a minute and "

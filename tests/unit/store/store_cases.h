@@ -618,7 +618,7 @@ static void
 test_sessions(void **state)
 {
 	struct fx *f = *state;
-	int64_t now = time_now();
+	int64_t now = time_now(), n = -1;
 	json_t *d1 = obj("sid", "s1"), *d2 = obj("sid", "s1-raised"), *doc = NULL;
 
 	assert_int_equal(store_call(f->s, login, session_put, "S1", d1, now + 100, now + 300, &f->e), 0);
@@ -627,6 +627,13 @@ test_sessions(void **state)
 	assert_int_equal(store_call(f->s, login, session_put, "S2", d1, now + 100, now + 300, &f->e), 0);
 	/* idle past absolute is capped at put */
 	assert_int_equal(store_call(f->s, login, session_put, "S3", d1, now + 999, now + 50, &f->e), 0);
+	/* the live ones: S3 ends at its absolute expiry, the others when idle */
+	assert_int_equal(store_call(f->s, login, session_count, now, &n, &f->e), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_call(f->s, login, session_count, now + 50, &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_call(f->s, login, session_count, now + 100, &n, &f->e), 0);
+	assert_int_equal(n, 0);
 
 	assert_int_equal(store_call(f->s, login, session_get, "S1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "sid"), "s1");
@@ -656,6 +663,11 @@ test_sessions(void **state)
 	time_set_offset(0);
 	assert_int_equal(store_call(f->s, login, session_delete, "S2", &f->e), 0);
 	assert_int_equal(store_call(f->s, login, session_delete, "S2", &f->e), ERR_NOTFOUND);
+	/* S1 touched (idle pushed to its absolute expiry), S3 as before */
+	assert_int_equal(store_call(f->s, login, session_count, now, &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_call(f->s, login, session_count, now + 200, &n, &f->e), 0);
+	assert_int_equal(n, 1);
 	json_decref(d1);
 	json_decref(d2);
 }

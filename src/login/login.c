@@ -205,9 +205,12 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	struct complete_run c = { .r = r, .w = w, .ar = ar, .areq = areq, .res = res };
 	struct err e = { 0 };
 	const struct client *client = NULL;
+	struct authz_request a;
 	int rc;
 
-	rc = reg_client_find(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
+	rc = areq_decode(areq, r->arena, &a, &e);
+	if (rc == 0)
+		rc = reg_client_find(app, a.client_id, &client, &e);
 	if (rc != 0) {
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
 		return;

@@ -406,8 +406,8 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 		return;
 	}
 	if (rc == 0) {
-		unsigned have = eid_level_of(json_string_value(json_object_get(s.doc, "acr")));
-		int64_t auth_time = json_integer_value(json_object_get(s.doc, "auth_time"));
+		unsigned have = eid_level_of(s.acr);
+		int64_t auth_time = s.auth_time == SESSION_NO_TIME ? 0 : s.auth_time;
 		bool fresh = a.max_age >= 0 ? time_now() - auth_time <= a.max_age : true;
 
 		if (have >= login_min_level(&a) && fresh) {

@@ -79,7 +79,7 @@ consent_assess(struct http_req *r, const struct client *client, const struct aut
 {
 	struct porten *app = consent_app(r);
 	struct str rest = str_c(a->scope), tok;
-	const char *pid = json_string_value(json_object_get(s->doc, "pid"));
+	const char *pid = s->pid;
 	const char *client_id = client->client_id;
 	int64_t now = time_now();
 	size_t count = 0;
@@ -134,7 +134,7 @@ bool
 consent_intercept(struct http_req *r, struct http_resp *w, const struct client *client,
 		  const json_t *areq, struct session *s)
 {
-	const char *sid = json_string_value(json_object_get(s->doc, "sid"));
+	const char *sid = s->sid;
 	struct consent_need n = { 0 };
 	struct authz_request a, pending;
 	struct err e = { 0 };
@@ -213,7 +213,7 @@ consent_load(struct http_req *r, const char *ar, json_t **areq, struct authz_req
 		return rc;
 	rc = session_load(r, *client, s, e);
 	if (rc == 0) {
-		const char *sid = json_string_value(json_object_get(s->doc, "sid"));
+		const char *sid = s->sid;
 
 		if (sid == NULL || !ct_str_eq(str_c(sid), str_c(want)))
 			rc = ERR_NOTFOUND;

@@ -15,12 +15,14 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"
+#include "login/areq.h"
 #include "login/login_int.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
 #include "ui/pages.h"
 
 #define SCOPE_MAX_COUNT 32
+#define RESOURCE_MAX_COUNT 10
 
 /* Parameters RFC 8707 lets repeat. */
 static bool
@@ -71,8 +73,8 @@ authz_absolute_uri(const char *s)
 
 /* Check every requested scope against the client and the scope registry. */
 static int
-authz_scopes(struct http_req *r, const struct client *client, const char *scope, json_t *areq,
-	     struct err *e)
+authz_scopes(struct http_req *r, const struct client *client, const char *scope,
+	     struct authz_request *a, struct err *e)
 {
 	struct porten *app = r->app;
 	struct str rest = str_c(scope), tok;
@@ -103,7 +105,7 @@ authz_scopes(struct http_req *r, const struct client *client, const char *scope,
 				   name);
 		}
 		if (json_is_true(json_object_get(sdoc, "requires_user_authentication")))
-			json_object_set_new(areq, "force_login", json_true());
+			a->force_login = true;
 		json_decref(sdoc);
 	}
 	return 0;
@@ -111,8 +113,8 @@ authz_scopes(struct http_req *r, const struct client *client, const char *scope,
 
 /* PKCE rules (spec §5). */
 static int
-authz_pkce(const struct client *client, const char *challenge, const char *method, json_t *areq,
-	   struct err *e)
+authz_pkce(const struct client *client, const char *challenge, const char *method,
+	   struct authz_request *a, struct err *e)
 {
 	const char *registered = client->code_challenge_method;
 	bool exempt = registered != NULL && strcmp(registered, "none") == 0;
@@ -132,13 +134,13 @@ authz_pkce(const struct client *client, const char *challenge, const char *metho
 	if (!oauth_pkce_challenge_valid(str_c(challenge)))
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "code_challenge must be 43 base64url characters");
-	json_object_set_new(areq, "code_challenge", json_string(challenge));
+	a->code_challenge = challenge;
 	return 0;
 }
 
 /* acr_values: minimum levels; the lowest known one wins, unknown ones are ignored. */
-static const char *
-authz_min_acr(const char *acr_values)
+static unsigned
+authz_min_level(const char *acr_values)
 {
 	struct str rest = str_c(acr_values), tok;
 	unsigned min = 0;
@@ -156,26 +158,26 @@ authz_min_acr(const char *acr_values)
 		if (l != 0 && (min == 0 || l < min))
 			min = l;
 	}
-	return eid_acr_of(min ? min : EID_LEVEL_SUBSTANTIAL);
+	return min ? min : EID_LEVEL_SUBSTANTIAL;
 }
 
 /*
  * Everything after redirect_uri has been accepted; errors from here are
- * redirected (areq carries redirect_uri, response_mode, state).
+ * redirected (a carries redirect_uri, response_mode, state).
  */
 static int
 authz_validate_rest(struct http_req *r, const struct http_params *p, const struct client *client,
-		    json_t *areq, struct err *e)
+		    struct authz_request *a, struct err *e)
 {
 	const char *dup = authz_first_dup(r, p);
 	const char *rt, *state, *scope, *nonce, *prompt, *max_age, *ui, *acr, *obo;
 	long long age = -1;
-	json_t *res;
+	const char **res;
 	int rc;
 
 	state = authz_param(r, p, "state");
 	if (state != NULL && dup == NULL)
-		json_object_set_new(areq, "state", json_string(state));
+		a->state = state;
 	if (dup != NULL)
 		return ERR(e, ERR_DUP, 400, OAUTH_INVALID_REQUEST, "parameter %.64s is repeated", dup);
 	if (authz_param(r, p, "request_uri") != NULL)
@@ -195,17 +197,17 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 	scope = authz_param(r, p, "scope");
 	if (scope == NULL)
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "scope is required");
-	rc = authz_scopes(r, client, scope, areq, e);
+	rc = authz_scopes(r, client, scope, a, e);
 	if (rc != 0)
 		return rc;
-	json_object_set_new(areq, "scope", json_string(scope));
+	a->scope = scope;
 	nonce = authz_param(r, p, "nonce");
 	if (oauth_scope_has(scope, "openid") && (nonce == NULL || nonce[0] == '\0'))
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "nonce is required with openid");
 	if (nonce != NULL)
-		json_object_set_new(areq, "nonce", json_string(nonce));
+		a->nonce = nonce;
 	rc = authz_pkce(client, authz_param(r, p, "code_challenge"),
-			authz_param(r, p, "code_challenge_method"), areq, e);
+			authz_param(r, p, "code_challenge_method"), a, e);
 	if (rc != 0)
 		return rc;
 	prompt = authz_param(r, p, "prompt");
@@ -213,53 +215,56 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 		if (strcmp(prompt, "login") != 0 && strcmp(prompt, "none") != 0)
 			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 				   "prompt must be login or none");
-		json_object_set_new(areq, "prompt", json_string(prompt));
+		a->prompt = prompt;
 	}
 	max_age = authz_param(r, p, "max_age");
 	if (max_age != NULL && str_to_ll(str_c(max_age), 0, 10LL * 365 * 86400, &age) != 0)
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "max_age must be a non-negative integer");
-	json_object_set_new(areq, "max_age", json_integer(age));
+	a->max_age = age;
 	acr = authz_param(r, p, "acr_values");
-	json_object_set_new(areq, "acr", json_string(authz_min_acr(acr ? acr : "")));
+	a->min_level = authz_min_level(acr ? acr : "");
 	ui = authz_param(r, p, "ui_locales");
 	{
 		const char *l = ui ? page_lang_pick(str_c(ui)) : NULL;
 
-		json_object_set_new(areq, "locale", json_string(l ? l : "nb"));
+		a->locale = l ? l : "nb";
 	}
 	obo = authz_param(r, p, "onbehalfof");
 	if (obo != NULL)
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "onbehalfof %.64s is not registered on the client", obo);
-	res = json_array();
-	json_object_set_new(areq, "resource", res);
+	res = arena_alloc(r->arena, RESOURCE_MAX_COUNT * sizeof(*res));
+	if (res == NULL)
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	a->resource = res;
 	for (size_t i = 0; i < p->n; i++) {
 		if (!str_eq_c(p->v[i].name, "resource"))
 			continue;
-		if (json_array_size(res) >= 10)
+		if (a->nresource >= RESOURCE_MAX_COUNT)
 			return ERR(e, ERR_LIMIT, 400, OAUTH_INVALID_REQUEST, "too many resource values");
 		if (!authz_absolute_uri(arena_str(r->arena, p->v[i].value)))
 			return ERR(e, ERR_INVAL, 400, "invalid_target",
 				   "resource must be an absolute URI without fragment");
-		json_array_append_new(res, json_stringn(p->v[i].value.p, p->v[i].value.len));
+		res[a->nresource++] = arena_str(r->arena, p->v[i].value);
 	}
 	return 0;
 }
 
 /*
- * Validate an authorization request for a known client.  On success *areq
- * is the validated request.  On failure *areq is NULL when the error must
- * be shown on a page (redirect_uri not trusted) and non-NULL (carrying
- * redirect_uri, response_mode, state) when it may be redirected.
+ * Validate an authorization request for a known client into the record a
+ * (strings in the request's arena), then its document *areq.  On success
+ * *areq is the validated request.  On failure *areq is NULL when the error
+ * must be shown on a page (redirect_uri not trusted) and non-NULL
+ * (carrying redirect_uri, response_mode, state) when it may be redirected.
  */
 int
 login_authz_validate(struct http_req *r, const struct http_params *p, const struct client *client,
 		     json_t **areq, struct err *e)
 {
-	const char *uri, *mode;
+	struct authz_request a = { .max_age = AREQ_NO_MAX_AGE };
+	const char *mode;
 	struct str v;
-	json_t *a;
 	int rc;
 
 	*areq = NULL;
@@ -271,22 +276,26 @@ login_authz_validate(struct http_req *r, const struct http_params *p, const stru
 	if (!oauth_redirect_uri_allowed(client, v))
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "redirect_uri is not registered for the client");
-	uri = arena_str(r->arena, v);
-	a = json_object();
-	json_object_set_new(a, "client_id", json_string(client->client_id));
-	json_object_set_new(a, "redirect_uri", json_string(uri));
-	json_object_set_new(a, "response_mode", json_string("query"));
-	*areq = a;
-	rc = http_param(p, "response_mode", &v);
-	if (rc == 0) {
+	a.client_id = client->client_id;
+	a.redirect_uri = arena_str(r->arena, v);
+	a.mode = RESPONSE_MODE_QUERY;
+	a.has_mode = true;
+	if (http_param(p, "response_mode", &v) == 0) {
 		mode = arena_str(r->arena, v);
-		if (strcmp(mode, "query") != 0 && strcmp(mode, "form_post") != 0 &&
-		    strcmp(mode, "fragment") != 0)
-			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
-				   "response_mode must be query, form_post or fragment");
-		json_object_set_new(a, "response_mode", json_string(mode));
+		if (strcmp(mode, "form_post") == 0)
+			a.mode = RESPONSE_MODE_FORM_POST;
+		else if (strcmp(mode, "fragment") == 0)
+			a.mode = RESPONSE_MODE_FRAGMENT;
+		else if (strcmp(mode, "query") != 0)
+			rc = ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+				 "response_mode must be query, form_post or fragment");
 	}
-	return authz_validate_rest(r, p, client, a, e);
+	if (rc == 0)
+		rc = authz_validate_rest(r, p, client, &a, e);
+	*areq = areq_encode(&a);
+	if (*areq == NULL)
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	return rc;
 }
 
 /* Turn a verified request object's claims into parameters (RFC 9101 §6.3: only its own). */
@@ -375,16 +384,21 @@ login_authz_request_object(struct http_req *r, const struct client *client, cons
 
 /* After validation: SSO, prompt, or off to the eID selector (spec §7). */
 static void
-authz_proceed(struct http_req *r, struct http_resp *w, const struct client *client, json_t *areq)
+authz_proceed(struct http_req *r, struct http_resp *w, const struct client *client,
+	      const json_t *areq)
 {
-	const char *prompt = json_string_value(json_object_get(areq, "prompt"));
-	long long max_age = json_integer_value(json_object_get(areq, "max_age"));
+	struct authz_request a;
 	struct session s = { 0 };
 	struct err e = { 0 };
-	bool force = (prompt && strcmp(prompt, "login") == 0) ||
-		     json_is_true(json_object_get(areq, "force_login"));
+	bool force;
 	int rc;
 
+	if (areq_decode(areq, r->arena, &a, &e) != 0) {
+		log_err(r->rid, "cannot read the authorization request: %s", e.msg);
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be started");
+		return;
+	}
+	force = (a.prompt && strcmp(a.prompt, "login") == 0) || a.force_login;
 	rc = force ? ERR_NOTFOUND : session_load(r, client, &s, &e);
 	if (rc == ERR_UNAVAILABLE) {
 		login_respond(r, w, areq, NULL, OAUTH_TEMPORARILY_UNAVAILABLE,
@@ -392,25 +406,23 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 		return;
 	}
 	if (rc == 0) {
-		unsigned have = eid_level_of(json_string_value(json_object_get(s.doc, "acr")));
-		int64_t auth_time = json_integer_value(json_object_get(s.doc, "auth_time"));
-		bool fresh = json_is_integer(json_object_get(areq, "max_age")) && max_age >= 0
-				     ? time_now() - auth_time <= max_age
-				     : true;
+		unsigned have = eid_level_of(s.acr);
+		int64_t auth_time = s.auth_time == SESSION_NO_TIME ? 0 : s.auth_time;
+		bool fresh = a.max_age >= 0 ? time_now() - auth_time <= a.max_age : true;
 
-		if (have >= login_min_level(areq) && fresh) {
+		if (have >= login_min_level(&a) && fresh) {
 			login_finish(r, w, client, areq, &s);
 			session_clear(&s);
 			return;
 		}
 	}
 	session_clear(&s);
-	if (prompt != NULL && strcmp(prompt, "none") == 0) {
+	if (a.prompt != NULL && strcmp(a.prompt, "none") == 0) {
 		login_respond(r, w, areq, NULL, OAUTH_LOGIN_REQUIRED,
 			      "no live session meets the request");
 		return;
 	}
-	rc = login_pending_store(r, w, areq, &e);
+	rc = login_pending_store(r, w, &a, &e);
 	if (rc != 0) {
 		log_err(r->rid, "cannot store pending authorization: %s", e.msg);
 		login_respond(r, w, areq, NULL,
@@ -418,7 +430,7 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 			      "the login could not be started");
 		return;
 	}
-	http_resp_redirect(w, login_selector_url(r, json_string_value(json_object_get(areq, "id"))));
+	http_resp_redirect(w, login_selector_url(r, a.id));
 }
 
 /* request_uri from PAR: only client_id may accompany it (spec §4). */
@@ -427,7 +439,8 @@ authz_from_par(struct http_req *r, const struct http_params *p, const struct cli
 	       json_t **areq, struct err *e)
 {
 	struct porten *app = r->app;
-	const char *uri = authz_param(r, p, "request_uri"), *id, *owner;
+	const char *uri = authz_param(r, p, "request_uri"), *id;
+	struct authz_request a;
 	json_t *doc = NULL;
 	int rc;
 
@@ -445,8 +458,8 @@ authz_from_par(struct http_req *r, const struct http_params *p, const struct cli
 		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 						"request_uri is unknown, expired or used")
 					  : rc;
-	owner = json_string_value(json_object_get(doc, "client_id"));
-	if (owner == NULL || strcmp(owner, client->client_id) != 0) {
+	if (areq_decode(doc, r->arena, &a, e) != 0 || a.client_id == NULL ||
+	    strcmp(a.client_id, client->client_id) != 0) {
 		json_decref(doc);
 		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST,
 			   "request_uri belongs to another client");

@@ -70,16 +70,16 @@ consent_given(const json_t *given, const char *scope, int64_t now)
 
 /*
  * Which requested scopes need consent that has not been given.  Scopes are
- * those of areq, already validated by /authorize; one that has since
+ * those of a, already validated by /authorize; one that has since
  * vanished is skipped (the token endpoint refuses it anyway).
  */
 static int
-consent_assess(struct http_req *r, const struct client *client, const json_t *areq,
+consent_assess(struct http_req *r, const struct client *client, const struct authz_request *a,
 	       const struct session *s, struct consent_need *n, struct err *e)
 {
 	struct porten *app = consent_app(r);
-	struct str rest = str_c(json_string_value(json_object_get(areq, "scope"))), tok;
-	const char *pid = json_string_value(json_object_get(s->doc, "pid"));
+	struct str rest = str_c(a->scope), tok;
+	const char *pid = s->pid;
 	const char *client_id = client->client_id;
 	int64_t now = time_now();
 	size_t count = 0;
@@ -134,18 +134,22 @@ bool
 consent_intercept(struct http_req *r, struct http_resp *w, const struct client *client,
 		  const json_t *areq, struct session *s)
 {
-	const char *prompt = json_string_value(json_object_get(areq, "prompt"));
-	const char *sid = json_string_value(json_object_get(s->doc, "sid"));
+	const char *sid = s->sid;
 	struct consent_need n = { 0 };
+	struct authz_request a, pending;
 	struct err e = { 0 };
-	json_t *pending = NULL;
 	bool answered = true;
 	int rc;
 
+	if (areq_decode(areq, r->arena, &a, &e) != 0) {
+		log_err(r->rid, "cannot read the authorization request: %s", e.msg);
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be completed");
+		return true;
+	}
 	/* Set by the consent form's accept: the person has just agreed. */
-	if (json_is_true(json_object_get(areq, "consent_accepted")))
+	if (a.consent_accepted)
 		return false;
-	rc = consent_assess(r, client, areq, s, &n, &e);
+	rc = consent_assess(r, client, &a, s, &n, &e);
 	if (rc != 0) {
 		login_store_failed(r, w, areq, rc, "cannot check consent", &e);
 		goto out;
@@ -155,38 +159,38 @@ consent_intercept(struct http_req *r, struct http_resp *w, const struct client *
 		goto out;
 	}
 	/* spec §4: prompt=none may show no page. */
-	if (prompt != NULL && strcmp(prompt, "none") == 0) {
+	if (a.prompt != NULL && strcmp(a.prompt, "none") == 0) {
 		login_respond(r, w, areq, NULL, OAUTH_CONSENT_REQUIRED,
 			      "the user has not consented to the requested scopes");
 		goto out;
 	}
-	pending = json_deep_copy(areq);
-	if (pending == NULL || sid == NULL) {
+	if (sid == NULL) {
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be completed");
 		goto out;
 	}
-	json_object_set_new(pending, "consent", json_true());
-	json_object_set_new(pending, "consent_sid", json_string(sid));
-	rc = login_pending_store(r, w, pending, &e);
+	pending = a;
+	pending.consent = true;
+	pending.consent_sid = sid;
+	rc = login_pending_store(r, w, &pending, &e);
 	if (rc != 0) {
 		login_store_failed(r, w, areq, rc, "cannot store pending consent", &e);
 		goto out;
 	}
 	http_resp_redirect(w, arena_printf(r->arena, "%s/consent?ar=%s", consent_issuer(r)->prefix,
-					   json_string_value(json_object_get(pending, "id"))));
+					   pending.id));
 out:
-	json_decref(pending);
 	consent_need_clear(&n);
 	return answered;
 }
 
 /*
- * The pending consent ar with its client and the session it was asked in.
- * On failure the caller answers with login_page_error().
+ * The pending consent ar (its document *areq and record *a) with its
+ * client and the session it was asked in.  On failure the caller answers
+ * with login_page_error().
  */
 static int
-consent_load(struct http_req *r, const char *ar, json_t **areq, const struct client **client,
-	     struct session *s, struct err *e)
+consent_load(struct http_req *r, const char *ar, json_t **areq, struct authz_request *a,
+	     const struct client **client, struct session *s, struct err *e)
 {
 	struct porten *app = consent_app(r);
 	const char *want;
@@ -196,17 +200,20 @@ consent_load(struct http_req *r, const char *ar, json_t **areq, const struct cli
 	rc = login_pending_load(r, ar, areq, e);
 	if (rc != 0)
 		return rc;
-	want = json_string_value(json_object_get(*areq, "consent_sid"));
-	if (!json_is_true(json_object_get(*areq, "consent")) || want == NULL)
+	rc = areq_decode(*areq, r->arena, a, e);
+	if (rc != 0)
+		return rc;
+	want = a->consent_sid;
+	if (!a->consent || want == NULL)
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, "no consent is asked for");
-	rc = reg_client_find(app, json_string_value(json_object_get(*areq, "client_id")), client, e);
+	rc = reg_client_find(app, a->client_id, client, e);
 	if (rc == ERR_NOTFOUND)
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, "the client is no longer active");
 	if (rc != 0)
 		return rc;
 	rc = session_load(r, *client, s, e);
 	if (rc == 0) {
-		const char *sid = json_string_value(json_object_get(s->doc, "sid"));
+		const char *sid = s->sid;
 
 		if (sid == NULL || !ct_str_eq(str_c(sid), str_c(want)))
 			rc = ERR_NOTFOUND;
@@ -262,11 +269,11 @@ consent_button(struct http_req *r, struct buf *b, const char *lang, const char *
 }
 
 static void
-consent_page(struct http_req *r, struct http_resp *w, const struct client *client, const json_t *areq,
-	     const struct consent_need *n)
+consent_page(struct http_req *r, struct http_resp *w, const struct client *client,
+	     const struct authz_request *a, const struct consent_need *n)
 {
-	const char *ar = json_string_value(json_object_get(areq, "id"));
-	const char *locale = json_string_value(json_object_get(areq, "locale"));
+	const char *ar = a->id;
+	const char *locale = a->locale;
 	/* ?lang= (remembered in the cookie) > cookie > ui_locales. */
 	const char *lang = page_lang_choose(r, w, locale);
 	const char *cname = client->client_name;
@@ -323,10 +330,11 @@ consent_handle_show(struct http_req *r, struct http_resp *w)
 	struct session s = { 0 };
 	struct err e = { 0 };
 	const struct client *client = NULL;
+	struct authz_request a;
 	json_t *areq = NULL;
 
-	if (consent_load(r, ar, &areq, &client, &s, &e) != 0 ||
-	    consent_assess(r, client, areq, &s, &n, &e) != 0) {
+	if (consent_load(r, ar, &areq, &a, &client, &s, &e) != 0 ||
+	    consent_assess(r, client, &a, &s, &n, &e) != 0) {
 		login_page_error(r, w, &e);
 		goto out;
 	}
@@ -336,7 +344,7 @@ consent_handle_show(struct http_req *r, struct http_resp *w)
 		login_finish(r, w, client, areq, &s);
 		goto out;
 	}
-	consent_page(r, w, client, areq, &n);
+	consent_page(r, w, client, &a, &n);
 out:
 	consent_need_clear(&n);
 	session_clear(&s);
@@ -427,10 +435,11 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 	struct session s = { 0 };
 	struct err e = { 0 };
 	const struct client *client = NULL;
-	json_t *areq = NULL;
+	struct authz_request a;
+	json_t *areq = NULL, *next = NULL;
 	int rc;
 
-	if (consent_load(r, ar, &areq, &client, &s, &e) != 0) {
+	if (consent_load(r, ar, &areq, &a, &client, &s, &e) != 0) {
 		login_page_error(r, w, &e);
 		goto out;
 	}
@@ -445,14 +454,14 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 			   "accept or decline is required");
 		goto out;
 	}
-	if (consent_assess(r, client, areq, &s, &n, &e) != 0) {
+	if (consent_assess(r, client, &a, &s, &n, &e) != 0) {
 		login_page_error(r, w, &e);
 		goto out;
 	}
 	/* The pending authorization is spent whatever happens next. */
 	store_call(consent_app(r)->store, login, doc_delete, "pending", ar, &e);
-	json_object_del(areq, "consent");
-	json_object_del(areq, "consent_sid");
+	a.consent = false;
+	a.consent_sid = NULL;
 	if (strcmp(decision, "accept") == 0) {
 		rc = consent_remember(r, &n, &e);
 		if (rc != 0) {
@@ -463,10 +472,9 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 				      "the login could not be completed");
 			goto out;
 		}
-		json_object_set_new(areq, "consent_accepted", json_true());
+		a.consent_accepted = true;
 	} else {
-		const char *rest = consent_without(
-			r, json_string_value(json_object_get(areq, "scope")), n.missing);
+		const char *rest = consent_without(r, a.scope, n.missing);
 
 		/* spec §7 step 6: declined scopes are left out, the login continues. */
 		if (*rest == '\0') {
@@ -474,10 +482,16 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 				      "the user declined every requested scope");
 			goto out;
 		}
-		json_object_set_new(areq, "scope", json_string(rest));
+		a.scope = rest;
 	}
-	login_resume_after(&login_consent_step, r, w, client, areq, &s);
+	next = areq_encode(&a);
+	if (next == NULL) {
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be completed");
+		goto out;
+	}
+	login_resume_after(&login_consent_step, r, w, client, next, &s);
 out:
+	json_decref(next);
 	consent_need_clear(&n);
 	session_clear(&s);
 	reg_client_release(client);

@@ -27,21 +27,20 @@ login_issuer(struct http_req *r)
 }
 
 static void
-login_event(struct http_req *r, const struct client *client, const json_t *session, bool sso)
+login_event(struct http_req *r, const struct client *client, const struct session *s, bool sso)
 {
 	struct porten *app = login_app(r);
 	struct err e = { 0 };
 	json_t *ev;
 
-	ev = json_pack("{s:s?, s:s?, s:O?, s:O?, s:b, s:I}", "client_id", client->client_id,
-		       "client_orgno", client->client_orgno, "eid", json_object_get(session, "eid"),
-		       "acr", json_object_get(session, "acr"), "sso", sso, "time",
+	ev = json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:I}", "client_id", client->client_id,
+		       "client_orgno", client->client_orgno, "eid", s->eid, "acr", s->acr, "sso", sso,
+		       "time",
 		       (json_int_t)time_now());
 	if (ev != NULL && store_call(app->store, events, event_add, "authentication", ev, &e) != 0)
 		log_warn(r->rid, "event not recorded: %s", e.msg);
 	json_decref(ev);
-	metrics_inc(METRICS_LOGINS, json_string_value(json_object_get(session, "eid")),
-		    json_string_value(json_object_get(session, "acr")));
+	metrics_inc(METRICS_LOGINS, s->eid, s->acr);
 }
 
 struct code_write {
@@ -90,17 +89,15 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	if (a.resource != NULL && (res = json_array()) != NULL)
 		for (size_t i = 0; i < a.nresource; i++)
 			json_array_append_new(res, json_string(a.resource[i]));
-#define S(o, k) json_string_value(json_object_get((o), (k)))
 	doc = oauth_code_encode(&(struct auth_code){
 		.g = { .client_id = a.client_id, .scope = a.scope, .nonce = a.nonce,
 		       .locale = a.locale, .onbehalfof = a.onbehalfof, .resource = res,
-		       .sid = S(s->doc, "sid"), .pid = S(s->doc, "pid"), .acr = S(s->doc, "acr"),
-		       .amr = json_string_value(json_array_get(json_object_get(s->doc, "amr"), 0)),
-		       .auth_time = json_integer_value(json_object_get(s->doc, "auth_time")),
-		       .eid = S(s->doc, "eid"), .iss = login_issuer(r)->iss,
+		       .sid = s->sid, .pid = s->pid, .acr = s->acr,
+		       .amr = s->namr > 0 ? s->amr[0] : NULL,
+		       .auth_time = s->auth_time == SESSION_NO_TIME ? 0 : s->auth_time,
+		       .eid = s->eid, .iss = login_issuer(r)->iss,
 		       .session_kind = client->sso_disabled ? "client" : "shared" },
 		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge });
-#undef S
 	json_decref(res);
 	if (doc == NULL) {
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
@@ -195,7 +192,7 @@ complete_body(void *arg, struct err *e)
 		log_err(c->r->rid, "cannot establish session: %s", e->msg);
 		return rc;
 	}
-	login_event(c->r, c->client, c->s.doc, false);
+	login_event(c->r, c->client, &c->s, false);
 	login_finish(c->r, c->w, c->client, c->areq, &c->s);
 	return 0;
 }
@@ -208,9 +205,12 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	struct complete_run c = { .r = r, .w = w, .ar = ar, .areq = areq, .res = res };
 	struct err e = { 0 };
 	const struct client *client = NULL;
+	struct authz_request a;
 	int rc;
 
-	rc = reg_client_find(app, json_string_value(json_object_get(areq, "client_id")), &client, &e);
+	rc = areq_decode(areq, r->arena, &a, &e);
+	if (rc == 0)
+		rc = reg_client_find(app, a.client_id, &client, &e);
 	if (rc != 0) {
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
 		return;

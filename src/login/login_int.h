@@ -3,9 +3,10 @@
  * CSRF tokens, the eID selector, the authorization response, finishing a
  * login with a code, the steps, consent and the eID door.
  *
- * The validated authorization request ("areq", built by authorize.c) is
- * passed around as its stored document; login/areq.h is its record and
- * codec, and names its fields.
+ * The validated authorization request ("areq", built by authorize.c as a
+ * struct authz_request) is passed around as its stored document;
+ * login/areq.h is its record and codec, and the only code that reads or
+ * writes the document's fields.
  */
 #ifndef PORTEN_LOGIN_LOGIN_INT_H
 #define PORTEN_LOGIN_LOGIN_INT_H
@@ -17,14 +18,19 @@
 #include "core/buf.h"
 #include "eid/eid.h"
 #include "http/http.h"
+#include "login/areq.h"
 #include "login/login.h"
 #include "login/session.h"
 #include "registry/client.h"
 
 /* ---- pending.c: pending authorizations and CSRF ---- */
 
-/* Store areq as a pending authorization bound to this browser; sets areq.id. */
-int login_pending_store(struct http_req *r, struct http_resp *w, json_t *areq, struct err *e);
+/*
+ * Store a as a pending authorization bound to this browser, through the
+ * record's codec; sets a->id and a->browser (arena strings).
+ */
+int login_pending_store(struct http_req *r, struct http_resp *w, struct authz_request *a,
+			struct err *e);
 /* Load the pending authorization ar for this browser; ERR_NOTFOUND otherwise. */
 int login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e);
 /* Remove pending ar: the login is over. */
@@ -32,8 +38,8 @@ int login_pending_spend(struct http_req *r, const char *ar, struct err *e);
 /* The CSRF token for forms of pending ar in this browser (arena string). */
 const char *login_csrf(struct http_req *r, const char *ar);
 bool login_csrf_ok(struct http_req *r, const char *ar, const char *token);
-/* The minimum level bit areq asks for. */
-unsigned login_min_level(const json_t *areq);
+/* The minimum level bit a asks for (substantial when it names none). */
+unsigned login_min_level(const struct authz_request *a);
 
 /* ---- respond.c: answers to the client and to the person ---- */
 

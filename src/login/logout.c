@@ -161,7 +161,7 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 	const char *lang = page_lang(r, http_param_c(p, "ui_locales"));
 	const char *hint, *cid, *hint_cid = NULL, *plr, *state, *dest = NULL, *sid;
 	const struct client *client = NULL;
-	json_t *frames = json_array(), *v;
+	json_t *frames = json_array();
 	struct session s = { 0 };
 	struct err e = { 0 };
 	size_t i;
@@ -208,12 +208,12 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 			goto out;
 		}
 	}
-	sid = arena_strdup(r->arena, json_string_value(json_object_get(s.doc, "sid")));
-	json_array_foreach(json_object_get(s.doc, "clients"), i, v) {
+	sid = s.sid;
+	for (i = 0; s.clients != NULL && i < s.nclients; i++) {
 		const struct client *c = NULL;
 		const char *url;
 
-		if (!json_is_string(v) || reg_client_find(app, json_string_value(v), &c, &e) != 0)
+		if (reg_client_find(app, s.clients[i], &c, &e) != 0)
 			continue;
 		url = logout_frontchannel_url(r, c, sid);
 		if (url != NULL)

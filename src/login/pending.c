@@ -47,18 +47,26 @@ login_browser(struct http_req *r, struct http_resp *w)
 }
 
 int
-login_pending_store(struct http_req *r, struct http_resp *w, json_t *areq, struct err *e)
+login_pending_store(struct http_req *r, struct http_resp *w, struct authz_request *a,
+		    struct err *e)
 {
 	struct porten *app = login_app(r);
 	const char *browser = login_browser(r, w);
 	char *ar = rand_token(r->arena);
+	json_t *doc;
+	int rc;
 
 	if (browser == NULL || ar == NULL)
 		return ERR(e, ERR_CRYPTO, 500, OAUTH_SERVER_ERROR, "no randomness");
-	json_object_set_new(areq, "id", json_string(ar));
-	json_object_set_new(areq, "browser", json_string(sha256_b64url(r->arena, str_c(browser))));
-	return store_call(app->store, login, doc_put, "pending", ar, areq,
+	a->id = ar;
+	a->browser = sha256_b64url(r->arena, str_c(browser));
+	doc = areq_encode(a);
+	if (doc == NULL)
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	rc = store_call(app->store, login, doc_put, "pending", ar, doc,
 			time_now() + app->cfg->pending_lifetime, e);
+	json_decref(doc);
+	return rc;
 }
 
 int
@@ -66,7 +74,7 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 {
 	struct porten *app = login_app(r);
 	const char *browser = login_browser(r, NULL);
-	const char *bound;
+	struct authz_request a;
 	json_t *doc = NULL;
 	int rc;
 
@@ -79,9 +87,13 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 			       ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 				     "the login has expired or was finished")
 			       : rc;
-	bound = json_string_value(json_object_get(doc, "browser"));
-	if (bound == NULL ||
-	    !ct_str_eq(str_c(bound), str_c(sha256_b64url(r->arena, str_c(browser))))) {
+	rc = areq_decode(doc, r->arena, &a, e);
+	if (rc != 0) {
+		json_decref(doc);
+		return rc;
+	}
+	if (a.browser == NULL ||
+	    !ct_str_eq(str_c(a.browser), str_c(sha256_b64url(r->arena, str_c(browser))))) {
 		json_decref(doc);
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 			   "the login was started in another browser");
@@ -118,9 +130,7 @@ login_csrf_ok(struct http_req *r, const char *ar, const char *token)
 }
 
 unsigned
-login_min_level(const json_t *areq)
+login_min_level(const struct authz_request *a)
 {
-	unsigned l = eid_level_of(json_string_value(json_object_get(areq, "acr")));
-
-	return l ? l : EID_LEVEL_SUBSTANTIAL;
+	return a->min_level ? a->min_level : EID_LEVEL_SUBSTANTIAL;
 }

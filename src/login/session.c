@@ -4,6 +4,7 @@
 
 #include "core/crypto.h"
 #include "core/timeutil.h"
+#include "login/field.h"
 #include "registry/client.h"
 #include "registry/registry.h"
 
@@ -28,18 +29,75 @@ session_cookie_name(struct http_req *r, const struct client *client)
 	return arena_printf(r->arena, "PORTEN_SSO_%s", h);
 }
 
-static bool
-session_matches(const json_t *doc, const struct client *client)
+#define WHAT "session"
+
+int
+session_decode(const json_t *doc, struct arena *arena, struct session *s, struct err *e)
 {
-	const char *kind = json_string_value(json_object_get(doc, "kind"));
+	int rc;
 
-	if (client != NULL && client->sso_disabled) {
-		const char *cid = json_string_value(json_object_get(doc, "client_id"));
+	memset(s, 0, sizeof(*s));
+	s->auth_time = s->created = SESSION_NO_TIME;
+	if (!json_is_object(doc))
+		return ERR(e, ERR_INVAL, 500, NULL, "session: not an object");
+	if ((rc = field_str(doc, WHAT, "sid", arena, &s->sid, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "kind", arena, &s->kind, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "client_id", arena, &s->client_id, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "pid", arena, &s->pid, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "acr", arena, &s->acr, e)) != 0 ||
+	    (rc = field_strs(doc, WHAT, "amr", arena, &s->amr, &s->namr, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "eid", arena, &s->eid, e)) != 0 ||
+	    (rc = field_int(doc, WHAT, "auth_time", SESSION_NO_TIME, &s->auth_time, e)) != 0 ||
+	    (rc = field_int(doc, WHAT, "created", SESSION_NO_TIME, &s->created, e)) != 0 ||
+	    (rc = field_strs(doc, WHAT, "clients", arena, &s->clients, &s->nclients, e)) != 0)
+		return rc;
+	return 0;
+}
 
-		return kind && strcmp(kind, "client") == 0 && cid &&
-		       strcmp(cid, client->client_id) == 0;
-	}
-	return kind && strcmp(kind, "shared") == 0;
+json_t *
+session_encode(const struct session *s)
+{
+	json_t *doc = json_object();
+
+	if (doc != NULL && field_put_str(doc, "sid", s->sid) &&
+	    field_put_str(doc, "kind", s->kind) &&
+	    field_put_str(doc, "client_id", s->client_id) && field_put_str(doc, "pid", s->pid) &&
+	    field_put_str(doc, "acr", s->acr) &&
+	    field_put_strs(doc, "amr", s->amr, s->namr) && field_put_str(doc, "eid", s->eid) &&
+	    field_put_int(doc, "auth_time", SESSION_NO_TIME, s->auth_time) &&
+	    field_put_int(doc, "created", SESSION_NO_TIME, s->created) &&
+	    field_put_strs(doc, "clients", s->clients, s->nclients))
+		return doc;
+	json_decref(doc);
+	return NULL;
+}
+
+static bool
+session_matches(const struct session *s, const struct client *client)
+{
+	if (client != NULL && client->sso_disabled)
+		return s->kind && strcmp(s->kind, "client") == 0 && s->client_id &&
+		       strcmp(s->client_id, client->client_id) == 0;
+	return s->kind && strcmp(s->kind, "shared") == 0;
+}
+
+/* Write s under s->hash with fresh expiries (put) or a pushed idle one (update). */
+static int
+session_store(struct http_req *r, const struct session *s, bool update, struct err *e)
+{
+	struct porten *app = session_app(r);
+	int64_t now = time_now();
+	json_t *doc = session_encode(s);
+	int rc;
+
+	if (doc == NULL)
+		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
+	rc = update ? store_call(app->store, login, session_update, s->hash, doc,
+				 now + app->cfg->session_idle, e)
+		    : store_call(app->store, login, session_put, s->hash, doc,
+				 now + app->cfg->session_idle, now + app->cfg->session_max, e);
+	json_decref(doc);
+	return rc;
 }
 
 int
@@ -58,11 +116,12 @@ session_load(struct http_req *r, const struct client *client, struct session *s,
 	rc = store_call(app->store, login, session_get, hash, &doc, e);
 	if (rc != 0)
 		return rc;
-	if (!session_matches(doc, client)) {
-		json_decref(doc);
+	rc = session_decode(doc, r->arena, s, e);
+	json_decref(doc);
+	if (rc != 0 || !session_matches(s, client)) {
+		memset(s, 0, sizeof(*s));
 		return ERR_NOTFOUND;
 	}
-	s->doc = doc;
 	s->hash = hash;
 	return 0;
 }
@@ -82,52 +141,59 @@ session_set_cookie(struct http_req *r, struct http_resp *w, const char *name, co
 	http_resp_cookie(w, name, value ? value : "", &o);
 }
 
-static void
-session_fill(json_t *doc, const struct eid_result *res)
+static int
+session_fill(struct http_req *r, struct session *s, const struct eid_result *res, struct err *e)
 {
-	json_object_set_new(doc, "pid", json_string(res->pid));
-	json_object_set_new(doc, "acr", json_string(res->acr));
-	json_object_set_new(doc, "amr", json_pack("[s]", res->amr));
-	json_object_set_new(doc, "eid", json_string(res->eid));
-	json_object_set_new(doc, "auth_time", json_integer(res->auth_time));
+	const char **amr = arena_alloc(r->arena, 2 * sizeof(*amr));
+
+	if (amr == NULL)
+		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
+	amr[0] = arena_strdup(r->arena, res->amr);
+	s->pid = arena_strdup(r->arena, res->pid);
+	s->acr = arena_strdup(r->arena, res->acr);
+	s->eid = arena_strdup(r->arena, res->eid);
+	if (amr[0] == NULL || s->pid == NULL || s->acr == NULL || s->eid == NULL)
+		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
+	s->amr = amr;
+	s->namr = 1;
+	s->auth_time = res->auth_time;
+	return 0;
 }
+
+static const char *const no_clients[] = { NULL };
 
 int
 session_establish(struct http_req *r, struct http_resp *w, const struct client *client,
 		  const struct eid_result *res, struct session *s, struct err *e)
 {
 	struct porten *app = session_app(r);
-	int64_t now = time_now();
 	char *cookie, *sid;
-	json_t *doc;
 	int rc;
 
 	rc = session_load(r, client, s, e);
 	if (rc == 0) {
-		const char *pid = json_string_value(json_object_get(s->doc, "pid"));
-
-		if (pid && strcmp(pid, res->pid) == 0) {
+		if (s->pid && strcmp(s->pid, res->pid) == 0) {
 			/*
 			 * Same person (step-up or prompt=login): the session keeps its
 			 * sid and clients, takes the new authentication, and moves to a
 			 * new cookie, so a cookie fixed before the login is worth nothing.
 			 */
-			session_fill(s->doc, res);
+			rc = session_fill(r, s, res, e);
+			if (rc != 0)
+				return rc;
 			cookie = rand_token(r->arena);
 			if (cookie == NULL)
 				return ERR(e, ERR_CRYPTO, 500, "server_error", "no randomness");
 			store_call(app->store, login, session_delete, s->hash, e);
 			s->hash = sha256_b64url(r->arena, str_c(cookie));
-			rc = store_call(app->store, login, session_put, s->hash, s->doc,
-				      now + app->cfg->session_idle, now + app->cfg->session_max, e);
+			rc = session_store(r, s, false, e);
 			if (rc == 0)
 				session_set_cookie(r, w, session_cookie_name(r, client), cookie);
 			return rc;
 		}
 		/* Another person: the old session ends here. */
 		store_call(app->store, login, session_delete, s->hash, e);
-		store_call(app->store, oauth, grant_revoke_session,
-			 json_string_value(json_object_get(s->doc, "sid")), e);
+		store_call(app->store, oauth, grant_revoke_session, s->sid, e);
 		session_clear(s);
 	} else if (rc != ERR_NOTFOUND) {
 		return rc;
@@ -137,25 +203,30 @@ session_establish(struct http_req *r, struct http_resp *w, const struct client *
 	sid = rand_token(r->arena);
 	if (cookie == NULL || sid == NULL)
 		return ERR(e, ERR_CRYPTO, 500, "server_error", "no randomness");
-	doc = json_object();
-	json_object_set_new(doc, "sid", json_string(sid));
+	memset(s, 0, sizeof(*s));
+	s->sid = sid;
 	if (client != NULL && client->sso_disabled) {
-		json_object_set_new(doc, "kind", json_string("client"));
-		json_object_set_new(doc, "client_id", json_string(client->client_id));
+		s->kind = "client";
+		s->client_id = arena_strdup(r->arena, client->client_id);
+		if (s->client_id == NULL)
+			return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
 	} else {
-		json_object_set_new(doc, "kind", json_string("shared"));
+		s->kind = "shared";
 	}
-	session_fill(doc, res);
-	json_object_set_new(doc, "created", json_integer(now));
-	json_object_set_new(doc, "clients", json_array());
-	s->hash = sha256_b64url(r->arena, str_c(cookie));
-	rc = store_call(app->store, login, session_put, s->hash, doc, now + app->cfg->session_idle,
-		      now + app->cfg->session_max, e);
+	rc = session_fill(r, s, res, e);
 	if (rc != 0) {
-		json_decref(doc);
+		session_clear(s);
 		return rc;
 	}
-	s->doc = doc;
+	s->created = time_now();
+	s->clients = no_clients;
+	s->nclients = 0;
+	s->hash = sha256_b64url(r->arena, str_c(cookie));
+	rc = session_store(r, s, false, e);
+	if (rc != 0) {
+		session_clear(s);
+		return rc;
+	}
 	session_set_cookie(r, w, session_cookie_name(r, client), cookie);
 	return 0;
 }
@@ -163,22 +234,25 @@ session_establish(struct http_req *r, struct http_resp *w, const struct client *
 int
 session_join(struct http_req *r, struct session *s, const char *client_id, struct err *e)
 {
-	struct porten *app = session_app(r);
-	json_t *clients = json_object_get(s->doc, "clients");
 	size_t i;
-	json_t *v;
 
-	if (!json_is_array(clients)) {
-		clients = json_array();
-		json_object_set_new(s->doc, "clients", clients);
-	}
-	json_array_foreach(clients, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), client_id) == 0)
+	for (i = 0; s->clients != NULL && i < s->nclients; i++)
+		if (strcmp(s->clients[i], client_id) == 0)
 			break;
-	if (i == json_array_size(clients))
-		json_array_append_new(clients, json_string(client_id));
-	return store_call(app->store, login, session_update, s->hash, s->doc,
-			time_now() + app->cfg->session_idle, e);
+	if (s->clients == NULL || i == s->nclients) {
+		const char **list = arena_alloc(r->arena, (s->nclients + 2) * sizeof(*list));
+
+		if (list == NULL)
+			return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
+		for (i = 0; i < s->nclients; i++)
+			list[i] = s->clients[i];
+		list[s->nclients] = arena_strdup(r->arena, client_id);
+		if (list[s->nclients] == NULL)
+			return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
+		s->clients = list;
+		s->nclients++;
+	}
+	return session_store(r, s, true, e);
 }
 
 int
@@ -186,7 +260,7 @@ session_end(struct http_req *r, struct http_resp *w, const struct client *client
 	    struct err *e)
 {
 	struct porten *app = session_app(r);
-	const char *sid = json_string_value(json_object_get(s->doc, "sid"));
+	const char *sid = s->sid;
 	int rc;
 
 	rc = store_call(app->store, login, session_delete, s->hash, e);
@@ -204,7 +278,6 @@ session_end(struct http_req *r, struct http_resp *w, const struct client *client
 void
 session_clear(struct session *s)
 {
-	json_decref(s->doc);
-	s->doc = NULL;
-	s->hash = NULL;
+	memset(s, 0, sizeof(*s));
+	s->auth_time = s->created = SESSION_NO_TIME;
 }

@@ -2,25 +2,54 @@
  * SSO sessions (spec/idporten-oidc.md §8): the shared session of all
  * ordinary clients, or an SSO-free client's own session with its own
  * cookie.  The cookie holds a random secret; the store keys the session by
- * its hash.  The session doc:
+ * its hash.  The store keeps the idle and the absolute expiry beside the
+ * document (session_put, session_update).  The document, in the order
+ * session.c writes it:
  *   sid, kind ("shared"|"client"), client_id (kind client), pid, acr, amr
  *   (array), eid, auth_time, created, clients (array of client ids that got
  *   a code from it: front-channel logout).
+ * struct session is its record, session_decode/session_encode its codec.
  */
 #ifndef PORTEN_LOGIN_SESSION_H
 #define PORTEN_LOGIN_SESSION_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
+#include "core/arena.h"
+#include "core/err.h"
 #include "eid/eid.h"
 #include "http/http.h"
 
 struct client;
 
+#define SESSION_NO_TIME INT64_MIN  /* auth_time or created absent from the document */
+
+/* Strings and lists live in an arena (the request's); the record owns nothing. */
 struct session {
-	json_t *doc;          /* owned: json_decref */
-	const char *hash;     /* store key (arena) */
+	const char *hash;              /* store key; NULL: no session */
+	const char *sid;
+	const char *kind;              /* "shared" or "client" */
+	const char *client_id;         /* kind client: the SSO-free client */
+	const char *pid, *acr;
+	const char *const *amr;        /* NULL: absent; else namr methods */
+	size_t namr;
+	const char *eid;
+	int64_t auth_time, created;    /* SESSION_NO_TIME: absent */
+	const char *const *clients;    /* NULL: absent; else nclients ids that got a code */
+	size_t nclients;
 };
+
+/*
+ * Read doc into *s (hash left NULL); strings are copied into arena.  A
+ * known field of the wrong type is refused (ERR_INVAL); fields the record
+ * does not know are ignored.
+ */
+int session_decode(const json_t *doc, struct arena *arena, struct session *s, struct err *e);
+/* The document of s (new reference), in the order above; NULL when out of memory. */
+json_t *session_encode(const struct session *s);
 
 /* The cookie carrying the session a client belongs to (arena string). */
 const char *session_cookie_name(struct http_req *r, const struct client *client);

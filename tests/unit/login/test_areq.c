@@ -16,6 +16,7 @@
 
 #include "core/loa.h"
 #include "login/areq.h"
+#include "codec.h"
 
 /* A pending authorization as /authorize stores it (authorize.c, pending.c). */
 static const char PENDING[] =
@@ -65,22 +66,7 @@ static const char CONSENT_SSO[] =
 static void
 round_trip(const char *text, bool exact, struct authz_request *out, struct arena *arena)
 {
-	json_t *doc = json_loads(text, 0, NULL), *again;
-	struct err e = { 0 };
-	char *dump;
-
-	assert_non_null(doc);
-	assert_int_equal(areq_decode(doc, arena, out, &e), 0);
-	again = areq_encode(out);
-	assert_non_null(again);
-	assert_true(json_equal(doc, again));
-	if (exact) {
-		dump = json_dumps(again, JSON_COMPACT | JSON_ENCODE_ANY);
-		assert_string_equal(dump, text);
-		free(dump);
-	}
-	json_decref(again);
-	json_decref(doc);
+	ASSERT_ROUND_TRIP(text, exact, areq_decode, areq_encode, out, arena);
 }
 
 static void
@@ -188,20 +174,10 @@ test_damaged(void **state)
 		"{\"force_login\":\"yes\"}",
 		"{\"consent\":1}",
 	};
-	struct arena *arena = arena_new();
 	struct authz_request a;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		json_t *doc = json_loads(bad[i], JSON_DECODE_ANY, NULL);
-		struct err e = { 0 };
-
-		assert_non_null(doc);
-		assert_int_not_equal(areq_decode(doc, arena, &a, &e), 0);
-		assert_true(e.msg[0] != '\0');
-		json_decref(doc);
-	}
-	arena_free(arena);
+	ASSERT_ALL_REFUSED(bad, areq_decode, &a);
 }
 
 int

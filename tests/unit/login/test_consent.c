@@ -53,8 +53,10 @@ client_web(void)
 static void
 session_for(struct session *s, const char *pid)
 {
-	s->doc = json_pack("{s:s,s:s}", "sid", "sid-1234", "pid", pid);
-	assert_non_null(s->doc);
+	session_clear(s);
+	s->sid = "sid-1234";
+	s->pid = pid;
+	assert_non_null(s->sid);
 }
 
 /* Remember consent for web and pid directly in the store. */

@@ -51,6 +51,7 @@ static int
 setup(void **state)
 {
 	struct err e = { 0 };
+	struct authz_request a;
 	struct treq t;
 	json_t *areq;
 
@@ -66,8 +67,9 @@ setup(void **state)
 			 "acr", "idporten-loa-high", "locale", "nn", "max_age", (json_int_t)-1);
 	assert_non_null(areq);
 	treq_init(&t, "GET", "/authorize", NULL, NULL);
-	assert_int_equal(login_pending_store(&t.r, &t.w, areq, &e), 0);
-	snprintf(ar, sizeof(ar), "%s", json_string_value(json_object_get(areq, "id")));
+	assert_int_equal(areq_decode(areq, t.r.arena, &a, &e), 0);
+	assert_int_equal(login_pending_store(&t.r, &t.w, &a, &e), 0);
+	snprintf(ar, sizeof(ar), "%s", a.id);
 	snprintf(browser, sizeof(browser), "%s", http_cookie(&t.r, "porten_b"));
 	assert_int_equal(strlen(browser), TOKEN_CHARS);
 	json_decref(areq);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks of deploy/: the systemd unit.
+"""Checks of deploy/: the systemd unit, the Dockerfile.
 
     check.py SOURCE_DIR PORTEND
 
@@ -86,7 +86,58 @@ def check_unit():
               + "\n".join(l for l in r.stdout.splitlines() if "Overall" in l))
 
 
+# ---- Dockerfile ---------------------------------------------------------
+
+def check_dockerfile():
+    text = open(os.path.join(DEPLOY, "Dockerfile")).read()
+    text = re.sub(r"\\\n", " ", text)
+    lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")]
+    instr = [(l.split(None, 1)[0].upper(), l.split(None, 1)[1] if " " in l else "")
+             for l in lines]
+    known = {"FROM", "RUN", "COPY", "ADD", "WORKDIR", "USER", "ENV", "ARG", "EXPOSE",
+             "VOLUME", "HEALTHCHECK", "ENTRYPOINT", "CMD", "LABEL", "STOPSIGNAL", "SHELL"}
+    for i, _ in instr:
+        check(i in known, f"Dockerfile: unknown instruction {i}")
+    froms = [a.split() for i, a in instr if i == "FROM"]
+    check(len(froms) >= 2, "Dockerfile: not multi-stage")
+    check(froms and froms[0][0] == "debian:12", "Dockerfile: build stage not on debian:12")
+    check(froms and froms[-1][0] == "debian:12-slim", "Dockerfile: runtime not on debian:12-slim")
+    check(not any(i == "ADD" for i, _ in instr), "Dockerfile: ADD (use COPY)")
+    last = len(instr) - 1 - [i for i, _ in instr][::-1].index("FROM")
+    final = instr[last:]
+    users = [a for i, a in final if i == "USER"]
+    check(users and re.fullmatch(r"[1-9][0-9]*(:[1-9][0-9]*)?", users[-1]),
+          "Dockerfile: final stage has no numeric non-root USER")
+    hc = [a for i, a in final if i == "HEALTHCHECK"]
+    check(hc and "/health/live" in hc[0], "Dockerfile: HEALTHCHECK on /health/live")
+    check(any(i == "EXPOSE" and "8080" in a for i, a in final), "Dockerfile: EXPOSE 8080")
+    ep = [a for i, a in final if i == "ENTRYPOINT"]
+    check(ep and ep[0].startswith("[") and "portend" in ep[0] and "--config" in ep[0],
+          "Dockerfile: ENTRYPOINT (exec form) portend --config")
+    for i, a in instr:
+        if i == "RUN" and "apt-get install" in a:
+            check("--no-install-recommends" in a and "rm -rf /var/lib/apt/lists" in a,
+                  "Dockerfile: apt-get install without --no-install-recommends or cleanup")
+    # Every path COPY takes from the context exists.
+    for i, a in instr:
+        if i == "COPY" and not a.startswith("--from"):
+            for p in a.split()[:-1]:
+                check(os.path.exists(os.path.join(SRC, p)), f"Dockerfile: COPY {p}: no such path")
+    # The runtime libraries are the ones the build's portend loads.
+    ldd = subprocess.run(["ldd", PORTEND], capture_output=True, text=True).stdout
+    runtime = " ".join(a for i, a in final if i == "RUN")
+    for lib, pkg in (("libmicrohttpd", "libmicrohttpd12"), ("libcjose", "libcjose0"),
+                     ("libjansson", "libjansson4"), ("libsqlite3", "libsqlite3-0"),
+                     ("libpq", "libpq5"), ("libsodium", "libsodium23"), ("liboath", "liboath0"),
+                     ("libcurl", "libcurl4"), ("libunistring", "libunistring2"),
+                     ("libp11.so", "libp11-3"), ("libp11-kit", "libp11-kit0")):
+        if lib in ldd:
+            check(re.search(r"\b" + re.escape(pkg) + r"\b", runtime),
+                  f"Dockerfile: runtime lacks {pkg}")
+
+
 check_unit()
+check_dockerfile()
 for f in failures:
     print("FAIL:", f)
 if failures:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks of deploy/: the systemd unit, the Dockerfile.
+"""Checks of deploy/: the systemd unit, the Kubernetes manifests, the Dockerfile.
 
     check.py SOURCE_DIR PORTEND
 
@@ -7,6 +7,14 @@
   pointed at the built portend, since verify wants the program to exist, and
   any warning fails), `systemd-analyze security --offline` under a threshold,
   and the sandboxing options the unit must keep.
+- The manifests: Debian has no Kubernetes schema validator and the npm ones
+  fetch their schemas from the network, so each object is checked here
+  against the fields its API requires and the ones Porten relies on, and the
+  names that tie them together (selectors, Secret keys, ports) are matched.
+  The ConfigMap's configuration passes `portend --check-config`.
+- The Dockerfile: no linter is packaged, so its required properties are
+  checked: two stages on Debian 12, no ADD, a numeric non-root USER, a
+  HEALTHCHECK on /health/live, EXPOSE, an ENTRYPOINT with --config.
 """
 import os
 import re
@@ -86,6 +94,158 @@ def check_unit():
               + "\n".join(l for l in r.stdout.splitlines() if "Overall" in l))
 
 
+# ---- Kubernetes ---------------------------------------------------------
+
+REQUIRED = {
+    ("v1", "ConfigMap"): ["data"],
+    ("v1", "Secret"): [],
+    ("v1", "Service"): ["spec.selector", "spec.ports.0.port"],
+    ("apps/v1", "Deployment"): ["spec.selector.matchLabels", "spec.template.metadata.labels",
+                                "spec.template.spec.containers.0.name",
+                                "spec.template.spec.containers.0.image"],
+    ("policy/v1", "PodDisruptionBudget"): ["spec.selector.matchLabels"],
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): ["spec.scaleTargetRef.kind",
+                                                   "spec.scaleTargetRef.name",
+                                                   "spec.maxReplicas", "spec.metrics"],
+}
+# Keys the API knows at each level Porten sets (a misspelt key is dropped or
+# refused by the API server; here it fails).
+KNOWN = {
+    "container": {"name", "image", "imagePullPolicy", "command", "args", "ports", "env",
+                  "envFrom", "livenessProbe", "readinessProbe", "startupProbe", "resources",
+                  "securityContext", "volumeMounts", "workingDir", "lifecycle"},
+    "csc": {"runAsNonRoot", "runAsUser", "runAsGroup", "allowPrivilegeEscalation",
+            "readOnlyRootFilesystem", "privileged", "capabilities", "seccompProfile"},
+    "pod": {"automountServiceAccountToken", "enableServiceLinks", "terminationGracePeriodSeconds",
+            "securityContext", "topologySpreadConstraints", "containers", "volumes",
+            "serviceAccountName", "affinity", "nodeSelector", "tolerations"},
+    "probe": {"httpGet", "initialDelaySeconds", "periodSeconds", "timeoutSeconds",
+              "failureThreshold", "successThreshold"},
+}
+
+
+def is_labels(x):
+    return isinstance(x, dict) and x and all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in x.items())
+
+
+def check_manifests():
+    objs = {}
+    k8s = os.path.join(DEPLOY, "k8s")
+    for name in sorted(os.listdir(k8s)):
+        if not name.endswith(".yaml") or name == "kustomization.yaml":
+            continue
+        for doc in yaml.safe_load_all(open(os.path.join(k8s, name))):
+            if doc is None:
+                continue
+            key = (doc.get("apiVersion"), doc.get("kind"))
+            if not check(key in REQUIRED, f"{name}: unexpected {key}"):
+                continue
+            check(re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", get(doc, "metadata.name", "")),
+                  f"{name}: metadata.name")
+            for p in REQUIRED[key]:
+                check(get(doc, p) is not None, f"{name}: {key[1]} lacks {p}")
+            objs[key[1]] = doc
+    kust = yaml.safe_load(open(os.path.join(k8s, "kustomization.yaml")))
+    check(set(kust["resources"]) | {"secret.yaml"} ==
+          {n for n in os.listdir(k8s) if n.endswith(".yaml") and n != "kustomization.yaml"},
+          "kustomization.yaml: resources do not match the files")
+    for kind in ("ConfigMap", "Secret", "Service", "Deployment", "PodDisruptionBudget",
+                 "HorizontalPodAutoscaler"):
+        if not check(kind in objs, f"no {kind}"):
+            return
+    dep, cm, sec = objs["Deployment"], objs["ConfigMap"], objs["Secret"]
+    pod = get(dep, "spec.template.spec")
+    labels = get(dep, "spec.template.metadata.labels")
+    sel = get(dep, "spec.selector.matchLabels")
+    check(is_labels(sel) and all(labels.get(k) == v for k, v in sel.items()),
+          "Deployment: selector does not match the template's labels")
+    check(get(dep, "spec.replicas") == 3, "Deployment: replicas != 3")
+    check(set(pod) <= KNOWN["pod"], f"pod spec: unknown {set(pod) - KNOWN['pod']}")
+    check(get(pod, "securityContext.runAsNonRoot") is True, "pod: runAsNonRoot")
+    check(get(pod, "securityContext.seccompProfile.type") == "RuntimeDefault", "pod: seccomp")
+    check(len(pod["containers"]) == 1, "one container")
+    c = pod["containers"][0]
+    check(set(c) <= KNOWN["container"], f"container: unknown {set(c) - KNOWN['container']}")
+    csc = c.get("securityContext", {})
+    check(set(csc) <= KNOWN["csc"], f"securityContext: unknown {set(csc) - KNOWN['csc']}")
+    check(csc.get("readOnlyRootFilesystem") is True, "container: readOnlyRootFilesystem")
+    check(csc.get("allowPrivilegeEscalation") is False, "container: allowPrivilegeEscalation")
+    check(get(csc, "capabilities.drop") == ["ALL"], "container: capabilities drop ALL")
+    check(get(csc, "seccompProfile.type") == "RuntimeDefault", "container: seccomp")
+    for r in ("requests.cpu", "requests.memory", "limits.memory"):
+        check(get(c, "resources." + r) is not None, f"container: resources.{r}")
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    check(ports.get("http") == 8080, "container: port http 8080")
+    for probe, path in (("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready")):
+        pr = c.get(probe, {})
+        check(set(pr) <= KNOWN["probe"], f"{probe}: unknown {set(pr) - KNOWN['probe']}")
+        check(get(pr, "httpGet.path") == path, f"{probe}: path {path}")
+        port = get(pr, "httpGet.port")
+        check(port in ports or port in ports.values(), f"{probe}: port {port}")
+    check(c.get("args", [])[:1] == ["--config"], "container: args --config")
+    conf_path = c["args"][1]
+    # Volumes: every mount has a volume; the configuration from the ConfigMap.
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    for m in mounts.values():
+        check(m in vols, f"volumeMount {m} has no volume")
+    conf_dir, conf_file = os.path.split(conf_path)
+    cvol = vols.get(mounts.get(conf_dir), {})
+    check(get(cvol, "configMap.name") == cm["metadata"]["name"] and conf_file in cm["data"],
+          f"{conf_path} does not come from the ConfigMap")
+    check("/tmp" in mounts, "no writable /tmp")
+    # The environment: every secretKeyRef names the Secret and one of its keys.
+    env = {}
+    sec_keys = set(sec.get("stringData", {})) | set(sec.get("data", {}))
+    for e in c.get("env", []):
+        ref = get(e, "valueFrom.secretKeyRef")
+        if ref is not None:
+            check(ref["name"] == sec["metadata"]["name"] and ref["key"] in sec_keys,
+                  f"env {e['name']}: no such Secret key {ref}")
+        else:
+            env[e["name"]] = e["value"]
+    names = {e["name"] for e in c.get("env", [])}
+    # The example Secret's key-encryption key is one portend refuses.
+    check(len(sec.get("stringData", {}).get("kek", "")) != 43,
+          "secret.yaml: the example kek must not be a usable key")
+    check({"PORTEN_KEK", "PORTEN_STORE"} <= names, "env: PORTEN_KEK and PORTEN_STORE")
+    svc = objs["Service"]
+    check(get(svc, "spec.selector") == sel, "Service: selector")
+    check(all(p.get("targetPort") in ports or p.get("targetPort") in ports.values()
+              for p in svc["spec"]["ports"]), "Service: targetPort")
+    pdb = objs["PodDisruptionBudget"]
+    check(get(pdb, "spec.minAvailable") == 2, "PDB: minAvailable 2")
+    check(get(pdb, "spec.selector.matchLabels") == sel, "PDB: selector")
+    hpa = objs["HorizontalPodAutoscaler"]
+    ref = hpa["spec"]["scaleTargetRef"]
+    check((ref.get("apiVersion"), ref["kind"], ref["name"]) ==
+          ("apps/v1", "Deployment", dep["metadata"]["name"]), "HPA: scaleTargetRef")
+    check(get(hpa, "spec.minReplicas", 1) >= 3 and hpa["spec"]["maxReplicas"]
+          >= hpa["spec"]["minReplicas"], "HPA: replicas")
+    for m in hpa["spec"]["metrics"]:
+        check(m.get("type") == "Resource" and get(m, "resource.target.type") in
+              ("Utilization", "AverageValue"), f"HPA: metric {m}")
+    # The configuration is one portend accepts, with a PostgreSQL store.
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = os.path.join(tmp, conf_file)
+        with open(conf, "w") as f:
+            f.write(cm["data"][conf_file])
+        run_env = {k: v for k, v in os.environ.items() if not k.startswith("PORTEN_")}
+        run_env.update(env)
+        run_env["PORTEN_STORE"] = sec["stringData"]["store"]
+        run_env["PORTEN_KEK"] = "A" * 43
+        r = subprocess.run([PORTEND, "--config", conf, "--check-config"], env=run_env,
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and "env prod" in r.stdout and "store postgres" in r.stdout,
+              f"portend --check-config on the ConfigMap: {r.stdout}{r.stderr}")
+        # and the image's own configuration too
+        r = subprocess.run([PORTEND, "--config", os.path.join(DEPLOY, "portend.conf"),
+                            "--check-config"], env=run_env, capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 0, f"portend --check-config on deploy/portend.conf: {r.stderr}")
+
+
 # ---- Dockerfile ---------------------------------------------------------
 
 def check_dockerfile():
@@ -137,6 +297,7 @@ def check_dockerfile():
 
 
 check_unit()
+check_manifests()
 check_dockerfile()
 for f in failures:
     print("FAIL:", f)

@@ -7,10 +7,11 @@
   pointed at the built portend, since verify wants the program to exist, and
   any warning fails), `systemd-analyze security --offline` under a threshold,
   and the sandboxing options the unit must keep.
-- The manifests: Debian has no Kubernetes schema validator and the npm ones
-  fetch their schemas from the network, so each object is checked here
-  against the fields its API requires and the ones Porten relies on, and the
-  names that tie them together (selectors, Secret keys, ports) are matched.
+- The manifests: `make deploy-test` validates them against the API's
+  schemas (tests/deploy/validate.mjs); here each object is checked for the
+  fields Porten relies on and the keys it may use, and the names that tie
+  them together (selectors, Secret keys, ports, the configuration file) are
+  matched.
   The ConfigMap's configuration passes `portend --check-config`.
 - The Dockerfile: no linter is packaged, so its required properties are
   checked: two stages on Debian 12, no ADD, a numeric non-root USER, a

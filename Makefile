@@ -13,11 +13,11 @@ DEB_PKGS := build-essential cmake pkg-config clang libmicrohttpd-dev libcjose-de
 	libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest \
 	python3-requests python3-authlib python3-jwcrypto libpq-dev postgresql haproxy \
 	libsodium-dev liboath-dev libcurl4-openssl-dev libunistring-dev gettext chromium nodejs \
-	libp11-dev libp11-kit-dev softhsm2 opensc prometheus \
+	libp11-dev libp11-kit-dev softhsm2 opensc prometheus python3-yaml systemd \
 	$(if $(shell command -v npm 2>/dev/null),,npm)
 
 .PHONY: all deps build asan run test unit e2e e2e-asan unit-asan fuzz-replay style fuzz clean \
-	test-pg cluster analyze
+	test-pg cluster analyze deploy-test
 
 all: build
 
@@ -76,6 +76,7 @@ test: style
 	$(MAKE) --no-print-directory e2e-asan
 	$(MAKE) --no-print-directory test-pg
 	$(MAKE) --no-print-directory browser-test
+	$(MAKE) --no-print-directory deploy-test
 	$(MAKE) --no-print-directory analyze
 
 # The pages in Debian's Chromium (playwright-core) with axe-core checks; screenshots
@@ -84,6 +85,13 @@ test: style
 browser-test: build
 	cd tests/browser && npm ci --no-audit --no-fund
 	cd tests/browser && PORTEN_BUILD=$(CURDIR)/$(BUILD) node --test --test-concurrency=1
+
+# deploy/k8s against the Kubernetes API's schemas (kubernetes-models, offline);
+# the unit, the Dockerfile and the manifests' cross-references are ctest
+# deploy/check (tests/deploy/check.py).
+deploy-test:
+	cd tests/deploy && npm ci --no-audit --no-fund
+	cd tests/deploy && node validate.mjs ../../deploy/k8s
 
 # The store tests, the end-to-end suite and the multi-node tests (tests/cluster)
 # on a throwaway PostgreSQL (tools/pg-test.sh), stopped after; a server named

@@ -244,7 +244,7 @@ session_join(struct http_req *r, struct session *s, const char *client_id, struc
 
 		if (list == NULL)
 			return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
-		for (i = 0; i < s->nclients; i++)
+		for (i = 0; s->clients != NULL && i < s->nclients; i++)
 			list[i] = s->clients[i];
 		list[s->nclients] = arena_strdup(r->arena, client_id);
 		if (list[s->nclients] == NULL)

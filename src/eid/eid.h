@@ -49,12 +49,18 @@ struct eid_host {
  * One login as an eID page sees it.  ar is the pending authorization
  * (NULL outside a login); csrf the token the page's forms carry as "csrf"
  * (and the login's cancel form); cancel_url where the cancel form posts;
- * min_level the EID_LEVEL_* bit the client asks for at least.
+ * min_level the EID_LEVEL_* bit the client asks for at least.  A flow is
+ * good for the request that brought it: keep none past the page.
  */
 struct eid_flow {
 	const char *ar, *client_name, *locale, *csrf, *cancel_url;
 	unsigned min_level;
 	const struct eid_host *host;
+	/*
+	 * The login core's own, opaque to the eID: the pending request the
+	 * door loaded, so that complete and fail need not read it again.
+	 */
+	const void *core;
 };
 
 /*

@@ -68,6 +68,20 @@ door_open(struct http_req *r, const char *ar, struct eid_flow *out, struct err *
 	return rc;
 }
 
+/*
+ * The pending request of flow: the one the door loaded for this page
+ * (a new reference), else read again (a page that joined with open).
+ */
+static int
+door_areq(const struct eid_flow *flow, struct http_req *r, json_t **areq, struct err *e)
+{
+	if (flow->core != NULL) {
+		*areq = json_incref((json_t *)flow->core);
+		return 0;
+	}
+	return login_pending_load(r, flow->ar, areq, e);
+}
+
 static void
 door_complete(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
 	      const struct eid_result *res)
@@ -75,7 +89,7 @@ door_complete(const struct eid_flow *flow, struct http_req *r, struct http_resp 
 	struct err e = { 0 };
 	json_t *areq = NULL;
 
-	if (login_pending_load(r, flow->ar, &areq, &e) != 0) {
+	if (door_areq(flow, r, &areq, &e) != 0) {
 		login_page_error(r, w, &e);
 		return;
 	}
@@ -90,7 +104,7 @@ door_fail(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
 	struct err e = { 0 };
 	json_t *areq = NULL;
 
-	if (login_pending_load(r, flow->ar, &areq, &e) != 0) {
+	if (door_areq(flow, r, &areq, &e) != 0) {
 		login_page_error(r, w, &e);
 		return;
 	}
@@ -112,6 +126,7 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 	struct eid_flow flow = { .host = &login_eid_host };
 	struct porten *app = r->app;
 	struct err e = { 0 };
+	json_t *areq = NULL;
 	const char *ar;
 
 	if (p->test_only && !app->test_env) {
@@ -134,16 +149,19 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 		return;
 	}
 	ar = http_param_c(params, "ar");
-	if (door_open(r, ar, &flow, &e) != 0) {
+	if (login_pending_load(r, ar, &areq, &e) != 0 || door_flow(r, ar, areq, &flow, &e) != 0) {
 		login_page_error(r, w, &e);
-		return;
+		goto out;
 	}
 	if (post && !login_csrf_ok(r, ar, http_param_c(params, "csrf"))) {
 		page_error(r, w, 403, page_lang(r, NULL), OAUTH_INVALID_REQUEST,
 			   "the form has expired; start again from the service");
-		return;
+		goto out;
 	}
+	flow.core = areq;
 	er->fn(r, w, &flow);
+out:
+	json_decref(areq);
 }
 
 /* Does the request's path name path under the issuer's prefix? */

@@ -19,15 +19,23 @@
 static int reached;
 static struct eid_flow seen;
 static bool seen_null;
+/* When set, the page completes the login itself, as an eID does. */
+static const struct eid_result *page_completes;
 
 static void
 page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	reached++;
 	seen_null = flow == NULL;
-	if (flow != NULL)
+	if (flow != NULL) {
 		seen = *flow;
-	http_resp_text(w, 200, "page");
+		/* A copy outlives the request: it must not borrow the door's pending request. */
+		seen.core = NULL;
+	}
+	if (flow != NULL && page_completes != NULL)
+		flow->host->complete(flow, r, w, page_completes);
+	else
+		http_resp_text(w, 200, "page");
 }
 
 static const struct eid_route door_routes[] = {
@@ -76,6 +84,7 @@ setup(void **state)
 	treq_free(&t);
 	reached = 0;
 	seen_null = false;
+	page_completes = NULL;
 	memset(&seen, 0, sizeof(seen));
 	return 0;
 }
@@ -318,6 +327,33 @@ test_host_complete_and_fail(void **state)
 	treq_free(&t);
 }
 
+/* Completed inside the page: the host uses the request the door loaded, and the login is spent. */
+static void
+test_complete_in_page(void **state)
+{
+	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
+				  .eid = "testid", .auth_time = time_now() };
+	char q[128];
+	struct treq t;
+	const char *loc;
+
+	(void)state;
+	snprintf(q, sizeof(q), "ar=%s", ar);
+	page_completes = &res;
+	serve(&t, 0, q, browser);
+	assert_int_equal(reached, 1);
+	assert_int_equal(t.w.status, 302);
+	loc = treq_header(&t, "Location");
+	assert_non_null(loc);
+	assert_int_equal(strncmp(loc, FX_REDIRECT "?code=", strlen(FX_REDIRECT) + 6), 0);
+	treq_free(&t);
+	page_completes = NULL;
+	serve(&t, 0, q, browser);
+	assert_int_equal(t.w.status, 400);
+	assert_int_equal(reached, 1);
+	treq_free(&t);
+}
+
 int
 main(void)
 {
@@ -328,6 +364,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_browser_binding, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_own_and_none, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_test_only_outside_test, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_complete_in_page, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_host_complete_and_fail, setup, fx_teardown),
 	};
 

@@ -10,24 +10,13 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/facet_doc.h"
 
 struct store;
 
 struct store_login_ops {
-	/*
-	 * Short-lived documents by kind: "par" (PAR requests), "pending" (logins
-	 * in progress).  put: ERR_EXISTS if the id is taken.  get: ERR_NOTFOUND
-	 * when absent or expired.  take: get and delete in one step.
-	 */
-	int (*doc_put)(struct store *s, const char *kind, const char *id, const json_t *doc,
-		       int64_t expires_at, struct err *e);
-	int (*doc_get)(struct store *s, const char *kind, const char *id, json_t **doc,
-		       struct err *e);
-	int (*doc_update)(struct store *s, const char *kind, const char *id, const json_t *doc,
-			  struct err *e);
-	int (*doc_take)(struct store *s, const char *kind, const char *id, json_t **doc,
-			struct err *e);
-	int (*doc_delete)(struct store *s, const char *kind, const char *id, struct err *e);
+	/* Documents under "par" (PAR requests) and "pending" (logins in progress): facet_doc.h. */
+	STORE_DOC_OPS;
 
 	/*
 	 * SSO sessions, keyed by hash of the cookie value.  doc is owned by the

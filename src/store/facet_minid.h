@@ -11,20 +11,13 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/facet_doc.h"
 
 struct store;
 
 struct store_minid_ops {
-	/* As in struct store_login_ops: ERR_EXISTS, ERR_NOTFOUND, take = get and delete. */
-	int (*doc_put)(struct store *s, const char *kind, const char *id, const json_t *doc,
-		       int64_t expires_at, struct err *e);
-	int (*doc_get)(struct store *s, const char *kind, const char *id, json_t **doc,
-		       struct err *e);
-	int (*doc_update)(struct store *s, const char *kind, const char *id, const json_t *doc,
-			  struct err *e);
-	int (*doc_take)(struct store *s, const char *kind, const char *id, json_t **doc,
-			struct err *e);
-	int (*doc_delete)(struct store *s, const char *kind, const char *id, struct err *e);
+	/* Documents under MinID's kinds (facet_doc.h). */
+	STORE_DOC_OPS;
 };
 
 #endif

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -105,6 +106,14 @@ void http_req_cookie_add(struct http_req *r, const char *name, const char *value
 int http_basic_auth(const struct http_req *r, struct str *user, struct str *pass, struct err *e);
 /* Bearer token from Authorization (RFC 6750 §2.1); ERR_NOTFOUND / ERR_INVAL. */
 int http_bearer(const struct http_req *r, struct str *token);
+
+/*
+ * A number that names the request the calling thread is serving (unique
+ * within the thread), or 0 outside a handler.  A cache that must see a
+ * change by the next request keeps what it read for one request under
+ * this number, instead of reading it again for every lookup.
+ */
+uint64_t http_request_serial(void);
 
 /* ---- responses ---- */
 

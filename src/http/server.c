@@ -163,6 +163,15 @@ resp_simple_error(struct http_resp *w, int status, const char *error)
 	json_decref(j);
 }
 
+/* The request this thread serves (http_request_serial), and the last one it served. */
+static _Thread_local uint64_t req_serial, req_last;
+
+uint64_t
+http_request_serial(void)
+{
+	return req_serial;
+}
+
 /* The index of the route that answered, or -1. */
 static long
 dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
@@ -184,7 +193,9 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 	}
 	if (hit != NULL) {
 		r->route_data = hit->data;
+		req_serial = ++req_last;
 		hit->fn(r, w);
+		req_serial = 0;
 		resp_finish(w, r->rid);
 		return (long)(hit - routes);
 	} else if (path_known) {

@@ -40,7 +40,9 @@ store_call_done(struct store *s, unsigned slot, const char *name, int rc, int64_
 
 	if (slot < sizeof(s->stats) / sizeof(s->stats[0])) {
 		st = &s->stats[slot];
-		__atomic_store_n(&st->name, name, __ATOMIC_RELAXED);
+		/* Written once: a store on every call would pass the line between cores. */
+		if (__atomic_load_n(&st->name, __ATOMIC_RELAXED) == NULL)
+			__atomic_store_n(&st->name, name, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
 		if (rc != 0)
 			__atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);

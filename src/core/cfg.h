@@ -52,6 +52,8 @@ struct cfg {
 	int64_t request_deadline;/* seconds a request may take to arrive completely */
 	bool metrics;            /* serve GET /metrics */
 	char *trusted_proxies;   /* addresses/ranges whose X-Forwarded-For is believed */
+	char *tls_cert_file;     /* TLS in portend: PEM certificate chain (NULL: plain HTTP) */
+	char *tls_key_file;      /* and its private key, readable by the owner only */
 	/* Pages: where the compiled translations (.mo) live; NULL: next to the program. */
 	char *locale_dir;
 	/* MinID (spec/minid.md); every number is a design choice there, configurable. */

@@ -557,6 +557,8 @@ def test_wrong_aud(mp):
 def test_expired_grant(mp):
     now = int(time.time())
     refused(mp.keyed.token(scope=mp.api, iat=now - 200, exp=now - 80), "invalid_grant", "MP-130")
+    # No leeway after exp (spec §4): a grant that expired 3 s ago is refused too.
+    refused(mp.keyed.token(scope=mp.api, iat=now - 60, exp=now - 3), "invalid_grant", "MP-130")
 
 
 def test_future_iat(mp):

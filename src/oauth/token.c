@@ -157,7 +157,8 @@ scope_join(struct arena *a, const json_t *names)
  * (spec/selfservice-api.md §9: a deactivated scope blocks token issuance).
  */
 static int
-scopes_load(struct porten *app, const char *scope, json_t **names, json_t **docs, struct err *e)
+scopes_load(struct porten *app, const struct client *client, const char *scope, json_t **names,
+	    json_t **docs, struct err *e)
 {
 	json_t *n = NULL, *d = NULL, *doc = NULL, *v;
 	size_t i;
@@ -181,6 +182,13 @@ scopes_load(struct porten *app, const char *scope, json_t **names, json_t **docs
 		}
 		if (rc != 0)
 			goto out;
+		/* spec §13: a scope narrowed to other integration types since the
+		 * login (or the client's registration) is no longer issued. */
+		if (!oauth_scope_type_ok(doc, client)) {
+			rc = BADSCOPE(e, "scope %s is not allowed for integration_type %s",
+				      json_string_value(v), client->integration_type);
+			goto out;
+		}
 		json_object_set_new(d, json_string_value(v), doc);
 		doc = NULL;
 	}
@@ -487,7 +495,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 		rc = INTERNAL(e, "grant or client without client_id/scope");
 		goto out;
 	}
-	rc = scopes_load(app, c.scope, &names, &c.scope_docs, e);
+	rc = scopes_load(app, client, c.scope, &names, &c.scope_docs, e);
 	if (rc != 0)
 		goto out;
 	c.scope = scope_join(r->arena, names);
@@ -714,7 +722,7 @@ grant_code(struct http_req *r, const struct issuer *is, const struct client *cli
 		rc = INTERNAL(e, "code without grant id or scope");
 		goto out;
 	}
-	rc = scopes_load(app, c.g.scope, &names, &scope_docs, e);
+	rc = scopes_load(app, client, c.g.scope, &names, &scope_docs, e);
 	if (rc != 0)
 		goto out;
 

@@ -341,3 +341,24 @@ def test_access_token_lifetime_from_registration(server, new_client, new_browser
     assert tok["expires_in"] == 300
     idc = check_id_token(server, c, tok["id_token"], res)      # the ID token keeps 120 s
     check_access_token(server, c, tok["access_token"], idc, lifetime=300)
+
+
+def test_scope_integration_type_checked_at_use(server, new_client, new_browser):
+    """A scope's allowed integration types hold at /authorize and /token, not only at registration."""
+    name = f"e2etest:typed.{uuid.uuid4().hex[:8]}"
+    server.ctl("scope", "create", "--name", name, "--allowed-integration-type", "api_klient")
+    c = new_client(integration_type="api_klient", scopes=["openid", "profile", name], refresh=True)
+    scope = f"openid profile {name}"
+    tok = c.tokens(login(server, c, new_browser(), scope=scope))
+    pending = login(server, c, new_browser(), scope=scope)      # a code not yet redeemed
+    # The scope is narrowed to another type after the client registered it.
+    server.ctl("scope", "update", name, "--allowed-integration-type", "maskinporten")
+    res = start(server, c, new_browser(), scope=scope)
+    assert res.kind == "redirect" and res.error == "invalid_scope", res
+    r = c.redeem(pending)
+    assert r.status_code == 400 and err(r) == "invalid_scope", r.text
+    r = c.refresh(tok["refresh_token"])
+    assert r.status_code == 400 and err(r) == "invalid_scope", r.text
+    # Allowed for api_klient again: the same client logs in.
+    server.ctl("scope", "update", name, "--allowed-integration-type", "api_klient")
+    c.tokens(login(server, c, new_browser(), scope=scope))

@@ -84,6 +84,14 @@ oauth_scope_cap(long long lifetime, const json_t *docs, const char *field)
 	return lifetime;
 }
 
+const char *
+oauth_consumer_orgno(const struct porten *app, const struct client *client)
+{
+	if (client->client_orgno != NULL)
+		return client->client_orgno;
+	return app->cfg->operator_orgno != NULL ? app->cfg->operator_orgno : OAUTH_OPERATOR_ORGNO;
+}
+
 bool
 oauth_scope_type_ok(const json_t *scope_doc, const struct client *client)
 {

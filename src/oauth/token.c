@@ -286,7 +286,7 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	json_t *cl = json_object();
 	const json_t *res = c->grant->resource;
 	const char *pid = c->grant->pid;
-	const char *orgno = c->client->client_orgno;
+	const char *orgno = oauth_consumer_orgno(r->app, c->client);
 	const char *supplier = c->client->supplier_orgno;
 	const char *jti = rand_token(r->arena);
 	int rc = 0;
@@ -300,8 +300,7 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	    (rc = oauth_claim_set(cl, "client_amr", json_string(client_amr), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "client_id", json_string(c->client_id), e)) != 0 ||
 	    (c->sub != NULL && (rc = oauth_claim_set(cl, "sub", json_string(c->sub), e)) != 0) ||
-	    (orgno != NULL &&
-	     (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(orgno), e)) != 0) ||
+	    (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(orgno), e)) != 0 ||
 	    (supplier != NULL &&
 	     (rc = oauth_claim_set(cl, "supplier", oauth_org_claim(supplier), e)) != 0) ||
 	    (rc = oauth_claim_set(cl, "scope", json_string(c->scope), e)) != 0 ||

@@ -36,6 +36,7 @@ struct cfg {
 	int log_level;           /* 0 err .. 3 debug */
 	int64_t key_publish_delay; /* seconds a new key is published before it signs */
 	int64_t key_lifetime;    /* seconds a key signs before rotation is due */
+	char *operator_orgno;    /* who runs this Porten: consumer of clients without client_orgno */
 	int64_t session_idle;    /* SSO idle timeout, seconds */
 	int64_t session_max;     /* SSO absolute timeout, seconds */
 	int64_t code_lifetime;   /* authorization code, seconds */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "billing/billing_int.h"
@@ -419,6 +420,43 @@ test_run_nobody_pays(void **state)
 	json_decref(s);
 }
 
+static int64_t
+count_auth(struct rfx *f)
+{
+	int64_t n = -1;
+
+	assert_int_equal(store_call(f->app.store, events, event_count, "authentication", &n, &f->e), 0);
+	return n;
+}
+
+/*
+ * The retention sweep in the service's tick: what is older than the kept
+ * years goes; the running year and the one being invoiced always stay.
+ */
+static void
+test_retention(void **state)
+{
+	struct rfx *f = *state;
+	int now_year = bill_year_of(time(NULL));
+	int64_t from, to, prev_from, prev_to, before;
+
+	assert_int_equal(bill_year_bounds(now_year, &from, &to, &f->e), 0);
+	assert_int_equal(bill_year_bounds(now_year - 1, &prev_from, &prev_to, &f->e), 0);
+	put(f, from, ORG_A, "bankid", 2);        /* the running year */
+	put(f, prev_from, ORG_A, "bankid", 3);   /* the year just ended, being invoiced */
+	put(f, prev_from - 1, ORG_A, "bankid", 1); /* the year before that */
+	before = count_auth(f);
+	f->cfg.billing_retention_years = 1;
+	billing_service.tick(&f->app);
+	/* setup's events (2023-2025) and the last second of the year before the last are gone */
+	assert_int_equal(count_auth(f), 5);
+	assert_true(before > 5);
+	/* a second tick finds nothing more to remove, and a larger window brings nothing back */
+	f->cfg.billing_retention_years = 2;
+	billing_service.tick(&f->app);
+	assert_int_equal(count_auth(f), 5);
+}
+
 int
 main(void)
 {
@@ -427,6 +465,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_run_reproducible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_nobody_pays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,6 +89,17 @@ struct cfg {
 	char *signing_key_pin_file;
 	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
 	char *maskinporten_signing_key_pin_file;
+	/* Billing (src/billing/, spec/billing.md): the seller on the invoices, the model's numbers. */
+	char *billing_seller_name;
+	char *billing_seller_orgno;
+	char *billing_seller_vat;      /* VAT identifier, default NO<orgno>MVA */
+	char *billing_seller_street;
+	char *billing_seller_city;
+	char *billing_seller_postcode;
+	char *billing_seller_account;  /* the account paid into (PaymentMeans) */
+	int64_t billing_threshold;     /* authentications a year from which a customer pays */
+	int64_t billing_retention_years; /* ended settlement years whose events are kept */
+	int64_t billing_payment_days;  /* due date: issue date plus this */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

@@ -41,6 +41,9 @@ enum pg_id {
 	PG_EVENT_ADD, PG_EVENT_COUNT,
 	PG_SWEEP_CODES, PG_SWEEP_DOCS, PG_SWEEP_REFRESH, PG_SWEEP_TOKENS, PG_SWEEP_SESSIONS,
 	PG_SWEEP_JTI, PG_SWEEP_GRANTS,
+	PG_BILL_VOLUME, PG_BILL_AUTH, PG_BILL_TOKENS, PG_BILL_DAILY, PG_BILL_COSTS,
+	PG_BILL_CUSTOMERS, PG_BILL_EXTRAS, PG_BILL_COST_SET, PG_BILL_CUSTOMER_SET,
+	PG_BILL_EXTRA_ADD, PG_BILL_RUN_PUT, PG_BILL_RETAIN, PG_BILL_OLDEST, PG_BILL_RETIRE,
 	PG_N
 };
 
@@ -135,6 +138,9 @@ int store_pg_write(struct store *s, enum pg_id id, const char *op, int none, str
 		   const char *fmt, ...);
 int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs,
 		       struct err *e);
+
+/* The billing facet (pg_billing.c). */
+extern const struct store_billing_ops store_pg_billing;
 
 int store_pg_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_pg_close(struct store *s);

@@ -122,6 +122,48 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_SWEEP_JTI] = "DELETE FROM jti WHERE expires_at <= ?1",
 	/* last: what is left of an expired grant's tokens goes with it (cascade) */
 	[SQ_SWEEP_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
+
+	/* billing (sqlite_billing.c): sums in the database, one row per group */
+	[SQ_BILL_VOLUME] = "SELECT json_extract(doc, '$.customer'), json_extract(doc, '$.eid'),"
+			   " count(*) FROM events WHERE type = 'authentication'"
+			   " AND time >= ?1 AND time < ?2 AND json_extract(doc, '$.billable') IS 1"
+			   " GROUP BY 1, 2 ORDER BY 1, 2",
+	[SQ_BILL_AUTH] = "SELECT strftime('%Y-%m', time, 'unixepoch'), json_extract(doc, '$.customer'),"
+			 " json_extract(doc, '$.client_id'), json_extract(doc, '$.eid'),"
+			 " json_extract(doc, '$.acr'), sum(json_extract(doc, '$.sso') IS NOT 1),"
+			 " sum(json_extract(doc, '$.sso') IS 1),"
+			 " sum(json_extract(doc, '$.billable') IS 1) FROM events"
+			 " WHERE type = 'authentication' AND time >= ?1 AND time < ?2"
+			 " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+	[SQ_BILL_TOKENS] = "SELECT strftime('%Y-%m', time, 'unixepoch'), json_extract(doc, '$.consumer'),"
+			   " json_extract(doc, '$.supplier'), count(*) FROM events"
+			   " WHERE type = 'maskinporten_token' AND time >= ?1 AND time < ?2"
+			   " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+	[SQ_BILL_DAILY] = "SELECT strftime('%Y-%m-%d', time, 'unixepoch'),"
+			  " sum(type = 'authentication' AND json_extract(doc, '$.sso') IS NOT 1),"
+			  " sum(type = 'authentication' AND json_extract(doc, '$.sso') IS 1),"
+			  " sum(type = 'maskinporten_token') FROM events"
+			  " WHERE type IN ('authentication', 'maskinporten_token')"
+			  " AND time >= ?1 AND time < ?2 GROUP BY 1 ORDER BY 1",
+	[SQ_BILL_COSTS] = "SELECT item, amount_ore FROM billing_costs WHERE year = ?1 ORDER BY item",
+	[SQ_BILL_CUSTOMERS] = "SELECT orgno, name, reference FROM billing_customers ORDER BY orgno",
+	[SQ_BILL_EXTRAS] = "SELECT orgno, text, quantity, unit_ore FROM billing_extras"
+			   " WHERE year = ?1 ORDER BY orgno, id",
+	[SQ_BILL_COST_SET] = "INSERT INTO billing_costs (year, item, amount_ore, updated)"
+			     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (year, item) DO UPDATE"
+			     " SET amount_ore = excluded.amount_ore, updated = excluded.updated",
+	[SQ_BILL_CUSTOMER_SET] = "INSERT INTO billing_customers (orgno, name, reference, updated)"
+				 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (orgno) DO UPDATE"
+				 " SET name = excluded.name, reference = excluded.reference,"
+				 " updated = excluded.updated",
+	[SQ_BILL_EXTRA_ADD] = "INSERT INTO billing_extras (year, orgno, text, quantity, unit_ore, created)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQ_BILL_RUN_PUT] = "INSERT INTO billing_runs (year, time, doc) VALUES (?1, ?2, ?3)",
+	[SQ_BILL_RETAIN] = "UPDATE event_retention SET boundary = ?1 WHERE id = 1 AND boundary < ?1",
+	[SQ_BILL_OLDEST] = "SELECT time FROM events ORDER BY id LIMIT 1",
+	/* oldest first: the rows a batch wants are at the front of the id order */
+	[SQ_BILL_RETIRE] = "DELETE FROM events WHERE id IN"
+			   " (SELECT id FROM events WHERE time < ?1 ORDER BY id LIMIT 1000)",
 };
 
 /* ---- meta, clients, scopes ---- */
@@ -765,4 +807,5 @@ const struct store_engine store_sqlite_engine = {
 	.login = &sq_login,
 	.minid = &sq_minid,
 	.events = &sq_events,
+	.billing = &store_sq_billing,
 };

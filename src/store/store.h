@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/facet_billing.h"
 #include "store/facet_events.h"
 #include "store/facet_login.h"
 #include "store/facet_minid.h"
@@ -58,7 +59,8 @@ struct store_opts {
 #define STORE_FACET_IDX_registry 2
 #define STORE_FACET_IDX_minid 3
 #define STORE_FACET_IDX_events 4
-#define STORE_NFACETS 5
+#define STORE_FACET_IDX_billing 5
+#define STORE_NFACETS 6
 #define STORE_FACET_OPS 16
 
 /* One operation's calls so far (store_stats()). */
@@ -78,6 +80,7 @@ struct store {
 	const struct store_registry_ops *registry;
 	const struct store_minid_ops *minid;
 	const struct store_event_ops *events;
+	const struct store_billing_ops *billing;
 	uint64_t serial;         /* unique per store_open in this process (caches tell stores apart) */
 	struct store_op_stat stats[STORE_NFACETS * STORE_FACET_OPS];
 };

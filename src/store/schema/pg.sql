@@ -140,3 +140,10 @@ CREATE TRIGGER scopes_changed AFTER INSERT OR UPDATE OR DELETE ON scopes
   FOR EACH ROW EXECUTE FUNCTION registry_changed();
 CREATE TRIGGER scopes_truncated AFTER TRUNCATE ON scopes
   FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+
+-- migration 3
+-- 3: the SAML proxy's service providers (src/saml/sp.c owns the document:
+-- the registration reduced to the supported profile).
+CREATE TABLE saml_sps (
+  entity_id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL);

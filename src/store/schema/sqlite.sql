@@ -130,3 +130,10 @@ CREATE TRIGGER scopes_changed AFTER UPDATE ON scopes BEGIN
   UPDATE meta SET value = (CAST(value AS INTEGER) + 1) || '-' || lower(hex(randomblob(8))) WHERE name = 'registry_gen'; END;
 CREATE TRIGGER scopes_removed AFTER DELETE ON scopes BEGIN
   UPDATE meta SET value = (CAST(value AS INTEGER) + 1) || '-' || lower(hex(randomblob(8))) WHERE name = 'registry_gen'; END;
+
+-- migration 3
+-- 3: the SAML proxy's service providers (src/saml/sp.c owns the document:
+-- the registration reduced to the supported profile).
+CREATE TABLE saml_sps (
+  entity_id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL);

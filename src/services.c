@@ -11,6 +11,7 @@
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
+#include "saml/saml.h"
 
 const struct porten_service *const porten_services[] = {
 	&registry_service,
@@ -18,5 +19,6 @@ const struct porten_service *const porten_services[] = {
 	&oauth_service,
 	&mp_service,
 	&eid_service,
+	&saml_service,
 	NULL,
 };

@@ -86,6 +86,10 @@ struct cfg {
 	char *signing_key_pin_file;
 	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
 	char *maskinporten_signing_key_pin_file;
+	/* The SAML proxy (src/saml/): its entityID, and its key pair as PEM files; no key: off. */
+	char *saml_entity_id;    /* default <issuer>/saml/metadata */
+	char *saml_key_file;
+	char *saml_cert_file;
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

@@ -16,7 +16,7 @@ void
 saml_cmd_usage(FILE *f)
 {
 	fputs("  saml sp import METADATA.xml [--cert CERT.pem] [--sig-alg rsa-sha256|rsa-sha1]\n"
-	      "       [--enc aes128-cbc|aes256-gcm] [--replace]\n"
+	      "       [--enc aes128-cbc|aes256-cbc] [--replace]\n"
 	      "  saml sp list\n"
 	      "  saml sp show ENTITY_ID\n"
 	      "  saml sp remove ENTITY_ID\n",

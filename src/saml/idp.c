@@ -36,6 +36,7 @@ struct idp {
 	char *key_pem;
 	char *cert_pem;
 	char *cert_b64;   /* DER, base64, for KeyDescriptor */
+	char *metadata;   /* the plain metadata, for lasso */
 };
 
 static struct idp idp;
@@ -148,7 +149,20 @@ saml_idp_load(struct porten *app, struct err *e)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	}
 	idp.on = true;
-	return 0;
+	{
+		size_t n;
+
+		rc = saml_idp_metadata(false, &idp.metadata, &n, e);
+	}
+	if (rc != 0)
+		saml_idp_cleanup();
+	return rc;
+}
+
+const char *
+saml_idp_metadata_plain(void)
+{
+	return idp.metadata;
 }
 
 void
@@ -161,6 +175,7 @@ saml_idp_cleanup(void)
 	free(idp.cert_b64);
 	free(idp.entity_id);
 	free(idp.base);
+	free(idp.metadata);
 	memset(&idp, 0, sizeof(idp));
 }
 

@@ -23,6 +23,9 @@ static const struct cfg_section saml_cfg = {
 
 static const struct service_route saml_routes[] = {
 	{ "GET", "/saml/metadata", saml_handle_metadata },
+	{ "GET", "/saml/sso", saml_handle_sso },
+	{ "GET", "/saml/callback", saml_handle_callback },
+	{ "POST", "/saml/artifact", saml_handle_artifact },
 	{ NULL, NULL, NULL },
 };
 
@@ -32,6 +35,8 @@ saml_init(struct porten *app, struct err *e)
 	int rc = saml_idp_load(app, e);
 
 	if (rc == 0 && saml_idp_on())
+		rc = saml_oidc_init(app, e);
+	if (rc == 0 && saml_idp_on())
 		log_info(NULL, "SAML proxy on as %s", saml_idp_entity_id());
 	return rc;
 }
@@ -39,6 +44,7 @@ saml_init(struct porten *app, struct err *e)
 static void
 saml_close(struct porten *app)
 {
+	saml_oidc_cleanup();
 	saml_idp_cleanup();
 }
 

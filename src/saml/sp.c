@@ -504,7 +504,7 @@ red_doc(struct sp_red *rd, const char *entity_id, X509 *x, const struct saml_sp_
 	json_t **out, struct err *e)
 {
 	const char *sig = opt_alg(o->sig_alg, "rsa-sha256", "rsa-sha1");
-	const char *enc = opt_alg(o->enc_alg, "aes128-cbc", "aes256-gcm");
+	const char *enc = opt_alg(o->enc_alg, "aes128-cbc", "aes256-cbc");
 	char *pem = NULL, *b64 = NULL, *meta = NULL, when[32];
 	struct tm tm;
 	int rc;
@@ -512,7 +512,7 @@ red_doc(struct sp_red *rd, const char *entity_id, X509 *x, const struct saml_sp_
 	if (sig == NULL)
 		return ERR(e, ERR_INVAL, 0, NULL, "signature algorithm: rsa-sha256 or rsa-sha1");
 	if (enc == NULL)
-		return ERR(e, ERR_INVAL, 0, NULL, "encryption: aes128-cbc or aes256-gcm");
+		return ERR(e, ERR_INVAL, 0, NULL, "encryption: aes128-cbc or aes256-cbc");
 	rc = cert_check(x, o, e);
 	if (rc == 0)
 		rc = cert_texts(x, &pem, &b64, e);

@@ -86,3 +86,81 @@ def sp_list(server):
 
 def parse(xml_text):
     return ET.fromstring(xml_text.encode() if isinstance(xml_text, str) else xml_text)
+
+
+# --------------------------------------------------------------------------
+# a scripted service provider on python3-lasso
+# --------------------------------------------------------------------------
+
+try:
+    import lasso
+except ImportError:  # pragma: no cover - python3-lasso is in DEB_PKGS
+    lasso = None
+
+SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8",
+                "SOAPAction": "http://www.oasis-open.org/committees/security"}
+
+
+class SP:
+    """
+    A SAML service provider run by lasso: it signs its AuthnRequests
+    (HTTP-Redirect) and ArtifactResolves (SOAP) with its own key and
+    decrypts and checks what the proxy answers.
+    """
+
+    def __init__(self, server, entity_id, key, crt, sig=None):
+        self.server = server
+        self.entity_id = entity_id
+        self.acs = entity_id.rstrip("/") + "/acs"
+        self.metadata = sp_metadata(entity_id, crt)
+        with open(key) as f:
+            self.key = f.read()
+        with open(crt) as f:
+            self.crt = f.read()
+        self.idp_metadata = server.get("/saml/metadata").text
+        self.idp_id = parse(self.idp_metadata).get("entityID")
+        self.sig = sig or lasso.SIGNATURE_METHOD_RSA_SHA256
+
+    def lasso_server(self):
+        s = lasso.Server.newFromBuffers(self.metadata, self.key, None, self.crt)
+        s.signatureMethod = self.sig
+        s.addProviderFromBuffer(lasso.PROVIDER_ROLE_IDP, self.idp_metadata)
+        return s
+
+    def register(self, tmpdir, *args):
+        return sp_import(self.server, write(str(tmpdir), f"sp-{abs(hash(self.entity_id))}.xml",
+                                            self.metadata), *args)
+
+    def authn_request(self, relay=None, force=False, passive=False, acs_url=None,
+                      binding=ARTIFACT, classes=None, edit=None):
+        """The SSO URL of a signed AuthnRequest, and the request's ID."""
+        login = lasso.Login(self.lasso_server())
+        login.initAuthnRequest(self.idp_id, lasso.HTTP_METHOD_REDIRECT)
+        req = login.request
+        req.protocolBinding = binding
+        req.nameIdPolicy.format = TRANSIENT
+        req.nameIdPolicy.allowCreate = True
+        req.forceAuthn = force
+        req.isPassive = passive
+        if acs_url:
+            req.assertionConsumerServiceUrl = acs_url
+        if classes:
+            rac = lasso.Samlp2RequestedAuthnContext()
+            rac.authnContextClassRef = tuple(classes)
+            rac.comparison = "minimum"
+            req.requestedAuthnContext = rac
+        if edit:
+            edit(req)
+        if relay is not None:
+            login.msgRelayState = relay
+        login.buildAuthnRequestMsg()
+        return login.msgUrl, req.id
+
+    def resolve(self, acs_url, sp_server=None):
+        """ArtifactResolve over SOAP for the SAMLart in acs_url: (lasso login, HTTP answer)."""
+        login = lasso.Login(sp_server or self.lasso_server())
+        query = acs_url.split("?", 1)[1]
+        login.initRequest(query, lasso.HTTP_METHOD_ARTIFACT_GET)
+        login.buildRequestMsg()
+        r = self.server.post("/saml/artifact", data=login.msgBody, headers=SOAP_HEADERS)
+        return login, r

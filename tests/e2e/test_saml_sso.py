@@ -431,3 +431,43 @@ def test_callback_without_flow(server):
     r = b.get(server.url("/saml/callback"), params={"state": "y" * 43, "code": "c"},
               allow_redirects=False)
     assert r.status_code == 400 and "expired" in r.text
+
+
+# ---- per-SP algorithms (spec §8) and more than one node ----
+
+def test_assertion_is_signed(server, sp):
+    lg, _ = resolved(sp, to_acs(server, http(), sp.authn_request()[0]))
+    xml = lg.assertion.exportToXml()
+    assert "rsa-sha256" in xml and "SignatureValue" in xml
+
+
+def test_sha1_and_aes256_per_sp(server, keys, tmp_path):
+    legacy = SP(server, "https://legacy.example.no/saml", *keys["sp2"],
+                sig=lasso.SIGNATURE_METHOD_RSA_SHA1)
+    legacy.register(tmp_path, "--sig-alg", "rsa-sha1", "--enc", "aes256-cbc")
+    lg, raw = resolved(legacy, to_acs(server, http(), legacy.authn_request()[0]))
+    assert "xmldsig#rsa-sha1" in raw and "xmlenc#aes256-cbc" in raw
+    assert "xmldsig#rsa-sha1" in lg.assertion.exportToXml()
+
+
+def test_another_node_resolves_the_artifact(server, sp, keys, tmp_path):
+    """Two portend on one store: the artifact issued by one resolves at the other."""
+    from conftest import Server
+    env = {k: v for k, v in server.env.items() if k.startswith("PORTEN_")}
+    env.pop("PORTEN_LISTEN", None)
+    env.pop("PORTEN_ISSUER", None)
+    env.setdefault("PORTEN_STORE", f"{server.data}/porten.db")
+    other = Server(tmp_path, env)
+    other.env["PORTEN_ISSUER"] = server.issuer  # the same issuer, as behind a load balancer
+    other.start()
+    try:
+        acs = to_acs(server, http(), sp.authn_request()[0])
+        node_b = SP(other, sp.entity_id, *keys["sp"])
+        node_b.idp_metadata, node_b.idp_id = sp.idp_metadata, sp.idp_id
+        lg, _ = resolved(node_b, acs)
+        assert attributes(lg.assertion)["uid"] == [PID]
+        # and it is spent for the first node as well
+        _, r = sp.resolve(acs)
+        assert "EncryptedAssertion" not in r.text
+    finally:
+        other.stop()

@@ -12,6 +12,7 @@
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
+#include "saml/saml.h"
 
 const struct porten_service *const porten_services[] = {
 	&registry_service,
@@ -20,5 +21,6 @@ const struct porten_service *const porten_services[] = {
 	&mp_service,
 	&eid_service,
 	&billing_service,
+	&saml_service,
 	NULL,
 };

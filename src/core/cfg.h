@@ -100,6 +100,10 @@ struct cfg {
 	int64_t billing_threshold;     /* authentications a year from which a customer pays */
 	int64_t billing_retention_years; /* ended settlement years whose events are kept */
 	int64_t billing_payment_days;  /* due date: issue date plus this */
+	/* The SAML proxy (src/saml/): its entityID, and its key pair as PEM files; no key: off. */
+	char *saml_entity_id;    /* default <issuer>/saml/metadata */
+	char *saml_key_file;
+	char *saml_cert_file;
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

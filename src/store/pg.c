@@ -45,6 +45,12 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_SCOPE_DELETE] = "DELETE FROM scopes WHERE name = $1",
 	[PG_SCOPE_LIST] = "SELECT doc FROM scopes ORDER BY name COLLATE \"C\"",
 
+	[PG_SAML_SP_GET] = "SELECT doc FROM saml_sps WHERE entity_id = $1",
+	[PG_SAML_SP_PUT] = "INSERT INTO saml_sps (entity_id, doc) VALUES ($1, $2)"
+			   " ON CONFLICT (entity_id) DO UPDATE SET doc = excluded.doc",
+	[PG_SAML_SP_DELETE] = "DELETE FROM saml_sps WHERE entity_id = $1",
+	[PG_SAML_SP_LIST] = "SELECT doc FROM saml_sps ORDER BY entity_id COLLATE \"C\"",
+
 	[PG_KEY_ADD] = "INSERT INTO signing_keys (kid, issuer, alg, sealed, public_jwk, created,"
 		       " active_from, retired_at, expires_at)"
 		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -285,6 +291,32 @@ static int
 pg_scope_list(struct store *s, json_t **docs, struct err *e)
 {
 	return store_pg_list_docs(s, PG_SCOPE_LIST, "scope_list", docs, e);
+}
+
+/* ---- SAML service providers ---- */
+
+static int
+pg_saml_sp_get(struct store *s, const char *entity_id, json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_SAML_SP_GET, "sp_get", doc, e, "k", entity_id);
+}
+
+static int
+pg_saml_sp_put(struct store *s, const char *entity_id, const json_t *doc, struct err *e)
+{
+	return store_pg_write(s, PG_SAML_SP_PUT, "sp_put", 0, e, "kj", entity_id, doc);
+}
+
+static int
+pg_saml_sp_delete(struct store *s, const char *entity_id, struct err *e)
+{
+	return store_pg_write(s, PG_SAML_SP_DELETE, "sp_delete", ERR_NOTFOUND, e, "k", entity_id);
+}
+
+static int
+pg_saml_sp_list(struct store *s, json_t **docs, struct err *e)
+{
+	return store_pg_list_docs(s, PG_SAML_SP_LIST, "sp_list", docs, e);
 }
 
 /* ---- signing keys ---- */
@@ -917,6 +949,18 @@ static const struct store_minid_ops pg_minid = {
 	.doc_delete = pg_doc_delete,
 };
 
+static const struct store_saml_ops pg_saml = {
+	.doc_put = pg_doc_put,
+	.doc_get = pg_doc_get,
+	.doc_update = pg_doc_update,
+	.doc_take = pg_doc_take,
+	.doc_delete = pg_doc_delete,
+	.sp_get = pg_saml_sp_get,
+	.sp_put = pg_saml_sp_put,
+	.sp_delete = pg_saml_sp_delete,
+	.sp_list = pg_saml_sp_list,
+};
+
 static const struct store_event_ops pg_events = {
 	.event_add = pg_event_add,
 	.event_count = pg_event_count,
@@ -936,6 +980,7 @@ const struct store_engine store_pg_engine = {
 	.minid = &pg_minid,
 	.events = &pg_events,
 	.billing = &store_pg_billing,
+	.saml = &pg_saml,
 };
 
 #endif /* HAVE_LIBPQ */

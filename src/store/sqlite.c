@@ -40,6 +40,12 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_SCOPE_DELETE] = "DELETE FROM scopes WHERE name = ?1",
 	[SQ_SCOPE_LIST] = "SELECT doc FROM scopes ORDER BY name",
 
+	[SQ_SAML_SP_GET] = "SELECT doc FROM saml_sps WHERE entity_id = ?1",
+	[SQ_SAML_SP_PUT] = "INSERT INTO saml_sps (entity_id, doc) VALUES (?1, ?2)"
+			   " ON CONFLICT (entity_id) DO UPDATE SET doc = excluded.doc",
+	[SQ_SAML_SP_DELETE] = "DELETE FROM saml_sps WHERE entity_id = ?1",
+	[SQ_SAML_SP_LIST] = "SELECT doc FROM saml_sps ORDER BY entity_id",
+
 	[SQ_KEY_ADD] = "INSERT INTO signing_keys (kid, issuer, alg, sealed, public_jwk, created,"
 		       " active_from, retired_at, expires_at)"
 		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -331,6 +337,32 @@ sq_key_retire(struct store *s, const char *kid, int64_t retired_at, int64_t expi
 {
 	return store_sq_write(s, SQ_KEY_RETIRE, "key_retire", ERR_NOTFOUND, e, "kii", kid,
 			      retired_at, expires_at);
+}
+
+/* ---- SAML service providers ---- */
+
+static int
+sq_saml_sp_get(struct store *s, const char *entity_id, json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_SAML_SP_GET, "sp_get", doc, e, "k", entity_id);
+}
+
+static int
+sq_saml_sp_put(struct store *s, const char *entity_id, const json_t *doc, struct err *e)
+{
+	return store_sq_write(s, SQ_SAML_SP_PUT, "sp_put", 0, e, "kj", entity_id, doc);
+}
+
+static int
+sq_saml_sp_delete(struct store *s, const char *entity_id, struct err *e)
+{
+	return store_sq_write(s, SQ_SAML_SP_DELETE, "sp_delete", ERR_NOTFOUND, e, "k", entity_id);
+}
+
+static int
+sq_saml_sp_list(struct store *s, json_t **docs, struct err *e)
+{
+	return store_sq_list_docs(s, SQ_SAML_SP_LIST, "sp_list", docs, e);
 }
 
 /* ---- short-lived documents ---- */
@@ -789,6 +821,18 @@ static const struct store_minid_ops sq_minid = {
 	.doc_delete = sq_doc_delete,
 };
 
+static const struct store_saml_ops sq_saml = {
+	.doc_put = sq_doc_put,
+	.doc_get = sq_doc_get,
+	.doc_update = sq_doc_update,
+	.doc_take = sq_doc_take,
+	.doc_delete = sq_doc_delete,
+	.sp_get = sq_saml_sp_get,
+	.sp_put = sq_saml_sp_put,
+	.sp_delete = sq_saml_sp_delete,
+	.sp_list = sq_saml_sp_list,
+};
+
 static const struct store_event_ops sq_events = {
 	.event_add = sq_event_add,
 	.event_count = sq_event_count,
@@ -808,4 +852,5 @@ const struct store_engine store_sqlite_engine = {
 	.minid = &sq_minid,
 	.events = &sq_events,
 	.billing = &store_sq_billing,
+	.saml = &sq_saml,
 };

@@ -173,4 +173,10 @@ CREATE TABLE billing_runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   year INTEGER NOT NULL,
   time BIGINT NOT NULL,
+
+-- migration 4
+-- 4: the SAML proxy's service providers (src/saml/sp.c owns the document:
+-- the registration reduced to the supported profile).
+CREATE TABLE saml_sps (
+  entity_id TEXT PRIMARY KEY,
   doc TEXT NOT NULL);

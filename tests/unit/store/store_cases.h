@@ -1149,11 +1149,52 @@ test_tx(void **state)
  * Shared cases, each run on a fresh empty store by the includer's T(), which
  * supplies its own separator (a comma in a test array).
  */
+/* ---- SAML service providers and artifacts ---- */
+
+static void
+test_saml(void **state)
+{
+	struct fx *f = *state;
+	json_t *d1 = obj("acs", "one"), *d2 = obj("acs", "two"), *doc = NULL, *list = NULL;
+	int64_t later = time_now() + 300;
+
+	assert_int_equal(store_call(f->s, saml, sp_get, "https://sp.example/", &doc, &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, saml, sp_put, "https://sp.example/", d1, &f->e), 0);
+	assert_int_equal(store_call(f->s, saml, sp_put, "https://a.example/", d1, &f->e), 0);
+	/* a renewed certificate replaces the registration */
+	assert_int_equal(store_call(f->s, saml, sp_put, "https://sp.example/", d2, &f->e), 0);
+	assert_int_equal(store_call(f->s, saml, sp_get, "https://sp.example/", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "acs"), "two");
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, saml, sp_list, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(sget(json_array_get(list, 1), "acs"), "two");
+	json_decref(list);
+	assert_int_equal(store_call(f->s, saml, sp_delete, "https://sp.example/", &f->e), 0);
+	assert_int_equal(store_call(f->s, saml, sp_delete, "https://sp.example/", &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, saml, sp_put, "x", NULL, &f->e), ERR_INVAL);
+
+	/* an artifact resolves once, on any connection */
+	assert_int_equal(store_call(f->s, saml, doc_put, "saml_art", "h1", d1, later, &f->e), 0);
+	assert_int_equal(store_call(f->s, saml, doc_put, "saml_art", "h1", d2, later, &f->e),
+			 ERR_EXISTS);
+	assert_int_equal(store_call(f->s, saml, doc_take, "saml_art", "h1", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "acs"), "one");
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, saml, doc_take, "saml_art", "h1", &doc, &f->e),
+			 ERR_NOTFOUND);
+	json_decref(d1);
+	json_decref(d2);
+}
+
 #define STORE_CASES(T)                                                                     \
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
 	T(test_jti) T(test_events) T(test_sweep) T(test_race_code_store) T(test_tx)           \
 	T(test_registry_gen) T(test_billing_facet)
+	T(test_registry_gen) T(test_saml)
 
 #endif

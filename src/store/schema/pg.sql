@@ -192,6 +192,7 @@ CREATE TABLE billing_runs (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   year INTEGER NOT NULL,
   time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
 
 -- migration 4
 -- 4: the SAML proxy's service providers (src/saml/sp.c owns the document:

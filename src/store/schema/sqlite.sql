@@ -173,6 +173,7 @@ CREATE TABLE billing_runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   year INTEGER NOT NULL,
   time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
 
 -- migration 4
 -- 4: the SAML proxy's service providers (src/saml/sp.c owns the document:

@@ -1194,7 +1194,6 @@ test_saml(void **state)
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
 	T(test_jti) T(test_events) T(test_sweep) T(test_race_code_store) T(test_tx)           \
-	T(test_registry_gen) T(test_billing_facet)
-	T(test_registry_gen) T(test_saml)
+	T(test_registry_gen) T(test_billing_facet) T(test_saml)
 
 #endif

@@ -7,6 +7,7 @@
 #include "services.h"
 
 #include "eid/eid.h"
+#include "krr/krr.h"
 #include "login/login.h"
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
@@ -18,5 +19,6 @@ const struct porten_service *const porten_services[] = {
 	&oauth_service,
 	&mp_service,
 	&eid_service,
+	&krr_service,
 	NULL,
 };

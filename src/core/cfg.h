@@ -86,6 +86,7 @@ struct cfg {
 	char *signing_key_pin_file;
 	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
 	char *maskinporten_signing_key_pin_file;
+	bool krr_suppress_expired; /* KRR: withhold contact details of KAN_IKKE_VARSLES persons */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

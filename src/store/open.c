@@ -69,6 +69,7 @@ store_open(struct store **out, const struct store_opts *o, struct err *e)
 		s->registry = eng->registry;
 		s->minid = eng->minid;
 		s->events = eng->events;
+		s->krr = eng->krr;
 		s->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 		return 0;
 	}

@@ -124,6 +124,30 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES ($1, $2, $3)",
 	[PG_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = $1",
 
+	/* KRR (pg_krr.c): a lookup's whole batch is one query over a JSON list */
+	[PG_KRR_GET] = "SELECT doc FROM krr_persons WHERE pid = $1",
+	[PG_KRR_GET_MANY] = "SELECT doc FROM krr_persons"
+			    " WHERE pid IN (SELECT json_array_elements_text($1::json))",
+	/*
+	 * One statement: the counter's row lock, held to the commit, orders
+	 * the writers; old sees the record as it was before the statement.
+	 */
+	[PG_KRR_PUT] = "WITH seq AS (UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n),"
+		       " old AS (SELECT change_id FROM krr_persons WHERE pid = $1::text),"
+		       " up AS (INSERT INTO krr_persons (pid, change_id, doc)"
+		       " SELECT $1::text, n, $2::text FROM seq ON CONFLICT (pid) DO UPDATE"
+		       " SET change_id = excluded.change_id, doc = excluded.doc RETURNING change_id),"
+		       " h AS (INSERT INTO krr_history (change_id, pid, time, doc)"
+		       " SELECT n, $1::text, $3::bigint, $4::text FROM seq)"
+		       " SELECT (SELECT change_id FROM up), COALESCE((SELECT change_id FROM old), 0)",
+	/* one statement, one snapshot: the newest number and the page agree */
+	[PG_KRR_CHANGES] = "SELECT s.n, p.change_id, p.doc FROM krr_seq s LEFT JOIN krr_persons p"
+			   " ON p.change_id >= $1::bigint AND p.change_id <= s.n"
+			   " ORDER BY p.change_id LIMIT $2::bigint",
+	[PG_KRR_LIST] = "SELECT doc FROM krr_persons WHERE pid > $1::text ORDER BY pid LIMIT $2::bigint",
+	[PG_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = $1"
+			   " ORDER BY change_id",
+
 	[PG_SWEEP_CODES] = PG_SWEEP("codes", "hash", "expires_at <= $1::bigint"),
 	[PG_SWEEP_DOCS] = PG_SWEEP("docs", "kind, id", "expires_at <= $1::bigint"),
 	[PG_SWEEP_REFRESH] = PG_SWEEP("refresh_tokens", "hash", "expires_at <= $1::bigint"),
@@ -879,6 +903,7 @@ const struct store_engine store_pg_engine = {
 	.login = &pg_login,
 	.minid = &pg_minid,
 	.events = &pg_events,
+	.krr = &store_pg_krr,
 };
 
 #endif /* HAVE_LIBPQ */

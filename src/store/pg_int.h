@@ -39,6 +39,7 @@ enum pg_id {
 	PG_SESSION_PUT, PG_SESSION_GET, PG_SESSION_UPDATE, PG_SESSION_DELETE, PG_SESSION_COUNT,
 	PG_JTI_PUT,
 	PG_EVENT_ADD, PG_EVENT_COUNT,
+	PG_KRR_GET, PG_KRR_GET_MANY, PG_KRR_PUT, PG_KRR_CHANGES, PG_KRR_LIST, PG_KRR_HISTORY,
 	PG_SWEEP_CODES, PG_SWEEP_DOCS, PG_SWEEP_REFRESH, PG_SWEEP_TOKENS, PG_SWEEP_SESSIONS,
 	PG_SWEEP_JTI, PG_SWEEP_GRANTS,
 	PG_N
@@ -135,6 +136,9 @@ int store_pg_write(struct store *s, enum pg_id id, const char *op, int none, str
 		   const char *fmt, ...);
 int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs,
 		       struct err *e);
+
+/* The KRR facet (pg_krr.c). */
+extern const struct store_krr_ops store_pg_krr;
 
 int store_pg_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_pg_close(struct store *s);

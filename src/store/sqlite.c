@@ -114,6 +114,24 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES (?1, ?2, ?3)",
 	[SQ_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = ?1",
 
+	/* KRR (sqlite_krr.c): a lookup's whole batch is one query over a JSON list */
+	[SQ_KRR_GET] = "SELECT doc FROM krr_persons WHERE pid = ?1",
+	[SQ_KRR_GET_MANY] = "SELECT doc FROM krr_persons WHERE pid IN (SELECT value FROM json_each(?1))",
+	[SQ_KRR_SEQ_NEXT] = "UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n",
+	[SQ_KRR_PREV] = "SELECT change_id FROM krr_persons WHERE pid = ?1",
+	[SQ_KRR_PUT] = "INSERT INTO krr_persons (pid, change_id, doc) VALUES (?1, ?2, ?3)"
+		       " ON CONFLICT (pid) DO UPDATE SET change_id = excluded.change_id,"
+		       " doc = excluded.doc",
+	[SQ_KRR_HIST_ADD] = "INSERT INTO krr_history (change_id, pid, time, doc)"
+			    " VALUES (?1, ?2, ?3, ?4)",
+	/* one statement, one snapshot: the newest number and the page agree */
+	[SQ_KRR_CHANGES] = "SELECT s.n, p.change_id, p.doc FROM krr_seq s LEFT JOIN krr_persons p"
+			   " ON p.change_id >= ?1 AND p.change_id <= s.n"
+			   " ORDER BY p.change_id LIMIT ?2",
+	[SQ_KRR_LIST] = "SELECT doc FROM krr_persons WHERE pid > ?1 ORDER BY pid LIMIT ?2",
+	[SQ_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = ?1"
+			   " ORDER BY change_id",
+
 	[SQ_SWEEP_CODES] = "DELETE FROM codes WHERE expires_at <= ?1",
 	[SQ_SWEEP_DOCS] = "DELETE FROM docs WHERE expires_at <= ?1",
 	[SQ_SWEEP_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
@@ -765,4 +783,5 @@ const struct store_engine store_sqlite_engine = {
 	.login = &sq_login,
 	.minid = &sq_minid,
 	.events = &sq_events,
+	.krr = &store_sq_krr,
 };

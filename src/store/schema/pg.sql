@@ -140,3 +140,26 @@ CREATE TRIGGER scopes_changed AFTER INSERT OR UPDATE OR DELETE ON scopes
   FOR EACH ROW EXECUTE FUNCTION registry_changed();
 CREATE TRIGGER scopes_truncated AFTER TRUNCATE ON scopes
   FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+
+-- migration 3
+
+-- 3: KRR (spec/krr.md).  A person's record holds current values only
+-- (a document), with the number of its last change; every change also
+-- appends to the history.  krr_seq's one row counts the changes: a writer
+-- takes the next number by updating it and holds the row lock until it
+-- commits, so writers commit in number order and the feed for local
+-- copies never skips a late commit.
+CREATE TABLE krr_persons (
+  pid TEXT COLLATE "C" PRIMARY KEY,
+  change_id BIGINT NOT NULL UNIQUE,
+  doc TEXT NOT NULL);
+CREATE TABLE krr_history (
+  change_id BIGINT PRIMARY KEY,
+  pid TEXT COLLATE "C" NOT NULL,
+  time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX krr_history_pid ON krr_history (pid, change_id);
+CREATE TABLE krr_seq (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  n BIGINT NOT NULL);
+INSERT INTO krr_seq (one, n) VALUES (1, 0);

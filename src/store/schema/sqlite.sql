@@ -130,3 +130,25 @@ CREATE TRIGGER scopes_changed AFTER UPDATE ON scopes BEGIN
   UPDATE meta SET value = (CAST(value AS INTEGER) + 1) || '-' || lower(hex(randomblob(8))) WHERE name = 'registry_gen'; END;
 CREATE TRIGGER scopes_removed AFTER DELETE ON scopes BEGIN
   UPDATE meta SET value = (CAST(value AS INTEGER) + 1) || '-' || lower(hex(randomblob(8))) WHERE name = 'registry_gen'; END;
+
+-- migration 3
+
+-- 3: KRR (spec/krr.md).  A person's record holds current values only
+-- (a document), with the number of its last change; every change also
+-- appends to the history.  krr_seq's one row counts the changes: a writer
+-- takes the next number by updating it, so writers commit in number order
+-- and the feed for local copies never skips a late commit.
+CREATE TABLE krr_persons (
+  pid TEXT PRIMARY KEY,
+  change_id BIGINT NOT NULL UNIQUE,
+  doc TEXT NOT NULL);
+CREATE TABLE krr_history (
+  change_id BIGINT PRIMARY KEY,
+  pid TEXT NOT NULL,
+  time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX krr_history_pid ON krr_history (pid, change_id);
+CREATE TABLE krr_seq (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  n BIGINT NOT NULL);
+INSERT INTO krr_seq (one, n) VALUES (1, 0);

@@ -1032,6 +1032,90 @@ test_tx(void **state)
 	json_decref(doc);
 }
 
+/* KRR: records, one-query batches, the change counter, the feed, the list, history. */
+static void
+test_krr(void **state)
+{
+	struct fx *f = *state;
+	json_t *doc, *hist = json_pack("{s:s}", "who", "test"), *got = NULL, *ids;
+	int64_t change = 0, prev = -1, til = -1, latest = -1;
+	char pid[16];
+
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000001", &got, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, krr, changes, 0, 10, &got, &til, &latest, &f->e), 0);
+	assert_int_equal(json_array_size(got), 0);
+	assert_int_equal(til, 0);
+	assert_int_equal(latest, 0);
+	json_decref(got);
+	for (int i = 1; i <= 5; i++) {
+		snprintf(pid, sizeof(pid), "0000000000%d", i);
+		doc = json_pack("{s:s,s:i}", "personidentifikator", pid, "n", i);
+		assert_int_equal(store_call(f->s, krr, person_put, pid, doc, hist, 1000 + i, &change,
+					    &prev, &f->e), 0);
+		assert_int_equal(change, i);
+		assert_int_equal(prev, 0);
+		json_decref(doc);
+	}
+	/* a change moves the person to the end of the feed */
+	doc = json_pack("{s:s,s:i}", "personidentifikator", "00000000002", "n", 22);
+	assert_int_equal(store_call(f->s, krr, person_put, "00000000002", doc, hist, 2000, &change,
+				    &prev, &f->e), 0);
+	assert_int_equal(change, 6);
+	assert_int_equal(prev, 2);
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000002", &got, &f->e), 0);
+	assert_int_equal(json_integer_value(json_object_get(got, "n")), 22);
+	json_decref(got);
+
+	ids = json_pack("[ssss]", "00000000001", "00000000002", "00000000009", "00000000001");
+	assert_int_equal(store_call(f->s, krr, person_get_many, ids, &got, &f->e), 0);
+	assert_int_equal(json_array_size(got), 2);
+	json_decref(got);
+	json_decref(ids);
+
+	assert_int_equal(store_call(f->s, krr, changes, 2, 2, &got, &til, &latest, &f->e), 0);
+	assert_int_equal(json_array_size(got), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0),
+							      "personidentifikator")), "00000000003");
+	assert_int_equal(til, 4);
+	assert_int_equal(latest, 6);
+	json_decref(got);
+	assert_int_equal(store_call(f->s, krr, changes, 5, 10, &got, &til, &latest, &f->e), 0);
+	assert_int_equal(json_array_size(got), 2);
+	assert_int_equal(til, 6);
+	json_decref(got);
+	assert_int_equal(store_call(f->s, krr, changes, 7, 10, &got, &til, &latest, &f->e), 0);
+	assert_int_equal(json_array_size(got), 0);
+	assert_int_equal(latest, 6);
+	json_decref(got);
+
+	assert_int_equal(store_call(f->s, krr, person_list, "", 3, &got, &f->e), 0);
+	assert_int_equal(json_array_size(got), 3);
+	json_decref(got);
+	assert_int_equal(store_call(f->s, krr, person_list, "00000000003", 10, &got, &f->e), 0);
+	assert_int_equal(json_array_size(got), 2);
+	json_decref(got);
+
+	assert_int_equal(store_call(f->s, krr, history, "00000000002", &got, &f->e), 0);
+	assert_int_equal(json_array_size(got), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(got, 1), "change")), 6);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(got, 1), "time")), 2000);
+	json_decref(got);
+
+	/* a rolled-back change leaves no number behind */
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
+	doc = json_pack("{s:s}", "personidentifikator", "00000000007");
+	assert_int_equal(store_call(f->s, krr, person_put, "00000000007", doc, hist, 3000, &change,
+				    &prev, &f->e), 0);
+	json_decref(doc);
+	assert_int_equal(store_tx_end(f->s, false, &f->e), 0);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000007", &got, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, krr, changes, 0, 10, &got, &til, &latest, &f->e), 0);
+	assert_int_equal(latest, 6);
+	json_decref(got);
+	json_decref(hist);
+}
+
 /*
  * Shared cases, each run on a fresh empty store by the includer's T(), which
  * supplies its own separator (a comma in a test array).
@@ -1041,6 +1125,6 @@ test_tx(void **state)
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
 	T(test_jti) T(test_events) T(test_sweep) T(test_race_code_store) T(test_tx)           \
-	T(test_registry_gen)
+	T(test_registry_gen) T(test_krr)
 
 #endif

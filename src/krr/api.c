@@ -135,6 +135,35 @@ fail:
 	return NULL;
 }
 
+/* json_dump_callback into the response body. */
+static int
+krr_dump(const char *buf, size_t n, void *data)
+{
+	return buf_append(data, buf, n) == 0 ? 0 : -1;
+}
+
+/*
+ * Append one element of a list to the answer: each is written as soon as
+ * it is made, so a batch never holds a second copy of the whole answer.
+ */
+static int
+krr_emit(struct http_resp *w, size_t i, json_t *one)
+{
+	char tmp[4096];
+	size_t n = 0;
+	int rc = one == NULL || (i != 0 && buf_puts(&w->body, ",") != 0);
+
+	/* most persons fit a small buffer: one append instead of one per token */
+	if (!rc)
+		n = json_dumpb(one, tmp, sizeof(tmp), JSON_COMPACT);
+	if (!rc && n > 0 && n <= sizeof(tmp))
+		rc = buf_append(&w->body, tmp, n) != 0;
+	else if (!rc)
+		rc = json_dump_callback(one, krr_dump, &w->body, JSON_COMPACT) != 0;
+	json_decref(one);
+	return rc ? -1 : 0;
+}
+
 /* One element of personer from a stored document; NULL when it is malformed. */
 static json_t *
 krr_doc_wire(const json_t *doc, unsigned flags, int64_t now, struct err *e)
@@ -155,7 +184,7 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 	struct porten *app = r->app;
 	struct oauth_bearer tok = { 0 };
 	struct err e = { 0 };
-	json_t *body = NULL, *ids = NULL, *docs = NULL, *bypid = NULL, *out = NULL, *v;
+	json_t *body = NULL, *ids = NULL, *docs = NULL, *bypid = NULL, *v;
 	int64_t now = krr_now_ms();
 	unsigned flags;
 	char why[160];
@@ -184,8 +213,7 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 		goto out;
 	}
 	bypid = json_object();
-	out = json_array();
-	if (bypid == NULL || out == NULL)
+	if (bypid == NULL)
 		goto fail;
 	json_array_foreach(docs, i, v) {
 		const char *pid = json_string_value(json_object_get(v, "personidentifikator"));
@@ -193,25 +221,26 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 		if (pid == NULL || json_object_set(bypid, pid, v) != 0)
 			goto fail;
 	}
+	w->status = 200;
+	w->content_type = "application/json";
+	if (buf_puts(&w->body, "{\"personer\":[") != 0)
+		goto fail;
 	json_array_foreach(ids, i, v) {
 		const char *pid = json_string_value(v);
 		const json_t *doc = json_object_get(bypid, pid);
-		json_t *one = doc != NULL ? krr_doc_wire(doc, flags, now, &e)
-					  : krr_unregistered_wire(pid, flags);
 
-		if (one == NULL || json_array_append_new(out, one) != 0)
+		if (krr_emit(w, i, doc != NULL ? krr_doc_wire(doc, flags, now, &e)
+					      : krr_unregistered_wire(pid, flags)) != 0)
 			goto fail;
 	}
+	if (buf_puts(&w->body, "]}") != 0)
+		goto fail;
 	log_info(r->rid, "krr lookup: %zu persons for %s", json_array_size(ids),
 		 tok.consumer != NULL ? tok.consumer : "-");
-	v = json_pack("{s:O}", "personer", out);
-	if (v == NULL)
-		goto fail;
-	http_resp_json(w, 200, v);
-	json_decref(v);
 	http_resp_header(w, "Cache-Control", "no-store");
 	goto out;
 fail:
+	http_resp_reset(w);
 	e = (struct err){ 0 };
 	(void)ERR(&e, ERR_INTERNAL, 500, "server_error", "krr: cannot build the answer");
 	oauth_resp_error(r, w, &e);
@@ -221,7 +250,6 @@ out:
 	json_decref(ids);
 	json_decref(docs);
 	json_decref(bypid);
-	json_decref(out);
 }
 
 void
@@ -254,7 +282,7 @@ krr_handle_changes(struct http_req *r, struct http_resp *w)
 	struct porten *app = r->app;
 	struct oauth_bearer tok = { 0 };
 	struct err e = { 0 };
-	json_t *body = NULL, *docs = NULL, *list = NULL, *ans = NULL, *v;
+	json_t *body = NULL, *docs = NULL, *v;
 	int64_t from = 0, til = 0, latest = 0, now = krr_now_ms();
 	unsigned flags;
 	size_t i;
@@ -283,25 +311,23 @@ krr_handle_changes(struct http_req *r, struct http_resp *w)
 	/* a short page reached the newest change: the caller is up to date */
 	if (json_array_size(docs) < KRR_FEED_PAGE)
 		til = latest;
-	list = json_array();
-	if (list == NULL)
+	w->status = 200;
+	w->content_type = "application/json";
+	if (buf_puts(&w->body, "{\"list\":[") != 0)
 		goto fail;
-	json_array_foreach(docs, i, v) {
-		json_t *one = krr_doc_wire(v, flags, now, &e);
-
-		if (one == NULL || json_array_append_new(list, one) != 0)
+	json_array_foreach(docs, i, v)
+		if (krr_emit(w, i, krr_doc_wire(v, flags, now, &e)) != 0)
 			goto fail;
-	}
-	ans = json_pack("{s:O,s:I,s:I,s:I}", "list", list, "fraEndringsId", (json_int_t)from,
-			"tilEndringsId", (json_int_t)til, "sisteEndringsId", (json_int_t)latest);
-	if (ans == NULL)
+	if (buf_printf(&w->body, "],\"fraEndringsId\":%lld,\"tilEndringsId\":%lld,"
+				 "\"sisteEndringsId\":%lld}",
+		       (long long)from, (long long)til, (long long)latest) != 0)
 		goto fail;
-	log_info(r->rid, "krr changes: %zu persons from %lld for %s", json_array_size(list),
+	log_info(r->rid, "krr changes: %zu persons from %lld for %s", json_array_size(docs),
 		 (long long)from, tok.consumer != NULL ? tok.consumer : "-");
-	http_resp_json(w, 200, ans);
 	http_resp_header(w, "Cache-Control", "no-store");
 	goto out;
 fail:
+	http_resp_reset(w);
 	e = (struct err){ 0 };
 	(void)ERR(&e, ERR_INTERNAL, 500, "server_error", "krr: cannot build the answer");
 	oauth_resp_error(r, w, &e);
@@ -309,6 +335,4 @@ out:
 	oauth_bearer_release(&tok);
 	json_decref(body);
 	json_decref(docs);
-	json_decref(list);
-	json_decref(ans);
 }

@@ -28,18 +28,69 @@ krr_now_ms(void)
 	return time_now() * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Civil dates from days since the epoch and back (the proleptic Gregorian
+ * calendar, H. Hinnant's algorithms): plain arithmetic, where gmtime_r and
+ * timegm take the C library's time-zone lock for every call, and a lookup
+ * formats and compares thousands of times.
+ */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static bool
+leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+month_days(int64_t y, int m)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && leap(y) ? 29 : mdays[m - 1];
+}
+
 void
 krr_time_format(int64_t ms, char out[KRR_TIME_LEN])
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
+	int64_t y, secs, days;
+	int m, d, sod;
 
-	if (ms < 0 || gmtime_r(&t, &tm) == NULL) {
-		snprintf(out, KRR_TIME_LEN, "1970-01-01T00:00:00.000Z");
-		return;
-	}
-	snprintf(out, KRR_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	if (ms < 0)
+		ms = 0;
+	secs = ms / 1000;
+	days = secs / 86400;
+	sod = (int)(secs % 86400);
+	civil_from_days(days, &y, &m, &d);
+	snprintf(out, KRR_TIME_LEN, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
+		 sod / 3600, sod / 60 % 60, sod % 60, (int)(ms % 1000));
 }
 
 /* n digits at *p into *v, advancing p. */
@@ -62,18 +113,15 @@ digits(const char **p, int n, int *v)
 int
 krr_time_parse(const char *s, int64_t *ms)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	struct tm tm = { 0 };
 	int y, mo, d, h, mi, sec, frac = 0, oh = 0, om = 0, sign = 0;
 	const char *p = s;
-	time_t t;
 
 	*ms = 0;
 	if (s == NULL || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
 	    !digits(&p, 2, &d) || (*p != 'T' && *p != 't') || !(p++, digits(&p, 2, &h)) ||
 	    *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' || !digits(&p, 2, &sec))
 		return ERR_INVAL;
-	if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+	if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 ||
 	    sec > 60)
 		return ERR_INVAL;
 	if (*p == '.') {
@@ -102,19 +150,9 @@ krr_time_parse(const char *s, int64_t *ms)
 	}
 	if (*p != '\0')
 		return ERR_INVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec > 59 ? 59 : sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return ERR_INVAL;
-	/* timegm normalises 30 February into March: such a date is not one */
-	if (tm.tm_mday != d)
-		return ERR_INVAL;
-	*ms = ((int64_t)t - sign * (oh * 3600 + om * 60)) * 1000 + frac;
+	/* a leap second is read as the second before it */
+	*ms = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + (sec > 59 ? 59 : sec)) -
+	       sign * (oh * 3600 + om * 60)) * 1000 + frac;
 	return *ms < 0 ? ERR_INVAL : 0;
 }
 
@@ -122,24 +160,16 @@ krr_time_parse(const char *s, int64_t *ms)
 static int64_t
 minus_18_months(int64_t now_ms)
 {
-	time_t t = (time_t)(now_ms / 1000);
-	struct tm tm, probe;
-	int day;
+	int64_t secs = now_ms / 1000, y, mi;
+	int m, d;
 
-	if (gmtime_r(&t, &tm) == NULL)
-		return 0;
-	day = tm.tm_mday;
-	tm.tm_mon -= 18;
-	tm.tm_mday = 1;
-	probe = tm;
-	(void)timegm(&probe); /* normalise year and month */
-	tm = probe;
-	for (tm.tm_mday = day; tm.tm_mday > 28; tm.tm_mday--) {
-		probe = tm;
-		if (timegm(&probe) != (time_t)-1 && probe.tm_mon == tm.tm_mon)
-			break;
-	}
-	return (int64_t)timegm(&tm) * 1000 + now_ms % 1000;
+	civil_from_days(secs / 86400, &y, &m, &d);
+	mi = y * 12 + (m - 1) - 18;
+	y = mi / 12;
+	m = (int)(mi % 12) + 1;
+	if (d > month_days(y, m))
+		d = month_days(y, m);
+	return (days_from_civil(y, m, d) * 86400 + secs % 86400) * 1000 + now_ms % 1000;
 }
 
 bool

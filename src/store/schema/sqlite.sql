@@ -137,11 +137,12 @@ CREATE TRIGGER scopes_removed AFTER DELETE ON scopes BEGIN
 -- (a document), with the number of its last change; every change also
 -- appends to the history.  krr_seq's one row counts the changes: a writer
 -- takes the next number by updating it, so writers commit in number order
--- and the feed for local copies never skips a late commit.
+-- and the feed for local copies never skips a late commit.  The records
+-- are kept in pid order (WITHOUT ROWID): a lookup reads each from its key.
 CREATE TABLE krr_persons (
   pid TEXT PRIMARY KEY,
   change_id BIGINT NOT NULL UNIQUE,
-  doc TEXT NOT NULL);
+  doc TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE krr_history (
   change_id BIGINT PRIMARY KEY,
   pid TEXT NOT NULL,

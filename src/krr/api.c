@@ -135,60 +135,18 @@ fail:
 	return NULL;
 }
 
-/* json_dump_callback into the response body. */
-static int
-krr_dump(const char *buf, size_t n, void *data)
-{
-	return buf_append(data, buf, n) == 0 ? 0 : -1;
-}
-
-/*
- * Append one element of a list to the answer: each is written as soon as
- * it is made, so a batch never holds a second copy of the whole answer.
- */
-static int
-krr_emit(struct http_resp *w, size_t i, json_t *one)
-{
-	char tmp[4096];
-	size_t n = 0;
-	int rc = one == NULL || (i != 0 && buf_puts(&w->body, ",") != 0);
-
-	/* most persons fit a small buffer: one append instead of one per token */
-	if (!rc)
-		n = json_dumpb(one, tmp, sizeof(tmp), JSON_COMPACT);
-	if (!rc && n > 0 && n <= sizeof(tmp))
-		rc = buf_append(&w->body, tmp, n) != 0;
-	else if (!rc)
-		rc = json_dump_callback(one, krr_dump, &w->body, JSON_COMPACT) != 0;
-	json_decref(one);
-	return rc ? -1 : 0;
-}
-
-/* One element of personer from a stored document; NULL when it is malformed. */
-static json_t *
-krr_doc_wire(const json_t *doc, unsigned flags, int64_t now, struct err *e)
-{
-	struct krr_person p;
-	json_t *out;
-
-	if (krr_person_decode(doc, &p, e) != 0)
-		return NULL;
-	out = krr_person_wire(&p, flags, now);
-	krr_person_clear(&p);
-	return out;
-}
-
 static void
 krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 {
 	struct porten *app = r->app;
 	struct oauth_bearer tok = { 0 };
 	struct err e = { 0 };
-	json_t *body = NULL, *ids = NULL, *docs = NULL, *bypid = NULL, *v;
+	struct krr_person *found = NULL;
+	json_t *body = NULL, *ids = NULL, *bypid = NULL, *v;
 	int64_t now = krr_now_ms();
+	size_t i, n = 0;
 	unsigned flags;
 	char why[160];
-	size_t i;
 
 	if (krr_org_token(r, w, &tok) != 0)
 		goto out;
@@ -208,29 +166,27 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 		goto out;
 	}
 	/* one query for the whole batch */
-	if (store_call(app->store, krr, person_get_many, ids, &docs, &e) != 0) {
+	if (store_call(app->store, krr, person_get_many, ids, &found, &n, &e) != 0) {
 		oauth_resp_error(r, w, &e);
 		goto out;
 	}
 	bypid = json_object();
 	if (bypid == NULL)
 		goto fail;
-	json_array_foreach(docs, i, v) {
-		const char *pid = json_string_value(json_object_get(v, "personidentifikator"));
-
-		if (pid == NULL || json_object_set(bypid, pid, v) != 0)
+	for (i = 0; i < n; i++)
+		if (json_object_set_new(bypid, found[i].pid, json_integer((json_int_t)i)) != 0)
 			goto fail;
-	}
 	w->status = 200;
 	w->content_type = "application/json";
 	if (buf_puts(&w->body, "{\"personer\":[") != 0)
 		goto fail;
 	json_array_foreach(ids, i, v) {
 		const char *pid = json_string_value(v);
-		const json_t *doc = json_object_get(bypid, pid);
+		const json_t *at = json_object_get(bypid, pid);
 
-		if (krr_emit(w, i, doc != NULL ? krr_doc_wire(doc, flags, now, &e)
-					      : krr_unregistered_wire(pid, flags)) != 0)
+		if ((i != 0 && buf_puts(&w->body, ",") != 0) ||
+		    (at != NULL ? krr_person_write(&w->body, &found[json_integer_value(at)], flags, now)
+				: krr_unregistered_write(&w->body, pid, flags)) != 0)
 			goto fail;
 	}
 	if (buf_puts(&w->body, "]}") != 0)
@@ -248,8 +204,8 @@ out:
 	oauth_bearer_release(&tok);
 	json_decref(body);
 	json_decref(ids);
-	json_decref(docs);
 	json_decref(bypid);
+	krr_persons_free(found, n);
 }
 
 void
@@ -282,10 +238,11 @@ krr_handle_changes(struct http_req *r, struct http_resp *w)
 	struct porten *app = r->app;
 	struct oauth_bearer tok = { 0 };
 	struct err e = { 0 };
-	json_t *body = NULL, *docs = NULL, *v;
+	struct krr_person *page = NULL;
+	json_t *body = NULL;
 	int64_t from = 0, til = 0, latest = 0, now = krr_now_ms();
 	unsigned flags;
-	size_t i;
+	size_t i, n = 0;
 
 	if (krr_org_token(r, w, &tok) != 0)
 		goto out;
@@ -303,26 +260,27 @@ krr_handle_changes(struct http_req *r, struct http_resp *w)
 		krr_bad(w, 400, "fraEndringsId must be a non-negative integer");
 		goto out;
 	}
-	if (store_call(app->store, krr, changes, from, KRR_FEED_PAGE, &docs, &til, &latest, &e) !=
-	    0) {
+	if (store_call(app->store, krr, changes, from, KRR_FEED_PAGE, &page, &n, &til, &latest,
+		       &e) != 0) {
 		oauth_resp_error(r, w, &e);
 		goto out;
 	}
 	/* a short page reached the newest change: the caller is up to date */
-	if (json_array_size(docs) < KRR_FEED_PAGE)
+	if (n < KRR_FEED_PAGE)
 		til = latest;
 	w->status = 200;
 	w->content_type = "application/json";
 	if (buf_puts(&w->body, "{\"list\":[") != 0)
 		goto fail;
-	json_array_foreach(docs, i, v)
-		if (krr_emit(w, i, krr_doc_wire(v, flags, now, &e)) != 0)
+	for (i = 0; i < n; i++)
+		if ((i != 0 && buf_puts(&w->body, ",") != 0) ||
+		    krr_person_write(&w->body, &page[i], flags, now) != 0)
 			goto fail;
 	if (buf_printf(&w->body, "],\"fraEndringsId\":%lld,\"tilEndringsId\":%lld,"
 				 "\"sisteEndringsId\":%lld}",
 		       (long long)from, (long long)til, (long long)latest) != 0)
 		goto fail;
-	log_info(r->rid, "krr changes: %zu persons from %lld for %s", json_array_size(docs),
+	log_info(r->rid, "krr changes: %zu persons from %lld for %s", n,
 		 (long long)from, tok.consumer != NULL ? tok.consumer : "-");
 	http_resp_header(w, "Cache-Control", "no-store");
 	goto out;
@@ -334,5 +292,5 @@ fail:
 out:
 	oauth_bearer_release(&tok);
 	json_decref(body);
-	json_decref(docs);
+	krr_persons_free(page, n);
 }

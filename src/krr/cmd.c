@@ -336,8 +336,7 @@ import_row(struct krr_import *im, const json_t *row, long line, struct err *e)
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
-	rc = store_call(app->store, krr, person_put, p.pid, doc, hist, krr_now_ms(), &change,
-			&prev, e);
+	rc = store_call(app->store, krr, person_put, &p, hist, krr_now_ms(), &change, &prev, e);
 	if (rc != 0)
 		goto out;
 	if (im->first_change == 0)
@@ -459,9 +458,10 @@ static int
 krr_export(struct cli *c, FILE *out, bool csv)
 {
 	struct err e = { 0 };
-	json_t *docs = NULL, *v, *fields;
+	struct krr_person *v = NULL;
+	json_t *fields;
 	char after[12] = "";
-	size_t i;
+	size_t i, n = 0;
 	int rc;
 
 	if (csv) {
@@ -470,22 +470,14 @@ krr_export(struct cli *c, FILE *out, bool csv)
 		fputs("\r\n", out);
 	}
 	do {
-		rc = store_call(c->app.store, krr, person_list, after, STORE_KRR_BATCH, &docs, &e);
+		rc = store_call(c->app.store, krr, person_list, after, STORE_KRR_BATCH, &v, &n, &e);
 		if (rc != 0)
 			return cli_fail(rc, &e);
-		json_array_foreach(docs, i, v) {
-			struct krr_person p;
-
-			rc = krr_person_decode(v, &p, &e);
-			if (rc != 0) {
-				json_decref(docs);
-				return cli_fail(rc, &e);
-			}
-			fields = krr_person_fields(&p);
-			memcpy(after, p.pid, sizeof(after));
-			krr_person_clear(&p);
+		for (i = 0; i < n; i++) {
+			fields = krr_person_fields(&v[i]);
+			memcpy(after, v[i].pid, sizeof(after));
 			if (fields == NULL) {
-				json_decref(docs);
+				krr_persons_free(v, n);
 				return cli_fail(ERR_NOMEM, &(struct err){ .msg = "out of memory" });
 			}
 			if (csv) {
@@ -502,9 +494,9 @@ krr_export(struct cli *c, FILE *out, bool csv)
 			}
 			json_decref(fields);
 		}
-		i = json_array_size(docs);
-		json_decref(docs);
-	} while (i == STORE_KRR_BATCH);
+		krr_persons_free(v, n);
+		v = NULL;
+	} while (n == STORE_KRR_BATCH);
 	return fflush(out) == 0 ? CLI_OK : cli_fail(ERR_IO, &(struct err){ .msg = "write failed" });
 }
 

@@ -13,6 +13,7 @@
 
 #include "app/service.h"
 #include "core/err.h"
+#include "store/facet_krr.h"
 
 extern const struct porten_service krr_service;
 
@@ -24,41 +25,9 @@ extern const struct porten_service krr_service;
 #define KRR_SCOPE_USER_POST "krr:user/digitalpost.read"
 #define KRR_SCOPE_USER_LANG "krr:user/spraak.write"
 
-enum krr_status { KRR_AKTIV, KRR_SLETTET };
+/* The record (struct krr_person, krr_person_clear) is the store facet's typed row. */
 
-/* One contact channel (e-mail or mobile); times in ms since the epoch, 0 when absent. */
-struct krr_channel {
-	char *value;             /* NULL: no such channel */
-	int64_t updated;         /* <channel>_oppdatert */
-	int64_t verified;        /* <channel>_sist_verifisert */
-};
-
-/*
- * A person's record (spec §1.1), current values only.  Strings are the
- * record's own (krr_person_clear frees them); times are ms, 0 absent.
- */
-struct krr_person {
-	char pid[12];
-	enum krr_status status;
-	bool reserved;           /* reservasjon JA */
-	int64_t reserved_at;     /* reservasjonstidspunkt (only when reserved) */
-	int64_t reservation_updated;
-	struct krr_channel email, mobile;
-	char *mailbox;           /* postkasseadresse */
-	char *mailbox_provider;  /* postkasseleverandoeradresse (organisation number) */
-	char *cert;              /* sertifikat, base64 DER */
-	char lang[3];            /* spraak: nb nn en se, "" absent */
-	int64_t lang_updated;
-};
-
-void krr_person_clear(struct krr_person *p);
-
-/*
- * Read the stored document (the store's krr facet) into p, which the
- * caller clears.  ERR_INTERNAL for a document of the wrong shape.
- */
-int krr_person_decode(const json_t *doc, struct krr_person *p, struct err *e);
-/* The stored document of p (new reference), NULL when out of memory. */
+/* The record as a document (the history keeps it), new reference; NULL when out of memory. */
 json_t *krr_person_encode(const struct krr_person *p);
 
 /*

@@ -6,6 +6,7 @@
 
 #include "core/natid.h"
 #include "app/cli.h"
+#include "core/buf.h"
 #include "http/http.h"
 #include "krr/krr.h"
 
@@ -22,6 +23,7 @@ enum {
 #define KRR_MAX_EMAIL 254
 #define KRR_MAX_MAILBOX 128
 #define KRR_MAX_CERT 16384        /* base64 characters of one certificate */
+#define KRR_MAX_WIRE (64 * 1024)   /* one person on the wire, a certificate included */
 #define KRR_TIME_LEN 64           /* "2023-08-05T10:45:15.768Z", with room for any int */
 
 /* Times: RFC 3339 in UTC with milliseconds; parse the forms of spec §1.1. */
@@ -46,7 +48,13 @@ int krr_person_from_fields(const json_t *fields, enum natid_context ctx, int64_t
 /* The flat form back (export), new reference. */
 json_t *krr_person_fields(const struct krr_person *p);
 
-/* One element of `personer` for p, or for a person not registered (spec §3.4). */
+/*
+ * One element of `personer` for p, or for a person not registered (spec
+ * §3.4): appended to b as JSON text (0 or buf_append's error), or as a
+ * new JSON value (NULL when out of memory).
+ */
+int krr_person_write(struct buf *b, const struct krr_person *p, unsigned flags, int64_t now);
+int krr_unregistered_write(struct buf *b, const char *pid, unsigned flags);
 json_t *krr_person_wire(const struct krr_person *p, unsigned flags, int64_t now);
 json_t *krr_unregistered_wire(const char *pid, unsigned flags);
 

@@ -334,84 +334,6 @@ krr_rule_cert(const char *s)
 
 /* ---- the stored document ---- */
 
-void
-krr_person_clear(struct krr_person *p)
-{
-	free(p->email.value);
-	free(p->mobile.value);
-	free(p->mailbox);
-	free(p->mailbox_provider);
-	free(p->cert);
-	memset(p, 0, sizeof(*p));
-}
-
-static int
-dup_str(const json_t *doc, const char *key, char **out)
-{
-	const json_t *v = json_object_get(doc, key);
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (!json_is_string(v))
-		return -1;
-	*out = strdup(json_string_value(v));
-	return *out == NULL ? -1 : 0;
-}
-
-static int
-get_time(const json_t *doc, const char *key, int64_t *out)
-{
-	const json_t *v = json_object_get(doc, key);
-
-	*out = 0;
-	if (v == NULL)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return -1;
-	*out = json_integer_value(v);
-	return 0;
-}
-
-int
-krr_person_decode(const json_t *doc, struct krr_person *p, struct err *e)
-{
-	const char *pid = json_string_value(json_object_get(doc, "personidentifikator"));
-	const char *st = json_string_value(json_object_get(doc, "status"));
-	const char *res = json_string_value(json_object_get(doc, "reservasjon"));
-	const char *lang = json_string_value(json_object_get(doc, "spraak"));
-	int bad = 0;
-
-	memset(p, 0, sizeof(*p));
-	if (pid == NULL || strlen(pid) != 11 || st == NULL || res == NULL ||
-	    (strcmp(st, "AKTIV") != 0 && strcmp(st, "SLETTET") != 0) ||
-	    (strcmp(res, "JA") != 0 && strcmp(res, "NEI") != 0) ||
-	    (lang != NULL && krr_rule_lang(lang) != NULL))
-		return ERR(e, ERR_INTERNAL, 500, "server_error", "krr: a stored record is malformed");
-	memcpy(p->pid, pid, 12);
-	p->status = strcmp(st, "AKTIV") == 0 ? KRR_AKTIV : KRR_SLETTET;
-	p->reserved = strcmp(res, "JA") == 0;
-	if (lang != NULL)
-		memcpy(p->lang, lang, 3);
-	bad |= get_time(doc, "reservasjonstidspunkt", &p->reserved_at);
-	bad |= get_time(doc, "reservasjon_oppdatert", &p->reservation_updated);
-	bad |= dup_str(doc, "epostadresse", &p->email.value);
-	bad |= get_time(doc, "epostadresse_oppdatert", &p->email.updated);
-	bad |= get_time(doc, "epostadresse_sist_verifisert", &p->email.verified);
-	bad |= dup_str(doc, "mobiltelefonnummer", &p->mobile.value);
-	bad |= get_time(doc, "mobiltelefonnummer_oppdatert", &p->mobile.updated);
-	bad |= get_time(doc, "mobiltelefonnummer_sist_verifisert", &p->mobile.verified);
-	bad |= dup_str(doc, "postkasseadresse", &p->mailbox);
-	bad |= dup_str(doc, "postkasseleverandoeradresse", &p->mailbox_provider);
-	bad |= dup_str(doc, "sertifikat", &p->cert);
-	bad |= get_time(doc, "spraak_oppdatert", &p->lang_updated);
-	if (bad != 0) {
-		krr_person_clear(p);
-		return ERR(e, ERR_INTERNAL, 500, "server_error", "krr: a stored record is malformed");
-	}
-	return 0;
-}
-
 /* Set key to a string (when s) or a time (when t > 0); nothing otherwise. */
 static int
 put_str(json_t *o, const char *key, const char *s)
@@ -677,79 +599,161 @@ krr_person_fields(const struct krr_person *p)
 
 /* ---- the wire (spec §3.4) ---- */
 
+/*
+ * The answer is written straight into the response, person after person:
+ * a lookup of 1000 persons would otherwise build and free some 30 000
+ * values.  Keys are ours; a value is written as is when it is printable
+ * ASCII without a quote or backslash (what the rules let in, but for a
+ * mailbox address), else jansson escapes it.
+ */
 static int
-wire_channel(json_t *k, const char *name, const struct krr_channel *c, unsigned flags)
+w_str(struct buf *b, const char *key, const char *v)
+{
+	const unsigned char *c;
+	json_t *j;
+	char *txt;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	for (c = (const unsigned char *)v; *c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\'; c++)
+		;
+	if (*c == '\0')
+		return buf_printf(b, ",\"%s\":\"%s\"", key, v);
+	j = json_string(v);
+	txt = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	rc = txt != NULL ? buf_printf(b, ",\"%s\":%s", key, txt) : ERR_INVAL;
+	free(txt);
+	json_decref(j);
+	return rc;
+}
+
+static int
+w_time(struct buf *b, const char *key, int64_t t)
+{
+	char ts[KRR_TIME_LEN];
+
+	if (t <= 0)
+		return 0;
+	krr_time_format(t, ts);
+	return buf_printf(b, ",\"%s\":\"%s\"", key, ts);
+}
+
+/* An object's members after the first: drop the leading comma of the first one. */
+static int
+w_open(struct buf *b, const char *key, size_t *mark)
+{
+	int rc = buf_printf(b, ",\"%s\":{", key);
+
+	*mark = b->len;
+	return rc;
+}
+
+static int
+w_close(struct buf *b, size_t mark)
+{
+	if (b->len > mark && b->p[mark] == ',')
+		memmove(b->p + mark, b->p + mark + 1, b->len - mark); /* with the NUL */
+	else if (b->len > mark)
+		return ERR_INTERNAL;
+	if (b->len > mark)
+		b->len--;
+	return buf_puts(b, "}");
+}
+
+static int
+w_channel(struct buf *b, const char *name, const struct krr_channel *c, unsigned flags)
 {
 	char key[48];
-	int bad = 0;
+	int rc;
 
 	if (c->value == NULL)
 		return 0;
-	bad |= put_str(k, name, c->value);
+	rc = w_str(b, name, c->value);
 	snprintf(key, sizeof(key), "%s_oppdatert", name);
-	bad |= put_time_text(k, key, c->updated);
-	if (flags & KRR_F_V2) {
+	rc = rc != 0 ? rc : w_time(b, key, c->updated);
+	if (rc == 0 && (flags & KRR_F_V2)) {
 		snprintf(key, sizeof(key), "%s_sist_verifisert", name);
-		bad |= put_time_text(k, key, c->verified);
+		rc = w_time(b, key, c->verified);
 	}
-	return bad;
+	return rc;
+}
+
+int
+krr_person_write(struct buf *b, const struct krr_person *p, unsigned flags, int64_t now)
+{
+	bool can = krr_can_notify(p, now);
+	bool show = p->status == KRR_AKTIV && (can || !(flags & KRR_F_SUPPRESS));
+	size_t mark;
+	int rc;
+
+	/* the identifier is checked where it enters the register: 11 digits */
+	rc = buf_printf(b, "{\"personidentifikator\":\"%s\",\"reservasjon\":\"%s\",\"status\":\"%s\"",
+			p->pid, p->reserved ? "JA" : "NEI",
+			p->status == KRR_AKTIV ? "AKTIV" : "SLETTET");
+	if (rc == 0 && (flags & KRR_F_V2)) {
+		rc = w_time(b, "reservasjonstidspunkt", p->reserved ? p->reserved_at : 0);
+		rc = rc != 0 ? rc : w_time(b, "reservasjon_oppdatert", p->reservation_updated);
+	}
+	if (rc == 0 && (flags & KRR_F_CONTACT)) {
+		rc = buf_printf(b, ",\"varslingsstatus\":\"%s\"",
+				can ? "KAN_VARSLES" : "KAN_IKKE_VARSLES");
+		if (rc == 0 && show && (p->email.value != NULL || p->mobile.value != NULL)) {
+			rc = w_open(b, "kontaktinformasjon", &mark);
+			rc = rc != 0 ? rc : w_channel(b, "epostadresse", &p->email, flags);
+			rc = rc != 0 ? rc : w_channel(b, "mobiltelefonnummer", &p->mobile, flags);
+			rc = rc != 0 ? rc : w_close(b, mark);
+		}
+		if (rc == 0 && p->status == KRR_AKTIV && p->lang[0] != '\0') {
+			rc = w_str(b, "spraak", p->lang);
+			if (rc == 0 && (flags & KRR_F_V2))
+				rc = w_time(b, "spraak_oppdatert", p->lang_updated);
+		}
+	}
+	if (rc == 0 && (flags & KRR_F_POST) && show) {
+		if (p->mailbox != NULL && p->mailbox_provider != NULL) {
+			rc = w_open(b, "digital_post", &mark);
+			rc = rc != 0 ? rc : w_str(b, "postkasseadresse", p->mailbox);
+			rc = rc != 0 ? rc : w_str(b, "postkasseleverandoeradresse", p->mailbox_provider);
+			rc = rc != 0 ? rc : w_close(b, mark);
+		}
+		rc = rc != 0 ? rc : w_str(b, "sertifikat", p->cert);
+	}
+	return rc != 0 ? rc : buf_puts(b, "}");
+}
+
+int
+krr_unregistered_write(struct buf *b, const char *pid, unsigned flags)
+{
+	/* spec §1.2: only id and status; §2: such a person cannot be notified */
+	return buf_printf(b, "{\"personidentifikator\":\"%s\",\"status\":\"IKKE_REGISTRERT\"%s}", pid,
+			  (flags & KRR_F_CONTACT) ? ",\"varslingsstatus\":\"KAN_IKKE_VARSLES\"" : "");
+}
+
+/* One writer's text as a JSON value (the person's own record, its JWS). */
+static json_t *
+w_json(int rc, struct buf *b)
+{
+	json_t *j = rc == 0 ? json_loadb(b->p, b->len, 0, NULL) : NULL;
+
+	buf_free(b);
+	return j;
 }
 
 json_t *
 krr_person_wire(const struct krr_person *p, unsigned flags, int64_t now)
 {
-	bool can = krr_can_notify(p, now);
-	bool show = p->status == KRR_AKTIV && (can || !(flags & KRR_F_SUPPRESS));
-	json_t *o = json_pack("{s:s,s:s,s:s}", "personidentifikator", p->pid, "reservasjon",
-			      p->reserved ? "JA" : "NEI", "status",
-			      p->status == KRR_AKTIV ? "AKTIV" : "SLETTET");
-	json_t *k = NULL;
-	int bad = 0;
+	struct buf b;
 
-	if (o == NULL)
-		return NULL;
-	if (flags & KRR_F_V2) {
-		bad |= put_time_text(o, "reservasjonstidspunkt", p->reserved ? p->reserved_at : 0);
-		bad |= put_time_text(o, "reservasjon_oppdatert", p->reservation_updated);
-	}
-	if (flags & KRR_F_CONTACT) {
-		bad |= json_object_set_new(o, "varslingsstatus",
-					   json_string(can ? "KAN_VARSLES" : "KAN_IKKE_VARSLES"));
-		if (show && (p->email.value != NULL || p->mobile.value != NULL)) {
-			k = json_object();
-			bad |= k == NULL;
-			bad |= wire_channel(k, "epostadresse", &p->email, flags);
-			bad |= wire_channel(k, "mobiltelefonnummer", &p->mobile, flags);
-			bad |= json_object_set_new(o, "kontaktinformasjon", k);
-		}
-		if (p->status == KRR_AKTIV && p->lang[0] != '\0') {
-			bad |= put_str(o, "spraak", p->lang);
-			if (flags & KRR_F_V2)
-				bad |= put_time_text(o, "spraak_oppdatert", p->lang_updated);
-		}
-	}
-	if ((flags & KRR_F_POST) && show) {
-		if (p->mailbox != NULL)
-			bad |= json_object_set_new(o, "digital_post",
-						   json_pack("{s:s,s:s}", "postkasseadresse",
-							     p->mailbox,
-							     "postkasseleverandoeradresse",
-							     p->mailbox_provider));
-		bad |= put_str(o, "sertifikat", p->cert);
-	}
-	if (bad != 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	buf_init(&b, KRR_MAX_WIRE);
+	return w_json(krr_person_write(&b, p, flags, now), &b);
 }
 
 json_t *
 krr_unregistered_wire(const char *pid, unsigned flags)
 {
-	/* spec §1.2: only id and status; §2: such a person cannot be notified */
-	if (flags & KRR_F_CONTACT)
-		return json_pack("{s:s,s:s,s:s}", "personidentifikator", pid, "status",
-				 "IKKE_REGISTRERT", "varslingsstatus", "KAN_IKKE_VARSLES");
-	return json_pack("{s:s,s:s}", "personidentifikator", pid, "status", "IKKE_REGISTRERT");
+	struct buf b;
+
+	buf_init(&b, KRR_MAX_WIRE);
+	return w_json(krr_unregistered_write(&b, pid, flags), &b);
 }

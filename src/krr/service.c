@@ -86,15 +86,7 @@ krr_scopes_ensure(struct porten *app, struct err *e)
 int
 krr_person_load(struct porten *app, const char *pid, struct krr_person *p, struct err *e)
 {
-	json_t *doc = NULL;
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	rc = store_call(app->store, krr, person_get, pid, &doc, e);
-	if (rc == 0)
-		rc = krr_person_decode(doc, p, e);
-	json_decref(doc);
-	return rc;
+	return store_call(app->store, krr, person_get, pid, p, e);
 }
 
 int
@@ -111,8 +103,8 @@ krr_person_save(struct porten *app, const struct krr_person *p, const char *who,
 	if (doc == NULL || hist == NULL)
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	else
-		rc = store_call(app->store, krr, person_put, p->pid, doc, hist, krr_now_ms(),
-				&change, &prev, e);
+		rc = store_call(app->store, krr, person_put, p, hist, krr_now_ms(), &change, &prev,
+				e);
 	json_decref(doc);
 	json_decref(hist);
 	return rc;

@@ -23,7 +23,7 @@
 #define PG_MAX_KEY 1024           /* ids, kinds, names, hashes */
 #define PG_MAX_TEXT (256 * 1024)  /* sealed keys, JWKs, meta values */
 #define PG_MAX_DOC (1024 * 1024)  /* one JSON document, serialised */
-#define PG_MAX_PARAMS 10
+#define PG_MAX_PARAMS 20
 #define PG_SWEEP_BATCH 1000       /* rows per sweep statement: short locks, short WAL bursts */
 
 enum pg_id {

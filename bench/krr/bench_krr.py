@@ -155,6 +155,27 @@ def token(porten):
     return mint
 
 
+def server_hist(porten):
+    """The server's own timing of the lookups: cumulative counts per bucket bound (GET /metrics)."""
+    out = {}
+    try:
+        text = requests.get(porten.issuer + "/metrics", timeout=10).text
+    except requests.RequestException:
+        return out
+    for line in text.splitlines():
+        if line.startswith("porten_http_request_duration_seconds_bucket") and "/rest/v2/personer" in line:
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            out[le] = int(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
+def server_share(before, after):
+    """Share of lookups the server answered within each bound, in this run."""
+    total = after.get("+Inf", 0) - before.get("+Inf", 0)
+    return {le: (after[le] - before.get(le, 0)) / total for le in ("0.005", "0.01", "0.025", "0.05")
+            if total > 0 and le in after}
+
+
 def run(porten, mint, ids, seconds, conc, batch):
     url = porten.issuer + "/rest/v2/personer"
     lat, lock, stop = [], threading.Lock(), time.monotonic() + seconds
@@ -182,18 +203,20 @@ def run(porten, mint, ids, seconds, conc, batch):
             lat.extend(mine)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(conc)]
+    before = server_hist(porten)
     t0 = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
+    share = server_share(before, server_hist(porten))
     lat.sort()
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
     return {"concurrency": conc, "lookups": len(lat), "errors": errors[0], "lookups_per_s": len(lat) / wall,
             "persons_per_s": len(lat) * batch / wall, "p50_ms": q(0.50), "p90_ms": q(0.90), "p99_ms": q(0.99),
             "max_ms": lat[-1] * 1000 if lat else float("nan"),
-            "mean_ms": statistics.fmean(lat) * 1000 if lat else float("nan")}
+            "mean_ms": statistics.fmean(lat) * 1000 if lat else float("nan"), "server_within": share}
 
 
 def engine(name, build, store, n, seconds, concs, batch):
@@ -263,11 +286,13 @@ def main():
         print(f"\n{r['engine']}: {r['persons']} persons imported in {r['import_s']:.1f} s "
               f"({r['import_rows_per_s']:.0f} rows/s); lookups of {a.batch} numbers:")
         print(f"{'conc':>5} {'lookups/s':>10} {'persons/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-              f"{'max ms':>8} {'errors':>6}")
+              f"{'max ms':>8} {'errors':>6}   server: answered within 5/10/25/50 ms")
         for x in r["runs"]:
+            w = x["server_within"]
+            share = "/".join(f"{100 * w[k]:.1f}%" for k in ("0.005", "0.01", "0.025", "0.05") if k in w)
             print(f"{x['concurrency']:>5} {x['lookups_per_s']:>10.1f} {x['persons_per_s']:>10.0f} "
                   f"{x['p50_ms']:>8.2f} {x['p90_ms']:>8.2f} {x['p99_ms']:>8.2f} {x['max_ms']:>8.2f} "
-                  f"{x['errors']:>6}")
+                  f"{x['errors']:>6}   {share}")
 
 
 if __name__ == "__main__":

@@ -77,6 +77,17 @@ month_days(int64_t y, int m)
 	return m == 2 && leap(y) ? 29 : mdays[m - 1];
 }
 
+/* n decimal digits of v at out. */
+static void
+put_digits(char *out, int64_t v, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* Written digit by digit: a lookup formats thousands of these, printf is most of its cost. */
 void
 krr_time_format(int64_t ms, char out[KRR_TIME_LEN])
 {
@@ -89,8 +100,16 @@ krr_time_format(int64_t ms, char out[KRR_TIME_LEN])
 	days = secs / 86400;
 	sod = (int)(secs % 86400);
 	civil_from_days(days, &y, &m, &d);
-	snprintf(out, KRR_TIME_LEN, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
-		 sod / 3600, sod / 60 % 60, sod % 60, (int)(ms % 1000));
+	if (y > 9999)
+		y = 9999;
+	memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+	put_digits(out, y, 4);
+	put_digits(out + 5, m, 2);
+	put_digits(out + 8, d, 2);
+	put_digits(out + 11, sod / 3600, 2);
+	put_digits(out + 14, sod / 60 % 60, 2);
+	put_digits(out + 17, sod % 60, 2);
+	put_digits(out + 20, ms % 1000, 3);
 }
 
 /* n digits at *p into *v, advancing p. */
@@ -606,6 +625,14 @@ krr_person_fields(const struct krr_person *p)
  * ASCII without a quote or backslash (what the rules let in, but for a
  * mailbox address), else jansson escapes it.
  */
+/* ,"key": -- keys are the code's own names */
+static int
+w_key(struct buf *b, const char *key)
+{
+	return buf_puts(b, ",\"") != 0 || buf_puts(b, key) != 0 || buf_puts(b, "\":") != 0 ? ERR_LIMIT
+											: 0;
+}
+
 static int
 w_str(struct buf *b, const char *key, const char *v)
 {
@@ -619,10 +646,13 @@ w_str(struct buf *b, const char *key, const char *v)
 	for (c = (const unsigned char *)v; *c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\'; c++)
 		;
 	if (*c == '\0')
-		return buf_printf(b, ",\"%s\":\"%s\"", key, v);
+		return w_key(b, key) != 0 || buf_puts(b, "\"") != 0 ||
+		       buf_append(b, v, (size_t)((const char *)c - v)) != 0 || buf_puts(b, "\"") != 0
+			       ? ERR_LIMIT
+			       : 0;
 	j = json_string(v);
 	txt = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-	rc = txt != NULL ? buf_printf(b, ",\"%s\":%s", key, txt) : ERR_INVAL;
+	rc = txt == NULL ? ERR_INVAL : w_key(b, key) != 0 || buf_puts(b, txt) != 0 ? ERR_LIMIT : 0;
 	free(txt);
 	json_decref(j);
 	return rc;
@@ -636,7 +666,10 @@ w_time(struct buf *b, const char *key, int64_t t)
 	if (t <= 0)
 		return 0;
 	krr_time_format(t, ts);
-	return buf_printf(b, ",\"%s\":\"%s\"", key, ts);
+	return w_key(b, key) != 0 || buf_puts(b, "\"") != 0 || buf_append(b, ts, 24) != 0 ||
+			       buf_puts(b, "\"") != 0
+		       ? ERR_LIMIT
+		       : 0;
 }
 
 /* An object's members after the first: drop the leading comma of the first one. */

@@ -78,11 +78,15 @@ pg_krr_rows_fn(struct pg_q *q, void *arg, struct err *e)
 	*r->out = NULL;
 	*r->n = 0;
 	rc = store_pg_exec(q, r->id, r->a, e);
-	if (rc == 0 && r->one && store_pg_rows(q) == 0)
-		rc = store_pg_notfound(e, q->op);
-	if (rc == 0 && store_pg_rows(q) > 0 &&
-	    (v = calloc((size_t)store_pg_rows(q), sizeof(*v))) == NULL)
-		rc = store_pg_nomem(e, q->op);
+	if (rc != 0)
+		return rc;
+	if (r->one && store_pg_rows(q) == 0)
+		return store_pg_notfound(e, q->op);
+	if (store_pg_rows(q) == 0)
+		return 0;
+	v = calloc((size_t)store_pg_rows(q), sizeof(*v));
+	if (v == NULL)
+		return store_pg_nomem(e, q->op);
 	for (i = 0; rc == 0 && i < store_pg_rows(q); i++) {
 		rc = pg_krr_row(q, i, 0, &v[i], e);
 		if (rc == 0)
@@ -216,8 +220,11 @@ pg_krr_changes_fn(struct pg_q *q, void *arg, struct err *e)
 	*c->til = 0;
 	*c->latest = 0;
 	rc = store_pg_exec(q, PG_KRR_CHANGES, c->a, e);
-	if (rc == 0 && (v = calloc((size_t)store_pg_rows(q) + 1, sizeof(*v))) == NULL)
-		rc = store_pg_nomem(e, q->op);
+	if (rc != 0)
+		return rc;
+	v = calloc((size_t)store_pg_rows(q) + 1, sizeof(*v));
+	if (v == NULL)
+		return store_pg_nomem(e, q->op);
 	for (i = 0; rc == 0 && i < store_pg_rows(q); i++) {
 		rc = store_pg_col_i64(q, i, 0, c->latest, e);
 		if (rc != 0 || PQgetisnull(q->res, i, 1))

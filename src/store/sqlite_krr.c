@@ -65,7 +65,12 @@ sq_krr_rows(struct sq_q *q, size_t cap, struct krr_person **out, size_t *n, stru
 
 	*out = NULL;
 	*n = 0;
-	if (cap > 0 && (v = calloc(cap, sizeof(*v))) == NULL)
+	if (cap == 0) {
+		rc = store_sq_step(q, e); /* an empty list: no row to read */
+		return rc < 0 ? rc : 0;
+	}
+	v = calloc(cap, sizeof(*v));
+	if (v == NULL)
 		return store_sq_fail(e, SQLITE_NOMEM, q->op);
 	while ((rc = store_sq_step(q, e)) == 1) {
 		if (*n == cap) {
@@ -211,9 +216,10 @@ sq_krr_changes(struct store *s, int64_t from, int64_t limit, struct krr_person *
 	*latest = 0;
 	if (limit < 1 || limit > STORE_KRR_BATCH)
 		limit = STORE_KRR_BATCH;
+	v = calloc((size_t)limit, sizeof(*v));
+	if (v == NULL)
+		return store_sq_fail(e, SQLITE_NOMEM, "krr_changes");
 	rc = store_sq_start(&q, s, "krr_changes", e);
-	if (rc == 0 && (v = calloc((size_t)limit, sizeof(*v))) == NULL)
-		rc = store_sq_fail(e, SQLITE_NOMEM, q.op);
 	if (rc == 0)
 		rc = store_sq_stmt(&q, SQ_KRR_CHANGES, e, "ii", from, limit);
 	while (rc == 0 && (rc = store_sq_step(&q, e)) == 1) {

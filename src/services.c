@@ -8,6 +8,7 @@
 
 #include "billing/billing.h"
 #include "eid/eid.h"
+#include "krr/krr.h"
 #include "login/login.h"
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
@@ -22,5 +23,6 @@ const struct porten_service *const porten_services[] = {
 	&eid_service,
 	&billing_service,
 	&saml_service,
+	&krr_service,
 	NULL,
 };

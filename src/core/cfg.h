@@ -104,6 +104,7 @@ struct cfg {
 	char *saml_entity_id;    /* default <issuer>/saml/metadata */
 	char *saml_key_file;
 	char *saml_cert_file;
+	bool krr_suppress_expired; /* KRR: withhold contact details of KAN_IKKE_VARSLES persons */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

@@ -130,6 +130,54 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES ($1, $2, $3)",
 	[PG_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = $1",
 
+	/* KRR (pg_krr.c): a lookup's whole batch is one query over a JSON list */
+	[PG_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid = $1",
+	[PG_KRR_GET_MANY] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid IN (SELECT json_array_elements_text($1::json))",
+	/*
+	 * One statement: the counter's row lock, held to the commit, orders
+	 * the writers; old sees the record as it was before the statement.
+	 */
+	[PG_KRR_PUT] = "WITH seq AS (UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n),"
+		" old AS (SELECT change_id FROM krr_persons WHERE pid = $1::text), up AS"
+		" (INSERT INTO krr_persons (change_id, pid, status, reserved, reserved_at,"
+		" reservation_updated, email, email_updated, email_verified, mobile,"
+		" mobile_updated, mobile_verified, mailbox, mailbox_provider, cert, lang,"
+		" lang_updated) SELECT n, $1::text, $2::text, $3::integer, $4::bigint,"
+		" $5::bigint, $6::text, $7::bigint, $8::bigint, $9::text, $10::bigint,"
+		" $11::bigint, $12::text, $13::text, NULLIF($14::text, ''), $15::text,"
+		" $16::bigint FROM seq ON CONFLICT (pid) DO UPDATE SET change_id ="
+		" excluded.change_id, status = excluded.status, reserved ="
+		" excluded.reserved, reserved_at = excluded.reserved_at,"
+		" reservation_updated = excluded.reservation_updated, email ="
+		" excluded.email, email_updated = excluded.email_updated, email_verified ="
+		" excluded.email_verified, mobile = excluded.mobile, mobile_updated ="
+		" excluded.mobile_updated, mobile_verified = excluded.mobile_verified,"
+		" mailbox = excluded.mailbox, mailbox_provider ="
+		" excluded.mailbox_provider, cert = excluded.cert, lang = excluded.lang,"
+		" lang_updated = excluded.lang_updated RETURNING change_id), h AS (INSERT"
+		" INTO krr_history (change_id, pid, time, doc) SELECT n, $1::text,"
+		" $17::bigint, $18::text FROM seq) SELECT (SELECT change_id FROM up),"
+		" COALESCE((SELECT change_id FROM old), 0)",
+	/* one statement, one snapshot: the newest number and the page agree */
+	[PG_KRR_CHANGES] = "SELECT s.n, p.change_id, p.pid, p.status, p.reserved, p.reserved_at,"
+		" p.reservation_updated, p.email, p.email_updated, p.email_verified,"
+		" p.mobile, p.mobile_updated, p.mobile_verified, p.mailbox,"
+		" p.mailbox_provider, p.cert, p.lang, p.lang_updated FROM krr_seq s LEFT"
+		" JOIN krr_persons p ON p.change_id >= $1::bigint AND p.change_id <= s.n"
+		" ORDER BY p.change_id LIMIT $2::bigint",
+	[PG_KRR_LIST] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid > $1::text ORDER BY pid LIMIT $2::bigint",
+	[PG_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = $1"
+			   " ORDER BY change_id",
+
 	[PG_SWEEP_CODES] = PG_SWEEP("codes", "hash", "expires_at <= $1::bigint"),
 	[PG_SWEEP_DOCS] = PG_SWEEP("docs", "kind, id", "expires_at <= $1::bigint"),
 	[PG_SWEEP_REFRESH] = PG_SWEEP("refresh_tokens", "hash", "expires_at <= $1::bigint"),
@@ -981,6 +1029,7 @@ const struct store_engine store_pg_engine = {
 	.events = &pg_events,
 	.billing = &store_pg_billing,
 	.saml = &pg_saml,
+	.krr = &store_pg_krr,
 };
 
 #endif /* HAVE_LIBPQ */

@@ -120,6 +120,47 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES (?1, ?2, ?3)",
 	[SQ_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = ?1",
 
+	/* KRR (sqlite_krr.c): a lookup's whole batch is one query over a JSON list */
+	[SQ_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid = ?1",
+	[SQ_KRR_GET_MANY] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid IN (SELECT value FROM json_each(?1))",
+	[SQ_KRR_SEQ_NEXT] = "UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n",
+	[SQ_KRR_PREV] = "SELECT change_id FROM krr_persons WHERE pid = ?1",
+	[SQ_KRR_PUT] = "INSERT INTO krr_persons (change_id, pid, status, reserved, reserved_at,"
+		" reservation_updated, email, email_updated, email_verified, mobile,"
+		" mobile_updated, mobile_verified, mailbox, mailbox_provider, cert, lang,"
+		" lang_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, ?14, NULLIF(?15, ''), ?16, ?17) ON CONFLICT (pid) DO UPDATE SET"
+		" change_id = excluded.change_id, status = excluded.status, reserved ="
+		" excluded.reserved, reserved_at = excluded.reserved_at,"
+		" reservation_updated = excluded.reservation_updated, email ="
+		" excluded.email, email_updated = excluded.email_updated, email_verified ="
+		" excluded.email_verified, mobile = excluded.mobile, mobile_updated ="
+		" excluded.mobile_updated, mobile_verified = excluded.mobile_verified,"
+		" mailbox = excluded.mailbox, mailbox_provider ="
+		" excluded.mailbox_provider, cert = excluded.cert, lang = excluded.lang,"
+		" lang_updated = excluded.lang_updated",
+	[SQ_KRR_HIST_ADD] = "INSERT INTO krr_history (change_id, pid, time, doc) VALUES (?1, ?2, ?3,"
+		" ?4)",
+	/* one statement, one snapshot: the newest number and the page agree */
+	[SQ_KRR_CHANGES] = "SELECT s.n, p.change_id, p.pid, p.status, p.reserved, p.reserved_at,"
+		" p.reservation_updated, p.email, p.email_updated, p.email_verified,"
+		" p.mobile, p.mobile_updated, p.mobile_verified, p.mailbox,"
+		" p.mailbox_provider, p.cert, p.lang, p.lang_updated FROM krr_seq s LEFT"
+		" JOIN krr_persons p ON p.change_id >= ?1 AND p.change_id <= s.n ORDER BY"
+		" p.change_id LIMIT ?2",
+	[SQ_KRR_LIST] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid > ?1 ORDER BY pid LIMIT ?2",
+	[SQ_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = ?1"
+			   " ORDER BY change_id",
+
 	[SQ_SWEEP_CODES] = "DELETE FROM codes WHERE expires_at <= ?1",
 	[SQ_SWEEP_DOCS] = "DELETE FROM docs WHERE expires_at <= ?1",
 	[SQ_SWEEP_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
@@ -853,4 +894,5 @@ const struct store_engine store_sqlite_engine = {
 	.events = &sq_events,
 	.billing = &store_sq_billing,
 	.saml = &sq_saml,
+	.krr = &store_sq_krr,
 };

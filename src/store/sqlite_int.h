@@ -39,6 +39,8 @@ enum sq_id {
 	SQ_SESSION_PUT, SQ_SESSION_GET, SQ_SESSION_UPDATE, SQ_SESSION_DELETE, SQ_SESSION_COUNT,
 	SQ_JTI_PUT,
 	SQ_EVENT_ADD, SQ_EVENT_COUNT,
+	SQ_KRR_GET, SQ_KRR_GET_MANY, SQ_KRR_SEQ_NEXT, SQ_KRR_PREV, SQ_KRR_PUT, SQ_KRR_HIST_ADD,
+	SQ_KRR_CHANGES, SQ_KRR_LIST, SQ_KRR_HISTORY,
 	SQ_SWEEP_CODES, SQ_SWEEP_DOCS, SQ_SWEEP_REFRESH, SQ_SWEEP_TOKENS, SQ_SWEEP_SESSIONS,
 	SQ_SWEEP_JTI, SQ_SWEEP_GRANTS,
 	SQ_BILL_VOLUME, SQ_BILL_AUTH, SQ_BILL_TOKENS, SQ_BILL_DAILY, SQ_BILL_COSTS,
@@ -122,6 +124,8 @@ int store_sq_tx_depth(struct store *s);
 
 /* The billing facet (sqlite_billing.c). */
 extern const struct store_billing_ops store_sq_billing;
+/* The KRR facet (sqlite_krr.c). */
+extern const struct store_krr_ops store_sq_krr;
 
 int store_sq_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_sq_close(struct store *s);

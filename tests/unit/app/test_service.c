@@ -102,7 +102,7 @@ test_routes(void **state)
 	struct porten app;
 	struct http_route *rt;
 	struct err e = { 0 };
-	size_t n = 0, idp = 0, mp = 0, ap = 0;
+	size_t n = 0, idp = 0, mp = 0, ap = 0, krr = 0;
 
 	three_issuers(&app);
 	rt = service_routes_build(porten_services, &app, head, &e);
@@ -121,6 +121,12 @@ test_routes(void **state)
 			continue;
 		assert_non_null(is);
 		assert_memory_equal(rt[n].path, is->prefix, strlen(is->prefix));
+		/* KRR's APIs live under ID-porten alone (the register's own host) */
+		if (strncmp(rt[n].path, "/rest/", 6) == 0) {
+			assert_int_equal(is->kind, ISSUER_IDPORTEN);
+			krr++;
+			continue;
+		}
 		/* the SAML proxy is ID-porten's alone (spec/saml-proxy.md) */
 		idp += is->kind == ISSUER_IDPORTEN && strncmp(rt[n].path, "/saml/", 6) != 0;
 		mp += is->kind == ISSUER_MASKINPORTEN;
@@ -131,6 +137,8 @@ test_routes(void **state)
 	assert_int_equal(ap, idp);
 	assert_true(mp >= 3 && mp < idp);
 	assert_true(has_route(rt, "POST", "/token"));
+	assert_int_equal(krr, 5);
+	assert_true(has_route(rt, "POST", "/rest/v2/personer"));
 	assert_true(has_route(rt, "GET", "/authorize"));
 	assert_true(has_route(rt, "GET", "/testid"));
 	assert_true(has_route(rt, "GET", "/ap/minid"));

@@ -6,6 +6,7 @@
  */
 #include "services.h"
 
+#include "admin/admin.h"
 #include "eid/eid.h"
 #include "login/login.h"
 #include "maskinporten/mp.h"
@@ -18,5 +19,6 @@ const struct porten_service *const porten_services[] = {
 	&oauth_service,
 	&mp_service,
 	&eid_service,
+	&admin_service,
 	NULL,
 };

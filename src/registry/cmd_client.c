@@ -83,7 +83,10 @@ reg_cmd_client_usage(FILE *f)
 	      "       the list, '' clears a URI, booleans take =true|=false]\n"
 	      "  client delete ID          (deactivates; the record is kept)\n"
 	      "  client rotate-secret ID\n"
-	      "  client add-key ID --jwk-file F\n",
+	      "  client add-key ID --jwk-file F\n"
+	      "  client keys ID            (the key set)\n"
+	      "  client set-keys ID --jwks-file F   (replaces the whole set; each key valid a year)\n"
+	      "  client delete-keys ID\n",
 	      f);
 }
 
@@ -217,7 +220,7 @@ client_create(struct cli *c, json_t *set)
 		return cli_usage_error("--jwk-file belongs to client add-key; use --jwks-file");
 	if (json_object_get(set, "integration_type") == NULL)
 		json_object_set_new(set, "integration_type", json_string("idporten"));
-	rc = reg_client_create(&c->app, set, &out, &secret, &e);
+	rc = reg_client_create_as(&c->app, &reg_operator, set, &out, &secret, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);
 	print_client(c, out, secret);
@@ -239,7 +242,7 @@ client_update(struct cli *c, const char *id, json_t *set)
 		return cli_usage_error("--jwk-file belongs to client add-key");
 	if (json_object_get(set, "client_id") != NULL)
 		return cli_usage_error("client update: the client id cannot change");
-	rc = reg_client_get(&c->app, id, &in, &e);
+	rc = reg_client_get_as(&c->app, &reg_operator, id, &in, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);
 	/* Start from the registration as it is; the options replace fields. */
@@ -249,7 +252,7 @@ client_update(struct cli *c, const char *id, json_t *set)
 		else
 			json_object_set(in, key, v);
 	}
-	rc = reg_client_update_ex(&c->app, id, in, &out, &secret, &e);
+	rc = reg_client_update_as(&c->app, &reg_operator, id, in, &out, &secret, &e);
 	if (rc != 0) {
 		status = cli_fail(rc, &e);
 	} else {
@@ -293,7 +296,7 @@ client_list(struct cli *c)
 	size_t i;
 	int rc;
 
-	rc = reg_client_list(&c->app, true, &list, &e);
+	rc = reg_client_list_as(&c->app, &reg_operator, true, &list, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);
 	if (c->json) {
@@ -331,11 +334,37 @@ client_add_key(struct cli *c, const char *id, json_t *set)
 		if (rc != 0)
 			return cli_fail(rc, &e);
 	}
-	rc = reg_client_get(&c->app, id, &doc, &e);
+	rc = reg_client_get_as(&c->app, &reg_operator, id, &doc, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);
 	print_client(c, doc, NULL);
 	json_decref(doc);
+	return CLI_OK;
+}
+
+/* client keys | set-keys | delete-keys: the key set sub-resource (spec §7). */
+static int
+client_keys(struct cli *c, const char *sub, const char *id, json_t *set)
+{
+	json_t *jwks = NULL, *file = json_object_get(set, "jwks");
+	struct err e = { 0 };
+	int rc;
+
+	if (strcmp(sub, "set-keys") == 0) {
+		if (file == NULL || json_object_size(set) != 1)
+			return cli_usage_error("client set-keys ID --jwks-file F (and nothing else)");
+		rc = reg_client_jwks_set_as(&c->app, &reg_operator, id, file, NULL, &e);
+	} else if (strcmp(sub, "delete-keys") == 0) {
+		rc = reg_client_jwks_delete_as(&c->app, &reg_operator, id, &e);
+	} else {
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = reg_client_jwks_get_as(&c->app, &reg_operator, id, &jwks, &e);
+	if (rc != 0)
+		return cli_fail(rc, &e);
+	cli_print_json(c, jwks);
+	json_decref(jwks);
 	return CLI_OK;
 }
 
@@ -353,9 +382,10 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 		return CLI_STORE;
 	takes_id = strcmp(sub, "show") == 0 || strcmp(sub, "update") == 0 ||
 		   strcmp(sub, "delete") == 0 || strcmp(sub, "rotate-secret") == 0 ||
-		   strcmp(sub, "add-key") == 0;
+		   strcmp(sub, "add-key") == 0 || strcmp(sub, "keys") == 0 ||
+		   strcmp(sub, "set-keys") == 0 || strcmp(sub, "delete-keys") == 0;
 	takes_flags = strcmp(sub, "create") == 0 || strcmp(sub, "update") == 0 ||
-		      strcmp(sub, "add-key") == 0;
+		      strcmp(sub, "add-key") == 0 || strcmp(sub, "set-keys") == 0;
 	if (!takes_id && strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0) {
 		status = cli_usage_error("unknown command 'client %s'", sub);
 		goto out;
@@ -386,10 +416,13 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 		status = client_list(c);
 	} else if (strcmp(sub, "add-key") == 0) {
 		status = client_add_key(c, id, set);
+	} else if (strcmp(sub, "keys") == 0 || strcmp(sub, "set-keys") == 0 ||
+		   strcmp(sub, "delete-keys") == 0) {
+		status = client_keys(c, sub, id, set);
 	} else if (strcmp(sub, "show") == 0) {
 		json_t *doc = NULL;
 
-		rc = reg_client_get(&c->app, id, &doc, &e);
+		rc = reg_client_get_as(&c->app, &reg_operator, id, &doc, &e);
 		if (rc != 0) {
 			status = cli_fail(rc, &e);
 			goto out;
@@ -397,7 +430,7 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 		print_client(c, doc, NULL);
 		json_decref(doc);
 	} else if (strcmp(sub, "delete") == 0) {
-		rc = reg_client_delete(&c->app, id, &e);
+		rc = reg_client_delete_as(&c->app, &reg_operator, id, &e);
 		if (rc != 0) {
 			status = cli_fail(rc, &e);
 			goto out;
@@ -413,9 +446,9 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 	} else if (strcmp(sub, "rotate-secret") == 0) {
 		json_t *doc = NULL;
 
-		rc = reg_client_rotate_secret(&c->app, id, &secret, &e);
+		rc = reg_client_rotate_secret_as(&c->app, &reg_operator, id, &secret, &e);
 		if (rc == 0)
-			rc = reg_client_get(&c->app, id, &doc, &e);
+			rc = reg_client_get_as(&c->app, &reg_operator, id, &doc, &e);
 		if (rc != 0) {
 			status = cli_fail(rc, &e);
 			goto out;

@@ -89,8 +89,14 @@ int reg_client_get_text(const json_t *in, const char *field, size_t max, bool re
  * (client_orgno, supplier_orgno) and keys it holds survive an update that
  * leaves them out.
  */
-int reg_client_build(struct porten *app, const json_t *in, const char *itype,
-		     const json_t *prev, json_t *doc, struct err *e);
+struct reg_actor;
+int reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *in,
+		     const char *itype, const json_t *prev, json_t *doc, struct err *e);
+/*
+ * A key set as sent ({"keys": [...]} or a bare array; spec §7) checked
+ * as reg_client_check_key_set: *jwks {"keys": [...]}, a new reference.
+ */
+int reg_client_jwks_from(const json_t *v, json_t **jwks, struct err *e);
 /* Spec §7: a public RSA signing key with an acceptable kid. */
 int reg_client_check_jwk(const json_t *k, struct err *e);
 /* A whole client JWKS {"keys": [...]}: 1-5 valid keys, distinct kids. */

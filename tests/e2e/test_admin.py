@@ -1,0 +1,445 @@
+"""
+The self-service API (spec/selfservice-api.md §2-§7) end to end: the
+operator gives organisations' admin clients the idporten:dcr.* scopes with
+portenctl; each organisation then gets a real Maskinporten access token
+with a JWT grant signed by python3-jwcrypto with its business certificate
+(made with openssl by test_maskinporten's PKI) and manages its own clients and
+key sets over HTTP with python3-requests.  Every refusal is checked for its
+status and error body, and for leaving the stored clients as they were.
+"""
+
+import json
+import os
+import time
+import uuid
+
+import pytest
+from jwcrypto import jwk
+from jwcrypto import jwt as jjwt
+
+from conftest import ServerStartError, http, remember_secret, TIMEOUT
+from test_maskinporten import PKI
+
+GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+DIGDIR = "991825827"
+BASE = "/selfservice"
+READ, MODIFY, WRITE, SUPPLIER = ("idporten:dcr.read", "idporten:dcr.modify", "idporten:dcr.write",
+                                 "idporten:dcr.supplier")
+ADMIN_SCOPES = (READ, MODIFY, WRITE, SUPPLIER)
+
+
+def orgno(first8):
+    """A valid organisation number (mod 11, spec/national-id-numbers.md §7) from 8 digits."""
+    w = [3, 2, 7, 6, 5, 4, 3, 2]
+    s = sum(int(d) * k for d, k in zip(first8, w))
+    c = 11 - s % 11
+    c = 0 if c == 11 else c
+    return None if c == 10 else first8 + str(c)
+
+
+def _orgnos(n):
+    out, k = [], 92000000
+    while len(out) < n:
+        o = orgno(str(k))
+        if o:
+            out.append(o)
+        k += 1
+    return out
+
+
+ORG_A, ORG_B, ORG_S, ORG_C, ORG_P = _orgnos(5)   # owner, other owner, supplier, customer, API provider
+
+
+def rsa_pub(kid, size=2048, key=None):
+    k = key or jwk.JWK.generate(kty="RSA", size=size)
+    pub = json.loads(k.export_public())
+    pub.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    return k, pub
+
+
+class Admin:
+    """An organisation's admin client, registered by the operator, and its tokens."""
+
+    def __init__(self, env, owner, scopes, lifetime=None):
+        self.env = env
+        self.owner = owner
+        self.scopes = scopes
+        # spec §2: an admin client authenticates with its business certificate
+        self.cert = env.cert(owner)
+        args = ["client", "create", "--client-name", "admin " + owner, "--description", "self-service",
+                "--integration-type", "maskinporten", "--grant-type", GRANT, "--client-orgno", owner]
+        for s in scopes:
+            args += ["--scope", s]
+        if lifetime:
+            args += ["--access-token-lifetime", str(lifetime)]
+        self.client_id = env.server.ctl(*args)["client_id"]
+        self._token = None
+
+    def token(self, scope=None, fresh=False):
+        if scope is None and self._token and not fresh:
+            return self._token
+        now = int(time.time())
+        t = jjwt.JWT(header={"alg": "RS256", "x5c": self.cert.x5c},
+                     claims={"aud": self.env.mp_issuer, "iss": self.client_id,
+                             "scope": scope or " ".join(self.scopes), "iat": now, "exp": now + 60,
+                             "jti": str(uuid.uuid4())})
+        t.make_signed_token(self.cert.key)
+        r = self.env.http.post(self.env.server.url("/maskinporten/token"),
+                               data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
+        assert r.status_code == 200, r.text
+        tok = r.json()["access_token"]
+        if scope is None:
+            self._token = tok
+        return tok
+
+    def call(self, method, path, token=None, **kw):
+        h = kw.pop("headers", {})
+        h.setdefault("Authorization", "Bearer " + (token or self.token()))
+        return self.env.http.request(method, self.env.server.url(BASE + path), headers=h,
+                                     timeout=TIMEOUT, **kw)
+
+
+class Env:
+    def __init__(self, server, d, pki):
+        self.server = server
+        self.dir = str(d)
+        self.http = http()
+        self.mp_issuer = server.issuer + "/maskinporten/"
+        self.pki = pki
+        self.certs = {}
+
+    def cert(self, owner):
+        if owner not in self.certs:
+            self.certs[owner] = self.pki.leaf("org" + owner, f"/C=NO/O=Org {owner}/serialNumber={owner}/CN=Org")
+        return self.certs[owner]
+
+    def stored(self):
+        """Every client as the operator sees it: what must not change after a refusal."""
+        return {c["client_id"]: c for c in self.server.ctl("client", "list")}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, start_server):
+    pki = PKI(tmp_path_factory.mktemp("adminpki"))
+    try:
+        server = start_server({"PORTEN_MASKINPORTEN_CA": pki.p("root.pem"),
+                               "PORTEN_MASKINPORTEN_CRL": pki.gencrl()})
+    except ServerStartError as e:
+        if "not built" in str(e):
+            pytest.skip(str(e))
+        raise
+    e = Env(server, tmp_path_factory.mktemp("admin"), pki)
+    # the operator: the admin scopes, and who may have them (spec §2)
+    for s in ADMIN_SCOPES:
+        server.ctl("scope", "create", "--name", s, "--description", "self-service " + s,
+                   "--allowed-integration-type", "maskinporten", "--owner-orgno", DIGDIR)
+        for o in (ORG_A, ORG_B, ORG_S):
+            server.ctl("scope", "grant", s, o)
+    # an API provider's scopes: one open to A, one closed, one for everyone
+    for name, extra in (("e2eadm:api", []), ("e2eadm:closed", []), ("e2eadm:open", ["--accessible-for-all"])):
+        server.ctl("scope", "create", "--name", name, "--description", "e2e " + name,
+                   "--owner-orgno", ORG_P, *extra)
+    server.ctl("scope", "grant", "e2eadm:api", ORG_A)
+    e.a = Admin(e, ORG_A, [READ, MODIFY, WRITE])
+    e.a_read = Admin(e, ORG_A, [READ])
+    e.a_write = Admin(e, ORG_A, [WRITE])
+    e.a_modify = Admin(e, ORG_A, [MODIFY])
+    e.b = Admin(e, ORG_B, [READ, MODIFY, WRITE])
+    e.s = Admin(e, ORG_S, [SUPPLIER])
+    return e
+
+
+def login_client(**over):
+    c = {
+        "client_name": "Org web " + uuid.uuid4().hex[:6],
+        "description": "created through the self-service API",
+        "integration_type": "idporten",
+        "application_type": "web",
+        "token_endpoint_auth_method": "client_secret_basic",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scopes": ["openid", "profile"],
+        "redirect_uris": ["https://app.example.no/callback"],
+        "post_logout_redirect_uris": ["https://app.example.no/"],
+    }
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def machine_client(**over):
+    c = {
+        "client_name": "Org machine " + uuid.uuid4().hex[:6],
+        "description": "machine client",
+        "integration_type": "maskinporten",
+        "scopes": ["e2eadm:api"],
+    }
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def error(r, status, error=None):
+    assert r.status_code == status, f"expected {status}, got {r.status_code} {r.text}"
+    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
+    body = r.json()
+    if error is not None:
+        assert body.get("error") == error, r.text
+    assert isinstance(body.get("error_description", ""), str)
+    return body
+
+
+def create(admin, body):
+    r = admin.call("POST", "/clients", json=body)
+    assert r.status_code == 201, r.text
+    c = r.json()
+    if "client_secret" in c:
+        remember_secret(c["client_secret"])
+    return c
+
+
+# --------------------------------------------------------------------------
+# clients: the happy paths, scope by scope
+# --------------------------------------------------------------------------
+
+def test_create_read_list(env):
+    c = create(env.a_write, login_client())
+    assert len(c["client_id"]) == 36 and c["client_id"].count("-") == 4
+    assert c["client_orgno"] == ORG_A and "supplier_orgno" not in c
+    assert c["active"] is True and c["client_secret"] and "client_secret_sha256" not in c
+    assert c["client_secret_expires_at"] > time.time() + 350 * 86400
+    r = env.a_write.call("GET", "/clients/" + c["client_id"])
+    error(r, 403, "insufficient_scope")
+    assert "insufficient_scope" in r.headers["WWW-Authenticate"]
+    got = env.a_read.call("GET", "/clients/" + c["client_id"])
+    assert got.status_code == 200 and got.headers.get("Cache-Control") == "no-store"
+    got = got.json()
+    assert "client_secret" not in got and got["client_name"] == c["client_name"]
+    ids = [x["client_id"] for x in env.a_read.call("GET", "/clients").json()]
+    assert c["client_id"] in ids
+    assert c["client_id"] not in [x["client_id"] for x in env.b.call("GET", "/clients").json()]
+    # the operator sees the same registration
+    assert env.server.ctl("client", "show", c["client_id"])["client_orgno"] == ORG_A
+
+
+def test_update_delete_secret(env):
+    c = create(env.a, login_client())
+    cid = c["client_id"]
+    got = env.a.call("GET", "/clients/" + cid).json()
+    got["client_name"] = "renamed"
+    got["redirect_uris"] = ["https://app.example.no/cb2"]
+    r = env.a_modify.call("PUT", "/clients/" + cid, json=got)
+    assert r.status_code == 200, r.text
+    assert r.json()["client_name"] == "renamed" and "client_secret" not in r.json()
+    assert env.server.ctl("client", "show", cid)["redirect_uris"] == ["https://app.example.no/cb2"]
+    # a new secret, shown once
+    r = env.a_modify.call("POST", f"/clients/{cid}/secret")
+    assert r.status_code == 200, r.text
+    s = remember_secret(r.json()["client_secret"])
+    assert s and s != c["client_secret"] and r.json()["client_id"] == cid
+    # write alone cannot change a client
+    error(env.a_write.call("PUT", "/clients/" + cid, json=got), 403, "insufficient_scope")
+    # delete deactivates; the record stays, hidden from the list unless asked
+    r = env.a_modify.call("DELETE", "/clients/" + cid)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert cid not in [x["client_id"] for x in env.a.call("GET", "/clients").json()]
+    listed = env.a.call("GET", "/clients", params={"inactive": "true"}).json()
+    assert cid in [x["client_id"] for x in listed]
+    assert env.server.ctl("client", "show", cid)["active"] is False
+    # no revival: a POST naming it is a conflict, a PUT finds nothing
+    before = env.stored()
+    error(env.a.call("POST", "/clients", json=login_client(client_id=cid)), 409, "conflict")
+    error(env.a.call("PUT", "/clients/" + cid, json=got), 404, "not_found")
+    error(env.a.call("POST", f"/clients/{cid}/secret"), 404, "not_found")
+    assert env.stored() == before
+
+
+def test_maskinporten_client_and_keys(env):
+    k1, pub1 = rsa_pub("k1")
+    c = create(env.a, machine_client(jwks={"keys": [pub1]}))
+    cid = c["client_id"]
+    assert "client_secret" not in c and c["token_endpoint_auth_method"] == "private_key_jwt"
+    assert c["scopes"] == ["e2eadm:api"]
+    r = env.a_read.call("GET", f"/clients/{cid}/jwks")
+    assert r.status_code == 200 and [k["kid"] for k in r.json()["keys"]] == ["k1"]
+    # the new client gets Maskinporten tokens with its key
+    now = int(time.time())
+    t = jjwt.JWT(header={"alg": "RS256", "kid": "k1"},
+                 claims={"aud": env.mp_issuer, "iss": cid, "scope": "e2eadm:api", "iat": now,
+                         "exp": now + 60, "jti": str(uuid.uuid4())})
+    t.make_signed_token(k1)
+    r = env.http.post(env.server.url("/maskinporten/token"),
+                      data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    # POST and PUT replace the whole set; a bare array is accepted
+    _, pub2 = rsa_pub("k2")
+    _, pub3 = rsa_pub("k3")
+    r = env.a_write.call("POST", f"/clients/{cid}/jwks", json={"keys": [pub2, pub3]})
+    assert r.status_code == 200, r.text
+    assert [k["kid"] for k in r.json()["keys"]] == ["k2", "k3"]
+    r = env.a_modify.call("PUT", f"/clients/{cid}/jwks", json=[pub1])
+    assert r.status_code == 200 and [k["kid"] for k in r.json()["keys"]] == ["k1"]
+    posted = env.server.ctl("client", "show", cid)["jwks_posted"]
+    assert set(posted) == {"k1"} and abs(posted["k1"] - time.time()) < 60
+    r = env.a_modify.call("DELETE", f"/clients/{cid}/jwks")
+    assert r.status_code == 200 and r.json() == {"keys": []}
+    assert "jwks" not in env.server.ctl("client", "show", cid)
+
+
+def test_supplier_mode(env):
+    c = create(env.s, login_client(client_orgno=ORG_C))
+    cid = c["client_id"]
+    assert c["client_orgno"] == ORG_C and c["supplier_orgno"] == ORG_S
+    r = env.s.call("GET", "/clients/" + cid)
+    assert r.status_code == 200
+    assert cid in [x["client_id"] for x in env.s.call("GET", "/clients").json()]
+    got = r.json()
+    got["description"] = "supplied"
+    assert env.s.call("PUT", "/clients/" + cid, json=got).status_code == 200
+    # the supplier cannot move the client, nor a normal caller name another owner
+    before = env.stored()
+    got["client_orgno"] = ORG_S
+    error(env.s.call("PUT", "/clients/" + cid, json=got), 400, "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(client_orgno=ORG_C)), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(supplier_orgno=ORG_A)), 400,
+          "invalid_client_metadata")
+    # the customer without the supplier does not see it by supplier rights
+    error(env.b.call("GET", "/clients/" + cid), 404, "not_found")
+    assert env.stored() == before
+    assert env.s.call("DELETE", "/clients/" + cid).status_code == 200
+
+
+# --------------------------------------------------------------------------
+# the hostile half: each refusal leaves the store as it was
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def victim(env):
+    return create(env.a, machine_client(jwks={"keys": [rsa_pub("v1")[1]]}))
+
+
+def test_tokens_refused(env, victim):
+    path = "/clients/" + victim["client_id"]
+    short = Admin(env, ORG_A, [READ, MODIFY], lifetime=1)
+    before = env.stored()
+    r = env.http.get(env.server.url(BASE + path), timeout=TIMEOUT)
+    error(r, 401)
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    r = env.a.call("GET", path, headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    error(r, 401)
+    error(env.a.call("PUT", path, token="not.a.token", json={}), 401, "invalid_token")
+    # a token signed by someone else's key, with every claim right
+    forged = jjwt.JWT(header={"alg": "RS256", "kid": "x"},
+                      claims={"iss": env.mp_issuer, "exp": int(time.time()) + 60, "scope": READ,
+                              "consumer": {"authority": "iso6523-actorid-upis", "ID": "0192:" + ORG_A}})
+    forged.make_signed_token(jwk.JWK.generate(kty="RSA", size=2048))
+    error(env.a.call("GET", path, token=forged.serialize()), 401, "invalid_token")
+    # an expired token
+    tok = short.token()
+    time.sleep(2.1)
+    error(short.call("GET", path, token=tok), 401, "invalid_token")
+    error(short.call("DELETE", path, token=tok), 401, "invalid_token")
+    # a token without an admin scope
+    tok = env.a.token(scope=READ)
+    error(env.a.call("DELETE", path, token=tok), 403, "insufficient_scope")
+    error(env.a.call("POST", "/clients", token=tok, json=login_client()), 403, "insufficient_scope")
+    assert env.stored() == before
+
+
+def test_other_org_is_404(env, victim):
+    cid = victim["client_id"]
+    before = env.stored()
+    for method, path, body in (("GET", "/clients/" + cid, None),
+                               ("PUT", "/clients/" + cid, dict(victim, client_name="taken")),
+                               ("DELETE", "/clients/" + cid, None),
+                               ("POST", f"/clients/{cid}/secret", None),
+                               ("GET", f"/clients/{cid}/jwks", None),
+                               ("PUT", f"/clients/{cid}/jwks", {"keys": [rsa_pub("evil")[1]]}),
+                               ("DELETE", f"/clients/{cid}/jwks", None)):
+        r = env.b.call(method, path, json=body)
+        body = error(r, 404, "not_found")
+        assert ORG_A not in json.dumps(body)
+        # the same answer as a client that does not exist
+        error(env.b.call(method, path.replace(cid, str(uuid.uuid4())), json=body), 404, "not_found")
+    error(env.s.call("GET", "/clients/" + cid), 404, "not_found")
+    assert env.stored() == before
+
+
+def test_bad_bodies(env, victim):
+    cid = victim["client_id"]
+    before = env.stored()
+    raw = {"Content-Type": "application/json"}
+    error(env.a.call("POST", "/clients", data=b'{"client_name": ', headers=raw), 400, "invalid_request")
+    error(env.a.call("POST", "/clients", data=b'{"a":1,"a":2}', headers=raw), 400, "invalid_request")
+    error(env.a.call("PUT", "/clients/" + cid, data=b"[1,2", headers=raw), 400, "invalid_request")
+    error(env.a.call("POST", "/clients", data=json.dumps(login_client()),
+                     headers={"Content-Type": "text/plain"}), 415)
+    error(env.a.call("POST", "/clients", data=json.dumps(login_client())), 415)
+    error(env.a.call("POST", "/clients", data=b'{"x": "' + b"a" * 60000 + b'"}', headers=raw), 413)
+    r = env.a.call("POST", "/clients", data=b"[" + b"1," * 70000 + b"1]", headers=raw)
+    assert r.status_code == 413
+    error(env.a.call("POST", "/clients", json=login_client(colour="blue")), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", "/clients/" + cid, json=dict(victim, colour="blue")), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(client_secret="chosen")), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=[login_client()]), 400, "invalid_client_metadata")
+    # rules of §5 and §6
+    error(env.a.call("POST", "/clients", json=login_client(redirect_uris=["https://a.example.no/cb#x"])),
+          400, "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(grant_types=["implicit"])), 400,
+          "invalid_client_metadata")
+    error(env.a.call("PUT", "/clients/" + cid, json=dict(victim, integration_type="idporten")), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(client_id="chosen-id")), 400,
+          "invalid_client_metadata")
+    # §6.4: a scope closed to the owner looks unknown; admin scopes come from the operator only
+    error(env.a.call("POST", "/clients", json=machine_client(scopes=["e2eadm:closed"])), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=machine_client(scopes=[READ])), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", "/clients/" + cid, json=dict(victim, scopes=["e2eadm:api", WRITE])), 400,
+          "invalid_client_metadata")
+    # paths and methods that do not exist
+    error(env.a.call("GET", f"/clients/{cid}/nothing"), 404)
+    error(env.a.call("PATCH", "/clients/" + cid, json={}), 405)
+    error(env.a.call("DELETE", "/clients"), 405)
+    assert env.stored() == before
+    # an open scope is fine for anyone
+    c = create(env.b, machine_client(scopes=["e2eadm:open"]))
+    assert c["client_orgno"] == ORG_B
+
+
+def test_key_sets_refused(env, victim):
+    cid = victim["client_id"]
+    before = env.stored()
+    six = [rsa_pub(f"k{i}", key=jwk.JWK.generate(kty="RSA", size=2048))[1] for i in range(6)]
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": six}), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": []}), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [rsa_pub("small", size=1024)[1]]}), 400,
+          "invalid_client_metadata")
+    dup = [rsa_pub("same")[1], rsa_pub("same")[1]]
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": dup}), 400, "invalid_client_metadata")
+    k, priv = rsa_pub("priv")
+    priv = json.loads(k.export_private())
+    priv.update({"kid": "priv", "use": "sig", "alg": "RS256"})
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [priv]}), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [dict(six[0], kid="bad kid")]}), 400,
+          "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [six[0]], "extra": 1}), 400,
+          "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [dict(six[0], kty="EC")]}), 400,
+          "invalid_client_metadata")
+    assert env.stored() == before
+
+
+def test_portenctl_key_set(env, victim):
+    """portenctl's twin of the key set sub-resource calls the same rules."""
+    cid = victim["client_id"]
+    _, pub = rsa_pub("ctl1")
+    path = os.path.join(env.dir, "ctl.json")
+    with open(path, "w") as f:
+        json.dump({"keys": [pub]}, f)
+    assert [k["kid"] for k in env.server.ctl("client", "set-keys", cid, "--jwks-file", path)["keys"]] == ["ctl1"]
+    assert env.a.call("GET", f"/clients/{cid}/jwks").json()["keys"][0]["kid"] == "ctl1"
+    with open(path, "w") as f:
+        json.dump({"keys": [dict(pub, kid="x y")]}, f)
+    assert env.server.ctl("client", "set-keys", cid, "--jwks-file", path, check=False).returncode != 0
+    assert env.server.ctl("client", "keys", cid)["keys"][0]["kid"] == "ctl1"

@@ -15,6 +15,7 @@
 #define ADM_DCR_MODIFY "idporten:dcr.modify"
 #define ADM_DCR_WRITE "idporten:dcr.write"
 #define ADM_DCR_SUPPLIER "idporten:dcr.supplier"
+#define ADM_SCOPES_WRITE "idporten:scopes.write"
 
 /*
  * A request body the API reads: clients carry a few KiB at most (20
@@ -36,11 +37,12 @@ struct adm_call {
 /*
  * Start a call: check the Maskinporten token and the scopes.  The caller
  * acts as owner when the token holds one of owner_scopes (NULL-ended), as
- * supplier when it holds idporten:dcr.supplier; neither is a 403 naming
- * them.  0 to go on (adm_end afterwards); else the refusal is answered.
+ * supplier when supplier_ok and it holds idporten:dcr.supplier; neither
+ * is a 403 naming them.  0 to go on (adm_end afterwards); else the
+ * refusal is answered.
  */
 int adm_begin(struct adm_call *c, struct http_req *r, struct http_resp *w,
-	      const char *const *owner_scopes);
+	      const char *const *owner_scopes, bool supplier_ok);
 void adm_end(struct adm_call *c);
 /*
  * The JSON body of a POST or PUT: application/json, at most ADM_BODY_MAX
@@ -48,7 +50,7 @@ void adm_end(struct adm_call *c);
  * reference); else the refusal (415, 413, 400) is answered.
  */
 int adm_body(struct adm_call *c, json_t **body);
-/* Answer a failure of the registry: 400, 404, 409 with {error, error_description}. */
+/* Answer a failure of the registry: 400, 403, 404, 409 with {error, error_description}. */
 void adm_fail(struct adm_call *c, int rc, const struct err *e);
 /* Answer j (not consumed) with status, never cached. */
 void adm_json(struct adm_call *c, int status, const json_t *j);
@@ -58,6 +60,15 @@ void adm_method_not_allowed(struct adm_call *c, const char *allow);
 /* The routes (clients.c). */
 void adm_handle_clients(struct http_req *r, struct http_resp *w);
 void adm_handle_client(struct http_req *r, struct http_resp *w);
+/* The scope-owner API and the open lists (scopes.c). */
+void adm_handle_scopes(struct http_req *r, struct http_resp *w);
+void adm_handle_scopes_all(struct http_req *r, struct http_resp *w);
+void adm_handle_access_list(struct http_req *r, struct http_resp *w);
+void adm_handle_access(struct http_req *r, struct http_resp *w);
+void adm_handle_prefixes(struct http_req *r, struct http_resp *w);
+void adm_handle_delegation_sources(struct http_req *r, struct http_resp *w);
+/* A query parameter given at most once: 0 (*v NULL when absent), or the 400 is answered. */
+int adm_query(struct adm_call *c, const char *name, const char **v);
 
 /* The configured base under the issuer, and the length of the route prefix before an id. */
 const char *adm_base(const struct porten *app);

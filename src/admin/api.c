@@ -20,7 +20,7 @@ has_any(const struct oauth_bearer *b, const char *const *scopes)
 
 int
 adm_begin(struct adm_call *c, struct http_req *r, struct http_resp *w,
-	  const char *const *owner_scopes)
+	  const char *const *owner_scopes, bool supplier_ok)
 {
 	const struct issuer *is = r->route_data;
 	struct err e = { 0 };
@@ -40,12 +40,13 @@ adm_begin(struct adm_call *c, struct http_req *r, struct http_resp *w,
 	/* Spec §2: the caller's organisation is the token's consumer. */
 	c->who.orgno = c->tok.consumer;
 	c->who.owner = has_any(&c->tok, owner_scopes);
-	c->who.supplier = oauth_bearer_has(&c->tok, ADM_DCR_SUPPLIER);
+	c->who.supplier = supplier_ok && oauth_bearer_has(&c->tok, ADM_DCR_SUPPLIER);
 	if (!c->who.owner && !c->who.supplier) {
 		need = owner_scopes[0];
 		for (size_t i = 1; owner_scopes[i] != NULL; i++)
 			need = arena_printf(r->arena, "%s %s", need, owner_scopes[i]);
-		need = arena_printf(r->arena, "%s %s", need, ADM_DCR_SUPPLIER);
+		if (supplier_ok)
+			need = arena_printf(r->arena, "%s %s", need, ADM_DCR_SUPPLIER);
 		rc = oauth_bearer_insufficient(&e, need);
 		oauth_bearer_refuse(r, w, &e, need);
 		oauth_bearer_release(&c->tok);
@@ -109,6 +110,9 @@ adm_fail(struct adm_call *c, int rc, const struct err *e)
 	case ERR_LIMIT:
 		answer(c, 400, e->oauth != NULL ? e->oauth : "invalid_request", e->msg);
 		return;
+	case ERR_DENIED:
+		answer(c, 403, "access_denied", e->msg);
+		return;
 	case ERR_NOTFOUND:
 		answer(c, 404, "not_found", e->msg);
 		return;
@@ -133,4 +137,22 @@ adm_method_not_allowed(struct adm_call *c, const char *allow)
 {
 	http_resp_oauth_error(c->w, 405, "method_not_allowed", "the resource has no such method");
 	http_resp_header(c->w, "Allow", allow);
+}
+
+int
+adm_query(struct adm_call *c, const char *name, const char **v)
+{
+	struct str s;
+	int rc = http_param(&c->r->query, name, &s);
+
+	*v = NULL;
+	if (rc == ERR_NOTFOUND)
+		return 0;
+	if (rc != 0 || s.len == 0) {
+		answer(c, 400, "invalid_request",
+		       arena_printf(c->r->arena, "%s must be given once, not empty", name));
+		return ERR_INVAL;
+	}
+	*v = s.p;
+	return 0;
 }

@@ -106,7 +106,7 @@ adm_handle_clients(struct http_req *r, struct http_resp *w)
 		http_resp_oauth_error(w, 400, "invalid_request", r->input_err.msg);
 		return;
 	}
-	if (adm_begin(&c, r, w, get ? scopes_read : scopes_write) != 0)
+	if (adm_begin(&c, r, w, get ? scopes_read : scopes_write, true) != 0)
 		return;
 	if (get)
 		clients_list(&c);
@@ -306,7 +306,7 @@ adm_handle_client(struct http_req *r, struct http_resp *w)
 		http_resp_oauth_error(w, 400, "invalid_request", r->input_err.msg);
 		return;
 	}
-	if (adm_begin(&c, r, w, need) != 0)
+	if (adm_begin(&c, r, w, need, true) != 0)
 		return;
 	if (s == SUB_SECRET)
 		client_secret(&c, id);

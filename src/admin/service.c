@@ -51,6 +51,14 @@ adm_base(const struct porten *app)
 /* What the resources below /clients/ answer (each handler: 405 for the rest). */
 static const char *const client_methods[] = { "GET", "POST", "PUT", "DELETE" };
 
+/* Fixed paths under the base: the access list and the open lists (scope "none"). */
+static const struct service_route open_routes[] = {
+	{ "GET", "/scopes/access", adm_handle_access_list },
+	{ "GET", "/scopes/all", adm_handle_scopes_all },
+	{ "GET", "/prefix/all", adm_handle_prefixes },
+	{ "GET", "/delegationsources", adm_handle_delegation_sources },
+};
+
 /* Spec §3, under the base: the list, and one handler for each client's resources. */
 static int
 adm_mount(const struct issuer *is, struct service_routes *out, struct err *e)
@@ -66,6 +74,17 @@ adm_mount(const struct issuer *is, struct service_routes *out, struct err *e)
 	snprintf(path, sizeof(path), "%s/clients/*", base);
 	for (size_t i = 0; i < sizeof(client_methods) / sizeof(client_methods[0]) && rc == 0; i++)
 		rc = service_route_add(out, client_methods[i], path, adm_handle_client, e);
+	/* §9: the scope-owner API; the name is a query parameter (it may hold '/'). */
+	snprintf(path, sizeof(path), "%s/scopes", base);
+	for (size_t i = 0; i < sizeof(client_methods) / sizeof(client_methods[0]) && rc == 0; i++)
+		rc = service_route_add(out, client_methods[i], path, adm_handle_scopes, e);
+	for (size_t i = 0; i < sizeof(open_routes) / sizeof(open_routes[0]) && rc == 0; i++) {
+		snprintf(path, sizeof(path), "%s%s", base, open_routes[i].path);
+		rc = service_route_add(out, open_routes[i].method, path, open_routes[i].fn, e);
+	}
+	snprintf(path, sizeof(path), "%s/scopes/access/*", base);
+	for (size_t i = 0; i < 2 && rc == 0; i++)
+		rc = service_route_add(out, i == 0 ? "PUT" : "DELETE", path, adm_handle_access, e);
 	return rc;
 }
 

@@ -194,6 +194,55 @@ int reg_client_jwks_set_as(struct porten *app, const struct reg_actor *who,
 int reg_client_jwks_delete_as(struct porten *app, const struct reg_actor *who,
 			      const char *client_id, struct err *e);
 
+/* ---- scopes for their owners (registry/scope_owner.c, spec §9) ---- */
+
+/*
+ * The operator assigns a prefix to an organisation (again: to another,
+ * when the scopes under it are the new owner's).  *record (optional, new
+ * reference): {prefix, owner_orgno, created}.  ERR_INVAL for a malformed
+ * prefix or orgno, or scopes under it owned by another.
+ */
+int reg_prefix_assign(struct porten *app, const char *prefix, const char *orgno, json_t **record,
+		      struct err *e);
+/* Every assigned prefix: [{prefix, owner_orgno}] (open data, spec §3). */
+int reg_prefix_list(struct porten *app, json_t **list, struct err *e);
+/* The delegation registers a scope may name: [{name, issuer}] (new reference). */
+json_t *reg_delegation_sources(void);
+/*
+ * For a caller (reg_operator or an organisation): create a scope (ERR_DENIED,
+ * 403, under a prefix not assigned to the organisation; ERR_EXISTS, 409,
+ * when the name exists, deactivated or not), update one (name, prefix and
+ * subscope immutable), read, deactivate (active false; registrations and
+ * grants are kept) and list the caller's own (deactivated ones only when
+ * asked).  An organisation's scopes are owned by it, keep their active
+ * state on update, and name a delegation source of reg_delegation_sources.
+ * Another's scope, or a built-in one: ERR_NOTFOUND (404).
+ */
+int reg_scope_create_as(struct porten *app, const struct reg_actor *who, const json_t *in,
+			json_t **out, struct err *e);
+int reg_scope_update_as(struct porten *app, const struct reg_actor *who, const char *name,
+			const json_t *in, json_t **out, struct err *e);
+int reg_scope_get_as(struct porten *app, const struct reg_actor *who, const char *name,
+		     json_t **doc, struct err *e);
+int reg_scope_deactivate_as(struct porten *app, const struct reg_actor *who, const char *name,
+			    json_t **out, struct err *e);
+int reg_scope_list_as(struct porten *app, const struct reg_actor *who, bool include_inactive,
+		      json_t **list, struct err *e);
+/*
+ * Active PUBLIC scopes for anyone (GET /scopes/all), without access lists;
+ * each filter is NULL or must match: prefix, an allowed integration type,
+ * accessible_for_all "true"/"false", delegation_source.
+ */
+int reg_scope_public(struct porten *app, const char *prefix, const char *itype,
+		     const char *open, const char *source, json_t **list, struct err *e);
+/* The access list functions below, on the caller's own scope (404 otherwise). */
+int reg_scope_access_grant_as(struct porten *app, const struct reg_actor *who, const char *scope,
+			      const char *orgno, json_t **record, struct err *e);
+int reg_scope_access_revoke_as(struct porten *app, const struct reg_actor *who,
+			       const char *scope, const char *orgno, struct err *e);
+int reg_scope_access_list_as(struct porten *app, const struct reg_actor *who, const char *scope,
+			     bool include_inactive, json_t **list, struct err *e);
+
 /* ---- Maskinporten: access lists and delegations (registry/scope_access.c) ---- */
 
 /*

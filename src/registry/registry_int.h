@@ -65,6 +65,9 @@ void reg_iso_time(int64_t t, char out[32]);
 /* One of the integration types spec §4 names (supported here or not). */
 bool reg_integration_type_known(const char *t);
 
+/* A row of the scope table that assigns a prefix (scope_owner.c), not a scope. */
+bool reg_prefix_row(const json_t *doc);
+
 /* prefix:subscope syntax of an API scope (lower case, bounded). */
 bool reg_scope_name_valid(const char *name);
 

@@ -25,7 +25,8 @@ DIGDIR = "991825827"
 BASE = "/selfservice"
 READ, MODIFY, WRITE, SUPPLIER = ("idporten:dcr.read", "idporten:dcr.modify", "idporten:dcr.write",
                                  "idporten:dcr.supplier")
-ADMIN_SCOPES = (READ, MODIFY, WRITE, SUPPLIER)
+SCOPES_WRITE = "idporten:scopes.write"
+ADMIN_SCOPES = (READ, MODIFY, WRITE, SUPPLIER, SCOPES_WRITE)
 
 
 def orgno(first8):
@@ -114,8 +115,9 @@ class Env:
         return self.certs[owner]
 
     def stored(self):
-        """Every client as the operator sees it: what must not change after a refusal."""
-        return {c["client_id"]: c for c in self.server.ctl("client", "list")}
+        """Every client and scope as the operator sees them: what must not change after a refusal."""
+        return ({c["client_id"]: c for c in self.server.ctl("client", "list")},
+                {s["name"]: s for s in self.server.ctl("scope", "list")})
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +135,10 @@ def env(tmp_path_factory, start_server):
     for s in ADMIN_SCOPES:
         server.ctl("scope", "create", "--name", s, "--description", "self-service " + s,
                    "--allowed-integration-type", "maskinporten", "--owner-orgno", DIGDIR)
-        for o in (ORG_A, ORG_B, ORG_S):
+        for o in (ORG_A, ORG_B, ORG_S, ORG_P):
             server.ctl("scope", "grant", s, o)
+    # spec §9: the operator gives the API provider its prefix
+    server.ctl("scope", "prefix", "assign", "e2eprov", ORG_P)
     # an API provider's scopes: one open to A, one closed, one for everyone
     for name, extra in (("e2eadm:api", []), ("e2eadm:closed", []), ("e2eadm:open", ["--accessible-for-all"])):
         server.ctl("scope", "create", "--name", name, "--description", "e2e " + name,
@@ -146,6 +150,8 @@ def env(tmp_path_factory, start_server):
     e.a_modify = Admin(e, ORG_A, [MODIFY])
     e.b = Admin(e, ORG_B, [READ, MODIFY, WRITE])
     e.s = Admin(e, ORG_S, [SUPPLIER])
+    e.p = Admin(e, ORG_P, [SCOPES_WRITE])
+    e.b_scopes = Admin(e, ORG_B, [SCOPES_WRITE])
     return e
 
 
@@ -443,3 +449,126 @@ def test_portenctl_key_set(env, victim):
         json.dump({"keys": [dict(pub, kid="x y")]}, f)
     assert env.server.ctl("client", "set-keys", cid, "--jwks-file", path, check=False).returncode != 0
     assert env.server.ctl("client", "keys", cid)["keys"][0]["kid"] == "ctl1"
+
+
+# --------------------------------------------------------------------------
+# the scope-owner API (§9) and the open lists
+# --------------------------------------------------------------------------
+
+def mp_token(env, cid, key, kid, scope):
+    now = int(time.time())
+    t = jjwt.JWT(header={"alg": "RS256", "kid": kid},
+                 claims={"aud": env.mp_issuer, "iss": cid, "scope": scope, "iat": now,
+                         "exp": now + 60, "jti": str(uuid.uuid4())})
+    t.make_signed_token(key)
+    return env.http.post(env.server.url("/maskinporten/token"),
+                         data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
+
+
+def test_scope_life_cycle(env):
+    name = "e2eprov:data"
+    body = {"prefix": "e2eprov", "subscope": "data", "description": "Data for partners",
+            "allowed_integration_types": ["maskinporten"], "visibility": "PUBLIC"}
+    r = env.p.call("POST", "/scopes", json=body)
+    assert r.status_code == 201, r.text
+    sc = r.json()
+    assert sc["name"] == name and sc["owner_orgno"] == ORG_P and sc["active"] is True
+    assert name in [x["name"] for x in env.p.call("GET", "/scopes").json()]
+    assert env.p.call("GET", "/scopes", params={"scope": name}).json()["description"] == "Data for partners"
+    r = env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, description="Partner data"))
+    assert r.status_code == 200 and r.json()["description"] == "Partner data"
+    # the open list shows it to anyone, without its access list
+    pub = env.http.get(env.server.url(BASE + "/scopes/all"), params={"prefix": "e2eprov"}, timeout=TIMEOUT)
+    assert pub.status_code == 200 and [x["name"] for x in pub.json()] == [name]
+    assert "access" not in pub.json()[0]
+    assert {"prefix": "e2eprov", "owner_orgno": ORG_P} in \
+        env.http.get(env.server.url(BASE + "/prefix/all"), timeout=TIMEOUT).json()
+    src = env.http.get(env.server.url(BASE + "/delegationsources"), timeout=TIMEOUT).json()
+    assert all(x["issuer"].startswith("https://") for x in src) and src
+
+    # access: A may now register the scope on its client and get tokens
+    error(env.a.call("POST", "/clients", json=machine_client(scopes=[name])), 400, "invalid_client_metadata")
+    r = env.p.call("PUT", "/scopes/access/" + ORG_A, params={"scope": name})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "APPROVED" and r.json()["consumer_orgno"] == ORG_A
+    assert env.p.call("PUT", "/scopes/access/" + ORG_A, params={"scope": name}).status_code == 200
+    listed = env.p.call("GET", "/scopes/access", params={"scope": name}).json()
+    assert [x["consumer_orgno"] for x in listed] == [ORG_A]
+    key, pub1 = rsa_pub("d1")
+    c = create(env.a, machine_client(scopes=[name], jwks={"keys": [pub1]}))
+    assert mp_token(env, c["client_id"], key, "d1", name).status_code == 200
+    # revoked: the record stays, the tokens stop
+    r = env.p.call("DELETE", "/scopes/access/" + ORG_A, params={"scope": name})
+    assert r.status_code == 200, r.text
+    assert mp_token(env, c["client_id"], key, "d1", name).status_code == 400
+    assert env.p.call("PUT", "/scopes/access/" + ORG_A, params={"scope": name}).status_code == 200
+    assert mp_token(env, c["client_id"], key, "d1", name).status_code == 200
+    # deactivated: no tokens, no longer public, registrations and grants kept
+    r = env.p.call("DELETE", "/scopes", params={"scope": name})
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert mp_token(env, c["client_id"], key, "d1", name).status_code == 400
+    assert env.http.get(env.server.url(BASE + "/scopes/all"), params={"prefix": "e2eprov"},
+                        timeout=TIMEOUT).json() == []
+    assert env.server.ctl("client", "show", c["client_id"])["scopes"] == [name]
+    assert [x["consumer_orgno"] for x in env.p.call("GET", "/scopes/access", params={"scope": name}).json()] \
+        == [ORG_A]
+    assert name not in [x["name"] for x in env.p.call("GET", "/scopes").json()]
+    assert name in [x["name"] for x in env.p.call("GET", "/scopes", params={"inactive": "true"}).json()]
+    # an update keeps it deactivated; a POST does not revive it
+    r = env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, active=True))
+    assert r.status_code == 200 and r.json()["active"] is False
+    error(env.p.call("POST", "/scopes", json=body), 409, "conflict")
+
+
+def test_scopes_refused(env):
+    name = "e2eprov:refusals"
+    r = env.p.call("POST", "/scopes", json={"name": name, "description": "x"})
+    assert r.status_code == 201, r.text
+    sc = r.json()
+    before = env.stored()
+    # no token, a token without scopes.write, another organisation
+    error(env.http.get(env.server.url(BASE + "/scopes"), timeout=TIMEOUT), 401)
+    error(env.a.call("GET", "/scopes"), 403, "insufficient_scope")
+    error(env.s.call("POST", "/scopes", json={"name": "e2eprov:x", "description": "x"}), 403,
+          "insufficient_scope")
+    error(env.b_scopes.call("POST", "/scopes", json={"name": "e2eprov:x", "description": "x"}), 403,
+          "access_denied")
+    error(env.b_scopes.call("POST", "/scopes", json={"name": "unassigned:x", "description": "x"}), 403,
+          "access_denied")
+    error(env.b_scopes.call("POST", "/scopes", json={"name": "idporten:dcr.evil", "description": "x"}), 403,
+          "access_denied")
+    for m, kw in (("GET", {}), ("PUT", {"json": sc}), ("DELETE", {})):
+        error(env.b_scopes.call(m, "/scopes", params={"scope": name}, **kw), 404, "not_found")
+    error(env.b_scopes.call("PUT", "/scopes/access/" + ORG_B, params={"scope": name}), 404, "not_found")
+    error(env.b_scopes.call("GET", "/scopes/access", params={"scope": name}), 404, "not_found")
+    error(env.b_scopes.call("PUT", "/scopes", params={"scope": "idporten:dcr.read"}, json={}), 404, "not_found")
+    error(env.p.call("GET", "/scopes", params={"scope": "openid"}), 404, "not_found")
+    # bad bodies and parameters
+    raw = {"Content-Type": "application/json"}
+    error(env.p.call("POST", "/scopes", data=b"{", headers=raw), 400, "invalid_request")
+    error(env.p.call("POST", "/scopes", data=b'{"name": "e2eprov:y"}', headers={"Content-Type": "text/plain"}),
+          415)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:y", "description": "x", "colour": 1}), 400)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:y", "description": "x", "owner_orgno": ORG_B}),
+          400)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:y", "description": "x",
+                                               "delegation_source": "https://evil.example/"}), 400)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:Y!", "description": "x"}), 400)
+    error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, name="e2eprov:other")), 400)
+    error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, subscope="other")), 400)
+    error(env.p.call("PUT", "/scopes/access/12345", params={"scope": name}), 400)
+    error(env.p.call("PUT", "/scopes/access/" + ORG_A), 400, "invalid_request")
+    error(env.p.call("GET", "/scopes", params=[("scope", name), ("scope", name)]), 400, "invalid_request")
+    error(env.p.call("DELETE", "/scopes/access/" + ORG_C, params={"scope": name}), 404, "not_found")
+    error(env.p.call("POST", "/scopes", data=b'{"x": "' + b"a" * 60000 + b'"}', headers=raw), 413)
+    assert env.stored() == before
+
+
+def test_portenctl_prefix(env):
+    assert env.server.ctl("scope", "prefix", "assign", "Bad Prefix", ORG_B, check=False).returncode != 0
+    assert env.server.ctl("scope", "prefix", "assign", "e2eprov", ORG_B, check=False).returncode != 0
+    r = env.server.ctl("scope", "create", "--name", "e2eprov:op", "--owner-orgno", ORG_B, check=False)
+    assert r.returncode != 0
+    listed = env.server.ctl("scope", "prefix", "list")
+    assert {"prefix": "e2eprov", "owner_orgno": ORG_P} in listed
+    assert "e2eprov:" not in [s["name"] for s in env.server.ctl("scope", "list")]

@@ -130,7 +130,7 @@ test_routes(void **state)
 	/* the issuers that log people in have the same routes, eIDs' pages among them */
 	assert_true(idp > 10);
 	assert_int_equal(ap, idp - adm);
-	assert_int_equal(adm, 6);
+	assert_int_equal(adm, 16);
 	assert_true(has_route(rt, "POST", "/selfservice/clients"));
 	assert_true(has_route(rt, "DELETE", "/selfservice/clients/*"));
 	assert_true(mp >= 3 && mp < idp);

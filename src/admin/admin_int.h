@@ -16,6 +16,7 @@
 #define ADM_DCR_WRITE "idporten:dcr.write"
 #define ADM_DCR_SUPPLIER "idporten:dcr.supplier"
 #define ADM_SCOPES_WRITE "idporten:scopes.write"
+#define ADM_OBO_WRITE "idporten:dcr/onbehalfof:write"
 
 /*
  * A request body the API reads: clients carry a few KiB at most (20

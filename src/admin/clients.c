@@ -16,6 +16,10 @@ static const char *const scopes_write[] = { ADM_DCR_WRITE, NULL };
 static const char *const scopes_modify[] = { ADM_DCR_MODIFY, NULL };
 /* Spec §3: a key set may be posted by a caller that may create or modify. */
 static const char *const scopes_keys[] = { ADM_DCR_MODIFY, ADM_DCR_WRITE, NULL };
+/* Spec §2: every dcr scope reads the onbehalfof list; only its own scope changes it. */
+static const char *const scopes_obo_read[] = { ADM_DCR_READ, ADM_DCR_MODIFY, ADM_DCR_WRITE,
+					       ADM_OBO_WRITE, NULL };
+static const char *const scopes_obo_write[] = { ADM_OBO_WRITE, NULL };
 
 static void
 secret_free(char *s)
@@ -230,17 +234,64 @@ client_jwks(struct adm_call *c, const char *id)
 	json_decref(jwks);
 }
 
-enum sub { SUB_CLIENT, SUB_SECRET, SUB_JWKS, SUB_NONE };
+/* /clients/{id}/onbehalfof[/{obo}]: the list and one entry (spec §8). */
+static void
+client_obo(struct adm_call *c, const char *id, const char *obo)
+{
+	const char *m = c->r->method;
+	json_t *in = NULL, *out = NULL;
+	struct err e = { 0 };
+	int rc, status = 200;
 
-/* The rest of the path after .../clients/: "{id}", "{id}/secret" or "{id}/jwks". */
+	if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0) {
+		if (adm_body(c, &in) != 0)
+			return;
+	}
+	if (obo == NULL && strcmp(m, "POST") == 0) {
+		rc = reg_onbehalfof_create_as(c->app, &c->who, id, in, &out, &e);
+		status = 201;
+	} else if (obo == NULL) {
+		rc = reg_onbehalfof_list_as(c->app, &c->who, id, &out, &e);
+	} else if (strcmp(m, "PUT") == 0) {
+		rc = reg_onbehalfof_update_as(c->app, &c->who, id, obo, in, &out, &e);
+	} else if (strcmp(m, "DELETE") == 0) {
+		rc = reg_onbehalfof_delete_as(c->app, &c->who, id, obo, &e);
+	} else {
+		rc = reg_onbehalfof_get_as(c->app, &c->who, id, obo, &out, &e);
+	}
+	if (rc != 0) {
+		adm_fail(c, rc, &e);
+	} else {
+		if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
+			log_info(c->r->rid, "self-service: %s %s onbehalfof of client %s",
+				 c->who.orgno, m, id);
+		if (out != NULL) {
+			adm_json(c, status, out);
+		} else {
+			/* Spec §3: DELETE answers 200 with an empty body. */
+			http_resp_text(c->w, 200, "");
+			http_resp_header(c->w, "Cache-Control", "no-store");
+		}
+	}
+	json_decref(in);
+	json_decref(out);
+}
+
+enum sub { SUB_CLIENT, SUB_SECRET, SUB_JWKS, SUB_OBO_LIST, SUB_OBO, SUB_NONE };
+
+/*
+ * The rest of the path after .../clients/: "{id}", "{id}/secret",
+ * "{id}/jwks", "{id}/onbehalfof" or "{id}/onbehalfof/{obo}" (spec §3: the
+ * public examples' spelling "onbehalof" too).
+ */
 static enum sub
-parse_rest(struct http_req *r, const char **id)
+parse_rest(struct http_req *r, const char **id, const char **obo)
 {
 	const struct issuer *is = r->route_data;
 	size_t skip = strlen(is->prefix) + strlen(adm_base(r->app)) + strlen("/clients/");
 	const char *rest, *slash;
 
-	*id = NULL;
+	*id = *obo = NULL;
 	if (r->path.len <= skip || r->path.len > skip + 200)
 		return SUB_NONE;
 	rest = arena_strndup(r->arena, r->path.p + skip, r->path.len - skip);
@@ -254,6 +305,19 @@ parse_rest(struct http_req *r, const char **id)
 		return SUB_SECRET;
 	if (strcmp(slash, "/jwks") == 0)
 		return SUB_JWKS;
+	for (size_t i = 0; i < 2; i++) {
+		const char *seg = i == 0 ? "/onbehalfof" : "/onbehalof";
+		size_t n = strlen(seg);
+
+		if (strncmp(slash, seg, n) != 0)
+			continue;
+		if (slash[n] == '\0')
+			return SUB_OBO_LIST;
+		if (slash[n] == '/' && slash[n + 1] != '\0' && strchr(slash + n + 1, '/') == NULL) {
+			*obo = slash + n + 1;
+			return SUB_OBO;
+		}
+	}
 	return SUB_NONE;
 }
 
@@ -276,6 +340,12 @@ scopes_for(enum sub s, const char *m)
 		if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0)
 			return scopes_keys;
 		return strcmp(m, "DELETE") == 0 ? scopes_modify : NULL;
+	case SUB_OBO_LIST:
+		if (get)
+			return scopes_obo_read;
+		return strcmp(m, "POST") == 0 ? scopes_obo_write : NULL;
+	case SUB_OBO:
+		return strcmp(m, "POST") != 0 ? scopes_obo_write : NULL;
 	case SUB_NONE:
 		break;
 	}
@@ -287,9 +357,10 @@ void
 adm_handle_client(struct http_req *r, struct http_resp *w)
 {
 	static const char *const allow[] = { "GET, HEAD, PUT, DELETE", "POST",
-					     "GET, HEAD, POST, PUT, DELETE" };
-	const char *id, *const *need;
-	enum sub s = parse_rest(r, &id);
+					     "GET, HEAD, POST, PUT, DELETE", "GET, HEAD, POST",
+					     "GET, HEAD, PUT, DELETE" };
+	const char *id, *obo, *const *need;
+	enum sub s = parse_rest(r, &id, &obo);
 	struct adm_call c;
 
 	if (s == SUB_NONE) {
@@ -306,9 +377,12 @@ adm_handle_client(struct http_req *r, struct http_resp *w)
 		http_resp_oauth_error(w, 400, "invalid_request", r->input_err.msg);
 		return;
 	}
-	if (adm_begin(&c, r, w, need, true) != 0)
+	/* Spec §2: onbehalfof entries are the parent client's owner's, not a supplier's. */
+	if (adm_begin(&c, r, w, need, s != SUB_OBO_LIST && s != SUB_OBO) != 0)
 		return;
-	if (s == SUB_SECRET)
+	if (s == SUB_OBO_LIST || s == SUB_OBO)
+		client_obo(&c, id, obo);
+	else if (s == SUB_SECRET)
 		client_secret(&c, id);
 	else if (s == SUB_JWKS)
 		client_jwks(&c, id);

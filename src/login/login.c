@@ -26,17 +26,33 @@ login_issuer(struct http_req *r)
 	return r->route_data;
 }
 
+const char *
+login_client_name(const struct client *c, const char *onbehalfof)
+{
+	const char *n = json_string_value(
+		json_object_get(reg_client_onbehalfof(c, onbehalfof), "display_name"));
+
+	return n != NULL ? n : c->client_name;
+}
+
 static void
-login_event(struct http_req *r, const struct client *client, const struct session *s, bool sso)
+login_event(struct http_req *r, const struct client *client, const json_t *areq,
+	    const struct session *s, bool sso)
 {
 	struct porten *app = login_app(r);
+	struct authz_request a = { 0 };
+	const json_t *obo = NULL;
 	struct err e = { 0 };
 	json_t *ev;
 
-	ev = json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:I}", "client_id", client->client_id,
-		       "client_orgno", client->client_orgno, "eid", s->eid, "acr", s->acr, "sso", sso,
-		       "time",
-		       (json_int_t)time_now());
+	/* idporten-oidc §16: a sub-client's login counts for its organisation. */
+	if (areq != NULL && areq_decode(areq, r->arena, &a, &e) == 0)
+		obo = reg_client_onbehalfof(client, a.onbehalfof);
+	ev = json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:I, s:O?, s:O?}", "client_id",
+		       client->client_id, "client_orgno", client->client_orgno, "eid", s->eid, "acr",
+		       s->acr, "sso", sso, "time", (json_int_t)time_now(), "onbehalfof",
+		       json_object_get(obo, "onbehalfof"), "onbehalfof_orgno",
+		       json_object_get(obo, "orgno"));
 	if (ev != NULL && store_call(app->store, events, event_add, "authentication", ev, &e) != 0)
 		log_warn(r->rid, "event not recorded: %s", e.msg);
 	json_decref(ev);
@@ -192,7 +208,7 @@ complete_body(void *arg, struct err *e)
 		log_err(c->r->rid, "cannot establish session: %s", e->msg);
 		return rc;
 	}
-	login_event(c->r, c->client, &c->s, false);
+	login_event(c->r, c->client, c->areq, &c->s, false);
 	login_finish(c->r, c->w, c->client, c->areq, &c->s);
 	return 0;
 }

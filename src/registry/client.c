@@ -209,6 +209,13 @@ create_input(struct porten *app, const struct reg_actor *who, const json_t *in, 
 }
 
 int
+reg_client_get_active_as(struct porten *app, const struct reg_actor *who,
+			 const char *client_id, json_t **doc, struct err *e)
+{
+	return client_get_active(app, who, client_id, doc, e);
+}
+
+int
 reg_client_create(struct porten *app, const json_t *in, json_t **out, char **secret,
 		  struct err *e)
 {
@@ -388,6 +395,9 @@ reg_client_update_as(struct porten *app, const struct reg_actor *who, const char
 	if (rc != 0)
 		goto out;
 	ok &= json_object_set(doc, "active", json_object_get(prev, "active")) == 0;
+	/* The sub-registrations are managed on their own resource (spec §8). */
+	if (json_object_get(prev, "onbehalfof") != NULL)
+		ok &= json_object_set(doc, "onbehalfof", json_object_get(prev, "onbehalfof")) == 0;
 	if (json_object_get(prev, "created") != NULL)
 		ok &= json_object_set(doc, "created", json_object_get(prev, "created")) == 0;
 	ok &= stamp(doc, "last_updated") == 0;

@@ -86,7 +86,8 @@ reg_cmd_client_usage(FILE *f)
 	      "  client add-key ID --jwk-file F\n"
 	      "  client keys ID            (the key set)\n"
 	      "  client set-keys ID --jwks-file F   (replaces the whole set; each key valid a year)\n"
-	      "  client delete-keys ID\n",
+	      "  client delete-keys ID\n"
+	      "  client onbehalfof ID list | show OBO | add FILE | update OBO FILE | remove OBO\n",
 	      f);
 }
 
@@ -368,6 +369,58 @@ client_keys(struct cli *c, const char *sub, const char *id, json_t *set)
 	return CLI_OK;
 }
 
+/*
+ * client onbehalfof ID list | show OBO | add FILE | update OBO FILE | remove OBO:
+ * the sub-registrations (spec §8); FILE holds the JSON the API takes.
+ */
+static int
+client_obo(struct cli *c, int argc, char **argv)
+{
+	const char *op = argc >= 3 ? argv[2] : "", *id = argc >= 2 ? argv[1] : "";
+	struct err e = { 0 };
+	json_t *in = NULL, *out = NULL;
+	int rc, status;
+	bool ok = (argc == 3 && strcmp(op, "list") == 0) ||
+		  (argc == 4 && (strcmp(op, "show") == 0 || strcmp(op, "add") == 0 ||
+				 strcmp(op, "remove") == 0)) ||
+		  (argc == 5 && strcmp(op, "update") == 0);
+
+	if (!ok)
+		return cli_usage_error("client onbehalfof ID list | show OBO | add FILE | "
+				       "update OBO FILE | remove OBO");
+	if (strcmp(op, "add") == 0 || strcmp(op, "update") == 0) {
+		rc = cli_read_json(argv[argc - 1], &in, &e);
+		if (rc != 0)
+			return cli_fail(rc, &e);
+	}
+	status = cli_open(c);
+	if (status != CLI_OK)
+		goto out;
+	if (strcmp(op, "list") == 0)
+		rc = reg_onbehalfof_list_as(&c->app, &reg_operator, id, &out, &e);
+	else if (strcmp(op, "show") == 0)
+		rc = reg_onbehalfof_get_as(&c->app, &reg_operator, id, argv[3], &out, &e);
+	else if (strcmp(op, "add") == 0)
+		rc = reg_onbehalfof_create_as(&c->app, &reg_operator, id, in, &out, &e);
+	else if (strcmp(op, "update") == 0)
+		rc = reg_onbehalfof_update_as(&c->app, &reg_operator, id, argv[3], in, &out, &e);
+	else
+		rc = reg_onbehalfof_delete_as(&c->app, &reg_operator, id, argv[3], &e);
+	if (rc != 0) {
+		status = cli_fail(rc, &e);
+		goto out;
+	}
+	if (out != NULL)
+		cli_print_json(c, out);
+	else if (!c->json)
+		fprintf(c->out, "onbehalfof %s removed from client %s\n", argv[3], id);
+	status = CLI_OK;
+out:
+	json_decref(in);
+	json_decref(out);
+	return status;
+}
+
 int
 reg_cmd_client(struct cli *c, int argc, char **argv)
 {
@@ -380,6 +433,10 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 
 	if (set == NULL)
 		return CLI_STORE;
+	if (strcmp(sub, "onbehalfof") == 0) {
+		json_decref(set);
+		return client_obo(c, argc, argv);
+	}
 	takes_id = strcmp(sub, "show") == 0 || strcmp(sub, "update") == 0 ||
 		   strcmp(sub, "delete") == 0 || strcmp(sub, "rotate-secret") == 0 ||
 		   strcmp(sub, "add-key") == 0 || strcmp(sub, "keys") == 0 ||

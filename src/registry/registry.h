@@ -194,6 +194,33 @@ int reg_client_jwks_set_as(struct porten *app, const struct reg_actor *who,
 int reg_client_jwks_delete_as(struct porten *app, const struct reg_actor *who,
 			      const char *client_id, struct err *e);
 
+/* ---- onbehalfof sub-registrations (registry/onbehalfof.c, spec §8) ---- */
+
+/*
+ * The entries {onbehalfof, display_name, orgno, url, created,
+ * last_updated} of an active client the caller sees: list, read one,
+ * create (409 when the id is there already), replace (the id stays) and
+ * remove.  Errors as the client functions: ERR_NOTFOUND (404) for a
+ * client or entry the caller does not see, ERR_INVAL (400) naming the
+ * field.  New references.
+ */
+int reg_onbehalfof_list_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+			   json_t **list, struct err *e);
+int reg_onbehalfof_get_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+			  const char *id, json_t **rec, struct err *e);
+int reg_onbehalfof_create_as(struct porten *app, const struct reg_actor *who,
+			     const char *client_id, const json_t *in, json_t **rec, struct err *e);
+int reg_onbehalfof_update_as(struct porten *app, const struct reg_actor *who,
+			     const char *client_id, const char *id, const json_t *in, json_t **rec,
+			     struct err *e);
+int reg_onbehalfof_delete_as(struct porten *app, const struct reg_actor *who,
+			     const char *client_id, const char *id, struct err *e);
+/* idporten-oidc §16 (design): an onbehalfof id is 1-64 letters and digits. */
+bool reg_onbehalfof_id_valid(const char *id);
+/* The client's entry of that id (borrowed from the record), or NULL. */
+struct client;
+const json_t *reg_client_onbehalfof(const struct client *c, const char *id);
+
 /* ---- scopes for their owners (registry/scope_owner.c, spec §9) ---- */
 
 /*

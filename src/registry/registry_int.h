@@ -65,6 +65,11 @@ void reg_iso_time(int64_t t, char out[32]);
 /* One of the integration types spec §4 names (supported here or not). */
 bool reg_integration_type_known(const char *t);
 
+/* An active client the caller sees (client.c): a stored doc, the caller's (new reference). */
+struct reg_actor;
+int reg_client_get_active_as(struct porten *app, const struct reg_actor *who,
+			     const char *client_id, json_t **doc, struct err *e);
+
 /* A row of the scope table that assigns a prefix (scope_owner.c), not a scope. */
 bool reg_prefix_row(const json_t *doc);
 

@@ -10,6 +10,7 @@ status and error body, and for leaving the stored clients as they were.
 
 import json
 import os
+import sqlite3
 import time
 import uuid
 
@@ -17,7 +18,8 @@ import pytest
 from jwcrypto import jwk
 from jwcrypto import jwt as jjwt
 
-from conftest import ServerStartError, http, remember_secret, TIMEOUT
+from conftest import (Client, Page, ServerStartError, auth_params, authorize, finish_login, http,
+                      remember_secret, TIMEOUT)
 from test_maskinporten import PKI
 
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -26,7 +28,8 @@ BASE = "/selfservice"
 READ, MODIFY, WRITE, SUPPLIER = ("idporten:dcr.read", "idporten:dcr.modify", "idporten:dcr.write",
                                  "idporten:dcr.supplier")
 SCOPES_WRITE = "idporten:scopes.write"
-ADMIN_SCOPES = (READ, MODIFY, WRITE, SUPPLIER, SCOPES_WRITE)
+OBO_WRITE = "idporten:dcr/onbehalfof:write"
+ADMIN_SCOPES = (READ, MODIFY, WRITE, SUPPLIER, SCOPES_WRITE, OBO_WRITE)
 
 
 def orgno(first8):
@@ -152,6 +155,8 @@ def env(tmp_path_factory, start_server):
     e.s = Admin(e, ORG_S, [SUPPLIER])
     e.p = Admin(e, ORG_P, [SCOPES_WRITE])
     e.b_scopes = Admin(e, ORG_B, [SCOPES_WRITE])
+    e.s_own = Admin(e, ORG_S, [READ, WRITE, MODIFY])
+    e.s_obo = Admin(e, ORG_S, [OBO_WRITE])
     return e
 
 
@@ -572,3 +577,82 @@ def test_portenctl_prefix(env):
     listed = env.server.ctl("scope", "prefix", "list")
     assert {"prefix": "e2eprov", "owner_orgno": ORG_P} in listed
     assert "e2eprov:" not in [s["name"] for s in env.server.ctl("scope", "list")]
+
+
+# --------------------------------------------------------------------------
+# onbehalfof (§8), through the login (idporten-oidc §16)
+# --------------------------------------------------------------------------
+
+def test_onbehalfof_end_to_end(env):
+    c = create(env.s_own, login_client(redirect_uris=["https://supplier.example.no/cb"]))
+    cid = c["client_id"]
+    entry = {"onbehalfof": "kunde1", "display_name": "Kunde kommune", "orgno": ORG_C,
+             "url": "https://kunde.example.no/"}
+    r = env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=entry)
+    assert r.status_code == 201, r.text
+    assert r.json()["orgno"] == ORG_C and r.json()["display_name"] == "Kunde kommune"
+    r = env.s_own.call("GET", f"/clients/{cid}/onbehalfof")
+    assert r.status_code == 200 and [x["onbehalfof"] for x in r.json()] == ["kunde1"]
+    r = env.s_obo.call("PUT", f"/clients/{cid}/onbehalof/kunde1", json=dict(entry, display_name="Kunde by"))
+    assert r.status_code == 200 and r.json()["display_name"] == "Kunde by"
+    assert env.s_obo.call("GET", f"/clients/{cid}/onbehalfof/kunde1").json()["display_name"] == "Kunde by"
+    # an update of the client keeps the entries; portenctl sees the same
+    got = env.s_own.call("GET", "/clients/" + cid).json()
+    assert env.s_own.call("PUT", "/clients/" + cid, json=dict(got, description="again")).status_code == 200
+    assert [x["onbehalfof"] for x in env.server.ctl("client", "onbehalfof", cid, "list")] == ["kunde1"]
+
+    # a person logs in to the client made through the API, on behalf of the customer
+    client = Client(env.server, c, "client_secret_basic", "web", c["redirect_uris"],
+                    c["post_logout_redirect_uris"][0], ["openid", "profile"], False, None, False, False,
+                    None, None)
+    browser = http()
+    params, verifier = auth_params(client, onbehalfof="kunde1")
+    r = authorize(env.server, browser, params)
+    assert r.status_code == 200 and Page(r.text).forms is not None
+    assert "Kunde by" in r.text and c["client_name"] not in r.text
+    res = finish_login(env.server, browser, r, params["redirect_uri"], sent=params, verifier=verifier)
+    assert res.code, res
+    toks = client.tokens(res)
+    _, claims = env.server.verify(toks["id_token"])
+    assert claims["aud"] == cid
+    assert claims["client_onbehalfof"] == "kunde1" and claims["aud_onbehalfof"] == "kunde1"
+    # the authentication counts for the customer (read from the SQLite store's event table)
+    if not env.server.env.get("PORTEN_STORE", "").startswith(("postgresql://", "postgres://")):
+        db = sqlite3.connect(os.path.join(env.server.data, "porten.db"))
+        rows = [json.loads(d) for (d,) in db.execute(
+            "SELECT doc FROM events WHERE type = 'authentication' ORDER BY id DESC LIMIT 1")]
+        db.close()
+        assert rows[0]["client_id"] == cid and rows[0]["onbehalfof_orgno"] == ORG_C
+    # an id the client has not registered is refused at /authorize
+    params, _ = auth_params(client, onbehalfof="kunde2")
+    r = authorize(env.server, http(), params)
+    assert r.status_code in (302, 400) and ("invalid_request" in r.text or
+                                            "invalid_request" in r.headers.get("Location", ""))
+    # DELETE answers 200 with an empty body
+    r = env.s_obo.call("DELETE", f"/clients/{cid}/onbehalfof/kunde1")
+    assert r.status_code == 200 and r.text == ""
+    assert env.s_own.call("GET", f"/clients/{cid}/onbehalfof").json() == []
+
+
+def test_onbehalfof_refused(env):
+    c = create(env.s_own, login_client())
+    cid = c["client_id"]
+    entry = {"onbehalfof": "kunde9", "display_name": "K", "orgno": ORG_C}
+    assert env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=entry).status_code == 201
+    before = env.stored()
+    error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=entry), 409, "conflict")
+    error(env.s_own.call("POST", f"/clients/{cid}/onbehalfof", json=dict(entry, onbehalfof="x")), 403,
+          "insufficient_scope")
+    error(env.s.call("GET", f"/clients/{cid}/onbehalfof"), 403, "insufficient_scope")
+    error(env.b.call("GET", f"/clients/{cid}/onbehalfof"), 404, "not_found")
+    error(env.s_obo.call("PUT", f"/clients/{cid}/onbehalfof/nobody", json=entry), 404, "not_found")
+    for bad in (dict(entry, onbehalfof="a-b"), dict(entry, orgno="123"), dict(entry, colour=1),
+                {"onbehalfof": "k2", "orgno": ORG_C}, dict(entry, onbehalfof="k3", url="https://x.no/#f"),
+                dict(entry, onbehalfof="k" * 65)):
+        error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=bad), 400, "invalid_client_metadata")
+    error(env.s_obo.call("PUT", f"/clients/{cid}/onbehalfof/kunde9", json=dict(entry, onbehalfof="other")),
+          400, "invalid_client_metadata")
+    error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", data=b"{", headers={"Content-Type":
+                                                                                   "application/json"}), 400)
+    error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof/kunde9", json=entry), 405)
+    assert env.stored() == before

@@ -85,6 +85,10 @@ adm_mount(const struct issuer *is, struct service_routes *out, struct err *e)
 	snprintf(path, sizeof(path), "%s/scopes/access/*", base);
 	for (size_t i = 0; i < 2 && rc == 0; i++)
 		rc = service_route_add(out, i == 0 ? "PUT" : "DELETE", path, adm_handle_access, e);
+	/* §11 (design): on the ID-porten issuer's own host, as the docs' path. */
+	if (rc == 0)
+		rc = service_route_add(out, "GET", "/innlogginger/logg/idporten",
+				       adm_handle_login_history, e);
 	return rc;
 }
 

@@ -41,6 +41,7 @@ login_event(struct http_req *r, const struct client *client, const json_t *areq,
 {
 	struct porten *app = login_app(r);
 	struct authz_request a = { 0 };
+	char tag[APP_PERSON_TAG_LEN];
 	const json_t *obo = NULL;
 	struct err e = { 0 };
 	json_t *ev;
@@ -48,11 +49,14 @@ login_event(struct http_req *r, const struct client *client, const json_t *areq,
 	/* idporten-oidc §16: a sub-client's login counts for its organisation. */
 	if (areq != NULL && areq_decode(areq, r->arena, &a, &e) == 0)
 		obo = reg_client_onbehalfof(client, a.onbehalfof);
-	ev = json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:I, s:O?, s:O?}", "client_id",
+	/* spec/selfservice-api.md §11: the person's login history finds it by the tag. */
+	app_person_tag(app, s->pid, tag);
+	ev = json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:I, s:O?, s:O?, s:s, s:s?}", "client_id",
 		       client->client_id, "client_orgno", client->client_orgno, "eid", s->eid, "acr",
 		       s->acr, "sso", sso, "time", (json_int_t)time_now(), "onbehalfof",
 		       json_object_get(obo, "onbehalfof"), "onbehalfof_orgno",
-		       json_object_get(obo, "orgno"));
+		       json_object_get(obo, "orgno"), "person", tag, "client_name",
+		       client->client_name);
 	if (ev != NULL && store_call(app->store, events, event_add, "authentication", ev, &e) != 0)
 		log_warn(r->rid, "event not recorded: %s", e.msg);
 	json_decref(ev);

@@ -8,6 +8,7 @@ key sets over HTTP with python3-requests.  Every refusal is checked for its
 status and error body, and for leaving the stored clients as they were.
 """
 
+import calendar
 import json
 import os
 import sqlite3
@@ -18,8 +19,8 @@ import pytest
 from jwcrypto import jwk
 from jwcrypto import jwt as jjwt
 
-from conftest import (Client, Page, ServerStartError, auth_params, authorize, finish_login, http,
-                      remember_secret, TIMEOUT)
+from conftest import (PID, PID2, Client, Page, ServerStartError, auth_params, authorize, finish_login,
+                      http, login, remember_secret, TIMEOUT)
 from test_maskinporten import PKI
 
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -140,6 +141,9 @@ def env(tmp_path_factory, start_server):
                    "--allowed-integration-type", "maskinporten", "--owner-orgno", DIGDIR)
         for o in (ORG_A, ORG_B, ORG_S, ORG_P):
             server.ctl("scope", "grant", s, o)
+    # Digdir's self-service scope for the login history (spec §11)
+    server.ctl("scope", "create", "--name", "idporten:user.log.read", "--description", "login history",
+               "--allowed-integration-type", "api_klient", "--owner-orgno", DIGDIR)
     # spec §9: the operator gives the API provider its prefix
     server.ctl("scope", "prefix", "assign", "e2eprov", ORG_P)
     # an API provider's scopes: one open to A, one closed, one for everyone
@@ -656,3 +660,54 @@ def test_onbehalfof_refused(env):
                                                                                    "application/json"}), 400)
     error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof/kunde9", json=entry), 405)
     assert env.stored() == before
+
+
+# --------------------------------------------------------------------------
+# the login history (§11)
+# --------------------------------------------------------------------------
+
+def api_client(env, admin, scopes):
+    info = create(admin, login_client(integration_type="api_klient", scopes=scopes))
+    return Client(env.server, info, "client_secret_basic", "web", info["redirect_uris"],
+                  info["post_logout_redirect_uris"][0], scopes, False, None, False, False, None, None)
+
+
+def test_login_history(env):
+    hist = api_client(env, env.a, ["openid", "profile", "idporten:user.log.read"])
+    other = api_client(env, env.b, ["openid", "profile", "idporten:user.log.read"])
+    # the person logs in to A's service and to B's; another person to A's
+    tok = hist.tokens(login(env.server, hist, http(), pid=PID, scope="openid idporten:user.log.read"))
+    login(env.server, other, http(), pid=PID)
+    login(env.server, hist, http(), pid=PID2)
+    url = env.server.url("/innlogginger/logg/idporten")
+    r = env.http.get(url, headers={"Authorization": "Bearer " + tok["access_token"]}, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.headers.get("Cache-Control") == "no-store", r.text
+    got = r.json()
+    assert len(got) == 1, got
+    h = got[0]
+    assert h["integrasjon_id"] == hist.client_id and h["orgno"] == ORG_A and h["eid"] == "TestID"
+    assert h["tjeneste"] == hist.info["client_name"] and len(h["tidspunkt"]) == 19
+    assert abs(calendar.timegm(time.strptime(h["tidspunkt"], "%Y-%m-%dT%H:%M:%S")) - time.time()) < 120
+    # a second login, newest first, maxhits
+    tok2 = hist.tokens(login(env.server, hist, http(), pid=PID, scope="openid idporten:user.log.read"))
+    r = env.http.get(url, params={"maxhits": "5"}, headers={"Authorization": "Bearer " + tok2["access_token"]},
+                     timeout=TIMEOUT)
+    assert len(r.json()) == 2
+    r = env.http.get(url, params={"maxhits": "1"}, headers={"Authorization": "Bearer " + tok2["access_token"]},
+                     timeout=TIMEOUT)
+    assert len(r.json()) == 1
+    # refusals: no token, a token without the scope, a Maskinporten token, bad maxhits
+    error(env.http.get(url, timeout=TIMEOUT), 401)
+    plain = hist.tokens(login(env.server, hist, http(), pid=PID, scope="openid"))
+    error(env.http.get(url, headers={"Authorization": "Bearer " + plain["access_token"]}, timeout=TIMEOUT),
+          403, "insufficient_scope")
+    error(env.http.get(url, headers={"Authorization": "Bearer " + env.a.token()}, timeout=TIMEOUT), 401,
+          "invalid_token")
+    for bad in ("0", "1001", "x", ""):
+        error(env.http.get(url, params={"maxhits": bad},
+                           headers={"Authorization": "Bearer " + tok2["access_token"]}, timeout=TIMEOUT), 400)
+    # no national identity number in the event log
+    if not env.server.env.get("PORTEN_STORE", "").startswith(("postgresql://", "postgres://")):
+        db = sqlite3.connect(os.path.join(env.server.data, "porten.db"))
+        assert not [d for (d,) in db.execute("SELECT doc FROM events") if PID in d]
+        db.close()

@@ -123,14 +123,16 @@ test_routes(void **state)
 		assert_memory_equal(rt[n].path, is->prefix, strlen(is->prefix));
 		idp += is->kind == ISSUER_IDPORTEN;
 		/* the self-service API lives under ID-porten alone */
-		adm += strncmp(rt[n].path, "/selfservice/", 13) == 0;
+		adm += strncmp(rt[n].path, "/selfservice/", 13) == 0 ||
+		       strcmp(rt[n].path, "/innlogginger/logg/idporten") == 0;
 		mp += is->kind == ISSUER_MASKINPORTEN;
 		ap += is->kind == ISSUER_ANSATTPORTEN;
 	}
 	/* the issuers that log people in have the same routes, eIDs' pages among them */
 	assert_true(idp > 10);
 	assert_int_equal(ap, idp - adm);
-	assert_int_equal(adm, 16);
+	assert_int_equal(adm, 17);
+	assert_true(has_route(rt, "GET", "/innlogginger/logg/idporten"));
 	assert_true(has_route(rt, "POST", "/selfservice/clients"));
 	assert_true(has_route(rt, "DELETE", "/selfservice/clients/*"));
 	assert_true(mp >= 3 && mp < idp);

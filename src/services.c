@@ -6,6 +6,7 @@
  */
 #include "services.h"
 
+#include "admin/admin.h"
 #include "billing/billing.h"
 #include "eid/eid.h"
 #include "krr/krr.h"
@@ -24,5 +25,6 @@ const struct porten_service *const porten_services[] = {
 	&billing_service,
 	&saml_service,
 	&krr_service,
+	&admin_service,
 	NULL,
 };

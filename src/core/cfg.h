@@ -84,6 +84,7 @@ struct cfg {
 	char *maskinporten_issuer; /* Maskinporten issuer, trailing slash; default <issuer>/maskinporten/ */
 	char *maskinporten_ca;   /* business-certificate trust anchors: PEM file or directory */
 	char *maskinporten_crl;  /* CRLs for those certificates: PEM file or directory */
+	char *admin_base;        /* path under the ID-porten issuer where the self-service API lives */
 	/* Keys in a PKCS#11 token (jose_signer_pkcs11): RFC 7512 URI and PIN file per issuer. */
 	char *signing_key_pkcs11_uri;       /* ID-porten (and Ansattporten); NULL: keys in the store */
 	char *signing_key_pin_file;

@@ -147,7 +147,7 @@ typedef void (*http_handler_fn)(struct http_req *r, struct http_resp *w);
 
 struct http_route {
 	const char *method;   /* "GET", "POST", or NULL for any */
-	const char *path;     /* exact path */
+	const char *path;     /* exact path, or ending in a slash and a star: every path below it */
 	http_handler_fn fn;
 	void *data;           /* copied to r->route_data */
 };

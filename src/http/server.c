@@ -173,6 +173,21 @@ http_request_serial(void)
 	return req_serial;
 }
 
+/*
+ * A route's path names one resource, or, ending in a slash and a star,
+ * every path below it (an API's /clients/{id}/...; the handler reads the rest of
+ * r->path).
+ */
+static bool
+route_matches(struct str path, const char *pattern)
+{
+	size_t n = strlen(pattern);
+
+	if (n >= 2 && pattern[n - 1] == '*' && pattern[n - 2] == '/')
+		return path.len > n - 1 && memcmp(path.p, pattern, n - 1) == 0;
+	return str_eq_c(path, pattern);
+}
+
 /* The index of the route that answered, or -1. */
 static long
 dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
@@ -182,7 +197,7 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 	bool path_known = false, head = strcmp(m, "HEAD") == 0;
 
 	for (rt = routes; rt != NULL && rt->fn != NULL; rt++) {
-		if (rt->path == NULL || !str_eq_c(r->path, rt->path))
+		if (rt->path == NULL || !route_matches(r->path, rt->path))
 			continue;
 		path_known = true;
 		/* RFC 9110 §9.3.2: HEAD is GET without the body (MHD drops it). */
@@ -206,7 +221,7 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 
 		buf_init(&allow, 512);
 		for (rt = routes; rt->fn != NULL; rt++) {
-			if (rt->path == NULL || !str_eq_c(r->path, rt->path) || rt->method == NULL)
+			if (rt->path == NULL || !route_matches(r->path, rt->path) || rt->method == NULL)
 				continue;
 			if (allow.len > 0 && buf_puts(&allow, ", ") != 0)
 				break;

@@ -238,10 +238,12 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 
 		a->locale = l ? l : "nb";
 	}
+	/* spec §16: only an id registered on this client; it rides in the grant. */
 	obo = authz_param(r, p, "onbehalfof");
-	if (obo != NULL)
+	if (obo != NULL && reg_client_onbehalfof(client, obo) == NULL)
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "onbehalfof %.64s is not registered on the client", obo);
+	a->onbehalfof = obo;
 	res = arena_alloc(r->arena, RESOURCE_MAX_COUNT * sizeof(*res));
 	if (res == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");

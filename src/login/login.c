@@ -26,6 +26,15 @@ login_issuer(struct http_req *r)
 	return r->route_data;
 }
 
+const char *
+login_client_name(const struct client *c, const char *onbehalfof)
+{
+	const char *n = json_string_value(
+		json_object_get(reg_client_onbehalfof(c, onbehalfof), "display_name"));
+
+	return n != NULL ? n : c->client_name;
+}
+
 /*
  * The customer a login is counted for (spec/billing.md §2): the
  * onbehalfof entry's organisation when the login named one, else the
@@ -34,18 +43,10 @@ login_issuer(struct http_req *r)
 static const char *
 login_customer(const struct client *client, const char *onbehalfof)
 {
-	size_t i;
-	const json_t *o;
+	const char *org = json_string_value(
+		json_object_get(reg_client_onbehalfof(client, onbehalfof), "orgno"));
 
-	if (onbehalfof != NULL && json_is_array(client->onbehalfof))
-		json_array_foreach(client->onbehalfof, i, o) {
-			const char *id = json_string_value(json_object_get(o, "onbehalfof"));
-			const char *org = json_string_value(json_object_get(o, "orgno"));
-
-			if (id != NULL && org != NULL && strcmp(id, onbehalfof) == 0)
-				return org;
-		}
-	return client->client_orgno;
+	return org != NULL ? org : client->client_orgno;
 }
 
 /*
@@ -61,13 +62,17 @@ login_event(struct http_req *r, const struct client *client, const struct authz_
 	struct porten *app = login_app(r);
 	bool sso = !a->authenticated;
 	bool test = app->test_env || (s->eid != NULL && strcmp(s->eid, "testid") == 0);
+	char tag[APP_PERSON_TAG_LEN];
 
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:b, s:I}",
+	/* spec/selfservice-api.md §11: the person's login history finds it by the tag. */
+	app_person_tag(app, s->pid, tag);
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:b, s:I, s:s, s:s?}",
 			 "client_id", client->client_id, "client_orgno", client->client_orgno,
 			 "customer", login_customer(client, a->onbehalfof), "onbehalfof",
 			 a->onbehalfof, "eid", s->eid, "acr", s->acr, "issuer",
 			 login_issuer(r)->iss, "sso", sso, "test", test, "billable", !sso && !test,
-			 "time", (json_int_t)time_now());
+			 "time", (json_int_t)time_now(), "person", tag, "client_name",
+			 client->client_name);
 }
 
 struct code_write {

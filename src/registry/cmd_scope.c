@@ -23,7 +23,9 @@ reg_cmd_scope_usage(FILE *f)
 	      "       [--delegation-source URI]\n"
 	      "  scope update NAME [same options as create; booleans take =true|=false]\n"
 	      "  scope list\n"
-	      "  scope show NAME\n",
+	      "  scope show NAME\n"
+	      "  scope prefix assign PREFIX ORGNO   (the organisation manages scopes under it)\n"
+	      "  scope prefix list\n",
 	      f);
 	reg_cmd_access_usage(f);
 }
@@ -269,9 +271,34 @@ out:
 	return status;
 }
 
+/* scope prefix assign PREFIX ORGNO | scope prefix list (spec §9: the operator's step). */
+static int
+scope_prefix(struct cli *c, int argc, char **argv)
+{
+	struct err e = { 0 };
+	json_t *out = NULL;
+	bool assign = argc == 4 && strcmp(argv[1], "assign") == 0;
+	int rc, status;
+
+	if (!assign && !(argc == 2 && strcmp(argv[1], "list") == 0))
+		return cli_usage_error("scope prefix assign PREFIX ORGNO | scope prefix list");
+	status = cli_open(c);
+	if (status != CLI_OK)
+		return status;
+	rc = assign ? reg_prefix_assign(&c->app, argv[2], argv[3], &out, &e)
+		    : reg_prefix_list(&c->app, &out, &e);
+	if (rc != 0)
+		return cli_fail(rc, &e);
+	cli_print_json(c, out);
+	json_decref(out);
+	return CLI_OK;
+}
+
 int
 reg_cmd_scope(struct cli *c, int argc, char **argv)
 {
+	if (strcmp(argv[0], "prefix") == 0)
+		return scope_prefix(c, argc, argv);
 	if (strcmp(argv[0], "grant") == 0 || strcmp(argv[0], "revoke") == 0 ||
 	    strcmp(argv[0], "access") == 0)
 		return reg_cmd_access(c, argc, argv);

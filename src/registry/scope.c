@@ -517,7 +517,8 @@ out:
 int
 reg_scope_list(struct porten *app, json_t **list, struct err *e)
 {
-	json_t *out = json_array(), *docs = NULL;
+	json_t *out = json_array(), *docs = NULL, *d;
+	size_t k;
 	int rc;
 
 	*list = NULL;
@@ -531,8 +532,11 @@ reg_scope_list(struct porten *app, json_t **list, struct err *e)
 		json_decref(out);
 		return rc;
 	}
-	if (json_array_extend(out, docs) != 0)
-		goto nomem;
+	json_array_foreach(docs, k, d) {
+		/* prefix assignments share the table (scope_owner.c) */
+		if (!reg_prefix_row(d) && json_array_append(out, d) != 0)
+			goto nomem;
+	}
 	json_decref(docs);
 	*list = out;
 	return 0;

@@ -129,6 +129,8 @@ const char *const store_pg_sql[PG_N] = {
 
 	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES ($1, $2, $3)",
 	[PG_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = $1",
+	[PG_EVENT_FIND] = "SELECT doc FROM events WHERE type = $1"
+			  " AND (doc::jsonb ->> $2) = $3 ORDER BY id DESC LIMIT $4",
 
 	/* KRR (pg_krr.c): a lookup's whole batch is one query over a JSON list */
 	[PG_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
@@ -906,6 +908,48 @@ pg_event_count(struct store *s, const char *type, int64_t *n, struct err *e)
 	return store_pg_run(s, "event_count", pg_event_count_fn, &c, e);
 }
 
+struct pg_find {
+	const char *type, *key, *value;
+	int64_t limit;
+	json_t **docs;
+};
+
+static int
+pg_event_find_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_find *f = arg;
+	json_t *arr, *doc;
+	int i, rc;
+
+	*f->docs = NULL;
+	arr = json_array();
+	if (arr == NULL)
+		return store_pg_nomem(e, q->op);
+	rc = store_pg_execf(q, PG_EVENT_FIND, e, "kksi", f->type, f->key, f->value, f->limit);
+	for (i = 0; rc == 0 && i < store_pg_rows(q); i++) {
+		rc = store_pg_col_json(q, i, 0, &doc, e);
+		if (rc == 0 && json_array_append_new(arr, doc) != 0)
+			rc = store_pg_nomem(e, q->op);
+	}
+	if (rc == 0)
+		*f->docs = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
+static int
+pg_event_find(struct store *s, const char *type, const char *key, const char *value,
+	      int64_t limit, json_t **docs, struct err *e)
+{
+	struct pg_find f = { type, key, value, limit, docs };
+
+	*docs = NULL;
+	if (limit < 1 || limit > 1000)
+		return ERR(e, ERR_INVAL, 0, NULL, "store event_find: limit out of range");
+	return store_pg_run(s, "event_find", pg_event_find_fn, &f, e);
+}
+
 struct pg_sweep {
 	int64_t now;
 	int64_t *n;
@@ -1012,6 +1056,7 @@ static const struct store_saml_ops pg_saml = {
 static const struct store_event_ops pg_events = {
 	.event_add = pg_event_add,
 	.event_count = pg_event_count,
+	.event_find = pg_event_find,
 };
 
 const struct store_engine store_pg_engine = {

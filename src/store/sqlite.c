@@ -119,6 +119,8 @@ const char *const store_sq_sql[SQ_N] = {
 
 	[SQ_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES (?1, ?2, ?3)",
 	[SQ_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = ?1",
+	[SQ_EVENT_FIND] = "SELECT doc FROM events WHERE type = ?1"
+			  " AND json_extract(doc, '$.' || ?2) = ?3 ORDER BY id DESC LIMIT ?4",
 
 	/* KRR (sqlite_krr.c): a lookup's whole batch is one query over a JSON list */
 	[SQ_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
@@ -785,6 +787,35 @@ sq_event_count(struct store *s, const char *type, int64_t *n, struct err *e)
 	return rc;
 }
 
+static int
+sq_event_find(struct store *s, const char *type, const char *key, const char *value,
+	      int64_t limit, json_t **docs, struct err *e)
+{
+	struct sq_q q;
+	json_t *arr = NULL, *doc = NULL;
+	int rc;
+
+	*docs = NULL;
+	if (limit < 1 || limit > 1000)
+		return ERR(e, ERR_INVAL, 0, NULL, "store event_find: limit out of range");
+	rc = store_sq_start(&q, s, "event_find", e);
+	if (rc == 0 && (arr = json_array()) == NULL)
+		rc = store_sq_fail(e, SQLITE_NOMEM, "event_find");
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_EVENT_FIND, e, "kksi", type, key, value, limit);
+	while (rc == 0 && (rc = store_sq_step(&q, e)) == 1) {
+		rc = store_sq_col_json(&q, 0, &doc, e);
+		if (rc == 0 && json_array_append_new(arr, doc) != 0)
+			rc = store_sq_fail(e, SQLITE_NOMEM, "event_find");
+	}
+	store_sq_end(&q);
+	if (rc == 0)
+		*docs = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
 /*
  * One statement per table, each its own short write, so the sweep never
  * holds the write lock for long.
@@ -877,6 +908,7 @@ static const struct store_saml_ops sq_saml = {
 static const struct store_event_ops sq_events = {
 	.event_add = sq_event_add,
 	.event_count = sq_event_count,
+	.event_find = sq_event_find,
 };
 
 const struct store_engine store_sqlite_engine = {

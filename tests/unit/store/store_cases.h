@@ -826,6 +826,42 @@ test_billing_facet(void **state)
 	json_decref(tok);
 }
 
+/* event_find: by one top-level string, newest first, bounded. */
+static void
+test_event_find(void **state)
+{
+	struct fx *f = *state;
+	json_t *docs = NULL;
+	char n[8];
+
+	for (int i = 0; i < 5; i++) {
+		json_t *d = json_pack("{s:s, s:s}", "tag", i % 2 ? "b" : "a", "n", "0");
+
+		snprintf(n, sizeof(n), "%d", i);
+		json_object_set_new(d, "n", json_string(n));
+		assert_int_equal(store_call(f->s, events, event_add, "found", d, &f->e), 0);
+		json_decref(d);
+	}
+	assert_int_equal(store_call(f->s, events, event_find, "found", "tag", "a", 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "n")), "4");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 2), "n")), "0");
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, events, event_find, "found", "tag", "b", 1, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "n")), "3");
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, events, event_find, "found", "tag", "c", 5, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, events, event_find, "other", "tag", "a", 5, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, events, event_find, "found", "tag", "a", 0, &docs, &f->e),
+			 ERR_INVAL);
+	assert_null(docs);
+}
+
 /* ---- sweep ---- */
 
 static void
@@ -1321,7 +1357,7 @@ test_saml(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_events) T(test_sweep) T(test_race_code_store) T(test_tx)           \
-	T(test_registry_gen) T(test_billing_facet) T(test_saml) T(test_krr)
+	T(test_jti) T(test_events) T(test_event_find) T(test_sweep) T(test_race_code_store)    \
+	T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml) T(test_krr)
 
 #endif

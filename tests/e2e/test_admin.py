@@ -626,7 +626,7 @@ def test_onbehalfof_end_to_end(env):
         rows = [json.loads(d) for (d,) in db.execute(
             "SELECT doc FROM events WHERE type = 'authentication' ORDER BY id DESC LIMIT 1")]
         db.close()
-        assert rows[0]["client_id"] == cid and rows[0]["onbehalfof_orgno"] == ORG_C
+        assert rows[0]["client_id"] == cid and rows[0]["customer"] == ORG_C and rows[0]["onbehalfof"] == "kunde1"
     # an id the client has not registered is refused at /authorize
     params, _ = auth_params(client, onbehalfof="kunde2")
     r = authorize(env.server, http(), params)

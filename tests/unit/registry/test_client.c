@@ -529,7 +529,8 @@ test_idporten_scopes(void **state)
 	json_object_set_new(in, "integration_type", json_string("api_klient"));
 	json_object_set_new(in, "scopes", json_pack("[ss]", "openid", "nav:test/api"));
 	create_bad(f, in, "unknown scope nav:test/api");
-	sc = json_pack("{s:s, s:b}", "name", "nav:test/api", "active", 0);
+	sc = json_pack("{s:s, s:s, s:b}", "name", "nav:test/api", "description", "Test API",
+		       "active", 0);
 	assert_int_equal(reg_scope_put(&f->app, sc, &out, &e), 0);
 	json_decref(out);
 	create_bad(f, in, "not active");

@@ -6,11 +6,13 @@
  */
 #include "services.h"
 
+#include "billing/billing.h"
 #include "eid/eid.h"
 #include "login/login.h"
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
+#include "saml/saml.h"
 
 const struct porten_service *const porten_services[] = {
 	&registry_service,
@@ -18,5 +20,7 @@ const struct porten_service *const porten_services[] = {
 	&oauth_service,
 	&mp_service,
 	&eid_service,
+	&billing_service,
+	&saml_service,
 	NULL,
 };

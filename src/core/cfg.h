@@ -54,6 +54,8 @@ struct cfg {
 	int64_t request_deadline;/* seconds a request may take to arrive completely */
 	bool metrics;            /* serve GET /metrics */
 	char *trusted_proxies;   /* addresses/ranges whose X-Forwarded-For is believed */
+	char *tls_cert_file;     /* TLS in portend: PEM certificate chain (NULL: plain HTTP) */
+	char *tls_key_file;      /* and its private key, readable by the owner only */
 	/* Pages: where the compiled translations (.mo) live; NULL: next to the program. */
 	char *locale_dir;
 	/* MinID (spec/minid.md); every number is a design choice there, configurable. */
@@ -88,6 +90,21 @@ struct cfg {
 	char *signing_key_pin_file;
 	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
 	char *maskinporten_signing_key_pin_file;
+	/* Billing (src/billing/, spec/billing.md): the seller on the invoices, the model's numbers. */
+	char *billing_seller_name;
+	char *billing_seller_orgno;
+	char *billing_seller_vat;      /* VAT identifier, default NO<orgno>MVA */
+	char *billing_seller_street;
+	char *billing_seller_city;
+	char *billing_seller_postcode;
+	char *billing_seller_account;  /* the account paid into (PaymentMeans) */
+	int64_t billing_threshold;     /* authentications a year from which a customer pays */
+	int64_t billing_retention_years; /* ended settlement years whose events are kept */
+	int64_t billing_payment_days;  /* due date: issue date plus this */
+	/* The SAML proxy (src/saml/): its entityID, and its key pair as PEM files; no key: off. */
+	char *saml_entity_id;    /* default <issuer>/saml/metadata */
+	char *saml_key_file;
+	char *saml_cert_file;
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

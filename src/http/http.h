@@ -157,6 +157,14 @@ struct http_server_opts {
 	int threads;
 	void *app;            /* copied to r->app */
 	const struct http_route *routes; /* terminated by fn == NULL */
+	/*
+	 * TLS in the server itself (GnuTLS through libmicrohttpd), for a node
+	 * with no terminating proxy: the certificate chain and private key as
+	 * PEM text, both or neither; TLS 1.2 and 1.3 only.  Requests then have
+	 * r->tls set.
+	 */
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 struct http_server;

@@ -30,6 +30,7 @@ enum pg_id {
 	PG_META_GET, PG_META_PUT_NEW,
 	PG_CLIENT_GET, PG_CLIENT_CREATE, PG_CLIENT_UPDATE, PG_CLIENT_DELETE, PG_CLIENT_LIST,
 	PG_SCOPE_GET, PG_SCOPE_PUT, PG_SCOPE_DELETE, PG_SCOPE_LIST,
+	PG_SAML_SP_GET, PG_SAML_SP_PUT, PG_SAML_SP_DELETE, PG_SAML_SP_LIST,
 	PG_KEY_ADD, PG_KEY_LIST, PG_KEY_RETIRE,
 	PG_DOC_PUT, PG_DOC_GET, PG_DOC_UPDATE, PG_DOC_TAKE, PG_DOC_DELETE,
 	PG_CODE_PUT, PG_CODE_CONSUME, PG_CODE_PEEK,
@@ -41,6 +42,9 @@ enum pg_id {
 	PG_EVENT_ADD, PG_EVENT_COUNT,
 	PG_SWEEP_CODES, PG_SWEEP_DOCS, PG_SWEEP_REFRESH, PG_SWEEP_TOKENS, PG_SWEEP_SESSIONS,
 	PG_SWEEP_JTI, PG_SWEEP_GRANTS,
+	PG_BILL_VOLUME, PG_BILL_AUTH, PG_BILL_TOKENS, PG_BILL_DAILY, PG_BILL_COSTS,
+	PG_BILL_CUSTOMERS, PG_BILL_EXTRAS, PG_BILL_COST_SET, PG_BILL_CUSTOMER_SET,
+	PG_BILL_EXTRA_ADD, PG_BILL_RUN_PUT, PG_BILL_RETAIN, PG_BILL_OLDEST, PG_BILL_RETIRE,
 	PG_N
 };
 
@@ -135,6 +139,9 @@ int store_pg_write(struct store *s, enum pg_id id, const char *op, int none, str
 		   const char *fmt, ...);
 int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs,
 		       struct err *e);
+
+/* The billing facet (pg_billing.c). */
+extern const struct store_billing_ops store_pg_billing;
 
 int store_pg_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_pg_close(struct store *s);

@@ -29,6 +29,7 @@ enum sq_id {
 	SQ_META_GET, SQ_META_PUT_NEW,
 	SQ_CLIENT_GET, SQ_CLIENT_CREATE, SQ_CLIENT_UPDATE, SQ_CLIENT_DELETE, SQ_CLIENT_LIST,
 	SQ_SCOPE_GET, SQ_SCOPE_PUT, SQ_SCOPE_DELETE, SQ_SCOPE_LIST,
+	SQ_SAML_SP_GET, SQ_SAML_SP_PUT, SQ_SAML_SP_DELETE, SQ_SAML_SP_LIST,
 	SQ_KEY_ADD, SQ_KEY_LIST, SQ_KEY_RETIRE,
 	SQ_DOC_PUT, SQ_DOC_GET, SQ_DOC_UPDATE, SQ_DOC_TAKE, SQ_DOC_DELETE,
 	SQ_CODE_PUT, SQ_CODE_CONSUME, SQ_CODE_PEEK,
@@ -40,6 +41,9 @@ enum sq_id {
 	SQ_EVENT_ADD, SQ_EVENT_COUNT,
 	SQ_SWEEP_CODES, SQ_SWEEP_DOCS, SQ_SWEEP_REFRESH, SQ_SWEEP_TOKENS, SQ_SWEEP_SESSIONS,
 	SQ_SWEEP_JTI, SQ_SWEEP_GRANTS,
+	SQ_BILL_VOLUME, SQ_BILL_AUTH, SQ_BILL_TOKENS, SQ_BILL_DAILY, SQ_BILL_COSTS,
+	SQ_BILL_CUSTOMERS, SQ_BILL_EXTRAS, SQ_BILL_COST_SET, SQ_BILL_CUSTOMER_SET,
+	SQ_BILL_EXTRA_ADD, SQ_BILL_RUN_PUT, SQ_BILL_RETAIN, SQ_BILL_OLDEST, SQ_BILL_RETIRE,
 	SQ_N
 };
 
@@ -115,6 +119,9 @@ int store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **
 int store_sq_tx_begin(struct store *s, struct err *e);
 int store_sq_tx_end(struct store *s, bool commit, struct err *e);
 int store_sq_tx_depth(struct store *s);
+
+/* The billing facet (sqlite_billing.c). */
+extern const struct store_billing_ops store_sq_billing;
 
 int store_sq_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_sq_close(struct store *s);

@@ -20,8 +20,12 @@ _Static_assert(sizeof(struct store_registry_ops) <= STORE_FACET_OPS * sizeof(voi
 	       "struct store_registry_ops: more operations than STORE_FACET_OPS");
 _Static_assert(sizeof(struct store_minid_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
 	       "struct store_minid_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_saml_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_saml_ops: more operations than STORE_FACET_OPS");
 _Static_assert(sizeof(struct store_event_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
 	       "struct store_event_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_billing_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_billing_ops: more operations than STORE_FACET_OPS");
 
 int64_t
 store_call_clock(void)

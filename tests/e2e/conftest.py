@@ -58,11 +58,17 @@ TIMEOUT = 10
 # small utilities
 # --------------------------------------------------------------------------
 
+# A certificate file the sessions trust (test_tls.py sets it for its https portend).
+TLS_CA = None
+
+
 def http():
     """A requests session that ignores proxy settings (everything is loopback)."""
     s = requests.Session()
     s.trust_env = False
     s.headers["User-Agent"] = "porten-e2e/1"
+    if TLS_CA:
+        s.verify = TLS_CA
     return s
 
 

@@ -121,7 +121,8 @@ test_routes(void **state)
 			continue;
 		assert_non_null(is);
 		assert_memory_equal(rt[n].path, is->prefix, strlen(is->prefix));
-		idp += is->kind == ISSUER_IDPORTEN;
+		/* the SAML proxy is ID-porten's alone (spec/saml-proxy.md) */
+		idp += is->kind == ISSUER_IDPORTEN && strncmp(rt[n].path, "/saml/", 6) != 0;
 		mp += is->kind == ISSUER_MASKINPORTEN;
 		ap += is->kind == ISSUER_ANSATTPORTEN;
 	}
@@ -137,6 +138,8 @@ test_routes(void **state)
 	assert_true(has_route(rt, "GET", "/mp/jwk"));
 	assert_false(has_route(rt, "GET", "/mp/authorize"));
 	assert_false(has_route(rt, "GET", "/mp/testid"));
+	assert_true(has_route(rt, "GET", "/saml/metadata"));
+	assert_false(has_route(rt, "GET", "/ap/saml/metadata"));
 	/* the consent step's pages come with the step */
 	assert_true(has_route(rt, "GET", "/consent"));
 	assert_true(has_route(rt, "POST", "/consent"));

@@ -564,7 +564,7 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 	const char *uri, *pin, *name;
 	char claim[KEY_CLAIM_MAX];
 	size_t n = 0;
-	int64_t now = time_now(), valid_until, due;
+	int64_t now = time_now(), valid_until, due, age;
 	bool waiting = false;
 	int rc;
 
@@ -585,6 +585,7 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 		store_keys_free(keys, n);
 		return 0;
 	}
+	age = now - cur->active_from;
 	due = cur->active_from + app->cfg->key_lifetime - app->cfg->key_publish_delay;
 	if (now < due ||
 	    snprintf(claim, sizeof(claim), "key_rotation %s %s", is->iss, cur->kid) >=
@@ -600,9 +601,8 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 		return rc;
 	rc = reg_keys_rotate(app, is, kid, e);
 	if (rc == 0)
-		log_info(NULL, "signing key of %s is %lld s old: key %s succeeds it", is->iss,
-			 (long long)(now - (due - app->cfg->key_lifetime +
-					    app->cfg->key_publish_delay)), *kid);
+		log_info(NULL, "signing key of %s has signed for %lld s: key %s succeeds it",
+			 is->iss, (long long)age, *kid);
 	return rc;
 }
 

@@ -18,34 +18,54 @@
  */
 #define DEV_KEK_TEXT "porten-development-key-encryption-key-not-for-production"
 
+/*
+ * A KEK given as text or in a file: 0 with *out set, 1 when neither is
+ * configured, or an error.
+ */
+static int
+app_kek_from(const struct cfg *c, const char *value, const char *file, struct jose_kek *out,
+	     struct err *e)
+{
+	char text[128];
+	size_t n;
+	int rc;
+
+	if (value != NULL && value[0] != '\0')
+		return jose_kek_parse(str_c(value), out, e);
+	if (file == NULL)
+		return 1;
+	/* A key file others can read is no secret; prod refuses it, test warns. */
+	rc = fsperm_check_secret(file, e);
+	if (rc == ERR_DENIED && c->env == CFG_ENV_PROD)
+		return rc;
+	if (rc == ERR_DENIED)
+		log_warn(NULL, "%s", e->msg);
+	rc = fsperm_read_secret_line(file, text, sizeof(text), e);
+	if (rc != 0)
+		return rc;
+	n = strlen(text);
+	while (n > 0 && text[n - 1] == ' ')
+		n--;
+	rc = jose_kek_parse((struct str){ text, n }, out, e);
+	secure_wipe(text, sizeof(text));
+	return rc;
+}
+
 static int
 app_load_kek(struct porten *app, struct err *e)
 {
 	const struct cfg *c = app->cfg;
-	char text[128];
 	int rc;
 
-	if (c->kek != NULL && c->kek[0] != '\0')
-		return jose_kek_parse(str_c(c->kek), &app->kek, e);
-	if (c->kek_file != NULL) {
-		size_t n;
-
-		/* A key file others can read is no secret; prod refuses it, test warns. */
-		rc = fsperm_check_secret(c->kek_file, e);
-		if (rc == ERR_DENIED && c->env == CFG_ENV_PROD)
-			return rc;
-		if (rc == ERR_DENIED)
-			log_warn(NULL, "%s", e->msg);
-		rc = fsperm_read_secret_line(c->kek_file, text, sizeof(text), e);
-		if (rc != 0)
-			return rc;
-		n = strlen(text);
-		while (n > 0 && text[n - 1] == ' ')
-			n--;
-		rc = jose_kek_parse((struct str){ text, n }, &app->kek, e);
-		secure_wipe(text, sizeof(text));
+	rc = app_kek_from(c, c->kek_previous, c->kek_previous_file, &app->kek_previous, e);
+	if (rc < 0)
 		return rc;
-	}
+	app->has_kek_previous = rc == 0;
+	rc = app_kek_from(c, c->kek, c->kek_file, &app->kek, e);
+	if (rc <= 0)
+		return rc;
+	if (app->has_kek_previous)
+		return ERR(e, ERR_INVAL, 0, NULL, "kek_previous is set but no kek to replace it");
 	if (c->env == CFG_ENV_PROD)
 		return ERR(e, ERR_INVAL, 0, NULL,
 			   "env=prod needs a key-encryption key: set PORTEN_KEK or kek_file");
@@ -257,6 +277,7 @@ app_close(struct porten *app)
 		store_close(app->store);
 	app->store = NULL;
 	secure_wipe(&app->kek, sizeof(app->kek));
+	secure_wipe(&app->kek_previous, sizeof(app->kek_previous));
 	secure_wipe(app->pairwise_key, sizeof(app->pairwise_key));
 	secure_wipe(app->csrf_key, sizeof(app->csrf_key));
 }

@@ -28,6 +28,8 @@ struct porten {
 	struct cfg *cfg;
 	struct store *store;
 	struct jose_kek kek;
+	struct jose_kek kek_previous;   /* while a KEK rotation runs (kek_previous) */
+	bool has_kek_previous;
 	bool test_env;          /* PORTEN_ENV=test */
 	unsigned char pairwise_key[32]; /* HMAC key for pairwise sub, shared by all nodes via the store */
 	unsigned char csrf_key[32];     /* HMAC key for CSRF tokens, shared via the store */

@@ -30,6 +30,9 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("env", CFG_ENV, env, "test", 0, 0),
 	SECRET("kek", kek),
 	ROW("kek_file", CFG_STR, kek_file, NULL, 0, 0),
+	/* The KEK being replaced, while `portenctl kek rotate` re-seals (docs/operations.md). */
+	SECRET("kek_previous", kek_previous),
+	ROW("kek_previous_file", CFG_STR, kek_previous_file, NULL, 0, 0),
 	ROW("threads", CFG_INT, threads, "0", 0, 256),
 	ROW("log_level", CFG_INT, log_level, "2", 0, 3),
 	ROW("cookie_secure", CFG_BOOL, cookie_secure, "auto", 0, 0),

@@ -32,6 +32,8 @@ struct cfg {
 	enum cfg_env env;
 	char *kek;               /* base64url 32-byte key-encryption key (secret) */
 	char *kek_file;          /* or a file holding it */
+	char *kek_previous;      /* the KEK being replaced: keys sealed under it still open */
+	char *kek_previous_file;
 	int threads;             /* HTTP worker threads; 0: one per CPU (4 per CPU on PostgreSQL) */
 	int log_level;           /* 0 err .. 3 debug */
 	int64_t key_publish_delay; /* seconds a new key is published before it signs */

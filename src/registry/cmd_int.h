@@ -16,6 +16,9 @@ void reg_cmd_client_usage(FILE *f);
 /* `portenctl keys list|rotate` (cmd_keys.c). */
 int reg_cmd_keys(struct cli *c, int argc, char **argv);
 void reg_cmd_keys_usage(FILE *f);
+/* `portenctl kek rotate` (cmd_kek.c). */
+int reg_cmd_kek(struct cli *c, int argc, char **argv);
+void reg_cmd_kek_usage(FILE *f);
 
 /* `portenctl scope create|update|list|show`, and grant|revoke|access (cmd_scope.c). */
 int reg_cmd_scope(struct cli *c, int argc, char **argv);

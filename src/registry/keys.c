@@ -297,6 +297,26 @@ reg_keys_ensure(struct porten *app, const struct issuer *is, struct err *e)
 	return key_create(app, is, now, NULL, e);
 }
 
+/*
+ * Open a stored key under the KEK, or under kek_previous while a KEK
+ * rotation runs (*old then says so, when old is given).
+ */
+static int
+key_unseal(struct porten *app, const struct store_key *sk, struct jose_key **k, bool *old,
+	   struct err *e)
+{
+	int rc = jose_key_unseal(sk->sealed, sk->kid, &app->kek, k, e);
+
+	if (old != NULL)
+		*old = false;
+	if (rc == 0 || rc == ERR_NOMEM || !app->has_kek_previous)
+		return rc;
+	rc = jose_key_unseal(sk->sealed, sk->kid, &app->kek_previous, k, e);
+	if (rc == 0 && old != NULL)
+		*old = true;
+	return rc;
+}
+
 /* The signer of a stored key, unsealed once per process.  Called with keys_lock held. */
 static int
 key_signer(struct porten *app, const struct store_key *sk, const struct jose_signer **out,
@@ -311,7 +331,7 @@ key_signer(struct porten *app, const struct store_key *sk, const struct jose_sig
 			*out = jose_key_signer(l->key);
 			return 0;
 		}
-	rc = jose_key_unseal(sk->sealed, sk->kid, &app->kek, &k, e);
+	rc = key_unseal(app, sk, &k, NULL, e);
 	if (rc != 0)
 		return rc;
 	l = calloc(1, sizeof(*l));
@@ -763,4 +783,72 @@ reg_keys_cleanup(void)
 		free(c);
 	}
 	pthread_mutex_unlock(&keys_lock);
+}
+
+/*
+ * KEK rotation (portenctl kek rotate): every stored key of the issuer that
+ * opens only under kek_previous is sealed anew under the KEK.  First every
+ * key is opened, so a key that opens under neither stops the rotation
+ * before anything is written; then each is replaced alone, and only while
+ * it still holds the text read (two rotations at once re-seal it once).
+ * Nodes started with both KEKs open every key throughout.
+ */
+int
+reg_keys_reseal(struct porten *app, const struct issuer *is, size_t *resealed, size_t *current,
+		struct err *e)
+{
+	struct store_key *keys = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	*resealed = *current = 0;
+	if (!app->has_kek_previous)
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "a KEK rotation needs kek_previous (the KEK the keys are sealed "
+			   "with now) beside kek (the new one)");
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		struct jose_key *k = NULL;
+		bool old;
+
+		rc = key_unseal(app, &keys[i], &k, &old, e);
+		jose_key_free(k);
+		if (rc != 0) {
+			char why[sizeof(e->msg)];
+
+			snprintf(why, sizeof(why), "%s", e->msg);
+			rc = ERR(e, rc, 0, NULL, "key %s of %s opens under neither KEK (%s): nothing "
+				 "changed", keys[i].kid, is->iss, why);
+		}
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct jose_key *k = NULL;
+		char *sealed = NULL;
+		bool old;
+
+		rc = key_unseal(app, &keys[i], &k, &old, e);
+		if (rc == 0 && !old) {
+			(*current)++;
+		} else if (rc == 0) {
+			rc = jose_key_seal(k, &app->kek, &sealed, e);
+			if (rc == 0)
+				rc = store_call(app->store, registry, key_reseal, keys[i].kid,
+						keys[i].sealed, sealed, e);
+			if (rc == ERR_NOTFOUND) {
+				/* re-sealed (or removed) by another rotation meanwhile */
+				rc = 0;
+				(*current)++;
+			} else if (rc == 0) {
+				(*resealed)++;
+			}
+		}
+		if (sealed != NULL)
+			secure_wipe(sealed, strlen(sealed));
+		free(sealed);
+		jose_key_free(k);
+	}
+	store_keys_free(keys, n);
+	return rc;
 }

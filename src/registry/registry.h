@@ -61,6 +61,14 @@ int reg_keys_withdraw(struct porten *app, const struct issuer *is, const char *k
 		      char **successor, struct err *e);
 void reg_keys_cleanup(void);
 /*
+ * KEK rotation: seal every stored key of is that opens only under
+ * kek_previous anew under kek; *resealed and *current count the keys
+ * re-sealed and those already under kek.  ERR_INVAL without
+ * kek_previous; a key that opens under neither stops it before any write.
+ */
+int reg_keys_reseal(struct porten *app, const struct issuer *is, size_t *resealed, size_t *current,
+		    struct err *e);
+/*
  * For --check-config: open every signing key configured in a PKCS#11
  * token (sign and verify a probe) and close it again.  e->msg names the
  * setting: a wrong URI, a refused PIN, a token that is away.

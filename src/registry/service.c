@@ -95,6 +95,7 @@ registry_close(struct porten *app)
 static const struct cli_command registry_commands[] = {
 	{ "client", reg_cmd_client, reg_cmd_client_usage },
 	{ "keys", reg_cmd_keys, reg_cmd_keys_usage },
+	{ "kek", reg_cmd_kek, reg_cmd_kek_usage },
 	{ "scope", reg_cmd_scope, reg_cmd_scope_usage },
 	{ NULL, NULL, NULL },
 };

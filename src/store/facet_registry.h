@@ -54,6 +54,13 @@ struct store_registry_ops {
 			struct err *e);
 	int (*key_retire)(struct store *s, const char *kid, int64_t retired_at, int64_t expires_at,
 			  struct err *e);
+	/*
+	 * Replace a key's sealed text, only while it is still old_sealed (a
+	 * KEK rotation on two machines at once re-seals each key once):
+	 * ERR_NOTFOUND when the key is gone or was re-sealed meanwhile.
+	 */
+	int (*key_reseal)(struct store *s, const char *kid, const char *old_sealed,
+			  const char *new_sealed, struct err *e);
 };
 
 void store_keys_free(struct store_key *keys, size_t n);

@@ -59,6 +59,7 @@ const char *const store_pg_sql[PG_N] = {
 			" WHERE issuer = $1 AND (expires_at = 0 OR expires_at > $2::bigint)"
 			" ORDER BY created DESC, kid COLLATE \"C\" DESC",
 	[PG_KEY_RETIRE] = "UPDATE signing_keys SET retired_at = $2, expires_at = $3 WHERE kid = $1",
+	[PG_KEY_RESEAL] = "UPDATE signing_keys SET sealed = $3 WHERE kid = $1 AND sealed = $2",
 
 	/* an expired row no longer holds its id: a put may take it over */
 	[PG_DOC_PUT] = "INSERT INTO docs (kind, id, doc, expires_at) VALUES ($1, $2, $3, $4)"
@@ -462,6 +463,14 @@ pg_key_retire(struct store *s, const char *kid, int64_t retired_at, int64_t expi
 {
 	return store_pg_write(s, PG_KEY_RETIRE, "key_retire", ERR_NOTFOUND, e, "kii", kid,
 			      retired_at, expires_at);
+}
+
+static int
+pg_key_reseal(struct store *s, const char *kid, const char *old_sealed, const char *new_sealed,
+	      struct err *e)
+{
+	return store_pg_write(s, PG_KEY_RESEAL, "key_reseal", ERR_NOTFOUND, e, "kss", kid,
+			      old_sealed, new_sealed);
 }
 
 /* ---- short-lived documents ---- */
@@ -1003,6 +1012,7 @@ static const struct store_registry_ops pg_registry = {
 	.key_add = pg_key_add,
 	.key_list = pg_key_list,
 	.key_retire = pg_key_retire,
+	.key_reseal = pg_key_reseal,
 };
 
 static const struct store_oauth_ops pg_oauth = {

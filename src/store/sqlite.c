@@ -54,6 +54,7 @@ const char *const store_sq_sql[SQ_N] = {
 			" WHERE issuer = ?1 AND (expires_at = 0 OR expires_at > ?2)"
 			" ORDER BY created DESC, kid DESC",
 	[SQ_KEY_RETIRE] = "UPDATE signing_keys SET retired_at = ?2, expires_at = ?3 WHERE kid = ?1",
+	[SQ_KEY_RESEAL] = "UPDATE signing_keys SET sealed = ?3 WHERE kid = ?1 AND sealed = ?2",
 
 	/* an expired row no longer holds its id: a put may take it over */
 	[SQ_DOC_PUT] = "INSERT INTO docs (kind, id, doc, expires_at) VALUES (?1, ?2, ?3, ?4)"
@@ -380,6 +381,14 @@ sq_key_retire(struct store *s, const char *kid, int64_t retired_at, int64_t expi
 {
 	return store_sq_write(s, SQ_KEY_RETIRE, "key_retire", ERR_NOTFOUND, e, "kii", kid,
 			      retired_at, expires_at);
+}
+
+static int
+sq_key_reseal(struct store *s, const char *kid, const char *old_sealed, const char *new_sealed,
+	      struct err *e)
+{
+	return store_sq_write(s, SQ_KEY_RESEAL, "key_reseal", ERR_NOTFOUND, e, "kss", kid,
+			      old_sealed, new_sealed);
 }
 
 /* ---- SAML service providers ---- */
@@ -855,6 +864,7 @@ static const struct store_registry_ops sq_registry = {
 	.key_add = sq_key_add,
 	.key_list = sq_key_list,
 	.key_retire = sq_key_retire,
+	.key_reseal = sq_key_reseal,
 };
 
 static const struct store_oauth_ops sq_oauth = {

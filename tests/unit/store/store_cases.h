@@ -280,6 +280,17 @@ test_keys(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(keys[0].kid, "new");
 	store_keys_free(keys, n);
+
+	/* reseal: only from the text it still has, once */
+	assert_int_equal(store_call(f->s, registry, key_reseal, "new", "sealed", "resealed", &f->e), 0);
+	assert_int_equal(store_call(f->s, registry, key_reseal, "new", "sealed", "again", &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, key_reseal, "nokey", "sealed", "x", &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, registry, key_list, "https://idp", &keys, &n, &f->e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(keys[0].sealed, "resealed");
+	store_keys_free(keys, n);
 }
 
 /* ---- docs ---- */

@@ -396,3 +396,24 @@ def test_statistics_api_hostile(mp, stats_clients):
               {"from": "2024-03-01", "to": "2024-02-01"}, {"year": "%ff"}):
         r = api_get(mp, "/statistics/auth", tok, **q)
         assert r.status_code == 400 and r.json()["error"] == "invalid_request", (q, r.text)
+
+
+def test_stats_plot(server, tmp_path):
+    import struct
+    out = tmp_path / "chart.png"
+    p = ctl_rc(server, "stats", "plot", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    assert struct.unpack(">II", png[16:24]) == (880, 420)
+    # never over an existing file or through a link
+    assert ctl_rc(server, "stats", "plot", "--out", str(out)).returncode == 1
+    assert out.read_bytes() == png
+    link = tmp_path / "link.png"
+    link.symlink_to(tmp_path / "elsewhere.png")
+    assert ctl_rc(server, "stats", "plot", "--out", str(link)).returncode == 1
+    assert not (tmp_path / "elsewhere.png").exists()
+    for args in (("--from", "2024-01-01", "--to", "2024-02-01", "--out", str(tmp_path / "a.png")),
+                 (), ("--out", ""), ("--year", "1999", "--out", str(tmp_path / "b.png"))):
+        assert ctl_rc(server, "stats", "plot", *args).returncode == 1, args
+    assert ctl_rc(server, "stats", "auth", "--out", str(tmp_path / "c")).returncode == 1

@@ -8,10 +8,12 @@
 
 #include "billing/billing.h"
 #include "eid/eid.h"
+#include "krr/krr.h"
 #include "login/login.h"
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
+#include "saml/saml.h"
 
 const struct porten_service *const porten_services[] = {
 	&registry_service,
@@ -20,5 +22,7 @@ const struct porten_service *const porten_services[] = {
 	&mp_service,
 	&eid_service,
 	&billing_service,
+	&saml_service,
+	&krr_service,
 	NULL,
 };

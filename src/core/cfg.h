@@ -36,6 +36,7 @@ struct cfg {
 	int log_level;           /* 0 err .. 3 debug */
 	int64_t key_publish_delay; /* seconds a new key is published before it signs */
 	int64_t key_lifetime;    /* seconds a key signs before rotation is due */
+	char *operator_orgno;    /* who runs this Porten: consumer of clients without client_orgno */
 	int64_t session_idle;    /* SSO idle timeout, seconds */
 	int64_t session_max;     /* SSO absolute timeout, seconds */
 	int64_t code_lifetime;   /* authorization code, seconds */
@@ -52,6 +53,8 @@ struct cfg {
 	int64_t request_deadline;/* seconds a request may take to arrive completely */
 	bool metrics;            /* serve GET /metrics */
 	char *trusted_proxies;   /* addresses/ranges whose X-Forwarded-For is believed */
+	char *tls_cert_file;     /* TLS in portend: PEM certificate chain (NULL: plain HTTP) */
+	char *tls_key_file;      /* and its private key, readable by the owner only */
 	/* Pages: where the compiled translations (.mo) live; NULL: next to the program. */
 	char *locale_dir;
 	/* MinID (spec/minid.md); every number is a design choice there, configurable. */
@@ -97,6 +100,11 @@ struct cfg {
 	int64_t billing_threshold;     /* authentications a year from which a customer pays */
 	int64_t billing_retention_years; /* ended settlement years whose events are kept */
 	int64_t billing_payment_days;  /* due date: issue date plus this */
+	/* The SAML proxy (src/saml/): its entityID, and its key pair as PEM files; no key: off. */
+	char *saml_entity_id;    /* default <issuer>/saml/metadata */
+	char *saml_key_file;
+	char *saml_cert_file;
+	bool krr_suppress_expired; /* KRR: withhold contact details of KAN_IKKE_VARSLES persons */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

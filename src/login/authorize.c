@@ -104,6 +104,14 @@ authz_scopes(struct http_req *r, const struct client *client, const char *scope,
 			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE, "scope %.100s is inactive",
 				   name);
 		}
+		/* spec §13: the scope's allowed types hold at every use, not only at
+		 * registration (the scope may have been narrowed since). */
+		if (!oauth_scope_type_ok(sdoc, client)) {
+			json_decref(sdoc);
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
+				   "scope %.100s is not allowed for integration_type %s", name,
+				   client->integration_type);
+		}
 		if (json_is_true(json_object_get(sdoc, "requires_user_authentication")))
 			a->force_login = true;
 		json_decref(sdoc);

@@ -61,10 +61,20 @@ struct hsm_key {
 	struct jose_signer *signer;
 };
 
+/* An issuer's published JWKS as last read, for verifying its own tokens. */
+struct jwks_cache {
+	struct jwks_cache *next;
+	const struct store *store;
+	char *iss;
+	json_t *jwks;
+	int64_t loaded_ms;
+};
+
 static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loaded_key *keys_loaded;
 static struct key_cache *keys_cache;
 static struct hsm_key *keys_hsm;
+static struct jwks_cache *keys_jwks;
 
 /* The token key configured for an issuer of kind: *uri NULL when none. */
 static void
@@ -423,6 +433,55 @@ out:
 }
 
 int
+reg_keys_jwks_cached(struct porten *app, const struct issuer *is, int64_t max_age_ms,
+		     json_t **jwks, struct err *e)
+{
+	struct jwks_cache *c;
+	json_t *fresh = NULL;
+	int64_t mono = time_mono_ms();
+	int rc;
+
+	*jwks = NULL;
+	pthread_mutex_lock(&keys_lock);
+	for (c = keys_jwks; c != NULL; c = c->next)
+		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
+			break;
+	if (c != NULL && mono - c->loaded_ms < max_age_ms) {
+		*jwks = json_incref(c->jwks);
+		pthread_mutex_unlock(&keys_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&keys_lock);
+	/* Read outside the lock: signing must not wait for the store. */
+	rc = reg_keys_jwks(app, is, &fresh, e);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&keys_lock);
+	for (c = keys_jwks; c != NULL; c = c->next)
+		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
+			break;
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+		if ((c->iss = strdup(is->iss)) == NULL) {
+			free(c);
+			c = NULL;
+		} else {
+			c->store = app->store;
+			c->next = keys_jwks;
+			keys_jwks = c;
+		}
+	}
+	/* Without room for the cache the set is still good for this call. */
+	if (c != NULL) {
+		json_decref(c->jwks);
+		c->jwks = json_incref(fresh);
+		c->loaded_ms = mono;
+	}
+	pthread_mutex_unlock(&keys_lock);
+	*jwks = fresh;
+	return 0;
+}
+
+int
 reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct err *e)
 {
 	struct store_key *keys = NULL;
@@ -563,6 +622,14 @@ reg_keys_cleanup(void)
 		struct key_cache *c = keys_cache;
 
 		keys_cache = c->next;
+		free(c->iss);
+		free(c);
+	}
+	while (keys_jwks != NULL) {
+		struct jwks_cache *c = keys_jwks;
+
+		keys_jwks = c->next;
+		json_decref(c->jwks);
 		free(c->iss);
 		free(c);
 	}

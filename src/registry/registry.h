@@ -28,6 +28,13 @@ int reg_keys_signing(struct porten *app, const struct issuer *is,
 /* The issuer's published JWKS {"keys":[...]}: new reference. */
 int reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, struct err *e);
 /*
+ * The same set for verifying the issuer's own tokens (oauth/bearer.c):
+ * kept in-process and read again when older than max_age_ms, so a key
+ * rotated on another node is known within that time.  New reference.
+ */
+int reg_keys_jwks_cached(struct porten *app, const struct issuer *is, int64_t max_age_ms,
+			 json_t **jwks, struct err *e);
+/*
  * Rotate: add a new key published now and signing after
  * cfg->key_publish_delay; the current key keeps signing until then and is
  * retired at that moment, staying published until the longest token it may

@@ -50,6 +50,12 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_SCOPE_DELETE] = "DELETE FROM scopes WHERE name = $1",
 	[PG_SCOPE_LIST] = "SELECT doc FROM scopes ORDER BY name COLLATE \"C\"",
 
+	[PG_SAML_SP_GET] = "SELECT doc FROM saml_sps WHERE entity_id = $1",
+	[PG_SAML_SP_PUT] = "INSERT INTO saml_sps (entity_id, doc) VALUES ($1, $2)"
+			   " ON CONFLICT (entity_id) DO UPDATE SET doc = excluded.doc",
+	[PG_SAML_SP_DELETE] = "DELETE FROM saml_sps WHERE entity_id = $1",
+	[PG_SAML_SP_LIST] = "SELECT doc FROM saml_sps ORDER BY entity_id COLLATE \"C\"",
+
 	[PG_KEY_ADD] = "INSERT INTO signing_keys (kid, issuer, alg, sealed, public_jwk, created,"
 		       " active_from, retired_at, expires_at)"
 		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -128,6 +134,54 @@ const char *const store_pg_sql[PG_N] = {
 
 	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES ($1, $2, $3)",
 	[PG_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = $1",
+
+	/* KRR (pg_krr.c): a lookup's whole batch is one query over a JSON list */
+	[PG_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid = $1",
+	[PG_KRR_GET_MANY] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid IN (SELECT json_array_elements_text($1::json))",
+	/*
+	 * One statement: the counter's row lock, held to the commit, orders
+	 * the writers; old sees the record as it was before the statement.
+	 */
+	[PG_KRR_PUT] = "WITH seq AS (UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n),"
+		" old AS (SELECT change_id FROM krr_persons WHERE pid = $1::text), up AS"
+		" (INSERT INTO krr_persons (change_id, pid, status, reserved, reserved_at,"
+		" reservation_updated, email, email_updated, email_verified, mobile,"
+		" mobile_updated, mobile_verified, mailbox, mailbox_provider, cert, lang,"
+		" lang_updated) SELECT n, $1::text, $2::text, $3::integer, $4::bigint,"
+		" $5::bigint, $6::text, $7::bigint, $8::bigint, $9::text, $10::bigint,"
+		" $11::bigint, $12::text, $13::text, NULLIF($14::text, ''), $15::text,"
+		" $16::bigint FROM seq ON CONFLICT (pid) DO UPDATE SET change_id ="
+		" excluded.change_id, status = excluded.status, reserved ="
+		" excluded.reserved, reserved_at = excluded.reserved_at,"
+		" reservation_updated = excluded.reservation_updated, email ="
+		" excluded.email, email_updated = excluded.email_updated, email_verified ="
+		" excluded.email_verified, mobile = excluded.mobile, mobile_updated ="
+		" excluded.mobile_updated, mobile_verified = excluded.mobile_verified,"
+		" mailbox = excluded.mailbox, mailbox_provider ="
+		" excluded.mailbox_provider, cert = excluded.cert, lang = excluded.lang,"
+		" lang_updated = excluded.lang_updated RETURNING change_id), h AS (INSERT"
+		" INTO krr_history (change_id, pid, time, doc) SELECT n, $1::text,"
+		" $17::bigint, $18::text FROM seq) SELECT (SELECT change_id FROM up),"
+		" COALESCE((SELECT change_id FROM old), 0)",
+	/* one statement, one snapshot: the newest number and the page agree */
+	[PG_KRR_CHANGES] = "SELECT s.n, p.change_id, p.pid, p.status, p.reserved, p.reserved_at,"
+		" p.reservation_updated, p.email, p.email_updated, p.email_verified,"
+		" p.mobile, p.mobile_updated, p.mobile_verified, p.mailbox,"
+		" p.mailbox_provider, p.cert, p.lang, p.lang_updated FROM krr_seq s LEFT"
+		" JOIN krr_persons p ON p.change_id >= $1::bigint AND p.change_id <= s.n"
+		" ORDER BY p.change_id LIMIT $2::bigint",
+	[PG_KRR_LIST] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid > $1::text ORDER BY pid LIMIT $2::bigint",
+	[PG_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = $1"
+			   " ORDER BY change_id",
 
 	[PG_SWEEP_CODES] = PG_SWEEP("codes", "hash", "expires_at <= $1::bigint"),
 	[PG_SWEEP_DOCS] = PG_SWEEP("docs", "kind, id", "expires_at <= $1::bigint"),
@@ -284,6 +338,32 @@ static int
 pg_scope_list(struct store *s, json_t **docs, struct err *e)
 {
 	return store_pg_list_docs(s, PG_SCOPE_LIST, "scope_list", docs, e);
+}
+
+/* ---- SAML service providers ---- */
+
+static int
+pg_saml_sp_get(struct store *s, const char *entity_id, json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_SAML_SP_GET, "sp_get", doc, e, "k", entity_id);
+}
+
+static int
+pg_saml_sp_put(struct store *s, const char *entity_id, const json_t *doc, struct err *e)
+{
+	return store_pg_write(s, PG_SAML_SP_PUT, "sp_put", 0, e, "kj", entity_id, doc);
+}
+
+static int
+pg_saml_sp_delete(struct store *s, const char *entity_id, struct err *e)
+{
+	return store_pg_write(s, PG_SAML_SP_DELETE, "sp_delete", ERR_NOTFOUND, e, "k", entity_id);
+}
+
+static int
+pg_saml_sp_list(struct store *s, json_t **docs, struct err *e)
+{
+	return store_pg_list_docs(s, PG_SAML_SP_LIST, "sp_list", docs, e);
 }
 
 /* ---- signing keys ---- */
@@ -916,6 +996,18 @@ static const struct store_minid_ops pg_minid = {
 	.doc_delete = pg_doc_delete,
 };
 
+static const struct store_saml_ops pg_saml = {
+	.doc_put = pg_doc_put,
+	.doc_get = pg_doc_get,
+	.doc_update = pg_doc_update,
+	.doc_take = pg_doc_take,
+	.doc_delete = pg_doc_delete,
+	.sp_get = pg_saml_sp_get,
+	.sp_put = pg_saml_sp_put,
+	.sp_delete = pg_saml_sp_delete,
+	.sp_list = pg_saml_sp_list,
+};
+
 static const struct store_event_ops pg_events = {
 	.event_add = pg_event_add,
 	.event_count = pg_event_count,
@@ -935,6 +1027,8 @@ const struct store_engine store_pg_engine = {
 	.minid = &pg_minid,
 	.events = &pg_events,
 	.billing = &store_pg_billing,
+	.saml = &pg_saml,
+	.krr = &store_pg_krr,
 };
 
 #endif /* HAVE_LIBPQ */

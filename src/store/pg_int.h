@@ -23,13 +23,14 @@
 #define PG_MAX_KEY 1024           /* ids, kinds, names, hashes */
 #define PG_MAX_TEXT (256 * 1024)  /* sealed keys, JWKs, meta values */
 #define PG_MAX_DOC (1024 * 1024)  /* one JSON document, serialised */
-#define PG_MAX_PARAMS 10
+#define PG_MAX_PARAMS 20
 #define PG_SWEEP_BATCH 1000       /* rows per sweep statement: short locks, short WAL bursts */
 
 enum pg_id {
 	PG_META_GET, PG_META_PUT_NEW,
 	PG_CLIENT_GET, PG_CLIENT_CREATE, PG_CLIENT_UPDATE, PG_CLIENT_DELETE, PG_CLIENT_LIST,
 	PG_SCOPE_GET, PG_SCOPE_PUT, PG_SCOPE_DELETE, PG_SCOPE_LIST,
+	PG_SAML_SP_GET, PG_SAML_SP_PUT, PG_SAML_SP_DELETE, PG_SAML_SP_LIST,
 	PG_KEY_ADD, PG_KEY_LIST, PG_KEY_RETIRE,
 	PG_DOC_PUT, PG_DOC_GET, PG_DOC_UPDATE, PG_DOC_TAKE, PG_DOC_DELETE,
 	PG_CODE_PUT, PG_CODE_CONSUME, PG_CODE_PEEK,
@@ -39,6 +40,7 @@ enum pg_id {
 	PG_SESSION_PUT, PG_SESSION_GET, PG_SESSION_UPDATE, PG_SESSION_DELETE, PG_SESSION_COUNT,
 	PG_JTI_PUT,
 	PG_EVENT_ADD, PG_EVENT_COUNT,
+	PG_KRR_GET, PG_KRR_GET_MANY, PG_KRR_PUT, PG_KRR_CHANGES, PG_KRR_LIST, PG_KRR_HISTORY,
 	PG_SWEEP_CODES, PG_SWEEP_DOCS, PG_SWEEP_REFRESH, PG_SWEEP_TOKENS, PG_SWEEP_SESSIONS,
 	PG_SWEEP_JTI, PG_SWEEP_GRANTS,
 	PG_BILL_VOLUME, PG_BILL_AUTH, PG_BILL_TOKENS, PG_BILL_DAILY, PG_BILL_COSTS,
@@ -141,6 +143,8 @@ int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **
 
 /* The billing facet (pg_billing.c). */
 extern const struct store_billing_ops store_pg_billing;
+/* The KRR facet (pg_krr.c). */
+extern const struct store_krr_ops store_pg_krr;
 
 int store_pg_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_pg_close(struct store *s);

@@ -40,6 +40,12 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_SCOPE_DELETE] = "DELETE FROM scopes WHERE name = ?1",
 	[SQ_SCOPE_LIST] = "SELECT doc FROM scopes ORDER BY name",
 
+	[SQ_SAML_SP_GET] = "SELECT doc FROM saml_sps WHERE entity_id = ?1",
+	[SQ_SAML_SP_PUT] = "INSERT INTO saml_sps (entity_id, doc) VALUES (?1, ?2)"
+			   " ON CONFLICT (entity_id) DO UPDATE SET doc = excluded.doc",
+	[SQ_SAML_SP_DELETE] = "DELETE FROM saml_sps WHERE entity_id = ?1",
+	[SQ_SAML_SP_LIST] = "SELECT doc FROM saml_sps ORDER BY entity_id",
+
 	[SQ_KEY_ADD] = "INSERT INTO signing_keys (kid, issuer, alg, sealed, public_jwk, created,"
 		       " active_from, retired_at, expires_at)"
 		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -113,6 +119,47 @@ const char *const store_sq_sql[SQ_N] = {
 
 	[SQ_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES (?1, ?2, ?3)",
 	[SQ_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = ?1",
+
+	/* KRR (sqlite_krr.c): a lookup's whole batch is one query over a JSON list */
+	[SQ_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid = ?1",
+	[SQ_KRR_GET_MANY] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid IN (SELECT value FROM json_each(?1))",
+	[SQ_KRR_SEQ_NEXT] = "UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n",
+	[SQ_KRR_PREV] = "SELECT change_id FROM krr_persons WHERE pid = ?1",
+	[SQ_KRR_PUT] = "INSERT INTO krr_persons (change_id, pid, status, reserved, reserved_at,"
+		" reservation_updated, email, email_updated, email_verified, mobile,"
+		" mobile_updated, mobile_verified, mailbox, mailbox_provider, cert, lang,"
+		" lang_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, ?14, NULLIF(?15, ''), ?16, ?17) ON CONFLICT (pid) DO UPDATE SET"
+		" change_id = excluded.change_id, status = excluded.status, reserved ="
+		" excluded.reserved, reserved_at = excluded.reserved_at,"
+		" reservation_updated = excluded.reservation_updated, email ="
+		" excluded.email, email_updated = excluded.email_updated, email_verified ="
+		" excluded.email_verified, mobile = excluded.mobile, mobile_updated ="
+		" excluded.mobile_updated, mobile_verified = excluded.mobile_verified,"
+		" mailbox = excluded.mailbox, mailbox_provider ="
+		" excluded.mailbox_provider, cert = excluded.cert, lang = excluded.lang,"
+		" lang_updated = excluded.lang_updated",
+	[SQ_KRR_HIST_ADD] = "INSERT INTO krr_history (change_id, pid, time, doc) VALUES (?1, ?2, ?3,"
+		" ?4)",
+	/* one statement, one snapshot: the newest number and the page agree */
+	[SQ_KRR_CHANGES] = "SELECT s.n, p.change_id, p.pid, p.status, p.reserved, p.reserved_at,"
+		" p.reservation_updated, p.email, p.email_updated, p.email_verified,"
+		" p.mobile, p.mobile_updated, p.mobile_verified, p.mailbox,"
+		" p.mailbox_provider, p.cert, p.lang, p.lang_updated FROM krr_seq s LEFT"
+		" JOIN krr_persons p ON p.change_id >= ?1 AND p.change_id <= s.n ORDER BY"
+		" p.change_id LIMIT ?2",
+	[SQ_KRR_LIST] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid > ?1 ORDER BY pid LIMIT ?2",
+	[SQ_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = ?1"
+			   " ORDER BY change_id",
 
 	[SQ_SWEEP_CODES] = "DELETE FROM codes WHERE expires_at <= ?1",
 	[SQ_SWEEP_DOCS] = "DELETE FROM docs WHERE expires_at <= ?1",
@@ -331,6 +378,32 @@ sq_key_retire(struct store *s, const char *kid, int64_t retired_at, int64_t expi
 {
 	return store_sq_write(s, SQ_KEY_RETIRE, "key_retire", ERR_NOTFOUND, e, "kii", kid,
 			      retired_at, expires_at);
+}
+
+/* ---- SAML service providers ---- */
+
+static int
+sq_saml_sp_get(struct store *s, const char *entity_id, json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_SAML_SP_GET, "sp_get", doc, e, "k", entity_id);
+}
+
+static int
+sq_saml_sp_put(struct store *s, const char *entity_id, const json_t *doc, struct err *e)
+{
+	return store_sq_write(s, SQ_SAML_SP_PUT, "sp_put", 0, e, "kj", entity_id, doc);
+}
+
+static int
+sq_saml_sp_delete(struct store *s, const char *entity_id, struct err *e)
+{
+	return store_sq_write(s, SQ_SAML_SP_DELETE, "sp_delete", ERR_NOTFOUND, e, "k", entity_id);
+}
+
+static int
+sq_saml_sp_list(struct store *s, json_t **docs, struct err *e)
+{
+	return store_sq_list_docs(s, SQ_SAML_SP_LIST, "sp_list", docs, e);
 }
 
 /* ---- short-lived documents ---- */
@@ -789,6 +862,18 @@ static const struct store_minid_ops sq_minid = {
 	.doc_delete = sq_doc_delete,
 };
 
+static const struct store_saml_ops sq_saml = {
+	.doc_put = sq_doc_put,
+	.doc_get = sq_doc_get,
+	.doc_update = sq_doc_update,
+	.doc_take = sq_doc_take,
+	.doc_delete = sq_doc_delete,
+	.sp_get = sq_saml_sp_get,
+	.sp_put = sq_saml_sp_put,
+	.sp_delete = sq_saml_sp_delete,
+	.sp_list = sq_saml_sp_list,
+};
+
 static const struct store_event_ops sq_events = {
 	.event_add = sq_event_add,
 	.event_count = sq_event_count,
@@ -808,4 +893,6 @@ const struct store_engine store_sqlite_engine = {
 	.minid = &sq_minid,
 	.events = &sq_events,
 	.billing = &store_sq_billing,
+	.saml = &sq_saml,
+	.krr = &store_sq_krr,
 };

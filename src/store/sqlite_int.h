@@ -29,6 +29,7 @@ enum sq_id {
 	SQ_META_GET, SQ_META_PUT_NEW,
 	SQ_CLIENT_GET, SQ_CLIENT_CREATE, SQ_CLIENT_UPDATE, SQ_CLIENT_DELETE, SQ_CLIENT_LIST,
 	SQ_SCOPE_GET, SQ_SCOPE_PUT, SQ_SCOPE_DELETE, SQ_SCOPE_LIST,
+	SQ_SAML_SP_GET, SQ_SAML_SP_PUT, SQ_SAML_SP_DELETE, SQ_SAML_SP_LIST,
 	SQ_KEY_ADD, SQ_KEY_LIST, SQ_KEY_RETIRE,
 	SQ_DOC_PUT, SQ_DOC_GET, SQ_DOC_UPDATE, SQ_DOC_TAKE, SQ_DOC_DELETE,
 	SQ_CODE_PUT, SQ_CODE_CONSUME, SQ_CODE_PEEK,
@@ -38,6 +39,8 @@ enum sq_id {
 	SQ_SESSION_PUT, SQ_SESSION_GET, SQ_SESSION_UPDATE, SQ_SESSION_DELETE, SQ_SESSION_COUNT,
 	SQ_JTI_PUT,
 	SQ_EVENT_ADD, SQ_EVENT_COUNT,
+	SQ_KRR_GET, SQ_KRR_GET_MANY, SQ_KRR_SEQ_NEXT, SQ_KRR_PREV, SQ_KRR_PUT, SQ_KRR_HIST_ADD,
+	SQ_KRR_CHANGES, SQ_KRR_LIST, SQ_KRR_HISTORY,
 	SQ_SWEEP_CODES, SQ_SWEEP_DOCS, SQ_SWEEP_REFRESH, SQ_SWEEP_TOKENS, SQ_SWEEP_SESSIONS,
 	SQ_SWEEP_JTI, SQ_SWEEP_GRANTS,
 	SQ_BILL_VOLUME, SQ_BILL_AUTH, SQ_BILL_TOKENS, SQ_BILL_DAILY, SQ_BILL_COSTS,
@@ -121,6 +124,8 @@ int store_sq_tx_depth(struct store *s);
 
 /* The billing facet (sqlite_billing.c). */
 extern const struct store_billing_ops store_sq_billing;
+/* The KRR facet (sqlite_krr.c). */
+extern const struct store_krr_ops store_sq_krr;
 
 int store_sq_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_sq_close(struct store *s);

@@ -461,6 +461,7 @@ def test_account_change_password_and_mobile(server, new_client, new_browser):
     r = submit_form(b, r, "minid-code-form", {"code": last_code(server, newm)})
     assert r.status_code == 200 and newm in r.text
     assert server.ctl("minid", "show", pid)["mobile"] == newm
+    assert server.ctl("krr", "show", pid)["mobiltelefonnummer"] == newm   # KRR follows (minid.md)
     assert len(sms_messages(server, mobile)) == told + 1, "the old number was not told (§10)"
     c = new_client()
     assert minid_login(server, c, new_browser(), pid, "Nytt-Passord-9x", newm).code
@@ -528,6 +529,11 @@ def test_registration_and_activation(server, new_client, new_browser):
     r = submit_form(b, r, "minid-code-form", {"code": last_code(server, mobile)})
     assert r.status_code == 200, r.text[:600]
     assert server.ctl("minid", "show", pid)["status"] == "ACTIVE"
+    # the verified number is the person's number in KRR too (minid.md)
+    krr = server.ctl("krr", "show", pid)
+    assert krr["mobiltelefonnummer"] == mobile and krr["status"] == "AKTIV"
+    assert krr["mobiltelefonnummer_sist_verifisert"] == krr["mobiltelefonnummer_oppdatert"]
+    assert server.ctl("krr", "history", pid)[-1]["entry"]["who"] == "minid"
     # the activation code is single use
     r = b.get(server.url("/minid/activate"), timeout=10)
     again = submit_form(b, r, "minid-activate-form", {"pid": pid, "code": code})

@@ -193,3 +193,48 @@ CREATE TABLE billing_runs (
   year INTEGER NOT NULL,
   time BIGINT NOT NULL,
   doc TEXT NOT NULL);
+
+-- migration 4
+-- 4: the SAML proxy's service providers (src/saml/sp.c owns the document:
+-- the registration reduced to the supported profile).
+CREATE TABLE saml_sps (
+  entity_id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL);
+
+-- migration 5
+
+-- 5: KRR (spec/krr.md).  A person's record holds current values only, a
+-- column per field (times in ms since the epoch, 0 absent), with the
+-- number of its last change; every change also appends to the history (a
+-- document).  krr_seq's one row counts the changes: a writer takes the
+-- next number by updating it and holds the row lock until it commits, so
+-- writers commit in number order and the feed for local copies never
+-- skips a late commit.
+CREATE TABLE krr_persons (
+  pid TEXT COLLATE "C" PRIMARY KEY,
+  change_id BIGINT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  reserved INTEGER NOT NULL,
+  reserved_at BIGINT NOT NULL,
+  reservation_updated BIGINT NOT NULL,
+  email TEXT,
+  email_updated BIGINT NOT NULL,
+  email_verified BIGINT NOT NULL,
+  mobile TEXT,
+  mobile_updated BIGINT NOT NULL,
+  mobile_verified BIGINT NOT NULL,
+  mailbox TEXT,
+  mailbox_provider TEXT,
+  cert TEXT,
+  lang TEXT,
+  lang_updated BIGINT NOT NULL);
+CREATE TABLE krr_history (
+  change_id BIGINT PRIMARY KEY,
+  pid TEXT COLLATE "C" NOT NULL,
+  time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX krr_history_pid ON krr_history (pid, change_id);
+CREATE TABLE krr_seq (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  n BIGINT NOT NULL);
+INSERT INTO krr_seq (one, n) VALUES (1, 0);

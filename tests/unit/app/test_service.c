@@ -102,7 +102,7 @@ test_routes(void **state)
 	struct porten app;
 	struct http_route *rt;
 	struct err e = { 0 };
-	size_t n = 0, idp = 0, mp = 0, ap = 0;
+	size_t n = 0, idp = 0, mp = 0, ap = 0, krr = 0;
 
 	three_issuers(&app);
 	rt = service_routes_build(porten_services, &app, head, &e);
@@ -121,7 +121,14 @@ test_routes(void **state)
 			continue;
 		assert_non_null(is);
 		assert_memory_equal(rt[n].path, is->prefix, strlen(is->prefix));
-		idp += is->kind == ISSUER_IDPORTEN;
+		/* KRR's APIs live under ID-porten alone (the register's own host) */
+		if (strncmp(rt[n].path, "/rest/", 6) == 0) {
+			assert_int_equal(is->kind, ISSUER_IDPORTEN);
+			krr++;
+			continue;
+		}
+		/* the SAML proxy is ID-porten's alone (spec/saml-proxy.md) */
+		idp += is->kind == ISSUER_IDPORTEN && strncmp(rt[n].path, "/saml/", 6) != 0;
 		mp += is->kind == ISSUER_MASKINPORTEN;
 		ap += is->kind == ISSUER_ANSATTPORTEN;
 	}
@@ -130,6 +137,8 @@ test_routes(void **state)
 	assert_int_equal(ap, idp);
 	assert_true(mp >= 3 && mp < idp);
 	assert_true(has_route(rt, "POST", "/token"));
+	assert_int_equal(krr, 5);
+	assert_true(has_route(rt, "POST", "/rest/v2/personer"));
 	assert_true(has_route(rt, "GET", "/authorize"));
 	assert_true(has_route(rt, "GET", "/testid"));
 	assert_true(has_route(rt, "GET", "/ap/minid"));
@@ -137,6 +146,8 @@ test_routes(void **state)
 	assert_true(has_route(rt, "GET", "/mp/jwk"));
 	assert_false(has_route(rt, "GET", "/mp/authorize"));
 	assert_false(has_route(rt, "GET", "/mp/testid"));
+	assert_true(has_route(rt, "GET", "/saml/metadata"));
+	assert_false(has_route(rt, "GET", "/ap/saml/metadata"));
 	/* the consent step's pages come with the step */
 	assert_true(has_route(rt, "GET", "/consent"));
 	assert_true(has_route(rt, "POST", "/consent"));

@@ -1145,15 +1145,183 @@ test_tx(void **state)
 	json_decref(doc);
 }
 
+/* KRR: records, one-query batches, the change counter, the feed, the list, history. */
+static void
+krr_rec(struct krr_person *p, const char *pid, int n)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->pid, sizeof(p->pid), "%s", pid);
+	p->reserved = n % 2 == 0;
+	p->reserved_at = p->reserved ? 1000 + n : 0;
+	p->email.value = n % 3 != 0 ? strdup("a@example.no") : NULL;
+	p->email.updated = p->email.value != NULL ? 2000 + n : 0;
+	p->mobile.value = strdup("+4799999999");
+	p->mobile.verified = 3000 + n;
+	if (n == 4) {
+		p->mailbox = strdup("a\"b#1");
+		p->mailbox_provider = strdup("984661185");
+		p->cert = strdup("QUJD");
+		memcpy(p->lang, "se", 3);
+		p->lang_updated = 4000;
+	}
+}
+
+static void
+test_krr(void **state)
+{
+	struct fx *f = *state;
+	json_t *hist = json_pack("{s:s}", "who", "test"), *got = NULL, *ids;
+	struct krr_person p, *v = NULL;
+	int64_t change = 0, prev = -1, til = -1, latest = -1;
+	size_t n = 99;
+	char pid[16];
+
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000001", &p, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, krr, changes, 0, 10, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(til, 0);
+	assert_int_equal(latest, 0);
+	krr_persons_free(v, n);
+	for (int i = 1; i <= 5; i++) {
+		snprintf(pid, sizeof(pid), "0000000000%d", i);
+		krr_rec(&p, pid, i);
+		assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 1000 + i, &change, &prev,
+					    &f->e), 0);
+		assert_int_equal(change, i);
+		assert_int_equal(prev, 0);
+		krr_person_clear(&p);
+	}
+	/* every field comes back as written */
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000004", &p, &f->e), 0);
+	assert_string_equal(p.pid, "00000000004");
+	assert_int_equal(p.status, KRR_AKTIV);
+	assert_true(p.reserved);
+	assert_int_equal(p.reserved_at, 1004);
+	assert_string_equal(p.email.value, "a@example.no");
+	assert_int_equal(p.email.updated, 2004);
+	assert_int_equal(p.email.verified, 0);
+	assert_string_equal(p.mobile.value, "+4799999999");
+	assert_int_equal(p.mobile.verified, 3004);
+	assert_string_equal(p.mailbox, "a\"b#1");
+	assert_string_equal(p.mailbox_provider, "984661185");
+	assert_string_equal(p.cert, "QUJD");
+	assert_string_equal(p.lang, "se");
+	assert_int_equal(p.lang_updated, 4000);
+	krr_person_clear(&p);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000003", &p, &f->e), 0);
+	assert_null(p.email.value);
+	assert_null(p.cert);
+	assert_string_equal(p.lang, "");
+	krr_person_clear(&p);
+
+	/* a change moves the person to the end of the feed */
+	krr_rec(&p, "00000000002", 2);
+	p.status = KRR_SLETTET;
+	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 2000, &change, &prev, &f->e), 0);
+	assert_int_equal(change, 6);
+	assert_int_equal(prev, 2);
+	krr_person_clear(&p);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000002", &p, &f->e), 0);
+	assert_int_equal(p.status, KRR_SLETTET);
+	krr_person_clear(&p);
+
+	ids = json_pack("[ssss]", "00000000001", "00000000002", "00000000009", "00000000001");
+	assert_int_equal(store_call(f->s, krr, person_get_many, ids, &v, &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	krr_persons_free(v, n);
+	json_decref(ids);
+
+	assert_int_equal(store_call(f->s, krr, changes, 2, 2, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].pid, "00000000003");
+	assert_int_equal(til, 4);
+	assert_int_equal(latest, 6);
+	krr_persons_free(v, n);
+	assert_int_equal(store_call(f->s, krr, changes, 5, 10, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(til, 6);
+	krr_persons_free(v, n);
+	assert_int_equal(store_call(f->s, krr, changes, 7, 10, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(latest, 6);
+	krr_persons_free(v, n);
+
+	assert_int_equal(store_call(f->s, krr, person_list, "", 3, &v, &n, &f->e), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[2].pid, "00000000003");
+	krr_persons_free(v, n);
+	assert_int_equal(store_call(f->s, krr, person_list, "00000000003", 10, &v, &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	krr_persons_free(v, n);
+
+	assert_int_equal(store_call(f->s, krr, history, "00000000002", &got, &f->e), 0);
+	assert_int_equal(json_array_size(got), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(got, 1), "change")), 6);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(got, 1), "time")), 2000);
+	json_decref(got);
+
+	/* a rolled-back change leaves no number behind */
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
+	krr_rec(&p, "00000000007", 7);
+	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 3000, &change, &prev, &f->e), 0);
+	krr_person_clear(&p);
+	assert_int_equal(store_tx_end(f->s, false, &f->e), 0);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000007", &p, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, krr, changes, 0, 10, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(latest, 6);
+	krr_persons_free(v, n);
+	json_decref(hist);
+}
+
 /*
  * Shared cases, each run on a fresh empty store by the includer's T(), which
  * supplies its own separator (a comma in a test array).
  */
+/* ---- SAML service providers and artifacts ---- */
+
+static void
+test_saml(void **state)
+{
+	struct fx *f = *state;
+	json_t *d1 = obj("acs", "one"), *d2 = obj("acs", "two"), *doc = NULL, *list = NULL;
+	int64_t later = time_now() + 300;
+
+	assert_int_equal(store_call(f->s, saml, sp_get, "https://sp.example/", &doc, &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, saml, sp_put, "https://sp.example/", d1, &f->e), 0);
+	assert_int_equal(store_call(f->s, saml, sp_put, "https://a.example/", d1, &f->e), 0);
+	/* a renewed certificate replaces the registration */
+	assert_int_equal(store_call(f->s, saml, sp_put, "https://sp.example/", d2, &f->e), 0);
+	assert_int_equal(store_call(f->s, saml, sp_get, "https://sp.example/", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "acs"), "two");
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, saml, sp_list, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(sget(json_array_get(list, 1), "acs"), "two");
+	json_decref(list);
+	assert_int_equal(store_call(f->s, saml, sp_delete, "https://sp.example/", &f->e), 0);
+	assert_int_equal(store_call(f->s, saml, sp_delete, "https://sp.example/", &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, saml, sp_put, "x", NULL, &f->e), ERR_INVAL);
+
+	/* an artifact resolves once, on any connection */
+	assert_int_equal(store_call(f->s, saml, doc_put, "saml_art", "h1", d1, later, &f->e), 0);
+	assert_int_equal(store_call(f->s, saml, doc_put, "saml_art", "h1", d2, later, &f->e),
+			 ERR_EXISTS);
+	assert_int_equal(store_call(f->s, saml, doc_take, "saml_art", "h1", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "acs"), "one");
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, saml, doc_take, "saml_art", "h1", &doc, &f->e),
+			 ERR_NOTFOUND);
+	json_decref(d1);
+	json_decref(d2);
+}
+
 #define STORE_CASES(T)                                                                     \
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
 	T(test_jti) T(test_events) T(test_sweep) T(test_race_code_store) T(test_tx)           \
-	T(test_registry_gen) T(test_billing_facet)
+	T(test_registry_gen) T(test_billing_facet) T(test_saml) T(test_krr)
 
 #endif

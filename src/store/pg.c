@@ -238,6 +238,8 @@ const char *const store_pg_sql[PG_N] = {
 			    " VALUES ($1::bigint, $2::bigint, $3)",
 	[PG_BILL_RETAIN] = "UPDATE event_retention SET boundary = $1::bigint"
 			   " WHERE id = 1 AND boundary < $1::bigint",
+	/* a year's sums read every event of it: longer than the 15 s a request may take */
+	[PG_BILL_LONG] = "SELECT set_config('statement_timeout', '900s', true)",
 	[PG_BILL_OLDEST] = "SELECT time FROM events ORDER BY id LIMIT 1",
 	/* oldest first: the rows a batch wants are at the front of the id order */
 	[PG_BILL_RETIRE] = "DELETE FROM events WHERE id IN (SELECT id FROM events"

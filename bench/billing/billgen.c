@@ -4,8 +4,8 @@
  * customers' volumes falling off as 1/rank (a few large, many small),
  * eIDs in proportions like the real ones, a share of SSO logins; the
  * customers' invoice references and the year's cost entries beside them.
- * Written through the store's billing facet, in transactions of
- * BATCH events.
+ * Written through the store's billing facet in time order, as a running
+ * service writes them, in transactions of BATCH events.
  *
  *   billgen --store TARGET --year YYYY --events N [--customers C] [--seed S]
  */
@@ -135,7 +135,8 @@ main(int argc, char **argv)
 				      "customer", orgs[lo], "eid", eid, "acr",
 				      "idporten-loa-high", "sso", sso, "test", 0, "billable", !sso);
 			rc = d ? store_call(s, billing, event_put, "authentication",
-					    from + (int64_t)((r >> 20) % (uint64_t)(to - from)), d, &e)
+					    from + (int64_t)((__int128)done * (to - from) / events),
+					    d, &e)
 			       : ERR_NOMEM;
 			json_decref(d);
 			if (rc != 0) {

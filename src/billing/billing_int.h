@@ -14,6 +14,14 @@ void bill_cmd_stats_usage(FILE *f);
 int bill_cmd_billing(struct cli *c, int argc, char **argv);
 void bill_cmd_billing_usage(FILE *f);
 
+/* The statistics API (api.c): GET /statistics/auth, /tokens, /daily. */
+void bill_api_auth(struct http_req *r, struct http_resp *w);
+void bill_api_tokens(struct http_req *r, struct http_resp *w);
+void bill_api_daily(struct http_req *r, struct http_resp *w);
+
+/* A PNG bar chart of year's monthly volume into path, a new file (plot.c). */
+int bill_plot(struct store *st, int year, const char *path, struct err *e);
+
 /* "YYYY-MM-DD" as the UTC midnight starting that day; ERR_INVAL otherwise. */
 int bill_date_parse(const char *s, int64_t *t, struct err *e);
 /* UTC day of t as "YYYY-MM-DD" (out at least 11 bytes). */

@@ -63,6 +63,14 @@ bill_tick(struct porten *app)
 			 keep);
 }
 
+/* spec §5: the statistics for the admin API, under the issuers that log people in. */
+static const struct service_route bill_routes[] = {
+	{ "GET", "/statistics/auth", bill_api_auth },
+	{ "GET", "/statistics/tokens", bill_api_tokens },
+	{ "GET", "/statistics/daily", bill_api_daily },
+	{ NULL, NULL, NULL },
+};
+
 static const struct cli_command bill_commands[] = {
 	{ "billing", bill_cmd_billing, bill_cmd_billing_usage },
 	{ "stats", bill_cmd_stats, bill_cmd_stats_usage },
@@ -71,7 +79,9 @@ static const struct cli_command bill_commands[] = {
 
 const struct porten_service billing_service = {
 	.name = "billing",
+	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.cfg = &bill_cfg,
+	.routes = bill_routes,
 	.commands = bill_commands,
 	.tick = bill_tick,
 };

@@ -17,7 +17,9 @@ bill_cmd_stats_usage(FILE *f)
 	fputs("  stats auth|tokens|daily [--year YYYY | --from YYYY-MM-DD --to YYYY-MM-DD]\n"
 	      "                            CSV: authentications per month, customer, client, eID\n"
 	      "                            and level; tokens per consumer and supplier; daily\n"
-	      "                            totals (default: the current settlement year)\n",
+	      "                            totals (default: the current settlement year)\n"
+	      "  stats plot --out FILE.png [--year YYYY]\n"
+	      "                            a PNG chart of the year's monthly volume (a new file)\n",
 	      f);
 }
 
@@ -121,6 +123,30 @@ static const struct {
 	{ "daily", STORE_BILL_DAILY, "day,authentications,sso_logins,tokens", 1, 3 },
 };
 
+static int
+stats_plot(struct cli *c, const char *year, const char *from, const char *to, const char *out)
+{
+	struct err e = { 0 };
+	int y = bill_year_of(time_now()), rc, status;
+
+	if (from != NULL || to != NULL)
+		return cli_usage_error("stats plot draws a settlement year: --year, not --from/--to");
+	if (out == NULL || out[0] == '\0')
+		return cli_usage_error("stats plot --out FILE.png [--year YYYY]");
+	if (year != NULL && bill_year_parse(year, &y, &e) != 0)
+		return cli_usage_error("stats plot: %s", e.msg);
+	status = cli_open(c);
+	if (status != CLI_OK)
+		return status;
+	rc = bill_plot(c->app.store, y, out, &e);
+	if (rc == ERR_EXISTS)
+		return cli_usage_error("stats plot: %s", e.msg);
+	if (rc != 0)
+		return cli_fail(rc, &e);
+	cli_print_result(c, NULL, "done");
+	return CLI_OK;
+}
+
 int
 bill_cmd_stats(struct cli *c, int argc, char **argv)
 {
@@ -128,9 +154,10 @@ bill_cmd_stats(struct cli *c, int argc, char **argv)
 		{ "year", required_argument, NULL, 'y' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
+		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sub = argv[0], *year = NULL, *from = NULL, *to = NULL;
+	const char *sub = argv[0], *year = NULL, *from = NULL, *to = NULL, *out = NULL;
 	struct err e = { 0 };
 	int64_t a = 0, b = 0;
 	size_t k;
@@ -139,7 +166,7 @@ bill_cmd_stats(struct cli *c, int argc, char **argv)
 	for (k = 0; k < sizeof(stats_kinds) / sizeof(stats_kinds[0]); k++)
 		if (strcmp(sub, stats_kinds[k].name) == 0)
 			break;
-	if (k == sizeof(stats_kinds) / sizeof(stats_kinds[0]))
+	if (k == sizeof(stats_kinds) / sizeof(stats_kinds[0]) && strcmp(sub, "plot") != 0)
 		return cli_usage_error("unknown command 'stats %s'", sub);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -147,6 +174,7 @@ bill_cmd_stats(struct cli *c, int argc, char **argv)
 		case 'y': year = optarg; break;
 		case 'f': from = optarg; break;
 		case 't': to = optarg; break;
+		case 'o': out = optarg; break;
 		default:
 			return cli_usage_error("stats %s: unknown option or missing value: %s", sub,
 					       argv[optind - 1]);
@@ -154,6 +182,10 @@ bill_cmd_stats(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("stats %s takes options only", sub);
+	if (strcmp(sub, "plot") == 0)
+		return stats_plot(c, year, from, to, out);
+	if (out != NULL)
+		return cli_usage_error("stats %s writes to standard output: no --out", sub);
 	if (year != NULL && (from != NULL || to != NULL))
 		return cli_usage_error("stats %s: --year or --from/--to, not both", sub);
 	if ((from == NULL) != (to == NULL))

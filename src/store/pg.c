@@ -26,6 +26,11 @@
 	"DELETE FROM " table " WHERE (" key ") IN (SELECT " key " FROM " table " WHERE " cond \
 	" LIMIT $2::bigint)"
 
+/* The fields of an event the billing sums read: each document parsed once, no jsonb. */
+#define PG_BILL_REC                                                                         \
+	" FROM events, json_to_record(doc::json) AS r(customer text, client_id text, eid text," \
+	" acr text, sso boolean, billable boolean, consumer text, supplier text)"
+
 /* Every statement the backend runs; values are always bound, never pasted. */
 const char *const store_pg_sql[PG_N] = {
 	[PG_META_GET] = "SELECT value FROM meta WHERE name = $1",
@@ -191,37 +196,31 @@ const char *const store_pg_sql[PG_N] = {
 	/* last: what is left of an expired grant's tokens goes with it (cascade) */
 	[PG_SWEEP_GRANTS] = PG_SWEEP("grants", "grant_id", "expires_at <= $1::bigint"),
 
-	/* billing (pg_billing.c): sums in the database, one row per group; text in
-	 * byte order and NULL first, as SQLite sorts */
-	[PG_BILL_VOLUME] = "SELECT (d->>'customer') COLLATE \"C\", (d->>'eid') COLLATE \"C\","
-			   " count(*) FROM (SELECT doc::jsonb AS d FROM events"
-			   " WHERE type = 'authentication' AND time >= $1::bigint"
-			   " AND time < $2::bigint) x WHERE d->'billable' = 'true'::jsonb"
+	/* billing (pg_billing.c): sums in the database, one row per group;
+	 * text in byte order and NULL first, as SQLite sorts */
+	[PG_BILL_VOLUME] = "SELECT r.customer COLLATE \"C\", r.eid COLLATE \"C\", count(*)"
+			   PG_BILL_REC " WHERE type = 'authentication' AND time >= $1::bigint"
+			   " AND time < $2::bigint AND r.billable"
 			   " GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2 NULLS FIRST",
 	[PG_BILL_AUTH] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM'),"
-			 " (d->>'customer') COLLATE \"C\", (d->>'client_id') COLLATE \"C\","
-			 " (d->>'eid') COLLATE \"C\", (d->>'acr') COLLATE \"C\","
-			 " count(*) FILTER (WHERE d->'sso' IS DISTINCT FROM 'true'::jsonb),"
-			 " count(*) FILTER (WHERE d->'sso' = 'true'::jsonb),"
-			 " count(*) FILTER (WHERE d->'billable' = 'true'::jsonb)"
-			 " FROM (SELECT time, doc::jsonb AS d FROM events"
-			 " WHERE type = 'authentication' AND time >= $1::bigint AND time < $2::bigint) x"
+			 " r.customer COLLATE \"C\", r.client_id COLLATE \"C\", r.eid COLLATE \"C\","
+			 " r.acr COLLATE \"C\", count(*) FILTER (WHERE r.sso IS NOT TRUE),"
+			 " count(*) FILTER (WHERE r.sso), count(*) FILTER (WHERE r.billable)"
+			 PG_BILL_REC " WHERE type = 'authentication' AND time >= $1::bigint"
+			 " AND time < $2::bigint"
 			 " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST,"
 			 " 4 NULLS FIRST, 5 NULLS FIRST",
 	[PG_BILL_TOKENS] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM'),"
-			   " (d->>'consumer') COLLATE \"C\", (d->>'supplier') COLLATE \"C\", count(*)"
-			   " FROM (SELECT time, doc::jsonb AS d FROM events"
-			   " WHERE type = 'maskinporten_token' AND time >= $1::bigint"
-			   " AND time < $2::bigint) x GROUP BY 1, 2, 3"
+			   " r.consumer COLLATE \"C\", r.supplier COLLATE \"C\", count(*)"
+			   PG_BILL_REC " WHERE type = 'maskinporten_token' AND time >= $1::bigint"
+			   " AND time < $2::bigint GROUP BY 1, 2, 3"
 			   " ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST",
 	[PG_BILL_DAILY] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-			  " count(*) FILTER (WHERE type = 'authentication'"
-			  " AND d->'sso' IS DISTINCT FROM 'true'::jsonb),"
-			  " count(*) FILTER (WHERE type = 'authentication' AND d->'sso' = 'true'::jsonb),"
+			  " count(*) FILTER (WHERE type = 'authentication' AND r.sso IS NOT TRUE),"
+			  " count(*) FILTER (WHERE type = 'authentication' AND r.sso),"
 			  " count(*) FILTER (WHERE type = 'maskinporten_token')"
-			  " FROM (SELECT type, time, doc::jsonb AS d FROM events"
-			  " WHERE type IN ('authentication', 'maskinporten_token')"
-			  " AND time >= $1::bigint AND time < $2::bigint) x GROUP BY 1 ORDER BY 1",
+			  PG_BILL_REC " WHERE type IN ('authentication', 'maskinporten_token')"
+			  " AND time >= $1::bigint AND time < $2::bigint GROUP BY 1 ORDER BY 1",
 	[PG_BILL_COSTS] = "SELECT item, amount_ore FROM billing_costs WHERE year = $1::bigint"
 			  " ORDER BY item COLLATE \"C\"",
 	[PG_BILL_CUSTOMERS] = "SELECT orgno, name, reference FROM billing_customers"
@@ -242,6 +241,8 @@ const char *const store_pg_sql[PG_N] = {
 			    " VALUES ($1::bigint, $2::bigint, $3)",
 	[PG_BILL_RETAIN] = "UPDATE event_retention SET boundary = $1::bigint"
 			   " WHERE id = 1 AND boundary < $1::bigint",
+	/* a year's sums read every event of it: longer than the 15 s a request may take */
+	[PG_BILL_LONG] = "SELECT set_config('statement_timeout', '900s', true)",
 	[PG_BILL_OLDEST] = "SELECT time FROM events ORDER BY id LIMIT 1",
 	/* oldest first: the rows a batch wants are at the front of the id order */
 	[PG_BILL_RETIRE] = "DELETE FROM events WHERE id IN (SELECT id FROM events"

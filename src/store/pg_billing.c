@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "core/str.h"
 #include "core/timeutil.h"
 #include "store/pg_int.h"
 
@@ -31,31 +32,62 @@ struct pg_bill_read {
 	void *arg;
 };
 
-/* The callbacks run once the whole (grouped) result is in: a rerun never repeats a row. */
+/* One column as a count; a bad number is an internal error. */
+static int
+pg_bill_count(const PGresult *res, int r, int col, int64_t *out, struct err *e)
+{
+	long long v = 0;
+
+	*out = 0;
+	if (PQgetisnull(res, r, col) ||
+	    str_to_ll(str_c(PQgetvalue(res, r, col)), INT64_MIN, INT64_MAX, &v) != 0)
+		return ERR(e, ERR_INTERNAL, 500, "server_error", "store bill_read: bad number");
+	*out = v;
+	return 0;
+}
+
+/*
+ * In a transaction of its own, whose statement timeout is the long one.
+ * The callbacks run once the result is in and the transaction is over,
+ * so a rerun after a lost connection never repeats a row.
+ */
 static int
 pg_bill_read_fn(struct pg_q *q, void *arg, struct err *e)
 {
 	const struct pg_bill_read *b = arg;
-	int np = pg_bill_reads[b->what].nparams, rc;
+	int np = pg_bill_reads[b->what].nparams, rc, rc2;
 	struct store_bill_row row;
+	PGresult *res = NULL;
+	struct err e2 = { 0 };
 
-	if (np == 0)
+	rc = store_pg_tx(q, "BEGIN", e);
+	if (rc == 0)
+		rc = store_pg_execf(q, PG_BILL_LONG, e, "");
+	if (rc == 0 && np == 0)
 		rc = store_pg_execf(q, pg_bill_reads[b->what].id, e, "");
-	else if (np == 1)
+	else if (rc == 0 && np == 1)
 		rc = store_pg_execf(q, pg_bill_reads[b->what].id, e, "i", b->from);
-	else
+	else if (rc == 0)
 		rc = store_pg_execf(q, pg_bill_reads[b->what].id, e, "ii", b->from, b->to);
-	for (int r = 0; rc == 0 && r < store_pg_rows(q); r++) {
+	if (rc == 0) {
+		res = q->res;    /* ours now: the transaction's end clears the query's */
+		q->res = NULL;
+	}
+	rc2 = store_pg_tx(q, rc == 0 ? "COMMIT" : "ROLLBACK", rc == 0 ? e : &e2);
+	if (rc == 0)
+		rc = rc2;
+	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
 		int col = 0;
 
 		memset(&row, 0, sizeof(row));
 		for (int i = 0; i < pg_bill_reads[b->what].nk; i++, col++)
-			row.k[i] = PQgetisnull(q->res, r, col) ? NULL : PQgetvalue(q->res, r, col);
+			row.k[i] = PQgetisnull(res, r, col) ? NULL : PQgetvalue(res, r, col);
 		for (int i = 0; rc == 0 && i < pg_bill_reads[b->what].nn; i++, col++)
-			rc = store_pg_col_i64(q, r, col, &row.n[i], e);
+			rc = pg_bill_count(res, r, col, &row.n[i], e);
 		if (rc == 0)
 			rc = b->fn(b->arg, &row, e);
 	}
+	PQclear(res);
 	return rc;
 }
 

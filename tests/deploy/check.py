@@ -291,7 +291,8 @@ def check_dockerfile():
                      ("libjansson", "libjansson4"), ("libsqlite3", "libsqlite3-0"),
                      ("libpq", "libpq5"), ("libsodium", "libsodium23"), ("liboath", "liboath0"),
                      ("libcurl", "libcurl4"), ("libunistring", "libunistring2"),
-                     ("libp11.so", "libp11-3"), ("libp11-kit", "libp11-kit0")):
+                     ("libp11.so", "libp11-3"), ("libp11-kit", "libp11-kit0"),
+                     ("libxml2", "libxml2"), ("libgd", "libgd3")):
         if lib in ldd:
             check(re.search(r"\b" + re.escape(pkg) + r"\b", runtime),
                   f"Dockerfile: runtime lacks {pkg}")

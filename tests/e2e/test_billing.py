@@ -322,3 +322,98 @@ def test_estimate(server):
     est = json.loads(p.stdout)
     assert set(est) == {"year", "price_excl_vat", "price_incl_vat", "last_year_costs_ore"}
     assert ctl_rc(server, "billing", "estimate", "--year", "2999").returncode == 1
+
+
+# --------------------------------------------------------------------------
+# the statistics API (admin, Maskinporten token with idporten:statistics.read)
+# --------------------------------------------------------------------------
+
+STATS_SCOPE = "idporten:statistics.read"
+
+
+@pytest.fixture(scope="module")
+def stats_clients(mp):
+    try:
+        mp.scope(STATS_SCOPE, grant=[MP_A])
+    except AssertionError:
+        pass  # made by an earlier test in this module
+    reader = mp.client(MP_A, [STATS_SCOPE])
+    other = mp.client(MP_A, [mp.api])
+    return reader, other
+
+
+def stats_token(client, scope):
+    r = client.token(scope=scope)
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+def api_get(mp, path, token=None, **params):
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    return mp.http.get(mp.server.url(path), params=params, headers=h, timeout=10)
+
+
+def test_statistics_api(mp, stats_clients):
+    reader, _ = stats_clients
+    tok = stats_token(reader, STATS_SCOPE)
+    r = api_get(mp, "/statistics/tokens", tok)
+    assert r.status_code == 200, r.text
+    assert r.headers["Cache-Control"] == "no-store"
+    body = r.json()
+    assert set(body) == {"from", "to", "rows"}
+    # the token just issued is counted; rows match the CSV export
+    csv_rows = stats(mp.server, "tokens")
+    assert [{k: str(v) if v is not None else "" for k, v in row.items()} for row in body["rows"]] \
+        == csv_rows
+    daily = api_get(mp, "/statistics/daily", tok).json()["rows"]
+    assert sum(d["tokens"] for d in daily) == sum(int(c["tokens"]) for c in csv_rows)
+    auth = api_get(mp, "/statistics/auth", tok, year="2024")
+    assert auth.status_code == 200 and auth.json()["rows"] == [], auth.text
+    assert auth.json()["from"] == "2023-09-30" and auth.json()["to"] == "2024-09-30"
+    r = api_get(mp, "/statistics/daily", tok, **{"from": "2024-02-29", "to": "2024-02-29"})
+    assert r.status_code == 200 and r.json()["rows"] == []
+
+
+def test_statistics_api_hostile(mp, stats_clients):
+    reader, other = stats_clients
+    tok = stats_token(reader, STATS_SCOPE)
+    # no token, a token without the scope, a forged or foreign one
+    r = api_get(mp, "/statistics/daily")
+    assert r.status_code == 401 and "Bearer" in r.headers.get("WWW-Authenticate", "")
+    r = api_get(mp, "/statistics/daily", stats_token(other, mp.api))
+    assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+    head, body, sig = tok.split(".")
+    for bad in (head + "." + body + "." + sig[::-1], "abc", "a.b.c", tok + "x"):
+        r = api_get(mp, "/statistics/daily", bad)
+        assert r.status_code == 401, (bad, r.text)
+    # an unsigned token (alg none) with the same claims is refused
+    import base64
+    forged = base64.urlsafe_b64encode(json.dumps({"alg": "none"}).encode()).decode().rstrip("=")
+    assert api_get(mp, "/statistics/daily", forged + "." + body + ".").status_code == 401
+    for q in ({"year": "20x4"}, {"year": "1999"}, {"from": "2024-01-01"},
+              {"from": "2024-02-30", "to": "2024-03-01"}, {"year": "2024", "from": "2024-01-01",
+                                                          "to": "2024-01-02"},
+              {"from": "2024-03-01", "to": "2024-02-01"}, {"year": "%ff"}):
+        r = api_get(mp, "/statistics/auth", tok, **q)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_request", (q, r.text)
+
+
+def test_stats_plot(server, tmp_path):
+    import struct
+    out = tmp_path / "chart.png"
+    p = ctl_rc(server, "stats", "plot", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    assert struct.unpack(">II", png[16:24]) == (880, 420)
+    # never over an existing file or through a link
+    assert ctl_rc(server, "stats", "plot", "--out", str(out)).returncode == 1
+    assert out.read_bytes() == png
+    link = tmp_path / "link.png"
+    link.symlink_to(tmp_path / "elsewhere.png")
+    assert ctl_rc(server, "stats", "plot", "--out", str(link)).returncode == 1
+    assert not (tmp_path / "elsewhere.png").exists()
+    for args in (("--from", "2024-01-01", "--to", "2024-02-01", "--out", str(tmp_path / "a.png")),
+                 (), ("--out", ""), ("--year", "1999", "--out", str(tmp_path / "b.png"))):
+        assert ctl_rc(server, "stats", "plot", *args).returncode == 1, args
+    assert ctl_rc(server, "stats", "auth", "--out", str(tmp_path / "c")).returncode == 1

@@ -144,6 +144,14 @@ def env(tmp_path_factory, start_server):
     # Digdir's self-service scope for the login history (spec §11)
     server.ctl("scope", "create", "--name", "idporten:user.log.read", "--description", "login history",
                "--allowed-integration-type", "api_klient", "--owner-orgno", DIGDIR)
+    # spec §10: the authorizations scope, and an API scope of the provider's
+    server.ctl("scope", "create", "--name", "idporten:authorizations", "--description", "authorizations",
+               "--allowed-integration-type", "api_klient", "--allowed-integration-type", "maskinporten",
+               "--owner-orgno", DIGDIR)
+    for o in (ORG_P, ORG_B):
+        server.ctl("scope", "grant", "idporten:authorizations", o)
+    server.ctl("scope", "create", "--name", "e2eauth:data", "--description", "data", "--accessible-for-all",
+               "--allowed-integration-type", "api_klient", "--owner-orgno", ORG_P)
     # spec §9: the operator gives the API provider its prefix
     server.ctl("scope", "prefix", "assign", "e2eprov", ORG_P)
     # an API provider's scopes: one open to A, one closed, one for everyone
@@ -161,6 +169,8 @@ def env(tmp_path_factory, start_server):
     e.b_scopes = Admin(e, ORG_B, [SCOPES_WRITE])
     e.s_own = Admin(e, ORG_S, [READ, WRITE, MODIFY])
     e.s_obo = Admin(e, ORG_S, [OBO_WRITE])
+    e.p_authz = Admin(e, ORG_P, ["idporten:authorizations"])
+    e.b_authz = Admin(e, ORG_B, ["idporten:authorizations"])
     return e
 
 
@@ -711,3 +721,69 @@ def test_login_history(env):
         db = sqlite3.connect(os.path.join(env.server.data, "porten.db"))
         assert not [d for (d,) in db.execute("SELECT doc FROM events") if PID in d]
         db.close()
+
+
+# --------------------------------------------------------------------------
+# the authorizations API (§10)
+# --------------------------------------------------------------------------
+
+def test_authorizations(env):
+    app = api_client(env, env.a, ["openid", "profile", "idporten:authorizations", "e2eauth:data"])
+    res = login(env.server, app, http(), pid=PID, scope="openid e2eauth:data idporten:authorizations")
+    tok = app.tokens(res)
+    assert tok.get("refresh_token"), tok
+    mine = {"Authorization": "Bearer " + tok["access_token"]}
+    url = env.server.url("/authorizations/clients/authorizations")
+    # by default only authorizations with a scope that needs consent
+    r = env.http.get(url, headers=mine, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json() == [], r.text
+    r = env.http.get(url, params={"require_user_consent": "false"}, headers=mine, timeout=TIMEOUT)
+    assert r.json() and all(x["consumer"]["ID"] == "0192:" + ORG_A for x in r.json())
+    got = [x for x in r.json() if x["client_id"] == app.client_id]
+    assert len(got) == 1, got
+    a = got[0]
+    assert a["client_id"] == app.client_id and a["client_name"] == app.info["client_name"]
+    assert a["consumer"] == {"authority": "iso6523-actorid-upis", "ID": "0192:" + ORG_A}
+    assert "e2eauth:data" in [x["name"] for x in a["scopes"]]
+    assert a["expires"] > a["authorized_at"] > (time.time() - 300) * 1000
+    assert env.http.get(url, params={"requires_user_consent": "false", "visibility": "PRIVATE"}, headers=mine,
+                        timeout=TIMEOUT).json() == []
+    # the API provider finds it by its scope, with a Maskinporten token and the pid
+    purl = env.server.url("/authorizations/api-provider/authorizations")
+    r = env.http.post(purl, params={"require_user_consent": "false"}, json={"pid": PID},
+                      headers={"Authorization": "Bearer " + env.p_authz.token()}, timeout=TIMEOUT)
+    assert r.status_code == 200 and [x["authorization_id"] for x in r.json()] == [a["authorization_id"]], r.text
+    # another organisation finds nothing and cannot revoke it
+    b = {"Authorization": "Bearer " + env.b_authz.token()}
+    r = env.http.post(url, params={"require_user_consent": "false"}, json={"pid": PID}, headers=b,
+                      timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json() == []
+    durl = env.server.url("/authorizations/authorizations/" + a["authorization_id"])
+    error(env.http.delete(durl, headers=b, timeout=TIMEOUT), 404, "not_found")
+    # refusals
+    error(env.http.get(url, timeout=TIMEOUT), 401)
+    error(env.http.post(url, json={"pid": "12345678901"}, headers=b, timeout=TIMEOUT), 400, "invalid_request")
+    error(env.http.post(url, data="pid=" + PID, headers=dict(b, **{"Content-Type": "application/x-www-form-urlencoded"}),
+                        timeout=TIMEOUT), 415)
+    error(env.http.post(url, json={"pid": PID}, headers={"Authorization": "Bearer " + env.a.token()},
+                        timeout=TIMEOUT), 403, "insufficient_scope")
+    error(env.http.get(url, params={"require_user_consent": "maybe"}, headers=mine, timeout=TIMEOUT), 400)
+    error(env.http.delete(env.server.url("/authorizations/authorizations/nope"), headers=mine, timeout=TIMEOUT),
+          404)
+    assert a["authorization_id"] in [x["authorization_id"] for x in env.http.get(
+        url, params={"require_user_consent": "false"}, headers=mine, timeout=TIMEOUT).json()]
+    # the provider revokes it: the refresh token and the stored access token end at once
+    r = env.http.delete(durl, headers={"Authorization": "Bearer " + env.p_authz.token()}, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.text == "", r.text
+    assert app.refresh(tok["refresh_token"]).status_code == 400
+    error(env.http.get(url, headers=mine, timeout=TIMEOUT), 401, "invalid_token")
+    # the person revokes another one with their own token
+    tok2 = app.tokens(login(env.server, app, http(), pid=PID, scope="openid idporten:authorizations"))
+    mine2 = {"Authorization": "Bearer " + tok2["access_token"]}
+    got = env.http.get(url, params={"require_user_consent": "false"}, headers=mine2, timeout=TIMEOUT).json()
+    got = [x for x in got if x["client_id"] == app.client_id]
+    assert len(got) == 1
+    r = env.http.delete(env.server.url("/authorizations/authorizations/" + got[0]["authorization_id"]),
+                        headers=mine2, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert app.refresh(tok2["refresh_token"]).status_code == 400

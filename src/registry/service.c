@@ -53,6 +53,7 @@ static const struct cli_command registry_commands[] = {
 	{ "client", reg_cmd_client, reg_cmd_client_usage },
 	{ "keys", reg_cmd_keys, reg_cmd_keys_usage },
 	{ "scope", reg_cmd_scope, reg_cmd_scope_usage },
+	{ "audit", reg_cmd_audit, reg_cmd_audit_usage },
 	{ NULL, NULL, NULL },
 };
 

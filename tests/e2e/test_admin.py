@@ -787,3 +787,28 @@ def test_authorizations(env):
                         headers=mine2, timeout=TIMEOUT)
     assert r.status_code == 200
     assert app.refresh(tok2["refresh_token"]).status_code == 400
+
+
+# --------------------------------------------------------------------------
+# the audit trail
+# --------------------------------------------------------------------------
+
+def test_audit_trail(env):
+    c = create(env.a, login_client())
+    cid = c["client_id"]
+    got = env.a.call("GET", "/clients/" + cid).json()
+    assert env.a.call("PUT", "/clients/" + cid, json=dict(got, client_name="audited")).status_code == 200
+    error(env.a.call("PUT", "/clients/" + cid, json=dict(got, colour=1)), 400)
+    env.server.ctl("client", "delete", cid)
+    trail = env.server.ctl("audit", "id", cid)
+    assert [(t["action"], t["actor"]) for t in trail] == [
+        ("deactivate", "operator"), ("update", ORG_A), ("create", ORG_A)]
+    upd = trail[1]
+    assert upd["kind"] == "client" and upd["orgno"] == ORG_A
+    assert upd["before"]["client_name"] == c["client_name"] and upd["after"]["client_name"] == "audited"
+    assert "client_secret_sha256" not in json.dumps(trail)
+    assert trail[2]["before"] is None
+    assert cid in [t["id"] for t in env.server.ctl("audit", "org", ORG_A, "1000")]
+    assert "prefix" in [t["kind"] for t in env.server.ctl("audit", "actor", "operator", "1000")]
+    assert env.server.ctl("audit", "bogus", "x", check=False).returncode != 0
+    assert env.server.ctl("audit", "id", cid, "0", check=False).returncode != 0

@@ -812,3 +812,21 @@ def test_audit_trail(env):
     assert "prefix" in [t["kind"] for t in env.server.ctl("audit", "actor", "operator", "1000")]
     assert env.server.ctl("audit", "bogus", "x", check=False).returncode != 0
     assert env.server.ctl("audit", "id", cid, "0", check=False).returncode != 0
+
+
+def test_portenctl_global_options_anywhere(env):
+    """portenctl client create --json ... as people type it."""
+    import subprocess
+    from conftest import PORTENCTL
+    args = [PORTENCTL, "client", "create", "--json", "--client-name", "typed", "--description", "d",
+            "--redirect-uri", "https://t.example.no/cb", "--post-logout-redirect-uri", "https://t.example.no/"]
+    p = subprocess.run(args, env=env.server.env, capture_output=True, timeout=30, cwd=env.server.workdir)
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    remember_secret(info.get("client_secret"))
+    p = subprocess.run([PORTENCTL, "client", "show", info["client_id"], "--json"], env=env.server.env,
+                       capture_output=True, timeout=30, cwd=env.server.workdir)
+    assert p.returncode == 0 and json.loads(p.stdout)["client_name"] == "typed"
+    p = subprocess.run([PORTENCTL, "client", "list", "-c"], env=env.server.env, capture_output=True, timeout=30,
+                       cwd=env.server.workdir)
+    assert p.returncode == 1 and b"needs a file" in p.stderr

@@ -68,6 +68,9 @@ void adm_handle_access_list(struct http_req *r, struct http_resp *w);
 void adm_handle_access(struct http_req *r, struct http_resp *w);
 void adm_handle_prefixes(struct http_req *r, struct http_resp *w);
 void adm_handle_delegation_sources(struct http_req *r, struct http_resp *w);
+/* The OpenAPI document (openapi_doc.c) and its route (scopes.c). */
+extern const char adm_openapi_doc[];
+void adm_handle_openapi(struct http_req *r, struct http_resp *w);
 /* The person-facing API on the ID-porten issuer (loghistory.c). */
 void adm_handle_login_history(struct http_req *r, struct http_resp *w);
 /* The authorizations API on the ID-porten issuer (authorizations.c). */

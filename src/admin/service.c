@@ -57,6 +57,7 @@ static const struct service_route open_routes[] = {
 	{ "GET", "/scopes/all", adm_handle_scopes_all },
 	{ "GET", "/prefix/all", adm_handle_prefixes },
 	{ "GET", "/delegationsources", adm_handle_delegation_sources },
+	{ "GET", "/openapi.json", adm_handle_openapi },
 };
 
 /* §10: GET with the person's token, POST with an organisation's. */

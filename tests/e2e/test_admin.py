@@ -104,11 +104,22 @@ class Admin:
                                      timeout=TIMEOUT, **kw)
 
 
+# every answer of the API this module sees, for the OpenAPI check at its end
+SEEN = []
+
+
+def _record(r, *args, **kwargs):
+    path = r.request.path_url.split("?")[0]
+    if "/selfservice/" in path:
+        SEEN.append((r.request.method, path[path.index("/selfservice/") + len(BASE):], r.status_code))
+
+
 class Env:
     def __init__(self, server, d, pki):
         self.server = server
         self.dir = str(d)
         self.http = http()
+        self.http.hooks["response"].append(_record)
         self.mp_issuer = server.issuer + "/maskinporten/"
         self.pki = pki
         self.certs = {}
@@ -830,3 +841,53 @@ def test_portenctl_global_options_anywhere(env):
     p = subprocess.run([PORTENCTL, "client", "list", "-c"], env=env.server.env, capture_output=True, timeout=30,
                        cwd=env.server.workdir)
     assert p.returncode == 1 and b"needs a file" in p.stderr
+
+
+
+# --------------------------------------------------------------------------
+# the OpenAPI document: valid, and true to every answer seen above
+# --------------------------------------------------------------------------
+
+OPENAPI_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openapi")
+
+
+def _template(doc, path):
+    """The document's path template that path falls under, or None."""
+    import re
+    path = path.replace("/onbehalof", "/onbehalfof")   # the documented alias
+    for t in doc["paths"]:
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", t), path):
+            return t
+    return None
+
+
+def test_zz_openapi(env, tmp_path):
+    import subprocess
+    r = env.http.get(env.server.url(BASE + "/openapi.json"), timeout=TIMEOUT)
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["openapi"].startswith("3.")
+    f = tmp_path / "openapi.json"
+    f.write_text(r.text)
+    if not os.path.isdir(os.path.join(OPENAPI_DIR, "node_modules")):
+        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=OPENAPI_DIR, capture_output=True,
+                           timeout=600)
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+    p = subprocess.run(["node", "validate.mjs", str(f)], cwd=OPENAPI_DIR, capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+
+    ops = {(t, m.upper()): op for t, item in doc["paths"].items() for m, op in item.items() if m != "parameters"}
+    answered = set()
+    assert len(SEEN) > 100, len(SEEN)
+    for method, path, status in SEEN:
+        t = _template(doc, path)
+        op = ops.get((t, "GET" if method == "HEAD" else method))
+        if op is None:
+            # only an unknown resource or method may be missing from the document
+            assert status in (404, 405), (method, path, status)
+            continue
+        assert str(status) in op["responses"], f"{method} {t}: {status} is not documented"
+        if 200 <= status < 300:
+            answered.add((t, method))
+    missing = set(ops) - answered
+    assert not missing, f"documented but never answered: {sorted(missing)}"

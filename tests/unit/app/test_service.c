@@ -132,7 +132,7 @@ test_routes(void **state)
 	/* the issuers that log people in have the same routes, eIDs' pages among them */
 	assert_true(idp > 10);
 	assert_int_equal(ap, idp - adm);
-	assert_int_equal(adm, 22);
+	assert_int_equal(adm, 23);
 	assert_true(has_route(rt, "GET", "/innlogginger/logg/idporten"));
 	assert_true(has_route(rt, "POST", "/selfservice/clients"));
 	assert_true(has_route(rt, "DELETE", "/selfservice/clients/*"));

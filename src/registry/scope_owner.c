@@ -457,7 +457,7 @@ reg_scope_public(struct porten *app, const char *prefix, const char *itype, cons
 		"name", "prefix", "subscope", "description", "long_description", "visibility",
 		"allowed_integration_types", "accessible_for_all", "delegation_source",
 		"requires_user_consent", "requires_user_authentication", "token_type",
-		"owner_orgno", "active", NULL,
+		"owner_orgno", "active", "translations", NULL,
 	};
 	json_t *all = NULL, *out, *d;
 	size_t i;

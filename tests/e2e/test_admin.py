@@ -498,11 +498,14 @@ def mp_token(env, cid, key, kid, scope):
 def test_scope_life_cycle(env):
     name = "e2eprov:data"
     body = {"prefix": "e2eprov", "subscope": "data", "description": "Data for partners",
-            "allowed_integration_types": ["maskinporten"], "visibility": "PUBLIC"}
+            "allowed_integration_types": ["maskinporten"], "visibility": "PUBLIC",
+            "translations": {"en": {"description": "Partner data", "long_description": "Data for partners"},
+                             "nn": {"description": "Data for partnarar"}}}
     r = env.p.call("POST", "/scopes", json=body)
     assert r.status_code == 201, r.text
     sc = r.json()
     assert sc["name"] == name and sc["owner_orgno"] == ORG_P and sc["active"] is True
+    assert sc["translations"]["en"]["description"] == "Partner data"
     assert name in [x["name"] for x in env.p.call("GET", "/scopes").json()]
     assert env.p.call("GET", "/scopes", params={"scope": name}).json()["description"] == "Data for partners"
     r = env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, description="Partner data"))
@@ -511,6 +514,7 @@ def test_scope_life_cycle(env):
     pub = env.http.get(env.server.url(BASE + "/scopes/all"), params={"prefix": "e2eprov"}, timeout=TIMEOUT)
     assert pub.status_code == 200 and [x["name"] for x in pub.json()] == [name]
     assert "access" not in pub.json()[0]
+    assert pub.json()[0]["translations"]["nn"] == {"description": "Data for partnarar"}
     assert {"prefix": "e2eprov", "owner_orgno": ORG_P} in \
         env.http.get(env.server.url(BASE + "/prefix/all"), timeout=TIMEOUT).json()
     src = env.http.get(env.server.url(BASE + "/delegationsources"), timeout=TIMEOUT).json()
@@ -584,6 +588,10 @@ def test_scopes_refused(env):
     error(env.p.call("POST", "/scopes", json={"name": "e2eprov:y", "description": "x",
                                                "delegation_source": "https://evil.example/"}), 400)
     error(env.p.call("POST", "/scopes", json={"name": "e2eprov:Y!", "description": "x"}), 400)
+    for tr in ({"de": {"description": "x"}}, {"en": "x"}, {"en": {"title": "x"}}, ["en"],
+               {"en": {"description": "\u0001"}}):
+        error(env.p.call("POST", "/scopes", json={"name": "e2eprov:tr", "description": "x", "translations": tr}),
+              400, "invalid_scope")
     error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, name="e2eprov:other")), 400)
     error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, subscope="other")), 400)
     error(env.p.call("PUT", "/scopes/access/12345", params={"scope": name}), 400)

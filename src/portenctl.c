@@ -18,7 +18,7 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: portenctl [-c FILE] [--json] COMMAND ...\n"
+	fputs("usage: portenctl [-c FILE] [--json] COMMAND ...  (the options may also follow COMMAND)\n"
 	      "\n"
 	      "options:\n"
 	      "  -c, --config FILE   configuration file (default: $PORTEN_CONFIG, then defaults\n"
@@ -35,6 +35,41 @@ usage(FILE *f)
 	fputs("\n"
 	      "exit status: 0 done, 1 usage or validation error, 2 store or system failure\n",
 	      f);
+}
+
+/*
+ * The global options may also follow the command (portenctl client create
+ * --json ...), as people type them: take them out of the command's
+ * arguments, up to a "--".  A command option whose value is one of them is
+ * written --opt=VALUE.  CLI_OK, or CLI_USAGE for -c without a file.
+ */
+static int
+global_opts(struct cli *c, int *argc, char **argv)
+{
+	int i, n = 0;
+
+	for (i = 0; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--json") == 0) {
+			c->json = true;
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			c->config_path = a + 9;
+		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (i + 1 >= *argc)
+				return cli_usage_error("%s needs a file", a);
+			c->config_path = argv[++i];
+		} else {
+			argv[n++] = argv[i];
+		}
+	}
+	while (i < *argc)
+		argv[n++] = argv[i++];
+	argv[n] = NULL;
+	*argc = n;
+	return CLI_OK;
 }
 
 int
@@ -81,6 +116,15 @@ main(int argc, char **argv)
 			fclose(c.out);
 			return CLI_USAGE;
 		}
+	}
+	if (optind < argc) {
+		int rest = argc - optind - 1;
+
+		if (global_opts(&c, &rest, argv + optind + 1) != CLI_OK) {
+			fclose(c.out);
+			return CLI_USAGE;
+		}
+		argc = optind + 1 + rest;
 	}
 	if (c.config_path == NULL)
 		c.config_path = getenv("PORTEN_CONFIG");

@@ -68,8 +68,15 @@ void adm_handle_access_list(struct http_req *r, struct http_resp *w);
 void adm_handle_access(struct http_req *r, struct http_resp *w);
 void adm_handle_prefixes(struct http_req *r, struct http_resp *w);
 void adm_handle_delegation_sources(struct http_req *r, struct http_resp *w);
+/* The OpenAPI document (openapi_doc.c) and its route (scopes.c). */
+extern const char adm_openapi_doc[];
+void adm_handle_openapi(struct http_req *r, struct http_resp *w);
 /* The person-facing API on the ID-porten issuer (loghistory.c). */
 void adm_handle_login_history(struct http_req *r, struct http_resp *w);
+/* The authorizations API on the ID-porten issuer (authorizations.c). */
+void adm_handle_authz_clients(struct http_req *r, struct http_resp *w);
+void adm_handle_authz_provider(struct http_req *r, struct http_resp *w);
+void adm_handle_authz_revoke(struct http_req *r, struct http_resp *w);
 /* A query parameter given at most once: 0 (*v NULL when absent), or the 400 is answered. */
 int adm_query(struct adm_call *c, const char *name, const char **v);
 

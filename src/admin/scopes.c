@@ -283,6 +283,16 @@ adm_handle_prefixes(struct http_req *r, struct http_resp *w)
 }
 
 void
+adm_handle_openapi(struct http_req *r, struct http_resp *w)
+{
+	struct err e = { 0 };
+	json_t *doc = json_loads(adm_openapi_doc, 0, NULL);
+	int rc = doc != NULL ? 0 : ERR(&e, ERR_INTERNAL, 500, NULL, "the OpenAPI document does not parse");
+
+	open_answer(r, w, rc, &e, doc);
+}
+
+void
 adm_handle_delegation_sources(struct http_req *r, struct http_resp *w)
 {
 	struct err e = { 0 };

@@ -57,6 +57,16 @@ static const struct service_route open_routes[] = {
 	{ "GET", "/scopes/all", adm_handle_scopes_all },
 	{ "GET", "/prefix/all", adm_handle_prefixes },
 	{ "GET", "/delegationsources", adm_handle_delegation_sources },
+	{ "GET", "/openapi.json", adm_handle_openapi },
+};
+
+/* §10: GET with the person's token, POST with an organisation's. */
+static const struct service_route authz_routes[] = {
+	{ "GET", "/authorizations/clients/authorizations", adm_handle_authz_clients },
+	{ "POST", "/authorizations/clients/authorizations", adm_handle_authz_clients },
+	{ "GET", "/authorizations/api-provider/authorizations", adm_handle_authz_provider },
+	{ "POST", "/authorizations/api-provider/authorizations", adm_handle_authz_provider },
+	{ "DELETE", "/authorizations/authorizations/*", adm_handle_authz_revoke },
 };
 
 /* Spec §3, under the base: the list, and one handler for each client's resources. */
@@ -89,6 +99,10 @@ adm_mount(const struct issuer *is, struct service_routes *out, struct err *e)
 	if (rc == 0)
 		rc = service_route_add(out, "GET", "/innlogginger/logg/idporten",
 				       adm_handle_login_history, e);
+	/* §10 (design): the authorizations API there too, under /authorizations. */
+	for (size_t i = 0; i < sizeof(authz_routes) / sizeof(authz_routes[0]) && rc == 0; i++)
+		rc = service_route_add(out, authz_routes[i].method, authz_routes[i].path,
+				       authz_routes[i].fn, e);
 	return rc;
 }
 

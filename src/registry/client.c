@@ -295,6 +295,9 @@ reg_client_create_as(struct porten *app, const struct reg_actor *who, const json
 	if (rc == ERR_EXISTS)
 		rc = ERR(e, ERR_EXISTS, 409, REG_INVALID_METADATA, "client_id %s already exists",
 			 id);
+	if (rc == 0)
+		reg_audit(app, who, "client", id, "create", reg_client_str(doc, "client_orgno"), NULL,
+			  doc);
 	goto out;
 nomem:
 	rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -427,6 +430,9 @@ reg_client_update_as(struct porten *app, const struct reg_actor *who, const char
 		}
 	}
 	rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	if (rc == 0)
+		reg_audit(app, who, "client", client_id, "update", reg_client_str(doc, "client_orgno"),
+			  prev, doc);
 	goto out;
 nomem:
 	rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -475,6 +481,9 @@ reg_client_delete_as(struct porten *app, const struct reg_actor *who, const char
 		goto out;
 	}
 	rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	if (rc == 0)
+		reg_audit(app, who, "client", client_id, "deactivate",
+			  reg_client_str(doc, "client_orgno"), NULL, doc);
 out:
 	json_decref(doc);
 	return rc;
@@ -508,6 +517,9 @@ reg_client_rotate_secret_as(struct porten *app, const struct reg_actor *who,
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	if (rc == 0)
 		rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	if (rc == 0)
+		reg_audit(app, who, "client", client_id, "rotate-secret",
+			  reg_client_str(doc, "client_orgno"), NULL, NULL);
 out:
 	json_decref(doc);
 	if (rc != 0)
@@ -625,6 +637,9 @@ jwks_store(struct porten *app, const struct reg_actor *who, const char *client_i
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	else
 		rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	if (rc == 0)
+		reg_audit(app, who, "keys", client_id, jwks != NULL ? "replace" : "delete",
+			  reg_client_str(doc, "client_orgno"), NULL, jwks);
 	json_decref(posted);
 	json_decref(doc);
 	return rc;

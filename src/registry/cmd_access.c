@@ -55,9 +55,9 @@ reg_cmd_access(struct cli *c, int argc, char **argv)
 	if (status != CLI_OK)
 		return status;
 	if (strcmp(sub, "grant") == 0)
-		rc = reg_scope_access_grant(&c->app, argv[1], argv[2], &res, &e);
+		rc = reg_scope_access_grant_as(&c->app, &reg_operator, argv[1], argv[2], &res, &e);
 	else if (strcmp(sub, "revoke") == 0)
-		rc = reg_scope_access_revoke(&c->app, argv[1], argv[2], &e);
+		rc = reg_scope_access_revoke_as(&c->app, &reg_operator, argv[1], argv[2], &e);
 	else
 		rc = reg_scope_access_list(&c->app, argv[1], all, &res, &e);
 	if (rc != 0)

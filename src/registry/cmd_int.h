@@ -26,6 +26,9 @@ void reg_cmd_scope_usage(FILE *f);
 
 /* `portenctl scope grant|revoke|access`: who may use a scope (cmd_access.c). */
 int reg_cmd_access(struct cli *c, int argc, char **argv);
+/* portenctl audit ... (cmd_audit.c) */
+int reg_cmd_audit(struct cli *c, int argc, char **argv);
+void reg_cmd_audit_usage(FILE *f);
 void reg_cmd_access_usage(FILE *f);
 
 #endif

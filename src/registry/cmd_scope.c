@@ -215,7 +215,9 @@ scope_edit(struct cli *c, int argc, char **argv)
 		/* The options replace what was there; the rest is kept. */
 		json_object_update(in, set);
 		json_object_set_new(in, "name", json_string(name));
-		rc = reg_scope_put(&c->app, in, &out, &e);
+		/* The same functions as the self-service API, as the operator. */
+		rc = create ? reg_scope_create_as(&c->app, &reg_operator, in, &out, &e)
+			    : reg_scope_update_as(&c->app, &reg_operator, name, in, &out, &e);
 		if (rc != 0) {
 			status = cli_fail(rc, &e);
 			goto out;

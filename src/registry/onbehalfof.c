@@ -219,6 +219,11 @@ obo_change(struct porten *app, const struct reg_actor *who, const char *client_i
 		goto out;
 	}
 	rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	if (rc == 0)
+		reg_audit(app, who, "onbehalfof", client_id,
+			  in == NULL ? "delete" : id == NULL ? "create" : "update",
+			  json_string_value(json_object_get(doc, "client_orgno")), NULL,
+			  in == NULL ? NULL : entry);
 	if (rc == 0 && rec != NULL && entry != NULL)
 		*rec = json_incref(entry);
 out:

@@ -220,6 +220,24 @@ int reg_client_jwks_set_as(struct porten *app, const struct reg_actor *who,
 int reg_client_jwks_delete_as(struct porten *app, const struct reg_actor *who,
 			      const char *client_id, struct err *e);
 
+/* ---- the audit trail (registry/audit.c) ---- */
+
+/*
+ * Record a change made by who (append-only "audit" event): kind ("client",
+ * "keys", "onbehalfof", "scope", "access", "prefix"), id, action, orgno
+ * (the organisation the record belongs to), and the record before and
+ * after (either NULL), secret hashes left out.  A failure to write is
+ * logged, not returned: the change is made.
+ */
+void reg_audit(struct porten *app, const struct reg_actor *who, const char *kind, const char *id,
+	       const char *action, const char *orgno, const json_t *before, const json_t *after);
+/*
+ * The newest audit records (at most limit, 1-1000) whose key ("orgno",
+ * "id" or "actor") has value: *list, newest first (new reference).
+ */
+int reg_audit_list(struct porten *app, const char *key, const char *value, int64_t limit,
+		   json_t **list, struct err *e);
+
 /* ---- onbehalfof sub-registrations (registry/onbehalfof.c, spec §8) ---- */
 
 /*

@@ -254,6 +254,48 @@ scope_age(const json_t *in, const char *field, json_t *doc, struct err *e)
 	return 0;
 }
 
+/*
+ * selfservice-api.md §9 (design): translations maps nn, en and se to
+ * {description, long_description}; bokmål stays in the fields themselves.
+ */
+static int
+scope_translations(const json_t *in, json_t *doc, struct err *e)
+{
+	static const char *const langs[] = { "nn", "en", "se", NULL };
+	json_t *v = json_object_get(in, "translations"), *out, *t;
+	const char *lang;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return BAD(e, "translations must map nn, en or se to {description, long_description}");
+	out = json_object();
+	if (out == NULL || json_object_set_new(doc, "translations", out) != 0)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	json_object_foreach(v, lang, t) {
+		json_t *tr;
+		const char *k;
+		json_t *x;
+		int rc;
+
+		if (!in_list(langs, lang) || !json_is_object(t))
+			return BAD(e, "translations: %.8s is not nn, en or se with an object", lang);
+		json_object_foreach(t, k, x) {
+			if (strcmp(k, "description") != 0 && strcmp(k, "long_description") != 0)
+				return BAD(e, "translations.%s: unknown field %.64s", lang, k);
+		}
+		tr = json_object();
+		if (tr == NULL || json_object_set_new(out, lang, tr) != 0)
+			return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+		rc = scope_text(t, "description", SCOPE_DESCRIPTION_MAX, tr, e);
+		if (rc == 0)
+			rc = scope_text(t, "long_description", SCOPE_LONG_DESCRIPTION_MAX, tr, e);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Every key of in is a field we know or a server-set one. */
 static int
 scope_check_fields(const json_t *in, struct err *e)
@@ -262,7 +304,7 @@ scope_check_fields(const json_t *in, struct err *e)
 		"name", "prefix", "subscope", "description", "long_description", "visibility",
 		"allowed_integration_types", "token_type", "at_max_age", "authorization_max_age",
 		"enforced_aud_for_introspection", "owner_orgno", "delegation_source",
-		"allowable_integration_types", NULL,
+		"allowable_integration_types", "translations", NULL,
 	};
 	const char *key;
 	json_t *v;
@@ -428,7 +470,9 @@ reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err
 	if (doc == NULL)
 		goto nomem;
 
-	rc = scope_text(in, "description", SCOPE_DESCRIPTION_MAX, doc, e);
+	rc = scope_translations(in, doc, e);
+	if (rc == 0)
+		rc = scope_text(in, "description", SCOPE_DESCRIPTION_MAX, doc, e);
 	if (rc == 0)
 		rc = scope_text(in, "long_description", SCOPE_LONG_DESCRIPTION_MAX, doc, e);
 	if (rc != 0)

@@ -113,6 +113,8 @@ reg_prefix_assign(struct porten *app, const char *prefix, const char *orgno, jso
 	if (doc == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	rc = store_call(app->store, registry, scope_put, key, doc, e);
+	if (rc == 0)
+		reg_audit(app, &reg_operator, "prefix", prefix, "assign", orgno, NULL, doc);
 	if (rc == 0 && record != NULL)
 		*record = json_pack("{s:s, s:s, s:s}", "prefix", prefix, "owner_orgno", orgno,
 				    "created", ts);
@@ -300,6 +302,9 @@ reg_scope_create_as(struct porten *app, const struct reg_actor *who, const json_
 		in = own;
 	}
 	rc = reg_scope_put(app, in, out, e);
+	if (rc == 0)
+		reg_audit(app, who, "scope", name, "create",
+			  json_string_value(json_object_get(*out, "owner_orgno")), NULL, *out);
 	json_decref(own);
 	return rc;
 }
@@ -346,6 +351,9 @@ reg_scope_update_as(struct porten *app, const struct reg_actor *who, const char 
 		json_object_del(own, "subscope");
 		rc = reg_scope_put(app, own, out, e);
 	}
+	if (rc == 0)
+		reg_audit(app, who, "scope", name, "update",
+			  json_string_value(json_object_get(*out, "owner_orgno")), prev, *out);
 out:
 	json_decref(prev);
 	json_decref(own);
@@ -375,6 +383,9 @@ reg_scope_deactivate_as(struct porten *app, const struct reg_actor *who, const c
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	else
 		rc = reg_scope_put(app, doc, out, e);
+	if (rc == 0)
+		reg_audit(app, who, "scope", name, "deactivate",
+			  json_string_value(json_object_get(*out, "owner_orgno")), NULL, *out);
 	json_decref(doc);
 	return rc;
 }
@@ -446,7 +457,7 @@ reg_scope_public(struct porten *app, const char *prefix, const char *itype, cons
 		"name", "prefix", "subscope", "description", "long_description", "visibility",
 		"allowed_integration_types", "accessible_for_all", "delegation_source",
 		"requires_user_consent", "requires_user_authentication", "token_type",
-		"owner_orgno", "active", NULL,
+		"owner_orgno", "active", "translations", NULL,
 	};
 	json_t *all = NULL, *out, *d;
 	size_t i;
@@ -486,10 +497,16 @@ reg_scope_access_grant_as(struct porten *app, const struct reg_actor *who, const
 	json_t *doc = NULL;
 	int rc = scope_own(app, who, scope, &doc, e);
 
-	json_decref(doc);
 	if (record != NULL)
 		*record = NULL;
-	return rc != 0 ? rc : reg_scope_access_grant(app, scope, orgno, record, e);
+	if (rc == 0)
+		rc = reg_scope_access_grant(app, scope, orgno, record, e);
+	if (rc == 0)
+		reg_audit(app, who, "access", scope, "grant",
+			  json_string_value(json_object_get(doc, "owner_orgno")), NULL,
+			  record != NULL ? *record : NULL);
+	json_decref(doc);
+	return rc;
 }
 
 int
@@ -499,8 +516,17 @@ reg_scope_access_revoke_as(struct porten *app, const struct reg_actor *who, cons
 	json_t *doc = NULL;
 	int rc = scope_own(app, who, scope, &doc, e);
 
+	if (rc == 0)
+		rc = reg_scope_access_revoke(app, scope, orgno, e);
+	if (rc == 0) {
+		json_t *what = json_pack("{s:s}", "consumer_orgno", orgno);
+
+		reg_audit(app, who, "access", scope, "revoke",
+			  json_string_value(json_object_get(doc, "owner_orgno")), NULL, what);
+		json_decref(what);
+	}
 	json_decref(doc);
-	return rc != 0 ? rc : reg_scope_access_revoke(app, scope, orgno, e);
+	return rc;
 }
 
 int

@@ -97,6 +97,7 @@ static const struct cli_command registry_commands[] = {
 	{ "keys", reg_cmd_keys, reg_cmd_keys_usage },
 	{ "kek", reg_cmd_kek, reg_cmd_kek_usage },
 	{ "scope", reg_cmd_scope, reg_cmd_scope_usage },
+	{ "audit", reg_cmd_audit, reg_cmd_audit_usage },
 	{ NULL, NULL, NULL },
 };
 

@@ -45,6 +45,14 @@ struct store_oauth_ops {
 	/* ERR_NOTFOUND when unknown, revoked or expired. */
 	int (*grant_get)(struct store *s, const char *grant_id, json_t **doc, struct err *e);
 	int (*grant_revoke)(struct store *s, const char *grant_id, struct err *e);
+	/*
+	 * A person's grants in force (not revoked, not expired), at most limit
+	 * (1-1000): *docs a JSON array of their docs, each with grant_id,
+	 * client_id and expires_at added (the caller's).  The authorizations
+	 * API (selfservice-api.md §10).
+	 */
+	int (*grant_find_person)(struct store *s, const char *pid, int64_t limit, json_t **docs,
+				 struct err *e);
 	/* Revoke the login-only grants of a session (logout, spec §15 step 3). */
 	int (*grant_revoke_session)(struct store *s, const char *sid, struct err *e);
 

@@ -85,6 +85,9 @@ const char *const store_pg_sql[PG_N] = {
 
 	[PG_GRANT_PUT] = "INSERT INTO grants (grant_id, client_id, sid, login_only, doc, expires_at)"
 			 " VALUES ($1, $2, $3, $4, $5, $6)",
+	[PG_GRANT_FIND_PERSON] = "SELECT doc, grant_id, client_id, expires_at FROM grants"
+				 " WHERE NOT revoked AND expires_at > $2"
+				 " AND (doc::jsonb ->> 'pid') = $1 ORDER BY grant_id LIMIT $3",
 	[PG_GRANT_GET] = "SELECT doc FROM grants"
 			 " WHERE grant_id = $1 AND NOT revoked AND expires_at > $2::bigint",
 	/*
@@ -598,6 +601,67 @@ pg_grant_get(struct store *s, const char *grant_id, json_t **doc, struct err *e)
 	return store_pg_get_doc(s, PG_GRANT_GET, "grant_get", doc, e, "ki", grant_id, time_now());
 }
 
+struct pg_grant_find {
+	const char *pid;
+	int64_t limit;
+	json_t **docs;
+};
+
+static int
+pg_grant_find_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_grant_find *f = arg;
+	json_t *arr, *doc = NULL;
+	char *id = NULL, *cid = NULL;
+	int64_t exp = 0;
+	int i, rc;
+
+	*f->docs = NULL;
+	arr = json_array();
+	if (arr == NULL)
+		return store_pg_nomem(e, q->op);
+	rc = store_pg_execf(q, PG_GRANT_FIND_PERSON, e, "kii", f->pid, time_now(), f->limit);
+	for (i = 0; rc == 0 && i < store_pg_rows(q); i++) {
+		rc = store_pg_col_json(q, i, 0, &doc, e);
+		if (rc == 0)
+			rc = store_pg_col_str(q, i, 1, &id, e);
+		if (rc == 0)
+			rc = store_pg_col_str(q, i, 2, &cid, e);
+		if (rc == 0)
+			rc = store_pg_col_i64(q, i, 3, &exp, e);
+		if (rc == 0 && (!json_is_object(doc) ||
+				json_object_set_new(doc, "grant_id", json_string(id)) != 0 ||
+				json_object_set_new(doc, "client_id", json_string(cid)) != 0 ||
+				json_object_set_new(doc, "expires_at", json_integer(exp)) != 0 ||
+				json_array_append(arr, doc) != 0))
+			rc = store_pg_nomem(e, q->op);
+		json_decref(doc);
+		doc = NULL;
+		free(id);
+		free(cid);
+		id = cid = NULL;
+	}
+	if (rc == 0)
+		*f->docs = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
+static int
+pg_grant_find_person(struct store *s, const char *pid, int64_t limit, json_t **docs,
+		     struct err *e)
+{
+	struct pg_grant_find f = { pid, limit, docs };
+
+	*docs = NULL;
+	if (limit < 1 || limit > 1000)
+		return ERR(e, ERR_INVAL, 0, NULL, "store grant_find_person: limit out of range");
+	if (store_pg_check_text(pid, 'k', "grant_find_person", e) != 0)
+		return e->code;
+	return store_pg_run(s, "grant_find_person", pg_grant_find_fn, &f, e);
+}
+
 static int
 pg_grant_revoke(struct store *s, const char *grant_id, struct err *e)
 {
@@ -1022,6 +1086,7 @@ static const struct store_oauth_ops pg_oauth = {
 	.grant_put = pg_grant_put,
 	.grant_get = pg_grant_get,
 	.grant_revoke = pg_grant_revoke,
+	.grant_find_person = pg_grant_find_person,
 	.grant_revoke_session = pg_grant_revoke_session,
 	.refresh_put = pg_refresh_put,
 	.refresh_rotate = pg_refresh_rotate,

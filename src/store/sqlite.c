@@ -77,6 +77,9 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_GRANT_PUT] =
 		"INSERT INTO grants (grant_id, client_id, sid, login_only, doc, expires_at)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQ_GRANT_FIND_PERSON] = "SELECT doc, grant_id, client_id, expires_at FROM grants"
+				 " WHERE revoked = 0 AND expires_at > ?2"
+				 " AND json_extract(doc, '$.pid') = ?1 ORDER BY grant_id LIMIT ?3",
 	[SQ_GRANT_GET] = "SELECT doc FROM grants"
 			 " WHERE grant_id = ?1 AND revoked = 0 AND expires_at > ?2",
 	/*
@@ -531,6 +534,50 @@ sq_grant_get(struct store *s, const char *grant_id, json_t **doc, struct err *e)
 }
 
 static int
+sq_grant_find_person(struct store *s, const char *pid, int64_t limit, json_t **docs,
+		     struct err *e)
+{
+	struct sq_q q;
+	json_t *arr = NULL, *doc = NULL;
+	char *id = NULL, *cid = NULL;
+	int rc;
+
+	*docs = NULL;
+	if (limit < 1 || limit > 1000)
+		return ERR(e, ERR_INVAL, 0, NULL, "store grant_find_person: limit out of range");
+	rc = store_sq_start(&q, s, "grant_find_person", e);
+	if (rc == 0 && (arr = json_array()) == NULL)
+		rc = store_sq_fail(e, SQLITE_NOMEM, "grant_find_person");
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_GRANT_FIND_PERSON, e, "kii", pid, time_now(), limit);
+	while (rc == 0 && (rc = store_sq_step(&q, e)) == 1) {
+		rc = store_sq_col_json(&q, 0, &doc, e);
+		if (rc == 0)
+			rc = store_sq_col_str(&q, 1, &id, e);
+		if (rc == 0)
+			rc = store_sq_col_str(&q, 2, &cid, e);
+		if (rc == 0 && (!json_is_object(doc) ||
+				json_object_set_new(doc, "grant_id", json_string(id)) != 0 ||
+				json_object_set_new(doc, "client_id", json_string(cid)) != 0 ||
+				json_object_set_new(doc, "expires_at",
+						    json_integer(sqlite3_column_int64(q.st, 3))) != 0 ||
+				json_array_append(arr, doc) != 0))
+			rc = store_sq_fail(e, SQLITE_NOMEM, "grant_find_person");
+		json_decref(doc);
+		doc = NULL;
+		free(id);
+		free(cid);
+		id = cid = NULL;
+	}
+	store_sq_end(&q);
+	if (rc == 0)
+		*docs = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
+static int
 sq_grant_revoke(struct store *s, const char *grant_id, struct err *e)
 {
 	return store_sq_write(s, SQ_GRANT_REVOKE, "grant_revoke", 0, e, "ki", grant_id,
@@ -873,6 +920,7 @@ static const struct store_oauth_ops sq_oauth = {
 	.grant_put = sq_grant_put,
 	.grant_get = sq_grant_get,
 	.grant_revoke = sq_grant_revoke,
+	.grant_find_person = sq_grant_find_person,
 	.grant_revoke_session = sq_grant_revoke_session,
 	.refresh_put = sq_refresh_put,
 	.refresh_rotate = sq_refresh_rotate,

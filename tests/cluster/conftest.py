@@ -206,7 +206,7 @@ backend nodes
 
 
 class Cluster:
-    def __init__(self, workdir, pg_base):
+    def __init__(self, workdir, pg_base, extra_env=None):
         self.workdir = str(workdir)
         self.lb_port = free_port()
         self.lb_netloc = f"127.0.0.1:{self.lb_port}"
@@ -228,6 +228,7 @@ class Cluster:
             "PORTEN_LISTEN": "127.0.0.1:0",
             "PORTEN_DATA": os.path.join(self.workdir, "ctl"),
         })
+        env.update(extra_env or {})
         os.makedirs(env["PORTEN_DATA"], exist_ok=True)
         self.env = env
         self.nodes = [Node(self, i) for i in range(NODES)]
@@ -340,7 +341,17 @@ def cluster(tmp_path_factory):
         dst = os.path.join(str(d), os.path.basename(getattr(E, name)))
         shutil.copy2(getattr(E, name), dst)
         setattr(E, name, dst)
-    c = Cluster(tmp_path_factory.mktemp("cluster"), pg)
+    # a root CA the nodes trust for business certificates (test_admin_cluster.py)
+    ca = str(tmp_path_factory.mktemp("ca"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    os.path.join(ca, "ca.key"), "-out", os.path.join(ca, "ca.pem"), "-days", "30",
+                    "-subj", "/C=NO/O=Porten Cluster Test/CN=Porten Cluster Test CA",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                   check=True, capture_output=True, timeout=60)
+    c = Cluster(tmp_path_factory.mktemp("cluster"), pg,
+                {"PORTEN_MASKINPORTEN_CA": os.path.join(ca, "ca.pem")})
+    c.ca_dir = ca
     try:
         c.start()
     except BaseException:

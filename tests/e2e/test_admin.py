@@ -104,11 +104,22 @@ class Admin:
                                      timeout=TIMEOUT, **kw)
 
 
+# every answer of the API this module sees, for the OpenAPI check at its end
+SEEN = []
+
+
+def _record(r, *args, **kwargs):
+    path = r.request.path_url.split("?")[0]
+    if "/selfservice/" in path:
+        SEEN.append((r.request.method, path[path.index("/selfservice/") + len(BASE):], r.status_code))
+
+
 class Env:
     def __init__(self, server, d, pki):
         self.server = server
         self.dir = str(d)
         self.http = http()
+        self.http.hooks["response"].append(_record)
         self.mp_issuer = server.issuer + "/maskinporten/"
         self.pki = pki
         self.certs = {}
@@ -144,6 +155,14 @@ def env(tmp_path_factory, start_server):
     # Digdir's self-service scope for the login history (spec §11)
     server.ctl("scope", "create", "--name", "idporten:user.log.read", "--description", "login history",
                "--allowed-integration-type", "api_klient", "--owner-orgno", DIGDIR)
+    # spec §10: the authorizations scope, and an API scope of the provider's
+    server.ctl("scope", "create", "--name", "idporten:authorizations", "--description", "authorizations",
+               "--allowed-integration-type", "api_klient", "--allowed-integration-type", "maskinporten",
+               "--owner-orgno", DIGDIR)
+    for o in (ORG_P, ORG_B):
+        server.ctl("scope", "grant", "idporten:authorizations", o)
+    server.ctl("scope", "create", "--name", "e2eauth:data", "--description", "data", "--accessible-for-all",
+               "--allowed-integration-type", "api_klient", "--owner-orgno", ORG_P)
     # spec §9: the operator gives the API provider its prefix
     server.ctl("scope", "prefix", "assign", "e2eprov", ORG_P)
     # an API provider's scopes: one open to A, one closed, one for everyone
@@ -161,6 +180,8 @@ def env(tmp_path_factory, start_server):
     e.b_scopes = Admin(e, ORG_B, [SCOPES_WRITE])
     e.s_own = Admin(e, ORG_S, [READ, WRITE, MODIFY])
     e.s_obo = Admin(e, ORG_S, [OBO_WRITE])
+    e.p_authz = Admin(e, ORG_P, ["idporten:authorizations"])
+    e.b_authz = Admin(e, ORG_B, ["idporten:authorizations"])
     return e
 
 
@@ -477,11 +498,14 @@ def mp_token(env, cid, key, kid, scope):
 def test_scope_life_cycle(env):
     name = "e2eprov:data"
     body = {"prefix": "e2eprov", "subscope": "data", "description": "Data for partners",
-            "allowed_integration_types": ["maskinporten"], "visibility": "PUBLIC"}
+            "allowed_integration_types": ["maskinporten"], "visibility": "PUBLIC",
+            "translations": {"en": {"description": "Partner data", "long_description": "Data for partners"},
+                             "nn": {"description": "Data for partnarar"}}}
     r = env.p.call("POST", "/scopes", json=body)
     assert r.status_code == 201, r.text
     sc = r.json()
     assert sc["name"] == name and sc["owner_orgno"] == ORG_P and sc["active"] is True
+    assert sc["translations"]["en"]["description"] == "Partner data"
     assert name in [x["name"] for x in env.p.call("GET", "/scopes").json()]
     assert env.p.call("GET", "/scopes", params={"scope": name}).json()["description"] == "Data for partners"
     r = env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, description="Partner data"))
@@ -490,6 +514,7 @@ def test_scope_life_cycle(env):
     pub = env.http.get(env.server.url(BASE + "/scopes/all"), params={"prefix": "e2eprov"}, timeout=TIMEOUT)
     assert pub.status_code == 200 and [x["name"] for x in pub.json()] == [name]
     assert "access" not in pub.json()[0]
+    assert pub.json()[0]["translations"]["nn"] == {"description": "Data for partnarar"}
     assert {"prefix": "e2eprov", "owner_orgno": ORG_P} in \
         env.http.get(env.server.url(BASE + "/prefix/all"), timeout=TIMEOUT).json()
     src = env.http.get(env.server.url(BASE + "/delegationsources"), timeout=TIMEOUT).json()
@@ -563,6 +588,10 @@ def test_scopes_refused(env):
     error(env.p.call("POST", "/scopes", json={"name": "e2eprov:y", "description": "x",
                                                "delegation_source": "https://evil.example/"}), 400)
     error(env.p.call("POST", "/scopes", json={"name": "e2eprov:Y!", "description": "x"}), 400)
+    for tr in ({"de": {"description": "x"}}, {"en": "x"}, {"en": {"title": "x"}}, ["en"],
+               {"en": {"description": "\u0001"}}):
+        error(env.p.call("POST", "/scopes", json={"name": "e2eprov:tr", "description": "x", "translations": tr}),
+              400, "invalid_scope")
     error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, name="e2eprov:other")), 400)
     error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, subscope="other")), 400)
     error(env.p.call("PUT", "/scopes/access/12345", params={"scope": name}), 400)
@@ -711,3 +740,162 @@ def test_login_history(env):
         db = sqlite3.connect(os.path.join(env.server.data, "porten.db"))
         assert not [d for (d,) in db.execute("SELECT doc FROM events") if PID in d]
         db.close()
+
+
+# --------------------------------------------------------------------------
+# the authorizations API (§10)
+# --------------------------------------------------------------------------
+
+def test_authorizations(env):
+    app = api_client(env, env.a, ["openid", "profile", "idporten:authorizations", "e2eauth:data"])
+    res = login(env.server, app, http(), pid=PID, scope="openid e2eauth:data idporten:authorizations")
+    tok = app.tokens(res)
+    assert tok.get("refresh_token"), tok
+    mine = {"Authorization": "Bearer " + tok["access_token"]}
+    url = env.server.url("/authorizations/clients/authorizations")
+    # by default only authorizations with a scope that needs consent
+    r = env.http.get(url, headers=mine, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json() == [], r.text
+    r = env.http.get(url, params={"require_user_consent": "false"}, headers=mine, timeout=TIMEOUT)
+    assert r.json() and all(x["consumer"]["ID"] == "0192:" + ORG_A for x in r.json())
+    got = [x for x in r.json() if x["client_id"] == app.client_id]
+    assert len(got) == 1, got
+    a = got[0]
+    assert a["client_id"] == app.client_id and a["client_name"] == app.info["client_name"]
+    assert a["consumer"] == {"authority": "iso6523-actorid-upis", "ID": "0192:" + ORG_A}
+    assert "e2eauth:data" in [x["name"] for x in a["scopes"]]
+    assert a["expires"] > a["authorized_at"] > (time.time() - 300) * 1000
+    assert env.http.get(url, params={"requires_user_consent": "false", "visibility": "PRIVATE"}, headers=mine,
+                        timeout=TIMEOUT).json() == []
+    # the API provider finds it by its scope, with a Maskinporten token and the pid
+    purl = env.server.url("/authorizations/api-provider/authorizations")
+    r = env.http.post(purl, params={"require_user_consent": "false"}, json={"pid": PID},
+                      headers={"Authorization": "Bearer " + env.p_authz.token()}, timeout=TIMEOUT)
+    assert r.status_code == 200 and [x["authorization_id"] for x in r.json()] == [a["authorization_id"]], r.text
+    # another organisation finds nothing and cannot revoke it
+    b = {"Authorization": "Bearer " + env.b_authz.token()}
+    r = env.http.post(url, params={"require_user_consent": "false"}, json={"pid": PID}, headers=b,
+                      timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json() == []
+    durl = env.server.url("/authorizations/authorizations/" + a["authorization_id"])
+    error(env.http.delete(durl, headers=b, timeout=TIMEOUT), 404, "not_found")
+    # refusals
+    error(env.http.get(url, timeout=TIMEOUT), 401)
+    error(env.http.post(url, json={"pid": "12345678901"}, headers=b, timeout=TIMEOUT), 400, "invalid_request")
+    error(env.http.post(url, data="pid=" + PID, headers=dict(b, **{"Content-Type": "application/x-www-form-urlencoded"}),
+                        timeout=TIMEOUT), 415)
+    error(env.http.post(url, json={"pid": PID}, headers={"Authorization": "Bearer " + env.a.token()},
+                        timeout=TIMEOUT), 403, "insufficient_scope")
+    error(env.http.get(url, params={"require_user_consent": "maybe"}, headers=mine, timeout=TIMEOUT), 400)
+    error(env.http.delete(env.server.url("/authorizations/authorizations/nope"), headers=mine, timeout=TIMEOUT),
+          404)
+    assert a["authorization_id"] in [x["authorization_id"] for x in env.http.get(
+        url, params={"require_user_consent": "false"}, headers=mine, timeout=TIMEOUT).json()]
+    # the provider revokes it: the refresh token and the stored access token end at once
+    r = env.http.delete(durl, headers={"Authorization": "Bearer " + env.p_authz.token()}, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.text == "", r.text
+    assert app.refresh(tok["refresh_token"]).status_code == 400
+    error(env.http.get(url, headers=mine, timeout=TIMEOUT), 401, "invalid_token")
+    # the person revokes another one with their own token
+    tok2 = app.tokens(login(env.server, app, http(), pid=PID, scope="openid idporten:authorizations"))
+    mine2 = {"Authorization": "Bearer " + tok2["access_token"]}
+    got = env.http.get(url, params={"require_user_consent": "false"}, headers=mine2, timeout=TIMEOUT).json()
+    got = [x for x in got if x["client_id"] == app.client_id]
+    assert len(got) == 1
+    r = env.http.delete(env.server.url("/authorizations/authorizations/" + got[0]["authorization_id"]),
+                        headers=mine2, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert app.refresh(tok2["refresh_token"]).status_code == 400
+
+
+# --------------------------------------------------------------------------
+# the audit trail
+# --------------------------------------------------------------------------
+
+def test_audit_trail(env):
+    c = create(env.a, login_client())
+    cid = c["client_id"]
+    got = env.a.call("GET", "/clients/" + cid).json()
+    assert env.a.call("PUT", "/clients/" + cid, json=dict(got, client_name="audited")).status_code == 200
+    error(env.a.call("PUT", "/clients/" + cid, json=dict(got, colour=1)), 400)
+    env.server.ctl("client", "delete", cid)
+    trail = env.server.ctl("audit", "id", cid)
+    assert [(t["action"], t["actor"]) for t in trail] == [
+        ("deactivate", "operator"), ("update", ORG_A), ("create", ORG_A)]
+    upd = trail[1]
+    assert upd["kind"] == "client" and upd["orgno"] == ORG_A
+    assert upd["before"]["client_name"] == c["client_name"] and upd["after"]["client_name"] == "audited"
+    assert "client_secret_sha256" not in json.dumps(trail)
+    assert trail[2]["before"] is None
+    assert cid in [t["id"] for t in env.server.ctl("audit", "org", ORG_A, "1000")]
+    assert "prefix" in [t["kind"] for t in env.server.ctl("audit", "actor", "operator", "1000")]
+    assert env.server.ctl("audit", "bogus", "x", check=False).returncode != 0
+    assert env.server.ctl("audit", "id", cid, "0", check=False).returncode != 0
+
+
+def test_portenctl_global_options_anywhere(env):
+    """portenctl client create --json ... as people type it."""
+    import subprocess
+    from conftest import PORTENCTL
+    args = [PORTENCTL, "client", "create", "--json", "--client-name", "typed", "--description", "d",
+            "--redirect-uri", "https://t.example.no/cb", "--post-logout-redirect-uri", "https://t.example.no/"]
+    p = subprocess.run(args, env=env.server.env, capture_output=True, timeout=30, cwd=env.server.workdir)
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    remember_secret(info.get("client_secret"))
+    p = subprocess.run([PORTENCTL, "client", "show", info["client_id"], "--json"], env=env.server.env,
+                       capture_output=True, timeout=30, cwd=env.server.workdir)
+    assert p.returncode == 0 and json.loads(p.stdout)["client_name"] == "typed"
+    p = subprocess.run([PORTENCTL, "client", "list", "-c"], env=env.server.env, capture_output=True, timeout=30,
+                       cwd=env.server.workdir)
+    assert p.returncode == 1 and b"needs a file" in p.stderr
+
+
+
+# --------------------------------------------------------------------------
+# the OpenAPI document: valid, and true to every answer seen above
+# --------------------------------------------------------------------------
+
+OPENAPI_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openapi")
+
+
+def _template(doc, path):
+    """The document's path template that path falls under, or None."""
+    import re
+    path = path.replace("/onbehalof", "/onbehalfof")   # the documented alias
+    for t in doc["paths"]:
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", t), path):
+            return t
+    return None
+
+
+def test_zz_openapi(env, tmp_path):
+    import subprocess
+    r = env.http.get(env.server.url(BASE + "/openapi.json"), timeout=TIMEOUT)
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["openapi"].startswith("3.")
+    f = tmp_path / "openapi.json"
+    f.write_text(r.text)
+    if not os.path.isdir(os.path.join(OPENAPI_DIR, "node_modules")):
+        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=OPENAPI_DIR, capture_output=True,
+                           timeout=600)
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+    p = subprocess.run(["node", "validate.mjs", str(f)], cwd=OPENAPI_DIR, capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+
+    ops = {(t, m.upper()): op for t, item in doc["paths"].items() for m, op in item.items() if m != "parameters"}
+    answered = set()
+    assert len(SEEN) > 100, len(SEEN)
+    for method, path, status in SEEN:
+        t = _template(doc, path)
+        op = ops.get((t, "GET" if method == "HEAD" else method))
+        if op is None:
+            # only an unknown resource or method may be missing from the document
+            assert status in (404, 405), (method, path, status)
+            continue
+        assert str(status) in op["responses"], f"{method} {t}: {status} is not documented"
+        if 200 <= status < 300:
+            answered.add((t, method))
+    missing = set(ops) - answered
+    assert not missing, f"documented but never answered: {sorted(missing)}"

@@ -131,14 +131,15 @@ test_routes(void **state)
 		idp += is->kind == ISSUER_IDPORTEN && strncmp(rt[n].path, "/saml/", 6) != 0;
 		/* the self-service API lives under ID-porten alone */
 		adm += strncmp(rt[n].path, "/selfservice/", 13) == 0 ||
-		       strcmp(rt[n].path, "/innlogginger/logg/idporten") == 0;
+		       strcmp(rt[n].path, "/innlogginger/logg/idporten") == 0 ||
+		       strncmp(rt[n].path, "/authorizations/", 16) == 0;
 		mp += is->kind == ISSUER_MASKINPORTEN;
 		ap += is->kind == ISSUER_ANSATTPORTEN;
 	}
 	/* the issuers that log people in have the same routes, eIDs' pages among them */
 	assert_true(idp > 10);
 	assert_int_equal(ap, idp - adm);
-	assert_int_equal(adm, 17);
+	assert_int_equal(adm, 23);
 	assert_true(has_route(rt, "GET", "/innlogginger/logg/idporten"));
 	assert_true(has_route(rt, "POST", "/selfservice/clients"));
 	assert_true(has_route(rt, "DELETE", "/selfservice/clients/*"));

@@ -837,6 +837,46 @@ test_billing_facet(void **state)
 	json_decref(tok);
 }
 
+/* grant_find_person: a person's grants in force, with their ids and expiry. */
+static void
+test_grant_find_person(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now();
+	json_t *a = json_pack("{s:s, s:s}", "pid", "01019012345", "scope", "openid x:y");
+	json_t *b = json_pack("{s:s}", "pid", "02029012345"), *docs = NULL;
+
+	assert_int_equal(store_call(f->s, oauth, grant_put, "gp1", "c1", NULL, false, a, now + 60,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_put, "gp2", "c2", NULL, false, a, now + 60,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_put, "gp3", "c1", NULL, false, b, now + 60,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_put, "gp4", "c1", NULL, false, a, now - 1,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "gp2", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_find_person, "01019012345", 10, &docs, &f->e),
+			 0);
+	assert_int_equal(json_array_size(docs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "grant_id")),
+			    "gp1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "client_id")),
+			    "c1");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(docs, 0), "expires_at")),
+			 now + 60);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "scope")),
+			    "openid x:y");
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, oauth, grant_find_person, "03039012345", 10, &docs, &f->e),
+			 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, oauth, grant_find_person, "01019012345", 0, &docs, &f->e),
+			 ERR_INVAL);
+	json_decref(a);
+	json_decref(b);
+}
+
 /* event_find: by one top-level string, newest first, bounded. */
 static void
 test_event_find(void **state)
@@ -1368,7 +1408,8 @@ test_saml(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_events) T(test_event_find) T(test_sweep) T(test_race_code_store)    \
-	T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml) T(test_krr)
+	T(test_jti) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_sweep)    \
+	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
+	T(test_krr)
 
 #endif

@@ -103,6 +103,9 @@ void krr_reader_close(struct krr_reader *rd);
 int krr_cmd(struct cli *c, int argc, char **argv);
 void krr_cmd_usage(FILE *f);
 
+/* (Re)write the synthetic test persons (testdata.c); *written how many. */
+int krr_testdata_write(struct porten *app, int *written, struct err *e);
+
 /* The scopes of spec §3.3 and §4 exist (service init and portenctl krr). */
 int krr_scopes_ensure(struct porten *app, struct err *e);
 

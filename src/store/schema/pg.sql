@@ -146,10 +146,12 @@ CREATE TRIGGER scopes_truncated AFTER TRUNCATE ON scopes
 -- 3: KRR (spec/krr.md).  A person's record holds current values only, a
 -- column per field (times in ms since the epoch, 0 absent), with the
 -- number of its last change; every change also appends to the history (a
--- document).  krr_seq's one row counts the changes: a writer takes the
--- next number by updating it and holds the row lock until it commits, so
--- writers commit in number order and the feed for local copies never
--- skips a late commit.
+-- document).  Change numbers come from krr_change_seq, taken under a
+-- transaction-scoped advisory lock that every writer of the register
+-- holds until it commits: writers commit in number order, so the feed
+-- for local copies never skips a late commit.  (Not a counter row: one
+-- import updating one row a million times in one transaction leaves a
+-- chain of versions that every update walks.)
 CREATE TABLE krr_persons (
   pid TEXT COLLATE "C" PRIMARY KEY,
   change_id BIGINT NOT NULL UNIQUE,
@@ -174,7 +176,4 @@ CREATE TABLE krr_history (
   time BIGINT NOT NULL,
   doc TEXT NOT NULL);
 CREATE INDEX krr_history_pid ON krr_history (pid, change_id);
-CREATE TABLE krr_seq (
-  one INTEGER PRIMARY KEY CHECK (one = 1),
-  n BIGINT NOT NULL);
-INSERT INTO krr_seq (one, n) VALUES (1, 0);
+CREATE SEQUENCE krr_change_seq;

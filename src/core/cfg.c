@@ -20,6 +20,9 @@
 /* The generic rows: the listener, the store, the issuers, keys at rest, logs, limits. */
 static const struct cfg_row cfg_rows[] = {
 	ROW("listen", CFG_STR, listen, "127.0.0.1:8080", 0, 0),
+	/* TLS in portend itself, for an installation without a terminating proxy. */
+	ROW("tls_cert_file", CFG_STR, tls_cert_file, NULL, 0, 0),
+	ROW("tls_key_file", CFG_STR, tls_key_file, NULL, 0, 0),
 	ROW("data", CFG_STR, data, "./porten-data", 0, 0),
 	ROW("issuer", CFG_STR, issuer, NULL, 0, 0),
 	ROW("store", CFG_STR, store, NULL, 0, 0),

@@ -216,6 +216,21 @@ enum oauth_scope_rc oauth_scope_split(struct str s, size_t max_n, json_t **out);
 /* min(lifetime, every positive integer field of the scope docs (name -> doc)) */
 long long oauth_scope_cap(long long lifetime, const json_t *docs, const char *field);
 
+/*
+ * Whether the scope doc allows client's integration type: its
+ * allowed_integration_types is empty or names the type (spec §13).
+ */
+bool oauth_scope_type_ok(const json_t *scope_doc, const struct client *client);
+
+/* operator_orgno's default: Digdir, which runs ID-porten. */
+#define OAUTH_OPERATOR_ORGNO "991825827"
+
+/*
+ * The organisation an access token of client names as consumer (spec §11):
+ * its client_orgno, or else the operator's (cfg operator_orgno).  Borrowed.
+ */
+const char *oauth_consumer_orgno(const struct porten *app, const struct client *client);
+
 /* {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}, or NULL (orgno NULL or long). */
 json_t *oauth_org_claim(const char *orgno);
 

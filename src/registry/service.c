@@ -24,18 +24,32 @@ static const struct cfg_section registry_cfg = {
 	"registry", registry_rows, sizeof(registry_rows) / sizeof(registry_rows[0]), NULL,
 };
 
-/* Every issuer gets its first signing key (active at once) if it has none. */
+/*
+ * Every issuer gets its first signing key (active at once) if it has none,
+ * and its signing key must open: a store restored or moved without its
+ * key-encryption key stops start-up here, rather than a node that never
+ * gets ready.
+ */
 static int
 registry_init(struct porten *app, struct err *e)
 {
 	for (int i = 0; i < app->nissuers; i++) {
-		int rc = reg_keys_ensure(app, &app->issuers[i], e);
+		const struct issuer *is = &app->issuers[i];
+		const struct jose_signer *signer = NULL;
+		char why[sizeof(e->msg)];
+		int rc = reg_keys_ensure(app, is, e);
 
 		if (rc != 0) {
-			char why[sizeof(e->msg)];
-
 			snprintf(why, sizeof(why), "%s", e->msg);
 			return ERR(e, rc, 0, NULL, "cannot create signing key: %s", why);
+		}
+		rc = reg_keys_signing(app, is, &signer, e);
+		if (rc != 0) {
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return ERR(e, rc, 0, NULL,
+				   "the signing key of %s does not open (%s): start with the "
+				   "key-encryption key the store was sealed with (PORTEN_KEK or kek_file)",
+				   is->iss, why);
 		}
 	}
 	return 0;

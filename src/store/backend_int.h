@@ -23,6 +23,8 @@ struct store_engine {
 	const struct store_registry_ops *registry;
 	const struct store_minid_ops *minid;
 	const struct store_event_ops *events;
+	const struct store_billing_ops *billing;
+	const struct store_saml_ops *saml;
 	const struct store_krr_ops *krr;
 };
 

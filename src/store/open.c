@@ -68,7 +68,9 @@ store_open(struct store **out, const struct store_opts *o, struct err *e)
 		s->login = eng->login;
 		s->registry = eng->registry;
 		s->minid = eng->minid;
+		s->saml = eng->saml;
 		s->events = eng->events;
+		s->billing = eng->billing;
 		s->krr = eng->krr;
 		s->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 		return 0;

@@ -341,3 +341,70 @@ def test_access_token_lifetime_from_registration(server, new_client, new_browser
     assert tok["expires_in"] == 300
     idc = check_id_token(server, c, tok["id_token"], res)      # the ID token keeps 120 s
     check_access_token(server, c, tok["access_token"], idc, lifetime=300)
+
+
+def test_scope_integration_type_checked_at_use(server, new_client, new_browser):
+    """A scope's allowed integration types hold at /authorize and /token, not only at registration."""
+    name = f"e2etest:typed.{uuid.uuid4().hex[:8]}"
+    server.ctl("scope", "create", "--name", name, "--allowed-integration-type", "api_klient")
+    c = new_client(integration_type="api_klient", scopes=["openid", "profile", name], refresh=True)
+    scope = f"openid profile {name}"
+    tok = c.tokens(login(server, c, new_browser(), scope=scope))
+    pending = login(server, c, new_browser(), scope=scope)      # a code not yet redeemed
+    # The scope is narrowed to another type after the client registered it.
+    server.ctl("scope", "update", name, "--allowed-integration-type", "maskinporten")
+    res = start(server, c, new_browser(), scope=scope)
+    assert res.kind == "redirect" and res.error == "invalid_scope", res
+    r = c.redeem(pending)
+    assert r.status_code == 400 and err(r) == "invalid_scope", r.text
+    r = c.refresh(tok["refresh_token"])
+    assert r.status_code == 400 and err(r) == "invalid_scope", r.text
+    # Allowed for api_klient again: the same client logs in.
+    server.ctl("scope", "update", name, "--allowed-integration-type", "api_klient")
+    c.tokens(login(server, c, new_browser(), scope=scope))
+
+
+@pytest.mark.parametrize("opaque", [False, True])
+def test_consumer_without_client_orgno(server, new_client, new_browser, opaque):
+    """spec §11: consumer always. A client registered without an organisation is the operator's."""
+    operator = {"authority": "iso6523-actorid-upis", "ID": "0192:991825827"}   # operator_orgno default
+    if not opaque:
+        c = new_client(orgno=None)
+        tok = c.tokens(login(server, c, new_browser()))
+        assert server.verify(tok["access_token"])[1]["consumer"] == operator
+        return
+    api = new_client(introspect=True)
+    name = f"e2etest:opq.{uuid.uuid4().hex[:8]}"
+    server.ctl("scope", "create", "--name", name, "--token-type", "OPAQUE",
+               "--allowed-integration-type", "api_klient",
+               "--enforced-aud-for-introspection", api.client_id)
+    c = new_client(integration_type="api_klient", scopes=["openid", "profile", name], orgno=None)
+    tok = c.tokens(login(server, c, new_browser(), scope=f"openid profile {name}"))
+    j = api.introspect(tok["access_token"]).json()
+    assert j.get("active") is True and j["consumer"] == operator, j
+
+
+def test_operator_orgno_configured(start_server, listener, tmp_path, new_browser):
+    """Another operator's organisation number is the consumer of its own clients' tokens."""
+    from conftest import create_client
+    s = start_server({"PORTEN_OPERATOR_ORGNO": "974760673"})
+    c = create_client(s, listener, tmp_path, orgno=None)
+    tok = c.tokens(login(s, c, new_browser()))
+    assert s.verify(tok["access_token"])[1]["consumer"] == {
+        "authority": "iso6523-actorid-upis", "ID": "0192:974760673"}
+    c = create_client(s, listener, tmp_path)              # a client of its own organisation
+    tok = c.tokens(login(s, c, new_browser()))
+    assert s.verify(tok["access_token"])[1]["consumer"]["ID"] == "0192:991825827"
+
+
+def test_operator_orgno_checked():
+    """operator_orgno must be a valid organisation number; a bad one stops start-up."""
+    import os
+    import subprocess
+    from conftest import PORTEND
+    env = dict(os.environ, PORTEN_OPERATOR_ORGNO="123456789")
+    p = subprocess.run([PORTEND, "--check-config"], env=env, capture_output=True, timeout=30)
+    assert p.returncode != 0 and b"operator_orgno" in p.stdout + p.stderr, p
+    env["PORTEN_OPERATOR_ORGNO"] = "974760673"
+    p = subprocess.run([PORTEND, "--check-config"], env=env, capture_output=True, timeout=30)
+    assert p.returncode == 0, p

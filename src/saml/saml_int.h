@@ -1,0 +1,200 @@
+/*
+ * Private to the SAML proxy: the identity provider's own settings and
+ * metadata (idp.c), service providers (sp.c), the portenctl command
+ * (cmd_sp.c) and the handlers.
+ */
+#ifndef PORTEN_SAML_SAML_INT_H
+#define PORTEN_SAML_SAML_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/app.h"
+#include "app/cli.h"
+#include "core/err.h"
+#include "http/http.h"
+
+/* Limits (every input has one). */
+#define SAML_MAX_METADATA (256 * 1024) /* an SP's metadata file */
+#define SAML_MAX_ENTITY_ID 1024        /* an entityID, a URL in metadata */
+#define SAML_MAX_CERT (16 * 1024)      /* one certificate, base64 */
+#define SAML_MAX_QUERY (16 * 1024)     /* an HTTP-Redirect query string */
+#define SAML_MAX_B64 (12 * 1024)       /* a SAMLRequest, an artifact: base64 */
+#define SAML_MAX_XML (64 * 1024)       /* a message after inflating, a SOAP body */
+#define SAML_MAX_RELAY 80              /* RelayState (SAML Bindings §3.4.3) */
+#define SAML_MAX_ID 256                /* a message's ID */
+#define SAML_SKEW 180                  /* spec §3 (design): IssueInstant within +-3 min */
+#define SAML_ARTIFACT_LIFETIME 120     /* an artifact resolves within this (spec §1: <= 5 min) */
+
+#define SAML_NS_MD "urn:oasis:names:tc:SAML:2.0:metadata"
+#define SAML_NS_DS "http://www.w3.org/2000/09/xmldsig#"
+#define SAML_PROTOCOL "urn:oasis:names:tc:SAML:2.0:protocol"
+#define SAML_BINDING_REDIRECT "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+#define SAML_BINDING_ARTIFACT "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"
+#define SAML_BINDING_POST "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+#define SAML_BINDING_SOAP "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
+#define SAML_NAMEID_PERSISTENT "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+#define SAML_NS_SOAP11 "http://schemas.xmlsoap.org/soap/envelope/"
+
+/* spec §7: status codes (urn:oasis:names:tc:SAML:2.0:status:...). */
+#define SAML_STATUS_ "urn:oasis:names:tc:SAML:2.0:status:"
+#define SAML_STATUS_REQUESTER SAML_STATUS_ "Requester"
+#define SAML_STATUS_RESPONDER SAML_STATUS_ "Responder"
+#define SAML_STATUS_AUTHN_FAILED SAML_STATUS_ "AuthnFailed"
+#define SAML_STATUS_NO_AUTHN_CONTEXT SAML_STATUS_ "NoAuthnContext"
+#define SAML_STATUS_NO_PASSIVE SAML_STATUS_ "NoPassive"
+#define SAML_STATUS_REQUEST_UNSUPPORTED SAML_STATUS_ "RequestUnsupported"
+#define SAML_STATUS_PARTIAL_LOGOUT SAML_STATUS_ "PartialLogout"
+
+struct _xmlDoc;
+struct _xmlNode;
+struct _LassoServer;
+struct _LassoSamlp2AuthnRequest;
+
+/* lasso, xmlsec and libxml2 set up once per process (idempotent, thread-safe). */
+int saml_lib_init(struct err *e);
+
+/* ---- the identity provider (idp.c) ---- */
+
+/*
+ * Read the key pair (saml_key_file, saml_cert_file) and fix the entityID
+ * and endpoint URLs under the ID-porten issuer.  Without saml_key_file the
+ * proxy is off: 0, and saml_idp_on() is false.  ERR_INVAL naming the file
+ * when a file is missing, unreadable, not PEM, or the key is not RSA of at
+ * least 2048 bits or does not match the certificate.
+ */
+int saml_idp_load(struct porten *app, struct err *e);
+void saml_idp_cleanup(void);
+bool saml_idp_on(void);
+const char *saml_idp_entity_id(void);
+/* Endpoint URL of the proxy: base + path ("/saml/sso"), arena memory. */
+const char *saml_idp_url(struct arena *a, const char *path);
+const char *saml_idp_key_pem(void);
+const char *saml_idp_cert_pem(void);
+/*
+ * The IdP's metadata (spec §2), malloc'd text in *xml (caller frees).
+ * signed: an enveloped signature over the EntityDescriptor (xmlsec) with
+ * validUntil and cacheDuration.
+ */
+int saml_idp_metadata(bool sign, char **xml, size_t *len, struct err *e);
+/* The plain metadata, made once at load (what lasso reads as the IdP). */
+const char *saml_idp_metadata_plain(void);
+
+/* GET /saml/metadata (?sign=true: the signed variant). */
+void saml_handle_metadata(struct http_req *r, struct http_resp *w);
+
+/* ---- service providers (sp.c) ---- */
+
+/* Per-SP overrides of spec §8. */
+struct saml_sp_opts {
+	const char *cert_pem;    /* replaces the metadata's certificate(s), or NULL */
+	const char *sig_alg;     /* "rsa-sha256" (default) or "rsa-sha1" */
+	const char *enc_alg;     /* "aes128-cbc" (default) or "aes256-cbc" */
+	bool test_env;           /* self-signed certificates are for the test environment */
+};
+
+/*
+ * Reduce an SP's metadata (xml, n bytes) to the supported profile (spec
+ * §2): its entityID, the one HTTP-Artifact assertion consumer service, the
+ * HTTP-Redirect logout endpoints and one certificate.  *doc (new
+ * reference) is the registration: entity_id, acs, slo, slo_response, cert
+ * (PEM), cert_not_after, sig_alg, enc_alg, metadata (the reduced metadata
+ * lasso reads) and dropped (what of the original was left out, one line
+ * each).  ERR_INVAL with e->msg saying what is wrong: not metadata, a DTD,
+ * no SPSSODescriptor, an SP that can only be served by HTTP-POST, no
+ * HTTPS, no usable certificate.
+ */
+int saml_sp_reduce(const char *xml, size_t n, const struct saml_sp_opts *o, json_t **doc,
+		   struct err *e);
+/* The SP's stored registration (new reference): ERR_NOTFOUND when none. */
+int saml_sp_get(struct porten *app, const char *entity_id, json_t **doc, struct err *e);
+/* The string field of a registration, or NULL. */
+const char *saml_sp_str(const json_t *doc, const char *field);
+
+/* ---- the proxy as an OIDC client of the ID-porten issuer (oidc.c) ---- */
+
+#define SAML_CLIENT_ID "porten-saml-proxy"
+
+/* What the proxy asks the issuer for (spec §4). */
+struct saml_oidc_req {
+	const char *state, *nonce, *code_challenge;
+	const char *acr;         /* acr_values */
+	const char *locale;      /* ui_locales, or NULL */
+	bool force_authn;        /* prompt=login */
+};
+
+/* Register the proxy's client on first start, or learn its secret (portend start-up). */
+int saml_oidc_init(struct porten *app, struct err *e);
+void saml_oidc_cleanup(void);
+/*
+ * Push the authorization request (PAR) and give the /authorize URL the
+ * browser goes to (arena memory).  r is the SAML request: its issuer is
+ * ID-porten's.  e->status 503 when the store is away.
+ */
+int saml_oidc_par(struct http_req *r, const struct saml_oidc_req *q, char **authorize_url,
+		  struct err *e);
+/*
+ * Redeem the code with the PKCE verifier and check the ID token
+ * (signature, iss, aud, nonce, exp); *claims its claims (new reference).
+ */
+int saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier, const char *nonce,
+		     json_t **claims, struct err *e);
+
+/* ---- messages (msg.c) ---- */
+
+/*
+ * HTTP-Redirect: base64 (at most SAML_MAX_B64) of raw DEFLATE (at most
+ * SAML_MAX_XML inflated) to NUL-terminated XML in the arena.  ERR_INVAL
+ * for bad base64 or DEFLATE, ERR_LIMIT over a limit; e->status 400.
+ */
+int saml_redirect_inflate(struct arena *a, struct str b64, char **xml, size_t *n,
+			  struct err *e);
+/* Parse at most SAML_MAX_XML bytes: no network, and a DOCTYPE is refused.  Free with xmlFreeDoc. */
+int saml_xml_parse(const char *xml, size_t n, struct _xmlDoc **doc, struct err *e);
+/* The first child element of n in namespace ns called name, or NULL. */
+const struct _xmlNode *saml_xml_child(const struct _xmlNode *n, const char *ns, const char *name);
+/* The saml:Issuer text of a protocol message (arena copy). */
+int saml_xml_issuer(struct arena *a, const struct _xmlNode *msg, const char **issuer,
+		    struct err *e);
+/* The message inside a SOAP 1.1 Envelope's Body. */
+int saml_soap_body_msg(const struct _xmlDoc *doc, const struct _xmlNode **msg, struct err *e);
+/*
+ * A lasso server that is the IdP (our key, our metadata) and knows this
+ * one SP (its reduced metadata): signature algorithm and encryption as
+ * registered.  Destroy with lasso_server_destroy.
+ */
+int saml_lasso_server(const json_t *sp, struct _LassoServer **out, struct err *e);
+
+/* ---- answering an AuthnRequest (respond.c) ---- */
+
+/* An SP's AuthnRequest read and verified by lasso, and the answer being built. */
+struct saml_login;
+/*
+ * Read the HTTP-Redirect query (SAMLRequest, RelayState, SigAlg,
+ * Signature), verifying its signature with the SP's certificate.
+ * ERR_DENIED (400) when it is unsigned or the signature is wrong.
+ */
+int saml_login_open(const json_t *sp, const char *query, struct saml_login **out,
+		    struct err *e);
+const struct _LassoSamlp2AuthnRequest *saml_login_request(const struct saml_login *sl);
+void saml_login_close(struct saml_login *sl);
+/* Answer with a status (top, second or NULL, message) by artifact. */
+void saml_respond_status(struct http_req *r, struct http_resp *w, struct saml_login *sl,
+			 const char *unused, const char *top, const char *second,
+			 const char *message);
+/* Answer with the assertion of spec §5 for the person in the ID token's claims. */
+void saml_respond_assertion(struct http_req *r, struct http_resp *w, struct saml_login *sl,
+			    const json_t *sp, const json_t *claims, const char *obo,
+			    const char *locale);
+
+/* GET /saml/sso, GET /saml/callback (sso.c); POST /saml/artifact (artifact.c). */
+void saml_handle_sso(struct http_req *r, struct http_resp *w);
+void saml_handle_callback(struct http_req *r, struct http_resp *w);
+void saml_handle_artifact(struct http_req *r, struct http_resp *w);
+
+/* ---- portenctl saml sp ... (cmd_sp.c) ---- */
+int saml_cmd(struct cli *c, int argc, char **argv);
+void saml_cmd_usage(FILE *f);
+
+#endif

@@ -415,7 +415,8 @@ static int
 parse_pid(struct porten *app, const json_t *claims, struct mp_grant *g, struct err *e)
 {
 	const json_t *v = json_object_get(claims, "pid");
-	struct natid_policy pol = { .testid_accept_real = app->cfg->testid_accept_real };
+	struct natid_policy pol = { .testid_accept_real = app->cfg->testid_accept_real,
+				    .allow_2032 = app->cfg->natid_allow_2032 };
 
 	if (v == NULL)
 		return 0;

@@ -421,7 +421,12 @@ check_uris(const json_t *arr, const char *field, const char *apptype, bool test_
 	return 0;
 }
 
-/* Spec §6.2: the front-channel logout URI lives on a redirect URI's host. */
+/*
+ * spec/idporten-oidc.md §3: the front-channel logout URI is in the same
+ * domain as a redirect URI, read as the same registrable domain
+ * (reg_uri_same_domain): logout.example.no serves www.example.no, but
+ * a.oslo.no does not serve b.oslo.no.
+ */
 static int
 check_frontchannel(const char *uri, const json_t *redirects, bool test_env, struct err *e)
 {
@@ -438,10 +443,10 @@ check_frontchannel(const char *uri, const json_t *redirects, bool test_env, stru
 		return field_err(e, "frontchannel_logout_uri", rc);
 	json_array_foreach(redirects, i, v) {
 		if (reg_uri_split(json_string_value(v), &ru, NULL) == 0 &&
-		    reg_uri_host_eq(fu.host, ru.host))
+		    reg_uri_same_domain(fu.host, ru.host))
 			return 0;
 	}
-	return BAD(e, "frontchannel_logout_uri must have the host of a registered redirect URI");
+	return BAD(e, "frontchannel_logout_uri must be in the domain of a registered redirect URI");
 }
 
 static int

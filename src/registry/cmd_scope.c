@@ -14,8 +14,8 @@
 void
 reg_cmd_scope_usage(FILE *f)
 {
-	fputs("  scope create --name PREFIX:SUBSCOPE [--description D] [--long-description D]\n"
-	      "       [--token-type SELF_CONTAINED|OPAQUE] [--visibility PUBLIC|PRIVATE]\n"
+	fputs("  scope create --name PREFIX:SUBSCOPE --description D [--long-description D]\n"
+	      "       [--token-type SELF_CONTAINED|OPAQUE] [--visibility PUBLIC|PRIVATE|INTERNAL]\n"
 	      "       [--requires-pseudonymous-tokens] [--requires-user-authentication]\n"
 	      "       [--requires-user-consent] [--accessible-for-all] [--inactive]\n"
 	      "       [--allowed-integration-type T]... [--enforced-aud-for-introspection ID]...\n"

@@ -140,5 +140,12 @@ struct reg_uri {
 int reg_uri_split(const char *s, struct reg_uri *u, struct err *e);
 /* Host names compare case-insensitively (RFC 3986 §3.2.2). */
 bool reg_uri_host_eq(struct str a, struct str b);
+/*
+ * Whether two hosts are in the same domain: equal, or with the same
+ * registrable domain (one label below a public suffix of the Public Suffix
+ * List, so siblings under github.io or oslo.no differ).  IP addresses and
+ * names without a registrable domain (localhost) match only themselves.
+ */
+bool reg_uri_same_domain(struct str a, struct str b);
 
 #endif

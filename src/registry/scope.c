@@ -457,10 +457,12 @@ reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err
 	}
 	if (json_object_set_new(doc, "token_type", json_string(s ? s : "SELF_CONTAINED")) != 0)
 		goto nomem;
+	/* spec/maskinporten.md §9: INTERNAL is Digdir's own, not listed to others. */
 	s = json_string_value(json_object_get(in, "visibility"));
 	if (json_object_get(in, "visibility") != NULL &&
-	    (s == NULL || (strcmp(s, "PUBLIC") != 0 && strcmp(s, "PRIVATE") != 0))) {
-		rc = BAD(e, "visibility must be PUBLIC or PRIVATE");
+	    (s == NULL || (strcmp(s, "PUBLIC") != 0 && strcmp(s, "PRIVATE") != 0 &&
+			   strcmp(s, "INTERNAL") != 0))) {
+		rc = BAD(e, "visibility must be PUBLIC, PRIVATE or INTERNAL");
 		goto out;
 	}
 	if (json_object_set_new(doc, "visibility", json_string(s ? s : "PUBLIC")) != 0)
@@ -499,6 +501,12 @@ reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err
 		}
 		if (json_object_set_new(doc, "delegation_source", json_string(s)) != 0)
 			goto nomem;
+	}
+	/* spec/maskinporten.md §9, selfservice-api.md: description is required (consent shows it). */
+	s = json_string_value(json_object_get(doc, "description"));
+	if (s == NULL || s[strspn(s, " \t")] == '\0') {
+		rc = BAD(e, "description is required");
+		goto out;
 	}
 	rc = scope_prefix_owner(app, name, json_string_value(json_object_get(doc, "owner_orgno")),
 				e);

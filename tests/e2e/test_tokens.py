@@ -290,7 +290,7 @@ def test_revoke_public_client(server, new_client, new_browser):
 def test_opaque_access_token(server, new_client, new_browser):
     api = new_client(introspect=True)      # the API provider's introspecting client
     name = f"e2etest:opaque.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--token-type", "OPAQUE",
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--token-type", "OPAQUE",
                "--allowed-integration-type", "api_klient",
                "--enforced-aud-for-introspection", api.client_id)
     c = new_client(integration_type="api_klient", scopes=["openid", "profile", name])
@@ -312,7 +312,7 @@ def test_opaque_access_token(server, new_client, new_browser):
 
 def test_pseudonymous_scope(server, new_client, new_browser):
     name = f"e2etest:pseudo.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--requires-pseudonymous-tokens",
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--requires-pseudonymous-tokens",
                "--allowed-integration-type", "api_klient")
     c = new_client(integration_type="api_klient", scopes=["openid", "profile", name])
     res = login(server, c, new_browser(), scope=f"openid profile {name}")
@@ -328,7 +328,7 @@ def test_pseudonymous_scope(server, new_client, new_browser):
 def test_scope_not_for_idporten_type(server, new_client, new_browser):
     """A scope allowed only for api_klient cannot be asked for by an idporten client."""
     name = f"e2etest:api.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--allowed-integration-type", "api_klient")
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--allowed-integration-type", "api_klient")
     c = new_client()
     res = start(server, c, new_browser(), scope=f"openid profile {name}")
     assert res.kind == "redirect" and res.error == "invalid_scope", res
@@ -346,7 +346,7 @@ def test_access_token_lifetime_from_registration(server, new_client, new_browser
 def test_scope_integration_type_checked_at_use(server, new_client, new_browser):
     """A scope's allowed integration types hold at /authorize and /token, not only at registration."""
     name = f"e2etest:typed.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--allowed-integration-type", "api_klient")
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--allowed-integration-type", "api_klient")
     c = new_client(integration_type="api_klient", scopes=["openid", "profile", name], refresh=True)
     scope = f"openid profile {name}"
     tok = c.tokens(login(server, c, new_browser(), scope=scope))
@@ -375,7 +375,7 @@ def test_consumer_without_client_orgno(server, new_client, new_browser, opaque):
         return
     api = new_client(introspect=True)
     name = f"e2etest:opq.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--token-type", "OPAQUE",
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--token-type", "OPAQUE",
                "--allowed-integration-type", "api_klient",
                "--enforced-aud-for-introspection", api.client_id)
     c = new_client(integration_type="api_klient", scopes=["openid", "profile", name], orgno=None)
@@ -408,3 +408,18 @@ def test_operator_orgno_checked():
     env["PORTEN_OPERATOR_ORGNO"] = "974760673"
     p = subprocess.run([PORTEND, "--check-config"], env=env, capture_output=True, timeout=30)
     assert p.returncode == 0, p
+
+
+def test_scope_description_and_visibility(server):
+    """spec/maskinporten.md §9: description is required; INTERNAL is a visibility."""
+    name = f"e2etest:vis.{uuid.uuid4().hex[:8]}"
+    p = server.ctl("scope", "create", "--name", name, check=False)
+    assert p.returncode != 0 and b"description is required" in p.stderr + p.stdout, p
+    p = server.ctl("scope", "create", "--name", name, "--description", "", check=False)
+    assert p.returncode != 0 and b"description is required" in p.stderr + p.stdout, p
+    s = server.ctl("scope", "create", "--name", name, "--description", "Internal API",
+                   "--visibility", "INTERNAL")
+    assert s["visibility"] == "INTERNAL" and s["description"] == "Internal API"
+    p = server.ctl("scope", "update", name, "--visibility", "HIDDEN", check=False)
+    assert p.returncode != 0 and b"visibility" in p.stderr + p.stdout, p
+    assert server.ctl("scope", "show", name)["visibility"] == "INTERNAL"

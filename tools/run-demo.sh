@@ -26,8 +26,8 @@ elif [ ! -s "$secret_file" ]; then
 	"$ctl" --json client rotate-secret demo >"$secret_file"
 fi
 
-# KRR's synthetic test persons (spec/krr.md §7), written afresh on every start
-"$ctl" krr testdata >/dev/null
+# KRR's synthetic test persons (spec/krr.md §7): written at start and reset daily
+export PORTEN_KRR_TESTDATA_RESET="${PORTEN_KRR_TESTDATA_RESET:-86400}"
 
 /usr/bin/python3 tools/demo_client.py --issuer "$PORTEN_ISSUER" --client-file "$secret_file" \
 	--listen "127.0.0.1:$demo_port" &

@@ -109,6 +109,7 @@ struct cfg {
 	char *saml_key_file;
 	char *saml_cert_file;
 	bool krr_suppress_expired; /* KRR: withhold contact details of KAN_IKKE_VARSLES persons */
+	int64_t krr_testdata_reset; /* KRR, test only: rewrite the test persons this often (s); 0 off */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

@@ -71,9 +71,40 @@ void krr_handle_personer_v2(struct http_req *r, struct http_resp *w);
 void krr_handle_changes(struct http_req *r, struct http_resp *w);
 void krr_handle_person(struct http_req *r, struct http_resp *w);
 
+/* An import file, read one row at a time (reader.c). */
+#define KRR_MAX_ROW (64 * 1024)   /* bytes of one row, a certificate included */
+#define KRR_MAX_COLS 32
+
+struct krr_reader {
+	FILE *f;
+	bool csv;
+	long line;                /* physical line the next read starts on */
+	long row_line;            /* where the row just read began */
+	json_t *header;           /* CSV: the field names */
+	char *cell;               /* CSV: the cell being read */
+	size_t cell_len, row_len;
+};
+
+/*
+ * Start reading f (a BOM skipped; CSV: the header row read and checked):
+ * 0, or -1 with why (rd->row_line the line).  krr_reader_close after 0.
+ */
+int krr_reader_open(struct krr_reader *rd, FILE *f, bool csv, char *why, size_t whylen);
+/*
+ * The next row as an object of field names and strings (new reference).
+ * 1 a row, or a row with a problem (*row NULL, why set; reading goes on);
+ * 0 at the end; -1 when the file cannot be read further (why set).
+ * rd->row_line is the line the row began on.
+ */
+int krr_reader_next(struct krr_reader *rd, json_t **row, char *why, size_t whylen);
+void krr_reader_close(struct krr_reader *rd);
+
 /* Commands (cmd.c). */
 int krr_cmd(struct cli *c, int argc, char **argv);
 void krr_cmd_usage(FILE *f);
+
+/* (Re)write the synthetic test persons (testdata.c); *written how many. */
+int krr_testdata_write(struct porten *app, int *written, struct err *e);
 
 /* The scopes of spec §3.3 and §4 exist (service init and portenctl krr). */
 int krr_scopes_ensure(struct porten *app, struct err *e);

@@ -15,6 +15,7 @@
 
 static const struct cfg_row krr_rows[] = {
 	CFG_ROW("krr_suppress_expired", CFG_BOOL, krr_suppress_expired, "false", 0, 0),
+	CFG_ROW("krr_testdata_reset", CFG_INT, krr_testdata_reset, "0", 0, 31536000),
 };
 
 static const struct cfg_section krr_cfg = {
@@ -110,10 +111,35 @@ krr_person_save(struct porten *app, const struct krr_person *p, const char *who,
 	return rc;
 }
 
+/* When the test persons were last written by this process (ms); 0: not yet. */
+static _Atomic int64_t krr_testdata_at;
+
+/* spec §7 (design): the test persons are reset every krr_testdata_reset seconds, in test only. */
+static void
+krr_testdata_tick(struct porten *app)
+{
+	struct err e = { 0 };
+	int64_t now = krr_now_ms(), every = app->cfg->krr_testdata_reset * 1000;
+	int n = 0;
+
+	if (app->cfg->env != CFG_ENV_TEST || every <= 0 || (krr_testdata_at != 0 &&
+							    now - krr_testdata_at < every))
+		return;
+	krr_testdata_at = now;
+	if (krr_testdata_write(app, &n, &e) != 0)
+		log_warn(NULL, "krr: cannot reset the test persons: %s", e.msg);
+	else
+		log_info(NULL, "krr: %d test persons reset", n);
+}
+
 static int
 krr_init(struct porten *app, struct err *e)
 {
-	return krr_scopes_ensure(app, e);
+	int rc = krr_scopes_ensure(app, e);
+
+	if (rc == 0)
+		krr_testdata_tick(app);
+	return rc;
 }
 
 static const struct cli_command krr_commands[] = {
@@ -128,4 +154,5 @@ const struct porten_service krr_service = {
 	.routes = krr_routes,
 	.commands = krr_commands,
 	.init = krr_init,
+	.tick = krr_testdata_tick,
 };

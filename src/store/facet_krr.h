@@ -82,9 +82,9 @@ struct store_krr_ops {
 			       size_t *n, struct err *e);
 	/*
 	 * Write p (new or replacing) and append hist to its history, both
-	 * under the next change number.  The number is taken from one counter
-	 * whose row stays locked until the write commits, so no change becomes
-	 * visible with a number below one already visible.  *change the new
+	 * under the next change number.  The number is taken under a lock
+	 * held until the write commits, so no change becomes visible with a
+	 * number below one already visible.  *change the new
 	 * number, *prev the record's number before (0: new).
 	 */
 	int (*person_put)(struct store *s, const struct krr_person *p, const json_t *hist,

@@ -31,6 +31,9 @@
 	" FROM events, json_to_record(doc::json) AS r(customer text, client_id text, eid text," \
 	" acr text, sso boolean, billable boolean, consumer text, supplier text)"
 
+/* KRR's writers' advisory lock ("KRR"), held by each until it commits (PG_KRR_PUT). */
+#define PG_KRR_LOCK "4935250"
+
 /* Every statement the backend runs; values are always bound, never pasted. */
 const char *const store_pg_sql[PG_N] = {
 	[PG_META_GET] = "SELECT value FROM meta WHERE name = $1",
@@ -151,10 +154,12 @@ const char *const store_pg_sql[PG_N] = {
 		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
 		" WHERE pid IN (SELECT json_array_elements_text($1::json))",
 	/*
-	 * One statement: the counter's row lock, held to the commit, orders
-	 * the writers; old sees the record as it was before the statement.
+	 * One statement: the advisory lock (PG_KRR_LOCK), held to the commit,
+	 * orders the writers, and the number is taken after it; old sees the
+	 * record as it was before the statement.
 	 */
-	[PG_KRR_PUT] = "WITH seq AS (UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n),"
+	[PG_KRR_PUT] = "WITH lk AS (SELECT pg_advisory_xact_lock(" PG_KRR_LOCK ")), seq AS (SELECT"
+		" nextval('krr_change_seq') AS n FROM lk),"
 		" old AS (SELECT change_id FROM krr_persons WHERE pid = $1::text), up AS"
 		" (INSERT INTO krr_persons (change_id, pid, status, reserved, reserved_at,"
 		" reservation_updated, email, email_updated, email_verified, mobile,"
@@ -179,7 +184,8 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_KRR_CHANGES] = "SELECT s.n, p.change_id, p.pid, p.status, p.reserved, p.reserved_at,"
 		" p.reservation_updated, p.email, p.email_updated, p.email_verified,"
 		" p.mobile, p.mobile_updated, p.mobile_verified, p.mailbox,"
-		" p.mailbox_provider, p.cert, p.lang, p.lang_updated FROM krr_seq s LEFT"
+		" p.mailbox_provider, p.cert, p.lang, p.lang_updated FROM (SELECT"
+		" COALESCE(max(change_id), 0) AS n FROM krr_persons) s LEFT"
 		" JOIN krr_persons p ON p.change_id >= $1::bigint AND p.change_id <= s.n"
 		" ORDER BY p.change_id LIMIT $2::bigint",
 	[PG_KRR_LIST] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"

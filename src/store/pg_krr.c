@@ -1,8 +1,9 @@
 /*
  * PostgreSQL backend, the KRR facet (facet_krr.h): a column per field,
  * case for case as sqlite_krr.c.  A change is one statement (PG_KRR_PUT):
- * the counter's row stays locked until the writer commits, so a later
- * writer waits and commits after it, with the higher number.
+ * it takes the register's advisory lock, held until the writer commits,
+ * and then its number, so a later writer waits and commits after it, with
+ * the higher number.  The newest number is the highest one visible.
  */
 #ifdef HAVE_LIBPQ
 

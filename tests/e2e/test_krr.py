@@ -603,3 +603,14 @@ def test_history(krr):
     hist = krr.ctl("krr", "history", FULL)
     assert hist and hist[0]["entry"]["who"] == "testdata"
     assert all(h["change"] > 0 for h in hist)
+
+
+def test_daily_reset_of_the_test_persons(start_server):
+    # krr_testdata_reset: the service writes the test persons at start (and then every period)
+    s = start_server({"PORTEN_KRR_TESTDATA_RESET": "86400"})
+    assert s.ctl("krr", "show", EXPIRED)["varslingsstatus"] == "KAN_IKKE_VARSLES"
+    assert s.ctl("krr", "show", FULL)["varslingsstatus"] == "KAN_VARSLES"
+    assert s.ctl("krr", "history", FULL)[0]["entry"]["who"] == "testdata"
+    # off by default
+    plain = start_server()
+    assert plain.ctl("krr", "show", FULL, check=False).returncode != 0

@@ -238,3 +238,15 @@ CREATE TABLE krr_seq (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   n BIGINT NOT NULL);
 INSERT INTO krr_seq (one, n) VALUES (1, 0);
+
+-- migration 6
+
+-- 6: KRR's change numbers come from krr_change_seq, taken under a
+-- transaction-scoped advisory lock that every writer of the register
+-- holds until it commits: writers still commit in number order, so the
+-- feed for local copies never skips a late commit.  The counter row of 5
+-- goes: an import that updates one row a million times in one
+-- transaction leaves a chain of versions that every update walks.
+CREATE SEQUENCE krr_change_seq;
+SELECT setval('krr_change_seq', GREATEST(n, 1), n > 0) FROM krr_seq;
+DROP TABLE krr_seq;

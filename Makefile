@@ -48,7 +48,6 @@ unit: build
 
 unit-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
 e2e: build
@@ -58,7 +57,6 @@ e2e-asan: asan
 	PORTEN_BUILD=$(CURDIR)/$(ASAN_BUILD) PORTEN_SANITIZED=1 \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$(CURDIR)/$(ASAN_BUILD)/asan \
 		UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/ubsan \
-		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		$(PY) -m pytest -q -p no:cacheprovider tests/e2e
 	@if ls $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* >/dev/null 2>&1; then \
 		echo "sanitizer reports:"; cat $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* 2>/dev/null; exit 1; fi

@@ -454,6 +454,7 @@ def test_another_node_resolves_the_artifact(server, sp, keys, tmp_path):
     """Two portend on one store: the artifact issued by one resolves at the other."""
     from conftest import Server
     env = {k: v for k, v in server.env.items() if k.startswith("PORTEN_")}
+    env.update(sanitizer_env())
     env.pop("PORTEN_LISTEN", None)
     env.pop("PORTEN_ISSUER", None)
     env.setdefault("PORTEN_STORE", f"{server.data}/porten.db")

@@ -12,9 +12,9 @@ DATA        ?= $(CURDIR)/porten-data
 DEB_PKGS := build-essential cmake pkg-config clang libmicrohttpd-dev libcjose-dev \
 	libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest \
 	python3-requests python3-authlib python3-jwcrypto libpq-dev postgresql haproxy \
-	libsodium-dev liboath-dev libcurl4-openssl-dev libunistring-dev gettext chromium nodejs \
-	libp11-dev libp11-kit-dev softhsm2 opensc prometheus python3-yaml systemd \
-	liblasso3-dev python3-lasso zlib1g-dev xmlsec1 \
+	libsodium-dev liboath-dev libcurl4-openssl-dev libunistring-dev libpsl-dev gettext chromium nodejs \
+	libp11-dev libp11-kit-dev softhsm2 opensc prometheus python3-yaml systemd sqlite3 \
+	libxml2-dev liblasso3-dev python3-lasso zlib1g-dev xmlsec1 \
 	$(if $(shell command -v npm 2>/dev/null),,npm)
 
 .PHONY: all deps build asan run test unit e2e e2e-asan unit-asan fuzz-replay style fuzz clean \

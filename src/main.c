@@ -15,10 +15,13 @@
 #include "app/app.h"
 #include "app/ops.h"
 #include "app/service.h"
+#include "core/crypto.h"
+#include "core/fsperm.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/http.h"
 #include "http/ratelimit.h"
+#include "jose/jose.h"
 #include "registry/registry.h"
 #include "services.h"
 #include "ui/i18n.h"
@@ -138,6 +141,46 @@ worker_threads(const struct cfg *c, const struct store *s)
 	return n > 64 ? 64 : n;
 }
 
+static void
+tls_free(char **cert, char **key)
+{
+	if (*key != NULL)
+		secure_wipe(*key, strlen(*key));
+	free(*key);
+	free(*cert);
+	*cert = *key = NULL;
+}
+
+#define TLS_FILE_MAX (64 * 1024)
+
+/*
+ * TLS in portend: the certificate chain and key the configuration names,
+ * read and checked (both or neither; the key file its owner's only).
+ * *cert and *key stay NULL without TLS.  The caller frees both, wiping
+ * the key.
+ */
+static int
+tls_load(const struct cfg *c, char **cert, char **key, struct err *e)
+{
+	char why[sizeof(e->msg)];
+	int rc;
+
+	*cert = *key = NULL;
+	if (c->tls_cert_file == NULL && c->tls_key_file == NULL)
+		return 0;
+	if (c->tls_cert_file == NULL || c->tls_key_file == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "TLS needs both tls_cert_file and tls_key_file");
+	if ((rc = fsperm_check_secret(c->tls_key_file, e)) != 0 ||
+	    (rc = fsperm_read_file(c->tls_cert_file, TLS_FILE_MAX, cert, e)) != 0 ||
+	    (rc = fsperm_read_file(c->tls_key_file, TLS_FILE_MAX, key, e)) != 0 ||
+	    (rc = jose_tls_pair_check(*cert, *key, time_now(), e)) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		tls_free(cert, key);
+		return ERR(e, rc, 0, NULL, "tls_cert_file/tls_key_file: %s", why);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -154,6 +197,7 @@ main(int argc, char **argv)
 	struct err e = { 0 };
 	struct cfg cfg;
 	bool check = false, app_up = false;
+	char *tls_cert = NULL, *tls_key = NULL;
 	int c, rc = 1;
 	int64_t last_sweep;
 
@@ -171,7 +215,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (check) {
-		if (service_check_all(porten_services, &cfg, &e) != 0) {
+		char *cert = NULL, *key = NULL;
+
+		rc = tls_load(&cfg, &cert, &key, &e);
+		tls_free(&cert, &key);
+		if (rc != 0 || service_check_all(porten_services, &cfg, &e) != 0) {
 			fprintf(stderr, "portend: %s\n", e.msg);
 			cfg_free(&cfg);
 			return 2;
@@ -210,16 +258,24 @@ main(int argc, char **argv)
 		http_limits_from_cfg(&cfg, &lim);
 		http_limits_set(&lim);
 	}
+	if (tls_load(&cfg, &tls_cert, &tls_key, &e) != 0) {
+		log_err(NULL, "cannot start: %s", e.msg);
+		goto out;
+	}
+	/* libmicrohttpd holds on to the certificate and key text: ours stay until the end. */
 	if (http_server_start(&(struct http_server_opts){ .listen = cfg.listen,
 							  .threads = worker_threads(&cfg, app.store),
 							  .app = &app,
-							  .routes = routes },
+							  .routes = routes,
+							  .tls_cert = tls_cert,
+							  .tls_key = tls_key },
 			      &srv, &e) != 0) {
 		log_err(NULL, "cannot listen on %s: %s", cfg.listen, e.msg);
 		goto out;
 	}
-	log_info(NULL, "portend listening on %s port %d, issuer %s, env %s", cfg.listen,
-		 http_server_port(srv), cfg.issuer, app.test_env ? "test" : "prod");
+	log_info(NULL, "portend listening on %s port %d%s, issuer %s, env %s", cfg.listen,
+		 http_server_port(srv), cfg.tls_cert_file != NULL ? " (TLS)" : "", cfg.issuer,
+		 app.test_env ? "test" : "prod");
 	for (int i = 0; i < app.nissuers; i++)
 		if (app.issuers[i].kind == ISSUER_MASKINPORTEN)
 			log_info(NULL, "Maskinporten issuer %s under %s", app.issuers[i].iss,
@@ -241,6 +297,7 @@ main(int argc, char **argv)
 out:
 	if (srv != NULL)
 		http_server_stop(srv);
+	tls_free(&tls_cert, &tls_key);
 	service_routes_free(routes);
 	if (app_up) {
 		service_close_all(porten_services, &app);

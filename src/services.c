@@ -6,7 +6,10 @@
  */
 #include "services.h"
 
+#include "admin/admin.h"
+#include "billing/billing.h"
 #include "eid/eid.h"
+#include "krr/krr.h"
 #include "login/login.h"
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
@@ -19,6 +22,9 @@ const struct porten_service *const porten_services[] = {
 	&oauth_service,
 	&mp_service,
 	&eid_service,
+	&billing_service,
 	&saml_service,
+	&krr_service,
+	&admin_service,
 	NULL,
 };

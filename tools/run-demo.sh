@@ -26,6 +26,9 @@ elif [ ! -s "$secret_file" ]; then
 	"$ctl" --json client rotate-secret demo >"$secret_file"
 fi
 
+# KRR's synthetic test persons (spec/krr.md §7), written afresh on every start
+"$ctl" krr testdata >/dev/null
+
 /usr/bin/python3 tools/demo_client.py --issuer "$PORTEN_ISSUER" --client-file "$secret_file" \
 	--listen "127.0.0.1:$demo_port" &
 demo_pid=$!

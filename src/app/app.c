@@ -261,6 +261,20 @@ app_close(struct porten *app)
 	secure_wipe(app->csrf_key, sizeof(app->csrf_key));
 }
 
+void
+app_person_tag(const struct porten *app, const char *pid, char out[APP_PERSON_TAG_LEN])
+{
+	unsigned char mac[32];
+	char msg[128];
+	int n = snprintf(msg, sizeof(msg), "events\n%s", pid != NULL ? pid : "");
+
+	hmac_sha256(app->pairwise_key, sizeof(app->pairwise_key), msg,
+		    n > 0 && (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, mac);
+	b64url_encode(mac, sizeof(mac), out);
+	secure_wipe(mac, sizeof(mac));
+	secure_wipe(msg, sizeof(msg));
+}
+
 struct issuer *
 app_issuer(struct porten *app, enum issuer_kind kind)
 {

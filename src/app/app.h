@@ -50,4 +50,13 @@ void app_close(struct porten *app);
 /* The issuer of a kind, or NULL. */
 struct issuer *app_issuer(struct porten *app, enum issuer_kind kind);
 
+/* Room for app_person_tag's answer: base64url of 32 bytes and the NUL. */
+#define APP_PERSON_TAG_LEN 44
+/*
+ * A person's tag in the event log: BASE64URL(HMAC-SHA256(pairwise key,
+ * "events\n" || pid)), the same on every node, so a person's events can be
+ * found (spec/selfservice-api.md §11) without the log holding the number.
+ */
+void app_person_tag(const struct porten *app, const char *pid, char out[APP_PERSON_TAG_LEN]);
+
 #endif

@@ -20,6 +20,9 @@
 /* The generic rows: the listener, the store, the issuers, keys at rest, logs, limits. */
 static const struct cfg_row cfg_rows[] = {
 	ROW("listen", CFG_STR, listen, "127.0.0.1:8080", 0, 0),
+	/* TLS in portend itself, for an installation without a terminating proxy. */
+	ROW("tls_cert_file", CFG_STR, tls_cert_file, NULL, 0, 0),
+	ROW("tls_key_file", CFG_STR, tls_key_file, NULL, 0, 0),
 	ROW("data", CFG_STR, data, "./porten-data", 0, 0),
 	ROW("issuer", CFG_STR, issuer, NULL, 0, 0),
 	ROW("store", CFG_STR, store, NULL, 0, 0),
@@ -45,6 +48,8 @@ static const struct cfg_row cfg_rows[] = {
 	/* The Maskinporten issuer (app/app.c sets up the issuers). */
 	ROW("maskinporten_issuer", CFG_STR, maskinporten_issuer, NULL, 0, 0),
 	ROW("locale_dir", CFG_STR, locale_dir, NULL, 0, 0),
+	/* National identity numbers of the 2032 series (core/natid.h); on by itself from 2032. */
+	ROW("natid_allow_2032", CFG_BOOL, natid_allow_2032, "false", 0, 0),
 };
 
 static const struct cfg_section cfg_core = {

@@ -36,6 +36,7 @@ struct cfg {
 	int log_level;           /* 0 err .. 3 debug */
 	int64_t key_publish_delay; /* seconds a new key is published before it signs */
 	int64_t key_lifetime;    /* seconds a key signs before rotation is due */
+	char *operator_orgno;    /* who runs this Porten: consumer of clients without client_orgno */
 	int64_t session_idle;    /* SSO idle timeout, seconds */
 	int64_t session_max;     /* SSO absolute timeout, seconds */
 	int64_t code_lifetime;   /* authorization code, seconds */
@@ -43,6 +44,7 @@ struct cfg {
 	int64_t pending_lifetime;/* pending authorization (login in progress), seconds */
 	bool cookie_secure;      /* add Secure to cookies (on when the issuer is https) */
 	bool testid_accept_real; /* TestID accepts real national identity numbers */
+	bool natid_allow_2032;   /* the 2032 control rule before 2032 (core/natid.h) */
 	int64_t rate_ip;         /* requests per second per remote address (0: no limit) */
 	int64_t rate_ip_burst;   /* burst per remote address */
 	int64_t rate_client;     /* back-channel requests per second per client (0: no limit) */
@@ -52,6 +54,8 @@ struct cfg {
 	int64_t request_deadline;/* seconds a request may take to arrive completely */
 	bool metrics;            /* serve GET /metrics */
 	char *trusted_proxies;   /* addresses/ranges whose X-Forwarded-For is believed */
+	char *tls_cert_file;     /* TLS in portend: PEM certificate chain (NULL: plain HTTP) */
+	char *tls_key_file;      /* and its private key, readable by the owner only */
 	/* Pages: where the compiled translations (.mo) live; NULL: next to the program. */
 	char *locale_dir;
 	/* MinID (spec/minid.md); every number is a design choice there, configurable. */
@@ -81,15 +85,28 @@ struct cfg {
 	char *maskinporten_issuer; /* Maskinporten issuer, trailing slash; default <issuer>/maskinporten/ */
 	char *maskinporten_ca;   /* business-certificate trust anchors: PEM file or directory */
 	char *maskinporten_crl;  /* CRLs for those certificates: PEM file or directory */
+	char *admin_base;        /* path under the ID-porten issuer where the self-service API lives */
 	/* Keys in a PKCS#11 token (jose_signer_pkcs11): RFC 7512 URI and PIN file per issuer. */
 	char *signing_key_pkcs11_uri;       /* ID-porten (and Ansattporten); NULL: keys in the store */
 	char *signing_key_pin_file;
 	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
 	char *maskinporten_signing_key_pin_file;
+	/* Billing (src/billing/, spec/billing.md): the seller on the invoices, the model's numbers. */
+	char *billing_seller_name;
+	char *billing_seller_orgno;
+	char *billing_seller_vat;      /* VAT identifier, default NO<orgno>MVA */
+	char *billing_seller_street;
+	char *billing_seller_city;
+	char *billing_seller_postcode;
+	char *billing_seller_account;  /* the account paid into (PaymentMeans) */
+	int64_t billing_threshold;     /* authentications a year from which a customer pays */
+	int64_t billing_retention_years; /* ended settlement years whose events are kept */
+	int64_t billing_payment_days;  /* due date: issue date plus this */
 	/* The SAML proxy (src/saml/): its entityID, and its key pair as PEM files; no key: off. */
 	char *saml_entity_id;    /* default <issuer>/saml/metadata */
 	char *saml_key_file;
 	char *saml_cert_file;
+	bool krr_suppress_expired; /* KRR: withhold contact details of KAN_IKKE_VARSLES persons */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

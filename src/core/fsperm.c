@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -115,4 +116,40 @@ fsperm_read_secret_line(const char *path, char *buf, size_t n, struct err *e)
 	if (rc != 0)
 		secure_wipe(buf, n);
 	return rc;
+}
+
+int
+fsperm_read_file(const char *path, size_t max, char **out, struct err *e)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len;
+	int rc = 0;
+
+	*out = NULL;
+	if (f == NULL)
+		return ERR(e, ERR_IO, 0, NULL, "cannot read %s: %s", path, strerror(errno));
+	/* unbuffered: a private key leaves no copy in stdio's buffer */
+	setvbuf(f, NULL, _IONBF, 0);
+	buf = malloc(max + 2);
+	if (buf == NULL) {
+		fclose(f);
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	}
+	len = fread(buf, 1, max + 1, f);
+	if (ferror(f))
+		rc = ERR(e, ERR_IO, 0, NULL, "cannot read %s: %s", path, strerror(errno));
+	else if (len > max)
+		rc = ERR(e, ERR_LIMIT, 0, NULL, "%s is larger than %zu bytes", path, max);
+	else if (len == 0 || memchr(buf, '\0', len) != NULL)
+		rc = ERR(e, ERR_INVAL, 0, NULL, "%s is empty or not text", path);
+	fclose(f);
+	if (rc != 0) {
+		secure_wipe(buf, max + 2);
+		free(buf);
+		return rc;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
 }

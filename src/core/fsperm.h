@@ -43,4 +43,12 @@ int fsperm_check_secret(const char *path, struct err *e);
  */
 int fsperm_read_secret_line(const char *path, char *buf, size_t n, struct err *e);
 
+/*
+ * A whole file of at most max bytes as NUL-terminated text (a PEM
+ * certificate or key): *out malloc'd, the caller frees it (wiping a
+ * secret first).  ERR_IO when it cannot be read; ERR_LIMIT when it is
+ * larger than max; ERR_INVAL when it is empty or holds a NUL byte.
+ */
+int fsperm_read_file(const char *path, size_t max, char **out, struct err *e);
+
 #endif

@@ -93,6 +93,12 @@ natid_full_year(int ind, int yy)
 	return -1;
 }
 
+bool
+natid_2032_on(bool switched_on)
+{
+	return switched_on || time_now() >= NATID_2032_EPOCH;
+}
+
 enum natid_status
 natid_parse(struct str s, bool allow_2032, struct natid_info *out)
 {
@@ -199,7 +205,7 @@ natid_acceptable(struct str s, enum natid_context ctx, const struct natid_policy
 	if (policy == NULL)
 		policy = &defaults;
 	/* §6: on by configuration, or by itself once the new series exist. */
-	allow_2032 = policy->allow_2032 || time_now() >= NATID_2032_EPOCH;
+	allow_2032 = natid_2032_on(policy->allow_2032);
 	if (natid_parse(s, allow_2032, &info) != NATID_OK)
 		return false;
 

@@ -33,6 +33,14 @@ struct natid_info {
 	enum natid_sex sex;
 };
 
+/*
+ * §6: whether the 2032 control rule applies: switched on (configuration
+ * natid_allow_2032, passed as switched_on), or by itself from 2032-01-01
+ * Norwegian time.  Every caller of natid_parse and natid_acceptable passes
+ * this, never the bare switch.
+ */
+bool natid_2032_on(bool switched_on);
+
 /* Parse and classify; allow_2032 switches on the 2032 control rule (§6). */
 enum natid_status natid_parse(struct str s, bool allow_2032, struct natid_info *out);
 const char *natid_status_name(enum natid_status st);

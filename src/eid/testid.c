@@ -86,7 +86,8 @@ eid_testid_handle(struct http_req *r, struct http_resp *w, const struct eid_flow
 {
 	struct porten *app = r->app;
 	bool post = strcmp(r->method, "POST") == 0;
-	struct natid_policy policy = { .testid_accept_real = app->cfg->testid_accept_real };
+	struct natid_policy policy = { .testid_accept_real = app->cfg->testid_accept_real,
+				       .allow_2032 = app->cfg->natid_allow_2032 };
 	struct eid_result res;
 	const char *pid, *acr;
 	unsigned level;

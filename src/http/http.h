@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -106,6 +107,14 @@ int http_basic_auth(const struct http_req *r, struct str *user, struct str *pass
 /* Bearer token from Authorization (RFC 6750 §2.1); ERR_NOTFOUND / ERR_INVAL. */
 int http_bearer(const struct http_req *r, struct str *token);
 
+/*
+ * A number that names the request the calling thread is serving (unique
+ * within the thread), or 0 outside a handler.  A cache that must see a
+ * change by the next request keeps what it read for one request under
+ * this number, instead of reading it again for every lookup.
+ */
+uint64_t http_request_serial(void);
+
 /* ---- responses ---- */
 
 void http_resp_init(struct http_resp *w, struct arena *a);
@@ -138,7 +147,7 @@ typedef void (*http_handler_fn)(struct http_req *r, struct http_resp *w);
 
 struct http_route {
 	const char *method;   /* "GET", "POST", or NULL for any */
-	const char *path;     /* exact path */
+	const char *path;     /* exact path, or ending in a slash and a star: every path below it */
 	http_handler_fn fn;
 	void *data;           /* copied to r->route_data */
 };
@@ -148,6 +157,14 @@ struct http_server_opts {
 	int threads;
 	void *app;            /* copied to r->app */
 	const struct http_route *routes; /* terminated by fn == NULL */
+	/*
+	 * TLS in the server itself (GnuTLS through libmicrohttpd), for a node
+	 * with no terminating proxy: the certificate chain and private key as
+	 * PEM text, both or neither; TLS 1.2 and 1.3 only.  Requests then have
+	 * r->tls set.
+	 */
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 struct http_server;

@@ -11,7 +11,7 @@
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_HEADER_BYTES 16384  /* request line and header fields together; more -> 431 */
 #define HTTP_MAX_COOKIES 32
-#define HTTP_MAX_RESPONSE (1 << 20)  /* response body cap */
+#define HTTP_MAX_RESPONSE (4 << 20)  /* response body cap: a KRR lookup of 1000 persons with certificates */
 /*
  * MHD per-connection memory: the header block and a read buffer (bodies go to our
  * own buffer); MHD clears it for every request, so it is kept small.  At 32 KiB or

@@ -83,6 +83,7 @@ struct http_server {
 	pthread_t watchdog;
 	bool watchdog_running;
 	bool stopping;                  /* under watch_lock */
+	bool tls;                       /* the listener speaks TLS */
 };
 
 /* Per request: allocated in uri_cb, freed in completed_cb. */
@@ -163,6 +164,30 @@ resp_simple_error(struct http_resp *w, int status, const char *error)
 	json_decref(j);
 }
 
+/* The request this thread serves (http_request_serial), and the last one it served. */
+static _Thread_local uint64_t req_serial, req_last;
+
+uint64_t
+http_request_serial(void)
+{
+	return req_serial;
+}
+
+/*
+ * A route's path names one resource, or, ending in a slash and a star,
+ * every path below it (an API's /clients/{id}/...; the handler reads the rest of
+ * r->path).
+ */
+static bool
+route_matches(struct str path, const char *pattern)
+{
+	size_t n = strlen(pattern);
+
+	if (n >= 2 && pattern[n - 1] == '*' && pattern[n - 2] == '/')
+		return path.len > n - 1 && memcmp(path.p, pattern, n - 1) == 0;
+	return str_eq_c(path, pattern);
+}
+
 /* The index of the route that answered, or -1. */
 static long
 dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
@@ -172,7 +197,7 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 	bool path_known = false, head = strcmp(m, "HEAD") == 0;
 
 	for (rt = routes; rt != NULL && rt->fn != NULL; rt++) {
-		if (rt->path == NULL || !str_eq_c(r->path, rt->path))
+		if (rt->path == NULL || !route_matches(r->path, rt->path))
 			continue;
 		path_known = true;
 		/* RFC 9110 §9.3.2: HEAD is GET without the body (MHD drops it). */
@@ -184,7 +209,9 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 	}
 	if (hit != NULL) {
 		r->route_data = hit->data;
+		req_serial = ++req_last;
 		hit->fn(r, w);
+		req_serial = 0;
 		resp_finish(w, r->rid);
 		return (long)(hit - routes);
 	} else if (path_known) {
@@ -194,7 +221,7 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 
 		buf_init(&allow, 512);
 		for (rt = routes; rt->fn != NULL; rt++) {
-			if (rt->path == NULL || !str_eq_c(r->path, rt->path) || rt->method == NULL)
+			if (rt->path == NULL || !route_matches(r->path, rt->path) || rt->method == NULL)
 				continue;
 			if (allow.len > 0 && buf_puts(&allow, ", ") != 0)
 				break;
@@ -641,6 +668,7 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	else if (uri != NULL)
 		st->target = arena_strndup(st->arena, uri, n);
 	st->logpath = log_path(st->arena, uri);
+	st->r.tls = st->srv->tls;
 
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL) {
@@ -887,6 +915,39 @@ bad:
 	return ERR(e, ERR_INVAL, 0, NULL, "listen address must be a.b.c.d:port or [v6]:port");
 }
 
+/* GnuTLS priorities: TLS 1.2 and 1.3 with the secure suites, the server's order. */
+#define HTTP_TLS_PRIORITIES "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+
+/*
+ * The listener's TLS options into opts (ended by MHD_OPTION_END; only
+ * that when o has no certificate) and MHD_USE_TLS into *flags.
+ */
+static int
+tls_options(const struct http_server_opts *o, struct http_server *s, struct MHD_OptionItem *opts,
+	    unsigned int *flags, struct err *e)
+{
+	size_t n = 0;
+
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "http server: TLS needs both a certificate and its private key");
+	if (o->tls_cert != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return ERR(e, ERR_UNAVAILABLE, 0, NULL,
+				   "http server: this libmicrohttpd has no TLS");
+		*flags |= MHD_USE_TLS;
+		s->tls = true;
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						     (void *)o->tls_cert };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						     (void *)o->tls_key };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						     (void *)HTTP_TLS_PRIORITIES };
+	}
+	opts[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	return 0;
+}
+
 int
 http_server_start(const struct http_server_opts *o, struct http_server **out, struct err *e)
 {
@@ -894,6 +955,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, st
 	struct sockaddr_storage ss;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	unsigned int threads;
+	struct MHD_OptionItem tls_opts[4];
 	bool v6 = false;
 	int rc;
 
@@ -966,6 +1028,9 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, st
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "http server: cannot make the rate limiters");
 		goto out;
 	}
+	rc = tls_options(o, s, tls_opts, &flags, e);
+	if (rc != 0)
+		goto out;
 	errno = 0;
 	s->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, access_cb, s,
@@ -979,6 +1044,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, st
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
 		MHD_OPTION_NOTIFY_CONNECTION, notify_cb, s,
+		MHD_OPTION_ARRAY, tls_opts,
 #ifdef HTTP_MHD_ERROR_LOG
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 #endif

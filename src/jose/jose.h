@@ -181,4 +181,12 @@ int jose_x509_verify_x5c(const struct jose_x509_trust *t, const json_t *x5c, int
 			 struct jose_x509_cert *out, struct err *e);
 void jose_x509_cert_clear(struct jose_x509_cert *c);
 
+/*
+ * A TLS listener's certificate chain and private key (PEM text), checked
+ * before the listener starts so that a mistake is named: the first
+ * certificate is the server's, the key must be its private key, and it
+ * must be valid at time now.  ERR_INVAL saying which.
+ */
+int jose_tls_pair_check(const char *cert_pem, const char *key_pem, int64_t now, struct err *e);
+
 #endif

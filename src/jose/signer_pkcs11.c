@@ -29,6 +29,13 @@
  * Errors: the CKR_ code libp11 leaves on OpenSSL's error queue says whether
  * the token is away (removed, session lost: ERR_UNAVAILABLE) or refused
  * the key (ERR_CRYPTO).
+ *
+ * A token that goes away and comes back (a network HSM restarted, a
+ * session dropped): the signature that finds it away reloads the module,
+ * at most once a second, and opens every signer on it again with the URI
+ * and PIN file it started with; a signer whose key is no longer the one it
+ * published stays away (its kid is in JWKS).  Until then every signature
+ * through the module answers ERR_UNAVAILABLE at once.
  */
 #include <libp11.h>
 #include <openssl/core_names.h>
@@ -45,11 +52,16 @@
 #include "core/b64.h"
 #include "core/crypto.h"
 #include "core/fsperm.h"
+#include "core/log.h"
+#include "core/timeutil.h"
 #include "jose/jose.h"
 #include "jose/jose_int.h"
 
 #define P11_ALG "RS256"
 #define P11_PIN_MAX 256
+#define P11_RETRY_MS 1000 /* a token that is away is looked for again this often */
+
+struct p11_signer;
 
 /* A loaded module with its slots, shared by every signer on it. */
 struct p11_module {
@@ -61,6 +73,10 @@ struct p11_module {
 	bool *ready;          /* per slot: session open and logged in */
 	pthread_mutex_t lock; /* one signature at a time through the module */
 	int refs;             /* under p11_modules_lock, as are slots and ready */
+	struct p11_signer *signers; /* open on the module; under p11_modules_lock */
+	/* Under lock: */
+	bool away;            /* a signature found the token away; keys are being reopened */
+	int64_t tried_ms;     /* time_mono_ms() of the last reload */
 };
 
 static pthread_mutex_t p11_modules_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -70,7 +86,10 @@ static struct p11_module *p11_modules;
 struct p11_signer {
 	struct jose_signer signer;
 	struct p11_module *mod;
-	EVP_PKEY *key;        /* the token's key: signing goes to C_Sign */
+	struct p11_signer *next;  /* on mod->signers */
+	P11KitUri *uri;           /* as configured, to open the key again */
+	char *pin_file;
+	EVP_PKEY *key;        /* the token's key: signing goes to C_Sign; NULL while away */
 	EVP_PKEY *pub;        /* its public half, as an ordinary OpenSSL key */
 	json_t *jwk;
 	char kid[JOSE_KID_MAX + 1];
@@ -114,11 +133,11 @@ p11_ckr_away(unsigned long rv)
 	}
 }
 
+/* One signature by p's key; the caller holds p->mod->lock. */
 static int
-p11_sign(const struct jose_signer *s, const void *msg, size_t n, unsigned char **sig,
-	 size_t *len, struct err *e)
+p11_sign_locked(struct p11_signer *p, const void *msg, size_t n, unsigned char **sig,
+		size_t *len, struct err *e)
 {
-	struct p11_signer *p = (struct p11_signer *)s;
 	EVP_MD_CTX *md = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
 	unsigned char *buf = NULL;
@@ -137,12 +156,14 @@ p11_sign(const struct jose_signer *s, const void *msg, size_t n, unsigned char *
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
+	if (p->key == NULL) {
+		rc = ERR(e, ERR_UNAVAILABLE, 503, NULL, "the signing token is not available");
+		goto out;
+	}
 	ERR_clear_error();
-	pthread_mutex_lock(&p->mod->lock);
 	ok = EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, p->key) == 1 &&
 	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
 	     EVP_DigestSign(md, buf, &cap, msg, n) == 1 && cap > 0;
-	pthread_mutex_unlock(&p->mod->lock);
 	if (!ok) {
 		rv = p11_ckr();
 		if (p11_ckr_away(rv))
@@ -421,7 +442,7 @@ out:
 /*
  * Sign a probe and check it with the public half: a key that will not
  * sign, or a private key that does not belong to the public one, is found
- * at start-up rather than in the first login.
+ * at start-up rather than in the first login.  Called with p->mod->lock held.
  */
 static int
 p11_probe(struct p11_signer *p, struct err *e)
@@ -432,7 +453,7 @@ p11_probe(struct p11_signer *p, struct err *e)
 	size_t len = 0;
 	int rc;
 
-	rc = p11_sign(&p->signer, probe, sizeof(probe) - 1, &sig, &len, e);
+	rc = p11_sign_locked(p, probe, sizeof(probe) - 1, &sig, &len, e);
 	if (rc != 0)
 		goto out;
 	if (md == NULL || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, p->pub) != 1 ||
@@ -448,14 +469,15 @@ out:
 }
 
 /*
- * Find the token and key, log in, read the public half.  p->mod is loaded;
- * called with p11_modules_lock held.  A token another signer already
- * logged in to is not logged in to again (PKCS#11 logs in a whole
+ * Find the token and key p->uri names and log in: p->key.  p->mod is
+ * loaded; called with p11_modules_lock held.  A token another signer
+ * already logged in to is not logged in to again (PKCS#11 logs in a whole
  * application at once), so only the first signer's PIN is tried.
  */
 static int
-p11_open(struct p11_signer *p, P11KitUri *uri, const char *pin_file, struct err *e)
+p11_attach(struct p11_signer *p, struct err *e)
 {
+	P11KitUri *uri = p->uri;
 	struct p11_module *m = p->mod;
 	PKCS11_SLOT *slot = NULL;
 	PKCS11_KEY *key = NULL;
@@ -475,7 +497,7 @@ p11_open(struct p11_signer *p, P11KitUri *uri, const char *pin_file, struct err 
 			p11_ckr();
 			return ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot open a session on the token");
 		}
-		rc = p11_login(slot, pin_file, e);
+		rc = p11_login(slot, p->pin_file, e);
 		if (rc != 0)
 			return rc;
 		m->ready[i] = true;
@@ -488,10 +510,153 @@ p11_open(struct p11_signer *p, P11KitUri *uri, const char *pin_file, struct err 
 		p11_ckr();
 		return ERR(e, ERR_CRYPTO, 0, NULL, "the token does not give a handle on the key");
 	}
-	rc = p11_public(p, e);
+	return 0;
+}
+
+/* Open the key first: attach, read the public half, sign a probe.  Under p11_modules_lock. */
+static int
+p11_open(struct p11_signer *p, struct err *e)
+{
+	int rc = p11_attach(p, e);
+
+	if (rc == 0)
+		rc = p11_public(p, e);
 	if (rc != 0)
 		return rc;
-	return p11_probe(p, e);
+	pthread_mutex_lock(&p->mod->lock);
+	rc = p11_probe(p, e);
+	pthread_mutex_unlock(&p->mod->lock);
+	return rc;
+}
+
+/*
+ * Open the key again after a reload: it must be the key the signer
+ * published (its kid is in JWKS), and sign.  Under both locks.
+ */
+static int
+p11_reopen(struct p11_signer *p, struct err *e)
+{
+	unsigned char *der = NULL;
+	const unsigned char *cur;
+	EVP_PKEY *pub = NULL;
+	int len, rc;
+
+	rc = p11_attach(p, e);
+	if (rc != 0)
+		return rc;
+	len = i2d_PUBKEY(p->key, &der);
+	cur = der;
+	if (len > 0)
+		pub = d2i_PUBKEY(NULL, &cur, len);
+	OPENSSL_free(der);
+	rc = pub != NULL && EVP_PKEY_eq(pub, p->pub) == 1
+		     ? 0
+		     : ERR(e, ERR_UNAVAILABLE, 503, NULL,
+			   "the token holds another key than %s under its URI", p->kid);
+	EVP_PKEY_free(pub);
+	ERR_clear_error();
+	return rc == 0 ? p11_probe(p, e) : rc;
+}
+
+/*
+ * Load the module afresh and open every signer on it again.  Under
+ * p11_modules_lock and m->lock, so no signature runs meanwhile.  A signer
+ * that cannot open keeps no key (and answers ERR_UNAVAILABLE).
+ */
+static int
+p11_reload(struct p11_module *m, struct err *e)
+{
+	struct p11_signer *q;
+	int rc = 0;
+
+	for (q = m->signers; q != NULL; q = q->next) {
+		EVP_PKEY_free(q->key);
+		q->key = NULL;
+	}
+	if (m->slots != NULL)
+		PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
+	m->slots = NULL;
+	m->nslots = 0;
+	free(m->ready);
+	m->ready = NULL;
+	if (m->ctx != NULL) {
+		PKCS11_CTX_unload(m->ctx);
+		PKCS11_CTX_free(m->ctx);
+	}
+	m->ctx = PKCS11_CTX_new();
+	if (m->ctx == NULL || PKCS11_CTX_load(m->ctx, m->path) != 0) {
+		p11_ckr();
+		if (m->ctx != NULL)
+			PKCS11_CTX_free(m->ctx);
+		m->ctx = NULL;
+		return ERR(e, ERR_UNAVAILABLE, 503, NULL, "cannot load the PKCS#11 module %s",
+			   m->path);
+	}
+	if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) != 0 ||
+	    (m->ready = calloc(m->nslots + 1, sizeof(*m->ready))) == NULL) {
+		p11_ckr();
+		return ERR(e, ERR_UNAVAILABLE, 503, NULL, "cannot list the slots of %s", m->path);
+	}
+	for (q = m->signers; q != NULL; q = q->next) {
+		struct err qe = { 0 };
+
+		if (p11_reopen(q, &qe) != 0) {
+			EVP_PKEY_free(q->key);
+			q->key = NULL;
+			if (rc == 0) {
+				*e = qe;
+				rc = qe.code;
+			}
+		}
+	}
+	return rc;
+}
+
+/* Reload m when it is away and was last tried a while ago; whether it is back. */
+static bool
+p11_recover(struct p11_module *m)
+{
+	int64_t now = time_mono_ms();
+	struct err e = { 0 };
+	bool back;
+
+	pthread_mutex_lock(&p11_modules_lock);
+	pthread_mutex_lock(&m->lock);
+	if (m->away && now - m->tried_ms >= P11_RETRY_MS) {
+		m->tried_ms = now;
+		if (p11_reload(m, &e) == 0) {
+			m->away = false;
+			log_warn(NULL, "the signing token of %s is back", m->path);
+		} else {
+			log_warn(NULL, "the signing token of %s is still away: %s", m->path, e.msg);
+		}
+	}
+	back = !m->away;
+	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&p11_modules_lock);
+	return back;
+}
+
+/* jose_signer.sign: a token found away is looked for again (p11_recover), then one more try. */
+static int
+p11_sign(const struct jose_signer *s, const void *msg, size_t n, unsigned char **sig,
+	 size_t *len, struct err *e)
+{
+	struct p11_signer *p = (struct p11_signer *)s;
+	struct p11_module *m = p->mod;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	rc = p11_sign_locked(p, msg, n, sig, len, e);
+	if (rc == ERR_UNAVAILABLE)
+		m->away = true;
+	pthread_mutex_unlock(&m->lock);
+	if (rc != ERR_UNAVAILABLE || !p11_recover(m))
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	rc = p11_sign_locked(p, msg, n, sig, len, e);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 int
@@ -523,10 +688,20 @@ jose_signer_pkcs11(const char *uri, const char *pin_file, struct jose_signer **o
 		goto out;
 	}
 	p->signer = (struct jose_signer){ .kid = p->kid, .alg = P11_ALG, .sign = p11_sign };
+	p->uri = pu;
+	pu = NULL;
+	if (pin_file != NULL && (p->pin_file = strdup(pin_file)) == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
 	pthread_mutex_lock(&p11_modules_lock);
 	rc = p11_module_get(module, &p->mod, e);
 	if (rc == 0)
-		rc = p11_open(p, pu, pin_file, e);
+		rc = p11_open(p, e);
+	if (rc == 0) {
+		p->next = p->mod->signers;
+		p->mod->signers = p;
+	}
 	pthread_mutex_unlock(&p11_modules_lock);
 	if (rc != 0)
 		goto out;
@@ -554,9 +729,23 @@ jose_signer_free(struct jose_signer *s)
 
 	if (p == NULL)
 		return;
+	if (p->mod != NULL) {
+		struct p11_signer **pp;
+
+		pthread_mutex_lock(&p11_modules_lock);
+		for (pp = &p->mod->signers; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == p) {
+				*pp = p->next;
+				break;
+			}
+		pthread_mutex_unlock(&p11_modules_lock);
+	}
 	EVP_PKEY_free(p->key);
 	EVP_PKEY_free(p->pub);
 	json_decref(p->jwk);
 	p11_module_put(p->mod);
+	if (p->uri != NULL)
+		p11_kit_uri_free(p->uri);
+	free(p->pin_file);
 	free(p);
 }

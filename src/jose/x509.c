@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/b64.h"
 #include "core/natid.h"
@@ -494,4 +496,45 @@ jose_x509_cert_clear(struct jose_x509_cert *c)
 		return;
 	json_decref(c->jwk);
 	memset(c, 0, sizeof(*c));
+}
+
+int
+jose_tls_pair_check(const char *cert_pem, const char *key_pem, int64_t now, struct err *e)
+{
+	BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+	X509 *leaf = NULL;
+	EVP_PKEY *key = NULL;
+	time_t t = (time_t)now;
+	int rc = 0;
+
+	if (cb == NULL || kb == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	leaf = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+	if (leaf == NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "the TLS certificate file holds no PEM certificate");
+		goto out;
+	}
+	key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+	if (key == NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL,
+			 "the TLS key file holds no PEM private key (or one under a passphrase)");
+		goto out;
+	}
+	if (X509_check_private_key(leaf, key) != 1) {
+		rc = ERR(e, ERR_INVAL, 0, NULL,
+			 "the TLS key is not the private key of the certificate's first entry");
+		goto out;
+	}
+	if (X509_cmp_time(X509_get0_notAfter(leaf), &t) <= 0 ||
+	    X509_cmp_time(X509_get0_notBefore(leaf), &t) > 0)
+		rc = ERR(e, ERR_INVAL, 0, NULL, "the TLS certificate is not valid now");
+out:
+	ERR_clear_error();
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	BIO_free(cb);
+	BIO_free(kb);
+	return rc;
 }

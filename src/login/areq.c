@@ -39,7 +39,8 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	    (rc = field_str(doc, WHAT, "onbehalfof", arena, &a->onbehalfof, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "force_login", &a->force_login, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "consent", &a->consent, e)) != 0 ||
-	    (rc = field_flag(doc, WHAT, "consent_accepted", &a->consent_accepted, e)) != 0)
+	    (rc = field_flag(doc, WHAT, "consent_accepted", &a->consent_accepted, e)) != 0 ||
+	    (rc = field_flag(doc, WHAT, "authenticated", &a->authenticated, e)) != 0)
 		return rc;
 	if (mode != NULL) {
 		size_t i;
@@ -83,7 +84,8 @@ areq_encode(const struct authz_request *a)
 	     field_put_true(doc, "consent", a->consent) &&
 	     field_put_str(doc, "consent_sid", a->consent_sid) &&
 	     field_put_true(doc, "consent_accepted", a->consent_accepted) &&
-	     field_put_str(doc, "onbehalfof", a->onbehalfof);
+	     field_put_str(doc, "onbehalfof", a->onbehalfof) &&
+	     field_put_true(doc, "authenticated", a->authenticated);
 	if (!ok) {
 		json_decref(doc);
 		return NULL;

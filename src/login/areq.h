@@ -7,7 +7,9 @@
  *   code_challenge?, prompt?, max_age (-1 when the client sent none), acr
  *   (the minimum level, canonical), locale, resource (array), id, browser
  *   (hash of the browser cookie), and for a pending consent consent
- *   (true) and consent_sid.
+ *   (true) and consent_sid, and authenticated (true) once an eID has
+ *   authenticated the person for this login (billing counts it apart
+ *   from a login served by the SSO session).
  * Every field is optional in the codec: callers check what they need.
  */
 #ifndef PORTEN_LOGIN_AREQ_H
@@ -41,6 +43,7 @@ struct authz_request {
 	bool consent;                  /* a pending consent (consent.c) */
 	const char *consent_sid;       /* the session it was asked in */
 	bool consent_accepted;         /* the person has just agreed (not stored) */
+	bool authenticated;            /* an eID authenticated the person in this login (not SSO) */
 	const char *onbehalfof;
 };
 

@@ -104,6 +104,14 @@ authz_scopes(struct http_req *r, const struct client *client, const char *scope,
 			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE, "scope %.100s is inactive",
 				   name);
 		}
+		/* spec §13: the scope's allowed types hold at every use, not only at
+		 * registration (the scope may have been narrowed since). */
+		if (!oauth_scope_type_ok(sdoc, client)) {
+			json_decref(sdoc);
+			return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_SCOPE,
+				   "scope %.100s is not allowed for integration_type %s", name,
+				   client->integration_type);
+		}
 		if (json_is_true(json_object_get(sdoc, "requires_user_authentication")))
 			a->force_login = true;
 		json_decref(sdoc);
@@ -230,10 +238,12 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 
 		a->locale = l ? l : "nb";
 	}
+	/* spec §16: only an id registered on this client; it rides in the grant. */
 	obo = authz_param(r, p, "onbehalfof");
-	if (obo != NULL)
+	if (obo != NULL && reg_client_onbehalfof(client, obo) == NULL)
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "onbehalfof %.64s is not registered on the client", obo);
+	a->onbehalfof = obo;
 	res = arena_alloc(r->arena, RESOURCE_MAX_COUNT * sizeof(*res));
 	if (res == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");

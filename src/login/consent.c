@@ -276,7 +276,7 @@ consent_page(struct http_req *r, struct http_resp *w, const struct client *clien
 	const char *locale = a->locale;
 	/* ?lang= (remembered in the cookie) > cookie > ui_locales. */
 	const char *lang = page_lang_choose(r, w, locale);
-	const char *cname = client->client_name;
+	const char *cname = login_client_name(client, a->onbehalfof);
 	size_t i;
 	json_t *doc;
 	struct buf b;

@@ -51,7 +51,7 @@ door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flo
 		.host = &login_eid_host,
 	};
 	if (reg_client_find(r->app, a.client_id, &client, &ce) == 0)
-		out->client_name = arena_strdup(r->arena, client->client_name);
+		out->client_name = arena_strdup(r->arena, login_client_name(client, a.onbehalfof));
 	reg_client_release(client);
 	return 0;
 }

@@ -26,21 +26,53 @@ login_issuer(struct http_req *r)
 	return r->route_data;
 }
 
-static void
-login_event(struct http_req *r, const struct client *client, const struct session *s, bool sso)
+const char *
+login_client_name(const struct client *c, const char *onbehalfof)
+{
+	const char *n = json_string_value(
+		json_object_get(reg_client_onbehalfof(c, onbehalfof), "display_name"));
+
+	return n != NULL ? n : c->client_name;
+}
+
+/*
+ * The customer a login is counted for (spec/billing.md §2): the
+ * onbehalfof entry's organisation when the login named one, else the
+ * client's.
+ */
+static const char *
+login_customer(const struct client *client, const char *onbehalfof)
+{
+	const char *org = json_string_value(
+		json_object_get(reg_client_onbehalfof(client, onbehalfof), "orgno"));
+
+	return org != NULL ? org : client->client_orgno;
+}
+
+/*
+ * The one event of a completed authentication (spec/billing.md §2),
+ * written with the code it ends in: an eID login (sso false), or one
+ * served by an SSO session (sso true, never billed).  TestID and every
+ * login in the test environment are counted and never billed.
+ */
+static json_t *
+login_event(struct http_req *r, const struct client *client, const struct authz_request *a,
+	    const struct session *s)
 {
 	struct porten *app = login_app(r);
-	struct err e = { 0 };
-	json_t *ev;
+	bool sso = !a->authenticated;
+	bool test = app->test_env || (s->eid != NULL && strcmp(s->eid, "testid") == 0);
+	char tag[APP_PERSON_TAG_LEN];
 
-	ev = json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:I}", "client_id", client->client_id,
-		       "client_orgno", client->client_orgno, "eid", s->eid, "acr", s->acr, "sso", sso,
-		       "time",
-		       (json_int_t)time_now());
-	if (ev != NULL && store_call(app->store, events, event_add, "authentication", ev, &e) != 0)
-		log_warn(r->rid, "event not recorded: %s", e.msg);
-	json_decref(ev);
-	metrics_inc(METRICS_LOGINS, s->eid, s->acr);
+	/* spec/selfservice-api.md §11: the person's login history finds it by the tag. */
+	app_person_tag(app, s->pid, tag);
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:b, s:I, s:s, s:s?}",
+			 "client_id", client->client_id, "client_orgno", client->client_orgno,
+			 "customer", login_customer(client, a->onbehalfof), "onbehalfof",
+			 a->onbehalfof, "eid", s->eid, "acr", s->acr, "issuer",
+			 login_issuer(r)->iss, "sso", sso, "test", test, "billable", !sso && !test,
+			 "time", (json_int_t)time_now(), "person", tag, "client_name",
+			 client->client_name);
 }
 
 struct code_write {
@@ -48,7 +80,7 @@ struct code_write {
 	struct session *s;
 	const struct client *client;
 	const char *code, *grant_id;
-	const json_t *doc;
+	const json_t *doc, *event;
 };
 
 static int
@@ -60,7 +92,10 @@ code_write_body(void *arg, struct err *e)
 
 	rc = store_call(app->store, oauth, code_put, sha256_b64url(cw->r->arena, str_c(cw->code)),
 		      cw->grant_id, cw->doc, time_now() + app->cfg->code_lifetime, e);
-	return rc != 0 ? rc : session_join(cw->r, cw->s, cw->client->client_id, e);
+	if (rc == 0)
+		rc = session_join(cw->r, cw->s, cw->client->client_id, e);
+	/* The authentication is counted with its code: one commit, or neither. */
+	return rc != 0 ? rc : store_call(app->store, events, event_add, "authentication", cw->event, e);
 }
 
 /* The steps are done: issue a code for the login in c and answer the client. */
@@ -74,7 +109,7 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
 	struct authz_request a;
-	json_t *doc, *res = NULL;
+	json_t *doc, *ev, *res = NULL;
 	int rc;
 
 	if (code == NULL || grant_id == NULL) {
@@ -99,21 +134,27 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		       .session_kind = client->sso_disabled ? "client" : "shared" },
 		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge });
 	json_decref(res);
-	if (doc == NULL) {
+	ev = login_event(r, client, &a, s);
+	if (doc == NULL || ev == NULL) {
+		json_decref(doc);
+		json_decref(ev);
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
 		return;
 	}
-	/* The code and the session's note of it: one commit, or neither. */
+	/* The code, the session's note of it and the event: one commit, or none. */
 	{
-		struct code_write cw = { r, s, client, code, grant_id, doc };
+		struct code_write cw = { r, s, client, code, grant_id, doc, ev };
 
 		rc = store_tx_run(app->store, code_write_body, &cw, &e);
 	}
 	json_decref(doc);
+	json_decref(ev);
 	if (rc != 0) {
 		login_store_failed(r, w, areq, rc, "cannot issue code", &e);
 		return;
 	}
+	if (a.authenticated)
+		metrics_inc(METRICS_LOGINS, s->eid, s->acr);
 	login_respond(r, w, areq, code, NULL, NULL);
 }
 
@@ -172,6 +213,7 @@ struct complete_run {
 	const json_t *areq;
 	const struct client *client;
 	const struct eid_result *res;
+	const json_t *fresh;    /* areq marked authenticated */
 	struct session s;
 };
 
@@ -192,8 +234,8 @@ complete_body(void *arg, struct err *e)
 		log_err(c->r->rid, "cannot establish session: %s", e->msg);
 		return rc;
 	}
-	login_event(c->r, c->client, &c->s, false);
-	login_finish(c->r, c->w, c->client, c->areq, &c->s);
+	/* The steps and the code know this login went through an eID (not SSO). */
+	login_finish(c->r, c->w, c->client, c->fresh, &c->s);
 	return 0;
 }
 
@@ -206,6 +248,7 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	struct err e = { 0 };
 	const struct client *client = NULL;
 	struct authz_request a;
+	json_t *fresh = NULL;
 	int rc;
 
 	rc = areq_decode(areq, r->arena, &a, &e);
@@ -215,6 +258,14 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
 		return;
 	}
+	a.authenticated = true;
+	fresh = areq_encode(&a);
+	if (fresh == NULL) {
+		reg_client_release(client);
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
+		return;
+	}
+	c.fresh = fresh;
 	/*
 	 * Every write of a completed login (pending spent, session, event, code)
 	 * in one transaction: one commit, and a failed commit leaves nothing
@@ -230,5 +281,6 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
 	}
 	session_clear(&c.s);
+	json_decref(fresh);
 	reg_client_release(client);
 }

@@ -36,6 +36,12 @@ int login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct
 /* Remove pending ar: the login is over. */
 int login_pending_spend(struct http_req *r, const char *ar, struct err *e);
 /* The CSRF token for forms of pending ar in this browser (arena string). */
+/*
+ * The name the login pages show for the client (idporten-oidc §16): the
+ * display_name of its onbehalfof entry when the request names one, else
+ * client_name.  Borrowed from the record.
+ */
+const char *login_client_name(const struct client *c, const char *onbehalfof);
 const char *login_csrf(struct http_req *r, const char *ar);
 bool login_csrf_ok(struct http_req *r, const char *ar, const char *token);
 /* The minimum level bit a asks for (substantial when it names none). */

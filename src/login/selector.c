@@ -80,7 +80,7 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 		buf_puts(&b, "<p>");
 		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
 		buf_puts(&b, " <strong>");
-		buf_html(&b, str_c(client->client_name));
+		buf_html(&b, str_c(login_client_name(client, a.onbehalfof)));
 		buf_puts(&b, "</strong></p>");
 	}
 	buf_puts(&b, "<ul class=\"eids\" aria-label=\"");

@@ -202,7 +202,9 @@ check_times(const json_t *claims, int64_t now, int64_t *exp_out, struct err *e)
 	if (iat > now + MP_SKEW)
 		return MP_BADGRANT(e, "Issue time is after now: iat is %lld s ahead of the "
 				      "server's clock", (long long)(iat - now));
-	if (exp <= now - MP_SKEW)
+	/* spec §4 and §5 step 7: exp must not be in the past. The skew is iat's
+	 * alone (RFC 7519 §4.1.4 allows leeway, the spec gives none for exp). */
+	if (exp <= now)
 		return MP_BADGRANT(e, "MP-130: the grant has expired");
 	if (exp < iat || exp - iat > MP_GRANT_MAX_LIFE)
 		return MP_BADGRANT(e, "MP-130: the grant's lifetime (exp - iat) must be at most "
@@ -413,7 +415,8 @@ static int
 parse_pid(struct porten *app, const json_t *claims, struct mp_grant *g, struct err *e)
 {
 	const json_t *v = json_object_get(claims, "pid");
-	struct natid_policy pol = { .testid_accept_real = app->cfg->testid_accept_real };
+	struct natid_policy pol = { .testid_accept_real = app->cfg->testid_accept_real,
+				    .allow_2032 = app->cfg->natid_allow_2032 };
 
 	if (v == NULL)
 		return 0;

@@ -16,46 +16,18 @@
 #include "registry/registry.h"
 
 /*
- * spec §7: aud is the requested resource; (design) without one, the
- * audiences the granted scopes name, if any; else no aud at all.
+ * spec §7 and §8.1: aud is the requested resource, and nothing else; a
+ * grant without resource gets a token without aud.
  */
 static json_t *
 audience(const struct mp_grant *g)
 {
-	json_t *aud = NULL, *v;
-	const json_t *doc;
-	const char *name;
-	size_t i;
-
-	if (g->resource != NULL)
-		aud = json_deep_copy(g->resource);
-	else {
-		aud = json_array();
-		json_object_foreach(g->scope_docs, name, doc) {
-			json_array_foreach(json_object_get(doc, "audience"), i, v) {
-				bool seen = false;
-				size_t j;
-				json_t *a;
-
-				json_array_foreach(aud, j, a)
-					seen |= json_equal(a, v);
-				if (!seen)
-					json_array_append(aud, v);
-			}
-		}
-	}
-	if (aud != NULL && json_array_size(aud) == 0) {
-		json_decref(aud);
+	if (g->resource == NULL || json_array_size(g->resource) == 0)
 		return NULL;
-	}
 	/* One value as a string, several as an array (RFC 7519 §4.1.3). */
-	if (aud != NULL && json_array_size(aud) == 1) {
-		json_t *one = json_incref(json_array_get(aud, 0));
-
-		json_decref(aud);
-		return one;
-	}
-	return aud;
+	if (json_array_size(g->resource) == 1)
+		return json_incref(json_array_get(g->resource, 0));
+	return json_deep_copy(g->resource);
 }
 
 /* spec §7: the client's lifetime (120 s unset), capped by the smallest non-zero at_max_age. */

@@ -84,6 +84,24 @@ oauth_scope_cap(long long lifetime, const json_t *docs, const char *field)
 	return lifetime;
 }
 
+const char *
+oauth_consumer_orgno(const struct porten *app, const struct client *client)
+{
+	if (client->client_orgno != NULL)
+		return client->client_orgno;
+	return app->cfg->operator_orgno != NULL ? app->cfg->operator_orgno : OAUTH_OPERATOR_ORGNO;
+}
+
+bool
+oauth_scope_type_ok(const json_t *scope_doc, const struct client *client)
+{
+	const json_t *types = json_object_get(scope_doc, "allowed_integration_types");
+
+	return json_array_size(types) == 0 ||
+	       (client->integration_type != NULL &&
+		reg_json_array_has(types, client->integration_type));
+}
+
 json_t *
 oauth_org_claim(const char *orgno)
 {

@@ -38,6 +38,50 @@
 #define OAUTH_INVALID_TOKEN "invalid_token"
 #define OAUTH_INSUFFICIENT_SCOPE "insufficient_scope"
 
+/* ---- resource servers: the access token a request presents (oauth/bearer.c) ---- */
+
+/*
+ * A checked access token.  The strings point into claims (or the
+ * request's arena) and live until oauth_bearer_release.
+ */
+struct oauth_bearer {
+	const struct issuer *issuer;
+	json_t *claims;          /* the token's claims (owned) */
+	const char *client_id;
+	const char *scope;       /* space-separated, never NULL */
+	const char *consumer;    /* organisation number of consumer.ID, or NULL */
+	const char *supplier;    /* organisation number of supplier.ID, or NULL */
+	const char *pid;         /* the person, or NULL */
+	const char *grant_id;    /* tokens of a login issuer: their grant */
+	int64_t exp;
+};
+
+/*
+ * The access token of the request (RFC 6750 §2.1: the Authorization
+ * header only), issued by is: a Maskinporten token by its signature, iss,
+ * exp (no leeway), a consumer, and aud when both the API (aud non-NULL)
+ * and the token name one; a login issuer's token by the store, as at
+ * userinfo.  0 with *out filled; else ERR_NOTFOUND (no token: 401 without
+ * an error code), ERR_INVAL (malformed header: 400 invalid_request),
+ * ERR_DENIED (401 invalid_token), or the store's failure.  Scopes are the
+ * caller's to check (oauth_bearer_has).
+ */
+int oauth_bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
+		       struct oauth_bearer *out, struct err *e);
+bool oauth_bearer_has(const struct oauth_bearer *b, const char *scope);
+/* Set e to a 403 insufficient_scope naming scopes (space-separated) and return ERR_DENIED. */
+int oauth_bearer_insufficient(struct err *e, const char *scopes);
+/*
+ * Answer a refusal of oauth_bearer_check or oauth_bearer_insufficient:
+ * the status, the RFC 6750 §3 challenge (with scope="scopes" on
+ * insufficient_scope when scopes is non-NULL) and a JSON error body; a
+ * server-side failure as oauth_resp_error does.  An API with its own
+ * error body replaces the body after this.
+ */
+void oauth_bearer_refuse(struct http_req *r, struct http_resp *w, const struct err *e,
+			 const char *scopes);
+void oauth_bearer_release(struct oauth_bearer *b);
+
 /*
  * The authorization code record (store code_put doc), written by the
  * authorize side when a login completes, read by the token endpoint:
@@ -171,6 +215,21 @@ enum oauth_scope_rc oauth_scope_split(struct str s, size_t max_n, json_t **out);
 
 /* min(lifetime, every positive integer field of the scope docs (name -> doc)) */
 long long oauth_scope_cap(long long lifetime, const json_t *docs, const char *field);
+
+/*
+ * Whether the scope doc allows client's integration type: its
+ * allowed_integration_types is empty or names the type (spec §13).
+ */
+bool oauth_scope_type_ok(const json_t *scope_doc, const struct client *client);
+
+/* operator_orgno's default: Digdir, which runs ID-porten. */
+#define OAUTH_OPERATOR_ORGNO "991825827"
+
+/*
+ * The organisation an access token of client names as consumer (spec §11):
+ * its client_orgno, or else the operator's (cfg operator_orgno).  Borrowed.
+ */
+const char *oauth_consumer_orgno(const struct porten *app, const struct client *client);
 
 /* {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}, or NULL (orgno NULL or long). */
 json_t *oauth_org_claim(const char *orgno);

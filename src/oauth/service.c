@@ -6,6 +6,29 @@
 #include "oauth/oauth.h"
 
 #include "app/service.h"
+#include "core/natid.h"
+
+/*
+ * spec §11: every access token names its consumer.  A client registered
+ * without client_orgno (by the operator, with portenctl) is the operator's
+ * own, so its tokens name the organisation that runs this Porten.
+ */
+static const struct cfg_row oauth_rows[] = {
+	CFG_ROW("operator_orgno", CFG_STR, operator_orgno, OAUTH_OPERATOR_ORGNO, 0, 0),
+};
+
+static int
+oauth_cfg_validate(const struct cfg *c, struct err *e)
+{
+	if (c->operator_orgno == NULL || !orgno_valid_c(c->operator_orgno))
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "operator_orgno must be a valid 9-digit organisation number");
+	return 0;
+}
+
+static const struct cfg_section oauth_cfg = {
+	"oauth", oauth_rows, sizeof(oauth_rows) / sizeof(oauth_rows[0]), oauth_cfg_validate,
+};
 
 static const struct service_route oauth_routes[] = {
 	{ "GET", "/.well-known/openid-configuration", oauth_handle_discovery },
@@ -22,5 +45,6 @@ static const struct service_route oauth_routes[] = {
 const struct porten_service oauth_service = {
 	.name = "oauth",
 	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
+	.cfg = &oauth_cfg,
 	.routes = oauth_routes,
 };

@@ -157,7 +157,8 @@ scope_join(struct arena *a, const json_t *names)
  * (spec/selfservice-api.md §9: a deactivated scope blocks token issuance).
  */
 static int
-scopes_load(struct porten *app, const char *scope, json_t **names, json_t **docs, struct err *e)
+scopes_load(struct porten *app, const struct client *client, const char *scope, json_t **names,
+	    json_t **docs, struct err *e)
 {
 	json_t *n = NULL, *d = NULL, *doc = NULL, *v;
 	size_t i;
@@ -181,6 +182,13 @@ scopes_load(struct porten *app, const char *scope, json_t **names, json_t **docs
 		}
 		if (rc != 0)
 			goto out;
+		/* spec §13: a scope narrowed to other integration types since the
+		 * login (or the client's registration) is no longer issued. */
+		if (!oauth_scope_type_ok(doc, client)) {
+			rc = BADSCOPE(e, "scope %s is not allowed for integration_type %s",
+				      json_string_value(v), client->integration_type);
+			goto out;
+		}
 		json_object_set_new(d, json_string_value(v), doc);
 		doc = NULL;
 	}
@@ -278,7 +286,7 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	json_t *cl = json_object();
 	const json_t *res = c->grant->resource;
 	const char *pid = c->grant->pid;
-	const char *orgno = c->client->client_orgno;
+	const char *orgno = oauth_consumer_orgno(r->app, c->client);
 	const char *supplier = c->client->supplier_orgno;
 	const char *jti = rand_token(r->arena);
 	int rc = 0;
@@ -292,8 +300,7 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	    (rc = oauth_claim_set(cl, "client_amr", json_string(client_amr), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "client_id", json_string(c->client_id), e)) != 0 ||
 	    (c->sub != NULL && (rc = oauth_claim_set(cl, "sub", json_string(c->sub), e)) != 0) ||
-	    (orgno != NULL &&
-	     (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(orgno), e)) != 0) ||
+	    (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(orgno), e)) != 0 ||
 	    (supplier != NULL &&
 	     (rc = oauth_claim_set(cl, "supplier", oauth_org_claim(supplier), e)) != 0) ||
 	    (rc = oauth_claim_set(cl, "scope", json_string(c->scope), e)) != 0 ||
@@ -487,7 +494,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 		rc = INTERNAL(e, "grant or client without client_id/scope");
 		goto out;
 	}
-	rc = scopes_load(app, c.scope, &names, &c.scope_docs, e);
+	rc = scopes_load(app, client, c.scope, &names, &c.scope_docs, e);
 	if (rc != 0)
 		goto out;
 	c.scope = scope_join(r->arena, names);
@@ -714,7 +721,7 @@ grant_code(struct http_req *r, const struct issuer *is, const struct client *cli
 		rc = INTERNAL(e, "code without grant id or scope");
 		goto out;
 	}
-	rc = scopes_load(app, c.g.scope, &names, &scope_docs, e);
+	rc = scopes_load(app, client, c.g.scope, &names, &scope_docs, e);
 	if (rc != 0)
 		goto out;
 

@@ -44,6 +44,7 @@
 
 #include "app/app.h"
 #include "core/str.h"
+#include "http/http.h"
 #include "store/store.h"
 
 #define CACHE_SLOTS 1024          /* power of two; more clients than this only evict */
@@ -121,19 +122,40 @@ cache_clear(uint64_t store)
 	cache.store = store;
 }
 
+/*
+ * The generation this thread read for the request it serves: a login reads
+ * its client several times in one request, and one read of the generation
+ * per request keeps the promise that the next request sees a change.
+ */
+static _Thread_local struct {
+	uint64_t request;         /* http_request_serial() of the read; 0: none */
+	uint64_t store;           /* the store's serial */
+	char gen[CACHE_GEN_MAX];
+} cache_seen;
+
 /* The store's registry generation into gen; false when it cannot say (then no caching). */
 static bool
 cache_gen(struct porten *app, char gen[CACHE_GEN_MAX])
 {
+	uint64_t request = http_request_serial();
 	struct err e = { 0 };
 	char *v = NULL;
 	size_t n = 0;
 	bool ok;
 
+	if (request != 0 && cache_seen.request == request &&
+	    cache_seen.store == app->store->serial) {
+		memcpy(gen, cache_seen.gen, sizeof(cache_seen.gen));
+		return true;
+	}
 	ok = store_call(app->store, registry, meta_get, CACHE_GEN, &v, &e) == 0 && v != NULL &&
 	     (n = strlen(v)) > 0 && n < CACHE_GEN_MAX;
-	if (ok)
+	if (ok) {
 		memcpy(gen, v, n + 1);
+		memcpy(cache_seen.gen, v, n + 1);
+		cache_seen.request = request;
+		cache_seen.store = app->store->serial;
+	}
 	free(v);
 	return ok;
 }

@@ -92,9 +92,32 @@ stamp(json_t *doc, const char *field)
 	return json_object_set_new(doc, field, json_string(ts)) == 0 ? 0 : ERR_NOMEM;
 }
 
-/* Fetch an active client for a change; inactive ones do not exist for callers. */
+const struct reg_actor reg_operator = { NULL, true, true };
+
+static bool
+orgno_is(const json_t *doc, const char *field, const char *orgno)
+{
+	const char *v = json_string_value(json_object_get(doc, field));
+
+	return v != NULL && strcmp(v, orgno) == 0;
+}
+
+bool
+reg_actor_sees(const struct reg_actor *who, const json_t *client)
+{
+	if (who->orgno == NULL)
+		return true;
+	return (who->owner && orgno_is(client, "client_orgno", who->orgno)) ||
+	       (who->supplier && orgno_is(client, "supplier_orgno", who->orgno));
+}
+
+/*
+ * A stored client the caller sees, active or not.  Spec §2 (design): one
+ * it does not see answers as an unknown one, so ids cannot be probed.
+ */
 static int
-client_get_active(struct porten *app, const char *client_id, json_t **doc, struct err *e)
+client_get_seen(struct porten *app, const struct reg_actor *who, const char *client_id,
+		json_t **doc, struct err *e)
 {
 	int rc;
 
@@ -102,8 +125,24 @@ client_get_active(struct porten *app, const char *client_id, json_t **doc, struc
 	if (!reg_client_id_valid(client_id))
 		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client");
 	rc = store_call(app->store, registry, client_get, client_id, doc, e);
+	if (rc == 0 && !reg_actor_sees(who, *doc)) {
+		json_decref(*doc);
+		*doc = NULL;
+		rc = ERR_NOTFOUND;
+	}
 	if (rc == ERR_NOTFOUND)
 		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client: %s", client_id);
+	return rc;
+}
+
+/* Fetch an active client for a change; inactive ones do not exist for callers. */
+static int
+client_get_active(struct porten *app, const struct reg_actor *who, const char *client_id,
+		  json_t **doc, struct err *e)
+{
+	int rc;
+
+	rc = client_get_seen(app, who, client_id, doc, e);
 	if (rc != 0)
 		return rc;
 	if (!json_is_true(json_object_get(*doc, "active"))) {
@@ -115,11 +154,79 @@ client_get_active(struct porten *app, const char *client_id, json_t **doc, struc
 	return 0;
 }
 
+/*
+ * Spec §2 for an organisation's new client: the owner is the caller unless
+ * a supplier names another (then the caller is its supplier_orgno), and
+ * the server chooses the id.  *own is in with the owner fields set.
+ */
+static int
+create_input(struct porten *app, const struct reg_actor *who, const json_t *in, json_t **own,
+	     struct err *e)
+{
+	const char *org, *sup, *id;
+	json_t *prev = NULL;
+	bool supplied;
+	int rc;
+
+	*own = NULL;
+	rc = reg_client_get_text(in, "client_id", REG_CLIENT_ID_MAX, false, &id, e);
+	if (rc == 0)
+		rc = reg_client_get_text(in, "client_orgno", 16, false, &org, e);
+	if (rc == 0)
+		rc = reg_client_get_text(in, "supplier_orgno", 16, false, &sup, e);
+	if (rc != 0)
+		return rc;
+	if (id != NULL) {
+		/* Spec §9: a POST is never a revival of the caller's deactivated client. */
+		if (client_get_seen(app, who, id, &prev, NULL) == 0) {
+			json_decref(prev);
+			return ERR(e, ERR_EXISTS, 409, REG_INVALID_METADATA,
+				   "client %s exists (deactivated clients are not revived)", id);
+		}
+		return BAD(e, "client_id is chosen by the server");
+	}
+	if (org == NULL)
+		org = who->orgno;
+	supplied = strcmp(org, who->orgno) != 0;
+	/* Spec §2 (design): only a supplier names another owner; others are refused. */
+	if (supplied && !who->supplier)
+		return BAD(e, "client_orgno must be your own organisation number (%s)", who->orgno);
+	if (!supplied && !who->owner)
+		return BAD(e, "client_orgno must name the organisation you supply");
+	/* It may only repeat what the server sets. */
+	if (sup != NULL && (!supplied || strcmp(sup, who->orgno) != 0))
+		return BAD(e, "supplier_orgno is set by the server");
+	*own = json_deep_copy(in);
+	if (*own == NULL ||
+	    json_object_set_new(*own, "client_orgno", json_string(org)) != 0 ||
+	    json_object_set_new(*own, "supplier_orgno",
+				supplied ? json_string(who->orgno) : json_null()) != 0) {
+		json_decref(*own);
+		*own = NULL;
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	}
+	return 0;
+}
+
+int
+reg_client_get_active_as(struct porten *app, const struct reg_actor *who,
+			 const char *client_id, json_t **doc, struct err *e)
+{
+	return client_get_active(app, who, client_id, doc, e);
+}
+
 int
 reg_client_create(struct porten *app, const json_t *in, json_t **out, char **secret,
 		  struct err *e)
 {
-	json_t *doc = NULL;
+	return reg_client_create_as(app, &reg_operator, in, out, secret, e);
+}
+
+int
+reg_client_create_as(struct porten *app, const struct reg_actor *who, const json_t *in,
+		     json_t **out, char **secret, struct err *e)
+{
+	json_t *doc = NULL, *own = NULL;
 	char *clear = NULL, idbuf[37];
 	const char *id, *itype;
 	bool ok = true;
@@ -133,6 +240,10 @@ reg_client_create(struct porten *app, const json_t *in, json_t **out, char **sec
 		goto out;
 	}
 	rc = reg_client_check_fields(in, e);
+	if (rc == 0 && who->orgno != NULL) {
+		rc = create_input(app, who, in, &own, e);
+		in = own;
+	}
 	if (rc == 0)
 		rc = reg_client_get_text(in, "client_id", REG_CLIENT_ID_MAX, false, &id, e);
 	if (rc != 0)
@@ -167,7 +278,7 @@ reg_client_create(struct porten *app, const json_t *in, json_t **out, char **sec
 	ok &= set_str(doc, "integration_type", itype);
 	if (!ok)
 		goto nomem;
-	rc = reg_client_build(app, in, itype, NULL, doc, e);
+	rc = reg_client_build(app, who, in, itype, NULL, doc, e);
 	if (rc != 0)
 		goto out;
 	ok &= json_object_set_new(doc, "active", json_true()) == 0;
@@ -188,6 +299,7 @@ reg_client_create(struct porten *app, const json_t *in, json_t **out, char **sec
 nomem:
 	rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 out:
+	json_decref(own);
 	if (rc != 0) {
 		json_decref(doc);
 		secret_free(clear);
@@ -201,9 +313,36 @@ out:
 	return 0;
 }
 
+/* Spec §2: ownership is not changed through the API; sending it back unchanged is fine. */
+static int
+owner_kept(const struct reg_actor *who, const json_t *in, const json_t *prev, struct err *e)
+{
+	static const char *const fields[] = { "client_orgno", "supplier_orgno" };
+
+	if (who->orgno == NULL)
+		return 0;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(in, fields[i]);
+		const char *was = json_string_value(json_object_get(prev, fields[i]));
+
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!json_is_string(v) || was == NULL || strcmp(json_string_value(v), was) != 0)
+			return BAD(e, "%s cannot be changed", fields[i]);
+	}
+	return 0;
+}
+
 int
 reg_client_update_ex(struct porten *app, const char *client_id, const json_t *in, json_t **out,
 		     char **secret, struct err *e)
+{
+	return reg_client_update_as(app, &reg_operator, client_id, in, out, secret, e);
+}
+
+int
+reg_client_update_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+		     const json_t *in, json_t **out, char **secret, struct err *e)
 {
 	json_t *prev = NULL, *doc = NULL, *v;
 	const char *itype, *method;
@@ -214,7 +353,7 @@ reg_client_update_ex(struct porten *app, const char *client_id, const json_t *in
 	*out = NULL;
 	if (secret != NULL)
 		*secret = NULL;
-	rc = client_get_active(app, client_id, &prev, e);
+	rc = client_get_active(app, who, client_id, &prev, e);
 	if (rc != 0)
 		goto out;
 	if (!json_is_object(in)) {
@@ -222,6 +361,8 @@ reg_client_update_ex(struct porten *app, const char *client_id, const json_t *in
 		goto out;
 	}
 	rc = reg_client_check_fields(in, e);
+	if (rc == 0)
+		rc = owner_kept(who, in, prev, e);
 	if (rc != 0)
 		goto out;
 	v = json_object_get(in, "client_id");
@@ -250,10 +391,13 @@ reg_client_update_ex(struct porten *app, const char *client_id, const json_t *in
 	ok &= set_str(doc, "integration_type", itype);
 	if (!ok)
 		goto nomem;
-	rc = reg_client_build(app, in, itype, prev, doc, e);
+	rc = reg_client_build(app, who, in, itype, prev, doc, e);
 	if (rc != 0)
 		goto out;
 	ok &= json_object_set(doc, "active", json_object_get(prev, "active")) == 0;
+	/* The sub-registrations are managed on their own resource (spec §8). */
+	if (json_object_get(prev, "onbehalfof") != NULL)
+		ok &= json_object_set(doc, "onbehalfof", json_object_get(prev, "onbehalfof")) == 0;
 	if (json_object_get(prev, "created") != NULL)
 		ok &= json_object_set(doc, "created", json_object_get(prev, "created")) == 0;
 	ok &= stamp(doc, "last_updated") == 0;
@@ -308,14 +452,21 @@ reg_client_update(struct porten *app, const char *client_id, const json_t *in, j
 	return reg_client_update_ex(app, client_id, in, out, NULL, e);
 }
 
-/* Spec §3 and §9: DELETE deactivates; the row stays for logs and statistics. */
 int
 reg_client_delete(struct porten *app, const char *client_id, struct err *e)
+{
+	return reg_client_delete_as(app, &reg_operator, client_id, e);
+}
+
+/* Spec §3 and §9: DELETE deactivates; the row stays for logs and statistics. */
+int
+reg_client_delete_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+		     struct err *e)
 {
 	json_t *doc = NULL;
 	int rc;
 
-	rc = client_get_active(app, client_id, &doc, e);
+	rc = client_get_active(app, who, client_id, &doc, e);
 	if (rc != 0)
 		goto out;
 	if (json_object_set_new(doc, "active", json_false()) != 0 ||
@@ -333,12 +484,19 @@ int
 reg_client_rotate_secret(struct porten *app, const char *client_id, char **secret,
 			 struct err *e)
 {
+	return reg_client_rotate_secret_as(app, &reg_operator, client_id, secret, e);
+}
+
+int
+reg_client_rotate_secret_as(struct porten *app, const struct reg_actor *who,
+			    const char *client_id, char **secret, struct err *e)
+{
 	json_t *doc = NULL;
 	char *clear = NULL;
 	int rc;
 
 	*secret = NULL;
-	rc = client_get_active(app, client_id, &doc, e);
+	rc = client_get_active(app, who, client_id, &doc, e);
 	if (rc != 0)
 		goto out;
 	if (!method_uses_secret(reg_client_str(doc, "token_endpoint_auth_method"))) {
@@ -369,7 +527,7 @@ reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
 	size_t i;
 	int rc;
 
-	rc = client_get_active(app, client_id, &doc, e);
+	rc = client_get_active(app, &reg_operator, client_id, &doc, e);
 	if (rc != 0)
 		goto out;
 	rc = reg_client_check_jwk(jwk, e);
@@ -417,6 +575,88 @@ out:
 	json_decref(jwks);
 	json_decref(posted);
 	return rc;
+}
+
+int
+reg_client_jwks_get_as(struct porten *app, const struct reg_actor *who,
+		       const char *client_id, json_t **jwks, struct err *e)
+{
+	json_t *doc = NULL, *keys;
+	int rc;
+
+	*jwks = NULL;
+	rc = client_get_active(app, who, client_id, &doc, e);
+	if (rc != 0)
+		return rc;
+	keys = json_object_get(json_object_get(doc, "jwks"), "keys");
+	*jwks = json_is_array(keys) ? json_pack("{s:O}", "keys", keys) : json_pack("{s:[]}", "keys");
+	json_decref(doc);
+	return *jwks != NULL ? 0 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+}
+
+/* Replace the client's keys with jwks (NULL: none), each posted now (spec §7). */
+static int
+jwks_store(struct porten *app, const struct reg_actor *who, const char *client_id,
+	   const json_t *jwks, struct err *e)
+{
+	json_t *doc = NULL, *posted = NULL, *k;
+	size_t i;
+	bool ok = true;
+	int rc;
+
+	rc = client_get_active(app, who, client_id, &doc, e);
+	if (rc != 0)
+		return rc;
+	if (jwks == NULL) {
+		json_object_del(doc, "jwks");
+		json_object_del(doc, "jwks_posted");
+	} else {
+		/* Posting a key again, identical or not, starts its year anew. */
+		posted = json_object();
+		ok &= posted != NULL;
+		json_array_foreach(json_object_get(jwks, "keys"), i, k)
+			ok &= json_object_set_new(posted, json_string_value(json_object_get(k, "kid")),
+						  json_integer(time_now())) == 0;
+		ok &= json_object_set(doc, "jwks", (json_t *)jwks) == 0;
+		ok &= json_object_set(doc, "jwks_posted", posted) == 0;
+	}
+	ok &= stamp(doc, "last_updated") == 0;
+	if (!ok)
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	else
+		rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	json_decref(posted);
+	json_decref(doc);
+	return rc;
+}
+
+int
+reg_client_jwks_set_as(struct porten *app, const struct reg_actor *who,
+		       const char *client_id, const json_t *body, json_t **jwks, struct err *e)
+{
+	json_t *set = NULL, *doc = NULL;
+	int rc;
+
+	if (jwks != NULL)
+		*jwks = NULL;
+	/* Unknown clients are unknown before the body is judged. */
+	rc = client_get_active(app, who, client_id, &doc, e);
+	json_decref(doc);
+	if (rc == 0)
+		rc = reg_client_jwks_from(body, &set, e);
+	if (rc == 0)
+		rc = jwks_store(app, who, client_id, set, e);
+	if (rc == 0 && jwks != NULL)
+		*jwks = json_incref(set);
+	json_decref(set);
+	return rc;
+}
+
+int
+reg_client_jwks_delete_as(struct porten *app, const struct reg_actor *who,
+			  const char *client_id, struct err *e)
+{
+	return jwks_store(app, who, client_id, NULL, e);
 }
 
 json_t *
@@ -517,15 +757,18 @@ reg_client_bool(const json_t *doc, const char *field)
 int
 reg_client_get(struct porten *app, const char *client_id, json_t **doc, struct err *e)
 {
+	return reg_client_get_as(app, &reg_operator, client_id, doc, e);
+}
+
+int
+reg_client_get_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+		  json_t **doc, struct err *e)
+{
 	json_t *stored = NULL;
 	int rc;
 
 	*doc = NULL;
-	if (!reg_client_id_valid(client_id))
-		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client");
-	rc = store_call(app->store, registry, client_get, client_id, &stored, e);
-	if (rc == ERR_NOTFOUND)
-		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client: %s", client_id);
+	rc = client_get_seen(app, who, client_id, &stored, e);
 	if (rc != 0)
 		return rc;
 	*doc = reg_client_public(stored);
@@ -535,6 +778,13 @@ reg_client_get(struct porten *app, const char *client_id, json_t **doc, struct e
 
 int
 reg_client_list(struct porten *app, bool include_inactive, json_t **list, struct err *e)
+{
+	return reg_client_list_as(app, &reg_operator, include_inactive, list, e);
+}
+
+int
+reg_client_list_as(struct porten *app, const struct reg_actor *who, bool include_inactive,
+		   json_t **list, struct err *e)
 {
 	json_t *docs = NULL, *out = NULL, *d;
 	size_t i;
@@ -548,7 +798,8 @@ reg_client_list(struct porten *app, bool include_inactive, json_t **list, struct
 	if (out == NULL)
 		goto nomem;
 	json_array_foreach(docs, i, d) {
-		if (!include_inactive && !json_is_true(json_object_get(d, "active")))
+		if ((!include_inactive && !json_is_true(json_object_get(d, "active"))) ||
+		    !reg_actor_sees(who, d))
 			continue;
 		if (json_array_append_new(out, reg_client_public(d)) != 0)
 			goto nomem;

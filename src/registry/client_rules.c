@@ -314,13 +314,58 @@ check_grant_types(const json_t *arr, const char *itype, struct err *e)
 }
 
 /*
+ * Spec §6.4: scopes that Digdir offers every organisation for self-service
+ * (scopes under krr:global/ may be registered; KRR issues tokens for it only to
+ * organisations on its access list, krr.md §3.3).
+ */
+static bool
+scope_self_service(const char *s)
+{
+	return strncmp(s, "krr:user/", 9) == 0 || strncmp(s, "krr:global/", 11) == 0 ||
+	       strcmp(s, "idporten:authorizations") == 0 || strcmp(s, "idporten:user.log.read") == 0;
+}
+
+/* Spec §6.4: the admin scopes are given by the operator only. */
+static bool
+scope_operator_only(const char *s)
+{
+	return strncmp(s, "idporten:dcr", 12) == 0 || strncmp(s, "idporten:scopes", 15) == 0;
+}
+
+/*
+ * Spec §6.4 for an organisation that registers a scope on its client
+ * (orgno its client_orgno): the scope is open to it (access list,
+ * accessible_for_all, its own), delegable (rights are checked at token
+ * time), or Digdir's self-service ones.  A scope the client already has
+ * stays: what the operator gave is not taken back by sending it again.
+ */
+static int
+check_scope_access(const struct reg_actor *who, const json_t *sd, const char *s,
+		   const char *orgno, const json_t *prev, struct err *e)
+{
+	const char *src;
+
+	if (who->orgno == NULL || reg_json_array_has(json_object_get(prev, "scopes"), s))
+		return 0;
+	if (scope_operator_only(s))
+		return BAD(e, "scope %.100s is given by the operator only", s);
+	src = json_string_value(json_object_get(sd, "delegation_source"));
+	if ((orgno != NULL && reg_scope_access_ok(sd, orgno)) || (src != NULL && src[0] != '\0') ||
+	    scope_self_service(s))
+		return 0;
+	/* The same answer as an unknown scope: access lists are not for browsing. */
+	return BAD(e, "unknown scope %.100s", s);
+}
+
+/*
  * Spec §6.4 and idporten-oidc §13: an idporten client has openid and
  * profile only; an api_klient may list API scopes that exist, are active
  * and allow its integration type.  Access lists (which organisation may
- * use a scope) are the caller's business: the operator may add any scope.
+ * use a scope) bind organisations; the operator may add any scope.
  */
 static int
-check_scopes(struct porten *app, const json_t *arr, const char *itype, struct err *e)
+check_scopes(struct porten *app, const struct reg_actor *who, const json_t *arr,
+	     const char *itype, const char *orgno, const json_t *prev, struct err *e)
 {
 	size_t i;
 	json_t *v;
@@ -341,17 +386,15 @@ check_scopes(struct porten *app, const json_t *arr, const char *itype, struct er
 			return BAD(e, "unknown scope %.100s", s);
 		if (rc != 0)
 			return rc;
-		if (!json_is_true(json_object_get(sd, "active"))) {
-			json_decref(sd);
-			return BAD(e, "scope %.100s is not active", s);
-		}
+		rc = check_scope_access(who, sd, s, orgno, prev, e);
+		if (rc == 0 && !json_is_true(json_object_get(sd, "active")))
+			rc = BAD(e, "scope %.100s is not active", s);
 		types = json_object_get(sd, "allowed_integration_types");
-		if (json_array_size(types) > 0 && !reg_json_array_has(types, itype)) {
-			json_decref(sd);
-			return BAD(e, "scope %.100s is not allowed for integration_type %s", s,
-				   itype);
-		}
+		if (rc == 0 && json_array_size(types) > 0 && !reg_json_array_has(types, itype))
+			rc = BAD(e, "scope %.100s is not allowed for integration_type %s", s, itype);
 		json_decref(sd);
+		if (rc != 0)
+			return rc;
 	}
 	if (strcmp(itype, "idporten") == 0 && !reg_json_array_has(arr, "openid"))
 		return BAD(e, "idporten clients log users in: scopes must include openid");
@@ -378,7 +421,12 @@ check_uris(const json_t *arr, const char *field, const char *apptype, bool test_
 	return 0;
 }
 
-/* Spec §6.2: the front-channel logout URI lives on a redirect URI's host. */
+/*
+ * spec/idporten-oidc.md §3: the front-channel logout URI is in the same
+ * domain as a redirect URI, read as the same registrable domain
+ * (reg_uri_same_domain): logout.example.no serves www.example.no, but
+ * a.oslo.no does not serve b.oslo.no.
+ */
 static int
 check_frontchannel(const char *uri, const json_t *redirects, bool test_env, struct err *e)
 {
@@ -395,10 +443,10 @@ check_frontchannel(const char *uri, const json_t *redirects, bool test_env, stru
 		return field_err(e, "frontchannel_logout_uri", rc);
 	json_array_foreach(redirects, i, v) {
 		if (reg_uri_split(json_string_value(v), &ru, NULL) == 0 &&
-		    reg_uri_host_eq(fu.host, ru.host))
+		    reg_uri_same_domain(fu.host, ru.host))
 			return 0;
 	}
-	return BAD(e, "frontchannel_logout_uri must have the host of a registered redirect URI");
+	return BAD(e, "frontchannel_logout_uri must be in the domain of a registered redirect URI");
 }
 
 static int
@@ -518,10 +566,35 @@ jwks_posted(const json_t *keys, const json_t *prev_doc, int64_t now)
 }
 
 /* Spec §7 (design): accept a JWKS object or a bare array of keys. */
+int
+reg_client_jwks_from(const json_t *v, json_t **jwks, struct err *e)
+{
+	json_t *keys;
+	int rc;
+
+	*jwks = NULL;
+	if (json_is_array(v))
+		keys = (json_t *)v;
+	else if (json_is_object(v) && json_object_size(v) == 1 &&
+		 json_is_array(json_object_get(v, "keys")))
+		keys = json_object_get(v, "keys");
+	else
+		return BAD(e, "jwks must be {\"keys\": [...]} or an array of keys");
+	*jwks = json_pack("{s:o}", "keys", json_deep_copy(keys));
+	if (*jwks == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	rc = reg_client_check_key_set(*jwks, e);
+	if (rc != 0) {
+		json_decref(*jwks);
+		*jwks = NULL;
+	}
+	return rc;
+}
+
 static int
 get_jwks(const json_t *in, const json_t *prev, json_t *doc, int64_t now, struct err *e)
 {
-	json_t *v = json_object_get(in, "jwks"), *jwks = NULL, *keys;
+	json_t *v = json_object_get(in, "jwks"), *jwks = NULL;
 	int rc;
 
 	if (v == NULL || json_is_null(v)) {
@@ -534,17 +607,7 @@ get_jwks(const json_t *in, const json_t *prev, json_t *doc, int64_t now, struct 
 			return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 		return 0;
 	}
-	if (json_is_array(v))
-		keys = v;
-	else if (json_is_object(v) && json_object_size(v) == 1 &&
-		 json_is_array(json_object_get(v, "keys")))
-		keys = json_object_get(v, "keys");
-	else
-		return BAD(e, "jwks must be {\"keys\": [...]} or an array of keys");
-	jwks = json_pack("{s:o}", "keys", json_deep_copy(keys));
-	if (jwks == NULL)
-		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	rc = reg_client_check_key_set(jwks, e);
+	rc = reg_client_jwks_from(v, &jwks, e);
 	if (rc == 0) {
 		json_t *posted = jwks_posted(json_object_get(jwks, "keys"), prev, now);
 
@@ -625,9 +688,18 @@ mp_field_unused(const json_t *v)
 	       (json_is_array(v) && json_array_size(v) == 0);
 }
 
+/* The client's owner: as sent, else as stored. */
+static const char *
+owner_of(const json_t *in, const json_t *prev)
+{
+	const char *o = json_string_value(json_object_get(in, "client_orgno"));
+
+	return o != NULL ? o : json_string_value(json_object_get(prev, "client_orgno"));
+}
+
 static int
-build_maskinporten(struct porten *app, const json_t *in, const json_t *prev, json_t *doc,
-		   struct err *e)
+build_maskinporten(struct porten *app, const struct reg_actor *who, const json_t *in,
+		   const json_t *prev, json_t *doc, struct err *e)
 {
 	const char *name, *desc, *uri, *apptype, *method;
 	json_t *grants = NULL, *scopes = NULL, *v;
@@ -672,7 +744,7 @@ build_maskinporten(struct porten *app, const json_t *in, const json_t *prev, jso
 	if (rc == 0 && scopes == NULL && (scopes = json_array()) == NULL)
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	if (rc == 0)
-		rc = check_scopes(app, scopes, "maskinporten", e);
+		rc = check_scopes(app, who, scopes, "maskinporten", owner_of(in, prev), prev, e);
 	if (rc == 0)
 		rc = get_lifetime(in, "access_token_lifetime", DEFAULT_ACCESS_TOKEN_LIFETIME,
 				  REG_AT_LIFETIME_MAX, &at, e);
@@ -701,8 +773,8 @@ out:
 }
 
 int
-reg_client_build(struct porten *app, const json_t *in, const char *itype, const json_t *prev,
-	     json_t *doc, struct err *e)
+reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *in,
+		 const char *itype, const json_t *prev, json_t *doc, struct err *e)
 {
 	const char *name, *desc, *uri, *apptype, *method, *pkce, *fcl, *usage;
 	json_t *grants = NULL, *scopes = NULL, *redirects = NULL, *logouts = NULL;
@@ -711,7 +783,7 @@ reg_client_build(struct porten *app, const json_t *in, const char *itype, const 
 	int rc;
 
 	if (strcmp(itype, "maskinporten") == 0)
-		return build_maskinporten(app, in, prev, doc, e);
+		return build_maskinporten(app, who, in, prev, doc, e);
 
 	rc = get_basics(app, in, &name, &desc, &uri, &apptype, e);
 	if (rc != 0)
@@ -747,7 +819,7 @@ reg_client_build(struct porten *app, const json_t *in, const char *itype, const 
 		goto out;
 	if (scopes == NULL && (scopes = json_pack("[ss]", "openid", "profile")) == NULL)
 		goto nomem;
-	rc = check_scopes(app, scopes, itype, e);
+	rc = check_scopes(app, who, scopes, itype, owner_of(in, prev), prev, e);
 	if (rc != 0)
 		goto out;
 

@@ -83,7 +83,11 @@ reg_cmd_client_usage(FILE *f)
 	      "       the list, '' clears a URI, booleans take =true|=false]\n"
 	      "  client delete ID          (deactivates; the record is kept)\n"
 	      "  client rotate-secret ID\n"
-	      "  client add-key ID --jwk-file F\n",
+	      "  client add-key ID --jwk-file F\n"
+	      "  client keys ID            (the key set)\n"
+	      "  client set-keys ID --jwks-file F   (replaces the whole set; each key valid a year)\n"
+	      "  client delete-keys ID\n"
+	      "  client onbehalfof ID list | show OBO | add FILE | update OBO FILE | remove OBO\n",
 	      f);
 }
 
@@ -217,7 +221,7 @@ client_create(struct cli *c, json_t *set)
 		return cli_usage_error("--jwk-file belongs to client add-key; use --jwks-file");
 	if (json_object_get(set, "integration_type") == NULL)
 		json_object_set_new(set, "integration_type", json_string("idporten"));
-	rc = reg_client_create(&c->app, set, &out, &secret, &e);
+	rc = reg_client_create_as(&c->app, &reg_operator, set, &out, &secret, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);
 	print_client(c, out, secret);
@@ -239,7 +243,7 @@ client_update(struct cli *c, const char *id, json_t *set)
 		return cli_usage_error("--jwk-file belongs to client add-key");
 	if (json_object_get(set, "client_id") != NULL)
 		return cli_usage_error("client update: the client id cannot change");
-	rc = reg_client_get(&c->app, id, &in, &e);
+	rc = reg_client_get_as(&c->app, &reg_operator, id, &in, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);
 	/* Start from the registration as it is; the options replace fields. */
@@ -249,7 +253,7 @@ client_update(struct cli *c, const char *id, json_t *set)
 		else
 			json_object_set(in, key, v);
 	}
-	rc = reg_client_update_ex(&c->app, id, in, &out, &secret, &e);
+	rc = reg_client_update_as(&c->app, &reg_operator, id, in, &out, &secret, &e);
 	if (rc != 0) {
 		status = cli_fail(rc, &e);
 	} else {
@@ -293,7 +297,7 @@ client_list(struct cli *c)
 	size_t i;
 	int rc;
 
-	rc = reg_client_list(&c->app, true, &list, &e);
+	rc = reg_client_list_as(&c->app, &reg_operator, true, &list, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);
 	if (c->json) {
@@ -331,12 +335,90 @@ client_add_key(struct cli *c, const char *id, json_t *set)
 		if (rc != 0)
 			return cli_fail(rc, &e);
 	}
-	rc = reg_client_get(&c->app, id, &doc, &e);
+	rc = reg_client_get_as(&c->app, &reg_operator, id, &doc, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);
 	print_client(c, doc, NULL);
 	json_decref(doc);
 	return CLI_OK;
+}
+
+/* client keys | set-keys | delete-keys: the key set sub-resource (spec §7). */
+static int
+client_keys(struct cli *c, const char *sub, const char *id, json_t *set)
+{
+	json_t *jwks = NULL, *file = json_object_get(set, "jwks");
+	struct err e = { 0 };
+	int rc;
+
+	if (strcmp(sub, "set-keys") == 0) {
+		if (file == NULL || json_object_size(set) != 1)
+			return cli_usage_error("client set-keys ID --jwks-file F (and nothing else)");
+		rc = reg_client_jwks_set_as(&c->app, &reg_operator, id, file, NULL, &e);
+	} else if (strcmp(sub, "delete-keys") == 0) {
+		rc = reg_client_jwks_delete_as(&c->app, &reg_operator, id, &e);
+	} else {
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = reg_client_jwks_get_as(&c->app, &reg_operator, id, &jwks, &e);
+	if (rc != 0)
+		return cli_fail(rc, &e);
+	cli_print_json(c, jwks);
+	json_decref(jwks);
+	return CLI_OK;
+}
+
+/*
+ * client onbehalfof ID list | show OBO | add FILE | update OBO FILE | remove OBO:
+ * the sub-registrations (spec §8); FILE holds the JSON the API takes.
+ */
+static int
+client_obo(struct cli *c, int argc, char **argv)
+{
+	const char *op = argc >= 3 ? argv[2] : "", *id = argc >= 2 ? argv[1] : "";
+	struct err e = { 0 };
+	json_t *in = NULL, *out = NULL;
+	int rc, status;
+	bool ok = (argc == 3 && strcmp(op, "list") == 0) ||
+		  (argc == 4 && (strcmp(op, "show") == 0 || strcmp(op, "add") == 0 ||
+				 strcmp(op, "remove") == 0)) ||
+		  (argc == 5 && strcmp(op, "update") == 0);
+
+	if (!ok)
+		return cli_usage_error("client onbehalfof ID list | show OBO | add FILE | "
+				       "update OBO FILE | remove OBO");
+	if (strcmp(op, "add") == 0 || strcmp(op, "update") == 0) {
+		rc = cli_read_json(argv[argc - 1], &in, &e);
+		if (rc != 0)
+			return cli_fail(rc, &e);
+	}
+	status = cli_open(c);
+	if (status != CLI_OK)
+		goto out;
+	if (strcmp(op, "list") == 0)
+		rc = reg_onbehalfof_list_as(&c->app, &reg_operator, id, &out, &e);
+	else if (strcmp(op, "show") == 0)
+		rc = reg_onbehalfof_get_as(&c->app, &reg_operator, id, argv[3], &out, &e);
+	else if (strcmp(op, "add") == 0)
+		rc = reg_onbehalfof_create_as(&c->app, &reg_operator, id, in, &out, &e);
+	else if (strcmp(op, "update") == 0)
+		rc = reg_onbehalfof_update_as(&c->app, &reg_operator, id, argv[3], in, &out, &e);
+	else
+		rc = reg_onbehalfof_delete_as(&c->app, &reg_operator, id, argv[3], &e);
+	if (rc != 0) {
+		status = cli_fail(rc, &e);
+		goto out;
+	}
+	if (out != NULL)
+		cli_print_json(c, out);
+	else if (!c->json)
+		fprintf(c->out, "onbehalfof %s removed from client %s\n", argv[3], id);
+	status = CLI_OK;
+out:
+	json_decref(in);
+	json_decref(out);
+	return status;
 }
 
 int
@@ -351,11 +433,16 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 
 	if (set == NULL)
 		return CLI_STORE;
+	if (strcmp(sub, "onbehalfof") == 0) {
+		json_decref(set);
+		return client_obo(c, argc, argv);
+	}
 	takes_id = strcmp(sub, "show") == 0 || strcmp(sub, "update") == 0 ||
 		   strcmp(sub, "delete") == 0 || strcmp(sub, "rotate-secret") == 0 ||
-		   strcmp(sub, "add-key") == 0;
+		   strcmp(sub, "add-key") == 0 || strcmp(sub, "keys") == 0 ||
+		   strcmp(sub, "set-keys") == 0 || strcmp(sub, "delete-keys") == 0;
 	takes_flags = strcmp(sub, "create") == 0 || strcmp(sub, "update") == 0 ||
-		      strcmp(sub, "add-key") == 0;
+		      strcmp(sub, "add-key") == 0 || strcmp(sub, "set-keys") == 0;
 	if (!takes_id && strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0) {
 		status = cli_usage_error("unknown command 'client %s'", sub);
 		goto out;
@@ -386,10 +473,13 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 		status = client_list(c);
 	} else if (strcmp(sub, "add-key") == 0) {
 		status = client_add_key(c, id, set);
+	} else if (strcmp(sub, "keys") == 0 || strcmp(sub, "set-keys") == 0 ||
+		   strcmp(sub, "delete-keys") == 0) {
+		status = client_keys(c, sub, id, set);
 	} else if (strcmp(sub, "show") == 0) {
 		json_t *doc = NULL;
 
-		rc = reg_client_get(&c->app, id, &doc, &e);
+		rc = reg_client_get_as(&c->app, &reg_operator, id, &doc, &e);
 		if (rc != 0) {
 			status = cli_fail(rc, &e);
 			goto out;
@@ -397,7 +487,7 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 		print_client(c, doc, NULL);
 		json_decref(doc);
 	} else if (strcmp(sub, "delete") == 0) {
-		rc = reg_client_delete(&c->app, id, &e);
+		rc = reg_client_delete_as(&c->app, &reg_operator, id, &e);
 		if (rc != 0) {
 			status = cli_fail(rc, &e);
 			goto out;
@@ -413,9 +503,9 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 	} else if (strcmp(sub, "rotate-secret") == 0) {
 		json_t *doc = NULL;
 
-		rc = reg_client_rotate_secret(&c->app, id, &secret, &e);
+		rc = reg_client_rotate_secret_as(&c->app, &reg_operator, id, &secret, &e);
 		if (rc == 0)
-			rc = reg_client_get(&c->app, id, &doc, &e);
+			rc = reg_client_get_as(&c->app, &reg_operator, id, &doc, &e);
 		if (rc != 0) {
 			status = cli_fail(rc, &e);
 			goto out;

@@ -1,4 +1,4 @@
-/* portenctl keys list|rotate: an issuer's signing keys. */
+/* portenctl keys list|rotate|withdraw: an issuer's signing keys. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +10,36 @@ void
 reg_cmd_keys_usage(FILE *f)
 {
 	fputs("  keys list [--issuer idporten|maskinporten]\n"
-	      "  keys rotate [--issuer idporten|maskinporten]\n",
+	      "  keys rotate [--issuer idporten|maskinporten]\n"
+	      "  keys withdraw KID [--issuer idporten|maskinporten]\n",
 	      f);
+}
+
+/* keys withdraw: a compromised key out of the JWKS and out of signing at once. */
+static int
+keys_withdraw(struct cli *c, struct issuer *is, const char *kid)
+{
+	struct err e = { 0 };
+	char *next = NULL;
+	int rc;
+
+	rc = reg_keys_withdraw(&c->app, is, kid, &next, &e);
+	if (rc != 0)
+		return cli_fail(rc, &e);
+	if (c->json) {
+		json_t *o = json_pack("{s:s, s:s, s:o}", "issuer", is->iss, "withdrawn", kid,
+				      "signing_key", next ? json_string(next) : json_null());
+
+		cli_print_json(c, o);
+		json_decref(o);
+	} else {
+		fprintf(c->out, "key %s withdrawn from %s: gone from the JWKS and no longer "
+				"signing on any node within 5 s\n", kid, is->iss);
+		if (next != NULL)
+			fprintf(c->out, "new signing key %s signs at once\n", next);
+	}
+	free(next);
+	return CLI_OK;
 }
 
 int
@@ -26,8 +54,15 @@ reg_cmd_keys(struct cli *c, int argc, char **argv)
 	int rc, status;
 
 	enum issuer_kind kind = ISSUER_IDPORTEN;
+	const char *kid_arg = NULL;
+	bool withdraw = argc >= 1 && strcmp(argv[0], "withdraw") == 0;
 
-	/* keys list|rotate [--issuer idporten|maskinporten] */
+	/* keys list|rotate [--issuer idporten|maskinporten]; keys withdraw KID [--issuer ...] */
+	if (withdraw && argc >= 2) {
+		kid_arg = argv[1];
+		argv++;
+		argc--;
+	}
 	if (argc == 3 && strcmp(argv[1], "--issuer") == 0) {
 		if (strcmp(argv[2], "maskinporten") == 0)
 			kind = ISSUER_MASKINPORTEN;
@@ -35,8 +70,14 @@ reg_cmd_keys(struct cli *c, int argc, char **argv)
 			return cli_usage_error("keys: --issuer is idporten or maskinporten");
 		argc = 1;
 	}
-	if (argc != 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "rotate") != 0))
-		return cli_usage_error("keys: expected 'keys list|rotate [--issuer idporten|maskinporten]'");
+	if (withdraw && (kid_arg == NULL || argc != 1 || kid_arg[0] == '\0' ||
+			 strlen(kid_arg) > 128))
+		return cli_usage_error("keys: expected 'keys withdraw KID [--issuer "
+				       "idporten|maskinporten]'");
+	if (argc != 1 || (!withdraw && strcmp(argv[0], "list") != 0 &&
+			  strcmp(argv[0], "rotate") != 0))
+		return cli_usage_error("keys: expected 'keys list|rotate|withdraw [KID] [--issuer "
+				       "idporten|maskinporten]'");
 	status = cli_open(c);
 	if (status != CLI_OK)
 		return status;
@@ -45,6 +86,8 @@ reg_cmd_keys(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "portenctl: that issuer is not configured\n");
 		return CLI_USAGE;
 	}
+	if (withdraw)
+		return keys_withdraw(c, is, kid_arg);
 	if (strcmp(argv[0], "rotate") == 0) {
 		rc = reg_keys_rotate(&c->app, is, &kid, &e);
 		if (rc != 0)

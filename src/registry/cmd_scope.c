@@ -14,16 +14,18 @@
 void
 reg_cmd_scope_usage(FILE *f)
 {
-	fputs("  scope create --name PREFIX:SUBSCOPE [--description D] [--long-description D]\n"
-	      "       [--token-type SELF_CONTAINED|OPAQUE] [--visibility PUBLIC|PRIVATE]\n"
+	fputs("  scope create --name PREFIX:SUBSCOPE --description D [--long-description D]\n"
+	      "       [--token-type SELF_CONTAINED|OPAQUE] [--visibility PUBLIC|PRIVATE|INTERNAL]\n"
 	      "       [--requires-pseudonymous-tokens] [--requires-user-authentication]\n"
 	      "       [--requires-user-consent] [--accessible-for-all] [--inactive]\n"
 	      "       [--allowed-integration-type T]... [--enforced-aud-for-introspection ID]...\n"
 	      "       [--at-max-age N] [--authorization-max-age N] [--owner-orgno N]\n"
-	      "       [--delegation-source URI] [--audience URI]...\n"
+	      "       [--delegation-source URI]\n"
 	      "  scope update NAME [same options as create; booleans take =true|=false]\n"
 	      "  scope list\n"
-	      "  scope show NAME\n",
+	      "  scope show NAME\n"
+	      "  scope prefix assign PREFIX ORGNO   (the organisation manages scopes under it)\n"
+	      "  scope prefix list\n",
 	      f);
 	reg_cmd_access_usage(f);
 }
@@ -31,7 +33,7 @@ reg_cmd_scope_usage(FILE *f)
 enum {
 	OPT_NAME = 256, OPT_DESCRIPTION, OPT_LONG_DESCRIPTION, OPT_TOKEN_TYPE, OPT_VISIBILITY,
 	OPT_PSEUDO, OPT_USER_AUTH, OPT_USER_CONSENT, OPT_ALL, OPT_INACTIVE, OPT_TYPE, OPT_AUD,
-	OPT_AT_MAX, OPT_AUTHZ_MAX, OPT_OWNER, OPT_DELEGATION_SOURCE, OPT_AUDIENCE,
+	OPT_AT_MAX, OPT_AUTHZ_MAX, OPT_OWNER, OPT_DELEGATION_SOURCE,
 };
 
 static const char *const scope_order[] = {
@@ -99,7 +101,6 @@ scope_edit(struct cli *c, int argc, char **argv)
 		{ "authorization-max-age", required_argument, NULL, OPT_AUTHZ_MAX },
 		{ "owner-orgno", required_argument, NULL, OPT_OWNER },
 		{ "delegation-source", required_argument, NULL, OPT_DELEGATION_SOURCE },
-		{ "audience", required_argument, NULL, OPT_AUDIENCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sub = argv[0], *name = NULL;
@@ -140,10 +141,8 @@ scope_edit(struct cli *c, int argc, char **argv)
 			continue;
 		case OPT_TYPE:
 		case OPT_AUD:
-		case OPT_AUDIENCE:
 			if (append_to(set, ch == OPT_TYPE ? "allowed_integration_types"
-					   : ch == OPT_AUD ? "enforced_aud_for_introspection"
-							   : "audience",
+							  : "enforced_aud_for_introspection",
 				      optarg) != 0) {
 				status = CLI_STORE;
 				goto out;
@@ -196,6 +195,9 @@ scope_edit(struct cli *c, int argc, char **argv)
 			json_decref(in);
 			in = own;
 			rc = in != NULL ? 0 : ERR(&e, ERR_NOMEM, 0, NULL, "out of memory");
+			/* Stored before audience left the attributes (spec §9 has none). */
+			if (in != NULL)
+				json_object_del(in, "audience");
 		}
 		if (create && rc == 0) {
 			status = cli_fail(ERR_EXISTS, &(struct err){ .msg = "scope exists already; "
@@ -269,9 +271,34 @@ out:
 	return status;
 }
 
+/* scope prefix assign PREFIX ORGNO | scope prefix list (spec §9: the operator's step). */
+static int
+scope_prefix(struct cli *c, int argc, char **argv)
+{
+	struct err e = { 0 };
+	json_t *out = NULL;
+	bool assign = argc == 4 && strcmp(argv[1], "assign") == 0;
+	int rc, status;
+
+	if (!assign && !(argc == 2 && strcmp(argv[1], "list") == 0))
+		return cli_usage_error("scope prefix assign PREFIX ORGNO | scope prefix list");
+	status = cli_open(c);
+	if (status != CLI_OK)
+		return status;
+	rc = assign ? reg_prefix_assign(&c->app, argv[2], argv[3], &out, &e)
+		    : reg_prefix_list(&c->app, &out, &e);
+	if (rc != 0)
+		return cli_fail(rc, &e);
+	cli_print_json(c, out);
+	json_decref(out);
+	return CLI_OK;
+}
+
 int
 reg_cmd_scope(struct cli *c, int argc, char **argv)
 {
+	if (strcmp(argv[0], "prefix") == 0)
+		return scope_prefix(c, argc, argv);
 	if (strcmp(argv[0], "grant") == 0 || strcmp(argv[0], "revoke") == 0 ||
 	    strcmp(argv[0], "access") == 0)
 		return reg_cmd_access(c, argc, argv);

@@ -33,6 +33,7 @@
 #define KEY_ALG "RS256"
 #define KEY_RETIRED_MARGIN (REG_AT_LIFETIME_MAX + 3600)
 #define KEY_CACHE_MS 5000 /* re-read the store this often, to see other nodes' rotations */
+#define KEY_CLAIM_MAX 600 /* "key_rotation <issuer> <kid>" */
 
 /*
  * Every key unsealed by this process, each with its in-process signer;
@@ -61,10 +62,20 @@ struct hsm_key {
 	struct jose_signer *signer;
 };
 
+/* An issuer's published JWKS as last read, for verifying its own tokens. */
+struct jwks_cache {
+	struct jwks_cache *next;
+	const struct store *store;
+	char *iss;
+	json_t *jwks;
+	int64_t loaded_ms;
+};
+
 static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loaded_key *keys_loaded;
 static struct key_cache *keys_cache;
 static struct hsm_key *keys_hsm;
+static struct jwks_cache *keys_jwks;
 
 /* The token key configured for an issuer of kind: *uri NULL when none. */
 static void
@@ -423,6 +434,69 @@ out:
 }
 
 int
+reg_keys_jwks_cached(struct porten *app, const struct issuer *is, int64_t max_age_ms,
+		     json_t **jwks, struct err *e)
+{
+	struct jwks_cache *c;
+	json_t *fresh = NULL;
+	int64_t mono = time_mono_ms();
+	int rc;
+
+	*jwks = NULL;
+	pthread_mutex_lock(&keys_lock);
+	for (c = keys_jwks; c != NULL; c = c->next)
+		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
+			break;
+	if (c != NULL && mono - c->loaded_ms < max_age_ms) {
+		*jwks = json_incref(c->jwks);
+		pthread_mutex_unlock(&keys_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&keys_lock);
+	/* Read outside the lock: signing must not wait for the store. */
+	rc = reg_keys_jwks(app, is, &fresh, e);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&keys_lock);
+	for (c = keys_jwks; c != NULL; c = c->next)
+		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
+			break;
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+		if ((c->iss = strdup(is->iss)) == NULL) {
+			free(c);
+			c = NULL;
+		} else {
+			c->store = app->store;
+			c->next = keys_jwks;
+			keys_jwks = c;
+		}
+	}
+	/* Without room for the cache the set is still good for this call. */
+	if (c != NULL) {
+		json_decref(c->jwks);
+		c->jwks = json_incref(fresh);
+		c->loaded_ms = mono;
+	}
+	pthread_mutex_unlock(&keys_lock);
+	*jwks = fresh;
+	return 0;
+}
+
+/* Forget what this process cached for is: the next signature and JWKS read the store. */
+static void
+keys_cache_drop(struct porten *app, const struct issuer *is)
+{
+	pthread_mutex_lock(&keys_lock);
+	for (struct key_cache *c = keys_cache; c != NULL; c = c->next)
+		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
+			c->current = NULL;
+	for (struct jwks_cache *c = keys_jwks; c != NULL; c = c->next)
+		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
+			c->loaded_ms = INT64_MIN / 2;
+	pthread_mutex_unlock(&keys_lock);
+}
+
+int
 reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct err *e)
 {
 	struct store_key *keys = NULL;
@@ -472,11 +546,125 @@ out:
 	free(new_kid);
 	store_keys_free(keys, n);
 	/* Let this process see the new state at once. */
-	pthread_mutex_lock(&keys_lock);
-	for (struct key_cache *c = keys_cache; c != NULL; c = c->next)
-		if (c->store == app->store && strcmp(c->iss, is->iss) == 0)
-			c->current = NULL;
-	pthread_mutex_unlock(&keys_lock);
+	keys_cache_drop(app, is);
+	return rc;
+}
+
+/*
+ * key_lifetime: the signing key's successor is published key_publish_delay
+ * before the key has signed for key_lifetime, so it signs from that moment.
+ * Every node ticks; the store's insert-if-absent meta row, named after the
+ * key being replaced, lets exactly one of them rotate.
+ */
+int
+reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, struct err *e)
+{
+	struct store_key *keys = NULL;
+	const struct store_key *cur;
+	const char *uri, *pin, *name;
+	char claim[KEY_CLAIM_MAX];
+	size_t n = 0;
+	int64_t now = time_now(), valid_until, due, age;
+	bool waiting = false;
+	int rc;
+
+	*kid = NULL;
+	hsm_cfg(app->cfg, is->kind, &uri, &pin, &name);
+	if (uri != NULL || app->cfg->key_lifetime <= 0)
+		return 0;
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		return rc;
+	cur = pick_signing(keys, n, now, &valid_until);
+	/* A successor already waits (rotated by hand or by another node). */
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].active_from > now &&
+		    (keys[i].retired_at == 0 || keys[i].retired_at > keys[i].active_from))
+			waiting = true;
+	if (cur == NULL || waiting) {
+		store_keys_free(keys, n);
+		return 0;
+	}
+	age = now - cur->active_from;
+	due = cur->active_from + app->cfg->key_lifetime - app->cfg->key_publish_delay;
+	if (now < due ||
+	    snprintf(claim, sizeof(claim), "key_rotation %s %s", is->iss, cur->kid) >=
+		    (int)sizeof(claim)) {
+		store_keys_free(keys, n);
+		return 0;
+	}
+	store_keys_free(keys, n);
+	rc = store_call(app->store, registry, meta_put_new, claim, "claimed", e);
+	if (rc == ERR_EXISTS)
+		return 0;
+	if (rc != 0)
+		return rc;
+	rc = reg_keys_rotate(app, is, kid, e);
+	if (rc == 0)
+		log_info(NULL, "signing key of %s has signed for %lld s: key %s succeeds it",
+			 is->iss, (long long)age, *kid);
+	return rc;
+}
+
+int
+reg_keys_withdraw(struct porten *app, const struct issuer *is, const char *kid,
+		  char **successor, struct err *e)
+{
+	struct store_key *keys = NULL;
+	const struct jose_signer *hsm = NULL;
+	size_t n = 0, at = 0;
+	int64_t now = time_now(), valid_until;
+	bool found = false;
+	int rc;
+
+	if (successor != NULL)
+		*successor = NULL;
+	rc = hsm_get(app, is, &hsm, e);
+	if (rc != 0)
+		return rc;
+	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < n && !found; i++)
+		if (strcmp(keys[i].kid, kid) == 0) {
+			found = true;
+			at = i;
+		}
+	if (!found) {
+		rc = ERR(e, ERR_NOTFOUND, 404, NULL, "%s publishes no key %.64s", is->iss, kid);
+		goto out;
+	}
+	/*
+	 * Without it, would a key sign now?  If not, a new key signs at once:
+	 * a compromised key cannot wait out key_publish_delay.  The new key
+	 * comes first, so there is always one that signs.
+	 */
+	if (hsm == NULL) {
+		struct store_key gone = keys[at];
+
+		keys[at] = keys[n - 1];
+		keys[n - 1] = gone;
+		if (pick_signing(keys, n - 1, now, &valid_until) == NULL) {
+			char *next = NULL;
+
+			rc = key_create(app, is, now, &next, e);
+			if (rc != 0)
+				goto out;
+			if (successor != NULL)
+				*successor = next;
+			else
+				free(next);
+		}
+	}
+	/* Out of the JWKS and the key list now: expires_at is not after now. */
+	rc = store_call(app->store, registry, key_retire, kid, now, now, e);
+	if (rc != 0)
+		goto out;
+	log_warn(NULL, "signing key %s of %s withdrawn: out of the JWKS and no longer signing",
+		 kid, is->iss);
+out:
+	store_keys_free(keys, n);
+	keys_cache_drop(app, is);
 	return rc;
 }
 
@@ -563,6 +751,14 @@ reg_keys_cleanup(void)
 		struct key_cache *c = keys_cache;
 
 		keys_cache = c->next;
+		free(c->iss);
+		free(c);
+	}
+	while (keys_jwks != NULL) {
+		struct jwks_cache *c = keys_jwks;
+
+		keys_jwks = c->next;
+		json_decref(c->jwks);
 		free(c->iss);
 		free(c);
 	}

@@ -6,6 +6,9 @@
  * backslashes, non-ASCII bytes.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <libpsl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -217,6 +220,59 @@ bool
 reg_uri_host_eq(struct str a, struct str b)
 {
 	return a.len == b.len && a.len > 0 && strncasecmp(a.p, b.p, a.len) == 0;
+}
+
+/*
+ * The Public Suffix List: Debian's copy (package publicsuffix) when it is
+ * newer than the one built into libpsl.  Read once, shared read-only.
+ */
+static const psl_ctx_t *uri_psl;
+static pthread_once_t uri_psl_once = PTHREAD_ONCE_INIT;
+
+static void
+uri_psl_load(void)
+{
+	uri_psl = psl_latest(NULL);
+}
+
+/* host lower-cased into buf (ASCII: reg_uri_split refused anything else); false if too long. */
+static bool
+uri_host_lower(struct str host, char *buf, size_t size)
+{
+	if (host.len == 0 || host.len >= size)
+		return false;
+	for (size_t i = 0; i < host.len; i++)
+		buf[i] = (char)tolower((unsigned char)host.p[i]);
+	buf[host.len] = '\0';
+	return true;
+}
+
+static bool
+uri_host_is_ip(const char *h)
+{
+	struct in_addr a4;
+
+	return h[0] == '[' || inet_pton(AF_INET, h, &a4) == 1;
+}
+
+bool
+reg_uri_same_domain(struct str a, struct str b)
+{
+	char ha[256], hb[256];
+	const char *ra, *rb;
+
+	if (reg_uri_host_eq(a, b))
+		return true;
+	if (!uri_host_lower(a, ha, sizeof(ha)) || !uri_host_lower(b, hb, sizeof(hb)) ||
+	    uri_host_is_ip(ha) || uri_host_is_ip(hb))
+		return false;
+	pthread_once(&uri_psl_once, uri_psl_load);
+	if (uri_psl == NULL)
+		return false;
+	/* NULL for a public suffix itself and for names without one (localhost). */
+	ra = psl_registrable_domain(uri_psl, ha);
+	rb = psl_registrable_domain(uri_psl, hb);
+	return ra != NULL && rb != NULL && strcmp(ra, rb) == 0;
 }
 
 int

@@ -1,7 +1,7 @@
 /*
  * Registry: clients, scopes and signing keys: validation and life cycle.
  * The same functions serve portenctl (locally) and the self-service API
- * (later), so every rule of spec/selfservice-api.md lives here once.
+ * (src/admin/), so every rule of spec/selfservice-api.md lives here once.
  */
 #ifndef PORTEN_REGISTRY_REGISTRY_H
 #define PORTEN_REGISTRY_REGISTRY_H
@@ -28,12 +28,37 @@ int reg_keys_signing(struct porten *app, const struct issuer *is,
 /* The issuer's published JWKS {"keys":[...]}: new reference. */
 int reg_keys_jwks(struct porten *app, const struct issuer *is, json_t **jwks, struct err *e);
 /*
+ * The same set for verifying the issuer's own tokens (oauth/bearer.c):
+ * kept in-process and read again when older than max_age_ms, so a key
+ * rotated on another node is known within that time.  New reference.
+ */
+int reg_keys_jwks_cached(struct porten *app, const struct issuer *is, int64_t max_age_ms,
+			 json_t **jwks, struct err *e);
+/*
  * Rotate: add a new key published now and signing after
  * cfg->key_publish_delay; the current key keeps signing until then and is
  * retired at that moment, staying published until the longest token it may
  * have signed has expired.  *kid gets the new kid (malloc'd).
  */
 int reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, struct err *e);
+/*
+ * key_lifetime: if the issuer's signing key has signed for key_lifetime
+ * minus key_publish_delay and no successor waits, rotate (as above), so the
+ * successor signs when the lifetime is over.  One node of many does it (a
+ * claim in the store's meta values).  *kid: the new kid (malloc'd), or NULL
+ * when nothing was due.  Keys in a PKCS#11 token are left alone.
+ */
+int reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid,
+			struct err *e);
+/*
+ * Withdraw a compromised key at once: it leaves the JWKS and stops signing.
+ * If no other key would sign now, a new key is created that signs at once
+ * (*successor, malloc'd, when successor is non-NULL; else NULL).  Other
+ * nodes follow within their key caches (5 s).  ERR_NOTFOUND when the issuer
+ * publishes no such key.
+ */
+int reg_keys_withdraw(struct porten *app, const struct issuer *is, const char *kid,
+		      char **successor, struct err *e);
 void reg_keys_cleanup(void);
 /*
  * For --check-config: open every signing key configured in a PKCS#11
@@ -127,6 +152,141 @@ int reg_scope_list(struct porten *app, json_t **list, struct err *e);
  * (no longer signs; published until expires_at).  New reference.
  */
 int reg_keys_list(struct porten *app, const struct issuer *is, json_t **list, struct err *e);
+
+/* ---- who asks: the operator or an organisation (spec/selfservice-api.md §2) ---- */
+
+/*
+ * The caller of a registry change.  portenctl acts as reg_operator (orgno
+ * NULL), who may do anything the rules allow.  The self-service API acts
+ * for the organisation of its token's consumer, with rights from its
+ * scopes: owner for the plain idporten:dcr.* scope the operation needs,
+ * supplier for idporten:dcr.supplier.  A client the caller neither owns
+ * (client_orgno, with owner) nor supplies (supplier_orgno, with supplier)
+ * does not exist for it: ERR_NOTFOUND, as an unknown one.
+ */
+struct reg_actor {
+	const char *orgno;       /* the caller's organisation number; NULL: the operator */
+	bool owner;              /* may act on clients whose client_orgno is orgno */
+	bool supplier;           /* may act on clients whose supplier_orgno is orgno */
+};
+extern const struct reg_actor reg_operator;
+
+/* May who see and change this client (a stored or public doc)? */
+bool reg_actor_sees(const struct reg_actor *who, const json_t *client);
+
+/*
+ * The client functions above, for a caller.  For an organisation: create
+ * sets client_orgno to its own (another only with supplier, which then
+ * stamps supplier_orgno), refuses a chosen client_id (409 when it names a
+ * client of the caller that is deactivated: no revival), and admits only
+ * scopes the organisation may use (§6.4; idporten:dcr* and idporten:scopes*
+ * are the operator's to give); update keeps client_orgno and
+ * supplier_orgno as they are.  Errors as the functions above; ERR_NOTFOUND
+ * (404) for a client the caller does not see.
+ */
+int reg_client_create_as(struct porten *app, const struct reg_actor *who, const json_t *in,
+			 json_t **out, char **secret, struct err *e);
+int reg_client_update_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+			 const json_t *in, json_t **out, char **secret, struct err *e);
+int reg_client_delete_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+			 struct err *e);
+int reg_client_rotate_secret_as(struct porten *app, const struct reg_actor *who,
+				const char *client_id, char **secret, struct err *e);
+/* One client (active or deactivated) and the list, as reg_client_get and reg_client_list. */
+int reg_client_get_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+		      json_t **doc, struct err *e);
+int reg_client_list_as(struct porten *app, const struct reg_actor *who, bool include_inactive,
+		       json_t **list, struct err *e);
+/*
+ * The key set of an active client (spec §7): *jwks {"keys": [...]} (new
+ * reference; empty when it has none).  _set replaces the whole set with
+ * body ({"keys": [...]} or a bare array, 1-5 keys), each key valid a year
+ * from now; _delete removes every key.  *jwks (optional) gets the set
+ * as stored.
+ */
+int reg_client_jwks_get_as(struct porten *app, const struct reg_actor *who,
+			   const char *client_id, json_t **jwks, struct err *e);
+int reg_client_jwks_set_as(struct porten *app, const struct reg_actor *who,
+			   const char *client_id, const json_t *body, json_t **jwks,
+			   struct err *e);
+int reg_client_jwks_delete_as(struct porten *app, const struct reg_actor *who,
+			      const char *client_id, struct err *e);
+
+/* ---- onbehalfof sub-registrations (registry/onbehalfof.c, spec §8) ---- */
+
+/*
+ * The entries {onbehalfof, display_name, orgno, url, created,
+ * last_updated} of an active client the caller sees: list, read one,
+ * create (409 when the id is there already), replace (the id stays) and
+ * remove.  Errors as the client functions: ERR_NOTFOUND (404) for a
+ * client or entry the caller does not see, ERR_INVAL (400) naming the
+ * field.  New references.
+ */
+int reg_onbehalfof_list_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+			   json_t **list, struct err *e);
+int reg_onbehalfof_get_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+			  const char *id, json_t **rec, struct err *e);
+int reg_onbehalfof_create_as(struct porten *app, const struct reg_actor *who,
+			     const char *client_id, const json_t *in, json_t **rec, struct err *e);
+int reg_onbehalfof_update_as(struct porten *app, const struct reg_actor *who,
+			     const char *client_id, const char *id, const json_t *in, json_t **rec,
+			     struct err *e);
+int reg_onbehalfof_delete_as(struct porten *app, const struct reg_actor *who,
+			     const char *client_id, const char *id, struct err *e);
+/* idporten-oidc §16 (design): an onbehalfof id is 1-64 letters and digits. */
+bool reg_onbehalfof_id_valid(const char *id);
+/* The client's entry of that id (borrowed from the record), or NULL. */
+struct client;
+const json_t *reg_client_onbehalfof(const struct client *c, const char *id);
+
+/* ---- scopes for their owners (registry/scope_owner.c, spec §9) ---- */
+
+/*
+ * The operator assigns a prefix to an organisation (again: to another,
+ * when the scopes under it are the new owner's).  *record (optional, new
+ * reference): {prefix, owner_orgno, created}.  ERR_INVAL for a malformed
+ * prefix or orgno, or scopes under it owned by another.
+ */
+int reg_prefix_assign(struct porten *app, const char *prefix, const char *orgno, json_t **record,
+		      struct err *e);
+/* Every assigned prefix: [{prefix, owner_orgno}] (open data, spec §3). */
+int reg_prefix_list(struct porten *app, json_t **list, struct err *e);
+/* The delegation registers a scope may name: [{name, issuer}] (new reference). */
+json_t *reg_delegation_sources(void);
+/*
+ * For a caller (reg_operator or an organisation): create a scope (ERR_DENIED,
+ * 403, under a prefix not assigned to the organisation; ERR_EXISTS, 409,
+ * when the name exists, deactivated or not), update one (name, prefix and
+ * subscope immutable), read, deactivate (active false; registrations and
+ * grants are kept) and list the caller's own (deactivated ones only when
+ * asked).  An organisation's scopes are owned by it, keep their active
+ * state on update, and name a delegation source of reg_delegation_sources.
+ * Another's scope, or a built-in one: ERR_NOTFOUND (404).
+ */
+int reg_scope_create_as(struct porten *app, const struct reg_actor *who, const json_t *in,
+			json_t **out, struct err *e);
+int reg_scope_update_as(struct porten *app, const struct reg_actor *who, const char *name,
+			const json_t *in, json_t **out, struct err *e);
+int reg_scope_get_as(struct porten *app, const struct reg_actor *who, const char *name,
+		     json_t **doc, struct err *e);
+int reg_scope_deactivate_as(struct porten *app, const struct reg_actor *who, const char *name,
+			    json_t **out, struct err *e);
+int reg_scope_list_as(struct porten *app, const struct reg_actor *who, bool include_inactive,
+		      json_t **list, struct err *e);
+/*
+ * Active PUBLIC scopes for anyone (GET /scopes/all), without access lists;
+ * each filter is NULL or must match: prefix, an allowed integration type,
+ * accessible_for_all "true"/"false", delegation_source.
+ */
+int reg_scope_public(struct porten *app, const char *prefix, const char *itype,
+		     const char *open, const char *source, json_t **list, struct err *e);
+/* The access list functions below, on the caller's own scope (404 otherwise). */
+int reg_scope_access_grant_as(struct porten *app, const struct reg_actor *who, const char *scope,
+			      const char *orgno, json_t **record, struct err *e);
+int reg_scope_access_revoke_as(struct porten *app, const struct reg_actor *who,
+			       const char *scope, const char *orgno, struct err *e);
+int reg_scope_access_list_as(struct porten *app, const struct reg_actor *who, const char *scope,
+			     bool include_inactive, json_t **list, struct err *e);
 
 /* ---- Maskinporten: access lists and delegations (registry/scope_access.c) ---- */
 

@@ -65,6 +65,14 @@ void reg_iso_time(int64_t t, char out[32]);
 /* One of the integration types spec §4 names (supported here or not). */
 bool reg_integration_type_known(const char *t);
 
+/* An active client the caller sees (client.c): a stored doc, the caller's (new reference). */
+struct reg_actor;
+int reg_client_get_active_as(struct porten *app, const struct reg_actor *who,
+			     const char *client_id, json_t **doc, struct err *e);
+
+/* A row of the scope table that assigns a prefix (scope_owner.c), not a scope. */
+bool reg_prefix_row(const json_t *doc);
+
 /* prefix:subscope syntax of an API scope (lower case, bounded). */
 bool reg_scope_name_valid(const char *name);
 
@@ -89,8 +97,14 @@ int reg_client_get_text(const json_t *in, const char *field, size_t max, bool re
  * (client_orgno, supplier_orgno) and keys it holds survive an update that
  * leaves them out.
  */
-int reg_client_build(struct porten *app, const json_t *in, const char *itype,
-		     const json_t *prev, json_t *doc, struct err *e);
+struct reg_actor;
+int reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *in,
+		     const char *itype, const json_t *prev, json_t *doc, struct err *e);
+/*
+ * A key set as sent ({"keys": [...]} or a bare array; spec §7) checked
+ * as reg_client_check_key_set: *jwks {"keys": [...]}, a new reference.
+ */
+int reg_client_jwks_from(const json_t *v, json_t **jwks, struct err *e);
 /* Spec §7: a public RSA signing key with an acceptable kid. */
 int reg_client_check_jwk(const json_t *k, struct err *e);
 /* A whole client JWKS {"keys": [...]}: 1-5 valid keys, distinct kids. */
@@ -126,5 +140,12 @@ struct reg_uri {
 int reg_uri_split(const char *s, struct reg_uri *u, struct err *e);
 /* Host names compare case-insensitively (RFC 3986 §3.2.2). */
 bool reg_uri_host_eq(struct str a, struct str b);
+/*
+ * Whether two hosts are in the same domain: equal, or with the same
+ * registrable domain (one label below a public suffix of the Public Suffix
+ * List, so siblings under github.io or oslo.no differ).  IP addresses and
+ * names without a registrable domain (localhost) match only themselves.
+ */
+bool reg_uri_same_domain(struct str a, struct str b);
 
 #endif

@@ -5,9 +5,8 @@
  * these three exist without being stored and cannot be overwritten.
  *
  * Maskinporten attributes (spec/maskinporten.md §9): delegation_source
- * (delegation allowed, §8.3) and, (design), audience: resource URIs a
- * token for the scope is restricted to when the grant names none.  The
- * access list and delegations live in the scope's doc too and are kept
+ * (delegation allowed, §8.3).  A scope has no audience: a token's aud
+ * comes from the grant's resource alone (§7, §8.1).  The access list and delegations live in the scope's doc too and are kept
  * by every update (scope_access.c).
  */
 #include <jansson.h>
@@ -31,7 +30,6 @@ static const char *const scope_types[] = { "idporten", "api_klient", "ansattport
 static const char *const scope_server_fields[] = { "created", "last_updated", "builtin",
 						    "access", "delegations", "rev", NULL };
 
-#define SCOPE_AUDIENCE_MAX 10
 #define SCOPE_URI_MAX 500
 
 static const char *const scope_bools[] = { "active", "accessible_for_all",
@@ -263,7 +261,7 @@ scope_check_fields(const json_t *in, struct err *e)
 	static const char *const known[] = {
 		"name", "prefix", "subscope", "description", "long_description", "visibility",
 		"allowed_integration_types", "token_type", "at_max_age", "authorization_max_age",
-		"enforced_aud_for_introspection", "owner_orgno", "delegation_source", "audience",
+		"enforced_aud_for_introspection", "owner_orgno", "delegation_source",
 		"allowable_integration_types", NULL,
 	};
 	const char *key;
@@ -312,7 +310,7 @@ scope_name(const json_t *in, char *name, size_t size, struct err *e)
 	return 0;
 }
 
-/* An absolute http(s) URI without fragment, bounded (delegation sources, audiences). */
+/* An absolute http(s) URI without fragment, bounded (delegation sources). */
 static bool
 scope_uri_ok(const char *s)
 {
@@ -459,10 +457,12 @@ reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err
 	}
 	if (json_object_set_new(doc, "token_type", json_string(s ? s : "SELF_CONTAINED")) != 0)
 		goto nomem;
+	/* spec/maskinporten.md §9: INTERNAL is Digdir's own, not listed to others. */
 	s = json_string_value(json_object_get(in, "visibility"));
 	if (json_object_get(in, "visibility") != NULL &&
-	    (s == NULL || (strcmp(s, "PUBLIC") != 0 && strcmp(s, "PRIVATE") != 0))) {
-		rc = BAD(e, "visibility must be PUBLIC or PRIVATE");
+	    (s == NULL || (strcmp(s, "PUBLIC") != 0 && strcmp(s, "PRIVATE") != 0 &&
+			   strcmp(s, "INTERNAL") != 0))) {
+		rc = BAD(e, "visibility must be PUBLIC, PRIVATE or INTERNAL");
 		goto out;
 	}
 	if (json_object_set_new(doc, "visibility", json_string(s ? s : "PUBLIC")) != 0)
@@ -490,7 +490,7 @@ reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err
 			goto nomem;
 	}
 
-	/* Maskinporten: delegation allowed (spec §8.3) and the default audience. */
+	/* Maskinporten: delegation allowed (spec §8.3). */
 	v = json_object_get(in, "delegation_source");
 	s = json_string_value(v);
 	if (v != NULL && !json_is_null(v) && !(s != NULL && s[0] == '\0')) {
@@ -502,10 +502,14 @@ reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err
 		if (json_object_set_new(doc, "delegation_source", json_string(s)) != 0)
 			goto nomem;
 	}
-	rc = scope_list_field(in, "audience", SCOPE_AUDIENCE_MAX, scope_uri_ok, doc, e);
-	if (rc == 0)
-		rc = scope_prefix_owner(app, name,
-					json_string_value(json_object_get(doc, "owner_orgno")), e);
+	/* spec/maskinporten.md §9, selfservice-api.md: description is required (consent shows it). */
+	s = json_string_value(json_object_get(doc, "description"));
+	if (s == NULL || s[strspn(s, " \t")] == '\0') {
+		rc = BAD(e, "description is required");
+		goto out;
+	}
+	rc = scope_prefix_owner(app, name, json_string_value(json_object_get(doc, "owner_orgno")),
+				e);
 	if (rc != 0)
 		goto out;
 	rc = reg_scope_edit(app, name, scope_put_merge, doc, out, e);
@@ -521,7 +525,8 @@ out:
 int
 reg_scope_list(struct porten *app, json_t **list, struct err *e)
 {
-	json_t *out = json_array(), *docs = NULL;
+	json_t *out = json_array(), *docs = NULL, *d;
+	size_t k;
 	int rc;
 
 	*list = NULL;
@@ -535,8 +540,11 @@ reg_scope_list(struct porten *app, json_t **list, struct err *e)
 		json_decref(out);
 		return rc;
 	}
-	if (json_array_extend(out, docs) != 0)
-		goto nomem;
+	json_array_foreach(docs, k, d) {
+		/* prefix assignments share the table (scope_owner.c) */
+		if (!reg_prefix_row(d) && json_array_append(out, d) != 0)
+			goto nomem;
+	}
 	json_decref(docs);
 	*list = out;
 	return 0;

@@ -5,7 +5,10 @@
  */
 #include "registry/registry.h"
 
+#include <stdlib.h>
+
 #include "app/service.h"
+#include "core/log.h"
 #include "registry/cmd_int.h"
 
 static const struct cfg_row registry_rows[] = {
@@ -20,25 +23,65 @@ static const struct cfg_row registry_rows[] = {
 		NULL, 0, 0),
 };
 
+/* A key must sign for a while after its publication delay (reg_keys_rotate_due). */
+static int
+registry_cfg_validate(const struct cfg *c, struct err *e)
+{
+	if (c->key_lifetime <= c->key_publish_delay)
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "key_lifetime (%lld) must be longer than key_publish_delay (%lld)",
+			   (long long)c->key_lifetime, (long long)c->key_publish_delay);
+	return 0;
+}
+
 static const struct cfg_section registry_cfg = {
-	"registry", registry_rows, sizeof(registry_rows) / sizeof(registry_rows[0]), NULL,
+	"registry", registry_rows, sizeof(registry_rows) / sizeof(registry_rows[0]),
+	registry_cfg_validate,
 };
 
-/* Every issuer gets its first signing key (active at once) if it has none. */
+/*
+ * Every issuer gets its first signing key (active at once) if it has none,
+ * and its signing key must open: a store restored or moved without its
+ * key-encryption key stops start-up here, rather than a node that never
+ * gets ready.
+ */
 static int
 registry_init(struct porten *app, struct err *e)
 {
 	for (int i = 0; i < app->nissuers; i++) {
-		int rc = reg_keys_ensure(app, &app->issuers[i], e);
+		const struct issuer *is = &app->issuers[i];
+		const struct jose_signer *signer = NULL;
+		char why[sizeof(e->msg)];
+		int rc = reg_keys_ensure(app, is, e);
 
 		if (rc != 0) {
-			char why[sizeof(e->msg)];
-
 			snprintf(why, sizeof(why), "%s", e->msg);
 			return ERR(e, rc, 0, NULL, "cannot create signing key: %s", why);
 		}
+		rc = reg_keys_signing(app, is, &signer, e);
+		if (rc != 0) {
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return ERR(e, rc, 0, NULL,
+				   "the signing key of %s does not open (%s): start with the "
+				   "key-encryption key the store was sealed with (PORTEN_KEK or kek_file)",
+				   is->iss, why);
+		}
 	}
 	return 0;
+}
+
+/* Once a minute on every node: rotate a key that has reached key_lifetime. */
+static void
+registry_tick(struct porten *app)
+{
+	for (int i = 0; i < app->nissuers; i++) {
+		struct err e = { 0 };
+		char *kid = NULL;
+
+		if (reg_keys_rotate_due(app, &app->issuers[i], &kid, &e) != 0)
+			log_err(NULL, "key rotation for %s: %s", app->issuers[i].iss, e.msg);
+		free(kid);
+	}
 }
 
 /* The keys it unsealed or opened in a token, and the parsed clients and scopes. */
@@ -62,5 +105,6 @@ const struct porten_service registry_service = {
 	.commands = registry_commands,
 	.check = reg_keys_hsm_check,
 	.init = registry_init,
+	.tick = registry_tick,
 	.close = registry_close,
 };

@@ -23,7 +23,9 @@ struct store_engine {
 	const struct store_registry_ops *registry;
 	const struct store_minid_ops *minid;
 	const struct store_event_ops *events;
+	const struct store_billing_ops *billing;
 	const struct store_saml_ops *saml;
+	const struct store_krr_ops *krr;
 };
 
 /* SQLite (sqlite.c, sqlite_db.c): a path, a "file:" URI or ":memory:". */

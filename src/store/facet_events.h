@@ -17,6 +17,14 @@ struct store_event_ops {
 	int (*event_add)(struct store *s, const char *type, const json_t *doc, struct err *e);
 	/* Count events of a type (tests, statistics). */
 	int (*event_count)(struct store *s, const char *type, int64_t *n, struct err *e);
+	/*
+	 * The newest events of a type (at most limit, 1-1000) whose doc has
+	 * the string value at the top-level key: *docs a JSON array of their
+	 * docs, newest first (the caller's).  A person's login history, an
+	 * organisation's audit trail.
+	 */
+	int (*event_find)(struct store *s, const char *type, const char *key, const char *value,
+			  int64_t limit, json_t **docs, struct err *e);
 };
 
 #endif

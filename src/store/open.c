@@ -70,6 +70,8 @@ store_open(struct store **out, const struct store_opts *o, struct err *e)
 		s->minid = eng->minid;
 		s->saml = eng->saml;
 		s->events = eng->events;
+		s->billing = eng->billing;
+		s->krr = eng->krr;
 		s->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 		return 0;
 	}

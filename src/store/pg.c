@@ -129,6 +129,56 @@ const char *const store_pg_sql[PG_N] = {
 
 	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES ($1, $2, $3)",
 	[PG_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = $1",
+	[PG_EVENT_FIND] = "SELECT doc FROM events WHERE type = $1"
+			  " AND (doc::jsonb ->> $2) = $3 ORDER BY id DESC LIMIT $4",
+
+	/* KRR (pg_krr.c): a lookup's whole batch is one query over a JSON list */
+	[PG_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid = $1",
+	[PG_KRR_GET_MANY] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid IN (SELECT json_array_elements_text($1::json))",
+	/*
+	 * One statement: the counter's row lock, held to the commit, orders
+	 * the writers; old sees the record as it was before the statement.
+	 */
+	[PG_KRR_PUT] = "WITH seq AS (UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n),"
+		" old AS (SELECT change_id FROM krr_persons WHERE pid = $1::text), up AS"
+		" (INSERT INTO krr_persons (change_id, pid, status, reserved, reserved_at,"
+		" reservation_updated, email, email_updated, email_verified, mobile,"
+		" mobile_updated, mobile_verified, mailbox, mailbox_provider, cert, lang,"
+		" lang_updated) SELECT n, $1::text, $2::text, $3::integer, $4::bigint,"
+		" $5::bigint, $6::text, $7::bigint, $8::bigint, $9::text, $10::bigint,"
+		" $11::bigint, $12::text, $13::text, NULLIF($14::text, ''), $15::text,"
+		" $16::bigint FROM seq ON CONFLICT (pid) DO UPDATE SET change_id ="
+		" excluded.change_id, status = excluded.status, reserved ="
+		" excluded.reserved, reserved_at = excluded.reserved_at,"
+		" reservation_updated = excluded.reservation_updated, email ="
+		" excluded.email, email_updated = excluded.email_updated, email_verified ="
+		" excluded.email_verified, mobile = excluded.mobile, mobile_updated ="
+		" excluded.mobile_updated, mobile_verified = excluded.mobile_verified,"
+		" mailbox = excluded.mailbox, mailbox_provider ="
+		" excluded.mailbox_provider, cert = excluded.cert, lang = excluded.lang,"
+		" lang_updated = excluded.lang_updated RETURNING change_id), h AS (INSERT"
+		" INTO krr_history (change_id, pid, time, doc) SELECT n, $1::text,"
+		" $17::bigint, $18::text FROM seq) SELECT (SELECT change_id FROM up),"
+		" COALESCE((SELECT change_id FROM old), 0)",
+	/* one statement, one snapshot: the newest number and the page agree */
+	[PG_KRR_CHANGES] = "SELECT s.n, p.change_id, p.pid, p.status, p.reserved, p.reserved_at,"
+		" p.reservation_updated, p.email, p.email_updated, p.email_verified,"
+		" p.mobile, p.mobile_updated, p.mobile_verified, p.mailbox,"
+		" p.mailbox_provider, p.cert, p.lang, p.lang_updated FROM krr_seq s LEFT"
+		" JOIN krr_persons p ON p.change_id >= $1::bigint AND p.change_id <= s.n"
+		" ORDER BY p.change_id LIMIT $2::bigint",
+	[PG_KRR_LIST] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid > $1::text ORDER BY pid LIMIT $2::bigint",
+	[PG_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = $1"
+			   " ORDER BY change_id",
 
 	[PG_SWEEP_CODES] = PG_SWEEP("codes", "hash", "expires_at <= $1::bigint"),
 	[PG_SWEEP_DOCS] = PG_SWEEP("docs", "kind, id", "expires_at <= $1::bigint"),
@@ -139,6 +189,62 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_SWEEP_JTI] = PG_SWEEP("jti", "jti", "expires_at <= $1::bigint"),
 	/* last: what is left of an expired grant's tokens goes with it (cascade) */
 	[PG_SWEEP_GRANTS] = PG_SWEEP("grants", "grant_id", "expires_at <= $1::bigint"),
+
+	/* billing (pg_billing.c): sums in the database, one row per group; text in
+	 * byte order and NULL first, as SQLite sorts */
+	[PG_BILL_VOLUME] = "SELECT (d->>'customer') COLLATE \"C\", (d->>'eid') COLLATE \"C\","
+			   " count(*) FROM (SELECT doc::jsonb AS d FROM events"
+			   " WHERE type = 'authentication' AND time >= $1::bigint"
+			   " AND time < $2::bigint) x WHERE d->'billable' = 'true'::jsonb"
+			   " GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2 NULLS FIRST",
+	[PG_BILL_AUTH] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM'),"
+			 " (d->>'customer') COLLATE \"C\", (d->>'client_id') COLLATE \"C\","
+			 " (d->>'eid') COLLATE \"C\", (d->>'acr') COLLATE \"C\","
+			 " count(*) FILTER (WHERE d->'sso' IS DISTINCT FROM 'true'::jsonb),"
+			 " count(*) FILTER (WHERE d->'sso' = 'true'::jsonb),"
+			 " count(*) FILTER (WHERE d->'billable' = 'true'::jsonb)"
+			 " FROM (SELECT time, doc::jsonb AS d FROM events"
+			 " WHERE type = 'authentication' AND time >= $1::bigint AND time < $2::bigint) x"
+			 " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST,"
+			 " 4 NULLS FIRST, 5 NULLS FIRST",
+	[PG_BILL_TOKENS] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM'),"
+			   " (d->>'consumer') COLLATE \"C\", (d->>'supplier') COLLATE \"C\", count(*)"
+			   " FROM (SELECT time, doc::jsonb AS d FROM events"
+			   " WHERE type = 'maskinporten_token' AND time >= $1::bigint"
+			   " AND time < $2::bigint) x GROUP BY 1, 2, 3"
+			   " ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST",
+	[PG_BILL_DAILY] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+			  " count(*) FILTER (WHERE type = 'authentication'"
+			  " AND d->'sso' IS DISTINCT FROM 'true'::jsonb),"
+			  " count(*) FILTER (WHERE type = 'authentication' AND d->'sso' = 'true'::jsonb),"
+			  " count(*) FILTER (WHERE type = 'maskinporten_token')"
+			  " FROM (SELECT type, time, doc::jsonb AS d FROM events"
+			  " WHERE type IN ('authentication', 'maskinporten_token')"
+			  " AND time >= $1::bigint AND time < $2::bigint) x GROUP BY 1 ORDER BY 1",
+	[PG_BILL_COSTS] = "SELECT item, amount_ore FROM billing_costs WHERE year = $1::bigint"
+			  " ORDER BY item COLLATE \"C\"",
+	[PG_BILL_CUSTOMERS] = "SELECT orgno, name, reference FROM billing_customers"
+			      " ORDER BY orgno COLLATE \"C\"",
+	[PG_BILL_EXTRAS] = "SELECT orgno, text, quantity, unit_ore FROM billing_extras"
+			   " WHERE year = $1::bigint ORDER BY orgno COLLATE \"C\", id",
+	[PG_BILL_COST_SET] = "INSERT INTO billing_costs (year, item, amount_ore, updated)"
+			     " VALUES ($1::bigint, $2, $3::bigint, $4::bigint)"
+			     " ON CONFLICT (year, item) DO UPDATE"
+			     " SET amount_ore = excluded.amount_ore, updated = excluded.updated",
+	[PG_BILL_CUSTOMER_SET] = "INSERT INTO billing_customers (orgno, name, reference, updated)"
+				 " VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (orgno) DO UPDATE"
+				 " SET name = excluded.name, reference = excluded.reference,"
+				 " updated = excluded.updated",
+	[PG_BILL_EXTRA_ADD] = "INSERT INTO billing_extras (year, orgno, text, quantity, unit_ore, created)"
+			      " VALUES ($1::bigint, $2, $3, $4::bigint, $5::bigint, $6::bigint)",
+	[PG_BILL_RUN_PUT] = "INSERT INTO billing_runs (year, time, doc)"
+			    " VALUES ($1::bigint, $2::bigint, $3)",
+	[PG_BILL_RETAIN] = "UPDATE event_retention SET boundary = $1::bigint"
+			   " WHERE id = 1 AND boundary < $1::bigint",
+	[PG_BILL_OLDEST] = "SELECT time FROM events ORDER BY id LIMIT 1",
+	/* oldest first: the rows a batch wants are at the front of the id order */
+	[PG_BILL_RETIRE] = "DELETE FROM events WHERE id IN (SELECT id FROM events"
+			   " WHERE time < $1::bigint ORDER BY id LIMIT $2::bigint)",
 };
 
 /* ---- meta, clients, scopes ---- */
@@ -802,6 +908,48 @@ pg_event_count(struct store *s, const char *type, int64_t *n, struct err *e)
 	return store_pg_run(s, "event_count", pg_event_count_fn, &c, e);
 }
 
+struct pg_find {
+	const char *type, *key, *value;
+	int64_t limit;
+	json_t **docs;
+};
+
+static int
+pg_event_find_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_find *f = arg;
+	json_t *arr, *doc;
+	int i, rc;
+
+	*f->docs = NULL;
+	arr = json_array();
+	if (arr == NULL)
+		return store_pg_nomem(e, q->op);
+	rc = store_pg_execf(q, PG_EVENT_FIND, e, "kksi", f->type, f->key, f->value, f->limit);
+	for (i = 0; rc == 0 && i < store_pg_rows(q); i++) {
+		rc = store_pg_col_json(q, i, 0, &doc, e);
+		if (rc == 0 && json_array_append_new(arr, doc) != 0)
+			rc = store_pg_nomem(e, q->op);
+	}
+	if (rc == 0)
+		*f->docs = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
+static int
+pg_event_find(struct store *s, const char *type, const char *key, const char *value,
+	      int64_t limit, json_t **docs, struct err *e)
+{
+	struct pg_find f = { type, key, value, limit, docs };
+
+	*docs = NULL;
+	if (limit < 1 || limit > 1000)
+		return ERR(e, ERR_INVAL, 0, NULL, "store event_find: limit out of range");
+	return store_pg_run(s, "event_find", pg_event_find_fn, &f, e);
+}
+
 struct pg_sweep {
 	int64_t now;
 	int64_t *n;
@@ -908,6 +1056,7 @@ static const struct store_saml_ops pg_saml = {
 static const struct store_event_ops pg_events = {
 	.event_add = pg_event_add,
 	.event_count = pg_event_count,
+	.event_find = pg_event_find,
 };
 
 const struct store_engine store_pg_engine = {
@@ -923,7 +1072,9 @@ const struct store_engine store_pg_engine = {
 	.login = &pg_login,
 	.minid = &pg_minid,
 	.events = &pg_events,
+	.billing = &store_pg_billing,
 	.saml = &pg_saml,
+	.krr = &store_pg_krr,
 };
 
 #endif /* HAVE_LIBPQ */

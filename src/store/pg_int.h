@@ -23,7 +23,7 @@
 #define PG_MAX_KEY 1024           /* ids, kinds, names, hashes */
 #define PG_MAX_TEXT (256 * 1024)  /* sealed keys, JWKs, meta values */
 #define PG_MAX_DOC (1024 * 1024)  /* one JSON document, serialised */
-#define PG_MAX_PARAMS 10
+#define PG_MAX_PARAMS 20
 #define PG_SWEEP_BATCH 1000       /* rows per sweep statement: short locks, short WAL bursts */
 
 enum pg_id {
@@ -39,9 +39,13 @@ enum pg_id {
 	PG_TOKEN_PUT, PG_TOKEN_GET,
 	PG_SESSION_PUT, PG_SESSION_GET, PG_SESSION_UPDATE, PG_SESSION_DELETE, PG_SESSION_COUNT,
 	PG_JTI_PUT,
-	PG_EVENT_ADD, PG_EVENT_COUNT,
+	PG_EVENT_ADD, PG_EVENT_COUNT, PG_EVENT_FIND,
+	PG_KRR_GET, PG_KRR_GET_MANY, PG_KRR_PUT, PG_KRR_CHANGES, PG_KRR_LIST, PG_KRR_HISTORY,
 	PG_SWEEP_CODES, PG_SWEEP_DOCS, PG_SWEEP_REFRESH, PG_SWEEP_TOKENS, PG_SWEEP_SESSIONS,
 	PG_SWEEP_JTI, PG_SWEEP_GRANTS,
+	PG_BILL_VOLUME, PG_BILL_AUTH, PG_BILL_TOKENS, PG_BILL_DAILY, PG_BILL_COSTS,
+	PG_BILL_CUSTOMERS, PG_BILL_EXTRAS, PG_BILL_COST_SET, PG_BILL_CUSTOMER_SET,
+	PG_BILL_EXTRA_ADD, PG_BILL_RUN_PUT, PG_BILL_RETAIN, PG_BILL_OLDEST, PG_BILL_RETIRE,
 	PG_N
 };
 
@@ -136,6 +140,11 @@ int store_pg_write(struct store *s, enum pg_id id, const char *op, int none, str
 		   const char *fmt, ...);
 int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs,
 		       struct err *e);
+
+/* The billing facet (pg_billing.c). */
+extern const struct store_billing_ops store_pg_billing;
+/* The KRR facet (pg_krr.c). */
+extern const struct store_krr_ops store_pg_krr;
 
 int store_pg_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_pg_close(struct store *s);

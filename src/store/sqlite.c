@@ -119,6 +119,49 @@ const char *const store_sq_sql[SQ_N] = {
 
 	[SQ_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES (?1, ?2, ?3)",
 	[SQ_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = ?1",
+	[SQ_EVENT_FIND] = "SELECT doc FROM events WHERE type = ?1"
+			  " AND json_extract(doc, '$.' || ?2) = ?3 ORDER BY id DESC LIMIT ?4",
+
+	/* KRR (sqlite_krr.c): a lookup's whole batch is one query over a JSON list */
+	[SQ_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid = ?1",
+	[SQ_KRR_GET_MANY] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid IN (SELECT value FROM json_each(?1))",
+	[SQ_KRR_SEQ_NEXT] = "UPDATE krr_seq SET n = n + 1 WHERE one = 1 RETURNING n",
+	[SQ_KRR_PREV] = "SELECT change_id FROM krr_persons WHERE pid = ?1",
+	[SQ_KRR_PUT] = "INSERT INTO krr_persons (change_id, pid, status, reserved, reserved_at,"
+		" reservation_updated, email, email_updated, email_verified, mobile,"
+		" mobile_updated, mobile_verified, mailbox, mailbox_provider, cert, lang,"
+		" lang_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, ?14, NULLIF(?15, ''), ?16, ?17) ON CONFLICT (pid) DO UPDATE SET"
+		" change_id = excluded.change_id, status = excluded.status, reserved ="
+		" excluded.reserved, reserved_at = excluded.reserved_at,"
+		" reservation_updated = excluded.reservation_updated, email ="
+		" excluded.email, email_updated = excluded.email_updated, email_verified ="
+		" excluded.email_verified, mobile = excluded.mobile, mobile_updated ="
+		" excluded.mobile_updated, mobile_verified = excluded.mobile_verified,"
+		" mailbox = excluded.mailbox, mailbox_provider ="
+		" excluded.mailbox_provider, cert = excluded.cert, lang = excluded.lang,"
+		" lang_updated = excluded.lang_updated",
+	[SQ_KRR_HIST_ADD] = "INSERT INTO krr_history (change_id, pid, time, doc) VALUES (?1, ?2, ?3,"
+		" ?4)",
+	/* one statement, one snapshot: the newest number and the page agree */
+	[SQ_KRR_CHANGES] = "SELECT s.n, p.change_id, p.pid, p.status, p.reserved, p.reserved_at,"
+		" p.reservation_updated, p.email, p.email_updated, p.email_verified,"
+		" p.mobile, p.mobile_updated, p.mobile_verified, p.mailbox,"
+		" p.mailbox_provider, p.cert, p.lang, p.lang_updated FROM krr_seq s LEFT"
+		" JOIN krr_persons p ON p.change_id >= ?1 AND p.change_id <= s.n ORDER BY"
+		" p.change_id LIMIT ?2",
+	[SQ_KRR_LIST] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
+		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
+		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
+		" WHERE pid > ?1 ORDER BY pid LIMIT ?2",
+	[SQ_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = ?1"
+			   " ORDER BY change_id",
 
 	[SQ_SWEEP_CODES] = "DELETE FROM codes WHERE expires_at <= ?1",
 	[SQ_SWEEP_DOCS] = "DELETE FROM docs WHERE expires_at <= ?1",
@@ -128,6 +171,48 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_SWEEP_JTI] = "DELETE FROM jti WHERE expires_at <= ?1",
 	/* last: what is left of an expired grant's tokens goes with it (cascade) */
 	[SQ_SWEEP_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
+
+	/* billing (sqlite_billing.c): sums in the database, one row per group */
+	[SQ_BILL_VOLUME] = "SELECT json_extract(doc, '$.customer'), json_extract(doc, '$.eid'),"
+			   " count(*) FROM events WHERE type = 'authentication'"
+			   " AND time >= ?1 AND time < ?2 AND json_extract(doc, '$.billable') IS 1"
+			   " GROUP BY 1, 2 ORDER BY 1, 2",
+	[SQ_BILL_AUTH] = "SELECT strftime('%Y-%m', time, 'unixepoch'), json_extract(doc, '$.customer'),"
+			 " json_extract(doc, '$.client_id'), json_extract(doc, '$.eid'),"
+			 " json_extract(doc, '$.acr'), sum(json_extract(doc, '$.sso') IS NOT 1),"
+			 " sum(json_extract(doc, '$.sso') IS 1),"
+			 " sum(json_extract(doc, '$.billable') IS 1) FROM events"
+			 " WHERE type = 'authentication' AND time >= ?1 AND time < ?2"
+			 " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+	[SQ_BILL_TOKENS] = "SELECT strftime('%Y-%m', time, 'unixepoch'), json_extract(doc, '$.consumer'),"
+			   " json_extract(doc, '$.supplier'), count(*) FROM events"
+			   " WHERE type = 'maskinporten_token' AND time >= ?1 AND time < ?2"
+			   " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+	[SQ_BILL_DAILY] = "SELECT strftime('%Y-%m-%d', time, 'unixepoch'),"
+			  " sum(type = 'authentication' AND json_extract(doc, '$.sso') IS NOT 1),"
+			  " sum(type = 'authentication' AND json_extract(doc, '$.sso') IS 1),"
+			  " sum(type = 'maskinporten_token') FROM events"
+			  " WHERE type IN ('authentication', 'maskinporten_token')"
+			  " AND time >= ?1 AND time < ?2 GROUP BY 1 ORDER BY 1",
+	[SQ_BILL_COSTS] = "SELECT item, amount_ore FROM billing_costs WHERE year = ?1 ORDER BY item",
+	[SQ_BILL_CUSTOMERS] = "SELECT orgno, name, reference FROM billing_customers ORDER BY orgno",
+	[SQ_BILL_EXTRAS] = "SELECT orgno, text, quantity, unit_ore FROM billing_extras"
+			   " WHERE year = ?1 ORDER BY orgno, id",
+	[SQ_BILL_COST_SET] = "INSERT INTO billing_costs (year, item, amount_ore, updated)"
+			     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (year, item) DO UPDATE"
+			     " SET amount_ore = excluded.amount_ore, updated = excluded.updated",
+	[SQ_BILL_CUSTOMER_SET] = "INSERT INTO billing_customers (orgno, name, reference, updated)"
+				 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (orgno) DO UPDATE"
+				 " SET name = excluded.name, reference = excluded.reference,"
+				 " updated = excluded.updated",
+	[SQ_BILL_EXTRA_ADD] = "INSERT INTO billing_extras (year, orgno, text, quantity, unit_ore, created)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQ_BILL_RUN_PUT] = "INSERT INTO billing_runs (year, time, doc) VALUES (?1, ?2, ?3)",
+	[SQ_BILL_RETAIN] = "UPDATE event_retention SET boundary = ?1 WHERE id = 1 AND boundary < ?1",
+	[SQ_BILL_OLDEST] = "SELECT time FROM events ORDER BY id LIMIT 1",
+	/* oldest first: the rows a batch wants are at the front of the id order */
+	[SQ_BILL_RETIRE] = "DELETE FROM events WHERE id IN"
+			   " (SELECT id FROM events WHERE time < ?1 ORDER BY id LIMIT 1000)",
 };
 
 /* ---- meta, clients, scopes ---- */
@@ -702,6 +787,35 @@ sq_event_count(struct store *s, const char *type, int64_t *n, struct err *e)
 	return rc;
 }
 
+static int
+sq_event_find(struct store *s, const char *type, const char *key, const char *value,
+	      int64_t limit, json_t **docs, struct err *e)
+{
+	struct sq_q q;
+	json_t *arr = NULL, *doc = NULL;
+	int rc;
+
+	*docs = NULL;
+	if (limit < 1 || limit > 1000)
+		return ERR(e, ERR_INVAL, 0, NULL, "store event_find: limit out of range");
+	rc = store_sq_start(&q, s, "event_find", e);
+	if (rc == 0 && (arr = json_array()) == NULL)
+		rc = store_sq_fail(e, SQLITE_NOMEM, "event_find");
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_EVENT_FIND, e, "kksi", type, key, value, limit);
+	while (rc == 0 && (rc = store_sq_step(&q, e)) == 1) {
+		rc = store_sq_col_json(&q, 0, &doc, e);
+		if (rc == 0 && json_array_append_new(arr, doc) != 0)
+			rc = store_sq_fail(e, SQLITE_NOMEM, "event_find");
+	}
+	store_sq_end(&q);
+	if (rc == 0)
+		*docs = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
 /*
  * One statement per table, each its own short write, so the sweep never
  * holds the write lock for long.
@@ -794,6 +908,7 @@ static const struct store_saml_ops sq_saml = {
 static const struct store_event_ops sq_events = {
 	.event_add = sq_event_add,
 	.event_count = sq_event_count,
+	.event_find = sq_event_find,
 };
 
 const struct store_engine store_sqlite_engine = {
@@ -809,5 +924,7 @@ const struct store_engine store_sqlite_engine = {
 	.login = &sq_login,
 	.minid = &sq_minid,
 	.events = &sq_events,
+	.billing = &store_sq_billing,
 	.saml = &sq_saml,
+	.krr = &store_sq_krr,
 };

@@ -38,9 +38,14 @@ enum sq_id {
 	SQ_TOKEN_PUT, SQ_TOKEN_GET,
 	SQ_SESSION_PUT, SQ_SESSION_GET, SQ_SESSION_UPDATE, SQ_SESSION_DELETE, SQ_SESSION_COUNT,
 	SQ_JTI_PUT,
-	SQ_EVENT_ADD, SQ_EVENT_COUNT,
+	SQ_EVENT_ADD, SQ_EVENT_COUNT, SQ_EVENT_FIND,
+	SQ_KRR_GET, SQ_KRR_GET_MANY, SQ_KRR_SEQ_NEXT, SQ_KRR_PREV, SQ_KRR_PUT, SQ_KRR_HIST_ADD,
+	SQ_KRR_CHANGES, SQ_KRR_LIST, SQ_KRR_HISTORY,
 	SQ_SWEEP_CODES, SQ_SWEEP_DOCS, SQ_SWEEP_REFRESH, SQ_SWEEP_TOKENS, SQ_SWEEP_SESSIONS,
 	SQ_SWEEP_JTI, SQ_SWEEP_GRANTS,
+	SQ_BILL_VOLUME, SQ_BILL_AUTH, SQ_BILL_TOKENS, SQ_BILL_DAILY, SQ_BILL_COSTS,
+	SQ_BILL_CUSTOMERS, SQ_BILL_EXTRAS, SQ_BILL_COST_SET, SQ_BILL_CUSTOMER_SET,
+	SQ_BILL_EXTRA_ADD, SQ_BILL_RUN_PUT, SQ_BILL_RETAIN, SQ_BILL_OLDEST, SQ_BILL_RETIRE,
 	SQ_N
 };
 
@@ -116,6 +121,11 @@ int store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **
 int store_sq_tx_begin(struct store *s, struct err *e);
 int store_sq_tx_end(struct store *s, bool commit, struct err *e);
 int store_sq_tx_depth(struct store *s);
+
+/* The billing facet (sqlite_billing.c). */
+extern const struct store_billing_ops store_sq_billing;
+/* The KRR facet (sqlite_krr.c). */
+extern const struct store_krr_ops store_sq_krr;
 
 int store_sq_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_sq_close(struct store *s);

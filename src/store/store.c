@@ -24,6 +24,10 @@ _Static_assert(sizeof(struct store_saml_ops) <= STORE_FACET_OPS * sizeof(void (*
 	       "struct store_saml_ops: more operations than STORE_FACET_OPS");
 _Static_assert(sizeof(struct store_event_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
 	       "struct store_event_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_billing_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_billing_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_krr_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_krr_ops: more operations than STORE_FACET_OPS");
 
 int64_t
 store_call_clock(void)
@@ -42,7 +46,9 @@ store_call_done(struct store *s, unsigned slot, const char *name, int rc, int64_
 
 	if (slot < sizeof(s->stats) / sizeof(s->stats[0])) {
 		st = &s->stats[slot];
-		__atomic_store_n(&st->name, name, __ATOMIC_RELAXED);
+		/* Written once: a store on every call would pass the line between cores. */
+		if (__atomic_load_n(&st->name, __ATOMIC_RELAXED) == NULL)
+			__atomic_store_n(&st->name, name, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
 		if (rc != 0)
 			__atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);

@@ -4,8 +4,9 @@
  *
  * Operations are grouped by domain into facets (facet_<domain>.h), each a
  * table the engine fills: s->oauth, s->login, s->registry, s->minid,
- * s->events, s->saml.  Callers reach them through store_call(s, facet, op, ...),
- * which counts and times every call (store_stats()).
+ * s->events, s->billing, s->saml, s->krr.  Callers reach them through
+ * store_call(s, facet, op, ...), which counts and times every call
+ * (store_stats()).
  *
  * Records are small typed rows plus, where the shape belongs to a service, a
  * JSON document (`doc`) the service owns.  Single-use things are consumed
@@ -31,7 +32,9 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/facet_billing.h"
 #include "store/facet_events.h"
+#include "store/facet_krr.h"
 #include "store/facet_login.h"
 #include "store/facet_minid.h"
 #include "store/facet_oauth.h"
@@ -59,8 +62,10 @@ struct store_opts {
 #define STORE_FACET_IDX_registry 2
 #define STORE_FACET_IDX_minid 3
 #define STORE_FACET_IDX_events 4
-#define STORE_FACET_IDX_saml 5
-#define STORE_NFACETS 6
+#define STORE_FACET_IDX_billing 5
+#define STORE_FACET_IDX_saml 6
+#define STORE_FACET_IDX_krr 7
+#define STORE_NFACETS 8
 #define STORE_FACET_OPS 16
 
 /* One operation's calls so far (store_stats()). */
@@ -80,7 +85,9 @@ struct store {
 	const struct store_registry_ops *registry;
 	const struct store_minid_ops *minid;
 	const struct store_event_ops *events;
+	const struct store_billing_ops *billing;
 	const struct store_saml_ops *saml;
+	const struct store_krr_ops *krr;
 	uint64_t serial;         /* unique per store_open in this process (caches tell stores apart) */
 	struct store_op_stat stats[STORE_NFACETS * STORE_FACET_OPS];
 };

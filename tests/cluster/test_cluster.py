@@ -155,6 +155,30 @@ def test_key_rotation_seen_by_all_nodes(cluster, listener, tmp_path):
             time.sleep(0.5)
 
 
+def test_key_withdraw_seen_by_all_nodes(cluster, listener, tmp_path):
+    """`portenctl keys withdraw`: the key leaves every node's JWKS at once and stops signing
+    on every node within the key cache time (KEY_CACHE_MS, 5 s)."""
+    c = E.create_client(cluster.lb, listener, tmp_path)
+    tok = at(c, cluster.view(0)).tokens(E.login(cluster.lb, c, NodeHopper(cluster, first=0)))
+    old = E.jwt_parts(tok["id_token"])[0]["kid"]
+    out = cluster.lb.ctl("keys", "withdraw", old)
+    new = out["signing_key"]
+    for i in range(3):
+        kids = jwks_kids(cluster.view(i))
+        assert old not in kids and new in kids, (i, kids)
+    deadline = time.monotonic() + 8
+    pending = {0, 1, 2}
+    while pending:
+        for i in sorted(pending):
+            tok = at(c, cluster.view(i)).tokens(E.login(cluster.lb, c, NodeHopper(cluster, first=i)))
+            if {E.jwt_parts(tok[t])[0]["kid"] for t in ("id_token", "access_token")} == {new}:
+                E.check_id_token(cluster.view((i + 1) % 3), c, tok["id_token"])
+                pending.discard(i)
+        assert not pending or time.monotonic() < deadline, f"nodes {pending} still sign with {old}"
+        if pending:
+            time.sleep(0.5)
+
+
 def test_round_robin_through_haproxy(cluster, listener, tmp_path):
     """Plain clients through the load balancer: logins and refreshes just work."""
     c = E.create_client(cluster.lb, listener, tmp_path, refresh=True)

@@ -58,11 +58,17 @@ TIMEOUT = 10
 # small utilities
 # --------------------------------------------------------------------------
 
+# A certificate file the sessions trust (test_tls.py sets it for its https portend).
+TLS_CA = None
+
+
 def http():
     """A requests session that ignores proxy settings (everything is loopback)."""
     s = requests.Session()
     s.trust_env = False
     s.headers["User-Agent"] = "porten-e2e/1"
+    if TLS_CA:
+        s.verify = TLS_CA
     return s
 
 
@@ -524,7 +530,8 @@ class Client:
 
 def create_client(server, listener, tmpdir, auth="client_secret_basic", app_type=None,
           integration_type="idporten", scopes=None, refresh=False, fc=False, fc_session=False,
-          sso_disabled=False, pkce_none=False, redirect_uris=None, introspect=False, extra_args=()):
+          sso_disabled=False, pkce_none=False, redirect_uris=None, introspect=False, extra_args=(),
+          orgno=ORGNO):
     n = uuid.uuid4().hex[:10]
     if app_type is None:
         app_type = "browser" if auth == "none" else "web"
@@ -540,7 +547,9 @@ def create_client(server, listener, tmpdir, auth="client_secret_basic", app_type
         scopes = list(scopes) + [INTROSPECTION_SCOPE]
     args = ["client", "create", "--client-name", f"e2e {n}", "--description", "end-to-end test client",
         "--integration-type", integration_type, "--application-type", app_type,
-        "--token-endpoint-auth-method", auth, "--client-orgno", ORGNO]
+        "--token-endpoint-auth-method", auth]
+    if orgno is not None:
+        args += ["--client-orgno", orgno]
     for u in redirect_uris:
         args += ["--redirect-uri", u]
     args += ["--post-logout-redirect-uri", post_logout]

@@ -219,3 +219,32 @@ def test_key_rotation_publishes_before_signing(server, new_client, new_browser):
     tok = c.tokens(res)
     assert jwt_parts(tok["id_token"])[0]["kid"] == old_kid
     assert jwt_parts(tok["access_token"])[0]["kid"] == old_kid
+
+
+def test_key_withdraw(server, new_client, new_browser):
+    """`portenctl keys withdraw KID`: a compromised key leaves the JWKS and stops signing at once
+    (within the 5 s key caches of every node); a new key signs straight away."""
+    c = new_client()
+    old_kid = jwt_parts(c.tokens(login(server, c, new_browser()))["id_token"])[0]["kid"]
+    out = server.ctl("keys", "withdraw", old_kid)
+    assert out["withdrawn"] == old_kid and out["signing_key"], out
+    new_kid = out["signing_key"]
+    assert new_kid in {k["kid"] for k in server.jwks(refresh=True)["keys"]}
+    assert old_kid not in {k["kid"] for k in server.jwks(refresh=True)["keys"]}
+    assert old_kid not in json.dumps(server.ctl("keys", "list"))
+    deadline = time.monotonic() + 10
+    while True:
+        tok = c.tokens(login(server, c, new_browser()))
+        kids = {jwt_parts(tok[t])[0]["kid"] for t in ("id_token", "access_token")}
+        if kids == {new_kid} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert kids == {new_kid}, f"still signing with {kids} after the withdrawal"
+    server.verify(tok["id_token"])
+    # hostile: unknown, already withdrawn, missing or odd arguments
+    for args in (["keys", "withdraw", "no-such-kid"], ["keys", "withdraw", old_kid],
+                 ["keys", "withdraw"], ["keys", "withdraw", old_kid, "--issuer", "nobody"],
+                 ["keys", "withdraw", "x" * 4000]):
+        p = server.ctl(*args, check=False)
+        assert p.returncode != 0, args
+    assert new_kid in {k["kid"] for k in server.jwks(refresh=True)["keys"]}

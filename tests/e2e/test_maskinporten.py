@@ -345,7 +345,7 @@ def mp(tmp_path_factory, start_server):
     m.api = m.scope("e2e:api", grant=[ORG_A])
     m.short = m.scope("e2e:short", "--at-max-age", "30", grant=[ORG_A])
     m.closed = m.scope("e2e:closed")
-    m.aud = m.scope("e2e:aud", "--audience", "https://api.example.no/", grant=[ORG_A])
+    m.aud = m.scope("e2e:aud", grant=[ORG_A])
     m.deleg = m.scope("e2e:deleg", "--delegation-source", DELEGATION_SOURCE, grant=[ORG_C])
     m.ctl("delegation", "add", "--scope", m.deleg, "--consumer", ORG_C, "--supplier", ORG_S)
     m.keyed = m.client(ORG_A, [m.api, m.short, m.closed, m.aud])
@@ -438,9 +438,12 @@ def test_resource_and_scope_audience(mp):
     assert claims["aud"] == ["https://a.example.no/", "urn:x:y"]
     claims = issued(mp, c.token(scope=mp.api, extra={"resource": "https://b.example.no/"}), c, mp.api)
     assert claims["aud"] == "https://b.example.no/"
-    # (design) a scope's own audience when the grant names none
+    # spec §7: no resource, no aud; a scope has no audience of its own (§9)
     claims = issued(mp, c.token(scope=mp.aud), c, mp.aud)
-    assert claims["aud"] == "https://api.example.no/"
+    assert "aud" not in claims
+    p = mp.ctl("scope", "update", mp.aud, "--audience", "https://api.example.no/", check=False)
+    assert p.returncode != 0
+    assert "aud" not in issued(mp, c.token(scope=mp.aud), c, mp.aud)
     for bad in ([], ["no-scheme"], ["https://x/#frag"], [1], {"a": 1}):
         refused(c.token(scope=mp.api, extra={"resource": bad}), "invalid_request", "MP-011")
 
@@ -557,6 +560,8 @@ def test_wrong_aud(mp):
 def test_expired_grant(mp):
     now = int(time.time())
     refused(mp.keyed.token(scope=mp.api, iat=now - 200, exp=now - 80), "invalid_grant", "MP-130")
+    # No leeway after exp (spec §4): a grant that expired 3 s ago is refused too.
+    refused(mp.keyed.token(scope=mp.api, iat=now - 60, exp=now - 3), "invalid_grant", "MP-130")
 
 
 def test_future_iat(mp):

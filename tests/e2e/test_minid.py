@@ -461,6 +461,7 @@ def test_account_change_password_and_mobile(server, new_client, new_browser):
     r = submit_form(b, r, "minid-code-form", {"code": last_code(server, newm)})
     assert r.status_code == 200 and newm in r.text
     assert server.ctl("minid", "show", pid)["mobile"] == newm
+    assert server.ctl("krr", "show", pid)["mobiltelefonnummer"] == newm   # KRR follows (minid.md)
     assert len(sms_messages(server, mobile)) == told + 1, "the old number was not told (§10)"
     c = new_client()
     assert minid_login(server, c, new_browser(), pid, "Nytt-Passord-9x", newm).code
@@ -528,6 +529,11 @@ def test_registration_and_activation(server, new_client, new_browser):
     r = submit_form(b, r, "minid-code-form", {"code": last_code(server, mobile)})
     assert r.status_code == 200, r.text[:600]
     assert server.ctl("minid", "show", pid)["status"] == "ACTIVE"
+    # the verified number is the person's number in KRR too (minid.md)
+    krr = server.ctl("krr", "show", pid)
+    assert krr["mobiltelefonnummer"] == mobile and krr["status"] == "AKTIV"
+    assert krr["mobiltelefonnummer_sist_verifisert"] == krr["mobiltelefonnummer_oppdatert"]
+    assert server.ctl("krr", "history", pid)[-1]["entry"]["who"] == "minid"
     # the activation code is single use
     r = b.get(server.url("/minid/activate"), timeout=10)
     again = submit_form(b, r, "minid-activate-form", {"pid": pid, "code": code})
@@ -684,3 +690,78 @@ def test_app_secret_is_shown_once(server, new_browser):
     again = b.get(r.url, timeout=10)
     assert secret not in back.text and secret not in again.text
     assert server.ctl("minid", "show", pid)["app"] is False
+
+
+# --------------------------------------------------------------------------
+# numbers issued from 2032 (spec national-id-numbers §6)
+# --------------------------------------------------------------------------
+
+def pid_2032(day, month, yy, ind):
+    """A synthetic number valid only under the 2032 rule: K1 sum leaves 1-3 (mod 11)."""
+    w1 = [3, 7, 6, 1, 8, 9, 4, 5, 2, 1]
+    w2 = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]
+    for i in range(ind, ind + 200):
+        d = [int(c) for c in f"{day:02d}{month + 80:02d}{yy:02d}{i:03d}"]
+        for k1 in range(10):
+            if sum(a * b for a, b in zip(w1, d + [k1])) % 11 not in (1, 2, 3):
+                continue
+            k2 = 11 - sum(a * b for a, b in zip(w2, d + [k1])) % 11
+            k2 = 0 if k2 == 11 else k2
+            if k2 != 10:
+                return "".join(map(str, d + [k1, k2]))
+    raise AssertionError("no 2032-rule number found")
+
+
+def pid_old_rule(day, month, yy, ind):
+    w1 = [3, 7, 6, 1, 8, 9, 4, 5, 2]
+    w2 = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]
+    for i in range(ind, ind + 200):
+        d = [int(c) for c in f"{day:02d}{month + 80:02d}{yy:02d}{i:03d}"]
+        k1 = 11 - sum(a * b for a, b in zip(w1, d)) % 11
+        k1 = 0 if k1 == 11 else k1
+        if k1 == 10:
+            continue
+        k2 = 11 - sum(a * b for a, b in zip(w2, d + [k1])) % 11
+        k2 = 0 if k2 == 11 else k2
+        if k2 != 10:
+            return "".join(map(str, d + [k1, k2]))
+    raise AssertionError("no number found")
+
+
+def register(server, b, pid):
+    r = b.get(server.url("/minid/register?lang=en"), timeout=10)
+    return submit_form(b, r, "minid-register-form", {"pid": pid})
+
+
+@pytest.fixture(scope="module")
+def server_2032(start_server):
+    return start_server(dict(SERVER_ENV, PORTEN_NATID_ALLOW_2032="true"))
+
+
+def test_2032_numbers_need_the_switch(server, new_browser):
+    """Before 2032 and without natid_allow_2032 a number of the new series is not valid."""
+    if time.time() >= 1956524400:      # 2032-01-01T00:00+01:00: the rule is on by itself
+        pytest.skip("the 2032 rule applies by itself now")
+    r = register(server, new_browser(), pid_2032(15, 3, 90, 500 - 200))
+    assert r.status_code == 400 and "valid national identity number" in r.text
+
+
+def test_2032_numbers_with_the_switch(server_2032, new_browser):
+    """With natid_allow_2032 MinID takes the new series, and its age check reads no birth date
+    from them (§6: the date part is no reliable birth date), while an old-rule number still
+    gives one."""
+    s = server_2032
+    # born 1990 by its date: registered
+    r = register(s, new_browser(), pid_2032(15, 3, 90, 300))
+    assert r.status_code == 200 and 'id="activation-code"' in r.text, r.text[:600]
+    # a date that would make a child: not a birth date under the new rule, so not refused for age
+    young = time.gmtime().tm_year % 100 - 2
+    r = register(s, new_browser(), pid_2032(15, 3, young, 500))
+    assert r.status_code == 200 and 'id="activation-code"' in r.text, r.text[:600]
+    # the same date under the old rule is a birth date: too young
+    r = register(s, new_browser(), pid_old_rule(15, 3, young, 500))
+    assert r.status_code == 400 and "at least 13" in r.text, r.text[:600]
+    # and a login: the account of a new-series number works like any other
+    pid = pid_2032(16, 4, 85, 200)
+    info = s.ctl("minid", "create", pid, "--password", PASSWORD, "--mobile", new_mobile())
+    assert info["status"] == "ACTIVE"

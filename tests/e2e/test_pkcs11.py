@@ -5,7 +5,9 @@ counterpart, each naming an RSA key made on a SoftHSM2 token with
 pkcs11-tool as the operator would.  A login's ID and access tokens and a
 Maskinporten token verify against the issuers' JWKS with python3-jwcrypto,
 and the published key is the token's own public key.  --check-config
-reports a wrong PIN and a wrong URI.  Skipped only when SoftHSM2 or
+reports a wrong PIN and a wrong URI; start-up stops on a missing module or
+token; a token that goes away while serving gives 503 until it returns,
+then signing resumes without a restart.  Skipped only when SoftHSM2 or
 pkcs11-tool (Debian softhsm2, opensc) is not installed.
 """
 
@@ -185,3 +187,50 @@ def test_wrong_pin_stops_startup(hsm, tmp_path_factory):
     with pytest.raises(ServerStartError) as e:
         s.start()
     assert "refused the PIN" in str(e.value)
+
+
+def test_startup_refuses_a_missing_module_or_token(hsm, tmp_path_factory):
+    """A module that is not there, or no token of the URI's label: a clear error, no start."""
+    for idp_uri, why in (
+            ("pkcs11:token=porten-e2e;object=idporten;type=private"
+             "?module-path=/usr/lib/no-such-pkcs11.so", "cannot load the PKCS#11 module"),
+            ("pkcs11:token=no-such-token;object=idporten;type=private"
+             f"?module-path={MODULE}", "no token matches")):
+        s = Server(tmp_path_factory.mktemp("porten"), hsm.server_env(idp_uri=idp_uri))
+        with pytest.raises(ServerStartError) as e:
+            s.start()
+        assert why in str(e.value), str(e.value)
+
+
+def test_token_away_then_back(server, hsm, new_client, new_browser):
+    """
+    The token goes away while serving (its files moved, as a network HSM
+    drops off): token requests and readiness answer 503, while the front
+    channel goes on, so a login that reaches its code meanwhile is redeemed
+    once the token is back; signing resumes with the same key within the
+    retry second, without a restart.
+    """
+    c = new_client()
+    kid = hsm.public_jwk("idporten").thumbprint()
+    tokens = os.path.join(hsm.d, "tokens")
+    assert c.redeem(login(server, c, new_browser())).status_code == 200
+    os.rename(tokens, tokens + ".away")
+    try:
+        r = c.redeem(login(server, c, new_browser()))
+        assert r.status_code == 503 and r.json()["error"] == "temporarily_unavailable", r.text
+        ready = http().get(server.issuer + "/health/ready", timeout=TIMEOUT)
+        assert ready.status_code == 503, ready.text
+        waiting = login(server, c, new_browser())
+    finally:
+        os.rename(tokens + ".away", tokens)
+    time.sleep(1.2)
+    deadline = time.monotonic() + 10
+    while http().get(server.issuer + "/health/ready", timeout=TIMEOUT).status_code != 200:
+        assert time.monotonic() < deadline, "the signer did not come back"
+        time.sleep(0.3)
+    r = c.redeem(waiting)
+    assert r.status_code == 200, r.text
+    for t in (r.json()["access_token"], r.json()["id_token"]):
+        assert jwt_parts(t)[0]["kid"] == kid
+        jjwt.JWT(jwt=t, key=hsm.public_jwk("idporten"), algs=["RS256"], check_claims=False)
+    assert "is back" in open(server.log_path).read()

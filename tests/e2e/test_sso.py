@@ -300,7 +300,7 @@ def test_logout_sso_free_is_independent(server, listener, new_client, new_browse
 def test_logout_keeps_data_sharing_grants(server, new_client, new_browser):
     """Grants with API scopes outlive the session; login-only grants do not (§15 step 3)."""
     name = f"e2etest:data.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--allowed-integration-type", "api_klient")
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--allowed-integration-type", "api_klient")
     a = new_client(refresh=True)
     d = new_client(integration_type="api_klient", scopes=["openid", "profile", name], refresh=True)
     br = new_browser()

@@ -290,7 +290,7 @@ def test_revoke_public_client(server, new_client, new_browser):
 def test_opaque_access_token(server, new_client, new_browser):
     api = new_client(introspect=True)      # the API provider's introspecting client
     name = f"e2etest:opaque.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--token-type", "OPAQUE",
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--token-type", "OPAQUE",
                "--allowed-integration-type", "api_klient",
                "--enforced-aud-for-introspection", api.client_id)
     c = new_client(integration_type="api_klient", scopes=["openid", "profile", name])
@@ -312,7 +312,7 @@ def test_opaque_access_token(server, new_client, new_browser):
 
 def test_pseudonymous_scope(server, new_client, new_browser):
     name = f"e2etest:pseudo.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--requires-pseudonymous-tokens",
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--requires-pseudonymous-tokens",
                "--allowed-integration-type", "api_klient")
     c = new_client(integration_type="api_klient", scopes=["openid", "profile", name])
     res = login(server, c, new_browser(), scope=f"openid profile {name}")
@@ -328,7 +328,7 @@ def test_pseudonymous_scope(server, new_client, new_browser):
 def test_scope_not_for_idporten_type(server, new_client, new_browser):
     """A scope allowed only for api_klient cannot be asked for by an idporten client."""
     name = f"e2etest:api.{uuid.uuid4().hex[:8]}"
-    server.ctl("scope", "create", "--name", name, "--allowed-integration-type", "api_klient")
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--allowed-integration-type", "api_klient")
     c = new_client()
     res = start(server, c, new_browser(), scope=f"openid profile {name}")
     assert res.kind == "redirect" and res.error == "invalid_scope", res
@@ -341,3 +341,85 @@ def test_access_token_lifetime_from_registration(server, new_client, new_browser
     assert tok["expires_in"] == 300
     idc = check_id_token(server, c, tok["id_token"], res)      # the ID token keeps 120 s
     check_access_token(server, c, tok["access_token"], idc, lifetime=300)
+
+
+def test_scope_integration_type_checked_at_use(server, new_client, new_browser):
+    """A scope's allowed integration types hold at /authorize and /token, not only at registration."""
+    name = f"e2etest:typed.{uuid.uuid4().hex[:8]}"
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--allowed-integration-type", "api_klient")
+    c = new_client(integration_type="api_klient", scopes=["openid", "profile", name], refresh=True)
+    scope = f"openid profile {name}"
+    tok = c.tokens(login(server, c, new_browser(), scope=scope))
+    pending = login(server, c, new_browser(), scope=scope)      # a code not yet redeemed
+    # The scope is narrowed to another type after the client registered it.
+    server.ctl("scope", "update", name, "--allowed-integration-type", "maskinporten")
+    res = start(server, c, new_browser(), scope=scope)
+    assert res.kind == "redirect" and res.error == "invalid_scope", res
+    r = c.redeem(pending)
+    assert r.status_code == 400 and err(r) == "invalid_scope", r.text
+    r = c.refresh(tok["refresh_token"])
+    assert r.status_code == 400 and err(r) == "invalid_scope", r.text
+    # Allowed for api_klient again: the same client logs in.
+    server.ctl("scope", "update", name, "--allowed-integration-type", "api_klient")
+    c.tokens(login(server, c, new_browser(), scope=scope))
+
+
+@pytest.mark.parametrize("opaque", [False, True])
+def test_consumer_without_client_orgno(server, new_client, new_browser, opaque):
+    """spec §11: consumer always. A client registered without an organisation is the operator's."""
+    operator = {"authority": "iso6523-actorid-upis", "ID": "0192:991825827"}   # operator_orgno default
+    if not opaque:
+        c = new_client(orgno=None)
+        tok = c.tokens(login(server, c, new_browser()))
+        assert server.verify(tok["access_token"])[1]["consumer"] == operator
+        return
+    api = new_client(introspect=True)
+    name = f"e2etest:opq.{uuid.uuid4().hex[:8]}"
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--token-type", "OPAQUE",
+               "--allowed-integration-type", "api_klient",
+               "--enforced-aud-for-introspection", api.client_id)
+    c = new_client(integration_type="api_klient", scopes=["openid", "profile", name], orgno=None)
+    tok = c.tokens(login(server, c, new_browser(), scope=f"openid profile {name}"))
+    j = api.introspect(tok["access_token"]).json()
+    assert j.get("active") is True and j["consumer"] == operator, j
+
+
+def test_operator_orgno_configured(start_server, listener, tmp_path, new_browser):
+    """Another operator's organisation number is the consumer of its own clients' tokens."""
+    from conftest import create_client
+    s = start_server({"PORTEN_OPERATOR_ORGNO": "974760673"})
+    c = create_client(s, listener, tmp_path, orgno=None)
+    tok = c.tokens(login(s, c, new_browser()))
+    assert s.verify(tok["access_token"])[1]["consumer"] == {
+        "authority": "iso6523-actorid-upis", "ID": "0192:974760673"}
+    c = create_client(s, listener, tmp_path)              # a client of its own organisation
+    tok = c.tokens(login(s, c, new_browser()))
+    assert s.verify(tok["access_token"])[1]["consumer"]["ID"] == "0192:991825827"
+
+
+def test_operator_orgno_checked():
+    """operator_orgno must be a valid organisation number; a bad one stops start-up."""
+    import os
+    import subprocess
+    from conftest import PORTEND
+    env = dict(os.environ, PORTEN_OPERATOR_ORGNO="123456789")
+    p = subprocess.run([PORTEND, "--check-config"], env=env, capture_output=True, timeout=30)
+    assert p.returncode != 0 and b"operator_orgno" in p.stdout + p.stderr, p
+    env["PORTEN_OPERATOR_ORGNO"] = "974760673"
+    p = subprocess.run([PORTEND, "--check-config"], env=env, capture_output=True, timeout=30)
+    assert p.returncode == 0, p
+
+
+def test_scope_description_and_visibility(server):
+    """spec/maskinporten.md §9: description is required; INTERNAL is a visibility."""
+    name = f"e2etest:vis.{uuid.uuid4().hex[:8]}"
+    p = server.ctl("scope", "create", "--name", name, check=False)
+    assert p.returncode != 0 and b"description is required" in p.stderr + p.stdout, p
+    p = server.ctl("scope", "create", "--name", name, "--description", "", check=False)
+    assert p.returncode != 0 and b"description is required" in p.stderr + p.stdout, p
+    s = server.ctl("scope", "create", "--name", name, "--description", "Internal API",
+                   "--visibility", "INTERNAL")
+    assert s["visibility"] == "INTERNAL" and s["description"] == "Internal API"
+    p = server.ctl("scope", "update", name, "--visibility", "HIDDEN", check=False)
+    assert p.returncode != 0 and b"visibility" in p.stderr + p.stdout, p
+    assert server.ctl("scope", "show", name)["visibility"] == "INTERNAL"

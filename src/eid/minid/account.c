@@ -18,9 +18,12 @@
 bool
 minid_pid_ok(const struct porten *app, const char *pid)
 {
-	/* natid §4: PROD takes real numbers only; TEST synthetic ones (real behind a flag). */
+	/* natid §4: PROD takes real numbers only; TEST synthetic ones (real behind a flag);
+	 * §6: the 2032 series when switched on. */
+	const struct natid_policy pol = { .allow_2032 = app->cfg->natid_allow_2032 };
+
 	return pid != NULL &&
-	       natid_acceptable(str_c(pid), app->test_env ? NATID_CTX_TEST : NATID_CTX_PROD, NULL);
+	       natid_acceptable(str_c(pid), app->test_env ? NATID_CTX_TEST : NATID_CTX_PROD, &pol);
 }
 
 bool
@@ -32,7 +35,7 @@ minid_static_otc_allowed(const struct porten *app, const char *pid)
 	if (!app->test_env || app->cfg->env != CFG_ENV_TEST || !app->cfg->minid_static_otc ||
 	    pid == NULL)
 		return false;
-	if (natid_parse(str_c(pid), false, &info) != NATID_OK)
+	if (natid_parse(str_c(pid), natid_2032_on(app->cfg->natid_allow_2032), &info) != NATID_OK)
 		return false;
 	return (info.flags & NATID_SYNTHETIC) != 0;
 }

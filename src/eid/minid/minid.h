@@ -205,6 +205,11 @@ int minid_account_get(struct porten *app, const char *pid, struct minid_account 
 /* Store a (updated = now), creating the document when pid has none. */
 int minid_account_save(struct porten *app, struct minid_account *a, struct err *e);
 /*
+ * The mobile number a new MinID verified, into the person's KRR record
+ * (created when there is none; eid/minid/krr.c).  0 or the store's error.
+ */
+int minid_krr_mobile(struct porten *app, const char *pid, const char *mobile, struct err *e);
+/*
  * Create an ACTIVE account (operators, activation): pid valid, password
  * per the rules, mobile normalised.  ERR_EXISTS when pid has an account
  * (unless replace), ERR_INVAL with why in e.

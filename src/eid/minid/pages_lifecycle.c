@@ -245,7 +245,12 @@ minid_act_code(char out[MINID_ACT_LEN + 1])
 	return minid_random_chars(out, MINID_ACT_LEN, minid_act_alphabet);
 }
 
-/* Old enough (§7: 13 years)?  D-numbers may not carry a birth date: let them through. */
+/*
+ * Old enough (§7: 13 years)?  Only a date that is a birth date says so:
+ * D-numbers may carry another date, and numbers of the 2032 series carry
+ * no reliable birth date at all (national-id-numbers §6); with no
+ * population register to ask, those are let through.
+ */
 static bool
 minid_old_enough(const struct porten *app, const char *pid)
 {
@@ -254,9 +259,9 @@ minid_old_enough(const struct porten *app, const char *pid)
 	time_t now = (time_t)time_now();
 	int age;
 
-	if (natid_parse(str_c(pid), false, &info) != NATID_OK)
+	if (natid_parse(str_c(pid), natid_2032_on(app->cfg->natid_allow_2032), &info) != NATID_OK)
 		return false;
-	if (info.flags & NATID_D_NUMBER)
+	if (info.flags & (NATID_D_NUMBER | NATID_RULE_2032))
 		return true;
 	gmtime_r(&now, &tm);
 	age = tm.tm_year + 1900 - info.year;
@@ -585,6 +590,10 @@ minid_activate_verify(struct minid_ctx *c)
 		goto fail;
 	minid_attempt_succeed(c->app, pid, &e);
 	log_info(c->r->rid, "minid: activated, id %s", minid_log_pid(c, pid));
+	/* the register learns the number; the MinID stands even when it cannot */
+	if (minid_krr_mobile(c->app, pid, mobile, &e) != 0)
+		log_warn(c->r->rid, "minid: the number of id %s did not reach KRR: %s",
+			 minid_log_pid(c, pid), e.msg);
 	minid_flow_end(c);
 	c->flow_id = NULL;
 	minid_message_page(c, 200, "Your MinID is ready",

@@ -142,8 +142,99 @@ CREATE TRIGGER scopes_truncated AFTER TRUNCATE ON scopes
   FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
 
 -- migration 3
--- 3: the SAML proxy's service providers (src/saml/sp.c owns the document:
+
+-- 3: billing (spec/billing.md).  An event may be deleted only before
+-- the boundary in event_retention, which only ever rises: the retention
+-- sweep raises it past settlement years that can no longer be invoiced.
+CREATE TABLE event_retention (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  boundary BIGINT NOT NULL);
+INSERT INTO event_retention (id, boundary) VALUES (1, 0);
+CREATE FUNCTION event_retention_rises() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN IF TG_OP = 'DELETE' OR NEW.boundary < OLD.boundary OR NEW.id <> OLD.id THEN
+  RAISE EXCEPTION 'the retention boundary only rises'; END IF; RETURN NEW; END$$;
+CREATE TRIGGER event_retention_rises BEFORE UPDATE OR DELETE ON event_retention
+  FOR EACH ROW EXECUTE FUNCTION event_retention_rises();
+CREATE TRIGGER event_retention_kept BEFORE TRUNCATE ON event_retention
+  FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
+DROP TRIGGER events_no_update ON events;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+  FOR EACH ROW EXECUTE FUNCTION events_append_only();
+CREATE FUNCTION events_retired() RETURNS trigger LANGUAGE plpgsql AS
+  $$DECLARE b bigint; BEGIN
+  EXECUTE format('SELECT boundary FROM %I.event_retention WHERE id = 1', TG_TABLE_SCHEMA) INTO b;
+  IF b IS NULL OR OLD.time >= b THEN
+  RAISE EXCEPTION 'events are append-only while their year can be invoiced'; END IF;
+  RETURN OLD; END$$;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION events_retired();
+CREATE TABLE billing_costs (
+  year INTEGER NOT NULL,
+  item TEXT NOT NULL,
+  amount_ore BIGINT NOT NULL CHECK (amount_ore >= 0),
+  updated BIGINT NOT NULL,
+  PRIMARY KEY (year, item));
+CREATE TABLE billing_customers (
+  orgno TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  reference TEXT NOT NULL,
+  updated BIGINT NOT NULL);
+CREATE TABLE billing_extras (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  year INTEGER NOT NULL,
+  orgno TEXT NOT NULL,
+  text TEXT NOT NULL,
+  quantity BIGINT NOT NULL CHECK (quantity > 0),
+  unit_ore BIGINT NOT NULL CHECK (unit_ore >= 0),
+  created BIGINT NOT NULL);
+CREATE INDEX billing_extras_year ON billing_extras (year, orgno);
+CREATE TABLE billing_runs (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  year INTEGER NOT NULL,
+  time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
+
+-- migration 4
+-- 4: the SAML proxy's service providers (src/saml/sp.c owns the document:
 -- the registration reduced to the supported profile).
 CREATE TABLE saml_sps (
   entity_id TEXT PRIMARY KEY,
   doc TEXT NOT NULL);
+
+-- migration 5
+
+-- 5: KRR (spec/krr.md).  A person's record holds current values only, a
+-- column per field (times in ms since the epoch, 0 absent), with the
+-- number of its last change; every change also appends to the history (a
+-- document).  krr_seq's one row counts the changes: a writer takes the
+-- next number by updating it and holds the row lock until it commits, so
+-- writers commit in number order and the feed for local copies never
+-- skips a late commit.
+CREATE TABLE krr_persons (
+  pid TEXT COLLATE "C" PRIMARY KEY,
+  change_id BIGINT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  reserved INTEGER NOT NULL,
+  reserved_at BIGINT NOT NULL,
+  reservation_updated BIGINT NOT NULL,
+  email TEXT,
+  email_updated BIGINT NOT NULL,
+  email_verified BIGINT NOT NULL,
+  mobile TEXT,
+  mobile_updated BIGINT NOT NULL,
+  mobile_verified BIGINT NOT NULL,
+  mailbox TEXT,
+  mailbox_provider TEXT,
+  cert TEXT,
+  lang TEXT,
+  lang_updated BIGINT NOT NULL);
+CREATE TABLE krr_history (
+  change_id BIGINT PRIMARY KEY,
+  pid TEXT COLLATE "C" NOT NULL,
+  time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX krr_history_pid ON krr_history (pid, change_id);
+CREATE TABLE krr_seq (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  n BIGINT NOT NULL);
+INSERT INTO krr_seq (one, n) VALUES (1, 0);

@@ -132,8 +132,90 @@ CREATE TRIGGER scopes_removed AFTER DELETE ON scopes BEGIN
   UPDATE meta SET value = (CAST(value AS INTEGER) + 1) || '-' || lower(hex(randomblob(8))) WHERE name = 'registry_gen'; END;
 
 -- migration 3
--- 3: the SAML proxy's service providers (src/saml/sp.c owns the document:
+
+-- 3: billing (spec/billing.md).  An event may be deleted only before
+-- the boundary in event_retention, which only ever rises: the retention
+-- sweep raises it past settlement years that can no longer be invoiced.
+CREATE TABLE event_retention (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  boundary BIGINT NOT NULL);
+INSERT INTO event_retention (id, boundary) VALUES (1, 0);
+CREATE TRIGGER event_retention_rises BEFORE UPDATE ON event_retention
+  WHEN NEW.boundary < OLD.boundary OR NEW.id <> OLD.id
+  BEGIN SELECT RAISE(ABORT, 'the retention boundary only rises'); END;
+CREATE TRIGGER event_retention_kept BEFORE DELETE ON event_retention
+  BEGIN SELECT RAISE(ABORT, 'the retention boundary is kept'); END;
+DROP TRIGGER events_no_delete;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+  WHEN OLD.time >= (SELECT boundary FROM event_retention WHERE id = 1)
+  BEGIN SELECT RAISE(ABORT, 'events are append-only while their year can be invoiced'); END;
+CREATE TABLE billing_costs (
+  year INTEGER NOT NULL,
+  item TEXT NOT NULL,
+  amount_ore BIGINT NOT NULL CHECK (amount_ore >= 0),
+  updated BIGINT NOT NULL,
+  PRIMARY KEY (year, item));
+CREATE TABLE billing_customers (
+  orgno TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  reference TEXT NOT NULL,
+  updated BIGINT NOT NULL);
+CREATE TABLE billing_extras (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  year INTEGER NOT NULL,
+  orgno TEXT NOT NULL,
+  text TEXT NOT NULL,
+  quantity BIGINT NOT NULL CHECK (quantity > 0),
+  unit_ore BIGINT NOT NULL CHECK (unit_ore >= 0),
+  created BIGINT NOT NULL);
+CREATE INDEX billing_extras_year ON billing_extras (year, orgno);
+CREATE TABLE billing_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  year INTEGER NOT NULL,
+  time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
+
+-- migration 4
+-- 4: the SAML proxy's service providers (src/saml/sp.c owns the document:
 -- the registration reduced to the supported profile).
 CREATE TABLE saml_sps (
   entity_id TEXT PRIMARY KEY,
   doc TEXT NOT NULL);
+
+-- migration 5
+
+-- 5: KRR (spec/krr.md).  A person's record holds current values only, a
+-- column per field (times in ms since the epoch, 0 absent), with the
+-- number of its last change; every change also appends to the history (a
+-- document).  krr_seq's one row counts the changes: a writer takes the
+-- next number by updating it, so writers commit in number order and the
+-- feed for local copies never skips a late commit.  The records are kept
+-- in pid order (WITHOUT ROWID): a lookup reads each from its key.
+CREATE TABLE krr_persons (
+  pid TEXT PRIMARY KEY,
+  change_id BIGINT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  reserved INTEGER NOT NULL,
+  reserved_at BIGINT NOT NULL,
+  reservation_updated BIGINT NOT NULL,
+  email TEXT,
+  email_updated BIGINT NOT NULL,
+  email_verified BIGINT NOT NULL,
+  mobile TEXT,
+  mobile_updated BIGINT NOT NULL,
+  mobile_verified BIGINT NOT NULL,
+  mailbox TEXT,
+  mailbox_provider TEXT,
+  cert TEXT,
+  lang TEXT,
+  lang_updated BIGINT NOT NULL) WITHOUT ROWID;
+CREATE TABLE krr_history (
+  change_id BIGINT PRIMARY KEY,
+  pid TEXT NOT NULL,
+  time BIGINT NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX krr_history_pid ON krr_history (pid, change_id);
+CREATE TABLE krr_seq (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  n BIGINT NOT NULL);
+INSERT INTO krr_seq (one, n) VALUES (1, 0);

@@ -102,7 +102,7 @@ test_routes(void **state)
 	struct porten app;
 	struct http_route *rt;
 	struct err e = { 0 };
-	size_t n = 0, idp = 0, mp = 0, ap = 0;
+	size_t n = 0, idp = 0, mp = 0, ap = 0, krr = 0, adm = 0;
 
 	three_issuers(&app);
 	rt = service_routes_build(porten_services, &app, head, &e);
@@ -121,16 +121,31 @@ test_routes(void **state)
 			continue;
 		assert_non_null(is);
 		assert_memory_equal(rt[n].path, is->prefix, strlen(is->prefix));
+		/* KRR's APIs live under ID-porten alone (the register's own host) */
+		if (strncmp(rt[n].path, "/rest/", 6) == 0) {
+			assert_int_equal(is->kind, ISSUER_IDPORTEN);
+			krr++;
+			continue;
+		}
 		/* the SAML proxy is ID-porten's alone (spec/saml-proxy.md) */
 		idp += is->kind == ISSUER_IDPORTEN && strncmp(rt[n].path, "/saml/", 6) != 0;
+		/* the self-service API lives under ID-porten alone */
+		adm += strncmp(rt[n].path, "/selfservice/", 13) == 0 ||
+		       strcmp(rt[n].path, "/innlogginger/logg/idporten") == 0;
 		mp += is->kind == ISSUER_MASKINPORTEN;
 		ap += is->kind == ISSUER_ANSATTPORTEN;
 	}
 	/* the issuers that log people in have the same routes, eIDs' pages among them */
 	assert_true(idp > 10);
-	assert_int_equal(ap, idp);
+	assert_int_equal(ap, idp - adm);
+	assert_int_equal(adm, 17);
+	assert_true(has_route(rt, "GET", "/innlogginger/logg/idporten"));
+	assert_true(has_route(rt, "POST", "/selfservice/clients"));
+	assert_true(has_route(rt, "DELETE", "/selfservice/clients/*"));
 	assert_true(mp >= 3 && mp < idp);
 	assert_true(has_route(rt, "POST", "/token"));
+	assert_int_equal(krr, 5);
+	assert_true(has_route(rt, "POST", "/rest/v2/personer"));
 	assert_true(has_route(rt, "GET", "/authorize"));
 	assert_true(has_route(rt, "GET", "/testid"));
 	assert_true(has_route(rt, "GET", "/ap/minid"));

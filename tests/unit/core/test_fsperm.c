@@ -181,6 +181,42 @@ test_secret_line(void **state)
 	assert_int_equal(fsperm_read_secret_line(path, buf, 1, &e), ERR_INVAL);
 }
 
+/* Write n bytes to dir/db and read the whole file with fsperm_read_file (max bytes). */
+static int
+read_all(const char *text, size_t n, size_t max, char **out, struct err *e)
+{
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/db", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, n, f), n);
+	fclose(f);
+	return fsperm_read_file(path, max, out, e);
+}
+
+static void
+test_read_file(void **state)
+{
+	struct err e = { 0 };
+	char *out = NULL;
+
+	assert_int_equal(read_all("-----BEGIN X-----\n", 18, 64, &out, &e), 0);
+	assert_string_equal(out, "-----BEGIN X-----\n");
+	free(out);
+	/* Exactly max bytes fit; one more does not. */
+	assert_int_equal(read_all("abcd", 4, 4, &out, &e), 0);
+	assert_string_equal(out, "abcd");
+	free(out);
+	assert_int_equal(read_all("abcde", 5, 4, &out, &e), ERR_LIMIT);
+	assert_null(out);
+	assert_non_null(strstr(e.msg, "larger than 4 bytes"));
+	assert_int_equal(read_all("", 0, 4, &out, &e), ERR_INVAL);
+	assert_int_equal(read_all("a\0b", 3, 4, &out, &e), ERR_INVAL);
+	assert_null(out);
+	assert_int_equal(fsperm_read_file("/nonexistent/cert.pem", 4, &out, &e), ERR_IO);
+}
+
 int
 main(void)
 {
@@ -190,6 +226,7 @@ main(void)
 		cmocka_unit_test(test_symlink_and_missing),
 		cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_secret_line),
+		cmocka_unit_test(test_read_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

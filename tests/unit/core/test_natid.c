@@ -757,6 +757,27 @@ test_acceptance_2032(void **state)
 	setup_clock(NULL);
 }
 
+/* §6 (design): the switch callers pass, natid_allow_2032, or the date by itself. */
+static void
+test_switch_2032(void **state)
+{
+	struct natid_info info;
+
+	(void)state;
+	time_set_offset(T_2032 - 1 - (int64_t)time(NULL));
+	assert_false(natid_2032_on(false));
+	assert_true(natid_2032_on(true));
+	assert_int_equal(natid_parse(STR_LIT("01819012373"), natid_2032_on(false), &info),
+			 NATID_BAD_CHECKSUM);
+	assert_int_equal(natid_parse(STR_LIT("01819012373"), natid_2032_on(true), &info),
+			 NATID_OK);
+	assert_true((info.flags & NATID_RULE_2032) != 0);
+	assert_int_equal(info.sex, NATID_SEX_UNKNOWN);
+	time_set_offset(T_2032 + 1 - (int64_t)time(NULL));
+	assert_true(natid_2032_on(false));
+	setup_clock(NULL);
+}
+
 /* ---- §7 organisation numbers ---- */
 
 static const int WO[8] = { 3, 2, 7, 6, 5, 4, 3, 2 };
@@ -853,6 +874,7 @@ main(void)
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_acceptance_table),
 		cmocka_unit_test(test_acceptance_2032),
+		cmocka_unit_test(test_switch_2032),
 		cmocka_unit_test(test_orgno),
 	};
 

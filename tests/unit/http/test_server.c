@@ -48,6 +48,7 @@ h_echo(struct http_req *r, struct http_resp *w)
 	if (sid != NULL)
 		json_object_set_new(j, "sid", json_string(sid));
 	json_object_set_new(j, "bodylen", json_integer((json_int_t)r->body.len));
+	json_object_set_new(j, "serial", json_integer((json_int_t)http_request_serial()));
 	http_resp_json(w, 200, j);
 	json_decref(j);
 }
@@ -249,6 +250,9 @@ test_ok_and_defaults(void **state)
 	assert_true(json_boolean_value(json_object_get(j, "route")));
 	assert_string_equal(json_string_value(json_object_get(j, "remote")), "127.0.0.1");
 	assert_int_equal(json_integer_value(json_object_get(j, "ridlen")), 16);
+	/* A handler knows its request's number; outside a handler there is none. */
+	assert_true(json_integer_value(json_object_get(j, "serial")) > 0);
+	assert_int_equal(http_request_serial(), 0);
 	json_decref(j);
 	assert_string_equal(rhdr(&rp, "Content-Type", v, sizeof(v)), "application/json");
 	assert_string_equal(rhdr(&rp, "X-Content-Type-Options", v, sizeof(v)), "nosniff");

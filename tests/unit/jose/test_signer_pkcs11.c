@@ -359,6 +359,40 @@ test_bad_uri(void **state)
 	assert_null(s);
 }
 
+/*
+ * The token goes away under a live signer (its files moved, as a network
+ * HSM drops off) and comes back: signing answers ERR_UNAVAILABLE, at
+ * once while the retry second runs, then resumes with the same key.
+ */
+static void
+test_token_away_and_back(void **state)
+{
+	struct jose_signer *s = NULL;
+	struct err e = { 0 };
+	unsigned char *sig = NULL;
+	size_t len = 0;
+	char tokens[96], away[112];
+	json_t *jwks;
+
+	(void)state;
+	need_hsm();
+	snprintf(tokens, sizeof(tokens), "%s/tokens", dir);
+	snprintf(away, sizeof(away), "%s.away", tokens);
+	assert_int_equal(jose_signer_pkcs11(URI_SIG, pin_ok, &s, &e), 0);
+	jwks = jwks_of(s);
+	sign_verify(s, jwks, 1);
+	assert_int_equal(rename(tokens, away), 0);
+	assert_int_equal(s->sign(s, "x", 1, &sig, &len, &e), ERR_UNAVAILABLE);
+	assert_null(sig);
+	assert_int_equal(s->sign(s, "x", 1, &sig, &len, &e), ERR_UNAVAILABLE);
+	assert_int_equal(rename(away, tokens), 0);
+	usleep(1100 * 1000);
+	sign_verify(s, jwks, 2);
+	sign_verify(s, jwks, 3);
+	json_decref(jwks);
+	jose_signer_free(s);
+}
+
 /* Last: it deletes the token under a live signer. */
 static void
 test_token_removed(void **state)
@@ -381,9 +415,24 @@ test_token_removed(void **state)
 	assert_int_equal(s->sign(s, "x", 1, &sig, &len, &e), ERR_UNAVAILABLE);
 	assert_null(sig);
 	json_decref(claims);
-	jose_signer_free(s);
 	/* A token that is away at start-up. */
-	assert_int_equal(jose_signer_pkcs11(URI_SIG, pin_ok, &s, &e), ERR_UNAVAILABLE);
+	{
+		struct jose_signer *s2 = NULL;
+
+		assert_int_equal(jose_signer_pkcs11(URI_SIG, pin_ok, &s2, &e), ERR_UNAVAILABLE);
+	}
+	/* A token of that name comes back with another key under the URI: not this signer's. */
+	{
+		char *const init[] = { "softhsm2-util", "--init-token", "--free", "--label", "porten",
+				       "--pin", "1234", "--so-pin", "5678", NULL };
+
+		assert_true(run(init) && keygen("rsa:2048", "01", "sig"));
+	}
+	usleep(1100 * 1000);
+	assert_int_equal(s->sign(s, "x", 1, &sig, &len, &e), ERR_UNAVAILABLE);
+	assert_null(sig);
+	assert_non_null(strstr(e.msg, "not available"));
+	jose_signer_free(s);
 }
 
 int
@@ -394,7 +443,8 @@ main(void)
 		cmocka_unit_test(test_threads),       cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_wrong_pin),
 		cmocka_unit_test(test_missing_key),   cmocka_unit_test(test_refused_key),
-		cmocka_unit_test(test_bad_uri),       cmocka_unit_test(test_token_removed),
+		cmocka_unit_test(test_bad_uri),       cmocka_unit_test(test_token_away_and_back),
+		cmocka_unit_test(test_token_removed),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -224,7 +224,18 @@ fx_setup(void **state)
 	fx_scope("test:api", NULL);
 	fx_scope("test:short", "{\"at_max_age\": 30}");
 	fx_scope("test:closed", NULL);
-	fx_scope("test:aud", "{\"audience\": [\"https://api.example.no/\"]}");
+	fx_scope("test:aud", NULL);
+	{
+		/* A scope stored with the audience attribute Porten once had: ignored. */
+		json_t *doc = NULL;
+
+		assert_int_equal(store_call(fx_app.store, registry, scope_get, "test:aud", &doc,
+					    &e), 0);
+		json_object_set_new(doc, "audience", json_pack("[s]", "https://api.example.no/"));
+		assert_int_equal(store_call(fx_app.store, registry, scope_put, "test:aud", doc,
+					    &e), 0);
+		json_decref(doc);
+	}
 	fx_scope("test:deleg", "{\"delegation_source\": \"https://tt02.altinn.no/\"}");
 	fx_scope("test:typed", NULL);
 	fx_scope("test:off", NULL);

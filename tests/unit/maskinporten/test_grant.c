@@ -282,6 +282,25 @@ test_times(void **state)
 		snprintf(over, sizeof(over), "{\"nbf\": %lld}", (long long)now + 60);
 		bad(fx_grant(fx_keyed, "test:api", over), "invalid_grant", "MP-130");
 	}
+	/*
+	 * spec §4/§5 step 7: exp must not be in the past. The 10 s of skew are
+	 * for iat only: a grant whose exp has passed, by however little, is
+	 * refused (signed 60 s ago, expired 1 s and 9 s ago, expiring now).
+	 */
+	{
+		static const int64_t past[] = { 1, 9, 0 };
+
+		for (size_t i = 0; i < sizeof(past) / sizeof(past[0]); i++) {
+			char o[64];
+
+			snprintf(o, sizeof(o), "{\"exp\": %lld}", (long long)(now - past[i]));
+			c = fx_claims(fx_keyed, "test:api", now - 60, o);
+			a = fx_jws(fx_key1, NULL, "{\"alg\":\"RS256\",\"kid\":\"k1\"}", c);
+			bad_at(a, now, "invalid_grant", "MP-130");
+			free(a);
+			free(c);
+		}
+	}
 	bad(fx_grant(fx_keyed, "test:api", "{\"exp\": null}"), "invalid_grant", "MP-130");
 	bad(fx_grant(fx_keyed, "test:api", "{\"iat\": null}"), "invalid_grant", "MP-130");
 	bad(fx_grant(fx_keyed, "test:api", "{\"iat\": \"now\"}"), "invalid_grant", "MP-130");

@@ -557,7 +557,8 @@ test_sid_and_supplier(void **state)
 	json_decref(c);
 	c = fx_jwt_payload(s(j, "access_token"));
 	assert_string_equal(s(json_object_get(c, "supplier"), "ID"), "0192:123456785");
-	assert_null(json_object_get(c, "consumer"));
+	/* spec §11: consumer always; web2 has no client_orgno, so the operator's. */
+	assert_string_equal(s(json_object_get(c, "consumer"), "ID"), "0192:" OAUTH_OPERATOR_ORGNO);
 	json_decref(c);
 	json_decref(j);
 	treq_free(&t);

@@ -445,14 +445,63 @@ test_test_env_allows_http(void **state)
 	json_decref(in);
 }
 
+/*
+ * spec §3: the front-channel logout URI is in the same domain as a redirect
+ * URI: the same registrable domain (one label below a public suffix of the
+ * Public Suffix List), never a sibling under a public suffix, and an IP
+ * address or a name without a registrable domain only as the same host.
+ */
+static void
+test_frontchannel_domain(void **state)
+{
+	static const struct {
+		const char *redirect, *fc;
+		bool ok;
+	} cases[] = {
+		{ "https://x.example.no/cb", "https://y.example.no/fc", true },
+		{ "https://x.example.no/cb", "https://example.no/fc", true },
+		{ "https://example.no/cb", "https://a.b.example.no/fc", true },
+		{ "https://x.example.no/cb", "https://LOGOUT.Example.NO/fc", true },
+		{ "https://x.example.no/cb", "https://x.example.no:8443/fc", true },
+		{ "https://x.example.no/cb", "https://x.example.com/fc", false },
+		{ "https://x.example.no/cb", "https://evilexample.no/fc", false },
+		{ "https://x.example.no/cb", "https://example.no.evil.com/fc", false },
+		/* Siblings under a public suffix belong to different owners. */
+		{ "https://etat.oslo.no/cb", "https://other.oslo.no/fc", false },
+		{ "https://etat.oslo.no/cb", "https://www.etat.oslo.no/fc", true },
+		{ "https://a.github.io/cb", "https://b.github.io/fc", false },
+		{ "https://shop.a.co.uk/cb", "https://a.co.uk/fc", true },
+		{ "https://a.co.uk/cb", "https://b.co.uk/fc", false },
+		{ "https://kari.priv.no/cb", "https://ola.priv.no/fc", false },
+		/* IP addresses and lone names: the same host only. */
+		{ "https://10.0.0.1/cb", "https://10.0.0.1/fc", true },
+		{ "https://10.0.0.1/cb", "https://10.0.0.2/fc", false },
+		{ "https://10.0.1.1/cb", "https://11.0.1.1/fc", false },
+		{ "https://[2001:db8::1]/cb", "https://[2001:db8::2]/fc", false },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *in = web_client();
+
+		json_object_set_new(in, "redirect_uris", json_pack("[s]", cases[i].redirect));
+		json_object_set_new(in, "frontchannel_logout_uri", json_string(cases[i].fc));
+		if (cases[i].ok)
+			json_decref(create_ok(f, in, NULL));
+		else
+			create_bad(f, in, "domain of a registered redirect URI");
+		json_decref(in);
+	}
+}
+
 static void
 test_frontchannel_and_uri(void **state)
 {
 	struct fixture *f = *state;
 	json_t *in = web_client(), *doc;
 
-	json_object_set_new(in, "frontchannel_logout_uri", json_string("https://y.example.no/fc"));
-	create_bad(f, in, "host of a registered redirect URI");
+	json_object_set_new(in, "frontchannel_logout_uri", json_string("https://x.example.com/fc"));
+	create_bad(f, in, "domain of a registered redirect URI");
 	json_object_set_new(in, "frontchannel_logout_uri", json_string("http://x.example.no/fc"));
 	create_bad(f, in, "frontchannel_logout_uri");
 	json_object_set_new(in, "frontchannel_logout_uri", json_string("https://X.example.no/fc"));
@@ -529,7 +578,8 @@ test_idporten_scopes(void **state)
 	json_object_set_new(in, "integration_type", json_string("api_klient"));
 	json_object_set_new(in, "scopes", json_pack("[ss]", "openid", "nav:test/api"));
 	create_bad(f, in, "unknown scope nav:test/api");
-	sc = json_pack("{s:s, s:b}", "name", "nav:test/api", "active", 0);
+	sc = json_pack("{s:s, s:s, s:b}", "name", "nav:test/api", "description", "Test API",
+		       "active", 0);
 	assert_int_equal(reg_scope_put(&f->app, sc, &out, &e), 0);
 	json_decref(out);
 	create_bad(f, in, "not active");
@@ -978,6 +1028,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fields_and_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_test_env_allows_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frontchannel_and_uri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frontchannel_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orgno_and_client_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idporten_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_lifecycle, setup, teardown),

@@ -262,6 +262,138 @@ test_signing_threads(void **state)
 	}
 }
 
+/* The kid of the key that signs now (this process reads the store afresh). */
+static void
+signing_kid(struct fixture *f, char *out, size_t size)
+{
+	const struct jose_signer *k = NULL;
+	struct err e = { 0 };
+
+	assert_int_equal(reg_keys_signing(&f->app, &f->is, &k, &e), 0);
+	snprintf(out, size, "%s", k->kid);
+}
+
+static bool
+jwks_has(struct fixture *f, const char *kid)
+{
+	struct err e = { 0 };
+	json_t *jwks = NULL, *k;
+	bool found = false;
+	size_t i;
+
+	assert_int_equal(reg_keys_jwks(&f->app, &f->is, &jwks, &e), 0);
+	json_array_foreach(json_object_get(jwks, "keys"), i, k)
+		found |= strcmp(json_string_value(json_object_get(k, "kid")), kid) == 0;
+	json_decref(jwks);
+	return found;
+}
+
+/*
+ * key_lifetime: a key that has signed for key_lifetime - key_publish_delay
+ * gets a successor, published at once and signing when the lifetime is
+ * over; once only, whichever node sees it first.
+ */
+static void
+test_rotate_by_lifetime(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	char *kid = NULL, first[200], now_kid[200], claim[300];
+	const int64_t life = 10 * 86400, delay = 3600;
+
+	f->cfg.key_lifetime = life;
+	f->cfg.key_publish_delay = delay;
+	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
+	signing_kid(f, first, sizeof(first));
+	/* Not due: nothing happens. */
+	assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &kid, &e), 0);
+	assert_null(kid);
+	time_set_offset(life - delay - 60);
+	assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &kid, &e), 0);
+	assert_null(kid);
+	assert_int_equal(jwks_count(f), 1);
+	/* Due: the successor is published and waits for the publish delay. */
+	time_set_offset(life - delay + 60);
+	assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &kid, &e), 0);
+	assert_non_null(kid);
+	assert_int_equal(jwks_count(f), 2);
+	signing_kid(f, now_kid, sizeof(now_kid));
+	assert_string_equal(now_kid, first);
+	/* Once: a successor in waiting stops a second rotation. */
+	{
+		char *again = NULL;
+
+		assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &again, &e), 0);
+		assert_null(again);
+		assert_int_equal(jwks_count(f), 2);
+	}
+	/* The successor signs once the old key's lifetime is over. */
+	time_set_offset(life + 120);
+	signing_kid(f, now_kid, sizeof(now_kid));
+	assert_string_equal(now_kid, kid);
+	/* Another node claimed the next rotation first: this one leaves it. */
+	snprintf(claim, sizeof(claim), "key_rotation %s %s", f->is.iss, kid);
+	assert_int_equal(store_call(f->app.store, registry, meta_put_new, claim, "other", &e), 0);
+	time_set_offset(2 * life);
+	{
+		char *other = NULL;
+
+		assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &other, &e), 0);
+		assert_null(other);
+	}
+	free(kid);
+}
+
+/* portenctl keys withdraw: a key leaves the JWKS and stops signing at once. */
+static void
+test_withdraw(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	char *pending = NULL, *next = NULL, first[200], now_kid[200];
+
+	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
+	signing_kid(f, first, sizeof(first));
+	assert_int_equal(reg_keys_rotate(&f->app, &f->is, &pending, &e), 0);
+	assert_true(jwks_has(f, first) && jwks_has(f, pending));
+
+	/* The key that signs: a new key signs at once (the pending one is not ready). */
+	assert_int_equal(reg_keys_withdraw(&f->app, &f->is, first, &next, &e), 0);
+	assert_non_null(next);
+	assert_false(jwks_has(f, first));
+	assert_true(jwks_has(f, pending) && jwks_has(f, next));
+	signing_kid(f, now_kid, sizeof(now_kid));
+	assert_string_equal(now_kid, next);
+	{
+		json_t *list = NULL;
+
+		assert_int_equal(reg_keys_list(&f->app, &f->is, &list, &e), 0);
+		assert_int_equal(json_array_size(list), 2);
+		json_decref(list);
+	}
+	/* Withdrawn twice, unknown, or another issuer's: not found. */
+	assert_int_equal(reg_keys_withdraw(&f->app, &f->is, first, NULL, &e), ERR_NOTFOUND);
+	assert_int_equal(reg_keys_withdraw(&f->app, &f->is, "no-such-kid", NULL, &e),
+			 ERR_NOTFOUND);
+	/* A key in waiting: gone, and the signer is left alone. */
+	{
+		char *none = NULL;
+
+		assert_int_equal(reg_keys_withdraw(&f->app, &f->is, pending, &none, &e), 0);
+		assert_null(none);
+		assert_false(jwks_has(f, pending));
+		signing_kid(f, now_kid, sizeof(now_kid));
+		assert_string_equal(now_kid, next);
+	}
+	/* The pending key does not come back when its time comes. */
+	time_set_offset(2 * 3600);
+	signing_kid(f, now_kid, sizeof(now_kid));
+	assert_string_equal(now_kid, next);
+	assert_int_equal(jwks_count(f), 1);
+	free(pending);
+	free(next);
+}
+
 int
 main(void)
 {
@@ -272,6 +404,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rotate_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_kek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signing_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_by_lifetime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_withdraw, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

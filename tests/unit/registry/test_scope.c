@@ -221,6 +221,41 @@ test_put_refusals(void **state)
 	put_bad(f, json_pack("[s]", "nav:x"), "JSON object");
 }
 
+/* spec/maskinporten.md §9: description is required; visibility PUBLIC, PRIVATE or INTERNAL. */
+static void
+test_description_and_visibility(void **state)
+{
+	static const char *const vis[] = { "PUBLIC", "PRIVATE", "INTERNAL" };
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	json_t *out = NULL, *in;
+
+	put_bad(f, json_pack("{s:s}", "name", "nav:x"), "description is required");
+	put_bad(f, json_pack("{s:s, s:s}", "name", "nav:x", "description", ""),
+		"description is required");
+	put_bad(f, json_pack("{s:s, s:n}", "name", "nav:x", "description"),
+		"description is required");
+	put_bad(f, json_pack("{s:s, s:s}", "name", "nav:x", "description", "   "),
+		"description is required");
+	for (size_t i = 0; i < sizeof(vis) / sizeof(vis[0]); i++) {
+		in = json_pack("{s:s, s:s, s:s}", "name", "nav:x", "description", "X",
+			       "visibility", vis[i]);
+		assert_int_equal(reg_scope_put(&f->app, in, &out, &e), 0);
+		assert_string_equal(json_string_value(json_object_get(out, "visibility")), vis[i]);
+		json_decref(out);
+		json_decref(in);
+	}
+	put_bad(f, json_pack("{s:s, s:s, s:s}", "name", "nav:x", "description", "X",
+			     "visibility", "internal"), "visibility");
+	/* An update that drops the description is refused, the stored one kept. */
+	put_bad(f, json_pack("{s:s, s:s}", "name", "nav:x", "visibility", "PUBLIC"),
+		"description is required");
+	assert_int_equal(reg_scope_get(&f->app, "nav:x", &out, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(out, "description")), "X");
+	assert_string_equal(json_string_value(json_object_get(out, "visibility")), "INTERNAL");
+	json_decref(out);
+}
+
 int
 main(void)
 {
@@ -229,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_name_syntax),
 		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_description_and_visibility, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -713,6 +713,155 @@ test_events(void **state)
 	json_decref(d);
 }
 
+
+/* ---- billing ---- */
+
+struct bill_rows {
+	char text[2048];
+	size_t n;
+};
+
+/* Rows as "k0|k1|...:n0,n1,n2;" in the order they came. */
+static int
+bill_collect(void *arg, const struct store_bill_row *row, struct err *e)
+{
+	struct bill_rows *r = arg;
+	size_t len = strlen(r->text);
+
+	(void)e;
+	snprintf(r->text + len, sizeof(r->text) - len, "%s|%s|%s|%s|%s:%lld,%lld,%lld;",
+		 row->k[0] ? row->k[0] : "-", row->k[1] ? row->k[1] : "-", row->k[2] ? row->k[2] : "-",
+		 row->k[3] ? row->k[3] : "-", row->k[4] ? row->k[4] : "-", (long long)row->n[0],
+		 (long long)row->n[1], (long long)row->n[2]);
+	r->n++;
+	return 0;
+}
+
+static void
+bill_auth(struct fx *f, int64_t t, const char *customer, const char *eid, bool sso, bool billable)
+{
+	json_t *d = json_pack("{s:s, s:s?, s:s, s:s, s:b, s:b}", "client_id", "c1", "customer",
+			      customer, "eid", eid, "acr", "idporten-loa-high", "sso", sso,
+			      "billable", billable);
+
+	assert_non_null(d);
+	assert_int_equal(store_call(f->s, billing, event_put, "authentication", t, d, &f->e), 0);
+	json_decref(d);
+}
+
+static void
+bill_read(struct fx *f, enum store_bill_read what, int64_t a, int64_t b, struct bill_rows *r)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = store_call(f->s, billing, bill_read, what, a, b, bill_collect, r, &f->e);
+	if (rc != 0)
+		print_error("bill_read %d: %s\n", (int)what, f->e.msg);
+	assert_int_equal(rc, 0);
+}
+
+static void
+test_billing_facet(void **state)
+{
+	struct fx *f = *state;
+	/* 2024-02-29 12:00 UTC and 2024-03-01 00:00 UTC */
+	int64_t t1 = 1709208000, t2 = 1709251200, n = -1;
+	json_t *tok = json_pack("{s:s, s:s}", "consumer", "910000001", "supplier", "920000002");
+	struct bill_rows r;
+
+	for (int i = 0; i < 3; i++)
+		bill_auth(f, t1, "A", "bankid", false, true);
+	bill_auth(f, t1, "A", "minid", false, true);
+	bill_auth(f, t2, "A", "bankid", true, false);
+	bill_auth(f, t2, "B", "bankid", false, true);
+	bill_auth(f, t2, "B", "testid", false, false);
+	bill_auth(f, t2, NULL, "bankid", false, true);
+	bill_auth(f, t2 + 86400 * 400, "A", "bankid", false, true); /* outside */
+	assert_int_equal(store_call(f->s, billing, event_put, "maskinporten_token", t2, tok, &f->e), 0);
+	assert_int_equal(store_call(f->s, billing, event_put, "x", t2, NULL, &f->e), ERR_INVAL);
+
+	bill_read(f, STORE_BILL_VOLUME, t1, t2 + 1, &r);
+	assert_non_null(strstr(r.text, "A|bankid|-|-|-:3,0,0;A|minid|-|-|-:1,0,0;B|bankid|-|-|-:1,0,0;"));
+	assert_non_null(strstr(r.text, "-|bankid|-|-|-:1,0,0;"));
+	assert_int_equal(r.n, 4);
+	bill_read(f, STORE_BILL_VOLUME, t1 + 1, t2, &r);
+	assert_int_equal(r.n, 0);
+	bill_read(f, STORE_BILL_AUTH, t1, t2 + 1, &r);
+	assert_non_null(strstr(r.text, "2024-02|A|c1|bankid|idporten-loa-high:3,0,3;"));
+	assert_non_null(strstr(r.text, "2024-03|A|c1|bankid|idporten-loa-high:0,1,0;"));
+	assert_non_null(strstr(r.text, "2024-03|B|c1|testid|idporten-loa-high:1,0,0;"));
+	bill_read(f, STORE_BILL_DAILY, t1, t2 + 1, &r);
+	assert_string_equal(r.text, "2024-02-29|-|-|-|-:4,0,0;2024-03-01|-|-|-|-:3,1,1;");
+	bill_read(f, STORE_BILL_TOKENS, t1, t2 + 1, &r);
+	assert_string_equal(r.text, "2024-03|910000001|920000002|-|-:1,0,0;");
+
+	assert_int_equal(store_call(f->s, billing, cost_set, 2024, "bankid", 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, billing, cost_set, 2024, "bankid", 250, &f->e), 0);
+	assert_int_equal(store_call(f->s, billing, cost_set, 2024, "buypass", 7, &f->e), 0);
+	assert_int_equal(store_call(f->s, billing, cost_set, 2025, "bankid", 9, &f->e), 0);
+	assert_int_not_equal(store_call(f->s, billing, cost_set, 2024, "minid", -1, &f->e), 0);
+	bill_read(f, STORE_BILL_COSTS, 2024, 0, &r);
+	assert_string_equal(r.text, "bankid|-|-|-|-:250,0,0;buypass|-|-|-|-:7,0,0;");
+	assert_int_equal(store_call(f->s, billing, customer_set, "B", "Bee", "ref-1", &f->e), 0);
+	assert_int_equal(store_call(f->s, billing, customer_set, "A", "Ay", "ref'; DROP", &f->e), 0);
+	assert_int_equal(store_call(f->s, billing, customer_set, "B", "Bee AS", "ref-2", &f->e), 0);
+	bill_read(f, STORE_BILL_CUSTOMERS, 0, 0, &r);
+	assert_string_equal(r.text, "A|Ay|ref'; DROP|-|-:0,0,0;B|Bee AS|ref-2|-|-:0,0,0;");
+	assert_int_equal(store_call(f->s, billing, extra_add, 2024, "B", "Training", 2, 50000, &f->e), 0);
+	assert_int_not_equal(store_call(f->s, billing, extra_add, 2024, "B", "x", 0, 1, &f->e), 0);
+	bill_read(f, STORE_BILL_EXTRAS, 2024, 0, &r);
+	assert_string_equal(r.text, "B|Training|-|-|-:2,50000,0;");
+	assert_int_equal(store_call(f->s, billing, run_put, 2024, tok, &f->e), 0);
+
+	/* retention: what is before the boundary goes, what is after stays; it never goes back */
+	assert_int_equal(store_call(f->s, billing, event_retire, t2, &n, &f->e), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_call(f->s, billing, event_retire, t1, &n, &f->e), 0);
+	assert_int_equal(n, 0);
+	bill_read(f, STORE_BILL_DAILY, t1, t2 + 1, &r);
+	assert_string_equal(r.text, "2024-03-01|-|-|-|-:3,1,1;");
+	assert_int_equal(store_call(f->s, events, event_count, "authentication", &n, &f->e), 0);
+	assert_int_equal(n, 5);
+	json_decref(tok);
+}
+
+/* event_find: by one top-level string, newest first, bounded. */
+static void
+test_event_find(void **state)
+{
+	struct fx *f = *state;
+	json_t *docs = NULL;
+	char n[8];
+
+	for (int i = 0; i < 5; i++) {
+		json_t *d = json_pack("{s:s, s:s}", "tag", i % 2 ? "b" : "a", "n", "0");
+
+		snprintf(n, sizeof(n), "%d", i);
+		json_object_set_new(d, "n", json_string(n));
+		assert_int_equal(store_call(f->s, events, event_add, "found", d, &f->e), 0);
+		json_decref(d);
+	}
+	assert_int_equal(store_call(f->s, events, event_find, "found", "tag", "a", 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "n")), "4");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 2), "n")), "0");
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, events, event_find, "found", "tag", "b", 1, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "n")), "3");
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, events, event_find, "found", "tag", "c", 5, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, events, event_find, "other", "tag", "a", 5, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, events, event_find, "found", "tag", "a", 0, &docs, &f->e),
+			 ERR_INVAL);
+	assert_null(docs);
+}
+
 /* ---- sweep ---- */
 
 static void
@@ -1032,6 +1181,134 @@ test_tx(void **state)
 	json_decref(doc);
 }
 
+/* KRR: records, one-query batches, the change counter, the feed, the list, history. */
+static void
+krr_rec(struct krr_person *p, const char *pid, int n)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->pid, sizeof(p->pid), "%s", pid);
+	p->reserved = n % 2 == 0;
+	p->reserved_at = p->reserved ? 1000 + n : 0;
+	p->email.value = n % 3 != 0 ? strdup("a@example.no") : NULL;
+	p->email.updated = p->email.value != NULL ? 2000 + n : 0;
+	p->mobile.value = strdup("+4799999999");
+	p->mobile.verified = 3000 + n;
+	if (n == 4) {
+		p->mailbox = strdup("a\"b#1");
+		p->mailbox_provider = strdup("984661185");
+		p->cert = strdup("QUJD");
+		memcpy(p->lang, "se", 3);
+		p->lang_updated = 4000;
+	}
+}
+
+static void
+test_krr(void **state)
+{
+	struct fx *f = *state;
+	json_t *hist = json_pack("{s:s}", "who", "test"), *got = NULL, *ids;
+	struct krr_person p, *v = NULL;
+	int64_t change = 0, prev = -1, til = -1, latest = -1;
+	size_t n = 99;
+	char pid[16];
+
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000001", &p, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, krr, changes, 0, 10, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(til, 0);
+	assert_int_equal(latest, 0);
+	krr_persons_free(v, n);
+	for (int i = 1; i <= 5; i++) {
+		snprintf(pid, sizeof(pid), "0000000000%d", i);
+		krr_rec(&p, pid, i);
+		assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 1000 + i, &change, &prev,
+					    &f->e), 0);
+		assert_int_equal(change, i);
+		assert_int_equal(prev, 0);
+		krr_person_clear(&p);
+	}
+	/* every field comes back as written */
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000004", &p, &f->e), 0);
+	assert_string_equal(p.pid, "00000000004");
+	assert_int_equal(p.status, KRR_AKTIV);
+	assert_true(p.reserved);
+	assert_int_equal(p.reserved_at, 1004);
+	assert_string_equal(p.email.value, "a@example.no");
+	assert_int_equal(p.email.updated, 2004);
+	assert_int_equal(p.email.verified, 0);
+	assert_string_equal(p.mobile.value, "+4799999999");
+	assert_int_equal(p.mobile.verified, 3004);
+	assert_string_equal(p.mailbox, "a\"b#1");
+	assert_string_equal(p.mailbox_provider, "984661185");
+	assert_string_equal(p.cert, "QUJD");
+	assert_string_equal(p.lang, "se");
+	assert_int_equal(p.lang_updated, 4000);
+	krr_person_clear(&p);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000003", &p, &f->e), 0);
+	assert_null(p.email.value);
+	assert_null(p.cert);
+	assert_string_equal(p.lang, "");
+	krr_person_clear(&p);
+
+	/* a change moves the person to the end of the feed */
+	krr_rec(&p, "00000000002", 2);
+	p.status = KRR_SLETTET;
+	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 2000, &change, &prev, &f->e), 0);
+	assert_int_equal(change, 6);
+	assert_int_equal(prev, 2);
+	krr_person_clear(&p);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000002", &p, &f->e), 0);
+	assert_int_equal(p.status, KRR_SLETTET);
+	krr_person_clear(&p);
+
+	ids = json_pack("[ssss]", "00000000001", "00000000002", "00000000009", "00000000001");
+	assert_int_equal(store_call(f->s, krr, person_get_many, ids, &v, &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	krr_persons_free(v, n);
+	json_decref(ids);
+
+	assert_int_equal(store_call(f->s, krr, changes, 2, 2, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].pid, "00000000003");
+	assert_int_equal(til, 4);
+	assert_int_equal(latest, 6);
+	krr_persons_free(v, n);
+	assert_int_equal(store_call(f->s, krr, changes, 5, 10, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(til, 6);
+	krr_persons_free(v, n);
+	assert_int_equal(store_call(f->s, krr, changes, 7, 10, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(latest, 6);
+	krr_persons_free(v, n);
+
+	assert_int_equal(store_call(f->s, krr, person_list, "", 3, &v, &n, &f->e), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[2].pid, "00000000003");
+	krr_persons_free(v, n);
+	assert_int_equal(store_call(f->s, krr, person_list, "00000000003", 10, &v, &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	krr_persons_free(v, n);
+
+	assert_int_equal(store_call(f->s, krr, history, "00000000002", &got, &f->e), 0);
+	assert_int_equal(json_array_size(got), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(got, 1), "change")), 6);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(got, 1), "time")), 2000);
+	json_decref(got);
+
+	/* a rolled-back change leaves no number behind */
+	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
+	krr_rec(&p, "00000000007", 7);
+	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 3000, &change, &prev, &f->e), 0);
+	krr_person_clear(&p);
+	assert_int_equal(store_tx_end(f->s, false, &f->e), 0);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000007", &p, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, krr, changes, 0, 10, &v, &n, &til, &latest, &f->e), 0);
+	assert_int_equal(latest, 6);
+	krr_persons_free(v, n);
+	json_decref(hist);
+}
+
 /*
  * Shared cases, each run on a fresh empty store by the includer's T(), which
  * supplies its own separator (a comma in a test array).
@@ -1080,7 +1357,7 @@ test_saml(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_events) T(test_sweep) T(test_race_code_store) T(test_tx)           \
-	T(test_registry_gen) T(test_saml)
+	T(test_jti) T(test_events) T(test_event_find) T(test_sweep) T(test_race_code_store)    \
+	T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml) T(test_krr)
 
 #endif

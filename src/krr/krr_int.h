@@ -1,0 +1,81 @@
+/* Private to src/krr/: the rules, the wire shapes and the handlers. */
+#ifndef PORTEN_KRR_KRR_INT_H
+#define PORTEN_KRR_KRR_INT_H
+
+#include <stddef.h>
+
+#include "core/natid.h"
+#include "app/cli.h"
+#include "core/buf.h"
+#include "http/http.h"
+#include "krr/krr.h"
+
+/* Which fields an answer carries (spec §3.3, §3.1). */
+enum {
+	KRR_F_CONTACT = 1 << 0,  /* kontaktinformasjon, varslingsstatus, spraak */
+	KRR_F_POST = 1 << 1,     /* digital_post, sertifikat */
+	KRR_F_V2 = 1 << 2,       /* the v2 attribute set: verified times, reservation times */
+	KRR_F_SUPPRESS = 1 << 3, /* withhold contact details when KAN_IKKE_VARSLES (spec §2) */
+};
+
+#define KRR_MAX_IDS 1000          /* identifiers per lookup (spec §3.2) */
+#define KRR_FEED_PAGE 1000        /* persons per page of the change feed (spec §3.6) */
+#define KRR_MAX_EMAIL 254
+#define KRR_MAX_MAILBOX 128
+#define KRR_MAX_CERT 16384        /* base64 characters of one certificate */
+#define KRR_MAX_WIRE (64 * 1024)   /* one person on the wire, a certificate included */
+#define KRR_TIME_LEN 64           /* "2023-08-05T10:45:15.768Z", with room for any int */
+
+/* Times: RFC 3339 in UTC with milliseconds; parse the forms of spec §1.1. */
+void krr_time_format(int64_t ms, char out[KRR_TIME_LEN]);
+int krr_time_parse(const char *s, int64_t *ms);
+
+/* The rules on single values; each returns NULL or the rule broken. */
+const char *krr_rule_pid(const char *s, enum natid_context ctx);
+const char *krr_rule_email(const char *s);
+/* Mobile numbers are stored as +<digits>; out gets the normalised form. */
+const char *krr_rule_mobile(const char *s, char out[20]);
+const char *krr_rule_lang(const char *s);
+const char *krr_rule_cert(const char *s);
+
+/*
+ * A record from the flat import form (the field names of spec §1.1, every
+ * value a string, times RFC 3339): p filled, or the rule broken written to
+ * why (0 or -1).  Absent times of a present value default to now.
+ */
+int krr_person_from_fields(const json_t *fields, enum natid_context ctx, int64_t now,
+			   struct krr_person *p, char *why, size_t whylen);
+/* The flat form back (export), new reference. */
+json_t *krr_person_fields(const struct krr_person *p);
+
+/*
+ * One element of `personer` for p, or for a person not registered (spec
+ * §3.4): appended to b as JSON text (0 or buf_append's error), or as a
+ * new JSON value (NULL when out of memory).
+ */
+int krr_person_write(struct buf *b, const struct krr_person *p, unsigned flags, int64_t now);
+int krr_unregistered_write(struct buf *b, const char *pid, unsigned flags);
+json_t *krr_person_wire(const struct krr_person *p, unsigned flags, int64_t now);
+json_t *krr_unregistered_wire(const char *pid, unsigned flags);
+
+/* Where national ids are judged: the environment's context. */
+enum natid_context krr_natid_ctx(const struct porten *app);
+
+/* The fields a token's scopes allow (the krr:user/ scopes when user). */
+struct oauth_bearer;
+unsigned krr_flags(const struct porten *app, const struct oauth_bearer *tok, bool user);
+
+/* Handlers (api.c, own.c). */
+void krr_handle_personer_v1(struct http_req *r, struct http_resp *w);
+void krr_handle_personer_v2(struct http_req *r, struct http_resp *w);
+void krr_handle_changes(struct http_req *r, struct http_resp *w);
+void krr_handle_person(struct http_req *r, struct http_resp *w);
+
+/* Commands (cmd.c). */
+int krr_cmd(struct cli *c, int argc, char **argv);
+void krr_cmd_usage(FILE *f);
+
+/* The scopes of spec §3.3 and §4 exist (service init and portenctl krr). */
+int krr_scopes_ensure(struct porten *app, struct err *e);
+
+#endif

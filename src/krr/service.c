@@ -1,0 +1,131 @@
+/*
+ * KRR as a service (app/service.h): its routes under the ID-porten issuer
+ * (the register's own host in production; spec/krr.md §3.1, §4), its
+ * scopes, made at start-up when they are missing, and `portenctl krr`.
+ */
+#include <string.h>
+
+#include "core/log.h"
+#include "krr/krr_int.h"
+#include "registry/registry.h"
+#include "store/store.h"
+
+/* Digdir runs the register and owns the krr prefix (spec §3.3). */
+#define KRR_OWNER_ORGNO "991825827"
+
+static const struct cfg_row krr_rows[] = {
+	CFG_ROW("krr_suppress_expired", CFG_BOOL, krr_suppress_expired, "false", 0, 0),
+};
+
+static const struct cfg_section krr_cfg = {
+	"krr", krr_rows, sizeof(krr_rows) / sizeof(krr_rows[0]), NULL,
+};
+
+static const struct service_route krr_routes[] = {
+	{ "POST", "/rest/v1/personer", krr_handle_personer_v1 },
+	{ "POST", "/rest/v2/personer", krr_handle_personer_v2 },
+	{ "POST", "/rest/v2/krr/hentEndringer", krr_handle_changes },
+	{ "GET", "/rest/v1/person", krr_handle_person },
+	{ "PATCH", "/rest/v1/person", krr_handle_person },
+	{ NULL, NULL, NULL },
+};
+
+struct krr_scope {
+	const char *name, *description;
+	bool user;  /* a person's own record: ID-porten clients, open to all */
+};
+
+static const struct krr_scope krr_scopes[] = {
+	{ KRR_SCOPE_CONTACT, "KRR: contact details and notification status", false },
+	{ KRR_SCOPE_POST, "KRR: digital mailbox and encryption certificate", false },
+	{ KRR_SCOPE_FEED, "KRR: the change feed for holders of a local copy", false },
+	{ KRR_SCOPE_USER_CONTACT, "KRR: the person's own contact details", true },
+	{ KRR_SCOPE_USER_POST, "KRR: the person's own digital mailbox", true },
+	{ KRR_SCOPE_USER_LANG, "KRR: change the person's preferred language", true },
+};
+
+/*
+ * The organisations' scopes are closed: only those on the access list
+ * (portenctl scope grant) get Maskinporten tokens for them.
+ */
+int
+krr_scopes_ensure(struct porten *app, struct err *e)
+{
+	json_t *doc = NULL, *in = NULL, *out = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(krr_scopes) / sizeof(krr_scopes[0]); i++) {
+		const struct krr_scope *s = &krr_scopes[i];
+
+		rc = reg_scope_get(app, s->name, &doc, e);
+		json_decref(doc);
+		doc = NULL;
+		if (rc != ERR_NOTFOUND)
+			continue;
+		if (s->user)
+			in = json_pack("{s:s,s:s,s:[ss],s:b,s:s}", "name", s->name, "description",
+				       s->description, "allowed_integration_types", "idporten",
+				       "api_klient", "accessible_for_all", 1, "owner_orgno",
+				       KRR_OWNER_ORGNO);
+		else
+			in = json_pack("{s:s,s:s,s:[ss],s:b,s:s}", "name", s->name, "description",
+				       s->description, "allowed_integration_types", "maskinporten",
+				       "krr", "accessible_for_all", 0, "owner_orgno",
+				       KRR_OWNER_ORGNO);
+		rc = in != NULL ? reg_scope_put(app, in, &out, e)
+				: ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		if (rc == 0)
+			log_info(NULL, "krr: scope %s created", s->name);
+		json_decref(in);
+		json_decref(out);
+		in = out = NULL;
+	}
+	return rc;
+}
+
+int
+krr_person_load(struct porten *app, const char *pid, struct krr_person *p, struct err *e)
+{
+	return store_call(app->store, krr, person_get, pid, p, e);
+}
+
+int
+krr_person_save(struct porten *app, const struct krr_person *p, const char *who,
+		const char *what, struct err *e)
+{
+	json_t *doc = krr_person_encode(p), *hist = NULL;
+	int64_t change = 0, prev = 0;
+	int rc;
+
+	/* the history keeps who changed what, and the record as it became */
+	if (doc != NULL)
+		hist = json_pack("{s:s,s:s,s:O}", "who", who, "what", what, "record", doc);
+	if (doc == NULL || hist == NULL)
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	else
+		rc = store_call(app->store, krr, person_put, p, hist, krr_now_ms(), &change, &prev,
+				e);
+	json_decref(doc);
+	json_decref(hist);
+	return rc;
+}
+
+static int
+krr_init(struct porten *app, struct err *e)
+{
+	return krr_scopes_ensure(app, e);
+}
+
+static const struct cli_command krr_commands[] = {
+	{ "krr", krr_cmd, krr_cmd_usage },
+	{ NULL, NULL, NULL },
+};
+
+const struct porten_service krr_service = {
+	.name = "krr",
+	.issuer_kinds = SERVICE_ISSUER(ISSUER_IDPORTEN),
+	.cfg = &krr_cfg,
+	.routes = krr_routes,
+	.commands = krr_commands,
+	.init = krr_init,
+};

@@ -1,0 +1,713 @@
+"""
+The self-service API (spec/selfservice-api.md §2-§7) end to end: the
+operator gives organisations' admin clients the idporten:dcr.* scopes with
+portenctl; each organisation then gets a real Maskinporten access token
+with a JWT grant signed by python3-jwcrypto with its business certificate
+(made with openssl by test_maskinporten's PKI) and manages its own clients and
+key sets over HTTP with python3-requests.  Every refusal is checked for its
+status and error body, and for leaving the stored clients as they were.
+"""
+
+import calendar
+import json
+import os
+import sqlite3
+import time
+import uuid
+
+import pytest
+from jwcrypto import jwk
+from jwcrypto import jwt as jjwt
+
+from conftest import (PID, PID2, Client, Page, ServerStartError, auth_params, authorize, finish_login,
+                      http, login, remember_secret, TIMEOUT)
+from test_maskinporten import PKI
+
+GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+DIGDIR = "991825827"
+BASE = "/selfservice"
+READ, MODIFY, WRITE, SUPPLIER = ("idporten:dcr.read", "idporten:dcr.modify", "idporten:dcr.write",
+                                 "idporten:dcr.supplier")
+SCOPES_WRITE = "idporten:scopes.write"
+OBO_WRITE = "idporten:dcr/onbehalfof:write"
+ADMIN_SCOPES = (READ, MODIFY, WRITE, SUPPLIER, SCOPES_WRITE, OBO_WRITE)
+
+
+def orgno(first8):
+    """A valid organisation number (mod 11, spec/national-id-numbers.md §7) from 8 digits."""
+    w = [3, 2, 7, 6, 5, 4, 3, 2]
+    s = sum(int(d) * k for d, k in zip(first8, w))
+    c = 11 - s % 11
+    c = 0 if c == 11 else c
+    return None if c == 10 else first8 + str(c)
+
+
+def _orgnos(n):
+    out, k = [], 92000000
+    while len(out) < n:
+        o = orgno(str(k))
+        if o:
+            out.append(o)
+        k += 1
+    return out
+
+
+ORG_A, ORG_B, ORG_S, ORG_C, ORG_P = _orgnos(5)   # owner, other owner, supplier, customer, API provider
+
+
+def rsa_pub(kid, size=2048, key=None):
+    k = key or jwk.JWK.generate(kty="RSA", size=size)
+    pub = json.loads(k.export_public())
+    pub.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    return k, pub
+
+
+class Admin:
+    """An organisation's admin client, registered by the operator, and its tokens."""
+
+    def __init__(self, env, owner, scopes, lifetime=None):
+        self.env = env
+        self.owner = owner
+        self.scopes = scopes
+        # spec §2: an admin client authenticates with its business certificate
+        self.cert = env.cert(owner)
+        args = ["client", "create", "--client-name", "admin " + owner, "--description", "self-service",
+                "--integration-type", "maskinporten", "--grant-type", GRANT, "--client-orgno", owner]
+        for s in scopes:
+            args += ["--scope", s]
+        if lifetime:
+            args += ["--access-token-lifetime", str(lifetime)]
+        self.client_id = env.server.ctl(*args)["client_id"]
+        self._token = None
+
+    def token(self, scope=None, fresh=False):
+        if scope is None and self._token and not fresh:
+            return self._token
+        now = int(time.time())
+        t = jjwt.JWT(header={"alg": "RS256", "x5c": self.cert.x5c},
+                     claims={"aud": self.env.mp_issuer, "iss": self.client_id,
+                             "scope": scope or " ".join(self.scopes), "iat": now, "exp": now + 60,
+                             "jti": str(uuid.uuid4())})
+        t.make_signed_token(self.cert.key)
+        r = self.env.http.post(self.env.server.url("/maskinporten/token"),
+                               data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
+        assert r.status_code == 200, r.text
+        tok = r.json()["access_token"]
+        if scope is None:
+            self._token = tok
+        return tok
+
+    def call(self, method, path, token=None, **kw):
+        h = kw.pop("headers", {})
+        h.setdefault("Authorization", "Bearer " + (token or self.token()))
+        return self.env.http.request(method, self.env.server.url(BASE + path), headers=h,
+                                     timeout=TIMEOUT, **kw)
+
+
+class Env:
+    def __init__(self, server, d, pki):
+        self.server = server
+        self.dir = str(d)
+        self.http = http()
+        self.mp_issuer = server.issuer + "/maskinporten/"
+        self.pki = pki
+        self.certs = {}
+
+    def cert(self, owner):
+        if owner not in self.certs:
+            self.certs[owner] = self.pki.leaf("org" + owner, f"/C=NO/O=Org {owner}/serialNumber={owner}/CN=Org")
+        return self.certs[owner]
+
+    def stored(self):
+        """Every client and scope as the operator sees them: what must not change after a refusal."""
+        return ({c["client_id"]: c for c in self.server.ctl("client", "list")},
+                {s["name"]: s for s in self.server.ctl("scope", "list")})
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, start_server):
+    pki = PKI(tmp_path_factory.mktemp("adminpki"))
+    try:
+        server = start_server({"PORTEN_MASKINPORTEN_CA": pki.p("root.pem"),
+                               "PORTEN_MASKINPORTEN_CRL": pki.gencrl()})
+    except ServerStartError as e:
+        if "not built" in str(e):
+            pytest.skip(str(e))
+        raise
+    e = Env(server, tmp_path_factory.mktemp("admin"), pki)
+    # the operator: the admin scopes, and who may have them (spec §2)
+    for s in ADMIN_SCOPES:
+        server.ctl("scope", "create", "--name", s, "--description", "self-service " + s,
+                   "--allowed-integration-type", "maskinporten", "--owner-orgno", DIGDIR)
+        for o in (ORG_A, ORG_B, ORG_S, ORG_P):
+            server.ctl("scope", "grant", s, o)
+    # Digdir's self-service scope for the login history (spec §11)
+    server.ctl("scope", "create", "--name", "idporten:user.log.read", "--description", "login history",
+               "--allowed-integration-type", "api_klient", "--owner-orgno", DIGDIR)
+    # spec §9: the operator gives the API provider its prefix
+    server.ctl("scope", "prefix", "assign", "e2eprov", ORG_P)
+    # an API provider's scopes: one open to A, one closed, one for everyone
+    for name, extra in (("e2eadm:api", []), ("e2eadm:closed", []), ("e2eadm:open", ["--accessible-for-all"])):
+        server.ctl("scope", "create", "--name", name, "--description", "e2e " + name,
+                   "--owner-orgno", ORG_P, *extra)
+    server.ctl("scope", "grant", "e2eadm:api", ORG_A)
+    e.a = Admin(e, ORG_A, [READ, MODIFY, WRITE])
+    e.a_read = Admin(e, ORG_A, [READ])
+    e.a_write = Admin(e, ORG_A, [WRITE])
+    e.a_modify = Admin(e, ORG_A, [MODIFY])
+    e.b = Admin(e, ORG_B, [READ, MODIFY, WRITE])
+    e.s = Admin(e, ORG_S, [SUPPLIER])
+    e.p = Admin(e, ORG_P, [SCOPES_WRITE])
+    e.b_scopes = Admin(e, ORG_B, [SCOPES_WRITE])
+    e.s_own = Admin(e, ORG_S, [READ, WRITE, MODIFY])
+    e.s_obo = Admin(e, ORG_S, [OBO_WRITE])
+    return e
+
+
+def login_client(**over):
+    c = {
+        "client_name": "Org web " + uuid.uuid4().hex[:6],
+        "description": "created through the self-service API",
+        "integration_type": "idporten",
+        "application_type": "web",
+        "token_endpoint_auth_method": "client_secret_basic",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scopes": ["openid", "profile"],
+        "redirect_uris": ["https://app.example.no/callback"],
+        "post_logout_redirect_uris": ["https://app.example.no/"],
+    }
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def machine_client(**over):
+    c = {
+        "client_name": "Org machine " + uuid.uuid4().hex[:6],
+        "description": "machine client",
+        "integration_type": "maskinporten",
+        "scopes": ["e2eadm:api"],
+    }
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def error(r, status, error=None):
+    assert r.status_code == status, f"expected {status}, got {r.status_code} {r.text}"
+    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
+    body = r.json()
+    if error is not None:
+        assert body.get("error") == error, r.text
+    assert isinstance(body.get("error_description", ""), str)
+    return body
+
+
+def create(admin, body):
+    r = admin.call("POST", "/clients", json=body)
+    assert r.status_code == 201, r.text
+    c = r.json()
+    if "client_secret" in c:
+        remember_secret(c["client_secret"])
+    return c
+
+
+# --------------------------------------------------------------------------
+# clients: the happy paths, scope by scope
+# --------------------------------------------------------------------------
+
+def test_create_read_list(env):
+    c = create(env.a_write, login_client())
+    assert len(c["client_id"]) == 36 and c["client_id"].count("-") == 4
+    assert c["client_orgno"] == ORG_A and "supplier_orgno" not in c
+    assert c["active"] is True and c["client_secret"] and "client_secret_sha256" not in c
+    assert c["client_secret_expires_at"] > time.time() + 350 * 86400
+    r = env.a_write.call("GET", "/clients/" + c["client_id"])
+    error(r, 403, "insufficient_scope")
+    assert "insufficient_scope" in r.headers["WWW-Authenticate"]
+    got = env.a_read.call("GET", "/clients/" + c["client_id"])
+    assert got.status_code == 200 and got.headers.get("Cache-Control") == "no-store"
+    got = got.json()
+    assert "client_secret" not in got and got["client_name"] == c["client_name"]
+    ids = [x["client_id"] for x in env.a_read.call("GET", "/clients").json()]
+    assert c["client_id"] in ids
+    assert c["client_id"] not in [x["client_id"] for x in env.b.call("GET", "/clients").json()]
+    # the operator sees the same registration
+    assert env.server.ctl("client", "show", c["client_id"])["client_orgno"] == ORG_A
+
+
+def test_update_delete_secret(env):
+    c = create(env.a, login_client())
+    cid = c["client_id"]
+    got = env.a.call("GET", "/clients/" + cid).json()
+    got["client_name"] = "renamed"
+    got["redirect_uris"] = ["https://app.example.no/cb2"]
+    r = env.a_modify.call("PUT", "/clients/" + cid, json=got)
+    assert r.status_code == 200, r.text
+    assert r.json()["client_name"] == "renamed" and "client_secret" not in r.json()
+    assert env.server.ctl("client", "show", cid)["redirect_uris"] == ["https://app.example.no/cb2"]
+    # a new secret, shown once
+    r = env.a_modify.call("POST", f"/clients/{cid}/secret")
+    assert r.status_code == 200, r.text
+    s = remember_secret(r.json()["client_secret"])
+    assert s and s != c["client_secret"] and r.json()["client_id"] == cid
+    # write alone cannot change a client
+    error(env.a_write.call("PUT", "/clients/" + cid, json=got), 403, "insufficient_scope")
+    # delete deactivates; the record stays, hidden from the list unless asked
+    r = env.a_modify.call("DELETE", "/clients/" + cid)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert cid not in [x["client_id"] for x in env.a.call("GET", "/clients").json()]
+    listed = env.a.call("GET", "/clients", params={"inactive": "true"}).json()
+    assert cid in [x["client_id"] for x in listed]
+    assert env.server.ctl("client", "show", cid)["active"] is False
+    # no revival: a POST naming it is a conflict, a PUT finds nothing
+    before = env.stored()
+    error(env.a.call("POST", "/clients", json=login_client(client_id=cid)), 409, "conflict")
+    error(env.a.call("PUT", "/clients/" + cid, json=got), 404, "not_found")
+    error(env.a.call("POST", f"/clients/{cid}/secret"), 404, "not_found")
+    assert env.stored() == before
+
+
+def test_maskinporten_client_and_keys(env):
+    k1, pub1 = rsa_pub("k1")
+    c = create(env.a, machine_client(jwks={"keys": [pub1]}))
+    cid = c["client_id"]
+    assert "client_secret" not in c and c["token_endpoint_auth_method"] == "private_key_jwt"
+    assert c["scopes"] == ["e2eadm:api"]
+    r = env.a_read.call("GET", f"/clients/{cid}/jwks")
+    assert r.status_code == 200 and [k["kid"] for k in r.json()["keys"]] == ["k1"]
+    # the new client gets Maskinporten tokens with its key
+    now = int(time.time())
+    t = jjwt.JWT(header={"alg": "RS256", "kid": "k1"},
+                 claims={"aud": env.mp_issuer, "iss": cid, "scope": "e2eadm:api", "iat": now,
+                         "exp": now + 60, "jti": str(uuid.uuid4())})
+    t.make_signed_token(k1)
+    r = env.http.post(env.server.url("/maskinporten/token"),
+                      data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    # POST and PUT replace the whole set; a bare array is accepted
+    _, pub2 = rsa_pub("k2")
+    _, pub3 = rsa_pub("k3")
+    r = env.a_write.call("POST", f"/clients/{cid}/jwks", json={"keys": [pub2, pub3]})
+    assert r.status_code == 200, r.text
+    assert [k["kid"] for k in r.json()["keys"]] == ["k2", "k3"]
+    r = env.a_modify.call("PUT", f"/clients/{cid}/jwks", json=[pub1])
+    assert r.status_code == 200 and [k["kid"] for k in r.json()["keys"]] == ["k1"]
+    posted = env.server.ctl("client", "show", cid)["jwks_posted"]
+    assert set(posted) == {"k1"} and abs(posted["k1"] - time.time()) < 60
+    r = env.a_modify.call("DELETE", f"/clients/{cid}/jwks")
+    assert r.status_code == 200 and r.json() == {"keys": []}
+    assert "jwks" not in env.server.ctl("client", "show", cid)
+
+
+def test_supplier_mode(env):
+    c = create(env.s, login_client(client_orgno=ORG_C))
+    cid = c["client_id"]
+    assert c["client_orgno"] == ORG_C and c["supplier_orgno"] == ORG_S
+    r = env.s.call("GET", "/clients/" + cid)
+    assert r.status_code == 200
+    assert cid in [x["client_id"] for x in env.s.call("GET", "/clients").json()]
+    got = r.json()
+    got["description"] = "supplied"
+    assert env.s.call("PUT", "/clients/" + cid, json=got).status_code == 200
+    # the supplier cannot move the client, nor a normal caller name another owner
+    before = env.stored()
+    got["client_orgno"] = ORG_S
+    error(env.s.call("PUT", "/clients/" + cid, json=got), 400, "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(client_orgno=ORG_C)), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(supplier_orgno=ORG_A)), 400,
+          "invalid_client_metadata")
+    # the customer without the supplier does not see it by supplier rights
+    error(env.b.call("GET", "/clients/" + cid), 404, "not_found")
+    assert env.stored() == before
+    assert env.s.call("DELETE", "/clients/" + cid).status_code == 200
+
+
+# --------------------------------------------------------------------------
+# the hostile half: each refusal leaves the store as it was
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def victim(env):
+    return create(env.a, machine_client(jwks={"keys": [rsa_pub("v1")[1]]}))
+
+
+def test_tokens_refused(env, victim):
+    path = "/clients/" + victim["client_id"]
+    short = Admin(env, ORG_A, [READ, MODIFY], lifetime=1)
+    before = env.stored()
+    r = env.http.get(env.server.url(BASE + path), timeout=TIMEOUT)
+    error(r, 401)
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    r = env.a.call("GET", path, headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    error(r, 401)
+    error(env.a.call("PUT", path, token="not.a.token", json={}), 401, "invalid_token")
+    # a token signed by someone else's key, with every claim right
+    forged = jjwt.JWT(header={"alg": "RS256", "kid": "x"},
+                      claims={"iss": env.mp_issuer, "exp": int(time.time()) + 60, "scope": READ,
+                              "consumer": {"authority": "iso6523-actorid-upis", "ID": "0192:" + ORG_A}})
+    forged.make_signed_token(jwk.JWK.generate(kty="RSA", size=2048))
+    error(env.a.call("GET", path, token=forged.serialize()), 401, "invalid_token")
+    # an expired token
+    tok = short.token()
+    time.sleep(2.1)
+    error(short.call("GET", path, token=tok), 401, "invalid_token")
+    error(short.call("DELETE", path, token=tok), 401, "invalid_token")
+    # a token without an admin scope
+    tok = env.a.token(scope=READ)
+    error(env.a.call("DELETE", path, token=tok), 403, "insufficient_scope")
+    error(env.a.call("POST", "/clients", token=tok, json=login_client()), 403, "insufficient_scope")
+    assert env.stored() == before
+
+
+def test_other_org_is_404(env, victim):
+    cid = victim["client_id"]
+    before = env.stored()
+    for method, path, body in (("GET", "/clients/" + cid, None),
+                               ("PUT", "/clients/" + cid, dict(victim, client_name="taken")),
+                               ("DELETE", "/clients/" + cid, None),
+                               ("POST", f"/clients/{cid}/secret", None),
+                               ("GET", f"/clients/{cid}/jwks", None),
+                               ("PUT", f"/clients/{cid}/jwks", {"keys": [rsa_pub("evil")[1]]}),
+                               ("DELETE", f"/clients/{cid}/jwks", None)):
+        r = env.b.call(method, path, json=body)
+        body = error(r, 404, "not_found")
+        assert ORG_A not in json.dumps(body)
+        # the same answer as a client that does not exist
+        error(env.b.call(method, path.replace(cid, str(uuid.uuid4())), json=body), 404, "not_found")
+    error(env.s.call("GET", "/clients/" + cid), 404, "not_found")
+    assert env.stored() == before
+
+
+def test_bad_bodies(env, victim):
+    cid = victim["client_id"]
+    before = env.stored()
+    raw = {"Content-Type": "application/json"}
+    error(env.a.call("POST", "/clients", data=b'{"client_name": ', headers=raw), 400, "invalid_request")
+    error(env.a.call("POST", "/clients", data=b'{"a":1,"a":2}', headers=raw), 400, "invalid_request")
+    error(env.a.call("PUT", "/clients/" + cid, data=b"[1,2", headers=raw), 400, "invalid_request")
+    error(env.a.call("POST", "/clients", data=json.dumps(login_client()),
+                     headers={"Content-Type": "text/plain"}), 415)
+    error(env.a.call("POST", "/clients", data=json.dumps(login_client())), 415)
+    error(env.a.call("POST", "/clients", data=b'{"x": "' + b"a" * 60000 + b'"}', headers=raw), 413)
+    r = env.a.call("POST", "/clients", data=b"[" + b"1," * 70000 + b"1]", headers=raw)
+    assert r.status_code == 413
+    error(env.a.call("POST", "/clients", json=login_client(colour="blue")), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", "/clients/" + cid, json=dict(victim, colour="blue")), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(client_secret="chosen")), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=[login_client()]), 400, "invalid_client_metadata")
+    # rules of §5 and §6
+    error(env.a.call("POST", "/clients", json=login_client(redirect_uris=["https://a.example.no/cb#x"])),
+          400, "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(grant_types=["implicit"])), 400,
+          "invalid_client_metadata")
+    error(env.a.call("PUT", "/clients/" + cid, json=dict(victim, integration_type="idporten")), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=login_client(client_id="chosen-id")), 400,
+          "invalid_client_metadata")
+    # §6.4: a scope closed to the owner looks unknown; admin scopes come from the operator only
+    error(env.a.call("POST", "/clients", json=machine_client(scopes=["e2eadm:closed"])), 400,
+          "invalid_client_metadata")
+    error(env.a.call("POST", "/clients", json=machine_client(scopes=[READ])), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", "/clients/" + cid, json=dict(victim, scopes=["e2eadm:api", WRITE])), 400,
+          "invalid_client_metadata")
+    # paths and methods that do not exist
+    error(env.a.call("GET", f"/clients/{cid}/nothing"), 404)
+    error(env.a.call("PATCH", "/clients/" + cid, json={}), 405)
+    error(env.a.call("DELETE", "/clients"), 405)
+    assert env.stored() == before
+    # an open scope is fine for anyone
+    c = create(env.b, machine_client(scopes=["e2eadm:open"]))
+    assert c["client_orgno"] == ORG_B
+
+
+def test_key_sets_refused(env, victim):
+    cid = victim["client_id"]
+    before = env.stored()
+    six = [rsa_pub(f"k{i}", key=jwk.JWK.generate(kty="RSA", size=2048))[1] for i in range(6)]
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": six}), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": []}), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [rsa_pub("small", size=1024)[1]]}), 400,
+          "invalid_client_metadata")
+    dup = [rsa_pub("same")[1], rsa_pub("same")[1]]
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": dup}), 400, "invalid_client_metadata")
+    k, priv = rsa_pub("priv")
+    priv = json.loads(k.export_private())
+    priv.update({"kid": "priv", "use": "sig", "alg": "RS256"})
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [priv]}), 400, "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [dict(six[0], kid="bad kid")]}), 400,
+          "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [six[0]], "extra": 1}), 400,
+          "invalid_client_metadata")
+    error(env.a.call("PUT", f"/clients/{cid}/jwks", json={"keys": [dict(six[0], kty="EC")]}), 400,
+          "invalid_client_metadata")
+    assert env.stored() == before
+
+
+def test_portenctl_key_set(env, victim):
+    """portenctl's twin of the key set sub-resource calls the same rules."""
+    cid = victim["client_id"]
+    _, pub = rsa_pub("ctl1")
+    path = os.path.join(env.dir, "ctl.json")
+    with open(path, "w") as f:
+        json.dump({"keys": [pub]}, f)
+    assert [k["kid"] for k in env.server.ctl("client", "set-keys", cid, "--jwks-file", path)["keys"]] == ["ctl1"]
+    assert env.a.call("GET", f"/clients/{cid}/jwks").json()["keys"][0]["kid"] == "ctl1"
+    with open(path, "w") as f:
+        json.dump({"keys": [dict(pub, kid="x y")]}, f)
+    assert env.server.ctl("client", "set-keys", cid, "--jwks-file", path, check=False).returncode != 0
+    assert env.server.ctl("client", "keys", cid)["keys"][0]["kid"] == "ctl1"
+
+
+# --------------------------------------------------------------------------
+# the scope-owner API (§9) and the open lists
+# --------------------------------------------------------------------------
+
+def mp_token(env, cid, key, kid, scope):
+    now = int(time.time())
+    t = jjwt.JWT(header={"alg": "RS256", "kid": kid},
+                 claims={"aud": env.mp_issuer, "iss": cid, "scope": scope, "iat": now,
+                         "exp": now + 60, "jti": str(uuid.uuid4())})
+    t.make_signed_token(key)
+    return env.http.post(env.server.url("/maskinporten/token"),
+                         data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
+
+
+def test_scope_life_cycle(env):
+    name = "e2eprov:data"
+    body = {"prefix": "e2eprov", "subscope": "data", "description": "Data for partners",
+            "allowed_integration_types": ["maskinporten"], "visibility": "PUBLIC"}
+    r = env.p.call("POST", "/scopes", json=body)
+    assert r.status_code == 201, r.text
+    sc = r.json()
+    assert sc["name"] == name and sc["owner_orgno"] == ORG_P and sc["active"] is True
+    assert name in [x["name"] for x in env.p.call("GET", "/scopes").json()]
+    assert env.p.call("GET", "/scopes", params={"scope": name}).json()["description"] == "Data for partners"
+    r = env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, description="Partner data"))
+    assert r.status_code == 200 and r.json()["description"] == "Partner data"
+    # the open list shows it to anyone, without its access list
+    pub = env.http.get(env.server.url(BASE + "/scopes/all"), params={"prefix": "e2eprov"}, timeout=TIMEOUT)
+    assert pub.status_code == 200 and [x["name"] for x in pub.json()] == [name]
+    assert "access" not in pub.json()[0]
+    assert {"prefix": "e2eprov", "owner_orgno": ORG_P} in \
+        env.http.get(env.server.url(BASE + "/prefix/all"), timeout=TIMEOUT).json()
+    src = env.http.get(env.server.url(BASE + "/delegationsources"), timeout=TIMEOUT).json()
+    assert all(x["issuer"].startswith("https://") for x in src) and src
+
+    # access: A may now register the scope on its client and get tokens
+    error(env.a.call("POST", "/clients", json=machine_client(scopes=[name])), 400, "invalid_client_metadata")
+    r = env.p.call("PUT", "/scopes/access/" + ORG_A, params={"scope": name})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "APPROVED" and r.json()["consumer_orgno"] == ORG_A
+    assert env.p.call("PUT", "/scopes/access/" + ORG_A, params={"scope": name}).status_code == 200
+    listed = env.p.call("GET", "/scopes/access", params={"scope": name}).json()
+    assert [x["consumer_orgno"] for x in listed] == [ORG_A]
+    key, pub1 = rsa_pub("d1")
+    c = create(env.a, machine_client(scopes=[name], jwks={"keys": [pub1]}))
+    assert mp_token(env, c["client_id"], key, "d1", name).status_code == 200
+    # revoked: the record stays, the tokens stop
+    r = env.p.call("DELETE", "/scopes/access/" + ORG_A, params={"scope": name})
+    assert r.status_code == 200, r.text
+    assert mp_token(env, c["client_id"], key, "d1", name).status_code == 400
+    assert env.p.call("PUT", "/scopes/access/" + ORG_A, params={"scope": name}).status_code == 200
+    assert mp_token(env, c["client_id"], key, "d1", name).status_code == 200
+    # deactivated: no tokens, no longer public, registrations and grants kept
+    r = env.p.call("DELETE", "/scopes", params={"scope": name})
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert mp_token(env, c["client_id"], key, "d1", name).status_code == 400
+    assert env.http.get(env.server.url(BASE + "/scopes/all"), params={"prefix": "e2eprov"},
+                        timeout=TIMEOUT).json() == []
+    assert env.server.ctl("client", "show", c["client_id"])["scopes"] == [name]
+    assert [x["consumer_orgno"] for x in env.p.call("GET", "/scopes/access", params={"scope": name}).json()] \
+        == [ORG_A]
+    assert name not in [x["name"] for x in env.p.call("GET", "/scopes").json()]
+    assert name in [x["name"] for x in env.p.call("GET", "/scopes", params={"inactive": "true"}).json()]
+    # an update keeps it deactivated; a POST does not revive it
+    r = env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, active=True))
+    assert r.status_code == 200 and r.json()["active"] is False
+    error(env.p.call("POST", "/scopes", json=body), 409, "conflict")
+
+
+def test_scopes_refused(env):
+    name = "e2eprov:refusals"
+    r = env.p.call("POST", "/scopes", json={"name": name, "description": "x"})
+    assert r.status_code == 201, r.text
+    sc = r.json()
+    before = env.stored()
+    # no token, a token without scopes.write, another organisation
+    error(env.http.get(env.server.url(BASE + "/scopes"), timeout=TIMEOUT), 401)
+    error(env.a.call("GET", "/scopes"), 403, "insufficient_scope")
+    error(env.s.call("POST", "/scopes", json={"name": "e2eprov:x", "description": "x"}), 403,
+          "insufficient_scope")
+    error(env.b_scopes.call("POST", "/scopes", json={"name": "e2eprov:x", "description": "x"}), 403,
+          "access_denied")
+    error(env.b_scopes.call("POST", "/scopes", json={"name": "unassigned:x", "description": "x"}), 403,
+          "access_denied")
+    error(env.b_scopes.call("POST", "/scopes", json={"name": "idporten:dcr.evil", "description": "x"}), 403,
+          "access_denied")
+    for m, kw in (("GET", {}), ("PUT", {"json": sc}), ("DELETE", {})):
+        error(env.b_scopes.call(m, "/scopes", params={"scope": name}, **kw), 404, "not_found")
+    error(env.b_scopes.call("PUT", "/scopes/access/" + ORG_B, params={"scope": name}), 404, "not_found")
+    error(env.b_scopes.call("GET", "/scopes/access", params={"scope": name}), 404, "not_found")
+    error(env.b_scopes.call("PUT", "/scopes", params={"scope": "idporten:dcr.read"}, json={}), 404, "not_found")
+    error(env.p.call("GET", "/scopes", params={"scope": "openid"}), 404, "not_found")
+    # bad bodies and parameters
+    raw = {"Content-Type": "application/json"}
+    error(env.p.call("POST", "/scopes", data=b"{", headers=raw), 400, "invalid_request")
+    error(env.p.call("POST", "/scopes", data=b'{"name": "e2eprov:y"}', headers={"Content-Type": "text/plain"}),
+          415)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:y", "description": "x", "colour": 1}), 400)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:y", "description": "x", "owner_orgno": ORG_B}),
+          400)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:y", "description": "x",
+                                               "delegation_source": "https://evil.example/"}), 400)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:Y!", "description": "x"}), 400)
+    error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, name="e2eprov:other")), 400)
+    error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, subscope="other")), 400)
+    error(env.p.call("PUT", "/scopes/access/12345", params={"scope": name}), 400)
+    error(env.p.call("PUT", "/scopes/access/" + ORG_A), 400, "invalid_request")
+    error(env.p.call("GET", "/scopes", params=[("scope", name), ("scope", name)]), 400, "invalid_request")
+    error(env.p.call("DELETE", "/scopes/access/" + ORG_C, params={"scope": name}), 404, "not_found")
+    error(env.p.call("POST", "/scopes", data=b'{"x": "' + b"a" * 60000 + b'"}', headers=raw), 413)
+    assert env.stored() == before
+
+
+def test_portenctl_prefix(env):
+    assert env.server.ctl("scope", "prefix", "assign", "Bad Prefix", ORG_B, check=False).returncode != 0
+    assert env.server.ctl("scope", "prefix", "assign", "e2eprov", ORG_B, check=False).returncode != 0
+    r = env.server.ctl("scope", "create", "--name", "e2eprov:op", "--owner-orgno", ORG_B, check=False)
+    assert r.returncode != 0
+    listed = env.server.ctl("scope", "prefix", "list")
+    assert {"prefix": "e2eprov", "owner_orgno": ORG_P} in listed
+    assert "e2eprov:" not in [s["name"] for s in env.server.ctl("scope", "list")]
+
+
+# --------------------------------------------------------------------------
+# onbehalfof (§8), through the login (idporten-oidc §16)
+# --------------------------------------------------------------------------
+
+def test_onbehalfof_end_to_end(env):
+    c = create(env.s_own, login_client(redirect_uris=["https://supplier.example.no/cb"]))
+    cid = c["client_id"]
+    entry = {"onbehalfof": "kunde1", "display_name": "Kunde kommune", "orgno": ORG_C,
+             "url": "https://kunde.example.no/"}
+    r = env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=entry)
+    assert r.status_code == 201, r.text
+    assert r.json()["orgno"] == ORG_C and r.json()["display_name"] == "Kunde kommune"
+    r = env.s_own.call("GET", f"/clients/{cid}/onbehalfof")
+    assert r.status_code == 200 and [x["onbehalfof"] for x in r.json()] == ["kunde1"]
+    r = env.s_obo.call("PUT", f"/clients/{cid}/onbehalof/kunde1", json=dict(entry, display_name="Kunde by"))
+    assert r.status_code == 200 and r.json()["display_name"] == "Kunde by"
+    assert env.s_obo.call("GET", f"/clients/{cid}/onbehalfof/kunde1").json()["display_name"] == "Kunde by"
+    # an update of the client keeps the entries; portenctl sees the same
+    got = env.s_own.call("GET", "/clients/" + cid).json()
+    assert env.s_own.call("PUT", "/clients/" + cid, json=dict(got, description="again")).status_code == 200
+    assert [x["onbehalfof"] for x in env.server.ctl("client", "onbehalfof", cid, "list")] == ["kunde1"]
+
+    # a person logs in to the client made through the API, on behalf of the customer
+    client = Client(env.server, c, "client_secret_basic", "web", c["redirect_uris"],
+                    c["post_logout_redirect_uris"][0], ["openid", "profile"], False, None, False, False,
+                    None, None)
+    browser = http()
+    params, verifier = auth_params(client, onbehalfof="kunde1")
+    r = authorize(env.server, browser, params)
+    assert r.status_code == 200 and Page(r.text).forms is not None
+    assert "Kunde by" in r.text and c["client_name"] not in r.text
+    res = finish_login(env.server, browser, r, params["redirect_uri"], sent=params, verifier=verifier)
+    assert res.code, res
+    toks = client.tokens(res)
+    _, claims = env.server.verify(toks["id_token"])
+    assert claims["aud"] == cid
+    assert claims["client_onbehalfof"] == "kunde1" and claims["aud_onbehalfof"] == "kunde1"
+    # the authentication counts for the customer (read from the SQLite store's event table)
+    if not env.server.env.get("PORTEN_STORE", "").startswith(("postgresql://", "postgres://")):
+        db = sqlite3.connect(os.path.join(env.server.data, "porten.db"))
+        rows = [json.loads(d) for (d,) in db.execute(
+            "SELECT doc FROM events WHERE type = 'authentication' ORDER BY id DESC LIMIT 1")]
+        db.close()
+        assert rows[0]["client_id"] == cid and rows[0]["customer"] == ORG_C and rows[0]["onbehalfof"] == "kunde1"
+    # an id the client has not registered is refused at /authorize
+    params, _ = auth_params(client, onbehalfof="kunde2")
+    r = authorize(env.server, http(), params)
+    assert r.status_code in (302, 400) and ("invalid_request" in r.text or
+                                            "invalid_request" in r.headers.get("Location", ""))
+    # DELETE answers 200 with an empty body
+    r = env.s_obo.call("DELETE", f"/clients/{cid}/onbehalfof/kunde1")
+    assert r.status_code == 200 and r.text == ""
+    assert env.s_own.call("GET", f"/clients/{cid}/onbehalfof").json() == []
+
+
+def test_onbehalfof_refused(env):
+    c = create(env.s_own, login_client())
+    cid = c["client_id"]
+    entry = {"onbehalfof": "kunde9", "display_name": "K", "orgno": ORG_C}
+    assert env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=entry).status_code == 201
+    before = env.stored()
+    error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=entry), 409, "conflict")
+    error(env.s_own.call("POST", f"/clients/{cid}/onbehalfof", json=dict(entry, onbehalfof="x")), 403,
+          "insufficient_scope")
+    error(env.s.call("GET", f"/clients/{cid}/onbehalfof"), 403, "insufficient_scope")
+    error(env.b.call("GET", f"/clients/{cid}/onbehalfof"), 404, "not_found")
+    error(env.s_obo.call("PUT", f"/clients/{cid}/onbehalfof/nobody", json=entry), 404, "not_found")
+    for bad in (dict(entry, onbehalfof="a-b"), dict(entry, orgno="123"), dict(entry, colour=1),
+                {"onbehalfof": "k2", "orgno": ORG_C}, dict(entry, onbehalfof="k3", url="https://x.no/#f"),
+                dict(entry, onbehalfof="k" * 65)):
+        error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=bad), 400, "invalid_client_metadata")
+    error(env.s_obo.call("PUT", f"/clients/{cid}/onbehalfof/kunde9", json=dict(entry, onbehalfof="other")),
+          400, "invalid_client_metadata")
+    error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", data=b"{", headers={"Content-Type":
+                                                                                   "application/json"}), 400)
+    error(env.s_obo.call("POST", f"/clients/{cid}/onbehalfof/kunde9", json=entry), 405)
+    assert env.stored() == before
+
+
+# --------------------------------------------------------------------------
+# the login history (§11)
+# --------------------------------------------------------------------------
+
+def api_client(env, admin, scopes):
+    info = create(admin, login_client(integration_type="api_klient", scopes=scopes))
+    return Client(env.server, info, "client_secret_basic", "web", info["redirect_uris"],
+                  info["post_logout_redirect_uris"][0], scopes, False, None, False, False, None, None)
+
+
+def test_login_history(env):
+    hist = api_client(env, env.a, ["openid", "profile", "idporten:user.log.read"])
+    other = api_client(env, env.b, ["openid", "profile", "idporten:user.log.read"])
+    # the person logs in to A's service and to B's; another person to A's
+    tok = hist.tokens(login(env.server, hist, http(), pid=PID, scope="openid idporten:user.log.read"))
+    login(env.server, other, http(), pid=PID)
+    login(env.server, hist, http(), pid=PID2)
+    url = env.server.url("/innlogginger/logg/idporten")
+    r = env.http.get(url, headers={"Authorization": "Bearer " + tok["access_token"]}, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.headers.get("Cache-Control") == "no-store", r.text
+    got = r.json()
+    assert len(got) == 1, got
+    h = got[0]
+    assert h["integrasjon_id"] == hist.client_id and h["orgno"] == ORG_A and h["eid"] == "TestID"
+    assert h["tjeneste"] == hist.info["client_name"] and len(h["tidspunkt"]) == 19
+    assert abs(calendar.timegm(time.strptime(h["tidspunkt"], "%Y-%m-%dT%H:%M:%S")) - time.time()) < 120
+    # a second login, newest first, maxhits
+    tok2 = hist.tokens(login(env.server, hist, http(), pid=PID, scope="openid idporten:user.log.read"))
+    r = env.http.get(url, params={"maxhits": "5"}, headers={"Authorization": "Bearer " + tok2["access_token"]},
+                     timeout=TIMEOUT)
+    assert len(r.json()) == 2
+    r = env.http.get(url, params={"maxhits": "1"}, headers={"Authorization": "Bearer " + tok2["access_token"]},
+                     timeout=TIMEOUT)
+    assert len(r.json()) == 1
+    # refusals: no token, a token without the scope, a Maskinporten token, bad maxhits
+    error(env.http.get(url, timeout=TIMEOUT), 401)
+    plain = hist.tokens(login(env.server, hist, http(), pid=PID, scope="openid"))
+    error(env.http.get(url, headers={"Authorization": "Bearer " + plain["access_token"]}, timeout=TIMEOUT),
+          403, "insufficient_scope")
+    error(env.http.get(url, headers={"Authorization": "Bearer " + env.a.token()}, timeout=TIMEOUT), 401,
+          "invalid_token")
+    for bad in ("0", "1001", "x", ""):
+        error(env.http.get(url, params={"maxhits": bad},
+                           headers={"Authorization": "Bearer " + tok2["access_token"]}, timeout=TIMEOUT), 400)
+    # no national identity number in the event log
+    if not env.server.env.get("PORTEN_STORE", "").startswith(("postgresql://", "postgres://")):
+        db = sqlite3.connect(os.path.join(env.server.data, "porten.db"))
+        assert not [d for (d,) in db.execute("SELECT doc FROM events") if PID in d]
+        db.close()

@@ -1,0 +1,324 @@
+"""Billing and statistics (spec/billing.md): what is counted, the commands and the run."""
+
+import csv
+import io
+import json
+import os
+import uuid
+
+import pytest
+
+from conftest import (PID2, Page, auth_params, authorize, classify, create_client, follow, login,
+                      open_testid, submit_form, submit_testid)
+from test_consent import at_consent, answer
+
+SERVER_ENV = {
+    "PORTEN_BILLING_SELLER_NAME": "Digitaliseringsdirektoratet",
+    "PORTEN_BILLING_SELLER_ORGNO": "991825827",
+    "PORTEN_BILLING_SELLER_STREET": "Postboks 1382 Vika",
+    "PORTEN_BILLING_SELLER_CITY": "Oslo",
+    "PORTEN_BILLING_SELLER_POSTCODE": "0114",
+    "PORTEN_BILLING_SELLER_ACCOUNT": "76940512057",
+}
+
+
+def orgno(seed):
+    """A valid organisation number (mod 11) from 8 digits of seed."""
+    w = [3, 2, 7, 6, 5, 4, 3, 2]
+    for n in range(seed, seed + 50):
+        d = [int(c) for c in f"{8 * 10**7 + n % 10**7:08d}"]
+        r = 11 - sum(a * b for a, b in zip(d, w)) % 11
+        if r == 11:
+            r = 0
+        if r != 10:
+            return "".join(map(str, d)) + str(r)
+    raise AssertionError("no orgno")
+
+
+def stats(server, kind, *args):
+    p = server.ctl("stats", kind, *args, check=False)
+    assert p.returncode == 0, p.stderr
+    return list(csv.DictReader(io.StringIO(p.stdout.decode())))
+
+
+def totals(server):
+    """{customer: [authentications, sso_logins, billable]} from stats auth."""
+    out = {}
+    for row in stats(server, "auth"):
+        t = out.setdefault(row["customer"], [0, 0, 0])
+        t[0] += int(row["authentications"])
+        t[1] += int(row["sso_logins"])
+        t[2] += int(row["billable"])
+    return out
+
+
+def client_of(server, listener, tmp_path, org, **kw):
+    c = create_client(server, listener, tmp_path, **kw)
+    server.ctl("client", "update", c.client_id, "--client-orgno", org)
+    return c
+
+
+def test_counts_match_what_happened(server, listener, tmp_path, new_client, new_browser):
+    a, b = orgno(1000 + uuid.uuid4().int % 10**6), orgno(3000 + uuid.uuid4().int % 10**6)
+    ca = client_of(server, listener, tmp_path, a)
+    cb = client_of(server, listener, tmp_path, b)
+    before = totals(server)
+
+    br = new_browser()
+    login(server, ca, br, expect_eid=True)             # an eID login for a
+    login(server, cb, br, expect_eid=False)            # SSO for b
+    login(server, ca, br, expect_eid=False)            # SSO again for a
+    login(server, ca, new_browser(), pid=PID2, expect_eid=True)  # another person, a
+    login(server, ca, br, prompt="login", expect_eid=True)       # forced: a new eID login
+
+    # cancelled at the selector and at TestID: nothing counted
+    for where in ("selector", "testid"):
+        b2 = new_browser()
+        params, _ = auth_params(cb)
+        page = authorize(server, b2, params)
+        if where == "testid":
+            page = open_testid(server, b2, page)
+        res = classify(server, submit_form(b2, page, "cancel-form"), cb.redirect_uri, params)
+        assert res.error == "access_denied", res
+
+    after = totals(server)
+    assert after.get(a, [0, 0, 0])[0] - before.get(a, [0, 0, 0])[0] == 3
+    assert after.get(a, [0, 0, 0])[1] - before.get(a, [0, 0, 0])[1] == 1
+    assert after.get(b, [0, 0, 0])[0] - before.get(b, [0, 0, 0])[0] == 0
+    assert after.get(b, [0, 0, 0])[1] - before.get(b, [0, 0, 0])[1] == 1
+    # TestID in the test environment: counted, never billed
+    assert after[a][2] == 0 and after[b][2] == 0
+    rows = [r for r in stats(server, "auth") if r["customer"] == a]
+    assert {r["eid"] for r in rows} == {"testid"}
+    assert {r["client_id"] for r in rows} == {ca.client_id}
+
+
+def test_consent_declined_and_cancelled(server, new_client, new_browser):
+    from conftest import ORGNO
+    before = totals(server).get(ORGNO, [0, 0, 0])
+    # declined: the login goes on without the scope, and is counted once
+    name, c, br, params, verifier, r = at_consent(server, new_client, new_browser)
+    res = answer(server, c, br, r, params, verifier, "consent-decline")
+    assert res.code, res
+    mid = totals(server).get(ORGNO, [0, 0, 0])
+    assert mid[0] - before[0] == 1 and mid[1] == before[1]
+    # cancelled on the consent page after the eID: no code, nothing counted
+    name, c, br, params, verifier, r = at_consent(server, new_client, new_browser)
+    res = answer(server, c, br, r, params, verifier, "cancel-form")
+    assert res.error == "access_denied", res
+    assert totals(server).get(ORGNO, [0, 0, 0]) == mid
+
+
+def test_daily_totals_add_up(server):
+    per_customer = totals(server)
+    days = stats(server, "daily")
+    assert days, "no day counted"
+    assert sum(int(d["authentications"]) for d in days) == sum(v[0] for v in per_customer.values())
+    assert sum(int(d["sso_logins"]) for d in days) == sum(v[1] for v in per_customer.values())
+
+
+@pytest.mark.parametrize("args", [
+    ("--year", "20x4"), ("--year", "2023-2025"), ("--year", "1999"), ("--from", "2024-01-01"),
+    ("--from", "2024-02-30", "--to", "2024-03-01"), ("--from", "2024-03-01", "--to", "2024-02-01"),
+    ("--year", "2024", "--from", "2024-01-01", "--to", "2024-01-02"), ("--bogus",), ("extra",),
+])
+def test_stats_hostile(server, args):
+    p = server.ctl("stats", "auth", *args, check=False)
+    assert p.returncode == 1, (args, p.stdout, p.stderr)
+    assert server.ctl("stats", "nonsense", check=False).returncode == 1
+
+
+# --------------------------------------------------------------------------
+# Maskinporten tokens per consumer and supplier
+# --------------------------------------------------------------------------
+
+from test_maskinporten import ORG_A as MP_A, ORG_C as MP_C, ORG_S as MP_S, mp  # noqa: E402,F401
+
+
+def token_counts(server):
+    return {(r["consumer"], r["supplier"]): int(r["tokens"]) for r in stats(server, "tokens")}
+
+
+def test_machine_tokens_counted_per_consumer_and_supplier(mp):
+    before = token_counts(mp.server)
+    for _ in range(2):
+        r = mp.keyed.token(scope=mp.api)
+        assert r.status_code == 200, r.text
+    r = mp.supplier.token(scope=mp.deleg, extra={"consumer_org": MP_C})
+    assert r.status_code == 200, r.text
+    # refused: not counted
+    assert mp.stranger.token(scope=mp.deleg, extra={"consumer_org": MP_C}).status_code == 400
+    after = token_counts(mp.server)
+    grown = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    assert sorted(grown.values()) == [1, 2], grown
+    own = [k for k, v in grown.items() if v == 2][0]
+    deleg = [k for k, v in grown.items() if v == 1][0]
+    assert MP_A in own[0] and own[1] == ""  # its own token: no supplier
+    assert MP_C in deleg[0] and MP_S in deleg[1]
+    # no authentication is billed for machine tokens
+    assert not any(r["billable"] != "0" for r in stats(mp.server, "auth"))
+
+
+# --------------------------------------------------------------------------
+# portenctl billing
+# --------------------------------------------------------------------------
+
+def ctl_rc(server, *args, env=None):
+    import conftest
+    e = dict(server.env)
+    e.update(env or {})
+    import subprocess
+    return subprocess.run([conftest.PORTENCTL, "--json", *args], env=e, capture_output=True,
+                          timeout=60, cwd=server.workdir)
+
+
+@pytest.mark.parametrize("args", [
+    ("cost", "--year", "2024", "--item", "bankid", "--amount", "-100"),
+    ("cost", "--year", "2024", "--item", "bankid", "--amount", "1e9"),
+    ("cost", "--year", "2024", "--item", "bankid", "--amount", "99999999999999"),
+    ("cost", "--year", "2024", "--item", "bankid", "--amount", "10.001"),
+    ("cost", "--year", "2024", "--item", "bankid", "--amount", "NaN"),
+    ("cost", "--year", "2024", "--item", "bankid'; DROP TABLE events; --", "--amount", "1"),
+    ("cost", "--year", "1999", "--item", "bankid", "--amount", "1"),
+    ("cost", "--year", "2024", "--item", "bankid"),
+    ("customer", "--orgno", "991825828", "--name", "Wrong check digit", "--reference", "R"),
+    ("customer", "--orgno", "99182582", "--name", "Short", "--reference", "R"),
+    ("customer", "--orgno", "991825827", "--name", "", "--reference", "R"),
+    ("customer", "--orgno", "991825827", "--name", "x" * 201, "--reference", "R"),
+    ("customer", "--orgno", "991825827", "--name", "line\nbreak", "--reference", "R"),
+    ("extra", "--year", "2024", "--orgno", "991825827", "--text", "t", "--quantity", "0",
+     "--unit-price", "1"),
+    ("extra", "--year", "2024", "--orgno", "991825827", "--text", "t", "--quantity", "1000000",
+     "--unit-price", "10000000000"),
+    ("extra", "--year", "2024", "--orgno", "991825827", "--text", "t", "--quantity", "1",
+     "--unit-price", "-5"),
+    ("run", "--year", "2024"),
+    ("run", "--year", "2024", "--out", "x", "--issue-date", "2024-13-01"),
+    ("nonsense",),
+])
+def test_billing_hostile(server, args):
+    p = ctl_rc(server, "billing", *args)
+    assert p.returncode == 1, (args, p.stdout, p.stderr)
+    costs = ctl_rc(server, "billing", "costs", "--year", "2024")
+    assert costs.returncode == 0
+    # nothing of the refused entries was stored
+    assert "bankid" not in costs.stdout.decode()
+
+
+def test_billing_run_refuses_a_year_not_ended(server, tmp_path):
+    out = tmp_path / "run"
+    p = ctl_rc(server, "billing", "run", "--year", "2099", "--out", str(out))
+    assert p.returncode != 0 and b"run it after" in p.stderr, p.stderr
+    assert not out.exists()
+
+
+def current_year(server):
+    # the settlement year that holds today: ends 30 September this year or the next
+    import datetime
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    return today.year + (1 if (today.month, today.day) >= (10, 1) else 0)
+
+
+def test_billing_run_end_to_end(server, listener, tmp_path, new_browser):
+    year = current_year(server)
+    org = orgno(7000 + uuid.uuid4().int % 10**6)
+    c = client_of(server, listener, tmp_path, org)
+    for _ in range(3):
+        login(server, c, new_browser(), expect_eid=True)
+    assert ctl_rc(server, "billing", "cost", "--year", str(year), "--item", "bankid",
+                  "--amount", "280000").returncode == 0
+    assert ctl_rc(server, "billing", "customer", "--orgno", org, "--name", "Kunde & <AS>",
+                  "--reference", "PO-77").returncode == 0
+    assert ctl_rc(server, "billing", "extra", "--year", str(year), "--orgno", org, "--text",
+                  "Training of first-line support", "--quantity", "3",
+                  "--unit-price", "1500.50").returncode == 0
+    as_of = f"{year}-10-01"
+    # broken halfway: no output, no partial output
+    out = tmp_path / "broken"
+    p = ctl_rc(server, "billing", "run", "--year", str(year), "--out", str(out), "--as-of", as_of,
+               env={"PORTEN_BILLING_FAIL_AFTER": "1"})
+    assert p.returncode != 0, p.stdout
+    assert not out.exists() and not (tmp_path / "broken.partial").exists()
+
+    outs = []
+    for name in ("one", "two"):
+        out = tmp_path / name
+        p = ctl_rc(server, "billing", "run", "--year", str(year), "--out", str(out),
+                   "--as-of", as_of)
+        assert p.returncode == 0, p.stderr
+        outs.append(out)
+    summary = json.loads((outs[0] / "summary.json").read_text())
+    assert summary["year"] == year
+    assert summary["inputs"]["threshold"] == 200000
+    assert summary["inputs"]["costs"] == [{"item": "bankid", "amount": "280000.00"}]
+    # TestID logins in the test environment are never billed: nobody pays
+    assert summary["paying_customers"] == 0
+    assert summary["inputs"]["billable_authentications"] == 0
+    # the extra line is invoiced all the same: 3 x 1500.50 = 4501.50, VAT 1125.38
+    inv = [i for i in summary["invoices"] if i["orgno"] == org]
+    assert inv == [{"orgno": org, "invoice": f"{org}.xml", "authentications": 0,
+                    "amount_excl_vat": "4501.50", "vat": "1125.38",
+                    "amount_incl_vat": "5626.88"}], summary["invoices"]
+    xml = (outs[0] / f"{org}.xml").read_bytes()
+    check_ehf(xml, org, "PO-77")
+    # reproducible byte for byte
+    for f in os.listdir(outs[0]):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    # a run never writes into an existing directory
+    assert ctl_rc(server, "billing", "run", "--year", str(year), "--out", str(outs[0]),
+                  "--as-of", as_of).returncode != 0
+
+
+def check_ehf(xml, org, reference):
+    """The mandatory BIS Billing 3.0 elements and the totals, read with the standard library."""
+    import xml.etree.ElementTree as ET
+    from decimal import Decimal
+    ns = {"i": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+          "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+          "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
+    root = ET.fromstring(xml)
+    assert root.tag == "{%s}Invoice" % ns["i"]
+
+    def t(path):
+        el = root.find(path, ns)
+        assert el is not None, path
+        return el.text
+
+    assert t("cbc:CustomizationID") == \
+        "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+    assert t("cbc:ProfileID") == "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+    assert t("cbc:InvoiceTypeCode") == "380" and t("cbc:DocumentCurrencyCode") == "NOK"
+    assert t("cbc:BuyerReference") == reference
+    for p in ("cbc:ID", "cbc:IssueDate", "cbc:DueDate",
+              "cac:AccountingSupplierParty/cac:Party/cbc:EndpointID",
+              "cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cac:Country/cbc:IdentificationCode",
+              "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName",
+              "cac:PaymentMeans/cbc:PaymentMeansCode"):
+        assert t(p)
+    buyer = root.find("cac:AccountingCustomerParty/cac:Party/cbc:EndpointID", ns)
+    assert buyer.text == org and buyer.get("schemeID") == "0192"
+    assert t("cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name") == "Kunde & <AS>"
+    lines = root.findall("cac:InvoiceLine", ns)
+    assert lines
+    total = sum(Decimal(l.find("cbc:LineExtensionAmount", ns).text) for l in lines)
+    for l in lines:
+        q = Decimal(l.find("cbc:InvoicedQuantity", ns).text)
+        price = Decimal(l.find("cac:Price/cbc:PriceAmount", ns).text)
+        assert abs(q * price - Decimal(l.find("cbc:LineExtensionAmount", ns).text)) < Decimal("0.01")
+        assert l.find("cac:Item/cac:ClassifiedTaxCategory/cbc:ID", ns).text == "S"
+    m = "cac:LegalMonetaryTotal/"
+    vat = Decimal(t("cac:TaxTotal/cbc:TaxAmount"))
+    assert Decimal(t(m + "cbc:LineExtensionAmount")) == total
+    assert Decimal(t(m + "cbc:TaxExclusiveAmount")) == total
+    assert Decimal(t("cac:TaxTotal/cac:TaxSubtotal/cbc:TaxableAmount")) == total
+    assert vat == (total * Decimal("0.25")).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    assert Decimal(t(m + "cbc:TaxInclusiveAmount")) == total + vat
+    assert Decimal(t(m + "cbc:PayableAmount")) == total + vat
+
+
+def test_estimate(server):
+    p = ctl_rc(server, "billing", "estimate")
+    assert p.returncode == 0, p.stderr
+    est = json.loads(p.stdout)
+    assert set(est) == {"year", "price_excl_vat", "price_incl_vat", "last_year_costs_ore"}
+    assert ctl_rc(server, "billing", "estimate", "--year", "2999").returncode == 1

@@ -157,11 +157,31 @@ sig_method(const json_t *sp)
 }
 
 int
+saml_lasso_server_add(LassoServer *s, const json_t *sp)
+{
+	LassoProvider *p;
+	const char *meta = saml_sp_str(sp, "metadata"), *enc = saml_sp_str(sp, "enc_alg");
+	int rc;
+
+	rc = meta != NULL ? lasso_server_add_provider_from_buffer(s, LASSO_PROVIDER_ROLE_SP, meta,
+								 NULL, NULL)
+			  : -1;
+	p = rc == 0 ? lasso_server_get_provider(s, saml_sp_str(sp, "entity_id")) : NULL;
+	if (p == NULL)
+		return rc != 0 ? rc : -1;
+	/* spec §8: one EncryptedAssertion, AES-CBC, the key by RSA-OAEP */
+	lasso_provider_set_encryption_mode(p, LASSO_ENCRYPTION_MODE_ASSERTION);
+	lasso_provider_set_encryption_sym_key_type(
+		p, enc != NULL && strcmp(enc, "aes256-cbc") == 0 ? LASSO_ENCRYPTION_SYM_KEY_TYPE_AES_256
+								 : LASSO_ENCRYPTION_SYM_KEY_TYPE_AES_128);
+	lasso_provider_set_key_encryption_method(p, LASSO_KEY_ENCRYPTION_METHOD_OAEP);
+	return 0;
+}
+
+int
 saml_lasso_server(const json_t *sp, LassoServer **out, struct err *e)
 {
 	LassoServer *s;
-	LassoProvider *p;
-	const char *meta = saml_sp_str(sp, "metadata"), *enc = saml_sp_str(sp, "enc_alg");
 	int rc;
 
 	*out = NULL;
@@ -170,20 +190,11 @@ saml_lasso_server(const json_t *sp, LassoServer **out, struct err *e)
 	if (s == NULL)
 		return ERR(e, ERR_INTERNAL, 500, NULL, "lasso cannot load the IdP");
 	s->signature_method = sig_method(sp);
-	rc = meta != NULL ? lasso_server_add_provider_from_buffer(s, LASSO_PROVIDER_ROLE_SP, meta,
-								 NULL, NULL)
-			  : -1;
-	p = rc == 0 ? lasso_server_get_provider(s, saml_sp_str(sp, "entity_id")) : NULL;
-	if (p == NULL) {
+	rc = saml_lasso_server_add(s, sp);
+	if (rc != 0) {
 		lasso_server_destroy(s);
 		return ERR(e, ERR_INTERNAL, 500, NULL, "lasso cannot load the SP (%d)", rc);
 	}
-	/* spec §8: one EncryptedAssertion, AES-CBC, the key by RSA-OAEP */
-	lasso_provider_set_encryption_mode(p, LASSO_ENCRYPTION_MODE_ASSERTION);
-	lasso_provider_set_encryption_sym_key_type(
-		p, enc != NULL && strcmp(enc, "aes256-cbc") == 0 ? LASSO_ENCRYPTION_SYM_KEY_TYPE_AES_256
-								 : LASSO_ENCRYPTION_SYM_KEY_TYPE_AES_128);
-	lasso_provider_set_key_encryption_method(p, LASSO_KEY_ENCRYPTION_METHOD_OAEP);
 	*out = s;
 	return 0;
 }

@@ -275,7 +275,7 @@ id_token_check(struct http_req *r, const char *jws, const char *nonce, json_t **
 
 int
 saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier, const char *nonce,
-		 json_t **claims, struct err *e)
+		 json_t **claims, const char **id_token, struct err *e)
 {
 	struct buf form;
 	json_t *body = NULL;
@@ -299,6 +299,7 @@ saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier, con
 		rc = ERR(e, ERR_INTERNAL, 500, NULL, "/token gave no id_token");
 	if (rc == 0)
 		rc = id_token_check(r, idt, nonce, claims, e);
+	*id_token = rc == 0 ? arena_strdup(r->arena, idt) : NULL;
 	json_decref(body);
 	return rc;
 }

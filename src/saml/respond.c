@@ -117,7 +117,7 @@ saml_login_close(struct saml_login *sl)
 }
 
 /* Keep the Response under its artifact and send the browser to the ACS. */
-static void
+static int
 send_artifact(struct http_req *r, struct http_resp *w, struct saml_login *sl, const char *pid)
 {
 	struct porten *app = r->app;
@@ -125,7 +125,7 @@ send_artifact(struct http_req *r, struct http_resp *w, struct saml_login *sl, co
 	struct err e = { 0 };
 	char *art = NULL, *msg = NULL;
 	json_t *doc = NULL;
-	int lr, rc;
+	int lr, rc = -1;
 
 	lr = lasso_login_build_artifact_msg(sl->login, LASSO_HTTP_METHOD_ARTIFACT_GET);
 	art = lasso_profile_get_artifact(p);
@@ -151,6 +151,7 @@ out:
 	json_decref(doc);
 	g_free(art);
 	g_free(msg);
+	return rc;
 }
 
 static LassoSamlp2StatusCode *
@@ -186,7 +187,7 @@ saml_respond_status(struct http_req *r, struct http_resp *w, struct saml_login *
 	if (resp->Status != NULL)
 		g_object_unref(resp->Status);
 	resp->Status = st;
-	send_artifact(r, w, sl, NULL);
+	(void)send_artifact(r, w, sl, NULL);
 }
 
 /* spec §5 (design): BASE64URL(HMAC-SHA256(secret, SP entityID || pid)), stable per SP. */
@@ -228,10 +229,73 @@ trim_authn_statement(LassoSaml2Assertion *a)
 	}
 }
 
+/*
+ * The SAML side of the SSO session: lasso's session (the assertions each
+ * SP got, for their LogoutRequests), the SPs in it and the ID token, as
+ * the "saml_sess" document under the session's sid.  Read before the
+ * assertion is built, so lasso adds to what is there.
+ */
+static json_t *
+sess_load(struct http_req *r, struct saml_login *sl, const char *sid)
+{
+	struct porten *app = r->app;
+	struct err e = { 0 };
+	json_t *doc = NULL;
+	const char *dump;
+
+	if (sid == NULL ||
+	    store_call(app->store, saml, doc_get, "saml_sess", sid, &doc, &e) != 0)
+		return NULL;
+	dump = saml_sp_str(doc, "session");
+	if (dump != NULL)
+		lasso_profile_set_session_from_dump(LASSO_PROFILE(sl->login), dump);
+	return doc;
+}
+
+static void
+sess_save(struct http_req *r, struct http_resp *w, struct saml_login *sl, json_t *old,
+	  const char *sid, const char *sp, const char *id_token)
+{
+	struct porten *app = r->app;
+	LassoSession *ls = lasso_profile_get_session(LASSO_PROFILE(sl->login));
+	char *dump = ls != NULL ? lasso_session_dump(ls) : NULL;
+	json_t *sps = json_array(), *doc;
+	struct err e = { 0 };
+	struct http_cookie_opts o = { .max_age = app->cfg->session_max, .path = "/saml/",
+				      .same_site = "Lax", .secure = app->cfg->cookie_secure,
+				      .http_only = true };
+	size_t i;
+	json_t *v;
+	int rc;
+
+	json_array_foreach(json_object_get(old, "sps"), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), sp) != 0)
+			json_array_append(sps, v);
+	json_array_append_new(sps, json_string(sp));
+	doc = json_pack("{s:s?, s:o, s:s}", "session", dump, "sps", sps, "id_token", id_token);
+	rc = doc != NULL ? store_call(app->store, saml, doc_put, "saml_sess", sid, doc,
+				      time_now() + app->cfg->session_max, &e)
+			 : ERR(&e, ERR_NOMEM, 500, NULL, "out of memory");
+	if (rc == ERR_EXISTS) {
+		store_call(app->store, saml, doc_delete, "saml_sess", sid, &e);
+		rc = store_call(app->store, saml, doc_put, "saml_sess", sid, doc,
+				time_now() + app->cfg->session_max, &e);
+	}
+	if (rc != 0)
+		log_warn(r->rid, "the SAML session could not be kept (no single logout): %s", e.msg);
+	else
+		http_resp_cookie(w, SAML_SID_COOKIE, sid, &o);
+	json_decref(doc);
+	g_free(dump);
+}
+
 void
 saml_respond_assertion(struct http_req *r, struct http_resp *w, struct saml_login *sl,
-		       const json_t *sp, const json_t *claims, const char *obo, const char *locale)
+		       const json_t *sp, const json_t *claims, const char *id_token,
+		       const char *obo, const char *locale)
 {
+	const char *sid = json_string_value(json_object_get(claims, "sid"));
+	json_t *sess = NULL;
 	LassoProfile *p = LASSO_PROFILE(sl->login);
 	const char *pid = json_string_value(json_object_get(claims, "pid"));
 	const char *acr = json_string_value(json_object_get(claims, "acr"));
@@ -245,11 +309,13 @@ saml_respond_assertion(struct http_req *r, struct http_resp *w, struct saml_logi
 	LassoSaml2NameID *nid;
 	int lr;
 
+	sess = sess_load(r, sl, sid);
 	lr = lasso_login_validate_request_msg(sl->login, TRUE, TRUE);
 	if (lr != 0) {
 		log_err(r->rid, "lasso refused the request at the end: %s", lasso_strerror(lr));
 		saml_respond_status(r, w, sl, NULL, SAML_STATUS_RESPONDER, NULL,
 				    "the answer could not be built");
+		json_decref(sess);
 		return;
 	}
 	iso_time(auth_time > 0 ? (int64_t)auth_time : now, t_auth);
@@ -262,6 +328,7 @@ saml_respond_assertion(struct http_req *r, struct http_resp *w, struct saml_logi
 		log_err(r->rid, "lasso cannot build the assertion: %s", lasso_strerror(lr));
 		saml_respond_status(r, w, sl, NULL, SAML_STATUS_RESPONDER, NULL,
 				    "the answer could not be built");
+		json_decref(sess);
 		return;
 	}
 	nid = lasso_saml2_name_id_build_persistent(pairwise_nameid(r, sp_id, pid),
@@ -277,5 +344,8 @@ saml_respond_assertion(struct http_req *r, struct http_resp *w, struct saml_logi
 	add_attr(a, "AuthMethod", amr);
 	add_attr(a, "OnBehalfOf", obo);
 	g_object_unref(a);
-	send_artifact(r, w, sl, pid);
+	/* lasso puts the assertion in its session when it builds the answer */
+	if (send_artifact(r, w, sl, pid) == 0 && sid != NULL && id_token != NULL)
+		sess_save(r, w, sl, sess, sid, sp_id, id_token);
+	json_decref(sess);
 }

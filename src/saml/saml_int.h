@@ -25,6 +25,7 @@
 #define SAML_MAX_RELAY 80              /* RelayState (SAML Bindings §3.4.3) */
 #define SAML_MAX_ID 256                /* a message's ID */
 #define SAML_SKEW 180                  /* spec §3 (design): IssueInstant within +-3 min */
+#define SAML_SID_COOKIE "porten_saml_sid" /* the SSO session's sid, for single logout */
 #define SAML_ARTIFACT_LIFETIME 120     /* an artifact resolves within this (spec §1: <= 5 min) */
 
 #define SAML_NS_MD "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -136,10 +137,11 @@ int saml_oidc_par(struct http_req *r, const struct saml_oidc_req *q, char **auth
 		  struct err *e);
 /*
  * Redeem the code with the PKCE verifier and check the ID token
- * (signature, iss, aud, nonce, exp); *claims its claims (new reference).
+ * (signature, iss, aud, nonce, exp); *claims its claims (new reference),
+ * *id_token the token itself (arena), the hint for a later logout.
  */
 int saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier, const char *nonce,
-		     json_t **claims, struct err *e);
+		     json_t **claims, const char **id_token, struct err *e);
 
 /* ---- messages (msg.c) ---- */
 
@@ -165,6 +167,15 @@ int saml_soap_body_msg(const struct _xmlDoc *doc, const struct _xmlNode **msg, s
  * registered.  Destroy with lasso_server_destroy.
  */
 int saml_lasso_server(const json_t *sp, struct _LassoServer **out, struct err *e);
+/* Add one more SP (registration doc) to such a server: 0 or lasso's error. */
+int saml_lasso_server_add(struct _LassoServer *s, const json_t *sp);
+/*
+ * Of an HTTP-Redirect query, what lasso checks the signature over:
+ * SAMLRequest or SAMLResponse, RelayState, SigAlg and Signature exactly as
+ * they came and in their order (SAML Bindings §3.4.4.1), without the
+ * parameters the proxy reads itself (locale).  Arena memory.
+ */
+char *saml_signed_query(struct arena *a, struct str raw);
 
 /* ---- answering an AuthnRequest (respond.c) ---- */
 
@@ -183,10 +194,20 @@ void saml_login_close(struct saml_login *sl);
 void saml_respond_status(struct http_req *r, struct http_resp *w, struct saml_login *sl,
 			 const char *unused, const char *top, const char *second,
 			 const char *message);
-/* Answer with the assertion of spec §5 for the person in the ID token's claims. */
+/*
+ * Answer with the assertion of spec §5 for the person in the ID token's
+ * claims, and add the SP to the SAML side of the SSO session (its sid):
+ * the "saml_sess" document and the browser's porten_saml_sid cookie, for
+ * single logout.
+ */
 void saml_respond_assertion(struct http_req *r, struct http_resp *w, struct saml_login *sl,
-			    const json_t *sp, const json_t *claims, const char *obo,
-			    const char *locale);
+			    const json_t *sp, const json_t *claims, const char *id_token,
+			    const char *obo, const char *locale);
+
+/* Single logout (slo.c): GET /saml/logout, /saml/logout/done, /saml/fclogout. */
+void saml_handle_logout(struct http_req *r, struct http_resp *w);
+void saml_handle_logout_done(struct http_req *r, struct http_resp *w);
+void saml_handle_fclogout(struct http_req *r, struct http_resp *w);
 
 /* GET /saml/sso, GET /saml/callback (sso.c); POST /saml/artifact (artifact.c). */
 void saml_handle_sso(struct http_req *r, struct http_resp *w);

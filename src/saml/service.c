@@ -26,6 +26,9 @@ static const struct service_route saml_routes[] = {
 	{ "GET", "/saml/sso", saml_handle_sso },
 	{ "GET", "/saml/callback", saml_handle_callback },
 	{ "POST", "/saml/artifact", saml_handle_artifact },
+	{ "GET", "/saml/logout", saml_handle_logout },
+	{ "GET", "/saml/logout/done", saml_handle_logout_done },
+	{ "GET", "/saml/fclogout", saml_handle_fclogout },
 	{ NULL, NULL, NULL },
 };
 

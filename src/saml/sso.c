@@ -49,15 +49,15 @@ sso_error_page(struct http_req *r, struct http_resp *w, int status, const struct
 }
 
 /*
- * The query lasso checks the signature over: SAMLRequest, RelayState,
+ * The query lasso checks the signature over: SAMLRequest (or SAMLResponse), RelayState,
  * SigAlg and Signature exactly as they came, in their order (SAML Bindings
  * §3.4.4.1), without the parameters the proxy reads itself (locale).
  */
-static char *
-signed_query(struct arena *a, struct str raw)
+char *
+saml_signed_query(struct arena *a, struct str raw)
 {
-	static const char *const keep[] = { "SAMLRequest=", "RelayState=", "SigAlg=",
-					    "Signature=", NULL };
+	static const char *const keep[] = { "SAMLRequest=", "SAMLResponse=", "RelayState=",
+					    "SigAlg=", "Signature=", NULL };
 	struct str head, rest = raw;
 	char *out = arena_alloc(a, raw.len + 1);
 	size_t n = 0, i;
@@ -287,7 +287,7 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 		sso_error_page(r, w, 400, &e);
 		return;
 	}
-	query = signed_query(r->arena, r->raw_query);
+	query = saml_signed_query(r->arena, r->raw_query);
 	rc = query != NULL ? peek_request(r, &issuer, &obo, &e)
 			   : ERR(&e, ERR_NOMEM, 500, NULL, "out of memory");
 	if (rc == 0) {
@@ -400,7 +400,7 @@ saml_handle_callback(struct http_req *r, struct http_resp *w)
 	struct sso_flow f = { 0 };
 	struct saml_login *sl = NULL;
 	json_t *doc = NULL, *sp = NULL, *claims = NULL;
-	const char *error, *code, *top, *second;
+	const char *error, *code, *top, *second, *id_token = NULL;
 	int rc;
 
 	if (!saml_idp_on()) {
@@ -430,14 +430,14 @@ saml_handle_callback(struct http_req *r, struct http_resp *w)
 				    error != NULL ? error : "no code from the login");
 		goto out;
 	}
-	rc = saml_oidc_redeem(r, code, f.verifier, f.nonce, &claims, &e);
+	rc = saml_oidc_redeem(r, code, f.verifier, f.nonce, &claims, &id_token, &e);
 	if (rc != 0) {
 		log_err(r->rid, "SAML login: %s", e.msg);
 		saml_respond_status(r, w, sl, NULL, SAML_STATUS_RESPONDER, NULL,
 				    "the login could not be completed");
 		goto out;
 	}
-	saml_respond_assertion(r, w, sl, sp, claims, f.obo, f.locale);
+	saml_respond_assertion(r, w, sl, sp, claims, id_token, f.obo, f.locale);
 out:
 	saml_login_close(sl);
 	json_decref(claims);

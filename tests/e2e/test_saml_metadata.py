@@ -12,7 +12,7 @@ import pytest
 
 from conftest import Server
 from samlkit import (ARTIFACT, DS, MD, PERSISTENT, POST, REDIRECT, SOAP, TRANSIENT, keypair,
-                     parse, sp_import, sp_list, sp_metadata, write)
+                     parse, sanitizer_env, sp_import, sp_list, sp_metadata, write)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def keys(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server_env(keys):
     _, (key, crt), *_ = keys
-    return {"PORTEN_SAML_KEY_FILE": key, "PORTEN_SAML_CERT_FILE": crt}
+    return {"PORTEN_SAML_KEY_FILE": key, "PORTEN_SAML_CERT_FILE": crt, **sanitizer_env()}
 
 
 def md_find(root, path):

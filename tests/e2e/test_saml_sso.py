@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit, parse_qs
 import pytest
 
 from conftest import (HIGH, PID, PID2, follow, http, login, open_testid, submit_testid)
-from samlkit import (ARTIFACT, POST, SP, keypair, lasso, sp_list)
+from samlkit import ARTIFACT, POST, SP, keypair, lasso, sanitizer_env, sp_list
 
 pytestmark = pytest.mark.skipif(lasso is None, reason="python3-lasso not installed")
 
@@ -35,7 +35,7 @@ def keys(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server_env(keys):
     key, crt = keys["idp"]
-    return {"PORTEN_SAML_KEY_FILE": key, "PORTEN_SAML_CERT_FILE": crt}
+    return {"PORTEN_SAML_KEY_FILE": key, "PORTEN_SAML_CERT_FILE": crt, **sanitizer_env()}
 
 
 @pytest.fixture(scope="module")
@@ -454,6 +454,7 @@ def test_another_node_resolves_the_artifact(server, sp, keys, tmp_path):
     """Two portend on one store: the artifact issued by one resolves at the other."""
     from conftest import Server
     env = {k: v for k, v in server.env.items() if k.startswith("PORTEN_")}
+    env.update(sanitizer_env())
     env.pop("PORTEN_LISTEN", None)
     env.pop("PORTEN_ISSUER", None)
     env.setdefault("PORTEN_STORE", f"{server.data}/porten.db")

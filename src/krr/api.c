@@ -22,6 +22,16 @@ krr_bad(struct http_resp *w, int status, const char *why)
 	http_resp_oauth_error(w, status, "invalid_request", why);
 }
 
+void
+krr_answer_failed(struct http_req *r, struct http_resp *w)
+{
+	struct err e = { 0 };
+
+	http_resp_reset(w);
+	(void)ERR(&e, ERR_INTERNAL, 500, "server_error", "krr: cannot build the answer");
+	oauth_resp_error(r, w, &e);
+}
+
 /* The Maskinporten token of the request, or an answer already written (returns -1). */
 static int
 krr_org_token(struct http_req *r, struct http_resp *w, struct oauth_bearer *tok)
@@ -196,10 +206,7 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 	http_resp_header(w, "Cache-Control", "no-store");
 	goto out;
 fail:
-	http_resp_reset(w);
-	e = (struct err){ 0 };
-	(void)ERR(&e, ERR_INTERNAL, 500, "server_error", "krr: cannot build the answer");
-	oauth_resp_error(r, w, &e);
+	krr_answer_failed(r, w);
 out:
 	oauth_bearer_release(&tok);
 	json_decref(body);
@@ -285,10 +292,7 @@ krr_handle_changes(struct http_req *r, struct http_resp *w)
 	http_resp_header(w, "Cache-Control", "no-store");
 	goto out;
 fail:
-	http_resp_reset(w);
-	e = (struct err){ 0 };
-	(void)ERR(&e, ERR_INTERNAL, 500, "server_error", "krr: cannot build the answer");
-	oauth_resp_error(r, w, &e);
+	krr_answer_failed(r, w);
 out:
 	oauth_bearer_release(&tok);
 	json_decref(body);

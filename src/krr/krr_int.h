@@ -109,4 +109,7 @@ int krr_testdata_write(struct porten *app, int *written, struct err *e);
 /* The scopes of spec §3.3 and §4 exist (service init and portenctl krr). */
 int krr_scopes_ensure(struct porten *app, struct err *e);
 
+/* Answer 500: an answer could not be built (out of memory); what was written goes. */
+void krr_answer_failed(struct http_req *r, struct http_resp *w);
+
 #endif

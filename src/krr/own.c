@@ -137,8 +137,7 @@ krr_handle_person(struct http_req *r, struct http_resp *w)
 	out = found ? krr_person_wire(&p, flags, krr_now_ms())
 		    : krr_unregistered_wire(tok.pid, flags);
 	if (out == NULL) {
-		(void)ERR(&e, ERR_INTERNAL, 500, "server_error", "krr: cannot build the answer");
-		oauth_resp_error(r, w, &e);
+		krr_answer_failed(r, w);
 		goto out;
 	}
 	if (!patch && wants_jose(r))

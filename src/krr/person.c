@@ -366,8 +366,23 @@ put_ms(json_t *o, const char *key, int64_t t)
 	return t <= 0 ? 0 : json_object_set_new(o, key, json_integer(t));
 }
 
-json_t *
-krr_person_encode(const struct krr_person *p)
+static int
+put_time_text(json_t *o, const char *key, int64_t t)
+{
+	char ts[KRR_TIME_LEN];
+
+	if (t <= 0)
+		return 0;
+	krr_time_format(t, ts);
+	return json_object_set_new(o, key, json_string(ts));
+}
+
+/*
+ * The record as JSON, its times put by put_time: milliseconds in the stored
+ * form, text in the export and wire forms.
+ */
+static json_t *
+person_json(const struct krr_person *p, int (*put_time)(json_t *, const char *, int64_t))
 {
 	json_t *o = json_pack("{s:s,s:s,s:s}", "personidentifikator", p->pid, "status",
 			      p->status == KRR_AKTIV ? "AKTIV" : "SLETTET", "reservasjon",
@@ -376,24 +391,30 @@ krr_person_encode(const struct krr_person *p)
 
 	if (o == NULL)
 		return NULL;
-	bad |= put_ms(o, "reservasjonstidspunkt", p->reserved ? p->reserved_at : 0);
-	bad |= put_ms(o, "reservasjon_oppdatert", p->reservation_updated);
+	bad |= put_time(o, "reservasjonstidspunkt", p->reserved ? p->reserved_at : 0);
+	bad |= put_time(o, "reservasjon_oppdatert", p->reservation_updated);
 	bad |= put_str(o, "epostadresse", p->email.value);
-	bad |= put_ms(o, "epostadresse_oppdatert", p->email.updated);
-	bad |= put_ms(o, "epostadresse_sist_verifisert", p->email.verified);
+	bad |= put_time(o, "epostadresse_oppdatert", p->email.updated);
+	bad |= put_time(o, "epostadresse_sist_verifisert", p->email.verified);
 	bad |= put_str(o, "mobiltelefonnummer", p->mobile.value);
-	bad |= put_ms(o, "mobiltelefonnummer_oppdatert", p->mobile.updated);
-	bad |= put_ms(o, "mobiltelefonnummer_sist_verifisert", p->mobile.verified);
+	bad |= put_time(o, "mobiltelefonnummer_oppdatert", p->mobile.updated);
+	bad |= put_time(o, "mobiltelefonnummer_sist_verifisert", p->mobile.verified);
 	bad |= put_str(o, "postkasseadresse", p->mailbox);
 	bad |= put_str(o, "postkasseleverandoeradresse", p->mailbox_provider);
 	bad |= put_str(o, "sertifikat", p->cert);
 	bad |= put_str(o, "spraak", p->lang[0] != '\0' ? p->lang : NULL);
-	bad |= put_ms(o, "spraak_oppdatert", p->lang_updated);
+	bad |= put_time(o, "spraak_oppdatert", p->lang_updated);
 	if (bad != 0) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
+}
+
+json_t *
+krr_person_encode(const struct krr_person *p)
+{
+	return person_json(p, put_ms);
 }
 
 /* ---- the flat import and export form ---- */
@@ -574,46 +595,12 @@ krr_person_from_fields(const json_t *f, enum natid_context ctx, int64_t now,
 	return 0;
 }
 
-static int
-put_time_text(json_t *o, const char *key, int64_t t)
-{
-	char ts[KRR_TIME_LEN];
-
-	if (t <= 0)
-		return 0;
-	krr_time_format(t, ts);
-	return json_object_set_new(o, key, json_string(ts));
-}
 
 /* The record with its times as text: export, and the body of the wire form. */
 json_t *
 krr_person_fields(const struct krr_person *p)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s}", "personidentifikator", p->pid, "status",
-			      p->status == KRR_AKTIV ? "AKTIV" : "SLETTET", "reservasjon",
-			      p->reserved ? "JA" : "NEI");
-	int bad = 0;
-
-	if (o == NULL)
-		return NULL;
-	bad |= put_time_text(o, "reservasjonstidspunkt", p->reserved ? p->reserved_at : 0);
-	bad |= put_time_text(o, "reservasjon_oppdatert", p->reservation_updated);
-	bad |= put_str(o, "epostadresse", p->email.value);
-	bad |= put_time_text(o, "epostadresse_oppdatert", p->email.updated);
-	bad |= put_time_text(o, "epostadresse_sist_verifisert", p->email.verified);
-	bad |= put_str(o, "mobiltelefonnummer", p->mobile.value);
-	bad |= put_time_text(o, "mobiltelefonnummer_oppdatert", p->mobile.updated);
-	bad |= put_time_text(o, "mobiltelefonnummer_sist_verifisert", p->mobile.verified);
-	bad |= put_str(o, "postkasseadresse", p->mailbox);
-	bad |= put_str(o, "postkasseleverandoeradresse", p->mailbox_provider);
-	bad |= put_str(o, "sertifikat", p->cert);
-	bad |= put_str(o, "spraak", p->lang[0] != '\0' ? p->lang : NULL);
-	bad |= put_time_text(o, "spraak_oppdatert", p->lang_updated);
-	if (bad != 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return person_json(p, put_time_text);
 }
 
 /* ---- the wire (spec §3.4) ---- */

@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "core/loa.h"
 #include "core/log.h"
+#include "core/natid.h"
 #include "core/timeutil.h"
 #include "eid/eid.h"
 #include "login/areq.h"
@@ -393,9 +394,78 @@ login_authz_request_object(struct http_req *r, const struct client *client, cons
 }
 
 /* After validation: SSO, prompt, or off to the eID selector (spec §7). */
+#define HEADLESS_PREFIX "testid:"
+#define HEADLESS_PID_LEN 11
+
+/*
+ * The headless test login (spec §22): login_hint=testid:<pid>_<acr> in the
+ * test environment gives a code at once for that synthetic person, with no
+ * page and no session made or changed; every requested scope counts as
+ * consented.  In prod, and for a malformed hint, invalid_request.
+ */
+static void
+authz_headless(struct http_req *r, struct http_resp *w, const struct client *client,
+	       const json_t *areq, const struct authz_request *a, const char *hint)
+{
+	struct porten *app = r->app;
+	struct natid_policy policy = { .allow_2032 = app->cfg->natid_allow_2032 };
+	static const char *const amr[] = { "TestID" };
+	const char *rest = hint + strlen(HEADLESS_PREFIX), *us = strchr(rest, '_'), *acr;
+	char pid[HEADLESS_PID_LEN + 1];
+	struct session s;
+	json_t *done;
+
+	if (!app->test_env) {
+		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
+			      "a testid: login_hint is only for the test environment");
+		return;
+	}
+	if (((const struct issuer *)r->route_data)->kind != ISSUER_IDPORTEN) {
+		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
+			      "only ID-porten offers the headless test login");
+		return;
+	}
+	if (us == NULL || us - rest != HEADLESS_PID_LEN) {
+		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
+			      "login_hint must be testid:<11 digits>_<acr>");
+		return;
+	}
+	memcpy(pid, rest, HEADLESS_PID_LEN);
+	pid[HEADLESS_PID_LEN] = '\0';
+	if (!natid_acceptable(str_c(pid), NATID_CTX_TESTID, &policy)) {
+		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
+			      "login_hint names no valid synthetic test person");
+		return;
+	}
+	acr = us + 1;
+	if (strcmp(acr, ACR_SUBSTANTIAL) != 0 && strcmp(acr, ACR_HIGH) != 0) {
+		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
+			      "the level in login_hint is idporten-loa-substantial or "
+			      "idporten-loa-high");
+		return;
+	}
+	if (eid_level_of(acr) < login_min_level(a)) {
+		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
+			      "the level in login_hint is lower than acr_values asks");
+		return;
+	}
+	/* Counted as an eID login (billing: TestID, never billed). */
+	done = json_deep_copy(areq);
+	if (done == NULL || json_object_set_new(done, "authenticated", json_true()) != 0) {
+		json_decref(done);
+		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
+		return;
+	}
+	s = (struct session){ .pid = pid, .acr = acr, .amr = amr, .namr = 1, .eid = "testid",
+			      .auth_time = time_now(), .created = time_now() };
+	log_info(r->rid, "headless test login for client %s", client->client_id);
+	login_issue_now(r, w, client, done, &s);
+	json_decref(done);
+}
+
 static void
 authz_proceed(struct http_req *r, struct http_resp *w, const struct client *client,
-	      const json_t *areq)
+	      const json_t *areq, const char *hint)
 {
 	struct authz_request a;
 	struct session s = { 0 };
@@ -406,6 +476,10 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 	if (areq_decode(areq, r->arena, &a, &e) != 0) {
 		log_err(r->rid, "cannot read the authorization request: %s", e.msg);
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be started");
+		return;
+	}
+	if (hint != NULL && strncmp(hint, HEADLESS_PREFIX, strlen(HEADLESS_PREFIX)) == 0) {
+		authz_headless(r, w, client, areq, &a, hint);
 		return;
 	}
 	force = (a.prompt && strcmp(a.prompt, "login") == 0) || a.force_login;
@@ -496,7 +570,7 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	const struct client *client = NULL;
 	json_t *areq = NULL;
-	const char *client_id, *request;
+	const char *client_id, *request, *hint = NULL;
 	struct str v;
 	int rc;
 
@@ -532,6 +606,7 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 		rc = authz_from_par(r, p, client, &areq, &e);
 	} else if ((request = authz_param(r, p, "request")) != NULL) {
 		rc = login_authz_request_object(r, client, request, &ro, &e);
+		hint = http_param_c(&ro, "login_hint");
 		if (rc == 0) {
 			const char *inner = http_param_c(&ro, "client_id");
 
@@ -549,6 +624,7 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 		}
 	} else {
 		rc = login_authz_validate(r, p, client, &areq, &e);
+		hint = http_param_c(p, "login_hint");
 	}
 	if (rc != 0) {
 		if (areq == NULL)
@@ -559,7 +635,7 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 				      e.msg);
 		goto out;
 	}
-	authz_proceed(r, w, client, areq);
+	authz_proceed(r, w, client, areq, hint);
 out:
 	json_decref(areq);
 	reg_client_release(client);

@@ -83,6 +83,13 @@ struct login_ctx {
 };
 
 /* Run the steps for areq from session s, then issue a code and respond. */
+/*
+ * Issue the code at once, running no step: every requested scope counts as
+ * consented.  Only for the headless test login (spec §22), whose s has no
+ * store key (hash NULL), so no session is made or joined.
+ */
+void login_issue_now(struct http_req *r, struct http_resp *w, const struct client *client,
+		     const json_t *areq, struct session *s);
 void login_finish(struct http_req *r, struct http_resp *w, const struct client *client, const json_t *areq,
 		  struct session *s);
 /* Pick the login up again after step (which answered earlier) is done. */

@@ -21,6 +21,7 @@
 
 #include "app/app.h"
 #include "core/crypto.h"
+#include "core/fsperm.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "saml/saml_int.h"
@@ -59,27 +60,19 @@ saml_lib_init(struct err *e)
 	return 0;
 }
 
-/* A whole small file into a malloc'd string. */
+/* A whole small PEM file into a malloc'd string (fsperm_read_file), e naming the setting. */
 static int
 read_pem(const char *path, const char *what, char **out, struct err *e)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t n;
+	struct err why = { 0 };
 
-	*out = NULL;
-	if (f == NULL)
+	int rc = fsperm_read_file(path, IDP_PEM_MAX, out, &why);
+
+	if (rc == ERR_IO)
 		return ERR(e, ERR_INVAL, 0, NULL, "%s %s: cannot open it", what, path);
-	buf = malloc(IDP_PEM_MAX + 1);
-	n = buf != NULL ? fread(buf, 1, IDP_PEM_MAX + 1, f) : 0;
-	fclose(f);
-	if (buf == NULL || n == 0 || n > IDP_PEM_MAX) {
-		free(buf);
+	if (rc != 0)
 		return ERR(e, ERR_INVAL, 0, NULL, "%s %s: empty, unreadable or over %d bytes", what,
 			   path, IDP_PEM_MAX);
-	}
-	buf[n] = '\0';
-	*out = buf;
 	return 0;
 }
 
@@ -90,8 +83,7 @@ check_pair(struct err *e)
 	BIO *kb = BIO_new_mem_buf(idp.key_pem, -1), *cb = BIO_new_mem_buf(idp.cert_pem, -1);
 	EVP_PKEY *k = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
 	X509 *x = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-	unsigned char *der = NULL;
-	int rc = 0, len;
+	int rc = 0;
 
 	if (k == NULL || x == NULL)
 		rc = ERR(e, ERR_INVAL, 0, NULL, "saml_key_file/saml_cert_file: not PEM");
@@ -99,15 +91,8 @@ check_pair(struct err *e)
 		rc = ERR(e, ERR_INVAL, 0, NULL, "saml_key_file: not an RSA key of 2048 bits or more");
 	else if (X509_check_private_key(x, k) != 1)
 		rc = ERR(e, ERR_INVAL, 0, NULL, "saml_key_file does not match saml_cert_file");
-	if (rc == 0) {
-		len = i2d_X509(x, &der);
-		idp.cert_b64 = len > 0 ? malloc((size_t)len / 3 * 4 + 8) : NULL;
-		if (idp.cert_b64 == NULL)
-			rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		else
-			EVP_EncodeBlock((unsigned char *)idp.cert_b64, der, len);
-	}
-	OPENSSL_free(der);
+	if (rc == 0 && (idp.cert_b64 = saml_cert_b64(x)) == NULL)
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	EVP_PKEY_free(k);
 	X509_free(x);
 	BIO_free(kb);

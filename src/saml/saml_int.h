@@ -110,6 +110,9 @@ int saml_sp_reduce(const char *xml, size_t n, const struct saml_sp_opts *o, json
 		   struct err *e);
 /* The SP's stored registration (new reference): ERR_NOTFOUND when none. */
 int saml_sp_get(struct porten *app, const char *entity_id, json_t **doc, struct err *e);
+/* The DER of a certificate in base64, as ds:X509Certificate holds it; malloc'd, NULL on failure. */
+struct x509_st;
+char *saml_cert_b64(struct x509_st *x);
 /* The string field of a registration, or NULL. */
 const char *saml_sp_str(const json_t *doc, const char *field);
 

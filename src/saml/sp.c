@@ -336,34 +336,35 @@ cert_check(X509 *x, const struct saml_sp_opts *o, struct err *e)
 	return 0;
 }
 
+char *
+saml_cert_b64(X509 *x)
+{
+	unsigned char *der = NULL;
+	char *b64 = NULL;
+	int len = i2d_X509(x, &der);
+
+	if (len > 0 && (b64 = malloc((size_t)len / 3 * 4 + 8)) != NULL)
+		EVP_EncodeBlock((unsigned char *)b64, der, len);
+	OPENSSL_free(der);
+	return b64;
+}
+
 /* PEM text and base64 DER (for metadata) of a certificate; malloc'd. */
 static int
 cert_texts(X509 *x, char **pem, char **b64, struct err *e)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	unsigned char *der = NULL;
 	char *data;
 	long n;
-	int len;
 
 	*pem = *b64 = NULL;
-	if (b == NULL || PEM_write_bio_X509(b, x) != 1)
-		goto fail;
-	n = BIO_get_mem_data(b, &data);
-	*pem = strndup(data, (size_t)n);
-	len = i2d_X509(x, &der);
-	if (len <= 0 || *pem == NULL)
-		goto fail;
-	*b64 = malloc((size_t)len / 3 * 4 + 8);
-	if (*b64 == NULL)
-		goto fail;
-	EVP_EncodeBlock((unsigned char *)*b64, der, len);
-	OPENSSL_free(der);
+	if (b != NULL && PEM_write_bio_X509(b, x) == 1) {
+		n = BIO_get_mem_data(b, &data);
+		*pem = strndup(data, (size_t)n);
+	}
 	BIO_free(b);
-	return 0;
-fail:
-	OPENSSL_free(der);
-	BIO_free(b);
+	if (*pem != NULL && (*b64 = saml_cert_b64(x)) != NULL)
+		return 0;
 	free(*pem);
 	*pem = NULL;
 	return ERR(e, ERR_INTERNAL, 0, NULL, "cannot encode the certificate");

@@ -327,7 +327,7 @@ pg_client_delete(struct store *s, const char *client_id, struct err *e)
 static int
 pg_client_list(struct store *s, json_t **docs, struct err *e)
 {
-	return store_pg_list_docs(s, PG_CLIENT_LIST, "client_list", docs, e);
+	return store_pg_list_docs(s, PG_CLIENT_LIST, "client_list", docs, e, "");
 }
 
 static int
@@ -351,7 +351,7 @@ pg_scope_delete(struct store *s, const char *name, struct err *e)
 static int
 pg_scope_list(struct store *s, json_t **docs, struct err *e)
 {
-	return store_pg_list_docs(s, PG_SCOPE_LIST, "scope_list", docs, e);
+	return store_pg_list_docs(s, PG_SCOPE_LIST, "scope_list", docs, e, "");
 }
 
 /* ---- SAML service providers ---- */
@@ -377,7 +377,7 @@ pg_saml_sp_delete(struct store *s, const char *entity_id, struct err *e)
 static int
 pg_saml_sp_list(struct store *s, json_t **docs, struct err *e)
 {
-	return store_pg_list_docs(s, PG_SAML_SP_LIST, "sp_list", docs, e);
+	return store_pg_list_docs(s, PG_SAML_SP_LIST, "sp_list", docs, e, "");
 }
 
 /* ---- signing keys ---- */
@@ -988,46 +988,15 @@ pg_event_count(struct store *s, const char *type, int64_t *n, struct err *e)
 	return store_pg_run(s, "event_count", pg_event_count_fn, &c, e);
 }
 
-struct pg_find {
-	const char *type, *key, *value;
-	int64_t limit;
-	json_t **docs;
-};
-
-static int
-pg_event_find_fn(struct pg_q *q, void *arg, struct err *e)
-{
-	struct pg_find *f = arg;
-	json_t *arr, *doc;
-	int i, rc;
-
-	*f->docs = NULL;
-	arr = json_array();
-	if (arr == NULL)
-		return store_pg_nomem(e, q->op);
-	rc = store_pg_execf(q, PG_EVENT_FIND, e, "kksi", f->type, f->key, f->value, f->limit);
-	for (i = 0; rc == 0 && i < store_pg_rows(q); i++) {
-		rc = store_pg_col_json(q, i, 0, &doc, e);
-		if (rc == 0 && json_array_append_new(arr, doc) != 0)
-			rc = store_pg_nomem(e, q->op);
-	}
-	if (rc == 0)
-		*f->docs = arr;
-	else
-		json_decref(arr);
-	return rc;
-}
-
 static int
 pg_event_find(struct store *s, const char *type, const char *key, const char *value,
 	      int64_t limit, json_t **docs, struct err *e)
 {
-	struct pg_find f = { type, key, value, limit, docs };
-
 	*docs = NULL;
 	if (limit < 1 || limit > 1000)
 		return ERR(e, ERR_INVAL, 0, NULL, "store event_find: limit out of range");
-	return store_pg_run(s, "event_find", pg_event_find_fn, &f, e);
+	return store_pg_list_docs(s, PG_EVENT_FIND, "event_find", docs, e, "kksi", type, key, value,
+				  limit);
 }
 
 struct pg_sweep {

@@ -656,6 +656,19 @@ pg_get_doc_fn(struct pg_q *q, void *arg, struct err *e)
 	return rc;
 }
 
+int
+store_pg_run_args(struct store *s, const char *op, pg_fn fn, void *arg, struct pg_args *a,
+		  struct err *e, const char *fmt, va_list ap)
+{
+	int rc = store_pg_vargs(a, op, e, fmt, ap);
+
+	if (rc != 0)
+		return rc;
+	rc = store_pg_run(s, op, fn, arg, e);
+	store_pg_args_free(a);
+	return rc;
+}
+
 /* Run a statement returning at most one doc in column 0 (SELECT or ... RETURNING). */
 int
 store_pg_get_doc(struct store *s, enum pg_id id, const char *op, json_t **doc, struct err *e,
@@ -668,12 +681,8 @@ store_pg_get_doc(struct store *s, enum pg_id id, const char *op, json_t **doc, s
 
 	*doc = NULL;
 	va_start(ap, fmt);
-	rc = store_pg_vargs(&a, op, e, fmt, ap);
+	rc = store_pg_run_args(s, op, pg_get_doc_fn, &o, &a, e, fmt, ap);
 	va_end(ap);
-	if (rc != 0)
-		return rc;
-	rc = store_pg_run(s, op, pg_get_doc_fn, &o, e);
-	store_pg_args_free(&a);
 	return rc;
 }
 
@@ -705,12 +714,8 @@ store_pg_write(struct store *s, enum pg_id id, const char *op, int none, struct 
 	int rc;
 
 	va_start(ap, fmt);
-	rc = store_pg_vargs(&a, op, e, fmt, ap);
+	rc = store_pg_run_args(s, op, pg_write_fn, &o, &a, e, fmt, ap);
 	va_end(ap);
-	if (rc != 0)
-		return rc;
-	rc = store_pg_run(s, op, pg_write_fn, &o, e);
-	store_pg_args_free(&a);
 	return rc;
 }
 
@@ -738,15 +743,20 @@ pg_list_fn(struct pg_q *q, void *arg, struct err *e)
 	return rc;
 }
 
-/* A JSON array of column 0 of every row. */
 int
-store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs, struct err *e)
+store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs, struct err *e,
+		   const char *fmt, ...)
 {
-	struct pg_args a = { 0 };
+	struct pg_args a;
 	struct pg_one o = { .id = id, .a = &a, .doc = docs };
+	va_list ap;
+	int rc;
 
 	*docs = NULL;
-	return store_pg_run(s, op, pg_list_fn, &o, e);
+	va_start(ap, fmt);
+	rc = store_pg_run_args(s, op, pg_list_fn, &o, &a, e, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* ---- migrate, open, close ---- */

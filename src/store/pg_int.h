@@ -139,8 +139,15 @@ int store_pg_get_doc(struct store *s, enum pg_id id, const char *op, json_t **do
 		     const char *fmt, ...);
 int store_pg_write(struct store *s, enum pg_id id, const char *op, int none, struct err *e,
 		   const char *fmt, ...);
+/* A JSON array of column 0 of every row the statement gives for the parameters. */
 int store_pg_list_docs(struct store *s, enum pg_id id, const char *op, json_t **docs,
-		       struct err *e);
+		       struct err *e, const char *fmt, ...);
+/*
+ * Pack fmt's parameters into *a, run fn with them (store_pg_run) and free
+ * them: the frame of every one-statement operation.
+ */
+int store_pg_run_args(struct store *s, const char *op, pg_fn fn, void *arg, struct pg_args *a,
+		      struct err *e, const char *fmt, va_list ap);
 
 /* The billing facet (pg_billing.c). */
 extern const struct store_billing_ops store_pg_billing;

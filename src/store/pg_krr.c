@@ -114,12 +114,8 @@ pg_krr_rows(struct store *s, enum pg_id id, const char *op, bool one, struct krr
 	*out = NULL;
 	*n = 0;
 	va_start(ap, fmt);
-	rc = store_pg_vargs(&a, op, e, fmt, ap);
+	rc = store_pg_run_args(s, op, pg_krr_rows_fn, &r, &a, e, fmt, ap);
 	va_end(ap);
-	if (rc != 0)
-		return rc;
-	rc = store_pg_run(s, op, pg_krr_rows_fn, &r, e);
-	store_pg_args_free(&a);
 	return rc;
 }
 

@@ -277,7 +277,7 @@ sq_client_delete(struct store *s, const char *client_id, struct err *e)
 static int
 sq_client_list(struct store *s, json_t **docs, struct err *e)
 {
-	return store_sq_list_docs(s, SQ_CLIENT_LIST, "client_list", docs, e);
+	return store_sq_list_docs(s, SQ_CLIENT_LIST, "client_list", docs, e, "");
 }
 
 static int
@@ -301,7 +301,7 @@ sq_scope_delete(struct store *s, const char *name, struct err *e)
 static int
 sq_scope_list(struct store *s, json_t **docs, struct err *e)
 {
-	return store_sq_list_docs(s, SQ_SCOPE_LIST, "scope_list", docs, e);
+	return store_sq_list_docs(s, SQ_SCOPE_LIST, "scope_list", docs, e, "");
 }
 
 /* ---- signing keys ---- */
@@ -417,7 +417,7 @@ sq_saml_sp_delete(struct store *s, const char *entity_id, struct err *e)
 static int
 sq_saml_sp_list(struct store *s, json_t **docs, struct err *e)
 {
-	return store_sq_list_docs(s, SQ_SAML_SP_LIST, "sp_list", docs, e);
+	return store_sq_list_docs(s, SQ_SAML_SP_LIST, "sp_list", docs, e, "");
 }
 
 /* ---- short-lived documents ---- */
@@ -847,29 +847,11 @@ static int
 sq_event_find(struct store *s, const char *type, const char *key, const char *value,
 	      int64_t limit, json_t **docs, struct err *e)
 {
-	struct sq_q q;
-	json_t *arr = NULL, *doc = NULL;
-	int rc;
-
 	*docs = NULL;
 	if (limit < 1 || limit > 1000)
 		return ERR(e, ERR_INVAL, 0, NULL, "store event_find: limit out of range");
-	rc = store_sq_start(&q, s, "event_find", e);
-	if (rc == 0 && (arr = json_array()) == NULL)
-		rc = store_sq_fail(e, SQLITE_NOMEM, "event_find");
-	if (rc == 0)
-		rc = store_sq_stmt(&q, SQ_EVENT_FIND, e, "kksi", type, key, value, limit);
-	while (rc == 0 && (rc = store_sq_step(&q, e)) == 1) {
-		rc = store_sq_col_json(&q, 0, &doc, e);
-		if (rc == 0 && json_array_append_new(arr, doc) != 0)
-			rc = store_sq_fail(e, SQLITE_NOMEM, "event_find");
-	}
-	store_sq_end(&q);
-	if (rc == 0)
-		*docs = arr;
-	else
-		json_decref(arr);
-	return rc;
+	return store_sq_list_docs(s, SQ_EVENT_FIND, "event_find", docs, e, "kksi", type, key, value,
+				  limit);
 }
 
 /*

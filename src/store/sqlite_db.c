@@ -554,10 +554,12 @@ out:
 
 /* A JSON array of column 0 of every row. */
 int
-store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **docs, struct err *e)
+store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **docs, struct err *e,
+		   const char *fmt, ...)
 {
 	struct sq_q q;
 	json_t *arr, *doc = NULL;
+	va_list ap;
 	int rc;
 
 	*docs = NULL;
@@ -569,7 +571,9 @@ store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **docs
 		rc = store_sq_fail(e, SQLITE_NOMEM, op);
 		goto out;
 	}
-	rc = store_sq_stmt(&q, id, e, "");
+	va_start(ap, fmt);
+	rc = sq_vstmt(&q, id, e, fmt, ap);
+	va_end(ap);
 	while (rc == 0 && (rc = store_sq_step(&q, e)) == 1) {
 		rc = store_sq_col_json(&q, 0, &doc, e);
 		if (rc == 0 && json_array_append_new(arr, doc) != 0)

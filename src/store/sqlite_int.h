@@ -114,8 +114,9 @@ int store_sq_get_doc(struct store *s, enum sq_id id, const char *op, json_t **do
 		     const char *fmt, ...);
 int store_sq_write(struct store *s, enum sq_id id, const char *op, int none, struct err *e,
 		   const char *fmt, ...);
+/* A JSON array of column 0 of every row the statement gives for the parameters. */
 int store_sq_list_docs(struct store *s, enum sq_id id, const char *op, json_t **docs,
-		       struct err *e);
+		       struct err *e, const char *fmt, ...);
 
 /* The thread's transaction (store.h tx_begin, tx_end). */
 int store_sq_tx_begin(struct store *s, struct err *e);

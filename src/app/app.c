@@ -119,44 +119,68 @@ app_strip_slash(const char *iss)
 }
 
 /*
- * The Maskinporten issuer (spec/maskinporten.md §1): its exact string ends
- * in a slash; endpoints are base + path, base being it without the slash.
- * Every issuer shares one listener and routes by path, so its routes live
- * under a prefix: the part after the ID-porten issuer when it extends that
- * one (the default <issuer>/maskinporten/ gives "/maskinporten"), else
- * the path of its URL, which must then not be empty.
+ * How an issuer besides ID-porten is configured: its key, its default
+ * path under the ID-porten issuer, and whether its exact string ends in a
+ * slash (Maskinporten's does, spec/maskinporten.md §1; Ansattporten's, like
+ * ID-porten's, does not: spec/ansattporten-eidas-testid.md §1).
+ */
+struct issuer_conf {
+	enum issuer_kind kind;
+	const char *key;        /* "maskinporten_issuer" */
+	const char *value;      /* configured value; NULL: the default; "": off */
+	const char *suffix;     /* default: the ID-porten issuer + suffix */
+	bool slash;             /* the issuer ends in '/' */
+};
+
+/* The issuer string: configured, or the default under the ID-porten issuer. */
+static char *
+issuer_string(const struct cfg *c, const struct issuer_conf *ic)
+{
+	size_t n;
+	char *iss;
+
+	if (ic->value != NULL)
+		return strdup(ic->value);
+	n = strlen(c->issuer) + strlen(ic->suffix) + 1;
+	iss = malloc(n);
+	if (iss != NULL)
+		snprintf(iss, n, "%s%s", c->issuer, ic->suffix);
+	return iss;
+}
+
+/*
+ * An issuer besides ID-porten.  Endpoints are base + path, base being the
+ * issuer without a trailing slash.  Every issuer shares one listener and
+ * routes by path, so its routes live under a prefix: the part after the
+ * ID-porten issuer when it extends that one (the default
+ * <issuer>/maskinporten/ gives "/maskinporten"), else the path of its URL,
+ * which must then not be empty; no two issuers share a prefix.
  */
 static int
-app_add_maskinporten(struct porten *app, struct err *e)
+app_add_issuer(struct porten *app, const struct issuer_conf *ic, struct err *e)
 {
 	const struct cfg *c = app->cfg;
 	char *iss = NULL, *prefix = NULL;
-	const char *p = NULL, *path;
+	const char *p = NULL, *path, *k = ic->key;
 	size_t n, idp = strlen(c->issuer);
 	int rc = 0;
 
-	if (c->maskinporten_issuer != NULL && c->maskinporten_issuer[0] == '\0')
+	if (ic->value != NULL && ic->value[0] == '\0')
 		return 0;	/* configured off */
-	if (c->maskinporten_issuer != NULL) {
-		iss = strdup(c->maskinporten_issuer);
-	} else {
-		n = idp + sizeof("/maskinporten/");
-		iss = malloc(n);
-		if (iss != NULL)
-			snprintf(iss, n, "%s/maskinporten/", c->issuer);
-	}
+	iss = issuer_string(c, ic);
 	if (iss == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	n = strlen(iss);
 	if (strncmp(iss, "https://", 8) != 0 &&
 	    (strncmp(iss, "http://", 7) != 0 || c->env == CFG_ENV_PROD)) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "maskinporten_issuer must be an https URL%s",
+		rc = ERR(e, ERR_INVAL, 0, NULL, "%s must be an https URL%s", k,
 			 c->env == CFG_ENV_PROD ? " in prod" : " (http allowed in test)");
 		goto out;
 	}
-	if (iss[n - 1] != '/' || strpbrk(iss, "?#") != NULL) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "maskinporten_issuer must end in '/' (the "
-			 "issuer has a trailing slash) and hold no query or fragment");
+	if ((iss[n - 1] == '/') != ic->slash || strpbrk(iss, "?#") != NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "%s must %s and hold no query or fragment", k,
+			 ic->slash ? "end in '/' (the issuer has a trailing slash)"
+				   : "not end in '/' (the issuer has no trailing slash)");
 		goto out;
 	}
 	if (strncmp(iss, c->issuer, idp) == 0 && iss[idp] == '/') {
@@ -166,10 +190,10 @@ app_add_maskinporten(struct porten *app, struct err *e)
 		path = strchr(p, '/');
 	}
 	if (path == NULL || p == path) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "maskinporten_issuer has no host");
+		rc = ERR(e, ERR_INVAL, 0, NULL, "%s has no %s", k, path == NULL ? "path" : "host");
 		goto out;
 	}
-	prefix = strndup(path, strlen(path) - 1);
+	prefix = strndup(path, strlen(path) - (ic->slash ? 1 : 0));
 	if (prefix == NULL) {
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
@@ -177,13 +201,19 @@ app_add_maskinporten(struct porten *app, struct err *e)
 	if (prefix[0] == '\0' ||
 	    !str_only(str_c(prefix), "abcdefghijklmnopqrstuvwxyz"
 				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") ||
-	    strstr(prefix, "//") != NULL) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "maskinporten_issuer needs a plain path such as "
-			 "/maskinporten/: every issuer is served on one listener, by path");
+	    strstr(prefix, "//") != NULL || prefix[strlen(prefix) - 1] == '/') {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "%s needs a plain path such as /%s: every issuer "
+			 "is served on one listener, by path", k, ic->suffix + 1);
 		goto out;
 	}
+	for (int i = 0; i < app->nissuers; i++)
+		if (strcmp(app->issuers[i].prefix, prefix) == 0 ||
+		    strcmp(app->issuers[i].iss, iss) == 0) {
+			rc = ERR(e, ERR_INVAL, 0, NULL, "%s has the path of another issuer", k);
+			goto out;
+		}
 	app->issuers[app->nissuers++] = (struct issuer){
-		.kind = ISSUER_MASKINPORTEN,
+		.kind = ic->kind,
 		.iss = iss,
 		.prefix = prefix,
 		.base = app_strip_slash(iss),
@@ -258,7 +288,16 @@ app_init(struct porten *app, struct cfg *cfg, struct err *e)
 		.app = app,
 	};
 	app->nissuers = 1;
-	rc = app_add_maskinporten(app, e);
+	rc = app_add_issuer(app,
+			    &(struct issuer_conf){ ISSUER_MASKINPORTEN, "maskinporten_issuer",
+						   cfg->maskinporten_issuer, "/maskinporten/", true },
+			    e);
+	if (rc == 0)
+		rc = app_add_issuer(app,
+				    &(struct issuer_conf){ ISSUER_ANSATTPORTEN, "ansattporten_issuer",
+							   cfg->ansattporten_issuer, "/ansattporten",
+							   false },
+				    e);
 	if (rc != 0)
 		goto fail;
 	return 0;

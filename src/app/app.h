@@ -42,8 +42,10 @@ struct porten {
  * KEK (PORTEN_KEK / kek_file; without one a fixed development key and a
  * loud warning, refused when env=prod), agree with other nodes on the
  * pairwise and CSRF keys through the store's meta table, and set up the
- * issuers: ID-porten at cfg->issuer (prefix ""), and Maskinporten at
- * cfg->maskinporten_issuer (its own path prefix) unless that is empty.
+ * issuers: ID-porten at cfg->issuer (prefix ""), Maskinporten at
+ * cfg->maskinporten_issuer and Ansattporten at cfg->ansattporten_issuer
+ * (each its own path prefix; by default a path under the ID-porten
+ * issuer) unless that is empty.
  * app_close releases what app_init acquired; it does not free cfg.  The
  * services start after app_init and stop before app_close (app/service.h).
  */

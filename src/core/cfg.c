@@ -50,6 +50,8 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("metrics", CFG_BOOL, metrics, "true", 0, 0),
 	/* The Maskinporten issuer (app/app.c sets up the issuers). */
 	ROW("maskinporten_issuer", CFG_STR, maskinporten_issuer, NULL, 0, 0),
+	/* The Ansattporten issuer (the same; spec/ansattporten-eidas-testid.md §1). */
+	ROW("ansattporten_issuer", CFG_STR, ansattporten_issuer, NULL, 0, 0),
 	ROW("locale_dir", CFG_STR, locale_dir, NULL, 0, 0),
 	/* National identity numbers of the 2032 series (core/natid.h); on by itself from 2032. */
 	ROW("natid_allow_2032", CFG_BOOL, natid_allow_2032, "false", 0, 0),

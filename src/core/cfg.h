@@ -85,14 +85,17 @@ struct cfg {
 	char *sms_sender;            /* sender name shown on the phone */
 	int64_t sms_timeout;         /* http: seconds */
 	char *maskinporten_issuer; /* Maskinporten issuer, trailing slash; default <issuer>/maskinporten/ */
+	char *ansattporten_issuer; /* Ansattporten issuer, no trailing slash; default <issuer>/ansattporten */
 	char *maskinporten_ca;   /* business-certificate trust anchors: PEM file or directory */
 	char *maskinporten_crl;  /* CRLs for those certificates: PEM file or directory */
 	char *admin_base;        /* path under the ID-porten issuer where the self-service API lives */
 	/* Keys in a PKCS#11 token (jose_signer_pkcs11): RFC 7512 URI and PIN file per issuer. */
-	char *signing_key_pkcs11_uri;       /* ID-porten (and Ansattporten); NULL: keys in the store */
+	char *signing_key_pkcs11_uri;       /* ID-porten; NULL: keys in the store */
 	char *signing_key_pin_file;
 	char *maskinporten_signing_key_pkcs11_uri; /* Maskinporten */
 	char *maskinporten_signing_key_pin_file;
+	char *ansattporten_signing_key_pkcs11_uri; /* Ansattporten */
+	char *ansattporten_signing_key_pin_file;
 	/* Billing (src/billing/, spec/billing.md): the seller on the invoices, the model's numbers. */
 	char *billing_seller_name;
 	char *billing_seller_orgno;

@@ -21,3 +21,22 @@ eid_acr_of(unsigned level)
 {
 	return level & EID_LEVEL_HIGH ? ACR_HIGH : ACR_SUBSTANTIAL;
 }
+
+unsigned
+eid_level_of_ap(const char *acr)
+{
+	if (acr == NULL)
+		return 0;
+	/* spec §1.1 (design): "low" is the lowest level offered, substantial today. */
+	if (strcmp(acr, ACR_AP_SUBSTANTIAL) == 0 || strcmp(acr, ACR_AP_LOW) == 0)
+		return EID_LEVEL_SUBSTANTIAL;
+	if (strcmp(acr, ACR_AP_HIGH) == 0)
+		return EID_LEVEL_HIGH;
+	return 0;
+}
+
+const char *
+eid_acr_of_ap(unsigned level)
+{
+	return level & EID_LEVEL_HIGH ? ACR_AP_HIGH : ACR_AP_SUBSTANTIAL;
+}

@@ -9,6 +9,15 @@
 #define ACR_SUBSTANTIAL "idporten-loa-substantial"
 #define ACR_HIGH "idporten-loa-high"
 
+/*
+ * Ansattporten names the same levels without a prefix
+ * (spec/ansattporten-eidas-testid.md §1.1); a request may also send "low",
+ * taken as the lowest level offered.
+ */
+#define ACR_AP_SUBSTANTIAL "substantial"
+#define ACR_AP_HIGH "high"
+#define ACR_AP_LOW "low"
+
 /* Levels as bits, so a provider can offer several; a higher level is a larger number. */
 enum {
 	EID_LEVEL_SUBSTANTIAL = 1 << 0,
@@ -19,5 +28,10 @@ enum {
 unsigned eid_level_of(const char *acr);
 /* Canonical acr value for a level bit: ACR_HIGH when the high bit is set, else ACR_SUBSTANTIAL. */
 const char *eid_acr_of(unsigned level);
+
+/* The level bit of one of Ansattporten's acr values ("low" gives substantial), or 0. */
+unsigned eid_level_of_ap(const char *acr);
+/* Ansattporten's acr value for a level bit: ACR_AP_HIGH or ACR_AP_SUBSTANTIAL. */
+const char *eid_acr_of_ap(unsigned level);
 
 #endif

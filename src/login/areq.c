@@ -37,6 +37,7 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	    (rc = field_str(doc, WHAT, "browser", arena, &a->browser, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "consent_sid", arena, &a->consent_sid, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "onbehalfof", arena, &a->onbehalfof, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "iss", arena, &a->iss, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "force_login", &a->force_login, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "consent", &a->consent, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "consent_accepted", &a->consent_accepted, e)) != 0 ||
@@ -85,7 +86,8 @@ areq_encode(const struct authz_request *a)
 	     field_put_str(doc, "consent_sid", a->consent_sid) &&
 	     field_put_true(doc, "consent_accepted", a->consent_accepted) &&
 	     field_put_str(doc, "onbehalfof", a->onbehalfof) &&
-	     field_put_true(doc, "authenticated", a->authenticated);
+	     field_put_true(doc, "authenticated", a->authenticated) &&
+	     field_put_str(doc, "iss", a->iss);
 	if (!ok) {
 		json_decref(doc);
 		return NULL;

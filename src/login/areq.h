@@ -9,7 +9,9 @@
  *   (hash of the browser cookie), and for a pending consent consent
  *   (true) and consent_sid, and authenticated (true) once an eID has
  *   authenticated the person for this login (billing counts it apart
- *   from a login served by the SSO session).
+ *   from a login served by the SSO session), iss (the issuer whose
+ *   /authorize or PAR took it; absent in documents from before there was
+ *   more than one, which are ID-porten's).
  * Every field is optional in the codec: callers check what they need.
  */
 #ifndef PORTEN_LOGIN_AREQ_H
@@ -45,6 +47,7 @@ struct authz_request {
 	bool consent_accepted;         /* the person has just agreed (not stored) */
 	bool authenticated;            /* an eID authenticated the person in this login (not SSO) */
 	const char *onbehalfof;
+	const char *iss;               /* the issuer the login belongs to; NULL: ID-porten's */
 };
 
 /*

@@ -120,13 +120,18 @@ authz_scopes(struct http_req *r, const struct client *client, const char *scope,
 	return 0;
 }
 
-/* PKCE rules (spec §5). */
+/*
+ * PKCE rules (spec §5).  Only ID-porten knows the downgrade: at
+ * Ansattporten PKCE holds for every client, whatever its registration says
+ * (spec/ansattporten-eidas-testid.md §1.1).
+ */
 static int
-authz_pkce(const struct client *client, const char *challenge, const char *method,
-	   struct authz_request *a, struct err *e)
+authz_pkce(const struct issuer *is, const struct client *client, const char *challenge,
+	   const char *method, struct authz_request *a, struct err *e)
 {
 	const char *registered = client->code_challenge_method;
-	bool exempt = registered != NULL && strcmp(registered, "none") == 0;
+	bool exempt = is->kind == ISSUER_IDPORTEN && registered != NULL &&
+		      strcmp(registered, "none") == 0;
 
 	if (challenge == NULL) {
 		if (method != NULL)
@@ -147,9 +152,13 @@ authz_pkce(const struct client *client, const char *challenge, const char *metho
 	return 0;
 }
 
-/* acr_values: minimum levels; the lowest known one wins, unknown ones are ignored. */
+/*
+ * acr_values: minimum levels; the lowest known one wins, unknown ones are
+ * ignored.  Each issuer knows its own names: ID-porten's idporten-loa-*,
+ * Ansattporten's substantial, high (and low, the lowest offered).
+ */
 static unsigned
-authz_min_level(const char *acr_values)
+authz_min_level(const struct issuer *is, const char *acr_values)
 {
 	struct str rest = str_c(acr_values), tok;
 	unsigned min = 0;
@@ -163,7 +172,7 @@ authz_min_level(const char *acr_values)
 			continue;
 		memcpy(tmp, tok.p, tok.len);
 		tmp[tok.len] = '\0';
-		l = eid_level_of(tmp);
+		l = is->kind == ISSUER_ANSATTPORTEN ? eid_level_of_ap(tmp) : eid_level_of(tmp);
 		if (l != 0 && (min == 0 || l < min))
 			min = l;
 	}
@@ -178,6 +187,7 @@ static int
 authz_validate_rest(struct http_req *r, const struct http_params *p, const struct client *client,
 		    struct authz_request *a, struct err *e)
 {
+	const struct issuer *is = r->route_data;
 	const char *dup = authz_first_dup(r, p);
 	const char *rt, *state, *scope, *nonce, *prompt, *max_age, *ui, *acr, *obo;
 	long long age = -1;
@@ -211,11 +221,14 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 		return rc;
 	a->scope = scope;
 	nonce = authz_param(r, p, "nonce");
+	/* Ansattporten: nonce for every request (spec/ansattporten-eidas-testid.md §1.1). */
+	if (is->kind == ISSUER_ANSATTPORTEN && (nonce == NULL || nonce[0] == '\0'))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "nonce is required");
 	if (oauth_scope_has(scope, "openid") && (nonce == NULL || nonce[0] == '\0'))
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "nonce is required with openid");
 	if (nonce != NULL)
 		a->nonce = nonce;
-	rc = authz_pkce(client, authz_param(r, p, "code_challenge"),
+	rc = authz_pkce(is, client, authz_param(r, p, "code_challenge"),
 			authz_param(r, p, "code_challenge_method"), a, e);
 	if (rc != 0)
 		return rc;
@@ -232,7 +245,7 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 			   "max_age must be a non-negative integer");
 	a->max_age = age;
 	acr = authz_param(r, p, "acr_values");
-	a->min_level = authz_min_level(acr ? acr : "");
+	a->min_level = authz_min_level(is, acr ? acr : "");
 	ui = authz_param(r, p, "ui_locales");
 	{
 		const char *l = ui ? page_lang_pick(str_c(ui)) : NULL;
@@ -288,6 +301,8 @@ login_authz_validate(struct http_req *r, const struct http_params *p, const stru
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "redirect_uri is not registered for the client");
 	a.client_id = client->client_id;
+	/* The login belongs to this issuer: its pages answer under this one only. */
+	a.iss = ((const struct issuer *)r->route_data)->iss;
 	a.redirect_uri = arena_str(r->arena, v);
 	a.mode = RESPONSE_MODE_QUERY;
 	a.has_mode = true;

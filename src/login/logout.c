@@ -157,6 +157,7 @@ void
 login_handle_logout(struct http_req *r, struct http_resp *w)
 {
 	struct porten *app = r->app;
+	const struct issuer *is = r->route_data;
 	const struct http_params *p = strcmp(r->method, "POST") == 0 ? &r->form : &r->query;
 	const char *lang = page_lang(r, http_param_c(p, "ui_locales"));
 	const char *hint, *cid, *hint_cid = NULL, *plr, *state, *dest = NULL, *sid;
@@ -190,6 +191,22 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 	}
 	if (hint_cid != NULL || cid != NULL)
 		reg_client_find(app, hint_cid ? hint_cid : cid, &client, &e);
+	/* Each issuer logs out its own clients' sessions only. */
+	if (client != NULL && !reg_client_fits(client, is)) {
+		page_error(r, w, 400, lang, OAUTH_UNAUTHORIZED_CLIENT,
+			   "the client is not registered for this service");
+		goto out;
+	}
+	/*
+	 * Every Ansattporten session is one client's own (spec/ansattporten-
+	 * eidas-testid.md §1.1): without the client there is none to end, and
+	 * never the shared session of ID-porten.
+	 */
+	if (client == NULL && is->kind == ISSUER_ANSATTPORTEN) {
+		page_error(r, w, 400, lang, "no_session",
+			   "name the client (client_id or id_token_hint) to log out of");
+		goto out;
+	}
 	rc = session_load(r, client, &s, &e);
 	if (rc == ERR_UNAVAILABLE) {
 		page_error(r, w, 503, lang, OAUTH_TEMPORARILY_UNAVAILABLE, "please try again");

@@ -74,6 +74,7 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 {
 	struct porten *app = login_app(r);
 	const char *browser = login_browser(r, NULL);
+	const struct issuer *is = r->route_data;
 	struct authz_request a;
 	json_t *doc = NULL;
 	int rc;
@@ -97,6 +98,17 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 		json_decref(doc);
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 			   "the login was started in another browser");
+	}
+	/*
+	 * A login goes on only under the issuer that took it: a pending
+	 * ID-porten login finished under Ansattporten's pages (or the reverse)
+	 * would give its client a code and a session of the wrong issuer.
+	 */
+	if (is != NULL && (a.iss != NULL ? strcmp(a.iss, is->iss) != 0
+					 : is->kind != ISSUER_IDPORTEN)) {
+		json_decref(doc);
+		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+			   "the login was started at another service");
 	}
 	*areq = doc;
 	return 0;

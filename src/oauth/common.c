@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/loa.h"
 #include "registry/registry.h"
 
 /* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -119,6 +120,16 @@ oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e)
 	if (v == NULL || json_object_set_new(o, k, v) != 0)
 		return ERR(e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "cannot build claim %s", k);
 	return 0;
+}
+
+const char *
+oauth_acr_for(const struct issuer *is, const char *acr)
+{
+	unsigned level = eid_level_of(acr);
+
+	if (is == NULL || is->kind != ISSUER_ANSATTPORTEN || level == 0)
+		return acr;
+	return eid_acr_of_ap(level);
 }
 
 json_t *

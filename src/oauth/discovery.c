@@ -21,6 +21,7 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post",
 						    "private_key_jwt", "none", NULL };
 	static const char *const rs_algs[] = { "RS256", "RS384", "RS512", NULL };
+	bool ap = is->kind == ISSUER_ANSATTPORTEN;
 	json_t *d = json_object();
 
 	json_object_set_new(d, "issuer", json_string(is->iss));
@@ -28,7 +29,9 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 	json_object_set_new(d, "pushed_authorization_request_endpoint",
 			    oauth_issuer_url(is, "/par"));
 	json_object_set_new(d, "token_endpoint", oauth_issuer_url(is, "/token"));
-	json_object_set_new(d, "userinfo_endpoint", oauth_issuer_url(is, "/userinfo"));
+	/* spec/ansattporten-eidas-testid.md §1.1: Ansattporten has no userinfo. */
+	if (!ap)
+		json_object_set_new(d, "userinfo_endpoint", oauth_issuer_url(is, "/userinfo"));
 	json_object_set_new(d, "jwks_uri", oauth_issuer_url(is, "/jwks.json"));
 	json_object_set_new(d, "end_session_endpoint", oauth_issuer_url(is, "/logout"));
 	json_object_set_new(d, "revocation_endpoint", oauth_issuer_url(is, "/revoke"));
@@ -61,18 +64,30 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 	json_object_set_new(d, "request_uri_parameter_supported", json_false());
 	json_object_set_new(d, "require_pushed_authorization_requests", json_false());
 	json_object_set_new(d, "acr_values_supported",
-			    discovery_strings((const char *const[]){ ACR_SUBSTANTIAL, ACR_HIGH,
-								     NULL }));
+			    discovery_strings(ap ? (const char *const[]){ ACR_AP_SUBSTANTIAL,
+									  ACR_AP_HIGH, NULL }
+						 : (const char *const[]){ ACR_SUBSTANTIAL, ACR_HIGH,
+									  NULL }));
 	json_object_set_new(d, "ui_locales_supported",
 			    discovery_strings((const char *const[]){ "nb", "nn", "en", "se", NULL }));
 	json_object_set_new(d, "prompt_values_supported",
 			    discovery_strings((const char *const[]){ "login", "none", NULL }));
+	/* profile is the scope of userinfo, which Ansattporten has not. */
 	json_object_set_new(d, "scopes_supported",
-			    discovery_strings((const char *const[]){ "openid", "profile", NULL }));
+			    discovery_strings(ap ? (const char *const[]){ "openid", NULL }
+						 : (const char *const[]){ "openid", "profile",
+									  NULL }));
+	/* Ansattporten's tokens may also name the person and the organisations chosen. */
 	json_object_set_new(d, "claims_supported",
-			    discovery_strings((const char *const[]){
-				    "sub", "iss", "aud", "exp", "iat", "jti", "auth_time", "nonce",
-				    "acr", "amr", "pid", "locale", "sid", NULL }));
+			    discovery_strings(ap ? (const char *const[]){
+						      "sub", "iss", "aud", "exp", "iat", "jti",
+						      "auth_time", "nonce", "acr", "amr", "pid",
+						      "locale", "sid", "name",
+						      "authorization_details", NULL }
+						 : (const char *const[]){
+						      "sub", "iss", "aud", "exp", "iat", "jti",
+						      "auth_time", "nonce", "acr", "amr", "pid",
+						      "locale", "sid", NULL }));
 	json_object_set_new(d, "frontchannel_logout_supported", json_true());
 	json_object_set_new(d, "frontchannel_logout_session_supported", json_true());
 	json_object_set_new(d, "backchannel_logout_supported", json_false());

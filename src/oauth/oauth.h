@@ -237,6 +237,13 @@ json_t *oauth_org_claim(const char *orgno);
 /* Set claim k to v (stolen; NULL is a failure): 0, or 500 server_error in e. */
 int oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e);
 
+/*
+ * The acr value a token of issuer is names for the level acr (stored in
+ * ID-porten's names): Ansattporten's own names there (spec/ansattporten-
+ * eidas-testid.md §1.1), acr itself elsewhere.  NULL for NULL; static or acr.
+ */
+const char *oauth_acr_for(const struct issuer *is, const char *acr);
+
 /* The issuer's base URL followed by path, as a JSON string (NULL without memory). */
 json_t *oauth_issuer_url(const struct issuer *is, const char *path);
 

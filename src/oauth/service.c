@@ -1,7 +1,7 @@
 /*
  * The OAuth back channel as a service (app/service.h): discovery, JWKS,
- * token, userinfo, revocation and introspection under each issuer that
- * logs people in.
+ * token, revocation and introspection under each issuer that logs people
+ * in, and userinfo under ID-porten.
  */
 #include "oauth/oauth.h"
 
@@ -34,17 +34,33 @@ static const struct service_route oauth_routes[] = {
 	{ "GET", "/.well-known/openid-configuration", oauth_handle_discovery },
 	{ "GET", "/jwks.json", oauth_handle_jwks },
 	{ "POST", "/token", oauth_handle_token },
-	{ "GET", "/userinfo", oauth_handle_userinfo },
-	{ "POST", "/userinfo", oauth_handle_userinfo },
 	{ "POST", "/revoke", oauth_handle_revoke },
 	{ "POST", "/token/introspect", oauth_handle_introspect },
 	{ "POST", "/tokeninfo", oauth_handle_introspect },
 	{ NULL, NULL, NULL },
 };
 
+/*
+ * Userinfo only where the issuer has one: Ansattporten has no userinfo
+ * endpoint (spec/ansattporten-eidas-testid.md §1.1), so its path is a 404.
+ */
+static int
+oauth_mount(const struct issuer *is, struct service_routes *out, struct err *e)
+{
+	int rc = 0;
+
+	if (is->kind == ISSUER_IDPORTEN) {
+		rc = service_route_add(out, "GET", "/userinfo", oauth_handle_userinfo, e);
+		if (rc == 0)
+			rc = service_route_add(out, "POST", "/userinfo", oauth_handle_userinfo, e);
+	}
+	return rc;
+}
+
 const struct porten_service oauth_service = {
 	.name = "oauth",
 	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.cfg = &oauth_cfg,
 	.routes = oauth_routes,
+	.mount = oauth_mount,
 };

@@ -304,7 +304,7 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	    (supplier != NULL &&
 	     (rc = oauth_claim_set(cl, "supplier", oauth_org_claim(supplier), e)) != 0) ||
 	    (rc = oauth_claim_set(cl, "scope", json_string(c->scope), e)) != 0 ||
-	    (rc = claim_str(cl, "acr", c->grant->acr, e)) != 0 ||
+	    (rc = claim_str(cl, "acr", oauth_acr_for(c->is, c->grant->acr), e)) != 0 ||
 	    (pid != NULL && !c->pseudonymous &&
 	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
 		goto out;
@@ -348,7 +348,7 @@ id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, str
 	    (pid != NULL && !c->pseudonymous &&
 	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
 		goto out;
-	if ((rc = claim_str(cl, "acr", g->acr, e)) != 0 ||
+	if ((rc = claim_str(cl, "acr", oauth_acr_for(c->is, g->acr), e)) != 0 ||
 	    (g->amr != NULL && (rc = oauth_claim_set(cl, "amr", json_pack("[s]", g->amr), e)) != 0) ||
 	    (g->auth_time != 0 &&
 	     (rc = oauth_claim_set(cl, "auth_time", json_integer(g->auth_time), e)) != 0) ||
@@ -840,6 +840,11 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 		}
 		if (oauth_grant_decode(grant, &g, e) != 0) {
 			rc = INTERNAL(e, "stored grant does not decode");
+			goto out;
+		}
+		/* As codes: refreshed only at the issuer that issued the grant. */
+		if (g.iss != NULL && strcmp(g.iss, is->iss) != 0) {
+			rc = BADGRANT(e, "refresh token was issued by another issuer");
 			goto out;
 		}
 		rc = narrow_scope(r, g.scope, &scope, e);

@@ -7,9 +7,9 @@
  * spec §7: a key is valid for a year from then).
  *
  * Only the integration types the configured issuers serve are accepted:
- * idporten and api_klient, and maskinporten when the Maskinporten issuer
- * runs.  ansattporten belongs to the Ansattporten issuer and krr to
- * Maskinporten's KRR clients (spec/idporten-oidc.md §3); they are refused
+ * idporten and api_klient, maskinporten when the Maskinporten issuer runs
+ * and ansattporten when the Ansattporten issuer does.  krr belongs to
+ * Maskinporten's KRR clients (spec/idporten-oidc.md §3); it is refused
  * here until those exist.
  */
 #include <jansson.h>
@@ -262,10 +262,12 @@ reg_client_create_as(struct porten *app, const struct reg_actor *who, const json
 	rc = reg_client_get_text(in, "integration_type", 32, true, &itype, e);
 	if (rc != 0)
 		goto out;
-	/* Maskinporten clients exist where the Maskinporten issuer does. */
+	/* Maskinporten's and Ansattporten's clients exist where their issuer does. */
 	if (strcmp(itype, "idporten") != 0 && strcmp(itype, "api_klient") != 0 &&
 	    (strcmp(itype, "maskinporten") != 0 ||
-	     app_issuer(app, ISSUER_MASKINPORTEN) == NULL)) {
+	     app_issuer(app, ISSUER_MASKINPORTEN) == NULL) &&
+	    (strcmp(itype, "ansattporten") != 0 ||
+	     app_issuer(app, ISSUER_ANSATTPORTEN) == NULL)) {
 		rc = reg_integration_type_known(itype)
 			     ? BAD(e, "integration_type %s is not supported by this issuer", itype)
 			     : BAD(e, "unknown integration_type %.32s", itype);

@@ -46,7 +46,7 @@ struct client {
 	struct client_strs post_logout_redirect_uris;
 	const char *frontchannel_logout_uri;
 	bool frontchannel_logout_session_required;
-	bool sso_disabled;
+	bool sso_disabled;                      /* always true for ansattporten clients */
 	bool active;
 	/* Positive: a stored value <= 0 or absent gives the CLIENT_DFLT_* above. */
 	int64_t authorization_lifetime;

@@ -167,6 +167,14 @@ rec_scalars(const json_t *doc, struct client *c, struct err *e)
 		return BAD(e, "client document without a client_id");
 	if (c->token_endpoint_auth_method == NULL)
 		c->token_endpoint_auth_method = "client_secret_basic";   /* RFC 7591 §2 */
+	/*
+	 * spec/ansattporten-eidas-testid.md §1.1: no SSO between Ansattporten's
+	 * services; each client gets a session of its own whatever its
+	 * registration says.  Set here, the one place every reader's record
+	 * comes from, so sessions, cookies and codes all see it.
+	 */
+	if (c->integration_type != NULL && strcmp(c->integration_type, "ansattporten") == 0)
+		c->sso_disabled = true;
 	return 0;
 }
 

@@ -780,6 +780,7 @@ reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *
 	json_t *grants = NULL, *scopes = NULL, *redirects = NULL, *logouts = NULL;
 	long long at, rt, az;
 	bool fcl_sid, sso_off, ok = true;
+	bool ap = strcmp(itype, "ansattporten") == 0;
 	int rc;
 
 	if (strcmp(itype, "maskinporten") == 0)
@@ -817,7 +818,9 @@ reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *
 	rc = get_string_array(in, "scopes", REG_SCOPES_MAX, REG_SCOPE_NAME_MAX, &scopes, e);
 	if (rc != 0)
 		goto out;
-	if (scopes == NULL && (scopes = json_pack("[ss]", "openid", "profile")) == NULL)
+	/* Ansattporten has no userinfo, so profile (its scope) is no default there. */
+	if (scopes == NULL && (scopes = ap ? json_pack("[s]", "openid")
+					   : json_pack("[ss]", "openid", "profile")) == NULL)
 		goto nomem;
 	rc = check_scopes(app, who, scopes, itype, owner_of(in, prev), prev, e);
 	if (rc != 0)
@@ -847,10 +850,18 @@ reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *
 		rc = get_bool(in, "sso_disabled", &sso_off, e);
 	if (rc != 0)
 		goto out;
+	/* spec/selfservice-api.md §4: forced true for Ansattporten (no SSO between its services). */
+	if (ap)
+		sso_off = true;
 
 	rc = get_enum(in, "code_challenge_method", pkce_methods, "S256", &pkce, e);
 	if (rc != 0)
 		goto out;
+	/* spec/selfservice-api.md §4: no downgrade for Ansattporten clients. */
+	if (strcmp(pkce, "none") == 0 && ap) {
+		rc = BAD(e, "ansattporten clients must use PKCE: code_challenge_method must be S256");
+		goto out;
+	}
 	/* idporten-oidc §3: PKCE is mandatory for browser and native clients. */
 	if (strcmp(pkce, "none") == 0 && strcmp(apptype, "web") != 0) {
 		rc = BAD(e, "%s clients must use PKCE: code_challenge_method must be S256",

@@ -67,7 +67,7 @@ void
 reg_cmd_client_usage(FILE *f)
 {
 	fputs("  client create [--client-id ID] --client-name N --description D\n"
-	      "       [--integration-type idporten|api_klient]\n"
+	      "       [--integration-type idporten|api_klient|ansattporten]\n"
 	      "       [--application-type web|browser|native]\n"
 	      "       [--token-endpoint-auth-method client_secret_basic|client_secret_post|\n"
 	      "                                     private_key_jwt|none]\n"

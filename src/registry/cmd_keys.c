@@ -9,9 +9,9 @@
 void
 reg_cmd_keys_usage(FILE *f)
 {
-	fputs("  keys list [--issuer idporten|maskinporten]\n"
-	      "  keys rotate [--issuer idporten|maskinporten]\n"
-	      "  keys withdraw KID [--issuer idporten|maskinporten]\n",
+	fputs("  keys list [--issuer idporten|maskinporten|ansattporten]\n"
+	      "  keys rotate [--issuer idporten|maskinporten|ansattporten]\n"
+	      "  keys withdraw KID [--issuer idporten|maskinporten|ansattporten]\n",
 	      f);
 }
 
@@ -57,7 +57,7 @@ reg_cmd_keys(struct cli *c, int argc, char **argv)
 	const char *kid_arg = NULL;
 	bool withdraw = argc >= 1 && strcmp(argv[0], "withdraw") == 0;
 
-	/* keys list|rotate [--issuer idporten|maskinporten]; keys withdraw KID [--issuer ...] */
+	/* keys list|rotate [--issuer idporten|maskinporten|ansattporten]; keys withdraw KID [--issuer ...] */
 	if (withdraw && argc >= 2) {
 		kid_arg = argv[1];
 		argv++;
@@ -66,18 +66,21 @@ reg_cmd_keys(struct cli *c, int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--issuer") == 0) {
 		if (strcmp(argv[2], "maskinporten") == 0)
 			kind = ISSUER_MASKINPORTEN;
+		else if (strcmp(argv[2], "ansattporten") == 0)
+			kind = ISSUER_ANSATTPORTEN;
 		else if (strcmp(argv[2], "idporten") != 0)
-			return cli_usage_error("keys: --issuer is idporten or maskinporten");
+			return cli_usage_error("keys: --issuer is idporten, maskinporten or "
+					       "ansattporten");
 		argc = 1;
 	}
 	if (withdraw && (kid_arg == NULL || argc != 1 || kid_arg[0] == '\0' ||
 			 strlen(kid_arg) > 128))
 		return cli_usage_error("keys: expected 'keys withdraw KID [--issuer "
-				       "idporten|maskinporten]'");
+				       "idporten|maskinporten|ansattporten]'");
 	if (argc != 1 || (!withdraw && strcmp(argv[0], "list") != 0 &&
 			  strcmp(argv[0], "rotate") != 0))
 		return cli_usage_error("keys: expected 'keys list|rotate|withdraw [KID] [--issuer "
-				       "idporten|maskinporten]'");
+				       "idporten|maskinporten|ansattporten]'");
 	status = cli_open(c);
 	if (status != CLI_OK)
 		return status;

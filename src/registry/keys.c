@@ -12,7 +12,8 @@
  * signed.  One more hour absorbs caches and clock skew.
  *
  * An issuer may instead sign with a key in a PKCS#11 token (configured by
- * signing_key_pkcs11_uri, or maskinporten_signing_key_pkcs11_uri): that
+ * signing_key_pkcs11_uri, maskinporten_signing_key_pkcs11_uri or
+ * ansattporten_signing_key_pkcs11_uri): that
  * signer is opened at start-up, signs ahead of every stored key and is
  * published first in the JWKS.  The store's keys stay published as they
  * were, so tokens signed before the switch still verify.  Such a key is
@@ -77,16 +78,33 @@ static struct key_cache *keys_cache;
 static struct hsm_key *keys_hsm;
 static struct jwks_cache *keys_jwks;
 
-/* The token key configured for an issuer of kind: *uri NULL when none. */
+/*
+ * The token key configured for an issuer of kind: *uri NULL when none.
+ * Each issuer has a setting of its own, so no issuer ever signs with
+ * another's key.
+ */
 static void
 hsm_cfg(const struct cfg *c, enum issuer_kind kind, const char **uri, const char **pin,
 	const char **name)
 {
-	bool mp = kind == ISSUER_MASKINPORTEN;
-
-	*uri = mp ? c->maskinporten_signing_key_pkcs11_uri : c->signing_key_pkcs11_uri;
-	*pin = mp ? c->maskinporten_signing_key_pin_file : c->signing_key_pin_file;
-	*name = mp ? "maskinporten_signing_key_pkcs11_uri" : "signing_key_pkcs11_uri";
+	switch (kind) {
+	case ISSUER_MASKINPORTEN:
+		*uri = c->maskinporten_signing_key_pkcs11_uri;
+		*pin = c->maskinporten_signing_key_pin_file;
+		*name = "maskinporten_signing_key_pkcs11_uri";
+		break;
+	case ISSUER_ANSATTPORTEN:
+		*uri = c->ansattporten_signing_key_pkcs11_uri;
+		*pin = c->ansattporten_signing_key_pin_file;
+		*name = "ansattporten_signing_key_pkcs11_uri";
+		break;
+	case ISSUER_IDPORTEN:
+	default:
+		*uri = c->signing_key_pkcs11_uri;
+		*pin = c->signing_key_pin_file;
+		*name = "signing_key_pkcs11_uri";
+		break;
+	}
 	if (*uri != NULL && (*uri)[0] == '\0')
 		*uri = NULL;
 }
@@ -151,7 +169,8 @@ out:
 int
 reg_keys_hsm_check(const struct cfg *c, struct err *e)
 {
-	static const enum issuer_kind kinds[] = { ISSUER_IDPORTEN, ISSUER_MASKINPORTEN };
+	static const enum issuer_kind kinds[] = { ISSUER_IDPORTEN, ISSUER_MASKINPORTEN,
+						   ISSUER_ANSATTPORTEN };
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		const char *uri, *pin, *name;

@@ -21,6 +21,10 @@ static const struct cfg_row registry_rows[] = {
 		maskinporten_signing_key_pkcs11_uri, NULL, 0, 0),
 	CFG_ROW("maskinporten_signing_key_pin_file", CFG_STR, maskinporten_signing_key_pin_file,
 		NULL, 0, 0),
+	CFG_ROW("ansattporten_signing_key_pkcs11_uri", CFG_STR,
+		ansattporten_signing_key_pkcs11_uri, NULL, 0, 0),
+	CFG_ROW("ansattporten_signing_key_pin_file", CFG_STR, ansattporten_signing_key_pin_file,
+		NULL, 0, 0),
 };
 
 /* A key must sign for a while after its publication delay (reg_keys_rotate_due). */

@@ -136,9 +136,17 @@ test_routes(void **state)
 		mp += is->kind == ISSUER_MASKINPORTEN;
 		ap += is->kind == ISSUER_ANSATTPORTEN;
 	}
-	/* the issuers that log people in have the same routes, eIDs' pages among them */
+	/*
+	 * the issuers that log people in have the same routes, eIDs' pages among
+	 * them, but Ansattporten has no userinfo (GET and POST)
+	 */
 	assert_true(idp > 10);
-	assert_int_equal(ap, idp - adm);
+	assert_int_equal(ap, idp - adm - 2);
+	assert_true(has_route(rt, "GET", "/userinfo"));
+	assert_false(has_route(rt, "GET", "/ap/userinfo"));
+	assert_false(has_route(rt, "POST", "/ap/userinfo"));
+	assert_true(has_route(rt, "POST", "/ap/token"));
+	assert_true(has_route(rt, "GET", "/ap/.well-known/openid-configuration"));
 	assert_int_equal(adm, 23);
 	assert_true(has_route(rt, "GET", "/innlogginger/logg/idporten"));
 	assert_true(has_route(rt, "POST", "/selfservice/clients"));

@@ -242,6 +242,8 @@ main(int argc, char **argv)
 	app_up = true;
 	ui_init(&(struct ui_settings){ .locale_dir = cfg.locale_dir,
 				       .cookie_secure = cfg.cookie_secure });
+	/* The login core runs the services' steps after the eID (app/app.h). */
+	app.services = porten_services;
 	if (service_init_all(porten_services, &app, &e) != 0) {
 		log_err(NULL, "%s", e.msg);
 		goto out;

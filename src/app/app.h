@@ -24,6 +24,8 @@ struct issuer {
 
 #define APP_MAX_ISSUERS 4
 
+struct porten_service;
+
 struct porten {
 	struct cfg *cfg;
 	struct store *store;
@@ -35,6 +37,12 @@ struct porten {
 	unsigned char csrf_key[32];     /* HMAC key for CSRF tokens, shared via the store */
 	struct issuer issuers[APP_MAX_ISSUERS];
 	int nissuers;
+	/*
+	 * The services portend runs (src/services.c), set by main.c after
+	 * app_init: the login core runs their steps after the eID.  NULL (unit
+	 * tests, portenctl): the login core's own steps only.
+	 */
+	const struct porten_service *const *services;
 };
 
 /*

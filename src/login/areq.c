@@ -4,6 +4,7 @@
  */
 #include "login/areq.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/loa.h"
@@ -12,6 +13,41 @@
 static const char *const mode_names[] = { "query", "form_post", "fragment" };
 
 #define WHAT "authorization request"
+
+/* claims: an object, kept as its compact text so the record owns no JSON. */
+static int
+areq_claims_decode(const json_t *doc, struct arena *arena, const char **out, struct err *e)
+{
+	const json_t *v = json_object_get(doc, "claims");
+	char *text;
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_object(v))
+		return ERR(e, ERR_INVAL, 500, NULL, WHAT ": claims is not an object");
+	text = json_dumps(v, JSON_COMPACT);
+	if (text == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	*out = arena_strdup(arena, text);
+	free(text);
+	return 0;
+}
+
+static bool
+areq_claims_put(json_t *doc, const char *claims)
+{
+	json_t *v;
+
+	if (claims == NULL)
+		return true;
+	v = json_loads(claims, 0, NULL);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return false;
+	}
+	return json_object_set_new(doc, "claims", v) == 0;
+}
 
 int
 areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, struct err *e)
@@ -38,6 +74,9 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	    (rc = field_str(doc, WHAT, "consent_sid", arena, &a->consent_sid, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "onbehalfof", arena, &a->onbehalfof, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "iss", arena, &a->iss, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "step", arena, &a->step, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "step_sid", arena, &a->step_sid, e)) != 0 ||
+	    (rc = areq_claims_decode(doc, arena, &a->claims, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "force_login", &a->force_login, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "consent", &a->consent, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "consent_accepted", &a->consent_accepted, e)) != 0 ||
@@ -87,7 +126,8 @@ areq_encode(const struct authz_request *a)
 	     field_put_true(doc, "consent_accepted", a->consent_accepted) &&
 	     field_put_str(doc, "onbehalfof", a->onbehalfof) &&
 	     field_put_true(doc, "authenticated", a->authenticated) &&
-	     field_put_str(doc, "iss", a->iss);
+	     field_put_str(doc, "iss", a->iss) && areq_claims_put(doc, a->claims) &&
+	     field_put_str(doc, "step", a->step) && field_put_str(doc, "step_sid", a->step_sid);
 	if (!ok) {
 		json_decref(doc);
 		return NULL;

@@ -11,7 +11,9 @@
  *   authenticated the person for this login (billing counts it apart
  *   from a login served by the SSO session), iss (the issuer whose
  *   /authorize or PAR took it; absent in documents from before there was
- *   more than one, which are ID-porten's).
+ *   more than one, which are ID-porten's), claims (an object: what the
+ *   steps added for the tokens), step and step_sid (a login a step has
+ *   paused, in that session).
  * Every field is optional in the codec: callers check what they need.
  */
 #ifndef PORTEN_LOGIN_AREQ_H
@@ -48,6 +50,13 @@ struct authz_request {
 	bool authenticated;            /* an eID authenticated the person in this login (not SSO) */
 	const char *onbehalfof;
 	const char *iss;               /* the issuer the login belongs to; NULL: ID-porten's */
+	/*
+	 * Claims the steps after the eID added for the tokens (login_ctx_claim):
+	 * a JSON object as compact text, NULL when none.
+	 */
+	const char *claims;
+	const char *step;              /* a login paused by that step (login_step_pause) */
+	const char *step_sid;          /* ... in the session of that sid */
 };
 
 /*

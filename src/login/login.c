@@ -3,6 +3,7 @@
  * session, the steps (consent last), then a code for the client in one
  * transaction with the session's note of it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/crypto.h"
@@ -110,7 +111,7 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
 	struct authz_request a;
-	json_t *doc, *ev, *res = NULL;
+	json_t *doc, *ev, *res = NULL, *claims = NULL;
 	int rc;
 
 	if (code == NULL || grant_id == NULL) {
@@ -125,6 +126,8 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	if (a.resource != NULL && (res = json_array()) != NULL)
 		for (size_t i = 0; i < a.nresource; i++)
 			json_array_append_new(res, json_string(a.resource[i]));
+	if (a.claims != NULL)
+		claims = json_loads(a.claims, 0, NULL);
 	doc = oauth_code_encode(&(struct auth_code){
 		.g = { .client_id = a.client_id, .scope = a.scope, .nonce = a.nonce,
 		       .locale = a.locale, .onbehalfof = a.onbehalfof, .resource = res,
@@ -132,9 +135,11 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		       .amr = s->namr > 0 ? s->amr[0] : NULL,
 		       .auth_time = s->auth_time == SESSION_NO_TIME ? 0 : s->auth_time,
 		       .eid = s->eid, .iss = login_issuer(r)->iss,
-		       .session_kind = client->sso_disabled ? "client" : "shared" },
+		       .session_kind = client->sso_disabled ? "client" : "shared",
+		       .claims = claims },
 		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge });
 	json_decref(res);
+	json_decref(claims);
 	ev = login_event(r, client, &a, s);
 	if (doc == NULL || ev == NULL) {
 		json_decref(doc);
@@ -165,15 +170,81 @@ const struct login_step *const login_steps[] = {
 	NULL,
 };
 
-/* Run the steps from c->next that apply to this issuer, then issue the code. */
+static bool
+step_builtin(const struct login_step *st)
+{
+	for (size_t j = 0; login_steps[j] != NULL; j++)
+		if (login_steps[j] == st)
+			return true;
+	return false;
+}
+
+/* Does a service before (k, j) in the list name st already? */
+static bool
+step_listed_before(const struct porten_service *const *list, size_t k, size_t j,
+		   const struct login_step *st)
+{
+	for (size_t i = 0; i <= k; i++)
+		for (size_t m = 0; list[i]->steps != NULL && list[i]->steps[m] != NULL &&
+				   (i < k || m < j);
+		     m++)
+			if (list[i]->steps[m] == st)
+				return true;
+	return false;
+}
+
+/*
+ * The i-th step of a login: the steps of the services (app->services), in
+ * list order and each once, then the core's own (consent last); NULL past
+ * the end.
+ */
+static const struct login_step *
+login_step_at(const struct porten *app, size_t i)
+{
+	const struct porten_service *const *list = app->services;
+	size_t n = 0;
+
+	for (size_t k = 0; list != NULL && list[k] != NULL; k++)
+		for (size_t j = 0; list[k]->steps != NULL && list[k]->steps[j] != NULL; j++) {
+			const struct login_step *st = list[k]->steps[j];
+
+			if (step_builtin(st) || step_listed_before(list, k, j, st))
+				continue;
+			if (n++ == i)
+				return st;
+		}
+	for (size_t j = 0; login_steps[j] != NULL; j++)
+		if (n++ == i)
+			return login_steps[j];
+	return NULL;
+}
+
+/* The index of the step after st in the login's steps (the end when st is none of them). */
+static size_t
+login_step_after(const struct porten *app, const struct login_step *st)
+{
+	const struct login_step *x;
+	size_t i = 0;
+
+	while ((x = login_step_at(app, i++)) != NULL)
+		if (x == st)
+			return i;
+	return i - 1;
+}
+
+/*
+ * Run the steps from c->next that run under this issuer, then issue the
+ * code.  A step listed for other issuers only is passed by.
+ */
 static void
 login_steps_run(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
+	const struct porten *app = login_app(r);
 	unsigned kind = 1u << login_issuer(r)->kind;
+	const struct login_step *st;
 
-	while (login_steps[c->next] != NULL) {
-		const struct login_step *st = login_steps[c->next++];
-
+	while ((st = login_step_at(app, c->next)) != NULL) {
+		c->next++;
 		if ((st->issuer_kinds & kind) != 0 && st->enter(c, r, w) != 0)
 			return;
 	}
@@ -187,11 +258,28 @@ login_issue_now(struct http_req *r, struct http_resp *w, const struct client *cl
 	struct login_ctx c = { .client = client, .areq = areq, .s = s };
 
 	login_issue(&c, r, w);
+	json_decref(c.own);
 }
 
 void
 login_step_done(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
+	/* A paused login goes on once: taken from the store, so a replay finds nothing. */
+	if (c->ar != NULL) {
+		struct err e = { 0 };
+		json_t *doc = NULL;
+		int rc = store_call(login_app(r)->store, login, doc_take, "pending", c->ar, &doc, &e);
+
+		json_decref(doc);
+		if (rc != 0) {
+			if (rc == ERR_NOTFOUND)
+				(void)ERR(&e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+					  "the login has expired or was finished");
+			login_page_error(r, w, &e);
+			return;
+		}
+		c->ar = NULL;
+	}
 	login_steps_run(c, r, w);
 }
 
@@ -202,6 +290,7 @@ login_finish(struct http_req *r, struct http_resp *w, const struct client *clien
 	struct login_ctx c = { .client = client, .areq = areq, .s = s };
 
 	login_steps_run(&c, r, w);
+	json_decref(c.own);
 }
 
 void
@@ -210,9 +299,195 @@ login_resume_after(const struct login_step *step, struct http_req *r, struct htt
 {
 	struct login_ctx c = { .client = client, .areq = areq, .s = s };
 
-	while (login_steps[c.next] != NULL && login_steps[c.next++] != step)
-		;
-	login_step_done(&c, r, w);
+	c.next = login_step_after(login_app(r), step);
+	login_steps_run(&c, r, w);
+	json_decref(c.own);
+}
+
+/* ---- the seam for steps of other services (login.h) ---- */
+
+const struct client *
+login_ctx_client(const struct login_ctx *c)
+{
+	return c->client;
+}
+
+const char *
+login_ctx_pid(const struct login_ctx *c)
+{
+	return c->s != NULL ? c->s->pid : NULL;
+}
+
+const json_t *
+login_ctx_request(const struct login_ctx *c)
+{
+	return c->areq;
+}
+
+int
+login_ctx_claim(struct login_ctx *c, struct http_req *r, const char *name, json_t *value,
+		struct err *e)
+{
+	struct authz_request a;
+	json_t *claims = NULL, *doc = NULL;
+	char *text = NULL;
+	int rc;
+
+	if (value == NULL || !oauth_step_claim_ok(name)) {
+		json_decref(value);
+		return ERR(e, ERR_INVAL, 500, OAUTH_SERVER_ERROR, "a step may not set the claim %.64s",
+			   name ? name : "(null)");
+	}
+	rc = areq_decode(c->areq, r->arena, &a, e);
+	if (rc != 0) {
+		json_decref(value);
+		return rc;
+	}
+	claims = a.claims != NULL ? json_loads(a.claims, 0, NULL) : json_object();
+	if (!json_is_object(claims) || json_object_set_new(claims, name, value) != 0) {
+		json_decref(claims);
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	}
+	text = json_dumps(claims, JSON_COMPACT);
+	json_decref(claims);
+	if (text == NULL)
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	/* A paused login is stored: what a step adds stays within bounds. */
+	if (strlen(text) > LOGIN_CLAIMS_MAX) {
+		free(text);
+		return ERR(e, ERR_INVAL, 500, OAUTH_SERVER_ERROR, "the claims of a login are too long");
+	}
+	a.claims = arena_strdup(r->arena, text);
+	free(text);
+	doc = areq_encode(&a);
+	if (doc == NULL)
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	json_decref(c->own);
+	c->own = doc;
+	c->areq = doc;
+	return 0;
+}
+
+int
+login_step_pause(struct login_ctx *c, const struct login_step *step, struct http_req *r,
+		 struct http_resp *w, const char **ar, struct err *e)
+{
+	struct authz_request a;
+	int rc;
+
+	*ar = NULL;
+	if (c->s == NULL || c->s->sid == NULL)
+		return ERR(e, ERR_INVAL, 500, OAUTH_SERVER_ERROR, "no session to pause the login in");
+	rc = areq_decode(c->areq, r->arena, &a, e);
+	if (rc != 0)
+		return rc;
+	a.step = step->name;
+	a.step_sid = c->s->sid;
+	rc = login_pending_store(r, w, &a, e);
+	if (rc == 0)
+		*ar = a.id;
+	return rc;
+}
+
+int
+login_step_open(const struct login_step *step, struct http_req *r, const char *ar,
+		struct login_ctx **out, struct err *e)
+{
+	struct login_ctx *c = arena_alloc(r->arena, sizeof(*c));
+	json_t *doc = NULL;
+	struct authz_request a;
+	int rc;
+
+	*out = NULL;
+	session_clear(&c->opened);
+	/* This browser's login under this issuer (pending.c checks both). */
+	rc = login_pending_load(r, ar, &doc, e);
+	if (rc != 0)
+		return rc;
+	rc = areq_decode(doc, r->arena, &a, e);
+	json_decref(doc);
+	if (rc != 0)
+		return rc;
+	if (a.step == NULL || strcmp(a.step, step->name) != 0 || a.step_sid == NULL)
+		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+			   "this login is not waiting for this page");
+	rc = reg_client_find(login_app(r), a.client_id, &c->client, e);
+	if (rc == ERR_NOTFOUND)
+		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+			   "the client is no longer active");
+	if (rc != 0)
+		return rc;
+	/* The person still holds the session the login was paused in. */
+	rc = session_load(r, c->client, &c->opened, e);
+	if (rc == 0 && (c->opened.sid == NULL || !ct_str_eq(str_c(c->opened.sid), str_c(a.step_sid))))
+		rc = ERR_NOTFOUND;
+	if (rc != 0) {
+		login_step_close(c);
+		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
+						"the login has expired; start again from the service")
+					  : rc;
+	}
+	a.step = a.step_sid = NULL;
+	c->own = areq_encode(&a);
+	if (c->own == NULL) {
+		login_step_close(c);
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	}
+	c->areq = c->own;
+	c->s = &c->opened;
+	c->ar = arena_strdup(r->arena, ar);
+	c->next = login_step_after(login_app(r), step);
+	*out = c;
+	return 0;
+}
+
+void
+login_step_close(struct login_ctx *c)
+{
+	if (c == NULL)
+		return;
+	reg_client_release(c->client);
+	c->client = NULL;
+	session_clear(&c->opened);
+	json_decref(c->own);
+	c->own = NULL;
+	c->areq = NULL;
+}
+
+void
+login_step_fail(struct login_ctx *c, struct http_req *r, struct http_resp *w, const char *error,
+		const char *desc)
+{
+	struct err e = { 0 };
+
+	if (c->ar != NULL)
+		login_pending_spend(r, c->ar, &e);
+	c->ar = NULL;
+	login_respond(r, w, c->areq, NULL, error, desc);
+}
+
+void
+login_step_error_page(struct http_req *r, struct http_resp *w, const struct err *e)
+{
+	login_page_error(r, w, e);
+}
+
+const char *
+login_step_csrf(struct http_req *r, const char *ar)
+{
+	return login_csrf(r, ar);
+}
+
+bool
+login_step_csrf_ok(struct http_req *r, const char *ar, const char *token)
+{
+	return login_csrf_ok(r, ar, token);
+}
+
+void
+login_step_cancel_form(struct http_req *r, struct buf *b, const char *lang, const char *ar)
+{
+	login_cancel_form(r, b, lang, ar);
 }
 
 /* One completed login: every write in one transaction, the answer built with it. */

@@ -79,7 +79,11 @@ struct login_ctx {
 	const struct client *client;
 	const json_t *areq;
 	struct session *s;
-	size_t next;            /* index in login_steps of the step to run next */
+	size_t next;            /* index in the login's steps (login.c) of the step to run next */
+	json_t *own;            /* an areq of the context's own (a step added claims), or NULL */
+	/* login_step_open's: the paused login ar, its session and client (released by close) */
+	const char *ar;
+	struct session opened;
 };
 
 /* Run the steps for areq from session s, then issue a code and respond. */

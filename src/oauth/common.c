@@ -132,6 +132,13 @@ oauth_acr_for(const struct issuer *is, const char *acr)
 	return eid_acr_of_ap(level);
 }
 
+bool
+oauth_step_claim_ok(const char *name)
+{
+	return name != NULL &&
+	       (strcmp(name, "name") == 0 || strcmp(name, "authorization_details") == 0);
+}
+
 json_t *
 oauth_issuer_url(const struct issuer *is, const char *path)
 {

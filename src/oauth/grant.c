@@ -99,6 +99,10 @@ oauth_grant_decode(const json_t *doc, struct grant *g, struct err *e)
 	if (res != NULL && !json_is_array(res) && !json_is_string(res))
 		return BAD(e, "stored grant: resource is neither a list nor a string");
 	g->resource = res;
+	res = json_object_get(doc, "claims");
+	if (res != NULL && !json_is_object(res))
+		return BAD(e, "stored grant: claims is not an object");
+	g->claims = res;
 	return 0;
 }
 
@@ -140,6 +144,8 @@ oauth_grant_encode(const struct grant *g)
 		rc = enc_set(doc, "auth_time", json_integer(g->auth_time));
 	if (rc == 0 && g->resource != NULL)
 		rc = enc_set(doc, "resource", json_deep_copy(g->resource));
+	if (rc == 0 && g->claims != NULL)
+		rc = enc_set(doc, "claims", json_deep_copy(g->claims));
 	if (rc == 0 && g->expires_at != 0)
 		rc = enc_set(doc, "expires_at", json_integer(g->expires_at));
 	if (rc != 0) {

@@ -37,6 +37,11 @@ struct grant {
 	const char *eidas_firstname;
 	const char *eidas_lastname;
 	const char *eidas_date_of_birth;
+	/*
+	 * Claims a step after the eID added for the tokens (login/login.h
+	 * login_ctx_claim): an object of name -> value, NULL when none.
+	 */
+	const json_t *claims;
 	int64_t expires_at;             /* grant rows: the grant's absolute end; 0 in a code */
 };
 

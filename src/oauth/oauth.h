@@ -244,6 +244,15 @@ int oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e);
  */
 const char *oauth_acr_for(const struct issuer *is, const char *acr);
 
+/*
+ * May a step after the eID add claim name to a login's tokens (struct
+ * grant's claims)?  Only "name" (the ID token) and "authorization_details"
+ * (the ID token, the access token and the token response; spec
+ * §21, spec/ansattporten-eidas-testid.md §1.1): never one the token side
+ * sets itself.
+ */
+bool oauth_step_claim_ok(const char *name);
+
 /* The issuer's base URL followed by path, as a JSON string (NULL without memory). */
 json_t *oauth_issuer_url(const struct issuer *is, const char *path);
 

@@ -267,6 +267,27 @@ claim_str(json_t *dst, const char *k, const char *v, struct err *e)
 	return v == NULL ? 0 : oauth_claim_set(dst, k, json_string(v), e);
 }
 
+/*
+ * The claims a step after the eID added (oauth_step_claim_ok): into the ID
+ * token all of them, into the access token authorization_details alone.
+ */
+static int
+claims_from_steps(json_t *dst, const struct grant *g, bool id_token, struct err *e)
+{
+	const char *k;
+	json_t *v;
+	int rc;
+
+	json_object_foreach((json_t *)g->claims, k, v) {
+		if (!oauth_step_claim_ok(k) || (!id_token && strcmp(k, "authorization_details") != 0))
+			continue;
+		rc = oauth_claim_set(dst, k, json_deep_copy(v), e);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 struct issue_ctx {
 	const struct issuer *is;
 	const struct client *client;
@@ -307,6 +328,9 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	    (rc = claim_str(cl, "acr", oauth_acr_for(c->is, c->grant->acr), e)) != 0 ||
 	    (pid != NULL && !c->pseudonymous &&
 	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
+		goto out;
+	rc = claims_from_steps(cl, c->grant, false, e);
+	if (rc != 0)
 		goto out;
 	/* spec §11: aud only when resource was requested; one value as a string. */
 	if (json_is_array(res) && json_array_size(res) == 1)
@@ -359,6 +383,9 @@ id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, str
 	    (rc = claim_str(cl, "eidas_firstname", g->eidas_firstname, e)) != 0 ||
 	    (rc = claim_str(cl, "eidas_lastname", g->eidas_lastname, e)) != 0 ||
 	    (rc = claim_str(cl, "eidas_date_of_birth", g->eidas_date_of_birth, e)) != 0)
+		goto out;
+	rc = claims_from_steps(cl, g, true, e);
+	if (rc != 0)
 		goto out;
 	/* spec §10: sid only for clients that asked for it (front-channel logout). */
 	if (sid != NULL && c->client->frontchannel_logout_session_required &&
@@ -569,7 +596,12 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 			 "expires_in", (json_int_t)at_life, "scope", c.scope);
 	if (body == NULL || (id_token != NULL &&
 			     json_object_set_new(body, "id_token", json_string(id_token)) != 0) ||
-	    (refresh != NULL && json_object_set_new(body, "refresh_token", json_string(refresh)) != 0)) {
+	    (refresh != NULL && json_object_set_new(body, "refresh_token", json_string(refresh)) != 0) ||
+	    /* RFC 9396 §7: the token response names what was authorized. */
+	    (json_object_get(grant->claims, "authorization_details") != NULL &&
+	     json_object_set_new(body, "authorization_details",
+				 json_deep_copy(json_object_get(grant->claims,
+								"authorization_details"))) != 0)) {
 		rc = INTERNAL(e, "cannot build token response");
 		goto out;
 	}

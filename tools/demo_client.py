@@ -36,8 +36,8 @@ def page(body):
             "</title><style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
             "padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow-x:auto}"
             "a.button{display:inline-block;background:#0062ba;color:#fff;padding:.6rem 1.2rem;"
-            "border-radius:4px;text-decoration:none}</style></head><body><h1>Porten demo client</h1>"
-            + body + "</body></html>").encode()
+            "border-radius:4px;text-decoration:none}</style></head><body><h1>" + html.escape(CFG["title"])
+            + "</h1>" + body + "</body></html>").encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -64,7 +64,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             state, nonce = b64url(secrets.token_bytes(16)), b64url(secrets.token_bytes(16))
             PENDING[state] = (verifier, nonce)
             params = {
-                "client_id": CFG["client_id"], "response_type": "code", "scope": "openid profile",
+                "client_id": CFG["client_id"], "response_type": "code", "scope": CFG["scope"],
                 "redirect_uri": CFG["redirect_uri"], "state": state, "nonce": nonce,
                 "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()),
                 "code_challenge_method": "S256", "ui_locales": "en",
@@ -142,13 +142,16 @@ def main():
     ap.add_argument("--issuer", required=True)
     ap.add_argument("--client-file", required=True)
     ap.add_argument("--listen", default="127.0.0.1:8081")
+    ap.add_argument("--scope", default="openid profile")
+    ap.add_argument("--title", default="Porten demo client")
     a = ap.parse_args()
     with open(a.client_file) as f:
         client = json.load(f)
     host, port = a.listen.rsplit(":", 1)
     base = "http://%s:%s" % (host, port)
     CFG = {"client_id": client["client_id"], "client_secret": client["client_secret"],
-           "redirect_uri": base + "/callback", "base": base}
+           "redirect_uri": base + "/callback", "base": base, "scope": a.scope,
+           "title": a.title}
     META = None
     import time
     for _ in range(100):

@@ -15,7 +15,8 @@ from authlib.integrations.requests_client import OAuth2Session
 from jwcrypto.common import JWException
 
 from conftest import (HIGH, ORGNO, PID, PID2, SUBSTANTIAL, TIMEOUT, Server, auth_params, authorize,
-                      create_client, finish_login, follow, login, rand, start, url_base)
+                      create_client, finish_login, follow, login, rand, ServerStartError, start,
+                      url_base)
 
 AP_PATH = "/ansattporten"
 
@@ -429,3 +430,80 @@ def test_logins_counted(ap, server, listener, tmp_path, new_browser):
     assert (auths, sso) == (1, 1), rows
     assert {r["customer"] for r in rows} == {org}
     assert {r["eid"] for r in rows} == {"testid"}
+
+
+# ---- configuration -----------------------------------------------------------
+
+@pytest.mark.parametrize("value,why", [
+    ("ftp://127.0.0.1/ansattporten", "https URL"),
+    ("{issuer}/ansattporten/", "not end in '/'"),
+    ("{issuer}/ansattporten?x=1", "no query"),
+    ("{issuer}/maskinporten", "path of another issuer"),
+    ("http://other.example", "no path"),
+    ("{issuer}/ans%20attporten", "plain path"),
+])
+def test_bad_issuer_stops_startup(tmp_path, value, why):
+    s = Server(tmp_path)
+    s.env["PORTEN_ANSATTPORTEN_ISSUER"] = value.format(issuer=s.issuer)
+    with pytest.raises(ServerStartError) as ex:
+        s.start()
+    s.stop()
+    assert "ansattporten_issuer" in str(ex.value) and why in str(ex.value), str(ex.value)[-600:]
+
+
+def test_switched_off_and_moved(tmp_path, listener):
+    off = Server(tmp_path / "off", {"PORTEN_ANSATTPORTEN_ISSUER": ""}).start()
+    try:
+        assert off.get(AP_PATH + "/.well-known/openid-configuration").status_code == 404
+        assert off.get(AP_PATH + "/authorize").status_code == 404
+        with pytest.raises(AssertionError, match="not supported"):
+            create_client(Ansattporten(off), listener, tmp_path, integration_type="ansattporten",
+                          scopes=["openid"])
+        # ID-porten and Maskinporten are as before
+        assert off.get("/.well-known/openid-configuration").status_code == 200
+    finally:
+        assert off.stop() == 0
+    moved = Server(tmp_path / "moved")
+    moved.env["PORTEN_ANSATTPORTEN_ISSUER"] = moved.issuer + "/ap"
+    moved.start()
+    try:
+        d = moved.get("/ap/.well-known/openid-configuration").json()
+        assert d["issuer"] == moved.issuer + "/ap" and d["token_endpoint"] == moved.issuer + "/ap/token"
+        assert moved.get(AP_PATH + "/.well-known/openid-configuration").status_code == 404
+    finally:
+        assert moved.stop() == 0
+
+
+# ---- hostile input -----------------------------------------------------------
+
+def test_hostile_authorize(ap, ap_client, new_browser):
+    c = ap_client()
+    b = new_browser()
+    # repeated parameters, an overlong acr_values, unknown levels, a bad prompt
+    params, _ = auth_params(c)
+    pairs = list(params.items()) + [("nonce", "again")]
+    res = start(ap, c, b, params=pairs)
+    assert res.error == "invalid_request" and res.iss == ap.issuer, res
+    res = start(ap, c, b, prompt="sometimes")
+    assert res.error == "invalid_request", res
+    res = start(ap, c, b, response_type="token")
+    assert res.error == "unsupported_response_type", res
+    res = ap_login(ap, c, new_browser(), acr_values="x" * 60 + " y high substantial")
+    check_ap_id_token(ap, c, c.tokens(res)["id_token"], acr="substantial")
+    # a control character: the request is refused on a page
+    params, _ = auth_params(c, acr_values="high\x01")
+    r = b.get(ap.url("/authorize"), params=params, allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 400 and "Location" not in r.headers
+    # beyond the limits of a parameter: refused on a page, nothing redirected
+    params, _ = auth_params(c, acr_values="x" * 70000)
+    r = b.get(ap.url("/authorize"), params=params, allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code in (400, 414) and "Location" not in r.headers
+    # a redirect_uri not registered, an unknown client: a page, never a redirect
+    for bad in ({"redirect_uri": "https://evil.example/cb"}, {"client_id": "no-such-client"}):
+        params, _ = auth_params(c, **bad)
+        r = b.get(ap.url("/authorize"), params=params, allow_redirects=False, timeout=TIMEOUT)
+        assert r.status_code == 400 and "Location" not in r.headers
+    # a step's page with a forged or absent login
+    for path in ("/login?ar=" + "A" * 43, "/login", "/testid?ar=%00"):
+        r = b.get(ap.url(path), allow_redirects=False, timeout=TIMEOUT)
+        assert r.status_code == 400, (path, r.status_code)

@@ -57,6 +57,25 @@ test_acr_of(void **state)
 	assert_int_equal(eid_level_of(eid_acr_of(EID_LEVEL_SUBSTANTIAL)), EID_LEVEL_SUBSTANTIAL);
 }
 
+/* spec/ansattporten-eidas-testid.md §1.1: Ansattporten's own names for the levels. */
+static void
+test_ansattporten(void **state)
+{
+	(void)state;
+	assert_int_equal(eid_level_of_ap("substantial"), EID_LEVEL_SUBSTANTIAL);
+	assert_int_equal(eid_level_of_ap("high"), EID_LEVEL_HIGH);
+	assert_int_equal(eid_level_of_ap("low"), EID_LEVEL_SUBSTANTIAL);
+	assert_int_equal(eid_level_of_ap(ACR_HIGH), 0);
+	assert_int_equal(eid_level_of_ap(ACR_SUBSTANTIAL), 0);
+	assert_int_equal(eid_level_of_ap("High"), 0);
+	assert_int_equal(eid_level_of_ap(""), 0);
+	assert_int_equal(eid_level_of_ap(NULL), 0);
+	assert_int_equal(eid_level_of("high"), 0);
+	assert_string_equal(eid_acr_of_ap(EID_LEVEL_HIGH), "high");
+	assert_string_equal(eid_acr_of_ap(EID_LEVEL_SUBSTANTIAL), "substantial");
+	assert_string_equal(eid_acr_of_ap(0), "substantial");
+}
+
 int
 main(void)
 {
@@ -64,6 +83,7 @@ main(void)
 		cmocka_unit_test(test_acr_values),
 		cmocka_unit_test(test_level_of),
 		cmocka_unit_test(test_acr_of),
+		cmocka_unit_test(test_ansattporten),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

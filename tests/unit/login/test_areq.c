@@ -138,6 +138,34 @@ test_par_and_consent(void **state)
 	arena_free(arena);
 }
 
+/* An Ansattporten login a step paused, with the claims it added. */
+static const char PAUSED[] =
+	"{\"client_id\":\"ap\",\"redirect_uri\":\"https://rp.example.no/cb\","
+	"\"response_mode\":\"query\",\"state\":\"st-1\",\"scope\":\"openid\","
+	"\"nonce\":\"no-1\",\"code_challenge\":\"b7elB7ZyxIXgFyvBznKvxl7wOB-H17Pz0a3B62NIMFI\","
+	"\"max_age\":-1,\"acr\":\"idporten-loa-high\",\"locale\":\"nb\",\"resource\":[],"
+	"\"id\":\"QmFyQmF6UXV4UXV1eEZvb0Jhclp6enp6enp6enp6enp\","
+	"\"browser\":\"Yk1hY2hpbmVCcm93c2VySGFzaEhlcmVYWFhYWFhYWFg\",\"authenticated\":true,"
+	"\"iss\":\"https://ansattporten.test\","
+	"\"claims\":{\"name\":\"Kari Nordmann\",\"authorization_details\":[{\"type\":\"t\"}]},"
+	"\"step\":\"chooser\",\"step_sid\":\"sid-1234\"}";
+
+static void
+test_paused_step(void **state)
+{
+	struct arena *arena = arena_new();
+	struct authz_request a;
+
+	(void)state;
+	round_trip(PAUSED, true, &a, arena);
+	assert_string_equal(a.iss, "https://ansattporten.test");
+	assert_string_equal(a.step, "chooser");
+	assert_string_equal(a.step_sid, "sid-1234");
+	assert_non_null(strstr(a.claims, "\"Kari Nordmann\""));
+	assert_true(a.authenticated);
+	arena_free(arena);
+}
+
 /* What the unit tests and older callers hand over: only some fields. */
 static void
 test_sparse(void **state)
@@ -173,6 +201,10 @@ test_damaged(void **state)
 		"{\"resource\":[1]}",
 		"{\"force_login\":\"yes\"}",
 		"{\"consent\":1}",
+		"{\"iss\":[]}",
+		"{\"claims\":\"{}\"}",
+		"{\"claims\":[]}",
+		"{\"step\":true}",
 	};
 	struct authz_request a;
 
@@ -187,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_pending_full),
 		cmocka_unit_test(test_par_and_consent),
+		cmocka_unit_test(test_paused_step),
 		cmocka_unit_test(test_sparse),
 		cmocka_unit_test(test_damaged),
 	};

@@ -133,6 +133,15 @@ test_grant_round_trip(void **state)
 	assert_true(json_equal(doc, again));
 	json_decref(again);
 	json_decref(doc);
+	/* the claims a step added ride in the grant */
+	doc = load("{\"client_id\":\"ap\",\"iss\":\"https://ansattporten.test\","
+		   "\"claims\":{\"name\":\"Kari\",\"authorization_details\":[]}}");
+	assert_int_equal(oauth_grant_decode(doc, &g, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(g.claims, "name")), "Kari");
+	again = oauth_grant_encode(&g);
+	assert_true(json_equal(doc, again));
+	json_decref(again);
+	json_decref(doc);
 	/* an empty grant encodes as an empty object */
 	memset(&g, 0, sizeof(g));
 	again = oauth_grant_encode(&g);
@@ -172,6 +181,7 @@ test_decode_errors(void **state)
 	decode_bad("{\"redirect_uri\":null}", "redirect_uri");
 	decode_bad("{\"code_challenge\":false}", "code_challenge");
 	decode_bad("{\"eidas_identifier\":3}", "eidas_identifier");
+	decode_bad("{\"claims\":[]}", "claims");
 }
 
 int

@@ -269,6 +269,50 @@ test_integration_types(void **state)
 	json_decref(in);
 }
 
+/*
+ * spec/selfservice-api.md §4: ansattporten clients exist where the
+ * Ansattporten issuer runs; sso_disabled is forced true, PKCE cannot be
+ * downgraded, and the default scope is openid (no userinfo, no profile).
+ */
+static void
+test_ansattporten(void **state)
+{
+	struct fixture *f = *state;
+	json_t *in = web_client(), *out;
+	struct client *rec = NULL;
+	struct err e = { 0 };
+
+	f->app.issuers[0] = (struct issuer){ ISSUER_IDPORTEN, "https://idporten.test", "",
+					     "https://idporten.test", &f->app };
+	f->app.issuers[1] = (struct issuer){ ISSUER_ANSATTPORTEN, "https://idporten.test/ap", "/ap",
+					     "https://idporten.test/ap", &f->app };
+	f->app.nissuers = 2;
+	json_object_set_new(in, "integration_type", json_string("ansattporten"));
+	json_object_set_new(in, "sso_disabled", json_false());
+	out = create_ok(f, in, NULL);
+	assert_true(json_is_true(json_object_get(out, "sso_disabled")));
+	assert_int_equal(json_array_size(json_object_get(out, "scopes")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(out, "scopes"), 0)),
+			    "openid");
+	/* the record reads it SSO-free whatever the stored document says */
+	json_object_set_new(out, "sso_disabled", json_false());
+	assert_int_equal(reg_client_parse(out, &rec, &e), 0);
+	assert_true(rec->sso_disabled);
+	assert_true(reg_client_fits(rec, &f->app.issuers[1]));
+	assert_false(reg_client_fits(rec, &f->app.issuers[0]));
+	reg_client_release(rec);
+	json_decref(out);
+	json_object_set_new(in, "code_challenge_method", json_string("none"));
+	create_bad(f, in, "PKCE");
+	json_decref(in);
+	/* without the issuer, no such clients */
+	f->app.nissuers = 1;
+	in = web_client();
+	json_object_set_new(in, "integration_type", json_string("ansattporten"));
+	create_bad(f, in, "not supported by this issuer");
+	json_decref(in);
+}
+
 static void
 test_grant_types(void **state)
 {
@@ -1022,6 +1066,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_defaults_web, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defaults_public_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_combinations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ansattporten, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_integration_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifetimes, setup, teardown),

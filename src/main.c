@@ -279,9 +279,11 @@ main(int argc, char **argv)
 		 http_server_port(srv), cfg.tls_cert_file != NULL ? " (TLS)" : "", cfg.issuer,
 		 app.test_env ? "test" : "prod");
 	for (int i = 0; i < app.nissuers; i++)
-		if (app.issuers[i].kind == ISSUER_MASKINPORTEN)
-			log_info(NULL, "Maskinporten issuer %s under %s", app.issuers[i].iss,
-				 app.issuers[i].prefix);
+		if (app.issuers[i].kind != ISSUER_IDPORTEN)
+			log_info(NULL, "%s issuer %s under %s",
+				 app.issuers[i].kind == ISSUER_MASKINPORTEN ? "Maskinporten"
+									    : "Ansattporten",
+				 app.issuers[i].iss, app.issuers[i].prefix);
 	last_sweep = time_now();
 	while (!stopping) {
 		sleep(1);

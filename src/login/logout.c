@@ -73,6 +73,7 @@ static void
 logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *frames,
 	    const char *dest)
 {
+	const struct issuer *is = r->route_data;
 	char nonce[TOKEN_CHARS + 1];
 	struct buf b;
 	size_t i;
@@ -80,8 +81,12 @@ logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *f
 
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "You are logged out");
+	/* At Ansattporten only the one client's own session has ended. */
 	buf_printf(&b, "<h1>%s</h1><p>%s</p>", page_text(lang, "You are logged out"),
-		   page_text(lang, "You are now logged out of ID-porten and the services you used."));
+		   page_text(lang, is->kind == ISSUER_ANSATTPORTEN
+					   ? "You are now logged out of Ansattporten for this service."
+					   : "You are now logged out of ID-porten and the services you "
+					     "used."));
 	json_array_foreach(frames, i, v) {
 		buf_puts(&b, "<iframe title=\"logout\" src=\"");
 		buf_html(&b, str_c(json_string_value(v)));

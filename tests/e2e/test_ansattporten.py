@@ -293,6 +293,7 @@ def test_logout_ends_only_that_clients_session(ap, ap_client, new_browser):
     r = follow(ap, br, r)
     assert r.status_code == 200 and a.frontchannel_logout_uri in r.text, r.text[:500]
     assert b.frontchannel_logout_uri not in r.text, "another client's session was ended"
+    assert "logget ut av Ansattporten" in r.text and "ID-porten og tjenestene" not in r.text
     # a must authenticate again, b still has its own session
     assert start(ap, a, br, prompt="none").error == "login_required"
     ap_login(ap, b, br, expect_eid=False)

@@ -390,6 +390,37 @@ class Server:
         return _HTTP.post(self.url(path), **kw)
 
 
+AP_PATH = "/ansattporten"
+
+
+class Ansattporten:
+    """
+    The Ansattporten issuer of a running portend, with the Server's
+    interface: url(), get(), post(), jwks(), verify() speak to it, and the
+    pages it sends the browser to count as Porten's own.
+    """
+
+    def __init__(self, server):
+        self.server = server
+        self.issuer = server.issuer + AP_PATH
+        self._jwks = None
+
+    def __getattr__(self, name):
+        return getattr(self.server, name)
+
+    def url(self, path):
+        return self.issuer + path
+
+    def owns(self, url):
+        return self.server.owns(url)
+
+    get = Server.get
+    post = Server.post
+    jwks = Server.jwks
+    keyset = Server.keyset
+    verify = Server.verify
+
+
 # --------------------------------------------------------------------------
 # clients
 # --------------------------------------------------------------------------

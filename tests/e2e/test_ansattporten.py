@@ -14,39 +14,10 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from jwcrypto.common import JWException
 
-from conftest import (HIGH, ORGNO, PID, PID2, SUBSTANTIAL, TIMEOUT, Server, auth_params, authorize,
+from conftest import (AP_PATH, HIGH, ORGNO, PID, PID2, SUBSTANTIAL, TIMEOUT, Ansattporten, Server,
+                      auth_params, authorize,
                       create_client, finish_login, follow, login, rand, ServerStartError, start,
                       url_base)
-
-AP_PATH = "/ansattporten"
-
-
-class Ansattporten:
-    """
-    The Ansattporten issuer of a running portend, with the Server's
-    interface: url(), get(), post(), jwks(), verify() speak to it, and the
-    pages it sends the browser to count as Porten's own.
-    """
-
-    def __init__(self, server):
-        self.server = server
-        self.issuer = server.issuer + AP_PATH
-        self._jwks = None
-
-    def __getattr__(self, name):
-        return getattr(self.server, name)
-
-    def url(self, path):
-        return self.issuer + path
-
-    def owns(self, url):
-        return self.server.owns(url)
-
-    get = Server.get
-    post = Server.post
-    jwks = Server.jwks
-    keyset = Server.keyset
-    verify = Server.verify
 
 
 @pytest.fixture(scope="module")

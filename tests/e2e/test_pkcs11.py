@@ -22,8 +22,8 @@ import pytest
 from jwcrypto import jwk
 from jwcrypto import jwt as jjwt
 
-from conftest import (ORGNO, PORTEND, Server, ServerStartError, TIMEOUT, check_access_token,
-                      check_id_token, http, jwt_parts, login)
+from conftest import (ORGNO, PORTEND, Ansattporten, Server, ServerStartError, TIMEOUT,
+                      check_access_token, check_id_token, create_client, http, jwt_parts, login)
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -47,7 +47,7 @@ class Token:
         self.pin = self.secret("pin", "4711")
         self.run("softhsm2-util", "--init-token", "--free", "--label", "porten-e2e",
                  "--pin", "4711", "--so-pin", "8642")
-        for i, label in ((1, "idporten"), (2, "maskinporten")):
+        for i, label in ((1, "idporten"), (2, "maskinporten"), (3, "ansattporten")):
             self.tool("--login", "--pin", "4711", "--keypairgen", "--key-type", "rsa:2048",
                       "--id", f"{i:02x}", "--label", label, "--usage-sign")
 
@@ -80,6 +80,8 @@ class Token:
             "PORTEN_SIGNING_KEY_PIN_FILE": pin or self.pin,
             "PORTEN_MASKINPORTEN_SIGNING_KEY_PKCS11_URI": uri("maskinporten"),
             "PORTEN_MASKINPORTEN_SIGNING_KEY_PIN_FILE": pin or self.pin,
+            "PORTEN_ANSATTPORTEN_SIGNING_KEY_PKCS11_URI": uri("ansattporten"),
+            "PORTEN_ANSATTPORTEN_SIGNING_KEY_PIN_FILE": pin or self.pin,
         }
 
 
@@ -126,6 +128,19 @@ def test_login_tokens_verify(server, hsm, new_client, new_browser):
         assert header["kid"] == kid, "not signed by the key in the token"
         # and it verifies with the token's public key alone
         jjwt.JWT(jwt=t, key=hsm.public_jwk("idporten"), algs=["RS256"], check_claims=False)
+
+
+def test_ansattporten_signs_with_its_own_key(server, hsm, listener, tmp_path, new_browser):
+    ap = Ansattporten(server)
+    first = ap.jwks(refresh=True)["keys"][0]
+    pub = hsm.public_jwk("ansattporten")
+    assert first["n"] == pub["n"] and first["kid"] == pub.thumbprint()
+    assert first["kid"] != hsm.public_jwk("idporten").thumbprint()
+    c = create_client(ap, listener, tmp_path, integration_type="ansattporten", scopes=["openid"])
+    tok = c.tokens(login(ap, c, new_browser()))
+    for t in (tok["id_token"], tok["access_token"]):
+        assert jwt_parts(t)[0]["kid"] == pub.thumbprint(), "not signed by Ansattporten's key"
+        jjwt.JWT(jwt=t, key=pub, algs=["RS256"], check_claims=False)
 
 
 def test_maskinporten_token_verifies(server, hsm, tmp_path):
@@ -179,6 +194,8 @@ def test_check_config(server, hsm):
     assert p.returncode == 2 and b"signing_key_pkcs11_uri" in p.stderr, p.stderr
     p = check_config(server, {"PORTEN_MASKINPORTEN_SIGNING_KEY_PKCS11_URI": "pkcs11:object=x"})
     assert p.returncode == 2 and b"module-path" in p.stderr, p.stderr
+    p = check_config(server, {"PORTEN_ANSATTPORTEN_SIGNING_KEY_PKCS11_URI": uri("nokey")})
+    assert p.returncode == 2 and b"ansattporten_signing_key_pkcs11_uri" in p.stderr, p.stderr
 
 
 def test_wrong_pin_stops_startup(hsm, tmp_path_factory):

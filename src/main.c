@@ -103,6 +103,20 @@ static const struct http_route health_routes[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
+/* The issuers portend serves, for page_brand (set once before the first request). */
+static const struct porten *brand_app;
+
+/* Pages under Ansattporten carry its name (ui_settings.brand); the others ID-porten's. */
+static const char *
+page_brand(const void *route_data)
+{
+	for (int i = 0; brand_app != NULL && i < brand_app->nissuers; i++)
+		if (route_data == &brand_app->issuers[i])
+			return brand_app->issuers[i].kind == ISSUER_ANSATTPORTEN ? "Ansattporten"
+										 : NULL;
+	return NULL;
+}
+
 static void
 usage(FILE *f)
 {
@@ -240,8 +254,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	app_up = true;
+	brand_app = &app;
 	ui_init(&(struct ui_settings){ .locale_dir = cfg.locale_dir,
-				       .cookie_secure = cfg.cookie_secure });
+				       .cookie_secure = cfg.cookie_secure,
+				       .brand = page_brand });
 	/* The login core runs the services' steps after the eID (app/app.h). */
 	app.services = porten_services;
 	if (service_init_all(porten_services, &app, &e) != 0) {

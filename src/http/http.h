@@ -114,6 +114,11 @@ int http_bearer(const struct http_req *r, struct str *token);
  * this number, instead of reading it again for every lookup.
  */
 uint64_t http_request_serial(void);
+/*
+ * The data of the route whose handler the calling thread is running (for
+ * the services' routes, the issuer), or NULL outside a handler.
+ */
+const void *http_request_route_data(void);
 
 /* ---- responses ---- */
 

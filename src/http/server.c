@@ -166,11 +166,18 @@ resp_simple_error(struct http_resp *w, int status, const char *error)
 
 /* The request this thread serves (http_request_serial), and the last one it served. */
 static _Thread_local uint64_t req_serial, req_last;
+static _Thread_local const void *req_route_data;
 
 uint64_t
 http_request_serial(void)
 {
 	return req_serial;
+}
+
+const void *
+http_request_route_data(void)
+{
+	return req_route_data;
 }
 
 /*
@@ -210,7 +217,9 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 	if (hit != NULL) {
 		r->route_data = hit->data;
 		req_serial = ++req_last;
+		req_route_data = hit->data;
 		hit->fn(r, w);
+		req_route_data = NULL;
 		req_serial = 0;
 		resp_finish(w, r->rid);
 		return (long)(hit - routes);

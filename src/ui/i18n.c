@@ -169,6 +169,14 @@ page_lang_pick(struct str list)
 	return NULL;
 }
 
+const char *
+ui_brand(void)
+{
+	const char *b = ui_settings.brand ? ui_settings.brand(http_request_route_data()) : NULL;
+
+	return b != NULL ? b : "ID-porten";
+}
+
 /* The catalogues of the configured folder (of the default one without ui_init()). */
 static void
 page_load(void)

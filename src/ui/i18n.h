@@ -30,7 +30,16 @@ extern const char *const page_lang_names[PAGE_NLANGS][2];
 struct ui_settings {
 	const char *locale_dir; /* cfg locale_dir (borrowed: it must outlive the pages) */
 	bool cookie_secure;     /* cfg cookie_secure: Secure on the language cookie */
+	/*
+	 * The name in a page's header and title for the route being served
+	 * (its data, http_request_route_data()); NULL, or a NULL answer:
+	 * "ID-porten".
+	 */
+	const char *(*brand)(const void *route_data);
 };
+
+/* The name pages carry for the request being served (ui_settings.brand). */
+const char *ui_brand(void);
 
 /*
  * Hand the page kit its settings; call once before the first request.

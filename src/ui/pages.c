@@ -75,11 +75,15 @@ page_begin(struct buf *b, const char *lang, const char *title_msgid)
 		      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		      "<meta name=\"referrer\" content=\"no-referrer\"><title>", lang);
 	buf_html(b, str_c(page_text(lang, title_msgid)));
-	buf_puts(b, " – ID-porten</title><style>");
+	buf_puts(b, " – ");
+	buf_html(b, str_c(ui_brand()));
+	buf_puts(b, "</title><style>");
 	buf_puts(b, page_css);
 	buf_puts(b, "</style></head><body><a class=\"skip\" href=\"#main\">");
 	buf_html(b, str_c(page_text(lang, "Skip to main content")));
-	buf_puts(b, "</a><header><p>ID-porten</p></header><main id=\"main\">");
+	buf_puts(b, "</a><header><p>");
+	buf_html(b, str_c(ui_brand()));
+	buf_puts(b, "</p></header><main id=\"main\">");
 }
 
 void

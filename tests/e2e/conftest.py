@@ -52,6 +52,7 @@ ORGNO = "991825827"          # valid organisation number (check digit ok)
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 INTROSPECTION_SCOPE = "idporten:token.introspection"
 TIMEOUT = 10
+START_TIMEOUT = 30
 
 
 # --------------------------------------------------------------------------
@@ -292,7 +293,9 @@ class Server:
         self._err = open(self.err_path, "ab")
         self.proc = subprocess.Popen([PORTEND], env=self.env, stdout=self._out, stderr=self._err,
                          stdin=subprocess.DEVNULL, cwd=self.workdir)
-        deadline = time.monotonic() + 10
+        # A first start makes an RSA signing key for each of the three issuers;
+        # on a machine busy with builds that alone has taken over 10 s.
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ServerStartError(f"portend exited with {self.proc.returncode}: {self.log_tail()}")
@@ -304,7 +307,7 @@ class Server:
                 pass
             time.sleep(0.05)
         self.stop()
-        raise ServerStartError(f"portend not ready within 10 s: {self.log_tail()}")
+        raise ServerStartError(f"portend not ready within {START_TIMEOUT} s: {self.log_tail()}")
 
     def stop(self):
         if self.proc is None or self.returncode is not None:

@@ -128,6 +128,8 @@ def test_login_with_authlib(ap, server, ap_client, new_browser, method):
     r = follow(ap, b, b.get(url, allow_redirects=False, timeout=TIMEOUT))
     # the pages of the login live under the Ansattporten issuer
     assert r.status_code == 200 and r.url.startswith(ap.issuer + "/"), r.url
+    # ... and carry its name
+    assert "<header><p>Ansattporten</p></header>" in r.text and "– Ansattporten</title>" in r.text
     res = finish_login(ap, b, r, c.redirect_uri)
     assert res.kind == "redirect" and res.eid_shown, res
     assert url_base(res.location) == c.redirect_uri
@@ -376,6 +378,7 @@ def test_login_stays_at_its_issuer(ap, server, ap_client, new_client, new_browse
     ar = r.url.split("ar=", 1)[1].split("&", 1)[0]
     t = br.get(ap.url("/testid"), params={"ar": ar}, allow_redirects=False, timeout=TIMEOUT)
     assert t.status_code == 400
+    assert "<header><p>ID-porten</p></header>" in r.text
     # both logins still finish where they began
     res = finish_login(server, br, r, i.redirect_uri)
     assert res.code and res.iss == server.issuer

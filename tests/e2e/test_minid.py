@@ -20,8 +20,8 @@ from urllib.parse import urljoin
 
 import pytest
 
-from conftest import (PORTENCTL, SUBSTANTIAL, HIGH, Page, auth_params, authorize, classify, follow,
-                      http, submit_form, url_params)
+from conftest import (PORTENCTL, SUBSTANTIAL, HIGH, Ansattporten, Page, auth_params, authorize,
+                      classify, create_client, follow, http, submit_form, url_params)
 
 # Cheap Argon2id for the test run (the parameters themselves are tested in the unit
 # tests and the rehash test below); short temporary locks so a test can wait them out;
@@ -221,6 +221,18 @@ def test_static_test_code(server, new_client, new_browser):
     c = new_client()
     res = minid_login(server, c, new_browser(), pid, mobile=mobile, code="12345")
     assert claims_of(server, c, res)["amr"] == ["Minid-OTC"]
+
+
+def test_minid_at_ansattporten(server, listener, tmp_path, new_browser):
+    """MinID's pages work under the Ansattporten issuer too (spec/ansattporten-eidas-testid.md §1)."""
+    ap = Ansattporten(server)
+    pid, mobile = create_account(server)
+    c = create_client(ap, listener, tmp_path, integration_type="ansattporten", scopes=["openid"])
+    res = minid_login(ap, c, new_browser(), pid, mobile=mobile)
+    assert res.iss == ap.issuer
+    _, claims = ap.verify(c.tokens(res)["id_token"])
+    assert claims["iss"] == ap.issuer and claims["pid"] == pid
+    assert claims["amr"] == ["Minid-OTC"] and claims["acr"] == "substantial"
 
 
 def test_prod_refuses_synthetic_numbers(server):

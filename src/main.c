@@ -112,8 +112,9 @@ page_brand(const void *route_data)
 {
 	for (int i = 0; brand_app != NULL && i < brand_app->nissuers; i++)
 		if (route_data == &brand_app->issuers[i])
-			return brand_app->issuers[i].kind == ISSUER_ANSATTPORTEN ? "Ansattporten"
-										 : NULL;
+			return brand_app->issuers[i].kind == ISSUER_ANSATTPORTEN
+				       ? app_issuer_kind_title(ISSUER_ANSATTPORTEN)
+				       : NULL;
 	return NULL;
 }
 
@@ -297,9 +298,8 @@ main(int argc, char **argv)
 	for (int i = 0; i < app.nissuers; i++)
 		if (app.issuers[i].kind != ISSUER_IDPORTEN)
 			log_info(NULL, "%s issuer %s under %s",
-				 app.issuers[i].kind == ISSUER_MASKINPORTEN ? "Maskinporten"
-									    : "Ansattporten",
-				 app.issuers[i].iss, app.issuers[i].prefix);
+				 app_issuer_kind_title(app.issuers[i].kind), app.issuers[i].iss,
+				 app.issuers[i].prefix);
 	last_sweep = time_now();
 	while (!stopping) {
 		sleep(1);

@@ -335,6 +335,37 @@ app_person_tag(const struct porten *app, const char *pid, char out[APP_PERSON_TA
 	secure_wipe(msg, sizeof(msg));
 }
 
+static const struct {
+	const char *id, *title;
+} issuer_kind_names[] = {
+	[ISSUER_IDPORTEN] = { "idporten", "ID-porten" },
+	[ISSUER_ANSATTPORTEN] = { "ansattporten", "Ansattporten" },
+	[ISSUER_MASKINPORTEN] = { "maskinporten", "Maskinporten" },
+};
+
+const char *
+app_issuer_kind_id(enum issuer_kind kind)
+{
+	return issuer_kind_names[kind].id;
+}
+
+const char *
+app_issuer_kind_title(enum issuer_kind kind)
+{
+	return issuer_kind_names[kind].title;
+}
+
+int
+app_issuer_kind_parse(const char *name, enum issuer_kind *kind)
+{
+	for (size_t i = 0; i < sizeof(issuer_kind_names) / sizeof(issuer_kind_names[0]); i++)
+		if (name != NULL && strcmp(name, issuer_kind_names[i].id) == 0) {
+			*kind = (enum issuer_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
 struct issuer *
 app_issuer(struct porten *app, enum issuer_kind kind)
 {

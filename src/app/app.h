@@ -14,6 +14,16 @@
 
 enum issuer_kind { ISSUER_IDPORTEN, ISSUER_ANSATTPORTEN, ISSUER_MASKINPORTEN };
 
+/*
+ * An issuer kind's names, one table for all (app.c): its id in settings,
+ * commands and metric labels ("ansattporten"), and its title on pages and
+ * in logs ("Ansattporten").
+ */
+const char *app_issuer_kind_id(enum issuer_kind kind);
+const char *app_issuer_kind_title(enum issuer_kind kind);
+/* The kind whose id is name: 0, or -1 when none has it. */
+int app_issuer_kind_parse(const char *name, enum issuer_kind *kind);
+
 struct issuer {
 	enum issuer_kind kind;
 	const char *iss;        /* exact issuer string, e.g. "http://127.0.0.1:8080" */

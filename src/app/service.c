@@ -107,9 +107,8 @@ service_route_add(struct service_routes *out, const char *method, const char *pa
 	return 0;
 }
 
-/* Has a service before list[k], or list[k] before its j-th step, listed this step? */
-static bool
-step_listed_before(const struct porten_service *const *list, size_t k, size_t j)
+bool
+service_step_repeated(const struct porten_service *const *list, size_t k, size_t j)
 {
 	const struct login_step *st = list[k]->steps[j];
 
@@ -135,7 +134,7 @@ steps_routes_add(const struct porten_service *const *list, size_t k, struct serv
 		const struct login_step *st = steps[j];
 
 		if ((st->issuer_kinds & SERVICE_ISSUER(out->is->kind)) == 0 ||
-		    step_listed_before(list, k, j))
+		    service_step_repeated(list, k, j))
 			continue;
 		for (const struct http_route *r = st->routes; r && r->fn && rc == 0; r++)
 			rc = service_route_add(out, r->method, r->path, r->fn, e);

@@ -117,6 +117,12 @@ void service_routes_free(struct http_route *routes);
 /* For a mount: add one route under its issuer. */
 int service_route_add(struct service_routes *out, const char *method, const char *path,
 		      http_handler_fn fn, struct err *e);
+/*
+ * Has a service before list[k], or list[k] before its j-th step, listed
+ * list[k]->steps[j] already?  A step listed more than once runs, and has
+ * its pages routed, at its first listing only.
+ */
+bool service_step_repeated(const struct porten_service *const *list, size_t k, size_t j);
 /* The command of that name, or NULL. */
 const struct cli_command *service_command(const struct porten_service *const *list,
 					  const char *name);

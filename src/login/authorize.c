@@ -172,7 +172,7 @@ authz_min_level(const struct issuer *is, const char *acr_values)
 			continue;
 		memcpy(tmp, tok.p, tok.len);
 		tmp[tok.len] = '\0';
-		l = is->kind == ISSUER_ANSATTPORTEN ? eid_level_of_ap(tmp) : eid_level_of(tmp);
+		l = oauth_level_of(is, tmp);
 		if (l != 0 && (min == 0 || l < min))
 			min = l;
 	}

@@ -179,20 +179,6 @@ step_builtin(const struct login_step *st)
 	return false;
 }
 
-/* Does a service before (k, j) in the list name st already? */
-static bool
-step_listed_before(const struct porten_service *const *list, size_t k, size_t j,
-		   const struct login_step *st)
-{
-	for (size_t i = 0; i <= k; i++)
-		for (size_t m = 0; list[i]->steps != NULL && list[i]->steps[m] != NULL &&
-				   (i < k || m < j);
-		     m++)
-			if (list[i]->steps[m] == st)
-				return true;
-	return false;
-}
-
 /*
  * The i-th step of a login: the steps of the services (app->services), in
  * list order and each once, then the core's own (consent last); NULL past
@@ -208,7 +194,7 @@ login_step_at(const struct porten *app, size_t i)
 		for (size_t j = 0; list[k]->steps != NULL && list[k]->steps[j] != NULL; j++) {
 			const struct login_step *st = list[k]->steps[j];
 
-			if (step_builtin(st) || step_listed_before(list, k, j, st))
+			if (step_builtin(st) || service_step_repeated(list, k, j))
 				continue;
 			if (n++ == i)
 				return st;

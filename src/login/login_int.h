@@ -86,7 +86,6 @@ struct login_ctx {
 	struct session opened;
 };
 
-/* Run the steps for areq from session s, then issue a code and respond. */
 /*
  * Issue the code at once, running no step: every requested scope counts as
  * consented.  Only for the headless test login (spec §22), whose s has no
@@ -94,6 +93,7 @@ struct login_ctx {
  */
 void login_issue_now(struct http_req *r, struct http_resp *w, const struct client *client,
 		     const json_t *areq, struct session *s);
+/* Run the steps for areq from session s, then issue a code and respond. */
 void login_finish(struct http_req *r, struct http_resp *w, const struct client *client, const json_t *areq,
 		  struct session *s);
 /* Pick the login up again after step (which answered earlier) is done. */

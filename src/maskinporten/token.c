@@ -191,7 +191,7 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 		goto out;
 	}
 	/* spec §6: expires_in from the access token's lifetime; no refresh token. */
-	metrics_inc(METRICS_TOKENS, "maskinporten", "urn:ietf:params:oauth:grant-type:jwt-bearer");
+	metrics_inc(METRICS_TOKENS, app_issuer_kind_id(ISSUER_MASKINPORTEN), "urn:ietf:params:oauth:grant-type:jwt-bearer");
 	*resp = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jws, "token_type", "Bearer",
 			  "expires_in", (json_int_t)life, "scope", scope);
 	if (*resp == NULL)

@@ -132,6 +132,13 @@ oauth_acr_for(const struct issuer *is, const char *acr)
 	return eid_acr_of_ap(level);
 }
 
+unsigned
+oauth_level_of(const struct issuer *is, const char *acr)
+{
+	return is != NULL && is->kind == ISSUER_ANSATTPORTEN ? eid_level_of_ap(acr)
+							     : eid_level_of(acr);
+}
+
 bool
 oauth_step_claim_ok(const char *name)
 {

@@ -243,6 +243,8 @@ int oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e);
  * eidas-testid.md §1.1), acr itself elsewhere.  NULL for NULL; static or acr.
  */
 const char *oauth_acr_for(const struct issuer *is, const char *acr);
+/* The reverse: the EID_LEVEL_* bit of one of issuer is's acr names, or 0. */
+unsigned oauth_level_of(const struct issuer *is, const char *acr);
 
 /*
  * May a step after the eID add claim name to a login's tokens (struct

@@ -589,7 +589,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 			 e);
 	if (rc != 0)
 		goto out;
-	metrics_inc(METRICS_TOKENS, is->kind == ISSUER_ANSATTPORTEN ? "ansattporten" : "idporten",
+	metrics_inc(METRICS_TOKENS, app_issuer_kind_id(is->kind),
 		    new_grant != NULL ? "authorization_code" : "refresh_token");
 
 	body = json_pack("{s:s,s:s,s:I,s:s}", "access_token", access_token, "token_type", "Bearer",

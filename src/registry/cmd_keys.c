@@ -64,11 +64,7 @@ reg_cmd_keys(struct cli *c, int argc, char **argv)
 		argc--;
 	}
 	if (argc == 3 && strcmp(argv[1], "--issuer") == 0) {
-		if (strcmp(argv[2], "maskinporten") == 0)
-			kind = ISSUER_MASKINPORTEN;
-		else if (strcmp(argv[2], "ansattporten") == 0)
-			kind = ISSUER_ANSATTPORTEN;
-		else if (strcmp(argv[2], "idporten") != 0)
+		if (app_issuer_kind_parse(argv[2], &kind) != 0)
 			return cli_usage_error("keys: --issuer is idporten, maskinporten or "
 					       "ansattporten");
 		argc = 1;

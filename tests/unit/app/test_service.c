@@ -216,6 +216,42 @@ static const struct porten_service svc_one = { .name = "one",
 					       .steps = steps_one };
 static const struct porten_service svc_two = { .name = "two", .steps = steps_two };
 
+/* A step counts at its first listing only, in one service or across two. */
+static void
+test_step_repeated(void **state)
+{
+	static const struct porten_service *const list[] = { &svc_one, &svc_two, NULL };
+
+	(void)state;
+	assert_false(service_step_repeated(list, 0, 0)); /* one: a */
+	assert_false(service_step_repeated(list, 0, 1)); /* one: c */
+	assert_true(service_step_repeated(list, 0, 2));  /* one: a again */
+	assert_false(service_step_repeated(list, 1, 0)); /* two: b */
+	assert_true(service_step_repeated(list, 1, 1));  /* two: a, listed by one */
+}
+
+/* Every kind's names, and the id read back to its kind; another name is none. */
+static void
+test_issuer_kind_names(void **state)
+{
+	static const enum issuer_kind kinds[] = { ISSUER_IDPORTEN, ISSUER_ANSATTPORTEN,
+						  ISSUER_MASKINPORTEN };
+	enum issuer_kind k = ISSUER_IDPORTEN;
+
+	(void)state;
+	assert_string_equal(app_issuer_kind_id(ISSUER_ANSATTPORTEN), "ansattporten");
+	assert_string_equal(app_issuer_kind_title(ISSUER_IDPORTEN), "ID-porten");
+	assert_string_equal(app_issuer_kind_title(ISSUER_MASKINPORTEN), "Maskinporten");
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		assert_int_equal(app_issuer_kind_parse(app_issuer_kind_id(kinds[i]), &k), 0);
+		assert_int_equal(k, kinds[i]);
+	}
+	assert_int_equal(app_issuer_kind_parse("Ansattporten", &k), -1);
+	assert_int_equal(app_issuer_kind_parse("", &k), -1);
+	assert_int_equal(app_issuer_kind_parse(NULL, &k), -1);
+	assert_int_equal(k, ISSUER_MASKINPORTEN); /* unchanged by a refusal */
+}
+
 static size_t
 count_route(const struct http_route *rt, const char *method, const char *path)
 {
@@ -385,6 +421,8 @@ main(void)
 		cmocka_unit_test(test_names_and_commands),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_step_routes),
+		cmocka_unit_test(test_step_repeated),
+		cmocka_unit_test(test_issuer_kind_names),
 		cmocka_unit_test(test_init_close_order),
 		cmocka_unit_test(test_cfg_sections),
 	};

@@ -44,6 +44,10 @@ struct cfg {
 	int64_t code_lifetime;   /* authorization code, seconds */
 	int64_t par_lifetime;    /* PAR request_uri, seconds */
 	int64_t pending_lifetime;/* pending authorization (login in progress), seconds */
+	int64_t backchannel_lease;      /* back-channel logout: seconds a node holds a delivery */
+	int64_t backchannel_retry_base; /* first retry delay, seconds (then x3, capped at 15 min) */
+	char *backchannel_ca_file;      /* trust for receivers' TLS (NULL: the system's) */
+	bool backchannel_allow_private; /* TEST only: receivers on loopback/private addresses */
 	bool cookie_secure;      /* add Secure to cookies (on when the issuer is https) */
 	bool testid_accept_real; /* TestID accepts real national identity numbers */
 	bool natid_allow_2032;   /* the 2032 control rule before 2032 (core/natid.h) */

@@ -165,3 +165,16 @@ net_cidrs_match(const struct net_cidrs *l, const struct net_addr *a)
 			return true;
 	return false;
 }
+
+bool
+net_addr_internal(const struct net_addr *a)
+{
+	static const char internal[] = "0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 "
+				       "169.254.0.0/16 172.16.0.0/12 192.168.0.0/16 224.0.0.0/3 "
+				       "::/127 fc00::/7 fe80::/10 ff00::/8";
+	struct net_cidrs l;
+
+	if (a->family == 0 || net_cidrs_parse(internal, &l, NULL) != 0)
+		return true;
+	return net_cidrs_match(&l, a);
+}

@@ -52,5 +52,12 @@ void net_addr_format(const struct net_addr *a, char out[NET_ADDR_TEXT]);
 int net_cidrs_parse(const char *list, struct net_cidrs *out, struct err *e);
 /* Is a inside one of the ranges? */
 bool net_cidrs_match(const struct net_cidrs *l, const struct net_addr *a);
+/*
+ * Is a an address that is not reachable from the internet: unspecified,
+ * loopback, private (RFC 1918, RFC 4193), shared (RFC 6598), link-local,
+ * multicast or reserved?  What a server must not be sent to on a URL
+ * someone else registered.
+ */
+bool net_addr_internal(const struct net_addr *a);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/netaddr.h"
 #include "http/client.h"
 
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
@@ -78,6 +79,25 @@ client_headers(const struct http_client_req *q, struct curl_slist **out, struct 
 	return 0;
 }
 
+/*
+ * Before the request goes out on a connection: refuse a peer whose address
+ * is not on the internet (after DNS, so a name that resolves inward is
+ * caught, and on every connection, redirects being off).
+ */
+static int
+client_prereq(void *ud, char *peer_ip, char *local_ip, int peer_port, int local_port)
+{
+	struct net_addr a;
+
+	(void)ud;
+	(void)local_ip;
+	(void)peer_port;
+	(void)local_port;
+	if (peer_ip == NULL || net_addr_parse(str_c(peer_ip), &a) != 0 || net_addr_internal(&a))
+		return CURL_PREREQFUNC_ABORT;
+	return CURL_PREREQFUNC_OK;
+}
+
 static void
 client_setopts(CURL *c, const struct http_client_req *q, struct curl_slist *hdrs,
 	       struct client_sink *sink)
@@ -89,7 +109,12 @@ client_setopts(CURL *c, const struct http_client_req *q, struct curl_slist *hdrs
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+			 q->connect_timeout > 0 ? q->connect_timeout : timeout);
+	if (q->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, q->ca_file);
+	if (q->public_only)
+		curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, client_prereq);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -110,6 +135,12 @@ client_collect(CURL *c, struct client_sink *sink, struct http_client_resp *resp,
 	const char *ct = NULL;
 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	{
+		curl_off_t ra = 0;
+
+		if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+			resp->retry_after = ra > 86400 ? 86400 : (long)ra;
+	}
 	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL) {
 		resp->content_type = strdup(ct);
 		if (resp->content_type == NULL)
@@ -152,6 +183,8 @@ http_client_do(const struct http_client_req *q, struct http_client_resp *resp, s
 	cc = curl_easy_perform(c);
 	if (sink.over)
 		rc = ERR(e, ERR_LIMIT, 0, NULL, "answer larger than %zu bytes", sink.b.max);
+	else if (cc == CURLE_ABORTED_BY_CALLBACK)
+		rc = ERR(e, ERR_DENIED, 0, NULL, "the peer's address is not on the internet");
 	else if (cc != CURLE_OK)
 		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "%s", curl_easy_strerror(cc));
 	else

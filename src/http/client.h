@@ -26,6 +26,9 @@ struct http_client_req {
 	const char *user_agent;    /* NULL: "porten/1" */
 	long timeout;              /* seconds for connect and for all; <= 0: default */
 	size_t max_body;           /* answer cap; 0: HTTP_CLIENT_MAX_BODY */
+	long connect_timeout;      /* seconds to connect; <= 0: timeout */
+	const char *ca_file;       /* PEM trust for the peer; NULL: the system's */
+	bool public_only;          /* refuse a peer on a loopback, link-local or private address */
 };
 
 struct http_client_resp {
@@ -33,6 +36,7 @@ struct http_client_resp {
 	char *body;                /* NUL-terminated, malloc'd: http_client_resp_free() */
 	size_t len;
 	char *content_type;        /* as the server sent it, or NULL */
+	long retry_after;          /* seconds from a Retry-After header; 0: none */
 };
 
 /*
@@ -40,7 +44,8 @@ struct http_client_resp {
  * also after a failure).  Any HTTP status is a success here: the caller
  * judges it.  ERR_INVAL for a bad method or a URL that is not http(s),
  * ERR_LIMIT for an answer over the cap, ERR_UNAVAILABLE when no answer came
- * (connection, TLS, timeout), with why in e.
+ * (connection, TLS, timeout), ERR_DENIED when public_only refused the
+ * peer's address, with why in e.
  */
 int http_client_do(const struct http_client_req *q, struct http_client_resp *resp, struct err *e);
 

@@ -23,6 +23,20 @@
 #include "login/session.h"
 #include "registry/client.h"
 
+/* ---- backchannel.c: back-channel logout (spec/idporten-oidc.md §20) ---- */
+
+/*
+ * Queue a logout token for every client of session s that registered a
+ * backchannel_logout_uri: one outbox row each, in the caller's transaction
+ * (the one that ends the session).  Scratch strings go into a.
+ */
+int login_bcl_queue(struct porten *app, struct arena *a, const struct session *s, struct err *e);
+/* Wake this node's worker: rows were queued. */
+void login_bcl_kick(void);
+/* The worker thread (service init and close): delivers due rows, ends timed-out sessions. */
+int login_bcl_start(struct porten *app, struct err *e);
+void login_bcl_stop(struct porten *app);
+
 /* ---- pending.c: pending authorizations and CSRF ---- */
 
 /*

@@ -10,11 +10,16 @@
 #include "login/login_int.h"
 
 static const struct cfg_row login_rows[] = {
-	CFG_ROW("session_idle", CFG_INT, session_idle, "1800", 60, 86400),
-	CFG_ROW("session_max", CFG_INT, session_max, "7200", 60, 7 * 86400),
+	/* below 60 s in the test environment only (login_cfg_validate) */
+	CFG_ROW("session_idle", CFG_INT, session_idle, "1800", 2, 86400),
+	CFG_ROW("session_max", CFG_INT, session_max, "7200", 2, 7 * 86400),
 	CFG_ROW("code_lifetime", CFG_INT, code_lifetime, "60", 5, 600),
 	CFG_ROW("par_lifetime", CFG_INT, par_lifetime, "120", 10, 600),
 	CFG_ROW("pending_lifetime", CFG_INT, pending_lifetime, "1800", 60, 7200),
+	CFG_ROW("backchannel_lease", CFG_INT, backchannel_lease, "30", 2, 600),
+	CFG_ROW("backchannel_retry_base", CFG_INT, backchannel_retry_base, "5", 1, 300),
+	CFG_ROW("backchannel_ca_file", CFG_STR, backchannel_ca_file, NULL, 0, 0),
+	CFG_ROW("backchannel_allow_private", CFG_BOOL, backchannel_allow_private, "false", 0, 0),
 };
 
 static int
@@ -22,6 +27,12 @@ login_cfg_validate(const struct cfg *c, struct err *e)
 {
 	if (c->session_idle > c->session_max)
 		return ERR(e, ERR_INVAL, 0, NULL, "session_idle must not exceed session_max");
+	if (c->env == CFG_ENV_PROD && (c->session_idle < 60 || c->session_max < 60))
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "session_idle and session_max below 60 s are for the test environment");
+	if (c->env == CFG_ENV_PROD && c->backchannel_allow_private)
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "backchannel_allow_private is for the test environment");
 	return 0;
 }
 
@@ -44,6 +55,12 @@ static const struct service_route login_routes[] = {
 	{ NULL, NULL, NULL },
 };
 
+static int
+login_init(struct porten *app, struct err *e)
+{
+	return login_bcl_start(app, e);
+}
+
 const struct porten_service login_service = {
 	.name = "login",
 	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
@@ -51,4 +68,6 @@ const struct porten_service login_service = {
 	.routes = login_routes,
 	.steps = login_steps,
 	.mount = login_eid_mount,
+	.init = login_init,
+	.close = login_bcl_stop,
 };

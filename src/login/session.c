@@ -5,6 +5,7 @@
 #include "core/crypto.h"
 #include "core/timeutil.h"
 #include "login/field.h"
+#include "login/login_int.h"
 #include "registry/client.h"
 #include "registry/registry.h"
 
@@ -255,22 +256,46 @@ session_join(struct http_req *r, struct session *s, const char *client_id, struc
 	return session_store(r, s, true, e);
 }
 
+struct session_end_tx {
+	struct http_req *r;
+	const struct session *s;
+};
+
+/*
+ * The session's end, its login-only grants revoked and its back-channel
+ * logout tokens queued: one transaction (spec §20).
+ */
+static int
+session_end_body(void *arg, struct err *e)
+{
+	struct session_end_tx *x = arg;
+	struct porten *app = session_app(x->r);
+	int rc = store_call(app->store, login, session_delete, x->s->hash, e);
+	bool ended = rc == 0;
+
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return rc;
+	if (x->s->sid != NULL) {
+		rc = store_call(app->store, oauth, grant_revoke_session, x->s->sid, e);
+		if (rc != 0)
+			return rc;
+	}
+	/* Gone meanwhile: it timed out, and the node that ended it announced it. */
+	return ended ? login_bcl_queue(app, x->r->arena, x->s, e) : 0;
+}
+
 int
 session_end(struct http_req *r, struct http_resp *w, const struct client *client, struct session *s,
 	    struct err *e)
 {
 	struct porten *app = session_app(r);
-	const char *sid = s->sid;
+	struct session_end_tx x = { r, s };
 	int rc;
 
-	rc = store_call(app->store, login, session_delete, s->hash, e);
-	if (rc != 0 && rc != ERR_NOTFOUND)
+	rc = store_tx_run(app->store, session_end_body, &x, e);
+	if (rc != 0)
 		return rc;
-	if (sid != NULL) {
-		rc = store_call(app->store, oauth, grant_revoke_session, sid, e);
-		if (rc != 0)
-			return rc;
-	}
+	login_bcl_kick();
 	session_set_cookie(r, w, session_cookie_name(r, client), NULL);
 	return 0;
 }

@@ -90,7 +90,8 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 						      "locale", "sid", NULL }));
 	json_object_set_new(d, "frontchannel_logout_supported", json_true());
 	json_object_set_new(d, "frontchannel_logout_session_supported", json_true());
-	json_object_set_new(d, "backchannel_logout_supported", json_false());
+	json_object_set_new(d, "backchannel_logout_supported", json_true());
+	json_object_set_new(d, "backchannel_logout_session_supported", json_true());
 	json_object_set_new(d, "authorization_response_iss_parameter_supported", json_true());
 	json_object_set_new(d, "claims_parameter_supported", json_false());
 	json_object_set_new(d, "authorization_details_types_supported", json_array());

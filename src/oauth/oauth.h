@@ -164,6 +164,9 @@ int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct
 
 /* The pairwise sub of a person for a client (spec §10), arena string. */
 const char *oauth_pairwise_sub(struct http_req *r, const char *client_id, const char *person_key);
+/* The same outside a request (the back-channel logout sender): a string in a. */
+const char *oauth_pairwise_sub_in(struct porten *app, struct arena *a, const char *client_id,
+				  const char *person_key);
 
 /* ---- handlers ---- */
 void oauth_handle_discovery(struct http_req *r, struct http_resp *w);   /* GET /.well-known/openid-configuration */

@@ -223,16 +223,22 @@ any_scope(const json_t *docs, const char *field, const char *value)
 const char *
 oauth_pairwise_sub(struct http_req *r, const char *client_id, const char *person_key)
 {
-	struct porten *app = r->app;
+	return oauth_pairwise_sub_in(r->app, r->arena, client_id, person_key);
+}
+
+const char *
+oauth_pairwise_sub_in(struct porten *app, struct arena *a, const char *client_id,
+		      const char *person_key)
+{
 	unsigned char mac[32];
 	char *msg, *out;
 
 	if (client_id == NULL || person_key == NULL || person_key[0] == '\0')
 		return NULL;
 	/* spec §10 (design): BASE64URL(HMAC-SHA256(secret, client_id || "\n" || person key)). */
-	msg = arena_printf(r->arena, "%s\n%s", client_id, person_key);
+	msg = arena_printf(a, "%s\n%s", client_id, person_key);
 	hmac_sha256(app->pairwise_key, sizeof(app->pairwise_key), msg, strlen(msg), mac);
-	out = b64url_encode_arena(r->arena, mac, sizeof(mac));
+	out = b64url_encode_arena(a, mac, sizeof(mac));
 	secure_wipe(mac, sizeof(mac));
 	secure_wipe(msg, strlen(msg));
 	return out;
@@ -387,8 +393,10 @@ id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, str
 	rc = claims_from_steps(cl, g, true, e);
 	if (rc != 0)
 		goto out;
-	/* spec §10: sid only for clients that asked for it (front-channel logout). */
-	if (sid != NULL && c->client->frontchannel_logout_session_required &&
+	/* spec §10, §20: sid only for clients that asked for it (front- or back-channel logout). */
+	if (sid != NULL &&
+	    (c->client->frontchannel_logout_session_required ||
+	     c->client->backchannel_logout_uri != NULL) &&
 	    (rc = oauth_claim_set(cl, "sid", json_string(sid), e)) != 0)
 		goto out;
 	/* spec §16 (design): both documented names of the onbehalfof claim. */

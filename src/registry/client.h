@@ -46,6 +46,7 @@ struct client {
 	struct client_strs post_logout_redirect_uris;
 	const char *frontchannel_logout_uri;
 	bool frontchannel_logout_session_required;
+	const char *backchannel_logout_uri;     /* spec §20; NULL: none */
 	bool sso_disabled;                      /* always true for ansattporten clients */
 	bool active;
 	/* Positive: a stored value <= 0 or absent gives the CLIENT_DFLT_* above. */

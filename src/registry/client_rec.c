@@ -141,6 +141,7 @@ rec_scalars(const json_t *doc, struct client *c, struct err *e)
 			  e)) != 0 ||
 	    (rc = rec_str(doc, "code_challenge_method", &c->code_challenge_method, e)) != 0 ||
 	    (rc = rec_str(doc, "frontchannel_logout_uri", &c->frontchannel_logout_uri, e)) != 0 ||
+	    (rc = rec_str(doc, "backchannel_logout_uri", &c->backchannel_logout_uri, e)) != 0 ||
 	    (rc = rec_str(doc, "refresh_token_usage", &c->refresh_token_usage, e)) != 0 ||
 	    (rc = rec_str(doc, "client_orgno", &c->client_orgno, e)) != 0 ||
 	    (rc = rec_str(doc, "supplier_orgno", &c->supplier_orgno, e)) != 0 ||

@@ -47,6 +47,9 @@ static const struct {
 	{ "post_logout_redirect_uris", FIELD_WRITE },
 	{ "frontchannel_logout_uri", FIELD_WRITE },
 	{ "frontchannel_logout_session_required", FIELD_WRITE },
+	{ "backchannel_logout_uri", FIELD_WRITE },
+	/* spec §4 "S": on whenever backchannel_logout_uri is set (idporten-oidc.md §20) */
+	{ "backchannel_logout_session_required", FIELD_SERVER },
 	{ "sso_disabled", FIELD_WRITE },
 	{ "code_challenge_method", FIELD_WRITE },
 	{ "authorization_lifetime", FIELD_WRITE },
@@ -422,31 +425,55 @@ check_uris(const json_t *arr, const char *field, const char *apptype, bool test_
 }
 
 /*
- * spec/idporten-oidc.md §3: the front-channel logout URI is in the same
- * domain as a redirect URI, read as the same registrable domain
- * (reg_uri_same_domain): logout.example.no serves www.example.no, but
- * a.oslo.no does not serve b.oslo.no.
+ * spec/idporten-oidc.md §3 and §20: a front- or back-channel logout URI
+ * (field) is in the same domain as a redirect URI, read as the same
+ * registrable domain (reg_uri_same_domain): logout.example.no serves
+ * www.example.no, but a.oslo.no does not serve b.oslo.no.  The split URI
+ * is left in *fu.
  */
 static int
-check_frontchannel(const char *uri, const json_t *redirects, bool test_env, struct err *e)
+check_logout_uri(const char *field, const char *uri, const json_t *redirects, bool test_env,
+		 struct reg_uri *fu, struct err *e)
 {
-	struct reg_uri fu, ru;
+	struct reg_uri ru;
 	size_t i;
 	json_t *v;
 	int rc;
 
 	rc = reg_redirect_uri_valid(uri, "web", test_env, e);
 	if (rc != 0)
-		return field_err(e, "frontchannel_logout_uri", rc);
-	rc = reg_uri_split(uri, &fu, e);
+		return field_err(e, field, rc);
+	rc = reg_uri_split(uri, fu, e);
 	if (rc != 0)
-		return field_err(e, "frontchannel_logout_uri", rc);
+		return field_err(e, field, rc);
 	json_array_foreach(redirects, i, v) {
 		if (reg_uri_split(json_string_value(v), &ru, NULL) == 0 &&
-		    reg_uri_same_domain(fu.host, ru.host))
+		    reg_uri_same_domain(fu->host, ru.host))
 			return 0;
 	}
-	return BAD(e, "frontchannel_logout_uri must be in the domain of a registered redirect URI");
+	return BAD(e, "%s must be in the domain of a registered redirect URI", field);
+}
+
+/*
+ * spec/idporten-oidc.md §20 (design): the back-channel logout URI is
+ * https in TEST too, and names no loopback, link-local or private address
+ * (checked again on every connection: login/backchannel.c); allow_private
+ * (test environment only) lets a receiver on this machine be registered.
+ */
+static int
+check_backchannel(const char *uri, const json_t *redirects, bool test_env, bool allow_private,
+		  struct err *e)
+{
+	struct reg_uri u;
+	int rc = check_logout_uri("backchannel_logout_uri", uri, redirects, test_env, &u, e);
+
+	if (rc != 0)
+		return rc;
+	if (!str_eq_c(u.scheme, "https"))
+		return BAD(e, "backchannel_logout_uri must be https");
+	if (!allow_private && reg_uri_host_private(u.host))
+		return BAD(e, "backchannel_logout_uri must not name a loopback or private address");
+	return 0;
 }
 
 static int
@@ -675,7 +702,7 @@ set_basics(json_t *doc, const char *name, const char *desc, const char *uri,
 /* Fields of a login client that a machine client never has. */
 static const char *const mp_login_only[] = {
 	"redirect_uris", "post_logout_redirect_uris", "frontchannel_logout_uri",
-	"frontchannel_logout_session_required", "sso_disabled", "code_challenge_method",
+	"frontchannel_logout_session_required", "backchannel_logout_uri", "sso_disabled", "code_challenge_method",
 	"refresh_token_lifetime", "authorization_lifetime", "refresh_token_usage", NULL,
 };
 
@@ -776,7 +803,7 @@ int
 reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *in,
 		 const char *itype, const json_t *prev, json_t *doc, struct err *e)
 {
-	const char *name, *desc, *uri, *apptype, *method, *pkce, *fcl, *usage;
+	const char *name, *desc, *uri, *apptype, *method, *pkce, *fcl, *bcl, *usage;
 	json_t *grants = NULL, *scopes = NULL, *redirects = NULL, *logouts = NULL;
 	long long at, rt, az;
 	bool fcl_sid, sso_off, ok = true;
@@ -843,7 +870,13 @@ reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *
 		rc = reg_client_get_text(in, "frontchannel_logout_uri", REG_URI_MAX, false, &fcl,
 					 e);
 	if (rc == 0 && fcl != NULL)
-		rc = check_frontchannel(fcl, redirects, app->test_env, e);
+		rc = check_logout_uri("frontchannel_logout_uri", fcl, redirects, app->test_env,
+				      &(struct reg_uri){ 0 }, e);
+	if (rc == 0)
+		rc = reg_client_get_text(in, "backchannel_logout_uri", REG_URI_MAX, false, &bcl, e);
+	if (rc == 0 && bcl != NULL)
+		rc = check_backchannel(bcl, redirects, app->test_env,
+				       app->cfg->backchannel_allow_private, e);
 	if (rc == 0)
 		rc = get_bool(in, "frontchannel_logout_session_required", &fcl_sid, e);
 	if (rc == 0)
@@ -912,6 +945,9 @@ reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *
 	ok &= set_str(doc, "frontchannel_logout_uri", fcl);
 	ok &= json_object_set_new(doc, "frontchannel_logout_session_required",
 				  json_boolean(fcl_sid)) == 0;
+	ok &= set_str(doc, "backchannel_logout_uri", bcl);
+	ok &= json_object_set_new(doc, "backchannel_logout_session_required",
+				  json_boolean(bcl != NULL)) == 0;
 	ok &= json_object_set_new(doc, "sso_disabled", json_boolean(sso_off)) == 0;
 	ok &= set_str(doc, "code_challenge_method", pkce);
 	ok &= json_object_set_new(doc, "authorization_lifetime", json_integer(az)) == 0;

@@ -39,6 +39,7 @@ static const struct flag flags[] = {
 	{ "post-logout-redirect-uri", "post_logout_redirect_uris", K_LIST },
 	{ "frontchannel-logout-uri", "frontchannel_logout_uri", K_STR },
 	{ "frontchannel-logout-session-required", "frontchannel_logout_session_required", K_BOOL },
+	{ "backchannel-logout-uri", "backchannel_logout_uri", K_STR },
 	{ "scope", "scopes", K_SCOPES },
 	{ "grant-type", "grant_types", K_LIST },
 	{ "sso-disabled", "sso_disabled", K_BOOL },
@@ -57,7 +58,8 @@ static const char *const client_order[] = {
 	"client_id", "client_name", "description", "client_uri", "integration_type",
 	"application_type", "token_endpoint_auth_method", "grant_types", "scopes",
 	"redirect_uris", "post_logout_redirect_uris", "frontchannel_logout_uri",
-	"frontchannel_logout_session_required", "sso_disabled", "code_challenge_method",
+	"frontchannel_logout_session_required", "backchannel_logout_uri",
+	"backchannel_logout_session_required", "sso_disabled", "code_challenge_method",
 	"access_token_lifetime", "refresh_token_lifetime", "authorization_lifetime",
 	"refresh_token_usage", "client_orgno", "supplier_orgno", "jwks", "active", "created",
 	"last_updated", "client_secret_expires_at", NULL,
@@ -73,7 +75,8 @@ reg_cmd_client_usage(FILE *f)
 	      "                                     private_key_jwt|none]\n"
 	      "       --redirect-uri U... --post-logout-redirect-uri U...\n"
 	      "       [--frontchannel-logout-uri U]\n"
-	      "       [--frontchannel-logout-session-required] [--scope S...] [--grant-type G]...\n"
+	      "       [--frontchannel-logout-session-required] [--backchannel-logout-uri U]\n"
+	      "       [--scope S...] [--grant-type G]...\n"
 	      "       [--sso-disabled] [--code-challenge-method S256|none] [--client-uri U]\n"
 	      "       [--access-token-lifetime N] [--refresh-token-lifetime N]\n"
 	      "       [--authorization-lifetime N] [--client-orgno N] [--jwks-file F]\n"

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/netaddr.h"
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 
@@ -273,6 +274,20 @@ reg_uri_same_domain(struct str a, struct str b)
 	ra = psl_registrable_domain(uri_psl, ha);
 	rb = psl_registrable_domain(uri_psl, hb);
 	return ra != NULL && rb != NULL && strcmp(ra, rb) == 0;
+}
+
+bool
+reg_uri_host_private(struct str host)
+{
+	char h[256];
+	struct net_addr a;
+
+	if (!uri_host_lower(host, h, sizeof(h)))
+		return true;
+	if (strcmp(h, "localhost") == 0 ||
+	    (strlen(h) > 10 && strcmp(h + strlen(h) - 10, ".localhost") == 0))
+		return true;
+	return net_addr_parse(str_c(h), &a) == 0 && net_addr_internal(&a);
 }
 
 int

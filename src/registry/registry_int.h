@@ -147,5 +147,7 @@ bool reg_uri_host_eq(struct str a, struct str b);
  * names without a registrable domain (localhost) match only themselves.
  */
 bool reg_uri_same_domain(struct str a, struct str b);
+/* Whether a URI's host is localhost or an address not reachable from the internet. */
+bool reg_uri_host_private(struct str host);
 
 #endif

@@ -32,6 +32,40 @@ struct store_login_ops {
 	int (*session_delete)(struct store *s, const char *hash, struct err *e);
 	/* Sessions alive at now (neither timeout passed): the metrics gauge. */
 	int (*session_count)(struct store *s, int64_t now, int64_t *n, struct err *e);
+	/*
+	 * Remove up to limit sessions past either timeout and give their
+	 * documents (*docs, a new array): the expiry that announces them
+	 * (back-channel logout).  Concurrent callers never get the same one.
+	 */
+	int (*session_take_expired)(struct store *s, int64_t now, int64_t limit, json_t **docs,
+				    struct err *e);
+
+	/*
+	 * The back-channel logout outbox (spec/idporten-oidc.md §20): one row
+	 * per (client, sid) to tell, doc the sender's.  ERR_EXISTS for a taken
+	 * id.  The row is due at due; past expires the sender gives it up.
+	 */
+	int (*outbox_add)(struct store *s, const char *id, const json_t *doc, int64_t due,
+			  int64_t expires, struct err *e);
+	/*
+	 * Lease one due row (not given up, due, no live lease) to owner until
+	 * lease_until and count the attempt: *doc is its doc with "id",
+	 * "attempts" (this one included) and "expires_at" added.  A lease that
+	 * lapses (its node died) makes the row due again for any node.
+	 * ERR_NOTFOUND when nothing is due.
+	 */
+	int (*outbox_claim)(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+			    json_t **doc, struct err *e);
+	/* Give a leased row back, due again at next_at.  ERR_NOTFOUND: owner no longer holds it. */
+	int (*outbox_retry)(struct store *s, const char *id, const char *owner, int64_t next_at,
+			    struct err *e);
+	/*
+	 * Close a leased row: delivered (dead_at 0: removed) or given up (kept,
+	 * dead since dead_at, for operators; the sweep removes it 30 days on).
+	 * ERR_NOTFOUND: owner no longer holds it.
+	 */
+	int (*outbox_finish)(struct store *s, const char *id, const char *owner, int64_t dead_at,
+			     struct err *e);
 };
 
 #endif

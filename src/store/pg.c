@@ -134,6 +134,25 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = $1",
 	[PG_SESSION_COUNT] = "SELECT count(*) FROM sessions"
 			     " WHERE idle_expires > $1 AND abs_expires > $1",
+	/* nodes taking expired sessions at once skip each other's rows */
+	[PG_SESSION_TAKE_EXPIRED] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
+				    " WHERE idle_expires <= $1::bigint OR abs_expires <= $1::bigint"
+				    " LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING doc",
+
+	/* back-channel logout outbox: the oldest due row, leased by one statement */
+	[PG_OUTBOX_ADD] = "INSERT INTO logout_outbox (id, doc, next_at, expires_at)"
+			  " VALUES ($1, $2, $3, $4)",
+	[PG_OUTBOX_CLAIM] = "UPDATE logout_outbox SET lease_until = $2, lease_owner = $3,"
+			    " attempts = attempts + 1 WHERE id = (SELECT id FROM logout_outbox"
+			    " WHERE dead_at = 0 AND next_at <= $1::bigint AND lease_until <= $1::bigint"
+			    " ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+			    " RETURNING (doc::jsonb || jsonb_build_object('id', id, 'attempts',"
+			    " attempts, 'expires_at', expires_at))::text",
+	[PG_OUTBOX_RETRY] = "UPDATE logout_outbox SET next_at = $3, lease_until = 0,"
+			    " lease_owner = NULL WHERE id = $1 AND lease_owner = $2",
+	[PG_OUTBOX_DONE] = "DELETE FROM logout_outbox WHERE id = $1 AND lease_owner = $2",
+	[PG_OUTBOX_DEAD] = "UPDATE logout_outbox SET dead_at = $3, lease_until = 0,"
+			   " lease_owner = NULL WHERE id = $1 AND lease_owner = $2",
 
 	[PG_JTI_PUT] = "INSERT INTO jti (jti, expires_at) VALUES ($1, $2)"
 		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
@@ -199,9 +218,17 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_SWEEP_DOCS] = PG_SWEEP("docs", "kind, id", "expires_at <= $1::bigint"),
 	[PG_SWEEP_REFRESH] = PG_SWEEP("refresh_tokens", "hash", "expires_at <= $1::bigint"),
 	[PG_SWEEP_TOKENS] = PG_SWEEP("access_tokens", "hash", "expires_at <= $1::bigint"),
+	/*
+	 * Sessions are ended, and announced, by session_take_expired; what is
+	 * left a day on (no node took it) goes here unannounced.
+	 */
 	[PG_SWEEP_SESSIONS] = PG_SWEEP("sessions", "hash",
-				       "idle_expires <= $1::bigint OR abs_expires <= $1::bigint"),
+				       "idle_expires <= $1::bigint - 86400"
+				       " OR abs_expires <= $1::bigint - 86400"),
 	[PG_SWEEP_JTI] = PG_SWEEP("jti", "jti", "expires_at <= $1::bigint"),
+	/* given-up logout deliveries are kept 30 days for operators */
+	[PG_SWEEP_OUTBOX] = PG_SWEEP("logout_outbox", "id",
+				     "dead_at > 0 AND dead_at <= $1::bigint - 2592000"),
 	/* last: what is left of an expired grant's tokens goes with it (cascade) */
 	[PG_SWEEP_GRANTS] = PG_SWEEP("grants", "grant_id", "expires_at <= $1::bigint"),
 
@@ -952,6 +979,51 @@ pg_session_count(struct store *s, int64_t now, int64_t *n, struct err *e)
 }
 
 static int
+pg_session_take_expired(struct store *s, int64_t now, int64_t limit, json_t **docs,
+			struct err *e)
+{
+	return store_pg_list_docs(s, PG_SESSION_TAKE_EXPIRED, "session_take_expired", docs, e,
+				  "ii", now, limit);
+}
+
+/* ---- back-channel logout outbox ---- */
+
+static int
+pg_outbox_add(struct store *s, const char *id, const json_t *doc, int64_t due, int64_t expires,
+	      struct err *e)
+{
+	return store_pg_write(s, PG_OUTBOX_ADD, "outbox_add", ERR_EXISTS, e, "kjii", id, doc, due,
+			      expires);
+}
+
+static int
+pg_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+		json_t **doc, struct err *e)
+{
+	return store_pg_get_doc(s, PG_OUTBOX_CLAIM, "outbox_claim", doc, e, "iik", now,
+				lease_until, owner);
+}
+
+static int
+pg_outbox_retry(struct store *s, const char *id, const char *owner, int64_t next_at,
+		struct err *e)
+{
+	return store_pg_write(s, PG_OUTBOX_RETRY, "outbox_retry", ERR_NOTFOUND, e, "kki", id, owner,
+			      next_at);
+}
+
+static int
+pg_outbox_finish(struct store *s, const char *id, const char *owner, int64_t dead_at,
+		 struct err *e)
+{
+	if (dead_at == 0)
+		return store_pg_write(s, PG_OUTBOX_DONE, "outbox_finish", ERR_NOTFOUND, e, "kk", id,
+				      owner);
+	return store_pg_write(s, PG_OUTBOX_DEAD, "outbox_finish", ERR_NOTFOUND, e, "kki", id, owner,
+			      dead_at);
+}
+
+static int
 pg_event_add(struct store *s, const char *type, const json_t *doc, struct err *e)
 {
 	return store_pg_write(s, PG_EVENT_ADD, "event_add", 0, e, "kij", type, time_now(), doc);
@@ -1082,6 +1154,11 @@ static const struct store_login_ops pg_login = {
 	.session_update = pg_session_update,
 	.session_delete = pg_session_delete,
 	.session_count = pg_session_count,
+	.session_take_expired = pg_session_take_expired,
+	.outbox_add = pg_outbox_add,
+	.outbox_claim = pg_outbox_claim,
+	.outbox_retry = pg_outbox_retry,
+	.outbox_finish = pg_outbox_finish,
 };
 
 static const struct store_minid_ops pg_minid = {

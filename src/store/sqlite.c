@@ -116,6 +116,23 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
 	[SQ_SESSION_COUNT] = "SELECT count(*) FROM sessions"
 			     " WHERE idle_expires > ?1 AND abs_expires > ?1",
+	[SQ_SESSION_TAKE_EXPIRED] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
+				    " WHERE idle_expires <= ?1 OR abs_expires <= ?1 LIMIT ?2)"
+				    " RETURNING doc",
+
+	/* back-channel logout outbox: the oldest due row, leased by one statement */
+	[SQ_OUTBOX_ADD] = "INSERT INTO logout_outbox (id, doc, next_at, expires_at)"
+			  " VALUES (?1, ?2, ?3, ?4)",
+	[SQ_OUTBOX_CLAIM] = "UPDATE logout_outbox SET lease_until = ?2, lease_owner = ?3,"
+			    " attempts = attempts + 1 WHERE id = (SELECT id FROM logout_outbox"
+			    " WHERE dead_at = 0 AND next_at <= ?1 AND lease_until <= ?1"
+			    " ORDER BY next_at LIMIT 1) RETURNING json_set(doc, '$.id', id,"
+			    " '$.attempts', attempts, '$.expires_at', expires_at)",
+	[SQ_OUTBOX_RETRY] = "UPDATE logout_outbox SET next_at = ?3, lease_until = 0,"
+			    " lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
+	[SQ_OUTBOX_DONE] = "DELETE FROM logout_outbox WHERE id = ?1 AND lease_owner = ?2",
+	[SQ_OUTBOX_DEAD] = "UPDATE logout_outbox SET dead_at = ?3, lease_until = 0,"
+			   " lease_owner = NULL WHERE id = ?1 AND lease_owner = ?2",
 
 	[SQ_JTI_PUT] = "INSERT INTO jti (jti, expires_at) VALUES (?1, ?2)"
 		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
@@ -171,8 +188,16 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_SWEEP_DOCS] = "DELETE FROM docs WHERE expires_at <= ?1",
 	[SQ_SWEEP_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
 	[SQ_SWEEP_TOKENS] = "DELETE FROM access_tokens WHERE expires_at <= ?1",
-	[SQ_SWEEP_SESSIONS] = "DELETE FROM sessions WHERE idle_expires <= ?1 OR abs_expires <= ?1",
+	/*
+	 * Sessions are ended, and announced, by session_take_expired; what is
+	 * left a day on (no node took it) goes here unannounced.
+	 */
+	[SQ_SWEEP_SESSIONS] = "DELETE FROM sessions WHERE idle_expires <= ?1 - 86400"
+			      " OR abs_expires <= ?1 - 86400",
 	[SQ_SWEEP_JTI] = "DELETE FROM jti WHERE expires_at <= ?1",
+	/* given-up logout deliveries are kept 30 days for operators */
+	[SQ_SWEEP_OUTBOX] = "DELETE FROM logout_outbox WHERE dead_at > 0"
+			    " AND dead_at <= ?1 - 2592000",
 	/* last: what is left of an expired grant's tokens goes with it (cascade) */
 	[SQ_SWEEP_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
 
@@ -784,6 +809,51 @@ sq_session_delete(struct store *s, const char *hash, struct err *e)
 	return store_sq_write(s, SQ_SESSION_DELETE, "session_delete", ERR_NOTFOUND, e, "k", hash);
 }
 
+static int
+sq_session_take_expired(struct store *s, int64_t now, int64_t limit, json_t **docs,
+			struct err *e)
+{
+	return store_sq_list_docs(s, SQ_SESSION_TAKE_EXPIRED, "session_take_expired", docs, e,
+				  "ii", now, limit);
+}
+
+/* ---- back-channel logout outbox ---- */
+
+static int
+sq_outbox_add(struct store *s, const char *id, const json_t *doc, int64_t due, int64_t expires,
+	      struct err *e)
+{
+	return store_sq_write(s, SQ_OUTBOX_ADD, "outbox_add", ERR_EXISTS, e, "kjii", id, doc, due,
+			      expires);
+}
+
+static int
+sq_outbox_claim(struct store *s, int64_t now, int64_t lease_until, const char *owner,
+		json_t **doc, struct err *e)
+{
+	return store_sq_get_doc(s, SQ_OUTBOX_CLAIM, "outbox_claim", doc, e, "iik", now,
+				lease_until, owner);
+}
+
+static int
+sq_outbox_retry(struct store *s, const char *id, const char *owner, int64_t next_at,
+		struct err *e)
+{
+	return store_sq_write(s, SQ_OUTBOX_RETRY, "outbox_retry", ERR_NOTFOUND, e, "kki", id, owner,
+			      next_at);
+}
+
+static int
+sq_outbox_finish(struct store *s, const char *id, const char *owner, int64_t dead_at,
+		 struct err *e)
+{
+	if (dead_at == 0)
+		return store_sq_write(s, SQ_OUTBOX_DONE, "outbox_finish", ERR_NOTFOUND, e, "kk", id,
+				      owner);
+	return store_sq_write(s, SQ_OUTBOX_DEAD, "outbox_finish", ERR_NOTFOUND, e, "kki", id, owner,
+			      dead_at);
+}
+
 /* ---- replay cache, events, sweep ---- */
 
 static int
@@ -923,6 +993,11 @@ static const struct store_login_ops sq_login = {
 	.session_update = sq_session_update,
 	.session_delete = sq_session_delete,
 	.session_count = sq_session_count,
+	.session_take_expired = sq_session_take_expired,
+	.outbox_add = sq_outbox_add,
+	.outbox_claim = sq_outbox_claim,
+	.outbox_retry = sq_outbox_retry,
+	.outbox_finish = sq_outbox_finish,
 };
 
 static const struct store_minid_ops sq_minid = {

@@ -250,3 +250,21 @@ INSERT INTO krr_seq (one, n) VALUES (1, 0);
 CREATE SEQUENCE krr_change_seq;
 SELECT setval('krr_change_seq', GREATEST(n, 1), n > 0) FROM krr_seq;
 DROP TABLE krr_seq;
+
+-- migration 7
+
+-- 7: the back-channel logout outbox (spec/idporten-oidc.md §20).  One row
+-- per (client, sid) to tell, doc the sender's (iss, client_id, sid, sub).
+-- A node leases a due row (lease_owner until lease_until), sends, and
+-- deletes it, gives it back with a later next_at, or marks it dead
+-- (dead_at, kept 30 days).  A lapsed lease makes the row due for any node.
+CREATE TABLE logout_outbox (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  doc TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at BIGINT NOT NULL,
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  expires_at BIGINT NOT NULL,
+  dead_at BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX logout_outbox_due ON logout_outbox (dead_at, next_at);

@@ -219,3 +219,21 @@ CREATE TABLE krr_seq (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   n BIGINT NOT NULL);
 INSERT INTO krr_seq (one, n) VALUES (1, 0);
+
+-- migration 6
+
+-- 6: the back-channel logout outbox (spec/idporten-oidc.md §20).  One row
+-- per (client, sid) to tell, doc the sender's (iss, client_id, sid, sub).
+-- A node leases a due row (lease_owner until lease_until), sends, and
+-- deletes it, gives it back with a later next_at, or marks it dead
+-- (dead_at, kept 30 days).  A lapsed lease makes the row due for any node.
+CREATE TABLE logout_outbox (
+  id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at BIGINT NOT NULL,
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  expires_at BIGINT NOT NULL,
+  dead_at BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX logout_outbox_due ON logout_outbox (dead_at, next_at);

@@ -913,6 +913,90 @@ test_event_find(void **state)
 	assert_null(docs);
 }
 
+/* ---- timed-out sessions and the back-channel logout outbox ---- */
+
+static void
+test_session_take_expired(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now();
+	json_t *d = obj("sid", "x"), *docs = NULL, *again = NULL;
+
+	assert_int_equal(store_call(f->s, login, session_put, "E1", d, now + 10, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "E2", d, now + 100, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "E3", d, now + 100, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_take_expired, now + 9, 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	/* a batch at a time, each session once */
+	assert_int_equal(store_call(f->s, login, session_take_expired, now + 10, 1, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 1);
+	assert_string_equal(sget(json_array_get(docs, 0), "sid"), "x");
+	assert_int_equal(store_call(f->s, login, session_take_expired, now + 10, 10, &again, &f->e), 0);
+	assert_int_equal(json_array_size(again), 1);
+	json_decref(docs);
+	json_decref(again);
+	assert_int_equal(store_call(f->s, login, session_take_expired, now + 10, 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, login, session_get, "E3", &docs, &f->e), 0);
+	json_decref(docs);
+	json_decref(d);
+}
+
+static void
+test_outbox(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now(), n = -1;
+	json_t *d = obj("sid", "s"), *doc = NULL;
+
+	assert_int_equal(store_call(f->s, login, outbox_add, "o1", d, now, now + 1000, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, outbox_add, "o1", d, now, now + 1000, &f->e),
+			 ERR_EXISTS);
+	assert_int_equal(store_call(f->s, login, outbox_add, "o2", d, now + 50, now + 1000, &f->e), 0);
+	/* one due row, leased by A; B finds nothing while the lease holds */
+	assert_int_equal(store_call(f->s, login, outbox_claim, now, now + 30, "A", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "id"), "o1");
+	assert_string_equal(sget(doc, "sid"), "s");
+	assert_int_equal(json_integer_value(json_object_get(doc, "attempts")), 1);
+	assert_int_equal(json_integer_value(json_object_get(doc, "expires_at")), now + 1000);
+	json_decref(doc);
+	doc = NULL;
+	assert_int_equal(store_call(f->s, login, outbox_claim, now + 29, now + 59, "B", &doc, &f->e),
+			 ERR_NOTFOUND);
+	assert_null(doc);
+	/* A died: its lease lapses and B takes the row over (o2 is due later) */
+	assert_int_equal(store_call(f->s, login, outbox_claim, now + 30, now + 40, "B", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "id"), "o1");
+	assert_int_equal(json_integer_value(json_object_get(doc, "attempts")), 2);
+	json_decref(doc);
+	/* only the holder closes or gives back */
+	assert_int_equal(store_call(f->s, login, outbox_retry, "o1", "A", now + 45, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, outbox_retry, "o1", "B", now + 45, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, outbox_claim, now + 44, now + 74, "C", &doc, &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, outbox_claim, now + 45, now + 75, "C", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "id"), "o1");
+	assert_int_equal(json_integer_value(json_object_get(doc, "attempts")), 3);
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, login, outbox_finish, "o1", "B", 0, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, outbox_finish, "o1", "C", 0, &f->e), 0);
+	/* o2: given up, kept 30 days, then swept */
+	assert_int_equal(store_call(f->s, login, outbox_claim, now + 50, now + 80, "D", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "id"), "o2");
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, login, outbox_finish, "o2", "D", now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, outbox_claim, now + 9999, now + 99999, "E", &doc,
+				    &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_sweep(f->s, now + 60 + 2592000 - 1, &n, &f->e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_sweep(f->s, now + 60 + 2592000, &n, &f->e), 0);
+	assert_int_equal(n, 1);
+	json_decref(d);
+}
+
 /* ---- sweep ---- */
 
 static void
@@ -946,8 +1030,11 @@ test_sweep(void **state)
 	assert_int_equal(store_sweep(f->s, now + 9, &n, &f->e), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(store_sweep(f->s, now + 10, &n, &f->e), 0);
-	/* codes 1, docs 1, refresh 1, tokens 1, sessions 2, jti 1, grants 1 */
-	assert_int_equal(n, 8);
+	/*
+	 * codes 1, docs 1, refresh 1, tokens 1, jti 1, grants 1; the sessions
+	 * are left a day for session_take_expired, which announces them
+	 */
+	assert_int_equal(n, 6);
 	assert_int_equal(store_sweep(f->s, now + 10, &n, &f->e), 0);
 	assert_int_equal(n, 0);
 
@@ -970,6 +1057,11 @@ test_sweep(void **state)
 	assert_int_equal(store_call(f->s, oauth, code_put, "c-old", "g", d, now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, token_put, "t-orphan", NULL, d, now + 100, &f->e), 0);
 	put_grant(f, "g-old", NULL, false, now + 100);
+	/* a day on the sweep takes the timed-out sessions no node took */
+	assert_int_equal(store_sweep(f->s, now + 10 + 86400, &n, &f->e), 0);
+	assert_true(n >= 2);
+	assert_int_equal(store_call(f->s, login, session_delete, "s-idle", &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_delete, "s-abs", &f->e), ERR_NOTFOUND);
 	json_decref(d);
 }
 
@@ -1408,7 +1500,7 @@ test_saml(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_sweep)    \
+	T(test_jti) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
 	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
 	T(test_krr)
 

@@ -1,0 +1,209 @@
+"""
+Back-channel logout (spec/idporten-oidc.md §20; OpenID Connect Back-Channel
+Logout 1.0): registration of backchannel_logout_uri, the logout token, its
+delivery from the outbox with retries, and sessions that time out.
+
+The receiver is an HTTPS listener on 127.0.0.1 with a certificate made here
+(portend trusts it through backchannel_ca_file; backchannel_allow_private
+lets a receiver on this machine be registered, test environment only).
+"""
+
+import json
+import os
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+import pytest
+from jwcrypto import jwk, jws
+
+from conftest import (check_id_token, create_client, http, login, logout, jwt_parts)
+
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+TLS_DIR = tempfile.mkdtemp(prefix="porten-bcl-")
+CERT = os.path.join(TLS_DIR, "cert.pem")
+KEY = os.path.join(TLS_DIR, "key.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", KEY, "-out", CERT], check=True, capture_output=True)
+
+SERVER_ENV = {
+    "PORTEN_BACKCHANNEL_CA_FILE": CERT,
+    "PORTEN_BACKCHANNEL_ALLOW_PRIVATE": "true",
+    "PORTEN_BACKCHANNEL_RETRY_BASE": "1",
+    "PORTEN_SESSION_IDLE": "4",
+    "PORTEN_SESSION_MAX": "3600",
+}
+
+
+class Receiver:
+    """An HTTPS back-channel logout endpoint: refuses the first `refuse` deliveries per path with 503."""
+
+    def __init__(self, refuse=0):
+        self.refuse = refuse
+        self.calls = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(min(n, 1 << 20)).decode()
+                with outer.lock:
+                    seen = len([c for c in outer.calls if c["path"] == self.path])
+                    outer.calls.append({"path": self.path, "ctype": self.headers.get("Content-Type"),
+                                        "form": parse_qsl(body, keep_blank_values=True),
+                                        "at": time.time()})
+                status = 503 if seen < outer.refuse else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(CERT, KEY)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.httpd.daemon_threads = True
+        self.base = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def calls_to(self, path):
+        with self.lock:
+            return [c for c in self.calls if c["path"] == path]
+
+    def wait(self, path, n, timeout=40):
+        end = time.time() + timeout
+        while time.time() < end:
+            if len(self.calls_to(path)) >= n:
+                return self.calls_to(path)
+            time.sleep(0.2)
+        return self.calls_to(path)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    r = Receiver(refuse=3)
+    yield r
+    r.close()
+
+
+def bcl_client(server, listener, receiver, tmp_path, **kw):
+    path = "/bcl/" + uuid.uuid4().hex[:8]
+    c = create_client(server, listener, tmp_path,
+                      extra_args=("--backchannel-logout-uri", receiver.base + path), **kw)
+    c.bcl_path = path
+    c.fc_session = True  # backchannel_logout_session_required: sid in the ID token
+    return c
+
+
+def check_logout_token(server, client, call, sid, sub):
+    """Every rule of OIDC Back-Channel Logout 1.0 §2.4 and spec §20; returns the claims."""
+    assert call["ctype"] == "application/x-www-form-urlencoded"
+    assert [k for k, _ in call["form"]] == ["logout_token"], call["form"]
+    token = call["form"][0][1]
+    header, _ = jwt_parts(token)
+    assert header["typ"] == "logout+jwt" and header["alg"] == "RS256" and header.get("kid"), header
+    keys = jwk.JWKSet.from_json(json.dumps(server.jwks(refresh=True)))
+    t = jws.JWS()
+    t.deserialize(token)
+    t.verify(keys.get_key(header["kid"]))
+    c = json.loads(t.payload)
+    assert c["iss"] == server.issuer
+    assert c["aud"] == client.client_id
+    now = time.time()
+    assert now - 60 <= c["iat"] <= now + 5
+    assert c["exp"] == c["iat"] + 300
+    assert isinstance(c["jti"], str) and len(c["jti"]) >= 16
+    assert c["events"] == {EVENT: {}}
+    assert c["sid"] == sid and c["sub"] == sub
+    assert "nonce" not in c
+    return c
+
+
+def test_discovery_says_supported(server):
+    d = http().get(server.url("/.well-known/openid-configuration"), timeout=10).json()
+    assert d["backchannel_logout_supported"] is True
+    assert d["backchannel_logout_session_supported"] is True
+
+
+def test_registration(server, listener, receiver, tmp_path):
+    c = bcl_client(server, listener, receiver, tmp_path)
+    got = server.ctl("client", "show", c.client_id)
+    assert got["backchannel_logout_uri"] == receiver.base + c.bcl_path
+    assert got["backchannel_logout_session_required"] is True
+
+
+@pytest.mark.parametrize("uri, why", [
+    ("http://127.0.0.1:1/bcl", "https"),
+    ("https://rp.example.org/bcl", "domain"),
+    ("https://127.0.0.2/bcl", "domain"),
+    ("not a uri", "URI"),
+    ("https:///bcl", ""),
+    ("https://127.0.0.1/bcl#frag", ""),
+])
+def test_registration_refused(server, listener, tmp_path, uri, why):
+    before = server.ctl("client", "list")
+    with pytest.raises(Exception) as ei:
+        create_client(server, listener, tmp_path, extra_args=("--backchannel-logout-uri", uri))
+    assert why in str(ei.value)
+    assert server.ctl("client", "list") == before, "a refused registration stored a client"
+
+
+def test_logout_announced_with_retries(server, listener, receiver, new_browser, tmp_path):
+    a = bcl_client(server, listener, receiver, tmp_path)
+    b = bcl_client(server, listener, receiver, tmp_path)
+    plain = create_client(server, listener, tmp_path)
+    br = new_browser()
+    ta = a.tokens(login(server, a, br))
+    ca = check_id_token(server, a, ta["id_token"])
+    assert ca.get("sid"), "a back-channel client's ID token carries sid"
+    tb = b.tokens(login(server, b, br, expect_eid=False))
+    cb = check_id_token(server, b, tb["id_token"])
+    login(server, plain, br, expect_eid=False)
+
+    t0 = time.time()
+    r = logout(server, br, id_token_hint=ta["id_token"])
+    assert r.status_code in (200, 302, 303)
+    assert time.time() - t0 < 3, "the logout page waited for deliveries"
+    for cl, claims in ((a, ca), (b, cb)):
+        calls = receiver.wait(cl.bcl_path, 4)
+        assert len(calls) == 4, f"want 3 refusals then a delivery, got {len(calls)}"
+        jtis = set()
+        for call in calls:
+            lt = check_logout_token(server, cl, call, claims["sid"], claims["sub"])
+            jtis.add(lt["jti"])
+        assert len(jtis) == 4, "every attempt mints a new token"
+        gaps = [calls[i + 1]["at"] - calls[i]["at"] for i in range(3)]
+        assert all(g >= 0 for g in gaps)
+    # accepted: nothing more is sent
+    time.sleep(3)
+    assert len(receiver.calls_to(a.bcl_path)) == 4
+
+
+def test_timed_out_session_announced(server, listener, new_browser, tmp_path):
+    rcv = Receiver(refuse=0)
+    try:
+        c = bcl_client(server, listener, rcv, tmp_path)
+        br = new_browser()
+        t = c.tokens(login(server, c, br))
+        claims = check_id_token(server, c, t["id_token"])
+        # idle 4 s; the worker looks every 10 s
+        calls = rcv.wait(c.bcl_path, 1, timeout=30)
+        assert len(calls) == 1, "the timed-out session was not announced"
+        check_logout_token(server, c, calls[0], claims["sid"], claims["sub"])
+        # the session is gone: a new login asks for the eID again
+        login(server, c, br, expect_eid=True)
+    finally:
+        rcv.close()

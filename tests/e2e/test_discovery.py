@@ -46,7 +46,8 @@ BOOLS = {
     "require_pushed_authorization_requests": False,
     "frontchannel_logout_supported": True,
     "frontchannel_logout_session_supported": True,
-    "backchannel_logout_supported": False,
+    "backchannel_logout_supported": True,
+    "backchannel_logout_session_supported": True,
     "authorization_response_iss_parameter_supported": True,
     "claims_parameter_supported": False,
 }
@@ -109,8 +110,6 @@ def test_boolean_values(meta, field, value):
 def test_nothing_unimplemented_advertised(meta):
     present = [k for k in NOT_IMPLEMENTED if k in meta]
     assert not present, f"advertises unimplemented features: {present}"
-    assert "backchannel_logout_session_supported" not in meta or \
-        meta["backchannel_logout_session_supported"] is False
     assert meta.get("tls_client_certificate_bound_access_tokens", False) is False
     for rt in meta["response_types_supported"]:
         assert rt == "code"

@@ -260,7 +260,7 @@ class Server:
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.data = os.path.join(self.workdir, "data")
-        os.makedirs(self.data, exist_ok=True)
+        os.makedirs(self.data, mode=0o700, exist_ok=True)
         self.log_path = os.path.join(self.workdir, "portend.log")
         self.err_path = os.path.join(self.workdir, "portend.stderr")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PORTEN_")}

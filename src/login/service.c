@@ -61,12 +61,21 @@ login_init(struct porten *app, struct err *e)
 	return login_bcl_start(app, e);
 }
 
+/* spec/idporten-oidc.md §1: what the browser host serves, and PAR, which it does not. */
+static const struct service_side login_sides[] = {
+	{ "/authorize", HTTP_SIDE_BROWSER },
+	{ "/logout", HTTP_SIDE_BROWSER },
+	{ "/par", HTTP_SIDE_BACK },
+	{ NULL, HTTP_SIDE_ANY },
+};
+
 const struct porten_service login_service = {
 	.name = "login",
 	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.cfg = &login_cfg,
 	.routes = login_routes,
 	.steps = login_steps,
+	.sides = login_sides,
 	.mount = login_eid_mount,
 	.init = login_init,
 	.close = login_bcl_stop,

@@ -899,3 +899,26 @@ def test_zz_openapi(env, tmp_path):
             answered.add((t, method))
     missing = set(ops) - answered
     assert not missing, f"documented but never answered: {sorted(missing)}"
+
+
+def test_backchannel_logout_uri(env):
+    """spec/selfservice-api.md §4: backchannel_logout_uri (W) and its session flag (S)."""
+    c = create(env.a, login_client(backchannel_logout_uri="https://logout.example.no/bcl",
+                                   backchannel_logout_session_required=False))
+    assert c["backchannel_logout_uri"] == "https://logout.example.no/bcl"
+    assert c["backchannel_logout_session_required"] is True, "set by the server whenever the URI is"
+    got = env.a_read.call("GET", "/clients/" + c["client_id"]).json()
+    assert got["backchannel_logout_session_required"] is True
+    ids = {x["client_id"] for x in env.a_read.call("GET", "/clients").json()}
+    for uri in ("http://logout.example.no/bcl", "https://logout.example.org/bcl",
+                "https://127.0.0.1/bcl", "https://localhost/bcl", "https://10.1.2.3/bcl",
+                "https://logout.example.no/bcl#x", "logout.example.no/bcl", 7):
+        body = error(env.a.call("POST", "/clients", json=login_client(backchannel_logout_uri=uri)),
+                     400, "invalid_client_metadata")
+        assert "backchannel_logout_uri" in body.get("error_description", ""), body
+    # an update that breaks the rule changes nothing
+    upd = dict(got, backchannel_logout_uri="https://evil.example.com/bcl")
+    error(env.a.call("PUT", "/clients/" + c["client_id"], json=upd), 400, "invalid_client_metadata")
+    assert env.a_read.call("GET", "/clients/" + c["client_id"]).json()["backchannel_logout_uri"] == \
+        "https://logout.example.no/bcl"
+    assert {x["client_id"] for x in env.a_read.call("GET", "/clients").json()} == ids

@@ -350,10 +350,7 @@ def cluster(tmp_path_factory):
                     "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
                    check=True, capture_output=True, timeout=60)
     # an HTTPS certificate for back-channel logout receivers on 127.0.0.1 (test_backchannel_cluster.py)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", os.path.join(ca, "bcl.key"), "-out", os.path.join(ca, "bcl.pem")],
-                   check=True, capture_output=True, timeout=60)
+    E.loopback_tls_cert(os.path.join(ca, "bcl.pem"), os.path.join(ca, "bcl.key"))
     c = Cluster(tmp_path_factory.mktemp("cluster"), pg,
                 {"PORTEN_MASKINPORTEN_CA": os.path.join(ca, "ca.pem"),
                  "PORTEN_BACKCHANNEL_CA_FILE": os.path.join(ca, "bcl.pem"),

@@ -8,12 +8,8 @@ mid-request, another node takes the row over once its lease lapses
 import json
 import os
 import signal
-import ssl
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
 
 from jwcrypto import jwk, jws
 
@@ -22,57 +18,9 @@ from conftest import E, View
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
-class HangingReceiver:
-    """HTTPS receiver: holds the first delivery unanswered, accepts the rest."""
-
-    def __init__(self, cert, key):
-        self.calls = []
-        self.lock = threading.Lock()
-        self.release = threading.Event()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(min(n, 1 << 20)).decode()
-                with outer.lock:
-                    first = not outer.calls
-                    outer.calls.append(dict(parse_qsl(body)))
-                if first:
-                    outer.release.wait(30)
-                    return
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.httpd.daemon_threads = True
-        self.base = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def wait(self, n, timeout):
-        end = time.time() + timeout
-        while time.time() < end:
-            with self.lock:
-                if len(self.calls) >= n:
-                    return list(self.calls)
-            time.sleep(0.1)
-        with self.lock:
-            return list(self.calls)
-
-    def close(self):
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def test_killed_node_delivery_taken_over(cluster, listener, tmp_path):
-    rcv = HangingReceiver(os.path.join(cluster.ca_dir, "bcl.pem"), os.path.join(cluster.ca_dir, "bcl.key"))
+    rcv = E.LogoutReceiver(os.path.join(cluster.ca_dir, "bcl.pem"), os.path.join(cluster.ca_dir, "bcl.key"),
+                           hang_first=True)
     others = cluster.nodes[1:]
     node0 = View(cluster, cluster.nodes[0].base, "node0")
     try:
@@ -88,15 +36,15 @@ def test_killed_node_delivery_taken_over(cluster, listener, tmp_path):
         try:
             r = E.logout(node0, br, id_token_hint=t["id_token"])
             assert r.status_code in (200, 302, 303), r.status_code
-            calls = rcv.wait(1, 15)
+            calls = rcv.wait(None, 1, 15)
             assert len(calls) == 1, "node 0 did not start the delivery"
             cluster.nodes[0].kill()
         finally:
             for n in others:
                 n.proc.send_signal(signal.SIGCONT)
-        calls = rcv.wait(2, 30)
+        calls = rcv.wait(None, 2, 30)
         assert len(calls) >= 2, "no other node took the delivery over"
-        token = calls[1]["logout_token"]
+        token = dict(calls[1]["form"])["logout_token"]
         header, _ = E.jwt_parts(token)
         assert header["typ"] == "logout+jwt"
         keys = jwk.JWKSet.from_json(json.dumps(cluster.view(1).jwks(refresh=True)))
@@ -107,9 +55,9 @@ def test_killed_node_delivery_taken_over(cluster, listener, tmp_path):
         assert lt["iss"] == cluster.issuer and lt["aud"] == c.client_id
         assert lt["sid"] == claims["sid"] and lt["sub"] == claims["sub"]
         assert lt["events"] == {EVENT: {}} and "nonce" not in lt
-        assert lt["jti"] != E.jwt_parts(calls[0]["logout_token"])[1]["jti"]
+        assert lt["jti"] != E.jwt_parts(dict(calls[0]["form"])["logout_token"])[1]["jti"]
         time.sleep(3)
-        assert len(rcv.calls) == 2, "delivered again after it was accepted"
+        assert len(rcv.calls_to()) == 2, "delivered again after it was accepted"
     finally:
         rcv.close()
         if cluster.nodes[0].proc.poll() is not None:

@@ -19,6 +19,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -885,6 +886,73 @@ class Listener:
             return [c for c in self.calls if c["path"] == path]
 
     def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def loopback_tls_cert(cert, key):
+    """A self-signed certificate for 127.0.0.1 (the back-channel logout receivers)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=60)
+
+
+class LogoutReceiver:
+    """
+    An HTTPS back-channel logout endpoint on 127.0.0.1: answers 503 to the
+    first `refuse` deliveries per path, or with hang_first holds the very
+    first one unanswered (its sender is to be killed), and 200 to the rest.
+    """
+
+    def __init__(self, cert, key, refuse=0, hang_first=False):
+        self.refuse = refuse
+        self.calls = []
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(min(n, 1 << 20)).decode()
+                with outer.lock:
+                    first = not outer.calls
+                    seen = len([c for c in outer.calls if c["path"] == self.path])
+                    outer.calls.append({"path": self.path, "ctype": self.headers.get("Content-Type"),
+                                        "form": parse_qsl(body, keep_blank_values=True),
+                                        "at": time.time()})
+                if hang_first and first:
+                    outer.release.wait(30)
+                    return
+                self.send_response(503 if seen < outer.refuse else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.httpd.daemon_threads = True
+        self.base = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def calls_to(self, path=None):
+        with self.lock:
+            return [c for c in self.calls if path is None or c["path"] == path]
+
+    def wait(self, path, n, timeout=40):
+        end = time.time() + timeout
+        while time.time() < end:
+            if len(self.calls_to(path)) >= n:
+                break
+            time.sleep(0.1)
+        return self.calls_to(path)
+
+    def close(self):
+        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -10,27 +10,21 @@ lets a receiver on this machine be registered, test environment only).
 
 import json
 import os
-import ssl
-import subprocess
 import tempfile
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
 
 import pytest
 from jwcrypto import jwk, jws
 
-from conftest import (check_id_token, create_client, http, login, logout, jwt_parts)
+from conftest import (LogoutReceiver, check_id_token, create_client, http, jwt_parts, login,
+                      logout, loopback_tls_cert)
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 TLS_DIR = tempfile.mkdtemp(prefix="porten-bcl-")
 CERT = os.path.join(TLS_DIR, "cert.pem")
 KEY = os.path.join(TLS_DIR, "key.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                "-keyout", KEY, "-out", CERT], check=True, capture_output=True)
+loopback_tls_cert(CERT, KEY)
 
 SERVER_ENV = {
     "PORTEN_BACKCHANNEL_CA_FILE": CERT,
@@ -41,60 +35,9 @@ SERVER_ENV = {
 }
 
 
-class Receiver:
-    """An HTTPS back-channel logout endpoint: refuses the first `refuse` deliveries per path with 503."""
-
-    def __init__(self, refuse=0):
-        self.refuse = refuse
-        self.calls = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(min(n, 1 << 20)).decode()
-                with outer.lock:
-                    seen = len([c for c in outer.calls if c["path"] == self.path])
-                    outer.calls.append({"path": self.path, "ctype": self.headers.get("Content-Type"),
-                                        "form": parse_qsl(body, keep_blank_values=True),
-                                        "at": time.time()})
-                status = 503 if seen < outer.refuse else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(CERT, KEY)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.httpd.daemon_threads = True
-        self.base = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def calls_to(self, path):
-        with self.lock:
-            return [c for c in self.calls if c["path"] == path]
-
-    def wait(self, path, n, timeout=40):
-        end = time.time() + timeout
-        while time.time() < end:
-            if len(self.calls_to(path)) >= n:
-                return self.calls_to(path)
-            time.sleep(0.2)
-        return self.calls_to(path)
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture(scope="module")
 def receiver():
-    r = Receiver(refuse=3)
+    r = LogoutReceiver(CERT, KEY, refuse=3)
     yield r
     r.close()
 
@@ -193,7 +136,7 @@ def test_logout_announced_with_retries(server, listener, receiver, new_browser, 
 
 
 def test_timed_out_session_announced(server, listener, new_browser, tmp_path):
-    rcv = Receiver(refuse=0)
+    rcv = LogoutReceiver(CERT, KEY)
     try:
         c = bcl_client(server, listener, rcv, tmp_path)
         br = new_browser()

@@ -17,7 +17,7 @@ import uuid
 import pytest
 from jwcrypto import jwk, jws
 
-from conftest import (LogoutReceiver, check_id_token, create_client, http, jwt_parts, login,
+from conftest import (Ansattporten, LogoutReceiver, check_id_token, create_client, http, jwt_parts, login,
                       logout, loopback_tls_cert)
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -148,5 +148,29 @@ def test_timed_out_session_announced(server, listener, new_browser, tmp_path):
         check_logout_token(server, c, calls[0], claims["sid"], claims["sub"])
         # the session is gone: a new login asks for the eID again
         login(server, c, br, expect_eid=True)
+    finally:
+        rcv.close()
+
+
+def test_ansattporten_logout_announced(server, listener, new_browser, tmp_path):
+    """An Ansattporten client's own session: its logout token names the Ansattporten issuer."""
+    ap = Ansattporten(server)
+    rcv = LogoutReceiver(CERT, KEY)
+    try:
+        c = bcl_client(ap, listener, rcv, tmp_path, integration_type="ansattporten", scopes=["openid"])
+        other = bcl_client(ap, listener, rcv, tmp_path, integration_type="ansattporten",
+                           scopes=["openid"])
+        br = new_browser()
+        t = c.tokens(login(ap, c, br))
+        _, claims = ap.verify(t["id_token"])
+        assert claims.get("sid")
+        login(ap, other, br)
+        r = logout(ap, br, id_token_hint=t["id_token"])
+        assert r.status_code in (200, 302, 303)
+        calls = rcv.wait(c.bcl_path, 1, timeout=20)
+        assert len(calls) == 1
+        check_logout_token(ap, c, calls[0], claims["sid"], claims["sub"])
+        time.sleep(2)
+        assert rcv.calls_to(other.bcl_path) == [], "another client's session was announced"
     finally:
         rcv.close()

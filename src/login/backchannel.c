@@ -245,12 +245,14 @@ bcl_attempt(struct porten *app, const struct bcl_row *r, const char *owner)
 	char *jws = NULL;
 	long retry_after = 0;
 	int64_t now = time_now();
-	int rc;
+	int rc = is == NULL || now >= r->expires_at ? ERR_NOTFOUND
+						    : reg_client_find(app, r->client_id, &c, &e);
 
 	if (now >= r->expires_at) {
 		(void)ERR(&e, ERR_NOTFOUND, 0, NULL, "no answer for a day");
-	} else if (is == NULL || reg_client_find(app, r->client_id, &c, &e) != 0 ||
-		   c->backchannel_logout_uri == NULL) {
+	} else if (rc != 0 && rc != ERR_NOTFOUND) {
+		out = BCL_RETRY; /* the store is away: the client may well be there */
+	} else if (rc != 0 || c->backchannel_logout_uri == NULL) {
 		(void)ERR(&e, ERR_NOTFOUND, 0, NULL,
 			  "the client or its back-channel logout URI is gone");
 	} else if (bcl_mint(app, is, r, &jws, &e) != 0) {

@@ -26,10 +26,16 @@
 	"DELETE FROM " table " WHERE (" key ") IN (SELECT " key " FROM " table " WHERE " cond \
 	" LIMIT $2::bigint)"
 
-/* The fields of an event the billing sums read: each document parsed once, no jsonb. */
-#define PG_BILL_REC                                                                         \
-	" FROM events, json_to_record(doc::json) AS r(customer text, client_id text, eid text," \
-	" acr text, sso boolean, billable boolean, consumer text, supplier text)"
+/*
+ * The counted fields of an event (migration 8): taken from the document
+ * by the insert itself, for the two types billing and the statistics
+ * count; no jsonb (it refuses "\u0000").
+ */
+#define PG_EVENT_COLS "customer, client_id, eid, acr, sso, billable, consumer, supplier"
+#define PG_EVENT_REC                                                                        \
+	"json_to_record(CASE WHEN $1::text IN ('authentication', 'maskinporten_token')"     \
+	" THEN $3::json END) AS r(customer text, client_id text, eid text, acr text,"       \
+	" sso boolean, billable boolean, consumer text, supplier text)"
 
 /* KRR's writers' advisory lock ("KRR"), held by each until it commits (PG_KRR_PUT). */
 #define PG_KRR_LOCK "4935250"
@@ -158,7 +164,8 @@ const char *const store_pg_sql[PG_N] = {
 		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
 		       " WHERE jti.expires_at <= $3::bigint",
 
-	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES ($1, $2, $3)",
+	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc, " PG_EVENT_COLS ")"
+			 " SELECT $1::text, $2::bigint, $3::text, " PG_EVENT_COLS " FROM " PG_EVENT_REC,
 	[PG_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = $1",
 	[PG_EVENT_FIND] = "SELECT doc FROM events WHERE type = $1"
 			  " AND (doc::jsonb ->> $2) = $3 ORDER BY id DESC LIMIT $4",
@@ -232,30 +239,30 @@ const char *const store_pg_sql[PG_N] = {
 	/* last: what is left of an expired grant's tokens goes with it (cascade) */
 	[PG_SWEEP_GRANTS] = PG_SWEEP("grants", "grant_id", "expires_at <= $1::bigint"),
 
-	/* billing (pg_billing.c): sums in the database, one row per group;
-	 * text in byte order and NULL first, as SQLite sorts */
-	[PG_BILL_VOLUME] = "SELECT r.customer COLLATE \"C\", r.eid COLLATE \"C\", count(*)"
-			   PG_BILL_REC " WHERE type = 'authentication' AND time >= $1::bigint"
-			   " AND time < $2::bigint AND r.billable"
+	/* billing (pg_billing.c): sums in the database over the counted
+	 * columns, one row per group; text in byte order (the columns'
+	 * collation) and NULL first, as SQLite sorts */
+	[PG_BILL_VOLUME] = "SELECT customer, eid, count(*) FROM events"
+			   " WHERE type = 'authentication' AND billable AND time >= $1::bigint"
+			   " AND time < $2::bigint"
 			   " GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2 NULLS FIRST",
 	[PG_BILL_AUTH] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM'),"
-			 " r.customer COLLATE \"C\", r.client_id COLLATE \"C\", r.eid COLLATE \"C\","
-			 " r.acr COLLATE \"C\", count(*) FILTER (WHERE r.sso IS NOT TRUE),"
-			 " count(*) FILTER (WHERE r.sso), count(*) FILTER (WHERE r.billable)"
-			 PG_BILL_REC " WHERE type = 'authentication' AND time >= $1::bigint"
+			 " customer, client_id, eid, acr, count(*) FILTER (WHERE sso IS NOT TRUE),"
+			 " count(*) FILTER (WHERE sso), count(*) FILTER (WHERE billable)"
+			 " FROM events WHERE type = 'authentication' AND time >= $1::bigint"
 			 " AND time < $2::bigint"
 			 " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST,"
 			 " 4 NULLS FIRST, 5 NULLS FIRST",
 	[PG_BILL_TOKENS] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM'),"
-			   " r.consumer COLLATE \"C\", r.supplier COLLATE \"C\", count(*)"
-			   PG_BILL_REC " WHERE type = 'maskinporten_token' AND time >= $1::bigint"
+			   " consumer, supplier, count(*) FROM events"
+			   " WHERE type = 'maskinporten_token' AND time >= $1::bigint"
 			   " AND time < $2::bigint GROUP BY 1, 2, 3"
 			   " ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST",
 	[PG_BILL_DAILY] = "SELECT to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-			  " count(*) FILTER (WHERE type = 'authentication' AND r.sso IS NOT TRUE),"
-			  " count(*) FILTER (WHERE type = 'authentication' AND r.sso),"
+			  " count(*) FILTER (WHERE type = 'authentication' AND sso IS NOT TRUE),"
+			  " count(*) FILTER (WHERE type = 'authentication' AND sso),"
 			  " count(*) FILTER (WHERE type = 'maskinporten_token')"
-			  PG_BILL_REC " WHERE type IN ('authentication', 'maskinporten_token')"
+			  " FROM events WHERE type IN ('authentication', 'maskinporten_token')"
 			  " AND time >= $1::bigint AND time < $2::bigint GROUP BY 1 ORDER BY 1",
 	[PG_BILL_COSTS] = "SELECT item, amount_ore FROM billing_costs WHERE year = $1::bigint"
 			  " ORDER BY item COLLATE \"C\"",

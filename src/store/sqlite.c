@@ -138,7 +138,14 @@ const char *const store_sq_sql[SQ_N] = {
 		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
 		       " WHERE jti.expires_at <= ?3",
 
-	[SQ_EVENT_ADD] = "INSERT INTO events (type, time, doc) VALUES (?1, ?2, ?3)",
+	/* the counted fields of the two types billing and the statistics read (migration 7) */
+	[SQ_EVENT_ADD] = "INSERT INTO events (type, time, doc, customer, client_id, eid, acr, sso,"
+			 " billable, consumer, supplier) SELECT ?1, ?2, ?3,"
+			 " json_extract(d, '$.customer'), json_extract(d, '$.client_id'),"
+			 " json_extract(d, '$.eid'), json_extract(d, '$.acr'), json_extract(d, '$.sso'),"
+			 " json_extract(d, '$.billable'), json_extract(d, '$.consumer'),"
+			 " json_extract(d, '$.supplier') FROM (SELECT CASE WHEN ?1 IN"
+			 " ('authentication', 'maskinporten_token') THEN ?3 END AS d)",
 	[SQ_EVENT_COUNT] = "SELECT count(*) FROM events WHERE type = ?1",
 	[SQ_EVENT_FIND] = "SELECT doc FROM events WHERE type = ?1"
 			  " AND json_extract(doc, '$.' || ?2) = ?3 ORDER BY id DESC LIMIT ?4",
@@ -201,25 +208,21 @@ const char *const store_sq_sql[SQ_N] = {
 	/* last: what is left of an expired grant's tokens goes with it (cascade) */
 	[SQ_SWEEP_GRANTS] = "DELETE FROM grants WHERE expires_at <= ?1",
 
-	/* billing (sqlite_billing.c): sums in the database, one row per group */
-	[SQ_BILL_VOLUME] = "SELECT json_extract(doc, '$.customer'), json_extract(doc, '$.eid'),"
-			   " count(*) FROM events WHERE type = 'authentication'"
-			   " AND time >= ?1 AND time < ?2 AND json_extract(doc, '$.billable') IS 1"
-			   " GROUP BY 1, 2 ORDER BY 1, 2",
-	[SQ_BILL_AUTH] = "SELECT strftime('%Y-%m', time, 'unixepoch'), json_extract(doc, '$.customer'),"
-			 " json_extract(doc, '$.client_id'), json_extract(doc, '$.eid'),"
-			 " json_extract(doc, '$.acr'), sum(json_extract(doc, '$.sso') IS NOT 1),"
-			 " sum(json_extract(doc, '$.sso') IS 1),"
-			 " sum(json_extract(doc, '$.billable') IS 1) FROM events"
+	/* billing (sqlite_billing.c): sums in the database over the counted columns,
+	 * one row per group */
+	[SQ_BILL_VOLUME] = "SELECT customer, eid, count(*) FROM events"
+			   " WHERE type = 'authentication' AND billable = 1"
+			   " AND time >= ?1 AND time < ?2 GROUP BY 1, 2 ORDER BY 1, 2",
+	[SQ_BILL_AUTH] = "SELECT strftime('%Y-%m', time, 'unixepoch'), customer, client_id, eid, acr,"
+			 " sum(sso IS NOT 1), sum(sso IS 1), sum(billable IS 1) FROM events"
 			 " WHERE type = 'authentication' AND time >= ?1 AND time < ?2"
 			 " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
-	[SQ_BILL_TOKENS] = "SELECT strftime('%Y-%m', time, 'unixepoch'), json_extract(doc, '$.consumer'),"
-			   " json_extract(doc, '$.supplier'), count(*) FROM events"
-			   " WHERE type = 'maskinporten_token' AND time >= ?1 AND time < ?2"
+	[SQ_BILL_TOKENS] = "SELECT strftime('%Y-%m', time, 'unixepoch'), consumer, supplier, count(*)"
+			   " FROM events WHERE type = 'maskinporten_token' AND time >= ?1 AND time < ?2"
 			   " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
 	[SQ_BILL_DAILY] = "SELECT strftime('%Y-%m-%d', time, 'unixepoch'),"
-			  " sum(type = 'authentication' AND json_extract(doc, '$.sso') IS NOT 1),"
-			  " sum(type = 'authentication' AND json_extract(doc, '$.sso') IS 1),"
+			  " sum(type = 'authentication' AND sso IS NOT 1),"
+			  " sum(type = 'authentication' AND sso IS 1),"
 			  " sum(type = 'maskinporten_token') FROM events"
 			  " WHERE type IN ('authentication', 'maskinporten_token')"
 			  " AND time >= ?1 AND time < ?2 GROUP BY 1 ORDER BY 1",

@@ -237,3 +237,32 @@ CREATE TABLE logout_outbox (
   expires_at BIGINT NOT NULL,
   dead_at BIGINT NOT NULL DEFAULT 0);
 CREATE INDEX logout_outbox_due ON logout_outbox (dead_at, next_at);
+
+-- migration 7
+
+-- 7: the fields of an event that billing and the statistics count
+-- (docs/billing.md) as columns, filled by the insert from the document
+-- (SQ_EVENT_ADD) for authentication and maskinporten_token events, NULL
+-- for other types: a year's sums read the columns and an index instead of
+-- parsing every event's JSON.  The values are json_extract's (true is 1).
+-- Existing events get theirs here, the append-only trigger lifted for
+-- this one update.  events_billing serves the billing run: billable
+-- authentications grouped by customer and eID, read from the index alone.
+ALTER TABLE events ADD COLUMN customer TEXT;
+ALTER TABLE events ADD COLUMN client_id TEXT;
+ALTER TABLE events ADD COLUMN eid TEXT;
+ALTER TABLE events ADD COLUMN acr TEXT;
+ALTER TABLE events ADD COLUMN sso INTEGER;
+ALTER TABLE events ADD COLUMN billable INTEGER;
+ALTER TABLE events ADD COLUMN consumer TEXT;
+ALTER TABLE events ADD COLUMN supplier TEXT;
+DROP TRIGGER events_no_update;
+UPDATE events SET customer = json_extract(doc, '$.customer'),
+  client_id = json_extract(doc, '$.client_id'), eid = json_extract(doc, '$.eid'),
+  acr = json_extract(doc, '$.acr'), sso = json_extract(doc, '$.sso'),
+  billable = json_extract(doc, '$.billable'), consumer = json_extract(doc, '$.consumer'),
+  supplier = json_extract(doc, '$.supplier')
+  WHERE type IN ('authentication', 'maskinporten_token');
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE INDEX events_billing ON events (type, billable, customer, eid, time);

@@ -250,3 +250,9 @@ INSERT INTO krr_seq (one, n) VALUES (1, 0);
 CREATE SEQUENCE krr_change_seq;
 SELECT setval('krr_change_seq', GREATEST(n, 1), n > 0) FROM krr_seq;
 DROP TABLE krr_seq;
+
+-- migration 7
+
+-- 7: a refresh token may be bound to a DPoP key (RFC 7638 thumbprint),
+-- spec/idporten-oidc.md §19; NULL: unbound.
+ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;

@@ -219,3 +219,9 @@ CREATE TABLE krr_seq (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   n BIGINT NOT NULL);
 INSERT INTO krr_seq (one, n) VALUES (1, 0);
+
+-- migration 6
+
+-- 6: a refresh token may be bound to a DPoP key (RFC 7638 thumbprint),
+-- spec/idporten-oidc.md §19; NULL: unbound.
+ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;

@@ -96,23 +96,23 @@ def test_bad_proofs(server, new_client, new_browser):
     priv = key.export(as_dict=True)
     now = int(time.time())
     cases = {
-        "no typ": proof(key, url, typ=None),
-        "wrong typ": proof(key, url, typ="JWT"),
-        "private jwk": proof(key, url, jwk_pub=priv),
-        "extra header": proof(key, url, extra_hdr={"kid": "x"}),
-        "no jti": proof(key, url, drop=("jti",)),
-        "no htm": proof(key, url, drop=("htm",)),
-        "no htu": proof(key, url, drop=("htu",)),
-        "no iat": proof(key, url, drop=("iat",)),
-        "wrong htm": proof(key, url, htm="GET"),
-        "wrong htu": proof(key, server.url("/par")),
-        "too old": proof(key, url, iat=now - 61),
-        "future": proof(key, url, iat=now + 31),
-        "not a jws": "abc.def",
+        "no typ": lambda: proof(key, url, typ=None),
+        "wrong typ": lambda: proof(key, url, typ="JWT"),
+        "private jwk": lambda: proof(key, url, jwk_pub=priv),
+        "extra header": lambda: proof(key, url, extra_hdr={"kid": "x"}),
+        "no jti": lambda: proof(key, url, drop=("jti",)),
+        "no htm": lambda: proof(key, url, drop=("htm",)),
+        "no htu": lambda: proof(key, url, drop=("htu",)),
+        "no iat": lambda: proof(key, url, drop=("iat",)),
+        "wrong htm": lambda: proof(key, url, htm="GET"),
+        "wrong htu": lambda: proof(key, server.url("/par")),
+        "too old": lambda: proof(key, url, iat=int(time.time()) - 61),
+        "future": lambda: proof(key, url, iat=int(time.time()) + 31),
+        "not a jws": lambda: "abc.def",
     }
     for what, p in cases.items():
         c = new_client()
-        r = redeem(c, login(server, c, new_browser()), p)
+        r = redeem(c, login(server, c, new_browser()), p())
         assert r.status_code == 400, (what, r.text)
         assert r.json()["error"] == "invalid_dpop_proof", (what, r.text)
     # no jwk at all
@@ -131,3 +131,15 @@ def test_replayed_proof(server, new_client, new_browser):
     c2 = new_client()
     r = redeem(c2, login(server, c2, new_browser()), p)
     assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof", r.text
+
+
+def test_discovery_and_introspection(server, new_client, new_browser):
+    d = server.get("/.well-known/openid-configuration").json()
+    assert d["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    key = ec()
+    c = new_client(introspect=True)
+    tok = redeem(c, login(server, c, new_browser()), proof(key, server.url("/token"))).json()
+    r = c.introspect(tok["access_token"])
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "DPoP"
+    assert r.json()["cnf"]["jkt"] == key.thumbprint()

@@ -6,7 +6,7 @@ import uuid
 
 from jwcrypto import jwk, jws
 
-from conftest import jwt_parts, login
+from conftest import http, jwt_parts, login
 
 
 def proof(key, url, htm="POST", alg="ES256", typ="dpop+jwt", iat=None, drop=(), extra_hdr=None,
@@ -143,3 +143,28 @@ def test_discovery_and_introspection(server, new_client, new_browser):
     assert r.status_code == 200, r.text
     assert r.json()["token_type"] == "DPoP"
     assert r.json()["cnf"]["jkt"] == key.thumbprint()
+
+
+def test_replayed_on_second_node(server, start_server, new_client, new_browser):
+    """A proof spent on one node is refused by another node on the same store (§19 check 7)."""
+    import os
+    store = server.env.get("PORTEN_STORE") or os.path.join(server.data, "porten.db")
+    node2 = start_server({"PORTEN_STORE": store, "PORTEN_KEK": server.env["PORTEN_KEK"],
+                          "PORTEN_ISSUER": server.issuer})
+    url = server.url("/token")
+    p = proof(ec(), url)
+    c = new_client()
+    assert redeem(c, login(server, c, new_browser()), p).status_code == 200
+    c2 = new_client()
+    res = login(server, c2, new_browser())
+    data = {"grant_type": "authorization_code", "code": res.code,
+            "redirect_uri": res.sent.get("redirect_uri", c2.redirect_uri),
+            "code_verifier": res.verifier}
+    d, h = c2.with_auth(data, {"DPoP": p})
+    r = http().post(f"http://127.0.0.1:{node2.port}/token", data=d, headers=h)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof", r.text
+    assert "used before" in r.json().get("error_description", ""), r.text
+    # the same request with a fresh proof is served by that node
+    d, h = c2.with_auth(data, {"DPoP": proof(ec(), url)})
+    r = http().post(f"http://127.0.0.1:{node2.port}/token", data=d, headers=h)
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text

@@ -47,13 +47,28 @@ member_is(const json_t *k, const char *name, const char *want)
 	return v != NULL && strcmp(v, want) == 0;
 }
 
+/* A public key of type from the parameters b holds (b stays the caller's). */
+static int
+from_bld(const char *type, OSSL_PARAM_BLD *b, EVP_PKEY **out)
+{
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(b);
+	EVP_PKEY_CTX *ctx = params != NULL ? EVP_PKEY_CTX_new_from_name(NULL, type, NULL) : NULL;
+	int rc = ERR_INVAL;
+
+	/* For EC, fromdata refuses a point that is not on the curve. */
+	if (ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
+		rc = 0;
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	return rc;
+}
+
 static int
 ec_load(const json_t *k, EVP_PKEY **out)
 {
 	unsigned char pt[1 + 2 * COORD];
 	OSSL_PARAM_BLD *b = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	int rc = ERR_INVAL;
 
 	if (!member_is(k, "crv", "P-256") || member_fixed(k, "x", pt + 1, COORD) != 0 ||
@@ -63,17 +78,10 @@ ec_load(const json_t *k, EVP_PKEY **out)
 	b = OSSL_PARAM_BLD_new();
 	if (b == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)) ||
-	    (params = OSSL_PARAM_BLD_to_param(b)) == NULL)
+	    !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)))
 		goto out;
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	/* fromdata refuses a point that is not on the curve. */
-	if (ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
-		rc = 0;
+	rc = from_bld("EC", b, out);
 out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(b);
 	return rc;
 }
@@ -87,8 +95,6 @@ rsa_load(const json_t *k, EVP_PKEY **out)
 	size_t nlen = 0, elen = 0;
 	BIGNUM *bn = NULL, *be = NULL;
 	OSSL_PARAM_BLD *b = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	int rc = ERR_INVAL, bits;
 
 	if (ns.len == 0 || ns.len > b64url_len(JOSE_RSA_MAX_BITS / 8 + 1) || es.len == 0 ||
@@ -106,16 +112,10 @@ rsa_load(const json_t *k, EVP_PKEY **out)
 		goto out;
 	b = OSSL_PARAM_BLD_new();
 	if (b == NULL || !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) ||
-	    (params = OSSL_PARAM_BLD_to_param(b)) == NULL)
+	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be))
 		goto out;
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	if (ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
-		rc = 0;
+	rc = from_bld("RSA", b, out);
 out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(b);
 	BN_free(bn);
 	BN_free(be);

@@ -118,6 +118,10 @@ struct cfg {
 	char *saml_cert_file;
 	bool krr_suppress_expired; /* KRR: withhold contact details of KAN_IKKE_VARSLES persons */
 	int64_t krr_testdata_reset; /* KRR, test only: rewrite the test persons this often (s); 0 off */
+	/* DPoP server nonces (spec/idporten-oidc.md §19), per issuer; off by default. */
+	bool dpop_nonce;
+	bool ansattporten_dpop_nonce;
+	bool maskinporten_dpop_nonce;
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

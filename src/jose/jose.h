@@ -106,7 +106,29 @@ enum {
 	JOSE_ALG_RS384 = 1 << 1,
 	JOSE_ALG_RS512 = 1 << 2,
 	JOSE_ALG_RS_ALL = JOSE_ALG_RS256 | JOSE_ALG_RS384 | JOSE_ALG_RS512,
+	/* verified with OpenSSL from the JWK (jose/pubkey.c) */
+	JOSE_ALG_ES256 = 1 << 3,  /* EC P-256 */
+	JOSE_ALG_PS256 = 1 << 4,  /* RSA-PSS, 2048-8192 bits */
+	JOSE_ALG_EDDSA = 1 << 5,  /* Ed25519 */
 };
+
+/* The bit of a JOSE_ALG_* name, 0 for anything else (none, HS*, ...). */
+unsigned jose_alg_bit(const char *alg);
+
+/* The JWK kty that signs alg ("RSA", "EC", "OKP"), NULL when not one of ours. */
+const char *jose_alg_kty(const char *alg);
+
+/*
+ * Whether jwk is a usable public key for alg: the kty alg needs; EC on
+ * P-256 with a point on the curve; Ed25519; RSA of 2048-8192 bits with a
+ * sound exponent.  Private members are not looked at: callers refuse them.
+ * ERR_DENIED saying why.
+ */
+int jose_pub_check(const json_t *jwk, const char *alg, struct err *e);
+
+/* RFC 7638 SHA-256 thumbprint of a public RSA, EC or OKP JWK, base64url. */
+#define JOSE_JKT_LEN 43
+int jose_jwk_thumbprint(const json_t *jwk, char out[JOSE_JKT_LEN + 1], struct err *e);
 
 /*
  * Parse the header of a compact JWS without verifying (to find kid, x5c,

@@ -40,6 +40,13 @@ int jose_key_signer_init(struct jose_key *k, struct err *e);
 /* Release what jose_key_signer_init() set up; NULL-safe, for jose_key_free(). */
 void jose_sign_tmpl_free(struct jose_sign_tmpl *t);
 
+/*
+ * Verify sig over msg with the public JWK for alg ES256, PS256 or EdDSA
+ * (jose/pubkey.c).  ERR_DENIED for a bad signature or an unfit key.
+ */
+int jose_pub_verify(const json_t *jwk, const char *alg, const void *msg, size_t n,
+		    const unsigned char *sig, size_t siglen, struct err *e);
+
 /* A kid we are willing to carry: 1..JOSE_KID_MAX printable ASCII bytes. */
 bool jose_kid_ok(struct str kid);
 

@@ -1,6 +1,6 @@
 /*
  * JWT as compact JWS (RFC 7519, RFC 7515): signing through a jose_signer
- * and verification against a JWKS, with the algorithm pinned to RSA.
+ * and verification against a JWKS, with the algorithm pinned to the key.
  *
  * Signing assembles the token here and leaves the signature to the signer
  * (jose/signer.c for a key in process).  In verification cjose does the
@@ -10,7 +10,9 @@
  * would run HMAC or `none` if asked.  So a token reaches cjose only as
  * three strict base64url parts whose header we have already parsed
  * (duplicates refused), whose alg is RS256/384/512, and the key it gets is
- * a public RSA key built from n and e we decoded ourselves.
+ * a public RSA key built from n and e we decoded ourselves.  ES256, PS256
+ * and EdDSA (DPoP proofs) never reach cjose: jose/pubkey.c builds their keys
+ * and OpenSSL checks the signature.
  */
 #include "jose/jose.h"
 
@@ -42,6 +44,16 @@ static const struct {
 	{ "RS256", JOSE_ALG_RS256 },
 	{ "RS384", JOSE_ALG_RS384 },
 	{ "RS512", JOSE_ALG_RS512 },
+};
+
+/* Verified with OpenSSL from the JWK (jose/pubkey.c), not through cjose. */
+static const struct {
+	const char *name;
+	unsigned bit;
+} other_algs[] = {
+	{ "ES256", JOSE_ALG_ES256 },
+	{ "PS256", JOSE_ALG_PS256 },
+	{ "EdDSA", JOSE_ALG_EDDSA },
 };
 
 struct jws_parts {
@@ -156,10 +168,8 @@ header_check(const json_t *hdr, unsigned algs, const char **alg, const char **ki
 	if (!json_is_string(a))
 		return ERR(e, ERR_INVAL, 0, NULL, "token header has no alg string");
 	*alg = json_string_value(a);
-	for (size_t i = 0; i < sizeof(rsa_algs) / sizeof(rsa_algs[0]); i++)
-		if (strcmp(*alg, rsa_algs[i].name) == 0)
-			bit = rsa_algs[i].bit;
-	/* none, HS*, ES*, PS* and anything else: RFC 8725 2.1 and 3.2. */
+	bit = jose_alg_bit(*alg);
+	/* none, HS* and anything else: RFC 8725 2.1 and 3.2. */
 	if (bit == 0)
 		return ERR(e, ERR_DENIED, 0, NULL, "alg %s is not accepted",
 			   alg_printable(*alg));
@@ -177,15 +187,30 @@ header_check(const json_t *hdr, unsigned algs, const char **alg, const char **ki
 	return 0;
 }
 
-/* RFC 7517 4.2, 4.3: a key for verifying signatures, or one that does not say. */
+unsigned
+jose_alg_bit(const char *alg)
+{
+	for (size_t i = 0; alg != NULL && i < sizeof(rsa_algs) / sizeof(rsa_algs[0]); i++)
+		if (strcmp(alg, rsa_algs[i].name) == 0)
+			return rsa_algs[i].bit;
+	for (size_t i = 0; alg != NULL && i < sizeof(other_algs) / sizeof(other_algs[0]); i++)
+		if (strcmp(alg, other_algs[i].name) == 0)
+			return other_algs[i].bit;
+	return 0;
+}
+
+/*
+ * RFC 7517 4.2, 4.3: a key of type kty for verifying signatures, or one
+ * that does not say what it is for.
+ */
 static bool
-jwk_is_rsa_sig(const json_t *k)
+jwk_is_sig(const json_t *k, const char *want)
 {
 	const json_t *use = json_object_get(k, "use");
 	const json_t *ops = json_object_get(k, "key_ops");
 	const char *kty = json_string_value(json_object_get(k, "kty"));
 
-	if (kty == NULL || strcmp(kty, "RSA") != 0)
+	if (kty == NULL || want == NULL || strcmp(kty, want) != 0)
 		return false;
 	if (use != NULL && (!json_is_string(use) || strcmp(json_string_value(use), "sig") != 0))
 		return false;
@@ -238,7 +263,7 @@ jwks_pick(const json_t *jwks, const char *kid, const char *alg, const json_t **o
 				continue;
 		}
 		nkid++;
-		if (!jwk_is_rsa_sig(k))
+		if (!jwk_is_sig(k, jose_alg_kty(alg)))
 			continue;
 		if (found != NULL)
 			return ERR(e, ERR_DENIED, 0, NULL, "key set has several keys with this kid");
@@ -246,11 +271,12 @@ jwks_pick(const json_t *jwks, const char *kid, const char *alg, const json_t **o
 	}
 	if (found == NULL) {
 		if (kid == NULL)
-			return ERR(e, ERR_DENIED, 0, NULL, "key set has no RSA signing key");
+			return ERR(e, ERR_DENIED, 0, NULL, "key set has no %s signing key",
+				   jose_alg_kty(alg));
 		if (nkid == 0)
 			return ERR(e, ERR_DENIED, 0, NULL, "no key with the token's kid");
-		return ERR(e, ERR_DENIED, 0, NULL, "the key with the token's kid is not an RSA "
-			   "signing key");
+		return ERR(e, ERR_DENIED, 0, NULL, "the key with the token's kid is not an %s "
+			   "signing key", jose_alg_kty(alg));
 	}
 	/* RFC 7517 4.4: a key that names its alg is used with that alg only. */
 	ka = json_object_get(found, "alg");
@@ -434,6 +460,29 @@ jwk_rsa_load(const json_t *k, cjose_jwk_t **out, bool *cached, struct err *e)
 	return 0;
 }
 
+/* ES256, PS256, EdDSA: OpenSSL verifies the signing input (RFC 7515 5.2). */
+static int
+verify_other(struct str jws, const struct jws_parts *p, const json_t *jwk, const char *alg,
+	     json_t **claims, struct err *e)
+{
+	unsigned char *sig = malloc(p->sig.len * 3 / 4 + 1);
+	size_t siglen = 0;
+	int rc;
+
+	if (sig == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	if (b64url_decode(p->sig, sig, &siglen) != 0) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "token signature is not base64url");
+		goto out;
+	}
+	rc = jose_pub_verify(jwk, alg, jws.p, p->hdr.len + 1 + p->pay.len, sig, siglen, e);
+	if (rc == 0)
+		rc = part_object(p->pay, "payload", claims, e);
+out:
+	free(sig);
+	return rc;
+}
+
 int
 jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **claims,
 		struct err *e)
@@ -467,6 +516,10 @@ jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **clai
 	rc = jwks_pick(jwks, kid, alg, &jwk, e);
 	if (rc != 0)
 		goto out;
+	if ((jose_alg_bit(alg) & JOSE_ALG_RS_ALL) == 0) {
+		rc = verify_other(jws, &p, jwk, alg, claims, e);
+		goto out;
+	}
 	rc = jwk_rsa_load(jwk, &key, &key_cached, e);
 	if (rc != 0)
 		goto out;

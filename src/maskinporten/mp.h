@@ -33,6 +33,7 @@ struct mp_grant {
 	const struct client *client; /* the client's record (a reference: released by mp_grant_clear) */
 	const char *client_id;     /* points into client */
 	const char *client_amr;    /* "private_key_jwt" or the certificate's profile */
+	const char *jkt;           /* DPoP key the token is bound to (idporten-oidc.md §19), or NULL */
 	char consumer[10];         /* orgno the token is for (spec §7 consumer) */
 	char supplier[10];         /* orgno acting for it, "" when none (spec §8.3, §8.4) */
 	const char *delegation_source; /* spec §8.3: set when delegated; points into scope_docs */

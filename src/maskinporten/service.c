@@ -13,6 +13,8 @@
 static const struct cfg_row mp_rows[] = {
 	CFG_ROW("maskinporten_ca", CFG_STR, maskinporten_ca, NULL, 0, 0),
 	CFG_ROW("maskinporten_crl", CFG_STR, maskinporten_crl, NULL, 0, 0),
+	/* DPoP server nonces at Maskinporten's /token (spec/idporten-oidc.md §19). */
+	CFG_ROW("maskinporten_dpop_nonce", CFG_BOOL, maskinporten_dpop_nonce, "false", 0, 0),
 };
 
 static const struct cfg_section mp_cfg = {

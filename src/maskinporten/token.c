@@ -13,6 +13,7 @@
 #include "http/metrics.h"
 #include "jose/jose.h"
 #include "maskinporten/mp_int.h"
+#include "oauth/dpop.h"
 #include "registry/registry.h"
 
 /*
@@ -75,7 +76,7 @@ claims_build(const struct issuer *is, const struct mp_grant *g, const char *scop
 	/* spec §7; client_orgno is never emitted (removed 2020). */
 	if ((rc = oauth_claim_set(cl, "iss", json_string(is->iss), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "client_amr", json_string(g->client_amr), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "token_type", json_string("Bearer"), e)) != 0 ||
+	    (rc = oauth_claim_set(cl, "token_type", json_string(g->jkt ? "DPoP" : "Bearer"), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "client_id", json_string(g->client_id), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(g->consumer), e)) != 0 ||
 	    (g->supplier[0] != '\0' &&
@@ -88,7 +89,10 @@ claims_build(const struct issuer *is, const struct mp_grant *g, const char *scop
 	    (rc = oauth_claim_set(cl, "scope", json_string(scope), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "iat", json_integer(now), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "exp", json_integer(exp), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0)
+	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0 ||
+	    /* RFC 9449 §6.1 */
+	    (g->jkt != NULL &&
+	     (rc = oauth_claim_set(cl, "cnf", json_pack("{s:s}", "jkt", g->jkt), e)) != 0))
 		goto out;
 	*out = cl;
 	cl = NULL;
@@ -192,7 +196,8 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 	}
 	/* spec §6: expires_in from the access token's lifetime; no refresh token. */
 	metrics_inc(METRICS_TOKENS, app_issuer_kind_id(ISSUER_MASKINPORTEN), "urn:ietf:params:oauth:grant-type:jwt-bearer");
-	*resp = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jws, "token_type", "Bearer",
+	*resp = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jws, "token_type",
+			  g->jkt != NULL ? "DPoP" : "Bearer",
 			  "expires_in", (json_int_t)life, "scope", scope);
 	if (*resp == NULL)
 		rc = MP_INTERNAL(e, "out of memory");
@@ -234,6 +239,7 @@ mp_handle_token(struct http_req *r, struct http_resp *w)
 {
 	const struct issuer *is = r->route_data;
 	struct mp_grant g = { 0 };
+	struct oauth_dpop dp = { 0 };
 	json_t *resp = NULL;
 	struct str gt, assertion;
 	struct err e = { 0 };
@@ -270,8 +276,13 @@ mp_handle_token(struct http_req *r, struct http_resp *w)
 	}
 	now = time_now();
 	rc = mp_grant_validate(r->app, is, assertion, now, &g, &e);
+	/* idporten-oidc.md §19: a valid proof binds the token. */
 	if (rc == 0)
+		rc = oauth_dpop_check(r, is, "/token", NULL, &dp, &e);
+	if (rc == 0) {
+		g.jkt = dp.present ? dp.jkt : NULL;
 		rc = mp_token_issue(r->app, is, &g, now, &resp, &e);
+	}
 	if (rc != 0)
 		goto out;
 	http_resp_json(w, 200, resp);
@@ -281,6 +292,7 @@ mp_handle_token(struct http_req *r, struct http_resp *w)
 out:
 	if (rc != 0)
 		oauth_resp_error(r, w, &e);
+	oauth_dpop_nonce_header(r, is, w);
 	mp_grant_clear(&g);
 	json_decref(resp);
 }

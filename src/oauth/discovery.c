@@ -60,6 +60,10 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 			    discovery_strings((const char *const[]){ "RS256", NULL }));
 	json_object_set_new(d, "request_object_signing_alg_values_supported",
 			    discovery_strings(rs_algs));
+	/* spec §19 */
+	json_object_set_new(d, "dpop_signing_alg_values_supported",
+			    discovery_strings((const char *const[]){ "ES256", "RS256", "PS256",
+								     "EdDSA", NULL }));
 	json_object_set_new(d, "request_parameter_supported", json_true());
 	json_object_set_new(d, "request_uri_parameter_supported", json_false());
 	json_object_set_new(d, "require_pushed_authorization_requests", json_false());

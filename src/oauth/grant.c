@@ -117,6 +117,8 @@ oauth_code_decode(const json_t *doc, struct auth_code *c, struct err *e)
 		rc = dec_str(doc, "redirect_uri", &c->redirect_uri, e);
 	if (rc == 0)
 		rc = dec_str(doc, "code_challenge", &c->code_challenge, e);
+	if (rc == 0)
+		rc = dec_str(doc, "dpop_jkt", &c->dpop_jkt, e);
 	return rc;
 }
 
@@ -165,7 +167,8 @@ oauth_code_encode(const struct auth_code *c)
 	if ((c->redirect_uri != NULL &&
 	     enc_set(doc, "redirect_uri", json_string(c->redirect_uri)) != 0) ||
 	    (c->code_challenge != NULL &&
-	     enc_set(doc, "code_challenge", json_string(c->code_challenge)) != 0)) {
+	     enc_set(doc, "code_challenge", json_string(c->code_challenge)) != 0) ||
+	    (c->dpop_jkt != NULL && enc_set(doc, "dpop_jkt", json_string(c->dpop_jkt)) != 0)) {
 		json_decref(doc);
 		return NULL;
 	}

@@ -49,6 +49,7 @@ struct auth_code {
 	struct grant g;
 	const char *redirect_uri;       /* exact value the token request must repeat */
 	const char *code_challenge;     /* NULL when the client is PKCE-exempt and sent none */
+	const char *dpop_jkt;           /* spec §19: only a proof by this key redeems it */
 };
 
 /*

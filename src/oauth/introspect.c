@@ -138,7 +138,9 @@ access_answer(struct http_req *r, const struct issuer *is, const struct client *
 			json_object_set_new(ans, "pid", json_string(g.pid));
 	}
 	json_object_set_new(ans, "active", json_true());
-	json_object_set_new(ans, "token_type", json_string("Bearer"));
+	/* spec §19: a bound token says so, its cnf (from the stored claims) names the key. */
+	json_object_set_new(ans, "token_type",
+			    json_string(json_object_get(ans, "cnf") != NULL ? "DPoP" : "Bearer"));
 	json_object_set_new(ans, "expires_in", json_integer(exp - now));
 	*out = ans;
 	ans = NULL;

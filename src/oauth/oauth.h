@@ -157,10 +157,16 @@ struct oauth_new_grant {
 	int64_t expires_at;
 };
 
+/* The DPoP keys what is issued is bound to (spec §19); NULL members: Bearer, unbound. */
+struct oauth_bind {
+	const char *at_jkt;      /* access token: cnf.jkt, token_type DPoP */
+	const char *rt_jkt;      /* refresh token: every refresh needs a proof by this key */
+};
+
 int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct client *client,
 		       const char *client_amr, const char *grant_id, const struct grant *grant,
-		       const struct oauth_new_grant *new_grant, bool with_refresh, json_t **resp,
-		       struct err *e);
+		       const struct oauth_new_grant *new_grant, bool with_refresh,
+		       const struct oauth_bind *bind, json_t **resp, struct err *e);
 
 /* The pairwise sub of a person for a client (spec §10), arena string. */
 const char *oauth_pairwise_sub(struct http_req *r, const char *client_id, const char *person_key);

@@ -15,6 +15,9 @@
  */
 static const struct cfg_row oauth_rows[] = {
 	CFG_ROW("operator_orgno", CFG_STR, operator_orgno, OAUTH_OPERATOR_ORGNO, 0, 0),
+	/* spec §19: DPoP proofs must carry a server nonce (per issuer). */
+	CFG_ROW("dpop_nonce", CFG_BOOL, dpop_nonce, "false", 0, 0),
+	CFG_ROW("ansattporten_dpop_nonce", CFG_BOOL, ansattporten_dpop_nonce, "false", 0, 0),
 };
 
 static int

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/metrics.h"
+#include "oauth/dpop.h"
 #include "oauth/token_int.h"
 #include "registry/registry.h"
 
@@ -303,6 +304,7 @@ struct issue_ctx {
 	const char *scope;
 	const char *sub;
 	bool pseudonymous;
+	const char *at_jkt;      /* DPoP key of the access token, or NULL */
 	int64_t now;
 };
 
@@ -348,6 +350,10 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	if ((rc = oauth_claim_set(cl, "iat", json_integer(c->now), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "exp", json_integer(exp), e)) != 0 ||
 	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0)
+		goto out;
+	/* RFC 9449 §6.1: the key the token is bound to. */
+	if (c->at_jkt != NULL &&
+	    (rc = oauth_claim_set(cl, "cnf", json_pack("{s:s}", "jkt", c->at_jkt), e)) != 0)
 		goto out;
 	*out = cl;
 	cl = NULL;
@@ -457,6 +463,7 @@ struct issue_rec {
 	const json_t *at_claims;
 	int64_t at_exp;
 	const char *rt_hash;     /* NULL: no refresh token */
+	const char *rt_jkt;      /* its DPoP key, or NULL */
 	int64_t rt_exp;
 };
 
@@ -482,8 +489,8 @@ issue_write_body(void *arg, struct err *e)
 	if (rc == 0)
 		rc = store_call(st, oauth, token_put, w->at_hash, w->grant_id, w->at_claims, w->at_exp, e);
 	if (rc == 0 && w->rt_hash != NULL)
-		rc = store_call(st, oauth, refresh_put, w->rt_hash, w->grant_id, iw->c->client_id, w->rt_exp,
-			      e);
+		rc = store_call(st, oauth, refresh_put, w->rt_hash, w->grant_id, iw->c->client_id,
+				w->rt_jkt, w->rt_exp, e);
 	if (rc == 0)
 		rc = emit_event(iw->r, iw->c, w->grant_id, e);
 	return rc;
@@ -509,11 +516,12 @@ issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_re
 int
 oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct client *client,
 		   const char *client_amr, const char *grant_id, const struct grant *grant,
-		   const struct oauth_new_grant *new_grant, bool with_refresh, json_t **resp,
-		   struct err *e)
+		   const struct oauth_new_grant *new_grant, bool with_refresh,
+		   const struct oauth_bind *bind, json_t **resp, struct err *e)
 {
 	struct porten *app = r->app;
-	struct issue_ctx c = { .is = is, .client = client, .grant = grant, .now = time_now() };
+	struct issue_ctx c = { .is = is, .client = client, .grant = grant, .now = time_now(),
+			       .at_jkt = bind != NULL ? bind->at_jkt : NULL };
 	json_t *names = NULL, *at_claims = NULL, *id_claims = NULL, *body = NULL;
 	const char *pid = grant->pid;
 	json_t *stored = NULL;
@@ -592,6 +600,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 				 .at_claims = at_claims,
 				 .at_exp = exp,
 				 .rt_hash = refresh ? sha256_b64url(r->arena, str_c(refresh)) : NULL,
+				 .rt_jkt = bind != NULL ? bind->rt_jkt : NULL,
 				 .rt_exp = refresh_expiry(client, grant, c.now),
 			 },
 			 e);
@@ -600,7 +609,8 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	metrics_inc(METRICS_TOKENS, app_issuer_kind_id(is->kind),
 		    new_grant != NULL ? "authorization_code" : "refresh_token");
 
-	body = json_pack("{s:s,s:s,s:I,s:s}", "access_token", access_token, "token_type", "Bearer",
+	body = json_pack("{s:s,s:s,s:I,s:s}", "access_token", access_token, "token_type",
+			 c.at_jkt != NULL ? "DPoP" : "Bearer",
 			 "expires_in", (json_int_t)at_life, "scope", c.scope);
 	if (body == NULL || (id_token != NULL &&
 			     json_object_set_new(body, "id_token", json_string(id_token)) != 0) ||
@@ -690,9 +700,23 @@ scopes_login_only(const json_t *names)
 	return true;
 }
 
+/* spec §19: only clients without client authentication get bound refresh tokens. */
+static bool
+client_public(const struct client *client)
+{
+	return strcmp(client->token_endpoint_auth_method, "none") == 0;
+}
+
+/* NULL-safe string equality, for keys that may be absent. */
+static bool
+same_key(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
 static int
 grant_code(struct http_req *r, const struct issuer *is, const struct client *client,
-	   const char *amr,
+	   const char *amr, const struct oauth_dpop *dp,
 	   json_t **resp, struct err *e)
 {
 	struct porten *app = r->app;
@@ -757,6 +781,11 @@ grant_code(struct http_req *r, const struct issuer *is, const struct client *cli
 	rc = check_pkce(r, &c, e);
 	if (rc != 0)
 		goto out;
+	/* spec §19, RFC 9449 §10: a code bound by dpop_jkt needs a proof by that key. */
+	if (c.dpop_jkt != NULL && (!dp->present || strcmp(c.dpop_jkt, dp->jkt) != 0)) {
+		rc = BADGRANT(e, "the code is bound to a DPoP key and needs a proof made with it");
+		goto out;
+	}
 	if (grant_id == NULL || c.g.scope == NULL) {
 		rc = INTERNAL(e, "code without grant id or scope");
 		goto out;
@@ -776,7 +805,12 @@ grant_code(struct http_req *r, const struct issuer *is, const struct client *cli
 							   .sid = c.g.sid,
 							   .login_only = scopes_login_only(names),
 							   .expires_at = expires },
-				true, resp, e);
+				true,
+				&(struct oauth_bind){
+					.at_jkt = dp->present ? dp->jkt : NULL,
+					.rt_jkt = dp->present && client_public(client) ? dp->jkt
+										       : NULL },
+				resp, e);
 out:
 	free(grant_id);
 	json_decref(doc);
@@ -827,9 +861,31 @@ out:
 	return rc;
 }
 
+/*
+ * spec §19: the key the new refresh token is bound to.  A bound token
+ * needs a proof by its key and stays bound; a public client's unbound one
+ * becomes bound by a proof; a client that authenticates is never bound.
+ */
+static int
+refresh_binding(const struct client *client, const char *old_jkt, const struct oauth_dpop *dp,
+		const char **rt_jkt, struct err *e)
+{
+	*rt_jkt = NULL;
+	if (old_jkt != NULL) {
+		if (!dp->present)
+			return BADGRANT(e, "the refresh token is bound to a DPoP key: a proof is needed");
+		if (strcmp(old_jkt, dp->jkt) != 0)
+			return BADGRANT(e, "the refresh token is bound to another DPoP key");
+		*rt_jkt = old_jkt;
+	} else if (dp->present && client_public(client)) {
+		*rt_jkt = dp->jkt;
+	}
+	return 0;
+}
+
 static int
 grant_refresh(struct http_req *r, const struct issuer *is, const struct client *client,
-	      const char *amr,
+	      const char *amr, const struct oauth_dpop *dp,
 	      json_t **resp, struct err *e)
 {
 	struct porten *app = r->app;
@@ -838,7 +894,7 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 	json_t *grant = NULL;
 	struct grant g = { 0 }, issue;
 	struct str token;
-	const char *old_hash, *new_token, *scope = NULL;
+	const char *old_hash, *new_token, *scope = NULL, *rt_jkt = NULL;
 	int64_t now = time_now(), new_exp;
 	int rc;
 
@@ -888,6 +944,8 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 			goto out;
 		}
 		rc = narrow_scope(r, g.scope, &scope, e);
+		if (rc == 0)
+			rc = refresh_binding(client, old.jkt, dp, &rt_jkt, e);
 		if (rc != 0)
 			goto out;
 		new_exp = refresh_expiry(client, &g, now);
@@ -897,7 +955,7 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 	}
 
 	rc = store_call(app->store, oauth, refresh_rotate, old_hash,
-		      sha256_b64url(r->arena, str_c(new_token)), new_exp, &row, e);
+		      sha256_b64url(r->arena, str_c(new_token)), new_exp, rt_jkt, &row, e);
 	if (rc == ERR_REUSED) {
 		log_warn(r->rid, "refresh token reused by client %s: grant revoked", client_id);
 		rc = BADGRANT(e, "refresh token already used; the authorization is revoked");
@@ -913,7 +971,8 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 	}
 	/* Raced with another rotation or the look-up missed: trust only the rotated row. */
 	if (row.client_id == NULL || strcmp(row.client_id, client_id) != 0 || grant == NULL ||
-	    row.grant_id == NULL || strcmp(row.grant_id, old.grant_id) != 0) {
+	    row.grant_id == NULL || strcmp(row.grant_id, old.grant_id) != 0 ||
+	    !same_key(row.jkt, old.jkt)) {
 		rc = BADGRANT(e, "invalid refresh token");
 		goto out;
 	}
@@ -922,7 +981,8 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 	issue = g;
 	issue.nonce = NULL;
 	issue.scope = scope;
-	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, &issue, NULL, false, resp, e);
+	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, &issue, NULL, false,
+				&(struct oauth_bind){ .at_jkt = dp->present ? dp->jkt : NULL }, resp, e);
 	if (rc != 0)
 		goto out;
 	json_object_set_new(*resp, "refresh_token", json_string(new_token));
@@ -940,6 +1000,7 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 	const struct client *client = NULL;
 	json_t *resp = NULL;
 	const char *amr = NULL;
+	struct oauth_dpop dp = { 0 };
 	struct str gt;
 	struct err e = { 0 };
 	int rc;
@@ -962,10 +1023,14 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 		rc = UNAUTHZ(&e, "client is not registered for this issuer");
 		goto out;
 	}
+	/* spec §19: a proof, when the client sends one, binds what is issued. */
+	rc = oauth_dpop_check(r, is, "/token", NULL, &dp, &e);
+	if (rc != 0)
+		goto out;
 	if (str_eq_c(gt, GT_CODE))
-		rc = grant_code(r, is, client, amr, &resp, &e);
+		rc = grant_code(r, is, client, amr, &dp, &resp, &e);
 	else
-		rc = grant_refresh(r, is, client, amr, &resp, &e);
+		rc = grant_refresh(r, is, client, amr, &dp, &resp, &e);
 	if (rc != 0)
 		goto out;
 	http_resp_json(w, 200, resp);
@@ -975,6 +1040,7 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 out:
 	if (rc != 0)
 		oauth_resp_error(r, w, &e);
+	oauth_dpop_nonce_header(r, is, w);
 	reg_client_release(client);
 	json_decref(resp);
 }

@@ -18,6 +18,7 @@ struct store;
 struct store_refresh {
 	char *grant_id;
 	char *client_id;
+	char *jkt;               /* DPoP key the token is bound to (spec §19), NULL: unbound */
 	int64_t expires_at;
 };
 
@@ -56,17 +57,20 @@ struct store_oauth_ops {
 	/* Revoke the login-only grants of a session (logout, spec §15 step 3). */
 	int (*grant_revoke_session)(struct store *s, const char *sid, struct err *e);
 
-	/* Refresh tokens, keyed by hash, rotated atomically. */
+	/* Refresh tokens, keyed by hash, rotated atomically; jkt NULL: not DPoP-bound. */
 	int (*refresh_put)(struct store *s, const char *hash, const char *grant_id,
-			   const char *client_id, int64_t expires_at, struct err *e);
+			   const char *client_id, const char *jkt, int64_t expires_at,
+			   struct err *e);
 	/*
 	 * Spend old_hash and store new_hash in its place (same grant) with
-	 * new_expires_at, in one transaction.  *out gets the old row.
+	 * new_expires_at and bound to new_jkt (NULL: unbound), in one
+	 * transaction.  *out gets the old row.
 	 * ERR_NOTFOUND: unknown, expired, or its grant revoked/expired.
 	 * ERR_REUSED: already spent; the backend has revoked the grant (family).
 	 */
 	int (*refresh_rotate)(struct store *s, const char *old_hash, const char *new_hash,
-			      int64_t new_expires_at, struct store_refresh *out, struct err *e);
+			      int64_t new_expires_at, const char *new_jkt, struct store_refresh *out,
+			      struct err *e);
 	/* Look up without spending (revocation); same errors as rotate minus REUSED. */
 	int (*refresh_get)(struct store *s, const char *hash, struct store_refresh *out,
 			   struct err *e);

@@ -110,14 +110,14 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_GRANT_REVOKE_SID] = "UPDATE grants SET revoked = true"
 				" WHERE sid = $1 AND login_only AND NOT revoked",
 
-	[PG_REFRESH_PUT] = "INSERT INTO refresh_tokens (hash, grant_id, client_id, expires_at)"
-			   " VALUES ($1, $2, $3, $4)",
+	[PG_REFRESH_PUT] = "INSERT INTO refresh_tokens (hash, grant_id, client_id, expires_at, jkt)"
+			   " VALUES ($1, $2, $3, $4, $5)",
 	[PG_REFRESH_GET] = "SELECT r.grant_id, r.client_id, r.expires_at, r.spent,"
-			   " g.revoked, g.expires_at FROM refresh_tokens r"
+			   " g.revoked, g.expires_at, r.jkt FROM refresh_tokens r"
 			   " JOIN grants g ON g.grant_id = r.grant_id WHERE r.hash = $1",
 	/* the same, holding the token's row until the rotation commits */
 	[PG_REFRESH_LOCK] = "SELECT r.grant_id, r.client_id, r.expires_at, r.spent,"
-			    " g.revoked, g.expires_at FROM refresh_tokens r"
+			    " g.revoked, g.expires_at, r.jkt FROM refresh_tokens r"
 			    " JOIN grants g ON g.grant_id = r.grant_id WHERE r.hash = $1"
 			    " FOR UPDATE OF r",
 	[PG_REFRESH_SPEND] = "UPDATE refresh_tokens SET spent = true WHERE hash = $1 AND NOT spent",
@@ -719,10 +719,10 @@ pg_grant_revoke_session(struct store *s, const char *sid, struct err *e)
 
 static int
 pg_refresh_put(struct store *s, const char *hash, const char *grant_id, const char *client_id,
-	       int64_t expires_at, struct err *e)
+	       const char *jkt, int64_t expires_at, struct err *e)
 {
-	return store_pg_write(s, PG_REFRESH_PUT, "refresh_put", ERR_EXISTS, e, "kkki", hash,
-			      grant_id, client_id, expires_at);
+	return store_pg_write(s, PG_REFRESH_PUT, "refresh_put", ERR_EXISTS, e, "kkkin", hash,
+			      grant_id, client_id, expires_at, jkt);
 }
 
 /*
@@ -755,12 +755,15 @@ pg_refresh_lookup(struct pg_q *q, enum pg_id id, const char *hash, int64_t now,
 	rc = store_pg_col_str(q, 0, 0, &out->grant_id, e);
 	if (rc == 0)
 		rc = store_pg_col_str(q, 0, 1, &out->client_id, e);
+	if (rc == 0)
+		rc = store_pg_col_str(q, 0, 6, &out->jkt, e);
 	return rc;
 }
 
 struct pg_rotate {
 	const char *old_hash, *new_hash;
 	int64_t new_expires_at;
+	const char *new_jkt;
 	struct store_refresh *out;
 };
 
@@ -799,8 +802,8 @@ pg_refresh_rotate_fn(struct pg_q *q, void *arg, struct err *e)
 	if (rc == 0 && store_pg_changes(q) != 1)
 		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store refresh_rotate: not spent");
 	if (rc == 0)
-		rc = store_pg_execf(q, PG_REFRESH_PUT, e, "kkki", r->new_hash, old.grant_id,
-				    old.client_id, r->new_expires_at);
+		rc = store_pg_execf(q, PG_REFRESH_PUT, e, "kkkin", r->new_hash, old.grant_id,
+				    old.client_id, r->new_expires_at, r->new_jkt);
 	if (rc == 0)
 		rc = store_pg_tx(q, "COMMIT", e);
 	if (rc == 0) {
@@ -817,9 +820,10 @@ out:
 
 static int
 pg_refresh_rotate(struct store *s, const char *old_hash, const char *new_hash,
-		  int64_t new_expires_at, struct store_refresh *out, struct err *e)
+		  int64_t new_expires_at, const char *new_jkt, struct store_refresh *out,
+		  struct err *e)
 {
-	struct pg_rotate r = { old_hash, new_hash, new_expires_at, out };
+	struct pg_rotate r = { old_hash, new_hash, new_expires_at, new_jkt, out };
 
 	memset(out, 0, sizeof(*out));
 	/* validate both before taking any lock */

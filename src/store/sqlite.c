@@ -93,10 +93,10 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_GRANT_REVOKE_SID] = "UPDATE grants SET revoked = 1"
 				" WHERE sid = ?1 AND login_only = 1 AND revoked = 0",
 
-	[SQ_REFRESH_PUT] = "INSERT INTO refresh_tokens (hash, grant_id, client_id, expires_at)"
-			   " VALUES (?1, ?2, ?3, ?4)",
+	[SQ_REFRESH_PUT] = "INSERT INTO refresh_tokens (hash, grant_id, client_id, expires_at, jkt)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[SQ_REFRESH_GET] = "SELECT r.grant_id, r.client_id, r.expires_at, r.spent,"
-			   " g.revoked, g.expires_at FROM refresh_tokens r"
+			   " g.revoked, g.expires_at, r.jkt FROM refresh_tokens r"
 			   " JOIN grants g ON g.grant_id = r.grant_id WHERE r.hash = ?1",
 	[SQ_REFRESH_SPEND] = "UPDATE refresh_tokens SET spent = 1 WHERE hash = ?1 AND spent = 0",
 
@@ -622,10 +622,10 @@ sq_grant_revoke_session(struct store *s, const char *sid, struct err *e)
 
 static int
 sq_refresh_put(struct store *s, const char *hash, const char *grant_id, const char *client_id,
-	       int64_t expires_at, struct err *e)
+	       const char *jkt, int64_t expires_at, struct err *e)
 {
-	return store_sq_write(s, SQ_REFRESH_PUT, "refresh_put", ERR_EXISTS, e, "kkki", hash,
-			      grant_id, client_id, expires_at);
+	return store_sq_write(s, SQ_REFRESH_PUT, "refresh_put", ERR_EXISTS, e, "kkkin", hash,
+			      grant_id, client_id, expires_at, jkt);
 }
 
 /*
@@ -654,12 +654,15 @@ sq_refresh_lookup(struct sq_q *q, const char *hash, int64_t now, struct store_re
 	rc = store_sq_col_str(q, 0, &out->grant_id, e);
 	if (rc == 0)
 		rc = store_sq_col_str(q, 1, &out->client_id, e);
+	if (rc == 0)
+		rc = store_sq_col_str(q, 6, &out->jkt, e);
 	return rc;
 }
 
 static int
 sq_refresh_rotate(struct store *s, const char *old_hash, const char *new_hash,
-		  int64_t new_expires_at, struct store_refresh *out, struct err *e)
+		  int64_t new_expires_at, const char *new_jkt, struct store_refresh *out,
+		  struct err *e)
 {
 	struct store_refresh old = { 0 };
 	int64_t now = time_now(), changes = 0;
@@ -702,8 +705,8 @@ sq_refresh_rotate(struct store *s, const char *old_hash, const char *new_hash,
 	if (rc == 0 && changes != 1)
 		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store refresh_rotate: not spent");
 	if (rc == 0)
-		rc = store_sq_stmt(&q, SQ_REFRESH_PUT, e, "kkki", new_hash, old.grant_id,
-				   old.client_id, new_expires_at);
+		rc = store_sq_stmt(&q, SQ_REFRESH_PUT, e, "kkkin", new_hash, old.grant_id,
+				   old.client_id, new_expires_at, new_jkt);
 	if (rc == 0)
 		rc = store_sq_finish(&q, NULL, e);
 	if (rc == 0)

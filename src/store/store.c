@@ -150,5 +150,6 @@ store_refresh_clear(struct store_refresh *r)
 		return;
 	free(r->grant_id);
 	free(r->client_id);
+	free(r->jkt);
 	memset(r, 0, sizeof(*r));
 }

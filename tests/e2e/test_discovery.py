@@ -55,7 +55,7 @@ BOOLS = {
 # Features Porten does not have: advertising them would mislead clients.
 NOT_IMPLEMENTED = [
     "registration_endpoint", "check_session_iframe", "device_authorization_endpoint",
-    "backchannel_authentication_endpoint", "dpop_signing_alg_values_supported",
+    "backchannel_authentication_endpoint",
     "mtls_endpoint_aliases", "id_token_encryption_alg_values_supported",
     "id_token_encryption_enc_values_supported", "userinfo_encryption_alg_values_supported",
     "userinfo_encryption_enc_values_supported", "request_object_encryption_alg_values_supported",

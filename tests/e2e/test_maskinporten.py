@@ -751,3 +751,20 @@ def test_client_registration_rules(mp):
     info = mp.ctl(*base, "--grant-type", "jwt_bearer_token")
     assert info["grant_types"] == [GRANT] and info["token_endpoint_auth_method"] == "private_key_jwt"
     assert "redirect_uris" not in info
+
+
+def test_dpop_binds_the_token(mp):
+    """idporten-oidc.md §19: a valid DPoP proof binds the token; a bad one is refused."""
+    from test_dpop import proof
+    c = mp.keyed
+    key = jwk.JWK.generate(kty="EC", crv="P-256")
+    url = mp.url("/token")
+    r = mp.http.post(url, data={"grant_type": GRANT, "assertion": c.grant(scope=mp.api)},
+                     headers={"DPoP": proof(key, url)}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "DPoP"
+    _, claims = mp.verify(r.json()["access_token"])
+    assert claims["token_type"] == "DPoP" and claims["cnf"]["jkt"] == key.thumbprint()
+    r = mp.http.post(url, data={"grant_type": GRANT, "assertion": c.grant(scope=mp.api)},
+                     headers={"DPoP": proof(key, url, typ="JWT")}, timeout=TIMEOUT)
+    assert r.status_code == 400 and err(r) == "invalid_dpop_proof", r.text

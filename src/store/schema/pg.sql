@@ -293,3 +293,9 @@ UPDATE events SET (customer, client_id, eid, acr, sso, billable, consumer, suppl
 ALTER TABLE events ENABLE TRIGGER events_no_update;
 CREATE INDEX events_billing ON events (type, billable, customer NULLS FIRST,
   eid NULLS FIRST, time);
+
+-- migration 9
+
+-- 9: a refresh token may be bound to a DPoP key (RFC 7638 thumbprint),
+-- spec/idporten-oidc.md §19; NULL: unbound.
+ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;

@@ -266,3 +266,9 @@ UPDATE events SET customer = json_extract(doc, '$.customer'),
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
   BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE INDEX events_billing ON events (type, billable, customer, eid, time);
+
+-- migration 8
+
+-- 8: a refresh token may be bound to a DPoP key (RFC 7638 thumbprint),
+-- spec/idporten-oidc.md §19; NULL: unbound.
+ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;

@@ -486,43 +486,57 @@ test_refresh_chain(void **state)
 	char *gid = NULL;
 
 	put_grant(f, "G", "sid", false, now + 86400);
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "R1", "G", "client-a", now + 600, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "R1", "G", "client-a", now + 600, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "R1", "G", "client-a", NULL, now + 600, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "R1", "G", "client-a", NULL, now + 600, &f->e),
 			 ERR_EXISTS);
 	assert_int_equal(store_call(f->s, oauth, token_put, "AT1", "G", doc, now + 300, &f->e), 0);
 
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R2", now + 1200, &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R2", now + 1200, NULL, &r, &f->e), 0);
 	assert_string_equal(r.grant_id, "G");
 	assert_string_equal(r.client_id, "client-a");
 	assert_int_equal(r.expires_at, now + 600);
 	store_refresh_clear(&r);
 	assert_null(r.grant_id);
 
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R2", "R3", now + 1800, &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R2", "R3", now + 1800, NULL, &r, &f->e), 0);
 	assert_int_equal(r.expires_at, now + 1200);
 	store_refresh_clear(&r);
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "R3", &r, &f->e), 0);
 	assert_string_equal(r.grant_id, "G");
 	assert_string_equal(r.client_id, "client-a");
 	assert_int_equal(r.expires_at, now + 1800);
+	assert_null(r.jkt);
+	store_refresh_clear(&r);
+	/* a DPoP-bound token keeps its key through rotation (spec/idporten-oidc.md §19) */
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RJ", "G", "client-a", "JKT-1", now + 600,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "RJ", &r, &f->e), 0);
+	assert_string_equal(r.jkt, "JKT-1");
+	store_refresh_clear(&r);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RJ", "RJ2", now + 600, "JKT-2", &r,
+				    &f->e), 0);
+	assert_string_equal(r.jkt, "JKT-1");
+	store_refresh_clear(&r);
+	assert_int_equal(store_call(f->s, oauth, refresh_get, "RJ2", &r, &f->e), 0);
+	assert_string_equal(r.jkt, "JKT-2");
 	store_refresh_clear(&r);
 	/* spent: not found for lookups */
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "R1", &r, &f->e), ERR_NOTFOUND);
 	assert_null(r.grant_id);
 
 	/* reuse of a spent token revokes the family */
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R9", now + 1800, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R9", now + 1800, NULL, &r, &f->e),
 			 ERR_REUSED);
 	assert_null(r.grant_id);
 	assert_null(strstr(f->e.msg, "R1"));
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R3", "R4", now + 1800, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R3", "R4", now + 1800, NULL, &r, &f->e),
 			 ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "R3", &r, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "R9", &r, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, oauth, grant_get, "G", &got, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, oauth, token_get, "AT1", &got, &gid, &f->e), ERR_NOTFOUND);
 	/* once revoked, presenting the spent one again is just not found */
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R8", now + 1800, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R8", now + 1800, NULL, &r, &f->e),
 			 ERR_NOTFOUND);
 	json_decref(doc);
 }
@@ -537,35 +551,35 @@ test_refresh_expiry(void **state)
 	put_grant(f, "G1", NULL, false, now + 1000);
 	put_grant(f, "G2", NULL, false, now + 50);
 	/* unknown grant: the token cannot be stored */
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "RX", "G-none", "c", now + 100, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RX", "G-none", "c", NULL, now + 100, &f->e),
 			 ERR_NOTFOUND);
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "RA", "G1", "c", now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "RB", "G1", "c", now + 500, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "RC", "G2", "c", now + 500, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "RD", "G1", "c", now + 500, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RA", "G1", "c", NULL, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RB", "G1", "c", NULL, now + 500, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RC", "G2", "c", NULL, now + 500, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "RD", "G1", "c", NULL, now + 500, &f->e), 0);
 
 	/* rotating into an existing hash fails and leaves the old one unspent */
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RD", "RB", now + 500, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RD", "RB", now + 500, NULL, &r, &f->e),
 			 ERR_EXISTS);
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "RD", &r, &f->e), 0);
 	store_refresh_clear(&r);
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RD", NULL, now + 500, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RD", NULL, now + 500, NULL, &r, &f->e),
 			 ERR_INVAL);
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "RD", &r, &f->e), 0);
 	store_refresh_clear(&r);
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "nope", "RN", now + 500, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "nope", "RN", now + 500, NULL, &r, &f->e),
 			 ERR_NOTFOUND);
 
 	time_set_offset(60);
 	/* the grant's own expiry is the absolute limit */
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "RC", &r, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RC", "RC2", now + 900, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RC", "RC2", now + 900, NULL, &r, &f->e),
 			 ERR_NOTFOUND);
 	time_set_offset(100);
 	/* inactivity window of the token */
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RA", "RA2", now + 900, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RA", "RA2", now + 900, NULL, &r, &f->e),
 			 ERR_NOTFOUND);
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RB", "RB2", now + 900, &r, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RB", "RB2", now + 900, NULL, &r, &f->e), 0);
 	store_refresh_clear(&r);
 	/* the grant of an expired token was not revoked */
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "RB2", &r, &f->e), 0);
@@ -573,7 +587,7 @@ test_refresh_expiry(void **state)
 	/* grant revoked: every token of it fails */
 	assert_int_equal(store_call(f->s, oauth, grant_revoke, "G1", &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "RB2", &r, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RB2", "RB3", now + 900, &r, &f->e),
+	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "RB2", "RB3", now + 900, NULL, &r, &f->e),
 			 ERR_NOTFOUND);
 }
 
@@ -1020,8 +1034,8 @@ test_sweep(void **state)
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-new", now + 100, &f->e), 0);
 	put_grant(f, "g-old", NULL, false, now + 10);
 	put_grant(f, "g-new", NULL, false, now + 100);
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "r-old", "g-new", "c", now + 10, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, refresh_put, "r-new", "g-new", "c", now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "r-old", "g-new", "c", NULL, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, refresh_put, "r-new", "g-new", "c", NULL, now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, token_put, "t-old", "g-new", d, now + 10, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, token_put, "t-new", "g-new", d, now + 100, &f->e), 0);
 	/* a live token of an expired grant goes with the grant */
@@ -1161,7 +1175,7 @@ race_rotate(void *arg)
 
 	snprintf(nh, sizeof(nh), "R-next-%d", r->idx);
 	pthread_barrier_wait(r->bar);
-	r->rc = store_call(r->s, oauth, refresh_rotate, "R-race", nh, time_now() + 600, &out, &e);
+	r->rc = store_call(r->s, oauth, refresh_rotate, "R-race", nh, time_now() + 600, NULL, &out, &e);
 	store_refresh_clear(&out);
 	return NULL;
 }
@@ -1179,7 +1193,7 @@ race_refresh_run(struct store *s)
 
 	assert_int_equal(store_call(s, oauth, grant_put, "GR", "c", NULL, false, d, time_now() + 600, &e),
 			 0);
-	assert_int_equal(store_call(s, oauth, refresh_put, "R-race", "GR", "c", time_now() + 600, &e), 0);
+	assert_int_equal(store_call(s, oauth, refresh_put, "R-race", "GR", "c", NULL, time_now() + 600, &e), 0);
 	pthread_barrier_init(&bar, NULL, 2);
 	for (i = 0; i < 2; i++) {
 		r[i] = (struct rot){ .s = s, .bar = &bar, .idx = i, .rc = 1 };
@@ -1273,9 +1287,9 @@ test_tx(void **state)
 	assert_int_equal(store_tx_end(f->s, true, &f->e), 0); /* inner: no commit yet */
 	put_grant(f, "g-tx1", NULL, false, now + 3600);
 	assert_int_equal(
-		store_call(f->s, oauth, refresh_put, "r-tx1", "g-tx1", "client-a", now + 600, &f->e), 0);
+		store_call(f->s, oauth, refresh_put, "r-tx1", "g-tx1", "client-a", NULL, now + 600, &f->e), 0);
 	assert_int_equal(
-		store_call(f->s, oauth, refresh_rotate, "r-tx1", "r-tx2", now + 600, &row, &f->e), 0);
+		store_call(f->s, oauth, refresh_rotate, "r-tx1", "r-tx2", now + 600, NULL, &row, &f->e), 0);
 	store_refresh_clear(&row);
 	assert_int_equal(store_call(f->s, events, event_add, "tx", doc, &f->e), 0);
 	/* the transaction sees its own writes */
@@ -1311,7 +1325,7 @@ test_tx(void **state)
 	/* the refused replay inside a transaction: the rotation's revocation stays */
 	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
 	assert_int_equal(
-		store_call(f->s, oauth, refresh_rotate, "r-tx1", "r-tx3", now + 600, &row, &f->e),
+		store_call(f->s, oauth, refresh_rotate, "r-tx1", "r-tx3", now + 600, NULL, &row, &f->e),
 		ERR_REUSED);
 	assert_int_equal(store_tx_end(f->s, true, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, grant_get, "g-tx1", &got, &f->e), ERR_NOTFOUND);

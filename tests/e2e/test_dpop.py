@@ -1,0 +1,170 @@
+"""DPoP at /token (spec/idporten-oidc.md §19), proofs made with python3-jwcrypto."""
+
+import json
+import time
+import uuid
+
+from jwcrypto import jwk, jws
+
+from conftest import http, jwt_parts, login
+
+
+def proof(key, url, htm="POST", alg="ES256", typ="dpop+jwt", iat=None, drop=(), extra_hdr=None,
+          jwk_pub=None, **claims):
+    hdr = {"alg": alg, "jwk": jwk_pub if jwk_pub is not None else key.export_public(as_dict=True)}
+    if typ is not None:
+        hdr["typ"] = typ
+    hdr.update(extra_hdr or {})
+    body = {"jti": str(uuid.uuid4()), "htm": htm, "htu": url,
+            "iat": int(time.time()) if iat is None else iat}
+    body.update(claims)
+    for k in drop:
+        body.pop(k, None)
+    s = jws.JWS(json.dumps(body))
+    s.add_signature(key, alg=alg, protected=json.dumps(hdr))
+    return s.serialize(compact=True)
+
+
+def ec():
+    return jwk.JWK.generate(kty="EC", crv="P-256")
+
+
+def redeem(c, res, dpop):
+    data = {"grant_type": "authorization_code", "code": res.code,
+            "redirect_uri": res.sent.get("redirect_uri", c.redirect_uri)}
+    if res.verifier:
+        data["code_verifier"] = res.verifier
+    return c.post("/token", data, headers={"DPoP": dpop} if dpop else None)
+
+
+def refresh(c, rt, dpop):
+    return c.post("/token", {"grant_type": "refresh_token", "refresh_token": rt},
+                  headers={"DPoP": dpop} if dpop else None)
+
+
+def test_public_client_binds_access_and_refresh(server, new_client, new_browser):
+    c = new_client(auth="none", refresh=True)
+    key = ec()
+    url = server.url("/token")
+    r = redeem(c, login(server, c, new_browser()), proof(key, url))
+    assert r.status_code == 200, r.text
+    tok = r.json()
+    assert tok["token_type"] == "DPoP"
+    claims = jwt_parts(tok["access_token"])[1]
+    assert claims["cnf"]["jkt"] == key.thumbprint()
+    # bound refresh token: no proof, or another key, is invalid_grant (and spends nothing)
+    assert refresh(c, tok["refresh_token"], None).json()["error"] == "invalid_grant"
+    assert refresh(c, tok["refresh_token"], proof(ec(), url)).json()["error"] == "invalid_grant"
+    r = refresh(c, tok["refresh_token"], proof(key, url))
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "DPoP"
+
+
+def test_confidential_client_refresh_unbound(server, new_client, new_browser):
+    c = new_client(refresh=True)
+    key = jwk.JWK.generate(kty="OKP", crv="Ed25519")
+    url = server.url("/token")
+    r = redeem(c, login(server, c, new_browser()), proof(key, url, alg="EdDSA"))
+    assert r.status_code == 200, r.text
+    tok = r.json()
+    assert tok["token_type"] == "DPoP"
+    r = refresh(c, tok["refresh_token"], None)
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "Bearer"
+
+
+def test_algs_rs256_ps256(server, new_client, new_browser):
+    key = jwk.JWK.generate(kty="RSA", size=2048)
+    for alg in ("RS256", "PS256"):
+        c = new_client()
+        r = redeem(c, login(server, c, new_browser()), proof(key, server.url("/token"), alg=alg))
+        assert r.status_code == 200, (alg, r.text)
+        assert r.json()["token_type"] == "DPoP"
+
+
+def test_iat_window_accepts_pm10(server, new_client, new_browser):
+    for d in (-10, 8):
+        c = new_client()
+        r = redeem(c, login(server, c, new_browser()),
+                   proof(ec(), server.url("/token"), iat=int(time.time()) + d))
+        assert r.status_code == 200, (d, r.text)
+
+
+def test_bad_proofs(server, new_client, new_browser):
+    url = server.url("/token")
+    key = ec()
+    priv = key.export(as_dict=True)
+    now = int(time.time())
+    cases = {
+        "no typ": lambda: proof(key, url, typ=None),
+        "wrong typ": lambda: proof(key, url, typ="JWT"),
+        "private jwk": lambda: proof(key, url, jwk_pub=priv),
+        "extra header": lambda: proof(key, url, extra_hdr={"kid": "x"}),
+        "no jti": lambda: proof(key, url, drop=("jti",)),
+        "no htm": lambda: proof(key, url, drop=("htm",)),
+        "no htu": lambda: proof(key, url, drop=("htu",)),
+        "no iat": lambda: proof(key, url, drop=("iat",)),
+        "wrong htm": lambda: proof(key, url, htm="GET"),
+        "wrong htu": lambda: proof(key, server.url("/par")),
+        "too old": lambda: proof(key, url, iat=int(time.time()) - 61),
+        "future": lambda: proof(key, url, iat=int(time.time()) + 31),
+        "not a jws": lambda: "abc.def",
+    }
+    for what, p in cases.items():
+        c = new_client()
+        r = redeem(c, login(server, c, new_browser()), p())
+        assert r.status_code == 400, (what, r.text)
+        assert r.json()["error"] == "invalid_dpop_proof", (what, r.text)
+    # no jwk at all
+    s = jws.JWS(json.dumps({"jti": "j", "htm": "POST", "htu": url, "iat": now}))
+    s.add_signature(key, alg="ES256", protected=json.dumps({"alg": "ES256", "typ": "dpop+jwt"}))
+    c = new_client()
+    r = redeem(c, login(server, c, new_browser()), s.serialize(compact=True))
+    assert r.json()["error"] == "invalid_dpop_proof"
+
+
+def test_replayed_proof(server, new_client, new_browser):
+    url = server.url("/token")
+    p = proof(ec(), url)
+    c = new_client()
+    assert redeem(c, login(server, c, new_browser()), p).status_code == 200
+    c2 = new_client()
+    r = redeem(c2, login(server, c2, new_browser()), p)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof", r.text
+
+
+def test_discovery_and_introspection(server, new_client, new_browser):
+    d = server.get("/.well-known/openid-configuration").json()
+    assert d["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    key = ec()
+    c = new_client(introspect=True)
+    tok = redeem(c, login(server, c, new_browser()), proof(key, server.url("/token"))).json()
+    r = c.introspect(tok["access_token"])
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "DPoP"
+    assert r.json()["cnf"]["jkt"] == key.thumbprint()
+
+
+def test_replayed_on_second_node(server, start_server, new_client, new_browser):
+    """A proof spent on one node is refused by another node on the same store (§19 check 7)."""
+    import os
+    store = server.env.get("PORTEN_STORE") or os.path.join(server.data, "porten.db")
+    node2 = start_server({"PORTEN_STORE": store, "PORTEN_KEK": server.env["PORTEN_KEK"],
+                          "PORTEN_ISSUER": server.issuer})
+    url = server.url("/token")
+    p = proof(ec(), url)
+    c = new_client()
+    assert redeem(c, login(server, c, new_browser()), p).status_code == 200
+    c2 = new_client()
+    res = login(server, c2, new_browser())
+    data = {"grant_type": "authorization_code", "code": res.code,
+            "redirect_uri": res.sent.get("redirect_uri", c2.redirect_uri),
+            "code_verifier": res.verifier}
+    d, h = c2.with_auth(data, {"DPoP": p})
+    r = http().post(f"http://127.0.0.1:{node2.port}/token", data=d, headers=h)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof", r.text
+    assert "used before" in r.json().get("error_description", ""), r.text
+    # the same request with a fresh proof is served by that node
+    d, h = c2.with_auth(data, {"DPoP": proof(ec(), url)})
+    r = http().post(f"http://127.0.0.1:{node2.port}/token", data=d, headers=h)
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text

@@ -110,14 +110,20 @@ aud_ok(const json_t *aud, const struct issuer *is)
 
 /* ---- step 5: the verification key ---- */
 
-/* spec §11: the registered key named by kid, not older than a year. */
+/*
+ * spec §11: the registered key named by kid, not older than a year; a key
+ * locked to a business certificate only while that certificate is good
+ * (spec §10), and then the grant counts as made with the certificate.
+ */
 static int
-key_by_kid(const struct client *client, const json_t *hdr, int64_t now, json_t **jwk,
-	   struct err *e)
+key_by_kid(struct porten *app, const struct client *client, const json_t *hdr, int64_t now,
+	   json_t **jwk, const char **amr, struct err *e)
 {
 	const json_t *keys = client->keys, *k;
 	const char *kid = jstr(hdr, "kid");
+	char why[sizeof(e->msg)];
 	size_t i;
+	int rc;
 
 	*jwk = NULL;
 	if (kid == NULL)
@@ -128,6 +134,13 @@ key_by_kid(const struct client *client, const json_t *hdr, int64_t now, json_t *
 		if (oauth_client_key_expired(client, kid, now))
 			return MP_BADGRANT(e, "MP-121: the client's key %.64s has expired (keys "
 					      "live one year from posting)", kid);
+		rc = reg_key_lock_check(app->cfg, k, client->client_orgno, now, amr, e);
+		if (rc == ERR_INVAL || rc == ERR_DENIED) {
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return MP_BADGRANT(e, "MP-120: key %.64s: %s", kid, why);
+		}
+		if (rc != 0)
+			return MP_INTERNAL(e, "certificate check failed");
 		*jwk = json_deep_copy(k);
 		return *jwk ? 0 : MP_INTERNAL(e, "out of memory");
 	}
@@ -139,9 +152,7 @@ static int
 key_by_x5c(struct porten *app, const struct client *client, const json_t *hdr, int64_t now,
 	   json_t **jwk, const char **amr, struct err *e)
 {
-	struct jose_x509_trust *trust = NULL;
-	struct jose_x509_cert cert = { 0 };
-	const char *owner = client->client_orgno;
+	struct reg_cert cert;
 	char why[sizeof(e->msg)];
 	int rc;
 
@@ -150,28 +161,21 @@ key_by_x5c(struct porten *app, const struct client *client, const json_t *hdr, i
 	if (json_array_size(client->keys) > 0)
 		return MP_BADGRANT(e, "MP-120: the client has registered keys: sign with kid, "
 				      "not a certificate in x5c");
-	trust = mp_trust_get(app->cfg);
-	rc = jose_x509_verify_x5c(trust, json_object_get(hdr, "x5c"), now, &cert, e);
-	jose_x509_trust_free(trust);
+	rc = reg_cert_check(app->cfg, json_object_get(hdr, "x5c"), client->client_orgno, now,
+			    &cert, e);
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "%s", e->msg);
 		if (rc == ERR_INVAL)
 			return MP_BADGRANT(e, "MP-123: malformed x5c: %s", why);
 		if (rc == ERR_DENIED)
-			return MP_BADGRANT(e, "MP-120: %s", why);
+			return MP_BADGRANT(e, "%s: %s", cert.other_org ? "MP-122" : "MP-120", why);
 		return MP_INTERNAL(e, "certificate check failed: %s", why);
 	}
-	if (owner == NULL || strcmp(cert.orgno, owner) != 0) {
-		rc = MP_BADGRANT(e, "MP-122: the certificate belongs to organisation %s, the "
-				    "client to %s", cert.orgno, owner ? owner : "(none)");
-		goto out;
-	}
-	*jwk = cert.jwk;
-	cert.jwk = NULL;
-	*amr = cert.amr;
-out:
-	jose_x509_cert_clear(&cert);
-	return rc;
+	*jwk = cert.x.jwk;
+	cert.x.jwk = NULL;
+	*amr = cert.x.amr;
+	reg_cert_clear(&cert);
+	return 0;
 }
 
 /* ---- step 7: times ---- */
@@ -606,7 +610,7 @@ mp_grant_validate(struct porten *app, const struct issuer *is, struct str assert
 	/* Steps 5 and 6: the key, then the signature. */
 	g->client_amr = "private_key_jwt";
 	rc = use_x5c ? key_by_x5c(app, g->client, hdr, now, &jwk, &g->client_amr, e)
-		     : key_by_kid(g->client, hdr, now, &jwk, e);
+		     : key_by_kid(app, g->client, hdr, now, &jwk, &g->client_amr, e);
 	if (rc != 0)
 		goto out;
 	if (jose_jwt_verify(assertion, jwk, JOSE_ALG_RS_ALL, &claims, e) != 0) {

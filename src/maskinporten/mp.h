@@ -74,19 +74,6 @@ void mp_grant_clear(struct mp_grant *g);
 int mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_grant *g,
 		   int64_t now, json_t **resp, struct err *e);
 
-/*
- * Business-certificate trust (maskinporten_ca, maskinporten_crl): load it
- * at start-up so a bad path stops portend; afterwards portend's main loop
- * calls mp_trust_reload every minute so new CRLs are seen without a
- * restart (a failed reload keeps the current set).  Without
- * maskinporten_ca, x5c grants are refused (MP-120).
- */
-int mp_trust_init(const struct cfg *c, struct err *e);
-void mp_trust_reload(const struct cfg *c);
-/* The current trust (a reference: jose_x509_trust_free it), or NULL. */
-struct jose_x509_trust *mp_trust_get(const struct cfg *c);
-void mp_trust_cleanup(void);
-
 /* ---- handlers ---- */
 void mp_handle_token(struct http_req *r, struct http_resp *w);     /* POST /token */
 void mp_handle_discovery(struct http_req *r, struct http_resp *w); /* GET /.well-known/... */

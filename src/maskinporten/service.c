@@ -1,7 +1,7 @@
 /*
- * Maskinporten as a service (app/service.h): business-certificate trust
- * (loaded at start, re-read every minute), its issuer's routes, and
- * portenctl's delegation command.
+ * Maskinporten as a service (app/service.h): its issuer's routes and
+ * portenctl's delegation command.  The business-certificate trust it
+ * checks grants against is the registry's (registry/trust.c).
  */
 #include "maskinporten/mp.h"
 
@@ -11,8 +11,6 @@
 #include "maskinporten/mp_int.h"
 
 static const struct cfg_row mp_rows[] = {
-	CFG_ROW("maskinporten_ca", CFG_STR, maskinporten_ca, NULL, 0, 0),
-	CFG_ROW("maskinporten_crl", CFG_STR, maskinporten_crl, NULL, 0, 0),
 	/* DPoP server nonces at Maskinporten's /token (spec/idporten-oidc.md §19). */
 	CFG_ROW("maskinporten_dpop_nonce", CFG_BOOL, maskinporten_dpop_nonce, "false", 0, 0),
 };
@@ -35,47 +33,6 @@ static const struct service_route mp_routes[] = {
 	{ NULL, NULL, NULL },
 };
 
-/* e->msg, prefixed. */
-static int
-mp_err_prefix(int rc, const char *prefix, struct err *e)
-{
-	char why[sizeof(e->msg)];
-
-	snprintf(why, sizeof(why), "%s", e->msg);
-	return ERR(e, rc, 0, NULL, "%s: %s", prefix, why);
-}
-
-/* --check-config: the CA and CRL files load. */
-static int
-mp_check(const struct cfg *c, struct err *e)
-{
-	int rc = mp_trust_init(c, e);
-
-	mp_trust_cleanup();
-	return rc != 0 ? mp_err_prefix(rc, "maskinporten_ca/maskinporten_crl", e) : 0;
-}
-
-static int
-mp_init(struct porten *app, struct err *e)
-{
-	int rc = mp_trust_init(app->cfg, e);
-
-	return rc != 0 ? mp_err_prefix(rc, "cannot load business-certificate trust", e) : 0;
-}
-
-/* New CRLs are seen without a restart; the files are read here, never in a request. */
-static void
-mp_tick(struct porten *app)
-{
-	mp_trust_reload(app->cfg);
-}
-
-static void
-mp_close(struct porten *app)
-{
-	mp_trust_cleanup();
-}
-
 static const struct cli_command mp_commands[] = {
 	{ "delegation", mp_cmd_delegation, mp_cmd_delegation_usage },
 	{ NULL, NULL, NULL },
@@ -87,8 +44,4 @@ const struct porten_service mp_service = {
 	.cfg = &mp_cfg,
 	.routes = mp_routes,
 	.commands = mp_commands,
-	.check = mp_check,
-	.init = mp_init,
-	.tick = mp_tick,
-	.close = mp_close,
 };

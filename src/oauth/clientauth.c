@@ -229,9 +229,58 @@ deny_because(struct err *e, const char *what, const char *dflt)
 	return DENY(e, "%s: %s", what, why[0] ? why : dflt);
 }
 
+/*
+ * spec §9: a business certificate in x5c (checked as spec/maskinporten.md
+ * §10 says), or the registered key named by kid; a client with keys MUST
+ * use kid.  *jwks is what the signature must verify against; *amr the
+ * client_amr it earns (a key locked to a certificate earns the
+ * certificate's).
+ */
+static int
+assertion_key(struct porten *app, const struct client *client, const json_t *header,
+	      int64_t now, json_t **jwks, const char **amr, struct err *e)
+{
+	const json_t *kid = json_object_get(header, "kid"), *k;
+	struct reg_cert cert;
+	size_t i;
+	int rc;
+
+	*jwks = client_jwks(client, now);
+	if (json_object_get(header, "x5c") != NULL) {
+		if (*jwks != NULL)
+			return DENY(e, "client has registered keys: sign with kid, not x5c");
+		rc = reg_cert_check(app->cfg, json_object_get(header, "x5c"), client->client_orgno,
+				    now, &cert, e);
+		if (rc != 0)
+			return rc == ERR_INVAL || rc == ERR_DENIED
+				       ? deny_because(e, "business certificate refused", "x5c")
+				       : rc;
+		*jwks = json_pack("{s:[o]}", "keys", cert.x.jwk);
+		cert.x.jwk = NULL;
+		*amr = cert.x.amr;
+		reg_cert_clear(&cert);
+		return *jwks != NULL ? 0 : ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	}
+	if (*jwks == NULL)
+		return DENY(e, "client has no valid registered keys");
+	if (!json_is_string(kid))
+		return DENY(e, "client assertion header lacks kid");
+	/* spec/selfservice-api.md §7: a key locked to a certificate lives as long as it does. */
+	json_array_foreach(json_object_get(*jwks, "keys"), i, k) {
+		if (!json_equal(json_object_get(k, "kid"), (json_t *)kid))
+			continue;
+		rc = reg_key_lock_check(app->cfg, k, client->client_orgno, now, amr, e);
+		if (rc == ERR_INVAL || rc == ERR_DENIED)
+			return deny_because(e, "client key refused", "its certificate");
+		return rc;
+	}
+	return 0;
+}
+
 static int
 verify_assertion(struct http_req *r, const struct issuer *is, const struct client *client,
-		 const char *client_id, const struct presented *p, struct err *e)
+		 const char *client_id, const struct presented *p, const char **amr,
+		 struct err *e)
 {
 	struct porten *app = r->app;
 	json_t *header = NULL, *jwks = NULL, *claims = NULL;
@@ -248,23 +297,9 @@ verify_assertion(struct http_req *r, const struct issuer *is, const struct clien
 		rc = DENY(e, "client assertion is not a compact JWS");
 		goto out;
 	}
-	jwks = client_jwks(client, now);
-	/* spec §9: a client with keys MUST use kid; business certificates come in x5c. */
-	if (json_object_get(header, "x5c") != NULL) {
-		if (jwks != NULL)
-			rc = DENY(e, "client has registered keys: sign with kid, not x5c");
-		else
-			rc = DENY(e, "business certificates (x5c) are not supported yet");
+	rc = assertion_key(app, client, header, now, &jwks, amr, e);
+	if (rc != 0)
 		goto out;
-	}
-	if (jwks == NULL) {
-		rc = DENY(e, "client has no valid registered keys");
-		goto out;
-	}
-	if (!json_is_string(json_object_get(header, "kid"))) {
-		rc = DENY(e, "client assertion header lacks kid");
-		goto out;
-	}
 	rc = jose_jwt_verify(p->assertion, jwks, JOSE_ALG_RS_ALL, &claims, e);
 	if (rc != 0) {
 		rc = deny_because(e, "client assertion not verified", "bad signature");
@@ -363,7 +398,7 @@ oauth_client_auth(struct http_req *r, const struct issuer *is, const struct clie
 			goto out;
 		}
 	} else if (p.jwt) {
-		rc = verify_assertion(r, is, c, client_id, &p, e);
+		rc = verify_assertion(r, is, c, client_id, &p, &used, e);
 		if (rc != 0)
 			goto out;
 	}

@@ -547,6 +547,15 @@ reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
 	rc = reg_client_check_jwk(jwk, e);
 	if (rc != 0)
 		goto out;
+	/* A key locked to a certificate: the certificate is judged now (spec §7). */
+	jwks = json_pack("{s:[O]}", "keys", jwk);
+	rc = jwks != NULL ? reg_key_set_lock_check(app->cfg, jwks, reg_client_str(doc, "client_orgno"),
+						   time_now(), e)
+			  : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	json_decref(jwks);
+	jwks = NULL;
+	if (rc != 0)
+		goto out;
 	kid = json_string_value(json_object_get(jwk, "kid"));
 	jwks = json_deep_copy(json_object_get(doc, "jwks"));
 	if (jwks == NULL)
@@ -619,8 +628,13 @@ jwks_store(struct porten *app, const struct reg_actor *who, const char *client_i
 	int rc;
 
 	rc = client_get_active(app, who, client_id, &doc, e);
-	if (rc != 0)
+	if (rc == 0 && jwks != NULL)
+		rc = reg_key_set_lock_check(app->cfg, jwks, reg_client_str(doc, "client_orgno"),
+					    time_now(), e);
+	if (rc != 0) {
+		json_decref(doc);
 		return rc;
+	}
 	if (jwks == NULL) {
 		json_object_del(doc, "jwks");
 		json_object_del(doc, "jwks_posted");

@@ -510,8 +510,6 @@ reg_client_check_jwk(const json_t *k, struct err *e)
 		if (json_object_get(k, private_jwk_members[i]) != NULL)
 			return BAD(e, "the key holds private key material (%s): register only "
 				      "the public key", private_jwk_members[i]);
-	if (json_object_get(k, "x5c") != NULL)
-		return BAD(e, "keys locked to a certificate (x5c) are not supported yet");
 	kty = json_string_value(json_object_get(k, "kty"));
 	use = json_string_value(json_object_get(k, "use"));
 	alg = json_string_value(json_object_get(k, "alg"));
@@ -622,8 +620,14 @@ reg_client_jwks_from(const json_t *v, json_t **jwks, struct err *e)
 	return rc;
 }
 
+/*
+ * The keys as sent; a key locked to a business certificate (x5c) must be
+ * that certificate's, trusted now and of the client's organisation
+ * (spec §7), which get_orgno has written into doc before.
+ */
 static int
-get_jwks(const json_t *in, const json_t *prev, json_t *doc, int64_t now, struct err *e)
+get_jwks(struct porten *app, const json_t *in, const json_t *prev, json_t *doc, int64_t now,
+	 struct err *e)
 {
 	json_t *v = json_object_get(in, "jwks"), *jwks = NULL;
 	int rc;
@@ -639,6 +643,9 @@ get_jwks(const json_t *in, const json_t *prev, json_t *doc, int64_t now, struct 
 		return 0;
 	}
 	rc = reg_client_jwks_from(v, &jwks, e);
+	if (rc == 0)
+		rc = reg_key_set_lock_check(app->cfg, jwks, reg_client_str(doc, "client_orgno"), now,
+					    e);
 	if (rc == 0) {
 		json_t *posted = jwks_posted(json_object_get(jwks, "keys"), prev, now);
 
@@ -787,7 +794,7 @@ build_maskinporten(struct porten *app, const struct reg_actor *who, const json_t
 	if (rc == 0)
 		rc = get_orgno(in, "supplier_orgno", prev, doc, e);
 	if (rc == 0)
-		rc = get_jwks(in, prev, doc, time_now(), e);
+		rc = get_jwks(app, in, prev, doc, time_now(), e);
 	if (rc != 0 || grants == NULL) {
 		if (rc == 0)
 			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -939,7 +946,7 @@ reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *
 	if (rc == 0)
 		rc = get_orgno(in, "supplier_orgno", prev, doc, e);
 	if (rc == 0)
-		rc = get_jwks(in, prev, doc, time_now(), e);
+		rc = get_jwks(app, in, prev, doc, time_now(), e);
 	if (rc != 0)
 		goto out;
 

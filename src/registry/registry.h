@@ -355,6 +355,52 @@ int reg_delegation_list(struct porten *app, const char *scope, json_t **list, st
 /* Token-time rule: has consumer delegated this scope (doc) to supplier? */
 bool reg_delegation_ok(const json_t *scope, const char *consumer, const char *supplier);
 
+/* ---- business certificates (registry/trust.c, spec/maskinporten.md §10) ---- */
+
+/*
+ * The trust anchors and CRLs (maskinporten_ca, maskinporten_crl) of every
+ * issuer: loaded at start-up so a bad path stops portend; afterwards
+ * portend's main loop calls reg_trust_reload every minute so new CRLs are
+ * seen without a restart (a failed reload keeps the current set).  Without
+ * maskinporten_ca every certificate is refused.
+ */
+int reg_trust_init(const struct cfg *c, struct err *e);
+void reg_trust_reload(const struct cfg *c);
+/* The current trust (a reference: jose_x509_trust_free it), or NULL. */
+struct jose_x509_trust *reg_trust_get(const struct cfg *c);
+void reg_trust_cleanup(void);
+
+/* A business certificate accepted for a client. */
+struct reg_cert {
+	struct jose_x509_cert x;   /* organisation number, client_amr, public key */
+	bool other_org;            /* refused: a valid certificate of another organisation */
+};
+
+/*
+ * Check an x5c chain (leaf first) as spec/maskinporten.md §10 says: the
+ * trust store, validity at now, revocation (when CRLs are configured), a
+ * signing certificate with a Norwegian organisation number, and that
+ * number equal to orgno (the client's client_orgno).  0 with *out filled
+ * (reg_cert_clear it); ERR_INVAL: x5c malformed; ERR_DENIED: refused
+ * (out->other_org when only the organisation is wrong); e->msg says why.
+ */
+int reg_cert_check(const struct cfg *c, const json_t *x5c, const char *orgno, int64_t now,
+		   struct reg_cert *out, struct err *e);
+void reg_cert_clear(struct reg_cert *c);
+
+/*
+ * A registered key locked to a business certificate (its x5c member,
+ * spec/selfservice-api.md §7) is usable only while reg_cert_check accepts
+ * that certificate for orgno and the key is the certificate's own key.
+ * A key without x5c: 0 and *amr untouched; else 0 with *amr (optional)
+ * the certificate's client_amr, or ERR_INVAL / ERR_DENIED saying why.
+ */
+int reg_key_lock_check(const struct cfg *c, const json_t *jwk, const char *orgno, int64_t now,
+		       const char **amr, struct err *e);
+/* reg_key_lock_check on every key of a JWKS being registered: 400 invalid_client_metadata. */
+int reg_key_set_lock_check(const struct cfg *c, const json_t *jwks, const char *orgno,
+			   int64_t now, struct err *e);
+
 /* The service (registry/service.c): listed in src/services.c. */
 struct porten_service;
 extern const struct porten_service registry_service;

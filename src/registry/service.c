@@ -1,7 +1,9 @@
 /*
  * The registry as a service (app/service.h): signing-key settings (in the
  * store or a PKCS#11 token), the issuers' first keys at start-up, the
- * caches it keeps, and portenctl's client, keys and scope commands.
+ * business-certificate trust every issuer checks clients against (loaded
+ * at start, re-read every minute), the caches it keeps, and portenctl's
+ * client, keys and scope commands.
  */
 #include "registry/registry.h"
 
@@ -25,6 +27,9 @@ static const struct cfg_row registry_rows[] = {
 		ansattporten_signing_key_pkcs11_uri, NULL, 0, 0),
 	CFG_ROW("ansattporten_signing_key_pin_file", CFG_STR, ansattporten_signing_key_pin_file,
 		NULL, 0, 0),
+	/* Business-certificate trust (registry/trust.c); the names are Maskinporten's, where it began. */
+	CFG_ROW("maskinporten_ca", CFG_STR, maskinporten_ca, NULL, 0, 0),
+	CFG_ROW("maskinporten_crl", CFG_STR, maskinporten_crl, NULL, 0, 0),
 };
 
 /* A key must sign for a while after its publication delay (reg_keys_rotate_due). */
@@ -49,9 +54,34 @@ static const struct cfg_section registry_cfg = {
  * key-encryption key stops start-up here, rather than a node that never
  * gets ready.
  */
+/* e->msg, prefixed. */
+static int
+err_prefix(int rc, const char *prefix, struct err *e)
+{
+	char why[sizeof(e->msg)];
+
+	snprintf(why, sizeof(why), "%s", e->msg);
+	return ERR(e, rc, 0, NULL, "%s: %s", prefix, why);
+}
+
+/* --check-config: the signing keys in a token open; the CA and CRL files load. */
+static int
+registry_check(const struct cfg *c, struct err *e)
+{
+	int rc = reg_keys_hsm_check(c, e);
+
+	if (rc != 0)
+		return rc;
+	rc = reg_trust_init(c, e);
+	reg_trust_cleanup();
+	return rc != 0 ? err_prefix(rc, "maskinporten_ca/maskinporten_crl", e) : 0;
+}
+
 static int
 registry_init(struct porten *app, struct err *e)
 {
+	if (reg_trust_init(app->cfg, e) != 0)
+		return err_prefix(e->code, "cannot load business-certificate trust", e);
 	for (int i = 0; i < app->nissuers; i++) {
 		const struct issuer *is = &app->issuers[i];
 		const struct jose_signer *signer = NULL;
@@ -74,10 +104,14 @@ registry_init(struct porten *app, struct err *e)
 	return 0;
 }
 
-/* Once a minute on every node: rotate a key that has reached key_lifetime. */
+/*
+ * Once a minute on every node: rotate a key that has reached key_lifetime,
+ * and read the CA and CRL files again (here, never in a request).
+ */
 static void
 registry_tick(struct porten *app)
 {
+	reg_trust_reload(app->cfg);
 	for (int i = 0; i < app->nissuers; i++) {
 		struct err e = { 0 };
 		char *kid = NULL;
@@ -94,6 +128,7 @@ registry_close(struct porten *app)
 {
 	reg_keys_cleanup();
 	reg_cache_cleanup();
+	reg_trust_cleanup();
 }
 
 static const struct cli_command registry_commands[] = {
@@ -109,7 +144,7 @@ const struct porten_service registry_service = {
 	.name = "registry",
 	.cfg = &registry_cfg,
 	.commands = registry_commands,
-	.check = reg_keys_hsm_check,
+	.check = registry_check,
 	.init = registry_init,
 	.tick = registry_tick,
 	.close = registry_close,

@@ -566,7 +566,7 @@ class Client:
 def create_client(server, listener, tmpdir, auth="client_secret_basic", app_type=None,
           integration_type="idporten", scopes=None, refresh=False, fc=False, fc_session=False,
           sso_disabled=False, pkce_none=False, redirect_uris=None, introspect=False, extra_args=(),
-          orgno=ORGNO):
+          orgno=ORGNO, key=True):
     n = uuid.uuid4().hex[:10]
     if app_type is None:
         app_type = "browser" if auth == "none" else "web"
@@ -602,8 +602,9 @@ def create_client(server, listener, tmpdir, auth="client_secret_basic", app_type
         args.append("--sso-disabled")
     if pkce_none:
         args += ["--code-challenge-method", "none"]
-    key = kid = None
-    if auth == "private_key_jwt":
+    # key=False: a private_key_jwt client with no registered keys (a business certificate in x5c)
+    want_key, key, kid = key, None, None
+    if auth == "private_key_jwt" and want_key:
         key = jwk.JWK.generate(kty="RSA", size=2048)
         kid = f"e2e-{n}"
         pub = json.loads(key.export_public())

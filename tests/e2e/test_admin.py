@@ -21,7 +21,7 @@ from jwcrypto import jwt as jjwt
 
 from conftest import (PID, PID2, Client, Page, ServerStartError, auth_params, authorize, finish_login,
                       http, login, remember_secret, TIMEOUT)
-from test_maskinporten import PKI
+from pkikit import PKI
 
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DIGDIR = "991825827"

@@ -217,7 +217,7 @@ fx_setup(void **state)
 					     .app = &fx_app };
 	fx_app.nissuers = 2;
 	fx_mp = &fx_app.issuers[1];
-	if (reg_keys_ensure(&fx_app, fx_mp, &e) != 0 || mp_trust_init(&fx_cfg, &e) != 0) {
+	if (reg_keys_ensure(&fx_app, fx_mp, &e) != 0 || reg_trust_init(&fx_cfg, &e) != 0) {
 		fprintf(stderr, "setup: %s\n", e.msg);
 		return -1;
 	}
@@ -269,7 +269,7 @@ fx_teardown(void **state)
 {
 	(void)state;
 	time_set_offset(0);
-	mp_trust_cleanup();
+	reg_trust_cleanup();
 	reg_keys_cleanup();
 	reg_cache_cleanup();     /* with assertions: a changed shared doc stops the test */
 	store_close(fx_app.store);

@@ -128,7 +128,7 @@ test_certificate_refused(void **state)
 		free(h);
 	}
 	/* Without trust anchors no certificate is accepted. */
-	mp_trust_cleanup();
+	reg_trust_cleanup();
 	free(fx_cfg.maskinporten_ca);
 	fx_cfg.maskinporten_ca = NULL;
 	bad(fx_cert_grant(fx_certified, fx_x5c_valid, "test:api", NULL), "invalid_grant", "MP-120");

@@ -73,6 +73,18 @@ struct porten_service {
 	 * added under the issuer after the table's; NULL: the table only.
 	 */
 	int (*mount)(const struct issuer *is, struct service_routes *out, struct err *e);
+	/*
+	 * The login core's /logout (login/logout.c) has ended the SSO session
+	 * sid under an issuer of issuer_kinds (r->route_data): the service
+	 * may take the browser after the clients' front-channel frames, to
+	 * log the session out of its own parties, and send it on to dest at
+	 * the end (the client's post_logout_redirect_uri with state, or NULL:
+	 * a logged-out page of its own).  *next (arena) is where the browser
+	 * goes instead of dest; NULL when the service has nothing to do.  An
+	 * error leaves the logout as it is (it is logged).  NULL: no such part.
+	 */
+	int (*logout)(struct http_req *r, const char *sid, const char *dest, const char **next,
+		      struct err *e);
 	/* portend --check-config: what only opening can tell (a key in a token). */
 	int (*check)(const struct cfg *c, struct err *e);
 	/* portend start-up, after app_init, in list order: 0 or an error saying what failed. */

@@ -211,6 +211,9 @@ void saml_respond_assertion(struct http_req *r, struct http_resp *w, struct saml
 void saml_handle_logout(struct http_req *r, struct http_resp *w);
 void saml_handle_logout_done(struct http_req *r, struct http_resp *w);
 void saml_handle_fclogout(struct http_req *r, struct http_resp *w);
+/* porten_service.logout: the SAML SPs of an SSO session the issuer's /logout ended. */
+int saml_logout_hook(struct http_req *r, const char *sid, const char *dest, const char **next,
+		     struct err *e);
 
 /* GET /saml/sso, GET /saml/callback (sso.c); POST /saml/artifact (artifact.c). */
 void saml_handle_sso(struct http_req *r, struct http_resp *w);

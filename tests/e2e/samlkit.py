@@ -198,9 +198,15 @@ def sp_logout_url(sp, session_dump):
 def sp_answer_logout(sp, request_url, session_dump=None, ok=True):
     """sp answers the proxy's LogoutRequest: the URL of its signed LogoutResponse."""
     lo = lasso.Logout(sp.lasso_server())
+    # the proxy signs every logout message (spec §6): an unsigned one raises here
+    lo.setSignatureVerifyHint(lasso.PROFILE_SIGNATURE_VERIFY_HINT_FORCE)
     if session_dump:
         lo.setSessionFromDump(session_dump)
     lo.processRequestMsg(request_url.split("?", 1)[1])
+    assert lo.request.issuer.content == sp.idp_id
+    if session_dump:
+        assert lo.request.nameId.content == lasso.Session.newFromDump(session_dump) \
+            .getAssertions(sp.idp_id)[0].subject.nameID.content
     try:
         lo.validateRequest()
     except lasso.Error:

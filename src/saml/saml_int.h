@@ -219,6 +219,9 @@ int saml_logout_hook(struct http_req *r, const char *sid, const char *dest, cons
 void saml_handle_sso(struct http_req *r, struct http_resp *w);
 void saml_handle_callback(struct http_req *r, struct http_resp *w);
 void saml_handle_artifact(struct http_req *r, struct http_resp *w);
+/* porten_service.customer: the SP's organisation for a login of the proxy's client. */
+int saml_customer(struct http_req *r, const char *client_id, const json_t *areq, const char **orgno,
+		  struct err *e);
 
 /* ---- portenctl saml sp ... (cmd_sp.c) ---- */
 int saml_cmd(struct cli *c, int argc, char **argv);

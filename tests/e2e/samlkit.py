@@ -75,8 +75,16 @@ def write(d, name, text):
     return p
 
 
-def sp_import(server, path, *args, check=True):
-    """portenctl saml sp import; the registration (JSON) or, unchecked, the process."""
+SP_ORGNO = "974760673"  # the organisation the test SPs' logins are counted for
+
+
+def sp_import(server, path, *args, check=True, orgno=SP_ORGNO):
+    """
+    portenctl saml sp import; the registration (JSON) or, unchecked, the
+    process.  A new registration names its organisation (--orgno, orgno).
+    """
+    if orgno and "--orgno" not in args and "--replace" not in args:
+        args += ("--orgno", orgno)
     return server.ctl("saml", "sp", "import", path, *args, check=check)
 
 

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "app/app.h"
 #include "core/cfg.h"
 #include "core/err.h"
@@ -84,6 +86,28 @@ struct porten_service {
 	 * added under the issuer after the table's; NULL: the table only.
 	 */
 	int (*mount)(const struct issuer *is, struct service_routes *out, struct err *e);
+	/*
+	 * The login core's /logout (login/logout.c) has ended the SSO session
+	 * sid under an issuer of issuer_kinds (r->route_data): the service
+	 * may take the browser after the clients' front-channel frames, to
+	 * log the session out of its own parties, and send it on to dest at
+	 * the end (the client's post_logout_redirect_uri with state, or NULL:
+	 * a logged-out page of its own).  *next (arena) is where the browser
+	 * goes instead of dest; NULL when the service has nothing to do.  An
+	 * error leaves the logout as it is (it is logged).  NULL: no such part.
+	 */
+	int (*logout)(struct http_req *r, const char *sid, const char *dest, const char **next,
+		      struct err *e);
+	/*
+	 * The login core counts a login that ends in a code for client under
+	 * an issuer of issuer_kinds (spec/billing.md §2): a service that
+	 * serves the login for someone else (the SAML proxy, for its SPs)
+	 * names the organisation to count it for.  areq is the validated
+	 * request (login/areq.h).  *orgno (arena) is the customer, or NULL
+	 * when the login is not the service's (then the client's own).
+	 */
+	int (*customer)(struct http_req *r, const char *client_id, const json_t *areq,
+			const char **orgno, struct err *e);
 	/* portend --check-config: what only opening can tell (a key in a token). */
 	int (*check)(const struct cfg *c, struct err *e);
 	/* portend start-up, after app_init, in list order: 0 or an error saying what failed. */

@@ -38,16 +38,33 @@ login_client_name(const struct client *c, const char *onbehalfof)
 
 /*
  * The customer a login is counted for (spec/billing.md §2): the
- * onbehalfof entry's organisation when the login named one, else the
- * client's.
+ * onbehalfof entry's organisation when the login named one, else the one a
+ * service names for a login it serves for another (the SAML proxy's SP),
+ * else the client's.
  */
 static const char *
-login_customer(const struct client *client, const char *onbehalfof)
+login_customer(struct http_req *r, const struct client *client, const struct authz_request *a,
+	       const json_t *areq)
 {
+	const struct porten_service *const *list = login_app(r)->services;
 	const char *org = json_string_value(
-		json_object_get(reg_client_onbehalfof(client, onbehalfof), "orgno"));
+		json_object_get(reg_client_onbehalfof(client, a->onbehalfof), "orgno"));
+	struct err e = { 0 };
+	size_t i;
 
-	return org != NULL ? org : client->client_orgno;
+	if (org != NULL)
+		return org;
+	/* a service serving the login for another organisation (porten_service.customer) */
+	for (i = 0; list != NULL && list[i] != NULL; i++) {
+		if (list[i]->customer == NULL ||
+		    !(list[i]->issuer_kinds & SERVICE_ISSUER(login_issuer(r)->kind)))
+			continue;
+		if (list[i]->customer(r, client->client_id, areq, &org, &e) != 0)
+			log_err(r->rid, "%s: no customer for the login: %s", list[i]->name, e.msg);
+		else if (org != NULL)
+			return org;
+	}
+	return client->client_orgno;
 }
 
 /*
@@ -58,7 +75,7 @@ login_customer(const struct client *client, const char *onbehalfof)
  */
 static json_t *
 login_event(struct http_req *r, const struct client *client, const struct authz_request *a,
-	    const struct session *s)
+	    const json_t *areq, const struct session *s)
 {
 	struct porten *app = login_app(r);
 	bool sso = !a->authenticated;
@@ -69,7 +86,7 @@ login_event(struct http_req *r, const struct client *client, const struct authz_
 	app_person_tag(app, s->pid, tag);
 	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:b, s:I, s:s, s:s?}",
 			 "client_id", client->client_id, "client_orgno", client->client_orgno,
-			 "customer", login_customer(client, a->onbehalfof), "onbehalfof",
+			 "customer", login_customer(r, client, a, areq), "onbehalfof",
 			 a->onbehalfof, "eid", s->eid, "acr", s->acr, "issuer",
 			 login_issuer(r)->iss, "sso", sso, "test", test, "billable", !sso && !test,
 			 "time", (json_int_t)time_now(), "person", tag, "client_name",
@@ -140,7 +157,7 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge });
 	json_decref(res);
 	json_decref(claims);
-	ev = login_event(r, client, &a, s);
+	ev = login_event(r, client, &a, areq, s);
 	if (doc == NULL || ev == NULL) {
 		json_decref(doc);
 		json_decref(ev);

@@ -119,6 +119,37 @@ logout_page(struct http_req *r, struct http_resp *w, const char *lang, json_t *f
 	buf_free(&b);
 }
 
+/*
+ * The services' parts of the logout (porten_service.logout), chained: the
+ * first listed runs first, each ending where the next one starts, the
+ * last at dest.  What the browser goes to after the frames.
+ */
+static const char *
+logout_services(struct http_req *r, const char *sid, const char *dest)
+{
+	struct porten *app = r->app;
+	const struct issuer *is = r->route_data;
+	const struct porten_service *const *list = app->services;
+	const char *next;
+	struct err e = { 0 };
+	size_t n = 0;
+
+	while (list != NULL && list[n] != NULL)
+		n++;
+	while (n-- > 0) {
+		if (list[n]->logout == NULL ||
+		    !(list[n]->issuer_kinds & SERVICE_ISSUER(is->kind)))
+			continue;
+		next = NULL;
+		if (list[n]->logout(r, sid, dest, &next, &e) != 0)
+			log_err(r->rid, "%s: its part of the logout failed: %s", list[n]->name,
+				e.msg);
+		else if (next != NULL)
+			dest = next;
+	}
+	return dest;
+}
+
 /* The token that confirms a logout of session s (HMAC under the shared CSRF key). */
 static const char *
 logout_confirm_token(struct http_req *r, const struct session *s)
@@ -267,6 +298,8 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 		dest = arena_strdup(r->arena, b.p);
 		buf_free(&b);
 	}
+	if (sid != NULL)
+		dest = logout_services(r, sid, dest);
 	if (json_array_size(frames) == 0 && dest != NULL)
 		http_resp_redirect(w, dest);
 	else

@@ -9,14 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/natid.h"
 #include "saml/saml_int.h"
 #include "store/store.h"
 
 void
 saml_cmd_usage(FILE *f)
 {
-	fputs("  saml sp import METADATA.xml [--cert CERT.pem] [--sig-alg rsa-sha256|rsa-sha1]\n"
-	      "       [--enc aes128-cbc|aes256-cbc] [--replace]\n"
+	fputs("  saml sp import METADATA.xml --orgno ORGNO [--cert CERT.pem]\n"
+	      "       [--sig-alg rsa-sha256|rsa-sha1] [--enc aes128-cbc|aes256-cbc] [--replace]\n"
 	      "  saml sp list\n"
 	      "  saml sp show ENTITY_ID\n"
 	      "  saml sp remove ENTITY_ID\n",
@@ -24,7 +25,8 @@ saml_cmd_usage(FILE *f)
 }
 
 static const char *const sp_order[] = {
-	"entity_id", "acs", "slo", "slo_response", "sig_alg", "enc_alg", "cert_not_after", NULL,
+	"entity_id", "orgno", "acs", "slo", "slo_response", "sig_alg", "enc_alg", "cert_not_after",
+	NULL,
 };
 
 /* A file of at most max bytes, NUL-terminated; *n its length. */
@@ -98,7 +100,23 @@ check_renewal(const json_t *old, const json_t *neu, struct err *e)
 	return 0;
 }
 
-enum { OPT_CERT = 256, OPT_SIG, OPT_ENC, OPT_REPLACE };
+enum { OPT_CERT = 256, OPT_SIG, OPT_ENC, OPT_REPLACE, OPT_ORGNO };
+
+/*
+ * The organisation the SP's logins are counted for (spec/billing.md §2):
+ * --orgno, or on a renewal the one registered before.
+ */
+static int
+set_orgno(json_t *doc, const json_t *old, const char *orgno, struct err *e)
+{
+	if (orgno == NULL && old != NULL)
+		orgno = saml_sp_str(old, "orgno");
+	if (orgno == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "--orgno: the SP's organisation number is needed");
+	return json_object_set_new(doc, "orgno", json_string(orgno)) == 0
+		       ? 0
+		       : ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+}
 
 static int
 cmd_import(struct cli *c, int argc, char **argv)
@@ -108,12 +126,13 @@ cmd_import(struct cli *c, int argc, char **argv)
 		{ "sig-alg", required_argument, NULL, OPT_SIG },
 		{ "enc", required_argument, NULL, OPT_ENC },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
+		{ "orgno", required_argument, NULL, OPT_ORGNO },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct saml_sp_opts o = { 0 };
 	struct err e = { 0 };
 	char *xml = NULL, *pem = NULL;
-	const char *cert_path = NULL;
+	const char *cert_path = NULL, *orgno = NULL;
 	json_t *doc = NULL, *old = NULL;
 	bool replace = false;
 	size_t n = 0, cn = 0;
@@ -130,11 +149,15 @@ cmd_import(struct cli *c, int argc, char **argv)
 			o.enc_alg = optarg;
 		else if (opt == OPT_REPLACE)
 			replace = true;
+		else if (opt == OPT_ORGNO)
+			orgno = optarg;
 		else
 			return cli_usage_error("saml sp import: unknown option %s", argv[optind - 1]);
 	}
 	if (optind != argc - 1)
 		return cli_usage_error("saml sp import: expected one metadata file");
+	if (orgno != NULL && !orgno_valid_c(orgno))
+		return cli_usage_error("--orgno must be an organisation number (9 digits, mod 11)");
 	status = cli_open(c);
 	if (status != CLI_OK)
 		return status;
@@ -159,6 +182,8 @@ cmd_import(struct cli *c, int argc, char **argv)
 		else if (rc == ERR_NOTFOUND)
 			rc = 0;
 	}
+	if (rc == 0)
+		rc = set_orgno(doc, old, orgno, &e);
 	if (rc == 0)
 		rc = store_call(c->app.store, saml, sp_put, saml_sp_str(doc, "entity_id"), doc, &e);
 	if (rc == 0) {

@@ -211,11 +211,17 @@ void saml_respond_assertion(struct http_req *r, struct http_resp *w, struct saml
 void saml_handle_logout(struct http_req *r, struct http_resp *w);
 void saml_handle_logout_done(struct http_req *r, struct http_resp *w);
 void saml_handle_fclogout(struct http_req *r, struct http_resp *w);
+/* porten_service.logout: the SAML SPs of an SSO session the issuer's /logout ended. */
+int saml_logout_hook(struct http_req *r, const char *sid, const char *dest, const char **next,
+		     struct err *e);
 
 /* GET /saml/sso, GET /saml/callback (sso.c); POST /saml/artifact (artifact.c). */
 void saml_handle_sso(struct http_req *r, struct http_resp *w);
 void saml_handle_callback(struct http_req *r, struct http_resp *w);
 void saml_handle_artifact(struct http_req *r, struct http_resp *w);
+/* porten_service.customer: the SP's organisation for a login of the proxy's client. */
+int saml_customer(struct http_req *r, const char *client_id, const json_t *areq, const char **orgno,
+		  struct err *e);
 
 /* ---- portenctl saml sp ... (cmd_sp.c) ---- */
 int saml_cmd(struct cli *c, int argc, char **argv);

@@ -62,6 +62,8 @@ const struct porten_service saml_service = {
 	.cfg = &saml_cfg,
 	.routes = saml_routes,
 	.commands = saml_commands,
+	.logout = saml_logout_hook,
+	.customer = saml_customer,
 	.init = saml_init,
 	.close = saml_close,
 };

@@ -15,6 +15,13 @@
  *      of the chain refused or answered with something that does not
  *      verify.
  *
+ * Started at the issuer instead (its /logout, by an OIDC client or the
+ * user): the login core calls saml_logout_hook after ending the session;
+ * after the OIDC clients' frames the browser comes to step 3 for every
+ * SAML SP of the session, and the chain ends at the client's
+ * post_logout_redirect_uri, by a page saying the logout is not complete
+ * when an SP refused (there is no SAML initiator to hear PartialLogout).
+ *
  * The chain lives in the store ("saml_slo"), so any node takes each step.
  */
 #include <lasso/lasso.h>
@@ -159,6 +166,45 @@ state_save(struct http_req *r, struct slo_state *st, struct err *e)
 }
 
 /*
+ * The end of a chain the issuer's logout started (saml_logout_hook): on to
+ * where that logout goes (the client's post_logout_redirect_uri), or the
+ * logged-out page; first a page saying so when an SP of the chain refused
+ * or its answer did not verify, since there is no SAML initiator to hear
+ * PartialLogout.
+ */
+static void
+oidc_chain_end(struct http_req *r, struct http_resp *w, struct slo_state *st)
+{
+	struct porten *app = r->app;
+	const char *dest = saml_sp_str(st->doc, "dest"), *lang = page_lang(r, NULL);
+	bool partial = json_is_true(json_object_get(st->doc, "partial"));
+	struct err e = { 0 };
+	struct buf b;
+
+	store_call(app->store, saml, doc_delete, "saml_slo", st->id, &e);
+	if (!partial && dest != NULL) {
+		http_resp_redirect(w, dest);
+		return;
+	}
+	buf_init(&b, HTTP_MAX_RESPONSE);
+	page_begin(&b, lang, partial ? "Logout not complete" : "You are logged out");
+	buf_printf(&b, "<h1>%s</h1><p>%s</p>",
+		   page_text(lang, partial ? "Logout not complete" : "You are logged out"),
+		   page_text(lang, partial ? "Some services did not confirm that you are logged "
+					     "out of them. Close the browser to be sure."
+					   : "You are now logged out of ID-porten and the services "
+					     "you used."));
+	if (dest != NULL) {
+		buf_puts(&b, "<p><a id=\"continue\" href=\"");
+		buf_html(&b, str_c(dest));
+		buf_printf(&b, "\">%s</a></p>", page_text(lang, "Continue"));
+	}
+	page_end(&b, lang, NULL);
+	http_resp_html(w, 200, (struct str){ b.p, b.len });
+	buf_free(&b);
+}
+
+/*
  * The next SP of the chain: a LogoutRequest to it (RelayState names the
  * chain), or, with none left, the answer to the initiating SP.
  */
@@ -170,10 +216,16 @@ chain_next(struct http_req *r, struct http_resp *w, struct slo_state *st)
 	json_t *sp = NULL, *todo = json_object_get(st->doc, "todo");
 	LassoServer *server = NULL;
 	LassoLogout *lo = NULL, *req = NULL;
-	const char *next = NULL;
+	const char *next = NULL, *init;
 	int rc, lr;
 
-	rc = saml_sp_get(app, saml_sp_str(st->doc, "sp"), &sp, &e);
+	init = saml_sp_str(st->doc, "sp");
+	if (init == NULL && json_array_size(todo) == 0) {
+		oidc_chain_end(r, w, st);
+		goto out;
+	}
+	/* a chain started at the issuer has no initiator: the first SP to visit serves */
+	rc = saml_sp_get(app, init ? init : json_string_value(json_array_get(todo, 0)), &sp, &e);
 	if (rc == 0)
 		rc = slo_server(r, sp, todo, &server, &e);
 	if (rc != 0) {
@@ -209,6 +261,10 @@ chain_next(struct http_req *r, struct http_resp *w, struct slo_state *st)
 			goto out;
 		}
 		http_resp_redirect(w, LASSO_PROFILE(req)->msg_url);
+		goto out;
+	}
+	if (init == NULL) {
+		oidc_chain_end(r, w, st);
 		goto out;
 	}
 	lo = lasso_logout_new_from_dump(server, saml_sp_str(st->doc, "dump"));
@@ -423,6 +479,54 @@ saml_handle_logout(struct http_req *r, struct http_resp *w)
 	}
 }
 
+/*
+ * The issuer's /logout ended SSO session sid (porten_service.logout): its
+ * SAML SPs, all of them, get a LogoutRequest in turn after the OIDC
+ * clients' frames, the chain starting at /saml/logout/done and ending at
+ * dest.  An SP-started logout has taken the SAML side already (its chain
+ * is under way), so there is nothing left here then.
+ */
+int
+saml_logout_hook(struct http_req *r, const char *sid, const char *dest, const char **next,
+		 struct err *e)
+{
+	struct porten *app = r->app;
+	json_t *sess = NULL, *doc = NULL, *sps;
+	const char *state;
+	struct buf b;
+	int rc;
+
+	*next = NULL;
+	if (!saml_idp_on() || strlen(sid) > SAML_MAX_ID)
+		return 0;
+	rc = store_call(app->store, saml, doc_get, "saml_sess", sid, &sess, e);
+	if (rc != 0)
+		return rc == ERR_NOTFOUND ? 0 : rc;
+	sps = json_object_get(sess, "sps");
+	state = rand_token(r->arena);
+	if (json_array_size(sps) > 0) {
+		doc = json_pack("{s:O, s:s?, s:s?, s:b}", "todo", sps, "session",
+				saml_sp_str(sess, "session"), "dest", dest, "partial", 0);
+		rc = doc != NULL && state != NULL
+			     ? store_call(app->store, saml, doc_put, "saml_slo", state, doc,
+					  time_now() + app->cfg->pending_lifetime, e)
+			     : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	}
+	if (rc == 0)
+		store_call(app->store, saml, doc_delete, "saml_sess", sid, e);
+	if (rc == 0 && doc != NULL) {
+		buf_init(&b, 512);
+		buf_printf(&b, "%s?state=%s", saml_idp_url(r->arena, "/saml/logout/done"), state);
+		*next = b.p != NULL ? arena_strdup(r->arena, b.p) : NULL;
+		buf_free(&b);
+		if (*next == NULL)
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	}
+	json_decref(doc);
+	json_decref(sess);
+	return rc;
+}
+
 /* After the issuer's logout: the other SAML SPs, then the initiator. */
 void
 saml_handle_logout_done(struct http_req *r, struct http_resp *w)
@@ -447,8 +551,8 @@ saml_handle_logout_done(struct http_req *r, struct http_resp *w)
 /*
  * The proxy's own front-channel logout URI: the issuer calls it in an
  * iframe when the SSO session ends.  The SAML side of that session is
- * forgotten; its SPs are told by the chain only when an SP started the
- * logout (an OIDC-started chain is not built yet).
+ * forgotten (the chain, saml_logout_hook or an SP's, has taken it already
+ * when the logout came through the issuer's /logout in this browser).
  */
 void
 saml_handle_fclogout(struct http_req *r, struct http_resp *w)

@@ -444,3 +444,31 @@ out:
 	json_decref(sp);
 	json_decref(doc);
 }
+
+/*
+ * porten_service.customer: a login of the proxy's client is counted for
+ * the organisation of the SP it serves (spec/billing.md §2), found by the
+ * flow its state names; that flow is still there when the code is issued.
+ */
+int
+saml_customer(struct http_req *r, const char *client_id, const json_t *areq, const char **orgno,
+	      struct err *e)
+{
+	struct porten *app = r->app;
+	const char *state = saml_sp_str(areq, "state");
+	json_t *flow = NULL, *sp = NULL;
+	int rc;
+
+	*orgno = NULL;
+	if (!saml_idp_on() || strcmp(client_id, SAML_CLIENT_ID) != 0 || state == NULL ||
+	    strlen(state) != TOKEN_CHARS)
+		return 0;
+	rc = store_call(app->store, saml, doc_get, "saml_flow", state, &flow, e);
+	if (rc == 0)
+		rc = saml_sp_get(app, saml_sp_str(flow, "sp"), &sp, e);
+	if (rc == 0 && saml_sp_str(sp, "orgno") != NULL)
+		*orgno = arena_strdup(r->arena, saml_sp_str(sp, "orgno"));
+	json_decref(sp);
+	json_decref(flow);
+	return rc;
+}

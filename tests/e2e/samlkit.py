@@ -75,8 +75,16 @@ def write(d, name, text):
     return p
 
 
-def sp_import(server, path, *args, check=True):
-    """portenctl saml sp import; the registration (JSON) or, unchecked, the process."""
+SP_ORGNO = "974760673"  # the organisation the test SPs' logins are counted for
+
+
+def sp_import(server, path, *args, check=True, orgno=SP_ORGNO):
+    """
+    portenctl saml sp import; the registration (JSON) or, unchecked, the
+    process.  A new registration names its organisation (--orgno, orgno).
+    """
+    if orgno and "--orgno" not in args and "--replace" not in args:
+        args += ("--orgno", orgno)
     return server.ctl("saml", "sp", "import", path, *args, check=check)
 
 
@@ -198,9 +206,15 @@ def sp_logout_url(sp, session_dump):
 def sp_answer_logout(sp, request_url, session_dump=None, ok=True):
     """sp answers the proxy's LogoutRequest: the URL of its signed LogoutResponse."""
     lo = lasso.Logout(sp.lasso_server())
+    # the proxy signs every logout message (spec §6): an unsigned one raises here
+    lo.setSignatureVerifyHint(lasso.PROFILE_SIGNATURE_VERIFY_HINT_FORCE)
     if session_dump:
         lo.setSessionFromDump(session_dump)
     lo.processRequestMsg(request_url.split("?", 1)[1])
+    assert lo.request.issuer.content == sp.idp_id
+    if session_dump:
+        assert lo.request.nameId.content == lasso.Session.newFromDump(session_dump) \
+            .getAssertions(sp.idp_id)[0].subject.nameID.content
     try:
         lo.validateRequest()
     except lasso.Error:

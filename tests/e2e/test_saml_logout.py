@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import PID, Page, follow, http, login
+from conftest import PID, Page, follow, http, login, logout
 from samlkit import (SP, keypair, lasso, sanitizer_env, sp_answer_logout, sp_logout_url,
                      sp_read_logout_response, sp_session)
 from test_saml_sso import STATUS, resolved, to_acs
@@ -139,3 +139,79 @@ def test_hostile_logout_requests(server, spa, keys):
     assert r.status_code == 400
     # the session survived all of that: SSO still works
     saml_login(server, spa, b, expect_eid=False)
+
+
+# ---- logout started at the OIDC side (§6, IdP-initiated) ----------------------
+
+def oidc_logout_into_chain(server, spa, spb, new_client, b):
+    """
+    An SSO session shared by two SAML SPs and an OIDC client, ended at the
+    issuer's /logout by the client: (client, state, SP sessions, the
+    answer to following the logout page's continue link).
+    """
+    sess_a = saml_login(server, spa, b)
+    sess_b = saml_login(server, spb, b, expect_eid=False)
+    client = new_client(fc=True)
+    tokens = client.tokens(login(server, client, b, expect_eid=False))
+    state = "bye-" + re.sub(r"\W", "", str(id(b)))
+    r = logout(server, b, id_token_hint=tokens["id_token"],
+               post_logout_redirect_uri=client.post_logout_redirect_uri, state=state)
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    page = Page(r.text)
+    frames = [s for s in page.iframes if s]
+    # the OIDC clients first (the proxy is one), by front-channel
+    assert any(client.frontchannel_logout_uri in f for f in frames), frames
+    assert any("/saml/fclogout" in f for f in frames), frames
+    cont = [l["href"] for l in page.links if l["id"] == "continue"]
+    assert len(cont) == 1 and "/saml/logout/done?state=" in cont[0], page.links
+    for f in frames:
+        http().get(f.replace("&amp;", "&"), timeout=10)
+    r = b.get(cont[0].replace("&amp;", "&"), allow_redirects=False)
+    return client, state, sess_a, sess_b, r
+
+
+def test_oidc_logout_chains_the_saml_sps(server, spa, spb, new_client):
+    b = http()
+    client, state, sess_a, sess_b, r = oidc_logout_into_chain(server, spa, spb, new_client, b)
+    # each SAML SP in turn: a signed LogoutRequest (HTTP-Redirect) to its SingleLogoutService
+    for sp, sess in ((spa, sess_a), (spb, sess_b)):
+        loc = r.headers.get("Location", "")
+        assert r.status_code == 302 and loc.startswith(sp.entity_id + "/slo?"), (r.status_code, loc)
+        q = parse_qs(urlsplit(loc).query)
+        assert set(q) >= {"SAMLRequest", "SigAlg", "Signature", "RelayState"}, q.keys()
+        back = sp_answer_logout(sp, loc, sess)
+        r = b.get(back, allow_redirects=False)
+    # ... and the chain ends at the client's post_logout_redirect_uri with its state
+    loc = r.headers.get("Location", "")
+    assert r.status_code == 302 and loc.startswith(client.post_logout_redirect_uri), (r.status_code, loc)
+    assert parse_qs(urlsplit(loc).query) == {"state": [state]}
+    # the chain is spent (an answer replayed is refused), and the SSO session is gone
+    r = b.get(back, allow_redirects=False)
+    assert r.status_code == 400
+    saml_login(server, spa, b, expect_eid=True)
+
+
+def test_oidc_logout_with_an_sp_that_refuses(server, spa, spb, new_client):
+    b = http()
+    client, state, sess_a, sess_b, r = oidc_logout_into_chain(server, spa, spb, new_client, b)
+    # the first SP answers with an error: the chain goes on to the next ...
+    r = b.get(sp_answer_logout(spa, r.headers["Location"], sess_a, ok=False), allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith(spb.entity_id + "/slo?")
+    back = sp_answer_logout(spb, r.headers["Location"], sess_b)
+    r = b.get(back, allow_redirects=False)
+    # ... and ends on a page saying the logout is not complete, on to the client
+    assert r.status_code == 200 and "Utloggingen er ikke fullført" in r.text, r.text[:300]
+    cont = [l["href"] for l in Page(r.text).links if l["id"] == "continue"]
+    assert len(cont) == 1 and cont[0].replace("&amp;", "&").startswith(
+        client.post_logout_redirect_uri + "?state=" + state), cont
+    # an answer to a chain that is over is refused
+    assert b.get(back, allow_redirects=False).status_code == 400
+
+
+def test_oidc_logout_without_saml_sps_goes_straight_back(server, new_client):
+    b = http()
+    client = new_client()
+    tokens = client.tokens(login(server, client, b))
+    r = logout(server, b, id_token_hint=tokens["id_token"],
+               post_logout_redirect_uri=client.post_logout_redirect_uri)
+    assert r.status_code == 302 and r.headers["Location"].startswith(client.post_logout_redirect_uri)

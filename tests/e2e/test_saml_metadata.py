@@ -236,6 +236,24 @@ def test_sp_replace_is_a_certificate_renewal(server, keys, tmp_path):
     assert p.returncode == 1 and b"rsa-sha256 or rsa-sha1" in p.stderr
 
 
+def test_sp_import_needs_the_organisation(server, keys, tmp_path):
+    _, _, (_, sp_crt), *_ = keys
+    eid = "https://org.example.no/sp"
+    path = write(str(tmp_path), "o.xml", sp_metadata(eid, sp_crt))
+    p = sp_import(server, path, check=False, orgno=None)
+    assert p.returncode == 1 and b"--orgno" in p.stderr, p.stderr
+    for bad in ("974760674", "97476067", "9747606730", "97476067a", ""):
+        p = sp_import(server, path, "--orgno", bad, check=False)
+        assert p.returncode != 0 and b"mod 11" in p.stderr, (bad, p.stderr)
+    assert eid not in [s["entity_id"] for s in sp_list(server)]
+    reg = sp_import(server, path, "--orgno", "991825827")
+    assert reg["orgno"] == "991825827"
+    # a renewal keeps the organisation unless it names another
+    reg = sp_import(server, path, "--replace")
+    assert reg["orgno"] == "991825827"
+    assert server.ctl("saml", "sp", "show", eid)["orgno"] == "991825827"
+
+
 def test_sp_cert_option_replaces_metadata_keys(server, keys, tmp_path):
     _, _, (_, sp_crt), (_, enc_crt), _ = keys
     eid = "https://certopt.example.no/sp"

@@ -9,6 +9,7 @@ ACS URLs, artifacts replayed or resolved by another SP.
 
 import base64
 import re
+import uuid
 import zlib
 from urllib.parse import quote, urlencode, urlsplit, parse_qs
 
@@ -472,3 +473,25 @@ def test_another_node_resolves_the_artifact(server, sp, keys, tmp_path):
         assert "EncryptedAssertion" not in r.text
     finally:
         other.stop()
+
+
+# ---- billing (spec/billing.md §2) ------------------------------------------------
+
+def test_a_saml_login_is_counted_for_the_sps_organisation(server, keys, tmp_path):
+    from test_billing import orgno, stats, totals
+    org = orgno(7000 + uuid.uuid4().int % 10**6)
+    billed = SP(server, "https://billed.example.no/saml", *keys["sp2"])
+    reg = billed.register(tmp_path, "--orgno", org)
+    assert reg["orgno"] == org
+    before = totals(server)
+    b = http()
+    resolved(billed, to_acs(server, b, billed.authn_request()[0]))            # an eID login
+    resolved(billed, to_acs(server, b, billed.authn_request()[0], expect_eid=False))  # SSO
+    after = totals(server)
+    # both counted for the SP's organisation (one eID login, one SSO login; TestID
+    # is never billed), nothing for the proxy's client's
+    assert after[org] == [1, 1, 0], after.get(org)
+    grown = {k: [x - y for x, y in zip(v, before.get(k, [0, 0, 0]))] for k, v in after.items()}
+    assert {k: v for k, v in grown.items() if any(v)} == {org: [1, 1, 0]}, grown
+    rows = [r for r in stats(server, "auth") if r["customer"] == org]
+    assert {r["client_id"] for r in rows} == {"porten-saml-proxy"}

@@ -51,7 +51,7 @@ int
 krr_pages_init(struct porten *app, struct err *e)
 {
 	const struct issuer *is = app_issuer(app, ISSUER_IDPORTEN);
-	char cb[1024];
+	char cb[1024], back[1024];
 	json_t *in, *out = NULL;
 	char *secret = NULL;
 	int rc;
@@ -61,12 +61,13 @@ krr_pages_init(struct porten *app, struct err *e)
 	if (rc != ERR_NOTFOUND)
 		return rc;
 	snprintf(cb, sizeof(cb), "%s/minprofil/callback", is->base);
-	in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:s}", "client_id",
+	snprintf(back, sizeof(back), "%s/minprofil", is->base);
+	in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[s]}", "client_id",
 		       KRR_CLIENT_ID, "client_name", "Kontaktregisteret", "description",
 		       "the contact register's self-service pages (spec/krr.md §5)",
 		       "integration_type", "idporten", "application_type", "browser",
 		       "token_endpoint_auth_method", "none", "grant_types", "authorization_code",
-		       "redirect_uris", cb, "scope", "openid");
+		       "redirect_uris", cb, "post_logout_redirect_uris", back);
 	rc = in != NULL ? reg_client_create(app, in, &out, &secret, e)
 			: ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	json_decref(in);

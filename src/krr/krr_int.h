@@ -152,6 +152,9 @@ void krr_form_code(struct buf *b, const char *lang, const char *action, const ch
 const char *krr_form_new_value(struct http_req *r, enum krr_code_channel *ch, const char **value,
 			       const char **which);
 
+/* The self-service pages' client of the ID-porten issuer. */
+#define KRR_CLIENT_ID "krr-minprofil"
+
 /* Handlers of the self-service pages (pages.c) and the prompt step (prompt.c). */
 void krr_handle_profile(struct http_req *r, struct http_resp *w);
 void krr_handle_profile_post(struct http_req *r, struct http_resp *w);

@@ -24,7 +24,6 @@
 #include "store/store.h"
 #include "ui/pages.h"
 
-#define KRR_CLIENT_ID "krr-minprofil"
 #define KRR_PAGE_KIND "krr-page"
 #define KRR_LOGIN_KIND "krr-login"
 #define KRR_PAGE_COOKIE "KRR_MINPROFIL"

@@ -15,6 +15,7 @@
 #include "krr/krr_int.h"
 #include "login/login.h"
 #include "oauth/oauth.h"
+#include "registry/client.h"
 #include "sms/sms.h"
 #include "ui/pages.h"
 
@@ -146,7 +147,9 @@ prompt_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	const char *pid = login_ctx_pid(c), *ar = NULL;
 	struct err e = { 0 };
 
+	/* The self-service pages' own login leads to the same details: no prompt on the way. */
 	if (!prompt_app(r)->cfg->krr_prompt || pid == NULL || !login_ctx_authenticated(c, r) ||
+	    strcmp(login_ctx_client(c)->client_id, KRR_CLIENT_ID) == 0 ||
 	    !prompt_due(r->app, pid))
 		return 0;
 	/* The prompt never blocks a login: when it cannot be shown, the login goes on. */

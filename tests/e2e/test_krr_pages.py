@@ -6,10 +6,11 @@ KRR's self-service pages (spec/krr.md §5) after an ID-porten login, and the
 import json
 import os
 import re
+from urllib.parse import urljoin
 
 import pytest
 
-from conftest import PID, PID2, TIMEOUT, follow, login, open_testid, submit_testid
+from conftest import PID, PID2, SUBSTANTIAL, TIMEOUT, follow, login, open_testid, submit_testid
 
 SERVER_ENV = {"PORTEN_KRR_PROMPT": "true"}
 
@@ -30,9 +31,13 @@ def profile(server, browser, pid=PID):
     assert r.status_code == 302
     r = follow(server, browser, r)
     if r.status_code == 200 and "/minprofil" not in r.url:
-        r = submit_testid(server, browser, open_testid(server, browser, r), pid, None)
-        r = follow(server, browser, r)
-    assert r.status_code == 200 and 'id="current"' in r.text, r.text[:500]
+        r = submit_testid(server, browser, open_testid(server, browser, r), pid, SUBSTANTIAL)
+        for h in r.history + [r]:
+            print("HIST", h.url[:70], h.status_code, h.headers.get("Set-Cookie"))
+        while r.status_code == 302:
+            print("HOP", r.url, r.status_code, r.headers.get("Set-Cookie"), r.headers.get("Location")[:80])
+            r = browser.get(urljoin(r.url, r.headers["Location"]), allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 200 and 'id="current"' in r.text, (r.url, re.sub(r"<[^>]+>", " ", r.text)[-600:])
     return r
 
 
@@ -46,7 +51,10 @@ def last_code(path, to):
 
 
 def post(server, browser, **fields):
-    return browser.post(server.url("/minprofil"), data=fields, allow_redirects=False, timeout=TIMEOUT)
+    r = browser.post(server.url("/minprofil"), data=fields, allow_redirects=False, timeout=TIMEOUT)
+    print("JAR", [(c.name, c.path) for c in browser.cookies], r.request.headers.get("Cookie"))
+    print("POST", r.status_code, re.sub(r"<[^>]+>", " ", r.text)[-300:])
+    return r
 
 
 def test_change_email_and_mobile(persons, new_browser):
@@ -123,7 +131,7 @@ def prompt_login(server, client, browser, pid):
     from conftest import auth_params, authorize, classify
     params, verifier = auth_params(client)
     r = authorize(server, browser, params)
-    r = submit_testid(server, browser, open_testid(server, browser, r), pid, None)
+    r = submit_testid(server, browser, open_testid(server, browser, r), pid, SUBSTANTIAL)
     r = follow(server, browser, r)
     return r, params
 

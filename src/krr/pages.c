@@ -323,8 +323,11 @@ krr_form_new_value(struct http_req *r, enum krr_code_channel *ch, const char **v
 	*which = "mobil";
 	{
 		const char *v = http_param_c(&r->form, "mobil");
+		char typed[SMS_MAX_TO + 1];
 
-		if (v == NULL || strlen(v) > 32 || krr_rule_mobile(v, mobile) != NULL)
+		/* what people type ("912 34 567", "0047 ..."), then the register's rule */
+		if (v == NULL || strlen(v) > 32 || sms_number_normalise(str_c(v), typed) != 0 ||
+		    krr_rule_mobile(typed, mobile) != NULL)
 			return "Enter a valid mobile number";
 	}
 	*value = arena_strdup(r->arena, mobile);

@@ -32,10 +32,7 @@ def profile(server, browser, pid=PID):
     r = follow(server, browser, r)
     if r.status_code == 200 and "/minprofil" not in r.url:
         r = submit_testid(server, browser, open_testid(server, browser, r), pid, SUBSTANTIAL)
-        for h in r.history + [r]:
-            print("HIST", h.url[:70], h.status_code, h.headers.get("Set-Cookie"))
         while r.status_code == 302:
-            print("HOP", r.url, r.status_code, r.headers.get("Set-Cookie"), r.headers.get("Location")[:80])
             r = browser.get(urljoin(r.url, r.headers["Location"]), allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 200 and 'id="current"' in r.text, (r.url, re.sub(r"<[^>]+>", " ", r.text)[-600:])
     return r
@@ -52,8 +49,6 @@ def last_code(path, to):
 
 def post(server, browser, **fields):
     r = browser.post(server.url("/minprofil"), data=fields, allow_redirects=False, timeout=TIMEOUT)
-    print("JAR", [(c.name, c.path) for c in browser.cookies], r.request.headers.get("Cookie"))
-    print("POST", r.status_code, re.sub(r"<[^>]+>", " ", r.text)[-300:])
     return r
 
 

@@ -12,6 +12,7 @@
  * person's page session is a short-lived document of the register named
  * by a cookie, holding the person and the session's CSRF token.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/crypto.h"
@@ -96,6 +97,7 @@ login_start(struct http_req *r, struct http_resp *w, const char *lang)
 	struct http_cookie_opts o = cookie_opts(r, KRR_LOGIN_SECONDS);
 	struct err e = { 0 };
 	struct buf u;
+	char *browser;
 	json_t *doc;
 	int rc;
 
@@ -126,8 +128,11 @@ login_start(struct http_req *r, struct http_resp *w, const char *lang)
 	oauth_form_add(&u, "code_challenge_method", "S256");
 	oauth_form_add(&u, "ui_locales", lang);
 	http_resp_cookie(w, KRR_LOGIN_COOKIE, state, &o);
-	http_resp_redirect(w, arena_printf(r->arena, "%s/authorize?%.*s", is->base, (int)u.len,
-					   u.p));
+	/* the browser's host for /authorize, where a node serves one of its own */
+	browser = app_browser_base(is);
+	http_resp_redirect(w, arena_printf(r->arena, "%s/authorize?%.*s",
+					   browser != NULL ? browser : is->base, (int)u.len, u.p));
+	free(browser);
 	buf_free(&u);
 }
 

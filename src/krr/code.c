@@ -7,7 +7,6 @@
  * Codes reach a phone through the SMS gateway (src/sms) and an address by
  * e-mail: SMTP through libcurl, or a file of JSON lines in test.
  */
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/client.h"
 #include "krr/krr_int.h"
 #include "sms/sms.h"
 #include "store/store.h"
@@ -69,33 +69,12 @@ code_text(const char *lang, const char *msgid, const char *code, char *out, size
 
 /* ---- e-mail ---- */
 
-struct mail_body {
-	const char *p;
-	size_t left;
-};
-
-static size_t
-mail_read(char *dst, size_t size, size_t n, void *arg)
-{
-	struct mail_body *m = arg;
-	size_t k = size * n < m->left ? size * n : m->left;
-
-	memcpy(dst, m->p, k);
-	m->p += k;
-	m->left -= k;
-	return k;
-}
-
 static int
 mail_smtp(const struct cfg *c, const char *to, const char *subject, const char *text,
 	  struct err *e)
 {
 	char msg[2048];
-	struct mail_body body = { msg, 0 };
-	struct curl_slist *rcpt = NULL;
-	CURL *h;
-	CURLcode cc;
-	int n;
+	int n, rc;
 
 	if (c->krr_smtp_url == NULL || c->krr_mail_from == NULL)
 		return ERR(e, ERR_UNAVAILABLE, 503, NULL, "krr_mail=smtp needs krr_smtp_url and krr_mail_from");
@@ -106,31 +85,9 @@ mail_smtp(const struct cfg *c, const char *to, const char *subject, const char *
 		     c->krr_mail_from, to, subject, text);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return ERR(e, ERR_INVAL, 400, NULL, "the message is too long");
-	body.left = (size_t)n;
-	h = curl_easy_init();
-	rcpt = curl_slist_append(NULL, to);
-	if (h == NULL || rcpt == NULL) {
-		curl_slist_free_all(rcpt);
-		curl_easy_cleanup(h);
-		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	}
-	curl_easy_setopt(h, CURLOPT_URL, c->krr_smtp_url);
-	curl_easy_setopt(h, CURLOPT_MAIL_FROM, c->krr_mail_from);
-	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_read);
-	curl_easy_setopt(h, CURLOPT_READDATA, &body);
-	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	cc = curl_easy_perform(h);
-	curl_slist_free_all(rcpt);
-	curl_easy_cleanup(h);
+	rc = http_client_mail(c->krr_smtp_url, c->krr_mail_from, to, msg, (size_t)n, 10, e);
 	secure_wipe(msg, sizeof(msg));
-	if (cc != CURLE_OK)
-		return ERR(e, ERR_UNAVAILABLE, 503, NULL, "the mail server did not take the message: %s",
-			   curl_easy_strerror(cc));
-	return 0;
+	return rc;
 }
 
 static pthread_mutex_t mail_file_mu = PTHREAD_MUTEX_INITIALIZER;

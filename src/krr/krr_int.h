@@ -139,6 +139,9 @@ int64_t krr_contact_confirmed_at(const struct krr_person *p);
 /* The pages' shared parts (pages.c): a masked value for the prompt, and the forms. */
 void krr_mask_email(const char *v, char *out, size_t cap);
 struct buf;
+/* A form of one button posting action what (and the hidden fields) to action. */
+void krr_form_button(struct buf *b, const char *lang, const char *action, const char *const *hidden,
+		     const char *what, const char *msgid, bool secondary);
 /* The fields of the change forms, posted to action with hidden fields (name, value pairs, NULL ends). */
 void krr_form_change(struct buf *b, const char *lang, const char *action, const char *const *hidden,
 		     const char *email_err, const char *mobile_err);

@@ -279,6 +279,14 @@ form_button(struct buf *b, const char *lang, const char *msgid, bool secondary)
 }
 
 void
+krr_form_button(struct buf *b, const char *lang, const char *action, const char *const *hidden,
+		const char *what, const char *msgid, bool secondary)
+{
+	form_open(b, action, hidden, what);
+	form_button(b, lang, msgid, secondary);
+}
+
+void
 krr_form_change(struct buf *b, const char *lang, const char *action, const char *const *hidden,
 		const char *email_err, const char *mobile_err)
 {
@@ -416,8 +424,8 @@ profile_render(struct http_req *r, struct http_resp *w, const char *lang, const 
 	show_row(&b, lang, "Language", active && p->lang[0] ? lang_name(p->lang) : NULL);
 	buf_puts(&b, "</dl>");
 	if (active && (p->email.value != NULL || p->mobile.value != NULL)) {
-		form_open(&b, action, hidden, "confirm");
-		form_button(&b, lang, "The details are correct", false);
+		krr_form_button(&b, lang, action, hidden, "confirm", "The details are correct",
+				false);
 	}
 	buf_puts(&b, "<h2>");
 	page_put(&b, lang, "Change contact details", NULL, NULL);

@@ -105,26 +105,11 @@ prompt_render(struct http_req *r, struct http_resp *w, const char *lang, const c
 			page_put(&b, lang, "Not registered", NULL, NULL);
 		}
 		buf_puts(&b, "</dd></dl><div class=\"actions\">");
-		if (have) {
-			buf_puts(&b, "<form method=\"post\" action=\"");
-			buf_html(&b, str_c(action));
-			buf_puts(&b, "\">");
-			page_hidden(&b, "ar", v->ar);
-			page_hidden(&b, "csrf", v->csrf);
-			page_hidden(&b, "action", "confirm");
-			buf_puts(&b, "<button type=\"submit\">");
-			page_put(&b, lang, "The details are correct", NULL, NULL);
-			buf_puts(&b, "</button></form>");
-		}
-		buf_puts(&b, "<form method=\"post\" action=\"");
-		buf_html(&b, str_c(action));
-		buf_puts(&b, "\">");
-		page_hidden(&b, "ar", v->ar);
-		page_hidden(&b, "csrf", v->csrf);
-		page_hidden(&b, "action", "later");
-		buf_puts(&b, "<button type=\"submit\" class=\"secondary\">");
-		page_put(&b, lang, "Later", NULL, NULL);
-		buf_puts(&b, "</button></form></div><h2>");
+		if (have)
+			krr_form_button(&b, lang, action, hidden, "confirm", "The details are correct",
+					false);
+		krr_form_button(&b, lang, action, hidden, "later", "Later", true);
+		buf_puts(&b, "</div><h2>");
 		page_put(&b, lang, "Change contact details", NULL, NULL);
 		buf_puts(&b, "</h2>");
 		krr_form_change(&b, lang, action, hidden,

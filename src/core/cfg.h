@@ -122,6 +122,14 @@ struct cfg {
 	bool dpop_nonce;
 	bool ansattporten_dpop_nonce;
 	bool maskinporten_dpop_nonce;
+	/* KRR's self-service pages (src/krr/pages.c): codes that confirm a new e-mail or number. */
+	char *krr_mail;             /* how codes reach an e-mail address: "file" (default), "smtp", "log" */
+	char *krr_mail_file;        /* file sink: JSON lines; default <data>/mail.jsonl */
+	char *krr_smtp_url;         /* smtp: smtp://host:25 or smtps://host:465 (libcurl) */
+	char *krr_mail_from;        /* smtp: the sender address */
+	int64_t krr_code_lifetime;  /* seconds a code is valid */
+	int64_t krr_code_attempts;  /* wrong codes that spend it */
+	bool krr_prompt;            /* the 90-day confirmation prompt in ID-porten logins (spec §6) */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

@@ -206,3 +206,56 @@ http_client_resp_free(struct http_client_resp *resp)
 	free(resp->content_type);
 	memset(resp, 0, sizeof(*resp));
 }
+
+struct mail_body {
+	const char *p;
+	size_t left;
+};
+
+static size_t
+mail_read(char *dst, size_t size, size_t n, void *arg)
+{
+	struct mail_body *m = arg;
+	size_t k = size * n < m->left ? size * n : m->left;
+
+	memcpy(dst, m->p, k);
+	m->p += k;
+	m->left -= k;
+	return k;
+}
+
+int
+http_client_mail(const char *url, const char *from, const char *to, const char *msg,
+		 size_t len, long timeout, struct err *e)
+{
+	struct mail_body body = { msg, len };
+	struct curl_slist *rcpt = NULL;
+	CURLcode cc;
+	CURL *h;
+
+	if (url == NULL || (strncmp(url, "smtp://", 7) != 0 && strncmp(url, "smtps://", 8) != 0))
+		return ERR(e, ERR_INVAL, 0, NULL, "the mail server's URL must be smtp:// or smtps://");
+	h = curl_easy_init();
+	rcpt = curl_slist_append(NULL, to);
+	if (h == NULL || rcpt == NULL) {
+		curl_slist_free_all(rcpt);
+		curl_easy_cleanup(h);
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_read);
+	curl_easy_setopt(h, CURLOPT_READDATA, &body);
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cc = curl_easy_perform(h);
+	curl_slist_free_all(rcpt);
+	curl_easy_cleanup(h);
+	if (cc != CURLE_OK)
+		return ERR(e, ERR_UNAVAILABLE, 0, NULL, "the mail server did not take the message: %s",
+			   curl_easy_strerror(cc));
+	return 0;
+}

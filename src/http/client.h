@@ -52,4 +52,13 @@ int http_client_do(const struct http_client_req *q, struct http_client_resp *res
 /* Free what http_client_do() put in resp and zero it; NULL-safe. */
 void http_client_resp_free(struct http_client_resp *resp);
 
+/*
+ * Send one e-mail message (headers and body, CRLF lines) from to to by
+ * SMTP at url (smtp:// with STARTTLS when offered, or smtps://), within
+ * timeout seconds.  ERR_INVAL for another scheme, ERR_UNAVAILABLE when the
+ * server did not take it (e says why).
+ */
+int http_client_mail(const char *url, const char *from, const char *to, const char *msg,
+		     size_t len, long timeout, struct err *e);
+
 #endif

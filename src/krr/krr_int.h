@@ -109,6 +109,62 @@ int krr_testdata_write(struct porten *app, int *written, struct err *e);
 /* The scopes of spec §3.3 and §4 exist (service init and portenctl krr). */
 int krr_scopes_ensure(struct porten *app, struct err *e);
 
+/*
+ * The person's own changes (code.c, spec §5).  A new e-mail address or
+ * mobile number is confirmed by a code sent to it: krr_code_send keeps it
+ * under *id (TOKEN_CHARS) for krr_code_check, which stores the value when
+ * code is right for pid (ERR_DENIED wrong; ERR_NOTFOUND expired, used,
+ * spent by too many wrong tries, or another person's).
+ */
+enum krr_code_channel { KRR_CODE_EMAIL, KRR_CODE_MOBILE };
+int krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, const char *value,
+		  const char *lang, char *id, struct err *e);
+int krr_code_check(struct porten *app, const char *pid, const char *id, const char *code,
+		   struct err *e);
+/* A confirmed value into the record (new, or AKTIV again): _oppdatert and _sist_verifisert now. */
+int krr_contact_set(struct porten *app, const char *pid, enum krr_code_channel ch,
+		    const char *value, struct err *e);
+/* "Confirm unchanged": _sist_verifisert now for every channel the person has. */
+int krr_contact_confirm(struct porten *app, const char *pid, struct err *e);
+/* Reservation (JA/NEI) and language; ERR_NOTFOUND without an active record. */
+int krr_reservation_set(struct porten *app, const char *pid, bool reserved, struct err *e);
+int krr_lang_set(struct porten *app, const char *pid, const char *lang, struct err *e);
+
+/*
+ * The last time the person confirmed or changed a channel (spec §6:
+ * max of *_sist_verifisert, *_oppdatert), 0 when none.
+ */
+int64_t krr_contact_confirmed_at(const struct krr_person *p);
+
+/* The pages' shared parts (pages.c): a masked value for the prompt, and the forms. */
+void krr_mask_email(const char *v, char *out, size_t cap);
+struct buf;
+/* A form of one button posting action what (and the hidden fields) to action. */
+void krr_form_button(struct buf *b, const char *lang, const char *action, const char *const *hidden,
+		     const char *what, const char *msgid, bool secondary);
+/* The fields of the change forms, posted to action with hidden fields (name, value pairs, NULL ends). */
+void krr_form_change(struct buf *b, const char *lang, const char *action, const char *const *hidden,
+		     const char *email_err, const char *mobile_err);
+/* The code form after a code was sent to shown (masked or plain). */
+void krr_form_code(struct buf *b, const char *lang, const char *action, const char *const *hidden,
+		   const char *cid, const char *shown, const char *err);
+/*
+ * A typed new e-mail (field "epost") or mobile number ("mobil") of the
+ * form, checked: *ch, *value (arena), or the msgid of the error and which.
+ */
+const char *krr_form_new_value(struct http_req *r, enum krr_code_channel *ch, const char **value,
+			       const char **which);
+
+/* The self-service pages' client of the ID-porten issuer. */
+#define KRR_CLIENT_ID "krr-minprofil"
+
+/* Handlers of the self-service pages (pages.c) and the prompt step (prompt.c). */
+void krr_handle_profile(struct http_req *r, struct http_resp *w);
+void krr_handle_profile_post(struct http_req *r, struct http_resp *w);
+void krr_handle_profile_callback(struct http_req *r, struct http_resp *w);
+int krr_pages_init(struct porten *app, struct err *e);
+extern const struct login_step krr_prompt_step;
+
 /* Answer 500: an answer could not be built (out of memory); what was written goes. */
 void krr_answer_failed(struct http_req *r, struct http_resp *w);
 

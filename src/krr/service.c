@@ -16,6 +16,13 @@
 static const struct cfg_row krr_rows[] = {
 	CFG_ROW("krr_suppress_expired", CFG_BOOL, krr_suppress_expired, "false", 0, 0),
 	CFG_ROW("krr_testdata_reset", CFG_INT, krr_testdata_reset, "0", 0, 31536000),
+	CFG_ROW("krr_prompt", CFG_BOOL, krr_prompt, "false", 0, 0),
+	CFG_ROW("krr_mail", CFG_STR, krr_mail, "file", 0, 0),
+	CFG_ROW("krr_mail_file", CFG_STR, krr_mail_file, NULL, 0, 0),
+	CFG_ROW("krr_smtp_url", CFG_STR, krr_smtp_url, NULL, 0, 0),
+	CFG_ROW("krr_mail_from", CFG_STR, krr_mail_from, NULL, 0, 0),
+	CFG_ROW("krr_code_lifetime", CFG_INT, krr_code_lifetime, "600", 60, 86400),
+	CFG_ROW("krr_code_attempts", CFG_INT, krr_code_attempts, "5", 1, 20),
 };
 
 static const struct cfg_section krr_cfg = {
@@ -28,6 +35,9 @@ static const struct service_route krr_routes[] = {
 	{ "POST", "/rest/v2/krr/hentEndringer", krr_handle_changes },
 	{ "GET", "/rest/v1/person", krr_handle_person },
 	{ "PATCH", "/rest/v1/person", krr_handle_person },
+	{ "GET", "/minprofil", krr_handle_profile },
+	{ "POST", "/minprofil", krr_handle_profile_post },
+	{ "GET", "/minprofil/callback", krr_handle_profile_callback },
 	{ NULL, NULL, NULL },
 };
 
@@ -138,6 +148,8 @@ krr_init(struct porten *app, struct err *e)
 	int rc = krr_scopes_ensure(app, e);
 
 	if (rc == 0)
+		rc = krr_pages_init(app, e);
+	if (rc == 0)
 		krr_testdata_tick(app);
 	return rc;
 }
@@ -147,11 +159,18 @@ static const struct cli_command krr_commands[] = {
 	{ NULL, NULL, NULL },
 };
 
+/* spec §6: the 90-day prompt, in ID-porten logins only. */
+static const struct login_step *const krr_steps[] = {
+	&krr_prompt_step,
+	NULL,
+};
+
 const struct porten_service krr_service = {
 	.name = "krr",
 	.issuer_kinds = SERVICE_ISSUER(ISSUER_IDPORTEN),
 	.cfg = &krr_cfg,
 	.routes = krr_routes,
+	.steps = krr_steps,
 	.commands = krr_commands,
 	.init = krr_init,
 	.tick = krr_testdata_tick,

@@ -327,6 +327,16 @@ login_ctx_request(const struct login_ctx *c)
 	return c->areq;
 }
 
+bool
+login_ctx_authenticated(const struct login_ctx *c, struct http_req *r)
+{
+	struct authz_request a;
+	struct err e = { 0 };
+
+	return areq_decode(c->areq, r->arena, &a, &e) == 0 && a.authenticated &&
+	       (a.prompt == NULL || strcmp(a.prompt, "none") != 0);
+}
+
 int
 login_ctx_claim(struct login_ctx *c, struct http_req *r, const char *name, json_t *value,
 		struct err *e)

@@ -59,6 +59,12 @@ const struct client *login_ctx_client(const struct login_ctx *c);
 const char *login_ctx_pid(const struct login_ctx *c);
 const json_t *login_ctx_request(const struct login_ctx *c);
 /*
+ * Did an eID authenticate the person in this login?  False for a login
+ * served by the SSO session (so always with prompt=none), which a step
+ * that asks the person something may pass by.
+ */
+bool login_ctx_authenticated(const struct login_ctx *c, struct http_req *r);
+/*
  * Add claim name with value (stolen, also on failure) to the tokens this
  * login ends in; name must pass oauth_step_claim_ok ("name",
  * "authorization_details").  The value rides with a paused login and into

@@ -175,6 +175,21 @@ const char *oauth_pairwise_sub_in(struct porten *app, struct arena *a, const cha
 				  const char *person_key);
 
 /* ---- handlers ---- */
+/*
+ * A client of the issuer in this process (inproc.c): one url-encoded field
+ * into a form; POST form to the issuer's handler fn as path, *status its
+ * status and *body its JSON answer (new reference); and the ID token of
+ * the answer checked (signed by r's issuer, in date, for aud, with nonce
+ * and a pid), *claims its claims.
+ */
+#define OAUTH_INPROC_FORM_MAX 8192
+struct buf;
+void oauth_form_add(struct buf *b, const char *name, const char *value);
+int oauth_call_form(struct http_req *outer, const char *path, http_handler_fn fn,
+		    const struct buf *form, int *status, json_t **body, struct err *e);
+int oauth_id_token_check(struct http_req *r, const char *jws, const char *aud, const char *nonce,
+			 json_t **claims, struct err *e);
+
 void oauth_handle_discovery(struct http_req *r, struct http_resp *w);   /* GET /.well-known/openid-configuration */
 void oauth_handle_jwks(struct http_req *r, struct http_resp *w);        /* GET /jwks.json */
 void oauth_handle_userinfo(struct http_req *r, struct http_resp *w);    /* GET/POST /userinfo */

@@ -30,7 +30,6 @@
 #include "store/store.h"
 
 #define META_SECRET "saml_proxy_client_secret"
-#define OIDC_FORM_MAX 8192
 #define OIDC_WAIT_MS 3000 /* how long a node waits for the node that registers the client */
 
 static char client_secret[128];
@@ -127,62 +126,6 @@ saml_oidc_cleanup(void)
 	secure_wipe(client_secret, sizeof(client_secret));
 }
 
-/* One form field, url-encoded, into b. */
-static void
-form_add(struct buf *b, const char *name, const char *value)
-{
-	if (value == NULL)
-		return;
-	if (b->len > 0)
-		buf_puts(b, "&");
-	buf_puts(b, name);
-	buf_puts(b, "=");
-	buf_urlenc(b, str_c(value));
-}
-
-/*
- * POST form to one of the issuer's handlers in process; *body gets its
- * JSON answer (new reference) and *status its status.
- */
-static int
-call_issuer(struct http_req *outer, const char *path, http_handler_fn fn, struct buf *form,
-	    int *status, json_t **body, struct err *e)
-{
-	struct http_req r = { 0 };
-	struct http_resp w;
-	static struct http_param ct[] = {
-		{ { "content-type", 12 }, { "application/x-www-form-urlencoded", 33 } },
-	};
-	json_error_t je;
-	int rc;
-
-	*body = NULL;
-	r.arena = outer->arena;
-	r.method = "POST";
-	r.path = str_c(path);
-	r.app = outer->app;
-	r.route_data = outer->route_data;
-	r.remote_addr = outer->remote_addr;
-	r.tls = outer->tls;
-	r.headers.v = ct;
-	r.headers.n = 1;
-	memcpy(r.rid, outer->rid, sizeof(r.rid));
-	if (form->len == 0 || form->len > OIDC_FORM_MAX)
-		return ERR(e, ERR_INTERNAL, 500, NULL, "form for %s is empty or too long", path);
-	rc = http_parse_urlencoded(r.arena, (struct str){ form->p, form->len }, &r.form,
-				   &r.input_err);
-	if (rc != 0)
-		return ERR(e, ERR_INTERNAL, 500, NULL, "form for %s: %s", path, r.input_err.msg);
-	http_resp_init(&w, r.arena);
-	fn(&r, &w);
-	*status = w.status;
-	*body = json_loadb(w.body.p, w.body.len, 0, &je);
-	http_resp_free(&w);
-	if (*body == NULL)
-		return ERR(e, ERR_INTERNAL, 500, NULL, "%s answered %d without JSON", path, *status);
-	return 0;
-}
-
 static int
 issuer_error(const char *path, int status, const json_t *body, struct err *e)
 {
@@ -206,21 +149,21 @@ saml_oidc_par(struct http_req *r, const struct saml_oidc_req *q, char **authoriz
 	int status = 0, rc;
 
 	*authorize_url = NULL;
-	buf_init(&form, OIDC_FORM_MAX);
-	form_add(&form, "client_id", SAML_CLIENT_ID);
-	form_add(&form, "client_secret", client_secret);
-	form_add(&form, "response_type", "code");
-	form_add(&form, "redirect_uri", saml_idp_url(r->arena, "/saml/callback"));
-	form_add(&form, "scope", "openid");
-	form_add(&form, "state", q->state);
-	form_add(&form, "nonce", q->nonce);
-	form_add(&form, "code_challenge", q->code_challenge);
-	form_add(&form, "code_challenge_method", "S256");
-	form_add(&form, "acr_values", q->acr);
-	form_add(&form, "ui_locales", q->locale);
+	buf_init(&form, OAUTH_INPROC_FORM_MAX);
+	oauth_form_add(&form, "client_id", SAML_CLIENT_ID);
+	oauth_form_add(&form, "client_secret", client_secret);
+	oauth_form_add(&form, "response_type", "code");
+	oauth_form_add(&form, "redirect_uri", saml_idp_url(r->arena, "/saml/callback"));
+	oauth_form_add(&form, "scope", "openid");
+	oauth_form_add(&form, "state", q->state);
+	oauth_form_add(&form, "nonce", q->nonce);
+	oauth_form_add(&form, "code_challenge", q->code_challenge);
+	oauth_form_add(&form, "code_challenge_method", "S256");
+	oauth_form_add(&form, "acr_values", q->acr);
+	oauth_form_add(&form, "ui_locales", q->locale);
 	if (q->force_authn)
-		form_add(&form, "prompt", "login");
-	rc = call_issuer(r, "/par", login_handle_par, &form, &status, &body, e);
+		oauth_form_add(&form, "prompt", "login");
+	rc = oauth_call_form(r, "/par", login_handle_par, &form, &status, &body, e);
 	buf_free_secret(&form);
 	if (rc == 0 && status != 201)
 		rc = issuer_error("/par", status, body, e);
@@ -230,7 +173,7 @@ saml_oidc_par(struct http_req *r, const struct saml_oidc_req *q, char **authoriz
 	if (rc == 0) {
 		struct buf u;
 
-		buf_init(&u, OIDC_FORM_MAX);
+		buf_init(&u, OAUTH_INPROC_FORM_MAX);
 		char *browser = app_browser_base(is);
 
 		buf_printf(&u, "%s/authorize?client_id=%s&request_uri=",
@@ -245,38 +188,6 @@ saml_oidc_par(struct http_req *r, const struct saml_oidc_req *q, char **authoriz
 	return rc;
 }
 
-/* The ID token: signed by the issuer, for the proxy, with our nonce, in date. */
-static int
-id_token_check(struct http_req *r, const char *jws, const char *nonce, json_t **claims,
-	       struct err *e)
-{
-	const struct issuer *is = r->route_data;
-	json_t *jwks = NULL, *c = NULL;
-	int rc;
-
-	*claims = NULL;
-	rc = reg_keys_jwks(r->app, is, &jwks, e);
-	if (rc == 0)
-		rc = jose_jwt_verify(str_c(jws), jwks, JOSE_ALG_RS256, &c, e);
-	if (rc == 0)
-		rc = jose_jwt_check_times(c, time_now(), 60, 0, 0, e);
-	if (rc == 0 &&
-	    (!json_is_string(json_object_get(c, "iss")) ||
-	     strcmp(json_string_value(json_object_get(c, "iss")), is->iss) != 0 ||
-	     !json_is_string(json_object_get(c, "aud")) ||
-	     strcmp(json_string_value(json_object_get(c, "aud")), SAML_CLIENT_ID) != 0 ||
-	     !json_is_string(json_object_get(c, "nonce")) ||
-	     strcmp(json_string_value(json_object_get(c, "nonce")), nonce) != 0 ||
-	     !json_is_string(json_object_get(c, "pid"))))
-		rc = ERR(e, ERR_DENIED, 500, NULL, "the ID token's iss, aud, nonce or pid is wrong");
-	if (rc == 0)
-		*claims = c;
-	else
-		json_decref(c);
-	json_decref(jwks);
-	return rc;
-}
-
 int
 saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier, const char *nonce,
 		 json_t **claims, const char **id_token, struct err *e)
@@ -287,14 +198,14 @@ saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier, con
 	int status = 0, rc;
 
 	*claims = NULL;
-	buf_init(&form, OIDC_FORM_MAX);
-	form_add(&form, "grant_type", "authorization_code");
-	form_add(&form, "code", code);
-	form_add(&form, "redirect_uri", saml_idp_url(r->arena, "/saml/callback"));
-	form_add(&form, "code_verifier", verifier);
-	form_add(&form, "client_id", SAML_CLIENT_ID);
-	form_add(&form, "client_secret", client_secret);
-	rc = call_issuer(r, "/token", oauth_handle_token, &form, &status, &body, e);
+	buf_init(&form, OAUTH_INPROC_FORM_MAX);
+	oauth_form_add(&form, "grant_type", "authorization_code");
+	oauth_form_add(&form, "code", code);
+	oauth_form_add(&form, "redirect_uri", saml_idp_url(r->arena, "/saml/callback"));
+	oauth_form_add(&form, "code_verifier", verifier);
+	oauth_form_add(&form, "client_id", SAML_CLIENT_ID);
+	oauth_form_add(&form, "client_secret", client_secret);
+	rc = oauth_call_form(r, "/token", oauth_handle_token, &form, &status, &body, e);
 	buf_free_secret(&form);
 	if (rc == 0 && status != 200)
 		rc = issuer_error("/token", status, body, e);
@@ -302,7 +213,7 @@ saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier, con
 	if (rc == 0 && idt == NULL)
 		rc = ERR(e, ERR_INTERNAL, 500, NULL, "/token gave no id_token");
 	if (rc == 0)
-		rc = id_token_check(r, idt, nonce, claims, e);
+		rc = oauth_id_token_check(r, idt, SAML_CLIENT_ID, nonce, claims, e);
 	*id_token = rc == 0 ? arena_strdup(r->arena, idt) : NULL;
 	json_decref(body);
 	return rc;

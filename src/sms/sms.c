@@ -106,41 +106,45 @@ struct sms_file {
 	pthread_mutex_t mu;
 };
 
+int
+sms_file_append(const char *path, const json_t *j, pthread_mutex_t *mu, struct err *e)
+{
+	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	int fd = -1, rc = 0;
+	size_t len;
+	ssize_t wr;
+
+	if (line == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	len = strlen(line);
+	line[len] = '\n';
+	/* One write of the whole line under a lock: readers never see half a message. */
+	if (mu != NULL)
+		pthread_mutex_lock(mu);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		wr = write(fd, line, len + 1);
+		if (wr != (ssize_t)(len + 1))
+			rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot append to %s", path);
+		close(fd);
+	} else {
+		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot open %s: %s", path, strerror(errno));
+	}
+	if (mu != NULL)
+		pthread_mutex_unlock(mu);
+	secure_wipe(line, len + 1);
+	free(line);
+	return rc;
+}
+
 static int
 sms_file_send(struct sms_gateway *g, const char *to, const char *text, struct err *e)
 {
 	struct sms_file *f = (struct sms_file *)g;
 	json_t *j = json_pack("{s:I, s:s, s:s, s:s}", "time", (json_int_t)time_now(), "to", to,
 			      "sender", g->sender, "text", text);
-	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	int fd = -1, rc = 0;
-	size_t len;
-	ssize_t wr;
+	int rc = sms_file_append(f->path, j, &f->mu, e);
 
-	if (line == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto out;
-	}
-	len = strlen(line);
-	line[len] = '\n';
-	/* One write of the whole line under a lock: readers never see half a message. */
-	pthread_mutex_lock(&f->mu);
-	fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		wr = write(fd, line, len + 1);
-		if (wr != (ssize_t)(len + 1))
-			rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot append to the SMS file");
-		close(fd);
-	} else {
-		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "cannot open the SMS file: %s",
-			 strerror(errno));
-	}
-	pthread_mutex_unlock(&f->mu);
-	line[len] = '\0';
-out:
-	if (line != NULL)
-		secure_wipe(line, strlen(line));
-	free(line);
 	json_decref(j);
 	return rc;
 }
@@ -295,6 +299,31 @@ sms_gateway_free(struct sms_gateway *g)
 	g->ops->free(g);
 	free(g->sender);
 	free(g);
+}
+
+static pthread_mutex_t sms_shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sms_gateway *sms_shared_gw;
+static const struct cfg *sms_shared_cfg;
+
+struct sms_gateway *
+sms_gateway_shared(const struct cfg *c, struct err *e)
+{
+	struct sms_gateway *g;
+
+	pthread_mutex_lock(&sms_shared_mu);
+	if (sms_shared_gw == NULL || sms_shared_cfg != c) {
+		struct sms_gateway *made = NULL;
+
+		/* A process serves one configuration; a new one (tests) gets a new gateway. */
+		if (sms_gateway_new(c, &made, e) == 0) {
+			sms_gateway_free(sms_shared_gw);
+			sms_shared_gw = made;
+			sms_shared_cfg = c;
+		}
+	}
+	g = sms_shared_cfg == c ? sms_shared_gw : NULL;
+	pthread_mutex_unlock(&sms_shared_mu);
+	return g;
 }
 
 int

@@ -16,6 +16,8 @@
 #ifndef PORTEN_SMS_SMS_H
 #define PORTEN_SMS_SMS_H
 
+#include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -49,6 +51,12 @@ struct sms_gateway {
  */
 int sms_gateway_new(const struct cfg *c, struct sms_gateway **out, struct err *e);
 void sms_gateway_free(struct sms_gateway *g);
+/*
+ * The gateway of this process for configuration c, made on first use and
+ * shared by every caller (MinID's codes, KRR's); a process serving a new
+ * configuration (tests) gets a new one.  NULL when it cannot be made (e).
+ */
+struct sms_gateway *sms_gateway_shared(const struct cfg *c, struct err *e);
 
 /*
  * Send text to the number to (E.164, checked with sms_number_valid).
@@ -67,6 +75,13 @@ bool sms_number_valid(const char *to);
 int sms_number_normalise(struct str typed, char out[SMS_MAX_TO + 1]);
 /* "+47******99": for logs and pages (arena-free: writes into out, 24 bytes). */
 void sms_number_mask(const char *to, char out[24]);
+
+/*
+ * Append j as one line of compact JSON to path (made 0600), in one write
+ * under mu (or none): the file sinks of codes in test (SMS, KRR's e-mail).
+ * The line is wiped from memory after; ERR_UNAVAILABLE when it cannot be written.
+ */
+int sms_file_append(const char *path, const json_t *j, pthread_mutex_t *mu, struct err *e);
 
 /* The backends, for tests. */
 int sms_file_new(const char *path, const char *sender, struct sms_gateway **out, struct err *e);

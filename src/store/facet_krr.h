@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "store/facet_doc.h"
 
 struct store;
 
@@ -70,6 +71,12 @@ krr_persons_free(struct krr_person *v, size_t n)
 }
 
 struct store_krr_ops {
+	/*
+	 * The register's short-lived documents (facet_doc.h): the self-service
+	 * pages' sessions and logins, and the codes that confirm a new e-mail
+	 * address or mobile number (kinds "krr-*").
+	 */
+	STORE_DOC_OPS;
 	/* One person's record into *out (the caller clears it); ERR_NOTFOUND when not registered. */
 	int (*person_get)(struct store *s, const char *pid, struct krr_person *out, struct err *e);
 	/*

@@ -519,7 +519,7 @@ pg_key_reseal(struct store *s, const char *kid, const char *old_sealed, const ch
 
 /* ---- short-lived documents ---- */
 
-static int
+int
 pg_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc, int64_t expires_at,
 	   struct err *e)
 {
@@ -527,26 +527,26 @@ pg_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc,
 			      expires_at, time_now());
 }
 
-static int
+int
 pg_doc_get(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e)
 {
 	return store_pg_get_doc(s, PG_DOC_GET, "doc_get", doc, e, "kki", kind, id, time_now());
 }
 
-static int
+int
 pg_doc_update(struct store *s, const char *kind, const char *id, const json_t *doc, struct err *e)
 {
 	return store_pg_write(s, PG_DOC_UPDATE, "doc_update", ERR_NOTFOUND, e, "kkji", kind, id,
 			      doc, time_now());
 }
 
-static int
+int
 pg_doc_take(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e)
 {
 	return store_pg_get_doc(s, PG_DOC_TAKE, "doc_take", doc, e, "kki", kind, id, time_now());
 }
 
-static int
+int
 pg_doc_delete(struct store *s, const char *kind, const char *id, struct err *e)
 {
 	return store_pg_write(s, PG_DOC_DELETE, "doc_delete", ERR_NOTFOUND, e, "kk", kind, id);

@@ -328,6 +328,11 @@ pg_krr_history(struct store *s, const char *pid, json_t **list, struct err *e)
 }
 
 const struct store_krr_ops store_pg_krr = {
+	.doc_put = pg_doc_put,
+	.doc_get = pg_doc_get,
+	.doc_update = pg_doc_update,
+	.doc_take = pg_doc_take,
+	.doc_delete = pg_doc_delete,
 	.person_get = pg_krr_person_get,
 	.person_get_many = pg_krr_person_get_many,
 	.person_put = pg_krr_person_put,

@@ -450,7 +450,7 @@ sq_saml_sp_list(struct store *s, json_t **docs, struct err *e)
 
 /* ---- short-lived documents ---- */
 
-static int
+int
 sq_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc, int64_t expires_at,
 	   struct err *e)
 {
@@ -458,26 +458,26 @@ sq_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc,
 			      expires_at, time_now());
 }
 
-static int
+int
 sq_doc_get(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e)
 {
 	return store_sq_get_doc(s, SQ_DOC_GET, "doc_get", doc, e, "kki", kind, id, time_now());
 }
 
-static int
+int
 sq_doc_update(struct store *s, const char *kind, const char *id, const json_t *doc, struct err *e)
 {
 	return store_sq_write(s, SQ_DOC_UPDATE, "doc_update", ERR_NOTFOUND, e, "kkji", kind, id,
 			      doc, time_now());
 }
 
-static int
+int
 sq_doc_take(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e)
 {
 	return store_sq_get_doc(s, SQ_DOC_TAKE, "doc_take", doc, e, "kki", kind, id, time_now());
 }
 
-static int
+int
 sq_doc_delete(struct store *s, const char *kind, const char *id, struct err *e)
 {
 	return store_sq_write(s, SQ_DOC_DELETE, "doc_delete", ERR_NOTFOUND, e, "kk", kind, id);

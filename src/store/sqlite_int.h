@@ -127,6 +127,18 @@ int store_sq_tx_depth(struct store *s);
 
 /* The billing facet (sqlite_billing.c). */
 extern const struct store_billing_ops store_sq_billing;
+/*
+ * The short-lived documents (facet_doc.h), shared by the facets that list
+ * STORE_DOC_OPS, among them the KRR facet in its own file.
+ */
+int sq_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc,
+	       int64_t expires_at, struct err *e);
+int sq_doc_get(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e);
+int sq_doc_update(struct store *s, const char *kind, const char *id, const json_t *doc,
+		  struct err *e);
+int sq_doc_take(struct store *s, const char *kind, const char *id, json_t **doc, struct err *e);
+int sq_doc_delete(struct store *s, const char *kind, const char *id, struct err *e);
+
 /* The KRR facet (sqlite_krr.c). */
 extern const struct store_krr_ops store_sq_krr;
 

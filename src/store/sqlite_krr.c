@@ -300,6 +300,11 @@ sq_krr_history(struct store *s, const char *pid, json_t **list, struct err *e)
 }
 
 const struct store_krr_ops store_sq_krr = {
+	.doc_put = sq_doc_put,
+	.doc_get = sq_doc_get,
+	.doc_update = sq_doc_update,
+	.doc_take = sq_doc_take,
+	.doc_delete = sq_doc_delete,
 	.person_get = sq_krr_person_get,
 	.person_get_many = sq_krr_person_get_many,
 	.person_put = sq_krr_person_put,

@@ -69,30 +69,13 @@ minid_code_hash(const struct porten *app, const char *flow, const char *code, ch
 
 /* ---- the SMS gateway of this process ---- */
 
-static pthread_mutex_t minid_sms_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct sms_gateway *minid_sms_gw;
-static const struct cfg *minid_sms_cfg;
-
 struct sms_gateway *
 minid_sms(struct porten *app, struct err *e)
 {
-	struct sms_gateway *g;
+	struct sms_gateway *g = sms_gateway_shared(app->cfg, e);
 
-	pthread_mutex_lock(&minid_sms_mu);
-	if (minid_sms_gw == NULL || minid_sms_cfg != app->cfg) {
-		struct sms_gateway *made = NULL;
-
-		/* A process serves one configuration; a new one (tests) gets a new gateway. */
-		if (sms_gateway_new(app->cfg, &made, e) == 0) {
-			sms_gateway_free(minid_sms_gw);
-			minid_sms_gw = made;
-			minid_sms_cfg = app->cfg;
-		} else {
-			log_err(NULL, "minid: no SMS gateway: %s", e->msg);
-		}
-	}
-	g = minid_sms_cfg == app->cfg ? minid_sms_gw : NULL;
-	pthread_mutex_unlock(&minid_sms_mu);
+	if (g == NULL)
+		log_err(NULL, "minid: no SMS gateway: %s", e->msg);
 	return g;
 }
 

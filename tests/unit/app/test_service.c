@@ -122,8 +122,9 @@ test_routes(void **state)
 			continue;
 		assert_non_null(is);
 		assert_memory_equal(rt[n].path, is->prefix, strlen(is->prefix));
-		/* KRR's APIs live under ID-porten alone (the register's own host) */
-		if (strncmp(rt[n].path, "/rest/", 6) == 0) {
+		/* KRR's APIs, pages and prompt live under ID-porten alone (the register's own host) */
+		if (strncmp(rt[n].path, "/rest/", 6) == 0 || strncmp(rt[n].path, "/minprofil", 10) == 0 ||
+		    strncmp(rt[n].path, "/krr/", 5) == 0) {
 			assert_int_equal(is->kind, ISSUER_IDPORTEN);
 			krr++;
 			continue;
@@ -154,7 +155,7 @@ test_routes(void **state)
 	assert_true(has_route(rt, "DELETE", "/selfservice/clients/*"));
 	assert_true(mp >= 3 && mp < idp);
 	assert_true(has_route(rt, "POST", "/token"));
-	assert_int_equal(krr, 5);
+	assert_int_equal(krr, 9); /* 5 APIs, 3 self-service pages, the prompt */
 	assert_true(has_route(rt, "POST", "/rest/v2/personer"));
 	assert_true(has_route(rt, "GET", "/authorize"));
 	assert_true(has_route(rt, "GET", "/testid"));

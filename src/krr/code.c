@@ -1,0 +1,339 @@
+/*
+ * Codes that confirm a new e-mail address or mobile number (spec/krr.md
+ * §5): a new value is stored only after the person has typed the code
+ * sent to it.  A code is kept as a keyed hash in a short-lived document
+ * of the person, with its expiry and the wrong tries left; the right code
+ * takes the document (so it works once), too many wrong ones delete it.
+ * Codes reach a phone through the SMS gateway (src/sms) and an address by
+ * e-mail: SMTP through libcurl, or a file of JSON lines in test.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/b64.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "http/client.h"
+#include "krr/krr_int.h"
+#include "sms/sms.h"
+#include "store/store.h"
+#include "ui/pages.h"
+
+#define KRR_CODE_KIND "krr-code"
+#define KRR_CODE_DIGITS 6
+
+static void
+code_hash(const struct porten *app, const char *id, const char *code, char out[44])
+{
+	unsigned char mac[32];
+	char msg[192];
+	int n;
+
+	/* Domain-separated from the CSRF tokens made with the same shared key. */
+	n = snprintf(msg, sizeof(msg), "krr-code\n%s\n%s", id, code);
+	hmac_sha256(app->csrf_key, sizeof(app->csrf_key), msg,
+		    n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, mac);
+	b64url_encode(mac, sizeof(mac), out);
+	secure_wipe(msg, sizeof(msg));
+}
+
+static int
+code_random(char out[KRR_CODE_DIGITS + 1])
+{
+	unsigned char r[KRR_CODE_DIGITS];
+
+	if (rand_bytes(r, sizeof(r)) != 0)
+		return -1;
+	/* 250 of 256 values are spread evenly over ten digits; the bias is 0.4 %. */
+	for (size_t i = 0; i < KRR_CODE_DIGITS; i++)
+		out[i] = (char)('0' + r[i] % 10);
+	out[KRR_CODE_DIGITS] = '\0';
+	secure_wipe(r, sizeof(r));
+	return 0;
+}
+
+/* The translated message with {code} filled in. */
+static void
+code_text(const char *lang, const char *msgid, const char *code, char *out, size_t cap)
+{
+	const char *t = page_text(lang, msgid), *at = strstr(t, "{code}");
+
+	if (at == NULL)
+		snprintf(out, cap, "%s %s", t, code);
+	else
+		snprintf(out, cap, "%.*s%s%s", (int)(at - t), t, code, at + 6);
+}
+
+/* ---- e-mail ---- */
+
+static int
+mail_smtp(const struct cfg *c, const char *to, const char *subject, const char *text,
+	  struct err *e)
+{
+	char msg[2048];
+	int n, rc;
+
+	if (c->krr_smtp_url == NULL || c->krr_mail_from == NULL)
+		return ERR(e, ERR_UNAVAILABLE, 503, NULL, "krr_mail=smtp needs krr_smtp_url and krr_mail_from");
+	n = snprintf(msg, sizeof(msg),
+		     "From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMIME-Version: 1.0\r\n"
+		     "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+		     "\r\n%s\r\n",
+		     c->krr_mail_from, to, subject, text);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return ERR(e, ERR_INVAL, 400, NULL, "the message is too long");
+	rc = http_client_mail(c->krr_smtp_url, c->krr_mail_from, to, msg, (size_t)n, 10, e);
+	secure_wipe(msg, sizeof(msg));
+	return rc;
+}
+
+static pthread_mutex_t mail_file_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+mail_send(const struct cfg *c, const char *to, const char *subject, const char *text,
+	  struct err *e)
+{
+	const char *how = c->krr_mail != NULL ? c->krr_mail : "file";
+	char path[1024];
+	json_t *j;
+	int rc;
+
+	if (strcmp(how, "smtp") == 0)
+		return mail_smtp(c, to, subject, text, e);
+	if (strcmp(how, "log") == 0) {
+		log_info(NULL, "krr: a code by e-mail, not sent (krr_mail=log)");
+		return 0;
+	}
+	/* Codes in clear in a file: never where real people log in. */
+	if (c->env == CFG_ENV_PROD)
+		return ERR(e, ERR_UNAVAILABLE, 503, NULL, "krr_mail=file is for development");
+	if (c->krr_mail_file != NULL && c->krr_mail_file[0] != '\0')
+		snprintf(path, sizeof(path), "%s", c->krr_mail_file);
+	else
+		snprintf(path, sizeof(path), "%s/mail.jsonl", c->data ? c->data : ".");
+	j = json_pack("{s:I, s:s, s:s, s:s}", "time", (json_int_t)time_now(), "to", to, "subject",
+		      subject, "text", text);
+	rc = sms_file_append(path, j, &mail_file_mu, e);
+	json_decref(j);
+	return rc;
+}
+
+/* ---- the codes ---- */
+
+int
+krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, const char *value,
+	      const char *lang, char *id, struct err *e)
+{
+	char code[KRR_CODE_DIGITS + 1], hash[44], text[SMS_MAX_TEXT + 1];
+	int64_t exp = time_now() + app->cfg->krr_code_lifetime;
+	json_t *doc;
+	int rc;
+
+	if (rand_token_buf(id) != 0 || code_random(code) != 0)
+		return ERR(e, ERR_CRYPTO, 500, NULL, "no randomness");
+	code_hash(app, id, code, hash);
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:i}", "pid", pid, "ch",
+			ch == KRR_CODE_EMAIL ? "email" : "mobile", "v", value, "h", hash, "n", 0);
+	rc = doc != NULL ? store_call(app->store, krr, doc_put, KRR_CODE_KIND, id, doc, exp, e)
+			 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	json_decref(doc);
+	code_text(lang, "Your confirmation code for the contact register is {code}.", code, text,
+		  sizeof(text));
+	if (rc == 0 && ch == KRR_CODE_MOBILE) {
+		struct sms_gateway *g = sms_gateway_shared(app->cfg, e);
+
+		rc = g != NULL ? sms_send(g, value, text, e) : ERR_UNAVAILABLE;
+	} else if (rc == 0) {
+		rc = mail_send(app->cfg, value, page_text(lang, "Confirm your e-mail address"), text,
+			       e);
+	}
+	secure_wipe(code, sizeof(code));
+	secure_wipe(text, sizeof(text));
+	if (rc != 0)
+		(void)store_call(app->store, krr, doc_delete, KRR_CODE_KIND, id, &(struct err){ 0 });
+	return rc;
+}
+
+/* The right code: take the document, once; the new value goes into the record. */
+static int
+code_apply(struct porten *app, const char *id, const char *pid, struct err *e)
+{
+	json_t *doc = NULL;
+	const char *ch, *v;
+	int rc = store_call(app->store, krr, doc_take, KRR_CODE_KIND, id, &doc, e);
+
+	if (rc == ERR_NOTFOUND)
+		return ERR(e, ERR_NOTFOUND, 400, NULL, "the code has expired or was used");
+	if (rc != 0)
+		return rc;
+	ch = json_string_value(json_object_get(doc, "ch"));
+	v = json_string_value(json_object_get(doc, "v"));
+	rc = ch != NULL && v != NULL
+		     ? krr_contact_set(app, pid, strcmp(ch, "email") == 0 ? KRR_CODE_EMAIL
+									 : KRR_CODE_MOBILE,
+				       v, e)
+		     : ERR(e, ERR_INTERNAL, 500, NULL, "a code document without its value");
+	json_decref(doc);
+	return rc;
+}
+
+int
+krr_code_check(struct porten *app, const char *pid, const char *id, const char *code,
+	       struct err *e)
+{
+	char hash[44];
+	json_t *doc = NULL;
+	const char *want;
+	json_int_t n;
+	int rc;
+
+	if (id == NULL || strlen(id) != TOKEN_CHARS || code == NULL || strlen(code) > 32)
+		return ERR(e, ERR_NOTFOUND, 400, NULL, "the code has expired or was used");
+	rc = store_call(app->store, krr, doc_get, KRR_CODE_KIND, id, &doc, e);
+	if (rc == ERR_NOTFOUND)
+		return ERR(e, ERR_NOTFOUND, 400, NULL, "the code has expired or was used");
+	if (rc != 0)
+		return rc;
+	/* A code sent for another person is no code of this one. */
+	want = json_string_value(json_object_get(doc, "h"));
+	if (!json_is_string(json_object_get(doc, "pid")) ||
+	    strcmp(json_string_value(json_object_get(doc, "pid")), pid) != 0 || want == NULL) {
+		json_decref(doc);
+		return ERR(e, ERR_NOTFOUND, 400, NULL, "the code has expired or was used");
+	}
+	code_hash(app, id, code, hash);
+	if (ct_str_eq(str_c(hash), str_c(want))) {
+		json_decref(doc);
+		return code_apply(app, id, pid, e);
+	}
+	n = json_integer_value(json_object_get(doc, "n")) + 1;
+	if (n >= app->cfg->krr_code_attempts) {
+		rc = store_call(app->store, krr, doc_delete, KRR_CODE_KIND, id, e);
+	} else {
+		json_object_set_new(doc, "n", json_integer(n));
+		rc = store_call(app->store, krr, doc_update, KRR_CODE_KIND, id, doc, e);
+	}
+	json_decref(doc);
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return rc;
+	return ERR(e, ERR_DENIED, 400, NULL, "the code is wrong");
+}
+
+int
+krr_contact_set(struct porten *app, const char *pid, enum krr_code_channel ch, const char *value,
+		struct err *e)
+{
+	struct krr_person p = { 0 };
+	struct krr_channel *c;
+	int64_t now = krr_now_ms();
+	int rc = krr_person_load(app, pid, &p, e);
+
+	if (rc == ERR_NOTFOUND) {
+		snprintf(p.pid, sizeof(p.pid), "%s", pid);
+		rc = 0;
+	}
+	if (rc != 0)
+		return rc;
+	/* A deleted person who registers details again is in the register again. */
+	p.status = KRR_AKTIV;
+	c = ch == KRR_CODE_EMAIL ? &p.email : &p.mobile;
+	free(c->value);
+	c->value = strdup(value);
+	c->updated = c->verified = now;
+	rc = c->value != NULL ? krr_person_save(app, &p, "person",
+						ch == KRR_CODE_EMAIL ? "epostadresse"
+								     : "mobiltelefonnummer",
+						e)
+			      : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	krr_person_clear(&p);
+	return rc;
+}
+
+/* Load pid's active record for a change of its own; ERR_NOTFOUND when there is none. */
+static int
+own_load(struct porten *app, const char *pid, struct krr_person *p, struct err *e)
+{
+	int rc = krr_person_load(app, pid, p, e);
+
+	if (rc == 0 && p->status != KRR_AKTIV) {
+		krr_person_clear(p);
+		rc = ERR(e, ERR_NOTFOUND, 404, NULL, "the person has no active record");
+	}
+	return rc;
+}
+
+int
+krr_contact_confirm(struct porten *app, const char *pid, struct err *e)
+{
+	struct krr_person p = { 0 };
+	int64_t now = krr_now_ms();
+	int rc = own_load(app, pid, &p, e);
+
+	if (rc != 0)
+		return rc;
+	if (p.email.value != NULL)
+		p.email.verified = now;
+	if (p.mobile.value != NULL)
+		p.mobile.verified = now;
+	rc = krr_person_save(app, &p, "person", "bekreftet", e);
+	krr_person_clear(&p);
+	return rc;
+}
+
+int
+krr_reservation_set(struct porten *app, const char *pid, bool reserved, struct err *e)
+{
+	struct krr_person p = { 0 };
+	int64_t now = krr_now_ms();
+	int rc = own_load(app, pid, &p, e);
+
+	if (rc != 0)
+		return rc;
+	if (p.reserved != reserved) {
+		p.reserved = reserved;
+		p.reserved_at = reserved ? now : 0;
+		p.reservation_updated = now;
+		rc = krr_person_save(app, &p, "person", "reservasjon", e);
+	}
+	krr_person_clear(&p);
+	return rc;
+}
+
+int
+krr_lang_set(struct porten *app, const char *pid, const char *lang, struct err *e)
+{
+	struct krr_person p = { 0 };
+	int rc;
+
+	if (lang == NULL || krr_rule_lang(lang) != NULL)
+		return ERR(e, ERR_INVAL, 400, NULL, "the language must be nb, nn, en or se");
+	rc = own_load(app, pid, &p, e);
+	if (rc != 0)
+		return rc;
+	if (strcmp(p.lang, lang) != 0) {
+		snprintf(p.lang, sizeof(p.lang), "%s", lang);
+		p.lang_updated = krr_now_ms();
+		rc = krr_person_save(app, &p, "person", "spraak", e);
+	}
+	krr_person_clear(&p);
+	return rc;
+}
+
+static int64_t
+channel_at(const struct krr_channel *c)
+{
+	if (c->value == NULL)
+		return 0;
+	return c->updated > c->verified ? c->updated : c->verified;
+}
+
+int64_t
+krr_contact_confirmed_at(const struct krr_person *p)
+{
+	int64_t a = channel_at(&p->email), b = channel_at(&p->mobile);
+
+	return a > b ? a : b;
+}

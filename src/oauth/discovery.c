@@ -1,5 +1,6 @@
 /* Discovery (OIDC Discovery 1.0, spec/idporten-oidc.md §2) and JWKS. */
 #include "core/loa.h"
+#include "app/service.h"
 #include "core/log.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
@@ -11,6 +12,26 @@ discovery_strings(const char *const *v)
 
 	for (size_t i = 0; v[i] != NULL; i++)
 		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* The authorization_details types of the steps that run under is (app/service.h). */
+static json_t *
+discovery_rar_types(const struct porten *app, const struct issuer *is)
+{
+	const struct porten_service *const *list = app->services;
+	json_t *a = json_array();
+
+	for (size_t k = 0; list != NULL && list[k] != NULL; k++)
+		for (size_t j = 0; list[k]->steps != NULL && list[k]->steps[j] != NULL; j++) {
+			const struct login_step *st = list[k]->steps[j];
+
+			if ((st->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0 ||
+			    st->rar_types == NULL || service_step_repeated(list, k, j))
+				continue;
+			for (size_t t = 0; st->rar_types[t] != NULL; t++)
+				json_array_append_new(a, json_string(st->rar_types[t]));
+		}
 	return a;
 }
 
@@ -98,7 +119,8 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 	json_object_set_new(d, "backchannel_logout_session_supported", json_true());
 	json_object_set_new(d, "authorization_response_iss_parameter_supported", json_true());
 	json_object_set_new(d, "claims_parameter_supported", json_false());
-	json_object_set_new(d, "authorization_details_types_supported", json_array());
+	json_object_set_new(d, "authorization_details_types_supported",
+			    discovery_rar_types(r->app, is));
 	http_resp_json(w, 200, d);
 	http_resp_header(w, "Cache-Control", "public, max-age=3600");
 	http_resp_header(w, "Access-Control-Allow-Origin", "*");

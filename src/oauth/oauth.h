@@ -34,6 +34,8 @@
 #define OAUTH_CONSENT_REQUIRED "consent_required"
 #define OAUTH_INTERACTION_REQUIRED "interaction_required"
 #define OAUTH_INVALID_REQUEST_OBJECT "invalid_request_object"
+/* RFC 9396 §5: authorization_details malformed, of an unknown type or field. */
+#define OAUTH_INVALID_AUTHORIZATION_DETAILS "invalid_authorization_details"
 #define OAUTH_REQUEST_URI_NOT_SUPPORTED "request_uri_not_supported"
 #define OAUTH_INVALID_TOKEN "invalid_token"
 #define OAUTH_INSUFFICIENT_SCOPE "insufficient_scope"

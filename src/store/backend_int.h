@@ -26,6 +26,7 @@ struct store_engine {
 	const struct store_billing_ops *billing;
 	const struct store_saml_ops *saml;
 	const struct store_krr_ops *krr;
+	const struct store_repr_ops *repr;
 };
 
 /* SQLite (sqlite.c, sqlite_db.c): a path, a "file:" URI or ":memory:". */

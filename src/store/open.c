@@ -72,6 +72,7 @@ store_open(struct store **out, const struct store_opts *o, struct err *e)
 		s->events = eng->events;
 		s->billing = eng->billing;
 		s->krr = eng->krr;
+		s->repr = eng->repr;
 		s->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 		return 0;
 	}

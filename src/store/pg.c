@@ -221,6 +221,38 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = $1"
 			   " ORDER BY change_id",
 
+	/* the local register of representation (pg_repr.c) */
+	[PG_REPR_PERSON_PUT] = "INSERT INTO repr_persons (pid, name) VALUES ($1, $2)"
+			       " ON CONFLICT (pid) DO UPDATE SET name = excluded.name",
+	[PG_REPR_PERSON_GET] = "SELECT json_build_object('pid', pid, 'name', name)::text"
+			       " FROM repr_persons WHERE pid = $1",
+	[PG_REPR_ORG_PUT] = "INSERT INTO repr_orgs (orgno, name, unit_type, parent, deleted)"
+			    " VALUES ($1, $2, $3, $4, $5::boolean) ON CONFLICT (orgno) DO UPDATE SET"
+			    " name = excluded.name, unit_type = excluded.unit_type,"
+			    " parent = excluded.parent, deleted = excluded.deleted",
+	[PG_REPR_RESOURCE_PUT] = "INSERT INTO repr_resources (resource, name) VALUES ($1, $2)"
+				 " ON CONFLICT (resource) DO UPDATE SET name = excluded.name",
+	[PG_REPR_RESOURCE_GET] = "SELECT json_build_object('resource', resource, 'name', name)::text"
+				 " FROM repr_resources WHERE resource = $1",
+	[PG_REPR_RIGHT_PUT] = "INSERT INTO repr_rights (pid, orgno, resource, rights)"
+			      " VALUES ($1, $2, $3, $4) ON CONFLICT (pid, resource, orgno)"
+			      " DO UPDATE SET rights = excluded.rights",
+	[PG_REPR_REPORTEES] = "SELECT json_build_object('orgno', o.orgno, 'name', o.name,"
+			      " 'unit_type', o.unit_type, 'parent', o.parent, 'deleted', o.deleted,"
+			      " 'rights', r.rights::json)::text FROM repr_rights r JOIN repr_orgs o"
+			      " ON o.orgno = r.orgno WHERE r.pid = $1 AND r.resource = $2"
+			      " AND r.rights <> '[]' ORDER BY o.orgno",
+	[PG_REPR_FULLMAKT_PUT] = "INSERT INTO repr_fullmakts (representative, authorizer,"
+				 " permissions, valid_from, valid_to) VALUES ($1, $2, $3,"
+				 " $4::bigint, $5::bigint) ON CONFLICT (representative, authorizer)"
+				 " DO UPDATE SET permissions = excluded.permissions,"
+				 " valid_from = excluded.valid_from, valid_to = excluded.valid_to",
+	[PG_REPR_FULLMAKTS] = "SELECT json_build_object('authorizer', f.authorizer, 'name', p.name,"
+			      " 'permissions', f.permissions::json)::text FROM repr_fullmakts f"
+			      " LEFT JOIN repr_persons p ON p.pid = f.authorizer"
+			      " WHERE f.representative = $1 AND f.valid_from <= $2::bigint"
+			      " AND (f.valid_to = 0 OR f.valid_to > $2::bigint) ORDER BY f.authorizer",
+
 	[PG_SWEEP_CODES] = PG_SWEEP("codes", "hash", "expires_at <= $1::bigint"),
 	[PG_SWEEP_DOCS] = PG_SWEEP("docs", "kind, id", "expires_at <= $1::bigint"),
 	[PG_SWEEP_REFRESH] = PG_SWEEP("refresh_tokens", "hash", "expires_at <= $1::bigint"),
@@ -1214,6 +1246,7 @@ const struct store_engine store_pg_engine = {
 	.billing = &store_pg_billing,
 	.saml = &pg_saml,
 	.krr = &store_pg_krr,
+	.repr = &store_pg_repr,
 };
 
 #endif /* HAVE_LIBPQ */

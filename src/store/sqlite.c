@@ -191,6 +191,39 @@ const char *const store_sq_sql[SQ_N] = {
 	[SQ_KRR_HISTORY] = "SELECT change_id, time, doc FROM krr_history WHERE pid = ?1"
 			   " ORDER BY change_id",
 
+	/* the local register of representation (sqlite_repr.c) */
+	[SQ_REPR_PERSON_PUT] = "INSERT INTO repr_persons (pid, name) VALUES (?1, ?2)"
+			       " ON CONFLICT (pid) DO UPDATE SET name = excluded.name",
+	[SQ_REPR_PERSON_GET] = "SELECT json_object('pid', pid, 'name', name) FROM repr_persons"
+			       " WHERE pid = ?1",
+	[SQ_REPR_ORG_PUT] = "INSERT INTO repr_orgs (orgno, name, unit_type, parent, deleted)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (orgno) DO UPDATE SET"
+			    " name = excluded.name, unit_type = excluded.unit_type,"
+			    " parent = excluded.parent, deleted = excluded.deleted",
+	[SQ_REPR_RESOURCE_PUT] = "INSERT INTO repr_resources (resource, name) VALUES (?1, ?2)"
+				 " ON CONFLICT (resource) DO UPDATE SET name = excluded.name",
+	[SQ_REPR_RESOURCE_GET] = "SELECT json_object('resource', resource, 'name', name)"
+				 " FROM repr_resources WHERE resource = ?1",
+	[SQ_REPR_RIGHT_PUT] = "INSERT INTO repr_rights (pid, orgno, resource, rights)"
+			      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (pid, resource, orgno)"
+			      " DO UPDATE SET rights = excluded.rights",
+	[SQ_REPR_REPORTEES] = "SELECT json_object('orgno', o.orgno, 'name', o.name,"
+			      " 'unit_type', o.unit_type, 'parent', o.parent,"
+			      " 'deleted', json(CASE WHEN o.deleted THEN 'true' ELSE 'false' END),"
+			      " 'rights', json(r.rights)) FROM repr_rights r JOIN repr_orgs o"
+			      " ON o.orgno = r.orgno WHERE r.pid = ?1 AND r.resource = ?2"
+			      " AND r.rights <> '[]' ORDER BY o.orgno",
+	[SQ_REPR_FULLMAKT_PUT] = "INSERT INTO repr_fullmakts (representative, authorizer,"
+				 " permissions, valid_from, valid_to) VALUES (?1, ?2, ?3, ?4, ?5)"
+				 " ON CONFLICT (representative, authorizer) DO UPDATE SET"
+				 " permissions = excluded.permissions,"
+				 " valid_from = excluded.valid_from, valid_to = excluded.valid_to",
+	[SQ_REPR_FULLMAKTS] = "SELECT json_object('authorizer', f.authorizer, 'name', p.name,"
+			      " 'permissions', json(f.permissions)) FROM repr_fullmakts f"
+			      " LEFT JOIN repr_persons p ON p.pid = f.authorizer"
+			      " WHERE f.representative = ?1 AND f.valid_from <= ?2"
+			      " AND (f.valid_to = 0 OR f.valid_to > ?2) ORDER BY f.authorizer",
+
 	[SQ_SWEEP_CODES] = "DELETE FROM codes WHERE expires_at <= ?1",
 	[SQ_SWEEP_DOCS] = "DELETE FROM docs WHERE expires_at <= ?1",
 	[SQ_SWEEP_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
@@ -1048,4 +1081,5 @@ const struct store_engine store_sqlite_engine = {
 	.billing = &store_sq_billing,
 	.saml = &sq_saml,
 	.krr = &store_sq_krr,
+	.repr = &store_sq_repr,
 };

@@ -37,7 +37,7 @@ LISTS = {
     "prompt_values_supported": ["login", "none"],
     "scopes_supported": ["openid", "profile"],
     "claims_supported": "sub iss aud exp iat jti auth_time nonce acr amr pid locale sid".split(),
-    "authorization_details_types_supported": [],
+    "authorization_details_types_supported": ["idporten:fullmakt"],
 }
 
 BOOLS = {

@@ -299,3 +299,36 @@ CREATE INDEX events_billing ON events (type, billable, customer NULLS FIRST,
 -- 9: a refresh token may be bound to a DPoP key (RFC 7638 thumbprint),
 -- spec/idporten-oidc.md §19; NULL: unbound.
 ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;
+
+-- migration 10
+
+-- 10: the local register of representation (docs/representation.md): the
+-- persons, the organisations (a sub-unit names its main unit as parent),
+-- the resources' names, a person's rights on a resource for an
+-- organisation, and the fullmakts (who may act for whom, in which roles,
+-- from when until when; valid_to 0: no end).
+CREATE TABLE repr_persons (
+  pid TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL);
+CREATE TABLE repr_orgs (
+  orgno TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL,
+  unit_type TEXT NOT NULL,
+  parent TEXT COLLATE "C",
+  deleted BOOLEAN NOT NULL DEFAULT false);
+CREATE TABLE repr_resources (
+  resource TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL);
+CREATE TABLE repr_rights (
+  pid TEXT COLLATE "C" NOT NULL,
+  orgno TEXT COLLATE "C" NOT NULL,
+  resource TEXT COLLATE "C" NOT NULL,
+  rights TEXT NOT NULL,
+  PRIMARY KEY (pid, resource, orgno));
+CREATE TABLE repr_fullmakts (
+  representative TEXT COLLATE "C" NOT NULL,
+  authorizer TEXT COLLATE "C" NOT NULL,
+  permissions TEXT NOT NULL,
+  valid_from BIGINT NOT NULL,
+  valid_to BIGINT NOT NULL,
+  PRIMARY KEY (representative, authorizer));

@@ -272,3 +272,36 @@ CREATE INDEX events_billing ON events (type, billable, customer, eid, time);
 -- 8: a refresh token may be bound to a DPoP key (RFC 7638 thumbprint),
 -- spec/idporten-oidc.md §19; NULL: unbound.
 ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;
+
+-- migration 9
+
+-- 9: the local register of representation (docs/representation.md): the
+-- persons, the organisations (a sub-unit names its main unit as parent),
+-- the resources' names, a person's rights on a resource for an
+-- organisation, and the fullmakts (who may act for whom, in which roles,
+-- from when until when; valid_to 0: no end).
+CREATE TABLE repr_persons (
+  pid TEXT PRIMARY KEY,
+  name TEXT NOT NULL);
+CREATE TABLE repr_orgs (
+  orgno TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  unit_type TEXT NOT NULL,
+  parent TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE repr_resources (
+  resource TEXT PRIMARY KEY,
+  name TEXT NOT NULL);
+CREATE TABLE repr_rights (
+  pid TEXT NOT NULL,
+  orgno TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  rights TEXT NOT NULL,
+  PRIMARY KEY (pid, resource, orgno));
+CREATE TABLE repr_fullmakts (
+  representative TEXT NOT NULL,
+  authorizer TEXT NOT NULL,
+  permissions TEXT NOT NULL,
+  valid_from INTEGER NOT NULL,
+  valid_to INTEGER NOT NULL,
+  PRIMARY KEY (representative, authorizer));

@@ -46,6 +46,9 @@ struct cfg {
 	int64_t pending_lifetime;/* pending authorization (login in progress), seconds */
 	bool cookie_secure;      /* add Secure to cookies (on when the issuer is https) */
 	bool testid_accept_real; /* TestID accepts real national identity numbers */
+	char *upstream_eids;     /* file of the upstream OIDC eIDs (eid/upstream/), or NULL */
+	int64_t upstream_timeout; /* seconds for each call to an upstream eID */
+	int64_t upstream_cache;  /* seconds an upstream's discovery and JWKS are kept */
 	bool natid_allow_2032;   /* the 2032 control rule before 2032 (core/natid.h) */
 	int64_t rate_ip;         /* requests per second per remote address (0: no limit) */
 	int64_t rate_ip_burst;   /* burst per remote address */

@@ -87,12 +87,14 @@ browser-test: build
 	cd tests/browser && npm ci --no-audit --no-fund
 	cd tests/browser && PORTEN_BUILD=$(CURDIR)/$(BUILD) node --test --test-concurrency=1
 
-# deploy/k8s against the Kubernetes API's schemas (kubernetes-models, offline);
+# deploy/k8s against the Kubernetes API's schemas (kubernetes-models, offline),
+# deploy/Dockerfile through a Dockerfile validator (dockerfile-utils);
 # the unit, the Dockerfile and the manifests' cross-references are ctest
 # deploy/check (tests/deploy/check.py).
 deploy-test:
 	cd tests/deploy && npm ci --no-audit --no-fund
 	cd tests/deploy && node validate.mjs ../../deploy/k8s
+	cd tests/deploy && node lint-dockerfile.mjs ../../deploy/Dockerfile
 
 # The store tests, the end-to-end suite and the multi-node tests (tests/cluster)
 # on a throwaway PostgreSQL (tools/pg-test.sh), stopped after; a server named

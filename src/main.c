@@ -213,6 +213,8 @@ main(int argc, char **argv)
 	struct cfg cfg;
 	bool check = false, app_up = false;
 	char *tls_cert = NULL, *tls_key = NULL;
+	struct http_hosts hosts = { 0 };
+	enum http_side *sides = NULL;
 	int c, rc = 1;
 	int64_t last_sweep;
 
@@ -281,13 +283,27 @@ main(int argc, char **argv)
 		log_err(NULL, "cannot start: %s", e.msg);
 		goto out;
 	}
+	if (cfg.browser_url != NULL && cfg.browser_url[0] != '\0') {
+		/* One node, two hosts (spec/idporten-oidc.md §1): cfg_load checked the origin. */
+		hosts.browser_origin = cfg.browser_url;
+		hosts.browser_host = strstr(cfg.browser_url, "://") + 3;
+		sides = service_routes_sides(porten_services, health_routes, routes);
+		hosts.sides = sides;
+		if (sides == NULL) {
+			log_err(NULL, "cannot start: out of memory");
+			goto out;
+		}
+	}
 	/* libmicrohttpd holds on to the certificate and key text: ours stay until the end. */
 	if (http_server_start(&(struct http_server_opts){ .listen = cfg.listen,
 							  .threads = worker_threads(&cfg, app.store),
 							  .app = &app,
 							  .routes = routes,
 							  .tls_cert = tls_cert,
-							  .tls_key = tls_key },
+							  .tls_key = tls_key,
+							  .hosts = hosts.browser_host != NULL
+									   ? &hosts
+									   : NULL },
 			      &srv, &e) != 0) {
 		log_err(NULL, "cannot listen on %s: %s", cfg.listen, e.msg);
 		goto out;
@@ -319,6 +335,7 @@ out:
 		http_server_stop(srv);
 	tls_free(&tls_cert, &tls_key);
 	service_routes_free(routes);
+	free(sides);
 	if (app_up) {
 		service_close_all(porten_services, &app);
 		app_close(&app);

@@ -28,6 +28,14 @@ export cflags out
 rm -f "$out"/obj/*.o "$out/libporten-fuzz.a"
 find src -name '*.c' ! -path 'src/main.c' ! -path 'src/portenctl.c' | sort |
 	xargs -P"$jobs" -I{} sh -c 'clang $cflags -c "$1" -o "$out/obj/$(echo "$1" | tr / _).o"' _ {}
+# The store's schemas, embedded as the build embeds them (CMakeLists.txt).
+for engine in sqlite pg; do
+	sym=store_pg_migrations
+	[ "$engine" = sqlite ] && sym=store_sq_migrations
+	cmake -DIN="src/store/schema/$engine.sql" -DOUT="$out/schema_$engine.c" -DNAME=$sym \
+		-P cmake/embed-sql.cmake
+	clang $cflags -c "$out/schema_$engine.c" -o "$out/obj/schema_$engine.o"
+done
 ar rcs "$out/libporten-fuzz.a" "$out"/obj/*.o
 
 if [ $# -gt 0 ]; then

@@ -228,6 +228,18 @@ out:
 	return rc;
 }
 
+char *
+app_browser_base(const struct issuer *is)
+{
+	const char *origin = is->app != NULL && is->app->cfg != NULL ? is->app->cfg->browser_url : NULL;
+	bool login = is->kind == ISSUER_IDPORTEN || is->kind == ISSUER_ANSATTPORTEN;
+	char *b;
+
+	if (!login || origin == NULL || origin[0] == '\0')
+		return strdup(is->base);
+	return asprintf(&b, "%s%s", origin, is->prefix) < 0 ? NULL : b;
+}
+
 /* Free what app_open allocated for each issuer. */
 static void
 issuers_free(struct porten *app)

@@ -71,6 +71,13 @@ int app_init(struct porten *app, struct cfg *cfg, struct err *e);
 void app_close(struct porten *app);
 /* The issuer of a kind, or NULL. */
 struct issuer *app_issuer(struct porten *app, enum issuer_kind kind);
+/*
+ * Where is's browser endpoints (authorize, logout, its pages) are: under
+ * browser_url with the issuer's prefix for an issuer that logs people in,
+ * when a node serves a browser host of its own (spec/idporten-oidc.md §1);
+ * else is->base.  malloc'd (NULL without memory).
+ */
+char *app_browser_base(const struct issuer *is);
 
 /* Room for app_person_tag's answer: base64url of 32 bytes and the NUL. */
 #define APP_PERSON_TAG_LEN 44

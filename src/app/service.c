@@ -183,6 +183,44 @@ service_routes_build(const struct porten_service *const *list, struct porten *ap
 	return out.v;
 }
 
+/* The side the services give path under issuer is (a route's data), or ANY. */
+static enum http_side
+route_side(const struct porten_service *const *list, const struct issuer *is, const char *path)
+{
+	size_t pl = strlen(is->prefix);
+
+	if (strncmp(path, is->prefix, pl) != 0)
+		return HTTP_SIDE_ANY;
+	for (size_t k = 0; list[k] != NULL; k++) {
+		if ((list[k]->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0)
+			continue;
+		for (const struct service_side *sd = list[k]->sides; sd && sd->path; sd++)
+			if (strcmp(sd->path, path + pl) == 0)
+				return sd->side;
+	}
+	return HTTP_SIDE_ANY;
+}
+
+enum http_side *
+service_routes_sides(const struct porten_service *const *list, const struct http_route *head,
+		     const struct http_route *routes)
+{
+	size_t n = 0, first = 0;
+	enum http_side *v;
+
+	while (head != NULL && head[first].fn != NULL)
+		first++;
+	while (routes[n].fn != NULL)
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	/* The head's routes are on both hosts; each service route's data is its issuer. */
+	for (size_t i = first; i < n; i++)
+		v[i] = route_side(list, routes[i].data, routes[i].path);
+	return v;
+}
+
 void
 service_routes_free(struct http_route *routes)
 {

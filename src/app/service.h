@@ -58,6 +58,16 @@ struct login_step {
 	int (*enter)(struct login_ctx *c, struct http_req *r, struct http_resp *w);
 };
 
+/*
+ * The host a path of the service belongs to when a node serves a browser
+ * host and a back-channel host (browser_url; spec/idporten-oidc.md §1).
+ * Paths not listed answer on both.
+ */
+struct service_side {
+	const char *path;        /* as in the route table: "/authorize" */
+	enum http_side side;
+};
+
 /* Where a service's mount adds routes (service_route_add). */
 struct service_routes;
 
@@ -68,6 +78,7 @@ struct porten_service {
 	const struct service_route *routes;    /* under each issuer of issuer_kinds; fn NULL ends */
 	const struct login_step *const *steps; /* steps after the eID (login/login.h), or NULL */
 	const struct cli_command *commands;    /* portenctl commands; name NULL ends; or NULL */
+	const struct service_side *sides;      /* its paths' hosts; path NULL ends; or NULL */
 	/*
 	 * Routes that need more than a table (one per eID provider, say),
 	 * added under the issuer after the table's; NULL: the table only.
@@ -114,6 +125,12 @@ struct http_route *service_routes_build(const struct porten_service *const *list
 					struct porten *app, const struct http_route *head,
 					struct err *e);
 void service_routes_free(struct http_route *routes);
+/*
+ * The side of each route of a table service_routes_build made from head
+ * (indexed like it), from the services' sides; NULL without memory (free() it).
+ */
+enum http_side *service_routes_sides(const struct porten_service *const *list,
+				     const struct http_route *head, const struct http_route *routes);
 /* For a mount: add one route under its issuer. */
 int service_route_add(struct service_routes *out, const char *method, const char *path,
 		      http_handler_fn fn, struct err *e);

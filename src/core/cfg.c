@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/netaddr.h"
 #include "core/str.h"
@@ -25,6 +26,8 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("tls_key_file", CFG_STR, tls_key_file, NULL, 0, 0),
 	ROW("data", CFG_STR, data, "./porten-data", 0, 0),
 	ROW("issuer", CFG_STR, issuer, NULL, 0, 0),
+	/* The browser host of the login issuers, when it is not the issuer's (spec §1). */
+	ROW("browser_url", CFG_STR, browser_url, NULL, 0, 0),
 	ROW("store", CFG_STR, store, NULL, 0, 0),
 	ROW("pg_pool_size", CFG_INT, pg_pool_size, "8", 1, 256),
 	ROW("env", CFG_ENV, env, "test", 0, 0),
@@ -60,6 +63,41 @@ static const struct cfg_row cfg_rows[] = {
 static const struct cfg_section cfg_core = {
 	"core", cfg_rows, sizeof(cfg_rows) / sizeof(cfg_rows[0]), NULL,
 };
+
+/* The length of the scheme and authority of an http(s) URL, 0 when it is not one. */
+static size_t
+cfg_origin_len(const char *url)
+{
+	size_t skip = strncmp(url, "https://", 8) == 0 ? 8 : strncmp(url, "http://", 7) == 0 ? 7 : 0;
+
+	return skip == 0 ? 0 : skip + strcspn(url + skip, "/?#");
+}
+
+/*
+ * browser_url: an origin alone (scheme and host, a port at most), https in
+ * prod, and not the issuer's own host, which would leave no host for the
+ * back channel.
+ */
+static int
+cfg_check_browser_url(const struct cfg *c, struct err *e)
+{
+	const char *u = c->browser_url;
+	size_t n;
+
+	if (u == NULL || u[0] == '\0')
+		return 0;
+	n = cfg_origin_len(u);
+	if (n == 0 || u[n] != '\0' || strchr(u, '@') != NULL || n <= (size_t)(u[4] == 's' ? 8 : 7))
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "browser_url must be an origin such as https://login.example.no: "
+			   "a scheme and host, no path");
+	if (c->env == CFG_ENV_PROD && strncmp(u, "https://", 8) != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "browser_url must be https in prod");
+	if (cfg_origin_len(c->issuer) == n && strncasecmp(c->issuer, u, n) == 0)
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "browser_url names the issuer's own host: leave it empty for one host");
+	return 0;
+}
 
 /* The i-th section cfg_load reads: the generic one, then the services' in order. */
 static const struct cfg_section *
@@ -239,6 +277,8 @@ cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *secti
 		return ERR(e, ERR_INVAL, 0, NULL, "issuer must be https in prod");
 	if (!cookie_secure_set)
 		c->cookie_secure = strncmp(c->issuer, "https://", 8) == 0;
+	if (cfg_check_browser_url(c, e) != 0)
+		return e->code;
 	{
 		struct net_cidrs proxies;
 		struct err pe = { 0 };

@@ -27,6 +27,7 @@ struct cfg {
 	char *listen;            /* "127.0.0.1:8080" */
 	char *data;              /* data directory, default "./porten-data" */
 	char *issuer;            /* ID-porten issuer, no trailing slash */
+	char *browser_url;       /* origin of the browser host (authorize, logout, pages); NULL: the issuer's */
 	char *store;             /* SQLite path or postgresql:// URI; default <data>/porten.db */
 	int64_t pg_pool_size;    /* PostgreSQL connections per node (store_opts.pool_size) */
 	enum cfg_env env;

@@ -150,11 +150,35 @@ int http_resp_cookie(struct http_resp *w, const char *name, const char *value,
 
 typedef void (*http_handler_fn)(struct http_req *r, struct http_resp *w);
 
+/*
+ * Which host a route belongs to when a node serves two (spec/idporten-oidc.md
+ * §1): the browser host (authorize, logout) or the back-channel host (par,
+ * token, jwks, revoke, introspect).  ANY, the default, answers on both.
+ */
+enum http_side {
+	HTTP_SIDE_ANY = 0,
+	HTTP_SIDE_BROWSER,
+	HTTP_SIDE_BACK,
+};
+
 struct http_route {
 	const char *method;   /* "GET", "POST", or NULL for any */
 	const char *path;     /* exact path, or ending in a slash and a star: every path below it */
 	http_handler_fn fn;
 	void *data;           /* copied to r->route_data */
+};
+
+/*
+ * The browser host of a node that serves two hosts: its origin
+ * ("https://login.example.no"), its Host header form ("login.example.no")
+ * and the side of each route (indexed like the route table).  A browser
+ * route asked for on another host is redirected there (308, the method and
+ * body kept); a back-channel route asked for on it answers 421.
+ */
+struct http_hosts {
+	const char *browser_origin;
+	const char *browser_host;
+	const enum http_side *sides;
 };
 
 struct http_server_opts {
@@ -170,6 +194,8 @@ struct http_server_opts {
 	 */
 	const char *tls_cert;
 	const char *tls_key;
+	/* Host routing (NULL: one host serves every route). */
+	const struct http_hosts *hosts;
 };
 
 struct http_server;
@@ -180,6 +206,7 @@ void http_server_stop(struct http_server *s);
 int http_server_port(const struct http_server *s);
 
 /* Dispatch a request through a route table (what the server does; for tests). */
-void http_dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w);
+void http_dispatch(const struct http_route *routes, const struct http_hosts *hosts,
+		   struct http_req *r, struct http_resp *w);
 
 #endif

@@ -72,6 +72,7 @@ struct conn_watch {
 struct http_server {
 	struct MHD_Daemon *d;
 	const struct http_route *routes;
+	const struct http_hosts *hosts;
 	unsigned *route_slot;           /* metrics_route_slot() of each route */
 	void *app;
 	struct http_limits lim;
@@ -195,9 +196,63 @@ route_matches(struct str path, const char *pattern)
 	return str_eq_c(path, pattern);
 }
 
+/* Does the Host header name the browser host (any case; the default port dropped)? */
+static bool
+on_browser_host(const struct http_hosts *h, const struct http_req *r)
+{
+	const char *host = http_header(r, "host");
+	size_t n;
+
+	if (host == NULL)
+		return false;
+	n = strlen(host);
+	if (n > 4 && strncmp(h->browser_origin, "https:", 6) == 0 &&
+	    strcmp(host + n - 4, ":443") == 0)
+		n -= 4;
+	else if (n > 3 && strncmp(h->browser_origin, "http:", 5) == 0 &&
+		 strcmp(host + n - 3, ":80") == 0)
+		n -= 3;
+	return n == strlen(h->browser_host) && strncasecmp(host, h->browser_host, n) == 0;
+}
+
+/*
+ * A route asked for on the other host of a node that serves two: a browser
+ * route goes to the browser host (308 keeps a POST's method and body), so
+ * its cookies live on one host; a back-channel route is not the browser
+ * host's (421, RFC 9110 §15.5.20).  true when answered.
+ */
+static bool
+misdirected(const struct http_hosts *h, size_t route, struct http_req *r, struct http_resp *w)
+{
+	enum http_side side = h != NULL && h->sides != NULL ? h->sides[route] : HTTP_SIDE_ANY;
+
+	if (side == HTTP_SIDE_ANY)
+		return false;
+	if (side == HTTP_SIDE_BACK && on_browser_host(h, r)) {
+		json_t *j = json_pack("{s:s,s:s}", "error", "invalid_request", "error_description",
+				      "this endpoint is served at the issuer's host, not the login host");
+
+		http_resp_json(w, 421, j);
+		json_decref(j);
+		return true;
+	}
+	if (side == HTTP_SIDE_BROWSER && !on_browser_host(h, r)) {
+		const char *q = r->raw_query.len > 0 ? "?" : "";
+
+		http_resp_redirect(w, arena_printf(r->arena, "%s%.*s%s%.*s", h->browser_origin,
+						   (int)r->path.len, r->path.p, q,
+						   (int)r->raw_query.len, r->raw_query.p));
+		if (w->status == 302)
+			w->status = 308;
+		return true;
+	}
+	return false;
+}
+
 /* The index of the route that answered, or -1. */
 static long
-dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
+dispatch(const struct http_route *routes, const struct http_hosts *hosts, struct http_req *r,
+	 struct http_resp *w)
 {
 	const struct http_route *rt, *hit = NULL;
 	const char *m = r->method ? r->method : "";
@@ -213,6 +268,10 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 			hit = rt;
 			break;
 		}
+	}
+	if (hit != NULL && misdirected(hosts, (size_t)(hit - routes), r, w)) {
+		resp_finish(w, r->rid);
+		return (long)(hit - routes);
 	}
 	if (hit != NULL) {
 		r->route_data = hit->data;
@@ -252,9 +311,10 @@ dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *
 }
 
 void
-http_dispatch(const struct http_route *routes, struct http_req *r, struct http_resp *w)
+http_dispatch(const struct http_route *routes, const struct http_hosts *hosts,
+	      struct http_req *r, struct http_resp *w)
 {
-	(void)dispatch(routes, r, w);
+	(void)dispatch(routes, hosts, r, w);
 }
 
 /* ---- building the request ---- */
@@ -840,7 +900,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 					      "too many requests from this client", retry);
 	}
 	{
-		long hit = dispatch(st->srv->routes, &st->r, &st->w);
+		long hit = dispatch(st->srv->routes, st->srv->hosts, &st->r, &st->w);
 
 		if (hit >= 0 && srv->route_slot != NULL)
 			st->route_slot = srv->route_slot[hit];
@@ -997,6 +1057,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, st
 		goto out;
 	}
 	s->routes = o->routes;
+	s->hosts = o->hosts;
 	s->app = o->app;
 	pthread_mutex_init(&s->watch_lock, NULL);
 	{

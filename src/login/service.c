@@ -44,11 +44,20 @@ static const struct service_route login_routes[] = {
 	{ NULL, NULL, NULL },
 };
 
+/* spec/idporten-oidc.md §1: what the browser host serves, and PAR, which it does not. */
+static const struct service_side login_sides[] = {
+	{ "/authorize", HTTP_SIDE_BROWSER },
+	{ "/logout", HTTP_SIDE_BROWSER },
+	{ "/par", HTTP_SIDE_BACK },
+	{ NULL, HTTP_SIDE_ANY },
+};
+
 const struct porten_service login_service = {
 	.name = "login",
 	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.cfg = &login_cfg,
 	.routes = login_routes,
 	.steps = login_steps,
+	.sides = login_sides,
 	.mount = login_eid_mount,
 };

@@ -146,18 +146,34 @@ oauth_step_claim_ok(const char *name)
 	       (strcmp(name, "name") == 0 || strcmp(name, "authorization_details") == 0);
 }
 
-json_t *
-oauth_issuer_url(const struct issuer *is, const char *path)
+static json_t *
+oauth_url_json(const char *base, const char *path)
 {
-	size_t n = strlen(is->base) + strlen(path) + 1;
+	size_t n = strlen(base) + strlen(path) + 1;
 	char *s = malloc(n);
 	json_t *j;
 
 	if (s == NULL)
 		return NULL;
-	snprintf(s, n, "%s%s", is->base, path);
+	snprintf(s, n, "%s%s", base, path);
 	j = json_string(s);
 	free(s);
+	return j;
+}
+
+json_t *
+oauth_issuer_url(const struct issuer *is, const char *path)
+{
+	return oauth_url_json(is->base, path);
+}
+
+json_t *
+oauth_browser_url(const struct issuer *is, const char *path)
+{
+	const char *b = app_browser_base(is);
+	json_t *j = b != NULL ? oauth_url_json(b, path) : NULL;
+
+	free((char *)b);
 	return j;
 }
 

@@ -25,7 +25,7 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 	json_t *d = json_object();
 
 	json_object_set_new(d, "issuer", json_string(is->iss));
-	json_object_set_new(d, "authorization_endpoint", oauth_issuer_url(is, "/authorize"));
+	json_object_set_new(d, "authorization_endpoint", oauth_browser_url(is, "/authorize"));
 	json_object_set_new(d, "pushed_authorization_request_endpoint",
 			    oauth_issuer_url(is, "/par"));
 	json_object_set_new(d, "token_endpoint", oauth_issuer_url(is, "/token"));
@@ -33,7 +33,7 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 	if (!ap)
 		json_object_set_new(d, "userinfo_endpoint", oauth_issuer_url(is, "/userinfo"));
 	json_object_set_new(d, "jwks_uri", oauth_issuer_url(is, "/jwks.json"));
-	json_object_set_new(d, "end_session_endpoint", oauth_issuer_url(is, "/logout"));
+	json_object_set_new(d, "end_session_endpoint", oauth_browser_url(is, "/logout"));
 	json_object_set_new(d, "revocation_endpoint", oauth_issuer_url(is, "/revoke"));
 	json_object_set_new(d, "introspection_endpoint", oauth_issuer_url(is, "/token/introspect"));
 	json_object_set_new(d, "response_types_supported",

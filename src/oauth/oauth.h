@@ -257,6 +257,8 @@ bool oauth_step_claim_ok(const char *name);
 
 /* The issuer's base URL followed by path, as a JSON string (NULL without memory). */
 json_t *oauth_issuer_url(const struct issuer *is, const char *path);
+/* The same under the issuer's browser host (is->browser): authorize, logout. */
+json_t *oauth_browser_url(const struct issuer *is, const char *path);
 
 /*
  * spec/selfservice-api.md §7: is the client's key kid past its year

@@ -57,10 +57,22 @@ oauth_mount(const struct issuer *is, struct service_routes *out, struct err *e)
 	return rc;
 }
 
+/* spec/idporten-oidc.md §1: the back-channel host's endpoints, never the browser host's. */
+static const struct service_side oauth_sides[] = {
+	{ "/jwks.json", HTTP_SIDE_BACK },
+	{ "/token", HTTP_SIDE_BACK },
+	{ "/revoke", HTTP_SIDE_BACK },
+	{ "/token/introspect", HTTP_SIDE_BACK },
+	{ "/tokeninfo", HTTP_SIDE_BACK },
+	{ "/userinfo", HTTP_SIDE_BACK },
+	{ NULL, HTTP_SIDE_ANY },
+};
+
 const struct porten_service oauth_service = {
 	.name = "oauth",
 	.issuer_kinds = SERVICE_LOGIN_ISSUERS,
 	.cfg = &oauth_cfg,
 	.routes = oauth_routes,
+	.sides = oauth_sides,
 	.mount = oauth_mount,
 };

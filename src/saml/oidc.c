@@ -231,7 +231,11 @@ saml_oidc_par(struct http_req *r, const struct saml_oidc_req *q, char **authoriz
 		struct buf u;
 
 		buf_init(&u, OIDC_FORM_MAX);
-		buf_printf(&u, "%s/authorize?client_id=%s&request_uri=", is->base, SAML_CLIENT_ID);
+		char *browser = app_browser_base(is);
+
+		buf_printf(&u, "%s/authorize?client_id=%s&request_uri=",
+			   browser != NULL ? browser : is->base, SAML_CLIENT_ID);
+		free(browser);
 		buf_urlenc(&u, str_c(uri));
 		*authorize_url = arena_strndup(r->arena, u.p, u.len);
 		buf_free(&u);

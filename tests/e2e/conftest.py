@@ -260,7 +260,7 @@ class Server:
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.data = os.path.join(self.workdir, "data")
-        os.makedirs(self.data, exist_ok=True)
+        os.makedirs(self.data, mode=0o700, exist_ok=True)
         self.log_path = os.path.join(self.workdir, "portend.log")
         self.err_path = os.path.join(self.workdir, "portend.stderr")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PORTEN_")}
@@ -934,6 +934,17 @@ def start_server(tmp_path_factory):
         s.stop()
 
 
+def start_or_skip(s):
+    """Start s; skip the test when portend is not built."""
+    try:
+        s.start()
+    except ServerStartError as e:
+        if "not built" in str(e):
+            pytest.skip(str(e))
+        raise
+    return s
+
+
 @pytest.fixture(scope="module")
 def server_env(request):
     """The environment of a module's portend: the module's SERVER_ENV = {...};
@@ -944,13 +955,7 @@ def server_env(request):
 @pytest.fixture(scope="module")
 def server(server_env, tmp_path_factory):
     """One portend per test module, started with server_env."""
-    s = Server(tmp_path_factory.mktemp("porten"), server_env)
-    try:
-        s.start()
-    except ServerStartError as e:
-        if "not built" in str(e):
-            pytest.skip(str(e))
-        raise
+    s = start_or_skip(Server(tmp_path_factory.mktemp("porten"), server_env))
     yield s
     rc = s.stop()
     assert rc == 0, f"portend did not stop cleanly on SIGTERM (exit {rc}): {s.log_tail()}"

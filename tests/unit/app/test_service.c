@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -181,6 +182,67 @@ test_routes(void **state)
 	rt = service_routes_build(porten_services, &app, NULL, &e);
 	assert_non_null(rt);
 	assert_null(rt[0].fn);
+	service_routes_free(rt);
+}
+
+/* The side of a route: the browser host's, the back channel's, or both. */
+static enum http_side
+side_of(const struct http_route *rt, const enum http_side *sides, const char *method,
+	const char *path)
+{
+	for (size_t i = 0; rt[i].fn != NULL; i++)
+		if (strcmp(rt[i].method, method) == 0 && strcmp(rt[i].path, path) == 0)
+			return sides[i];
+	fail_msg("no route %s %s", method, path);
+	return HTTP_SIDE_ANY;
+}
+
+static void
+test_route_sides(void **state)
+{
+	static const struct http_route head[] = {
+		{ "GET", "/health/live", health, NULL },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct porten app;
+	struct http_route *rt;
+	enum http_side *sides;
+	struct err e = { 0 };
+
+	three_issuers(&app);
+	rt = service_routes_build(porten_services, &app, head, &e);
+	assert_non_null(rt);
+	sides = service_routes_sides(porten_services, head, rt);
+	assert_non_null(sides);
+	/* spec/idporten-oidc.md §1, under both issuers that log people in */
+	static const struct {
+		const char *method, *path;
+		enum http_side side;
+	} want[] = {
+		{ "GET", "/authorize", HTTP_SIDE_BROWSER },
+		{ "POST", "/authorize", HTTP_SIDE_BROWSER },
+		{ "GET", "/logout", HTTP_SIDE_BROWSER },
+		{ "POST", "/par", HTTP_SIDE_BACK },
+		{ "POST", "/token", HTTP_SIDE_BACK },
+		{ "GET", "/jwks.json", HTTP_SIDE_BACK },
+		{ "POST", "/revoke", HTTP_SIDE_BACK },
+		{ "POST", "/token/introspect", HTTP_SIDE_BACK },
+		/* discovery and the pages the login sends the browser to: either */
+		{ "GET", "/.well-known/openid-configuration", HTTP_SIDE_ANY },
+		{ "GET", "/consent", HTTP_SIDE_ANY },
+	};
+	for (const char *p = ""; p != NULL; p = p[0] == '\0' ? "/ap" : NULL)
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			char path[64];
+
+			snprintf(path, sizeof(path), "%s%s", p, want[i].path);
+			assert_int_equal(side_of(rt, sides, want[i].method, path), want[i].side);
+		}
+	assert_int_equal(side_of(rt, sides, "GET", "/userinfo"), HTTP_SIDE_BACK);
+	/* Maskinporten and the head are not the login issuers' business */
+	assert_int_equal(side_of(rt, sides, "POST", "/mp/token"), HTTP_SIDE_ANY);
+	assert_int_equal(side_of(rt, sides, "GET", "/health/live"), HTTP_SIDE_ANY);
+	free(sides);
 	service_routes_free(rt);
 }
 
@@ -420,6 +482,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_commands),
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_route_sides),
 		cmocka_unit_test(test_step_routes),
 		cmocka_unit_test(test_step_repeated),
 		cmocka_unit_test(test_issuer_kind_names),

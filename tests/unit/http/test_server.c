@@ -575,7 +575,7 @@ test_dispatch_direct(void **state)
 	struct http_resp w;
 
 	http_resp_init(&w, a);
-	http_dispatch(routes, &r, &w);
+	http_dispatch(routes, NULL, &r, &w);
 	assert_int_equal(w.status, 500);
 	http_resp_free(&w);
 	arena_free(a);

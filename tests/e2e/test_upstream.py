@@ -4,6 +4,7 @@ import hashlib
 import base64
 import json
 import os
+import subprocess
 import threading
 import time
 import uuid
@@ -11,11 +12,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt as authlib_jwt
 from jwcrypto import jwk, jwt as jjwt
 
 from conftest import (HIGH, PID, TIMEOUT, Page, auth_params, authorize, classify, free_port, start,
                       submit_form, url_params)
 
+NODE_PORT = free_port()
+NODE = f"http://127.0.0.1:{NODE_PORT}"
+CLIENT_KEY = jwk.JWK.generate(kty="RSA", size=2048, kid="porten-bankid-1")
 FAKE_PORT = free_port()
 FAKE = f"http://127.0.0.1:{FAKE_PORT}"
 DOWN = f"http://127.0.0.1:{free_port()}"
@@ -107,8 +113,24 @@ def server_env(tmp_path_factory):
     secret = d / "secret"
     secret.write_text("s3cret\n")
     os.chmod(secret, 0o600)
+    pem = d / "bankid.pem"
+    pem.write_bytes(CLIENT_KEY.export_to_pem(private_key=True, password=None))
+    os.chmod(pem, 0o600)
     conf = d / "upstream-eids.conf"
     conf.write_text(f"""
+[bankid]
+display = BankID
+issuer = {NODE}
+client_id = porten-bankid
+client_auth = private_key_jwt
+private_key_file = {pem}
+private_key_kid = porten-bankid-1
+scope = openid nnin
+acr = bankid-substantial substantial
+acr = bankid-high high
+amr = BankID
+pid_claim = nnin
+
 [fakeid]
 display = FakeID
 logo = /static/fake.svg
@@ -225,3 +247,65 @@ def test_forged_state(server, new_client, new_browser):
     r = b.get(server.url("/fakeid/callback"), params={"state": "abc.def", "code": "x"},
               allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 400
+
+
+@pytest.fixture(scope="module")
+def bankid(server):
+    """panva's oidc-provider as BankID, Porten's client authenticating with private_key_jwt."""
+    here = os.path.join(os.path.dirname(__file__), "..", "upstream")
+    if not os.path.isdir(os.path.join(here, "node_modules")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=here, check=True,
+                       capture_output=True, timeout=300)
+    client = {"client_id": "porten-bankid", "token_endpoint_auth_method": "private_key_jwt",
+              "redirect_uris": [server.url("/bankid/callback")], "grant_types": ["authorization_code"],
+              "response_types": ["code"], "jwks": {"keys": [json.loads(CLIENT_KEY.export_public())]}}
+    env = dict(os.environ, PORT=str(NODE_PORT), ISSUER=NODE, ACRS="bankid-substantial,bankid-high",
+               CLIENTS=json.dumps([client]))
+    p = subprocess.Popen(["node", os.path.join(here, "server.mjs")], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready", p.stderr.read()
+    yield
+    p.terminate()
+    p.wait(5)
+
+
+def bankid_login(server, b, c, acr, action="login", **overrides):
+    res = drive(server, b, c, "bankid", **overrides)
+    assert res.kind == "page" and "upstream-login" in res.resp.text, res
+    r = submit_form(b, res.resp, "upstream-login", {"nnin": PID, "acr": acr, "action": action})
+    for _ in range(10):
+        loc = r.headers.get("Location")
+        if r.status_code not in (302, 303) or loc is None or loc.startswith(c.redirect_uri):
+            break
+        r = b.get(urljoin(r.url, loc), allow_redirects=False, timeout=TIMEOUT)
+    return classify(server, r, c.redirect_uri, res.sent, res.verifier), res
+
+
+def test_bankid_login_step_up_and_sso(server, bankid, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    # a substantial session first (TestID), then step-up to high with BankID
+    from conftest import login
+    login(server, c, b)
+    res, page = bankid_login(server, b, c, "bankid-high", acr_values=HIGH)
+    assert "bankid-high" in page.resp.text and "bankid-substantial" not in \
+        page.resp.text.split('id="acr-values">')[1].split("<")[0]
+    assert res.kind == "redirect" and res.code, res
+    sess = OAuth2Session(c.client_id, c.secret, token_endpoint_auth_method=c.auth_method,
+                         redirect_uri=c.redirect_uri)
+    sess.trust_env = False
+    tok = sess.fetch_token(server.url("/token"), code=res.code, code_verifier=res.verifier)
+    claims = authlib_jwt.decode(tok["id_token"], JsonWebKey.import_key_set(server.jwks(refresh=True)))
+    claims.validate()
+    assert claims["pid"] == PID and claims["acr"] == HIGH and claims["amr"] == ["BankID"]
+    assert claims["iss"] == server.issuer and claims["aud"] == c.client_id
+    res = start(server, new_client(), b, prompt="none")
+    assert res.kind == "redirect" and res.code, res
+
+
+def test_bankid_lower_level_and_cancel(server, bankid, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    res, _ = bankid_login(server, b, c, "bankid-substantial", acr_values=HIGH)
+    assert res.kind == "page" and 'data-error="access_denied"' in res.resp.text, res
+    assert_no_session(server, c, b)
+    res, _ = bankid_login(server, new_browser(), c, "bankid-high", action="cancel")
+    assert res.kind == "redirect" and res.error == "access_denied", res

@@ -189,6 +189,13 @@ add_assertion(const struct upstream *u, struct buf *form, struct err *e)
 	return 0;
 }
 
+static bool
+form_has_client_id(const struct buf *form)
+{
+	return form->len > 0 && (strncmp(form->p, "client_id=", 10) == 0 ||
+				 strstr(form->p, "&client_id=") != NULL);
+}
+
 /* RFC 6749 2.3.1: the client's authentication, in the form or a header. */
 static int
 add_auth(const struct upstream *u, struct http_req *r, struct buf *form, const char **header,
@@ -198,12 +205,13 @@ add_auth(const struct upstream *u, struct http_req *r, struct buf *form, const c
 	char *h;
 
 	*header = NULL;
+	/* A pushed request names its client already; RFC 6749 3.1: no parameter twice. */
+	if (u->auth != UPSTREAM_SECRET_BASIC && !form_has_client_id(form))
+		upstream_form_add(form, "client_id", u->client_id);
 	switch (u->auth) {
 	case UPSTREAM_PRIVATE_KEY_JWT:
-		upstream_form_add(form, "client_id", u->client_id);
 		return add_assertion(u, form, e);
 	case UPSTREAM_SECRET_POST:
-		upstream_form_add(form, "client_id", u->client_id);
 		upstream_form_add(form, "client_secret", u->secret);
 		return 0;
 	case UPSTREAM_SECRET_BASIC:
@@ -234,8 +242,9 @@ post_answer(const struct http_client_resp *resp, const char *url, json_t **out, 
 	}
 	err = json_string_value(json_object_get(j, "error"));
 	if (resp->status < 200 || resp->status > 299 || err != NULL) {
-		int rc = ERR(e, ERR_DENIED, 0, NULL, "%s answered HTTP %ld, error %.60s", url,
-			     resp->status, err ? err : "(none)");
+		const char *desc = json_string_value(json_object_get(j, "error_description"));
+		int rc = ERR(e, ERR_DENIED, 0, NULL, "%s answered HTTP %ld, error %.60s (%.100s)",
+			     url, resp->status, err ? err : "(none)", desc ? desc : "");
 
 		json_decref(j);
 		return rc;

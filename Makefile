@@ -51,10 +51,10 @@ unit-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
-e2e: build
+e2e: build upstream-deps
 	PORTEN_BUILD=$(CURDIR)/$(BUILD) $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
-e2e-asan: asan
+e2e-asan: asan upstream-deps
 	PORTEN_BUILD=$(CURDIR)/$(ASAN_BUILD) PORTEN_SANITIZED=1 \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$(CURDIR)/$(ASAN_BUILD)/asan \
 		UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/ubsan \
@@ -81,6 +81,11 @@ test: style
 	$(MAKE) --no-print-directory deploy-test
 	$(MAKE) --no-print-directory analyze
 
+# The independent OIDC server tests/e2e/test_upstream.py starts as an upstream eID.
+.PHONY: upstream-deps
+upstream-deps:
+	cd tests/upstream && npm ci --no-audit --no-fund
+
 # The pages in Debian's Chromium (playwright-core) with axe-core checks; screenshots
 # land in tests/browser/artifacts/.
 .PHONY: browser-test
@@ -100,7 +105,7 @@ deploy-test:
 # The store tests, the end-to-end suite and the multi-node tests (tests/cluster)
 # on a throwaway PostgreSQL (tools/pg-test.sh), stopped after; a server named
 # by PORTEN_TEST_PG (a postgresql:// URI) is used instead when set.
-test-pg: build
+test-pg: build upstream-deps
 	@uri=$$(sh tools/pg-test.sh start) || exit 1; echo "PostgreSQL for tests: $$uri"; rc=0; \
 	PORTEN_TEST_PG=$$uri ctest --test-dir $(BUILD) --output-on-failure -R '^store/' || rc=1; \
 	PORTEN_TEST_PG=$$uri PORTEN_STORE=$$uri PORTEN_BUILD=$(CURDIR)/$(BUILD) \

@@ -134,3 +134,12 @@ b64_decode_std(struct str s, unsigned char **out, size_t *outlen)
 	*outlen = (size_t)n - pad;
 	return 0;
 }
+
+char *
+b64_encode_std_arena(struct arena *a, const void *in, size_t n)
+{
+	char *out = arena_alloc(a, (n + 2) / 3 * 4 + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	return out;
+}

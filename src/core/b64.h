@@ -28,5 +28,7 @@ int b64url_decode(struct str s, unsigned char *out, size_t *outlen);
  * when they held a secret).  ERR_INVAL or ERR_NOMEM; callers bound s.len.
  */
 int b64_decode_std(struct str s, unsigned char **out, size_t *outlen);
+/* Standard base64 with padding (RFC 4648 §4), NUL-terminated, in a. */
+char *b64_encode_std_arena(struct arena *a, const void *in, size_t n);
 
 #endif

@@ -54,6 +54,9 @@ struct cfg {
 	char *repr_register_url;      /* representation: the register's HTTP base URL; NULL: the local one */
 	int64_t repr_register_timeout;/* representation: seconds for one call to that register */
 	bool ansattporten_sjef_pilot; /* Ansattporten: the ansattporten:sjef pilot (spec §1.4) */
+	char *upstream_eids;     /* file of the upstream OIDC eIDs (eid/upstream/), or NULL */
+	int64_t upstream_timeout; /* seconds for each call to an upstream eID */
+	int64_t upstream_cache;  /* seconds an upstream's discovery and JWKS are kept */
 	bool natid_allow_2032;   /* the 2032 control rule before 2032 (core/natid.h) */
 	int64_t rate_ip;         /* requests per second per remote address (0: no limit) */
 	int64_t rate_ip_burst;   /* burst per remote address */

@@ -94,13 +94,26 @@ struct eid_provider {
 	const char *display;    /* shown in the selector */
 	const char *desc_key;   /* page_text key of the one-line description */
 	const char *path;       /* where its pages start: "/testid" */
+	const char *logo;       /* URL of its logo on the selector, or NULL */
 	unsigned levels;        /* EID_LEVEL_* (core/loa.h) it can deliver */
 	bool test_only;         /* offered only when PORTEN_ENV=test */
 	const struct eid_route *routes; /* its pages; terminated by fn == NULL */
 };
 
-/* NULL-terminated list of the providers built in. */
-extern const struct eid_provider *const eid_providers[];
+/*
+ * NULL-terminated list of the providers: those built in, then those added
+ * at start-up (the upstream eIDs of a configuration file).  Changed only
+ * by eid_provider_add/remove, before portend serves and after it stopped.
+ */
+#define EID_MAX_PROVIDERS 16
+extern const struct eid_provider *eid_providers[EID_MAX_PROVIDERS + 1];
+/*
+ * Append p (which the caller keeps alive while listed): ERR_INVAL when
+ * its name or path is taken, ERR_LIMIT when the list is full.
+ */
+int eid_provider_add(const struct eid_provider *p, struct err *e);
+/* Take p off the list (nothing when it is not there). */
+void eid_provider_remove(const struct eid_provider *p);
 
 /* TestID pages. */
 extern const struct eid_provider eid_testid;

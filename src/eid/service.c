@@ -1,6 +1,7 @@
 /*
  * The eIDs as a service (app/service.h): TestID's and MinID's settings
- * (MinID's SMS gateway among them) and portenctl's minid command.  The
+ * (MinID's SMS gateway among them), the upstream eIDs' file (read at
+ * start-up into the eID list) and portenctl's minid command.  The
  * providers' pages are mounted by the login core, behind its door
  * (eid/eid.h).
  */
@@ -8,6 +9,7 @@
 
 #include "app/service.h"
 #include "eid/minid/minid.h"
+#include "eid/upstream/upstream.h"
 
 static const struct cfg_row eid_rows[] = {
 	CFG_ROW("testid_accept_real", CFG_BOOL, testid_accept_real, "false", 0, 0),
@@ -36,6 +38,10 @@ static const struct cfg_row eid_rows[] = {
 	CFG_ROW("sms_auth_file", CFG_STR, sms_auth_file, NULL, 0, 0),
 	CFG_ROW("sms_sender", CFG_STR, sms_sender, "ID-porten", 0, 0),
 	CFG_ROW("sms_timeout", CFG_INT, sms_timeout, "10", 1, 120),
+	/* Upstream OIDC eIDs (eid/upstream/): BankID, Buypass, Commfides. */
+	CFG_ROW("upstream_eids", CFG_STR, upstream_eids, NULL, 0, 0),
+	CFG_ROW("upstream_timeout", CFG_INT, upstream_timeout, "10", 1, 60),
+	CFG_ROW("upstream_cache", CFG_INT, upstream_cache, "3600", 0, 86400),
 };
 
 static const struct cfg_section eid_cfg = {
@@ -47,8 +53,35 @@ static const struct cli_command eid_commands[] = {
 	{ NULL, NULL, NULL },
 };
 
+/* portend --check-config: the upstream eIDs' file reads (keys and secrets included). */
+static int
+eid_check(const struct cfg *c, struct err *e)
+{
+	int rc = upstream_load(c, true, e);
+
+	upstream_unload();
+	return rc;
+}
+
+/* The upstream eIDs join the list before the routes are built. */
+static int
+eid_init(struct porten *app, struct err *e)
+{
+	return upstream_load(app->cfg, app->test_env, e);
+}
+
+static void
+eid_close(struct porten *app)
+{
+	(void)app;
+	upstream_unload();
+}
+
 const struct porten_service eid_service = {
 	.name = "eid",
 	.cfg = &eid_cfg,
 	.commands = eid_commands,
+	.check = eid_check,
+	.init = eid_init,
+	.close = eid_close,
 };

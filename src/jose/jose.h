@@ -88,6 +88,13 @@ int jose_key_seal(const struct jose_key *k, const struct jose_kek *kek, char **s
 /* Unseal and load; kid is set from the argument. ERR_CRYPTO on a wrong KEK. */
 int jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 		    struct jose_key **out, struct err *e);
+/*
+ * An RSA private key from PEM text (PKCS#8 or PKCS#1), with kid: a key a
+ * deployment keeps in a file (an upstream eID's private_key_jwt).
+ * ERR_INVAL for a kid that is not short printable text; ERR_CRYPTO for text
+ * that is no RSA private key of 2048-8192 bits.
+ */
+int jose_key_from_pem(const char *pem, const char *kid, struct jose_key **out, struct err *e);
 
 /*
  * Sign claims as a compact JWS by s: header {alg, kid, typ} from the

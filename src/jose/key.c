@@ -18,6 +18,7 @@
 #include <openssl/decoder.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,44 @@ out:
 		OPENSSL_cleanse(plain, ctlen);
 	free(plain);
 	free(ct);
+	jose_key_free(k);
+	return rc;
+}
+
+int
+jose_key_from_pem(const char *pem, const char *kid, struct jose_key **out, struct err *e)
+{
+	struct jose_key *k = NULL;
+	BIO *bio = NULL;
+	int rc;
+
+	*out = NULL;
+	if (kid == NULL || !jose_kid_ok(str_c(kid)))
+		return ERR(e, ERR_INVAL, 0, NULL, "kid is empty, too long or not printable");
+	k = calloc(1, sizeof(*k));
+	bio = pem != NULL ? BIO_new_mem_buf(pem, -1) : NULL;
+	if (k == NULL || bio == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	k->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	if (k->pkey == NULL) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "not a PEM private key");
+		goto out;
+	}
+	rc = key_check_rsa(k->pkey, e);
+	if (rc != 0)
+		goto out;
+	memcpy(k->kid, kid, strlen(kid) + 1);
+	rc = key_attach_jwk(k, e);
+	if (rc == 0)
+		rc = jose_key_signer_init(k, e);
+	if (rc != 0)
+		goto out;
+	*out = k;
+	k = NULL;
+out:
+	BIO_free(bio);
 	jose_key_free(k);
 	return rc;
 }

@@ -93,6 +93,11 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 			continue;
 		buf_printf(&b, "<li><a id=\"eid-%s\" href=\"%s%s?ar=%s\">", p->name,
 			   login_issuer(r)->prefix, p->path, ar);
+		if (p->logo != NULL) {
+			buf_puts(&b, "<img src=\"");
+			buf_html(&b, str_c(p->logo));
+			buf_puts(&b, "\" alt=\"\">");
+		}
 		buf_html(&b, str_c(p->display));
 		buf_puts(&b, "<span>");
 		buf_html(&b, str_c(page_text(lang, p->desc_key)));

@@ -1,0 +1,86 @@
+/* Declarations shared by the files of src/eid/upstream/ only. */
+#ifndef PORTEN_EID_UPSTREAM_UPSTREAM_INT_H
+#define PORTEN_EID_UPSTREAM_UPSTREAM_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "eid/eid.h"
+#include "eid/upstream/upstream.h"
+#include "jose/jose.h"
+
+#define UPSTREAM_MAX 8          /* eIDs in one file */
+#define UPSTREAM_MAX_ACR 8      /* acr values of one upstream */
+#define UPSTREAM_LEEWAY 60      /* seconds of clock skew allowed on exp and iat */
+#define UPSTREAM_MAX_AGE 600    /* an ID token issued longer ago than this is refused */
+
+enum upstream_auth { UPSTREAM_SECRET_BASIC, UPSTREAM_SECRET_POST, UPSTREAM_PRIVATE_KEY_JWT };
+enum upstream_par { UPSTREAM_PAR_AUTO, UPSTREAM_PAR_OFF };
+
+/* One of the upstream's acr values and the level (EID_LEVEL_*) it stands for. */
+struct upstream_acr {
+	char *value;
+	unsigned level;
+};
+
+/*
+ * One configured upstream eID.  prov is what the eID list holds; the rest
+ * is read-only after loading except the cache under lock, which every
+ * page thread shares.
+ */
+struct upstream {
+	struct eid_provider prov;
+	struct eid_route routes[4];
+	char *name, *display, *logo, *path, *path_callback, *path_abort;
+	char *issuer, *client_id, *secret, *scope, *amr, *pid_claim;
+	enum upstream_auth auth;
+	enum upstream_par par;
+	struct jose_key *key;           /* private_key_jwt */
+	struct upstream_acr acr[UPSTREAM_MAX_ACR];
+	size_t nacr;
+	long timeout;                   /* seconds for each call */
+	int64_t cache_ttl;
+	bool allow_http;                /* test environment: http:// upstreams */
+	pthread_mutex_t lock;
+	json_t *meta, *jwks;            /* cached; replaced, never changed */
+	int64_t meta_at, jwks_at;
+};
+
+/* config.c: the upstream whose pages the request is for, or NULL. */
+struct upstream *upstream_of_request(const struct http_req *r);
+/* The level of the upstream's acr value, 0 when it maps to none. */
+unsigned upstream_level_of(const struct upstream *u, const char *acr);
+
+/*
+ * meta.c: the upstream's discovery document and its JWKS (new references),
+ * from the cache when fresh; force refetches the JWKS (a key the set did
+ * not have).  ERR_UNAVAILABLE when the upstream does not answer or answers
+ * what is not a document of that kind.
+ */
+int upstream_meta(struct upstream *u, const char *rid, json_t **meta, struct err *e);
+int upstream_jwks(struct upstream *u, const char *rid, bool force, json_t **jwks,
+		  struct err *e);
+/*
+ * POST form (application/x-www-form-urlencoded, the client's
+ * authentication added) to url; *out the answer's JSON object.
+ * ERR_UNAVAILABLE: no answer, a 5xx or an answer that is not JSON;
+ * ERR_DENIED: an OAuth error answer (e->msg has it).
+ */
+int upstream_post(const struct upstream *u, struct http_req *r, const char *url,
+		  struct buf *form, json_t **out, struct err *e);
+/* Append name=value, form-encoded, to b ('&' before all but the first). */
+void upstream_form_add(struct buf *b, const char *name, const char *value);
+
+/* idtoken.c: validate the ID token; *claims on success (a new reference). */
+int upstream_id_token(struct upstream *u, struct http_req *r, const char *jws,
+		      const char *nonce, unsigned min_level, json_t **claims, unsigned *level,
+		      struct err *e);
+
+/* pages.c: the three pages of every upstream eID. */
+void upstream_start(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);
+void upstream_callback(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);
+void upstream_abort(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);
+
+#endif

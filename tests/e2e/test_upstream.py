@@ -1,0 +1,311 @@
+"""Upstream OIDC eIDs (spec/idporten-oidc.md §6): a fake upstream in this test, honest or hostile."""
+
+import hashlib
+import base64
+import json
+import os
+import subprocess
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import pytest
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt as authlib_jwt
+from jwcrypto import jwk, jwt as jjwt
+
+from conftest import (HIGH, PID, TIMEOUT, Page, auth_params, authorize, classify, free_port, start,
+                      submit_form, url_params)
+
+NODE_PORT = free_port()
+NODE = f"http://127.0.0.1:{NODE_PORT}"
+CLIENT_KEY = jwk.JWK.generate(kty="RSA", size=2048, kid="porten-bankid-1")
+FAKE_PORT = free_port()
+FAKE = f"http://127.0.0.1:{FAKE_PORT}"
+DOWN = f"http://127.0.0.1:{free_port()}"
+KEY = jwk.JWK.generate(kty="RSA", size=2048, kid="fake-1")
+OTHER = jwk.JWK.generate(kty="RSA", size=2048, kid="fake-2")
+STATE = {"mode": "ok", "codes": {}}
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+class Fake(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def send(self, status, body, ctype="application/json", headers=()):
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        u = urlsplit(self.path)
+        if u.path == "/.well-known/openid-configuration":
+            return self.send(200, {"issuer": FAKE, "authorization_endpoint": FAKE + "/authorize",
+                                   "token_endpoint": FAKE + "/token", "jwks_uri": FAKE + "/jwks"})
+        if u.path == "/jwks":
+            keys = [json.loads(KEY.export_public())]
+            if STATE["mode"] == "rotated":
+                keys.append(json.loads(OTHER.export_public()))
+            return self.send(200, {"keys": keys})
+        if u.path == "/authorize":
+            q = {k: v[0] for k, v in parse_qs(u.query).items()}
+            back = {"state": q["state"]}
+            if STATE["mode"].startswith("error:"):
+                back["error"] = STATE["mode"][6:]
+            else:
+                code = uuid.uuid4().hex
+                STATE["codes"][code] = q
+                back["code"] = code
+            return self.send(302, "", "text/plain", [("Location", q["redirect_uri"] + "?" + urlencode(back))])
+        self.send(404, {"error": "not_found"})
+
+    def do_POST(self):
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
+        q = STATE["codes"].pop(form.get("code"), None)
+        mode = STATE["mode"]
+        if mode == "timeout":
+            time.sleep(4)
+        if mode == "garbage":
+            return self.send(200, "<html>not json", "text/html")
+        ok = (q is not None and form.get("client_secret") == "s3cret" and
+              b64u(hashlib.sha256(form["code_verifier"].encode()).digest()) == q["code_challenge"])
+        if not ok:
+            return self.send(400, {"error": "invalid_grant"})
+        now = int(time.time())
+        claims = {"iss": FAKE, "aud": "porten", "sub": "x", "iat": now, "exp": now + 300,
+                  "nonce": q["nonce"], "acr": "fake-high", "nnin": PID}
+        key, alg = KEY, "RS256"
+        if mode == "wrong_iss":
+            claims["iss"] = "http://evil.example"
+        elif mode == "wrong_aud":
+            claims["aud"] = "someone-else"
+        elif mode == "wrong_nonce":
+            claims["nonce"] = "not-the-nonce"
+        elif mode == "expired":
+            claims["iat"], claims["exp"] = now - 900, now - 600
+        elif mode == "low":
+            claims["acr"] = "fake-sub"
+        elif mode in ("unknown_kid", "rotated"):
+            key = OTHER
+        if mode == "alg_none":
+            tok = b64u(b'{"alg":"none"}') + "." + b64u(json.dumps(claims).encode()) + "."
+        else:
+            t = jjwt.JWT(header={"alg": alg, "kid": key.kid}, claims=claims)
+            t.make_signed_token(key)
+            tok = t.serialize()
+        self.send(200, {"access_token": "at", "token_type": "Bearer", "id_token": tok})
+
+
+@pytest.fixture(scope="module")
+def server_env(tmp_path_factory):
+    d = tmp_path_factory.mktemp("upstream")
+    secret = d / "secret"
+    secret.write_text("s3cret\n")
+    os.chmod(secret, 0o600)
+    pem = d / "bankid.pem"
+    pem.write_bytes(CLIENT_KEY.export_to_pem(private_key=True, password=None))
+    os.chmod(pem, 0o600)
+    conf = d / "upstream-eids.conf"
+    conf.write_text(f"""
+[bankid]
+display = BankID
+issuer = {NODE}
+client_id = porten-bankid
+client_auth = private_key_jwt
+private_key_file = {pem}
+private_key_kid = porten-bankid-1
+scope = openid nnin
+acr = bankid-substantial substantial
+acr = bankid-high high
+amr = BankID
+pid_claim = nnin
+
+[fakeid]
+display = FakeID
+logo = /static/fake.svg
+issuer = {FAKE}
+client_id = porten
+client_auth = client_secret_post
+client_secret_file = {secret}
+scope = openid nnin
+acr = fake-sub substantial
+acr = fake-high high
+amr = BankID
+pid_claim = nnin
+
+[downid]
+display = DownID
+issuer = {DOWN}
+client_id = porten
+client_auth = client_secret_basic
+client_secret_file = {secret}
+acr = x high
+amr = Buypass
+pid_claim = pid
+""")
+    httpd = ThreadingHTTPServer(("127.0.0.1", FAKE_PORT), Fake)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield {"PORTEN_UPSTREAM_EIDS": str(conf), "PORTEN_UPSTREAM_TIMEOUT": "2"}
+    httpd.shutdown()
+
+
+def drive(server, browser, client, eid, **overrides):
+    """authorize, pick eid on the selector, follow every redirect until the client or a page."""
+    params, verifier = auth_params(client, **overrides)
+    r = authorize(server, browser, params)
+    link = [l["href"] for l in Page(r.text).links if l["href"] and f"/{eid}?" in l["href"]]
+    assert link, r.text[:800]
+    r = browser.get(urljoin(r.url, link[0]), allow_redirects=False, timeout=TIMEOUT)
+    for _ in range(10):
+        loc = r.headers.get("Location")
+        if r.status_code not in (302, 303) or loc is None or loc.startswith(client.redirect_uri):
+            break
+        r = browser.get(urljoin(r.url, loc), allow_redirects=False, timeout=TIMEOUT)
+    return classify(server, r, client.redirect_uri, params, verifier)
+
+
+def assert_no_session(server, client, browser):
+    res = start(server, client, browser, prompt="none")
+    assert res.kind == "redirect" and res.error == "login_required", res
+
+
+def test_login_through_upstream(server, new_client, new_browser):
+    STATE["mode"] = "ok"
+    c, b = new_client(), new_browser()
+    res = drive(server, b, c, "fakeid", acr_values=HIGH)
+    assert res.kind == "redirect" and res.code, res
+    _, idc = server.verify(c.tokens(res)["id_token"])
+    assert idc["pid"] == PID and idc["acr"] == HIGH and idc["amr"] == ["BankID"]
+    # SSO after the level-high login: no eID page for the next client
+    c2 = new_client()
+    res = start(server, c2, b, prompt="none")
+    assert res.kind == "redirect" and res.code, res
+
+
+def test_selector_offers_by_level(server, new_client, new_browser):
+    c = new_client()
+    r = authorize(server, new_browser(), auth_params(c, acr_values=HIGH)[0])
+    assert 'id="eid-fakeid"' in r.text and 'src="/static/fake.svg"' in r.text
+    assert 'id="eid-downid"' in r.text
+
+
+@pytest.mark.parametrize("mode,error", [
+    ("wrong_iss", "server_error"), ("wrong_aud", "server_error"), ("wrong_nonce", "server_error"),
+    ("expired", "server_error"), ("alg_none", "server_error"), ("unknown_kid", "server_error"),
+    ("low", "access_denied"), ("timeout", "temporarily_unavailable"),
+    ("garbage", "temporarily_unavailable"), ("error:server_error", "temporarily_unavailable"),
+])
+def test_hostile_upstream(server, new_client, new_browser, mode, error):
+    STATE["mode"] = mode
+    c, b = new_client(), new_browser()
+    res = drive(server, b, c, "fakeid", acr_values=HIGH)
+    assert res.kind == "page" and res.resp.status_code in (403, 502), res
+    assert f'data-error="{error}"' in res.resp.text and "FakeID" in res.resp.text
+    r = submit_form(b, res.resp, "upstream-back")
+    back = url_params(r.headers["Location"])
+    assert r.headers["Location"].startswith(c.redirect_uri) and back["error"] == error, back
+    assert_no_session(server, c, b)
+
+
+def test_key_rotation_followed(server, new_client, new_browser):
+    STATE["mode"] = "rotated"
+    c, b = new_client(), new_browser()
+    res = drive(server, b, c, "fakeid", acr_values=HIGH)
+    assert res.kind == "redirect" and res.code, res
+
+
+def test_cancel_at_upstream(server, new_client, new_browser):
+    STATE["mode"] = "error:access_denied"
+    c, b = new_client(), new_browser()
+    res = drive(server, b, c, "fakeid")
+    assert res.kind == "redirect" and res.error == "access_denied", res
+    assert_no_session(server, c, b)
+
+
+def test_upstream_down(server, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    res = drive(server, b, c, "downid", acr_values=HIGH)
+    assert res.kind == "page" and 'data-error="temporarily_unavailable"' in res.resp.text, res
+    r = submit_form(b, res.resp, "upstream-back")
+    assert url_params(r.headers["Location"])["error"] == "temporarily_unavailable"
+    assert_no_session(server, c, b)
+
+
+def test_forged_state(server, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    r = b.get(server.url("/fakeid/callback"), params={"state": "abc.def", "code": "x"},
+              allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 400
+
+
+@pytest.fixture(scope="module")
+def bankid(server):
+    """panva's oidc-provider as BankID, Porten's client authenticating with private_key_jwt."""
+    here = os.path.join(os.path.dirname(__file__), "..", "upstream")
+    if not os.path.isdir(os.path.join(here, "node_modules")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=here, check=True,
+                       capture_output=True, timeout=300)
+    client = {"client_id": "porten-bankid", "token_endpoint_auth_method": "private_key_jwt",
+              "redirect_uris": [server.url("/bankid/callback")], "grant_types": ["authorization_code"],
+              "response_types": ["code"], "jwks": {"keys": [json.loads(CLIENT_KEY.export_public())]}}
+    env = dict(os.environ, PORT=str(NODE_PORT), ISSUER=NODE, ACRS="bankid-substantial,bankid-high",
+               CLIENTS=json.dumps([client]))
+    p = subprocess.Popen(["node", os.path.join(here, "server.mjs")], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready", p.stderr.read()
+    yield
+    p.terminate()
+    p.wait(5)
+
+
+def bankid_login(server, b, c, acr, action="login", **overrides):
+    res = drive(server, b, c, "bankid", **overrides)
+    assert res.kind == "page" and "upstream-login" in res.resp.text, res
+    r = submit_form(b, res.resp, "upstream-login", {"nnin": PID, "acr": acr, "action": action})
+    for _ in range(10):
+        loc = r.headers.get("Location")
+        if r.status_code not in (302, 303) or loc is None or loc.startswith(c.redirect_uri):
+            break
+        r = b.get(urljoin(r.url, loc), allow_redirects=False, timeout=TIMEOUT)
+    return classify(server, r, c.redirect_uri, res.sent, res.verifier), res
+
+
+def test_bankid_login_step_up_and_sso(server, bankid, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    # a substantial session first (TestID), then step-up to high with BankID
+    from conftest import login
+    login(server, c, b)
+    res, page = bankid_login(server, b, c, "bankid-high", acr_values=HIGH)
+    assert "bankid-high" in page.resp.text and "bankid-substantial" not in \
+        page.resp.text.split('id="acr-values">')[1].split("<")[0]
+    assert res.kind == "redirect" and res.code, res
+    sess = OAuth2Session(c.client_id, c.secret, token_endpoint_auth_method=c.auth_method,
+                         redirect_uri=c.redirect_uri)
+    sess.trust_env = False
+    tok = sess.fetch_token(server.url("/token"), code=res.code, code_verifier=res.verifier)
+    claims = authlib_jwt.decode(tok["id_token"], JsonWebKey.import_key_set(server.jwks(refresh=True)))
+    claims.validate()
+    assert claims["pid"] == PID and claims["acr"] == HIGH and claims["amr"] == ["BankID"]
+    assert claims["iss"] == server.issuer and claims["aud"] == c.client_id
+    res = start(server, new_client(), b, prompt="none")
+    assert res.kind == "redirect" and res.code, res
+
+
+def test_bankid_lower_level_and_cancel(server, bankid, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    res, _ = bankid_login(server, b, c, "bankid-substantial", acr_values=HIGH)
+    assert res.kind == "page" and 'data-error="access_denied"' in res.resp.text, res
+    assert_no_session(server, c, b)
+    res, _ = bankid_login(server, new_browser(), c, "bankid-high", action="cancel")
+    assert res.kind == "redirect" and res.error == "access_denied", res

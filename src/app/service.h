@@ -65,7 +65,7 @@ struct login_step {
 	 * object has one of them to rar_check with the whole array (parsed,
 	 * non-empty, every member an object with a string type): 0 when it is
 	 * valid (the step may rewrite it in place, e.g. a string made a list),
-	 * else an error whose e->oauth the client gets (RFC 9396 §5:
+	 * else an error whose e->oauth is answered to the client (RFC 9396 §5:
 	 * invalid_authorization_details).  Discovery lists rar_types.
 	 */
 	const char *const *rar_types;

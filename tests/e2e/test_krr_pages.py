@@ -154,13 +154,21 @@ def test_prompt_old_record(persons, new_client, new_browser):
 def test_prompt_later_and_none(persons, new_client, new_browser):
     c = new_client()
     b = new_browser()
-    r, _ = prompt_login(persons, c, b, PID2)  # not registered: prompted
+    # not registered: prompted; "later" records nothing, so the person stays unregistered
+    unregistered = persons.ctl("krr", "show", PID2, check=False)
+    assert unregistered.returncode != 0, unregistered.stdout
+    r, _ = prompt_login(persons, c, b, PID2)
     assert "/krr/confirm" in r.text
     ar = re.search(r'name="ar" value="([^"]+)"', r.text).group(1)
     r = b.post(persons.url("/krr/confirm"), data={"ar": ar, "csrf": csrf(r.text), "action": "later"},
                allow_redirects=False, timeout=TIMEOUT)
     assert "code=" in r.headers["Location"]
-    assert persons.ctl("krr", "show", PID2, check=False) is None or True
+    after = persons.ctl("krr", "show", PID2, check=False)
+    assert (after.returncode, after.stdout) == (unregistered.returncode, unregistered.stdout)
+    assert persons.ctl("krr", "history", PID2, check=False).stdout.strip() in (b"", b"[]")
+    # and the prompt returns at the next eID login
+    r, _ = prompt_login(persons, c, new_browser(), PID2)
+    assert "/krr/confirm" in r.text
     # SSO with prompt=none never shows it
     from conftest import auth_params, authorize
     params, _ = auth_params(c, prompt="none")

@@ -38,12 +38,35 @@ pages_app(struct http_req *r)
 	return r->app;
 }
 
+/*
+ * Where the pages are: the browser host when a node serves one of its own
+ * (browser_url), since their cookies and the login's live there; else the
+ * issuer's base.  The same on every node, so the registered callback holds.
+ */
+static const char *
+pages_base(struct http_req *r)
+{
+	char *b = app_browser_base(r->route_data);
+	const char *out = b != NULL ? arena_strdup(r->arena, b) : NULL;
+
+	free(b);
+	return out != NULL ? out : ((const struct issuer *)r->route_data)->base;
+}
+
 static const char *
 callback_url(struct http_req *r)
 {
-	const struct issuer *is = r->route_data;
+	return arena_printf(r->arena, "%s/minprofil/callback", pages_base(r));
+}
 
-	return arena_printf(r->arena, "%s/minprofil/callback", is->base);
+/* Is the registered client's list of callbacks the one wanted? */
+static bool
+pages_client_current(const json_t *doc, const char *cb)
+{
+	const json_t *uris = json_object_get(doc, "redirect_uris");
+	const char *only = json_string_value(json_array_get(uris, 0));
+
+	return json_array_size(uris) == 1 && only != NULL && strcmp(only, cb) == 0;
 }
 
 /* The pages' client, made once by the first node to start (a second finds it made). */
@@ -51,25 +74,38 @@ int
 krr_pages_init(struct porten *app, struct err *e)
 {
 	const struct issuer *is = app_issuer(app, ISSUER_IDPORTEN);
-	char cb[1024], back[1024];
+	char cb[1024], back[1024], *base = app_browser_base(is);
 	json_t *in, *out = NULL;
 	char *secret = NULL;
+	bool current;
 	int rc;
 
+	if (base == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	snprintf(cb, sizeof(cb), "%s/minprofil/callback", base);
+	snprintf(back, sizeof(back), "%s/minprofil", base);
+	free(base);
 	rc = reg_client_get(app, KRR_CLIENT_ID, &out, e);
+	current = rc == 0 && pages_client_current(out, cb);
 	json_decref(out);
-	if (rc != ERR_NOTFOUND)
+	out = NULL;
+	if (current || (rc != 0 && rc != ERR_NOTFOUND))
 		return rc;
-	snprintf(cb, sizeof(cb), "%s/minprofil/callback", is->base);
-	snprintf(back, sizeof(back), "%s/minprofil", is->base);
 	in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[s]}", "client_id",
 		       KRR_CLIENT_ID, "client_name", "Kontaktregisteret", "description",
 		       "the contact register's self-service pages (spec/krr.md §5)",
 		       "integration_type", "idporten", "application_type", "browser",
 		       "token_endpoint_auth_method", "none", "grant_types", "authorization_code",
 		       "redirect_uris", cb, "post_logout_redirect_uris", back);
-	rc = in != NULL ? reg_client_create(app, in, &out, &secret, e)
-			: ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	/* made, or moved to where the pages are now (browser_url set or changed) */
+	if (in == NULL)
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	else if (rc == ERR_NOTFOUND)
+		rc = reg_client_create(app, in, &out, &secret, e);
+	else
+		rc = reg_client_update(app, KRR_CLIENT_ID, in, &out, e);
+	if (rc == 0)
+		log_info(NULL, "krr: the self-service pages' client calls back at %s", cb);
 	json_decref(in);
 	json_decref(out);
 	free(secret);
@@ -91,13 +127,11 @@ cookie_opts(struct http_req *r, int64_t max_age)
 static void
 login_start(struct http_req *r, struct http_resp *w, const char *lang)
 {
-	const struct issuer *is = r->route_data;
 	char state[TOKEN_CHARS + 1], nonce[TOKEN_CHARS + 1], verifier[TOKEN_CHARS + 1];
 	char challenge[TOKEN_CHARS + 1];
 	struct http_cookie_opts o = cookie_opts(r, KRR_LOGIN_SECONDS);
 	struct err e = { 0 };
 	struct buf u;
-	char *browser;
 	json_t *doc;
 	int rc;
 
@@ -128,11 +162,9 @@ login_start(struct http_req *r, struct http_resp *w, const char *lang)
 	oauth_form_add(&u, "code_challenge_method", "S256");
 	oauth_form_add(&u, "ui_locales", lang);
 	http_resp_cookie(w, KRR_LOGIN_COOKIE, state, &o);
-	/* the browser's host for /authorize, where a node serves one of its own */
-	browser = app_browser_base(is);
-	http_resp_redirect(w, arena_printf(r->arena, "%s/authorize?%.*s",
-					   browser != NULL ? browser : is->base, (int)u.len, u.p));
-	free(browser);
+	/* /authorize is on the pages' own host (pages_base) */
+	http_resp_redirect(w, arena_printf(r->arena, "%s/authorize?%.*s", pages_base(r),
+					   (int)u.len, u.p));
 	buf_free(&u);
 }
 

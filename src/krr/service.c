@@ -41,6 +41,17 @@ static const struct service_route krr_routes[] = {
 	{ NULL, NULL, NULL },
 };
 
+/*
+ * The self-service pages live on the browser host when a node serves one
+ * (spec/idporten-oidc.md §1): their cookies are that host's, as the SSO
+ * session is; asked for on the issuer's host they are sent there.
+ */
+static const struct service_side krr_sides[] = {
+	{ "/minprofil", HTTP_SIDE_BROWSER },
+	{ "/minprofil/callback", HTTP_SIDE_BROWSER },
+	{ NULL, HTTP_SIDE_ANY },
+};
+
 struct krr_scope {
 	const char *name, *description;
 	bool user;  /* a person's own record: ID-porten clients, open to all */
@@ -171,6 +182,7 @@ const struct porten_service krr_service = {
 	.cfg = &krr_cfg,
 	.routes = krr_routes,
 	.steps = krr_steps,
+	.sides = krr_sides,
 	.commands = krr_commands,
 	.init = krr_init,
 	.tick = krr_testdata_tick,

@@ -121,9 +121,12 @@ int krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch,
 		  const char *lang, char *id, struct err *e);
 int krr_code_check(struct porten *app, const char *pid, const char *id, const char *code,
 		   struct err *e);
-/* A confirmed value into the record (new, or AKTIV again): _oppdatert and _sist_verifisert now. */
+/*
+ * A confirmed value into the record (new, or AKTIV again): _oppdatert and
+ * _sist_verifisert now; who for the history ("person", "minid").
+ */
 int krr_contact_set(struct porten *app, const char *pid, enum krr_code_channel ch,
-		    const char *value, struct err *e);
+		    const char *value, const char *who, struct err *e);
 /* "Confirm unchanged": _sist_verifisert now for every channel the person has. */
 int krr_contact_confirm(struct porten *app, const char *pid, struct err *e);
 /* Reservation (JA/NEI) and language; ERR_NOTFOUND without an active record. */

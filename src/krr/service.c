@@ -165,6 +165,23 @@ krr_init(struct porten *app, struct err *e)
 	return rc;
 }
 
+/*
+ * A number MinID has just confirmed (activation, its account page) is the
+ * person's number in the register too (spec/minid.md: creating a MinID
+ * creates or updates the person in KRR), updated and verified now.
+ */
+static void
+krr_contact_changed(struct porten *app, const struct service_contact *c)
+{
+	struct err e = { 0 };
+	const char *who = strcmp(c->origin, "eid") == 0 ? "minid" : c->origin;
+
+	if (krr_contact_set(app, c->pid,
+			    c->channel == SERVICE_CONTACT_EMAIL ? KRR_CODE_EMAIL : KRR_CODE_MOBILE,
+			    c->value, who, &e) != 0)
+		log_warn(c->rid, "krr: a contact detail from %s was not stored: %s", who, e.msg);
+}
+
 static const struct cli_command krr_commands[] = {
 	{ "krr", krr_cmd, krr_cmd_usage },
 	{ NULL, NULL, NULL },
@@ -186,4 +203,5 @@ const struct porten_service krr_service = {
 	.commands = krr_commands,
 	.init = krr_init,
 	.tick = krr_testdata_tick,
+	.contact_changed = krr_contact_changed,
 };

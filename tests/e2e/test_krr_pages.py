@@ -12,7 +12,8 @@ import pytest
 
 from conftest import PID, PID2, SUBSTANTIAL, TIMEOUT, follow, login, open_testid, submit_testid
 
-SERVER_ENV = {"PORTEN_KRR_PROMPT": "true"}
+SERVER_ENV = {"PORTEN_KRR_PROMPT": "true", "PORTEN_MINID_ARGON_MEM_KIB": "9216",
+              "PORTEN_MINID_ARGON_OPS": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +119,35 @@ def test_hostile(persons, new_browser):
         post(persons, other, csrf=otok, action="code", cid=cid, kode="abcdef")
     assert post(persons, other, csrf=otok, action="code", cid=cid, kode=code).status_code == 400
     assert persons.ctl("krr", "show", "04879140078").get("epostadresse") != "annen@example.no"
+
+
+def sms_to(server, to):
+    path = os.path.join(server.data, "sms.jsonl")
+    with open(path) as f:
+        return [json.loads(line)["text"] for line in f if json.loads(line)["to"] == to]
+
+
+def test_number_confirmed_here_is_minids(persons, new_browser):
+    """spec/minid.md: changing the mobile number in KRR changes where MinID's codes go."""
+    pid, old, new = "15888530050", "+4791100011", "+4791100022"
+    persons.ctl("minid", "create", pid, "--password", "Fjellvann2024Blå", "--mobile", old)
+    b = new_browser()
+    tok = csrf(profile(persons, b, pid=pid).text)
+    r = post(persons, b, csrf=tok, action="mobile", mobil="911 00 022")
+    cid = re.search(r'name="cid" value="([^"]+)"', r.text).group(1)
+    code = last_code(os.path.join(persons.data, "sms.jsonl"), new)
+    # a wrong code changes neither register
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode="abcdef").status_code == 400
+    assert persons.ctl("minid", "show", pid)["mobile"] == old
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode=code).status_code == 200
+    assert persons.ctl("krr", "show", pid)["mobiltelefonnummer"] == new
+    assert persons.ctl("minid", "show", pid)["mobile"] == new
+    assert persons.ctl("krr", "history", pid)[-1]["entry"]["who"] == "person"
+    # the old number hears of it, as when it is changed on MinID's own page
+    assert any("MinID" in t for t in sms_to(persons, old))
+    # a person without a MinID gets none from a number confirmed here
+    unknown = persons.ctl("minid", "show", PID, check=False)
+    assert unknown.returncode != 0
 
 
 # ---- the prompt (§6) ----

@@ -158,6 +158,13 @@ void krr_form_code(struct buf *b, const char *lang, const char *action, const ch
 const char *krr_form_new_value(struct http_req *r, enum krr_code_channel *ch, const char **value,
 			       const char **which);
 
+/*
+ * gotoUrl (goto.c, spec §5): is url a return link the operator registered
+ * (krr_goto_urls)?  And the list's check at start-up and --check-config.
+ */
+bool krr_goto_allowed(const struct cfg *c, const char *url);
+int krr_goto_list_check(const struct cfg *c, struct err *e);
+
 /* The self-service pages' client of the ID-porten issuer. */
 #define KRR_CLIENT_ID "krr-minprofil"
 

@@ -23,10 +23,11 @@ static const struct cfg_row krr_rows[] = {
 	CFG_ROW("krr_mail_from", CFG_STR, krr_mail_from, NULL, 0, 0),
 	CFG_ROW("krr_code_lifetime", CFG_INT, krr_code_lifetime, "600", 60, 86400),
 	CFG_ROW("krr_code_attempts", CFG_INT, krr_code_attempts, "5", 1, 20),
+	CFG_ROW("krr_goto_urls", CFG_STR, krr_goto_urls, NULL, 0, 0),
 };
 
 static const struct cfg_section krr_cfg = {
-	"krr", krr_rows, sizeof(krr_rows) / sizeof(krr_rows[0]), NULL,
+	"krr", krr_rows, sizeof(krr_rows) / sizeof(krr_rows[0]), krr_goto_list_check,
 };
 
 static const struct service_route krr_routes[] = {

@@ -3,17 +3,21 @@ KRR's self-service pages (spec/krr.md §5) after an ID-porten login, and the
 90-day confirmation prompt in the ID-porten login (§6).
 """
 
+import html
 import json
 import os
 import re
-from urllib.parse import urljoin
+import subprocess
+from urllib.parse import quote, urljoin
 
 import pytest
 
-from conftest import PID, PID2, SUBSTANTIAL, TIMEOUT, follow, login, open_testid, submit_testid
+from conftest import (PID, PID2, PORTEND, SUBSTANTIAL, TIMEOUT, Server, follow, login, open_testid,
+                      submit_testid)
 
 SERVER_ENV = {"PORTEN_KRR_PROMPT": "true", "PORTEN_MINID_ARGON_MEM_KIB": "9216",
-              "PORTEN_MINID_ARGON_OPS": "1"}
+              "PORTEN_MINID_ARGON_OPS": "1",
+              "PORTEN_KRR_GOTO_URLS": "https://tjeneste.example.no/ https://annen.example.no/side"}
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +30,9 @@ def csrf(html):
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
-def profile(server, browser, pid=PID):
+def profile(server, browser, pid=PID, query=""):
     """Log in to the pages in browser with TestID; the profile page."""
-    r = browser.get(server.url("/minprofil"), allow_redirects=False, timeout=TIMEOUT)
+    r = browser.get(server.url("/minprofil" + query), allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 302
     r = follow(server, browser, r)
     if r.status_code == 200 and "/minprofil" not in r.url:
@@ -148,6 +152,85 @@ def test_number_confirmed_here_is_minids(persons, new_browser):
     # a person without a MinID gets none from a number confirmed here
     unknown = persons.ctl("minid", "show", PID, check=False)
     assert unknown.returncode != 0
+
+
+# ---- the way back (§5: gotoUrl, else the ID-porten logout) ----
+
+def goto_link(page):
+    m = re.search(r'<a id="goto" href="([^"]+)"', page.text)
+    return html.unescape(m.group(1)) if m else None
+
+
+def test_goto_url_registered(persons, new_browser):
+    b = new_browser()
+    page = profile(persons, b, query="?gotoUrl=" + quote("https://tjeneste.example.no/minside?a=1&b=2", safe=""))
+    assert goto_link(page) == "https://tjeneste.example.no/minside?a=1&b=2"
+    # kept across the session's pages, and its old name goto replaces it
+    tok = csrf(page.text)
+    assert goto_link(post(persons, b, csrf=tok, action="lang", spraak="nb")) == \
+        "https://tjeneste.example.no/minside?a=1&b=2"
+    r = b.get(persons.url("/minprofil?goto=" + quote("https://annen.example.no/side", safe="")),
+              timeout=TIMEOUT)
+    assert r.status_code == 200 and goto_link(r) == "https://annen.example.no/side"
+
+
+@pytest.mark.parametrize("url", [
+    "https://evil.example.no/",
+    "https://tjeneste.example.no.evil.no/",
+    "https://tjeneste.example.no@evil.no/",
+    "https://tjeneste.example.no\\@evil.no/",
+    "HTTPS://tjeneste.example.no/",
+    "https://Tjeneste.example.no/",
+    "https://tjeneste.example.no/Side",
+    "http://tjeneste.example.no/",
+    "//tjeneste.example.no/",
+    "javascript:alert(1)//tjeneste.example.no/",
+    "https://annen.example.no/side2",
+    "https://annen.example.no/side/under",
+    " https://tjeneste.example.no/",
+    "https://tjeneste.example.no/\r\nSet-Cookie:x=1",
+    "https://tjeneste.example.no/" + "a" * 3000,
+    "",
+])
+def test_goto_url_refused(persons, new_browser, url):
+    b = new_browser()
+    page = profile(persons, b, query="?gotoUrl=" + quote("https://tjeneste.example.no/", safe=""))
+    for name in ("gotoUrl", "goto"):
+        # before a login and during one: refused, nothing kept
+        r = new_browser().get(persons.url(f"/minprofil?{name}=" + quote(url, safe="")),
+                              allow_redirects=False, timeout=TIMEOUT)
+        assert r.status_code == 400, (url, r.status_code, r.headers.get("Location"))
+        r = b.get(persons.url(f"/minprofil?{name}=" + quote(url, safe="")), allow_redirects=False,
+                  timeout=TIMEOUT)
+        assert r.status_code == 400 and 'id="goto"' not in r.text
+    assert goto_link(b.get(persons.url("/minprofil"), timeout=TIMEOUT)) == "https://tjeneste.example.no/"
+    assert goto_link(page) == "https://tjeneste.example.no/"
+
+
+def test_logout_is_the_way_back_without_goto(persons, new_client, new_browser):
+    b = new_browser()
+    page = profile(persons, b)
+    assert goto_link(page) is None and 'value="logout"' in page.text
+    tok = csrf(page.text)
+    r = post(persons, b, csrf=tok, action="logout")
+    assert r.status_code in (302, 303)
+    loc = urljoin(r.url, r.headers["Location"])
+    assert "/logout?" in loc and "id_token_hint=" in loc
+    r = follow(persons, b, b.get(loc, allow_redirects=False, timeout=TIMEOUT))
+    assert r.status_code == 200, r.text[:400]
+    # the page session is gone, and so is the ID-porten session: a new login needs an eID
+    assert post(persons, b, csrf=tok, action="reserve", reservasjon="JA").status_code == 403
+    r = follow(persons, b, b.get(persons.url("/minprofil"), allow_redirects=False, timeout=TIMEOUT))
+    assert r.status_code == 200 and "testid" in r.text and 'id="current"' not in r.text
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "https://", "https://UPPER.example.no/",
+                                   "https:///sti/", "https://a@b.example.no/"])
+def test_goto_list_checked_at_start(tmp_path, value):
+    s = Server(tmp_path)
+    p = subprocess.run([PORTEND, "--check-config"], env=dict(s.env, PORTEN_KRR_GOTO_URLS=value),
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "krr_goto_urls" in p.stderr, (p.stdout, p.stderr)
 
 
 # ---- the prompt (§6) ----

@@ -91,8 +91,10 @@ def test_reservation_language_and_english(persons, new_browser):
     assert persons.ctl("krr", "show", PID)["spraak"] == "en"
     r = b.get(persons.url("/minprofil?lang=en"), timeout=TIMEOUT)
     assert 'lang="en"' in r.text and "Your contact details" in r.text
-    r = b.get(persons.url("/minprofil?lang=nb"), timeout=TIMEOUT)
-    assert 'lang="nb"' in r.text
+    for lang, heading in (("nb", "Kontaktinformasjonen din"), ("nn", "Registrert no"),
+                          ("se", "Du kontaktdieđut")):
+        r = b.get(persons.url(f"/minprofil?lang={lang}"), timeout=TIMEOUT)
+        assert f'lang="{lang}"' in r.text and heading in r.text, lang
 
 
 def test_hostile(persons, new_browser):
@@ -293,3 +295,25 @@ def test_prompt_fresh_record_never(persons, new_client, new_browser):
     persons.ctl("krr", "testdata")
     res = login(persons, new_client(), new_browser(), pid="04879140078")
     assert res.code
+
+
+def test_every_page_text_is_translated():
+    """Each text of the pages, the prompt and the codes has its nb, nn, en and se entry."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    catalogues = {}
+    for lang in ("nb", "nn", "en", "se"):
+        with open(os.path.join(root, "po", f"{lang}.po"), encoding="utf-8") as f:
+            catalogues[lang] = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"$', f.read(), re.M))
+    texts = set()
+    for name in ("pages.c", "prompt.c", "code.c"):
+        with open(os.path.join(root, "src", "krr", name), encoding="utf-8") as f:
+            src = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+        src = re.sub(r'"\s*\n\s*"', "", src)  # adjacent literals are one string
+        # the texts are the capitalised literals in words; headers, formats and names are not
+        texts |= {t for t in re.findall(r'"([A-Z][^"%\\]*)"', src)
+                  if re.match(r"^[A-Z][a-z-]+( [^ ]+)+$", t) or
+                  t in ("Yes", "No", "Code", "Confirm", "Later", "English")}
+    assert len(texts) > 30, texts
+    for mid in texts:
+        for lang, cat in catalogues.items():
+            assert cat.get(mid), f"{mid!r} has no {lang} translation"

@@ -124,6 +124,25 @@ def test_krr_pages_on_the_browser_host(server, new_browser):
     assert r.status_code == 308 and r.headers["Location"].startswith(server.browser)
 
 
+def test_krr_pages_client_follows_browser_url(tmp_path):
+    """Setting browser_url on a node that ran without one moves the pages' callback there."""
+    s = start_or_skip(Server(tmp_path))
+    try:
+        assert s.ctl("client", "show", "krr-minprofil")["redirect_uris"] == \
+            [f"{s.issuer}/minprofil/callback"]
+    finally:
+        assert s.stop() == 0, s.log_tail()
+    s.returncode = None
+    browser = f"http://localhost:{s.port}"
+    s.env["PORTEN_BROWSER_URL"] = browser
+    start_or_skip(s)
+    try:
+        assert s.ctl("client", "show", "krr-minprofil")["redirect_uris"] == \
+            [f"{browser}/minprofil/callback"]
+    finally:
+        assert s.stop() == 0, s.log_tail()
+
+
 def test_back_channel_is_not_the_browser_hosts(server):
     for method, path in (("POST", "/token"), ("POST", "/par"), ("GET", "/jwks.json"),
                          ("POST", "/revoke"), ("POST", "/token/introspect"), ("GET", "/userinfo"),

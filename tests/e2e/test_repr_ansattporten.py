@@ -341,3 +341,17 @@ def test_refresh_rechecks_the_rights(ap, ap_client, new_browser):
     # given back: the unspent token works again (the refused refresh spent nothing)
     ap.ctl("repr", "right", PID, MAIN, RES_R, "read")
     assert c.refresh(rt).status_code == 200
+
+
+def test_sjef_pilot_off_by_default(ap, ap_client, new_browser):
+    """spec §1.4: without ansattporten_sjef_pilot the scope opens no chooser."""
+    ap.ctl("repr", "right", PID, MAIN, "urn:altinn:rolecode:HADM", "HADM")
+    ap.ctl("scope", "create", "--name", "ansattporten:sjef", "--description", "the pilot",
+           "--accessible-for-all", "--allowed-integration-type", "ansattporten")
+    c = ap_client(scopes=["openid", "ansattporten:sjef"])
+    params, verifier = auth_params(c, scope="openid ansattporten:sjef")
+    b = new_browser()
+    res = finish_login(ap, b, authorize(ap, b, params), c.redirect_uri, PID, SUBSTANTIAL, params, verifier)
+    assert res.code, res
+    _, idt = ap.verify(c.tokens(res)["id_token"])
+    assert "authorization_details" not in idt and idt["name"] == "Kari Nordmann"

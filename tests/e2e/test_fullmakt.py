@@ -78,6 +78,12 @@ def test_fullmakt_login_and_myself(server, new_client, new_browser):
     done = classify(server, submit_form(b, res.resp, "repr-form", {"whom": "myself"}),
                     c.redirect_uri, res.sent, res.verifier)
     assert c.tokens(done)["authorization_details"] == []
+    # the SSO session stayed the person's own: another client, no representation
+    other = new_client()
+    res = login(server, other, b, expect_eid=False)
+    tok = other.tokens(res)
+    _, idt = server.verify(tok["id_token"])
+    assert idt["pid"] == PID and "authorization_details" not in idt and "authorization_details" not in tok
 
 
 # ---- validity, roles, refresh, hostile posts ------------------------------------

@@ -355,3 +355,36 @@ def test_sjef_pilot_off_by_default(ap, ap_client, new_browser):
     assert res.code, res
     _, idt = ap.verify(c.tokens(res)["id_token"])
     assert "authorization_details" not in idt and idt["name"] == "Kari Nordmann"
+
+
+def test_union_over_resources(ap, ap_client, new_browser):
+    """Two resources: the union of the organisations; a token object per resource the choice covers."""
+    res2 = "urn:altinn:resource:repr-union"
+    ap.ctl("repr", "resource", res2, "Andre tenesta")
+    ap.ctl("repr", "right", PID, MAIN2, res2, "sign")
+    ap.ctl("repr", "right", PID, FOREIGN, res2, "sign")
+    ap.ctl("repr", "right", PID, FOREIGN, res2)  # given and taken away: not offered
+    c = ap_client()
+    b = new_browser()
+    rar = [{"type": "ansattporten:altinn:resource", "resource": RES, "organizationform": "enterprise"},
+           {"type": "ansattporten:altinn:resource", "resource": res2, "allow_multiple_organizations": True}]
+    res = to_chooser(ap, c, b, rar)
+    assert org_values(res.resp) == {MAIN, MAIN2}
+    assert 'type="checkbox"' in res.resp.text  # true if any object says so
+    form = Page(res.resp.text).form("repr-form")
+    fields = [(k, v) for k, v in form["fields"] if k != "org"] + [("org", MAIN), ("org", MAIN2)]
+    done = classify(ap, b.post(ap.url("/representation"), data=fields, allow_redirects=False),
+                    c.redirect_uri, res.sent, res.verifier)
+    tok = c.tokens(done)
+    got = {o["resource"]: o for o in tok["authorization_details"]}
+    assert sorted(token_orgs([got[RES]])) == sorted([MAIN, MAIN2])
+    assert token_orgs([got[res2]]) == [MAIN2]
+    assert got[res2]["resource_name"] == "Andre tenesta"
+    assert got[res2]["authorized_parties"][0]["resource"] == "repr-union"
+    assert got[RES]["organizationform"] == "enterprise" and "organizationform" not in got[res2]
+    # only MAIN: the second resource gives it nothing, so no object for it
+    b = new_browser()
+    res = to_chooser(ap, c, b, rar)
+    done = classify(ap, submit_form(b, res.resp, "repr-form", {"org": MAIN}), c.redirect_uri,
+                    res.sent, res.verifier)
+    assert [o["resource"] for o in c.tokens(done)["authorization_details"]] == [RES]

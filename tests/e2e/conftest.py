@@ -1039,6 +1039,16 @@ def new_client(server, listener, tmp_path):
 
 
 @pytest.fixture
+def ap_client(ap, listener, tmp_path):
+    """Factory: a client of integration type ansattporten, registered by portenctl
+    (the module gives its Ansattporten as the fixture ap)."""
+    def _new(**kw):
+        kw.setdefault("scopes", ["openid"])
+        return create_client(ap, listener, tmp_path, integration_type="ansattporten", **kw)
+    return _new
+
+
+@pytest.fixture
 def new_browser():
     """Factory: a fresh browser (cookie jar) per call."""
     made = []

@@ -25,15 +25,6 @@ def ap(server):
     return Ansattporten(server)
 
 
-@pytest.fixture
-def ap_client(ap, listener, tmp_path):
-    """Factory: a client of integration type ansattporten, registered by portenctl."""
-    def _new(**kw):
-        kw.setdefault("scopes", ["openid"])
-        return create_client(ap, listener, tmp_path, integration_type="ansattporten", **kw)
-    return _new
-
-
 def ap_login(ap, client, browser, **kw):
     return login(ap, client, browser, **kw)
 

@@ -3,7 +3,7 @@
 import json
 import re
 
-from conftest import (PID, PID2, SUBSTANTIAL, Ansattporten, Page, create_client, finish_login, auth_params,
+from conftest import (PID, PID2, SUBSTANTIAL, Ansattporten, Page, finish_login, auth_params,
                       authorize, classify, submit_form, start)
 
 import pytest
@@ -47,14 +47,6 @@ def ap(server):
     server.ctl("repr", "right", PID2, FOREIGN, RES, "read")
     server.ctl("repr", "right", PID, MAIN, RES_R, "read")
     return ap
-
-
-@pytest.fixture
-def ap_client(ap, listener, tmp_path):
-    def _new(**kw):
-        kw.setdefault("scopes", ["openid"])
-        return create_client(ap, listener, tmp_path, integration_type="ansattporten", **kw)
-    return _new
 
 
 def to_chooser(ap, c, browser, rar):

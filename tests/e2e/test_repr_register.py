@@ -121,14 +121,6 @@ def ap(server):
     return ap
 
 
-@pytest.fixture
-def ap_client(ap, listener, tmp_path):
-    def _new(**kw):
-        kw.setdefault("scopes", ["openid"])
-        return create_client(ap, listener, tmp_path, integration_type="ansattporten", **kw)
-    return _new
-
-
 def login(server, c, b, pid=PID, **kw):
     params, verifier = auth_params(c, **kw)
     return finish_login(server, b, authorize(server, b, params), c.redirect_uri, pid, SUBSTANTIAL,
@@ -189,24 +181,20 @@ def test_register_away_ends_on_a_page(ap, server, ap_client, new_client, registe
         assert done.error == "temporarily_unavailable" and not done.code, (mode, done)
 
 
-def test_register_down(ap, ap_client, register, new_browser, listener, tmp_path):
+def test_register_down(start_server, new_browser, listener, tmp_path):
     """A register that is not there at all (connection refused): the page, at once."""
     dead = Register()
     url = dead.url
     dead.stop()
-    from conftest import Server, start_or_skip
-    s = start_or_skip(Server(tmp_path / "dead", {"PORTEN_REPR_REGISTER_URL": url}))
-    try:
-        c = create_client(s, listener, tmp_path)
-        b = new_browser()
-        t0 = time.monotonic()
-        res = login(s, c, b, authorization_details=FM_RAR)
-        assert res.kind == "page" and res.resp.status_code == 503, res
-        assert time.monotonic() - t0 < 5
-        done = classify(s, submit_form(b, res.resp, "repr-form"), c.redirect_uri, res.sent, res.verifier)
-        assert done.error == "temporarily_unavailable"
-    finally:
-        assert s.stop() == 0
+    s = start_server({"PORTEN_REPR_REGISTER_URL": url})
+    c = create_client(s, listener, tmp_path)
+    b = new_browser()
+    t0 = time.monotonic()
+    res = login(s, c, b, authorization_details=FM_RAR)
+    assert res.kind == "page" and res.resp.status_code == 503, res
+    assert time.monotonic() - t0 < 5
+    done = classify(s, submit_form(b, res.resp, "repr-form"), c.redirect_uri, res.sent, res.verifier)
+    assert done.error == "temporarily_unavailable"
 
 
 def test_refresh_asks_the_register(server, new_client, register, new_browser):

@@ -281,8 +281,16 @@ def test_hostile_chooser_posts(ap, ap_client, new_browser):
         r = b.post(ap.url("/representation"), data={**fields, **bad, "org": MAIN}, allow_redirects=False)
         assert r.status_code in (400, 403), (bad, r.status_code)
         assert "Location" not in r.headers
-    # another browser (no cookie) with the whole form
-    r = new_browser().post(ap.url("/representation"), data={**fields, "org": MAIN}, allow_redirects=False)
+    # another browser (no cookie) with the whole form, or asking for the page
+    other = new_browser()
+    r = other.post(ap.url("/representation"), data={**fields, "org": MAIN}, allow_redirects=False)
+    assert r.status_code in (400, 403)
+    r = other.get(ap.url("/representation"), params={"ar": fields["ar"]}, allow_redirects=False)
+    assert r.status_code in (400, 403) and "Hovud AS" not in r.text
+    # the paused login taken to the other issuer's chooser
+    r = b.post(ap.server.url("/fullmakt"), data={**fields, "whom": "myself"}, allow_redirects=False)
+    assert r.status_code in (400, 403) and "Location" not in r.headers
+    r = b.get(ap.server.url("/fullmakt"), params={"ar": fields["ar"]}, allow_redirects=False)
     assert r.status_code in (400, 403)
     # nothing of that changed the login: the right choice still works, once
     done = classify(ap, submit_form(b, res.resp, "repr-form", {"org": MAIN}), c.redirect_uri,

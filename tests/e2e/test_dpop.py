@@ -6,7 +6,8 @@ import uuid
 
 from jwcrypto import jwk, jws
 
-from conftest import http, jwt_parts, login
+from conftest import (auth_params, authorize, finish_login, http, jwt_parts, login,
+                      start)
 
 
 def proof(key, url, htm="POST", alg="ES256", typ="dpop+jwt", iat=None, drop=(), extra_hdr=None,
@@ -168,3 +169,61 @@ def test_replayed_on_second_node(server, start_server, new_client, new_browser):
     d, h = c2.with_auth(data, {"DPoP": proof(ec(), url)})
     r = http().post(f"http://127.0.0.1:{node2.port}/token", data=d, headers=h)
     assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+
+
+# ---- dpop_jkt: binding the code (§19 "Binding the code", RFC 9449 §10) ----
+
+def test_dpop_jkt_at_authorize(server, new_client, new_browser):
+    key = ec()
+    url = server.url("/token")
+    c = new_client(auth="none")
+    # without a proof, or with another key: invalid_grant
+    r = redeem(c, login(server, c, new_browser(), dpop_jkt=key.thumbprint()), None)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+    r = redeem(c, login(server, c, new_browser(), dpop_jkt=key.thumbprint()), proof(ec(), url))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+    r = redeem(c, login(server, c, new_browser(), dpop_jkt=key.thumbprint()), proof(key, url))
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    # a malformed thumbprint is redirected back as invalid_request
+    for bad in ("abc", key.thumbprint() + "=", "!" * 43):
+        res = start(server, c, new_browser(), dpop_jkt=bad)
+        assert res.kind == "redirect" and res.error == "invalid_request", (bad, res)
+
+
+def par_login(server, c, b, headers=None, **extra):
+    params, verifier = auth_params(c, **extra)
+    body = dict(params)
+    if c.auth_method != "client_secret_basic":
+        body.pop("client_id")   # the client authentication sends it
+    r = c.post("/par", body, headers=headers)
+    if r.status_code != 201:
+        return r
+    r = authorize(server, b, {"client_id": c.client_id, "request_uri": r.json()["request_uri"]})
+    return finish_login(server, b, r, c.redirect_uri, sent=params, verifier=verifier)
+
+
+def test_dpop_jkt_at_par(server, new_client, new_browser):
+    key = ec()
+    turl, purl = server.url("/token"), server.url("/par")
+    c = new_client()
+    # dpop_jkt in the PAR body
+    res = par_login(server, c, new_browser(), dpop_jkt=key.thumbprint())
+    r = redeem(c, res, proof(ec(), turl))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+    res = par_login(server, c, new_browser(), dpop_jkt=key.thumbprint())
+    assert redeem(c, res, proof(key, turl)).json()["token_type"] == "DPoP"
+    # a DPoP header on /par binds as dpop_jkt does
+    res = par_login(server, c, new_browser(), headers={"DPoP": proof(key, purl)})
+    r = redeem(c, res, None)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+    res = par_login(server, c, new_browser(), headers={"DPoP": proof(key, purl)})
+    r = redeem(c, res, proof(key, turl))
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    # header and dpop_jkt of different keys; a proof for another endpoint; a bad thumbprint
+    for hdr, extra in (({"DPoP": proof(key, purl)}, {"dpop_jkt": ec().thumbprint()}),
+                       ({"DPoP": proof(key, turl)}, {}),
+                       ({"DPoP": proof(key, purl, typ="JWT")}, {}),
+                       (None, {"dpop_jkt": "short"})):
+        r = par_login(server, c, new_browser(), headers=hdr, **extra)
+        want = "invalid_request" if hdr is None else "invalid_dpop_proof"
+        assert r.status_code == 400 and r.json()["error"] == want, (extra, r.text)

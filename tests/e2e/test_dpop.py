@@ -1,12 +1,13 @@
 """DPoP at /token (spec/idporten-oidc.md §19), proofs made with python3-jwcrypto."""
 
+import hashlib
 import json
 import time
 import uuid
 
 from jwcrypto import jwk, jws
 
-from conftest import (auth_params, authorize, finish_login, http, jwt_parts, login,
+from conftest import (auth_params, authorize, b64u, finish_login, http, jwt_parts, login,
                       start)
 
 
@@ -227,3 +228,59 @@ def test_dpop_jkt_at_par(server, new_client, new_browser):
         r = par_login(server, c, new_browser(), headers=hdr, **extra)
         want = "invalid_request" if hdr is None else "invalid_dpop_proof"
         assert r.status_code == 400 and r.json()["error"] == want, (extra, r.text)
+
+
+# ---- userinfo: a bound token needs Authorization: DPoP, a proof and ath (§19 "Userinfo") ----
+
+def ath(token):
+    return b64u(hashlib.sha256(token.encode()).digest())
+
+
+def userinfo(server, scheme, token, dpop=None):
+    h = {"Authorization": f"{scheme} {token}"}
+    if dpop:
+        h["DPoP"] = dpop
+    return http().get(server.url("/userinfo"), headers=h)
+
+
+def refused(r, error):
+    assert r.status_code == 401, r.text
+    ch = r.headers.get("WWW-Authenticate", "")
+    assert ch.startswith("DPoP ") and f'error="{error}"' in ch, ch
+    assert 'algs="ES256 RS256 PS256 EdDSA"' in ch, ch
+
+
+def test_userinfo_dpop(server, new_client, new_browser):
+    key = ec()
+    uurl = server.url("/userinfo")
+    c = new_client(auth="none")
+    at = redeem(c, login(server, c, new_browser()), proof(key, server.url("/token"))).json()["access_token"]
+    good = proof(key, uurl, htm="GET", ath=ath(at))
+    r = userinfo(server, "DPoP", at, good)
+    assert r.status_code == 200 and r.json()["sub"], r.text
+    # the same proof again: replay
+    refused(userinfo(server, "DPoP", at, good), "invalid_dpop_proof")
+    # the bound token as Bearer, with or without a proof
+    refused(userinfo(server, "Bearer", at), "invalid_token")
+    refused(userinfo(server, "Bearer", at, proof(key, uurl, htm="GET", ath=ath(at))), "invalid_token")
+    cases = {
+        "no proof": None,
+        "no ath": proof(key, uurl, htm="GET"),
+        "bad ath": proof(key, uurl, htm="GET", ath=ath(at + "x")),
+        "another key": proof(ec(), uurl, htm="GET", ath=ath(at)),
+        "wrong htm": proof(key, uurl, htm="POST", ath=ath(at)),
+        "wrong htu": proof(key, server.url("/token"), htm="GET", ath=ath(at)),
+        "wrong typ": proof(key, uurl, htm="GET", typ="JWT", ath=ath(at)),
+        "too old": proof(key, uurl, htm="GET", ath=ath(at), iat=int(time.time()) - 61),
+    }
+    for what, p in cases.items():
+        r = userinfo(server, "DPoP", at, p)
+        assert r.status_code == 401, (what, r.text)
+        refused(r, "invalid_dpop_proof")
+    # the refusals spent nothing: a fresh good proof still works
+    assert userinfo(server, "DPoP", at, proof(key, uurl, htm="GET", ath=ath(at))).status_code == 200
+    # an unbound token is Bearer only
+    plain = c.tokens(login(server, c, new_browser()))["access_token"]
+    assert userinfo(server, "Bearer", plain).status_code == 200
+    refused(userinfo(server, "DPoP", plain, proof(key, uurl, htm="GET", ath=ath(plain))),
+            "invalid_token")

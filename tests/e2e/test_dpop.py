@@ -2,13 +2,15 @@
 
 import hashlib
 import json
+import os
 import time
 import uuid
 
+import pytest
 from jwcrypto import jwk, jws
 
-from conftest import (auth_params, authorize, b64u, finish_login, http, jwt_parts, login,
-                      start)
+from conftest import (auth_params, authorize, b64u, b64u_decode, finish_login, http, jwt_parts,
+                      login, start)
 
 
 def proof(key, url, htm="POST", alg="ES256", typ="dpop+jwt", iat=None, drop=(), extra_hdr=None,
@@ -147,29 +149,81 @@ def test_discovery_and_introspection(server, new_client, new_browser):
     assert r.json()["cnf"]["jkt"] == key.thumbprint()
 
 
-def test_replayed_on_second_node(server, start_server, new_client, new_browser):
-    """A proof spent on one node is refused by another node on the same store (§19 check 7)."""
-    import os
+@pytest.fixture(scope="module")
+def node2(server, start_server):
+    """A second node on the same store, with server nonces on for all three issuers."""
     store = server.env.get("PORTEN_STORE") or os.path.join(server.data, "porten.db")
-    node2 = start_server({"PORTEN_STORE": store, "PORTEN_KEK": server.env["PORTEN_KEK"],
-                          "PORTEN_ISSUER": server.issuer})
+    return start_server({"PORTEN_STORE": store, "PORTEN_KEK": server.env["PORTEN_KEK"],
+                         "PORTEN_ISSUER": server.issuer, "PORTEN_DPOP_NONCE": "true",
+                         "PORTEN_MASKINPORTEN_DPOP_NONCE": "true",
+                         "PORTEN_ANSATTPORTEN_DPOP_NONCE": "true"})
+
+
+def on_node(node, c, res, dpop):
+    data = {"grant_type": "authorization_code", "code": res.code,
+            "redirect_uri": res.sent.get("redirect_uri", c.redirect_uri),
+            "code_verifier": res.verifier}
+    d, h = c.with_auth(data, {"DPoP": dpop} if dpop else None)
+    return http().post(f"http://127.0.0.1:{node.port}/token", data=d, headers=h)
+
+
+def test_replayed_on_second_node(server, node2, new_client, new_browser):
+    """A proof spent on one node is refused by another node on the same store (§19 check 7)."""
     url = server.url("/token")
     p = proof(ec(), url)
     c = new_client()
     assert redeem(c, login(server, c, new_browser()), p).status_code == 200
     c2 = new_client()
     res = login(server, c2, new_browser())
-    data = {"grant_type": "authorization_code", "code": res.code,
-            "redirect_uri": res.sent.get("redirect_uri", c2.redirect_uri),
-            "code_verifier": res.verifier}
-    d, h = c2.with_auth(data, {"DPoP": p})
-    r = http().post(f"http://127.0.0.1:{node2.port}/token", data=d, headers=h)
+    r = on_node(node2, c2, res, p)
     assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof", r.text
     assert "used before" in r.json().get("error_description", ""), r.text
-    # the same request with a fresh proof is served by that node
-    d, h = c2.with_auth(data, {"DPoP": proof(ec(), url)})
+    # nothing was spent: the code is redeemed there with a fresh proof and the node's nonce
+    key = ec()
+    r = on_node(node2, c2, res, proof(key, url))
+    assert r.status_code == 400 and r.json()["error"] == "use_dpop_nonce", r.text
+    r = on_node(node2, c2, res, proof(key, url, nonce=r.headers["DPoP-Nonce"]))
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+
+
+def test_server_nonces(server, node2, new_client, new_browser):
+    """§19 Nonces: use_dpop_nonce with a DPoP-Nonce header, then the nonce is taken."""
+    url = server.url("/token")
+    key = ec()
+    c = new_client(auth="none", refresh=True)
+    res = login(server, c, new_browser())
+    r = on_node(node2, c, res, proof(key, url))
+    assert r.status_code == 400 and r.json()["error"] == "use_dpop_nonce", r.text
+    nonce = r.headers["DPoP-Nonce"]
+    assert len(nonce) >= 40
+    # a node without nonces sends none
+    assert "DPoP-Nonce" not in redeem(c, login(server, c, new_browser()), None).headers
+    # forged and tampered nonces (an older slot under the same MAC) are refused the same
+    # way; a truly stale one is in tests/unit/oauth/test_dpop.c (it needs the clock moved)
+    raw = b64u_decode(nonce)
+    older = b64u((int.from_bytes(raw[:8], "big") - 2).to_bytes(8, "big") + raw[8:])
+    for bad in ("x", nonce[:-2], older, nonce + "A"):
+        r = on_node(node2, c, res, proof(key, url, nonce=bad))
+        assert r.status_code == 400 and r.json()["error"] == "use_dpop_nonce", (bad, r.text)
+        nonce = r.headers["DPoP-Nonce"]
+    r = on_node(node2, c, res, proof(key, url, nonce=nonce))
+    assert r.status_code == 200, r.text
+    assert r.headers.get("DPoP-Nonce"), r.headers
+    tok = r.json()
+    # the bound refresh token at that node: a nonce too
+    d = {"grant_type": "refresh_token", "refresh_token": tok["refresh_token"]}
+    d, h = c.with_auth(d, {"DPoP": proof(key, url, nonce=r.headers["DPoP-Nonce"])})
     r = http().post(f"http://127.0.0.1:{node2.port}/token", data=d, headers=h)
     assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    # userinfo at that node: 401 with the DPoP challenge and a nonce
+    at = r.json()["access_token"]
+    uurl = server.url("/userinfo")
+    h = {"Authorization": f"DPoP {at}", "DPoP": proof(key, uurl, htm="GET", ath=ath(at))}
+    r = http().get(f"http://127.0.0.1:{node2.port}/userinfo", headers=h)
+    assert r.status_code == 401 and 'error="use_dpop_nonce"' in r.headers["WWW-Authenticate"], r.text
+    h["DPoP"] = proof(key, uurl, htm="GET", ath=ath(at), nonce=r.headers["DPoP-Nonce"])
+    r = http().get(f"http://127.0.0.1:{node2.port}/userinfo", headers=h)
+    assert r.status_code == 200 and r.headers.get("DPoP-Nonce"), r.text
 
 
 # ---- dpop_jkt: binding the code (§19 "Binding the code", RFC 9449 §10) ----

@@ -338,3 +338,66 @@ def test_userinfo_dpop(server, new_client, new_browser):
     assert userinfo(server, "Bearer", plain).status_code == 200
     refused(userinfo(server, "DPoP", plain, proof(key, uurl, htm="GET", ath=ath(plain))),
             "invalid_token")
+
+
+def test_more_bad_proofs(server, new_client, new_browser):
+    """Check 2-4 beyond the conformance list: algs, key types and sizes, a foreign signature."""
+    url = server.url("/token")
+    key = ec()
+    rsa_small = jwk.JWK.generate(kty="RSA", size=1024)
+    p384 = jwk.JWK.generate(kty="EC", crv="P-384")
+    hs = jwk.JWK.generate(kty="oct", size=256)
+    cases = {
+        "HS256": lambda: proof(hs, url, alg="HS256", jwk_pub={"kty": "oct", "k": "AAAA"}),
+        "ES384": lambda: proof(p384, url, alg="ES384"),
+        "RSA 1024": lambda: proof(rsa_small, url, alg="RS256"),
+        "alg for another kty": lambda: proof(key, url, jwk_pub=jwk.JWK.generate(
+            kty="RSA", size=2048).export_public(as_dict=True)),
+        "signed by another key": lambda: proof(ec(), url, jwk_pub=key.export_public(as_dict=True)),
+        "jti too long": lambda: proof(key, url, jti="j" * 257),
+        "iat a string": lambda: proof(key, url, iat=str(int(time.time()))),
+        "htu with a path added": lambda: proof(key, url + "/x"),
+        "htu of another host": lambda: proof(key, url.replace("127.0.0.1", "localhost")),
+        "jku in the header": lambda: proof(key, url, extra_hdr={"jku": "https://x.example/k"}),
+    }
+    for what, p in cases.items():
+        c = new_client()
+        r = redeem(c, login(server, c, new_browser()), p())
+        assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof", (what, r.text)
+    # alg none: an unsigned JWS
+    hdr = b64u(json.dumps({"typ": "dpop+jwt", "alg": "none",
+                           "jwk": key.export_public(as_dict=True)}).encode())
+    body = b64u(json.dumps({"jti": "n1", "htm": "POST", "htu": url,
+                            "iat": int(time.time())}).encode())
+    c = new_client()
+    r = redeem(c, login(server, c, new_browser()), f"{hdr}.{body}.")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof", r.text
+    # htu differing only in the scheme's case and by a query: accepted
+    c = new_client()
+    odd = url.replace("http://", "HTTP://")
+    r = redeem(c, login(server, c, new_browser()), proof(key, odd + "?q=1"))
+    assert r.status_code == 200, r.text
+
+
+def test_two_dpop_headers(server, new_client, new_browser):
+    """Check 1: exactly one DPoP header."""
+    import http.client as hc
+    from urllib.parse import urlencode
+    url = server.url("/token")
+    key = ec()
+    c = new_client(auth="none")
+    res = login(server, c, new_browser())
+    data, _ = c.with_auth({"grant_type": "authorization_code", "code": res.code,
+                           "redirect_uri": c.redirect_uri, "code_verifier": res.verifier})
+    conn = hc.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.putrequest("POST", "/token")
+    body = urlencode(data).encode()
+    conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+    conn.putheader("Content-Length", str(len(body)))
+    conn.putheader("DPoP", proof(key, url))
+    conn.putheader("DPoP", proof(key, url))
+    conn.endheaders(body)
+    r = conn.getresponse()
+    out = json.loads(r.read())
+    conn.close()
+    assert r.status == 400 and out["error"] == "invalid_dpop_proof", out

@@ -1,36 +1,16 @@
-"""DPoP at /token (spec/idporten-oidc.md §19), proofs made with python3-jwcrypto."""
+"""DPoP (spec/idporten-oidc.md §19) at /token, /par, /authorize and /userinfo, proofs made
+with python3-jwcrypto (dpopkit.py)."""
 
-import hashlib
 import json
 import os
 import time
-import uuid
 
 import pytest
 from jwcrypto import jwk, jws
 
+from dpopkit import ath, ec, proof
 from conftest import (auth_params, authorize, b64u, b64u_decode, finish_login, http, jwt_parts,
                       login, start)
-
-
-def proof(key, url, htm="POST", alg="ES256", typ="dpop+jwt", iat=None, drop=(), extra_hdr=None,
-          jwk_pub=None, **claims):
-    hdr = {"alg": alg, "jwk": jwk_pub if jwk_pub is not None else key.export_public(as_dict=True)}
-    if typ is not None:
-        hdr["typ"] = typ
-    hdr.update(extra_hdr or {})
-    body = {"jti": str(uuid.uuid4()), "htm": htm, "htu": url,
-            "iat": int(time.time()) if iat is None else iat}
-    body.update(claims)
-    for k in drop:
-        body.pop(k, None)
-    s = jws.JWS(json.dumps(body))
-    s.add_signature(key, alg=alg, protected=json.dumps(hdr))
-    return s.serialize(compact=True)
-
-
-def ec():
-    return jwk.JWK.generate(kty="EC", crv="P-256")
 
 
 def redeem(c, res, dpop):
@@ -285,10 +265,6 @@ def test_dpop_jkt_at_par(server, new_client, new_browser):
 
 
 # ---- userinfo: a bound token needs Authorization: DPoP, a proof and ath (§19 "Userinfo") ----
-
-def ath(token):
-    return b64u(hashlib.sha256(token.encode()).digest())
-
 
 def userinfo(server, scheme, token, dpop=None):
     h = {"Authorization": f"{scheme} {token}"}

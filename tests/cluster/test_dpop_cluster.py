@@ -4,21 +4,9 @@ spent in the shared store, so a proof one node took is refused by every
 other, at /token and at /userinfo; and a DPoP-bound login crosses nodes.
 """
 
-import importlib.util
-import os
+from conftest import E, NodeHopper, at, load_e2e, plain_http
 
-from conftest import E, NodeHopper, ROOT, at, plain_http
-
-
-def _load_kit():
-    spec = importlib.util.spec_from_file_location(
-        "porten_dpopkit", os.path.join(ROOT, "tests", "e2e", "dpopkit.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-K = _load_kit()
+K = load_e2e("dpopkit")
 
 
 def err(r):

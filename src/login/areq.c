@@ -81,6 +81,7 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	    (rc = field_str(doc, WHAT, "iss", arena, &a->iss, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "step", arena, &a->step, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "step_sid", arena, &a->step_sid, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "dpop_jkt", arena, &a->dpop_jkt, e)) != 0 ||
 	    (rc = areq_json_decode(doc, "claims", false, arena, &a->claims, e)) != 0 ||
 	    (rc = areq_json_decode(doc, "authorization_details", true, arena, &a->rar, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "force_login", &a->force_login, e)) != 0 ||
@@ -134,7 +135,8 @@ areq_encode(const struct authz_request *a)
 	     field_put_str(doc, "onbehalfof", a->onbehalfof) &&
 	     field_put_true(doc, "authenticated", a->authenticated) &&
 	     field_put_str(doc, "iss", a->iss) && areq_json_put(doc, "claims", false, a->claims) &&
-	     field_put_str(doc, "step", a->step) && field_put_str(doc, "step_sid", a->step_sid);
+	     field_put_str(doc, "step", a->step) && field_put_str(doc, "step_sid", a->step_sid) &&
+	     field_put_str(doc, "dpop_jkt", a->dpop_jkt);
 	if (!ok) {
 		json_decref(doc);
 		return NULL;

@@ -14,7 +14,8 @@
  *   /authorize or PAR took it; absent in documents from before there was
  *   more than one, which are ID-porten's), claims (an object: what the
  *   steps added for the tokens), step and step_sid (a login a step has
- *   paused, in that session).
+ *   paused, in that session), dpop_jkt (the DPoP key thumbprint
+ *   the code will be bound to).
  * Every field is optional in the codec: callers check what they need.
  */
 #ifndef PORTEN_LOGIN_AREQ_H
@@ -60,6 +61,8 @@ struct authz_request {
 	const char *claims;
 	const char *step;              /* a login paused by that step (login_step_pause) */
 	const char *step_sid;          /* ... in the session of that sid */
+	/* spec §19: the DPoP key thumbprint the code is bound to (dpop_jkt, or PAR's proof) */
+	const char *dpop_jkt;
 };
 
 /*

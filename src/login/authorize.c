@@ -19,6 +19,7 @@
 #include "eid/eid.h"
 #include "login/areq.h"
 #include "login/login_int.h"
+#include "oauth/dpop.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
 #include "ui/pages.h"
@@ -336,6 +337,11 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 	rc = authz_rar(r, authz_param(r, p, "authorization_details"), a, e);
 	if (rc != 0)
 		return rc;
+	/* spec §19, RFC 9449 §10: the code will be redeemable only with this key. */
+	a->dpop_jkt = authz_param(r, p, "dpop_jkt");
+	if (a->dpop_jkt != NULL && !oauth_dpop_jkt_valid(str_c(a->dpop_jkt)))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "dpop_jkt must be 43 base64url characters");
 	res = arena_alloc(r->arena, RESOURCE_MAX_COUNT * sizeof(*res));
 	if (res == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");

@@ -154,7 +154,8 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		       .eid = s->eid, .iss = login_issuer(r)->iss,
 		       .session_kind = client->sso_disabled ? "client" : "shared",
 		       .claims = claims },
-		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge });
+		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge,
+		.dpop_jkt = a.dpop_jkt });
 	json_decref(res);
 	json_decref(claims);
 	ev = login_event(r, client, &a, areq, s);

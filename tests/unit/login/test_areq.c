@@ -166,6 +166,23 @@ test_paused_step(void **state)
 	arena_free(arena);
 }
 
+/* A PAR request bound to a DPoP key (spec/idporten-oidc.md §19): the thumbprint rides along. */
+static void
+test_dpop_jkt(void **state)
+{
+	struct arena *arena = arena_new();
+	struct authz_request a;
+
+	(void)state;
+	round_trip("{\"client_id\":\"web\",\"state\":\"st-1\","
+		   "\"dpop_jkt\":\"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I\"}",
+		   true, &a, arena);
+	assert_string_equal(a.dpop_jkt, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+	round_trip("{\"client_id\":\"web\"}", true, &a, arena);
+	assert_null(a.dpop_jkt);
+	arena_free(arena);
+}
+
 /* What the unit tests and older callers hand over: only some fields. */
 static void
 test_sparse(void **state)
@@ -205,6 +222,7 @@ test_damaged(void **state)
 		"{\"claims\":\"{}\"}",
 		"{\"claims\":[]}",
 		"{\"step\":true}",
+		"{\"dpop_jkt\":7}",
 	};
 	struct authz_request a;
 
@@ -221,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_par_and_consent),
 		cmocka_unit_test(test_paused_step),
 		cmocka_unit_test(test_sparse),
+		cmocka_unit_test(test_dpop_jkt),
 		cmocka_unit_test(test_damaged),
 	};
 

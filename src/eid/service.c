@@ -1,7 +1,7 @@
 /*
  * The eIDs as a service (app/service.h): TestID's and MinID's settings
  * (MinID's SMS gateway among them), the upstream eIDs' file (read at
- * start-up into the eID list) and portenctl's minid command.  The
+ * start-up into the eID list) and portenctl's minid and person commands.  The
  * providers' pages are mounted by the login core, behind its door
  * (eid/eid.h).
  */
@@ -9,6 +9,7 @@
 
 #include "app/service.h"
 #include "eid/minid/minid.h"
+#include "eid/people.h"
 #include "eid/upstream/upstream.h"
 
 static const struct cfg_row eid_rows[] = {
@@ -50,6 +51,7 @@ static const struct cfg_section eid_cfg = {
 
 static const struct cli_command eid_commands[] = {
 	{ "minid", minid_cmd, minid_cmd_usage },
+	{ "person", people_cmd, people_cmd_usage },
 	{ NULL, NULL, NULL },
 };
 

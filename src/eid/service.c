@@ -29,6 +29,7 @@ static const struct cfg_row eid_rows[] = {
 	CFG_ROW("minid_activation_lifetime", CFG_INT, minid_activation_lifetime, "2592000", 600,
 		365 * 86400LL),
 	CFG_ROW("minid_min_age", CFG_INT, minid_min_age, "13", 0, 120),
+	CFG_ROW("minid_unique_identity", CFG_BOOL, minid_unique_identity, "true", 0, 0),
 	CFG_ROW("minid_static_otc", CFG_BOOL, minid_static_otc, "true", 0, 0),
 	CFG_ROW("sms_gateway", CFG_STR, sms_gateway, "file", 0, 0),
 	CFG_ROW("sms_file", CFG_STR, sms_file, NULL, 0, 0),

@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import sqlite3
-import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urljoin, urlsplit
@@ -20,7 +19,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt as authlib_jwt
 
 from conftest import (PID, PID2, SUBSTANTIAL, TIMEOUT, Page, auth_params, authorize, classify,
-                      free_port, login, start, submit_form, url_params)
+                      free_port, login, start, start_upstream_node, submit_form, url_params)
 
 EIDAS_SUB = "eidas-loa-substantial"
 EIDAS_HIGH = "eidas-loa-high"
@@ -116,19 +115,14 @@ amr = eIDAS
 
 @pytest.fixture(scope="module")
 def connector(server, tmp_path_factory):
-    here = os.path.join(os.path.dirname(__file__), "..", "upstream")
-    if not os.path.isdir(os.path.join(here, "node_modules")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=here, check=True,
-                       capture_output=True, timeout=300)
+    """The eIDAS connector, and the person register it is matched against."""
     client = {"client_id": "porten-eidas", "client_secret": "eidas-s3cret",
               "token_endpoint_auth_method": "client_secret_basic",
               "redirect_uris": [server.url("/eidas/callback")],
               "grant_types": ["authorization_code"], "response_types": ["code"]}
-    env = dict(os.environ, PORT=str(NODE_PORT), ISSUER=CONNECTOR, MODE="eidas",
-               ACRS=f"{EIDAS_SUB},{EIDAS_HIGH}", CLIENTS=json.dumps([client]))
-    p = subprocess.Popen(["node", os.path.join(here, "server.mjs")], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready", p.stderr.read()
+    # The connector believes it is at the proxy's address: every call goes through it.
+    p = start_upstream_node(NODE_PORT, CONNECTOR, [client], MODE="eidas",
+                            ACRS=f"{EIDAS_SUB},{EIDAS_HIGH}")
     reg = tmp_path_factory.mktemp("register") / "people.json"
     reg.write_text(json.dumps(REGISTER))
     server.ctl("person", "import", str(reg))

@@ -37,6 +37,12 @@ fm_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 
 	if (fm_roles(c) == NULL)
 		return 0;
+	/* A foreign person the person register did not match has no fullmakts here. */
+	if (login_ctx_pid(c) == NULL) {
+		login_step_fail(c, r, w, OAUTH_ACCESS_DENIED,
+				"acting for another needs a Norwegian identity number");
+		return 1;
+	}
 	if (prompt != NULL && strcmp(prompt, "none") == 0) {
 		login_step_fail(c, r, w, OAUTH_INTERACTION_REQUIRED,
 				"choosing whom to act for needs the person");

@@ -68,7 +68,8 @@ def test_discovery(ap, server):
     i = server.get("/.well-known/openid-configuration").json()
     assert i["issuer"] == server.issuer
     assert i["userinfo_endpoint"] == server.issuer + "/userinfo"
-    assert i["acr_values_supported"] == [SUBSTANTIAL, HIGH]
+    assert i["acr_values_supported"] == [SUBSTANTIAL, HIGH, "eidas-loa-substantial",
+                                         "eidas-loa-high"]
 
 
 def test_jwks_are_its_own(ap, server):

@@ -1591,12 +1591,69 @@ test_repr(void **state)
 	json_decref(perms);
 }
 
+/* ---- the person register ---- */
+
+static void
+test_people(void **state)
+{
+	struct fx *f = *state;
+	json_t *doc = NULL, *pids = NULL, *fl;
+
+	assert_int_equal(store_call(f->s, people, get, "00000000001", &doc, &f->e), ERR_NOTFOUND);
+	/* an identifier on nobody in the register */
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000001", "SE", "x", &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, people, put, "00000000001", true, &f->e), 0);
+	assert_int_equal(store_call(f->s, people, put, "00000000002", true, &f->e), 0);
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000001", "SE", "199001011234",
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000001", "DE", "d-1", &f->e),
+			 0);
+	/* adding one twice changes nothing */
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000001", "DE", "d-1", &f->e),
+			 0);
+	assert_int_equal(store_call(f->s, people, get, "00000000001", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "pid"), "00000000001");
+	assert_true(json_is_true(json_object_get(doc, "unique")));
+	fl = json_object_get(doc, "foreign");
+	assert_int_equal(json_array_size(fl), 2);
+	assert_string_equal(sget(json_array_get(fl, 0), "country"), "DE");
+	assert_string_equal(sget(json_array_get(fl, 1), "id"), "199001011234");
+	json_decref(doc);
+
+	/* one hit, none (other country, other value), two */
+	assert_int_equal(store_call(f->s, people, match, "SE", "199001011234", &pids, &f->e), 0);
+	assert_int_equal(json_array_size(pids), 1);
+	assert_string_equal(json_string_value(json_array_get(pids, 0)), "00000000001");
+	json_decref(pids);
+	assert_int_equal(store_call(f->s, people, match, "DK", "199001011234", &pids, &f->e), 0);
+	assert_int_equal(json_array_size(pids), 0);
+	json_decref(pids);
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000002", "DE", "d-1", &f->e),
+			 0);
+	assert_int_equal(store_call(f->s, people, match, "DE", "d-1", &pids, &f->e), 0);
+	assert_int_equal(json_array_size(pids), 2);
+	assert_string_equal(json_string_value(json_array_get(pids, 1)), "00000000002");
+	json_decref(pids);
+
+	/* not unique any more; the identifiers cleared */
+	assert_int_equal(store_call(f->s, people, put, "00000000001", false, &f->e), 0);
+	assert_int_equal(store_call(f->s, people, foreign_clear, "00000000001", &f->e), 0);
+	assert_int_equal(store_call(f->s, people, get, "00000000001", &doc, &f->e), 0);
+	assert_true(json_is_false(json_object_get(doc, "unique")));
+	assert_int_equal(json_array_size(json_object_get(doc, "foreign")), 0);
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, people, match, "DE", "d-1", &pids, &f->e), 0);
+	assert_int_equal(json_array_size(pids), 1);
+	json_decref(pids);
+}
+
 #define STORE_CASES(T)                                                                     \
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
 	T(test_jti) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
 	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
-	T(test_krr) T(test_repr)
+	T(test_krr) T(test_repr) T(test_people)
 
 #endif

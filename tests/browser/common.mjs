@@ -70,13 +70,14 @@ export async function startPorten(extraEnv = {}) {
     '--integration-type', 'idporten', '--application-type', 'web', '--token-endpoint-auth-method',
     'client_secret_basic', '--client-orgno', '991825827', '--redirect-uri', `${t.cb.base}/cb`,
     '--post-logout-redirect-uri', `${t.cb.base}/out`, '--grant-type', 'authorization_code');
-  t.authorizeUrl = (extra = {}) => {
+  // at: the issuer's URL, with the client registered there (ID-porten's by default).
+  t.authorizeUrl = (extra = {}, at = t.issuer, cl = t.client) => {
     const p = new URLSearchParams({
-      client_id: t.client.client_id, response_type: 'code', redirect_uri: `${t.cb.base}/cb`,
+      client_id: cl.client_id, response_type: 'code', redirect_uri: `${t.cb.base}/cb`,
       scope: 'openid profile', state: randomBytes(8).toString('hex'), nonce: randomBytes(8).toString('hex'),
       code_challenge: CHALLENGE, code_challenge_method: 'S256', ...extra,
     });
-    return `${t.issuer}/authorize?${p}`;
+    return `${at}/authorize?${p}`;
   };
   t.browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -120,4 +121,13 @@ export async function checkPage(page, name) {
 export async function newPage(browser, options = {}) {
   const ctx = await browser.newContext({ bypassCSP: true, viewport: { width: 1024, height: 800 }, ...options });
   return ctx.newPage();
+}
+
+// TestID from the selector to whatever page follows it.
+export async function testidLogin(page, pid) {
+  await page.click('#eid-testid');
+  await page.waitForSelector('#testid-form');
+  await page.fill('#pid', pid);
+  await page.selectOption('#acr', 'idporten-loa-substantial');
+  await page.click('#testid-form button[type=submit]');
 }

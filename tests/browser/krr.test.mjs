@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPage, lastCode, newPage, startPorten } from './common.mjs';
+import { checkPage, lastCode, newPage, startPorten, testidLogin } from './common.mjs';
 
 const PERSON = '04879140078';   // the test persons' "mobile and e-mail"
 const EXPIRED = '09899940080';  // expired by the 18-month rule: prompted
@@ -24,14 +24,6 @@ before(async () => {
 after(async () => {
   if (t) await t.stop();
 });
-
-async function testidLogin(page, pid) {
-  await page.click('#eid-testid');
-  await page.waitForSelector('#testid-form');
-  await page.fill('#pid', pid);
-  await page.selectOption('#acr', 'idporten-loa-substantial');
-  await page.click('#testid-form button[type=submit]');
-}
 
 const formButton = (action) => `form:has(input[name=action][value=${action}]) button[type=submit]`;
 

@@ -332,3 +332,13 @@ CREATE TABLE repr_fullmakts (
   valid_from BIGINT NOT NULL,
   valid_to BIGINT NOT NULL,
   PRIMARY KEY (representative, authorizer));
+
+-- migration 11
+
+-- 11: when a grant was revoked (seconds), for the revocation list of
+-- spec/selfservice-api.md §10: the access tokens of a client's revoked
+-- grants that have not yet expired.  Grants revoked before this migration
+-- get its time.  grants_revoked finds a client's revoked grants.
+ALTER TABLE grants ADD COLUMN revoked_at BIGINT;
+UPDATE grants SET revoked_at = extract(epoch FROM now())::bigint WHERE revoked;
+CREATE INDEX grants_revoked ON grants (client_id) WHERE revoked;

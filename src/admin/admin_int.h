@@ -77,6 +77,8 @@ void adm_handle_login_history(struct http_req *r, struct http_resp *w);
 void adm_handle_authz_clients(struct http_req *r, struct http_resp *w);
 void adm_handle_authz_provider(struct http_req *r, struct http_resp *w);
 void adm_handle_authz_revoke(struct http_req *r, struct http_resp *w);
+/* The revocation list there, open (revokelist.c). */
+void adm_handle_revokelist(struct http_req *r, struct http_resp *w);
 /* A query parameter given at most once: 0 (*v NULL when absent), or the 400 is answered. */
 int adm_query(struct adm_call *c, const char *name, const char **v);
 

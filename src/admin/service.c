@@ -60,13 +60,14 @@ static const struct service_route open_routes[] = {
 	{ "GET", "/openapi.json", adm_handle_openapi },
 };
 
-/* §10: GET with the person's token, POST with an organisation's. */
+/* §10: GET with the person's token, POST with an organisation's; the revocation list open. */
 static const struct service_route authz_routes[] = {
 	{ "GET", "/authorizations/clients/authorizations", adm_handle_authz_clients },
 	{ "POST", "/authorizations/clients/authorizations", adm_handle_authz_clients },
 	{ "GET", "/authorizations/api-provider/authorizations", adm_handle_authz_provider },
 	{ "POST", "/authorizations/api-provider/authorizations", adm_handle_authz_provider },
 	{ "DELETE", "/authorizations/authorizations/*", adm_handle_authz_revoke },
+	{ "GET", "/revokelist", adm_handle_revokelist },
 };
 
 /* Spec §3, under the base: the list, and one handler for each client's resources. */

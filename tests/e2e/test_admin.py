@@ -808,6 +808,61 @@ def test_authorizations(env):
     assert app.refresh(tok2["refresh_token"]).status_code == 400
 
 
+def _jti(access_token):
+    import base64
+    part = access_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def test_revokelist(env):
+    """§10: the open revocation list of a client's revoked, unexpired access tokens."""
+    app = api_client(env, env.a, ["openid", "profile", "idporten:authorizations", "e2eauth:data"])
+    url = env.server.url("/revokelist")
+
+    def listed(cid=app.client_id):
+        r = env.http.get(url, params={"client_id": cid}, timeout=TIMEOUT)
+        assert r.status_code == 200 and r.headers.get("Cache-Control") == "no-store", r.text
+        body = r.json()
+        assert set(body) == {"created", "revoked_access_tokens"}
+        assert abs(body["created"] - time.time() * 1000) < 120000
+        return {x["access_token_id"]: x for x in body["revoked_access_tokens"]}
+
+    tok = app.tokens(login(env.server, app, http(), pid=PID, scope="openid e2eauth:data"))
+    keep = app.tokens(login(env.server, app, http(), pid=PID2, scope="openid e2eauth:data"))
+    assert listed() == {}
+    # the client revokes its grant (RFC 7009): the access token is listed with its times
+    before = time.time()
+    assert app.revoke(tok["refresh_token"], "refresh_token").status_code == 200
+    claims = _jti(tok["access_token"])
+    got = listed()
+    assert set(got) == {claims["jti"]}, got
+    x = got[claims["jti"]]
+    assert x["expires"] == claims["exp"] * 1000
+    assert (int(before) - 1) * 1000 <= x["revoked"] <= (time.time() + 1) * 1000
+    # the person revokes an authorization through the authorizations API: listed too
+    tok2 = app.tokens(login(env.server, app, http(), pid=PID, scope="openid idporten:authorizations"))
+    mine = {"Authorization": "Bearer " + tok2["access_token"]}
+    auths = env.http.get(env.server.url("/authorizations/clients/authorizations"),
+                         params={"require_user_consent": "false"}, headers=mine, timeout=TIMEOUT).json()
+    aid = [a["authorization_id"] for a in auths if a["client_id"] == app.client_id][0]
+    assert env.http.delete(env.server.url("/authorizations/authorizations/" + aid), headers=mine,
+                           timeout=TIMEOUT).status_code == 200
+    got = listed()
+    assert set(got) == {claims["jti"], _jti(tok2["access_token"])["jti"]}, got
+    # the grant in force is not listed; another client's list is its own
+    assert _jti(keep["access_token"])["jti"] not in got
+    other = api_client(env, env.a, ["openid", "profile"])
+    assert listed(other.client_id) == {}
+    # refusals: no client_id, twice, empty, unknown, another method; nothing revoked by asking
+    for params in ({}, {"client_id": [app.client_id, app.client_id]}, {"client_id": ""}):
+        error(env.http.get(url, params=params, timeout=TIMEOUT), 400, "invalid_request")
+    error(env.http.get(url, params={"client_id": "no-such-client"}, timeout=TIMEOUT), 404, "not_found")
+    r = env.http.post(url, params={"client_id": app.client_id}, timeout=TIMEOUT)
+    assert r.status_code in (404, 405), r.text
+    assert set(listed()) == set(got)
+    assert app.refresh(keep["refresh_token"]).status_code == 200
+
+
 # --------------------------------------------------------------------------
 # the audit trail
 # --------------------------------------------------------------------------

@@ -80,20 +80,20 @@ class Admin:
         self.client_id = env.server.ctl(*args)["client_id"]
         self._token = None
 
-    def token(self, scope=None, fresh=False):
-        if scope is None and self._token and not fresh:
+    def token(self, scope=None, fresh=False, extra=None):
+        if scope is None and self._token and not fresh and not extra:
             return self._token
         now = int(time.time())
         t = jjwt.JWT(header={"alg": "RS256", "x5c": self.cert.x5c},
-                     claims={"aud": self.env.mp_issuer, "iss": self.client_id,
-                             "scope": scope or " ".join(self.scopes), "iat": now, "exp": now + 60,
-                             "jti": str(uuid.uuid4())})
+                     claims=dict({"aud": self.env.mp_issuer, "iss": self.client_id,
+                                  "scope": scope or " ".join(self.scopes), "iat": now, "exp": now + 60,
+                                  "jti": str(uuid.uuid4())}, **(extra or {})))
         t.make_signed_token(self.cert.key)
         r = self.env.http.post(self.env.server.url("/maskinporten/token"),
                                data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
         assert r.status_code == 200, r.text
         tok = r.json()["access_token"]
-        if scope is None:
+        if scope is None and not extra:
             self._token = tok
         return tok
 
@@ -360,6 +360,8 @@ def victim(env):
 def test_tokens_refused(env, victim):
     path = "/clients/" + victim["client_id"]
     short = Admin(env, ORG_A, [READ, MODIFY], lifetime=1)
+    web = api_client(env, env.a, ["openid", "profile"])
+    idp = web.tokens(login(env.server, web, http(), pid=PID, scope="openid profile"))["access_token"]
     before = env.stored()
     r = env.http.get(env.server.url(BASE + path), timeout=TIMEOUT)
     error(r, 401)
@@ -378,6 +380,15 @@ def test_tokens_refused(env, victim):
     time.sleep(2.1)
     error(short.call("GET", path, token=tok), 401, "invalid_token")
     error(short.call("DELETE", path, token=tok), 401, "invalid_token")
+    # a Maskinporten token for another audience; this API's own is fine (spec §2)
+    other = env.a.token(extra={"resource": "https://other.example.no/api"})
+    error(env.a.call("GET", path, token=other), 401, "invalid_token")
+    error(env.a.call("DELETE", path, token=other), 401, "invalid_token")
+    ours = env.a.token(extra={"resource": env.server.issuer + BASE})
+    assert env.a.call("GET", path, token=ours).status_code == 200
+    # a Porten ID-porten access token where a Maskinporten token is needed
+    error(env.a.call("GET", path, token=idp), 401, "invalid_token")
+    error(env.a.call("DELETE", path, token=idp), 401, "invalid_token")
     # a token without an admin scope
     tok = env.a.token(scope=READ)
     error(env.a.call("DELETE", path, token=tok), 403, "insufficient_scope")

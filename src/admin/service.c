@@ -107,9 +107,16 @@ adm_mount(const struct issuer *is, struct service_routes *out, struct err *e)
 	return rc;
 }
 
+/* portenctl's twins of the authorizations API (cmd_authz.c). */
+static const struct cli_command adm_commands[] = {
+	{ "authorization", adm_cmd_authz, adm_cmd_authz_usage },
+	{ NULL, NULL, NULL },
+};
+
 const struct porten_service admin_service = {
 	.name = "admin",
 	.issuer_kinds = SERVICE_ISSUER(ISSUER_IDPORTEN),
 	.cfg = &adm_cfg,
 	.mount = adm_mount,
+	.commands = adm_commands,
 };

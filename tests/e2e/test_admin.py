@@ -879,6 +879,40 @@ def test_revokelist(env):
     assert app.refresh(keep["refresh_token"]).status_code == 200
 
 
+def test_portenctl_authorizations(env):
+    """§10's portenctl twins: the same authorizations and revocation list as the API's."""
+    app = api_client(env, env.a, ["openid", "profile", "idporten:authorizations", "e2eauth:data"])
+    tok = app.tokens(login(env.server, app, http(), pid=PID, scope="openid e2eauth:data idporten:authorizations"))
+    mine = {"Authorization": "Bearer " + tok["access_token"]}
+    api = env.http.get(env.server.url("/authorizations/clients/authorizations"),
+                       params={"require_user_consent": "false"}, headers=mine, timeout=TIMEOUT).json()
+    ctl = env.server.ctl("authorization", "list", PID, "--orgno", ORG_A, "--all")
+    assert sorted(ctl, key=lambda x: x["authorization_id"]) == sorted(api, key=lambda x: x["authorization_id"])
+    aid = [x["authorization_id"] for x in api if x["client_id"] == app.client_id][0]
+    ids = lambda *a: [x["authorization_id"] for x in env.server.ctl("authorization", "list", PID, *a)]
+    assert aid not in ids("--orgno", ORG_A)                  # no scope needs consent
+    assert aid not in ids("--orgno", ORG_B, "--all")
+    assert aid in ids("--orgno", ORG_P, "--provider", "--all")
+    assert aid in ids("--all") and aid not in ids("--all", "--visibility", "PRIVATE")
+    # refusals change nothing
+    for bad in (("list", "12345678901", "--all"), ("list", PID, "--provider"), ("list", PID, "--orgno", "123"),
+                ("list", PID, "--visibility", "SECRET"), ("revoke", aid, "--orgno", ORG_B),
+                ("revoke", aid, "--pid", PID2), ("revoke", aid, "--all"), ("revoke", "no-such-grant"),
+                ("revokelist", "no-such-client"), ("revokelist", app.client_id, "--orgno", ORG_A),
+                ("list",), ("forget", PID)):
+        assert env.server.ctl("authorization", *bad, check=False).returncode != 0, bad
+    assert aid in ids("--all")
+    assert env.server.ctl("authorization", "revokelist", app.client_id)["revoked_access_tokens"] == []
+    # the operator revokes for the organisation: the tokens end, the list shows the access token
+    env.server.ctl("authorization", "revoke", aid, "--orgno", ORG_A, "--pid", PID)
+    assert aid not in ids("--all")
+    assert app.refresh(tok["refresh_token"]).status_code == 400
+    listed = env.server.ctl("authorization", "revokelist", app.client_id)["revoked_access_tokens"]
+    assert [x["access_token_id"] for x in listed] == [_jti(tok["access_token"])["jti"]]
+    r = env.http.get(env.server.url("/revokelist"), params={"client_id": app.client_id}, timeout=TIMEOUT)
+    assert r.json()["revoked_access_tokens"] == listed
+
+
 # --------------------------------------------------------------------------
 # the audit trail
 # --------------------------------------------------------------------------

@@ -361,7 +361,7 @@ def test_tokens_refused(env, victim):
     path = "/clients/" + victim["client_id"]
     short = Admin(env, ORG_A, [READ, MODIFY], lifetime=1)
     web = api_client(env, env.a, ["openid", "profile"])
-    idp = web.tokens(login(env.server, web, http(), pid=PID, scope="openid profile"))["access_token"]
+    idp = web.tokens(login(env.server, web, http(), pid=PID2, scope="openid profile"))["access_token"]
     before = env.stored()
     r = env.http.get(env.server.url(BASE + path), timeout=TIMEOUT)
     error(r, 401)
@@ -681,6 +681,57 @@ def test_onbehalfof_end_to_end(env):
     r = env.s_obo.call("DELETE", f"/clients/{cid}/onbehalfof/kunde1")
     assert r.status_code == 200 and r.text == ""
     assert env.s_own.call("GET", f"/clients/{cid}/onbehalfof").json() == []
+
+
+def test_onbehalfof_at_maskinporten(env):
+    """maskinporten.md §8.4: a KRR client registered through the API asks on behalf of its customer."""
+    kontakt = "krr:global/kontaktinformasjon.read"
+    for s in (kontakt, "krr:global/digitalpost.read"):
+        if env.server.ctl("scope", "show", s, check=False).returncode != 0:
+            env.server.ctl("scope", "create", "--name", s, "--description", "KRR",
+                           "--allowed-integration-type", "krr", "--owner-orgno", DIGDIR)
+    env.server.ctl("scope", "grant", kontakt, ORG_C)
+    env.server.ctl("scope", "grant", kontakt, ORG_S)
+    key, pub = rsa_pub("krr1")
+    body = {"client_name": "KRR supplier", "description": "KRR for customers", "integration_type": "krr",
+            "token_endpoint_auth_method": "private_key_jwt", "grant_types": [GRANT], "jwks": {"keys": [pub]}}
+    # spec §5: KRR's two scopes by default, no others; no login fields, no secrets
+    before = env.stored()
+    for bad in (dict(body, scopes=["e2eadm:open"]), dict(body, redirect_uris=["https://k.example.no/cb"]),
+                dict(body, token_endpoint_auth_method="client_secret_basic"),
+                dict(body, grant_types=["authorization_code"]), dict(body, application_type="native")):
+        error(env.s_own.call("POST", "/clients", json=bad), 400, "invalid_client_metadata")
+    assert env.stored() == before
+    krr = create(env.s_own, body)
+    assert sorted(krr["scopes"]) == sorted([kontakt, "krr:global/digitalpost.read"])
+    krr = env.s_own.call("PUT", "/clients/" + krr["client_id"], json=dict(krr, scopes=[kontakt])).json()
+    assert krr["scopes"] == [kontakt] and krr["integration_type"] == "krr"
+    cid = krr["client_id"]
+    entry = {"onbehalfof": "kunde1", "display_name": "Kunde by", "orgno": ORG_C}
+    assert env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=entry).status_code == 201
+
+    def grant(**extra):
+        now = int(time.time())
+        t = jjwt.JWT(header={"alg": "RS256", "kid": "krr1"},
+                     claims=dict({"aud": env.mp_issuer, "iss": cid, "scope": "krr:global/kontaktinformasjon.read",
+                                  "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}, **extra))
+        t.make_signed_token(key)
+        return env.http.post(env.server.url("/maskinporten/token"),
+                             data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
+
+    r = grant(iss_onbehalfof="kunde1")
+    assert r.status_code == 200, r.text
+    claims = _jti(r.json()["access_token"])
+    assert claims["consumer"]["ID"] == "0192:" + ORG_C and claims["supplier"]["ID"] == "0192:" + ORG_S, claims
+    # without it the supplier asks for itself; an id it has not registered is refused
+    r = grant()
+    assert r.status_code == 200 and _jti(r.json()["access_token"])["consumer"]["ID"] == "0192:" + ORG_S
+    r = grant(iss_onbehalfof="kunde2")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    # the entry removed through the API, the customer's token ends with it
+    assert env.s_obo.call("DELETE", f"/clients/{cid}/onbehalfof/kunde1").status_code == 200
+    r = grant(iss_onbehalfof="kunde1")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
 
 
 def test_onbehalfof_refused(env):

@@ -134,6 +134,7 @@ test_routes(void **state)
 		/* the self-service API lives under ID-porten alone */
 		adm += strncmp(rt[n].path, "/selfservice/", 13) == 0 ||
 		       strcmp(rt[n].path, "/innlogginger/logg/idporten") == 0 ||
+		       strcmp(rt[n].path, "/revokelist") == 0 ||
 		       strncmp(rt[n].path, "/authorizations/", 16) == 0;
 		mp += is->kind == ISSUER_MASKINPORTEN;
 		ap += is->kind == ISSUER_ANSATTPORTEN;

@@ -150,7 +150,8 @@ test_routes(void **state)
 	assert_false(has_route(rt, "POST", "/ap/userinfo"));
 	assert_true(has_route(rt, "POST", "/ap/token"));
 	assert_true(has_route(rt, "GET", "/ap/.well-known/openid-configuration"));
-	assert_int_equal(adm, 23);
+	assert_int_equal(adm, 24);
+	assert_true(has_route(rt, "GET", "/revokelist"));
 	assert_true(has_route(rt, "GET", "/innlogginger/logg/idporten"));
 	assert_true(has_route(rt, "POST", "/selfservice/clients"));
 	assert_true(has_route(rt, "DELETE", "/selfservice/clients/*"));

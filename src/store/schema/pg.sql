@@ -335,7 +335,25 @@ CREATE TABLE repr_fullmakts (
 
 -- migration 11
 
--- 11: when a grant was revoked (seconds), for the revocation list of
+-- 11: the person register (docs/people.md): a national identity number,
+-- whether it is the person's unique identity (false: the register knows
+-- the person under another number too), and the foreign identifiers
+-- registered on the person by country, which eIDAS logins are matched
+-- against (spec/ansattporten-eidas-testid.md §2.4).  One identifier may sit
+-- on several persons: such a match is ambiguous and gives none.
+CREATE TABLE people (
+  pid TEXT COLLATE "C" PRIMARY KEY,
+  unique_identity BOOLEAN NOT NULL DEFAULT true);
+CREATE TABLE people_foreign (
+  country TEXT COLLATE "C" NOT NULL,
+  ident TEXT COLLATE "C" NOT NULL,
+  pid TEXT COLLATE "C" NOT NULL REFERENCES people (pid) ON DELETE CASCADE,
+  PRIMARY KEY (country, ident, pid));
+CREATE INDEX people_foreign_pid ON people_foreign (pid);
+
+-- migration 12
+
+-- 12: when a grant was revoked (seconds), for the revocation list of
 -- spec/selfservice-api.md §10: the access tokens of a client's revoked
 -- grants that have not yet expired.  Grants revoked before this migration
 -- get its time.  grants_revoked finds a client's revoked grants.

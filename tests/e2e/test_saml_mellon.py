@@ -100,6 +100,7 @@ class Mellon:
         self.base = f"https://127.0.0.1:{self.port}"
         self.entity_id = self.base + "/mellon/metadata"
         d = self.dir
+        self.browser_verify = os.path.join(d, "tls.crt")
         os.makedirs(os.path.join(d, "htdocs", "secure"))
         loopback_tls_cert(os.path.join(d, "tls.crt"), os.path.join(d, "tls.key"))
         key, crt = keypair(d, "sp")
@@ -110,13 +111,16 @@ class Mellon:
         write(d, "httpd.conf", CONF.format(d=d, m=MODULES, port=self.port, user=user))
         for root, dirs, files in os.walk(d):
             for f in files:
-                os.chmod(os.path.join(root, f), 0o644)
+                # the keys only for the parent, which reads them as it starts
+                os.chmod(os.path.join(root, f), 0o600 if f.endswith(".key") else 0o644)
             for x in dirs:
                 os.chmod(os.path.join(root, x), 0o755)
+
+    def start(self):
+        d = self.dir
         p = subprocess.run([APACHE, "-f", os.path.join(d, "httpd.conf"), "-k", "start"],
                            capture_output=True, timeout=30, env=self._env())
         assert p.returncode == 0, (p.stdout + p.stderr).decode(errors="replace") + self.log()
-        self.browser_verify = os.path.join(d, "tls.crt")
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -176,6 +180,7 @@ def server_env(tmp_path_factory):
 def mellon(server, tmp_path_factory):
     m = Mellon(server.get("/saml/metadata").text)
     try:
+        m.start()
         yield m
     finally:
         m.stop()

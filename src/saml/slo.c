@@ -28,7 +28,6 @@
 #include <lasso/xml/saml-2.0/samlp2_status.h>
 #include <lasso/xml/saml-2.0/samlp2_status_code.h>
 #include <lasso/xml/saml-2.0/samlp2_status_response.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +39,6 @@
 #include "store/store.h"
 #include "ui/pages.h"
 
-#define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
 #define SLO_MAX_SPS 32 /* SAML SPs one logout chain visits */
 
 static void
@@ -50,34 +48,16 @@ slo_error_page(struct http_req *r, struct http_resp *w, int status, const struct
 	page_error(r, w, status, "nb", "invalid_request", e->msg);
 }
 
-/* The issuer of the HTTP-Redirect message in param, whose root must be root. */
+/* The issuer of the HTTP-Redirect message in param, whose root must be root_name. */
 static int
 peek_issuer(struct http_req *r, const char *param, const char *root_name, const char **issuer,
 	    struct err *e)
 {
 	struct str b64 = { 0 };
-	xmlDoc *doc = NULL;
-	const xmlNode *root;
-	char *xml = NULL;
-	size_t n = 0;
-	int rc;
 
-	rc = http_param(&r->query, param, &b64);
-	if (rc != 0)
+	if (http_param(&r->query, param, &b64) != 0)
 		return ERR(e, ERR_INVAL, 400, NULL, "%s missing or given twice", param);
-	rc = saml_redirect_inflate(r->arena, b64, &xml, &n, e);
-	if (rc == 0)
-		rc = saml_xml_parse(xml, n, &doc, e);
-	if (rc != 0)
-		return rc;
-	root = xmlDocGetRootElement(doc);
-	if (root == NULL || root->ns == NULL || strcmp((const char *)root->ns->href, NS_SAMLP) != 0 ||
-	    strcmp((const char *)root->name, root_name) != 0)
-		rc = ERR(e, ERR_INVAL, 400, NULL, "the message is not a %s", root_name);
-	if (rc == 0)
-		rc = saml_xml_issuer(r->arena, root, issuer, e);
-	xmlFreeDoc(doc);
-	return rc;
+	return saml_redirect_peek(r->arena, b64, root_name, issuer, NULL, e);
 }
 
 /* A lasso server for sp plus every SP in the list (the session's). */

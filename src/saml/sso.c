@@ -13,7 +13,6 @@
 #include <lasso/lasso.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
 #include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,13 +27,10 @@
 #include "store/store.h"
 #include "ui/pages.h"
 
-#define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
-#define NS_IDPE "https://idporten.difi.no/idporten-extensions"
 #define AC_PPT "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 #define AC_SMARTCARD "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI"
 #define AC_UNSPECIFIED "urn:oasis:names:tc:SAML:2.0:ac:classes:Unspecified"
 #define SSO_COOKIE "porten_saml"
-#define SSO_OBO_MAX 64
 
 /* What a login carries from /saml/sso to /saml/callback (the "saml_flow" document). */
 struct sso_flow {
@@ -81,51 +77,19 @@ saml_signed_query(struct arena *a, struct str raw)
 	return out;
 }
 
-/* The SP's entityID, from the Issuer of the inflated request. */
+/* The SP's entityID, from the Issuer of the inflated request, and its OnBehalfOf. */
 static int
-peek_request(struct http_req *r, const char **issuer, char **obo, struct err *e)
+peek_request(struct http_req *r, const char **issuer, const char **obo, struct err *e)
 {
 	struct str b64 = { 0 };
-	xmlDoc *doc = NULL;
-	const xmlNode *root, *ext, *o;
-	char *xml = NULL;
-	xmlChar *v;
-	size_t n = 0;
-	int rc;
+	int rc = http_param(&r->query, "SAMLRequest", &b64);
 
 	*obo = NULL;
-	rc = http_param(&r->query, "SAMLRequest", &b64);
 	if (rc == ERR_DUP)
 		return ERR(e, ERR_INVAL, 400, NULL, "SAMLRequest given more than once");
 	if (rc != 0)
 		return ERR(e, ERR_INVAL, 400, NULL, "no SAMLRequest");
-	rc = saml_redirect_inflate(r->arena, b64, &xml, &n, e);
-	if (rc == 0)
-		rc = saml_xml_parse(xml, n, &doc, e);
-	if (rc != 0)
-		return rc;
-	root = xmlDocGetRootElement(doc);
-	if (root == NULL || root->ns == NULL || strcmp((const char *)root->ns->href, NS_SAMLP) != 0 ||
-	    strcmp((const char *)root->name, "AuthnRequest") != 0)
-		rc = ERR(e, ERR_INVAL, 400, NULL, "the message is not an AuthnRequest");
-	if (rc == 0)
-		rc = saml_xml_issuer(r->arena, root, issuer, e);
-	/* spec §4: <idpe:OnBehalfOf> in samlp:Extensions */
-	ext = rc == 0 ? saml_xml_child(root, NS_SAMLP, "Extensions") : NULL;
-	o = ext != NULL ? saml_xml_child(ext, NS_IDPE, "OnBehalfOf") : NULL;
-	if (o != NULL) {
-		v = xmlNodeGetContent(o);
-		if (v == NULL || v[0] == '\0' || strlen((const char *)v) > SSO_OBO_MAX ||
-		    !str_only(str_c((const char *)v),
-			      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
-			rc = ERR(e, ERR_INVAL, 400, NULL, "OnBehalfOf must be 1-%d of [A-Za-z0-9]",
-				 SSO_OBO_MAX);
-		else
-			*obo = arena_strdup(r->arena, (const char *)v);
-		xmlFree(v);
-	}
-	xmlFreeDoc(doc);
-	return rc;
+	return saml_redirect_peek(r->arena, b64, "AuthnRequest", issuer, obo, e);
 }
 
 /* xs:dateTime (UTC, "Z") to seconds; -1 when it is not one. */
@@ -273,7 +237,8 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 {
 	struct err e = { 0 };
 	const char *issuer = NULL, *acr;
-	char *query, *obo = NULL;
+	const char *obo = NULL;
+	char *query;
 	json_t *sp = NULL;
 	struct saml_login *sl = NULL;
 	int rc;

@@ -16,7 +16,8 @@ from urllib.parse import quote, urlencode, urlsplit, parse_qs
 import pytest
 
 from conftest import (HIGH, PID, PID2, follow, http, login, open_testid, submit_testid)
-from samlkit import ARTIFACT, POST, SP, keypair, lasso, sanitizer_env, sp_list
+from samlkit import (ARTIFACT, POST, SOAP_HEADERS, SP, keypair, lasso, sanitizer_env,
+                     sp_list)
 
 pytestmark = pytest.mark.skipif(lasso is None, reason="python3-lasso not installed")
 
@@ -261,6 +262,76 @@ def test_artifact_resolve_unsigned_or_forged(server, sp, keys):
             (body[:40], r.status_code, r.text)
     # the artifact is still there for its SP
     resolved(sp, acs)
+
+
+def expire_docs(server, kind):
+    """Move the store's documents of kind past their expiry (SQLite or PostgreSQL)."""
+    import os
+    import sqlite3
+    import subprocess
+    import time
+    sql = f"UPDATE docs SET expires_at = {int(time.time()) - 1} WHERE kind = '{kind}'"
+    store = server.env.get("PORTEN_STORE", "")
+    if store.startswith(("postgresql://", "postgres://")):
+        subprocess.run(["psql", "-q", store, "-c", sql], check=True, capture_output=True,
+                       timeout=30)
+        return
+    db = sqlite3.connect(store or os.path.join(server.data, "porten.db"), timeout=10)
+    with db:
+        assert db.execute(sql).rowcount >= 1
+    db.close()
+
+
+def test_artifact_expired(server, sp):
+    acs = to_acs(server, http(), sp.authn_request()[0])
+    expire_docs(server, "saml_art")
+    _, r = sp.resolve(acs)
+    assert r.status_code == 200, r.text
+    assert "EncryptedAssertion" not in r.text and "samlp:Response" not in r.text
+
+
+def test_artifact_resolve_signature_wrapping(server, sp):
+    """
+    XML signature wrapping: the SP's signed ArtifactResolve for one artifact
+    moved inside, or next to, a forged one that names another artifact of
+    the same SP.  Refused with a SOAP fault; both artifacts stay for the SP.
+    """
+    b = http()
+    acs1 = to_acs(server, b, sp.authn_request()[0])
+    acs2 = to_acs(server, b, sp.authn_request()[0], expect_eid=False)
+    art1, art2 = acs_params(acs1)["SAMLart"], acs_params(acs2)["SAMLart"]
+    login_ = lasso.Login(sp.lasso_server())
+    login_.initRequest(acs1.split("?", 1)[1], lasso.HTTP_METHOD_ARTIFACT_GET)
+    login_.buildRequestMsg()
+    env = login_.msgBody
+    m = re.search(r"<samlp:ArtifactResolve\b.*</samlp:ArtifactResolve>", env, re.S)
+    assert m and art1 in m.group(0), env
+    signed = m.group(0)
+    head = re.match(r"<samlp:ArtifactResolve\b[^>]*>", signed).group(0)
+    forged_head = re.sub(r'\bID="[^"]+"', 'ID="_wrapper1"', head)
+    issuer = re.search(r"<saml:Issuer\b.*?</saml:Issuer>", signed, re.S).group(0)
+    sig = re.search(r"<(ds:)?Signature\b.*?</(ds:)?Signature>", signed, re.S).group(0)
+    unsigned = signed.replace(sig, "")
+    forged_art = f"<samlp:Artifact>{art2}</samlp:Artifact></samlp:ArtifactResolve>"
+    variants = {
+        # the signed original inside the forged root's Extensions
+        "wrapped": forged_head + issuer + "<samlp:Extensions>" + signed + "</samlp:Extensions>"
+        + forged_art,
+        # the original's Signature on the forged root, the original beside it
+        "moved signature": forged_head + issuer + sig + "<samlp:Extensions>" + unsigned
+        + "</samlp:Extensions>" + forged_art,
+        # the signed original with its artifact swapped
+        "swapped artifact": signed.replace(art1, art2),
+        # the original's ID on the forged one
+        "same ID": head + issuer + sig + forged_art,
+    }
+    for name, msg in variants.items():
+        r = server.post("/saml/artifact", data=env.replace(signed, msg), headers=SOAP_HEADERS)
+        assert r.status_code in (400, 403) and "Fault" in r.text, (name, r.status_code, r.text)
+        assert "EncryptedAssertion" not in r.text
+    for acs in (acs2, acs1):
+        lg, _ = resolved(sp, acs)
+        assert attributes(lg.assertion)["uid"] == [PID]
 
 
 # ---- hostile AuthnRequests: an error page, no SAML response ----

@@ -48,6 +48,9 @@
 #define SAML_STATUS_NO_PASSIVE SAML_STATUS_ "NoPassive"
 #define SAML_STATUS_REQUEST_UNSUPPORTED SAML_STATUS_ "RequestUnsupported"
 #define SAML_STATUS_PARTIAL_LOGOUT SAML_STATUS_ "PartialLogout"
+#define SAML_STATUS_VERSION_MISMATCH SAML_STATUS_ "VersionMismatch"
+#define SAML_STATUS_UNSUPPORTED_BINDING SAML_STATUS_ "UnsupportedBinding"
+#define SAML_STATUS_UNKNOWN_PRINCIPAL SAML_STATUS_ "UnknownPrincipal"
 
 struct _xmlDoc;
 struct _xmlNode;

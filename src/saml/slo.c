@@ -83,8 +83,9 @@ slo_server(struct http_req *r, const json_t *sp, const json_t *others, LassoServ
 	return rc;
 }
 
+/* The response's status: top (NULL keeps lasso's, Success) and a second level. */
 static void
-set_partial(LassoProfile *p)
+set_status(LassoProfile *p, const char *top_value, const char *second_value)
 {
 	LassoSamlp2StatusResponse *resp;
 	LassoSamlp2StatusCode *top, *second;
@@ -100,27 +101,34 @@ set_partial(LassoProfile *p)
 		resp->Status->StatusCode = top;
 	}
 	top = resp->Status->StatusCode;
+	if (top_value != NULL) {
+		g_free(top->Value);
+		top->Value = g_strdup(top_value);
+	}
 	if (top->StatusCode != NULL)
 		g_object_unref(top->StatusCode);
 	second = LASSO_SAMLP2_STATUS_CODE(lasso_samlp2_status_code_new());
-	second->Value = g_strdup(SAML_STATUS_PARTIAL_LOGOUT);
+	second->Value = g_strdup(second_value);
 	top->StatusCode = second;
 }
 
-/* The last step: the initiating SP's LogoutResponse. */
+/*
+ * The last step: the initiating SP's LogoutResponse, Success unless
+ * second (then with top, or Success when top is NULL).
+ */
 static void
-finish(struct http_req *r, struct http_resp *w, LassoLogout *lo, bool partial)
+finish(struct http_req *r, struct http_resp *w, LassoLogout *lo, const char *top,
+       const char *second)
 {
 	int lr;
 
 	lr = lasso_logout_build_response_msg(lo);
 	/*
 	 * A logout read back from the store has no response yet: lasso makes
-	 * it (Success) in the first build; the second signs it with the
-	 * second-level status added.
+	 * it in the first build; the second signs it with the status set here.
 	 */
-	if (lr == 0 && partial) {
-		set_partial(LASSO_PROFILE(lo));
+	if (lr == 0 && second != NULL) {
+		set_status(LASSO_PROFILE(lo), top, second);
 		lr = lasso_logout_build_response_msg(lo);
 	}
 	if (lr != 0 || LASSO_PROFILE(lo)->msg_url == NULL) {
@@ -254,7 +262,8 @@ chain_next(struct http_req *r, struct http_resp *w, struct slo_state *st)
 		goto out;
 	}
 	store_call(app->store, saml, doc_delete, "saml_slo", st->id, &e);
-	finish(r, w, lo, json_is_true(json_object_get(st->doc, "partial")));
+	finish(r, w, lo, NULL,
+	       json_is_true(json_object_get(st->doc, "partial")) ? SAML_STATUS_PARTIAL_LOGOUT : NULL);
 out:
 	if (req != NULL)
 		lasso_logout_destroy(req);
@@ -330,13 +339,15 @@ logout_request(struct http_req *r, struct http_resp *w)
 		slo_error_page(r, w, 400, &e);
 		goto out;
 	}
-	/* no session here (any more): the SP is told it is logged out all the same */
+	/*
+	 * No session here (any more), or not this NameID's: the SP gets its
+	 * answer at once, the principal unknown (spec §7).
+	 */
 	lr = lasso_logout_validate_request(lo);
-	if (lr != 0)
-		log_info(r->rid, "SAML logout from %s outside a session here: %s", issuer,
-			 lasso_strerror(lr));
 	if (lr != 0 || sess == NULL) {
-		finish(r, w, lo, false);
+		log_info(r->rid, "SAML logout from %s outside a session here: %s", issuer,
+			 lr != 0 ? lasso_strerror(lr) : "no session");
+		finish(r, w, lo, SAML_STATUS_REQUESTER, SAML_STATUS_UNKNOWN_PRINCIPAL);
 		goto out;
 	}
 	state = rand_token(r->arena);

@@ -135,15 +135,25 @@ map_acr(const LassoSamlp2AuthnRequest *req)
 	return best;
 }
 
-/* The §3 checks lasso leaves to the IdP; a message for the SAML status on failure. */
+/*
+ * The §3 checks lasso leaves to the IdP; on failure a message and the
+ * status of spec §7 the SP gets it with (top, second).
+ */
 static int
 check_request(struct http_req *r, const LassoSamlp2AuthnRequest *req, const json_t *sp,
-	      struct err *e)
+	      const char **top, const char **second, struct err *e)
 {
 	const LassoSamlp2RequestAbstract *ra = &req->parent;
 	int64_t at = parse_instant(ra->IssueInstant), now = time_now();
 	const char *dest = saml_idp_url(r->arena, "/saml/sso");
 
+	*top = SAML_STATUS_REQUESTER;
+	*second = SAML_STATUS_REQUEST_UNSUPPORTED;
+	if (ra->Version == NULL || strcmp(ra->Version, "2.0") != 0) {
+		*top = SAML_STATUS_VERSION_MISMATCH;
+		*second = NULL;
+		return ERR(e, ERR_INVAL, 400, NULL, "only SAML 2.0 is spoken");
+	}
 	if (ra->ID == NULL || ra->ID[0] == '\0' || strlen(ra->ID) > SAML_MAX_ID)
 		return ERR(e, ERR_INVAL, 400, NULL, "the request's ID is missing or too long");
 	if (at < 0 || at < now - SAML_SKEW || at > now + SAML_SKEW)
@@ -155,8 +165,11 @@ check_request(struct http_req *r, const LassoSamlp2AuthnRequest *req, const json
 	    strcmp(req->AssertionConsumerServiceURL, saml_sp_str(sp, "acs")) != 0)
 		return ERR(e, ERR_INVAL, 400, NULL,
 			   "AssertionConsumerServiceURL is not the registered one");
-	if (req->ProtocolBinding != NULL && strcmp(req->ProtocolBinding, SAML_BINDING_ARTIFACT) != 0)
+	if (req->ProtocolBinding != NULL &&
+	    strcmp(req->ProtocolBinding, SAML_BINDING_ARTIFACT) != 0) {
+		*second = SAML_STATUS_UNSUPPORTED_BINDING;
 		return ERR(e, ERR_INVAL, 400, NULL, "ProtocolBinding must be HTTP-Artifact");
+	}
 	return 0;
 }
 
@@ -237,7 +250,7 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 {
 	struct err e = { 0 };
 	const char *issuer = NULL, *acr;
-	const char *obo = NULL;
+	const char *obo = NULL, *top, *second;
 	char *query;
 	json_t *sp = NULL;
 	struct saml_login *sl = NULL;
@@ -274,7 +287,7 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 		sso_error_page(r, w, e.status >= 500 ? e.status : 400, &e);
 		goto out;
 	}
-	rc = check_request(r, saml_login_request(sl), sp, &e);
+	rc = check_request(r, saml_login_request(sl), sp, &top, &second, &e);
 	if (rc == 0)
 		rc = remember_id(r->app, r, issuer, saml_login_request(sl)->parent.ID, &e);
 	if (rc == ERR_UNAVAILABLE || rc == ERR_INTERNAL) {
@@ -282,8 +295,7 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (rc != 0) {
-		saml_respond_status(r, w, sl, NULL, SAML_STATUS_REQUESTER,
-				    SAML_STATUS_REQUEST_UNSUPPORTED, e.msg);
+		saml_respond_status(r, w, sl, NULL, top, second, e.msg);
 		goto out;
 	}
 	if (saml_login_request(sl)->IsPassive) {

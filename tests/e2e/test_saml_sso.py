@@ -449,13 +449,22 @@ def test_foreign_acs_and_post_binding(server, sp):
         assert "AssertionConsumerServiceURL" in status_of(sp, r.headers["Location"])[2]
     else:
         assert r.status_code == 400 and "refused" in r.text
+    # HTTP-POST asked for: the answer comes by the registered Artifact ACS (spec §7)
     url, _ = sp.authn_request(binding=POST)
     r = http().get(url, allow_redirects=False)
-    if r.status_code == 302:
-        assert r.headers["Location"].startswith(sp.acs)
-        assert "ProtocolBinding" in status_of(sp, r.headers["Location"])[2]
-    else:
-        assert r.status_code == 400 and "refused" in r.text
+    assert r.status_code == 302 and r.headers["Location"].startswith(sp.acs), r.text[:300]
+    top, second, msg = status_of(sp, r.headers["Location"])
+    assert (top, second) == (STATUS + "Requester", STATUS + "UnsupportedBinding")
+    assert "ProtocolBinding" in msg
+
+
+def test_version_mismatch(server, sp, keys):
+    url = raw_request(server, keys["sp"][0],
+                      authn_xml(sp, "_v1").replace('Version="2.0"', 'Version="3.0"'))
+    r = http().get(url, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith(sp.acs), r.text[:300]
+    top, second, _ = status_of(sp, r.headers["Location"])
+    assert (top, second) == (STATUS + "VersionMismatch", None)
 
 
 def test_malformed_requests(server, sp, keys):

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import (HIGH, PID, PID2, follow, http, login, open_testid, submit_testid)
 from samlkit import (ARTIFACT, POST, SOAP_HEADERS, SP, keypair, lasso, sanitizer_env,
-                     sp_list)
+                     sp_list, store_sql, stored_docs)
 
 pytestmark = pytest.mark.skipif(lasso is None, reason="python3-lasso not installed")
 
@@ -250,6 +250,7 @@ def test_artifact_of_another_sp(server, sp, sp2):
 def test_artifact_resolve_unsigned_or_forged(server, sp, keys):
     acs = to_acs(server, http(), sp.authn_request()[0])
     rogue = SP(server, sp.entity_id, *keys["rogue"])  # same entityID, another key
+    before = stored_docs(server)
     _, r = rogue.resolve(acs)
     assert r.status_code == 403 and "Fault" in r.text
     for body in ("", "<x/>", "not xml",
@@ -260,26 +261,15 @@ def test_artifact_resolve_unsigned_or_forged(server, sp, keys):
         # the HTTP layer's own body limit may answer first
         assert r.status_code == 413 or (r.status_code == 400 and "Fault" in r.text), \
             (body[:40], r.status_code, r.text)
-    # the artifact is still there for its SP
+    # nothing stored or taken: the artifact is still there for its SP
+    assert stored_docs(server) <= before
     resolved(sp, acs)
 
 
 def expire_docs(server, kind):
-    """Move the store's documents of kind past their expiry (SQLite or PostgreSQL)."""
-    import os
-    import sqlite3
-    import subprocess
+    """Move the store's documents of kind past their expiry."""
     import time
-    sql = f"UPDATE docs SET expires_at = {int(time.time()) - 1} WHERE kind = '{kind}'"
-    store = server.env.get("PORTEN_STORE", "")
-    if store.startswith(("postgresql://", "postgres://")):
-        subprocess.run(["psql", "-q", store, "-c", sql], check=True, capture_output=True,
-                       timeout=30)
-        return
-    db = sqlite3.connect(store or os.path.join(server.data, "porten.db"), timeout=10)
-    with db:
-        assert db.execute(sql).rowcount >= 1
-    db.close()
+    store_sql(server, f"UPDATE docs SET expires_at = {int(time.time()) - 1} WHERE kind = '{kind}'")
 
 
 def test_artifact_expired(server, sp):
@@ -325,10 +315,12 @@ def test_artifact_resolve_signature_wrapping(server, sp):
         # the original's ID on the forged one
         "same ID": head + issuer + sig + forged_art,
     }
+    before = stored_docs(server)
     for name, msg in variants.items():
         r = server.post("/saml/artifact", data=env.replace(signed, msg), headers=SOAP_HEADERS)
         assert r.status_code in (400, 403) and "Fault" in r.text, (name, r.status_code, r.text)
         assert "EncryptedAssertion" not in r.text
+    assert stored_docs(server) <= before
     for acs in (acs2, acs1):
         lg, _ = resolved(sp, acs)
         assert attributes(lg.assertion)["uid"] == [PID]
@@ -367,7 +359,10 @@ def authn_xml(sp, req_id="_a1b2c3", instant=None, extra="", attrs=""):
 
 
 def refused_page(server, url, why):
+    """An error page at the IdP, no SAML response, and nothing kept in the store."""
+    before = stored_docs(server)
     r = http().get(url, allow_redirects=False)
+    assert stored_docs(server) <= before
     if why in ("over", "oversized") and r.status_code == 414:
         return r  # the HTTP layer's URL limit came first
     assert r.status_code == 400, (r.status_code, r.headers.get("Location"), r.text[:300])

@@ -120,7 +120,13 @@ def test_sso_through_testid(server, sp):
     assert art[:2] == b"\x00\x04" and art[2:4] == b"\x00\x00" and len(art) == 44
     assert art[4:24] == hashlib.sha1(sp.idp_id.encode()).digest()
 
-    login, raw = resolved(sp, acs)
+    login, r = sp.resolve(acs)
+    assert r.status_code == 200, r.text[:500]
+    resolve_id, raw = login.request.id, r.text
+    login.processResponseMsg(raw)
+    # the ArtifactResponse answers the ArtifactResolve (spec §3)
+    assert re.search(r'<samlp:ArtifactResponse[^>]*\bInResponseTo="%s"' % re.escape(resolve_id),
+                     raw), raw[:600]
     # one EncryptedAssertion, no plain one, and the ArtifactResponse signed
     assert raw.count("EncryptedAssertion>") == 2 and "<saml:Assertion" not in raw
     assert re.search(r"<samlp:ArtifactResponse[^>]*>.*?<saml:Issuer>[^<]*</saml:Issuer>"

@@ -7,7 +7,6 @@
  * (SAML Bindings §3.6.5) and leaves what is stored as it was.
  */
 #include <lasso/lasso.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +15,6 @@
 #include "saml/saml_int.h"
 #include "store/store.h"
 
-#define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
 
 static void
 soap_answer(struct http_resp *w, int status, const char *body)
@@ -47,26 +45,6 @@ soap_fault(struct http_req *r, struct http_resp *w, int status, const struct err
 	buf_puts(&b, "</faultstring></soap:Fault></soap:Body></soap:Envelope>");
 	soap_answer(w, status, b.p != NULL ? b.p : "");
 	buf_free(&b);
-}
-
-/* The SP named by the ArtifactResolve's Issuer. */
-static int
-peek_resolve(struct http_req *r, const char **issuer, struct err *e)
-{
-	xmlDoc *doc = NULL;
-	const xmlNode *msg;
-	int rc;
-
-	rc = saml_xml_parse(r->body.p, r->body.len, &doc, e);
-	if (rc == 0)
-		rc = saml_soap_body_msg(doc, &msg, e);
-	if (rc == 0 && (msg->ns == NULL || strcmp((const char *)msg->ns->href, NS_SAMLP) != 0 ||
-			strcmp((const char *)msg->name, "ArtifactResolve") != 0))
-		rc = ERR(e, ERR_INVAL, 400, NULL, "the SOAP body is not an ArtifactResolve");
-	if (rc == 0)
-		rc = saml_xml_issuer(r->arena, msg, issuer, e);
-	xmlFreeDoc(doc);
-	return rc;
 }
 
 /* The kept Response, if the artifact is live and was issued to this SP; taken once. */
@@ -118,7 +96,7 @@ saml_handle_artifact(struct http_req *r, struct http_resp *w)
 		soap_fault(r, w, 400, &e);
 		return;
 	}
-	rc = peek_resolve(r, &issuer, &e);
+	rc = saml_soap_peek(r->arena, r->body, "ArtifactResolve", &issuer, &e);
 	if (rc == 0) {
 		rc = saml_sp_get(r->app, issuer, &sp, &e);
 		if (rc == ERR_NOTFOUND)

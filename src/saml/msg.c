@@ -8,6 +8,7 @@
 #include <lasso/lasso.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -17,9 +18,11 @@
 #include "saml/saml_int.h"
 
 #define NS_SAML "urn:oasis:names:tc:SAML:2.0:assertion"
+#define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
+#define NS_IDPE "https://idporten.difi.no/idporten-extensions" /* spec §4 */
 
-int
-saml_redirect_inflate(struct arena *a, struct str b64, char **xml, size_t *n, struct err *e)
+static int
+redirect_inflate(struct arena *a, struct str b64, char **xml, size_t *n, struct err *e)
 {
 	unsigned char *raw = NULL;
 	size_t rawlen = 0;
@@ -62,8 +65,8 @@ saml_redirect_inflate(struct arena *a, struct str b64, char **xml, size_t *n, st
 	return 0;
 }
 
-int
-saml_xml_parse(const char *xml, size_t n, xmlDoc **out, struct err *e)
+static int
+xml_parse(const char *xml, size_t n, xmlDoc **out, struct err *e)
 {
 	xmlDoc *doc;
 
@@ -95,12 +98,6 @@ child(const xmlNode *n, const char *ns, const char *name)
 	return NULL;
 }
 
-const xmlNode *
-saml_xml_child(const xmlNode *n, const char *ns, const char *name)
-{
-	return child(n, ns, name);
-}
-
 /* The first element child of n, whatever it is. */
 static const xmlNode *
 first_element(const xmlNode *n)
@@ -111,8 +108,8 @@ first_element(const xmlNode *n)
 	return NULL;
 }
 
-int
-saml_xml_issuer(struct arena *a, const xmlNode *msg, const char **issuer, struct err *e)
+static int
+xml_issuer(struct arena *a, const xmlNode *msg, const char **issuer, struct err *e)
 {
 	const xmlNode *is = child(msg, NS_SAML, "Issuer");
 	xmlChar *v;
@@ -130,8 +127,8 @@ saml_xml_issuer(struct arena *a, const xmlNode *msg, const char **issuer, struct
 	return 0;
 }
 
-int
-saml_soap_body_msg(const xmlDoc *doc, const xmlNode **msg, struct err *e)
+static int
+soap_body_msg(const xmlDoc *doc, const xmlNode **msg, struct err *e)
 {
 	const xmlNode *root = xmlDocGetRootElement((xmlDoc *)doc), *body;
 
@@ -145,6 +142,88 @@ saml_soap_body_msg(const xmlDoc *doc, const xmlNode **msg, struct err *e)
 	if (*msg == NULL)
 		return ERR(e, ERR_INVAL, 400, NULL, "the SOAP body is empty");
 	return 0;
+}
+
+/* n is the protocol message samlp:name. */
+static bool
+is_samlp(const xmlNode *n, const char *name)
+{
+	return n != NULL && n->ns != NULL && strcmp((const char *)n->ns->href, NS_SAMLP) == 0 &&
+	       strcmp((const char *)n->name, name) == 0;
+}
+
+/* spec §4: <idpe:OnBehalfOf> in the AuthnRequest's samlp:Extensions, or NULL. */
+static int
+authn_obo(struct arena *a, const xmlNode *root, const char **obo, struct err *e)
+{
+	const xmlNode *ext = child(root, NS_SAMLP, "Extensions");
+	const xmlNode *o = ext != NULL ? child(ext, NS_IDPE, "OnBehalfOf") : NULL;
+	xmlChar *v;
+	int rc = 0;
+
+	*obo = NULL;
+	if (o == NULL)
+		return 0;
+	v = xmlNodeGetContent(o);
+	if (v == NULL || v[0] == '\0' || strlen((const char *)v) > SAML_MAX_OBO ||
+	    !str_only(str_c((const char *)v),
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+		rc = ERR(e, ERR_INVAL, 400, NULL, "OnBehalfOf must be 1-%d of [A-Za-z0-9]",
+			 SAML_MAX_OBO);
+	else
+		*obo = arena_strdup(a, (const char *)v);
+	xmlFree(v);
+	return rc;
+}
+
+int
+saml_redirect_peek(struct arena *a, struct str b64, const char *root_name, const char **issuer,
+		   const char **obo, struct err *e)
+{
+	xmlDoc *doc = NULL;
+	const xmlNode *root;
+	char *xml = NULL;
+	size_t n = 0;
+	int rc;
+
+	*issuer = NULL;
+	if (obo != NULL)
+		*obo = NULL;
+	rc = redirect_inflate(a, b64, &xml, &n, e);
+	if (rc == 0)
+		rc = xml_parse(xml, n, &doc, e);
+	if (rc != 0)
+		return rc;
+	root = xmlDocGetRootElement(doc);
+	if (!is_samlp(root, root_name))
+		rc = ERR(e, ERR_INVAL, 400, NULL, "the message is not a%s %s",
+			 strchr("AEIOU", root_name[0]) != NULL ? "n" : "", root_name);
+	if (rc == 0)
+		rc = xml_issuer(a, root, issuer, e);
+	if (rc == 0 && obo != NULL)
+		rc = authn_obo(a, root, obo, e);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+saml_soap_peek(struct arena *a, struct str body, const char *msg_name, const char **issuer,
+	       struct err *e)
+{
+	xmlDoc *doc = NULL;
+	const xmlNode *msg = NULL;
+	int rc;
+
+	*issuer = NULL;
+	rc = xml_parse(body.p, body.len, &doc, e);
+	if (rc == 0)
+		rc = soap_body_msg(doc, &msg, e);
+	if (rc == 0 && !is_samlp(msg, msg_name))
+		rc = ERR(e, ERR_INVAL, 400, NULL, "the SOAP body is not an %s", msg_name);
+	if (rc == 0)
+		rc = xml_issuer(a, msg, issuer, e);
+	xmlFreeDoc(doc);
+	return rc;
 }
 
 static LassoSignatureMethod

@@ -24,6 +24,7 @@
 #define SAML_MAX_XML (64 * 1024)       /* a message after inflating, a SOAP body */
 #define SAML_MAX_RELAY 80              /* RelayState (SAML Bindings §3.4.3) */
 #define SAML_MAX_ID 256                /* a message's ID */
+#define SAML_MAX_OBO 64                /* an OnBehalfOf value (spec §4) */
 #define SAML_SKEW 180                  /* spec §3 (design): IssueInstant within +-3 min */
 #define SAML_SID_COOKIE "porten_saml_sid" /* the SSO session's sid, for single logout */
 #define SAML_ARTIFACT_LIFETIME 120     /* an artifact resolves within this (spec §1: <= 5 min) */
@@ -47,6 +48,9 @@
 #define SAML_STATUS_NO_PASSIVE SAML_STATUS_ "NoPassive"
 #define SAML_STATUS_REQUEST_UNSUPPORTED SAML_STATUS_ "RequestUnsupported"
 #define SAML_STATUS_PARTIAL_LOGOUT SAML_STATUS_ "PartialLogout"
+#define SAML_STATUS_VERSION_MISMATCH SAML_STATUS_ "VersionMismatch"
+#define SAML_STATUS_UNSUPPORTED_BINDING SAML_STATUS_ "UnsupportedBinding"
+#define SAML_STATUS_UNKNOWN_PRINCIPAL SAML_STATUS_ "UnknownPrincipal"
 
 struct _xmlDoc;
 struct _xmlNode;
@@ -149,21 +153,19 @@ int saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier,
 /* ---- messages (msg.c) ---- */
 
 /*
+ * What the proxy reads of a message before lasso does: the Issuer that
+ * names the SP whose certificate lasso checks the signature with.
  * HTTP-Redirect: base64 (at most SAML_MAX_B64) of raw DEFLATE (at most
- * SAML_MAX_XML inflated) to NUL-terminated XML in the arena.  ERR_INVAL
- * for bad base64 or DEFLATE, ERR_LIMIT over a limit; e->status 400.
+ * SAML_MAX_XML inflated), parsed without network and refused with a
+ * DOCTYPE; the root must be samlp:root_name.  obo (may be NULL): the
+ * AuthnRequest's OnBehalfOf extension (spec §4), NULL when absent.
+ * ERR_INVAL for a malformed message, ERR_LIMIT over a limit; e->status 400.
  */
-int saml_redirect_inflate(struct arena *a, struct str b64, char **xml, size_t *n,
-			  struct err *e);
-/* Parse at most SAML_MAX_XML bytes: no network, and a DOCTYPE is refused.  Free with xmlFreeDoc. */
-int saml_xml_parse(const char *xml, size_t n, struct _xmlDoc **doc, struct err *e);
-/* The first child element of n in namespace ns called name, or NULL. */
-const struct _xmlNode *saml_xml_child(const struct _xmlNode *n, const char *ns, const char *name);
-/* The saml:Issuer text of a protocol message (arena copy). */
-int saml_xml_issuer(struct arena *a, const struct _xmlNode *msg, const char **issuer,
-		    struct err *e);
-/* The message inside a SOAP 1.1 Envelope's Body. */
-int saml_soap_body_msg(const struct _xmlDoc *doc, const struct _xmlNode **msg, struct err *e);
+int saml_redirect_peek(struct arena *a, struct str b64, const char *root_name,
+		       const char **issuer, const char **obo, struct err *e);
+/* The same for a SOAP 1.1 Envelope (at most SAML_MAX_XML) whose Body holds samlp:msg_name. */
+int saml_soap_peek(struct arena *a, struct str body, const char *msg_name, const char **issuer,
+		   struct err *e);
 /*
  * A lasso server that is the IdP (our key, our metadata) and knows this
  * one SP (its reduced metadata): signature algorithm and encryption as

@@ -28,7 +28,6 @@
 #include <lasso/xml/saml-2.0/samlp2_status.h>
 #include <lasso/xml/saml-2.0/samlp2_status_code.h>
 #include <lasso/xml/saml-2.0/samlp2_status_response.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +39,6 @@
 #include "store/store.h"
 #include "ui/pages.h"
 
-#define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
 #define SLO_MAX_SPS 32 /* SAML SPs one logout chain visits */
 
 static void
@@ -50,34 +48,16 @@ slo_error_page(struct http_req *r, struct http_resp *w, int status, const struct
 	page_error(r, w, status, "nb", "invalid_request", e->msg);
 }
 
-/* The issuer of the HTTP-Redirect message in param, whose root must be root. */
+/* The issuer of the HTTP-Redirect message in param, whose root must be root_name. */
 static int
 peek_issuer(struct http_req *r, const char *param, const char *root_name, const char **issuer,
 	    struct err *e)
 {
 	struct str b64 = { 0 };
-	xmlDoc *doc = NULL;
-	const xmlNode *root;
-	char *xml = NULL;
-	size_t n = 0;
-	int rc;
 
-	rc = http_param(&r->query, param, &b64);
-	if (rc != 0)
+	if (http_param(&r->query, param, &b64) != 0)
 		return ERR(e, ERR_INVAL, 400, NULL, "%s missing or given twice", param);
-	rc = saml_redirect_inflate(r->arena, b64, &xml, &n, e);
-	if (rc == 0)
-		rc = saml_xml_parse(xml, n, &doc, e);
-	if (rc != 0)
-		return rc;
-	root = xmlDocGetRootElement(doc);
-	if (root == NULL || root->ns == NULL || strcmp((const char *)root->ns->href, NS_SAMLP) != 0 ||
-	    strcmp((const char *)root->name, root_name) != 0)
-		rc = ERR(e, ERR_INVAL, 400, NULL, "the message is not a %s", root_name);
-	if (rc == 0)
-		rc = saml_xml_issuer(r->arena, root, issuer, e);
-	xmlFreeDoc(doc);
-	return rc;
+	return saml_redirect_peek(r->arena, b64, root_name, issuer, NULL, e);
 }
 
 /* A lasso server for sp plus every SP in the list (the session's). */
@@ -103,8 +83,9 @@ slo_server(struct http_req *r, const json_t *sp, const json_t *others, LassoServ
 	return rc;
 }
 
+/* The response's status: top (NULL keeps lasso's, Success) and a second level. */
 static void
-set_partial(LassoProfile *p)
+set_status(LassoProfile *p, const char *top_value, const char *second_value)
 {
 	LassoSamlp2StatusResponse *resp;
 	LassoSamlp2StatusCode *top, *second;
@@ -120,27 +101,34 @@ set_partial(LassoProfile *p)
 		resp->Status->StatusCode = top;
 	}
 	top = resp->Status->StatusCode;
+	if (top_value != NULL) {
+		g_free(top->Value);
+		top->Value = g_strdup(top_value);
+	}
 	if (top->StatusCode != NULL)
 		g_object_unref(top->StatusCode);
 	second = LASSO_SAMLP2_STATUS_CODE(lasso_samlp2_status_code_new());
-	second->Value = g_strdup(SAML_STATUS_PARTIAL_LOGOUT);
+	second->Value = g_strdup(second_value);
 	top->StatusCode = second;
 }
 
-/* The last step: the initiating SP's LogoutResponse. */
+/*
+ * The last step: the initiating SP's LogoutResponse, Success unless
+ * second (then with top, or Success when top is NULL).
+ */
 static void
-finish(struct http_req *r, struct http_resp *w, LassoLogout *lo, bool partial)
+finish(struct http_req *r, struct http_resp *w, LassoLogout *lo, const char *top,
+       const char *second)
 {
 	int lr;
 
 	lr = lasso_logout_build_response_msg(lo);
 	/*
 	 * A logout read back from the store has no response yet: lasso makes
-	 * it (Success) in the first build; the second signs it with the
-	 * second-level status added.
+	 * it in the first build; the second signs it with the status set here.
 	 */
-	if (lr == 0 && partial) {
-		set_partial(LASSO_PROFILE(lo));
+	if (lr == 0 && second != NULL) {
+		set_status(LASSO_PROFILE(lo), top, second);
 		lr = lasso_logout_build_response_msg(lo);
 	}
 	if (lr != 0 || LASSO_PROFILE(lo)->msg_url == NULL) {
@@ -274,7 +262,8 @@ chain_next(struct http_req *r, struct http_resp *w, struct slo_state *st)
 		goto out;
 	}
 	store_call(app->store, saml, doc_delete, "saml_slo", st->id, &e);
-	finish(r, w, lo, json_is_true(json_object_get(st->doc, "partial")));
+	finish(r, w, lo, NULL,
+	       json_is_true(json_object_get(st->doc, "partial")) ? SAML_STATUS_PARTIAL_LOGOUT : NULL);
 out:
 	if (req != NULL)
 		lasso_logout_destroy(req);
@@ -350,13 +339,15 @@ logout_request(struct http_req *r, struct http_resp *w)
 		slo_error_page(r, w, 400, &e);
 		goto out;
 	}
-	/* no session here (any more): the SP is told it is logged out all the same */
+	/*
+	 * No session here (any more), or not this NameID's: the SP gets its
+	 * answer at once, the principal unknown (spec §7).
+	 */
 	lr = lasso_logout_validate_request(lo);
-	if (lr != 0)
-		log_info(r->rid, "SAML logout from %s outside a session here: %s", issuer,
-			 lasso_strerror(lr));
 	if (lr != 0 || sess == NULL) {
-		finish(r, w, lo, false);
+		log_info(r->rid, "SAML logout from %s outside a session here: %s", issuer,
+			 lr != 0 ? lasso_strerror(lr) : "no session");
+		finish(r, w, lo, SAML_STATUS_REQUESTER, SAML_STATUS_UNKNOWN_PRINCIPAL);
 		goto out;
 	}
 	state = rand_token(r->arena);

@@ -13,7 +13,6 @@
 #include <lasso/lasso.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
 #include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,13 +27,10 @@
 #include "store/store.h"
 #include "ui/pages.h"
 
-#define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
-#define NS_IDPE "https://idporten.difi.no/idporten-extensions"
 #define AC_PPT "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 #define AC_SMARTCARD "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI"
 #define AC_UNSPECIFIED "urn:oasis:names:tc:SAML:2.0:ac:classes:Unspecified"
 #define SSO_COOKIE "porten_saml"
-#define SSO_OBO_MAX 64
 
 /* What a login carries from /saml/sso to /saml/callback (the "saml_flow" document). */
 struct sso_flow {
@@ -81,51 +77,19 @@ saml_signed_query(struct arena *a, struct str raw)
 	return out;
 }
 
-/* The SP's entityID, from the Issuer of the inflated request. */
+/* The SP's entityID, from the Issuer of the inflated request, and its OnBehalfOf. */
 static int
-peek_request(struct http_req *r, const char **issuer, char **obo, struct err *e)
+peek_request(struct http_req *r, const char **issuer, const char **obo, struct err *e)
 {
 	struct str b64 = { 0 };
-	xmlDoc *doc = NULL;
-	const xmlNode *root, *ext, *o;
-	char *xml = NULL;
-	xmlChar *v;
-	size_t n = 0;
-	int rc;
+	int rc = http_param(&r->query, "SAMLRequest", &b64);
 
 	*obo = NULL;
-	rc = http_param(&r->query, "SAMLRequest", &b64);
 	if (rc == ERR_DUP)
 		return ERR(e, ERR_INVAL, 400, NULL, "SAMLRequest given more than once");
 	if (rc != 0)
 		return ERR(e, ERR_INVAL, 400, NULL, "no SAMLRequest");
-	rc = saml_redirect_inflate(r->arena, b64, &xml, &n, e);
-	if (rc == 0)
-		rc = saml_xml_parse(xml, n, &doc, e);
-	if (rc != 0)
-		return rc;
-	root = xmlDocGetRootElement(doc);
-	if (root == NULL || root->ns == NULL || strcmp((const char *)root->ns->href, NS_SAMLP) != 0 ||
-	    strcmp((const char *)root->name, "AuthnRequest") != 0)
-		rc = ERR(e, ERR_INVAL, 400, NULL, "the message is not an AuthnRequest");
-	if (rc == 0)
-		rc = saml_xml_issuer(r->arena, root, issuer, e);
-	/* spec §4: <idpe:OnBehalfOf> in samlp:Extensions */
-	ext = rc == 0 ? saml_xml_child(root, NS_SAMLP, "Extensions") : NULL;
-	o = ext != NULL ? saml_xml_child(ext, NS_IDPE, "OnBehalfOf") : NULL;
-	if (o != NULL) {
-		v = xmlNodeGetContent(o);
-		if (v == NULL || v[0] == '\0' || strlen((const char *)v) > SSO_OBO_MAX ||
-		    !str_only(str_c((const char *)v),
-			      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
-			rc = ERR(e, ERR_INVAL, 400, NULL, "OnBehalfOf must be 1-%d of [A-Za-z0-9]",
-				 SSO_OBO_MAX);
-		else
-			*obo = arena_strdup(r->arena, (const char *)v);
-		xmlFree(v);
-	}
-	xmlFreeDoc(doc);
-	return rc;
+	return saml_redirect_peek(r->arena, b64, "AuthnRequest", issuer, obo, e);
 }
 
 /* xs:dateTime (UTC, "Z") to seconds; -1 when it is not one. */
@@ -171,15 +135,25 @@ map_acr(const LassoSamlp2AuthnRequest *req)
 	return best;
 }
 
-/* The §3 checks lasso leaves to the IdP; a message for the SAML status on failure. */
+/*
+ * The §3 checks lasso leaves to the IdP; on failure a message and the
+ * status of spec §7 the SP gets it with (top, second).
+ */
 static int
 check_request(struct http_req *r, const LassoSamlp2AuthnRequest *req, const json_t *sp,
-	      struct err *e)
+	      const char **top, const char **second, struct err *e)
 {
 	const LassoSamlp2RequestAbstract *ra = &req->parent;
 	int64_t at = parse_instant(ra->IssueInstant), now = time_now();
 	const char *dest = saml_idp_url(r->arena, "/saml/sso");
 
+	*top = SAML_STATUS_REQUESTER;
+	*second = SAML_STATUS_REQUEST_UNSUPPORTED;
+	if (ra->Version == NULL || strcmp(ra->Version, "2.0") != 0) {
+		*top = SAML_STATUS_VERSION_MISMATCH;
+		*second = NULL;
+		return ERR(e, ERR_INVAL, 400, NULL, "only SAML 2.0 is spoken");
+	}
 	if (ra->ID == NULL || ra->ID[0] == '\0' || strlen(ra->ID) > SAML_MAX_ID)
 		return ERR(e, ERR_INVAL, 400, NULL, "the request's ID is missing or too long");
 	if (at < 0 || at < now - SAML_SKEW || at > now + SAML_SKEW)
@@ -191,8 +165,11 @@ check_request(struct http_req *r, const LassoSamlp2AuthnRequest *req, const json
 	    strcmp(req->AssertionConsumerServiceURL, saml_sp_str(sp, "acs")) != 0)
 		return ERR(e, ERR_INVAL, 400, NULL,
 			   "AssertionConsumerServiceURL is not the registered one");
-	if (req->ProtocolBinding != NULL && strcmp(req->ProtocolBinding, SAML_BINDING_ARTIFACT) != 0)
+	if (req->ProtocolBinding != NULL &&
+	    strcmp(req->ProtocolBinding, SAML_BINDING_ARTIFACT) != 0) {
+		*second = SAML_STATUS_UNSUPPORTED_BINDING;
 		return ERR(e, ERR_INVAL, 400, NULL, "ProtocolBinding must be HTTP-Artifact");
+	}
 	return 0;
 }
 
@@ -273,7 +250,8 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 {
 	struct err e = { 0 };
 	const char *issuer = NULL, *acr;
-	char *query, *obo = NULL;
+	const char *obo = NULL, *top, *second;
+	char *query;
 	json_t *sp = NULL;
 	struct saml_login *sl = NULL;
 	int rc;
@@ -309,7 +287,7 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 		sso_error_page(r, w, e.status >= 500 ? e.status : 400, &e);
 		goto out;
 	}
-	rc = check_request(r, saml_login_request(sl), sp, &e);
+	rc = check_request(r, saml_login_request(sl), sp, &top, &second, &e);
 	if (rc == 0)
 		rc = remember_id(r->app, r, issuer, saml_login_request(sl)->parent.ID, &e);
 	if (rc == ERR_UNAVAILABLE || rc == ERR_INTERNAL) {
@@ -317,8 +295,7 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (rc != 0) {
-		saml_respond_status(r, w, sl, NULL, SAML_STATUS_REQUESTER,
-				    SAML_STATUS_REQUEST_UNSUPPORTED, e.msg);
+		saml_respond_status(r, w, sl, NULL, top, second, e.msg);
 		goto out;
 	}
 	if (saml_login_request(sl)->IsPassive) {

@@ -5,6 +5,7 @@ portenctl commands.
 """
 
 import os
+import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -90,6 +91,26 @@ def sp_import(server, path, *args, check=True, orgno=SP_ORGNO):
 
 def sp_list(server):
     return server.ctl("saml", "sp", "list") or []
+
+
+def store_sql(server, sql):
+    """Run sql on the server's store (its SQLite file, or PostgreSQL by psql): the rows."""
+    store = server.env.get("PORTEN_STORE", "")
+    if store.startswith(("postgresql://", "postgres://")):
+        out = subprocess.run(["psql", "-At", "-q", store, "-c", sql], check=True,
+                             capture_output=True, text=True, timeout=30).stdout
+        return [tuple(l.split("|")) for l in out.splitlines() if l]
+    db = sqlite3.connect(store or os.path.join(server.data, "porten.db"), timeout=10)
+    try:
+        with db:
+            return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def stored_docs(server):
+    """How many short-lived documents (logins, artifacts, request ids, ...) the store holds."""
+    return int(store_sql(server, "SELECT count(*) FROM docs")[0][0])
 
 
 def parse(xml_text):

@@ -16,7 +16,8 @@ from urllib.parse import quote, urlencode, urlsplit, parse_qs
 import pytest
 
 from conftest import (HIGH, PID, PID2, follow, http, login, open_testid, submit_testid)
-from samlkit import ARTIFACT, POST, SP, keypair, lasso, sanitizer_env, sp_list
+from samlkit import (ARTIFACT, POST, SOAP_HEADERS, SP, keypair, lasso, sanitizer_env,
+                     sp_list, store_sql, stored_docs)
 
 pytestmark = pytest.mark.skipif(lasso is None, reason="python3-lasso not installed")
 
@@ -119,7 +120,13 @@ def test_sso_through_testid(server, sp):
     assert art[:2] == b"\x00\x04" and art[2:4] == b"\x00\x00" and len(art) == 44
     assert art[4:24] == hashlib.sha1(sp.idp_id.encode()).digest()
 
-    login, raw = resolved(sp, acs)
+    login, r = sp.resolve(acs)
+    assert r.status_code == 200, r.text[:500]
+    resolve_id, raw = login.request.id, r.text
+    login.processResponseMsg(raw)
+    # the ArtifactResponse answers the ArtifactResolve (spec §3)
+    assert re.search(r'<samlp:ArtifactResponse[^>]*\bInResponseTo="%s"' % re.escape(resolve_id),
+                     raw), raw[:600]
     # one EncryptedAssertion, no plain one, and the ArtifactResponse signed
     assert raw.count("EncryptedAssertion>") == 2 and "<saml:Assertion" not in raw
     assert re.search(r"<samlp:ArtifactResponse[^>]*>.*?<saml:Issuer>[^<]*</saml:Issuer>"
@@ -249,6 +256,7 @@ def test_artifact_of_another_sp(server, sp, sp2):
 def test_artifact_resolve_unsigned_or_forged(server, sp, keys):
     acs = to_acs(server, http(), sp.authn_request()[0])
     rogue = SP(server, sp.entity_id, *keys["rogue"])  # same entityID, another key
+    before = stored_docs(server)
     _, r = rogue.resolve(acs)
     assert r.status_code == 403 and "Fault" in r.text
     for body in ("", "<x/>", "not xml",
@@ -259,8 +267,69 @@ def test_artifact_resolve_unsigned_or_forged(server, sp, keys):
         # the HTTP layer's own body limit may answer first
         assert r.status_code == 413 or (r.status_code == 400 and "Fault" in r.text), \
             (body[:40], r.status_code, r.text)
-    # the artifact is still there for its SP
+    # nothing stored or taken: the artifact is still there for its SP
+    assert stored_docs(server) <= before
     resolved(sp, acs)
+
+
+def expire_docs(server, kind):
+    """Move the store's documents of kind past their expiry."""
+    import time
+    store_sql(server, f"UPDATE docs SET expires_at = {int(time.time()) - 1} WHERE kind = '{kind}'")
+
+
+def test_artifact_expired(server, sp):
+    acs = to_acs(server, http(), sp.authn_request()[0])
+    expire_docs(server, "saml_art")
+    _, r = sp.resolve(acs)
+    assert r.status_code == 200, r.text
+    assert "EncryptedAssertion" not in r.text and "samlp:Response" not in r.text
+
+
+def test_artifact_resolve_signature_wrapping(server, sp):
+    """
+    XML signature wrapping: the SP's signed ArtifactResolve for one artifact
+    moved inside, or next to, a forged one that names another artifact of
+    the same SP.  Refused with a SOAP fault; both artifacts stay for the SP.
+    """
+    b = http()
+    acs1 = to_acs(server, b, sp.authn_request()[0])
+    acs2 = to_acs(server, b, sp.authn_request()[0], expect_eid=False)
+    art1, art2 = acs_params(acs1)["SAMLart"], acs_params(acs2)["SAMLart"]
+    login_ = lasso.Login(sp.lasso_server())
+    login_.initRequest(acs1.split("?", 1)[1], lasso.HTTP_METHOD_ARTIFACT_GET)
+    login_.buildRequestMsg()
+    env = login_.msgBody
+    m = re.search(r"<samlp:ArtifactResolve\b.*</samlp:ArtifactResolve>", env, re.S)
+    assert m and art1 in m.group(0), env
+    signed = m.group(0)
+    head = re.match(r"<samlp:ArtifactResolve\b[^>]*>", signed).group(0)
+    forged_head = re.sub(r'\bID="[^"]+"', 'ID="_wrapper1"', head)
+    issuer = re.search(r"<saml:Issuer\b.*?</saml:Issuer>", signed, re.S).group(0)
+    sig = re.search(r"<(ds:)?Signature\b.*?</(ds:)?Signature>", signed, re.S).group(0)
+    unsigned = signed.replace(sig, "")
+    forged_art = f"<samlp:Artifact>{art2}</samlp:Artifact></samlp:ArtifactResolve>"
+    variants = {
+        # the signed original inside the forged root's Extensions
+        "wrapped": forged_head + issuer + "<samlp:Extensions>" + signed + "</samlp:Extensions>"
+        + forged_art,
+        # the original's Signature on the forged root, the original beside it
+        "moved signature": forged_head + issuer + sig + "<samlp:Extensions>" + unsigned
+        + "</samlp:Extensions>" + forged_art,
+        # the signed original with its artifact swapped
+        "swapped artifact": signed.replace(art1, art2),
+        # the original's ID on the forged one
+        "same ID": head + issuer + sig + forged_art,
+    }
+    before = stored_docs(server)
+    for name, msg in variants.items():
+        r = server.post("/saml/artifact", data=env.replace(signed, msg), headers=SOAP_HEADERS)
+        assert r.status_code in (400, 403) and "Fault" in r.text, (name, r.status_code, r.text)
+        assert "EncryptedAssertion" not in r.text
+    assert stored_docs(server) <= before
+    for acs in (acs2, acs1):
+        lg, _ = resolved(sp, acs)
+        assert attributes(lg.assertion)["uid"] == [PID]
 
 
 # ---- hostile AuthnRequests: an error page, no SAML response ----
@@ -296,7 +365,10 @@ def authn_xml(sp, req_id="_a1b2c3", instant=None, extra="", attrs=""):
 
 
 def refused_page(server, url, why):
+    """An error page at the IdP, no SAML response, and nothing kept in the store."""
+    before = stored_docs(server)
     r = http().get(url, allow_redirects=False)
+    assert stored_docs(server) <= before
     if why in ("over", "oversized") and r.status_code == 414:
         return r  # the HTTP layer's URL limit came first
     assert r.status_code == 400, (r.status_code, r.headers.get("Location"), r.text[:300])
@@ -378,13 +450,22 @@ def test_foreign_acs_and_post_binding(server, sp):
         assert "AssertionConsumerServiceURL" in status_of(sp, r.headers["Location"])[2]
     else:
         assert r.status_code == 400 and "refused" in r.text
+    # HTTP-POST asked for: the answer comes by the registered Artifact ACS (spec §7)
     url, _ = sp.authn_request(binding=POST)
     r = http().get(url, allow_redirects=False)
-    if r.status_code == 302:
-        assert r.headers["Location"].startswith(sp.acs)
-        assert "ProtocolBinding" in status_of(sp, r.headers["Location"])[2]
-    else:
-        assert r.status_code == 400 and "refused" in r.text
+    assert r.status_code == 302 and r.headers["Location"].startswith(sp.acs), r.text[:300]
+    top, second, msg = status_of(sp, r.headers["Location"])
+    assert (top, second) == (STATUS + "Requester", STATUS + "UnsupportedBinding")
+    assert "ProtocolBinding" in msg
+
+
+def test_version_mismatch(server, sp, keys):
+    url = raw_request(server, keys["sp"][0],
+                      authn_xml(sp, "_v1").replace('Version="2.0"', 'Version="3.0"'))
+    r = http().get(url, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith(sp.acs), r.text[:300]
+    top, second, _ = status_of(sp, r.headers["Location"])
+    assert (top, second) == (STATUS + "VersionMismatch", None)
 
 
 def test_malformed_requests(server, sp, keys):

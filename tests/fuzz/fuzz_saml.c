@@ -1,27 +1,30 @@
 /*
- * Fuzz what the SAML proxy reads before lasso does (src/saml/msg.c,
- * src/saml/sp.c).  The first byte picks the input:
- *   0  the rest is a SAMLRequest as it comes in a query: base64 of raw
- *      DEFLATE, inflated, parsed and its Issuer read
- *   1  the rest is a SOAP body (an ArtifactResolve): parsed, the message in
- *      the Body found and its Issuer read
+ * Fuzz what the SAML proxy reads of every message before lasso does
+ * (src/saml/msg.c, src/saml/sp.c), through the functions its endpoints
+ * call.  The first byte picks the input:
+ *   0  the rest is a SAMLRequest as /saml/sso gets it: base64 of raw
+ *      DEFLATE, inflated, parsed, an AuthnRequest's Issuer and OnBehalfOf
+ *      read
+ *   1  the rest is a SOAP body as /saml/artifact gets it: an
+ *      ArtifactResolve found in the Body and its Issuer read
  *   2  the rest is SP metadata for `portenctl saml sp import`, reduced to
  *      the supported profile
- *   3  the rest is raw XML for the parser, then DEFLATEd and base64-encoded
- *      by the target itself and fed through 0, so the parser is reached
- *      with arbitrary XML
+ *   3  the rest is raw XML, DEFLATEd and base64-encoded by the target
+ *      itself and read as each of the three HTTP-Redirect messages, so the
+ *      parser is reached with arbitrary XML
+ *   4  as 0, a LogoutRequest (SAMLRequest at /saml/logout)
+ *   5  as 0, a LogoutResponse (SAMLResponse at /saml/logout)
  *
  * What must hold: no crash, no leak, no read past the input; every
  * failure is an ERR_* with a message, every success an Issuer of 1 to
- * SAML_MAX_ENTITY_ID bytes, or a registration with entity_id, acs, slo
- * and cert.
+ * SAML_MAX_ENTITY_ID bytes (and an OnBehalfOf of [A-Za-z0-9], at most
+ * SAML_MAX_OBO), or a registration with entity_id, acs, slo and cert.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include <libxml/tree.h>
 #include <openssl/evp.h>
 
 #include "core/arena.h"
@@ -41,27 +44,33 @@ check_issuer(int rc, const char *issuer)
 		abort();
 }
 
+static const char *const redirect_msgs[] = { "AuthnRequest", "LogoutRequest",
+					      "LogoutResponse" };
+
 static void
-run_redirect(struct str b64)
+check_obo(int rc, const char *obo)
+{
+	if (rc == 0 && obo != NULL &&
+	    (obo[0] == '\0' || strlen(obo) > SAML_MAX_OBO ||
+	     strspn(obo, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") !=
+		     strlen(obo)))
+		abort();
+}
+
+/* One HTTP-Redirect message of kind redirect_msgs[kind]. */
+static void
+run_redirect(struct str b64, size_t kind)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
-	xmlDoc *doc = NULL;
-	const char *issuer = NULL;
-	char *xml = NULL;
-	size_t n = 0;
+	const char *issuer = NULL, *obo = NULL;
 	int rc;
 
-	rc = saml_redirect_inflate(a, b64, &xml, &n, &e);
-	if (rc == 0 && (xml == NULL || n > SAML_MAX_XML || xml[n] != '\0'))
-		abort();
-	if (rc == 0)
-		rc = saml_xml_parse(xml, n, &doc, &e);
-	if (rc == 0)
-		rc = saml_xml_issuer(a, xmlDocGetRootElement(doc), &issuer, &e);
+	rc = saml_redirect_peek(a, b64, redirect_msgs[kind], &issuer, kind == 0 ? &obo : NULL,
+				&e);
 	check_err(rc, &e);
 	check_issuer(rc, issuer);
-	xmlFreeDoc(doc);
+	check_obo(rc, obo);
 	arena_free(a);
 }
 
@@ -70,21 +79,12 @@ run_soap(const char *p, size_t n)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
-	xmlDoc *doc = NULL;
-	const struct _xmlNode *msg = NULL;
 	const char *issuer = NULL;
 	int rc;
 
-	rc = saml_xml_parse(p, n, &doc, &e);
-	if (rc == 0)
-		rc = saml_soap_body_msg(doc, &msg, &e);
-	if (rc == 0 && msg == NULL)
-		abort();
-	if (rc == 0)
-		rc = saml_xml_issuer(a, msg, &issuer, &e);
+	rc = saml_soap_peek(a, (struct str){ p, n }, "ArtifactResolve", &issuer, &e);
 	check_err(rc, &e);
 	check_issuer(rc, issuer);
-	xmlFreeDoc(doc);
 	arena_free(a);
 }
 
@@ -131,7 +131,8 @@ run_xml(const char *p, size_t n)
 	b64 = malloc(dn / 3 * 4 + 8);
 	if (b64 != NULL) {
 		EVP_EncodeBlock((unsigned char *)b64, def, (int)dn);
-		run_redirect(str_c(b64));
+		for (size_t k = 0; k < sizeof(redirect_msgs) / sizeof(redirect_msgs[0]); k++)
+			run_redirect(str_c(b64), k);
 	}
 	free(b64);
 	free(def);
@@ -155,9 +156,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 6) {
 	case 0:
-		run_redirect((struct str){ p, n });
+		run_redirect((struct str){ p, n }, 0);
+		break;
+	case 4:
+		run_redirect((struct str){ p, n }, 1);
+		break;
+	case 5:
+		run_redirect((struct str){ p, n }, 2);
 		break;
 	case 1:
 		run_soap(p, n);
@@ -165,7 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		run_metadata(p, n);
 		break;
-	default:
+	case 3:
 		run_xml(p, n);
 		break;
 	}

@@ -111,7 +111,7 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	buf_html(&b, str_c(page_text(lang, "Open the wallet")));
 	buf_puts(&b, "</a></p>");
 	para(&b, lang, "The wallet shows the name of this service before you share anything.");
-	buf_printf(&b, "<form method=\"get\" action=\"%s/wallet/status\">", is->prefix);
+	buf_printf(&b, "<form id=\"wallet-poll\" method=\"get\" action=\"%s/wallet/status\">", is->prefix);
 	page_hidden(&b, "ar", flow->ar);
 	page_hidden(&b, "tx", id);
 	buf_puts(&b, "<button type=\"submit\" id=\"wallet-check\">");

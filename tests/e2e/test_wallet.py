@@ -1,0 +1,170 @@
+"""
+The EU Digital Identity Wallet as an eID (spec/eudi-wallet.md): a test
+wallet (walletkit.py) answers Porten's OpenID4VP requests, honestly and
+not, in the cross-device (QR) and same-device flows.
+"""
+
+from urllib.parse import urljoin
+
+import pytest
+
+from conftest import (HIGH, PID, TIMEOUT, Page, auth_params, authorize, classify, start,
+                      submit_form)
+from walletkit import Pki, Wallet
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return Pki(str(tmp_path_factory.mktemp("wallet-pki")))
+
+
+@pytest.fixture(scope="module")
+def server_env(pki):
+    return pki.env()
+
+
+class Attempt:
+    """A browser at Porten's wallet page, waiting for the wallet."""
+
+    def __init__(self, server, browser, client, mode):
+        self.server, self.b, self.c = server, browser, client
+        self.params, self.verifier = auth_params(client, acr_values=HIGH)
+        r = authorize(server, browser, self.params)
+        links = [l["href"] for l in Page(r.text).links if l["href"] and "/wallet?" in l["href"]]
+        assert links, r.text[:800]
+        r = browser.get(urljoin(r.url, links[0]) + "&mode=" + mode, allow_redirects=False,
+                        timeout=TIMEOUT)
+        assert r.status_code == 200, r.text[:800]
+        self.page = r
+        p = Page(r.text)
+        self.link = [l["href"] for l in p.links if l["id"] == "wallet-link"][0]
+        assert p.meta_refresh and "/wallet/status?" in p.meta_refresh[0]
+        assert ("<svg" in r.text) == (mode == "qr")
+
+    def poll(self):
+        """What the page's reload (or its button) brings: a page or the client's answer."""
+        r = submit_form(self.b, self.page, "wallet-poll")
+        return classify(self.server, r, self.c.redirect_uri, self.params, self.verifier)
+
+
+def assert_no_session(server, client, browser):
+    res = start(server, client, browser, prompt="none")
+    assert res.kind == "redirect" and res.error == "login_required", res
+
+
+def check_tokens(server, client, res):
+    assert res.kind == "redirect" and res.code, res
+    _, idc = server.verify(client.tokens(res)["id_token"])
+    assert idc["pid"] == PID and idc["acr"] == HIGH and idc["amr"] == ["eudiw"], idc
+
+
+def test_cross_device(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    assert a.poll().resp.status_code == 200  # still waiting
+    w = Wallet(pki)
+    req = w.fetch_request(a.link, wallet_nonce="wn-123")
+    w.fetch_request(a.link)  # a second fetch works too (conformance suite)
+    r = w.answer(req)
+    assert r.status_code == 200 and r.json() == {}, r.text
+    check_tokens(server, c, a.poll())
+    # the transaction is spent: the same answer again is refused
+    assert w.answer(req).status_code == 400
+
+
+def test_same_device(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "same")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.answer(req, enc="A256GCM")
+    assert r.status_code == 200, r.text
+    ret = r.json()["redirect_uri"]
+    # verified, but on this device only the wallet's return completes the login
+    assert a.poll().kind == "page"
+    # another browser cannot use the code, and spends it
+    other = new_browser()
+    r2 = other.get(ret, allow_redirects=False, timeout=TIMEOUT)
+    assert r2.status_code == 400
+    assert b.get(ret, allow_redirects=False, timeout=TIMEOUT).status_code == 400
+    assert_no_session(server, c, b)
+
+
+def test_same_device_return(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "same")
+    w = Wallet(pki)
+    r = w.answer(w.fetch_request(a.link))
+    r = b.get(r.json()["redirect_uri"], allow_redirects=False, timeout=TIMEOUT)
+    check_tokens(server, c, classify(server, r, c.redirect_uri, a.params, a.verifier))
+
+
+@pytest.mark.parametrize("bad,page", [
+    ("wrong_nonce", "could not be verified"), ("wrong_aud", "could not be verified"),
+    ("iat_past", "could not be verified"), ("iat_future", "could not be verified"),
+    ("kb_sig", "could not be verified"), ("wrong_sd_hash", "could not be verified"),
+    ("tampered_disclosure", "could not be verified"), ("extra_disclosure", "could not be verified"),
+    ("issuer_sig", "could not be verified"), ("alg_none", "could not be verified"),
+    ("no_kb", "could not be verified"), ("vct", "could not be verified"),
+    ("untrusted", "not accepted"), ("anchor_in_x5c", "not accepted"),
+    ("expired", "no longer valid"), ("missing_claims", "name, date of birth"),
+    ("status", "temporarily unavailable"),
+])
+def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.answer(req, bad=(bad,))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    res = a.poll()
+    assert res.kind == "page" and res.resp.status_code in (403, 503), res
+    assert page in res.resp.text, res.resp.text[:1500]
+    # the honest answer comes too late: the transaction has had its answer
+    assert w.answer(req).status_code == 400
+    assert_no_session(server, c, b)
+
+
+@pytest.mark.parametrize("bad", ["unencrypted", "oversized", "wrong_state"])
+def test_refused_unread(server, pki, new_client, new_browser, bad):
+    """Refused before any transaction is touched: the honest answer still works."""
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.answer(req, bad=(bad,))
+    assert r.status_code == 400, r.text
+    assert a.poll().kind == "page"
+    assert w.answer(req).status_code == 200
+    check_tokens(server, c, a.poll())
+
+
+def test_wallet_declines(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.http.post(req["response_uri"], data={"error": "access_denied", "state": req["state"]},
+                    timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    res = a.poll()
+    assert res.kind == "page" and "cancelled" in res.resp.text
+    assert_no_session(server, c, b)
+
+
+def test_hostile_requests(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    base = req["response_uri"]
+    # garbage, a JWE to nobody, an unknown request id
+    for data in ({"response": "a.b.c.d.e"}, {"response": "x" * 100}, {}):
+        assert w.http.post(base, data=data, timeout=TIMEOUT).status_code == 400
+    r = w.http.get(server.url("/wallet/request?id=nope"), timeout=TIMEOUT)
+    assert r.status_code == 404
+    # the status page of another login's transaction is refused in this browser
+    r = b.get(server.url("/wallet/status?ar=x&tx=y"), allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code in (400, 403)
+    assert w.answer(req).status_code == 200
+    check_tokens(server, c, a.poll())

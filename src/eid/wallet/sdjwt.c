@@ -261,7 +261,7 @@ issuer_verify(struct str jwt, const struct wallet_check *c, json_t **payload, bo
 	*why = WALLET_FAIL_UNTRUSTED;
 	*no = true;
 	rc = jose_x509_verify_ec(c->anchors_no, json_object_get(hdr, "x5c"), c->now, &jwk, e);
-	if (rc != 0) {
+	if (rc != 0 && (c->anchors != NULL || c->anchors_no == NULL)) {
 		*no = false;
 		rc = jose_x509_verify_ec(c->anchors, json_object_get(hdr, "x5c"), c->now, &jwk, e);
 	}

@@ -4,13 +4,45 @@ wallet (walletkit.py) answers Porten's OpenID4VP requests, honestly and
 not, in the cross-device (QR) and same-device flows.
 """
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urljoin
 
 import pytest
 
 from conftest import (HIGH, PID, TIMEOUT, Page, auth_params, authorize, classify, start,
                       submit_form)
-from walletkit import Pki, Wallet
+from walletkit import Pki, Wallet, status_list_token
+
+LISTS = {}
+
+
+class StatusLists(BaseHTTPRequestHandler):
+    """The PID provider's status lists: LISTS[path] is the token to serve."""
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        body = LISTS.get(self.path)
+        if body is None or self.headers.get("Accept") != "application/statuslist+jwt":
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/statuslist+jwt")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+
+@pytest.fixture(scope="module")
+def lists():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), StatusLists)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +140,6 @@ def test_same_device_return(server, pki, new_client, new_browser):
     ("no_kb", "could not be verified"), ("vct", "could not be verified"),
     ("untrusted", "not accepted"), ("anchor_in_x5c", "not accepted"),
     ("expired", "no longer valid"), ("missing_claims", "name, date of birth"),
-    ("status", "temporarily unavailable"),
 ])
 def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
     c, b = new_client(), new_browser()
@@ -168,3 +199,32 @@ def test_hostile_requests(server, pki, new_client, new_browser):
     assert r.status_code in (400, 403)
     assert w.answer(req).status_code == 200
     check_tokens(server, c, a.poll())
+
+
+@pytest.mark.parametrize("case,idx,page", [
+    ("good", 3, None), ("revoked", 7, "no longer valid"), ("suspended", 9, "no longer valid"),
+    ("rogue", 3, "temporarily unavailable"), ("gone", 3, "temporarily unavailable"),
+    ("stale", 3, "temporarily unavailable"),
+])
+def test_status_list(server, pki, lists, new_client, new_browser, case, idx, page):
+    uri = f"{lists}/sl/{case}"
+    if case == "rogue":  # signed outside the anchors
+        LISTS["/sl/rogue"] = status_list_token(pki, uri, {}, key=(pki.rogue_key, pki.rogue_cert))
+    elif case == "stale":
+        LISTS["/sl/stale"] = status_list_token(pki, uri, {}, exp_in=-10)
+    elif case == "suspended":  # 2-bit entries, 2 = SUSPENDED
+        LISTS["/sl/suspended"] = status_list_token(pki, uri, {9: 2, 3: 1}, bits=2)
+    elif case != "gone":
+        LISTS[f"/sl/{case}"] = status_list_token(pki, uri, {7: 1})
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    r = w.answer(w.fetch_request(a.link), status={"idx": idx, "uri": uri})
+    if page is None:
+        assert r.status_code == 200, r.text
+        check_tokens(server, c, a.poll())
+        return
+    assert r.status_code == 400, r.text
+    res = a.poll()
+    assert res.kind == "page" and page in res.resp.text, res.resp.text[:1500]
+    assert_no_session(server, c, b)

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import time
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -141,7 +142,7 @@ PERSON = {"given_name": "Kari", "family_name": "Nordmann", "birthdate": "1994-07
           "personal_administrative_number": "21879498012"}
 
 
-def pid_credential(pki, holder, bad=(), person=PERSON):
+def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
     """Issuer JWT and disclosures of a PID: (jwt, [disclosures])."""
     discs, sd = [], []
     for name, value in person.items():
@@ -157,8 +158,8 @@ def pid_credential(pki, holder, bad=(), person=PERSON):
     payload = {"iss": "https://pid.example.no", "vct": "urn:eudi:pid:no:1", "iat": now - 10,
                "exp": now + (-3600 if "expired" in bad else 86400), "_sd_alg": "sha-256",
                "_sd": sorted(sd), "cnf": {"jwk": json.loads(holder.export_public())}}
-    if "status" in bad:
-        payload["status"] = {"status_list": {"idx": 7, "uri": "https://pid.example.no/sl/1"}}
+    if status is not None:
+        payload["status"] = {"status_list": status}
     if "vct" in bad:
         payload["vct"] = "urn:eudi:other:1"
     key, cert, chain = pki.issuer_key, pki.issuer_cert, []
@@ -174,8 +175,8 @@ def pid_credential(pki, holder, bad=(), person=PERSON):
     return token, discs
 
 
-def presentation(pki, holder, client_id, nonce, bad=()):
-    token, discs = pid_credential(pki, holder, bad)
+def presentation(pki, holder, client_id, nonce, bad=(), status=None):
+    token, discs = pid_credential(pki, holder, bad, status=status)
     if "tampered_disclosure" in bad:
         salt, name, value = json.loads(b64u_decode(discs[0]))
         discs[0] = b64u(json.dumps([salt, name, "Mallory"]).encode())
@@ -242,10 +243,11 @@ class Wallet:
         assert req.get("wallet_nonce") == wallet_nonce
         return req
 
-    def answer(self, req, bad=(), enc="A128GCM", payload=None):
+    def answer(self, req, bad=(), enc="A128GCM", payload=None, status=None):
         """Build and post the encrypted response; returns the HTTP response."""
         if payload is None:
-            pres = presentation(self.pki, self.holder, req["client_id"], req["nonce"], bad)
+            pres = presentation(self.pki, self.holder, req["client_id"], req["nonce"], bad,
+                                status)
             if "oversized" in bad:
                 pres += "~" + "A" * 40000
             payload = {"vp_token": {"pid": [pres]}, "state": req["state"]}
@@ -261,3 +263,17 @@ class Wallet:
         e.add_recipient(key)
         return self.http.post(req["response_uri"], data={"response": e.serialize(compact=True)},
                               timeout=10)
+
+
+def status_list_token(pki, uri, entries, bits=1, key=None, exp_in=600):
+    """A Token Status List (JWT) for uri: entries {index: status}, the rest 0 (VALID)."""
+    size = max(entries, default=0) + 64
+    raw = bytearray((size * bits + 7) // 8)
+    for i, v in entries.items():
+        raw[i * bits // 8] |= v << (i * bits % 8)
+    now = int(time.time())
+    payload = {"sub": uri, "iat": now, "exp": now + exp_in, "ttl": 60,
+               "status_list": {"bits": bits, "lst": b64u(zlib.compress(bytes(raw)))}}
+    k, cert = (pki.issuer_key, pki.issuer_cert) if key is None else key
+    return sign_jwt(jwk_of(k), {"alg": "ES256", "typ": "statuslist+jwt", "x5c": [der_b64(cert)]},
+                    payload)

@@ -121,5 +121,6 @@ wallet_unload(void)
 	json_decref(wallet_conf.akis);
 	jose_x509_trust_free(wallet_conf.anchors_no);
 	jose_x509_trust_free(wallet_conf.anchors);
+	wallet_status_cleanup();
 	memset(&wallet_conf, 0, sizeof(wallet_conf));
 }

@@ -102,8 +102,14 @@ verify(struct http_req *r, const json_t *tx, const json_t *payload, const char *
 	if (pres == NULL || c.nonce == NULL)
 		return ERR(e, ERR_DENIED, 0, NULL, "vp_token is not one PID presentation");
 	rc = wallet_sdjwt_verify(str_c(pres), &c, &claims, &no, why, e);
-	if (rc != 0)
+	/* §6 step 11; over plain http only in the test environment. */
+	if (rc == 0 && json_object_get(claims, "status") != NULL)
+		rc = wallet_status_check(json_object_get(claims, "status"), &c,
+					 ((struct porten *)r->app)->test_env, why, e);
+	if (rc != 0) {
+		json_decref(claims);
 		return rc;
+	}
 	*pid = arena_strdup(r->arena, pid_of(r, claims, no));
 	json_decref(claims);
 	if (*pid == NULL) {

@@ -240,22 +240,21 @@ payload_check(const json_t *p, const struct wallet_check *c, enum wallet_fail *w
 	return 0;
 }
 
-/* §6 steps 5-7: header, certificate path, signature. */
-static int
-issuer_verify(struct str jwt, const struct wallet_check *c, json_t **payload, bool *no,
-	      enum wallet_fail *why, struct err *e)
+int
+wallet_jws_x5c(struct str jwt, const struct wallet_check *c, const char *typ1, const char *typ2,
+	       json_t **payload, bool *no, enum wallet_fail *why, struct err *e)
 {
 	json_t *hdr = NULL, *jwk = NULL;
 	const char *typ, *kid;
 	int rc;
 
 	*payload = NULL;
+	*why = WALLET_FAIL_INVALID;
 	if (jose_jws_header(jwt, &hdr, e) != 0)
-		return fail(e, why, WALLET_FAIL_INVALID, "the issuer JWT is malformed");
+		return ERR(e, ERR_DENIED, 0, NULL, "a signed token is malformed");
 	typ = json_string_value(json_object_get(hdr, "typ"));
-	if (typ == NULL || (strcmp(typ, "dc+sd-jwt") != 0 &&
-			    !(c->allow_vc_typ && strcmp(typ, "vc+sd-jwt") == 0))) {
-		rc = fail(e, why, WALLET_FAIL_INVALID, "the issuer JWT's typ is not dc+sd-jwt");
+	if (typ == NULL || (strcmp(typ, typ1) != 0 && (typ2 == NULL || strcmp(typ, typ2) != 0))) {
+		rc = ERR(e, ERR_DENIED, 0, NULL, "a signed token's typ is not %s", typ1);
 		goto out;
 	}
 	*why = WALLET_FAIL_UNTRUSTED;
@@ -273,12 +272,21 @@ issuer_verify(struct str jwt, const struct wallet_check *c, json_t **payload, bo
 		json_object_set_new(jwk, "kid", json_string(kid));
 	*why = WALLET_FAIL_INVALID;
 	rc = jose_jwt_verify(jwt, jwk, JOSE_ALG_ES256, payload, e);
-	if (rc == 0)
-		rc = payload_check(*payload, c, why, e);
 out:
 	json_decref(hdr);
 	json_decref(jwk);
 	return rc;
+}
+
+/* §6 steps 5-8: header, certificate path, signature, payload. */
+static int
+issuer_verify(struct str jwt, const struct wallet_check *c, json_t **payload, bool *no,
+	      enum wallet_fail *why, struct err *e)
+{
+	int rc = wallet_jws_x5c(jwt, c, "dc+sd-jwt", c->allow_vc_typ ? "vc+sd-jwt" : NULL,
+				payload, no, why, e);
+
+	return rc == 0 ? payload_check(*payload, c, why, e) : rc;
 }
 
 /* §6 step 10: the key-binding JWT over everything before it. */
@@ -419,11 +427,6 @@ wallet_sdjwt_verify(struct str pres, const struct wallet_check *c, json_t **clai
 	rc = kb_verify(kb, signed_part, json_object_get(json_object_get(p, "cnf"), "jwk"), c, e);
 	if (rc != 0)
 		goto out;
-	/* §6 step 11: a status list we do not fetch yet would be ignored: refuse instead. */
-	if (json_object_get(p, "status") != NULL) {
-		rc = fail(e, why, WALLET_FAIL_UNAVAILABLE, "the credential names a status list");
-		goto out;
-	}
 	rc = claims_check(p, why, e);
 	if (rc == 0) {
 		*claims = p;

@@ -62,6 +62,26 @@ int wallet_sdjwt_verify(struct str pres, const struct wallet_check *c, json_t **
 			bool *norwegian, enum wallet_fail *why, struct err *e);
 
 /*
+ * A JWS whose x5c chains to the anchors (Norwegian first: *no), typ typ1
+ * or typ2 (may be NULL), verified ES256 with the leaf's key: *payload a
+ * new reference.  ERR_DENIED with *why UNTRUSTED for the chain, INVALID
+ * for anything else.
+ */
+int wallet_jws_x5c(struct str jwt, const struct wallet_check *c, const char *typ1,
+		   const char *typ2, json_t **payload, bool *no, enum wallet_fail *why,
+		   struct err *e);
+
+/*
+ * §6 step 11: the credential's status_list entry (status a claim of the
+ * verified credential) fetched, verified and read; 0 when VALID.  *why
+ * EXPIRED for a revoked or suspended credential, UNAVAILABLE when the
+ * list cannot be had, INVALID for a malformed reference.  Cached per URI.
+ */
+int wallet_status_check(const json_t *status, const struct wallet_check *c, bool allow_http,
+			enum wallet_fail *why, struct err *e);
+void wallet_status_cleanup(void);
+
+/*
  * The transaction (tx.c): a document under WALLET_K_TX by its id, which is
  * also the request's state, the request_uri's id and the response key's
  * kid.  Members: ar, nonce, key (PEM), start, exp, same (same device),

@@ -1,7 +1,8 @@
 """
 The EU Digital Identity Wallet as an eID (spec/eudi-wallet.md): a test
 wallet (walletkit.py) answers Porten's OpenID4VP requests, honestly and
-not, in the cross-device (QR) and same-device flows.
+not, in the cross-device (QR) and same-device flows.  The browser asks for
+no language, so the pages are in bokmål.
 """
 
 import threading
@@ -132,14 +133,14 @@ def test_same_device_return(server, pki, new_client, new_browser):
 
 
 @pytest.mark.parametrize("bad,page", [
-    ("wrong_nonce", "could not be verified"), ("wrong_aud", "could not be verified"),
-    ("iat_past", "could not be verified"), ("iat_future", "could not be verified"),
-    ("kb_sig", "could not be verified"), ("wrong_sd_hash", "could not be verified"),
-    ("tampered_disclosure", "could not be verified"), ("extra_disclosure", "could not be verified"),
-    ("issuer_sig", "could not be verified"), ("alg_none", "could not be verified"),
-    ("no_kb", "could not be verified"), ("vct", "could not be verified"),
-    ("untrusted", "not accepted"), ("anchor_in_x5c", "not accepted"),
-    ("expired", "no longer valid"), ("missing_claims", "name, date of birth"),
+    ("wrong_nonce", "kunne ikke verifiseres"), ("wrong_aud", "kunne ikke verifiseres"),
+    ("iat_past", "kunne ikke verifiseres"), ("iat_future", "kunne ikke verifiseres"),
+    ("kb_sig", "kunne ikke verifiseres"), ("wrong_sd_hash", "kunne ikke verifiseres"),
+    ("tampered_disclosure", "kunne ikke verifiseres"), ("extra_disclosure", "kunne ikke verifiseres"),
+    ("issuer_sig", "kunne ikke verifiseres"), ("alg_none", "kunne ikke verifiseres"),
+    ("no_kb", "kunne ikke verifiseres"), ("vct", "kunne ikke verifiseres"),
+    ("untrusted", "godtas ikke"), ("anchor_in_x5c", "godtas ikke"),
+    ("expired", "ikke lenger gyldige"), ("missing_claims", "navn, fødselsdato"),
 ])
 def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
     c, b = new_client(), new_browser()
@@ -179,7 +180,7 @@ def test_wallet_declines(server, pki, new_client, new_browser):
                     timeout=TIMEOUT)
     assert r.status_code == 200, r.text
     res = a.poll()
-    assert res.kind == "page" and "cancelled" in res.resp.text
+    assert res.kind == "page" and "avbrutt" in res.resp.text
     assert_no_session(server, c, b)
 
 
@@ -202,9 +203,9 @@ def test_hostile_requests(server, pki, new_client, new_browser):
 
 
 @pytest.mark.parametrize("case,idx,page", [
-    ("good", 3, None), ("revoked", 7, "no longer valid"), ("suspended", 9, "no longer valid"),
-    ("rogue", 3, "temporarily unavailable"), ("gone", 3, "temporarily unavailable"),
-    ("stale", 3, "temporarily unavailable"),
+    ("good", 3, None), ("revoked", 7, "ikke lenger gyldige"), ("suspended", 9, "ikke lenger gyldige"),
+    ("rogue", 3, "midlertidig utilgjengelig"), ("gone", 3, "midlertidig utilgjengelig"),
+    ("stale", 3, "midlertidig utilgjengelig"),
 ])
 def test_status_list(server, pki, lists, new_client, new_browser, case, idx, page):
     uri = f"{lists}/sl/{case}"

@@ -95,8 +95,13 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	buf_puts(&b, "\"><h1>");
 	buf_html(&b, str_c(page_text(lang, "EU digital identity wallet")));
 	buf_puts(&b, "</h1>");
-	if (flow->client_name != NULL)
-		page_put(&b, lang, "You are logging in to {name}", "name", flow->client_name);
+	if (flow->client_name != NULL) {
+		buf_puts(&b, "<p>");
+		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
+		buf_puts(&b, " <strong>");
+		buf_html(&b, str_c(flow->client_name));
+		buf_puts(&b, "</strong></p>");
+	}
 	if (svg != NULL) {
 		para(&b, lang, "Scan the code with the wallet on your phone.");
 		buf_puts(&b, "<div id=\"wallet-qr\">");
@@ -188,7 +193,9 @@ wallet_fail_page(struct http_req *r, struct http_resp *w, const struct eid_flow 
 	buf_html(&b, str_c(page_text(lang, "EU digital identity wallet")));
 	buf_puts(&b, "</h1>");
 	page_alert(&b, lang, "wallet-error", fail_text(why));
-	buf_printf(&b, "<p>%s: %s</p>", page_text(lang, "Reference"), r->rid);
+	buf_puts(&b, "<p>");
+	page_put(&b, lang, "Reference: {id}", "id", r->rid);
+	buf_puts(&b, "</p>");
 	buf_printf(&b, "<p><a id=\"wallet-retry\" href=\"%s/wallet?ar=%s\">", is->prefix, flow->ar);
 	buf_html(&b, str_c(page_text(lang, "Try again")));
 	buf_printf(&b, "</a></p><p><a id=\"wallet-other\" href=\"%s/login?ar=%s\">", is->prefix,

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,19 +69,16 @@ out:
 	return rc;
 }
 
+static bool is_p256(EVP_PKEY *pk);
+
 /* Take pkey if it is a P-256 key with its private half. */
 static int
 wrap(EVP_PKEY *pkey, const char *kid, struct jose_eckey **out, struct err *e)
 {
-	char group[32] = "";
 	struct jose_eckey *k;
 
 	*out = NULL;
-	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "EC") ||
-	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-					   NULL) != 1 ||
-	    strcmp(group, "prime256v1") != 0) {
-		ERR_clear_error();
+	if (!is_p256(pkey)) {
 		EVP_PKEY_free(pkey);
 		return ERR(e, ERR_CRYPTO, 0, NULL, "not an EC P-256 private key");
 	}
@@ -135,23 +133,44 @@ jose_eckey_pem(const struct jose_eckey *k, char **pem, struct err *e)
 	return 0;
 }
 
+/* Whether pk is an EC key on P-256. */
+static bool
+is_p256(EVP_PKEY *pk)
+{
+	char group[32] = "";
+
+	if (pk == NULL || !EVP_PKEY_is_a(pk, "EC") ||
+	    EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					   NULL) != 1) {
+		ERR_clear_error();
+		return false;
+	}
+	return strcmp(group, "prime256v1") == 0;
+}
+
 json_t *
-jose_eckey_public_jwk(const struct jose_eckey *k)
+jose_ec_public_jwk(EVP_PKEY *pk)
 {
 	unsigned char pt[1 + 2 * COORD];
 	char x[COORD * 2], y[COORD * 2];
 	size_t len = 0;
-	json_t *jwk;
 
-	if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt),
-					    &len) != 1 ||
+	if (!is_p256(pk) ||
+	    EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &len) != 1 ||
 	    len != sizeof(pt) || pt[0] != 0x04) {
 		ERR_clear_error();
 		return NULL;
 	}
 	b64url_encode(pt + 1, COORD, x);
 	b64url_encode(pt + 1 + COORD, COORD, y);
-	jwk = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x, "y", y);
+	return json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x, "y", y);
+}
+
+json_t *
+jose_eckey_public_jwk(const struct jose_eckey *k)
+{
+	json_t *jwk = jose_ec_public_jwk(k->pkey);
+
 	if (jwk != NULL && k->kid[0] != '\0')
 		json_object_set_new(jwk, "kid", json_string(k->kid));
 	return jwk;

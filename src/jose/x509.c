@@ -550,25 +550,9 @@ out:
 static int
 leaf_ec_jwk(X509 *x, json_t **out, struct err *e)
 {
-	EVP_PKEY *pk = X509_get0_pubkey(x);
-	unsigned char pt[65];
-	char group[32] = "", xs[48], ys[48];
-	size_t len = 0;
-
-	*out = NULL;
-	if (pk == NULL || !EVP_PKEY_is_a(pk, "EC") ||
-	    EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-					   NULL) != 1 ||
-	    strcmp(group, "prime256v1") != 0 ||
-	    EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &len) != 1 ||
-	    len != sizeof(pt) || pt[0] != 0x04) {
-		ERR_clear_error();
-		return ERR(e, ERR_DENIED, 0, NULL, "the certificate's key is not an EC P-256 key");
-	}
-	b64url_encode(pt + 1, 32, xs);
-	b64url_encode(pt + 33, 32, ys);
-	*out = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", xs, "y", ys);
-	return *out != NULL ? 0 : ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	*out = jose_ec_public_jwk(X509_get0_pubkey(x));
+	return *out != NULL ? 0 : ERR(e, ERR_DENIED, 0, NULL,
+				      "the certificate's key is not an EC P-256 key");
 }
 
 /* HAIP: the anchor is not sent, and the leaf is not self-signed. */

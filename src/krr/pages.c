@@ -73,6 +73,17 @@ krr_pages_init(struct porten *app, struct err *e)
 	json_decref(in);
 	json_decref(out);
 	free(secret);
+	if (rc == ERR_INVAL) {
+		/*
+		 * The registry refuses the callback (an https issuer on a loopback
+		 * address, which no public deployment has): the pages answer with
+		 * an error page instead of keeping the node from starting.
+		 */
+		log_warn(NULL, "krr: the self-service pages are off, their client is refused: %s",
+			 e->msg);
+		err_clear(e);
+		return 0;
+	}
 	return rc == ERR_EXISTS ? 0 : rc;
 }
 

@@ -257,6 +257,8 @@ void jose_x509_cert_clear(struct jose_x509_cert *c);
  */
 int jose_x509_verify_ec(const struct jose_x509_trust *t, const json_t *x5c, int64_t now,
 			json_t **jwk, struct err *e);
+/* The P-256 key of x5c[0] as a JWK, unverified (a configured chain); a new reference. */
+int jose_x509_leaf_ec_jwk(const json_t *x5c, json_t **jwk, struct err *e);
 /*
  * The certificates of a PEM file in order: *x5c their base64 DER (for a
  * header), *skis their Subject Key Identifiers, base64url (empty string

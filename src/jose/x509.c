@@ -555,6 +555,20 @@ leaf_ec_jwk(X509 *x, json_t **out, struct err *e)
 				      "the certificate's key is not an EC P-256 key");
 }
 
+int
+jose_x509_leaf_ec_jwk(const json_t *x5c, json_t **jwk, struct err *e)
+{
+	X509 *x = cert_from_b64(json_array_get(x5c, 0));
+	int rc;
+
+	*jwk = NULL;
+	if (x == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "no certificate");
+	rc = leaf_ec_jwk(x, jwk, e);
+	X509_free(x);
+	return rc;
+}
+
 /* HAIP: the anchor is not sent, and the leaf is not self-signed. */
 static int
 none_self_signed(X509 *leaf, STACK_OF(X509) *rest, struct err *e)

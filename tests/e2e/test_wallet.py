@@ -5,13 +5,15 @@ not, in the cross-device (QR) and same-device flows.  The browser asks for
 no language, so the pages are in bokmål.
 """
 
+import os
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urljoin
 
 import pytest
 
-from conftest import (HIGH, PID, TIMEOUT, Page, auth_params, authorize, classify, start,
+from conftest import (HIGH, PID, PORTEND, TIMEOUT, Page, auth_params, authorize, classify, start,
                       submit_form)
 from walletkit import Pki, Wallet, status_list_token
 
@@ -198,6 +200,11 @@ def test_hostile_requests(server, pki, new_client, new_browser):
     # the status page of another login's transaction is refused in this browser
     r = b.get(server.url("/wallet/status?ar=x&tx=y"), allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code in (400, 403)
+    # a transaction that ran out (or never was) in this browser's login
+    ar = dict(Page(a.page.text).form("wallet-poll")["fields"])["ar"]
+    r = b.get(server.url(f"/wallet/status?ar={ar}&tx=" + "A" * 43), allow_redirects=False,
+              timeout=TIMEOUT)
+    assert r.status_code == 403 and "tok for lang tid" in r.text, r.text[:1000]
     assert w.answer(req).status_code == 200
     check_tokens(server, c, a.poll())
 
@@ -229,3 +236,21 @@ def test_status_list(server, pki, lists, new_client, new_browser, case, idx, pag
     res = a.poll()
     assert res.kind == "page" and page in res.resp.text, res.resp.text[:1500]
     assert_no_session(server, c, b)
+
+
+@pytest.mark.parametrize("change,message", [
+    (None, None),
+    ({"PORTEN_WALLET_KEY_FILE": "anchors-no.pem"}, "wallet_key_file: not an EC P-256 private key"),
+    ({"PORTEN_WALLET_CERT_FILE": "anchors-no.pem"}, "wallet_cert_file: the first certificate"),
+    ({"PORTEN_WALLET_ANCHORS_NO": ""}, "needs wallet_anchors_no or wallet_anchors"),
+])
+def test_check_config(server, pki, change, message):
+    env = dict(server.env)
+    for k, v in (change or {}).items():
+        env[k] = os.path.join(os.path.dirname(pki.files["verifier.key"]), v) if v else v
+    p = subprocess.run([PORTEND, "--check-config"], env=env, capture_output=True, text=True,
+                       timeout=60, cwd=server.workdir)
+    if message is None:
+        assert p.returncode == 0, p.stderr
+    else:
+        assert p.returncode != 0 and message in p.stderr, p.stderr

@@ -58,32 +58,64 @@ anchors_load(const char *path, struct jose_x509_trust **t, struct err *e)
 	return rc;
 }
 
+/* The chain, whose leaf must hold the public half of the signing key. */
+static int
+cert_read(const char *path, struct err *e)
+{
+	json_t *skis = NULL, *leaf = NULL, *mine = jose_eckey_public_jwk(wallet_conf.key);
+	int rc = jose_x509_pem_certs(path, &wallet_conf.x5c, &skis, e);
+
+	if (rc == 0)
+		rc = jose_x509_leaf_ec_jwk(wallet_conf.x5c, &leaf, e);
+	if (rc == 0 && (mine == NULL || !json_equal(json_object_get(mine, "x"),
+						      json_object_get(leaf, "x")) ||
+			!json_equal(json_object_get(mine, "y"), json_object_get(leaf, "y"))))
+		rc = ERR(e, ERR_INVAL, 0, NULL, "the first certificate is not wallet_key_file's");
+	json_decref(skis);
+	json_decref(leaf);
+	json_decref(mine);
+	return rc;
+}
+
+/* Name the setting at fault in e. */
+static int
+named(int rc, const char *setting, struct err *e)
+{
+	char msg[sizeof(e->msg)];
+
+	if (rc == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", e->msg);
+	return ERR(e, rc, 0, NULL, "%s: %s", setting, msg);
+}
+
 static int
 conf_read(const struct cfg *c, struct err *e)
 {
-	json_t *skis = NULL;
 	char *pem = NULL;
 	int rc;
 
 	rc = fsperm_read_file(c->wallet_key_file, PEM_MAX, &pem, e);
 	if (rc == 0)
 		rc = jose_eckey_from_pem(pem, "verifier", &wallet_conf.key, e);
+	rc = named(rc, "wallet_key_file", e);
 	if (pem != NULL)
 		OPENSSL_cleanse(pem, strlen(pem));
 	free(pem);
-	if (rc == 0)
-		rc = c->wallet_cert_file != NULL
-			     ? jose_x509_pem_certs(c->wallet_cert_file, &wallet_conf.x5c, &skis, e)
-			     : ERR(e, ERR_INVAL, 0, NULL, "wallet_key_file needs wallet_cert_file");
-	json_decref(skis);
+	if (rc == 0 && c->wallet_cert_file == NULL)
+		rc = ERR(e, ERR_INVAL, 0, NULL, "wallet_key_file needs wallet_cert_file");
+	else if (rc == 0)
+		rc = named(cert_read(c->wallet_cert_file, e), "wallet_cert_file", e);
 	if (rc == 0)
 		rc = client_id_of(wallet_conf.x5c, wallet_conf.client_id,
 				  sizeof(wallet_conf.client_id), e);
 	wallet_conf.akis = json_array();
 	if (rc == 0)
-		rc = anchors_load(c->wallet_anchors_no, &wallet_conf.anchors_no, e);
+		rc = named(anchors_load(c->wallet_anchors_no, &wallet_conf.anchors_no, e),
+			   "wallet_anchors_no", e);
 	if (rc == 0)
-		rc = anchors_load(c->wallet_anchors, &wallet_conf.anchors, e);
+		rc = named(anchors_load(c->wallet_anchors, &wallet_conf.anchors, e), "wallet_anchors",
+			   e);
 	if (rc == 0 && wallet_conf.anchors_no == NULL && wallet_conf.anchors == NULL)
 		rc = ERR(e, ERR_INVAL, 0, NULL, "the wallet needs wallet_anchors_no or "
 			 "wallet_anchors");

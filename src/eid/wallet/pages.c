@@ -172,6 +172,8 @@ fail_text(enum wallet_fail why)
 		return N_("We could not identify you.");
 	case WALLET_FAIL_UNAVAILABLE:
 		return N_("The wallet login is temporarily unavailable.");
+	case WALLET_FAIL_TIMEOUT:
+		return N_("This took too long. Please try again.");
 	case WALLET_FAIL_INVALID:
 		break;
 	}
@@ -254,7 +256,7 @@ wallet_status(struct http_req *r, struct http_resp *w, const struct eid_flow *fl
 
 	if (wallet_tx_get(r->app, id, &tx, &e) != 0) {
 		/* Expired or never there (§8: "this took too long"). */
-		wallet_fail_page(r, w, flow, e.code == ERR_NOTFOUND ? WALLET_FAIL_EXPIRED
+		wallet_fail_page(r, w, flow, e.code == ERR_NOTFOUND ? WALLET_FAIL_TIMEOUT
 								    : WALLET_FAIL_UNAVAILABLE);
 		return;
 	}

@@ -28,6 +28,7 @@ enum wallet_fail {
 	WALLET_FAIL_NOMATCH,      /* no national identity number to log in with */
 	WALLET_FAIL_DECLINED,     /* the wallet answered access_denied */
 	WALLET_FAIL_UNAVAILABLE,  /* status list, internal failure */
+	WALLET_FAIL_TIMEOUT,      /* the transaction ran out */
 };
 
 /* The verifier's configuration, loaded once at start-up (config.c). */

@@ -143,6 +143,10 @@ def test_same_device_return(server, pki, new_client, new_browser):
     ("no_kb", "kunne ikke verifiseres"), ("vct", "kunne ikke verifiseres"),
     ("untrusted", "godtas ikke"), ("anchor_in_x5c", "godtas ikke"),
     ("expired", "ikke lenger gyldige"), ("missing_claims", "navn, fødselsdato"),
+    # spec §7: a pid only from a Norwegian PID with a valid number; foreign PIDs are not
+    # matched to Norwegian identities yet
+    ("foreign", "kunne ikke identifisere"), ("no_number", "kunne ikke identifisere"),
+    ("bad_number", "kunne ikke identifisere"),
 ])
 def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
     c, b = new_client(), new_browser()
@@ -242,7 +246,8 @@ def test_status_list(server, pki, lists, new_client, new_browser, case, idx, pag
     (None, None),
     ({"PORTEN_WALLET_KEY_FILE": "anchors-no.pem"}, "wallet_key_file: not an EC P-256 private key"),
     ({"PORTEN_WALLET_CERT_FILE": "anchors-no.pem"}, "wallet_cert_file: the first certificate"),
-    ({"PORTEN_WALLET_ANCHORS_NO": ""}, "needs wallet_anchors_no or wallet_anchors"),
+    ({"PORTEN_WALLET_ANCHORS_NO": "", "PORTEN_WALLET_ANCHORS": ""},
+     "needs wallet_anchors_no or wallet_anchors"),
 ])
 def test_check_config(server, pki, change, message):
     env = dict(server.env)

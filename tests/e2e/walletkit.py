@@ -96,13 +96,16 @@ class Pki:
         self.verifier_key, self.verifier_cert = self.verifier_ca.leaf("Porten verifier")
         self.pid_ca = CA("Test PID provider CA NO")
         self.issuer_key, self.issuer_cert = self.pid_ca.leaf("Test PID issuer NO")
+        self.foreign_ca = CA("Test PID provider CA DE")
+        self.foreign_key, self.foreign_cert = self.foreign_ca.leaf("Test PID issuer DE")
         self.rogue_ca = CA("Rogue PID CA")
         self.rogue_key, self.rogue_cert = self.rogue_ca.leaf("Rogue PID issuer")
         d = workdir
         self.files = {}
         for name, data in [("verifier.key", key_pem(self.verifier_key)),
                            ("verifier.pem", self.verifier_cert.public_bytes(serialization.Encoding.PEM)),
-                           ("anchors-no.pem", self.pid_ca.pem())]:
+                           ("anchors-no.pem", self.pid_ca.pem()),
+                           ("anchors.pem", self.foreign_ca.pem())]:
             p = os.path.join(d, name)
             with open(p, "wb") as f:
                 f.write(data)
@@ -112,7 +115,8 @@ class Pki:
     def env(self):
         return {"PORTEN_WALLET_KEY_FILE": self.files["verifier.key"],
                 "PORTEN_WALLET_CERT_FILE": self.files["verifier.pem"],
-                "PORTEN_WALLET_ANCHORS_NO": self.files["anchors-no.pem"]}
+                "PORTEN_WALLET_ANCHORS_NO": self.files["anchors-no.pem"],
+                "PORTEN_WALLET_ANCHORS": self.files["anchors.pem"]}
 
     def client_id(self):
         der = self.verifier_cert.public_bytes(serialization.Encoding.DER)
@@ -145,6 +149,13 @@ PERSON = {"given_name": "Kari", "family_name": "Nordmann", "birthdate": "1994-07
 def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
     """Issuer JWT and disclosures of a PID: (jwt, [disclosures])."""
     discs, sd = [], []
+    if "foreign" in bad:
+        person = dict(person, issuing_country="DE", nationalities=["DE"],
+                      personal_administrative_number="T22000129")
+    if "no_number" in bad:
+        person = {k: v for k, v in person.items() if k != "personal_administrative_number"}
+    if "bad_number" in bad:
+        person = dict(person, personal_administrative_number="21879498013")
     for name, value in person.items():
         if name == "nationalities":
             el = disclosure(value[0])
@@ -165,6 +176,8 @@ def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
     key, cert, chain = pki.issuer_key, pki.issuer_cert, []
     if "untrusted" in bad:
         key, cert = pki.rogue_key, pki.rogue_cert
+    if "foreign" in bad:
+        key, cert = pki.foreign_key, pki.foreign_cert
     if "anchor_in_x5c" in bad:
         chain = [der_b64(pki.pid_ca.cert)]
     header = {"alg": "ES256", "typ": "dc+sd-jwt", "x5c": [der_b64(cert)] + chain}

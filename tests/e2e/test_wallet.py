@@ -209,6 +209,12 @@ def test_hostile_requests(server, pki, new_client, new_browser):
     r = b.get(server.url(f"/wallet/status?ar={ar}&tx=" + "A" * 43), allow_redirects=False,
               timeout=TIMEOUT)
     assert r.status_code == 403 and "tok for lang tid" in r.text, r.text[:1000]
+    # a QR code that ran out is re-issued: a new transaction, a new code
+    r = b.get(server.url(f"/wallet/status?ar={ar}&qr=1&tx=" + "A" * 43), allow_redirects=False,
+              timeout=TIMEOUT)
+    again = Page(r.text)
+    assert r.status_code == 200 and "<svg" in r.text
+    assert [l["href"] for l in again.links if l["id"] == "wallet-link"][0] != a.link
     assert w.answer(req).status_code == 200
     check_tokens(server, c, a.poll())
 

@@ -86,7 +86,8 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	struct buf b;
 
 	id = json_string_value(json_object_get(tx, "id"));
-	poll = arena_printf(r->arena, "%s/wallet/status?ar=%s&tx=%s", is->prefix, flow->ar, id);
+	poll = arena_printf(r->arena, "%s/wallet/status?ar=%s&tx=%s%s", is->prefix, flow->ar, id,
+			    same ? "" : "&qr=1");
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "EU digital identity wallet");
 	/* No script: the page reloads itself until the wallet has answered. */
@@ -119,6 +120,7 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	buf_printf(&b, "<form id=\"wallet-poll\" method=\"get\" action=\"%s/wallet/status\">", is->prefix);
 	page_hidden(&b, "ar", flow->ar);
 	page_hidden(&b, "tx", id);
+	page_hidden(&b, "qr", same ? NULL : "1");
 	buf_puts(&b, "<button type=\"submit\" id=\"wallet-check\">");
 	buf_html(&b, str_c(page_text(lang, "I have answered in the wallet")));
 	buf_puts(&b, "</button></form>");
@@ -140,7 +142,8 @@ void
 wallet_start(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	const char *mode = http_param_c(&r->query, "mode");
-	bool same = mode != NULL ? strcmp(mode, "qr") != 0 : is_mobile(r);
+	bool same = mode != NULL ? strcmp(mode, "qr") != 0
+				 : http_param_c(&r->query, "qr") == NULL && is_mobile(r);
 	struct err e = { 0 };
 	json_t *tx = NULL;
 
@@ -254,7 +257,13 @@ wallet_status(struct http_req *r, struct http_resp *w, const struct eid_flow *fl
 	json_t *tx = NULL;
 	bool same;
 
-	if (wallet_tx_get(r->app, id, &tx, &e) != 0) {
+	if (wallet_tx_get(r->app, id, &tx, &e) != 0 && e.code == ERR_NOTFOUND &&
+	    http_param_c(&r->query, "qr") != NULL && wallet_conf.qr) {
+		/* §4.2: a QR code lives 180 s and is then re-issued. */
+		wallet_start(r, w, flow);
+		return;
+	}
+	if (tx == NULL) {
 		/* Expired or never there (§8: "this took too long"). */
 		wallet_fail_page(r, w, flow, e.code == ERR_NOTFOUND ? WALLET_FAIL_TIMEOUT
 								    : WALLET_FAIL_UNAVAILABLE);

@@ -70,6 +70,15 @@ struct login_step {
 	 */
 	const char *const *rar_types;
 	int (*rar_check)(struct http_req *r, struct json_t *details, struct err *e);
+	/*
+	 * A refresh of a grant of person pid whose step claims (an object of
+	 * name -> value, login_ctx_claim) may hold this step's: 0 when what
+	 * they grant still holds (or is not the step's), ERR_DENIED when the
+	 * right behind them has ended (the refresh fails with invalid_grant),
+	 * ERR_UNAVAILABLE when it cannot be checked now.  NULL: none to check.
+	 */
+	int (*refresh_check)(struct porten *app, const char *pid, const struct json_t *claims,
+			     struct err *e);
 };
 
 /*

@@ -94,6 +94,8 @@ struct cfg {
 	int64_t minid_activation_lifetime; /* activation code validity (§7: 30 days) */
 	int64_t minid_min_age;        /* youngest age that may register (§7: 13) */
 	bool minid_static_otc;        /* TEST only: synthetic ids accept the code 12345 (§8) */
+	bool minid_unique_identity;   /* refuse a new MinID to a number the person register
+				       * says is not the person's unique identity */
 	/* SMS gateway (src/sms/sms.h). */
 	char *sms_gateway;           /* "file" (default), "log" or "http" */
 	char *sms_file;              /* file sink: JSON lines; default <data>/sms.jsonl */

@@ -40,3 +40,21 @@ eid_acr_of_ap(unsigned level)
 {
 	return level & EID_LEVEL_HIGH ? ACR_AP_HIGH : ACR_AP_SUBSTANTIAL;
 }
+
+unsigned
+eidas_level_of(const char *acr)
+{
+	if (acr == NULL)
+		return 0;
+	if (strcmp(acr, ACR_EIDAS_SUBSTANTIAL) == 0)
+		return EID_LEVEL_SUBSTANTIAL;
+	if (strcmp(acr, ACR_EIDAS_HIGH) == 0)
+		return EID_LEVEL_HIGH;
+	return 0;
+}
+
+const char *
+eidas_acr_of(unsigned level)
+{
+	return level & EID_LEVEL_HIGH ? ACR_EIDAS_HIGH : ACR_EIDAS_SUBSTANTIAL;
+}

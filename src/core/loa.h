@@ -18,6 +18,13 @@
 #define ACR_AP_HIGH "high"
 #define ACR_AP_LOW "low"
 
+/*
+ * A foreign eID through eIDAS (spec/ansattporten-eidas-testid.md §2): its
+ * own framework, asked for and answered apart from the Norwegian levels.
+ */
+#define ACR_EIDAS_SUBSTANTIAL "eidas-loa-substantial"
+#define ACR_EIDAS_HIGH "eidas-loa-high"
+
 /* Levels as bits, so a provider can offer several; a higher level is a larger number. */
 enum {
 	EID_LEVEL_SUBSTANTIAL = 1 << 0,
@@ -33,5 +40,10 @@ const char *eid_acr_of(unsigned level);
 unsigned eid_level_of_ap(const char *acr);
 /* Ansattporten's acr value for a level bit: ACR_AP_HIGH or ACR_AP_SUBSTANTIAL. */
 const char *eid_acr_of_ap(unsigned level);
+
+/* The level bit of an eidas-loa-* value, or 0 (for every other value too). */
+unsigned eidas_level_of(const char *acr);
+/* eidas-loa-* for a level bit: ACR_EIDAS_HIGH when the high bit is set. */
+const char *eidas_acr_of(unsigned level);
 
 #endif

@@ -17,11 +17,17 @@
 #include "http/http.h"
 
 struct eid_result {
-	const char *pid;       /* national identity number */
-	const char *acr;       /* achieved level: idporten-loa-substantial|high */
+	const char *pid;       /* national identity number; NULL for an unmatched foreign person */
+	const char *acr;       /* achieved level: idporten-loa-*, or eidas-loa-* for eIDAS */
 	const char *amr;       /* one amr value: "TestID", "Minid-OTC", ... */
 	const char *eid;       /* provider name: "testid", "minid", ... */
 	int64_t auth_time;
+	/*
+	 * eIDAS logins only (spec/ansattporten-eidas-testid.md §2.2), else
+	 * NULL: the PersonIdentifier "CC/NO/value", given and family name,
+	 * date of birth YYYY-MM-DD.
+	 */
+	const char *eidas_identifier, *eidas_firstname, *eidas_lastname, *eidas_date_of_birth;
 };
 
 struct eid_flow;
@@ -55,6 +61,7 @@ struct eid_host {
 struct eid_flow {
 	const char *ar, *client_name, *locale, *csrf, *cancel_url;
 	unsigned min_level;
+	unsigned eidas_level;   /* EID_LEVEL_* of the lowest eidas-loa-* asked for; 0: none */
 	const struct eid_host *host;
 	/*
 	 * The login core's own, opaque to the eID: the pending request the
@@ -97,6 +104,11 @@ struct eid_provider {
 	const char *logo;       /* URL of its logo on the selector, or NULL */
 	unsigned levels;        /* EID_LEVEL_* (core/loa.h) it can deliver */
 	bool test_only;         /* offered only when PORTEN_ENV=test */
+	/*
+	 * A foreign eID through eIDAS: levels are eidas-loa-* levels, and it
+	 * is offered only when the request asks for one of them (§2.1).
+	 */
+	bool eidas;
 	const struct eid_route *routes; /* its pages; terminated by fn == NULL */
 };
 

@@ -1,7 +1,7 @@
 /*
  * The eIDs as a service (app/service.h): TestID's and MinID's settings
  * (MinID's SMS gateway among them), the upstream eIDs' file (read at
- * start-up into the eID list) and portenctl's minid command.  The
+ * start-up into the eID list) and portenctl's minid and person commands.  The
  * providers' pages are mounted by the login core, behind its door
  * (eid/eid.h).
  */
@@ -9,6 +9,7 @@
 
 #include "app/service.h"
 #include "eid/minid/minid.h"
+#include "eid/people.h"
 #include "eid/upstream/upstream.h"
 #include "eid/wallet/wallet.h"
 
@@ -29,6 +30,7 @@ static const struct cfg_row eid_rows[] = {
 	CFG_ROW("minid_activation_lifetime", CFG_INT, minid_activation_lifetime, "2592000", 600,
 		365 * 86400LL),
 	CFG_ROW("minid_min_age", CFG_INT, minid_min_age, "13", 0, 120),
+	CFG_ROW("minid_unique_identity", CFG_BOOL, minid_unique_identity, "true", 0, 0),
 	CFG_ROW("minid_static_otc", CFG_BOOL, minid_static_otc, "true", 0, 0),
 	CFG_ROW("sms_gateway", CFG_STR, sms_gateway, "file", 0, 0),
 	CFG_ROW("sms_file", CFG_STR, sms_file, NULL, 0, 0),
@@ -59,6 +61,7 @@ static const struct cfg_section eid_cfg = {
 
 static const struct cli_command eid_commands[] = {
 	{ "minid", minid_cmd, minid_cmd_usage },
+	{ "person", people_cmd, people_cmd_usage },
 	{ NULL, NULL, NULL },
 };
 

@@ -106,6 +106,12 @@ void http_req_cookie_add(struct http_req *r, const char *name, const char *value
 int http_basic_auth(const struct http_req *r, struct str *user, struct str *pass, struct err *e);
 /* Bearer token from Authorization (RFC 6750 §2.1); ERR_NOTFOUND / ERR_INVAL. */
 int http_bearer(const struct http_req *r, struct str *token);
+/*
+ * The token of Authorization: <scheme> <token> for the scheme given
+ * (compared case-insensitively: "Bearer", "DPoP"); ERR_NOTFOUND under
+ * another scheme or without the header, ERR_INVAL if malformed.
+ */
+int http_auth_token(const struct http_req *r, const char *scheme, struct str *token);
 
 /*
  * A number that names the request the calling thread is serving (unique

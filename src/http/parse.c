@@ -384,20 +384,27 @@ is_b64token(struct str t)
 }
 
 int
-http_bearer(const struct http_req *r, struct str *token)
+http_auth_token(const struct http_req *r, const char *scheme_want, struct str *token)
 {
 	struct str scheme, cred;
+	size_t n = strlen(scheme_want);
 	int rc;
 
 	rc = authz_split(r, &scheme, &cred);
 	if (rc != 0)
 		return rc;
-	if (scheme.len != 6 || strncasecmp(scheme.p, "Bearer", 6) != 0)
+	if (scheme.len != n || strncasecmp(scheme.p, scheme_want, n) != 0)
 		return ERR_NOTFOUND;
-	/* credentials = "Bearer" 1*SP b64token; we take exactly one space. */
+	/* credentials = scheme 1*SP b64token (RFC 6750 §2.1, RFC 9449 §7.1); one space. */
 	if (cred.len == 0 || cred.len > HTTP_MAX_PARAM_VALUE || !is_b64token(cred))
 		return ERR_INVAL;
 	/* cred runs to the end of the NUL-terminated header value. */
 	*token = cred;
 	return 0;
+}
+
+int
+http_bearer(const struct http_req *r, struct str *token)
+{
+	return http_auth_token(r, "Bearer", token);
 }

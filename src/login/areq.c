@@ -57,7 +57,7 @@ areq_json_put(json_t *doc, const char *key, bool array, const char *text)
 int
 areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, struct err *e)
 {
-	const char *mode = NULL, *acr = NULL;
+	const char *mode = NULL, *acr = NULL, *eidas = NULL;
 	int rc = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -74,6 +74,8 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	    (rc = field_str(doc, WHAT, "code_challenge", arena, &a->code_challenge, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "prompt", arena, &a->prompt, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "acr", arena, &acr, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "eidas_acr", arena, &eidas, e)) != 0 ||
+	    (rc = field_flag(doc, WHAT, "eidas_only", &a->eidas_only, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "locale", arena, &a->locale, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "browser", arena, &a->browser, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "consent_sid", arena, &a->consent_sid, e)) != 0 ||
@@ -81,6 +83,7 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	    (rc = field_str(doc, WHAT, "iss", arena, &a->iss, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "step", arena, &a->step, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "step_sid", arena, &a->step_sid, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "dpop_jkt", arena, &a->dpop_jkt, e)) != 0 ||
 	    (rc = areq_json_decode(doc, "claims", false, arena, &a->claims, e)) != 0 ||
 	    (rc = areq_json_decode(doc, "authorization_details", true, arena, &a->rar, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "force_login", &a->force_login, e)) != 0 ||
@@ -103,6 +106,9 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	if (acr != NULL && (a->min_level = eid_level_of(acr)) == 0)
 		return ERR(e, ERR_INVAL, 500, NULL, "authorization request: acr %.64s is unknown",
 			   acr);
+	if (eidas != NULL && (a->eidas_level = eidas_level_of(eidas)) == 0)
+		return ERR(e, ERR_INVAL, 500, NULL, "authorization request: eidas_acr %.64s is unknown",
+			   eidas);
 	if ((rc = field_int(doc, WHAT, "max_age", AREQ_NO_MAX_AGE, &a->max_age, e)) != 0)
 		return rc;
 	return field_strs(doc, WHAT, "resource", arena, &a->resource, &a->nresource, e);
@@ -124,6 +130,8 @@ areq_encode(const struct authz_request *a)
 	     field_put_str(doc, "prompt", a->prompt) &&
 	     field_put_int(doc, "max_age", AREQ_NO_MAX_AGE, a->max_age) &&
 	     field_put_str(doc, "acr", a->min_level ? eid_acr_of(a->min_level) : NULL) &&
+	     field_put_str(doc, "eidas_acr", a->eidas_level ? eidas_acr_of(a->eidas_level) : NULL) &&
+	     field_put_true(doc, "eidas_only", a->eidas_only) &&
 	     field_put_str(doc, "locale", a->locale) &&
 	     field_put_strs(doc, "resource", a->resource, a->nresource) &&
 	     areq_json_put(doc, "authorization_details", true, a->rar) &&
@@ -134,7 +142,8 @@ areq_encode(const struct authz_request *a)
 	     field_put_str(doc, "onbehalfof", a->onbehalfof) &&
 	     field_put_true(doc, "authenticated", a->authenticated) &&
 	     field_put_str(doc, "iss", a->iss) && areq_json_put(doc, "claims", false, a->claims) &&
-	     field_put_str(doc, "step", a->step) && field_put_str(doc, "step_sid", a->step_sid);
+	     field_put_str(doc, "step", a->step) && field_put_str(doc, "step_sid", a->step_sid) &&
+	     field_put_str(doc, "dpop_jkt", a->dpop_jkt);
 	if (!ok) {
 		json_decref(doc);
 		return NULL;

@@ -5,7 +5,9 @@
  *   client_id, redirect_uri, response_mode ("query"|"form_post"|
  *   "fragment"), state, force_login (true)?, scope, nonce?,
  *   code_challenge?, prompt?, max_age (-1 when the client sent none), acr
- *   (the minimum level, canonical), locale, resource (array),
+ *   (the minimum level, canonical), eidas_acr (the lowest eidas-loa-*
+ *   asked for), eidas_only (true: nothing but eIDAS was asked for), locale,
+ *   resource (array),
  *   authorization_details (the validated RFC 9396 array), id, browser
  *   (hash of the browser cookie), and for a pending consent consent
  *   (true) and consent_sid, and authenticated (true) once an eID has
@@ -14,7 +16,8 @@
  *   /authorize or PAR took it; absent in documents from before there was
  *   more than one, which are ID-porten's), claims (an object: what the
  *   steps added for the tokens), step and step_sid (a login a step has
- *   paused, in that session).
+ *   paused, in that session), dpop_jkt (the DPoP key thumbprint
+ *   the code will be bound to).
  * Every field is optional in the codec: callers check what they need.
  */
 #ifndef PORTEN_LOGIN_AREQ_H
@@ -39,6 +42,8 @@ struct authz_request {
 	enum response_mode mode;       /* absent: query */
 	bool has_mode;                 /* response_mode was in the document */
 	unsigned min_level;            /* EID_LEVEL_* of acr; 0: absent */
+	unsigned eidas_level;          /* EID_LEVEL_* of eidas_acr; 0: eIDAS not asked for */
+	bool eidas_only;               /* only eidas-loa-* values were asked for (§2.1) */
 	int64_t max_age;               /* -1: not asked; AREQ_NO_MAX_AGE: absent */
 	const char *prompt;            /* "login", "none" or NULL */
 	bool force_login;              /* a scope requires a fresh authentication */
@@ -60,6 +65,8 @@ struct authz_request {
 	const char *claims;
 	const char *step;              /* a login paused by that step (login_step_pause) */
 	const char *step_sid;          /* ... in the session of that sid */
+	/* spec §19: the DPoP key thumbprint the code is bound to (dpop_jkt, or PAR's proof) */
+	const char *dpop_jkt;
 };
 
 /*

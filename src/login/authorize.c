@@ -19,6 +19,7 @@
 #include "eid/eid.h"
 #include "login/areq.h"
 #include "login/login_int.h"
+#include "oauth/dpop.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
 #include "ui/pages.h"
@@ -160,16 +161,19 @@ authz_pkce(const struct issuer *is, const struct client *client, const char *cha
  * acr_values: minimum levels; the lowest known one wins, unknown ones are
  * ignored.  Each issuer knows its own names: ID-porten's idporten-loa-*,
  * Ansattporten's substantial, high (and low, the lowest offered).
+ * ID-porten also takes eidas-loa-*, kept apart in a (the lowest one, and
+ * whether nothing else was asked for: spec/ansattporten-eidas-testid.md
+ * §2.1).
  */
 static unsigned
-authz_min_level(const struct issuer *is, const char *acr_values)
+authz_min_level(const struct issuer *is, const char *acr_values, struct authz_request *a)
 {
 	struct str rest = str_c(acr_values), tok;
-	unsigned min = 0;
+	unsigned min = 0, eidas = 0;
 
 	while (rest.len > 0) {
 		char tmp[64];
-		unsigned l;
+		unsigned l, x;
 
 		str_split(rest, ' ', &tok, &rest);
 		if (tok.len == 0 || tok.len >= sizeof(tmp))
@@ -179,7 +183,12 @@ authz_min_level(const struct issuer *is, const char *acr_values)
 		l = oauth_level_of(is, tmp);
 		if (l != 0 && (min == 0 || l < min))
 			min = l;
+		x = is->kind == ISSUER_IDPORTEN ? eidas_level_of(tmp) : 0;
+		if (x != 0 && (eidas == 0 || x < eidas))
+			eidas = x;
 	}
+	a->eidas_level = eidas;
+	a->eidas_only = eidas != 0 && min == 0;
 	return min ? min : EID_LEVEL_SUBSTANTIAL;
 }
 
@@ -320,7 +329,7 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 			   "max_age must be a non-negative integer");
 	a->max_age = age;
 	acr = authz_param(r, p, "acr_values");
-	a->min_level = authz_min_level(is, acr ? acr : "");
+	a->min_level = authz_min_level(is, acr ? acr : "", a);
 	ui = authz_param(r, p, "ui_locales");
 	{
 		const char *l = ui ? page_lang_pick(str_c(ui)) : NULL;
@@ -336,6 +345,11 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 	rc = authz_rar(r, authz_param(r, p, "authorization_details"), a, e);
 	if (rc != 0)
 		return rc;
+	/* spec §19, RFC 9449 §10: the code will be redeemable only with this key. */
+	a->dpop_jkt = authz_param(r, p, "dpop_jkt");
+	if (a->dpop_jkt != NULL && !oauth_dpop_jkt_valid(str_c(a->dpop_jkt)))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "dpop_jkt must be 43 base64url characters");
 	res = arena_alloc(r->arena, RESOURCE_MAX_COUNT * sizeof(*res));
 	if (res == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
@@ -589,11 +603,10 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 		return;
 	}
 	if (rc == 0) {
-		unsigned have = eid_level_of(s.acr);
 		int64_t auth_time = s.auth_time == SESSION_NO_TIME ? 0 : s.auth_time;
 		bool fresh = a.max_age >= 0 ? time_now() - auth_time <= a.max_age : true;
 
-		if (have >= login_min_level(&a) && fresh) {
+		if (login_session_meets(&s, &a) && fresh) {
 			login_finish(r, w, client, areq, &s);
 			session_clear(&s);
 			return;

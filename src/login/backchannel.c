@@ -62,7 +62,7 @@ bcl_queue_one(struct porten *app, struct arena *a, const struct session *s, cons
 		goto out;
 	is = bcl_issuer_of(app, c);
 	/* spec §10: the ID tokens' sub; a session without a person key has none to name. */
-	sub = oauth_pairwise_sub_in(app, a, c->client_id, s->pid);
+	sub = oauth_pairwise_sub_in(app, a, c->client_id, session_person(s));
 	if (is == NULL || sub == NULL || s->sid == NULL) {
 		log_warn(NULL, "back-channel logout: nothing to tell %s (no issuer, sub or sid)", id);
 		goto out;

@@ -79,7 +79,7 @@ consent_assess(struct http_req *r, const struct client *client, const struct aut
 {
 	struct porten *app = consent_app(r);
 	struct str rest = str_c(a->scope), tok;
-	const char *pid = s->pid;
+	const char *pid = session_person(s);
 	const char *client_id = client->client_id;
 	int64_t now = time_now();
 	size_t count = 0;

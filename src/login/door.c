@@ -48,6 +48,7 @@ door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flo
 		.csrf = login_csrf(r, ar),
 		.cancel_url = login_cancel_url(r),
 		.min_level = a.min_level ? a.min_level : EID_LEVEL_SUBSTANTIAL,
+		.eidas_level = a.eidas_level,
 		.host = &login_eid_host,
 	};
 	if (reg_client_find(r->app, a.client_id, &client, &ce) == 0)

@@ -60,6 +60,8 @@ const char *login_csrf(struct http_req *r, const char *ar);
 bool login_csrf_ok(struct http_req *r, const char *ar, const char *token);
 /* The minimum level bit a asks for (substantial when it names none). */
 unsigned login_min_level(const struct authz_request *a);
+/* Whether the live session s has the level a asks for, in the framework a asks for. */
+bool login_session_meets(const struct session *s, const struct authz_request *a);
 
 /* ---- respond.c: answers to the client and to the person ---- */
 

@@ -3,12 +3,37 @@
  * client posts the request with its credentials and gets a request_uri
  * that /authorize then takes instead of the parameters.
  */
+#include <string.h>
+
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "login/login_int.h"
+#include "oauth/dpop.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
+
+/*
+ * spec §19, RFC 9449 §10: a DPoP proof on the PAR request binds the code
+ * to its key as dpop_jkt does; both present and different is refused.
+ */
+static int
+par_dpop_bind(struct http_req *r, json_t *areq, struct err *e)
+{
+	const char *asked = json_string_value(json_object_get(areq, "dpop_jkt"));
+	struct oauth_dpop dp;
+	int rc;
+
+	rc = oauth_dpop_check(r, r->route_data, "/par", NULL, &dp, e);
+	if (rc != 0 || !dp.present)
+		return rc;
+	if (asked != NULL && strcmp(asked, dp.jkt) != 0)
+		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_DPOP_PROOF,
+			   "dpop_jkt is not the thumbprint of the proof's key");
+	if (json_object_set_new(areq, "dpop_jkt", json_string(dp.jkt)) != 0)
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	return 0;
+}
 
 void
 login_handle_par(struct http_req *r, struct http_resp *w)
@@ -52,6 +77,8 @@ login_handle_par(struct http_req *r, struct http_resp *w)
 		if (rc == 0)
 			rc = login_authz_validate(r, request ? &ro : &r->form, client, &areq, &e);
 	}
+	if (rc == 0)
+		rc = par_dpop_bind(r, areq, &e);
 	if (rc != 0) {
 		e.status = e.status == 503 ? 503 : 400;
 		oauth_resp_error(r, w, &e);
@@ -75,6 +102,7 @@ login_handle_par(struct http_req *r, struct http_resp *w)
 	http_resp_header(w, "Cache-Control", "no-store");
 	json_decref(body);
 out:
+	oauth_dpop_nonce_header(r, r->route_data, w);
 	json_decref(areq);
 	reg_client_release(client);
 }

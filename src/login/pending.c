@@ -146,3 +146,18 @@ login_min_level(const struct authz_request *a)
 {
 	return a->min_level ? a->min_level : EID_LEVEL_SUBSTANTIAL;
 }
+
+bool
+login_session_meets(const struct session *s, const struct authz_request *a)
+{
+	unsigned eidas = eidas_level_of(s->acr);
+
+	/*
+	 * spec/ansattporten-eidas-testid.md §2.1: an eIDAS session serves only
+	 * a request that asks for eIDAS at or below its level; a Norwegian
+	 * session never serves an eIDAS-only request.
+	 */
+	if (eidas != 0)
+		return a->eidas_level != 0 && eidas >= a->eidas_level;
+	return !a->eidas_only && eid_level_of(s->acr) >= login_min_level(a);
+}

@@ -42,12 +42,40 @@ login_cancel_form(struct http_req *r, struct buf *b, const char *lang, const cha
 }
 
 static bool
-login_eid_offered(struct http_req *r, const struct eid_provider *p, unsigned min)
+login_eid_offered(struct http_req *r, const struct eid_provider *p, const struct authz_request *a)
 {
+	unsigned min = p->eidas ? a->eidas_level : a->min_level ? a->min_level : EID_LEVEL_SUBSTANTIAL;
+
 	if (p->test_only && !login_app(r)->test_env)
+		return false;
+	/*
+	 * eIDAS only when asked for, the Norwegian eIDs only when not nothing
+	 * but eIDAS was (spec/ansattporten-eidas-testid.md §2.1).
+	 */
+	if (p->eidas ? a->eidas_level == 0 : a->eidas_only)
 		return false;
 	/* Offer an eID that reaches the minimum level or higher (spec §6). */
 	return (p->levels & ~(min - 1)) != 0;
+}
+
+/*
+ * With nothing but eIDAS asked for, the selector is skipped (§2.1): the one
+ * eIDAS eID offered, or NULL (none, or several to choose between).
+ */
+static const struct eid_provider *
+login_eidas_direct(struct http_req *r, const struct authz_request *a)
+{
+	const struct eid_provider *only = NULL;
+
+	if (!a->eidas_only)
+		return NULL;
+	for (size_t i = 0; eid_providers[i] != NULL; i++)
+		if (login_eid_offered(r, eid_providers[i], a)) {
+			if (only != NULL)
+				return NULL;
+			only = eid_providers[i];
+		}
+	return only;
 }
 
 void
@@ -57,8 +85,8 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 	struct authz_request a;
 	const char *ar, *lang;
 	const struct client *client = NULL;
+	const struct eid_provider *direct;
 	struct err e = { 0 };
-	unsigned min;
 	struct buf b;
 	int shown = 0;
 
@@ -67,9 +95,14 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 		return;
 	}
 	ar = a.id;
+	direct = login_eidas_direct(r, &a);
+	if (direct != NULL) {
+		http_resp_redirect(w, arena_printf(r->arena, "%s%s?ar=%s", login_issuer(r)->prefix,
+						   direct->path, ar));
+		return;
+	}
 	/* ?lang= sets the language cookie when the user picked one. */
 	lang = page_lang_choose(r, w, a.locale);
-	min = a.min_level ? a.min_level : EID_LEVEL_SUBSTANTIAL;
 	reg_client_find(app, a.client_id, &client, &e);
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "Choose electronic ID");
@@ -89,7 +122,7 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 	for (size_t i = 0; eid_providers[i] != NULL; i++) {
 		const struct eid_provider *p = eid_providers[i];
 
-		if (!login_eid_offered(r, p, min))
+		if (!login_eid_offered(r, p, &a))
 			continue;
 		buf_printf(&b, "<li><a id=\"eid-%s\" href=\"%s%s?ar=%s\">", p->name,
 			   login_issuer(r)->prefix, p->path, ar);

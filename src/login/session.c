@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/loa.h"
 #include "core/timeutil.h"
 #include "login/field.h"
 #include "login/login_int.h"
@@ -50,7 +51,12 @@ session_decode(const json_t *doc, struct arena *arena, struct session *s, struct
 	    (rc = field_str(doc, WHAT, "eid", arena, &s->eid, e)) != 0 ||
 	    (rc = field_int(doc, WHAT, "auth_time", SESSION_NO_TIME, &s->auth_time, e)) != 0 ||
 	    (rc = field_int(doc, WHAT, "created", SESSION_NO_TIME, &s->created, e)) != 0 ||
-	    (rc = field_strs(doc, WHAT, "clients", arena, &s->clients, &s->nclients, e)) != 0)
+	    (rc = field_strs(doc, WHAT, "clients", arena, &s->clients, &s->nclients, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "eidas_identifier", arena, &s->eidas_identifier, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "eidas_firstname", arena, &s->eidas_firstname, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "eidas_lastname", arena, &s->eidas_lastname, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "eidas_date_of_birth", arena, &s->eidas_date_of_birth, e)) !=
+		    0)
 		return rc;
 	return 0;
 }
@@ -67,7 +73,11 @@ session_encode(const struct session *s)
 	    field_put_strs(doc, "amr", s->amr, s->namr) && field_put_str(doc, "eid", s->eid) &&
 	    field_put_int(doc, "auth_time", SESSION_NO_TIME, s->auth_time) &&
 	    field_put_int(doc, "created", SESSION_NO_TIME, s->created) &&
-	    field_put_strs(doc, "clients", s->clients, s->nclients))
+	    field_put_strs(doc, "clients", s->clients, s->nclients) &&
+	    field_put_str(doc, "eidas_identifier", s->eidas_identifier) &&
+	    field_put_str(doc, "eidas_firstname", s->eidas_firstname) &&
+	    field_put_str(doc, "eidas_lastname", s->eidas_lastname) &&
+	    field_put_str(doc, "eidas_date_of_birth", s->eidas_date_of_birth))
 		return doc;
 	json_decref(doc);
 	return NULL;
@@ -142,6 +152,12 @@ session_set_cookie(struct http_req *r, struct http_resp *w, const char *name, co
 	http_resp_cookie(w, name, value ? value : "", &o);
 }
 
+const char *
+session_person(const struct session *s)
+{
+	return s->pid != NULL ? s->pid : s->eidas_identifier;
+}
+
 static int
 session_fill(struct http_req *r, struct session *s, const struct eid_result *res, struct err *e)
 {
@@ -153,7 +169,12 @@ session_fill(struct http_req *r, struct session *s, const struct eid_result *res
 	s->pid = arena_strdup(r->arena, res->pid);
 	s->acr = arena_strdup(r->arena, res->acr);
 	s->eid = arena_strdup(r->arena, res->eid);
-	if (amr[0] == NULL || s->pid == NULL || s->acr == NULL || s->eid == NULL)
+	/* A foreign person without a match has no pid: the eIDAS identifier names them. */
+	s->eidas_identifier = arena_strdup(r->arena, res->eidas_identifier);
+	s->eidas_firstname = arena_strdup(r->arena, res->eidas_firstname);
+	s->eidas_lastname = arena_strdup(r->arena, res->eidas_lastname);
+	s->eidas_date_of_birth = arena_strdup(r->arena, res->eidas_date_of_birth);
+	if (amr[0] == NULL || session_person(s) == NULL || s->acr == NULL || s->eid == NULL)
 		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
 	s->amr = amr;
 	s->namr = 1;
@@ -173,7 +194,11 @@ session_establish(struct http_req *r, struct http_resp *w, const struct client *
 
 	rc = session_load(r, client, s, e);
 	if (rc == 0) {
-		if (s->pid && strcmp(s->pid, res->pid) == 0) {
+		const char *had = session_person(s);
+		const char *now = res->pid != NULL ? res->pid : res->eidas_identifier;
+
+		if (had != NULL && now != NULL && strcmp(had, now) == 0 &&
+		    (eidas_level_of(s->acr) != 0) == (eidas_level_of(res->acr) != 0)) {
 			/*
 			 * Same person (step-up or prompt=login): the session keeps its
 			 * sid and clients, takes the new authentication, and moves to a

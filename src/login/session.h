@@ -7,7 +7,9 @@
  * session.c writes it:
  *   sid, kind ("shared"|"client"), client_id (kind client), pid, acr, amr
  *   (array), eid, auth_time, created, clients (array of client ids that got
- *   a code from it: front-channel logout).
+ *   a code from it: front-channel logout), and for an eIDAS login
+ *   eidas_identifier, eidas_firstname, eidas_lastname, eidas_date_of_birth
+ *   (pid only when the person register matched the identifier).
  * struct session is its record, session_decode/session_encode its codec.
  */
 #ifndef PORTEN_LOGIN_SESSION_H
@@ -40,6 +42,8 @@ struct session {
 	int64_t auth_time, created;    /* SESSION_NO_TIME: absent */
 	const char *const *clients;    /* NULL: absent; else nclients ids that got a code */
 	size_t nclients;
+	/* eIDAS logins (spec/ansattporten-eidas-testid.md §2.2), else NULL */
+	const char *eidas_identifier, *eidas_firstname, *eidas_lastname, *eidas_date_of_birth;
 };
 
 /*
@@ -50,6 +54,9 @@ struct session {
 int session_decode(const json_t *doc, struct arena *arena, struct session *s, struct err *e);
 /* The document of s (new reference), in the order above; NULL when out of memory. */
 json_t *session_encode(const struct session *s);
+
+/* Who the session is of: pid, else (an unmatched foreign person) the eIDAS identifier. */
+const char *session_person(const struct session *s);
 
 /* The cookie carrying the session a client belongs to (arena string). */
 const char *session_cookie_name(struct http_req *r, const struct client *client);

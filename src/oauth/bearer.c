@@ -14,10 +14,17 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "oauth/dpop.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
 
 #define BEARER_REALM "porten"
+/*
+ * The error code of a DPoP-bound token sent as Bearer: "invalid_token",
+ * told apart by its address so that oauth_bearer_refuse answers with the
+ * DPoP challenge (RFC 9449 §7.1) although no proof came.
+ */
+static const char bound_as_bearer[] = OAUTH_INVALID_TOKEN;
 /* How long a node trusts its copy of the issuer's keys (as signing does). */
 #define BEARER_JWKS_MS 5000
 /* After an unknown key, read the keys again if the copy is older than this. */
@@ -164,11 +171,60 @@ check_stored(struct http_req *r, const struct issuer *is, const char *aud, struc
 	return rc;
 }
 
+/* The endpoint's public URL for htu: the route's issuer base and the path under its prefix. */
+static const char *
+proof_path(struct http_req *r, const struct issuer *at)
+{
+	struct str path = r->path;
+	size_t n = strlen(at->prefix);
+
+	if (n > 0 && path.len >= n && memcmp(path.p, at->prefix, n) == 0)
+		path = (struct str){ path.p + n, path.len - n };
+	return arena_str(r->arena, path);
+}
+
+/*
+ * spec §19 (RFC 9449 §7): a token bound by cnf.jkt is good only as
+ * Authorization: DPoP with a proof for this request carrying its ath, made
+ * with the bound key; an unbound one only as Bearer.
+ */
+static int
+binding_check(struct http_req *r, struct str token, bool dpop, const struct oauth_bearer *b,
+	      struct err *e)
+{
+	const char *jkt = json_string_value(json_object_get(json_object_get(b->claims, "cnf"),
+							     "jkt"));
+	const struct issuer *at = r->route_data ? r->route_data : b->issuer;
+	struct oauth_dpop dp;
+	int rc;
+
+	if (!dpop)
+		return jkt == NULL ? 0
+				   : ERR(e, ERR_DENIED, 401, bound_as_bearer,
+					 "the token is DPoP-bound: send it as Authorization: DPoP "
+					 "with a proof");
+	if (jkt == NULL)
+		return invalid(e, "the token is not DPoP-bound: send it as Bearer");
+	rc = oauth_dpop_check(r, at, proof_path(r, at), arena_str(r->arena, token), &dp, e);
+	if (rc == ERR_DENIED)
+		e->status = 401;
+	if (rc != 0)
+		return rc;
+	if (!dp.present)
+		return ERR(e, ERR_DENIED, 401, OAUTH_INVALID_DPOP_PROOF,
+			   "a DPoP token needs a DPoP proof");
+	if (strcmp(dp.jkt, jkt) != 0)
+		return ERR(e, ERR_DENIED, 401, OAUTH_INVALID_DPOP_PROOF,
+			   "the proof's key is not the one the token is bound to (cnf.jkt)");
+	return 0;
+}
+
 int
 oauth_bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
 		   struct oauth_bearer *out, struct err *e)
 {
 	struct str token;
+	bool dpop = false;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -176,13 +232,21 @@ oauth_bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
 		return ERR(e, ERR_UNAVAILABLE, 503, OAUTH_TEMPORARILY_UNAVAILABLE,
 			   "no issuer for this API's tokens is configured");
 	rc = http_bearer(r, &token);
+	if (rc == ERR_NOTFOUND) {
+		rc = http_auth_token(r, "DPoP", &token);
+		dpop = rc != ERR_NOTFOUND;
+	}
 	if (rc == ERR_NOTFOUND)
 		return ERR(e, ERR_NOTFOUND, 401, NULL, "no access token in the Authorization header");
 	if (rc != 0)
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "malformed Authorization header");
 	if (is->kind == ISSUER_MASKINPORTEN)
-		return check_jwt(r, is, aud, token, out, e);
-	return check_stored(r, is, aud, token, out, e);
+		rc = check_jwt(r, is, aud, token, out, e);
+	else
+		rc = check_stored(r, is, aud, token, out, e);
+	if (rc == 0 && (rc = binding_check(r, token, dpop, out, e)) != 0)
+		oauth_bearer_release(out);
+	return rc;
 }
 
 bool
@@ -198,27 +262,48 @@ oauth_bearer_insufficient(struct err *e, const char *scopes)
 		   "the token lacks the scope this request needs (%s)", scopes);
 }
 
+/*
+ * Whether a refusal is about DPoP (RFC 9449 §7.1): a DPoP error, a bound
+ * token sent as Bearer, or a token sent under the DPoP scheme.
+ */
+static bool
+refuse_dpop(const struct http_req *r, const struct err *e)
+{
+	struct str t;
+
+	if (e->oauth == bound_as_bearer)
+		return true;
+	if (e->oauth != NULL && (strcmp(e->oauth, OAUTH_INVALID_DPOP_PROOF) == 0 ||
+				 strcmp(e->oauth, OAUTH_USE_DPOP_NONCE) == 0))
+		return true;
+	return http_auth_token(r, "DPoP", &t) != ERR_NOTFOUND;
+}
+
 void
 oauth_bearer_refuse(struct http_req *r, struct http_resp *w, const struct err *e,
 		    const char *scopes)
 {
-	const char *challenge;
+	const char *scheme = "Bearer realm=\"" BEARER_REALM "\"", *challenge;
+	bool scope;
 
 	if (e->code != ERR_NOTFOUND && e->code != ERR_INVAL && e->code != ERR_DENIED) {
 		/* Our own failure (store away): no challenge, the generic answer. */
 		oauth_resp_error(r, w, e);
 		return;
 	}
+	if (refuse_dpop(r, e)) {
+		scheme = "DPoP algs=\"" OAUTH_DPOP_ALGS "\"";
+		oauth_dpop_nonce_header(r, r->route_data, w);
+	}
 	if (e->oauth == NULL) {
 		/* RFC 6750 §3.1: a request without credentials gets no error code. */
-		challenge = "Bearer realm=\"" BEARER_REALM "\"";
+		challenge = scheme;
 		http_resp_oauth_error(w, 401, OAUTH_INVALID_TOKEN, e->msg);
 	} else {
-		bool scope = strcmp(e->oauth, OAUTH_INSUFFICIENT_SCOPE) == 0 && scopes != NULL;
-
-		challenge = arena_printf(r->arena, "Bearer realm=\"%s\", error=\"%s\"%s%s%s",
-					 BEARER_REALM, e->oauth, scope ? ", scope=\"" : "",
-					 scope ? scopes : "", scope ? "\"" : "");
+		scope = strcmp(e->oauth, OAUTH_INSUFFICIENT_SCOPE) == 0 && scopes != NULL;
+		challenge = arena_printf(r->arena, "%s, error=\"%s\"%s%s%s", scheme, e->oauth,
+					 scope ? ", scope=\"" : "", scope ? scopes : "",
+					 scope ? "\"" : "");
 		http_resp_oauth_error(w, e->status, e->oauth, e->msg);
 	}
 	http_resp_header(w, "WWW-Authenticate", challenge);

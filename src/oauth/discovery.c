@@ -92,7 +92,8 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 			    discovery_strings(ap ? (const char *const[]){ ACR_AP_SUBSTANTIAL,
 									  ACR_AP_HIGH, NULL }
 						 : (const char *const[]){ ACR_SUBSTANTIAL, ACR_HIGH,
-									  NULL }));
+									  ACR_EIDAS_SUBSTANTIAL,
+									  ACR_EIDAS_HIGH, NULL }));
 	json_object_set_new(d, "ui_locales_supported",
 			    discovery_strings((const char *const[]){ "nb", "nn", "en", "se", NULL }));
 	json_object_set_new(d, "prompt_values_supported",

@@ -253,7 +253,7 @@ oauth_dpop_nonce_on(const struct issuer *is)
 
 /* base64url(slot || HMAC-SHA256(key, slot)), the key one of its own from csrf_key. */
 static void
-nonce_make(const struct porten *app, int64_t slot, char out[64])
+nonce_of_slot(const struct porten *app, int64_t slot, char out[OAUTH_DPOP_NONCE_MAX])
 {
 	static const char label[] = "porten dpop nonce";
 	unsigned char key[32], raw[NONCE_RAW];
@@ -266,16 +266,22 @@ nonce_make(const struct porten *app, int64_t slot, char out[64])
 	secure_wipe(key, sizeof(key));
 }
 
-static bool
-nonce_good(const struct porten *app, const char *nonce, int64_t now)
+void
+oauth_dpop_nonce_make(const struct porten *app, int64_t now, char out[OAUTH_DPOP_NONCE_MAX])
+{
+	nonce_of_slot(app, now / OAUTH_DPOP_NONCE_SLOT, out);
+}
+
+bool
+oauth_dpop_nonce_good(const struct porten *app, const char *nonce, int64_t now)
 {
 	int64_t slot = now / OAUTH_DPOP_NONCE_SLOT;
-	char want[64];
+	char want[OAUTH_DPOP_NONCE_MAX];
 
 	if (nonce == NULL)
 		return false;
 	for (int64_t s = slot; s >= slot - 1; s--) {
-		nonce_make(app, s, want);
+		nonce_of_slot(app, s, want);
 		if (strlen(nonce) == strlen(want) && CRYPTO_memcmp(nonce, want, strlen(want)) == 0)
 			return true;
 	}
@@ -285,11 +291,11 @@ nonce_good(const struct porten *app, const char *nonce, int64_t now)
 void
 oauth_dpop_nonce_header(struct http_req *r, const struct issuer *is, struct http_resp *w)
 {
-	char nonce[64];
+	char nonce[OAUTH_DPOP_NONCE_MAX];
 
 	if (is == NULL || !oauth_dpop_nonce_on(is))
 		return;
-	nonce_make(r->app, time_now() / OAUTH_DPOP_NONCE_SLOT, nonce);
+	oauth_dpop_nonce_make(r->app, time_now(), nonce);
 	http_resp_header(w, "DPoP-Nonce", nonce);
 }
 
@@ -332,7 +338,7 @@ oauth_dpop_check(struct http_req *r, const struct issuer *is, const char *path,
 	if (rc != 0)
 		return oauth_store_fail(rc, e);
 	/* check 8 */
-	if (oauth_dpop_nonce_on(is) && !nonce_good(app, out->nonce, x.now))
+	if (oauth_dpop_nonce_on(is) && !oauth_dpop_nonce_good(app, out->nonce, x.now))
 		return ERR(e, ERR_DENIED, 400, OAUTH_USE_DPOP_NONCE,
 			   "the proof needs the server's current DPoP nonce");
 	return 0;

@@ -67,6 +67,15 @@ int oauth_dpop_verify(struct arena *a, struct str proof, const struct oauth_dpop
 int oauth_dpop_check(struct http_req *r, const struct issuer *is, const char *path,
 		     const char *access_token, struct oauth_dpop *out, struct err *e);
 
+/* A nonce's text with its NUL: base64url of 40 bytes is 54 characters. */
+#define OAUTH_DPOP_NONCE_MAX 64
+
+struct porten;
+/* The server nonce of the slot of now (shared by every node through csrf_key). */
+void oauth_dpop_nonce_make(const struct porten *app, int64_t now, char out[OAUTH_DPOP_NONCE_MAX]);
+/* Whether nonce is the nonce of now's slot or the one before; NULL is not. */
+bool oauth_dpop_nonce_good(const struct porten *app, const char *nonce, int64_t now);
+
 /* Whether nonces are on for the issuer (dpop_nonce, per issuer). */
 bool oauth_dpop_nonce_on(const struct issuer *is);
 /*

@@ -63,7 +63,12 @@ struct oauth_bearer {
  * header only), issued by is: a Maskinporten token by its signature, iss,
  * exp (no leeway), a consumer, and aud when both the API (aud non-NULL)
  * and the token name one; a login issuer's token by the store, as at
- * userinfo.  0 with *out filled; else ERR_NOTFOUND (no token: 401 without
+ * userinfo.  A token bound by cnf.jkt (spec §19) is good only as
+ * Authorization: DPoP with a proof (htu the route issuer's base and the
+ * path, ath, the bound key), an unbound one only as Bearer; a refused
+ * proof is 401 invalid_dpop_proof (or use_dpop_nonce), a bound token sent
+ * as Bearer 401 invalid_token with the DPoP challenge.
+ * 0 with *out filled; else ERR_NOTFOUND (no token: 401 without
  * an error code), ERR_INVAL (malformed header: 400 invalid_request),
  * ERR_DENIED (401 invalid_token), or the store's failure.  Scopes are the
  * caller's to check (oauth_bearer_has).
@@ -75,7 +80,8 @@ bool oauth_bearer_has(const struct oauth_bearer *b, const char *scope);
 int oauth_bearer_insufficient(struct err *e, const char *scopes);
 /*
  * Answer a refusal of oauth_bearer_check or oauth_bearer_insufficient:
- * the status, the RFC 6750 §3 challenge (with scope="scopes" on
+ * the status, the RFC 6750 §3 challenge (RFC 9449 §7.1's DPoP challenge,
+ * with algs and a DPoP-Nonce when nonces are on, for a refusal about DPoP) (with scope="scopes" on
  * insufficient_scope when scopes is non-NULL) and a JSON error body; a
  * server-side failure as oauth_resp_error does.  An API with its own
  * error body replaces the body after this.

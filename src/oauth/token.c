@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/service.h"
 #include "core/b64.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -883,6 +884,38 @@ refresh_binding(const struct client *client, const char *old_jkt, const struct o
 	return 0;
 }
 
+/*
+ * What the login's steps added to the grant (a representation) must still
+ * hold at each refresh (spec §21): every step under the issuer checks its
+ * own claims.  Ended: invalid_grant; not checkable now: try again later.
+ */
+static int
+refresh_steps_check(struct porten *app, const struct issuer *is, const struct grant *g,
+		    struct err *e)
+{
+	const struct porten_service *const *list = app->services;
+	char why[sizeof(e->msg)];
+	int rc = 0;
+
+	if (g->claims == NULL || g->pid == NULL)
+		return 0;
+	for (size_t k = 0; rc == 0 && list != NULL && list[k] != NULL; k++)
+		for (size_t j = 0; rc == 0 && list[k]->steps != NULL && list[k]->steps[j] != NULL; j++) {
+			const struct login_step *st = list[k]->steps[j];
+
+			if ((st->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0 ||
+			    st->refresh_check == NULL || service_step_repeated(list, k, j))
+				continue;
+			rc = st->refresh_check(app, g->pid, g->claims, e);
+		}
+	if (rc == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s", e->msg);
+	if (rc == ERR_DENIED)
+		return BADGRANT(e, "%s", why);
+	return ERR(e, ERR_UNAVAILABLE, 503, OAUTH_TEMPORARILY_UNAVAILABLE, "%s", why);
+}
+
 static int
 grant_refresh(struct http_req *r, const struct issuer *is, const struct client *client,
 	      const char *amr, const struct oauth_dpop *dp,
@@ -946,6 +979,8 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 		rc = narrow_scope(r, g.scope, &scope, e);
 		if (rc == 0)
 			rc = refresh_binding(client, old.jkt, dp, &rt_jkt, e);
+		if (rc == 0)
+			rc = refresh_steps_check(app, is, &g, e);
 		if (rc != 0)
 			goto out;
 		new_exp = refresh_expiry(client, &g, now);

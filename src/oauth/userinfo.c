@@ -1,11 +1,14 @@
 /*
  * The userinfo endpoint (OIDC Core §5.3, spec/idporten-oidc.md §14): an
  * access token in the Authorization header (RFC 6750 §2.1 only; tokens in
- * forms or queries are not accepted) carrying openid and profile.
+ * forms or queries are not accepted) carrying openid and profile; a
+ * DPoP-bound one as Authorization: DPoP with a proof (spec §19, checked
+ * by oauth_bearer_check).
  */
 #include <string.h>
 
 #include "app/app.h"
+#include "oauth/dpop.h"
 #include "oauth/oauth.h"
 
 void
@@ -51,6 +54,8 @@ oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	http_resp_json(w, 200, ans);
+	/* spec §19: a successful answer carries a fresh nonce too. */
+	oauth_dpop_nonce_header(r, is, w);
 	http_resp_header(w, "Cache-Control", "no-store");
 	http_resp_header(w, "Pragma", "no-cache");
 out:

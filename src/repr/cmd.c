@@ -22,12 +22,15 @@ repr_cmd_usage(FILE *f)
 	      "                            an organisation; with a parent, a sub-unit\n"
 	      "  repr resource URN NAME    the name of a resource (urn:altinn:resource:...)\n"
 	      "  repr right PID ORGNO URN [RIGHT,...]\n"
-	      "                            PID's rights on URN for ORGNO (none: taken away)\n"
+	      "                            PID's rights on URN for ORGNO (none: taken away);\n"
+	      "                            URN urn:altinn:rolecode:HADM: main administrator\n"
 	      "  repr fullmakt REPRESENTATIVE AUTHORIZER OWNER:ROLE[,...] [FROM [TO]]\n"
 	      "                            a fullmakt, valid from FROM until TO (seconds since\n"
 	      "                            the epoch; TO 0 or absent: no end)\n"
 	      "  repr reportees PID URN | repr fullmakts PID\n"
-	      "                            what the choosers would offer PID\n",
+	      "                            what the choosers would offer PID\n"
+	      "  repr events CLIENT_ID [LIMIT]\n"
+	      "                            the representations chosen at that client, newest first\n",
 	      f);
 }
 
@@ -102,9 +105,12 @@ cmd_right(struct cli *c, int argc, char **argv, struct err *e)
 	json_t *rights;
 	int rc;
 
+	/* the pilot's main administrators are a right on its role code (spec §1.4) */
 	if (argc < 4 || argc > 5 || !repr_pid_ok(c, argv[1]) || !orgno_valid_c(argv[2]) ||
-	    strncmp(argv[3], REPR_RESOURCE_PREFIX, strlen(REPR_RESOURCE_PREFIX)) != 0)
-		return cli_usage_error("repr right PID ORGNO urn:altinn:resource:... [RIGHT,...]");
+	    (strncmp(argv[3], REPR_RESOURCE_PREFIX, strlen(REPR_RESOURCE_PREFIX)) != 0 &&
+	     strcmp(argv[3], REPR_SJEF_RESOURCE) != 0))
+		return cli_usage_error("repr right PID ORGNO urn:altinn:resource:...|%s [RIGHT,...]",
+				       REPR_SJEF_RESOURCE);
 	rights = repr_split(argc == 5 ? argv[4] : "");
 	rc = store_call(c->app.store, repr, right_put, argv[1], argv[2], argv[3], rights, e);
 	json_decref(rights);
@@ -151,6 +157,25 @@ cmd_list(struct cli *c, int argc, char **argv, struct err *e)
 	return rc;
 }
 
+/* The events of the choices at one client (page.c repr_event). */
+static int
+cmd_events(struct cli *c, int argc, char **argv, struct err *e)
+{
+	long long limit = 100;
+	json_t *out = NULL;
+	int rc;
+
+	if (argc < 2 || argc > 3 || argv[1][0] == '\0' ||
+	    (argc == 3 && str_to_ll(str_c(argv[2]), 1, 1000, &limit) != 0))
+		return cli_usage_error("repr events CLIENT_ID [LIMIT]");
+	rc = store_call(c->app.store, events, event_find, "representation", "client_id", argv[1],
+			(int64_t)limit, &out, e);
+	if (rc == 0)
+		cli_print_json(c, out);
+	json_decref(out);
+	return rc;
+}
+
 static int
 repr_cmd_run(struct cli *c, int argc, char **argv, struct err *e)
 {
@@ -175,6 +200,8 @@ repr_cmd_run(struct cli *c, int argc, char **argv, struct err *e)
 		return cmd_fullmakt(c, argc, argv, e);
 	if (strcmp(sub, "reportees") == 0 || strcmp(sub, "fullmakts") == 0)
 		return cmd_list(c, argc, argv, e);
+	if (strcmp(sub, "events") == 0)
+		return cmd_events(c, argc, argv, e);
 	return cli_usage_error("unknown command 'repr %s'", sub);
 }
 
@@ -191,7 +218,8 @@ repr_cmd(struct cli *c, int argc, char **argv)
 		return CLI_USAGE;
 	if (rc != 0)
 		return cli_fail(rc, &e);
-	if (strcmp(argv[0], "reportees") != 0 && strcmp(argv[0], "fullmakts") != 0)
+	if (strcmp(argv[0], "reportees") != 0 && strcmp(argv[0], "fullmakts") != 0 &&
+	    strcmp(argv[0], "events") != 0)
 		cli_print_result(c, NULL, "done");
 	return CLI_OK;
 }

@@ -37,6 +37,12 @@ fm_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 
 	if (fm_roles(c) == NULL)
 		return 0;
+	/* A foreign person the person register did not match has no fullmakts here. */
+	if (login_ctx_pid(c) == NULL) {
+		login_step_fail(c, r, w, OAUTH_ACCESS_DENIED,
+				"acting for another needs a Norwegian identity number");
+		return 1;
+	}
 	if (prompt != NULL && strcmp(prompt, "none") == 0) {
 		login_step_fail(c, r, w, OAUTH_INTERACTION_REQUIRED,
 				"choosing whom to act for needs the person");
@@ -291,6 +297,68 @@ out:
 	login_step_close(c);
 }
 
+/* Does the register's entry o still grant permission p ({owner, role})? */
+static bool
+fm_grants(const json_t *o, const json_t *p)
+{
+	const json_t *q;
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "permissions"), i, q) {
+		if (json_equal(json_object_get(q, "owner"), json_object_get(p, "owner")) &&
+		    json_equal(json_object_get(q, "role"), json_object_get(p, "role")))
+			return true;
+	}
+	return false;
+}
+
+/* Does a fullmakt valid now (all) still give every permission of token object obj? */
+static bool
+fm_still_holds(const json_t *all, const json_t *obj)
+{
+	const char *authorizer = json_string_value(json_object_get(json_object_get(obj, "authorizer"),
+								   "pid"));
+	const json_t *o, *p;
+	size_t i, j;
+
+	json_array_foreach(all, i, o) {
+		if (authorizer == NULL ||
+		    strcmp(json_string_value(json_object_get(o, "authorizer")), authorizer) != 0)
+			continue;
+		json_array_foreach(json_object_get(obj, "permissions"), j, p) {
+			if (!fm_grants(o, p))
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* A refresh (app/service.h, spec §21): the relationship is checked again; ended: invalid_grant. */
+static int
+fm_refresh_check(struct porten *app, const char *pid, const json_t *claims, struct err *e)
+{
+	const json_t *obj;
+	json_t *all = NULL;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(claims, "authorization_details"), i, obj) {
+		const char *type = json_string_value(json_object_get(obj, "type"));
+
+		if (type == NULL || strcmp(type, REPR_T_FULLMAKT) != 0)
+			continue;
+		if (all == NULL && (rc = repr_register(app)->fullmakts(app, pid, &all, e)) != 0)
+			break;
+		if (!fm_still_holds(all, obj)) {
+			rc = ERR(e, ERR_DENIED, 0, NULL, "the fullmakt has ended");
+			break;
+		}
+	}
+	json_decref(all);
+	return rc;
+}
+
 static int
 fm_rar_check(struct http_req *r, json_t *details, struct err *e)
 {
@@ -313,4 +381,5 @@ const struct login_step repr_fullmakt_step = {
 	.enter = fm_enter,
 	.rar_types = fm_types,
 	.rar_check = fm_rar_check,
+	.refresh_check = fm_refresh_check,
 };

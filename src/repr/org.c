@@ -251,8 +251,11 @@ org_token_object(const char *type, const json_t *req, const char *resource, cons
 		json_decref(parties);
 		return NULL;
 	}
-	obj = json_pack("{s:s, s:s, s:O?}", "type", type, "resource", resource, "resource_name",
-			json_object_get(json_object_get(offer, "names"), resource));
+	obj = json_pack("{s:s, s:s}", "type", type, "resource", resource);
+	/* a resource the register has no name for goes without resource_name, never null */
+	v = json_object_get(json_object_get(offer, "names"), resource);
+	if (obj != NULL && v != NULL)
+		json_object_set(obj, "resource_name", v);
 	for (i = 0; obj != NULL && req != NULL && echoed[i] != NULL; i++)
 		if ((v = json_object_get(req, echoed[i])) != NULL)
 			json_object_set(obj, echoed[i], v);
@@ -436,6 +439,85 @@ out:
 	login_step_close(c);
 }
 
+/* The organisation number of a token party, "0192:" + orgno in either form (org_party). */
+static const char *
+org_party_orgno(const json_t *party)
+{
+	const json_t *id = json_object_get(party, "ID");
+	const char *s;
+
+	if (id == NULL)
+		id = json_object_get(json_object_get(party, "orgno"), "ID");
+	s = json_string_value(id);
+	return s != NULL && strncmp(s, "0192:", 5) == 0 ? s + 5 : NULL;
+}
+
+/* Is orgno still among the register's reportees (a deleted unit only when the request allowed those)? */
+static bool
+org_listed(const json_t *reportees, const char *orgno, bool deleted_ok)
+{
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach(reportees, i, o) {
+		if (strcmp(json_string_value(json_object_get(o, "orgno")), orgno) == 0)
+			return deleted_ok || !json_is_true(json_object_get(o, "deleted"));
+	}
+	return false;
+}
+
+/* Does every organisation of token object obj still give pid rights on its resource? */
+static int
+org_still_holds(struct porten *app, const char *pid, const json_t *obj, struct err *e)
+{
+	const char *resource = json_string_value(json_object_get(obj, "resource"));
+	const json_t *parties = json_object_get(obj, "authorized_parties"), *p;
+	bool deleted_ok = repr_bool(json_object_get(obj, "allow_deleted_organizations"));
+	json_t *ans = NULL;
+	size_t i;
+	int rc;
+
+	if (parties == NULL)
+		parties = json_object_get(obj, "reportees");
+	if (resource == NULL)
+		return ERR(e, ERR_DENIED, 0, NULL, "the grant's representation names no resource");
+	rc = repr_register(app)->reportees(app, pid, resource, &ans, e);
+	if (rc != 0)
+		return rc;
+	json_array_foreach(parties, i, p) {
+		const char *orgno = org_party_orgno(p);
+
+		if (orgno == NULL || !org_listed(json_object_get(ans, "reportees"), orgno, deleted_ok)) {
+			rc = ERR(e, ERR_DENIED, 0, NULL,
+				 "the rights on %.100s for organisation %.9s have ended", resource,
+				 orgno != NULL ? orgno : "?");
+			break;
+		}
+	}
+	json_decref(ans);
+	return rc;
+}
+
+/* A refresh (app/service.h): each organisation chosen must still hold (spec §1.1, as §21 at ID-porten). */
+static int
+org_refresh_check(struct porten *app, const char *pid, const json_t *claims, struct err *e)
+{
+	const json_t *obj;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(claims, "authorization_details"), i, obj) {
+		const char *type = json_string_value(json_object_get(obj, "type"));
+
+		if (type != NULL && (strcmp(type, REPR_T_SERVICE) == 0 ||
+				     strcmp(type, REPR_T_RESOURCE) == 0 || strcmp(type, REPR_T_SJEF) == 0))
+			rc = org_still_holds(app, pid, obj, e);
+		if (rc != 0)
+			break;
+	}
+	return rc;
+}
+
 static int
 org_rar_check(struct http_req *r, json_t *details, struct err *e)
 {
@@ -458,4 +540,5 @@ const struct login_step repr_org_step = {
 	.enter = org_enter,
 	.rar_types = org_types,
 	.rar_check = org_rar_check,
+	.refresh_check = org_refresh_check,
 };

@@ -27,6 +27,7 @@ struct store_engine {
 	const struct store_saml_ops *saml;
 	const struct store_krr_ops *krr;
 	const struct store_repr_ops *repr;
+	const struct store_people_ops *people;
 };
 
 /* SQLite (sqlite.c, sqlite_db.c): a path, a "file:" URI or ":memory:". */

@@ -73,6 +73,7 @@ store_open(struct store **out, const struct store_opts *o, struct err *e)
 		s->billing = eng->billing;
 		s->krr = eng->krr;
 		s->repr = eng->repr;
+		s->people = eng->people;
 		s->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 		return 0;
 	}

@@ -253,6 +253,21 @@ const char *const store_pg_sql[PG_N] = {
 			      " WHERE f.representative = $1 AND f.valid_from <= $2::bigint"
 			      " AND (f.valid_to = 0 OR f.valid_to > $2::bigint) ORDER BY f.authorizer",
 
+	/* the person register (pg_people.c) */
+	[PG_PEOPLE_PUT] = "INSERT INTO people (pid, unique_identity) VALUES ($1, $2)"
+			  " ON CONFLICT (pid) DO UPDATE SET unique_identity = excluded.unique_identity",
+	[PG_PEOPLE_FOREIGN_CLEAR] = "DELETE FROM people_foreign WHERE pid = $1",
+	[PG_PEOPLE_FOREIGN_ADD] = "INSERT INTO people_foreign (country, ident, pid)"
+				  " SELECT $2, $3, pid FROM people WHERE pid = $1"
+				  " ON CONFLICT (country, ident, pid) DO UPDATE SET pid = excluded.pid",
+	[PG_PEOPLE_GET] = "SELECT json_build_object('pid', p.pid, 'unique', p.unique_identity,"
+			  " 'foreign', (SELECT coalesce(json_agg(json_build_object('country',"
+			  " f.country, 'id', f.ident) ORDER BY f.country, f.ident), '[]'::json)"
+			  " FROM people_foreign f WHERE f.pid = p.pid))::text FROM people p"
+			  " WHERE p.pid = $1",
+	[PG_PEOPLE_MATCH] = "SELECT to_json(pid)::text FROM people_foreign"
+			    " WHERE country = $1 AND ident = $2 ORDER BY pid",
+
 	[PG_SWEEP_CODES] = PG_SWEEP("codes", "hash", "expires_at <= $1::bigint"),
 	[PG_SWEEP_DOCS] = PG_SWEEP("docs", "kind, id", "expires_at <= $1::bigint"),
 	[PG_SWEEP_REFRESH] = PG_SWEEP("refresh_tokens", "hash", "expires_at <= $1::bigint"),
@@ -1247,6 +1262,7 @@ const struct store_engine store_pg_engine = {
 	.saml = &pg_saml,
 	.krr = &store_pg_krr,
 	.repr = &store_pg_repr,
+	.people = &store_pg_people,
 };
 
 #endif /* HAVE_LIBPQ */

@@ -46,6 +46,7 @@ enum pg_id {
 	PG_REPR_PERSON_PUT, PG_REPR_PERSON_GET, PG_REPR_ORG_PUT, PG_REPR_RESOURCE_PUT,
 	PG_REPR_RESOURCE_GET, PG_REPR_RIGHT_PUT, PG_REPR_REPORTEES, PG_REPR_FULLMAKT_PUT,
 	PG_REPR_FULLMAKTS,
+	PG_PEOPLE_PUT, PG_PEOPLE_FOREIGN_CLEAR, PG_PEOPLE_FOREIGN_ADD, PG_PEOPLE_GET, PG_PEOPLE_MATCH,
 	PG_SWEEP_CODES, PG_SWEEP_DOCS, PG_SWEEP_REFRESH, PG_SWEEP_TOKENS, PG_SWEEP_SESSIONS,
 	PG_SWEEP_JTI, PG_SWEEP_OUTBOX, PG_SWEEP_GRANTS,
 	PG_BILL_VOLUME, PG_BILL_AUTH, PG_BILL_TOKENS, PG_BILL_DAILY, PG_BILL_COSTS,
@@ -171,6 +172,8 @@ int pg_doc_delete(struct store *s, const char *kind, const char *id, struct err 
 /* The KRR facet (pg_krr.c). */
 extern const struct store_krr_ops store_pg_krr;
 extern const struct store_repr_ops store_pg_repr;
+/* The person register (pg_people.c). */
+extern const struct store_people_ops store_pg_people;
 
 int store_pg_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_pg_close(struct store *s);

@@ -224,6 +224,21 @@ const char *const store_sq_sql[SQ_N] = {
 			      " WHERE f.representative = ?1 AND f.valid_from <= ?2"
 			      " AND (f.valid_to = 0 OR f.valid_to > ?2) ORDER BY f.authorizer",
 
+	/* the person register (sqlite_people.c) */
+	[SQ_PEOPLE_PUT] = "INSERT INTO people (pid, unique_identity) VALUES (?1, ?2)"
+			  " ON CONFLICT (pid) DO UPDATE SET unique_identity = excluded.unique_identity",
+	[SQ_PEOPLE_FOREIGN_CLEAR] = "DELETE FROM people_foreign WHERE pid = ?1",
+	[SQ_PEOPLE_FOREIGN_ADD] = "INSERT INTO people_foreign (country, ident, pid)"
+				  " SELECT ?2, ?3, pid FROM people WHERE pid = ?1"
+				  " ON CONFLICT (country, ident, pid) DO UPDATE SET pid = excluded.pid",
+	[SQ_PEOPLE_GET] = "SELECT json_object('pid', p.pid, 'unique',"
+			  " json(CASE WHEN p.unique_identity THEN 'true' ELSE 'false' END),"
+			  " 'foreign', (SELECT json_group_array(json_object('country', country,"
+			  " 'id', ident)) FROM (SELECT country, ident FROM people_foreign"
+			  " WHERE pid = p.pid ORDER BY country, ident))) FROM people p WHERE p.pid = ?1",
+	[SQ_PEOPLE_MATCH] = "SELECT json_quote(pid) FROM people_foreign"
+			    " WHERE country = ?1 AND ident = ?2 ORDER BY pid",
+
 	[SQ_SWEEP_CODES] = "DELETE FROM codes WHERE expires_at <= ?1",
 	[SQ_SWEEP_DOCS] = "DELETE FROM docs WHERE expires_at <= ?1",
 	[SQ_SWEEP_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
@@ -1082,4 +1097,5 @@ const struct store_engine store_sqlite_engine = {
 	.saml = &sq_saml,
 	.krr = &store_sq_krr,
 	.repr = &store_sq_repr,
+	.people = &store_sq_people,
 };

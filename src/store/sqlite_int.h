@@ -46,6 +46,7 @@ enum sq_id {
 	SQ_REPR_PERSON_PUT, SQ_REPR_PERSON_GET, SQ_REPR_ORG_PUT, SQ_REPR_RESOURCE_PUT,
 	SQ_REPR_RESOURCE_GET, SQ_REPR_RIGHT_PUT, SQ_REPR_REPORTEES, SQ_REPR_FULLMAKT_PUT,
 	SQ_REPR_FULLMAKTS,
+	SQ_PEOPLE_PUT, SQ_PEOPLE_FOREIGN_CLEAR, SQ_PEOPLE_FOREIGN_ADD, SQ_PEOPLE_GET, SQ_PEOPLE_MATCH,
 	SQ_SWEEP_CODES, SQ_SWEEP_DOCS, SQ_SWEEP_REFRESH, SQ_SWEEP_TOKENS, SQ_SWEEP_SESSIONS,
 	SQ_SWEEP_JTI, SQ_SWEEP_OUTBOX, SQ_SWEEP_GRANTS,
 	SQ_BILL_VOLUME, SQ_BILL_AUTH, SQ_BILL_TOKENS, SQ_BILL_DAILY, SQ_BILL_COSTS,
@@ -145,6 +146,8 @@ int sq_doc_delete(struct store *s, const char *kind, const char *id, struct err 
 /* The KRR facet (sqlite_krr.c). */
 extern const struct store_krr_ops store_sq_krr;
 extern const struct store_repr_ops store_sq_repr;
+/* The person register (sqlite_people.c). */
+extern const struct store_people_ops store_sq_people;
 
 int store_sq_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_sq_close(struct store *s);

@@ -30,6 +30,8 @@ _Static_assert(sizeof(struct store_krr_ops) <= STORE_FACET_OPS * sizeof(void (*)
 	       "struct store_krr_ops: more operations than STORE_FACET_OPS");
 _Static_assert(sizeof(struct store_repr_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
 	       "struct store_repr_ops: more operations than STORE_FACET_OPS");
+_Static_assert(sizeof(struct store_people_ops) <= STORE_FACET_OPS * sizeof(void (*)(void)),
+	       "struct store_people_ops: more operations than STORE_FACET_OPS");
 
 int64_t
 store_call_clock(void)

@@ -4,9 +4,9 @@
  *
  * Operations are grouped by domain into facets (facet_<domain>.h), each a
  * table the engine fills: s->oauth, s->login, s->registry, s->minid,
- * s->events, s->billing, s->saml, s->krr, s->repr.  Callers reach them through
- * store_call(s, facet, op, ...), which counts and times every call
- * (store_stats()).
+ * s->events, s->billing, s->saml, s->krr, s->repr, s->people.  Callers reach
+ * them through store_call(s, facet, op, ...), which counts and times every
+ * call (store_stats()).
  *
  * Records are small typed rows plus, where the shape belongs to a service, a
  * JSON document (`doc`) the service owns.  Single-use things are consumed
@@ -36,6 +36,7 @@
 #include "store/facet_events.h"
 #include "store/facet_krr.h"
 #include "store/facet_repr.h"
+#include "store/facet_people.h"
 #include "store/facet_login.h"
 #include "store/facet_minid.h"
 #include "store/facet_oauth.h"
@@ -67,7 +68,8 @@ struct store_opts {
 #define STORE_FACET_IDX_saml 6
 #define STORE_FACET_IDX_krr 7
 #define STORE_FACET_IDX_repr 8
-#define STORE_NFACETS 9
+#define STORE_FACET_IDX_people 9
+#define STORE_NFACETS 10
 #define STORE_FACET_OPS 16
 
 /* One operation's calls so far (store_stats()). */
@@ -91,6 +93,7 @@ struct store {
 	const struct store_saml_ops *saml;
 	const struct store_krr_ops *krr;
 	const struct store_repr_ops *repr;
+	const struct store_people_ops *people;
 	uint64_t serial;         /* unique per store_open in this process (caches tell stores apart) */
 	struct store_op_stat stats[STORE_NFACETS * STORE_FACET_OPS];
 };

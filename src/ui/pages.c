@@ -66,7 +66,13 @@ static const char page_css[] =
 	"font-size:1.3rem;letter-spacing:.1rem;word-break:break-all}"
 	"footer{max-width:36rem;margin:0 auto 2rem;padding:0 2rem}"
 	"footer ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}"
-	"iframe{display:none}";
+	"iframe{display:none}"
+	/* a list of radio buttons or checkboxes, each beside its label (the choosers) */
+	"fieldset{border:0;padding:0;margin:1rem 0 0}legend{font-weight:bold;padding:0}"
+	".choice{display:flex;align-items:flex-start;gap:.7rem;margin:.8rem 0}"
+	".choice input{width:1.4rem;height:1.4rem;margin:.1rem 0 0;flex:none}"
+	".choice label{margin:0;font-weight:normal}"
+	".orgno{display:block;color:#3d3d3d;font-size:.95rem}";
 
 void
 page_begin(struct buf *b, const char *lang, const char *title_msgid)

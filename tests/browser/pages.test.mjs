@@ -4,6 +4,10 @@
 // logout page.  Every page gets a screenshot in artifacts/ and an axe-core
 // check (WCAG 2.1 A and AA rules): no serious or critical violation.
 //
+// Then the representation choosers: Ansattporten's organisation chooser
+// (several organisations, sub-units), the fullmakt chooser at ID-porten,
+// and the page when there is nothing to choose.
+//
 // Needs the built portend and portenctl (PORTEN_BUILD, default ../../build)
 // and /usr/bin/chromium (PORTEN_CHROMIUM to override).
 
@@ -77,13 +81,14 @@ async function checkPage(page, name) {
   assert.ok(res.passes.length > 10, `axe found too little to check on ${name}`);
 }
 
-function authorizeUrl(extra = {}) {
+// at: the issuer's URL, with the client registered there (ID-porten's by default).
+function authorizeUrl(extra = {}, at = issuer, cl = client) {
   const p = new URLSearchParams({
-    client_id: client.client_id, response_type: 'code', redirect_uri: `${cb.base}/cb`,
+    client_id: cl.client_id, response_type: 'code', redirect_uri: `${cb.base}/cb`,
     scope: 'openid profile', state: randomBytes(8).toString('hex'), nonce: randomBytes(8).toString('hex'),
     code_challenge: 'b7elB7ZyxIXgFyvBznKvxl7wOB-H17Pz0a3B62NIMFI', code_challenge_method: 'S256', ...extra,
   });
-  return `${issuer}/authorize?${p}`;
+  return `${at}/authorize?${p}`;
 }
 
 async function newPage() {
@@ -245,5 +250,76 @@ test('MinID reset, registration and error pages', async () => {
   await checkPage(page, 'nn-9-account-login');
   await page.goto(`${issuer}/login?ar=${'x'.repeat(43)}`);
   await checkPage(page, 'nn-10-error');
+  await page.context().close();
+});
+
+// TestID from the selector to whatever page follows it.
+async function testidLogin(page, pid) {
+  await page.click('#eid-testid');
+  await page.waitForSelector('#testid-form');
+  await page.fill('#pid', pid);
+  await page.selectOption('#acr', 'idporten-loa-substantial');
+  await page.click('#testid-form button[type=submit]');
+}
+
+test('the representation choosers: organisations, fullmakt, nothing to choose', async () => {
+  const RES = 'urn:altinn:resource:browser-test';
+  ctl('repr', 'person', TESTID_PID, 'Kari Nettlesar');
+  ctl('repr', 'org', '910000004', 'Hovud AS', 'AS');
+  ctl('repr', 'org', '920000002', 'Filial Bergen', 'BEDR', '910000004');
+  ctl('repr', 'right', TESTID_PID, '910000004', RES, 'read');
+  ctl('repr', 'right', TESTID_PID, '920000002', RES, 'read');
+  ctl('repr', 'person', '02819010040', 'Fullmakt Givar');
+  ctl('repr', 'fullmakt', TESTID_PID, '02819010040', 'nav:arbeid');
+  const ap = ctl('client', 'create', '--client-name', 'Tilsettportal', '--description', 'browser test',
+    '--integration-type', 'ansattporten', '--application-type', 'web', '--token-endpoint-auth-method',
+    'client_secret_basic', '--client-orgno', '991825827', '--redirect-uri', `${cb.base}/cb`,
+    '--post-logout-redirect-uri', `${cb.base}/out`, '--grant-type', 'authorization_code', '--scope', 'openid');
+  const orgRar = (more) => JSON.stringify([{ type: 'ansattporten:altinn:resource', resource: RES, ...more }]);
+
+  // the organisation chooser in bokmål, several allowed and one required: checkboxes, then a choice missing
+  let page = await newPage();
+  await page.goto(authorizeUrl({ scope: 'openid', authorization_details: orgRar({ allow_multiple_organizations: true, representation_is_required: true }) },
+    `${issuer}/ansattporten`, ap));
+  await testidLogin(page, TESTID_PID);
+  await page.waitForSelector('#repr-form');
+  assert.equal(await page.getAttribute('html', 'lang'), 'nb');
+  assert.match(await page.textContent('h1'), /Velg organisasjon/);
+  await checkPage(page, 'nb-repr-1-organisations');
+  await page.click('#repr-form button[type=submit]');
+  await page.waitForSelector('#repr-error');
+  await checkPage(page, 'nb-repr-2-none-chosen');
+  await page.check('#org-0');
+  await page.check('#org-1');
+  let before = cbHits.length;
+  await Promise.all([page.waitForURL(`${cb.base}/cb**`), page.click('#repr-form button[type=submit]')]);
+  assert.ok(cbHits[before].searchParams.get('code'), 'no code after the organisation choice');
+  await page.context().close();
+
+  // the fullmakt chooser in English: radio buttons, "myself"
+  page = await newPage();
+  await page.goto(authorizeUrl({ ui_locales: 'en',
+    authorization_details: JSON.stringify([{ type: 'idporten:fullmakt', permission_roles: ['arbeid'] }]) }));
+  await testidLogin(page, TESTID_PID);
+  await page.waitForSelector('#repr-form');
+  assert.match(await page.textContent('h1'), /Act on behalf of someone/);
+  await checkPage(page, 'en-repr-3-fullmakt');
+  await page.check('#whom-0');
+  before = cbHits.length;
+  await Promise.all([page.waitForURL(`${cb.base}/cb**`), page.click('#repr-form button[type=submit]')]);
+  assert.ok(cbHits[before].searchParams.get('code'), 'no code after the fullmakt choice');
+  await page.context().close();
+
+  // nothing to choose while representation is required, in nynorsk: the page and its cancel
+  page = await newPage();
+  await page.goto(authorizeUrl({ scope: 'openid', ui_locales: 'nn',
+    authorization_details: orgRar({ representation_is_required: true }) }, `${issuer}/ansattporten`, ap));
+  await testidLogin(page, '02819010040');
+  await page.waitForSelector('#repr-error');
+  assert.equal(await page.getAttribute('html', 'lang'), 'nn');
+  await checkPage(page, 'nn-repr-4-nothing');
+  before = cbHits.length;
+  await Promise.all([page.waitForURL(`${cb.base}/cb**`), page.click('#cancel-form button')]);
+  assert.equal(cbHits[before].searchParams.get('error'), 'access_denied');
   await page.context().close();
 });

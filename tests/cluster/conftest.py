@@ -35,15 +35,16 @@ PG_TEST = os.path.join(ROOT, "tools", "pg-test.sh")
 os.environ.setdefault("PORTEN_BUILD", os.path.join(ROOT, "build"))
 
 
-def _load_e2e():
+def load_e2e(name, as_name=None):
+    """A module of the end-to-end suite (tests/e2e/<name>.py), loaded as a plain module."""
     spec = importlib.util.spec_from_file_location(
-        "porten_e2e_helpers", os.path.join(ROOT, "tests", "e2e", "conftest.py"))
+        as_name or "porten_e2e_" + name, os.path.join(ROOT, "tests", "e2e", name + ".py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-E = _load_e2e()
+E = load_e2e("conftest", "porten_e2e_helpers")
 NODES = 3
 
 

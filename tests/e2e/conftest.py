@@ -1039,6 +1039,16 @@ def new_client(server, listener, tmp_path):
 
 
 @pytest.fixture
+def ap_client(ap, listener, tmp_path):
+    """Factory: a client of integration type ansattporten, registered by portenctl
+    (the module gives its Ansattporten as the fixture ap)."""
+    def _new(**kw):
+        kw.setdefault("scopes", ["openid"])
+        return create_client(ap, listener, tmp_path, integration_type="ansattporten", **kw)
+    return _new
+
+
+@pytest.fixture
 def new_browser():
     """Factory: a fresh browser (cookie jar) per call."""
     made = []
@@ -1051,3 +1061,20 @@ def new_browser():
     yield _new
     for b in made:
         b.close()
+
+
+def start_upstream_node(port, issuer, clients, **env):
+    """
+    panva's oidc-provider (tests/upstream/server.mjs) listening on port as
+    issuer, with clients (oidc-provider metadata) and the other settings in
+    env (ACRS, MODE, ...): the process, once it is ready.
+    """
+    here = os.path.join(os.path.dirname(__file__), "..", "upstream")
+    if not os.path.isdir(os.path.join(here, "node_modules")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=here, check=True,
+                       capture_output=True, timeout=300)
+    e = dict(os.environ, PORT=str(port), ISSUER=issuer, CLIENTS=json.dumps(clients), **env)
+    p = subprocess.Popen(["node", os.path.join(here, "server.mjs")], env=e,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready", p.stderr.read()
+    return p

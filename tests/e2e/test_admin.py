@@ -922,3 +922,32 @@ def test_backchannel_logout_uri(env):
     assert env.a_read.call("GET", "/clients/" + c["client_id"]).json()["backchannel_logout_uri"] == \
         "https://logout.example.no/bcl"
     assert {x["client_id"] for x in env.a_read.call("GET", "/clients").json()} == ids
+
+
+def test_dpop_bound_token(env):
+    """idporten-oidc.md §19: a DPoP-bound Maskinporten token works at the API only as
+    Authorization: DPoP with a proof for the request (htm, htu, ath) by the bound key."""
+    from dpopkit import ath, ec, proof
+    key = ec()
+    a = env.a_read
+    now = int(time.time())
+    t = jjwt.JWT(header={"alg": "RS256", "x5c": a.cert.x5c},
+                 claims={"aud": env.mp_issuer, "iss": a.client_id, "scope": READ, "iat": now,
+                         "exp": now + 60, "jti": str(uuid.uuid4())})
+    t.make_signed_token(a.cert.key)
+    turl = env.server.url("/maskinporten/token")
+    r = env.http.post(turl, data={"grant_type": GRANT, "assertion": t.serialize()},
+                      headers={"DPoP": proof(key, turl)}, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    tok = r.json()["access_token"]
+    url = env.server.url(BASE + "/clients")
+    r = a.call("GET", "/clients", token=tok)
+    error(r, 401, "invalid_token")
+    assert r.headers["WWW-Authenticate"].startswith("DPoP "), r.headers
+    h = {"Authorization": "DPoP " + tok}
+    r = a.call("GET", "/clients", headers=dict(h, DPoP=proof(key, url, htm="GET")))
+    error(r, 401, "invalid_dpop_proof")
+    r = a.call("GET", "/clients", headers=dict(h, DPoP=proof(ec(), url, htm="GET", ath=ath(tok))))
+    error(r, 401, "invalid_dpop_proof")
+    r = a.call("GET", "/clients", headers=dict(h, DPoP=proof(key, url, htm="GET", ath=ath(tok))))
+    assert r.status_code == 200 and isinstance(r.json(), list), r.text

@@ -25,15 +25,6 @@ def ap(server):
     return Ansattporten(server)
 
 
-@pytest.fixture
-def ap_client(ap, listener, tmp_path):
-    """Factory: a client of integration type ansattporten, registered by portenctl."""
-    def _new(**kw):
-        kw.setdefault("scopes", ["openid"])
-        return create_client(ap, listener, tmp_path, integration_type="ansattporten", **kw)
-    return _new
-
-
 def ap_login(ap, client, browser, **kw):
     return login(ap, client, browser, **kw)
 
@@ -77,7 +68,8 @@ def test_discovery(ap, server):
     i = server.get("/.well-known/openid-configuration").json()
     assert i["issuer"] == server.issuer
     assert i["userinfo_endpoint"] == server.issuer + "/userinfo"
-    assert i["acr_values_supported"] == [SUBSTANTIAL, HIGH]
+    assert i["acr_values_supported"] == [SUBSTANTIAL, HIGH, "eidas-loa-substantial",
+                                         "eidas-loa-high"]
 
 
 def test_jwks_are_its_own(ap, server):

@@ -623,7 +623,7 @@ def test_client_registration_rules(mp):
 
 def test_dpop_binds_the_token(mp):
     """idporten-oidc.md §19: a valid DPoP proof binds the token; a bad one is refused."""
-    from test_dpop import proof
+    from dpopkit import proof
     c = mp.keyed
     key = jwk.JWK.generate(kty="EC", crv="P-256")
     url = mp.url("/token")

@@ -4,7 +4,6 @@ import hashlib
 import base64
 import json
 import os
-import subprocess
 import threading
 import time
 import uuid
@@ -17,7 +16,7 @@ from authlib.jose import JsonWebKey, jwt as authlib_jwt
 from jwcrypto import jwk, jwt as jjwt
 
 from conftest import (HIGH, PID, TIMEOUT, Page, auth_params, authorize, classify, free_port, start,
-                      submit_form, url_params)
+                      start_upstream_node, submit_form, url_params)
 
 NODE_PORT = free_port()
 NODE = f"http://127.0.0.1:{NODE_PORT}"
@@ -252,18 +251,10 @@ def test_forged_state(server, new_client, new_browser):
 @pytest.fixture(scope="module")
 def bankid(server):
     """panva's oidc-provider as BankID, Porten's client authenticating with private_key_jwt."""
-    here = os.path.join(os.path.dirname(__file__), "..", "upstream")
-    if not os.path.isdir(os.path.join(here, "node_modules")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=here, check=True,
-                       capture_output=True, timeout=300)
     client = {"client_id": "porten-bankid", "token_endpoint_auth_method": "private_key_jwt",
               "redirect_uris": [server.url("/bankid/callback")], "grant_types": ["authorization_code"],
               "response_types": ["code"], "jwks": {"keys": [json.loads(CLIENT_KEY.export_public())]}}
-    env = dict(os.environ, PORT=str(NODE_PORT), ISSUER=NODE, ACRS="bankid-substantial,bankid-high",
-               CLIENTS=json.dumps([client]))
-    p = subprocess.Popen(["node", os.path.join(here, "server.mjs")], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready", p.stderr.read()
+    p = start_upstream_node(NODE_PORT, NODE, [client], ACRS="bankid-substantial,bankid-high")
     yield
     p.terminate()
     p.wait(5)

@@ -1,10 +1,12 @@
 // An independent OpenID Connect provider (panva's oidc-provider) that the
 // e2e tests start as an upstream eID (BankID): a login page where the
 // tester types the national identity number and picks the level, or
-// cancels.  Settings come from the environment:
+// cancels.  With MODE=eidas it plays the eIDAS connector instead: the
+// tester types the four eidas_* attributes (one left empty is left out of
+// the ID token).  Settings come from the environment:
 //   PORT, ISSUER, ACRS (comma-separated acr values), CLIENTS (JSON array of
 //   oidc-provider client metadata), KEY_FILE (where the signing JWKS is
-//   written, so tests can sign with it or rotate it).
+//   written, so tests can sign with it or rotate it), MODE (eidas or unset).
 // Prints "ready" on stdout when it listens.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -13,6 +15,16 @@ import Provider from 'oidc-provider';
 
 const env = process.env;
 const acrs = (env.ACRS || 'bankid-substantial,bankid-high').split(',');
+const eidas = env.MODE === 'eidas';
+const EIDAS_CLAIMS = ['eidas_identifier', 'eidas_firstname', 'eidas_lastname',
+  'eidas_date_of_birth'];
+// What each eIDAS login typed, by account (the identifier).
+const foreign = new Map();
+
+function accountClaims(id) {
+  if (!eidas) return { sub: id, nnin: id };
+  return { sub: id, ...foreign.get(id) };
+}
 
 function signingKey() {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -27,12 +39,12 @@ const provider = new Provider(env.ISSUER, {
   clients: JSON.parse(env.CLIENTS),
   jwks: keys,
   acrValues: acrs,
-  claims: { openid: ['sub'], nnin: ['nnin'] },
+  claims: eidas ? { openid: ['sub'], eidas: EIDAS_CLAIMS } : { openid: ['sub'], nnin: ['nnin'] },
   // The national identity number goes in the ID token, as BankID's does.
   conformIdTokenClaims: false,
   findAccount: async (ctx, id) => ({
     accountId: id,
-    claims: async () => ({ sub: id, nnin: id }),
+    claims: async () => accountClaims(id),
   }),
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   features: {
@@ -53,7 +65,8 @@ function loginPage(res, uid, params) {
   res.end(`<!doctype html><title>Upstream login</title><h1>Upstream login</h1>
 <p>acr_values: <span id="acr-values">${esc(params.acr_values || '')}</span></p>
 <form id="upstream-login" method="post" action="/interaction/${esc(uid)}">
-<input name="nnin"><select name="acr">${options}</select>
+<input name="nnin">${EIDAS_CLAIMS.map((c) => `<input name="${c}">`).join('')}
+<select name="acr">${options}</select>
 <button type="submit" name="action" value="login">Log in</button>
 <button type="submit" name="action" value="cancel">Cancel</button></form>`);
 }
@@ -72,13 +85,18 @@ async function finishLogin(req, res, form) {
     }, { mergeWithLastSubmission: false });
     return;
   }
-  const accountId = form.get('nnin');
+  const accountId = form.get(eidas ? 'eidas_identifier' : 'nnin') || 'nobody';
+  if (eidas) {
+    const typed = {};
+    for (const c of EIDAS_CLAIMS) if (form.get(c)) typed[c] = form.get(c);
+    foreign.set(accountId, typed);
+  }
   const grant = new provider.Grant({ accountId, clientId: details.params.client_id });
   grant.addOIDCScope(details.params.scope);
-  grant.addOIDCClaims(['nnin']);
+  grant.addOIDCClaims(eidas ? EIDAS_CLAIMS : ['nnin']);
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, {
-    login: { accountId, acr: form.get('acr'), amr: ['bankid'] },
+    login: { accountId, acr: form.get('acr'), amr: [eidas ? 'eidas' : 'bankid'] },
     consent: { grantId },
   }, { mergeWithLastSubmission: false });
 }

@@ -13,6 +13,7 @@
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
+#include "eid/people.h"
 #include "sms/sms.h"
 
 bool
@@ -24,6 +25,24 @@ minid_pid_ok(const struct porten *app, const char *pid)
 
 	return pid != NULL &&
 	       natid_acceptable(str_c(pid), app->test_env ? NATID_CTX_TEST : NATID_CTX_PROD, &pol);
+}
+
+const char minid_not_unique[] =
+	"MinID cannot be issued to this number: the National Population Register knows you "
+	"under another number. Use that number, or contact the MinID support.";
+
+int
+minid_unique_ok(struct porten *app, const char *pid, struct err *e)
+{
+	bool unique = true;
+	int rc;
+
+	if (!app->cfg->minid_unique_identity)
+		return 0;
+	rc = people_unique(app, pid, &unique, e);
+	if (rc == 0 && !unique)
+		rc = ERR(e, ERR_DENIED, 403, NULL, "%s", minid_not_unique);
+	return rc;
 }
 
 bool

@@ -162,6 +162,14 @@ int minid_try_claim(struct porten *app, const char *key, int64_t max, int64_t ex
 
 /* Is pid acceptable for MinID in this environment (spec natid §4 table)? */
 bool minid_pid_ok(const struct porten *app, const char *pid);
+/*
+ * May a new MinID be issued to pid?  0; ERR_DENIED when the person
+ * register says the number is not the person's unique identity and the
+ * setting minid_unique_identity is on; another code when the store is away.
+ */
+int minid_unique_ok(struct porten *app, const char *pid, struct err *e);
+/* What the person is told when minid_unique_ok refuses. */
+extern const char minid_not_unique[];
 /* Is pid a synthetic test person that may use the static code here (spec §8)? */
 bool minid_static_otc_allowed(const struct porten *app, const char *pid);
 

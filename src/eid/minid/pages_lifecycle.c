@@ -317,6 +317,17 @@ minid_register_order(struct minid_ctx *c)
 				    "You must be at least 13 years old to get MinID.", 400);
 		return;
 	}
+	switch (minid_unique_ok(app, pid, &e)) {
+	case 0:
+		break;
+	case ERR_DENIED:
+		log_info(c->r->rid, "minid: letter refused, %s is not a unique identity",
+			 minid_log_pid(c, pid));
+		minid_register_form(c, http_param_c(c->p, "pid"), minid_not_unique, 403);
+		return;
+	default:
+		goto fail;
+	}
 	if (minid_act_code(code) != 0 || minid_act_code(gen) != 0)
 		goto fail;
 	snprintf(key, sizeof(key), "act.%s", pid);

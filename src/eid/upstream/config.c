@@ -171,7 +171,7 @@ str_slot(struct upstream *u, const char *key)
 
 /* What a section says besides its text keys, read as its lines come. */
 struct section_extra {
-	char *auth, *secret_file, *key_file, *key_kid, *par;
+	char *auth, *secret_file, *key_file, *key_kid, *par, *kind;
 };
 
 static void
@@ -182,6 +182,7 @@ extra_free(struct section_extra *x)
 	free(x->key_file);
 	free(x->key_kid);
 	free(x->par);
+	free(x->kind);
 	*x = (struct section_extra){ 0 };
 }
 
@@ -205,6 +206,8 @@ set_key(struct upstream *u, struct section_extra *x, const char *key, char *v,
 		return set_str(&x->key_kid, v, at, key, e);
 	if (strcmp(key, "par") == 0)
 		return set_str(&x->par, v, at, key, e);
+	if (strcmp(key, "kind") == 0)
+		return set_str(&x->kind, v, at, key, e);
 	return ERR(e, ERR_INVAL, 0, NULL, "%s:%u: unknown key %s", at->path, at->line, key);
 }
 
@@ -263,11 +266,13 @@ set_routes(struct upstream *u)
 	u->prov = (struct eid_provider){
 		.name = u->name,
 		.display = u->display,
-		.desc_key = N_("Commercial electronic ID"),
+		.desc_key = u->eidas ? N_("Electronic ID from another European country")
+				     : N_("Commercial electronic ID"),
 		.path = u->path,
 		.logo = u->logo,
 		.levels = u->prov.levels,
 		.test_only = false,
+		.eidas = u->eidas,
 		.routes = u->routes,
 	};
 	return 0;
@@ -280,10 +285,18 @@ finish_section(struct upstream *u, struct section_extra *x, const struct cfg_pos
 {
 	int rc;
 
+	if (x->kind != NULL && strcmp(x->kind, "oidc") != 0 && strcmp(x->kind, "eidas") != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "%s: eID %s: kind must be oidc or eidas", at->path,
+			   u->name);
+	/* The eIDAS connector names the person by the eidas_* claims, not by a pid claim. */
+	u->eidas = x->kind != NULL && strcmp(x->kind, "eidas") == 0;
 	if (u->display == NULL || u->issuer == NULL || u->client_id == NULL ||
-	    u->amr == NULL || u->pid_claim == NULL || u->nacr == 0)
+	    u->amr == NULL || (u->pid_claim == NULL && !u->eidas) || u->nacr == 0)
 		return ERR(e, ERR_INVAL, 0, NULL, "%s: eID %s needs display, issuer, client_id, "
-			   "acr, amr and pid_claim", at->path, u->name);
+			   "acr, amr and (but for kind eidas) pid_claim", at->path, u->name);
+	if (u->eidas && u->pid_claim != NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "%s: eID %s: kind eidas takes no pid_claim (the "
+			   "person register matches)", at->path, u->name);
 	if (!url_ok(u->issuer, u->allow_http) || (u->logo != NULL && !url_ok(u->logo, true) &&
 						 u->logo[0] != '/'))
 		return ERR(e, ERR_INVAL, 0, NULL, "%s: eID %s: issuer must be an https URL (logo "

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/natid.h"
 #include "core/timeutil.h"
+#include "eid/people.h"
 #include "eid/upstream/upstream_int.h"
 #include "ui/pages.h"
 
@@ -92,6 +93,16 @@ fail_page(struct http_req *r, struct http_resp *w, const struct upstream *u,
 	buf_free(&b);
 }
 
+/*
+ * The level the login asks of u: the eIDAS level for the eIDAS connector
+ * (0 when the request did not ask for eIDAS), else the Norwegian one.
+ */
+static unsigned
+asked_level(const struct upstream *u, const struct eid_flow *flow)
+{
+	return u->eidas ? flow->eidas_level : flow->min_level;
+}
+
 /* The upstream's acr values that meet the level asked for, lowest first. */
 static const char *
 acr_values(struct http_req *r, const struct upstream *u, unsigned min)
@@ -124,7 +135,7 @@ auth_params(struct http_req *r, const struct upstream *u, const struct eid_flow 
 	upstream_form_add(b, "nonce", derive(r, u, flow, "nonce"));
 	upstream_form_add(b, "code_challenge", b64url_encode_arena(r->arena, h, sizeof(h)));
 	upstream_form_add(b, "code_challenge_method", "S256");
-	upstream_form_add(b, "acr_values", acr_values(r, u, flow->min_level));
+	upstream_form_add(b, "acr_values", acr_values(r, u, asked_level(u, flow)));
 	upstream_form_add(b, "ui_locales", page_lang(r, flow->locale));
 }
 
@@ -163,6 +174,12 @@ upstream_start(struct http_req *r, struct http_resp *w, const struct eid_flow *f
 	const char *authz;
 	int rc;
 
+	/* eIDAS is offered only to a request that asks for it (spec/ansattporten-eidas-testid.md §2.1). */
+	if (asked_level(u, flow) == 0) {
+		page_error(r, w, 400, page_lang(r, flow->locale), "invalid_request",
+			   "the service did not ask for a login with this electronic ID");
+		return;
+	}
 	buf_init(&params, HTTP_MAX_URI * 2);
 	buf_init(&query, HTTP_MAX_URI * 2);
 	rc = upstream_meta(u, r->rid, &meta, &e);
@@ -234,6 +251,57 @@ person(struct http_req *r, const struct upstream *u, const json_t *claims, struc
 	return arena_strdup(r->arena, pid);
 }
 
+#define EIDAS_MAX_CLAIM 256     /* longest eidas_* value taken */
+
+/* One of the eidas_* claims: a non-empty string of at most EIDAS_MAX_CLAIM bytes, or NULL. */
+static const char *
+eidas_claim(struct http_req *r, const json_t *claims, const char *name, struct err *e)
+{
+	const char *v = json_string_value(json_object_get(claims, name));
+
+	if (v == NULL || v[0] == '\0' || strlen(v) > EIDAS_MAX_CLAIM) {
+		(void)ERR(e, ERR_DENIED, 0, NULL, "ID token has no acceptable %s", name);
+		return NULL;
+	}
+	return arena_strdup(r->arena, v);
+}
+
+/* DateOfBirth as the tokens carry it: YYYY-MM-DD. */
+static bool
+eidas_date_ok(const char *d)
+{
+	if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9'))
+			return false;
+	return true;
+}
+
+/*
+ * The foreign person the eIDAS connector vouches for (§2.2: the four
+ * mandatory attributes), and pid when the person register matches the
+ * identifier (§2.4).  A pid claim from the connector is not taken: the
+ * register decides.
+ */
+static int
+eidas_person(struct http_req *r, const struct upstream *u, const json_t *claims,
+	     struct eid_result *res, struct err *e)
+{
+	enum people_match how;
+
+	res->eidas_identifier = eidas_claim(r, claims, "eidas_identifier", e);
+	res->eidas_firstname = eidas_claim(r, claims, "eidas_firstname", e);
+	res->eidas_lastname = eidas_claim(r, claims, "eidas_lastname", e);
+	res->eidas_date_of_birth = eidas_claim(r, claims, "eidas_date_of_birth", e);
+	if (res->eidas_identifier == NULL || res->eidas_firstname == NULL ||
+	    res->eidas_lastname == NULL || res->eidas_date_of_birth == NULL)
+		return ERR_DENIED;
+	if (!eidas_date_ok(res->eidas_date_of_birth))
+		return ERR(e, ERR_DENIED, 0, NULL, "ID token's eidas_date_of_birth is not YYYY-MM-DD");
+	return people_match_eidas(r, u->name, res->eidas_identifier, &res->pid, &how, e);
+}
+
 /* The upstream said no: a cancel goes back to the service at once. */
 static void
 upstream_said_error(struct http_req *r, struct http_resp *w, const struct upstream *u,
@@ -260,8 +328,8 @@ finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct
 {
 	const char *code = http_param_c(&r->query, "code");
 	const char *iss = http_param_c(&r->query, "iss");
-	const char *id_token = NULL, *pid = NULL;
-	struct eid_result res;
+	const char *id_token = NULL;
+	struct eid_result res = { .amr = u->amr, .eid = u->name };
 	json_t *claims = NULL;
 	struct err e = { 0 };
 	unsigned level = 0;
@@ -274,9 +342,11 @@ finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct
 	if (rc == 0)
 		rc = redeem(r, u, flow, code, &id_token, &e);
 	if (rc == 0)
-		rc = upstream_id_token(u, r, id_token, derive(r, u, flow, "nonce"), flow->min_level,
-				       &claims, &level, &e);
-	if (rc == 0 && (pid = person(r, u, claims, &e)) == NULL)
+		rc = upstream_id_token(u, r, id_token, derive(r, u, flow, "nonce"),
+				       asked_level(u, flow), &claims, &level, &e);
+	if (rc == 0 && u->eidas)
+		rc = eidas_person(r, u, claims, &res, &e);
+	else if (rc == 0 && (res.pid = person(r, u, claims, &e)) == NULL)
 		rc = ERR_DENIED;
 	json_decref(claims);
 	if (rc != 0) {
@@ -287,8 +357,8 @@ finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct
 			  &e);
 		return;
 	}
-	res = (struct eid_result){ .pid = pid, .acr = eid_acr_of(level), .amr = u->amr,
-				   .eid = u->name, .auth_time = time_now() };
+	res.acr = u->eidas ? eidas_acr_of(level) : eid_acr_of(level);
+	res.auth_time = time_now();
 	flow->host->complete(flow, r, w, &res);
 }
 

@@ -43,6 +43,12 @@ struct upstream {
 	long timeout;                   /* seconds for each call */
 	int64_t cache_ttl;
 	bool allow_http;                /* test environment: http:// upstreams */
+	/*
+	 * kind = eidas: the eIDAS connector (spec/ansattporten-eidas-testid.md
+	 * §2); acr lines map to eidas-loa-* levels and the person comes from
+	 * the eidas_* claims, matched against the person register.
+	 */
+	bool eidas;
 	pthread_mutex_t lock;
 	json_t *meta, *jwks;            /* cached; replaced, never changed */
 	int64_t meta_at, jwks_at;

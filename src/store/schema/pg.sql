@@ -332,3 +332,21 @@ CREATE TABLE repr_fullmakts (
   valid_from BIGINT NOT NULL,
   valid_to BIGINT NOT NULL,
   PRIMARY KEY (representative, authorizer));
+
+-- migration 11
+
+-- 11: the person register (docs/people.md): a national identity number,
+-- whether it is the person's unique identity (false: the register knows
+-- the person under another number too), and the foreign identifiers
+-- registered on the person by country, which eIDAS logins are matched
+-- against (spec/ansattporten-eidas-testid.md §2.4).  One identifier may sit
+-- on several persons: such a match is ambiguous and gives none.
+CREATE TABLE people (
+  pid TEXT COLLATE "C" PRIMARY KEY,
+  unique_identity BOOLEAN NOT NULL DEFAULT true);
+CREATE TABLE people_foreign (
+  country TEXT COLLATE "C" NOT NULL,
+  ident TEXT COLLATE "C" NOT NULL,
+  pid TEXT COLLATE "C" NOT NULL REFERENCES people (pid) ON DELETE CASCADE,
+  PRIMARY KEY (country, ident, pid));
+CREATE INDEX people_foreign_pid ON people_foreign (pid);

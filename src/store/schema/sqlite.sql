@@ -305,3 +305,21 @@ CREATE TABLE repr_fullmakts (
   valid_from INTEGER NOT NULL,
   valid_to INTEGER NOT NULL,
   PRIMARY KEY (representative, authorizer));
+
+-- migration 10
+
+-- 10: the person register (docs/people.md): a national identity number,
+-- whether it is the person's unique identity (0: the register knows the
+-- person under another number too), and the foreign identifiers
+-- registered on the person by country, which eIDAS logins are matched
+-- against (spec/ansattporten-eidas-testid.md §2.4).  One identifier may sit
+-- on several persons: such a match is ambiguous and gives none.
+CREATE TABLE people (
+  pid TEXT PRIMARY KEY,
+  unique_identity INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE people_foreign (
+  country TEXT NOT NULL,
+  ident TEXT NOT NULL,
+  pid TEXT NOT NULL REFERENCES people (pid) ON DELETE CASCADE,
+  PRIMARY KEY (country, ident, pid));
+CREATE INDEX people_foreign_pid ON people_foreign (pid);

@@ -38,6 +38,15 @@ static const char PENDING_FULL[] =
 	"\"id\":\"QmFyQmF6UXV4UXV1eEZvb0Jhclp6enp6enp6enp6enp\","
 	"\"browser\":\"Yk1hY2hpbmVCcm93c2VySGFzaEhlcmVYWFhYWFhYWFg\"}";
 
+/* ID-porten asked for eIDAS only (spec/ansattporten-eidas-testid.md §2.1). */
+static const char PENDING_EIDAS[] =
+	"{\"client_id\":\"web\",\"redirect_uri\":\"https://rp.example.no/cb\","
+	"\"response_mode\":\"query\",\"state\":\"st-1\",\"scope\":\"openid\",\"nonce\":\"n\","
+	"\"max_age\":-1,\"acr\":\"idporten-loa-substantial\",\"eidas_acr\":\"eidas-loa-high\","
+	"\"eidas_only\":true,\"locale\":\"en\",\"resource\":[],"
+	"\"id\":\"QmFyQmF6UXV4UXV1eEZvb0Jhclp6enp6enp6enp6enp\","
+	"\"browser\":\"Yk1hY2hpbmVCcm93c2VySGFzaEhlcmVYWFhYWFhYWFg\"}";
+
 /* A PAR request (kind "par"): no id, no browser yet; pure OAuth, PKCE-exempt. */
 static const char PAR[] =
 	"{\"client_id\":\"web\",\"redirect_uri\":\"https://rp.example.no/cb\","
@@ -166,6 +175,23 @@ test_paused_step(void **state)
 	arena_free(arena);
 }
 
+/* A PAR request bound to a DPoP key (spec/idporten-oidc.md §19): the thumbprint rides along. */
+static void
+test_dpop_jkt(void **state)
+{
+	struct arena *arena = arena_new();
+	struct authz_request a;
+
+	(void)state;
+	round_trip("{\"client_id\":\"web\",\"state\":\"st-1\","
+		   "\"dpop_jkt\":\"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I\"}",
+		   true, &a, arena);
+	assert_string_equal(a.dpop_jkt, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+	round_trip("{\"client_id\":\"web\"}", true, &a, arena);
+	assert_null(a.dpop_jkt);
+	arena_free(arena);
+}
+
 /* What the unit tests and older callers hand over: only some fields. */
 static void
 test_sparse(void **state)
@@ -183,6 +209,23 @@ test_sparse(void **state)
 	assert_null(a.resource);
 	assert_true(a.consent_accepted);
 	round_trip("{}", true, &a, arena);
+	arena_free(arena);
+}
+
+static void
+test_eidas(void **state)
+{
+	struct arena *arena = arena_new();
+	struct authz_request a;
+
+	(void)state;
+	round_trip(PENDING_EIDAS, true, &a, arena);
+	assert_int_equal(a.eidas_level, EID_LEVEL_HIGH);
+	assert_true(a.eidas_only);
+	assert_int_equal(a.min_level, EID_LEVEL_SUBSTANTIAL);
+	round_trip(PENDING, true, &a, arena);
+	assert_int_equal(a.eidas_level, 0);
+	assert_false(a.eidas_only);
 	arena_free(arena);
 }
 
@@ -205,6 +248,9 @@ test_damaged(void **state)
 		"{\"claims\":\"{}\"}",
 		"{\"claims\":[]}",
 		"{\"step\":true}",
+		"{\"dpop_jkt\":7}",
+		"{\"eidas_acr\":\"idporten-loa-high\"}",
+		"{\"eidas_only\":\"yes\"}",
 	};
 	struct authz_request a;
 
@@ -221,6 +267,8 @@ main(void)
 		cmocka_unit_test(test_par_and_consent),
 		cmocka_unit_test(test_paused_step),
 		cmocka_unit_test(test_sparse),
+		cmocka_unit_test(test_dpop_jkt),
+		cmocka_unit_test(test_eidas),
 		cmocka_unit_test(test_damaged),
 	};
 

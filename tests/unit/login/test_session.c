@@ -29,6 +29,14 @@ static const char CLIENT[] =
 	"\"amr\":[\"Minid-PIN\"],\"eid\":\"minid\",\"auth_time\":1764973600,"
 	"\"created\":1764970000,\"clients\":[\"sso-free\",\"web \xc3\xa6\"]}";
 
+/* An eIDAS login the person register did not match: no pid (spec/ansattporten-eidas-testid.md §2). */
+static const char EIDAS[] =
+	"{\"sid\":\"c2lkU2lkU2lkU2lkU2lkU2lkU2lkU2lkU2lkU2lkU2k\",\"kind\":\"shared\","
+	"\"acr\":\"eidas-loa-high\",\"amr\":[\"eIDAS\"],\"eid\":\"eidas\","
+	"\"auth_time\":1764970000,\"created\":1764970000,\"clients\":[],"
+	"\"eidas_identifier\":\"SE/NO/199001011234\",\"eidas_firstname\":\"Astrid\","
+	"\"eidas_lastname\":\"Lindgren\",\"eidas_date_of_birth\":\"1990-01-01\"}";
+
 static void
 round_trip(const char *text, struct session *out, struct arena *arena)
 {
@@ -127,6 +135,25 @@ test_hostile(void **state)
 	ASSERT_ALL_REFUSED(bad, session_decode, &s);
 }
 
+static void
+test_eidas(void **state)
+{
+	struct arena *arena = arena_new();
+	struct session s;
+
+	(void)state;
+	round_trip(EIDAS, &s, arena);
+	assert_null(s.pid);
+	assert_string_equal(session_person(&s), "SE/NO/199001011234");
+	assert_string_equal(s.eidas_firstname, "Astrid");
+	assert_string_equal(s.eidas_lastname, "Lindgren");
+	assert_string_equal(s.eidas_date_of_birth, "1990-01-01");
+	round_trip(SHARED, &s, arena);
+	assert_string_equal(session_person(&s), "01819012365");
+	assert_null(s.eidas_identifier);
+	arena_free(arena);
+}
+
 int
 main(void)
 {
@@ -135,6 +162,7 @@ main(void)
 		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_sparse),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_eidas),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

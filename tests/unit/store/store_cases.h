@@ -1510,12 +1510,150 @@ test_saml(void **state)
 	json_decref(d2);
 }
 
+/* The local register of representation (facet_repr.h): its lists, validity, and hostile keys. */
+static void
+test_repr(void **state)
+{
+	struct fx *f = *state;
+	json_t *rw = json_pack("[ss]", "read", "write"), *none = json_array(), *doc = NULL;
+	json_t *perms = json_pack("[{s:s, s:s}]", "owner", "nav", "role", "arbeid"), *list = NULL;
+	const char *res = "urn:altinn:resource:x", *inj = "1' OR '1'='1";
+	int64_t now = 1700000000;
+
+	assert_int_equal(store_call(f->s, repr, person_get, "01819012365", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, repr, person_put, "01819012365", "Kari", &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, person_put, "01819012365", "Kari N", &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, person_get, "01819012365", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "name"), "Kari N");
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, repr, resource_get, res, &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, repr, resource_put, res, "Tenesta", &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, resource_get, res, &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "name"), "Tenesta");
+	json_decref(doc);
+
+	/* a main unit, its sub-unit, a deleted unit; the list by number, rights as given */
+	assert_int_equal(store_call(f->s, repr, org_put, "910000004", "Hovud", "AS", NULL, false, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, org_put, "920000002", "Filial", "BEDR", "910000004",
+				    false, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, org_put, "930000000", "Borte", "AS", NULL, true, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, right_put, "01819012365", "920000002", res, rw, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, right_put, "01819012365", "910000004", res, rw, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, right_put, "01819012365", "930000000", res, rw, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, reportees, "01819012365", res, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 3);
+	assert_string_equal(sget(json_array_get(list, 0), "orgno"), "910000004");
+	assert_true(json_is_null(json_object_get(json_array_get(list, 0), "parent")));
+	assert_string_equal(sget(json_array_get(list, 1), "parent"), "910000004");
+	assert_true(json_is_true(json_object_get(json_array_get(list, 2), "deleted")));
+	assert_true(json_equal(json_object_get(json_array_get(list, 0), "rights"), rw));
+	json_decref(list);
+	/* taken away: not listed; another person, another resource: nothing */
+	assert_int_equal(store_call(f->s, repr, right_put, "01819012365", "910000004", res, none, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, reportees, "01819012365", res, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 2);
+	json_decref(list);
+	assert_int_equal(store_call(f->s, repr, reportees, "02819010040", res, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	assert_int_equal(store_call(f->s, repr, reportees, inj, inj, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	assert_int_equal(store_call(f->s, repr, right_put, "01819012365", "910000004", res, NULL, &f->e),
+			 ERR_INVAL);
+
+	/* fullmakts: only those valid at now; replaced by a later put */
+	assert_int_equal(store_call(f->s, repr, fullmakt_put, "01819012365", "02819010040", perms, 0, 0,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, fullmakt_put, "01819012365", "02819010121", perms, 1,
+				    now - 1, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, fullmakt_put, "01819012365", "02819010202", perms,
+				    now + 1, 0, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, fullmakts, "01819012365", now, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(sget(json_array_get(list, 0), "authorizer"), "02819010040");
+	assert_true(json_is_null(json_object_get(json_array_get(list, 0), "name")));
+	assert_true(json_equal(json_object_get(json_array_get(list, 0), "permissions"), perms));
+	json_decref(list);
+	assert_int_equal(store_call(f->s, repr, fullmakt_put, "01819012365", "02819010040", perms, 1,
+				    now, &f->e), 0);
+	assert_int_equal(store_call(f->s, repr, fullmakts, "01819012365", now, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	assert_int_equal(store_call(f->s, repr, fullmakts, "01819012365", now + 5, &list, &f->e), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(sget(json_array_get(list, 0), "authorizer"), "02819010202");
+	json_decref(list);
+	assert_int_equal(store_call(f->s, repr, fullmakt_put, "a", "b", NULL, 0, 0, &f->e), ERR_INVAL);
+	assert_int_equal(store_call(f->s, repr, fullmakt_put, "a", "b", perms, -1, 0, &f->e), ERR_INVAL);
+	json_decref(rw);
+	json_decref(none);
+	json_decref(perms);
+}
+
+/* ---- the person register ---- */
+
+static void
+test_people(void **state)
+{
+	struct fx *f = *state;
+	json_t *doc = NULL, *pids = NULL, *fl;
+
+	assert_int_equal(store_call(f->s, people, get, "00000000001", &doc, &f->e), ERR_NOTFOUND);
+	/* an identifier on nobody in the register */
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000001", "SE", "x", &f->e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, people, put, "00000000001", true, &f->e), 0);
+	assert_int_equal(store_call(f->s, people, put, "00000000002", true, &f->e), 0);
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000001", "SE", "199001011234",
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000001", "DE", "d-1", &f->e),
+			 0);
+	/* adding one twice changes nothing */
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000001", "DE", "d-1", &f->e),
+			 0);
+	assert_int_equal(store_call(f->s, people, get, "00000000001", &doc, &f->e), 0);
+	assert_string_equal(sget(doc, "pid"), "00000000001");
+	assert_true(json_is_true(json_object_get(doc, "unique")));
+	fl = json_object_get(doc, "foreign");
+	assert_int_equal(json_array_size(fl), 2);
+	assert_string_equal(sget(json_array_get(fl, 0), "country"), "DE");
+	assert_string_equal(sget(json_array_get(fl, 1), "id"), "199001011234");
+	json_decref(doc);
+
+	/* one hit, none (other country, other value), two */
+	assert_int_equal(store_call(f->s, people, match, "SE", "199001011234", &pids, &f->e), 0);
+	assert_int_equal(json_array_size(pids), 1);
+	assert_string_equal(json_string_value(json_array_get(pids, 0)), "00000000001");
+	json_decref(pids);
+	assert_int_equal(store_call(f->s, people, match, "DK", "199001011234", &pids, &f->e), 0);
+	assert_int_equal(json_array_size(pids), 0);
+	json_decref(pids);
+	assert_int_equal(store_call(f->s, people, foreign_add, "00000000002", "DE", "d-1", &f->e),
+			 0);
+	assert_int_equal(store_call(f->s, people, match, "DE", "d-1", &pids, &f->e), 0);
+	assert_int_equal(json_array_size(pids), 2);
+	assert_string_equal(json_string_value(json_array_get(pids, 1)), "00000000002");
+	json_decref(pids);
+
+	/* not unique any more; the identifiers cleared */
+	assert_int_equal(store_call(f->s, people, put, "00000000001", false, &f->e), 0);
+	assert_int_equal(store_call(f->s, people, foreign_clear, "00000000001", &f->e), 0);
+	assert_int_equal(store_call(f->s, people, get, "00000000001", &doc, &f->e), 0);
+	assert_true(json_is_false(json_object_get(doc, "unique")));
+	assert_int_equal(json_array_size(json_object_get(doc, "foreign")), 0);
+	json_decref(doc);
+	assert_int_equal(store_call(f->s, people, match, "DE", "d-1", &pids, &f->e), 0);
+	assert_int_equal(json_array_size(pids), 1);
+	json_decref(pids);
+}
+
 #define STORE_CASES(T)                                                                     \
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
 	T(test_jti) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
 	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
-	T(test_krr)
+	T(test_krr) T(test_repr) T(test_people)
 
 #endif

@@ -1,0 +1,44 @@
+/*
+ * The person register (docs/people.md): which national identity numbers
+ * are a person's unique identity, and which foreign identifiers are
+ * registered on each person.  eIDAS logins are matched against it
+ * (spec/ansattporten-eidas-testid.md §2.4); MinID asks it before issuing
+ * a new MinID.  portenctl person import|show fills and reads it.
+ */
+#ifndef PORTEN_EID_PEOPLE_H
+#define PORTEN_EID_PEOPLE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "app/app.h"
+#include "core/err.h"
+
+struct cli;
+struct http_req;
+
+enum people_match { PEOPLE_MATCHED, PEOPLE_UNMATCHED, PEOPLE_AMBIGUOUS };
+
+/*
+ * Match the eIDAS identifier ident ("CC/NO/value", §2.3) of a login by eid:
+ * *pid is the person's number (an arena string) when exactly one person
+ * has value from CC registered, else NULL, with *how saying why.  The
+ * result is recorded as an event "eidas_match".  ERR_INVAL when ident is
+ * not of that form or not meant for Norway; ERR_UNAVAILABLE when the
+ * store is away.
+ */
+int people_match_eidas(struct http_req *r, const char *eid, const char *ident, const char **pid,
+		       enum people_match *how, struct err *e);
+
+/*
+ * Whether pid is the person's unique identity: true when the register
+ * says so or does not know the number.  ERR_UNAVAILABLE when the store is
+ * away.
+ */
+int people_unique(struct porten *app, const char *pid, bool *unique, struct err *e);
+
+/* portenctl person import FILE | person show PID (people_cmd.c). */
+int people_cmd(struct cli *c, int argc, char **argv);
+void people_cmd_usage(FILE *f);
+
+#endif

@@ -5,6 +5,7 @@ not, in the cross-device (QR) and same-device flows.  The browser asks for
 no language, so the pages are in bokmål.
 """
 
+import json
 import os
 import subprocess
 import threading
@@ -13,11 +14,12 @@ from urllib.parse import urljoin
 
 import pytest
 
-from conftest import (HIGH, PID, PORTEND, TIMEOUT, Page, auth_params, authorize, classify, start,
-                      submit_form)
+from conftest import (HIGH, PID, PID2, PORTEND, TIMEOUT, Page, auth_params, authorize, classify,
+                      start, submit_form, url_params)
 from walletkit import Pki, Wallet, status_list_token
 
 LISTS = {}
+EIDAS_HIGH = "eidas-loa-high"
 
 
 class StatusLists(BaseHTTPRequestHandler):
@@ -63,7 +65,8 @@ class Attempt:
 
     def __init__(self, server, browser, client, mode):
         self.server, self.b, self.c = server, browser, client
-        self.params, self.verifier = auth_params(client, acr_values=HIGH)
+        # spec §1: the wallet is offered beside the Norwegian eIDs when eIDAS is asked for
+        self.params, self.verifier = auth_params(client, acr_values=f"{HIGH} {EIDAS_HIGH}")
         r = authorize(server, browser, self.params)
         links = [l["href"] for l in Page(r.text).links if l["href"] and "/wallet?" in l["href"]]
         assert links, r.text[:800]
@@ -87,10 +90,13 @@ def assert_no_session(server, client, browser):
     assert res.kind == "redirect" and res.error == "login_required", res
 
 
-def check_tokens(server, client, res):
+def check_tokens(server, client, res, pid=PID):
     assert res.kind == "redirect" and res.code, res
     _, idc = server.verify(client.tokens(res)["id_token"])
-    assert idc["pid"] == PID and idc["acr"] == HIGH and idc["amr"] == ["eudiw"], idc
+    assert idc.get("pid") == pid and idc["acr"] == EIDAS_HIGH and idc["amr"] == ["eudiw"], idc
+    if pid == PID:  # a Norwegian PID: the number as usual, no eidas_* claims (§7)
+        assert "eidas_identifier" not in idc and "eidas_firstname" not in idc, idc
+    return idc
 
 
 def test_cross_device(server, pki, new_client, new_browser):
@@ -143,10 +149,9 @@ def test_same_device_return(server, pki, new_client, new_browser):
     ("no_kb", "kunne ikke verifiseres"), ("vct", "kunne ikke verifiseres"),
     ("untrusted", "godtas ikke"), ("anchor_in_x5c", "godtas ikke"),
     ("expired", "ikke lenger gyldige"), ("missing_claims", "navn, fødselsdato"),
-    # spec §7: a pid only from a Norwegian PID with a valid number; foreign PIDs are not
-    # matched to Norwegian identities yet
-    ("foreign", "kunne ikke identifisere"), ("no_number", "kunne ikke identifisere"),
-    ("bad_number", "kunne ikke identifisere"),
+    # spec §7: a Norwegian PID needs a valid number, a foreign one a number for its identifier
+    ("no_number", "kunne ikke identifisere"), ("bad_number", "kunne ikke identifisere"),
+    ("foreign_no_number", "kunne ikke identifisere"),
 ])
 def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
     c, b = new_client(), new_browser()
@@ -265,3 +270,33 @@ def test_check_config(server, pki, change, message):
         assert p.returncode == 0, p.stderr
     else:
         assert p.returncode != 0 and message in p.stderr, p.stderr
+
+
+def test_offered_with_eidas_only(server, pki, new_client, new_browser):
+    c = new_client()
+    # not without an eidas-loa-* value, nor by its address then
+    b = new_browser()
+    r = authorize(server, b, auth_params(c, acr_values=HIGH)[0])
+    assert r.status_code == 200 and 'id="eid-wallet"' not in r.text and 'id="eid-testid"' in r.text
+    ar = url_params(r.url)["ar"]
+    assert b.get(server.url(f"/wallet?ar={ar}"), timeout=TIMEOUT).status_code == 400
+    # eIDAS only, and the wallet the one eIDAS eID: straight to the wallet page
+    r = authorize(server, new_browser(), auth_params(c, acr_values=EIDAS_HIGH)[0])
+    assert r.status_code == 200 and "/wallet/status?" in Page(r.text).meta_refresh[0]
+
+
+def test_foreign_pid(server, pki, new_client, new_browser, tmp_path):
+    """§7: a foreign PID logs in with its eidas_* claims; a pid only after a register match."""
+    c = new_client()
+    a = Attempt(server, new_browser(), c, "qr")
+    w = Wallet(pki)
+    assert w.answer(w.fetch_request(a.link), bad=("foreign",)).status_code == 200
+    idc = check_tokens(server, c, a.poll(), pid=None)
+    assert idc["eidas_identifier"] == "DE/NO/T22000129" and idc["eidas_firstname"] == "Kari"
+    assert idc["eidas_lastname"] == "Nordmann" and idc["eidas_date_of_birth"] == "1994-07-21"
+    reg = tmp_path / "people.json"
+    reg.write_text(json.dumps([{"pid": PID2, "foreign": [{"country": "DE", "id": "T22000129"}]}]))
+    server.ctl("person", "import", str(reg))
+    a = Attempt(server, new_browser(), c, "qr")
+    assert w.answer(w.fetch_request(a.link), bad=("foreign",)).status_code == 200
+    check_tokens(server, c, a.poll(), pid=PID2)

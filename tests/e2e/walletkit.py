@@ -149,9 +149,11 @@ PERSON = {"given_name": "Kari", "family_name": "Nordmann", "birthdate": "1994-07
 def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
     """Issuer JWT and disclosures of a PID: (jwt, [disclosures])."""
     discs, sd = [], []
-    if "foreign" in bad:
+    if "foreign" in bad or "foreign_no_number" in bad:
         person = dict(person, issuing_country="DE", nationalities=["DE"],
                       personal_administrative_number="T22000129")
+    if "foreign_no_number" in bad:
+        person = {k: v for k, v in person.items() if k != "personal_administrative_number"}
     if "no_number" in bad:
         person = {k: v for k, v in person.items() if k != "personal_administrative_number"}
     if "bad_number" in bad:
@@ -176,7 +178,7 @@ def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
     key, cert, chain = pki.issuer_key, pki.issuer_cert, []
     if "untrusted" in bad:
         key, cert = pki.rogue_key, pki.rogue_cert
-    if "foreign" in bad:
+    if "foreign" in bad or "foreign_no_number" in bad:
         key, cert = pki.foreign_key, pki.foreign_cert
     if "anchor_in_x5c" in bad:
         chain = [der_b64(pki.pid_ca.cert)]

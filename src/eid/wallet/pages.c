@@ -33,6 +33,8 @@ const struct eid_provider eid_wallet = {
 	.desc_key = N_("Log in with the person identification data in your wallet"),
 	.path = "/wallet",
 	.levels = EID_LEVEL_HIGH,
+	/* spec §1: offered with eidas-loa-* values, as the eIDAS connector is. */
+	.eidas = true,
 	.routes = wallet_routes,
 };
 
@@ -147,6 +149,11 @@ wallet_start(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	struct err e = { 0 };
 	json_t *tx = NULL;
 
+	if (flow->eidas_level == 0) {
+		page_error(r, w, 400, page_lang(r, flow->locale), "invalid_request",
+			   "the service did not ask for a login with this electronic ID");
+		return;
+	}
 	if (!wallet_conf.qr)
 		same = true;
 	if (wallet_tx_new(r->app, flow->ar, same, &tx, &e) != 0) {
@@ -213,6 +220,13 @@ wallet_fail_page(struct http_req *r, struct http_resp *w, const struct eid_flow 
 	buf_free(&b);
 }
 
+/* A member of the transaction as an arena string, NULL when absent. */
+static const char *
+tx_str(struct http_req *r, const json_t *tx, const char *name)
+{
+	return arena_strdup(r->arena, json_string_value(json_object_get(tx, name)));
+}
+
 void
 wallet_finish(struct http_req *r, struct http_resp *w, const struct eid_flow *flow,
 	      const char *txid)
@@ -229,22 +243,25 @@ wallet_finish(struct http_req *r, struct http_resp *w, const struct eid_flow *fl
 								    : WALLET_FAIL_UNAVAILABLE);
 		return;
 	}
-	st = json_string_value(json_object_get(tx, "st"));
-	ar = json_string_value(json_object_get(tx, "ar"));
-	if (st == NULL || strcmp(st, "ok") != 0 || ar == NULL || strcmp(ar, flow->ar) != 0 ||
-	    !json_is_string(json_object_get(tx, "pid"))) {
-		wallet_fail_page(r, w, flow, WALLET_FAIL_INVALID);
-		json_decref(tx);
-		return;
-	}
+	st = tx_str(r, tx, "st");
+	ar = tx_str(r, tx, "ar");
 	res = (struct eid_result){
-		.pid = arena_strdup(r->arena, json_string_value(json_object_get(tx, "pid"))),
-		.acr = ACR_HIGH,
+		.pid = tx_str(r, tx, "pid"),
+		.acr = ACR_EIDAS_HIGH,
 		.amr = "eudiw",
 		.eid = "wallet",
 		.auth_time = json_integer_value(json_object_get(tx, "auth_time")),
+		.eidas_identifier = tx_str(r, tx, "eidas_identifier"),
+		.eidas_firstname = tx_str(r, tx, "eidas_firstname"),
+		.eidas_lastname = tx_str(r, tx, "eidas_lastname"),
+		.eidas_date_of_birth = tx_str(r, tx, "eidas_date_of_birth"),
 	};
 	json_decref(tx);
+	if (st == NULL || strcmp(st, "ok") != 0 || ar == NULL || strcmp(ar, flow->ar) != 0 ||
+	    (res.pid == NULL && res.eidas_identifier == NULL)) {
+		wallet_fail_page(r, w, flow, WALLET_FAIL_INVALID);
+		return;
+	}
 	flow->host->complete(flow, r, w, &res);
 }
 

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/natid.h"
 #include "core/timeutil.h"
+#include "eid/people.h"
 #include "eid/wallet/wallet_int.h"
 #include "store/store.h"
 
@@ -50,19 +51,48 @@ wallet_request(struct http_req *r, struct http_resp *w, const struct eid_flow *f
 	json_decref(tx);
 }
 
-/* §7: the national identity number of a Norwegian PID; NULL when there is none. */
+/* Who the login is for (§7): a pid, or a foreign person's eidas_* claims. */
+struct person {
+	const char *pid, *ident, *first, *last, *dob;
+};
+
 static const char *
-pid_of(struct http_req *r, const json_t *claims, bool norwegian)
+claim_str(struct http_req *r, const json_t *claims, const char *name)
+{
+	return arena_strdup(r->arena, json_string_value(json_object_get(claims, name)));
+}
+
+/*
+ * §7: a Norwegian PID yields its national identity number; a foreign one
+ * the eidas_* claims, and a pid only when the person register matches its
+ * identifier.  ERR_DENIED (WALLET_FAIL_NOMATCH) when neither can be had.
+ */
+static int
+person_of(struct http_req *r, const json_t *claims, bool norwegian, struct person *p,
+	  struct err *e)
 {
 	struct porten *app = r->app;
 	struct natid_policy policy = { .allow_2032 = app->cfg->natid_allow_2032 };
-	const char *ic = json_string_value(json_object_get(claims, "issuing_country"));
-	const char *pan = json_string_value(json_object_get(claims, "personal_administrative_number"));
+	const char *ic = claim_str(r, claims, "issuing_country");
+	const char *pan = claim_str(r, claims, "personal_administrative_number");
+	enum people_match how;
 
-	if (!norwegian || ic == NULL || strcmp(ic, "NO") != 0 || pan == NULL ||
-	    !natid_acceptable(str_c(pan), app->test_env ? NATID_CTX_TEST : NATID_CTX_PROD, &policy))
-		return NULL;
-	return pan;
+	memset(p, 0, sizeof(*p));
+	if (norwegian && strcmp(ic, "NO") == 0) {
+		if (pan == NULL || !natid_acceptable(str_c(pan), app->test_env ? NATID_CTX_TEST
+									 : NATID_CTX_PROD, &policy))
+			return ERR(e, ERR_DENIED, 0, NULL, "a Norwegian PID without a valid number");
+		p->pid = pan;
+		return 0;
+	}
+	/* The eIDAS identifier syntax; a PID without the number has no stable identifier. */
+	if (pan == NULL || strcmp(ic, "NO") == 0 || strlen(pan) > 200)
+		return ERR(e, ERR_DENIED, 0, NULL, "a foreign PID without a usable number");
+	p->ident = arena_printf(r->arena, "%s/NO/%s", ic, pan);
+	p->first = claim_str(r, claims, "given_name");
+	p->last = claim_str(r, claims, "family_name");
+	p->dob = claim_str(r, claims, "birthdate");
+	return people_match_eidas(r, "wallet", p->ident, &p->pid, &how, e);
 }
 
 /* The one presentation of vp_token {"pid": ["<sd-jwt>"]} (§6 step 3). */
@@ -81,7 +111,7 @@ the_presentation(const json_t *payload)
 
 /* Check the decrypted payload; *pid on success, *why otherwise. */
 static int
-verify(struct http_req *r, const json_t *tx, const json_t *payload, const char **pid,
+verify(struct http_req *r, const json_t *tx, const json_t *payload, struct person *who,
        enum wallet_fail *why, struct err *e)
 {
 	struct wallet_check c = {
@@ -110,18 +140,16 @@ verify(struct http_req *r, const json_t *tx, const json_t *payload, const char *
 		json_decref(claims);
 		return rc;
 	}
-	*pid = arena_strdup(r->arena, pid_of(r, claims, no));
+	rc = person_of(r, claims, no, who, e);
 	json_decref(claims);
-	if (*pid == NULL) {
-		*why = WALLET_FAIL_NOMATCH;
-		return ERR(e, ERR_DENIED, 0, NULL, "no Norwegian national identity number");
-	}
-	return 0;
+	if (rc != 0)
+		*why = rc == ERR_UNAVAILABLE ? WALLET_FAIL_UNAVAILABLE : WALLET_FAIL_NOMATCH;
+	return rc;
 }
 
 /* Store the outcome and answer the wallet (§4.1 step 3, §8). */
 static void
-settle(struct http_req *r, struct http_resp *w, json_t *tx, const char *pid,
+settle(struct http_req *r, struct http_resp *w, json_t *tx, const struct person *who,
        enum wallet_fail why, bool wallet_error)
 {
 	struct porten *app = r->app;
@@ -132,19 +160,25 @@ settle(struct http_req *r, struct http_resp *w, json_t *tx, const char *pid,
 	char code[TOKEN_CHARS + 1], hash[TOKEN_CHARS + 1];
 	struct err e = { 0 };
 	json_t *doc, *ans = json_object();
+	bool ok = who != NULL && (who->pid != NULL || who->ident != NULL);
 	int rc;
 
 	json_object_del(tx, "key");
-	json_object_set_new(tx, "st", json_string(pid != NULL ? "ok" : "failed"));
-	if (pid != NULL) {
-		json_object_set_new(tx, "pid", json_string(pid));
+	json_object_set_new(tx, "st", json_string(ok ? "ok" : "failed"));
+	if (ok) {
+		/* NULL members are left out (json_string(NULL) is NULL). */
+		json_object_set_new(tx, "pid", json_string(who->pid));
+		json_object_set_new(tx, "eidas_identifier", json_string(who->ident));
+		json_object_set_new(tx, "eidas_firstname", json_string(who->first));
+		json_object_set_new(tx, "eidas_lastname", json_string(who->last));
+		json_object_set_new(tx, "eidas_date_of_birth", json_string(who->dob));
 		json_object_set_new(tx, "auth_time", json_integer(time_now()));
 	} else {
 		json_object_set_new(tx, "fail", json_integer(why));
 	}
 	rc = store_call(app->store, login, doc_put, WALLET_K_TX, id, tx,
 			json_integer_value(json_object_get(tx, "exp")), &e);
-	if (rc == 0 && pid != NULL && same) {
+	if (rc == 0 && ok && same) {
 		rc = rand_token_buf(code);
 		sha256_b64url_buf(str_c(code), hash);
 		doc = json_pack("{s:s, s:s}", "tx", id, "ar", ar);
@@ -164,7 +198,7 @@ settle(struct http_req *r, struct http_resp *w, json_t *tx, const char *pid,
 	}
 	if (rc != 0)
 		http_resp_oauth_error(w, 503, "temporarily_unavailable", "try again");
-	else if (pid == NULL && !wallet_error)
+	else if (!ok && !wallet_error)
 		http_resp_oauth_error(w, 400, "invalid_request", "the response was not accepted");
 	else
 		http_resp_json(w, 200, ans);
@@ -255,7 +289,8 @@ open_response(struct http_req *r, const char *response, json_t **tx, json_t **pa
 void
 wallet_response(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
-	const char *response = http_param_c(&r->form, "response"), *state, *pid = NULL;
+	const char *response = http_param_c(&r->form, "response"), *state;
+	struct person who = { 0 };
 	enum wallet_fail why = WALLET_FAIL_INVALID;
 	struct err e = { 0 };
 	json_t *tx = NULL, *payload = NULL;
@@ -292,9 +327,11 @@ wallet_response(struct http_req *r, struct http_resp *w, const struct eid_flow *
 		http_resp_oauth_error(w, 400, "invalid_request", "unknown or used state");
 		goto out;
 	}
-	if (verify(r, tx, payload, &pid, &why, &e) != 0)
+	if (verify(r, tx, payload, &who, &why, &e) != 0) {
 		log_info(r->rid, "wallet: presentation refused: %s", e.msg);
-	settle(r, w, tx, pid, why, false);
+		memset(&who, 0, sizeof(who));
+	}
+	settle(r, w, tx, &who, why, false);
 out:
 	json_decref(payload);
 	json_decref(tx);

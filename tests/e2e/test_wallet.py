@@ -7,6 +7,7 @@ no language, so the pages are in bokmål.
 
 import json
 import os
+import re
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -300,3 +301,20 @@ def test_foreign_pid(server, pki, new_client, new_browser, tmp_path):
     a = Attempt(server, new_browser(), c, "qr")
     assert w.answer(w.fetch_request(a.link), bad=("foreign",)).status_code == 200
     check_tokens(server, c, a.poll(), pid=PID2)
+
+
+def test_every_page_text_is_translated():
+    """Each text of the wallet's pages (N_ and page_text literals) has its nb, nn, en and se entry."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    catalogues = {}
+    for lang in ("nb", "nn", "en", "se"):
+        with open(os.path.join(root, "po", f"{lang}.po"), encoding="utf-8") as f:
+            catalogues[lang] = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"$', f.read(), re.M))
+    with open(os.path.join(root, "src", "eid", "wallet", "pages.c"), encoding="utf-8") as f:
+        src = re.sub(r'"\s*\n\s*"', "", f.read())
+    texts = set(re.findall(r'(?:N_|page_text|page_put|para)\([^"]*"([^"]+)"', src))
+    texts |= set(re.findall(r'\? "([A-Z][^"]+)"\s*:\s*"([A-Z][^"]+)"', src)[0])
+    assert len(texts) > 20, texts
+    for mid in texts:
+        for lang, cat in catalogues.items():
+            assert cat.get(mid), f"{mid!r} has no {lang} translation"

@@ -2,6 +2,8 @@
 # Everything else here is a step they use.
 
 PY          := /usr/bin/python3
+# A test that hangs fails after ten minutes instead of holding the run.
+PYTEST      := $(PY) -m pytest -q -p no:cacheprovider --timeout=600
 BUILD       := build
 ASAN_BUILD  := build-asan
 JOBS        := $(shell nproc 2>/dev/null || echo 2)
@@ -10,7 +12,7 @@ DEMO_PORT   ?= 8081
 DATA        ?= $(CURDIR)/porten-data
 
 DEB_PKGS := build-essential cmake pkg-config clang libmicrohttpd-dev libcjose-dev \
-	libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest \
+	libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest python3-pytest-timeout \
 	python3-requests python3-authlib python3-jwcrypto libpq-dev postgresql haproxy \
 	libsodium-dev liboath-dev libcurl4-openssl-dev libunistring-dev libpsl-dev gettext chromium nodejs \
 	libp11-dev libp11-kit-dev softhsm2 opensc prometheus python3-yaml systemd sqlite3 \
@@ -52,13 +54,13 @@ unit-asan: asan
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
 e2e: build upstream-deps
-	PORTEN_BUILD=$(CURDIR)/$(BUILD) $(PY) -m pytest -q -p no:cacheprovider tests/e2e
+	PORTEN_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) tests/e2e
 
 e2e-asan: asan upstream-deps
 	PORTEN_BUILD=$(CURDIR)/$(ASAN_BUILD) PORTEN_SANITIZED=1 \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$(CURDIR)/$(ASAN_BUILD)/asan \
 		UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/ubsan \
-		$(PY) -m pytest -q -p no:cacheprovider tests/e2e
+		$(PYTEST) tests/e2e
 	@if ls $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* >/dev/null 2>&1; then \
 		echo "sanitizer reports:"; cat $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* 2>/dev/null; exit 1; fi
 
@@ -109,16 +111,16 @@ test-pg: build upstream-deps
 	@uri=$$(sh tools/pg-test.sh start) || exit 1; echo "PostgreSQL for tests: $$uri"; rc=0; \
 	PORTEN_TEST_PG=$$uri ctest --test-dir $(BUILD) --output-on-failure -R '^store/' || rc=1; \
 	PORTEN_TEST_PG=$$uri PORTEN_STORE=$$uri PORTEN_BUILD=$(CURDIR)/$(BUILD) \
-		$(PY) -m pytest -q -p no:cacheprovider tests/e2e || rc=1; \
+		$(PYTEST) tests/e2e || rc=1; \
 	PORTEN_TEST_PG=$$uri PORTEN_BUILD=$(CURDIR)/$(BUILD) \
-		$(PY) -m pytest -q -p no:cacheprovider tests/cluster || rc=1; \
+		$(PYTEST) tests/cluster || rc=1; \
 	sh tools/pg-test.sh stop; exit $$rc
 
 # Only the multi-node tests: three portend behind haproxy on one PostgreSQL.
 cluster: build
 	@uri=$$(sh tools/pg-test.sh start) || exit 1; rc=0; \
 	PORTEN_TEST_PG=$$uri PORTEN_BUILD=$(CURDIR)/$(BUILD) \
-		$(PY) -m pytest -q -p no:cacheprovider tests/cluster || rc=1; \
+		$(PYTEST) tests/cluster || rc=1; \
 	sh tools/pg-test.sh stop; exit $$rc
 
 # libFuzzer runs (clang, ASan+UBSan): FUZZ_SECONDS each, FUZZ_TARGETS (default all);

@@ -256,12 +256,14 @@ def main():
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--pg", help="a postgresql:// URI (a fresh database); default: tools/pg-test.sh")
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     build = os.environ.get("PORTEN_BUILD", os.path.join(ROOT, "build"))
     concs = [int(c) for c in a.concurrency.split(",")]
     out = {"machine": machine(), "results": []}
-    out["results"].append(engine("sqlite", build, None, a.persons, a.seconds, concs, a.batch))
+    if not a.no_sqlite:
+        out["results"].append(engine("sqlite", build, None, a.persons, a.seconds, concs, a.batch))
     if not a.no_pg:
         uri, started = a.pg, False
         if uri is None:

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "app/app.h"
+#include "app/cli.h"
 #include "http/http.h"
 #include "oauth/oauth.h"
 #include "registry/registry.h"
@@ -73,10 +74,35 @@ extern const char adm_openapi_doc[];
 void adm_handle_openapi(struct http_req *r, struct http_resp *w);
 /* The person-facing API on the ID-porten issuer (loghistory.c). */
 void adm_handle_login_history(struct http_req *r, struct http_resp *w);
+/* Which authorizations a listing shows (spec §10). */
+struct adm_authz_filter {
+	bool provider;           /* api-provider: scopes owned by orgno; else its clients */
+	bool consent_only;       /* only those with a scope that requires consent */
+	const char *visibility;  /* NULL, PUBLIC or PRIVATE */
+};
+
+/*
+ * The API and portenctl alike (authorizations.c): a person's
+ * authorizations as §10 shows them, for orgno's clients or scopes (NULL:
+ * the operator, every one); and the revocation of one, when it is pid's
+ * (NULL: any person's) and orgno's, else ERR_NOTFOUND.
+ */
+int adm_authz_find(struct porten *app, struct arena *a, const char *pid, const char *orgno,
+		   const struct adm_authz_filter *f, json_t **out, struct err *e);
+int adm_authz_revoke(struct porten *app, struct arena *a, const char *pid, const char *orgno,
+		     const char *id, struct err *e);
+/* The revocation list of client_id (revokelist.c): ERR_NOTFOUND for an unknown client. */
+int adm_revokelist(struct porten *app, const char *client_id, json_t **out, struct err *e);
+/* portenctl authorization ... (cmd_authz.c). */
+int adm_cmd_authz(struct cli *c, int argc, char **argv);
+void adm_cmd_authz_usage(FILE *f);
+
 /* The authorizations API on the ID-porten issuer (authorizations.c). */
 void adm_handle_authz_clients(struct http_req *r, struct http_resp *w);
 void adm_handle_authz_provider(struct http_req *r, struct http_resp *w);
 void adm_handle_authz_revoke(struct http_req *r, struct http_resp *w);
+/* The revocation list there, open (revokelist.c). */
+void adm_handle_revokelist(struct http_req *r, struct http_resp *w);
 /* A query parameter given at most once: 0 (*v NULL when absent), or the 400 is answered. */
 int adm_query(struct adm_call *c, const char *name, const char **v);
 

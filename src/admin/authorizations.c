@@ -29,13 +29,6 @@ struct authz_caller {
 	const char *pid;         /* from the token or the body */
 };
 
-/* Which authorizations a listing shows. */
-struct authz_filter {
-	bool provider;           /* api-provider: scopes owned by orgno; else its clients */
-	bool consent_only;       /* only those with a scope that requires consent */
-	const char *visibility;  /* NULL, PUBLIC or PRIVATE */
-};
-
 /* The client's organisation, or NULL (a copy in the arena). */
 static const char *
 client_org(struct http_req *r, const char *client_id)
@@ -88,10 +81,17 @@ caller_check(struct http_req *r, struct http_resp *w, bool idp, struct authz_cal
 	return rc;
 }
 
+/* orgno's (NULL: the operator, who sees every one). */
+static bool
+org_is(const char *have, const char *orgno)
+{
+	return orgno == NULL || (have != NULL && strcmp(have, orgno) == 0);
+}
+
 /* The scope as the API shows it, and whether it makes the grant match. */
 static json_t *
-scope_view(struct porten *app, const char *name, const struct authz_caller *c,
-	   const struct authz_filter *f, bool *owned, bool *consent, bool *visible)
+scope_view(struct porten *app, const char *name, const char *orgno,
+	   const struct adm_authz_filter *f, bool *owned, bool *consent, bool *visible)
 {
 	json_t *sd = NULL, *v;
 	const char *owner, *vis;
@@ -101,7 +101,7 @@ scope_view(struct porten *app, const char *name, const struct authz_caller *c,
 		return json_pack("{s:s}", "name", name);
 	owner = json_string_value(json_object_get(sd, "owner_orgno"));
 	vis = json_string_value(json_object_get(sd, "visibility"));
-	*owned |= owner != NULL && strcmp(owner, c->orgno) == 0;
+	*owned |= org_is(owner, orgno);
 	*consent |= json_is_true(json_object_get(sd, "requires_user_consent"));
 	*visible |= f->visibility == NULL || (vis != NULL && strcmp(vis, f->visibility) == 0);
 	v = json_pack("{s:s, s:O?, s:O?, s:b, s:O?, s:O?}", "name", name, "description",
@@ -116,8 +116,8 @@ scope_view(struct porten *app, const char *name, const struct authz_caller *c,
 
 /* The authorization object of a grant, or NULL when the filter leaves it out. */
 static json_t *
-authz_view(struct http_req *r, const json_t *g, const struct authz_caller *c,
-	   const struct authz_filter *f)
+authz_view(struct porten *app, struct arena *a, const json_t *g, const char *orgno,
+	   const struct adm_authz_filter *f)
 {
 	const char *cid = json_string_value(json_object_get(g, "client_id"));
 	const char *scope = json_string_value(json_object_get(g, "scope"));
@@ -130,16 +130,13 @@ authz_view(struct http_req *r, const json_t *g, const struct authz_caller *c,
 	while (scopes != NULL && rest.len > 0) {
 		str_split(rest, ' ', &word, &rest);
 		if (word.len > 0)
-			json_array_append_new(scopes, scope_view(r->app,
-								 arena_strndup(r->arena, word.p,
-									       word.len),
-								 c, f, &owned, &consent, &visible));
+			json_array_append_new(scopes, scope_view(app,
+								 arena_strndup(a, word.p, word.len),
+								 orgno, f, &owned, &consent, &visible));
 	}
-	if (cid == NULL || reg_client_find(r->app, cid, &cl, &e) != 0)
+	if (cid == NULL || reg_client_find(app, cid, &cl, &e) != 0)
 		cl = NULL;
-	mine = f->provider ? owned
-			   : cl != NULL && cl->client_orgno != NULL &&
-				     strcmp(cl->client_orgno, c->orgno) == 0;
+	mine = f->provider ? owned : cl != NULL && org_is(cl->client_orgno, orgno);
 	if (scopes != NULL && mine && visible && (consent || !f->consent_only))
 		out = json_pack("{s:O?, s:s, s:s?, s:O?, s:I, s:I, s:O, s:n, s:{s:s, s:s}}",
 				"authorization_id", json_object_get(g, "grant_id"), "client_id", cid,
@@ -150,7 +147,7 @@ authz_view(struct http_req *r, const json_t *g, const struct authz_caller *c,
 				(json_int_t)json_integer_value(json_object_get(g, "expires_at")) * 1000,
 				"scopes", scopes, "user_agent", "consumer", "authority",
 				"iso6523-actorid-upis", "ID",
-				arena_printf(r->arena, "%s%s", OAUTH_ORG_ICD,
+				arena_printf(a, "%s%s", OAUTH_ORG_ICD,
 					     cl && cl->client_orgno ? cl->client_orgno : ""));
 	reg_client_release(cl);
 	json_decref(scopes);
@@ -159,7 +156,7 @@ authz_view(struct http_req *r, const json_t *g, const struct authz_caller *c,
 
 /* spec §10: require_user_consent (also requires_user_consent) and visibility. */
 static int
-filter_read(struct http_req *r, bool provider, struct authz_filter *f, struct err *e)
+filter_read(struct http_req *r, bool provider, struct adm_authz_filter *f, struct err *e)
 {
 	const char *v = http_param_c(&r->query, "require_user_consent");
 
@@ -202,16 +199,40 @@ body_pid(struct http_req *r, const char **pid, struct err *e)
 				  "the body must be {\"pid\": a national identity number}");
 }
 
+int
+adm_authz_find(struct porten *app, struct arena *a, const char *pid, const char *orgno,
+	       const struct adm_authz_filter *f, json_t **out, struct err *e)
+{
+	json_t *grants = NULL, *g;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	rc = store_call(app->store, oauth, grant_find_person, pid, AUTHZ_GRANTS_MAX, &grants, e);
+	if (rc == 0 && (*out = json_array()) == NULL)
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	json_array_foreach(grants, i, g) {
+		json_t *v = rc == 0 ? authz_view(app, a, g, orgno, f) : NULL;
+
+		if (v != NULL && json_array_append_new(*out, v) != 0)
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	}
+	json_decref(grants);
+	if (rc != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 static void
 authz_list(struct http_req *r, struct http_resp *w, bool provider)
 {
 	bool idp = strcmp(r->method, "POST") != 0;
-	struct porten *app = r->app;
-	json_t *grants = NULL, *out = NULL, *g;
-	struct authz_filter f = { 0 };
+	struct adm_authz_filter f = { 0 };
 	struct authz_caller c;
 	struct err e = { 0 };
-	size_t i;
+	json_t *out = NULL;
 	int rc;
 
 	if (r->bad_input) {
@@ -224,16 +245,7 @@ authz_list(struct http_req *r, struct http_resp *w, bool provider)
 	if (rc == 0 && !idp)
 		rc = body_pid(r, &c.pid, &e);
 	if (rc == 0)
-		rc = store_call(app->store, oauth, grant_find_person, c.pid, AUTHZ_GRANTS_MAX,
-				&grants, &e);
-	if (rc == 0 && (out = json_array()) == NULL)
-		rc = ERR(&e, ERR_NOMEM, 500, NULL, "out of memory");
-	json_array_foreach(grants, i, g) {
-		json_t *a = rc == 0 ? authz_view(r, g, &c, &f) : NULL;
-
-		if (a != NULL && json_array_append_new(out, a) != 0)
-			rc = ERR(&e, ERR_NOMEM, 500, NULL, "out of memory");
-	}
+		rc = adm_authz_find(r->app, r->arena, c.pid, c.orgno, &f, &out, &e);
 	if (rc == ERR_INVAL)
 		http_resp_oauth_error(w, e.status, e.oauth, e.msg);
 	else if (rc != 0)
@@ -241,7 +253,6 @@ authz_list(struct http_req *r, struct http_resp *w, bool provider)
 	else
 		http_resp_json(w, 200, out);
 	http_resp_header(w, "Cache-Control", "no-store");
-	json_decref(grants);
 	json_decref(out);
 	oauth_bearer_release(&c.tok);
 }
@@ -260,23 +271,41 @@ adm_handle_authz_provider(struct http_req *r, struct http_resp *w)
 
 /* Is the grant the caller's to revoke: the person's own, of its client or scope. */
 static bool
-revocable(struct http_req *r, const json_t *g, const struct authz_caller *c)
+revocable(struct porten *app, struct arena *a, const json_t *g, const char *pid,
+	  const char *orgno)
 {
-	struct authz_filter f = { .provider = false };
-	const char *pid = json_string_value(json_object_get(g, "pid"));
+	struct adm_authz_filter f = { .provider = false };
+	const char *gpid = json_string_value(json_object_get(g, "pid"));
 	json_t *v;
 	bool ok;
 
-	if (c->pid != NULL && (pid == NULL || strcmp(pid, c->pid) != 0))
+	if (pid != NULL && (gpid == NULL || strcmp(gpid, pid) != 0))
 		return false;
-	v = authz_view(r, g, c, &f);
+	v = authz_view(app, a, g, orgno, &f);
 	if (v == NULL) {
 		f.provider = true;
-		v = authz_view(r, g, c, &f);
+		v = authz_view(app, a, g, orgno, &f);
 	}
 	ok = v != NULL;
 	json_decref(v);
 	return ok;
+}
+
+int
+adm_authz_revoke(struct porten *app, struct arena *a, const char *pid, const char *orgno,
+		 const char *id, struct err *e)
+{
+	json_t *g = NULL;
+	int rc = store_call(app->store, oauth, grant_get, id, &g, e);
+
+	if (rc == 0 && json_is_object(g) &&
+	    json_object_set_new(g, "grant_id", json_string(id)) == 0 &&
+	    revocable(app, a, g, pid, orgno))
+		rc = store_call(app->store, oauth, grant_revoke, id, e);
+	else if (rc == 0 || rc == ERR_NOTFOUND || rc == ERR_INVAL)
+		rc = ERR(e, ERR_NOTFOUND, 404, NULL, "no such authorization");
+	json_decref(g);
+	return rc;
 }
 
 /* DELETE /authorizations/authorizations/{id}: either kind of token. */
@@ -285,10 +314,8 @@ adm_handle_authz_revoke(struct http_req *r, struct http_resp *w)
 {
 	const struct issuer *is = r->route_data;
 	size_t skip = strlen(is->prefix) + strlen(AUTHZ_BASE "/authorizations/");
-	struct porten *app = r->app;
 	struct authz_caller c;
 	struct err e = { 0 };
-	json_t *g = NULL;
 	const char *id;
 	int rc;
 
@@ -306,12 +333,7 @@ adm_handle_authz_revoke(struct http_req *r, struct http_resp *w)
 		oauth_bearer_refuse(r, w, &e, AUTHZ_SCOPE);
 		return;
 	}
-	rc = store_call(app->store, oauth, grant_get, id, &g, &e);
-	if (rc == 0 && json_is_object(g) &&
-	    json_object_set_new(g, "grant_id", json_string(id)) == 0 && revocable(r, g, &c))
-		rc = store_call(app->store, oauth, grant_revoke, id, &e);
-	else if (rc == 0 || rc == ERR_NOTFOUND || rc == ERR_INVAL)
-		rc = ERR(&e, ERR_NOTFOUND, 404, NULL, "no such authorization");
+	rc = adm_authz_revoke(r->app, r->arena, c.pid, c.orgno, id, &e);
 	if (rc == ERR_NOTFOUND) {
 		http_resp_oauth_error(w, 404, "not_found", e.msg);
 	} else if (rc != 0) {
@@ -321,6 +343,5 @@ adm_handle_authz_revoke(struct http_req *r, struct http_resp *w)
 		http_resp_text(w, 200, "");
 	}
 	http_resp_header(w, "Cache-Control", "no-store");
-	json_decref(g);
 	oauth_bearer_release(&c.tok);
 }

@@ -60,13 +60,14 @@ static const struct service_route open_routes[] = {
 	{ "GET", "/openapi.json", adm_handle_openapi },
 };
 
-/* §10: GET with the person's token, POST with an organisation's. */
+/* §10: GET with the person's token, POST with an organisation's; the revocation list open. */
 static const struct service_route authz_routes[] = {
 	{ "GET", "/authorizations/clients/authorizations", adm_handle_authz_clients },
 	{ "POST", "/authorizations/clients/authorizations", adm_handle_authz_clients },
 	{ "GET", "/authorizations/api-provider/authorizations", adm_handle_authz_provider },
 	{ "POST", "/authorizations/api-provider/authorizations", adm_handle_authz_provider },
 	{ "DELETE", "/authorizations/authorizations/*", adm_handle_authz_revoke },
+	{ "GET", "/revokelist", adm_handle_revokelist },
 };
 
 /* Spec §3, under the base: the list, and one handler for each client's resources. */
@@ -106,9 +107,16 @@ adm_mount(const struct issuer *is, struct service_routes *out, struct err *e)
 	return rc;
 }
 
+/* portenctl's twins of the authorizations API (cmd_authz.c). */
+static const struct cli_command adm_commands[] = {
+	{ "authorization", adm_cmd_authz, adm_cmd_authz_usage },
+	{ NULL, NULL, NULL },
+};
+
 const struct porten_service admin_service = {
 	.name = "admin",
 	.issuer_kinds = SERVICE_ISSUER(ISSUER_IDPORTEN),
 	.cfg = &adm_cfg,
 	.mount = adm_mount,
+	.commands = adm_commands,
 };

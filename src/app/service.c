@@ -67,6 +67,16 @@ service_tick_all(const struct porten_service *const *list, struct porten *app)
 }
 
 void
+service_contact_changed(struct porten *app, const struct service_contact *c)
+{
+	const struct porten_service *const *list = app->services;
+
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+		if (list[i]->contact_changed != NULL && strcmp(list[i]->name, c->origin) != 0)
+			list[i]->contact_changed(app, c);
+}
+
+void
 service_close_all(const struct porten_service *const *list, struct porten *app)
 {
 	size_t n = 0;

@@ -91,6 +91,26 @@ struct service_side {
 	enum http_side side;
 };
 
+/*
+ * A person's contact detail that a service has just confirmed (a code
+ * sent to it came back) and stored: MinID and KRR share the mobile
+ * number (spec/minid.md, spec/krr.md §7), so the other keeps its copy
+ * current.  origin is the name of the service where it changed.
+ */
+enum service_contact_channel {
+	SERVICE_CONTACT_MOBILE,
+	SERVICE_CONTACT_EMAIL,
+};
+
+struct service_contact {
+	const char *origin;      /* "krr", "eid" */
+	const char *pid;
+	enum service_contact_channel channel;
+	const char *value;       /* E.164 number or address, as stored */
+	const char *lang;        /* the person's page language, for a notice */
+	const char *rid;         /* the request, for the log */
+};
+
 /* Where a service's mount adds routes (service_route_add). */
 struct service_routes;
 
@@ -129,6 +149,13 @@ struct porten_service {
 	 */
 	int (*customer)(struct http_req *r, const char *client_id, const json_t *areq,
 			const char **orgno, struct err *e);
+	/*
+	 * Another service stored a confirmed contact detail of a person
+	 * (service_contact_changed): keep the service's own copy, if it keeps
+	 * one, current.  Failures are the service's to log; they never undo
+	 * the change where it was made.  NULL: it keeps no copy.
+	 */
+	void (*contact_changed)(struct porten *app, const struct service_contact *c);
 	/* portend --check-config: what only opening can tell (a key in a token). */
 	int (*check)(const struct cfg *c, struct err *e);
 	/* portend start-up, after app_init, in list order: 0 or an error saying what failed. */
@@ -156,6 +183,12 @@ int service_check_all(const struct porten_service *const *list, const struct cfg
 int service_init_all(const struct porten_service *const *list, struct porten *app,
 		     struct err *e);
 void service_tick_all(const struct porten_service *const *list, struct porten *app);
+/*
+ * Tell every service in app->services but c->origin of a confirmed
+ * contact detail, in list order.  Nothing without app->services
+ * (portenctl, unit tests): bulk changes there stay in their register.
+ */
+void service_contact_changed(struct porten *app, const struct service_contact *c);
 /* Close every service in reverse order. */
 void service_close_all(const struct porten_service *const *list, struct porten *app);
 /*

@@ -146,6 +146,7 @@ struct cfg {
 	int64_t krr_code_lifetime;  /* seconds a code is valid */
 	int64_t krr_code_attempts;  /* wrong codes that spend it */
 	bool krr_prompt;            /* the 90-day confirmation prompt in ID-porten logins (spec §6) */
+	char *krr_goto_urls;        /* the self-service pages' registered return links (gotoUrl, spec §5) */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */
 	/* internal: the sections cfg_load read (NULL-terminated) */
 	const struct cfg_section *sections[CFG_MAX_SECTIONS + 1];

@@ -101,5 +101,6 @@ const struct porten_service eid_service = {
 	.commands = eid_commands,
 	.check = eid_check,
 	.init = eid_init,
+	.contact_changed = minid_contact_changed,
 	.close = eid_close,
 };

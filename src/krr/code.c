@@ -135,8 +135,9 @@ krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, con
 	if (rand_token_buf(id) != 0 || code_random(code) != 0)
 		return ERR(e, ERR_CRYPTO, 500, NULL, "no randomness");
 	code_hash(app, id, code, hash);
-	doc = json_pack("{s:s, s:s, s:s, s:s, s:i}", "pid", pid, "ch",
-			ch == KRR_CODE_EMAIL ? "email" : "mobile", "v", value, "h", hash, "n", 0);
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?}", "pid", pid, "ch",
+			ch == KRR_CODE_EMAIL ? "email" : "mobile", "v", value, "h", hash, "n", 0,
+			"lang", lang);
 	rc = doc != NULL ? store_call(app->store, krr, doc_put, KRR_CODE_KIND, id, doc, exp, e)
 			 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	json_decref(doc);
@@ -174,8 +175,15 @@ code_apply(struct porten *app, const char *id, const char *pid, struct err *e)
 	rc = ch != NULL && v != NULL
 		     ? krr_contact_set(app, pid, strcmp(ch, "email") == 0 ? KRR_CODE_EMAIL
 									 : KRR_CODE_MOBILE,
-				       v, e)
+				       v, "person", e)
 		     : ERR(e, ERR_INTERNAL, 500, NULL, "a code document without its value");
+	/* MinID sends its codes to the number the person has just confirmed here */
+	if (rc == 0)
+		service_contact_changed(app, &(struct service_contact){
+			.origin = krr_service.name, .pid = pid,
+			.channel = strcmp(ch, "email") == 0 ? SERVICE_CONTACT_EMAIL
+							    : SERVICE_CONTACT_MOBILE,
+			.value = v, .lang = json_string_value(json_object_get(doc, "lang")) });
 	json_decref(doc);
 	return rc;
 }
@@ -224,7 +232,7 @@ krr_code_check(struct porten *app, const char *pid, const char *id, const char *
 
 int
 krr_contact_set(struct porten *app, const char *pid, enum krr_code_channel ch, const char *value,
-		struct err *e)
+		const char *who, struct err *e)
 {
 	struct krr_person p = { 0 };
 	struct krr_channel *c;
@@ -243,7 +251,7 @@ krr_contact_set(struct porten *app, const char *pid, enum krr_code_channel ch, c
 	free(c->value);
 	c->value = strdup(value);
 	c->updated = c->verified = now;
-	rc = c->value != NULL ? krr_person_save(app, &p, "person",
+	rc = c->value != NULL ? krr_person_save(app, &p, who,
 						ch == KRR_CODE_EMAIL ? "epostadresse"
 								     : "mobiltelefonnummer",
 						e)

@@ -121,9 +121,12 @@ int krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch,
 		  const char *lang, char *id, struct err *e);
 int krr_code_check(struct porten *app, const char *pid, const char *id, const char *code,
 		   struct err *e);
-/* A confirmed value into the record (new, or AKTIV again): _oppdatert and _sist_verifisert now. */
+/*
+ * A confirmed value into the record (new, or AKTIV again): _oppdatert and
+ * _sist_verifisert now; who for the history ("person", "minid").
+ */
 int krr_contact_set(struct porten *app, const char *pid, enum krr_code_channel ch,
-		    const char *value, struct err *e);
+		    const char *value, const char *who, struct err *e);
 /* "Confirm unchanged": _sist_verifisert now for every channel the person has. */
 int krr_contact_confirm(struct porten *app, const char *pid, struct err *e);
 /* Reservation (JA/NEI) and language; ERR_NOTFOUND without an active record. */
@@ -154,6 +157,13 @@ void krr_form_code(struct buf *b, const char *lang, const char *action, const ch
  */
 const char *krr_form_new_value(struct http_req *r, enum krr_code_channel *ch, const char **value,
 			       const char **which);
+
+/*
+ * gotoUrl (goto.c, spec §5): is url a return link the operator registered
+ * (krr_goto_urls)?  And the list's check at start-up and --check-config.
+ */
+bool krr_goto_allowed(const struct cfg *c, const char *url);
+int krr_goto_list_check(const struct cfg *c, struct err *e);
 
 /* The self-service pages' client of the ID-porten issuer. */
 #define KRR_CLIENT_ID "krr-minprofil"

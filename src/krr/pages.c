@@ -38,12 +38,35 @@ pages_app(struct http_req *r)
 	return r->app;
 }
 
+/*
+ * Where the pages are: the browser host when a node serves one of its own
+ * (browser_url), since their cookies and the login's live there; else the
+ * issuer's base.  The same on every node, so the registered callback holds.
+ */
+static const char *
+pages_base(struct http_req *r)
+{
+	char *b = app_browser_base(r->route_data);
+	const char *out = b != NULL ? arena_strdup(r->arena, b) : NULL;
+
+	free(b);
+	return out != NULL ? out : ((const struct issuer *)r->route_data)->base;
+}
+
 static const char *
 callback_url(struct http_req *r)
 {
-	const struct issuer *is = r->route_data;
+	return arena_printf(r->arena, "%s/minprofil/callback", pages_base(r));
+}
 
-	return arena_printf(r->arena, "%s/minprofil/callback", is->base);
+/* Is the registered client's list of callbacks the one wanted? */
+static bool
+pages_client_current(const json_t *doc, const char *cb)
+{
+	const json_t *uris = json_object_get(doc, "redirect_uris");
+	const char *only = json_string_value(json_array_get(uris, 0));
+
+	return json_array_size(uris) == 1 && only != NULL && strcmp(only, cb) == 0;
 }
 
 /* The pages' client, made once by the first node to start (a second finds it made). */
@@ -51,25 +74,38 @@ int
 krr_pages_init(struct porten *app, struct err *e)
 {
 	const struct issuer *is = app_issuer(app, ISSUER_IDPORTEN);
-	char cb[1024], back[1024];
+	char cb[1024], back[1024], *base = app_browser_base(is);
 	json_t *in, *out = NULL;
 	char *secret = NULL;
+	bool current;
 	int rc;
 
+	if (base == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	snprintf(cb, sizeof(cb), "%s/minprofil/callback", base);
+	snprintf(back, sizeof(back), "%s/minprofil", base);
+	free(base);
 	rc = reg_client_get(app, KRR_CLIENT_ID, &out, e);
+	current = rc == 0 && pages_client_current(out, cb);
 	json_decref(out);
-	if (rc != ERR_NOTFOUND)
+	out = NULL;
+	if (current || (rc != 0 && rc != ERR_NOTFOUND))
 		return rc;
-	snprintf(cb, sizeof(cb), "%s/minprofil/callback", is->base);
-	snprintf(back, sizeof(back), "%s/minprofil", is->base);
 	in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[s]}", "client_id",
 		       KRR_CLIENT_ID, "client_name", "Kontaktregisteret", "description",
 		       "the contact register's self-service pages (spec/krr.md §5)",
 		       "integration_type", "idporten", "application_type", "browser",
 		       "token_endpoint_auth_method", "none", "grant_types", "authorization_code",
 		       "redirect_uris", cb, "post_logout_redirect_uris", back);
-	rc = in != NULL ? reg_client_create(app, in, &out, &secret, e)
-			: ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	/* made, or moved to where the pages are now (browser_url set or changed) */
+	if (in == NULL)
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	else if (rc == ERR_NOTFOUND)
+		rc = reg_client_create(app, in, &out, &secret, e);
+	else
+		rc = reg_client_update(app, KRR_CLIENT_ID, in, &out, e);
+	if (rc == 0)
+		log_info(NULL, "krr: the self-service pages' client calls back at %s", cb);
 	json_decref(in);
 	json_decref(out);
 	free(secret);
@@ -100,15 +136,13 @@ cookie_opts(struct http_req *r, int64_t max_age)
 
 /* Off to the ID-porten login; back at /minprofil/callback. */
 static void
-login_start(struct http_req *r, struct http_resp *w, const char *lang)
+login_start(struct http_req *r, struct http_resp *w, const char *lang, const char *goto_url)
 {
-	const struct issuer *is = r->route_data;
 	char state[TOKEN_CHARS + 1], nonce[TOKEN_CHARS + 1], verifier[TOKEN_CHARS + 1];
 	char challenge[TOKEN_CHARS + 1];
 	struct http_cookie_opts o = cookie_opts(r, KRR_LOGIN_SECONDS);
 	struct err e = { 0 };
 	struct buf u;
-	char *browser;
 	json_t *doc;
 	int rc;
 
@@ -118,7 +152,8 @@ login_start(struct http_req *r, struct http_resp *w, const char *lang)
 		return;
 	}
 	sha256_b64url_buf(str_c(verifier), challenge);
-	doc = json_pack("{s:s, s:s, s:s}", "nonce", nonce, "verifier", verifier, "lang", lang);
+	doc = json_pack("{s:s, s:s, s:s, s:s?}", "nonce", nonce, "verifier", verifier, "lang", lang,
+			"goto", goto_url);
 	rc = doc != NULL ? store_call(pages_app(r)->store, krr, doc_put, KRR_LOGIN_KIND, state, doc,
 				      time_now() + KRR_LOGIN_SECONDS, &e)
 			 : ERR(&e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -139,18 +174,16 @@ login_start(struct http_req *r, struct http_resp *w, const char *lang)
 	oauth_form_add(&u, "code_challenge_method", "S256");
 	oauth_form_add(&u, "ui_locales", lang);
 	http_resp_cookie(w, KRR_LOGIN_COOKIE, state, &o);
-	/* the browser's host for /authorize, where a node serves one of its own */
-	browser = app_browser_base(is);
-	http_resp_redirect(w, arena_printf(r->arena, "%s/authorize?%.*s",
-					   browser != NULL ? browser : is->base, (int)u.len, u.p));
-	free(browser);
+	/* /authorize is on the pages' own host (pages_base) */
+	http_resp_redirect(w, arena_printf(r->arena, "%s/authorize?%.*s", pages_base(r),
+					   (int)u.len, u.p));
 	buf_free(&u);
 }
 
 /* The code of the callback redeemed in process: the person, from the checked ID token. */
 static int
 login_redeem(struct http_req *r, const char *code, const json_t *login, const char **pid,
-	     struct err *e)
+	     const char **id_token, struct err *e)
 {
 	struct buf form;
 	json_t *body = NULL, *claims = NULL;
@@ -176,8 +209,10 @@ login_redeem(struct http_req *r, const char *code, const json_t *login, const ch
 		rc = oauth_id_token_check(r, idt, KRR_CLIENT_ID,
 					  json_string_value(json_object_get(login, "nonce")),
 					  &claims, e);
-	if (rc == 0)
+	if (rc == 0) {
 		*pid = arena_strdup(r->arena, json_string_value(json_object_get(claims, "pid")));
+		*id_token = arena_strdup(r->arena, idt);
+	}
 	json_decref(claims);
 	json_decref(body);
 	return rc;
@@ -189,7 +224,7 @@ krr_handle_profile_callback(struct http_req *r, struct http_resp *w)
 	const char *state = http_param_c(&r->query, "state");
 	const char *code = http_param_c(&r->query, "code");
 	const char *cookie = http_cookie(r, KRR_LOGIN_COOKIE);
-	const char *lang = page_lang(r, NULL), *pid = NULL;
+	const char *lang = page_lang(r, NULL), *pid = NULL, *idt = NULL;
 	char sid[TOKEN_CHARS + 1], csrf[TOKEN_CHARS + 1];
 	struct http_cookie_opts gone = cookie_opts(r, 0), keep = cookie_opts(r, -1);
 	struct err e = { 0 };
@@ -210,11 +245,13 @@ krr_handle_profile_callback(struct http_req *r, struct http_resp *w)
 			   "the login was not completed");
 		goto out;
 	}
-	rc = login_redeem(r, code, login, &pid, &e);
+	rc = login_redeem(r, code, login, &pid, &idt, &e);
 	if (rc == 0 && (rand_token_buf(sid) != 0 || rand_token_buf(csrf) != 0))
 		rc = ERR(&e, ERR_CRYPTO, 500, NULL, "no randomness");
 	if (rc == 0) {
-		page = json_pack("{s:s, s:s}", "pid", pid, "csrf", csrf);
+		/* the ID token names the session at the ID-porten logout (the "back" action) */
+		page = json_pack("{s:s, s:s, s:s, s:O?}", "pid", pid, "csrf", csrf, "idt", idt,
+				 "goto", json_object_get(login, "goto"));
 		rc = page != NULL ? store_call(pages_app(r)->store, krr, doc_put, KRR_PAGE_KIND, sid, page,
 					       time_now() + KRR_PAGE_SECONDS, &e)
 				  : ERR(&e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -233,9 +270,23 @@ out:
 	json_decref(page);
 }
 
-/* The page session of this browser: the person and the forms' CSRF token (arena). */
+/* A page session: the person, the forms' CSRF token, the ID token and the return link (arena). */
+struct page_sess {
+	const char *sid, *pid, *csrf, *idt;
+	const char *goto_url;   /* gotoUrl, checked when it came; NULL: none */
+};
+
+static const char *
+doc_str(struct http_req *r, const json_t *doc, const char *key)
+{
+	const char *v = json_string_value(json_object_get(doc, key));
+
+	return v != NULL ? arena_strdup(r->arena, v) : NULL;
+}
+
+/* The page session of this browser, or false. */
 static bool
-page_session(struct http_req *r, const char **pid, const char **csrf)
+page_session(struct http_req *r, struct page_sess *s)
 {
 	const char *sid = http_cookie(r, KRR_PAGE_COOKIE);
 	struct err e = { 0 };
@@ -244,10 +295,29 @@ page_session(struct http_req *r, const char **pid, const char **csrf)
 	if (sid == NULL || strlen(sid) != TOKEN_CHARS ||
 	    store_call(pages_app(r)->store, krr, doc_get, KRR_PAGE_KIND, sid, &doc, &e) != 0)
 		return false;
-	*pid = arena_strdup(r->arena, json_string_value(json_object_get(doc, "pid")));
-	*csrf = arena_strdup(r->arena, json_string_value(json_object_get(doc, "csrf")));
+	*s = (struct page_sess){ .sid = arena_strdup(r->arena, sid), .pid = doc_str(r, doc, "pid"),
+				 .csrf = doc_str(r, doc, "csrf"), .idt = doc_str(r, doc, "idt"),
+				 .goto_url = doc_str(r, doc, "goto") };
 	json_decref(doc);
-	return *pid != NULL && *csrf != NULL;
+	return s->sid != NULL && s->pid != NULL && s->csrf != NULL;
+}
+
+/* A new return link for a session under way: kept for its pages from now on. */
+static int
+page_session_goto(struct http_req *r, struct page_sess *s, const char *goto_url, struct err *e)
+{
+	json_t *doc = NULL;
+	int rc = store_call(pages_app(r)->store, krr, doc_get, KRR_PAGE_KIND, s->sid, &doc, e);
+
+	if (rc == 0)
+		rc = json_object_set_new(doc, "goto", json_string(goto_url)) == 0
+			     ? store_call(pages_app(r)->store, krr, doc_update, KRR_PAGE_KIND, s->sid,
+					  doc, e)
+			     : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	json_decref(doc);
+	if (rc == 0)
+		s->goto_url = goto_url;
+	return rc;
 }
 
 /* ---- the parts the prompt shares ---- */
@@ -389,6 +459,27 @@ lang_name(const char *code)
 	return NULL;
 }
 
+/*
+ * The way out (spec §5): back to the service the person came from when it
+ * gave a registered gotoUrl, and the ID-porten logout, the "back" action
+ * without one.
+ */
+static void
+profile_leave(struct buf *b, const char *lang, const char *action, const char *const *hidden,
+	      const struct page_sess *s)
+{
+	buf_puts(b, "<div class=\"actions\" id=\"leave\">");
+	if (s->goto_url != NULL) {
+		buf_puts(b, "<p><a id=\"goto\" href=\"");
+		buf_html(b, str_c(s->goto_url));
+		buf_puts(b, "\">");
+		page_put(b, lang, "Back to the service", NULL, NULL);
+		buf_puts(b, "</a></p>");
+	}
+	krr_form_button(b, lang, action, hidden, "logout", "Log out", s->goto_url != NULL);
+	buf_puts(b, "</div>");
+}
+
 struct profile_view {
 	const char *notice;            /* msgid of what was just done, or NULL */
 	const char *err, *err_field;   /* msgid of a refusal, and the field ("" none) */
@@ -396,17 +487,16 @@ struct profile_view {
 };
 
 static void
-profile_render(struct http_req *r, struct http_resp *w, const char *lang, const char *pid,
-	       const char *csrf, const struct krr_person *p, const struct profile_view *v,
+profile_render(struct http_req *r, struct http_resp *w, const char *lang,
+	       const struct page_sess *s, const struct krr_person *p, const struct profile_view *v,
 	       int status)
 {
 	const struct issuer *is = r->route_data;
 	const char *action = arena_printf(r->arena, "%s/minprofil", is->prefix);
-	const char *hidden[] = { "csrf", csrf, NULL };
+	const char *hidden[] = { "csrf", s->csrf, NULL };
 	bool active = p != NULL && p->status == KRR_AKTIV;
 	struct buf b;
 
-	(void)pid;
 	buf_init(&b, 1 << 20);
 	page_begin(&b, lang, "Your contact details");
 	if (v->notice != NULL) {
@@ -466,45 +556,66 @@ profile_render(struct http_req *r, struct http_resp *w, const char *lang, const 
 		buf_puts(&b, "</select>");
 		form_button(&b, lang, "Save language", true);
 	}
+	profile_leave(&b, lang, action, hidden, s);
 	page_end(&b, lang, arena_printf(r->arena, "%s?", action));
 	http_resp_html(w, status, (struct str){ b.p, b.len });
 	buf_free(&b);
 }
 
 static void
-profile_answer(struct http_req *r, struct http_resp *w, const char *lang, const char *pid,
-	       const char *csrf, const struct profile_view *v, int status)
+profile_answer(struct http_req *r, struct http_resp *w, const char *lang,
+	       const struct page_sess *s, const struct profile_view *v, int status)
 {
 	struct krr_person p = { 0 };
 	struct err e = { 0 };
-	int rc = krr_person_load(r->app, pid, &p, &e);
+	int rc = krr_person_load(r->app, s->pid, &p, &e);
 
 	if (rc != 0 && rc != ERR_NOTFOUND) {
 		page_error(r, w, 503, lang, OAUTH_TEMPORARILY_UNAVAILABLE,
 			   "the register cannot be read now");
 		return;
 	}
-	profile_render(r, w, lang, pid, csrf, rc == 0 ? &p : NULL, v, status);
+	profile_render(r, w, lang, s, rc == 0 ? &p : NULL, v, status);
 	krr_person_clear(&p);
 }
 
 void
 krr_handle_profile(struct http_req *r, struct http_resp *w)
 {
-	const char *lang = page_lang_choose(r, w, NULL), *pid, *csrf;
+	const char *lang = page_lang_choose(r, w, NULL);
+	const char *goto_url = http_param_c(&r->query, "gotoUrl");
+	struct page_sess s;
+	struct err e = { 0 };
 
 	http_resp_header(w, "Cache-Control", "no-store");
-	if (!page_session(r, &pid, &csrf)) {
-		login_start(r, w, lang);
+	if (r->bad_input) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, r->input_err.msg);
 		return;
 	}
-	profile_answer(r, w, lang, pid, csrf, &(struct profile_view){ 0 }, 200);
+	/* spec §5: gotoUrl, or its old name goto; only a link registered for it */
+	if (goto_url == NULL)
+		goto_url = http_param_c(&r->query, "goto");
+	if (goto_url != NULL && !krr_goto_allowed(pages_app(r)->cfg, goto_url)) {
+		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST,
+			   "gotoUrl is not a registered return address");
+		return;
+	}
+	if (!page_session(r, &s)) {
+		login_start(r, w, lang, goto_url);
+		return;
+	}
+	if (goto_url != NULL && page_session_goto(r, &s, goto_url, &e) != 0) {
+		page_error(r, w, 503, lang, OAUTH_TEMPORARILY_UNAVAILABLE,
+			   "the register cannot be read now");
+		return;
+	}
+	profile_answer(r, w, lang, &s, &(struct profile_view){ 0 }, 200);
 }
 
 /* A code was asked for: send it, then the code form. */
 static void
-post_new_value(struct http_req *r, struct http_resp *w, const char *lang, const char *pid,
-	       const char *csrf)
+post_new_value(struct http_req *r, struct http_resp *w, const char *lang,
+	       const struct page_sess *s)
 {
 	enum krr_code_channel ch;
 	const char *value = NULL, *which = NULL, *bad;
@@ -513,62 +624,85 @@ post_new_value(struct http_req *r, struct http_resp *w, const char *lang, const 
 
 	bad = krr_form_new_value(r, &ch, &value, &which);
 	if (bad != NULL) {
-		profile_answer(r, w, lang, pid, csrf,
+		profile_answer(r, w, lang, s,
 			       &(struct profile_view){ .err = bad, .err_field = which }, 400);
 		return;
 	}
-	if (krr_code_send(r->app, pid, ch, value, lang, cid, &e) != 0) {
+	if (krr_code_send(r->app, s->pid, ch, value, lang, cid, &e) != 0) {
 		log_warn(r->rid, "krr: code not sent: %s", e.msg);
-		profile_answer(r, w, lang, pid, csrf,
+		profile_answer(r, w, lang, s,
 			       &(struct profile_view){ .err = "The code could not be sent. Try again later." },
 			       503);
 		return;
 	}
 	snprintf(shown, sizeof(shown), "%s", value);
-	profile_answer(r, w, lang, pid, csrf,
+	profile_answer(r, w, lang, s,
 		       &(struct profile_view){ .cid = arena_strdup(r->arena, cid),
 					       .sent_to = arena_strdup(r->arena, shown) },
 		       200);
 }
 
 static void
-post_code(struct http_req *r, struct http_resp *w, const char *lang, const char *pid,
-	  const char *csrf)
+post_code(struct http_req *r, struct http_resp *w, const char *lang, const struct page_sess *s)
 {
 	const char *cid = http_param_c(&r->form, "cid");
 	struct err e = { 0 };
-	int rc = krr_code_check(r->app, pid, cid, http_param_c(&r->form, "kode"), &e);
+	int rc = krr_code_check(r->app, s->pid, cid, http_param_c(&r->form, "kode"), &e);
 
 	if (rc == ERR_DENIED)
-		profile_answer(r, w, lang, pid, csrf,
+		profile_answer(r, w, lang, s,
 			       &(struct profile_view){ .cid = cid, .sent_to = "",
 						       .err = "The code is wrong. Try again.",
 						       .err_field = "kode" },
 			       400);
 	else if (rc != 0)
-		profile_answer(r, w, lang, pid, csrf,
+		profile_answer(r, w, lang, s,
 			       &(struct profile_view){ .err = "The code has expired or was already used. Ask for a new one." },
 			       rc == ERR_NOTFOUND ? 400 : 503);
 	else
-		profile_answer(r, w, lang, pid, csrf,
+		profile_answer(r, w, lang, s,
 			       &(struct profile_view){ .notice = "Your contact details are saved." },
 			       200);
+}
+
+/* The page session ends here, then the ID-porten session at its logout. */
+static void
+page_logout(struct http_req *r, struct http_resp *w, const char *lang, const struct page_sess *s)
+{
+	struct http_cookie_opts gone = cookie_opts(r, 0);
+	struct err e = { 0 };
+	struct buf u;
+	int rc = store_call(pages_app(r)->store, krr, doc_delete, KRR_PAGE_KIND, s->sid, &e);
+
+	if (rc != 0 && rc != ERR_NOTFOUND) {
+		page_error(r, w, 503, lang, OAUTH_TEMPORARILY_UNAVAILABLE, "please try again");
+		return;
+	}
+	http_resp_cookie(w, KRR_PAGE_COOKIE, "", &gone);
+	buf_init(&u, HTTP_MAX_URI * 2);
+	if (s->idt != NULL)
+		oauth_form_add(&u, "id_token_hint", s->idt);
+	oauth_form_add(&u, "ui_locales", lang);
+	http_resp_redirect(w, arena_printf(r->arena, "%s/logout?%.*s", pages_base(r), (int)u.len,
+					   u.p));
+	buf_free(&u);
 }
 
 void
 krr_handle_profile_post(struct http_req *r, struct http_resp *w)
 {
-	const char *lang = page_lang(r, NULL), *pid, *csrf;
+	const char *lang = page_lang(r, NULL);
 	const char *action = http_param_c(&r->form, "action");
+	struct page_sess sess, *s = &sess;
 	struct err e = { 0 };
 	int rc = 0;
 
 	http_resp_header(w, "Cache-Control", "no-store");
-	if (!page_session(r, &pid, &csrf)) {
+	if (!page_session(r, s)) {
 		page_error(r, w, 403, lang, OAUTH_ACCESS_DENIED, "log in again to change your details");
 		return;
 	}
-	if (!ct_str_eq(str_c(csrf), str_c(http_param_c(&r->form, "csrf")))) {
+	if (!ct_str_eq(str_c(s->csrf), str_c(http_param_c(&r->form, "csrf")))) {
 		page_error(r, w, 403, lang, OAUTH_INVALID_REQUEST,
 			   "the form has expired; open the page again");
 		return;
@@ -576,32 +710,35 @@ krr_handle_profile_post(struct http_req *r, struct http_resp *w)
 	if (action == NULL) {
 		rc = ERR(&e, ERR_INVAL, 400, NULL, "no action");
 	} else if (strcmp(action, "email") == 0 || strcmp(action, "mobile") == 0) {
-		post_new_value(r, w, lang, pid, csrf);
+		post_new_value(r, w, lang, s);
 		return;
 	} else if (strcmp(action, "code") == 0) {
-		post_code(r, w, lang, pid, csrf);
+		post_code(r, w, lang, s);
+		return;
+	} else if (strcmp(action, "logout") == 0) {
+		page_logout(r, w, lang, s);
 		return;
 	} else if (strcmp(action, "confirm") == 0) {
-		rc = krr_contact_confirm(r->app, pid, &e);
+		rc = krr_contact_confirm(r->app, s->pid, &e);
 	} else if (strcmp(action, "reserve") == 0) {
 		const char *v = http_param_c(&r->form, "reservasjon");
 
 		rc = v != NULL && (strcmp(v, "JA") == 0 || strcmp(v, "NEI") == 0)
-			     ? krr_reservation_set(r->app, pid, strcmp(v, "JA") == 0, &e)
+			     ? krr_reservation_set(r->app, s->pid, strcmp(v, "JA") == 0, &e)
 			     : ERR(&e, ERR_INVAL, 400, NULL, "reservasjon must be JA or NEI");
 	} else if (strcmp(action, "lang") == 0) {
-		rc = krr_lang_set(r->app, pid, http_param_c(&r->form, "spraak"), &e);
+		rc = krr_lang_set(r->app, s->pid, http_param_c(&r->form, "spraak"), &e);
 	} else {
 		rc = ERR(&e, ERR_INVAL, 400, NULL, "unknown action");
 	}
 	if (rc != 0)
-		profile_answer(r, w, lang, pid, csrf,
+		profile_answer(r, w, lang, s,
 			       &(struct profile_view){ .err = rc == ERR_UNAVAILABLE
 								      ? "The register cannot be changed now. Try again later."
 								      : "The change was not accepted." },
 			       rc == ERR_UNAVAILABLE ? 503 : 400);
 	else
-		profile_answer(r, w, lang, pid, csrf,
+		profile_answer(r, w, lang, s,
 			       &(struct profile_view){ .notice = "Your contact details are saved." },
 			       200);
 }

@@ -86,6 +86,8 @@ prompt_render(struct http_req *r, struct http_resp *w, const char *lang, const c
 		krr_form_code(&b, lang, action, hidden, v->cid, v->sent_to,
 			      v->err_field != NULL && strcmp(v->err_field, "kode") == 0 ? v->err
 											 : NULL);
+		/* waiting for a code never holds the login up: "later" is here too */
+		krr_form_button(&b, lang, action, hidden, "later", "Later", true);
 	} else {
 		buf_puts(&b, "<dl id=\"current\"><dt>");
 		page_put(&b, lang, "E-mail address", NULL, NULL);
@@ -126,6 +128,13 @@ prompt_render(struct http_req *r, struct http_resp *w, const char *lang, const c
 	krr_person_clear(&p);
 }
 
+/* The page's language: the person's choice (cookie), else the login's ui_locales. */
+static const char *
+prompt_lang(struct http_req *r, const struct login_ctx *c)
+{
+	return page_lang(r, json_string_value(json_object_get(login_ctx_request(c), "locale")));
+}
+
 static int
 prompt_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
@@ -142,7 +151,7 @@ prompt_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		log_warn(r->rid, "krr: the prompt is skipped: %s", e.msg);
 		return 0;
 	}
-	prompt_render(r, w, page_lang(r, NULL), pid,
+	prompt_render(r, w, prompt_lang(r, c), pid,
 		      &(struct prompt_view){ .ar = ar, .csrf = login_step_csrf(r, ar) }, 200);
 	return 1;
 }
@@ -198,6 +207,7 @@ prompt_post(struct http_req *r, struct http_resp *w)
 	}
 	v.csrf = login_step_csrf(r, ar);
 	pid = login_ctx_pid(c);
+	lang = prompt_lang(r, c);
 	if (action != NULL && (strcmp(action, "email") == 0 || strcmp(action, "mobile") == 0)) {
 		prompt_change(r, w, lang, pid, &v);
 		goto out;

@@ -23,10 +23,11 @@ static const struct cfg_row krr_rows[] = {
 	CFG_ROW("krr_mail_from", CFG_STR, krr_mail_from, NULL, 0, 0),
 	CFG_ROW("krr_code_lifetime", CFG_INT, krr_code_lifetime, "600", 60, 86400),
 	CFG_ROW("krr_code_attempts", CFG_INT, krr_code_attempts, "5", 1, 20),
+	CFG_ROW("krr_goto_urls", CFG_STR, krr_goto_urls, NULL, 0, 0),
 };
 
 static const struct cfg_section krr_cfg = {
-	"krr", krr_rows, sizeof(krr_rows) / sizeof(krr_rows[0]), NULL,
+	"krr", krr_rows, sizeof(krr_rows) / sizeof(krr_rows[0]), krr_goto_list_check,
 };
 
 static const struct service_route krr_routes[] = {
@@ -39,6 +40,17 @@ static const struct service_route krr_routes[] = {
 	{ "POST", "/minprofil", krr_handle_profile_post },
 	{ "GET", "/minprofil/callback", krr_handle_profile_callback },
 	{ NULL, NULL, NULL },
+};
+
+/*
+ * The self-service pages live on the browser host when a node serves one
+ * (spec/idporten-oidc.md §1): their cookies are that host's, as the SSO
+ * session is; asked for on the issuer's host they are sent there.
+ */
+static const struct service_side krr_sides[] = {
+	{ "/minprofil", HTTP_SIDE_BROWSER },
+	{ "/minprofil/callback", HTTP_SIDE_BROWSER },
+	{ NULL, HTTP_SIDE_ANY },
 };
 
 struct krr_scope {
@@ -154,6 +166,23 @@ krr_init(struct porten *app, struct err *e)
 	return rc;
 }
 
+/*
+ * A number MinID has just confirmed (activation, its account page) is the
+ * person's number in the register too (spec/minid.md: creating a MinID
+ * creates or updates the person in KRR), updated and verified now.
+ */
+static void
+krr_contact_changed(struct porten *app, const struct service_contact *c)
+{
+	struct err e = { 0 };
+	const char *who = strcmp(c->origin, "eid") == 0 ? "minid" : c->origin;
+
+	if (krr_contact_set(app, c->pid,
+			    c->channel == SERVICE_CONTACT_EMAIL ? KRR_CODE_EMAIL : KRR_CODE_MOBILE,
+			    c->value, who, &e) != 0)
+		log_warn(c->rid, "krr: a contact detail from %s was not stored: %s", who, e.msg);
+}
+
 static const struct cli_command krr_commands[] = {
 	{ "krr", krr_cmd, krr_cmd_usage },
 	{ NULL, NULL, NULL },
@@ -171,7 +200,9 @@ const struct porten_service krr_service = {
 	.cfg = &krr_cfg,
 	.routes = krr_routes,
 	.steps = krr_steps,
+	.sides = krr_sides,
 	.commands = krr_commands,
 	.init = krr_init,
 	.tick = krr_testdata_tick,
+	.contact_changed = krr_contact_changed,
 };

@@ -147,7 +147,7 @@ bcl_mint(struct porten *app, const struct issuer *is, const struct bcl_row *r, c
 		return rc;
 	claims = json_pack("{s:s, s:s, s:I, s:I, s:s, s:{s:{}}, s:s, s:s}", "iss", is->iss, "aud",
 			   r->client_id, "iat", (json_int_t)now, "exp",
-			   (json_int_t)(now + BCL_TOKEN_LIFETIME), "jti", jti, "events", BCL_EVENT,
+			   (json_int_t)now + BCL_TOKEN_LIFETIME, "jti", jti, "events", BCL_EVENT,
 			   "sid", r->sid, "sub", r->sub);
 	if (claims == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
@@ -187,13 +187,11 @@ bcl_post(struct porten *app, const char *uri, const char *jws, long *retry_after
 	*retry_after = 0;
 	if (rc == ERR_DENIED || rc == ERR_INVAL)
 		out = BCL_GIVE_UP;
-	else if (rc != 0)
-		out = BCL_RETRY;
-	else if (resp.status >= 200 && resp.status < 300)
+	else if (rc == 0 && resp.status >= 200 && resp.status < 300)
 		out = BCL_DONE;
-	else if (resp.status == 408 || resp.status == 429 || resp.status >= 500 ||
+	else if (rc != 0 || resp.status == 408 || resp.status == 429 || resp.status >= 500 ||
 		 resp.status < 200)
-		out = BCL_RETRY;
+		out = BCL_RETRY; /* unreachable, or an answer that says later */
 	else
 		out = BCL_GIVE_UP;
 	if (rc == 0 && out != BCL_DONE)
@@ -250,12 +248,11 @@ bcl_attempt(struct porten *app, const struct bcl_row *r, const char *owner)
 
 	if (now >= r->expires_at) {
 		(void)ERR(&e, ERR_NOTFOUND, 0, NULL, "no answer for a day");
-	} else if (rc != 0 && rc != ERR_NOTFOUND) {
-		out = BCL_RETRY; /* the store is away: the client may well be there */
-	} else if (rc != 0 || c->backchannel_logout_uri == NULL) {
+	} else if (rc == ERR_NOTFOUND || (rc == 0 && c->backchannel_logout_uri == NULL)) {
 		(void)ERR(&e, ERR_NOTFOUND, 0, NULL,
 			  "the client or its back-channel logout URI is gone");
-	} else if (bcl_mint(app, is, r, &jws, &e) != 0) {
+	} else if (rc != 0 || bcl_mint(app, is, r, &jws, &e) != 0) {
+		/* the store is away (the client may well be there) or no key to sign with */
 		out = BCL_RETRY;
 	} else {
 		out = bcl_post(app, c->backchannel_logout_uri, jws, &retry_after, &e);

@@ -262,9 +262,9 @@ reg_client_create_as(struct porten *app, const struct reg_actor *who, const json
 	rc = reg_client_get_text(in, "integration_type", 32, true, &itype, e);
 	if (rc != 0)
 		goto out;
-	/* Maskinporten's and Ansattporten's clients exist where their issuer does. */
+	/* Maskinporten's (and KRR's) and Ansattporten's clients exist where their issuer does. */
 	if (strcmp(itype, "idporten") != 0 && strcmp(itype, "api_klient") != 0 &&
-	    (strcmp(itype, "maskinporten") != 0 ||
+	    ((strcmp(itype, "maskinporten") != 0 && strcmp(itype, "krr") != 0) ||
 	     app_issuer(app, ISSUER_MASKINPORTEN) == NULL) &&
 	    (strcmp(itype, "ansattporten") != 0 ||
 	     app_issuer(app, ISSUER_ANSATTPORTEN) == NULL)) {

@@ -735,12 +735,31 @@ owner_of(const json_t *in, const json_t *prev)
 	return o != NULL ? o : json_string_value(json_object_get(prev, "client_orgno"));
 }
 
+/* spec §5: a KRR client has KRR's two scopes and may add none. */
+static const char *const krr_scopes[] = { "krr:global/kontaktinformasjon.read",
+					  "krr:global/digitalpost.read", NULL };
+
+static int
+krr_scopes_only(const json_t *scopes, struct err *e)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(scopes, i, v)
+		if (!in_list(krr_scopes, json_string_value(v)))
+			return BAD(e, "krr clients have only the scopes %s and %s", krr_scopes[0],
+				   krr_scopes[1]);
+	return 0;
+}
+
+/* Maskinporten's clients: integration_type maskinporten, or krr (spec §5). */
 static int
 build_maskinporten(struct porten *app, const struct reg_actor *who, const json_t *in,
-		   const json_t *prev, json_t *doc, struct err *e)
+		   const char *itype, const json_t *prev, json_t *doc, struct err *e)
 {
 	const char *name, *desc, *uri, *apptype, *method;
 	json_t *grants = NULL, *scopes = NULL, *v;
+	bool krr = strcmp(itype, "krr") == 0;
 	long long at;
 	bool ok = true;
 	size_t i;
@@ -748,18 +767,18 @@ build_maskinporten(struct porten *app, const struct reg_actor *who, const json_t
 
 	for (i = 0; mp_login_only[i] != NULL; i++)
 		if (!mp_field_unused(json_object_get(in, mp_login_only[i])))
-			return BAD(e, "%s does not apply to maskinporten clients (no login)",
-				   mp_login_only[i]);
+			return BAD(e, "%s does not apply to %s clients (no login)",
+				   mp_login_only[i], itype);
 	rc = get_basics(app, in, &name, &desc, &uri, &apptype, e);
 	if (rc == 0 && strcmp(apptype, "web") != 0)
-		rc = BAD(e, "maskinporten clients are web clients: application_type must be web");
+		rc = BAD(e, "%s clients are web clients: application_type must be web", itype);
 	if (rc == 0)
 		rc = get_enum(in, "token_endpoint_auth_method", auth_methods, "private_key_jwt",
 			      &method, e);
 	/* private_key_jwt covers both a business certificate (x5c) and registered keys (kid). */
 	if (rc == 0 && strcmp(method, "private_key_jwt") != 0)
-		rc = BAD(e, "maskinporten clients never hold secrets: token_endpoint_auth_method "
-			    "must be private_key_jwt");
+		rc = BAD(e, "%s clients never hold secrets: token_endpoint_auth_method "
+			    "must be private_key_jwt", itype);
 	if (rc != 0)
 		goto out;
 
@@ -771,7 +790,7 @@ build_maskinporten(struct porten *app, const struct reg_actor *who, const json_t
 
 		if (strcmp(g, GT_JWT_BEARER) != 0 && strcmp(g, "jwt_bearer_token") != 0) {
 			rc = BAD(e, "grant type %.64s is not allowed for integration_type "
-				    "maskinporten: only %s", g, GT_JWT_BEARER);
+				    "%s: only %s", g, itype, GT_JWT_BEARER);
 			goto out;
 		}
 	}
@@ -779,10 +798,13 @@ build_maskinporten(struct porten *app, const struct reg_actor *who, const json_t
 	json_decref(grants);
 	grants = json_pack("[s]", GT_JWT_BEARER);
 	rc = get_string_array(in, "scopes", REG_SCOPES_MAX, REG_SCOPE_NAME_MAX, &scopes, e);
-	if (rc == 0 && scopes == NULL && (scopes = json_array()) == NULL)
+	if (rc == 0 && scopes == NULL &&
+	    (scopes = krr ? json_pack("[ss]", krr_scopes[0], krr_scopes[1]) : json_array()) == NULL)
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	if (rc == 0 && krr)
+		rc = krr_scopes_only(scopes, e);
 	if (rc == 0)
-		rc = check_scopes(app, who, scopes, "maskinporten", owner_of(in, prev), prev, e);
+		rc = check_scopes(app, who, scopes, itype, owner_of(in, prev), prev, e);
 	if (rc == 0)
 		rc = get_lifetime(in, "access_token_lifetime", DEFAULT_ACCESS_TOKEN_LIFETIME,
 				  REG_AT_LIFETIME_MAX, &at, e);
@@ -790,7 +812,7 @@ build_maskinporten(struct porten *app, const struct reg_actor *who, const json_t
 	if (rc == 0)
 		rc = get_orgno(in, "client_orgno", prev, doc, e);
 	if (rc == 0 && json_object_get(doc, "client_orgno") == NULL)
-		rc = BAD(e, "client_orgno is required for maskinporten clients");
+		rc = BAD(e, "client_orgno is required for %s clients", itype);
 	if (rc == 0)
 		rc = get_orgno(in, "supplier_orgno", prev, doc, e);
 	if (rc == 0)
@@ -821,8 +843,8 @@ reg_client_build(struct porten *app, const struct reg_actor *who, const json_t *
 	bool ap = strcmp(itype, "ansattporten") == 0;
 	int rc;
 
-	if (strcmp(itype, "maskinporten") == 0)
-		return build_maskinporten(app, who, in, prev, doc, e);
+	if (strcmp(itype, "maskinporten") == 0 || strcmp(itype, "krr") == 0)
+		return build_maskinporten(app, who, in, itype, prev, doc, e);
 
 	rc = get_basics(app, in, &name, &desc, &uri, &apptype, e);
 	if (rc != 0)

@@ -238,6 +238,8 @@ repr_rar_check(enum issuer_kind issuer, json_t *details, struct err *e)
 		else if (t != first)
 			return RAR_ERR(e, "one authorization_details type per request");
 	}
+	if (first == NULL) /* not reached: the array is non-empty and each object has a type */
+		return RAR_ERR(e, "authorization_details must be a non-empty array");
 	if (strcmp(first->name, REPR_T_FULLMAKT) == 0)
 		return json_array_size(details) == 1
 			       ? 0

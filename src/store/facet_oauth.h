@@ -22,6 +22,9 @@ struct store_refresh {
 	int64_t expires_at;
 };
 
+/* The most rows token_find_revoked returns in one call. */
+#define STORE_REVOKED_MAX 10000
+
 struct store_oauth_ops {
 	/*
 	 * Authorization codes, keyed by hash.  consume: returns the doc and marks
@@ -84,6 +87,14 @@ struct store_oauth_ops {
 			 int64_t expires_at, struct err *e);
 	int (*token_get)(struct store *s, const char *hash, json_t **doc, char **grant_id,
 			 struct err *e);
+	/*
+	 * The revocation list (selfservice-api.md §10): the access tokens of
+	 * client_id's revoked grants that have not expired, at most limit
+	 * (1-STORE_REVOKED_MAX), oldest revocation first.  *out a JSON array of
+	 * {jti, revoked_at, expires_at} (seconds; the caller's).
+	 */
+	int (*token_find_revoked)(struct store *s, const char *client_id, int64_t limit,
+				  json_t **out, struct err *e);
 
 	/* Replay cache: ERR_EXISTS if key was remembered before and not yet expired. */
 	int (*jti_remember)(struct store *s, const char *key, int64_t expires_at, struct err *e);

@@ -105,9 +105,11 @@ const char *const store_pg_sql[PG_N] = {
 	 * replayed while its first use is being served).
 	 */
 	[PG_GRANT_REVOKE] = "INSERT INTO grants (grant_id, client_id, sid, login_only, doc,"
-			    " expires_at, revoked) VALUES ($1, '', NULL, false, '{}', $2, true)"
-			    " ON CONFLICT (grant_id) DO UPDATE SET revoked = true",
-	[PG_GRANT_REVOKE_SID] = "UPDATE grants SET revoked = true"
+			    " expires_at, revoked, revoked_at)"
+			    " VALUES ($1, '', NULL, false, '{}', $2, true, $3)"
+			    " ON CONFLICT (grant_id) DO UPDATE SET revoked = true,"
+			    " revoked_at = coalesce(grants.revoked_at, excluded.revoked_at)",
+	[PG_GRANT_REVOKE_SID] = "UPDATE grants SET revoked = true, revoked_at = $2"
 				" WHERE sid = $1 AND login_only AND NOT revoked",
 
 	[PG_REFRESH_PUT] = "INSERT INTO refresh_tokens (hash, grant_id, client_id, expires_at, jkt)"
@@ -128,6 +130,13 @@ const char *const store_pg_sql[PG_N] = {
 			 " LEFT JOIN grants g ON g.grant_id = t.grant_id"
 			 " WHERE t.hash = $1 AND t.expires_at > $2::bigint AND (t.grant_id IS NULL"
 			 " OR (NOT g.revoked AND g.expires_at > $2::bigint))",
+	/* the revocation list: access tokens of a client's revoked grants, still unexpired */
+	[PG_TOKEN_FIND_REVOKED] = "SELECT t.doc::jsonb ->> 'jti', coalesce(g.revoked_at, 0),"
+				  " t.expires_at"
+				  " FROM grants g JOIN access_tokens t ON t.grant_id = g.grant_id"
+				  " WHERE g.client_id = $1 AND g.revoked AND t.expires_at > $2::bigint"
+				  " AND t.doc::jsonb ->> 'jti' IS NOT NULL"
+				  " ORDER BY g.revoked_at, t.expires_at, t.hash LIMIT $3",
 
 	[PG_SESSION_PUT] = "INSERT INTO sessions (hash, doc, idle_expires, abs_expires)"
 			   " VALUES ($1, $2, least($3::bigint, $4::bigint), $4::bigint)",
@@ -752,14 +761,17 @@ pg_grant_find_person(struct store *s, const char *pid, int64_t limit, json_t **d
 static int
 pg_grant_revoke(struct store *s, const char *grant_id, struct err *e)
 {
-	return store_pg_write(s, PG_GRANT_REVOKE, "grant_revoke", 0, e, "ki", grant_id,
-			      time_now() + PG_TOMBSTONE_TTL);
+	int64_t now = time_now();
+
+	return store_pg_write(s, PG_GRANT_REVOKE, "grant_revoke", 0, e, "kii", grant_id,
+			      now + PG_TOMBSTONE_TTL, now);
 }
 
 static int
 pg_grant_revoke_session(struct store *s, const char *sid, struct err *e)
 {
-	return store_pg_write(s, PG_GRANT_REVOKE_SID, "grant_revoke_session", 0, e, "k", sid);
+	return store_pg_write(s, PG_GRANT_REVOKE_SID, "grant_revoke_session", 0, e, "ki", sid,
+			      time_now());
 }
 
 /* ---- refresh tokens ---- */
@@ -834,8 +846,8 @@ pg_refresh_rotate_fn(struct pg_q *q, void *arg, struct err *e)
 		goto out;
 	if (spent) {
 		/* OAuth 2.0 Security BCP (RFC 9700) 4.14.2: reuse revokes the family */
-		rc = store_pg_execf(q, PG_GRANT_REVOKE, e, "ki", old.grant_id,
-				    now + PG_TOMBSTONE_TTL);
+		rc = store_pg_execf(q, PG_GRANT_REVOKE, e, "kii", old.grant_id,
+				    now + PG_TOMBSTONE_TTL, now);
 		if (rc == 0)
 			rc = store_pg_tx(q, "COMMIT", e);
 		if (rc == 0) {
@@ -966,6 +978,61 @@ pg_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, s
 	if (store_pg_check_text(hash, 'k', "token_get", e) != 0)
 		return e->code;
 	return store_pg_run(s, "token_get", pg_token_get_fn, &t, e);
+}
+
+/* token_find_revoked's arguments and answer, through store_pg_run. */
+struct pg_revoked {
+	const char *client_id;
+	int64_t limit;
+	json_t **out;
+};
+
+static int
+pg_token_find_revoked_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	struct pg_revoked *f = arg;
+	json_t *arr, *row;
+	char *jti = NULL;
+	int64_t revoked = 0, exp = 0;
+	int i, rc;
+
+	arr = json_array();
+	if (arr == NULL)
+		return store_pg_nomem(e, q->op);
+	rc = store_pg_execf(q, PG_TOKEN_FIND_REVOKED, e, "kii", f->client_id, time_now(), f->limit);
+	for (i = 0; rc == 0 && i < store_pg_rows(q); i++) {
+		rc = store_pg_col_str(q, i, 0, &jti, e);
+		if (rc == 0)
+			rc = store_pg_col_i64(q, i, 1, &revoked, e);
+		if (rc == 0)
+			rc = store_pg_col_i64(q, i, 2, &exp, e);
+		row = rc == 0 ? json_pack("{s:s, s:I, s:I}", "jti", jti, "revoked_at",
+					  (json_int_t)revoked, "expires_at", (json_int_t)exp)
+			      : NULL;
+		if (rc == 0 && json_array_append_new(arr, row) != 0)
+			rc = store_pg_nomem(e, q->op);
+		free(jti);
+		jti = NULL;
+	}
+	if (rc == 0)
+		*f->out = arr;
+	else
+		json_decref(arr);
+	return rc;
+}
+
+static int
+pg_token_find_revoked(struct store *s, const char *client_id, int64_t limit, json_t **out,
+		      struct err *e)
+{
+	struct pg_revoked f = { client_id, limit, out };
+
+	*out = NULL;
+	if (limit < 1 || limit > STORE_REVOKED_MAX)
+		return ERR(e, ERR_INVAL, 0, NULL, "store token_find_revoked: limit out of range");
+	if (store_pg_check_text(client_id, 'k', "token_find_revoked", e) != 0)
+		return e->code;
+	return store_pg_run(s, "token_find_revoked", pg_token_find_revoked_fn, &f, e);
 }
 
 /* ---- SSO sessions ---- */
@@ -1198,6 +1265,7 @@ static const struct store_oauth_ops pg_oauth = {
 	.refresh_get = pg_refresh_get,
 	.token_put = pg_token_put,
 	.token_get = pg_token_get,
+	.token_find_revoked = pg_token_find_revoked,
 	.jti_remember = pg_jti_remember,
 };
 

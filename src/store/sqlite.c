@@ -88,9 +88,10 @@ const char *const store_sq_sql[SQ_N] = {
 	 * replayed while its first use is being served).
 	 */
 	[SQ_GRANT_REVOKE] = "INSERT INTO grants (grant_id, client_id, sid, login_only, doc,"
-			    " expires_at, revoked) VALUES (?1, '', NULL, 0, '{}', ?2, 1)"
-			    " ON CONFLICT (grant_id) DO UPDATE SET revoked = 1",
-	[SQ_GRANT_REVOKE_SID] = "UPDATE grants SET revoked = 1"
+			    " expires_at, revoked, revoked_at) VALUES (?1, '', NULL, 0, '{}', ?2, 1, ?3)"
+			    " ON CONFLICT (grant_id) DO UPDATE SET revoked = 1,"
+			    " revoked_at = coalesce(grants.revoked_at, excluded.revoked_at)",
+	[SQ_GRANT_REVOKE_SID] = "UPDATE grants SET revoked = 1, revoked_at = ?2"
 				" WHERE sid = ?1 AND login_only = 1 AND revoked = 0",
 
 	[SQ_REFRESH_PUT] = "INSERT INTO refresh_tokens (hash, grant_id, client_id, expires_at, jkt)"
@@ -106,6 +107,13 @@ const char *const store_sq_sql[SQ_N] = {
 			 " LEFT JOIN grants g ON g.grant_id = t.grant_id"
 			 " WHERE t.hash = ?1 AND t.expires_at > ?2 AND (t.grant_id IS NULL"
 			 " OR (g.revoked = 0 AND g.expires_at > ?2))",
+	/* the revocation list: access tokens of a client's revoked grants, still unexpired */
+	[SQ_TOKEN_FIND_REVOKED] = "SELECT json_extract(t.doc, '$.jti'), coalesce(g.revoked_at, 0),"
+				  " t.expires_at"
+				  " FROM grants g JOIN access_tokens t ON t.grant_id = g.grant_id"
+				  " WHERE g.client_id = ?1 AND g.revoked = 1 AND t.expires_at > ?2"
+				  " AND json_extract(t.doc, '$.jti') IS NOT NULL"
+				  " ORDER BY g.revoked_at, t.expires_at, t.hash LIMIT ?3",
 
 	[SQ_SESSION_PUT] = "INSERT INTO sessions (hash, doc, idle_expires, abs_expires)"
 			   " VALUES (?1, ?2, min(?3, ?4), ?4)",
@@ -656,14 +664,17 @@ sq_grant_find_person(struct store *s, const char *pid, int64_t limit, json_t **d
 static int
 sq_grant_revoke(struct store *s, const char *grant_id, struct err *e)
 {
-	return store_sq_write(s, SQ_GRANT_REVOKE, "grant_revoke", 0, e, "ki", grant_id,
-			      time_now() + SQ_TOMBSTONE_TTL);
+	int64_t now = time_now();
+
+	return store_sq_write(s, SQ_GRANT_REVOKE, "grant_revoke", 0, e, "kii", grant_id,
+			      now + SQ_TOMBSTONE_TTL, now);
 }
 
 static int
 sq_grant_revoke_session(struct store *s, const char *sid, struct err *e)
 {
-	return store_sq_write(s, SQ_GRANT_REVOKE_SID, "grant_revoke_session", 0, e, "k", sid);
+	return store_sq_write(s, SQ_GRANT_REVOKE_SID, "grant_revoke_session", 0, e, "ki", sid,
+			      time_now());
 }
 
 /* ---- refresh tokens ---- */
@@ -734,8 +745,8 @@ sq_refresh_rotate(struct store *s, const char *old_hash, const char *new_hash,
 		goto out;
 	if (spent) {
 		/* OAuth 2.0 Security BCP (RFC 9700) 4.14.2: reuse revokes the family */
-		rc = store_sq_stmt(&q, SQ_GRANT_REVOKE, e, "ki", old.grant_id,
-				   now + SQ_TOMBSTONE_TTL);
+		rc = store_sq_stmt(&q, SQ_GRANT_REVOKE, e, "kii", old.grant_id,
+				   now + SQ_TOMBSTONE_TTL, now);
 		if (rc == 0)
 			rc = store_sq_finish(&q, NULL, e);
 		if (rc == 0)
@@ -830,6 +841,48 @@ sq_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, s
 			*grant_id = NULL;
 		}
 	}
+	return rc;
+}
+
+/* One row of the revocation list as the facet gives it. */
+static json_t *
+revoked_row(const char *jti, int64_t revoked_at, int64_t expires_at)
+{
+	return json_pack("{s:s, s:I, s:I}", "jti", jti, "revoked_at", (json_int_t)revoked_at,
+			 "expires_at", (json_int_t)expires_at);
+}
+
+static int
+sq_token_find_revoked(struct store *s, const char *client_id, int64_t limit, json_t **out,
+		      struct err *e)
+{
+	struct sq_q q;
+	json_t *arr = NULL;
+	char *jti = NULL;
+	int rc;
+
+	*out = NULL;
+	if (limit < 1 || limit > STORE_REVOKED_MAX)
+		return ERR(e, ERR_INVAL, 0, NULL, "store token_find_revoked: limit out of range");
+	rc = store_sq_start(&q, s, "token_find_revoked", e);
+	if (rc == 0 && (arr = json_array()) == NULL)
+		rc = store_sq_fail(e, SQLITE_NOMEM, "token_find_revoked");
+	if (rc == 0)
+		rc = store_sq_stmt(&q, SQ_TOKEN_FIND_REVOKED, e, "kii", client_id, time_now(), limit);
+	while (rc == 0 && (rc = store_sq_step(&q, e)) == 1) {
+		rc = store_sq_col_str(&q, 0, &jti, e);
+		if (rc == 0 && json_array_append_new(arr, revoked_row(jti,
+								     sqlite3_column_int64(q.st, 1),
+								     sqlite3_column_int64(q.st, 2))) != 0)
+			rc = store_sq_fail(e, SQLITE_NOMEM, "token_find_revoked");
+		free(jti);
+		jti = NULL;
+	}
+	store_sq_end(&q);
+	if (rc == 0)
+		*out = arr;
+	else
+		json_decref(arr);
 	return rc;
 }
 
@@ -1033,6 +1086,7 @@ static const struct store_oauth_ops sq_oauth = {
 	.refresh_get = sq_refresh_get,
 	.token_put = sq_token_put,
 	.token_get = sq_token_get,
+	.token_find_revoked = sq_token_find_revoked,
 	.jti_remember = sq_jti_remember,
 };
 

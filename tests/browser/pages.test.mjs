@@ -13,126 +13,27 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
-
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const here = dirname(fileURLToPath(import.meta.url));
-const build = process.env.PORTEN_BUILD || join(here, '..', '..', 'build');
-const chromiumPath = process.env.PORTEN_CHROMIUM || '/usr/bin/chromium';
-const artifacts = join(here, 'artifacts');
+import { checkPage, newPage as openPage, lastCode as sentCode, startPorten, testidLogin, VERIFIER } from './common.mjs';
 
 const PASSWORD = 'Fjellvann2024Blå';
 const MINID_PID = '21879498012';
 const MINID_MOBILE = '+4791234567';
 const TESTID_PID = '01819012365';
 
-let srv, cb, browser, issuer, client, dataDir, env;
-const cbHits = [];
+let t, cb, browser, issuer, client, cbHits, authorizeUrl;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-function ctl(...args) {
-  const out = execFileSync(join(build, 'portenctl'), ['--json', ...args],
-    { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 });
-  return JSON.parse(out.toString());
-}
-
-async function waitReady(url) {
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(url)).ok) return; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('portend did not start');
-}
-
-function lastCode(mobile) {
-  const lines = readFileSync(join(dataDir, 'sms.jsonl'), 'utf8').trim().split('\n')
-    .map((l) => JSON.parse(l)).filter((m) => m.to === mobile);
-  const m = /\b(\d{5})\b/.exec(lines.at(-1).text);
-  assert.ok(m, 'no code in the SMS');
-  return m[1];
-}
-
-// axe-core on the page as the browser rendered it; serious and critical fail.
-async function checkPage(page, name) {
-  mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-  await page.addScriptTag({ content: axeSource });
-  const res = await page.evaluate(async () => await globalThis.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-  }));
-  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`), [],
-    `accessibility violations on ${name}`);
-  assert.ok(res.passes.length > 10, `axe found too little to check on ${name}`);
-}
-
-// at: the issuer's URL, with the client registered there (ID-porten's by default).
-function authorizeUrl(extra = {}, at = issuer, cl = client) {
-  const p = new URLSearchParams({
-    client_id: cl.client_id, response_type: 'code', redirect_uri: `${cb.base}/cb`,
-    scope: 'openid profile', state: randomBytes(8).toString('hex'), nonce: randomBytes(8).toString('hex'),
-    code_challenge: 'b7elB7ZyxIXgFyvBznKvxl7wOB-H17Pz0a3B62NIMFI', code_challenge_method: 'S256', ...extra,
-  });
-  return `${at}/authorize?${p}`;
-}
-
-async function newPage() {
-  // The pages forbid every script (CSP default-src 'none'); only the test's axe may run.
-  const ctx = await browser.newContext({ bypassCSP: true, viewport: { width: 1024, height: 800 } });
-  return ctx.newPage();
-}
+const lastCode = (mobile) => sentCode(t.dataDir, 'sms.jsonl', mobile, 5);
+const ctl = (...args) => t.ctl(...args);
+const newPage = () => openPage(browser);
 
 before(async () => {
-  assert.ok(existsSync(join(build, 'portend')), `no portend in ${build}`);
-  dataDir = mkdtempSync(join(tmpdir(), 'porten-browser-'));
-  const port = await freePort();
-  issuer = `http://127.0.0.1:${port}`;
-  cb = createServer((req, res) => {
-    cbHits.push(new URL(req.url, 'http://x'));
-    res.writeHead(200, { 'Content-Type': 'text/plain' });
-    res.end('ok');
-  });
-  await new Promise((r) => cb.listen(0, '127.0.0.1', r));
-  cb.base = `http://127.0.0.1:${cb.address().port}`;
-  env = {
-    PATH: process.env.PATH, PORTEN_LISTEN: `127.0.0.1:${port}`, PORTEN_ISSUER: issuer,
-    PORTEN_DATA: dataDir, PORTEN_ENV: 'test', PORTEN_KEK: randomBytes(32).toString('base64url'),
-    PORTEN_MINID_ARGON_MEM_KIB: '8192', PORTEN_MINID_ARGON_OPS: '1', PORTEN_MINID_RATE_PER_MIN: '0',
-  };
-  srv = spawn(join(build, 'portend'), [], { env, stdio: 'ignore' });
-  await waitReady(`${issuer}/health/ready`);
-  client = ctl('client', 'create', '--client-name', 'Nettleser-test', '--description', 'browser test',
-    '--integration-type', 'idporten', '--application-type', 'web', '--token-endpoint-auth-method',
-    'client_secret_basic', '--client-orgno', '991825827', '--redirect-uri', `${cb.base}/cb`,
-    '--post-logout-redirect-uri', `${cb.base}/out`, '--grant-type', 'authorization_code');
-  ctl('minid', 'create', MINID_PID, '--password', PASSWORD, '--mobile', MINID_MOBILE);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  t = await startPorten();
+  ({ cb, browser, issuer, client, cbHits, authorizeUrl } = t);
+  t.ctl('minid', 'create', MINID_PID, '--password', PASSWORD, '--mobile', MINID_MOBILE);
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (srv) srv.kill('SIGTERM');
-  if (cb) cb.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (t) await t.stop();
 });
 
 test('MinID login in bokmål: selector, number and password, SMS code', async () => {
@@ -192,7 +93,7 @@ test('TestID login in English, then the logout page', async () => {
       Authorization: 'Basic ' + Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64'),
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${cb.base}/cb`,
-      code_verifier: 'xyo94uhy3zKvgB0NJwLms86SwcjtWviEOpkBnGgaLlo' }),
+      code_verifier: VERIFIER }),
   }).then((r) => r.json());
   assert.ok(tok.id_token, JSON.stringify(tok));
   await page.goto(`${issuer}/logout?id_token_hint=${tok.id_token}&ui_locales=en`);
@@ -252,15 +153,6 @@ test('MinID reset, registration and error pages', async () => {
   await checkPage(page, 'nn-10-error');
   await page.context().close();
 });
-
-// TestID from the selector to whatever page follows it.
-async function testidLogin(page, pid) {
-  await page.click('#eid-testid');
-  await page.waitForSelector('#testid-form');
-  await page.fill('#pid', pid);
-  await page.selectOption('#acr', 'idporten-loa-substantial');
-  await page.click('#testid-form button[type=submit]');
-}
 
 test('the representation choosers: organisations, fullmakt, nothing to choose', async () => {
   const RES = 'urn:altinn:resource:browser-test';

@@ -80,20 +80,20 @@ class Admin:
         self.client_id = env.server.ctl(*args)["client_id"]
         self._token = None
 
-    def token(self, scope=None, fresh=False):
-        if scope is None and self._token and not fresh:
+    def token(self, scope=None, fresh=False, extra=None):
+        if scope is None and self._token and not fresh and not extra:
             return self._token
         now = int(time.time())
         t = jjwt.JWT(header={"alg": "RS256", "x5c": self.cert.x5c},
-                     claims={"aud": self.env.mp_issuer, "iss": self.client_id,
-                             "scope": scope or " ".join(self.scopes), "iat": now, "exp": now + 60,
-                             "jti": str(uuid.uuid4())})
+                     claims=dict({"aud": self.env.mp_issuer, "iss": self.client_id,
+                                  "scope": scope or " ".join(self.scopes), "iat": now, "exp": now + 60,
+                                  "jti": str(uuid.uuid4())}, **(extra or {})))
         t.make_signed_token(self.cert.key)
         r = self.env.http.post(self.env.server.url("/maskinporten/token"),
                                data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
         assert r.status_code == 200, r.text
         tok = r.json()["access_token"]
-        if scope is None:
+        if scope is None and not extra:
             self._token = tok
         return tok
 
@@ -109,9 +109,14 @@ SEEN = []
 
 
 def _record(r, *args, **kwargs):
-    path = r.request.path_url.split("?")[0]
+    path, _, query = r.request.path_url.partition("?")
     if "/selfservice/" in path:
-        SEEN.append((r.request.method, path[path.index("/selfservice/") + len(BASE):], r.status_code))
+        body = r.request.body
+        SEEN.append({"method": r.request.method, "path": path[path.index("/selfservice/") + len(BASE):],
+                     "query": query, "status": r.status_code,
+                     "request_type": r.request.headers.get("Content-Type", ""),
+                     "request_body": body.decode(errors="replace") if isinstance(body, bytes) else body,
+                     "response_body": r.text})
 
 
 class Env:
@@ -355,6 +360,8 @@ def victim(env):
 def test_tokens_refused(env, victim):
     path = "/clients/" + victim["client_id"]
     short = Admin(env, ORG_A, [READ, MODIFY], lifetime=1)
+    web = api_client(env, env.a, ["openid", "profile"])
+    idp = web.tokens(login(env.server, web, http(), pid=PID2, scope="openid profile"))["access_token"]
     before = env.stored()
     r = env.http.get(env.server.url(BASE + path), timeout=TIMEOUT)
     error(r, 401)
@@ -373,6 +380,15 @@ def test_tokens_refused(env, victim):
     time.sleep(2.1)
     error(short.call("GET", path, token=tok), 401, "invalid_token")
     error(short.call("DELETE", path, token=tok), 401, "invalid_token")
+    # a Maskinporten token for another audience; this API's own is fine (spec §2)
+    other = env.a.token(extra={"resource": "https://other.example.no/api"})
+    error(env.a.call("GET", path, token=other), 401, "invalid_token")
+    error(env.a.call("DELETE", path, token=other), 401, "invalid_token")
+    ours = env.a.token(extra={"resource": env.server.issuer + BASE})
+    assert env.a.call("GET", path, token=ours).status_code == 200
+    # a Porten ID-porten access token where a Maskinporten token is needed
+    error(env.a.call("GET", path, token=idp), 401, "invalid_token")
+    error(env.a.call("DELETE", path, token=idp), 401, "invalid_token")
     # a token without an admin scope
     tok = env.a.token(scope=READ)
     error(env.a.call("DELETE", path, token=tok), 403, "insufficient_scope")
@@ -667,6 +683,57 @@ def test_onbehalfof_end_to_end(env):
     assert env.s_own.call("GET", f"/clients/{cid}/onbehalfof").json() == []
 
 
+def test_onbehalfof_at_maskinporten(env):
+    """maskinporten.md §8.4: a KRR client registered through the API asks on behalf of its customer."""
+    kontakt = "krr:global/kontaktinformasjon.read"
+    for s in (kontakt, "krr:global/digitalpost.read"):
+        if env.server.ctl("scope", "show", s, check=False).returncode != 0:
+            env.server.ctl("scope", "create", "--name", s, "--description", "KRR",
+                           "--allowed-integration-type", "krr", "--owner-orgno", DIGDIR)
+    env.server.ctl("scope", "grant", kontakt, ORG_C)
+    env.server.ctl("scope", "grant", kontakt, ORG_S)
+    key, pub = rsa_pub("krr1")
+    body = {"client_name": "KRR supplier", "description": "KRR for customers", "integration_type": "krr",
+            "token_endpoint_auth_method": "private_key_jwt", "grant_types": [GRANT], "jwks": {"keys": [pub]}}
+    # spec §5: KRR's two scopes by default, no others; no login fields, no secrets
+    before = env.stored()
+    for bad in (dict(body, scopes=["e2eadm:open"]), dict(body, redirect_uris=["https://k.example.no/cb"]),
+                dict(body, token_endpoint_auth_method="client_secret_basic"),
+                dict(body, grant_types=["authorization_code"]), dict(body, application_type="native")):
+        error(env.s_own.call("POST", "/clients", json=bad), 400, "invalid_client_metadata")
+    assert env.stored() == before
+    krr = create(env.s_own, body)
+    assert sorted(krr["scopes"]) == sorted([kontakt, "krr:global/digitalpost.read"])
+    krr = env.s_own.call("PUT", "/clients/" + krr["client_id"], json=dict(krr, scopes=[kontakt])).json()
+    assert krr["scopes"] == [kontakt] and krr["integration_type"] == "krr"
+    cid = krr["client_id"]
+    entry = {"onbehalfof": "kunde1", "display_name": "Kunde by", "orgno": ORG_C}
+    assert env.s_obo.call("POST", f"/clients/{cid}/onbehalfof", json=entry).status_code == 201
+
+    def grant(**extra):
+        now = int(time.time())
+        t = jjwt.JWT(header={"alg": "RS256", "kid": "krr1"},
+                     claims=dict({"aud": env.mp_issuer, "iss": cid, "scope": "krr:global/kontaktinformasjon.read",
+                                  "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}, **extra))
+        t.make_signed_token(key)
+        return env.http.post(env.server.url("/maskinporten/token"),
+                             data={"grant_type": GRANT, "assertion": t.serialize()}, timeout=TIMEOUT)
+
+    r = grant(iss_onbehalfof="kunde1")
+    assert r.status_code == 200, r.text
+    claims = _jti(r.json()["access_token"])
+    assert claims["consumer"]["ID"] == "0192:" + ORG_C and claims["supplier"]["ID"] == "0192:" + ORG_S, claims
+    # without it the supplier asks for itself; an id it has not registered is refused
+    r = grant()
+    assert r.status_code == 200 and _jti(r.json()["access_token"])["consumer"]["ID"] == "0192:" + ORG_S
+    r = grant(iss_onbehalfof="kunde2")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    # the entry removed through the API, the customer's token ends with it
+    assert env.s_obo.call("DELETE", f"/clients/{cid}/onbehalfof/kunde1").status_code == 200
+    r = grant(iss_onbehalfof="kunde1")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+
+
 def test_onbehalfof_refused(env):
     c = create(env.s_own, login_client())
     cid = c["client_id"]
@@ -808,6 +875,95 @@ def test_authorizations(env):
     assert app.refresh(tok2["refresh_token"]).status_code == 400
 
 
+def _jti(access_token):
+    import base64
+    part = access_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def test_revokelist(env):
+    """§10: the open revocation list of a client's revoked, unexpired access tokens."""
+    app = api_client(env, env.a, ["openid", "profile", "idporten:authorizations", "e2eauth:data"])
+    url = env.server.url("/revokelist")
+
+    def listed(cid=app.client_id):
+        r = env.http.get(url, params={"client_id": cid}, timeout=TIMEOUT)
+        assert r.status_code == 200 and r.headers.get("Cache-Control") == "no-store", r.text
+        body = r.json()
+        assert set(body) == {"created", "revoked_access_tokens"}
+        assert abs(body["created"] - time.time() * 1000) < 120000
+        return {x["access_token_id"]: x for x in body["revoked_access_tokens"]}
+
+    tok = app.tokens(login(env.server, app, http(), pid=PID, scope="openid e2eauth:data"))
+    keep = app.tokens(login(env.server, app, http(), pid=PID2, scope="openid e2eauth:data"))
+    assert listed() == {}
+    # the client revokes its grant (RFC 7009): the access token is listed with its times
+    before = time.time()
+    assert app.revoke(tok["refresh_token"], "refresh_token").status_code == 200
+    claims = _jti(tok["access_token"])
+    got = listed()
+    assert set(got) == {claims["jti"]}, got
+    x = got[claims["jti"]]
+    assert x["expires"] == claims["exp"] * 1000
+    assert (int(before) - 1) * 1000 <= x["revoked"] <= (time.time() + 1) * 1000
+    # the person revokes an authorization through the authorizations API: listed too
+    tok2 = app.tokens(login(env.server, app, http(), pid=PID, scope="openid idporten:authorizations"))
+    mine = {"Authorization": "Bearer " + tok2["access_token"]}
+    auths = env.http.get(env.server.url("/authorizations/clients/authorizations"),
+                         params={"require_user_consent": "false"}, headers=mine, timeout=TIMEOUT).json()
+    aid = [a["authorization_id"] for a in auths if a["client_id"] == app.client_id][0]
+    assert env.http.delete(env.server.url("/authorizations/authorizations/" + aid), headers=mine,
+                           timeout=TIMEOUT).status_code == 200
+    got = listed()
+    assert set(got) == {claims["jti"], _jti(tok2["access_token"])["jti"]}, got
+    # the grant in force is not listed; another client's list is its own
+    assert _jti(keep["access_token"])["jti"] not in got
+    other = api_client(env, env.a, ["openid", "profile"])
+    assert listed(other.client_id) == {}
+    # refusals: no client_id, twice, empty, unknown, another method; nothing revoked by asking
+    for params in ({}, {"client_id": [app.client_id, app.client_id]}, {"client_id": ""}):
+        error(env.http.get(url, params=params, timeout=TIMEOUT), 400, "invalid_request")
+    error(env.http.get(url, params={"client_id": "no-such-client"}, timeout=TIMEOUT), 404, "not_found")
+    r = env.http.post(url, params={"client_id": app.client_id}, timeout=TIMEOUT)
+    assert r.status_code in (404, 405), r.text
+    assert set(listed()) == set(got)
+    assert app.refresh(keep["refresh_token"]).status_code == 200
+
+
+def test_portenctl_authorizations(env):
+    """§10's portenctl twins: the same authorizations and revocation list as the API's."""
+    app = api_client(env, env.a, ["openid", "profile", "idporten:authorizations", "e2eauth:data"])
+    tok = app.tokens(login(env.server, app, http(), pid=PID, scope="openid e2eauth:data idporten:authorizations"))
+    mine = {"Authorization": "Bearer " + tok["access_token"]}
+    api = env.http.get(env.server.url("/authorizations/clients/authorizations"),
+                       params={"require_user_consent": "false"}, headers=mine, timeout=TIMEOUT).json()
+    ctl = env.server.ctl("authorization", "list", PID, "--orgno", ORG_A, "--all")
+    assert sorted(ctl, key=lambda x: x["authorization_id"]) == sorted(api, key=lambda x: x["authorization_id"])
+    aid = [x["authorization_id"] for x in api if x["client_id"] == app.client_id][0]
+    ids = lambda *a: [x["authorization_id"] for x in env.server.ctl("authorization", "list", PID, *a)]
+    assert aid not in ids("--orgno", ORG_A)                  # no scope needs consent
+    assert aid not in ids("--orgno", ORG_B, "--all")
+    assert aid in ids("--orgno", ORG_P, "--provider", "--all")
+    assert aid in ids("--all") and aid not in ids("--all", "--visibility", "PRIVATE")
+    # refusals change nothing
+    for bad in (("list", "12345678901", "--all"), ("list", PID, "--provider"), ("list", PID, "--orgno", "123"),
+                ("list", PID, "--visibility", "SECRET"), ("revoke", aid, "--orgno", ORG_B),
+                ("revoke", aid, "--pid", PID2), ("revoke", aid, "--all"), ("revoke", "no-such-grant"),
+                ("revokelist", "no-such-client"), ("revokelist", app.client_id, "--orgno", ORG_A),
+                ("list",), ("forget", PID)):
+        assert env.server.ctl("authorization", *bad, check=False).returncode != 0, bad
+    assert aid in ids("--all")
+    assert env.server.ctl("authorization", "revokelist", app.client_id)["revoked_access_tokens"] == []
+    # the operator revokes for the organisation: the tokens end, the list shows the access token
+    env.server.ctl("authorization", "revoke", aid, "--orgno", ORG_A, "--pid", PID)
+    assert aid not in ids("--all")
+    assert app.refresh(tok["refresh_token"]).status_code == 400
+    listed = env.server.ctl("authorization", "revokelist", app.client_id)["revoked_access_tokens"]
+    assert [x["access_token_id"] for x in listed] == [_jti(tok["access_token"])["jti"]]
+    r = env.http.get(env.server.url("/revokelist"), params={"client_id": app.client_id}, timeout=TIMEOUT)
+    assert r.json()["revoked_access_tokens"] == listed
+
+
 # --------------------------------------------------------------------------
 # the audit trail
 # --------------------------------------------------------------------------
@@ -887,18 +1043,30 @@ def test_zz_openapi(env, tmp_path):
     ops = {(t, m.upper()): op for t, item in doc["paths"].items() for m, op in item.items() if m != "parameters"}
     answered = set()
     assert len(SEEN) > 100, len(SEEN)
-    for method, path, status in SEEN:
-        t = _template(doc, path)
+    for x in SEEN:
+        method, status = x["method"], x["status"]
+        t = _template(doc, x["path"])
+        x["template"] = t
         op = ops.get((t, "GET" if method == "HEAD" else method))
         if op is None:
             # only an unknown resource or method may be missing from the document
-            assert status in (404, 405), (method, path, status)
+            assert status in (404, 405), (method, x["path"], status)
             continue
         assert str(status) in op["responses"], f"{method} {t}: {status} is not documented"
         if 200 <= status < 300:
             answered.add((t, method))
     missing = set(ops) - answered
     assert not missing, f"documented but never answered: {sorted(missing)}"
+    # every request the API accepted is one the document allows, every answer is as documented
+    f = tmp_path / "exchanges.json"
+    f.write_text(json.dumps(SEEN))
+    p = subprocess.run(["node", "exchanges.mjs", str(tmp_path / "openapi.json"), str(f)], cwd=OPENAPI_DIR,
+                       capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()[:20000]
+    stats = json.loads(p.stdout)
+    assert stats["requests_checked"] > 50 and stats["answers_checked"] > 100, stats
+    # and the schemas bite: many of the hostile requests above break them too
+    assert stats["refused_and_invalid"] > 10, stats
 
 
 def test_backchannel_logout_uri(env):

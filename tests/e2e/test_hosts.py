@@ -16,14 +16,15 @@ http://localhost:PORT and the issuer http://127.0.0.1:PORT, one listener.
   start-up and --check-config.
 """
 
+import re
 import subprocess
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from conftest import (PORTEND, Server, TIMEOUT, auth_params, check_id_token, create_client, login,
-                      start_or_skip)
+from conftest import (PID, PORTEND, SUBSTANTIAL, Server, TIMEOUT, auth_params, check_id_token,
+                      create_client, follow, login, open_testid, start_or_skip, submit_testid)
 
 BROWSER_PATHS = ("/authorize", "/logout", "/ansattporten/authorize", "/ansattporten/logout")
 
@@ -95,6 +96,51 @@ def test_browser_endpoints_move_to_the_browser_host(server, listener, tmp_path):
     assert r.status_code == 308 and r.headers["Location"] == server.browser + "/authorize"
     r = requests.get(server.issuer + "/ansattporten/logout", allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 308 and r.headers["Location"] == server.browser + "/ansattporten/logout"
+
+
+def test_krr_pages_on_the_browser_host(server, new_browser):
+    """KRR's self-service pages log in, and keep their cookies, on the browser host."""
+    server.ctl("krr", "testdata")
+    b = new_browser()
+    r = b.get(f"{server.issuer}/minprofil?lang=en", allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 308 and r.headers["Location"] == f"{server.browser}/minprofil?lang=en"
+    r = b.get(r.headers["Location"], allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 302 and r.headers["Location"].startswith(f"{server.browser}/authorize?")
+    q = parse_qs(urlsplit(r.headers["Location"]).query)
+    assert q["redirect_uri"] == [f"{server.browser}/minprofil/callback"]
+    r = submit_testid(server, b, open_testid(server, b, follow(server, b, r)), PID, SUBSTANTIAL)
+    assert r.status_code == 200 and 'id="current"' in r.text, (r.url, r.text[-600:])
+    assert urlsplit(r.url).netloc == f"localhost:{server.port}"
+    assert all(ck.domain.startswith("localhost") for ck in b.cookies)
+    # its forms post on the browser host and change the register
+    tok = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+    r = b.post(f"{server.browser}/minprofil", data={"csrf": tok, "action": "lang", "spraak": "nn"},
+               allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 200 and 'id="notice"' in r.text
+    assert server.ctl("krr", "show", PID)["spraak"] == "nn"
+    # the callback is not the issuer host's
+    r = b.get(f"{server.issuer}/minprofil/callback?state=x&code=y", allow_redirects=False,
+              timeout=TIMEOUT)
+    assert r.status_code == 308 and r.headers["Location"].startswith(server.browser)
+
+
+def test_krr_pages_client_follows_browser_url(tmp_path):
+    """Setting browser_url on a node that ran without one moves the pages' callback there."""
+    s = start_or_skip(Server(tmp_path))
+    try:
+        assert s.ctl("client", "show", "krr-minprofil")["redirect_uris"] == \
+            [f"{s.issuer}/minprofil/callback"]
+    finally:
+        assert s.stop() == 0, s.log_tail()
+    s.returncode = None
+    browser = f"http://localhost:{s.port}"
+    s.env["PORTEN_BROWSER_URL"] = browser
+    start_or_skip(s)
+    try:
+        assert s.ctl("client", "show", "krr-minprofil")["redirect_uris"] == \
+            [f"{browser}/minprofil/callback"]
+    finally:
+        assert s.stop() == 0, s.log_tail()
 
 
 def test_back_channel_is_not_the_browser_hosts(server):

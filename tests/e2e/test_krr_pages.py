@@ -3,16 +3,21 @@ KRR's self-service pages (spec/krr.md §5) after an ID-porten login, and the
 90-day confirmation prompt in the ID-porten login (§6).
 """
 
+import html
 import json
 import os
 import re
-from urllib.parse import urljoin
+import subprocess
+from urllib.parse import quote, urljoin
 
 import pytest
 
-from conftest import PID, PID2, SUBSTANTIAL, TIMEOUT, follow, login, open_testid, submit_testid
+from conftest import (PID, PID2, PORTEND, SUBSTANTIAL, TIMEOUT, Server, follow, login, open_testid,
+                      submit_testid)
 
-SERVER_ENV = {"PORTEN_KRR_PROMPT": "true"}
+SERVER_ENV = {"PORTEN_KRR_PROMPT": "true", "PORTEN_MINID_ARGON_MEM_KIB": "9216",
+              "PORTEN_MINID_ARGON_OPS": "1",
+              "PORTEN_KRR_GOTO_URLS": "https://tjeneste.example.no/ https://annen.example.no/side"}
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +30,9 @@ def csrf(html):
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
-def profile(server, browser, pid=PID):
+def profile(server, browser, pid=PID, query=""):
     """Log in to the pages in browser with TestID; the profile page."""
-    r = browser.get(server.url("/minprofil"), allow_redirects=False, timeout=TIMEOUT)
+    r = browser.get(server.url("/minprofil" + query), allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 302
     r = follow(server, browser, r)
     if r.status_code == 200 and "/minprofil" not in r.url:
@@ -86,8 +91,10 @@ def test_reservation_language_and_english(persons, new_browser):
     assert persons.ctl("krr", "show", PID)["spraak"] == "en"
     r = b.get(persons.url("/minprofil?lang=en"), timeout=TIMEOUT)
     assert 'lang="en"' in r.text and "Your contact details" in r.text
-    r = b.get(persons.url("/minprofil?lang=nb"), timeout=TIMEOUT)
-    assert 'lang="nb"' in r.text
+    for lang, heading in (("nb", "Kontaktinformasjonen din"), ("nn", "Registrert no"),
+                          ("se", "Du kontaktdieđut")):
+        r = b.get(persons.url(f"/minprofil?lang={lang}"), timeout=TIMEOUT)
+        assert f'lang="{lang}"' in r.text and heading in r.text, lang
 
 
 def test_hostile(persons, new_browser):
@@ -118,6 +125,114 @@ def test_hostile(persons, new_browser):
         post(persons, other, csrf=otok, action="code", cid=cid, kode="abcdef")
     assert post(persons, other, csrf=otok, action="code", cid=cid, kode=code).status_code == 400
     assert persons.ctl("krr", "show", "04879140078").get("epostadresse") != "annen@example.no"
+
+
+def sms_to(server, to):
+    path = os.path.join(server.data, "sms.jsonl")
+    with open(path) as f:
+        return [json.loads(line)["text"] for line in f if json.loads(line)["to"] == to]
+
+
+def test_number_confirmed_here_is_minids(persons, new_browser):
+    """spec/minid.md: changing the mobile number in KRR changes where MinID's codes go."""
+    pid, old, new = "15888530050", "+4791100011", "+4791100022"
+    persons.ctl("minid", "create", pid, "--password", "Fjellvann2024Blå", "--mobile", old)
+    b = new_browser()
+    tok = csrf(profile(persons, b, pid=pid).text)
+    r = post(persons, b, csrf=tok, action="mobile", mobil="911 00 022")
+    cid = re.search(r'name="cid" value="([^"]+)"', r.text).group(1)
+    code = last_code(os.path.join(persons.data, "sms.jsonl"), new)
+    # a wrong code changes neither register
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode="abcdef").status_code == 400
+    assert persons.ctl("minid", "show", pid)["mobile"] == old
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode=code).status_code == 200
+    assert persons.ctl("krr", "show", pid)["mobiltelefonnummer"] == new
+    assert persons.ctl("minid", "show", pid)["mobile"] == new
+    assert persons.ctl("krr", "history", pid)[-1]["entry"]["who"] == "person"
+    # the old number hears of it, as when it is changed on MinID's own page
+    assert any("MinID" in t for t in sms_to(persons, old))
+    # a person without a MinID gets none from a number confirmed here
+    unknown = persons.ctl("minid", "show", PID, check=False)
+    assert unknown.returncode != 0
+
+
+# ---- the way back (§5: gotoUrl, else the ID-porten logout) ----
+
+def goto_link(page):
+    m = re.search(r'<a id="goto" href="([^"]+)"', page.text)
+    return html.unescape(m.group(1)) if m else None
+
+
+def test_goto_url_registered(persons, new_browser):
+    b = new_browser()
+    page = profile(persons, b, query="?gotoUrl=" + quote("https://tjeneste.example.no/minside?a=1&b=2", safe=""))
+    assert goto_link(page) == "https://tjeneste.example.no/minside?a=1&b=2"
+    # kept across the session's pages, and its old name goto replaces it
+    tok = csrf(page.text)
+    assert goto_link(post(persons, b, csrf=tok, action="lang", spraak="nb")) == \
+        "https://tjeneste.example.no/minside?a=1&b=2"
+    r = b.get(persons.url("/minprofil?goto=" + quote("https://annen.example.no/side", safe="")),
+              timeout=TIMEOUT)
+    assert r.status_code == 200 and goto_link(r) == "https://annen.example.no/side"
+
+
+@pytest.mark.parametrize("url", [
+    "https://evil.example.no/",
+    "https://tjeneste.example.no.evil.no/",
+    "https://tjeneste.example.no@evil.no/",
+    "https://tjeneste.example.no\\@evil.no/",
+    "HTTPS://tjeneste.example.no/",
+    "https://Tjeneste.example.no/",
+    "https://tjeneste.example.no/Side",
+    "http://tjeneste.example.no/",
+    "//tjeneste.example.no/",
+    "javascript:alert(1)//tjeneste.example.no/",
+    "https://annen.example.no/side2",
+    "https://annen.example.no/side/under",
+    " https://tjeneste.example.no/",
+    "https://tjeneste.example.no/\r\nSet-Cookie:x=1",
+    "https://tjeneste.example.no/" + "a" * 3000,
+    "",
+])
+def test_goto_url_refused(persons, new_browser, url):
+    b = new_browser()
+    page = profile(persons, b, query="?gotoUrl=" + quote("https://tjeneste.example.no/", safe=""))
+    for name in ("gotoUrl", "goto"):
+        # before a login and during one: refused, nothing kept
+        r = new_browser().get(persons.url(f"/minprofil?{name}=" + quote(url, safe="")),
+                              allow_redirects=False, timeout=TIMEOUT)
+        assert r.status_code == 400, (url, r.status_code, r.headers.get("Location"))
+        r = b.get(persons.url(f"/minprofil?{name}=" + quote(url, safe="")), allow_redirects=False,
+                  timeout=TIMEOUT)
+        assert r.status_code == 400 and 'id="goto"' not in r.text
+    assert goto_link(b.get(persons.url("/minprofil"), timeout=TIMEOUT)) == "https://tjeneste.example.no/"
+    assert goto_link(page) == "https://tjeneste.example.no/"
+
+
+def test_logout_is_the_way_back_without_goto(persons, new_client, new_browser):
+    b = new_browser()
+    page = profile(persons, b)
+    assert goto_link(page) is None and 'value="logout"' in page.text
+    tok = csrf(page.text)
+    r = post(persons, b, csrf=tok, action="logout")
+    assert r.status_code in (302, 303)
+    loc = urljoin(r.url, r.headers["Location"])
+    assert "/logout?" in loc and "id_token_hint=" in loc
+    r = follow(persons, b, b.get(loc, allow_redirects=False, timeout=TIMEOUT))
+    assert r.status_code == 200, r.text[:400]
+    # the page session is gone, and so is the ID-porten session: a new login needs an eID
+    assert post(persons, b, csrf=tok, action="reserve", reservasjon="JA").status_code == 403
+    r = follow(persons, b, b.get(persons.url("/minprofil"), allow_redirects=False, timeout=TIMEOUT))
+    assert r.status_code == 200 and "testid" in r.text and 'id="current"' not in r.text
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "https://", "https://UPPER.example.no/",
+                                   "https:///sti/", "https://a@b.example.no/"])
+def test_goto_list_checked_at_start(tmp_path, value):
+    s = Server(tmp_path)
+    p = subprocess.run([PORTEND, "--check-config"], env=dict(s.env, PORTEN_KRR_GOTO_URLS=value),
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "krr_goto_urls" in p.stderr, (p.stdout, p.stderr)
 
 
 # ---- the prompt (§6) ----
@@ -154,13 +269,21 @@ def test_prompt_old_record(persons, new_client, new_browser):
 def test_prompt_later_and_none(persons, new_client, new_browser):
     c = new_client()
     b = new_browser()
-    r, _ = prompt_login(persons, c, b, PID2)  # not registered: prompted
+    # not registered: prompted; "later" records nothing, so the person stays unregistered
+    unregistered = persons.ctl("krr", "show", PID2, check=False)
+    assert unregistered.returncode != 0, unregistered.stdout
+    r, _ = prompt_login(persons, c, b, PID2)
     assert "/krr/confirm" in r.text
     ar = re.search(r'name="ar" value="([^"]+)"', r.text).group(1)
     r = b.post(persons.url("/krr/confirm"), data={"ar": ar, "csrf": csrf(r.text), "action": "later"},
                allow_redirects=False, timeout=TIMEOUT)
     assert "code=" in r.headers["Location"]
-    assert persons.ctl("krr", "show", PID2, check=False) is None or True
+    after = persons.ctl("krr", "show", PID2, check=False)
+    assert (after.returncode, after.stdout) == (unregistered.returncode, unregistered.stdout)
+    assert persons.ctl("krr", "history", PID2, check=False).stdout.strip() in (b"", b"[]")
+    # and the prompt returns at the next eID login
+    r, _ = prompt_login(persons, c, new_browser(), PID2)
+    assert "/krr/confirm" in r.text
     # SSO with prompt=none never shows it
     from conftest import auth_params, authorize
     params, _ = auth_params(c, prompt="none")
@@ -172,3 +295,25 @@ def test_prompt_fresh_record_never(persons, new_client, new_browser):
     persons.ctl("krr", "testdata")
     res = login(persons, new_client(), new_browser(), pid="04879140078")
     assert res.code
+
+
+def test_every_page_text_is_translated():
+    """Each text of the pages, the prompt and the codes has its nb, nn, en and se entry."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    catalogues = {}
+    for lang in ("nb", "nn", "en", "se"):
+        with open(os.path.join(root, "po", f"{lang}.po"), encoding="utf-8") as f:
+            catalogues[lang] = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"$', f.read(), re.M))
+    texts = set()
+    for name in ("pages.c", "prompt.c", "code.c"):
+        with open(os.path.join(root, "src", "krr", name), encoding="utf-8") as f:
+            src = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+        src = re.sub(r'"\s*\n\s*"', "", src)  # adjacent literals are one string
+        # the texts are the capitalised literals in words; headers, formats and names are not
+        texts |= {t for t in re.findall(r'"([A-Z][^"%\\]*)"', src)
+                  if re.match(r"^[A-Z][a-z-]+( [^ ]+)+$", t) or
+                  t in ("Yes", "No", "Code", "Confirm", "Later", "English")}
+    assert len(texts) > 30, texts
+    for mid in texts:
+        for lang, cat in catalogues.items():
+            assert cat.get(mid), f"{mid!r} has no {lang} translation"

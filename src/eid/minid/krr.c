@@ -1,47 +1,63 @@
 /*
- * MinID and KRR (spec/minid.md, "Creating a MinID also creates/updates the
- * person in KRR with the contact details given during registration"): the
- * mobile number a new MinID has just verified becomes the person's number
- * in the register, updated and verified now.  Written through the store's
- * krr facet, the register's typed row; the eIDs sit below the register's
- * service and do not call it.
+ * MinID and KRR share the person's mobile number (spec/minid.md: creating
+ * a MinID creates or updates the person in KRR; changing the number in
+ * KRR changes where MinID's codes go).  Neither includes the other: a
+ * confirmed number goes out through the service contract's
+ * contact_changed (app/service.h), and comes in through it.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/service.h"
 #include "core/log.h"
-#include "core/timeutil.h"
+#include "eid/eid.h"
 #include "eid/minid/minid.h"
-#include "store/store.h"
 
-int
-minid_krr_mobile(struct porten *app, const char *pid, const char *mobile, struct err *e)
+void
+minid_mobile_share(struct porten *app, const char *pid, const char *mobile, const char *lang,
+		   const char *rid)
 {
-	struct krr_person p;
-	json_t *hist = NULL;
-	int64_t now = time_now() * 1000, change = 0, prev = 0;
+	service_contact_changed(app, &(struct service_contact){
+		.origin = eid_service.name, .pid = pid, .channel = SERVICE_CONTACT_MOBILE,
+		.value = mobile, .lang = lang, .rid = rid });
+}
+
+/*
+ * A number the person confirmed in another service (KRR's pages or its
+ * prompt) becomes the MinID's, when the person has a MinID that is not
+ * closed; the old number hears of it (§10), as on MinID's own account page.
+ */
+void
+minid_contact_changed(struct porten *app, const struct service_contact *c)
+{
+	struct minid_account a = { 0 };
+	struct err e = { 0 };
+	char *old = NULL;
 	int rc;
 
-	rc = store_call(app->store, krr, person_get, pid, &p, e);
-	if (rc == ERR_NOTFOUND) {
-		memset(&p, 0, sizeof(p));
-		memcpy(p.pid, pid, sizeof(p.pid));
-		p.status = KRR_AKTIV;
-		rc = 0;
+	if (c->channel != SERVICE_CONTACT_MOBILE || c->value == NULL)
+		return;
+	rc = minid_account_get(app, c->pid, &a, &e);
+	if (rc != 0) {
+		if (rc != ERR_NOTFOUND)
+			log_warn(c->rid, "minid: the number from %s was not stored: %s", c->origin,
+				 e.msg);
+		minid_account_clear(&a);
+		return;
 	}
-	if (rc != 0)
-		return rc;
-	/* a person deleted from the register comes back with the new MinID */
-	p.status = KRR_AKTIV;
-	free(p.mobile.value);
-	p.mobile.value = strdup(mobile);
-	p.mobile.updated = p.mobile.verified = now;
-	hist = json_pack("{s:s,s:s}", "who", "minid", "what", "mobiltelefonnummer");
-	if (p.mobile.value == NULL || hist == NULL)
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-	else
-		rc = store_call(app->store, krr, person_put, &p, hist, now, &change, &prev, e);
-	json_decref(hist);
-	krr_person_clear(&p);
-	return rc;
+	if (a.status == MINID_ST_CLOSED || (a.mobile != NULL && strcmp(a.mobile, c->value) == 0)) {
+		minid_account_clear(&a);
+		return;
+	}
+	old = a.mobile != NULL ? strdup(a.mobile) : NULL;
+	if (minid_account_set(&a.mobile, c->value) != 0 || minid_account_save(app, &a, &e) != 0) {
+		log_warn(c->rid, "minid: the number from %s was not stored: %s", c->origin, e.msg);
+	} else {
+		log_info(c->rid, "minid: the mobile number changed in %s", c->origin);
+		minid_notify(app, old, c->lang != NULL ? c->lang : "nb",
+			     "The mobile number of your MinID has been changed. If this was not you, "
+			     "contact MinID user support. ID-porten");
+	}
+	free(old);
+	minid_account_clear(&a);
 }

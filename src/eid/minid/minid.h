@@ -213,10 +213,14 @@ int minid_account_get(struct porten *app, const char *pid, struct minid_account 
 /* Store a (updated = now), creating the document when pid has none. */
 int minid_account_save(struct porten *app, struct minid_account *a, struct err *e);
 /*
- * The mobile number a new MinID verified, into the person's KRR record
- * (created when there is none; eid/minid/krr.c).  0 or the store's error.
+ * MinID and KRR share the mobile number (eid/minid/krr.c): share tells the
+ * other services of a number MinID has just confirmed; contact_changed is
+ * eid's part of the service contract, a number confirmed elsewhere.
  */
-int minid_krr_mobile(struct porten *app, const char *pid, const char *mobile, struct err *e);
+struct service_contact;
+void minid_mobile_share(struct porten *app, const char *pid, const char *mobile, const char *lang,
+			const char *rid);
+void minid_contact_changed(struct porten *app, const struct service_contact *c);
 /*
  * Create an ACTIVE account (operators, activation): pid valid, password
  * per the rules, mobile normalised.  ERR_EXISTS when pid has an account

@@ -272,8 +272,7 @@ minid_acct_mobile_code(struct minid_ctx *c, struct minid_account *acct)
 	}
 	minid_flow_save(c, &e);
 	/* MinID and KRR share the person's mobile number (spec/minid.md) */
-	if (minid_krr_mobile(c->app, acct->pid, newm, &e) != 0)
-		log_warn(c->r->rid, "minid: the new number did not reach KRR: %s", e.msg);
+	minid_mobile_share(c->app, acct->pid, newm, c->lang, c->r->rid);
 	/* §10: the old number hears of the change, in case it was not its owner. */
 	minid_notify(c->app, old, c->lang,
 		     "The mobile number of your MinID has been changed. If this was not you, "

@@ -602,9 +602,7 @@ minid_activate_verify(struct minid_ctx *c)
 	minid_attempt_succeed(c->app, pid, &e);
 	log_info(c->r->rid, "minid: activated, id %s", minid_log_pid(c, pid));
 	/* the register learns the number; the MinID stands even when it cannot */
-	if (minid_krr_mobile(c->app, pid, mobile, &e) != 0)
-		log_warn(c->r->rid, "minid: the number of id %s did not reach KRR: %s",
-			 minid_log_pid(c, pid), e.msg);
+	minid_mobile_share(c->app, pid, mobile, c->lang, c->r->rid);
 	minid_flow_end(c);
 	c->flow_id = NULL;
 	minid_message_page(c, 200, "Your MinID is ready",

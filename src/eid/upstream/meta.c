@@ -175,7 +175,7 @@ add_assertion(const struct upstream *u, struct buf *form, struct err *e)
 		return ERR(e, ERR_CRYPTO, 0, NULL, "random generator failed");
 	claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", u->client_id, "sub",
 			   u->client_id, "aud", u->issuer, "jti", jti, "iat", (json_int_t)now,
-			   "exp", (json_int_t)(now + ASSERTION_LIFETIME));
+			   "exp", (json_int_t)now + ASSERTION_LIFETIME);
 	if (claims == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	rc = jose_jwt_sign(jose_key_signer(u->key), claims, "JWT", &jws, e);

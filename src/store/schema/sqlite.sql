@@ -323,3 +323,13 @@ CREATE TABLE people_foreign (
   pid TEXT NOT NULL REFERENCES people (pid) ON DELETE CASCADE,
   PRIMARY KEY (country, ident, pid));
 CREATE INDEX people_foreign_pid ON people_foreign (pid);
+
+-- migration 11
+
+-- 11: when a grant was revoked (seconds), for the revocation list of
+-- spec/selfservice-api.md §10: the access tokens of a client's revoked
+-- grants that have not yet expired.  Grants revoked before this migration
+-- get its time.  grants_revoked finds a client's revoked grants.
+ALTER TABLE grants ADD COLUMN revoked_at BIGINT;
+UPDATE grants SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE revoked = 1;
+CREATE INDEX grants_revoked ON grants (client_id) WHERE revoked = 1;

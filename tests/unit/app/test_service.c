@@ -134,6 +134,7 @@ test_routes(void **state)
 		/* the self-service API lives under ID-porten alone */
 		adm += strncmp(rt[n].path, "/selfservice/", 13) == 0 ||
 		       strcmp(rt[n].path, "/innlogginger/logg/idporten") == 0 ||
+		       strcmp(rt[n].path, "/revokelist") == 0 ||
 		       strncmp(rt[n].path, "/authorizations/", 16) == 0;
 		mp += is->kind == ISSUER_MASKINPORTEN;
 		ap += is->kind == ISSUER_ANSATTPORTEN;
@@ -149,7 +150,8 @@ test_routes(void **state)
 	assert_false(has_route(rt, "POST", "/ap/userinfo"));
 	assert_true(has_route(rt, "POST", "/ap/token"));
 	assert_true(has_route(rt, "GET", "/ap/.well-known/openid-configuration"));
-	assert_int_equal(adm, 23);
+	assert_int_equal(adm, 24);
+	assert_true(has_route(rt, "GET", "/revokelist"));
 	assert_true(has_route(rt, "GET", "/innlogginger/logg/idporten"));
 	assert_true(has_route(rt, "POST", "/selfservice/clients"));
 	assert_true(has_route(rt, "DELETE", "/selfservice/clients/*"));

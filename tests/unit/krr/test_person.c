@@ -301,6 +301,50 @@ test_document_and_wire(void **state)
 	json_decref(w);
 }
 
+/* gotoUrl (spec §5): registered links only, judged on the characters as sent. */
+static void
+test_goto(void **state)
+{
+	struct cfg c = { 0 };
+	struct err e = { 0 };
+	static const char *const good[] = {
+		"https://tjeneste.example.no/", "https://tjeneste.example.no/minside?a=1&b=%41",
+		"https://annen.example.no/side",
+	};
+	static const char *const bad[] = {
+		"https://evil.example.no/", "https://tjeneste.example.no.evil.no/",
+		"https://tjeneste.example.no@evil.no/", "https://tjeneste.example.no\\@evil.no/",
+		"HTTPS://tjeneste.example.no/", "https://tjeneste.example.no/A",
+		"http://tjeneste.example.no/", "//tjeneste.example.no/", "https://annen.example.no/side2",
+		"https://annen.example.no/side/x", "https://annen.example.no", "https://tjeneste.example.no/ x",
+		"https://tjeneste.example.no/\x7f", "https://tjeneste.example.no/\xc3\xa6", "", "https://",
+	};
+
+	(void)state;
+	c.krr_goto_urls = (char *)"https://tjeneste.example.no/, https://annen.example.no/side";
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(krr_goto_allowed(&c, good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(krr_goto_allowed(&c, bad[i]));
+	assert_int_equal(krr_goto_list_check(&c, &e), 0);
+	/* in prod, https only, in the list as at the door */
+	c.env = CFG_ENV_PROD;
+	assert_true(krr_goto_allowed(&c, good[0]));
+	c.krr_goto_urls = (char *)"http://tjeneste.example.no/";
+	assert_false(krr_goto_allowed(&c, "http://tjeneste.example.no/"));
+	assert_int_not_equal(krr_goto_list_check(&c, &e), 0);
+	c.env = CFG_ENV_TEST;
+	for (const char *const *l = (const char *const[]){ "javascript:x", "https://A.no/",
+							   "https:///x/", "https://a@b.no/", NULL };
+	     *l != NULL; l++) {
+		c.krr_goto_urls = (char *)*l;
+		assert_int_not_equal(krr_goto_list_check(&c, &e), 0);
+	}
+	c.krr_goto_urls = NULL;
+	assert_false(krr_goto_allowed(&c, good[0]));
+	assert_int_equal(krr_goto_list_check(&c, &e), 0);
+}
+
 int
 main(void)
 {
@@ -311,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_from_fields),
 		cmocka_unit_test(test_document_and_wire),
+		cmocka_unit_test(test_goto),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -891,6 +891,68 @@ test_grant_find_person(void **state)
 	json_decref(b);
 }
 
+/* token_find_revoked: the unexpired access tokens of a client's revoked grants. */
+static void
+test_token_find_revoked(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now();
+	json_t *g = json_object(), *docs = NULL, *row;
+	json_t *t1 = json_pack("{s:s}", "jti", "rj1"), *t2 = json_pack("{s:s}", "jti", "rj2");
+	json_t *t3 = json_pack("{s:s}", "jti", "rj3"), *t4 = json_pack("{s:s}", "jti", "rj4");
+
+	assert_int_equal(store_call(f->s, oauth, grant_put, "rg1", "rc1", NULL, false, g, now + 600,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_put, "rg2", "rc1", NULL, false, g, now + 600,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_put, "rg3", "rc2", NULL, false, g, now + 600,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "rh1", "rg1", t1, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "rh2", "rg1", t2, now - 1, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "rh3", "rg2", t3, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "rh4", "rg3", t4, now + 300, &f->e), 0);
+	/* nothing revoked yet */
+	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "rc1", 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "rg1", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "rg3", &f->e), 0);
+	/* rg1's live token only: not the expired one, not rg2's, not another client's */
+	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "rc1", 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 1);
+	row = json_array_get(docs, 0);
+	assert_string_equal(json_string_value(json_object_get(row, "jti")), "rj1");
+	assert_int_equal(json_integer_value(json_object_get(row, "expires_at")), now + 300);
+	assert_true(json_integer_value(json_object_get(row, "revoked_at")) >= now);
+	assert_true(json_integer_value(json_object_get(row, "revoked_at")) <= time_now());
+	json_decref(docs);
+	/* a grant ended by its session's logout is listed with its time too */
+	assert_int_equal(store_call(f->s, oauth, grant_put, "rg4", "rc1", "rs1", true, g, now + 600,
+				    &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_put, "rh5", "rg4", t2, now + 400, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke_session, "rs1", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "rc1", 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 2);
+	assert_true(json_integer_value(json_object_get(json_array_get(docs, 1), "revoked_at")) >= now);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "rc1", 1, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 1);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "nobody", 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "rc1", 0, &docs, &f->e),
+			 ERR_INVAL);
+	assert_null(docs);
+	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "rc1", STORE_REVOKED_MAX + 1,
+				    &docs, &f->e), ERR_INVAL);
+	json_decref(g);
+	json_decref(t1);
+	json_decref(t2);
+	json_decref(t3);
+	json_decref(t4);
+}
+
 /* event_find: by one top-level string, newest first, bounded. */
 static void
 test_event_find(void **state)
@@ -1652,7 +1714,7 @@ test_people(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
+	T(test_jti) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
 	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
 	T(test_krr) T(test_repr) T(test_people)
 

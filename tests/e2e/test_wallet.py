@@ -312,7 +312,7 @@ def test_every_page_text_is_translated():
             catalogues[lang] = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"$', f.read(), re.M))
     with open(os.path.join(root, "src", "eid", "wallet", "pages.c"), encoding="utf-8") as f:
         src = re.sub(r'"\s*\n\s*"', "", f.read())
-    texts = set(re.findall(r'(?:N_|page_text|page_put|para)\([^"]*"([^"]+)"', src))
+    texts = set(re.findall(r'(?:N_|page_text|page_put|para)\([^"()\n]*"([^"]+)"', src))
     texts |= set(re.findall(r'\? "([A-Z][^"]+)"\s*:\s*"([A-Z][^"]+)"', src)[0])
     assert len(texts) > 20, texts
     for mid in texts:

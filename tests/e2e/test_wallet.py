@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 import pytest
 
 from conftest import (HIGH, PID, PID2, PORTEND, TIMEOUT, Page, auth_params, authorize, classify,
-                      start, submit_form, url_params)
+                      po_catalogues, start, submit_form, url_params)
 from walletkit import Pki, Wallet, status_list_token
 
 LISTS = {}
@@ -306,10 +306,7 @@ def test_foreign_pid(server, pki, new_client, new_browser, tmp_path):
 def test_every_page_text_is_translated():
     """Each text of the wallet's pages (N_ and page_text literals) has its nb, nn, en and se entry."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    catalogues = {}
-    for lang in ("nb", "nn", "en", "se"):
-        with open(os.path.join(root, "po", f"{lang}.po"), encoding="utf-8") as f:
-            catalogues[lang] = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"$', f.read(), re.M))
+    catalogues = po_catalogues()
     with open(os.path.join(root, "src", "eid", "wallet", "pages.c"), encoding="utf-8") as f:
         src = re.sub(r'"\s*\n\s*"', "", f.read())
     texts = set(re.findall(r'(?:N_|page_text|page_put|para)\([^"()\n]*"([^"]+)"', src))

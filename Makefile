@@ -17,7 +17,7 @@ DEB_PKGS := build-essential cmake pkg-config clang libmicrohttpd-dev libcjose-de
 	libsodium-dev liboath-dev libcurl4-openssl-dev libunistring-dev libpsl-dev gettext chromium nodejs \
 	libp11-dev libp11-kit-dev softhsm2 opensc prometheus python3-yaml systemd sqlite3 \
 	libxml2-dev libgd-dev liblasso3-dev python3-lasso zlib1g-dev xmlsec1 \
-	libapache2-mod-auth-mellon \
+	libapache2-mod-auth-mellon libqrencode-dev \
 	$(if $(shell command -v npm 2>/dev/null),,npm)
 
 .PHONY: all deps build asan run test unit e2e e2e-asan unit-asan fuzz-replay style fuzz clean \

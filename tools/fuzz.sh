@@ -15,7 +15,7 @@ mkdir -p "$out/obj"
 
 cflags="-std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer-no-link,address,undefined"
 pkgs="libmicrohttpd jansson cjose sqlite3 openssl libsodium liboath libcurl libp11 p11-kit-1
-	lasso glib-2.0 gobject-2.0 libxml-2.0 xmlsec1-openssl zlib gdlib libpsl"
+	lasso glib-2.0 gobject-2.0 libxml-2.0 xmlsec1-openssl zlib gdlib libpsl libqrencode"
 if pkg-config --exists libpq; then
 	pkgs="$pkgs libpq"
 	cflags="$cflags -DHAVE_LIBPQ"

@@ -57,6 +57,14 @@ struct cfg {
 	char *upstream_eids;     /* file of the upstream OIDC eIDs (eid/upstream/), or NULL */
 	int64_t upstream_timeout; /* seconds for each call to an upstream eID */
 	int64_t upstream_cache;  /* seconds an upstream's discovery and JWKS are kept */
+	/* The EU wallet (eid/wallet/, spec/eudi-wallet.md §10). */
+	char *wallet_key_file;   /* verifier's ES256 request-signing key (PEM); unset: no wallet */
+	char *wallet_cert_file;  /* its certificate chain (PEM), leaf first, no anchor */
+	char *wallet_anchors_no; /* trust anchors of Norwegian PID providers (PEM file or dir) */
+	char *wallet_anchors;    /* trust anchors of foreign PID providers */
+	char *wallet_scheme;     /* the link wallets open: "openid4vp://" */
+	bool wallet_qr;          /* offer the cross-device (QR code) flow */
+	bool wallet_vc_typ;      /* accept typ vc+sd-jwt from older wallets */
 	bool natid_allow_2032;   /* the 2032 control rule before 2032 (core/natid.h) */
 	int64_t rate_ip;         /* requests per second per remote address (0: no limit) */
 	int64_t rate_ip_burst;   /* burst per remote address */

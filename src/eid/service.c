@@ -11,6 +11,7 @@
 #include "eid/minid/minid.h"
 #include "eid/people.h"
 #include "eid/upstream/upstream.h"
+#include "eid/wallet/wallet.h"
 
 static const struct cfg_row eid_rows[] = {
 	CFG_ROW("testid_accept_real", CFG_BOOL, testid_accept_real, "false", 0, 0),
@@ -44,6 +45,14 @@ static const struct cfg_row eid_rows[] = {
 	CFG_ROW("upstream_eids", CFG_STR, upstream_eids, NULL, 0, 0),
 	CFG_ROW("upstream_timeout", CFG_INT, upstream_timeout, "10", 1, 60),
 	CFG_ROW("upstream_cache", CFG_INT, upstream_cache, "3600", 0, 86400),
+	/* The EU wallet (eid/wallet/). */
+	CFG_ROW("wallet_key_file", CFG_STR, wallet_key_file, NULL, 0, 0),
+	CFG_ROW("wallet_cert_file", CFG_STR, wallet_cert_file, NULL, 0, 0),
+	CFG_ROW("wallet_anchors_no", CFG_STR, wallet_anchors_no, NULL, 0, 0),
+	CFG_ROW("wallet_anchors", CFG_STR, wallet_anchors, NULL, 0, 0),
+	CFG_ROW("wallet_scheme", CFG_STR, wallet_scheme, "openid4vp://", 0, 0),
+	CFG_ROW("wallet_qr", CFG_BOOL, wallet_qr, "true", 0, 0),
+	CFG_ROW("wallet_vc_typ", CFG_BOOL, wallet_vc_typ, "false", 0, 0),
 };
 
 static const struct cfg_section eid_cfg = {
@@ -63,6 +72,9 @@ eid_check(const struct cfg *c, struct err *e)
 	int rc = upstream_load(c, true, e);
 
 	upstream_unload();
+	if (rc == 0)
+		rc = wallet_load(c, true, e);
+	wallet_unload();
 	return rc;
 }
 
@@ -70,7 +82,9 @@ eid_check(const struct cfg *c, struct err *e)
 static int
 eid_init(struct porten *app, struct err *e)
 {
-	return upstream_load(app->cfg, app->test_env, e);
+	int rc = upstream_load(app->cfg, app->test_env, e);
+
+	return rc == 0 ? wallet_load(app->cfg, false, e) : rc;
 }
 
 static void
@@ -78,6 +92,7 @@ eid_close(struct porten *app)
 {
 	(void)app;
 	upstream_unload();
+	wallet_unload();
 }
 
 const struct porten_service eid_service = {

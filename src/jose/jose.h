@@ -106,6 +106,13 @@ int jose_key_from_pem(const char *pem, const char *kid, struct jose_key **out, s
  */
 int jose_jwt_sign(const struct jose_signer *s, const json_t *claims, const char *typ,
 		  char **jws, struct err *e);
+/*
+ * The same with an x5c member after typ (RFC 7515 4.1.6: base64 DER
+ * certificates, leaf first), for a signer whose certificate names it: the
+ * wallet verifier's request objects.  x5c NULL: as jose_jwt_sign.
+ */
+int jose_jwt_sign_x5c(const struct jose_signer *s, const json_t *claims, const char *typ,
+		      const json_t *x5c, char **jws, struct err *e);
 
 /* Allowed algorithms for verification: bits of JOSE_ALG_*. */
 enum {
@@ -166,6 +173,36 @@ int jose_jwt_check_times(const json_t *claims, int64_t now, int64_t leeway, int6
 /* Validate a client-supplied JWKS (RSA public keys with kid, <= max keys). */
 int jose_jwks_validate(const json_t *jwks, size_t max_keys, struct err *e);
 
+/* ---- EC P-256 private keys (jose/ec.c) and ECDH-ES JWE (jose/jwe.c) ---- */
+
+/*
+ * A P-256 private key with an ES256 signer (signature r || s).  kid may be
+ * NULL (then the signer's kid is empty and the JWK has none).  from_pem:
+ * PKCS#8 or SEC 1 PEM text; ERR_CRYPTO for anything else.
+ */
+struct jose_eckey;
+int jose_eckey_from_pem(const char *pem, const char *kid, struct jose_eckey **out,
+			struct err *e);
+int jose_eckey_generate(const char *kid, struct jose_eckey **out, struct err *e);
+/* The private key as PKCS#8 PEM text (*pem malloc'd). */
+int jose_eckey_pem(const struct jose_eckey *k, char **pem, struct err *e);
+/* Public JWK {kty, crv, x, y[, kid]}: a new reference, NULL on failure. */
+json_t *jose_eckey_public_jwk(const struct jose_eckey *k);
+/* Its ES256 signer, borrowed (valid as long as k). */
+const struct jose_signer *jose_eckey_signer(const struct jose_eckey *k);
+void jose_eckey_free(struct jose_eckey *k);
+
+/* The protected header of a compact JWE, unverified (to find kid): a new reference. */
+int jose_jwe_header(struct str jwe, json_t **hdr, struct err *e);
+/*
+ * Decrypt a compact JWE made to k with alg ECDH-ES (direct key agreement,
+ * epk a public P-256 key on the curve) and enc A128GCM or A256GCM; zip and
+ * crit refused.  *plain is malloc'd and NUL-terminated, *len its length.
+ * ERR_INVAL for a malformed JWE, ERR_DENIED for any other refusal.
+ */
+int jose_jwe_decrypt_ecdh(struct str jwe, const struct jose_eckey *k, char **plain,
+			  size_t *len, struct err *e);
+
 /* ---- business certificates in x5c (jose/x509.c, spec/maskinporten.md §10) ---- */
 
 /*
@@ -209,6 +246,25 @@ struct jose_x509_cert {
 int jose_x509_verify_x5c(const struct jose_x509_trust *t, const json_t *x5c, int64_t now,
 			 struct jose_x509_cert *out, struct err *e);
 void jose_x509_cert_clear(struct jose_x509_cert *c);
+
+/*
+ * Validate an x5c of an EC P-256 signer (an SD-JWT VC issuer, a status
+ * list; spec/eudi-wallet.md §6): 1-10 base64 DER certificates, leaf first,
+ * chaining to t at now; no certificate in it is self-signed (the anchor
+ * stays out, the leaf is not its own issuer); the leaf is no CA and may
+ * sign.  *jwk: the leaf's public key {kty EC, crv P-256, x, y}, a new
+ * reference.  ERR_INVAL: malformed; ERR_DENIED: not trusted, e->msg says why.
+ */
+int jose_x509_verify_ec(const struct jose_x509_trust *t, const json_t *x5c, int64_t now,
+			json_t **jwk, struct err *e);
+/* The P-256 key of x5c[0] as a JWK, unverified (a configured chain); a new reference. */
+int jose_x509_leaf_ec_jwk(const json_t *x5c, json_t **jwk, struct err *e);
+/*
+ * The certificates of a PEM file in order: *x5c their base64 DER (for a
+ * header), *skis their Subject Key Identifiers, base64url (empty string
+ * for one without).  Both new references.  ERR_IO, ERR_INVAL.
+ */
+int jose_x509_pem_certs(const char *path, json_t **x5c, json_t **skis, struct err *e);
 
 /*
  * A TLS listener's certificate chain and private key (PEM text), checked

@@ -47,6 +47,15 @@ void jose_sign_tmpl_free(struct jose_sign_tmpl *t);
 int jose_pub_verify(const json_t *jwk, const char *alg, const void *msg, size_t n,
 		    const unsigned char *sig, size_t siglen, struct err *e);
 
+/* The public key of jwk for alg as an EVP_PKEY (jose/pubkey.c); ERR_DENIED when unfit. */
+int jose_pub_load(const json_t *jwk, const char *alg, EVP_PKEY **pk, struct err *e);
+
+/* The private key of an EC key (jose/ec.c), borrowed: for jwe.c's key agreement. */
+EVP_PKEY *jose_eckey_pkey(const struct jose_eckey *k);
+
+/* The public JWK {kty EC, crv P-256, x, y} of pk: a new reference, NULL if pk is no P-256 key. */
+json_t *jose_ec_public_jwk(EVP_PKEY *pk);
+
 /* A kid we are willing to carry: 1..JOSE_KID_MAX printable ASCII bytes. */
 bool jose_kid_ok(struct str kid);
 

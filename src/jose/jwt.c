@@ -575,6 +575,8 @@ signer_check(const struct jose_signer *s, struct err *e)
 		return ERR(e, ERR_INVAL, 0, NULL, "the signer has no sign function");
 	for (size_t i = 0; s->alg != NULL && i < sizeof(rsa_algs) / sizeof(rsa_algs[0]); i++)
 		known |= strcmp(s->alg, rsa_algs[i].name) == 0;
+	/* jose/ec.c: the wallet verifier's request objects. */
+	known |= s->alg != NULL && strcmp(s->alg, "ES256") == 0;
 	if (!known)
 		return ERR(e, ERR_INVAL, 0, NULL, "the signer's alg is not one we sign with");
 	if (s->kid == NULL || !jose_kid_ok(str_c(s->kid)))
@@ -593,6 +595,13 @@ signer_check(const struct jose_signer *s, struct err *e)
 int
 jose_jwt_sign(const struct jose_signer *s, const json_t *claims, const char *typ, char **jws,
 	      struct err *e)
+{
+	return jose_jwt_sign_x5c(s, claims, typ, NULL, jws, e);
+}
+
+int
+jose_jwt_sign_x5c(const struct jose_signer *s, const json_t *claims, const char *typ,
+		  const json_t *x5c, char **jws, struct err *e)
 {
 	json_t *hdr = NULL;
 	char *hdr_text = NULL, *body = NULL, *out = NULL;
@@ -615,6 +624,8 @@ jose_jwt_sign(const struct jose_signer *s, const json_t *claims, const char *typ
 	if (rc != 0)
 		goto out;
 	hdr = json_pack("{s:s, s:s, s:s}", "alg", s->alg, "kid", s->kid, "typ", typ);
+	if (hdr != NULL && x5c != NULL)
+		json_object_set(hdr, "x5c", (json_t *)x5c);
 	hdr_text = hdr != NULL ? json_dumps(hdr, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
 	if (hdr_text == NULL) {
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "cannot build the JWS header");

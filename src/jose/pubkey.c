@@ -199,6 +199,12 @@ load(const json_t *jwk, const char *alg, EVP_PKEY **pk, struct err *e)
 }
 
 int
+jose_pub_load(const json_t *jwk, const char *alg, EVP_PKEY **pk, struct err *e)
+{
+	return load(jwk, alg, pk, e);
+}
+
+int
 jose_pub_check(const json_t *jwk, const char *alg, struct err *e)
 {
 	EVP_PKEY *pk = NULL;

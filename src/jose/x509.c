@@ -422,6 +422,37 @@ leaf_usage(X509 *leaf, struct err *e)
 	return 0;
 }
 
+/* RFC 7515 §4.1.6: a JSON array of base64 DER certificates, leaf first. */
+static int
+x5c_parse(const json_t *x5c, X509 **leaf, STACK_OF(X509) **rest, struct err *e)
+{
+	size_t i, n;
+	json_t *v;
+
+	*leaf = NULL;
+	*rest = NULL;
+	if (!json_is_array(x5c) || (n = json_array_size(x5c)) == 0 || n > X509_CHAIN_MAX)
+		return ERR(e, ERR_INVAL, 0, NULL, "x5c must be an array of 1-%d certificates",
+			   X509_CHAIN_MAX);
+	*rest = sk_X509_new_null();
+	if (*rest == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	json_array_foreach(x5c, i, v) {
+		X509 *x = cert_from_b64(v);
+
+		if (x == NULL)
+			return ERR(e, ERR_INVAL, 0, NULL,
+				   "x5c[%zu] is not a base64 DER certificate", i);
+		if (i == 0) {
+			*leaf = x;
+		} else if (!sk_X509_push(*rest, x)) {
+			X509_free(x);
+			return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		}
+	}
+	return 0;
+}
+
 int
 jose_x509_verify_x5c(const struct jose_x509_trust *t, const json_t *x5c, int64_t now,
 		     struct jose_x509_cert *out, struct err *e)
@@ -429,8 +460,6 @@ jose_x509_verify_x5c(const struct jose_x509_trust *t, const json_t *x5c, int64_t
 	STACK_OF(X509) *rest = NULL;
 	X509 *leaf = NULL;
 	bool seid2 = false;
-	size_t i, n;
-	json_t *v;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -439,33 +468,9 @@ jose_x509_verify_x5c(const struct jose_x509_trust *t, const json_t *x5c, int64_t
 			 "(no trust anchors configured)");
 		goto out;
 	}
-	/* RFC 7515 §4.1.6: a JSON array of base64 DER certificates, leaf first. */
-	if (!json_is_array(x5c) || (n = json_array_size(x5c)) == 0 || n > X509_CHAIN_MAX) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "x5c must be an array of 1-%d certificates",
-			 X509_CHAIN_MAX);
+	rc = x5c_parse(x5c, &leaf, &rest, e);
+	if (rc != 0)
 		goto out;
-	}
-	rest = sk_X509_new_null();
-	if (rest == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto out;
-	}
-	json_array_foreach(x5c, i, v) {
-		X509 *x = cert_from_b64(v);
-
-		if (x == NULL) {
-			rc = ERR(e, ERR_INVAL, 0, NULL,
-				 "x5c[%zu] is not a base64 DER certificate", i);
-			goto out;
-		}
-		if (i == 0) {
-			leaf = x;
-		} else if (!sk_X509_push(rest, x)) {
-			X509_free(x);
-			rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-			goto out;
-		}
-	}
 	rc = chain_verify(t, leaf, rest, now, e);
 	if (rc == 0)
 		rc = leaf_usage(leaf, e);
@@ -536,5 +541,135 @@ out:
 	EVP_PKEY_free(key);
 	BIO_free(cb);
 	BIO_free(kb);
+	return rc;
+}
+
+/* ---- EC signers of wallet credentials (spec/eudi-wallet.md §6 steps 5-7) ---- */
+
+/* The leaf's P-256 public key as a JWK {kty, crv, x, y} (RFC 7518 §6.2.1). */
+static int
+leaf_ec_jwk(X509 *x, json_t **out, struct err *e)
+{
+	*out = jose_ec_public_jwk(X509_get0_pubkey(x));
+	return *out != NULL ? 0 : ERR(e, ERR_DENIED, 0, NULL,
+				      "the certificate's key is not an EC P-256 key");
+}
+
+int
+jose_x509_leaf_ec_jwk(const json_t *x5c, json_t **jwk, struct err *e)
+{
+	X509 *x = cert_from_b64(json_array_get(x5c, 0));
+	int rc;
+
+	*jwk = NULL;
+	if (x == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "no certificate");
+	rc = leaf_ec_jwk(x, jwk, e);
+	X509_free(x);
+	return rc;
+}
+
+/* HAIP: the anchor is not sent, and the leaf is not self-signed. */
+static int
+none_self_signed(X509 *leaf, STACK_OF(X509) *rest, struct err *e)
+{
+	int rc = 0;
+
+	if (X509_check_issued(leaf, leaf) == X509_V_OK)
+		rc = ERR(e, ERR_DENIED, 0, NULL, "the leaf certificate is self-signed");
+	for (int i = 0; rc == 0 && i < sk_X509_num(rest); i++) {
+		X509 *x = sk_X509_value(rest, i);
+
+		if (X509_check_issued(x, x) == X509_V_OK)
+			rc = ERR(e, ERR_DENIED, 0, NULL, "x5c carries a self-signed (anchor) "
+				 "certificate");
+	}
+	ERR_clear_error();
+	return rc;
+}
+
+int
+jose_x509_verify_ec(const struct jose_x509_trust *t, const json_t *x5c, int64_t now,
+		    json_t **jwk, struct err *e)
+{
+	STACK_OF(X509) *rest = NULL;
+	X509 *leaf = NULL;
+	int rc;
+
+	*jwk = NULL;
+	if (t == NULL)
+		return ERR(e, ERR_DENIED, 0, NULL, "no trust anchors configured");
+	rc = x5c_parse(x5c, &leaf, &rest, e);
+	if (rc == 0)
+		rc = none_self_signed(leaf, rest, e);
+	if (rc == 0)
+		rc = chain_verify(t, leaf, rest, now, e);
+	if (rc == 0)
+		rc = leaf_usage(leaf, e);
+	if (rc == 0)
+		rc = leaf_ec_jwk(leaf, jwk, e);
+	X509_free(leaf);
+	sk_X509_pop_free(rest, X509_free);
+	return rc;
+}
+
+/* One certificate's DER as base64 and its SKI as base64url, appended. */
+static int
+cert_add(X509 *x, json_t *x5c, json_t *skis)
+{
+	unsigned char *der = NULL;
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(x);
+	char *b64 = NULL, *sk = NULL;
+	int n = i2d_X509(x, &der), rc = -1;
+	size_t bl = n > 0 ? ((size_t)n + 2) / 3 * 4 + 1 : 0;
+
+	if (n <= 0)
+		return -1;
+	b64 = malloc(bl);
+	sk = malloc(ski != NULL ? b64url_len((size_t)ASN1_STRING_length(ski)) + 1 : 1);
+	if (b64 == NULL || sk == NULL ||
+	    EVP_EncodeBlock((unsigned char *)b64, der, n) <= 0)
+		goto out;
+	sk[0] = '\0';
+	if (ski != NULL)
+		b64url_encode(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski), sk);
+	if (json_array_append_new(x5c, json_string(b64)) == 0 &&
+	    json_array_append_new(skis, json_string(sk)) == 0)
+		rc = 0;
+out:
+	OPENSSL_free(der);
+	free(b64);
+	free(sk);
+	return rc;
+}
+
+int
+jose_x509_pem_certs(const char *path, json_t **x5c, json_t **skis, struct err *e)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+	int rc = 0;
+
+	*x5c = json_array();
+	*skis = json_array();
+	if (f == NULL) {
+		rc = ERR(e, ERR_IO, errno, NULL, "%s: cannot read", path);
+		goto out;
+	}
+	while (rc == 0 && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		if (json_array_size(*x5c) >= X509_CHAIN_MAX || cert_add(x, *x5c, *skis) != 0)
+			rc = ERR(e, ERR_INVAL, 0, NULL, "%s: too many or unusable certificates", path);
+		X509_free(x);
+	}
+	ERR_clear_error();
+	fclose(f);
+	if (rc == 0 && json_array_size(*x5c) == 0)
+		rc = ERR(e, ERR_INVAL, 0, NULL, "%s: no PEM certificate in it", path);
+out:
+	if (rc != 0) {
+		json_decref(*x5c);
+		json_decref(*skis);
+		*x5c = *skis = NULL;
+	}
 	return rc;
 }

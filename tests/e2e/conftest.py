@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -127,6 +128,15 @@ def url_params(url):
 # --------------------------------------------------------------------------
 # HTML: one parser for forms, links and iframes
 # --------------------------------------------------------------------------
+
+def po_catalogues():
+    """The page translations, {lang: {msgid: msgstr}}, for the tests that every text has its four."""
+    out = {}
+    for lang in ("nb", "nn", "en", "se"):
+        with open(os.path.join(REPO_ROOT, "po", f"{lang}.po"), encoding="utf-8") as f:
+            out[lang] = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"$', f.read(), re.M))
+    return out
+
 
 class Page(HTMLParser):
     """Forms (with their fields), links and iframes of a server-rendered page."""

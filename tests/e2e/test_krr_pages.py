@@ -13,7 +13,7 @@ from urllib.parse import quote, urljoin
 import pytest
 
 from conftest import (PID, PID2, PORTEND, SUBSTANTIAL, TIMEOUT, Server, follow, login, open_testid,
-                      submit_testid)
+                      po_catalogues, submit_testid)
 
 SERVER_ENV = {"PORTEN_KRR_PROMPT": "true", "PORTEN_MINID_ARGON_MEM_KIB": "9216",
               "PORTEN_MINID_ARGON_OPS": "1",
@@ -300,10 +300,7 @@ def test_prompt_fresh_record_never(persons, new_client, new_browser):
 def test_every_page_text_is_translated():
     """Each text of the pages, the prompt and the codes has its nb, nn, en and se entry."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    catalogues = {}
-    for lang in ("nb", "nn", "en", "se"):
-        with open(os.path.join(root, "po", f"{lang}.po"), encoding="utf-8") as f:
-            catalogues[lang] = dict(re.findall(r'^msgid "(.*)"\nmsgstr "(.*)"$', f.read(), re.M))
+    catalogues = po_catalogues()
     texts = set()
     for name in ("pages.c", "prompt.c", "code.c"):
         with open(os.path.join(root, "src", "krr", name), encoding="utf-8") as f:

@@ -1,0 +1,135 @@
+/*
+ * Transactions and the presentation request (spec/eudi-wallet.md §2-§5):
+ * one stored document per attempt, and a request object signed afresh
+ * each time the wallet fetches it by reference.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/timeutil.h"
+#include "eid/wallet/wallet_int.h"
+#include "store/store.h"
+
+int
+wallet_tx_new(struct porten *app, const char *ar, bool same, json_t **tx, struct err *e)
+{
+	char id[TOKEN_CHARS + 1], nonce[TOKEN_CHARS + 1];
+	struct jose_eckey *k = NULL;
+	char *pem = NULL;
+	int64_t now = time_now(), exp = now + (same ? WALLET_TX_LIFE : WALLET_QR_LIFE);
+	int rc;
+
+	*tx = NULL;
+	if (rand_token_buf(id) != 0 || rand_token_buf(nonce) != 0)
+		return ERR(e, ERR_INTERNAL, 0, NULL, "no randomness");
+	/* §5: a fresh key pair per transaction, gone with it. */
+	rc = jose_eckey_generate(NULL, &k, e);
+	if (rc == 0)
+		rc = jose_eckey_pem(k, &pem, e);
+	jose_eckey_free(k);
+	if (rc != 0)
+		return rc;
+	*tx = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s}", "id", id, "ar", ar, "nonce",
+			nonce, "key", pem, "start", (json_int_t)now, "exp", (json_int_t)exp, "same",
+			same, "st", "pending");
+	secure_wipe(pem, strlen(pem));
+	free(pem);
+	if (*tx == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	rc = store_call(app->store, login, doc_put, WALLET_K_TX, id, *tx, exp, e);
+	if (rc != 0) {
+		json_decref(*tx);
+		*tx = NULL;
+	}
+	return rc;
+}
+
+int
+wallet_tx_get(struct porten *app, const char *id, json_t **tx, struct err *e)
+{
+	*tx = NULL;
+	if (id == NULL || strlen(id) != TOKEN_CHARS)
+		return ERR(e, ERR_NOTFOUND, 0, NULL, "no such wallet transaction");
+	return store_call(app->store, login, doc_get, WALLET_K_TX, id, tx, e);
+}
+
+int
+wallet_tx_set(struct porten *app, const char *id, json_t *tx, struct err *e)
+{
+	/* The outcome needs no key any more: the private key goes (§5). */
+	json_object_del(tx, "key");
+	return store_call(app->store, login, doc_update, WALLET_K_TX, id, tx, e);
+}
+
+/* §3: the PID as an SD-JWT VC, nationality and number optional. */
+static json_t *
+dcql_query(void)
+{
+	const char *ids[] = { "gn", "fn", "bd", "ic", "nat", "pan" };
+	const char *paths[] = { "given_name", "family_name", "birthdate", "issuing_country",
+				"nationalities", "personal_administrative_number" };
+	json_t *claims = json_array();
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		json_array_append_new(claims, json_pack("{s:s, s:[s]}", "id", ids[i], "path",
+							paths[i]));
+	return json_pack(
+		"{s:[{s:s, s:s, s:{s:[s]}, s:[{s:s, s:O}], s:o, s:[[s,s,s,s,s,s],[s,s,s,s,s],"
+		"[s,s,s,s]]}]}",
+		"credentials", "id", "pid", "format", "dc+sd-jwt", "meta", "vct_values",
+		"urn:eudi:pid:1", "trusted_authorities", "type", "aki", "values", wallet_conf.akis,
+		"claims", claims, "claim_sets", "gn", "fn", "bd", "ic", "nat", "pan", "gn", "fn",
+		"bd", "ic", "nat", "gn", "fn", "bd", "ic");
+}
+
+/* §2: the transaction's encryption key and what the verifier accepts. */
+static json_t *
+client_metadata(const json_t *tx, struct err *e)
+{
+	struct jose_eckey *k = NULL;
+	json_t *jwk;
+
+	if (jose_eckey_from_pem(json_string_value(json_object_get(tx, "key")),
+				json_string_value(json_object_get(tx, "id")), &k, e) != 0)
+		return NULL;
+	jwk = jose_eckey_public_jwk(k);
+	jose_eckey_free(k);
+	if (jwk == NULL)
+		return NULL;
+	json_object_set_new(jwk, "use", json_string("enc"));
+	json_object_set_new(jwk, "alg", json_string("ECDH-ES"));
+	return json_pack("{s:{s:[o]}, s:[s,s], s:{s:{s:[s], s:[s]}}}", "jwks", "keys", jwk,
+			 "encrypted_response_enc_values_supported", "A128GCM", "A256GCM",
+			 "vp_formats_supported", "dc+sd-jwt", "sd-jwt_alg_values", "ES256",
+			 "kb-jwt_alg_values", "ES256");
+}
+
+int
+wallet_request_sign(const char *response_uri, const json_t *tx, const char *wallet_nonce,
+		    char **jws, struct err *e)
+{
+	int64_t now = time_now();
+	json_t *meta = client_metadata(tx, e), *claims;
+	int rc;
+
+	*jws = NULL;
+	if (meta == NULL)
+		return ERR(e, ERR_CRYPTO, 0, NULL, "the transaction's key is unusable");
+	claims = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:O, s:o, s:o}", "client_id",
+			   wallet_conf.client_id, "aud", "https://self-issued.me/v2", "iat",
+			   (json_int_t)now, "exp", (json_int_t)(now + WALLET_REQ_LIFE),
+			   "response_type", "vp_token", "response_mode", "direct_post.jwt",
+			   "response_uri", response_uri,
+			   "nonce", json_object_get(tx, "nonce"), "state",
+			   json_object_get(tx, "id"), "dcql_query", dcql_query(),
+			   "client_metadata", meta);
+	if (claims == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "cannot build the request object");
+	if (wallet_nonce != NULL)
+		json_object_set_new(claims, "wallet_nonce", json_string(wallet_nonce));
+	rc = jose_jwt_sign_x5c(jose_eckey_signer(wallet_conf.key), claims, "oauth-authz-req+jwt",
+			       wallet_conf.x5c, jws, e);
+	json_decref(claims);
+	return rc;
+}

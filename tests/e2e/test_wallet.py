@@ -1,0 +1,317 @@
+"""
+The EU Digital Identity Wallet as an eID (spec/eudi-wallet.md): a test
+wallet (walletkit.py) answers Porten's OpenID4VP requests, honestly and
+not, in the cross-device (QR) and same-device flows.  The browser asks for
+no language, so the pages are in bokmål.
+"""
+
+import json
+import os
+import re
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urljoin
+
+import pytest
+
+from conftest import (HIGH, PID, PID2, PORTEND, TIMEOUT, Page, auth_params, authorize, classify,
+                      po_catalogues, start, submit_form, url_params)
+from walletkit import Pki, Wallet, status_list_token
+
+LISTS = {}
+EIDAS_HIGH = "eidas-loa-high"
+
+
+class StatusLists(BaseHTTPRequestHandler):
+    """The PID provider's status lists: LISTS[path] is the token to serve."""
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        body = LISTS.get(self.path)
+        if body is None or self.headers.get("Accept") != "application/statuslist+jwt":
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/statuslist+jwt")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+
+@pytest.fixture(scope="module")
+def lists():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), StatusLists)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return Pki(str(tmp_path_factory.mktemp("wallet-pki")))
+
+
+@pytest.fixture(scope="module")
+def server_env(pki):
+    return pki.env()
+
+
+class Attempt:
+    """A browser at Porten's wallet page, waiting for the wallet."""
+
+    def __init__(self, server, browser, client, mode):
+        self.server, self.b, self.c = server, browser, client
+        # spec §1: the wallet is offered beside the Norwegian eIDs when eIDAS is asked for
+        self.params, self.verifier = auth_params(client, acr_values=f"{HIGH} {EIDAS_HIGH}")
+        r = authorize(server, browser, self.params)
+        links = [l["href"] for l in Page(r.text).links if l["href"] and "/wallet?" in l["href"]]
+        assert links, r.text[:800]
+        r = browser.get(urljoin(r.url, links[0]) + "&mode=" + mode, allow_redirects=False,
+                        timeout=TIMEOUT)
+        assert r.status_code == 200, r.text[:800]
+        self.page = r
+        p = Page(r.text)
+        self.link = [l["href"] for l in p.links if l["id"] == "wallet-link"][0]
+        assert p.meta_refresh and "/wallet/status?" in p.meta_refresh[0]
+        assert ("<svg" in r.text) == (mode == "qr")
+
+    def poll(self):
+        """What the page's reload (or its button) brings: a page or the client's answer."""
+        r = submit_form(self.b, self.page, "wallet-poll")
+        return classify(self.server, r, self.c.redirect_uri, self.params, self.verifier)
+
+
+def assert_no_session(server, client, browser):
+    res = start(server, client, browser, prompt="none")
+    assert res.kind == "redirect" and res.error == "login_required", res
+
+
+def check_tokens(server, client, res, pid=PID):
+    assert res.kind == "redirect" and res.code, res
+    _, idc = server.verify(client.tokens(res)["id_token"])
+    assert idc.get("pid") == pid and idc["acr"] == EIDAS_HIGH and idc["amr"] == ["eudiw"], idc
+    if pid == PID:  # a Norwegian PID: the number as usual, no eidas_* claims (§7)
+        assert "eidas_identifier" not in idc and "eidas_firstname" not in idc, idc
+    return idc
+
+
+def test_cross_device(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    assert a.poll().resp.status_code == 200  # still waiting
+    w = Wallet(pki)
+    req = w.fetch_request(a.link, wallet_nonce="wn-123")
+    w.fetch_request(a.link)  # a second fetch works too (conformance suite)
+    r = w.answer(req)
+    assert r.status_code == 200 and r.json() == {}, r.text
+    check_tokens(server, c, a.poll())
+    # the transaction is spent: the same answer again is refused
+    assert w.answer(req).status_code == 400
+
+
+def test_same_device(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "same")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.answer(req, enc="A256GCM")
+    assert r.status_code == 200, r.text
+    ret = r.json()["redirect_uri"]
+    # verified, but on this device only the wallet's return completes the login
+    assert a.poll().kind == "page"
+    # another browser cannot use the code, and spends it
+    other = new_browser()
+    r2 = other.get(ret, allow_redirects=False, timeout=TIMEOUT)
+    assert r2.status_code == 400
+    assert b.get(ret, allow_redirects=False, timeout=TIMEOUT).status_code == 400
+    assert_no_session(server, c, b)
+
+
+def test_same_device_return(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "same")
+    w = Wallet(pki)
+    r = w.answer(w.fetch_request(a.link))
+    r = b.get(r.json()["redirect_uri"], allow_redirects=False, timeout=TIMEOUT)
+    check_tokens(server, c, classify(server, r, c.redirect_uri, a.params, a.verifier))
+
+
+@pytest.mark.parametrize("bad,page", [
+    ("wrong_nonce", "kunne ikke verifiseres"), ("wrong_aud", "kunne ikke verifiseres"),
+    ("iat_past", "kunne ikke verifiseres"), ("iat_future", "kunne ikke verifiseres"),
+    ("kb_sig", "kunne ikke verifiseres"), ("wrong_sd_hash", "kunne ikke verifiseres"),
+    ("tampered_disclosure", "kunne ikke verifiseres"), ("extra_disclosure", "kunne ikke verifiseres"),
+    ("issuer_sig", "kunne ikke verifiseres"), ("alg_none", "kunne ikke verifiseres"),
+    ("no_kb", "kunne ikke verifiseres"), ("vct", "kunne ikke verifiseres"),
+    ("untrusted", "godtas ikke"), ("anchor_in_x5c", "godtas ikke"),
+    ("expired", "ikke lenger gyldige"), ("missing_claims", "navn, fødselsdato"),
+    # spec §7: a Norwegian PID needs a valid number, a foreign one a number for its identifier
+    ("no_number", "kunne ikke identifisere"), ("bad_number", "kunne ikke identifisere"),
+    ("foreign_no_number", "kunne ikke identifisere"),
+])
+def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.answer(req, bad=(bad,))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    res = a.poll()
+    assert res.kind == "page" and res.resp.status_code in (403, 503), res
+    assert page in res.resp.text, res.resp.text[:1500]
+    # the honest answer comes too late: the transaction has had its answer
+    assert w.answer(req).status_code == 400
+    assert_no_session(server, c, b)
+
+
+@pytest.mark.parametrize("bad", ["unencrypted", "oversized", "wrong_state"])
+def test_refused_unread(server, pki, new_client, new_browser, bad):
+    """Refused before any transaction is touched: the honest answer still works."""
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.answer(req, bad=(bad,))
+    assert r.status_code == 400, r.text
+    assert a.poll().kind == "page"
+    assert w.answer(req).status_code == 200
+    check_tokens(server, c, a.poll())
+
+
+def test_wallet_declines(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.http.post(req["response_uri"], data={"error": "access_denied", "state": req["state"]},
+                    timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    res = a.poll()
+    assert res.kind == "page" and "avbrutt" in res.resp.text
+    assert_no_session(server, c, b)
+
+
+def test_hostile_requests(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    base = req["response_uri"]
+    # garbage, a JWE to nobody, an unknown request id
+    for data in ({"response": "a.b.c.d.e"}, {"response": "x" * 100}, {}):
+        assert w.http.post(base, data=data, timeout=TIMEOUT).status_code == 400
+    r = w.http.get(server.url("/wallet/request?id=nope"), timeout=TIMEOUT)
+    assert r.status_code == 404
+    # the status page of another login's transaction is refused in this browser
+    r = b.get(server.url("/wallet/status?ar=x&tx=y"), allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code in (400, 403)
+    # a transaction that ran out (or never was) in this browser's login
+    ar = dict(Page(a.page.text).form("wallet-poll")["fields"])["ar"]
+    r = b.get(server.url(f"/wallet/status?ar={ar}&tx=" + "A" * 43), allow_redirects=False,
+              timeout=TIMEOUT)
+    assert r.status_code == 403 and "tok for lang tid" in r.text, r.text[:1000]
+    # a QR code that ran out is re-issued: a new transaction, a new code
+    r = b.get(server.url(f"/wallet/status?ar={ar}&qr=1&tx=" + "A" * 43), allow_redirects=False,
+              timeout=TIMEOUT)
+    again = Page(r.text)
+    assert r.status_code == 200 and "<svg" in r.text
+    assert [l["href"] for l in again.links if l["id"] == "wallet-link"][0] != a.link
+    assert w.answer(req).status_code == 200
+    check_tokens(server, c, a.poll())
+
+
+@pytest.mark.parametrize("case,idx,page", [
+    ("good", 3, None), ("revoked", 7, "ikke lenger gyldige"), ("suspended", 9, "ikke lenger gyldige"),
+    ("rogue", 3, "midlertidig utilgjengelig"), ("gone", 3, "midlertidig utilgjengelig"),
+    ("stale", 3, "midlertidig utilgjengelig"),
+])
+def test_status_list(server, pki, lists, new_client, new_browser, case, idx, page):
+    uri = f"{lists}/sl/{case}"
+    if case == "rogue":  # signed outside the anchors
+        LISTS["/sl/rogue"] = status_list_token(pki, uri, {}, key=(pki.rogue_key, pki.rogue_cert))
+    elif case == "stale":
+        LISTS["/sl/stale"] = status_list_token(pki, uri, {}, exp_in=-10)
+    elif case == "suspended":  # 2-bit entries, 2 = SUSPENDED
+        LISTS["/sl/suspended"] = status_list_token(pki, uri, {9: 2, 3: 1}, bits=2)
+    elif case != "gone":
+        LISTS[f"/sl/{case}"] = status_list_token(pki, uri, {7: 1})
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    r = w.answer(w.fetch_request(a.link), status={"idx": idx, "uri": uri})
+    if page is None:
+        assert r.status_code == 200, r.text
+        check_tokens(server, c, a.poll())
+        return
+    assert r.status_code == 400, r.text
+    res = a.poll()
+    assert res.kind == "page" and page in res.resp.text, res.resp.text[:1500]
+    assert_no_session(server, c, b)
+
+
+@pytest.mark.parametrize("change,message", [
+    (None, None),
+    ({"PORTEN_WALLET_KEY_FILE": "anchors-no.pem"}, "wallet_key_file: not an EC P-256 private key"),
+    ({"PORTEN_WALLET_CERT_FILE": "anchors-no.pem"}, "wallet_cert_file: the first certificate"),
+    ({"PORTEN_WALLET_ANCHORS_NO": "", "PORTEN_WALLET_ANCHORS": ""},
+     "needs wallet_anchors_no or wallet_anchors"),
+])
+def test_check_config(server, pki, change, message):
+    env = dict(server.env)
+    for k, v in (change or {}).items():
+        env[k] = os.path.join(os.path.dirname(pki.files["verifier.key"]), v) if v else v
+    p = subprocess.run([PORTEND, "--check-config"], env=env, capture_output=True, text=True,
+                       timeout=60, cwd=server.workdir)
+    if message is None:
+        assert p.returncode == 0, p.stderr
+    else:
+        assert p.returncode != 0 and message in p.stderr, p.stderr
+
+
+def test_offered_with_eidas_only(server, pki, new_client, new_browser):
+    c = new_client()
+    # not without an eidas-loa-* value, nor by its address then
+    b = new_browser()
+    r = authorize(server, b, auth_params(c, acr_values=HIGH)[0])
+    assert r.status_code == 200 and 'id="eid-wallet"' not in r.text and 'id="eid-testid"' in r.text
+    ar = url_params(r.url)["ar"]
+    assert b.get(server.url(f"/wallet?ar={ar}"), timeout=TIMEOUT).status_code == 400
+    # eIDAS only, and the wallet the one eIDAS eID: straight to the wallet page
+    r = authorize(server, new_browser(), auth_params(c, acr_values=EIDAS_HIGH)[0])
+    assert r.status_code == 200 and "/wallet/status?" in Page(r.text).meta_refresh[0]
+
+
+def test_foreign_pid(server, pki, new_client, new_browser, tmp_path):
+    """§7: a foreign PID logs in with its eidas_* claims; a pid only after a register match."""
+    c = new_client()
+    a = Attempt(server, new_browser(), c, "qr")
+    w = Wallet(pki)
+    assert w.answer(w.fetch_request(a.link), bad=("foreign",)).status_code == 200
+    idc = check_tokens(server, c, a.poll(), pid=None)
+    assert idc["eidas_identifier"] == "DE/NO/T22000129" and idc["eidas_firstname"] == "Kari"
+    assert idc["eidas_lastname"] == "Nordmann" and idc["eidas_date_of_birth"] == "1994-07-21"
+    reg = tmp_path / "people.json"
+    reg.write_text(json.dumps([{"pid": PID2, "foreign": [{"country": "DE", "id": "T22000129"}]}]))
+    server.ctl("person", "import", str(reg))
+    a = Attempt(server, new_browser(), c, "qr")
+    assert w.answer(w.fetch_request(a.link), bad=("foreign",)).status_code == 200
+    check_tokens(server, c, a.poll(), pid=PID2)
+
+
+def test_every_page_text_is_translated():
+    """Each text of the wallet's pages (N_ and page_text literals) has its nb, nn, en and se entry."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    catalogues = po_catalogues()
+    with open(os.path.join(root, "src", "eid", "wallet", "pages.c"), encoding="utf-8") as f:
+        src = re.sub(r'"\s*\n\s*"', "", f.read())
+    texts = set(re.findall(r'(?:N_|page_text|page_put|para)\([^"()\n]*"([^"]+)"', src))
+    texts |= set(re.findall(r'\? "([A-Z][^"]+)"\s*:\s*"([A-Z][^"]+)"', src)[0])
+    assert len(texts) > 20, texts
+    for mid in texts:
+        for lang, cat in catalogues.items():
+            assert cat.get(mid), f"{mid!r} has no {lang} translation"

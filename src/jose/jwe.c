@@ -189,7 +189,7 @@ gcm_open(const unsigned char *key, size_t keylen, const struct jwe_parts *p, cha
 	}
 	pt[n + fin] = '\0';
 	*plain = (char *)pt;
-	*plen = (size_t)(n + fin);
+	*plen = (size_t)n + (size_t)fin;
 	pt = NULL;
 out:
 	ERR_clear_error();

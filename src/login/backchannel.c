@@ -185,15 +185,14 @@ bcl_post(struct porten *app, const char *uri, const char *jws, long *retry_after
 			    &resp, e);
 	buf_free(&body);
 	*retry_after = 0;
-	if (rc == ERR_DENIED || rc == ERR_INVAL)
-		out = BCL_GIVE_UP;
-	else if (rc == 0 && resp.status >= 200 && resp.status < 300)
+	if (rc == 0 && resp.status >= 200 && resp.status < 300)
 		out = BCL_DONE;
-	else if (rc != 0 || resp.status == 408 || resp.status == 429 || resp.status >= 500 ||
-		 resp.status < 200)
+	else if (rc != ERR_DENIED && rc != ERR_INVAL &&
+		 (rc != 0 || resp.status == 408 || resp.status == 429 || resp.status >= 500 ||
+		  resp.status < 200))
 		out = BCL_RETRY; /* unreachable, or an answer that says later */
 	else
-		out = BCL_GIVE_UP;
+		out = BCL_GIVE_UP; /* refused to send (the address), or an answer that says no */
 	if (rc == 0 && out != BCL_DONE)
 		(void)ERR(e, ERR_UNAVAILABLE, 0, NULL, "HTTP %ld", resp.status);
 	if (rc == 0 && resp.status == 429)

@@ -118,7 +118,7 @@ wallet_request_sign(const char *response_uri, const json_t *tx, const char *wall
 		return ERR(e, ERR_CRYPTO, 0, NULL, "the transaction's key is unusable");
 	claims = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:O, s:o, s:o}", "client_id",
 			   wallet_conf.client_id, "aud", "https://self-issued.me/v2", "iat",
-			   (json_int_t)now, "exp", (json_int_t)(now + WALLET_REQ_LIFE),
+			   (json_int_t)now, "exp", (json_int_t)now + WALLET_REQ_LIFE,
 			   "response_type", "vp_token", "response_mode", "direct_post.jwt",
 			   "response_uri", response_uri,
 			   "nonce", json_object_get(tx, "nonce"), "state",

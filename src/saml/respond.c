@@ -62,10 +62,14 @@ saml_login_open(const json_t *sp, const char *query, struct saml_login **out, st
 	rc = saml_lasso_server(sp, &sl->server, e);
 	if (rc != 0)
 		goto fail;
-	if (saml_sp_gcm(sp) &&
-	    (sl->gcm_cert = strdup(saml_sp_str(sp, "cert") ? saml_sp_str(sp, "cert") : "")) == NULL) {
-		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-		goto fail;
+	if (saml_sp_gcm(sp)) {
+		const char *cert = saml_sp_str(sp, "cert");
+
+		sl->gcm_cert = strdup(cert != NULL ? cert : "");
+		if (sl->gcm_cert == NULL) {
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+			goto fail;
+		}
 	}
 	sl->login = lasso_login_new(sl->server);
 	if (sl->login == NULL) {

@@ -17,7 +17,8 @@ void
 saml_cmd_usage(FILE *f)
 {
 	fputs("  saml sp import METADATA.xml --orgno ORGNO [--cert CERT.pem]\n"
-	      "       [--sig-alg rsa-sha256|rsa-sha1] [--enc aes128-cbc|aes256-cbc] [--replace]\n"
+	      "       [--sig-alg rsa-sha256|rsa-sha1] [--enc aes128-cbc|aes256-cbc|aes256-gcm]\n"
+	      "       [--replace]\n"
 	      "  saml sp list\n"
 	      "  saml sp show ENTITY_ID\n"
 	      "  saml sp remove ENTITY_ID\n",

@@ -248,8 +248,13 @@ saml_lasso_server_add(LassoServer *s, const json_t *sp)
 	p = rc == 0 ? lasso_server_get_provider(s, saml_sp_str(sp, "entity_id")) : NULL;
 	if (p == NULL)
 		return rc != 0 ? rc : -1;
-	/* spec §8: one EncryptedAssertion, AES-CBC, the key by RSA-OAEP */
-	lasso_provider_set_encryption_mode(p, LASSO_ENCRYPTION_MODE_ASSERTION);
+	/*
+	 * spec §8: one EncryptedAssertion, AES-CBC, the key by RSA-OAEP.  An SP
+	 * registered for AES-256-GCM gets it from xmlsec (enc.c): lasso, which
+	 * has only the CBC modes, leaves its assertions plain.
+	 */
+	lasso_provider_set_encryption_mode(p, saml_sp_gcm(sp) ? LASSO_ENCRYPTION_MODE_NONE
+							      : LASSO_ENCRYPTION_MODE_ASSERTION);
 	lasso_provider_set_encryption_sym_key_type(
 		p, enc != NULL && strcmp(enc, "aes256-cbc") == 0 ? LASSO_ENCRYPTION_SYM_KEY_TYPE_AES_256
 								 : LASSO_ENCRYPTION_SYM_KEY_TYPE_AES_128);

@@ -36,6 +36,7 @@
 struct saml_login {
 	LassoServer *server;
 	LassoLogin *login;
+	char *gcm_cert; /* the SP's certificate when xmlsec encrypts for it (enc.c) */
 };
 
 static void
@@ -61,6 +62,15 @@ saml_login_open(const json_t *sp, const char *query, struct saml_login **out, st
 	rc = saml_lasso_server(sp, &sl->server, e);
 	if (rc != 0)
 		goto fail;
+	if (saml_sp_gcm(sp)) {
+		const char *cert = saml_sp_str(sp, "cert");
+
+		sl->gcm_cert = strdup(cert != NULL ? cert : "");
+		if (sl->gcm_cert == NULL) {
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+			goto fail;
+		}
+	}
 	sl->login = lasso_login_new(sl->server);
 	if (sl->login == NULL) {
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -113,6 +123,7 @@ saml_login_close(struct saml_login *sl)
 		lasso_login_destroy(sl->login);
 	if (sl->server != NULL)
 		lasso_server_destroy(sl->server);
+	free(sl->gcm_cert);
 	free(sl);
 }
 
@@ -123,7 +134,7 @@ send_artifact(struct http_req *r, struct http_resp *w, struct saml_login *sl, co
 	struct porten *app = r->app;
 	LassoProfile *p = LASSO_PROFILE(sl->login);
 	struct err e = { 0 };
-	char *art = NULL, *msg = NULL;
+	char *art = NULL, *msg = NULL, *gcm = NULL;
 	json_t *doc = NULL;
 	int lr, rc = -1;
 
@@ -135,7 +146,13 @@ send_artifact(struct http_req *r, struct http_resp *w, struct saml_login *sl, co
 		page_error(r, w, 500, "nb", "server_error", "the answer could not be built");
 		goto out;
 	}
-	doc = json_pack("{s:s, s:s, s:s?}", "sp", p->remote_providerID, "msg", msg, "pid", pid);
+	if (sl->gcm_cert != NULL && saml_encrypt_gcm(msg, sl->gcm_cert, &gcm, &e) != 0) {
+		log_err(r->rid, "cannot encrypt the assertion: %s", e.msg);
+		page_error(r, w, 500, "nb", "server_error", "the answer could not be built");
+		goto out;
+	}
+	doc = json_pack("{s:s, s:s, s:s?}", "sp", p->remote_providerID, "msg",
+			gcm != NULL ? gcm : msg, "pid", pid);
 	rc = doc != NULL ? store_call(app->store, saml, doc_put, "saml_art",
 				      sha256_b64url(r->arena, str_c(art)), doc,
 				      time_now() + SAML_ARTIFACT_LIFETIME, &e)
@@ -151,6 +168,7 @@ out:
 	json_decref(doc);
 	g_free(art);
 	g_free(msg);
+	free(gcm);
 	return rc;
 }
 

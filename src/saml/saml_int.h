@@ -25,6 +25,7 @@
 #define SAML_MAX_RELAY 80              /* RelayState (SAML Bindings §3.4.3) */
 #define SAML_MAX_ID 256                /* a message's ID */
 #define SAML_MAX_OBO 64                /* an OnBehalfOf value (spec §4) */
+#define SAML_ENC_GCM "aes256-gcm"      /* spec §8: the per-SP AES-256-GCM (enc.c) */
 #define SAML_SKEW 180                  /* spec §3 (design): IssueInstant within +-3 min */
 #define SAML_SID_COOKIE "porten_saml_sid" /* the SSO session's sid, for single logout */
 #define SAML_ARTIFACT_LIFETIME 120     /* an artifact resolves within this (spec §1: <= 5 min) */
@@ -95,7 +96,7 @@ void saml_handle_metadata(struct http_req *r, struct http_resp *w);
 struct saml_sp_opts {
 	const char *cert_pem;    /* replaces the metadata's certificate(s), or NULL */
 	const char *sig_alg;     /* "rsa-sha256" (default) or "rsa-sha1" */
-	const char *enc_alg;     /* "aes128-cbc" (default) or "aes256-cbc" */
+	const char *enc_alg;     /* "aes128-cbc" (default), "aes256-cbc" or SAML_ENC_GCM */
 	bool test_env;           /* self-signed certificates are for the test environment */
 };
 
@@ -181,6 +182,19 @@ int saml_lasso_server_add(struct _LassoServer *s, const json_t *sp);
  * parameters the proxy reads itself (locale).  Arena memory.
  */
 char *saml_signed_query(struct arena *a, struct str raw);
+
+/* ---- AES-256-GCM encryption by xmlsec (enc.c) ---- */
+
+/* The SP is registered for AES-256-GCM: lasso leaves its assertions plain. */
+bool saml_sp_gcm(const json_t *sp);
+/*
+ * In the Response (XML as lasso dumps it), replace the signed
+ * saml:Assertion by a saml:EncryptedAssertion: AES-256-GCM under a fresh
+ * session key, the key by RSA-OAEP-MGF1P to the SP's certificate
+ * (cert_pem).  *out (free) is the new Response; a Response without an
+ * Assertion is copied unchanged.
+ */
+int saml_encrypt_gcm(const char *response, const char *cert_pem, char **out, struct err *e);
 
 /* ---- answering an AuthnRequest (respond.c) ---- */
 

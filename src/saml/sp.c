@@ -426,13 +426,17 @@ reduced_metadata(const char *entity_id, const char *acs, const char *slo, const 
 	return ret;
 }
 
+/* v if it is one of the NULL-terminated names (the first is the default when v is NULL). */
 static const char *
-opt_alg(const char *v, const char *dflt, const char *other)
+opt_alg(const char *v, const char *const *names)
 {
+	size_t i;
+
 	if (v == NULL)
-		return dflt;
-	if (strcmp(v, dflt) == 0 || strcmp(v, other) == 0)
-		return v;
+		return names[0];
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0)
+			return v;
 	return NULL;
 }
 
@@ -504,8 +508,10 @@ static int
 red_doc(struct sp_red *rd, const char *entity_id, X509 *x, const struct saml_sp_opts *o,
 	json_t **out, struct err *e)
 {
-	const char *sig = opt_alg(o->sig_alg, "rsa-sha256", "rsa-sha1");
-	const char *enc = opt_alg(o->enc_alg, "aes128-cbc", "aes256-cbc");
+	static const char *const sigs[] = { "rsa-sha256", "rsa-sha1", NULL };
+	static const char *const encs[] = { "aes128-cbc", "aes256-cbc", SAML_ENC_GCM, NULL };
+	const char *sig = opt_alg(o->sig_alg, sigs);
+	const char *enc = opt_alg(o->enc_alg, encs);
 	char *pem = NULL, *b64 = NULL, *meta = NULL, when[32];
 	struct tm tm;
 	int rc;
@@ -513,7 +519,7 @@ red_doc(struct sp_red *rd, const char *entity_id, X509 *x, const struct saml_sp_
 	if (sig == NULL)
 		return ERR(e, ERR_INVAL, 0, NULL, "signature algorithm: rsa-sha256 or rsa-sha1");
 	if (enc == NULL)
-		return ERR(e, ERR_INVAL, 0, NULL, "encryption: aes128-cbc or aes256-cbc");
+		return ERR(e, ERR_INVAL, 0, NULL, "encryption: aes128-cbc, aes256-cbc or " SAML_ENC_GCM);
 	rc = cert_check(x, o, e);
 	if (rc == 0)
 		rc = cert_texts(x, &pem, &b64, e);

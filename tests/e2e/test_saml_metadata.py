@@ -234,6 +234,14 @@ def test_sp_replace_is_a_certificate_renewal(server, keys, tmp_path):
     p = sp_import(server, write(d, "e.xml", sp_metadata(eid, new_crt)), "--sig-alg", "md5",
                   "--replace", check=False)
     assert p.returncode == 1 and b"rsa-sha256 or rsa-sha1" in p.stderr
+    # spec §8: AES-256-GCM per SP; an unknown mode is refused and changes nothing
+    p = sp_import(server, write(d, "f.xml", sp_metadata(eid, new_crt)), "--enc", "aes128-gcm",
+                  "--replace", check=False)
+    assert p.returncode == 1 and b"aes256-gcm" in p.stderr, p.stderr
+    assert server.ctl("saml", "sp", "show", eid)["enc_alg"] == "aes256-cbc"
+    reg = sp_import(server, write(d, "g.xml", sp_metadata(eid, new_crt)), "--replace",
+                    "--enc", "aes256-gcm")
+    assert reg["enc_alg"] == "aes256-gcm"
 
 
 def test_sp_import_needs_the_organisation(server, keys, tmp_path):

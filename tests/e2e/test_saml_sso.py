@@ -532,6 +532,39 @@ def test_sha1_and_aes256_per_sp(server, keys, tmp_path):
     assert "xmldsig#rsa-sha1" in lg.assertion.exportToXml()
 
 
+def test_aes256_gcm_per_sp(server, sp, keys, tmp_path):
+    """spec §8: an SP registered for GCM gets it (by xmlsec); the others keep CBC."""
+    gcm = SP(server, "https://gcm.example.no/saml", *keys["sp2"])
+    gcm.register(tmp_path, "--enc", "aes256-gcm")
+    url, req_id = gcm.authn_request()
+    lg, raw = resolved(gcm, to_acs(server, http(), url))
+    assert raw.count("EncryptedAssertion>") == 2 and "<saml:Assertion" not in raw
+    methods = re.findall(r'EncryptionMethod Algorithm="([^"]+)"', raw)
+    assert methods == ["http://www.w3.org/2009/xmlenc11#aes256-gcm",
+                       "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"], methods
+    assert "aes128-cbc" not in raw and "aes256-cbc" not in raw
+    # decrypted by the SP's key, signed by the IdP, and the right person
+    a = lg.assertion
+    assert a.issuer.content == gcm.idp_id and "SignatureValue" in a.exportToXml()
+    assert a.subject.subjectConfirmation.subjectConfirmationData.inResponseTo == req_id
+    assert a.conditions.audienceRestriction[0].audience == gcm.entity_id
+    assert attributes(a) == {"uid": [PID], "SecurityLevel": ["3"], "Culture": ["nb"],
+                             "AuthMethod": ["TestID"]}
+    # the answer read with another key: no assertion comes out of it
+    login, r = gcm.resolve(to_acs(server, http(), gcm.authn_request()[0]))
+    other = SP(server, gcm.entity_id, *keys["sp"])
+    other.metadata = gcm.metadata
+    wrong = lasso.Login(other.lasso_server())
+    try:
+        wrong.processResponseMsg(r.text)
+    except lasso.Error:
+        pass
+    assert wrong.assertion is None
+    # a CBC SP is unchanged
+    _, raw = resolved(sp, to_acs(server, http(), sp.authn_request()[0]))
+    assert "xmlenc#aes128-cbc" in raw and "aes256-gcm" not in raw
+
+
 def test_another_node_resolves_the_artifact(server, sp, keys, tmp_path):
     """Two portend on one store: the artifact issued by one resolves at the other."""
     from conftest import Server

@@ -87,5 +87,12 @@ char *app_browser_base(const struct issuer *is);
  * found (spec/selfservice-api.md §11) without the log holding the number.
  */
 void app_person_tag(const struct porten *app, const char *pid, char out[APP_PERSON_TAG_LEN]);
+/*
+ * The keyed hash a store keeps of a one-time code sent for id:
+ * BASE64URL(HMAC-SHA256(CSRF key, domain || "\n" || id || "\n" || code)),
+ * the same on every node; domain keeps each use apart ("minid-code").
+ */
+void app_code_hash(const struct porten *app, const char *domain, const char *id, const char *code,
+		   char out[APP_PERSON_TAG_LEN]);
 
 #endif

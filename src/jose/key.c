@@ -154,6 +154,19 @@ key_check_rsa(EVP_PKEY *pkey, struct err *e)
 	return 0;
 }
 
+/* A key with its pkey and kid set made usable: RSA within bounds, its JWK, its signer. */
+static int
+key_ready(struct jose_key *k, struct err *e)
+{
+	int rc = key_check_rsa(k->pkey, e);
+
+	if (rc == 0)
+		rc = key_attach_jwk(k, e);
+	if (rc == 0)
+		rc = jose_key_signer_init(k, e);
+	return rc;
+}
+
 int
 jose_key_generate(int bits, struct jose_key **out, struct err *e)
 {
@@ -183,10 +196,7 @@ jose_key_generate(int bits, struct jose_key **out, struct err *e)
 		goto out;
 	}
 	b64url_encode(raw, sizeof(raw), k->kid);
-	rc = key_attach_jwk(k, e);
-	if (rc != 0)
-		goto out;
-	rc = jose_key_signer_init(k, e);
+	rc = key_ready(k, e);
 	if (rc != 0)
 		goto out;
 	*out = k;
@@ -401,7 +411,7 @@ out:
 	return rc;
 }
 
-/* Load a PKCS#8 DER RSA private key; the whole input must be one key. */
+/* Load a PKCS#8 DER RSA private key (unchecked: key_ready); the whole input must be one key. */
 static int
 key_from_der(const unsigned char *der, size_t len, EVP_PKEY **out, struct err *e)
 {
@@ -416,16 +426,11 @@ key_from_der(const unsigned char *der, size_t len, EVP_PKEY **out, struct err *e
 	if (dctx == NULL || OSSL_DECODER_from_data(dctx, &p, &left) != 1 || pkey == NULL ||
 	    left != 0) {
 		rc = ERR(e, ERR_CRYPTO, 0, NULL, "sealed key is not a PKCS#8 RSA private key");
-		goto out;
+		EVP_PKEY_free(pkey);
+	} else {
+		*out = pkey;
 	}
-	rc = key_check_rsa(pkey, e);
-	if (rc != 0)
-		goto out;
-	*out = pkey;
-	pkey = NULL;
-out:
 	OSSL_DECODER_CTX_free(dctx);
-	EVP_PKEY_free(pkey);
 	return rc;
 }
 
@@ -493,12 +498,8 @@ jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 	}
 	memcpy(k->kid, kid, aad.len - SEAL_PREFIX_LEN + 1);
 	rc = key_from_der(plain, plainlen, &k->pkey, e);
-	if (rc != 0)
-		goto out;
-	rc = key_attach_jwk(k, e);
-	if (rc != 0)
-		goto out;
-	rc = jose_key_signer_init(k, e);
+	if (rc == 0)
+		rc = key_ready(k, e);
 	if (rc != 0)
 		goto out;
 	*out = k;
@@ -533,13 +534,8 @@ jose_key_from_pem(const char *pem, const char *kid, struct jose_key **out, struc
 		rc = ERR(e, ERR_CRYPTO, 0, NULL, "not a PEM private key");
 		goto out;
 	}
-	rc = key_check_rsa(k->pkey, e);
-	if (rc != 0)
-		goto out;
 	memcpy(k->kid, kid, strlen(kid) + 1);
-	rc = key_attach_jwk(k, e);
-	if (rc == 0)
-		rc = jose_key_signer_init(k, e);
+	rc = key_ready(k, e);
 	if (rc != 0)
 		goto out;
 	*out = k;

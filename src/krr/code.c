@@ -28,16 +28,7 @@
 static void
 code_hash(const struct porten *app, const char *id, const char *code, char out[44])
 {
-	unsigned char mac[32];
-	char msg[192];
-	int n;
-
-	/* Domain-separated from the CSRF tokens made with the same shared key. */
-	n = snprintf(msg, sizeof(msg), "krr-code\n%s\n%s", id, code);
-	hmac_sha256(app->csrf_key, sizeof(app->csrf_key), msg,
-		    n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, mac);
-	b64url_encode(mac, sizeof(mac), out);
-	secure_wipe(msg, sizeof(msg));
+	app_code_hash(app, "krr-code", id, code, out);
 }
 
 static int

@@ -142,6 +142,8 @@ int64_t krr_contact_confirmed_at(const struct krr_person *p);
 /* The pages' shared parts (pages.c): a masked value for the prompt, and the forms. */
 void krr_mask_email(const char *v, char *out, size_t cap);
 struct buf;
+/* err when the refusal is of field ("" for the page's own alert: no field), else NULL. */
+const char *krr_field_err(const char *err, const char *err_field, const char *field);
 /* A form of one button posting action what (and the hidden fields) to action. */
 void krr_form_button(struct buf *b, const char *lang, const char *action, const char *const *hidden,
 		     const char *what, const char *msgid, bool secondary);

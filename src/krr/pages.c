@@ -359,6 +359,12 @@ form_button(struct buf *b, const char *lang, const char *msgid, bool secondary)
 	buf_puts(b, "</button></form>");
 }
 
+const char *
+krr_field_err(const char *err, const char *err_field, const char *field)
+{
+	return err != NULL && strcmp(err_field != NULL ? err_field : "", field) == 0 ? err : NULL;
+}
+
 void
 krr_form_button(struct buf *b, const char *lang, const char *action, const char *const *hidden,
 		const char *what, const char *msgid, bool secondary)
@@ -504,12 +510,11 @@ profile_render(struct http_req *r, struct http_resp *w, const char *lang,
 		page_put(&b, lang, v->notice, NULL, NULL);
 		buf_puts(&b, "</p>");
 	}
-	if (v->err != NULL && (v->err_field == NULL || v->err_field[0] == '\0'))
+	if (krr_field_err(v->err, v->err_field, "") != NULL)
 		page_alert(&b, lang, "error", v->err);
 	if (v->cid != NULL) {
 		krr_form_code(&b, lang, action, hidden, v->cid, v->sent_to,
-			      v->err_field != NULL && strcmp(v->err_field, "kode") == 0 ? v->err
-											 : NULL);
+			      krr_field_err(v->err, v->err_field, "kode"));
 		page_end(&b, lang, NULL);
 		http_resp_html(w, status, (struct str){ b.p, b.len });
 		buf_free(&b);
@@ -532,8 +537,8 @@ profile_render(struct http_req *r, struct http_resp *w, const char *lang,
 	page_put(&b, lang, "Change contact details", NULL, NULL);
 	buf_puts(&b, "</h2>");
 	krr_form_change(&b, lang, action, hidden,
-			v->err_field != NULL && strcmp(v->err_field, "epost") == 0 ? v->err : NULL,
-			v->err_field != NULL && strcmp(v->err_field, "mobil") == 0 ? v->err : NULL);
+			krr_field_err(v->err, v->err_field, "epost"),
+			krr_field_err(v->err, v->err_field, "mobil"));
 	if (active) {
 		buf_puts(&b, "<h2>");
 		page_put(&b, lang, "Reservation and language", NULL, NULL);

@@ -80,12 +80,11 @@ prompt_render(struct http_req *r, struct http_resp *w, const char *lang, const c
 		 "Public agencies use these details to reach you. Please confirm them every few months.",
 		 NULL, NULL);
 	buf_puts(&b, "</p>");
-	if (v->err != NULL && (v->err_field == NULL || v->err_field[0] == '\0'))
+	if (krr_field_err(v->err, v->err_field, "") != NULL)
 		page_alert(&b, lang, "error", v->err);
 	if (v->cid != NULL) {
 		krr_form_code(&b, lang, action, hidden, v->cid, v->sent_to,
-			      v->err_field != NULL && strcmp(v->err_field, "kode") == 0 ? v->err
-											 : NULL);
+			      krr_field_err(v->err, v->err_field, "kode"));
 		/* waiting for a code never holds the login up: "later" is here too */
 		krr_form_button(&b, lang, action, hidden, "later", "Later", true);
 	} else {
@@ -115,10 +114,8 @@ prompt_render(struct http_req *r, struct http_resp *w, const char *lang, const c
 		page_put(&b, lang, "Change contact details", NULL, NULL);
 		buf_puts(&b, "</h2>");
 		krr_form_change(&b, lang, action, hidden,
-				v->err_field != NULL && strcmp(v->err_field, "epost") == 0 ? v->err
-											  : NULL,
-				v->err_field != NULL && strcmp(v->err_field, "mobil") == 0 ? v->err
-											  : NULL);
+				krr_field_err(v->err, v->err_field, "epost"),
+				krr_field_err(v->err, v->err_field, "mobil"));
 	}
 	login_step_cancel_form(r, &b, lang, v->ar);
 	page_end(&b, lang, NULL);

@@ -120,23 +120,12 @@ fm_page(struct http_req *r, struct http_resp *w, struct login_ctx *c, const json
 	const char *ar, const char *error)
 {
 	const char *lang = repr_lang(r, w, login_ctx_request(c));
-	const char *cname = login_ctx_client(c)->client_name;
 	json_t *o;
 	size_t i;
 	struct buf b;
 
-	buf_init(&b, HTTP_MAX_RESPONSE);
-	page_begin(&b, lang, "Act on behalf of someone");
-	buf_puts(&b, "<h1>");
-	buf_html(&b, str_c(page_text(lang, "Act on behalf of someone")));
-	buf_puts(&b, "</h1>");
-	if (error != NULL)
-		page_alert(&b, lang, "repr-error", error);
-	buf_puts(&b, "<p>");
-	page_put(&b, lang, "{client} asks whom you act for.", "client",
-		 cname ? cname : login_ctx_client(c)->client_id);
-	buf_puts(&b, "</p>");
-	repr_form_open(r, &b, FM_PATH, ar);
+	repr_chooser_begin(r, &b, c, lang, FM_PATH, ar, "Act on behalf of someone",
+			   "{client} asks whom you act for.", error);
 	buf_puts(&b, "<fieldset><legend>");
 	buf_html(&b, str_c(page_text(lang, "Whom do you act for?")));
 	buf_puts(&b, "</legend>");
@@ -149,12 +138,7 @@ fm_page(struct http_req *r, struct http_resp *w, struct login_ctx *c, const json
 	}
 	fm_choice(&b, "whom-myself", FM_MYSELF, page_text(lang, "Myself"));
 	buf_puts(&b, "</fieldset>");
-	repr_form_close(&b, lang, "Continue");
-	login_step_cancel_form(r, &b, lang, ar);
-	page_end(&b, lang, arena_printf(r->arena, "%s%s?ar=%s",
-					((const struct issuer *)r->route_data)->prefix, FM_PATH, ar));
-	http_resp_html(w, error != NULL ? 400 : 200, (struct str){ b.p, b.len });
-	buf_free(&b);
+	repr_chooser_end(r, w, &b, lang, FM_PATH, ar, error != NULL);
 }
 
 /* The offer, or the page saying the register is away. */
@@ -238,30 +222,21 @@ static void
 fm_done(struct http_req *r, struct http_resp *w, struct login_ctx *c, const json_t *o)
 {
 	struct err e = { 0 };
-	json_t *details = o != NULL ? fm_token(r, c, o) : json_array(), *whom = json_array();
+	json_t *details = o != NULL ? fm_token(r, c, o) : json_array(), *whom = NULL;
 	char tag[APP_PERSON_TAG_LEN];
 	int rc;
 
 	/* the event names the authorizer as the login history does a person: by tag */
 	if (o != NULL) {
 		app_person_tag(r->app, json_string_value(json_object_get(o, "authorizer")), tag);
-		json_array_append_new(whom, json_string(tag));
+		whom = json_pack("[s]", tag);
 	}
-	rc = details == NULL || whom == NULL ? ERR(&e, ERR_NOMEM, 500, NULL, "out of memory") : 0;
-	if (rc == 0 && o != NULL)
-		rc = repr_event(r, c, "fullmakt", whom, json_object_get(o, "permissions"), &e);
-	if (rc == 0)
-		rc = login_ctx_claim(c, r, "authorization_details", json_incref(details), &e);
+	rc = details == NULL || (o != NULL && whom == NULL) ?
+		     ERR(&e, ERR_NOMEM, 500, NULL, "out of memory") : 0;
+	/* "myself": no event, and an empty authorization_details */
+	repr_finish(r, w, c, "fullmakt", whom, json_object_get(o, "permissions"), details, rc, &e);
 	json_decref(details);
 	json_decref(whom);
-	if (rc != 0) {
-		log_err(r->rid, "cannot finish the fullmakt choice: %s", e.msg);
-		login_step_fail(c, r, w,
-				rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
-				"the choice could not be recorded");
-		return;
-	}
-	login_step_done(c, r, w);
 }
 
 static void

@@ -172,24 +172,13 @@ org_page(struct http_req *r, struct http_resp *w, struct login_ctx *c, const str
 	 const json_t *offer, const char *ar, const char *error)
 {
 	const char *lang = repr_lang(r, w, login_ctx_request(c));
-	const char *cname = login_ctx_client(c)->client_name;
 	const char *k;
 	json_t *o;
 	size_t i = 0;
 	struct buf b;
 
-	buf_init(&b, HTTP_MAX_RESPONSE);
-	page_begin(&b, lang, "Choose organisation");
-	buf_puts(&b, "<h1>");
-	buf_html(&b, str_c(page_text(lang, "Choose organisation")));
-	buf_puts(&b, "</h1>");
-	if (error != NULL)
-		page_alert(&b, lang, "repr-error", error);
-	buf_puts(&b, "<p>");
-	page_put(&b, lang, "{client} asks which organisation you act for.", "client",
-		 cname ? cname : login_ctx_client(c)->client_id);
-	buf_puts(&b, "</p>");
-	repr_form_open(r, &b, ORG_PATH, ar);
+	repr_chooser_begin(r, &b, c, lang, ORG_PATH, ar, "Choose organisation",
+			   "{client} asks which organisation you act for.", error);
 	buf_puts(&b, "<fieldset><legend>");
 	buf_html(&b, str_c(page_text(lang, ask->multiple ? "Organisations you may act for (choose one or more)"
 							 : "Organisations you may act for")));
@@ -203,12 +192,7 @@ org_page(struct http_req *r, struct http_resp *w, struct login_ctx *c, const str
 		buf_puts(&b, "</label></div>");
 	}
 	buf_puts(&b, "</fieldset>");
-	repr_form_close(&b, lang, "Continue");
-	login_step_cancel_form(r, &b, lang, ar);
-	page_end(&b, lang, arena_printf(r->arena, "%s%s?ar=%s",
-					((const struct issuer *)r->route_data)->prefix, ORG_PATH, ar));
-	http_resp_html(w, error != NULL ? 400 : 200, (struct str){ b.p, b.len });
-	buf_free(&b);
+	repr_chooser_end(r, w, &b, lang, ORG_PATH, ar, error != NULL);
 }
 
 /* One entry of a token object for org o, in the type's form (spec §1.3). */
@@ -363,19 +347,10 @@ org_done(struct http_req *r, struct http_resp *w, struct login_ctx *c, const str
 	json_t *details = json_array_size(chosen) > 0 ? org_tokens(c, ask, offer, chosen) : NULL;
 	int rc = org_name_claim(c, r, &e);
 
-	if (rc == 0 && details != NULL)
-		rc = repr_event(r, c, "organisation", chosen, details, &e);
-	if (rc == 0 && details != NULL)
-		rc = login_ctx_claim(c, r, "authorization_details", json_incref(details), &e);
+	/* no organisation: no event and no authorization_details */
+	repr_finish(r, w, c, "organisation", details != NULL ? chosen : NULL, details, details, rc,
+		    &e);
 	json_decref(details);
-	if (rc != 0) {
-		log_err(r->rid, "cannot finish the organisation choice: %s", e.msg);
-		login_step_fail(c, r, w,
-				rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
-				"the choice could not be recorded");
-		return;
-	}
-	login_step_done(c, r, w);
 }
 
 static void

@@ -1,8 +1,8 @@
 /*
  * What the two choosers share: pausing the login and opening it again
  * from a page, the page that says the register is away, the page that
- * says there is nothing to choose, the event of a choice, and the form's
- * frame.  The pages need no JavaScript: plain forms, labels on every
+ * says there is nothing to choose, the chooser page's frame, the end of
+ * a choice (its event, its claim, the next step).  The pages need no JavaScript: plain forms, labels on every
  * choice, one heading, errors as alerts (ui/pages.h).
  */
 #include "repr/repr_int.h"
@@ -88,7 +88,7 @@ repr_form_close(struct buf *b, const char *lang, const char *label_msgid)
 	buf_puts(b, "</button></div></form>");
 }
 
-/* The page's head: its title as the one heading, then text. */
+/* The page's head: its title as the one heading, then text as an alert (none when NULL). */
 static void
 repr_page_head(struct buf *b, const char *lang, const char *title, const char *text)
 {
@@ -96,7 +96,34 @@ repr_page_head(struct buf *b, const char *lang, const char *title, const char *t
 	buf_puts(b, "<h1>");
 	buf_html(b, str_c(page_text(lang, title)));
 	buf_puts(b, "</h1>");
-	page_alert(b, lang, "repr-error", text);
+	if (text != NULL)
+		page_alert(b, lang, "repr-error", text);
+}
+
+void
+repr_chooser_begin(struct http_req *r, struct buf *b, struct login_ctx *c, const char *lang,
+		   const char *path, const char *ar, const char *title, const char *asks_msgid,
+		   const char *error)
+{
+	const char *cname = login_ctx_client(c)->client_name;
+
+	buf_init(b, HTTP_MAX_RESPONSE);
+	repr_page_head(b, lang, title, error);
+	buf_puts(b, "<p>");
+	page_put(b, lang, asks_msgid, "client", cname ? cname : login_ctx_client(c)->client_id);
+	buf_puts(b, "</p>");
+	repr_form_open(r, b, path, ar);
+}
+
+void
+repr_chooser_end(struct http_req *r, struct http_resp *w, struct buf *b, const char *lang,
+		 const char *path, const char *ar, bool error)
+{
+	repr_form_close(b, lang, "Continue");
+	login_step_cancel_form(r, b, lang, ar);
+	page_end(b, lang, arena_printf(r->arena, "%s%s?ar=%s", repr_prefix(r), path, ar));
+	http_resp_html(w, error ? 400 : 200, (struct str){ b->p, b->len });
+	buf_free(b);
 }
 
 void
@@ -150,4 +177,22 @@ repr_event(struct http_req *r, struct login_ctx *c, const char *kind, const json
 	rc = store_call(app->store, events, event_add, "representation", ev, e);
 	json_decref(ev);
 	return rc;
+}
+
+void
+repr_finish(struct http_req *r, struct http_resp *w, struct login_ctx *c, const char *kind,
+	    const json_t *whom, const json_t *rights, json_t *details, int rc, struct err *e)
+{
+	if (rc == 0 && whom != NULL)
+		rc = repr_event(r, c, kind, whom, rights, e);
+	if (rc == 0 && details != NULL)
+		rc = login_ctx_claim(c, r, "authorization_details", json_incref(details), e);
+	if (rc != 0) {
+		log_err(r->rid, "cannot finish the %s choice: %s", kind, e->msg);
+		login_step_fail(c, r, w,
+				rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
+				"the choice could not be recorded");
+		return;
+	}
+	login_step_done(c, r, w);
 }

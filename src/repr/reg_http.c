@@ -59,6 +59,31 @@ http_call(struct porten *app, const char *path, const json_t *body, json_t **out
 	return rc;
 }
 
+/* http_call with query q (taken; NULL when it could not be made). */
+static int
+http_ask(struct porten *app, const char *path, json_t *q, json_t **out, struct err *e)
+{
+	int rc = q != NULL ? http_call(app, path, q, out, e)
+			   : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+
+	json_decref(q);
+	return rc;
+}
+
+/* Is every member of list of the shape ok wants? */
+static bool
+http_all_ok(const json_t *list, bool (*ok)(const json_t *))
+{
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach(list, i, o) {
+		if (!ok(o))
+			return false;
+	}
+	return true;
+}
+
 static int
 http_garbage(struct err *e, const char *what)
 {
@@ -70,26 +95,20 @@ static int
 http_reportees(struct porten *app, const char *pid, const char *resource, json_t **out,
 	       struct err *e)
 {
-	json_t *q = json_pack("{s:s, s:s}", "pid", pid, "resource", resource), *a = NULL, *o;
+	json_t *a = NULL;
 	const json_t *name;
-	size_t i;
-	int rc = q != NULL ? http_call(app, "/reportees", q, &a, e) : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	int rc = http_ask(app, "/reportees",
+			  json_pack("{s:s, s:s}", "pid", pid, "resource", resource), &a, e);
 
-	json_decref(q);
 	*out = NULL;
 	if (rc != 0)
 		return rc == ERR_NOTFOUND ? http_garbage(e, "reportees") : rc;
 	name = json_object_get(a, "name");
 	if (!json_is_array(json_object_get(a, "reportees")) ||
-	    !(name == NULL || json_is_null(name) || json_is_string(name))) {
+	    !(name == NULL || json_is_null(name) || json_is_string(name)) ||
+	    !http_all_ok(json_object_get(a, "reportees"), repr_reportee_ok)) {
 		json_decref(a);
 		return http_garbage(e, "reportees");
-	}
-	json_array_foreach(json_object_get(a, "reportees"), i, o) {
-		if (!repr_reportee_ok(o)) {
-			json_decref(a);
-			return http_garbage(e, "reportees");
-		}
 	}
 	*out = a;
 	return 0;
@@ -98,24 +117,16 @@ http_reportees(struct porten *app, const char *pid, const char *resource, json_t
 static int
 http_fullmakts(struct porten *app, const char *pid, json_t **out, struct err *e)
 {
-	json_t *q = json_pack("{s:s}", "pid", pid), *a = NULL, *list, *o;
-	size_t i;
-	int rc = q != NULL ? http_call(app, "/fullmakts", q, &a, e) : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	json_t *a = NULL, *list;
+	int rc = http_ask(app, "/fullmakts", json_pack("{s:s}", "pid", pid), &a, e);
 
-	json_decref(q);
 	*out = NULL;
 	if (rc != 0)
 		return rc == ERR_NOTFOUND ? http_garbage(e, "fullmakts") : rc;
 	list = json_object_get(a, "fullmakts");
-	if (!json_is_array(list)) {
+	if (!json_is_array(list) || !http_all_ok(list, repr_fullmakt_ok)) {
 		json_decref(a);
 		return http_garbage(e, "fullmakts");
-	}
-	json_array_foreach(list, i, o) {
-		if (!repr_fullmakt_ok(o)) {
-			json_decref(a);
-			return http_garbage(e, "fullmakts");
-		}
 	}
 	*out = json_incref(list);
 	json_decref(a);
@@ -125,11 +136,10 @@ http_fullmakts(struct porten *app, const char *pid, json_t **out, struct err *e)
 static int
 http_person_name(struct porten *app, const char *pid, char **name, struct err *e)
 {
-	json_t *q = json_pack("{s:s}", "pid", pid), *a = NULL;
+	json_t *a = NULL;
 	const char *n;
-	int rc = q != NULL ? http_call(app, "/person", q, &a, e) : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	int rc = http_ask(app, "/person", json_pack("{s:s}", "pid", pid), &a, e);
 
-	json_decref(q);
 	*name = NULL;
 	if (rc != 0)
 		return rc;

@@ -117,6 +117,26 @@ int repr_event(struct http_req *r, struct login_ctx *c, const char *kind, const 
 /* The form's head and tail: action, ar and csrf, and the submit button. */
 void repr_form_open(struct http_req *r, struct buf *b, const char *path, const char *ar);
 void repr_form_close(struct buf *b, const char *lang, const char *label_msgid);
+/*
+ * A chooser page's frame.  begin: b set up, the title as heading, error
+ * (a msgid, or NULL) as an alert, asks_msgid with {client}, the form
+ * opened; the chooser adds its choices.  end: the submit button, the
+ * cancel form, the page sent (400 with an error) and b freed.
+ */
+void repr_chooser_begin(struct http_req *r, struct buf *b, struct login_ctx *c, const char *lang,
+			const char *path, const char *ar, const char *title,
+			const char *asks_msgid, const char *error);
+void repr_chooser_end(struct http_req *r, struct http_resp *w, struct buf *b, const char *lang,
+		      const char *path, const char *ar, bool error);
+/*
+ * Finish a choice of kind ("fullmakt", "organisation"): unless rc (the
+ * caller's own work so far, e filled) failed, the event when whom is not
+ * NULL, the authorization_details claim when details is not NULL (the
+ * caller keeps its reference), then the next step; whatever failed ends
+ * the login (temporarily_unavailable or server_error).
+ */
+void repr_finish(struct http_req *r, struct http_resp *w, struct login_ctx *c, const char *kind,
+		 const json_t *whom, const json_t *rights, json_t *details, int rc, struct err *e);
 
 /* ---- the steps ---- */
 extern const struct login_step repr_org_step;

@@ -55,16 +55,7 @@ minid_code_random(char *out, size_t n)
 void
 minid_code_hash(const struct porten *app, const char *flow, const char *code, char out[44])
 {
-	unsigned char mac[32];
-	char msg[256];
-	int n;
-
-	/* Domain-separated from the CSRF tokens made with the same shared key. */
-	n = snprintf(msg, sizeof(msg), "minid-code\n%s\n%s", flow, code);
-	hmac_sha256(app->csrf_key, sizeof(app->csrf_key), msg,
-		    n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, mac);
-	b64url_encode(mac, sizeof(mac), out);
-	secure_wipe(msg, sizeof(msg));
+	app_code_hash(app, "minid-code", flow, code, out);
 }
 
 /* ---- the SMS gateway of this process ---- */

@@ -9,6 +9,12 @@
 static const char b64url_alpha[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+bool
+b64url_chars(struct str s)
+{
+	return str_only(s, b64url_alpha);
+}
+
 size_t
 b64url_len(size_t n)
 {

@@ -5,6 +5,7 @@
 #ifndef PORTEN_CORE_B64_H
 #define PORTEN_CORE_B64_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/arena.h"
@@ -12,6 +13,8 @@
 
 /* Encoded length of n bytes (no padding, no NUL). */
 size_t b64url_len(size_t n);
+/* Whether s holds only base64url characters (no padding); "" does. */
+bool b64url_chars(struct str s);
 /* Encode into out (room for b64url_len(n) + 1); NUL-terminates. */
 void b64url_encode(const void *in, size_t n, char *out);
 char *b64url_encode_arena(struct arena *a, const void *in, size_t n);

@@ -22,9 +22,6 @@
 #define IV_LEN 12
 #define TAG_LEN 16
 
-static const char b64url_set[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 struct jwe_parts {
 	struct str p[5]; /* header, encrypted key, iv, ciphertext, tag */
 };
@@ -47,7 +44,7 @@ split(struct str jwe, struct jwe_parts *out, struct err *e)
 	if (k != 5)
 		return ERR(e, ERR_INVAL, 0, NULL, "a compact JWE has five parts");
 	for (k = 0; k < 5; k++)
-		if (!str_only(out->p[k], b64url_set))
+		if (!b64url_chars(out->p[k]))
 			return ERR(e, ERR_INVAL, 0, NULL, "a JWE part is not base64url");
 	return 0;
 }
@@ -85,7 +82,7 @@ party_info(const json_t *hdr, const char *name, unsigned char *out, size_t *len)
 	size_t n = 0;
 
 	if (json_object_get(hdr, name) != NULL) {
-		if (v == NULL || !str_only(str_c(v), b64url_set) ||
+		if (v == NULL || !b64url_chars(str_c(v)) ||
 		    part_bytes(str_c(v), APX_MAX, &raw, &n) != 0)
 			return -1;
 		memcpy(out + 4, raw, n);

@@ -31,8 +31,6 @@
 #define TYP_MAX 64
 #define SIG_MAX (JOSE_RSA_MAX_BITS / 8) /* longest signature a signer may return */
 
-static const char b64url_set[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 /* maskinporten.md 11, selfservice-api.md 7: kids of registered keys. */
 static const char kid_set[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
@@ -76,7 +74,7 @@ alg_printable(const char *alg)
 static bool
 b64url_ok(struct str s)
 {
-	return s.len > 0 && s.len % 4 != 1 && str_only(s, b64url_set);
+	return s.len > 0 && s.len % 4 != 1 && b64url_chars(s);
 }
 
 /* RFC 7515 7.1: BASE64URL(header) '.' BASE64URL(payload) '.' BASE64URL(sig). */

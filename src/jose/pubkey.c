@@ -20,9 +20,6 @@
 
 #define COORD 32                  /* P-256 coordinates, Ed25519 keys */
 
-static const char b64url_set[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /* A base64url member of exactly want bytes (EC coordinates, OKP x). */
 static int
 member_fixed(const json_t *k, const char *name, unsigned char *out, size_t want)
@@ -31,7 +28,7 @@ member_fixed(const json_t *k, const char *name, unsigned char *out, size_t want)
 	unsigned char raw[COORD + 3];
 	size_t n = 0;
 
-	if (s.len != b64url_len(want) || !str_only(s, b64url_set))
+	if (s.len != b64url_len(want) || !b64url_chars(s))
 		return ERR_INVAL;
 	if (b64url_decode(s, raw, &n) != 0 || n != want)
 		return ERR_INVAL;
@@ -98,7 +95,7 @@ rsa_load(const json_t *k, EVP_PKEY **out)
 	int rc = ERR_INVAL, bits;
 
 	if (ns.len == 0 || ns.len > b64url_len(JOSE_RSA_MAX_BITS / 8 + 1) || es.len == 0 ||
-	    es.len > b64url_len(8) || !str_only(ns, b64url_set) || !str_only(es, b64url_set) ||
+	    es.len > b64url_len(8) || !b64url_chars(ns) || !b64url_chars(es) ||
 	    b64url_decode(ns, n, &nlen) != 0 || b64url_decode(es, ex, &elen) != 0)
 		return ERR_INVAL;
 	bn = BN_bin2bn(n, (int)nlen, NULL);
@@ -291,7 +288,7 @@ jose_jwk_thumbprint(const json_t *jwk, char out[JOSE_JKT_LEN + 1], struct err *e
 		const char *v = json_string_value(json_object_get(jwk, members[i][m]));
 
 		/* Values are base64url or names: nothing to escape, else refused. */
-		if (v == NULL || !str_only(str_c(v), b64url_set))
+		if (v == NULL || !b64url_chars(str_c(v)))
 			rc = ERR(e, ERR_INVAL, 0, NULL, "key member %s missing or odd", members[i][m]);
 		else if (buf_printf(&b, "%s\"%s\":\"%s\"", m > 1 ? "," : "", members[i][m], v) != 0)
 			rc = ERR(e, ERR_NOMEM, 0, NULL, "cannot build the thumbprint input");

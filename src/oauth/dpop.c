@@ -21,13 +21,10 @@
 #define URL_MAX 2048
 #define NONCE_RAW (8 + 32)        /* slot, HMAC-SHA256 */
 
-static const char b64url_set[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 bool
 oauth_dpop_jkt_valid(struct str jkt)
 {
-	return jkt.len == JOSE_JKT_LEN && str_only(jkt, b64url_set);
+	return jkt.len == JOSE_JKT_LEN && b64url_chars(jkt);
 }
 
 /* ---- check 2: the header ---- */

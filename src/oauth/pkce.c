@@ -4,11 +4,8 @@
  */
 #include "oauth/oauth.h"
 
+#include "core/b64.h"
 #include "core/crypto.h"
-
-/* RFC 4648 §5 alphabet: a challenge is base64url of a SHA-256, no padding. */
-static const char b64url_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* RFC 7636 §4.1: unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~". */
 static const char verifier_chars[] =
@@ -23,7 +20,7 @@ oauth_pkce_challenge_valid(struct str challenge)
 {
 	if (challenge.p == NULL || challenge.len != PKCE_CHALLENGE_LEN)
 		return false;
-	return str_only(challenge, b64url_chars);
+	return b64url_chars(challenge); /* base64url of a SHA-256, no padding */
 }
 
 bool

@@ -132,6 +132,19 @@ service_step_repeated(const struct porten_service *const *list, size_t k, size_t
 	return false;
 }
 
+const struct login_step *
+service_step_next(const struct porten_service *const *list, struct service_step_iter *it)
+{
+	for (; list != NULL && list[it->k] != NULL; it->k++, it->j = 0)
+		while (list[it->k]->steps != NULL && list[it->k]->steps[it->j] != NULL) {
+			size_t j = it->j++;
+
+			if (!service_step_repeated(list, it->k, j))
+				return list[it->k]->steps[j];
+		}
+	return NULL;
+}
+
 /* Add the pages of the service's steps that run under out->is. */
 static int
 steps_routes_add(const struct porten_service *const *list, size_t k, struct service_routes *out,

@@ -218,6 +218,15 @@ int service_route_add(struct service_routes *out, const char *method, const char
  * its pages routed, at its first listing only.
  */
 bool service_step_repeated(const struct porten_service *const *list, size_t k, size_t j);
+/*
+ * The services' login steps in list order, each at its first listing only:
+ * start with a zeroed iterator and call until NULL.
+ */
+struct service_step_iter {
+	size_t k, j;
+};
+const struct login_step *service_step_next(const struct porten_service *const *list,
+					   struct service_step_iter *it);
 /* The command of that name, or NULL. */
 const struct cli_command *service_command(const struct porten_service *const *list,
 					  const char *name);

@@ -208,18 +208,13 @@ step_builtin(const struct login_step *st)
 static const struct login_step *
 login_step_at(const struct porten *app, size_t i)
 {
-	const struct porten_service *const *list = app->services;
+	struct service_step_iter it = { 0 };
+	const struct login_step *st;
 	size_t n = 0;
 
-	for (size_t k = 0; list != NULL && list[k] != NULL; k++)
-		for (size_t j = 0; list[k]->steps != NULL && list[k]->steps[j] != NULL; j++) {
-			const struct login_step *st = list[k]->steps[j];
-
-			if (step_builtin(st) || service_step_repeated(list, k, j))
-				continue;
-			if (n++ == i)
-				return st;
-		}
+	while ((st = service_step_next(app->services, &it)) != NULL)
+		if (!step_builtin(st) && n++ == i)
+			return st;
 	for (size_t j = 0; login_steps[j] != NULL; j++)
 		if (n++ == i)
 			return login_steps[j];

@@ -19,19 +19,16 @@ discovery_strings(const char *const *v)
 static json_t *
 discovery_rar_types(const struct porten *app, const struct issuer *is)
 {
-	const struct porten_service *const *list = app->services;
+	struct service_step_iter it = { 0 };
+	const struct login_step *st;
 	json_t *a = json_array();
 
-	for (size_t k = 0; list != NULL && list[k] != NULL; k++)
-		for (size_t j = 0; list[k]->steps != NULL && list[k]->steps[j] != NULL; j++) {
-			const struct login_step *st = list[k]->steps[j];
-
-			if ((st->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0 ||
-			    st->rar_types == NULL || service_step_repeated(list, k, j))
-				continue;
-			for (size_t t = 0; st->rar_types[t] != NULL; t++)
-				json_array_append_new(a, json_string(st->rar_types[t]));
-		}
+	while ((st = service_step_next(app->services, &it)) != NULL) {
+		if ((st->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0 || st->rar_types == NULL)
+			continue;
+		for (size_t t = 0; st->rar_types[t] != NULL; t++)
+			json_array_append_new(a, json_string(st->rar_types[t]));
+	}
 	return a;
 }
 

@@ -893,21 +893,16 @@ static int
 refresh_steps_check(struct porten *app, const struct issuer *is, const struct grant *g,
 		    struct err *e)
 {
-	const struct porten_service *const *list = app->services;
+	struct service_step_iter it = { 0 };
+	const struct login_step *st;
 	char why[sizeof(e->msg)];
 	int rc = 0;
 
 	if (g->claims == NULL || g->pid == NULL)
 		return 0;
-	for (size_t k = 0; rc == 0 && list != NULL && list[k] != NULL; k++)
-		for (size_t j = 0; rc == 0 && list[k]->steps != NULL && list[k]->steps[j] != NULL; j++) {
-			const struct login_step *st = list[k]->steps[j];
-
-			if ((st->issuer_kinds & SERVICE_ISSUER(is->kind)) == 0 ||
-			    st->refresh_check == NULL || service_step_repeated(list, k, j))
-				continue;
+	while (rc == 0 && (st = service_step_next(app->services, &it)) != NULL)
+		if ((st->issuer_kinds & SERVICE_ISSUER(is->kind)) != 0 && st->refresh_check != NULL)
 			rc = st->refresh_check(app, g->pid, g->claims, e);
-		}
 	if (rc == 0)
 		return 0;
 	snprintf(why, sizeof(why), "%s", e->msg);

@@ -295,6 +295,23 @@ test_step_repeated(void **state)
 	assert_true(service_step_repeated(list, 1, 1));  /* two: a, listed by one */
 }
 
+/* The iterator gives each step once, in list order: a, c, b; then NULL, and again NULL. */
+static void
+test_step_next(void **state)
+{
+	static const struct porten_service *const list[] = { &svc_one, &svc_two, NULL };
+	struct service_step_iter it = { 0 };
+
+	(void)state;
+	assert_ptr_equal(service_step_next(list, &it), steps_one[0]);
+	assert_ptr_equal(service_step_next(list, &it), steps_one[1]);
+	assert_ptr_equal(service_step_next(list, &it), steps_two[0]);
+	assert_null(service_step_next(list, &it));
+	assert_null(service_step_next(list, &it));
+	it = (struct service_step_iter){ 0 };
+	assert_null(service_step_next(NULL, &it));
+}
+
 /* Every kind's names, and the id read back to its kind; another name is none. */
 static void
 test_issuer_kind_names(void **state)
@@ -488,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_route_sides),
 		cmocka_unit_test(test_step_routes),
 		cmocka_unit_test(test_step_repeated),
+		cmocka_unit_test(test_step_next),
 		cmocka_unit_test(test_issuer_kind_names),
 		cmocka_unit_test(test_init_close_order),
 		cmocka_unit_test(test_cfg_sections),

@@ -89,6 +89,19 @@ int jose_key_seal(const struct jose_key *k, const struct jose_kek *kek, char **s
 int jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 		    struct jose_key **out, struct err *e);
 /*
+ * Short secret text sealed under the KEK (AES-256-GCM, "t1." format), so
+ * that every node holding the KEK opens it and the store sees none of it.
+ * label (1..128 bytes) is authenticated with it: the text opens only under
+ * the same label, so a sealed value copied to another record does not.
+ * seal: *sealed malloc'd; ERR_INVAL for an empty or oversized text (16 KiB).
+ * open: *plain malloc'd and NUL-terminated (wipe and free it), *len its
+ * length; ERR_CRYPTO for a wrong KEK, a wrong label or altered text.
+ */
+int jose_kek_seal_text(const struct jose_kek *kek, const char *label, struct str plain,
+		       char **sealed, struct err *e);
+int jose_kek_open_text(const char *sealed, const char *label, const struct jose_kek *kek,
+		       char **plain, size_t *len, struct err *e);
+/*
  * An RSA private key from PEM text (PKCS#8 or PKCS#1), with kid: a key a
  * deployment keeps in a file (an upstream eID's private_key_jwt).
  * ERR_INVAL for a kid that is not short printable text; ERR_CRYPTO for text

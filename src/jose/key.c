@@ -545,3 +545,118 @@ out:
 	jose_key_free(k);
 	return rc;
 }
+
+/*
+ * Secret text sealed under the KEK: "t1." iv "." ciphertext+tag, with
+ * "t1." label as the additional data.  The prefix keeps these apart from
+ * sealed keys ("v1."), whose additional data is "v1." kid.
+ */
+#define TEXT_PREFIX "t1."
+#define TEXT_PREFIX_LEN (sizeof(TEXT_PREFIX) - 1)
+
+static int
+text_aad(const char *label, char *aad, size_t cap, struct str *out)
+{
+	size_t ll = label != NULL ? strlen(label) : 0;
+
+	if (ll == 0 || TEXT_PREFIX_LEN + ll + 1 > cap)
+		return ERR_INVAL;
+	memcpy(aad, TEXT_PREFIX, TEXT_PREFIX_LEN);
+	memcpy(aad + TEXT_PREFIX_LEN, label, ll + 1);
+	*out = (struct str){ aad, TEXT_PREFIX_LEN + ll };
+	return 0;
+}
+
+int
+jose_kek_seal_text(const struct jose_kek *kek, const char *label, struct str plain,
+		   char **sealed, struct err *e)
+{
+	unsigned char iv[SEAL_IV_LEN], *ct = NULL;
+	char aadbuf[TEXT_PREFIX_LEN + JOSE_KID_MAX + 1], *text = NULL;
+	struct str aad;
+	size_t ivc, ctc, o;
+	int rc;
+
+	*sealed = NULL;
+	if (kek == NULL || text_aad(label, aadbuf, sizeof(aadbuf), &aad) != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "no KEK or a bad label to seal with");
+	if (plain.len == 0 || plain.len > SEAL_MAX_PLAIN)
+		return ERR(e, ERR_INVAL, 0, NULL, "text to seal has a bad size");
+	if (rand_bytes(iv, sizeof(iv)) != 0)
+		return ERR(e, ERR_CRYPTO, 0, NULL, "random generator failed");
+	ct = malloc(plain.len + SEAL_TAG_LEN);
+	ivc = b64url_len(sizeof(iv));
+	ctc = b64url_len(plain.len + SEAL_TAG_LEN);
+	text = malloc(TEXT_PREFIX_LEN + ivc + 1 + ctc + 1);
+	if (ct == NULL || text == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	if (gcm_seal(kek, iv, aad, (const unsigned char *)plain.p, plain.len, ct) != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "AES-256-GCM sealing failed");
+		goto out;
+	}
+	memcpy(text, TEXT_PREFIX, TEXT_PREFIX_LEN);
+	o = TEXT_PREFIX_LEN;
+	b64url_encode(iv, sizeof(iv), text + o);
+	o += ivc;
+	text[o++] = '.';
+	b64url_encode(ct, plain.len + SEAL_TAG_LEN, text + o);
+	*sealed = text;
+	text = NULL;
+	rc = 0;
+out:
+	free(ct);
+	free(text);
+	return rc;
+}
+
+int
+jose_kek_open_text(const char *sealed, const char *label, const struct jose_kek *kek,
+		   char **plain, size_t *len, struct err *e)
+{
+	unsigned char iv[SEAL_IV_LEN + 1], *ct = NULL;
+	char aadbuf[TEXT_PREFIX_LEN + JOSE_KID_MAX + 1], *out = NULL;
+	struct str s, ivs, cts, aad;
+	size_t ivlen = 0, ctlen = 0, plen = 0;
+	int rc;
+
+	*plain = NULL;
+	*len = 0;
+	if (sealed == NULL || kek == NULL || text_aad(label, aadbuf, sizeof(aadbuf), &aad) != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "sealed text, label and KEK are all required");
+	s = (struct str){ sealed, strnlen(sealed, SEAL_MAX_TEXT + 1) };
+	if (s.len > SEAL_MAX_TEXT || !str_has_prefix(s, TEXT_PREFIX))
+		return ERR(e, ERR_INVAL, 0, NULL, "sealed text is not in the t1 format");
+	s.p += TEXT_PREFIX_LEN;
+	s.len -= TEXT_PREFIX_LEN;
+	if (!str_split(s, '.', &ivs, &cts) || ivs.len != b64url_len(SEAL_IV_LEN) ||
+	    b64url_decode(ivs, iv, &ivlen) != 0 || ivlen != SEAL_IV_LEN || cts.len == 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "sealed text is malformed");
+	ct = malloc(cts.len * 3 / 4 + 1);
+	if (ct == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	if (b64url_decode(cts, ct, &ctlen) != 0 || ctlen <= SEAL_TAG_LEN) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed text is malformed");
+		goto done;
+	}
+	out = malloc(ctlen - SEAL_TAG_LEN + 1);
+	if (out == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto done;
+	}
+	if (gcm_open(kek, iv, aad, ct, ctlen, (unsigned char *)out, &plen) != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL,
+			 "sealed text does not open: wrong KEK, wrong label or altered text");
+		goto done;
+	}
+	out[plen] = '\0';
+	*plain = out;
+	*len = plen;
+	out = NULL;
+	rc = 0;
+done:
+	free(ct);
+	free(out);
+	return rc;
+}

@@ -28,6 +28,15 @@ struct eid_result {
 	 * date of birth YYYY-MM-DD.
 	 */
 	const char *eidas_identifier, *eidas_firstname, *eidas_lastname, *eidas_date_of_birth;
+	/* A foreign wallet PID (spec/eudi-wallet.md §7), else NULL: "DE,FR" when disclosed. */
+	const char *nationalities;
+	/*
+	 * The person key of a login whose person has no stable identifier (a
+	 * foreign wallet PID without its number, spec/eudi-wallet.md §7): a
+	 * random value of this login only, from which the sub is made.  NULL
+	 * otherwise; never set together with pid or eidas_identifier.
+	 */
+	const char *onetime_key;
 };
 
 struct eid_flow;

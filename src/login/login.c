@@ -83,7 +83,7 @@ login_event(struct http_req *r, const struct client *client, const struct authz_
 	char tag[APP_PERSON_TAG_LEN];
 
 	/* spec/selfservice-api.md §11: the person's login history finds it by the tag. */
-	app_person_tag(app, s->pid != NULL ? s->pid : s->eidas_identifier, tag);
+	app_person_tag(app, session_person(s), tag);
 	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:b, s:I, s:s, s:s?}",
 			 "client_id", client->client_id, "client_orgno", client->client_orgno,
 			 "customer", login_customer(r, client, a, areq), "onbehalfof",
@@ -156,6 +156,7 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		       .eidas_identifier = s->eidas_identifier,
 		       .eidas_firstname = s->eidas_firstname, .eidas_lastname = s->eidas_lastname,
 		       .eidas_date_of_birth = s->eidas_date_of_birth,
+		       .nationalities = s->nationalities, .onetime_key = s->onetime_key,
 		       .claims = claims },
 		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge,
 		.dpop_jkt = a.dpop_jkt });

@@ -56,7 +56,9 @@ session_decode(const json_t *doc, struct arena *arena, struct session *s, struct
 	    (rc = field_str(doc, WHAT, "eidas_firstname", arena, &s->eidas_firstname, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "eidas_lastname", arena, &s->eidas_lastname, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "eidas_date_of_birth", arena, &s->eidas_date_of_birth, e)) !=
-		    0)
+		    0 ||
+	    (rc = field_str(doc, WHAT, "nationalities", arena, &s->nationalities, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "onetime_key", arena, &s->onetime_key, e)) != 0)
 		return rc;
 	return 0;
 }
@@ -77,7 +79,9 @@ session_encode(const struct session *s)
 	    field_put_str(doc, "eidas_identifier", s->eidas_identifier) &&
 	    field_put_str(doc, "eidas_firstname", s->eidas_firstname) &&
 	    field_put_str(doc, "eidas_lastname", s->eidas_lastname) &&
-	    field_put_str(doc, "eidas_date_of_birth", s->eidas_date_of_birth))
+	    field_put_str(doc, "eidas_date_of_birth", s->eidas_date_of_birth) &&
+	    field_put_str(doc, "nationalities", s->nationalities) &&
+	    field_put_str(doc, "onetime_key", s->onetime_key))
 		return doc;
 	json_decref(doc);
 	return NULL;
@@ -155,7 +159,8 @@ session_set_cookie(struct http_req *r, struct http_resp *w, const char *name, co
 const char *
 session_person(const struct session *s)
 {
-	return s->pid != NULL ? s->pid : s->eidas_identifier;
+	return s->pid != NULL ? s->pid
+	       : s->eidas_identifier != NULL ? s->eidas_identifier : s->onetime_key;
 }
 
 static int
@@ -174,6 +179,8 @@ session_fill(struct http_req *r, struct session *s, const struct eid_result *res
 	s->eidas_firstname = arena_strdup(r->arena, res->eidas_firstname);
 	s->eidas_lastname = arena_strdup(r->arena, res->eidas_lastname);
 	s->eidas_date_of_birth = arena_strdup(r->arena, res->eidas_date_of_birth);
+	s->nationalities = arena_strdup(r->arena, res->nationalities);
+	s->onetime_key = arena_strdup(r->arena, res->onetime_key);
 	if (amr[0] == NULL || session_person(s) == NULL || s->acr == NULL || s->eid == NULL)
 		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
 	s->amr = amr;
@@ -195,7 +202,9 @@ session_establish(struct http_req *r, struct http_resp *w, const struct client *
 	rc = session_load(r, client, s, e);
 	if (rc == 0) {
 		const char *had = session_person(s);
-		const char *now = res->pid != NULL ? res->pid : res->eidas_identifier;
+		const char *now = res->pid != NULL ? res->pid
+				  : res->eidas_identifier != NULL ? res->eidas_identifier
+								  : res->onetime_key;
 
 		if (had != NULL && now != NULL && strcmp(had, now) == 0 &&
 		    (eidas_level_of(s->acr) != 0) == (eidas_level_of(res->acr) != 0)) {

@@ -9,7 +9,9 @@
  *   (array), eid, auth_time, created, clients (array of client ids that got
  *   a code from it: front-channel logout), and for an eIDAS login
  *   eidas_identifier, eidas_firstname, eidas_lastname, eidas_date_of_birth
- *   (pid only when the person register matched the identifier).
+ *   (pid only when the person register matched the identifier), and for a
+ *   foreign wallet PID nationalities ("DE,FR") and, when it has no stable
+ *   identifier, onetime_key (spec/eudi-wallet.md §7).
  * struct session is its record, session_decode/session_encode its codec.
  */
 #ifndef PORTEN_LOGIN_SESSION_H
@@ -44,6 +46,8 @@ struct session {
 	size_t nclients;
 	/* eIDAS logins (spec/ansattporten-eidas-testid.md §2.2), else NULL */
 	const char *eidas_identifier, *eidas_firstname, *eidas_lastname, *eidas_date_of_birth;
+	/* a foreign wallet PID (spec/eudi-wallet.md §7), else NULL */
+	const char *nationalities, *onetime_key;
 };
 
 /*
@@ -55,7 +59,10 @@ int session_decode(const json_t *doc, struct arena *arena, struct session *s, st
 /* The document of s (new reference), in the order above; NULL when out of memory. */
 json_t *session_encode(const struct session *s);
 
-/* Who the session is of: pid, else (an unmatched foreign person) the eIDAS identifier. */
+/*
+ * Who the session is of: pid, else (an unmatched foreign person) the eIDAS
+ * identifier, else the one-time key of a person without a stable identifier.
+ */
 const char *session_person(const struct session *s);
 
 /* The cookie carrying the session a client belongs to (arena string). */

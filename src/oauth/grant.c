@@ -15,7 +15,7 @@ static const struct {
 #define F(name) { #name, offsetof(struct grant, name) }
 	F(client_id), F(scope), F(sid), F(pid), F(acr), F(eid), F(iss), F(nonce), F(locale),
 	F(onbehalfof), F(session_kind), F(eidas_identifier), F(eidas_firstname),
-	F(eidas_lastname), F(eidas_date_of_birth),
+	F(eidas_lastname), F(eidas_date_of_birth), F(nationalities), F(onetime_key),
 #undef F
 };
 

@@ -37,6 +37,9 @@ struct grant {
 	const char *eidas_firstname;
 	const char *eidas_lastname;
 	const char *eidas_date_of_birth;
+	/* a foreign wallet PID (spec/eudi-wallet.md §7): "DE,FR"; the person key without pid */
+	const char *nationalities;
+	const char *onetime_key;
 	/*
 	 * Claims a step after the eID added for the tokens (login/login.h
 	 * login_ctx_claim): an object of name -> value, NULL when none.

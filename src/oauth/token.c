@@ -363,6 +363,22 @@ out:
 	return rc;
 }
 
+/* "DE,FR" as ["DE","FR"]: a new reference. */
+static json_t *
+codes_list(const char *codes)
+{
+	json_t *arr = json_array();
+	const char *p = codes, *comma;
+
+	while (arr != NULL && *p != '\0') {
+		comma = strchr(p, ',');
+		json_array_append_new(arr, json_stringn(p, comma != NULL ? (size_t)(comma - p)
+									: strlen(p)));
+		p = comma != NULL ? comma + 1 : p + strlen(p);
+	}
+	return arr;
+}
+
 static int
 id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, struct err *e)
 {
@@ -396,6 +412,10 @@ id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, str
 	    (rc = claim_str(cl, "eidas_firstname", g->eidas_firstname, e)) != 0 ||
 	    (rc = claim_str(cl, "eidas_lastname", g->eidas_lastname, e)) != 0 ||
 	    (rc = claim_str(cl, "eidas_date_of_birth", g->eidas_date_of_birth, e)) != 0)
+		goto out;
+	/* spec/eudi-wallet.md §7: a foreign PID's nationalities, in the ID token only. */
+	if (g->nationalities != NULL &&
+	    (rc = oauth_claim_set(cl, "nationalities", codes_list(g->nationalities), e)) != 0)
 		goto out;
 	rc = claims_from_steps(cl, g, true, e);
 	if (rc != 0)
@@ -544,8 +564,12 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	c.scope = scope_join(r->arena, names);
 	/* spec §13: a pseudonymising scope removes pid from both tokens. */
 	c.pseudonymous = any_scope(c.scope_docs, "requires_pseudonymous_tokens", NULL);
-	/* spec §10: person key = pid, or else the eIDAS identifier. */
-	person = pid != NULL ? pid : grant->eidas_identifier;
+	/*
+	 * spec §10: person key = pid, or else the eIDAS identifier, or else
+	 * (spec/eudi-wallet.md §7) the one-time key of this login.
+	 */
+	person = pid != NULL ? pid
+		 : grant->eidas_identifier != NULL ? grant->eidas_identifier : grant->onetime_key;
 	c.sub = oauth_pairwise_sub(r, c.client_id, person);
 	if (c.sub == NULL) {
 		rc = INTERNAL(e, "grant without a person");

@@ -8,6 +8,7 @@ no language, so the pages are in bokmål.
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +18,7 @@ import pytest
 
 from conftest import (HIGH, PID, PID2, PORTEND, TIMEOUT, Page, auth_params, authorize, classify,
                       po_catalogues, start, submit_form, url_params)
-from walletkit import Pki, Wallet, status_list_token
+from walletkit import Pki, Wallet, dc_answer, dc_request, status_list_token
 
 LISTS = {}
 EIDAS_HIGH = "eidas-loa-high"
@@ -97,7 +98,14 @@ def check_tokens(server, client, res, pid=PID):
     assert idc.get("pid") == pid and idc["acr"] == EIDAS_HIGH and idc["amr"] == ["eudiw"], idc
     if pid == PID:  # a Norwegian PID: the number as usual, no eidas_* claims (§7)
         assert "eidas_identifier" not in idc and "eidas_firstname" not in idc, idc
+        assert "nationalities" not in idc, idc
     return idc
+
+
+def access_claims(server, client, res):
+    """The ID token's and the access token's claims of one login."""
+    tokens = client.tokens(res)
+    return server.verify(tokens["id_token"])[1], server.verify(tokens["access_token"])[1]
 
 
 def test_cross_device(server, pki, new_client, new_browser):
@@ -150,9 +158,10 @@ def test_same_device_return(server, pki, new_client, new_browser):
     ("no_kb", "kunne ikke verifiseres"), ("vct", "kunne ikke verifiseres"),
     ("untrusted", "godtas ikke"), ("anchor_in_x5c", "godtas ikke"),
     ("expired", "ikke lenger gyldige"), ("missing_claims", "navn, fødselsdato"),
-    # spec §7: a Norwegian PID needs a valid number, a foreign one a number for its identifier
+    # spec §7: a Norwegian PID needs a valid number
     ("no_number", "kunne ikke identifisere"), ("bad_number", "kunne ikke identifisere"),
-    ("foreign_no_number", "kunne ikke identifisere"),
+    # nationalities that are not alpha-2 codes
+    ("foreign_bad_nationalities", "kunne ikke verifiseres"),
 ])
 def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
     c, b = new_client(), new_browser()
@@ -310,8 +319,209 @@ def test_every_page_text_is_translated():
     with open(os.path.join(root, "src", "eid", "wallet", "pages.c"), encoding="utf-8") as f:
         src = re.sub(r'"\s*\n\s*"', "", f.read())
     texts = set(re.findall(r'(?:N_|page_text|page_put|para)\([^"()\n]*"([^"]+)"', src))
-    texts |= set(re.findall(r'\? "([A-Z][^"]+)"\s*:\s*"([A-Z][^"]+)"', src)[0])
     assert len(texts) > 20, texts
     for mid in texts:
         for lang, cat in catalogues.items():
             assert cat.get(mid), f"{mid!r} has no {lang} translation"
+
+
+def test_foreign_pid_claims(server, pki, new_client, new_browser):
+    """§7: nationalities in the ID token when disclosed, never in the access token."""
+    c = new_client()
+    for bad, nat in [(("foreign",), ["DE"]), (("foreign_two", "two_nationalities"), ["DE", "FR"]),
+                     (("foreign_nn", "no_nationalities"), None)]:
+        a = Attempt(server, new_browser(), c, "qr")
+        w = Wallet(pki)
+        assert w.answer(w.fetch_request(a.link), bad=bad).status_code == 200
+        res = a.poll()
+        assert res.kind == "redirect" and res.code, res
+        idc, atc = access_claims(server, c, res)
+        assert idc.get("nationalities") == nat, idc
+        assert idc["eidas_identifier"] == "DE/NO/T22000129" and idc["amr"] == ["eudiw"], idc
+        assert not any(k.startswith("eidas_") or k == "nationalities" for k in atc), atc
+
+
+def test_foreign_pid_without_number(server, pki, new_client, new_browser):
+    """
+    §7: a foreign PID without personal_administrative_number has no stable
+    identifier: each login gets a random subject of its own, and no
+    eidas_identifier; names, birth date and nationalities still come.
+    """
+    c = new_client()
+    subs = []
+    for _ in range(2):
+        a = Attempt(server, new_browser(), c, "qr")
+        w = Wallet(pki)
+        assert w.answer(w.fetch_request(a.link), bad=("foreign_no_number",)).status_code == 200
+        res = a.poll()
+        assert res.kind == "redirect" and res.code, res
+        idc, atc = access_claims(server, c, res)
+        assert "pid" not in idc and "eidas_identifier" not in idc, idc
+        assert idc["eidas_firstname"] == "Kari" and idc["eidas_lastname"] == "Nordmann"
+        assert idc["eidas_date_of_birth"] == "1994-07-21" and idc["nationalities"] == ["DE"]
+        assert idc["acr"] == EIDAS_HIGH and idc["sub"] == atc["sub"] and "pid" not in atc
+        subs.append(idc["sub"])
+    # the same person twice: two unrelated subjects, neither made from the name
+    assert subs[0] != subs[1], subs
+
+
+def stored_tx(server, txid):
+    db = sqlite3.connect(os.path.join(server.data, "porten.db"))
+    try:
+        row = db.execute("SELECT doc FROM docs WHERE kind = 'wallet' AND id = ?", (txid,)).fetchone()
+        return json.loads(row[0]) if row else None
+    finally:
+        db.close()
+
+
+def put_tx(server, txid, doc):
+    db = sqlite3.connect(os.path.join(server.data, "porten.db"))
+    try:
+        db.execute("UPDATE docs SET doc = ? WHERE kind = 'wallet' AND id = ?", (json.dumps(doc), txid))
+        db.commit()
+    finally:
+        db.close()
+
+
+def tx_of(attempt):
+    return dict(Page(attempt.page.text).form("wallet-poll")["fields"])["tx"]
+
+
+def test_response_key_sealed(server, pki, new_client, new_browser):
+    """§5: the store holds the transaction's key sealed under the KEK, bound to its transaction."""
+    if server.env.get("PORTEN_STORE", "").startswith(("postgres://", "postgresql://")):
+        pytest.skip("reads the SQLite store")
+    c = new_client()
+    a, other = Attempt(server, new_browser(), c, "qr"), Attempt(server, new_browser(), c, "qr")
+    doc = stored_tx(server, tx_of(a))
+    text = json.dumps(doc)
+    assert doc["key_sealed"].startswith("t1.") and "key" not in doc, doc.keys()
+    assert "PRIVATE KEY" not in text and "MII" not in text and '"d"' not in text, text
+    # a sealed key moved to another transaction does not open there
+    moved = stored_tx(server, tx_of(other))
+    moved["key_sealed"] = doc["key_sealed"]
+    put_tx(server, tx_of(other), moved)
+    w = Wallet(pki)
+    q = dict(p.split("=", 1) for p in other.link.split("?", 1)[1].split("&"))
+    from urllib.parse import unquote
+    assert w.http.get(unquote(q["request_uri"]), timeout=TIMEOUT).status_code == 404
+    # the honest one still works, and its outcome keeps no key
+    req = w.fetch_request(a.link)
+    assert w.answer(req).status_code == 200
+    assert "key_sealed" not in stored_tx(server, tx_of(a))
+    check_tokens(server, c, a.poll())
+
+
+# --------------------------------------------------------------------------
+# the W3C Digital Credentials API (§4.3): the page's request and its answer
+# --------------------------------------------------------------------------
+
+class DcAttempt:
+    """A browser at the DC API page: the signed request, the form the answer goes in."""
+
+    def __init__(self, server, browser, client, pki):
+        self.server, self.b, self.c = server, browser, client
+        self.params, self.verifier = auth_params(client, acr_values=EIDAS_HIGH)
+        r = authorize(server, browser, self.params)
+        ar = dict(Page(r.text).form("wallet-poll")["fields"])["ar"]
+        # without a chosen flow the page offers the DC API (hidden until the script finds it)
+        dc = [l["href"] for l in Page(r.text).links if l["id"] == "wallet-dc"]
+        assert dc and dc[0].endswith(f"/wallet?ar={ar}&mode=dc"), dc
+        self.page = browser.get(urljoin(r.url, dc[0]), allow_redirects=False, timeout=TIMEOUT)
+        assert self.page.status_code == 200, self.page.text[:800]
+        csp = self.page.headers["Content-Security-Policy"]
+        assert "script-src 'nonce-" in csp and "default-src 'none'" in csp, csp
+        m = re.search(r'id="wallet-dc-start" data-request="([^"]+)"', self.page.text)
+        assert m, self.page.text[:1500]
+        self.origin = server.issuer.rstrip("/")
+        self.req = dc_request(pki, m.group(1), self.origin)
+        self.form = dict(Page(self.page.text).form("wallet-dc-form")["fields"])
+        assert set(self.form) == {"ar", "csrf", "tx", "response", "error"}, self.form
+
+    def post(self, data, origin=None):
+        fields = dict(self.form, response="", error="")
+        fields.update(data)
+        fields = {k: v for k, v in fields.items() if v != ""}
+        r = self.b.post(self.server.url("/wallet/dc-response"), data=fields, allow_redirects=False,
+                        headers={"Origin": origin or self.origin}, timeout=TIMEOUT)
+        return classify(self.server, r, self.c.redirect_uri, self.params, self.verifier)
+
+
+def test_dc_api(server, pki, new_client, new_browser):
+    c, b = new_client(), new_browser()
+    a = DcAttempt(server, b, c, pki)
+    w = Wallet(pki)
+    # the request is the page's only: not by reference, and no response_uri answer counts
+    r = w.http.get(server.url(f"/wallet/request?id={a.form['tx']}"), timeout=TIMEOUT)
+    assert r.status_code == 404
+    data = dc_answer(pki, w.holder, a.req, a.origin)
+    r = w.http.post(server.url("/wallet/response"), data=data, timeout=TIMEOUT)
+    assert r.status_code == 400
+    res = a.post(data)
+    check_tokens(server, c, res)
+    # one presentation, one login: the login is over, and the answer again is refused
+    again = a.post(data)
+    assert again.kind == "page" and again.resp.status_code in (400, 403), again
+
+
+def test_dc_api_foreign(server, pki, new_client, new_browser):
+    c = new_client()
+    a = DcAttempt(server, new_browser(), c, pki)
+    w = Wallet(pki)
+    res = a.post(dc_answer(pki, w.holder, a.req, a.origin, bad=("foreign_no_number",),
+                           enc="A256GCM"))
+    assert res.kind == "redirect" and res.code, res
+    idc, atc = access_claims(server, c, res)
+    assert "pid" not in idc and "eidas_identifier" not in idc and idc["nationalities"] == ["DE"]
+    assert idc["amr"] == ["eudiw"] and "nationalities" not in atc, (idc, atc)
+
+
+@pytest.mark.parametrize("bad,page", [
+    # the KB-JWT's aud: another origin, or the client_id of the redirect flows
+    ("wrong_origin", "kunne ikke verifiseres"), ("client_id_aud", "kunne ikke verifiseres"),
+    ("wrong_nonce", "kunne ikke verifiseres"), ("kb_sig", "kunne ikke verifiseres"),
+    ("untrusted", "godtas ikke"), ("error", "avbrutt"),
+])
+def test_dc_api_hostile(server, pki, new_client, new_browser, bad, page):
+    c, b = new_client(), new_browser()
+    a = DcAttempt(server, b, c, pki)
+    w = Wallet(pki)
+    res = a.post(dc_answer(pki, w.holder, a.req, a.origin, bad=(bad,)))
+    assert res.kind == "page" and page in res.resp.text, res.resp.text[:1500]
+    # the transaction had its answer: the honest one is refused now
+    res = a.post(dc_answer(pki, w.holder, a.req, a.origin))
+    assert res.kind == "page" and res.resp.status_code == 403, res
+    assert_no_session(server, c, b)
+
+
+@pytest.mark.parametrize("bad", ["unencrypted", "plain_vp_token", "posted_from", "other_login",
+                                 "wrong_kid"])
+def test_dc_api_refused_unread(server, pki, new_client, new_browser, bad):
+    """Refused before the transaction is touched: the honest answer still logs in."""
+    c, b = new_client(), new_browser()
+    a = DcAttempt(server, b, c, pki)
+    w = Wallet(pki)
+    honest = dc_answer(pki, w.holder, a.req, a.origin)
+    origin = None
+    if bad == "unencrypted":
+        data = dc_answer(pki, w.holder, a.req, a.origin, bad=("unencrypted",))
+    elif bad == "plain_vp_token":
+        data = {"vp_token": json.dumps({"pid": ["x"]})}
+    elif bad == "posted_from":  # the page's form posted from another origin
+        data, origin = honest, "https://evil.example"
+    elif bad == "wrong_kid":  # a JWE to another transaction's key
+        other = DcAttempt(server, new_browser(), new_client(), pki)
+        data = dc_answer(pki, w.holder, other.req, other.origin)
+    else:  # this browser's answer posted into another login of the same browser
+        other = DcAttempt(server, b, c, pki)
+        data = dict(honest)
+        r = b.post(server.url("/wallet/dc-response"), allow_redirects=False, timeout=TIMEOUT,
+                   headers={"Origin": a.origin},
+                   data=dict(other.form, tx=a.form["tx"], response=data["response"]))
+        assert r.status_code == 403 and "kunne ikke verifiseres" in r.text, r.text[:1000]
+        data = None
+    if data is not None:
+        res = a.post(data, origin=origin)
+        assert res.kind == "page" and res.resp.status_code == 403, res
+        assert "kunne ikke verifiseres" in res.resp.text, res.resp.text[:1500]
+    check_tokens(server, c, a.post(honest))

@@ -149,20 +149,26 @@ PERSON = {"given_name": "Kari", "family_name": "Nordmann", "birthdate": "1994-07
 def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
     """Issuer JWT and disclosures of a PID: (jwt, [disclosures])."""
     discs, sd = [], []
-    if "foreign" in bad or "foreign_no_number" in bad:
+    if any(b.startswith("foreign") for b in bad):
         person = dict(person, issuing_country="DE", nationalities=["DE"],
                       personal_administrative_number="T22000129")
     if "foreign_no_number" in bad:
         person = {k: v for k, v in person.items() if k != "personal_administrative_number"}
+    if "two_nationalities" in bad:
+        person = dict(person, nationalities=["DE", "FR"])
+    if "no_nationalities" in bad:
+        person = {k: v for k, v in person.items() if k != "nationalities"}
+    if any(b.endswith("bad_nationalities") for b in bad):
+        person = dict(person, nationalities=["Germany"])
     if "no_number" in bad:
         person = {k: v for k, v in person.items() if k != "personal_administrative_number"}
     if "bad_number" in bad:
         person = dict(person, personal_administrative_number="21879498013")
     for name, value in person.items():
         if name == "nationalities":
-            el = disclosure(value[0])
-            discs.append(el)
-            value = [{"...": digest(el)}]
+            els = [disclosure(v) for v in value]
+            discs.extend(els)
+            value = [{"...": digest(el)} for el in els]
         d = disclosure(name, value)
         discs.append(d)
         sd.append(digest(d))
@@ -178,7 +184,7 @@ def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
     key, cert, chain = pki.issuer_key, pki.issuer_cert, []
     if "untrusted" in bad:
         key, cert = pki.rogue_key, pki.rogue_cert
-    if "foreign" in bad or "foreign_no_number" in bad:
+    if any(b.startswith("foreign") for b in bad):
         key, cert = pki.foreign_key, pki.foreign_cert
     if "anchor_in_x5c" in bad:
         chain = [der_b64(pki.pid_ca.cert)]
@@ -236,7 +242,8 @@ class Wallet:
         assert r.headers["Content-Type"].startswith("application/oauth-authz-req+jwt")
         return self.check_request(r.text, q["client_id"], wallet_nonce)
 
-    def check_request(self, token, client_id, wallet_nonce):
+    def check_request(self, token, client_id, wallet_nonce, origin=None):
+        """The signed request: for the DC API (origin set) dc_api.jwt with expected_origins."""
         header = json.loads(b64u_decode(token.split(".")[0]))
         assert header["typ"] == "oauth-authz-req+jwt" and header["alg"] == "ES256", header
         leaf = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
@@ -252,7 +259,12 @@ class Wallet:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)))
         req = json.loads(v.payload)
         assert req["client_id"] == client_id and req["response_type"] == "vp_token"
-        assert req["response_mode"] == "direct_post.jwt" and req["aud"] == "https://self-issued.me/v2"
+        assert req["aud"] == "https://self-issued.me/v2", req
+        if origin is None:
+            assert req["response_mode"] == "direct_post.jwt" and "expected_origins" not in req
+        else:  # spec §4.3 step 2
+            assert req["response_mode"] == "dc_api.jwt" and req["expected_origins"] == [origin]
+            assert "response_uri" not in req and "state" not in req, req
         assert req["exp"] - req["iat"] == 120
         assert req["dcql_query"]["credentials"][0]["format"] == "dc+sd-jwt"
         assert req.get("wallet_nonce") == wallet_nonce
@@ -278,6 +290,35 @@ class Wallet:
         e.add_recipient(key)
         return self.http.post(req["response_uri"], data={"response": e.serialize(compact=True)},
                               timeout=10)
+
+
+def dc_request(pki, token, origin):
+    """What a wallet checks of a DC API request: the verified request object."""
+    return Wallet(pki).check_request(token, pki.client_id(), None, origin)
+
+
+def dc_answer(pki, holder, req, origin, bad=(), enc="A128GCM"):
+    """
+    The wallet's answer over the Digital Credentials API (OpenID4VP appendix
+    A, dc_api.jwt): the data object the browser hands the page.  The KB-JWT's
+    aud is origin:<origin>, the origin the browser reports.
+    """
+    if "error" in bad:
+        return {"error": "access_denied"}
+    aud = "origin:" + ("https://evil.example" if "wrong_origin" in bad else origin)
+    if "client_id_aud" in bad:
+        aud = req["client_id"]
+    pres = presentation(pki, holder, aud, req["nonce"],
+                        tuple(b for b in bad if b not in ("wrong_origin", "client_id_aud")))
+    payload = {"vp_token": {"pid": [pres]}}
+    if "unencrypted" in bad:  # the response as an unsecured JWT instead of a JWE
+        return {"response": b64u(json.dumps({"alg": "none"}).encode()) + "." +
+                b64u(json.dumps(payload).encode()) + "."}
+    key = jwk.JWK(**req["client_metadata"]["jwks"]["keys"][0])
+    e = jwe.JWE(json.dumps(payload).encode(),
+                protected=json.dumps({"alg": "ECDH-ES", "enc": enc, "kid": key["kid"]}))
+    e.add_recipient(key)
+    return {"response": e.serialize(compact=True)}
 
 
 def status_list_token(pki, uri, entries, bits=1, key=None, exp_in=600):

@@ -4,6 +4,7 @@
  * itself (meta refresh, and a button for browsers that ignore it), the
  * return from a same-device wallet, and the failure pages.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/crypto.h"
@@ -24,6 +25,7 @@ static const struct eid_route wallet_routes[] = {
 	{ "GET", "/wallet/request", wallet_request, EID_DOOR_NONE },
 	{ "POST", "/wallet/request", wallet_request, EID_DOOR_NONE },
 	{ "POST", "/wallet/response", wallet_response, EID_DOOR_NONE },
+	{ "POST", "/wallet/dc-response", wallet_dc_response, EID_DOOR_LOGIN },
 	{ NULL, NULL, NULL, EID_DOOR_NONE },
 };
 
@@ -58,6 +60,22 @@ wallet_link(struct http_req *r, const json_t *tx)
 	return out;
 }
 
+const char *
+wallet_origin(struct http_req *r)
+{
+	char *base = app_browser_base(r->route_data), *p, *end;
+	const char *out = NULL;
+
+	/* scheme://host[:port] of the login pages, without their path. */
+	p = base != NULL ? strstr(base, "://") : NULL;
+	if (p != NULL) {
+		end = strchr(p + 3, '/');
+		out = arena_strndup(r->arena, base, end != NULL ? (size_t)(end - base) : strlen(base));
+	}
+	free(base);
+	return out;
+}
+
 /* A mobile browser gets the same-device link first (§4.4). */
 static bool
 is_mobile(struct http_req *r)
@@ -75,10 +93,95 @@ para(struct buf *b, const char *lang, const char *msgid)
 	buf_puts(b, "</p>");
 }
 
+/*
+ * The script of the wallet pages (§4.3, §4.4), allowed by its nonce alone.
+ * Where the browser has the Digital Credentials API it reveals the way to
+ * it, and takes it at once when the person chose no flow; the DC page's
+ * button asks the browser with the signed request and posts what comes
+ * back.  Without the API the waiting page asks again every few seconds, as
+ * its meta refresh does when scripts are off.
+ */
+static const char wallet_js[] =
+	"(function(){'use strict';"
+	"var d=document,m=d.getElementById('wallet-js');"
+	"var dc=typeof DigitalCredential!=='undefined'&&!!navigator.credentials&&"
+	"typeof navigator.credentials.get==='function';"
+	"var to=d.getElementById('wallet-dc');"
+	"if(dc&&to){to.hidden=false;if(m.dataset.auto==='1'){location.replace(to.href);return;}}"
+	"if(m.dataset.poll){setTimeout(function(){location.replace(m.dataset.poll);},"
+	"Number(m.dataset.wait)*1000);}"
+	"var go=d.getElementById('wallet-dc-start'),f=d.getElementById('wallet-dc-form');"
+	"if(!go||!f)return;"
+	"if(!dc){go.disabled=true;return;}"
+	"var born=Date.now();"
+	"function post(name,value){f.elements[name].value=value;f.submit();}"
+	"go.addEventListener('click',function(){"
+	"if(Date.now()-born>Number(m.dataset.life)*1000){location.reload();return;}"
+	"go.disabled=true;"
+	"navigator.credentials.get({mediation:'required',digital:{requests:[{"
+	"protocol:'openid4vp-v1-signed',data:{request:go.dataset.request}}]}})"
+	".then(function(c){var x=c&&c.data;"
+	"if(typeof x==='string'){try{x=JSON.parse(x);}catch(e){x=null;}}"
+	"if(x&&typeof x.response==='string'){post('response',x.response);return;}"
+	"var er=x&&x.error;"
+	"post('error',typeof er==='string'?er:(er&&typeof er.error==='string'?er.error:"
+	"'invalid_request'));})"
+	".catch(function(e){post('error',e&&(e.name==='NotAllowedError'||"
+	"e.name==='AbortError')?'access_denied':'wallet_unavailable');});"
+	"});})();";
+
+/* The script with its nonce, and the CSP header that lets it (and no other) run. */
+static void
+put_script(struct http_req *r, struct http_resp *w, struct buf *b)
+{
+	char nonce[TOKEN_CHARS + 1];
+
+	if (rand_token_buf(nonce) != 0)
+		return; /* the page works without it */
+	buf_printf(b, "<script nonce=\"%s\">", nonce);
+	buf_puts(b, wallet_js);
+	buf_puts(b, "</script>");
+	http_resp_header(w, "Content-Security-Policy",
+			 arena_printf(r->arena,
+				      "default-src 'none'; style-src 'self' 'unsafe-inline'; "
+				      "img-src 'self' data:; script-src 'nonce-%s'; form-action *; "
+				      "frame-ancestors 'none'; base-uri 'none'",
+				      nonce));
+}
+
+/* The link to the DC API page, hidden until the script finds the API. */
+static void
+dc_link(struct buf *b, const char *lang, const struct issuer *is, const struct eid_flow *flow)
+{
+	buf_printf(b, "<p><a id=\"wallet-dc\" hidden href=\"%s/wallet?ar=%s&amp;mode=dc\">",
+		   is->prefix, flow->ar);
+	buf_html(b, str_c(page_text(lang, "Use the wallet through this browser")));
+	buf_puts(b, "</a></p>");
+}
+
+/* The links to the other flows (§4.4: the person can switch). */
+static void
+switch_links(struct buf *b, const char *lang, const struct issuer *is,
+	     const struct eid_flow *flow, const char *mode)
+{
+	if (strcmp(mode, "same") != 0) {
+		buf_printf(b, "<p><a id=\"wallet-switch-same\" href=\"%s/wallet?ar=%s&amp;mode=same\">",
+			   is->prefix, flow->ar);
+		buf_html(b, str_c(page_text(lang, "Use the wallet on this device")));
+		buf_puts(b, "</a></p>");
+	}
+	if (strcmp(mode, "qr") != 0 && wallet_conf.qr) {
+		buf_printf(b, "<p><a id=\"wallet-switch-qr\" href=\"%s/wallet?ar=%s&amp;mode=qr\">",
+			   is->prefix, flow->ar);
+		buf_html(b, str_c(page_text(lang, "Use the wallet on another device")));
+		buf_puts(b, "</a></p>");
+	}
+}
+
 /* The page that waits for the wallet's answer and asks again by itself. */
 static void
 waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow,
-	     const json_t *tx)
+	     const json_t *tx, bool chosen)
 {
 	const struct issuer *is = r->route_data;
 	const char *lang = page_lang(r, flow->locale), *id;
@@ -93,9 +196,12 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "EU digital identity wallet");
 	/* No script: the page reloads itself until the wallet has answered. */
-	buf_printf(&b, "<meta http-equiv=\"refresh\" content=\"%d;url=", POLL_SECONDS);
+	buf_printf(&b, "<noscript><meta http-equiv=\"refresh\" content=\"%d;url=", POLL_SECONDS);
 	buf_html(&b, str_c(poll));
-	buf_puts(&b, "\"><h1>");
+	buf_puts(&b, "\"></noscript><div id=\"wallet-js\" data-poll=\"");
+	buf_html(&b, str_c(poll));
+	buf_printf(&b, "\" data-wait=\"%d\" data-auto=\"%s\"></div><h1>", POLL_SECONDS,
+		   chosen ? "0" : "1");
 	buf_html(&b, str_c(page_text(lang, "EU digital identity wallet")));
 	buf_puts(&b, "</h1>");
 	if (flow->client_name != NULL) {
@@ -105,6 +211,7 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 		buf_html(&b, str_c(flow->client_name));
 		buf_puts(&b, "</strong></p>");
 	}
+	dc_link(&b, lang, is, flow);
 	if (svg != NULL) {
 		para(&b, lang, "Scan the code with the wallet on your phone.");
 		buf_puts(&b, "<div id=\"wallet-qr\">");
@@ -126,26 +233,78 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	buf_puts(&b, "<button type=\"submit\" id=\"wallet-check\">");
 	buf_html(&b, str_c(page_text(lang, "I have answered in the wallet")));
 	buf_puts(&b, "</button></form>");
-	if (wallet_conf.qr) {
-		buf_printf(&b, "<p><a id=\"wallet-switch\" href=\"%s/wallet?ar=%s&mode=%s\">",
-			   is->prefix, flow->ar, same ? "qr" : "same");
-		buf_html(&b, str_c(page_text(lang, same ? "Use the wallet on another device"
-							 : "Use the wallet on this device")));
-		buf_puts(&b, "</a></p>");
-	}
+	switch_links(&b, lang, is, flow, same ? "same" : "qr");
 	page_cancel_form(&b, lang, flow->cancel_url, flow->ar, flow->csrf);
+	put_script(r, w, &b);
 	page_end(&b, lang, NULL);
 	http_resp_html(w, 200, (struct str){ b.p, b.len });
 	buf_free(&b);
 }
 
-/* GET /wallet?ar=[&mode=qr|same]: a new transaction and its page. */
+/*
+ * The Digital Credentials API page (§4.3): a button that hands the browser
+ * the signed request (response_mode dc_api.jwt, this origin expected), and
+ * the form its answer goes back in.  Without the API, or without scripts,
+ * the other flows are a link away.
+ */
+static void
+dc_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow, const json_t *tx)
+{
+	const struct issuer *is = r->route_data;
+	const char *lang = page_lang(r, flow->locale), *origin = wallet_origin(r);
+	struct err e = { 0 };
+	char *jws = NULL;
+	struct buf b;
+
+	if (origin == NULL || wallet_request_sign(r->app, tx, NULL, origin, NULL, &jws, &e) != 0) {
+		log_warn(r->rid, "wallet: no DC API request: %s", e.msg);
+		wallet_fail_page(r, w, flow, WALLET_FAIL_UNAVAILABLE);
+		return;
+	}
+	buf_init(&b, HTTP_MAX_RESPONSE);
+	page_begin(&b, lang, "EU digital identity wallet");
+	buf_printf(&b, "<div id=\"wallet-js\" data-life=\"%d\"></div><h1>", WALLET_REQ_LIFE - 10);
+	buf_html(&b, str_c(page_text(lang, "EU digital identity wallet")));
+	buf_puts(&b, "</h1>");
+	if (flow->client_name != NULL) {
+		buf_puts(&b, "<p>");
+		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
+		buf_puts(&b, " <strong>");
+		buf_html(&b, str_c(flow->client_name));
+		buf_puts(&b, "</strong></p>");
+	}
+	para(&b, lang, "Your browser asks which wallet to use.");
+	para(&b, lang, "The wallet shows the name of this service before you share anything.");
+	buf_puts(&b, "<p><button type=\"button\" id=\"wallet-dc-start\" data-request=\"");
+	buf_html(&b, str_c(jws));
+	buf_puts(&b, "\">");
+	buf_html(&b, str_c(page_text(lang, "Open the wallet")));
+	buf_puts(&b, "</button></p><noscript><p>");
+	buf_html(&b, str_c(page_text(lang, "This way needs JavaScript; use one of the others.")));
+	buf_puts(&b, "</p></noscript>");
+	buf_printf(&b, "<form id=\"wallet-dc-form\" method=\"post\" action=\"%s/wallet/dc-response\">",
+		   is->prefix);
+	page_hidden(&b, "ar", flow->ar);
+	page_hidden(&b, "csrf", flow->csrf);
+	page_hidden(&b, "tx", json_string_value(json_object_get(tx, "id")));
+	page_hidden(&b, "response", "");
+	page_hidden(&b, "error", "");
+	buf_puts(&b, "</form>");
+	switch_links(&b, lang, is, flow, "dc");
+	page_cancel_form(&b, lang, flow->cancel_url, flow->ar, flow->csrf);
+	put_script(r, w, &b);
+	page_end(&b, lang, NULL);
+	http_resp_html(w, 200, (struct str){ b.p, b.len });
+	buf_free(&b);
+	free(jws);
+}
+
+/* GET /wallet?ar=[&mode=qr|same|dc]: a new transaction and its page. */
 void
 wallet_start(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
 	const char *mode = http_param_c(&r->query, "mode");
-	bool same = mode != NULL ? strcmp(mode, "qr") != 0
-				 : http_param_c(&r->query, "qr") == NULL && is_mobile(r);
+	bool chosen = mode != NULL;
 	struct err e = { 0 };
 	json_t *tx = NULL;
 
@@ -154,14 +313,20 @@ wallet_start(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 			   "the service did not ask for a login with this electronic ID");
 		return;
 	}
-	if (!wallet_conf.qr)
-		same = true;
-	if (wallet_tx_new(r->app, flow->ar, same, &tx, &e) != 0) {
+	if (mode == NULL || (strcmp(mode, "qr") != 0 && strcmp(mode, "same") != 0 &&
+			     strcmp(mode, "dc") != 0))
+		mode = http_param_c(&r->query, "qr") == NULL && is_mobile(r) ? "same" : "qr";
+	if (!wallet_conf.qr && strcmp(mode, "qr") == 0)
+		mode = "same";
+	if (wallet_tx_new(r->app, flow->ar, mode, &tx, &e) != 0) {
 		log_warn(r->rid, "wallet: no transaction: %s", e.msg);
 		wallet_fail_page(r, w, flow, WALLET_FAIL_UNAVAILABLE);
 		return;
 	}
-	waiting_page(r, w, flow, tx);
+	if (strcmp(mode, "dc") == 0)
+		dc_page(r, w, flow, tx);
+	else
+		waiting_page(r, w, flow, tx, chosen || http_param_c(&r->query, "qr") != NULL);
 	json_decref(tx);
 }
 
@@ -255,10 +420,12 @@ wallet_finish(struct http_req *r, struct http_resp *w, const struct eid_flow *fl
 		.eidas_firstname = tx_str(r, tx, "eidas_firstname"),
 		.eidas_lastname = tx_str(r, tx, "eidas_lastname"),
 		.eidas_date_of_birth = tx_str(r, tx, "eidas_date_of_birth"),
+		.nationalities = tx_str(r, tx, "nationalities"),
+		.onetime_key = tx_str(r, tx, "onetime_key"),
 	};
 	json_decref(tx);
 	if (st == NULL || strcmp(st, "ok") != 0 || ar == NULL || strcmp(ar, flow->ar) != 0 ||
-	    (res.pid == NULL && res.eidas_identifier == NULL)) {
+	    (res.pid == NULL && res.eidas_identifier == NULL && res.onetime_key == NULL)) {
 		wallet_fail_page(r, w, flow, WALLET_FAIL_INVALID);
 		return;
 	}
@@ -297,9 +464,13 @@ wallet_status(struct http_req *r, struct http_resp *w, const struct eid_flow *fl
 				 (enum wallet_fail)json_integer_value(json_object_get(tx, "fail")));
 	} else if (strcmp(st, "ok") == 0 && !same) {
 		wallet_finish(r, w, flow, id);
+	} else if (json_is_string(json_object_get(tx, "mode")) &&
+		   strcmp(json_string_value(json_object_get(tx, "mode")), "dc") == 0) {
+		/* A DC API transaction has no wallet link: its own page again. */
+		dc_page(r, w, flow, tx);
 	} else {
 		/* Pending, or verified on this device: the wallet's return completes it (HAIP). */
-		waiting_page(r, w, flow, tx);
+		waiting_page(r, w, flow, tx, true);
 	}
 	json_decref(tx);
 }

@@ -12,29 +12,39 @@
 #include "store/store.h"
 
 int
-wallet_tx_new(struct porten *app, const char *ar, bool same, json_t **tx, struct err *e)
+wallet_tx_new(struct porten *app, const char *ar, const char *mode, json_t **tx, struct err *e)
 {
 	char id[TOKEN_CHARS + 1], nonce[TOKEN_CHARS + 1];
 	struct jose_eckey *k = NULL;
-	char *pem = NULL;
-	int64_t now = time_now(), exp = now + (same ? WALLET_TX_LIFE : WALLET_QR_LIFE);
+	char *pem = NULL, *sealed = NULL;
+	bool qr = strcmp(mode, "qr") == 0;
+	int64_t now = time_now(), exp = now + (qr ? WALLET_QR_LIFE : WALLET_TX_LIFE);
 	int rc;
 
 	*tx = NULL;
 	if (rand_token_buf(id) != 0 || rand_token_buf(nonce) != 0)
 		return ERR(e, ERR_INTERNAL, 0, NULL, "no randomness");
-	/* §5: a fresh key pair per transaction, gone with it. */
+	/*
+	 * §5: a fresh key pair per transaction, gone with it.  The store holds
+	 * it sealed under the KEK that every node has, bound to the
+	 * transaction's id: never the private key itself.
+	 */
 	rc = jose_eckey_generate(NULL, &k, e);
 	if (rc == 0)
 		rc = jose_eckey_pem(k, &pem, e);
 	jose_eckey_free(k);
+	if (rc == 0)
+		rc = jose_kek_seal_text(&app->kek, id, str_c(pem), &sealed, e);
+	if (pem != NULL)
+		secure_wipe(pem, strlen(pem));
+	free(pem);
 	if (rc != 0)
 		return rc;
-	*tx = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s}", "id", id, "ar", ar, "nonce",
-			nonce, "key", pem, "start", (json_int_t)now, "exp", (json_int_t)exp, "same",
-			same, "st", "pending");
-	secure_wipe(pem, strlen(pem));
-	free(pem);
+	*tx = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s, s:s}", "id", id, "ar", ar,
+			"nonce", nonce, "key_sealed", sealed, "start", (json_int_t)now, "exp",
+			(json_int_t)exp, "same", strcmp(mode, "same") == 0, "mode", mode, "st",
+			"pending");
+	free(sealed);
 	if (*tx == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	rc = store_call(app->store, login, doc_put, WALLET_K_TX, id, *tx, exp, e);
@@ -42,6 +52,30 @@ wallet_tx_new(struct porten *app, const char *ar, bool same, json_t **tx, struct
 		json_decref(*tx);
 		*tx = NULL;
 	}
+	return rc;
+}
+
+int
+wallet_tx_key(struct porten *app, const json_t *tx, struct jose_eckey **k, struct err *e)
+{
+	const char *sealed = json_string_value(json_object_get(tx, "key_sealed"));
+	const char *id = json_string_value(json_object_get(tx, "id"));
+	char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	*k = NULL;
+	if (sealed == NULL || id == NULL)
+		return ERR(e, ERR_DENIED, 0, NULL, "the transaction has no key any more");
+	rc = jose_kek_open_text(sealed, id, &app->kek, &pem, &len, e);
+	/* A KEK rotation under way: sealed by a node that still had the old one. */
+	if (rc == ERR_CRYPTO && app->has_kek_previous)
+		rc = jose_kek_open_text(sealed, id, &app->kek_previous, &pem, &len, e);
+	if (rc == 0)
+		rc = jose_eckey_from_pem(pem, id, k, e);
+	if (pem != NULL)
+		secure_wipe(pem, len);
+	free(pem);
 	return rc;
 }
 
@@ -58,7 +92,7 @@ int
 wallet_tx_set(struct porten *app, const char *id, json_t *tx, struct err *e)
 {
 	/* The outcome needs no key any more: the private key goes (§5). */
-	json_object_del(tx, "key");
+	json_object_del(tx, "key_sealed");
 	return store_call(app->store, login, doc_update, WALLET_K_TX, id, tx, e);
 }
 
@@ -85,13 +119,12 @@ dcql_query(void)
 
 /* §2: the transaction's encryption key and what the verifier accepts. */
 static json_t *
-client_metadata(const json_t *tx, struct err *e)
+client_metadata(struct porten *app, const json_t *tx, struct err *e)
 {
 	struct jose_eckey *k = NULL;
 	json_t *jwk;
 
-	if (jose_eckey_from_pem(json_string_value(json_object_get(tx, "key")),
-				json_string_value(json_object_get(tx, "id")), &k, e) != 0)
+	if (wallet_tx_key(app, tx, &k, e) != 0)
 		return NULL;
 	jwk = jose_eckey_public_jwk(k);
 	jose_eckey_free(k);
@@ -106,26 +139,32 @@ client_metadata(const json_t *tx, struct err *e)
 }
 
 int
-wallet_request_sign(const char *response_uri, const json_t *tx, const char *wallet_nonce,
-		    char **jws, struct err *e)
+wallet_request_sign(struct porten *app, const json_t *tx, const char *response_uri,
+		    const char *origin, const char *wallet_nonce, char **jws, struct err *e)
 {
 	int64_t now = time_now();
-	json_t *meta = client_metadata(tx, e), *claims;
+	json_t *meta = client_metadata(app, tx, e), *claims;
 	int rc;
 
 	*jws = NULL;
 	if (meta == NULL)
 		return ERR(e, ERR_CRYPTO, 0, NULL, "the transaction's key is unusable");
-	claims = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:O, s:o, s:o}", "client_id",
+	claims = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:O, s:o, s:o}", "client_id",
 			   wallet_conf.client_id, "aud", "https://self-issued.me/v2", "iat",
 			   (json_int_t)now, "exp", (json_int_t)now + WALLET_REQ_LIFE,
-			   "response_type", "vp_token", "response_mode", "direct_post.jwt",
-			   "response_uri", response_uri,
-			   "nonce", json_object_get(tx, "nonce"), "state",
-			   json_object_get(tx, "id"), "dcql_query", dcql_query(),
+			   "response_type", "vp_token", "response_mode",
+			   origin != NULL ? "dc_api.jwt" : "direct_post.jwt", "nonce",
+			   json_object_get(tx, "nonce"), "dcql_query", dcql_query(),
 			   "client_metadata", meta);
 	if (claims == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "cannot build the request object");
+	if (origin != NULL) {
+		/* §4.3 step 2: no response_uri nor state; the browser names the origin. */
+		json_object_set_new(claims, "expected_origins", json_pack("[s]", origin));
+	} else {
+		json_object_set_new(claims, "response_uri", json_string(response_uri));
+		json_object_set(claims, "state", json_object_get(tx, "id"));
+	}
 	if (wallet_nonce != NULL)
 		json_object_set_new(claims, "wallet_nonce", json_string(wallet_nonce));
 	rc = jose_jwt_sign_x5c(jose_eckey_signer(wallet_conf.key), claims, "oauth-authz-req+jwt",

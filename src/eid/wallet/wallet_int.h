@@ -83,19 +83,29 @@ int wallet_status_check(const json_t *status, const struct wallet_check *c, bool
 void wallet_status_cleanup(void);
 
 /*
- * The transaction (tx.c): a document under WALLET_K_TX by its id, which is
- * also the request's state, the request_uri's id and the response key's
- * kid.  Members: ar, nonce, key (PEM), start, exp, same (same device),
- * st ("pending", "ok", "failed"), fail (enum wallet_fail), pid.
+ * The transaction (request.c): a document under WALLET_K_TX by its id,
+ * which is also the request's state, the request_uri's id and the
+ * response key's kid.  Members: ar, nonce, key_sealed (the response key's
+ * PEM sealed under the KEK with the id as label), start, exp, mode ("same",
+ * "qr" or "dc": same device, cross device, Digital Credentials API), same
+ * (mode "same"), st ("pending", "ok", "failed"), fail (enum wallet_fail),
+ * and the outcome (pid, eidas_*, nationalities, onetime_key, auth_time).
  */
-int wallet_tx_new(struct porten *app, const char *ar, bool same, json_t **tx, struct err *e);
+int wallet_tx_new(struct porten *app, const char *ar, const char *mode, json_t **tx,
+		  struct err *e);
 int wallet_tx_get(struct porten *app, const char *id, json_t **tx, struct err *e);
 /* Record the outcome of a pending transaction; ERR_NOTFOUND when gone. */
 int wallet_tx_set(struct porten *app, const char *id, json_t *tx, struct err *e);
+/* The response key of a pending transaction, unsealed (kid: its id). */
+int wallet_tx_key(struct porten *app, const json_t *tx, struct jose_eckey **k, struct err *e);
 
-/* The request object for tx, signed (request.c); *jws malloc'd. */
-int wallet_request_sign(const char *response_uri, const json_t *tx, const char *wallet_nonce,
-			char **jws, struct err *e);
+/*
+ * The request object for tx, signed (request.c); *jws malloc'd.  With
+ * origin NULL for response_uri (direct_post.jwt, with state); with origin
+ * for the Digital Credentials API (dc_api.jwt, expected_origins, §4.3).
+ */
+int wallet_request_sign(struct porten *app, const json_t *tx, const char *response_uri,
+			const char *origin, const char *wallet_nonce, char **jws, struct err *e);
 /* The link a wallet opens: scheme?client_id=..&request_uri=..&request_uri_method=post. */
 char *wallet_link(struct http_req *r, const json_t *tx);
 
@@ -105,6 +115,9 @@ void wallet_status(struct http_req *r, struct http_resp *w, const struct eid_flo
 void wallet_return(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);
 void wallet_request(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);
 void wallet_response(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);
+void wallet_dc_response(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);
+/* The origin of the login pages (scheme://host[:port]), arena memory; NULL without memory. */
+const char *wallet_origin(struct http_req *r);
 /* The person's page for a failure, with a way back to the selector. */
 void wallet_fail_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow,
 		      enum wallet_fail why);

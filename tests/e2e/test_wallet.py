@@ -438,12 +438,13 @@ class DcAttempt:
         self.form = dict(Page(self.page.text).form("wallet-dc-form")["fields"])
         assert set(self.form) == {"ar", "csrf", "tx", "response", "error"}, self.form
 
-    def post(self, data, origin=None):
+    def post(self, data, origin=None, site="same-origin"):
+        """The page's form as a browser posts it: Origin, Sec-Fetch-Site, both fields."""
         fields = dict(self.form, response="", error="")
         fields.update(data)
-        fields = {k: v for k, v in fields.items() if v != ""}
         r = self.b.post(self.server.url("/wallet/dc-response"), data=fields, allow_redirects=False,
-                        headers={"Origin": origin or self.origin}, timeout=TIMEOUT)
+                        headers={"Origin": origin or self.origin, "Sec-Fetch-Site": site},
+                        timeout=TIMEOUT)
         return classify(self.server, r, self.c.redirect_uri, self.params, self.verifier)
 
 
@@ -494,21 +495,25 @@ def test_dc_api_hostile(server, pki, new_client, new_browser, bad, page):
     assert_no_session(server, c, b)
 
 
-@pytest.mark.parametrize("bad", ["unencrypted", "plain_vp_token", "posted_from", "other_login",
-                                 "wrong_kid"])
+@pytest.mark.parametrize("bad", ["unencrypted", "plain_vp_token", "posted_from", "cross_site",
+                                 "other_login", "wrong_kid", "nothing"])
 def test_dc_api_refused_unread(server, pki, new_client, new_browser, bad):
     """Refused before the transaction is touched: the honest answer still logs in."""
     c, b = new_client(), new_browser()
     a = DcAttempt(server, b, c, pki)
     w = Wallet(pki)
     honest = dc_answer(pki, w.holder, a.req, a.origin)
-    origin = None
-    if bad == "unencrypted":
+    origin, site = None, "same-origin"
+    if bad == "nothing":
+        data = {}
+    elif bad == "unencrypted":
         data = dc_answer(pki, w.holder, a.req, a.origin, bad=("unencrypted",))
     elif bad == "plain_vp_token":
         data = {"vp_token": json.dumps({"pid": ["x"]})}
     elif bad == "posted_from":  # the page's form posted from another origin
         data, origin = honest, "https://evil.example"
+    elif bad == "cross_site":  # Origin null (no-referrer), but another site by Sec-Fetch-Site
+        data, origin, site = honest, "null", "cross-site"
     elif bad == "wrong_kid":  # a JWE to another transaction's key
         other = DcAttempt(server, new_browser(), new_client(), pki)
         data = dc_answer(pki, w.holder, other.req, other.origin)
@@ -521,7 +526,7 @@ def test_dc_api_refused_unread(server, pki, new_client, new_browser, bad):
         assert r.status_code == 403 and "kunne ikke verifiseres" in r.text, r.text[:1000]
         data = None
     if data is not None:
-        res = a.post(data, origin=origin)
+        res = a.post(data, origin=origin, site=site)
         assert res.kind == "page" and res.resp.status_code == 403, res
         assert "kunne ikke verifiseres" in res.resp.text, res.resp.text[:1500]
     check_tokens(server, c, a.post(honest))

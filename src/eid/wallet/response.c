@@ -466,6 +466,7 @@ wallet_dc_response(struct http_req *r, struct http_resp *w, const struct eid_flo
 	const char *response = http_param_c(&r->form, "response");
 	const char *error = http_param_c(&r->form, "error");
 	const char *origin = wallet_origin(r), *sent = http_header(r, "origin");
+	const char *site = http_header(r, "sec-fetch-site");
 	const char *id, *err_member, *ar;
 	struct person who = { 0 };
 	enum wallet_fail why = WALLET_FAIL_INVALID;
@@ -473,13 +474,25 @@ wallet_dc_response(struct http_req *r, struct http_resp *w, const struct eid_flo
 	json_t *tx = NULL, *payload = NULL;
 	int rc;
 
+	/* The page's form sends both fields, the one it does not use empty. */
+	if (response != NULL && response[0] == '\0')
+		response = NULL;
+	if (error != NULL && error[0] == '\0')
+		error = NULL;
 	if (r->bad_input || (response == NULL && error == NULL) || origin == NULL) {
 		wallet_fail_page(r, w, flow, WALLET_FAIL_INVALID);
 		return;
 	}
-	/* The browser sends the page's origin with the POST; another origin is refused. */
-	if (sent != NULL && strcmp(sent, origin) != 0) {
-		log_info(r->rid, "wallet: a DC API answer posted from %.100s", sent);
+	/*
+	 * The page posts from its own origin.  Under Referrer-Policy no-referrer
+	 * a browser sends Origin "null" with the form, so Sec-Fetch-Site says
+	 * it too; either naming another site is refused.  What proves the
+	 * origin is the KB-JWT's aud, which the browser's DC API attests.
+	 */
+	if ((sent != NULL && strcmp(sent, "null") != 0 && strcmp(sent, origin) != 0) ||
+	    (site != NULL && strcmp(site, "same-origin") != 0)) {
+		log_info(r->rid, "wallet: a DC API answer posted from %.100s (%.20s)",
+			 sent != NULL ? sent : "-", site != NULL ? site : "-");
 		wallet_fail_page(r, w, flow, WALLET_FAIL_INVALID);
 		return;
 	}

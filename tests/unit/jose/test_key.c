@@ -2,7 +2,8 @@
  * Tests for jose/key.c: key generation, the public JWK, the KEK format and
  * sealing at rest.  The hostile half: wrong KEK, wrong kid, every part of a
  * sealed text altered, truncated or oversized, and well-sealed plaintexts
- * that are not acceptable keys.
+ * that are not acceptable keys.  Secret text sealed under the KEK with a
+ * label, and the same hostile cases.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -418,6 +419,63 @@ test_unseal_bad_plaintext(void **state)
 	EVP_PKEY_free(ec);
 }
 
+/* Secret text sealed under the KEK: round trip, label and KEK bound, tampering, limits. */
+static void
+test_text_seal(void **state)
+{
+	static const char secret[] = "-----BEGIN PRIVATE KEY-----\nnot really\n";
+	struct jose_kek kek, other;
+	struct err e = { 0 };
+	char *sealed = NULL, *plain = NULL, *big;
+	size_t len = 0, n;
+
+	(void)state;
+	kek_fixed(&kek);
+	memcpy(&other, &kek, sizeof(other));
+	other.k[0] ^= 1;
+	assert_int_equal(jose_kek_seal_text(&kek, "tx-1", str_c(secret), &sealed, &e), 0);
+	assert_true(strncmp(sealed, "t1.", 3) == 0);
+	assert_null(strstr(sealed, "PRIVATE"));
+	assert_int_equal(jose_kek_open_text(sealed, "tx-1", &kek, &plain, &len, &e), 0);
+	assert_int_equal(len, strlen(secret));
+	assert_string_equal(plain, secret);
+	free(plain);
+	/* another label, another KEK: nothing */
+	assert_int_equal(jose_kek_open_text(sealed, "tx-2", &kek, &plain, &len, &e), ERR_CRYPTO);
+	assert_null(plain);
+	assert_int_equal(jose_kek_open_text(sealed, "tx-1", &other, &plain, &len, &e), ERR_CRYPTO);
+	/* every character of the text altered in turn */
+	n = strlen(sealed);
+	for (size_t i = 0; i < n; i++) {
+		char saved = sealed[i];
+
+		sealed[i] = saved == 'A' ? 'B' : 'A';
+		assert_int_not_equal(jose_kek_open_text(sealed, "tx-1", &kek, &plain, &len, &e), 0);
+		assert_null(plain);
+		sealed[i] = saved;
+	}
+	/* truncated, a key's format, no label, empty and oversized text */
+	sealed[n - 5] = '\0';
+	assert_int_not_equal(jose_kek_open_text(sealed, "tx-1", &kek, &plain, &len, &e), 0);
+	sealed[0] = 'v';
+	assert_int_equal(jose_kek_open_text(sealed, "tx-1", &kek, &plain, &len, &e), ERR_INVAL);
+	free(sealed);
+	assert_int_equal(jose_kek_seal_text(&kek, "", str_c(secret), &sealed, &e), ERR_INVAL);
+	assert_int_equal(jose_kek_seal_text(&kek, NULL, str_c(secret), &sealed, &e), ERR_INVAL);
+	assert_int_equal(jose_kek_seal_text(&kek, "x", str_c(""), &sealed, &e), ERR_INVAL);
+	big = calloc(1, 16385);
+	assert_non_null(big);
+	memset(big, 'a', 16384);
+	assert_int_equal(jose_kek_seal_text(&kek, "x", str_c(big), &sealed, &e), 0);
+	free(sealed);
+	big[16384] = 'a';
+	assert_int_equal(jose_kek_seal_text(&kek, "x", (struct str){ big, 16385 }, &sealed, &e),
+			 ERR_INVAL);
+	assert_null(sealed);
+	free(big);
+	assert_int_equal(jose_kek_open_text(NULL, "x", &kek, &plain, &len, &e), ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -430,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_unseal_tampered),
 		cmocka_unit_test(test_unseal_oversized),
 		cmocka_unit_test(test_unseal_bad_plaintext),
+		cmocka_unit_test(test_text_seal),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -37,6 +37,15 @@ static const char EIDAS[] =
 	"\"eidas_identifier\":\"SE/NO/199001011234\",\"eidas_firstname\":\"Astrid\","
 	"\"eidas_lastname\":\"Lindgren\",\"eidas_date_of_birth\":\"1990-01-01\"}";
 
+/* A foreign wallet PID without its number: no identifier, a one-time key (spec/eudi-wallet.md §7). */
+static const char WALLET[] =
+	"{\"sid\":\"c2lkU2lkU2lkU2lkU2lkU2lkU2lkU2lkU2lkU2lkU2k\",\"kind\":\"shared\","
+	"\"acr\":\"eidas-loa-high\",\"amr\":[\"eudiw\"],\"eid\":\"wallet\","
+	"\"auth_time\":1764970000,\"created\":1764970000,\"clients\":[],"
+	"\"eidas_firstname\":\"Erika\",\"eidas_lastname\":\"Mustermann\","
+	"\"eidas_date_of_birth\":\"1964-08-12\",\"nationalities\":\"DE,FR\","
+	"\"onetime_key\":\"b25lVGltZUtleU9uZVRpbWVLZXlPbmVUaW1lS2V5T24\"}";
+
 static void
 round_trip(const char *text, struct session *out, struct arena *arena)
 {
@@ -148,9 +157,17 @@ test_eidas(void **state)
 	assert_string_equal(s.eidas_firstname, "Astrid");
 	assert_string_equal(s.eidas_lastname, "Lindgren");
 	assert_string_equal(s.eidas_date_of_birth, "1990-01-01");
+	assert_null(s.onetime_key);
+	assert_null(s.nationalities);
 	round_trip(SHARED, &s, arena);
 	assert_string_equal(session_person(&s), "01819012365");
 	assert_null(s.eidas_identifier);
+	/* no stable identifier: the one-time key names the person */
+	round_trip(WALLET, &s, arena);
+	assert_null(s.pid);
+	assert_null(s.eidas_identifier);
+	assert_string_equal(session_person(&s), "b25lVGltZUtleU9uZVRpbWVLZXlPbmVUaW1lS2V5T24");
+	assert_string_equal(s.nationalities, "DE,FR");
 	arena_free(arena);
 }
 

@@ -38,7 +38,8 @@ static const char GRANT[] =
 	"\"eid\":\"bankid\",\"iss\":\"http://i\",\"session_kind\":\"shared\","
 	"\"resource\":\"https://one.example.no\",\"eidas_identifier\":\"SE/NO/1\","
 	"\"eidas_firstname\":\"Ada\",\"eidas_lastname\":\"L\","
-	"\"eidas_date_of_birth\":\"1815-12-10\",\"expires_at\":1764957200}";
+	"\"eidas_date_of_birth\":\"1815-12-10\",\"nationalities\":\"GB\","
+	"\"onetime_key\":\"k\",\"expires_at\":1764957200}";
 
 static json_t *
 load(const char *text)
@@ -129,6 +130,8 @@ test_grant_round_trip(void **state)
 	assert_int_equal(g.expires_at, 1764957200);
 	assert_true(json_is_string(g.resource));
 	assert_string_equal(g.eidas_identifier, "SE/NO/1");
+	assert_string_equal(g.nationalities, "GB");
+	assert_string_equal(g.onetime_key, "k");
 	again = oauth_grant_encode(&g);
 	assert_true(json_equal(doc, again));
 	json_decref(again);
@@ -181,6 +184,8 @@ test_decode_errors(void **state)
 	decode_bad("{\"redirect_uri\":null}", "redirect_uri");
 	decode_bad("{\"code_challenge\":false}", "code_challenge");
 	decode_bad("{\"eidas_identifier\":3}", "eidas_identifier");
+	decode_bad("{\"nationalities\":[\"DE\"]}", "nationalities");
+	decode_bad("{\"onetime_key\":1}", "onetime_key");
 	decode_bad("{\"claims\":[]}", "claims");
 }
 

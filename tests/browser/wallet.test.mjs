@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPorten, VERIFIER } from './common.mjs';
+import { checkPage, startPorten, VERIFIER } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let t, helper, helperUrl;
@@ -149,6 +149,22 @@ for (const [bad, text] of [
     await ctx.close();
   });
 }
+
+test('the wallet pages pass axe-core: waiting page, DC page, failure page', async () => {
+  // axe is injected, so this context bypasses the CSP the other tests keep
+  const { ctx, page } = await walletPage('wallet', () => ['wrong_nonce'], { bypassCSP: true });
+  await page.goto(t.authorizeUrl({ acr_values: 'eidas-loa-high' }).replace('/authorize?', '/authorize?ui_locales=nn&'));
+  await page.waitForSelector('#wallet-dc-start');
+  assert.equal(await page.getAttribute('html', 'lang'), 'nn');
+  await checkPage(page, 'wallet-nn-1-dc');
+  await page.click('#wallet-dc-start');
+  await page.waitForSelector('#wallet-error');
+  await checkPage(page, 'wallet-nn-2-failure');
+  await page.click('#wallet-switch-qr');
+  await page.waitForSelector('#wallet-qr svg');
+  await checkPage(page, 'wallet-nn-3-qr');
+  await ctx.close();
+});
 
 test('without the API the page polls by script; the wallet answers the QR link', async () => {
   const { ctx, page } = await walletPage('none');

@@ -186,7 +186,10 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	const struct issuer *is = r->route_data;
 	const char *lang = page_lang(r, flow->locale), *id;
 	bool same = json_is_true(json_object_get(tx, "same"));
-	char *link = wallet_link(r, tx), *svg = same ? NULL : wallet_qr_svg(r->arena, link);
+	char *link = wallet_link(r, tx);
+	char *svg = same ? NULL
+			 : wallet_qr_svg(r->arena, link,
+					 page_text(lang, "QR code to scan with the wallet"));
 	char *poll;
 	struct buf b;
 
@@ -375,7 +378,10 @@ wallet_fail_page(struct http_req *r, struct http_resp *w, const struct eid_flow 
 	buf_puts(&b, "</p>");
 	buf_printf(&b, "<p><a id=\"wallet-retry\" href=\"%s/wallet?ar=%s\">", is->prefix, flow->ar);
 	buf_html(&b, str_c(page_text(lang, "Try again")));
-	buf_printf(&b, "</a></p><p><a id=\"wallet-other\" href=\"%s/login?ar=%s\">", is->prefix,
+	buf_puts(&b, "</a></p>");
+	/* §8: no wallet answered through the browser, say: the other flows. */
+	switch_links(&b, lang, is, flow, "dc");
+	buf_printf(&b, "<p><a id=\"wallet-other\" href=\"%s/login?ar=%s\">", is->prefix,
 		   flow->ar);
 	buf_html(&b, str_c(page_text(lang, "Choose another electronic ID")));
 	buf_puts(&b, "</a></p>");

@@ -11,7 +11,7 @@
 #define QR_QUIET 4 /* ISO/IEC 18004: four modules of quiet zone */
 
 char *
-wallet_qr_svg(struct arena *a, const char *text)
+wallet_qr_svg(struct arena *a, const char *text, const char *label)
 {
 	QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	struct buf b;
@@ -23,9 +23,13 @@ wallet_qr_svg(struct arena *a, const char *text)
 	n = q->width + 2 * QR_QUIET;
 	buf_init(&b, 1 << 20);
 	buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-		       "width=\"%d\" height=\"%d\" shape-rendering=\"crispEdges\" role=\"img\">"
-		       "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
-		   n, n, n * 6, n * 6, n, n);
+		       "width=\"%d\" height=\"%d\" shape-rendering=\"crispEdges\" role=\"img\" "
+		       "aria-label=\"",
+		   n, n, n * 6, n * 6);
+	/* The image's text alternative (WCAG 1.1.1). */
+	buf_html(&b, str_c(label));
+	buf_printf(&b, "\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
+		   n, n);
 	for (int y = 0; y < q->width; y++)
 		for (int x = 0; x < q->width; x++)
 			if (q->data[y * q->width + x] & 1)

@@ -125,7 +125,7 @@ void wallet_fail_page(struct http_req *r, struct http_resp *w, const struct eid_
 void wallet_finish(struct http_req *r, struct http_resp *w, const struct eid_flow *flow,
 		   const char *txid);
 
-/* An SVG QR code of text (qr.c), arena memory; NULL when it does not fit. */
-char *wallet_qr_svg(struct arena *a, const char *text);
+/* An SVG QR code of text labelled label (qr.c), arena memory; NULL when it does not fit. */
+char *wallet_qr_svg(struct arena *a, const char *text, const char *label);
 
 #endif

@@ -2,6 +2,46 @@
 
 #include "core/err.h"
 
+/*
+ * The code point of the UTF-8 sequence at p[i] into *cp; returns its length
+ * in bytes, or 0 when it is not valid UTF-8 (overlong forms, surrogates and
+ * values past U+10FFFF included).
+ */
+static size_t
+utf8_decode(const unsigned char *p, size_t len, size_t i, unsigned *cp)
+{
+	unsigned char c = p[i];
+	size_t n;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0) {
+		n = 1;
+		*cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2;
+		*cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3;
+		*cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (i + n >= len)
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if ((p[i + k] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (p[i + k] & 0x3f);
+	}
+	if ((n == 1 && *cp < 0x80) || (n == 2 && *cp < 0x800) || (n == 3 && *cp < 0x10000) ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff) || *cp > 0x10ffff)
+		return 0;
+	return n + 1;
+}
+
 bool
 str_is_clean_utf8(struct str s)
 {
@@ -9,43 +49,30 @@ str_is_clean_utf8(struct str s)
 	size_t i = 0;
 
 	while (i < s.len) {
-		unsigned char c = p[i];
-		size_t n;
 		unsigned cp;
+		size_t n = utf8_decode(p, s.len, i, &cp);
 
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		/* C0 and C1 control characters, and DEL. */
+		if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
 			return false;
-		}
-		if (i + n >= s.len)
+		i += n;
+	}
+	return true;
+}
+
+bool
+str_is_utf8(struct str s)
+{
+	const unsigned char *p = (const unsigned char *)s.p;
+	size_t i = 0;
+
+	while (i < s.len) {
+		unsigned cp;
+		size_t n = utf8_decode(p, s.len, i, &cp);
+
+		if (n == 0)
 			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		/* C1 control characters. */
-		if (cp >= 0x80 && cp <= 0x9f)
-			return false;
-		i += n + 1;
+		i += n;
 	}
 	return true;
 }

@@ -42,6 +42,8 @@ str_has_prefix(struct str s, const char *prefix)
 
 /* True if s is valid UTF-8 with no control characters below 0x20 or 0x7f. */
 bool str_is_clean_utf8(struct str s);
+/* True if s is valid UTF-8 (control characters allowed). */
+bool str_is_utf8(struct str s);
 
 /* True if every byte of s is one of the characters in set. */
 bool str_only(struct str s, const char *set);

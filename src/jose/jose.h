@@ -126,6 +126,12 @@ int jose_jwt_sign(const struct jose_signer *s, const json_t *claims, const char 
  */
 int jose_jwt_sign_x5c(const struct jose_signer *s, const json_t *claims, const char *typ,
 		      const json_t *x5c, char **jws, struct err *e);
+/*
+ * The same for a payload that is already compact JSON text (claims written
+ * with core/jsonw.h, no tree): the hot tokens' path.  x5c may be NULL.
+ */
+int jose_jws_sign(const struct jose_signer *s, const char *typ, const json_t *x5c,
+		  const char *body, size_t body_len, char **jws, struct err *e);
 
 /* Allowed algorithms for verification: bits of JOSE_ALG_*. */
 enum {

@@ -24,12 +24,16 @@
 #include <string.h>
 
 #include "core/b64.h"
+#include "core/buf.h"
+#include "core/jsonw.h"
 #include "jose/jose_int.h"
 
 #define JWS_MAX 16384             /* longest compact JWS we look at */
 #define KEY_CACHE 8               /* public keys kept built, per thread */
 #define TYP_MAX 64
 #define SIG_MAX (JOSE_RSA_MAX_BITS / 8) /* longest signature a signer may return */
+/* A header is three short names, or those and a certificate chain (x5c). */
+#define JWS_HEADER_MAX (64 * 1024)
 
 /* maskinporten.md 11, selfservice-api.md 7: kids of registered keys. */
 static const char kid_set[] =
@@ -601,15 +605,59 @@ int
 jose_jwt_sign_x5c(const struct jose_signer *s, const json_t *claims, const char *typ,
 		  const json_t *x5c, char **jws, struct err *e)
 {
-	json_t *hdr = NULL;
-	char *hdr_text = NULL, *body = NULL, *out = NULL;
+	char *body;
+	int rc;
+
+	*jws = NULL;
+	if (!json_is_object(claims))
+		return ERR(e, ERR_INVAL, 0, NULL, "signing needs a claims object");
+	body = json_dumps(claims, JSON_COMPACT);
+	if (body == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "claims cannot be serialised");
+	rc = jose_jws_sign(s, typ, x5c, body, strlen(body), jws, e);
+	free(body);
+	return rc;
+}
+
+/* The protected header {alg, kid, typ[, x5c]}, in that order, into hb. */
+static int
+jws_header(const struct jose_signer *s, const char *typ, const json_t *x5c, struct buf *hb,
+	   struct err *e)
+{
+	struct jsonw w;
+	char *certs = NULL;
+
+	jsonw_begin(&w, hb);
+	jsonw_str(&w, "alg", s->alg);
+	jsonw_str(&w, "kid", s->kid);
+	jsonw_str(&w, "typ", typ);
+	if (x5c != NULL) {
+		certs = json_dumps(x5c, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (certs == NULL)
+			w.rc = ERR_NOMEM;
+		else
+			jsonw_raw(&w, "x5c", certs, strlen(certs));
+	}
+	free(certs);
+	if (jsonw_end(&w) != 0)
+		return ERR(e, ERR_NOMEM, 0, NULL, "cannot build the JWS header");
+	return 0;
+}
+
+int
+jose_jws_sign(const struct jose_signer *s, const char *typ, const json_t *x5c, const char *body,
+	      size_t body_len, char **jws, struct err *e)
+{
+	struct buf hb;
+	char *out = NULL;
 	unsigned char *sig = NULL;
 	size_t hl, bl, in_len, sig_len = 0;
 	int rc;
 
 	*jws = NULL;
-	if (s == NULL || !json_is_object(claims)) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "signing needs a signer and a claims object");
+	buf_init(&hb, JWS_HEADER_MAX);
+	if (s == NULL || body == NULL) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "signing needs a signer and a payload");
 		goto out;
 	}
 	if (typ == NULL)
@@ -619,32 +667,21 @@ jose_jwt_sign_x5c(const struct jose_signer *s, const json_t *claims, const char 
 		goto out;
 	}
 	rc = signer_check(s, e);
+	if (rc == 0)
+		rc = jws_header(s, typ, x5c, &hb, e);
 	if (rc != 0)
 		goto out;
-	hdr = json_pack("{s:s, s:s, s:s}", "alg", s->alg, "kid", s->kid, "typ", typ);
-	if (hdr != NULL && x5c != NULL)
-		json_object_set(hdr, "x5c", (json_t *)x5c);
-	hdr_text = hdr != NULL ? json_dumps(hdr, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
-	if (hdr_text == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "cannot build the JWS header");
-		goto out;
-	}
-	body = json_dumps(claims, JSON_COMPACT);
-	if (body == NULL) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "claims cannot be serialised");
-		goto out;
-	}
-	hl = b64url_len(strlen(hdr_text));
-	bl = b64url_len(strlen(body));
+	hl = b64url_len(hb.len);
+	bl = b64url_len(body_len);
 	in_len = hl + 1 + bl;
 	out = malloc(in_len + 1 + b64url_len(SIG_MAX) + 1);
 	if (out == NULL) {
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
-	b64url_encode(hdr_text, strlen(hdr_text), out);
+	b64url_encode(hb.p, hb.len, out);
 	out[hl] = '.';
-	b64url_encode(body, strlen(body), out + hl + 1);
+	b64url_encode(body, body_len, out + hl + 1);
 	rc = s->sign(s, out, in_len, &sig, &sig_len, e);
 	if (rc != 0) {
 		if (rc > 0)
@@ -663,9 +700,7 @@ jose_jwt_sign_x5c(const struct jose_signer *s, const json_t *claims, const char 
 out:
 	free(out);
 	free(sig);
-	free(body);
-	free(hdr_text);
-	json_decref(hdr);
+	buf_free(&hb);
 	return rc;
 }
 

@@ -16,20 +16,8 @@
 #include "oauth/dpop.h"
 #include "registry/registry.h"
 
-/*
- * spec §7 and §8.1: aud is the requested resource, and nothing else; a
- * grant without resource gets a token without aud.
- */
-static json_t *
-audience(const struct mp_grant *g)
-{
-	if (g->resource == NULL || json_array_size(g->resource) == 0)
-		return NULL;
-	/* One value as a string, several as an array (RFC 7519 §4.1.3). */
-	if (json_array_size(g->resource) == 1)
-		return json_incref(json_array_get(g->resource, 0));
-	return json_deep_copy(g->resource);
-}
+/* A token's claims: a few hundred bytes, and the resources asked for. */
+#define MP_CLAIMS_MAX (64 * 1024)
 
 /* spec §7: the client's lifetime (120 s unset), capped by the smallest non-zero at_max_age. */
 static long long
@@ -62,44 +50,45 @@ scope_string(const json_t *names)
 
 static int
 claims_build(const struct issuer *is, const struct mp_grant *g, const char *scope,
-	     int64_t now, int64_t exp, json_t **out, struct err *e)
+	     int64_t now, int64_t exp, struct buf *out, struct err *e)
 {
-	json_t *cl = json_object(), *aud = audience(g);
 	char jti[TOKEN_CHARS + 1];
-	int rc = 0;
+	struct jsonw w;
+	size_t naud = json_array_size(g->resource);
 
-	*out = NULL;
-	if (cl == NULL || rand_token_buf(jti) != 0) {
-		rc = MP_INTERNAL(e, "cannot build the access token");
-		goto out;
-	}
+	if (rand_token_buf(jti) != 0)
+		return MP_INTERNAL(e, "cannot build the access token");
 	/* spec §7; client_orgno is never emitted (removed 2020). */
-	if ((rc = oauth_claim_set(cl, "iss", json_string(is->iss), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "client_amr", json_string(g->client_amr), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "token_type", json_string(g->jkt ? "DPoP" : "Bearer"), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "client_id", json_string(g->client_id), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(g->consumer), e)) != 0 ||
-	    (g->supplier[0] != '\0' &&
-	     (rc = oauth_claim_set(cl, "supplier", oauth_org_claim(g->supplier), e)) != 0) ||
-	    (g->delegation_source != NULL &&
-	     (rc = oauth_claim_set(cl, "delegation_source", json_string(g->delegation_source),
-				   e)) != 0) ||
-	    (aud != NULL && (rc = oauth_claim_set(cl, "aud", json_incref(aud), e)) != 0) ||
-	    (g->pid != NULL && (rc = oauth_claim_set(cl, "pid", json_string(g->pid), e)) != 0) ||
-	    (rc = oauth_claim_set(cl, "scope", json_string(scope), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "iat", json_integer(now), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "exp", json_integer(exp), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0 ||
-	    /* RFC 9449 §6.1 */
-	    (g->jkt != NULL &&
-	     (rc = oauth_claim_set(cl, "cnf", json_pack("{s:s}", "jkt", g->jkt), e)) != 0))
-		goto out;
-	*out = cl;
-	cl = NULL;
-out:
-	json_decref(cl);
-	json_decref(aud);
-	return rc;
+	jsonw_begin(&w, out);
+	jsonw_str(&w, "iss", is->iss);
+	jsonw_str(&w, "client_amr", g->client_amr);
+	jsonw_str(&w, "token_type", g->jkt ? "DPoP" : "Bearer");
+	jsonw_str(&w, "client_id", g->client_id);
+	oauth_claim_org(&w, "consumer", g->consumer);
+	if (g->supplier[0] != '\0')
+		oauth_claim_org(&w, "supplier", g->supplier);
+	jsonw_str(&w, "delegation_source", g->delegation_source);
+	/*
+	 * spec §7 and §8.1: aud is the requested resource, and nothing else; a
+	 * grant without resource gets a token without aud.  One value as a
+	 * string, several as an array (RFC 7519 §4.1.3).
+	 */
+	if (naud == 1)
+		oauth_claim_json(&w, "aud", json_array_get(g->resource, 0));
+	else if (naud > 1)
+		oauth_claim_json(&w, "aud", g->resource);
+	jsonw_str(&w, "pid", g->pid);
+	jsonw_str(&w, "scope", scope);
+	jsonw_int(&w, "iat", now);
+	jsonw_int(&w, "exp", exp);
+	jsonw_str(&w, "jti", jti);
+	/* RFC 9449 §6.1 */
+	if (g->jkt != NULL) {
+		jsonw_obj(&w, "cnf");
+		jsonw_str(&w, "jkt", g->jkt);
+		jsonw_close(&w);
+	}
+	return oauth_claims_end(&w, "access token", e);
 }
 
 /* One event per token: who asked, for whom, what (billing.md §2: counted, not billed). */
@@ -166,12 +155,13 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 	       int64_t now, json_t **resp, struct err *e)
 {
 	const struct jose_signer *signer = NULL;
-	json_t *claims = NULL;
+	struct buf claims;
 	char *scope = NULL, *jws = NULL;
 	long long life = lifetime(g);
 	int rc;
 
 	*resp = NULL;
+	buf_init(&claims, MP_CLAIMS_MAX);
 	scope = scope_string(g->scopes);
 	if (scope == NULL) {
 		rc = MP_INTERNAL(e, "out of memory");
@@ -189,7 +179,7 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 	if (rc != 0)
 		goto out;
 	/* spec §7 (design): RS256, typ JWT (no sub or aud for RFC 9068's at+jwt). */
-	rc = jose_jwt_sign(signer, claims, "JWT", &jws, e);
+	rc = jose_jws_sign(signer, "JWT", NULL, claims.p, claims.len, &jws, e);
 	if (rc != 0) {
 		rc = MP_INTERNAL(e, "signing failed");
 		goto out;
@@ -202,7 +192,7 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 	if (*resp == NULL)
 		rc = MP_INTERNAL(e, "out of memory");
 out:
-	json_decref(claims);
+	buf_free(&claims);
 	free(scope);
 	free(jws);
 	return rc;

@@ -103,22 +103,44 @@ oauth_scope_type_ok(const json_t *scope_doc, const struct client *client)
 		reg_json_array_has(types, client->integration_type));
 }
 
-json_t *
-oauth_org_claim(const char *orgno)
+void
+oauth_claim_org(struct jsonw *w, const char *k, const char *orgno)
 {
 	char id[64];
 
-	if (orgno == NULL || strlen(orgno) > 32)
-		return NULL;
+	if (orgno == NULL || strlen(orgno) > 32) {
+		if (w->rc == 0)
+			w->rc = ERR_INVAL;
+		return;
+	}
 	snprintf(id, sizeof(id), OAUTH_ORG_ICD "%s", orgno);
-	return json_pack("{s:s, s:s}", "authority", OAUTH_ORG_AUTHORITY, "ID", id);
+	jsonw_obj(w, k);
+	jsonw_str(w, "authority", OAUTH_ORG_AUTHORITY);
+	jsonw_str(w, "ID", id);
+	jsonw_close(w);
+}
+
+void
+oauth_claim_json(struct jsonw *w, const char *k, const json_t *v)
+{
+	char *t;
+
+	if (w->rc != 0)
+		return;
+	t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (t == NULL) {
+		w->rc = ERR_NOMEM;
+		return;
+	}
+	jsonw_raw(w, k, t, strlen(t));
+	free(t);
 }
 
 int
-oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e)
+oauth_claims_end(struct jsonw *w, const char *what, struct err *e)
 {
-	if (v == NULL || json_object_set_new(o, k, v) != 0)
-		return ERR(e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "cannot build claim %s", k);
+	if (jsonw_end(w) != 0)
+		return ERR(e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "cannot build the %s", what);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "app/app.h"
 #include "core/err.h"
+#include "core/jsonw.h"
 #include "http/http.h"
 #include "oauth/grant.h"
 #include "registry/client.h"
@@ -263,11 +264,16 @@ bool oauth_scope_type_ok(const json_t *scope_doc, const struct client *client);
  */
 const char *oauth_consumer_orgno(const struct porten *app, const struct client *client);
 
-/* {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}, or NULL (orgno NULL or long). */
-json_t *oauth_org_claim(const char *orgno);
-
-/* Set claim k to v (stolen; NULL is a failure): 0, or 500 server_error in e. */
-int oauth_claim_set(json_t *o, const char *k, json_t *v, struct err *e);
+/*
+ * Token claims are written straight into their buffer (core/jsonw.h).
+ * Claim k as {"authority":"iso6523-actorid-upis","ID":"0192:<orgno>"}; an
+ * orgno that is NULL or long fails the writer.
+ */
+void oauth_claim_org(struct jsonw *w, const char *k, const char *orgno);
+/* Claim k holding a JSON value taken from a stored document. */
+void oauth_claim_json(struct jsonw *w, const char *k, const json_t *v);
+/* Close the claims: 0, or 500 server_error in e naming what. */
+int oauth_claims_end(struct jsonw *w, const char *what, struct err *e);
 
 /*
  * The acr value a token of issuer is names for the level acr (stored in

@@ -12,6 +12,7 @@
 #include "app/service.h"
 #include "core/b64.h"
 #include "core/crypto.h"
+#include "core/jsonw.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/metrics.h"
@@ -25,6 +26,7 @@
 #define ID_TOKEN_LIFETIME 120            /* spec §10 */
 #define CODE_MAX_LEN 512                 /* codes are 43 characters; bound the hash input */
 #define REFRESH_MAX_LEN 512
+#define CLAIMS_MAX (64 * 1024)           /* a token's claims: a few hundred bytes, authorization_details more */
 
 #define BADREQ(e, ...) ERR((e), ERR_INVAL, 400, OAUTH_INVALID_REQUEST, __VA_ARGS__)
 #define BADGRANT(e, ...) ERR((e), ERR_DENIED, 400, OAUTH_INVALID_GRANT, __VA_ARGS__)
@@ -249,7 +251,7 @@ oauth_pairwise_sub_in(struct porten *app, struct arena *a, const char *client_id
 /* ---- issuing ---- */
 
 static int
-sign(struct http_req *r, const struct issuer *is, const json_t *claims, const char *typ,
+sign(struct http_req *r, const struct issuer *is, const struct buf *claims, const char *typ,
      const char **out, struct err *e)
 {
 	const struct jose_signer *signer = NULL;
@@ -259,7 +261,7 @@ sign(struct http_req *r, const struct issuer *is, const json_t *claims, const ch
 	rc = reg_keys_signing(r->app, is, &signer, e);
 	if (rc != 0)
 		goto out;
-	rc = jose_jwt_sign(signer, claims, typ, &jws, e);
+	rc = jose_jws_sign(signer, typ, NULL, claims->p, claims->len, &jws, e);
 	if (rc != 0)
 		goto out;
 	*out = arena_strdup(r->arena, jws);
@@ -268,32 +270,21 @@ out:
 	return rc;
 }
 
-/* Claim k from a grant's string field, when the grant has it. */
-static int
-claim_str(json_t *dst, const char *k, const char *v, struct err *e)
-{
-	return v == NULL ? 0 : oauth_claim_set(dst, k, json_string(v), e);
-}
-
 /*
  * The claims a step after the eID added (oauth_step_claim_ok): into the ID
  * token all of them, into the access token authorization_details alone.
  */
-static int
-claims_from_steps(json_t *dst, const struct grant *g, bool id_token, struct err *e)
+static void
+claims_from_steps(struct jsonw *w, const struct grant *g, bool id_token)
 {
 	const char *k;
 	json_t *v;
-	int rc;
 
 	json_object_foreach((json_t *)g->claims, k, v) {
 		if (!oauth_step_claim_ok(k) || (!id_token && strcmp(k, "authorization_details") != 0))
 			continue;
-		rc = oauth_claim_set(dst, k, json_deep_copy(v), e);
-		if (rc != 0)
-			return rc;
+		oauth_claim_json(w, k, v);
 	}
-	return 0;
 }
 
 struct issue_ctx {
@@ -311,56 +302,43 @@ struct issue_ctx {
 
 static int
 access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_amr,
-	      int64_t exp, json_t **out, struct err *e)
+	      int64_t exp, struct buf *out, struct err *e)
 {
-	json_t *cl = json_object();
 	const json_t *res = c->grant->resource;
 	const char *pid = c->grant->pid;
-	const char *orgno = oauth_consumer_orgno(r->app, c->client);
-	const char *supplier = c->client->supplier_orgno;
 	const char *jti = rand_token(r->arena);
-	int rc = 0;
+	struct jsonw w;
 
-	*out = NULL;
-	if (cl == NULL || jti == NULL) {
-		rc = INTERNAL(e, "cannot build access token");
-		goto out;
-	}
-	if ((rc = oauth_claim_set(cl, "iss", json_string(c->is->iss), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "client_amr", json_string(client_amr), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "client_id", json_string(c->client_id), e)) != 0 ||
-	    (c->sub != NULL && (rc = oauth_claim_set(cl, "sub", json_string(c->sub), e)) != 0) ||
-	    (rc = oauth_claim_set(cl, "consumer", oauth_org_claim(orgno), e)) != 0 ||
-	    (supplier != NULL &&
-	     (rc = oauth_claim_set(cl, "supplier", oauth_org_claim(supplier), e)) != 0) ||
-	    (rc = oauth_claim_set(cl, "scope", json_string(c->scope), e)) != 0 ||
-	    (rc = claim_str(cl, "acr", oauth_acr_for(c->is, c->grant->acr), e)) != 0 ||
-	    (pid != NULL && !c->pseudonymous &&
-	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
-		goto out;
-	rc = claims_from_steps(cl, c->grant, false, e);
-	if (rc != 0)
-		goto out;
+	if (jti == NULL)
+		return INTERNAL(e, "cannot build access token");
+	jsonw_begin(&w, out);
+	jsonw_str(&w, "iss", c->is->iss);
+	jsonw_str(&w, "client_amr", client_amr);
+	jsonw_str(&w, "client_id", c->client_id);
+	jsonw_str(&w, "sub", c->sub);
+	oauth_claim_org(&w, "consumer", oauth_consumer_orgno(r->app, c->client));
+	if (c->client->supplier_orgno != NULL)
+		oauth_claim_org(&w, "supplier", c->client->supplier_orgno);
+	jsonw_str(&w, "scope", c->scope);
+	jsonw_str(&w, "acr", oauth_acr_for(c->is, c->grant->acr));
+	if (!c->pseudonymous)
+		jsonw_str(&w, "pid", pid);
+	claims_from_steps(&w, c->grant, false);
 	/* spec §11: aud only when resource was requested; one value as a string. */
 	if (json_is_array(res) && json_array_size(res) == 1)
-		rc = oauth_claim_set(cl, "aud", json_deep_copy(json_array_get(res, 0)), e);
+		oauth_claim_json(&w, "aud", json_array_get(res, 0));
 	else if ((json_is_array(res) && json_array_size(res) > 1) || json_is_string(res))
-		rc = oauth_claim_set(cl, "aud", json_deep_copy(res), e);
-	if (rc != 0)
-		goto out;
-	if ((rc = oauth_claim_set(cl, "iat", json_integer(c->now), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "exp", json_integer(exp), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0)
-		goto out;
+		oauth_claim_json(&w, "aud", res);
+	jsonw_int(&w, "iat", c->now);
+	jsonw_int(&w, "exp", exp);
+	jsonw_str(&w, "jti", jti);
 	/* RFC 9449 §6.1: the key the token is bound to. */
-	if (c->at_jkt != NULL &&
-	    (rc = oauth_claim_set(cl, "cnf", json_pack("{s:s}", "jkt", c->at_jkt), e)) != 0)
-		goto out;
-	*out = cl;
-	cl = NULL;
-out:
-	json_decref(cl);
-	return rc;
+	if (c->at_jkt != NULL) {
+		jsonw_obj(&w, "cnf");
+		jsonw_str(&w, "jkt", c->at_jkt);
+		jsonw_close(&w);
+	}
+	return oauth_claims_end(&w, "access token", e);
 }
 
 /* "DE,FR" as ["DE","FR"]: a new reference. */
@@ -380,66 +358,53 @@ codes_list(const char *codes)
 }
 
 static int
-id_token_claims(struct http_req *r, const struct issue_ctx *c, json_t **out, struct err *e)
+id_token_claims(struct http_req *r, const struct issue_ctx *c, struct buf *out, struct err *e)
 {
 	const struct grant *g = c->grant;
-	json_t *cl = json_object();
-	const char *pid = g->pid;
-	const char *sid = g->sid;
-	const char *obo = g->onbehalfof;
 	const char *jti = rand_token(r->arena);
-	int rc = 0;
+	struct jsonw w;
 
-	*out = NULL;
-	if (cl == NULL || jti == NULL) {
-		rc = INTERNAL(e, "cannot build ID token");
-		goto out;
-	}
-	if ((rc = oauth_claim_set(cl, "iss", json_string(c->is->iss), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "aud", json_string(c->client_id), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "sub", json_string(c->sub), e)) != 0 ||
-	    (pid != NULL && !c->pseudonymous &&
-	     (rc = oauth_claim_set(cl, "pid", json_string(pid), e)) != 0))
-		goto out;
-	if ((rc = claim_str(cl, "acr", oauth_acr_for(c->is, g->acr), e)) != 0 ||
-	    (g->amr != NULL && (rc = oauth_claim_set(cl, "amr", json_pack("[s]", g->amr), e)) != 0) ||
-	    (g->auth_time != 0 &&
-	     (rc = oauth_claim_set(cl, "auth_time", json_integer(g->auth_time), e)) != 0) ||
-	    (rc = claim_str(cl, "nonce", g->nonce, e)) != 0 ||
-	    (rc = claim_str(cl, "locale", g->locale, e)) != 0 ||
-	    /* eIDAS logins (spec/ansattporten-eidas-testid.md §2) */
-	    (rc = claim_str(cl, "eidas_identifier", g->eidas_identifier, e)) != 0 ||
-	    (rc = claim_str(cl, "eidas_firstname", g->eidas_firstname, e)) != 0 ||
-	    (rc = claim_str(cl, "eidas_lastname", g->eidas_lastname, e)) != 0 ||
-	    (rc = claim_str(cl, "eidas_date_of_birth", g->eidas_date_of_birth, e)) != 0)
-		goto out;
+	if (jti == NULL || c->sub == NULL)
+		return INTERNAL(e, "cannot build ID token");
+	jsonw_begin(&w, out);
+	jsonw_str(&w, "iss", c->is->iss);
+	jsonw_str(&w, "aud", c->client_id);
+	jsonw_str(&w, "sub", c->sub);
+	if (!c->pseudonymous)
+		jsonw_str(&w, "pid", g->pid);
+	jsonw_str(&w, "acr", oauth_acr_for(c->is, g->acr));
+	if (g->amr != NULL)
+		jsonw_strs(&w, "amr", &g->amr, 1);
+	if (g->auth_time != 0)
+		jsonw_int(&w, "auth_time", g->auth_time);
+	jsonw_str(&w, "nonce", g->nonce);
+	jsonw_str(&w, "locale", g->locale);
+	/* eIDAS logins (spec/ansattporten-eidas-testid.md §2) */
+	jsonw_str(&w, "eidas_identifier", g->eidas_identifier);
+	jsonw_str(&w, "eidas_firstname", g->eidas_firstname);
+	jsonw_str(&w, "eidas_lastname", g->eidas_lastname);
+	jsonw_str(&w, "eidas_date_of_birth", g->eidas_date_of_birth);
 	/* spec/eudi-wallet.md §7: a foreign PID's nationalities, in the ID token only. */
-	if (g->nationalities != NULL &&
-	    (rc = oauth_claim_set(cl, "nationalities", codes_list(g->nationalities), e)) != 0)
-		goto out;
-	rc = claims_from_steps(cl, g, true, e);
-	if (rc != 0)
-		goto out;
+	if (g->nationalities != NULL) {
+		json_t *codes = codes_list(g->nationalities);
+
+		if (codes == NULL)
+			w.rc = ERR_NOMEM;
+		oauth_claim_json(&w, "nationalities", codes);
+		json_decref(codes);
+	}
+	claims_from_steps(&w, g, true);
 	/* spec §10, §20: sid only for clients that asked for it (front- or back-channel logout). */
-	if (sid != NULL &&
-	    (c->client->frontchannel_logout_session_required ||
-	     c->client->backchannel_logout_uri != NULL) &&
-	    (rc = oauth_claim_set(cl, "sid", json_string(sid), e)) != 0)
-		goto out;
+	if (c->client->frontchannel_logout_session_required ||
+	    c->client->backchannel_logout_uri != NULL)
+		jsonw_str(&w, "sid", g->sid);
 	/* spec §16 (design): both documented names of the onbehalfof claim. */
-	if (obo != NULL &&
-	    ((rc = oauth_claim_set(cl, "client_onbehalfof", json_string(obo), e)) != 0 ||
-	     (rc = oauth_claim_set(cl, "aud_onbehalfof", json_string(obo), e)) != 0))
-		goto out;
-	if ((rc = oauth_claim_set(cl, "iat", json_integer(c->now), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "exp", json_integer(c->now + ID_TOKEN_LIFETIME), e)) != 0 ||
-	    (rc = oauth_claim_set(cl, "jti", json_string(jti), e)) != 0)
-		goto out;
-	*out = cl;
-	cl = NULL;
-out:
-	json_decref(cl);
-	return rc;
+	jsonw_str(&w, "client_onbehalfof", g->onbehalfof);
+	jsonw_str(&w, "aud_onbehalfof", g->onbehalfof);
+	jsonw_int(&w, "iat", c->now);
+	jsonw_int(&w, "exp", c->now + ID_TOKEN_LIFETIME);
+	jsonw_str(&w, "jti", jti);
+	return oauth_claims_end(&w, "ID token", e);
 }
 
 /* The refresh token's inactivity window, never past the grant's own end (spec §12). */
@@ -481,7 +446,7 @@ struct issue_rec {
 	const json_t *grant;     /* the stored form of a new grant */
 	const struct oauth_new_grant *new_grant;
 	const char *at_hash;
-	const json_t *at_claims;
+	const char *at_claims;   /* the access token's claims as JSON text */
 	int64_t at_exp;
 	const char *rt_hash;     /* NULL: no refresh token */
 	const char *rt_jkt;      /* its DPoP key, or NULL */
@@ -543,7 +508,8 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	struct porten *app = r->app;
 	struct issue_ctx c = { .is = is, .client = client, .grant = grant, .now = time_now(),
 			       .at_jkt = bind != NULL ? bind->at_jkt : NULL };
-	json_t *names = NULL, *at_claims = NULL, *id_claims = NULL, *body = NULL;
+	json_t *names = NULL, *body = NULL;
+	struct buf at_claims, id_claims;
 	const char *pid = grant->pid;
 	json_t *stored = NULL;
 	const char *person, *access_token = NULL, *id_token = NULL, *refresh = NULL;
@@ -552,6 +518,8 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	int rc;
 
 	*resp = NULL;
+	buf_init(&at_claims, CLAIMS_MAX);
+	buf_init(&id_claims, CLAIMS_MAX);
 	c.client_id = client->client_id;
 	c.scope = grant->scope;
 	if (c.client_id == NULL || c.scope == NULL) {
@@ -590,14 +558,14 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 			goto out;
 		}
 	} else {
-		rc = sign(r, is, at_claims, "at+jwt", &access_token, e);
+		rc = sign(r, is, &at_claims, "at+jwt", &access_token, e);
 		if (rc != 0)
 			goto out;
 	}
 	if (oauth_scope_has(c.scope, "openid")) {
 		rc = id_token_claims(r, &c, &id_claims, e);
 		if (rc == 0)
-			rc = sign(r, is, id_claims, "JWT", &id_token, e);
+			rc = sign(r, is, &id_claims, "JWT", &id_token, e);
 		if (rc != 0)
 			goto out;
 	}
@@ -622,7 +590,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 				 .grant = stored,
 				 .new_grant = new_grant,
 				 .at_hash = sha256_b64url(r->arena, str_c(access_token)),
-				 .at_claims = at_claims,
+				 .at_claims = at_claims.p,
 				 .at_exp = exp,
 				 .rt_hash = refresh ? sha256_b64url(r->arena, str_c(refresh)) : NULL,
 				 .rt_jkt = bind != NULL ? bind->rt_jkt : NULL,
@@ -653,8 +621,8 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 out:
 	json_decref(names);
 	json_decref(c.scope_docs);
-	json_decref(at_claims);
-	json_decref(id_claims);
+	buf_free(&at_claims);
+	buf_free(&id_claims);
 	json_decref(body);
 	json_decref(stored);
 	return rc;

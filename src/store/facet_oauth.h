@@ -80,10 +80,11 @@ struct store_oauth_ops {
 
 	/*
 	 * Access tokens issued, keyed by hash of the token string, JWT or opaque:
-	 * doc is the claim set (for introspection, userinfo and opaque tokens).
+	 * doc is the claim set as JSON text (for introspection, userinfo and
+	 * opaque tokens); the token's signed payload is that text.
 	 * get: ERR_NOTFOUND when unknown, expired or its grant revoked.
 	 */
-	int (*token_put)(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+	int (*token_put)(struct store *s, const char *hash, const char *grant_id, const char *doc,
 			 int64_t expires_at, struct err *e);
 	int (*token_get)(struct store *s, const char *hash, json_t **doc, char **grant_id,
 			 struct err *e);

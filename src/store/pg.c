@@ -927,10 +927,10 @@ pg_refresh_get(struct store *s, const char *hash, struct store_refresh *out, str
 /* ---- access tokens ---- */
 
 static int
-pg_token_put(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+pg_token_put(struct store *s, const char *hash, const char *grant_id, const char *doc,
 	     int64_t expires_at, struct err *e)
 {
-	return store_pg_write(s, PG_TOKEN_PUT, "token_put", ERR_EXISTS, e, "knji", hash, grant_id,
+	return store_pg_write(s, PG_TOKEN_PUT, "token_put", ERR_EXISTS, e, "knsi", hash, grant_id,
 			      doc, expires_at);
 }
 

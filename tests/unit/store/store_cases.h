@@ -40,6 +40,19 @@ obj(const char *k, const char *v)
 	return j;
 }
 
+/* An access token's record; the store takes its claims as JSON text. */
+static int
+tok_put(struct fx *f, const char *hash, const char *grant_id, const json_t *doc, int64_t exp)
+{
+	char *t = json_dumps(doc, JSON_COMPACT);
+	int rc;
+
+	assert_non_null(t);
+	rc = store_call(f->s, oauth, token_put, hash, grant_id, t, exp, &f->e);
+	free(t);
+	return rc;
+}
+
 /* The string member k of doc, or NULL. */
 static const char *
 sget(const json_t *doc, const char *k)
@@ -489,7 +502,7 @@ test_refresh_chain(void **state)
 	assert_int_equal(store_call(f->s, oauth, refresh_put, "R1", "G", "client-a", NULL, now + 600, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, refresh_put, "R1", "G", "client-a", NULL, now + 600, &f->e),
 			 ERR_EXISTS);
-	assert_int_equal(store_call(f->s, oauth, token_put, "AT1", "G", doc, now + 300, &f->e), 0);
+	assert_int_equal(tok_put(f, "AT1", "G", doc, now + 300), 0);
 
 	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R2", now + 1200, NULL, &r, &f->e), 0);
 	assert_string_equal(r.grant_id, "G");
@@ -602,12 +615,12 @@ test_tokens(void **state)
 	char *gid = NULL;
 
 	put_grant(f, "G", NULL, false, now + 200);
-	assert_int_equal(store_call(f->s, oauth, token_put, "T1", "G", d, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "T1", "G", d, now + 100, &f->e), ERR_EXISTS);
-	assert_int_equal(store_call(f->s, oauth, token_put, "T2", "G-none", d, now + 100, &f->e),
+	assert_int_equal(tok_put(f, "T1", "G", d, now + 100), 0);
+	assert_int_equal(tok_put(f, "T1", "G", d, now + 100), ERR_EXISTS);
+	assert_int_equal(tok_put(f, "T2", "G-none", d, now + 100),
 			 ERR_NOTFOUND);
 	/* machine tokens without a grant */
-	assert_int_equal(store_call(f->s, oauth, token_put, "T3", NULL, d, now + 300, &f->e), 0);
+	assert_int_equal(tok_put(f, "T3", NULL, d, now + 300), 0);
 
 	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, &gid, &f->e), 0);
 	assert_string_equal(sget(doc, "sub"), "abc");
@@ -631,7 +644,7 @@ test_tokens(void **state)
 	/* a grant past its expiry kills tokens that are still in date */
 	time_set_offset(0);
 	put_grant(f, "G2", NULL, false, now + 50);
-	assert_int_equal(store_call(f->s, oauth, token_put, "T4", "G2", d, now + 100, &f->e), 0);
+	assert_int_equal(tok_put(f, "T4", "G2", d, now + 100), 0);
 	time_set_offset(50);
 	assert_int_equal(store_call(f->s, oauth, token_get, "T4", &doc, &gid, &f->e), ERR_NOTFOUND);
 	json_decref(d);
@@ -907,10 +920,10 @@ test_token_find_revoked(void **state)
 				    &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, grant_put, "rg3", "rc2", NULL, false, g, now + 600,
 				    &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "rh1", "rg1", t1, now + 300, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "rh2", "rg1", t2, now - 1, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "rh3", "rg2", t3, now + 300, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "rh4", "rg3", t4, now + 300, &f->e), 0);
+	assert_int_equal(tok_put(f, "rh1", "rg1", t1, now + 300), 0);
+	assert_int_equal(tok_put(f, "rh2", "rg1", t2, now - 1), 0);
+	assert_int_equal(tok_put(f, "rh3", "rg2", t3, now + 300), 0);
+	assert_int_equal(tok_put(f, "rh4", "rg3", t4, now + 300), 0);
 	/* nothing revoked yet */
 	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "rc1", 10, &docs, &f->e), 0);
 	assert_int_equal(json_array_size(docs), 0);
@@ -929,7 +942,7 @@ test_token_find_revoked(void **state)
 	/* a grant ended by its session's logout is listed with its time too */
 	assert_int_equal(store_call(f->s, oauth, grant_put, "rg4", "rc1", "rs1", true, g, now + 600,
 				    &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "rh5", "rg4", t2, now + 400, &f->e), 0);
+	assert_int_equal(tok_put(f, "rh5", "rg4", t2, now + 400), 0);
 	assert_int_equal(store_call(f->s, oauth, grant_revoke_session, "rs1", &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "rc1", 10, &docs, &f->e), 0);
 	assert_int_equal(json_array_size(docs), 2);
@@ -1098,10 +1111,10 @@ test_sweep(void **state)
 	put_grant(f, "g-new", NULL, false, now + 100);
 	assert_int_equal(store_call(f->s, oauth, refresh_put, "r-old", "g-new", "c", NULL, now + 10, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, refresh_put, "r-new", "g-new", "c", NULL, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "t-old", "g-new", d, now + 10, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "t-new", "g-new", d, now + 100, &f->e), 0);
+	assert_int_equal(tok_put(f, "t-old", "g-new", d, now + 10), 0);
+	assert_int_equal(tok_put(f, "t-new", "g-new", d, now + 100), 0);
 	/* a live token of an expired grant goes with the grant */
-	assert_int_equal(store_call(f->s, oauth, token_put, "t-orphan", "g-old", d, now + 100, &f->e), 0);
+	assert_int_equal(tok_put(f, "t-orphan", "g-old", d, now + 100), 0);
 
 	assert_int_equal(store_sweep(f->s, now + 9, &n, &f->e), 0);
 	assert_int_equal(n, 0);
@@ -1131,7 +1144,7 @@ test_sweep(void **state)
 	/* swept rows are gone, not only hidden: their keys are free again */
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-old", now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, code_put, "c-old", "g", d, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, token_put, "t-orphan", NULL, d, now + 100, &f->e), 0);
+	assert_int_equal(tok_put(f, "t-orphan", NULL, d, now + 100), 0);
 	put_grant(f, "g-old", NULL, false, now + 100);
 	/* a day on the sweep takes the timed-out sessions no node took */
 	assert_int_equal(store_sweep(f->s, now + 10 + 86400, &n, &f->e), 0);

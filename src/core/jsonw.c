@@ -1,0 +1,135 @@
+#include "core/jsonw.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/str.h"
+
+void
+jsonw_begin(struct jsonw *w, struct buf *b)
+{
+	w->b = b;
+	w->empty = true;
+	w->rc = buf_append(b, "{", 1);
+}
+
+int
+jsonw_end(struct jsonw *w)
+{
+	if (w->rc == 0)
+		w->rc = buf_append(w->b, "}", 1);
+	return w->rc;
+}
+
+/* The bytes that need an escape; the rest go out as they are. */
+static bool
+needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+int
+jsonw_string(struct buf *b, const char *s)
+{
+	size_t len = strlen(s), run = 0;
+	int rc;
+
+	if (!str_is_utf8((struct str){ s, len }))
+		return ERR_INVAL;
+	rc = buf_append(b, "\"", 1);
+	for (size_t i = 0; i < len && rc == 0; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (!needs_escape(c))
+			continue;
+		rc = buf_append(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': memcpy(esc, "\\\"", 3); break;
+		case '\\': memcpy(esc, "\\\\", 3); break;
+		case '\b': memcpy(esc, "\\b", 3); break;
+		case '\f': memcpy(esc, "\\f", 3); break;
+		case '\n': memcpy(esc, "\\n", 3); break;
+		case '\r': memcpy(esc, "\\r", 3); break;
+		case '\t': memcpy(esc, "\\t", 3); break;
+		default: snprintf(esc, sizeof(esc), "\\u%04X", c); break;
+		}
+		if (rc == 0)
+			rc = buf_puts(b, esc);
+	}
+	if (rc == 0)
+		rc = buf_append(b, s + run, len - run);
+	if (rc == 0)
+		rc = buf_append(b, "\"", 1);
+	return rc;
+}
+
+/* The separator and the key of the next member. */
+static bool
+key(struct jsonw *w, const char *k)
+{
+	if (w->rc == 0 && !w->empty)
+		w->rc = buf_append(w->b, ",", 1);
+	if (w->rc == 0)
+		w->rc = jsonw_string(w->b, k);
+	if (w->rc == 0)
+		w->rc = buf_append(w->b, ":", 1);
+	w->empty = false;
+	return w->rc == 0;
+}
+
+void
+jsonw_str(struct jsonw *w, const char *k, const char *v)
+{
+	if (v != NULL && key(w, k))
+		w->rc = jsonw_string(w->b, v);
+}
+
+void
+jsonw_int(struct jsonw *w, const char *k, int64_t v)
+{
+	if (key(w, k))
+		w->rc = buf_printf(w->b, "%" PRId64, v);
+}
+
+void
+jsonw_strs(struct jsonw *w, const char *k, const char *const *v, size_t n)
+{
+	if (!key(w, k))
+		return;
+	w->rc = buf_append(w->b, "[", 1);
+	for (size_t i = 0; i < n && w->rc == 0; i++) {
+		if (i > 0)
+			w->rc = buf_append(w->b, ",", 1);
+		if (w->rc == 0)
+			w->rc = jsonw_string(w->b, v[i]);
+	}
+	if (w->rc == 0)
+		w->rc = buf_append(w->b, "]", 1);
+}
+
+void
+jsonw_raw(struct jsonw *w, const char *k, const char *json, size_t len)
+{
+	if (key(w, k))
+		w->rc = buf_append(w->b, json, len);
+}
+
+void
+jsonw_obj(struct jsonw *w, const char *k)
+{
+	if (key(w, k))
+		w->rc = buf_append(w->b, "{", 1);
+	w->empty = true;
+}
+
+void
+jsonw_close(struct jsonw *w)
+{
+	if (w->rc == 0)
+		w->rc = buf_append(w->b, "}", 1);
+	w->empty = false;
+}

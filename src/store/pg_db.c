@@ -635,8 +635,11 @@ pg_pipeline(struct pg_q *q, enum pg_id id, const struct pg_args *a, const char *
 
 	pg_q_clear(q);
 	if (PQenterPipelineMode(c->db) != 1) {
+		/* only on a connection busy with something else, or gone */
 		pg_pending_clear(c);
-		return pg_fail(q, NULL, e);
+		if (PQstatus(c->db) != CONNECTION_OK)
+			return pg_fail(q, NULL, e);
+		return ERR(e, ERR_INTERNAL, 500, "server_error", "store %s: connection busy", op);
 	}
 	ok = true;
 	if (c->begin_due) {

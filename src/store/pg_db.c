@@ -6,7 +6,18 @@
  * thread takes a connection for the length of one operation and puts it
  * back, so a connection is used by one thread at a time.  Each connection
  * prepares a statement the first time it runs it (named "p<id>"); the
- * prepared set is forgotten when the connection is replaced.
+ * prepared set is forgotten when the connection is replaced, and a
+ * statement is prepared again on the new one when next used.
+ *
+ * Round trips: a BEGIN is not sent on its own but with the transaction's
+ * first statement, and in the thread's transaction (store.h tx_begin) the
+ * inserts whose only failure is the database's own (pg_deferrable) are
+ * held back and sent with the next statement whose answer is needed, or
+ * with the COMMIT: one pipeline (libpq's pipeline mode) and one round trip
+ * for all of them.  A transaction that sent nothing commits without a
+ * round trip.  A held-back insert that fails fails the statement or the
+ * COMMIT it went with, and the transaction rolls back whole, as it would
+ * have had the insert failed at once.
  *
  * The database going away: a connection found broken (the server restarted,
  * or killed the backend) is replaced and the operation runs once more from
@@ -210,12 +221,28 @@ pg_notice_quiet(void *arg, const char *message)
 	(void)message; /* "relation already exists, skipping" and the like */
 }
 
+/* Forget the BEGIN and the writes not sent yet (they were never sent: nothing to undo). */
+static void
+pg_pending_clear(struct pg_conn *c)
+{
+	int i;
+
+	for (i = 0; i < c->ndeferred; i++) {
+		free(c->deferred[i].buf);
+		c->deferred[i].buf = NULL;
+	}
+	c->ndeferred = 0;
+	c->deferred_bytes = 0;
+	c->begin_due = false;
+}
+
 static void
 pg_disconnect(struct pg_conn *c)
 {
 	PQfinish(c->db);
 	c->db = NULL;
 	memset(c->prepared, 0, sizeof(c->prepared));
+	pg_pending_clear(c);
 }
 
 static void
@@ -317,6 +344,7 @@ pg_pool_reset(struct store *s, struct store_conn *bc)
 	PGresult *res;
 
 	(void)s;
+	pg_pending_clear(c);
 	if (c->db != NULL) {
 		ts = PQtransactionStatus(c->db);
 		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
@@ -393,9 +421,36 @@ pg_q_clear(struct pg_q *q)
  * rest of the transaction) dooms the whole, and the caller answers with an
  * error; nothing half-written remains, so the client may simply try again.
  */
+/*
+ * Connect c again keeping what is due (the BEGIN, held-back writes): none
+ * of it reached the database.
+ */
+static int
+pg_reconnect_keep(struct pg_q *q, struct err *e)
+{
+	struct pg_conn *c = q->c;
+	struct pg_deferred saved[PG_MAX_DEFERRED];
+	int n = c->ndeferred, rc;
+	size_t bytes = c->deferred_bytes;
+
+	memcpy(saved, c->deferred, sizeof(saved));
+	c->ndeferred = 0;
+	c->deferred_bytes = 0;
+	rc = pg_connect(q->ps, c, q->op, e);
+	memcpy(c->deferred, saved, sizeof(saved));
+	c->ndeferred = n;
+	c->deferred_bytes = bytes;
+	if (rc != 0)
+		pg_pending_clear(c);
+	else
+		c->begin_due = true;
+	return rc;
+}
+
 static int
 pg_run_in_tx(struct pg_q *q, pg_fn fn, void *arg, struct err *e)
 {
+	bool unsent;
 	int rc;
 
 	if (store_pool_tx_doomed(&q->ps->super))
@@ -403,10 +458,25 @@ pg_run_in_tx(struct pg_q *q, pg_fn fn, void *arg, struct err *e)
 			   "store %s: the transaction has already failed", q->op);
 	q->c = (struct pg_conn *)store_pool_tx_conn(&q->ps->super);
 	q->in_tx = true;
+	/* nothing of the transaction has reached the database yet */
+	unsent = q->c->begin_due;
 	rc = fn(q, arg, e);
 	pg_q_clear(q);
+	if (rc != 0 && q->broken && unsent) {
+		/* a pooled connection that had died while idle: one new one */
+		log_info(NULL, "store %s: database connection lost, reconnecting", q->op);
+		q->broken = false;
+		q->transient = false;
+		rc = pg_reconnect_keep(q, e);
+		if (rc == 0) {
+			rc = fn(q, arg, e);
+			pg_q_clear(q);
+		} else {
+			q->broken = true;
+		}
+	}
 	if (rc != 0 && (q->broken || q->c->db == NULL ||
-			PQtransactionStatus(q->c->db) != PQTRANS_INTRANS)) {
+			(!q->c->begin_due && PQtransactionStatus(q->c->db) != PQTRANS_INTRANS))) {
 		store_pool_tx_doom(&q->ps->super,
 				   (q->broken || q->transient) ? ERR_UNAVAILABLE : rc);
 	}
@@ -436,12 +506,209 @@ store_pg_run(struct store *s, const char *op, pg_fn fn, void *arg, struct err *e
 			rc = pg_connect(q.ps, q.c, op, e);
 			if (rc != 0)
 				break;
-		} else if (PQtransactionStatus(q.c->db) != PQTRANS_IDLE) {
-			pg_q_clear(&q);
-			PQclear(PQexec(q.c->db, "ROLLBACK"));
+		} else {
+			pg_pending_clear(q.c);
+			if (PQtransactionStatus(q.c->db) != PQTRANS_IDLE)
+				PQclear(PQexec(q.c->db, "ROLLBACK"));
 		}
 	}
 	pg_release(q.ps, q.c);
+	return rc;
+}
+
+/* ---- pipelines: the BEGIN and the held-back writes with the next statement ---- */
+
+/*
+ * The writes the thread's transaction may hold back: plain inserts, which
+ * change one row or fail with an SQL error (a new key that exists, an
+ * unknown grant), and after which PostgreSQL refuses the rest of the
+ * transaction anyway.  None has a caller that carries on after its
+ * failure.  An insert that can change no row without an error (ON
+ * CONFLICT DO NOTHING, a guarded upsert) or an update or delete whose
+ * "not found" a caller may ignore must never be listed: its answer is
+ * needed at once.
+ */
+static bool
+pg_deferrable(enum pg_id id)
+{
+	switch (id) {
+	case PG_EVENT_ADD:
+	case PG_TOKEN_PUT:
+	case PG_REFRESH_PUT:
+	case PG_GRANT_PUT:
+	case PG_CODE_PUT:
+	case PG_SESSION_PUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Hold statement id back with a copy of its values, to go with the next
+ * statement of the transaction.  False when it cannot be (too many, too
+ * large, no memory): then it runs at once.
+ */
+static bool
+pg_defer(struct pg_q *q, enum pg_id id, const struct pg_args *a)
+{
+	struct pg_conn *c = q->c;
+	struct pg_deferred *d;
+	size_t len[PG_MAX_PARAMS], total = 0, off = 0;
+	int i;
+
+	if (c->ndeferred == PG_MAX_DEFERRED)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		len[i] = a->v[i] != NULL ? strlen(a->v[i]) + 1 : 0;
+		total += len[i];
+	}
+	if (c->deferred_bytes + total > PG_DEFER_BYTES)
+		return false;
+	d = &c->deferred[c->ndeferred];
+	memset(d, 0, sizeof(*d));
+	d->buf = malloc(total > 0 ? total : 1);
+	if (d->buf == NULL)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		if (a->v[i] == NULL)
+			continue;
+		memcpy(d->buf + off, a->v[i], len[i]);
+		d->v[i] = d->buf + off;
+		off += len[i];
+	}
+	d->id = id;
+	d->op = q->op;
+	d->n = a->n;
+	c->ndeferred++;
+	c->deferred_bytes += total;
+	return true;
+}
+
+/* What one pipeline sent, in order, to match the results with. */
+struct pg_sent {
+	char kind;               /* 'p' a PREPARE of id, 's' a statement, 'c' a command */
+	enum pg_id id;
+	const char *op;          /* whose error it is */
+	bool last;               /* the caller's statement or command: its result is kept */
+};
+
+#define PG_PIPE_MAX (2 * (PG_MAX_DEFERRED + 1) + 2)
+
+static bool
+pg_send_stmt(struct pg_conn *c, struct pg_sent *sent, int *nsent, enum pg_id id, int n,
+	     const char *const *v, const char *op, bool last)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "p%d", (int)id);
+	if (!c->prepared[id]) {
+		if (!PQsendPrepare(c->db, name, store_pg_sql[id], 0, NULL))
+			return false;
+		/* prepared once even if it comes twice; undone if the PREPARE fails */
+		c->prepared[id] = true;
+		sent[(*nsent)++] = (struct pg_sent){ 'p', id, op, false };
+	}
+	if (!PQsendQueryPrepared(c->db, name, n, v, NULL, NULL, 0))
+		return false;
+	sent[(*nsent)++] = (struct pg_sent){ 's', id, op, last };
+	return true;
+}
+
+/*
+ * Send the due BEGIN, the held-back writes and then statement id with a
+ * (or, with id PG_N, the command cmd) in one pipeline, and read every
+ * answer: one round trip.  The first failure is the result, under the name
+ * of the operation it belongs to; q->res holds the last answer on success.
+ */
+static int
+pg_pipeline(struct pg_q *q, enum pg_id id, const struct pg_args *a, const char *cmd,
+	    struct err *e)
+{
+	struct pg_conn *c = q->c;
+	struct pg_sent sent[PG_PIPE_MAX];
+	const char *op = q->op;
+	PGresult *res;
+	ExecStatusType st;
+	int i, nsent = 0, rc = 0;
+	bool ok;
+
+	pg_q_clear(q);
+	if (PQenterPipelineMode(c->db) != 1) {
+		/* only on a connection busy with something else, or gone */
+		pg_pending_clear(c);
+		if (PQstatus(c->db) != CONNECTION_OK)
+			return pg_fail(q, NULL, e);
+		return ERR(e, ERR_INTERNAL, 500, "server_error", "store %s: connection busy", op);
+	}
+	ok = true;
+	if (c->begin_due) {
+		ok = PQsendQueryParams(c->db, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+		sent[nsent++] = (struct pg_sent){ 'c', PG_N, op, false };
+	}
+	for (i = 0; ok && i < c->ndeferred; i++)
+		ok = pg_send_stmt(c, sent, &nsent, c->deferred[i].id, c->deferred[i].n,
+				  c->deferred[i].v, c->deferred[i].op, false);
+	if (ok && id < PG_N)
+		ok = pg_send_stmt(c, sent, &nsent, id, a->n, a->v, op, true);
+	else if (ok) {
+		ok = PQsendQueryParams(c->db, cmd, 0, NULL, NULL, NULL, NULL, 0) == 1;
+		sent[nsent++] = (struct pg_sent){ 'c', PG_N, op, true };
+	}
+	if (ok)
+		ok = PQpipelineSync(c->db) == 1;
+	for (i = 0; ok && i < nsent; i++) {
+		res = PQgetResult(c->db);
+		if (res == NULL) {
+			ok = false;
+			break;
+		}
+		st = PQresultStatus(res);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			if (sent[i].kind == 'p')
+				c->prepared[sent[i].id] = false;
+			/* after the first failure the rest come back "aborted" */
+			if (rc == 0) {
+				q->op = sent[i].op;
+				rc = pg_fail(q, st == PGRES_PIPELINE_ABORTED ? NULL : res, e);
+				q->op = op;
+			}
+			PQclear(res);
+		} else if (sent[i].last && rc == 0) {
+			q->res = res;
+		} else {
+			PQclear(res);
+		}
+		/* each answer ends with a NULL */
+		res = PQgetResult(c->db);
+		if (res != NULL) {
+			PQclear(res);
+			ok = false;
+		}
+	}
+	if (ok) {
+		res = PQgetResult(c->db);
+		ok = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+	}
+	if (ok)
+		ok = PQexitPipelineMode(c->db) == 1;
+	if (!ok || q->broken) {
+		/*
+		 * The connection broke in the middle (or answered out of turn): it
+		 * is replaced.  What was due stays due, for pg_run_in_tx to send
+		 * again on the new one when nothing of the transaction had gone.
+		 */
+		for (i = 0; i < nsent; i++)
+			if (sent[i].kind == 'p')
+				c->prepared[sent[i].id] = false;
+		pg_q_clear(q);
+		q->broken = true;
+		return UNAVAILABLE(e, "store %s: database connection lost", op);
+	}
+	pg_pending_clear(c);
+	if (rc != 0)
+		pg_q_clear(q);
 	return rc;
 }
 
@@ -454,6 +721,8 @@ store_pg_exec(struct pg_q *q, enum pg_id id, const struct pg_args *a, struct err
 	int rc;
 
 	pg_q_clear(q);
+	if (q->c->begin_due || q->c->ndeferred > 0)
+		return pg_pipeline(q, id, a, NULL, e);
 	snprintf(name, sizeof(name), "p%d", (int)id);
 	if (!q->c->prepared[id]) {
 		res = PQprepare(q->c->db, name, store_pg_sql[id], 0, NULL);
@@ -496,6 +765,7 @@ store_pg_execf(struct pg_q *q, enum pg_id id, struct err *e, const char *fmt, ..
 int
 store_pg_tx(struct pg_q *q, const char *cmd, struct err *e)
 {
+	struct pg_conn *c = q->c;
 	PGresult *res;
 	int rc = 0;
 
@@ -508,7 +778,22 @@ store_pg_tx(struct pg_q *q, const char *cmd, struct err *e)
 			cmd = "RELEASE SAVEPOINT op";
 		else
 			cmd = "ROLLBACK TO SAVEPOINT op";
+	} else if (strcmp(cmd, "BEGIN") == 0) {
+		/* sent with the first statement */
+		pg_pending_clear(c);
+		c->begin_due = true;
+		return 0;
+	} else if (strcmp(cmd, "ROLLBACK") == 0) {
+		pg_pending_clear(c);
+		if (PQtransactionStatus(c->db) == PQTRANS_IDLE)
+			return 0;   /* nothing was sent */
+	} else if (c->begin_due && c->ndeferred == 0) {
+		/* a COMMIT of a transaction that sent nothing */
+		c->begin_due = false;
+		return 0;
 	}
+	if (c->begin_due || c->ndeferred > 0)
+		return pg_pipeline(q, PG_N, NULL, cmd, e);
 	res = PQexec(q->c->db, cmd);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = pg_fail(q, res, e);
@@ -516,21 +801,18 @@ store_pg_tx(struct pg_q *q, const char *cmd, struct err *e)
 	return rc;
 }
 
-/* The outermost BEGIN: on a pooled connection that died while idle, one new one. */
+/*
+ * The outermost BEGIN, sent with the first statement.  A pooled connection
+ * that died while idle is found by pg_pool_ready when the server closed
+ * it; otherwise the first statement finds it broken, and store_tx_run runs
+ * the transaction once more on a new one.
+ */
 static int
 pg_pool_begin(struct store *s, struct store_conn *c, struct err *e)
 {
 	struct pg_q q = { .ps = (struct pg_store *)s, .c = (struct pg_conn *)c, .op = "tx_begin" };
-	int rc;
 
-	rc = store_pg_tx(&q, "BEGIN", e);
-	if (rc != 0 && q.broken) {
-		rc = pg_connect(q.ps, q.c, q.op, e);
-		if (rc == 0)
-			rc = store_pg_tx(&q, "BEGIN", e);
-	}
-	pg_q_clear(&q);
-	return rc;
+	return store_pg_tx(&q, "BEGIN", e);
 }
 
 static int
@@ -692,6 +974,9 @@ pg_write_fn(struct pg_q *q, void *arg, struct err *e)
 	struct pg_one *o = arg;
 	int rc;
 
+	/* in the thread's transaction, sent with the next statement that needs an answer */
+	if (q->in_tx && pg_deferrable(o->id) && pg_defer(q, o->id, o->a))
+		return 0;
 	rc = store_pg_exec(q, o->id, o->a, e);
 	if (rc == 0 && store_pg_changes(q) == 0 && o->none != 0)
 		rc = o->none == ERR_EXISTS

@@ -59,10 +59,30 @@ enum pg_id {
 /* The SQL of each statement (pg.c). */
 extern const char *const store_pg_sql[PG_N];
 
+#define PG_MAX_DEFERRED 16         /* writes held back in one transaction, then sent */
+#define PG_DEFER_BYTES (64 * 1024) /* and their values' bytes at most */
+
+/*
+ * A write of the thread's transaction held back until the next statement
+ * whose answer is needed (or the COMMIT), and then sent with it in one
+ * pipeline (pg_db.c).
+ */
+struct pg_deferred {
+	enum pg_id id;
+	const char *op;          /* the operation's name, for its error */
+	int n;
+	const char *v[PG_MAX_PARAMS];
+	char *buf;               /* the values, copied into one allocation */
+};
+
 struct pg_conn {
 	struct store_conn base;  /* first: the pool's handle */
 	PGconn *db;              /* NULL: not connected (yet, or since the database left) */
 	bool prepared[PG_N];     /* prepared on first use, per connection */
+	bool begin_due;          /* a BEGIN not sent yet: it goes with the next statement */
+	int ndeferred;           /* writes held back (deferred[0 .. ndeferred)) */
+	size_t deferred_bytes;
+	struct pg_deferred deferred[PG_MAX_DEFERRED];
 };
 
 struct pg_store {

@@ -150,6 +150,12 @@ const char *store_engine_name(const struct store *s);
  * engine cannot step back from, makes the outermost end roll back and
  * return an error.  Keep what runs inside short (no signing): with SQLite
  * it holds the database's one write lock.  Prefer store_tx_run().
+ * Inside one, an engine may send a plain insert later, with the next
+ * operation that needs an answer or with the commit (PostgreSQL does, to
+ * save round trips): the insert's failure then comes back from that
+ * operation or from the outermost end, and the whole rolls back all the
+ * same.  Only inserts under fresh keys are sent later: an answer a caller
+ * acts on ("not found", a replayed key) still comes from its own operation.
  */
 int store_tx_begin(struct store *s, struct err *e);
 int store_tx_end(struct store *s, bool commit, struct err *e);

@@ -422,6 +422,57 @@ test_pg_pool_size(void **state)
 }
 
 /* The server kills our sessions (an administrator, a failover): the next operations reconnect. */
+/*
+ * Inside a transaction the plain inserts are held back and sent with the
+ * next statement that needs an answer, or with the commit: a held-back
+ * insert that fails makes that statement or the commit fail, and nothing
+ * of the transaction stays.
+ */
+static void
+test_pg_held_back_inserts(void **state)
+{
+	struct pgfx *p = *state;
+	struct store *s = p->f.s;
+	int64_t now = time_now(), n = -1;
+	json_t *d = obj("a", "b"), *doc = NULL;
+	char *gid = NULL;
+
+	need_pg();
+	/* a duplicate code found at the commit: ERR_EXISTS from the end, all rolled back */
+	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h1", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, events, event_add, "held", d, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h1", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_tx_end(s, true, &p->f.e), ERR_EXISTS);
+	assert_int_equal(store_call(s, events, event_count, "held", &n, &p->f.e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-h1", &doc, &gid, &p->f.e),
+			 ERR_NOTFOUND);
+
+	/* found by a read in the middle: the read fails, and so does the end */
+	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h2", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h2", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, grant_get, "no-such-grant", &doc, &p->f.e), ERR_EXISTS);
+	assert_int_not_equal(store_tx_end(s, true, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-h2", &doc, &gid, &p->f.e),
+			 ERR_NOTFOUND);
+
+	/* a transaction that wrote nothing, and one whose inserts all go with the commit */
+	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
+	assert_int_equal(store_tx_end(s, true, &p->f.e), 0);
+	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h3", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, events, event_add, "held", d, &p->f.e), 0);
+	assert_int_equal(store_tx_end(s, true, &p->f.e), 0);
+	assert_int_equal(store_call(s, events, event_count, "held", &n, &p->f.e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_call(s, oauth, code_consume, "HASH-h3", &doc, &gid, &p->f.e), 0);
+	json_decref(doc);
+	free(gid);
+	json_decref(d);
+}
+
 static void
 test_pg_killed_connections(void **state)
 {
@@ -878,6 +929,7 @@ main(void)
 		cmocka_unit_test(test_pg_schema_golden),
 		cmocka_unit_test(test_pg_concurrent_open),
 		cmocka_unit_test(test_pg_pool_size),
+		P(test_pg_held_back_inserts),
 		P(test_pg_killed_connections),
 		cmocka_unit_test(test_pg_database_away),
 		P(test_pg_sweep_batches),

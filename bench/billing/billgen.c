@@ -5,7 +5,10 @@
  * eIDs in proportions like the real ones, a share of SSO logins; the
  * customers' invoice references and the year's cost entries beside them.
  * Written through the store's billing facet in time order, as a running
- * service writes them, in transactions of BATCH events; on PostgreSQL
+ * service writes them, in transactions of BATCH events, with the event
+ * table's indexes dropped while they go in and made again after (in
+ * time order, each event's insert would update events_billing at a
+ * random place); on PostgreSQL
  * the events go in with one COPY instead (the same rows, their columns
  * filled as the insert fills them), the event table's indexes dropped
  * before and built again after, then VACUUM ANALYZE, so that tens of
@@ -23,6 +26,7 @@
 #include "core/log.h"
 #include "store/store.h"
 
+#include <sqlite3.h>
 #ifdef HAVE_LIBPQ
 #include <libpq-fe.h>
 #endif
@@ -126,6 +130,60 @@ put_events(struct store *s, const double *cum, long long ncust, char (*orgs)[10]
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * SQLite: the indexes on the event table (their CREATE statements, *defs,
+ * NULL-terminated) dropped, or, with *defs set, made again from them.
+ */
+static int
+sq_indexes(const char *path, char ***defs)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *err = NULL, **names = NULL;
+	int rc = -1, n = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, 10000);
+	if (*defs != NULL) {
+		for (char **d = *defs; *d != NULL; d++)
+			if (sqlite3_exec(db, *d, NULL, NULL, &err) != SQLITE_OK)
+				goto out;
+		rc = 0;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND"
+			       " tbl_name = 'events' AND sql IS NOT NULL ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	/* the names first: no DROP while the read of the schema is open */
+	*defs = calloc(16, sizeof(**defs));
+	names = calloc(16, sizeof(*names));
+	while (*defs != NULL && names != NULL && n < 15 && sqlite3_step(st) == SQLITE_ROW) {
+		names[n] = sqlite3_mprintf("DROP INDEX \"%w\"", sqlite3_column_text(st, 0));
+		(*defs)[n] = strdup((const char *)sqlite3_column_text(st, 1));
+		if (names[n] == NULL || (*defs)[n++] == NULL)
+			goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (int i = 0; names != NULL && i < n; i++)
+		if (sqlite3_exec(db, names[i], NULL, NULL, &err) != SQLITE_OK)
+			goto out;
+	rc = *defs != NULL && names != NULL && n < 15 ? 0 : -1;
+out:
+	for (int i = 0; names != NULL && i < n; i++)
+		sqlite3_free(names[i]);
+	free(names);
+	if (err != NULL || (rc != 0 && db != NULL))
+		fprintf(stderr, "billgen: %s: %s\n", path, err ? err : sqlite3_errmsg(db));
+	sqlite3_free(err);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
 }
 
 #ifdef HAVE_LIBPQ
@@ -251,7 +309,7 @@ main(int argc, char **argv)
 	};
 	const char *target = NULL;
 	long long events = 1000000, ncust = 2000;
-	int year = 2025, ch;
+	int year = 2025, ch, rc;
 	struct store *s = NULL;
 	struct err e = { 0 };
 	int64_t from, to;
@@ -303,8 +361,22 @@ main(int argc, char **argv)
 		}
 	} else
 #endif
-	if (put_events(s, cum, ncust, orgs, events, from, to, &e) != 0)
-		goto fail;
+	{
+		char **defs = NULL;
+
+		rc = sq_indexes(target, &defs);
+		if (rc == 0 && put_events(s, cum, ncust, orgs, events, from, to, &e) != 0)
+			goto fail;
+		if (rc == 0)
+			rc = sq_indexes(target, &defs);
+		for (char **d = defs; d != NULL && *d != NULL; d++)
+			free(*d);
+		free(defs);
+		if (rc != 0) {
+			store_close(s);
+			return 1;
+		}
+	}
 	printf("%lld events for %lld customers in settlement year %d\n", events, ncust, year);
 	free(cum);
 	free(orgs);

@@ -22,7 +22,7 @@ customers=${2:-2000}
 runs=${BENCH_RUNS:-1}
 check=${BENCH_CHECK:-200000}
 work=$(mktemp -d)
-pgdbs=
+pgdbs=${PORTEN_TEST_PG:+billcheck billbench}
 cleanup() {
 	rm -rf "$work"
 	for db in $pgdbs; do sh "$pgtest" dropdb "$db" || true; done
@@ -38,9 +38,8 @@ export PORTEN_ENV=test PORTEN_LOG_LEVEL=1 PORTEN_DATA=$work/data \
 	PORTEN_BILLING_SELLER_ACCOUNT=76940512057
 mkdir -m 0700 "$work/data"
 
-# A fresh database NAME on the PostgreSQL server, its URI on stdout.
+# A fresh database NAME (one of $pgdbs) on the PostgreSQL server, its URI on stdout.
 pgdb() {
-	pgdbs="$pgdbs $1"
 	sh "$pgtest" newdb "$1"
 }
 

@@ -14,6 +14,7 @@
 # billcheck), dropped at the end.
 # Uses build/ (or $PORTEN_BUILD), where it builds the billgen target.
 set -eu
+umask 077  # the store warns about a database file others can read
 here=$(cd "$(dirname "$0")" && pwd)
 build=${PORTEN_BUILD:-$here/../../build}
 pgtest=$here/../../tools/pg-test.sh

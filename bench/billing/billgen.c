@@ -4,15 +4,15 @@
  * customers' volumes falling off as 1/rank (a few large, many small),
  * eIDs in proportions like the real ones, a share of SSO logins; the
  * customers' invoice references and the year's cost entries beside them.
- * Written through the store's billing facet in time order, as a running
- * service writes them, in transactions of BATCH events, with the event
- * table's indexes dropped while they go in and made again after (in
- * time order, each event's insert would update events_billing at a
- * random place); on PostgreSQL
- * the events go in with one COPY instead (the same rows, their columns
- * filled as the insert fills them), the event table's indexes dropped
- * before and built again after, then VACUUM ANALYZE, so that tens of
- * millions load in minutes.
+ * The same events for the same seed on both engines. On SQLite they are
+ * written through the store's billing facet in time order, as a running
+ * service writes them, in transactions of BATCH events; on PostgreSQL
+ * with one COPY of the rows that insert would write. Either way the event
+ * table's indexes are dropped first and made again from their own
+ * definitions after (kept, each insert in time order would update
+ * events_billing, ordered by customer and eID, at a random place), and on
+ * PostgreSQL the table is vacuumed and analysed, so that tens of millions
+ * of events load in minutes.
  *
  *   billgen --store TARGET --year YYYY --events N [--customers C] [--seed S]
  */
@@ -365,10 +365,12 @@ main(int argc, char **argv)
 		char **defs = NULL;
 
 		rc = sq_indexes(target, &defs);
-		if (rc == 0 && put_events(s, cum, ncust, orgs, events, from, to, &e) != 0)
-			goto fail;
-		if (rc == 0)
+		if (rc == 0 && put_events(s, cum, ncust, orgs, events, from, to, &e) != 0) {
+			fprintf(stderr, "billgen: %s\n", e.msg);
+			rc = -1;
+		} else if (rc == 0) {
 			rc = sq_indexes(target, &defs);
+		}
 		for (char **d = defs; d != NULL && *d != NULL; d++)
 			free(*d);
 		free(defs);

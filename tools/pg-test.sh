@@ -5,6 +5,7 @@
 #                          database "porten", print its URI (idempotent)
 #   pg-test.sh uri         print the URI of the running server
 #   pg-test.sh newdb NAME  create (or recreate) an empty database NAME, print its URI
+#   pg-test.sh dropdb NAME drop the database NAME if it exists
 #   pg-test.sh restart     restart the server (pg_ctl restart -m fast)
 #   pg-test.sh down | up   stop the server keeping its data, start it again
 #   pg-test.sh stop        stop the server and remove its folder
@@ -140,12 +141,21 @@ cmd_uri() {
 	uri_for porten
 }
 
+check_name() { # command name
+	case "$2" in
+	'' | [!a-z_]* | *[!a-z0-9_]*) die "$1: NAME must match [a-z_][a-z0-9_]*" ;;
+	esac
+	[ ${#2} -le 63 ] || die "$1: NAME longer than 63 characters"
+}
+
+cmd_dropdb() {
+	check_name dropdb "${1:-}"
+	psql_admin "DROP DATABASE IF EXISTS $1 WITH (FORCE)"
+}
+
 cmd_newdb() {
 	name=${1:-}
-	case "$name" in
-	'' | [!a-z_]* | *[!a-z0-9_]*) die "newdb: NAME must match [a-z_][a-z0-9_]*" ;;
-	esac
-	[ ${#name} -le 63 ] || die "newdb: NAME longer than 63 characters"
+	check_name newdb "$name"
 	psql_admin "DROP DATABASE IF EXISTS $name WITH (FORCE)"
 	psql_admin "CREATE DATABASE $name"
 	if [ -n "${PORTEN_TEST_PG:-}" ]; then
@@ -190,12 +200,13 @@ case "${1:-}" in
 start) cmd_start ;;
 uri) cmd_uri ;;
 newdb) cmd_newdb "${2:-}" ;;
+dropdb) cmd_dropdb "${2:-}" ;;
 restart) cmd_restart ;;
 down) cmd_down ;;
 up) cmd_up ;;
 stop) cmd_stop ;;
 *)
-	echo "usage: $0 start|uri|newdb NAME|restart|down|up|stop" >&2
+	echo "usage: $0 start|uri|newdb NAME|dropdb NAME|restart|down|up|stop" >&2
 	exit 2
 	;;
 esac

@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 import pytest
 
 from conftest import (PORTENCTL, SUBSTANTIAL, HIGH, Ansattporten, Page, auth_params, authorize,
-                      classify, create_client, follow, http, submit_form, url_params)
+                      classify, create_client, follow, http, submit_form, url_params, pending_ar)
 
 # Cheap Argon2id for the test run (the parameters themselves are tested in the unit
 # tests and the rehash test below); short temporary locks so a test can wait them out;
@@ -171,7 +171,7 @@ def test_selector_offers_minid_for_substantial_only(server, new_client, new_brow
     sel = authorize(server, b, params)
     assert "eid-minid" not in [l["id"] for l in Page(sel.text).links]
     # and the page itself refuses a login that needs high (spec §1)
-    ar = url_params(sel.url).get("ar") or re.search(r"ar=([\w-]{43})", sel.text).group(1)
+    ar = pending_ar(sel)
     r = b.get(server.url("/minid"), params={"ar": ar}, timeout=10)
     assert r.status_code == 400
 

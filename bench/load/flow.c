@@ -567,7 +567,13 @@ out:
 	free(err);
 }
 
-/* Porten: the selector page links to TestID; the TestID page holds the form. */
+/*
+ * Porten: the selector page links to TestID; the TestID page holds the form.
+ * The selector is /authorize's own answer (a build before it answered with
+ * a redirect to /login?ar=, which front_done follows alike), and TestID's
+ * form answers with the redirect to the client: front1 is the selector,
+ * front2 the TestID page, front3 the form.
+ */
 static void
 porten_page(struct vc *v, const char *url)
 {

@@ -143,6 +143,9 @@ test_buf_url(void)
 	free(big);
 	free(b.p);
 	STR(url_resolve("http://h:1/login?ar=1", "/testid?ar=2"), "http://h:1/testid?ar=2");
+	/* the selector answered by /authorize itself: its links resolve against that URL */
+	STR(url_resolve("http://h:1/authorize?client_id=c&redirect_uri=http%3A%2F%2Fx%2F", "/testid?ar=2"),
+	    "http://h:1/testid?ar=2");
 	STR(url_resolve("http://h:1/login.html?x=1", "api/auth/"), "http://h:1/api/auth/");
 	STR(url_resolve("http://h:1/a/b", "https://other/x"), "https://other/x");
 	STR(form_escape("a b&c=d"), "a%20b%26c%3Dd");

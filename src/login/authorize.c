@@ -626,7 +626,8 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 			      "the login could not be started");
 		return;
 	}
-	http_resp_redirect(w, login_selector_url(r, a.id));
+	/* The selector itself, not a redirect to it: one round trip less (docs/login-flow.md). */
+	login_show_selector(r, w, &a, true);
 }
 
 /* request_uri from PAR: only client_id may accompany it (spec §4). */

@@ -80,8 +80,14 @@ void login_page_error(struct http_req *r, struct http_resp *w, const struct err 
 
 /* ---- selector.c: the eID selector and cancel ---- */
 
-/* The eID selector page (or straight to the only eID), after /authorize. */
-void login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq);
+/*
+ * The eID selector page for the pending authorization a (a->id set), or a
+ * redirect straight to the only eID (eIDAS only).  answered_elsewhere: the
+ * page answers another URL (/authorize), so it puts its own URL
+ * (login_selector_url) in the address bar for reloads and Back.
+ */
+void login_show_selector(struct http_req *r, struct http_resp *w, const struct authz_request *a,
+			 bool answered_elsewhere);
 /* The URL of the selector for ar (arena). */
 const char *login_selector_url(struct http_req *r, const char *ar);
 /* The URL the cancel form posts to (arena). */

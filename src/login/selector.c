@@ -79,10 +79,10 @@ login_eidas_direct(struct http_req *r, const struct authz_request *a)
 }
 
 void
-login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
+login_show_selector(struct http_req *r, struct http_resp *w, const struct authz_request *a,
+		    bool answered_elsewhere)
 {
 	struct porten *app = login_app(r);
-	struct authz_request a;
 	const char *ar, *lang;
 	const struct client *client = NULL;
 	const struct eid_provider *direct;
@@ -90,20 +90,16 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 	struct buf b;
 	int shown = 0;
 
-	if (areq_decode(areq, r->arena, &a, &e) != 0) {
-		login_page_error(r, w, &e);
-		return;
-	}
-	ar = a.id;
-	direct = login_eidas_direct(r, &a);
+	ar = a->id;
+	direct = login_eidas_direct(r, a);
 	if (direct != NULL) {
 		http_resp_redirect(w, arena_printf(r->arena, "%s%s?ar=%s", login_issuer(r)->prefix,
 						   direct->path, ar));
 		return;
 	}
 	/* ?lang= sets the language cookie when the user picked one. */
-	lang = page_lang_choose(r, w, a.locale);
-	reg_client_find(app, a.client_id, &client, &e);
+	lang = page_lang_choose(r, w, a->locale);
+	reg_client_find(app, a->client_id, &client, &e);
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "Choose electronic ID");
 	buf_puts(&b, "<h1>");
@@ -113,7 +109,7 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 		buf_puts(&b, "<p>");
 		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
 		buf_puts(&b, " <strong>");
-		buf_html(&b, str_c(login_client_name(client, a.onbehalfof)));
+		buf_html(&b, str_c(login_client_name(client, a->onbehalfof)));
 		buf_puts(&b, "</strong></p>");
 	}
 	buf_puts(&b, "<ul class=\"eids\" aria-label=\"");
@@ -122,7 +118,7 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 	for (size_t i = 0; eid_providers[i] != NULL; i++) {
 		const struct eid_provider *p = eid_providers[i];
 
-		if (!login_eid_offered(r, p, &a))
+		if (!login_eid_offered(r, p, a))
 			continue;
 		buf_printf(&b, "<li><a id=\"eid-%s\" href=\"%s%s?ar=%s\">", p->name,
 			   login_issuer(r)->prefix, p->path, ar);
@@ -142,6 +138,9 @@ login_show_selector(struct http_req *r, struct http_resp *w, const json_t *areq)
 		page_alert(&b, lang, "no-eid",
 			   "No electronic ID meets the required level of assurance.");
 	login_cancel_form(r, &b, lang, ar);
+	/* Answered by /authorize: a reload or Back asks for the selector's own URL. */
+	if (answered_elsewhere)
+		page_address(w, &b, login_selector_url(r, ar));
 	page_end(&b, lang, login_selector_url(r, ar));
 	http_resp_html(w, 200, (struct str){ b.p, b.len });
 	buf_free(&b);
@@ -154,12 +153,14 @@ login_handle_select(struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	json_t *areq = NULL;
 	const char *ar = http_param_c(&r->query, "ar");
+	struct authz_request a;
 
-	if (login_pending_load(r, ar, &areq, &e) != 0) {
+	if (login_pending_load(r, ar, &areq, &e) != 0 || areq_decode(areq, r->arena, &a, &e) != 0) {
 		login_page_error(r, w, &e);
+		json_decref(areq);
 		return;
 	}
-	login_show_selector(r, w, areq);
+	login_show_selector(r, w, &a, false);
 	json_decref(areq);
 }
 

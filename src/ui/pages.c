@@ -224,6 +224,25 @@ page_error(struct http_req *r, struct http_resp *w, int status, const char *lang
 	buf_free(&b);
 }
 
+/* The server's default policy for pages (http/server.c) and one script by its nonce. */
+#define PAGE_CSP_WITH_SCRIPT \
+	"default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " \
+	"form-action *; frame-src *; frame-ancestors 'none'; base-uri 'none'; script-src 'nonce-%s'"
+
+void
+page_address(struct http_resp *w, struct buf *b, const char *url)
+{
+	char nonce[TOKEN_CHARS + 1];
+
+	/* Without a nonce no script: the page still works, only its address is the request's. */
+	if (rand_token_buf(nonce) != 0)
+		return;
+	buf_printf(b, "<script nonce=\"%s\" data-url=\"", nonce);
+	buf_html(b, str_c(url));
+	buf_puts(b, "\">history.replaceState(null,\"\",document.currentScript.dataset.url);</script>");
+	http_resp_header(w, "Content-Security-Policy", arena_printf(w->arena, PAGE_CSP_WITH_SCRIPT, nonce));
+}
+
 void
 page_form_post(struct http_resp *w, const char *action, const char *const *names,
 	       const char *const *values, size_t n)

@@ -43,6 +43,15 @@ void page_hidden(struct buf *b, const char *name, const char *value);
  */
 void page_cancel_form(struct buf *b, const char *lang, const char *action, const char *ar,
 		      const char *csrf);
+/*
+ * The address the page stands for, when it was answered at another URL (the
+ * eID selector answered by /authorize): a script (with a nonce, and the
+ * default page policy plus that nonce on w) puts url in the address bar
+ * with history.replaceState, so that a reload, the Back button and a
+ * bookmark ask for url and not the request that produced the page.  url is
+ * written escaped.  Without scripts the page works the same.
+ */
+void page_address(struct http_resp *w, struct buf *b, const char *url);
 /* An error summary box (role=alert) listing msgid; for errors not tied to one field. */
 void page_alert(struct buf *b, const char *lang, const char *id, const char *msgid);
 

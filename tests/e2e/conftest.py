@@ -675,6 +675,20 @@ def follow(server, browser, resp, limit=15):
     raise AssertionError(f"redirect loop at {resp.url}")
 
 
+def pending_ar(resp):
+    """
+    The pending authorization (ar) a login page belongs to: from the page's
+    address, else from the page (the selector answered by /authorize names
+    its own address, /login?ar=..., and links the eIDs with ?ar=).
+    """
+    ar = url_params(resp.url).get("ar")
+    if ar:
+        return ar
+    m = re.search(r"\?ar=([A-Za-z0-9_-]{43})", resp.text)
+    assert m, f"no ar on the page at {resp.url}: {resp.text[:600]!r}"
+    return m.group(1)
+
+
 def classify(server, resp, redirect_uri=None, sent=None, verifier=None):
     if resp.status_code in (301, 302, 303, 307, 308) and "Location" in resp.headers:
         loc = urljoin(resp.url, resp.headers["Location"])

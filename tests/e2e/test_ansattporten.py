@@ -8,6 +8,7 @@ its acr values; no userinfo; clients of one issuer refused at the other.
 import csv
 import io
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from authlib.common.security import generate_token
@@ -17,7 +18,7 @@ from jwcrypto.common import JWException
 from conftest import (AP_PATH, HIGH, ORGNO, PID, PID2, SUBSTANTIAL, TIMEOUT, Ansattporten, Server,
                       auth_params, authorize,
                       create_client, finish_login, follow, login, rand, ServerStartError, start,
-                      url_base)
+                      url_base, pending_ar)
 
 
 @pytest.fixture(scope="module")
@@ -358,8 +359,9 @@ def test_login_stays_at_its_issuer(ap, server, ap_client, new_client, new_browse
     br = new_browser()
     params, _ = auth_params(a)
     r = authorize(ap, br, params)
-    assert r.status_code == 200 and r.url.startswith(ap.issuer + "/login?ar="), r.url
-    ar = r.url.split("ar=", 1)[1].split("&", 1)[0]
+    assert r.status_code == 200 and r.url.startswith(ap.issuer + "/authorize?"), r.url
+    ar = pending_ar(r)
+    assert f'data-url="{urlsplit(ap.issuer).path}/login?ar={ar}"' in r.text
     for path in ("/login?ar=" + ar, "/testid?ar=" + ar):
         r2 = br.get(server.url(path), allow_redirects=False, timeout=TIMEOUT)
         assert r2.status_code == 400, (path, r2.status_code)
@@ -367,7 +369,7 @@ def test_login_stays_at_its_issuer(ap, server, ap_client, new_client, new_browse
     i = new_client()
     params, _ = auth_params(i)
     r = authorize(server, br, params)
-    ar = r.url.split("ar=", 1)[1].split("&", 1)[0]
+    ar = pending_ar(r)
     t = br.get(ap.url("/testid"), params={"ar": ar}, allow_redirects=False, timeout=TIMEOUT)
     assert t.status_code == 400
     assert "<header><p>ID-porten</p></header>" in r.text

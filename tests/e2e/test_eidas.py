@@ -19,7 +19,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt as authlib_jwt
 
 from conftest import (PID, PID2, SUBSTANTIAL, TIMEOUT, Page, auth_params, authorize, classify,
-                      free_port, login, start, start_upstream_node, submit_form, url_params)
+                      free_port, login, start, start_upstream_node, submit_form, url_params, pending_ar)
 
 EIDAS_SUB = "eidas-loa-substantial"
 EIDAS_HIGH = "eidas-loa-high"
@@ -243,7 +243,7 @@ def test_selector_and_activation(server, connector, new_client, new_browser):
     b = new_browser()
     r = authorize(server, b, auth_params(c, acr_values=SUBSTANTIAL)[0])
     assert r.status_code == 200 and 'id="eid-eidas"' not in r.text
-    ar = url_params(r.url)["ar"]
+    ar = pending_ar(r)
     r2 = b.get(server.url("/eidas"), params={"ar": ar}, allow_redirects=False, timeout=TIMEOUT)
     assert r2.status_code == 400
     # eIDAS only: no selector, straight to the connector

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 import pytest
 
 from conftest import (HIGH, PID, PID2, PORTEND, TIMEOUT, Page, auth_params, authorize, classify,
-                      po_catalogues, start, submit_form, url_params)
+                      po_catalogues, start, submit_form, url_params, pending_ar)
 from walletkit import Pki, Wallet, dc_answer, dc_request, status_list_token
 
 LISTS = {}
@@ -288,7 +288,7 @@ def test_offered_with_eidas_only(server, pki, new_client, new_browser):
     b = new_browser()
     r = authorize(server, b, auth_params(c, acr_values=HIGH)[0])
     assert r.status_code == 200 and 'id="eid-wallet"' not in r.text and 'id="eid-testid"' in r.text
-    ar = url_params(r.url)["ar"]
+    ar = pending_ar(r)
     assert b.get(server.url(f"/wallet?ar={ar}"), timeout=TIMEOUT).status_code == 400
     # eIDAS only, and the wallet the one eIDAS eID: straight to the wallet page
     r = authorize(server, new_browser(), auth_params(c, acr_values=EIDAS_HIGH)[0])

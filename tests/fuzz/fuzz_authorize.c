@@ -11,8 +11,9 @@
  * @NOW@, @EXP@ and @JTI@ are filled in as in fixture.h.
  *
  * What must hold whatever the input (RFC 9700 §4.1, §4.11): a redirect
- * goes to the login selector or to a redirect URI registered for a client,
- * and a redirect to the client carries iss; anything else is a page.
+ * goes to an eID's page of the login (eIDAS only, spec §6) or to a redirect
+ * URI registered for a client, and a redirect to the client carries iss;
+ * anything else is a page (the eID selector among them).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <strings.h>
 
 #include "fixture.h"
+#include "eid/eid.h"
 #include "login/login.h"
 
 static bool
@@ -30,7 +32,7 @@ prefix_then(const char *s, const char *prefix, const char *after)
 	return strncmp(s, prefix, n) == 0 && s[n] != '\0' && strchr(after, s[n]) != NULL;
 }
 
-/* Where a 302 may point: our selector, or a registered redirect URI plus response. */
+/* Where a 302 may point: an eID's page of the login, or a registered redirect URI plus response. */
 static bool
 location_ok(const char *loc)
 {
@@ -38,8 +40,12 @@ location_ok(const char *loc)
 						  "https://spa.example.no/", "no.fuzz.app:/cb" };
 	const char *p;
 
-	if (strncmp(loc, "/login?ar=", 10) == 0)
-		return true;
+	for (size_t i = 0; eid_providers[i] != NULL; i++) {
+		size_t n = strlen(eid_providers[i]->path);
+
+		if (strncmp(loc, eid_providers[i]->path, n) == 0 && strncmp(loc + n, "?ar=", 4) == 0)
+			return true;
+	}
 	for (size_t i = 0; i < sizeof(registered) / sizeof(registered[0]); i++)
 		if (prefix_then(loc, registered[i], strchr(registered[i], '?') ? "&#" : "?#"))
 			return strstr(loc, "iss=") != NULL;

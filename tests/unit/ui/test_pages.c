@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -214,6 +215,44 @@ test_lang_choose(void **state)
 	arena_free(a);
 }
 
+/* The address a page names: escaped into the one script, whose nonce the policy allows. */
+static void
+test_address_script(void **state)
+{
+	struct http_resp w;
+	struct arena *a = arena_new();
+	struct buf b;
+	char nonce[64], want[128];
+	const char *at, *end;
+
+	(void)state;
+	http_resp_init(&w, a);
+	buf_init(&b, 1024);
+	page_address(&w, &b, "/login?ar=x\"><script>&y=1");
+	assert_has(b.p, "data-url=\"/login?ar=x&quot;&gt;&lt;script&gt;&amp;y=1\"");
+	assert_has(b.p, ">history.replaceState(null,\"\",document.currentScript.dataset.url);</script>");
+	assert_int_equal(w.nheaders, 1);
+	assert_string_equal(w.headers[0].name, "Content-Security-Policy");
+	assert_has(w.headers[0].value, "default-src 'none'");
+	assert_has(w.headers[0].value, "frame-ancestors 'none'");
+	/* the policy's nonce is the script's */
+	at = strstr(w.headers[0].value, "'nonce-");
+	assert_non_null(at);
+	end = strchr(at + 7, '\'');
+	assert_non_null(end);
+	assert_true((size_t)(end - at - 7) < sizeof(nonce));
+	memcpy(nonce, at + 7, (size_t)(end - at - 7));
+	nonce[end - at - 7] = '\0';
+	assert_true(strlen(nonce) >= 40);
+	snprintf(want, sizeof(want), "<script nonce=\"%s\" data-url=", nonce);
+	assert_has(b.p, want);
+	/* one script only */
+	assert_null(strstr(strstr(b.p, "<script") + 1, "<script"));
+	buf_free(&b);
+	http_resp_free(&w);
+	arena_free(a);
+}
+
 int
 main(void)
 {
@@ -227,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_error_page),
 		cmocka_unit_test(test_hidden_escapes),
 		cmocka_unit_test(test_lang_choose),
+		cmocka_unit_test(test_address_script),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,13 +122,14 @@ cmd_start() {
 }
 
 # Start the cluster in $DATA: loopback and a socket in our own folder only;
-# fast, not durable (test data).
+# fast, not durable (test data).  PORTEN_PG_SHARED_BUFFERS sizes the buffer
+# cache (64MB unless set; bench/krr/ asks for one that holds its register).
 server_up() {
 	port=$(port_of)
 	as_owner "$(pg_bindir)/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 30 \
 		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$DIR" \
 		-o "-c max_connections=200 -c fsync=off -c synchronous_commit=off" \
-		-o "-c full_page_writes=off -c shared_buffers=64MB" \
+		-o "-c full_page_writes=off -c shared_buffers=${PORTEN_PG_SHARED_BUFFERS:-64MB}" \
 		start >/dev/null
 }
 

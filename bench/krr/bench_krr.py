@@ -155,6 +155,53 @@ def token(porten):
     return mint
 
 
+def ticks(pid):
+    """CPU time (user + system) a process has used, in seconds; None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def psql(uri, sql):
+    """One value from the database (psql), or None."""
+    try:
+        p = subprocess.run(["psql", "-X", "-At", "-d", uri, "-c", sql], capture_output=True, text=True,
+                           timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def cpu(porten):
+    """CPU seconds used so far by portend and, when on this machine, by its PostgreSQL backends."""
+    out = {"portend": ticks(porten.proc.pid), "db": {}}
+    uri = porten.env.get("PORTEN_STORE", "")
+    if uri.startswith("postgres"):
+        pids = psql(uri, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                         " AND application_name = 'portend'") or ""
+        for pid in pids.split():
+            t = ticks(int(pid))
+            if t is not None:
+                out["db"][pid] = t
+    return out
+
+
+def cpu_per_lookup(before, after, lookups):
+    """Milliseconds of CPU per lookup, portend's and the database backends'."""
+    if not lookups:
+        return {}
+    out = {}
+    if before["portend"] is not None and after["portend"] is not None:
+        out["portend_ms"] = (after["portend"] - before["portend"]) * 1000 / lookups
+    if after["db"]:
+        used = sum(t - before["db"].get(pid, 0) for pid, t in after["db"].items())
+        out["db_ms"] = used * 1000 / lookups
+    return out
+
+
 def server_hist(porten):
     """The server's own timing of the lookups: cumulative counts per bucket bound (GET /metrics)."""
     out = {}
@@ -204,19 +251,22 @@ def run(porten, mint, ids, seconds, conc, batch):
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(conc)]
     before = server_hist(porten)
+    cpu0 = cpu(porten)
     t0 = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
+    cpu1 = cpu(porten)
     share = server_share(before, server_hist(porten))
     lat.sort()
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
     return {"concurrency": conc, "lookups": len(lat), "errors": errors[0], "lookups_per_s": len(lat) / wall,
             "persons_per_s": len(lat) * batch / wall, "p50_ms": q(0.50), "p90_ms": q(0.90), "p99_ms": q(0.99),
             "max_ms": lat[-1] * 1000 if lat else float("nan"),
-            "mean_ms": statistics.fmean(lat) * 1000 if lat else float("nan"), "server_within": share}
+            "mean_ms": statistics.fmean(lat) * 1000 if lat else float("nan"), "server_within": share,
+            "cpu_per_lookup": cpu_per_lookup(cpu0, cpu1, len(lat))}
 
 
 def engine(name, build, store, n, seconds, concs, batch):
@@ -225,6 +275,15 @@ def engine(name, build, store, n, seconds, concs, batch):
     print(f"[{name}] generating and importing {n} persons ...", file=sys.stderr)
     ids = list(synthetic_ids(n))
     took = load(p, ids, work)
+    settings, vacuum = {}, None
+    if store:
+        # what autovacuum does soon after a bulk load: hint bits, the visibility map, statistics;
+        # without it the first lookups of each page write it back
+        t0 = time.monotonic()
+        if psql(store, "VACUUM (ANALYZE) krr_persons") is not None:
+            vacuum = time.monotonic() - t0
+        for k in ("server_version", "shared_buffers", "work_mem", "effective_cache_size"):
+            settings[k] = psql(store, f"SHOW {k}")
     p.start()
     try:
         mint = token(p)
@@ -234,7 +293,9 @@ def engine(name, build, store, n, seconds, concs, batch):
     finally:
         p.stop()
     subprocess.run(["rm", "-rf", work])
-    return {"engine": name, "persons": n, "import_s": took, "import_rows_per_s": n / took, "runs": rows}
+    return {"engine": name, "persons": n, "import_s": took, "import_rows_per_s": n / took, "vacuum_s": vacuum,
+            "settings": settings,
+            "runs": rows}
 
 
 def machine():
@@ -267,6 +328,8 @@ def main():
     if not a.no_pg:
         uri, started = a.pg, False
         if uri is None:
+            # a buffer cache that holds the register (about 250 MB for a million persons)
+            os.environ.setdefault("PORTEN_PG_SHARED_BUFFERS", "512MB")
             subprocess.run(["sh", os.path.join(ROOT, "tools", "pg-test.sh"), "start"], check=True,
                            capture_output=True, text=True)
             uri = subprocess.run(["sh", os.path.join(ROOT, "tools", "pg-test.sh"), "newdb",
@@ -287,14 +350,20 @@ def main():
     for r in out["results"]:
         print(f"\n{r['engine']}: {r['persons']} persons imported in {r['import_s']:.1f} s "
               f"({r['import_rows_per_s']:.0f} rows/s); lookups of {a.batch} numbers:")
+        if r["settings"]:
+            print("  " + ", ".join(f"{k} {v}" for k, v in r["settings"].items() if v) +
+                  (f"; VACUUM (ANALYZE) after the import {r['vacuum_s']:.1f} s" if r["vacuum_s"] else ""))
         print(f"{'conc':>5} {'lookups/s':>10} {'persons/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-              f"{'max ms':>8} {'errors':>6}   server: answered within 5/10/25/50 ms")
+              f"{'max ms':>8} {'errors':>6}  CPU/lookup portend+db   server: answered within 5/10/25/50 ms")
         for x in r["runs"]:
             w = x["server_within"]
             share = "/".join(f"{100 * w[k]:.1f}%" for k in ("0.005", "0.01", "0.025", "0.05") if k in w)
+            c = x["cpu_per_lookup"]
+            used = (f"{c['portend_ms']:.1f}" if "portend_ms" in c else "?") + \
+                (f"+{c['db_ms']:.1f} ms" if "db_ms" in c else " ms")
             print(f"{x['concurrency']:>5} {x['lookups_per_s']:>10.1f} {x['persons_per_s']:>10.0f} "
                   f"{x['p50_ms']:>8.2f} {x['p90_ms']:>8.2f} {x['p99_ms']:>8.2f} {x['max_ms']:>8.2f} "
-                  f"{x['errors']:>6}   {share}")
+                  f"{x['errors']:>6}  {used:>22}   {share}")
 
 
 if __name__ == "__main__":

@@ -179,7 +179,10 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_EVENT_FIND] = "SELECT doc FROM events WHERE type = $1"
 			  " AND (doc::jsonb ->> $2) = $3 ORDER BY id DESC LIMIT $4",
 
-	/* KRR (pg_krr.c): a lookup's whole batch is one query over a JSON list */
+	/*
+	 * KRR (pg_krr.c): a lookup's whole batch is one query, its numbers one
+	 * text[] parameter matched against the primary key
+	 */
 	[PG_KRR_GET] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
 		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
 		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
@@ -187,7 +190,7 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_KRR_GET_MANY] = "SELECT pid, status, reserved, reserved_at, reservation_updated, email,"
 		" email_updated, email_verified, mobile, mobile_updated, mobile_verified,"
 		" mailbox, mailbox_provider, cert, lang, lang_updated FROM krr_persons"
-		" WHERE pid IN (SELECT json_array_elements_text($1::json))",
+		" WHERE pid = ANY($1::text[])",
 	/*
 	 * One statement: the advisory lock (PG_KRR_LOCK), held to the commit,
 	 * orders the writers, and the number is taken after it; old sees the

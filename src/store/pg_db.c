@@ -141,6 +141,51 @@ store_pg_args_free(struct pg_args *a)
 	a->n = 0;
 }
 
+/*
+ * A JSON array of keys as a text[] literal, {"k1","k2"}: each element
+ * quoted, its backslashes and quotes escaped (array_in's rules).
+ */
+static int
+pg_key_array(const json_t *list, char **out, const char *op, struct err *e)
+{
+	const json_t *v;
+	const char *k;
+	char *txt, *w;
+	size_t i, n = 3;
+	int rc;
+
+	*out = NULL;
+	if (!json_is_array(list))
+		return ERR(e, ERR_INVAL, 0, NULL, "store %s: missing list", op);
+	json_array_foreach(list, i, v) {
+		k = json_string_value(v);
+		rc = store_pg_check_text(k, 'k', op, e);
+		if (rc != 0)
+			return rc;
+		n += 2 * strlen(k) + 3; /* quotes, a comma, every byte escaped at worst */
+	}
+	txt = malloc(n);
+	if (txt == NULL)
+		return store_pg_nomem(e, op);
+	w = txt;
+	*w++ = '{';
+	json_array_foreach(list, i, v) {
+		if (i != 0)
+			*w++ = ',';
+		*w++ = '"';
+		for (k = json_string_value(v); *k != '\0'; k++) {
+			if (*k == '"' || *k == '\\')
+				*w++ = '\\';
+			*w++ = *k;
+		}
+		*w++ = '"';
+	}
+	*w++ = '}';
+	*w = '\0';
+	*out = txt;
+	return 0;
+}
+
 int
 store_pg_vargs(struct pg_args *a, const char *op, struct err *e, const char *fmt, va_list ap)
 {
@@ -188,6 +233,10 @@ store_pg_vargs(struct pg_args *a, const char *op, struct err *e, const char *fmt
 			a->v[i] = txt;
 			if (strlen(txt) > PG_MAX_DOC)
 				rc = ERR(e, ERR_LIMIT, 0, NULL, "store %s: document too large", op);
+			break;
+		case 'a':
+			rc = pg_key_array(va_arg(ap, const json_t *), &a->owned[i], op, e);
+			a->v[i] = a->owned[i];
 			break;
 		default:
 			rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store %s: bad value format",

@@ -98,7 +98,7 @@ struct pg_args {
 	int n;
 	const char *v[PG_MAX_PARAMS];
 	char num[PG_MAX_PARAMS][24];   /* 'i' and 'b' values as text */
-	char *owned[PG_MAX_PARAMS];    /* 'j' documents serialised (freed by store_pg_args_free) */
+	char *owned[PG_MAX_PARAMS];    /* 'j' and 'a' values as text (freed by store_pg_args_free) */
 };
 
 /* One operation in progress: its connection and the last result. */
@@ -123,8 +123,9 @@ int store_pg_check_text(const char *v, char kind, const char *op, struct err *e)
 
 /*
  * Pack parameters from fmt: 'k' key, 'n' key or NULL, 's' text, 'i' int64_t,
- * 'b' bool (passed as int), 'j' const json_t * (compact JSON).  On failure
- * nothing is left to free.
+ * 'b' bool (passed as int), 'j' const json_t * (compact JSON), 'a' const
+ * json_t *, an array of keys (a text[] literal, for = ANY($n::text[])).  On
+ * failure nothing is left to free.
  */
 int store_pg_args(struct pg_args *a, const char *op, struct err *e, const char *fmt, ...);
 int store_pg_vargs(struct pg_args *a, const char *op, struct err *e, const char *fmt, va_list ap);

@@ -145,7 +145,7 @@ pg_krr_person_get_many(struct store *s, const json_t *pids, struct krr_person **
 	if (!json_is_array(pids) || json_array_size(pids) > STORE_KRR_BATCH)
 		return ERR(e, ERR_INVAL, 0, NULL, "store krr_person_get_many: at most %d ids",
 			   STORE_KRR_BATCH);
-	return pg_krr_rows(s, PG_KRR_GET_MANY, "krr_person_get_many", false, out, n, e, "j",
+	return pg_krr_rows(s, PG_KRR_GET_MANY, "krr_person_get_many", false, out, n, e, "a",
 			   pids);
 }
 

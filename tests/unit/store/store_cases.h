@@ -1498,6 +1498,18 @@ test_krr(void **state)
 	assert_int_equal(n, 2);
 	krr_persons_free(v, n);
 	json_decref(ids);
+	/* keys with the array syntax's own characters are keys like any other */
+	ids = json_pack("[sssss]", "0000000000\"", "\\00000000001", "00000000001,00000000002",
+			"{00000000002}", "00000000002");
+	assert_int_equal(store_call(f->s, krr, person_get_many, ids, &v, &n, &f->e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].pid, "00000000002");
+	krr_persons_free(v, n);
+	json_decref(ids);
+	ids = json_array();
+	assert_int_equal(store_call(f->s, krr, person_get_many, ids, &v, &n, &f->e), 0);
+	assert_int_equal(n, 0);
+	json_decref(ids);
 
 	assert_int_equal(store_call(f->s, krr, changes, 2, 2, &v, &n, &til, &latest, &f->e), 0);
 	assert_int_equal(n, 2);

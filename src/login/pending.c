@@ -479,28 +479,26 @@ int
 login_pending_spend(struct http_req *r, const char *ar, struct err *e)
 {
 	struct porten *app = login_app(r);
-	const char *browser = login_browser(r, NULL);
-	json_t *doc = NULL, *mark;
-	int64_t exp;
+	json_t *mark;
 	int rc;
 
-	if (ar == NULL || browser == NULL)
+	if (ar == NULL)
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
 	if (pending_is_row(ar)) {
 		rc = store_call(app->store, login, doc_delete, "pending", ar, e);
 		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER)
 					  : rc;
 	}
-	rc = pending_unseal(r, ar, browser, &doc, &exp, e);
-	json_decref(doc);
-	if (rc != 0)
-		return rc;
 	mark = json_object();
 	if (mark == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
-	/* Past its expiry the ar opens no more: the mark can go with it. */
-	rc = store_call(app->store, login, doc_put, SPENT_KIND, pending_spent_id(r, ar), mark, exp,
-			e);
+	/*
+	 * The caller opened ar in this request.  It opens no more after its
+	 * expiry, at most pending_lifetime after it was sealed: the mark can
+	 * go then.
+	 */
+	rc = store_call(app->store, login, doc_put, SPENT_KIND, pending_spent_id(r, ar), mark,
+			time_now() + app->cfg->pending_lifetime + SEAL_SKEW, e);
 	json_decref(mark);
 	return rc == ERR_EXISTS ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER) : rc;
 }

@@ -175,6 +175,26 @@ hmac_sha256(const void *key, size_t keylen, const void *p, size_t n, unsigned ch
 	HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len);
 }
 
+/*
+ * AES-256-GCM fetched from the provider once: EVP_aes_256_gcm() in an init
+ * call fetches it again every time (a lookup under the provider's lock).
+ */
+static EVP_CIPHER *aead_cipher;
+static pthread_once_t aead_once = PTHREAD_ONCE_INIT;
+
+static void
+aead_fetch(void)
+{
+	aead_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *
+aead_gcm(void)
+{
+	pthread_once(&aead_once, aead_fetch);
+	return aead_cipher != NULL ? aead_cipher : EVP_aes_256_gcm();
+}
+
 int
 aead_seal(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_LEN],
 	  struct str aad, const unsigned char *in, size_t inlen, unsigned char *out)
@@ -187,7 +207,7 @@ aead_seal(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_
 	c = EVP_CIPHER_CTX_new();
 	if (c == NULL)
 		goto out;
-	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	if (EVP_EncryptInit_ex(c, aead_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, AEAD_IV_LEN, NULL) != 1 ||
 	    EVP_EncryptInit_ex(c, NULL, NULL, key, iv) != 1 ||
 	    EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
@@ -217,7 +237,7 @@ aead_open(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_
 	if (c == NULL)
 		goto out;
 	/* The tag is checked in EVP_DecryptFinal_ex; nothing is used before. */
-	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	if (EVP_DecryptInit_ex(c, aead_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, AEAD_IV_LEN, NULL) != 1 ||
 	    EVP_DecryptInit_ex(c, NULL, NULL, key, iv) != 1 ||
 	    EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||

@@ -83,10 +83,10 @@ def period_start():
 
 def test_a_login_starts_without_a_store_row(server, new_client, new_browser):
     c, b = new_client(), new_browser()
-    before = store_sql(server, "SELECT count(*) FROM docs WHERE kind = 'pending'")[0][0]
+    before = int(store_sql(server, "SELECT count(*) FROM docs WHERE kind = 'pending'")[0][0])
     params, verifier, r, ar = begin(server, c, b)
     assert len(ar) > 43
-    assert store_sql(server, "SELECT count(*) FROM docs WHERE kind = 'pending'")[0][0] == before
+    assert int(store_sql(server, "SELECT count(*) FROM docs WHERE kind = 'pending'")[0][0]) == before
     # the sealed text names the issuer's current key and holds the request, bound to the cookie
     kid, exp, body = unseal(server, ar, b.cookies.get("porten_b"))
     assert kid == period_start() or kid == period_start() - PERIOD
@@ -97,7 +97,7 @@ def test_a_login_starts_without_a_store_row(server, new_client, new_browser):
     assert res.code and res.state == params["state"]
     # spent in the commit that issued the code, by the hash of the ar
     spent = b64u(hashlib.sha256(ar.encode()).digest())
-    assert store_sql(server, f"SELECT count(*) FROM docs WHERE kind = 'spent' AND id = '{spent}'")[0][0] == 1
+    assert int(store_sql(server, f"SELECT count(*) FROM docs WHERE kind = 'spent' AND id = '{spent}'")[0][0]) == 1
 
 
 def test_replayed_after_completion(server, new_client, new_browser):

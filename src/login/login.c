@@ -266,7 +266,7 @@ login_issue_now(struct http_req *r, struct http_resp *w, const struct client *cl
 void
 login_step_done(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
-	/* A paused login goes on once: taken from the store, so a replay finds nothing. */
+	/* A paused login goes on once: spent here, so a replay finds it over. */
 	if (c->ar != NULL) {
 		struct err e = { 0 };
 

@@ -20,6 +20,12 @@
  * A request too large to travel in a URL (SEAL_AR_MAX) stays a store row
  * under a random id as before; the id's length tells the two apart.
  *
+ * In the ar rather than a cookie: two logins in two tabs of one browser
+ * each keep their own (one cookie would hold only the last), nothing
+ * rides along on the browser's other requests to the host, no cookie
+ * size limit (about 4 KB a cookie) applies, and every page, form and eID
+ * that carried the ar carries it unchanged.
+ *
  * Forms carry a CSRF token derived from the ar, the browser cookie and a
  * key all nodes share, so any node can check it without state.
  */

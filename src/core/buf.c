@@ -82,40 +82,53 @@ buf_printf(struct buf *b, const char *fmt, ...)
 int
 buf_html(struct buf *b, struct str s)
 {
+	size_t run = 0;
 	int rc = 0;
 
+	if (s.len == 0)
+		return 0;
+	/* Characters that need no escape go in runs: pages carry long tokens. */
 	for (size_t i = 0; i < s.len && rc == 0; i++) {
+		const char *esc;
+
 		switch (s.p[i]) {
-		case '&': rc = buf_puts(b, "&amp;"); break;
-		case '<': rc = buf_puts(b, "&lt;"); break;
-		case '>': rc = buf_puts(b, "&gt;"); break;
-		case '"': rc = buf_puts(b, "&quot;"); break;
-		case '\'': rc = buf_puts(b, "&#39;"); break;
-		default: rc = buf_append(b, &s.p[i], 1);
+		case '&': esc = "&amp;"; break;
+		case '<': esc = "&lt;"; break;
+		case '>': esc = "&gt;"; break;
+		case '"': esc = "&quot;"; break;
+		case '\'': esc = "&#39;"; break;
+		default: continue;
 		}
+		rc = buf_append(b, s.p + run, i - run);
+		if (rc == 0)
+			rc = buf_puts(b, esc);
+		run = i + 1;
 	}
-	return rc;
+	return rc == 0 ? buf_append(b, s.p + run, s.len - run) : rc;
 }
 
 int
 buf_urlenc(struct buf *b, struct str s)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t run = 0;
 	int rc = 0;
 
+	if (s.len == 0)
+		return 0;
 	for (size_t i = 0; i < s.len && rc == 0; i++) {
 		unsigned char c = (unsigned char)s.p[i];
+		char e[3] = { '%', hex[c >> 4], hex[c & 15] };
 
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			rc = buf_append(b, &s.p[i], 1);
-		} else {
-			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-
+		    c == '-' || c == '.' || c == '_' || c == '~')
+			continue;
+		rc = buf_append(b, s.p + run, i - run);
+		if (rc == 0)
 			rc = buf_append(b, e, 3);
-		}
+		run = i + 1;
 	}
-	return rc;
+	return rc == 0 ? buf_append(b, s.p + run, s.len - run) : rc;
 }
 
 char *

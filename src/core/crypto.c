@@ -7,6 +7,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/b64.h"
@@ -172,6 +173,85 @@ hmac_sha256(const void *key, size_t keylen, const void *p, size_t n, unsigned ch
 	}
 	EVP_MAC_CTX_free(c);
 	HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len);
+}
+
+/*
+ * AES-256-GCM fetched from the provider once: EVP_aes_256_gcm() in an init
+ * call fetches it again every time (a lookup under the provider's lock).
+ */
+static EVP_CIPHER *aead_cipher;
+static pthread_once_t aead_once = PTHREAD_ONCE_INIT;
+
+static void
+aead_fetch(void)
+{
+	aead_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *
+aead_gcm(void)
+{
+	pthread_once(&aead_once, aead_fetch);
+	return aead_cipher != NULL ? aead_cipher : EVP_aes_256_gcm();
+}
+
+int
+aead_seal(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_LEN],
+	  struct str aad, const unsigned char *in, size_t inlen, unsigned char *out)
+{
+	EVP_CIPHER_CTX *c = NULL;
+	int n, fin, rc = ERR_CRYPTO;
+
+	if (inlen > AEAD_MAX_PLAIN || aad.len > INT32_MAX)
+		goto out;
+	c = EVP_CIPHER_CTX_new();
+	if (c == NULL)
+		goto out;
+	if (EVP_EncryptInit_ex(c, aead_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, AEAD_IV_LEN, NULL) != 1 ||
+	    EVP_EncryptInit_ex(c, NULL, NULL, key, iv) != 1 ||
+	    EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
+	    EVP_EncryptUpdate(c, out, &n, in, (int)inlen) != 1 ||
+	    EVP_EncryptFinal_ex(c, out + n, &fin) != 1 || (size_t)n + (size_t)fin != inlen ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, AEAD_TAG_LEN, out + inlen) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+int
+aead_open(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_LEN],
+	  struct str aad, const unsigned char *in, size_t inlen, unsigned char *out,
+	  size_t *outlen)
+{
+	EVP_CIPHER_CTX *c = NULL;
+	size_t ctlen;
+	int n, fin, rc = ERR_CRYPTO;
+
+	if (inlen <= AEAD_TAG_LEN || inlen - AEAD_TAG_LEN > AEAD_MAX_PLAIN || aad.len > INT32_MAX)
+		goto out;
+	ctlen = inlen - AEAD_TAG_LEN;
+	c = EVP_CIPHER_CTX_new();
+	if (c == NULL)
+		goto out;
+	/* The tag is checked in EVP_DecryptFinal_ex; nothing is used before. */
+	if (EVP_DecryptInit_ex(c, aead_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, AEAD_IV_LEN, NULL) != 1 ||
+	    EVP_DecryptInit_ex(c, NULL, NULL, key, iv) != 1 ||
+	    EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
+	    EVP_DecryptUpdate(c, out, &n, in, (int)ctlen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, AEAD_TAG_LEN, (void *)(in + ctlen)) != 1 ||
+	    EVP_DecryptFinal_ex(c, out + n, &fin) != 1 || (size_t)n + (size_t)fin != ctlen) {
+		OPENSSL_cleanse(out, ctlen);
+		goto out;
+	}
+	*outlen = ctlen;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return rc;
 }
 
 bool

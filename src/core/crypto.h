@@ -24,6 +24,23 @@ char *sha256_b64url(struct arena *a, struct str s);
 void sha256_b64url_buf(struct str s, char out[TOKEN_CHARS + 1]);
 void hmac_sha256(const void *key, size_t keylen, const void *p, size_t n, unsigned char out[32]);
 
+/*
+ * AES-256-GCM with a 96-bit IV (SP 800-38D 8.2.2) and a 16-byte tag, aad
+ * authenticated too.  seal: out gets the ciphertext followed by the tag
+ * (room for inlen + AEAD_TAG_LEN).  open: in is ciphertext and tag, out
+ * has room for inlen - AEAD_TAG_LEN, nothing is left in it unless the tag
+ * holds.  Both 0 or ERR_CRYPTO; at most AEAD_MAX_PLAIN bytes of plaintext.
+ */
+#define AEAD_KEY_LEN 32
+#define AEAD_IV_LEN 12
+#define AEAD_TAG_LEN 16
+#define AEAD_MAX_PLAIN 16384
+int aead_seal(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_LEN],
+	      struct str aad, const unsigned char *in, size_t inlen, unsigned char *out);
+int aead_open(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_LEN],
+	      struct str aad, const unsigned char *in, size_t inlen, unsigned char *out,
+	      size_t *outlen);
+
 /* Constant-time equality of two strings (length leaks, content does not). */
 bool ct_str_eq(struct str a, struct str b);
 

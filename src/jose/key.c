@@ -30,10 +30,10 @@
 #define KID_RAND_BYTES 16         /* 128 random bits: kids never collide */
 #define SEAL_PREFIX "v1."
 #define SEAL_PREFIX_LEN (sizeof(SEAL_PREFIX) - 1)
-#define SEAL_IV_LEN 12            /* SP 800-38D 8.2.2: 96-bit random IV */
-#define SEAL_TAG_LEN 16
+#define SEAL_IV_LEN AEAD_IV_LEN   /* SP 800-38D 8.2.2: 96-bit random IV */
+#define SEAL_TAG_LEN AEAD_TAG_LEN
 #define SEAL_MAX_TEXT 32768       /* PKCS#8 of an 8192-bit key is about 4.8 KB */
-#define SEAL_MAX_PLAIN 16384
+#define SEAL_MAX_PLAIN AEAD_MAX_PLAIN
 #define KEK_CHARS 43              /* base64url of 32 bytes */
 
 bool
@@ -256,70 +256,6 @@ out:
 }
 
 /*
- * AES-256-GCM over in, with aad authenticated too; out gets the ciphertext
- * followed by the 16-byte tag (room for inlen + SEAL_TAG_LEN).
- */
-static int
-gcm_seal(const struct jose_kek *kek, const unsigned char iv[SEAL_IV_LEN], struct str aad,
-	 const unsigned char *in, size_t inlen, unsigned char *out)
-{
-	EVP_CIPHER_CTX *c = NULL;
-	int n, fin, rc = ERR_CRYPTO;
-
-	if (inlen > SEAL_MAX_PLAIN)
-		goto out;
-	c = EVP_CIPHER_CTX_new();
-	if (c == NULL)
-		goto out;
-	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LEN, NULL) != 1 ||
-	    EVP_EncryptInit_ex(c, NULL, NULL, kek->k, iv) != 1 ||
-	    EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
-	    EVP_EncryptUpdate(c, out, &n, in, (int)inlen) != 1 ||
-	    EVP_EncryptFinal_ex(c, out + n, &fin) != 1 || (size_t)n + (size_t)fin != inlen ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, out + inlen) != 1)
-		goto out;
-	rc = 0;
-out:
-	EVP_CIPHER_CTX_free(c);
-	return rc;
-}
-
-/* Inverse of gcm_seal: in is ciphertext + tag; out has room for inlen - tag. */
-static int
-gcm_open(const struct jose_kek *kek, const unsigned char iv[SEAL_IV_LEN], struct str aad,
-	 const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen)
-{
-	EVP_CIPHER_CTX *c = NULL;
-	size_t ctlen;
-	int n, fin, rc = ERR_CRYPTO;
-
-	if (inlen <= SEAL_TAG_LEN || inlen - SEAL_TAG_LEN > SEAL_MAX_PLAIN)
-		goto out;
-	ctlen = inlen - SEAL_TAG_LEN;
-	c = EVP_CIPHER_CTX_new();
-	if (c == NULL)
-		goto out;
-	/* The tag is checked in EVP_DecryptFinal_ex; nothing is used before. */
-	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LEN, NULL) != 1 ||
-	    EVP_DecryptInit_ex(c, NULL, NULL, kek->k, iv) != 1 ||
-	    EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
-	    EVP_DecryptUpdate(c, out, &n, in, (int)ctlen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
-				(void *)(in + ctlen)) != 1 ||
-	    EVP_DecryptFinal_ex(c, out + n, &fin) != 1 || (size_t)n + (size_t)fin != ctlen) {
-		OPENSSL_cleanse(out, ctlen);
-		goto out;
-	}
-	*outlen = ctlen;
-	rc = 0;
-out:
-	EVP_CIPHER_CTX_free(c);
-	return rc;
-}
-
-/*
  * The additional data binds the format version and the kid, so a sealed
  * blob copied to another key's row does not open there.
  */
@@ -382,7 +318,7 @@ jose_key_seal(const struct jose_key *k, const struct jose_kek *kek, char **seale
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
-	if (gcm_seal(kek, iv, aad, der, derlen, ct) != 0) {
+	if (aead_seal(kek->k, iv, aad, der, derlen, ct) != 0) {
 		rc = ERR(e, ERR_CRYPTO, 0, NULL, "AES-256-GCM sealing failed");
 		goto out;
 	}
@@ -486,7 +422,7 @@ jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
-	if (gcm_open(kek, iv, aad, ct, ctlen, plain, &plainlen) != 0) {
+	if (aead_open(kek->k, iv, aad, ct, ctlen, plain, &plainlen) != 0) {
 		rc = ERR(e, ERR_CRYPTO, 0, NULL,
 			 "sealed key does not open: wrong KEK, wrong kid or altered text");
 		goto out;

@@ -267,17 +267,11 @@ login_issue_now(struct http_req *r, struct http_resp *w, const struct client *cl
 void
 login_step_done(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
-	/* A paused login goes on once: taken from the store, so a replay finds nothing. */
+	/* A paused login goes on once: spent here, so a replay finds it over. */
 	if (c->ar != NULL) {
 		struct err e = { 0 };
-		json_t *doc = NULL;
-		int rc = store_call(login_app(r)->store, login, doc_take, "pending", c->ar, &doc, &e);
 
-		json_decref(doc);
-		if (rc != 0) {
-			if (rc == ERR_NOTFOUND)
-				(void)ERR(&e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
-					  "the login has expired or was finished");
+		if (login_pending_spend(r, c->ar, &e) != 0) {
 			login_page_error(r, w, &e);
 			return;
 		}
@@ -513,20 +507,28 @@ struct complete_run {
 	const struct eid_result *res;
 	const json_t *fresh;    /* areq marked authenticated */
 	struct session s;
+	bool spent;             /* the login was over already */
 };
 
 static int
 complete_body(void *arg, struct err *e)
 {
 	struct complete_run *c = arg;
-	struct porten *app = login_app(c->r);
 	int rc;
 
 	/* A second run (the database went away during the first) starts afresh. */
 	http_resp_reset(c->w);
 	session_clear(&c->s);
-	/* The pending authorization is spent whatever happens next. */
-	store_call(app->store, login, doc_delete, "pending", c->ar, e);
+	/*
+	 * The pending authorization is spent in this commit: a second
+	 * completion (a replay, or two forms at once) finds it spent, and
+	 * nothing of this one is written.
+	 */
+	rc = login_pending_spend(c->r, c->ar, e);
+	if (rc != 0) {
+		c->spent = rc == ERR_NOTFOUND;
+		return rc;
+	}
 	rc = session_establish(c->r, c->w, c->client, c->res, &c->s, e);
 	if (rc != 0) {
 		log_err(c->r->rid, "cannot establish session: %s", e->msg);
@@ -562,7 +564,10 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	 */
 	if (!login_session_meets(&(struct session){ .acr = res->acr }, &a)) {
 		reg_client_release(client);
-		store_call(app->store, login, doc_delete, "pending", ar, &e);
+		if (login_pending_spend(r, ar, &e) != 0) {
+			login_page_error(r, w, &e);
+			return;
+		}
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED,
 			      "the electronic ID did not reach the level asked for");
 		return;
@@ -585,7 +590,10 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	 */
 	c.client = client;
 	rc = store_tx_run(app->store, complete_body, &c, &e);
-	if (rc != 0) {
+	if (rc != 0 && c.spent) {
+		http_resp_reset(w);
+		login_page_error(r, w, &e);
+	} else if (rc != 0) {
 		http_resp_reset(w);
 		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
 	}

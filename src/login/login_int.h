@@ -40,15 +40,27 @@ void login_bcl_stop(struct porten *app);
 /* ---- pending.c: pending authorizations and CSRF ---- */
 
 /*
- * Store a as a pending authorization bound to this browser, through the
- * record's codec; sets a->id and a->browser (arena strings).
+ * Seal a as a pending authorization bound to this browser (pending.c),
+ * through the record's codec; sets a->id to the ar that names it (an
+ * arena string): the sealed text, or a store row's id when a is too large
+ * to travel in a URL.
  */
 int login_pending_store(struct http_req *r, struct http_resp *w, struct authz_request *a,
 			struct err *e);
-/* Load the pending authorization ar for this browser; ERR_NOTFOUND otherwise. */
+/*
+ * Open the pending authorization ar for this browser, not yet spent (its
+ * document's id is ar); ERR_NOTFOUND, 400, with what to tell the person
+ * otherwise.
+ */
 int login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e);
-/* Remove pending ar: the login is over. */
+/*
+ * Spend pending ar, which login_pending_load opened in this request: the
+ * login is over.  Inside the caller's transaction when there is one.  ERR_NOTFOUND (400, "finished") when it was spent
+ * already: only one of two racing requests gets 0.
+ */
 int login_pending_spend(struct http_req *r, const char *ar, struct err *e);
+/* Make sure this period's sealing key exists (service start). */
+int login_seal_prepare(struct porten *app, struct err *e);
 /* The CSRF token for forms of pending ar in this browser (arena string). */
 /*
  * The name the login pages show for the client (idporten-oidc §16): the

@@ -181,7 +181,12 @@ login_handle_cancel(struct http_req *r, struct http_resp *w)
 		json_decref(areq);
 		return;
 	}
-	store_call(login_app(r)->store, login, doc_delete, "pending", ar, &e);
+	/* Cancelled once: a replayed cancel (or one after the login) gets the page. */
+	if (login_pending_spend(r, ar, &e) != 0) {
+		login_page_error(r, w, &e);
+		json_decref(areq);
+		return;
+	}
 	login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the user cancelled the login");
 	json_decref(areq);
 }

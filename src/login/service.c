@@ -58,7 +58,9 @@ static const struct service_route login_routes[] = {
 static int
 login_init(struct porten *app, struct err *e)
 {
-	return login_bcl_start(app, e);
+	int rc = login_seal_prepare(app, e);
+
+	return rc != 0 ? rc : login_bcl_start(app, e);
 }
 
 /* spec/idporten-oidc.md §1: what the browser host serves, and PAR, which it does not. */

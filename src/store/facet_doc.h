@@ -1,7 +1,8 @@
 /*
  * The document operations that more than one facet offers: short-lived
  * documents by kind in one table, each facet under its own kinds (the
- * login's "par" and "pending", MinID's accounts, codes and locks).
+ * login's "par", "seal_key", "spent" and "pending", MinID's accounts, codes
+ * and locks).
  * put: ERR_EXISTS if the id is taken.  get: ERR_NOTFOUND when absent or
  * expired.  take: get and delete in one step.  A facet lists them with
  * STORE_DOC_OPS among its members, so store_call reaches them by name.

@@ -1,6 +1,8 @@
 /*
  * Store facet of the front channel: SSO sessions and the short-lived
- * documents of a login ("par" requests, "pending" logins).  Reached
+ * documents of a login ("par" requests, the "seal_key"s that seal logins
+ * in progress, the "spent" marks of finished ones, "pending" logins too
+ * large to travel sealed).  Reached
  * through store_call(s, login, op, ...).
  */
 #ifndef PORTEN_STORE_FACET_LOGIN_H
@@ -15,7 +17,7 @@
 struct store;
 
 struct store_login_ops {
-	/* Documents under "par" (PAR requests) and "pending" (logins in progress): facet_doc.h. */
+	/* Documents under "par", "seal_key", "spent" and "pending" (login/pending.c): facet_doc.h. */
 	STORE_DOC_OPS;
 
 	/*

@@ -48,6 +48,9 @@ E = load_e2e("conftest", "porten_e2e_helpers")
 NODES = 3
 
 
+SEAL_PERIOD = 60
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -357,7 +360,9 @@ def cluster(tmp_path_factory):
                  "PORTEN_BACKCHANNEL_CA_FILE": os.path.join(ca, "bcl.pem"),
                  "PORTEN_BACKCHANNEL_ALLOW_PRIVATE": "true",
                  "PORTEN_BACKCHANNEL_LEASE": "4",
-                 "PORTEN_BACKCHANNEL_RETRY_BASE": "1"})
+                 "PORTEN_BACKCHANNEL_RETRY_BASE": "1",
+                 # the key that seals logins in progress changes every minute (test_cluster.py)
+                 "PORTEN_PENDING_LIFETIME": str(SEAL_PERIOD)})
     c.ca_dir = ca
     try:
         c.start()

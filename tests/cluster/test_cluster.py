@@ -7,7 +7,7 @@ crosses to another process; only the shared PostgreSQL connects them.
 
 import time
 
-from conftest import E, NodeHopper, at, plain_http
+from conftest import SEAL_PERIOD, E, NodeHopper, at, plain_http
 
 
 def err(r):
@@ -89,6 +89,37 @@ def test_par_across_nodes(cluster, listener, tmp_path):
     res = E.finish_login(cluster.lb, b, first, params["redirect_uri"], sent=params, verifier=verifier)
     assert res.code, res
     assert at(c, cluster.view(2)).tokens(res)["access_token"]
+
+
+def test_sealed_logins_across_a_key_change(cluster, listener, tmp_path):
+    """
+    A login in progress travels sealed in the browser: any node opens what
+    another sealed, across a change of the sealing key, which the first node
+    to need it makes and every other reads from the store.
+    """
+    def kid(resp):
+        return int.from_bytes(E.b64u_decode(E.url_params(resp.url)["ar"])[1:5], "big")
+
+    def left():
+        return SEAL_PERIOD - time.time() % SEAL_PERIOD
+
+    c = E.create_client(cluster.lb, listener, tmp_path)
+    if left() < 6:
+        time.sleep(left() + 0.5)
+    time.sleep(max(0.0, left() - 4))
+    logins = []
+    for first in (0, 1):
+        b = NodeHopper(cluster, first=first)
+        params, verifier = E.auth_params(c)
+        logins.append((b, params, verifier, E.authorize(cluster.lb, b, params)))
+        if first == 0:
+            time.sleep(left() + 0.5)   # into the next period
+    assert kid(logins[1][3]) == kid(logins[0][3]) + SEAL_PERIOD
+    for b, params, verifier, r in logins:
+        res = E.finish_login(cluster.lb, b, r, params["redirect_uri"], sent=params, verifier=verifier)
+        assert res.code, res
+        assert len(set(b.hops)) == 3, b.hops
+        assert at(c, cluster.view(2)).tokens(res)["access_token"]
 
 
 def test_refresh_rotation_across_nodes(cluster, listener, tmp_path):

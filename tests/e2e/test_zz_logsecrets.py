@@ -111,7 +111,7 @@ def test_drive_every_secret(server, new_client, new_browser, listener, tmp_path)
         params, verifier = auth_params(c)
         remember(verifier, "a PKCE code_verifier")
         r = authorize(server, b, params)
-        m = re.search(r"[?&]ar=([A-Za-z0-9_-]{43})", r.url + (r.headers.get("Location") or "") + r.text)
+        m = re.search(r"[?&]ar=([A-Za-z0-9_-]{43,})", r.url + (r.headers.get("Location") or "") + r.text)
         if m:
             remember(m.group(1), "a pending-login id (ar)")
         csrf = re.search(r'name="csrf" value="([^"]+)"', r.text)

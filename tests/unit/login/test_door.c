@@ -51,7 +51,7 @@ static const struct eid_provider door_eid = {
 	.levels = EID_LEVEL_SUBSTANTIAL | EID_LEVEL_HIGH, .routes = door_routes,
 };
 
-static char ar[TOKEN_CHARS + 1];
+static char ar[4096];   /* a sealed ar */
 static char browser[TOKEN_CHARS + 1];
 
 /* A client with a name and a login of it in progress, bound to browser. */
@@ -120,7 +120,7 @@ csrf_of(const char *cookie)
 static void
 test_good_flow_reaches_page(void **state)
 {
-	char q[128];
+	char q[4500];
 	struct treq t;
 
 	(void)state;
@@ -175,7 +175,7 @@ test_bad_ar(void **state)
 static void
 test_csrf_on_post(void **state)
 {
-	char form[160];
+	char form[4500];
 	struct treq t;
 
 	(void)state;
@@ -203,7 +203,7 @@ test_csrf_on_post(void **state)
 static void
 test_browser_binding(void **state)
 {
-	char q[160];
+	char q[4500];
 	struct treq t;
 
 	(void)state;
@@ -262,7 +262,7 @@ static void
 test_test_only_outside_test(void **state)
 {
 	struct eid_provider p = door_eid;
-	char q[128];
+	char q[4500];
 	struct treq t;
 
 	(void)state;
@@ -286,7 +286,7 @@ test_host_complete_and_fail(void **state)
 	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
 				  .eid = "testid", .auth_time = time_now() };
 	struct err why = { 0 };
-	char q[128];
+	char q[4500];
 	struct treq t;
 	const char *loc;
 
@@ -333,7 +333,7 @@ test_complete_in_page(void **state)
 {
 	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
 				  .eid = "testid", .auth_time = time_now() };
-	char q[128];
+	char q[4500];
 	struct treq t;
 	const char *loc;
 

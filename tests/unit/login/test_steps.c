@@ -19,7 +19,7 @@
 
 static int ap_entered, idp_entered;
 static bool ap_pause;               /* the Ansattporten step shows a page */
-static char paused_ar[64];
+static char paused_ar[4096];   /* a sealed ar */
 
 static const struct login_step ap_step;
 

@@ -528,7 +528,7 @@ jose_kek_seal_text(const struct jose_kek *kek, const char *label, struct str pla
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
-	if (gcm_seal(kek, iv, aad, (const unsigned char *)plain.p, plain.len, ct) != 0) {
+	if (aead_seal(kek->k, iv, aad, (const unsigned char *)plain.p, plain.len, ct) != 0) {
 		rc = ERR(e, ERR_CRYPTO, 0, NULL, "AES-256-GCM sealing failed");
 		goto out;
 	}
@@ -581,7 +581,7 @@ jose_kek_open_text(const char *sealed, const char *label, const struct jose_kek 
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto done;
 	}
-	if (gcm_open(kek, iv, aad, ct, ctlen, (unsigned char *)out, &plen) != 0) {
+	if (aead_open(kek->k, iv, aad, ct, ctlen, (unsigned char *)out, &plen) != 0) {
 		rc = ERR(e, ERR_CRYPTO, 0, NULL,
 			 "sealed text does not open: wrong KEK, wrong label or altered text");
 		goto done;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonw.h"
 #include "core/loa.h"
 #include "login/field.h"
 
@@ -37,21 +38,6 @@ areq_json_decode(const json_t *doc, const char *key, bool array, struct arena *a
 	*out = arena_strdup(arena, text);
 	free(text);
 	return 0;
-}
-
-static bool
-areq_json_put(json_t *doc, const char *key, bool array, const char *text)
-{
-	json_t *v;
-
-	if (text == NULL)
-		return true;
-	v = json_loads(text, 0, NULL);
-	if (array ? !json_is_array(v) : !json_is_object(v)) {
-		json_decref(v);
-		return false;
-	}
-	return json_object_set_new(doc, key, v) == 0;
 }
 
 int
@@ -114,39 +100,69 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	return field_strs(doc, WHAT, "resource", arena, &a->resource, &a->nresource, e);
 }
 
+/* Member k with the JSON text of a claims object or an authorization_details array. */
+static void
+areq_json_raw(struct jsonw *w, const char *k, const char *text)
+{
+	if (text != NULL)
+		jsonw_raw(w, k, text, strlen(text));
+}
+
+static void
+areq_true(struct jsonw *w, const char *k, bool v)
+{
+	if (v)
+		jsonw_raw(w, k, "true", 4);
+}
+
+int
+areq_write(const struct authz_request *a, struct buf *b)
+{
+	struct jsonw w;
+
+	jsonw_begin(&w, b);
+	jsonw_str(&w, "client_id", a->client_id);
+	jsonw_str(&w, "redirect_uri", a->redirect_uri);
+	jsonw_str(&w, "response_mode", a->has_mode ? mode_names[a->mode] : NULL);
+	jsonw_str(&w, "state", a->state);
+	areq_true(&w, "force_login", a->force_login);
+	jsonw_str(&w, "scope", a->scope);
+	jsonw_str(&w, "nonce", a->nonce);
+	jsonw_str(&w, "code_challenge", a->code_challenge);
+	jsonw_str(&w, "prompt", a->prompt);
+	if (a->max_age != AREQ_NO_MAX_AGE)
+		jsonw_int(&w, "max_age", a->max_age);
+	jsonw_str(&w, "acr", a->min_level ? eid_acr_of(a->min_level) : NULL);
+	jsonw_str(&w, "eidas_acr", a->eidas_level ? eidas_acr_of(a->eidas_level) : NULL);
+	areq_true(&w, "eidas_only", a->eidas_only);
+	jsonw_str(&w, "locale", a->locale);
+	if (a->resource != NULL)
+		jsonw_strs(&w, "resource", a->resource, a->nresource);
+	areq_json_raw(&w, "authorization_details", a->rar);
+	jsonw_str(&w, "id", a->id);
+	jsonw_str(&w, "browser", a->browser);
+	areq_true(&w, "consent", a->consent);
+	jsonw_str(&w, "consent_sid", a->consent_sid);
+	areq_true(&w, "consent_accepted", a->consent_accepted);
+	jsonw_str(&w, "onbehalfof", a->onbehalfof);
+	areq_true(&w, "authenticated", a->authenticated);
+	jsonw_str(&w, "iss", a->iss);
+	areq_json_raw(&w, "claims", a->claims);
+	jsonw_str(&w, "step", a->step);
+	jsonw_str(&w, "step_sid", a->step_sid);
+	jsonw_str(&w, "dpop_jkt", a->dpop_jkt);
+	return jsonw_end(&w);
+}
+
 json_t *
 areq_encode(const struct authz_request *a)
 {
-	json_t *doc = json_object();
-	bool ok = doc != NULL;
+	struct buf b;
+	json_t *doc = NULL;
 
-	ok = ok && field_put_str(doc, "client_id", a->client_id) &&
-	     field_put_str(doc, "redirect_uri", a->redirect_uri) &&
-	     field_put_str(doc, "response_mode", a->has_mode ? mode_names[a->mode] : NULL) &&
-	     field_put_str(doc, "state", a->state) &&
-	     field_put_true(doc, "force_login", a->force_login) &&
-	     field_put_str(doc, "scope", a->scope) && field_put_str(doc, "nonce", a->nonce) &&
-	     field_put_str(doc, "code_challenge", a->code_challenge) &&
-	     field_put_str(doc, "prompt", a->prompt) &&
-	     field_put_int(doc, "max_age", AREQ_NO_MAX_AGE, a->max_age) &&
-	     field_put_str(doc, "acr", a->min_level ? eid_acr_of(a->min_level) : NULL) &&
-	     field_put_str(doc, "eidas_acr", a->eidas_level ? eidas_acr_of(a->eidas_level) : NULL) &&
-	     field_put_true(doc, "eidas_only", a->eidas_only) &&
-	     field_put_str(doc, "locale", a->locale) &&
-	     field_put_strs(doc, "resource", a->resource, a->nresource) &&
-	     areq_json_put(doc, "authorization_details", true, a->rar) &&
-	     field_put_str(doc, "id", a->id) && field_put_str(doc, "browser", a->browser) &&
-	     field_put_true(doc, "consent", a->consent) &&
-	     field_put_str(doc, "consent_sid", a->consent_sid) &&
-	     field_put_true(doc, "consent_accepted", a->consent_accepted) &&
-	     field_put_str(doc, "onbehalfof", a->onbehalfof) &&
-	     field_put_true(doc, "authenticated", a->authenticated) &&
-	     field_put_str(doc, "iss", a->iss) && areq_json_put(doc, "claims", false, a->claims) &&
-	     field_put_str(doc, "step", a->step) && field_put_str(doc, "step_sid", a->step_sid) &&
-	     field_put_str(doc, "dpop_jkt", a->dpop_jkt);
-	if (!ok) {
-		json_decref(doc);
-		return NULL;
-	}
+	buf_init(&b, AREQ_TEXT_MAX);
+	if (areq_write(a, &b) == 0)
+		doc = json_loadb(b.p, b.len, 0, NULL);
+	buf_free(&b);
 	return doc;
 }

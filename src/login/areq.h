@@ -30,10 +30,13 @@
 #include <jansson.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/err.h"
 
 enum response_mode { RESPONSE_MODE_QUERY, RESPONSE_MODE_FORM_POST, RESPONSE_MODE_FRAGMENT };
 
+/* The longest document areq_write writes (a request is bounded by HTTP well below). */
+#define AREQ_TEXT_MAX (1024 * 1024)
 #define AREQ_NO_MAX_AGE INT64_MIN  /* max_age absent from the document */
 
 struct authz_request {
@@ -75,7 +78,13 @@ struct authz_request {
  * fields the record does not know are ignored.
  */
 int areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, struct err *e);
-/* The document of a (new reference), in the order above; NULL when out of memory. */
+/*
+ * The document of a as compact JSON text appended to b, in the order above,
+ * byte for byte what json_dumps(areq_encode(a), JSON_COMPACT) gives: 0, or
+ * ERR_NOMEM / ERR_LIMIT / ERR_INVAL (a string not UTF-8).
+ */
+int areq_write(const struct authz_request *a, struct buf *b);
+/* The same document as a tree (new reference); NULL when out of memory. */
 json_t *areq_encode(const struct authz_request *a);
 
 #endif

@@ -98,7 +98,8 @@ struct code_write {
 	struct session *s;
 	const struct client *client;
 	const char *code, *grant_id;
-	const json_t *doc, *event;
+	const char *doc;         /* the code's record as JSON text */
+	const json_t *event;
 };
 
 static int
@@ -128,7 +129,8 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
 	struct authz_request a;
-	json_t *doc, *ev, *res = NULL, *claims = NULL;
+	struct buf doc;
+	json_t *ev, *res = NULL, *claims = NULL;
 	int rc;
 
 	if (code == NULL || grant_id == NULL) {
@@ -145,7 +147,8 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 			json_array_append_new(res, json_string(a.resource[i]));
 	if (a.claims != NULL)
 		claims = json_loads(a.claims, 0, NULL);
-	doc = oauth_code_encode(&(struct auth_code){
+	buf_init(&doc, OAUTH_GRANT_TEXT_MAX);
+	rc = oauth_code_write(&(struct auth_code){
 		.g = { .client_id = a.client_id, .scope = a.scope, .nonce = a.nonce,
 		       .locale = a.locale, .onbehalfof = a.onbehalfof, .resource = res,
 		       .sid = s->sid, .pid = s->pid, .acr = s->acr,
@@ -159,23 +162,23 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		       .nationalities = s->nationalities, .onetime_key = s->onetime_key,
 		       .claims = claims },
 		.redirect_uri = a.redirect_uri, .code_challenge = a.code_challenge,
-		.dpop_jkt = a.dpop_jkt });
+		.dpop_jkt = a.dpop_jkt }, &doc);
 	json_decref(res);
 	json_decref(claims);
 	ev = login_event(r, client, &a, areq, s);
-	if (doc == NULL || ev == NULL) {
-		json_decref(doc);
+	if (rc != 0 || ev == NULL) {
+		buf_free(&doc);
 		json_decref(ev);
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
 		return;
 	}
 	/* The code, the session's note of it and the event: one commit, or none. */
 	{
-		struct code_write cw = { r, s, client, code, grant_id, doc, ev };
+		struct code_write cw = { r, s, client, code, grant_id, doc.p, ev };
 
 		rc = store_tx_run(app->store, code_write_body, &cw, &e);
 	}
-	json_decref(doc);
+	buf_free(&doc);
 	json_decref(ev);
 	if (rc != 0) {
 		login_store_failed(r, w, areq, rc, "cannot issue code", &e);

@@ -234,14 +234,17 @@ seal_aad(const unsigned char head[1 + SEAL_KID_LEN], const char *browser,
 	sha256(browser, strlen(browser), aad + 1 + SEAL_KID_LEN);
 }
 
-/* Seal doc with its expiry for browser: *ar an arena string, or NULL when too long. */
+/*
+ * Seal the document text (n bytes) with its expiry for browser: *ar an
+ * arena string, or NULL when too long.
+ */
 static int
-pending_seal(struct http_req *r, const char *browser, const json_t *doc, int64_t exp,
+pending_seal(struct http_req *r, const char *browser, const char *text, size_t n, int64_t exp,
 	     const char **ar, struct err *e)
 {
 	struct porten *app = login_app(r);
 	unsigned char k[AEAD_KEY_LEN], aad[1 + SEAL_KID_LEN + 32], *plain = NULL, *blob;
-	size_t n = json_dumpb(doc, NULL, 0, JSON_COMPACT), plen, blen;
+	size_t plen, blen;
 	uint32_t kid;
 	int rc;
 
@@ -261,10 +264,7 @@ pending_seal(struct http_req *r, const char *browser, const json_t *doc, int64_t
 	}
 	for (int i = 0; i < SEAL_EXP_LEN; i++)
 		plain[i] = (unsigned char)((uint64_t)exp >> (8 * (SEAL_EXP_LEN - 1 - i)));
-	if (json_dumpb(doc, (char *)plain + SEAL_EXP_LEN, n, JSON_COMPACT) != n) {
-		secure_wipe(k, sizeof(k));
-		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
-	}
+	memcpy(plain + SEAL_EXP_LEN, text, n);
 	blob[0] = SEAL_VERSION;
 	for (int i = 0; i < SEAL_KID_LEN; i++)
 		blob[1 + i] = (unsigned char)(kid >> (8 * (SEAL_KID_LEN - 1 - i)));
@@ -362,6 +362,7 @@ login_pending_store(struct http_req *r, struct http_resp *w, struct authz_reques
 	struct porten *app = login_app(r);
 	const char *browser = login_browser(r, w), *ar = NULL;
 	int64_t exp = time_now() + app->cfg->pending_lifetime;
+	struct buf text;
 	json_t *doc;
 	int rc;
 
@@ -370,11 +371,13 @@ login_pending_store(struct http_req *r, struct http_resp *w, struct authz_reques
 	/* The id is the ar itself; the binding is the associated data. */
 	a->id = NULL;
 	a->browser = NULL;
-	doc = areq_encode(a);
-	if (doc == NULL)
-		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
-	rc = pending_seal(r, browser, doc, exp, &ar, e);
-	json_decref(doc);
+	buf_init(&text, AREQ_TEXT_MAX);
+	rc = areq_write(a, &text);
+	if (rc == 0)
+		rc = pending_seal(r, browser, text.p, text.len, exp, &ar, e);
+	else
+		rc = ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	buf_free_secret(&text);
 	if (rc != 0)
 		return rc;
 	if (ar != NULL) {

@@ -4,7 +4,10 @@
  * one key and written under another.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/jsonw.h"
 
 #include "oauth/grant.h"
 
@@ -122,55 +125,86 @@ oauth_code_decode(const json_t *doc, struct auth_code *c, struct err *e)
 	return rc;
 }
 
-static int
-enc_set(json_t *doc, const char *key, json_t *v)
+/* Member k with v's compact text (resource, claims), nothing when v is NULL. */
+static void
+write_tree(struct jsonw *w, const char *k, const json_t *v)
 {
-	return v == NULL ? -1 : json_object_set_new(doc, key, v);
+	char *text;
+
+	if (v == NULL || w->rc != 0)
+		return;
+	text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (text == NULL) {
+		w->rc = ERR_NOMEM;
+		return;
+	}
+	jsonw_raw(w, k, text, strlen(text));
+	free(text);
+}
+
+/* The grant's members, in the order of grant_strs, then amr ... expires_at. */
+static void
+grant_members(struct jsonw *w, const struct grant *g)
+{
+	for (size_t i = 0; i < sizeof(grant_strs) / sizeof(grant_strs[0]); i++)
+		jsonw_str(w, grant_strs[i].key, *grant_str_c(g, i));
+	if (g->amr != NULL)
+		jsonw_strs(w, "amr", &g->amr, 1);
+	if (g->auth_time != 0)
+		jsonw_int(w, "auth_time", g->auth_time);
+	write_tree(w, "resource", g->resource);
+	write_tree(w, "claims", g->claims);
+	if (g->expires_at != 0)
+		jsonw_int(w, "expires_at", g->expires_at);
+}
+
+int
+oauth_grant_write(const struct grant *g, struct buf *b)
+{
+	struct jsonw w;
+
+	jsonw_begin(&w, b);
+	grant_members(&w, g);
+	return jsonw_end(&w);
+}
+
+int
+oauth_code_write(const struct auth_code *c, struct buf *b)
+{
+	struct jsonw w;
+
+	jsonw_begin(&w, b);
+	grant_members(&w, &c->g);
+	jsonw_str(&w, "redirect_uri", c->redirect_uri);
+	jsonw_str(&w, "code_challenge", c->code_challenge);
+	jsonw_str(&w, "dpop_jkt", c->dpop_jkt);
+	return jsonw_end(&w);
+}
+
+/* A document written above, as a tree. */
+static json_t *
+load_written(int rc, struct buf *b)
+{
+	json_t *doc = rc == 0 ? json_loadb(b->p, b->len, 0, NULL) : NULL;
+
+	buf_free(b);
+	return doc;
 }
 
 json_t *
 oauth_grant_encode(const struct grant *g)
 {
-	json_t *doc = json_object();
-	int rc = doc == NULL ? -1 : 0;
+	struct buf b;
 
-	for (size_t i = 0; rc == 0 && i < sizeof(grant_strs) / sizeof(grant_strs[0]); i++) {
-		const char *v = *grant_str_c(g, i);
-
-		if (v != NULL)
-			rc = enc_set(doc, grant_strs[i].key, json_string(v));
-	}
-	if (rc == 0 && g->amr != NULL)
-		rc = enc_set(doc, "amr", json_pack("[s]", g->amr));
-	if (rc == 0 && g->auth_time != 0)
-		rc = enc_set(doc, "auth_time", json_integer(g->auth_time));
-	if (rc == 0 && g->resource != NULL)
-		rc = enc_set(doc, "resource", json_deep_copy(g->resource));
-	if (rc == 0 && g->claims != NULL)
-		rc = enc_set(doc, "claims", json_deep_copy(g->claims));
-	if (rc == 0 && g->expires_at != 0)
-		rc = enc_set(doc, "expires_at", json_integer(g->expires_at));
-	if (rc != 0) {
-		json_decref(doc);
-		return NULL;
-	}
-	return doc;
+	buf_init(&b, OAUTH_GRANT_TEXT_MAX);
+	return load_written(oauth_grant_write(g, &b), &b);
 }
 
 json_t *
 oauth_code_encode(const struct auth_code *c)
 {
-	json_t *doc = oauth_grant_encode(&c->g);
+	struct buf b;
 
-	if (doc == NULL)
-		return NULL;
-	if ((c->redirect_uri != NULL &&
-	     enc_set(doc, "redirect_uri", json_string(c->redirect_uri)) != 0) ||
-	    (c->code_challenge != NULL &&
-	     enc_set(doc, "code_challenge", json_string(c->code_challenge)) != 0) ||
-	    (c->dpop_jkt != NULL && enc_set(doc, "dpop_jkt", json_string(c->dpop_jkt)) != 0)) {
-		json_decref(doc);
-		return NULL;
-	}
-	return doc;
+	buf_init(&b, OAUTH_GRANT_TEXT_MAX);
+	return load_written(oauth_code_write(c, &b), &b);
 }

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 
 struct grant {
@@ -68,5 +69,15 @@ int oauth_code_decode(const json_t *doc, struct auth_code *c, struct err *e);
  */
 json_t *oauth_grant_encode(const struct grant *g);
 json_t *oauth_code_encode(const struct auth_code *c);
+/*
+ * The same documents as compact JSON text appended to b, byte for byte what
+ * json_dumps(oauth_*_encode(), JSON_COMPACT) gives, for the store: 0, or
+ * ERR_NOMEM / ERR_LIMIT / ERR_INVAL (a string not UTF-8).
+ */
+int oauth_grant_write(const struct grant *g, struct buf *b);
+int oauth_code_write(const struct auth_code *c, struct buf *b);
+
+/* The longest stored grant or code document written. */
+#define OAUTH_GRANT_TEXT_MAX (1024 * 1024)
 
 #endif

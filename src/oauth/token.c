@@ -443,7 +443,7 @@ static int store_fail(int rc, struct err *e);
 /* The records of an issuance, written together (oauth_tokens_issue). */
 struct issue_rec {
 	const char *grant_id;
-	const json_t *grant;     /* the stored form of a new grant */
+	const char *grant;       /* the stored form of a new grant, JSON text */
 	const struct oauth_new_grant *new_grant;
 	const char *at_hash;
 	const char *at_claims;   /* the access token's claims as JSON text */
@@ -511,7 +511,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	json_t *names = NULL, *body = NULL;
 	struct buf at_claims, id_claims;
 	const char *pid = grant->pid;
-	json_t *stored = NULL;
+	struct buf stored;
 	const char *person, *access_token = NULL, *id_token = NULL, *refresh = NULL;
 	long long at_life;
 	int64_t exp;
@@ -520,6 +520,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	*resp = NULL;
 	buf_init(&at_claims, CLAIMS_MAX);
 	buf_init(&id_claims, CLAIMS_MAX);
+	buf_init(&stored, OAUTH_GRANT_TEXT_MAX);
 	c.client_id = client->client_id;
 	c.scope = grant->scope;
 	if (c.client_id == NULL || c.scope == NULL) {
@@ -580,14 +581,14 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	}
 
 	/* A new grant is stored in today's document form (oauth/grant.c). */
-	if (new_grant != NULL && (stored = oauth_grant_encode(grant)) == NULL) {
-		rc = INTERNAL(e, "out of memory");
+	if (new_grant != NULL && oauth_grant_write(grant, &stored) != 0) {
+		rc = INTERNAL(e, "cannot write the grant");
 		goto out;
 	}
 	rc = issue_write(r, &c,
 			 &(struct issue_rec){
 				 .grant_id = grant_id,
-				 .grant = stored,
+				 .grant = stored.p,
 				 .new_grant = new_grant,
 				 .at_hash = sha256_b64url(r->arena, str_c(access_token)),
 				 .at_claims = at_claims.p,
@@ -624,7 +625,7 @@ out:
 	buf_free(&at_claims);
 	buf_free(&id_claims);
 	json_decref(body);
-	json_decref(stored);
+	buf_free(&stored);
 	return rc;
 }
 

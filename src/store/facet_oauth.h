@@ -30,9 +30,10 @@ struct store_oauth_ops {
 	 * Authorization codes, keyed by hash.  consume: returns the doc and marks
 	 * the code used in one step.  ERR_NOTFOUND if unknown or expired;
 	 * ERR_REUSED if already used, with *grant_id set to the grant the first
-	 * use issued (caller revokes it).
+	 * use issued (caller revokes it).  put: doc is the record as JSON text
+	 * (oauth/grant.c), stored as it is.
 	 */
-	int (*code_put)(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+	int (*code_put)(struct store *s, const char *hash, const char *grant_id, const char *doc,
 			int64_t expires_at, struct err *e);
 	int (*code_consume)(struct store *s, const char *hash, json_t **doc, char **grant_id,
 			    struct err *e);
@@ -41,10 +42,11 @@ struct store_oauth_ops {
 	 * Grants: one per code redemption; every token issued from it belongs to
 	 * it.  sid ties it to the SSO session it came from; login_only marks
 	 * grants whose scopes are only openid/profile (logout revokes those).
-	 * doc: the authentication context needed to refresh (person, acr, ...).
+	 * doc: the authentication context needed to refresh (person, acr, ...),
+	 * as JSON text (oauth/grant.c), stored as it is.
 	 */
 	int (*grant_put)(struct store *s, const char *grant_id, const char *client_id,
-			 const char *sid, bool login_only, const json_t *doc, int64_t expires_at,
+			 const char *sid, bool login_only, const char *doc, int64_t expires_at,
 			 struct err *e);
 	/* ERR_NOTFOUND when unknown, revoked or expired. */
 	int (*grant_get)(struct store *s, const char *grant_id, json_t **doc, struct err *e);

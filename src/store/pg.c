@@ -614,10 +614,10 @@ pg_doc_delete(struct store *s, const char *kind, const char *id, struct err *e)
 /* ---- authorization codes ---- */
 
 static int
-pg_code_put(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+pg_code_put(struct store *s, const char *hash, const char *grant_id, const char *doc,
 	    int64_t expires_at, struct err *e)
 {
-	return store_pg_write(s, PG_CODE_PUT, "code_put", ERR_EXISTS, e, "knji", hash, grant_id,
+	return store_pg_write(s, PG_CODE_PUT, "code_put", ERR_EXISTS, e, "knsi", hash, grant_id,
 			      doc, expires_at);
 }
 
@@ -688,9 +688,9 @@ pg_code_consume(struct store *s, const char *hash, json_t **doc, char **grant_id
 
 static int
 pg_grant_put(struct store *s, const char *grant_id, const char *client_id, const char *sid,
-	     bool login_only, const json_t *doc, int64_t expires_at, struct err *e)
+	     bool login_only, const char *doc, int64_t expires_at, struct err *e)
 {
-	return store_pg_write(s, PG_GRANT_PUT, "grant_put", ERR_EXISTS, e, "kknbji", grant_id,
+	return store_pg_write(s, PG_GRANT_PUT, "grant_put", ERR_EXISTS, e, "kknbsi", grant_id,
 			      client_id, sid, (int)login_only, doc, expires_at);
 }
 

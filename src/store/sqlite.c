@@ -542,10 +542,10 @@ sq_doc_delete(struct store *s, const char *kind, const char *id, struct err *e)
 /* ---- authorization codes ---- */
 
 static int
-sq_code_put(struct store *s, const char *hash, const char *grant_id, const json_t *doc,
+sq_code_put(struct store *s, const char *hash, const char *grant_id, const char *doc,
 	    int64_t expires_at, struct err *e)
 {
-	return store_sq_write(s, SQ_CODE_PUT, "code_put", ERR_EXISTS, e, "knji", hash, grant_id,
+	return store_sq_write(s, SQ_CODE_PUT, "code_put", ERR_EXISTS, e, "knsi", hash, grant_id,
 			      doc, expires_at);
 }
 
@@ -605,9 +605,9 @@ out:
 
 static int
 sq_grant_put(struct store *s, const char *grant_id, const char *client_id, const char *sid,
-	     bool login_only, const json_t *doc, int64_t expires_at, struct err *e)
+	     bool login_only, const char *doc, int64_t expires_at, struct err *e)
 {
-	return store_sq_write(s, SQ_GRANT_PUT, "grant_put", ERR_EXISTS, e, "kkniji", grant_id,
+	return store_sq_write(s, SQ_GRANT_PUT, "grant_put", ERR_EXISTS, e, "kknisi", grant_id,
 			      client_id, sid, (int64_t)(login_only ? 1 : 0), doc, expires_at);
 }
 

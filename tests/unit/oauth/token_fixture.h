@@ -301,9 +301,13 @@ fx_code_put(const char *code, const char *grant_id, json_t *doc)
 	struct err e = { 0 };
 	char hash[TOKEN_CHARS + 1];
 
+	char *text = json_dumps(doc, JSON_COMPACT);
+
+	assert_non_null(text);
 	sha256_b64url_buf(str_c(code), hash);
-	assert_int_equal(store_call(fx_app.store, oauth, code_put, hash, grant_id, doc, time_now() + 60, &e),
+	assert_int_equal(store_call(fx_app.store, oauth, code_put, hash, grant_id, text, time_now() + 60, &e),
 			 0);
+	free(text);
 	json_decref(doc);
 }
 

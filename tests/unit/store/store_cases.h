@@ -29,6 +29,23 @@ struct fx {
 	struct err e;
 };
 
+/*
+ * d as the compact JSON text the oauth facet's code_put and grant_put take;
+ * the text lives until eight more have been made.
+ */
+static const char *
+doc_text(const json_t *d)
+{
+	static char *ring[8];
+	static unsigned next;
+	char **slot = &ring[next++ % 8];
+
+	free(*slot);
+	*slot = json_dumps(d, JSON_COMPACT);
+	assert_non_null(*slot);
+	return *slot;
+}
+
 /* ---- helpers ---- */
 
 static json_t *
@@ -78,7 +95,7 @@ put_grant(struct fx *f, const char *id, const char *sid, bool login_only, int64_
 	json_t *doc = obj("person", "01019012345");
 
 	assert_int_equal(
-		store_call(f->s, oauth, grant_put, id, "client-a", sid, login_only, doc, expires_at, &f->e),
+		store_call(f->s, oauth, grant_put, id, "client-a", sid, login_only, doc_text(doc), expires_at, &f->e),
 		0);
 	json_decref(doc);
 }
@@ -369,8 +386,8 @@ test_code_single_use(void **state)
 	json_t *d = obj("client_id", "client-a"), *doc = NULL;
 	char *gid = NULL;
 
-	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c1", "grant-1", d, now + 60, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c1", "grant-2", d, now + 60, &f->e),
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c1", "grant-1", doc_text(d), now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c1", "grant-2", doc_text(d), now + 60, &f->e),
 			 ERR_EXISTS);
 	/* the error text never carries the key */
 	assert_null(strstr(f->e.msg, "HASH-c1"));
@@ -401,7 +418,7 @@ test_code_single_use(void **state)
 	assert_null(doc);
 
 	/* a code without a grant id */
-	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c2", NULL, d, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-c2", NULL, doc_text(d), now + 60, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-c2", &doc, &gid, &f->e), 0);
 	assert_null(gid);
 	json_decref(doc);
@@ -419,13 +436,13 @@ test_code_expired(void **state)
 	json_t *d = obj("k", "v"), *doc = NULL;
 	char *gid = NULL;
 
-	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e1", "g", d, now + 60, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e2", "g", d, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e1", "g", doc_text(d), now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e2", "g", doc_text(d), now + 60, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-e2", &doc, &gid, &f->e), 0);
 	json_decref(doc);
 	free(gid);
 	time_set_offset(59);
-	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e3", "g", d, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "HASH-e3", "g", doc_text(d), now + 60, &f->e), 0);
 	time_set_offset(60);
 	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-e1", &doc, &gid, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, oauth, code_consume, "HASH-e3", &doc, &gid, &f->e), ERR_NOTFOUND);
@@ -449,9 +466,9 @@ test_grants(void **state)
 	put_grant(f, "g3", "sid-2", true, now + 3600);
 	put_grant(f, "g4", NULL, false, now + 100);
 	doc = obj("x", "y");
-	assert_int_equal(store_call(f->s, oauth, grant_put, "g1", "c", NULL, false, doc, now + 1, &f->e),
+	assert_int_equal(store_call(f->s, oauth, grant_put, "g1", "c", NULL, false, doc_text(doc), now + 1, &f->e),
 			 ERR_EXISTS);
-	assert_int_equal(store_call(f->s, oauth, grant_put, "g9", NULL, NULL, false, doc, now + 1, &f->e),
+	assert_int_equal(store_call(f->s, oauth, grant_put, "g9", NULL, NULL, false, doc_text(doc), now + 1, &f->e),
 			 ERR_INVAL);
 	json_decref(doc);
 
@@ -476,7 +493,7 @@ test_grants(void **state)
 	assert_int_equal(store_call(f->s, oauth, grant_revoke, "g-future", &f->e), 0);
 	doc = obj("x", "y");
 	assert_int_equal(
-		store_call(f->s, oauth, grant_put, "g-future", "c", NULL, false, doc, now + 60, &f->e),
+		store_call(f->s, oauth, grant_put, "g-future", "c", NULL, false, doc_text(doc), now + 60, &f->e),
 		ERR_EXISTS);
 	json_decref(doc);
 	assert_int_equal(store_call(f->s, oauth, grant_get, "g-future", &doc, &f->e), ERR_NOTFOUND);
@@ -873,13 +890,13 @@ test_grant_find_person(void **state)
 	json_t *a = json_pack("{s:s, s:s}", "pid", "01019012345", "scope", "openid x:y");
 	json_t *b = json_pack("{s:s}", "pid", "02029012345"), *docs = NULL;
 
-	assert_int_equal(store_call(f->s, oauth, grant_put, "gp1", "c1", NULL, false, a, now + 60,
+	assert_int_equal(store_call(f->s, oauth, grant_put, "gp1", "c1", NULL, false, doc_text(a), now + 60,
 				    &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, grant_put, "gp2", "c2", NULL, false, a, now + 60,
+	assert_int_equal(store_call(f->s, oauth, grant_put, "gp2", "c2", NULL, false, doc_text(a), now + 60,
 				    &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, grant_put, "gp3", "c1", NULL, false, b, now + 60,
+	assert_int_equal(store_call(f->s, oauth, grant_put, "gp3", "c1", NULL, false, doc_text(b), now + 60,
 				    &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, grant_put, "gp4", "c1", NULL, false, a, now - 1,
+	assert_int_equal(store_call(f->s, oauth, grant_put, "gp4", "c1", NULL, false, doc_text(a), now - 1,
 				    &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, grant_revoke, "gp2", &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, grant_find_person, "01019012345", 10, &docs, &f->e),
@@ -914,11 +931,11 @@ test_token_find_revoked(void **state)
 	json_t *t1 = json_pack("{s:s}", "jti", "rj1"), *t2 = json_pack("{s:s}", "jti", "rj2");
 	json_t *t3 = json_pack("{s:s}", "jti", "rj3"), *t4 = json_pack("{s:s}", "jti", "rj4");
 
-	assert_int_equal(store_call(f->s, oauth, grant_put, "rg1", "rc1", NULL, false, g, now + 600,
+	assert_int_equal(store_call(f->s, oauth, grant_put, "rg1", "rc1", NULL, false, doc_text(g), now + 600,
 				    &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, grant_put, "rg2", "rc1", NULL, false, g, now + 600,
+	assert_int_equal(store_call(f->s, oauth, grant_put, "rg2", "rc1", NULL, false, doc_text(g), now + 600,
 				    &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, grant_put, "rg3", "rc2", NULL, false, g, now + 600,
+	assert_int_equal(store_call(f->s, oauth, grant_put, "rg3", "rc2", NULL, false, doc_text(g), now + 600,
 				    &f->e), 0);
 	assert_int_equal(tok_put(f, "rh1", "rg1", t1, now + 300), 0);
 	assert_int_equal(tok_put(f, "rh2", "rg1", t2, now - 1), 0);
@@ -940,7 +957,7 @@ test_token_find_revoked(void **state)
 	assert_true(json_integer_value(json_object_get(row, "revoked_at")) <= time_now());
 	json_decref(docs);
 	/* a grant ended by its session's logout is listed with its time too */
-	assert_int_equal(store_call(f->s, oauth, grant_put, "rg4", "rc1", "rs1", true, g, now + 600,
+	assert_int_equal(store_call(f->s, oauth, grant_put, "rg4", "rc1", "rs1", true, doc_text(g), now + 600,
 				    &f->e), 0);
 	assert_int_equal(tok_put(f, "rh5", "rg4", t2, now + 400), 0);
 	assert_int_equal(store_call(f->s, oauth, grant_revoke_session, "rs1", &f->e), 0);
@@ -1098,8 +1115,8 @@ test_sweep(void **state)
 	char *gid = NULL;
 
 	/* expired: 1 code, 1 doc, 1 session (idle), 1 session (abs), 1 jti, 1 grant + 1 token */
-	assert_int_equal(store_call(f->s, oauth, code_put, "c-old", "g", d, now + 10, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, code_put, "c-new", "g", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-old", "g", doc_text(d), now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-new", "g", doc_text(d), now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, doc_put, "par", "old", d, now + 10, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, doc_put, "par", "new", d, now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, session_put, "s-idle", d, now + 10, now + 100, &f->e), 0);
@@ -1143,7 +1160,7 @@ test_sweep(void **state)
 	free(gid);
 	/* swept rows are gone, not only hidden: their keys are free again */
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-old", now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, code_put, "c-old", "g", d, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-old", "g", doc_text(d), now + 100, &f->e), 0);
 	assert_int_equal(tok_put(f, "t-orphan", NULL, d, now + 100), 0);
 	put_grant(f, "g-old", NULL, false, now + 100);
 	/* a day on the sweep takes the timed-out sessions no node took */
@@ -1208,7 +1225,7 @@ race_run(struct store *s)
 
 	for (i = 0; i < RACE_CODES; i++) {
 		snprintf(hash, sizeof(hash), "race-%d", i);
-		assert_int_equal(store_call(s, oauth, code_put, hash, "grant-race", d, time_now() + 600, &e),
+		assert_int_equal(store_call(s, oauth, code_put, hash, "grant-race", doc_text(d), time_now() + 600, &e),
 				 0);
 	}
 	json_decref(d);
@@ -1266,7 +1283,7 @@ race_refresh_run(struct store *s)
 	json_t *d = obj("k", "v");
 	int i, ok = 0, reused = 0;
 
-	assert_int_equal(store_call(s, oauth, grant_put, "GR", "c", NULL, false, d, time_now() + 600, &e),
+	assert_int_equal(store_call(s, oauth, grant_put, "GR", "c", NULL, false, doc_text(d), time_now() + 600, &e),
 			 0);
 	assert_int_equal(store_call(s, oauth, refresh_put, "R-race", "GR", "c", NULL, time_now() + 600, &e), 0);
 	pthread_barrier_init(&bar, NULL, 2);
@@ -1314,7 +1331,7 @@ test_registry_gen(void **state)
 	g = registry_gen(f);
 	assert_int_equal(store_call(f->s, registry, client_create, "gen", d, &f->e), ERR_EXISTS);
 	assert_int_equal(store_call(f->s, registry, client_update, "nobody", d, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_call(f->s, oauth, code_put, "c-gen", "g-gen", d, time_now() + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-gen", "g-gen", doc_text(d), time_now() + 60, &f->e), 0);
 	assert_int_equal(registry_gen(f), g);
 	assert_int_equal(store_call(f->s, registry, scope_put, "x:gen", d, &f->e), 0);
 	assert_true(registry_gen(f) > g);
@@ -1358,7 +1375,7 @@ test_tx(void **state)
 	/* committed: every write is there, an operation's own transaction included */
 	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
 	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx1", "g-tx1", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx1", "g-tx1", doc_text(doc), now + 60, &f->e), 0);
 	assert_int_equal(store_tx_end(f->s, true, &f->e), 0); /* inner: no commit yet */
 	put_grant(f, "g-tx1", NULL, false, now + 3600);
 	assert_int_equal(
@@ -1382,7 +1399,7 @@ test_tx(void **state)
 
 	/* rolled back: none of them */
 	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx2", "g-tx2", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx2", "g-tx2", doc_text(doc), now + 60, &f->e), 0);
 	assert_int_equal(store_call(f->s, events, event_add, "tx", doc, &f->e), 0);
 	assert_int_equal(store_tx_end(f->s, false, &f->e), 0);
 	assert_int_equal(store_call(f->s, events, event_count, "tx", &n, &f->e), 0);
@@ -1392,7 +1409,7 @@ test_tx(void **state)
 	/* an inner end without commit makes the outer one roll back and say so */
 	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
 	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
-	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx3", "g-tx3", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx3", "g-tx3", doc_text(doc), now + 60, &f->e), 0);
 	assert_int_equal(store_tx_end(f->s, false, &f->e), 0);
 	assert_int_not_equal(store_tx_end(f->s, true, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, code_consume, "c-tx3", &got, &gid, &f->e), ERR_NOTFOUND);
@@ -1406,7 +1423,7 @@ test_tx(void **state)
 	assert_int_equal(store_call(f->s, oauth, grant_get, "g-tx1", &got, &f->e), ERR_NOTFOUND);
 
 	/* and the store goes on as before, outside any transaction */
-	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx4", "g-tx4", doc, now + 60, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, code_put, "c-tx4", "g-tx4", doc_text(doc), now + 60, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, code_consume, "c-tx4", &got, &gid, &f->e), 0);
 	json_decref(got);
 	free(gid);

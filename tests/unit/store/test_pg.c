@@ -440,9 +440,9 @@ test_pg_held_back_inserts(void **state)
 	need_pg();
 	/* a duplicate code found at the commit: ERR_EXISTS from the end, all rolled back */
 	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-h1", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h1", "g", doc_text(d), now + 60, &p->f.e), 0);
 	assert_int_equal(store_call(s, events, event_add, "held", d, &p->f.e), 0);
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-h1", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h1", "g", doc_text(d), now + 60, &p->f.e), 0);
 	assert_int_equal(store_tx_end(s, true, &p->f.e), ERR_EXISTS);
 	assert_int_equal(store_call(s, events, event_count, "held", &n, &p->f.e), 0);
 	assert_int_equal(n, 0);
@@ -451,8 +451,8 @@ test_pg_held_back_inserts(void **state)
 
 	/* found by a read in the middle: the read fails, and so does the end */
 	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-h2", "g", d, now + 60, &p->f.e), 0);
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-h2", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h2", "g", doc_text(d), now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h2", "g", doc_text(d), now + 60, &p->f.e), 0);
 	assert_int_equal(store_call(s, oauth, grant_get, "no-such-grant", &doc, &p->f.e), ERR_EXISTS);
 	assert_int_not_equal(store_tx_end(s, true, &p->f.e), 0);
 	assert_int_equal(store_call(s, oauth, code_consume, "HASH-h2", &doc, &gid, &p->f.e),
@@ -462,7 +462,7 @@ test_pg_held_back_inserts(void **state)
 	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
 	assert_int_equal(store_tx_end(s, true, &p->f.e), 0);
 	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-h3", "g", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-h3", "g", doc_text(d), now + 60, &p->f.e), 0);
 	assert_int_equal(store_call(s, events, event_add, "held", d, &p->f.e), 0);
 	assert_int_equal(store_tx_end(s, true, &p->f.e), 0);
 	assert_int_equal(store_call(s, events, event_count, "held", &n, &p->f.e), 0);
@@ -483,7 +483,7 @@ test_pg_killed_connections(void **state)
 
 	need_pg();
 	assert_int_equal(store_call(s, registry, client_create, "c", d, &p->f.e), 0);
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-k", "g", d, time_now() + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-k", "g", doc_text(d), time_now() + 60, &p->f.e), 0);
 	assert_true(sql_numf("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
 			     " WHERE application_name = '%s'",
 			     p->schema) >= 1);
@@ -712,7 +712,7 @@ test_pg_database_away(void **state)
 		 "postgresql://%s@127.0.0.1:%d/%s?options=-csearch_path%%3D%s&application_name=%s",
 		 user, r.port, db, p.schema, p.schema);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = uri }, &e), 0);
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-away", "g", d, time_now() + 600, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-away", "g", doc_text(d), time_now() + 600, &e), 0);
 
 	relay_stop(&r);
 	/* away: a clear 503-class error after a bounded wait, and the code untouched */
@@ -744,7 +744,7 @@ test_pg_database_away(void **state)
 	relay_stop(&r);
 	assert_int_equal(pthread_create(&th, NULL, relay_back_later, &r), 0);
 	t0 = time_mono_ms();
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-again", "g2", d, time_now() + 600, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-again", "g2", doc_text(d), time_now() + 600, &e), 0);
 	waited = time_mono_ms() - t0;
 	pthread_join(th, NULL);
 	assert_true(r.restarted);

@@ -306,7 +306,7 @@ test_busy_unavailable(void **state)
 	(void)state;
 	tmpdir_make(&t);
 	assert_int_equal(store_open(&s, &(struct store_opts){ .target = t.db }, &e), 0);
-	assert_int_equal(store_call(s, oauth, code_put, "HASH-busy", "g", d, time_now() + 60, &e), 0);
+	assert_int_equal(store_call(s, oauth, code_put, "HASH-busy", "g", doc_text(d), time_now() + 60, &e), 0);
 	assert_int_equal(sqlite3_open_v2(t.db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(store_call(s, oauth, code_consume, "HASH-busy", &doc, &gid, &e), ERR_UNAVAILABLE);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/jsonw.h"
 #include "core/loa.h"
 #include "core/timeutil.h"
 #include "login/field.h"
@@ -63,28 +64,46 @@ session_decode(const json_t *doc, struct arena *arena, struct session *s, struct
 	return 0;
 }
 
+int
+session_write(const struct session *s, struct buf *b)
+{
+	struct jsonw w;
+
+	jsonw_begin(&w, b);
+	jsonw_str(&w, "sid", s->sid);
+	jsonw_str(&w, "kind", s->kind);
+	jsonw_str(&w, "client_id", s->client_id);
+	jsonw_str(&w, "pid", s->pid);
+	jsonw_str(&w, "acr", s->acr);
+	if (s->amr != NULL)
+		jsonw_strs(&w, "amr", s->amr, s->namr);
+	jsonw_str(&w, "eid", s->eid);
+	if (s->auth_time != SESSION_NO_TIME)
+		jsonw_int(&w, "auth_time", s->auth_time);
+	if (s->created != SESSION_NO_TIME)
+		jsonw_int(&w, "created", s->created);
+	if (s->clients != NULL)
+		jsonw_strs(&w, "clients", s->clients, s->nclients);
+	jsonw_str(&w, "eidas_identifier", s->eidas_identifier);
+	jsonw_str(&w, "eidas_firstname", s->eidas_firstname);
+	jsonw_str(&w, "eidas_lastname", s->eidas_lastname);
+	jsonw_str(&w, "eidas_date_of_birth", s->eidas_date_of_birth);
+	jsonw_str(&w, "nationalities", s->nationalities);
+	jsonw_str(&w, "onetime_key", s->onetime_key);
+	return jsonw_end(&w);
+}
+
 json_t *
 session_encode(const struct session *s)
 {
-	json_t *doc = json_object();
+	struct buf b;
+	json_t *doc = NULL;
 
-	if (doc != NULL && field_put_str(doc, "sid", s->sid) &&
-	    field_put_str(doc, "kind", s->kind) &&
-	    field_put_str(doc, "client_id", s->client_id) && field_put_str(doc, "pid", s->pid) &&
-	    field_put_str(doc, "acr", s->acr) &&
-	    field_put_strs(doc, "amr", s->amr, s->namr) && field_put_str(doc, "eid", s->eid) &&
-	    field_put_int(doc, "auth_time", SESSION_NO_TIME, s->auth_time) &&
-	    field_put_int(doc, "created", SESSION_NO_TIME, s->created) &&
-	    field_put_strs(doc, "clients", s->clients, s->nclients) &&
-	    field_put_str(doc, "eidas_identifier", s->eidas_identifier) &&
-	    field_put_str(doc, "eidas_firstname", s->eidas_firstname) &&
-	    field_put_str(doc, "eidas_lastname", s->eidas_lastname) &&
-	    field_put_str(doc, "eidas_date_of_birth", s->eidas_date_of_birth) &&
-	    field_put_str(doc, "nationalities", s->nationalities) &&
-	    field_put_str(doc, "onetime_key", s->onetime_key))
-		return doc;
-	json_decref(doc);
-	return NULL;
+	buf_init(&b, SESSION_TEXT_MAX);
+	if (session_write(s, &b) == 0)
+		doc = json_loadb(b.p, b.len, 0, NULL);
+	buf_free(&b);
+	return doc;
 }
 
 static bool
@@ -102,16 +121,20 @@ session_store(struct http_req *r, const struct session *s, bool update, struct e
 {
 	struct porten *app = session_app(r);
 	int64_t now = time_now();
-	json_t *doc = session_encode(s);
+	struct buf doc;
 	int rc;
 
-	if (doc == NULL)
-		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
-	rc = update ? store_call(app->store, login, session_update, s->hash, doc,
+	buf_init(&doc, SESSION_TEXT_MAX);
+	rc = session_write(s, &doc);
+	if (rc != 0) {
+		buf_free(&doc);
+		return ERR(e, rc, 500, "server_error", "cannot write the session");
+	}
+	rc = update ? store_call(app->store, login, session_update, s->hash, doc.p,
 				 now + app->cfg->session_idle, e)
-		    : store_call(app->store, login, session_put, s->hash, doc,
+		    : store_call(app->store, login, session_put, s->hash, doc.p,
 				 now + app->cfg->session_idle, now + app->cfg->session_max, e);
-	json_decref(doc);
+	buf_free(&doc);
 	return rc;
 }
 

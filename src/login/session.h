@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "eid/eid.h"
 #include "http/http.h"
@@ -58,6 +59,14 @@ struct session {
 int session_decode(const json_t *doc, struct arena *arena, struct session *s, struct err *e);
 /* The document of s (new reference), in the order above; NULL when out of memory. */
 json_t *session_encode(const struct session *s);
+/*
+ * The same document as compact JSON text appended to b (what the store
+ * keeps), byte for byte json_dumps of session_encode: 0, or ERR_NOMEM /
+ * ERR_LIMIT / ERR_INVAL (a string not UTF-8).
+ */
+int session_write(const struct session *s, struct buf *b);
+/* The longest session document written. */
+#define SESSION_TEXT_MAX (256 * 1024)
 
 /*
  * Who the session is of: pid, else (an unmatched foreign person) the eIDAS

@@ -78,6 +78,6 @@ int oauth_grant_write(const struct grant *g, struct buf *b);
 int oauth_code_write(const struct auth_code *c, struct buf *b);
 
 /* The longest stored grant or code document written. */
-#define OAUTH_GRANT_TEXT_MAX (1024 * 1024)
+#define OAUTH_GRANT_TEXT_MAX (256 * 1024)
 
 #endif

@@ -22,14 +22,15 @@ struct store_login_ops {
 
 	/*
 	 * SSO sessions, keyed by hash of the cookie value.  doc is owned by the
-	 * session code (sid, person, acr, amr, auth_time, ...).  get fails with
-	 * ERR_NOTFOUND past idle_expires or abs_expires.
+	 * session code (sid, person, acr, amr, auth_time, ...), put as JSON text
+	 * (login/session.c) and stored as it is.  get fails with ERR_NOTFOUND
+	 * past idle_expires or abs_expires.
 	 */
-	int (*session_put)(struct store *s, const char *hash, const json_t *doc,
+	int (*session_put)(struct store *s, const char *hash, const char *doc,
 			   int64_t idle_expires, int64_t abs_expires, struct err *e);
 	int (*session_get)(struct store *s, const char *hash, json_t **doc, struct err *e);
 	/* Replace doc and push idle_expires (never past abs_expires). */
-	int (*session_update)(struct store *s, const char *hash, const json_t *doc,
+	int (*session_update)(struct store *s, const char *hash, const char *doc,
 			      int64_t idle_expires, struct err *e);
 	int (*session_delete)(struct store *s, const char *hash, struct err *e);
 	/* Sessions alive at now (neither timeout passed): the metrics gauge. */

@@ -1041,10 +1041,10 @@ pg_token_find_revoked(struct store *s, const char *client_id, int64_t limit, jso
 /* ---- SSO sessions ---- */
 
 static int
-pg_session_put(struct store *s, const char *hash, const json_t *doc, int64_t idle_expires,
+pg_session_put(struct store *s, const char *hash, const char *doc, int64_t idle_expires,
 	       int64_t abs_expires, struct err *e)
 {
-	return store_pg_write(s, PG_SESSION_PUT, "session_put", ERR_EXISTS, e, "kjii", hash, doc,
+	return store_pg_write(s, PG_SESSION_PUT, "session_put", ERR_EXISTS, e, "ksii", hash, doc,
 			      idle_expires, abs_expires);
 }
 
@@ -1055,10 +1055,10 @@ pg_session_get(struct store *s, const char *hash, json_t **doc, struct err *e)
 }
 
 static int
-pg_session_update(struct store *s, const char *hash, const json_t *doc, int64_t idle_expires,
+pg_session_update(struct store *s, const char *hash, const char *doc, int64_t idle_expires,
 		  struct err *e)
 {
-	return store_pg_write(s, PG_SESSION_UPDATE, "session_update", ERR_NOTFOUND, e, "kjii", hash,
+	return store_pg_write(s, PG_SESSION_UPDATE, "session_update", ERR_NOTFOUND, e, "ksii", hash,
 			      doc, idle_expires, time_now());
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -189,6 +190,89 @@ test_decode_errors(void **state)
 	decode_bad("{\"claims\":[]}", "claims");
 }
 
+/*
+ * The text written for the store is byte for byte the compact dump of the
+ * tree the codec built before (members in the codec's order), with every
+ * field set, a resource list, claims and strings that need escaping.
+ */
+static void
+test_write_is_dump(void **state)
+{
+	json_t *res = load("[\"https://a.example.no\",\"https://b\"]");
+	json_t *claims = load("{\"userinfo\":{\"x\":{\"essential\":true}},\"n\":1}");
+	struct auth_code c = {
+		.g = { .client_id = "c\"1\\", .scope = "openid profile", .sid = "s", .pid = "p",
+		       .acr = "idporten-loa-high", .eid = "testid", .iss = "http://i",
+		       .nonce = "n\n\t", .locale = "nb", .onbehalfof = "o", .session_kind = "shared",
+		       .eidas_identifier = "SE/NO/1", .eidas_firstname = "\xc3\x85se",
+		       .eidas_lastname = "L\x01", .eidas_date_of_birth = "1815-12-10",
+		       .nationalities = "GB", .onetime_key = "k", .amr = "TestID",
+		       .auth_time = 1764950000, .resource = res, .claims = claims,
+		       .expires_at = 1764957200 },
+		.redirect_uri = "https://rp/cb", .code_challenge = "ch", .dpop_jkt = "jkt",
+	};
+	json_t *tree = json_object();
+	struct buf b;
+	char *dump;
+
+	(void)state;
+	json_object_set_new(tree, "client_id", json_string(c.g.client_id));
+	json_object_set_new(tree, "scope", json_string(c.g.scope));
+	json_object_set_new(tree, "sid", json_string(c.g.sid));
+	json_object_set_new(tree, "pid", json_string(c.g.pid));
+	json_object_set_new(tree, "acr", json_string(c.g.acr));
+	json_object_set_new(tree, "eid", json_string(c.g.eid));
+	json_object_set_new(tree, "iss", json_string(c.g.iss));
+	json_object_set_new(tree, "nonce", json_string(c.g.nonce));
+	json_object_set_new(tree, "locale", json_string(c.g.locale));
+	json_object_set_new(tree, "onbehalfof", json_string(c.g.onbehalfof));
+	json_object_set_new(tree, "session_kind", json_string(c.g.session_kind));
+	json_object_set_new(tree, "eidas_identifier", json_string(c.g.eidas_identifier));
+	json_object_set_new(tree, "eidas_firstname", json_string(c.g.eidas_firstname));
+	json_object_set_new(tree, "eidas_lastname", json_string(c.g.eidas_lastname));
+	json_object_set_new(tree, "eidas_date_of_birth", json_string(c.g.eidas_date_of_birth));
+	json_object_set_new(tree, "nationalities", json_string(c.g.nationalities));
+	json_object_set_new(tree, "onetime_key", json_string(c.g.onetime_key));
+	json_object_set_new(tree, "amr", json_pack("[s]", c.g.amr));
+	json_object_set_new(tree, "auth_time", json_integer(c.g.auth_time));
+	json_object_set_new(tree, "resource", json_deep_copy(res));
+	json_object_set_new(tree, "claims", json_deep_copy(claims));
+	json_object_set_new(tree, "expires_at", json_integer(c.g.expires_at));
+	json_object_set_new(tree, "redirect_uri", json_string(c.redirect_uri));
+	json_object_set_new(tree, "code_challenge", json_string(c.code_challenge));
+	json_object_set_new(tree, "dpop_jkt", json_string(c.dpop_jkt));
+	dump = json_dumps(tree, JSON_COMPACT);
+	assert_non_null(dump);
+	buf_init(&b, OAUTH_GRANT_TEXT_MAX);
+	assert_int_equal(oauth_code_write(&c, &b), 0);
+	assert_string_equal(b.p, dump);
+	free(dump);
+	buf_free(&b);
+
+	/* The grant: the same without the code's three, a resource string. */
+	json_object_del(tree, "redirect_uri");
+	json_object_del(tree, "code_challenge");
+	json_object_del(tree, "dpop_jkt");
+	json_object_set_new(tree, "resource", json_string("https://one"));
+	c.g.resource = json_object_get(tree, "resource");
+	dump = json_dumps(tree, JSON_COMPACT);
+	buf_init(&b, OAUTH_GRANT_TEXT_MAX);
+	assert_int_equal(oauth_grant_write(&c.g, &b), 0);
+	assert_string_equal(b.p, dump);
+	free(dump);
+	buf_free(&b);
+
+	/* A string that is not UTF-8 is refused, as the tree refused it. */
+	c.g.scope = "openid \xff";
+	buf_init(&b, OAUTH_GRANT_TEXT_MAX);
+	assert_int_equal(oauth_grant_write(&c.g, &b), ERR_INVAL);
+	buf_free(&b);
+	assert_null(oauth_grant_encode(&c.g));
+	json_decref(tree);
+	json_decref(res);
+	json_decref(claims);
+}
+
 int
 main(void)
 {
@@ -197,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_grant_from_code),
 		cmocka_unit_test(test_grant_round_trip),
 		cmocka_unit_test(test_decode_errors),
+		cmocka_unit_test(test_write_is_dump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,7 @@ struct fx {
 };
 
 /*
- * d as the compact JSON text the oauth facet's code_put and grant_put take;
+ * d as the compact JSON text the store's code_put, grant_put and session_put take;
  * the text lives until eight more have been made.
  */
 static const char *
@@ -676,12 +676,12 @@ test_sessions(void **state)
 	int64_t now = time_now(), n = -1;
 	json_t *d1 = obj("sid", "s1"), *d2 = obj("sid", "s1-raised"), *doc = NULL;
 
-	assert_int_equal(store_call(f->s, login, session_put, "S1", d1, now + 100, now + 300, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "S1", d1, now + 100, now + 300, &f->e),
+	assert_int_equal(store_call(f->s, login, session_put, "S1", doc_text(d1), now + 100, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S1", doc_text(d1), now + 100, now + 300, &f->e),
 			 ERR_EXISTS);
-	assert_int_equal(store_call(f->s, login, session_put, "S2", d1, now + 100, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S2", doc_text(d1), now + 100, now + 300, &f->e), 0);
 	/* idle past absolute is capped at put */
-	assert_int_equal(store_call(f->s, login, session_put, "S3", d1, now + 999, now + 50, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S3", doc_text(d1), now + 999, now + 50, &f->e), 0);
 	/* the live ones: S3 ends at its absolute expiry, the others when idle */
 	assert_int_equal(store_call(f->s, login, session_count, now, &n, &f->e), 0);
 	assert_int_equal(n, 3);
@@ -696,15 +696,15 @@ test_sessions(void **state)
 
 	time_set_offset(90);
 	/* touch S1: doc replaced, idle pushed but never past absolute */
-	assert_int_equal(store_call(f->s, login, session_update, "S1", d2, now + 10000, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_update, "S-none", d2, now + 10000, &f->e),
+	assert_int_equal(store_call(f->s, login, session_update, "S1", doc_text(d2), now + 10000, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_update, "S-none", doc_text(d2), now + 10000, &f->e),
 			 ERR_NOTFOUND);
 	time_set_offset(50);
 	assert_int_equal(store_call(f->s, login, session_get, "S3", &doc, &f->e), ERR_NOTFOUND);
 	time_set_offset(101);
 	/* S2 idle-expired; S1 was touched */
 	assert_int_equal(store_call(f->s, login, session_get, "S2", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_call(f->s, login, session_update, "S2", d2, now + 200, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_update, "S2", doc_text(d2), now + 200, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, login, session_get, "S1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "sid"), "s1-raised");
 	json_decref(doc);
@@ -1028,9 +1028,9 @@ test_session_take_expired(void **state)
 	int64_t now = time_now();
 	json_t *d = obj("sid", "x"), *docs = NULL, *again = NULL;
 
-	assert_int_equal(store_call(f->s, login, session_put, "E1", d, now + 10, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "E2", d, now + 100, now + 10, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "E3", d, now + 100, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "E1", doc_text(d), now + 10, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "E2", doc_text(d), now + 100, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "E3", doc_text(d), now + 100, now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, session_take_expired, now + 9, 10, &docs, &f->e), 0);
 	assert_int_equal(json_array_size(docs), 0);
 	json_decref(docs);
@@ -1119,9 +1119,9 @@ test_sweep(void **state)
 	assert_int_equal(store_call(f->s, oauth, code_put, "c-new", "g", doc_text(d), now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, doc_put, "par", "old", d, now + 10, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, doc_put, "par", "new", d, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "s-idle", d, now + 10, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "s-abs", d, now + 10, now + 10, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "s-new", d, now + 100, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-idle", doc_text(d), now + 10, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-abs", doc_text(d), now + 10, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-new", doc_text(d), now + 100, now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-old", now + 10, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-new", now + 100, &f->e), 0);
 	put_grant(f, "g-old", NULL, false, now + 10);

@@ -136,6 +136,8 @@ void http_resp_reset(struct http_resp *w);
 int http_resp_header(struct http_resp *w, const char *name, const char *value);
 /* Replace body with the JSON text of j (not consumed), set status and type. */
 void http_resp_json(struct http_resp *w, int status, const json_t *j);
+/* The same with a body already written as JSON text (len bytes; copied). */
+void http_resp_json_text(struct http_resp *w, int status, const char *text, size_t len);
 /* JSON OAuth error body {error, error_description} with no-store. */
 void http_resp_oauth_error(struct http_resp *w, int status, const char *error, const char *desc);
 void http_resp_html(struct http_resp *w, int status, struct str html);

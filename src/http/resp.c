@@ -151,6 +151,16 @@ http_resp_json(struct http_resp *w, int status, const json_t *j)
 	free(s);
 }
 
+void
+http_resp_json_text(struct http_resp *w, int status, const char *text, size_t len)
+{
+	if (text == NULL) {
+		resp_fail(w);
+		return;
+	}
+	resp_body(w, status, "application/json", text, len);
+}
+
 /*
  * RFC 6749 §5.2: error and error_description MUST NOT include characters
  * outside %x20-21 / %x23-5B / %x5D-7E; anything else becomes '?', so that

@@ -575,9 +575,10 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 			      "the electronic ID did not reach the level asked for");
 		return;
 	}
-	a.authenticated = true;
-	fresh = areq_encode(&a);
-	if (fresh == NULL) {
+	/* The same document, marked authenticated: a copy that shares its members. */
+	fresh = json_copy((json_t *)areq);
+	if (fresh == NULL || json_object_set_new(fresh, "authenticated", json_true()) != 0) {
+		json_decref(fresh);
 		reg_client_release(client);
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
 		return;

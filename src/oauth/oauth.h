@@ -175,7 +175,10 @@ struct oauth_bind {
 int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct client *client,
 		       const char *client_amr, const char *grant_id, const struct grant *grant,
 		       const struct oauth_new_grant *new_grant, bool with_refresh,
-		       const struct oauth_bind *bind, json_t **resp, struct err *e);
+		       const struct oauth_bind *bind, const char *rotated, struct buf *resp,
+		       struct err *e);
+/* The longest token response oauth_tokens_issue writes. */
+#define TOKEN_RESP_MAX (256 * 1024)
 
 /* The pairwise sub of a person for a client (spec §10), arena string. */
 const char *oauth_pairwise_sub(struct http_req *r, const char *client_id, const char *person_key);

@@ -503,12 +503,12 @@ int
 oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct client *client,
 		   const char *client_amr, const char *grant_id, const struct grant *grant,
 		   const struct oauth_new_grant *new_grant, bool with_refresh,
-		   const struct oauth_bind *bind, json_t **resp, struct err *e)
+		   const struct oauth_bind *bind, const char *rotated, struct buf *resp, struct err *e)
 {
 	struct porten *app = r->app;
 	struct issue_ctx c = { .is = is, .client = client, .grant = grant, .now = time_now(),
 			       .at_jkt = bind != NULL ? bind->at_jkt : NULL };
-	json_t *names = NULL, *body = NULL;
+	json_t *names = NULL;
 	struct buf at_claims, id_claims;
 	const char *pid = grant->pid;
 	struct buf stored;
@@ -517,7 +517,6 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	int64_t exp;
 	int rc;
 
-	*resp = NULL;
 	buf_init(&at_claims, CLAIMS_MAX);
 	buf_init(&id_claims, CLAIMS_MAX);
 	buf_init(&stored, OAUTH_GRANT_TEXT_MAX);
@@ -603,28 +602,38 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 	metrics_inc(METRICS_TOKENS, app_issuer_kind_id(is->kind),
 		    new_grant != NULL ? "authorization_code" : "refresh_token");
 
-	body = json_pack("{s:s,s:s,s:I,s:s}", "access_token", access_token, "token_type",
-			 c.at_jkt != NULL ? "DPoP" : "Bearer",
-			 "expires_in", (json_int_t)at_life, "scope", c.scope);
-	if (body == NULL || (id_token != NULL &&
-			     json_object_set_new(body, "id_token", json_string(id_token)) != 0) ||
-	    (refresh != NULL && json_object_set_new(body, "refresh_token", json_string(refresh)) != 0) ||
-	    /* RFC 9396 §7: the token response names what was authorized. */
-	    (json_object_get(grant->claims, "authorization_details") != NULL &&
-	     json_object_set_new(body, "authorization_details",
-				 json_deep_copy(json_object_get(grant->claims,
-								"authorization_details"))) != 0)) {
-		rc = INTERNAL(e, "cannot build token response");
-		goto out;
+	{
+		const json_t *details = json_object_get(grant->claims, "authorization_details");
+		struct jsonw jw;
+
+		jsonw_begin(&jw, resp);
+		jsonw_str(&jw, "access_token", access_token);
+		jsonw_str(&jw, "token_type", c.at_jkt != NULL ? "DPoP" : "Bearer");
+		jsonw_int(&jw, "expires_in", at_life);
+		jsonw_str(&jw, "scope", c.scope);
+		jsonw_str(&jw, "id_token", id_token);
+		jsonw_str(&jw, "refresh_token", refresh);
+		/* RFC 9396 §7: the token response names what was authorized. */
+		if (details != NULL && jw.rc == 0) {
+			char *text = json_dumps(details, JSON_COMPACT);
+
+			if (text != NULL)
+				jsonw_raw(&jw, "authorization_details", text, strlen(text));
+			else
+				jw.rc = ERR_NOMEM;
+			free(text);
+		}
+		jsonw_str(&jw, "refresh_token", rotated);
+		if (jsonw_end(&jw) != 0) {
+			rc = INTERNAL(e, "cannot build token response");
+			goto out;
+		}
 	}
-	*resp = body;
-	body = NULL;
 out:
 	json_decref(names);
 	json_decref(c.scope_docs);
 	buf_free(&at_claims);
 	buf_free(&id_claims);
-	json_decref(body);
 	buf_free(&stored);
 	return rc;
 }
@@ -711,7 +720,7 @@ same_key(const char *a, const char *b)
 static int
 grant_code(struct http_req *r, const struct issuer *is, const struct client *client,
 	   const char *amr, const struct oauth_dpop *dp,
-	   json_t **resp, struct err *e)
+	   struct buf *resp, struct err *e)
 {
 	struct porten *app = r->app;
 	const char *client_id = client->client_id;
@@ -804,7 +813,7 @@ grant_code(struct http_req *r, const struct issuer *is, const struct client *cli
 					.at_jkt = dp->present ? dp->jkt : NULL,
 					.rt_jkt = dp->present && client_public(client) ? dp->jkt
 										       : NULL },
-				resp, e);
+				NULL, resp, e);
 out:
 	free(grant_id);
 	json_decref(doc);
@@ -907,7 +916,7 @@ refresh_steps_check(struct porten *app, const struct issuer *is, const struct gr
 static int
 grant_refresh(struct http_req *r, const struct issuer *is, const struct client *client,
 	      const char *amr, const struct oauth_dpop *dp,
-	      json_t **resp, struct err *e)
+	      struct buf *resp, struct err *e)
 {
 	struct porten *app = r->app;
 	const char *client_id = client->client_id;
@@ -1005,10 +1014,8 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 	issue.nonce = NULL;
 	issue.scope = scope;
 	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, &issue, NULL, false,
-				&(struct oauth_bind){ .at_jkt = dp->present ? dp->jkt : NULL }, resp, e);
-	if (rc != 0)
-		goto out;
-	json_object_set_new(*resp, "refresh_token", json_string(new_token));
+				&(struct oauth_bind){ .at_jkt = dp->present ? dp->jkt : NULL }, new_token,
+				resp, e);
 out:
 	store_refresh_clear(&row);
 	store_refresh_clear(&old);
@@ -1021,13 +1028,14 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 {
 	const struct issuer *is = r->route_data;
 	const struct client *client = NULL;
-	json_t *resp = NULL;
+	struct buf resp;
 	const char *amr = NULL;
 	struct oauth_dpop dp = { 0 };
 	struct str gt;
 	struct err e = { 0 };
 	int rc;
 
+	buf_init(&resp, TOKEN_RESP_MAX);
 	rc = oauth_backchannel_check(r, &e);
 	if (rc != 0)
 		goto out;
@@ -1056,7 +1064,7 @@ oauth_handle_token(struct http_req *r, struct http_resp *w)
 		rc = grant_refresh(r, is, client, amr, &dp, &resp, &e);
 	if (rc != 0)
 		goto out;
-	http_resp_json(w, 200, resp);
+	http_resp_json_text(w, 200, resp.p, resp.len);
 	/* RFC 6749 §5.1. */
 	http_resp_header(w, "Cache-Control", "no-store");
 	http_resp_header(w, "Pragma", "no-cache");
@@ -1065,5 +1073,5 @@ out:
 		oauth_resp_error(r, w, &e);
 	oauth_dpop_nonce_header(r, is, w);
 	reg_client_release(client);
-	json_decref(resp);
+	buf_free_secret(&resp);
 }

@@ -8,8 +8,12 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "core/jsonw.h"
 #include "oauth/dpop.h"
 #include "oauth/oauth.h"
+
+/* The longest userinfo answer: three short strings. */
+#define USERINFO_MAX 4096
 
 void
 oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
@@ -17,10 +21,12 @@ oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
 	struct porten *app = r->app;
 	const struct issuer *is = r->route_data;
 	struct oauth_bearer tok = { 0 };
-	json_t *grant = NULL, *ans = NULL;
+	json_t *grant = NULL;
+	struct buf ans;
 	struct err e = { 0 };
 	int rc;
 
+	buf_init(&ans, USERINFO_MAX);
 	if (r->method == NULL || (strcmp(r->method, "GET") != 0 && strcmp(r->method, "POST") != 0)) {
 		http_resp_oauth_error(w, 405, OAUTH_INVALID_REQUEST, "userinfo takes GET or POST");
 		http_resp_header(w, "Allow", "GET, POST");
@@ -45,15 +51,23 @@ oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	/* sub as in the tokens; pid only when the access token carries it (not pseudonymous). */
-	ans = json_pack("{s:O,s:O*,s:O*}", "sub", json_object_get(tok.claims, "sub"), "pid",
-			json_object_get(tok.claims, "pid"), "locale", json_object_get(grant, "locale"));
-	if (ans == NULL) {
+	{
+		const char *sub = json_string_value(json_object_get(tok.claims, "sub"));
+		struct jsonw jw;
+
+		jsonw_begin(&jw, &ans);
+		jsonw_str(&jw, "sub", sub);
+		jsonw_str(&jw, "pid", json_string_value(json_object_get(tok.claims, "pid")));
+		jsonw_str(&jw, "locale", json_string_value(json_object_get(grant, "locale")));
+		rc = sub == NULL ? ERR_INVAL : jsonw_end(&jw);
+	}
+	if (rc != 0) {
 		e = (struct err){ 0 };
 		(void)ERR(&e, ERR_INTERNAL, 500, OAUTH_SERVER_ERROR, "cannot build userinfo");
 		oauth_resp_error(r, w, &e);
 		goto out;
 	}
-	http_resp_json(w, 200, ans);
+	http_resp_json_text(w, 200, ans.p, ans.len);
 	/* spec §19: a successful answer carries a fresh nonce too. */
 	oauth_dpop_nonce_header(r, is, w);
 	http_resp_header(w, "Cache-Control", "no-store");
@@ -61,5 +75,5 @@ oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
 out:
 	oauth_bearer_release(&tok);
 	json_decref(grant);
-	json_decref(ans);
+	buf_free(&ans);
 }

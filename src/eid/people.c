@@ -58,7 +58,7 @@ people_event(struct http_req *r, const char *eid, const char *country, const cha
 		       (json_int_t)time_now());
 	if (ev == NULL)
 		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
-	rc = store_call(app->store, events, event_add, "eidas_match", ev, e);
+	rc = store_event_add_tree(app->store, "eidas_match", ev, e);
 	json_decref(ev);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/jsonw.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/metrics.h"
@@ -73,24 +74,50 @@ login_customer(struct http_req *r, const struct client *client, const struct aut
  * served by an SSO session (sso true, never billed).  TestID and every
  * login in the test environment are counted and never billed.
  */
-static json_t *
+/* Member k with v, or null when v is NULL (as the event has always been written). */
+static void
+event_str(struct jsonw *w, const char *k, const char *v)
+{
+	if (v != NULL)
+		jsonw_str(w, k, v);
+	else
+		jsonw_raw(w, k, "null", 4);
+}
+
+static void
+event_bool(struct jsonw *w, const char *k, bool v)
+{
+	jsonw_raw(w, k, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* The event's document as JSON text appended to b: 0, or the writer's error. */
+static int
 login_event(struct http_req *r, const struct client *client, const struct authz_request *a,
-	    const json_t *areq, const struct session *s)
+	    const json_t *areq, const struct session *s, struct buf *b)
 {
 	struct porten *app = login_app(r);
 	bool sso = !a->authenticated;
 	bool test = app->test_env || (s->eid != NULL && strcmp(s->eid, "testid") == 0);
 	char tag[APP_PERSON_TAG_LEN];
+	struct jsonw w;
 
 	/* spec/selfservice-api.md §11: the person's login history finds it by the tag. */
 	app_person_tag(app, session_person(s), tag);
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:b, s:I, s:s, s:s?}",
-			 "client_id", client->client_id, "client_orgno", client->client_orgno,
-			 "customer", login_customer(r, client, a, areq), "onbehalfof",
-			 a->onbehalfof, "eid", s->eid, "acr", s->acr, "issuer",
-			 login_issuer(r)->iss, "sso", sso, "test", test, "billable", !sso && !test,
-			 "time", (json_int_t)time_now(), "person", tag, "client_name",
-			 client->client_name);
+	jsonw_begin(&w, b);
+	event_str(&w, "client_id", client->client_id);
+	event_str(&w, "client_orgno", client->client_orgno);
+	event_str(&w, "customer", login_customer(r, client, a, areq));
+	event_str(&w, "onbehalfof", a->onbehalfof);
+	event_str(&w, "eid", s->eid);
+	event_str(&w, "acr", s->acr);
+	jsonw_str(&w, "issuer", login_issuer(r)->iss);
+	event_bool(&w, "sso", sso);
+	event_bool(&w, "test", test);
+	event_bool(&w, "billable", !sso && !test);
+	jsonw_int(&w, "time", time_now());
+	jsonw_str(&w, "person", tag);
+	event_str(&w, "client_name", client->client_name);
+	return jsonw_end(&w);
 }
 
 struct code_write {
@@ -99,7 +126,7 @@ struct code_write {
 	const struct client *client;
 	const char *code, *grant_id;
 	const char *doc;         /* the code's record as JSON text */
-	const json_t *event;
+	const char *event;       /* the authentication event, JSON text */
 };
 
 static int
@@ -129,8 +156,8 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	const char *code = rand_token(r->arena), *grant_id = rand_token(r->arena);
 	struct authz_request a;
-	struct buf doc;
-	json_t *ev, *res = NULL, *claims = NULL;
+	struct buf doc, ev;
+	json_t *res = NULL, *claims = NULL;
 	int rc;
 
 	if (code == NULL || grant_id == NULL) {
@@ -165,21 +192,23 @@ login_issue(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 		.dpop_jkt = a.dpop_jkt }, &doc);
 	json_decref(res);
 	json_decref(claims);
-	ev = login_event(r, client, &a, areq, s);
-	if (rc != 0 || ev == NULL) {
+	buf_init(&ev, STORE_EVENT_MAX);
+	if (rc == 0)
+		rc = login_event(r, client, &a, areq, s, &ev);
+	if (rc != 0) {
 		buf_free(&doc);
-		json_decref(ev);
+		buf_free(&ev);
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "out of memory");
 		return;
 	}
 	/* The code, the session's note of it and the event: one commit, or none. */
 	{
-		struct code_write cw = { r, s, client, code, grant_id, doc.p, ev };
+		struct code_write cw = { r, s, client, code, grant_id, doc.p, ev.p };
 
 		rc = store_tx_run(app->store, code_write_body, &cw, &e);
 	}
 	buf_free(&doc);
-	json_decref(ev);
+	buf_free(&ev);
 	if (rc != 0) {
 		login_store_failed(r, w, areq, rc, "cannot issue code", &e);
 		return;

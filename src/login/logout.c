@@ -282,7 +282,7 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 		json_t *ev = json_pack("{s:s?, s:s}", "client_id",
 				       client ? client->client_id : NULL, "sid", sid);
 
-		store_call(app->store, events, event_add, "logout", ev, &e);
+		store_event_add_tree(app->store, "logout", ev, &e);
 		json_decref(ev);
 	}
 	if (client != NULL && plr != NULL &&

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/crypto.h"
+#include "core/jsonw.h"
 #include "core/timeutil.h"
 #include "http/metrics.h"
 #include "jose/jose.h"
@@ -92,21 +93,32 @@ claims_build(const struct issuer *is, const struct mp_grant *g, const char *scop
 }
 
 /* One event per token: who asked, for whom, what (billing.md §2: counted, not billed). */
-static json_t *
-event_doc(const struct issuer *is, const struct mp_grant *g, const char *scope, int64_t now)
+static int
+event_doc(const struct issuer *is, const struct mp_grant *g, const char *scope, int64_t now,
+	  struct buf *b)
 {
-	return json_pack("{s:s, s:s, s:s*, s:s, s:s*, s:s, s:s, s:s*, s:I}", "issuer", is->iss,
-			 "client_id", g->client_id, "client_orgno",
-			 g->client->client_orgno, "consumer",
-			 g->consumer, "supplier", g->supplier[0] ? g->supplier : NULL, "scope",
-			 scope, "client_amr", g->client_amr, "delegation_source",
-			 g->delegation_source, "time", (json_int_t)now);
+	struct jsonw w;
+
+	if (is->iss == NULL || g->client_id == NULL || scope == NULL ||
+	    g->client_amr == NULL)
+		return ERR_INVAL;
+	jsonw_begin(&w, b);
+	jsonw_str(&w, "issuer", is->iss);
+	jsonw_str(&w, "client_id", g->client_id);
+	jsonw_str(&w, "client_orgno", g->client->client_orgno);
+	jsonw_str(&w, "consumer", g->consumer);
+	jsonw_str(&w, "supplier", g->supplier[0] ? g->supplier : NULL);
+	jsonw_str(&w, "scope", scope);
+	jsonw_str(&w, "client_amr", g->client_amr);
+	jsonw_str(&w, "delegation_source", g->delegation_source);
+	jsonw_int(&w, "time", now);
+	return jsonw_end(&w);
 }
 
 struct spend {
 	struct store *st;
 	const struct mp_grant *g;
-	const json_t *ev;
+	const char *ev;          /* the event, JSON text */
 };
 
 static int
@@ -131,20 +143,22 @@ static int
 spend(struct porten *app, const struct issuer *is, const struct mp_grant *g,
       const char *scope, int64_t now, struct err *e)
 {
-	json_t *ev;
+	struct buf ev;
 	int rc;
 
 	if (g->replay_key[0] == '\0')
 		return MP_INTERNAL(e, "the grant has no replay key");
-	ev = event_doc(is, g, scope, now);
-	if (ev == NULL)
+	buf_init(&ev, STORE_EVENT_MAX);
+	if (event_doc(is, g, scope, now, &ev) != 0) {
+		buf_free(&ev);
 		return MP_INTERNAL(e, "cannot build the event");
+	}
 	{
-		struct spend sp = { app->store, g, ev };
+		struct spend sp = { app->store, g, ev.p };
 
 		rc = store_tx_run(app->store, spend_body, &sp, e);
 	}
-	json_decref(ev);
+	buf_free(&ev);
 	if (rc == ERR_EXISTS)
 		return MP_BADGRANT(e, "MP-012: the grant has been used before (jti)");
 	return rc == 0 ? 0 : oauth_store_fail(rc, e);

@@ -422,19 +422,28 @@ emit_event(struct http_req *r, const struct issue_ctx *c, const char *grant_id, 
 {
 	struct porten *app = r->app;
 	const char *orgno = c->client->client_orgno;
-	json_t *ev;
+	struct buf ev;
+	struct jsonw w;
 	int rc;
 
 	/* Who, which client and organisation, which eID and level; never tokens or pid. */
-	ev = json_pack("{s:s,s:s*,s:s,s:s*,s:o*,s:s*,s:s*,s:I}", "client_id", c->client_id,
-		       "client_orgno", orgno, "grant_id", grant_id, "acr", c->grant->acr,
-		       "amr", c->grant->amr ? json_pack("[s]", c->grant->amr) : NULL,
-		       "eid", c->grant->eid, "onbehalfof", c->grant->onbehalfof,
-		       "time", (json_int_t)c->now);
-	if (ev == NULL)
-		return INTERNAL(e, "cannot build event");
-	rc = store_call(app->store, events, event_add, "token_issued", ev, e);
-	json_decref(ev);
+	buf_init(&ev, STORE_EVENT_MAX);
+	jsonw_begin(&w, &ev);
+	jsonw_str(&w, "client_id", c->client_id);
+	jsonw_str(&w, "client_orgno", orgno);
+	jsonw_str(&w, "grant_id", grant_id);
+	jsonw_str(&w, "acr", c->grant->acr);
+	if (c->grant->amr != NULL)
+		jsonw_strs(&w, "amr", &c->grant->amr, 1);
+	jsonw_str(&w, "eid", c->grant->eid);
+	jsonw_str(&w, "onbehalfof", c->grant->onbehalfof);
+	jsonw_int(&w, "time", c->now);
+	rc = c->client_id == NULL || grant_id == NULL ? ERR_INVAL : jsonw_end(&w);
+	if (rc == 0)
+		rc = store_call(app->store, events, event_add, "token_issued", ev.p, e);
+	else
+		rc = INTERNAL(e, "cannot build event");
+	buf_free(&ev);
 	return rc;
 }
 

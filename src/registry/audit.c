@@ -38,7 +38,7 @@ reg_audit(struct porten *app, const struct reg_actor *who, const char *kind, con
 		       who->orgno != NULL ? who->orgno : "operator", "kind", kind, "id", id,
 		       "action", action, "orgno", orgno, "before", audit_copy(before), "after",
 		       audit_copy(after), "time", (json_int_t)time_now());
-	if (ev == NULL || store_call(app->store, events, event_add, "audit", ev, &e) != 0)
+	if (ev == NULL || store_event_add_tree(app->store, "audit", ev, &e) != 0)
 		log_warn(NULL, "audit record of %s %s %s not written: %s", action, kind,
 			 id != NULL ? id : "-", ev == NULL ? "out of memory" : e.msg);
 	json_decref(ev);

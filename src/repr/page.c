@@ -174,7 +174,7 @@ repr_event(struct http_req *r, struct login_ctx *c, const char *kind, const json
 		       "time", (json_int_t)time_now());
 	if (ev == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
-	rc = store_call(app->store, events, event_add, "representation", ev, e);
+	rc = store_event_add_tree(app->store, "representation", ev, e);
 	json_decref(ev);
 	return rc;
 }

@@ -12,9 +12,15 @@
 
 struct store;
 
+/* The longest event document event_add takes (the store's limit on text). */
+#define STORE_EVENT_MAX (256 * 1024)
+
 struct store_event_ops {
-	/* Append one event (doc: who, client, org, eid, level, time). */
-	int (*event_add)(struct store *s, const char *type, const json_t *doc, struct err *e);
+	/*
+	 * Append one event (doc: who, client, org, eid, level, time), doc as
+	 * JSON text (an object) of at most STORE_EVENT_MAX bytes, stored as it is.
+	 */
+	int (*event_add)(struct store *s, const char *type, const char *doc, struct err *e);
 	/* Count events of a type (tests, statistics). */
 	int (*event_count)(struct store *s, const char *type, int64_t *n, struct err *e);
 	/*

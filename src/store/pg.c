@@ -1152,9 +1152,9 @@ pg_outbox_finish(struct store *s, const char *id, const char *owner, int64_t dea
 }
 
 static int
-pg_event_add(struct store *s, const char *type, const json_t *doc, struct err *e)
+pg_event_add(struct store *s, const char *type, const char *doc, struct err *e)
 {
-	return store_pg_write(s, PG_EVENT_ADD, "event_add", 0, e, "kij", type, time_now(), doc);
+	return store_pg_write(s, PG_EVENT_ADD, "event_add", 0, e, "kis", type, time_now(), doc);
 }
 
 struct pg_count {

@@ -993,9 +993,9 @@ sq_session_count(struct store *s, int64_t now, int64_t *n, struct err *e)
 }
 
 static int
-sq_event_add(struct store *s, const char *type, const json_t *doc, struct err *e)
+sq_event_add(struct store *s, const char *type, const char *doc, struct err *e)
 {
-	return store_sq_write(s, SQ_EVENT_ADD, "event_add", 0, e, "kij", type, time_now(), doc);
+	return store_sq_write(s, SQ_EVENT_ADD, "event_add", 0, e, "kis", type, time_now(), doc);
 }
 
 static int

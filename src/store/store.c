@@ -157,3 +157,19 @@ store_refresh_clear(struct store_refresh *r)
 	free(r->jkt);
 	memset(r, 0, sizeof(*r));
 }
+
+int
+store_event_add_tree(struct store *s, const char *type, const json_t *doc, struct err *e)
+{
+	char *text;
+	int rc;
+
+	if (doc == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "store event_add: missing document");
+	text = json_dumps(doc, JSON_COMPACT);
+	if (text == NULL)
+		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
+	rc = store_call(s, events, event_add, type, text, e);
+	free(text);
+	return rc;
+}

@@ -175,6 +175,12 @@ int store_tx_depth(struct store *s);
 int store_tx_run(struct store *s, int (*body)(void *arg, struct err *e), void *arg,
 		 struct err *e);
 
+/*
+ * Append an event whose document is a tree: its compact text through
+ * event_add (for the writers that build one; the hot paths write text).
+ */
+int store_event_add_tree(struct store *s, const char *type, const json_t *doc, struct err *e);
+
 /* Delete everything expired before now; *n = rows removed. */
 int store_sweep(struct store *s, int64_t now, int64_t *n, struct err *e);
 

@@ -68,12 +68,6 @@ login_customer(struct http_req *r, const struct client *client, const struct aut
 	return client->client_orgno;
 }
 
-/*
- * The one event of a completed authentication (spec/billing.md §2),
- * written with the code it ends in: an eID login (sso false), or one
- * served by an SSO session (sso true, never billed).  TestID and every
- * login in the test environment are counted and never billed.
- */
 /* Member k with v, or null when v is NULL (as the event has always been written). */
 static void
 event_str(struct jsonw *w, const char *k, const char *v)
@@ -90,7 +84,13 @@ event_bool(struct jsonw *w, const char *k, bool v)
 	jsonw_raw(w, k, v ? "true" : "false", v ? 4 : 5);
 }
 
-/* The event's document as JSON text appended to b: 0, or the writer's error. */
+/*
+ * The one event of a completed authentication (spec/billing.md §2),
+ * written with the code it ends in: an eID login (sso false), or one
+ * served by an SSO session (sso true, never billed).  TestID and every
+ * login in the test environment are counted and never billed.  Its
+ * document as JSON text appended to b: 0, or the writer's error.
+ */
 static int
 login_event(struct http_req *r, const struct client *client, const struct authz_request *a,
 	    const json_t *areq, const struct session *s, struct buf *b)

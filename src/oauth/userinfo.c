@@ -12,8 +12,8 @@
 #include "oauth/dpop.h"
 #include "oauth/oauth.h"
 
-/* The longest userinfo answer: three short strings. */
-#define USERINFO_MAX 4096
+/* The longest userinfo answer: three short strings (sub, pid, locale). */
+#define USERINFO_MAX 16384
 
 void
 oauth_handle_userinfo(struct http_req *r, struct http_resp *w)

@@ -684,7 +684,8 @@ def pending_ar(resp):
     ar = url_params(resp.url).get("ar")
     if ar:
         return ar
-    m = re.search(r"\?ar=([A-Za-z0-9_-]{43})", resp.text)
+    # a store row's id (43 characters) or a sealed login (longer)
+    m = re.search(r"\?ar=([A-Za-z0-9_-]{43,})", resp.text)
     assert m, f"no ar on the page at {resp.url}: {resp.text[:600]!r}"
     return m.group(1)
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from conftest import (PID, SUBSTANTIAL, TIMEOUT, Page, auth_params, authorize, b64u, b64u_decode, classify, follow,
-                      open_testid, submit_form, submit_testid, url_params)
+                      open_testid, pending_ar, submit_form, submit_testid, url_params)
 from samlkit import store_sql
 
 PERIOD = 1800            # pending_lifetime's default: the sealing key's period
@@ -30,8 +30,8 @@ def begin(server, client, b, **overrides):
     """Authorize in b up to the selector: (params, verifier, selector response, ar)."""
     params, verifier = auth_params(client, **overrides)
     r = authorize(server, b, params)
-    assert r.status_code == 200 and "/login?" in r.url, f"no selector: {r.status_code} {r.url}"
-    return params, verifier, r, url_params(r.url)["ar"]
+    assert r.status_code == 200, f"no selector: {r.status_code} {r.url}"
+    return params, verifier, r, pending_ar(r)
 
 
 def selector(server, b, ar):

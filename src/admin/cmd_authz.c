@@ -22,8 +22,9 @@ adm_cmd_authz_usage(FILE *f)
 	      "       (a person's authorizations: to ORGNO's clients, with --provider those\n"
 	      "        holding its scopes, else every one; --all: not only those needing\n"
 	      "        consent; V PUBLIC or PRIVATE)\n"
-	      "  authorization revoke ID [--orgno ORGNO] [--pid PID]\n"
-	      "       (end an authorization, its refresh and stored access tokens at once)\n"
+	      "  authorization revoke [--orgno ORGNO] [--pid PID] [--] ID\n"
+	      "       (end an authorization, its refresh and stored access tokens at once;\n"
+	      "        an ID that begins with \"-\" goes after \"--\")\n"
 	      "  authorization revokelist CLIENT_ID   the client's revoked, unexpired access tokens\n",
 	      f);
 }

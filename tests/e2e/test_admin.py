@@ -947,15 +947,16 @@ def test_portenctl_authorizations(env):
     assert aid in ids("--all") and aid not in ids("--all", "--visibility", "PRIVATE")
     # refusals change nothing
     for bad in (("list", "12345678901", "--all"), ("list", PID, "--provider"), ("list", PID, "--orgno", "123"),
-                ("list", PID, "--visibility", "SECRET"), ("revoke", aid, "--orgno", ORG_B),
-                ("revoke", aid, "--pid", PID2), ("revoke", aid, "--all"), ("revoke", "no-such-grant"),
+                ("list", PID, "--visibility", "SECRET"), ("revoke", "--orgno", ORG_B, "--", aid),
+                ("revoke", "--pid", PID2, "--", aid), ("revoke", "--all", "--", aid), ("revoke", "no-such-grant"),
                 ("revokelist", "no-such-client"), ("revokelist", app.client_id, "--orgno", ORG_A),
                 ("list",), ("forget", PID)):
         assert env.server.ctl("authorization", *bad, check=False).returncode != 0, bad
     assert aid in ids("--all")
     assert env.server.ctl("authorization", "revokelist", app.client_id)["revoked_access_tokens"] == []
     # the operator revokes for the organisation: the tokens end, the list shows the access token
-    env.server.ctl("authorization", "revoke", aid, "--orgno", ORG_A, "--pid", PID)
+    # "--" ends the options: an ID may begin with "-" (base64url)
+    env.server.ctl("authorization", "revoke", "--orgno", ORG_A, "--pid", PID, "--", aid)
     assert aid not in ids("--all")
     assert app.refresh(tok["refresh_token"]).status_code == 400
     listed = env.server.ctl("authorization", "revokelist", app.client_id)["revoked_access_tokens"]

@@ -98,7 +98,7 @@ def test_sealed_logins_across_a_key_change(cluster, listener, tmp_path):
     to need it makes and every other reads from the store.
     """
     def kid(resp):
-        return int.from_bytes(E.b64u_decode(E.url_params(resp.url)["ar"])[1:5], "big")
+        return int.from_bytes(E.b64u_decode(E.pending_ar(resp))[1:5], "big")
 
     def left():
         return SEAL_PERIOD - time.time() % SEAL_PERIOD

@@ -87,7 +87,7 @@ sq_conn_open(struct sq_store *ss, struct sq_conn **out, struct err *e)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return ERR(e, ERR_NOMEM, 500, "server_error", "store open: out of memory");
-	rc = sqlite3_open_v2(ss->target, &c->db, flags, NULL);
+	rc = sqlite3_open_v2(ss->target, &c->db, flags, ss->memory ? NULL : store_sq_vfs());
 	if (rc != SQLITE_OK) {
 		rc = ERR(e, rc == SQLITE_CANTOPEN ? ERR_IO : ERR_INTERNAL, 500, "server_error",
 			 "store open: cannot open the database: %s", sqlite3_errstr(rc));

@@ -110,6 +110,14 @@ sq_conn_open(struct sq_store *ss, struct sq_conn **out, struct err *e)
 		 * pread gives an error the request can answer.
 		 */
 		sqlite3_wal_autocheckpoint(c->db, SQ_WAL_SAFETY);
+		/*
+		 * No pages to the WAL before the commit: the WAL's VFS
+		 * (sqlite_vfs.c) holds a transaction's frames until its
+		 * commit frame, and frames of a transaction that then rolled
+		 * back must not be written after the write lock is gone.  A
+		 * transaction's changed pages stay in memory until it ends.
+		 */
+		rc = sq_exec(c->db, "PRAGMA cache_spill = OFF", "open", e);
 	}
 out:
 	if (rc != 0)

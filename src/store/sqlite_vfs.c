@@ -15,6 +15,11 @@
  * the file reads as if every write had gone through at once.  A failed
  * write-out fails the commit's write, as a failed pwrite did.  The
  * database file and the other files are the default VFS's own.
+ *
+ * Its connections never spill pages to the WAL before a commit (PRAGMA
+ * cache_spill = OFF, sqlite_db.c): frames of a transaction that rolls back
+ * after a spill would otherwise wait here and be written after the write
+ * lock is gone, over frames another connection wrote since.
  */
 #include "store/sqlite_int.h"
 
@@ -122,7 +127,11 @@ sq_wal_write(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
 	}
 	if (!sq_wal_room(f, (size_t)n)) {
 		rc = sq_wal_flush(f);
-		return rc != SQLITE_OK ? rc : f->real->pMethods->xWrite(f->real, data, n, off);
+		if (rc == SQLITE_OK)
+			rc = f->real->pMethods->xWrite(f->real, data, n, off);
+		if (n == SQ_WAL_FRAME_HDR)
+			f->commit_next = (d[4] | d[5] | d[6] | d[7]) != 0;
+		return rc;
 	}
 	if (f->len == 0)
 		f->at = off;

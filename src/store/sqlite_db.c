@@ -94,6 +94,9 @@ sq_conn_open(struct sq_store *ss, struct sq_conn **out, struct err *e)
 		goto out;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
+	/* the WAL's VFS drops the frames of a transaction that rolls back */
+	if (!ss->memory)
+		store_sq_vfs_watch(c->db);
 	sqlite3_busy_handler(c->db, sq_busy_wait, NULL);
 	/* harden: no writes to the schema by SQL, no functions from it, no "x" literals */
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
@@ -110,14 +113,6 @@ sq_conn_open(struct sq_store *ss, struct sq_conn **out, struct err *e)
 		 * pread gives an error the request can answer.
 		 */
 		sqlite3_wal_autocheckpoint(c->db, SQ_WAL_SAFETY);
-		/*
-		 * No pages to the WAL before the commit: the WAL's VFS
-		 * (sqlite_vfs.c) holds a transaction's frames until its
-		 * commit frame, and frames of a transaction that then rolled
-		 * back must not be written after the write lock is gone.  A
-		 * transaction's changed pages stay in memory until it ends.
-		 */
-		rc = sq_exec(c->db, "PRAGMA cache_spill = OFF", "open", e);
 	}
 out:
 	if (rc != 0)

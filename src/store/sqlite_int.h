@@ -158,5 +158,11 @@ void store_sq_close(struct store *s);
  * when it cannot be registered.
  */
 const char *store_sq_vfs(void);
+/*
+ * Every connection opened on that VFS must have this called once, before
+ * its first write: it sets the connection's rollback hook, which drops
+ * the frames of a transaction that ends without a commit.
+ */
+void store_sq_vfs_watch(sqlite3 *db);
 
 #endif

@@ -16,10 +16,22 @@
  * write-out fails the commit's write, as a failed pwrite did.  The
  * database file and the other files are the default VFS's own.
  *
- * Its connections never spill pages to the WAL before a commit (PRAGMA
- * cache_spill = OFF, sqlite_db.c): frames of a transaction that rolls back
- * after a spill would otherwise wait here and be written after the write
- * lock is gone, over frames another connection wrote since.
+ * A transaction that spills pages before its commit (cache_spill, on by
+ * default) writes frames with no commit frame after them.  If it rolls
+ * back, those frames are dead: SQLite leaves them past the WAL's end and
+ * the next writer writes over them.  Here they would still be buffered,
+ * and writing them out later (at the next read, sync or close) could land
+ * over frames another connection wrote after the write lock was released.
+ * So every connection on this VFS has a rollback hook
+ * (store_sq_vfs_watch) that drops the buffer of its WAL when a write
+ * transaction ends without a commit: SQLite calls it from
+ * sqlite3RollbackAll for every such end (ROLLBACK, a failed statement or
+ * COMMIT, the close of a connection in a transaction), before the
+ * connection touches its WAL again.  Buffered frames are written out only
+ * while the write transaction that wrote them is open (its commit frame,
+ * a full buffer, a write elsewhere in the file, a read, a sync), as SQLite
+ * would have written them.  Closing the WAL drops what is left: a WAL is
+ * closed only outside a write transaction, so what is left is dead.
  */
 #include "store/sqlite_int.h"
 
@@ -39,6 +51,8 @@ struct sq_walfile {
 	size_t len, cap;
 	sqlite3_int64 at;   /* the file offset of buf[0] */
 	bool commit_next;   /* the last write was a commit frame's header */
+	bool settled;       /* a commit went out; its checksum rewrites go straight to the file */
+	sqlite3_int64 commit_at; /* the offset of the last commit frame's header */
 };
 
 static sqlite3_vfs sq_vfs;
@@ -62,16 +76,26 @@ sq_wal_flush(struct sq_walfile *f)
 	return rc;
 }
 
+/* Forget the buffer: frames of a transaction that ended without a commit. */
+static void
+sq_wal_drop(struct sq_walfile *f)
+{
+	f->len = 0;
+	f->commit_next = false;
+	f->settled = false;
+}
+
 static int
 sq_wal_close(sqlite3_file *p)
 {
 	struct sq_walfile *f = (struct sq_walfile *)p;
-	int rc = sq_wal_flush(f);
-	int rc2 = f->real->pMethods->xClose(f->real);
+	int rc;
 
+	sq_wal_drop(f);
+	rc = f->real->pMethods->xClose(f->real);
 	free(f->buf);
 	f->buf = NULL;
-	return rc != SQLITE_OK ? rc : rc2;
+	return rc;
 }
 
 static int
@@ -103,6 +127,16 @@ sq_wal_room(struct sq_walfile *f, size_t n)
 	return true;
 }
 
+/* A frame header whose second word, the database size, is not 0 ends a commit. */
+static void
+sq_wal_mark(struct sq_walfile *f, const unsigned char *d, int n, sqlite3_int64 off)
+{
+	if (n == SQ_WAL_FRAME_HDR && (d[4] | d[5] | d[6] | d[7]) != 0) {
+		f->commit_next = true;
+		f->commit_at = off;
+	}
+}
+
 static int
 sq_wal_write(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
 {
@@ -114,6 +148,24 @@ sq_wal_write(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
 	f->commit_next = false;
 	if (n <= 0)
 		return f->real->pMethods->xWrite(f->real, data, n, off);
+	/*
+	 * After a commit's frames, SQLite may rewrite the checksums of its
+	 * frame headers (a page written twice in one transaction), before
+	 * it releases the write lock: those writes, at or before the commit
+	 * frame, go to the file at once.  An append past it, or a new WAL
+	 * header, begins the next transaction's batch.
+	 */
+	if (f->settled) {
+		if (off <= f->commit_at && off != 0) {
+			rc = sq_wal_flush(f);
+			if (rc == SQLITE_OK)
+				rc = f->real->pMethods->xWrite(f->real, data, n, off);
+			/* (or the first frame of a commit after another's WAL restart) */
+			sq_wal_mark(f, d, n, off);
+			return rc;
+		}
+		f->settled = false;
+	}
 	/* only appends that continue the buffer are gathered */
 	if (f->len != 0 && off != f->at + (sqlite3_int64)f->len) {
 		rc = sq_wal_flush(f);
@@ -129,20 +181,17 @@ sq_wal_write(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
 		rc = sq_wal_flush(f);
 		if (rc == SQLITE_OK)
 			rc = f->real->pMethods->xWrite(f->real, data, n, off);
-		if (n == SQ_WAL_FRAME_HDR)
-			f->commit_next = (d[4] | d[5] | d[6] | d[7]) != 0;
-		return rc;
+	} else {
+		if (f->len == 0)
+			f->at = off;
+		memcpy(f->buf + f->len, data, (size_t)n);
+		f->len += (size_t)n;
+		rc = commit ? sq_wal_flush(f) : SQLITE_OK;
 	}
-	if (f->len == 0)
-		f->at = off;
-	memcpy(f->buf + f->len, data, (size_t)n);
-	f->len += (size_t)n;
-	/* a frame header whose second word, the database size, is not 0 ends a commit */
-	if (n == SQ_WAL_FRAME_HDR)
-		f->commit_next = (d[4] | d[5] | d[6] | d[7]) != 0;
+	sq_wal_mark(f, d, n, off);
 	if (commit)
-		return sq_wal_flush(f);
-	return SQLITE_OK;
+		f->settled = true;
+	return rc;
 }
 
 static int
@@ -257,6 +306,30 @@ sq_vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
 		return rc;
 	f->base.pMethods = &sq_wal_methods;
 	return rc;
+}
+
+/*
+ * The rollback hook: the connection's write transaction ended without a
+ * commit, so the frames its WAL still holds are dead.  SQLite calls it
+ * after the rollback, with the write lock released, and before anything
+ * else on the connection; dropping (never writing) them is what is safe
+ * then.
+ */
+static void
+sq_vfs_rolled_back(void *arg)
+{
+	sqlite3 *db = arg;
+	sqlite3_file *j = NULL;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &j) == SQLITE_OK &&
+	    j != NULL && j->pMethods == &sq_wal_methods)
+		sq_wal_drop((struct sq_walfile *)j);
+}
+
+void
+store_sq_vfs_watch(sqlite3 *db)
+{
+	sqlite3_rollback_hook(db, sq_vfs_rolled_back, db);
 }
 
 static void

@@ -3,8 +3,10 @@
  * frames held until its commit frame and written at once, as other
  * connections (on the default VFS and on this one) see them: commits
  * larger than one write and than the buffer, rollbacks of whole
- * transactions and to savepoints, writers taking turns across WAL
- * restarts, and the file sound after each.
+ * transactions and to savepoints, transactions that spill pages before
+ * their commit and then roll back (the spilled frames dropped) or commit,
+ * writers taking turns across WAL restarts, the memory of a large
+ * transaction, and the file sound after each.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,7 +56,7 @@ teardown(void **state)
 	return 0;
 }
 
-/* A connection as the store opens one: this VFS (or the default), WAL, no spills. */
+/* A connection as the store opens one: this VFS (with its rollback hook) or the default, WAL. */
 static sqlite3 *
 conn(const struct vfx *f, bool ours)
 {
@@ -63,9 +65,11 @@ conn(const struct vfx *f, bool ours)
 	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 					 ours ? store_sq_vfs() : NULL),
 			 SQLITE_OK);
+	if (ours)
+		store_sq_vfs_watch(db);
 	sqlite3_busy_timeout(db, 5000);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-					  "PRAGMA cache_spill = OFF; PRAGMA wal_autocheckpoint = 0;"
+					  "PRAGMA wal_autocheckpoint = 0;"
 					  "PRAGMA cache_size = -256",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -207,6 +211,130 @@ test_turns(void **state)
 	sqlite3_close(r);
 }
 
+/* 300 rows of 1000 bytes: about 75 pages, more than a 10-page cache and less than the buffer */
+#define SPILL_SQL                                                                              \
+	"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300)" \
+	" INSERT INTO t (v) SELECT randomblob(1000) FROM c"
+
+/*
+ * A transaction that spilled frames to the WAL and then ended without a
+ * commit (ROLLBACK, a failed statement, the connection closed), another
+ * connection writing where those frames were, then the first connection
+ * reading and committing: the dead frames never reach the file.
+ */
+static void
+test_spilled_rollbacks(void **state)
+{
+	struct vfx *f = *state;
+	sqlite3 *a = conn(f, true), *b = conn(f, true), *r = conn(f, false);
+
+	run(a, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL, k INTEGER UNIQUE)");
+	run(a, "PRAGMA cache_size = 10");
+	/*
+	 * Each from an empty WAL: the rollback then reads nothing from the
+	 * WAL, so the spilled frames are still held when it ends.
+	 */
+	run(r, "PRAGMA wal_checkpoint(TRUNCATE)");
+	/* whole transaction rolled back after its spills */
+	run(a, "BEGIN; " SPILL_SQL);
+	run(a, "ROLLBACK");
+	run(b, "INSERT INTO t (v, k) VALUES (zeroblob(50000), 1)");
+	assert_int_equal(one(a, "SELECT count(*) FROM t"), 1);
+	run(a, "INSERT INTO t (v, k) VALUES (x'05', 2)");
+	assert_int_equal(one(r, "SELECT count(*) FROM t"), 2);
+	assert_int_equal(one(r, "SELECT sum(length(v)) FROM t"), 50000 + 1);
+	sound(r);
+	sound(a);
+
+	/* a statement that fails in autocommit after its spills */
+	run(r, "PRAGMA wal_checkpoint(TRUNCATE)");
+	assert_int_not_equal(sqlite3_exec(a, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL"
+					     " SELECT i + 1 FROM c WHERE i < 301)"
+					     " INSERT INTO t (v, k) SELECT randomblob(1000),"
+					     " CASE WHEN i = 301 THEN 1 ELSE 100 + i END FROM c",
+					     NULL, NULL, NULL),
+			     SQLITE_OK);
+	run(b, "INSERT INTO t (v, k) VALUES (zeroblob(60000), 3)");
+	assert_int_equal(one(a, "SELECT count(*) FROM t"), 3);
+	run(a, "INSERT INTO t (v, k) VALUES (x'06', 4)");
+	assert_int_equal(one(r, "SELECT count(*) FROM t"), 4);
+	assert_int_equal(one(r, "SELECT sum(length(v)) FROM t"), 50000 + 1 + 60000 + 1);
+	sound(r);
+
+	/* rolled back to a savepoint after the spills, then committed */
+	run(r, "PRAGMA wal_checkpoint(TRUNCATE)");
+	run(a, "BEGIN; INSERT INTO t (v) VALUES (x'07'); SAVEPOINT s; " SPILL_SQL
+	       "; ROLLBACK TO s; RELEASE s; COMMIT");
+	run(b, "INSERT INTO t (v) VALUES (zeroblob(70000))");
+	run(a, "INSERT INTO t (v) VALUES (x'08')");
+	assert_int_equal(one(r, "SELECT count(*) FROM t"), 7);
+	assert_int_equal(one(r, "SELECT sum(length(v)) FROM t"),
+			 50000 + 1 + 60000 + 1 + 1 + 70000 + 1);
+	sound(r);
+
+	/* the connection closed in the middle of a spilled transaction */
+	run(r, "PRAGMA wal_checkpoint(TRUNCATE)");
+	run(a, "BEGIN; " SPILL_SQL);
+	sqlite3_close(a);
+	run(b, "INSERT INTO t (v) VALUES (zeroblob(80000))");
+	a = conn(f, true);
+	run(a, "INSERT INTO t (v) VALUES (x'09')");
+	assert_int_equal(one(r, "SELECT count(*) FROM t"), 9);
+	assert_int_equal(one(r, "SELECT sum(length(v)) FROM t"),
+			 50000 + 1 + 60000 + 1 + 1 + 70000 + 1 + 80000 + 1);
+	sound(r);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sound(r);
+	sqlite3_close(r);
+}
+
+/* A transaction that spilled and then committed, with another writer after it. */
+static void
+test_spilled_commit(void **state)
+{
+	struct vfx *f = *state;
+	sqlite3 *a = conn(f, true), *b = conn(f, true), *r = conn(f, false);
+
+	run(a, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+	run(a, "PRAGMA cache_size = 10");
+	run(a, "BEGIN; " SPILL_SQL "; " SPILL_SQL "; UPDATE t SET v = zeroblob(900) WHERE id % 7 = 0;"
+	       " COMMIT");
+	run(b, "INSERT INTO t (v) VALUES (x'01')");
+	run(a, "INSERT INTO t (v) VALUES (x'02')");
+	assert_int_equal(one(r, "SELECT count(*) FROM t"), 602);
+	assert_int_equal(one(r, "SELECT count(*) FROM t WHERE length(v) = 900"), 600 / 7);
+	assert_int_equal(one(r, "SELECT sum(length(v)) FROM t"),
+			 (600 - 600 / 7) * 1000 + (600 / 7) * 900 + 2);
+	sound(r);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sound(r);
+	sqlite3_close(r);
+}
+
+/* An import-sized transaction holds no more than its page cache and the WAL buffer. */
+static void
+test_large_bounded(void **state)
+{
+	struct vfx *f = *state;
+	sqlite3 *a = conn(f, true), *r = conn(f, false);
+	sqlite3_int64 before;
+
+	run(a, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+	run(a, "PRAGMA cache_size = -1024");
+	before = sqlite3_memory_used();
+	sqlite3_memory_highwater(1);
+	/* 200 000 rows, 30 MB of pages: they go to the WAL as the cache fills */
+	run(a, "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c"
+	       " WHERE i < 200000) INSERT INTO t (v) SELECT randomblob(120) FROM c; COMMIT");
+	assert_true(sqlite3_memory_highwater(0) - before < 4 * 1024 * 1024);
+	assert_int_equal(one(r, "SELECT count(*) FROM t"), 200000);
+	sound(r);
+	sqlite3_close(a);
+	sqlite3_close(r);
+}
+
 int
 main(void)
 {
@@ -215,6 +343,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commits_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_turns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spilled_rollbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spilled_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,8 +11,8 @@
  * file yet, and COMMIT returns with its frames in the kernel as before
  * (synchronous = NORMAL: the sync is the checkpointer's).  Any other call
  * on the WAL file (a read, a sync, a truncate, a write that does not
- * continue the buffer, closing it) first writes out what is buffered, so
- * the file reads as if every write had gone through at once.  A failed
+ * continue the buffer) first writes out what is buffered, so the file
+ * reads as if every write had gone through at once.  A failed
  * write-out fails the commit's write, as a failed pwrite did.  The
  * database file and the other files are the default VFS's own.
  *

@@ -87,13 +87,16 @@ sq_conn_open(struct sq_store *ss, struct sq_conn **out, struct err *e)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return ERR(e, ERR_NOMEM, 500, "server_error", "store open: out of memory");
-	rc = sqlite3_open_v2(ss->target, &c->db, flags, NULL);
+	rc = sqlite3_open_v2(ss->target, &c->db, flags, ss->memory ? NULL : store_sq_vfs());
 	if (rc != SQLITE_OK) {
 		rc = ERR(e, rc == SQLITE_CANTOPEN ? ERR_IO : ERR_INTERNAL, 500, "server_error",
 			 "store open: cannot open the database: %s", sqlite3_errstr(rc));
 		goto out;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
+	/* the WAL's VFS drops the frames of a transaction that rolls back */
+	if (!ss->memory)
+		store_sq_vfs_watch(c->db);
 	sqlite3_busy_handler(c->db, sq_busy_wait, NULL);
 	/* harden: no writes to the schema by SQL, no functions from it, no "x" literals */
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);

@@ -152,4 +152,17 @@ extern const struct store_people_ops store_sq_people;
 int store_sq_open(struct store **out, const struct store_opts *o, struct err *e);
 void store_sq_close(struct store *s);
 
+/*
+ * The name of the VFS for file databases (sqlite_vfs.c): the default one,
+ * with a commit's WAL frames written in one call; NULL (the default VFS)
+ * when it cannot be registered.
+ */
+const char *store_sq_vfs(void);
+/*
+ * Every connection opened on that VFS must have this called once, before
+ * its first write: it sets the connection's rollback hook, which drops
+ * the frames of a transaction that ends without a commit.
+ */
+void store_sq_vfs_watch(sqlite3 *db);
+
 #endif

@@ -80,10 +80,7 @@ class Porten:
         self.env.update({"PORTEN_LISTEN": f"127.0.0.1:{self.port}", "PORTEN_ISSUER": self.issuer,
                          "PORTEN_DATA": os.path.join(work, "data"), "PORTEN_ENV": "test",
                          "PORTEN_LOG_LEVEL": "1", "PORTEN_RATE_IP": "0", "PORTEN_RATE_CLIENT": "0",
-                         "PORTEN_KEK": secrets.token_urlsafe(32)[:43],
-                         # SQLite's page cache per connection, sized like PostgreSQL's shared_buffers
-                         # below to hold the register (about 150 MB for a million persons)
-                         "PORTEN_SQLITE_CACHE_MB": os.environ.get("PORTEN_SQLITE_CACHE_MB", "256")})
+                         "PORTEN_KEK": secrets.token_urlsafe(32)[:43]})
         if store:
             self.env["PORTEN_STORE"] = store
         os.makedirs(self.env["PORTEN_DATA"], mode=0o700, exist_ok=True)

@@ -283,10 +283,7 @@ app_init(struct porten *app, struct cfg *cfg, struct err *e)
 			return rc;
 	}
 	rc = store_open(&app->store,
-			&(struct store_opts){ .target = target,
-					      .pool_size = (int)cfg->pg_pool_size,
-					      .sqlite_cache_mb = (int)cfg->sqlite_cache_mb },
-			e);
+			&(struct store_opts){ .target = target, .pool_size = (int)cfg->pg_pool_size }, e);
 	if (rc != 0)
 		return rc;
 	rc = app_shared_secret(app, "pairwise_key", app->pairwise_key, e);

@@ -30,7 +30,6 @@ static const struct cfg_row cfg_rows[] = {
 	ROW("browser_url", CFG_STR, browser_url, NULL, 0, 0),
 	ROW("store", CFG_STR, store, NULL, 0, 0),
 	ROW("pg_pool_size", CFG_INT, pg_pool_size, "8", 1, 256),
-	ROW("sqlite_cache_mb", CFG_INT, sqlite_cache_mb, "64", 1, 65536),
 	ROW("env", CFG_ENV, env, "test", 0, 0),
 	SECRET("kek", kek),
 	ROW("kek_file", CFG_STR, kek_file, NULL, 0, 0),

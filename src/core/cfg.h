@@ -30,7 +30,6 @@ struct cfg {
 	char *browser_url;       /* origin of the browser host (authorize, logout, pages); NULL: the issuer's */
 	char *store;             /* SQLite path or postgresql:// URI; default <data>/porten.db */
 	int64_t pg_pool_size;    /* PostgreSQL connections per node (store_opts.pool_size) */
-	int64_t sqlite_cache_mb; /* SQLite page cache per connection (store_opts.sqlite_cache_mb) */
 	enum cfg_env env;
 	char *kek;               /* base64url 32-byte key-encryption key (secret) */
 	char *kek_file;          /* or a file holding it */

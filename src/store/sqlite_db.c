@@ -104,19 +104,6 @@ sq_conn_open(struct sq_store *ss, struct sq_conn **out, struct err *e)
 	rc = sq_exec(c->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "open", e);
 	if (rc == 0 && !ss->memory) {
 		/*
-		 * The pages a connection has read stay in its cache across
-		 * transactions while no other connection writes: a lookup of
-		 * 1000 persons touches 1000 leaf pages at random, and each one
-		 * missed is a pread that copies 4 KB from the OS.  Pages are
-		 * held once read, so a small database costs no more.
-		 */
-		char sql[64];
-
-		snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld", -1024LL * ss->cache_mb);
-		rc = sq_exec(c->db, sql, "open", e);
-	}
-	if (rc == 0 && !ss->memory) {
-		/*
 		 * Checkpoints belong to the checkpointer thread; a writer does
 		 * one itself only when the WAL has grown far (the checkpointer
 		 * stalled).  No mmap: a read error through it is SIGBUS, where
@@ -850,9 +837,6 @@ store_sq_open(struct store **out, const struct store_opts *o, struct err *e)
 		return ERR(e, ERR_NOMEM, 500, NULL, "store open: out of memory");
 	/* an in-memory database exists once per connection: keep exactly one */
 	ss->memory = sq_is_memory(target);
-	ss->cache_mb = o != NULL && o->sqlite_cache_mb > 0 ? o->sqlite_cache_mb : STORE_SQLITE_CACHE_MB;
-	if (ss->cache_mb > STORE_SQLITE_CACHE_MAX)
-		ss->cache_mb = STORE_SQLITE_CACHE_MAX;
 	store_pool_init(&ss->pool, &sq_backend, ss->memory ? 1 : SQ_MAX_CONN, SQ_BUSY_MS);
 	ss->target = strdup(target);
 	if (ss->target == NULL) {

@@ -68,7 +68,6 @@ struct sq_store {
 	struct store super;      /* first: a struct store * is a struct sq_store * */
 	char *target;
 	bool memory;             /* one connection holds the whole database */
-	int cache_mb;            /* each connection's page cache (PRAGMA cache_size) */
 	struct store_pool pool;  /* pool.c; its mu also guards ckpt_stop */
 	/* WAL checkpoints on a thread of their own (file databases) */
 	pthread_t ckpt;

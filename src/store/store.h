@@ -53,13 +53,10 @@
 struct store_opts {
 	const char *target;
 	int pool_size;
-	int sqlite_cache_mb;     /* SQLite page cache per connection, MB; 0: STORE_SQLITE_CACHE_MB */
 };
 
 #define STORE_POOL_DEFAULT 8      /* PostgreSQL connections per store (per node) */
 #define STORE_POOL_MAX 256
-#define STORE_SQLITE_CACHE_MB 64  /* the most one SQLite connection keeps of the file's pages */
-#define STORE_SQLITE_CACHE_MAX 65536
 
 /* The facets, numbered for the statistics; STORE_FACET_OPS slots each. */
 #define STORE_FACET_IDX_oauth 0

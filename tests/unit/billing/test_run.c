@@ -57,7 +57,7 @@ static int
 setup(void **state)
 {
 	struct rfx *f = calloc(1, sizeof(*f));
-	struct store_opts o = { .target = ":memory:" };
+	struct store_opts o = { ":memory:", 0 };
 	int64_t t = 1709208000; /* 29 February 2024, in settlement year 2024 */
 
 	assert_non_null(f);

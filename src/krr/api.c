@@ -107,19 +107,24 @@ krr_at_cmp(const void *a, const void *b)
 }
 
 /*
- * The identifiers of the request, each once, in the order given (spec
- * §3.2 (design)): a new array holding the body's own strings, or NULL
- * with why set.  Duplicates are found by sorting the numbers, not by a
- * hash table of copies.
+ * The identifiers of the request (list), each once, sorted: a new array
+ * holding the body's own strings, the batch the store reads (the index
+ * descents then go in key order), or NULL with why set.  *dupp marks the
+ * request's later copies of a number, which the answer leaves out (spec
+ * §3.2 (design)); the caller frees it.  Duplicates are found by the
+ * sorting, not by a hash table of copies.
  */
 static json_t *
-krr_ids(const json_t *body, enum natid_context ctx, char *why, size_t whylen)
+krr_ids(const json_t *list, enum natid_context ctx, unsigned char **dupp, char *why,
+	size_t whylen)
 {
-	const json_t *list = json_object_get(body, "personidentifikatorer"), *v;
+	const json_t *v;
 	struct krr_at *at = NULL;
 	unsigned char *dup = NULL;
 	json_t *ids = NULL;
 	size_t i, n;
+
+	*dupp = NULL;
 
 	if (!json_is_array(list) || json_array_size(list) == 0) {
 		snprintf(why, whylen, "personidentifikatorer must be a list of 1 to %d identifiers",
@@ -159,12 +164,12 @@ krr_ids(const json_t *body, enum natid_context ctx, char *why, size_t whylen)
 		if (strcmp(at[i].pid, at[i - 1].pid) == 0)
 			dup[at[i].i] = 1;
 	for (i = 0; i < n; i++)
-		if (!dup[i] && json_array_append(ids, json_array_get(list, i)) != 0) {
+		if (!dup[at[i].i] && json_array_append(ids, json_array_get(list, at[i].i)) != 0) {
 			snprintf(why, whylen, "out of memory");
 			goto fail;
 		}
 	free(at);
-	free(dup);
+	*dupp = dup;
 	return ids;
 fail:
 	free(at);
@@ -202,6 +207,8 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 	struct krr_person *found = NULL;
 	struct krr_at *by = NULL;
 	json_t *body = NULL, *ids = NULL, *v;
+	const json_t *list;
+	unsigned char *dup = NULL;
 	int64_t now = krr_now_ms();
 	size_t i, n = 0;
 	unsigned flags;
@@ -219,7 +226,8 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 	body = krr_body(r, w);
 	if (body == NULL)
 		goto out;
-	ids = krr_ids(body, krr_natid_ctx(app), why, sizeof(why));
+	list = json_object_get(body, "personidentifikatorer");
+	ids = krr_ids(list, krr_natid_ctx(app), &dup, why, sizeof(why));
 	if (ids == NULL) {
 		krr_bad(w, 400, why);
 		goto out;
@@ -240,10 +248,13 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 	w->content_type = "application/json";
 	if (buf_puts(&w->body, "{\"personer\":[") != 0)
 		goto fail;
-	json_array_foreach(ids, i, v) {
+	/* in the order asked, each number once */
+	json_array_foreach(list, i, v) {
 		const char *pid = json_string_value(v);
 		const struct krr_person *p = krr_found(by, n, found, pid);
 
+		if (dup[i])
+			continue;
 		if ((i != 0 && buf_puts(&w->body, ",") != 0) ||
 		    (p != NULL ? krr_person_write(&w->body, p, flags, now)
 			       : krr_unregistered_write(&w->body, pid, flags)) != 0)
@@ -261,6 +272,7 @@ out:
 	oauth_bearer_release(&tok);
 	json_decref(body);
 	json_decref(ids);
+	free(dup);
 	free(by);
 	krr_persons_free(found, n);
 }

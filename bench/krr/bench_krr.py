@@ -110,6 +110,7 @@ class Porten:
         if self.proc:
             self.proc.terminate()
             self.proc.wait(10)
+            self.proc = None
 
 
 def load(porten, ids, work):
@@ -269,7 +270,7 @@ def run(porten, mint, ids, seconds, conc, batch):
             "cpu_per_lookup": cpu_per_lookup(cpu0, cpu1, len(lat))}
 
 
-def engine(name, build, store, n, seconds, concs, batch):
+def engine(name, build, store, n, seconds, concs, batch, ab=None, rounds=1):
     work = tempfile.mkdtemp(prefix=f"krr-bench-{name}-")
     p = Porten(build, work, store)
     print(f"[{name}] generating and importing {n} persons ...", file=sys.stderr)
@@ -284,12 +285,23 @@ def engine(name, build, store, n, seconds, concs, batch):
             vacuum = time.monotonic() - t0
         for k in ("server_version", "shared_buffers", "work_mem", "effective_cache_size"):
             settings[k] = psql(store, f"SHOW {k}")
-    p.start()
+    # --ab: the builds take turns on the same data, round after round
+    builds = [("", build)] if ab is None else [("A", build), ("B", ab)]
+    rows, mint = [], None
     try:
-        mint = token(p)
-        # warm the caches (and the database's pages) before measuring
-        run(p, mint, ids, 2, 1, batch)
-        rows = [run(p, mint, ids, seconds, c, batch) for c in concs]
+        for rnd in range(rounds):
+            for label, b in builds:
+                p.build = b
+                p.start()
+                if mint is None:
+                    mint = token(p)
+                # warm the caches (and the database's pages) before measuring
+                run(p, mint, ids, 2, 1, batch)
+                for c in concs:
+                    x = run(p, mint, ids, seconds, c, batch)
+                    x.update({"build": label, "round": rnd + 1, "loadavg": os.getloadavg()[0]})
+                    rows.append(x)
+                p.stop()
     finally:
         p.stop()
     subprocess.run(["rm", "-rf", work])
@@ -319,12 +331,15 @@ def main():
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--ab", metavar="BUILD", help="a second build directory: the two take turns on the same data")
+    ap.add_argument("--rounds", type=int, default=1, help="turns of each build (with --ab)")
     a = ap.parse_args()
     build = os.environ.get("PORTEN_BUILD", os.path.join(ROOT, "build"))
     concs = [int(c) for c in a.concurrency.split(",")]
     out = {"machine": machine(), "results": []}
     if not a.no_sqlite:
-        out["results"].append(engine("sqlite", build, None, a.persons, a.seconds, concs, a.batch))
+        out["results"].append(engine("sqlite", build, None, a.persons, a.seconds, concs, a.batch, a.ab,
+                                     a.rounds))
     if not a.no_pg:
         uri, started = a.pg, False
         if uri is None:
@@ -337,7 +352,8 @@ def main():
                                  text=True).stdout.strip()
             started = not os.environ.get("PORTEN_TEST_PG")
         try:
-            out["results"].append(engine("postgresql", build, uri, a.persons, a.seconds, concs, a.batch))
+            out["results"].append(engine("postgresql", build, uri, a.persons, a.seconds, concs, a.batch,
+                                         a.ab, a.rounds))
         finally:
             if started:
                 subprocess.run(["sh", os.path.join(ROOT, "tools", "pg-test.sh"), "stop"], capture_output=True)
@@ -347,23 +363,26 @@ def main():
     m = out["machine"]
     print(f"machine: {m['cpus']} CPUs ({m['affinity']} usable), {m['model']}, Linux {m['kernel']}, "
           f"load {m['loadavg'][0]:.2f}")
+    if a.ab:
+        print(f"A: {build}\nB: {a.ab}")
     for r in out["results"]:
         print(f"\n{r['engine']}: {r['persons']} persons imported in {r['import_s']:.1f} s "
               f"({r['import_rows_per_s']:.0f} rows/s); lookups of {a.batch} numbers:")
         if r["settings"]:
             print("  " + ", ".join(f"{k} {v}" for k, v in r["settings"].items() if v) +
                   (f"; VACUUM (ANALYZE) after the import {r['vacuum_s']:.1f} s" if r["vacuum_s"] else ""))
-        print(f"{'conc':>5} {'lookups/s':>10} {'persons/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-              f"{'max ms':>8} {'errors':>6}  CPU/lookup portend+db   server: answered within 5/10/25/50 ms")
+        print(f"{'build':>5} {'conc':>5} {'lookups/s':>10} {'persons/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+              f"{'max ms':>8} {'errors':>6}  CPU/lookup portend+db   server: answered within 5/10/25/50 ms   load")
         for x in r["runs"]:
             w = x["server_within"]
             share = "/".join(f"{100 * w[k]:.1f}%" for k in ("0.005", "0.01", "0.025", "0.05") if k in w)
             c = x["cpu_per_lookup"]
             used = (f"{c['portend_ms']:.1f}" if "portend_ms" in c else "?") + \
                 (f"+{c['db_ms']:.1f} ms" if "db_ms" in c else " ms")
-            print(f"{x['concurrency']:>5} {x['lookups_per_s']:>10.1f} {x['persons_per_s']:>10.0f} "
+            print(f"{x['build'] + str(x['round']) if x['build'] else '':>5} "
+                  f"{x['concurrency']:>5} {x['lookups_per_s']:>10.1f} {x['persons_per_s']:>10.0f} "
                   f"{x['p50_ms']:>8.2f} {x['p90_ms']:>8.2f} {x['p99_ms']:>8.2f} {x['max_ms']:>8.2f} "
-                  f"{x['errors']:>6}  {used:>22}   {share}")
+                  f"{x['errors']:>6}  {used:>22}   {share:<30} {x['loadavg']:.1f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
  * Only organisations on a scope's access list get a token for it: that
  * Maskinporten enforces when it issues the token.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -90,16 +91,40 @@ krr_flags(const struct porten *app, const struct oauth_bearer *tok, bool user)
 	return f;
 }
 
+/* A number and where it stands (in the request, or among the records read). */
+struct krr_at {
+	const char *pid;
+	size_t i;
+};
+
+static int
+krr_at_cmp(const void *a, const void *b)
+{
+	const struct krr_at *x = a, *y = b;
+	int c = strcmp(x->pid, y->pid);
+
+	return c != 0 ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
 /*
- * The identifiers of the request, each once, in the order given (spec
- * §3.2 (design)): a new array, or NULL with why set.
+ * The identifiers of the request (list), each once, sorted: a new array
+ * holding the body's own strings, the batch the store reads (the index
+ * descents then go in key order), or NULL with why set.  *dupp marks the
+ * request's later copies of a number, which the answer leaves out (spec
+ * §3.2 (design)); the caller frees it.  Duplicates are found by the
+ * sorting, not by a hash table of copies.
  */
 static json_t *
-krr_ids(const json_t *body, enum natid_context ctx, char *why, size_t whylen)
+krr_ids(const json_t *list, enum natid_context ctx, unsigned char **dupp, char *why,
+	size_t whylen)
 {
-	const json_t *list = json_object_get(body, "personidentifikatorer"), *v;
-	json_t *ids = NULL, *seen = NULL;
-	size_t i;
+	const json_t *v;
+	struct krr_at *at = NULL;
+	unsigned char *dup = NULL;
+	json_t *ids = NULL;
+	size_t i, n;
+
+	*dupp = NULL;
 
 	if (!json_is_array(list) || json_array_size(list) == 0) {
 		snprintf(why, whylen, "personidentifikatorer must be a list of 1 to %d identifiers",
@@ -111,9 +136,11 @@ krr_ids(const json_t *body, enum natid_context ctx, char *why, size_t whylen)
 			 KRR_MAX_IDS);
 		return NULL;
 	}
+	n = json_array_size(list);
 	ids = json_array();
-	seen = json_object();
-	if (ids == NULL || seen == NULL) {
+	at = calloc(n, sizeof(*at));
+	dup = calloc(n, 1);
+	if (ids == NULL || at == NULL || dup == NULL) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
 	}
@@ -129,19 +156,45 @@ krr_ids(const json_t *body, enum natid_context ctx, char *why, size_t whylen)
 			snprintf(why, whylen, "personidentifikatorer[%zu]: %s", i, rule);
 			goto fail;
 		}
-		if (json_object_get(seen, pid) != NULL)
-			continue;
-		if (json_object_set_new(seen, pid, json_true()) != 0 ||
-		    json_array_append_new(ids, json_string(pid)) != 0) {
+		at[i] = (struct krr_at){ pid, i };
+	}
+	/* equal numbers side by side, the first given first: the later ones are dropped */
+	qsort(at, n, sizeof(*at), krr_at_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(at[i].pid, at[i - 1].pid) == 0)
+			dup[at[i].i] = 1;
+	for (i = 0; i < n; i++)
+		if (!dup[at[i].i] && json_array_append(ids, json_array_get(list, at[i].i)) != 0) {
 			snprintf(why, whylen, "out of memory");
 			goto fail;
 		}
-	}
-	json_decref(seen);
+	free(at);
+	*dupp = dup;
 	return ids;
 fail:
+	free(at);
+	free(dup);
 	json_decref(ids);
-	json_decref(seen);
+	return NULL;
+}
+
+/* The record of pid among the n records (by: sorted by number), or NULL. */
+static const struct krr_person *
+krr_found(const struct krr_at *by, size_t n, const struct krr_person *found, const char *pid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(pid, by[mid].pid);
+
+		if (c == 0)
+			return &found[by[mid].i];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
 }
 
@@ -152,7 +205,10 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 	struct oauth_bearer tok = { 0 };
 	struct err e = { 0 };
 	struct krr_person *found = NULL;
-	json_t *body = NULL, *ids = NULL, *bypid = NULL, *v;
+	struct krr_at *by = NULL;
+	json_t *body = NULL, *ids = NULL, *v;
+	const json_t *list;
+	unsigned char *dup = NULL;
 	int64_t now = krr_now_ms();
 	size_t i, n = 0;
 	unsigned flags;
@@ -170,7 +226,8 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 	body = krr_body(r, w);
 	if (body == NULL)
 		goto out;
-	ids = krr_ids(body, krr_natid_ctx(app), why, sizeof(why));
+	list = json_object_get(body, "personidentifikatorer");
+	ids = krr_ids(list, krr_natid_ctx(app), &dup, why, sizeof(why));
 	if (ids == NULL) {
 		krr_bad(w, 400, why);
 		goto out;
@@ -180,23 +237,27 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 		oauth_resp_error(r, w, &e);
 		goto out;
 	}
-	bypid = json_object();
-	if (bypid == NULL)
+	/* the records by number, to answer in the order asked */
+	by = n > 0 ? calloc(n, sizeof(*by)) : NULL;
+	if (n > 0 && by == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)
-		if (json_object_set_new(bypid, found[i].pid, json_integer((json_int_t)i)) != 0)
-			goto fail;
+		by[i] = (struct krr_at){ found[i].pid, i };
+	qsort(by, n, sizeof(*by), krr_at_cmp);
 	w->status = 200;
 	w->content_type = "application/json";
 	if (buf_puts(&w->body, "{\"personer\":[") != 0)
 		goto fail;
-	json_array_foreach(ids, i, v) {
+	/* in the order asked, each number once */
+	json_array_foreach(list, i, v) {
 		const char *pid = json_string_value(v);
-		const json_t *at = json_object_get(bypid, pid);
+		const struct krr_person *p = krr_found(by, n, found, pid);
 
+		if (dup[i])
+			continue;
 		if ((i != 0 && buf_puts(&w->body, ",") != 0) ||
-		    (at != NULL ? krr_person_write(&w->body, &found[json_integer_value(at)], flags, now)
-				: krr_unregistered_write(&w->body, pid, flags)) != 0)
+		    (p != NULL ? krr_person_write(&w->body, p, flags, now)
+			       : krr_unregistered_write(&w->body, pid, flags)) != 0)
 			goto fail;
 	}
 	if (buf_puts(&w->body, "]}") != 0)
@@ -211,7 +272,8 @@ out:
 	oauth_bearer_release(&tok);
 	json_decref(body);
 	json_decref(ids);
-	json_decref(bypid);
+	free(dup);
+	free(by);
 	krr_persons_free(found, n);
 }
 

@@ -663,7 +663,9 @@ w_time(struct buf *b, const char *key, int64_t t)
 static int
 w_open(struct buf *b, const char *key, size_t *mark)
 {
-	int rc = buf_printf(b, ",\"%s\":{", key);
+	int rc = buf_puts(b, ",\"") != 0 || buf_puts(b, key) != 0 || buf_puts(b, "\":{") != 0
+			 ? ERR_LIMIT
+			 : 0;
 
 	*mark = b->len;
 	return rc;
@@ -681,21 +683,37 @@ w_close(struct buf *b, size_t mark)
 	return buf_puts(b, "}");
 }
 
+/* A channel's value and times; the keys spelled out (no formatting per person). */
+#define W_CHANNEL(b, name, c, flags) \
+	w_channel(b, name, name "_oppdatert", name "_sist_verifisert", c, flags)
+
 static int
-w_channel(struct buf *b, const char *name, const struct krr_channel *c, unsigned flags)
+w_channel(struct buf *b, const char *name, const char *k_updated, const char *k_verified,
+	  const struct krr_channel *c, unsigned flags)
 {
-	char key[48];
 	int rc;
 
 	if (c->value == NULL)
 		return 0;
 	rc = w_str(b, name, c->value);
-	snprintf(key, sizeof(key), "%s_oppdatert", name);
-	rc = rc != 0 ? rc : w_time(b, key, c->updated);
-	if (rc == 0 && (flags & KRR_F_V2)) {
-		snprintf(key, sizeof(key), "%s_sist_verifisert", name);
-		rc = w_time(b, key, c->verified);
-	}
+	rc = rc != 0 ? rc : w_time(b, k_updated, c->updated);
+	if (rc == 0 && (flags & KRR_F_V2))
+		rc = w_time(b, k_verified, c->verified);
+	return rc;
+}
+
+/* Pieces of text one after the other, up to a NULL. */
+static int
+w_puts(struct buf *b, ...)
+{
+	const char *s;
+	va_list ap;
+	int rc = 0;
+
+	va_start(ap, b);
+	while (rc == 0 && (s = va_arg(ap, const char *)) != NULL)
+		rc = buf_puts(b, s) != 0 ? ERR_LIMIT : 0;
+	va_end(ap);
 	return rc;
 }
 
@@ -708,20 +726,22 @@ krr_person_write(struct buf *b, const struct krr_person *p, unsigned flags, int6
 	int rc;
 
 	/* the identifier is checked where it enters the register: 11 digits */
-	rc = buf_printf(b, "{\"personidentifikator\":\"%s\",\"reservasjon\":\"%s\",\"status\":\"%s\"",
-			p->pid, p->reserved ? "JA" : "NEI",
-			p->status == KRR_AKTIV ? "AKTIV" : "SLETTET");
+	rc = w_puts(b, "{\"personidentifikator\":\"", p->pid, "\",\"reservasjon\":\"",
+		    p->reserved ? "JA" : "NEI", "\",\"status\":\"",
+		    p->status == KRR_AKTIV ? "AKTIV\"" : "SLETTET\"", (const char *)NULL);
 	if (rc == 0 && (flags & KRR_F_V2)) {
 		rc = w_time(b, "reservasjonstidspunkt", p->reserved ? p->reserved_at : 0);
 		rc = rc != 0 ? rc : w_time(b, "reservasjon_oppdatert", p->reservation_updated);
 	}
 	if (rc == 0 && (flags & KRR_F_CONTACT)) {
-		rc = buf_printf(b, ",\"varslingsstatus\":\"%s\"",
-				can ? "KAN_VARSLES" : "KAN_IKKE_VARSLES");
+		rc = buf_puts(b, can ? ",\"varslingsstatus\":\"KAN_VARSLES\""
+				     : ",\"varslingsstatus\":\"KAN_IKKE_VARSLES\"") != 0
+			     ? ERR_LIMIT
+			     : 0;
 		if (rc == 0 && show && (p->email.value != NULL || p->mobile.value != NULL)) {
 			rc = w_open(b, "kontaktinformasjon", &mark);
-			rc = rc != 0 ? rc : w_channel(b, "epostadresse", &p->email, flags);
-			rc = rc != 0 ? rc : w_channel(b, "mobiltelefonnummer", &p->mobile, flags);
+			rc = rc != 0 ? rc : W_CHANNEL(b, "epostadresse", &p->email, flags);
+			rc = rc != 0 ? rc : W_CHANNEL(b, "mobiltelefonnummer", &p->mobile, flags);
 			rc = rc != 0 ? rc : w_close(b, mark);
 		}
 		if (rc == 0 && p->status == KRR_AKTIV && p->lang[0] != '\0') {
@@ -746,8 +766,9 @@ int
 krr_unregistered_write(struct buf *b, const char *pid, unsigned flags)
 {
 	/* spec §1.2: only id and status; §2: such a person cannot be notified */
-	return buf_printf(b, "{\"personidentifikator\":\"%s\",\"status\":\"IKKE_REGISTRERT\"%s}", pid,
-			  (flags & KRR_F_CONTACT) ? ",\"varslingsstatus\":\"KAN_IKKE_VARSLES\"" : "");
+	return w_puts(b, "{\"personidentifikator\":\"", pid, "\",\"status\":\"IKKE_REGISTRERT\"",
+		      (flags & KRR_F_CONTACT) ? ",\"varslingsstatus\":\"KAN_IKKE_VARSLES\"}" : "}",
+		      (const char *)NULL);
 }
 
 /* One writer's text as a JSON value (the person's own record, its JWS). */

@@ -42,8 +42,9 @@ utf8_decode(const unsigned char *p, size_t len, size_t i, unsigned *cp)
 	return n + 1;
 }
 
-bool
-str_is_clean_utf8(struct str s)
+/* s is valid UTF-8; with clean, also free of C0 and C1 controls and DEL. */
+static bool
+utf8_ok(struct str s, bool clean)
 {
 	const unsigned char *p = (const unsigned char *)s.p;
 	size_t i = 0;
@@ -52,8 +53,7 @@ str_is_clean_utf8(struct str s)
 		unsigned cp;
 		size_t n = utf8_decode(p, s.len, i, &cp);
 
-		/* C0 and C1 control characters, and DEL. */
-		if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+		if (n == 0 || (clean && (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))))
 			return false;
 		i += n;
 	}
@@ -61,20 +61,15 @@ str_is_clean_utf8(struct str s)
 }
 
 bool
+str_is_clean_utf8(struct str s)
+{
+	return utf8_ok(s, true);
+}
+
+bool
 str_is_utf8(struct str s)
 {
-	const unsigned char *p = (const unsigned char *)s.p;
-	size_t i = 0;
-
-	while (i < s.len) {
-		unsigned cp;
-		size_t n = utf8_decode(p, s.len, i, &cp);
-
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
+	return utf8_ok(s, false);
 }
 
 /*

@@ -149,14 +149,23 @@ put_script(struct http_req *r, struct http_resp *w, struct buf *b)
 				      nonce));
 }
 
+/* A link to the wallet page in another mode. */
+static void
+mode_link(struct buf *b, const char *lang, const struct issuer *is, const struct eid_flow *flow,
+	  const char *mode, const char *id, const char *text, bool hidden)
+{
+	buf_printf(b, "<p><a id=\"%s\"%s href=\"%s/wallet?ar=%s&amp;mode=%s\">", id,
+		   hidden ? " hidden" : "", is->prefix, flow->ar, mode);
+	buf_html(b, str_c(page_text(lang, text)));
+	buf_puts(b, "</a></p>");
+}
+
 /* The link to the DC API page, hidden until the script finds the API. */
 static void
 dc_link(struct buf *b, const char *lang, const struct issuer *is, const struct eid_flow *flow)
 {
-	buf_printf(b, "<p><a id=\"wallet-dc\" hidden href=\"%s/wallet?ar=%s&amp;mode=dc\">",
-		   is->prefix, flow->ar);
-	buf_html(b, str_c(page_text(lang, "Use the wallet through this browser")));
-	buf_puts(b, "</a></p>");
+	mode_link(b, lang, is, flow, "dc", "wallet-dc", N_("Use the wallet through this browser"),
+		  true);
 }
 
 /* The links to the other flows (§4.4: the person can switch). */
@@ -164,18 +173,12 @@ static void
 switch_links(struct buf *b, const char *lang, const struct issuer *is,
 	     const struct eid_flow *flow, const char *mode)
 {
-	if (strcmp(mode, "same") != 0) {
-		buf_printf(b, "<p><a id=\"wallet-switch-same\" href=\"%s/wallet?ar=%s&amp;mode=same\">",
-			   is->prefix, flow->ar);
-		buf_html(b, str_c(page_text(lang, "Use the wallet on this device")));
-		buf_puts(b, "</a></p>");
-	}
-	if (strcmp(mode, "qr") != 0 && wallet_conf.qr) {
-		buf_printf(b, "<p><a id=\"wallet-switch-qr\" href=\"%s/wallet?ar=%s&amp;mode=qr\">",
-			   is->prefix, flow->ar);
-		buf_html(b, str_c(page_text(lang, "Use the wallet on another device")));
-		buf_puts(b, "</a></p>");
-	}
+	if (strcmp(mode, "same") != 0)
+		mode_link(b, lang, is, flow, "same", "wallet-switch-same",
+			  N_("Use the wallet on this device"), false);
+	if (strcmp(mode, "qr") != 0 && wallet_conf.qr)
+		mode_link(b, lang, is, flow, "qr", "wallet-switch-qr",
+			  N_("Use the wallet on another device"), false);
 }
 
 /* The page that waits for the wallet's answer and asks again by itself. */

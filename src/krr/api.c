@@ -243,7 +243,9 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 		goto fail;
 	for (i = 0; i < n; i++)
 		by[i] = (struct krr_at){ found[i].pid, i };
-	qsort(by, n, sizeof(*by), krr_at_cmp);
+	/* by is NULL when nothing was found, and qsort must not get NULL */
+	if (n > 1)
+		qsort(by, n, sizeof(*by), krr_at_cmp);
 	w->status = 200;
 	w->content_type = "application/json";
 	if (buf_puts(&w->body, "{\"personer\":[") != 0)

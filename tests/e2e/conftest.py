@@ -17,11 +17,13 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -1099,7 +1101,16 @@ def start_upstream_node(port, issuer, clients, **env):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=here, check=True,
                        capture_output=True, timeout=300)
     e = dict(os.environ, PORT=str(port), ISSUER=issuer, CLIENTS=json.dumps(clients), **env)
+    # stderr to a file: a pipe nobody reads can fill and stall the server.
+    err = tempfile.TemporaryFile(mode="w+")
     p = subprocess.Popen(["node", os.path.join(here, "server.mjs")], env=e,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready", p.stderr.read()
+                         stdout=subprocess.PIPE, stderr=err, text=True)
+    # Ready within a minute, or a clear failure instead of a hang.
+    ready, _, _ = select.select([p.stdout], [], [], 60)
+    line = p.stdout.readline().strip() if ready else ""
+    if line != "ready":
+        p.kill()
+        p.wait()
+        err.seek(0)
+        pytest.fail(f"the upstream OIDC server did not start on port {port}: {err.read()[-2000:]}")
     return p

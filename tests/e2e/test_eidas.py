@@ -89,6 +89,12 @@ class Proxy(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server_env(tmp_path_factory):
+    # Ports taken now, not when the module is imported: pytest imports every
+    # module before the first test, and a port picked then may be another
+    # test's by the time this module runs.
+    global NODE_PORT, PROXY_PORT, CONNECTOR
+    NODE_PORT, PROXY_PORT = free_port(), free_port()
+    CONNECTOR = f"http://127.0.0.1:{PROXY_PORT}"
     d = tmp_path_factory.mktemp("eidas")
     secret = d / "secret"
     secret.write_text("eidas-s3cret\n")

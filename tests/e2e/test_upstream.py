@@ -109,9 +109,10 @@ class Fake(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server_env(tmp_path_factory):
     # Ports taken now, not at import (see test_eidas.py).
-    global NODE_PORT, NODE
-    NODE_PORT = free_port()
+    global NODE_PORT, NODE, FAKE_PORT, FAKE
+    NODE_PORT, FAKE_PORT = free_port(), free_port()
     NODE = f"http://127.0.0.1:{NODE_PORT}"
+    FAKE = f"http://127.0.0.1:{FAKE_PORT}"
     d = tmp_path_factory.mktemp("upstream")
     secret = d / "secret"
     secret.write_text("s3cret\n")

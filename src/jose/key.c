@@ -256,20 +256,117 @@ out:
 }
 
 /*
- * The additional data binds the format version and the kid, so a sealed
- * blob copied to another key's row does not open there.
+ * Sealed text under the KEK, of sealed keys ("v1.", bound to their kid) and
+ * of secret text ("t1.", bound to a label such as a record's id): prefix,
+ * base64url(96-bit IV), ".", base64url(ciphertext and tag).  The additional
+ * data is the prefix and the label, so a sealed value copied to another
+ * row, or read as the other format, does not open.
+ */
+#define TEXT_PREFIX "t1."
+
+static int
+seal_aad(const char *prefix, const char *label, char *aad, size_t cap, struct str *out)
+{
+	size_t pl = strlen(prefix), ll = strlen(label);
+
+	if (pl + ll + 1 > cap)
+		return ERR_INVAL;
+	memcpy(aad, prefix, pl);
+	memcpy(aad + pl, label, ll + 1);
+	*out = (struct str){ aad, pl + ll };
+	return 0;
+}
+
+/* Seal plain (1 to SEAL_MAX_PLAIN bytes) as prefix iv "." ct; *sealed malloc'd. */
+static int
+seal_blob(const struct jose_kek *kek, const char *prefix, struct str aad,
+	  const unsigned char *plain, size_t len, char **sealed, struct err *e)
+{
+	unsigned char iv[SEAL_IV_LEN], *ct = NULL;
+	size_t pl = strlen(prefix), ivc = b64url_len(sizeof(iv)), ctc, o;
+	char *text = NULL;
+	int rc;
+
+	if (rand_bytes(iv, sizeof(iv)) != 0)
+		return ERR(e, ERR_CRYPTO, 0, NULL, "random generator failed");
+	ct = malloc(len + SEAL_TAG_LEN);
+	ctc = b64url_len(len + SEAL_TAG_LEN);
+	text = malloc(pl + ivc + 1 + ctc + 1);
+	if (ct == NULL || text == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	if (aead_seal(kek->k, iv, aad, plain, len, ct) != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL, "AES-256-GCM sealing failed");
+		goto out;
+	}
+	memcpy(text, prefix, pl);
+	o = pl;
+	b64url_encode(iv, sizeof(iv), text + o);
+	o += ivc;
+	text[o++] = '.';
+	b64url_encode(ct, len + SEAL_TAG_LEN, text + o);
+	*sealed = text;
+	text = NULL;
+	rc = 0;
+out:
+	free(ct);
+	free(text);
+	return rc;
+}
+
+/*
+ * Inverse of seal_blob: *plain malloc'd, NUL-terminated after its *len
+ * bytes; the caller wipes it.  what names the sealed thing in errors.
+ * ERR_INVAL for a malformed text, ERR_CRYPTO when it does not open.
  */
 static int
-seal_aad(const char *kid, char *aad, size_t cap, struct str *out)
+open_blob(const char *sealed, const char *prefix, struct str aad, const struct jose_kek *kek,
+	  const char *what, unsigned char **plain, size_t *len, struct err *e)
 {
-	size_t kl = strlen(kid);
+	unsigned char iv[SEAL_IV_LEN + 1], *ct = NULL, *out = NULL;
+	struct str s = { sealed, strnlen(sealed, SEAL_MAX_TEXT + 1) }, ivs, cts;
+	size_t ivlen = 0, ctlen = 0, outlen = 0;
+	int rc;
 
-	if (SEAL_PREFIX_LEN + kl + 1 > cap)
-		return ERR_INVAL;
-	memcpy(aad, SEAL_PREFIX, SEAL_PREFIX_LEN);
-	memcpy(aad + SEAL_PREFIX_LEN, kid, kl + 1);
-	*out = (struct str){ aad, SEAL_PREFIX_LEN + kl };
-	return 0;
+	if (s.len > SEAL_MAX_TEXT)
+		return ERR(e, ERR_INVAL, 0, NULL, "sealed %s longer than %d bytes", what,
+			   SEAL_MAX_TEXT);
+	if (!str_has_prefix(s, prefix))
+		return ERR(e, ERR_INVAL, 0, NULL, "sealed %s is not in the %.2s format", what,
+			   prefix);
+	s.p += strlen(prefix);
+	s.len -= strlen(prefix);
+	if (!str_split(s, '.', &ivs, &cts) || ivs.len != b64url_len(SEAL_IV_LEN) ||
+	    b64url_decode(ivs, iv, &ivlen) != 0 || ivlen != SEAL_IV_LEN)
+		return ERR(e, ERR_INVAL, 0, NULL, "sealed %s has a malformed IV", what);
+	ct = malloc(cts.len * 3 / 4 + 1);
+	if (ct == NULL)
+		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	if (cts.len == 0 || b64url_decode(cts, ct, &ctlen) != 0 || ctlen <= SEAL_TAG_LEN) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed %s has a malformed ciphertext", what);
+		goto done;
+	}
+	out = malloc(ctlen - SEAL_TAG_LEN + 1);
+	if (out == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto done;
+	}
+	if (aead_open(kek->k, iv, aad, ct, ctlen, out, &outlen) != 0) {
+		rc = ERR(e, ERR_CRYPTO, 0, NULL,
+			 "sealed %s does not open: wrong KEK, wrong %s or altered text", what,
+			 strcmp(prefix, SEAL_PREFIX) == 0 ? "kid" : "label");
+		goto done;
+	}
+	out[outlen] = '\0';
+	*plain = out;
+	*len = outlen;
+	out = NULL;
+	rc = 0;
+done:
+	free(ct);
+	free(out);
+	return rc;
 }
 
 int
@@ -279,71 +376,28 @@ jose_key_seal(const struct jose_key *k, const struct jose_kek *kek, char **seale
 	OSSL_ENCODER_CTX *ectx = NULL;
 	unsigned char *der = NULL;
 	size_t derlen = 0;
-	unsigned char *ct = NULL;
-	unsigned char iv[SEAL_IV_LEN];
 	char aadbuf[SEAL_PREFIX_LEN + JOSE_KID_MAX + 1];
 	struct str aad;
-	char *text = NULL;
-	size_t ivc, ctc, o;
 	int rc;
 
 	*sealed = NULL;
-	if (k == NULL || kek == NULL) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "no key or no KEK to seal with");
-		goto out;
-	}
-	rc = seal_aad(k->kid, aadbuf, sizeof(aadbuf), &aad);
-	if (rc != 0) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "kid too long to seal");
-		goto out;
-	}
+	if (k == NULL || kek == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "no key or no KEK to seal with");
+	if (seal_aad(SEAL_PREFIX, k->kid, aadbuf, sizeof(aadbuf), &aad) != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "kid too long to seal");
 	/* PKCS#8 PrivateKeyInfo (RFC 5208), DER. */
 	ectx = OSSL_ENCODER_CTX_new_for_pkey(k->pkey, EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo",
 					     NULL);
 	if (ectx == NULL || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0 ||
-	    OSSL_ENCODER_to_data(ectx, &der, &derlen) != 1 || der == NULL) {
+	    OSSL_ENCODER_to_data(ectx, &der, &derlen) != 1 || der == NULL)
 		rc = ERR(e, ERR_CRYPTO, 0, NULL, "cannot serialise the private key");
-		goto out;
-	}
-	if (derlen == 0 || derlen > SEAL_MAX_PLAIN) {
+	else if (derlen == 0 || derlen > SEAL_MAX_PLAIN)
 		rc = ERR(e, ERR_CRYPTO, 0, NULL, "serialised private key has a bad size");
-		goto out;
-	}
-	if (rand_bytes(iv, sizeof(iv)) != 0) {
-		rc = ERR(e, ERR_CRYPTO, 0, NULL, "random generator failed");
-		goto out;
-	}
-	ct = malloc(derlen + SEAL_TAG_LEN);
-	if (ct == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto out;
-	}
-	if (aead_seal(kek->k, iv, aad, der, derlen, ct) != 0) {
-		rc = ERR(e, ERR_CRYPTO, 0, NULL, "AES-256-GCM sealing failed");
-		goto out;
-	}
-	ivc = b64url_len(sizeof(iv));
-	ctc = b64url_len(derlen + SEAL_TAG_LEN);
-	text = malloc(SEAL_PREFIX_LEN + ivc + 1 + ctc + 1);
-	if (text == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto out;
-	}
-	memcpy(text, SEAL_PREFIX, SEAL_PREFIX_LEN);
-	o = SEAL_PREFIX_LEN;
-	b64url_encode(iv, sizeof(iv), text + o);
-	o += ivc;
-	text[o++] = '.';
-	b64url_encode(ct, derlen + SEAL_TAG_LEN, text + o);
-	*sealed = text;
-	text = NULL;
-	rc = 0;
-out:
+	else
+		rc = seal_blob(kek, SEAL_PREFIX, aad, der, derlen, sealed, e);
 	OSSL_ENCODER_CTX_free(ectx);
 	if (der != NULL)
 		OPENSSL_clear_free(der, derlen);
-	free(ct);
-	free(text);
 	return rc;
 }
 
@@ -375,58 +429,20 @@ jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 		struct jose_key **out, struct err *e)
 {
 	struct jose_key *k = NULL;
-	struct str s, ivs, cts;
-	unsigned char iv[SEAL_IV_LEN + 1];
-	unsigned char *ct = NULL, *plain = NULL;
-	size_t ivlen = 0, ctlen = 0, plainlen = 0;
+	unsigned char *plain = NULL;
+	size_t plainlen = 0;
 	char aadbuf[SEAL_PREFIX_LEN + JOSE_KID_MAX + 1];
 	struct str aad;
 	int rc;
 
 	*out = NULL;
-	if (sealed == NULL || kid == NULL || kek == NULL) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key, kid and KEK are all required");
-		goto out;
-	}
-	if (!jose_kid_ok(str_c(kid)) || seal_aad(kid, aadbuf, sizeof(aadbuf), &aad) != 0) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "kid is empty, too long or not printable");
-		goto out;
-	}
-	s = (struct str){ sealed, strnlen(sealed, SEAL_MAX_TEXT + 1) };
-	if (s.len > SEAL_MAX_TEXT) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key longer than %d bytes", SEAL_MAX_TEXT);
-		goto out;
-	}
-	if (!str_has_prefix(s, SEAL_PREFIX)) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key is not in the v1 format");
-		goto out;
-	}
-	s.p += SEAL_PREFIX_LEN;
-	s.len -= SEAL_PREFIX_LEN;
-	if (!str_split(s, '.', &ivs, &cts) || ivs.len != b64url_len(SEAL_IV_LEN) ||
-	    b64url_decode(ivs, iv, &ivlen) != 0 || ivlen != SEAL_IV_LEN) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key has a malformed IV");
-		goto out;
-	}
-	ct = malloc(cts.len * 3 / 4 + 1);
-	if (ct == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto out;
-	}
-	if (cts.len == 0 || b64url_decode(cts, ct, &ctlen) != 0 || ctlen <= SEAL_TAG_LEN) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed key has a malformed ciphertext");
-		goto out;
-	}
-	plain = malloc(ctlen);
-	if (plain == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto out;
-	}
-	if (aead_open(kek->k, iv, aad, ct, ctlen, plain, &plainlen) != 0) {
-		rc = ERR(e, ERR_CRYPTO, 0, NULL,
-			 "sealed key does not open: wrong KEK, wrong kid or altered text");
-		goto out;
-	}
+	if (sealed == NULL || kid == NULL || kek == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "sealed key, kid and KEK are all required");
+	if (!jose_kid_ok(str_c(kid)) || seal_aad(SEAL_PREFIX, kid, aadbuf, sizeof(aadbuf), &aad) != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "kid is empty, too long or not printable");
+	rc = open_blob(sealed, SEAL_PREFIX, aad, kek, "key", &plain, &plainlen, e);
+	if (rc != 0)
+		return rc;
 	k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
@@ -441,10 +457,8 @@ jose_key_unseal(const char *sealed, const char *kid, const struct jose_kek *kek,
 	*out = k;
 	k = NULL;
 out:
-	if (plain != NULL)
-		OPENSSL_cleanse(plain, ctlen);
+	OPENSSL_cleanse(plain, plainlen);
 	free(plain);
-	free(ct);
 	jose_key_free(k);
 	return rc;
 }
@@ -482,117 +496,34 @@ out:
 	return rc;
 }
 
-/*
- * Secret text sealed under the KEK: "t1." iv "." ciphertext+tag, with
- * "t1." label as the additional data.  The prefix keeps these apart from
- * sealed keys ("v1."), whose additional data is "v1." kid.
- */
-#define TEXT_PREFIX "t1."
-#define TEXT_PREFIX_LEN (sizeof(TEXT_PREFIX) - 1)
-
-static int
-text_aad(const char *label, char *aad, size_t cap, struct str *out)
-{
-	size_t ll = label != NULL ? strlen(label) : 0;
-
-	if (ll == 0 || TEXT_PREFIX_LEN + ll + 1 > cap)
-		return ERR_INVAL;
-	memcpy(aad, TEXT_PREFIX, TEXT_PREFIX_LEN);
-	memcpy(aad + TEXT_PREFIX_LEN, label, ll + 1);
-	*out = (struct str){ aad, TEXT_PREFIX_LEN + ll };
-	return 0;
-}
-
 int
 jose_kek_seal_text(const struct jose_kek *kek, const char *label, struct str plain,
 		   char **sealed, struct err *e)
 {
-	unsigned char iv[SEAL_IV_LEN], *ct = NULL;
-	char aadbuf[TEXT_PREFIX_LEN + JOSE_KID_MAX + 1], *text = NULL;
+	char aadbuf[sizeof(TEXT_PREFIX) + JOSE_KID_MAX];
 	struct str aad;
-	size_t ivc, ctc, o;
-	int rc;
 
 	*sealed = NULL;
-	if (kek == NULL || text_aad(label, aadbuf, sizeof(aadbuf), &aad) != 0)
+	if (kek == NULL || label == NULL || label[0] == '\0' ||
+	    seal_aad(TEXT_PREFIX, label, aadbuf, sizeof(aadbuf), &aad) != 0)
 		return ERR(e, ERR_INVAL, 0, NULL, "no KEK or a bad label to seal with");
 	if (plain.len == 0 || plain.len > SEAL_MAX_PLAIN)
 		return ERR(e, ERR_INVAL, 0, NULL, "text to seal has a bad size");
-	if (rand_bytes(iv, sizeof(iv)) != 0)
-		return ERR(e, ERR_CRYPTO, 0, NULL, "random generator failed");
-	ct = malloc(plain.len + SEAL_TAG_LEN);
-	ivc = b64url_len(sizeof(iv));
-	ctc = b64url_len(plain.len + SEAL_TAG_LEN);
-	text = malloc(TEXT_PREFIX_LEN + ivc + 1 + ctc + 1);
-	if (ct == NULL || text == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto out;
-	}
-	if (aead_seal(kek->k, iv, aad, (const unsigned char *)plain.p, plain.len, ct) != 0) {
-		rc = ERR(e, ERR_CRYPTO, 0, NULL, "AES-256-GCM sealing failed");
-		goto out;
-	}
-	memcpy(text, TEXT_PREFIX, TEXT_PREFIX_LEN);
-	o = TEXT_PREFIX_LEN;
-	b64url_encode(iv, sizeof(iv), text + o);
-	o += ivc;
-	text[o++] = '.';
-	b64url_encode(ct, plain.len + SEAL_TAG_LEN, text + o);
-	*sealed = text;
-	text = NULL;
-	rc = 0;
-out:
-	free(ct);
-	free(text);
-	return rc;
+	return seal_blob(kek, TEXT_PREFIX, aad, (const unsigned char *)plain.p, plain.len, sealed,
+			 e);
 }
 
 int
 jose_kek_open_text(const char *sealed, const char *label, const struct jose_kek *kek,
 		   char **plain, size_t *len, struct err *e)
 {
-	unsigned char iv[SEAL_IV_LEN + 1], *ct = NULL;
-	char aadbuf[TEXT_PREFIX_LEN + JOSE_KID_MAX + 1], *out = NULL;
-	struct str s, ivs, cts, aad;
-	size_t ivlen = 0, ctlen = 0, plen = 0;
-	int rc;
+	char aadbuf[sizeof(TEXT_PREFIX) + JOSE_KID_MAX];
+	struct str aad;
 
 	*plain = NULL;
 	*len = 0;
-	if (sealed == NULL || kek == NULL || text_aad(label, aadbuf, sizeof(aadbuf), &aad) != 0)
+	if (sealed == NULL || kek == NULL || label == NULL || label[0] == '\0' ||
+	    seal_aad(TEXT_PREFIX, label, aadbuf, sizeof(aadbuf), &aad) != 0)
 		return ERR(e, ERR_INVAL, 0, NULL, "sealed text, label and KEK are all required");
-	s = (struct str){ sealed, strnlen(sealed, SEAL_MAX_TEXT + 1) };
-	if (s.len > SEAL_MAX_TEXT || !str_has_prefix(s, TEXT_PREFIX))
-		return ERR(e, ERR_INVAL, 0, NULL, "sealed text is not in the t1 format");
-	s.p += TEXT_PREFIX_LEN;
-	s.len -= TEXT_PREFIX_LEN;
-	if (!str_split(s, '.', &ivs, &cts) || ivs.len != b64url_len(SEAL_IV_LEN) ||
-	    b64url_decode(ivs, iv, &ivlen) != 0 || ivlen != SEAL_IV_LEN || cts.len == 0)
-		return ERR(e, ERR_INVAL, 0, NULL, "sealed text is malformed");
-	ct = malloc(cts.len * 3 / 4 + 1);
-	if (ct == NULL)
-		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-	if (b64url_decode(cts, ct, &ctlen) != 0 || ctlen <= SEAL_TAG_LEN) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "sealed text is malformed");
-		goto done;
-	}
-	out = malloc(ctlen - SEAL_TAG_LEN + 1);
-	if (out == NULL) {
-		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-		goto done;
-	}
-	if (aead_open(kek->k, iv, aad, ct, ctlen, (unsigned char *)out, &plen) != 0) {
-		rc = ERR(e, ERR_CRYPTO, 0, NULL,
-			 "sealed text does not open: wrong KEK, wrong label or altered text");
-		goto done;
-	}
-	out[plen] = '\0';
-	*plain = out;
-	*len = plen;
-	out = NULL;
-	rc = 0;
-done:
-	free(ct);
-	free(out);
-	return rc;
+	return open_blob(sealed, TEXT_PREFIX, aad, kek, "text", (unsigned char **)plain, len, e);
 }

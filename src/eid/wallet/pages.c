@@ -181,6 +181,22 @@ switch_links(struct buf *b, const char *lang, const struct issuer *is,
 			  N_("Use the wallet on another device"), false);
 }
 
+/* The pages' heading, and the service being logged in to when it has a name. */
+static void
+heading(struct buf *b, const char *lang, const char *client_name)
+{
+	buf_puts(b, "<h1>");
+	buf_html(b, str_c(page_text(lang, "EU digital identity wallet")));
+	buf_puts(b, "</h1>");
+	if (client_name != NULL) {
+		buf_puts(b, "<p>");
+		buf_html(b, str_c(page_text(lang, "You are logging in to")));
+		buf_puts(b, " <strong>");
+		buf_html(b, str_c(client_name));
+		buf_puts(b, "</strong></p>");
+	}
+}
+
 /* The page that waits for the wallet's answer and asks again by itself. */
 static void
 waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow,
@@ -206,17 +222,9 @@ waiting_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flo
 	buf_html(&b, str_c(poll));
 	buf_puts(&b, "\"></noscript><div id=\"wallet-js\" data-poll=\"");
 	buf_html(&b, str_c(poll));
-	buf_printf(&b, "\" data-wait=\"%d\" data-auto=\"%s\"></div><h1>", POLL_SECONDS,
+	buf_printf(&b, "\" data-wait=\"%d\" data-auto=\"%s\"></div>", POLL_SECONDS,
 		   chosen ? "0" : "1");
-	buf_html(&b, str_c(page_text(lang, "EU digital identity wallet")));
-	buf_puts(&b, "</h1>");
-	if (flow->client_name != NULL) {
-		buf_puts(&b, "<p>");
-		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
-		buf_puts(&b, " <strong>");
-		buf_html(&b, str_c(flow->client_name));
-		buf_puts(&b, "</strong></p>");
-	}
+	heading(&b, lang, flow->client_name);
 	dc_link(&b, lang, is, flow);
 	if (svg != NULL) {
 		para(&b, lang, "Scan the code with the wallet on your phone.");
@@ -269,16 +277,8 @@ dc_page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow, co
 	}
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "EU digital identity wallet");
-	buf_printf(&b, "<div id=\"wallet-js\" data-life=\"%d\"></div><h1>", WALLET_REQ_LIFE - 10);
-	buf_html(&b, str_c(page_text(lang, "EU digital identity wallet")));
-	buf_puts(&b, "</h1>");
-	if (flow->client_name != NULL) {
-		buf_puts(&b, "<p>");
-		buf_html(&b, str_c(page_text(lang, "You are logging in to")));
-		buf_puts(&b, " <strong>");
-		buf_html(&b, str_c(flow->client_name));
-		buf_puts(&b, "</strong></p>");
-	}
+	buf_printf(&b, "<div id=\"wallet-js\" data-life=\"%d\"></div>", WALLET_REQ_LIFE - 10);
+	heading(&b, lang, flow->client_name);
 	para(&b, lang, "Your browser asks which wallet to use.");
 	para(&b, lang, "The wallet shows the name of this service before you share anything.");
 	buf_puts(&b, "<p><button type=\"button\" id=\"wallet-dc-start\" data-request=\"");
@@ -372,9 +372,7 @@ wallet_fail_page(struct http_req *r, struct http_resp *w, const struct eid_flow 
 
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, lang, "EU digital identity wallet");
-	buf_puts(&b, "<h1>");
-	buf_html(&b, str_c(page_text(lang, "EU digital identity wallet")));
-	buf_puts(&b, "</h1>");
+	heading(&b, lang, NULL);
 	page_alert(&b, lang, "wallet-error", fail_text(why));
 	buf_puts(&b, "<p>");
 	page_put(&b, lang, "Reference: {id}", "id", r->rid);

@@ -530,3 +530,35 @@ def test_dc_api_refused_unread(server, pki, new_client, new_browser, bad):
         assert res.kind == "page" and res.resp.status_code == 403, res
         assert "kunne ikke verifiseres" in res.resp.text, res.resp.text[:1500]
     check_tokens(server, c, a.post(honest))
+
+
+@pytest.mark.parametrize("bad,status", [
+    ("not_a_jwe", 403), ("five_dots", 403), ("long_garbage", 403), ("no_tx", 403),
+    ("odd_tx", 403),
+    # a form value over the server's limit (16 KiB): the form is not read at all
+    ("over_value_limit", 400),
+])
+def test_dc_api_malformed(server, pki, new_client, new_browser, bad, status):
+    """Malformed answers at /wallet/dc-response: a failure page, the transaction untouched."""
+    c, b = new_client(), new_browser()
+    a = DcAttempt(server, b, c, pki)
+    honest = dc_answer(pki, Wallet(pki).holder, a.req, a.origin)
+    data = {"not_a_jwe": {"response": "x" * 100}, "five_dots": {"response": "a.b.c.d.e"},
+            "long_garbage": {"response": ".".join(["A" * 3000] * 5)},
+            "over_value_limit": {"response": ".".join(["A" * 4000] * 5)},
+            "no_tx": dict(honest, tx=""), "odd_tx": dict(honest, tx="../" + a.form["tx"])}[bad]
+    res = a.post(data)
+    assert res.kind == "page" and res.resp.status_code == status, res
+    check_tokens(server, c, a.post(honest))
+
+
+def test_dc_api_body_limit(server, pki, new_client, new_browser):
+    """A form over the server's body limit (64 KiB) is refused before the handler."""
+    c, b = new_client(), new_browser()
+    a = DcAttempt(server, b, c, pki)
+    honest = dc_answer(pki, Wallet(pki).holder, a.req, a.origin)
+    r = b.post(server.url("/wallet/dc-response"), allow_redirects=False, timeout=TIMEOUT,
+               headers={"Origin": a.origin, "Sec-Fetch-Site": "same-origin"},
+               data=dict(a.form, response="A" * 70000, error=""))
+    assert r.status_code == 413, (r.status_code, r.text[:500])
+    check_tokens(server, c, a.post(honest))

@@ -166,24 +166,19 @@ test('the wallet pages pass axe-core: waiting page, DC page, failure page', asyn
   await ctx.close();
 });
 
-test('without the API the page polls by script; the wallet answers the QR link', async () => {
-  const { ctx, page } = await walletPage('none');
-  await page.goto(eidasUrl());
-  await page.waitForSelector('#wallet-qr svg');
-  assert.equal(await page.isVisible('#wallet-dc'), false);
-  const link = await page.getAttribute('#wallet-link', 'href');
-  assert.equal((await helperCall('/link', { link })).status, 200);
-  await page.waitForURL(`${t.cb.base}/cb**`, { timeout: 15000 });
-  await ctx.close();
-});
-
-test('without JavaScript: the QR code, the meta refresh, then the client', async () => {
-  const { ctx, page } = await walletPage('none', () => [], { javaScriptEnabled: false });
-  await page.goto(eidasUrl());
-  await page.waitForSelector('#wallet-qr svg');
-  assert.equal(await page.isVisible('#wallet-dc'), false);
-  const link = await page.getAttribute('#wallet-link', 'href');
-  assert.equal((await helperCall('/link', { link })).status, 200);
-  await page.waitForURL(`${t.cb.base}/cb**`, { timeout: 15000 });
-  await ctx.close();
-});
+// Without the API the page polls by script; without JavaScript by its meta refresh.
+for (const [name, opts] of [
+  ['without the API the page polls by script; the wallet answers the QR link', {}],
+  ['without JavaScript: the QR code, the meta refresh, then the client', { javaScriptEnabled: false }],
+]) {
+  test(name, async () => {
+    const { ctx, page } = await walletPage('none', () => [], opts);
+    await page.goto(eidasUrl());
+    await page.waitForSelector('#wallet-qr svg');
+    assert.equal(await page.isVisible('#wallet-dc'), false);
+    const link = await page.getAttribute('#wallet-link', 'href');
+    assert.equal((await helperCall('/link', { link })).status, 200);
+    await page.waitForURL(`${t.cb.base}/cb**`, { timeout: 15000 });
+    await ctx.close();
+  });
+}

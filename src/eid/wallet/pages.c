@@ -471,8 +471,7 @@ wallet_status(struct http_req *r, struct http_resp *w, const struct eid_flow *fl
 				 (enum wallet_fail)json_integer_value(json_object_get(tx, "fail")));
 	} else if (strcmp(st, "ok") == 0 && !same) {
 		wallet_finish(r, w, flow, id);
-	} else if (json_is_string(json_object_get(tx, "mode")) &&
-		   strcmp(json_string_value(json_object_get(tx, "mode")), "dc") == 0) {
+	} else if (wallet_tx_is_dc(tx)) {
 		/* A DC API transaction has no wallet link: its own page again. */
 		dc_page(r, w, flow, tx);
 	} else {

@@ -88,12 +88,12 @@ wallet_tx_get(struct porten *app, const char *id, json_t **tx, struct err *e)
 	return store_call(app->store, login, doc_get, WALLET_K_TX, id, tx, e);
 }
 
-int
-wallet_tx_set(struct porten *app, const char *id, json_t *tx, struct err *e)
+bool
+wallet_tx_is_dc(const json_t *tx)
 {
-	/* The outcome needs no key any more: the private key goes (§5). */
-	json_object_del(tx, "key_sealed");
-	return store_call(app->store, login, doc_update, WALLET_K_TX, id, tx, e);
+	const char *mode = json_string_value(json_object_get(tx, "mode"));
+
+	return mode != NULL && strcmp(mode, "dc") == 0;
 }
 
 /* §3: the PID as an SD-JWT VC, nationality and number optional. */

@@ -13,14 +13,6 @@
 #include "eid/wallet/wallet_int.h"
 #include "store/store.h"
 
-static bool
-tx_is_dc(const json_t *tx)
-{
-	const char *mode = json_string_value(json_object_get(tx, "mode"));
-
-	return mode != NULL && strcmp(mode, "dc") == 0;
-}
-
 /* GET or POST /wallet/request?id=: a freshly signed request object (§2). */
 void
 wallet_request(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
@@ -46,7 +38,7 @@ wallet_request(struct http_req *r, struct http_resp *w, const struct eid_flow *f
 	/* Fetched any number of times, but only while the transaction waits (§2). */
 	st = json_string_value(json_object_get(tx, "st"));
 	/* A Digital Credentials API transaction has its request in the page only (§4.3). */
-	if (st == NULL || strcmp(st, "pending") != 0 || tx_is_dc(tx) ||
+	if (st == NULL || strcmp(st, "pending") != 0 || wallet_tx_is_dc(tx) ||
 	    wallet_request_sign(r->app, tx, arena_printf(r->arena, "%s/wallet/response", is->base),
 				NULL, wn, &jws, &e) != 0) {
 		http_resp_oauth_error(w, 404, "invalid_request", "no such request");
@@ -68,6 +60,13 @@ wallet_request(struct http_req *r, struct http_resp *w, const struct eid_flow *f
 struct person {
 	const char *pid, *ident, *first, *last, *dob, *nat, *onetime;
 };
+
+/* A person the login can be for: one of pid, ident or onetime. */
+static bool
+person_known(const struct person *p)
+{
+	return p != NULL && (p->pid != NULL || p->ident != NULL || p->onetime != NULL);
+}
 
 static const char *
 claim_str(struct http_req *r, const json_t *claims, const char *name)
@@ -224,7 +223,7 @@ record(struct http_req *r, json_t *tx, const struct person *who, enum wallet_fai
 {
 	struct porten *app = r->app;
 	const char *id = json_string_value(json_object_get(tx, "id"));
-	bool ok = who != NULL && (who->pid != NULL || who->ident != NULL || who->onetime != NULL);
+	bool ok = person_known(who);
 
 	json_object_del(tx, "key_sealed");
 	json_object_set_new(tx, "st", json_string(ok ? "ok" : "failed"));
@@ -258,7 +257,7 @@ settle(struct http_req *r, struct http_resp *w, json_t *tx, const struct person 
 	char code[TOKEN_CHARS + 1], hash[TOKEN_CHARS + 1];
 	struct err e = { 0 };
 	json_t *doc, *ans = json_object();
-	bool ok = who != NULL && (who->pid != NULL || who->ident != NULL || who->onetime != NULL);
+	bool ok = person_known(who);
 	int rc;
 
 	rc = record(r, tx, who, why, &e);
@@ -326,7 +325,7 @@ wallet_error(struct http_req *r, struct http_resp *w, const char *error, const c
 	struct err e = { 0 };
 	json_t *tx = NULL;
 
-	if (claim(r, state, &tx, &e) != 0 || tx_is_dc(tx)) {
+	if (claim(r, state, &tx, &e) != 0 || wallet_tx_is_dc(tx)) {
 		json_decref(tx);
 		http_resp_oauth_error(w, 400, "invalid_request", "unknown or used state");
 		return;
@@ -389,7 +388,7 @@ open_response(struct http_req *r, const char *response, json_t **tx, json_t **pa
 		rc = wallet_tx_get(r->app, json_string_value(json_object_get(hdr, "kid")), tx, e);
 	json_decref(hdr);
 	/* A Digital Credentials API transaction answers at /wallet/dc-response only. */
-	if (rc == 0 && tx_is_dc(*tx))
+	if (rc == 0 && wallet_tx_is_dc(*tx))
 		rc = ERR(e, ERR_DENIED, 0, NULL, "a Digital Credentials API transaction");
 	if (rc == 0)
 		rc = open_jwe(r, *tx, response, payload, e);
@@ -504,7 +503,7 @@ wallet_dc_response(struct http_req *r, struct http_resp *w, const struct eid_flo
 	}
 	id = arena_strdup(r->arena, json_string_value(json_object_get(tx, "id")));
 	ar = json_string_value(json_object_get(tx, "ar"));
-	if (!tx_is_dc(tx) || ar == NULL || strcmp(ar, flow->ar) != 0) {
+	if (!wallet_tx_is_dc(tx) || ar == NULL || strcmp(ar, flow->ar) != 0) {
 		log_info(r->rid, "wallet: a DC API answer for another transaction");
 		wallet_fail_page(r, w, flow, WALLET_FAIL_INVALID);
 		goto out;
@@ -535,7 +534,7 @@ wallet_dc_response(struct http_req *r, struct http_resp *w, const struct eid_flo
 		wallet_fail_page(r, w, flow, WALLET_FAIL_UNAVAILABLE);
 		goto out;
 	}
-	if (who.pid == NULL && who.ident == NULL && who.onetime == NULL) {
+	if (!person_known(&who)) {
 		store_call(((struct porten *)r->app)->store, login, doc_delete, WALLET_K_TX, id, &e);
 		wallet_fail_page(r, w, flow, why);
 		goto out;

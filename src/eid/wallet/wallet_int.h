@@ -94,8 +94,8 @@ void wallet_status_cleanup(void);
 int wallet_tx_new(struct porten *app, const char *ar, const char *mode, json_t **tx,
 		  struct err *e);
 int wallet_tx_get(struct porten *app, const char *id, json_t **tx, struct err *e);
-/* Record the outcome of a pending transaction; ERR_NOTFOUND when gone. */
-int wallet_tx_set(struct porten *app, const char *id, json_t *tx, struct err *e);
+/* A transaction of the Digital Credentials API (mode "dc"). */
+bool wallet_tx_is_dc(const json_t *tx);
 /* The response key of a pending transaction, unsealed (kid: its id). */
 int wallet_tx_key(struct porten *app, const json_t *tx, struct jose_eckey **k, struct err *e);
 

@@ -4,7 +4,6 @@
  * one key and written under another.
  */
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/jsonw.h"
@@ -125,23 +124,6 @@ oauth_code_decode(const json_t *doc, struct auth_code *c, struct err *e)
 	return rc;
 }
 
-/* Member k with v's compact text (resource, claims), nothing when v is NULL. */
-static void
-write_tree(struct jsonw *w, const char *k, const json_t *v)
-{
-	char *text;
-
-	if (v == NULL || w->rc != 0)
-		return;
-	text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (text == NULL) {
-		w->rc = ERR_NOMEM;
-		return;
-	}
-	jsonw_raw(w, k, text, strlen(text));
-	free(text);
-}
-
 /* The grant's members, in the order of grant_strs, then amr ... expires_at. */
 static void
 grant_members(struct jsonw *w, const struct grant *g)
@@ -152,8 +134,8 @@ grant_members(struct jsonw *w, const struct grant *g)
 		jsonw_strs(w, "amr", &g->amr, 1);
 	if (g->auth_time != 0)
 		jsonw_int(w, "auth_time", g->auth_time);
-	write_tree(w, "resource", g->resource);
-	write_tree(w, "claims", g->claims);
+	jsonw_tree(w, "resource", g->resource);
+	jsonw_tree(w, "claims", g->claims);
 	if (g->expires_at != 0)
 		jsonw_int(w, "expires_at", g->expires_at);
 }

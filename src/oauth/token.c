@@ -615,15 +615,8 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 		jsonw_str(&jw, "id_token", id_token);
 		jsonw_str(&jw, "refresh_token", refresh);
 		/* RFC 9396 §7: the token response names what was authorized. */
-		if (details != NULL && jw.rc == 0) {
-			char *text = json_dumps(details, JSON_COMPACT);
-
-			if (text != NULL)
-				jsonw_raw(&jw, "authorization_details", text, strlen(text));
-			else
-				jw.rc = ERR_NOMEM;
-			free(text);
-		}
+		jsonw_tree(&jw, "authorization_details", details);
+		/* a refresh's rotated token (then with_refresh is false: refresh is NULL) */
 		jsonw_str(&jw, "refresh_token", rotated);
 		if (jsonw_end(&jw) != 0) {
 			rc = INTERNAL(e, "cannot build token response");

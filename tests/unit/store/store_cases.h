@@ -1523,6 +1523,12 @@ test_krr(void **state)
 	assert_string_equal(v[0].pid, "00000000002");
 	krr_persons_free(v, n);
 	json_decref(ids);
+	/* blanks around a key and the word NULL are kept as they are, never trimmed or read as null */
+	ids = json_pack("[sss]", " 00000000001", "00000000002 ", "NULL");
+	assert_int_equal(store_call(f->s, krr, person_get_many, ids, &v, &n, &f->e), 0);
+	assert_int_equal(n, 0);
+	krr_persons_free(v, n);
+	json_decref(ids);
 	ids = json_array();
 	assert_int_equal(store_call(f->s, krr, person_get_many, ids, &v, &n, &f->e), 0);
 	assert_int_equal(n, 0);

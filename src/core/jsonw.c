@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -116,6 +117,22 @@ jsonw_raw(struct jsonw *w, const char *k, const char *json, size_t len)
 {
 	if (key(w, k))
 		w->rc = buf_append(w->b, json, len);
+}
+
+void
+jsonw_tree(struct jsonw *w, const char *k, const json_t *v)
+{
+	char *text;
+
+	if (v == NULL || w->rc != 0)
+		return;
+	text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (text == NULL) {
+		w->rc = ERR_NOMEM;
+		return;
+	}
+	jsonw_raw(w, k, text, strlen(text));
+	free(text);
 }
 
 void

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/buf.h"
 
 struct jsonw {
@@ -35,6 +37,8 @@ void jsonw_int(struct jsonw *w, const char *k, int64_t v);
 void jsonw_strs(struct jsonw *w, const char *k, const char *const *v, size_t n);
 /* Member k with text that is already JSON (the caller's promise), e.g. a json_dumps. */
 void jsonw_raw(struct jsonw *w, const char *k, const char *json, size_t len);
+/* Member k with v's compact text (any JSON value); nothing when v is NULL. */
+void jsonw_tree(struct jsonw *w, const char *k, const json_t *v);
 /* Member k holding an object: the members that follow go into it until jsonw_close. */
 void jsonw_obj(struct jsonw *w, const char *k);
 void jsonw_close(struct jsonw *w);

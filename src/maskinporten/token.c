@@ -55,7 +55,6 @@ claims_build(const struct issuer *is, const struct mp_grant *g, const char *scop
 {
 	char jti[TOKEN_CHARS + 1];
 	struct jsonw w;
-	size_t naud = json_array_size(g->resource);
 
 	if (rand_token_buf(jti) != 0)
 		return MP_INTERNAL(e, "cannot build the access token");
@@ -74,21 +73,14 @@ claims_build(const struct issuer *is, const struct mp_grant *g, const char *scop
 	 * grant without resource gets a token without aud.  One value as a
 	 * string, several as an array (RFC 7519 §4.1.3).
 	 */
-	if (naud == 1)
-		oauth_claim_json(&w, "aud", json_array_get(g->resource, 0));
-	else if (naud > 1)
-		oauth_claim_json(&w, "aud", g->resource);
+	oauth_claim_aud(&w, g->resource);
 	jsonw_str(&w, "pid", g->pid);
 	jsonw_str(&w, "scope", scope);
 	jsonw_int(&w, "iat", now);
 	jsonw_int(&w, "exp", exp);
 	jsonw_str(&w, "jti", jti);
 	/* RFC 9449 §6.1 */
-	if (g->jkt != NULL) {
-		jsonw_obj(&w, "cnf");
-		jsonw_str(&w, "jkt", g->jkt);
-		jsonw_close(&w);
-	}
+	oauth_claim_cnf(&w, g->jkt);
 	return oauth_claims_end(&w, "access token", e);
 }
 

@@ -121,19 +121,23 @@ oauth_claim_org(struct jsonw *w, const char *k, const char *orgno)
 }
 
 void
-oauth_claim_json(struct jsonw *w, const char *k, const json_t *v)
+oauth_claim_aud(struct jsonw *w, const json_t *resource)
 {
-	char *t;
+	if (json_is_array(resource) && json_array_size(resource) == 1)
+		jsonw_tree(w, "aud", json_array_get(resource, 0));
+	else if ((json_is_array(resource) && json_array_size(resource) > 1) ||
+		 json_is_string(resource))
+		jsonw_tree(w, "aud", resource);
+}
 
-	if (w->rc != 0)
+void
+oauth_claim_cnf(struct jsonw *w, const char *jkt)
+{
+	if (jkt == NULL)
 		return;
-	t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (t == NULL) {
-		w->rc = ERR_NOMEM;
-		return;
-	}
-	jsonw_raw(w, k, t, strlen(t));
-	free(t);
+	jsonw_obj(w, "cnf");
+	jsonw_str(w, "jkt", jkt);
+	jsonw_close(w);
 }
 
 int

@@ -1,37 +1,48 @@
 /*
- * The codec of the grant and code records (grant.h).  One table names each
+ * The codec of the grant and code records (grant.h).  Tables name each
  * string field once, for both directions, so a field cannot be read under
  * one key and written under another.
  */
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/jsonw.h"
 
 #include "oauth/grant.h"
 
-static const struct {
+/* A string field: its key in the document, its place in the record. */
+struct str_field {
 	const char *key;
 	size_t off;
-} grant_strs[] = {
-#define F(name) { #name, offsetof(struct grant, name) }
-	F(client_id), F(scope), F(sid), F(pid), F(acr), F(eid), F(iss), F(nonce), F(locale),
-	F(onbehalfof), F(session_kind), F(eidas_identifier), F(eidas_firstname),
-	F(eidas_lastname), F(eidas_date_of_birth), F(nationalities), F(onetime_key),
-#undef F
 };
 
+#define F(type, name) { #name, offsetof(struct type, name) }
+static const struct str_field grant_strs[] = {
+	F(grant, client_id), F(grant, scope), F(grant, sid), F(grant, pid), F(grant, acr),
+	F(grant, eid), F(grant, iss), F(grant, nonce), F(grant, locale), F(grant, onbehalfof),
+	F(grant, session_kind), F(grant, eidas_identifier), F(grant, eidas_firstname),
+	F(grant, eidas_lastname), F(grant, eidas_date_of_birth), F(grant, nationalities),
+	F(grant, onetime_key),
+};
+
+/* A code's own, after its grant's members. */
+static const struct str_field code_strs[] = {
+	F(auth_code, redirect_uri), F(auth_code, code_challenge), F(auth_code, dpop_jkt),
+};
+#undef F
+
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
 static const char **
-grant_str(struct grant *g, size_t i)
+field(void *rec, const struct str_field *f)
 {
-	return (const char **)((char *)g + grant_strs[i].off);
+	return (const char **)((char *)rec + f->off);
 }
 
-static const char *const *
-grant_str_c(const struct grant *g, size_t i)
+static const char *
+field_c(const void *rec, const struct str_field *f)
 {
-	return (const char *const *)((const char *)g + grant_strs[i].off);
+	return *(const char *const *)((const char *)rec + f->off);
 }
 
 #define BAD(e, ...) ERR((e), ERR_INVAL, 500, "server_error", __VA_ARGS__)
@@ -88,8 +99,8 @@ oauth_grant_decode(const json_t *doc, struct grant *g, struct err *e)
 	memset(g, 0, sizeof(*g));
 	if (!json_is_object(doc))
 		return BAD(e, "stored grant is not a JSON object");
-	for (size_t i = 0; rc == 0 && i < sizeof(grant_strs) / sizeof(grant_strs[0]); i++)
-		rc = dec_str(doc, grant_strs[i].key, grant_str(g, i), e);
+	for (size_t i = 0; rc == 0 && i < NFIELDS(grant_strs); i++)
+		rc = dec_str(doc, grant_strs[i].key, field(g, &grant_strs[i]), e);
 	if (rc == 0)
 		rc = dec_amr(doc, &g->amr, e);
 	if (rc == 0)
@@ -116,44 +127,23 @@ oauth_code_decode(const json_t *doc, struct auth_code *c, struct err *e)
 
 	memset(c, 0, sizeof(*c));
 	rc = oauth_grant_decode(doc, &c->g, e);
-	if (rc == 0)
-		rc = dec_str(doc, "redirect_uri", &c->redirect_uri, e);
-	if (rc == 0)
-		rc = dec_str(doc, "code_challenge", &c->code_challenge, e);
-	if (rc == 0)
-		rc = dec_str(doc, "dpop_jkt", &c->dpop_jkt, e);
+	for (size_t i = 0; rc == 0 && i < NFIELDS(code_strs); i++)
+		rc = dec_str(doc, code_strs[i].key, field(c, &code_strs[i]), e);
 	return rc;
-}
-
-/* Member k with v's compact text (resource, claims), nothing when v is NULL. */
-static void
-write_tree(struct jsonw *w, const char *k, const json_t *v)
-{
-	char *text;
-
-	if (v == NULL || w->rc != 0)
-		return;
-	text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (text == NULL) {
-		w->rc = ERR_NOMEM;
-		return;
-	}
-	jsonw_raw(w, k, text, strlen(text));
-	free(text);
 }
 
 /* The grant's members, in the order of grant_strs, then amr ... expires_at. */
 static void
 grant_members(struct jsonw *w, const struct grant *g)
 {
-	for (size_t i = 0; i < sizeof(grant_strs) / sizeof(grant_strs[0]); i++)
-		jsonw_str(w, grant_strs[i].key, *grant_str_c(g, i));
+	for (size_t i = 0; i < NFIELDS(grant_strs); i++)
+		jsonw_str(w, grant_strs[i].key, field_c(g, &grant_strs[i]));
 	if (g->amr != NULL)
 		jsonw_strs(w, "amr", &g->amr, 1);
 	if (g->auth_time != 0)
 		jsonw_int(w, "auth_time", g->auth_time);
-	write_tree(w, "resource", g->resource);
-	write_tree(w, "claims", g->claims);
+	jsonw_tree(w, "resource", g->resource);
+	jsonw_tree(w, "claims", g->claims);
 	if (g->expires_at != 0)
 		jsonw_int(w, "expires_at", g->expires_at);
 }
@@ -175,36 +165,7 @@ oauth_code_write(const struct auth_code *c, struct buf *b)
 
 	jsonw_begin(&w, b);
 	grant_members(&w, &c->g);
-	jsonw_str(&w, "redirect_uri", c->redirect_uri);
-	jsonw_str(&w, "code_challenge", c->code_challenge);
-	jsonw_str(&w, "dpop_jkt", c->dpop_jkt);
+	for (size_t i = 0; i < NFIELDS(code_strs); i++)
+		jsonw_str(&w, code_strs[i].key, field_c(c, &code_strs[i]));
 	return jsonw_end(&w);
-}
-
-/* A document written above, as a tree. */
-static json_t *
-load_written(int rc, struct buf *b)
-{
-	json_t *doc = rc == 0 ? json_loadb(b->p, b->len, 0, NULL) : NULL;
-
-	buf_free(b);
-	return doc;
-}
-
-json_t *
-oauth_grant_encode(const struct grant *g)
-{
-	struct buf b;
-
-	buf_init(&b, OAUTH_GRANT_TEXT_MAX);
-	return load_written(oauth_grant_write(g, &b), &b);
-}
-
-json_t *
-oauth_code_encode(const struct auth_code *c)
-{
-	struct buf b;
-
-	buf_init(&b, OAUTH_GRANT_TEXT_MAX);
-	return load_written(oauth_code_write(c, &b), &b);
 }

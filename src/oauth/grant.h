@@ -64,15 +64,11 @@ int oauth_grant_decode(const json_t *doc, struct grant *g, struct err *e);
 int oauth_code_decode(const json_t *doc, struct auth_code *c, struct err *e);
 
 /*
- * The stored document of a grant or code: only the fields that are set, of
- * the types above (amr as ["amr"]).  A new reference, NULL without memory.
- */
-json_t *oauth_grant_encode(const struct grant *g);
-json_t *oauth_code_encode(const struct auth_code *c);
-/*
- * The same documents as compact JSON text appended to b, byte for byte what
- * json_dumps(oauth_*_encode(), JSON_COMPACT) gives, for the store: 0, or
- * ERR_NOMEM / ERR_LIMIT / ERR_INVAL (a string not UTF-8).
+ * The stored document of a grant or code, as compact JSON text appended to
+ * b (what the store keeps): only the fields that are set, of the types
+ * above (amr as ["amr"]), byte for byte what json_dumps(JSON_COMPACT) of
+ * the same tree gives.  0, or ERR_NOMEM / ERR_LIMIT / ERR_INVAL (a string
+ * not UTF-8).
  */
 int oauth_grant_write(const struct grant *g, struct buf *b);
 int oauth_code_write(const struct auth_code *c, struct buf *b);

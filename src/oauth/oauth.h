@@ -273,8 +273,13 @@ const char *oauth_consumer_orgno(const struct porten *app, const struct client *
  * orgno that is NULL or long fails the writer.
  */
 void oauth_claim_org(struct jsonw *w, const char *k, const char *orgno);
-/* Claim k holding a JSON value taken from a stored document. */
-void oauth_claim_json(struct jsonw *w, const char *k, const json_t *v);
+/*
+ * aud from the requested resource (spec §11, Maskinporten §7): none when
+ * none was requested, one value as a string, several as an array.
+ */
+void oauth_claim_aud(struct jsonw *w, const json_t *resource);
+/* cnf {"jkt": jkt} (RFC 9449 §6.1), the key the token is bound to; nothing when jkt is NULL. */
+void oauth_claim_cnf(struct jsonw *w, const char *jkt);
 /* Close the claims: 0, or 500 server_error in e naming what. */
 int oauth_claims_end(struct jsonw *w, const char *what, struct err *e);
 

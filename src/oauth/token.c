@@ -283,7 +283,7 @@ claims_from_steps(struct jsonw *w, const struct grant *g, bool id_token)
 	json_object_foreach((json_t *)g->claims, k, v) {
 		if (!oauth_step_claim_ok(k) || (!id_token && strcmp(k, "authorization_details") != 0))
 			continue;
-		oauth_claim_json(w, k, v);
+		jsonw_tree(w, k, v);
 	}
 }
 
@@ -304,7 +304,6 @@ static int
 access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_amr,
 	      int64_t exp, struct buf *out, struct err *e)
 {
-	const json_t *res = c->grant->resource;
 	const char *pid = c->grant->pid;
 	const char *jti = rand_token(r->arena);
 	struct jsonw w;
@@ -325,19 +324,12 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 		jsonw_str(&w, "pid", pid);
 	claims_from_steps(&w, c->grant, false);
 	/* spec §11: aud only when resource was requested; one value as a string. */
-	if (json_is_array(res) && json_array_size(res) == 1)
-		oauth_claim_json(&w, "aud", json_array_get(res, 0));
-	else if ((json_is_array(res) && json_array_size(res) > 1) || json_is_string(res))
-		oauth_claim_json(&w, "aud", res);
+	oauth_claim_aud(&w, c->grant->resource);
 	jsonw_int(&w, "iat", c->now);
 	jsonw_int(&w, "exp", exp);
 	jsonw_str(&w, "jti", jti);
 	/* RFC 9449 §6.1: the key the token is bound to. */
-	if (c->at_jkt != NULL) {
-		jsonw_obj(&w, "cnf");
-		jsonw_str(&w, "jkt", c->at_jkt);
-		jsonw_close(&w);
-	}
+	oauth_claim_cnf(&w, c->at_jkt);
 	return oauth_claims_end(&w, "access token", e);
 }
 
@@ -390,7 +382,7 @@ id_token_claims(struct http_req *r, const struct issue_ctx *c, struct buf *out, 
 
 		if (codes == NULL)
 			w.rc = ERR_NOMEM;
-		oauth_claim_json(&w, "nationalities", codes);
+		jsonw_tree(&w, "nationalities", codes);
 		json_decref(codes);
 	}
 	claims_from_steps(&w, g, true);
@@ -623,15 +615,8 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 		jsonw_str(&jw, "id_token", id_token);
 		jsonw_str(&jw, "refresh_token", refresh);
 		/* RFC 9396 §7: the token response names what was authorized. */
-		if (details != NULL && jw.rc == 0) {
-			char *text = json_dumps(details, JSON_COMPACT);
-
-			if (text != NULL)
-				jsonw_raw(&jw, "authorization_details", text, strlen(text));
-			else
-				jw.rc = ERR_NOMEM;
-			free(text);
-		}
+		jsonw_tree(&jw, "authorization_details", details);
+		/* a refresh's rotated token (then with_refresh is false: refresh is NULL) */
 		jsonw_str(&jw, "refresh_token", rotated);
 		if (jsonw_end(&jw) != 0) {
 			rc = INTERNAL(e, "cannot build token response");

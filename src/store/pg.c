@@ -351,6 +351,25 @@ const char *const store_pg_sql[PG_N] = {
 			   " WHERE time < $1::bigint ORDER BY id LIMIT $2::bigint)",
 };
 
+/*
+ * The writes the thread's transaction may hold back (pg_db.c): plain
+ * inserts, which change one row or fail with an SQL error (a new key that
+ * exists, an unknown grant), and after which PostgreSQL refuses the rest
+ * of the transaction anyway.  None has a caller that carries on after its
+ * failure.  An insert that can change no row without an error (ON
+ * CONFLICT DO NOTHING, a guarded upsert) or an update or delete whose
+ * "not found" a caller may ignore must never be listed: its answer is
+ * needed at once.  A statement above that changes so must leave the list.
+ */
+const bool store_pg_deferrable[PG_N] = {
+	[PG_CODE_PUT] = true,
+	[PG_GRANT_PUT] = true,
+	[PG_REFRESH_PUT] = true,
+	[PG_TOKEN_PUT] = true,
+	[PG_SESSION_PUT] = true,
+	[PG_EVENT_ADD] = true,
+};
+
 /* ---- meta, clients, scopes ---- */
 
 struct pg_meta_get {

@@ -11,7 +11,7 @@
  *
  * Round trips: a BEGIN is not sent on its own but with the transaction's
  * first statement, and in the thread's transaction (store.h tx_begin) the
- * inserts whose only failure is the database's own (pg_deferrable) are
+ * inserts whose only failure is the database's own (store_pg_deferrable) are
  * held back and sent with the next statement whose answer is needed, or
  * with the COMMIT: one pipeline (libpq's pipeline mode) and one round trip
  * for all of them.  A transaction that sent nothing commits without a
@@ -568,32 +568,6 @@ store_pg_run(struct store *s, const char *op, pg_fn fn, void *arg, struct err *e
 /* ---- pipelines: the BEGIN and the held-back writes with the next statement ---- */
 
 /*
- * The writes the thread's transaction may hold back: plain inserts, which
- * change one row or fail with an SQL error (a new key that exists, an
- * unknown grant), and after which PostgreSQL refuses the rest of the
- * transaction anyway.  None has a caller that carries on after its
- * failure.  An insert that can change no row without an error (ON
- * CONFLICT DO NOTHING, a guarded upsert) or an update or delete whose
- * "not found" a caller may ignore must never be listed: its answer is
- * needed at once.
- */
-static bool
-pg_deferrable(enum pg_id id)
-{
-	switch (id) {
-	case PG_EVENT_ADD:
-	case PG_TOKEN_PUT:
-	case PG_REFRESH_PUT:
-	case PG_GRANT_PUT:
-	case PG_CODE_PUT:
-	case PG_SESSION_PUT:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/*
  * Hold statement id back with a copy of its values, to go with the next
  * statement of the transaction.  False when it cannot be (too many, too
  * large, no memory): then it runs at once.
@@ -1024,7 +998,7 @@ pg_write_fn(struct pg_q *q, void *arg, struct err *e)
 	int rc;
 
 	/* in the thread's transaction, sent with the next statement that needs an answer */
-	if (q->in_tx && pg_deferrable(o->id) && pg_defer(q, o->id, o->a))
+	if (q->in_tx && store_pg_deferrable[o->id] && pg_defer(q, o->id, o->a))
 		return 0;
 	rc = store_pg_exec(q, o->id, o->a, e);
 	if (rc == 0 && store_pg_changes(q) == 0 && o->none != 0)

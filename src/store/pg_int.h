@@ -58,6 +58,8 @@ enum pg_id {
 
 /* The SQL of each statement (pg.c). */
 extern const char *const store_pg_sql[PG_N];
+/* The plain inserts a transaction may hold back and send later (pg.c, pg_db.c). */
+extern const bool store_pg_deferrable[PG_N];
 
 #define PG_MAX_DEFERRED 16         /* writes held back in one transaction, then sent */
 #define PG_DEFER_BYTES (64 * 1024) /* and their values' bytes at most */

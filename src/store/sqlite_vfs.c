@@ -26,8 +26,9 @@
  * (store_sq_vfs_watch) that drops the buffer of its WAL when a write
  * transaction ends without a commit: SQLite calls it from
  * sqlite3RollbackAll for every such end (ROLLBACK, a failed statement or
- * COMMIT, the close of a connection in a transaction), before the
- * connection touches its WAL again.  Buffered frames are written out only
+ * COMMIT), before the connection touches its WAL again; the close of a
+ * connection in a transaction (which the hook is documented not to
+ * report) closes its WAL, and that drops the buffer too.  Buffered frames are written out only
  * while the write transaction that wrote them is open (its commit frame,
  * a full buffer, a write elsewhere in the file, a read, a sync), as SQLite
  * would have written them.  Closing the WAL drops what is left: a WAL is

@@ -114,6 +114,42 @@ test_object(void **state)
 	buf_free(&b);
 }
 
+/* A member holding a tree: its compact dump, nothing for NULL, any JSON value. */
+static void
+test_tree(void **state)
+{
+	json_t *v = json_pack("{s:[s,i], s:s}", "a", "x\"\n", 1, "b", "\xc3\xa6");
+	json_t *t = json_pack("{s:O, s:s, s:i}", "v", v, "s", "str", "n", 7);
+	char *want = json_dumps(t, JSON_COMPACT);
+	json_t *str = json_string("str"), *n = json_integer(7);
+	struct buf b;
+	struct jsonw w;
+
+	(void)state;
+	buf_init(&b, 4096);
+	jsonw_begin(&w, &b);
+	jsonw_tree(&w, "v", v);
+	jsonw_tree(&w, "absent", NULL);
+	jsonw_tree(&w, "s", str);
+	jsonw_tree(&w, "n", n);
+	assert_int_equal(jsonw_end(&w), 0);
+	assert_string_equal(b.p, want);
+	buf_free(&b);
+	/* after a failure it writes nothing */
+	buf_init(&b, 4096);
+	jsonw_begin(&w, &b);
+	jsonw_str(&w, "k", "\xff");
+	jsonw_tree(&w, "v", v);
+	assert_int_equal(jsonw_end(&w), ERR_INVAL);
+	assert_null(strstr(b.p != NULL ? b.p : "", "\"v\""));
+	buf_free(&b);
+	free(want);
+	json_decref(str);
+	json_decref(n);
+	json_decref(t);
+	json_decref(v);
+}
+
 static void
 test_errors_stick(void **state)
 {
@@ -142,6 +178,7 @@ main(void)
 		cmocka_unit_test(test_every_byte),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_object),
+		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_errors_stick),
 	};
 

@@ -42,22 +42,26 @@ setup(void **state)
 	return 0;
 }
 
+/* A database file with its WAL and wal-index. */
+static void
+unlink_db(const char *path)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	unlink(path);
+}
+
 static int
 teardown(void **state)
 {
 	struct vfx *f = *state;
-	char p[128];
 
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->copy);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->copy);
-	unlink(p);
-	unlink(f->copy);
+	unlink_db(f->path);
+	unlink_db(f->copy);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -133,6 +137,16 @@ copy_file(const char *from, const char *to)
 	assert_int_equal(fclose(out), 0);
 }
 
+/* Close the writers (b may be NULL), then the file is sound to the reader r, then close r. */
+static void
+close_all(sqlite3 *r, sqlite3 *a, sqlite3 *b)
+{
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sound(r);
+	sqlite3_close(r);
+}
+
 /* The database and its WAL as the files hold them, as after a crash (no wal-index). */
 static void
 copy_db(const struct vfx *f)
@@ -173,9 +187,7 @@ test_commits_seen(void **state)
 	assert_int_equal(one(r, "SELECT count(*) FROM t"), 3401);
 	assert_int_equal(one(r, "SELECT sum(length(v)) FROM t"), 1 + 400 * 500 + 3000 * 1000);
 	sound(r);
-	sqlite3_close(w);
-	sound(r);
-	sqlite3_close(r);
+	close_all(r, w, NULL);
 }
 
 /* A rolled-back transaction leaves nothing, whoever writes next. */
@@ -212,10 +224,7 @@ test_rollbacks(void **state)
 	assert_int_equal(one(r, "SELECT count(*) FROM t"), 4);
 	assert_int_equal(one(b, "SELECT sum(length(v)) FROM t"), 1000 + 1 + 3000 + 1);
 	sound(b);
-	sqlite3_close(a);
-	sqlite3_close(b);
-	sound(r);
-	sqlite3_close(r);
+	close_all(r, a, b);
 }
 
 /* Two writers on this VFS taking turns, with checkpoints and WAL restarts between. */
@@ -317,10 +326,7 @@ test_spilled_rollbacks(void **state)
 	assert_int_equal(one(r, "SELECT sum(length(v)) FROM t"),
 			 50000 + 1 + 60000 + 1 + 1 + 70000 + 1 + 80000 + 1);
 	sound(r);
-	sqlite3_close(a);
-	sqlite3_close(b);
-	sound(r);
-	sqlite3_close(r);
+	close_all(r, a, b);
 }
 
 /* A transaction that spilled and then committed, with another writer after it. */
@@ -351,10 +357,7 @@ test_spilled_commit(void **state)
 	assert_int_equal(one(r, "SELECT sum(length(v)) FROM t"),
 			 (600 - 600 / 7) * 1000 + (600 / 7) * 900 + 2);
 	sound(r);
-	sqlite3_close(a);
-	sqlite3_close(b);
-	sound(r);
-	sqlite3_close(r);
+	close_all(r, a, b);
 }
 
 /* An import-sized transaction holds no more than its page cache and the WAL buffer. */

@@ -9,12 +9,6 @@
 static const char b64url_alpha[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-bool
-b64url_chars(struct str s)
-{
-	return str_only(s, b64url_alpha);
-}
-
 size_t
 b64url_len(size_t n)
 {
@@ -83,6 +77,16 @@ static int
 b64url_val(char c)
 {
 	return b64url_tab[(unsigned char)c];
+}
+
+/* The decoder's table decides what a base64url character is, for both. */
+bool
+b64url_chars(struct str s)
+{
+	for (size_t i = 0; i < s.len; i++)
+		if (b64url_val(s.p[i]) < 0)
+			return false;
+	return true;
 }
 
 int

@@ -118,14 +118,13 @@ buf_urlenc(struct buf *b, struct str s)
 		return 0;
 	for (size_t i = 0; i < s.len && rc == 0; i++) {
 		unsigned char c = (unsigned char)s.p[i];
-		char e[3] = { '%', hex[c >> 4], hex[c & 15] };
 
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		    c == '-' || c == '.' || c == '_' || c == '~')
 			continue;
 		rc = buf_append(b, s.p + run, i - run);
 		if (rc == 0)
-			rc = buf_append(b, e, 3);
+			rc = buf_append(b, (const char[3]){ '%', hex[c >> 4], hex[c & 15] }, 3);
 		run = i + 1;
 	}
 	return rc == 0 ? buf_append(b, s.p + run, s.len - run) : rc;

@@ -97,6 +97,20 @@ jsonw_int(struct jsonw *w, const char *k, int64_t v)
 }
 
 void
+jsonw_bool(struct jsonw *w, const char *k, bool v)
+{
+	if (key(w, k))
+		w->rc = buf_puts(w->b, v ? "true" : "false");
+}
+
+void
+jsonw_null(struct jsonw *w, const char *k)
+{
+	if (key(w, k))
+		w->rc = buf_puts(w->b, "null");
+}
+
+void
 jsonw_strs(struct jsonw *w, const char *k, const char *const *v, size_t n)
 {
 	if (!key(w, k))

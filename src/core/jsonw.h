@@ -33,6 +33,9 @@ int jsonw_end(struct jsonw *w);
 /* Member k with the string v; nothing when v is NULL. ERR_INVAL if v is not UTF-8. */
 void jsonw_str(struct jsonw *w, const char *k, const char *v);
 void jsonw_int(struct jsonw *w, const char *k, int64_t v);
+/* Member k with true or false; with null. */
+void jsonw_bool(struct jsonw *w, const char *k, bool v);
+void jsonw_null(struct jsonw *w, const char *k);
 /* Member k with an array of the n strings v. */
 void jsonw_strs(struct jsonw *w, const char *k, const char *const *v, size_t n);
 /* Member k with text that is already JSON (the caller's promise), e.g. a json_dumps. */

@@ -141,6 +141,11 @@ void http_resp_json_text(struct http_resp *w, int status, const char *text, size
 /* JSON OAuth error body {error, error_description} with no-store. */
 void http_resp_oauth_error(struct http_resp *w, int status, const char *error, const char *desc);
 void http_resp_html(struct http_resp *w, int status, struct str html);
+/*
+ * The Content-Security-Policy an HTML answer gets when its handler set none
+ * (no script); a page with a script of its own extends it with script-src.
+ */
+extern const char http_csp_html[];
 void http_resp_text(struct http_resp *w, int status, const char *text);
 void http_resp_redirect(struct http_resp *w, const char *location);   /* 302 */
 

@@ -151,6 +151,10 @@ http_resp_json(struct http_resp *w, int status, const json_t *j)
 	free(s);
 }
 
+const char http_csp_html[] =
+	"default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+	"form-action *; frame-src *; frame-ancestors 'none'; base-uri 'none'";
+
 void
 http_resp_json_text(struct http_resp *w, int status, const char *text, size_t len)
 {

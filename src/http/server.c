@@ -108,10 +108,6 @@ struct conn_req {
 	bool body_too_large;
 };
 
-static const char csp_html[] =
-	"default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-	"form-action *; frame-src *; frame-ancestors 'none'; base-uri 'none'";
-
 /* ---- routing and response defaults (no MHD here) ---- */
 
 static const char *
@@ -151,7 +147,7 @@ resp_finish(struct http_resp *w, const char *rid)
 	if (type == NULL)
 		type = w->content_type;
 	if (type != NULL && strncasecmp(type, "text/html", 9) == 0) {
-		resp_default(w, "Content-Security-Policy", csp_html);
+		resp_default(w, "Content-Security-Policy", http_csp_html);
 		resp_default(w, "X-Frame-Options", "DENY");
 	}
 }

@@ -112,7 +112,7 @@ static void
 areq_true(struct jsonw *w, const char *k, bool v)
 {
 	if (v)
-		jsonw_raw(w, k, "true", 4);
+		jsonw_bool(w, k, true);
 }
 
 int

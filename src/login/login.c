@@ -75,13 +75,7 @@ event_str(struct jsonw *w, const char *k, const char *v)
 	if (v != NULL)
 		jsonw_str(w, k, v);
 	else
-		jsonw_raw(w, k, "null", 4);
-}
-
-static void
-event_bool(struct jsonw *w, const char *k, bool v)
-{
-	jsonw_raw(w, k, v ? "true" : "false", v ? 4 : 5);
+		jsonw_null(w, k);
 }
 
 /*
@@ -111,9 +105,9 @@ login_event(struct http_req *r, const struct client *client, const struct authz_
 	event_str(&w, "eid", s->eid);
 	event_str(&w, "acr", s->acr);
 	jsonw_str(&w, "issuer", login_issuer(r)->iss);
-	event_bool(&w, "sso", sso);
-	event_bool(&w, "test", test);
-	event_bool(&w, "billable", !sso && !test);
+	jsonw_bool(&w, "sso", sso);
+	jsonw_bool(&w, "test", test);
+	jsonw_bool(&w, "billable", !sso && !test);
 	jsonw_int(&w, "time", time_now());
 	jsonw_str(&w, "person", tag);
 	event_str(&w, "client_name", client->client_name);

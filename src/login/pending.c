@@ -397,27 +397,12 @@ login_pending_store(struct http_req *r, struct http_resp *w, struct authz_reques
 	return rc;
 }
 
-/* The stored pending authorization ar, bound to browser. */
-static int
-pending_row_load(struct http_req *r, const char *ar, const char *browser, json_t **doc,
-		 struct err *e)
+/* Whether browser is the one the stored authorization a was started in. */
+static bool
+pending_row_bound(struct http_req *r, const struct authz_request *a, const char *browser)
 {
-	struct authz_request a;
-	int rc;
-
-	rc = store_call(login_app(r)->store, login, doc_get, "pending", ar, doc, e);
-	if (rc != 0)
-		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER)
-					  : rc;
-	rc = areq_decode(*doc, r->arena, &a, e);
-	if (rc == 0 && (a.browser == NULL || !ct_str_eq(str_c(a.browser),
-							 str_c(sha256_b64url(r->arena, str_c(browser))))))
-		rc = ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_BROWSER);
-	if (rc != 0) {
-		json_decref(*doc);
-		*doc = NULL;
-	}
-	return rc;
+	return a->browser != NULL &&
+	       ct_str_eq(str_c(a->browser), str_c(sha256_b64url(r->arena, str_c(browser))));
 }
 
 /* Where the spending of sealed ar is recorded: the hash of the ar. */
@@ -436,15 +421,19 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 	struct authz_request a;
 	json_t *doc = NULL, *spent = NULL;
 	int64_t exp;
+	bool row;
 	int rc;
 
 	*areq = NULL;
 	if (ar == NULL || ar[0] == '\0' || browser == NULL)
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
-	if (pending_is_row(ar)) {
-		rc = pending_row_load(r, ar, browser, &doc, e);
+	row = pending_is_row(ar);
+	if (row) {
+		rc = store_call(app->store, login, doc_get, "pending", ar, &doc, e);
 		if (rc != 0)
-			return rc;
+			return rc == ERR_NOTFOUND
+				       ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER)
+				       : rc;
 	} else {
 		rc = pending_unseal(r, ar, browser, &doc, &exp, e);
 		if (rc != 0)
@@ -464,10 +453,15 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 			return rc;
 		}
 	}
+	/* One decode for both: a stored row is the store's (its error), sealed text the browser's. */
 	rc = areq_decode(doc, r->arena, &a, e);
+	if (rc != 0 && !row)
+		rc = ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
+	else if (rc == 0 && row && !pending_row_bound(r, &a, browser))
+		rc = ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_BROWSER);
 	if (rc != 0) {
 		json_decref(doc);
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
+		return rc;
 	}
 	/*
 	 * A login goes on only under the issuer that took it: a pending

@@ -224,37 +224,41 @@ page_error(struct http_req *r, struct http_resp *w, int status, const char *lang
 	buf_free(&b);
 }
 
-/* The server's default policy for pages (http/server.c) and one script by its nonce. */
-#define PAGE_CSP_WITH_SCRIPT \
-	"default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " \
-	"form-action *; frame-src *; frame-ancestors 'none'; base-uri 'none'; script-src 'nonce-%s'"
+/*
+ * The one way a page gets an inline script: the opening tag, with a fresh
+ * nonce, written to b, and on w the page's policy with script-src for that
+ * nonce alone.  false, nothing written, when there is no randomness.
+ */
+static bool
+page_script_open(struct http_resp *w, struct buf *b, const char *policy)
+{
+	char nonce[TOKEN_CHARS + 1];
+
+	if (rand_token_buf(nonce) != 0)
+		return false;
+	buf_printf(b, "<script nonce=\"%s\"", nonce);
+	http_resp_header(w, "Content-Security-Policy",
+			 arena_printf(w->arena, "%s; script-src 'nonce-%s'", policy, nonce));
+	return true;
+}
 
 void
 page_address(struct http_resp *w, struct buf *b, const char *url)
 {
-	char nonce[TOKEN_CHARS + 1];
-
 	/* Without a nonce no script: the page still works, only its address is the request's. */
-	if (rand_token_buf(nonce) != 0)
+	if (!page_script_open(w, b, http_csp_html))
 		return;
-	buf_printf(b, "<script nonce=\"%s\" data-url=\"", nonce);
+	buf_puts(b, " data-url=\"");
 	buf_html(b, str_c(url));
 	buf_puts(b, "\">history.replaceState(null,\"\",document.currentScript.dataset.url);</script>");
-	http_resp_header(w, "Content-Security-Policy", arena_printf(w->arena, PAGE_CSP_WITH_SCRIPT, nonce));
 }
 
 void
 page_form_post(struct http_resp *w, const char *action, const char *const *names,
 	       const char *const *values, size_t n)
 {
-	char nonce[TOKEN_CHARS + 1];
 	struct buf b;
-	char *csp;
 
-	if (rand_token_buf(nonce) != 0) {
-		http_resp_text(w, 500, "server_error");
-		return;
-	}
 	buf_init(&b, HTTP_MAX_RESPONSE);
 	page_begin(&b, "nb", "Returning you to the service");
 	buf_puts(&b, "<h1>");
@@ -267,12 +271,14 @@ page_form_post(struct http_resp *w, const char *action, const char *const *names
 	buf_puts(&b, "<button type=\"submit\">");
 	buf_html(&b, str_c(page_text("nb", "Continue")));
 	buf_puts(&b, "</button></form>");
-	buf_printf(&b, "<script nonce=\"%s\">document.forms[0].submit();</script>", nonce);
+	if (!page_script_open(w, &b, "default-src 'none'; style-src 'unsafe-inline'; form-action *; "
+				     "frame-ancestors 'none'; base-uri 'none'")) {
+		buf_free(&b);
+		http_resp_text(w, 500, "server_error");
+		return;
+	}
+	buf_puts(&b, ">document.forms[0].submit();</script>");
 	page_end(&b, "nb", NULL);
-	csp = arena_printf(w->arena,
-			   "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-%s'; "
-			   "form-action *; frame-ancestors 'none'; base-uri 'none'", nonce);
-	http_resp_header(w, "Content-Security-Policy", csp);
 	http_resp_html(w, 200, (struct str){ b.p, b.len });
 	buf_free(&b);
 }

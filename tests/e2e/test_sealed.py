@@ -76,6 +76,14 @@ def seal(kid, key, exp, body, cookie):
     return b64u(head + iv + ct)
 
 
+def begin_sealed(server, client, b):
+    """A login begun in b and opened as a node opens it: (ar, cookie, kid, key, exp, body)."""
+    _, _, _, ar = begin(server, client, b)
+    cookie = b.cookies.get("porten_b")
+    kid, exp, body = unseal(server, ar, cookie)
+    return ar, cookie, kid, key_of(server, kid), exp, body
+
+
 def period_start():
     now = int(time.time())
     return now - now % PERIOD
@@ -168,10 +176,7 @@ def test_another_browsers_ar(server, new_client, new_browser):
 
 def test_expired(server, new_client, new_browser):
     c, b = new_client(), new_browser()
-    _, _, _, ar = begin(server, c, b)
-    cookie = b.cookies.get("porten_b")
-    kid, exp, body = unseal(server, ar, cookie)
-    key = key_of(server, kid)
+    _, cookie, kid, key, exp, body = begin_sealed(server, c, b)
     # resealed as it was, it opens (the layout is the server's) ...
     assert selector(server, b, seal(kid, key, exp, body, cookie)).status_code == 200
     # ... and with its expiry passed it does not
@@ -180,9 +185,7 @@ def test_expired(server, new_client, new_browser):
 
 def test_unknown_and_rotated_out_keys(server, new_client, new_browser):
     c, b = new_client(), new_browser()
-    _, _, _, ar = begin(server, c, b)
-    cookie = b.cookies.get("porten_b")
-    _, exp, body = unseal(server, ar, cookie)
+    ar, cookie, _, _, exp, body = begin_sealed(server, c, b)
     start = period_start()
     # a kid no node made (in the window, or far ahead), with a key of its own
     for kid in (start + 7, start + 10 * PERIOD, 0xFFFFFFFF):
@@ -204,10 +207,7 @@ def test_unknown_and_rotated_out_keys(server, new_client, new_browser):
 def test_sealed_garbage_that_opens(server, new_client, new_browser):
     """Text sealed under the real key that is no request at all: the page, not a 500."""
     c, b = new_client(), new_browser()
-    _, _, _, ar = begin(server, c, b)
-    cookie = b.cookies.get("porten_b")
-    kid, exp, _ = unseal(server, ar, cookie)
-    key = key_of(server, kid)
+    _, cookie, kid, key, exp, _ = begin_sealed(server, c, b)
     for body in (b"", b"x", b"[]", b'{"client_id": 7}', b'{"acr": "nonsense"}', b"\xff" * 40):
         r = selector(server, b, seal(kid, key, exp, body, cookie))
         assert r.status_code == 400, f"{body!r}: {r.status_code} {r.text[:300]!r}"

@@ -58,6 +58,39 @@ test_b64url_hostile(void **state)
 	assert_int_equal(b64url_decode((struct str){ "Zm\0v", 4 }, dec, &n), ERR_INVAL);
 }
 
+/* The decoder's table and the encoder's alphabet agree on every byte. */
+static void
+test_b64url_table(void **state)
+{
+	static const char alpha[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char all[48], dec[48];
+	char enc[65];
+	size_t n = 0;
+
+	(void)state;
+	for (int c = 0; c < 256; c++) {
+		char ch = (char)c;
+
+		assert_int_equal(b64url_chars((struct str){ &ch, 1 }),
+				 c != 0 && strchr(alpha, c) != NULL);
+	}
+	assert_true(b64url_chars(str_c("")));
+	/* the 64 digits in order: 0x00 0x10 0x83 ... encodes as the alphabet */
+	for (int i = 0; i < 48; i += 3) {
+		unsigned v = (unsigned)(i / 3 * 4);
+
+		all[i] = (unsigned char)(v << 2 | (v + 1) >> 4);
+		all[i + 1] = (unsigned char)((v + 1) << 4 | (v + 2) >> 2);
+		all[i + 2] = (unsigned char)((v + 2) << 6 | (v + 3));
+	}
+	b64url_encode(all, sizeof(all), enc);
+	assert_string_equal(enc, alpha);
+	assert_int_equal(b64url_decode(str_c(alpha), dec, &n), 0);
+	assert_int_equal(n, sizeof(all));
+	assert_memory_equal(dec, all, sizeof(all));
+}
+
 /* Standard base64 with canonical padding (RFC 4648 §4, §10 vectors) and what it refuses. */
 static void
 test_b64_std(void **state)
@@ -213,7 +246,6 @@ test_crypto_helpers(void **state)
 	assert_false(ct_str_eq(str_c("secret"), str_c("secret2")));
 }
 
-/* Random bytes from the per-thread block: never repeated, also across a fork. */
 /* AES-256-GCM: a known vector, the round trip, and every kind of change refused. */
 static void
 test_aead(void **state)
@@ -251,6 +283,7 @@ test_aead(void **state)
 	assert_int_equal(aead_seal(key, iv, str_c(""), out, AEAD_MAX_PLAIN + 1, out), ERR_CRYPTO);
 }
 
+/* Random bytes from the per-thread block: never repeated, also across a fork. */
 static void
 test_rand_pool(void **state)
 {
@@ -368,6 +401,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_b64url_vectors),
 		cmocka_unit_test(test_b64url_hostile),
+		cmocka_unit_test(test_b64url_table),
 		cmocka_unit_test(test_b64_std),
 		cmocka_unit_test(test_str_utf8),
 		cmocka_unit_test(test_str_numbers),

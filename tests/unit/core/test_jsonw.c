@@ -88,9 +88,10 @@ static void
 test_object(void **state)
 {
 	static const char *const amr[] = { "TestID", "x\"y" };
-	json_t *t = json_pack("{s:s, s:I, s:[s,s], s:{s:s}, s:[i], s:I}", "iss", "https://a/",
-			      "iat", (json_int_t)1700000000, "amr", amr[0], amr[1], "cnf", "jkt",
-			      "abc", "raw", 1, "neg", (json_int_t)-5);
+	json_t *t = json_pack("{s:s, s:I, s:[s,s], s:{s:s}, s:[i], s:I, s:b, s:b, s:n}", "iss",
+			      "https://a/", "iat", (json_int_t)1700000000, "amr", amr[0], amr[1],
+			      "cnf", "jkt", "abc", "raw", 1, "neg", (json_int_t)-5, "yes", 1, "no", 0,
+			      "none");
 	char *want = json_dumps(t, JSON_COMPACT);
 	struct buf b;
 	struct jsonw w;
@@ -107,6 +108,9 @@ test_object(void **state)
 	jsonw_close(&w);
 	jsonw_raw(&w, "raw", "[1]", 3);
 	jsonw_int(&w, "neg", -5);
+	jsonw_bool(&w, "yes", true);
+	jsonw_bool(&w, "no", false);
+	jsonw_null(&w, "none");
 	assert_int_equal(jsonw_end(&w), 0);
 	assert_string_equal(b.p, want);
 	free(want);

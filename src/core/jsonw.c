@@ -31,16 +31,27 @@ needs_escape(unsigned char c)
 	return c < 0x20 || c == '"' || c == '\\';
 }
 
-int
-jsonw_string(struct buf *b, const char *s)
+/*
+ * The bytes that go out as they are with no look at UTF-8: printable ASCII
+ * but the quote and the backslash.  NUL is not among them, so the scan
+ * that meets no other byte has found the string's end as well.
+ */
+static const bool plain[256] = { [' ' ... '!'] = true, ['#' ... '['] = true, [']' ... 0x7f] = true };
+
+/*
+ * s's text escaped, without the quotes; its first i bytes are plain (the
+ * caller's scan).  Only a string with other bytes comes here: it is
+ * checked as UTF-8 and escaped.
+ */
+static int
+string_body(struct buf *b, const char *s, size_t i)
 {
-	size_t len = strlen(s), run = 0;
-	int rc;
+	size_t run = 0, len = i + strlen(s + i);
+	int rc = 0;
 
 	if (!str_is_utf8((struct str){ s, len }))
 		return ERR_INVAL;
-	rc = buf_append(b, "\"", 1);
-	for (size_t i = 0; i < len && rc == 0; i++) {
+	for (; i < len && rc == 0; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[8];
 
@@ -63,21 +74,53 @@ jsonw_string(struct buf *b, const char *s)
 	}
 	if (rc == 0)
 		rc = buf_append(b, s + run, len - run);
-	if (rc == 0)
-		rc = buf_append(b, "\"", 1);
 	return rc;
+}
+
+/*
+ * s as a JSON string, open and close the text around it (quotes and
+ * separators); on failure nothing of it stays in b.  Most keys and values
+ * are short and plain: one pass over them and one append.
+ */
+static int
+string_in(struct buf *b, const char *open, const char *s, const char *close)
+{
+	size_t at = b->len, n = 0, no = strlen(open), nc = strlen(close);
+	char one[128];
+	int rc;
+
+	while (plain[(unsigned char)s[n]])
+		n++;
+	if (s[n] == '\0' && no + n + nc <= sizeof(one)) {
+		memcpy(one, open, no);
+		memcpy(one + no, s, n);
+		memcpy(one + no + n, close, nc);
+		return buf_append(b, one, no + n + nc);
+	}
+	rc = buf_append(b, open, no);
+	if (rc == 0)
+		rc = s[n] == '\0' ? buf_append(b, s, n) : string_body(b, s, n);
+	if (rc == 0)
+		rc = buf_append(b, close, nc);
+	if (rc != 0 && b->p != NULL) {
+		b->len = at;
+		b->p[at] = '\0';
+	}
+	return rc;
+}
+
+int
+jsonw_string(struct buf *b, const char *s)
+{
+	return string_in(b, "\"", s, "\"");
 }
 
 /* The separator and the key of the next member. */
 static bool
 key(struct jsonw *w, const char *k)
 {
-	if (w->rc == 0 && !w->empty)
-		w->rc = buf_append(w->b, ",", 1);
 	if (w->rc == 0)
-		w->rc = jsonw_string(w->b, k);
-	if (w->rc == 0)
-		w->rc = buf_append(w->b, ":", 1);
+		w->rc = string_in(w->b, w->empty ? "\"" : ",\"", k, "\":");
 	w->empty = false;
 	return w->rc == 0;
 }

@@ -178,24 +178,11 @@ fail:
 	return NULL;
 }
 
-/* The record of pid among the n records (by: sorted by number), or NULL. */
-static const struct krr_person *
-krr_found(const struct krr_at *by, size_t n, const struct krr_person *found, const char *pid)
+/* bsearch: a number against a record's place (by: sorted by number). */
+static int
+krr_at_key(const void *pid, const void *at)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(pid, by[mid].pid);
-
-		if (c == 0)
-			return &found[by[mid].i];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return strcmp(pid, ((const struct krr_at *)at)->pid);
 }
 
 static void
@@ -253,7 +240,10 @@ krr_personer(struct http_req *r, struct http_resp *w, unsigned version_flags)
 	/* in the order asked, each number once */
 	json_array_foreach(list, i, v) {
 		const char *pid = json_string_value(v);
-		const struct krr_person *p = krr_found(by, n, found, pid);
+		/* bsearch must not get NULL either */
+		const struct krr_at *at =
+			n > 0 ? bsearch(pid, by, n, sizeof(*by), krr_at_key) : NULL;
+		const struct krr_person *p = at != NULL ? &found[at->i] : NULL;
 
 		if (dup[i])
 			continue;

@@ -13,6 +13,7 @@
 
 #include "app/app.h"
 #include "core/b64.h"
+#include "core/jsonw.h"
 #include "core/timeutil.h"
 #include "krr/krr_int.h"
 
@@ -606,115 +607,31 @@ krr_person_fields(const struct krr_person *p)
 /* ---- the wire (spec §3.4) ---- */
 
 /*
- * The answer is written straight into the response, person after person:
- * a lookup of 1000 persons would otherwise build and free some 30 000
- * values.  Keys are ours; a value is written as is when it is printable
- * ASCII without a quote or backslash (what the rules let in, but for a
- * mailbox address), else jansson escapes it.
+ * The answer is written straight into the response, person after person
+ * (core/jsonw): a lookup of 1000 persons would otherwise build and free
+ * some 30 000 values.  Values are escaped as json_dumps escapes them.
  */
-/* ,"key": -- keys are the code's own names */
-static int
-w_key(struct buf *b, const char *key)
-{
-	return buf_puts(b, ",\"") != 0 || buf_puts(b, key) != 0 || buf_puts(b, "\":") != 0 ? ERR_LIMIT
-											: 0;
-}
-
-static int
-w_str(struct buf *b, const char *key, const char *v)
-{
-	const unsigned char *c;
-	json_t *j;
-	char *txt;
-	int rc;
-
-	if (v == NULL)
-		return 0;
-	for (c = (const unsigned char *)v; *c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\'; c++)
-		;
-	if (*c == '\0')
-		return w_key(b, key) != 0 || buf_puts(b, "\"") != 0 ||
-		       buf_append(b, v, (size_t)((const char *)c - v)) != 0 || buf_puts(b, "\"") != 0
-			       ? ERR_LIMIT
-			       : 0;
-	j = json_string(v);
-	txt = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-	rc = txt == NULL ? ERR_INVAL : w_key(b, key) != 0 || buf_puts(b, txt) != 0 ? ERR_LIMIT : 0;
-	free(txt);
-	json_decref(j);
-	return rc;
-}
-
-static int
-w_time(struct buf *b, const char *key, int64_t t)
+static void
+w_time(struct jsonw *w, const char *key, int64_t t)
 {
 	char ts[KRR_TIME_LEN];
 
 	if (t <= 0)
-		return 0;
+		return;
 	krr_time_format(t, ts);
-	return w_key(b, key) != 0 || buf_puts(b, "\"") != 0 || buf_append(b, ts, 24) != 0 ||
-			       buf_puts(b, "\"") != 0
-		       ? ERR_LIMIT
-		       : 0;
+	jsonw_str(w, key, ts);
 }
 
-/* An object's members after the first: drop the leading comma of the first one. */
-static int
-w_open(struct buf *b, const char *key, size_t *mark)
-{
-	int rc = buf_puts(b, ",\"") != 0 || buf_puts(b, key) != 0 || buf_puts(b, "\":{") != 0
-			 ? ERR_LIMIT
-			 : 0;
-
-	*mark = b->len;
-	return rc;
-}
-
-static int
-w_close(struct buf *b, size_t mark)
-{
-	if (b->len > mark && b->p[mark] == ',')
-		memmove(b->p + mark, b->p + mark + 1, b->len - mark); /* with the NUL */
-	else if (b->len > mark)
-		return ERR_INTERNAL;
-	if (b->len > mark)
-		b->len--;
-	return buf_puts(b, "}");
-}
-
-/* A channel's value and times; the keys spelled out (no formatting per person). */
-#define W_CHANNEL(b, name, c, flags) \
-	w_channel(b, name, name "_oppdatert", name "_sist_verifisert", c, flags)
-
-static int
-w_channel(struct buf *b, const char *name, const char *k_updated, const char *k_verified,
+static void
+w_channel(struct jsonw *w, const char *name, const char *k_updated, const char *k_verified,
 	  const struct krr_channel *c, unsigned flags)
 {
-	int rc;
-
 	if (c->value == NULL)
-		return 0;
-	rc = w_str(b, name, c->value);
-	rc = rc != 0 ? rc : w_time(b, k_updated, c->updated);
-	if (rc == 0 && (flags & KRR_F_V2))
-		rc = w_time(b, k_verified, c->verified);
-	return rc;
-}
-
-/* Pieces of text one after the other, up to a NULL. */
-static int
-w_puts(struct buf *b, ...)
-{
-	const char *s;
-	va_list ap;
-	int rc = 0;
-
-	va_start(ap, b);
-	while (rc == 0 && (s = va_arg(ap, const char *)) != NULL)
-		rc = buf_puts(b, s) != 0 ? ERR_LIMIT : 0;
-	va_end(ap);
-	return rc;
+		return;
+	jsonw_str(w, name, c->value);
+	w_time(w, k_updated, c->updated);
+	if (flags & KRR_F_V2)
+		w_time(w, k_verified, c->verified);
 }
 
 int
@@ -722,53 +639,56 @@ krr_person_write(struct buf *b, const struct krr_person *p, unsigned flags, int6
 {
 	bool can = krr_can_notify(p, now);
 	bool show = p->status == KRR_AKTIV && (can || !(flags & KRR_F_SUPPRESS));
-	size_t mark;
-	int rc;
+	struct jsonw w;
 
-	/* the identifier is checked where it enters the register: 11 digits */
-	rc = w_puts(b, "{\"personidentifikator\":\"", p->pid, "\",\"reservasjon\":\"",
-		    p->reserved ? "JA" : "NEI", "\",\"status\":\"",
-		    p->status == KRR_AKTIV ? "AKTIV\"" : "SLETTET\"", (const char *)NULL);
-	if (rc == 0 && (flags & KRR_F_V2)) {
-		rc = w_time(b, "reservasjonstidspunkt", p->reserved ? p->reserved_at : 0);
-		rc = rc != 0 ? rc : w_time(b, "reservasjon_oppdatert", p->reservation_updated);
+	jsonw_begin(&w, b);
+	jsonw_str(&w, "personidentifikator", p->pid);
+	jsonw_str(&w, "reservasjon", p->reserved ? "JA" : "NEI");
+	jsonw_str(&w, "status", p->status == KRR_AKTIV ? "AKTIV" : "SLETTET");
+	if (flags & KRR_F_V2) {
+		w_time(&w, "reservasjonstidspunkt", p->reserved ? p->reserved_at : 0);
+		w_time(&w, "reservasjon_oppdatert", p->reservation_updated);
 	}
-	if (rc == 0 && (flags & KRR_F_CONTACT)) {
-		rc = buf_puts(b, can ? ",\"varslingsstatus\":\"KAN_VARSLES\""
-				     : ",\"varslingsstatus\":\"KAN_IKKE_VARSLES\"") != 0
-			     ? ERR_LIMIT
-			     : 0;
-		if (rc == 0 && show && (p->email.value != NULL || p->mobile.value != NULL)) {
-			rc = w_open(b, "kontaktinformasjon", &mark);
-			rc = rc != 0 ? rc : W_CHANNEL(b, "epostadresse", &p->email, flags);
-			rc = rc != 0 ? rc : W_CHANNEL(b, "mobiltelefonnummer", &p->mobile, flags);
-			rc = rc != 0 ? rc : w_close(b, mark);
+	if (flags & KRR_F_CONTACT) {
+		jsonw_str(&w, "varslingsstatus", can ? "KAN_VARSLES" : "KAN_IKKE_VARSLES");
+		if (show && (p->email.value != NULL || p->mobile.value != NULL)) {
+			jsonw_obj(&w, "kontaktinformasjon");
+			w_channel(&w, "epostadresse", "epostadresse_oppdatert",
+				  "epostadresse_sist_verifisert", &p->email, flags);
+			w_channel(&w, "mobiltelefonnummer", "mobiltelefonnummer_oppdatert",
+				  "mobiltelefonnummer_sist_verifisert", &p->mobile, flags);
+			jsonw_close(&w);
 		}
-		if (rc == 0 && p->status == KRR_AKTIV && p->lang[0] != '\0') {
-			rc = w_str(b, "spraak", p->lang);
-			if (rc == 0 && (flags & KRR_F_V2))
-				rc = w_time(b, "spraak_oppdatert", p->lang_updated);
+		if (p->status == KRR_AKTIV && p->lang[0] != '\0') {
+			jsonw_str(&w, "spraak", p->lang);
+			if (flags & KRR_F_V2)
+				w_time(&w, "spraak_oppdatert", p->lang_updated);
 		}
 	}
-	if (rc == 0 && (flags & KRR_F_POST) && show) {
+	if ((flags & KRR_F_POST) && show) {
 		if (p->mailbox != NULL && p->mailbox_provider != NULL) {
-			rc = w_open(b, "digital_post", &mark);
-			rc = rc != 0 ? rc : w_str(b, "postkasseadresse", p->mailbox);
-			rc = rc != 0 ? rc : w_str(b, "postkasseleverandoeradresse", p->mailbox_provider);
-			rc = rc != 0 ? rc : w_close(b, mark);
+			jsonw_obj(&w, "digital_post");
+			jsonw_str(&w, "postkasseadresse", p->mailbox);
+			jsonw_str(&w, "postkasseleverandoeradresse", p->mailbox_provider);
+			jsonw_close(&w);
 		}
-		rc = rc != 0 ? rc : w_str(b, "sertifikat", p->cert);
+		jsonw_str(&w, "sertifikat", p->cert);
 	}
-	return rc != 0 ? rc : buf_puts(b, "}");
+	return jsonw_end(&w);
 }
 
 int
 krr_unregistered_write(struct buf *b, const char *pid, unsigned flags)
 {
+	struct jsonw w;
+
 	/* spec §1.2: only id and status; §2: such a person cannot be notified */
-	return w_puts(b, "{\"personidentifikator\":\"", pid, "\",\"status\":\"IKKE_REGISTRERT\"",
-		      (flags & KRR_F_CONTACT) ? ",\"varslingsstatus\":\"KAN_IKKE_VARSLES\"}" : "}",
-		      (const char *)NULL);
+	jsonw_begin(&w, b);
+	jsonw_str(&w, "personidentifikator", pid);
+	jsonw_str(&w, "status", "IKKE_REGISTRERT");
+	if (flags & KRR_F_CONTACT)
+		jsonw_str(&w, "varslingsstatus", "KAN_IKKE_VARSLES");
+	return jsonw_end(&w);
 }
 
 /* One writer's text as a JSON value (the person's own record, its JWS). */

@@ -1113,4 +1113,5 @@ def start_upstream_node(port, issuer, clients, **env):
         p.wait()
         err.seek(0)
         pytest.fail(f"the upstream OIDC server did not start on port {port}: {err.read()[-2000:]}")
+    err.close()    # the server writes into its own copy of the descriptor
     return p

@@ -285,6 +285,15 @@ def test_duplicates_once_in_request_order(krr):
     assert got == [EMAIL, FULL, MOBILE]
 
 
+def test_duplicates_at_the_limit(krr):
+    # a whole batch of one number, and unregistered numbers repeated among registered ones
+    assert [p["personidentifikator"] for p in krr.lookup(krr.tok_all, [FULL] * 1000)] == [FULL]
+    u = many_ids(2, yy=63)
+    got = krr.lookup(krr.tok_all, [u[1], FULL, u[0], u[1], FULL, u[0]])
+    assert [(p["personidentifikator"], p["status"]) for p in got] == [
+        (u[1], "IKKE_REGISTRERT"), (FULL, "AKTIV"), (u[0], "IKKE_REGISTRERT")]
+
+
 def test_thousand_ids(krr):
     ids = many_ids(998, yy=72) + [FULL, RESERVED]
     t0 = time.monotonic()

@@ -84,6 +84,34 @@ test_utf8(void **state)
 		check_same(cases[i]);
 }
 
+/* Around the length up to which a plain member goes out in one piece, with and without an escape. */
+static void
+test_lengths(void **state)
+{
+	char s[301];
+	struct buf b;
+
+	(void)state;
+	for (size_t n = 0; n < sizeof(s); n++) {
+		memset(s, 'a', n);
+		s[n] = '\0';
+		check_same(s);
+		if (n > 0) {
+			s[n - 1] = '"';
+			check_same(s);
+			s[n - 1] = '\xc3';
+			check_same(s);
+		}
+	}
+	/* a string refused leaves nothing behind */
+	buf_init(&b, 64);
+	assert_int_equal(buf_puts(&b, "x"), 0);
+	assert_int_equal(jsonw_string(&b, "ok \xff"), ERR_INVAL);
+	assert_int_equal(b.len, 1);
+	assert_string_equal(b.p, "x");
+	buf_free(&b);
+}
+
 static void
 test_object(void **state)
 {
@@ -181,6 +209,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_byte),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_object),
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_errors_stick),

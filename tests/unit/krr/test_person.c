@@ -237,6 +237,27 @@ test_from_fields(void **state)
 	}
 }
 
+/* krr_person_write's text against json_dumps of what it parses to (keys in order). */
+static void
+expect_dumped(const struct krr_person *p, unsigned flags, int64_t now)
+{
+	struct buf b;
+	json_t *j;
+	char *txt;
+
+	buf_init(&b, KRR_MAX_WIRE);
+	assert_int_equal(krr_person_write(&b, p, flags, now), 0);
+	j = json_loadb(b.p, b.len, 0, NULL);
+	assert_non_null(j);
+	txt = json_dumps(j, JSON_COMPACT);
+	assert_non_null(txt);
+	assert_int_equal(b.len, strlen(txt));
+	assert_memory_equal(b.p, txt, b.len);
+	free(txt);
+	json_decref(j);
+	buf_free(&b);
+}
+
 static void
 test_document_and_wire(void **state)
 {
@@ -294,7 +315,16 @@ test_document_and_wire(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(w, "digital_post"),
 							      "postkasseadresse")),
 			    "a\"b\\c");
+	/* the text as written is the one json_dumps makes of it, byte for byte */
+	expect_dumped(&p, KRR_F_POST | KRR_F_CONTACT | KRR_F_V2, now);
 	json_decref(w);
+	krr_person_clear(&p);
+	/* a mobile number alone: the contact object opens on it */
+	assert_null(row("{\"personidentifikator\":\"21879498012\",\"mobiltelefonnummer\":"
+			"\"+4799000001\",\"spraak\":\"en\"}",
+			&p));
+	expect_dumped(&p, KRR_F_POST | KRR_F_CONTACT | KRR_F_V2, now);
+	expect_dumped(&p, KRR_F_CONTACT, now);
 	krr_person_clear(&p);
 	w = krr_unregistered_wire("21879498012", KRR_F_POST);
 	assert_int_equal(json_object_size(w), 2);

@@ -77,38 +77,3 @@ field_strs(const json_t *doc, const char *what, const char *key, struct arena *a
 	*n = json_array_size(v);
 	return 0;
 }
-
-bool
-field_put_str(json_t *doc, const char *key, const char *v)
-{
-	return v == NULL || json_object_set_new(doc, key, json_string(v)) == 0;
-}
-
-bool
-field_put_int(json_t *doc, const char *key, int64_t absent, int64_t v)
-{
-	return v == absent || json_object_set_new(doc, key, json_integer(v)) == 0;
-}
-
-bool
-field_put_true(json_t *doc, const char *key, bool v)
-{
-	return !v || json_object_set_new(doc, key, json_true()) == 0;
-}
-
-bool
-field_put_strs(json_t *doc, const char *key, const char *const *list, size_t n)
-{
-	json_t *a;
-
-	if (list == NULL)
-		return true;
-	if ((a = json_array()) == NULL)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(a, json_string(list[i])) != 0) {
-			json_decref(a);
-			return false;
-		}
-	return json_object_set_new(doc, key, a) == 0;
-}

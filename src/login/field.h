@@ -1,7 +1,8 @@
 /*
- * Reading and writing the fields of the login core's stored documents
- * (areq.c, session.c): optional fields, copied into an arena, a field of
- * the wrong type refused with "<what>: <key> is not ...".
+ * Reading the fields of the login core's stored documents (areq.c,
+ * session.c; they are written with core/jsonw.h): optional fields, copied
+ * into an arena, a field of the wrong type refused with "<what>: <key> is
+ * not ...".
  */
 #ifndef PORTEN_LOGIN_FIELD_H
 #define PORTEN_LOGIN_FIELD_H
@@ -26,14 +27,5 @@ int field_int(const json_t *doc, const char *what, const char *key, int64_t abse
 /* *out: doc's list of strings key (n of them) copied into arena, or NULL when absent. */
 int field_strs(const json_t *doc, const char *what, const char *key, struct arena *arena,
 	       const char *const **out, size_t *n, struct err *e);
-
-/* Set key to v unless v is NULL; false when out of memory. */
-bool field_put_str(json_t *doc, const char *key, const char *v);
-/* Set key to v unless v is absent; false when out of memory. */
-bool field_put_int(json_t *doc, const char *key, int64_t absent, int64_t v);
-/* Set key to true when v; false when out of memory. */
-bool field_put_true(json_t *doc, const char *key, bool v);
-/* Set key to the list of n strings unless list is NULL; false when out of memory. */
-bool field_put_strs(json_t *doc, const char *key, const char *const *list, size_t n);
 
 #endif

@@ -224,22 +224,6 @@ consent_load(struct http_req *r, const char *ar, json_t **areq, struct authz_req
 	return rc;
 }
 
-/*
- * Spend the pending consent ar.  Only the request whose delete removed the
- * row goes on: two forms posted at once (or a replay) both load it, but
- * the second finds it gone and issues nothing.
- */
-static int
-consent_spend(struct http_req *r, const char *ar, struct err *e)
-{
-	int rc = login_pending_spend(r, ar, e);
-
-	if (rc == ERR_NOTFOUND)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
-			   "the login has expired or was finished");
-	return rc;
-}
-
 /* "Access lasts ..." in the largest whole unit. */
 static void
 consent_duration(struct http_req *r, struct buf *b, const char *lang, long long secs)
@@ -356,7 +340,7 @@ consent_handle_show(struct http_req *r, struct http_resp *w)
 	}
 	if (json_array_size(n.missing) == 0) {
 		/* Given meanwhile (another tab): nothing to ask. */
-		if (consent_spend(r, ar, &e) != 0) {
+		if (login_pending_spend(r, ar, &e) != 0) {
 			login_page_error(r, w, &e);
 			goto out;
 		}
@@ -477,8 +461,11 @@ consent_handle_submit(struct http_req *r, struct http_resp *w)
 		login_page_error(r, w, &e);
 		goto out;
 	}
-	/* The pending authorization is spent whatever happens next. */
-	if (consent_spend(r, ar, &e) != 0) {
+	/*
+	 * The pending authorization is spent whatever happens next; of two
+	 * forms posted at once (or a replay), only one gets past this.
+	 */
+	if (login_pending_spend(r, ar, &e) != 0) {
 		login_page_error(r, w, &e);
 		goto out;
 	}

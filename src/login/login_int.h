@@ -55,8 +55,9 @@ int login_pending_store(struct http_req *r, struct http_resp *w, struct authz_re
 int login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e);
 /*
  * Spend pending ar, which login_pending_load opened in this request: the
- * login is over.  Inside the caller's transaction when there is one.  ERR_NOTFOUND (400, "finished") when it was spent
- * already: only one of two racing requests gets 0.
+ * login is over.  Inside the caller's transaction when there is one.
+ * ERR_NOTFOUND (400, "finished") when it was spent already: only one of
+ * two racing requests gets 0.
  */
 int login_pending_spend(struct http_req *r, const char *ar, struct err *e);
 /* Make sure this period's sealing key exists (service start). */

@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
@@ -222,36 +223,53 @@ out:
 }
 
 int
-aead_open(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_LEN],
-	  struct str aad, const unsigned char *in, size_t inlen, unsigned char *out,
-	  size_t *outlen)
+aead_gcm_open(const unsigned char *key, size_t keylen, const unsigned char iv[AEAD_IV_LEN],
+	      struct str aad, const unsigned char *ct, size_t ctlen,
+	      const unsigned char tag[AEAD_TAG_LEN], unsigned char *out)
 {
+	const EVP_CIPHER *cipher = keylen == AEAD_KEY_LEN ? aead_gcm()
+				   : keylen == 16	 ? EVP_aes_128_gcm()
+							 : NULL;
 	EVP_CIPHER_CTX *c = NULL;
-	size_t ctlen;
 	int n, fin, rc = ERR_CRYPTO;
 
-	if (inlen <= AEAD_TAG_LEN || inlen - AEAD_TAG_LEN > AEAD_MAX_PLAIN || aad.len > INT32_MAX)
+	if (cipher == NULL || ctlen > INT32_MAX || aad.len > INT32_MAX)
 		goto out;
-	ctlen = inlen - AEAD_TAG_LEN;
 	c = EVP_CIPHER_CTX_new();
 	if (c == NULL)
 		goto out;
 	/* The tag is checked in EVP_DecryptFinal_ex; nothing is used before. */
-	if (EVP_DecryptInit_ex(c, aead_gcm(), NULL, NULL, NULL) != 1 ||
+	if (EVP_DecryptInit_ex(c, cipher, NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, AEAD_IV_LEN, NULL) != 1 ||
 	    EVP_DecryptInit_ex(c, NULL, NULL, key, iv) != 1 ||
 	    EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)aad.p, (int)aad.len) != 1 ||
-	    EVP_DecryptUpdate(c, out, &n, in, (int)ctlen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, AEAD_TAG_LEN, (void *)(in + ctlen)) != 1 ||
+	    EVP_DecryptUpdate(c, out, &n, ct, (int)ctlen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, AEAD_TAG_LEN, (void *)tag) != 1 ||
 	    EVP_DecryptFinal_ex(c, out + n, &fin) != 1 || (size_t)n + (size_t)fin != ctlen) {
 		OPENSSL_cleanse(out, ctlen);
 		goto out;
 	}
-	*outlen = ctlen;
 	rc = 0;
 out:
+	ERR_clear_error();
 	EVP_CIPHER_CTX_free(c);
 	return rc;
+}
+
+int
+aead_open(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_LEN],
+	  struct str aad, const unsigned char *in, size_t inlen, unsigned char *out,
+	  size_t *outlen)
+{
+	size_t ctlen;
+
+	if (inlen <= AEAD_TAG_LEN || inlen - AEAD_TAG_LEN > AEAD_MAX_PLAIN)
+		return ERR_CRYPTO;
+	ctlen = inlen - AEAD_TAG_LEN;
+	if (aead_gcm_open(key, AEAD_KEY_LEN, iv, aad, in, ctlen, in + ctlen, out) != 0)
+		return ERR_CRYPTO;
+	*outlen = ctlen;
+	return 0;
 }
 
 bool

@@ -40,6 +40,14 @@ int aead_seal(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD
 int aead_open(const unsigned char key[AEAD_KEY_LEN], const unsigned char iv[AEAD_IV_LEN],
 	      struct str aad, const unsigned char *in, size_t inlen, unsigned char *out,
 	      size_t *outlen);
+/*
+ * The open that aead_open is made of, for callers whose ciphertext and tag
+ * come apart and may use AES-128 (JWE, RFC 7516 5.2): keylen 16 or 32,
+ * out room for ctlen bytes, no limit but the caller's.  0 or ERR_CRYPTO.
+ */
+int aead_gcm_open(const unsigned char *key, size_t keylen, const unsigned char iv[AEAD_IV_LEN],
+		  struct str aad, const unsigned char *ct, size_t ctlen,
+		  const unsigned char tag[AEAD_TAG_LEN], unsigned char *out);
 
 /* Constant-time equality of two strings (length leaks, content does not). */
 bool ct_str_eq(struct str a, struct str b);

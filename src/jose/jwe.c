@@ -14,13 +14,12 @@
 #include <string.h>
 
 #include "core/b64.h"
+#include "core/crypto.h"
 #include "jose/jose_int.h"
 
 #define JWE_MAX 65536             /* longest compact JWE we look at */
 #define HDR_MAX 4096
 #define APX_MAX 256               /* apu, apv: decoded bytes */
-#define IV_LEN 12
-#define TAG_LEN 16
 
 struct jwe_parts {
 	struct str p[5]; /* header, encrypted key, iv, ciphertext, tag */
@@ -161,36 +160,29 @@ gcm_open(const unsigned char *key, size_t keylen, const struct jwe_parts *p, cha
 {
 	unsigned char *iv = NULL, *ct = NULL, *tag = NULL, *pt = NULL;
 	size_t ivl = 0, ctl = 0, tagl = 0;
-	EVP_CIPHER_CTX *c = NULL;
-	int n = 0, fin = 0, rc = 0;
+	int rc = 0;
 
-	if (part_bytes(p->p[2], IV_LEN, &iv, &ivl) != 0 || ivl != IV_LEN ||
-	    part_bytes(p->p[4], TAG_LEN, &tag, &tagl) != 0 || tagl != TAG_LEN ||
+	if (part_bytes(p->p[2], AEAD_IV_LEN, &iv, &ivl) != 0 || ivl != AEAD_IV_LEN ||
+	    part_bytes(p->p[4], AEAD_TAG_LEN, &tag, &tagl) != 0 || tagl != AEAD_TAG_LEN ||
 	    part_bytes(p->p[3], JWE_MAX, &ct, &ctl) != 0) {
 		rc = ERR(e, ERR_INVAL, 0, NULL, "the JWE's iv, ciphertext or tag is malformed");
 		goto out;
 	}
 	pt = malloc(ctl + 1);
-	c = EVP_CIPHER_CTX_new();
-	if (pt == NULL || c == NULL ||
-	    EVP_DecryptInit_ex(c, keylen == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(), NULL,
-			       NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, IV_LEN, NULL) != 1 ||
-	    EVP_DecryptInit_ex(c, NULL, NULL, key, iv) != 1 ||
-	    EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)p->p[0].p, (int)p->p[0].len) != 1 ||
-	    EVP_DecryptUpdate(c, pt, &n, ct, (int)ctl) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) != 1 ||
-	    EVP_DecryptFinal_ex(c, pt + n, &fin) != 1) {
+	if (pt == NULL) {
+		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+		goto out;
+	}
+	if (aead_gcm_open(key, keylen, iv, p->p[0], ct, ctl, tag,
+			  pt) != 0) {
 		rc = ERR(e, ERR_DENIED, 0, NULL, "the JWE does not decrypt");
 		goto out;
 	}
-	pt[n + fin] = '\0';
+	pt[ctl] = '\0';
 	*plain = (char *)pt;
-	*plen = (size_t)n + (size_t)fin;
+	*plen = ctl;
 	pt = NULL;
 out:
-	ERR_clear_error();
-	EVP_CIPHER_CTX_free(c);
 	free(iv);
 	free(ct);
 	free(tag);

@@ -197,10 +197,7 @@ consent_load(struct http_req *r, const char *ar, json_t **areq, struct authz_req
 	int rc;
 
 	*client = NULL;
-	rc = login_pending_load(r, ar, areq, e);
-	if (rc != 0)
-		return rc;
-	rc = areq_decode(*areq, r->arena, a, e);
+	rc = login_pending_load(r, ar, areq, a, e);
 	if (rc != 0)
 		return rc;
 	want = a->consent_sid;

@@ -27,45 +27,36 @@ static const struct eid_host login_eid_host = {
 	.open = door_open,
 };
 
-/*
- * The flow of pending ar with its stored request areq (strings in the
- * request's arena); ERR_INVAL when the stored request does not decode.
- */
-static int
-door_flow(struct http_req *r, const char *ar, const json_t *areq, struct eid_flow *out,
-	  struct err *e)
+/* The flow of pending ar with its decoded request a (strings in the request's arena). */
+static void
+door_flow(struct http_req *r, const char *ar, const struct authz_request *a,
+	  struct eid_flow *out)
 {
 	const struct client *client = NULL;
-	struct authz_request a;
 	struct err ce = { 0 };
-	int rc = areq_decode(areq, r->arena, &a, e);
 
-	if (rc != 0)
-		return rc;
 	*out = (struct eid_flow){
 		.ar = arena_strdup(r->arena, ar),
-		.locale = a.locale,
+		.locale = a->locale,
 		.csrf = login_csrf(r, ar),
 		.cancel_url = login_cancel_url(r),
-		.min_level = a.min_level ? a.min_level : EID_LEVEL_SUBSTANTIAL,
-		.eidas_level = a.eidas_level,
+		.min_level = a->min_level ? a->min_level : EID_LEVEL_SUBSTANTIAL,
+		.eidas_level = a->eidas_level,
 		.host = &login_eid_host,
 	};
-	if (reg_client_find(r->app, a.client_id, &client, &ce) == 0)
-		out->client_name = arena_strdup(r->arena, login_client_name(client, a.onbehalfof));
+	if (reg_client_find(r->app, a->client_id, &client, &ce) == 0)
+		out->client_name = arena_strdup(r->arena, login_client_name(client, a->onbehalfof));
 	reg_client_release(client);
-	return 0;
 }
 
 static int
 door_open(struct http_req *r, const char *ar, struct eid_flow *out, struct err *e)
 {
-	json_t *areq = NULL;
-	int rc = login_pending_load(r, ar, &areq, e);
+	struct authz_request a;
+	int rc = login_pending_load(r, ar, NULL, &a, e);
 
 	if (rc == 0)
-		rc = door_flow(r, ar, areq, out, e);
-	json_decref(areq);
+		door_flow(r, ar, &a, out);
 	return rc;
 }
 
@@ -80,7 +71,7 @@ door_areq(const struct eid_flow *flow, struct http_req *r, json_t **areq, struct
 		*areq = json_incref((json_t *)flow->core);
 		return 0;
 	}
-	return login_pending_load(r, flow->ar, areq, e);
+	return login_pending_load(r, flow->ar, areq, NULL, e);
 }
 
 static void
@@ -125,6 +116,7 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 	bool post = strcmp(r->method, "POST") == 0;
 	const struct http_params *params = post ? &r->form : &r->query;
 	struct eid_flow flow = { .host = &login_eid_host };
+	struct authz_request a;
 	struct porten *app = r->app;
 	struct err e = { 0 };
 	json_t *areq = NULL;
@@ -150,10 +142,11 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 		return;
 	}
 	ar = http_param_c(params, "ar");
-	if (login_pending_load(r, ar, &areq, &e) != 0 || door_flow(r, ar, areq, &flow, &e) != 0) {
+	if (login_pending_load(r, ar, &areq, &a, &e) != 0) {
 		login_page_error(r, w, &e);
 		goto out;
 	}
+	door_flow(r, ar, &a, &flow);
 	if (post && !login_csrf_ok(r, ar, http_param_c(params, "csrf"))) {
 		page_error(r, w, 403, page_lang(r, NULL), OAUTH_INVALID_REQUEST,
 			   "the form has expired; start again from the service");

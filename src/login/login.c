@@ -427,18 +427,13 @@ login_step_open(const struct login_step *step, struct http_req *r, const char *a
 		struct login_ctx **out, struct err *e)
 {
 	struct login_ctx *c = arena_alloc(r->arena, sizeof(*c));
-	json_t *doc = NULL;
 	struct authz_request a;
 	int rc;
 
 	*out = NULL;
 	session_clear(&c->opened);
 	/* This browser's login under this issuer (pending.c checks both). */
-	rc = login_pending_load(r, ar, &doc, e);
-	if (rc != 0)
-		return rc;
-	rc = areq_decode(doc, r->arena, &a, e);
-	json_decref(doc);
+	rc = login_pending_load(r, ar, NULL, &a, e);
 	if (rc != 0)
 		return rc;
 	if (a.step == NULL || strcmp(a.step, step->name) != 0 || a.step_sid == NULL)

@@ -49,10 +49,12 @@ int login_pending_store(struct http_req *r, struct http_resp *w, struct authz_re
 			struct err *e);
 /*
  * Open the pending authorization ar for this browser, not yet spent (its
- * document's id is ar); ERR_NOTFOUND, 400, with what to tell the person
- * otherwise.
+ * document's id is ar): into *areq (a new reference) and *a (decoded,
+ * strings in the request's arena), each when not NULL; ERR_NOTFOUND, 400,
+ * with what to tell the person otherwise.
  */
-int login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e);
+int login_pending_load(struct http_req *r, const char *ar, json_t **areq,
+		       struct authz_request *a, struct err *e);
 /*
  * Spend pending ar, which login_pending_load opened in this request: the
  * login is over.  Inside the caller's transaction when there is one.

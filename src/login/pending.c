@@ -413,7 +413,8 @@ pending_spent_id(struct http_req *r, const char *ar)
 }
 
 int
-login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err *e)
+login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct authz_request *out,
+		   struct err *e)
 {
 	struct porten *app = login_app(r);
 	const char *browser = login_browser(r, NULL);
@@ -424,7 +425,8 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 	bool row;
 	int rc;
 
-	*areq = NULL;
+	if (areq != NULL)
+		*areq = NULL;
 	if (ar == NULL || ar[0] == '\0' || browser == NULL)
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
 	row = pending_is_row(ar);
@@ -474,7 +476,12 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct err
 		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 			   "the login was started at another service");
 	}
-	*areq = doc;
+	if (out != NULL)
+		*out = a;
+	if (areq != NULL)
+		*areq = doc;
+	else
+		json_decref(doc);
 	return 0;
 }
 

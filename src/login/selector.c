@@ -151,17 +151,14 @@ void
 login_handle_select(struct http_req *r, struct http_resp *w)
 {
 	struct err e = { 0 };
-	json_t *areq = NULL;
 	const char *ar = http_param_c(&r->query, "ar");
 	struct authz_request a;
 
-	if (login_pending_load(r, ar, &areq, &e) != 0 || areq_decode(areq, r->arena, &a, &e) != 0) {
+	if (login_pending_load(r, ar, NULL, &a, &e) != 0) {
 		login_page_error(r, w, &e);
-		json_decref(areq);
 		return;
 	}
 	login_show_selector(r, w, &a, false);
-	json_decref(areq);
 }
 
 void
@@ -171,7 +168,7 @@ login_handle_cancel(struct http_req *r, struct http_resp *w)
 	json_t *areq = NULL;
 	const char *ar = http_param_c(&r->form, "ar");
 
-	if (login_pending_load(r, ar, &areq, &e) != 0) {
+	if (login_pending_load(r, ar, &areq, NULL, &e) != 0) {
 		login_page_error(r, w, &e);
 		return;
 	}

@@ -26,6 +26,7 @@
 #define ID_TOKEN_LIFETIME 120            /* spec §10 */
 #define CODE_MAX_LEN 512                 /* codes are 43 characters; bound the hash input */
 #define REFRESH_MAX_LEN 512
+#define CLAIM_LIST_MAX 32                /* codes in a list claim: the wallet allows 16 */
 #define CLAIMS_MAX (64 * 1024)           /* a token's claims: a few hundred bytes, authorization_details more */
 
 #define BADREQ(e, ...) ERR((e), ERR_INVAL, 400, OAUTH_INVALID_REQUEST, __VA_ARGS__)
@@ -333,20 +334,25 @@ access_claims(struct http_req *r, const struct issue_ctx *c, const char *client_
 	return oauth_claims_end(&w, "access token", e);
 }
 
-/* "DE,FR" as ["DE","FR"]: a new reference. */
-static json_t *
-codes_list(const char *codes)
+/* Claim k: a list held as "DE,FR" (eid.h: a wallet PID's nationalities), as ["DE","FR"]. */
+static void
+claim_list(struct jsonw *w, struct arena *a, const char *k, const char *list)
 {
-	json_t *arr = json_array();
-	const char *p = codes, *comma;
+	const char *items[CLAIM_LIST_MAX];
+	struct str rest = str_c(list), head;
+	size_t n = 0;
+	bool more = true;
 
-	while (arr != NULL && *p != '\0') {
-		comma = strchr(p, ',');
-		json_array_append_new(arr, json_stringn(p, comma != NULL ? (size_t)(comma - p)
-									: strlen(p)));
-		p = comma != NULL ? comma + 1 : p + strlen(p);
+	while (more && n < CLAIM_LIST_MAX) {
+		more = str_split(rest, ',', &head, &rest);
+		items[n] = arena_strndup(a, head.p, head.len);
+		if (items[n++] == NULL && w->rc == 0)
+			w->rc = ERR_NOMEM;
 	}
-	return arr;
+	if (more && w->rc == 0)
+		w->rc = ERR_LIMIT;
+	if (w->rc == 0)
+		jsonw_strs(w, k, items, n);
 }
 
 static int
@@ -377,14 +383,8 @@ id_token_claims(struct http_req *r, const struct issue_ctx *c, struct buf *out, 
 	jsonw_str(&w, "eidas_lastname", g->eidas_lastname);
 	jsonw_str(&w, "eidas_date_of_birth", g->eidas_date_of_birth);
 	/* spec/eudi-wallet.md §7: a foreign PID's nationalities, in the ID token only. */
-	if (g->nationalities != NULL) {
-		json_t *codes = codes_list(g->nationalities);
-
-		if (codes == NULL)
-			w.rc = ERR_NOMEM;
-		jsonw_tree(&w, "nationalities", codes);
-		json_decref(codes);
-	}
+	if (g->nationalities != NULL)
+		claim_list(&w, r->arena, "nationalities", g->nationalities);
 	claims_from_steps(&w, g, true);
 	/* spec §10, §20: sid only for clients that asked for it (front- or back-channel logout). */
 	if (c->client->frontchannel_logout_session_required ||

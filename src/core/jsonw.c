@@ -83,25 +83,25 @@ string_body(struct buf *b, const char *s, size_t i)
  * are short and plain: one pass over them and one append.
  */
 static int
-string_in(struct buf *b, const char *open, const char *s, const char *close)
+string_in(struct buf *b, struct str open, const char *s, struct str close)
 {
-	size_t at = b->len, n = 0, no = strlen(open), nc = strlen(close);
+	size_t at = b->len, n = 0;
 	char one[128];
 	int rc;
 
 	while (plain[(unsigned char)s[n]])
 		n++;
-	if (s[n] == '\0' && no + n + nc <= sizeof(one)) {
-		memcpy(one, open, no);
-		memcpy(one + no, s, n);
-		memcpy(one + no + n, close, nc);
-		return buf_append(b, one, no + n + nc);
+	if (s[n] == '\0' && open.len + n + close.len <= sizeof(one)) {
+		memcpy(one, open.p, open.len);
+		memcpy(one + open.len, s, n);
+		memcpy(one + open.len + n, close.p, close.len);
+		return buf_append(b, one, open.len + n + close.len);
 	}
-	rc = buf_append(b, open, no);
+	rc = buf_append(b, open.p, open.len);
 	if (rc == 0)
 		rc = s[n] == '\0' ? buf_append(b, s, n) : string_body(b, s, n);
 	if (rc == 0)
-		rc = buf_append(b, close, nc);
+		rc = buf_append(b, close.p, close.len);
 	if (rc != 0 && b->p != NULL) {
 		b->len = at;
 		b->p[at] = '\0';
@@ -112,7 +112,7 @@ string_in(struct buf *b, const char *open, const char *s, const char *close)
 int
 jsonw_string(struct buf *b, const char *s)
 {
-	return string_in(b, "\"", s, "\"");
+	return string_in(b, STR_LIT("\""), s, STR_LIT("\""));
 }
 
 /* The separator and the key of the next member. */
@@ -120,7 +120,8 @@ static bool
 key(struct jsonw *w, const char *k)
 {
 	if (w->rc == 0)
-		w->rc = string_in(w->b, w->empty ? "\"" : ",\"", k, "\":");
+		w->rc = string_in(w->b, w->empty ? STR_LIT("\"") : STR_LIT(",\""), k,
+				  STR_LIT("\":"));
 	w->empty = false;
 	return w->rc == 0;
 }

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,13 +268,11 @@ out:
 static int
 seal_aad(const char *prefix, const char *label, char *aad, size_t cap, struct str *out)
 {
-	size_t pl = strlen(prefix), ll = strlen(label);
+	int n = snprintf(aad, cap, "%s%s", prefix, label);
 
-	if (pl + ll + 1 > cap)
+	if (n < 0 || (size_t)n >= cap)
 		return ERR_INVAL;
-	memcpy(aad, prefix, pl);
-	memcpy(aad + pl, label, ll + 1);
-	*out = (struct str){ aad, pl + ll };
+	*out = (struct str){ aad, (size_t)n };
 	return 0;
 }
 

@@ -36,6 +36,7 @@ struct consent_need {
 	json_t *missing;      /* array of scope docs still needing consent (owned) */
 	json_t *given;        /* the remembered consent doc, or NULL (owned) */
 	const char *key;      /* store id; NULL when the person has no pid */
+	bool read;            /* given has been read (it may be NULL: none remembered) */
 	long long lifetime;   /* how long consent and access last, seconds */
 };
 
@@ -69,6 +70,24 @@ consent_given(const json_t *given, const char *scope, int64_t now)
 }
 
 /*
+ * The person's remembered consent, read the first time a scope asks for
+ * consent: most logins ask for none, and then the store is not asked.
+ */
+static int
+consent_read(struct porten *app, struct consent_need *n, struct err *e)
+{
+	int rc;
+
+	if (n->read || n->key == NULL)
+		return 0;
+	rc = store_call(app->store, login, doc_get, CONSENT_KIND, n->key, &n->given, e);
+	if (rc == ERR_NOTFOUND)
+		rc = 0;
+	n->read = rc == 0;
+	return rc;
+}
+
+/*
  * Which requested scopes need consent that has not been given.  Scopes are
  * those of a, already validated by /authorize; one that has since
  * vanished is skipped (the token endpoint refuses it anyway).
@@ -90,15 +109,9 @@ consent_assess(struct http_req *r, const struct client *client, const struct aut
 	n->lifetime = client->authorization_lifetime; /* positive: the record has its default */
 	if (n->missing == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
-	if (pid != NULL && client_id != NULL) {
+	if (pid != NULL && client_id != NULL)
 		n->key = sha256_b64url(r->arena,
 				       str_c(arena_printf(r->arena, "%s\n%s", client_id, pid)));
-		rc = store_call(app->store, login, doc_get, CONSENT_KIND, n->key, &n->given, e);
-		if (rc == ERR_NOTFOUND)
-			rc = 0;
-		if (rc != 0)
-			return rc;
-	}
 	while (rest.len > 0) {
 		json_t *doc = NULL;
 		char *name;
@@ -122,9 +135,15 @@ consent_assess(struct http_req *r, const struct client *client, const struct aut
 			if (cap > 0 && cap < n->lifetime)
 				n->lifetime = cap;
 		}
-		if (json_is_true(json_object_get(doc, "requires_user_consent")) &&
-		    !consent_given(n->given, name, now))
-			json_array_append(n->missing, doc);
+		if (json_is_true(json_object_get(doc, "requires_user_consent"))) {
+			rc = consent_read(app, n, e);
+			if (rc != 0) {
+				json_decref(doc);
+				return rc;
+			}
+			if (!consent_given(n->given, name, now))
+				json_array_append(n->missing, doc);
+		}
 		json_decref(doc);
 	}
 	return 0;
@@ -363,7 +382,8 @@ consent_remember(struct http_req *r, const struct consent_need *n, struct err *e
 	size_t i;
 	int rc;
 
-	if (n->key == NULL)
+	/* Nothing newly agreed to (then the record was never read): nothing to write. */
+	if (n->key == NULL || !n->read || json_array_size(n->missing) == 0)
 		return 0;
 	doc = json_object();
 	scopes = json_object();

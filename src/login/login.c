@@ -557,7 +557,8 @@ complete_body(void *arg, struct err *e)
 	}
 	/* The steps and the code know this login went through an eID (not SSO). */
 	login_finish(c->r, c->w, c->client, c->fresh, &c->s);
-	return 0;
+	/* A login the steps paused or refused keeps its new session all the same. */
+	return session_save(c->r, &c->s, e);
 }
 
 void

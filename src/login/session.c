@@ -138,6 +138,17 @@ session_store(struct http_req *r, const struct session *s, bool update, struct e
 	return rc;
 }
 
+/* session_store, and s is written from then on. */
+static int
+session_save_as(struct http_req *r, struct session *s, bool update, struct err *e)
+{
+	int rc = session_store(r, s, update, e);
+
+	if (rc == 0)
+		s->unsaved = false;
+	return rc;
+}
+
 int
 session_load(struct http_req *r, const struct client *client, struct session *s, struct err *e)
 {
@@ -280,11 +291,7 @@ session_establish(struct http_req *r, struct http_resp *w, const struct client *
 	s->clients = no_clients;
 	s->nclients = 0;
 	s->hash = sha256_b64url(r->arena, str_c(cookie));
-	rc = session_store(r, s, false, e);
-	if (rc != 0) {
-		session_clear(s);
-		return rc;
-	}
+	s->unsaved = true;
 	session_set_cookie(r, w, session_cookie_name(r, client), cookie);
 	return 0;
 }
@@ -310,7 +317,13 @@ session_join(struct http_req *r, struct session *s, const char *client_id, struc
 		s->clients = list;
 		s->nclients++;
 	}
-	return session_store(r, s, true, e);
+	return session_save_as(r, s, !s->unsaved, e);
+}
+
+int
+session_save(struct http_req *r, struct session *s, struct err *e)
+{
+	return s->unsaved ? session_save_as(r, s, false, e) : 0;
 }
 
 struct session_end_tx {

@@ -49,6 +49,12 @@ struct session {
 	const char *eidas_identifier, *eidas_firstname, *eidas_lastname, *eidas_date_of_birth;
 	/* a foreign wallet PID (spec/eudi-wallet.md §7), else NULL */
 	const char *nationalities, *onetime_key;
+	/*
+	 * Started by this request and not written yet: the first write of it
+	 * (session_join, else session_save) inserts it, so a new session and
+	 * its first client are one insert, not an insert and an update.
+	 */
+	bool unsaved;
 };
 
 /*
@@ -80,12 +86,15 @@ const char *session_cookie_name(struct http_req *r, const struct client *client)
 int session_load(struct http_req *r, const struct client *client, struct session *s, struct err *e);
 /*
  * After an eID login: raise the current session when it is the same person,
- * else start a new one (new cookie set on w).  s is filled.
+ * else start a new one (new cookie set on w).  s is filled.  A new one is
+ * written by session_join or session_save, in the caller's transaction.
  */
 int session_establish(struct http_req *r, struct http_resp *w, const struct client *client,
 		      const struct eid_result *res, struct session *s, struct err *e);
 /* Record that client got a code from s, and push the idle timeout. */
 int session_join(struct http_req *r, struct session *s, const char *client_id, struct err *e);
+/* Write s if session_establish started it and nothing has written it yet. */
+int session_save(struct http_req *r, struct session *s, struct err *e);
 /* End s: delete it, revoke its login-only grants, clear the cookie. */
 int session_end(struct http_req *r, struct http_resp *w, const struct client *client, struct session *s,
 		struct err *e);

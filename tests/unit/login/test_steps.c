@@ -149,6 +149,8 @@ finish(struct treq *t, const char *client_id, const struct issuer *is)
 	assert_int_equal(reg_client_find(&fx_app, client_id, &client, &e), 0);
 	assert_int_equal(session_establish(&t->r, &t->w, client, &res, &s, &e), 0);
 	login_finish(&t->r, &t->w, client, areq, &s);
+	/* as login_complete's transaction ends: a paused login's new session is written */
+	assert_int_equal(session_save(&t->r, &s, &e), 0);
 	session_clear(&s);
 	reg_client_release(client);
 	json_decref(areq);

@@ -147,7 +147,7 @@ check_jwt(struct http_req *r, const struct issuer *is, const char *aud, struct s
 
 static int
 check_stored(struct http_req *r, const struct issuer *is, const char *aud, struct str token,
-	     struct oauth_bearer *out, struct err *e)
+	     struct oauth_bearer *out, json_t **grant, struct err *e)
 {
 	struct porten *app = r->app;
 	json_t *claims = NULL;
@@ -155,7 +155,7 @@ check_stored(struct http_req *r, const struct issuer *is, const char *aud, struc
 	int rc;
 
 	rc = store_call(app->store, oauth, token_get, sha256_b64url(r->arena, token), &claims,
-			&grant_id, e);
+			&grant_id, grant, e);
 	if (rc == ERR_NOTFOUND)
 		return invalid(e, "unknown, expired or revoked token");
 	if (rc != 0)
@@ -166,6 +166,10 @@ check_stored(struct http_req *r, const struct issuer *is, const char *aud, struc
 	} else {
 		json_decref(claims);
 		memset(out, 0, sizeof(*out));
+		if (grant != NULL) {
+			json_decref(*grant);
+			*grant = NULL;
+		}
 	}
 	free(grant_id);
 	return rc;
@@ -219,15 +223,17 @@ binding_check(struct http_req *r, struct str token, bool dpop, const struct oaut
 	return 0;
 }
 
-int
-oauth_bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
-		   struct oauth_bearer *out, struct err *e)
+static int
+bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
+	     struct oauth_bearer *out, json_t **grant, struct err *e)
 {
 	struct str token;
 	bool dpop = false;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (grant != NULL)
+		*grant = NULL;
 	if (is == NULL)
 		return ERR(e, ERR_UNAVAILABLE, 503, OAUTH_TEMPORARILY_UNAVAILABLE,
 			   "no issuer for this API's tokens is configured");
@@ -243,10 +249,29 @@ oauth_bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
 	if (is->kind == ISSUER_MASKINPORTEN)
 		rc = check_jwt(r, is, aud, token, out, e);
 	else
-		rc = check_stored(r, is, aud, token, out, e);
-	if (rc == 0 && (rc = binding_check(r, token, dpop, out, e)) != 0)
+		rc = check_stored(r, is, aud, token, out, grant, e);
+	if (rc == 0 && (rc = binding_check(r, token, dpop, out, e)) != 0) {
 		oauth_bearer_release(out);
+		if (grant != NULL) {
+			json_decref(*grant);
+			*grant = NULL;
+		}
+	}
 	return rc;
+}
+
+int
+oauth_bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
+		   struct oauth_bearer *out, struct err *e)
+{
+	return bearer_check(r, is, aud, out, NULL, e);
+}
+
+int
+oauth_bearer_check_grant(struct http_req *r, const struct issuer *is, struct oauth_bearer *out,
+			 json_t **grant, struct err *e)
+{
+	return bearer_check(r, is, NULL, out, grant, e);
 }
 
 bool

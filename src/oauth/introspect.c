@@ -216,7 +216,7 @@ oauth_handle_introspect(struct http_req *r, struct http_resp *w)
 	}
 	hash = sha256_b64url(r->arena, token);
 	/* token_type_hint is only a hint (RFC 7662 §2.1): both kinds are looked up. */
-	rc = store_call(app->store, oauth, token_get, hash, &claims, &grant_id, &e);
+	rc = store_call(app->store, oauth, token_get, hash, &claims, &grant_id, NULL, &e);
 	if (rc == 0) {
 		rc = access_answer(r, is, client, claims, grant_id, &ans, &e);
 	} else if (rc == ERR_NOTFOUND) {

@@ -76,6 +76,13 @@ struct oauth_bearer {
  */
 int oauth_bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
 		       struct oauth_bearer *out, struct err *e);
+/*
+ * oauth_bearer_check (no aud) for a login issuer's token, with *grant its
+ * grant's document (owned; NULL for a token without one, or on failure),
+ * read with the token in one statement.
+ */
+int oauth_bearer_check_grant(struct http_req *r, const struct issuer *is, struct oauth_bearer *out,
+			     json_t **grant, struct err *e);
 bool oauth_bearer_has(const struct oauth_bearer *b, const char *scope);
 /* Set e to a 403 insufficient_scope naming scopes (space-separated) and return ERR_DENIED. */
 int oauth_bearer_insufficient(struct err *e, const char *scopes);

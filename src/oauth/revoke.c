@@ -53,7 +53,7 @@ revoke_token(struct http_req *r, const char *caller_id, const char *hash, bool r
 		} else {
 			const char *owner;
 
-			rc = store_call(app->store, oauth, token_get, hash, &claims, &grant_id, e);
+			rc = store_call(app->store, oauth, token_get, hash, &claims, &grant_id, NULL, e);
 			owner = json_string_value(json_object_get(claims, "client_id"));
 			if (rc == 0 && owner != NULL && strcmp(owner, caller_id) == 0 && grant_id != NULL)
 				rc = revoke_grant(r, grant_id, e);

@@ -7,7 +7,6 @@
  */
 #include <string.h>
 
-#include "app/app.h"
 #include "core/jsonw.h"
 #include "oauth/dpop.h"
 #include "oauth/oauth.h"
@@ -18,7 +17,6 @@
 void
 oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
 {
-	struct porten *app = r->app;
 	const struct issuer *is = r->route_data;
 	struct oauth_bearer tok = { 0 };
 	json_t *grant = NULL;
@@ -32,7 +30,7 @@ oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
 		http_resp_header(w, "Allow", "GET, POST");
 		goto out;
 	}
-	rc = oauth_bearer_check(r, is, NULL, &tok, &e);
+	rc = oauth_bearer_check_grant(r, is, &tok, &grant, &e);
 	/* spec §14: profile grants userinfo; (design) with openid. */
 	if (rc == 0 && (!oauth_bearer_has(&tok, "profile") || !oauth_bearer_has(&tok, "openid")))
 		rc = oauth_bearer_insufficient(&e, "openid profile");
@@ -40,14 +38,10 @@ oauth_handle_userinfo(struct http_req *r, struct http_resp *w)
 		oauth_bearer_refuse(r, w, &e, "openid profile");
 		goto out;
 	}
-	rc = store_call(app->store, oauth, grant_get, tok.grant_id, &grant, &e);
-	if (rc == ERR_NOTFOUND) {
+	/* The token's grant came with it: live, or the token would not be. */
+	if (grant == NULL) {
 		(void)ERR(&e, ERR_DENIED, 401, OAUTH_INVALID_TOKEN, "the authorization has ended");
 		oauth_bearer_refuse(r, w, &e, NULL);
-		goto out;
-	}
-	if (rc != 0) {
-		oauth_resp_error(r, w, &e);
 		goto out;
 	}
 	/* sub as in the tokens; pid only when the access token carries it (not pseudonymous). */

@@ -84,12 +84,14 @@ struct store_oauth_ops {
 	 * Access tokens issued, keyed by hash of the token string, JWT or opaque:
 	 * doc is the claim set as JSON text (for introspection, userinfo and
 	 * opaque tokens); the token's signed payload is that text.
-	 * get: ERR_NOTFOUND when unknown, expired or its grant revoked.
+	 * get: ERR_NOTFOUND when unknown, expired or its grant revoked; when
+	 * grant is non-NULL, *grant is the token's grant document (NULL for a
+	 * token without a grant), read in the same statement.
 	 */
 	int (*token_put)(struct store *s, const char *hash, const char *grant_id, const char *doc,
 			 int64_t expires_at, struct err *e);
 	int (*token_get)(struct store *s, const char *hash, json_t **doc, char **grant_id,
-			 struct err *e);
+			 json_t **grant, struct err *e);
 	/*
 	 * The revocation list (selfservice-api.md §10): the access tokens of
 	 * client_id's revoked grants that have not expired, at most limit

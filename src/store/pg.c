@@ -126,7 +126,7 @@ const char *const store_pg_sql[PG_N] = {
 
 	[PG_TOKEN_PUT] = "INSERT INTO access_tokens (hash, grant_id, doc, expires_at)"
 			 " VALUES ($1, $2, $3, $4)",
-	[PG_TOKEN_GET] = "SELECT t.doc, t.grant_id FROM access_tokens t"
+	[PG_TOKEN_GET] = "SELECT t.doc, t.grant_id, g.doc FROM access_tokens t"
 			 " LEFT JOIN grants g ON g.grant_id = t.grant_id"
 			 " WHERE t.hash = $1 AND t.expires_at > $2::bigint AND (t.grant_id IS NULL"
 			 " OR (NOT g.revoked AND g.expires_at > $2::bigint))",
@@ -960,6 +960,7 @@ struct pg_token {
 	const char *hash;
 	json_t **doc;
 	char **grant_id;
+	json_t **grant;
 };
 
 static int
@@ -971,6 +972,8 @@ pg_token_get_fn(struct pg_q *q, void *arg, struct err *e)
 	*t->doc = NULL;
 	if (t->grant_id != NULL)
 		*t->grant_id = NULL;
+	if (t->grant != NULL)
+		*t->grant = NULL;
 	rc = store_pg_execf(q, PG_TOKEN_GET, e, "ki", t->hash, time_now());
 	if (rc == 0 && store_pg_rows(q) == 0)
 		rc = store_pg_notfound(e, q->op);
@@ -978,6 +981,9 @@ pg_token_get_fn(struct pg_q *q, void *arg, struct err *e)
 		rc = store_pg_col_json(q, 0, 0, t->doc, e);
 	if (rc == 0 && t->grant_id != NULL)
 		rc = store_pg_col_str(q, 0, 1, t->grant_id, e);
+	/* A token with a grant has a live one: the statement's join says so. */
+	if (rc == 0 && t->grant != NULL && !PQgetisnull(q->res, 0, 2))
+		rc = store_pg_col_json(q, 0, 2, t->grant, e);
 	if (rc != 0) {
 		json_decref(*t->doc);
 		*t->doc = NULL;
@@ -985,18 +991,25 @@ pg_token_get_fn(struct pg_q *q, void *arg, struct err *e)
 			free(*t->grant_id);
 			*t->grant_id = NULL;
 		}
+		if (t->grant != NULL) {
+			json_decref(*t->grant);
+			*t->grant = NULL;
+		}
 	}
 	return rc;
 }
 
 static int
-pg_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, struct err *e)
+pg_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, json_t **grant,
+	     struct err *e)
 {
-	struct pg_token t = { hash, doc, grant_id };
+	struct pg_token t = { hash, doc, grant_id, grant };
 
 	*doc = NULL;
 	if (grant_id != NULL)
 		*grant_id = NULL;
+	if (grant != NULL)
+		*grant = NULL;
 	if (store_pg_check_text(hash, 'k', "token_get", e) != 0)
 		return e->code;
 	return store_pg_run(s, "token_get", pg_token_get_fn, &t, e);

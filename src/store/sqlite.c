@@ -103,7 +103,7 @@ const char *const store_sq_sql[SQ_N] = {
 
 	[SQ_TOKEN_PUT] = "INSERT INTO access_tokens (hash, grant_id, doc, expires_at)"
 			 " VALUES (?1, ?2, ?3, ?4)",
-	[SQ_TOKEN_GET] = "SELECT t.doc, t.grant_id FROM access_tokens t"
+	[SQ_TOKEN_GET] = "SELECT t.doc, t.grant_id, g.doc FROM access_tokens t"
 			 " LEFT JOIN grants g ON g.grant_id = t.grant_id"
 			 " WHERE t.hash = ?1 AND t.expires_at > ?2 AND (t.grant_id IS NULL"
 			 " OR (g.revoked = 0 AND g.expires_at > ?2))",
@@ -813,7 +813,8 @@ sq_token_put(struct store *s, const char *hash, const char *grant_id, const char
 }
 
 static int
-sq_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, struct err *e)
+sq_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, json_t **grant,
+	     struct err *e)
 {
 	struct sq_q q;
 	int rc;
@@ -821,6 +822,8 @@ sq_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, s
 	*doc = NULL;
 	if (grant_id != NULL)
 		*grant_id = NULL;
+	if (grant != NULL)
+		*grant = NULL;
 	rc = store_sq_start(&q, s, "token_get", e);
 	if (rc == 0)
 		rc = store_sq_stmt(&q, SQ_TOKEN_GET, e, "ki", hash, time_now());
@@ -832,6 +835,9 @@ sq_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, s
 		rc = store_sq_col_json(&q, 0, doc, e);
 	if (rc == 0 && grant_id != NULL)
 		rc = store_sq_col_str(&q, 1, grant_id, e);
+	/* A token with a grant has a live one: the statement's join says so. */
+	if (rc == 0 && grant != NULL && sqlite3_column_type(q.st, 2) != SQLITE_NULL)
+		rc = store_sq_col_json(&q, 2, grant, e);
 	store_sq_end(&q);
 	if (rc != 0) {
 		json_decref(*doc);
@@ -839,6 +845,10 @@ sq_token_get(struct store *s, const char *hash, json_t **doc, char **grant_id, s
 		if (grant_id != NULL) {
 			free(*grant_id);
 			*grant_id = NULL;
+		}
+		if (grant != NULL) {
+			json_decref(*grant);
+			*grant = NULL;
 		}
 	}
 	return rc;

@@ -33,7 +33,7 @@ access_live(const char *token)
 	int rc;
 
 	sha256_b64url_buf(str_c(token), hash);
-	rc = store_call(fx_app.store, oauth, token_get, hash, &doc, &gid, &e);
+	rc = store_call(fx_app.store, oauth, token_get, hash, &doc, &gid, NULL, &e);
 	json_decref(doc);
 	free(gid);
 	assert_true(rc == 0 || rc == ERR_NOTFOUND);

@@ -558,7 +558,7 @@ test_refresh_chain(void **state)
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "R3", &r, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "R9", &r, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, oauth, grant_get, "G", &got, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_call(f->s, oauth, token_get, "AT1", &got, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, token_get, "AT1", &got, &gid, NULL, &f->e), ERR_NOTFOUND);
 	/* once revoked, presenting the spent one again is just not found */
 	assert_int_equal(store_call(f->s, oauth, refresh_rotate, "R1", "R8", now + 1800, NULL, &r, &f->e),
 			 ERR_NOTFOUND);
@@ -622,7 +622,7 @@ test_tokens(void **state)
 {
 	struct fx *f = *state;
 	int64_t now = time_now();
-	json_t *d = obj("sub", "abc"), *doc = NULL;
+	json_t *d = obj("sub", "abc"), *doc = NULL, *grant = NULL;
 	char *gid = NULL;
 
 	put_grant(f, "G", NULL, false, now + 200);
@@ -633,23 +633,33 @@ test_tokens(void **state)
 	/* machine tokens without a grant */
 	assert_int_equal(tok_put(f, "T3", NULL, d, now + 300), 0);
 
-	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, &gid, NULL, &f->e), 0);
 	assert_string_equal(sget(doc, "sub"), "abc");
 	assert_string_equal(gid, "G");
 	json_decref(doc);
 	free(gid);
-	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, NULL, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, NULL, NULL, &f->e), 0);
 	json_decref(doc);
-	assert_int_equal(store_call(f->s, oauth, token_get, "T3", &doc, &gid, &f->e), 0);
+	/* the grant's document comes with the token, in the same statement */
+	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, NULL, &grant, &f->e), 0);
+	assert_non_null(grant);
+	assert_string_equal(sget(grant, "person"), "01019012345");
+	json_decref(grant);
+	json_decref(doc);
+	grant = (json_t *)0x1;
+	assert_int_equal(store_call(f->s, oauth, token_get, "T3", &doc, &gid, &grant, &f->e), 0);
 	assert_null(gid);
+	assert_null(grant);
 	json_decref(doc);
-	assert_int_equal(store_call(f->s, oauth, token_get, "T-none", &doc, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T-none", &doc, &gid, NULL, &f->e), ERR_NOTFOUND);
 
 	time_set_offset(100);
-	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, &gid, &f->e), ERR_NOTFOUND);
+	grant = (json_t *)0x1;
+	assert_int_equal(store_call(f->s, oauth, token_get, "T1", &doc, &gid, &grant, &f->e), ERR_NOTFOUND);
 	assert_null(doc);
 	assert_null(gid);
-	assert_int_equal(store_call(f->s, oauth, token_get, "T3", &doc, &gid, &f->e), 0);
+	assert_null(grant);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T3", &doc, &gid, NULL, &f->e), 0);
 	json_decref(doc);
 
 	/* a grant past its expiry kills tokens that are still in date */
@@ -657,7 +667,7 @@ test_tokens(void **state)
 	put_grant(f, "G2", NULL, false, now + 50);
 	assert_int_equal(tok_put(f, "T4", "G2", d, now + 100), 0);
 	time_set_offset(50);
-	assert_int_equal(store_call(f->s, oauth, token_get, "T4", &doc, &gid, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, oauth, token_get, "T4", &doc, &gid, NULL, &f->e), ERR_NOTFOUND);
 	json_decref(d);
 }
 
@@ -1149,7 +1159,7 @@ test_sweep(void **state)
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-new", now + 100, &f->e), ERR_EXISTS);
 	assert_int_equal(store_call(f->s, oauth, refresh_get, "r-new", &r, &f->e), 0);
 	store_refresh_clear(&r);
-	assert_int_equal(store_call(f->s, oauth, token_get, "t-new", &doc, &gid, &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_get, "t-new", &doc, &gid, NULL, &f->e), 0);
 	json_decref(doc);
 	free(gid);
 	/* swept rows are gone, not only hidden: their keys are free again */

@@ -982,7 +982,7 @@ pg_token_get_fn(struct pg_q *q, void *arg, struct err *e)
 	if (rc == 0 && t->grant_id != NULL)
 		rc = store_pg_col_str(q, 0, 1, t->grant_id, e);
 	/* A token with a grant has a live one: the statement's join says so. */
-	if (rc == 0 && t->grant != NULL && !PQgetisnull(q->res, 0, 2))
+	if (rc == 0 && t->grant != NULL && !store_pg_col_null(q, 0, 2))
 		rc = store_pg_col_json(q, 0, 2, t->grant, e);
 	if (rc != 0) {
 		json_decref(*t->doc);

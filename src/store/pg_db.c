@@ -937,6 +937,12 @@ store_pg_col_bool(const struct pg_q *q, int row, int col)
 	return !PQgetisnull(q->res, row, col) && PQgetvalue(q->res, row, col)[0] == 't';
 }
 
+bool
+store_pg_col_null(const struct pg_q *q, int row, int col)
+{
+	return PQgetisnull(q->res, row, col);
+}
+
 /* ---- generic shapes ---- */
 
 struct pg_one {

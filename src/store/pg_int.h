@@ -162,6 +162,7 @@ int store_pg_col_str(struct pg_q *q, int row, int col, char **out, struct err *e
 int store_pg_col_json(struct pg_q *q, int row, int col, json_t **out, struct err *e);
 int store_pg_col_i64(struct pg_q *q, int row, int col, int64_t *out, struct err *e);
 bool store_pg_col_bool(const struct pg_q *q, int row, int col);
+bool store_pg_col_null(const struct pg_q *q, int row, int col);
 
 /* One-statement operations, parameters as for store_pg_args. */
 int store_pg_get_doc(struct store *s, enum pg_id id, const char *op, json_t **doc, struct err *e,

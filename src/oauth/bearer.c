@@ -166,10 +166,6 @@ check_stored(struct http_req *r, const struct issuer *is, const char *aud, struc
 	} else {
 		json_decref(claims);
 		memset(out, 0, sizeof(*out));
-		if (grant != NULL) {
-			json_decref(*grant);
-			*grant = NULL;
-		}
 	}
 	free(grant_id);
 	return rc;
@@ -250,12 +246,12 @@ bearer_check(struct http_req *r, const struct issuer *is, const char *aud,
 		rc = check_jwt(r, is, aud, token, out, e);
 	else
 		rc = check_stored(r, is, aud, token, out, grant, e);
-	if (rc == 0 && (rc = binding_check(r, token, dpop, out, e)) != 0) {
+	if (rc == 0 && (rc = binding_check(r, token, dpop, out, e)) != 0)
 		oauth_bearer_release(out);
-		if (grant != NULL) {
-			json_decref(*grant);
-			*grant = NULL;
-		}
+	/* A refused token hands out no grant, whichever check refused it. */
+	if (rc != 0 && grant != NULL) {
+		json_decref(*grant);
+		*grant = NULL;
 	}
 	return rc;
 }

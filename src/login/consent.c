@@ -382,8 +382,11 @@ consent_remember(struct http_req *r, const struct consent_need *n, struct err *e
 	size_t i;
 	int rc;
 
-	/* Nothing newly agreed to (then the record was never read): nothing to write. */
-	if (n->key == NULL || !n->read || json_array_size(n->missing) == 0)
+	/*
+	 * Nothing newly agreed to: nothing to write.  A scope is missing only
+	 * after consent_read, so what was given before is in n->given.
+	 */
+	if (n->key == NULL || json_array_size(n->missing) == 0)
 		return 0;
 	doc = json_object();
 	scopes = json_object();

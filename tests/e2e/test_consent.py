@@ -109,6 +109,9 @@ def test_decline_of_every_scope_is_access_denied(server, new_client, new_browser
     res = answer(server, c, br, r, params, verifier, "consent-decline")
     assert res.kind == "redirect" and res.error == "access_denied", res
     assert "code" not in res.params
+    # the login paused for consent still started the person's session: SSO without the scope
+    res = login(server, c, br, prompt="none", scope="openid profile", expect_eid=False)
+    assert res.code, res
 
 
 def test_prompt_none_needs_consent(server, new_client, new_browser):

@@ -7,7 +7,11 @@
  * meta.registry_gen (a trigger, in the changing transaction, whichever
  * node or portenctl made it), so one small read tells whether a cached
  * document is still current: a change is seen by the next request on
- * every node, as without the cache.
+ * every node, as without the cache.  A store that watches for changes
+ * itself (PostgreSQL, store/pg_watch.c) gives an epoch instead, read
+ * without a statement: a change made elsewhere is then seen once the
+ * database's notification of it has reached the node (within a
+ * millisecond or so), a change of the node's own at once.
  *
  * A slot is labelled with the generation read *before* its document was
  * loaded, so a change that lands in between makes the slot look old, never
@@ -35,6 +39,7 @@
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -133,31 +138,53 @@ static _Thread_local struct {
 	char gen[CACHE_GEN_MAX];
 } cache_seen;
 
-/* The store's registry generation into gen; false when it cannot say (then no caching). */
+/*
+ * What labels a current slot now: the store's epoch when it watches for
+ * changes itself (only for requests: a command line run of portenctl
+ * starts no watch), else registry_gen.  False when neither can be had.
+ */
+static bool
+cache_gen_read(struct porten *app, uint64_t request, char gen[CACHE_GEN_MAX])
+{
+	struct err e = { 0 };
+	uint64_t epoch;
+	char *v = NULL;
+	size_t n = 0;
+	bool ok;
+
+	if (request != 0 && store_call(app->store, registry, registry_epoch, &epoch, &e) == 0) {
+		/* "w" and a number: no registry_gen looks like it */
+		snprintf(gen, CACHE_GEN_MAX, "w%" PRIu64, epoch);
+		return true;
+	}
+	ok = store_call(app->store, registry, meta_get, CACHE_GEN, &v, &e) == 0 && v != NULL &&
+	     (n = strlen(v)) > 0 && n < CACHE_GEN_MAX;
+	if (ok)
+		memcpy(gen, v, n + 1);
+	free(v);
+	return ok;
+}
+
+/*
+ * The store's registry generation into gen, read once per request; false
+ * when it cannot say (then no caching).
+ */
 static bool
 cache_gen(struct porten *app, char gen[CACHE_GEN_MAX])
 {
 	uint64_t request = http_request_serial();
-	struct err e = { 0 };
-	char *v = NULL;
-	size_t n = 0;
-	bool ok;
 
 	if (request != 0 && cache_seen.request == request &&
 	    cache_seen.store == app->store->serial) {
 		memcpy(gen, cache_seen.gen, sizeof(cache_seen.gen));
 		return true;
 	}
-	ok = store_call(app->store, registry, meta_get, CACHE_GEN, &v, &e) == 0 && v != NULL &&
-	     (n = strlen(v)) > 0 && n < CACHE_GEN_MAX;
-	if (ok) {
-		memcpy(gen, v, n + 1);
-		memcpy(cache_seen.gen, v, n + 1);
-		cache_seen.request = request;
-		cache_seen.store = app->store->serial;
-	}
-	free(v);
-	return ok;
+	if (!cache_gen_read(app, request, gen))
+		return false;
+	memcpy(cache_seen.gen, gen, sizeof(cache_seen.gen));
+	cache_seen.request = request;
+	cache_seen.store = app->store->serial;
+	return true;
 }
 
 static int

@@ -30,6 +30,15 @@ struct store_key {
 struct store_registry_ops {
 	/* Meta: small named values shared by all nodes (pairwise salt, schema). */
 	int (*meta_get)(struct store *s, const char *name, char **value, struct err *e);
+	/*
+	 * The registry's epoch, when the store watches for changes to clients
+	 * and scopes itself (PostgreSQL: pg_watch.c): a number that moves on
+	 * with every change, read without a statement.  ERR_NOTFOUND when it
+	 * does not, or cannot vouch for it now (SQLite, whose read of
+	 * registry_gen costs no round trip; a watch that has lost the
+	 * database): then read registry_gen with meta_get.
+	 */
+	int (*registry_epoch)(struct store *s, uint64_t *epoch, struct err *e);
 	/* Insert only if absent; ERR_EXISTS otherwise (so nodes agree on one value). */
 	int (*meta_put_new)(struct store *s, const char *name, const char *value, struct err *e);
 

@@ -404,6 +404,15 @@ pg_meta_get(struct store *s, const char *name, char **value, struct err *e)
 }
 
 static int
+pg_registry_epoch(struct store *s, uint64_t *epoch, struct err *e)
+{
+	*epoch = 0;
+	if (store_pg_watch((struct pg_store *)s, epoch) == 0)
+		return 0;
+	return store_pg_notfound(e, "registry_epoch");
+}
+
+static int
 pg_meta_put_new(struct store *s, const char *name, const char *value, struct err *e)
 {
 	return store_pg_write(s, PG_META_PUT_NEW, "meta_put_new", ERR_EXISTS, e, "ks", name, value);
@@ -415,25 +424,37 @@ pg_client_get(struct store *s, const char *client_id, json_t **doc, struct err *
 	return store_pg_get_doc(s, PG_CLIENT_GET, "client_get", doc, e, "k", client_id);
 }
 
+/*
+ * A change of this node's to clients or scopes moves the watch's epoch at
+ * once; other nodes hear of it from the database (pg_watch.c).
+ */
+static int
+pg_registry_moved(struct store *s, int rc)
+{
+	if (rc == 0)
+		store_pg_watch_moved((struct pg_store *)s);
+	return rc;
+}
+
 static int
 pg_client_create(struct store *s, const char *client_id, const json_t *doc, struct err *e)
 {
-	return store_pg_write(s, PG_CLIENT_CREATE, "client_create", ERR_EXISTS, e, "kj", client_id,
-			      doc);
+	return pg_registry_moved(s, store_pg_write(s, PG_CLIENT_CREATE, "client_create",
+						   ERR_EXISTS, e, "kj", client_id, doc));
 }
 
 static int
 pg_client_update(struct store *s, const char *client_id, const json_t *doc, struct err *e)
 {
-	return store_pg_write(s, PG_CLIENT_UPDATE, "client_update", ERR_NOTFOUND, e, "kj",
-			      client_id, doc);
+	return pg_registry_moved(s, store_pg_write(s, PG_CLIENT_UPDATE, "client_update",
+						   ERR_NOTFOUND, e, "kj", client_id, doc));
 }
 
 static int
 pg_client_delete(struct store *s, const char *client_id, struct err *e)
 {
-	return store_pg_write(s, PG_CLIENT_DELETE, "client_delete", ERR_NOTFOUND, e, "k",
-			      client_id);
+	return pg_registry_moved(s, store_pg_write(s, PG_CLIENT_DELETE, "client_delete",
+						   ERR_NOTFOUND, e, "k", client_id));
 }
 
 static int
@@ -451,13 +472,15 @@ pg_scope_get(struct store *s, const char *name, json_t **doc, struct err *e)
 static int
 pg_scope_put(struct store *s, const char *name, const json_t *doc, struct err *e)
 {
-	return store_pg_write(s, PG_SCOPE_PUT, "scope_put", 0, e, "kj", name, doc);
+	return pg_registry_moved(s, store_pg_write(s, PG_SCOPE_PUT, "scope_put", 0, e, "kj",
+						   name, doc));
 }
 
 static int
 pg_scope_delete(struct store *s, const char *name, struct err *e)
 {
-	return store_pg_write(s, PG_SCOPE_DELETE, "scope_delete", ERR_NOTFOUND, e, "k", name);
+	return pg_registry_moved(s, store_pg_write(s, PG_SCOPE_DELETE, "scope_delete",
+						   ERR_NOTFOUND, e, "k", name));
 }
 
 static int
@@ -1271,6 +1294,7 @@ pg_sweep(struct store *s, int64_t now, int64_t *n, struct err *e)
 
 static const struct store_registry_ops pg_registry = {
 	.meta_get = pg_meta_get,
+	.registry_epoch = pg_registry_epoch,
 	.meta_put_new = pg_meta_put_new,
 	.client_get = pg_client_get,
 	.client_create = pg_client_create,

@@ -313,15 +313,15 @@ static const char pg_session_sql[] =
 	"SELECT set_config('idle_in_transaction_session_timeout', '60s', false)"
 	" WHERE current_setting('idle_in_transaction_session_timeout') IN ('0', '0ms')";
 
-/* One attempt; *why gets libpq's message (static buffer of the caller) on failure. */
-static int
-pg_connect_once(struct pg_store *ps, struct pg_conn *c, char *why, size_t whylen)
+int
+store_pg_connect_once(struct pg_store *ps, struct pg_conn *c, const char *application,
+		      char *why, size_t whylen)
 {
 	/* defaults first: the target's own settings override them (expand_dbname) */
 	static const char *const kw[] = { "connect_timeout", "application_name", "client_encoding",
 					  "keepalives_idle", "keepalives_interval",
 					  "keepalives_count", "dbname", NULL };
-	const char *val[] = { "3", "portend", "UTF8", "30", "10", "3", ps->target, NULL };
+	const char *val[] = { "3", application, "UTF8", "30", "10", "3", ps->target, NULL };
 	PGresult *res;
 	size_t n;
 
@@ -359,7 +359,7 @@ pg_connect(struct pg_store *ps, struct pg_conn *c, const char *op, struct err *e
 	bool first;
 
 	for (;;) {
-		if (pg_connect_once(ps, c, why, sizeof(why)) == 0) {
+		if (store_pg_connect_once(ps, c, "portend", why, sizeof(why)) == 0) {
 			pthread_mutex_lock(&ps->pool.mu);
 			first = ps->down_since != 0;
 			ps->down_since = 0;
@@ -1171,6 +1171,7 @@ store_pg_close(struct store *s)
 
 	if (ps == NULL)
 		return;
+	store_pg_watch_stop(ps);
 	store_pool_destroy(&ps->pool);
 	free(ps->target);
 	free(ps);

@@ -87,12 +87,16 @@ struct pg_conn {
 	struct pg_deferred deferred[PG_MAX_DEFERRED];
 };
 
+struct pg_watch;
+
 struct pg_store {
 	struct store super;      /* first: a struct store * is a struct pg_store * */
 	char *target;
 	struct store_pool pool;  /* pool.c: connection slots, some not connected */
 	int64_t down_since;      /* monotonic ms of the first failed connect; 0 while up
 				    (under pool.mu) */
+	_Atomic(struct pg_watch *) watch; /* pg_watch.c, started on first use */
+	bool watch_tried;        /* under pool.mu */
 };
 
 /* Parameters of one statement, packed once so that a retry can reuse them. */
@@ -116,6 +120,28 @@ struct pg_q {
 
 /* An operation body: run again once from the start after a lost connection. */
 typedef int (*pg_fn)(struct pg_q *q, void *arg, struct err *e);
+
+/*
+ * One connection attempt for c, with the session limits set; application
+ * names the connection in pg_stat_activity unless the target does.  On
+ * failure *why (the caller's buffer) says why, on one line.
+ */
+int store_pg_connect_once(struct pg_store *ps, struct pg_conn *c, const char *application,
+			  char *why, size_t whylen);
+
+/*
+ * The registry watch (pg_watch.c): a thread that LISTENs for changes to
+ * clients and scopes and moves an epoch on with each.  store_pg_watch
+ * starts it on first use and gives 0 and the epoch while the watch hears
+ * from the database, -1 when it cannot vouch for it (then read
+ * registry_gen).  store_pg_watch_moved moves the epoch for this node's own
+ * change; store_pg_watch_stop ends the thread (store_pg_close).
+ */
+#define PG_WATCH_BEAT_MS 250      /* the watch reads registry_gen this often */
+#define PG_WATCH_LIVE_MS 1000     /* and vouches for the epoch this long after an answer */
+int store_pg_watch(struct pg_store *ps, uint64_t *epoch);
+void store_pg_watch_moved(struct pg_store *ps);
+void store_pg_watch_stop(struct pg_store *ps);
 
 /* Errors: ERR_NOTFOUND naming op; the value check of the SQLite backend. */
 int store_pg_notfound(struct err *e, const char *op);

@@ -325,6 +325,15 @@ sq_meta_get(struct store *s, const char *name, char **value, struct err *e)
 	return rc;
 }
 
+/* No watch: registry_gen is a local read here. */
+static int
+sq_registry_epoch(struct store *s, uint64_t *epoch, struct err *e)
+{
+	(void)s;
+	*epoch = 0;
+	return store_sq_notfound(e, "registry_epoch");
+}
+
 static int
 sq_meta_put_new(struct store *s, const char *name, const char *value, struct err *e)
 {
@@ -1067,6 +1076,7 @@ sq_sweep(struct store *s, int64_t now, int64_t *n, struct err *e)
 
 static const struct store_registry_ops sq_registry = {
 	.meta_get = sq_meta_get,
+	.registry_epoch = sq_registry_epoch,
 	.meta_put_new = sq_meta_put_new,
 	.client_get = sq_client_get,
 	.client_create = sq_client_create,

@@ -219,3 +219,36 @@ def test_round_robin_through_haproxy(cluster, listener, tmp_path):
         r = c.refresh(tok["refresh_token"])
         assert r.status_code == 200, r.text
     assert time.monotonic() - t0 < 30
+
+
+def test_client_change_in_force_on_every_node_at_once(cluster, listener, tmp_path):
+    """
+    Every node keeps its clients parsed in memory and hears of a change from
+    PostgreSQL (a LISTEN on the registry's channel) instead of asking before
+    each request: a client deactivated by portenctl, in a login begun on one
+    node, is refused by the others within a second, and its login does not
+    finish on any.
+    """
+    c = E.create_client(cluster.lb, listener, tmp_path)
+    E.login(cluster.lb, c, NodeHopper(cluster))       # every node has it parsed now
+    b = NodeHopper(cluster, pin=0)
+    params, _ = E.auth_params(c)
+    page = E.authorize(cluster.lb, b, params)
+    assert page.status_code == 200, page.text[:300]
+    testid = E.open_testid(cluster.lb, b, page)
+    cluster.lb.ctl("client", "delete", c.client_id)
+    deadline = time.monotonic() + 1.0
+    for i in range(3):
+        while True:
+            params, _ = E.auth_params(c)
+            r = NodeHopper(cluster, pin=i).get(cluster.issuer + "/authorize", params=params,
+                                               allow_redirects=False, timeout=E.TIMEOUT)
+            if r.status_code == 400 or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        assert r.status_code == 400, (i, r.status_code, r.text[:300])
+    # the login begun before the change does not finish on another node
+    b.pin = 1
+    r = E.submit_testid(cluster.lb, b, testid)
+    res = E.classify(cluster.lb, r, c.redirect_uri)
+    assert not res.code, res

@@ -360,3 +360,16 @@ CREATE INDEX people_foreign_pid ON people_foreign (pid);
 ALTER TABLE grants ADD COLUMN revoked_at BIGINT;
 UPDATE grants SET revoked_at = extract(epoch FROM now())::bigint WHERE revoked;
 CREATE INDEX grants_revoked ON grants (client_id) WHERE revoked;
+
+-- migration 13
+
+-- 13: every change to clients and scopes is also announced, at its commit,
+-- on the channel porten_registry (payload: the changed table's schema), so
+-- that a node that LISTENs there knows at once that its parsed copies are
+-- old, without reading registry_gen for every request.
+CREATE OR REPLACE FUNCTION registry_changed() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN EXECUTE format('UPDATE %I.meta SET value =
+  (split_part(value, ''-'', 1)::bigint + 1)::text || ''-'' ||
+  substr(md5(random()::text || clock_timestamp()::text), 1, 16)
+  WHERE name = ''registry_gen''', TG_TABLE_SCHEMA);
+  PERFORM pg_notify('porten_registry', TG_TABLE_SCHEMA); RETURN NULL; END$$;

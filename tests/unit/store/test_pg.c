@@ -44,6 +44,7 @@ main(void)
 
 #include <libpq-fe.h>
 
+#include "store/pg_int.h"
 #include "store/schema_int.h"
 #include "store_cases.h"
 #include "golden.h"
@@ -468,6 +469,82 @@ test_pg_held_back_inserts(void **state)
 	assert_int_equal(store_call(s, oauth, code_consume, "HASH-h3", &doc, &gid, &p->f.e), 0);
 	json_decref(doc);
 	free(gid);
+	json_decref(d);
+}
+
+/* The registry watch's epoch, once it vouches for it (at most 5 s): false if it never does. */
+static bool
+watch_epoch(struct store *s, uint64_t *epoch)
+{
+	struct err e = { 0 };
+
+	for (int i = 0; i < 500; i++) {
+		if (store_call(s, registry, registry_epoch, epoch, &e) == 0)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/* Whether the watch's epoch moves on from was within 5 s. */
+static bool
+watch_moved(struct store *s, uint64_t was)
+{
+	uint64_t now = was;
+
+	for (int i = 0; i < 500; i++) {
+		if (watch_epoch(s, &now) && now != was)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/*
+ * The registry watch (pg_watch.c): its epoch stays while nothing changes
+ * and moves on with a change to clients or scopes by another node, by hand
+ * in SQL, by this node (at once), and when its connection is killed.
+ */
+static void
+test_pg_registry_watch(void **state)
+{
+	struct pgfx *p = *state;
+	struct store *s = p->f.s, *other = NULL;
+	json_t *d = obj("client_id", "w");
+	uint64_t e0 = 0, e1 = 0, e2 = 0;
+
+	need_pg();
+	assert_true(watch_epoch(s, &e0));
+	/* two beats without a change: still vouched for, still the same */
+	usleep(3 * PG_WATCH_BEAT_MS * 1000);
+	assert_true(watch_epoch(s, &e1));
+	assert_true(e1 == e0);
+
+	/* another node's change reaches this one through the database */
+	assert_int_equal(store_open(&other, &(struct store_opts){ .target = p->uri }, &p->f.e), 0);
+	assert_int_equal(store_call(other, registry, client_create, "w", d, &p->f.e), 0);
+	assert_true(watch_moved(s, e1));
+	assert_true(watch_epoch(s, &e1));
+	assert_int_equal(store_call(other, registry, scope_put, "w:s", d, &p->f.e), 0);
+	assert_true(watch_moved(s, e1));
+	store_close(other);
+
+	/* a change by hand */
+	assert_true(watch_epoch(s, &e1));
+	sqlf("UPDATE %s.clients SET doc = doc WHERE client_id = 'w'", p->schema);
+	assert_true(watch_moved(s, e1));
+
+	/* this node's own change: at once, before any notification */
+	assert_true(watch_epoch(s, &e1));
+	assert_int_equal(store_call(s, registry, client_update, "w", d, &p->f.e), 0);
+	assert_true(watch_epoch(s, &e2));
+	assert_true(e2 != e1);
+
+	/* its connection killed: it connects again, and what it missed counts as a change */
+	assert_true(sql_numf("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+			     " WHERE application_name = '%s' AND query LIKE '%%registry_gen%%'",
+			     p->schema) == 1);
+	assert_true(watch_moved(s, e2));
 	json_decref(d);
 }
 
@@ -928,6 +1005,7 @@ main(void)
 		cmocka_unit_test(test_pg_concurrent_open),
 		cmocka_unit_test(test_pg_pool_size),
 		P(test_pg_held_back_inserts),
+		P(test_pg_registry_watch),
 		P(test_pg_killed_connections),
 		cmocka_unit_test(test_pg_database_away),
 		P(test_pg_sweep_batches),

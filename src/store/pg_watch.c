@@ -54,7 +54,10 @@ struct pg_watch {
 	char gen[PG_WATCH_GEN_MAX];  /* the last registry_gen read (the thread's own) */
 };
 
-/* Wait for db's socket (or the wake pipe) until the monotonic ms until: 1 readable, 0 not, -1 stop. */
+/*
+ * Wait for db's socket (or the wake pipe) until the monotonic ms until: 1
+ * readable, 0 not, -1 stop.
+ */
 static int
 watch_wait(struct pg_watch *w, PGconn *db, int64_t until)
 {
@@ -196,7 +199,10 @@ watch_main(void *arg)
 			if (got == -2)
 				break;
 			if (got != 0) {
+				/* a database that answers the LISTEN but not the read: not at once again */
 				watch_drop(w, &db);
+				if (watch_wait(w, NULL, time_mono_ms() + PG_RETRY_SLEEP_MS) < 0)
+					break;
 				continue;
 			}
 			now = time_mono_ms();

@@ -500,10 +500,26 @@ watch_moved(struct store *s, uint64_t was)
 	return false;
 }
 
+/* Whether the watch stops vouching for its epoch within 5 s. */
+static bool
+watch_lost(struct store *s)
+{
+	struct err e = { 0 };
+	uint64_t epoch;
+
+	for (int i = 0; i < 500; i++) {
+		if (store_call(s, registry, registry_epoch, &epoch, &e) == ERR_NOTFOUND)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
 /*
  * The registry watch (pg_watch.c): its epoch stays while nothing changes
  * and moves on with a change to clients or scopes by another node, by hand
- * in SQL, by this node (at once), and when its connection is killed.
+ * in SQL, by this node (at once), and when its connection is killed; it
+ * vouches for nothing while it cannot read registry_gen.
  */
 static void
 test_pg_registry_watch(void **state)
@@ -545,6 +561,12 @@ test_pg_registry_watch(void **state)
 			     " WHERE application_name = '%s' AND query LIKE '%%registry_gen%%'",
 			     p->schema) == 1);
 	assert_true(watch_moved(s, e2));
+
+	/* unable to read registry_gen it vouches for nothing (the cache reads it), then again */
+	sqlf("DELETE FROM %s.meta WHERE name = 'registry_gen'", p->schema);
+	assert_true(watch_lost(s));
+	sqlf("INSERT INTO %s.meta (name, value) VALUES ('registry_gen', '7-back')", p->schema);
+	assert_true(watch_epoch(s, &e2));
 	json_decref(d);
 }
 

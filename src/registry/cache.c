@@ -130,7 +130,7 @@ cache_clear(uint64_t store)
 /*
  * The generation this thread read for the request it serves: a login reads
  * its client several times in one request, and one read of the generation
- * per request keeps the promise that the next request sees a change.
+ * (or of the watch's epoch) per request is enough.
  */
 static _Thread_local struct {
 	uint64_t request;         /* http_request_serial() of the read; 0: none */
@@ -147,12 +147,13 @@ static bool
 cache_gen_read(struct porten *app, uint64_t request, char gen[CACHE_GEN_MAX])
 {
 	struct err e = { 0 };
-	uint64_t epoch;
+	uint64_t epoch = 0;
 	char *v = NULL;
 	size_t n = 0;
 	bool ok;
 
-	if (request != 0 && store_call(app->store, registry, registry_epoch, &epoch, &e) == 0) {
+	if (request != 0 && store_call(app->store, registry, registry_epoch, &epoch, &e) == 0 &&
+	    epoch != 0) {
 		/* "w" and a number: no registry_gen looks like it */
 		snprintf(gen, CACHE_GEN_MAX, "w%" PRIu64, epoch);
 		return true;

@@ -33,10 +33,10 @@ struct store_registry_ops {
 	/*
 	 * The registry's epoch, when the store watches for changes to clients
 	 * and scopes itself (PostgreSQL: pg_watch.c): a number that moves on
-	 * with every change, read without a statement.  ERR_NOTFOUND when it
+	 * with every change, read without a statement.  *epoch is 0 when it
 	 * does not, or cannot vouch for it now (SQLite, whose read of
 	 * registry_gen costs no round trip; a watch that has lost the
-	 * database): then read registry_gen with meta_get.
+	 * database): then read registry_gen with meta_get.  Always 0.
 	 */
 	int (*registry_epoch)(struct store *s, uint64_t *epoch, struct err *e);
 	/* Insert only if absent; ERR_EXISTS otherwise (so nodes agree on one value). */

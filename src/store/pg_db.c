@@ -873,7 +873,10 @@ store_pg_tx_depth(struct store *s)
 int
 store_pg_tx_end(struct store *s, bool commit, struct err *e)
 {
-	return store_pool_tx_end(&((struct pg_store *)s)->pool, s, commit, e);
+	int rc = store_pool_tx_end(&((struct pg_store *)s)->pool, s, commit, e);
+
+	store_pg_watch_tx_ended((struct pg_store *)s);
+	return rc;
 }
 
 int

@@ -135,12 +135,15 @@ int store_pg_connect_once(struct pg_store *ps, struct pg_conn *c, const char *ap
  * starts it on first use and gives 0 and the epoch while the watch hears
  * from the database, -1 when it cannot vouch for it (then read
  * registry_gen).  store_pg_watch_moved moves the epoch for this node's own
- * change; store_pg_watch_stop ends the thread (store_pg_close).
+ * change, and once more when the thread's transaction that made it ends
+ * (store_pg_watch_tx_ended, from store_pg_tx_end); store_pg_watch_stop
+ * ends the thread (store_pg_close).
  */
 #define PG_WATCH_BEAT_MS 250      /* the watch reads registry_gen this often */
 #define PG_WATCH_LIVE_MS 1000     /* and vouches for the epoch this long after an answer */
 int store_pg_watch(struct pg_store *ps, uint64_t *epoch);
 void store_pg_watch_moved(struct pg_store *ps);
+void store_pg_watch_tx_ended(struct pg_store *ps);
 void store_pg_watch_stop(struct pg_store *ps);
 
 /* Errors: ERR_NOTFOUND naming op; the value check of the SQLite backend. */

@@ -479,7 +479,9 @@ watch_epoch(struct store *s, uint64_t *epoch)
 	struct err e = { 0 };
 
 	for (int i = 0; i < 500; i++) {
-		if (store_call(s, registry, registry_epoch, epoch, &e) == 0)
+		*epoch = 0;
+		assert_int_equal(store_call(s, registry, registry_epoch, epoch, &e), 0);
+		if (*epoch != 0)
 			return true;
 		usleep(10 * 1000);
 	}
@@ -508,18 +510,32 @@ watch_lost(struct store *s)
 	uint64_t epoch;
 
 	for (int i = 0; i < 500; i++) {
-		if (store_call(s, registry, registry_epoch, &epoch, &e) == ERR_NOTFOUND)
+		assert_int_equal(store_call(s, registry, registry_epoch, &epoch, &e), 0);
+		if (epoch == 0)
 			return true;
 		usleep(10 * 1000);
 	}
 	return false;
 }
 
+/* The epoch once the notifications in flight have arrived (three beats' wait). */
+static uint64_t
+watch_settled(struct store *s)
+{
+	uint64_t epoch = 0;
+
+	usleep(3 * PG_WATCH_BEAT_MS * 1000);
+	assert_true(watch_epoch(s, &epoch));
+	return epoch;
+}
+
 /*
  * The registry watch (pg_watch.c): its epoch stays while nothing changes
  * and moves on with a change to clients or scopes by another node, by hand
- * in SQL, by this node (at once), and when its connection is killed; it
- * vouches for nothing while it cannot read registry_gen.
+ * in SQL, by this node (at once, and again when its transaction ends), with
+ * a bare notification about its schema (the LISTEN itself) but not about
+ * another schema, and when its connection is killed; it vouches for
+ * nothing while it cannot read registry_gen.
  */
 static void
 test_pg_registry_watch(void **state)
@@ -531,32 +547,52 @@ test_pg_registry_watch(void **state)
 
 	need_pg();
 	assert_true(watch_epoch(s, &e0));
-	/* two beats without a change: still vouched for, still the same */
-	usleep(3 * PG_WATCH_BEAT_MS * 1000);
-	assert_true(watch_epoch(s, &e1));
+	/* three beats without a change: still vouched for, still the same */
+	e1 = watch_settled(s);
+	e0 = e1;
+	e1 = watch_settled(s);
 	assert_true(e1 == e0);
 
 	/* another node's change reaches this one through the database */
 	assert_int_equal(store_open(&other, &(struct store_opts){ .target = p->uri }, &p->f.e), 0);
 	assert_int_equal(store_call(other, registry, client_create, "w", d, &p->f.e), 0);
 	assert_true(watch_moved(s, e1));
-	assert_true(watch_epoch(s, &e1));
+	e1 = watch_settled(s);
 	assert_int_equal(store_call(other, registry, scope_put, "w:s", d, &p->f.e), 0);
 	assert_true(watch_moved(s, e1));
 	store_close(other);
 
 	/* a change by hand */
-	assert_true(watch_epoch(s, &e1));
+	e1 = watch_settled(s);
 	sqlf("UPDATE %s.clients SET doc = doc WHERE client_id = 'w'", p->schema);
 	assert_true(watch_moved(s, e1));
 
+	/* the notification alone (registry_gen as it was): heard through the LISTEN */
+	e1 = watch_settled(s);
+	sqlf("SELECT pg_notify('porten_registry', '%s')", p->schema);
+	assert_true(watch_moved(s, e1));
+	/* one about another schema in the same database is not ours */
+	e1 = watch_settled(s);
+	sql("SELECT pg_notify('porten_registry', 'porten_elsewhere')");
+	assert_true(watch_settled(s) == e1);
+
 	/* this node's own change: at once, before any notification */
-	assert_true(watch_epoch(s, &e1));
+	e1 = watch_settled(s);
 	assert_int_equal(store_call(s, registry, client_update, "w", d, &p->f.e), 0);
 	assert_true(watch_epoch(s, &e2));
 	assert_true(e2 != e1);
+	/* inside a transaction: at once, and again at its end, rolled back too */
+	e1 = watch_settled(s);
+	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
+	assert_int_equal(store_call(s, registry, client_update, "w", d, &p->f.e), 0);
+	assert_true(watch_epoch(s, &e2));
+	assert_true(e2 != e1);
+	assert_int_equal(store_tx_end(s, false, &p->f.e), 0);
+	assert_true(watch_epoch(s, &e1));
+	assert_true(e1 != e2);
 
 	/* its connection killed: it connects again, and what it missed counts as a change */
+	e2 = watch_settled(s);
 	assert_true(sql_numf("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
 			     " WHERE application_name = '%s' AND query LIKE '%%registry_gen%%'",
 			     p->schema) == 1);

@@ -417,3 +417,6 @@ def test_stats_plot(server, tmp_path):
                  (), ("--out", ""), ("--year", "1999", "--out", str(tmp_path / "b.png"))):
         assert ctl_rc(server, "stats", "plot", *args).returncode == 1, args
     assert ctl_rc(server, "stats", "auth", "--out", str(tmp_path / "c")).returncode == 1
+    # libgd and its codecs are opened by the command that draws, never by the server
+    with open(f"/proc/{server.proc.pid}/maps") as f:
+        assert "libgd" not in f.read()

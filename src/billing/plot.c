@@ -85,18 +85,26 @@ plot_row(void *arg, const struct store_bill_row *row, struct err *e)
 	return 0;
 }
 
-/* One symbol into *fn; a function pointer cannot be assigned from void * in ISO C. */
-static bool
-plot_sym(void *lib, const char *name, void *fn, size_t size)
+/*
+ * One symbol into *fn (a function pointer cannot be assigned from void * in
+ * ISO C); on failure, closes the library and says which function is missing.
+ */
+static int
+plot_sym(struct plot_gd *g, const char *name, void *fn, size_t size, struct err *e)
 {
-	void *p = dlsym(lib, name);
+	void *p = dlsym(g->lib, name);
 
-	if (p != NULL)
+	if (p != NULL) {
 		memcpy(fn, &p, size);
-	return p != NULL;
+		return 0;
+	}
+	dlclose(g->lib);
+	g->lib = NULL;
+	return ERR(e, ERR_INTERNAL, 500, NULL, "%s lacks %s, which the chart needs",
+		   PLOT_GD_SONAME, name);
 }
 
-#define PLOT_SYM(g, field, name) plot_sym((g)->lib, (name), &(g)->field, sizeof((g)->field))
+#define PLOT_SYM(g, field, name, e) plot_sym((g), (name), &(g)->field, sizeof((g)->field), (e))
 
 static int
 plot_gd_open(struct plot_gd *g, struct err *e)
@@ -105,16 +113,16 @@ plot_gd_open(struct plot_gd *g, struct err *e)
 	if (g->lib == NULL)
 		return ERR(e, ERR_INTERNAL, 500, NULL, "cannot load %s to draw the chart: %s",
 			   PLOT_GD_SONAME, dlerror());
-	if (PLOT_SYM(g, create, "gdImageCreate") && PLOT_SYM(g, destroy, "gdImageDestroy") &&
-	    PLOT_SYM(g, color, "gdImageColorAllocate") &&
-	    PLOT_SYM(g, rect, "gdImageFilledRectangle") && PLOT_SYM(g, line, "gdImageLine") &&
-	    PLOT_SYM(g, string, "gdImageString") && PLOT_SYM(g, font_small, "gdFontGetSmall") &&
-	    PLOT_SYM(g, png, "gdImagePngPtr") && PLOT_SYM(g, free, "gdFree"))
-		return 0;
-	dlclose(g->lib);
-	g->lib = NULL;
-	return ERR(e, ERR_INTERNAL, 500, NULL, "%s lacks a function the chart needs",
-		   PLOT_GD_SONAME);
+	if (PLOT_SYM(g, create, "gdImageCreate", e) != 0 ||
+	    PLOT_SYM(g, destroy, "gdImageDestroy", e) != 0 ||
+	    PLOT_SYM(g, color, "gdImageColorAllocate", e) != 0 ||
+	    PLOT_SYM(g, rect, "gdImageFilledRectangle", e) != 0 ||
+	    PLOT_SYM(g, line, "gdImageLine", e) != 0 ||
+	    PLOT_SYM(g, string, "gdImageString", e) != 0 ||
+	    PLOT_SYM(g, font_small, "gdFontGetSmall", e) != 0 ||
+	    PLOT_SYM(g, png, "gdImagePngPtr", e) != 0 || PLOT_SYM(g, free, "gdFree", e) != 0)
+		return ERR_INTERNAL;
+	return 0;
 }
 
 static void

@@ -284,8 +284,10 @@ def check_dockerfile():
         if i == "COPY" and not a.startswith("--from"):
             for p in a.split()[:-1]:
                 check(os.path.exists(os.path.join(SRC, p)), f"Dockerfile: COPY {p}: no such path")
-    # The runtime libraries are the ones the build's portend loads.
+    # The runtime libraries are the ones the build's portend loads, and libgd,
+    # which portenctl opens when it draws a chart (src/billing/plot.c).
     ldd = subprocess.run(["ldd", PORTEND], capture_output=True, text=True).stdout
+    ldd += "\nlibgd.so.3 (opened by portenctl stats plot)\n"
     runtime = " ".join(a for i, a in final if i == "RUN")
     for lib, pkg in (("libmicrohttpd", "libmicrohttpd12"), ("libcjose", "libcjose0"),
                      ("libjansson", "libjansson4"), ("libsqlite3", "libsqlite3-0"),

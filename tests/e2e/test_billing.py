@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import subprocess
 import uuid
 
 import pytest
@@ -167,7 +168,6 @@ def ctl_rc(server, *args, env=None):
     import conftest
     e = dict(server.env)
     e.update(env or {})
-    import subprocess
     return subprocess.run([conftest.PORTENCTL, "--json", *args], env=e, capture_output=True,
                           timeout=60, cwd=server.workdir)
 
@@ -420,3 +420,13 @@ def test_stats_plot(server, tmp_path):
     # libgd and its codecs are opened by the command that draws, never by the server
     with open(f"/proc/{server.proc.pid}/maps") as f:
         assert "libgd" not in f.read()
+    # a libgd without the functions the chart needs: a clear error, no file
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    (stub / "gd.c").write_text("int gdImageCreate;\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(stub / "libgd.so.3"), str(stub / "gd.c")],
+                   check=True)
+    p = ctl_rc(server, "stats", "plot", "--out", str(tmp_path / "d.png"),
+               env={"LD_LIBRARY_PATH": str(stub)})
+    assert p.returncode != 0 and b"lacks gdImageDestroy" in p.stdout + p.stderr, p
+    assert not (tmp_path / "d.png").exists()

@@ -87,24 +87,22 @@ plot_row(void *arg, const struct store_bill_row *row, struct err *e)
 
 /*
  * One symbol into *fn (a function pointer cannot be assigned from void * in
- * ISO C); on failure, closes the library and says which function is missing.
+ * ISO C), or an error that names the missing function.
  */
 static int
-plot_sym(struct plot_gd *g, const char *name, void *fn, size_t size, struct err *e)
+plot_sym(void *lib, const char *name, void *fn, size_t size, struct err *e)
 {
-	void *p = dlsym(g->lib, name);
+	void *p = dlsym(lib, name);
 
-	if (p != NULL) {
-		memcpy(fn, &p, size);
-		return 0;
-	}
-	dlclose(g->lib);
-	g->lib = NULL;
-	return ERR(e, ERR_INTERNAL, 500, NULL, "%s lacks %s, which the chart needs",
-		   PLOT_GD_SONAME, name);
+	if (p == NULL)
+		return ERR(e, ERR_INTERNAL, 500, NULL, "%s lacks %s, which the chart needs",
+			   PLOT_GD_SONAME, name);
+	memcpy(fn, &p, size);
+	return 0;
 }
 
-#define PLOT_SYM(g, field, name, e) plot_sym((g), (name), &(g)->field, sizeof((g)->field), (e))
+#define PLOT_SYM(g, field, name, e) \
+	plot_sym((g)->lib, (name), &(g)->field, sizeof((g)->field), (e))
 
 static int
 plot_gd_open(struct plot_gd *g, struct err *e)
@@ -120,8 +118,11 @@ plot_gd_open(struct plot_gd *g, struct err *e)
 	    PLOT_SYM(g, line, "gdImageLine", e) != 0 ||
 	    PLOT_SYM(g, string, "gdImageString", e) != 0 ||
 	    PLOT_SYM(g, font_small, "gdFontGetSmall", e) != 0 ||
-	    PLOT_SYM(g, png, "gdImagePngPtr", e) != 0 || PLOT_SYM(g, free, "gdFree", e) != 0)
+	    PLOT_SYM(g, png, "gdImagePngPtr", e) != 0 || PLOT_SYM(g, free, "gdFree", e) != 0) {
+		dlclose(g->lib);
+		g->lib = NULL;
 		return ERR_INTERNAL;
+	}
 	return 0;
 }
 

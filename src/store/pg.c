@@ -172,6 +172,9 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_JTI_PUT] = "INSERT INTO jti (jti, expires_at) VALUES ($1, $2)"
 		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
 		       " WHERE jti.expires_at <= $3::bigint",
+	/* the same in two writes that can be held back: a live key fails the insert */
+	[PG_JTI_CLEAR] = "DELETE FROM jti WHERE jti = $1 AND expires_at <= $2::bigint",
+	[PG_JTI_ADD] = "INSERT INTO jti (jti, expires_at) VALUES ($1, $2)",
 
 	[PG_EVENT_ADD] = "INSERT INTO events (type, time, doc, " PG_EVENT_COLS ")"
 			 " SELECT $1::text, $2::bigint, $3::text, " PG_EVENT_COLS " FROM " PG_EVENT_REC,
@@ -360,6 +363,7 @@ const char *const store_pg_sql[PG_N] = {
  * CONFLICT DO NOTHING, a guarded upsert) or an update or delete whose
  * "not found" a caller may ignore must never be listed: its answer is
  * needed at once.  A statement above that changes so must leave the list.
+ * (A replay key holds back its own two writes: pg_jti_remember.)
  */
 const bool store_pg_deferrable[PG_N] = {
 	[PG_CODE_PUT] = true,
@@ -1125,11 +1129,58 @@ pg_session_delete(struct store *s, const char *hash, struct err *e)
 
 /* ---- replay cache, events, sweep ---- */
 
+struct pg_jti {
+	struct pg_args put;      /* key, expires_at, now: the guarded upsert */
+	struct pg_args clear;    /* key, now */
+	struct pg_args add;      /* key, expires_at */
+};
+
+/*
+ * A replay key, refused with ERR_EXISTS while an earlier one with the same
+ * key is live; an expired one is replaced.  On its own: the guarded
+ * upsert, whose "seen before" (no row changed) is read at once.  In the
+ * thread's transaction (a machine token spends its grant there with its
+ * event): the expired key's removal and a plain insert, both held back
+ * and sent with the COMMIT, so that the whole token is one round trip; a
+ * live key then fails the insert (23505), the COMMIT with it, and the
+ * transaction rolls back whole as ERR_EXISTS.  Concurrent spenders of one
+ * key: the second's insert waits for the first's and fails at its commit.
+ */
+static int
+pg_jti_fn(struct pg_q *q, void *arg, struct err *e)
+{
+	const struct pg_jti *j = arg;
+	int rc;
+
+	if (!q->in_tx) {
+		rc = store_pg_exec(q, PG_JTI_PUT, &j->put, e);
+		if (rc == 0 && store_pg_changes(q) == 0)
+			rc = ERR(e, ERR_EXISTS, 0, NULL, "store %s: already exists", q->op);
+		return rc;
+	}
+	rc = store_pg_exec_later(q, PG_JTI_CLEAR, &j->clear, e);
+	return rc != 0 ? rc : store_pg_exec_later(q, PG_JTI_ADD, &j->add, e);
+}
+
 static int
 pg_jti_remember(struct store *s, const char *key, int64_t expires_at, struct err *e)
 {
-	return store_pg_write(s, PG_JTI_PUT, "jti_remember", ERR_EXISTS, e, "kii", key, expires_at,
-			      time_now());
+	const char *op = "jti_remember";
+	int64_t now = time_now();
+	struct pg_jti j = { 0 };
+	int rc;
+
+	rc = store_pg_args(&j.put, op, e, "kii", key, expires_at, now);
+	if (rc == 0)
+		rc = store_pg_args(&j.clear, op, e, "ki", key, now);
+	if (rc == 0)
+		rc = store_pg_args(&j.add, op, e, "ki", key, expires_at);
+	if (rc == 0)
+		rc = store_pg_run(s, op, pg_jti_fn, &j, e);
+	store_pg_args_free(&j.put);
+	store_pg_args_free(&j.clear);
+	store_pg_args_free(&j.add);
+	return rc;
 }
 
 struct pg_session_count {

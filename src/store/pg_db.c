@@ -11,10 +11,10 @@
  *
  * Round trips: a BEGIN is not sent on its own but with the transaction's
  * first statement, and in the thread's transaction (store.h tx_begin) the
- * inserts whose only failure is the database's own (store_pg_deferrable) are
- * held back and sent with the next statement whose answer is needed, or
- * with the COMMIT: one pipeline (libpq's pipeline mode) and one round trip
- * for all of them.  A transaction that sent nothing commits without a
+ * inserts whose only failure is the database's own (store_pg_deferrable, and
+ * a replay key's, pg.c) are held back and sent with the next statement whose
+ * answer is needed, or with the COMMIT: one pipeline (libpq's pipeline mode)
+ * and one round trip for all of them.  A transaction that sent nothing commits without a
  * round trip.  A held-back insert that fails fails the statement or the
  * COMMIT it went with, and the transaction rolls back whole, as it would
  * have had the insert failed at once.
@@ -766,6 +766,14 @@ store_pg_exec(struct pg_q *q, enum pg_id id, const struct pg_args *a, struct err
 	rc = pg_fail(q, res, e);
 	PQclear(res);
 	return rc;
+}
+
+int
+store_pg_exec_later(struct pg_q *q, enum pg_id id, const struct pg_args *a, struct err *e)
+{
+	if (q->in_tx && pg_defer(q, id, a))
+		return 0;
+	return store_pg_exec(q, id, a, e);
 }
 
 int

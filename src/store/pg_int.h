@@ -40,7 +40,7 @@ enum pg_id {
 	PG_SESSION_PUT, PG_SESSION_GET, PG_SESSION_UPDATE, PG_SESSION_DELETE, PG_SESSION_COUNT,
 	PG_SESSION_TAKE_EXPIRED, PG_OUTBOX_ADD, PG_OUTBOX_CLAIM, PG_OUTBOX_RETRY, PG_OUTBOX_DONE,
 	PG_OUTBOX_DEAD,
-	PG_JTI_PUT,
+	PG_JTI_PUT, PG_JTI_CLEAR, PG_JTI_ADD,
 	PG_EVENT_ADD, PG_EVENT_COUNT, PG_EVENT_FIND,
 	PG_KRR_GET, PG_KRR_GET_MANY, PG_KRR_PUT, PG_KRR_CHANGES, PG_KRR_LIST, PG_KRR_HISTORY,
 	PG_REPR_PERSON_PUT, PG_REPR_PERSON_GET, PG_REPR_ORG_PUT, PG_REPR_RESOURCE_PUT,
@@ -174,6 +174,13 @@ int store_pg_run(struct store *s, const char *op, pg_fn fn, void *arg, struct er
 /* Run prepared statement id; q->res holds the result until the next call. */
 int store_pg_exec(struct pg_q *q, enum pg_id id, const struct pg_args *a, struct err *e);
 int store_pg_execf(struct pg_q *q, enum pg_id id, struct err *e, const char *fmt, ...);
+/*
+ * In the thread's transaction: hold statement id back, to go with the next
+ * statement whose answer is needed or with the COMMIT, whose failure it
+ * then is; elsewhere, or when no more can be held, run it at once.  Only
+ * for a write whose answer the caller does not read.
+ */
+int store_pg_exec_later(struct pg_q *q, enum pg_id id, const struct pg_args *a, struct err *e);
 /*
  * "BEGIN", "COMMIT" or "ROLLBACK"; inside the thread's transaction a
  * savepoint, its release, or a rollback to it.

@@ -750,6 +750,58 @@ test_jti(void **state)
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "", now + 120, &f->e), ERR_INVAL);
 }
 
+/* A machine token's commit: its replay key spent with its event. */
+struct jti_spend {
+	struct store *s;
+	const char *key;
+	int64_t until;
+};
+
+static int
+jti_spend_body(void *arg, struct err *e)
+{
+	const struct jti_spend *j = arg;
+	int rc = store_call(j->s, oauth, jti_remember, j->key, j->until, e);
+
+	return rc != 0 ? rc : store_call(j->s, events, event_add, "jti-tx", "{}", e);
+}
+
+/*
+ * A replay key inside a transaction (on PostgreSQL held back and sent with
+ * the COMMIT): a key seen before fails the whole transaction with
+ * ERR_EXISTS and leaves nothing of it; an expired one is replaced.
+ */
+static void
+test_jti_in_tx(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now(), n = -1;
+	struct jti_spend j = { f->s, "mp|tx-1", now + 60 };
+
+	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), 0);
+	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, events, event_count, "jti-tx", &n, &f->e), 0);
+	assert_int_equal(n, 1);
+	/* alone or in a transaction, the key is the same */
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "mp|tx-1", now + 60, &f->e),
+			 ERR_EXISTS);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "mp|tx-2", now + 60, &f->e), 0);
+	j.key = "mp|tx-2";
+	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), ERR_EXISTS);
+	/* expired: replaced, and then guarding again */
+	time_set_offset(61);
+	j.until = now + 200;
+	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), 0);
+	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), ERR_EXISTS);
+	assert_int_equal(store_call(f->s, oauth, jti_remember, "mp|tx-2", now + 200, &f->e),
+			 ERR_EXISTS);
+	assert_int_equal(store_call(f->s, events, event_count, "jti-tx", &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	/* a transaction that failed leaves the store usable */
+	j.key = "mp|tx-3";
+	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), 0);
+}
+
 static void
 test_events(void **state)
 {
@@ -1766,7 +1818,7 @@ test_people(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
+	T(test_jti) T(test_jti_in_tx) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
 	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
 	T(test_krr) T(test_repr) T(test_people)
 

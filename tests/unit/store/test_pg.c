@@ -420,12 +420,11 @@ test_pg_pool_size(void **state)
 	schema_drop(&p);
 }
 
-/* The server kills our sessions (an administrator, a failover): the next operations reconnect. */
 /*
- * Inside a transaction the plain inserts are held back and sent with the
- * next statement that needs an answer, or with the commit: a held-back
- * insert that fails makes that statement or the commit fail, and nothing
- * of the transaction stays.
+ * Inside a transaction the plain inserts (and a replay key's two writes) are
+ * held back and sent with the next statement that needs an answer, or with
+ * the commit: a held-back insert that fails makes that statement or the
+ * commit fail, and nothing of the transaction stays.
  */
 static void
 test_pg_held_back_inserts(void **state)
@@ -456,6 +455,15 @@ test_pg_held_back_inserts(void **state)
 	assert_int_not_equal(store_tx_end(s, true, &p->f.e), 0);
 	assert_int_equal(store_call(s, oauth, code_consume, "HASH-h2", &doc, &gid, &p->f.e),
 			 ERR_NOTFOUND);
+
+	/* a replay key seen before: held back too, and found at the commit, not at the call */
+	assert_int_equal(store_call(s, oauth, jti_remember, "HELD-jti", now + 60, &p->f.e), 0);
+	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
+	assert_int_equal(store_call(s, oauth, jti_remember, "HELD-jti", now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, events, event_add, "held-jti", doc_text(d), &p->f.e), 0);
+	assert_int_equal(store_tx_end(s, true, &p->f.e), ERR_EXISTS);
+	assert_int_equal(store_call(s, events, event_count, "held-jti", &n, &p->f.e), 0);
+	assert_int_equal(n, 0);
 
 	/* a transaction that wrote nothing, and one whose inserts all go with the commit */
 	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
@@ -606,6 +614,7 @@ test_pg_registry_watch(void **state)
 	json_decref(d);
 }
 
+/* The server kills our sessions (an administrator, a failover): the next operations reconnect. */
 static void
 test_pg_killed_connections(void **state)
 {

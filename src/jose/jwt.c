@@ -465,7 +465,7 @@ jwk_rsa_load(const json_t *k, cjose_jwk_t **out, bool *cached, struct err *e)
 /* ES256, PS256, EdDSA: OpenSSL verifies the signing input (RFC 7515 5.2). */
 static int
 verify_other(struct str jws, const struct jws_parts *p, const json_t *jwk, const char *alg,
-	     json_t **claims, struct err *e)
+	     struct err *e)
 {
 	unsigned char *sig = malloc(p->sig.len * 3 / 4 + 1);
 	size_t siglen = 0;
@@ -473,16 +473,56 @@ verify_other(struct str jws, const struct jws_parts *p, const json_t *jwk, const
 
 	if (sig == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
-	if (b64url_decode(p->sig, sig, &siglen) != 0) {
+	if (b64url_decode(p->sig, sig, &siglen) != 0)
 		rc = ERR(e, ERR_INVAL, 0, NULL, "token signature is not base64url");
-		goto out;
-	}
-	rc = jose_pub_verify(jwk, alg, jws.p, p->hdr.len + 1 + p->pay.len, sig, siglen, e);
-	if (rc == 0)
-		rc = part_object(p->pay, "payload", claims, e);
-out:
+	else
+		rc = jose_pub_verify(jwk, alg, jws.p, p->hdr.len + 1 + p->pay.len, sig, siglen, e);
 	free(sig);
 	return rc;
+}
+
+/* RS256/384/512: cjose with the key built once per thread (key_cache). */
+static int
+verify_rsa(struct str jws, const json_t *jwk, struct err *e)
+{
+	cjose_jwk_t *key = NULL;
+	bool key_cached = false;
+	cjose_jws_t *cj = NULL;
+	cjose_err cerr;
+	int rc;
+
+	rc = jwk_rsa_load(jwk, &key, &key_cached, e);
+	if (rc != 0)
+		return rc;
+	cj = cjose_jws_import(jws.p, jws.len, &cerr);
+	if (cj == NULL)
+		rc = ERR(e, ERR_INVAL, 0, NULL, "token cannot be parsed as a JWS");
+	/* RFC 8017 8.2.2 in OpenSSL: also refuses a signature of the wrong length. */
+	else if (!cjose_jws_verify(cj, key, &cerr))
+		rc = ERR(e, ERR_DENIED, 0, NULL, "token signature does not verify");
+	cjose_jws_release(cj);
+	if (!key_cached)
+		cjose_jwk_release(key);
+	return rc;
+}
+
+/* The signature of jws (split as p, its header decoded as hdr) by a key of jwks. */
+static int
+jws_check(struct str jws, const struct jws_parts *p, const json_t *hdr, const json_t *jwks,
+	  unsigned algs, struct err *e)
+{
+	const json_t *jwk = NULL;
+	const char *alg = NULL, *kid = NULL;
+	int rc;
+
+	rc = header_check(hdr, algs, &alg, &kid, e);
+	if (rc == 0)
+		rc = jwks_pick(jwks, kid, alg, &jwk, e);
+	if (rc != 0)
+		return rc;
+	if ((jose_alg_bit(alg) & JOSE_ALG_RS_ALL) == 0)
+		return verify_other(jws, p, jwk, alg, e);
+	return verify_rsa(jws, jwk, e);
 }
 
 int
@@ -490,72 +530,37 @@ jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **clai
 		struct err *e)
 {
 	struct jws_parts p;
-	json_t *hdr = NULL, *payload = NULL;
-	const json_t *jwk = NULL;
-	const char *alg = NULL, *kid = NULL;
-	cjose_jwk_t *key = NULL;
-	bool key_cached = false;
-	cjose_jws_t *cj = NULL;
-	cjose_err cerr;
-	uint8_t *pt = NULL;
-	size_t ptlen = 0;
+	json_t *hdr = NULL;
 	int rc;
 
 	*claims = NULL;
-	if (!json_is_object(jwks)) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "no key set to verify the token with");
-		goto out;
-	}
+	if (!json_is_object(jwks))
+		return ERR(e, ERR_INVAL, 0, NULL, "no key set to verify the token with");
 	rc = jws_split(jws, &p, e);
-	if (rc != 0)
-		goto out;
-	rc = part_object(p.hdr, "header", &hdr, e);
-	if (rc != 0)
-		goto out;
-	rc = header_check(hdr, algs, &alg, &kid, e);
-	if (rc != 0)
-		goto out;
-	rc = jwks_pick(jwks, kid, alg, &jwk, e);
-	if (rc != 0)
-		goto out;
-	if ((jose_alg_bit(alg) & JOSE_ALG_RS_ALL) == 0) {
-		rc = verify_other(jws, &p, jwk, alg, claims, e);
-		goto out;
-	}
-	rc = jwk_rsa_load(jwk, &key, &key_cached, e);
-	if (rc != 0)
-		goto out;
-	cj = cjose_jws_import(jws.p, jws.len, &cerr);
-	if (cj == NULL) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "token cannot be parsed as a JWS");
-		goto out;
-	}
-	/* RFC 8017 8.2.2 in OpenSSL: also refuses a signature of the wrong length. */
-	if (!cjose_jws_verify(cj, key, &cerr)) {
-		rc = ERR(e, ERR_DENIED, 0, NULL, "token signature does not verify");
-		goto out;
-	}
-	if (!cjose_jws_get_plaintext(cj, &pt, &ptlen, &cerr)) {
-		rc = ERR(e, ERR_INTERNAL, 0, NULL, "verified token has no payload");
-		goto out;
-	}
+	if (rc == 0)
+		rc = part_object(p.hdr, "header", &hdr, e);
+	if (rc == 0)
+		rc = jws_check(jws, &p, hdr, jwks, algs, e);
 	/* RFC 7519 7.2 step 10: the claims set is a JSON object. */
-	payload = json_loadb((const char *)pt, ptlen, JSON_REJECT_DUPLICATES, NULL);
-	if (payload == NULL || !json_is_object(payload)) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "token payload is not a JSON object (or repeats a "
-			 "claim)");
-		goto out;
-	}
-	*claims = payload;
-	payload = NULL;
-	rc = 0;
-out:
-	json_decref(payload);
+	if (rc == 0)
+		rc = part_object(p.pay, "payload", claims, e);
 	json_decref(hdr);
-	cjose_jws_release(cj);
-	if (!key_cached)
-		cjose_jwk_release(key);
 	return rc;
+}
+
+int
+jose_jws_verify_sig(struct str jws, const json_t *hdr, const json_t *jwks, unsigned algs,
+		    struct err *e)
+{
+	struct jws_parts p;
+	int rc;
+
+	if (!json_is_object(jwks))
+		return ERR(e, ERR_INVAL, 0, NULL, "no key set to verify the token with");
+	if (!json_is_object(hdr))
+		return ERR(e, ERR_INVAL, 0, NULL, "token header is not a JSON object");
+	rc = jws_split(jws, &p, e);
+	return rc != 0 ? rc : jws_check(jws, &p, hdr, jwks, algs, e);
 }
 
 /* RFC 7515 4.1.9: a media type name, such as "JWT" or "at+jwt". */

@@ -986,6 +986,53 @@ test_jws_header(void **state)
 	assert_null(h);
 }
 
+/*
+ * The signature alone, with the header the caller decoded (a client
+ * assertion's, read to find its client): good, tampered, by another key,
+ * under an alg not allowed, and with no header or key set at all.
+ */
+static void
+test_verify_sig(void **state)
+{
+	struct err e = { 0 };
+	json_t *claims = json_pack("{s:s,s:I}", "sub", "alice", "exp", (json_int_t)FAR_EXP);
+	json_t *h = NULL, *h2 = NULL;
+	char *jws = NULL, *t, *part;
+
+	(void)state;
+	assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, NULL, &jws, &e), 0);
+	assert_int_equal(jose_jws_header(str_c(jws), &h, &e), 0);
+	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, set12, JOSE_ALG_RS_ALL, &e), 0);
+	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, jwk1, JOSE_ALG_RS256, &e), 0);
+	/* another key, an alg not allowed here, no key set, no header */
+	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, jwk2, JOSE_ALG_RS_ALL, &e),
+			 ERR_DENIED);
+	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, set12, JOSE_ALG_RS384, &e),
+			 ERR_DENIED);
+	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, NULL, JOSE_ALG_RS_ALL, &e), ERR_INVAL);
+	assert_int_equal(jose_jws_verify_sig(str_c(jws), NULL, set12, JOSE_ALG_RS_ALL, &e),
+			 ERR_INVAL);
+	/* a payload swapped after the header was read: the signature no longer holds */
+	part = b64s("{\"sub\":\"mallory\",\"exp\":4102444800}");
+	t = splice(jws, 1, part);
+	assert_int_equal(jose_jws_verify_sig(str_c(t), h, set12, JOSE_ALG_RS_ALL, &e), ERR_DENIED);
+	free(t);
+	free(part);
+	/* not a compact JWS */
+	assert_int_equal(jose_jws_verify_sig(STR_LIT("a.b"), h, set12, JOSE_ALG_RS_ALL, &e),
+			 ERR_INVAL);
+	/* alg none in the header read: refused before any key is looked at */
+	t = parts("{\"alg\":\"none\"}", CLAIMS_TEXT, "AAAA");
+	assert_int_equal(jose_jws_header(str_c(t), &h2, &e), 0);
+	assert_int_equal(jose_jws_verify_sig(str_c(t), h2, set12, JOSE_ALG_RS_ALL, &e),
+			 ERR_DENIED);
+	free(t);
+	json_decref(h2);
+	json_decref(h);
+	free(jws);
+	json_decref(claims);
+}
+
 /* ---- times ---- */
 
 static void
@@ -1165,6 +1212,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_verify_sig),
 		cmocka_unit_test(test_rs384_rs512_and_mask),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_tampered),

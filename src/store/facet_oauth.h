@@ -101,7 +101,12 @@ struct store_oauth_ops {
 	int (*token_find_revoked)(struct store *s, const char *client_id, int64_t limit,
 				  json_t **out, struct err *e);
 
-	/* Replay cache: ERR_EXISTS if key was remembered before and not yet expired. */
+	/*
+	 * Replay cache: ERR_EXISTS if key was remembered before and not yet
+	 * expired.  In the thread's transaction that may come only from its
+	 * next read or its end (PostgreSQL sends the key with them), and the
+	 * transaction has then failed whole.
+	 */
 	int (*jti_remember)(struct store *s, const char *key, int64_t expires_at, struct err *e);
 };
 

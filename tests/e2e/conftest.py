@@ -757,6 +757,30 @@ def open_testid(server, browser, resp):
     return r
 
 
+def post_form_at_once(browser, resp, form_id, values, n=8):
+    """
+    The form form_id of resp posted n times at once with browser's cookies,
+    each from a session of its own (two tabs, a double click): the answers,
+    none followed, and the one that carries a code ([] or [answer]).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    form = Page(resp.text).form(form_id)
+    assert form is not None, f"no <form id={form_id!r}> on {resp.url}"
+    target = urljoin(resp.url, form["action"])
+    data = dict(form["fields"], **values)
+    cookies = browser.cookies.get_dict()
+
+    def post(_):
+        with requests.Session() as s:
+            s.cookies.update(cookies)
+            return s.post(target, data=data, allow_redirects=False, timeout=TIMEOUT)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(post, range(n)))
+    return answers, [a for a in answers if "code=" in a.headers.get("Location", "")]
+
+
 def submit_testid(server, browser, testid_resp, pid=PID, acr=SUBSTANTIAL):
     r = submit_form(browser, testid_resp, "testid-form", {"pid": pid, "acr": acr})
     return follow(server, browser, r)

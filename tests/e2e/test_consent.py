@@ -1,13 +1,10 @@
 """The consent step of a login and prompt=none (spec/idporten-oidc.md §7 step 6, §4, §13)."""
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin
 
-import requests
-
 from conftest import (PID, PID2, TIMEOUT, Page, auth_params, authorize, classify, follow, login,
-                      open_testid, start, submit_form, submit_testid, url_base)
+                      open_testid, post_form_at_once, start, submit_form, submit_testid, url_base)
 
 LONG = "Reads <b>your</b> **data** & more"
 
@@ -172,19 +169,7 @@ def test_consent_form_is_guarded(server, new_client, new_browser):
 def test_consent_form_posted_at_once_issues_one_code(server, new_client, new_browser):
     """The same form posted many times at once: exactly one post issues a code."""
     name, c, br, params, verifier, r = at_consent(server, new_client, new_browser)
-    form = Page(r.text).form("consent-accept")
-    target = urljoin(r.url, form["action"])
-    data = dict(form["fields"], decision="accept")
-    cookies = br.cookies.get_dict()
-
-    def post(_):
-        with requests.Session() as s:
-            s.cookies.update(cookies)
-            return s.post(target, data=data, allow_redirects=False, timeout=TIMEOUT)
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(post, range(8)))
-    codes = [a for a in answers if "code=" in a.headers.get("Location", "")]
+    answers, codes = post_form_at_once(br, r, "consent-accept", {"decision": "accept"})
     assert len(codes) == 1, [(a.status_code, a.headers.get("Location")) for a in answers]
     assert all(a.status_code == 400 for a in answers if a is not codes[0])
 

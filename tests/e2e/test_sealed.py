@@ -17,7 +17,7 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from conftest import (PID, SUBSTANTIAL, TIMEOUT, Page, auth_params, authorize, b64u, b64u_decode, classify, follow,
-                      open_testid, pending_ar, submit_form, submit_testid, url_params)
+                      open_testid, pending_ar, post_form_at_once, submit_form, submit_testid)
 from samlkit import store_sql
 
 PERIOD = 1800            # pending_lifetime's default: the sealing key's period
@@ -120,6 +120,25 @@ def test_replayed_after_completion(server, new_client, new_browser):
     refused(again, OVER)
     refused(selector(server, b, ar), OVER)
     refused(b.get(server.url("/testid"), params={"ar": ar}, allow_redirects=False, timeout=TIMEOUT), OVER)
+
+
+def test_form_posted_at_once_issues_one_code(server, new_client, new_browser):
+    """
+    The TestID form posted eight times at once: one post completes the login,
+    every other gets the finished page, whether its store found the login
+    spent when it opened it or only when it committed (PostgreSQL sends the
+    spent mark with the commit).  Nothing answers 500, and one code stays.
+    """
+    c, b = new_client(), new_browser()
+    params, verifier, r, ar = begin(server, c, b)
+    t = open_testid(server, b, r)
+    answers, codes = post_form_at_once(b, t, "testid-form", {"pid": PID, "acr": SUBSTANTIAL})
+    assert len(codes) == 1, [(a.status_code, a.headers.get("Location")) for a in answers]
+    for a in answers:
+        if a is not codes[0]:
+            refused(a, OVER)
+    res = classify(server, codes[0], c.redirect_uri, params, verifier)
+    assert res.code and res.state == params["state"]
 
 
 def test_cancel_once(server, new_client, new_browser):

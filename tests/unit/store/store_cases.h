@@ -750,56 +750,76 @@ test_jti(void **state)
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "", now + 120, &f->e), ERR_INVAL);
 }
 
-/* A machine token's commit: its replay key spent with its event. */
-struct jti_spend {
+/*
+ * A single-use key spent with an event in one transaction: a machine
+ * token's replay key, or a completed login's spent mark (a document).
+ */
+struct once_spend {
 	struct store *s;
+	bool doc;               /* a "spent" document rather than a replay key */
 	const char *key;
 	int64_t until;
 };
 
 static int
-jti_spend_body(void *arg, struct err *e)
+once_spend_body(void *arg, struct err *e)
 {
-	const struct jti_spend *j = arg;
-	int rc = store_call(j->s, oauth, jti_remember, j->key, j->until, e);
+	const struct once_spend *o = arg;
+	json_t *mark = json_object();
+	int rc = o->doc ? store_call(o->s, login, doc_put, "spent", o->key, mark, o->until, e)
+			: store_call(o->s, oauth, jti_remember, o->key, o->until, e);
 
-	return rc != 0 ? rc : store_call(j->s, events, event_add, "jti-tx", "{}", e);
+	json_decref(mark);
+	return rc != 0 ? rc : store_call(o->s, events, event_add, "once-tx", "{}", e);
+}
+
+/* The same key alone, outside any transaction. */
+static int
+once_alone(struct fx *f, const struct once_spend *o)
+{
+	json_t *mark = json_object();
+	int rc = o->doc ? store_call(f->s, login, doc_put, "spent", o->key, mark, o->until, &f->e)
+			: store_call(f->s, oauth, jti_remember, o->key, o->until, &f->e);
+
+	json_decref(mark);
+	return rc;
 }
 
 /*
- * A replay key inside a transaction (on PostgreSQL held back and sent with
- * the COMMIT): a key seen before fails the whole transaction with
- * ERR_EXISTS and leaves nothing of it; an expired one is replaced.
+ * Such a key inside a transaction (on PostgreSQL held back and sent with
+ * the COMMIT): one seen before fails the whole transaction with ERR_EXISTS
+ * and leaves nothing of it; an expired one is replaced.
  */
 static void
-test_jti_in_tx(void **state)
+test_once_in_tx(void **state)
 {
 	struct fx *f = *state;
-	int64_t now = time_now(), n = -1;
-	struct jti_spend j = { f->s, "mp|tx-1", now + 60 };
+	int64_t now = time_now(), n = -1, want = 0;
 
-	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), 0);
-	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), ERR_EXISTS);
-	assert_int_equal(store_call(f->s, events, event_count, "jti-tx", &n, &f->e), 0);
-	assert_int_equal(n, 1);
-	/* alone or in a transaction, the key is the same */
-	assert_int_equal(store_call(f->s, oauth, jti_remember, "mp|tx-1", now + 60, &f->e),
-			 ERR_EXISTS);
-	assert_int_equal(store_call(f->s, oauth, jti_remember, "mp|tx-2", now + 60, &f->e), 0);
-	j.key = "mp|tx-2";
-	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), ERR_EXISTS);
-	/* expired: replaced, and then guarding again */
-	time_set_offset(61);
-	j.until = now + 200;
-	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), 0);
-	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), ERR_EXISTS);
-	assert_int_equal(store_call(f->s, oauth, jti_remember, "mp|tx-2", now + 200, &f->e),
-			 ERR_EXISTS);
-	assert_int_equal(store_call(f->s, events, event_count, "jti-tx", &n, &f->e), 0);
-	assert_int_equal(n, 2);
-	/* a transaction that failed leaves the store usable */
-	j.key = "mp|tx-3";
-	assert_int_equal(store_tx_run(f->s, jti_spend_body, &j, &f->e), 0);
+	for (int doc = 0; doc < 2; doc++) {
+		struct once_spend o = { f->s, doc, doc ? "tx-1" : "mp|tx-1", now + 60 };
+
+		time_set_offset(0);
+		assert_int_equal(store_tx_run(f->s, once_spend_body, &o, &f->e), 0);
+		assert_int_equal(store_tx_run(f->s, once_spend_body, &o, &f->e), ERR_EXISTS);
+		/* alone or in a transaction, the key is the same */
+		assert_int_equal(once_alone(f, &o), ERR_EXISTS);
+		o.key = doc ? "tx-2" : "mp|tx-2";
+		assert_int_equal(once_alone(f, &o), 0);
+		assert_int_equal(store_tx_run(f->s, once_spend_body, &o, &f->e), ERR_EXISTS);
+		/* expired: replaced, and then guarding again */
+		time_set_offset(61);
+		o.until = now + 200;
+		assert_int_equal(store_tx_run(f->s, once_spend_body, &o, &f->e), 0);
+		assert_int_equal(store_tx_run(f->s, once_spend_body, &o, &f->e), ERR_EXISTS);
+		assert_int_equal(once_alone(f, &o), ERR_EXISTS);
+		/* a transaction that failed leaves the store usable */
+		o.key = doc ? "tx-3" : "mp|tx-3";
+		assert_int_equal(store_tx_run(f->s, once_spend_body, &o, &f->e), 0);
+		want += 3;
+		assert_int_equal(store_call(f->s, events, event_count, "once-tx", &n, &f->e), 0);
+		assert_int_equal(n, want);
+	}
 }
 
 static void
@@ -1818,7 +1838,7 @@ test_people(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_jti_in_tx) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
+	T(test_jti) T(test_once_in_tx) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
 	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
 	T(test_krr) T(test_repr) T(test_people)
 

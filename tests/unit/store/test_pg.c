@@ -421,10 +421,10 @@ test_pg_pool_size(void **state)
 }
 
 /*
- * Inside a transaction the plain inserts (and a replay key's two writes) are
- * held back and sent with the next statement that needs an answer, or with
- * the commit: a held-back insert that fails makes that statement or the
- * commit fail, and nothing of the transaction stays.
+ * Inside a transaction the plain inserts (and the two writes of a replay
+ * key or a document) are held back and sent with the next statement that
+ * needs an answer, or with the commit: a held-back insert that fails makes
+ * that statement or the commit fail, and nothing of the transaction stays.
  */
 static void
 test_pg_held_back_inserts(void **state)
@@ -463,6 +463,14 @@ test_pg_held_back_inserts(void **state)
 	assert_int_equal(store_call(s, events, event_add, "held-jti", doc_text(d), &p->f.e), 0);
 	assert_int_equal(store_tx_end(s, true, &p->f.e), ERR_EXISTS);
 	assert_int_equal(store_call(s, events, event_count, "held-jti", &n, &p->f.e), 0);
+	assert_int_equal(n, 0);
+	/* so is a document's id: a completed login's spent mark */
+	assert_int_equal(store_call(s, login, doc_put, "spent", "HELD-doc", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_tx_begin(s, &p->f.e), 0);
+	assert_int_equal(store_call(s, login, doc_put, "spent", "HELD-doc", d, now + 60, &p->f.e), 0);
+	assert_int_equal(store_call(s, events, event_add, "held-doc", doc_text(d), &p->f.e), 0);
+	assert_int_equal(store_tx_end(s, true, &p->f.e), ERR_EXISTS);
+	assert_int_equal(store_call(s, events, event_count, "held-doc", &n, &p->f.e), 0);
 	assert_int_equal(n, 0);
 
 	/* a transaction that wrote nothing, and one whose inserts all go with the commit */

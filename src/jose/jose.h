@@ -182,15 +182,15 @@ int jose_jws_header(struct str jws, json_t **header, struct err *e);
 int jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **claims,
 		    struct err *e);
 /*
- * The same check of the signature alone, for a caller that decoded the
- * header (hdr, from jose_jws_header or decoded the same way: a JSON object,
- * duplicate members refused) and the payload before verifying, to learn
- * whose key to use (a client assertion names its client in iss): the
- * payload it read is the one verified, since the bytes are the same, and
- * is not decoded again here.  Errors as jose_jwt_verify.
+ * The same for a caller that decoded the header already to find the key
+ * (jose_jws_header, or decoded the same way: a JSON object, duplicate
+ * members refused): hdr is taken as the token's header, not decoded again.
+ * claims NULL: the payload is not decoded either, for a caller that read
+ * it before verifying (a client assertion names its client in iss); the
+ * copy it read is the one verified, since the bytes are the same.
  */
-int jose_jws_verify_sig(struct str jws, const json_t *hdr, const json_t *jwks, unsigned algs,
-			struct err *e);
+int jose_jwt_verify_hdr(struct str jws, const json_t *hdr, const json_t *jwks, unsigned algs,
+			json_t **claims, struct err *e);
 
 /*
  * Time claims: exp required and > now - leeway; iat (if required or

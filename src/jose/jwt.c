@@ -525,42 +525,56 @@ jws_check(struct str jws, const struct jws_parts *p, const json_t *hdr, const js
 	return verify_rsa(jws, jwk, e);
 }
 
-int
-jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **claims,
-		struct err *e)
+/*
+ * Both ways in: the header decoded here, or by the caller (hdr) to find
+ * the key; the claims decoded after the signature holds, unless the
+ * caller read them already (claims NULL).
+ */
+static int
+jwt_verify(struct str jws, const json_t *hdr, const json_t *jwks, unsigned algs,
+	   json_t **claims, struct err *e)
 {
 	struct jws_parts p;
-	json_t *hdr = NULL;
+	json_t *own = NULL;
 	int rc;
 
-	*claims = NULL;
+	if (claims != NULL)
+		*claims = NULL;
 	if (!json_is_object(jwks))
 		return ERR(e, ERR_INVAL, 0, NULL, "no key set to verify the token with");
 	rc = jws_split(jws, &p, e);
-	if (rc == 0)
-		rc = part_object(p.hdr, "header", &hdr, e);
+	if (rc == 0 && hdr == NULL) {
+		rc = part_object(p.hdr, "header", &own, e);
+		hdr = own;
+	} else if (rc == 0 && !json_is_object(hdr)) {
+		rc = ERR(e, ERR_INVAL, 0, NULL, "token header is not a JSON object");
+	}
 	if (rc == 0)
 		rc = jws_check(jws, &p, hdr, jwks, algs, e);
 	/* RFC 7519 7.2 step 10: the claims set is a JSON object. */
-	if (rc == 0)
+	if (rc == 0 && claims != NULL)
 		rc = part_object(p.pay, "payload", claims, e);
-	json_decref(hdr);
+	json_decref(own);
 	return rc;
 }
 
 int
-jose_jws_verify_sig(struct str jws, const json_t *hdr, const json_t *jwks, unsigned algs,
-		    struct err *e)
+jose_jwt_verify(struct str jws, const json_t *jwks, unsigned algs, json_t **claims,
+		struct err *e)
 {
-	struct jws_parts p;
-	int rc;
+	return jwt_verify(jws, NULL, jwks, algs, claims, e);
+}
 
-	if (!json_is_object(jwks))
-		return ERR(e, ERR_INVAL, 0, NULL, "no key set to verify the token with");
-	if (!json_is_object(hdr))
+int
+jose_jwt_verify_hdr(struct str jws, const json_t *hdr, const json_t *jwks, unsigned algs,
+		    json_t **claims, struct err *e)
+{
+	if (hdr == NULL) {
+		if (claims != NULL)
+			*claims = NULL;
 		return ERR(e, ERR_INVAL, 0, NULL, "token header is not a JSON object");
-	rc = jws_split(jws, &p, e);
-	return rc != 0 ? rc : jws_check(jws, &p, hdr, jwks, algs, e);
+	}
+	return jwt_verify(jws, hdr, jwks, algs, claims, e);
 }
 
 /* RFC 7515 4.1.9: a media type name, such as "JWT" or "at+jwt". */

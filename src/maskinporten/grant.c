@@ -616,7 +616,7 @@ mp_grant_validate(struct porten *app, const struct issuer *is, struct str assert
 	if (rc != 0)
 		goto out;
 	/* The header and claims read above are the bytes verified: not decoded again. */
-	if (jose_jws_verify_sig(assertion, hdr, jwk, JOSE_ALG_RS_ALL, e) != 0) {
+	if (jose_jwt_verify_hdr(assertion, hdr, jwk, JOSE_ALG_RS_ALL, NULL, e) != 0) {
 		rc = MP_BADGRANT(e, "MP-124: the grant's signature does not verify");
 		goto out;
 	}

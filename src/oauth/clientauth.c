@@ -300,7 +300,7 @@ verify_assertion(struct http_req *r, const struct issuer *is, const struct clien
 	rc = assertion_key(app, client, header, now, &jwks, amr, e);
 	if (rc != 0)
 		goto out;
-	rc = jose_jwt_verify(p->assertion, jwks, JOSE_ALG_RS_ALL, &claims, e);
+	rc = jose_jwt_verify_hdr(p->assertion, header, jwks, JOSE_ALG_RS_ALL, &claims, e);
 	if (rc != 0) {
 		rc = deny_because(e, "client assertion not verified", "bad signature");
 		goto out;

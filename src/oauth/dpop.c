@@ -215,8 +215,8 @@ oauth_dpop_verify(struct arena *a, struct str proof, const struct oauth_dpop_exp
 	if (rc != 0)
 		goto out;
 	/* check 3, with the key the proof carries */
-	if (jose_jwt_verify(proof, json_object_get(hdr, "jwk"), jose_alg_bit(alg), &claims,
-			    &why) != 0) {
+	if (jose_jwt_verify_hdr(proof, hdr, json_object_get(hdr, "jwk"), jose_alg_bit(alg),
+				&claims, &why) != 0) {
 		rc = BAD(e, "the proof does not verify: %s", why.msg);
 		goto out;
 	}

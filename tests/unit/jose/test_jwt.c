@@ -986,13 +986,23 @@ test_jws_header(void **state)
 	assert_null(h);
 }
 
+/* jose_jwt_verify_hdr on text. */
+static int
+verify_hdr(const char *jws, const json_t *hdr, const json_t *set, unsigned algs, json_t **claims)
+{
+	struct err e = { 0 };
+
+	return jose_jwt_verify_hdr(str_c(jws), hdr, set, algs, claims, &e);
+}
+
 /*
- * The signature alone, with the header the caller decoded (a client
- * assertion's, read to find its client): good, tampered, by another key,
- * under an alg not allowed, and with no header or key set at all.
+ * With the header the caller decoded (a client assertion's, read to find
+ * its client): the claims decoded or not, and refused when tampered, by
+ * another key, under an alg not allowed, with a payload that is no
+ * object, and with no header or key set at all.
  */
 static void
-test_verify_sig(void **state)
+test_verify_hdr(void **state)
 {
 	struct err e = { 0 };
 	json_t *claims = json_pack("{s:s,s:I}", "sub", "alice", "exp", (json_int_t)FAR_EXP);
@@ -1002,29 +1012,54 @@ test_verify_sig(void **state)
 	(void)state;
 	assert_int_equal(jose_jwt_sign(jose_key_signer(k1), claims, NULL, &jws, &e), 0);
 	assert_int_equal(jose_jws_header(str_c(jws), &h, &e), 0);
-	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, set12, JOSE_ALG_RS_ALL, &e), 0);
-	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, jwk1, JOSE_ALG_RS256, &e), 0);
+	assert_int_equal(verify_hdr(jws, h, set12, JOSE_ALG_RS_ALL, NULL), 0);
+	assert_int_equal(verify_hdr(jws, h, jwk1, JOSE_ALG_RS256, NULL), 0);
+	{
+		json_t *got = NULL;
+
+		assert_int_equal(verify_hdr(jws, h, set12, JOSE_ALG_RS_ALL, &got),
+				 0);
+		assert_true(json_equal(got, claims));
+		json_decref(got);
+		got = (json_t *)0x1;
+		assert_int_equal(verify_hdr(jws, h, jwk2, JOSE_ALG_RS_ALL, &got),
+				 ERR_DENIED);
+		assert_null(got);
+	}
 	/* another key, an alg not allowed here, no key set, no header */
-	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, jwk2, JOSE_ALG_RS_ALL, &e),
+	assert_int_equal(verify_hdr(jws, h, jwk2, JOSE_ALG_RS_ALL, NULL),
 			 ERR_DENIED);
-	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, set12, JOSE_ALG_RS384, &e),
+	assert_int_equal(verify_hdr(jws, h, set12, JOSE_ALG_RS384, NULL),
 			 ERR_DENIED);
-	assert_int_equal(jose_jws_verify_sig(str_c(jws), h, NULL, JOSE_ALG_RS_ALL, &e), ERR_INVAL);
-	assert_int_equal(jose_jws_verify_sig(str_c(jws), NULL, set12, JOSE_ALG_RS_ALL, &e),
+	assert_int_equal(verify_hdr(jws, h, NULL, JOSE_ALG_RS_ALL, NULL), ERR_INVAL);
+	assert_int_equal(verify_hdr(jws, NULL, set12, JOSE_ALG_RS_ALL, NULL),
 			 ERR_INVAL);
 	/* a payload swapped after the header was read: the signature no longer holds */
 	part = b64s("{\"sub\":\"mallory\",\"exp\":4102444800}");
 	t = splice(jws, 1, part);
-	assert_int_equal(jose_jws_verify_sig(str_c(t), h, set12, JOSE_ALG_RS_ALL, &e), ERR_DENIED);
+	assert_int_equal(verify_hdr(t, h, set12, JOSE_ALG_RS_ALL, NULL), ERR_DENIED);
 	free(t);
 	free(part);
 	/* not a compact JWS */
-	assert_int_equal(jose_jws_verify_sig(STR_LIT("a.b"), h, set12, JOSE_ALG_RS_ALL, &e),
+	assert_int_equal(verify_hdr("a.b", h, set12, JOSE_ALG_RS_ALL, NULL),
 			 ERR_INVAL);
+	/* signed, but the payload is no JSON object: refused when it is decoded */
+	{
+		json_t *hr = NULL, *got = NULL;
+
+		t = sign_raw(raw1, "SHA256", 0, "{\"alg\":\"RS256\",\"kid\":\"raw-1\"}", "[1,2]");
+		assert_int_equal(jose_jws_header(str_c(t), &hr, &e), 0);
+		assert_int_equal(verify_hdr(t, hr, setraw, JOSE_ALG_RS_ALL, NULL), 0);
+		assert_int_equal(verify_hdr(t, hr, setraw, JOSE_ALG_RS_ALL, &got),
+				 ERR_INVAL);
+		assert_null(got);
+		json_decref(hr);
+		free(t);
+	}
 	/* alg none in the header read: refused before any key is looked at */
 	t = parts("{\"alg\":\"none\"}", CLAIMS_TEXT, "AAAA");
 	assert_int_equal(jose_jws_header(str_c(t), &h2, &e), 0);
-	assert_int_equal(jose_jws_verify_sig(str_c(t), h2, set12, JOSE_ALG_RS_ALL, &e),
+	assert_int_equal(verify_hdr(t, h2, set12, JOSE_ALG_RS_ALL, NULL),
 			 ERR_DENIED);
 	free(t);
 	json_decref(h2);
@@ -1212,7 +1247,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_verify_sig),
+		cmocka_unit_test(test_verify_hdr),
 		cmocka_unit_test(test_rs384_rs512_and_mask),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_tampered),

@@ -613,16 +613,6 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	 */
 	c.client = client;
 	rc = store_tx_run(app->store, complete_body, &c, &e);
-	/*
-	 * Spent already (a replay, two forms at once, a commit whose answer
-	 * was lost): found at the spend, or on PostgreSQL at the commit, where
-	 * the mark went with the rest; a clash of the other inserts' random
-	 * keys is not to be expected.
-	 */
-	if (rc == ERR_EXISTS) {
-		login_pending_over(&e);
-		c.spent = true;
-	}
 	if (rc != 0 && c.spent) {
 		http_resp_reset(w);
 		login_page_error(r, w, &e);

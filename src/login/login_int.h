@@ -59,14 +59,9 @@ int login_pending_load(struct http_req *r, const char *ar, json_t **areq,
  * Spend pending ar, which login_pending_load opened in this request: the
  * login is over.  Inside the caller's transaction when there is one.
  * ERR_NOTFOUND (400, "finished") when it was spent already: only one of
- * two racing requests gets 0.  In a transaction the store may find that
- * only later (PostgreSQL sends the mark with the commit): then the
- * transaction fails with ERR_EXISTS, which login_pending_over turns into
- * the same answer.
+ * two racing requests gets 0.
  */
 int login_pending_spend(struct http_req *r, const char *ar, struct err *e);
-/* The answer to a login spent already: ERR_NOTFOUND, 400, "finished". */
-int login_pending_over(struct err *e);
 /* Make sure this period's sealing key exists (service start). */
 int login_seal_prepare(struct porten *app, struct err *e);
 /* The CSRF token for forms of pending ar in this browser (arena string). */

@@ -486,12 +486,6 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct aut
 }
 
 int
-login_pending_over(struct err *e)
-{
-	return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER);
-}
-
-int
 login_pending_spend(struct http_req *r, const char *ar, struct err *e)
 {
 	struct porten *app = login_app(r);
@@ -516,7 +510,7 @@ login_pending_spend(struct http_req *r, const char *ar, struct err *e)
 	rc = store_call(app->store, login, doc_put, SPENT_KIND, pending_spent_id(r, ar), mark,
 			time_now() + app->cfg->pending_lifetime + SEAL_SKEW, e);
 	json_decref(mark);
-	return rc == ERR_EXISTS ? login_pending_over(e) : rc;
+	return rc == ERR_EXISTS ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER) : rc;
 }
 
 const char *

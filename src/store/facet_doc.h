@@ -3,10 +3,8 @@
  * documents by kind in one table, each facet under its own kinds (the
  * login's "par", "seal_key", "spent" and "pending", MinID's accounts, codes
  * and locks).
- * put: ERR_EXISTS if the id is taken (in the thread's transaction maybe
- * only from its next read or its end, as PostgreSQL sends the document
- * with them; the transaction has then failed whole).  get: ERR_NOTFOUND
- * when absent or expired.  take: get and delete in one step.  A facet lists them with
+ * put: ERR_EXISTS if the id is taken.  get: ERR_NOTFOUND when absent or
+ * expired.  take: get and delete in one step.  A facet lists them with
  * STORE_DOC_OPS among its members, so store_call reaches them by name.
  */
 #ifndef PORTEN_STORE_FACET_DOC_H

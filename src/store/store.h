@@ -154,8 +154,11 @@ const char *store_engine_name(const struct store *s);
  * operation that needs an answer or with the commit (PostgreSQL does, to
  * save round trips): the insert's failure then comes back from that
  * operation or from the outermost end, and the whole rolls back all the
- * same.  Only inserts under fresh keys are sent later: an answer a caller
- * acts on ("not found", a replayed key) still comes from its own operation.
+ * same.  Only inserts under fresh keys are sent later, and a replay key
+ * (jti_remember: its "seen before" may come from the end, as ERR_EXISTS,
+ * or from the next operation that needs an answer, as that operation's
+ * error); any other answer a caller acts on ("not found", a taken id)
+ * still comes from its own operation.
  */
 int store_tx_begin(struct store *s, struct err *e);
 int store_tx_end(struct store *s, bool commit, struct err *e);

@@ -125,9 +125,9 @@ def test_replayed_after_completion(server, new_client, new_browser):
 def test_form_posted_at_once_issues_one_code(server, new_client, new_browser):
     """
     The TestID form posted eight times at once: one post completes the login,
-    every other gets the finished page, whether its store found the login
-    spent when it opened it or only when it committed (PostgreSQL sends the
-    spent mark with the commit).  Nothing answers 500, and one code stays.
+    every other gets the finished page, whether it found the login spent when
+    it opened it or when it went to spend it.  Nothing answers 500, and one
+    code stays.
     """
     c, b = new_client(), new_browser()
     params, verifier, r, ar = begin(server, c, b)

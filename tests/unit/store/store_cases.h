@@ -786,9 +786,9 @@ once_alone(struct fx *f, const struct once_spend *o)
 }
 
 /*
- * Such a key inside a transaction (on PostgreSQL held back and sent with
- * the COMMIT): one seen before fails the whole transaction with ERR_EXISTS
- * and leaves nothing of it; an expired one is replaced.
+ * Such a key inside a transaction (on PostgreSQL a replay key is held back
+ * and sent with the COMMIT): one seen before fails the whole transaction
+ * with ERR_EXISTS and leaves nothing of it; an expired one is replaced.
  */
 static void
 test_once_in_tx(void **state)

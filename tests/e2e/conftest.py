@@ -80,7 +80,41 @@ def http():
 _HTTP = http()
 
 
+PORTS_GIVEN = set()
+
+
+def ephemeral_low():
+    """The first port of the kernel's range for outgoing connections' local ports."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
+    """
+    A port on 127.0.0.1 that nothing holds now, below the kernel's range for
+    outgoing connections' local ports.  A server often binds it only later
+    (an upstream eID is started when the first test that needs it runs,
+    minutes after Porten was configured with its address), and meanwhile a
+    port from that range can become the local end of any connection the
+    tests make (EADDRINUSE then).  Never the same port twice in one run.
+    """
+    low = ephemeral_low()
+    for _ in range(500):
+        if low <= 20001:
+            break
+        port = secrets.randbelow(low - 20000) + 20000
+        if port in PORTS_GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        PORTS_GIVEN.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

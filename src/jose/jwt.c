@@ -546,8 +546,6 @@ jwt_verify(struct str jws, const json_t *hdr, const json_t *jwks, unsigned algs,
 	if (rc == 0 && hdr == NULL) {
 		rc = part_object(p.hdr, "header", &own, e);
 		hdr = own;
-	} else if (rc == 0 && !json_is_object(hdr)) {
-		rc = ERR(e, ERR_INVAL, 0, NULL, "token header is not a JSON object");
 	}
 	if (rc == 0)
 		rc = jws_check(jws, &p, hdr, jwks, algs, e);
@@ -569,7 +567,7 @@ int
 jose_jwt_verify_hdr(struct str jws, const json_t *hdr, const json_t *jwks, unsigned algs,
 		    json_t **claims, struct err *e)
 {
-	if (hdr == NULL) {
+	if (!json_is_object(hdr)) {
 		if (claims != NULL)
 			*claims = NULL;
 		return ERR(e, ERR_INVAL, 0, NULL, "token header is not a JSON object");

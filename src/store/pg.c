@@ -12,7 +12,6 @@
  */
 #ifdef HAVE_LIBPQ
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,7 +172,7 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_JTI_PUT] = "INSERT INTO jti (jti, expires_at) VALUES ($1, $2)"
 		       " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
 		       " WHERE jti.expires_at <= $3::bigint",
-	/* the same in two writes that can be held back (pg_put_once) */
+	/* the same in two writes that can be held back (pg_jti_remember) */
 	[PG_JTI_CLEAR] = "DELETE FROM jti WHERE jti = $1 AND expires_at <= $2::bigint",
 	[PG_JTI_ADD] = "INSERT INTO jti (jti, expires_at) VALUES ($1, $2)",
 
@@ -364,7 +363,7 @@ const char *const store_pg_sql[PG_N] = {
  * CONFLICT DO NOTHING, a guarded upsert) or an update or delete whose
  * "not found" a caller may ignore must never be listed: its answer is
  * needed at once.  A statement above that changes so must leave the list.
- * (A replay key holds back two writes of its own: pg_put_once.)
+ * (A replay key holds back two writes of its own: pg_jti_remember.)
  */
 const bool store_pg_deferrable[PG_N] = {
 	[PG_CODE_PUT] = true,
@@ -1131,92 +1130,59 @@ pg_session_delete(struct store *s, const char *hash, struct err *e)
 /* ---- replay cache, events, sweep ---- */
 
 /*
- * A record under a key that a live one must not hold (a replay key),
- * replacing an expired one: ERR_EXISTS while the key is taken.  On its
- * own: the guarded upsert put, whose "taken" (no row changed) is read at
- * once.  In the thread's transaction: the expired record's removal
- * (clear) and a plain insert (add), both held back and sent with the next
- * statement that needs an answer or with the COMMIT; a live record then
- * fails the insert (23505) and that statement or the COMMIT with it, and
- * the transaction rolls back whole.  So a machine token (its replay key
- * and event) is one round trip.  Of two transactions that write one key
- * at once, the second's insert waits for the first's and fails at its
- * commit.  The values are put's; clear and add take theirs from it, in
- * the order their SQL does.
+ * A replay key: ERR_EXISTS while an earlier one with the same key is live;
+ * an expired one is replaced.  On its own, the guarded upsert, whose
+ * "seen before" (no row changed) is read at once.  In the thread's
+ * transaction, the expired key's removal and a plain insert, both held
+ * back and sent with the next statement that needs an answer or with the
+ * COMMIT: a live key then fails the insert (23505) and that statement or
+ * the COMMIT with it, and the transaction rolls back whole.  So a machine
+ * token (its replay key and its event) is one round trip.  Of two
+ * transactions that spend one key at once, the second's insert waits for
+ * the first's and fails at its commit.
  *
  * Only for a transaction whose body reads nothing and does nothing
  * outside the database after the key: a held-back failure comes back
- * from whichever statement next needs an answer, as that statement's
- * error, and whatever the body did meanwhile has happened.  A completed
- * login's spent mark (a document) was tried this way and went back to
- * the upsert: the login's steps read (consent) and count (metrics) before
- * its COMMIT, so a second post of one login would have run them and
- * answered with a server error instead of "finished".
+ * from whichever statement next needs an answer, and whatever the body
+ * did meanwhile has happened.  A completed login's spent mark (a
+ * document) was tried this way and went back to answering at once: the
+ * login's steps read (consent) and count (metrics) before its COMMIT, so
+ * a second post of one login ran them and answered with a server error
+ * instead of "finished".
  */
-struct pg_put_once {
-	enum pg_id put, clear, add;
-	int clear_idx[PG_MAX_PARAMS], nclear;
-	int add_idx[PG_MAX_PARAMS], nadd;
-};
-
-struct pg_put_run {
-	const struct pg_put_once *once;
-	struct pg_args put, clear, add;
+struct pg_jti {
+	struct pg_args clear;    /* key, now */
+	struct pg_args add;      /* key, expires_at */
 };
 
 static int
-pg_put_once_fn(struct pg_q *q, void *arg, struct err *e)
+pg_jti_held_fn(struct pg_q *q, void *arg, struct err *e)
 {
-	const struct pg_put_run *p = arg;
-	int rc;
+	const struct pg_jti *j = arg;
+	int rc = store_pg_exec_later(q, PG_JTI_CLEAR, &j->clear, e);
 
-	if (!q->in_tx) {
-		rc = store_pg_exec(q, p->once->put, &p->put, e);
-		if (rc == 0 && store_pg_changes(q) == 0)
-			rc = ERR(e, ERR_EXISTS, 0, NULL, "store %s: already exists", q->op);
-		return rc;
-	}
-	rc = store_pg_exec_later(q, p->once->clear, &p->clear, e);
-	return rc != 0 ? rc : store_pg_exec_later(q, p->once->add, &p->add, e);
-}
-
-/* to: some of from's values (pointers into it), in the order idx names them. */
-static void
-pg_args_pick(struct pg_args *to, const struct pg_args *from, const int *idx, int n)
-{
-	memset(to, 0, sizeof(*to));
-	for (int i = 0; i < n; i++)
-		to->v[i] = from->v[idx[i]];
-	to->n = n;
-}
-
-static int
-pg_put_once(struct store *s, const struct pg_put_once *once, const char *op, struct err *e,
-	    const char *fmt, ...)
-{
-	struct pg_put_run p = { .once = once };
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = store_pg_vargs(&p.put, op, e, fmt, ap);
-	va_end(ap);
-	if (rc != 0)
-		return rc;
-	pg_args_pick(&p.clear, &p.put, once->clear_idx, once->nclear);
-	pg_args_pick(&p.add, &p.put, once->add_idx, once->nadd);
-	rc = store_pg_run(s, op, pg_put_once_fn, &p, e);
-	store_pg_args_free(&p.put);
-	return rc;
+	return rc != 0 ? rc : store_pg_exec_later(q, PG_JTI_ADD, &j->add, e);
 }
 
 static int
 pg_jti_remember(struct store *s, const char *key, int64_t expires_at, struct err *e)
 {
-	static const struct pg_put_once once = { PG_JTI_PUT, PG_JTI_CLEAR, PG_JTI_ADD,
-						 { 0, 2 }, 2, { 0, 1 }, 2 };
+	const char *op = "jti_remember";
+	int64_t now = time_now();
+	struct pg_jti j = { 0 };
+	int rc;
 
-	return pg_put_once(s, &once, "jti_remember", e, "kii", key, expires_at, time_now());
+	if (store_pool_tx_conn(s) == NULL)
+		return store_pg_write(s, PG_JTI_PUT, op, ERR_EXISTS, e, "kii", key, expires_at,
+				      now);
+	rc = store_pg_args(&j.clear, op, e, "ki", key, now);
+	if (rc == 0)
+		rc = store_pg_args(&j.add, op, e, "ki", key, expires_at);
+	if (rc == 0)
+		rc = store_pg_run(s, op, pg_jti_held_fn, &j, e);
+	store_pg_args_free(&j.clear);
+	store_pg_args_free(&j.add);
+	return rc;
 }
 
 struct pg_session_count {

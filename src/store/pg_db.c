@@ -12,10 +12,10 @@
  * Round trips: a BEGIN is not sent on its own but with the transaction's
  * first statement, and in the thread's transaction (store.h tx_begin) the
  * inserts whose only failure is the database's own (store_pg_deferrable, and
- * those of pg_put_once in pg.c) are held back and sent with the next statement whose
- * answer is needed, or with the COMMIT: one pipeline (libpq's pipeline mode)
- * and one round trip for all of them.  A transaction that sent nothing commits without a
- * round trip.  A held-back insert that fails fails the statement or the
+ * a replay key's two writes, pg_jti_remember in pg.c) are held back and
+ * sent with the next statement whose answer is needed, or with the COMMIT:
+ * one pipeline (libpq's pipeline mode) and one round trip for all of them.
+ * A transaction that sent nothing commits without a round trip.  A held-back insert that fails fails the statement or the
  * COMMIT it went with, and the transaction rolls back whole, as it would
  * have had the insert failed at once.
  *

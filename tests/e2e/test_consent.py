@@ -3,7 +3,7 @@
 import uuid
 from urllib.parse import urljoin
 
-from conftest import (PID, PID2, TIMEOUT, Page, auth_params, authorize, classify, follow, login,
+from conftest import (PID, PID2, SUBSTANTIAL, TIMEOUT, Page, auth_params, authorize, classify, follow, login,
                       open_testid, post_form_at_once, start, submit_form, submit_testid, url_base)
 
 LONG = "Reads <b>your</b> **data** & more"
@@ -172,6 +172,36 @@ def test_consent_form_posted_at_once_issues_one_code(server, new_client, new_bro
     answers, codes = post_form_at_once(br, r, "consent-accept", {"decision": "accept"})
     assert len(codes) == 1, [(a.status_code, a.headers.get("Location")) for a in answers]
     assert all(a.status_code == 400 for a in answers if a is not codes[0])
+
+
+def test_login_form_posted_at_once_before_consent(server, new_client, new_browser):
+    """
+    The TestID form of a login that needs consent posted eight times at once
+    (two tabs, a double click): one post goes on to the consent page, every
+    other gets the finished page.  None runs the login's steps a second
+    time: no server error at the client, no consent page twice, no code.
+    """
+    name = consent_scope(server)
+    c = consent_client(server, new_client, name)
+    br = new_browser()
+    params, verifier = auth_params(c, scope=f"openid profile {name}")
+    t = open_testid(server, br, authorize(server, br, params))
+    answers, codes = post_form_at_once(br, t, "testid-form", {"pid": PID, "acr": SUBSTANTIAL})
+    seen = [(a.status_code, a.headers.get("Location")) for a in answers]
+    assert not codes, seen
+    going = [a for a in answers if a.status_code != 400]
+    assert len(going) == 1, seen
+    for a in answers:
+        if a is not going[0]:
+            assert "Location" not in a.headers, seen
+            assert "the login has expired or was finished" in a.text, a.text[:600]
+    # the post that went on carries the new session; the consent page follows
+    br.cookies.update(going[0].cookies)
+    r = follow(server, br, going[0])
+    assert_consent_page(r, name)
+    res = answer(server, c, br, r, params, verifier, "consent-accept")
+    assert res.code and res.state == params["state"], res
+    assert name in scopes_of(c.tokens(res))
 
 
 def test_cancel_on_consent_page(server, new_client, new_browser):

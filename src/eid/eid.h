@@ -87,12 +87,18 @@ struct eid_flow {
  *                   "csrf" field, and passes the flow; a bad request, a
  *                   missing or foreign login or a wrong token gets the
  *                   error page and never reaches the handler.
+ *   EID_DOOR_FORM   as EID_DOOR_LOGIN, for a page whose POST either
+ *                   shows its form again or ends the login at once with
+ *                   host->complete or host->fail: on POST the door does
+ *                   not read whether the login is over already, since
+ *                   ending it spends it and finds that out (a finished
+ *                   login still gets the error page, from the end).
  *   EID_DOOR_OWN    the page keeps its own state: the flow has only host
  *                   (ar NULL); the page joins a login with host->open.
  *   EID_DOOR_NONE   no login at all: flow is NULL.
  * Pages of a test_only provider answer 404 outside the test environment.
  */
-enum eid_door { EID_DOOR_LOGIN, EID_DOOR_OWN, EID_DOOR_NONE };
+enum eid_door { EID_DOOR_LOGIN, EID_DOOR_FORM, EID_DOOR_OWN, EID_DOOR_NONE };
 
 typedef void (*eid_handler_fn)(struct http_req *r, struct http_resp *w,
 			       const struct eid_flow *flow);

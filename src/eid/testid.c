@@ -13,7 +13,7 @@
 
 static const struct eid_route testid_routes[] = {
 	{ "GET", "/testid", eid_testid_handle, EID_DOOR_LOGIN },
-	{ "POST", "/testid", eid_testid_handle, EID_DOOR_LOGIN },
+	{ "POST", "/testid", eid_testid_handle, EID_DOOR_FORM },
 	{ NULL, NULL, NULL, EID_DOOR_NONE },
 };
 

@@ -102,9 +102,19 @@ door_fail(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
 		return;
 	}
 	log_info(r->rid, "eID gave up on the login: %s", why->msg);
-	/* The pending authorization is spent: the client hears why and may start again. */
-	if (login_pending_spend(r, flow->ar, &e) != 0)
+	/*
+	 * The pending authorization is spent: the client hears why and may
+	 * start again.  One that was over already (finished in another tab)
+	 * gets the finished page: its client has had its answer.
+	 */
+	if (login_pending_spend(r, flow->ar, &e) != 0) {
+		if (e.code == ERR_NOTFOUND) {
+			json_decref(areq);
+			login_page_error(r, w, &e);
+			return;
+		}
 		log_warn(r->rid, "pending authorization not removed: %s", e.msg);
+	}
 	login_respond(r, w, areq, NULL, why->oauth ? why->oauth : OAUTH_ACCESS_DENIED,
 		      why->msg[0] ? why->msg : "the login was not completed");
 	json_decref(areq);
@@ -122,6 +132,7 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 	struct err e = { 0 };
 	json_t *areq = NULL;
 	const char *ar;
+	int rc;
 
 	if (p->test_only && !app->test_env) {
 		page_error(r, w, 404, page_lang(r, NULL), "not_found",
@@ -136,6 +147,7 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 		er->fn(r, w, &flow);
 		return;
 	case EID_DOOR_LOGIN:
+	case EID_DOOR_FORM:
 		break;
 	}
 	if (r->bad_input) {
@@ -143,7 +155,9 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 		return;
 	}
 	ar = http_param_c(params, "ar");
-	if (login_pending_load(r, ar, &areq, &a, &e) != 0) {
+	rc = post && er->door == EID_DOOR_FORM ? login_pending_load_to_end(r, ar, &areq, &a, &e)
+					       : login_pending_load(r, ar, &areq, &a, &e);
+	if (rc != 0) {
 		login_page_error(r, w, &e);
 		goto out;
 	}

@@ -56,6 +56,14 @@ int login_pending_store(struct http_req *r, struct http_resp *w, struct authz_re
 int login_pending_load(struct http_req *r, const char *ar, json_t **areq,
 		       struct authz_request *a, struct err *e);
 /*
+ * As login_pending_load, for a request that ends the login (spends it)
+ * before it does anything that lasts: without the read of whether it was
+ * spent already, since the spend finds that out itself.  A stored row
+ * (ar too large to seal) is read all the same.
+ */
+int login_pending_load_to_end(struct http_req *r, const char *ar, json_t **areq,
+			      struct authz_request *a, struct err *e);
+/*
  * Spend pending ar, which login_pending_load opened in this request: the
  * login is over.  Inside the caller's transaction when there is one.
  * ERR_NOTFOUND (400, "finished") when it was spent already: only one of

@@ -412,9 +412,10 @@ pending_spent_id(struct http_req *r, const char *ar)
 	return sha256_b64url(r->arena, str_c(ar));
 }
 
-int
-login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct authz_request *out,
-		   struct err *e)
+/* Open ar as login_pending_load; the read of its spent mark only when check_spent. */
+static int
+pending_open(struct http_req *r, const char *ar, bool check_spent, json_t **areq,
+	     struct authz_request *out, struct err *e)
 {
 	struct porten *app = login_app(r);
 	const char *browser = login_browser(r, NULL);
@@ -441,8 +442,9 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct aut
 		if (rc != 0)
 			return rc;
 		/* Finished or cancelled already: one read, no write. */
-		rc = store_call(app->store, login, doc_get, SPENT_KIND, pending_spent_id(r, ar),
-				&spent, e);
+		rc = check_spent ? store_call(app->store, login, doc_get, SPENT_KIND,
+					      pending_spent_id(r, ar), &spent, e)
+				 : ERR_NOTFOUND;
 		json_decref(spent);
 		if (rc == 0)
 			rc = ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER);
@@ -483,6 +485,20 @@ login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct aut
 	else
 		json_decref(doc);
 	return 0;
+}
+
+int
+login_pending_load(struct http_req *r, const char *ar, json_t **areq, struct authz_request *out,
+		   struct err *e)
+{
+	return pending_open(r, ar, true, areq, out, e);
+}
+
+int
+login_pending_load_to_end(struct http_req *r, const char *ar, json_t **areq,
+			  struct authz_request *out, struct err *e)
+{
+	return pending_open(r, ar, false, areq, out, e);
 }
 
 int

@@ -261,7 +261,7 @@ set_routes(struct upstream *u)
 	u->routes[1] = (struct eid_route){ "GET", u->path_callback, upstream_callback,
 					   EID_DOOR_OWN };
 	u->routes[2] = (struct eid_route){ "POST", u->path_abort, upstream_abort,
-					   EID_DOOR_LOGIN };
+					   EID_DOOR_FORM };
 	u->routes[3] = (struct eid_route){ NULL, NULL, NULL, EID_DOOR_NONE };
 	u->prov = (struct eid_provider){
 		.name = u->name,

@@ -21,6 +21,8 @@ static struct eid_flow seen;
 static bool seen_null;
 /* When set, the page completes the login itself, as an eID does. */
 static const struct eid_result *page_completes;
+/* When set, the page gives up on the login, as an eID does. */
+static bool page_fails;
 
 static void
 page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
@@ -34,6 +36,9 @@ page(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 	}
 	if (flow != NULL && page_completes != NULL)
 		flow->host->complete(flow, r, w, page_completes);
+	else if (flow != NULL && page_fails)
+		(flow->host->fail)(flow, r, w,
+				   &(struct err){ .code = ERR_DENIED, .msg = "the person went away" });
 	else
 		http_resp_text(w, 200, "page");
 }
@@ -43,6 +48,7 @@ static const struct eid_route door_routes[] = {
 	{ "POST", "/doorid", page, EID_DOOR_LOGIN },
 	{ "GET", "/doorid/own", page, EID_DOOR_OWN },
 	{ "GET", "/doorid/none", page, EID_DOOR_NONE },
+	{ "POST", "/doorid/form", page, EID_DOOR_FORM },
 	{ NULL, NULL, NULL, EID_DOOR_NONE },
 };
 
@@ -85,6 +91,7 @@ setup(void **state)
 	reached = 0;
 	seen_null = false;
 	page_completes = NULL;
+	page_fails = false;
 	memset(&seen, 0, sizeof(seen));
 	return 0;
 }
@@ -115,6 +122,18 @@ csrf_of(const char *cookie)
 	snprintf(tok, sizeof(tok), "%s", login_csrf(&t.r, ar));
 	treq_free(&t);
 	return tok;
+}
+
+/* The login's answer to its client with a code: the Location. */
+static const char *
+assert_code(struct treq *t)
+{
+	const char *loc = treq_header(t, "Location");
+
+	assert_int_equal(t->w.status, 302);
+	assert_non_null(loc);
+	assert_int_equal(strncmp(loc, FX_REDIRECT "?code=", strlen(FX_REDIRECT) + 6), 0);
+	return loc;
 }
 
 static void
@@ -295,10 +314,7 @@ test_host_complete_and_fail(void **state)
 	serve(&t, 0, q, browser);
 	assert_int_equal(reached, 1);
 	seen.host->complete(&seen, &t.r, &t.w, &res);
-	assert_int_equal(t.w.status, 302);
-	loc = treq_header(&t, "Location");
-	assert_non_null(loc);
-	assert_int_equal(strncmp(loc, FX_REDIRECT "?code=", strlen(FX_REDIRECT) + 6), 0);
+	loc = assert_code(&t);
 	assert_non_null(strstr(loc, "state=st-1"));
 	treq_free(&t);
 	/* Spent: the door turns the next request away. */
@@ -335,22 +351,70 @@ test_complete_in_page(void **state)
 				  .eid = "testid", .auth_time = time_now() };
 	char q[4500];
 	struct treq t;
-	const char *loc;
 
 	(void)state;
 	snprintf(q, sizeof(q), "ar=%s", ar);
 	page_completes = &res;
 	serve(&t, 0, q, browser);
 	assert_int_equal(reached, 1);
-	assert_int_equal(t.w.status, 302);
-	loc = treq_header(&t, "Location");
-	assert_non_null(loc);
-	assert_int_equal(strncmp(loc, FX_REDIRECT "?code=", strlen(FX_REDIRECT) + 6), 0);
+	(void)assert_code(&t);
 	treq_free(&t);
 	page_completes = NULL;
 	serve(&t, 0, q, browser);
 	assert_int_equal(t.w.status, 400);
 	assert_int_equal(reached, 1);
+	treq_free(&t);
+}
+
+/* A finished login's error page: 400, nothing for the client. */
+static void
+assert_over(struct treq *t)
+{
+	assert_int_equal(t->w.status, 400);
+	assert_null(treq_header(t, "Location"));
+}
+
+/*
+ * EID_DOOR_FORM: a POST reaches its page without the door's read of the
+ * spent mark, and ending a finished login there (complete or fail) gets
+ * the finished page, never a second answer to the client.
+ */
+static void
+test_form_door_ends_once(void **state)
+{
+	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
+				  .eid = "testid", .auth_time = time_now() };
+	char q[4500], form[4500];
+	struct treq t;
+
+	(void)state;
+	snprintf(q, sizeof(q), "ar=%s", ar);
+	snprintf(form, sizeof(form), "ar=%s&csrf=%s", ar, csrf_of(browser));
+	/* The token is checked as behind EID_DOOR_LOGIN. */
+	serve(&t, 4, q, browser);
+	assert_int_equal(t.w.status, 403);
+	treq_free(&t);
+	assert_int_equal(reached, 0);
+	page_completes = &res;
+	serve(&t, 4, form, browser);
+	assert_int_equal(reached, 1);
+	(void)assert_code(&t);
+	treq_free(&t);
+	/* The same form again: the page runs, the end finds the login spent. */
+	serve(&t, 4, form, browser);
+	assert_int_equal(reached, 2);
+	assert_over(&t);
+	treq_free(&t);
+	page_completes = NULL;
+	page_fails = true;
+	serve(&t, 4, form, browser);
+	assert_int_equal(reached, 3);
+	assert_over(&t);
+	treq_free(&t);
+	/* A page of the finished login is still turned away at the door. */
+	serve(&t, 0, q, browser);
+	assert_int_equal(reached, 3);
+	assert_over(&t);
 	treq_free(&t);
 }
 
@@ -366,6 +430,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_test_only_outside_test, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_complete_in_page, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_host_complete_and_fail, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_form_door_ends_once, setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

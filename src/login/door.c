@@ -101,20 +101,18 @@ door_fail(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
 		login_page_error(r, w, &e);
 		return;
 	}
-	log_info(r->rid, "eID gave up on the login: %s", why->msg);
 	/*
 	 * The pending authorization is spent: the client hears why and may
 	 * start again.  One that was over already (finished in another tab)
-	 * gets the finished page: its client has had its answer.
+	 * gets the finished page, and one the store could not spend the busy
+	 * page: its client may have had its answer.
 	 */
 	if (login_pending_spend(r, flow->ar, &e) != 0) {
-		if (e.code == ERR_NOTFOUND) {
-			json_decref(areq);
-			login_page_error(r, w, &e);
-			return;
-		}
-		log_warn(r->rid, "pending authorization not removed: %s", e.msg);
+		json_decref(areq);
+		login_page_error(r, w, &e);
+		return;
 	}
+	log_info(r->rid, "eID gave up on the login: %s", why->msg);
 	login_respond(r, w, areq, NULL, why->oauth ? why->oauth : OAUTH_ACCESS_DENIED,
 		      why->msg[0] ? why->msg : "the login was not completed");
 	json_decref(areq);

@@ -529,6 +529,7 @@ struct complete_run {
 	const json_t *fresh;    /* areq marked authenticated */
 	struct session s;
 	bool spent;             /* the login was over already */
+	bool ours;              /* the spend went through: the login was still open */
 };
 
 static int
@@ -545,11 +546,13 @@ complete_body(void *arg, struct err *e)
 	 * completion (a replay, or two forms at once) finds it spent, and
 	 * nothing of this one is written.
 	 */
+	c->ours = false;
 	rc = login_pending_spend(c->r, c->ar, e);
 	if (rc != 0) {
 		c->spent = rc == ERR_NOTFOUND;
 		return rc;
 	}
+	c->ours = true;
 	rc = session_establish(c->r, c->w, c->client, c->res, &c->s, e);
 	if (rc != 0) {
 		log_err(c->r->rid, "cannot establish session: %s", e->msg);
@@ -576,8 +579,17 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	rc = areq_decode(areq, r->arena, &a, &e);
 	if (rc == 0)
 		rc = reg_client_find(app, a.client_id, &client, &e);
-	if (rc != 0) {
+	if (rc == ERR_NOTFOUND) {
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
+		return;
+	}
+	/*
+	 * Nothing is known yet of whether the login is still open (a form
+	 * behind EID_DOOR_FORM came without the door's read): no answer to a
+	 * client that may have had its answer, the person gets the busy page.
+	 */
+	if (rc != 0) {
+		login_page_error(r, w, &e);
 		return;
 	}
 	/*
@@ -609,11 +621,14 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	 * half-done.  A transaction lost with the database (a restart) runs
 	 * once more, so the person who just proved who they are gets a code
 	 * rather than an error; if that fails too, the client hears
-	 * temporarily_unavailable and can start again.
+	 * temporarily_unavailable and can start again.  A store that never
+	 * answered the spend cannot say whether the login was over (its
+	 * client answered, from another tab): then the person gets the
+	 * finished or the busy page and the client nothing.
 	 */
 	c.client = client;
 	rc = store_tx_run(app->store, complete_body, &c, &e);
-	if (rc != 0 && c.spent) {
+	if (rc != 0 && (c.spent || !c.ours)) {
 		http_resp_reset(w);
 		login_page_error(r, w, &e);
 	} else if (rc != 0) {

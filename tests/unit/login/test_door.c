@@ -14,6 +14,7 @@
 
 #include "../oauth/token_fixture.h"
 #include "login/login_int.h"
+#include "ui/pages.h"
 
 /* What the page behind the door saw. */
 static int reached;
@@ -366,12 +367,15 @@ test_complete_in_page(void **state)
 	treq_free(&t);
 }
 
-/* A finished login's error page: 400, nothing for the client. */
+/* A finished login's error page: 400, in the person's language, nothing for the client. */
 static void
 assert_over(struct treq *t)
 {
+	const char *msg = page_text(page_lang(&t->r, NULL), "the login has expired or was finished");
+
 	assert_int_equal(t->w.status, 400);
 	assert_null(treq_header(t, "Location"));
+	assert_non_null(memmem(t->w.body.p, t->w.body.len, msg, strlen(msg)));
 }
 
 /*
@@ -418,6 +422,55 @@ test_form_door_ends_once(void **state)
 	treq_free(&t);
 }
 
+/* A store whose document writes find the database away. */
+static int
+put_away(struct store *s, const char *kind, const char *id, const json_t *doc,
+	 int64_t expires_at, struct err *e)
+{
+	(void)s, (void)kind, (void)id, (void)doc, (void)expires_at;
+	return ERR(e, ERR_UNAVAILABLE, 503, OAUTH_TEMPORARILY_UNAVAILABLE, "the store is away");
+}
+
+/*
+ * EID_DOOR_FORM with the store away at the end: nothing tells whether the
+ * login was over (its client answered from another tab), so the person
+ * gets the busy page and the client nothing, for complete and fail alike;
+ * once the store is back the login ends once.
+ */
+static void
+test_form_door_store_away(void **state)
+{
+	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
+				  .eid = "testid", .auth_time = time_now() };
+	const struct store_login_ops *real = fx_app.store->login;
+	struct store_login_ops away = *real;
+	char form[4500];
+	struct treq t;
+
+	(void)state;
+	snprintf(form, sizeof(form), "ar=%s&csrf=%s", ar, csrf_of(browser));
+	away.doc_put = put_away;
+	fx_app.store->login = &away;
+	page_completes = &res;
+	serve(&t, 4, form, browser);
+	assert_int_equal(t.w.status, 503);
+	assert_null(treq_header(&t, "Location"));
+	treq_free(&t);
+	page_completes = NULL;
+	page_fails = true;
+	serve(&t, 4, form, browser);
+	assert_int_equal(t.w.status, 503);
+	assert_null(treq_header(&t, "Location"));
+	treq_free(&t);
+	assert_int_equal(reached, 2);
+	fx_app.store->login = real;
+	page_fails = false;
+	page_completes = &res;
+	serve(&t, 4, form, browser);
+	(void)assert_code(&t);
+	treq_free(&t);
+}
+
 int
 main(void)
 {
@@ -431,6 +484,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_complete_in_page, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_host_complete_and_fail, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_form_door_ends_once, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_form_door_store_away, setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

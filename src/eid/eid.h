@@ -73,8 +73,9 @@ struct eid_flow {
 	unsigned eidas_level;   /* EID_LEVEL_* of the lowest eidas-loa-* asked for; 0: none */
 	const struct eid_host *host;
 	/*
-	 * The login core's own, opaque to the eID: the pending request the
-	 * door loaded, so that complete and fail need not read it again.
+	 * The login core's own, opaque to the eID: what the door loaded (the
+	 * pending request, so that complete and fail need not read it again)
+	 * and whether it read the login's spent mark.
 	 */
 	const void *core;
 };

@@ -28,6 +28,12 @@ static const struct eid_host login_eid_host = {
 	.open = door_open,
 };
 
+/* What the door keeps for the host's calls during the page (flow->core). */
+struct door_core {
+	json_t *areq;   /* the pending request it loaded */
+	bool unread;    /* its spent mark was not read (EID_DOOR_FORM's POST) */
+};
+
 /* The flow of pending ar with its decoded request a (strings in the request's arena). */
 static void
 door_flow(struct http_req *r, const char *ar, const struct authz_request *a,
@@ -68,11 +74,22 @@ door_open(struct http_req *r, const char *ar, struct eid_flow *out, struct err *
 static int
 door_areq(const struct eid_flow *flow, struct http_req *r, json_t **areq, struct err *e)
 {
-	if (flow->core != NULL) {
-		*areq = json_incref((json_t *)flow->core);
+	const struct door_core *dc = flow->core;
+
+	if (dc != NULL) {
+		*areq = json_incref(dc->areq);
 		return 0;
 	}
 	return login_pending_load(r, flow->ar, areq, NULL, e);
+}
+
+/* Whether the door left the spent mark of flow's login unread. */
+static bool
+door_unread(const struct eid_flow *flow)
+{
+	const struct door_core *dc = flow->core;
+
+	return dc != NULL && dc->unread;
 }
 
 static void
@@ -86,7 +103,7 @@ door_complete(const struct eid_flow *flow, struct http_req *r, struct http_resp 
 		login_page_error(r, w, &e);
 		return;
 	}
-	login_complete(r, w, flow->ar, areq, res);
+	login_complete(r, w, flow->ar, areq, res, door_unread(flow));
 	json_decref(areq);
 }
 
@@ -96,6 +113,7 @@ door_fail(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
 {
 	struct err e = { 0 };
 	json_t *areq = NULL;
+	int rc;
 
 	if (door_areq(flow, r, &areq, &e) != 0) {
 		login_page_error(r, w, &e);
@@ -104,14 +122,18 @@ door_fail(const struct eid_flow *flow, struct http_req *r, struct http_resp *w,
 	/*
 	 * The pending authorization is spent: the client hears why and may
 	 * start again.  One that was over already (finished in another tab)
-	 * gets the finished page, and one the store could not spend the busy
-	 * page: its client may have had its answer.
+	 * gets the finished page; one the store could not spend, with nothing
+	 * read of it in this request, the busy page: its client may have had
+	 * its answer.
 	 */
-	if (login_pending_spend(r, flow->ar, &e) != 0) {
+	rc = login_pending_spend(r, flow->ar, &e);
+	if (rc == ERR_NOTFOUND || (rc != 0 && door_unread(flow))) {
 		json_decref(areq);
-		login_page_error(r, w, &e);
+		login_page_unknown(r, w, &e);
 		return;
 	}
+	if (rc != 0)
+		log_warn(r->rid, "pending authorization not removed: %s", e.msg);
 	log_info(r->rid, "eID gave up on the login: %s", why->msg);
 	login_respond(r, w, areq, NULL, why->oauth ? why->oauth : OAUTH_ACCESS_DENIED,
 		      why->msg[0] ? why->msg : "the login was not completed");
@@ -125,6 +147,7 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 	bool post = strcmp(r->method, "POST") == 0;
 	const struct http_params *params = post ? &r->form : &r->query;
 	struct eid_flow flow = { .host = &login_eid_host };
+	struct door_core core = { 0 };
 	struct authz_request a;
 	struct porten *app = r->app;
 	struct err e = { 0 };
@@ -153,8 +176,9 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 		return;
 	}
 	ar = http_param_c(params, "ar");
-	rc = post && er->door == EID_DOOR_FORM ? login_pending_load_to_end(r, ar, &areq, &a, &e)
-					       : login_pending_load(r, ar, &areq, &a, &e);
+	core.unread = post && er->door == EID_DOOR_FORM;
+	rc = core.unread ? login_pending_load_to_end(r, ar, &areq, &a, &e)
+			 : login_pending_load(r, ar, &areq, &a, &e);
 	if (rc != 0) {
 		login_page_error(r, w, &e);
 		goto out;
@@ -166,7 +190,8 @@ login_eid_serve(struct http_req *r, struct http_resp *w, const struct eid_provid
 			   "the form has expired; start again from the service");
 		goto out;
 	}
-	flow.core = areq;
+	core.areq = areq;
+	flow.core = &core;
 	er->fn(r, w, &flow);
 out:
 	json_decref(areq);

@@ -529,7 +529,12 @@ struct complete_run {
 	const json_t *fresh;    /* areq marked authenticated */
 	struct session s;
 	bool spent;             /* the login was over already */
-	bool ours;              /* the spend went through: the login was still open */
+	/*
+	 * A spend of this request (in any run) found the login still open:
+	 * no other completion has answered its client.  Not reset by a run
+	 * that fails after it, nor by a retry whose BEGIN fails.
+	 */
+	bool found_open;
 };
 
 static int
@@ -546,13 +551,12 @@ complete_body(void *arg, struct err *e)
 	 * completion (a replay, or two forms at once) finds it spent, and
 	 * nothing of this one is written.
 	 */
-	c->ours = false;
 	rc = login_pending_spend(c->r, c->ar, e);
 	if (rc != 0) {
 		c->spent = rc == ERR_NOTFOUND;
 		return rc;
 	}
-	c->ours = true;
+	c->found_open = true;
 	rc = session_establish(c->r, c->w, c->client, c->res, &c->s, e);
 	if (rc != 0) {
 		log_err(c->r->rid, "cannot establish session: %s", e->msg);
@@ -566,7 +570,7 @@ complete_body(void *arg, struct err *e)
 
 void
 login_complete(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
-	       const struct eid_result *res)
+	       const struct eid_result *res, bool unread)
 {
 	struct porten *app = login_app(r);
 	struct complete_run c = { .r = r, .w = w, .ar = ar, .areq = areq, .res = res };
@@ -583,13 +587,12 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
 		return;
 	}
-	/*
-	 * Nothing is known yet of whether the login is still open (a form
-	 * behind EID_DOOR_FORM came without the door's read): no answer to a
-	 * client that may have had its answer, the person gets the busy page.
-	 */
+	if (rc != 0 && unread) {
+		login_page_unknown(r, w, &e);
+		return;
+	}
 	if (rc != 0) {
-		login_page_error(r, w, &e);
+		login_store_failed(r, w, areq, rc, "cannot look up the client", &e);
 		return;
 	}
 	/*
@@ -599,7 +602,7 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	if (!login_session_meets(&(struct session){ .acr = res->acr }, &a)) {
 		reg_client_release(client);
 		if (login_pending_spend(r, ar, &e) != 0) {
-			login_page_error(r, w, &e);
+			login_page_unknown(r, w, &e);
 			return;
 		}
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED,
@@ -621,16 +624,16 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	 * half-done.  A transaction lost with the database (a restart) runs
 	 * once more, so the person who just proved who they are gets a code
 	 * rather than an error; if that fails too, the client hears
-	 * temporarily_unavailable and can start again.  A store that never
-	 * answered the spend cannot say whether the login was over (its
-	 * client answered, from another tab): then the person gets the
-	 * finished or the busy page and the client nothing.
+	 * temporarily_unavailable and can start again.  When nothing in this
+	 * request learnt that the login was open (unread, and no spend went
+	 * through), it may be over with its client answered from another
+	 * tab: then the person gets the busy page and the client nothing.
 	 */
 	c.client = client;
 	rc = store_tx_run(app->store, complete_body, &c, &e);
-	if (rc != 0 && (c.spent || !c.ours)) {
+	if (rc != 0 && (c.spent || (unread && !c.found_open))) {
 		http_resp_reset(w);
-		login_page_error(r, w, &e);
+		login_page_unknown(r, w, &e);
 	} else if (rc != 0) {
 		http_resp_reset(w);
 		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);

@@ -100,6 +100,13 @@ void login_store_failed(struct http_req *r, struct http_resp *w, const json_t *a
 			const char *what, const struct err *e);
 /* Answer a failure of the login pages: 503 when the store is away, else e's status (400). */
 void login_page_error(struct http_req *r, struct http_resp *w, const struct err *e);
+/*
+ * The page for a request that could not learn whether its login is over
+ * (its spend failed with e): the finished page when it was spent
+ * (ERR_NOTFOUND), else the busy page (503), whatever the store's error
+ * (logged): its client may have had its answer.
+ */
+void login_page_unknown(struct http_req *r, struct http_resp *w, const struct err *e);
 
 /* ---- selector.c: the eID selector and cancel ---- */
 
@@ -144,9 +151,15 @@ void login_finish(struct http_req *r, struct http_resp *w, const struct client *
 /* Pick the login up again after step (which answered earlier) is done. */
 void login_resume_after(const struct login_step *step, struct http_req *r, struct http_resp *w,
 			const struct client *client, const json_t *areq, struct session *s);
-/* An eID has authenticated the person for pending ar: session, code, respond. */
+/*
+ * An eID has authenticated the person for pending ar: session, code,
+ * respond.  unread: ar's spent mark was not read in this request (a form
+ * behind EID_DOOR_FORM), so until the spend answers nothing tells whether
+ * the login is over; a store that fails before then gets the person the
+ * busy page and the client nothing.
+ */
 void login_complete(struct http_req *r, struct http_resp *w, const char *ar, const json_t *areq,
-		    const struct eid_result *res);
+		    const struct eid_result *res, bool unread);
 
 /* ---- consent.c: the consent step (spec/idporten-oidc.md §7 step 6, §4 prompt=none) ---- */
 

@@ -87,6 +87,17 @@ login_store_failed(struct http_req *r, struct http_resp *w, const json_t *areq, 
 }
 
 void
+login_page_unknown(struct http_req *r, struct http_resp *w, const struct err *e)
+{
+	if (e->code == ERR_NOTFOUND) {
+		login_page_error(r, w, e);
+		return;
+	}
+	log_err(r->rid, "cannot end the login: %s", e->msg);
+	login_page_error(r, w, &(struct err){ .code = ERR_UNAVAILABLE });
+}
+
+void
 login_page_error(struct http_req *r, struct http_resp *w, const struct err *e)
 {
 	/* A store that is away is the server's problem, not the user's: 503. */

@@ -431,6 +431,33 @@ put_away(struct store *s, const char *kind, const char *id, const json_t *doc,
 	return ERR(e, ERR_UNAVAILABLE, 503, OAUTH_TEMPORARILY_UNAVAILABLE, "the store is away");
 }
 
+/* The busy page: 503, in the person's language, nothing for the client. */
+static void
+assert_busy(struct treq *t)
+{
+	const char *msg = page_text(page_lang(&t->r, NULL),
+				    "the service is busy; please try again in a moment");
+
+	assert_int_equal(t->w.status, 503);
+	assert_null(treq_header(t, "Location"));
+	assert_non_null(memmem(t->w.body.p, t->w.body.len, msg, strlen(msg)));
+}
+
+/* The store's login facet with document writes that find the database away. */
+static struct store_login_ops away;
+
+/* Send the store's document writes away: the real facet, to put back. */
+static const struct store_login_ops *
+store_goes_away(void)
+{
+	const struct store_login_ops *real = fx_app.store->login;
+
+	away = *real;
+	away.doc_put = put_away;
+	fx_app.store->login = &away;
+	return real;
+}
+
 /*
  * EID_DOOR_FORM with the store away at the end: nothing tells whether the
  * login was over (its client answered from another tab), so the person
@@ -442,25 +469,21 @@ test_form_door_store_away(void **state)
 {
 	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
 				  .eid = "testid", .auth_time = time_now() };
-	const struct store_login_ops *real = fx_app.store->login;
-	struct store_login_ops away = *real;
+	const struct store_login_ops *real;
 	char form[4500];
 	struct treq t;
 
 	(void)state;
 	snprintf(form, sizeof(form), "ar=%s&csrf=%s", ar, csrf_of(browser));
-	away.doc_put = put_away;
-	fx_app.store->login = &away;
+	real = store_goes_away();
 	page_completes = &res;
 	serve(&t, 4, form, browser);
-	assert_int_equal(t.w.status, 503);
-	assert_null(treq_header(&t, "Location"));
+	assert_busy(&t);
 	treq_free(&t);
 	page_completes = NULL;
 	page_fails = true;
 	serve(&t, 4, form, browser);
-	assert_int_equal(t.w.status, 503);
-	assert_null(treq_header(&t, "Location"));
+	assert_busy(&t);
 	treq_free(&t);
 	assert_int_equal(reached, 2);
 	fx_app.store->login = real;
@@ -468,6 +491,38 @@ test_form_door_store_away(void **state)
 	page_completes = &res;
 	serve(&t, 4, form, browser);
 	(void)assert_code(&t);
+	treq_free(&t);
+	serve(&t, 4, form, browser);
+	assert_over(&t);
+	treq_free(&t);
+}
+
+/*
+ * Behind EID_DOOR_LOGIN the door read the login open: a store that fails
+ * at the end tells the client temporarily_unavailable, so it can start
+ * again (an eID such as MinID has ended its own steps by then).
+ */
+static void
+test_login_door_store_away(void **state)
+{
+	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
+				  .eid = "testid", .auth_time = time_now() };
+	const struct store_login_ops *real;
+	char form[4500];
+	struct treq t;
+	const char *loc;
+
+	(void)state;
+	snprintf(form, sizeof(form), "ar=%s&csrf=%s", ar, csrf_of(browser));
+	real = store_goes_away();
+	page_completes = &res;
+	serve(&t, 1, form, browser);
+	fx_app.store->login = real;
+	assert_int_equal(t.w.status, 302);
+	loc = treq_header(&t, "Location");
+	assert_non_null(loc);
+	assert_non_null(strstr(loc, "error=temporarily_unavailable"));
+	assert_null(strstr(loc, "code="));
 	treq_free(&t);
 }
 
@@ -485,6 +540,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_host_complete_and_fail, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_form_door_ends_once, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_form_door_store_away, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_login_door_store_away, setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

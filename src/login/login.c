@@ -587,12 +587,12 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 		login_respond(r, w, areq, NULL, OAUTH_ACCESS_DENIED, "the client is no longer active");
 		return;
 	}
-	if (rc != 0 && unread) {
-		login_page_unknown(r, w, &e);
-		return;
-	}
+	/* The store failed: as at the end below, when nothing was read of the login. */
 	if (rc != 0) {
-		login_store_failed(r, w, areq, rc, "cannot look up the client", &e);
+		if (unread)
+			login_page_unknown(r, w, &e);
+		else
+			login_store_failed(r, w, areq, rc, "cannot look up the client", &e);
 		return;
 	}
 	/*

@@ -62,6 +62,13 @@
 #define MSG_OVER "the login has expired or was finished"
 #define MSG_BROWSER "the login was started in another browser"
 
+/* A login that cannot go on, and why (one of MSG_*): ERR_NOTFOUND, 400, for the error page. */
+static int
+pending_refused(struct err *e, const char *why)
+{
+	return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, "%s", why);
+}
+
 static struct porten *
 login_app(struct http_req *r)
 {
@@ -300,13 +307,13 @@ pending_unseal(struct http_req *r, const char *ar, const char *browser, json_t *
 
 	*doc = NULL;
 	if (alen > SEAL_AR_MAX)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
+		return pending_refused(e, MSG_NONE);
 	blob = arena_alloc(r->arena, alen * 3 / 4 + 1);
 	if (blob == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
 	if (b64url_decode(str_c(ar), blob, &blen) != 0 ||
 	    blen < SEAL_HEAD + SEAL_EXP_LEN + 2 + AEAD_TAG_LEN || blob[0] != SEAL_VERSION)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
+		return pending_refused(e, MSG_NONE);
 	for (int i = 0; i < SEAL_KID_LEN; i++)
 		kid = kid << 8 | blob[1 + i];
 	/*
@@ -315,10 +322,10 @@ pending_unseal(struct http_req *r, const char *ar, const char *browser, json_t *
 	 */
 	start = (int64_t)kid;
 	if (start + 2 * p <= now || start > now + SEAL_SKEW)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER);
+		return pending_refused(e, MSG_OVER);
 	rc = seal_key_read(app, kid, k, e);
 	if (rc == ERR_NOTFOUND)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER);
+		return pending_refused(e, MSG_OVER);
 	if (rc != 0)
 		return rc;
 	plain = arena_alloc(r->arena, blen);
@@ -332,18 +339,18 @@ pending_unseal(struct http_req *r, const char *ar, const char *browser, json_t *
 	secure_wipe(k, sizeof(k));
 	/* Altered, or sealed for another browser's cookie: the tag tells no more. */
 	if (rc != 0 || plen <= SEAL_EXP_LEN)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_BROWSER);
+		return pending_refused(e, MSG_BROWSER);
 	for (int i = 0; i < SEAL_EXP_LEN; i++)
 		x = x << 8 | plain[i];
 	*exp = (int64_t)x;
 	if (*exp <= now)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER);
+		return pending_refused(e, MSG_OVER);
 	*doc = json_loadb((const char *)plain + SEAL_EXP_LEN, plen - SEAL_EXP_LEN, 0, NULL);
 	secure_wipe(plain, plen);
 	if (!json_is_object(*doc)) {
 		json_decref(*doc);
 		*doc = NULL;
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
+		return pending_refused(e, MSG_NONE);
 	}
 	return 0;
 }
@@ -429,29 +436,30 @@ pending_open(struct http_req *r, const char *ar, bool check_spent, json_t **areq
 	if (areq != NULL)
 		*areq = NULL;
 	if (ar == NULL || ar[0] == '\0' || browser == NULL)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
+		return pending_refused(e, MSG_NONE);
 	row = pending_is_row(ar);
 	if (row) {
 		rc = store_call(app->store, login, doc_get, "pending", ar, &doc, e);
 		if (rc != 0)
 			return rc == ERR_NOTFOUND
-				       ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER)
+				       ? pending_refused(e, MSG_OVER)
 				       : rc;
 	} else {
 		rc = pending_unseal(r, ar, browser, &doc, &exp, e);
 		if (rc != 0)
 			return rc;
-		/* Finished or cancelled already: one read, no write. */
-		rc = check_spent ? store_call(app->store, login, doc_get, SPENT_KIND,
-					      pending_spent_id(r, ar), &spent, e)
-				 : ERR_NOTFOUND;
-		json_decref(spent);
-		if (rc == 0)
-			rc = ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER);
-		else if (rc == ERR_NOTFOUND)
-			rc = json_object_set_new(doc, "id", json_string(ar)) == 0
-				     ? 0
-				     : ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+		/* Finished or cancelled already: one read, no write (none when the request ends it). */
+		if (check_spent) {
+			rc = store_call(app->store, login, doc_get, SPENT_KIND,
+					pending_spent_id(r, ar), &spent, e);
+			json_decref(spent);
+			if (rc == 0)
+				rc = pending_refused(e, MSG_OVER);
+			else if (rc == ERR_NOTFOUND)
+				rc = 0;
+		}
+		if (rc == 0 && json_object_set_new(doc, "id", json_string(ar)) != 0)
+			rc = ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
 		if (rc != 0) {
 			json_decref(doc);
 			return rc;
@@ -460,9 +468,9 @@ pending_open(struct http_req *r, const char *ar, bool check_spent, json_t **areq
 	/* One decode for both: a stored row is the store's (its error), sealed text the browser's. */
 	rc = areq_decode(doc, r->arena, &a, e);
 	if (rc != 0 && !row)
-		rc = ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
+		rc = pending_refused(e, MSG_NONE);
 	else if (rc == 0 && row && !pending_row_bound(r, &a, browser))
-		rc = ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_BROWSER);
+		rc = pending_refused(e, MSG_BROWSER);
 	if (rc != 0) {
 		json_decref(doc);
 		return rc;
@@ -509,10 +517,10 @@ login_pending_spend(struct http_req *r, const char *ar, struct err *e)
 	int rc;
 
 	if (ar == NULL)
-		return ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_NONE);
+		return pending_refused(e, MSG_NONE);
 	if (pending_is_row(ar)) {
 		rc = store_call(app->store, login, doc_delete, "pending", ar, e);
-		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER)
+		return rc == ERR_NOTFOUND ? pending_refused(e, MSG_OVER)
 					  : rc;
 	}
 	mark = json_object();
@@ -526,7 +534,7 @@ login_pending_spend(struct http_req *r, const char *ar, struct err *e)
 	rc = store_call(app->store, login, doc_put, SPENT_KIND, pending_spent_id(r, ar), mark,
 			time_now() + app->cfg->pending_lifetime + SEAL_SKEW, e);
 	json_decref(mark);
-	return rc == ERR_EXISTS ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST, MSG_OVER) : rc;
+	return rc == ERR_EXISTS ? pending_refused(e, MSG_OVER) : rc;
 }
 
 const char *

@@ -86,6 +86,14 @@ login_store_failed(struct http_req *r, struct http_resp *w, const json_t *areq, 
 		      "the login could not be completed");
 }
 
+/* The busy page: the server's problem, not the person's (503). */
+static void
+page_busy(struct http_req *r, struct http_resp *w)
+{
+	page_error(r, w, 503, page_lang(r, NULL), OAUTH_TEMPORARILY_UNAVAILABLE,
+		   "the service is busy; please try again in a moment");
+}
+
 void
 login_page_unknown(struct http_req *r, struct http_resp *w, const struct err *e)
 {
@@ -94,16 +102,15 @@ login_page_unknown(struct http_req *r, struct http_resp *w, const struct err *e)
 		return;
 	}
 	log_err(r->rid, "cannot end the login: %s", e->msg);
-	login_page_error(r, w, &(struct err){ .code = ERR_UNAVAILABLE });
+	page_busy(r, w);
 }
 
 void
 login_page_error(struct http_req *r, struct http_resp *w, const struct err *e)
 {
-	/* A store that is away is the server's problem, not the user's: 503. */
+	/* A store that is away gets the busy page. */
 	if (e->code == ERR_UNAVAILABLE)
-		page_error(r, w, 503, page_lang(r, NULL), OAUTH_TEMPORARILY_UNAVAILABLE,
-			   "the service is busy; please try again in a moment");
+		page_busy(r, w);
 	else
 		page_error(r, w, e->status >= 400 && e->status < 600 ? e->status : 400,
 			   page_lang(r, NULL), e->oauth ? e->oauth : OAUTH_INVALID_REQUEST, e->msg);

@@ -112,6 +112,14 @@ serve(struct treq *t, size_t i, const char *params, const char *cookie)
 	login_eid_serve(&t->r, &t->w, &door_eid, &door_routes[i]);
 }
 
+/* What an eID found: a person at level high, now. */
+static struct eid_result
+result_now(void)
+{
+	return (struct eid_result){ .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
+				    .eid = "testid", .auth_time = time_now() };
+}
+
 static const char *
 csrf_of(const char *cookie)
 {
@@ -183,8 +191,13 @@ test_bad_ar(void **state)
 	struct treq t;
 
 	(void)state;
+	/* On a page, and on a form that ends the login (no spent mark read first). */
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
 		serve(&t, 0, queries[i], browser);
+		assert_int_equal(t.w.status, 400);
+		assert_null(treq_header(&t, "Location"));
+		treq_free(&t);
+		serve(&t, 4, queries[i], browser);
 		assert_int_equal(t.w.status, 400);
 		assert_null(treq_header(&t, "Location"));
 		treq_free(&t);
@@ -234,10 +247,16 @@ test_browser_binding(void **state)
 	serve(&t, 0, q, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
 	assert_int_equal(t.w.status, 400);
 	treq_free(&t);
-	/* Another browser with its own valid token gets no further either. */
+	/* Another browser with its own valid token gets no further either, on either door. */
 	snprintf(q, sizeof(q), "ar=%s&csrf=%s", ar,
 		 csrf_of("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"));
 	serve(&t, 1, q, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+	assert_int_equal(t.w.status, 400);
+	treq_free(&t);
+	serve(&t, 4, q, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+	assert_int_equal(t.w.status, 400);
+	treq_free(&t);
+	serve(&t, 4, q, NULL);
 	assert_int_equal(t.w.status, 400);
 	treq_free(&t);
 	assert_int_equal(reached, 0);
@@ -303,8 +322,7 @@ test_test_only_outside_test(void **state)
 static void
 test_host_complete_and_fail(void **state)
 {
-	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
-				  .eid = "testid", .auth_time = time_now() };
+	struct eid_result res = result_now();
 	struct err why = { 0 };
 	char q[4500];
 	struct treq t;
@@ -348,8 +366,7 @@ test_host_complete_and_fail(void **state)
 static void
 test_complete_in_page(void **state)
 {
-	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
-				  .eid = "testid", .auth_time = time_now() };
+	struct eid_result res = result_now();
 	char q[4500];
 	struct treq t;
 
@@ -386,8 +403,7 @@ assert_over(struct treq *t)
 static void
 test_form_door_ends_once(void **state)
 {
-	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
-				  .eid = "testid", .auth_time = time_now() };
+	struct eid_result res = result_now();
 	char q[4500], form[4500];
 	struct treq t;
 
@@ -467,8 +483,7 @@ store_goes_away(void)
 static void
 test_form_door_store_away(void **state)
 {
-	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
-				  .eid = "testid", .auth_time = time_now() };
+	struct eid_result res = result_now();
 	const struct store_login_ops *real;
 	char form[4500];
 	struct treq t;
@@ -505,8 +520,7 @@ test_form_door_store_away(void **state)
 static void
 test_login_door_store_away(void **state)
 {
-	struct eid_result res = { .pid = FX_PID, .acr = "idporten-loa-high", .amr = "TestID",
-				  .eid = "testid", .auth_time = time_now() };
+	struct eid_result res = result_now();
 	const struct store_login_ops *real;
 	char form[4500];
 	struct treq t;

@@ -89,6 +89,20 @@ b64url_chars(struct str s)
 	return true;
 }
 
+bool
+b64url_canonical(struct str s)
+{
+	int last;
+
+	if (s.len % 4 == 1 || !b64url_chars(s))
+		return false;
+	if (s.len % 4 == 0)
+		return true;
+	/* Two characters carry 8 bits and leave 4 unused, three carry 16 and leave 2. */
+	last = b64url_val(s.p[s.len - 1]);
+	return (last & (s.len % 4 == 2 ? 15 : 3)) == 0;
+}
+
 int
 b64url_decode(struct str s, unsigned char *out, size_t *outlen)
 {

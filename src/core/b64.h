@@ -15,6 +15,13 @@
 size_t b64url_len(size_t n);
 /* Whether s holds only base64url characters (no padding); "" does. */
 bool b64url_chars(struct str s);
+/*
+ * Whether s is the one base64url text of some bytes: its characters, a
+ * possible length, and the unused bits of its last character zero (RFC
+ * 4648 §3.5).  Text that fails this can differ from another and decode to
+ * the same bytes; "" passes.
+ */
+bool b64url_canonical(struct str s);
 /* Encode into out (room for b64url_len(n) + 1); NUL-terminates. */
 void b64url_encode(const void *in, size_t n, char *out);
 char *b64url_encode_arena(struct arena *a, const void *in, size_t n);

@@ -58,6 +58,24 @@ test_b64url_hostile(void **state)
 	assert_int_equal(b64url_decode((struct str){ "Zm\0v", 4 }, dec, &n), ERR_INVAL);
 }
 
+/* One text per byte string: the unused bits of the last character are zero. */
+static void
+test_b64url_canonical(void **state)
+{
+	(void)state;
+	assert_true(b64url_canonical(str_c("")));
+	assert_true(b64url_canonical(str_c("Zg")));    /* "f": 4 unused bits, zero */
+	assert_false(b64url_canonical(str_c("Zh")));   /* the same byte, a bit set */
+	assert_false(b64url_canonical(str_c("Zv")));
+	assert_true(b64url_canonical(str_c("Zm8")));   /* "fo": 2 unused bits */
+	assert_false(b64url_canonical(str_c("Zm9")));
+	assert_false(b64url_canonical(str_c("Zm-")));
+	assert_true(b64url_canonical(str_c("Zm9v")));  /* no unused bits */
+	assert_true(b64url_canonical(str_c("Zm9_")));
+	assert_false(b64url_canonical(str_c("Z")));    /* impossible length */
+	assert_false(b64url_canonical(str_c("Zm=")));
+}
+
 /* The decoder's table and the encoder's alphabet agree on every byte. */
 static void
 test_b64url_table(void **state)
@@ -400,6 +418,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_b64url_vectors),
+		cmocka_unit_test(test_b64url_canonical),
 		cmocka_unit_test(test_b64url_hostile),
 		cmocka_unit_test(test_b64url_table),
 		cmocka_unit_test(test_b64_std),

@@ -143,34 +143,21 @@ adm_handle_access_list(struct http_req *r, struct http_resp *w)
 	if (adm_begin(&c, r, w, scopes_write, false) != 0)
 		return;
 	if (adm_query(&c, "scope", &name) == 0) {
+		/* Revoked records only with ?inactive=true, as every list (spec §9). */
+		int inactive = inactive_param(&c);
+
+		if (inactive < 0)
+			goto out;
 		if (name == NULL)
 			rc = ERR(&e, ERR_INVAL, 400, "invalid_request", "scope is required");
 		else
-			rc = reg_scope_access_list_as(c.app, &c.who, name, true, &list, &e);
+			rc = reg_scope_access_list_as(c.app, &c.who, name, inactive == 1, &list,
+						      &e);
 		answer_result(&c, rc, &e, 200, list);
 	}
+out:
 	json_decref(list);
 	adm_end(&c);
-}
-
-/* The access record of orgno on scope, as the list shows it (new reference). */
-static json_t *
-access_record(struct adm_call *c, const char *scope, const char *orgno)
-{
-	json_t *list = NULL, *d, *hit = NULL;
-	struct err e = { 0 };
-	size_t i;
-
-	if (reg_scope_access_list_as(c->app, &c->who, scope, true, &list, &e) != 0)
-		return NULL;
-	json_array_foreach(list, i, d) {
-		const char *o = json_string_value(json_object_get(d, "consumer_orgno"));
-
-		if (o != NULL && strcmp(o, orgno) == 0)
-			hit = json_incref(d);
-	}
-	json_decref(list);
-	return hit;
 }
 
 /* PUT, DELETE /scopes/access/{consumer_orgno}?scope=NAME: grant, revoke. */
@@ -209,15 +196,10 @@ adm_handle_access(struct http_req *r, struct http_resp *w)
 	else if (strcmp(r->method, "PUT") == 0)
 		rc = reg_scope_access_grant_as(c.app, &c.who, name, orgno, &rec, &e);
 	else
-		rc = reg_scope_access_revoke_as(c.app, &c.who, name, orgno, &e);
-	if (rc == 0) {
+		rc = reg_scope_access_revoke_as(c.app, &c.who, name, orgno, &rec, &e);
+	if (rc == 0)
 		log_info(r->rid, "self-service: %s %s access to %s for %s", c.who.orgno,
 			 r->method, name, orgno);
-		if (rec == NULL)
-			rec = access_record(&c, name, orgno);
-	}
-	if (rc == 0 && rec == NULL)
-		rc = ERR(&e, ERR_INTERNAL, 500, NULL, "the access record went missing");
 	answer_result(&c, rc, &e, 200, rec);
 out:
 	json_decref(rec);

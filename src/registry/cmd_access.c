@@ -57,7 +57,8 @@ reg_cmd_access(struct cli *c, int argc, char **argv)
 	if (strcmp(sub, "grant") == 0)
 		rc = reg_scope_access_grant_as(&c->app, &reg_operator, argv[1], argv[2], &res, &e);
 	else if (strcmp(sub, "revoke") == 0)
-		rc = reg_scope_access_revoke_as(&c->app, &reg_operator, argv[1], argv[2], &e);
+		rc = reg_scope_access_revoke_as(&c->app, &reg_operator, argv[1], argv[2], NULL,
+						&e);
 	else
 		rc = reg_scope_access_list(&c->app, argv[1], all, &res, &e);
 	if (rc != 0)

@@ -310,7 +310,8 @@ int reg_scope_public(struct porten *app, const char *prefix, const char *itype,
 int reg_scope_access_grant_as(struct porten *app, const struct reg_actor *who, const char *scope,
 			      const char *orgno, json_t **record, struct err *e);
 int reg_scope_access_revoke_as(struct porten *app, const struct reg_actor *who,
-			       const char *scope, const char *orgno, struct err *e);
+			       const char *scope, const char *orgno, json_t **record,
+			       struct err *e);
 int reg_scope_access_list_as(struct porten *app, const struct reg_actor *who, const char *scope,
 			     bool include_inactive, json_t **list, struct err *e);
 
@@ -326,9 +327,12 @@ int reg_scope_access_list_as(struct porten *app, const struct reg_actor *who, co
  */
 int reg_scope_access_grant(struct porten *app, const char *scope, const char *orgno,
 			   json_t **record, struct err *e);
-/* Deactivate a grant (the record is kept); ERR_NOTFOUND if none is active. */
+/*
+ * Deactivate a grant (the record is kept; *record, optional, as it is now);
+ * ERR_NOTFOUND if none is active.
+ */
 int reg_scope_access_revoke(struct porten *app, const char *scope, const char *orgno,
-			    struct err *e);
+			    json_t **record, struct err *e);
 /* The scope's access records (inactive ones only when asked), new reference. */
 int reg_scope_access_list(struct porten *app, const char *scope, bool include_inactive,
 			  json_t **list, struct err *e);

@@ -239,11 +239,12 @@ scope_check_name(const char *scope, struct err *e)
 	return 0;
 }
 
-int
-reg_scope_access_grant(struct porten *app, const char *scope, const char *orgno,
-		       json_t **record, struct err *e)
+/* Grant (on) or revoke access; *record (optional) the record as it now is. */
+static int
+access_set(struct porten *app, const char *scope, const char *orgno, bool on, json_t **record,
+	   struct err *e)
 {
-	struct access_edit a = { .orgno = orgno, .on = true };
+	struct access_edit a = { .orgno = orgno, .on = on };
 	json_t *doc = NULL;
 	int rc;
 
@@ -266,17 +267,17 @@ reg_scope_access_grant(struct porten *app, const char *scope, const char *orgno,
 }
 
 int
-reg_scope_access_revoke(struct porten *app, const char *scope, const char *orgno,
-			struct err *e)
+reg_scope_access_grant(struct porten *app, const char *scope, const char *orgno,
+		       json_t **record, struct err *e)
 {
-	struct access_edit a = { .orgno = orgno, .on = false };
-	int rc = scope_check_name(scope, e);
+	return access_set(app, scope, orgno, true, record, e);
+}
 
-	if (rc != 0)
-		return rc;
-	if (!orgno_valid_c(orgno))
-		return BAD(e, "consumer must be a valid 9-digit organisation number");
-	return reg_scope_edit(app, scope, access_apply, &a, NULL, e);
+int
+reg_scope_access_revoke(struct porten *app, const char *scope, const char *orgno,
+			json_t **record, struct err *e)
+{
+	return access_set(app, scope, orgno, false, record, e);
 }
 
 int

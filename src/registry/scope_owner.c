@@ -205,20 +205,26 @@ scope_own(struct porten *app, const struct reg_actor *who, const char *name, jso
 
 /*
  * What an organisation may not set on its scope: the owner is itself,
- * active is left to DELETE (and the operator), and delegation comes from
- * a register Porten knows.
+ * active is left to DELETE (and the operator), delegation comes from a
+ * register Porten knows, and INTERNAL is the operator's own (spec
+ * maskinporten.md §9: "Digdir only").
  */
 static int
-org_scope_input(const struct reg_actor *who, const json_t *in, const json_t *prev,
-		json_t **own, struct err *e)
+org_scope_input(const struct porten *app, const struct reg_actor *who, const json_t *in,
+		const json_t *prev, json_t **own, struct err *e)
 {
 	json_t *v = json_object_get(in, "owner_orgno");
-	const char *s;
+	const char *s, *op = app->cfg->operator_orgno;
 
 	*own = NULL;
 	if (v != NULL && !json_is_null(v) &&
 	    (!json_is_string(v) || strcmp(json_string_value(v), who->orgno) != 0))
 		return BAD(e, "owner_orgno is the caller's organisation");
+	v = json_object_get(in, "visibility");
+	if (json_is_string(v) && strcmp(json_string_value(v), "INTERNAL") == 0 &&
+	    (op == NULL || strcmp(who->orgno, op) != 0) &&
+	    !json_equal(v, json_object_get(prev, "visibility")))
+		return BAD(e, "visibility INTERNAL is for the operator's own scopes");
 	s = json_string_value(json_object_get(in, "delegation_source"));
 	if (s != NULL && s[0] != '\0' && !source_known(s))
 		return BAD(e, "delegation_source must be one of /delegationsources");
@@ -296,7 +302,7 @@ reg_scope_create_as(struct porten *app, const struct reg_actor *who, const json_
 			   "scope %s exists (deactivated scopes are not revived)", name);
 	}
 	if (who->orgno != NULL) {
-		rc = org_scope_input(who, in, NULL, &own, e);
+		rc = org_scope_input(app, who, in, NULL, &own, e);
 		if (rc != 0)
 			return rc;
 		in = own;
@@ -341,7 +347,7 @@ reg_scope_update_as(struct porten *app, const struct reg_actor *who, const char 
 		goto out;
 	}
 	if (who->orgno != NULL)
-		rc = org_scope_input(who, in, prev, &own, e);
+		rc = org_scope_input(app, who, in, prev, &own, e);
 	else
 		rc = (own = json_deep_copy(in)) != NULL ? 0 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	if (rc == 0 && json_object_set_new(own, "name", json_string(name)) != 0)
@@ -428,6 +434,7 @@ static bool
 public_match(const json_t *d, const char *prefix, const char *itype, const char *open,
 	     const char *source)
 {
+	const json_t *types;
 	const char *v;
 
 	if (!json_is_true(json_object_get(d, "active")) ||
@@ -439,8 +446,9 @@ public_match(const json_t *d, const char *prefix, const char *itype, const char 
 	v = json_string_value(json_object_get(d, "prefix"));
 	if (prefix != NULL && (v == NULL || strcmp(v, prefix) != 0))
 		return false;
-	if (itype != NULL &&
-	    !reg_json_array_has(json_object_get(d, "allowed_integration_types"), itype))
+	/* An empty (or absent) list allows every integration type (spec §9). */
+	types = json_object_get(d, "allowed_integration_types");
+	if (itype != NULL && json_array_size(types) > 0 && !reg_json_array_has(types, itype))
 		return false;
 	if (open != NULL &&
 	    json_is_true(json_object_get(d, "accessible_for_all")) != (strcmp(open, "true") == 0))
@@ -511,13 +519,15 @@ reg_scope_access_grant_as(struct porten *app, const struct reg_actor *who, const
 
 int
 reg_scope_access_revoke_as(struct porten *app, const struct reg_actor *who, const char *scope,
-			   const char *orgno, struct err *e)
+			   const char *orgno, json_t **record, struct err *e)
 {
 	json_t *doc = NULL;
 	int rc = scope_own(app, who, scope, &doc, e);
 
+	if (record != NULL)
+		*record = NULL;
 	if (rc == 0)
-		rc = reg_scope_access_revoke(app, scope, orgno, e);
+		rc = reg_scope_access_revoke(app, scope, orgno, record, e);
 	if (rc == 0) {
 		json_t *what = json_pack("{s:s}", "consumer_orgno", orgno);
 

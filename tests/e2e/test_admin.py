@@ -550,7 +550,15 @@ def test_scope_life_cycle(env):
     # revoked: the record stays, the tokens stop
     r = env.p.call("DELETE", "/scopes/access/" + ORG_A, params={"scope": name})
     assert r.status_code == 200, r.text
+    assert r.json()["consumer_orgno"] == ORG_A and r.json()["active"] is False
     assert mp_token(env, c["client_id"], key, "d1", name).status_code == 400
+    # a revoked record is listed only when asked for (spec §9), as portenctl shows it
+    assert env.p.call("GET", "/scopes/access", params={"scope": name}).json() == []
+    assert env.p.call("GET", "/scopes/access", params={"scope": name, "inactive": "false"}).json() == []
+    listed = env.p.call("GET", "/scopes/access", params={"scope": name, "inactive": "true"}).json()
+    assert [(x["consumer_orgno"], x["active"]) for x in listed] == [(ORG_A, False)]
+    error(env.p.call("GET", "/scopes/access", params={"scope": name, "inactive": "yes"}), 400,
+          "invalid_request")
     assert env.p.call("PUT", "/scopes/access/" + ORG_A, params={"scope": name}).status_code == 200
     assert mp_token(env, c["client_id"], key, "d1", name).status_code == 200
     # deactivated: no tokens, no longer public, registrations and grants kept
@@ -570,12 +578,35 @@ def test_scope_life_cycle(env):
     error(env.p.call("POST", "/scopes", json=body), 409, "conflict")
 
 
+def test_scope_for_any_integration_type(env):
+    """An empty allowed_integration_types allows every type (maskinporten.md §9),
+    so the open list's filter on a type shows it."""
+    name = "e2eprov:anytype"
+    r = env.p.call("POST", "/scopes", json={"name": name, "description": "For any integration"})
+    assert r.status_code == 201, r.text
+    for itype in ("maskinporten", "api_klient"):
+        pub = env.http.get(env.server.url(BASE + "/scopes/all"),
+                           params={"prefix": "e2eprov", "integration_type": itype}, timeout=TIMEOUT)
+        assert pub.status_code == 200 and name in [x["name"] for x in pub.json()], pub.text
+    r = env.p.call("PUT", "/scopes", params={"scope": name},
+                   json={"name": name, "description": "x", "allowed_integration_types": ["krr"]})
+    assert r.status_code == 200, r.text
+    pub = env.http.get(env.server.url(BASE + "/scopes/all"),
+                       params={"prefix": "e2eprov", "integration_type": "maskinporten"}, timeout=TIMEOUT)
+    assert name not in [x["name"] for x in pub.json()]
+
+
 def test_scopes_refused(env):
     name = "e2eprov:refusals"
     r = env.p.call("POST", "/scopes", json={"name": name, "description": "x"})
     assert r.status_code == 201, r.text
     sc = r.json()
     before = env.stored()
+    # INTERNAL is the operator's alone (maskinporten.md §9)
+    error(env.p.call("POST", "/scopes", json={"name": "e2eprov:internal", "description": "x",
+                                             "visibility": "INTERNAL"}), 400, "invalid_scope")
+    error(env.p.call("PUT", "/scopes", params={"scope": name}, json=dict(sc, visibility="INTERNAL")), 400,
+          "invalid_scope")
     # no token, a token without scopes.write, another organisation
     error(env.http.get(env.server.url(BASE + "/scopes"), timeout=TIMEOUT), 401)
     error(env.a.call("GET", "/scopes"), 403, "insufficient_scope")

@@ -416,7 +416,7 @@ test_scopes(void **state)
 	{
 		struct err e = { 0 };
 
-		assert_int_equal(reg_scope_access_revoke(&fx_app, "test:api", FX_ORG_A, &e), 0);
+		assert_int_equal(reg_scope_access_revoke(&fx_app, "test:api", FX_ORG_A, NULL, &e), 0);
 		bad(fx_grant(fx_keyed, "test:api", NULL), "invalid_scope", "MP-250");
 		assert_int_equal(reg_scope_access_grant(&fx_app, "test:api", FX_ORG_A, NULL, &e),
 				 0);

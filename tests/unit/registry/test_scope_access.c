@@ -162,9 +162,9 @@ test_access(void **state)
 	assert_int_equal(json_array_size(list), 1);
 	json_decref(list);
 	/* Revoke deactivates; the record stays. */
-	assert_int_equal(reg_scope_access_revoke(&f->app, "acc:api", ORG_A, &e), 0);
-	assert_int_equal(reg_scope_access_revoke(&f->app, "acc:api", ORG_A, &e), ERR_NOTFOUND);
-	assert_int_equal(reg_scope_access_revoke(&f->app, "acc:api", ORG_B, &e), ERR_NOTFOUND);
+	assert_int_equal(reg_scope_access_revoke(&f->app, "acc:api", ORG_A, NULL, &e), 0);
+	assert_int_equal(reg_scope_access_revoke(&f->app, "acc:api", ORG_A, NULL, &e), ERR_NOTFOUND);
+	assert_int_equal(reg_scope_access_revoke(&f->app, "acc:api", ORG_B, NULL, &e), ERR_NOTFOUND);
 	assert_int_equal(reg_scope_access_list(&f->app, "acc:api", false, &list, &e), 0);
 	assert_int_equal(json_array_size(list), 0);
 	json_decref(list);

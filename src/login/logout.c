@@ -14,26 +14,69 @@
 #include "registry/registry.h"
 #include "ui/pages.h"
 
-/* The client named by a valid id_token_hint of ours (expiry does not matter here). */
+/* What a valid id_token_hint of ours says: its client, session and person. */
+struct logout_hint {
+	const char *client_id;
+	const char *sid;               /* NULL: the client did not ask for sid */
+	const char *sub;
+};
+
 static const char *
-logout_hint_client(struct http_req *r, const char *hint)
+logout_claim(struct http_req *r, const json_t *claims, const char *name)
+{
+	const char *v = json_string_value(json_object_get(claims, name));
+
+	return v != NULL ? arena_strdup(r->arena, v) : NULL;
+}
+
+/* Expiry does not matter here; ERR_INVAL for a hint that is not ours. */
+static int
+logout_hint_read(struct http_req *r, const char *hint, struct logout_hint *h)
 {
 	const struct issuer *is = r->route_data;
 	struct err e = { 0 };
 	json_t *jwks = NULL, *claims = NULL;
-	const char *iss, *aud, *out = NULL;
+	const char *iss;
 
+	memset(h, 0, sizeof(*h));
 	if (reg_keys_jwks(r->app, is, &jwks, &e) != 0)
-		return NULL;
+		return ERR_INVAL;
 	if (jose_jwt_verify(str_c(hint), jwks, JOSE_ALG_RS256, &claims, &e) == 0) {
 		iss = json_string_value(json_object_get(claims, "iss"));
-		aud = json_string_value(json_object_get(claims, "aud"));
-		if (iss != NULL && strcmp(iss, is->iss) == 0 && aud != NULL)
-			out = arena_strdup(r->arena, aud);
+		if (iss != NULL && strcmp(iss, is->iss) == 0) {
+			h->client_id = logout_claim(r, claims, "aud");
+			h->sid = logout_claim(r, claims, "sid");
+			h->sub = logout_claim(r, claims, "sub");
+		}
 	}
 	json_decref(claims);
 	json_decref(jwks);
-	return out;
+	return h->client_id != NULL ? 0 : ERR_INVAL;
+}
+
+/*
+ * Whether the hint was issued in session s: its sid, or, for a client
+ * that gets none, the session's person as that client knows them and the
+ * client among the session's.  Any other ID token of ours (another
+ * person's, an attacker's own login) is no proof that this browser's user
+ * wants out (RP-Initiated Logout 1.0 §2).
+ */
+static bool
+logout_hint_of(struct http_req *r, const struct logout_hint *h, const struct session *s)
+{
+	const char *sub;
+	bool member = false;
+
+	if (h->client_id == NULL || s->sid == NULL)
+		return false;
+	if (h->sid != NULL)
+		return strcmp(h->sid, s->sid) == 0;
+	for (size_t i = 0; s->clients != NULL && i < s->nclients; i++)
+		member = member || strcmp(s->clients[i], h->client_id) == 0;
+	if (!member || h->sub == NULL || session_person(s) == NULL)
+		return false;
+	sub = oauth_pairwise_sub(r, h->client_id, session_person(s));
+	return sub != NULL && strcmp(sub, h->sub) == 0;
 }
 
 static bool
@@ -163,8 +206,9 @@ logout_confirm_token(struct http_req *r, const struct session *s)
 }
 
 /*
- * Without a valid id_token_hint any page could log a user out with a
- * cross-site GET; the user confirms first (OIDC RP-Initiated Logout 1.0 §2).
+ * Without an id_token_hint from the session any page could log a user out
+ * with a cross-site GET; the user confirms first (OIDC RP-Initiated Logout
+ * 1.0 §2).
  */
 static void
 logout_confirm_page(struct http_req *r, struct http_resp *w, const char *lang,
@@ -178,6 +222,7 @@ logout_confirm_page(struct http_req *r, struct http_resp *w, const char *lang,
 	buf_printf(&b, "<h1>%s</h1>", page_text(lang, "Do you want to log out?"));
 	buf_printf(&b, "<form id=\"logout-confirm-form\" method=\"post\" action=\"%s/logout\">",
 		   is->prefix);
+	page_hidden(&b, "id_token_hint", http_param_c(p, "id_token_hint"));
 	page_hidden(&b, "client_id", http_param_c(p, "client_id"));
 	page_hidden(&b, "post_logout_redirect_uri", http_param_c(p, "post_logout_redirect_uri"));
 	page_hidden(&b, "state", http_param_c(p, "state"));
@@ -197,6 +242,7 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 	const struct http_params *p = strcmp(r->method, "POST") == 0 ? &r->form : &r->query;
 	const char *lang = page_lang(r, http_param_c(p, "ui_locales"));
 	const char *hint, *cid, *hint_cid = NULL, *plr, *state, *dest = NULL, *sid;
+	struct logout_hint h = { 0 };
 	const struct client *client = NULL;
 	json_t *frames = json_array();
 	struct session s = { 0 };
@@ -212,10 +258,11 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 	cid = http_param_c(p, "client_id");
 	plr = http_param_c(p, "post_logout_redirect_uri");
 	state = http_param_c(p, "state");
-	if (hint != NULL && (hint_cid = logout_hint_client(r, hint)) == NULL) {
+	if (hint != NULL && logout_hint_read(r, hint, &h) != 0) {
 		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST, "id_token_hint is not valid");
 		goto out;
 	}
+	hint_cid = h.client_id;
 	if (hint_cid != NULL && cid != NULL && strcmp(hint_cid, cid) != 0) {
 		page_error(r, w, 400, lang, OAUTH_INVALID_REQUEST,
 			   "client_id does not match id_token_hint");
@@ -252,7 +299,7 @@ login_handle_logout(struct http_req *r, struct http_resp *w)
 		page_error(r, w, 400, lang, "no_session", "there is no session to log out of");
 		goto out;
 	}
-	if (hint_cid == NULL) {
+	if (!logout_hint_of(r, &h, &s)) {
 		const char *want = logout_confirm_token(r, &s);
 		const char *got = strcmp(r->method, "POST") == 0 ? http_param_c(p, "confirm") : NULL;
 

@@ -267,6 +267,27 @@ def test_logout_needs_the_session_cookie(server, new_client, new_browser):
     login(server, a, victim, prompt="none", expect_eid=False)
 
 
+def test_logout_with_another_sessions_id_token_asks(server, new_client, new_browser):
+    """An ID token of ours from another session (here another person's, any
+    attacker's own login) does not speak for the session in the cookie: the
+    user confirms first, and nothing ends before."""
+    a, x = new_client(), new_client()
+    victim = new_browser()
+    login(server, a, victim)
+    tx = x.tokens(login(server, x, new_browser(), pid=PID2))
+    r = logout(server, victim, id_token_hint=tx["id_token"],
+               post_logout_redirect_uri=x.post_logout_redirect_uri, state="s")
+    assert r.status_code == 200 and Page(r.text).form("logout-confirm-form"), r.text[:400]
+    login(server, a, victim, prompt="none", expect_eid=False)
+    # confirmed, the session ends and the hint's client gets its redirect
+    r = logout(server, victim, id_token_hint=tx["id_token"],
+               post_logout_redirect_uri=x.post_logout_redirect_uri, state="s")
+    r = follow(server, victim, submit_form(victim, r, "logout-confirm-form"))
+    assert r.status_code in (302, 303), r.text[:400]
+    assert url_base(r.headers["Location"]) == x.post_logout_redirect_uri
+    assert_login_required(server, start(server, a, victim, prompt="none"), a)
+
+
 def test_logout_sso_free_is_independent(server, listener, new_client, new_browser):
     a = new_client(fc=True)
     free = new_client(sso_disabled=True, fc=True)

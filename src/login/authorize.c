@@ -267,20 +267,17 @@ authz_rar(struct http_req *r, const char *text, struct authz_request *a, struct 
  * Everything after redirect_uri has been accepted; errors from here are
  * redirected (a carries redirect_uri, response_mode, state).
  */
+/* dup: the first parameter given twice, NULL for none. */
 static int
 authz_validate_rest(struct http_req *r, const struct http_params *p, const struct client *client,
-		    struct authz_request *a, struct err *e)
+		    const char *dup, struct authz_request *a, struct err *e)
 {
 	const struct issuer *is = r->route_data;
-	const char *dup = authz_first_dup(r, p);
-	const char *rt, *state, *scope, *nonce, *prompt, *max_age, *ui, *acr, *obo;
+	const char *rt, *scope, *nonce, *prompt, *max_age, *ui, *acr, *obo;
 	long long age = -1;
 	const char **res;
 	int rc;
 
-	state = authz_param(r, p, "state");
-	if (state != NULL && dup == NULL)
-		a->state = state;
 	if (dup != NULL)
 		return ERR(e, ERR_DUP, 400, OAUTH_INVALID_REQUEST, "parameter %.64s is repeated", dup);
 	if (authz_param(r, p, "request_uri") != NULL)
@@ -295,7 +292,7 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 	if (strcmp(rt, "code") != 0)
 		return ERR(e, ERR_INVAL, 400, OAUTH_UNSUPPORTED_RESPONSE_TYPE,
 			   "only response_type=code is supported");
-	if (state == NULL || state[0] == '\0')
+	if (a->state == NULL || a->state[0] == '\0')
 		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "state is required");
 	scope = authz_param(r, p, "scope");
 	if (scope == NULL)
@@ -379,7 +376,7 @@ login_authz_validate(struct http_req *r, const struct http_params *p, const stru
 		     json_t **areq, struct err *e)
 {
 	struct authz_request a = { .max_age = AREQ_NO_MAX_AGE };
-	const char *mode;
+	const char *mode, *dup, *state;
 	struct str v;
 	int rc;
 
@@ -398,6 +395,11 @@ login_authz_validate(struct http_req *r, const struct http_params *p, const stru
 	a.redirect_uri = arena_str(r->arena, v);
 	a.mode = RESPONSE_MODE_QUERY;
 	a.has_mode = true;
+	/* Every error redirected from here on carries state (RFC 6749 §4.1.2.1). */
+	dup = authz_first_dup(r, p);
+	state = authz_param(r, p, "state");
+	if (state != NULL && dup == NULL)
+		a.state = state;
 	if (http_param(p, "response_mode", &v) == 0) {
 		mode = arena_str(r->arena, v);
 		if (strcmp(mode, "form_post") == 0)
@@ -409,7 +411,7 @@ login_authz_validate(struct http_req *r, const struct http_params *p, const stru
 				 "response_mode must be query, form_post or fragment");
 	}
 	if (rc == 0)
-		rc = authz_validate_rest(r, p, client, &a, e);
+		rc = authz_validate_rest(r, p, client, dup, &a, e);
 	*areq = areq_encode(&a);
 	if (*areq == NULL)
 		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");

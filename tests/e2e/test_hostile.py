@@ -104,6 +104,7 @@ REDIRECTED = [
     ("response_type_hybrid", {"response_type": "code id_token"}, "unsupported_response_type"),
     ("response_type_id_token", {"response_type": "id_token"}, "unsupported_response_type"),
     ("response_type_missing", {"response_type": None}, "invalid_request"),
+    ("response_mode_unknown", {"response_mode": "bogus"}, "invalid_request"),
     ("scope_unregistered", {"scope": "openid profile krr:user/kontaktinformasjon.read"}, "invalid_scope"),
     ("scope_unknown", {"scope": "openid profile nosuch:scope"}, "invalid_scope"),
     ("scope_introspection_not_registered", {"scope": "openid idporten:token.introspection"}, "invalid_scope"),

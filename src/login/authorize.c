@@ -509,7 +509,6 @@ login_authz_request_object(struct http_req *r, const struct client *client, cons
 }
 
 /* After validation: SSO, prompt, or off to the eID selector (spec §7). */
-#define HEADLESS_PREFIX "testid:"
 #define HEADLESS_PID_LEN 11
 
 /*
@@ -559,9 +558,16 @@ authz_headless(struct http_req *r, struct http_resp *w, const struct client *cli
 			      "idporten-loa-high");
 		return;
 	}
-	if (eid_level_of(acr) < login_min_level(a)) {
+	/* spec §22: the level must satisfy acr_values, eIDAS-only ones never. */
+	if (!login_session_meets(&(struct session){ .acr = acr }, a)) {
 		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
-			      "the level in login_hint is lower than acr_values asks");
+			      "the level in login_hint does not satisfy acr_values");
+		return;
+	}
+	/* No page is shown, so nobody could choose whom to act for (spec §22). */
+	if (a->rar != NULL) {
+		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
+			      "the headless test login takes no authorization_details");
 		return;
 	}
 	/* Counted as an eID login (billing: TestID, never billed). */
@@ -633,9 +639,10 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 }
 
 /* request_uri from PAR: only client_id may accompany it (spec §4). */
+/* *hint: a headless login_hint the client pushed with the request, or NULL. */
 static int
 authz_from_par(struct http_req *r, const struct http_params *p, const struct client *client,
-	       json_t **areq, struct err *e)
+	       json_t **areq, const char **hint, struct err *e)
 {
 	struct porten *app = r->app;
 	const char *uri = authz_param(r, p, "request_uri"), *id;
@@ -671,6 +678,10 @@ authz_from_par(struct http_req *r, const struct http_params *p, const struct cli
 		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 						"request_uri is unknown, expired or used")
 					  : rc;
+	if (json_is_string(json_object_get(doc, PAR_HEADLESS_HINT)))
+		*hint = arena_strdup(r->arena,
+				     json_string_value(json_object_get(doc, PAR_HEADLESS_HINT)));
+	json_object_del(doc, PAR_HEADLESS_HINT);
 	*areq = doc;
 	return 0;
 }
@@ -718,7 +729,7 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (rc == 0) {
-		rc = authz_from_par(r, p, client, &areq, &e);
+		rc = authz_from_par(r, p, client, &areq, &hint, &e);
 	} else if ((request = authz_param(r, p, "request")) != NULL) {
 		rc = login_authz_request_object(r, client, request, &ro, &e);
 		hint = http_param_c(&ro, "login_hint");

@@ -8,6 +8,8 @@ ID-porten's or is below acr_values: invalid_request at the redirect_uri.
 In prod a testid: hint never logs anyone in.
 """
 
+import json
+
 import pytest
 
 from conftest import PID, auth_params, classify, http, url_params
@@ -62,11 +64,47 @@ def test_bad_hints(server, new_client, hint, why):
     assert res.params["error"] == "invalid_request" and why in res.params["error_description"], res
 
 
-def test_level_below_acr_values(server, new_client):
+@pytest.mark.parametrize("hint, acr_values", [
+    (f"testid:{PID}_{SUBST}", HIGH),
+    # a Norwegian login never satisfies an eIDAS-only request (ansattporten-eidas-testid.md §2.1)
+    (f"testid:{PID}_{HIGH}", "eidas-loa-high"),
+])
+def test_level_not_satisfying_acr_values(server, new_client, hint, acr_values):
     c = new_client()
-    _, _, res = headless(server, c, f"testid:{PID}_{SUBST}", acr_values=HIGH)
-    assert res.params.get("error") == "invalid_request", res
-    assert "lower than acr_values" in res.params["error_description"]
+    _, _, res = headless(server, c, hint, acr_values=acr_values)
+    assert not res.code and res.params.get("error") == "invalid_request", res
+    assert "does not satisfy acr_values" in res.params["error_description"]
+
+
+def test_authorization_details_refused(server, new_client):
+    """Nobody sees a page, so nobody could choose whom to act for (spec §22)."""
+    c = new_client()
+    rar = json.dumps([{"type": "idporten:fullmakt", "permission_roles": ["arbeid"]}])
+    _, _, res = headless(server, c, f"testid:{PID}_{HIGH}", authorization_details=rar)
+    assert not res.code and res.params.get("error") == "invalid_request", res
+    assert "authorization_details" in res.params["error_description"]
+
+
+def test_through_par(server, new_client):
+    """A pushed request keeps its testid: hint: the same answer as on /authorize."""
+    c = new_client()
+    params, verifier = auth_params(c, login_hint=f"testid:{PID}_{SUBST}")
+    r = c.par(**params)
+    assert r.status_code == 201, r.text
+    b = http()
+    r = b.get(server.url("/authorize"), params={"client_id": c.client_id, "request_uri": r.json()["request_uri"]},
+              allow_redirects=False, timeout=10)
+    res = classify(server, r, c.redirect_uri, params, verifier)
+    assert res.kind == "redirect" and res.code and res.params["state"] == params["state"], res
+    _, idc = server.verify(c.tokens(res)["id_token"])
+    assert idc["pid"] == PID and idc["acr"] == SUBST and idc["amr"] == ["TestID"]
+    # a malformed one is refused at the redirect_uri, as on /authorize
+    params, verifier = auth_params(c, login_hint=f"testid:{PID}")
+    urn = c.par(**params).json()["request_uri"]
+    r = b.get(server.url("/authorize"), params={"client_id": c.client_id, "request_uri": urn},
+              allow_redirects=False, timeout=10)
+    res = classify(server, r, c.redirect_uri, params, verifier)
+    assert not res.code and res.params.get("error") == "invalid_request", res
 
 
 def test_other_hints_log_in_as_before(server, new_client):
@@ -91,5 +129,13 @@ def test_refused_in_prod(tmp_path_factory, listener, tmp_path, monkeypatch):
         assert not res.code, res
         assert res.params.get("error") == "invalid_request", res
         assert "test environment" in res.params["error_description"]
+        # nor through PAR
+        params, verifier = auth_params(c, login_hint=f"testid:{PID}_{HIGH}")
+        urn = c.par(**params).json()["request_uri"]
+        b = http()
+        r = b.get(s.url("/authorize"), params={"client_id": c.client_id, "request_uri": urn},
+                  allow_redirects=False, timeout=10)
+        res = classify(s, r, c.redirect_uri, params, verifier)
+        assert not res.code and res.params.get("error") == "invalid_request", res
     finally:
         s.stop()

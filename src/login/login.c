@@ -535,6 +535,7 @@ struct complete_run {
 	 * that fails after it, nor by a retry whose BEGIN fails.
 	 */
 	bool found_open;
+	bool ended;             /* another person's session ended in this run */
 };
 
 static int
@@ -557,7 +558,7 @@ complete_body(void *arg, struct err *e)
 		return rc;
 	}
 	c->found_open = true;
-	rc = session_establish(c->r, c->w, c->client, c->res, &c->s, e);
+	rc = session_establish(c->r, c->w, c->client, c->res, &c->s, &c->ended, e);
 	if (rc != 0) {
 		log_err(c->r->rid, "cannot establish session: %s", e->msg);
 		return rc;
@@ -631,6 +632,8 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	 */
 	c.client = client;
 	rc = store_tx_run(app->store, complete_body, &c, &e);
+	if (rc == 0 && c.ended)
+		login_bcl_kick();
 	if (rc != 0 && (c.spent || (unread && !c.found_open))) {
 		http_resp_reset(w);
 		login_page_unknown(r, w, &e);

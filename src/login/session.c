@@ -115,12 +115,17 @@ session_matches(const struct session *s, const struct client *client)
 	return s->kind && strcmp(s->kind, "shared") == 0;
 }
 
-/* Write s under s->hash with fresh expiries (put) or a pushed idle one (update). */
+/*
+ * Write s under s->hash with fresh expiries (put) or a pushed idle one
+ * (update).  The absolute one counts from the session's first
+ * authentication (spec §8), which a step-up or prompt=login keeps.
+ */
 static int
 session_store(struct http_req *r, const struct session *s, bool update, struct err *e)
 {
 	struct porten *app = session_app(r);
 	int64_t now = time_now();
+	int64_t born = s->created > 0 && s->created <= now ? s->created : now;
 	struct buf doc;
 	int rc;
 
@@ -133,7 +138,7 @@ session_store(struct http_req *r, const struct session *s, bool update, struct e
 	rc = update ? store_call(app->store, login, session_update, s->hash, doc.p,
 				 now + app->cfg->session_idle, e)
 		    : store_call(app->store, login, session_put, s->hash, doc.p,
-				 now + app->cfg->session_idle, now + app->cfg->session_max, e);
+				 now + app->cfg->session_idle, born + app->cfg->session_max, e);
 	buf_free(&doc);
 	return rc;
 }
@@ -225,14 +230,43 @@ session_fill(struct http_req *r, struct session *s, const struct eid_result *res
 
 static const char *const no_clients[] = { NULL };
 
+struct session_end_tx {
+	struct http_req *r;
+	const struct session *s;
+};
+
+/*
+ * The session's end, its login-only grants revoked and its back-channel
+ * logout tokens queued: one transaction (spec §20).
+ */
+static int
+session_end_body(void *arg, struct err *e)
+{
+	struct session_end_tx *x = arg;
+	struct porten *app = session_app(x->r);
+	int rc = store_call(app->store, login, session_delete, x->s->hash, e);
+	bool ended = rc == 0;
+
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return rc;
+	if (x->s->sid != NULL) {
+		rc = store_call(app->store, oauth, grant_revoke_session, x->s->sid, e);
+		if (rc != 0)
+			return rc;
+	}
+	/* Gone meanwhile: it timed out, and the node that ended it announced it. */
+	return ended ? login_bcl_queue(app, x->r->arena, x->s, e) : 0;
+}
+
 int
 session_establish(struct http_req *r, struct http_resp *w, const struct client *client,
-		  const struct eid_result *res, struct session *s, struct err *e)
+		  const struct eid_result *res, struct session *s, bool *ended, struct err *e)
 {
 	struct porten *app = session_app(r);
 	char *cookie, *sid;
 	int rc;
 
+	*ended = false;
 	rc = session_load(r, client, s, e);
 	if (rc == 0) {
 		const char *had = session_person(s);
@@ -260,9 +294,15 @@ session_establish(struct http_req *r, struct http_resp *w, const struct client *
 				session_set_cookie(r, w, session_cookie_name(r, client), cookie);
 			return rc;
 		}
-		/* Another person: the old session ends here. */
-		store_call(app->store, login, session_delete, s->hash, e);
-		store_call(app->store, oauth, grant_revoke_session, s->sid, e);
+		/*
+		 * Another person: the old session ends here, as a logout ends it,
+		 * its back-channel clients told (spec §20), in the caller's
+		 * transaction.
+		 */
+		rc = session_end_body(&(struct session_end_tx){ r, s }, e);
+		if (rc != 0)
+			return rc;
+		*ended = true;
 		session_clear(s);
 	} else if (rc != ERR_NOTFOUND) {
 		return rc;
@@ -324,34 +364,6 @@ int
 session_save(struct http_req *r, struct session *s, struct err *e)
 {
 	return s->unsaved ? session_save_as(r, s, false, e) : 0;
-}
-
-struct session_end_tx {
-	struct http_req *r;
-	const struct session *s;
-};
-
-/*
- * The session's end, its login-only grants revoked and its back-channel
- * logout tokens queued: one transaction (spec §20).
- */
-static int
-session_end_body(void *arg, struct err *e)
-{
-	struct session_end_tx *x = arg;
-	struct porten *app = session_app(x->r);
-	int rc = store_call(app->store, login, session_delete, x->s->hash, e);
-	bool ended = rc == 0;
-
-	if (rc != 0 && rc != ERR_NOTFOUND)
-		return rc;
-	if (x->s->sid != NULL) {
-		rc = store_call(app->store, oauth, grant_revoke_session, x->s->sid, e);
-		if (rc != 0)
-			return rc;
-	}
-	/* Gone meanwhile: it timed out, and the node that ended it announced it. */
-	return ended ? login_bcl_queue(app, x->r->arena, x->s, e) : 0;
 }
 
 int

@@ -88,9 +88,12 @@ int session_load(struct http_req *r, const struct client *client, struct session
  * After an eID login: raise the current session when it is the same person,
  * else start a new one (new cookie set on w).  s is filled.  A new one is
  * written by session_join or session_save, in the caller's transaction.
+ * *ended: another person's session was ended (in that transaction too),
+ * with back-channel logout tokens queued: login_bcl_kick() after the commit.
  */
 int session_establish(struct http_req *r, struct http_resp *w, const struct client *client,
-		      const struct eid_result *res, struct session *s, struct err *e);
+		      const struct eid_result *res, struct session *s, bool *ended,
+		      struct err *e);
 /* Record that client got a code from s, and push the idle timeout. */
 int session_join(struct http_req *r, struct session *s, const char *client_id, struct err *e);
 /* Write s if session_establish started it and nothing has written it yet. */

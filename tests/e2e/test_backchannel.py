@@ -17,8 +17,8 @@ import uuid
 import pytest
 from jwcrypto import jwk, jws
 
-from conftest import (Ansattporten, LogoutReceiver, check_id_token, create_client, http, jwt_parts, login,
-                      logout, loopback_tls_cert)
+from conftest import (PID2, Ansattporten, LogoutReceiver, check_id_token, create_client, http, jwt_parts,
+                      login, logout, loopback_tls_cert)
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 TLS_DIR = tempfile.mkdtemp(prefix="porten-bcl-")
@@ -133,6 +133,26 @@ def test_logout_announced_with_retries(server, listener, receiver, new_browser, 
     # accepted: nothing more is sent
     time.sleep(3)
     assert len(receiver.calls_to(a.bcl_path)) == 4
+
+
+def test_session_of_another_person_announced(server, listener, new_browser, tmp_path):
+    """Another person's login in the same browser ends the session there, as a
+    logout does: its clients are told at once (spec §20), its login grants die."""
+    rcv = LogoutReceiver(CERT, KEY)
+    try:
+        c = bcl_client(server, listener, rcv, tmp_path, refresh=True)
+        br = new_browser()
+        t = c.tokens(login(server, c, br))
+        claims = check_id_token(server, c, t["id_token"])
+        t0 = time.time()
+        login(server, c, br, pid=PID2, prompt="login", expect_eid=True)
+        # the idle sweep looks every 10 s: a call this soon is the replacement's
+        calls = rcv.wait(c.bcl_path, 1, timeout=3)
+        assert len(calls) == 1 and calls[0]["at"] - t0 < 3, "the replaced session was not announced"
+        check_logout_token(server, c, calls[0], claims["sid"], claims["sub"])
+        assert c.refresh(t["refresh_token"]).json().get("error") == "invalid_grant"
+    finally:
+        rcv.close()
 
 
 def test_timed_out_session_announced(server, listener, new_browser, tmp_path):

@@ -143,11 +143,13 @@ finish(struct treq *t, const char *client_id, const struct issuer *is)
 	struct session s = { 0 };
 	struct err e = { 0 };
 	json_t *areq = areq_for(client_id, is);
+	bool ended = true;
 
 	fx_is = (struct issuer *)is;
 	treq_init(t, "GET", "/ap/testid", NULL, NULL);
 	assert_int_equal(reg_client_find(&fx_app, client_id, &client, &e), 0);
-	assert_int_equal(session_establish(&t->r, &t->w, client, &res, &s, &e), 0);
+	assert_int_equal(session_establish(&t->r, &t->w, client, &res, &s, &ended, &e), 0);
+	assert_false(ended);
 	login_finish(&t->r, &t->w, client, areq, &s);
 	/* as login_complete's transaction ends: a paused login's new session is written */
 	assert_int_equal(session_save(&t->r, &s, &e), 0);

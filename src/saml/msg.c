@@ -6,6 +6,7 @@
  * server that knows the IdP and that one SP.
  */
 #include <lasso/lasso.h>
+#include <lasso/xml/saml-2.0/samlp2_authn_request.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdbool.h>
@@ -203,6 +204,23 @@ saml_redirect_peek(struct arena *a, struct str b64, const char *root_name, const
 	if (rc == 0 && obo != NULL)
 		rc = authn_obo(a, root, obo, e);
 	xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+saml_authn_obo(struct arena *a, const LassoSamlp2AuthnRequest *req, const char **obo,
+	       struct err *e)
+{
+	xmlNode *root;
+	int rc;
+
+	*obo = NULL;
+	/* the request as lasso read it (a copy, ours to free) */
+	root = lasso_node_get_xmlNode(LASSO_NODE(req), FALSE);
+	if (root == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	rc = authn_obo(a, root, obo, e);
+	xmlFreeNode(root);
 	return rc;
 }
 

@@ -54,6 +54,7 @@ saml_login_open(const json_t *sp, const char *query, struct saml_login **out, st
 {
 	struct saml_login *sl = calloc(1, sizeof(*sl));
 	LassoSamlp2AuthnRequest *req;
+	const char *relay;
 	int rc, lr;
 
 	*out = NULL;
@@ -87,6 +88,15 @@ saml_login_open(const json_t *sp, const char *query, struct saml_login **out, st
 	if (lr != 0) {
 		rc = ERR(e, ERR_DENIED, 400, NULL, "the request was refused: %s",
 			 lasso_strerror(lr));
+		goto fail;
+	}
+	/*
+	 * SAML Bindings §3.4.3: the RelayState lasso verified and will echo to
+	 * the ACS is the one held to the limit.
+	 */
+	relay = LASSO_PROFILE(sl->login)->msg_relayState;
+	if (relay != NULL && strlen(relay) > SAML_MAX_RELAY) {
+		rc = ERR(e, ERR_LIMIT, 400, NULL, "RelayState is over %d bytes", SAML_MAX_RELAY);
 		goto fail;
 	}
 	req = LASSO_SAMLP2_AUTHN_REQUEST(LASSO_PROFILE(sl->login)->request);

@@ -164,6 +164,13 @@ int saml_oidc_redeem(struct http_req *r, const char *code, const char *verifier,
  */
 int saml_redirect_peek(struct arena *a, struct str b64, const char *root_name,
 		       const char **issuer, const char **obo, struct err *e);
+/*
+ * spec §4: the OnBehalfOf of an AuthnRequest lasso has read and verified
+ * (*obo arena memory, NULL when absent).  ERR_INVAL (400) when it is not
+ * 1-SAML_MAX_OBO of [A-Za-z0-9].
+ */
+int saml_authn_obo(struct arena *a, const struct _LassoSamlp2AuthnRequest *req, const char **obo,
+		   struct err *e);
 /* The same for a SOAP 1.1 Envelope (at most SAML_MAX_XML) whose Body holds samlp:msg_name. */
 int saml_soap_peek(struct arena *a, struct str body, const char *msg_name, const char **issuer,
 		   struct err *e);
@@ -176,12 +183,14 @@ int saml_lasso_server(const json_t *sp, struct _LassoServer **out, struct err *e
 /* Add one more SP (registration doc) to such a server: 0 or lasso's error. */
 int saml_lasso_server_add(struct _LassoServer *s, const json_t *sp);
 /*
- * Of an HTTP-Redirect query, what lasso checks the signature over:
+ * Of r's HTTP-Redirect query, what lasso checks the signature over:
  * SAMLRequest or SAMLResponse, RelayState, SigAlg and Signature exactly as
  * they came and in their order (SAML Bindings §3.4.4.1), without the
- * parameters the proxy reads itself (locale).  Arena memory.
+ * parameters the proxy reads itself (locale); *query in arena memory.
+ * ERR_INVAL (400) for a query lasso could read otherwise than the proxy:
+ * a raw ';', or one of those parameters given more than once.
  */
-char *saml_signed_query(struct arena *a, struct str raw);
+int saml_signed_query(const struct http_req *r, char **query, struct err *e);
 
 /* ---- AES-256-GCM encryption by xmlsec (enc.c) ---- */
 
@@ -203,7 +212,8 @@ struct saml_login;
 /*
  * Read the HTTP-Redirect query (SAMLRequest, RelayState, SigAlg,
  * Signature), verifying its signature with the SP's certificate.
- * ERR_DENIED (400) when it is unsigned or the signature is wrong.
+ * ERR_DENIED (400) when it is unsigned or the signature is wrong,
+ * ERR_LIMIT (400) when its RelayState is over SAML_MAX_RELAY bytes.
  */
 int saml_login_open(const json_t *sp, const char *query, struct saml_login **out,
 		    struct err *e);

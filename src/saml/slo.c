@@ -56,7 +56,7 @@ peek_issuer(struct http_req *r, const char *param, const char *root_name, const 
 	struct str b64 = { 0 };
 
 	if (http_param(&r->query, param, &b64) != 0)
-		return ERR(e, ERR_INVAL, 400, NULL, "%s missing or given twice", param);
+		return ERR(e, ERR_INVAL, 400, NULL, "no %s", param);
 	return saml_redirect_peek(r->arena, b64, root_name, issuer, NULL, e);
 }
 
@@ -311,9 +311,12 @@ logout_request(struct http_req *r, struct http_resp *w)
 	char *dump = NULL, *sdump = NULL, *state;
 	size_t i;
 	json_t *v;
+	char *query = NULL;
 	int rc, lr;
 
-	rc = peek_issuer(r, "SAMLRequest", "LogoutRequest", &issuer, &e);
+	rc = saml_signed_query(r, &query, &e);
+	if (rc == 0)
+		rc = peek_issuer(r, "SAMLRequest", "LogoutRequest", &issuer, &e);
 	if (rc == 0) {
 		rc = saml_sp_get(app, issuer, &sp, &e);
 		if (rc == ERR_NOTFOUND)
@@ -332,10 +335,17 @@ logout_request(struct http_req *r, struct http_resp *w)
 						LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE);
 	if (sess != NULL && saml_sp_str(sess, "session") != NULL)
 		lasso_profile_set_session_from_dump(LASSO_PROFILE(lo), saml_sp_str(sess, "session"));
-	lr = lasso_logout_process_request_msg(lo, saml_signed_query(r->arena, r->raw_query));
+	lr = lasso_logout_process_request_msg(lo, query);
 	if (lr != 0) {
 		(void)ERR(&e, ERR_DENIED, 400, NULL, "the LogoutRequest was refused: %s",
 			  lasso_strerror(lr));
+		slo_error_page(r, w, 400, &e);
+		goto out;
+	}
+	/* the server knows the session's other SPs too: the signer must be the one peeked */
+	if (LASSO_PROFILE(lo)->remote_providerID == NULL ||
+	    strcmp(LASSO_PROFILE(lo)->remote_providerID, issuer) != 0) {
+		(void)ERR(&e, ERR_DENIED, 400, NULL, "the LogoutRequest's issuer is not the SP");
 		slo_error_page(r, w, 400, &e);
 		goto out;
 	}
@@ -409,9 +419,13 @@ logout_response(struct http_req *r, struct http_resp *w)
 	json_t *sp = NULL;
 	LassoServer *server = NULL;
 	LassoLogout *lo = NULL;
+	char *query = NULL;
 	int rc, lr;
 
-	rc = state_load(r, http_param_c(&r->query, "RelayState"), &st, &e);
+	/* first: RelayState names the chain, and lasso must read the one read here */
+	rc = saml_signed_query(r, &query, &e);
+	if (rc == 0)
+		rc = state_load(r, http_param_c(&r->query, "RelayState"), &st, &e);
 	if (rc == 0)
 		rc = peek_issuer(r, "SAMLResponse", "LogoutResponse", &issuer, &e);
 	waiting = saml_sp_str(st.doc, "waiting");
@@ -430,7 +444,7 @@ logout_response(struct http_req *r, struct http_resp *w)
 	lasso_profile_set_signature_verify_hint(LASSO_PROFILE(lo),
 						LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE);
 	lasso_profile_set_session_from_dump(LASSO_PROFILE(lo), saml_sp_str(st.doc, "session"));
-	lr = lasso_logout_process_response_msg(lo, saml_signed_query(r->arena, r->raw_query));
+	lr = lasso_logout_process_response_msg(lo, query);
 	if (lr != 0) {
 		/* the chain goes on; the initiator hears of it as PartialLogout */
 		log_warn(r->rid, "SAML logout at %s failed: %s", issuer, lasso_strerror(lr));

@@ -45,21 +45,55 @@ sso_error_page(struct http_req *r, struct http_resp *w, int status, const struct
 }
 
 /*
+ * Where the proxy's query parser and lasso's could read one query two
+ * ways: lasso also splits at ';' and takes the last of a repeated
+ * parameter, the proxy splits at '&' only and reads the first.  Either
+ * would let what the proxy reads (OnBehalfOf, the RelayState limit, the
+ * Issuer) come from another request than the one whose signature lasso
+ * checked, so such a query is refused.
+ */
+static int
+redirect_query_check(const struct http_req *r, struct err *e)
+{
+	static const char *const once[] = { "SAMLRequest", "SAMLResponse", "RelayState",
+					    "SigAlg", "Signature", NULL };
+	size_t i;
+
+	if (memchr(r->raw_query.p, ';', r->raw_query.len) != NULL)
+		return ERR(e, ERR_INVAL, 400, NULL, "a query with a raw semicolon is refused");
+	/* names compared decoded: a percent-encoded twin counts as a repeat */
+	for (i = 0; once[i] != NULL; i++)
+		if (http_param(&r->query, once[i], NULL) == ERR_DUP)
+			return ERR(e, ERR_INVAL, 400, NULL, "%s given more than once", once[i]);
+	/* SAML Bindings §3.4.4.1: a message is one or the other */
+	if (http_param(&r->query, "SAMLRequest", NULL) == 0 &&
+	    http_param(&r->query, "SAMLResponse", NULL) == 0)
+		return ERR(e, ERR_INVAL, 400, NULL, "SAMLRequest and SAMLResponse together");
+	return 0;
+}
+
+/*
  * The query lasso checks the signature over: SAMLRequest (or SAMLResponse), RelayState,
  * SigAlg and Signature exactly as they came, in their order (SAML Bindings
  * §3.4.4.1), without the parameters the proxy reads itself (locale).
  */
-char *
-saml_signed_query(struct arena *a, struct str raw)
+int
+saml_signed_query(const struct http_req *r, char **query, struct err *e)
 {
 	static const char *const keep[] = { "SAMLRequest=", "SAMLResponse=", "RelayState=",
 					    "SigAlg=", "Signature=", NULL };
-	struct str head, rest = raw;
-	char *out = arena_alloc(a, raw.len + 1);
+	struct str head, rest = r->raw_query;
+	char *out;
 	size_t n = 0, i;
+	int rc;
 
+	*query = NULL;
+	rc = redirect_query_check(r, e);
+	if (rc != 0)
+		return rc;
+	out = arena_alloc(r->arena, rest.len + 1);
 	if (out == NULL)
-		return NULL;
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	while (rest.len > 0) {
 		/* the last parameter: head is all that is left, rest empty */
 		(void)str_split(rest, '&', &head, &rest);
@@ -74,22 +108,19 @@ saml_signed_query(struct arena *a, struct str raw)
 		n += head.len;
 	}
 	out[n] = '\0';
-	return out;
+	*query = out;
+	return 0;
 }
 
-/* The SP's entityID, from the Issuer of the inflated request, and its OnBehalfOf. */
+/* The SP's entityID, from the Issuer of the inflated request. */
 static int
-peek_request(struct http_req *r, const char **issuer, const char **obo, struct err *e)
+peek_request(struct http_req *r, const char **issuer, struct err *e)
 {
 	struct str b64 = { 0 };
-	int rc = http_param(&r->query, "SAMLRequest", &b64);
 
-	*obo = NULL;
-	if (rc == ERR_DUP)
-		return ERR(e, ERR_INVAL, 400, NULL, "SAMLRequest given more than once");
-	if (rc != 0)
+	if (http_param(&r->query, "SAMLRequest", &b64) != 0)
 		return ERR(e, ERR_INVAL, 400, NULL, "no SAMLRequest");
-	return saml_redirect_peek(r->arena, b64, "AuthnRequest", issuer, obo, e);
+	return saml_redirect_peek(r->arena, b64, "AuthnRequest", issuer, NULL, e);
 }
 
 /* xs:dateTime (UTC, "Z") to seconds; -1 when it is not one. */
@@ -251,7 +282,7 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	const char *issuer = NULL, *acr;
 	const char *obo = NULL, *top, *second;
-	char *query;
+	char *query = NULL;
 	json_t *sp = NULL;
 	struct saml_login *sl = NULL;
 	int rc;
@@ -265,16 +296,9 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 		sso_error_page(r, w, 400, &e);
 		return;
 	}
-	query = saml_signed_query(r->arena, r->raw_query);
-	rc = query != NULL ? peek_request(r, &issuer, &obo, &e)
-			   : ERR(&e, ERR_NOMEM, 500, NULL, "out of memory");
-	if (rc == 0) {
-		const char *relay = http_param_c(&r->query, "RelayState");
-
-		if (relay != NULL && strlen(relay) > SAML_MAX_RELAY)
-			rc = ERR(&e, ERR_LIMIT, 400, NULL, "RelayState is over %d bytes",
-				 SAML_MAX_RELAY);
-	}
+	rc = saml_signed_query(r, &query, &e);
+	if (rc == 0)
+		rc = peek_request(r, &issuer, &e);
 	if (rc == 0) {
 		rc = saml_sp_get(r->app, issuer, &sp, &e);
 		if (rc == ERR_NOTFOUND)
@@ -283,6 +307,9 @@ saml_handle_sso(struct http_req *r, struct http_resp *w)
 	/* lasso checks the query signature with the SP's certificate */
 	if (rc == 0)
 		rc = saml_login_open(sp, query, &sl, &e);
+	/* spec §4: OnBehalfOf from the request lasso verified, never from the raw query */
+	if (rc == 0)
+		rc = saml_authn_obo(r->arena, saml_login_request(sl), &obo, &e);
 	if (rc != 0) {
 		sso_error_page(r, w, e.status >= 500 ? e.status : 400, &e);
 		goto out;

@@ -143,6 +143,44 @@ def test_hostile_logout_requests(server, spa, keys):
     saml_login(server, spa, b, expect_eid=False)
 
 
+def test_logout_queries_read_one_way(server, spa, spb):
+    """
+    A ';' or a repeated parameter would let lasso verify one message and
+    the proxy act on another (the peeked issuer, the chain RelayState
+    names): refused with an error page and nothing changed, for the SP's
+    LogoutRequest and for an answer in the chain alike.
+    """
+    b = http()
+    sess_a = saml_login(server, spa, b)
+    sess_b = saml_login(server, spb, b, expect_eid=False)
+    url = sp_logout_url(spa, sess_a)
+    req = re.search(r"SAMLRequest=[^&]*", url).group(0)
+    before = stored_docs(server)
+    for bad, why in ((url + ";locale=en", "raw semicolon"),
+                     (url.replace("&SigAlg=", ";SigAlg="), "raw semicolon"),
+                     (url + "&" + req, "SAMLRequest given more than once"),
+                     (url + "&RelayState=a&RelayState=b", "RelayState given more than once"),
+                     (url + "&SAMLResponse=x", "SAMLRequest and SAMLResponse together")):
+        r = b.get(bad, allow_redirects=False)
+        assert r.status_code == 400 and why in r.text, (why, r.status_code, r.text[-600:])
+        assert "Location" not in r.headers
+    assert stored_docs(server) <= before
+    # the real request goes on; spb's answer, doubled up, is refused and the
+    # chain waits for the answer as it was signed
+    r = b.get(url, allow_redirects=False)
+    _, r = through_issuer_logout(server, b, r)
+    back = sp_answer_logout(spb, r.headers["Location"], sess_b)
+    relay = re.search(r"RelayState=[^&]*", back).group(0)
+    for bad, why in ((back + "&" + relay, "RelayState given more than once"),
+                     (back.replace("&" + relay, ";" + relay), "raw semicolon"),
+                     (back + "&Signature=x", "Signature given more than once")):
+        r = b.get(bad, allow_redirects=False)
+        assert r.status_code == 400 and why in r.text, (why, r.status_code, r.text[-600:])
+    r = b.get(back, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith(spa.entity_id + "/slo-return?")
+    assert sp_read_logout_response(spa, r.headers["Location"]) == (STATUS + "Success", None)
+
+
 # ---- logout started at the OIDC side (§6, IdP-initiated) ----------------------
 
 def oidc_logout_into_chain(server, spa, spb, new_client, b):

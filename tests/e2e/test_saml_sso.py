@@ -497,6 +497,70 @@ def test_malformed_requests(server, sp, keys):
     refused_page(server, url, "over")
 
 
+# ---- one query, read one way: the proxy's parser and lasso's must agree ----
+
+SHA256 = quote("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", safe="")
+
+
+def deflated(xml):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return quote(base64.b64encode(c.compress(xml.encode()) + c.flush()).decode(), safe="")
+
+
+def signature_of(key_path, query):
+    return sign_query(key_path, query).split("&Signature=", 1)[1]
+
+
+def test_smuggled_on_behalf_of(server, sp, keys):
+    """
+    A second SAMLRequest after a ';': lasso splits there and verifies the
+    last (the SP's, signed), the proxy read the first (unsigned, with an
+    OnBehalfOf of the user's choosing).  Refused before anything is kept.
+    """
+    signed = deflated(authn_xml(sp, "_smuggle_b"))
+    ext = ('<samlp:Extensions><idpe:OnBehalfOf xmlns:idpe="https://idporten.difi.no/'
+           'idporten-extensions">Evil999</idpe:OnBehalfOf></samlp:Extensions>')
+    forged = deflated(authn_xml(sp, "_smuggle_a", extra=ext))
+    sig = signature_of(keys["sp"][0], f"SAMLRequest={signed}&RelayState=r&SigAlg={SHA256}")
+    url = server.url("/saml/sso?") + (f"SAMLRequest={forged}&RelayState=r&SigAlg={SHA256}"
+                                      f";SAMLRequest={signed}&Signature={sig}")
+    refused_page(server, url, "raw semicolon")
+
+
+def test_relay_state_twice(server, sp, keys):
+    """The limit read one RelayState, lasso verified and echoed the other."""
+    req = deflated(authn_xml(sp, "_relay_twice"))
+    long = "L" * 300
+    sig = signature_of(keys["sp"][0], f"SAMLRequest={req}&RelayState={long}&SigAlg={SHA256}")
+    url = server.url("/saml/sso?") + (f"SAMLRequest={req}&RelayState=x&RelayState={long}"
+                                      f"&SigAlg={SHA256}&Signature={sig}")
+    r = refused_page(server, url, "RelayState given more than once")
+    assert long not in r.text
+
+
+@pytest.mark.parametrize("name, why", [
+    ("SAMLRequest", "SAMLRequest given more than once"),
+    ("RelayState", "RelayState given more than once"),
+    ("SigAlg", "SigAlg given more than once"),
+    ("Signature", "Signature given more than once"),
+    ("Relay%53tate", "RelayState given more than once"),   # a percent-encoded twin
+    ("SAMLResponse", "SAMLRequest and SAMLResponse together"),
+])
+def test_repeated_parameter(server, sp, name, why):
+    url, _ = sp.authn_request(relay="rs")
+    value = re.search(name.replace("%53", "S") + r"=([^&]*)", url)
+    refused_page(server, url + f"&{name}=" + (value.group(1) if value else "x"), why)
+
+
+def test_semicolon_anywhere(server, sp):
+    url, _ = sp.authn_request(relay="rs")
+    for bad in (url + ";locale=en", url.replace("&RelayState=", ";RelayState=")):
+        refused_page(server, bad, "raw semicolon")
+    # encoded, it is just a character of a value
+    lg, _ = resolved(sp, to_acs(server, http(), sp.authn_request(relay="a;b")[0]))
+    assert lg.assertion is not None
+
+
 def test_hostile_left_nothing_broken(server, sp):
     # after all of the above the SP is registered as before and logs in
     assert sp.entity_id in [s["entity_id"] for s in sp_list(server)]

@@ -104,19 +104,39 @@ check_renewal(const json_t *old, const json_t *neu, struct err *e)
 enum { OPT_CERT = 256, OPT_SIG, OPT_ENC, OPT_REPLACE, OPT_ORGNO };
 
 /*
- * The organisation the SP's logins are counted for (spec/billing.md §2):
- * --orgno, or on a renewal the one registered before.
+ * The operator's settings of the registration: the organisation its
+ * logins are counted for (spec/billing.md §2) and the algorithms of spec
+ * §8.  A renewal changes the certificate, nothing else (spec §2 design):
+ * what the command line does not name again is carried over from the
+ * registration it replaces (old), never reset to the defaults.
  */
 static int
-set_orgno(json_t *doc, const json_t *old, const char *orgno, struct err *e)
+set_settings(json_t *doc, const json_t *old, const char *orgno, const struct saml_sp_opts *o,
+	     struct err *e)
 {
-	if (orgno == NULL && old != NULL)
-		orgno = saml_sp_str(old, "orgno");
-	if (orgno == NULL)
+	const struct {
+		const char *field, *given;
+	} set[] = {
+		{ "orgno", orgno },
+		{ "sig_alg", o->sig_alg },
+		{ "enc_alg", o->enc_alg },
+	};
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+		v = set[i].given;
+		if (v == NULL && old != NULL)
+			v = saml_sp_str(old, set[i].field);
+		/* a new SP without them: saml_sp_reduce's defaults stand */
+		if (v == NULL)
+			continue;
+		if (json_object_set_new(doc, set[i].field, json_string(v)) != 0)
+			return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	}
+	if (saml_sp_str(doc, "orgno") == NULL)
 		return ERR(e, ERR_INVAL, 0, NULL, "--orgno: the SP's organisation number is needed");
-	return json_object_set_new(doc, "orgno", json_string(orgno)) == 0
-		       ? 0
-		       : ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
+	return 0;
 }
 
 static int
@@ -184,7 +204,7 @@ cmd_import(struct cli *c, int argc, char **argv)
 			rc = 0;
 	}
 	if (rc == 0)
-		rc = set_orgno(doc, old, orgno, &e);
+		rc = set_settings(doc, old, orgno, &o, &e);
 	if (rc == 0)
 		rc = store_call(c->app.store, saml, sp_put, saml_sp_str(doc, "entity_id"), doc, &e);
 	if (rc == 0) {

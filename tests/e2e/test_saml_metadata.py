@@ -244,6 +244,32 @@ def test_sp_replace_is_a_certificate_renewal(server, keys, tmp_path):
     assert reg["enc_alg"] == "aes256-gcm"
 
 
+def test_sp_renewal_keeps_the_settings(server, keys, tmp_path):
+    """
+    spec §2 (design): a renewal changes the certificate, nothing else.  A
+    legacy SP's algorithms and organisation survive a plain --replace; an
+    option named again still applies, and only that one.
+    """
+    _, _, (_, sp_crt), _, (_, new_crt) = keys
+    eid = "https://legacy-renew.example.no/sp"
+    d = str(tmp_path)
+    reg = sp_import(server, write(d, "a.xml", sp_metadata(eid, sp_crt)), "--orgno", "991825827",
+                    "--sig-alg", "rsa-sha1", "--enc", "aes256-gcm")
+    assert (reg["sig_alg"], reg["enc_alg"], reg["orgno"]) == ("rsa-sha1", "aes256-gcm",
+                                                              "991825827")
+    reg = sp_import(server, write(d, "b.xml", sp_metadata(eid, new_crt)), "--replace")
+    with open(new_crt) as f:
+        assert reg["cert"].strip() == f.read().strip()
+    shown = server.ctl("saml", "sp", "show", eid)
+    for r in (reg, shown):
+        assert (r["sig_alg"], r["enc_alg"], r["orgno"]) == ("rsa-sha1", "aes256-gcm",
+                                                            "991825827"), r
+    reg = sp_import(server, write(d, "c.xml", sp_metadata(eid, new_crt)), "--replace",
+                    "--enc", "aes128-cbc")
+    assert (reg["sig_alg"], reg["enc_alg"], reg["orgno"]) == ("rsa-sha1", "aes128-cbc",
+                                                              "991825827")
+
+
 def test_sp_import_needs_the_organisation(server, keys, tmp_path):
     _, _, (_, sp_crt), *_ = keys
     eid = "https://org.example.no/sp"

@@ -88,6 +88,30 @@ out:
 	return rc;
 }
 
+/*
+ * spec §4: spraak.write changes the language and grants no reading, so a
+ * PATCH answers what the token's read scopes show on GET, and the change
+ * it made (spraak, spraak_oppdatert); with no read scope, only that.
+ */
+static json_t *
+patch_answer(const struct krr_person *p, unsigned flags)
+{
+	char ts[KRR_TIME_LEN];
+	json_t *out = flags & (KRR_F_CONTACT | KRR_F_POST)
+			      ? krr_person_wire(p, flags, krr_now_ms())
+			      : json_pack("{s:s}", "personidentifikator", p->pid);
+
+	if (out == NULL || (flags & KRR_F_CONTACT))
+		return out;
+	krr_time_format(p->lang_updated, ts);
+	if (json_object_set_new(out, "spraak", json_string(p->lang)) != 0 ||
+	    json_object_set_new(out, "spraak_oppdatert", json_string(ts)) != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
 void
 krr_handle_person(struct http_req *r, struct http_resp *w)
 {
@@ -116,7 +140,7 @@ krr_handle_person(struct http_req *r, struct http_resp *w)
 		oauth_bearer_refuse(r, w, &e, need);
 		goto out;
 	}
-	/* the token's own scopes decide; spraak.write alone reads nothing back but the change */
+	/* the token's read scopes decide; spraak.write alone reads nothing back but the change */
 	flags = krr_flags(app, &tok, true) | KRR_F_V2;
 	rc = krr_person_load(app, tok.pid, &p, &e);
 	if (rc != 0 && rc != ERR_NOTFOUND) {
@@ -132,10 +156,12 @@ krr_handle_person(struct http_req *r, struct http_resp *w)
 		}
 		if (patch_lang(r, w, &p) != 0)
 			goto out;
-		flags |= KRR_F_CONTACT;
 	}
-	out = found ? krr_person_wire(&p, flags, krr_now_ms())
-		    : krr_unregistered_wire(tok.pid, flags);
+	if (patch)
+		out = patch_answer(&p, flags);
+	else
+		out = found ? krr_person_wire(&p, flags, krr_now_ms())
+			    : krr_unregistered_wire(tok.pid, flags);
 	if (out == NULL) {
 		krr_answer_failed(r, w);
 		goto out;

@@ -85,6 +85,25 @@ def test_change_language(persons, new_client, new_browser):
     assert persons.ctl("krr", "show", PID)["spraak"] == "nn"
 
 
+def test_patch_answers_only_what_the_token_reads(persons, new_client, new_browser):
+    """spec §4: spraak.write changes the language; reading needs the read scopes."""
+    tok = token(persons, new_client, new_browser, [USER_LANG])
+    assert call(persons, tok).status_code == 403
+    r = call(persons, tok, "PATCH", json.dumps({"spraak": "nn"}))
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert sorted(p) == ["personidentifikator", "spraak", "spraak_oppdatert"], p
+    assert p["personidentifikator"] == PID and p["spraak"] == "nn"
+    tok = token(persons, new_client, new_browser, [USER_LANG, USER_POST])
+    p = call(persons, tok, "PATCH", json.dumps({"spraak": "en"})).json()
+    assert "kontaktinformasjon" not in p and "varslingsstatus" not in p, p
+    assert p["spraak"] == "en" and p["status"] == "AKTIV"
+    tok = token(persons, new_client, new_browser, [USER_LANG, USER_CONTACT])
+    p = call(persons, tok, "PATCH", json.dumps({"spraak": "nb"})).json()
+    assert p["kontaktinformasjon"]["epostadresse"] == "demo@example.no" and p["spraak"] == "nb"
+    assert p == call(persons, tok).json()
+
+
 def test_scope_needed(persons, new_client, new_browser):
     tok = token(persons, new_client, new_browser, [])
     r = call(persons, tok)

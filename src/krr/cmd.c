@@ -6,8 +6,9 @@
  * An import runs in one transaction: every row is checked, each bad row is
  * reported with its line and the rule it broke, and nothing is kept unless
  * every row was good (--partial keeps the good ones).  A number that an
- * earlier row of the same file already wrote is a bad row; the store tells
- * (its change number is this import's), so no list of numbers is kept.
+ * earlier row of the same file already wrote is a bad row, and the earlier
+ * row stays; the store tells (the record's change number is this
+ * import's, and then it writes nothing), so no list of numbers is kept.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -73,19 +74,18 @@ import_row(struct krr_import *im, const json_t *row, long line, struct err *e)
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 		goto out;
 	}
-	rc = store_call(app->store, krr, person_put, &p, hist, krr_now_ms(), &change, &prev, e);
+	rc = store_call(app->store, krr, person_put, &p, hist, krr_now_ms(), im->first_change,
+			&change, &prev, e);
+	if (rc == ERR_EXISTS) {
+		/* an earlier row of this file wrote the person: that one stays */
+		report(im, line, "personidentifikator repeats an earlier row's");
+		rc = 0;
+		goto out;
+	}
 	if (rc != 0)
 		goto out;
 	if (im->first_change == 0)
 		im->first_change = change;
-	if (prev != 0 && prev >= im->first_change) {
-		/* the person was written by an earlier row of this file */
-		report(im, line, "personidentifikator repeats an earlier row's");
-		if (im->partial)
-			rc = ERR(e, ERR_INVAL, 0, NULL, "a repeated personidentifikator (line %ld)",
-				 line);
-		goto out;
-	}
 	im->written++;
 out:
 	json_decref(doc);

@@ -126,8 +126,8 @@ krr_person_save(struct porten *app, const struct krr_person *p, const char *who,
 	if (doc == NULL || hist == NULL)
 		rc = ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
 	else
-		rc = store_call(app->store, krr, person_put, p, hist, krr_now_ms(), &change, &prev,
-				e);
+		rc = store_call(app->store, krr, person_put, p, hist, krr_now_ms(), 0, &change,
+				&prev, e);
 	json_decref(doc);
 	json_decref(hist);
 	return rc;

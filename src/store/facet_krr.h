@@ -92,10 +92,13 @@ struct store_krr_ops {
 	 * under the next change number.  The number is taken under a lock
 	 * held until the write commits, so no change becomes visible with a
 	 * number below one already visible.  *change the new
-	 * number, *prev the record's number before (0: new).
+	 * number, *prev the record's number before (0: new).  since above 0
+	 * keeps a record whose number is since or above (one an import has
+	 * just written in its transaction): nothing is written, ERR_EXISTS.
 	 */
 	int (*person_put)(struct store *s, const struct krr_person *p, const json_t *hist,
-			  int64_t now, int64_t *change, int64_t *prev, struct err *e);
+			  int64_t now, int64_t since, int64_t *change, int64_t *prev,
+			  struct err *e);
 	/*
 	 * The change feed: the records whose change number is from or above
 	 * (and at most the newest), by number, at most limit of them: *out as

@@ -197,7 +197,8 @@ const char *const store_pg_sql[PG_N] = {
 	/*
 	 * One statement: the advisory lock (PG_KRR_LOCK), held to the commit,
 	 * orders the writers, and the number is taken after it; old sees the
-	 * record as it was before the statement.
+	 * record as it was before the statement.  $19 (since) above 0 keeps a
+	 * record of that number or above: nothing is written, up is empty.
 	 */
 	[PG_KRR_PUT] = "WITH lk AS (SELECT pg_advisory_xact_lock(" PG_KRR_LOCK ")), seq AS (SELECT"
 		" nextval('krr_change_seq') AS n FROM lk),"
@@ -208,7 +209,8 @@ const char *const store_pg_sql[PG_N] = {
 		" lang_updated) SELECT n, $1::text, $2::text, $3::integer, $4::bigint,"
 		" $5::bigint, $6::text, $7::bigint, $8::bigint, $9::text, $10::bigint,"
 		" $11::bigint, $12::text, $13::text, NULLIF($14::text, ''), $15::text,"
-		" $16::bigint FROM seq ON CONFLICT (pid) DO UPDATE SET change_id ="
+		" $16::bigint FROM seq WHERE NOT EXISTS (SELECT 1 FROM old WHERE $19::bigint > 0"
+		" AND change_id >= $19::bigint) ON CONFLICT (pid) DO UPDATE SET change_id ="
 		" excluded.change_id, status = excluded.status, reserved ="
 		" excluded.reserved, reserved_at = excluded.reserved_at,"
 		" reservation_updated = excluded.reservation_updated, email ="
@@ -219,7 +221,8 @@ const char *const store_pg_sql[PG_N] = {
 		" excluded.mailbox_provider, cert = excluded.cert, lang = excluded.lang,"
 		" lang_updated = excluded.lang_updated RETURNING change_id), h AS (INSERT"
 		" INTO krr_history (change_id, pid, time, doc) SELECT n, $1::text,"
-		" $17::bigint, $18::text FROM seq) SELECT (SELECT change_id FROM up),"
+		" $17::bigint, $18::text FROM seq WHERE EXISTS (SELECT 1 FROM up)) SELECT"
+		" (SELECT change_id FROM up),"
 		" COALESCE((SELECT change_id FROM old), 0)",
 	/* one statement, one snapshot: the newest number and the page agree */
 	[PG_KRR_CHANGES] = "SELECT s.n, p.change_id, p.pid, p.status, p.reserved, p.reserved_at,"

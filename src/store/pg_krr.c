@@ -165,6 +165,9 @@ pg_krr_put_fn(struct pg_q *q, void *arg, struct err *e)
 	rc = store_pg_exec(q, PG_KRR_PUT, p->a, e);
 	if (rc == 0 && store_pg_rows(q) != 1)
 		rc = ERR(e, ERR_INTERNAL, 500, "server_error", "store krr_person_put: no change");
+	/* no row written: the record is one of since or above */
+	if (rc == 0 && store_pg_col_null(q, 0, 0))
+		return ERR(e, ERR_EXISTS, 0, NULL, "store krr_person_put: the record was written since");
 	if (rc == 0)
 		rc = store_pg_col_i64(q, 0, 0, p->change, e);
 	if (rc == 0)
@@ -177,7 +180,7 @@ pg_krr_put_fn(struct pg_q *q, void *arg, struct err *e)
 
 static int
 pg_krr_person_put(struct store *s, const struct krr_person *p, const json_t *hist, int64_t now,
-		  int64_t *change, int64_t *prev, struct err *e)
+		  int64_t since, int64_t *change, int64_t *prev, struct err *e)
 {
 	struct pg_args a;
 	struct pg_krr_put put = { &a, change, prev };
@@ -185,12 +188,12 @@ pg_krr_person_put(struct store *s, const struct krr_person *p, const json_t *his
 
 	*change = 0;
 	*prev = 0;
-	rc = store_pg_args(&a, "krr_person_put", e, "kkiiiniiniinnsniij", p->pid,
+	rc = store_pg_args(&a, "krr_person_put", e, "kkiiiniiniinnsniiji", p->pid,
 			   p->status == KRR_SLETTET ? "SLETTET" : "AKTIV", (int64_t)p->reserved,
 			   p->reserved_at, p->reservation_updated, p->email.value, p->email.updated,
 			   p->email.verified, p->mobile.value, p->mobile.updated, p->mobile.verified,
 			   p->mailbox, p->mailbox_provider, p->cert != NULL ? p->cert : "",
-			   p->lang[0] != '\0' ? p->lang : NULL, p->lang_updated, now, hist);
+			   p->lang[0] != '\0' ? p->lang : NULL, p->lang_updated, now, hist, since);
 	if (rc != 0)
 		return rc;
 	rc = store_pg_run(s, "krr_person_put", pg_krr_put_fn, &put, e);

@@ -148,7 +148,7 @@ sq_krr_int(struct sq_q *q, int64_t *v, struct err *e)
 
 static int
 sq_krr_person_put(struct store *s, const struct krr_person *p, const json_t *hist, int64_t now,
-		  int64_t *change, int64_t *prev, struct err *e)
+		  int64_t since, int64_t *change, int64_t *prev, struct err *e)
 {
 	struct sq_q q;
 	bool in_tx = false;
@@ -173,6 +173,10 @@ sq_krr_person_put(struct store *s, const struct krr_person *p, const json_t *his
 		rc = store_sq_stmt(&q, SQ_KRR_PREV, e, "k", p->pid);
 	if (rc == 0)
 		rc = sq_krr_int(&q, prev, e);
+	/* the rollback below takes the counter's step back too */
+	if (rc == 0 && since > 0 && *prev >= since)
+		rc = ERR(e, ERR_EXISTS, 0, NULL, "store %s: the record was written since %lld",
+			 q.op, (long long)since);
 	if (rc == 0)
 		rc = store_sq_stmt(&q, SQ_KRR_PUT, e, "ikkiiiniiniinnsni", *change, p->pid,
 				   p->status == KRR_SLETTET ? "SLETTET" : "AKTIV", (int64_t)p->reserved,

@@ -522,6 +522,25 @@ def test_import_partial(krr):
     assert not absent(krr, fresh[0]) and absent(krr, fresh[1])
 
 
+def test_import_partial_repeated_number(krr):
+    """--partial: a repeated number is a bad row; the first row of it and the other rows stay."""
+    f = many_ids(3, yy=69)
+    p = krr.imp(krr.write("dup.csv", "personidentifikator,epostadresse\n"
+                          f"{f[0]},a@example.no\n{f[1]},b@example.no\n{f[0]},c@example.no\n"
+                          f"{f[2]},d@example.no\n"), "--partial")
+    assert p.returncode != 0
+    assert "line 4: personidentifikator repeats" in p.stderr.decode(), p.stderr
+    assert json.loads(p.stdout) == {"imported": 3, "refused": 1}
+    assert [krr.ctl("krr", "show", x)["epostadresse"] for x in f] == \
+        ["a@example.no", "b@example.no", "d@example.no"]
+    assert len(krr.ctl("krr", "history", f[0])) == 1
+    # a repeat of a number already in the register before the import is no repeat
+    p = krr.imp(krr.write("again.csv", f"personidentifikator,epostadresse\n{f[0]},e@example.no\n"),
+                "--partial")
+    assert p.returncode == 0, p.stderr
+    assert krr.ctl("krr", "show", f[0])["epostadresse"] == "e@example.no"
+
+
 def test_import_broken_quoting(krr):
     fresh = many_ids(3, yy=65)
     for i, text in enumerate([f'personidentifikator,epostadresse\n{fresh[0]},"a@example.no\n',

@@ -1546,8 +1546,8 @@ test_krr(void **state)
 	for (int i = 1; i <= 5; i++) {
 		snprintf(pid, sizeof(pid), "0000000000%d", i);
 		krr_rec(&p, pid, i);
-		assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 1000 + i, &change, &prev,
-					    &f->e), 0);
+		assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 1000 + i, 0, &change,
+					    &prev, &f->e), 0);
 		assert_int_equal(change, i);
 		assert_int_equal(prev, 0);
 		krr_person_clear(&p);
@@ -1578,7 +1578,8 @@ test_krr(void **state)
 	/* a change moves the person to the end of the feed */
 	krr_rec(&p, "00000000002", 2);
 	p.status = KRR_SLETTET;
-	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 2000, &change, &prev, &f->e), 0);
+	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 2000, 0, &change, &prev, &f->e),
+			 0);
 	assert_int_equal(change, 6);
 	assert_int_equal(prev, 2);
 	krr_person_clear(&p);
@@ -1642,13 +1643,34 @@ test_krr(void **state)
 	/* a rolled-back change leaves no number behind */
 	assert_int_equal(store_tx_begin(f->s, &f->e), 0);
 	krr_rec(&p, "00000000007", 7);
-	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 3000, &change, &prev, &f->e), 0);
+	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 3000, 0, &change, &prev, &f->e),
+			 0);
 	krr_person_clear(&p);
 	assert_int_equal(store_tx_end(f->s, false, &f->e), 0);
 	assert_int_equal(store_call(f->s, krr, person_get, "00000000007", &p, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, krr, changes, 0, 10, &v, &n, &til, &latest, &f->e), 0);
 	assert_int_equal(latest, 6);
 	krr_persons_free(v, n);
+
+	/* since keeps a record written at or after it (an import's repeated number) */
+	krr_rec(&p, "00000000002", 2);
+	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 4000, 6, &change, &prev,
+				    &f->e),
+			 ERR_EXISTS);
+	krr_person_clear(&p);
+	assert_int_equal(store_call(f->s, krr, person_get, "00000000002", &p, &f->e), 0);
+	assert_int_equal(p.status, KRR_SLETTET);
+	krr_person_clear(&p);
+	assert_int_equal(store_call(f->s, krr, history, "00000000002", &got, &f->e), 0);
+	assert_int_equal(json_array_size(got), 2);
+	json_decref(got);
+	krr_rec(&p, "00000000001", 1);
+	assert_int_equal(store_call(f->s, krr, person_put, &p, hist, 4000, 6, &change, &prev,
+				    &f->e),
+			 0);
+	assert_int_equal(prev, 1);
+	assert_true(change > 6);
+	krr_person_clear(&p);
 	json_decref(hist);
 }
 

@@ -28,4 +28,19 @@ struct store;
 			struct err *e);                                                      \
 	int (*doc_delete)(struct store *s, const char *kind, const char *id, struct err *e)
 
+/* A facet's doc_put, for store_slot_claim (a caller's one-line store_call). */
+typedef int (*store_doc_put_fn)(struct store *s, const char *kind, const char *id,
+				const json_t *doc, int64_t expires_at, struct err *e);
+
+/*
+ * Count under concurrency without a read-modify-write: claim the first
+ * free slot key.1 .. key.max of kind with put, which fails with ERR_EXISTS
+ * on a taken id, so each slot goes to one request and the store's primary
+ * key does the counting.  The slots expire at exp.  *slot gets n (0 when
+ * none).  ERR_LIMIT when all max are taken; ERR_INTERNAL when key is too
+ * long; any other error of put.
+ */
+int store_slot_claim(struct store *s, store_doc_put_fn put, const char *kind, const char *key,
+		     int64_t max, int64_t exp, int64_t *slot, struct err *e);
+
 #endif

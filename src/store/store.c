@@ -1,9 +1,11 @@
 /*
  * The kit every engine shares: store_call's counting and timing, the
- * transaction entry points, and the record helpers (opening: open.c).
+ * transaction entry points, the record helpers and the slot counter on
+ * the facets' documents (opening: open.c).
  */
 #include "store/backend_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -171,5 +173,35 @@ store_event_add_tree(struct store *s, const char *type, const json_t *doc, struc
 		return ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
 	rc = store_call(s, events, event_add, type, text, e);
 	free(text);
+	return rc;
+}
+
+int
+store_slot_claim(struct store *s, store_doc_put_fn put, const char *kind, const char *key,
+		 int64_t max, int64_t exp, int64_t *slot, struct err *e)
+{
+	json_t *mark = json_object();
+	int rc = ERR_LIMIT;
+
+	*slot = 0;
+	if (mark == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	for (int64_t n = 1; n <= max; n++) {
+		char id[160];
+
+		if (snprintf(id, sizeof(id), "%s.%lld", key, (long long)n) >= (int)sizeof(id)) {
+			rc = ERR(e, ERR_INTERNAL, 500, NULL, "slot key too long");
+			break;
+		}
+		rc = put(s, kind, id, mark, exp, e);
+		if (rc == 0) {
+			*slot = n;
+			break;
+		}
+		if (rc != ERR_EXISTS)
+			break;
+		rc = ERR_LIMIT;
+	}
+	json_decref(mark);
 	return rc;
 }

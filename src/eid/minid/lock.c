@@ -291,32 +291,17 @@ minid_try_claim(struct porten *app, const char *key, int64_t max, int64_t exp, i
 	return minid_slot_claim(app, MINID_K_TRY, key, max, exp, slot, e);
 }
 
+/* MinID's documents are the minid facet's. */
+static int
+minid_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc, int64_t exp,
+	      struct err *e)
+{
+	return store_call(s, minid, doc_put, kind, id, doc, exp, e);
+}
+
 int
 minid_slot_claim(struct porten *app, const char *kind, const char *key, int64_t max, int64_t exp,
 		 int64_t *slot, struct err *e)
 {
-	json_t *mark = json_object();
-	int rc = ERR_LIMIT;
-
-	*slot = 0;
-	if (mark == NULL)
-		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	for (int64_t n = 1; n <= max; n++) {
-		char id[160];
-
-		if (snprintf(id, sizeof(id), "%s.%lld", key, (long long)n) >= (int)sizeof(id)) {
-			rc = ERR(e, ERR_INTERNAL, 500, NULL, "attempt key too long");
-			break;
-		}
-		rc = store_call(app->store, minid, doc_put, kind, id, mark, exp, e);
-		if (rc == 0) {
-			*slot = n;
-			break;
-		}
-		if (rc != ERR_EXISTS)
-			break;
-		rc = ERR_LIMIT;
-	}
-	json_decref(mark);
-	return rc;
+	return store_slot_claim(app->store, minid_doc_put, kind, key, max, exp, slot, e);
 }

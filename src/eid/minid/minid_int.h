@@ -39,9 +39,8 @@ int minid_sodium_ready(void);
 #define MINID_HARD_MEMORY (30 * 86400)
 
 /*
- * Claim the first free slot key.1 .. key.max of kind (doc_put fails on a
- * taken id, so each slot goes to one request); *slot gets n.  ERR_LIMIT
- * when all are taken.
+ * store_slot_claim on the minid facet: the first free slot key.1 ..
+ * key.max of kind; *slot gets n.  ERR_LIMIT when all are taken.
  */
 int minid_slot_claim(struct porten *app, const char *kind, const char *key, int64_t max,
 		     int64_t exp, int64_t *slot, struct err *e);

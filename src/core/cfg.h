@@ -145,6 +145,8 @@ struct cfg {
 	char *krr_mail_from;        /* smtp: the sender address */
 	int64_t krr_code_lifetime;  /* seconds a code is valid */
 	int64_t krr_code_attempts;  /* wrong codes that spend it */
+	int64_t krr_code_per_person;    /* codes one person may ask for in a clock hour */
+	int64_t krr_code_per_recipient; /* codes one address or number may get in a clock hour */
 	bool krr_prompt;            /* the 90-day confirmation prompt in ID-porten logins (spec §6) */
 	char *krr_goto_urls;        /* the self-service pages' registered return links (gotoUrl, spec §5) */
 	char *store_resolved;    /* internal: cfg_store_target()'s default path */

@@ -2,11 +2,23 @@
  * Codes that confirm a new e-mail address or mobile number (spec/krr.md
  * §5): a new value is stored only after the person has typed the code
  * sent to it.  A code is kept as a keyed hash in a short-lived document
- * of the person, with its expiry and the wrong tries left; the right code
- * takes the document (so it works once), too many wrong ones delete it.
- * Codes reach a phone through the SMS gateway (src/sms) and an address by
- * e-mail: SMTP through libcurl, or a file of JSON lines in test.
+ * of the person, with its expiry; the right code takes the document (so it
+ * works once), too many wrong ones delete it.  Codes reach a phone through
+ * the SMS gateway (src/sms) and an address by e-mail: SMTP through
+ * libcurl, or a file of JSON lines in test.
+ *
+ * Anyone logged in can type any address or number, so sending is capped
+ * per person and per recipient in each clock hour, and each try of a code
+ * is counted before it is judged.  The counts are slots claimed in the
+ * store (store_slot_claim), so parallel requests cannot pass a limit:
+ *
+ *   kind             id                          what
+ *   krr-code         code id (random)            the code: pid, channel, value, keyed hash
+ *   krr-try          code id.n                   one try of that code
+ *   krr-sent-pid     pid.hour.n                  one code the person asked for
+ *   krr-sent-to      keyed hash of value.hour.n  one code sent to that address or number
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +35,9 @@
 #include "ui/pages.h"
 
 #define KRR_CODE_KIND "krr-code"
+#define KRR_TRY_KIND "krr-try"
+#define KRR_SENT_PID_KIND "krr-sent-pid"
+#define KRR_SENT_TO_KIND "krr-sent-to"
 #define KRR_CODE_DIGITS 6
 
 static void
@@ -114,6 +129,45 @@ mail_send(const struct cfg *c, const char *to, const char *subject, const char *
 
 /* ---- the codes ---- */
 
+/* The register's documents are the krr facet's. */
+static int
+krr_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc, int64_t exp,
+	    struct err *e)
+{
+	return store_call(s, krr, doc_put, kind, id, doc, exp, e);
+}
+
+/*
+ * One code more in this clock hour for pid and for value, or ERR_LIMIT
+ * (429).  The recipient is counted by a keyed hash of its lower-case form:
+ * no address lies in the store in clear, and case makes no new recipient.
+ */
+static int
+code_quota_claim(struct porten *app, const char *pid, const char *value, struct err *e)
+{
+	int64_t hour = time_now() / 3600, exp = (hour + 2) * 3600, slot;
+	char low[KRR_MAX_EMAIL + 1], tag[44], key[96];
+	size_t i;
+	int rc;
+
+	snprintf(key, sizeof(key), "%s.%lld", pid, (long long)hour);
+	rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_PID_KIND, key,
+			      app->cfg->krr_code_per_person, exp, &slot, e);
+	if (rc == 0) {
+		for (i = 0; value[i] != '\0' && i < sizeof(low) - 1; i++)
+			low[i] = (char)tolower((unsigned char)value[i]);
+		low[i] = '\0';
+		app_code_hash(app, KRR_SENT_TO_KIND, "", low, tag);
+		snprintf(key, sizeof(key), "%s.%lld", tag, (long long)hour);
+		rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_TO_KIND, key,
+				      app->cfg->krr_code_per_recipient, exp, &slot, e);
+		secure_wipe(low, sizeof(low));
+	}
+	if (rc == ERR_LIMIT)
+		return ERR(e, ERR_LIMIT, 429, NULL, "the hourly number of codes is used");
+	return rc;
+}
+
 int
 krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, const char *value,
 	      const char *lang, char *id, struct err *e)
@@ -123,12 +177,15 @@ krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, con
 	json_t *doc;
 	int rc;
 
+	rc = code_quota_claim(app, pid, value, e);
+	if (rc != 0)
+		return rc;
 	if (rand_token_buf(id) != 0 || code_random(code) != 0)
 		return ERR(e, ERR_CRYPTO, 500, NULL, "no randomness");
 	code_hash(app, id, code, hash);
-	doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?}", "pid", pid, "ch",
-			ch == KRR_CODE_EMAIL ? "email" : "mobile", "v", value, "h", hash, "n", 0,
-			"lang", lang);
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "pid", pid, "ch",
+			ch == KRR_CODE_EMAIL ? "email" : "mobile", "v", value, "h", hash, "lang",
+			lang);
 	rc = doc != NULL ? store_call(app->store, krr, doc_put, KRR_CODE_KIND, id, doc, exp, e)
 			 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	json_decref(doc);
@@ -147,6 +204,13 @@ krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, con
 	if (rc != 0)
 		(void)store_call(app->store, krr, doc_delete, KRR_CODE_KIND, id, &(struct err){ 0 });
 	return rc;
+}
+
+const char *
+krr_code_unsent(const struct err *e)
+{
+	return e->code == ERR_LIMIT ? "Too many codes have been sent. Try again in an hour."
+				    : "The code could not be sent. Try again later.";
 }
 
 /* The right code: take the document, once; the new value goes into the record. */
@@ -186,7 +250,7 @@ krr_code_check(struct porten *app, const char *pid, const char *id, const char *
 	char hash[44];
 	json_t *doc = NULL;
 	const char *want;
-	json_int_t n;
+	int64_t slot = 0;
 	int rc;
 
 	if (id == NULL || strlen(id) != TOKEN_CHARS || code == NULL || strlen(code) > 32)
@@ -200,25 +264,35 @@ krr_code_check(struct porten *app, const char *pid, const char *id, const char *
 	want = json_string_value(json_object_get(doc, "h"));
 	if (!json_is_string(json_object_get(doc, "pid")) ||
 	    strcmp(json_string_value(json_object_get(doc, "pid")), pid) != 0 || want == NULL) {
-		json_decref(doc);
-		return ERR(e, ERR_NOTFOUND, 400, NULL, "the code has expired or was used");
+		rc = ERR(e, ERR_NOTFOUND, 400, NULL, "the code has expired or was used");
+		goto out;
 	}
+	/* Each try claims its slot before it is judged: parallel guesses cannot pass the limit. */
+	rc = store_slot_claim(app->store, krr_doc_put, KRR_TRY_KIND, id,
+			      app->cfg->krr_code_attempts, time_now() + app->cfg->krr_code_lifetime,
+			      &slot, e);
+	if (rc == ERR_LIMIT) {
+		(void)store_call(app->store, krr, doc_delete, KRR_CODE_KIND, id, &(struct err){ 0 });
+		rc = ERR(e, ERR_NOTFOUND, 400, NULL, "the code has expired or was used");
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
 	code_hash(app, id, code, hash);
 	if (ct_str_eq(str_c(hash), str_c(want))) {
-		json_decref(doc);
-		return code_apply(app, id, pid, e);
+		rc = code_apply(app, id, pid, e);
+		goto out;
 	}
-	n = json_integer_value(json_object_get(doc, "n")) + 1;
-	if (n >= app->cfg->krr_code_attempts) {
+	/* The last try was wrong: the code is spent. */
+	if (slot >= app->cfg->krr_code_attempts) {
 		rc = store_call(app->store, krr, doc_delete, KRR_CODE_KIND, id, e);
-	} else {
-		json_object_set_new(doc, "n", json_integer(n));
-		rc = store_call(app->store, krr, doc_update, KRR_CODE_KIND, id, doc, e);
+		if (rc != 0 && rc != ERR_NOTFOUND)
+			goto out;
 	}
+	rc = ERR(e, ERR_DENIED, 400, NULL, "the code is wrong");
+out:
 	json_decref(doc);
-	if (rc != 0 && rc != ERR_NOTFOUND)
-		return rc;
-	return ERR(e, ERR_DENIED, 400, NULL, "the code is wrong");
+	return rc;
 }
 
 int

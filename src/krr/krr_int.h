@@ -114,11 +114,15 @@ int krr_scopes_ensure(struct porten *app, struct err *e);
  * mobile number is confirmed by a code sent to it: krr_code_send keeps it
  * under *id (TOKEN_CHARS) for krr_code_check, which stores the value when
  * code is right for pid (ERR_DENIED wrong; ERR_NOTFOUND expired, used,
- * spent by too many wrong tries, or another person's).
+ * spent by too many wrong tries, or another person's).  krr_code_send
+ * gives ERR_LIMIT (429) when pid has asked for cfg krr_code_per_person
+ * codes in this clock hour, or value has been sent krr_code_per_recipient.
  */
 enum krr_code_channel { KRR_CODE_EMAIL, KRR_CODE_MOBILE };
 int krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, const char *value,
 		  const char *lang, char *id, struct err *e);
+/* The page's text (a msgid) when krr_code_send failed with e. */
+const char *krr_code_unsent(const struct err *e);
 int krr_code_check(struct porten *app, const char *pid, const char *id, const char *code,
 		   struct err *e);
 /*

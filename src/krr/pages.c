@@ -635,9 +635,8 @@ post_new_value(struct http_req *r, struct http_resp *w, const char *lang,
 	}
 	if (krr_code_send(r->app, s->pid, ch, value, lang, cid, &e) != 0) {
 		log_warn(r->rid, "krr: code not sent: %s", e.msg);
-		profile_answer(r, w, lang, s,
-			       &(struct profile_view){ .err = "The code could not be sent. Try again later." },
-			       503);
+		profile_answer(r, w, lang, s, &(struct profile_view){ .err = krr_code_unsent(&e) },
+			       e.code == ERR_LIMIT ? 429 : 503);
 		return;
 	}
 	snprintf(shown, sizeof(shown), "%s", value);

@@ -162,17 +162,20 @@ prompt_change(struct http_req *r, struct http_resp *w, const char *lang, const c
 	const char *value = NULL, *which = NULL, *bad;
 	char cid[TOKEN_CHARS + 1];
 	struct err e = { 0 };
+	int status = 400;
 
 	bad = krr_form_new_value(r, &ch, &value, &which);
 	if (bad == NULL && krr_code_send(r->app, pid, ch, value, lang, cid, &e) != 0) {
 		log_warn(r->rid, "krr: code not sent: %s", e.msg);
-		bad = "The code could not be sent. Try again later.";
+		bad = krr_code_unsent(&e);
 		which = "";
+		if (e.code == ERR_LIMIT)
+			status = 429;
 	}
 	if (bad != NULL) {
 		v->err = bad;
 		v->err_field = which;
-		prompt_render(r, w, lang, pid, v, 400);
+		prompt_render(r, w, lang, pid, v, status);
 		return;
 	}
 	v->cid = arena_strdup(r->arena, cid);

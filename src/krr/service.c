@@ -23,6 +23,8 @@ static const struct cfg_row krr_rows[] = {
 	CFG_ROW("krr_mail_from", CFG_STR, krr_mail_from, NULL, 0, 0),
 	CFG_ROW("krr_code_lifetime", CFG_INT, krr_code_lifetime, "600", 60, 86400),
 	CFG_ROW("krr_code_attempts", CFG_INT, krr_code_attempts, "5", 1, 20),
+	CFG_ROW("krr_code_per_person", CFG_INT, krr_code_per_person, "10", 1, 1000),
+	CFG_ROW("krr_code_per_recipient", CFG_INT, krr_code_per_recipient, "5", 1, 1000),
 	CFG_ROW("krr_goto_urls", CFG_STR, krr_goto_urls, NULL, 0, 0),
 };
 

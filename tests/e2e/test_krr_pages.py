@@ -127,6 +127,69 @@ def test_hostile(persons, new_browser):
     assert persons.ctl("krr", "show", "04879140078").get("epostadresse") != "annen@example.no"
 
 
+def cid_of(page):
+    m = re.search(r'name="cid" value="([^"]+)"', page)
+    return m.group(1) if m else None
+
+
+def test_codes_capped_per_person(persons, new_browser):
+    """A person gets krr_code_per_person (10) codes an hour, whatever the numbers typed."""
+    b = new_browser()
+    tok = csrf(profile(persons, b, pid="23917840059").text)
+    b.get(persons.url("/minprofil?lang=en"), timeout=TIMEOUT)
+    for i in range(10):
+        r = post(persons, b, csrf=tok, action="mobile", mobil=f"+47912{i:05d}")
+        assert r.status_code == 200 and cid_of(r.text), (i, r.status_code)
+    before = len(sms_to(persons, "+4791200010"))
+    for f in ({"action": "mobile", "mobil": "+4791200010"}, {"action": "email", "epost": "cap@example.no"}):
+        r = post(persons, b, csrf=tok, **f)
+        assert r.status_code == 429 and cid_of(r.text) is None, r.status_code
+        assert "Too many codes have been sent. Try again in an hour." in html.unescape(r.text)
+    assert len(sms_to(persons, "+4791200010")) == before
+    # a new page session is the same person
+    b2 = new_browser()
+    r = post(persons, b2, csrf=csrf(profile(persons, b2, pid="23917840059").text), action="mobile",
+             mobil="+4791200011")
+    assert r.status_code == 429 and "Det er sendt for mange koder" in html.unescape(r.text)
+
+
+def test_codes_capped_per_recipient(persons, new_browser):
+    """An address gets krr_code_per_recipient (5) codes an hour, from whoever asks; case is no way round."""
+    sent = 0
+    for pid in ("12838540056", "30816640004"):
+        b = new_browser()
+        tok = csrf(profile(persons, b, pid=pid).text)
+        for to in ("offer@example.no", "Offer@Example.NO", "OFFER@example.no"):
+            r = post(persons, b, csrf=tok, action="email", epost=to)
+            sent += 1
+            assert r.status_code == (200 if sent <= 5 else 429), (pid, to, r.status_code)
+    with open(os.path.join(persons.data, "mail.jsonl")) as f:
+        assert sum(json.loads(line)["to"].lower() == "offer@example.no" for line in f) == 5
+
+
+def test_code_tries_hold_in_parallel(persons, new_browser):
+    """Wrong tries are counted by the store, so parallel guesses cannot pass krr_code_attempts."""
+    import concurrent.futures
+    import requests
+    b = new_browser()
+    tok = csrf(profile(persons, b, pid="04879140078").text)
+    r = post(persons, b, csrf=tok, action="email", epost="race@example.no")
+    cid = cid_of(r.text)
+    code = last_code(os.path.join(persons.data, "mail.jsonl"), "race@example.no")
+
+    def one(g):
+        with requests.Session() as s:
+            s.cookies.update(b.cookies)
+            s.verify = False
+            return s.post(persons.url("/minprofil"), data={"csrf": tok, "action": "code", "cid": cid, "kode": g},
+                          allow_redirects=False, timeout=TIMEOUT).status_code
+    guesses = [f"{i:06d}" for i in range(40) if f"{i:06d}" != code]
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        assert set(ex.map(one, guesses)) == {400}
+    assert post(persons, b, csrf=tok, action="code", cid=cid, kode=code).status_code == 400
+    assert persons.ctl("krr", "show", "04879140078").get("epostadresse") != "race@example.no"
+
+
 def sms_to(server, to):
     path = os.path.join(server.data, "sms.jsonl")
     with open(path) as f:
@@ -295,6 +358,22 @@ def test_prompt_fresh_record_never(persons, new_client, new_browser):
     persons.ctl("krr", "testdata")
     res = login(persons, new_client(), new_browser(), pid="04879140078")
     assert res.code
+
+
+def test_prompt_codes_capped(persons, new_client, new_browser):
+    """The prompt's codes count with the pages' (PID2 is prompted at every eID login)."""
+    c = new_client()
+    statuses = []
+    for i in range(11):
+        b = new_browser()
+        r, _ = prompt_login(persons, c, b, PID2)
+        ar = re.search(r'name="ar" value="([^"]+)"', r.text).group(1)
+        r = b.post(persons.url("/krr/confirm"), data={"ar": ar, "csrf": csrf(r.text), "action": "mobile",
+                                                       "mobil": f"+47913{i:05d}"},
+                   allow_redirects=False, timeout=TIMEOUT)
+        statuses.append(r.status_code)
+    assert statuses == [200] * 10 + [429], statuses
+    assert "Det er sendt for mange koder" in html.unescape(r.text)
 
 
 def test_every_page_text_is_translated():

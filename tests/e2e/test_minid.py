@@ -132,6 +132,12 @@ def post_password(server, browser, login_page, pid, password):
     return follow(server, browser, r)
 
 
+def wrong_passwords(server, browser, page, pid, n):
+    """n wrong passwords for pid; the statuses."""
+    return [post_password(server, browser, page, pid, f"Wrong-{i}-Passw0rd").status_code
+            for i in range(n)]
+
+
 def minid_login(server, client, browser, pid, password=PASSWORD, mobile=None, code=None, **overrides):
     """A whole MinID login; returns the AuthResult at the client (asserts a code)."""
     page, params, verifier = start_minid(server, client, browser, **overrides)
@@ -363,6 +369,53 @@ def test_too_many_wrong_codes_stops_the_login(server, new_client, new_browser):
     # the right code is no use now: the flow is gone
     r = submit_form(b, r, "minid-code-form", {"code": real})
     assert r.status_code == 400 and "code" not in url_params(r.headers.get("Location", ""))
+
+
+def test_abandoned_code_steps_are_not_failures(server, new_client, new_browser):
+    """§5: a right password whose code step is left is neither a failure nor a reset."""
+    pid, mobile = create_account(server)
+    c = new_client()
+    for i in range(6):
+        b = new_browser()
+        page, _, _ = start_minid(server, c, b)
+        r = post_password(server, b, page, pid, PASSWORD)
+        assert r.status_code == 200 and Page(r.text).form("minid-code-form"), (i, r.text[:600])
+    assert server.ctl("minid", "show", pid)["status"] == "ACTIVE"
+    # nor a reset: 4 wrong, 1 right and left, 1 wrong = 5 failures in a row
+    b = new_browser()
+    page, _, _ = start_minid(server, c, b)
+    assert wrong_passwords(server, b, page, pid, 4) == [401] * 4
+    b2 = new_browser()
+    page2, _, _ = start_minid(server, c, b2)
+    r = post_password(server, b2, page2, pid, PASSWORD)
+    assert Page(r.text).form("minid-code-form"), r.text[:600]
+    r = post_password(server, b, page, pid, "Wrong-5-Passw0rd")
+    assert r.status_code == 403 and "midlertidig sperret" in alert_text(r.text), r.text[:600]
+    info = server.ctl("minid", "show", pid)
+    assert info["status"] == "LOCKED_TEMPORARY" and info["locked_until"] > time.time(), info
+    # a real lock, that ends
+    time.sleep(3.2)           # PORTEN_MINID_LOCK_SECONDS=3
+    res = minid_login(server, c, new_browser(), pid, mobile=mobile)
+    assert res.code
+
+
+def test_code_exhaustion_is_one_failure(server, new_client, new_browser):
+    pid, mobile = create_account(server)
+    c = new_client()
+    b = new_browser()
+    page, _, _ = start_minid(server, c, b)
+    assert wrong_passwords(server, b, page, pid, 3) == [401] * 3
+    b2 = new_browser()
+    page2, _, _ = start_minid(server, c, b2)
+    r = post_password(server, b2, page2, pid, PASSWORD)
+    wrong = "54321" if last_code(server, mobile) != "54321" else "54320"
+    for i in range(5):
+        r = submit_form(b2, r, "minid-code-form", {"code": wrong})
+    assert r.status_code == 403 and "minid-code-form" not in r.text
+    assert server.ctl("minid", "show", pid)["status"] == "ACTIVE"
+    # that was the fourth failure: one more wrong password is the fifth
+    assert post_password(server, b, page, pid, "Wrong-4-Passw0rd").status_code == 403
+    assert server.ctl("minid", "show", pid)["status"] == "LOCKED_TEMPORARY"
 
 
 def test_cancel_on_minid_pages_returns_access_denied(server, new_client, new_browser):

@@ -28,9 +28,9 @@ minid_lock_policy_from_cfg(const struct cfg *c, struct minid_lock_policy *p)
 }
 
 bool
-minid_lock_slot_locks(const struct minid_lock_policy *p, int64_t slot)
+minid_lock_slot_locks(const struct minid_lock_policy *p, int64_t failed)
 {
-	return slot >= p->failures;
+	return failed >= p->failures;
 }
 
 void
@@ -165,58 +165,62 @@ minid_lock_state(struct porten *app, const char *pid, enum minid_lock_kind *kind
 	return 0;
 }
 
-int
-minid_attempt_begin(struct porten *app, const char *pid, struct minid_attempt *a,
-		    enum minid_lock_kind *kind, int64_t *until, struct err *e)
+/* The store id of failure slot n (or of the lock marker, n = 0) of pid's generation gen. */
+static void
+minid_fail_id(char *id, size_t size, const char *pid, const char *gen, int64_t n)
 {
-	struct minid_lockstate s;
-	int64_t now = time_now();
-	json_t *g = NULL, *mark = NULL;
-	const char *gen;
-	int rc;
+	if (n == 0)
+		snprintf(id, size, "%s.%s.lock", pid, gen);
+	else
+		snprintf(id, size, "%s.%s.%lld", pid, gen, (long long)n);
+}
 
-	memset(a, 0, sizeof(*a));
-	*kind = MINID_UNLOCKED;
-	*until = 0;
-	rc = minid_guard_fresh(app, pid, &g, e);
-	if (rc != 0)
-		goto out;
-	minid_lockstate_from_json(g, &s);
-	*kind = minid_lock_check(&s, now, until);
-	if (*kind != MINID_UNLOCKED)
-		goto out;
-	gen = json_string_value(json_object_get(g, "gen"));
-	if (gen == NULL || strlen(gen) >= sizeof(a->gen)) {
-		rc = ERR(e, ERR_INTERNAL, 500, NULL, "guard record without a generation");
-		goto out;
-	}
-	snprintf(a->gen, sizeof(a->gen), "%s", gen);
-	mark = json_pack("{s:I}", "t", (json_int_t)now);
+/*
+ * Look at every slot of gen: *failed gets the slots marked failed.  A slot
+ * still pending after MINID_ATTEMPT_STALE belongs to a request that died
+ * before it could say how its password fared: it is taken (by one request
+ * only) and counted in *freed, so a crash cannot hold a slot for a day.
+ */
+static int
+minid_fail_scan(struct porten *app, const char *pid, const char *gen, int64_t *failed,
+		int64_t *freed, struct err *e)
+{
+	int64_t now = time_now();
+	json_t *d = NULL;
+	int rc = 0;
+
+	*failed = 0;
+	*freed = 0;
 	for (int64_t n = 1; n <= app->cfg->minid_lock_failures; n++) {
 		char id[96];
 
-		snprintf(id, sizeof(id), "%s.%s.%lld", pid, a->gen, (long long)n);
-		rc = store_call(app->store, minid, doc_put, MINID_K_FAIL, id, mark,
-			      now + app->cfg->minid_lock_window, e);
-		if (rc == 0) {
-			a->slot = n;
-			goto out;
+		minid_fail_id(id, sizeof(id), pid, gen, n);
+		rc = store_call(app->store, minid, doc_get, MINID_K_FAIL, id, &d, e);
+		if (rc == ERR_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		if (json_is_true(json_object_get(d, "failed")))
+			(*failed)++;
+		else if (json_integer_value(json_object_get(d, "t")) < now - MINID_ATTEMPT_STALE) {
+			json_decref(d);
+			d = NULL;
+			rc = store_call(app->store, minid, doc_take, MINID_K_FAIL, id, &d, e);
+			if (rc == 0)
+				(*freed)++;
+			else if (rc != ERR_NOTFOUND)
+				return rc;
 		}
-		if (rc != ERR_EXISTS)
-			goto out;
+		json_decref(d);
+		d = NULL;
 	}
-	/* Every slot is held: the lock is being applied, or a login holds the last one. */
-	rc = 0;
-	*kind = MINID_LOCKED_TEMPORARY;
-out:
-	json_decref(mark);
-	json_decref(g);
-	return rc;
+	return 0;
 }
 
-int
-minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attempt *a,
-		   enum minid_lock_kind *kind, int64_t *until, struct err *e)
+/* The id's guard gets a lock now and a new generation (the count starts again). */
+static int
+minid_lock_now(struct porten *app, const char *pid, int64_t failed, enum minid_lock_kind *kind,
+	       int64_t *until, struct err *e)
 {
 	struct minid_lock_policy pol;
 	struct minid_lockstate s;
@@ -226,12 +230,7 @@ minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attem
 	char gen[33];
 	int rc;
 
-	*kind = MINID_UNLOCKED;
-	*until = 0;
 	minid_lock_policy_from_cfg(app->cfg, &pol);
-	if (!minid_lock_slot_locks(&pol, a->slot))
-		return 0;
-	/* This attempt held the last slot: exactly one request gets here per generation. */
 	rc = store_call(app->store, minid, doc_get, MINID_K_GUARD, pid, &g, e);
 	if (rc == ERR_NOTFOUND) {
 		g = json_object();
@@ -242,7 +241,6 @@ minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attem
 	minid_lockstate_from_json(g, &s);
 	minid_lock_apply(&pol, now, &s);
 	minid_lockstate_to_json(&s, g);
-	/* A new generation: after the lock the count starts again. */
 	if (minid_new_gen(gen) != 0) {
 		rc = ERR(e, ERR_CRYPTO, 500, NULL, "no randomness");
 		goto out;
@@ -262,7 +260,7 @@ minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attem
 		goto out;
 	*kind = minid_lock_check(&s, now, until);
 	log_info(NULL, "minid: id locked (%s) after %lld failures",
-		 s.hard ? "until reset" : "temporarily", (long long)a->slot);
+		 s.hard ? "until reset" : "temporarily", (long long)failed);
 	if (s.hard && minid_account_get(app, pid, &acct, e) == 0) {
 		acct.status = MINID_ST_LOCKED;
 		rc = minid_account_set(&acct.lock_reason, "failures") != 0
@@ -273,6 +271,174 @@ out:
 	minid_account_clear(&acct);
 	json_decref(g);
 	return rc;
+}
+
+/*
+ * When every slot of gen is marked failed, lock the id.  Whoever inserts
+ * the generation's lock marker applies the lock, so it is applied once
+ * however many requests see the full count.
+ */
+static int
+minid_lock_settle(struct porten *app, const char *pid, const char *gen, enum minid_lock_kind *kind,
+		  int64_t *until, struct err *e)
+{
+	struct minid_lock_policy pol;
+	int64_t failed = 0, freed = 0;
+	json_t *mark = NULL;
+	char id[96];
+	int rc;
+
+	minid_lock_policy_from_cfg(app->cfg, &pol);
+	rc = minid_fail_scan(app, pid, gen, &failed, &freed, e);
+	if (rc != 0 || !minid_lock_slot_locks(&pol, failed))
+		return rc;
+	mark = json_pack("{s:I}", "t", (json_int_t)time_now());
+	if (mark == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	minid_fail_id(id, sizeof(id), pid, gen, 0);
+	rc = store_call(app->store, minid, doc_put, MINID_K_FAIL, id, mark,
+		      time_now() + pol.window, e);
+	json_decref(mark);
+	if (rc == ERR_EXISTS) {
+		/* Another request is applying it (or has). */
+		*kind = MINID_LOCKED_TEMPORARY;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	return minid_lock_now(app, pid, failed, kind, until, e);
+}
+
+/* Claim the first free slot of a->gen as pending; a->slot stays 0 when all are held. */
+static int
+minid_slot_take(struct porten *app, const char *pid, struct minid_attempt *a, struct err *e)
+{
+	int64_t now = time_now();
+	json_t *mark = json_pack("{s:I}", "t", (json_int_t)now);
+	int rc = 0;
+
+	if (mark == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	for (int64_t n = 1; n <= app->cfg->minid_lock_failures; n++) {
+		char id[96];
+
+		minid_fail_id(id, sizeof(id), pid, a->gen, n);
+		rc = store_call(app->store, minid, doc_put, MINID_K_FAIL, id, mark,
+			      now + app->cfg->minid_lock_window, e);
+		if (rc == 0) {
+			a->slot = n;
+			break;
+		}
+		if (rc != ERR_EXISTS)
+			break;
+		rc = 0;
+	}
+	json_decref(mark);
+	return rc;
+}
+
+int
+minid_attempt_begin(struct porten *app, const char *pid, struct minid_attempt *a,
+		    enum minid_lock_kind *kind, int64_t *until, struct err *e)
+{
+	struct minid_lockstate s;
+	int64_t failed = 0, freed = 0;
+	json_t *g = NULL;
+	const char *gen;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	*kind = MINID_UNLOCKED;
+	*until = 0;
+	rc = minid_guard_fresh(app, pid, &g, e);
+	if (rc != 0)
+		goto out;
+	minid_lockstate_from_json(g, &s);
+	*kind = minid_lock_check(&s, time_now(), until);
+	if (*kind != MINID_UNLOCKED)
+		goto out;
+	gen = json_string_value(json_object_get(g, "gen"));
+	if (gen == NULL || strlen(gen) >= sizeof(a->gen)) {
+		rc = ERR(e, ERR_INTERNAL, 500, NULL, "guard record without a generation");
+		goto out;
+	}
+	snprintf(a->gen, sizeof(a->gen), "%s", gen);
+	rc = minid_slot_take(app, pid, a, e);
+	if (rc != 0 || a->slot != 0)
+		goto out;
+	rc = minid_fail_scan(app, pid, a->gen, &failed, &freed, e);
+	if (rc == 0 && freed > 0)
+		rc = minid_slot_take(app, pid, a, e);
+	if (rc != 0 || a->slot != 0)
+		goto out;
+	/*
+	 * Every slot is held: by failures (then the lock is being applied; if
+	 * the request that should apply it died, this one does) or by attempts
+	 * still being checked.  Either way no more guesses now.
+	 */
+	rc = minid_lock_settle(app, pid, a->gen, kind, until, e);
+	if (*kind == MINID_UNLOCKED)
+		*kind = MINID_LOCKED_TEMPORARY;
+out:
+	json_decref(g);
+	return rc;
+}
+
+int
+minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attempt *a,
+		   enum minid_lock_kind *kind, int64_t *until, struct err *e)
+{
+	json_t *mark = NULL;
+	char id[96];
+	int rc;
+
+	*kind = MINID_UNLOCKED;
+	*until = 0;
+	if (a->slot < 1)
+		return 0;
+	mark = json_pack("{s:I, s:b}", "t", (json_int_t)time_now(), "failed", 1);
+	if (mark == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	minid_fail_id(id, sizeof(id), pid, a->gen, a->slot);
+	rc = store_call(app->store, minid, doc_update, MINID_K_FAIL, id, mark, e);
+	json_decref(mark);
+	/* Gone: a full login or a reset started a new count meanwhile. */
+	if (rc == ERR_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	/*
+	 * Marked before counting: of two failures racing for the last slots,
+	 * the one that counts second sees both, so the lock is never missed.
+	 */
+	return minid_lock_settle(app, pid, a->gen, kind, until, e);
+}
+
+int
+minid_attempt_release(struct porten *app, const char *pid, const struct minid_attempt *a,
+		      struct err *e)
+{
+	char id[96];
+	int rc;
+
+	if (a->slot < 1)
+		return 0;
+	minid_fail_id(id, sizeof(id), pid, a->gen, a->slot);
+	rc = store_call(app->store, minid, doc_delete, MINID_K_FAIL, id, e);
+	return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
+int
+minid_attempt_failure(struct porten *app, const char *pid, enum minid_lock_kind *kind,
+		      int64_t *until, struct err *e)
+{
+	struct minid_attempt a;
+	int rc;
+
+	rc = minid_attempt_begin(app, pid, &a, kind, until, e);
+	if (rc != 0 || *kind != MINID_UNLOCKED)
+		return rc;
+	return minid_attempt_fail(app, pid, &a, kind, until, e);
 }
 
 int

@@ -9,7 +9,8 @@
  *   kind            id                      what
  *   minid_account   national id             the account (below); never expires
  *   minid_guard     national id             failure generation, temporary lock, lock history
- *   minid_fail      pid.gen.n               one claimed password attempt (n = 1..failures)
+ *   minid_fail      pid.gen.n               a password attempt being checked, or a failure
+ *                                           (n = 1..failures); pid.gen.lock: the lock's claim
  *   minid_flow      flow id (random)        a MinID page flow bound to the browser
  *   minid_otp       flow id                 the live one-time code (keyed hash, expiry)
  *   minid_try       flow.n / act.pid.n      one claimed code attempt
@@ -112,8 +113,8 @@ struct minid_lockstate {
 enum minid_lock_kind { MINID_UNLOCKED, MINID_LOCKED_TEMPORARY, MINID_LOCKED_HARD };
 
 void minid_lock_policy_from_cfg(const struct cfg *c, struct minid_lock_policy *p);
-/* Does claiming failure slot n (1-based) reach the threshold? */
-bool minid_lock_slot_locks(const struct minid_lock_policy *p, int64_t slot);
+/* Do n failures in a row reach the threshold? */
+bool minid_lock_slot_locks(const struct minid_lock_policy *p, int64_t failed);
 /* Record a lock at now: drop locks older than the window, add now, set until/hard. */
 void minid_lock_apply(const struct minid_lock_policy *p, int64_t now, struct minid_lockstate *s);
 /* The state at now; *until gets the end of a temporary lock. */
@@ -132,20 +133,34 @@ struct minid_attempt {
 
 /*
  * Before checking a password for pid: refuse when locked (*kind, *until),
- * else claim the next failure slot into *a.  An attempt counts as a failure
- * until minid_attempt_succeed(); so parallel guesses cannot outrun the
- * threshold.  0 or a store error.
+ * else claim the next free failure slot into *a.  While the password is
+ * checked the slot is held, so parallel guesses cannot outrun the
+ * threshold; minid_attempt_fail() or minid_attempt_release() settles it.
+ * All slots held: *kind is MINID_LOCKED_TEMPORARY.  0 or a store error.
  */
 int minid_attempt_begin(struct porten *app, const char *pid, struct minid_attempt *a,
 			enum minid_lock_kind *kind, int64_t *until, struct err *e);
 /*
- * The attempt failed (wrong password, or a second factor given up).  When
- * its slot reaches the threshold the id is locked (temporarily, or until
- * reset on the max-th lock in the window; the account, if any, becomes
- * LOCKED).  *kind and *until tell the page.
+ * The attempt failed: its slot is marked as a failure.  When every slot of
+ * the generation is a failure the id is locked, once per generation
+ * (temporarily, or until reset on the max-th lock in the window; the
+ * account, if any, becomes LOCKED).  *kind and *until tell the page.
  */
 int minid_attempt_fail(struct porten *app, const char *pid, const struct minid_attempt *a,
 		       enum minid_lock_kind *kind, int64_t *until, struct err *e);
+/*
+ * The password was right: the slot is freed.  Neither a failure nor a
+ * reset: only a whole login (minid_attempt_succeed) resets the count.
+ */
+int minid_attempt_release(struct porten *app, const char *pid, const struct minid_attempt *a,
+			  struct err *e);
+/*
+ * One failure outside a password check (a second factor given up, §5):
+ * begin and fail in one call.  Nothing is counted while the id is locked
+ * (*kind says so).
+ */
+int minid_attempt_failure(struct porten *app, const char *pid, enum minid_lock_kind *kind,
+			  int64_t *until, struct err *e);
 /* A full login succeeded, or a reset/unlock: counters and locks cleared. */
 int minid_attempt_succeed(struct porten *app, const char *pid, struct err *e);
 /* Current lock state of pid without claiming anything. */

@@ -37,6 +37,8 @@ int minid_sodium_ready(void);
 #define MINID_FOREVER INT64_C(253402300799)
 /* How long a lock until reset is remembered for an id without an account. */
 #define MINID_HARD_MEMORY (30 * 86400)
+/* A failure slot still pending after this belongs to a request that died. */
+#define MINID_ATTEMPT_STALE 300
 
 /*
  * store_slot_claim on the minid facet: the first free slot key.1 ..

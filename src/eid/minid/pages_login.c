@@ -187,6 +187,12 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 		minid_login_form(c, &v, 403);
 		goto out;
 	}
+	/*
+	 * §5: the password alone is neither a failure nor a reset; the code
+	 * step decides (a whole login resets, giving up counts one failure).
+	 */
+	if (minid_attempt_release(app, pid, &a, &e) != 0)
+		log_warn(c->r->rid, "minid: attempt not released: %s", e.msg);
 	/* §4: parameters raised since this hash was made: hash again while we have the password. */
 	if (minid_password_needs_rehash(acct.pwhash,
 					app->cfg->minid_argon_ops, app->cfg->minid_argon_mem_kib) &&
@@ -203,8 +209,6 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 		minid_unavailable(c);
 		goto out;
 	}
-	json_object_set_new(c->flow, "gen", json_string(a.gen));
-	json_object_set_new(c->flow, "slot", json_integer(a.slot));
 	json_object_set_new(c->flow, "step", json_string("code"));
 	json_object_set_new(c->flow, "factor", json_string(acct.totp != NULL ? "totp" : "otc"));
 	minid_flow_save(c, &e);
@@ -338,14 +342,13 @@ minid_finish(struct minid_ctx *c, struct minid_account *acct, const char *amr)
 static void
 minid_code_exhausted(struct minid_ctx *c)
 {
-	struct minid_attempt a = { .slot = minid_flow_int(c, "slot") };
 	const char *pid = minid_flow_str(c, "pid");
 	enum minid_lock_kind kind = MINID_UNLOCKED;
 	struct err e = { 0 };
 	int64_t until = 0;
 
-	snprintf(a.gen, sizeof(a.gen), "%s", minid_flow_str(c, "gen") ?: "");
-	minid_attempt_fail(c->app, pid, &a, &kind, &until, &e);
+	if (minid_attempt_failure(c->app, pid, &kind, &until, &e) != 0)
+		log_err(c->r->rid, "minid: failure not counted: %s", e.msg);
 	log_info(c->r->rid, "minid: too many wrong codes, id %s", minid_log_pid(c, pid));
 	minid_flow_end(c);
 	c->flow_id = NULL;

@@ -2,7 +2,8 @@
  * Tests for eid/minid/lock.c: the lockout arithmetic of
  * spec/minid.md §5 (5 failures -> 1 hour; the 3rd lock within 24 hours ->
  * until reset), the guard in the store (slots claimed atomically, the same
- * for numbers with and without an account), and hostile guard documents.
+ * for numbers with and without an account; a right password neither counts
+ * nor resets; one lock per generation), and hostile guard documents.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -212,6 +213,139 @@ test_guard_in_store(void **state)
 	time_set_offset(0);
 }
 
+static struct minid_lockstate
+guard_of(const char *pid)
+{
+	struct minid_lockstate s = { 0 };
+	struct err e = { 0 };
+	json_t *g = NULL;
+
+	if (store_call(app.store, minid, doc_get, "minid_guard", pid, &g, &e) == 0)
+		minid_lockstate_from_json(g, &s);
+	json_decref(g);
+	return s;
+}
+
+/* A right password (the code step then abandoned) neither counts nor resets. */
+static void
+test_right_password_is_neither(void **state)
+{
+	enum minid_lock_kind kind;
+	struct minid_attempt a;
+	struct err e = { 0 };
+	int64_t until;
+
+	(void)state;
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(minid_attempt_begin(&app, PID, &a, &kind, &until, &e), 0);
+		assert_int_equal(kind, MINID_UNLOCKED);
+		assert_int_equal(minid_attempt_release(&app, PID, &a, &e), 0);
+	}
+	fail_n(PID, 4, &kind);
+	assert_int_equal(kind, MINID_UNLOCKED);
+	assert_int_equal(minid_attempt_begin(&app, PID, &a, &kind, &until, &e), 0);
+	assert_int_equal(a.slot, 5);
+	assert_int_equal(minid_attempt_release(&app, PID, &a, &e), 0);
+	/* the fifth failure still locks, with a real end */
+	assert_int_equal(minid_attempt_begin(&app, PID, &a, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_UNLOCKED);
+	assert_int_equal(minid_attempt_fail(&app, PID, &a, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_LOCKED_TEMPORARY);
+	assert_true(guard_of(PID).lock_until > time_now());
+	assert_int_equal(guard_of(PID).nlocks, 1);
+}
+
+/* A slot freed below others is taken again; the fifth failure locks wherever it lands. */
+static void
+test_holes_still_lock(void **state)
+{
+	enum minid_lock_kind kind;
+	static const int wrong[] = { 1, 3, 4 };
+	struct minid_attempt a[5], x;
+	struct err e = { 0 };
+	int64_t until;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(minid_attempt_begin(&app, PID, &a[i], &kind, &until, &e), 0);
+		assert_int_equal(a[i].slot, i + 1);
+	}
+	/* 1 and 3 right, the rest wrong: two holes low down */
+	assert_int_equal(minid_attempt_release(&app, PID, &a[0], &e), 0);
+	assert_int_equal(minid_attempt_release(&app, PID, &a[2], &e), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(minid_attempt_fail(&app, PID, &a[wrong[i]], &kind, &until, &e), 0);
+		assert_int_equal(kind, MINID_UNLOCKED);
+	}
+	assert_int_equal(minid_attempt_begin(&app, PID, &x, &kind, &until, &e), 0);
+	assert_int_equal(x.slot, 1);
+	assert_int_equal(minid_attempt_fail(&app, PID, &x, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_UNLOCKED);
+	assert_int_equal(minid_attempt_begin(&app, PID, &x, &kind, &until, &e), 0);
+	assert_int_equal(x.slot, 3);
+	assert_int_equal(minid_attempt_fail(&app, PID, &x, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_LOCKED_TEMPORARY);
+	assert_true(until > time_now());
+	assert_int_equal(guard_of(PID).nlocks, 1);
+}
+
+/* Two failures settle the last two slots: one lock, not two. */
+static void
+test_lock_applied_once(void **state)
+{
+	enum minid_lock_kind kind, k2;
+	struct minid_attempt a, b;
+	struct err e = { 0 };
+	int64_t until;
+
+	(void)state;
+	fail_n(PID, 3, &kind);
+	assert_int_equal(minid_attempt_begin(&app, PID, &a, &kind, &until, &e), 0);
+	assert_int_equal(minid_attempt_begin(&app, PID, &b, &kind, &until, &e), 0);
+	assert_int_equal(b.slot, 5);
+	assert_int_equal(minid_attempt_fail(&app, PID, &a, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_UNLOCKED);
+	assert_int_equal(minid_attempt_fail(&app, PID, &b, &k2, &until, &e), 0);
+	assert_int_equal(k2, MINID_LOCKED_TEMPORARY);
+	/* a late repeat of the last failure finds the lock claimed */
+	assert_int_equal(minid_attempt_fail(&app, PID, &b, &k2, &until, &e), 0);
+	assert_int_equal(k2, MINID_LOCKED_TEMPORARY);
+	assert_int_equal(guard_of(PID).nlocks, 1);
+}
+
+/* A second factor given up is one failure; a request that died frees its slot later. */
+static void
+test_failure_and_stale_slots(void **state)
+{
+	enum minid_lock_kind kind;
+	struct minid_attempt a;
+	struct err e = { 0 };
+	int64_t until;
+
+	(void)state;
+	fail_n(PID, 3, &kind);
+	assert_int_equal(minid_attempt_failure(&app, PID, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_UNLOCKED);
+	assert_int_equal(minid_attempt_failure(&app, PID, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_LOCKED_TEMPORARY);
+	/* locked: nothing more is counted */
+	assert_int_equal(minid_attempt_failure(&app, PID, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_LOCKED_TEMPORARY);
+	assert_int_equal(guard_of(PID).nlocks, 1);
+
+	/* five checks that never finish hold every slot, for a while only */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(minid_attempt_begin(&app, GHOST, &a, &kind, &until, &e), 0);
+	assert_int_equal(minid_attempt_begin(&app, GHOST, &a, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_LOCKED_TEMPORARY);
+	assert_int_equal(guard_of(GHOST).lock_until, 0);
+	time_set_offset(301);
+	assert_int_equal(minid_attempt_begin(&app, GHOST, &a, &kind, &until, &e), 0);
+	assert_int_equal(kind, MINID_UNLOCKED);
+	assert_int_equal(a.slot, 1);
+	time_set_offset(0);
+}
+
 static void
 test_slot_claims(void **state)
 {
@@ -243,6 +377,10 @@ main(void)
 		cmocka_unit_test(test_other_policies),
 		cmocka_unit_test(test_json_round_trip_and_hostile),
 		cmocka_unit_test_setup_teardown(test_guard_in_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_right_password_is_neither, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holes_still_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_applied_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_and_stale_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slot_claims, setup, teardown),
 	};
 

@@ -418,6 +418,37 @@ def test_code_exhaustion_is_one_failure(server, new_client, new_browser):
     assert server.ctl("minid", "show", pid)["status"] == "LOCKED_TEMPORARY"
 
 
+def test_block_or_lock_during_code_step_stops_the_login(server, new_client, new_browser):
+    """§5, §7: a block or a lock set after the password step holds at the code step."""
+    pid, mobile = create_account(server)
+    c = new_client()
+    b = new_browser()
+    page, params, verifier = start_minid(server, c, b)
+    r = post_password(server, b, page, pid, PASSWORD)
+    code = last_code(server, mobile)
+    server.ctl("minid", "lock", pid)
+    r = follow(server, b, submit_form(b, r, "minid-code-form", {"code": code}))
+    assert r.status_code == 403 and "er sperret" in r.text, r.text[:800]
+    res = classify(server, r, c.redirect_uri, params, verifier)
+    assert not getattr(res, "code", None), res
+    # the flow is over: the code again does nothing
+    r = b.get(server.url("/minid/code"), allow_redirects=False, timeout=10)
+    assert "minid-code-form" not in r.text
+    server.ctl("minid", "unlock", pid)
+    # locked by failures from another browser meanwhile
+    b = new_browser()
+    page, params, verifier = start_minid(server, c, b)
+    r = post_password(server, b, page, pid, PASSWORD)
+    code = last_code(server, mobile)
+    other = new_browser()
+    opage, _, _ = start_minid(server, c, other)
+    assert wrong_passwords(server, other, opage, pid, 5)[-1] == 403
+    r = follow(server, b, submit_form(b, r, "minid-code-form", {"code": code}))
+    assert r.status_code == 403 and "midlertidig sperret" in r.text, r.text[:800]
+    assert not getattr(classify(server, r, c.redirect_uri, params, verifier), "code", None)
+    assert server.ctl("minid", "show", pid)["status"] == "LOCKED_TEMPORARY"
+
+
 def test_cancel_on_minid_pages_returns_access_denied(server, new_client, new_browser):
     pid, _ = create_account(server)
     c = new_client()

@@ -359,6 +359,39 @@ minid_code_exhausted(struct minid_ctx *c)
 			   c->ar ? "/minid" : "/minid/account", "Start again");
 }
 
+/*
+ * §5, §7: a block or a lock set after the password step (by an operator,
+ * or by failures from another browser) stops the login here too, with the
+ * password step's words.  True when the page is sent.
+ */
+static bool
+minid_code_refused(struct minid_ctx *c, const struct minid_account *acct)
+{
+	enum minid_lock_kind kind = MINID_UNLOCKED;
+	const char *why = NULL;
+	struct err e = { 0 };
+	int64_t until = 0;
+
+	if (!minid_account_usable(acct)) {
+		why = minid_unusable_text(acct);
+	} else if (minid_lock_state(c->app, acct->pid, &kind, &until, &e) != 0) {
+		log_err(c->r->rid, "minid: guard: %s", e.msg);
+		minid_unavailable(c);
+		return true;
+	} else if (kind != MINID_UNLOCKED) {
+		why = minid_lock_text(kind);
+	}
+	if (why == NULL)
+		return false;
+	log_info(c->r->rid, "minid: login refused at the code step, id %s from %s",
+		 minid_log_pid(c, acct->pid), c->r->remote_addr);
+	minid_flow_end(c);
+	c->flow_id = NULL;
+	minid_message_page(c, 403, c->ar ? "Log in with MinID" : "Your MinID", why,
+			   c->ar ? "/minid" : "/minid/account", "Start again");
+	return true;
+}
+
 void
 minid_handle_code(struct http_req *r, struct http_resp *w, const struct eid_flow *flow)
 {
@@ -385,7 +418,7 @@ minid_handle_code(struct http_req *r, struct http_resp *w, const struct eid_flow
 		minid_code_form(&c, &acct, &v, 200);
 		goto out;
 	}
-	if (!minid_rate_ok(&c))
+	if (!minid_rate_ok(&c) || minid_code_refused(&c, &acct))
 		goto out;
 	totp = strcmp(minid_flow_str(&c, "factor") ?: "otc", "totp") == 0;
 	action = http_param_c(c.p, "action");

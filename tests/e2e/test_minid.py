@@ -534,6 +534,35 @@ def test_app_code_login_and_replay(server, new_client, new_browser):
     assert res.code and claims_of(server, c, res)["amr"] == ["Minid-OTC"]
 
 
+def test_switching_factor_gives_no_new_code_attempts(server, new_client, new_browser):
+    """§5: 5 wrong codes in one login, whether from the app or by SMS."""
+    pid, mobile = create_account(server)
+    b = new_browser()
+    r = account_login(server, b, pid, mobile)
+    r = follow(server, b, submit_form(b, r, "minid-app-form"))
+    secret = re.search(r'id="app-secret">([A-Z2-7 ]+)<', r.text).group(1)
+    r = submit_form(b, r, "minid-app-confirm-form", {"code": totp(secret)})
+    assert r.status_code == 200
+    c = new_client()
+    b2 = new_browser()
+    page, params, verifier = start_minid(server, c, b2)
+    r = post_password(server, b2, page, pid, PASSWORD)
+    good = {totp(secret, time.time() + d) for d in (-60, -30, 0, 30, 60)}
+    wrong = next(f"{n:06d}" for n in range(1000000) if f"{n:06d}" not in good)
+    for i in range(3):
+        r = submit_form(b2, r, "minid-code-form", {"code": wrong})
+        assert r.status_code == 400, r.status_code
+    r = submit_form(b2, r, "minid-code-options")       # "Send a code by SMS instead"
+    real = last_code(server, mobile)
+    w5 = "54321" if real != "54321" else "54320"
+    r = submit_form(b2, r, "minid-code-form", {"code": w5})
+    assert r.status_code == 400
+    last = submit_form(b2, r, "minid-code-form", {"code": w5})
+    assert last.status_code == 403 and "minid-code-form" not in last.text
+    r = follow(server, b2, submit_form(b2, r, "minid-code-form", {"code": real}))
+    assert not getattr(classify(server, r, c.redirect_uri, params, verifier), "code", None)
+
+
 def test_account_change_password_and_mobile(server, new_client, new_browser):
     pid, mobile = create_account(server)
     b = new_browser()

@@ -13,7 +13,7 @@
  *                                           (n = 1..failures); pid.gen.lock: the lock's claim
  *   minid_flow      flow id (random)        a MinID page flow bound to the browser
  *   minid_otp       flow id                 the live one-time code (keyed hash, expiry)
- *   minid_try       flow.n / act.pid.n      one claimed code attempt
+ *   minid_try       code.flow.n / act.pid.n one claimed code attempt (SMS or app alike)
  *   minid_totp      pid.step                a TOTP step already used (replay)
  *   minid_smsq      mobile.hour.n           one SMS in a number's hourly quota
  *   minid_act       national id             the live activation code (keyed hash)
@@ -276,7 +276,8 @@ int minid_otc_send(struct porten *app, const char *flow, const char *mobile, con
 		   struct err *e);
 /*
  * Check code for flow: one attempt claimed (at most cfg minid_otc_attempts
- * per flow), the live code taken in one step when it matches (single use).
+ * per flow, whichever factor: minid_totp_check() counts in the same), the
+ * live code taken in one step when it matches (single use).
  * allow_static: also accept MINID_STATIC_OTC (synthetic id in TEST).
  * *left gets the attempts that remain.
  */

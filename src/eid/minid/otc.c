@@ -190,8 +190,12 @@ minid_otc_check(struct porten *app, const char *flow, int64_t flow_exp, struct s
 
 	*res = MINID_CODE_WRONG;
 	*left = 0;
-	/* Claim the attempt first: parallel guesses cannot pass the limit (§5). */
-	snprintf(key, sizeof(key), "otc.%s", flow);
+	/*
+	 * Claim the attempt first: parallel guesses cannot pass the limit (§5).
+	 * One count per flow for both factors: switching between SMS and app
+	 * gives no new attempts.
+	 */
+	snprintf(key, sizeof(key), "code.%s", flow);
 	rc = minid_try_claim(app, key, max, flow_exp, &slot, e);
 	if (rc == ERR_LIMIT) {
 		*res = MINID_CODE_EXHAUSTED;
@@ -305,7 +309,8 @@ minid_totp_check(struct porten *app, const struct minid_account *a, const char *
 
 	*res = MINID_CODE_WRONG;
 	*left = 0;
-	snprintf(key, sizeof(key), "totp.%s", flow);
+	/* The same count as minid_otc_check(): one per flow, whichever factor. */
+	snprintf(key, sizeof(key), "code.%s", flow);
 	rc = minid_try_claim(app, key, max, flow_exp, &slot, e);
 	if (rc == ERR_LIMIT) {
 		*res = MINID_CODE_EXHAUSTED;

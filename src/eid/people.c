@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/natid.h"
 #include "core/timeutil.h"
 #include "eid/people.h"
 #include "http/http.h"
@@ -63,6 +64,15 @@ people_event(struct http_req *r, const char *eid, const char *country, const cha
 	return rc;
 }
 
+bool
+people_pid_ok(const struct porten *app, const char *pid)
+{
+	const struct natid_policy pol = { .allow_2032 = app->cfg->natid_allow_2032 };
+
+	return pid != NULL &&
+	       natid_acceptable(str_c(pid), app->test_env ? NATID_CTX_TEST : NATID_CTX_PROD, &pol);
+}
+
 int
 people_match_eidas(struct http_req *r, const char *eid, const char *ident, const char **pid,
 		   enum people_match *how, struct err *e)
@@ -82,6 +92,12 @@ people_match_eidas(struct http_req *r, const char *eid, const char *ident, const
 	if (rc != 0)
 		return rc;
 	n = json_array_size(pids);
+	if (n == 1 && !people_pid_ok(app, json_string_value(json_array_get(pids, 0)))) {
+		/* natid §4: a number that is never a pid here (an H-number, say) stays out. */
+		log_warn(r->rid, "eidas match from %s: the register's number is not a pid here",
+			 country);
+		n = 0;
+	}
 	if (n == 1) {
 		*pid = arena_strdup(r->arena, json_string_value(json_array_get(pids, 0)));
 		*how = PEOPLE_MATCHED;

@@ -20,9 +20,18 @@ struct http_req;
 enum people_match { PEOPLE_MATCHED, PEOPLE_UNMATCHED, PEOPLE_AMBIGUOUS };
 
 /*
+ * Whether pid may stand in the register and be a login's pid here
+ * (spec/national-id-numbers.md §4: never an H-number; synthetic numbers
+ * in TEST only, real ones in PROD only; the 2032 series when switched on).
+ */
+bool people_pid_ok(const struct porten *app, const char *pid);
+
+/*
  * Match the eIDAS identifier ident ("CC/NO/value", §2.3) of a login by eid:
  * *pid is the person's number (an arena string) when exactly one person
- * has value from CC registered, else NULL, with *how saying why.  The
+ * has value from CC registered (and the number is one people_pid_ok
+ * takes; else the match counts as unmatched), else NULL, with *how saying
+ * why.  The
  * result is recorded as an event "eidas_match".  ERR_INVAL when ident is
  * not of that form or not meant for Norway; ERR_UNAVAILABLE when the
  * store is away.

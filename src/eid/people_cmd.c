@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "app/cli.h"
-#include "core/natid.h"
 #include "eid/people.h"
 #include "store/store.h"
 
@@ -35,13 +34,16 @@ people_country_ok(const char *cc)
 static int
 people_entry_check(struct cli *c, const json_t *p, size_t i, struct err *e)
 {
-	struct natid_info info;
 	const json_t *fl = json_object_get(p, "foreign"), *u = json_object_get(p, "unique"), *f;
 	const char *pid = json_string_value(json_object_get(p, "pid"));
 	size_t k;
 
-	if (pid == NULL || natid_parse(str_c(pid), c->cfg.natid_allow_2032, &info) != NATID_OK)
-		return ERR(e, ERR_INVAL, 0, NULL, "entry %zu: pid is not a valid number", i);
+	/* natid §4: an H-number is never a pid, nor a synthetic number in PROD. */
+	if (pid == NULL || !people_pid_ok(&c->app, pid))
+		return ERR(e, ERR_INVAL, 0, NULL,
+			   "entry %zu: pid is not a national identity number accepted as a pid in "
+			   "this environment",
+			   i);
 	if (u != NULL && !json_is_boolean(u))
 		return ERR(e, ERR_INVAL, 0, NULL, "entry %zu: unique must be true or false", i);
 	if (fl != NULL && !json_is_array(fl))

@@ -18,7 +18,7 @@ import pytest
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt as authlib_jwt
 
-from conftest import (PID, PID2, SUBSTANTIAL, TIMEOUT, Page, auth_params, authorize, classify,
+from conftest import (PID, PID2, PID_REAL, SUBSTANTIAL, TIMEOUT, Page, auth_params, authorize, classify,
                       free_port, login, start, start_upstream_node, submit_form, url_params, pending_ar)
 
 EIDAS_SUB = "eidas-loa-substantial"
@@ -29,6 +29,7 @@ CONNECTOR = f"http://127.0.0.1:{PROXY_PORT}"
 STATE = {"mode": "ok"}
 # Matched (SE), ambiguous (FI: on two persons) and not unique (for MinID).
 NOT_UNIQUE = "04879140078"
+H_NUMBER = "01419012463"     # 1990-01-01, month + 40: an H-number
 REGISTER = [
     {"pid": PID2, "unique": True, "foreign": [{"country": "SE", "id": "199001011234"},
                                                {"country": "FI", "id": "010190-123A"}]},
@@ -338,6 +339,13 @@ def test_person_register_cli(server, connector):
     assert p.returncode != 0 and b"entry 1" in p.stderr
     # nothing of a refused file went in
     assert server.ctl("person", "show", PID)["foreign"] == [{"country": "FI", "id": "010190-123A"}]
+    # natid §4: an H-number (month + 40) is never a pid, nor a real number in TEST
+    for wrong in (H_NUMBER, PID_REAL):
+        with open(bad, "w") as f:
+            json.dump([{"pid": PID}, {"pid": wrong, "foreign": [{"country": "SE", "id": "H1"}]}], f)
+        p = server.ctl("person", "import", bad, check=False)
+        assert p.returncode != 0 and b"entry 1" in p.stderr and b"as a pid" in p.stderr, p.stderr
+        assert server.ctl("person", "show", wrong, check=False).returncode != 0
 
 
 def test_minid_refused_when_not_unique(server, connector, new_browser):

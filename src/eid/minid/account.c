@@ -19,12 +19,8 @@
 bool
 minid_pid_ok(const struct porten *app, const char *pid)
 {
-	/* natid §4: PROD takes real numbers only; TEST synthetic ones (real behind a flag);
-	 * §6: the 2032 series when switched on. */
-	const struct natid_policy pol = { .allow_2032 = app->cfg->natid_allow_2032 };
-
-	return pid != NULL &&
-	       natid_acceptable(str_c(pid), app->test_env ? NATID_CTX_TEST : NATID_CTX_PROD, &pol);
+	/* natid §4: PROD takes real numbers only; TEST synthetic ones; never an H-number. */
+	return people_pid_ok(app, pid);
 }
 
 const char minid_not_unique[] =

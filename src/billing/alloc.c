@@ -133,21 +133,30 @@ bad:
 }
 
 void
+bill_fixed_format(int64_t v, unsigned decimals, char *out, size_t n)
+{
+	uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, scale = 1;
+
+	if (decimals < 1)
+		decimals = 1;
+	if (decimals > BILL_PRICE_DECIMALS_MAX)
+		decimals = BILL_PRICE_DECIMALS_MAX;
+	for (unsigned i = 0; i < decimals; i++)
+		scale *= 10;
+	snprintf(out, n, "%s%llu.%0*llu", v < 0 ? "-" : "", (unsigned long long)(a / scale),
+		 (int)decimals, (unsigned long long)(a % scale));
+}
+
+void
 bill_amount_format(int64_t ore, char *out, size_t n)
 {
-	uint64_t a = ore < 0 ? (uint64_t)0 - (uint64_t)ore : (uint64_t)ore;
-
-	snprintf(out, n, "%s%llu.%02llu", ore < 0 ? "-" : "", (unsigned long long)(a / 100),
-		 (unsigned long long)(a % 100));
+	bill_fixed_format(ore, 2, out, n);
 }
 
 void
 bill_price_format(int64_t micro, char *out, size_t n)
 {
-	uint64_t a = micro < 0 ? (uint64_t)0 - (uint64_t)micro : (uint64_t)micro;
-
-	snprintf(out, n, "%s%llu.%06llu", micro < 0 ? "-" : "",
-		 (unsigned long long)(a / 1000000), (unsigned long long)(a % 1000000));
+	bill_fixed_format(micro, 6, out, n);
 }
 
 /* a * b / c rounded half up, for non-negative values; 128 bits in between. */
@@ -164,6 +173,27 @@ bill_price(int64_t pool_ore, int64_t volume)
 {
 	/* øre per authentication, in millionths of a krone: * 1e6 / 100 */
 	return muldiv_round(pool_ore, 10000, volume);
+}
+
+int64_t
+bill_line_price(int64_t ore, int64_t quantity, unsigned *decimals)
+{
+	int64_t scale = 10000; /* øre to 10^-6 kr */
+	unsigned d = 6;
+
+	/*
+	 * PEPPOL-EN16931-R120: the line amount is quantity x price (a base
+	 * quantity of 1), within 0.02.  A quantity of k digits is under
+	 * 10^k, so a price rounded at k + 3 decimals is off by less than
+	 * 0.5 * 10^-(k+3) per unit, under 0.05 øre on the line: the product
+	 * rounds to the amount whatever rounding the reader uses.
+	 */
+	for (int64_t q = quantity / 1000; q > 0 && d < BILL_PRICE_DECIMALS_MAX; q /= 10) {
+		d++;
+		scale *= 10;
+	}
+	*decimals = d;
+	return quantity > 0 && ore >= 0 ? muldiv_round(ore, scale, quantity) : 0;
 }
 
 int64_t

@@ -5,7 +5,8 @@
  * commands, and the service that sweeps events past retention.
  *
  * Money is counted in øre (int64_t) everywhere; a price per
- * authentication, which is a fraction of an øre, in millionths of a krone.
+ * authentication, which is a fraction of an øre, in millionths of a krone
+ * (on an invoice line, with as many more decimals as the line needs).
  */
 #ifndef PORTEN_BILLING_BILLING_H
 #define PORTEN_BILLING_BILLING_H
@@ -51,6 +52,14 @@ int bill_amount_parse(const char *s, int64_t *ore, struct err *e);
 void bill_amount_format(int64_t ore, char *out, size_t n);
 /* millionths of a krone as kroner with six decimals ("0.280000"). */
 void bill_price_format(int64_t micro, char *out, size_t n);
+/* The most decimals a price is written with (10^18 fits in 64 bits). */
+#define BILL_PRICE_DECIMALS_MAX 18
+/*
+ * v units of 10^-decimals kroner as kroner with that many decimals
+ * (decimals 1..BILL_PRICE_DECIMALS_MAX, clamped): 570599531, 9 gives
+ * "0.570599531"; out holds at least 48 bytes.
+ */
+void bill_fixed_format(int64_t v, unsigned decimals, char *out, size_t n);
 
 /* One party to share the pool among: its volume in, its amount (øre) out. */
 struct bill_share {
@@ -74,6 +83,15 @@ int64_t bill_price(int64_t pool_ore, int64_t volume);
 int64_t bill_price_vat(int64_t pool_ore, int64_t volume);
 /* VAT on an amount excluding VAT, in øre, rounded half up. */
 int64_t bill_vat(int64_t ore);
+/*
+ * The unit price an invoice line of quantity units and amount ore shows:
+ * ore / quantity in units of 10^-*decimals kroner, rounded half up, with
+ * *decimals six, or three more than quantity has digits if that is more
+ * (at most BILL_PRICE_DECIMALS_MAX), so that quantity x price is within
+ * 0.05 øre of the amount (PEPPOL-EN16931-R120).  0 if quantity is not
+ * positive.
+ */
+int64_t bill_line_price(int64_t ore, int64_t quantity, unsigned *decimals);
 
 /*
  * The estimate published during a year (spec §3 step 4): last year's cost

@@ -1,8 +1,9 @@
 /*
  * Tests for billing/alloc.c (spec/billing.md §1, §3): settlement years and
  * their bounds (a leap year's 29 February inside), amounts in øre, the
- * shares of the pool by largest remainder, the price per authentication
- * and the estimate, each against numbers worked out by hand.
+ * shares of the pool by largest remainder, the price per authentication,
+ * an invoice line's unit price and the estimate, each against numbers
+ * worked out by hand.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -212,6 +213,57 @@ test_price_vat(void **state)
 	assert_int_equal(bill_vat(35751), 8938);
 }
 
+/* quantity x price (10^-d kr) against ore: within 0.05 øre, 5 * 10^(d-4) in price units. */
+static void
+line_price_ok(int64_t ore, int64_t quantity)
+{
+	unsigned d = 0;
+	int64_t price = bill_line_price(ore, quantity, &d);
+	__int128 scale = 1, diff;
+
+	for (unsigned i = 2; i < d; i++)
+		scale *= 10;
+	diff = (__int128)quantity * price - (__int128)ore * scale;
+	if (diff < 0)
+		diff = -diff;
+	assert_true(d >= 6 && d <= BILL_PRICE_DECIMALS_MAX);
+	assert_true(diff * 20 < scale * 100);
+}
+
+static void
+test_line_price(void **state)
+{
+	unsigned d = 0;
+	char buf[48];
+
+	(void)state;
+	/* 171 177.51 over 300 001: six digits, nine decimals; 0.570589798 */
+	assert_int_equal(bill_line_price(17117751, 300001, &d), 570589798);
+	assert_int_equal(d, 9);
+	/* short lines keep six decimals: 3.99 over 7, 1.00 over 3 (0.999999 rounds to 1.00) */
+	assert_int_equal(bill_line_price(399, 7, &d), 570000);
+	assert_int_equal(d, 6);
+	assert_int_equal(bill_line_price(100, 3, &d), 333333);
+	assert_int_equal(bill_line_price(100, 999, &d), 1001);
+	assert_int_equal(d, 6);
+	assert_int_equal(bill_line_price(100, 1000, &d), 10000);
+	assert_int_equal(d, 7);
+	assert_int_equal(bill_line_price(100, 0, &d), 0);
+	/* quantity x price rounds to the amount from one authentication to a trillion */
+	for (int64_t q = 1; q <= 1000000000000LL; q = q * 7 + 3)
+		for (int64_t ore = 0; ore <= BILL_AMOUNT_MAX; ore = ore * 13 + 57)
+			line_price_ok(ore, q);
+	line_price_ok(BILL_AMOUNT_MAX * 6, 1);
+	bill_fixed_format(570589798, 9, buf, sizeof(buf));
+	assert_string_equal(buf, "0.570589798");
+	bill_fixed_format(-5, 2, buf, sizeof(buf));
+	assert_string_equal(buf, "-0.05");
+	bill_fixed_format(1, BILL_PRICE_DECIMALS_MAX, buf, sizeof(buf));
+	assert_string_equal(buf, "0.000000000000000001");
+	bill_fixed_format(INT64_MIN, BILL_PRICE_DECIMALS_MAX, buf, sizeof(buf));
+	assert_string_equal(buf, "-9.223372036854775808");
+}
+
 static void
 test_estimate(void **state)
 {
@@ -238,7 +290,7 @@ main(void)
 		cmocka_unit_test(test_year_parse),   cmocka_unit_test(test_amount),
 		cmocka_unit_test(test_share_remainders), cmocka_unit_test(test_share_many),
 		cmocka_unit_test(test_share_edges),  cmocka_unit_test(test_price_vat),
-		cmocka_unit_test(test_estimate),
+		cmocka_unit_test(test_line_price),   cmocka_unit_test(test_estimate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,7 +110,7 @@ static void
 invoice_line(xmlNodePtr root, const struct ehf_ns *ns, const struct ehf_line *l, size_t i)
 {
 	xmlNodePtr line = cac(root, ns, "InvoiceLine"), item, price;
-	char id[24], qty[24], p[40];
+	char id[24], qty[24], p[48];
 
 	snprintf(id, sizeof(id), "%zu", i + 1);
 	snprintf(qty, sizeof(qty), "%lld", (long long)l->quantity);
@@ -121,8 +121,9 @@ invoice_line(xmlNodePtr root, const struct ehf_ns *ns, const struct ehf_line *l,
 	item = cac(line, ns, "Item");
 	cbc(item, ns, "Name", l->name);
 	tax_category(item, ns, "ClassifiedTaxCategory");
+	/* No BaseQuantity: the price is per authentication, and R120 divides by 1. */
 	price = cac(line, ns, "Price");
-	bill_price_format(l->price_micro, p, sizeof(p));
+	bill_fixed_format(l->price, l->price_decimals, p, sizeof(p));
 	cbc_attr(price, ns, "PriceAmount", p, "currencyID", "NOK");
 }
 

@@ -10,7 +10,8 @@
 struct ehf_line {
 	const char *name;        /* the item: "Authentications, BankID", or an extra's text */
 	int64_t quantity;
-	int64_t price_micro;     /* unit price excl. VAT, millionths of a krone */
+	int64_t price;           /* unit price excl. VAT, in 10^-price_decimals kroner */
+	unsigned price_decimals; /* 1..BILL_PRICE_DECIMALS_MAX */
 	int64_t amount;          /* the line's amount excl. VAT, øre */
 };
 

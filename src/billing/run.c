@@ -267,7 +267,7 @@ struct run_out {
 	const struct bill_run_opts *o;
 	struct run *r;
 	int64_t from, to;
-	int64_t price;           /* millionths of a krone */
+	int64_t price;           /* p in millionths of a krone, for the summary */
 	const char *dir;         /* the partial directory */
 	json_t *invoices;        /* summary rows */
 	json_t *missing;         /* customers not invoiced, and why */
@@ -298,7 +298,16 @@ run_invoice(struct run_out *w, const char *orgno, const struct run_cust *c, cons
 		const struct run_line *l = &w->r->lines[c->first + i];
 
 		snprintf(names[n], sizeof(names[n]), "Authentications, %s", eid_title(l->eid));
-		lines[n] = (struct ehf_line){ names[n], l->n, w->price, l->amount };
+		/*
+		 * The amount is the line's largest-remainder share (spec §3 step
+		 * 4), within two øre of quantity x p; p rounded to six decimals
+		 * times a large quantity misses it by kroner.  The price shown is
+		 * the amount over the quantity, p to within two øre over the
+		 * quantity, with the decimals PEPPOL-EN16931-R120 needs.
+		 */
+		lines[n] = (struct ehf_line){ .name = names[n], .quantity = l->n,
+					      .amount = l->amount };
+		lines[n].price = bill_line_price(l->amount, l->n, &lines[n].price_decimals);
 		inv.line_total += l->amount;
 	}
 	json_array_foreach(w->r->extras, i, x) {
@@ -307,8 +316,9 @@ run_invoice(struct run_out *w, const char *orgno, const struct run_cust *c, cons
 
 		if (strcmp(json_string_value(json_array_get(x, 0)), orgno) != 0)
 			continue;
-		lines[n] = (struct ehf_line){ json_string_value(json_array_get(x, 1)), q, u * 10000,
-					      q * u };
+		lines[n] = (struct ehf_line){ .name = json_string_value(json_array_get(x, 1)),
+					      .quantity = q, .price = u * 10000,
+					      .price_decimals = 6, .amount = q * u };
 		inv.line_total += q * u;
 		n++;
 	}

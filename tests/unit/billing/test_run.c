@@ -173,8 +173,54 @@ xore(xmlXPathContextPtr x, const char *xpath)
 }
 
 /*
- * Read an invoice back: every mandatory BIS 3.0 element there, the
- * totals consistent to the øre.  Returns the payable amount.
+ * PEPPOL-EN16931-R120 on line i (no BaseQuantity: a base of 1): its
+ * quantity times its price rounds to its amount, which has two decimals.
+ */
+static void
+check_line(xmlXPathContextPtr x, int i, int64_t ore)
+{
+	char q[160], *v, *dot;
+	__int128 qty = 0, price = 0, scale = 1, diff;
+
+	snprintf(q, sizeof(q), "/i:Invoice/cac:InvoiceLine[%d]/cac:Price/cbc:BaseQuantity", i);
+	v = xget(x, q);
+	assert_null(v);
+	snprintf(q, sizeof(q), "/i:Invoice/cac:InvoiceLine[%d]/cbc:InvoicedQuantity", i);
+	v = xget(x, q);
+	assert_non_null(v);
+	for (const char *c = v; *c != '\0'; c++) {
+		assert_true(*c >= '0' && *c <= '9');
+		qty = qty * 10 + (*c - '0');
+	}
+	xmlFree(v);
+	snprintf(q, sizeof(q), "/i:Invoice/cac:InvoiceLine[%d]/cac:Price/cbc:PriceAmount", i);
+	v = xget(x, q);
+	assert_non_null(v);
+	dot = strchr(v, '.');
+	assert_non_null(dot);
+	assert_in_range(strlen(dot + 1), 2, BILL_PRICE_DECIMALS_MAX);
+	for (const char *c = v; *c != '\0'; c++) {
+		if (c == dot)
+			continue;
+		assert_true(*c >= '0' && *c <= '9');
+		price = price * 10 + (*c - '0');
+	}
+	for (size_t k = 2; k < strlen(dot + 1); k++)
+		scale *= 10;
+	xmlFree(v);
+	/* in units of the price's last decimal: under half an øre is scale / 2 */
+	diff = qty * price - (__int128)ore * scale;
+	if (diff < 0)
+		diff = -diff;
+	if (diff * 2 >= scale)
+		print_error("line %d: quantity x price misses %lld øre\n", i, (long long)ore);
+	assert_true(diff * 2 < scale);
+}
+
+/*
+ * Read an invoice back: every mandatory BIS 3.0 element there, each line
+ * quantity x price, the totals consistent to the øre.  Returns the
+ * payable amount.
  */
 static int64_t
 check_invoice(const char *path, const char *orgno, const char *reference, int nlines,
@@ -183,7 +229,7 @@ check_invoice(const char *path, const char *orgno, const char *reference, int nl
 	xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
 	xmlXPathContextPtr x;
 	xmlXPathObjectPtr o;
-	int64_t sum = 0, vat;
+	int64_t sum = 0, vat, line;
 	char q[160];
 
 	assert_non_null(doc); /* well-formed */
@@ -232,16 +278,14 @@ check_invoice(const char *path, const char *orgno, const char *reference, int nl
 	xmlXPathFreeObject(o);
 	for (int i = 1; i <= nlines; i++) {
 		snprintf(q, sizeof(q), "/i:Invoice/cac:InvoiceLine[%d]/cbc:LineExtensionAmount", i);
-		sum += xore(x, q);
+		line = xore(x, q);
+		check_line(x, i, line);
+		sum += line;
 		snprintf(q, sizeof(q), "/i:Invoice/cac:InvoiceLine[%d]/cac:Item/cbc:Name", i);
 		free(xget(x, q));
 		snprintf(q, sizeof(q),
 			 "/i:Invoice/cac:InvoiceLine[%d]/cac:Item/cac:ClassifiedTaxCategory/cbc:ID", i);
 		xis(x, q, "S");
-		snprintf(q, sizeof(q), "/i:Invoice/cac:InvoiceLine[%d]/cac:Price/cbc:PriceAmount", i);
-		char *p = xget(x, q);
-		assert_non_null(p);
-		xmlFree(p);
 	}
 	assert_int_equal(sum, line_total);
 	assert_int_equal(xore(x, "/i:Invoice/cac:LegalMonetaryTotal/cbc:LineExtensionAmount"), sum);
@@ -311,7 +355,13 @@ test_run(void **state)
 	assert_non_null(strstr(xml, "<cbc:LineExtensionAmount currencyID=\"NOK\">214.51<"));
 	assert_non_null(strstr(xml, "<cbc:LineExtensionAmount currencyID=\"NOK\">143.00<"));
 	assert_non_null(strstr(xml, "<cbc:InvoicedQuantity unitCode=\"C62\">6<"));
-	assert_non_null(strstr(xml, "<cbc:PriceAmount currencyID=\"NOK\">35.750357<"));
+	/*
+	 * Each line's price is its amount over its quantity (the amount is
+	 * within two øre of quantity x p): 6 x 35.750357 would make 214.50,
+	 * not 214.51 (PEPPOL-EN16931-R120).
+	 */
+	assert_non_null(strstr(xml, "<cbc:PriceAmount currencyID=\"NOK\">35.751667<"));
+	assert_non_null(strstr(xml, "<cbc:PriceAmount currencyID=\"NOK\">35.750000<"));
 	/* the name is text, escaped by the library */
 	assert_non_null(strstr(xml, "Alfa &amp; &lt;Co&gt;"));
 	free(xml);

@@ -1,5 +1,6 @@
 """Billing and statistics (spec/billing.md): what is counted, the commands and the run."""
 
+import calendar
 import csv
 import io
 import json
@@ -269,10 +270,10 @@ def test_billing_run_end_to_end(server, listener, tmp_path, new_browser):
                   "--as-of", as_of).returncode != 0
 
 
-def check_ehf(xml, org, reference):
+def check_ehf(xml, org, reference, name="Kunde & <AS>"):
     """The mandatory BIS Billing 3.0 elements and the totals, read with the standard library."""
     import xml.etree.ElementTree as ET
-    from decimal import Decimal
+    from decimal import ROUND_HALF_UP, Decimal
     ns = {"i": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
           "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
           "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
@@ -297,14 +298,26 @@ def check_ehf(xml, org, reference):
         assert t(p)
     buyer = root.find("cac:AccountingCustomerParty/cac:Party/cbc:EndpointID", ns)
     assert buyer.text == org and buyer.get("schemeID") == "0192"
-    assert t("cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name") == "Kunde & <AS>"
+    assert t("cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name") == name
     lines = root.findall("cac:InvoiceLine", ns)
     assert lines
     total = sum(Decimal(l.find("cbc:LineExtensionAmount", ns).text) for l in lines)
     for l in lines:
-        q = Decimal(l.find("cbc:InvoicedQuantity", ns).text)
+        qty = l.find("cbc:InvoicedQuantity", ns)
+        q = Decimal(qty.text)
+        amount = l.find("cbc:LineExtensionAmount", ns).text
         price = Decimal(l.find("cac:Price/cbc:PriceAmount", ns).text)
-        assert abs(q * price - Decimal(l.find("cbc:LineExtensionAmount", ns).text)) < Decimal("0.01")
+        base = l.find("cac:Price/cbc:BaseQuantity", ns)
+        # BR-DEC-23: two decimals; BR-27: no negative price; PEPPOL-EN16931-R121, -R130: a
+        # base quantity is above zero and counts the invoiced unit
+        assert len(amount.partition(".")[2]) <= 2 and price >= 0, (amount, price)
+        if base is not None:
+            assert Decimal(base.text) > 0 and base.get("unitCode") == qty.get("unitCode")
+        per = price / (Decimal(base.text) if base is not None else 1)
+        # PEPPOL-EN16931-R120: amount = quantity x price / base quantity.  The rule allows
+        # 0.02; ours must round to the amount.
+        assert (q * per).quantize(Decimal("0.01"), ROUND_HALF_UP) == Decimal(amount), \
+            (q, price, amount, q * per)
         assert l.find("cac:Item/cac:ClassifiedTaxCategory/cbc:ID", ns).text == "S"
     m = "cac:LegalMonetaryTotal/"
     vat = Decimal(t("cac:TaxTotal/cbc:TaxAmount"))
@@ -314,6 +327,59 @@ def check_ehf(xml, org, reference):
     assert vat == (total * Decimal("0.25")).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
     assert Decimal(t(m + "cbc:TaxInclusiveAmount")) == total + vat
     assert Decimal(t(m + "cbc:PayableAmount")) == total + vat
+
+
+def test_billing_run_large_volumes(server, tmp_path):
+    """A year of hundreds of thousands of billed logins: every line is quantity x price."""
+    from fractions import Fraction
+    from samlkit import store_sql
+    year = current_year(server) - 1  # ended, and within retention
+    t = calendar.timegm((year, 3, 1, 12, 0, 0))
+    a, b = orgno(4400001), orgno(4500001)
+    volumes = {a: {"bankid": 300001, "minid": 12345, "buypass": 7},
+               b: {"bankid": 200003, "commfides": 1}}
+    for org, per_eid in volumes.items():
+        for eid, n in per_eid.items():
+            doc = json.dumps({"customer": org, "eid": eid, "billable": True, "sso": False,
+                              "test": False})
+            store_sql(server, "INSERT INTO events (type, time, doc, customer, eid, sso, billable)"
+                      f" WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k"
+                      f" WHERE i < {n}) SELECT 'authentication', {t}, '{doc}', '{org}', '{eid}',"
+                      " FALSE, TRUE FROM k")
+    for item, amount in (("bankid", "280000"), ("minid", "12345.67")):
+        assert ctl_rc(server, "billing", "cost", "--year", str(year), "--item", item,
+                      "--amount", amount).returncode == 0
+    for org, ref in ((a, "PO-A"), (b, "PO-B")):
+        assert ctl_rc(server, "billing", "customer", "--orgno", org, "--name", "Kunde & <AS>",
+                      "--reference", ref).returncode == 0
+    out = tmp_path / "run"
+    p = ctl_rc(server, "billing", "run", "--year", str(year), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["paying_customers"] == 2 and summary["paying_authentications"] == 512357
+    # the customers' shares by largest remainder, adding up to the pool to the øre
+    pool, total = 29234567, sum(sum(v.values()) for v in volumes.values())
+    assert summary["price_excl_vat"] == "0.%06d" % ((pool * 10000 * 2 + total) // (2 * total))
+    exact = {org: Fraction(pool * sum(v.values()), total) for org, v in volumes.items()}
+    share = {org: int(x) for org, x in exact.items()}
+    for org in sorted(exact, key=lambda o: -(exact[o] - share[o]))[:pool - sum(share.values())]:
+        share[org] += 1
+    got = {i["orgno"]: i["amount_excl_vat"] for i in summary["invoices"]}
+    assert got == {org: "%d.%02d" % divmod(v, 100) for org, v in share.items()}, got
+    for org, ref in ((a, "PO-A"), (b, "PO-B")):
+        xml = (out / f"{org}.xml").read_bytes()
+        check_ehf(xml, org, ref)
+        # one line per eID; its price is p, to within two øre over the line
+        import xml.etree.ElementTree as ET
+        cac = "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}"
+        cbc = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
+        lines = ET.fromstring(xml).findall(cac + "InvoiceLine")
+        assert sorted(int(l.find(cbc + "InvoicedQuantity").text) for l in lines) == \
+            sorted(volumes[org].values())
+        for l in lines:
+            q = int(l.find(cbc + "InvoicedQuantity").text)
+            price = Fraction(l.find(cac + "Price/" + cbc + "PriceAmount").text)
+            assert abs(price - Fraction(pool, 100 * total)) * q < Fraction(2, 100), (q, price)
 
 
 def test_estimate(server):

@@ -162,6 +162,9 @@ def test_same_device_return(server, pki, new_client, new_browser):
     ("no_number", "kunne ikke identifisere"), ("bad_number", "kunne ikke identifisere"),
     # nationalities that are not alpha-2 codes
     ("foreign_bad_nationalities", "kunne ikke verifiseres"),
+    # §10: a provider speaks for its anchor's country only, the Norwegian ones for NO only
+    ("foreign_claims_se", "godtas ikke"), ("foreign_claims_no", "godtas ikke"),
+    ("foreign_jurisdiction_se", "godtas ikke"), ("claims_se", "godtas ikke"),
 ])
 def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
     c, b = new_client(), new_browser()
@@ -269,11 +272,26 @@ def test_status_list(server, pki, lists, new_client, new_browser, case, idx, pag
     ({"PORTEN_WALLET_CERT_FILE": "anchors-no.pem"}, "wallet_cert_file: the first certificate"),
     ({"PORTEN_WALLET_ANCHORS_NO": "", "PORTEN_WALLET_ANCHORS": ""},
      "needs wallet_anchors_no or wallet_anchors"),
+    # §10: every foreign anchor is labelled with its country
+    ({"PORTEN_WALLET_ANCHORS": "{d}/anchors.pem"},
+     "wallet_anchors: {d}/anchors.pem has no country: write CC:path"),
+    ({"PORTEN_WALLET_ANCHORS": "de:{d}/anchors.pem"},
+     "wallet_anchors: de:{d}/anchors.pem: the country before ':' is not two upper-case letters"),
+    ({"PORTEN_WALLET_ANCHORS": "DEU:{d}/anchors.pem"}, "is not two upper-case letters"),
+    ({"PORTEN_WALLET_ANCHORS": "DE:{d}/anchors.pem NO:{d}/anchors-no.pem"},
+     "wallet_anchors: NO:{d}/anchors-no.pem: Norwegian anchors belong in wallet_anchors_no"),
+    ({"PORTEN_WALLET_ANCHORS_NO": "SE:{d}/anchors-no.pem"},
+     "wallet_anchors_no: SE: the Norwegian anchors are labelled NO or not at all"),
+    ({"PORTEN_WALLET_ANCHORS": "DE:{d}/missing.pem"}, "wallet_anchors: "),
+    ({"PORTEN_WALLET_ANCHORS_NO": "NO:{d}/anchors-no.pem",
+      "PORTEN_WALLET_ANCHORS": "DE:{d}/anchors.pem,SE:{d}/anchors-se.pem"}, None),
 ])
 def test_check_config(server, pki, change, message):
     env = dict(server.env)
+    d = os.path.dirname(pki.files["verifier.key"])
+    message = message and message.format(d=d)
     for k, v in (change or {}).items():
-        env[k] = os.path.join(os.path.dirname(pki.files["verifier.key"]), v) if v else v
+        env[k] = v.format(d=d) if "{d}" in v else os.path.join(d, v) if v else v
     p = subprocess.run([PORTEND, "--check-config"], env=env, capture_output=True, text=True,
                        timeout=60, cwd=server.workdir)
     if message is None:
@@ -310,6 +328,40 @@ def test_foreign_pid(server, pki, new_client, new_browser, tmp_path):
     a = Attempt(server, new_browser(), c, "qr")
     assert w.answer(w.fetch_request(a.link), bad=("foreign",)).status_code == 200
     check_tokens(server, c, a.poll(), pid=PID2)
+
+
+def test_foreign_pid_of_another_country(server, pki, new_client, new_browser, tmp_path):
+    """
+    §10, §7: the German provider cannot speak for Swedes.  Its PID with
+    issuing_country SE and a Swedish number that the register holds is
+    refused as untrusted, with no login and nothing stored; the Swedish
+    provider's PID of the same person logs in as that person.
+    """
+    reg = tmp_path / "people.json"
+    reg.write_text(json.dumps([{"pid": PID2, "foreign": [{"country": "SE", "id": "199001011234"},
+                                                          {"country": "DE", "id": "T22000129"}]}]))
+    server.ctl("person", "import", str(reg))
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.answer(req, bad=("foreign_claims_se",))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    res = a.poll()
+    assert res.kind == "page" and res.resp.status_code == 403, res
+    assert "godtas ikke" in res.resp.text, res.resp.text[:1500]
+    pg = server.env.get("PORTEN_STORE", "").startswith(("postgres://", "postgresql://"))
+    doc = None if pg else stored_tx(server, tx_of(a))
+    assert doc is None or (doc["st"] == "failed" and "pid" not in doc and
+                           "eidas_identifier" not in doc), doc
+    assert w.answer(req).status_code == 400
+    assert_no_session(server, c, b)
+    # the anchor's own country: the Swedish provider's PID, and the German one's
+    for bad, ident in [(("sweden",), "SE/NO/199001011234"), (("foreign",), "DE/NO/T22000129")]:
+        a = Attempt(server, new_browser(), c, "qr")
+        assert w.answer(w.fetch_request(a.link), bad=bad).status_code == 200
+        idc = check_tokens(server, c, a.poll(), pid=PID2)
+        assert idc["eidas_identifier"] == ident, idc
 
 
 def test_every_page_text_is_translated():

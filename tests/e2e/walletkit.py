@@ -89,7 +89,9 @@ def jwk_of(key):
 
 
 class Pki:
-    """The verifier's certificate, the Norwegian PID issuer, and an untrusted one."""
+    """The verifier's certificate, the Norwegian, German and Swedish PID issuers, and an
+    untrusted one.  The foreign anchors are labelled with their country (spec §10); the
+    Norwegian ones are left unlabelled, as they may be."""
 
     def __init__(self, workdir):
         self.verifier_ca = CA("Test relying-party CA")
@@ -98,6 +100,8 @@ class Pki:
         self.issuer_key, self.issuer_cert = self.pid_ca.leaf("Test PID issuer NO")
         self.foreign_ca = CA("Test PID provider CA DE")
         self.foreign_key, self.foreign_cert = self.foreign_ca.leaf("Test PID issuer DE")
+        self.se_ca = CA("Test PID provider CA SE")
+        self.se_key, self.se_cert = self.se_ca.leaf("Test PID issuer SE")
         self.rogue_ca = CA("Rogue PID CA")
         self.rogue_key, self.rogue_cert = self.rogue_ca.leaf("Rogue PID issuer")
         d = workdir
@@ -105,7 +109,8 @@ class Pki:
         for name, data in [("verifier.key", key_pem(self.verifier_key)),
                            ("verifier.pem", self.verifier_cert.public_bytes(serialization.Encoding.PEM)),
                            ("anchors-no.pem", self.pid_ca.pem()),
-                           ("anchors.pem", self.foreign_ca.pem())]:
+                           ("anchors.pem", self.foreign_ca.pem()),
+                           ("anchors-se.pem", self.se_ca.pem())]:
             p = os.path.join(d, name)
             with open(p, "wb") as f:
                 f.write(data)
@@ -116,7 +121,8 @@ class Pki:
         return {"PORTEN_WALLET_KEY_FILE": self.files["verifier.key"],
                 "PORTEN_WALLET_CERT_FILE": self.files["verifier.pem"],
                 "PORTEN_WALLET_ANCHORS_NO": self.files["anchors-no.pem"],
-                "PORTEN_WALLET_ANCHORS": self.files["anchors.pem"]}
+                "PORTEN_WALLET_ANCHORS": "DE:{}, SE:{}".format(self.files["anchors.pem"],
+                                                               self.files["anchors-se.pem"])}
 
     def client_id(self):
         der = self.verifier_cert.public_bytes(serialization.Encoding.DER)
@@ -152,6 +158,13 @@ def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
     if any(b.startswith("foreign") for b in bad):
         person = dict(person, issuing_country="DE", nationalities=["DE"],
                       personal_administrative_number="T22000129")
+    if "sweden" in bad or any(b.endswith("claims_se") for b in bad):
+        person = dict(person, issuing_country="SE", nationalities=["SE"],
+                      personal_administrative_number="199001011234")
+    if "foreign_claims_no" in bad:
+        person = dict(person, issuing_country="NO")
+    if "foreign_jurisdiction_se" in bad:
+        person = dict(person, issuing_jurisdiction="SE-AB")
     if "foreign_no_number" in bad:
         person = {k: v for k, v in person.items() if k != "personal_administrative_number"}
     if "two_nationalities" in bad:
@@ -186,6 +199,8 @@ def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
         key, cert = pki.rogue_key, pki.rogue_cert
     if any(b.startswith("foreign") for b in bad):
         key, cert = pki.foreign_key, pki.foreign_cert
+    if "sweden" in bad:
+        key, cert = pki.se_key, pki.se_cert
     if "anchor_in_x5c" in bad:
         chain = [der_b64(pki.pid_ca.cert)]
     header = {"alg": "ES256", "typ": "dc+sd-jwt", "x5c": [der_b64(cert)] + chain}

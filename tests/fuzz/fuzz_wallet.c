@@ -43,16 +43,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 presentation(struct str pres)
 {
+	struct wallet_anchor a = { .cc = "NO", .trust = anchors };
 	struct wallet_check c = {
-		.anchors_no = anchors, .aud = FZW_AUD, .nonce = FZW_NONCE,
+		.anchors = &a, .nanchors = 1, .aud = FZW_AUD, .nonce = FZW_NONCE,
 		.now = FZW_NOW, .tx_start = FZW_NOW - 10,
 	};
+	const struct wallet_anchor *by;
 	enum wallet_fail why;
 	json_t *claims = NULL;
 	struct err e;
-	bool no;
 
-	if (wallet_sdjwt_verify(pres, &c, &claims, &no, &why, &e) == 0)
+	if (wallet_sdjwt_verify(pres, &c, &claims, &by, &why, &e) == 0)
 		json_decref(claims);
 }
 

@@ -1,8 +1,9 @@
 /*
  * The wallet verifier's settings (spec/eudi-wallet.md §10): its request
  * signing key and certificate chain, from which the client_id is computed,
- * and the PID trust anchors, Norwegian and foreign.  The eID joins the
- * selector only when the key is configured.
+ * and the PID trust anchors, Norwegian and foreign, each entry labelled
+ * with its PID providers' country.  The eID joins the selector only when
+ * the key is configured.
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "eid/wallet/wallet_int.h"
 
 #define PEM_MAX 65536
+#define ANCHOR_ENTRY_MAX 1024 /* "CC:" and a path */
+#define LIST_SEPS " ,\t\n"
 
 struct wallet_conf wallet_conf;
 static bool added;
@@ -45,8 +48,6 @@ anchors_load(const char *path, struct jose_x509_trust **t, struct err *e)
 	json_t *v;
 	int rc;
 
-	if (path == NULL || path[0] == '\0')
-		return 0;
 	rc = jose_x509_trust_load(path, NULL, t, e);
 	/* trusted_authorities (§3): the anchors' key identifiers. */
 	if (rc == 0 && jose_x509_pem_certs(path, &x5c, &skis, e) == 0)
@@ -55,6 +56,73 @@ anchors_load(const char *path, struct jose_x509_trust **t, struct err *e)
 				json_array_append(wallet_conf.akis, v);
 	json_decref(x5c);
 	json_decref(skis);
+	return rc;
+}
+
+/*
+ * One entry "CC:path" (§10): the anchors of the PID providers of country CC,
+ * two upper-case letters.  Those of wallet_anchors_no (no) are NO's, and
+ * may leave the label out, as before labels existed; no other setting may
+ * hold NO.
+ */
+static int
+anchor_add(char *entry, bool no, struct err *e)
+{
+	char *colon = strchr(entry, ':'), *slash = strchr(entry, '/'), *path = entry;
+	const char *cc = no ? "NO" : NULL;
+	struct wallet_anchor *a = &wallet_conf.anchors[wallet_conf.nanchors];
+	int rc;
+
+	/* A ':' before any '/' ends a label. */
+	if (colon != NULL && (slash == NULL || colon < slash)) {
+		if (colon - entry != 2 || entry[0] < 'A' || entry[0] > 'Z' || entry[1] < 'A' ||
+		    entry[1] > 'Z')
+			return ERR(e, ERR_INVAL, 0, NULL, "%s: the country before ':' is not two "
+				   "upper-case letters (CC:path)", entry);
+		*colon = '\0';
+		cc = entry;
+		path = colon + 1;
+	}
+	if (cc == NULL)
+		return ERR(e, ERR_INVAL, 0, NULL, "%s has no country: write CC:path, e.g. DE:%s",
+			   entry, entry);
+	if (no && strcmp(cc, "NO") != 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "%s: the Norwegian anchors are labelled NO or "
+			   "not at all", cc);
+	if (!no && strcmp(cc, "NO") == 0)
+		return ERR(e, ERR_INVAL, 0, NULL, "NO:%s: Norwegian anchors belong in "
+			   "wallet_anchors_no", path);
+	if (wallet_conf.nanchors >= WALLET_ANCHORS_MAX)
+		return ERR(e, ERR_LIMIT, 0, NULL, "more than %d anchor entries", WALLET_ANCHORS_MAX);
+	rc = anchors_load(path, &a->trust, e);
+	if (rc != 0)
+		return rc;
+	memcpy(a->cc, cc, 2);
+	wallet_conf.nanchors++;
+	return 0;
+}
+
+/* A list of anchor entries, separated by spaces or commas. */
+static int
+anchors_add(const char *list, bool no, struct err *e)
+{
+	char entry[ANCHOR_ENTRY_MAX + 1];
+	int rc = 0;
+
+	for (const char *p = list; rc == 0 && p != NULL && *p != '\0';) {
+		size_t len;
+
+		p += strspn(p, LIST_SEPS);
+		len = strcspn(p, LIST_SEPS);
+		if (len == 0)
+			break;
+		if (len > ANCHOR_ENTRY_MAX)
+			return ERR(e, ERR_INVAL, 0, NULL, "an entry is too long");
+		memcpy(entry, p, len);
+		entry[len] = '\0';
+		rc = anchor_add(entry, no, e);
+		p += len;
+	}
 	return rc;
 }
 
@@ -110,13 +178,12 @@ conf_read(const struct cfg *c, struct err *e)
 		rc = client_id_of(wallet_conf.x5c, wallet_conf.client_id,
 				  sizeof(wallet_conf.client_id), e);
 	wallet_conf.akis = json_array();
+	/* Norwegian first: wallet_jws_x5c tries them in this order. */
 	if (rc == 0)
-		rc = named(anchors_load(c->wallet_anchors_no, &wallet_conf.anchors_no, e),
-			   "wallet_anchors_no", e);
+		rc = named(anchors_add(c->wallet_anchors_no, true, e), "wallet_anchors_no", e);
 	if (rc == 0)
-		rc = named(anchors_load(c->wallet_anchors, &wallet_conf.anchors, e), "wallet_anchors",
-			   e);
-	if (rc == 0 && wallet_conf.anchors_no == NULL && wallet_conf.anchors == NULL)
+		rc = named(anchors_add(c->wallet_anchors, false, e), "wallet_anchors", e);
+	if (rc == 0 && wallet_conf.nanchors == 0)
 		rc = ERR(e, ERR_INVAL, 0, NULL, "the wallet needs wallet_anchors_no or "
 			 "wallet_anchors");
 	wallet_conf.scheme = c->wallet_scheme;
@@ -151,8 +218,8 @@ wallet_unload(void)
 	jose_eckey_free(wallet_conf.key);
 	json_decref(wallet_conf.x5c);
 	json_decref(wallet_conf.akis);
-	jose_x509_trust_free(wallet_conf.anchors_no);
-	jose_x509_trust_free(wallet_conf.anchors);
+	for (size_t i = 0; i < wallet_conf.nanchors; i++)
+		jose_x509_trust_free(wallet_conf.anchors[i].trust);
 	wallet_status_cleanup();
 	memset(&wallet_conf, 0, sizeof(wallet_conf));
 }

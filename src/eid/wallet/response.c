@@ -112,35 +112,34 @@ nationalities_of(struct http_req *r, const json_t *claims, const char **out, str
 /*
  * §7: a Norwegian PID yields its national identity number; a foreign one
  * the eidas_* claims and nationalities, and a pid only when the person
- * register matches its identifier.  A foreign PID without the number has
- * no stable identifier (names and birth date are not unique): its login
- * gets a random person key of its own.  ERR_DENIED (*why NOMATCH) for a
+ * register matches its identifier.  cc is the country of the anchor the
+ * PID chains to, which wallet_country_check has found to be its
+ * issuing_country.  A foreign PID without the number has no stable
+ * identifier (names and birth date are not unique): its login gets a
+ * random person key of its own.  ERR_DENIED (*why NOMATCH) for a
  * Norwegian PID without a valid number, (*why INVALID) for malformed
  * nationalities.
  */
 static int
-person_of(struct http_req *r, const json_t *claims, bool norwegian, struct person *p,
+person_of(struct http_req *r, const json_t *claims, const char *cc, struct person *p,
 	  enum wallet_fail *why, struct err *e)
 {
 	struct porten *app = r->app;
 	struct natid_policy policy = { .allow_2032 = app->cfg->natid_allow_2032 };
-	const char *ic = claim_str(r, claims, "issuing_country");
 	const char *pan = claim_str(r, claims, "personal_administrative_number");
 	enum people_match how;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
 	*why = WALLET_FAIL_NOMATCH;
-	if (norwegian && strcmp(ic, "NO") == 0) {
+	/* Only a Norwegian PID provider (the anchors labelled NO) vouches for a Norwegian number. */
+	if (strcmp(cc, "NO") == 0) {
 		if (pan == NULL || !natid_acceptable(str_c(pan), app->test_env ? NATID_CTX_TEST
 									 : NATID_CTX_PROD, &policy))
 			return ERR(e, ERR_DENIED, 0, NULL, "a Norwegian PID without a valid number");
 		p->pid = pan;
 		return 0;
 	}
-	/* Only a Norwegian PID provider vouches for a Norwegian number. */
-	if (strcmp(ic, "NO") == 0)
-		return ERR(e, ERR_DENIED, 0, NULL, "a PID of NO outside the Norwegian anchors");
 	*why = WALLET_FAIL_INVALID;
 	rc = nationalities_of(r, claims, &p->nat, e);
 	if (rc != 0)
@@ -154,8 +153,12 @@ person_of(struct http_req *r, const json_t *claims, bool norwegian, struct perso
 		p->onetime = rand_token(r->arena);
 		return p->onetime != NULL ? 0 : ERR(e, ERR_INTERNAL, 0, NULL, "no randomness");
 	}
-	/* The eIDAS identifier syntax. */
-	p->ident = arena_printf(r->arena, "%s/NO/%s", ic, pan);
+	/*
+	 * The eIDAS identifier syntax, whose country is the one that issued the
+	 * eID (ansattporten-eidas-testid.md §2.3): the anchor's, never a claim
+	 * the anchor's provider could set for another country's people.
+	 */
+	p->ident = arena_printf(r->arena, "%s/NO/%s", cc, pan);
 	*why = WALLET_FAIL_NOMATCH;
 	return people_match_eidas(r, "wallet", p->ident, &p->pid, &how, e);
 }
@@ -180,8 +183,8 @@ verify(struct http_req *r, const json_t *tx, const json_t *payload, const char *
        struct person *who, enum wallet_fail *why, struct err *e)
 {
 	struct wallet_check c = {
-		.anchors_no = wallet_conf.anchors_no,
 		.anchors = wallet_conf.anchors,
+		.nanchors = wallet_conf.nanchors,
 		.aud = aud,
 		.nonce = json_string_value(json_object_get(tx, "nonce")),
 		.now = time_now(),
@@ -189,14 +192,14 @@ verify(struct http_req *r, const json_t *tx, const json_t *payload, const char *
 		.allow_vc_typ = wallet_conf.vc_typ,
 	};
 	const char *pres = the_presentation(payload);
+	const struct wallet_anchor *by = NULL;
 	json_t *claims = NULL;
-	bool no = false;
 	int rc;
 
 	*why = WALLET_FAIL_INVALID;
 	if (pres == NULL || c.nonce == NULL)
 		return ERR(e, ERR_DENIED, 0, NULL, "vp_token is not one PID presentation");
-	rc = wallet_sdjwt_verify(str_c(pres), &c, &claims, &no, why, e);
+	rc = wallet_sdjwt_verify(str_c(pres), &c, &claims, &by, why, e);
 	/* §6 step 11; over plain http only in the test environment. */
 	if (rc == 0 && json_object_get(claims, "status") != NULL)
 		rc = wallet_status_check(json_object_get(claims, "status"), &c,
@@ -205,7 +208,7 @@ verify(struct http_req *r, const json_t *tx, const json_t *payload, const char *
 		json_decref(claims);
 		return rc;
 	}
-	rc = person_of(r, claims, no, who, why, e);
+	rc = person_of(r, claims, by->cc, who, why, e);
 	json_decref(claims);
 	if (rc == ERR_UNAVAILABLE)
 		*why = WALLET_FAIL_UNAVAILABLE;

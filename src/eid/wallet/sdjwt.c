@@ -242,13 +242,15 @@ payload_check(const json_t *p, const struct wallet_check *c, enum wallet_fail *w
 
 int
 wallet_jws_x5c(struct str jwt, const struct wallet_check *c, const char *typ1, const char *typ2,
-	       json_t **payload, bool *no, enum wallet_fail *why, struct err *e)
+	       json_t **payload, const struct wallet_anchor **by, enum wallet_fail *why,
+	       struct err *e)
 {
 	json_t *hdr = NULL, *jwk = NULL;
 	const char *typ, *kid;
 	int rc;
 
 	*payload = NULL;
+	*by = NULL;
 	*why = WALLET_FAIL_INVALID;
 	if (jose_jws_header(jwt, &hdr, e) != 0)
 		return ERR(e, ERR_DENIED, 0, NULL, "a signed token is malformed");
@@ -258,11 +260,13 @@ wallet_jws_x5c(struct str jwt, const struct wallet_check *c, const char *typ1, c
 		goto out;
 	}
 	*why = WALLET_FAIL_UNTRUSTED;
-	*no = true;
-	rc = jose_x509_verify_ec(c->anchors_no, json_object_get(hdr, "x5c"), c->now, &jwk, e);
-	if (rc != 0 && (c->anchors != NULL || c->anchors_no == NULL)) {
-		*no = false;
-		rc = jose_x509_verify_ec(c->anchors, json_object_get(hdr, "x5c"), c->now, &jwk, e);
+	rc = ERR(e, ERR_DENIED, 0, NULL, "no PID trust anchors");
+	/* §10: the entry the chain reaches says which country the signer speaks for. */
+	for (size_t i = 0; rc != 0 && i < c->nanchors; i++) {
+		rc = jose_x509_verify_ec(c->anchors[i].trust, json_object_get(hdr, "x5c"), c->now,
+					 &jwk, e);
+		if (rc == 0)
+			*by = &c->anchors[i];
 	}
 	if (rc != 0)
 		goto out;
@@ -280,11 +284,11 @@ out:
 
 /* §6 steps 5-8: header, certificate path, signature, payload. */
 static int
-issuer_verify(struct str jwt, const struct wallet_check *c, json_t **payload, bool *no,
-	      enum wallet_fail *why, struct err *e)
+issuer_verify(struct str jwt, const struct wallet_check *c, json_t **payload,
+	      const struct wallet_anchor **by, enum wallet_fail *why, struct err *e)
 {
 	int rc = wallet_jws_x5c(jwt, c, "dc+sd-jwt", c->allow_vc_typ ? "vc+sd-jwt" : NULL,
-				payload, no, why, e);
+				payload, by, why, e);
 
 	return rc == 0 ? payload_check(*payload, c, why, e) : rc;
 }
@@ -360,6 +364,25 @@ claims_check(const json_t *p, enum wallet_fail *why, struct err *e)
 	return 0;
 }
 
+int
+wallet_country_check(const json_t *claims, const char *cc, enum wallet_fail *why, struct err *e)
+{
+	const char *ic = json_string_value(json_object_get(claims, "issuing_country"));
+	const json_t *jur = json_object_get(claims, "issuing_jurisdiction");
+	const char *j = json_string_value(jur);
+
+	*why = WALLET_FAIL_UNTRUSTED;
+	/* The eIDAS identifier's country is the one that issued the eID (§7). */
+	if (ic == NULL || strcmp(ic, cc) != 0)
+		return ERR(e, ERR_DENIED, 0, NULL, "issuing_country is not %s, the anchor's country",
+			   cc);
+	/* PID Rulebook: issuing_jurisdiction is "<issuing_country>-<subdivision>". */
+	if (jur != NULL && (j == NULL || strncmp(j, cc, 2) != 0 || j[2] != '-'))
+		return ERR(e, ERR_DENIED, 0, NULL, "issuing_jurisdiction is not in %s, the "
+			   "anchor's country", cc);
+	return 0;
+}
+
 /* Split into parts; fill st's disclosures.  *kb and *signed_part point into pres. */
 static int
 split(struct str pres, struct sd_state *st, struct str *jwt, struct str *kb,
@@ -399,7 +422,7 @@ split(struct str pres, struct sd_state *st, struct str *jwt, struct str *kb,
 
 int
 wallet_sdjwt_verify(struct str pres, const struct wallet_check *c, json_t **claims,
-		    bool *norwegian, enum wallet_fail *why, struct err *e)
+		    const struct wallet_anchor **by, enum wallet_fail *why, struct err *e)
 {
 	struct sd_state st = { .e = e };
 	struct str jwt = { 0 }, kb = { 0 }, signed_part = { 0 };
@@ -407,13 +430,14 @@ wallet_sdjwt_verify(struct str pres, const struct wallet_check *c, json_t **clai
 	int rc;
 
 	*claims = NULL;
+	*by = NULL;
 	*why = WALLET_FAIL_INVALID;
 	if (pres.len == 0 || pres.len > PRES_MAX || split(pres, &st, &jwt, &kb, &signed_part) != 0) {
 		rc = fail(e, why, WALLET_FAIL_INVALID, "the presentation is not an SD-JWT with a "
 			  "KB-JWT");
 		goto out;
 	}
-	rc = issuer_verify(jwt, c, &p, norwegian, why, e);
+	rc = issuer_verify(jwt, c, &p, by, why, e);
 	if (rc != 0)
 		goto out;
 	*why = WALLET_FAIL_INVALID;
@@ -428,6 +452,8 @@ wallet_sdjwt_verify(struct str pres, const struct wallet_check *c, json_t **clai
 	if (rc != 0)
 		goto out;
 	rc = claims_check(p, why, e);
+	if (rc == 0)
+		rc = wallet_country_check(p, (*by)->cc, why, e);
 	if (rc == 0) {
 		*claims = p;
 		p = NULL;

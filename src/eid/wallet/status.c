@@ -132,7 +132,7 @@ fetch(const char *uri, const struct wallet_check *c, int64_t idx, int *val, stru
 	unsigned char *lst = NULL;
 	unsigned bits;
 	size_t len = 0;
-	bool no;
+	const struct wallet_anchor *by;
 	int rc;
 
 	rc = http_client_do(&q, &resp, e);
@@ -140,7 +140,7 @@ fetch(const char *uri, const struct wallet_check *c, int64_t idx, int *val, stru
 		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "the status list answered %ld", resp.status);
 	if (rc == 0)
 		rc = wallet_jws_x5c((struct str){ resp.body, resp.len }, c, "statuslist+jwt", NULL,
-				    &p, &no, &why, e);
+				    &p, &by, &why, e);
 	http_client_resp_free(&resp);
 	if (rc != 0)
 		goto out;

@@ -31,13 +31,26 @@ enum wallet_fail {
 	WALLET_FAIL_TIMEOUT,      /* the transaction ran out */
 };
 
+#define WALLET_ANCHORS_MAX 32      /* entries of wallet_anchors_no and wallet_anchors */
+
+/*
+ * One configured entry of PID trust anchors (a PEM file or directory) and
+ * the country of its PID providers (spec §10): "NO" for the Norwegian
+ * ones, which alone are labelled NO.  A credential under it must be of
+ * that country.
+ */
+struct wallet_anchor {
+	char cc[3];                         /* ISO 3166-1 alpha-2 */
+	struct jose_x509_trust *trust;
+};
+
 /* The verifier's configuration, loaded once at start-up (config.c). */
 struct wallet_conf {
 	struct jose_eckey *key;             /* request signer */
 	json_t *x5c;                        /* its chain, leaf first, anchor left out */
 	char client_id[64];                 /* "x509_hash:" + base64url(SHA-256(leaf DER)) */
-	struct jose_x509_trust *anchors_no; /* Norwegian PID providers */
-	struct jose_x509_trust *anchors;    /* foreign ones */
+	struct wallet_anchor anchors[WALLET_ANCHORS_MAX]; /* the Norwegian ones first */
+	size_t nanchors;
 	json_t *akis;                       /* the anchors' key ids for trusted_authorities */
 	const char *scheme;                 /* "openid4vp://" */
 	bool qr;                            /* the cross-device flow is offered */
@@ -47,7 +60,8 @@ extern struct wallet_conf wallet_conf;
 
 /* What one presentation is checked against. */
 struct wallet_check {
-	const struct jose_x509_trust *anchors_no, *anchors;
+	const struct wallet_anchor *anchors; /* tried in order */
+	size_t nanchors;
 	const char *aud, *nonce;
 	int64_t now, tx_start;
 	bool allow_vc_typ;
@@ -56,21 +70,31 @@ struct wallet_check {
 /*
  * Verify one SD-JWT VC presentation (spec §6 steps 4-12).  On success
  * *claims is the issuer payload with the disclosures merged in (a new
- * reference) and *norwegian says which anchors it chains to.  On failure
- * ERR_DENIED with e->msg for the log and *why for the page.
+ * reference) and *by the anchor entry it chains to (one of c's), whose
+ * country the credential is of.  On failure ERR_DENIED with e->msg for
+ * the log and *why for the page.
  */
 int wallet_sdjwt_verify(struct str pres, const struct wallet_check *c, json_t **claims,
-			bool *norwegian, enum wallet_fail *why, struct err *e);
+			const struct wallet_anchor **by, enum wallet_fail *why, struct err *e);
 
 /*
- * A JWS whose x5c chains to the anchors (Norwegian first: *no), typ typ1
- * or typ2 (may be NULL), verified ES256 with the leaf's key: *payload a
- * new reference.  ERR_DENIED with *why UNTRUSTED for the chain, INVALID
- * for anything else.
+ * spec §10: a PID provider vouches for the people of its own country only.
+ * 0 when the credential's issuing_country and, when disclosed, the country
+ * part of issuing_jurisdiction (ISO 3166-2) are cc; else ERR_DENIED with
+ * *why UNTRUSTED.  Pure.
+ */
+int wallet_country_check(const json_t *claims, const char *cc, enum wallet_fail *why,
+			 struct err *e);
+
+/*
+ * A JWS whose x5c chains to one of c's anchor entries (the first that
+ * verifies: *by), typ typ1 or typ2 (may be NULL), verified ES256 with the
+ * leaf's key: *payload a new reference.  ERR_DENIED with *why UNTRUSTED
+ * for the chain, INVALID for anything else.
  */
 int wallet_jws_x5c(struct str jwt, const struct wallet_check *c, const char *typ1,
-		   const char *typ2, json_t **payload, bool *no, enum wallet_fail *why,
-		   struct err *e);
+		   const char *typ2, json_t **payload, const struct wallet_anchor **by,
+		   enum wallet_fail *why, struct err *e);
 
 /*
  * §6 step 11: the credential's status_list entry (status a claim of the

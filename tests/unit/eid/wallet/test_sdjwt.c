@@ -3,8 +3,9 @@
  * VC presentation made by the test wallet (tests/fuzz/corpus/wallet, from
  * gen_wallet_corpus.py) verifies and yields its disclosed claims; a wrong
  * nonce, audience, time, anchor or an extra disclosure is refused with the
- * right reason; the encrypted response decrypts, and not once tampered
- * with; the ES256 signer's request objects verify with its public key.
+ * right reason, and so is a credential of another country than its
+ * anchor's; the encrypted response decrypts, and not once tampered with;
+ * the ES256 signer's request objects verify with its public key.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,8 @@
 #include "../../../fuzz/wallet_fixture.h"
 
 static struct jose_x509_trust *anchors;
+/* The fixture's anchor as Norwegian, and as a foreign country's. */
+static struct wallet_anchor anchor_no = { .cc = "NO" }, anchor_de = { .cc = "DE" };
 
 static char *
 corpus(const char *name, size_t *len)
@@ -41,8 +44,8 @@ corpus(const char *name, size_t *len)
 static struct wallet_check
 check(void)
 {
-	return (struct wallet_check){ .anchors_no = anchors, .aud = FZW_AUD, .nonce = FZW_NONCE,
-				      .now = FZW_NOW, .tx_start = FZW_NOW - 10 };
+	return (struct wallet_check){ .anchors = &anchor_no, .nanchors = 1, .aud = FZW_AUD,
+				      .nonce = FZW_NONCE, .now = FZW_NOW, .tx_start = FZW_NOW - 10 };
 }
 
 static int
@@ -50,14 +53,14 @@ verify(const char *name, struct wallet_check c, enum wallet_fail *why, json_t **
 {
 	size_t n;
 	char *buf = corpus(name, &n);
+	const struct wallet_anchor *by = NULL;
 	struct err e;
-	bool no = false;
 	int rc;
 
 	*claims = NULL;
-	rc = wallet_sdjwt_verify((struct str){ buf + 1, n - 1 }, &c, claims, &no, why, &e);
+	rc = wallet_sdjwt_verify((struct str){ buf + 1, n - 1 }, &c, claims, &by, why, &e);
 	if (rc == 0)
-		assert_true(no);
+		assert_ptr_equal(by, &anchor_no);
 	free(buf);
 	return rc;
 }
@@ -74,6 +77,7 @@ setup(void **state)
 	assert_int_equal(write(fd, fzw_anchor, sizeof(fzw_anchor) - 1), sizeof(fzw_anchor) - 1);
 	close(fd);
 	assert_int_equal(jose_x509_trust_load(path, NULL, &anchors, &e), 0);
+	anchor_no.trust = anchor_de.trust = anchors;
 	unlink(path);
 	return 0;
 }
@@ -125,27 +129,58 @@ test_refused(void **state)
 	assert_int_not_equal(verify("pres_valid", c, &why, &cl), 0);
 	assert_int_equal(why, WALLET_FAIL_EXPIRED);
 	c = check();
-	c.anchors_no = NULL;
+	c.nanchors = 0;
 	assert_int_not_equal(verify("pres_valid", c, &why, &cl), 0);
 	assert_int_equal(why, WALLET_FAIL_UNTRUSTED);
+	/* a PID of NO under the anchor of DE: the chain holds, the country does not */
 	c = check();
-	c.anchors_no = NULL;
-	c.anchors = anchors; /* a foreign anchor: verified, but not Norwegian */
-	{
-		size_t n;
-		char *buf = corpus("pres_valid", &n);
-		struct err e;
-		bool no = true;
-
-		assert_int_equal(wallet_sdjwt_verify((struct str){ buf + 1, n - 1 }, &c, &cl, &no,
-						     &why, &e), 0);
-		assert_false(no);
-		json_decref(cl);
-		free(buf);
-	}
+	c.anchors = &anchor_de;
+	assert_int_equal(verify("pres_valid", c, &why, &cl), ERR_DENIED);
+	assert_int_equal(why, WALLET_FAIL_UNTRUSTED);
+	assert_null(cl);
 	assert_int_not_equal(verify("pres_extra", check(), &why, &cl), 0);
 	assert_int_not_equal(verify("pres_expired_kb", check(), &why, &cl), 0);
 	assert_int_not_equal(verify("garbage", check(), &why, &cl), 0);
+}
+
+/* §10: the claims that name a country must name the anchor's. */
+static void
+test_country_check(void **state)
+{
+	static const struct {
+		const char *claims, *cc;
+		bool ok;
+	} cases[] = {
+		{ "{\"issuing_country\": \"SE\"}", "SE", true },
+		{ "{\"issuing_country\": \"NO\"}", "NO", true },
+		/* another country's people, by a provider of DE (or of NO) */
+		{ "{\"issuing_country\": \"SE\"}", "DE", false },
+		{ "{\"issuing_country\": \"SE\"}", "NO", false },
+		{ "{\"issuing_country\": \"NO\"}", "DE", false },
+		{ "{}", "DE", false },
+		{ "{\"issuing_country\": 1}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"issuing_jurisdiction\": \"DE-BY\"}", "DE", true },
+		{ "{\"issuing_country\": \"DE\", \"issuing_jurisdiction\": \"SE-AB\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"issuing_jurisdiction\": \"DE\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"issuing_jurisdiction\": \"D\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"issuing_jurisdiction\": null}", "DE", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *cl = json_loads(cases[i].claims, 0, NULL);
+		enum wallet_fail why = WALLET_FAIL_INVALID;
+		struct err e;
+
+		assert_non_null(cl);
+		if (cases[i].ok) {
+			assert_int_equal(wallet_country_check(cl, cases[i].cc, &why, &e), 0);
+		} else {
+			assert_int_equal(wallet_country_check(cl, cases[i].cc, &why, &e), ERR_DENIED);
+			assert_int_equal(why, WALLET_FAIL_UNTRUSTED);
+		}
+		json_decref(cl);
+	}
 }
 
 static void
@@ -209,6 +244,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_country_check),
 		cmocka_unit_test(test_jwe),
 		cmocka_unit_test(test_es256_signer),
 	};

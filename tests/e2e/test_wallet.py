@@ -364,6 +364,33 @@ def test_foreign_pid_of_another_country(server, pki, new_client, new_browser, tm
         assert idc["eidas_identifier"] == ident, idc
 
 
+@pytest.mark.parametrize("signer,bad,page", [
+    # a Norwegian PID's list signed by the German provider
+    ("de", (), "midlertidig utilgjengelig"),
+    # a Swedish PID's list signed by the German provider, and by the Swedish one
+    ("de", ("sweden",), "midlertidig utilgjengelig"),
+    ("se", ("sweden",), None),
+])
+def test_status_list_country(server, pki, lists, new_client, new_browser, signer, bad, page):
+    """§10: a status list counts only under an anchor of the credential's country."""
+    uri = f"{lists}/sl/country-{signer}-{'-'.join(bad) or 'no'}"
+    key = {"de": (pki.foreign_key, pki.foreign_cert), "se": (pki.se_key, pki.se_cert)}[signer]
+    LISTS[uri[len(lists):]] = status_list_token(pki, uri, {}, key=key)
+    c, b = new_client(), new_browser()
+    a = Attempt(server, b, c, "qr")
+    w = Wallet(pki)
+    req = w.fetch_request(a.link)
+    r = w.answer(req, bad=bad, status={"idx": 3, "uri": uri})
+    res = a.poll()
+    if page is None:
+        assert r.status_code == 200, r.text
+        assert res.kind == "redirect" and res.code, res
+        return
+    assert r.status_code == 400, r.text
+    assert res.kind == "page" and page in res.resp.text, res.resp.text[:1500]
+    assert_no_session(server, c, b)
+
+
 def test_every_page_text_is_translated():
     """Each text of the wallet's pages (N_ and page_text literals) has its nb, nn, en and se entry."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -202,7 +202,7 @@ verify(struct http_req *r, const json_t *tx, const json_t *payload, const char *
 	rc = wallet_sdjwt_verify(str_c(pres), &c, &claims, &by, why, e);
 	/* §6 step 11; over plain http only in the test environment. */
 	if (rc == 0 && json_object_get(claims, "status") != NULL)
-		rc = wallet_status_check(json_object_get(claims, "status"), &c,
+		rc = wallet_status_check(json_object_get(claims, "status"), &c, by->cc,
 					 ((struct porten *)r->app)->test_env, why, e);
 	if (rc != 0) {
 		json_decref(claims);

@@ -1,8 +1,10 @@
 /*
  * Token Status Lists (spec/eudi-wallet.md §6 step 11): a PID that names a
  * status list entry is accepted only when the list, signed under the same
- * anchors, says VALID.  Lists are kept until their exp or ttl, at most
- * five minutes; anything unreachable or malformed fails closed.
+ * anchors, says VALID.  "The same" is an anchor of the credential's own
+ * country (§10): another country's PID provider may not vouch for it.
+ * Lists are kept until their exp or ttl, at most five minutes; anything
+ * unreachable or malformed fails closed.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 
 struct sl_entry {
 	char uri[URI_MAX + 1];
+	char cc[3];                /* the country of the anchor that verified it */
 	int64_t until;
 	unsigned bits;
 	unsigned char *lst;
@@ -42,13 +45,14 @@ entry_at(const unsigned char *lst, size_t len, unsigned bits, int64_t idx)
 }
 
 static int
-cache_find(const char *uri, int64_t now, int64_t idx, int *val)
+cache_find(const char *uri, const char *cc, int64_t now, int64_t idx, int *val)
 {
 	int found = 0;
 
 	pthread_mutex_lock(&cache_lock);
 	for (size_t i = 0; i < CACHE_N; i++)
-		if (cache[i].lst != NULL && cache[i].until > now && strcmp(cache[i].uri, uri) == 0) {
+		if (cache[i].lst != NULL && cache[i].until > now && strcmp(cache[i].uri, uri) == 0 &&
+		    strcmp(cache[i].cc, cc) == 0) {
 			*val = entry_at(cache[i].lst, cache[i].len, cache[i].bits, idx);
 			found = 1;
 			break;
@@ -57,9 +61,10 @@ cache_find(const char *uri, int64_t now, int64_t idx, int *val)
 	return found;
 }
 
-/* Keep lst (taken) for uri until until, in the slot that ends soonest. */
+/* Keep lst (taken) for uri, verified under cc, until until, in the slot that ends soonest. */
 static void
-cache_put(const char *uri, int64_t until, unsigned bits, unsigned char *lst, size_t len)
+cache_put(const char *uri, const char *cc, int64_t until, unsigned bits, unsigned char *lst,
+	  size_t len)
 {
 	size_t pick = 0;
 
@@ -69,6 +74,7 @@ cache_put(const char *uri, int64_t until, unsigned bits, unsigned char *lst, siz
 			pick = i;
 	free(cache[pick].lst);
 	snprintf(cache[pick].uri, sizeof(cache[pick].uri), "%s", uri);
+	snprintf(cache[pick].cc, sizeof(cache[pick].cc), "%s", cc);
 	cache[pick].until = until;
 	cache[pick].bits = bits;
 	cache[pick].lst = lst;
@@ -118,9 +124,13 @@ out:
 	return rc;
 }
 
-/* Fetch, verify and read the list at uri (§6 step 11); the list goes to the cache. */
+/*
+ * Fetch, verify and read the list at uri (§6 step 11) for a credential of
+ * country cc; the list goes to the cache.
+ */
 static int
-fetch(const char *uri, const struct wallet_check *c, int64_t idx, int *val, struct err *e)
+fetch(const char *uri, const struct wallet_check *c, const char *cc, int64_t idx, int *val,
+      struct err *e)
 {
 	static const char *const hdrs[] = { "Accept: application/statuslist+jwt", NULL };
 	struct http_client_req q = { .method = "GET", .url = uri, .headers = hdrs, .timeout = 5,
@@ -129,10 +139,10 @@ fetch(const char *uri, const struct wallet_check *c, int64_t idx, int *val, stru
 	enum wallet_fail why;
 	json_t *p = NULL, *sl;
 	int64_t exp, ttl, until;
+	const struct wallet_anchor *by = NULL;
 	unsigned char *lst = NULL;
 	unsigned bits;
 	size_t len = 0;
-	const struct wallet_anchor *by;
 	int rc;
 
 	rc = http_client_do(&q, &resp, e);
@@ -142,6 +152,9 @@ fetch(const char *uri, const struct wallet_check *c, int64_t idx, int *val, stru
 		rc = wallet_jws_x5c((struct str){ resp.body, resp.len }, c, "statuslist+jwt", NULL,
 				    &p, &by, &why, e);
 	http_client_resp_free(&resp);
+	if (rc == 0 && strcmp(by->cc, cc) != 0)
+		rc = ERR(e, ERR_DENIED, 0, NULL, "the status list is signed under an anchor of %s, "
+			 "the credential under one of %s", by->cc, cc);
 	if (rc != 0)
 		goto out;
 	sl = json_object_get(p, "status_list");
@@ -163,15 +176,15 @@ fetch(const char *uri, const struct wallet_check *c, int64_t idx, int *val, stru
 	if (ttl > 0 && c->now + ttl < until)
 		until = c->now + ttl;
 	*val = entry_at(lst, len, bits, idx);
-	cache_put(uri, until, bits, lst, len);
+	cache_put(uri, cc, until, bits, lst, len);
 out:
 	json_decref(p);
 	return rc;
 }
 
 int
-wallet_status_check(const json_t *status, const struct wallet_check *c, bool allow_http,
-		    enum wallet_fail *why, struct err *e)
+wallet_status_check(const json_t *status, const struct wallet_check *c, const char *cc,
+		    bool allow_http, enum wallet_fail *why, struct err *e)
 {
 	const json_t *ref = json_object_get(status, "status_list");
 	const char *uri = json_string_value(json_object_get(ref, "uri"));
@@ -183,9 +196,9 @@ wallet_status_check(const json_t *status, const struct wallet_check *c, bool all
 	    json_integer_value(idx) < 0 || json_integer_value(idx) > (int64_t)LIST_MAX * 8 ||
 	    (strncmp(uri, "https://", 8) != 0 && !(allow_http && strncmp(uri, "http://", 7) == 0)))
 		return ERR(e, ERR_DENIED, 0, NULL, "the credential's status reference is malformed");
-	if (!cache_find(uri, c->now, json_integer_value(idx), &val)) {
+	if (!cache_find(uri, cc, c->now, json_integer_value(idx), &val)) {
 		/* Fail closed: no list, no login (design). */
-		if (fetch(uri, c, json_integer_value(idx), &val, e) != 0) {
+		if (fetch(uri, c, cc, json_integer_value(idx), &val, e) != 0) {
 			*why = WALLET_FAIL_UNAVAILABLE;
 			return ERR_UNAVAILABLE;
 		}

@@ -98,12 +98,14 @@ int wallet_jws_x5c(struct str jwt, const struct wallet_check *c, const char *typ
 
 /*
  * §6 step 11: the credential's status_list entry (status a claim of the
- * verified credential) fetched, verified and read; 0 when VALID.  *why
+ * verified credential, cc its anchor's country) fetched, verified and
+ * read; 0 when VALID.  The list must chain to an anchor of cc too.  *why
  * EXPIRED for a revoked or suspended credential, UNAVAILABLE when the
- * list cannot be had, INVALID for a malformed reference.  Cached per URI.
+ * list cannot be had or is signed under another country's anchor, INVALID
+ * for a malformed reference.  Cached per URI and country.
  */
-int wallet_status_check(const json_t *status, const struct wallet_check *c, bool allow_http,
-			enum wallet_fail *why, struct err *e);
+int wallet_status_check(const json_t *status, const struct wallet_check *c, const char *cc,
+			bool allow_http, enum wallet_fail *why, struct err *e);
 void wallet_status_cleanup(void);
 
 /*

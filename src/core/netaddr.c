@@ -133,26 +133,17 @@ int
 net_cidrs_parse(const char *list, struct net_cidrs *out, struct err *e)
 {
 	const char *p = list;
+	struct str item;
 
 	memset(out, 0, sizeof(*out));
-	while (p != NULL && *p != '\0') {
-		struct str item;
-		size_t n;
-
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		n = strcspn(p, ", \t");
-		item = (struct str){ p, n };
+	while (str_next_item(&p, &item)) {
 		if (out->n >= NET_CIDRS_MAX)
 			return ERR(e, ERR_INVAL, 0, NULL, "more than %d addresses or ranges",
 				   NET_CIDRS_MAX);
 		if (cidr_parse(item, &out->v[out->n]) != 0)
 			return ERR(e, ERR_INVAL, 0, NULL, "not an address or range: \"%.*s\"",
-				   (int)(n > 64 ? 64 : n), p);
+				   (int)(item.len > 64 ? 64 : item.len), item.p);
 		out->n++;
-		p += n;
 	}
 	return 0;
 }

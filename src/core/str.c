@@ -105,6 +105,20 @@ str_split(struct str s, char sep, struct str *head, struct str *rest)
 	return true;
 }
 
+bool
+str_next_item(const char **p, struct str *item)
+{
+	static const char seps[] = " ,\t\n";
+	const char *q = *p;
+
+	if (q == NULL)
+		return false;
+	q += strspn(q, seps);
+	*item = (struct str){ q, strcspn(q, seps) };
+	*p = q + item->len;
+	return item->len > 0;
+}
+
 int
 str_to_ll(struct str s, long long min, long long max, long long *out)
 {

@@ -55,6 +55,13 @@ bool str_only(struct str s, const char *set);
 bool str_split(struct str s, char sep, struct str *head, struct str *rest);
 
 /*
+ * The next item of a list setting (items separated by spaces, tabs,
+ * newlines or commas) from *p, which moves past it; false at the end.
+ * *p may be NULL (an empty list).
+ */
+bool str_next_item(const char **p, struct str *item);
+
+/*
  * Parse a decimal integer in [min, max] (openbsd strtonum, for lengths).
  * Returns 0 or ERR_INVAL.
  */

@@ -55,19 +55,14 @@ goto_entry_covers(const char *entry, size_t len, const char *url)
 bool
 krr_goto_allowed(const struct cfg *c, const char *url)
 {
-	const char *list = c->krr_goto_urls, *p;
+	const char *p = c->krr_goto_urls;
+	struct str item;
 
-	if (url == NULL || list == NULL || goto_form(url, c->env == CFG_ENV_PROD) == NULL)
+	if (url == NULL || p == NULL || goto_form(url, c->env == CFG_ENV_PROD) == NULL)
 		return false;
-	for (p = list; *p != '\0';) {
-		size_t len;
-
-		p += strspn(p, " ,\t\n");
-		len = strcspn(p, " ,\t\n");
-		if (len > 0 && goto_entry_covers(p, len, url))
+	while (str_next_item(&p, &item))
+		if (goto_entry_covers(item.p, item.len, url))
 			return true;
-		p += len;
-	}
 	return false;
 }
 
@@ -76,18 +71,15 @@ krr_goto_list_check(const struct cfg *c, struct err *e)
 {
 	const char *p = c->krr_goto_urls;
 	char entry[KRR_GOTO_MAX + 1];
+	struct str item;
 
-	for (; p != NULL && *p != '\0';) {
-		size_t len;
+	while (str_next_item(&p, &item)) {
+		size_t len = item.len;
 		const char *end;
 
-		p += strspn(p, " ,\t\n");
-		len = strcspn(p, " ,\t\n");
-		if (len == 0)
-			break;
 		if (len > KRR_GOTO_MAX)
 			return ERR(e, ERR_INVAL, 0, NULL, "krr_goto_urls: an entry is too long");
-		memcpy(entry, p, len);
+		memcpy(entry, item.p, len);
 		entry[len] = '\0';
 		end = goto_form(entry, c->env == CFG_ENV_PROD);
 		/* a prefix entry must fix the host: its "/" comes after it */
@@ -95,7 +87,6 @@ krr_goto_list_check(const struct cfg *c, struct err *e)
 			return ERR(e, ERR_INVAL, 0, NULL,
 				   "krr_goto_urls: %s is not an absolute lower-case URL%s", entry,
 				   c->env == CFG_ENV_PROD ? " with https" : "");
-		p += len;
 	}
 	return 0;
 }

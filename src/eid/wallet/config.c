@@ -17,7 +17,6 @@
 
 #define PEM_MAX 65536
 #define ANCHOR_ENTRY_MAX 1024 /* "CC:" and a path */
-#define LIST_SEPS " ,\t\n"
 
 struct wallet_conf wallet_conf;
 static bool added;
@@ -107,21 +106,16 @@ static int
 anchors_add(const char *list, bool no, struct err *e)
 {
 	char entry[ANCHOR_ENTRY_MAX + 1];
+	const char *p = list;
+	struct str item;
 	int rc = 0;
 
-	for (const char *p = list; rc == 0 && p != NULL && *p != '\0';) {
-		size_t len;
-
-		p += strspn(p, LIST_SEPS);
-		len = strcspn(p, LIST_SEPS);
-		if (len == 0)
-			break;
-		if (len > ANCHOR_ENTRY_MAX)
+	while (rc == 0 && str_next_item(&p, &item)) {
+		if (item.len > ANCHOR_ENTRY_MAX)
 			return ERR(e, ERR_INVAL, 0, NULL, "an entry is too long");
-		memcpy(entry, p, len);
-		entry[len] = '\0';
+		memcpy(entry, item.p, item.len);
+		entry[item.len] = '\0';
 		rc = anchor_add(entry, no, e);
-		p += len;
 	}
 	return rc;
 }

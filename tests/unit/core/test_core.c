@@ -184,6 +184,27 @@ test_str_split(void **state)
 	assert_int_equal(r.len, 0);
 }
 
+/* List settings: items between spaces, tabs, newlines and commas. */
+static void
+test_str_next_item(void **state)
+{
+	const char *p = " a,b\t,, c\nlong-item ,", *none = NULL;
+	const char *want[] = { "a", "b", "c", "long-item" };
+	struct str item;
+	size_t n = 0;
+
+	(void)state;
+	while (str_next_item(&p, &item)) {
+		assert_true(n < 4);
+		assert_true(str_eq_c(item, want[n++]));
+	}
+	assert_int_equal(n, 4);
+	assert_false(str_next_item(&p, &item));
+	assert_false(str_next_item(&none, &item));
+	p = "";
+	assert_false(str_next_item(&p, &item));
+}
+
 static void
 test_str_only(void **state)
 {
@@ -425,6 +446,7 @@ main(void)
 		cmocka_unit_test(test_str_utf8),
 		cmocka_unit_test(test_str_numbers),
 		cmocka_unit_test(test_str_split),
+		cmocka_unit_test(test_str_next_item),
 		cmocka_unit_test(test_str_only),
 		cmocka_unit_test(test_buf_limits_and_escaping),
 		cmocka_unit_test(test_crypto_helpers),

@@ -154,7 +154,7 @@ code_quota_claim(struct porten *app, const char *pid, const char *value, struct 
 	rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_PID_KIND, key,
 			      app->cfg->krr_code_per_person, exp, &slot, e);
 	if (rc == 0) {
-		for (i = 0; value[i] != '\0' && i < sizeof(low) - 1; i++)
+		for (i = 0; i < sizeof(low) - 1 && value[i] != '\0'; i++)
 			low[i] = (char)tolower((unsigned char)value[i]);
 		low[i] = '\0';
 		app_code_hash(app, KRR_SENT_TO_KIND, "", low, tag);

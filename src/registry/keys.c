@@ -590,6 +590,70 @@ out:
 }
 
 /*
+ * No key signs now (every key retired, none in waiting has started): a new
+ * key signs at once rather than tokens failing until a restart.  The claim
+ * names the minute, so one node of many repairs, and a failed attempt is
+ * tried again on the next tick.
+ */
+static int
+keys_repair(struct porten *app, const struct issuer *is, int64_t now, char **kid, struct err *e)
+{
+	char claim[KEY_CLAIM_MAX];
+	int rc;
+
+	if (snprintf(claim, sizeof(claim), "key_repair %s %lld", is->iss, (long long)(now / 60)) >=
+	    (int)sizeof(claim))
+		return 0;
+	rc = store_call(app->store, registry, meta_put_new, claim, "claimed", e);
+	if (rc == ERR_EXISTS)
+		return 0;
+	if (rc != 0)
+		return rc;
+	rc = key_create(app, is, now, kid, e);
+	keys_cache_drop(app, is);
+	if (rc == 0)
+		log_warn(NULL, "no key of %s signed: key %s signs from now", is->iss, *kid);
+	return rc;
+}
+
+/*
+ * Withdrawing a successor in waiting (gone): the keys reg_keys_rotate set to
+ * retire when it starts sign on until the next key in waiting starts, or
+ * with no end when none waits, so no moment is left without a key that
+ * signs.  keys[0..n) excludes gone.
+ */
+static int
+keys_unretire(struct porten *app, const struct issuer *is, const struct store_key *keys,
+	      size_t n, const struct store_key *gone, struct err *e)
+{
+	int64_t start = gone->active_from, next = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct store_key *k = &keys[i];
+
+		if (k->active_from < start ||
+		    (k->retired_at != 0 && k->retired_at <= k->active_from))
+			continue;
+		if (next == 0 || k->active_from < next)
+			next = k->active_from;
+	}
+	if (next == start)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].retired_at != start)
+			continue;
+		rc = store_call(app->store, registry, key_retire, keys[i].kid, next,
+				next != 0 ? next + KEY_RETIRED_MARGIN : 0, e);
+		if (rc != 0)
+			return rc;
+		log_info(NULL, "signing key %s of %s no longer retires at %lld (its successor %s "
+			       "is withdrawn)", keys[i].kid, is->iss, (long long)start, gone->kid);
+	}
+	return 0;
+}
+
+/*
  * key_lifetime: the signing key's successor is published key_publish_delay
  * before the key has signed for key_lifetime, so it signs from that moment.
  * Every node ticks; the store's insert-if-absent meta row, named after the
@@ -609,18 +673,26 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 
 	*kid = NULL;
 	hsm_cfg(app->cfg, is->kind, &uri, &pin, &name);
-	if (uri != NULL || app->cfg->key_lifetime <= 0)
+	if (uri != NULL)
 		return 0;
 	rc = store_call(app->store, registry, key_list, is->iss, &keys, &n, e);
 	if (rc != 0)
 		return rc;
 	cur = pick_signing(keys, n, now, &valid_until);
+	if (cur == NULL) {
+		store_keys_free(keys, n);
+		return keys_repair(app, is, now, kid, e);
+	}
+	if (app->cfg->key_lifetime <= 0) {
+		store_keys_free(keys, n);
+		return 0;
+	}
 	/* A successor already waits (rotated by hand or by another node). */
 	for (size_t i = 0; i < n; i++)
 		if (keys[i].active_from > now &&
 		    (keys[i].retired_at == 0 || keys[i].retired_at > keys[i].active_from))
 			waiting = true;
-	if (cur == NULL || waiting) {
+	if (waiting) {
 		store_keys_free(keys, n);
 		return 0;
 	}
@@ -683,6 +755,11 @@ reg_keys_withdraw(struct porten *app, const struct issuer *is, const char *kid,
 
 		keys[at] = keys[n - 1];
 		keys[n - 1] = gone;
+		if (gone.active_from > now) {
+			rc = keys_unretire(app, is, keys, n - 1, &keys[n - 1], e);
+			if (rc != 0)
+				goto out;
+		}
 		if (pick_signing(keys, n - 1, now, &valid_until) == NULL) {
 			char *next = NULL;
 

@@ -45,15 +45,18 @@ int reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, str
  * key_lifetime: if the issuer's signing key has signed for key_lifetime
  * minus key_publish_delay and no successor waits, rotate (as above), so the
  * successor signs when the lifetime is over.  One node of many does it (a
- * claim in the store's meta values).  *kid: the new kid (malloc'd), or NULL
- * when nothing was due.  Keys in a PKCS#11 token are left alone.
+ * claim in the store's meta values).  Whatever key_lifetime says, if no
+ * key signs now a new key signs at once.  *kid: the new kid (malloc'd), or
+ * NULL when nothing was due.  Keys in a PKCS#11 token are left alone.
  */
 int reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid,
 			struct err *e);
 /*
  * Withdraw a compromised key at once: it leaves the JWKS and stops signing.
  * If no other key would sign now, a new key is created that signs at once
- * (*successor, malloc'd, when successor is non-NULL; else NULL).  Other
+ * (*successor, malloc'd, when successor is non-NULL; else NULL).  A
+ * successor in waiting withdrawn: the keys that were to retire when it
+ * starts sign on until the next one in waiting starts, or with no end.  Other
  * nodes follow within their key caches (5 s).  ERR_NOTFOUND when the issuer
  * publishes no such key.
  */

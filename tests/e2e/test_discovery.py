@@ -7,7 +7,7 @@ import time
 import pytest
 from jwcrypto import jwk
 
-from conftest import HIGH, SUBSTANTIAL, b64u_decode, jwt_parts, login
+from conftest import HIGH, SUBSTANTIAL, b64u_decode, create_client, jwt_parts, login
 
 ENDPOINTS = {
     "authorization_endpoint": "/authorize",
@@ -247,3 +247,22 @@ def test_key_withdraw(server, new_client, new_browser):
         p = server.ctl(*args, check=False)
         assert p.returncode != 0, args
     assert new_kid in {k["kid"] for k in server.jwks(refresh=True)["keys"]}
+
+
+def test_key_withdraw_successor(start_server, listener, tmp_path, new_browser):
+    """`keys rotate`, then `keys withdraw` of the new key before it signs: the old key signs on
+    past the new key's start, and tokens are still issued."""
+    s = start_server({"PORTEN_KEY_PUBLISH_DELAY": "6"})
+    c = create_client(s, listener, tmp_path)
+    old_kid = jwt_parts(c.tokens(login(s, c, new_browser()))["id_token"])[0]["kid"]
+    s.ctl("keys", "rotate")
+    pending = [k["kid"] for k in s.ctl("keys", "list") if k["state"] == "pending"]
+    assert len(pending) == 1, s.ctl("keys", "list")
+    out = s.ctl("keys", "withdraw", pending[0])
+    assert out["withdrawn"] == pending[0], out
+    time.sleep(8)
+    listing = s.ctl("keys", "list")
+    assert [k["kid"] for k in listing if k["state"] == "signing"] == [old_kid], listing
+    tok = c.tokens(login(s, c, new_browser()))
+    assert {jwt_parts(tok[t])[0]["kid"] for t in ("id_token", "access_token")} == {old_kid}
+    s.verify(tok["id_token"])

@@ -344,6 +344,29 @@ test_rotate_by_lifetime(void **state)
 	free(kid);
 }
 
+/* A first key (its kid in first) and a successor in waiting (*pending, malloc'd). */
+static void
+first_and_successor(struct fixture *f, char *first, size_t size, char **pending)
+{
+	struct err e = { 0 };
+
+	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
+	signing_kid(f, first, size);
+	assert_int_equal(reg_keys_rotate(&f->app, &f->is, pending, &e), 0);
+	assert_true(jwks_has(f, first) && jwks_has(f, *pending));
+}
+
+/* The key that signs at time offset off is kid. */
+static void
+assert_signs_at(struct fixture *f, int64_t off, const char *kid)
+{
+	char now_kid[200];
+
+	time_set_offset(off);
+	signing_kid(f, now_kid, sizeof(now_kid));
+	assert_string_equal(now_kid, kid);
+}
+
 /* portenctl keys withdraw: a key leaves the JWKS and stops signing at once. */
 static void
 test_withdraw(void **state)
@@ -352,10 +375,7 @@ test_withdraw(void **state)
 	struct err e = { 0 };
 	char *pending = NULL, *next = NULL, first[200], now_kid[200];
 
-	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
-	signing_kid(f, first, sizeof(first));
-	assert_int_equal(reg_keys_rotate(&f->app, &f->is, &pending, &e), 0);
-	assert_true(jwks_has(f, first) && jwks_has(f, pending));
+	first_and_successor(f, first, sizeof(first), &pending);
 
 	/* The key that signs: a new key signs at once (the pending one is not ready). */
 	assert_int_equal(reg_keys_withdraw(&f->app, &f->is, first, &next, &e), 0);
@@ -394,6 +414,72 @@ test_withdraw(void **state)
 	free(next);
 }
 
+/*
+ * Withdrawing the successor that reg_keys_rotate published: the key it was
+ * to replace signs on past the successor's start, and with no end.
+ */
+static void
+test_withdraw_successor(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	char *pending = NULL, *next = NULL, first[200];
+
+	first_and_successor(f, first, sizeof(first), &pending);
+	assert_int_equal(reg_keys_withdraw(&f->app, &f->is, pending, &next, &e), 0);
+	assert_null(next);
+	assert_false(jwks_has(f, pending));
+	assert_signs_at(f, 2 * 3600, first);
+	assert_signs_at(f, 30 * 86400, first);
+	free(pending);
+}
+
+/*
+ * Two successors in waiting, the earlier withdrawn: the current key signs
+ * until the later one starts, then retires.
+ */
+static void
+test_withdraw_first_of_two(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	char *a = NULL, *b = NULL, first[200];
+
+	first_and_successor(f, first, sizeof(first), &a);
+	time_set_offset(600);
+	assert_int_equal(reg_keys_rotate(&f->app, &f->is, &b, &e), 0);
+	assert_int_equal(reg_keys_withdraw(&f->app, &f->is, a, NULL, &e), 0);
+	assert_signs_at(f, 3600 + 300, first);
+	assert_signs_at(f, 600 + 3600 + 1, b);
+	free(a);
+	free(b);
+}
+
+/* The periodic check: when no key signs, a new key signs at once. */
+static void
+test_rotate_due_repairs(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	char *kid = NULL, *again = NULL, first[200], now_kid[200];
+
+	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
+	signing_kid(f, first, sizeof(first));
+	/* Retired with no successor, as a withdrawn successor used to leave it. */
+	assert_int_equal(store_call(f->app.store, registry, key_retire, first, time_now() + 60,
+				    time_now() + 86400, &e),
+			 0);
+	time_set_offset(120);
+	assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &kid, &e), 0);
+	assert_non_null(kid);
+	signing_kid(f, now_kid, sizeof(now_kid));
+	assert_string_equal(now_kid, kid);
+	/* Something signs: nothing more to do. */
+	assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &again, &e), 0);
+	assert_null(again);
+	free(kid);
+}
+
 int
 main(void)
 {
@@ -406,6 +492,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signing_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_by_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_withdraw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_withdraw_successor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_withdraw_first_of_two, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_due_repairs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

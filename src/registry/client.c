@@ -135,6 +135,16 @@ client_get_seen(struct porten *app, const struct reg_actor *who, const char *cli
 	return rc;
 }
 
+/* An inactive client does not exist for callers. */
+static int
+client_check_active(const char *client_id, const json_t *doc, struct err *e)
+{
+	if (!json_is_true(json_object_get(doc, "active")))
+		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client: %s (deactivated)",
+			   client_id);
+	return 0;
+}
+
 /* Fetch an active client for a change; inactive ones do not exist for callers. */
 static int
 client_get_active(struct porten *app, const struct reg_actor *who, const char *client_id,
@@ -143,15 +153,65 @@ client_get_active(struct porten *app, const struct reg_actor *who, const char *c
 	int rc;
 
 	rc = client_get_seen(app, who, client_id, doc, e);
-	if (rc != 0)
-		return rc;
-	if (!json_is_true(json_object_get(*doc, "active"))) {
+	if (rc == 0 && (rc = client_check_active(client_id, *doc, e)) != 0) {
 		json_decref(*doc);
 		*doc = NULL;
-		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client: %s (deactivated)",
-			   client_id);
 	}
-	return 0;
+	return rc;
+}
+
+struct client_edit {
+	const struct reg_actor *who;
+	const char *client_id;
+	reg_client_apply_fn apply;
+	void *arg;
+	json_t *prev; /* the doc the change that went in was made to */
+};
+
+static int
+client_edit_fn(const json_t *prev, void *arg, json_t **next, struct err *e)
+{
+	struct client_edit *ed = arg;
+	int rc;
+
+	if (prev == NULL || !reg_actor_sees(ed->who, prev))
+		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client: %s", ed->client_id);
+	rc = client_check_active(ed->client_id, prev, e);
+	if (rc != 0)
+		return rc;
+	*next = json_deep_copy(prev);
+	if (*next == NULL)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	rc = ed->apply(prev, *next, ed->arg, e);
+	if (rc == 0 && stamp(*next, "last_updated") != 0)
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	if (rc == 0) {
+		json_decref(ed->prev);
+		ed->prev = json_incref((json_t *)prev);
+	}
+	return rc;
+}
+
+int
+reg_client_edit_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+		   reg_client_apply_fn apply, void *arg, json_t **prev, json_t **out,
+		   struct err *e)
+{
+	struct client_edit ed = { who, client_id, apply, arg, NULL };
+	int rc;
+
+	if (prev != NULL)
+		*prev = NULL;
+	if (out != NULL)
+		*out = NULL;
+	if (!reg_client_id_valid(client_id))
+		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such client");
+	rc = reg_doc_edit(app, REG_DOC_CLIENT, client_id, client_edit_fn, &ed, out, e);
+	if (rc == 0 && prev != NULL)
+		*prev = ed.prev;
+	else
+		json_decref(ed.prev);
+	return rc;
 }
 
 /*
@@ -345,67 +405,61 @@ reg_client_update_ex(struct porten *app, const char *client_id, const json_t *in
 	return reg_client_update_as(app, &reg_operator, client_id, in, out, secret, e);
 }
 
-int
-reg_client_update_as(struct porten *app, const struct reg_actor *who, const char *client_id,
-		     const json_t *in, json_t **out, char **secret, struct err *e)
+struct client_update {
+	struct porten *app;
+	const struct reg_actor *who;
+	const char *client_id;
+	const json_t *in;
+	char *clear; /* the new secret, when this update made one */
+};
+
+/* The registration as sent, on what the server keeps of prev. */
+static int
+update_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
 {
-	json_t *prev = NULL, *doc = NULL, *v;
+	struct client_update *u = arg;
+	const json_t *in = u->in;
+	json_t *v;
 	const char *itype, *method;
-	char *clear = NULL;
 	bool ok = true;
 	int rc;
 
-	*out = NULL;
-	if (secret != NULL)
-		*secret = NULL;
-	rc = client_get_active(app, who, client_id, &prev, e);
-	if (rc != 0)
-		goto out;
-	if (!json_is_object(in)) {
-		rc = BAD(e, "the registration must be a JSON object");
-		goto out;
-	}
+	secret_free(u->clear);
+	u->clear = NULL;
+	json_object_clear(doc);
+	if (!json_is_object(in))
+		return BAD(e, "the registration must be a JSON object");
 	rc = reg_client_check_fields(in, e);
 	if (rc == 0)
-		rc = owner_kept(who, in, prev, e);
+		rc = owner_kept(u->who, in, prev, e);
 	if (rc != 0)
-		goto out;
+		return rc;
 	v = json_object_get(in, "client_id");
 	if (v != NULL && !json_is_null(v) &&
-	    (!json_is_string(v) || strcmp(json_string_value(v), client_id) != 0)) {
-		rc = BAD(e, "client_id cannot be changed");
-		goto out;
-	}
+	    (!json_is_string(v) || strcmp(json_string_value(v), u->client_id) != 0))
+		return BAD(e, "client_id cannot be changed");
 	itype = reg_client_str(prev, "integration_type");
 	v = json_object_get(in, "integration_type");
-	if (itype == NULL) {
-		rc = ERR(e, ERR_INTERNAL, 500, NULL, "stored client %s has no integration_type",
-			 client_id);
-		goto out;
-	}
+	if (itype == NULL)
+		return ERR(e, ERR_INTERNAL, 500, NULL, "stored client %s has no integration_type",
+			   u->client_id);
 	/* Spec §6.1: integration_type is immutable. */
 	if (v != NULL && !json_is_null(v) &&
-	    (!json_is_string(v) || strcmp(json_string_value(v), itype) != 0)) {
-		rc = BAD(e, "integration_type cannot be changed");
-		goto out;
-	}
-	doc = json_object();
-	if (doc == NULL)
-		goto nomem;
-	ok &= set_str(doc, "client_id", client_id);
+	    (!json_is_string(v) || strcmp(json_string_value(v), itype) != 0))
+		return BAD(e, "integration_type cannot be changed");
+	ok &= set_str(doc, "client_id", u->client_id);
 	ok &= set_str(doc, "integration_type", itype);
 	if (!ok)
 		goto nomem;
-	rc = reg_client_build(app, who, in, itype, prev, doc, e);
+	rc = reg_client_build(u->app, u->who, in, itype, prev, doc, e);
 	if (rc != 0)
-		goto out;
+		return rc;
 	ok &= json_object_set(doc, "active", json_object_get(prev, "active")) == 0;
 	/* The sub-registrations are managed on their own resource (spec §8). */
 	if (json_object_get(prev, "onbehalfof") != NULL)
 		ok &= json_object_set(doc, "onbehalfof", json_object_get(prev, "onbehalfof")) == 0;
 	if (json_object_get(prev, "created") != NULL)
 		ok &= json_object_set(doc, "created", json_object_get(prev, "created")) == 0;
-	ok &= stamp(doc, "last_updated") == 0;
 	if (!ok)
 		goto nomem;
 
@@ -415,41 +469,45 @@ reg_client_update_as(struct porten *app, const struct reg_actor *who, const char
 	 * never reset it.
 	 */
 	method = reg_client_str(doc, "token_endpoint_auth_method");
-	if (method_uses_secret(method)) {
-		if (json_is_string(json_object_get(prev, "client_secret_sha256"))) {
-			static const char *const keep[] = { "client_secret_sha256",
-							    "client_secret_expires_at" };
+	if (!method_uses_secret(method))
+		return 0;
+	if (!json_is_string(json_object_get(prev, "client_secret_sha256")))
+		return secret_new(doc, &u->clear, e);
+	{
+		static const char *const keep[] = { "client_secret_sha256",
+						    "client_secret_expires_at" };
 
-			for (size_t i = 0; i < 2; i++)
-				ok &= json_object_set(doc, keep[i],
-						      json_object_get(prev, keep[i])) == 0;
-			if (!ok)
-				goto nomem;
-		} else {
-			rc = secret_new(doc, &clear, e);
-			if (rc != 0)
-				goto out;
-		}
+		for (size_t i = 0; i < 2; i++)
+			ok &= json_object_set(doc, keep[i], json_object_get(prev, keep[i])) == 0;
 	}
-	rc = store_call(app->store, registry, client_update, client_id, doc, e);
-	if (rc == 0)
-		reg_audit(app, who, "client", client_id, "update", reg_client_str(doc, "client_orgno"),
-			  prev, doc);
-	goto out;
+	if (ok)
+		return 0;
 nomem:
-	rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-out:
-	json_decref(prev);
+	return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+}
+
+int
+reg_client_update_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+		     const json_t *in, json_t **out, char **secret, struct err *e)
+{
+	struct client_update u = { app, who, client_id, in, NULL };
+	json_t *prev = NULL;
+	int rc;
+
+	if (secret != NULL)
+		*secret = NULL;
+	rc = reg_client_edit_as(app, who, client_id, update_apply, &u, &prev, out, e);
 	if (rc != 0) {
-		json_decref(doc);
-		secret_free(clear);
+		secret_free(u.clear);
 		return rc;
 	}
-	*out = doc;
+	reg_audit(app, who, "client", client_id, "update", reg_client_str(*out, "client_orgno"),
+		  prev, *out);
+	json_decref(prev);
 	if (secret != NULL)
-		*secret = clear;
+		*secret = u.clear;
 	else
-		secret_free(clear);
+		secret_free(u.clear);
 	return 0;
 }
 
@@ -466,6 +524,16 @@ reg_client_delete(struct porten *app, const char *client_id, struct err *e)
 	return reg_client_delete_as(app, &reg_operator, client_id, e);
 }
 
+static int
+deactivate_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
+{
+	(void)prev;
+	(void)arg;
+	if (json_object_set_new(doc, "active", json_false()) != 0)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	return 0;
+}
+
 /* Spec §3 and §9: DELETE deactivates; the row stays for logs and statistics. */
 int
 reg_client_delete_as(struct porten *app, const struct reg_actor *who, const char *client_id,
@@ -474,19 +542,10 @@ reg_client_delete_as(struct porten *app, const struct reg_actor *who, const char
 	json_t *doc = NULL;
 	int rc;
 
-	rc = client_get_active(app, who, client_id, &doc, e);
-	if (rc != 0)
-		goto out;
-	if (json_object_set_new(doc, "active", json_false()) != 0 ||
-	    stamp(doc, "last_updated") != 0) {
-		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-		goto out;
-	}
-	rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	rc = reg_client_edit_as(app, who, client_id, deactivate_apply, NULL, NULL, &doc, e);
 	if (rc == 0)
 		reg_audit(app, who, "client", client_id, "deactivate",
 			  reg_client_str(doc, "client_orgno"), NULL, doc);
-out:
 	json_decref(doc);
 	return rc;
 }
@@ -498,6 +557,19 @@ reg_client_rotate_secret(struct porten *app, const char *client_id, char **secre
 	return reg_client_rotate_secret_as(app, &reg_operator, client_id, secret, e);
 }
 
+static int
+rotate_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
+{
+	char **clear = arg;
+
+	secret_free(*clear);
+	*clear = NULL;
+	if (!method_uses_secret(reg_client_str(prev, "token_endpoint_auth_method")))
+		return BAD(e, "client %s does not authenticate with a client secret",
+			   reg_client_str(prev, "client_id"));
+	return secret_new(doc, clear, e);
+}
+
 int
 reg_client_rotate_secret_as(struct porten *app, const struct reg_actor *who,
 			    const char *client_id, char **secret, struct err *e)
@@ -507,22 +579,10 @@ reg_client_rotate_secret_as(struct porten *app, const struct reg_actor *who,
 	int rc;
 
 	*secret = NULL;
-	rc = client_get_active(app, who, client_id, &doc, e);
-	if (rc != 0)
-		goto out;
-	if (!method_uses_secret(reg_client_str(doc, "token_endpoint_auth_method"))) {
-		rc = BAD(e, "client %s does not authenticate with a client secret", client_id);
-		goto out;
-	}
-	rc = secret_new(doc, &clear, e);
-	if (rc == 0 && stamp(doc, "last_updated") != 0)
-		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	if (rc == 0)
-		rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	rc = reg_client_edit_as(app, who, client_id, rotate_apply, &clear, NULL, &doc, e);
 	if (rc == 0)
 		reg_audit(app, who, "client", client_id, "rotate-secret",
 			  reg_client_str(doc, "client_orgno"), NULL, NULL);
-out:
 	json_decref(doc);
 	if (rc != 0)
 		secret_free(clear);
@@ -531,25 +591,29 @@ out:
 	return rc;
 }
 
-int
-reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
-		   struct err *e)
+struct add_key {
+	const struct cfg *cfg;
+	const json_t *jwk;
+};
+
+/* The key joins the client's set, or restarts its year when posted again (spec §7). */
+static int
+add_key_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
 {
-	json_t *doc = NULL, *jwks = NULL, *keys, *posted = NULL, *k;
+	const struct add_key *ak = arg;
+	const json_t *jwk = ak->jwk;
+	json_t *jwks = NULL, *keys, *posted = NULL, *k;
 	const char *kid;
 	bool replaced = false;
 	size_t i;
 	int rc;
 
-	rc = client_get_active(app, &reg_operator, client_id, &doc, e);
-	if (rc != 0)
-		goto out;
 	rc = reg_client_check_jwk(jwk, e);
 	if (rc != 0)
 		goto out;
 	/* A key locked to a certificate: the certificate is judged now (spec §7). */
 	jwks = json_pack("{s:[O]}", "keys", jwk);
-	rc = jwks != NULL ? reg_key_set_lock_check(app->cfg, jwks, reg_client_str(doc, "client_orgno"),
+	rc = jwks != NULL ? reg_key_set_lock_check(ak->cfg, jwks, reg_client_str(prev, "client_orgno"),
 						   time_now(), e)
 			  : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	json_decref(jwks);
@@ -557,10 +621,10 @@ reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
 	if (rc != 0)
 		goto out;
 	kid = json_string_value(json_object_get(jwk, "kid"));
-	jwks = json_deep_copy(json_object_get(doc, "jwks"));
+	jwks = json_deep_copy(json_object_get(prev, "jwks"));
 	if (jwks == NULL)
 		jwks = json_pack("{s:[]}", "keys");
-	posted = json_deep_copy(json_object_get(doc, "jwks_posted"));
+	posted = json_deep_copy(json_object_get(prev, "jwks_posted"));
 	if (posted == NULL)
 		posted = json_object();
 	keys = json_object_get(jwks, "keys");
@@ -587,17 +651,21 @@ reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
 	if (rc != 0)
 		goto out;
 	if (json_object_set_new(posted, kid, json_integer(time_now())) != 0 ||
-	    json_object_set(doc, "jwks", jwks) != 0 ||
-	    json_object_set(doc, "jwks_posted", posted) != 0 || stamp(doc, "last_updated") != 0) {
+	    json_object_set(doc, "jwks", jwks) != 0 || json_object_set(doc, "jwks_posted", posted) != 0)
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-		goto out;
-	}
-	rc = store_call(app->store, registry, client_update, client_id, doc, e);
 out:
-	json_decref(doc);
 	json_decref(jwks);
 	json_decref(posted);
 	return rc;
+}
+
+int
+reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
+		   struct err *e)
+{
+	struct add_key ak = { app->cfg, jwk };
+
+	return reg_client_edit_as(app, &reg_operator, client_id, add_key_apply, &ak, NULL, NULL, e);
 }
 
 int
@@ -617,46 +685,53 @@ reg_client_jwks_get_as(struct porten *app, const struct reg_actor *who,
 	return *jwks != NULL ? 0 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 }
 
+struct jwks_set {
+	const struct cfg *cfg;
+	const json_t *jwks;
+};
+
+static int
+jwks_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
+{
+	const struct jwks_set *js = arg;
+	json_t *posted, *k;
+	size_t i;
+	bool ok = true;
+	int rc;
+
+	if (js->jwks == NULL) {
+		json_object_del(doc, "jwks");
+		json_object_del(doc, "jwks_posted");
+		return 0;
+	}
+	rc = reg_key_set_lock_check(js->cfg, js->jwks, reg_client_str(prev, "client_orgno"),
+				    time_now(), e);
+	if (rc != 0)
+		return rc;
+	/* Posting a key again, identical or not, starts its year anew. */
+	posted = json_object();
+	ok &= posted != NULL;
+	json_array_foreach(json_object_get(js->jwks, "keys"), i, k)
+		ok &= json_object_set_new(posted, json_string_value(json_object_get(k, "kid")),
+					  json_integer(time_now())) == 0;
+	ok &= json_object_set(doc, "jwks", (json_t *)js->jwks) == 0;
+	ok &= json_object_set_new(doc, "jwks_posted", posted) == 0;
+	return ok ? 0 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+}
+
 /* Replace the client's keys with jwks (NULL: none), each posted now (spec §7). */
 static int
 jwks_store(struct porten *app, const struct reg_actor *who, const char *client_id,
 	   const json_t *jwks, struct err *e)
 {
-	json_t *doc = NULL, *posted = NULL, *k;
-	size_t i;
-	bool ok = true;
+	struct jwks_set js = { app->cfg, jwks };
+	json_t *doc = NULL;
 	int rc;
 
-	rc = client_get_active(app, who, client_id, &doc, e);
-	if (rc == 0 && jwks != NULL)
-		rc = reg_key_set_lock_check(app->cfg, jwks, reg_client_str(doc, "client_orgno"),
-					    time_now(), e);
-	if (rc != 0) {
-		json_decref(doc);
-		return rc;
-	}
-	if (jwks == NULL) {
-		json_object_del(doc, "jwks");
-		json_object_del(doc, "jwks_posted");
-	} else {
-		/* Posting a key again, identical or not, starts its year anew. */
-		posted = json_object();
-		ok &= posted != NULL;
-		json_array_foreach(json_object_get(jwks, "keys"), i, k)
-			ok &= json_object_set_new(posted, json_string_value(json_object_get(k, "kid")),
-						  json_integer(time_now())) == 0;
-		ok &= json_object_set(doc, "jwks", (json_t *)jwks) == 0;
-		ok &= json_object_set(doc, "jwks_posted", posted) == 0;
-	}
-	ok &= stamp(doc, "last_updated") == 0;
-	if (!ok)
-		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	else
-		rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	rc = reg_client_edit_as(app, who, client_id, jwks_apply, &js, NULL, &doc, e);
 	if (rc == 0)
 		reg_audit(app, who, "keys", client_id, jwks != NULL ? "replace" : "delete",
 			  reg_client_str(doc, "client_orgno"), NULL, jwks);
-	json_decref(posted);
 	json_decref(doc);
 	return rc;
 }
@@ -695,8 +770,10 @@ reg_client_public(const json_t *doc)
 {
 	json_t *c = json_deep_copy(doc);
 
-	if (c != NULL)
+	if (c != NULL) {
 		json_object_del(c, "client_secret_sha256");
+		json_object_del(c, "rev");
+	}
 	return c;
 }
 

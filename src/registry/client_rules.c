@@ -65,6 +65,7 @@ static const struct {
 	{ "client_secret_expires_at", FIELD_SERVER },
 	{ "jwks_posted", FIELD_SERVER },
 	{ "onbehalfof", FIELD_SERVER },
+	{ "rev", FIELD_SERVER }, /* write count, for safe concurrent changes (edit.c) */
 	/* Legacy output fields, read-only for compatibility (spec §4). */
 	{ "display_name", FIELD_SERVER },
 	{ "default_scopes", FIELD_SERVER },

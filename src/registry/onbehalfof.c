@@ -156,6 +156,59 @@ reg_onbehalfof_get_as(struct porten *app, const struct reg_actor *who, const cha
 	return rc;
 }
 
+struct obo_edit {
+	struct porten *app;
+	const char *id;
+	const json_t *in;
+	json_t *entry; /* the entry as stored, unless removed */
+};
+
+static int
+obo_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
+{
+	struct obo_edit *oe = arg;
+	json_t *list;
+	long k = -1;
+	int rc;
+
+	(void)prev;
+	json_decref(oe->entry);
+	oe->entry = NULL;
+	list = json_object_get(doc, "onbehalfof");
+	if (!json_is_array(list)) {
+		list = json_array();
+		if (list == NULL || json_object_set_new(doc, "onbehalfof", list) != 0)
+			return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	}
+	if (oe->id != NULL) {
+		k = reg_onbehalfof_id_valid(oe->id) ? obo_find(list, oe->id) : -1;
+		if (k < 0)
+			return ERR(e, ERR_NOTFOUND, 404, NULL, "no such onbehalfof registration");
+	}
+	if (oe->in == NULL)
+		return json_array_remove(list, (size_t)k) == 0
+			       ? 0
+			       : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	rc = obo_build(oe->app, oe->in, k < 0 ? NULL : json_array_get(list, (size_t)k), &oe->entry,
+		       e);
+	if (rc != 0)
+		return rc;
+	if (k >= 0)
+		rc = json_array_set(list, (size_t)k, oe->entry);
+	else {
+		const char *nid = json_string_value(json_object_get(oe->entry, "onbehalfof"));
+
+		/* §8: unique within the parent client. */
+		if (obo_find(list, nid) >= 0)
+			return ERR(e, ERR_EXISTS, 409, REG_INVALID_METADATA,
+				   "onbehalfof %s is registered already", nid);
+		if (json_array_size(list) >= OBO_MAX)
+			return BAD(e, "a client holds at most %d onbehalfof registrations", OBO_MAX);
+		rc = json_array_append(list, oe->entry);
+	}
+	return rc == 0 ? 0 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+}
+
 /*
  * Create (id NULL), replace or remove (in NULL) one entry of an active
  * client the caller sees.  *rec (optional): the entry as stored.
@@ -164,70 +217,21 @@ static int
 obo_change(struct porten *app, const struct reg_actor *who, const char *client_id,
 	   const char *id, const json_t *in, json_t **rec, struct err *e)
 {
-	json_t *doc = NULL, *list, *entry = NULL;
-	long k = -1;
-	char ts[32];
+	struct obo_edit oe = { app, id, in, NULL };
+	json_t *doc = NULL;
 	int rc;
 
 	if (rec != NULL)
 		*rec = NULL;
-	rc = reg_client_get_active_as(app, who, client_id, &doc, e);
-	if (rc != 0)
-		return rc;
-	list = json_object_get(doc, "onbehalfof");
-	if (!json_is_array(list)) {
-		list = json_array();
-		if (list == NULL || json_object_set_new(doc, "onbehalfof", list) != 0) {
-			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-			goto out;
-		}
-	}
-	if (id != NULL) {
-		k = reg_onbehalfof_id_valid(id) ? obo_find(list, id) : -1;
-		if (k < 0) {
-			rc = ERR(e, ERR_NOTFOUND, 404, NULL, "no such onbehalfof registration");
-			goto out;
-		}
-	}
-	if (in == NULL) {
-		rc = json_array_remove(list, (size_t)k) == 0 ? 0 : ERR_NOMEM;
-	} else {
-		rc = obo_build(app, in, k < 0 ? NULL : json_array_get(list, (size_t)k), &entry, e);
-		if (rc != 0)
-			goto out;
-		if (k < 0) {
-			const char *nid = json_string_value(json_object_get(entry, "onbehalfof"));
-
-			/* §8: unique within the parent client. */
-			if (obo_find(list, nid) >= 0) {
-				rc = ERR(e, ERR_EXISTS, 409, REG_INVALID_METADATA,
-					 "onbehalfof %s is registered already", nid);
-				goto out;
-			}
-			if (json_array_size(list) >= OBO_MAX) {
-				rc = BAD(e, "a client holds at most %d onbehalfof registrations", OBO_MAX);
-				goto out;
-			}
-			rc = json_array_append(list, entry);
-		} else {
-			rc = json_array_set(list, (size_t)k, entry);
-		}
-	}
-	reg_iso_time(time_now(), ts);
-	if (rc != 0 || json_object_set_new(doc, "last_updated", json_string(ts)) != 0) {
-		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-		goto out;
-	}
-	rc = store_call(app->store, registry, client_update, client_id, doc, e);
+	rc = reg_client_edit_as(app, who, client_id, obo_apply, &oe, NULL, &doc, e);
 	if (rc == 0)
 		reg_audit(app, who, "onbehalfof", client_id,
 			  in == NULL ? "delete" : id == NULL ? "create" : "update",
 			  json_string_value(json_object_get(doc, "client_orgno")), NULL,
-			  in == NULL ? NULL : entry);
-	if (rc == 0 && rec != NULL && entry != NULL)
-		*rec = json_incref(entry);
-out:
-	json_decref(entry);
+			  in == NULL ? NULL : oe.entry);
+	if (rc == 0 && rec != NULL && oe.entry != NULL)
+		*rec = json_incref(oe.entry);
+	json_decref(oe.entry);
 	json_decref(doc);
 	return rc;
 }

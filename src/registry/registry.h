@@ -99,7 +99,7 @@ int reg_client_rotate_secret(struct porten *app, const char *client_id, char **s
 /* Add a public JWK (RSA, sig, kid) to the client's jwks (at most 5). */
 int reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
 		       struct err *e);
-/* The client as shown to operators: the stored doc without secret hashes (new ref). */
+/* The client as shown to operators: the stored doc without secret hashes or write count (new ref). */
 json_t *reg_client_public(const json_t *doc);
 
 /* Drop the parsed clients and scopes kept for request paths (app_close). */

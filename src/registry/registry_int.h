@@ -69,6 +69,18 @@ bool reg_integration_type_known(const char *t);
 struct reg_actor;
 int reg_client_get_active_as(struct porten *app, const struct reg_actor *who,
 			     const char *client_id, json_t **doc, struct err *e);
+/*
+ * Change an active client the caller sees, safely against concurrent
+ * writers (reg_doc_edit): apply changes doc, a copy of the stored prev,
+ * and may run more than once; last_updated is stamped after it.  *prev and
+ * *out (each optional, new references): the doc the change was made to and
+ * the doc as stored.  ERR_NOTFOUND (404) for a client the caller does not
+ * see or that is deactivated; apply's errors as they are.
+ */
+typedef int (*reg_client_apply_fn)(const json_t *prev, json_t *doc, void *arg, struct err *e);
+int reg_client_edit_as(struct porten *app, const struct reg_actor *who, const char *client_id,
+		       reg_client_apply_fn apply, void *arg, json_t **prev, json_t **out,
+		       struct err *e);
 
 /* A row of the scope table that assigns a prefix (scope_owner.c), not a scope. */
 bool reg_prefix_row(const json_t *doc);
@@ -111,14 +123,28 @@ int reg_client_check_jwk(const json_t *k, struct err *e);
 int reg_client_check_key_set(const json_t *jwks, struct err *e);
 
 /*
- * Change a stored scope safely against concurrent writers (scope_access.c):
- * fn gets the stored doc (NULL when there is none) and makes the next one
- * in *next (a new reference); the write goes in only if nobody else wrote
- * the scope in between, else the edit is re-run on the newer doc.  *out
- * (optional) gets the doc as stored.  fn's errors are returned as they are.
+ * Change a stored scope or client safely against concurrent writers
+ * (edit.c): fn gets the stored doc (NULL when there is none) and makes the
+ * next one in *next (a new reference); the write goes in only if nobody
+ * else wrote the doc in between, else the edit is re-run on the newer doc.
+ * A client is only ever updated, never created here.  *out (optional) gets
+ * the doc as stored.  fn's errors are returned as they are; ERR_UNAVAILABLE
+ * (503) when others keep writing.
  */
-typedef int (*reg_scope_edit_fn)(const json_t *prev, void *arg, json_t **next, struct err *e);
-int reg_scope_edit(struct porten *app, const char *name, reg_scope_edit_fn fn, void *arg,
+enum reg_doc_kind { REG_DOC_SCOPE, REG_DOC_CLIENT };
+typedef int (*reg_doc_edit_fn)(const json_t *prev, void *arg, json_t **next, struct err *e);
+int reg_doc_edit(struct porten *app, enum reg_doc_kind kind, const char *name, reg_doc_edit_fn fn,
+		 void *arg, json_t **out, struct err *e);
+/*
+ * reg_scope_put of an organisation's change to its own scope (owner NULL:
+ * the operator's, as reg_scope_put): checked in the same protected write,
+ * the stored scope must still be owner's (else ERR_NOTFOUND, 404) and keeps
+ * its active flag, which DELETE and the operator set.
+ */
+int reg_scope_put_own(struct porten *app, const json_t *in, const char *owner, json_t **out,
+		      struct err *e);
+/* reg_doc_edit of the scope name. */
+int reg_scope_edit(struct porten *app, const char *name, reg_doc_edit_fn fn, void *arg,
 		   json_t **out, struct err *e);
 
 /* An absolute URI cut into the parts the rules look at (redirect.c). */

@@ -417,14 +417,27 @@ scope_prefix_owner(struct porten *app, const char *name, const char *owner, stru
 	return rc;
 }
 
+struct scope_merge {
+	const json_t *doc;
+	const char *owner; /* the organisation that changes its own scope, or NULL */
+};
+
 /* The stored doc: the new attributes, what the server keeps from before. */
 static int
 scope_put_merge(const json_t *prev, void *arg, json_t **next, struct err *e)
 {
 	static const char *const kept[] = { "access", "delegations", NULL };
-	const json_t *doc = arg, *v;
+	const struct scope_merge *m = arg;
+	const json_t *doc = m->doc, *v;
+	const char *o;
 	char ts[32];
 
+	/* Checked on the doc this write replaces: the scope is still the owner's. */
+	if (m->owner != NULL) {
+		o = json_string_value(json_object_get(prev, "owner_orgno"));
+		if (prev == NULL || o == NULL || strcmp(o, m->owner) != 0)
+			return ERR(e, ERR_NOTFOUND, 404, NULL, "no such scope");
+	}
 	*next = json_deep_copy(doc);
 	if (*next == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -439,11 +452,23 @@ scope_put_merge(const json_t *prev, void *arg, json_t **next, struct err *e)
 		if ((v = json_object_get(prev, kept[i])) != NULL &&
 		    json_object_set(*next, kept[i], (json_t *)v) != 0)
 			return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	/* An organisation leaves active to DELETE and the operator. */
+	if (m->owner != NULL &&
+	    json_object_set_new(*next, "active",
+				json_boolean(json_is_true(json_object_get(prev, "active")))) != 0)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	return 0;
 }
 
 int
-reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err *e)
+reg_scope_put(struct porten *app, const json_t *in, json_t **out, struct err *e)
+{
+	return reg_scope_put_own(app, in, NULL, out, e);
+}
+
+int
+reg_scope_put_own(struct porten *app, const json_t *in_raw, const char *owner, json_t **out,
+		  struct err *e)
 {
 	char name[REG_SCOPE_NAME_MAX + 1];
 	json_t *doc = NULL, *view = NULL, *v;
@@ -556,7 +581,7 @@ reg_scope_put(struct porten *app, const json_t *in_raw, json_t **out, struct err
 				e);
 	if (rc != 0)
 		goto out;
-	rc = reg_scope_edit(app, name, scope_put_merge, doc, out, e);
+	rc = reg_scope_edit(app, name, scope_put_merge, &(struct scope_merge){ doc, owner }, out, e);
 	goto out;
 nomem:
 	rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");

@@ -11,11 +11,8 @@
  *                                               supplier_orgno, created } }
  *   "rev":         how many times the doc was written
  *
- * Writes are optimistic: a writer claims revision rev + 1 in the store's
- * replay cache (an atomic insert-if-absent), checks that the doc is still
- * at rev, and writes it; a writer that loses the claim re-reads and
- * re-applies its change.  So two operators granting at once never lose
- * one another's grant, on any backend, without a lock in the store.
+ * Every write goes through reg_scope_edit (edit.c), so two operators
+ * granting at once never lose one another's grant.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -30,84 +27,9 @@
 #define BAD(e, ...) ERR((e), ERR_INVAL, 400, REG_INVALID_SCOPE, __VA_ARGS__)
 #define NOMEM(e) ERR((e), ERR_NOMEM, 500, NULL, "out of memory")
 
-#define EDIT_TRIES 60           /* re-reads before giving up on a busy scope */
-#define EDIT_CLAIM_LIFE 10      /* seconds a claim outlives its write; stale readers re-check */
 /* Bounds the doc read on every token request for the scope. */
 #define ACCESS_MAX 5000
 #define DELEGATIONS_MAX 5000
-
-static void
-edit_backoff(int attempt)
-{
-	struct timespec ts = { 0, (long)(attempt < 10 ? attempt + 1 : 10) * 5000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-int
-reg_scope_edit(struct porten *app, const char *name, reg_scope_edit_fn fn, void *arg,
-	       json_t **out, struct err *e)
-{
-	json_t *prev = NULL, *next = NULL, *again = NULL;
-	const char *created;
-	long long rev;
-	char key[REG_SCOPE_NAME_MAX + 96];
-	int rc = 0;
-
-	if (out != NULL)
-		*out = NULL;
-	for (int attempt = 0; attempt < EDIT_TRIES; attempt++) {
-		json_decref(prev);
-		json_decref(next);
-		json_decref(again);
-		prev = next = again = NULL;
-		rc = store_call(app->store, registry, scope_get, name, &prev, e);
-		if (rc != 0 && rc != ERR_NOTFOUND)
-			goto out;
-		rev = json_integer_value(json_object_get(prev, "rev"));
-		rc = fn(prev, arg, &next, e);
-		if (rc != 0)
-			goto out;
-		/*
-		 * The claim names the scope's creation time as well, so a scope
-		 * removed and made again starts a fresh series of revisions.
-		 */
-		created = json_string_value(json_object_get(prev, "created"));
-		snprintf(key, sizeof(key), "scope-rev:%s:%s:%lld", name, created ? created : "",
-			 rev + 1);
-		rc = store_call(app->store, oauth, jti_remember, key, time_now() + EDIT_CLAIM_LIFE, e);
-		if (rc == ERR_EXISTS) {
-			edit_backoff(attempt);
-			continue;
-		}
-		if (rc != 0)
-			goto out;
-		/* A writer that read long ago may hold a claim nobody else made: check. */
-		rc = store_call(app->store, registry, scope_get, name, &again, e);
-		if (rc != 0 && rc != ERR_NOTFOUND)
-			goto out;
-		if ((again == NULL) != (prev == NULL) ||
-		    json_integer_value(json_object_get(again, "rev")) != rev)
-			continue;
-		if (json_object_set_new(next, "rev", json_integer(rev + 1)) != 0) {
-			rc = NOMEM(e);
-			goto out;
-		}
-		rc = store_call(app->store, registry, scope_put, name, next, e);
-		if (rc == 0 && out != NULL) {
-			*out = next;
-			next = NULL;
-		}
-		goto out;
-	}
-	rc = ERR(e, ERR_UNAVAILABLE, 503, NULL, "scope %s is being changed by others; try again",
-		 name);
-out:
-	json_decref(prev);
-	json_decref(next);
-	json_decref(again);
-	return rc;
-}
 
 /* ---- predicates for the token endpoint ---- */
 

@@ -355,7 +355,7 @@ reg_scope_update_as(struct porten *app, const struct reg_actor *who, const char 
 	if (rc == 0) {
 		json_object_del(own, "prefix");
 		json_object_del(own, "subscope");
-		rc = reg_scope_put(app, own, out, e);
+		rc = reg_scope_put_own(app, own, who->orgno, out, e);
 	}
 	if (rc == 0)
 		reg_audit(app, who, "scope", name, "update",
@@ -373,6 +373,24 @@ reg_scope_get_as(struct porten *app, const struct reg_actor *who, const char *na
 	return scope_own(app, who, name, doc, e);
 }
 
+/* Spec §9: the scope stops tokens; clients' registrations and grants are kept. */
+static int
+scope_deactivate(const json_t *prev, void *arg, json_t **next, struct err *e)
+{
+	const struct reg_actor *who = arg;
+	const char *o = json_string_value(json_object_get(prev, "owner_orgno"));
+	char ts[32];
+
+	if (prev == NULL || (who->orgno != NULL && (o == NULL || strcmp(o, who->orgno) != 0)))
+		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such scope");
+	reg_iso_time(time_now(), ts);
+	*next = json_deep_copy(prev);
+	if (*next == NULL || json_object_set_new(*next, "active", json_false()) != 0 ||
+	    json_object_set_new(*next, "last_updated", json_string(ts)) != 0)
+		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	return 0;
+}
+
 int
 reg_scope_deactivate_as(struct porten *app, const struct reg_actor *who, const char *name,
 			json_t **out, struct err *e)
@@ -382,17 +400,13 @@ reg_scope_deactivate_as(struct porten *app, const struct reg_actor *who, const c
 
 	*out = NULL;
 	rc = scope_own(app, who, name, &doc, e);
+	json_decref(doc);
 	if (rc != 0)
 		return rc;
-	/* Spec §9: the scope stops tokens; clients' registrations and grants are kept. */
-	if (json_object_set_new(doc, "active", json_false()) != 0)
-		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	else
-		rc = reg_scope_put(app, doc, out, e);
+	rc = reg_scope_edit(app, name, scope_deactivate, (void *)who, out, e);
 	if (rc == 0)
 		reg_audit(app, who, "scope", name, "deactivate",
 			  json_string_value(json_object_get(*out, "owner_orgno")), NULL, *out);
-	json_decref(doc);
 	return rc;
 }
 

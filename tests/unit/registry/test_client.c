@@ -17,6 +17,7 @@
 #include "core/timeutil.h"
 #include "registry/client.h"
 #include "registry/registry.h"
+#include "registry/registry_int.h"
 #include "shared_check.h"
 
 /* A presented secret against a client document, through its parsed record. */
@@ -647,6 +648,94 @@ test_idporten_scopes(void **state)
 	json_decref(in);
 }
 
+/* An edit that another writer overtakes between its read and its write, once. */
+struct race {
+	struct fixture *f;
+	const char *id;
+	int (*writer)(struct fixture *f, const char *id);
+	int calls;
+};
+
+static int
+race_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
+{
+	struct race *r = arg;
+
+	(void)prev;
+	(void)e;
+	if (r->calls++ == 0)
+		assert_int_equal(r->writer(r->f, r->id), 0);
+	return json_object_set_new(doc, "client_name", json_string("renamed"));
+}
+
+static int
+race_rotate(struct fixture *f, const char *id)
+{
+	struct err e = { 0 };
+	char *secret = NULL;
+	int rc = reg_client_rotate_secret(&f->app, id, &secret, &e);
+
+	free(secret);
+	return rc;
+}
+
+static int
+race_delete(struct fixture *f, const char *id)
+{
+	struct err e = { 0 };
+
+	return reg_client_delete(&f->app, id, &e);
+}
+
+/*
+ * Two changes from the same stored revision: the later write is made again
+ * on the earlier one's result instead of overwriting it, so an update never
+ * brings back a rotated-away secret or re-activates a deactivated client.
+ */
+static void
+test_concurrent_edits(void **state)
+{
+	struct fixture *f = *state;
+	json_t *in = web_client(), *doc, *stored = NULL, *out = NULL;
+	struct err e = { 0 };
+	char *hash0;
+	const char *id;
+	struct race r = { f, NULL, race_rotate, 0 };
+
+	doc = create_ok(f, in, NULL);
+	id = reg_client_str(doc, "client_id");
+	r.id = id;
+	hash0 = strdup(reg_client_str(doc, "client_secret_sha256"));
+	assert_int_equal(reg_client_edit_as(&f->app, &reg_operator, id, race_apply, &r, NULL, &out,
+					    &e),
+			 0);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(store_call(f->app.store, registry, client_get, id, &stored, &e), 0);
+	assert_true(json_equal(stored, out));
+	assert_string_equal(reg_client_str(stored, "client_name"), "renamed");
+	assert_string_not_equal(reg_client_str(stored, "client_secret_sha256"), hash0);
+	assert_int_equal(json_integer_value(json_object_get(stored, "rev")), 2);
+	json_decref(stored);
+	json_decref(out);
+
+	/* Deactivated meanwhile: the edit finds no active client and writes nothing. */
+	r = (struct race){ f, id, race_delete, 0 };
+	assert_int_equal(reg_client_edit_as(&f->app, &reg_operator, id, race_apply, &r, NULL, NULL,
+					    &e),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_call(f->app.store, registry, client_get, id, &stored, &e), 0);
+	assert_false(json_is_true(json_object_get(stored, "active")));
+	assert_int_equal(json_integer_value(json_object_get(stored, "rev")), 3);
+	/* The write count stays inside: not shown, and ignored when sent back. */
+	out = reg_client_public(stored);
+	assert_null(json_object_get(out, "rev"));
+	json_decref(out);
+	json_decref(stored);
+	free(hash0);
+	json_decref(doc);
+	json_decref(in);
+}
+
 static void
 test_secret_lifecycle(void **state)
 {
@@ -1077,6 +1166,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_orgno_and_client_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idporten_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_edits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_cache_gen_hostile, setup, teardown),

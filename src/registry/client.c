@@ -593,34 +593,23 @@ reg_client_rotate_secret_as(struct porten *app, const struct reg_actor *who,
 
 struct add_key {
 	const struct cfg *cfg;
-	const json_t *jwk;
+	const json_t *set; /* {"keys": [...]}, each key checked */
 };
 
-/* The key joins the client's set, or restarts its year when posted again (spec §7). */
+/* The keys join the client's set, or restart their year when posted again (spec §7). */
 static int
 add_key_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
 {
 	const struct add_key *ak = arg;
-	const json_t *jwk = ak->jwk;
-	json_t *jwks = NULL, *keys, *posted = NULL, *k;
-	const char *kid;
-	bool replaced = false;
-	size_t i;
+	json_t *jwks = NULL, *keys, *posted = NULL, *k, *n;
+	size_t i, j;
 	int rc;
 
-	rc = reg_client_check_jwk(jwk, e);
+	/* Keys locked to a certificate: the certificates are judged now (spec §7). */
+	rc = reg_key_set_lock_check(ak->cfg, ak->set, reg_client_str(prev, "client_orgno"),
+				    time_now(), e);
 	if (rc != 0)
-		goto out;
-	/* A key locked to a certificate: the certificate is judged now (spec §7). */
-	jwks = json_pack("{s:[O]}", "keys", jwk);
-	rc = jwks != NULL ? reg_key_set_lock_check(ak->cfg, jwks, reg_client_str(prev, "client_orgno"),
-						   time_now(), e)
-			  : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	json_decref(jwks);
-	jwks = NULL;
-	if (rc != 0)
-		goto out;
-	kid = json_string_value(json_object_get(jwk, "kid"));
+		return rc;
 	jwks = json_deep_copy(json_object_get(prev, "jwks"));
 	if (jwks == NULL)
 		jwks = json_pack("{s:[]}", "keys");
@@ -632,26 +621,31 @@ add_key_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 		goto out;
 	}
-	json_array_foreach(keys, i, k) {
-		if (strcmp(json_string_value(json_object_get(k, "kid")), kid) != 0)
-			continue;
-		/* Spec §7: posting the same key again restarts its year. */
-		if (!json_equal(k, (json_t *)jwk)) {
-			rc = ERR(e, ERR_EXISTS, 409, REG_INVALID_METADATA,
-				 "the client already has another key with kid %s", kid);
+	json_array_foreach(json_object_get(ak->set, "keys"), j, n) {
+		const char *kid = json_string_value(json_object_get(n, "kid"));
+		bool known = false;
+
+		json_array_foreach(keys, i, k) {
+			if (strcmp(json_string_value(json_object_get(k, "kid")), kid) != 0)
+				continue;
+			/* Spec §7: posting the same key again restarts its year. */
+			if (!json_equal(k, n)) {
+				rc = ERR(e, ERR_EXISTS, 409, REG_INVALID_METADATA,
+					 "the client already has another key with kid %s", kid);
+				goto out;
+			}
+			known = true;
+		}
+		if ((!known && json_array_append_new(keys, json_deep_copy(n)) != 0) ||
+		    json_object_set_new(posted, kid, json_integer(time_now())) != 0) {
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 			goto out;
 		}
-		replaced = true;
-	}
-	if (!replaced && json_array_append_new(keys, json_deep_copy(jwk)) != 0) {
-		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-		goto out;
 	}
 	rc = reg_client_check_key_set(jwks, e);
 	if (rc != 0)
 		goto out;
-	if (json_object_set_new(posted, kid, json_integer(time_now())) != 0 ||
-	    json_object_set(doc, "jwks", jwks) != 0 || json_object_set(doc, "jwks_posted", posted) != 0)
+	if (json_object_set(doc, "jwks", jwks) != 0 || json_object_set(doc, "jwks_posted", posted) != 0)
 		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 out:
 	json_decref(jwks);
@@ -659,13 +653,41 @@ out:
 	return rc;
 }
 
+/*
+ * Every key is judged, alone, with the others and with the client's own,
+ * before the one write: a file with one bad key adds none.
+ */
 int
 reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
 		   struct err *e)
 {
-	struct add_key ak = { app->cfg, jwk };
+	struct add_key ak = { app->cfg, NULL };
+	json_t *set = NULL, *doc = NULL;
+	int rc;
 
-	return reg_client_edit_as(app, &reg_operator, client_id, add_key_apply, &ak, NULL, NULL, e);
+	/* Unknown clients are unknown before the keys are judged. */
+	rc = client_get_active(app, &reg_operator, client_id, &doc, e);
+	json_decref(doc);
+	doc = NULL;
+	if (rc != 0)
+		return rc;
+	if (json_is_object(jwk) && json_object_get(jwk, "keys") == NULL) {
+		rc = reg_client_check_jwk(jwk, e);
+		if (rc == 0 && (set = json_pack("{s:[O]}", "keys", jwk)) == NULL)
+			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	}
+	if (set == NULL && rc == 0)
+		rc = reg_client_jwks_from(jwk, &set, e);
+	ak.set = set;
+	if (rc == 0)
+		rc = reg_client_edit_as(app, &reg_operator, client_id, add_key_apply, &ak, NULL,
+					&doc, e);
+	if (rc == 0)
+		reg_audit(app, &reg_operator, "keys", client_id, "add",
+			  reg_client_str(doc, "client_orgno"), NULL, set);
+	json_decref(doc);
+	json_decref(set);
+	return rc;
 }
 
 int

@@ -319,25 +319,15 @@ static int
 client_add_key(struct cli *c, const char *id, json_t *set)
 {
 	struct err e = { 0 };
-	json_t *jwk = json_object_get(set, "jwk"), *keys, *doc = NULL, *k;
-	size_t i;
+	json_t *jwk = json_object_get(set, "jwk"), *doc = NULL;
 	int rc;
 
 	if (jwk == NULL || json_object_size(set) != 1)
 		return cli_usage_error("client add-key ID --jwk-file F (and nothing else)");
-	/* A file may hold one JWK or a JWKS; each key is added. */
-	keys = json_object_get(jwk, "keys");
-	if (json_is_array(keys)) {
-		json_array_foreach(keys, i, k) {
-			rc = reg_client_add_key(&c->app, id, k, &e);
-			if (rc != 0)
-				return cli_fail(rc, &e);
-		}
-	} else {
-		rc = reg_client_add_key(&c->app, id, jwk, &e);
-		if (rc != 0)
-			return cli_fail(rc, &e);
-	}
+	/* A file may hold one JWK or a JWKS: all its keys are added, or none. */
+	rc = reg_client_add_key(&c->app, id, jwk, &e);
+	if (rc != 0)
+		return cli_fail(rc, &e);
 	rc = reg_client_get_as(&c->app, &reg_operator, id, &doc, &e);
 	if (rc != 0)
 		return cli_fail(rc, &e);

@@ -96,7 +96,11 @@ int reg_client_update(struct porten *app, const char *client_id, const json_t *i
 int reg_client_delete(struct porten *app, const char *client_id, struct err *e);
 int reg_client_rotate_secret(struct porten *app, const char *client_id, char **secret,
 			     struct err *e);
-/* Add a public JWK (RSA, sig, kid) to the client's jwks (at most 5). */
+/*
+ * Add a public JWK (RSA, sig, kid), or each key of a JWKS or array of keys,
+ * to the client's jwks (at most 5), in one write: if any key is refused,
+ * none is added.  Recorded in the audit trail as "add" of kind "keys".
+ */
 int reg_client_add_key(struct porten *app, const char *client_id, const json_t *jwk,
 		       struct err *e);
 /* The client as shown to operators: the stored doc without secret hashes or write count (new ref). */

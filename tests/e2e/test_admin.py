@@ -497,6 +497,29 @@ def test_portenctl_key_set(env, victim):
     assert env.server.ctl("client", "keys", cid)["keys"][0]["kid"] == "ctl1"
 
 
+def test_portenctl_add_key_all_or_none(env, victim):
+    """client add-key with a JWKS file adds every key or, when one is refused, none; each add is
+    in the audit trail."""
+    cid = victim["client_id"]
+    path = os.path.join(env.dir, "add.json")
+    before = [k["kid"] for k in env.server.ctl("client", "keys", cid)["keys"]]
+    good, other = rsa_pub("add-good")[1], rsa_pub("add-other")[1]
+    with open(path, "w") as f:
+        json.dump({"keys": [good, dict(rsa_pub("add-bad")[1], alg="HS256")]}, f)
+    p = env.server.ctl("client", "add-key", cid, "--jwk-file", path, check=False)
+    assert p.returncode == 1, p.stderr
+    assert [k["kid"] for k in env.server.ctl("client", "keys", cid)["keys"]] == before
+    assert not [t for t in env.server.ctl("audit", "id", cid) if t["action"] == "add"]
+    with open(path, "w") as f:
+        json.dump({"keys": [good, other]}, f)
+    env.server.ctl("client", "add-key", cid, "--jwk-file", path)
+    assert [k["kid"] for k in env.server.ctl("client", "keys", cid)["keys"]] == before + ["add-good",
+                                                                                        "add-other"]
+    added = [t for t in env.server.ctl("audit", "id", cid) if t["action"] == "add"]
+    assert len(added) == 1 and added[0]["kind"] == "keys" and added[0]["actor"] == "operator", added
+    assert [k["kid"] for k in added[0]["after"]["keys"]] == ["add-good", "add-other"]
+
+
 # --------------------------------------------------------------------------
 # the scope-owner API (§9) and the open lists
 # --------------------------------------------------------------------------

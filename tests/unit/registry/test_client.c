@@ -929,8 +929,40 @@ test_keys(void **state)
 	assert_int_equal(reg_client_add_key(&f->app, id, bad, &e), ERR_INVAL);
 	json_decref(bad);
 
-	/* At most five keys (spec §7). */
-	for (int i = 0; i < 4; i++) {
+	/* A JWKS with one good and one bad key adds neither; a good one adds both at once. */
+	{
+		json_t *good = fresh_jwk(), *hs = fresh_jwk(), *set, *keys = NULL, *trail = NULL;
+		size_t n;
+
+		json_object_set_new(hs, "alg", json_string("HS256"));
+		set = json_pack("{s:[O,O]}", "keys", good, hs);
+		assert_int_equal(reg_client_jwks_get_as(&f->app, &reg_operator, id, &keys, &e), 0);
+		n = json_array_size(json_object_get(keys, "keys"));
+		json_decref(keys);
+		assert_int_equal(reg_client_add_key(&f->app, id, set, &e), ERR_INVAL);
+		assert_int_equal(reg_client_jwks_get_as(&f->app, &reg_operator, id, &keys, &e), 0);
+		assert_int_equal(json_array_size(json_object_get(keys, "keys")), n);
+		json_decref(keys);
+		json_decref(set);
+		set = json_pack("[O]", good);
+		assert_int_equal(reg_client_add_key(&f->app, id, set, &e), 0);
+		assert_int_equal(reg_client_jwks_get_as(&f->app, &reg_operator, id, &keys, &e), 0);
+		assert_int_equal(json_array_size(json_object_get(keys, "keys")), n + 1);
+		json_decref(keys);
+		/* Every add is in the audit trail: the three that went in above. */
+		assert_int_equal(reg_audit_list(&f->app, "id", id, 100, &trail, &e), 0);
+		n = 0;
+		for (size_t i = 0; i < json_array_size(trail); i++)
+			n += strcmp(reg_client_str(json_array_get(trail, i), "action"), "add") == 0;
+		assert_int_equal(n, 3);
+		json_decref(trail);
+		json_decref(set);
+		json_decref(hs);
+		json_decref(good);
+	}
+
+	/* At most five keys (spec §7): two are in already. */
+	for (int i = 0; i < 3; i++) {
 		json_t *k = fresh_jwk();
 
 		assert_int_equal(reg_client_add_key(&f->app, id, k, &e), 0);

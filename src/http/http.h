@@ -51,6 +51,12 @@ struct http_req {
 	 */
 	bool bad_input;
 	struct err input_err;
+	/*
+	 * The client_id a handler authenticated the request's client as, or
+	 * NULL.  Only such requests count against a client's rate limit, so
+	 * that naming another client spends none of its budget.
+	 */
+	const char *authenticated_client;
 };
 
 struct http_header {

@@ -902,11 +902,12 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 			st->route_slot = srv->route_slot[hit];
 	}
 	/*
-	 * Charged only when the client got past authentication (not 401): a
-	 * stranger naming someone else's client_id must not spend its budget.
-	 * Failed attempts are still counted by address.
+	 * Charged only when the handler authenticated the client it names: a
+	 * stranger naming someone else's client_id must not spend its budget,
+	 * whatever the answer.  Failed attempts are still counted by address.
 	 */
-	if (st->client_key != NULL && st->w.status != 401)
+	if (st->client_key != NULL && st->r.authenticated_client != NULL &&
+	    strcmp(st->client_key, st->r.authenticated_client) == 0)
 		http_ratelimit_charge(srv->client_rl, str_c(st->client_key), time_mono_ms());
 	return answer(st, c);
 }

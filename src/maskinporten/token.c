@@ -272,6 +272,8 @@ mp_handle_token(struct http_req *r, struct http_resp *w)
 	}
 	now = time_now();
 	rc = mp_grant_validate(r->app, is, assertion, now, &g, &e);
+	if (rc == 0)
+		r->authenticated_client = arena_strdup(r->arena, g.client_id);
 	/* idporten-oidc.md §19: a valid proof binds the token. */
 	if (rc == 0)
 		rc = oauth_dpop_check(r, is, "/token", NULL, &dp, &e);

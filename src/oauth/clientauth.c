@@ -405,6 +405,7 @@ oauth_client_auth(struct http_req *r, const struct issuer *is, const struct clie
 	*client = c;
 	c = NULL;
 	*amr = used;
+	r->authenticated_client = client_id;
 out:
 	reg_client_release(c);
 	return rc;

@@ -130,7 +130,8 @@ void oauth_bearer_release(struct oauth_bearer *b);
  * Authenticate the client of a back-channel request (token, PAR, revoke,
  * introspect) by its registered token_endpoint_auth_method only.  On
  * success *client is the client's record (a reference: reg_client_release)
- * and *amr the method used ("client_secret_basic", ..., "none").  Failures:
+ * and *amr the method used ("client_secret_basic", ..., "none"), and
+ * r->authenticated_client its client_id (the per-client rate limit).  Failures:
  * ERR_DENIED with e->oauth = invalid_client and e->status = 401;
  * ERR_INVAL with invalid_request for a malformed request.
  */

@@ -280,6 +280,24 @@ def test_rate_per_client(start_server, listener, tmp_path):
     assert a.revoke("no-such-token").status_code == 200
 
 
+def test_rate_per_client_not_spent_before_authentication(start_server, listener, tmp_path):
+    """Requests refused before the client authenticates (400) spend none of its budget."""
+    from conftest import create_client
+    s = limited_server(start_server, rate_client=1, rate_client_burst=3)
+    a = create_client(s, listener, tmp_path)
+    strangers = [
+        {"client_id": a.client_id, "grant_type": "bogus"},
+        {"client_id": a.client_id},
+        [("client_id", a.client_id), ("grant_type", "authorization_code"),
+         ("grant_type", "refresh_token")],
+    ]
+    for data in strangers * 4:
+        r = s.post("/token", data=data)
+        assert r.status_code == 400, (r.status_code, r.text)
+    got = [a.revoke("no-such-token").status_code for _ in range(3)]
+    assert got == [200, 200, 200], f"a stranger spent the client's budget: {got}"
+
+
 def test_default_limits_are_generous(server):
     got = limits_of(server)
     assert got["ip_rate"] >= 50 and got["ip_burst"] >= 200, got

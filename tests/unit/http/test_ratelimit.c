@@ -296,19 +296,29 @@ h_ok(struct http_req *r, struct http_resp *w)
 	http_resp_text(w, 200, "ok");
 }
 
-/* A stand-in token endpoint: 200 for the secret "good", 401 otherwise. */
+/*
+ * A stand-in token endpoint: 400 for grant_type=bogus before any client
+ * authentication, 200 for the secret "good", 401 otherwise.
+ */
 static void
 h_token(struct http_req *r, struct http_resp *w)
 {
 	struct str user, pass;
 	struct err e;
 
+	if (http_param_c(&r->form, "grant_type") != NULL &&
+	    strcmp(http_param_c(&r->form, "grant_type"), "bogus") == 0) {
+		http_resp_oauth_error(w, 400, "unsupported_grant_type", NULL);
+		return;
+	}
 	if (http_basic_auth(r, &user, &pass, &e) == 0 && str_eq_c(pass, "good")) {
+		r->authenticated_client = arena_str(r->arena, user);
 		http_resp_text(w, 200, "token");
 		return;
 	}
 	if (http_param_c(&r->form, "client_secret") != NULL &&
 	    strcmp(http_param_c(&r->form, "client_secret"), "good") == 0) {
+		r->authenticated_client = http_param_c(&r->form, "client_id");
 		http_resp_text(w, 200, "token");
 		return;
 	}
@@ -501,6 +511,11 @@ test_server_client_limit(void **state)
 	for (int i = 0; i < 5; i++) {
 		post_token(bad, "grant_type=x", &rp);
 		assert_int_equal(rp.status, 401);
+	}
+	/* Nor do requests refused before the client authenticates. */
+	for (int i = 0; i < 5; i++) {
+		post_token("", "grant_type=bogus&client_id=c1", &rp);
+		assert_int_equal(rp.status, 400);
 	}
 	post_token(good, "grant_type=x", &rp);
 	assert_int_equal(rp.status, 200);

@@ -124,12 +124,18 @@ cfg_find(const struct cfg *c, struct str name)
 	return NULL;
 }
 
+/* cookie_secure was given (file or environment), not left to follow the issuer. */
+static bool cookie_secure_set;
+
 /* Set one key; returns NULL or why the value is bad. */
 static const char *
 cfg_set(struct cfg *c, const struct cfg_row *row, const char *value)
 {
 	void *field = (char *)c + row->off;
 	long long v;
+
+	if (row->off == offsetof(struct cfg, cookie_secure))
+		cookie_secure_set = strcmp(value, "auto") != 0;
 
 	switch (row->type) {
 	case CFG_STR:
@@ -221,8 +227,6 @@ cfg_load_file(struct cfg *c, const char *path, struct err *e)
 	return rc;
 }
 
-static bool cookie_secure_set;
-
 int
 cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *sections,
 	 struct err *e)
@@ -256,8 +260,6 @@ cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *secti
 		v = getenv(env);
 		if (v == NULL)
 			continue;
-		if (row->off == offsetof(struct cfg, cookie_secure))
-			cookie_secure_set = strcmp(v, "auto") != 0;
 		why = cfg_set(c, row, v);
 		if (why != NULL)
 			return ERR(e, ERR_INVAL, 0, NULL, "%s: %s", env, why);

@@ -362,6 +362,18 @@ test_rand_pool(void **state)
 	assert_memory_not_equal(child, parent, sizeof(child));
 }
 
+/* Replace the contents of the file at path with text. */
+static void
+cfg_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	size_t n = strlen(text);
+
+	assert_true(fd >= 0);
+	assert_true(write(fd, text, n) == (ssize_t)n);
+	close(fd);
+}
+
 static void
 test_cfg_env_and_file(void **state)
 {
@@ -415,6 +427,19 @@ test_cfg_env_and_file(void **state)
 	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
 	assert_string_equal(c.listen, "127.0.0.1:7000");
 	assert_string_equal(c.issuer, "http://127.0.0.1:7000");
+	cfg_free(&c);
+	/* cookie_secure from the file holds against the issuer's scheme, either way. */
+	cfg_write(path, "listen = 127.0.0.1:7000\ncookie_secure = true\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
+	assert_true(c.cookie_secure);
+	cfg_free(&c);
+	cfg_write(path, "issuer = https://login.example.no\ncookie_secure = false\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
+	assert_false(c.cookie_secure);
+	cfg_free(&c);
+	cfg_write(path, "issuer = https://login.example.no\ncookie_secure = auto\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
+	assert_true(c.cookie_secure);
 	cfg_free(&c);
 	unlink(path);
 }

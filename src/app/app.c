@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/fsperm.h"
 #include "core/log.h"
+#include "http/http.h"
 
 /*
  * Without a configured KEK a fixed development key is used, so a laptop
@@ -238,6 +239,14 @@ app_browser_base(const struct issuer *is)
 	if (!login || origin == NULL || origin[0] == '\0')
 		return strdup(is->base);
 	return asprintf(&b, "%s%s", origin, is->prefix) < 0 ? NULL : b;
+}
+
+bool
+app_cookie_secure(const struct http_req *r)
+{
+	const struct porten *app = r->app;
+
+	return r->tls || (app != NULL && app->cfg != NULL && app->cfg->cookie_secure);
 }
 
 /* Free what app_open allocated for each issuer. */

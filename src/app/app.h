@@ -79,6 +79,14 @@ struct issuer *app_issuer(struct porten *app, enum issuer_kind kind);
  */
 char *app_browser_base(const struct issuer *is);
 
+struct http_req;
+/*
+ * Whether a cookie set in answer to r gets Secure: for an https issuer
+ * (cfg cookie_secure, also when a proxy in front ends TLS), and for any
+ * request that came over TLS.
+ */
+bool app_cookie_secure(const struct http_req *r);
+
 /* Room for app_person_tag's answer: base64url of 32 bytes and the NUL. */
 #define APP_PERSON_TAG_LEN 44
 /*

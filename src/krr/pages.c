@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -131,7 +132,8 @@ cookie_opts(struct http_req *r, int64_t max_age)
 	return (struct http_cookie_opts){ .max_age = max_age,
 					  .path = arena_printf(r->arena, "%s/minprofil",
 							       is->prefix),
-					  .same_site = "Lax", .secure = r->tls, .http_only = true };
+					  .same_site = "Lax", .secure = app_cookie_secure(r),
+					  .http_only = true };
 }
 
 /* Off to the ID-porten login; back at /minprofil/callback. */

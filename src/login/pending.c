@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "core/b64.h"
+#include "app/app.h"
 #include "core/crypto.h"
 #include "core/loa.h"
 #include "core/timeutil.h"
@@ -91,7 +92,7 @@ login_browser(struct http_req *r, struct http_resp *w)
 	b = rand_token(r->arena);
 	if (b == NULL)
 		return NULL;
-	o.secure = login_app(r)->cfg->cookie_secure || r->tls;
+	o.secure = app_cookie_secure(r);
 	http_resp_cookie(w, BROWSER_COOKIE, b, &o);
 	/* Later code in this request sees it as if the browser had sent it. */
 	http_req_cookie_add(r, BROWSER_COOKIE, b);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "app/app.h"
 #include "core/crypto.h"
 #include "core/jsonw.h"
 #include "core/loa.h"
@@ -183,12 +184,11 @@ session_load(struct http_req *r, const struct client *client, struct session *s,
 static void
 session_set_cookie(struct http_req *r, struct http_resp *w, const char *name, const char *value)
 {
-	struct porten *app = session_app(r);
 	struct http_cookie_opts o = {
 		.max_age = value ? -1 : 0,
 		.path = "/",
 		.same_site = "Lax",
-		.secure = app->cfg->cookie_secure || r->tls,
+		.secure = app_cookie_secure(r),
 		.http_only = true,
 	};
 

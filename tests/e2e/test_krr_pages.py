@@ -11,6 +11,7 @@ import subprocess
 from urllib.parse import quote, urljoin
 
 import pytest
+import requests
 
 from conftest import (PID, PID2, PORTEND, SUBSTANTIAL, TIMEOUT, Server, follow, login, open_testid,
                       po_catalogues, submit_testid)
@@ -170,7 +171,6 @@ def test_codes_capped_per_recipient(persons, new_browser):
 def test_code_tries_hold_in_parallel(persons, new_browser):
     """Wrong tries are counted by the store, so parallel guesses cannot pass krr_code_attempts."""
     import concurrent.futures
-    import requests
     b = new_browser()
     tok = csrf(profile(persons, b, pid="04879140078").text)
     r = post(persons, b, csrf=tok, action="email", epost="race@example.no")
@@ -393,3 +393,14 @@ def test_every_page_text_is_translated():
     for mid in texts:
         for lang, cat in catalogues.items():
             assert cat.get(mid), f"{mid!r} has no {lang} translation"
+
+
+def test_cookies_secure_behind_a_tls_proxy(start_server):
+    """An https issuer served on plain HTTP (TLS ends at a proxy): the pages' cookies are Secure."""
+    s = start_server({"PORTEN_ISSUER": "https://porten.example.no"})
+    r = requests.get(f"http://127.0.0.1:{s.port}/minprofil", allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 302, r.status_code
+    cookies = r.raw.headers.getlist("Set-Cookie")
+    assert cookies
+    for cookie in cookies:
+        assert "; Secure" in cookie and "HttpOnly" in cookie, cookie

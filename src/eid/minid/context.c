@@ -113,7 +113,7 @@ minid_browser(struct minid_ctx *c, bool create)
 		return b;
 	if (!create || (b = rand_token(r->arena)) == NULL)
 		return NULL;
-	o.secure = c->app->cfg->cookie_secure || r->tls;
+	o.secure = app_cookie_secure(r);
 	http_resp_cookie(c->w, MINID_BROWSER_COOKIE, b, &o);
 	/* The rest of this request sees it as if the browser had sent it. */
 	http_req_cookie_add(r, MINID_BROWSER_COOKIE, b);

@@ -99,6 +99,22 @@ cfg_check_browser_url(const struct cfg *c, struct err *e)
 	return 0;
 }
 
+/*
+ * Drop the scheme's default port from an origin (RFC 3986 §6.2.3), as
+ * browsers drop it from the Host they send: "https://login.example.no:443"
+ * is "https://login.example.no".
+ */
+static void
+cfg_origin_normalize(char *u)
+{
+	size_t n = strlen(u);
+
+	if (strncmp(u, "https://", 8) == 0 && n > 12 && strcmp(u + n - 4, ":443") == 0)
+		u[n - 4] = '\0';
+	else if (strncmp(u, "http://", 7) == 0 && n > 10 && strcmp(u + n - 3, ":80") == 0)
+		u[n - 3] = '\0';
+}
+
 /* The i-th section cfg_load reads: the generic one, then the services' in order. */
 static const struct cfg_section *
 cfg_section_at(const struct cfg *c, size_t i)
@@ -279,6 +295,8 @@ cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *secti
 		return ERR(e, ERR_INVAL, 0, NULL, "issuer must be https in prod");
 	if (!cookie_secure_set)
 		c->cookie_secure = strncmp(c->issuer, "https://", 8) == 0;
+	if (c->browser_url != NULL)
+		cfg_origin_normalize(c->browser_url);
 	if (cfg_check_browser_url(c, e) != 0)
 		return e->code;
 	{

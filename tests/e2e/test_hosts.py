@@ -158,6 +158,27 @@ def test_back_channel_is_not_the_browser_hosts(server):
     assert requests.get(server.browser + "/health/ready", timeout=TIMEOUT).status_code == 200
 
 
+def test_browser_url_with_the_default_port(tmp_path):
+    """http://login.test:80 is http://login.test: the browser host is served, not redirected to itself."""
+    s = Server(tmp_path)
+    s.env["PORTEN_BROWSER_URL"] = "http://login.test:80"
+    start_or_skip(s)
+    try:
+        meta = requests.get(s.issuer + "/.well-known/openid-configuration", timeout=TIMEOUT).json()
+        assert meta["authorization_endpoint"] == "http://login.test/authorize", meta
+        for host in ("login.test", "login.test:80", "LOGIN.test"):
+            r = requests.get(s.issuer + "/authorize?client_id=x", headers={"Host": host},
+                             allow_redirects=False, timeout=TIMEOUT)
+            assert r.status_code != 308, (host, r.headers.get("Location"))
+        # from the issuer's host, one redirect to the browser host
+        r = requests.get(s.issuer + "/authorize?client_id=x", allow_redirects=False,
+                         timeout=TIMEOUT)
+        assert r.status_code == 308 and r.headers["Location"] == \
+            "http://login.test/authorize?client_id=x", r.headers
+    finally:
+        assert s.stop() == 0, s.log_tail()
+
+
 @pytest.mark.parametrize("url,env,why", [
     ("http://localhost:1/login", "test", "an origin"),
     ("login.example.no", "test", "an origin"),

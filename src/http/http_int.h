@@ -7,6 +7,15 @@
 #include "http/http.h"
 
 /*
+ * Whether a raw request path escapes nothing that needs no escape: an
+ * unreserved character (RFC 3986 §2.3: producers should not encode them,
+ * and "%6Detrics" is "metrics") or a '/' (which would move a segment
+ * boundary).  The server refuses such a path, so that it routes only as
+ * a proxy in front, matching the raw path, reads it.
+ */
+bool http_path_canonical(struct str raw);
+
+/*
  * Percent-decode in (RFC 3986 §2.1), strictly: a '%' not followed by two
  * hex digits is an error, as are a decoded NUL, invalid UTF-8 and control
  * characters (CR and LF included).  plus_is_space: '+' means ' ' (form

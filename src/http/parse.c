@@ -30,6 +30,27 @@ hexval(char c)
 	return -1;
 }
 
+bool
+http_path_canonical(struct str raw)
+{
+	for (size_t i = 0; i + 2 < raw.len; i++) {
+		int hi, lo;
+		char c;
+
+		if (raw.p[i] != '%')
+			continue;
+		hi = hexval(raw.p[i + 1]);
+		lo = hexval(raw.p[i + 2]);
+		if (hi < 0 || lo < 0)
+			continue; /* http_pct_decode refuses it */
+		c = (char)(hi << 4 | lo);
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
+			return false;
+	}
+	return true;
+}
+
 /*
  * Also application/x-www-form-urlencoded decoding of one name or value
  * (WHATWG URL), but strict: a '%' not followed by two hex digits is an

@@ -373,6 +373,12 @@ req_build(struct conn_req *st, struct MHD_Connection *c)
 	const char *ct;
 
 	has_query = str_split(target, '?', &rawpath, &query);
+	/*
+	 * Routing sees the decoded path, a proxy's rules the raw one: a path
+	 * that decodes to another route than it spells is refused.
+	 */
+	if (!http_path_canonical(rawpath))
+		return 400;
 	/* A path keeps '+' (RFC 3986); bounded by the request target's own limit. */
 	if (http_pct_decode(r->arena, rawpath, false, HTTP_MAX_URI, &r->path, NULL) != 0)
 		return 400;

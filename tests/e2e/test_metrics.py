@@ -2,6 +2,7 @@
 checked by promtool and by a strict parser here; counters that move when a
 login completes and a token is issued; no personal data in any label."""
 
+import http.client
 import re
 import shutil
 import subprocess
@@ -117,6 +118,26 @@ def test_routes_are_patterns_and_labels_hold_no_person(server, new_client, new_b
 def test_at_the_top_level_only(server):
     assert server.get("/metrics").status_code == 200
     assert server.get("/maskinporten/metrics").status_code == 404
+
+
+def test_no_other_spelling_reaches_it(server):
+    """A path that escapes what needs no escape, or a '/', is refused: a proxy rule on the
+    raw path (docs/operations.md) cannot be walked around."""
+    def status(path):
+        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            c.request("GET", path)
+            return c.getresponse().status
+        finally:
+            c.close()
+
+    for path in ("/%6detrics", "/%6Detrics", "/metric%73", "/health%2Flive", "/health%2flive",
+                 "/%2Fmetrics", "/.well-known/openid%2Dconfiguration"):
+        assert status(path) == 400, path
+    assert status("/metrics") == 200
+    assert status("/health/live") == 200
+    # an escape that is needed still routes (here to no resource)
+    assert status("/caf%C3%A9") == 404
 
 
 def test_switched_off(start_server):

@@ -18,10 +18,12 @@ The rest of the suite runs in the test environment, where TestID logs
 people in; these are the parts of it that apply in production.
 """
 
+import http.client
 import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -53,10 +55,20 @@ frontend tls
     bind 127.0.0.1:{port} ssl crt {pem}
     option forwardfor
     http-request set-header X-Forwarded-Proto https
+    {metrics_rule}
     default_backend porten
 backend porten
     server p 127.0.0.1:{backend}
 """
+
+
+def metrics_rule():
+    """The proxy rule docs/operations.md gives for keeping /metrics off the internet."""
+    docs = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "operations.md")
+    with open(docs) as f:
+        rules = [l.strip() for l in f if l.strip().startswith("http-request deny if")]
+    assert len(rules) == 1 and "/metrics" in rules[0], rules
+    return rules[0]
 
 
 def real_pid(n):
@@ -141,7 +153,8 @@ class ProdServer(Server):
     def start(self):
         cfg = os.path.join(self.workdir, "haproxy.cfg")
         with open(cfg, "w") as f:
-            f.write(HAPROXY_CFG.format(port=self.proxy_port, pem=self.pem, backend=self.port))
+            f.write(HAPROXY_CFG.format(port=self.proxy_port, pem=self.pem, backend=self.port,
+                                       metrics_rule=metrics_rule()))
         chk = subprocess.run(["haproxy", "-c", "-q", "-f", cfg], capture_output=True, text=True)
         assert chk.returncode == 0, f"haproxy refuses its configuration: {chk.stderr}"
         self.haproxy_log = open(os.path.join(self.workdir, "haproxy.log"), "ab")
@@ -275,6 +288,27 @@ def test_minid_login_over_https_with_secure_cookies(server, sms, tmp_path, new_b
     # the refresh token works through the proxy too
     again = c.refresh(tok["refresh_token"])
     assert again.status_code == 200 and again.json().get("access_token"), again.text
+
+
+def test_metrics_not_served_through_the_proxy(server):
+    """The documented proxy rule keeps /metrics in, however the path is spelt."""
+    ctx = ssl.create_default_context(cafile=server.ca)
+
+    def status(path):
+        c = http.client.HTTPSConnection("127.0.0.1", server.proxy_port, context=ctx, timeout=10)
+        try:
+            c.request("GET", path)
+            return c.getresponse().status
+        finally:
+            c.close()
+
+    # the proxy denies each spelling (403); what it lets by, portend refuses (400)
+    for path in ("/metrics", "/%6detrics", "/%6D%65trics", "/metrics?x=1"):
+        assert status(path) == 403, path
+    assert status("/%2Fmetrics") == 400
+    assert status("/health/live") == 200
+    direct = requests.get(server.backend + "/metrics", timeout=TIMEOUT)
+    assert direct.status_code == 200
 
 
 def test_synthetic_numbers_are_refused(server):

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "http/http.h"
+#include "http/http_int.h"
 
 static struct arena *A;
 
@@ -42,6 +43,23 @@ assert_param(const struct http_params *p, const char *name, const char *want)
 	assert_int_equal(v.len, strlen(want));
 	assert_memory_equal(v.p, want, v.len);
 	assert_string_equal(http_param_c(p, name), want);
+}
+
+/* ---- the request path ---- */
+
+static void
+test_path_canonical(void **state)
+{
+	static const char *const good[] = { "/metrics", "/", "", "/a%20b", "/%3A%40", "/caf%C3%A9",
+					    "/x%2", "/x%", "/%zz", "/100%25" };
+	static const char *const bad[] = { "/%6detrics", "/%6Detrics", "/health%2Flive",
+					   "/health%2flive", "/%2E%2E/x", "/a%7E", "/a%5F", "/%30",
+					   "/a%2D" };
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(http_path_canonical(str_c(good[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(http_path_canonical(str_c(bad[i])));
 }
 
 /* ---- urlencoded ---- */
@@ -481,6 +499,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_canonical),
 		cmocka_unit_test_setup_teardown(test_form_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_form_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_form_empty_value, setup, teardown),

@@ -657,6 +657,28 @@ client_key(struct http_req *r)
 
 /* ---- MHD callbacks ---- */
 
+static enum MHD_Result
+host_count_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	unsigned *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (key != NULL && strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		(*n)++;
+	return MHD_YES;
+}
+
+/* How many Host header fields the request has. */
+static unsigned
+host_count(struct MHD_Connection *c)
+{
+	unsigned n = 0;
+
+	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, host_count_cb, &n);
+	return n;
+}
+
 /*
  * Request bytes can carry client secrets, passwords, one-time codes and
  * tokens (STYLE: clear secrets before freeing): wipe the body, the decoded
@@ -864,6 +886,9 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 			return answer_error(st, c, 400, "no request target");
 		if (MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL) > HTTP_MAX_HEADERS)
 			return answer_error(st, c, 431, "too many header fields");
+		/* RFC 9112 §3.2: more than one Host field is answered with 400. */
+		if (host_count(c) > 1)
+			return answer_error(st, c, 400, "more than one Host header field");
 		hs = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 		if (hs != NULL && hs->header_size > HTTP_MAX_HEADER_BYTES)
 			return answer_error(st, c, 431, "request header fields too large");

@@ -177,6 +177,16 @@ def test_header_larger_than_connection_memory(server):
     alive(server)
 
 
+def test_two_host_fields_is_400(server):
+    """RFC 9112 §3.2: a request with more than one Host field is refused."""
+    for hosts in (b"Host: a\r\nHost: b\r\n", b"Host: a\r\nhost: a\r\n"):
+        status, _ = raw(server, b"GET /health/live HTTP/1.1\r\n" + hosts
+                        + b"Connection: close\r\n\r\n")
+        assert status == 400, (hosts, status)
+    status, _ = raw(server, b"GET /health/live HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert status == 200, status
+
+
 def test_too_many_parameters_is_400(server, new_client):
     c = new_client()
     form = [("grant_type", "authorization_code")] + [(f"p{i}", "v") for i in range(MAX_PARAMS)]

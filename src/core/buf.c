@@ -119,8 +119,7 @@ buf_urlenc(struct buf *b, struct str s)
 	for (size_t i = 0; i < s.len && rc == 0; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~')
+		if (str_unreserved(c))
 			continue;
 		rc = buf_append(b, s.p + run, i - run);
 		if (rc == 0)

@@ -107,12 +107,11 @@ cfg_check_browser_url(const struct cfg *c, struct err *e)
 static void
 cfg_origin_normalize(char *u)
 {
+	const char *host = strstr(u, "://");
 	size_t n = strlen(u);
 
-	if (strncmp(u, "https://", 8) == 0 && n > 12 && strcmp(u + n - 4, ":443") == 0)
-		u[n - 4] = '\0';
-	else if (strncmp(u, "http://", 7) == 0 && n > 10 && strcmp(u + n - 3, ":80") == 0)
-		u[n - 3] = '\0';
+	if (host != NULL)
+		u[n - str_default_port_len(u, str_c(host + 3))] = '\0';
 }
 
 /* The i-th section cfg_load reads: the generic one, then the services' in order. */

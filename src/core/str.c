@@ -105,6 +105,17 @@ str_split(struct str s, char sep, struct str *head, struct str *rest)
 	return true;
 }
 
+size_t
+str_default_port_len(const char *scheme, struct str host)
+{
+	const char *port = strncmp(scheme, "https:", 6) == 0  ? ":443"
+			   : strncmp(scheme, "http:", 5) == 0 ? ":80"
+							      : NULL;
+	size_t n = port != NULL ? strlen(port) : 0;
+
+	return n > 0 && host.len > n && memcmp(host.p + host.len - n, port, n) == 0 ? n : 0;
+}
+
 bool
 str_next_item(const char **p, struct str *item)
 {

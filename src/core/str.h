@@ -45,6 +45,21 @@ bool str_is_clean_utf8(struct str s);
 /* True if s is valid UTF-8 (control characters allowed). */
 bool str_is_utf8(struct str s);
 
+/* An unreserved character of RFC 3986 §2.3: never percent-encoded. */
+static inline bool
+str_unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/*
+ * The length of the default port of scheme's URL ("https:...": ":443",
+ * "http:...": ":80") at the end of host, or 0 when it is not there or is
+ * all of host (RFC 3986 §6.2.3: the same authority without it).
+ */
+size_t str_default_port_len(const char *scheme, struct str host);
+
 /* True if every byte of s is one of the characters in set. */
 bool str_only(struct str s, const char *set);
 

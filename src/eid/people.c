@@ -13,15 +13,20 @@
 #include "http/http.h"
 #include "store/store.h"
 
+bool
+people_country_ok(struct str cc)
+{
+	return cc.len == 2 && cc.p[0] >= 'A' && cc.p[0] <= 'Z' && cc.p[1] >= 'A' && cc.p[1] <= 'Z';
+}
+
 /* The parts of "CC/NO/value" (§2.3); false when ident is not of that form. */
 static bool
 people_split(const char *ident, char country[3], const char **value)
 {
 	if (ident == NULL || strlen(ident) < 7 || ident[2] != '/' || ident[5] != '/')
 		return false;
-	for (int i = 0; i < 2; i++)
-		if (ident[i] < 'A' || ident[i] > 'Z')
-			return false;
+	if (!people_country_ok((struct str){ ident, 2 }))
+		return false;
 	/* The destination is Norway: an identifier meant for another country is not ours. */
 	if (strncmp(ident + 3, "NO", 2) != 0)
 		return false;

@@ -25,6 +25,8 @@ enum people_match { PEOPLE_MATCHED, PEOPLE_UNMATCHED, PEOPLE_AMBIGUOUS };
  * in TEST only, real ones in PROD only; the 2032 series when switched on).
  */
 bool people_pid_ok(const struct porten *app, const char *pid);
+/* Is cc a country code as identifiers and PIDs write it: two upper-case letters? */
+bool people_country_ok(struct str cc);
 
 /*
  * Match the eIDAS identifier ident ("CC/NO/value", §2.3) of a login by eid:

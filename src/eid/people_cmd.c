@@ -23,13 +23,6 @@ people_cmd_usage(FILE *f)
 	      f);
 }
 
-static bool
-people_country_ok(const char *cc)
-{
-	return cc != NULL && strlen(cc) == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' &&
-	       cc[1] <= 'Z';
-}
-
 /* One entry of the file checked: ERR_INVAL naming its index and what is wrong. */
 static int
 people_entry_check(struct cli *c, const json_t *p, size_t i, struct err *e)
@@ -51,7 +44,7 @@ people_entry_check(struct cli *c, const json_t *p, size_t i, struct err *e)
 	json_array_foreach(fl, k, f) {
 		const char *id = json_string_value(json_object_get(f, "id"));
 
-		if (!people_country_ok(json_string_value(json_object_get(f, "country"))) ||
+		if (!people_country_ok(str_c(json_string_value(json_object_get(f, "country")))) ||
 		    id == NULL || id[0] == '\0' || strlen(id) > PEOPLE_MAX_ID)
 			return ERR(e, ERR_INVAL, 0, NULL,
 				   "entry %zu: foreign %zu needs a country (two capitals) and an id",

@@ -44,8 +44,7 @@ http_path_canonical(struct str raw)
 		if (hi < 0 || lo < 0)
 			continue; /* http_pct_decode refuses it */
 		c = (char)(hi << 4 | lo);
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
+		if (str_unreserved((unsigned char)c) || c == '/')
 			return false;
 	}
 	return true;

@@ -202,12 +202,7 @@ on_browser_host(const struct http_hosts *h, const struct http_req *r)
 	if (host == NULL)
 		return false;
 	n = strlen(host);
-	if (n > 4 && strncmp(h->browser_origin, "https:", 6) == 0 &&
-	    strcmp(host + n - 4, ":443") == 0)
-		n -= 4;
-	else if (n > 3 && strncmp(h->browser_origin, "http:", 5) == 0 &&
-		 strcmp(host + n - 3, ":80") == 0)
-		n -= 3;
+	n -= str_default_port_len(h->browser_origin, (struct str){ host, n });
 	return n == strlen(h->browser_host) && strncasecmp(host, h->browser_host, n) == 0;
 }
 

@@ -151,7 +151,7 @@ code_quota_claim(struct porten *app, const char *pid, const char *value, struct 
 	int rc;
 
 	snprintf(key, sizeof(key), "%s.%lld", pid, (long long)hour);
-	rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_PID_KIND, key,
+	rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_PID_KIND, key, NULL,
 			      app->cfg->krr_code_per_person, exp, &slot, e);
 	if (rc == 0) {
 		for (i = 0; i < sizeof(low) - 1 && value[i] != '\0'; i++)
@@ -159,7 +159,7 @@ code_quota_claim(struct porten *app, const char *pid, const char *value, struct 
 		low[i] = '\0';
 		app_code_hash(app, KRR_SENT_TO_KIND, "", low, tag);
 		snprintf(key, sizeof(key), "%s.%lld", tag, (long long)hour);
-		rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_TO_KIND, key,
+		rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_TO_KIND, key, NULL,
 				      app->cfg->krr_code_per_recipient, exp, &slot, e);
 		secure_wipe(low, sizeof(low));
 	}
@@ -268,7 +268,7 @@ krr_code_check(struct porten *app, const char *pid, const char *id, const char *
 		goto out;
 	}
 	/* Each try claims its slot before it is judged: parallel guesses cannot pass the limit. */
-	rc = store_slot_claim(app->store, krr_doc_put, KRR_TRY_KIND, id,
+	rc = store_slot_claim(app->store, krr_doc_put, KRR_TRY_KIND, id, NULL,
 			      app->cfg->krr_code_attempts, time_now() + app->cfg->krr_code_lifetime,
 			      &slot, e);
 	if (rc == ERR_LIMIT) {

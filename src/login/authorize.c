@@ -599,7 +599,7 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be started");
 		return;
 	}
-	if (hint != NULL && strncmp(hint, HEADLESS_PREFIX, strlen(HEADLESS_PREFIX)) == 0) {
+	if (login_hint_headless(hint)) {
 		authz_headless(r, w, client, areq, &a, hint);
 		return;
 	}
@@ -647,7 +647,7 @@ authz_from_par(struct http_req *r, const struct http_params *p, const struct cli
 	struct porten *app = r->app;
 	const char *uri = authz_param(r, p, "request_uri"), *id;
 	struct authz_request a;
-	json_t *doc = NULL;
+	json_t *doc = NULL, *hh;
 	int rc;
 
 	*areq = NULL;
@@ -678,9 +678,8 @@ authz_from_par(struct http_req *r, const struct http_params *p, const struct cli
 		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 						"request_uri is unknown, expired or used")
 					  : rc;
-	if (json_is_string(json_object_get(doc, PAR_HEADLESS_HINT)))
-		*hint = arena_strdup(r->arena,
-				     json_string_value(json_object_get(doc, PAR_HEADLESS_HINT)));
+	if (json_is_string(hh = json_object_get(doc, PAR_HEADLESS_HINT)))
+		*hint = arena_strdup(r->arena, json_string_value(hh));
 	json_object_del(doc, PAR_HEADLESS_HINT);
 	*areq = doc;
 	return 0;

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "core/str.h"
 #include "eid/eid.h"
 #include "http/http.h"
 #include "login/areq.h"
@@ -177,6 +178,12 @@ bool consent_intercept(struct http_req *r, struct http_resp *w, const struct cli
 /* login_hint of the headless test login (spec §22), and where PAR keeps it. */
 #define HEADLESS_PREFIX "testid:"
 #define PAR_HEADLESS_HINT "headless_hint"
+
+static inline bool
+login_hint_headless(const char *hint)
+{
+	return hint != NULL && str_has_prefix(str_c(hint), HEADLESS_PREFIX);
+}
 
 /* The parameters of a request object jws (JAR) of client into *ro. */
 int login_authz_request_object(struct http_req *r, const struct client *client, const char *jws,

@@ -65,15 +65,12 @@ static bool
 logout_hint_of(struct http_req *r, const struct logout_hint *h, const struct session *s)
 {
 	const char *sub;
-	bool member = false;
 
 	if (h->client_id == NULL || s->sid == NULL)
 		return false;
 	if (h->sid != NULL)
 		return strcmp(h->sid, s->sid) == 0;
-	for (size_t i = 0; s->clients != NULL && i < s->nclients; i++)
-		member = member || strcmp(s->clients[i], h->client_id) == 0;
-	if (!member || h->sub == NULL || session_person(s) == NULL)
+	if (!session_has_client(s, h->client_id) || h->sub == NULL || session_person(s) == NULL)
 		return false;
 	sub = oauth_pairwise_sub(r, h->client_id, session_person(s));
 	return sub != NULL && strcmp(sub, h->sub) == 0;

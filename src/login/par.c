@@ -45,7 +45,7 @@ par_keep_headless(const struct http_params *p, json_t *areq, struct err *e)
 	const char *hint = http_param_c(p, "login_hint");
 	json_t *v;
 
-	if (hint == NULL || strncmp(hint, HEADLESS_PREFIX, strlen(HEADLESS_PREFIX)) != 0)
+	if (!login_hint_headless(hint))
 		return 0;
 	v = json_string(hint);
 	if (v == NULL)

@@ -336,15 +336,21 @@ session_establish(struct http_req *r, struct http_resp *w, const struct client *
 	return 0;
 }
 
+bool
+session_has_client(const struct session *s, const char *client_id)
+{
+	for (size_t i = 0; s->clients != NULL && i < s->nclients; i++)
+		if (strcmp(s->clients[i], client_id) == 0)
+			return true;
+	return false;
+}
+
 int
 session_join(struct http_req *r, struct session *s, const char *client_id, struct err *e)
 {
 	size_t i;
 
-	for (i = 0; s->clients != NULL && i < s->nclients; i++)
-		if (strcmp(s->clients[i], client_id) == 0)
-			break;
-	if (s->clients == NULL || i == s->nclients) {
+	if (!session_has_client(s, client_id)) {
 		const char **list = arena_alloc(r->arena, (s->nclients + 2) * sizeof(*list));
 
 		if (list == NULL)

@@ -94,6 +94,8 @@ int session_load(struct http_req *r, const struct client *client, struct session
 int session_establish(struct http_req *r, struct http_resp *w, const struct client *client,
 		      const struct eid_result *res, struct session *s, bool *ended,
 		      struct err *e);
+/* Did client_id get a code from s? */
+bool session_has_client(const struct session *s, const char *client_id);
 /* Record that client got a code from s, and push the idle timeout. */
 int session_join(struct http_req *r, struct session *s, const char *client_id, struct err *e);
 /* Write s if session_establish started it and nothing has written it yet. */

@@ -36,11 +36,11 @@ typedef int (*store_doc_put_fn)(struct store *s, const char *kind, const char *i
  * Count under concurrency without a read-modify-write: claim the first
  * free slot key.1 .. key.max of kind with put, which fails with ERR_EXISTS
  * on a taken id, so each slot goes to one request and the store's primary
- * key does the counting.  The slots expire at exp.  *slot gets n (0 when
- * none).  ERR_LIMIT when all max are taken; ERR_INTERNAL when key is too
- * long; any other error of put.
+ * key does the counting.  Each slot holds doc ({} when NULL) and expires
+ * at exp.  *slot gets n (0 when none).  ERR_LIMIT when all max are taken;
+ * ERR_INTERNAL when key is too long; any other error of put.
  */
 int store_slot_claim(struct store *s, store_doc_put_fn put, const char *kind, const char *key,
-		     int64_t max, int64_t exp, int64_t *slot, struct err *e);
+		     const json_t *doc, int64_t max, int64_t exp, int64_t *slot, struct err *e);
 
 #endif

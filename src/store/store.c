@@ -178,9 +178,9 @@ store_event_add_tree(struct store *s, const char *type, const json_t *doc, struc
 
 int
 store_slot_claim(struct store *s, store_doc_put_fn put, const char *kind, const char *key,
-		 int64_t max, int64_t exp, int64_t *slot, struct err *e)
+		 const json_t *doc, int64_t max, int64_t exp, int64_t *slot, struct err *e)
 {
-	json_t *mark = json_object();
+	json_t *mark = doc != NULL ? json_incref((json_t *)doc) : json_object();
 	int rc = ERR_LIMIT;
 
 	*slot = 0;

@@ -16,13 +16,6 @@
 #include "eid/people.h"
 #include "sms/sms.h"
 
-bool
-minid_pid_ok(const struct porten *app, const char *pid)
-{
-	/* natid §4: PROD takes real numbers only; TEST synthetic ones; never an H-number. */
-	return people_pid_ok(app, pid);
-}
-
 const char minid_not_unique[] =
 	"MinID cannot be issued to this number: the National Population Register knows you "
 	"under another number. Use that number, or contact the MinID support.";
@@ -261,7 +254,7 @@ minid_account_create(struct porten *app, const char *pid, const char *password,
 	int64_t now = time_now();
 	int rc;
 
-	if (!minid_pid_ok(app, pid))
+	if (!people_pid_ok(app, pid))
 		return ERR(e, ERR_INVAL, 400, NULL,
 			   "not a national identity number MinID accepts in this environment");
 	pw = minid_password_check(str_c(password), pid);

@@ -179,7 +179,8 @@ minid_fail_id(char *id, size_t size, const char *pid, const char *gen, int64_t n
  * Look at every slot of gen: *failed gets the slots marked failed.  A slot
  * still pending after MINID_ATTEMPT_STALE belongs to a request that died
  * before it could say how its password fared: it is taken (by one request
- * only) and counted in *freed, so a crash cannot hold a slot for a day.
+ * only) and counted in *freed (unless NULL), so a crash cannot hold a
+ * slot for a day.
  */
 static int
 minid_fail_scan(struct porten *app, const char *pid, const char *gen, int64_t *failed,
@@ -190,7 +191,8 @@ minid_fail_scan(struct porten *app, const char *pid, const char *gen, int64_t *f
 	int rc = 0;
 
 	*failed = 0;
-	*freed = 0;
+	if (freed != NULL)
+		*freed = 0;
 	for (int64_t n = 1; n <= app->cfg->minid_lock_failures; n++) {
 		char id[96];
 
@@ -206,7 +208,7 @@ minid_fail_scan(struct porten *app, const char *pid, const char *gen, int64_t *f
 			json_decref(d);
 			d = NULL;
 			rc = store_call(app->store, minid, doc_take, MINID_K_FAIL, id, &d, e);
-			if (rc == 0)
+			if (rc == 0 && freed != NULL)
 				(*freed)++;
 			else if (rc != ERR_NOTFOUND)
 				return rc;
@@ -283,13 +285,13 @@ minid_lock_settle(struct porten *app, const char *pid, const char *gen, enum min
 		  int64_t *until, struct err *e)
 {
 	struct minid_lock_policy pol;
-	int64_t failed = 0, freed = 0;
+	int64_t failed = 0;
 	json_t *mark = NULL;
 	char id[96];
 	int rc;
 
 	minid_lock_policy_from_cfg(app->cfg, &pol);
-	rc = minid_fail_scan(app, pid, gen, &failed, &freed, e);
+	rc = minid_fail_scan(app, pid, gen, &failed, NULL, e);
 	if (rc != 0 || !minid_lock_slot_locks(&pol, failed))
 		return rc;
 	mark = json_pack("{s:I}", "t", (json_int_t)time_now());
@@ -309,32 +311,33 @@ minid_lock_settle(struct porten *app, const char *pid, const char *gen, enum min
 	return minid_lock_now(app, pid, failed, kind, until, e);
 }
 
+/* MinID's documents are the minid facet's. */
+static int
+minid_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc, int64_t exp,
+	      struct err *e)
+{
+	return store_call(s, minid, doc_put, kind, id, doc, exp, e);
+}
+
 /* Claim the first free slot of a->gen as pending; a->slot stays 0 when all are held. */
 static int
 minid_slot_take(struct porten *app, const char *pid, struct minid_attempt *a, struct err *e)
 {
-	int64_t now = time_now();
+	int64_t now = time_now(), slot = 0;
 	json_t *mark = json_pack("{s:I}", "t", (json_int_t)now);
-	int rc = 0;
+	char key[96];
+	int rc;
 
 	if (mark == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
-	for (int64_t n = 1; n <= app->cfg->minid_lock_failures; n++) {
-		char id[96];
-
-		minid_fail_id(id, sizeof(id), pid, a->gen, n);
-		rc = store_call(app->store, minid, doc_put, MINID_K_FAIL, id, mark,
-			      now + app->cfg->minid_lock_window, e);
-		if (rc == 0) {
-			a->slot = n;
-			break;
-		}
-		if (rc != ERR_EXISTS)
-			break;
-		rc = 0;
-	}
+	/* The slots' ids are minid_fail_id's: key.n with key pid.gen. */
+	snprintf(key, sizeof(key), "%s.%s", pid, a->gen);
+	rc = store_slot_claim(app->store, minid_doc_put, MINID_K_FAIL, key, mark,
+			      app->cfg->minid_lock_failures, now + app->cfg->minid_lock_window, &slot,
+			      e);
 	json_decref(mark);
-	return rc;
+	a->slot = slot;
+	return rc == ERR_LIMIT ? 0 : rc;
 }
 
 int
@@ -457,17 +460,9 @@ minid_try_claim(struct porten *app, const char *key, int64_t max, int64_t exp, i
 	return minid_slot_claim(app, MINID_K_TRY, key, max, exp, slot, e);
 }
 
-/* MinID's documents are the minid facet's. */
-static int
-minid_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc, int64_t exp,
-	      struct err *e)
-{
-	return store_call(s, minid, doc_put, kind, id, doc, exp, e);
-}
-
 int
 minid_slot_claim(struct porten *app, const char *kind, const char *key, int64_t max, int64_t exp,
 		 int64_t *slot, struct err *e)
 {
-	return store_slot_claim(app->store, minid_doc_put, kind, key, max, exp, slot, e);
+	return store_slot_claim(app->store, minid_doc_put, kind, key, NULL, max, exp, slot, e);
 }

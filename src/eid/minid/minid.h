@@ -175,8 +175,6 @@ int minid_try_claim(struct porten *app, const char *key, int64_t max, int64_t ex
 
 /* ---- accounts (account.c) ---- */
 
-/* Is pid acceptable for MinID in this environment (spec natid §4 table)? */
-bool minid_pid_ok(const struct porten *app, const char *pid);
 /*
  * May a new MinID be issued to pid?  0; ERR_DENIED when the person
  * register says the number is not the person's unique identity and the

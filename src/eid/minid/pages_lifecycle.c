@@ -16,6 +16,7 @@
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
+#include "eid/people.h"
 #include "sms/sms.h"
 #include "ui/pages.h"
 
@@ -192,7 +193,7 @@ minid_handle_reset(struct http_req *r, struct http_resp *w, const struct eid_flo
 		if (!minid_rate_ok(&c))
 			goto out;
 		pid = minid_form_pid(&c);
-		if (pid == NULL || !minid_pid_ok(c.app, pid)) {
+		if (pid == NULL || !people_pid_ok(c.app, pid)) {
 			minid_reset_start_form(&c, http_param_c(c.p, "pid"),
 					       "Enter a valid national identity number (11 digits).",
 					       400);
@@ -307,7 +308,7 @@ minid_register_order(struct minid_ctx *c)
 	struct err e = { 0 };
 	struct buf b;
 
-	if (pid == NULL || !minid_pid_ok(app, pid)) {
+	if (pid == NULL || !people_pid_ok(app, pid)) {
 		minid_register_form(c, http_param_c(c->p, "pid"),
 				    "Enter a valid national identity number (11 digits).", 400);
 		return;
@@ -442,7 +443,7 @@ minid_activate_check(struct minid_ctx *c)
 	size_t n = 0;
 	int rc;
 
-	if (pid == NULL || typed == NULL || !minid_pid_ok(app, pid)) {
+	if (pid == NULL || typed == NULL || !people_pid_ok(app, pid)) {
 		minid_activate_form(c, http_param_c(c->p, "pid"), wrong, 400);
 		return;
 	}

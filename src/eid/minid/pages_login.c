@@ -15,6 +15,7 @@
 #include "core/timeutil.h"
 #include "eid/minid/minid.h"
 #include "eid/minid/minid_int.h"
+#include "eid/people.h"
 #include "sms/sms.h"
 #include "ui/pages.h"
 
@@ -137,7 +138,7 @@ minid_password_step(struct minid_ctx *c, const char *purpose)
 
 	if (!minid_rate_ok(c))
 		return;
-	if (pid == NULL || !minid_pid_ok(app, pid)) {
+	if (pid == NULL || !people_pid_ok(app, pid)) {
 		v.pid_err = "Enter a valid national identity number (11 digits).";
 		minid_login_form(c, &v, 400);
 		return;
@@ -338,6 +339,16 @@ minid_finish(struct minid_ctx *c, struct minid_account *acct, const char *amr)
 	c->host->complete(&c->login, c->r, c->w, &res);
 }
 
+/* The code step ends here: the flow is over, and the person may start again. */
+static void
+minid_code_stop(struct minid_ctx *c, const char *title, const char *text)
+{
+	minid_flow_end(c);
+	c->flow_id = NULL;
+	minid_message_page(c, 403, title, text, c->ar ? "/minid" : "/minid/account",
+			   "Start again");
+}
+
 /* Too many wrong codes: the login stops and counts as one failed attempt (§5). */
 static void
 minid_code_exhausted(struct minid_ctx *c)
@@ -350,13 +361,10 @@ minid_code_exhausted(struct minid_ctx *c)
 	if (minid_attempt_failure(c->app, pid, &kind, &until, &e) != 0)
 		log_err(c->r->rid, "minid: failure not counted: %s", e.msg);
 	log_info(c->r->rid, "minid: too many wrong codes, id %s", minid_log_pid(c, pid));
-	minid_flow_end(c);
-	c->flow_id = NULL;
-	minid_message_page(c, 403, "The login was stopped",
-			   kind != MINID_UNLOCKED ? minid_lock_text(kind)
-						  : "The login was stopped after too many wrong "
-						    "codes. You can start again.",
-			   c->ar ? "/minid" : "/minid/account", "Start again");
+	minid_code_stop(c, "The login was stopped",
+			kind != MINID_UNLOCKED ? minid_lock_text(kind)
+					       : "The login was stopped after too many wrong codes. "
+						 "You can start again.");
 }
 
 /*
@@ -385,10 +393,7 @@ minid_code_refused(struct minid_ctx *c, const struct minid_account *acct)
 		return false;
 	log_info(c->r->rid, "minid: login refused at the code step, id %s from %s",
 		 minid_log_pid(c, acct->pid), c->r->remote_addr);
-	minid_flow_end(c);
-	c->flow_id = NULL;
-	minid_message_page(c, 403, c->ar ? "Log in with MinID" : "Your MinID", why,
-			   c->ar ? "/minid" : "/minid/account", "Start again");
+	minid_code_stop(c, c->ar ? "Log in with MinID" : "Your MinID", why);
 	return true;
 }
 

@@ -12,6 +12,7 @@
 #include "core/b64.h"
 #include "core/crypto.h"
 #include "core/fsperm.h"
+#include "eid/people.h"
 #include "eid/wallet/wallet.h"
 #include "eid/wallet/wallet_int.h"
 
@@ -74,8 +75,7 @@ anchor_add(char *entry, bool no, struct err *e)
 
 	/* A ':' before any '/' ends a label. */
 	if (colon != NULL && (slash == NULL || colon < slash)) {
-		if (colon - entry != 2 || entry[0] < 'A' || entry[0] > 'Z' || entry[1] < 'A' ||
-		    entry[1] > 'Z')
+		if (!people_country_ok((struct str){ entry, (size_t)(colon - entry) }))
 			return ERR(e, ERR_INVAL, 0, NULL, "%s: the country before ':' is not two "
 				   "upper-case letters (CC:path)", entry);
 		*colon = '\0';

@@ -99,8 +99,7 @@ nationalities_of(struct http_req *r, const json_t *claims, const char **out, str
 	json_array_foreach(arr, i, v) {
 		const char *c = json_string_value(v);
 
-		if (c == NULL || strlen(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' ||
-		    c[1] > 'Z')
+		if (!people_country_ok(str_c(c)))
 			return ERR(e, ERR_DENIED, 0, NULL, "nationalities holds a non-alpha-2 code");
 		memcpy(b + 3 * i, c, 2);
 		b[3 * i + 2] = i + 1 < n ? ',' : '\0';
@@ -125,7 +124,6 @@ person_of(struct http_req *r, const json_t *claims, const char *cc, struct perso
 	  enum wallet_fail *why, struct err *e)
 {
 	struct porten *app = r->app;
-	struct natid_policy policy = { .allow_2032 = app->cfg->natid_allow_2032 };
 	const char *pan = claim_str(r, claims, "personal_administrative_number");
 	enum people_match how;
 	int rc;
@@ -134,8 +132,7 @@ person_of(struct http_req *r, const json_t *claims, const char *cc, struct perso
 	*why = WALLET_FAIL_NOMATCH;
 	/* Only a Norwegian PID provider (the anchors labelled NO) vouches for a Norwegian number. */
 	if (strcmp(cc, "NO") == 0) {
-		if (pan == NULL || !natid_acceptable(str_c(pan), app->test_env ? NATID_CTX_TEST
-									 : NATID_CTX_PROD, &policy))
+		if (!people_pid_ok(app, pan))
 			return ERR(e, ERR_DENIED, 0, NULL, "a Norwegian PID without a valid number");
 		p->pid = pan;
 		return 0;

@@ -184,6 +184,19 @@ test_str_split(void **state)
 	assert_int_equal(r.len, 0);
 }
 
+static void
+test_str_default_port(void **state)
+{
+	(void)state;
+	assert_int_equal(str_default_port_len("https://x", str_c("login.no:443")), 4);
+	assert_int_equal(str_default_port_len("http://x", str_c("login.no:80")), 3);
+	assert_int_equal(str_default_port_len("http://x", str_c("login.no:443")), 0);
+	assert_int_equal(str_default_port_len("https://x", str_c("login.no:8443")), 0);
+	assert_int_equal(str_default_port_len("https://x", str_c(":443")), 0);
+	assert_int_equal(str_default_port_len("ftp://x", str_c("login.no:80")), 0);
+	assert_true(str_unreserved('~') && str_unreserved('Z') && !str_unreserved('/'));
+}
+
 /* List settings: items between spaces, tabs, newlines and commas. */
 static void
 test_str_next_item(void **state)
@@ -472,6 +485,7 @@ main(void)
 		cmocka_unit_test(test_str_numbers),
 		cmocka_unit_test(test_str_split),
 		cmocka_unit_test(test_str_next_item),
+		cmocka_unit_test(test_str_default_port),
 		cmocka_unit_test(test_str_only),
 		cmocka_unit_test(test_buf_limits_and_escaping),
 		cmocka_unit_test(test_crypto_helpers),

@@ -94,14 +94,13 @@ scope_view(struct porten *app, const char *name, const char *orgno,
 	   const struct adm_authz_filter *f, bool *owned, bool *consent, bool *visible)
 {
 	json_t *sd = NULL, *v;
-	const char *owner, *vis;
+	const char *vis;
 	struct err e = { 0 };
 
 	if (reg_scope_get(app, name, &sd, &e) != 0)
 		return json_pack("{s:s}", "name", name);
-	owner = json_string_value(json_object_get(sd, "owner_orgno"));
 	vis = json_string_value(json_object_get(sd, "visibility"));
-	*owned |= org_is(owner, orgno);
+	*owned |= reg_scope_owned_by(sd, orgno);
 	*consent |= json_is_true(json_object_get(sd, "requires_user_consent"));
 	*visible |= f->visibility == NULL || (vis != NULL && strcmp(vis, f->visibility) == 0);
 	v = json_pack("{s:s, s:O?, s:O?, s:b, s:O?, s:O?}", "name", name, "description",

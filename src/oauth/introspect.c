@@ -70,12 +70,9 @@ scope_permits(void *arg, const char *name)
 	ok = reg_json_array_has(json_object_get(doc, "enforced_aud_for_introspection"),
 				p->caller_id);
 	/* pid of a pseudonymous token goes only to the scope owner (spec §14). */
-	if (json_is_true(json_object_get(doc, "requires_pseudonymous_tokens"))) {
-		const char *owner = json_string_value(json_object_get(doc, "owner_orgno"));
-
-		if (owner == NULL || p->caller_org == NULL || strcmp(owner, p->caller_org) != 0)
-			p->pid_ok = false;
-	}
+	if (json_is_true(json_object_get(doc, "requires_pseudonymous_tokens")) &&
+	    (p->caller_org == NULL || !reg_scope_owned_by(doc, p->caller_org)))
+		p->pid_ok = false;
 	json_decref(doc);
 	return ok;
 }

@@ -186,6 +186,13 @@ struct reg_actor {
 };
 extern const struct reg_actor reg_operator;
 
+/*
+ * Does orgno own this scope (a stored doc, or NULL for none)?  Its
+ * owner_orgno is orgno; orgno NULL is the operator, who owns every scope.
+ * The one ownership rule of the scope functions for a caller.
+ */
+bool reg_scope_owned_by(const json_t *scope, const char *orgno);
+
 /* May who see and change this client (a stored or public doc)? */
 bool reg_actor_sees(const struct reg_actor *who, const json_t *client);
 

@@ -429,15 +429,11 @@ scope_put_merge(const json_t *prev, void *arg, json_t **next, struct err *e)
 	static const char *const kept[] = { "access", "delegations", NULL };
 	const struct scope_merge *m = arg;
 	const json_t *doc = m->doc, *v;
-	const char *o;
 	char ts[32];
 
 	/* Checked on the doc this write replaces: the scope is still the owner's. */
-	if (m->owner != NULL) {
-		o = json_string_value(json_object_get(prev, "owner_orgno"));
-		if (prev == NULL || o == NULL || strcmp(o, m->owner) != 0)
-			return ERR(e, ERR_NOTFOUND, 404, NULL, "no such scope");
-	}
+	if (!reg_scope_owned_by(prev, m->owner))
+		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such scope");
 	*next = json_deep_copy(doc);
 	if (*next == NULL)
 		return ERR(e, ERR_NOMEM, 500, NULL, "out of memory");

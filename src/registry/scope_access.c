@@ -43,8 +43,7 @@ reg_scope_access_ok(const json_t *scope, const char *orgno)
 	/* spec §9 step 4: whitelisted for all, the owner itself (design), or granted. */
 	if (json_is_true(json_object_get(scope, "accessible_for_all")))
 		return true;
-	if (json_is_string(json_object_get(scope, "owner_orgno")) &&
-	    strcmp(json_string_value(json_object_get(scope, "owner_orgno")), orgno) == 0)
+	if (reg_scope_owned_by(scope, orgno))
 		return true;
 	rec = json_object_get(json_object_get(scope, "access"), orgno);
 	return json_is_true(json_object_get(rec, "active"));

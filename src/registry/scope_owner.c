@@ -175,13 +175,20 @@ source_known(const char *s)
 	return false;
 }
 
+bool
+reg_scope_owned_by(const json_t *scope, const char *orgno)
+{
+	const char *o = json_string_value(json_object_get(scope, "owner_orgno"));
+
+	return orgno == NULL || (o != NULL && strcmp(o, orgno) == 0);
+}
+
 /* The caller's own scope, stored (new reference, the caller's to change), active or not. */
 static int
 scope_own(struct porten *app, const struct reg_actor *who, const char *name, json_t **doc,
 	  struct err *e)
 {
 	json_t *shared = NULL;
-	const char *o;
 	int rc;
 
 	*doc = NULL;
@@ -189,10 +196,9 @@ scope_own(struct porten *app, const struct reg_actor *who, const char *name, jso
 	if (rc == ERR_INVAL)
 		rc = ERR_NOTFOUND;
 	if (rc == 0) {
-		o = json_string_value(json_object_get(shared, "owner_orgno"));
 		/* Built-in scopes are nobody's to change. */
 		if (json_is_true(json_object_get(shared, "builtin")) ||
-		    (who->orgno != NULL && (o == NULL || strcmp(o, who->orgno) != 0)))
+		    !reg_scope_owned_by(shared, who->orgno))
 			rc = ERR_NOTFOUND;
 		else if ((*doc = json_deep_copy(shared)) == NULL)
 			rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
@@ -378,10 +384,9 @@ static int
 scope_deactivate(const json_t *prev, void *arg, json_t **next, struct err *e)
 {
 	const struct reg_actor *who = arg;
-	const char *o = json_string_value(json_object_get(prev, "owner_orgno"));
 	char ts[32];
 
-	if (prev == NULL || (who->orgno != NULL && (o == NULL || strcmp(o, who->orgno) != 0)))
+	if (prev == NULL || !reg_scope_owned_by(prev, who->orgno))
 		return ERR(e, ERR_NOTFOUND, 404, NULL, "no such scope");
 	reg_iso_time(time_now(), ts);
 	*next = json_deep_copy(prev);
@@ -424,11 +429,9 @@ reg_scope_list_as(struct porten *app, const struct reg_actor *who, bool include_
 		return rc;
 	out = json_array();
 	json_array_foreach(all, i, d) {
-		const char *o = json_string_value(json_object_get(d, "owner_orgno"));
-
 		if (out == NULL || json_is_true(json_object_get(d, "builtin")))
 			continue;
-		if (who->orgno != NULL && (o == NULL || strcmp(o, who->orgno) != 0))
+		if (!reg_scope_owned_by(d, who->orgno))
 			continue;
 		if (!include_inactive && !json_is_true(json_object_get(d, "active")))
 			continue;

@@ -20,6 +20,7 @@
  * rotated on the token by the operator (docs/operations.md), never here.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,6 +590,34 @@ out:
 	return rc;
 }
 
+/* A key withdrawn while it waited to start: retired no later than it would sign, it never signs. */
+static bool
+key_withdrawn_waiting(const struct store_key *k)
+{
+	return k->retired_at != 0 && k->retired_at <= k->active_from;
+}
+
+/*
+ * Take the claim the format names, an insert-if-absent row in the store's
+ * meta values, so that one node of many acts: 0 when this node has it,
+ * ERR_EXISTS when another node took it first or the name does not fit
+ * (then nobody acts), else the store's error.
+ */
+static int __attribute__((format(printf, 3, 4)))
+key_claim(struct porten *app, struct err *e, const char *fmt, ...)
+{
+	char claim[KEY_CLAIM_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(claim, sizeof(claim), fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(claim))
+		return ERR_EXISTS;
+	return store_call(app->store, registry, meta_put_new, claim, "claimed", e);
+}
+
 /*
  * No key signs now (every key retired, none in waiting has started): a new
  * key signs at once rather than tokens failing until a restart.  The claim
@@ -598,17 +627,11 @@ out:
 static int
 keys_repair(struct porten *app, const struct issuer *is, int64_t now, char **kid, struct err *e)
 {
-	char claim[KEY_CLAIM_MAX];
 	int rc;
 
-	if (snprintf(claim, sizeof(claim), "key_repair %s %lld", is->iss, (long long)(now / 60)) >=
-	    (int)sizeof(claim))
-		return 0;
-	rc = store_call(app->store, registry, meta_put_new, claim, "claimed", e);
-	if (rc == ERR_EXISTS)
-		return 0;
+	rc = key_claim(app, e, "key_repair %s %lld", is->iss, (long long)(now / 60));
 	if (rc != 0)
-		return rc;
+		return rc == ERR_EXISTS ? 0 : rc;
 	rc = key_create(app, is, now, kid, e);
 	keys_cache_drop(app, is);
 	if (rc == 0)
@@ -632,8 +655,7 @@ keys_unretire(struct porten *app, const struct issuer *is, const struct store_ke
 	for (size_t i = 0; i < n; i++) {
 		const struct store_key *k = &keys[i];
 
-		if (k->active_from < start ||
-		    (k->retired_at != 0 && k->retired_at <= k->active_from))
+		if (k->active_from < start || key_withdrawn_waiting(k))
 			continue;
 		if (next == 0 || k->active_from < next)
 			next = k->active_from;
@@ -665,7 +687,6 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 	struct store_key *keys = NULL;
 	const struct store_key *cur;
 	const char *uri, *pin, *name;
-	char claim[KEY_CLAIM_MAX];
 	size_t n = 0;
 	int64_t now = time_now(), valid_until, due, age;
 	bool waiting = false;
@@ -689,8 +710,7 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 	}
 	/* A successor already waits (rotated by hand or by another node). */
 	for (size_t i = 0; i < n; i++)
-		if (keys[i].active_from > now &&
-		    (keys[i].retired_at == 0 || keys[i].retired_at > keys[i].active_from))
+		if (keys[i].active_from > now && !key_withdrawn_waiting(&keys[i]))
 			waiting = true;
 	if (waiting) {
 		store_keys_free(keys, n);
@@ -698,18 +718,14 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 	}
 	age = now - cur->active_from;
 	due = cur->active_from + app->cfg->key_lifetime - app->cfg->key_publish_delay;
-	if (now < due ||
-	    snprintf(claim, sizeof(claim), "key_rotation %s %s", is->iss, cur->kid) >=
-		    (int)sizeof(claim)) {
+	if (now < due) {
 		store_keys_free(keys, n);
 		return 0;
 	}
+	rc = key_claim(app, e, "key_rotation %s %s", is->iss, cur->kid);
 	store_keys_free(keys, n);
-	rc = store_call(app->store, registry, meta_put_new, claim, "claimed", e);
-	if (rc == ERR_EXISTS)
-		return 0;
 	if (rc != 0)
-		return rc;
+		return rc == ERR_EXISTS ? 0 : rc;
 	rc = reg_keys_rotate(app, is, kid, e);
 	if (rc == 0)
 		log_info(NULL, "signing key of %s has signed for %lld s: key %s succeeds it",

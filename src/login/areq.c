@@ -70,6 +70,7 @@ areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, str
 	    (rc = field_str(doc, WHAT, "step", arena, &a->step, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "step_sid", arena, &a->step_sid, e)) != 0 ||
 	    (rc = field_str(doc, WHAT, "dpop_jkt", arena, &a->dpop_jkt, e)) != 0 ||
+	    (rc = field_str(doc, WHAT, "headless_hint", arena, &a->headless_hint, e)) != 0 ||
 	    (rc = areq_json_decode(doc, "claims", false, arena, &a->claims, e)) != 0 ||
 	    (rc = areq_json_decode(doc, "authorization_details", true, arena, &a->rar, e)) != 0 ||
 	    (rc = field_flag(doc, WHAT, "force_login", &a->force_login, e)) != 0 ||
@@ -151,6 +152,7 @@ areq_write(const struct authz_request *a, struct buf *b)
 	jsonw_str(&w, "step", a->step);
 	jsonw_str(&w, "step_sid", a->step_sid);
 	jsonw_str(&w, "dpop_jkt", a->dpop_jkt);
+	jsonw_str(&w, "headless_hint", a->headless_hint);
 	return jsonw_end(&w);
 }
 

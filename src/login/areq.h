@@ -17,7 +17,9 @@
  *   more than one, which are ID-porten's), claims (an object: what the
  *   steps added for the tokens), step and step_sid (a login a step has
  *   paused, in that session), dpop_jkt (the DPoP key thumbprint
- *   the code will be bound to).
+ *   the code will be bound to), headless_hint (the validated testid:
+ *   login_hint of a headless test login, which /authorize and PAR keep
+ *   alike).
  * Every field is optional in the codec: callers check what they need.
  */
 #ifndef PORTEN_LOGIN_AREQ_H
@@ -70,6 +72,8 @@ struct authz_request {
 	const char *step_sid;          /* ... in the session of that sid */
 	/* spec §19: the DPoP key thumbprint the code is bound to (dpop_jkt, or PAR's proof) */
 	const char *dpop_jkt;
+	/* spec §22: a validated login_hint testid:<pid>_<acr> (headless test login), or NULL */
+	const char *headless_hint;
 };
 
 /*

@@ -263,6 +263,64 @@ authz_rar(struct http_req *r, const char *text, struct authz_request *a, struct 
 	return rc;
 }
 
+/* login_hint of the headless test login (spec §22). */
+#define HEADLESS_PREFIX "testid:"
+#define HEADLESS_PID_LEN 11
+/* The longest hint there is: testid:<11 digits>_idporten-loa-substantial. */
+#define HEADLESS_HINT_MAX \
+	(sizeof(HEADLESS_PREFIX) - 1 + HEADLESS_PID_LEN + 1 + sizeof(ACR_SUBSTANTIAL) - 1)
+
+/*
+ * login_hint=testid:<pid>_<acr> (spec §22): only in the test environment,
+ * only at ID-porten; <pid> synthetic, <acr> ID-porten's and satisfying a's
+ * acr_values; no authorization_details.  Else invalid_request, at
+ * /authorize and PAR alike.  On success pid and *acr are the hint's.
+ */
+static int
+authz_headless_check(struct http_req *r, const struct authz_request *a, const char *hint,
+		     char pid[HEADLESS_PID_LEN + 1], const char **acr, struct err *e)
+{
+	struct porten *app = r->app;
+	struct natid_policy policy = { .allow_2032 = app->cfg->natid_allow_2032 };
+	const char *rest, *us;
+
+	if (!app->test_env)
+		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST,
+			   "a testid: login_hint is only for the test environment");
+	if (((const struct issuer *)r->route_data)->kind != ISSUER_IDPORTEN)
+		return ERR(e, ERR_DENIED, 400, OAUTH_INVALID_REQUEST,
+			   "only ID-porten offers the headless test login");
+	if (strnlen(hint, HEADLESS_HINT_MAX + 1) > HEADLESS_HINT_MAX)
+		return ERR(e, ERR_LIMIT, 400, OAUTH_INVALID_REQUEST,
+			   "login_hint must be testid:<11 digits>_<acr>: it is too long");
+	if (!str_has_prefix(str_c(hint), HEADLESS_PREFIX))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "login_hint must be testid:<11 digits>_<acr>");
+	rest = hint + strlen(HEADLESS_PREFIX);
+	us = strchr(rest, '_');
+	if (us == NULL || us - rest != HEADLESS_PID_LEN)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "login_hint must be testid:<11 digits>_<acr>");
+	memcpy(pid, rest, HEADLESS_PID_LEN);
+	pid[HEADLESS_PID_LEN] = '\0';
+	if (!natid_acceptable(str_c(pid), NATID_CTX_TESTID, &policy))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "login_hint names no valid synthetic test person");
+	*acr = us + 1;
+	if (strcmp(*acr, ACR_SUBSTANTIAL) != 0 && strcmp(*acr, ACR_HIGH) != 0)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "the level in login_hint is idporten-loa-substantial or idporten-loa-high");
+	/* spec §22: the level must satisfy acr_values, eIDAS-only ones never. */
+	if (!login_session_meets(&(struct session){ .acr = *acr }, a))
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "the level in login_hint does not satisfy acr_values");
+	/* No page is shown, so nobody could choose whom to act for (spec §22). */
+	if (a->rar != NULL)
+		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST,
+			   "the headless test login takes no authorization_details");
+	return 0;
+}
+
 /*
  * Everything after redirect_uri has been accepted; errors from here are
  * redirected (a carries redirect_uri, response_mode, state).
@@ -273,7 +331,7 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 		    const char *dup, struct authz_request *a, struct err *e)
 {
 	const struct issuer *is = r->route_data;
-	const char *rt, *scope, *nonce, *prompt, *max_age, *ui, *acr, *obo;
+	const char *rt, *scope, *nonce, *prompt, *max_age, *ui, *acr, *obo, *hint;
 	long long age = -1;
 	const char **res;
 	int rc;
@@ -360,6 +418,17 @@ authz_validate_rest(struct http_req *r, const struct http_params *p, const struc
 			return ERR(e, ERR_INVAL, 400, "invalid_target",
 				   "resource must be an absolute URI without fragment");
 		res[a->nresource++] = arena_str(r->arena, p->v[i].value);
+	}
+	/* Other login_hint values are ignored (spec §4); a testid: one rides in the record. */
+	hint = authz_param(r, p, "login_hint");
+	if (hint != NULL && str_has_prefix(str_c(hint), HEADLESS_PREFIX)) {
+		char pid[HEADLESS_PID_LEN + 1];
+		const char *level;
+
+		rc = authz_headless_check(r, a, hint, pid, &level, e);
+		if (rc != 0)
+			return rc;
+		a->headless_hint = hint;
 	}
 	return 0;
 }
@@ -508,66 +577,25 @@ login_authz_request_object(struct http_req *r, const struct client *client, cons
 	return 0;
 }
 
-/* After validation: SSO, prompt, or off to the eID selector (spec §7). */
-#define HEADLESS_PID_LEN 11
-
 /*
- * The headless test login (spec §22): login_hint=testid:<pid>_<acr> in the
- * test environment gives a code at once for that synthetic person, with no
- * page and no session made or changed; every requested scope counts as
- * consented.  In prod, and for a malformed hint, invalid_request.
+ * The headless test login (spec §22): a code at once for the synthetic
+ * person of a's hint, with no page and no session made or changed; every
+ * requested scope counts as consented.
  */
 static void
 authz_headless(struct http_req *r, struct http_resp *w, const struct client *client,
-	       const json_t *areq, const struct authz_request *a, const char *hint)
+	       const json_t *areq, const struct authz_request *a)
 {
-	struct porten *app = r->app;
-	struct natid_policy policy = { .allow_2032 = app->cfg->natid_allow_2032 };
 	static const char *const amr[] = { "TestID" };
-	const char *rest = hint + strlen(HEADLESS_PREFIX), *us = strchr(rest, '_'), *acr;
 	char pid[HEADLESS_PID_LEN + 1];
+	const char *acr;
 	struct session s;
+	struct err e = { 0 };
 	json_t *done;
 
-	if (!app->test_env) {
-		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
-			      "a testid: login_hint is only for the test environment");
-		return;
-	}
-	if (((const struct issuer *)r->route_data)->kind != ISSUER_IDPORTEN) {
-		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
-			      "only ID-porten offers the headless test login");
-		return;
-	}
-	if (us == NULL || us - rest != HEADLESS_PID_LEN) {
-		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
-			      "login_hint must be testid:<11 digits>_<acr>");
-		return;
-	}
-	memcpy(pid, rest, HEADLESS_PID_LEN);
-	pid[HEADLESS_PID_LEN] = '\0';
-	if (!natid_acceptable(str_c(pid), NATID_CTX_TESTID, &policy)) {
-		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
-			      "login_hint names no valid synthetic test person");
-		return;
-	}
-	acr = us + 1;
-	if (strcmp(acr, ACR_SUBSTANTIAL) != 0 && strcmp(acr, ACR_HIGH) != 0) {
-		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
-			      "the level in login_hint is idporten-loa-substantial or "
-			      "idporten-loa-high");
-		return;
-	}
-	/* spec §22: the level must satisfy acr_values, eIDAS-only ones never. */
-	if (!login_session_meets(&(struct session){ .acr = acr }, a)) {
-		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
-			      "the level in login_hint does not satisfy acr_values");
-		return;
-	}
-	/* No page is shown, so nobody could choose whom to act for (spec §22). */
-	if (a->rar != NULL) {
-		login_respond(r, w, areq, NULL, OAUTH_INVALID_REQUEST,
-			      "the headless test login takes no authorization_details");
+	/* Checked again on the record itself: it may have come from the store (PAR). */
+	if (authz_headless_check(r, a, a->headless_hint, pid, &acr, &e) != 0) {
+		login_respond(r, w, areq, NULL, e.oauth, e.msg);
 		return;
 	}
 	/* Counted as an eID login (billing: TestID, never billed). */
@@ -584,9 +612,10 @@ authz_headless(struct http_req *r, struct http_resp *w, const struct client *cli
 	json_decref(done);
 }
 
+/* After validation: SSO, prompt, or off to the eID selector (spec §7). */
 static void
 authz_proceed(struct http_req *r, struct http_resp *w, const struct client *client,
-	      const json_t *areq, const char *hint)
+	      const json_t *areq)
 {
 	struct authz_request a;
 	struct session s = { 0 };
@@ -599,8 +628,8 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 		login_respond(r, w, areq, NULL, OAUTH_SERVER_ERROR, "the login could not be started");
 		return;
 	}
-	if (login_hint_headless(hint)) {
-		authz_headless(r, w, client, areq, &a, hint);
+	if (a.headless_hint != NULL) {
+		authz_headless(r, w, client, areq, &a);
 		return;
 	}
 	force = (a.prompt && strcmp(a.prompt, "login") == 0) || a.force_login;
@@ -639,15 +668,14 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 }
 
 /* request_uri from PAR: only client_id may accompany it (spec §4). */
-/* *hint: a headless login_hint the client pushed with the request, or NULL. */
 static int
 authz_from_par(struct http_req *r, const struct http_params *p, const struct client *client,
-	       json_t **areq, const char **hint, struct err *e)
+	       json_t **areq, struct err *e)
 {
 	struct porten *app = r->app;
 	const char *uri = authz_param(r, p, "request_uri"), *id;
 	struct authz_request a;
-	json_t *doc = NULL, *hh;
+	json_t *doc = NULL;
 	int rc;
 
 	*areq = NULL;
@@ -678,9 +706,6 @@ authz_from_par(struct http_req *r, const struct http_params *p, const struct cli
 		return rc == ERR_NOTFOUND ? ERR(e, ERR_NOTFOUND, 400, OAUTH_INVALID_REQUEST,
 						"request_uri is unknown, expired or used")
 					  : rc;
-	if (json_is_string(hh = json_object_get(doc, PAR_HEADLESS_HINT)))
-		*hint = arena_strdup(r->arena, json_string_value(hh));
-	json_object_del(doc, PAR_HEADLESS_HINT);
 	*areq = doc;
 	return 0;
 }
@@ -695,7 +720,7 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 	struct err e = { 0 };
 	const struct client *client = NULL;
 	json_t *areq = NULL;
-	const char *client_id, *request, *hint = NULL;
+	const char *client_id, *request;
 	struct str v;
 	int rc;
 
@@ -728,10 +753,9 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 		goto out;
 	}
 	if (rc == 0) {
-		rc = authz_from_par(r, p, client, &areq, &hint, &e);
+		rc = authz_from_par(r, p, client, &areq, &e);
 	} else if ((request = authz_param(r, p, "request")) != NULL) {
 		rc = login_authz_request_object(r, client, request, &ro, &e);
-		hint = http_param_c(&ro, "login_hint");
 		if (rc == 0) {
 			const char *inner = http_param_c(&ro, "client_id");
 
@@ -749,7 +773,6 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 		}
 	} else {
 		rc = login_authz_validate(r, p, client, &areq, &e);
-		hint = http_param_c(p, "login_hint");
 	}
 	if (rc != 0) {
 		if (areq == NULL)
@@ -760,7 +783,7 @@ login_handle_authorize(struct http_req *r, struct http_resp *w)
 				      e.msg);
 		goto out;
 	}
-	authz_proceed(r, w, client, areq, hint);
+	authz_proceed(r, w, client, areq);
 out:
 	json_decref(areq);
 	reg_client_release(client);

@@ -175,16 +175,6 @@ bool consent_intercept(struct http_req *r, struct http_resp *w, const struct cli
 /* ---- authorize.c: validation shared with PAR (par.c) ---- */
 
 #define PAR_URN_PREFIX "urn:idporten:"
-/* login_hint of the headless test login (spec §22), and where PAR keeps it. */
-#define HEADLESS_PREFIX "testid:"
-#define PAR_HEADLESS_HINT "headless_hint"
-
-static inline bool
-login_hint_headless(const char *hint)
-{
-	return hint != NULL && str_has_prefix(str_c(hint), HEADLESS_PREFIX);
-}
-
 /* The parameters of a request object jws (JAR) of client into *ro. */
 int login_authz_request_object(struct http_req *r, const struct client *client, const char *jws,
 			       struct http_params *ro, struct err *e);

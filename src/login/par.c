@@ -35,26 +35,6 @@ par_dpop_bind(struct http_req *r, json_t *areq, struct err *e)
 	return 0;
 }
 
-/*
- * Other login_hint values are ignored (spec §4), but a headless test
- * login's (§22) goes with the request to /authorize, which answers it.
- */
-static int
-par_keep_headless(const struct http_params *p, json_t *areq, struct err *e)
-{
-	const char *hint = http_param_c(p, "login_hint");
-	json_t *v;
-
-	if (!login_hint_headless(hint))
-		return 0;
-	v = json_string(hint);
-	if (v == NULL)
-		return ERR(e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "login_hint is not UTF-8");
-	if (json_object_set_new(areq, PAR_HEADLESS_HINT, v) != 0)
-		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
-	return 0;
-}
-
 void
 login_handle_par(struct http_req *r, struct http_resp *w)
 {
@@ -96,8 +76,6 @@ login_handle_par(struct http_req *r, struct http_resp *w)
 			rc = login_authz_request_object(r, client, request, &ro, &e);
 		if (rc == 0)
 			rc = login_authz_validate(r, request ? &ro : &r->form, client, &areq, &e);
-		if (rc == 0)
-			rc = par_keep_headless(request ? &ro : &r->form, areq, &e);
 	}
 	if (rc == 0)
 		rc = par_dpop_bind(r, areq, &e);

@@ -98,13 +98,24 @@ def test_through_par(server, new_client):
     assert res.kind == "redirect" and res.code and res.params["state"] == params["state"], res
     _, idc = server.verify(c.tokens(res)["id_token"])
     assert idc["pid"] == PID and idc["acr"] == SUBST and idc["amr"] == ["TestID"]
-    # a malformed one is refused at the redirect_uri, as on /authorize
-    params, verifier = auth_params(c, login_hint=f"testid:{PID}")
-    urn = c.par(**params).json()["request_uri"]
-    r = b.get(server.url("/authorize"), params={"client_id": c.client_id, "request_uri": urn},
-              allow_redirects=False, timeout=10)
-    res = classify(server, r, c.redirect_uri, params, verifier)
-    assert not res.code and res.params.get("error") == "invalid_request", res
+
+
+
+@pytest.mark.parametrize("hint, why", [
+    (f"testid:{PID}", "11 digits"),
+    (f"testid:{PID[:-1]}0_{HIGH}", "synthetic"),
+    (f"testid:{PID}_{HIGH}x", "idporten-loa"),
+    (f"testid:{PID}_{SUBST}" + "x" * 10000, "too long"),
+    ("testid:" + "1" * 10000, "too long"),
+], ids=["short", "not-synthetic", "bad-level", "long-tail", "long-pid"])
+def test_bad_hints_refused_at_par(server, new_client, hint, why):
+    """PAR checks a testid: hint as /authorize does, and keeps none it would refuse."""
+    c = new_client()
+    params, _ = auth_params(c, login_hint=hint)
+    r = c.par(**params)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "invalid_request" and why in r.json()["error_description"], r.text
+    assert "request_uri" not in r.json()
 
 
 def test_other_hints_log_in_as_before(server, new_client):
@@ -129,13 +140,10 @@ def test_refused_in_prod(tmp_path_factory, listener, tmp_path, monkeypatch):
         assert not res.code, res
         assert res.params.get("error") == "invalid_request", res
         assert "test environment" in res.params["error_description"]
-        # nor through PAR
-        params, verifier = auth_params(c, login_hint=f"testid:{PID}_{HIGH}")
-        urn = c.par(**params).json()["request_uri"]
-        b = http()
-        r = b.get(s.url("/authorize"), params={"client_id": c.client_id, "request_uri": urn},
-                  allow_redirects=False, timeout=10)
-        res = classify(s, r, c.redirect_uri, params, verifier)
-        assert not res.code and res.params.get("error") == "invalid_request", res
+        # nor through PAR, which refuses to keep it
+        params, _ = auth_params(c, login_hint=f"testid:{PID}_{HIGH}")
+        r = c.par(**params)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+        assert "test environment" in r.json()["error_description"]
     finally:
         s.stop()

@@ -192,6 +192,24 @@ test_dpop_jkt(void **state)
 	arena_free(arena);
 }
 
+/* A pushed headless test login (spec/idporten-oidc.md §22): the hint is a field of the record. */
+static void
+test_headless_hint(void **state)
+{
+	struct arena *arena = arena_new();
+	struct authz_request a;
+
+	(void)state;
+	round_trip("{\"client_id\":\"web\",\"state\":\"st-1\","
+		   "\"dpop_jkt\":\"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I\","
+		   "\"headless_hint\":\"testid:02918095010_idporten-loa-high\"}",
+		   true, &a, arena);
+	assert_string_equal(a.headless_hint, "testid:02918095010_idporten-loa-high");
+	round_trip(PAR, true, &a, arena);
+	assert_null(a.headless_hint);
+	arena_free(arena);
+}
+
 /* What the unit tests and older callers hand over: only some fields. */
 static void
 test_sparse(void **state)
@@ -249,6 +267,7 @@ test_damaged(void **state)
 		"{\"claims\":[]}",
 		"{\"step\":true}",
 		"{\"dpop_jkt\":7}",
+		"{\"headless_hint\":[\"testid:\"]}",
 		"{\"eidas_acr\":\"idporten-loa-high\"}",
 		"{\"eidas_only\":\"yes\"}",
 	};
@@ -268,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_paused_step),
 		cmocka_unit_test(test_sparse),
 		cmocka_unit_test(test_dpop_jkt),
+		cmocka_unit_test(test_headless_hint),
 		cmocka_unit_test(test_eidas),
 		cmocka_unit_test(test_damaged),
 	};

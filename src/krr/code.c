@@ -35,6 +35,7 @@
 #include "ui/pages.h"
 
 #define KRR_CODE_KIND "krr-code"
+#define KRR_CODE_FOR_KIND "krr-code-for"
 #define KRR_TRY_KIND "krr-try"
 #define KRR_SENT_PID_KIND "krr-sent-pid"
 #define KRR_SENT_TO_KIND "krr-sent-to"
@@ -137,6 +138,17 @@ krr_doc_put(struct store *s, const char *kind, const char *id, const json_t *doc
 	return store_call(s, krr, doc_put, kind, id, doc, exp, e);
 }
 
+/* The lower-case form of an address or number: case makes no new recipient. */
+static void
+value_low(const char *value, char out[KRR_MAX_EMAIL + 1])
+{
+	size_t i;
+
+	for (i = 0; i < KRR_MAX_EMAIL && value[i] != '\0'; i++)
+		out[i] = (char)tolower((unsigned char)value[i]);
+	out[i] = '\0';
+}
+
 /*
  * One code more in this clock hour for pid and for value, or ERR_LIMIT
  * (429).  The recipient is counted by a keyed hash of its lower-case form:
@@ -147,16 +159,13 @@ code_quota_claim(struct porten *app, const char *pid, const char *value, struct 
 {
 	int64_t hour = time_now() / 3600, exp = (hour + 2) * 3600, slot;
 	char low[KRR_MAX_EMAIL + 1], tag[44], key[96];
-	size_t i;
 	int rc;
 
 	snprintf(key, sizeof(key), "%s.%lld", pid, (long long)hour);
 	rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_PID_KIND, key, NULL,
 			      app->cfg->krr_code_per_person, exp, &slot, e);
 	if (rc == 0) {
-		for (i = 0; i < sizeof(low) - 1 && value[i] != '\0'; i++)
-			low[i] = (char)tolower((unsigned char)value[i]);
-		low[i] = '\0';
+		value_low(value, low);
 		app_code_hash(app, KRR_SENT_TO_KIND, "", low, tag);
 		snprintf(key, sizeof(key), "%s.%lld", tag, (long long)hour);
 		rc = store_slot_claim(app->store, krr_doc_put, KRR_SENT_TO_KIND, key, NULL,
@@ -168,12 +177,66 @@ code_quota_claim(struct porten *app, const char *pid, const char *value, struct 
 	return rc;
 }
 
+/*
+ * What a code confirms, as the key of its "krr-code-for" document: a keyed
+ * hash of pid, the channel and the value's lower-case form.
+ */
+static void
+code_purpose(const struct porten *app, const char *pid, enum krr_code_channel ch,
+	     const char *value, char out[44])
+{
+	char low[KRR_MAX_EMAIL + 1], what[KRR_MAX_EMAIL + 8];
+
+	value_low(value, low);
+	snprintf(what, sizeof(what), "%s\n%s", ch == KRR_CODE_EMAIL ? "email" : "mobile", low);
+	app_code_hash(app, KRR_CODE_FOR_KIND, pid, what, out);
+	secure_wipe(low, sizeof(low));
+	secure_wipe(what, sizeof(what));
+}
+
+/* A new code and the voiding of the one it replaces, for store_tx_run. */
+struct code_write {
+	struct store *store;
+	const char *id;          /* the new code's */
+	const json_t *doc;
+	int64_t exp;
+	char purpose[44];        /* keyed hash of pid, channel and the value's lower-case form */
+};
+
+static int
+code_write_body(void *arg, struct err *e)
+{
+	const struct code_write *w = arg;
+	const char *old;
+	json_t *live = NULL, *now = NULL;
+	int rc = store_call(w->store, krr, doc_take, KRR_CODE_FOR_KIND, w->purpose, &live, e);
+
+	if (rc == 0) {
+		old = json_string_value(json_object_get(live, "id"));
+		rc = old != NULL ? store_call(w->store, krr, doc_delete, KRR_CODE_KIND, old, e) : 0;
+	}
+	if (rc == ERR_NOTFOUND)
+		rc = 0;
+	if (rc == 0)
+		rc = store_call(w->store, krr, doc_put, KRR_CODE_KIND, w->id, w->doc, w->exp, e);
+	if (rc == 0) {
+		now = json_pack("{s:s}", "id", w->id);
+		rc = now != NULL ? store_call(w->store, krr, doc_put, KRR_CODE_FOR_KIND, w->purpose,
+					      now, w->exp, e)
+				 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
+	}
+	json_decref(live);
+	json_decref(now);
+	return rc;
+}
+
 int
 krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, const char *value,
 	      const char *lang, char *id, struct err *e)
 {
 	char code[KRR_CODE_DIGITS + 1], hash[44], text[SMS_MAX_TEXT + 1];
-	int64_t exp = time_now() + app->cfg->krr_code_lifetime;
+	struct code_write w = { .store = app->store, .id = id,
+				.exp = time_now() + app->cfg->krr_code_lifetime };
 	json_t *doc;
 	int rc;
 
@@ -186,7 +249,9 @@ krr_code_send(struct porten *app, const char *pid, enum krr_code_channel ch, con
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "pid", pid, "ch",
 			ch == KRR_CODE_EMAIL ? "email" : "mobile", "v", value, "h", hash, "lang",
 			lang);
-	rc = doc != NULL ? store_call(app->store, krr, doc_put, KRR_CODE_KIND, id, doc, exp, e)
+	code_purpose(app, pid, ch, value, w.purpose);
+	w.doc = doc;
+	rc = doc != NULL ? store_tx_run(app->store, code_write_body, &w, e)
 			 : ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	json_decref(doc);
 	code_text(lang, "Your confirmation code for the contact register is {code}.", code, text,

@@ -114,7 +114,8 @@ int krr_scopes_ensure(struct porten *app, struct err *e);
  * mobile number is confirmed by a code sent to it: krr_code_send keeps it
  * under *id (TOKEN_CHARS) for krr_code_check, which stores the value when
  * code is right for pid (ERR_DENIED wrong; ERR_NOTFOUND expired, used,
- * spent by too many wrong tries, or another person's).  krr_code_send
+ * spent by too many wrong tries, voided by a newer code for the same pid
+ * and value, or another person's).  krr_code_send
  * gives ERR_LIMIT (429) when pid has asked for cfg krr_code_per_person
  * codes in this clock hour, or value has been sent krr_code_per_recipient.
  */

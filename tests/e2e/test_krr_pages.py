@@ -190,6 +190,39 @@ def test_code_tries_hold_in_parallel(persons, new_browser):
     assert persons.ctl("krr", "show", "04879140078").get("epostadresse") != "race@example.no"
 
 
+def test_new_code_voids_older(persons, new_browser):
+    """A new code for the same person and address voids the older ones: one live code, one set of tries."""
+    pid = "28867440072"
+    mail = os.path.join(persons.data, "mail.jsonl")
+    b = new_browser()
+    tok = csrf(profile(persons, b, pid=pid).text)
+    old_cid = cid_of(post(persons, b, csrf=tok, action="email", epost="void@example.no").text)
+    old_code = last_code(mail, "void@example.no")
+    # another address of the person, and the same address for another person, keep theirs
+    other_cid = cid_of(post(persons, b, csrf=tok, action="mobile", mobil="+4791999001").text)
+    other_code = last_code(os.path.join(persons.data, "sms.jsonl"), "+4791999001")
+    b2 = new_browser()
+    tok2 = csrf(profile(persons, b2, pid="12838540056").text)
+    cid2 = cid_of(post(persons, b2, csrf=tok2, action="email", epost="void@example.no").text)
+    code2 = last_code(mail, "void@example.no")
+    # a second page session of the same person asks again, the address in other case
+    b3 = new_browser()
+    tok3 = csrf(profile(persons, b3, pid=pid).text)
+    new_cid = cid_of(post(persons, b3, csrf=tok3, action="email", epost="Void@Example.no").text)
+    new_code = last_code(mail, "Void@Example.no")
+    assert new_cid != old_cid
+    # the old code is void, right or wrong; it spends no try of the new one
+    for kode in (old_code, "abcdef"):
+        assert post(persons, b, csrf=tok, action="code", cid=old_cid, kode=kode).status_code == 400
+    assert persons.ctl("krr", "show", pid).get("epostadresse") != "void@example.no"
+    for _ in range(4):
+        assert post(persons, b3, csrf=tok3, action="code", cid=new_cid, kode="abcdef").status_code == 400
+    assert post(persons, b3, csrf=tok3, action="code", cid=new_cid, kode=new_code).status_code == 200
+    assert persons.ctl("krr", "show", pid)["epostadresse"] == "Void@Example.no"
+    assert post(persons, b, csrf=tok, action="code", cid=other_cid, kode=other_code).status_code == 200
+    assert post(persons, b2, csrf=tok2, action="code", cid=cid2, kode=code2).status_code == 200
+
+
 def sms_to(server, to):
     path = os.path.join(server.data, "sms.jsonl")
     with open(path) as f:

@@ -259,7 +259,7 @@ main(int argc, char **argv)
 	app_up = true;
 	brand_app = &app;
 	ui_init(&(struct ui_settings){ .locale_dir = cfg.locale_dir,
-				       .cookie_secure = cfg.cookie_secure,
+				       .cookie_secure = app_cookie_secure,
 				       .brand = page_brand });
 	/* The login core runs the services' steps after the eID (app/app.h). */
 	app.services = porten_services;

@@ -290,7 +290,7 @@ sess_save(struct http_req *r, struct http_resp *w, struct saml_login *sl, json_t
 	json_t *sps = json_array(), *doc;
 	struct err e = { 0 };
 	struct http_cookie_opts o = { .max_age = app->cfg->session_max, .path = "/saml/",
-				      .same_site = "Lax", .secure = app->cfg->cookie_secure,
+				      .same_site = "Lax", .secure = app_cookie_secure(r),
 				      .http_only = true };
 	size_t i;
 	json_t *v;

@@ -232,7 +232,7 @@ set_flow_cookie(struct http_req *r, struct http_resp *w, const char *state)
 	struct http_cookie_opts o = { .max_age = app->cfg->pending_lifetime,
 				      .path = "/saml/",
 				      .same_site = "Lax",
-				      .secure = app->cfg->cookie_secure,
+				      .secure = app_cookie_secure(r),
 				      .http_only = true };
 
 	http_resp_cookie(w, SSO_COOKIE, state, &o);

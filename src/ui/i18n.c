@@ -208,17 +208,17 @@ page_lang_choose(struct http_req *r, struct http_resp *w, const char *fallback)
 {
 	const char *pick = http_param_c(&r->query, "lang");
 	const char *l = pick ? page_lang_pick(str_c(pick)) : NULL;
-	bool secure;
 
 	if (l != NULL) {
 		struct http_cookie_opts o = {
 			.max_age = 365 * 86400, .path = "/", .same_site = "Lax", .http_only = true,
 		};
+		bool (*secure)(const struct http_req *r);
 
 		pthread_mutex_lock(&page_mu);
 		secure = ui_settings.cookie_secure;
 		pthread_mutex_unlock(&page_mu);
-		o.secure = secure || r->tls;
+		o.secure = secure != NULL ? secure(r) : r->tls;
 		http_resp_cookie(w, PAGE_LANG_COOKIE, l, &o);
 		page_load();
 		return l;

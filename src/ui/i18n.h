@@ -29,7 +29,12 @@ extern const char *const page_lang_names[PAGE_NLANGS][2];
 /* What the page kit takes from the configuration (struct cfg). */
 struct ui_settings {
 	const char *locale_dir; /* cfg locale_dir (borrowed: it must outlive the pages) */
-	bool cookie_secure;     /* cfg cookie_secure: Secure on the language cookie */
+	/*
+	 * Whether the language cookie set in answer to a request gets Secure:
+	 * the one rule every cookie follows (app_cookie_secure); NULL: only
+	 * over TLS.
+	 */
+	bool (*cookie_secure)(const struct http_req *r);
 	/*
 	 * The name in a page's header and title for the route being served
 	 * (its data, http_request_route_data()); NULL, or a NULL answer:

@@ -177,6 +177,20 @@ test_hidden_escapes(void **state)
 	buf_free(&b);
 }
 
+static bool
+secure_always(const struct http_req *r)
+{
+	(void)r;
+	return true;
+}
+
+static bool
+secure_never(const struct http_req *r)
+{
+	(void)r;
+	return false;
+}
+
 static void
 test_lang_choose(void **state)
 {
@@ -201,10 +215,22 @@ test_lang_choose(void **state)
 	/* without ui_init() the cookie is Secure only over TLS */
 	assert_lacks(w.headers[0].value, "Secure");
 	http_resp_reset(&w);
-	ui_init(&(struct ui_settings){ .cookie_secure = true });
+	r.tls = true;
+	assert_string_equal(page_lang_choose(&r, &w, "en"), "nn");
+	assert_has(w.headers[0].value, "; Secure");
+	r.tls = false;
+	http_resp_reset(&w);
+	/* with it, the rule every cookie follows decides (app_cookie_secure) */
+	ui_init(&(struct ui_settings){ .cookie_secure = secure_always });
 	assert_string_equal(page_lang_choose(&r, &w, "en"), "nn");
 	assert_int_equal(w.nheaders, 1);
 	assert_has(w.headers[0].value, "; Secure");
+	http_resp_reset(&w);
+	ui_init(&(struct ui_settings){ .cookie_secure = secure_never });
+	r.tls = true;
+	assert_string_equal(page_lang_choose(&r, &w, "en"), "nn");
+	assert_lacks(w.headers[0].value, "Secure");
+	r.tls = false;
 	ui_init(&(struct ui_settings){ 0 });
 	/* a hostile pick is ignored and not remembered */
 	http_resp_reset(&w);

@@ -136,9 +136,9 @@ session_store(struct http_req *r, const struct session *s, bool update, struct e
 		buf_free(&doc);
 		return ERR(e, rc, 500, "server_error", "cannot write the session");
 	}
-	rc = update ? store_call(app->store, login, session_update, s->hash, doc.p,
+	rc = update ? store_call(app->store, login, session_update, s->hash, doc.p, s->pid,
 				 now + app->cfg->session_idle, e)
-		    : store_call(app->store, login, session_put, s->hash, doc.p,
+		    : store_call(app->store, login, session_put, s->hash, doc.p, s->pid,
 				 now + app->cfg->session_idle, born + app->cfg->session_max, e);
 	buf_free(&doc);
 	return rc;

@@ -23,15 +23,18 @@ struct store_login_ops {
 	/*
 	 * SSO sessions, keyed by hash of the cookie value.  doc is owned by the
 	 * session code (sid, person, acr, amr, auth_time, ...), put as JSON text
-	 * (login/session.c) and stored as it is.  get fails with ERR_NOTFOUND
-	 * past idle_expires or abs_expires.
+	 * (login/session.c) and stored as it is.  pid is the national identity
+	 * number of the session's person (NULL: a foreign person without
+	 * one), kept beside doc so that session_take_person finds it.  get
+	 * fails with ERR_NOTFOUND past idle_expires or abs_expires.
 	 */
 	int (*session_put)(struct store *s, const char *hash, const char *doc,
-			   int64_t idle_expires, int64_t abs_expires, struct err *e);
+			   const char *pid, int64_t idle_expires, int64_t abs_expires,
+			   struct err *e);
 	int (*session_get)(struct store *s, const char *hash, json_t **doc, struct err *e);
-	/* Replace doc and push idle_expires (never past abs_expires). */
+	/* Replace doc and pid and push idle_expires (never past abs_expires). */
 	int (*session_update)(struct store *s, const char *hash, const char *doc,
-			      int64_t idle_expires, struct err *e);
+			      const char *pid, int64_t idle_expires, struct err *e);
 	int (*session_delete)(struct store *s, const char *hash, struct err *e);
 	/* Sessions alive at now (neither timeout passed): the metrics gauge. */
 	int (*session_count)(struct store *s, int64_t now, int64_t *n, struct err *e);
@@ -42,6 +45,15 @@ struct store_login_ops {
 	 */
 	int (*session_take_expired)(struct store *s, int64_t now, int64_t limit, json_t **docs,
 				    struct err *e);
+	/*
+	 * Remove up to limit sessions of the person pid, live or timed out,
+	 * and give their documents (*docs, a new array): the end of them all
+	 * (a password reset).  A session being written meanwhile is waited
+	 * for, not skipped; concurrent callers never get the same one.
+	 * Sessions last written before the store kept their pid are not found.
+	 */
+	int (*session_take_person)(struct store *s, const char *pid, int64_t limit,
+				   json_t **docs, struct err *e);
 
 	/*
 	 * The back-channel logout outbox (spec/idporten-oidc.md §20): one row

@@ -138,14 +138,14 @@ const char *const store_pg_sql[PG_N] = {
 				  " AND t.doc::jsonb ->> 'jti' IS NOT NULL"
 				  " ORDER BY g.revoked_at, t.expires_at, t.hash LIMIT $3",
 
-	[PG_SESSION_PUT] = "INSERT INTO sessions (hash, doc, idle_expires, abs_expires)"
-			   " VALUES ($1, $2, least($3::bigint, $4::bigint), $4::bigint)",
+	[PG_SESSION_PUT] = "INSERT INTO sessions (hash, doc, pid, idle_expires, abs_expires)"
+			   " VALUES ($1, $2, $3, least($4::bigint, $5::bigint), $5::bigint)",
 	[PG_SESSION_GET] = "SELECT doc FROM sessions"
 			   " WHERE hash = $1 AND idle_expires > $2::bigint AND abs_expires > $2::bigint",
-	[PG_SESSION_UPDATE] = "UPDATE sessions SET doc = $2,"
-			      " idle_expires = least($3::bigint, abs_expires)"
-			      " WHERE hash = $1 AND idle_expires > $4::bigint"
-			      " AND abs_expires > $4::bigint",
+	[PG_SESSION_UPDATE] = "UPDATE sessions SET doc = $2, pid = $3,"
+			      " idle_expires = least($4::bigint, abs_expires)"
+			      " WHERE hash = $1 AND idle_expires > $5::bigint"
+			      " AND abs_expires > $5::bigint",
 	[PG_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = $1",
 	[PG_SESSION_COUNT] = "SELECT count(*) FROM sessions"
 			     " WHERE idle_expires > $1 AND abs_expires > $1",
@@ -153,6 +153,9 @@ const char *const store_pg_sql[PG_N] = {
 	[PG_SESSION_TAKE_EXPIRED] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
 				    " WHERE idle_expires <= $1::bigint OR abs_expires <= $1::bigint"
 				    " LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING doc",
+	/* a session locked by a write is waited for: every one of the person's ends */
+	[PG_SESSION_TAKE_PERSON] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
+				   " WHERE pid = $1 LIMIT $2::bigint FOR UPDATE) RETURNING doc",
 
 	/* back-channel logout outbox: the oldest due row, leased by one statement */
 	[PG_OUTBOX_ADD] = "INSERT INTO logout_outbox (id, doc, next_at, expires_at)"
@@ -1103,11 +1106,11 @@ pg_token_find_revoked(struct store *s, const char *client_id, int64_t limit, jso
 /* ---- SSO sessions ---- */
 
 static int
-pg_session_put(struct store *s, const char *hash, const char *doc, int64_t idle_expires,
-	       int64_t abs_expires, struct err *e)
+pg_session_put(struct store *s, const char *hash, const char *doc, const char *pid,
+	       int64_t idle_expires, int64_t abs_expires, struct err *e)
 {
-	return store_pg_write(s, PG_SESSION_PUT, "session_put", ERR_EXISTS, e, "ksii", hash, doc,
-			      idle_expires, abs_expires);
+	return store_pg_write(s, PG_SESSION_PUT, "session_put", ERR_EXISTS, e, "ksnii", hash, doc,
+			      pid, idle_expires, abs_expires);
 }
 
 static int
@@ -1117,11 +1120,11 @@ pg_session_get(struct store *s, const char *hash, json_t **doc, struct err *e)
 }
 
 static int
-pg_session_update(struct store *s, const char *hash, const char *doc, int64_t idle_expires,
-		  struct err *e)
+pg_session_update(struct store *s, const char *hash, const char *doc, const char *pid,
+		  int64_t idle_expires, struct err *e)
 {
-	return store_pg_write(s, PG_SESSION_UPDATE, "session_update", ERR_NOTFOUND, e, "ksii", hash,
-			      doc, idle_expires, time_now());
+	return store_pg_write(s, PG_SESSION_UPDATE, "session_update", ERR_NOTFOUND, e, "ksnii",
+			      hash, doc, pid, idle_expires, time_now());
 }
 
 static int
@@ -1223,6 +1226,14 @@ pg_session_take_expired(struct store *s, int64_t now, int64_t limit, json_t **do
 {
 	return store_pg_list_docs(s, PG_SESSION_TAKE_EXPIRED, "session_take_expired", docs, e,
 				  "ii", now, limit);
+}
+
+static int
+pg_session_take_person(struct store *s, const char *pid, int64_t limit, json_t **docs,
+		       struct err *e)
+{
+	return store_pg_list_docs(s, PG_SESSION_TAKE_PERSON, "session_take_person", docs, e,
+				  "ki", pid, limit);
 }
 
 /* ---- back-channel logout outbox ---- */
@@ -1396,6 +1407,7 @@ static const struct store_login_ops pg_login = {
 	.session_delete = pg_session_delete,
 	.session_count = pg_session_count,
 	.session_take_expired = pg_session_take_expired,
+	.session_take_person = pg_session_take_person,
 	.outbox_add = pg_outbox_add,
 	.outbox_claim = pg_outbox_claim,
 	.outbox_retry = pg_outbox_retry,

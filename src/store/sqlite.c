@@ -115,18 +115,21 @@ const char *const store_sq_sql[SQ_N] = {
 				  " AND json_extract(t.doc, '$.jti') IS NOT NULL"
 				  " ORDER BY g.revoked_at, t.expires_at, t.hash LIMIT ?3",
 
-	[SQ_SESSION_PUT] = "INSERT INTO sessions (hash, doc, idle_expires, abs_expires)"
-			   " VALUES (?1, ?2, min(?3, ?4), ?4)",
+	[SQ_SESSION_PUT] = "INSERT INTO sessions (hash, doc, pid, idle_expires, abs_expires)"
+			   " VALUES (?1, ?2, ?3, min(?4, ?5), ?5)",
 	[SQ_SESSION_GET] = "SELECT doc FROM sessions"
 			   " WHERE hash = ?1 AND idle_expires > ?2 AND abs_expires > ?2",
-	[SQ_SESSION_UPDATE] = "UPDATE sessions SET doc = ?2, idle_expires = min(?3, abs_expires)"
-			      " WHERE hash = ?1 AND idle_expires > ?4 AND abs_expires > ?4",
+	[SQ_SESSION_UPDATE] = "UPDATE sessions SET doc = ?2, pid = ?3,"
+			      " idle_expires = min(?4, abs_expires)"
+			      " WHERE hash = ?1 AND idle_expires > ?5 AND abs_expires > ?5",
 	[SQ_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
 	[SQ_SESSION_COUNT] = "SELECT count(*) FROM sessions"
 			     " WHERE idle_expires > ?1 AND abs_expires > ?1",
 	[SQ_SESSION_TAKE_EXPIRED] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
 				    " WHERE idle_expires <= ?1 OR abs_expires <= ?1 LIMIT ?2)"
 				    " RETURNING doc",
+	[SQ_SESSION_TAKE_PERSON] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
+				   " WHERE pid = ?1 LIMIT ?2) RETURNING doc",
 
 	/* back-channel logout outbox: the oldest due row, leased by one statement */
 	[SQ_OUTBOX_ADD] = "INSERT INTO logout_outbox (id, doc, next_at, expires_at)"
@@ -909,11 +912,11 @@ sq_token_find_revoked(struct store *s, const char *client_id, int64_t limit, jso
 /* ---- SSO sessions ---- */
 
 static int
-sq_session_put(struct store *s, const char *hash, const char *doc, int64_t idle_expires,
-	       int64_t abs_expires, struct err *e)
+sq_session_put(struct store *s, const char *hash, const char *doc, const char *pid,
+	       int64_t idle_expires, int64_t abs_expires, struct err *e)
 {
-	return store_sq_write(s, SQ_SESSION_PUT, "session_put", ERR_EXISTS, e, "ksii", hash, doc,
-			      idle_expires, abs_expires);
+	return store_sq_write(s, SQ_SESSION_PUT, "session_put", ERR_EXISTS, e, "ksnii", hash, doc,
+			      pid, idle_expires, abs_expires);
 }
 
 static int
@@ -923,11 +926,11 @@ sq_session_get(struct store *s, const char *hash, json_t **doc, struct err *e)
 }
 
 static int
-sq_session_update(struct store *s, const char *hash, const char *doc, int64_t idle_expires,
-		  struct err *e)
+sq_session_update(struct store *s, const char *hash, const char *doc, const char *pid,
+		  int64_t idle_expires, struct err *e)
 {
-	return store_sq_write(s, SQ_SESSION_UPDATE, "session_update", ERR_NOTFOUND, e, "ksii", hash,
-			      doc, idle_expires, time_now());
+	return store_sq_write(s, SQ_SESSION_UPDATE, "session_update", ERR_NOTFOUND, e, "ksnii",
+			      hash, doc, pid, idle_expires, time_now());
 }
 
 static int
@@ -942,6 +945,14 @@ sq_session_take_expired(struct store *s, int64_t now, int64_t limit, json_t **do
 {
 	return store_sq_list_docs(s, SQ_SESSION_TAKE_EXPIRED, "session_take_expired", docs, e,
 				  "ii", now, limit);
+}
+
+static int
+sq_session_take_person(struct store *s, const char *pid, int64_t limit, json_t **docs,
+		       struct err *e)
+{
+	return store_sq_list_docs(s, SQ_SESSION_TAKE_PERSON, "session_take_person", docs, e,
+				  "ki", pid, limit);
 }
 
 /* ---- back-channel logout outbox ---- */
@@ -1123,6 +1134,7 @@ static const struct store_login_ops sq_login = {
 	.session_delete = sq_session_delete,
 	.session_count = sq_session_count,
 	.session_take_expired = sq_session_take_expired,
+	.session_take_person = sq_session_take_person,
 	.outbox_add = sq_outbox_add,
 	.outbox_claim = sq_outbox_claim,
 	.outbox_retry = sq_outbox_retry,

@@ -373,3 +373,14 @@ CREATE OR REPLACE FUNCTION registry_changed() RETURNS trigger LANGUAGE plpgsql A
   substr(md5(random()::text || clock_timestamp()::text), 1, 16)
   WHERE name = ''registry_gen''', TG_TABLE_SCHEMA);
   PERFORM pg_notify('porten_registry', TG_TABLE_SCHEMA); RETURN NULL; END$$;
+
+-- migration 14
+
+-- 14: the national identity number of the person a session is of, beside
+-- the session's document (which holds it as it is too), so that every
+-- session of a person can be ended (a MinID password reset,
+-- spec/minid.md §6 step 4).  NULL for a foreign person without one.
+-- Sessions written before this migration keep NULL until their next
+-- write: until then no search by person finds them.
+ALTER TABLE sessions ADD COLUMN pid TEXT COLLATE "C";
+CREATE INDEX sessions_pid ON sessions (pid);

@@ -333,3 +333,14 @@ CREATE INDEX people_foreign_pid ON people_foreign (pid);
 ALTER TABLE grants ADD COLUMN revoked_at BIGINT;
 UPDATE grants SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE revoked = 1;
 CREATE INDEX grants_revoked ON grants (client_id) WHERE revoked = 1;
+
+-- migration 12
+
+-- 12: the national identity number of the person a session is of, beside
+-- the session's document (which holds it as it is too), so that every
+-- session of a person can be ended (a MinID password reset,
+-- spec/minid.md §6 step 4).  NULL for a foreign person without one.
+-- Sessions written before this migration keep NULL until their next
+-- write: until then no search by person finds them.
+ALTER TABLE sessions ADD COLUMN pid TEXT;
+CREATE INDEX sessions_pid ON sessions (pid);

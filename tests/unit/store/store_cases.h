@@ -680,12 +680,12 @@ test_sessions(void **state)
 	int64_t now = time_now(), n = -1;
 	json_t *d1 = obj("sid", "s1"), *d2 = obj("sid", "s1-raised"), *doc = NULL;
 
-	assert_int_equal(store_call(f->s, login, session_put, "S1", doc_text(d1), now + 100, now + 300, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "S1", doc_text(d1), now + 100, now + 300, &f->e),
+	assert_int_equal(store_call(f->s, login, session_put, "S1", doc_text(d1), NULL, now + 100, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S1", doc_text(d1), NULL, now + 100, now + 300, &f->e),
 			 ERR_EXISTS);
-	assert_int_equal(store_call(f->s, login, session_put, "S2", doc_text(d1), now + 100, now + 300, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S2", doc_text(d1), NULL, now + 100, now + 300, &f->e), 0);
 	/* idle past absolute is capped at put */
-	assert_int_equal(store_call(f->s, login, session_put, "S3", doc_text(d1), now + 999, now + 50, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "S3", doc_text(d1), NULL, now + 999, now + 50, &f->e), 0);
 	/* the live ones: S3 ends at its absolute expiry, the others when idle */
 	assert_int_equal(store_call(f->s, login, session_count, now, &n, &f->e), 0);
 	assert_int_equal(n, 3);
@@ -700,15 +700,15 @@ test_sessions(void **state)
 
 	time_set_offset(90);
 	/* touch S1: doc replaced, idle pushed but never past absolute */
-	assert_int_equal(store_call(f->s, login, session_update, "S1", doc_text(d2), now + 10000, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_update, "S-none", doc_text(d2), now + 10000, &f->e),
+	assert_int_equal(store_call(f->s, login, session_update, "S1", doc_text(d2), NULL, now + 10000, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_update, "S-none", doc_text(d2), NULL, now + 10000, &f->e),
 			 ERR_NOTFOUND);
 	time_set_offset(50);
 	assert_int_equal(store_call(f->s, login, session_get, "S3", &doc, &f->e), ERR_NOTFOUND);
 	time_set_offset(101);
 	/* S2 idle-expired; S1 was touched */
 	assert_int_equal(store_call(f->s, login, session_get, "S2", &doc, &f->e), ERR_NOTFOUND);
-	assert_int_equal(store_call(f->s, login, session_update, "S2", doc_text(d2), now + 200, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_update, "S2", doc_text(d2), NULL, now + 200, &f->e), ERR_NOTFOUND);
 	assert_int_equal(store_call(f->s, login, session_get, "S1", &doc, &f->e), 0);
 	assert_string_equal(sget(doc, "sid"), "s1-raised");
 	json_decref(doc);
@@ -1095,6 +1095,47 @@ test_event_find(void **state)
 	assert_null(docs);
 }
 
+/* Every session of a person, live or timed out, taken once; nobody else's. */
+static void
+test_session_take_person(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now();
+	json_t *d = obj("sid", "x"), *docs = NULL, *again = NULL, *doc = NULL;
+
+	assert_int_equal(store_call(f->s, login, session_put, "P1", doc_text(d), "11111111111", now + 100, now + 100, &f->e), 0);
+	/* timed out, not yet taken by the expiry: ended all the same */
+	assert_int_equal(store_call(f->s, login, session_put, "P2", doc_text(d), "11111111111", now - 1, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "Q1", doc_text(d), "22222222222", now + 100, now + 100, &f->e), 0);
+	/* no pid (a foreign person), and a pid written by the update */
+	assert_int_equal(store_call(f->s, login, session_put, "N1", doc_text(d), NULL, now + 100, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "U1", doc_text(d), NULL, now + 100, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_update, "U1", doc_text(d), "11111111111", now + 100, &f->e), 0);
+
+	assert_int_equal(store_call(f->s, login, session_take_person, "11111111111", 2, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 2);
+	assert_string_equal(sget(json_array_get(docs, 0), "sid"), "x");
+	assert_int_equal(store_call(f->s, login, session_take_person, "11111111111", 10, &again, &f->e), 0);
+	assert_int_equal(json_array_size(again), 1);
+	json_decref(docs);
+	json_decref(again);
+	assert_int_equal(store_call(f->s, login, session_take_person, "11111111111", 10, &docs, &f->e), 0);
+	assert_int_equal(json_array_size(docs), 0);
+	json_decref(docs);
+	assert_int_equal(store_call(f->s, login, session_get, "P1", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_get, "U1", &doc, &f->e), ERR_NOTFOUND);
+	assert_int_equal(store_call(f->s, login, session_get, "Q1", &doc, &f->e), 0);
+	json_decref(doc);
+	doc = NULL;
+	assert_int_equal(store_call(f->s, login, session_get, "N1", &doc, &f->e), 0);
+	json_decref(doc);
+	docs = NULL;
+	/* no person: refused, nothing taken */
+	assert_int_equal(store_call(f->s, login, session_take_person, NULL, 10, &docs, &f->e), ERR_INVAL);
+	assert_null(docs);
+	json_decref(d);
+}
+
 /* ---- timed-out sessions and the back-channel logout outbox ---- */
 
 static void
@@ -1104,9 +1145,9 @@ test_session_take_expired(void **state)
 	int64_t now = time_now();
 	json_t *d = obj("sid", "x"), *docs = NULL, *again = NULL;
 
-	assert_int_equal(store_call(f->s, login, session_put, "E1", doc_text(d), now + 10, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "E2", doc_text(d), now + 100, now + 10, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "E3", doc_text(d), now + 100, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "E1", doc_text(d), NULL, now + 10, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "E2", doc_text(d), NULL, now + 100, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "E3", doc_text(d), NULL, now + 100, now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, session_take_expired, now + 9, 10, &docs, &f->e), 0);
 	assert_int_equal(json_array_size(docs), 0);
 	json_decref(docs);
@@ -1195,9 +1236,9 @@ test_sweep(void **state)
 	assert_int_equal(store_call(f->s, oauth, code_put, "c-new", "g", doc_text(d), now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, doc_put, "par", "old", d, now + 10, &f->e), 0);
 	assert_int_equal(store_call(f->s, login, doc_put, "par", "new", d, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "s-idle", doc_text(d), now + 10, now + 100, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "s-abs", doc_text(d), now + 10, now + 10, &f->e), 0);
-	assert_int_equal(store_call(f->s, login, session_put, "s-new", doc_text(d), now + 100, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-idle", doc_text(d), NULL, now + 10, now + 100, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-abs", doc_text(d), NULL, now + 10, now + 10, &f->e), 0);
+	assert_int_equal(store_call(f->s, login, session_put, "s-new", doc_text(d), NULL, now + 100, now + 100, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-old", now + 10, &f->e), 0);
 	assert_int_equal(store_call(f->s, oauth, jti_remember, "j-new", now + 100, &f->e), 0);
 	put_grant(f, "g-old", NULL, false, now + 10);
@@ -1860,7 +1901,7 @@ test_people(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_once_in_tx) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_sweep) T(test_session_take_expired) T(test_outbox)    \
+	T(test_jti) T(test_once_in_tx) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_sweep) T(test_session_take_expired) T(test_session_take_person) T(test_outbox)    \
 	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
 	T(test_krr) T(test_repr) T(test_people)
 

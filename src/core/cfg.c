@@ -114,6 +114,26 @@ cfg_origin_normalize(char *u)
 		u[n - str_default_port_len(u, str_c(host + 3))] = '\0';
 }
 
+/*
+ * The issuer is compared byte for byte wherever it appears (OpenID Connect
+ * Discovery §4.3, Core §3.1.3.7) and names the signing keys in the store,
+ * so it is taken as written: one with its scheme's default port is refused
+ * with the spelling to use, not rewritten behind the operator's back.
+ */
+static int
+cfg_check_issuer_port(const char *iss, struct err *e)
+{
+	size_t n = cfg_origin_len(iss), host = (size_t)(strstr(iss, "://") - iss) + 3;
+	size_t port = str_default_port_len(iss, (struct str){ iss + host, n - host });
+
+	if (port == 0)
+		return 0;
+	return ERR(e, ERR_INVAL, 0, NULL,
+		   "issuer names the default port %.*s: write it as %.*s%.200s, the form clients "
+		   "and tokens compare",
+		   (int)port, iss + n - port, (int)(n - port), iss, iss + n);
+}
+
 /* The i-th section cfg_load reads: the generic one, then the services' in order. */
 static const struct cfg_section *
 cfg_section_at(const struct cfg *c, size_t i)
@@ -283,6 +303,8 @@ cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *secti
 		char buf[300];
 
 		snprintf(buf, sizeof(buf), "http://%s", c->listen);
+		/* Ours to spell: listen = ...:80 gives http://... without it. */
+		cfg_origin_normalize(buf);
 		c->issuer = strdup(buf);
 	}
 	if (c->issuer[0] == '\0' || c->issuer[strlen(c->issuer) - 1] == '/')
@@ -292,6 +314,8 @@ cfg_load(struct cfg *c, const char *path, const struct cfg_section *const *secti
 		return ERR(e, ERR_INVAL, 0, NULL, "issuer must be an http(s) URL");
 	if (c->env == CFG_ENV_PROD && strncmp(c->issuer, "https://", 8) != 0)
 		return ERR(e, ERR_INVAL, 0, NULL, "issuer must be https in prod");
+	if (cfg_check_issuer_port(c->issuer, e) != 0)
+		return e->code;
 	if (!cookie_secure_set)
 		c->cookie_secure = strncmp(c->issuer, "https://", 8) == 0;
 	if (c->browser_url != NULL)

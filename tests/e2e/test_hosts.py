@@ -13,7 +13,7 @@ http://localhost:PORT and the issuer http://127.0.0.1:PORT, one listener.
   query kept) to the browser host; a back-channel endpoint asked for on the
   browser host answers 421;
 - a browser_url with a path, the issuer's own host, or http in prod stops
-  start-up and --check-config.
+  start-up and --check-config, as an issuer with its default port does.
 """
 
 import re
@@ -195,3 +195,16 @@ def test_bad_browser_url_stops_start(tmp_path, url, env, why):
                        timeout=30)
     assert p.returncode != 0, p.stdout
     assert "browser_url" in p.stderr and why in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("issuer,form", [
+    ("https://idporten.example.no:443", "https://idporten.example.no,"),
+    ("http://127.0.0.1:80/idp", "http://127.0.0.1/idp,"),
+])
+def test_issuer_with_the_default_port_stops_start(tmp_path, issuer, form):
+    """The issuer is taken as written (tokens and discovery carry it), so :443 or :80 is refused."""
+    s = Server(tmp_path)
+    p = subprocess.run([PORTEND, "--check-config"], env=dict(s.env, PORTEN_ISSUER=issuer),
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0, p.stdout
+    assert "default port" in p.stderr and form in p.stderr, p.stderr

@@ -454,6 +454,36 @@ test_cfg_env_and_file(void **state)
 	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
 	assert_true(c.cookie_secure);
 	cfg_free(&c);
+	/*
+	 * An issuer is taken as written (OpenID Connect Discovery §4.3): one that
+	 * names its scheme's default port is refused with the form to write.
+	 */
+	cfg_write(path, "issuer = https://idp.example:443\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), ERR_INVAL);
+	assert_non_null(strstr(e.msg, "default port :443"));
+	assert_non_null(strstr(e.msg, "as https://idp.example,"));
+	cfg_free(&c);
+	cfg_write(path, "issuer = http://x:80/idporten\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), ERR_INVAL);
+	assert_non_null(strstr(e.msg, "as http://x/idporten,"));
+	cfg_free(&c);
+	/* other ports, and a port that only ends like a default one, are kept */
+	cfg_write(path, "issuer = https://idp.example:8443\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
+	assert_string_equal(c.issuer, "https://idp.example:8443");
+	cfg_free(&c);
+	cfg_write(path, "issuer = http://x:443\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
+	assert_string_equal(c.issuer, "http://x:443");
+	cfg_free(&c);
+	cfg_write(path, "issuer = http://x:8080\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
+	cfg_free(&c);
+	/* the issuer Porten makes from listen is spelled without the default port */
+	cfg_write(path, "listen = 127.0.0.1:80\n");
+	assert_int_equal(service_cfg_load(&c, porten_services, path, &e), 0);
+	assert_string_equal(c.issuer, "http://127.0.0.1");
+	cfg_free(&c);
 	unlink(path);
 }
 

@@ -165,6 +165,9 @@ def test_same_device_return(server, pki, new_client, new_browser):
     # §10: a provider speaks for its anchor's country only, the Norwegian ones for NO only
     ("foreign_claims_se", "godtas ikke"), ("foreign_claims_no", "godtas ikke"),
     ("foreign_jurisdiction_se", "godtas ikke"), ("claims_se", "godtas ikke"),
+    # the national PID type and the issuing authority's country code are the anchor's too
+    ("foreign_vct_se", "godtas ikke"), ("foreign_vct_no", "godtas ikke"), ("vct_de", "godtas ikke"),
+    ("foreign_authority_se", "godtas ikke"), ("authority_se", "godtas ikke"),
 ])
 def test_hostile_presentation(server, pki, new_client, new_browser, bad, page):
     c, b = new_client(), new_browser()
@@ -357,7 +360,10 @@ def test_foreign_pid_of_another_country(server, pki, new_client, new_browser, tm
     assert w.answer(req).status_code == 400
     assert_no_session(server, c, b)
     # the anchor's own country: the Swedish provider's PID, and the German one's
-    for bad, ident in [(("sweden",), "SE/NO/199001011234"), (("foreign",), "DE/NO/T22000129")]:
+    # (the EU-wide type, and an authority by name or by its country's code, are any country's)
+    for bad, ident in [(("sweden",), "SE/NO/199001011234"), (("foreign",), "DE/NO/T22000129"),
+                       (("sweden", "authority_own"), "SE/NO/199001011234"),
+                       (("foreign", "foreign_vct_base", "foreign_authority_name"), "DE/NO/T22000129")]:
         a = Attempt(server, new_browser(), c, "qr")
         assert w.answer(w.fetch_request(a.link), bad=bad).status_code == 200
         idc = check_tokens(server, c, a.poll(), pid=PID2)

@@ -165,6 +165,14 @@ def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
         person = dict(person, issuing_country="NO")
     if "foreign_jurisdiction_se" in bad:
         person = dict(person, issuing_jurisdiction="SE-AB")
+    # the issuer's country names its national PID type; issuing_authority a name or a code
+    cc = "de" if any(b.startswith("foreign") for b in bad) else "se" if "sweden" in bad else "no"
+    if "authority_own" in bad:
+        person = dict(person, issuing_authority=cc.upper())
+    if any(b.endswith("authority_se") for b in bad):
+        person = dict(person, issuing_authority="SE")
+    if any(b.endswith("authority_name") for b in bad):
+        person = dict(person, issuing_authority="Bundesdruckerei")
     if "foreign_no_number" in bad:
         person = {k: v for k, v in person.items() if k != "personal_administrative_number"}
     if "two_nationalities" in bad:
@@ -187,13 +195,18 @@ def pid_credential(pki, holder, bad=(), person=PERSON, status=None):
         sd.append(digest(d))
     sd.append(b64u(secrets.token_bytes(32)))  # a decoy
     now = int(time.time())
-    payload = {"iss": "https://pid.example.no", "vct": "urn:eudi:pid:no:1", "iat": now - 10,
+    payload = {"iss": "https://pid.example.no", "vct": f"urn:eudi:pid:{cc}:1", "iat": now - 10,
                "exp": now + (-3600 if "expired" in bad else 86400), "_sd_alg": "sha-256",
                "_sd": sorted(sd), "cnf": {"jwk": json.loads(holder.export_public())}}
     if status is not None:
         payload["status"] = {"status_list": status}
     if "vct" in bad:
         payload["vct"] = "urn:eudi:other:1"
+    for b in bad:
+        if b.endswith("vct_base"):
+            payload["vct"] = "urn:eudi:pid:1"
+        elif "vct_" in b:
+            payload["vct"] = f"urn:eudi:pid:{b[-2:]}:1"
     key, cert, chain = pki.issuer_key, pki.issuer_cert, []
     if "untrusted" in bad:
         key, cert = pki.rogue_key, pki.rogue_cert

@@ -4,8 +4,10 @@
  * anchors and the transaction's audience, nonce and start.  No I/O and
  * no store: the fuzz target drives it as it is.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/b64.h"
 #include "core/crypto.h"
@@ -183,23 +185,40 @@ expand(struct sd_state *st, json_t *node, int depth)
 	return 0;
 }
 
+/*
+ * A PID type (§6 step 8): the EU-wide urn:eudi:pid:1, or a national type
+ * urn:eudi:pid:<cc>:<version> (PID Rulebook §4.2).  cc gets the national
+ * type's country, two lower-case letters, or "" for the EU-wide type.
+ */
 static bool
-vct_ok(const char *vct)
+vct_parse(const char *vct, char cc[3])
 {
 	size_t n;
 
+	cc[0] = '\0';
 	if (vct == NULL)
 		return false;
 	if (strcmp(vct, "urn:eudi:pid:1") == 0)
 		return true;
-	/* urn:eudi:pid:<cc>:<version> */
 	if (strncmp(vct, "urn:eudi:pid:", 13) != 0)
 		return false;
 	vct += 13;
 	if (!(vct[0] >= 'a' && vct[0] <= 'z' && vct[1] >= 'a' && vct[1] <= 'z' && vct[2] == ':'))
 		return false;
 	n = strlen(vct + 3);
-	return n > 0 && n <= 8 && str_only(str_c(vct + 3), "0123456789");
+	if (n == 0 || n > 8 || !str_only(str_c(vct + 3), "0123456789"))
+		return false;
+	memcpy(cc, vct, 2);
+	cc[2] = '\0';
+	return true;
+}
+
+static bool
+vct_ok(const char *vct)
+{
+	char cc[3];
+
+	return vct_parse(vct, cc);
 }
 
 static bool
@@ -364,12 +383,25 @@ claims_check(const json_t *p, enum wallet_fail *why, struct err *e)
 	return 0;
 }
 
+/* Two ASCII letters, either case: what a claim that may hold a name or an alpha-2 code holds as a code. */
+static bool
+two_letters(const char *v)
+{
+	return strlen(v) == 2 &&
+	       str_only(str_c(v), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+}
+
 int
 wallet_country_check(const json_t *claims, const char *cc, enum wallet_fail *why, struct err *e)
 {
 	const char *ic = json_string_value(json_object_get(claims, "issuing_country"));
 	const json_t *jur = json_object_get(claims, "issuing_jurisdiction");
-	const char *j = json_string_value(jur);
+	const json_t *vct = json_object_get(claims, "vct");
+	const json_t *auth = json_object_get(claims, "issuing_authority");
+	const char *j = json_string_value(jur), *a = json_string_value(auth);
+	char lc[3] = { (char)tolower((unsigned char)cc[0]), (char)tolower((unsigned char)cc[1]),
+		       '\0' },
+	     of[3];
 
 	*why = WALLET_FAIL_UNTRUSTED;
 	/* The eIDAS identifier's country is the one that issued the eID (§7). */
@@ -380,6 +412,19 @@ wallet_country_check(const json_t *claims, const char *cc, enum wallet_fail *why
 	if (jur != NULL && (j == NULL || strncmp(j, cc, 2) != 0 || j[2] != '-'))
 		return ERR(e, ERR_DENIED, 0, NULL, "issuing_jurisdiction is not in %s, the "
 			   "anchor's country", cc);
+	/* PID Rulebook §4.2: a national type, urn:eudi:pid:<cc>:<n>, is of its country. */
+	if (vct != NULL &&
+	    (!vct_parse(json_string_value(vct), of) || (of[0] != '\0' && strcmp(of, lc) != 0)))
+		return ERR(e, ERR_DENIED, 0, NULL, "vct is not the EU-wide PID type or one of %s, "
+			   "the anchor's country", cc);
+	/*
+	 * PID Rulebook: issuing_authority is the name of the authority, or the
+	 * alpha-2 code of its Member State; a code must be the anchor's.
+	 */
+	if (auth != NULL &&
+	    (a == NULL || a[0] == '\0' || (two_letters(a) && strcasecmp(a, cc) != 0)))
+		return ERR(e, ERR_DENIED, 0, NULL, "issuing_authority names another country than "
+			   "%s, the anchor's", cc);
 	return 0;
 }
 

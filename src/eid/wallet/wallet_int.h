@@ -79,9 +79,12 @@ int wallet_sdjwt_verify(struct str pres, const struct wallet_check *c, json_t **
 
 /*
  * spec §10: a PID provider vouches for the people of its own country only.
- * 0 when the credential's issuing_country and, when disclosed, the country
- * part of issuing_jurisdiction (ISO 3166-2) are cc; else ERR_DENIED with
- * *why UNTRUSTED.  Pure.
+ * 0 when every claim that names the issuer's country names cc: the
+ * credential's issuing_country and, when present, the country part of
+ * issuing_jurisdiction (ISO 3166-2), the country of a national PID type
+ * vct (urn:eudi:pid:<cc>:<n>; the EU-wide urn:eudi:pid:1 names none), and
+ * issuing_authority when it is a country code rather than a name; else
+ * ERR_DENIED with *why UNTRUSTED.  Pure.
  */
 int wallet_country_check(const json_t *claims, const char *cc, enum wallet_fail *why,
 			 struct err *e);

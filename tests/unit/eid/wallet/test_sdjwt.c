@@ -164,6 +164,26 @@ test_country_check(void **state)
 		{ "{\"issuing_country\": \"DE\", \"issuing_jurisdiction\": \"DE\"}", "DE", false },
 		{ "{\"issuing_country\": \"DE\", \"issuing_jurisdiction\": \"D\"}", "DE", false },
 		{ "{\"issuing_country\": \"DE\", \"issuing_jurisdiction\": null}", "DE", false },
+		/* vct: the EU-wide type names no country, a national type its own */
+		{ "{\"issuing_country\": \"DE\", \"vct\": \"urn:eudi:pid:1\"}", "DE", true },
+		{ "{\"issuing_country\": \"DE\", \"vct\": \"urn:eudi:pid:de:1\"}", "DE", true },
+		{ "{\"issuing_country\": \"NO\", \"vct\": \"urn:eudi:pid:no:12\"}", "NO", true },
+		{ "{\"issuing_country\": \"DE\", \"vct\": \"urn:eudi:pid:se:1\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"vct\": \"urn:eudi:pid:no:1\"}", "DE", false },
+		{ "{\"issuing_country\": \"NO\", \"vct\": \"urn:eudi:pid:de:1\"}", "NO", false },
+		{ "{\"issuing_country\": \"DE\", \"vct\": \"urn:eudi:pid:DE:1\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"vct\": \"urn:eudi:pid:d\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"vct\": \"urn:eudi:other:1\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"vct\": 1}", "DE", false },
+		/* issuing_authority: an authority's name, or its Member State's alpha-2 code */
+		{ "{\"issuing_country\": \"DE\", \"issuing_authority\": \"DE\"}", "DE", true },
+		{ "{\"issuing_country\": \"DE\", \"issuing_authority\": \"Bundesdruckerei\"}",
+		  "DE", true },
+		{ "{\"issuing_country\": \"DE\", \"issuing_authority\": \"SE\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"issuing_authority\": \"se\"}", "DE", false },
+		{ "{\"issuing_country\": \"SE\", \"issuing_authority\": \"NO\"}", "SE", false },
+		{ "{\"issuing_country\": \"DE\", \"issuing_authority\": \"\"}", "DE", false },
+		{ "{\"issuing_country\": \"DE\", \"issuing_authority\": [\"DE\"]}", "DE", false },
 	};
 
 	(void)state;

@@ -51,6 +51,11 @@ struct err;
  * would (pending authorization, browser binding; no CSRF check): *out is
  * filled (arena strings); ERR_NOTFOUND (status 400) when there is no such
  * login in this browser, another code when the store is away.
+ * end_sessions: in one transaction, with(arg, e) (the eID's own writes;
+ * NULL: none) and the end of every SSO session of the person pid, each as
+ * a logout ends it (the clients told); nothing of either when one fails.
+ * with may run twice (a lost connection retried), so it writes values
+ * computed before.  0, or the store's error.
  */
 struct eid_host {
 	void (*complete)(const struct eid_flow *, struct http_req *, struct http_resp *,
@@ -58,6 +63,8 @@ struct eid_host {
 	void (*fail)(const struct eid_flow *, struct http_req *, struct http_resp *,
 		     const struct err *);
 	int (*open)(struct http_req *, const char *ar, struct eid_flow *out, struct err *);
+	int (*end_sessions)(struct http_req *, const char *pid,
+			    int (*with)(void *arg, struct err *e), void *arg, struct err *);
 };
 
 /*

@@ -26,6 +26,7 @@ static const struct eid_host login_eid_host = {
 	.complete = door_complete,
 	.fail = door_fail,
 	.open = door_open,
+	.end_sessions = session_end_person,
 };
 
 /* What the door keeps for the host's calls during the page (flow->core). */

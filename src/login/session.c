@@ -6,6 +6,7 @@
 #include "core/crypto.h"
 #include "core/jsonw.h"
 #include "core/loa.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "login/field.h"
 #include "login/login_int.h"
@@ -236,6 +237,27 @@ struct session_end_tx {
 };
 
 /*
+ * What ends with session s besides its row, in the transaction that
+ * removes the row: its login-only grants revoked and, when that
+ * transaction removed it (removed), its back-channel logout tokens queued
+ * (spec §20).  Scratch strings go into a.
+ */
+static int
+session_ended(struct porten *app, struct arena *a, const struct session *s, bool removed,
+	      struct err *e)
+{
+	int rc;
+
+	if (s->sid != NULL) {
+		rc = store_call(app->store, oauth, grant_revoke_session, s->sid, e);
+		if (rc != 0)
+			return rc;
+	}
+	/* Gone meanwhile: it timed out, and the node that ended it announced it. */
+	return removed ? login_bcl_queue(app, a, s, e) : 0;
+}
+
+/*
  * The session's end, its login-only grants revoked and its back-channel
  * logout tokens queued: one transaction (spec §20).
  */
@@ -245,17 +267,10 @@ session_end_body(void *arg, struct err *e)
 	struct session_end_tx *x = arg;
 	struct porten *app = session_app(x->r);
 	int rc = store_call(app->store, login, session_delete, x->s->hash, e);
-	bool ended = rc == 0;
 
 	if (rc != 0 && rc != ERR_NOTFOUND)
 		return rc;
-	if (x->s->sid != NULL) {
-		rc = store_call(app->store, oauth, grant_revoke_session, x->s->sid, e);
-		if (rc != 0)
-			return rc;
-	}
-	/* Gone meanwhile: it timed out, and the node that ended it announced it. */
-	return ended ? login_bcl_queue(app, x->r->arena, x->s, e) : 0;
+	return session_ended(app, x->r->arena, x->s, rc == 0, e);
 }
 
 int
@@ -385,6 +400,69 @@ session_end(struct http_req *r, struct http_resp *w, const struct client *client
 		return rc;
 	login_bcl_kick();
 	session_set_cookie(r, w, session_cookie_name(r, client), NULL);
+	return 0;
+}
+
+#define SESSION_END_BATCH 100    /* sessions of a person ended per statement */
+
+struct session_end_person_tx {
+	struct porten *app;
+	const char *pid;
+	int (*with)(void *arg, struct err *e);
+	void *arg;
+	size_t n;               /* sessions ended */
+};
+
+/* with, then every session of the person ended as session_end_body ends one. */
+static int
+session_end_person_body(void *arg, struct err *e)
+{
+	struct session_end_person_tx *x = arg;
+	json_t *docs = NULL, *v;
+	struct arena *a;
+	size_t i;
+	int rc = x->with != NULL ? x->with(x->arg, e) : 0;
+
+	x->n = 0;
+	/* Until a batch comes back empty: one that lost rows to a racing end is not the last. */
+	while (rc == 0) {
+		rc = store_call(x->app->store, login, session_take_person, x->pid,
+				SESSION_END_BATCH, &docs, e);
+		if (rc != 0 || json_array_size(docs) == 0)
+			break;
+		a = arena_new();
+		if (a == NULL)
+			rc = ERR(e, ERR_NOMEM, 500, "server_error", "out of memory");
+		json_array_foreach(docs, i, v) {
+			struct session s;
+
+			/* A document of the wrong shape is no session to announce. */
+			if (rc == 0 && session_decode(v, a, &s, NULL) == 0)
+				rc = session_ended(x->app, a, &s, true, e);
+		}
+		x->n += json_array_size(docs);
+		json_decref(docs);
+		docs = NULL;
+		arena_free(a);
+	}
+	json_decref(docs);
+	return rc;
+}
+
+int
+session_end_person(struct http_req *r, const char *pid, int (*with)(void *arg, struct err *e),
+		   void *arg, struct err *e)
+{
+	struct session_end_person_tx x = { session_app(r), pid, with, arg, 0 };
+	int rc;
+
+	if (pid == NULL)
+		return ERR(e, ERR_INVAL, 500, "server_error", "no person whose sessions to end");
+	rc = store_tx_run(x.app->store, session_end_person_body, &x, e);
+	if (rc != 0 || x.n == 0)
+		return rc;
+	log_info(r->rid, "ended the person's %zu SSO sessions", x.n);
+	login_bcl_kick();
 	return 0;
 }
 

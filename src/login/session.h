@@ -2,8 +2,9 @@
  * SSO sessions (spec/idporten-oidc.md §8): the shared session of all
  * ordinary clients, or an SSO-free client's own session with its own
  * cookie.  The cookie holds a random secret; the store keys the session by
- * its hash.  The store keeps the idle and the absolute expiry beside the
- * document (session_put, session_update).  The document, in the order
+ * its hash.  The store keeps the idle and the absolute expiry and the
+ * person's pid beside the document (session_put, session_update), so
+ * session_end_person finds every session of a person.  The document, in the order
  * session.c writes it:
  *   sid, kind ("shared"|"client"), client_id (kind client), pid, acr, amr
  *   (array), eid, auth_time, created, clients (array of client ids that got
@@ -103,6 +104,18 @@ int session_save(struct http_req *r, struct session *s, struct err *e);
 /* End s: delete it, revoke its login-only grants, clear the cookie. */
 int session_end(struct http_req *r, struct http_resp *w, const struct client *client, struct session *s,
 		struct err *e);
+/*
+ * In one transaction: with(arg, e) when with is not NULL (the caller's
+ * own writes), then the end of every session of the person pid (the
+ * national identity number), each as session_end ends one: its row
+ * removed, its login-only grants revoked, its back-channel logout tokens
+ * queued.  Committed whole or not at all; the sender is woken after the
+ * commit.  with may run twice (store_tx_run).  Sessions last written
+ * before the store kept their person are not found.  The cookies stay
+ * with their browsers and lead nowhere.  (eid_host.end_sessions.)
+ */
+int session_end_person(struct http_req *r, const char *pid, int (*with)(void *arg, struct err *e),
+		       void *arg, struct err *e);
 void session_clear(struct session *s);
 
 #endif

@@ -131,6 +131,19 @@ minid_reset_code(struct minid_ctx *c, const struct minid_account *acct)
 	minid_otc_page(c, "Enter the code", reset_info, NULL, &v, "/minid/reset", 400);
 }
 
+struct minid_reset_tx {
+	struct porten *app;
+	struct minid_account *acct;
+};
+
+static int
+minid_reset_save(void *arg, struct err *e)
+{
+	struct minid_reset_tx *x = arg;
+
+	return minid_account_save(x->app, x->acct, e);
+}
+
 static void
 minid_reset_password(struct minid_ctx *c, struct minid_account *acct)
 {
@@ -157,7 +170,12 @@ minid_reset_password(struct minid_ctx *c, struct minid_account *acct)
 	/* §5/§6: a successful reset clears the lock and the counters. */
 	acct->status = MINID_ST_ACTIVE;
 	minid_account_set(&acct->lock_reason, NULL);
-	if (minid_account_save(c->app, acct, &e) != 0) {
+	/*
+	 * §6 step 4 (design): the new password and the end of every SSO
+	 * session of the person, whoever holds it, in one transaction.
+	 */
+	if (c->host->end_sessions(c->r, pid, minid_reset_save,
+				  &(struct minid_reset_tx){ c->app, acct }, &e) != 0) {
 		minid_unavailable(c);
 		return;
 	}

@@ -1,0 +1,66 @@
+"""
+A MinID password reset ends every SSO session of the person
+(spec/minid.md §6 step 4): whoever knew the old password and logged in with
+it loses the session, as a logout ends it (its back-channel clients told,
+spec/idporten-oidc.md §20; its login grants revoked).  Another person's
+session stays.
+"""
+
+import time
+
+from conftest import LogoutReceiver, start
+import test_minid as minid
+from test_backchannel import CERT, KEY, bcl_client, check_logout_token
+
+SERVER_ENV = {
+    **minid.SERVER_ENV,
+    "PORTEN_BACKCHANNEL_CA_FILE": CERT,
+    "PORTEN_BACKCHANNEL_ALLOW_PRIVATE": "true",
+}
+
+
+def test_reset_ends_the_persons_sessions(server, listener, new_browser, tmp_path):
+    rcv = LogoutReceiver(CERT, KEY)
+    try:
+        c = bcl_client(server, listener, rcv, tmp_path, refresh=True)
+        pid, mobile = minid.create_account(server)
+        other, other_mobile = minid.create_account(server)
+
+        mine = new_browser()
+        t = c.tokens(minid.minid_login(server, c, mine, pid, mobile=mobile))
+        _, claims = server.verify(t["id_token"])
+        theirs = new_browser()
+        t_other = c.tokens(minid.minid_login(server, c, theirs, other, mobile=other_mobile))
+        _, other_claims = server.verify(t_other["id_token"])
+        assert claims["sid"] != other_claims["sid"]
+        res = start(server, c, mine, prompt="none")
+        assert res.kind == "redirect" and res.code, f"no SSO before the reset: {res}"
+
+        t0 = time.time()
+        minid.do_reset(server, new_browser(), pid, mobile, "Vinter-Sol-2031")
+
+        # told at once (the idle sweep would take minutes: the sessions are live)
+        calls = rcv.wait(c.bcl_path, 1, timeout=5)
+        assert len(calls) == 1 and calls[0]["at"] - t0 < 5, "the ended session was not announced"
+        check_logout_token(server, c, calls[0], claims["sid"], claims["sub"])
+        # the old cookie gives no SSO: a new login is needed
+        res = start(server, c, mine, prompt="none")
+        assert res.kind == "redirect" and res.error == "login_required" and not res.code, res
+        res = start(server, c, mine)
+        assert res.kind == "page" and res.resp.status_code == 200 and "eid-minid" in res.resp.text, res
+        # its login grant went with it, as a logout takes it
+        assert c.refresh(t["refresh_token"]).json().get("error") == "invalid_grant"
+
+        # the other person keeps the session, the grant, and is told nothing
+        res = start(server, c, theirs, prompt="none")
+        assert res.kind == "redirect" and res.code, res
+        assert "access_token" in c.refresh(t_other["refresh_token"]).json()
+        time.sleep(1)
+        assert len(rcv.calls_to(c.bcl_path)) == 1
+
+        # the person logs in again with the new password, into a new session
+        res = minid.minid_login(server, c, mine, pid, "Vinter-Sol-2031", mobile)
+        _, again = server.verify(c.tokens(res)["id_token"])
+        assert again["sid"] != claims["sid"]
+    finally:
+        rcv.close()

@@ -679,7 +679,16 @@ keys_unretire(struct porten *app, const struct issuer *is, const struct store_ke
  * key_lifetime: the signing key's successor is published key_publish_delay
  * before the key has signed for key_lifetime, so it signs from that moment.
  * Every node ticks; the store's insert-if-absent meta row, named after the
- * key being replaced, lets exactly one of them rotate.
+ * key being replaced and the round, lets exactly one of them rotate.
+ *
+ * Round r of a key falls key_publish_delay before it has signed for r
+ * lifetimes.  Round 1 normally ends its signing.  When the operator
+ * withdraws the successor while it waits, the key signs on (keys_unretire)
+ * and the claim of round 1 stands, so the next ticks leave the withdrawal
+ * as it is, and the key is rotated again at round 2: one key_lifetime
+ * after the withdrawn successor was made.  Round 1's claim keeps the name
+ * it had before rounds were counted, so nodes of both versions contend
+ * for the same row during an upgrade.
  */
 int
 reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, struct err *e)
@@ -688,7 +697,7 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 	const struct store_key *cur;
 	const char *uri, *pin, *name;
 	size_t n = 0;
-	int64_t now = time_now(), valid_until, due, age;
+	int64_t now = time_now(), valid_until, round, age;
 	bool waiting = false;
 	int rc;
 
@@ -717,12 +726,16 @@ reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid, str
 		return 0;
 	}
 	age = now - cur->active_from;
-	due = cur->active_from + app->cfg->key_lifetime - app->cfg->key_publish_delay;
-	if (now < due) {
+	round = (age + app->cfg->key_publish_delay) / app->cfg->key_lifetime;
+	if (round < 1) {
 		store_keys_free(keys, n);
 		return 0;
 	}
-	rc = key_claim(app, e, "key_rotation %s %s", is->iss, cur->kid);
+	if (round == 1)
+		rc = key_claim(app, e, "key_rotation %s %s", is->iss, cur->kid);
+	else
+		rc = key_claim(app, e, "key_rotation %s %s %lld", is->iss, cur->kid,
+			       (long long)round);
 	store_keys_free(keys, n);
 	if (rc != 0)
 		return rc == ERR_EXISTS ? 0 : rc;

@@ -45,8 +45,10 @@ int reg_keys_rotate(struct porten *app, const struct issuer *is, char **kid, str
  * key_lifetime: if the issuer's signing key has signed for key_lifetime
  * minus key_publish_delay and no successor waits, rotate (as above), so the
  * successor signs when the lifetime is over.  One node of many does it (a
- * claim in the store's meta values).  Whatever key_lifetime says, if no
- * key signs now a new key signs at once.  *kid: the new kid (malloc'd), or
+ * claim in the store's meta values).  A key whose successor was withdrawn
+ * while it waited signs on, and is rotated again a key_lifetime after it
+ * was due, never on the next tick.  Whatever key_lifetime says, if no key
+ * signs now a new key signs at once.  *kid: the new kid (malloc'd), or
  * NULL when nothing was due.  Keys in a PKCS#11 token are left alone.
  */
 int reg_keys_rotate_due(struct porten *app, const struct issuer *is, char **kid,

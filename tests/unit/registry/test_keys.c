@@ -455,6 +455,49 @@ test_withdraw_first_of_two(void **state)
 	free(b);
 }
 
+/*
+ * The automatic successor withdrawn while it waits: the key it was to
+ * replace signs on, the next minutes make no new successor (the
+ * withdrawal stands), and the key is rotated again at its next normal
+ * rotation point, one key_lifetime later.
+ */
+static void
+test_rotate_after_withdrawn_successor(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	char *gone = NULL, *kid = NULL, first[200];
+	const int64_t life = 10 * 86400, delay = 3600;
+	const int64_t ticks[] = { life - delay + 120, life - delay + 180, life + 120,
+				  2 * life - delay - 60 };
+
+	f->cfg.key_lifetime = life;
+	f->cfg.key_publish_delay = delay;
+	assert_int_equal(reg_keys_ensure(&f->app, &f->is, &e), 0);
+	signing_kid(f, first, sizeof(first));
+	time_set_offset(life - delay + 60);
+	assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &gone, &e), 0);
+	assert_non_null(gone);
+	assert_int_equal(reg_keys_withdraw(&f->app, &f->is, gone, NULL, &e), 0);
+	for (size_t i = 0; i < sizeof(ticks) / sizeof(ticks[0]); i++) {
+		time_set_offset(ticks[i]);
+		assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &kid, &e), 0);
+		assert_null(kid);
+		assert_int_equal(jwks_count(f), 1);
+		assert_signs_at(f, ticks[i], first);
+	}
+	/* The next rotation point: a new successor, signing when it comes. */
+	time_set_offset(2 * life - delay + 60);
+	assert_int_equal(reg_keys_rotate_due(&f->app, &f->is, &kid, &e), 0);
+	assert_non_null(kid);
+	assert_string_not_equal(kid, gone);
+	assert_true(jwks_has(f, first) && jwks_has(f, kid));
+	assert_signs_at(f, 2 * life - 60, first);
+	assert_signs_at(f, 2 * life + 120, kid);
+	free(gone);
+	free(kid);
+}
+
 /* The periodic check: when no key signs, a new key signs at once. */
 static void
 test_rotate_due_repairs(void **state)
@@ -494,6 +537,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_withdraw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_withdraw_successor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_withdraw_first_of_two, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_after_withdrawn_successor, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_due_repairs, setup, teardown),
 	};
 

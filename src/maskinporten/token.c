@@ -124,11 +124,11 @@ spend_body(void *arg, struct err *e)
 
 /*
  * spec §5 step 8: spend the grant and count the token, in one commit (one
- * instead of two on the hot path).  Before the signature: a replay is
- * refused without signing anything, and SQLite's write lock is never held
- * while signing.  (A signature that then fails leaves the grant spent and
- * the token counted: only on running out of memory.)  A connection lost
- * in the middle gets one more try on a fresh one, as a token response's
+ * instead of two on the hot path).  After the signature, which may fail
+ * (a signing token away): a failed signature then spends no grant and
+ * counts no token, and SQLite's write lock is never held while signing.
+ * A replay costs a signature before it is refused.  A connection lost in
+ * the middle gets one more try on a fresh one, as a token response's
  * records do; if the lost one had committed, the retry answers MP-012.
  */
 static int
@@ -181,15 +181,17 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 		rc = oauth_store_fail(rc, e);
 		goto out;
 	}
+	/*
+	 * spec §7 (design): RS256, typ JWT (no sub or aud for RFC 9068's at+jwt).
+	 * The signer's failure as the ID-porten token endpoint answers it: a
+	 * token away is 503 temporarily_unavailable, anything else 500.
+	 */
+	rc = jose_jws_sign(signer, "JWT", NULL, claims.p, claims.len, &jws, e);
+	if (rc != 0)
+		goto out;
 	rc = spend(app, is, g, scope, now, e);
 	if (rc != 0)
 		goto out;
-	/* spec §7 (design): RS256, typ JWT (no sub or aud for RFC 9068's at+jwt). */
-	rc = jose_jws_sign(signer, "JWT", NULL, claims.p, claims.len, &jws, e);
-	if (rc != 0) {
-		rc = MP_INTERNAL(e, "signing failed");
-		goto out;
-	}
 	/* spec §6: expires_in from the access token's lifetime; no refresh token. */
 	metrics_inc(METRICS_TOKENS, app_issuer_kind_id(ISSUER_MASKINPORTEN), "urn:ietf:params:oauth:grant-type:jwt-bearer");
 	*resp = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jws, "token_type",
@@ -198,6 +200,9 @@ mp_token_issue(struct porten *app, const struct issuer *is, const struct mp_gran
 	if (*resp == NULL)
 		rc = MP_INTERNAL(e, "out of memory");
 out:
+	/* A token signed but not issued (the spend failed) is a credential: wipe it. */
+	if (rc != 0 && jws != NULL)
+		secure_wipe(jws, strlen(jws));
 	buf_free(&claims);
 	free(scope);
 	free(jws);

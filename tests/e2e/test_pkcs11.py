@@ -24,6 +24,7 @@ from jwcrypto import jwt as jjwt
 
 from conftest import (ORGNO, PORTEND, Ansattporten, Server, ServerStartError, TIMEOUT,
                       check_access_token, check_id_token, create_client, http, jwt_parts, login)
+from samlkit import store_sql
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -143,33 +144,47 @@ def test_ansattporten_signs_with_its_own_key(server, hsm, listener, tmp_path, ne
         jjwt.JWT(jwt=t, key=pub, algs=["RS256"], check_claims=False)
 
 
+class MpClient:
+    """A Maskinporten client with a registered key and a scope of its own."""
+
+    def __init__(self, server, tmp_path):
+        self.scope = f"e2e:hsm{uuid.uuid4().hex[:6]}"
+        server.ctl("scope", "create", "--name", self.scope, "--description", "hsm",
+                   "--allowed-integration-type", "maskinporten", "--owner-orgno", ORGNO)
+        self.key = jwk.JWK.generate(kty="RSA", size=2048)
+        pub = json.loads(self.key.export_public())
+        pub.update({"kid": "hsm-client", "use": "sig", "alg": "RS256"})
+        path = os.path.join(str(tmp_path), "jwks.json")
+        with open(path, "w") as f:
+            json.dump({"keys": [pub]}, f)
+        info = server.ctl("client", "create", "--client-name", "hsm", "--description", "machine",
+                          "--integration-type", "maskinporten", "--token-endpoint-auth-method",
+                          "private_key_jwt", "--grant-type", GRANT, "--client-orgno", ORGNO,
+                          "--scope", self.scope, "--jwks-file", path)
+        self.client_id = info["client_id"]
+        self.issuer = server.issuer + "/maskinporten/"
+
+    def grant(self):
+        now = int(time.time())
+        grant = jjwt.JWT(header={"alg": "RS256", "kid": "hsm-client"},
+                         claims={"aud": self.issuer, "iss": self.client_id, "scope": self.scope,
+                                 "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())})
+        grant.make_signed_token(self.key)
+        return grant.serialize()
+
+    def token(self, grant):
+        return http().post(self.issuer.rstrip("/") + "/token",
+                           data={"grant_type": GRANT, "assertion": grant}, timeout=TIMEOUT)
+
+
 def test_maskinporten_token_verifies(server, hsm, tmp_path):
-    scope = f"e2e:hsm{uuid.uuid4().hex[:6]}"
-    server.ctl("scope", "create", "--name", scope, "--description", "hsm", "--allowed-integration-type",
-               "maskinporten", "--owner-orgno", ORGNO)
-    key = jwk.JWK.generate(kty="RSA", size=2048)
-    pub = json.loads(key.export_public())
-    pub.update({"kid": "hsm-client", "use": "sig", "alg": "RS256"})
-    path = os.path.join(str(tmp_path), "jwks.json")
-    with open(path, "w") as f:
-        json.dump({"keys": [pub]}, f)
-    info = server.ctl("client", "create", "--client-name", "hsm", "--description", "machine",
-                      "--integration-type", "maskinporten", "--token-endpoint-auth-method",
-                      "private_key_jwt", "--grant-type", GRANT, "--client-orgno", ORGNO,
-                      "--scope", scope, "--jwks-file", path)
-    issuer = server.issuer + "/maskinporten/"
-    now = int(time.time())
-    grant = jjwt.JWT(header={"alg": "RS256", "kid": "hsm-client"},
-                     claims={"aud": issuer, "iss": info["client_id"], "scope": scope, "iat": now,
-                             "exp": now + 60, "jti": str(uuid.uuid4())})
-    grant.make_signed_token(key)
-    r = http().post(issuer.rstrip("/") + "/token",
-                    data={"grant_type": GRANT, "assertion": grant.serialize()}, timeout=TIMEOUT)
+    c = MpClient(server, tmp_path)
+    r = c.token(c.grant())
     assert r.status_code == 200, r.text
     at = r.json()["access_token"]
     t = jjwt.JWT(jwt=at, key=jwk.JWKSet.from_json(json.dumps(mp_jwks(server))), algs=["RS256"],
                  check_claims=False)
-    assert json.loads(t.claims)["scope"] == scope
+    assert json.loads(t.claims)["scope"] == c.scope
     assert jwt_parts(at)[0]["kid"] == hsm.public_jwk("maskinporten").thumbprint()
 
 
@@ -219,6 +234,15 @@ def test_startup_refuses_a_missing_module_or_token(hsm, tmp_path_factory):
         assert why in str(e.value), str(e.value)
 
 
+def await_signer(server):
+    """After the token's files are back: wait until portend signs again."""
+    time.sleep(1.2)
+    deadline = time.monotonic() + 10
+    while http().get(server.issuer + "/health/ready", timeout=TIMEOUT).status_code != 200:
+        assert time.monotonic() < deadline, "the signer did not come back"
+        time.sleep(0.3)
+
+
 def test_token_away_then_back(server, hsm, new_client, new_browser):
     """
     The token goes away while serving (its files moved, as a network HSM
@@ -240,14 +264,37 @@ def test_token_away_then_back(server, hsm, new_client, new_browser):
         waiting = login(server, c, new_browser())
     finally:
         os.rename(tokens + ".away", tokens)
-    time.sleep(1.2)
-    deadline = time.monotonic() + 10
-    while http().get(server.issuer + "/health/ready", timeout=TIMEOUT).status_code != 200:
-        assert time.monotonic() < deadline, "the signer did not come back"
-        time.sleep(0.3)
+    await_signer(server)
     r = c.redeem(waiting)
     assert r.status_code == 200, r.text
     for t in (r.json()["access_token"], r.json()["id_token"]):
         assert jwt_parts(t)[0]["kid"] == kid
         jjwt.JWT(jwt=t, key=hsm.public_jwk("idporten"), algs=["RS256"], check_claims=False)
     assert "is back" in open(server.log_path).read()
+
+
+def test_maskinporten_token_away_keeps_the_grant(server, hsm, tmp_path):
+    """
+    A Maskinporten token that cannot be signed because the token is away:
+    503 temporarily_unavailable, the grant is not spent and no token is
+    counted, so the same grant gets its token once the token is back.
+    """
+    c = MpClient(server, tmp_path)
+    tokens = os.path.join(hsm.d, "tokens")
+    grant = c.grant()
+    counted = ("SELECT count(*) FROM events WHERE type = 'maskinporten_token'"
+               f" AND doc LIKE '%{c.client_id}%'")
+    os.rename(tokens, tokens + ".away")
+    try:
+        r = c.token(grant)
+        assert r.status_code == 503 and r.json()["error"] == "temporarily_unavailable", r.text
+    finally:
+        os.rename(tokens + ".away", tokens)
+    assert int(store_sql(server, counted)[0][0]) == 0, "a token never issued was counted"
+    await_signer(server)
+    r = c.token(grant)
+    assert r.status_code == 200, r.text
+    assert int(store_sql(server, counted)[0][0]) == 1
+    # and once issued, the grant is spent
+    r = c.token(grant)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text

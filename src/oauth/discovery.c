@@ -38,6 +38,10 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 	const struct issuer *is = r->route_data;
 	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post",
 						    "private_key_jwt", "none", NULL };
+	/* RFC 7662 §2.1: introspection needs the caller's credentials. */
+	static const char *const introspect_methods[] = { "client_secret_basic",
+							  "client_secret_post",
+							  "private_key_jwt", NULL };
 	static const char *const rs_algs[] = { "RS256", "RS384", "RS512", NULL };
 	bool ap = is->kind == ISSUER_ANSATTPORTEN;
 	json_t *d = json_object();
@@ -71,7 +75,7 @@ oauth_handle_discovery(struct http_req *r, struct http_resp *w)
 	json_object_set_new(d, "revocation_endpoint_auth_methods_supported",
 			    discovery_strings(auth_methods));
 	json_object_set_new(d, "introspection_endpoint_auth_methods_supported",
-			    discovery_strings(auth_methods));
+			    discovery_strings(introspect_methods));
 	json_object_set_new(d, "subject_types_supported",
 			    discovery_strings((const char *const[]){ "pairwise", NULL }));
 	json_object_set_new(d, "id_token_signing_alg_values_supported",

@@ -1,6 +1,7 @@
 /*
  * Token introspection (RFC 7662) with the new-platform rules of
- * spec/idporten-oidc.md §14: the caller authenticates, holds
+ * spec/idporten-oidc.md §14: the caller authenticates (RFC 7662 §2.1: not
+ * by client_id alone, so a public client may not), holds
  * idporten:token.introspection, and every API scope of the token names the
  * caller in enforced_aud_for_introspection.  Anything not permitted looks
  * exactly like an unknown token: {"active":false}.
@@ -198,6 +199,12 @@ oauth_handle_introspect(struct http_req *r, struct http_resp *w)
 	rc = oauth_client_auth(r, is, &client, &amr, &e);
 	if (rc != 0)
 		goto out;
+	/* RFC 7662 §2.1: the caller authenticates; a public client only names itself. */
+	if (strcmp(amr, "none") == 0) {
+		rc = ERR(&e, ERR_DENIED, 401, OAUTH_INVALID_CLIENT,
+			 "a client without credentials (method none) may not introspect");
+		goto out;
+	}
 	rc = http_param(&r->form, "token", &token);
 	if (rc != 0 || token.len == 0) {
 		rc = ERR(&e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "missing parameter token");

@@ -29,7 +29,8 @@ LISTS = {
     "code_challenge_methods_supported": ["S256"],
     "token_endpoint_auth_methods_supported": AUTH_METHODS,
     "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-    "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+    # RFC 7662 §2.1: the caller of introspection authenticates
+    "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:3],
     "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512"],
     "subject_types_supported": ["pairwise"],
     "id_token_signing_alg_values_supported": ["RS256"],

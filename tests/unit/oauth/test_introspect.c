@@ -177,6 +177,12 @@ test_errors(void **state)
 	oauth_handle_introspect(&t.r, &t.w);
 	treq_expect_error(&t, 401, "invalid_client");
 	treq_free(&t);
+	/* RFC 7662 §2.1: a public client (auth method none) names itself but does not authenticate. */
+	treq_init(&t, "POST", "/token/introspect", "token=x&client_id=spa", NULL);
+	oauth_handle_introspect(&t.r, &t.w);
+	treq_expect_error(&t, 401, "invalid_client");
+	assert_non_null(treq_header(&t, "WWW-Authenticate"));
+	treq_free(&t);
 	/* No token, a repeated token, GET. */
 	treq_init(&t, "POST", "/token/introspect", "token_type_hint=access_token",
 		  fx_basic("reader", FX_SECRET));

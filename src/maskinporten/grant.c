@@ -160,7 +160,7 @@ key_by_x5c(struct porten *app, const struct client *client, const json_t *hdr, i
 
 	*jwk = NULL;
 	/* spec §3 (design): a client with registered keys must use kid. */
-	if (json_array_size(client->keys) > 0)
+	if (!oauth_client_x5c_allowed(client))
 		return MP_BADGRANT(e, "MP-120: the client has registered keys: sign with kid, "
 				      "not a certificate in x5c");
 	rc = reg_cert_check(app->cfg, json_object_get(hdr, "x5c"), client->client_orgno, now,

@@ -245,9 +245,9 @@ assertion_key(struct porten *app, const struct client *client, const json_t *hea
 	size_t i;
 	int rc;
 
-	*jwks = client_jwks(client, now);
+	*jwks = NULL;
 	if (json_object_get(header, "x5c") != NULL) {
-		if (*jwks != NULL)
+		if (!oauth_client_x5c_allowed(client))
 			return DENY(e, "client has registered keys: sign with kid, not x5c");
 		rc = reg_cert_check(app->cfg, json_object_get(header, "x5c"), client->client_orgno,
 				    now, &cert, e);
@@ -261,6 +261,7 @@ assertion_key(struct porten *app, const struct client *client, const json_t *hea
 		reg_cert_clear(&cert);
 		return *jwks != NULL ? 0 : ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
 	}
+	*jwks = client_jwks(client, now);
 	if (*jwks == NULL)
 		return DENY(e, "client has no valid registered keys");
 	if (!json_is_string(kid))

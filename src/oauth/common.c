@@ -211,6 +211,12 @@ oauth_client_key_expired(const struct client *client, const char *kid, int64_t n
 	return json_is_integer(t) && json_integer_value(t) + OAUTH_CLIENT_KEY_LIFE < now;
 }
 
+bool
+oauth_client_x5c_allowed(const struct client *client)
+{
+	return json_array_size(client->keys) == 0;
+}
+
 int
 oauth_store_fail(int rc, struct err *e)
 {

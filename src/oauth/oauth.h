@@ -321,6 +321,13 @@ json_t *oauth_browser_url(const struct issuer *is, const char *path);
 bool oauth_client_key_expired(const struct client *client, const char *kid, int64_t now);
 
 /*
+ * spec/idporten-oidc.md §9, maskinporten.md §3: may the client sign with a
+ * business certificate in x5c?  Only without registered keys: a client
+ * with keys, even all past their year, must sign with kid.
+ */
+bool oauth_client_x5c_allowed(const struct client *client);
+
+/*
  * A store (or registry) failure that is not the caller's fault: rc with
  * 503 temporarily_unavailable when the store is away, else 500
  * server_error; the description keeps e's text after "store: ".

@@ -338,6 +338,27 @@ expect_assertion(const char *a, const char *client_id, bool ok)
 	free(form);
 }
 
+/* Refused with invalid_client, for the reason why names. */
+static void
+expect_assertion_why(const char *a, const char *client_id, const char *why)
+{
+	struct treq t;
+	const struct client *client = NULL;
+	const char *amr = NULL;
+	char *form = NULL;
+
+	assert_true(asprintf(&form, "client_id=%s&client_assertion_type=" JWT_TYPE
+				    "&client_assertion=%s", client_id, a) > 0);
+	assert_int_equal(auth(&t, form, NULL, &client, &amr), ERR_DENIED);
+	assert_null(client);
+	assert_string_equal(t.e.oauth, "invalid_client");
+	if (strstr(t.e.msg, why) == NULL)
+		fprintf(stderr, "refused for another reason: %s\n", t.e.msg);
+	assert_non_null(strstr(t.e.msg, why));
+	treq_free(&t);
+	free(form);
+}
+
 static void
 test_assertion_ok(void **state)
 {
@@ -479,6 +500,13 @@ test_assertion_forged(void **state)
 	c = claims("{\"iss\":\"c-stale\",\"sub\":\"c-stale\"}");
 	a = jws(key1, NULL, "{\"alg\":\"RS256\",\"kid\":\"k1\"}", c);
 	expect_assertion(a, "c-stale", false);
+	free(a);
+	/*
+	 * Keys past their year are still registered keys: no certificate in
+	 * x5c instead (spec §9), the rule Maskinporten's grant follows too.
+	 */
+	a = jws(key1, NULL, "{\"alg\":\"RS256\",\"x5c\":[\"MIIB\"]}", c);
+	expect_assertion_why(a, "c-stale", "sign with kid");
 	free(a);
 	free(c);
 	/* Garbage. */

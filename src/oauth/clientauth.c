@@ -185,34 +185,43 @@ client_jwks(const struct client *client, int64_t now)
 	return json_pack("{s:o}", "keys", live);
 }
 
-/* aud is the issuer, the token endpoint, or the endpoint called (RFC 7523 §3, RFC 9126 §2). */
+/*
+ * spec §9: aud is the issuer or the token endpoint URL, whichever endpoint
+ * the assertion is sent to (RFC 7523 §3); at PAR also the PAR endpoint URL
+ * (RFC 9126 §2).  Never the URL of /revoke or /token/introspect.
+ */
 static bool
-aud_one_ok(const char *aud, const struct issuer *is, const char *token_ep, const char *this_ep)
+aud_one_ok(const char *aud, const struct issuer *is, const char *token_ep, const char *par_ep)
 {
 	return strcmp(aud, is->iss) == 0 || strcmp(aud, token_ep) == 0 ||
-	       (this_ep != NULL && strcmp(aud, this_ep) == 0);
+	       (par_ep != NULL && strcmp(aud, par_ep) == 0);
+}
+
+/* Is the request at the issuer's PAR endpoint (its path after the issuer's prefix)? */
+static bool
+at_par(const struct http_req *r, const struct issuer *is)
+{
+	size_t pl = is->prefix ? strlen(is->prefix) : 0;
+
+	return r->path.p != NULL && r->path.len >= pl &&
+	       (pl == 0 || memcmp(r->path.p, is->prefix, pl) == 0) &&
+	       str_eq_c((struct str){ r->path.p + pl, r->path.len - pl }, "/par");
 }
 
 static bool
 aud_ok(struct http_req *r, const json_t *aud, const struct issuer *is)
 {
 	const char *token_ep = arena_printf(r->arena, "%s/token", is->base);
-	const char *this_ep = NULL;
-	size_t pl = is->prefix ? strlen(is->prefix) : 0;
+	const char *par_ep = at_par(r, is) ? arena_printf(r->arena, "%s/par", is->base) : NULL;
 	const json_t *v;
 	size_t i;
 
-	/* The URL of the endpoint being called: base + path after the issuer's prefix. */
-	if (r->path.p != NULL && r->path.len >= pl &&
-	    (pl == 0 || memcmp(r->path.p, is->prefix, pl) == 0))
-		this_ep = arena_printf(r->arena, "%s%.*s", is->base, (int)(r->path.len - pl),
-				       r->path.p + pl);
 	if (json_is_string(aud))
-		return aud_one_ok(json_string_value(aud), is, token_ep, this_ep);
+		return aud_one_ok(json_string_value(aud), is, token_ep, par_ep);
 	if (!json_is_array(aud))
 		return false;
 	json_array_foreach(aud, i, v) {
-		if (json_is_string(v) && aud_one_ok(json_string_value(v), is, token_ep, this_ep))
+		if (json_is_string(v) && aud_one_ok(json_string_value(v), is, token_ep, par_ep))
 			return true;
 	}
 	return false;
@@ -318,7 +327,8 @@ verify_assertion(struct http_req *r, const struct issuer *is, const struct clien
 		goto out;
 	}
 	if (!aud_ok(r, json_object_get(claims, "aud"), is)) {
-		rc = DENY(e, "client assertion aud must be the issuer or the token endpoint");
+		rc = DENY(e, "client assertion aud must be the issuer or the token endpoint%s",
+			  at_par(r, is) ? " (or here the PAR endpoint)" : "");
 		goto out;
 	}
 	rc = jose_jwt_check_times(claims, now, CA_LEEWAY, CA_MAX_LIFE, 1, e);

@@ -380,6 +380,53 @@ test_assertion_ok(void **state)
 	free(a);
 }
 
+/* An assertion with this aud, sent to path: 0 or the refusal's code. */
+static int
+aud_at(const char *path, const char *aud)
+{
+	struct treq t;
+	const struct client *client = NULL;
+	const char *amr = NULL;
+	char over[256], *a, *form = NULL;
+	int rc;
+
+	snprintf(over, sizeof(over), "{\"aud\":\"%s\"}", aud);
+	a = assertion(over);
+	assert_true(asprintf(&form, "client_id=c-jwt&client_assertion_type=" JWT_TYPE
+				    "&client_assertion=%s", a) > 0);
+	treq_init(&t, "POST", path, form, NULL);
+	rc = oauth_client_auth(&t.r, fx_is, &client, &amr, &t.e);
+	reg_client_release(client);
+	treq_free(&t);
+	free(form);
+	free(a);
+	return rc;
+}
+
+/*
+ * spec §9: aud is the issuer or the token endpoint, wherever the assertion
+ * is sent; at PAR also the PAR endpoint (RFC 9126 §2), and nowhere else the
+ * URL of the endpoint called.
+ */
+static void
+test_assertion_aud_per_endpoint(void **state)
+{
+	static const char *const paths[] = { "/token", "/par", "/revoke", "/token/introspect",
+					     "/tokeninfo", NULL };
+
+	(void)state;
+	for (size_t i = 0; paths[i] != NULL; i++) {
+		assert_int_equal(aud_at(paths[i], FX_ISS), 0);
+		assert_int_equal(aud_at(paths[i], FX_TOKEN_EP), 0);
+	}
+	assert_int_equal(aud_at("/par", FX_ISS "/par"), 0);
+	assert_int_equal(aud_at("/token", FX_ISS "/par"), ERR_DENIED);
+	assert_int_equal(aud_at("/revoke", FX_ISS "/revoke"), ERR_DENIED);
+	assert_int_equal(aud_at("/revoke", FX_ISS "/par"), ERR_DENIED);
+	assert_int_equal(aud_at("/token/introspect", FX_ISS "/token/introspect"), ERR_DENIED);
+	assert_int_equal(aud_at("/tokeninfo", FX_ISS "/tokeninfo"), ERR_DENIED);
+}
+
 static void
 test_assertion_replay(void **state)
 {
@@ -539,6 +586,7 @@ main(void)
 		cmocka_unit_test(test_wrong_method),
 		cmocka_unit_test(test_unknown_and_mixed),
 		cmocka_unit_test(test_assertion_ok),
+		cmocka_unit_test(test_assertion_aud_per_endpoint),
 		cmocka_unit_test(test_assertion_replay),
 		cmocka_unit_test(test_assertion_claims),
 		cmocka_unit_test(test_assertion_forged),

@@ -57,6 +57,7 @@ struct cfg {
 	char *upstream_eids;     /* file of the upstream OIDC eIDs (eid/upstream/), or NULL */
 	int64_t upstream_timeout; /* seconds for each call to an upstream eID */
 	int64_t upstream_cache;  /* seconds an upstream's discovery and JWKS are kept */
+	int64_t upstream_retry;  /* seconds a failed fetch of them is not tried again */
 	/* The EU wallet (eid/wallet/, spec/eudi-wallet.md §10). */
 	char *wallet_key_file;   /* verifier's ES256 request-signing key (PEM); unset: no wallet */
 	char *wallet_cert_file;  /* its certificate chain (PEM), leaf first, no anchor */

@@ -45,6 +45,7 @@ static const struct cfg_row eid_rows[] = {
 	CFG_ROW("upstream_eids", CFG_STR, upstream_eids, NULL, 0, 0),
 	CFG_ROW("upstream_timeout", CFG_INT, upstream_timeout, "10", 1, 60),
 	CFG_ROW("upstream_cache", CFG_INT, upstream_cache, "3600", 0, 86400),
+	CFG_ROW("upstream_retry", CFG_INT, upstream_retry, "30", 0, 3600),
 	/* The EU wallet (eid/wallet/). */
 	CFG_ROW("wallet_key_file", CFG_STR, wallet_key_file, NULL, 0, 0),
 	CFG_ROW("wallet_cert_file", CFG_STR, wallet_cert_file, NULL, 0, 0),

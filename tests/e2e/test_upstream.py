@@ -4,6 +4,7 @@ import hashlib
 import base64
 import json
 import os
+import socket
 import threading
 import time
 import uuid
@@ -111,6 +112,11 @@ def server_env(tmp_path_factory):
     # Ports taken now, not at import (see test_eidas.py).
     global NODE_PORT, NODE, FAKE_PORT, FAKE
     NODE_PORT, FAKE_PORT = free_port(), free_port()
+    # An upstream that takes connections and never answers.
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)
+    slow = f"http://127.0.0.1:{hole.getsockname()[1]}"
     NODE = f"http://127.0.0.1:{NODE_PORT}"
     FAKE = f"http://127.0.0.1:{FAKE_PORT}"
     d = tmp_path_factory.mktemp("upstream")
@@ -147,21 +153,22 @@ acr = fake-sub substantial
 acr = fake-high high
 amr = BankID
 pid_claim = nnin
-
-[downid]
-display = DownID
-issuer = {DOWN}
+""" + "".join(f"""
+[{name.lower()}]
+display = {name}
+issuer = {issuer}
 client_id = porten
 client_auth = client_secret_basic
 client_secret_file = {secret}
 acr = x high
 amr = Buypass
 pid_claim = pid
-""")
+""" for name, issuer in (("DownID", DOWN), ("SlowID", slow))))
     httpd = ThreadingHTTPServer(("127.0.0.1", FAKE_PORT), Fake)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield {"PORTEN_UPSTREAM_EIDS": str(conf), "PORTEN_UPSTREAM_TIMEOUT": "2"}
     httpd.shutdown()
+    hole.close()
 
 
 def drive(server, browser, client, eid, **overrides):
@@ -251,6 +258,19 @@ def test_forged_state(server, new_client, new_browser):
     r = b.get(server.url("/fakeid/callback"), params={"state": "abc.def", "code": "x"},
               allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 400
+
+
+def test_dead_upstream_fails_fast(server, new_client, new_browser):
+    """After an upstream did not answer, the next login start does not wait for it again."""
+    took = []
+    for _ in range(2):
+        c, b = new_client(), new_browser()
+        t0 = time.monotonic()
+        res = drive(server, b, c, "slowid", acr_values=HIGH)
+        took.append(time.monotonic() - t0)
+        assert res.kind == "page" and 'data-error="temporarily_unavailable"' in res.resp.text, res
+    assert took[0] >= 1.5, took      # the first waited upstream_timeout (2 s)
+    assert took[1] < 1.0, took       # the second was answered at once
 
 
 @pytest.fixture(scope="module")

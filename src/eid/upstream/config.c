@@ -71,8 +71,8 @@ upstream_free(struct upstream *u)
 	for (size_t i = 0; i < u->nacr; i++)
 		free(u->acr[i].value);
 	jose_key_free(u->key);
-	json_decref(u->meta);
-	json_decref(u->jwks);
+	json_decref(u->meta.v);
+	json_decref(u->jwks.v);
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
@@ -334,6 +334,7 @@ new_section(const char *name, const struct cfg *c, bool test_env, const struct c
 	pthread_mutex_init(&u->lock, NULL);
 	u->timeout = (long)c->upstream_timeout;
 	u->cache_ttl = c->upstream_cache;
+	u->retry = c->upstream_retry;
 	u->allow_http = test_env;
 	*out = u;
 	return 0;

@@ -3,7 +3,13 @@
  * 1.0 §4, RFC 7517), fetched with the HTTP client and kept for
  * upstream_cache seconds; the JWKS is fetched again at once when a token
  * names a key the set lacks (the upstream rotated its keys).  Fetching
- * runs outside the lock, so a slow upstream holds up only its own logins.
+ * runs outside the lock but on the HTTP worker thread of the page, which
+ * waits up to upstream_timeout: the workers are few (as many as CPUs on
+ * SQLite), so a dead or slow upstream would hold up every page of the
+ * server, not only its own logins.  Hence a failed fetch is remembered for
+ * upstream_retry seconds, in which logins at that upstream fail at once
+ * without asking it; the logins that start while the first fetch waits
+ * still wait with it.
  * Also the back-channel POST to the upstream, with the client's
  * authentication.
  */
@@ -72,28 +78,47 @@ meta_check(const struct upstream *u, const json_t *meta, struct err *e)
 	return 0;
 }
 
-/* The cached value in *slot if younger than the TTL (a new reference), else NULL. */
-static json_t *
-cache_get(struct upstream *u, json_t *const *slot, const int64_t *at, bool force)
+/*
+ * The cached document d: 0 with *v (a new reference) when younger than the
+ * TTL and not forced, 0 with *v NULL when it is to be fetched, and
+ * ERR_UNAVAILABLE without asking when the last fetch failed less than
+ * upstream_retry seconds ago.
+ */
+static int
+cache_get(struct upstream *u, const struct upstream_doc *d, const char *what, bool force,
+	  json_t **v, struct err *e)
 {
-	json_t *v = NULL;
+	int64_t now = time_now(), failed;
 
+	*v = NULL;
 	pthread_mutex_lock(&u->lock);
-	if (!force && *slot != NULL && time_now() - *at < u->cache_ttl)
-		v = json_incref(*slot);
+	failed = d->failed;
+	if (!force && d->v != NULL && now - d->at < u->cache_ttl)
+		*v = json_incref(d->v);
 	pthread_mutex_unlock(&u->lock);
-	return v;
+	if (*v == NULL && failed != 0 && now - failed < u->retry)
+		return ERR(e, ERR_UNAVAILABLE, 0, NULL,
+			   "the upstream's %s could not be fetched %lld s ago; "
+			   "not asked again for %lld s",
+			   what, (long long)(now - failed), (long long)(u->retry - (now - failed)));
+	return 0;
 }
 
+/* The outcome of a fetch: v (0: the fetch failed) into the cache. */
 static void
-cache_put(struct upstream *u, json_t **slot, int64_t *at, json_t *v)
+cache_put(struct upstream *u, struct upstream_doc *d, json_t *v)
 {
-	json_t *old;
+	json_t *old = NULL;
 
 	pthread_mutex_lock(&u->lock);
-	old = *slot;
-	*slot = json_incref(v);
-	*at = time_now();
+	if (v != NULL) {
+		old = d->v;
+		d->v = json_incref(v);
+		d->at = time_now();
+		d->failed = 0;
+	} else {
+		d->failed = time_now();
+	}
 	pthread_mutex_unlock(&u->lock);
 	json_decref(old);
 }
@@ -102,11 +127,10 @@ int
 upstream_meta(struct upstream *u, const char *rid, json_t **meta, struct err *e)
 {
 	char *url;
-	int rc;
+	int rc = cache_get(u, &u->meta, "discovery document", false, meta, e);
 
-	*meta = cache_get(u, &u->meta, &u->meta_at, false);
-	if (*meta != NULL)
-		return 0;
+	if (rc != 0 || *meta != NULL)
+		return rc;
 	url = malloc(strlen(u->issuer) + 40);
 	if (url == NULL)
 		return ERR(e, ERR_NOMEM, 0, NULL, "out of memory");
@@ -121,35 +145,34 @@ upstream_meta(struct upstream *u, const char *rid, json_t **meta, struct err *e)
 		json_decref(*meta);
 		*meta = NULL;
 		log_warn(rid, "upstream eID %s: %s", u->name, e->msg);
-		return rc;
 	}
-	cache_put(u, &u->meta, &u->meta_at, *meta);
-	return 0;
+	cache_put(u, &u->meta, *meta);
+	return rc;
 }
 
 int
 upstream_jwks(struct upstream *u, const char *rid, bool force, json_t **jwks, struct err *e)
 {
 	json_t *meta = NULL;
-	int rc;
+	int rc = cache_get(u, &u->jwks, "JWKS", force, jwks, e);
 
-	*jwks = cache_get(u, &u->jwks, &u->jwks_at, force);
-	if (*jwks != NULL)
-		return 0;
+	if (rc != 0 || *jwks != NULL)
+		return rc;
 	rc = upstream_meta(u, rid, &meta, e);
 	if (rc == 0)
 		rc = get_json(u, json_string_value(json_object_get(meta, "jwks_uri")), jwks, e);
 	if (rc == 0 && !json_is_array(json_object_get(*jwks, "keys")))
 		rc = ERR(e, ERR_UNAVAILABLE, 0, NULL, "the upstream's JWKS has no keys array");
-	json_decref(meta);
 	if (rc != 0) {
 		json_decref(*jwks);
 		*jwks = NULL;
 		log_warn(rid, "upstream eID %s: %s", u->name, e->msg);
-		return rc;
 	}
-	cache_put(u, &u->jwks, &u->jwks_at, *jwks);
-	return 0;
+	/* A discovery failure is remembered there, not here. */
+	if (meta != NULL)
+		cache_put(u, &u->jwks, *jwks);
+	json_decref(meta);
+	return rc;
 }
 
 void

@@ -26,6 +26,15 @@ struct upstream_acr {
 };
 
 /*
+ * A document fetched from the upstream (discovery or JWKS): v, fetched at
+ * at, or NULL; failed is when the last fetch failed (0: it did not).
+ */
+struct upstream_doc {
+	json_t *v;                      /* replaced, never changed */
+	int64_t at, failed;
+};
+
+/*
  * One configured upstream eID.  prov is what the eID list holds; the rest
  * is read-only after loading except the cache under lock, which every
  * page thread shares.
@@ -42,6 +51,7 @@ struct upstream {
 	size_t nacr;
 	long timeout;                   /* seconds for each call */
 	int64_t cache_ttl;
+	int64_t retry;                  /* seconds a failed fetch is not tried again */
 	bool allow_http;                /* test environment: http:// upstreams */
 	/*
 	 * kind = eidas: the eIDAS connector (spec/ansattporten-eidas-testid.md
@@ -50,8 +60,7 @@ struct upstream {
 	 */
 	bool eidas;
 	pthread_mutex_t lock;
-	json_t *meta, *jwks;            /* cached; replaced, never changed */
-	int64_t meta_at, jwks_at;
+	struct upstream_doc meta, jwks; /* cached */
 };
 
 /* config.c: the upstream whose pages the request is for, or NULL. */
@@ -63,7 +72,8 @@ unsigned upstream_level_of(const struct upstream *u, const char *acr);
  * meta.c: the upstream's discovery document and its JWKS (new references),
  * from the cache when fresh; force refetches the JWKS (a key the set did
  * not have).  ERR_UNAVAILABLE when the upstream does not answer or answers
- * what is not a document of that kind.
+ * what is not a document of that kind, and, without asking it, for
+ * upstream_retry seconds after such a failure.
  */
 int upstream_meta(struct upstream *u, const char *rid, json_t **meta, struct err *e);
 int upstream_jwks(struct upstream *u, const char *rid, bool force, json_t **jwks,

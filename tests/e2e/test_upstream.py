@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
@@ -27,7 +27,8 @@ FAKE = f"http://127.0.0.1:{FAKE_PORT}"
 DOWN = f"http://127.0.0.1:{free_port()}"
 KEY = jwk.JWK.generate(kty="RSA", size=2048, kid="fake-1")
 OTHER = jwk.JWK.generate(kty="RSA", size=2048, kid="fake-2")
-STATE = {"mode": "ok", "codes": {}}
+# iss: what the authorization response names as its issuer (None: nothing).
+STATE = {"mode": "ok", "codes": {}, "iss": None}
 
 
 def b64u(b):
@@ -61,6 +62,8 @@ class Fake(BaseHTTPRequestHandler):
         if u.path == "/authorize":
             q = {k: v[0] for k, v in parse_qs(u.query).items()}
             back = {"state": q["state"]}
+            if STATE["iss"] is not None:
+                back["iss"] = STATE["iss"]
             if STATE["mode"].startswith("error:"):
                 back["error"] = STATE["mode"][6:]
             else:
@@ -171,6 +174,13 @@ pid_claim = pid
     hole.close()
 
 
+@pytest.fixture(autouse=True)
+def fake_defaults():
+    STATE["iss"] = None
+    yield
+    STATE["iss"] = None
+
+
 def drive(server, browser, client, eid, **overrides):
     """authorize, pick eid on the selector, follow every redirect until the client or a page."""
     params, verifier = auth_params(client, **overrides)
@@ -260,6 +270,17 @@ def test_forged_state(server, new_client, new_browser):
     assert r.status_code == 400
 
 
+def test_upstream_error_from_another_issuer(server, new_client, new_browser):
+    """RFC 9207: an error answer naming another issuer is not taken for the upstream's."""
+    STATE["mode"], STATE["iss"] = "error:access_denied", "http://evil.example"
+    c, b = new_client(), new_browser()
+    res = drive(server, b, c, "fakeid")
+    assert res.kind == "page" and 'data-error="server_error"' in res.resp.text, res
+    STATE["iss"] = FAKE
+    res = drive(server, new_browser(), c, "fakeid")
+    assert res.kind == "redirect" and res.error == "access_denied", res
+
+
 def test_dead_upstream_fails_fast(server, new_client, new_browser):
     """After an upstream did not answer, the next login start does not wait for it again."""
     took = []
@@ -285,7 +306,8 @@ def bankid(server):
     p.wait(5)
 
 
-def bankid_login(server, b, c, acr, action="login", **overrides):
+def bankid_login(server, b, c, acr, action="login", edit=None, **overrides):
+    """A login at BankID; edit(url) changes the answer on its way back to Porten."""
     res = drive(server, b, c, "bankid", **overrides)
     assert res.kind == "page" and "upstream-login" in res.resp.text, res
     r = submit_form(b, res.resp, "upstream-login", {"nnin": PID, "acr": acr, "action": action})
@@ -293,6 +315,8 @@ def bankid_login(server, b, c, acr, action="login", **overrides):
         loc = r.headers.get("Location")
         if r.status_code not in (302, 303) or loc is None or loc.startswith(c.redirect_uri):
             break
+        if edit is not None and "/bankid/callback?" in loc:
+            loc = edit(loc)
         r = b.get(urljoin(r.url, loc), allow_redirects=False, timeout=TIMEOUT)
     return classify(server, r, c.redirect_uri, res.sent, res.verifier), res
 
@@ -325,3 +349,21 @@ def test_bankid_lower_level_and_cancel(server, bankid, new_client, new_browser):
     assert_no_session(server, c, b)
     res, _ = bankid_login(server, new_browser(), c, "bankid-high", action="cancel")
     assert res.kind == "redirect" and res.error == "access_denied", res
+
+
+def drop_iss(url):
+    u = urlsplit(url)
+    q = [(k, v) for k, v in parse_qsl(u.query) if k != "iss"]
+    assert len(q) < len(parse_qsl(u.query)), url     # BankID named itself (RFC 9207)
+    return u._replace(query=urlencode(q)).geturl()
+
+
+def test_bankid_answer_without_iss(server, bankid, new_client, new_browser):
+    """RFC 9207 §2.4: BankID says it names itself, so an answer without iss is refused."""
+    c = new_client()
+    for action in ("login", "cancel"):
+        b = new_browser()
+        res, _ = bankid_login(server, b, c, "bankid-high", action=action, edit=drop_iss,
+                              acr_values=HIGH)
+        assert res.kind == "page" and 'data-error="server_error"' in res.resp.text, (action, res)
+        assert_no_session(server, c, b)

@@ -322,12 +322,36 @@ upstream_said_error(struct http_req *r, struct http_resp *w, const struct upstre
 		  &e);
 }
 
+/*
+ * RFC 9207 §2.4: an answer (a code or an error) that names another issuer
+ * is a mix-up, and one that names none is refused when the upstream's
+ * discovery says it names itself.
+ */
+static int
+iss_check(struct http_req *r, struct upstream *u, struct err *e)
+{
+	const char *iss = http_param_c(&r->query, "iss");
+	json_t *meta = NULL;
+	int rc;
+
+	if (iss != NULL && strcmp(iss, u->issuer) != 0)
+		return ERR(e, ERR_DENIED, 0, NULL, "the answer is from issuer %.100s", iss);
+	if (iss != NULL)
+		return 0;
+	rc = upstream_meta(u, r->rid, &meta, e);
+	if (rc == 0 && json_is_true(json_object_get(meta,
+		"authorization_response_iss_parameter_supported")))
+		rc = ERR(e, ERR_DENIED, 0, NULL,
+			 "the answer names no issuer, though the upstream says it does");
+	json_decref(meta);
+	return rc;
+}
+
 /* Code, tokens, person: the login completes or the page says why not. */
 static void
 finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct eid_flow *flow)
 {
 	const char *code = http_param_c(&r->query, "code");
-	const char *iss = http_param_c(&r->query, "iss");
 	const char *id_token = NULL;
 	struct eid_result res = { .amr = u->amr, .eid = u->name };
 	json_t *claims = NULL;
@@ -335,10 +359,8 @@ finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct
 	unsigned level = 0;
 	int rc = 0;
 
-	/* RFC 9207: an iss that names another server is a mix-up. */
-	if (code == NULL || (iss != NULL && strcmp(iss, u->issuer) != 0))
-		rc = ERR(&e, ERR_DENIED, 0, NULL, "callback without a code, or from issuer %.100s",
-			 iss ? iss : "(none)");
+	if (code == NULL)
+		rc = ERR(&e, ERR_DENIED, 0, NULL, "callback without a code");
 	if (rc == 0)
 		rc = redeem(r, u, flow, code, &id_token, &e);
 	if (rc == 0)
@@ -373,6 +395,7 @@ upstream_callback(struct http_req *r, struct http_resp *w, const struct eid_flow
 	struct eid_flow flow;
 	struct err e = { 0 };
 	const char *ar;
+	int rc;
 
 	if (r->bad_input || dot == NULL) {
 		page_error(r, w, 400, page_lang(r, NULL), "invalid_request",
@@ -392,7 +415,11 @@ upstream_callback(struct http_req *r, struct http_resp *w, const struct eid_flow
 			   "the answer from the electronic ID belongs to another login");
 		return;
 	}
-	if (error != NULL)
+	rc = iss_check(r, u, &e);
+	if (rc != 0)
+		fail_page(r, w, u, &flow,
+			  rc == ERR_UNAVAILABLE ? UP_UNAVAILABLE : UP_SERVER_ERROR, &e);
+	else if (error != NULL)
 		upstream_said_error(r, w, u, &flow, error);
 	else
 		finish(r, w, u, &flow);

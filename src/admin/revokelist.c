@@ -5,6 +5,8 @@
  * jti.  Open, as the spec has it: a token id says nothing without the
  * token, and the list only helps a server refuse what it would otherwise
  * accept.  Served on the ID-porten issuer at /revokelist?client_id=.
+ * Newest revocation first, at most STORE_REVOKED_MAX tokens: a list cut
+ * there lacks the oldest revocations, never the newest.
  */
 #include "admin/admin_int.h"
 #include "core/timeutil.h"

@@ -95,8 +95,10 @@ struct store_oauth_ops {
 	/*
 	 * The revocation list (selfservice-api.md §10): the access tokens of
 	 * client_id's revoked grants that have not expired, at most limit
-	 * (1-STORE_REVOKED_MAX), oldest revocation first.  *out a JSON array of
-	 * {jti, revoked_at, expires_at} (seconds; the caller's).
+	 * (1-STORE_REVOKED_MAX), newest revocation first (then the longest
+	 * living token), so a list cut at limit drops the oldest revocations.
+	 * *out a JSON array of {jti, revoked_at, expires_at} (seconds; the
+	 * caller's).
 	 */
 	int (*token_find_revoked)(struct store *s, const char *client_id, int64_t limit,
 				  json_t **out, struct err *e);

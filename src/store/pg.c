@@ -136,7 +136,7 @@ const char *const store_pg_sql[PG_N] = {
 				  " FROM grants g JOIN access_tokens t ON t.grant_id = g.grant_id"
 				  " WHERE g.client_id = $1 AND g.revoked AND t.expires_at > $2::bigint"
 				  " AND t.doc::jsonb ->> 'jti' IS NOT NULL"
-				  " ORDER BY g.revoked_at, t.expires_at, t.hash LIMIT $3",
+				  " ORDER BY coalesce(g.revoked_at, 0) DESC, t.expires_at DESC, t.hash LIMIT $3",
 
 	[PG_SESSION_PUT] = "INSERT INTO sessions (hash, doc, pid, idle_expires, abs_expires)"
 			   " VALUES ($1, $2, $3, least($4::bigint, $5::bigint), $5::bigint)",

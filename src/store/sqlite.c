@@ -113,7 +113,7 @@ const char *const store_sq_sql[SQ_N] = {
 				  " FROM grants g JOIN access_tokens t ON t.grant_id = g.grant_id"
 				  " WHERE g.client_id = ?1 AND g.revoked = 1 AND t.expires_at > ?2"
 				  " AND json_extract(t.doc, '$.jti') IS NOT NULL"
-				  " ORDER BY g.revoked_at, t.expires_at, t.hash LIMIT ?3",
+				  " ORDER BY coalesce(g.revoked_at, 0) DESC, t.expires_at DESC, t.hash LIMIT ?3",
 
 	[SQ_SESSION_PUT] = "INSERT INTO sessions (hash, doc, pid, idle_expires, abs_expires)"
 			   " VALUES (?1, ?2, ?3, min(?4, ?5), ?5)",

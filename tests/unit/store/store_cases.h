@@ -1059,6 +1059,45 @@ test_token_find_revoked(void **state)
 	json_decref(t4);
 }
 
+/*
+ * token_find_revoked past its limit: the newest revocations, newest first,
+ * so a capped list misses the oldest (those closest to expiry), never the
+ * newest.
+ */
+static void
+test_token_find_revoked_newest(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now();
+	json_t *g = json_object(), *docs = NULL;
+	static const char *const names[][3] = {
+		{ "ng1", "nh1", "nj1" }, { "ng2", "nh2", "nj2" }, { "ng3", "nh3", "nj3" },
+	};
+
+	for (int i = 0; i < 3; i++) {
+		json_t *t = json_pack("{s:s}", "jti", names[i][2]);
+
+		assert_int_equal(store_call(f->s, oauth, grant_put, names[i][0], "nc1", NULL, false,
+					    doc_text(g), now + 600, &f->e), 0);
+		assert_int_equal(tok_put(f, names[i][1], names[i][0], t, now + 500), 0);
+		json_decref(t);
+	}
+	/* revoked in the order ng2, ng1, ng3, ten seconds apart */
+	time_set_offset(0);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "ng2", &f->e), 0);
+	time_set_offset(10);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "ng1", &f->e), 0);
+	time_set_offset(20);
+	assert_int_equal(store_call(f->s, oauth, grant_revoke, "ng3", &f->e), 0);
+	assert_int_equal(store_call(f->s, oauth, token_find_revoked, "nc1", 2, &docs, &f->e), 0);
+	time_set_offset(0);
+	assert_int_equal(json_array_size(docs), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "jti")), "nj3");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 1), "jti")), "nj1");
+	json_decref(docs);
+	json_decref(g);
+}
+
 /* event_find: by one top-level string, newest first, bounded. */
 static void
 test_event_find(void **state)
@@ -1901,7 +1940,7 @@ test_people(void **state)
 	T(test_meta) T(test_clients) T(test_client_hostile) T(test_scopes) T(test_keys)       \
 	T(test_docs) T(test_code_single_use) T(test_code_expired) T(test_grants)              \
 	T(test_refresh_chain) T(test_refresh_expiry) T(test_tokens) T(test_sessions)          \
-	T(test_jti) T(test_once_in_tx) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_sweep) T(test_session_take_expired) T(test_session_take_person) T(test_outbox)    \
+	T(test_jti) T(test_once_in_tx) T(test_events) T(test_event_find) T(test_grant_find_person) T(test_token_find_revoked) T(test_token_find_revoked_newest) T(test_sweep) T(test_session_take_expired) T(test_session_take_person) T(test_outbox)    \
 	T(test_race_code_store) T(test_tx) T(test_registry_gen) T(test_billing_facet) T(test_saml)  \
 	T(test_krr) T(test_repr) T(test_people)
 

@@ -139,10 +139,12 @@ org_collect(struct http_req *r, struct login_ctx *c, const struct repr_ask *ask,
 	return rc == 0 && *out == NULL ? ERR(e, ERR_NOMEM, 500, NULL, "out of memory") : rc;
 }
 
-/* "123456789" as "123 456 789", the way organisation numbers are read. */
+/* "123456789" as "123 456 789", the way organisation numbers are read; any other string as it is. */
 static const char *
 org_spaced(struct http_req *r, const char *orgno)
 {
+	if (orgno == NULL || strnlen(orgno, 10) != 9)
+		return orgno != NULL ? orgno : "";
 	return arena_printf(r->arena, "%.3s %.3s %.3s", orgno, orgno + 3, orgno + 6);
 }
 

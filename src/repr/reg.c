@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/natid.h"
 #include "core/timeutil.h"
+#include "eid/people.h"
 
 const struct repr_register *
 repr_register(const struct porten *app)
@@ -26,6 +28,14 @@ repr_str_ok(const json_t *v, size_t max)
 	return s != NULL && s[0] != '\0' && strlen(s) <= max;
 }
 
+/* An organisation number: 9 digits with their check digit (spec/national-id-numbers.md §7). */
+static bool
+repr_orgno_ok(const json_t *v)
+{
+	return json_is_string(v) && json_string_length(v) == strlen(json_string_value(v)) &&
+	       orgno_valid_c(json_string_value(v));
+}
+
 bool
 repr_reportee_ok(const json_t *o)
 {
@@ -33,11 +43,10 @@ repr_reportee_ok(const json_t *o)
 	size_t i;
 
 	parent = json_object_get(o, "parent");
-	if (!json_is_object(o) || !repr_str_ok(json_object_get(o, "orgno"), 9) ||
-	    strlen(json_string_value(json_object_get(o, "orgno"))) != 9 ||
+	if (!json_is_object(o) || !repr_orgno_ok(json_object_get(o, "orgno")) ||
 	    !repr_str_ok(json_object_get(o, "name"), 200) ||
 	    !repr_str_ok(json_object_get(o, "unit_type"), 16) ||
-	    !(parent == NULL || json_is_null(parent) || repr_str_ok(parent, 9)) ||
+	    !(parent == NULL || json_is_null(parent) || repr_orgno_ok(parent)) ||
 	    !json_is_boolean(json_object_get(o, "deleted")) || !json_is_array(rights))
 		return false;
 	json_array_foreach(rights, i, v) {
@@ -48,14 +57,18 @@ repr_reportee_ok(const json_t *o)
 }
 
 bool
-repr_fullmakt_ok(const json_t *o)
+repr_fullmakt_ok(const struct porten *app, const char *pid, const json_t *o)
 {
-	const json_t *perms = json_object_get(o, "permissions"), *p, *name;
+	const json_t *perms = json_object_get(o, "permissions"), *p, *name, *by;
 	size_t i;
 
 	name = json_object_get(o, "name");
-	if (!json_is_object(o) || !repr_str_ok(json_object_get(o, "authorizer"), 11) ||
-	    strlen(json_string_value(json_object_get(o, "authorizer"))) != 11 ||
+	by = json_object_get(o, "authorizer");
+	/* The authorizer becomes the token's pid: a number people_pid_ok takes, never the person's own. */
+	if (!json_is_object(o) || !repr_str_ok(by, 11) ||
+	    json_string_length(by) != strlen(json_string_value(by)) ||
+	    !people_pid_ok(app, json_string_value(by)) ||
+	    (pid != NULL && strcmp(json_string_value(by), pid) == 0) ||
 	    !(name == NULL || json_is_null(name) || repr_str_ok(name, 200)) ||
 	    !json_is_array(perms))
 		return false;

@@ -117,14 +117,22 @@ http_reportees(struct porten *app, const char *pid, const char *resource, json_t
 static int
 http_fullmakts(struct porten *app, const char *pid, json_t **out, struct err *e)
 {
-	json_t *a = NULL, *list;
+	json_t *a = NULL, *list, *o;
+	bool ok;
+	size_t i;
 	int rc = http_ask(app, "/fullmakts", json_pack("{s:s}", "pid", pid), &a, e);
 
 	*out = NULL;
 	if (rc != 0)
 		return rc == ERR_NOTFOUND ? http_garbage(e, "fullmakts") : rc;
 	list = json_object_get(a, "fullmakts");
-	if (!json_is_array(list) || !http_all_ok(list, repr_fullmakt_ok)) {
+	ok = json_is_array(list);
+	json_array_foreach(list, i, o) {
+		ok = repr_fullmakt_ok(app, pid, o);
+		if (!ok)
+			break;
+	}
+	if (!ok) {
 		json_decref(a);
 		return http_garbage(e, "fullmakts");
 	}

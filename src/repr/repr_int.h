@@ -88,9 +88,14 @@ struct repr_register {
 extern const struct repr_register repr_register_local;
 extern const struct repr_register repr_register_http;
 const struct repr_register *repr_register(const struct porten *app);
-/* The shapes both registers answer with, checked (garbage from a remote one: ERR_UNAVAILABLE). */
+/*
+ * The shapes both registers answer with, checked (garbage from a remote
+ * one: ERR_UNAVAILABLE).  Organisation numbers (orgno, parent) are 9
+ * digits with their check digit; a fullmakt's authorizer is a national
+ * identity number people_pid_ok takes and not pid, the representative's.
+ */
 bool repr_reportee_ok(const json_t *o);
-bool repr_fullmakt_ok(const json_t *o);
+bool repr_fullmakt_ok(const struct porten *app, const char *pid, const json_t *o);
 
 /* ---- page.c: what both choosers share ---- */
 

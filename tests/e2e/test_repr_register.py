@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import (PID, PID2, SUBSTANTIAL, Ansattporten, Page, auth_params, authorize, classify,
-                      create_client, finish_login, submit_form)
+from conftest import (PID, PID2, PID_BADSUM, SUBSTANTIAL, Ansattporten, Page, auth_params, authorize,
+                      classify, create_client, finish_login, submit_form)
 
 RES = "urn:altinn:resource:http-register"
 HADM = "urn:altinn:rolecode:HADM"
@@ -179,6 +179,64 @@ def test_register_away_ends_on_a_page(ap, server, ap_client, new_client, registe
         assert 'role="alert"' in res.resp.text and "<h1>" in res.resp.text
         done = classify(issuer, submit_form(b, res.resp, "repr-form"), c.redirect_uri, params, verifier)
         assert done.error == "temporarily_unavailable" and not done.code, (mode, done)
+
+
+def chooser_refuses(issuer, c, b, rar):
+    """The chooser of a login asking rar: the register's answer refused (503), then temporarily_unavailable."""
+    params, verifier = auth_params(c, authorization_details=rar)
+    res = finish_login(issuer, b, authorize(issuer, b, params), c.redirect_uri, PID, SUBSTANTIAL,
+                       params, verifier)
+    assert res.kind == "page" and res.resp.status_code == 503, res
+    assert 'role="alert"' in res.resp.text and "repr-form" in res.resp.text
+    done = classify(issuer, submit_form(b, res.resp, "repr-form"), c.redirect_uri, params, verifier)
+    assert done.error == "temporarily_unavailable" and not done.code, done
+
+
+@pytest.mark.parametrize("parent", ["9", "91000", "91000000", "9100000040", "91000000x", "910000003", ""])
+def test_register_bad_parent(ap, ap_client, register, new_browser, parent):
+    """An organisation number is 9 digits with its check digit: a short or bad parent is garbage."""
+    bad = dict(register.reportees[RES][0], orgno="311046349", parent=parent)
+    saved = register.reportees[RES]
+    register.reportees[RES] = saved + [bad]
+    try:
+        chooser_refuses(ap, ap_client(), new_browser(), ORG_RAR)
+    finally:
+        register.reportees[RES] = saved
+    assert ap.alive()
+
+
+def test_register_bad_orgno(ap, ap_client, register, new_browser):
+    saved = register.reportees[RES]
+    register.reportees[RES] = [dict(saved[0], orgno="910000003")]  # check digit wrong
+    try:
+        chooser_refuses(ap, ap_client(), new_browser(), ORG_RAR)
+    finally:
+        register.reportees[RES] = saved
+
+
+def test_register_sub_unit(ap, ap_client, register, new_browser):
+    """A good parent is shown the way organisation numbers are read."""
+    saved = register.reportees[RES]
+    register.reportees[RES] = saved + [dict(saved[0], orgno="311046349", name="Filialen",
+                                            unit_type="BEDR", parent=MAIN)]
+    try:
+        c = ap_client()
+        res = login(ap, c, new_browser(), authorization_details=ORG_RAR)
+    finally:
+        register.reportees[RES] = saved
+    assert res.kind == "page" and res.resp.status_code == 200, res
+    assert "Filialen" in res.resp.text and "910 000 004" in res.resp.text, res.resp.text
+
+
+@pytest.mark.parametrize("authorizer", [PID_BADSUM, "2187949801x", PID])
+def test_register_bad_authorizer(server, new_client, register, new_browser, authorizer):
+    """The authorizer goes into the token's pid: a number that is none, or the person itself, is refused."""
+    saved = register.fullmakts
+    register.fullmakts = saved + [dict(saved[0], authorizer=authorizer)]
+    try:
+        chooser_refuses(server, new_client(), new_browser(), FM_RAR)
+    finally:
+        register.fullmakts = saved
 
 
 def test_register_down(start_server, new_browser, listener, tmp_path):

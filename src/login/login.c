@@ -290,20 +290,71 @@ login_issue_now(struct http_req *r, struct http_resp *w, const struct client *cl
 	json_decref(c.own);
 }
 
+/* One finished step: every write from the spend of its paused login to the code. */
+struct step_done_run {
+	struct login_ctx *c;
+	struct http_req *r;
+	struct http_resp *w;
+	const char *ar;         /* the paused login, or NULL */
+	size_t next;            /* the step after the finished one */
+	int (*with)(void *arg, struct err *e);
+	void *arg;
+	bool refused;           /* the spend failed: over already, or the store away */
+};
+
+static int
+step_done_body(void *arg, struct err *e)
+{
+	struct step_done_run *d = arg;
+	int rc;
+
+	/* A second run (the database went away during the first) starts afresh. */
+	http_resp_reset(d->w);
+	d->c->next = d->next;
+	/* A paused login goes on once: spent in this commit, so a replay finds it over. */
+	if (d->ar != NULL) {
+		rc = login_pending_spend(d->r, d->ar, e);
+		if (rc != 0) {
+			d->refused = true;
+			return rc;
+		}
+		d->c->ar = NULL;
+	}
+	rc = d->with != NULL ? d->with(d->arg, e) : 0;
+	if (rc != 0)
+		return rc;
+	/* A code the store could not write rolls this back as well (nested, store.h). */
+	login_steps_run(d->c, d->r, d->w);
+	return 0;
+}
+
+void
+login_step_done_with(struct login_ctx *c, struct http_req *r, struct http_resp *w,
+		     int (*with)(void *arg, struct err *e), void *arg)
+{
+	struct step_done_run d = { c, r, w, c->ar, c->next, with, arg, false };
+	struct err e = { 0 };
+	int rc;
+
+	rc = store_tx_run(login_app(r)->store, step_done_body, &d, &e);
+	if (rc == 0)
+		return;
+	http_resp_reset(w);
+	if (d.refused) {
+		login_page_error(r, w, &e);
+		return;
+	}
+	/* Nothing was written: the login ends here, spent if the store lets it. */
+	c->ar = NULL;
+	if (d.ar != NULL)
+		(void)login_pending_spend(r, d.ar, &(struct err){ 0 });
+	login_store_failed(r, w, c->areq, rc, "cannot finish the step", &e);
+}
+
 void
 login_step_done(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
-	/* A paused login goes on once: spent here, so a replay finds it over. */
-	if (c->ar != NULL) {
-		struct err e = { 0 };
-
-		if (login_pending_spend(r, c->ar, &e) != 0) {
-			login_page_error(r, w, &e);
-			return;
-		}
-		c->ar = NULL;
-	}
-	login_steps_run(c, r, w);
+	login_step_done_with(c, r, w, NULL, NULL);
 }
 
 void

@@ -44,6 +44,16 @@ struct client;
  * a form posted again (replayed, or twice) gets the error page (400).
  */
 void login_step_done(struct login_ctx *c, struct http_req *r, struct http_resp *w);
+/*
+ * login_step_done with the step's own writes: with(arg, e) (NULL: none)
+ * runs in one transaction with the spend of the paused login, the steps
+ * after it and the code, so a replayed form, or a code the store could
+ * not write, leaves none of them.  with may run twice (store_tx_run), so
+ * it writes values computed before.  When it fails the login ends
+ * (server_error, or temporarily_unavailable when the store is away).
+ */
+void login_step_done_with(struct login_ctx *c, struct http_req *r, struct http_resp *w,
+			  int (*with)(void *arg, struct err *e), void *arg);
 
 /*
  * The seam for steps of other services (docs/login-flow.md "Steps").  The

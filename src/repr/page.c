@@ -157,34 +157,43 @@ repr_page_none(struct http_req *r, struct http_resp *w, const char *lang, const 
 	buf_free(&b);
 }
 
-int
-repr_event(struct http_req *r, struct login_ctx *c, const char *kind, const json_t *whom,
-	   const json_t *rights, struct err *e)
+/* The event of a chosen representation (events facet, type "representation"), or NULL. */
+static json_t *
+repr_event_doc(struct http_req *r, struct login_ctx *c, const char *kind, const json_t *whom,
+	       const json_t *rights)
 {
-	struct porten *app = r->app;
 	char tag[APP_PERSON_TAG_LEN];
-	json_t *ev;
-	int rc;
 
 	/* the person as in the login history (a tag, not the number) */
-	app_person_tag(app, login_ctx_pid(c), tag);
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:I}", "kind", kind, "person", tag,
-		       "client_id", login_ctx_client(c)->client_id, "issuer",
-		       ((const struct issuer *)r->route_data)->iss, "for", whom, "rights", rights,
-		       "time", (json_int_t)time_now());
-	if (ev == NULL)
-		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
-	rc = store_event_add_tree(app->store, "representation", ev, e);
-	json_decref(ev);
-	return rc;
+	app_person_tag(r->app, login_ctx_pid(c), tag);
+	return json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:I}", "kind", kind, "person", tag,
+			 "client_id", login_ctx_client(c)->client_id, "issuer",
+			 ((const struct issuer *)r->route_data)->iss, "for", whom, "rights", rights,
+			 "time", (json_int_t)time_now());
+}
+
+struct repr_event_tx {
+	struct store *store;
+	const json_t *ev;
+};
+
+static int
+repr_event_write(void *arg, struct err *e)
+{
+	const struct repr_event_tx *x = arg;
+
+	return store_event_add_tree(x->store, "representation", x->ev, e);
 }
 
 void
 repr_finish(struct http_req *r, struct http_resp *w, struct login_ctx *c, const char *kind,
 	    const json_t *whom, const json_t *rights, json_t *details, int rc, struct err *e)
 {
-	if (rc == 0 && whom != NULL)
-		rc = repr_event(r, c, kind, whom, rights, e);
+	struct porten *app = r->app;
+	json_t *ev = NULL;
+
+	if (rc == 0 && whom != NULL && (ev = repr_event_doc(r, c, kind, whom, rights)) == NULL)
+		rc = ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
 	if (rc == 0 && details != NULL)
 		rc = login_ctx_claim(c, r, "authorization_details", json_incref(details), e);
 	if (rc != 0) {
@@ -192,7 +201,11 @@ repr_finish(struct http_req *r, struct http_resp *w, struct login_ctx *c, const 
 		login_step_fail(c, r, w,
 				rc == ERR_UNAVAILABLE ? OAUTH_TEMPORARILY_UNAVAILABLE : OAUTH_SERVER_ERROR,
 				"the choice could not be recorded");
+		json_decref(ev);
 		return;
 	}
-	login_step_done(c, r, w);
+	/* The event commits with the spend of the login and its code: a replay writes none. */
+	login_step_done_with(c, r, w, ev != NULL ? repr_event_write : NULL,
+			     &(struct repr_event_tx){ app->store, ev });
+	json_decref(ev);
 }

@@ -116,9 +116,6 @@ int repr_pause(struct login_ctx *c, const struct login_step *step, struct http_r
  */
 struct login_ctx *repr_open(const struct login_step *step, struct http_req *r,
 			    struct http_resp *w, bool post);
-/* Record a chosen representation (events facet, type "representation"). */
-int repr_event(struct http_req *r, struct login_ctx *c, const char *kind, const json_t *whom,
-	       const json_t *rights, struct err *e);
 /* The form's head and tail: action, ar and csrf, and the submit button. */
 void repr_form_open(struct http_req *r, struct buf *b, const char *path, const char *ar);
 void repr_form_close(struct buf *b, const char *lang, const char *label_msgid);
@@ -135,10 +132,12 @@ void repr_chooser_end(struct http_req *r, struct http_resp *w, struct buf *b, co
 		      const char *path, const char *ar, bool error);
 /*
  * Finish a choice of kind ("fullmakt", "organisation"): unless rc (the
- * caller's own work so far, e filled) failed, the event when whom is not
- * NULL, the authorization_details claim when details is not NULL (the
- * caller keeps its reference), then the next step; whatever failed ends
- * the login (temporarily_unavailable or server_error).
+ * caller's own work so far, e filled) failed, the authorization_details
+ * claim when details is not NULL (the caller keeps its reference), then
+ * the next step, and when whom is not NULL the event (events facet, type
+ * "representation") in the transaction that spends the login
+ * (login_step_done_with); whatever failed ends the login
+ * (temporarily_unavailable or server_error).
  */
 void repr_finish(struct http_req *r, struct http_resp *w, struct login_ctx *c, const char *kind,
 		 const json_t *whom, const json_t *rights, json_t *details, int rc, struct err *e);

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import (PID, PID2, PID_BADSUM, SUBSTANTIAL, Ansattporten, Page, auth_params, authorize,
-                      classify, create_client, finish_login, submit_form)
+                      classify, create_client, finish_login, post_form_at_once, submit_form)
 
 RES = "urn:altinn:resource:http-register"
 HADM = "urn:altinn:rolecode:HADM"
@@ -37,6 +37,8 @@ class Register:
         self.fullmakts = [{"authorizer": PID2, "name": "Full Makt",
                            "permissions": [{"owner": "nav", "role": "arbeid"}]}]
         self.names = {PID: "Kari Register"}
+        self.gate = None  # a threading.Barrier the fullmakts answers wait at
+        self.gate_met = False  # two asked at once and met there
         reg = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,6 +85,12 @@ class Register:
                                       "reportees": self.reportees.get(q.get("resource"), [])
                                       if q.get("pid") == PID else []})
         if h.path == "/api/fullmakts":
+            if self.gate is not None:
+                try:
+                    self.gate.wait()
+                    self.gate_met = True
+                except threading.BrokenBarrierError:
+                    pass
             return self.send(h, 200, {"fullmakts": self.fullmakts if q.get("pid") == PID else []})
         if h.path == "/api/person" and q.get("pid") in self.names:
             return self.send(h, 200, {"name": self.names[q["pid"]]})
@@ -103,7 +111,7 @@ def register():
 @pytest.fixture(scope="module")
 def server_env(register):
     return {"PORTEN_REPR_REGISTER_URL": register.url, "PORTEN_REPR_REGISTER_TIMEOUT": str(TIMEOUT),
-            "PORTEN_ANSATTPORTEN_SJEF_PILOT": "true"}
+            "PORTEN_ANSATTPORTEN_SJEF_PILOT": "true", "PORTEN_THREADS": "4"}
 
 
 @pytest.fixture(autouse=True)
@@ -237,6 +245,33 @@ def test_register_bad_authorizer(server, new_client, register, new_browser, auth
         chooser_refuses(server, new_client(), new_browser(), FM_RAR)
     finally:
         register.fullmakts = saved
+
+
+def test_fullmakt_posted_twice_one_event(server, new_client, register, new_browser):
+    """
+    Two posts of the chooser at once (the register holds each until both ask):
+    one code, one event.  The server may take the two one after the other
+    (one thread had both connections): then again, a few times.
+    """
+    c = new_client()
+    for _ in range(5):
+        b = new_browser()
+        res = login(server, c, b, authorization_details=FM_RAR)
+        assert res.kind == "page" and "Full Makt" in res.resp.text, res
+        before = len(server.ctl("repr", "events", c.client_id))
+        register.gate, register.gate_met = threading.Barrier(2, timeout=0.8), False
+        try:
+            answers, coded = post_form_at_once(b, res.resp, "repr-form", {"whom": PID2}, n=2)
+        finally:
+            register.gate = None
+        if register.gate_met:
+            break
+    assert register.gate_met, "the two posts never ran at once"
+    assert len(coded) == 1, [(a.status_code, a.headers.get("Location")) for a in answers]
+    other = [a for a in answers if a not in coded][0]
+    assert other.status_code == 400 and "Location" not in other.headers, other.status_code
+    ev = server.ctl("repr", "events", c.client_id)
+    assert len(ev) == before + 1 and ev[0]["kind"] == "fullmakt", ev
 
 
 def test_register_down(start_server, new_browser, listener, tmp_path):

@@ -1,14 +1,18 @@
 """
-A MinID password reset ends every SSO session of the person
-(spec/minid.md §6 step 4): whoever knew the old password and logged in with
-it loses the session, as a logout ends it (its back-channel clients told,
-spec/idporten-oidc.md §20; its login grants revoked).  Another person's
-session stays.
+A new MinID password ends every SSO session of the person, whether set by
+the forgotten-password reset (spec/minid.md §6 step 4) or on the account
+pages (design, as the reset): whoever knew the old password and logged in
+with it loses the session, as a logout ends it (its back-channel clients
+told, spec/idporten-oidc.md §20; its login grants revoked).  Another
+person's session stays, and so does the account pages' own session where
+the password was changed.
 """
 
 import time
 
-from conftest import LogoutReceiver, start
+import pytest
+
+from conftest import LogoutReceiver, Page, start, submit_form
 import test_minid as minid
 from test_backchannel import CERT, KEY, bcl_client, check_logout_token
 
@@ -19,7 +23,18 @@ SERVER_ENV = {
 }
 
 
-def test_reset_ends_the_persons_sessions(server, listener, new_browser, tmp_path):
+def change_on_account_pages(server, browser, pid, mobile, new_password):
+    """The password changed on the account pages; the pages stay logged in."""
+    r = minid.account_login(server, browser, pid, mobile)
+    r = submit_form(browser, r, "minid-password-form", {"password": new_password, "confirm": new_password})
+    assert r.status_code == 200 and 'id="notice"' in r.text, r.text[:600]
+    # still logged in there: the next form is read, not sent back to the login
+    r = submit_form(browser, r, "minid-password-form", {"password": "short1A", "confirm": "short1A"})
+    assert r.status_code == 400 and Page(r.text).form("minid-password-form"), r.text[:600]
+
+
+@pytest.mark.parametrize("change", [minid.do_reset, change_on_account_pages], ids=["reset", "account"])
+def test_new_password_ends_the_persons_sessions(server, listener, new_browser, tmp_path, change):
     rcv = LogoutReceiver(CERT, KEY)
     try:
         c = bcl_client(server, listener, rcv, tmp_path, refresh=True)
@@ -37,7 +52,7 @@ def test_reset_ends_the_persons_sessions(server, listener, new_browser, tmp_path
         assert res.kind == "redirect" and res.code, f"no SSO before the reset: {res}"
 
         t0 = time.time()
-        minid.do_reset(server, new_browser(), pid, mobile, "Vinter-Sol-2031")
+        change(server, new_browser(), pid, mobile, "Vinter-Sol-2031")
 
         # told at once (the idle sweep would take minutes: the sessions are live)
         calls = rcv.wait(c.bcl_path, 1, timeout=5)

@@ -556,3 +556,41 @@ minid_new_password_check(struct minid_ctx *c, const char *pid, const char *curre
 		return "The new password must be different from the current one.";
 	return NULL;
 }
+
+struct minid_password_tx {
+	struct porten *app;
+	struct minid_account *acct;
+};
+
+static int
+minid_password_tx_save(void *arg, struct err *e)
+{
+	struct minid_password_tx *x = arg;
+
+	return minid_account_save(x->app, x->acct, e);
+}
+
+int
+minid_new_password_save(struct minid_ctx *c, struct minid_account *acct, const char *pid,
+			struct err *e)
+{
+	struct str pw = STR_NULL;
+	char *hash = NULL;
+	int rc;
+
+	http_param(c->p, "password", &pw);
+	rc = minid_password_hash(pw, c->app->cfg->minid_argon_ops, c->app->cfg->minid_argon_mem_kib,
+				 &hash, e);
+	if (rc != 0)
+		return rc;
+	/* The record takes the hash; the record's clear wipes it. */
+	minid_account_set(&acct->pwhash, NULL);
+	acct->pwhash = hash;
+	acct->pw_changed = time_now();
+	/*
+	 * §6 step 4 (design): the new password and the end of every SSO
+	 * session of the person, whoever holds it, in one transaction.
+	 */
+	return c->host->end_sessions(c->r, pid, minid_password_tx_save,
+				     &(struct minid_password_tx){ c->app, acct }, e);
+}

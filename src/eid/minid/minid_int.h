@@ -162,6 +162,15 @@ void minid_new_password_fields(struct minid_ctx *c, struct buf *b, const char *e
  * when current is set, against the current hash.  NULL or the error msgid.
  */
 const char *minid_new_password_check(struct minid_ctx *c, const char *pid, const char *current);
+/*
+ * Set the new password the form posted (checked before) on acct, the
+ * account of pid, and save it in one transaction with the end of every
+ * SSO session of the person, whoever holds it (§6 step 4, design; a change
+ * on the account pages likewise).  The flow of the page stays.  0, or the
+ * error of the hash or the store (the caller shows minid_unavailable).
+ */
+int minid_new_password_save(struct minid_ctx *c, struct minid_account *acct, const char *pid,
+			    struct err *e);
 
 /*
  * Send (or re-send) the SMS code of the current flow to its account's

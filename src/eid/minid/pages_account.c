@@ -156,26 +156,17 @@ minid_acct_password(struct minid_ctx *c, struct minid_account *acct)
 	struct minid_acct_view v = { 0 };
 	const char *pid = minid_flow_str(c, "pid");
 	struct err e = { 0 };
-	struct str pw = STR_NULL;
-	char *hash = NULL;
 
-	v.pw_err = minid_new_password_check(c, pid,
-					    acct->pwhash);
+	v.pw_err = minid_new_password_check(c, pid, acct->pwhash);
 	if (v.pw_err != NULL) {
 		minid_acct_overview(c, acct, &v, 400);
 		return;
 	}
-	http_param(c->p, "password", &pw);
-	if (minid_password_hash(pw, c->app->cfg->minid_argon_ops, c->app->cfg->minid_argon_mem_kib,
-				&hash, &e) != 0) {
-		minid_unavailable(c);
-		return;
-	}
-	/* The record takes the hash; the record's clear wipes it. */
-	minid_account_set(&acct->pwhash, NULL);
-	acct->pwhash = hash;
-	acct->pw_changed = time_now();
-	if (minid_account_save(c->app, acct, &e) != 0) {
+	/*
+	 * Whoever logged in elsewhere with the old password loses the SSO
+	 * session, as after a reset; these pages' own session goes on.
+	 */
+	if (minid_new_password_save(c, acct, pid, &e) != 0) {
 		minid_unavailable(c);
 		return;
 	}

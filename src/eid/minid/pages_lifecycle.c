@@ -131,51 +131,21 @@ minid_reset_code(struct minid_ctx *c, const struct minid_account *acct)
 	minid_otc_page(c, "Enter the code", reset_info, NULL, &v, "/minid/reset", 400);
 }
 
-struct minid_reset_tx {
-	struct porten *app;
-	struct minid_account *acct;
-};
-
-static int
-minid_reset_save(void *arg, struct err *e)
-{
-	struct minid_reset_tx *x = arg;
-
-	return minid_account_save(x->app, x->acct, e);
-}
-
 static void
 minid_reset_password(struct minid_ctx *c, struct minid_account *acct)
 {
 	const char *pid = minid_flow_str(c, "pid"), *why;
 	struct err e = { 0 };
-	struct str pw = STR_NULL;
-	char *hash = NULL;
 
 	why = minid_new_password_check(c, pid, acct->pwhash);
 	if (why != NULL) {
 		minid_reset_password_form(c, why, 400);
 		return;
 	}
-	http_param(c->p, "password", &pw);
-	if (minid_password_hash(pw, c->app->cfg->minid_argon_ops, c->app->cfg->minid_argon_mem_kib,
-				&hash, &e) != 0) {
-		minid_unavailable(c);
-		return;
-	}
-	/* The record takes the hash; the record's clear wipes it. */
-	minid_account_set(&acct->pwhash, NULL);
-	acct->pwhash = hash;
-	acct->pw_changed = time_now();
 	/* §5/§6: a successful reset clears the lock and the counters. */
 	acct->status = MINID_ST_ACTIVE;
 	minid_account_set(&acct->lock_reason, NULL);
-	/*
-	 * §6 step 4 (design): the new password and the end of every SSO
-	 * session of the person, whoever holds it, in one transaction.
-	 */
-	if (c->host->end_sessions(c->r, pid, minid_reset_save,
-				  &(struct minid_reset_tx){ c->app, acct }, &e) != 0) {
+	if (minid_new_password_save(c, acct, pid, &e) != 0) {
 		minid_unavailable(c);
 		return;
 	}

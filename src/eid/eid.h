@@ -78,6 +78,14 @@ struct eid_flow {
 	const char *ar, *client_name, *locale, *csrf, *cancel_url;
 	unsigned min_level;
 	unsigned eidas_level;   /* EID_LEVEL_* of the lowest eidas-loa-* asked for; 0: none */
+	/*
+	 * fresh: the person must authenticate anew (prompt=login, a scope that
+	 * demands it, or max_age 0), so an eID must not let a session of its
+	 * own stand for it.  max_age: the client's max_age in seconds (-1:
+	 * none), the oldest authentication the client takes.
+	 */
+	bool fresh;
+	int64_t max_age;
 	const struct eid_host *host;
 	/*
 	 * The login core's own, opaque to the eID: what the door loaded (the

@@ -27,8 +27,10 @@ FAKE = f"http://127.0.0.1:{FAKE_PORT}"
 DOWN = f"http://127.0.0.1:{free_port()}"
 KEY = jwk.JWK.generate(kty="RSA", size=2048, kid="fake-1")
 OTHER = jwk.JWK.generate(kty="RSA", size=2048, kid="fake-2")
-# iss: what the authorization response names as its issuer (None: nothing).
-STATE = {"mode": "ok", "codes": {}, "iss": None}
+# auth_age: the ID token's auth_time that many seconds ago (None: none);
+# iss: what the authorization response names as its issuer (None: nothing);
+# asked: the query of the last authorization request.
+STATE = {"mode": "ok", "codes": {}, "auth_age": None, "iss": None, "asked": None}
 
 
 def b64u(b):
@@ -61,6 +63,7 @@ class Fake(BaseHTTPRequestHandler):
             return self.send(200, {"keys": keys})
         if u.path == "/authorize":
             q = {k: v[0] for k, v in parse_qs(u.query).items()}
+            STATE["asked"] = q
             back = {"state": q["state"]}
             if STATE["iss"] is not None:
                 back["iss"] = STATE["iss"]
@@ -88,6 +91,8 @@ class Fake(BaseHTTPRequestHandler):
         now = int(time.time())
         claims = {"iss": FAKE, "aud": "porten", "sub": "x", "iat": now, "exp": now + 300,
                   "nonce": q["nonce"], "acr": "fake-high", "nnin": PID}
+        if STATE["auth_age"] is not None:
+            claims["auth_time"] = now - STATE["auth_age"]
         key, alg = KEY, "RS256"
         if mode == "wrong_iss":
             claims["iss"] = "http://evil.example"
@@ -176,9 +181,9 @@ pid_claim = pid
 
 @pytest.fixture(autouse=True)
 def fake_defaults():
-    STATE["iss"] = None
+    STATE.update(auth_age=None, iss=None, asked=None)
     yield
-    STATE["iss"] = None
+    STATE.update(auth_age=None, iss=None, asked=None)
 
 
 def drive(server, browser, client, eid, **overrides):
@@ -270,6 +275,52 @@ def test_forged_state(server, new_client, new_browser):
     assert r.status_code == 400
 
 
+def test_fresh_login_asked_of_upstream(server, new_client, new_browser):
+    """prompt=login (or max_age 0) goes upstream as prompt=login, max_age as it is (§8, §4)."""
+    STATE["mode"] = "ok"
+    for extra, prompt, max_age in [({}, None, None), ({"prompt": "login"}, "login", None),
+                                   ({"max_age": "600"}, None, "600"),
+                                   ({"max_age": "0"}, "login", "0")]:
+        c, b = new_client(), new_browser()
+        res = drive(server, b, c, "fakeid", acr_values=HIGH, **extra)
+        assert res.kind == "redirect" and res.code, (extra, res)
+        assert STATE["asked"].get("prompt") == prompt, (extra, STATE["asked"])
+        assert STATE["asked"].get("max_age") == max_age, (extra, STATE["asked"])
+
+
+def test_upstream_auth_time_taken(server, new_client, new_browser):
+    """The upstream's auth_time is the authentication time; now when it names none."""
+    STATE["mode"] = "ok"
+    for age in (None, 1000):
+        STATE["auth_age"] = age
+        c, b = new_client(), new_browser()
+        before = int(time.time())
+        res = drive(server, b, c, "fakeid", acr_values=HIGH)
+        assert res.kind == "redirect" and res.code, res
+        _, idc = server.verify(c.tokens(res)["id_token"])
+        if age is None:
+            assert before <= idc["auth_time"] <= time.time() + 1, idc
+        else:
+            assert before - age - 1 <= idc["auth_time"] <= before - age + 2, idc
+        # the session has it too: a max_age it no longer meets sends the person to log in
+        if age is not None:
+            again = start(server, new_client(), b, prompt="none", max_age="500")
+            assert again.kind == "redirect" and again.error == "login_required", again
+
+
+@pytest.mark.parametrize("age,extra", [
+    (-600, {}),                                   # in the future
+    (1000, {"prompt": "login"}),                  # not the new authentication asked for
+    (1000, {"max_age": "300"}),                   # older than max_age allows
+])
+def test_upstream_auth_time_refused(server, new_client, new_browser, age, extra):
+    STATE["mode"], STATE["auth_age"] = "ok", age
+    c, b = new_client(), new_browser()
+    res = drive(server, b, c, "fakeid", acr_values=HIGH, **extra)
+    assert res.kind == "page" and 'data-error="server_error"' in res.resp.text, res
+    assert_no_session(server, c, b)
+
+
 def test_upstream_error_from_another_issuer(server, new_client, new_browser):
     """RFC 9207: an error answer naming another issuer is not taken for the upstream's."""
     STATE["mode"], STATE["iss"] = "error:access_denied", "http://evil.example"
@@ -349,6 +400,21 @@ def test_bankid_lower_level_and_cancel(server, bankid, new_client, new_browser):
     assert_no_session(server, c, b)
     res, _ = bankid_login(server, new_browser(), c, "bankid-high", action="cancel")
     assert res.kind == "redirect" and res.error == "access_denied", res
+
+
+def test_bankid_prompt_login_asks_again(server, bankid, new_client, new_browser):
+    """prompt=login and an expired max_age make BankID ask again, not answer from its session."""
+    c, b = new_client(), new_browser()
+    res, _ = bankid_login(server, b, c, "bankid-high", acr_values=HIGH)
+    assert res.kind == "redirect" and res.code, res
+    for extra in ({"prompt": "login"}, {"max_age": "1"}):
+        time.sleep(2)      # both sessions, Porten's and BankID's, older than max_age
+        c2 = new_client()
+        before = int(time.time())
+        res, _ = bankid_login(server, b, c2, "bankid-high", acr_values=HIGH, **extra)
+        assert res.kind == "redirect" and res.code, (extra, res)
+        _, idc = server.verify(c2.tokens(res)["id_token"])
+        assert idc["auth_time"] >= before, (extra, idc)
 
 
 def drop_iss(url):

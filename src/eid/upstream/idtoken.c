@@ -3,7 +3,8 @@
  * §3.1.3.7): signature by a key of the upstream's JWKS with the algorithm
  * pinned to that key (RSA only; none and HMAC never), the issuer, the
  * audience (and azp when there are several), expiry and issued-at, the
- * nonce of this login, and a level at least the one asked for.
+ * nonce of this login, an auth_time that the login's prompt=login or
+ * max_age allows, and a level at least the one asked for.
  */
 #include <string.h>
 
@@ -75,9 +76,39 @@ audience_ok(const struct upstream *u, const json_t *claims)
 	return found && (azp == NULL || strcmp(azp, u->client_id) == 0);
 }
 
+/*
+ * auth_time (OIDC Core §2, §3.1.2.1), when the token has one: not in the
+ * future, and when the login asked for a new authentication or set
+ * max_age, not older than that allows, counted from when the person was
+ * sent to the upstream.
+ */
 static int
-claims_check(const struct upstream *u, const json_t *claims, const char *nonce,
-	     struct err *e)
+auth_time_check(const json_t *claims, const struct upstream_expect *x, int64_t now,
+		int64_t *auth_time, struct err *e)
+{
+	const json_t *at = json_object_get(claims, "auth_time");
+	json_int_t t;
+
+	*auth_time = now;
+	if (at == NULL)
+		return 0;
+	t = json_integer_value(at);
+	if (!json_is_integer(at) || t <= 0 || t > now + UPSTREAM_LEEWAY)
+		return ERR(e, ERR_DENIED, 0, NULL, "ID token's auth_time is not a past time");
+	if (x->fresh && t < x->started - UPSTREAM_LEEWAY)
+		return ERR(e, ERR_DENIED, 0, NULL, "the upstream did not authenticate the person "
+			   "anew (auth_time %lld s before the login)",
+			   (long long)(x->started - t));
+	if (x->max_age >= 0 && t < x->started - x->max_age - UPSTREAM_LEEWAY)
+		return ERR(e, ERR_DENIED, 0, NULL, "the upstream's authentication is older than "
+			   "max_age %lld allows", (long long)x->max_age);
+	*auth_time = t;
+	return 0;
+}
+
+static int
+claims_check(const struct upstream *u, const json_t *claims, const struct upstream_expect *x,
+	     int64_t *auth_time, struct err *e)
 {
 	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	const char *got = json_string_value(json_object_get(claims, "nonce"));
@@ -96,22 +127,23 @@ claims_check(const struct upstream *u, const json_t *claims, const char *nonce,
 		return rc;
 	if (iat < now - UPSTREAM_MAX_AGE)
 		return ERR(e, ERR_DENIED, 0, NULL, "ID token was issued too long ago");
-	if (got == NULL || !ct_str_eq(str_c(got), str_c(nonce)))
+	if (got == NULL || !ct_str_eq(str_c(got), str_c(x->nonce)))
 		return ERR(e, ERR_DENIED, 0, NULL, "ID token carries another nonce");
-	return 0;
+	return auth_time_check(claims, x, now, auth_time, e);
 }
 
 int
-upstream_id_token(struct upstream *u, struct http_req *r, const char *jws, const char *nonce,
-		  unsigned min_level, json_t **claims, unsigned *level, struct err *e)
+upstream_id_token(struct upstream *u, struct http_req *r, const char *jws,
+		  const struct upstream_expect *x, json_t **claims, unsigned *level,
+		  int64_t *auth_time, struct err *e)
 {
 	int rc = verify_sig(u, r, jws, claims, e);
 
 	if (rc == 0)
-		rc = claims_check(u, *claims, nonce, e);
+		rc = claims_check(u, *claims, x, auth_time, e);
 	if (rc == 0) {
 		*level = upstream_level_of(u, json_string_value(json_object_get(*claims, "acr")));
-		if (*level == 0 || *level < min_level)
+		if (*level == 0 || *level < x->min_level)
 			rc = ERR(e, ERR_DENIED, 0, "access_denied",
 				 "the upstream's level (acr %.60s) is lower than the one asked for",
 				 json_string_value(json_object_get(*claims, "acr")) ?: "none");

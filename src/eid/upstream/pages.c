@@ -6,8 +6,15 @@
  *
  * state, nonce and the PKCE verifier are derived from the login's CSRF
  * token (bound to the pending authorization and to this browser): state is
- * "<ar>.<tag>", so the callback finds its login, checks the browser, and
- * recomputes the nonce and verifier without storing anything.
+ * "<ar>.<started>.<tag>", started the time the person was sent to the
+ * upstream and tag covering it, so the callback finds its login, checks
+ * the browser, and recomputes the nonce and verifier without storing
+ * anything.
+ *
+ * A login that must authenticate the person anew (flow->fresh) asks the
+ * upstream with prompt=login, and the client's max_age goes along, so
+ * that the upstream's own session does not stand for it silently; the
+ * ID token's auth_time then is the authentication time.
  */
 #include <string.h>
 
@@ -117,11 +124,20 @@ acr_values(struct http_req *r, const struct upstream *u, unsigned min)
 	return out;
 }
 
+/* The tag of state: the login's, and of started (its text) at the upstream. */
+static const char *
+state_tag(struct http_req *r, const struct upstream *u, const struct eid_flow *flow,
+	  const char *started)
+{
+	return derive(r, u, flow, arena_printf(r->arena, "state-%s", started));
+}
+
 /* The authorization request's parameters (OIDC Core §3.1.2.1, RFC 7636). */
 static void
 auth_params(struct http_req *r, const struct upstream *u, const struct eid_flow *flow,
 	    struct buf *b)
 {
+	const char *started = arena_printf(r->arena, "%lld", (long long)time_now());
 	const char *verifier = derive(r, u, flow, "pkce");
 	unsigned char h[32];
 
@@ -130,13 +146,18 @@ auth_params(struct http_req *r, const struct upstream *u, const struct eid_flow 
 	upstream_form_add(b, "client_id", u->client_id);
 	upstream_form_add(b, "redirect_uri", redirect_uri(r, u));
 	upstream_form_add(b, "scope", u->scope);
-	upstream_form_add(b, "state",
-			  arena_printf(r->arena, "%s.%s", flow->ar, derive(r, u, flow, "state")));
+	upstream_form_add(b, "state", arena_printf(r->arena, "%s.%s.%s", flow->ar, started,
+						   state_tag(r, u, flow, started)));
 	upstream_form_add(b, "nonce", derive(r, u, flow, "nonce"));
 	upstream_form_add(b, "code_challenge", b64url_encode_arena(r->arena, h, sizeof(h)));
 	upstream_form_add(b, "code_challenge_method", "S256");
 	upstream_form_add(b, "acr_values", acr_values(r, u, asked_level(u, flow)));
 	upstream_form_add(b, "ui_locales", page_lang(r, flow->locale));
+	if (flow->fresh)
+		upstream_form_add(b, "prompt", "login");
+	if (flow->max_age >= 0)
+		upstream_form_add(b, "max_age",
+				  arena_printf(r->arena, "%lld", (long long)flow->max_age));
 }
 
 /* RFC 9126: push the request; the browser carries only its request_uri. */
@@ -347,13 +368,21 @@ iss_check(struct http_req *r, struct upstream *u, struct err *e)
 	return rc;
 }
 
-/* Code, tokens, person: the login completes or the page says why not. */
+/*
+ * Code, tokens, person: the login completes or the page says why not.
+ * started: when the person was sent to the upstream.
+ */
 static void
-finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct eid_flow *flow)
+finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct eid_flow *flow,
+       int64_t started)
 {
 	const char *code = http_param_c(&r->query, "code");
 	const char *id_token = NULL;
 	struct eid_result res = { .amr = u->amr, .eid = u->name };
+	struct upstream_expect x = {
+		.nonce = derive(r, u, flow, "nonce"), .min_level = asked_level(u, flow),
+		.fresh = flow->fresh, .max_age = flow->max_age, .started = started,
+	};
 	json_t *claims = NULL;
 	struct err e = { 0 };
 	unsigned level = 0;
@@ -364,8 +393,7 @@ finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct
 	if (rc == 0)
 		rc = redeem(r, u, flow, code, &id_token, &e);
 	if (rc == 0)
-		rc = upstream_id_token(u, r, id_token, derive(r, u, flow, "nonce"),
-				       asked_level(u, flow), &claims, &level, &e);
+		rc = upstream_id_token(u, r, id_token, &x, &claims, &level, &res.auth_time, &e);
 	if (rc == 0 && u->eidas)
 		rc = eidas_person(r, u, claims, &res, &e);
 	else if (rc == 0 && (res.pid = person(r, u, claims, &e)) == NULL)
@@ -380,8 +408,32 @@ finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct
 		return;
 	}
 	res.acr = u->eidas ? eidas_acr_of(level) : eid_acr_of(level);
-	res.auth_time = time_now();
 	flow->host->complete(flow, r, w, &res);
+}
+
+/*
+ * state as auth_params made it: *ar, *started (its text in *started_s)
+ * and *tag (arena strings).  False when it is not of that shape.
+ */
+static bool
+state_split(struct http_req *r, const char *state, const char **ar, const char **started_s,
+	    int64_t *started, const char **tag)
+{
+	const char *dot = state != NULL ? strrchr(state, '.') : NULL, *prev;
+	long long t;
+
+	if (dot == NULL)
+		return false;
+	for (prev = dot; prev > state && prev[-1] != '.'; prev--)
+		;
+	if (prev == state || str_to_ll((struct str){ prev, (size_t)(dot - prev) }, 0,
+				       INT32_MAX * 4LL, &t) != 0)
+		return false;
+	*ar = arena_strndup(r->arena, state, (size_t)(prev - 1 - state));
+	*started_s = arena_strndup(r->arena, prev, (size_t)(dot - prev));
+	*started = t;
+	*tag = dot + 1;
+	return true;
 }
 
 /* GET /<eid>/callback?state=&code= (or &error=): back from the upstream. */
@@ -391,18 +443,17 @@ upstream_callback(struct http_req *r, struct http_resp *w, const struct eid_flow
 	struct upstream *u = upstream_of_request(r);
 	const char *state = http_param_c(&r->query, "state");
 	const char *error = http_param_c(&r->query, "error");
-	const char *dot = state != NULL ? strrchr(state, '.') : NULL;
+	const char *ar, *started_s, *tag;
 	struct eid_flow flow;
 	struct err e = { 0 };
-	const char *ar;
+	int64_t started;
 	int rc;
 
-	if (r->bad_input || dot == NULL) {
+	if (r->bad_input || !state_split(r, state, &ar, &started_s, &started, &tag)) {
 		page_error(r, w, 400, page_lang(r, NULL), "invalid_request",
 			   "the answer from the electronic ID names no login");
 		return;
 	}
-	ar = arena_strndup(r->arena, state, (size_t)(dot - state));
 	if (door->host->open(r, ar, &flow, &e) != 0) {
 		page_error(r, w, e.code == ERR_UNAVAILABLE ? 503 : 400, page_lang(r, NULL),
 			   e.code == ERR_UNAVAILABLE ? UP_UNAVAILABLE : "invalid_request",
@@ -410,7 +461,7 @@ upstream_callback(struct http_req *r, struct http_resp *w, const struct eid_flow
 		return;
 	}
 	/* The tag binds the answer to this login in this browser (login CSRF). */
-	if (!ct_str_eq(str_c(dot + 1), str_c(derive(r, u, &flow, "state")))) {
+	if (!ct_str_eq(str_c(tag), str_c(state_tag(r, u, &flow, started_s)))) {
 		page_error(r, w, 400, page_lang(r, flow.locale), "invalid_request",
 			   "the answer from the electronic ID belongs to another login");
 		return;
@@ -422,7 +473,7 @@ upstream_callback(struct http_req *r, struct http_resp *w, const struct eid_flow
 	else if (error != NULL)
 		upstream_said_error(r, w, u, &flow, error);
 	else
-		finish(r, w, u, &flow);
+		finish(r, w, u, &flow, started);
 }
 
 /* POST /<eid>/abort: the person goes back to the service after a failure. */

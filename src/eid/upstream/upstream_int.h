@@ -89,10 +89,27 @@ int upstream_post(const struct upstream *u, struct http_req *r, const char *url,
 /* Append name=value, form-encoded, to b ('&' before all but the first). */
 void upstream_form_add(struct buf *b, const char *name, const char *value);
 
-/* idtoken.c: validate the ID token; *claims on success (a new reference). */
+/*
+ * What the login expects of the ID token: its nonce, the lowest level,
+ * and the authentication the request asked for (struct eid_flow's fresh
+ * and max_age) at the upstream since started (when the person was sent
+ * there).
+ */
+struct upstream_expect {
+	const char *nonce;
+	unsigned min_level;
+	bool fresh;
+	int64_t max_age;
+	int64_t started;
+};
+
+/*
+ * idtoken.c: validate the ID token; on success *claims (a new reference),
+ * *level and *auth_time (the token's auth_time; now when it has none).
+ */
 int upstream_id_token(struct upstream *u, struct http_req *r, const char *jws,
-		      const char *nonce, unsigned min_level, json_t **claims, unsigned *level,
-		      struct err *e);
+		      const struct upstream_expect *x, json_t **claims, unsigned *level,
+		      int64_t *auth_time, struct err *e);
 
 /* pages.c: the three pages of every upstream eID. */
 void upstream_start(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);

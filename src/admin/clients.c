@@ -178,29 +178,21 @@ client_delete(struct adm_call *c, const char *id)
 static void
 client_secret(struct adm_call *c, const char *id)
 {
-	json_t *doc = NULL, *o = NULL;
+	json_t *o = NULL;
 	struct err e = { 0 };
 	char *secret = NULL;
 	int rc;
 
-	rc = reg_client_rotate_secret_as(c->app, &c->who, id, &secret, &e);
-	if (rc == 0)
-		rc = reg_client_get_as(c->app, &c->who, id, &doc, &e);
+	/* The answer is what was written: no read after the commit can lose the secret. */
+	rc = reg_client_rotate_secret_as(c->app, &c->who, id, &secret, &o, &e);
 	if (rc != 0) {
 		adm_fail(c, rc, &e);
 	} else {
 		log_info(c->r->rid, "self-service: %s rotated the secret of client %s",
 			 c->who.orgno, id);
-		o = json_pack("{s:s, s:s, s:O?}", "client_id", id, "client_secret", secret,
-			      "client_secret_expires_at",
-			      json_object_get(doc, "client_secret_expires_at"));
-		if (o != NULL)
-			adm_json(c, 200, o);
-		else
-			http_resp_oauth_error(c->w, 500, "server_error", "out of memory");
+		adm_json(c, 200, o);
 	}
 	secret_free(secret);
-	json_decref(doc);
 	json_decref(o);
 }
 

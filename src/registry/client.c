@@ -554,7 +554,7 @@ int
 reg_client_rotate_secret(struct porten *app, const char *client_id, char **secret,
 			 struct err *e)
 {
-	return reg_client_rotate_secret_as(app, &reg_operator, client_id, secret, e);
+	return reg_client_rotate_secret_as(app, &reg_operator, client_id, secret, NULL, e);
 }
 
 static int
@@ -572,17 +572,25 @@ rotate_apply(const json_t *prev, json_t *doc, void *arg, struct err *e)
 
 int
 reg_client_rotate_secret_as(struct porten *app, const struct reg_actor *who,
-			    const char *client_id, char **secret, struct err *e)
+			    const char *client_id, char **secret, json_t **answer,
+			    struct err *e)
 {
 	json_t *doc = NULL;
 	char *clear = NULL;
 	int rc;
 
 	*secret = NULL;
+	if (answer != NULL)
+		*answer = NULL;
 	rc = reg_client_edit_as(app, who, client_id, rotate_apply, &clear, NULL, &doc, e);
 	if (rc == 0)
 		reg_audit(app, who, "client", client_id, "rotate-secret",
 			  reg_client_str(doc, "client_orgno"), NULL, NULL);
+	if (rc == 0 && answer != NULL &&
+	    (*answer = json_pack("{s:s, s:s, s:O?}", "client_id", client_id, "client_secret",
+				 clear, "client_secret_expires_at",
+				 json_object_get(doc, "client_secret_expires_at"))) == NULL)
+		rc = ERR(e, ERR_NOMEM, 500, NULL, "out of memory");
 	json_decref(doc);
 	if (rc != 0)
 		secret_free(clear);

@@ -494,28 +494,21 @@ reg_cmd_client(struct cli *c, int argc, char **argv)
 			fprintf(c->out, "client %s deactivated\n", id);
 		}
 	} else if (strcmp(sub, "rotate-secret") == 0) {
-		json_t *doc = NULL;
+		json_t *o = NULL;
 
-		rc = reg_client_rotate_secret_as(&c->app, &reg_operator, id, &secret, &e);
-		if (rc == 0)
-			rc = reg_client_get_as(&c->app, &reg_operator, id, &doc, &e);
+		rc = reg_client_rotate_secret_as(&c->app, &reg_operator, id, &secret, &o, &e);
 		if (rc != 0) {
 			status = cli_fail(rc, &e);
 			goto out;
 		}
 		if (c->json) {
-			json_t *o = json_pack("{s:s, s:s, s:O?}", "client_id", id, "client_secret",
-					      secret, "client_secret_expires_at",
-					      json_object_get(doc, "client_secret_expires_at"));
-
 			cli_print_json(c, o);
-			json_decref(o);
 		} else {
 			fprintf(c->out, "client_id: %s\nclient_secret: %s\n", id, secret);
 			fprintf(stderr, "portenctl: the client secret is shown only now; keep it "
 					"safe\n");
 		}
-		json_decref(doc);
+		json_decref(o);
 	}
 out:
 	secret_free(secret);

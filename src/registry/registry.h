@@ -214,8 +214,15 @@ int reg_client_update_as(struct porten *app, const struct reg_actor *who, const 
 			 const json_t *in, json_t **out, char **secret, struct err *e);
 int reg_client_delete_as(struct porten *app, const struct reg_actor *who, const char *client_id,
 			 struct err *e);
+/*
+ * A new secret: *secret its clear text (the caller's: wipe and free) and,
+ * when answer is given, *answer {"client_id", "client_secret",
+ * "client_secret_expires_at"} (new reference) from the document as
+ * written, so the secret is shown whenever the rotation committed.
+ */
 int reg_client_rotate_secret_as(struct porten *app, const struct reg_actor *who,
-				const char *client_id, char **secret, struct err *e);
+				const char *client_id, char **secret, json_t **answer,
+				struct err *e);
 /* One client (active or deactivated) and the list, as reg_client_get and reg_client_list. */
 int reg_client_get_as(struct porten *app, const struct reg_actor *who, const char *client_id,
 		      json_t **doc, struct err *e);

@@ -275,6 +275,11 @@ def test_update_delete_secret(env):
     assert r.status_code == 200, r.text
     s = remember_secret(r.json()["client_secret"])
     assert s and s != c["client_secret"] and r.json()["client_id"] == cid
+    assert r.json()["client_secret_expires_at"] > time.time()
+    # and portenctl's, from the same answer
+    o = env.server.ctl("client", "rotate-secret", cid)
+    assert o["client_id"] == cid and remember_secret(o["client_secret"]) not in ("", s)
+    assert o["client_secret_expires_at"] >= r.json()["client_secret_expires_at"]
     # write alone cannot change a client
     error(env.a_write.call("PUT", "/clients/" + cid, json=got), 403, "insufficient_scope")
     # delete deactivates; the record stays, hidden from the list unless asked

@@ -383,4 +383,25 @@ fx_cert_grant(const char *client, const char *x5c, const char *scope, const char
 	return a;
 }
 
+/* "Bearer " + the token the Maskinporten issuer gives for this grant, which it frees (malloc'd). */
+static inline char *
+fx_bearer(char *grant)
+{
+	struct mp_grant g;
+	struct err e = { 0 };
+	json_t *resp = NULL;
+	int64_t now = time_now();
+	char *h = NULL;
+
+	if (mp_grant_validate(&fx_app, fx_mp, str_c(grant), now, &g, &e) != 0)
+		print_error("grant: %s\n", e.msg);
+	assert_int_equal(mp_token_issue(&fx_app, fx_mp, &g, now, &resp, &e), 0);
+	mp_grant_clear(&g);
+	assert_true(asprintf(&h, "Bearer %s",
+			     json_string_value(json_object_get(resp, "access_token"))) > 0);
+	json_decref(resp);
+	free(grant);
+	return h;
+}
+
 #endif

@@ -64,21 +64,7 @@ call_free(struct call *c)
 static char *
 issued(const char *scope, const char *overrides)
 {
-	char *a = fx_grant(fx_keyed, scope, overrides), *h = NULL;
-	struct mp_grant g;
-	struct err e = { 0 };
-	json_t *resp = NULL;
-	int64_t now = time_now();
-
-	if (mp_grant_validate(&fx_app, fx_mp, str_c(a), now, &g, &e) != 0)
-		print_error("grant: %s\n", e.msg);
-	assert_int_equal(mp_token_issue(&fx_app, fx_mp, &g, now, &resp, &e), 0);
-	mp_grant_clear(&g);
-	assert_true(asprintf(&h, "Bearer %s",
-			     json_string_value(json_object_get(resp, "access_token"))) > 0);
-	json_decref(resp);
-	free(a);
-	return h;
+	return fx_bearer(fx_grant(fx_keyed, scope, overrides));
 }
 
 /* "Bearer " + claims signed by the issuer's own key, for claims no grant gives. */

@@ -60,6 +60,17 @@ struct login_step {
 	const struct http_route *routes;
 	int (*enter)(struct login_ctx *c, struct http_req *r, struct http_resp *w);
 	/*
+	 * Fetch what enter needs from elsewhere (a register over HTTP), or
+	 * NULL.  enter runs inside the store transaction that writes the
+	 * login (its spend, the session, the code), so it never waits on
+	 * remote I/O: the login core calls prepare first, outside any
+	 * transaction, for each step that will run, and prepare keeps what
+	 * it fetched with login_ctx_keep for enter to read with
+	 * login_ctx_kept.  What it could not fetch it leaves out (logged);
+	 * enter decides what a missing value means.
+	 */
+	void (*prepare)(struct login_ctx *c, struct http_req *r);
+	/*
 	 * The authorization_details types (RFC 9396) the step takes, NULL-
 	 * terminated, or NULL.  /authorize and PAR hand a request whose first
 	 * object has one of them to rar_check with the whole array (parsed,

@@ -261,23 +261,63 @@ login_step_after(const struct porten *app, const struct login_step *st)
 	return i - 1;
 }
 
+/* Does st run under the issuer of r?  A step listed for other issuers only is passed by. */
+static bool
+login_step_here(const struct login_step *st, struct http_req *r)
+{
+	return (st->issuer_kinds & (1u << login_issuer(r)->kind)) != 0;
+}
+
+/*
+ * Before the steps from c->next run, and before the transaction they run
+ * in: the prepare of each of them (app/service.h), which may wait on a
+ * register elsewhere while no lock of the store is held.
+ */
+static void
+login_steps_prepare(struct login_ctx *c, struct http_req *r)
+{
+	const struct porten *app = login_app(r);
+	const struct login_step *st;
+
+	for (size_t i = c->next; (st = login_step_at(app, i)) != NULL; i++)
+		if (st->prepare != NULL && login_step_here(st, r))
+			st->prepare(c, r);
+}
+
 /*
  * Run the steps from c->next that run under this issuer, then issue the
- * code.  A step listed for other issuers only is passed by.
+ * code.  Their prepare has run (login_steps_prepare).
  */
 static void
 login_steps_run(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
 	const struct porten *app = login_app(r);
-	unsigned kind = 1u << login_issuer(r)->kind;
 	const struct login_step *st;
 
 	while ((st = login_step_at(app, c->next)) != NULL) {
 		c->next++;
-		if ((st->issuer_kinds & kind) != 0 && st->enter(c, r, w) != 0)
+		if (login_step_here(st, r) && st->enter(c, r, w) != 0)
 			return;
 	}
 	login_issue(c, r, w);
+}
+
+/* What a login context holds of its own (not login_step_open's session and client). */
+static void
+login_ctx_drop(struct login_ctx *c)
+{
+	json_decref(c->own);
+	json_decref(c->kept);
+	c->own = c->kept = NULL;
+}
+
+/* Prepare and run the steps from c->next, outside any transaction; then drop c's own. */
+static void
+login_steps_go(struct login_ctx *c, struct http_req *r, struct http_resp *w)
+{
+	login_steps_prepare(c, r);
+	login_steps_run(c, r, w);
+	login_ctx_drop(c);
 }
 
 void
@@ -287,7 +327,7 @@ login_issue_now(struct http_req *r, struct http_resp *w, const struct client *cl
 	struct login_ctx c = { .client = client, .areq = areq, .s = s };
 
 	login_issue(&c, r, w);
-	json_decref(c.own);
+	login_ctx_drop(&c);
 }
 
 /* One finished step: every write from the spend of its paused login to the code. */
@@ -336,6 +376,8 @@ login_step_done_with(struct login_ctx *c, struct http_req *r, struct http_resp *
 	struct err e = { 0 };
 	int rc;
 
+	/* What the steps after it fetch from elsewhere, before the store is locked. */
+	login_steps_prepare(c, r);
 	rc = store_tx_run(login_app(r)->store, step_done_body, &d, &e);
 	if (rc == 0)
 		return;
@@ -363,8 +405,7 @@ login_finish(struct http_req *r, struct http_resp *w, const struct client *clien
 {
 	struct login_ctx c = { .client = client, .areq = areq, .s = s };
 
-	login_steps_run(&c, r, w);
-	json_decref(c.own);
+	login_steps_go(&c, r, w);
 }
 
 void
@@ -374,8 +415,7 @@ login_resume_after(const struct login_step *step, struct http_req *r, struct htt
 	struct login_ctx c = { .client = client, .areq = areq, .s = s };
 
 	c.next = login_step_after(login_app(r), step);
-	login_steps_run(&c, r, w);
-	json_decref(c.own);
+	login_steps_go(&c, r, w);
 }
 
 /* ---- the seam for steps of other services (login.h) ---- */
@@ -450,6 +490,34 @@ login_ctx_claim(struct login_ctx *c, struct http_req *r, const char *name, json_
 	c->own = doc;
 	c->areq = doc;
 	return 0;
+}
+
+int
+login_ctx_keep(struct login_ctx *c, const struct login_step *step, json_t *value, struct err *e)
+{
+	char *text = value != NULL ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	size_t n = text != NULL ? strlen(text) : 0;
+	bool dumped = text != NULL;
+
+	free(text);
+	if (!dumped || (c->kept == NULL && (c->kept = json_object()) == NULL)) {
+		json_decref(value);
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	}
+	if (n > LOGIN_KEPT_MAX) {
+		json_decref(value);
+		return ERR(e, ERR_INVAL, 500, OAUTH_SERVER_ERROR, "what step %s fetched is too long",
+			   step->name);
+	}
+	if (json_object_set_new(c->kept, step->name, value) != 0)
+		return ERR(e, ERR_NOMEM, 500, OAUTH_SERVER_ERROR, "out of memory");
+	return 0;
+}
+
+const json_t *
+login_ctx_kept(const struct login_ctx *c, const struct login_step *step)
+{
+	return json_object_get(c->kept, step->name);
 }
 
 int
@@ -528,8 +596,7 @@ login_step_close(struct login_ctx *c)
 	reg_client_release(c->client);
 	c->client = NULL;
 	session_clear(&c->opened);
-	json_decref(c->own);
-	c->own = NULL;
+	login_ctx_drop(c);
 	c->areq = NULL;
 }
 
@@ -578,6 +645,7 @@ struct complete_run {
 	const struct client *client;
 	const struct eid_result *res;
 	const json_t *fresh;    /* areq marked authenticated */
+	struct login_ctx lc;    /* the steps' login, prepared before the transaction */
 	struct session s;
 	bool spent;             /* the login was over already */
 	/*
@@ -615,7 +683,10 @@ complete_body(void *arg, struct err *e)
 		return rc;
 	}
 	/* The steps and the code know this login went through an eID (not SSO). */
-	login_finish(c->r, c->w, c->client, c->fresh, &c->s);
+	json_decref(c->lc.own);
+	c->lc = (struct login_ctx){ .client = c->client, .areq = c->fresh, .s = &c->s,
+				    .kept = c->lc.kept };
+	login_steps_run(&c->lc, c->r, c->w);
 	/* A login the steps paused or refused keeps its new session all the same. */
 	return session_save(c->r, &c->s, e);
 }
@@ -682,6 +753,14 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 	 * tab: then the person gets the busy page and the client nothing.
 	 */
 	c.client = client;
+	/*
+	 * What the steps fetch from elsewhere (a register over HTTP), before
+	 * the transaction: the person is the one the eID names, as the
+	 * session will be.
+	 */
+	c.lc = (struct login_ctx){ .client = client, .areq = fresh,
+				   .s = &(struct session){ .pid = res->pid } };
+	login_steps_prepare(&c.lc, r);
 	rc = store_tx_run(app->store, complete_body, &c, &e);
 	if (rc == 0 && c.ended)
 		login_bcl_kick();
@@ -692,6 +771,7 @@ login_complete(struct http_req *r, struct http_resp *w, const char *ar, const js
 		http_resp_reset(w);
 		login_store_failed(r, w, areq, rc, "cannot complete the login", &e);
 	}
+	login_ctx_drop(&c.lc);
 	session_clear(&c.s);
 	json_decref(fresh);
 	reg_client_release(client);

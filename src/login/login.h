@@ -85,6 +85,17 @@ bool login_ctx_authenticated(const struct login_ctx *c, struct http_req *r);
 int login_ctx_claim(struct login_ctx *c, struct http_req *r, const char *name, json_t *value,
 		    struct err *e);
 /*
+ * What step's prepare fetched (app/service.h), kept in c for its enter:
+ * value is stolen (also on failure), and replaces what step kept before.
+ * At most LOGIN_KEPT_MAX bytes per step as JSON; ERR_INVAL past that,
+ * ERR_NOMEM.  login_ctx_kept is NULL when the step kept nothing; the
+ * value is borrowed for as long as c lives.
+ */
+#define LOGIN_KEPT_MAX 65536
+int login_ctx_keep(struct login_ctx *c, const struct login_step *step, json_t *value,
+		   struct err *e);
+const json_t *login_ctx_kept(const struct login_ctx *c, const struct login_step *step);
+/*
  * A step that shows pages pauses the login: it is stored as a pending
  * authorization bound to this browser, to the issuer, to step and to the
  * session, and *ar (arena) names it in the step's URLs and forms (with

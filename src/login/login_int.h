@@ -134,6 +134,7 @@ struct login_ctx {
 	struct session *s;
 	size_t next;            /* index in the login's steps (login.c) of the step to run next */
 	json_t *own;            /* an areq of the context's own (a step added claims), or NULL */
+	json_t *kept;           /* step name -> what its prepare fetched (login_ctx_keep), or NULL */
 	/* login_step_open's: the paused login ar, its session and client (released by close) */
 	const char *ar;
 	struct session opened;

@@ -56,6 +56,45 @@ idp_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 	return 0;
 }
 
+/*
+ * A step that fetches from elsewhere: its prepare runs outside any
+ * transaction of the store, its enter inside the login's, with what
+ * prepare kept.
+ */
+static int prep_prepared, prep_entered, prep_depth;
+static const struct login_step prep_step;
+
+static void
+prep_prepare(struct login_ctx *c, struct http_req *r)
+{
+	struct err e = { 0 };
+
+	(void)r;
+	prep_prepared++;
+	assert_int_equal(store_tx_depth(fx_app.store), 0);
+	assert_string_equal(login_ctx_pid(c), FX_PID);
+	assert_int_equal(login_ctx_keep(c, &prep_step, json_string("fetched"), &e), 0);
+}
+
+static int
+prep_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
+{
+	(void)r;
+	(void)w;
+	prep_entered++;
+	prep_depth = store_tx_depth(fx_app.store);
+	assert_string_equal(json_string_value(login_ctx_kept(c, &prep_step)), "fetched");
+	assert_null(login_ctx_kept(c, &ap_step));
+	return 0;
+}
+
+static const struct login_step prep_step = {
+	.name = "prep-test",
+	.issuer_kinds = SERVICE_ISSUER(ISSUER_ANSATTPORTEN),
+	.enter = prep_enter,
+	.prepare = prep_prepare,
+};
+
 static const struct login_step ap_step = {
 	.name = "ap-test",
 	.issuer_kinds = SERVICE_ISSUER(ISSUER_ANSATTPORTEN),
@@ -67,8 +106,8 @@ static const struct login_step idp_step = {
 	.enter = idp_enter,
 };
 /* consent listed by a service too: still run once, and last */
-static const struct login_step *const svc_steps[] = { &idp_step, &ap_step, &login_consent_step,
-						      &idp_step, NULL };
+static const struct login_step *const svc_steps[] = { &idp_step, &ap_step, &prep_step,
+						      &login_consent_step, &idp_step, NULL };
 static const struct porten_service svc = { .name = "steps-test", .steps = svc_steps };
 static const struct porten_service *const svc_list[] = { &svc, NULL };
 
@@ -183,7 +222,7 @@ test_step_runs_only_under_its_issuer(void **state)
 	char *code;
 
 	(void)state;
-	ap_entered = idp_entered = 0;
+	ap_entered = idp_entered = prep_prepared = prep_entered = 0;
 	ap_pause = false;
 	/* ID-porten: its step (listed twice, run once), not Ansattporten's */
 	finish(&t, "web2", idp_is);
@@ -191,6 +230,7 @@ test_step_runs_only_under_its_issuer(void **state)
 	assert_non_null(code);
 	assert_int_equal(idp_entered, 1);
 	assert_int_equal(ap_entered, 0);
+	assert_int_equal(prep_prepared, 0);
 	free(code);
 	treq_free(&t);
 	/* Ansattporten: its step, not ID-porten's */
@@ -199,6 +239,8 @@ test_step_runs_only_under_its_issuer(void **state)
 	assert_non_null(code);
 	assert_int_equal(idp_entered, 1);
 	assert_int_equal(ap_entered, 1);
+	assert_int_equal(prep_prepared, 1);
+	assert_int_equal(prep_entered, 1);
 	free(code);
 	treq_free(&t);
 }
@@ -213,7 +255,7 @@ test_pause_open_done_and_tokens(void **state)
 	char *code, *id_token, *access;
 
 	(void)state;
-	ap_entered = 0;
+	ap_entered = prep_prepared = prep_entered = 0;
 	ap_pause = true;
 	finish(&t, "ap", ap_is);
 	assert_int_equal(t.w.status, 200);
@@ -249,6 +291,10 @@ test_pause_open_done_and_tokens(void **state)
 	login_step_done(c, &u.r, &u.w);
 	code = code_of(&u, "iss=https%3A%2F%2Fansattporten.test");
 	assert_non_null(code);
+	/* the step after it: prepared before the transaction, entered in it */
+	assert_int_equal(prep_prepared, 2);
+	assert_int_equal(prep_entered, 1);
+	assert_true(prep_depth > 0);
 	/* the second form of the same pause (a replay): the page, no code */
 	treq_init(&v, "POST", "/ap/choose", NULL, NULL);
 	login_step_done(c2, &v.r, &v.w);

@@ -39,29 +39,60 @@ org_sjef(struct http_req *r, struct login_ctx *c)
 	       oauth_scope_has(scope, REPR_SJEF_SCOPE);
 }
 
-/* name: the person's full name from the register, when it has one (a lookup that fails is no name). */
-static int
-org_name_claim(struct login_ctx *c, struct http_req *r, struct err *e)
+/* Does the login ask for an organisation (the chooser), rather than the person's name only? */
+static bool
+org_asked(struct http_req *r, struct login_ctx *c)
+{
+	return org_details(c) != NULL || org_sjef(r, c);
+}
+
+/* The person's full name from the register, or NULL (a lookup that fails is no name). */
+static json_t *
+org_name(struct login_ctx *c, struct http_req *r)
 {
 	char *name = NULL;
 	struct err ignored = { 0 };
-	int rc;
+	json_t *v;
 
-	if (repr_register(r->app)->person_name(r->app, login_ctx_pid(c), &name, &ignored) != 0)
-		return 0;
-	rc = login_ctx_claim(c, r, "name", json_string(name), e);
+	if (repr_register(r->app)->person_name(r->app, login_ctx_pid(c), &name, &ignored) != 0 ||
+	    name == NULL)
+		return NULL;
+	v = json_string(name);
 	free(name);
-	return rc;
+	return v;
+}
+
+/* name: the person's full name, when the register has one. */
+static int
+org_name_claim(struct login_ctx *c, struct http_req *r, struct err *e)
+{
+	json_t *name = org_name(c, r);
+
+	return name != NULL ? login_ctx_claim(c, r, "name", name, e) : 0;
+}
+
+/* Before the login's transaction: the name org_enter adds when no organisation is asked. */
+static void
+org_prepare(struct login_ctx *c, struct http_req *r)
+{
+	json_t *name = org_asked(r, c) ? NULL : org_name(c, r);
+	struct err e = { 0 };
+
+	if (name != NULL && login_ctx_keep(c, &repr_org_step, name, &e) != 0)
+		log_err(r->rid, "cannot keep the name: %s", e.msg);
 }
 
 static int
 org_enter(struct login_ctx *c, struct http_req *r, struct http_resp *w)
 {
 	const char *prompt = json_string_value(json_object_get(login_ctx_request(c), "prompt"));
+	const json_t *name = login_ctx_kept(c, &repr_org_step);
 	struct err e = { 0 };
 
-	if (org_details(c) == NULL && !org_sjef(r, c)) {
-		if (org_name_claim(c, r, &e) != 0)
+	if (!org_asked(r, c)) {
+		/* name: as org_prepare found it */
+		if (name != NULL &&
+		    login_ctx_claim(c, r, "name", json_incref((json_t *)name), &e) != 0)
 			log_err(r->rid, "cannot add the name: %s", e.msg);
 		return 0;
 	}
@@ -515,6 +546,7 @@ const struct login_step repr_org_step = {
 	.issuer_kinds = SERVICE_ISSUER(ISSUER_ANSATTPORTEN),
 	.routes = org_routes,
 	.enter = org_enter,
+	.prepare = org_prepare,
 	.rar_types = org_types,
 	.rar_check = org_rar_check,
 	.refresh_check = org_refresh_check,

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import (PID, PID2, PID_BADSUM, SUBSTANTIAL, Ansattporten, Page, auth_params, authorize,
-                      classify, create_client, finish_login, post_form_at_once, submit_form)
+                      classify, create_client, finish_login, open_testid, post_form_at_once,
+                      submit_form, submit_testid)
 
 RES = "urn:altinn:resource:http-register"
 HADM = "urn:altinn:rolecode:HADM"
@@ -37,6 +38,8 @@ class Register:
         self.fullmakts = [{"authorizer": PID2, "name": "Full Makt",
                            "permissions": [{"owner": "nav", "role": "arbeid"}]}]
         self.names = {PID: "Kari Register"}
+        self.name_delay = 0  # seconds the person's name is held back
+        self.name_asked = threading.Event()
         self.gate = None  # a threading.Barrier the fullmakts answers wait at
         self.gate_met = False  # two asked at once and met there
         reg = self
@@ -92,6 +95,9 @@ class Register:
                 except threading.BrokenBarrierError:
                     pass
             return self.send(h, 200, {"fullmakts": self.fullmakts if q.get("pid") == PID else []})
+        if h.path == "/api/person":
+            self.name_asked.set()
+            time.sleep(self.name_delay)
         if h.path == "/api/person" and q.get("pid") in self.names:
             return self.send(h, 200, {"name": self.names[q["pid"]]})
         return self.send(h, 404, {"error": "unknown"})
@@ -288,6 +294,42 @@ def test_register_down(start_server, new_browser, listener, tmp_path):
     assert time.monotonic() - t0 < 5
     done = classify(s, submit_form(b, res.resp, "repr-form"), c.redirect_uri, res.sent, res.verifier)
     assert done.error == "temporarily_unavailable"
+
+
+def test_slow_name_holds_no_lock(start_server, new_browser, listener, tmp_path):
+    """
+    The person's name is fetched before the login's transaction: while the
+    register takes its time over it, the rest of the server writes on (an
+    ID-porten login), and the name still reaches the token.
+    """
+    reg = Register()
+    reg.name_delay = 2.5
+    try:
+        s = start_server({"PORTEN_REPR_REGISTER_URL": reg.url,
+                          "PORTEN_REPR_REGISTER_TIMEOUT": "10", "PORTEN_THREADS": "4"})
+        ap = Ansattporten(s)
+        c = create_client(ap, listener, tmp_path, integration_type="ansattporten",
+                          scopes=["openid"])
+        other = create_client(s, listener, tmp_path)
+        b = new_browser()
+        params, verifier = auth_params(c)
+        testid = open_testid(ap, b, authorize(ap, b, params))
+        out = {}
+        slow = threading.Thread(target=lambda: out.update(r=submit_testid(ap, b, testid)))
+        slow.start()
+        assert reg.name_asked.wait(10), "the register was never asked for the name"
+        t0 = time.monotonic()
+        res = login(s, other, new_browser())
+        took = time.monotonic() - t0
+        slow.join(30)
+        assert res.code, res
+        assert took < reg.name_delay / 2, "the login waited %.2f s for the register" % took
+        done = classify(ap, out["r"], c.redirect_uri, params, verifier)
+        assert done.code, done
+        _, idt = ap.verify(c.tokens(done)["id_token"])
+        assert idt["name"] == "Kari Register"
+    finally:
+        reg.stop()
 
 
 def test_refresh_asks_the_register(server, new_client, register, new_browser):

@@ -180,11 +180,29 @@ struct oauth_bind {
 	const char *rt_jkt;      /* refresh token: every refresh needs a proof by this key */
 };
 
+/*
+ * A refresh's rotation (spec §12), made in the issuance's transaction: the
+ * presented token is spent only together with the writing of what replaces
+ * it, so a refused or failed refresh leaves it as it was.
+ */
+struct oauth_rotate {
+	const char *old_hash;    /* the presented refresh token's hash */
+	const char *token;       /* the new refresh token, answered as refresh_token */
+	const char *jkt;         /* its DPoP key, or NULL */
+	int64_t expires_at;
+	const char *grant_id;    /* what the look-up found: the spent row must say the same */
+	const char *old_jkt;
+};
+
+/*
+ * A rotation that finds the token spent answers ERR_REUSED (invalid_grant)
+ * and writes nothing: the caller revokes the grant outside the transaction.
+ */
 int oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct client *client,
 		       const char *client_amr, const char *grant_id, const struct grant *grant,
 		       const struct oauth_new_grant *new_grant, bool with_refresh,
-		       const struct oauth_bind *bind, const char *rotated, struct buf *resp,
-		       struct err *e);
+		       const struct oauth_bind *bind, const struct oauth_rotate *rot,
+		       struct buf *resp, struct err *e);
 /* The longest token response oauth_tokens_issue writes. */
 #define TOKEN_RESP_MAX (256 * 1024)
 

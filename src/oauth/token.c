@@ -452,6 +452,7 @@ struct issue_rec {
 	const char *rt_hash;     /* NULL: no refresh token */
 	const char *rt_jkt;      /* its DPoP key, or NULL */
 	int64_t rt_exp;
+	const struct oauth_rotate *rot;   /* a refresh: the token spent first, or NULL */
 };
 
 struct issue_write {
@@ -459,6 +460,40 @@ struct issue_write {
 	const struct issue_ctx *c;
 	const struct issue_rec *w;
 };
+
+/* NULL-safe string equality, for keys that may be absent. */
+static bool
+same_key(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * Spend the presented refresh token and store its successor.  A row that
+ * changed since the look-up (another client's, another grant, another key)
+ * is refused.  ERR_REUSED when it was spent already.
+ */
+static int
+rotate(struct http_req *r, const char *client_id, const struct oauth_rotate *rot, struct err *e)
+{
+	struct store *st = ((struct porten *)r->app)->store;
+	struct store_refresh row = { 0 };
+	int rc = store_call(st, oauth, refresh_rotate, rot->old_hash,
+			    sha256_b64url(r->arena, str_c(rot->token)), rot->expires_at, rot->jkt,
+			    &row, e);
+
+	if (rc == ERR_REUSED)
+		rc = ERR(e, ERR_REUSED, 400, OAUTH_INVALID_GRANT,
+			 "refresh token already used; the authorization is revoked");
+	else if (rc == ERR_NOTFOUND)
+		rc = BADGRANT(e, "invalid or expired refresh token");
+	else if (rc == 0 && (row.client_id == NULL || strcmp(row.client_id, client_id) != 0 ||
+			     row.grant_id == NULL || strcmp(row.grant_id, rot->grant_id) != 0 ||
+			     !same_key(row.jkt, rot->old_jkt)))
+		rc = BADGRANT(e, "invalid refresh token");
+	store_refresh_clear(&row);
+	return rc;
+}
 
 static int
 issue_write_body(void *arg, struct err *e)
@@ -469,7 +504,9 @@ issue_write_body(void *arg, struct err *e)
 	struct store *st = ((struct porten *)iw->r->app)->store;
 	int rc = 0;
 
-	if (g != NULL)
+	if (w->rot != NULL)
+		rc = rotate(iw->r, iw->c->client_id, w->rot, e);
+	if (rc == 0 && g != NULL)
 		rc = store_call(st, oauth, grant_put, w->grant_id, g->client_id, g->sid, g->login_only,
 			      w->grant, g->expires_at, e);
 	/* Every access token is recorded so userinfo, introspection and revocation find it. */
@@ -484,10 +521,10 @@ issue_write_body(void *arg, struct err *e)
 }
 
 /*
- * The code or refresh token is already spent when this runs, so a database
- * that went away in the middle (a restart, a failover, a deadlock) gets one
- * more try on a fresh connection: the transaction wrote nothing, and every
- * value is computed already.
+ * A code is already spent when this runs (a refresh token is spent in the
+ * transaction), so a database that went away in the middle (a restart, a
+ * failover, a deadlock) gets one more try on a fresh connection: the
+ * transaction wrote nothing, and every value is computed already.
  */
 static int
 issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_rec *w,
@@ -504,7 +541,8 @@ int
 oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct client *client,
 		   const char *client_amr, const char *grant_id, const struct grant *grant,
 		   const struct oauth_new_grant *new_grant, bool with_refresh,
-		   const struct oauth_bind *bind, const char *rotated, struct buf *resp, struct err *e)
+		   const struct oauth_bind *bind, const struct oauth_rotate *rot, struct buf *resp,
+		   struct err *e)
 {
 	struct porten *app = r->app;
 	struct issue_ctx c = { .is = is, .client = client, .grant = grant, .now = time_now(),
@@ -596,6 +634,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 				 .rt_hash = refresh ? sha256_b64url(r->arena, str_c(refresh)) : NULL,
 				 .rt_jkt = bind != NULL ? bind->rt_jkt : NULL,
 				 .rt_exp = refresh_expiry(client, grant, c.now),
+				 .rot = rot,
 			 },
 			 e);
 	if (rc != 0)
@@ -617,7 +656,7 @@ oauth_tokens_issue(struct http_req *r, const struct issuer *is, const struct cli
 		/* RFC 9396 §7: the token response names what was authorized. */
 		jsonw_tree(&jw, "authorization_details", details);
 		/* a refresh's rotated token (then with_refresh is false: refresh is NULL) */
-		jsonw_str(&jw, "refresh_token", rotated);
+		jsonw_str(&jw, "refresh_token", rot != NULL ? rot->token : NULL);
 		if (jsonw_end(&jw) != 0) {
 			rc = INTERNAL(e, "cannot build token response");
 			goto out;
@@ -702,13 +741,6 @@ static bool
 client_public(const struct client *client)
 {
 	return strcmp(client->token_endpoint_auth_method, "none") == 0;
-}
-
-/* NULL-safe string equality, for keys that may be absent. */
-static bool
-same_key(const char *a, const char *b)
-{
-	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
 static int
@@ -914,7 +946,7 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 {
 	struct porten *app = r->app;
 	const char *client_id = client->client_id;
-	struct store_refresh row = { 0 }, old = { 0 };
+	struct store_refresh old = { 0 };
 	json_t *grant = NULL;
 	struct grant g = { 0 }, issue;
 	struct str token;
@@ -939,9 +971,9 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 
 	/*
 	 * Look first, without spending, so another client's token is left alone
-	 * and the narrower scope and the grant's end are known before rotation.
-	 * A spent token is not found here and goes on to rotate, which reports
-	 * the reuse and revokes the family (spec §12).
+	 * and every check is made before rotation, which goes with the writing
+	 * of the new tokens.  A spent token is not found here and goes on to
+	 * rotate, which reports the reuse and revokes the family (spec §12).
 	 */
 	rc = store_call(app->store, oauth, refresh_get, old_hash, &old, e);
 	if (rc == 0) {
@@ -980,26 +1012,16 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 		goto out;
 	}
 
-	rc = store_call(app->store, oauth, refresh_rotate, old_hash,
-		      sha256_b64url(r->arena, str_c(new_token)), new_exp, rt_jkt, &row, e);
-	if (rc == ERR_REUSED) {
-		log_warn(r->rid, "refresh token reused by client %s: grant revoked", client_id);
-		rc = BADGRANT(e, "refresh token already used; the authorization is revoked");
-		goto out;
-	}
 	if (rc == ERR_NOTFOUND) {
-		rc = BADGRANT(e, "invalid or expired refresh token");
-		goto out;
-	}
-	if (rc != 0) {
-		rc = store_fail(rc, e);
-		goto out;
-	}
-	/* Raced with another rotation or the look-up missed: trust only the rotated row. */
-	if (row.client_id == NULL || strcmp(row.client_id, client_id) != 0 || grant == NULL ||
-	    row.grant_id == NULL || strcmp(row.grant_id, old.grant_id) != 0 ||
-	    !same_key(row.jkt, old.jkt)) {
-		rc = BADGRANT(e, "invalid refresh token");
+		/* Spent (rotation revokes the family, spec §12), or unknown: nothing issued. */
+		rc = rotate(r, client_id,
+			    &(struct oauth_rotate){ .old_hash = old_hash, .token = new_token,
+						    .expires_at = new_exp, .grant_id = "" },
+			    e);
+		if (rc == ERR_REUSED)
+			log_warn(r->rid, "refresh token reused by client %s: grant revoked", client_id);
+		if (rc == 0)
+			rc = BADGRANT(e, "invalid refresh token");
 		goto out;
 	}
 
@@ -1007,11 +1029,23 @@ grant_refresh(struct http_req *r, const struct issuer *is, const struct client *
 	issue = g;
 	issue.nonce = NULL;
 	issue.scope = scope;
-	rc = oauth_tokens_issue(r, is, client, amr, row.grant_id, &issue, NULL, false,
-				&(struct oauth_bind){ .at_jkt = dp->present ? dp->jkt : NULL }, new_token,
+	rc = oauth_tokens_issue(r, is, client, amr, old.grant_id, &issue, NULL, false,
+				&(struct oauth_bind){ .at_jkt = dp->present ? dp->jkt : NULL },
+				&(struct oauth_rotate){ .old_hash = old_hash, .token = new_token,
+							.jkt = rt_jkt, .expires_at = new_exp,
+							.grant_id = old.grant_id, .old_jkt = old.jkt },
 				resp, e);
+	if (rc == ERR_REUSED) {
+		/* Spent by a request that raced this one: its revocation went with our rollback. */
+		int rc2 = store_call(app->store, oauth, grant_revoke, old.grant_id,
+				     &(struct err){ 0 });
+
+		if (rc2 != 0 && rc2 != ERR_NOTFOUND)
+			log_err(r->rid, "cannot revoke the grant of a reused refresh token: %s",
+				err_name(rc2));
+		log_warn(r->rid, "refresh token reused by client %s: grant revoked", client_id);
+	}
 out:
-	store_refresh_clear(&row);
 	store_refresh_clear(&old);
 	json_decref(grant);
 	return rc;

@@ -364,6 +364,24 @@ def test_scope_integration_type_checked_at_use(server, new_client, new_browser):
     c.tokens(login(server, c, new_browser(), scope=scope))
 
 
+def test_refused_refresh_keeps_the_token(server, new_client, new_browser):
+    """A refresh refused after the look-up (here: its scope narrowed since) issues nothing and
+    spends nothing: once the scope is allowed again the same token refreshes, and its use is
+    no reuse that would revoke the grant."""
+    name = f"e2etest:typed.{uuid.uuid4().hex[:8]}"
+    server.ctl("scope", "create", "--name", name, "--description", "e2e", "--allowed-integration-type", "api_klient")
+    c = new_client(integration_type="api_klient", scopes=["openid", "profile", name], refresh=True)
+    tok = c.tokens(login(server, c, new_browser(), scope=f"openid profile {name}"))
+    server.ctl("scope", "update", name, "--allowed-integration-type", "maskinporten")
+    r = c.refresh(tok["refresh_token"])
+    assert r.status_code == 400 and err(r) == "invalid_scope", r.text
+    server.ctl("scope", "update", name, "--allowed-integration-type", "api_klient")
+    r = c.refresh(tok["refresh_token"])
+    assert r.status_code == 200, f"a refused refresh spent the token: {r.text}"
+    r = c.refresh(r.json()["refresh_token"])
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.parametrize("opaque", [False, True])
 def test_consumer_without_client_orgno(server, new_client, new_browser, opaque):
     """spec §11: consumer always. A client registered without an organisation is the operator's."""

@@ -298,6 +298,27 @@ needs_certificate(const char *scope)
 	       strncmp(scope, "idporten:scopes", 15) == 0;
 }
 
+/*
+ * spec §9 step 5 for scope s (its doc): the consumer has delegated it to the
+ * supplier.  spec §7: the token names one delegation_source, so every
+ * delegated scope of a grant comes from the same source.
+ */
+static int
+check_delegation(const struct mp_grant *g, const char *s, const json_t *doc, struct err *e)
+{
+	const char *src = jstr(doc, "delegation_source");
+
+	if (src == NULL || !reg_delegation_ok(doc, g->consumer, g->supplier))
+		return MP_BADSCOPE(e, "MP-251: Consumer %s has not delegated scope %.200s to %s",
+				   g->consumer, s, g->supplier);
+	if (g->delegation_source != NULL && strcmp(src, g->delegation_source) != 0)
+		return MP_BADSCOPE(e, "scope %.200s is delegated through %.200s, another "
+				      "requested scope through %.200s: a token names one "
+				      "delegation source, ask for them in separate tokens",
+				   s, src, g->delegation_source);
+	return 0;
+}
+
 /* spec §9: the token-time decision for each requested scope; no partial grant. */
 static int
 check_scopes(struct porten *app, struct mp_grant *g, bool delegated, bool onbehalfof,
@@ -349,15 +370,8 @@ check_scopes(struct porten *app, struct mp_grant *g, bool delegated, bool onbeha
 					    "scope %.200s", g->consumer, s);
 			goto out;
 		}
-		if (delegated) {
-			const char *src = jstr(doc, "delegation_source");
-
-			if (src == NULL || !reg_delegation_ok(doc, g->consumer, g->supplier)) {
-				rc = MP_BADSCOPE(e, "MP-251: Consumer %s has not delegated scope "
-						    "%.200s to %s", g->consumer, s, g->supplier);
-				goto out;
-			}
-		}
+		if (delegated && (rc = check_delegation(g, s, doc, e)) != 0)
+			goto out;
 		if (json_object_set_new(g->scope_docs, s, doc) != 0) {
 			doc = NULL;     /* taken (and released) by the failed set, as on success */
 			rc = MP_INTERNAL(e, "out of memory");

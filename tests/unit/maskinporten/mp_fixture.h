@@ -237,6 +237,8 @@ fx_setup(void **state)
 		json_decref(doc);
 	}
 	fx_scope("test:deleg", "{\"delegation_source\": \"https://tt02.altinn.no/\"}");
+	fx_scope("test:deleg.same", "{\"delegation_source\": \"https://tt02.altinn.no/\"}");
+	fx_scope("test:deleg.other", "{\"delegation_source\": \"https://www.altinn.no/\"}");
 	fx_scope("test:typed", NULL);
 	fx_scope("test:off", NULL);
 	fx_scope("idporten:dcr.read", "{\"owner_orgno\": \"991825827\"}");
@@ -245,17 +247,21 @@ fx_setup(void **state)
 	assert_int_equal(reg_scope_access_grant(&fx_app, "test:aud", FX_ORG_A, NULL, &e), 0);
 	assert_int_equal(reg_scope_access_grant(&fx_app, "test:typed", FX_ORG_A, NULL, &e), 0);
 	assert_int_equal(reg_scope_access_grant(&fx_app, "test:off", FX_ORG_A, NULL, &e), 0);
-	assert_int_equal(reg_scope_access_grant(&fx_app, "test:deleg", FX_ORG_C, NULL, &e), 0);
 	assert_int_equal(reg_scope_access_grant(&fx_app, "idporten:dcr.read", FX_ORG_A, NULL, &e),
 			 0);
-	assert_int_equal(reg_delegation_add(&fx_app, "test:deleg", FX_ORG_C, FX_ORG_S, NULL, &e),
-			 0);
+	for (const char *const *d = (const char *const[]){ "test:deleg", "test:deleg.same",
+							   "test:deleg.other", NULL }; *d; d++) {
+		assert_int_equal(reg_scope_access_grant(&fx_app, *d, FX_ORG_C, NULL, &e), 0);
+		assert_int_equal(reg_delegation_add(&fx_app, *d, FX_ORG_C, FX_ORG_S, NULL, &e), 0);
+	}
 	fx_keyed = fx_client("maskinporten", FX_ORG_A,
 			     "[\"test:api\",\"test:short\",\"test:closed\",\"test:aud\","
 			     "\"test:typed\",\"test:off\",\"idporten:dcr.read\"]", fx_key1, "k1");
 	fx_certified = fx_client("maskinporten", FX_ORG_A, "[\"test:api\",\"idporten:dcr.read\"]",
 				 NULL, NULL);
-	fx_supplier = fx_client("maskinporten", FX_ORG_S, "[\"test:deleg\"]", fx_key1, "k1");
+	fx_supplier = fx_client("maskinporten", FX_ORG_S,
+				"[\"test:deleg\",\"test:deleg.same\",\"test:deleg.other\"]",
+				fx_key1, "k1");
 	fx_stranger = fx_client("maskinporten", FX_ORG_B, "[\"test:deleg\"]", fx_key1, "k1");
 	fx_apiklient = fx_client("api_klient", FX_ORG_A, "[\"openid\"]", fx_key1, "k1");
 	/* Scope changes after registration: one deactivated, one no longer for maskinporten. */

@@ -470,6 +470,33 @@ test_delegation(void **state)
 	    "MP-011");
 }
 
+/* spec §7: a token has one delegation_source; scopes of one source go together. */
+static void
+test_delegation_sources(void **state)
+{
+	struct mp_grant g;
+	char *a = fx_grant(fx_supplier, "test:deleg test:deleg.same",
+			   "{\"consumer_org\": \"" FX_ORG_C "\"}");
+
+	(void)state;
+	ok(a, &g);
+	assert_int_equal(json_object_size(g.scope_docs), 2);
+	assert_string_equal(g.delegation_source, "https://tt02.altinn.no/");
+	mp_grant_clear(&g);
+	free(a);
+	/* Each alone is delegated; together the token could name only one source. */
+	a = fx_grant(fx_supplier, "test:deleg.other", "{\"consumer_org\": \"" FX_ORG_C "\"}");
+	ok(a, &g);
+	assert_string_equal(g.delegation_source, "https://www.altinn.no/");
+	mp_grant_clear(&g);
+	free(a);
+	bad(fx_grant(fx_supplier, "test:deleg test:deleg.other",
+		     "{\"consumer_org\": \"" FX_ORG_C "\"}"),
+	    "invalid_scope", "scope test:deleg.other");
+	bad(fx_grant(fx_supplier, "test:deleg.other test:deleg.same",
+		     "{\"consumer_org\": \"" FX_ORG_C "\"}"), "invalid_scope", NULL);
+}
+
 static void
 test_optional_claims(void **state)
 {
@@ -615,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_delegation),
+		cmocka_unit_test(test_delegation_sources),
 		cmocka_unit_test(test_optional_claims),
 		cmocka_unit_test(test_authorization_details),
 		cmocka_unit_test(test_client_registration),

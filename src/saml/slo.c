@@ -558,6 +558,10 @@ saml_handle_logout_done(struct http_req *r, struct http_resp *w)
  * iframe when the SSO session ends.  The SAML side of that session is
  * forgotten (the chain, saml_logout_hook or an SP's, has taken it already
  * when the logout came through the issuer's /logout in this browser).
+ * Only the browser of the session does that: every OIDC client of the
+ * session knows its sid, and would otherwise cut the SAML SPs out of the
+ * session's single logout.  The sid must be the one in the proxy's cookie,
+ * which a cross-site frame does not carry (SameSite=Lax).
  */
 void
 saml_handle_fclogout(struct http_req *r, struct http_resp *w)
@@ -565,8 +569,10 @@ saml_handle_fclogout(struct http_req *r, struct http_resp *w)
 	struct porten *app = r->app;
 	struct err e = { 0 };
 	const char *sid = http_param_c(&r->query, "sid");
+	const char *mine = http_cookie(r, SAML_SID_COOKIE);
 
-	if (saml_idp_on() && sid != NULL && strlen(sid) <= SAML_MAX_ID)
+	if (saml_idp_on() && sid != NULL && strlen(sid) <= SAML_MAX_ID && mine != NULL &&
+	    ct_str_eq(str_c(sid), str_c(mine)))
 		store_call(app->store, saml, doc_delete, "saml_sess", sid, &e);
 	http_resp_header(w, "Cache-Control", "no-store");
 	http_resp_text(w, 200, "");

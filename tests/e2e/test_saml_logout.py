@@ -143,6 +143,41 @@ def test_hostile_logout_requests(server, spa, keys):
     saml_login(server, spa, b, expect_eid=False)
 
 
+def test_front_channel_logout_only_from_the_sessions_browser(server, spa, spb):
+    """
+    Every OIDC client of the session learns its sid (the ID token's sid
+    claim): /saml/fclogout with that sid from anywhere but the session's
+    own browser leaves the SAML side of the session, so its single logout
+    still reaches every SAML SP.
+    """
+    b = http()
+    sess_a = saml_login(server, spa, b)
+    sess_b = saml_login(server, spb, b, expect_eid=False)
+    sid = b.cookies.get("porten_saml_sid")
+    assert sid
+    for who in (http(), b):
+        if who is b:
+            # the browser's cookie, but another session's sid
+            r = who.get(server.url("/saml/fclogout"), params={"sid": sid[:-1] + "x"})
+        else:
+            r = who.get(server.url("/saml/fclogout"), params={"sid": sid})
+        assert r.status_code == 200
+    r = b.get(sp_logout_url(spa, sess_a), allow_redirects=False)
+    _, r = through_issuer_logout(server, b, r)
+    assert r.status_code == 302 and r.headers["Location"].startswith(spb.entity_id + "/slo?"), \
+        (r.status_code, r.headers.get("Location"), r.text[:300])
+    r = b.get(sp_answer_logout(spb, r.headers["Location"], sess_b), allow_redirects=False)
+    assert sp_read_logout_response(spa, r.headers["Location"]) == (STATUS + "Success", None)
+    # the session's own browser still makes the proxy forget it
+    b = http()
+    sess_a = saml_login(server, spa, b)
+    r = b.get(server.url("/saml/fclogout"), params={"sid": b.cookies.get("porten_saml_sid")})
+    assert r.status_code == 200
+    r = b.get(sp_logout_url(spa, sess_a), allow_redirects=False)
+    assert sp_read_logout_response(spa, r.headers["Location"]) == \
+        (STATUS + "Requester", STATUS + "UnknownPrincipal")
+
+
 def test_logout_queries_read_one_way(server, spa, spb):
     """
     A ';' or a repeated parameter would let lasso verify one message and

@@ -532,12 +532,18 @@ saml_logout_hook(struct http_req *r, const char *sid, const char *dest, const ch
 	return rc;
 }
 
-/* After the issuer's logout: the other SAML SPs, then the initiator. */
+/*
+ * After the issuer's logout: the other SAML SPs, then the initiator.  The
+ * chain starts here once; while an SP has been asked, only its answer
+ * moves the chain on (a second visit would pass that SP over, and the
+ * initiator would hear Success of a logout that SP never confirmed).
+ */
 void
 saml_handle_logout_done(struct http_req *r, struct http_resp *w)
 {
 	struct slo_state st = { 0 };
 	struct err e = { 0 };
+	const char *waiting;
 
 	if (!saml_idp_on()) {
 		http_resp_text(w, 404, "the SAML proxy is not configured");
@@ -549,7 +555,14 @@ saml_handle_logout_done(struct http_req *r, struct http_resp *w)
 		slo_error_page(r, w, e.status >= 400 ? e.status : 400, &e);
 		return;
 	}
-	chain_next(r, w, &st);
+	waiting = saml_sp_str(st.doc, "waiting");
+	if (waiting != NULL) {
+		(void)ERR(&e, ERR_DENIED, 400, NULL, "the logout waits for the answer of %s",
+			  waiting);
+		slo_error_page(r, w, 400, &e);
+	} else {
+		chain_next(r, w, &st);
+	}
 	json_decref(st.doc);
 }
 

@@ -111,6 +111,31 @@ def test_partial_logout_when_the_answer_is_forged(server, spa, spb, keys):
         (STATUS + "Success", STATUS + "PartialLogout")
 
 
+def test_chain_start_visited_again_passes_no_sp_over(server, spa, spb):
+    """
+    /saml/logout/done starts the chain once: visited again while spb has
+    been asked, it is refused and the chain still waits for spb's answer,
+    instead of going past spb and answering spa Success.
+    """
+    b = http()
+    sess_a = saml_login(server, spa, b)
+    sess_b = saml_login(server, spb, b, expect_eid=False)
+    r = b.get(sp_logout_url(spa, sess_a), allow_redirects=False)
+    assert r.status_code == 302
+    done = parse_qs(urlsplit(r.headers["Location"]).query)["post_logout_redirect_uri"][0]
+    state = parse_qs(urlsplit(r.headers["Location"]).query)["state"][0]
+    _, r = through_issuer_logout(server, b, r)
+    asked = r.headers["Location"]
+    assert r.status_code == 302 and asked.startswith(spb.entity_id + "/slo?")
+    before = stored_docs(server)
+    r = b.get(done, params={"state": state}, allow_redirects=False)
+    assert r.status_code == 400 and "waits for the answer" in r.text, (r.status_code, r.text[:300])
+    assert stored_docs(server) == before
+    r = b.get(sp_answer_logout(spb, asked, sess_b), allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith(spa.entity_id + "/slo-return?")
+    assert sp_read_logout_response(spa, r.headers["Location"]) == (STATUS + "Success", None)
+
+
 def test_logout_without_session_is_answered(server, spa):
     b = http()
     sess_a = saml_login(server, spa, b)

@@ -485,6 +485,11 @@ parse_consumer_org(const json_t *claims, struct mp_grant *g, bool *used, struct 
 	*used = false;
 	if (v == NULL)
 		return 0;
+	/* The supplier's client is its own ordinary registration, not one made for a customer. */
+	if (g->client->supplier_orgno != NULL)
+		return MP_BADREQ(e, "MP-011: consumer_org is accepted only from a supplier's own "
+				    "client; this client was registered by %.16s for %s",
+				 g->client->supplier_orgno, g->consumer);
 	if (!json_is_string(v) || !orgno_valid_c(json_string_value(v)))
 		return MP_BADREQ(e, "MP-011: consumer_org must be a 9-digit organisation number");
 	if (strcmp(json_string_value(v), g->consumer) == 0)

@@ -50,7 +50,7 @@ static X509 *fx_root;
 /* x5c arrays (JSON text) of business certificates */
 static char *fx_x5c_valid, *fx_x5c_revoked, *fx_x5c_wrong_org, *fx_x5c_expired;
 /* client ids */
-static char *fx_keyed, *fx_certified, *fx_supplier, *fx_stranger, *fx_apiklient;
+static char *fx_keyed, *fx_certified, *fx_supplier, *fx_supplied, *fx_stranger, *fx_apiklient;
 
 static inline char *
 fx_path(const char *name)
@@ -130,9 +130,10 @@ fx_scope(const char *name, const char *extra_json)
 	json_decref(out);
 }
 
+/* A registered client; extra_json (or NULL) adds or overrides fields, as in fx_scope. */
 static inline char *
-fx_client(const char *itype, const char *owner, const char *scopes_json, EVP_PKEY *key,
-	  const char *kid)
+fx_client_x(const char *itype, const char *owner, const char *scopes_json, EVP_PKEY *key,
+	    const char *kid, const char *extra_json)
 {
 	json_t *in = json_pack("{s:s,s:s,s:s,s:s}", "client_name", "m", "description", "machine",
 			       "integration_type", itype, "client_orgno", owner), *out = NULL;
@@ -152,6 +153,13 @@ fx_client(const char *itype, const char *owner, const char *scopes_json, EVP_PKE
 	}
 	if (key != NULL)
 		json_object_set_new(in, "jwks", json_pack("{s:[o]}", "keys", fx_jwk(key, kid)));
+	if (extra_json != NULL) {
+		json_t *x = json_loads(extra_json, 0, NULL);
+
+		assert_non_null(x);
+		json_object_update(in, x);
+		json_decref(x);
+	}
 	if (reg_client_create(&fx_app, in, &out, NULL, &e) != 0)
 		fprintf(stderr, "client: %s\n", e.msg);
 	assert_non_null(out);
@@ -159,6 +167,13 @@ fx_client(const char *itype, const char *owner, const char *scopes_json, EVP_PKE
 	json_decref(in);
 	json_decref(out);
 	return id;
+}
+
+static inline char *
+fx_client(const char *itype, const char *owner, const char *scopes_json, EVP_PKEY *key,
+	  const char *kid)
+{
+	return fx_client_x(itype, owner, scopes_json, key, kid, NULL);
 }
 
 static inline int
@@ -262,6 +277,9 @@ fx_setup(void **state)
 	fx_supplier = fx_client("maskinporten", FX_ORG_S,
 				"[\"test:deleg\",\"test:deleg.same\",\"test:deleg.other\"]",
 				fx_key1, "k1");
+	/* Registered by the supplier for organisation A (selfservice-api.md §2). */
+	fx_supplied = fx_client_x("maskinporten", FX_ORG_A, "[\"test:deleg\"]", fx_key1, "k1",
+				  "{\"supplier_orgno\": \"" FX_ORG_S "\"}");
 	fx_stranger = fx_client("maskinporten", FX_ORG_B, "[\"test:deleg\"]", fx_key1, "k1");
 	fx_apiklient = fx_client("api_klient", FX_ORG_A, "[\"openid\"]", fx_key1, "k1");
 	/* Scope changes after registration: one deactivated, one no longer for maskinporten. */
@@ -295,6 +313,7 @@ fx_teardown(void **state)
 	free(fx_keyed);
 	free(fx_certified);
 	free(fx_supplier);
+	free(fx_supplied);
 	free(fx_stranger);
 	free(fx_apiklient);
 	return 0;

@@ -497,6 +497,21 @@ test_delegation_sources(void **state)
 		     "{\"consumer_org\": \"" FX_ORG_C "\"}"), "invalid_scope", NULL);
 }
 
+/* spec §8.3: consumer_org only from the supplier's own client, never one it made for another. */
+static void
+test_delegation_supplied_client(void **state)
+{
+	struct err e = { 0 };
+
+	(void)state;
+	/* Even with a delegation to the client's owner in place. */
+	assert_int_equal(reg_delegation_add(&fx_app, "test:deleg", FX_ORG_C, FX_ORG_A, NULL, &e),
+			 0);
+	bad(fx_grant(fx_supplied, "test:deleg", "{\"consumer_org\": \"" FX_ORG_C "\"}"),
+	    "invalid_request", "MP-011");
+	assert_int_equal(reg_delegation_remove(&fx_app, "test:deleg", FX_ORG_C, FX_ORG_A, &e), 0);
+}
+
 static void
 test_optional_claims(void **state)
 {
@@ -643,6 +658,7 @@ main(void)
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_delegation),
 		cmocka_unit_test(test_delegation_sources),
+		cmocka_unit_test(test_delegation_supplied_client),
 		cmocka_unit_test(test_optional_claims),
 		cmocka_unit_test(test_authorization_details),
 		cmocka_unit_test(test_client_registration),

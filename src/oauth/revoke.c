@@ -88,6 +88,12 @@ oauth_handle_revoke(struct http_req *r, struct http_resp *w)
 	rc = oauth_client_auth(r, is, &client, &amr, &e);
 	if (rc != 0)
 		goto out;
+	/* Each issuer refuses the other's clients, as /token and PAR do. */
+	if (!reg_client_fits(client, is)) {
+		rc = ERR(&e, ERR_DENIED, 400, OAUTH_UNAUTHORIZED_CLIENT,
+			 "client is not registered for this issuer");
+		goto out;
+	}
 	rc = http_param(&r->form, "token", &token);
 	if (rc != 0 || token.len == 0) {
 		rc = ERR(&e, ERR_INVAL, 400, OAUTH_INVALID_REQUEST, "missing parameter token");

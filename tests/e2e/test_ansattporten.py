@@ -332,7 +332,7 @@ def test_idporten_client_refused_at_ansattporten(ap, server, new_client, new_bro
 
 
 def test_ansattporten_client_refused_at_idporten(ap, server, ap_client, new_browser):
-    a = ap_client()
+    a = ap_client(refresh=True)
     params, _ = auth_params(a)
     r = new_browser().get(server.url("/authorize"), params=params, allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 400 and "Location" not in r.headers
@@ -350,7 +350,13 @@ def test_ansattporten_client_refused_at_idporten(ap, server, ap_client, new_brow
     r = server.post("/token", data=d, headers=h)
     assert r.status_code == 400 and r.json()["error"] == "unauthorized_client", r.text
     # the code was not spent by the refusal: Ansattporten still redeems it
-    check_ap_id_token(ap, a, a.tokens(res)["id_token"])
+    tok = a.tokens(res)
+    check_ap_id_token(ap, a, tok["id_token"])
+    # nor at ID-porten's revocation endpoint, which leaves the grant alone
+    d, h = a.with_auth({"token": tok["refresh_token"], "token_type_hint": "refresh_token"})
+    r = server.post("/revoke", data=d, headers=h)
+    assert r.status_code == 400 and r.json()["error"] == "unauthorized_client", r.text
+    assert a.refresh(tok["refresh_token"]).status_code == 200
 
 
 def test_login_stays_at_its_issuer(ap, server, ap_client, new_client, new_browser):

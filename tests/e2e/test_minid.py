@@ -596,12 +596,18 @@ def test_account_change_password_and_mobile(server, new_client, new_browser):
 # reset, registration
 # --------------------------------------------------------------------------
 
-def do_reset(server, browser, pid, mobile, new_password):
+def reset_password_form(server, browser, pid, mobile):
+    """A reset up to the page with the form for the new password."""
     r = browser.get(server.url("/minid/reset"), timeout=10)
     r = follow(server, browser, submit_form(browser, r, "minid-reset-form", {"pid": pid}))
     assert Page(r.text).form("minid-code-form"), r.text[:600]
     r = follow(server, browser, submit_form(browser, r, "minid-code-form", {"code": last_code(server, mobile)}))
     assert Page(r.text).form("minid-password-form"), r.text[:600]
+    return r
+
+
+def do_reset(server, browser, pid, mobile, new_password):
+    r = reset_password_form(server, browser, pid, mobile)
     r = submit_form(browser, r, "minid-password-form", {"password": new_password, "confirm": new_password})
     assert r.status_code == 200 and Page(r.text).form("minid-password-form") is None, r.text[:600]
     return r

@@ -16,6 +16,8 @@ from conftest import LogoutReceiver, Page, start, submit_form
 import test_minid as minid
 from test_backchannel import CERT, KEY, bcl_client, check_logout_token
 
+PAGE_LANG_COOKIE = "IDPORTEN_SELECTED_LANGUAGE"   # src/ui/i18n.h
+
 SERVER_ENV = {
     **minid.SERVER_ENV,
     "PORTEN_BACKCHANNEL_CA_FILE": CERT,
@@ -79,3 +81,21 @@ def test_new_password_ends_the_persons_sessions(server, listener, new_browser, t
         assert again["sid"] != claims["sid"]
     finally:
         rcv.close()
+
+
+LOGGED_OUT = {
+    "nb": "Du blir logget ut av alle tjenester du er logget inn på.",
+    "en": "You will be logged out of every service you are logged in to.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(LOGGED_OUT))
+@pytest.mark.parametrize("form", [minid.reset_password_form, minid.account_login], ids=["reset", "account"])
+def test_the_password_form_says_the_sessions_end(server, new_browser, form, lang):
+    """The page with the form for the new password tells the person, in their language."""
+    pid, mobile = minid.create_account(server)
+    b = new_browser()
+    b.cookies.set(PAGE_LANG_COOKIE, lang)
+    r = form(server, b, pid, mobile)
+    assert f'<html lang="{lang}"' in r.text, r.text[:300]
+    assert f"<p>{LOGGED_OUT[lang]}</p>" in r.text, r.text[:2000]

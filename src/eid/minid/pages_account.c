@@ -58,6 +58,9 @@ minid_acct_overview(struct minid_ctx *c, const struct minid_account *acct, const
 	buf_puts(&b, "</dd></dl>");
 
 	minid_text(&b, c->lang, "h2", "Change password");
+	/* The save ends every SSO session of the person (minid_new_password_save). */
+	minid_text(&b, c->lang, "p",
+		   "You will be logged out of every service you are logged in to.");
 	minid_form_begin(c, &b, "minid-password-form", "/minid/account");
 	minid_new_password_fields(c, &b, v->pw_err);
 	minid_button(&b, c->lang, NULL, "action", "password", "Change password");

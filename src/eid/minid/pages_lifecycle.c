@@ -56,6 +56,9 @@ minid_reset_password_form(struct minid_ctx *c, const char *err, int status)
 
 	minid_page_begin(c, &b, "Choose a new password");
 	minid_text(&b, c->lang, "h1", "Choose a new password");
+	/* The save ends every SSO session of the person (minid_new_password_save). */
+	minid_text(&b, c->lang, "p",
+		   "You will be logged out of every service you are logged in to.");
 	minid_form_begin(c, &b, "minid-password-form", "/minid/reset");
 	minid_new_password_fields(c, &b, err);
 	minid_button(&b, c->lang, NULL, NULL, NULL, "Save password");

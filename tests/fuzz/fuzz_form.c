@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy.h"
 #include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,12 +24,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (a == NULL)
 		return 0;
-	/* An exact-size heap copy, so ASan catches any read past the end. */
-	copy = malloc(size ? size : 1);
+	copy = fz_copy(data, size);
 	if (copy == NULL)
 		goto out;
-	if (size)
-		memcpy(copy, data, size);
 	err_clear(&e);
 	rc = http_parse_urlencoded(a, (struct str){ copy, size }, &p, &e);
 	if (rc == 0) {

@@ -32,16 +32,12 @@
 #define UP_SERVER_ERROR "server_error"
 #define UP_DENIED "access_denied"
 
-/* base64url(HMAC-SHA256(csrf, what | name)): a value of this login and browser. */
+/* A value of this login and browser (upstream_derive). */
 static const char *
 derive(struct http_req *r, const struct upstream *u, const struct eid_flow *flow,
        const char *what)
 {
-	const char *msg = arena_printf(r->arena, "upstream-%s|%s", what, u->name);
-	unsigned char mac[32];
-
-	hmac_sha256(flow->csrf, strlen(flow->csrf), msg, strlen(msg), mac);
-	return b64url_encode_arena(r->arena, mac, sizeof(mac));
+	return upstream_derive(r->arena, flow->csrf, u->name, what);
 }
 
 static const char *
@@ -124,14 +120,6 @@ acr_values(struct http_req *r, const struct upstream *u, unsigned min)
 	return out;
 }
 
-/* The tag of state: the login's, and of started (its text) at the upstream. */
-static const char *
-state_tag(struct http_req *r, const struct upstream *u, const struct eid_flow *flow,
-	  const char *started)
-{
-	return derive(r, u, flow, arena_printf(r->arena, "state-%s", started));
-}
-
 /* The authorization request's parameters (OIDC Core §3.1.2.1, RFC 7636). */
 static void
 auth_params(struct http_req *r, const struct upstream *u, const struct eid_flow *flow,
@@ -146,8 +134,9 @@ auth_params(struct http_req *r, const struct upstream *u, const struct eid_flow 
 	upstream_form_add(b, "client_id", u->client_id);
 	upstream_form_add(b, "redirect_uri", redirect_uri(r, u));
 	upstream_form_add(b, "scope", u->scope);
-	upstream_form_add(b, "state", arena_printf(r->arena, "%s.%s.%s", flow->ar, started,
-						   state_tag(r, u, flow, started)));
+	upstream_form_add(b, "state",
+			  arena_printf(r->arena, "%s.%s.%s", flow->ar, started,
+				       upstream_state_tag(r->arena, flow->csrf, u->name, started)));
 	upstream_form_add(b, "nonce", derive(r, u, flow, "nonce"));
 	upstream_form_add(b, "code_challenge", b64url_encode_arena(r->arena, h, sizeof(h)));
 	upstream_form_add(b, "code_challenge_method", "S256");
@@ -349,15 +338,15 @@ upstream_said_error(struct http_req *r, struct http_resp *w, const struct upstre
  * discovery says it names itself.
  */
 static int
-iss_check(struct http_req *r, struct upstream *u, struct err *e)
+iss_check(struct http_req *r, struct upstream *u, const char *iss, struct err *e)
 {
-	const char *iss = http_param_c(&r->query, "iss");
+	enum upstream_iss v = upstream_iss_of(iss, u->issuer);
 	json_t *meta = NULL;
 	int rc;
 
-	if (iss != NULL && strcmp(iss, u->issuer) != 0)
+	if (v == UPSTREAM_ISS_OTHER)
 		return ERR(e, ERR_DENIED, 0, NULL, "the answer is from issuer %.100s", iss);
-	if (iss != NULL)
+	if (v == UPSTREAM_ISS_SAME)
 		return 0;
 	rc = upstream_meta(u, r->rid, &meta, e);
 	if (rc == 0 && json_is_true(json_object_get(meta,
@@ -368,20 +357,17 @@ iss_check(struct http_req *r, struct upstream *u, struct err *e)
 	return rc;
 }
 
-/*
- * Code, tokens, person: the login completes or the page says why not.
- * started: when the person was sent to the upstream.
- */
+/* Code, tokens, person: the login completes or the page says why not. */
 static void
 finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct eid_flow *flow,
-       int64_t started)
+       const struct upstream_answer *ans)
 {
-	const char *code = http_param_c(&r->query, "code");
+	const char *code = ans->code;
 	const char *id_token = NULL;
 	struct eid_result res = { .amr = u->amr, .eid = u->name };
 	struct upstream_expect x = {
 		.nonce = derive(r, u, flow, "nonce"), .min_level = asked_level(u, flow),
-		.fresh = flow->fresh, .max_age = flow->max_age, .started = started,
+		.fresh = flow->fresh, .max_age = flow->max_age, .started = ans->started,
 	};
 	json_t *claims = NULL;
 	struct err e = { 0 };
@@ -411,69 +397,41 @@ finish(struct http_req *r, struct http_resp *w, struct upstream *u, const struct
 	flow->host->complete(flow, r, w, &res);
 }
 
-/*
- * state as auth_params made it: *ar, *started (its text in *started_s)
- * and *tag (arena strings).  False when it is not of that shape.
- */
-static bool
-state_split(struct http_req *r, const char *state, const char **ar, const char **started_s,
-	    int64_t *started, const char **tag)
-{
-	const char *dot = state != NULL ? strrchr(state, '.') : NULL, *prev;
-	long long t;
-
-	if (dot == NULL)
-		return false;
-	for (prev = dot; prev > state && prev[-1] != '.'; prev--)
-		;
-	if (prev == state || str_to_ll((struct str){ prev, (size_t)(dot - prev) }, 0,
-				       INT32_MAX * 4LL, &t) != 0)
-		return false;
-	*ar = arena_strndup(r->arena, state, (size_t)(prev - 1 - state));
-	*started_s = arena_strndup(r->arena, prev, (size_t)(dot - prev));
-	*started = t;
-	*tag = dot + 1;
-	return true;
-}
-
 /* GET /<eid>/callback?state=&code= (or &error=): back from the upstream. */
 void
 upstream_callback(struct http_req *r, struct http_resp *w, const struct eid_flow *door)
 {
 	struct upstream *u = upstream_of_request(r);
-	const char *state = http_param_c(&r->query, "state");
-	const char *error = http_param_c(&r->query, "error");
-	const char *ar, *started_s, *tag;
+	struct upstream_answer ans;
 	struct eid_flow flow;
 	struct err e = { 0 };
-	int64_t started;
 	int rc;
 
-	if (r->bad_input || !state_split(r, state, &ar, &started_s, &started, &tag)) {
+	if (r->bad_input || !upstream_answer_read(r->arena, &r->query, &ans)) {
 		page_error(r, w, 400, page_lang(r, NULL), "invalid_request",
 			   "the answer from the electronic ID names no login");
 		return;
 	}
-	if (door->host->open(r, ar, &flow, &e) != 0) {
+	if (door->host->open(r, ans.ar, &flow, &e) != 0) {
 		page_error(r, w, e.code == ERR_UNAVAILABLE ? 503 : 400, page_lang(r, NULL),
 			   e.code == ERR_UNAVAILABLE ? UP_UNAVAILABLE : "invalid_request",
 			   "the login is not open in this browser; start again from the service");
 		return;
 	}
 	/* The tag binds the answer to this login in this browser (login CSRF). */
-	if (!ct_str_eq(str_c(tag), str_c(state_tag(r, u, &flow, started_s)))) {
+	if (!upstream_answer_tag_ok(r->arena, &ans, flow.csrf, u->name)) {
 		page_error(r, w, 400, page_lang(r, flow.locale), "invalid_request",
 			   "the answer from the electronic ID belongs to another login");
 		return;
 	}
-	rc = iss_check(r, u, &e);
+	rc = iss_check(r, u, ans.iss, &e);
 	if (rc != 0)
 		fail_page(r, w, u, &flow,
 			  rc == ERR_UNAVAILABLE ? UP_UNAVAILABLE : UP_SERVER_ERROR, &e);
-	else if (error != NULL)
-		upstream_said_error(r, w, u, &flow, error);
+	else if (ans.error != NULL)
+		upstream_said_error(r, w, u, &flow, ans.error);
 	else
-		finish(r, w, u, &flow, started);
+		finish(r, w, u, &flow, &ans);
 }
 
 /* POST /<eid>/abort: the person goes back to the service after a failure. */

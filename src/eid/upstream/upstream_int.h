@@ -111,6 +111,40 @@ int upstream_id_token(struct upstream *u, struct http_req *r, const char *jws,
 		      const struct upstream_expect *x, json_t **claims, unsigned *level,
 		      int64_t *auth_time, struct err *e);
 
+/*
+ * answer.c: the callback's query, read without I/O.  state is
+ * "<ar>.<started>.<tag>": ar the pending login, started (decimal, at most
+ * UPSTREAM_STATE_MAX_STARTED) when the person was sent upstream, tag
+ * upstream_state_tag over started.
+ */
+#define UPSTREAM_STATE_MAX_STARTED (INT32_MAX * 4LL)
+
+/* What the upstream's answer carries; strings NULL when absent or repeated. */
+struct upstream_answer {
+	const char *code, *error, *iss;
+	const char *ar, *started_s, *tag; /* the parts of state (arena strings) */
+	int64_t started;                  /* started_s's value */
+};
+
+/* base64url(HMAC-SHA256(csrf, "upstream-<what>|<eid>")): a value of this login and browser. */
+const char *upstream_derive(struct arena *a, const char *csrf, const char *eid, const char *what);
+/* The tag of state: of the login (its CSRF token csrf) and of started (its text). */
+const char *upstream_state_tag(struct arena *a, const char *csrf, const char *eid,
+			       const char *started);
+/*
+ * Read the callback's query q into *ans; false when state is missing,
+ * repeated or not of the shape above (*ans then holds code, error, iss).
+ */
+bool upstream_answer_read(struct arena *a, const struct http_params *q,
+			  struct upstream_answer *ans);
+/* Whether ans's tag is the one of the login whose CSRF token is csrf (constant time). */
+bool upstream_answer_tag_ok(struct arena *a, const struct upstream_answer *ans, const char *csrf,
+			    const char *eid);
+
+/* RFC 9207 §2.4: the iss of an answer against the upstream's issuer. */
+enum upstream_iss { UPSTREAM_ISS_NONE, UPSTREAM_ISS_SAME, UPSTREAM_ISS_OTHER };
+enum upstream_iss upstream_iss_of(const char *iss, const char *issuer);
+
 /* pages.c: the three pages of every upstream eID. */
 void upstream_start(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);
 void upstream_callback(struct http_req *r, struct http_resp *w, const struct eid_flow *flow);

@@ -277,7 +277,7 @@ def test_forged_state(server, new_client, new_browser):
 
 def test_fresh_login_asked_of_upstream(server, new_client, new_browser):
     """prompt=login (or max_age 0) goes upstream as prompt=login, max_age as it is (§8, §4)."""
-    STATE["mode"] = "ok"
+    STATE["mode"], STATE["auth_age"] = "ok", 0
     for extra, prompt, max_age in [({}, None, None), ({"prompt": "login"}, "login", None),
                                    ({"max_age": "600"}, None, "600"),
                                    ({"max_age": "0"}, "login", "0")]:
@@ -312,6 +312,8 @@ def test_upstream_auth_time_taken(server, new_client, new_browser):
     (-600, {}),                                   # in the future
     (1000, {"prompt": "login"}),                  # not the new authentication asked for
     (1000, {"max_age": "300"}),                   # older than max_age allows
+    (None, {"max_age": "600"}),                   # none, but max_age requires it
+    (None, {"max_age": "0"}),
 ])
 def test_upstream_auth_time_refused(server, new_client, new_browser, age, extra):
     STATE["mode"], STATE["auth_age"] = "ok", age
@@ -319,6 +321,18 @@ def test_upstream_auth_time_refused(server, new_client, new_browser, age, extra)
     res = drive(server, b, c, "fakeid", acr_values=HIGH, **extra)
     assert res.kind == "page" and 'data-error="server_error"' in res.resp.text, res
     assert_no_session(server, c, b)
+
+
+def test_upstream_no_auth_time_with_prompt_login(server, new_client, new_browser):
+    """With prompt=login and no max_age, auth_time is optional (OIDC Core §2): now."""
+    STATE["mode"], STATE["auth_age"] = "ok", None
+    c, b = new_client(), new_browser()
+    before = int(time.time())
+    res = drive(server, b, c, "fakeid", acr_values=HIGH, prompt="login")
+    assert res.kind == "redirect" and res.code, res
+    assert STATE["asked"].get("prompt") == "login" and "max_age" not in STATE["asked"]
+    _, idc = server.verify(c.tokens(res)["id_token"])
+    assert before <= idc["auth_time"] <= time.time() + 1, idc
 
 
 def test_upstream_error_from_another_issuer(server, new_client, new_browser):

@@ -77,10 +77,12 @@ audience_ok(const struct upstream *u, const json_t *claims)
 }
 
 /*
- * auth_time (OIDC Core §2, §3.1.2.1), when the token has one: not in the
- * future, and when the login asked for a new authentication or set
- * max_age, not older than that allows, counted from when the person was
- * sent to the upstream.
+ * auth_time (OIDC Core §2, §3.1.2.1): not in the future, and when the
+ * login asked for a new authentication or set max_age, not older than
+ * that allows, counted from when the person was sent to the upstream.
+ * The claim is REQUIRED when max_age went upstream, so a token without
+ * it is refused then.  With prompt=login alone it is optional: a token
+ * without it is taken as the new authentication asked for, at now.
  */
 static int
 auth_time_check(const json_t *claims, const struct upstream_expect *x, int64_t now,
@@ -90,6 +92,9 @@ auth_time_check(const json_t *claims, const struct upstream_expect *x, int64_t n
 	json_int_t t;
 
 	*auth_time = now;
+	if (at == NULL && x->max_age >= 0)
+		return ERR(e, ERR_DENIED, 0, NULL, "ID token has no auth_time, which max_age "
+			   "%lld requires", (long long)x->max_age);
 	if (at == NULL)
 		return 0;
 	t = json_integer_value(at);

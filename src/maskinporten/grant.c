@@ -592,6 +592,13 @@ load_client(struct porten *app, const json_t *peek, struct mp_grant *g, struct e
 	if (g->client_id == NULL || !orgno_valid_c(org))
 		return MP_BADGRANT(e, "MP-100: the client has no owner organisation");
 	memcpy(g->consumer, org, 10);
+	/*
+	 * spec §7 "supplier cases": a client a supplier registered for its
+	 * customer (selfservice-api.md §2, idporten:dcr.supplier) acts for that
+	 * customer, so its tokens name the supplier as ID-porten's do.
+	 */
+	if (orgno_valid_c(g->client->supplier_orgno))
+		memcpy(g->supplier, g->client->supplier_orgno, 10);
 	return 0;
 }
 

@@ -35,7 +35,7 @@ struct mp_grant {
 	const char *client_amr;    /* "private_key_jwt" or the certificate's profile */
 	const char *jkt;           /* DPoP key the token is bound to (idporten-oidc.md §19), or NULL */
 	char consumer[10];         /* orgno the token is for (spec §7 consumer) */
-	char supplier[10];         /* orgno acting for it, "" when none (spec §8.3, §8.4) */
+	char supplier[10];         /* orgno acting for it, "" when none (spec §7, §8.3, §8.4) */
 	const char *delegation_source; /* spec §8.3: set when delegated; points into scope_docs */
 	json_t *scopes;            /* granted scope names, unique, in request order (owned) */
 	json_t *scope_docs;        /* name -> scope doc (owned) */

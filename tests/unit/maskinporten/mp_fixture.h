@@ -278,8 +278,8 @@ fx_setup(void **state)
 				"[\"test:deleg\",\"test:deleg.same\",\"test:deleg.other\"]",
 				fx_key1, "k1");
 	/* Registered by the supplier for organisation A (selfservice-api.md §2). */
-	fx_supplied = fx_client_x("maskinporten", FX_ORG_A, "[\"test:deleg\"]", fx_key1, "k1",
-				  "{\"supplier_orgno\": \"" FX_ORG_S "\"}");
+	fx_supplied = fx_client_x("maskinporten", FX_ORG_A, "[\"test:deleg\",\"test:api\"]",
+				  fx_key1, "k1", "{\"supplier_orgno\": \"" FX_ORG_S "\"}");
 	fx_stranger = fx_client("maskinporten", FX_ORG_B, "[\"test:deleg\"]", fx_key1, "k1");
 	fx_apiklient = fx_client("api_klient", FX_ORG_A, "[\"openid\"]", fx_key1, "k1");
 	/* Scope changes after registration: one deactivated, one no longer for maskinporten. */

@@ -257,6 +257,27 @@ refused(const char *assertion, const char *error, const char *code)
 }
 
 /* spec §5 step 8: a grant is spent when its token is issued, once. */
+/* spec §7: a client a supplier registered for its customer names the supplier. */
+static void
+test_supplied_client(void **state)
+{
+	char *a = fx_grant(fx_supplied, "test:api", NULL);
+	json_t *resp = NULL, *c = issue(a, &resp);
+	const json_t *sup = json_object_get(c, "supplier");
+
+	(void)state;
+	assert_string_equal(json_string_value(json_object_get(json_object_get(c, "consumer"),
+							      "ID")), "0192:" FX_ORG_A);
+	assert_string_equal(json_string_value(json_object_get(sup, "ID")), "0192:" FX_ORG_S);
+	assert_string_equal(json_string_value(json_object_get(sup, "authority")),
+			    "iso6523-actorid-upis");
+	assert_int_equal(json_object_size(sup), 2);
+	assert_null(json_object_get(c, "delegation_source"));
+	json_decref(c);
+	json_decref(resp);
+	free(a);
+}
+
 static void
 test_replay(void **state)
 {
@@ -354,6 +375,7 @@ main(void)
 		cmocka_unit_test(test_claims),
 		cmocka_unit_test(test_lifetime_and_audience),
 		cmocka_unit_test(test_delegated),
+		cmocka_unit_test(test_supplied_client),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_handler),
 	};

@@ -459,6 +459,7 @@ struct issue_write {
 	struct http_req *r;
 	const struct issue_ctx *c;
 	const struct issue_rec *w;
+	int runs;                /* how often store_tx_run ran the body */
 };
 
 /* NULL-safe string equality, for keys that may be absent. */
@@ -495,15 +496,40 @@ rotate(struct http_req *r, const char *client_id, const struct oauth_rotate *rot
 	return rc;
 }
 
+/*
+ * Whether an earlier run of this issuance committed (its COMMIT went
+ * through but the answer was lost with the connection): its access token,
+ * under a hash only this request knows, is written in the same transaction
+ * as everything else, so finding it means all of it was.
+ */
+static bool
+issue_committed(struct store *st, const struct issue_rec *w)
+{
+	json_t *doc = NULL;
+	int rc = store_call(st, oauth, token_get, w->at_hash, &doc, NULL, NULL,
+			    &(struct err){ 0 });
+
+	json_decref(doc);
+	return rc == 0;
+}
+
 static int
 issue_write_body(void *arg, struct err *e)
 {
-	const struct issue_write *iw = arg;
+	struct issue_write *iw = arg;
 	const struct issue_rec *w = iw->w;
 	const struct oauth_new_grant *g = w->new_grant;
 	struct store *st = ((struct porten *)iw->r->app)->store;
 	int rc = 0;
 
+	/*
+	 * A second run after a lost COMMIT answer would find the code's grant
+	 * written and the refresh token spent, by this very request, and
+	 * answer an error or revoke the grant as a reuse (spec §12): the
+	 * response, computed before, is sent as it is.
+	 */
+	if (++iw->runs > 1 && issue_committed(st, w))
+		return 0;
 	if (w->rot != NULL)
 		rc = rotate(iw->r, iw->c->client_id, w->rot, e);
 	if (rc == 0 && g != NULL)
@@ -523,15 +549,16 @@ issue_write_body(void *arg, struct err *e)
 /*
  * A code is already spent when this runs (a refresh token is spent in the
  * transaction), so a database that went away in the middle (a restart, a
- * failover, a deadlock) gets one more try on a fresh connection: the
- * transaction wrote nothing, and every value is computed already.
+ * failover, a deadlock) gets one more try on a fresh connection: every
+ * value is computed already, and a transaction that committed after all is
+ * found as such and not written again.
  */
 static int
 issue_write(struct http_req *r, const struct issue_ctx *c, const struct issue_rec *w,
 	    struct err *e)
 {
 	struct store *st = ((struct porten *)r->app)->store;
-	struct issue_write iw = { r, c, w };
+	struct issue_write iw = { r, c, w, 0 };
 	int rc = store_tx_run(st, issue_write_body, &iw, e);
 
 	return rc != 0 ? store_fail(rc, e) : 0;

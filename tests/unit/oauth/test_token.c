@@ -196,6 +196,96 @@ test_code_reuse(void **state)
 	treq_free(&t);
 }
 
+/*
+ * A COMMIT that goes through but whose answer is lost with the connection
+ * (a database restart): the first issuance's event_add commits the
+ * transaction, opens an empty one in its place and reports the connection
+ * lost, so store_tx_run runs the issuance once more.
+ */
+static const struct store_event_ops *lost_real;
+static int lost_left;
+
+static int
+lost_event_add(struct store *st, const char *type, const char *doc, struct err *e)
+{
+	int rc = lost_real->event_add(st, type, doc, e);
+
+	if (rc != 0 || lost_left == 0)
+		return rc;
+	lost_left--;
+	assert_int_equal(store_tx_depth(st), 1);
+	assert_int_equal(store_tx_end(st, true, e), 0);
+	assert_int_equal(store_tx_begin(st, e), 0);
+	return ERR(e, ERR_UNAVAILABLE, 503, "temporarily_unavailable",
+		   "store tx_end: database connection lost");
+}
+
+/* Lose the answer of the next issuance's COMMIT; the table lives until restored. */
+static void
+lose_next_commit(struct store_event_ops *ops)
+{
+	lost_real = fx_app.store->events;
+	*ops = *lost_real;
+	ops->event_add = lost_event_add;
+	fx_app.store->events = ops;
+	lost_left = 1;
+}
+
+static void
+lost_restore(void)
+{
+	assert_int_equal(lost_left, 0);
+	fx_app.store->events = lost_real;
+}
+
+static void
+test_lost_commit(void **state)
+{
+	struct store_event_ops ops;
+	struct treq t;
+	char *at1, *rt1, *rt2, *at2;
+	json_t *j;
+
+	(void)state;
+	/* A code: its tokens are answered once, and work. */
+	fx_code_put("c-lost", "g-lost", fx_code_doc("web", "openid profile", FX_CHALLENGE));
+	lose_next_commit(&ops);
+	fx_redeem(&t, "web", true, "c-lost", "code_verifier=" FX_VERIFIER);
+	lost_restore();
+	assert_int_equal(t.w.status, 200);
+	at1 = fx_take(&t, "access_token");
+	rt1 = fx_take(&t, "refresh_token");
+	treq_free(&t);
+	assert_true(access_live(at1));
+
+	/* A refresh: the token spent by its own first run is no reuse (spec §12). */
+	lose_next_commit(&ops);
+	fx_refresh(&t, "web", true, rt1, NULL);
+	lost_restore();
+	assert_int_equal(t.w.status, 200);
+	j = treq_json(&t);
+	assert_non_null(s(j, "id_token"));
+	json_decref(j);
+	rt2 = fx_take(&t, "refresh_token");
+	at2 = fx_take(&t, "access_token");
+	treq_free(&t);
+	assert_non_null(rt2);
+	assert_true(access_live(at1));
+	assert_true(access_live(at2));
+	fx_refresh(&t, "web", true, rt2, NULL);
+	assert_int_equal(t.w.status, 200);
+	treq_free(&t);
+	/* the spent one is still a reuse */
+	fx_refresh(&t, "web", true, rt1, NULL);
+	treq_expect_error(&t, 400, "invalid_grant");
+	treq_free(&t);
+	assert_false(access_live(at2));
+	free(at1);
+	free(rt1);
+	free(rt2);
+	free(at2);
+}
+
 static void
 test_pkce(void **state)
 {
@@ -640,6 +730,7 @@ main(void)
 		cmocka_unit_test(test_code_binding),
 		cmocka_unit_test(test_request_shape),
 		cmocka_unit_test(test_refresh_rotation),
+		cmocka_unit_test(test_lost_commit),
 		cmocka_unit_test(test_refresh_other_client),
 		cmocka_unit_test(test_refresh_scope),
 		cmocka_unit_test(test_public_client),

@@ -40,6 +40,12 @@ areq_json_decode(const json_t *doc, const char *key, bool array, struct arena *a
 	return 0;
 }
 
+bool
+areq_forces_login(const struct authz_request *a)
+{
+	return (a->prompt != NULL && strcmp(a->prompt, "login") == 0) || a->force_login;
+}
+
 int
 areq_decode(const json_t *doc, struct arena *arena, struct authz_request *a, struct err *e)
 {

@@ -77,6 +77,11 @@ struct authz_request {
 };
 
 /*
+ * Does the request refuse the SSO session: prompt=login, or a scope that
+ * requires a fresh authentication?  (max_age is the caller's to weigh.)
+ */
+bool areq_forces_login(const struct authz_request *a);
+/*
  * Read doc into *a; strings are copied into arena.  A known field of the
  * wrong type, an unknown response_mode or acr, is refused (ERR_INVAL);
  * fields the record does not know are ignored.

@@ -632,7 +632,7 @@ authz_proceed(struct http_req *r, struct http_resp *w, const struct client *clie
 		authz_headless(r, w, client, areq, &a);
 		return;
 	}
-	force = (a.prompt && strcmp(a.prompt, "login") == 0) || a.force_login;
+	force = areq_forces_login(&a);
 	rc = force ? ERR_NOTFOUND : session_load(r, client, &s, &e);
 	if (rc == ERR_UNAVAILABLE) {
 		login_respond(r, w, areq, NULL, OAUTH_TEMPORARILY_UNAVAILABLE,

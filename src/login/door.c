@@ -50,8 +50,7 @@ door_flow(struct http_req *r, const char *ar, const struct authz_request *a,
 		.cancel_url = login_cancel_url(r),
 		.min_level = a->min_level ? a->min_level : EID_LEVEL_SUBSTANTIAL,
 		.eidas_level = a->eidas_level,
-		.fresh = (a->prompt != NULL && strcmp(a->prompt, "login") == 0) ||
-			 a->force_login || a->max_age == 0,
+		.fresh = areq_forces_login(a) || a->max_age == 0,
 		.max_age = a->max_age >= 0 ? a->max_age : -1,
 		.host = &login_eid_host,
 	};
